@@ -3,25 +3,12 @@ package flujo
 import (
 	"context"
 	"reflect"
-	"runtime/debug"
 
 	"github.com/flujo/flujo/internal/kernel"
 )
 
 // fail marks res failed by an error of the composite itself.
 func fail(res *StepResult, err error) { kernel.Fail(res, err) }
-
-// guard runs f, turning a panic in user code (a chooser, a predicate, a join)
-// into a *PanicError of the node.
-func guard(name string, f func()) (err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			err = &PanicError{Step: name, Value: v, Stack: debug.Stack()}
-		}
-	}()
-	f()
-	return nil
-}
 
 func (r execRun) pipeline(ctx context.Context, n *pipelineNode, in any, fr frame, res *StepResult) error {
 	*res = StepResult{Name: n.name, Attempts: 1, Steps: make([]StepResult, 0, len(n.nodes))}
@@ -34,7 +21,7 @@ func (r execRun) pipeline(ctx context.Context, n *pipelineNode, in any, fr frame
 		}
 		v = sr.Output
 	}
-	res.Success, res.Output = true, v
+	kernel.Succeed[any](res, true, v)
 	return nil
 }
 
@@ -53,13 +40,13 @@ func (r execRun) loop(ctx context.Context, n *loopNode, in any, fr frame, res *S
 			return abort
 		}
 		v = sr.Output
-		var done bool
-		if err := guard(n.name, func() { done = n.until(v) }); err != nil {
+		done, err := kernel.Guard(n.name, func() (bool, error) { return n.until(v), nil })
+		if err != nil {
 			fail(res, err)
 			return nil
 		}
 		if done {
-			res.Success, res.Output = true, v
+			kernel.Succeed[any](res, true, v)
 			return nil
 		}
 	}
@@ -69,8 +56,8 @@ func (r execRun) loop(ctx context.Context, n *loopNode, in any, fr frame, res *S
 
 func (r execRun) branch(ctx context.Context, n *branchNode, in any, fr frame, res *StepResult) error {
 	*res = StepResult{Name: n.name, Attempts: 1}
-	var key string
-	if err := guard(n.name, func() { key = n.choose(in) }); err != nil {
+	key, err := kernel.Guard(n.name, func() (string, error) { return n.choose(in), nil })
+	if err != nil {
 		fail(res, err)
 		return nil
 	}
@@ -88,7 +75,7 @@ func (r execRun) branch(ctx context.Context, n *branchNode, in any, fr frame, re
 	if stop, abort := kernel.Child(res, &sr, true, abort); stop {
 		return abort
 	}
-	res.Success, res.Output = true, sr.Output
+	kernel.Succeed[any](res, true, sr.Output)
 	return nil
 }
 
@@ -184,8 +171,8 @@ func (r execRun) parallel(ctx context.Context, n *parallelNode, in any, fr frame
 			args[i] = reflect.Zero(jt.In(i))
 		}
 	}
-	var outs []reflect.Value
-	if err := guard(n.name, func() { outs = n.join.Call(args) }); err != nil {
+	outs, err := kernel.Guard(n.name, func() ([]reflect.Value, error) { return n.join.Call(args), nil })
+	if err != nil {
 		fail(res, err)
 		return nil
 	}
@@ -196,7 +183,7 @@ func (r execRun) parallel(ctx context.Context, n *parallelNode, in any, fr frame
 	if writes != nil {
 		applyWrites(n, fr.state, states, writes)
 	}
-	res.Success, res.Output = true, outs[0].Interface()
+	kernel.Succeed[any](res, true, outs[0].Interface())
 	return nil
 }
 
@@ -274,6 +261,6 @@ func (r execRun) mapEach(ctx context.Context, n *mapNode, in any, fr frame, res 
 	if stop, abort := kernel.Elements(res, results, finished, true, abort, failed); stop {
 		return abort
 	}
-	res.Success, res.Output = true, n.gather(outs)
+	kernel.Succeed[any](res, true, n.gather(outs))
 	return nil
 }

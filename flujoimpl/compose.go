@@ -83,3 +83,11 @@ func MapWorkers[Out any](ctx, mctx context.Context, cancel func(), track *runtim
 func Elements(res *runtime.StepResult, results []runtime.StepResult, finished []bool, record bool, abort error, failed int) (stop bool, err error) {
 	return kernel.Elements(res, results, finished, record, abort, failed)
 }
+
+// Guard calls a composite's user code, turning a panic into a *PanicError.
+func Guard[Out any](step string, f func() (Out, error)) (Out, error) { return kernel.Guard(step, f) }
+
+// Succeed marks a composite's result successful with its output.
+func Succeed[Out any](res *runtime.StepResult, record bool, out Out) Out {
+	return kernel.Succeed(res, record, out)
+}

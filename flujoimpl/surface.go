@@ -36,6 +36,7 @@ var Surface = []string{
 	"Fallback",
 	"Frame",
 	"Gather",
+	"Guard",
 	"GoexitResult",
 	"HeapMB",
 	"IsUsageLimit",
@@ -54,6 +55,7 @@ var Surface = []string{
 	"Services",
 	"Step",
 	"StepCounters",
+	"Succeed",
 	"UnkeyedCache",
 	"Validated",
 }

@@ -9,53 +9,58 @@ import (
 	"github.com/flujo/flujo/internal/analysis"
 )
 
-// emitComposite emits name, the composite's wrapper (its Timeout, its
-// validators and its latency), and bodyK, the composition itself.
+// emitComposite emits name, the method that runs the composite n: its
+// composition, timed (its latency), and, with a Timeout or validators, in
+// a wrapper that applies them around bodyK, the composition itself.
 func (pg *pipelineGen) emitComposite(f *jen.File, n *analysis.Node, name string) {
-	o := n.Options
-	// A plain sequence's latency is the sum of its steps' latencies, as in
-	// the ExecutorCore: it saves two clock reads per run. A timeout or a
-	// validator makes it timed like any composite.
-	summed := n.Kind == analysis.KindPipeline && o.Timeout == 0 && len(o.Validate) == 0
-	var body []jen.Code
-	if summed {
-		body = []jen.Code{c("return e." + pg.bodyName(n) + "(ctx, in, r, res)")}
-	} else {
-		body = []jen.Code{pg.clockStart()}
-		cctx := "ctx"
-		if o.Timeout > 0 {
-			cctx = "cctx"
-			body = append(body,
-				c("cctx, cancel := {}(ctx, {})", jen.Qual("context", "WithTimeout"), durationLit(o.Timeout)),
-				c("defer cancel()"),
-			)
-		}
-		body = append(body, c("out, abort := e."+pg.bodyName(n)+"("+cctx+", in, r, res)"))
-		if o.Timeout > 0 {
-			body = append(body, c("out, abort = {}(ctx, cctx, "+strq(n.Name)+", {}, res, out, abort)", qi("CompositeTimeout"), durationLit(o.Timeout)))
-		}
-		for _, v := range o.Validate {
-			body = append(body, c("out = {}("+strq(n.Name)+", {}, res, out, abort)", qi("Validated"), pg.g.fn(v)))
-		}
-		body = append(body, pg.clockStop(), c("return out, abort"))
-	}
-	pg.method(f, n, name, fmt.Sprintf("%s runs the %s %q.", name, n.Kind, n.Name), body)
-
 	var b []jen.Code
 	switch n.Kind {
 	case analysis.KindPipeline:
 		b = pg.pipelineBody(n)
 	case analysis.KindLoop:
-		b = pg.loopBody(f, n)
+		b = pg.loopBody(n)
 	case analysis.KindBranch:
-		b = pg.branchBody(f, n)
+		b = pg.branchBody(n)
 	case analysis.KindParallel:
 		b = pg.parallelBody(f, n)
 	case analysis.KindMap:
 		b = pg.mapBody(n)
 	}
+	doc := fmt.Sprintf("%s runs the %s %q.", name, n.Kind, n.Name)
+	o := n.Options
+	if o.Timeout == 0 && len(o.Validate) == 0 {
+		// A plain sequence's latency is the sum of its steps' latencies, as
+		// in the ExecutorCore: it saves two clock reads per run. Any other
+		// composite's is measured once it returned.
+		if n.Kind != analysis.KindPipeline {
+			b = append([]jen.Code{pg.clockStart(), c("defer func() { {} }()", pg.clockStop())}, b...)
+		}
+		pg.method(f, n, name, doc, b)
+		return
+	}
+	body := []jen.Code{pg.clockStart()}
+	cctx := "ctx"
+	if o.Timeout > 0 {
+		cctx = "cctx"
+		body = append(body,
+			c("cctx, cancel := {}(ctx, {})", jen.Qual("context", "WithTimeout"), durationLit(o.Timeout)),
+			c("defer cancel()"),
+		)
+	}
+	body = append(body, c("out, abort := e."+pg.bodyName(n)+"("+cctx+", in, r, res)"))
+	if o.Timeout > 0 {
+		body = append(body, c("out, abort = {}(ctx, cctx, "+strq(n.Name)+", {}, res, out, abort)", qi("CompositeTimeout"), durationLit(o.Timeout)))
+	}
+	for _, v := range o.Validate {
+		body = append(body, c("out = {}("+strq(n.Name)+", {}, res, out, abort)", qi("Validated"), pg.g.fn(v)))
+	}
+	body = append(body, pg.clockStop(), c("return out, abort"))
+	pg.method(f, n, name, doc, body)
 	pg.method(f, n, pg.bodyName(n), fmt.Sprintf("%s is the composition of %q.", pg.bodyName(n), n.Name), b)
 }
+
+// succeed returns the end of a composite that succeeded with output v.
+func succeed(v string) jen.Code { return c("return {}(res, r.record, "+v+"), nil", qi("Succeed")) }
 
 // childDone is the handling of the result cr of a child of a Pipeline,
 // Loop or Branch, whose output type is out: added to the composite's, which
@@ -80,19 +85,13 @@ func (pg *pipelineGen) pipelineBody(n *analysis.Node) []jen.Code {
 		)
 		prev = v
 	}
-	b = append(b, c("res.Success = true"), c("if r.record { res.Output = "+prev+" }"), c("return "+prev+", nil"))
+	b = append(b, succeed(prev))
 	return b
 }
 
-func (pg *pipelineGen) loopBody(f *jen.File, n *analysis.Node) []jen.Code {
+func (pg *pipelineGen) loopBody(n *analysis.Node) []jen.Code {
 	body := n.Children[0]
 	T := pg.out(n)
-	until := pg.untilName(n)
-	f.Comment(until + " asks the exit condition of loop " + strq(n.Name) + ", turning a panic into a *flujo.PanicError.")
-	f.Func().Params(jen.Id("e").Op("*").Id(pg.X)).Id(until).Params(jen.Id("v").Add(T.Clone())).Params(jen.Id("done").Bool(), jen.Id("err").Error()).Block(
-		pg.recoverInto(n.Name, "done, err = false, "),
-		c("return {}(v), nil", pg.g.fn(n.Loop.Until)),
-	)
 	max := n.Options.MaxLoops
 	return []jen.Code{
 		c("res.Name = " + strq(n.Name)),
@@ -104,29 +103,16 @@ func (pg *pipelineGen) loopBody(f *jen.File, n *analysis.Node) []jen.Code {
 			c("res.Attempts = i"),
 			childDone("cr", T.Clone()),
 			c("v = nv"),
-			c("done, perr := e."+until+"(v)"),
+			c("done, perr := {}("+strq(n.Name)+", func() (bool, error) { return {}(v), nil })", qi("Guard"), pg.g.fn(n.Loop.Until)),
 			c("if perr != nil {\n{}(res, perr)\nreturn *new({}), nil\n}", qi("Fail"), T.Clone()),
-			c("if done {\nres.Success = true\nif r.record { res.Output = v }\nreturn v, nil\n}"),
+			c("if done {\nreturn {}(res, r.record, v), nil\n}", qi("Succeed")),
 		),
 		c(fmt.Sprintf("{}(res, %s, %d)", strq(n.Name), max), qi("LoopExhausted")),
 		c("return *new({}), nil", T.Clone()),
 	}
 }
 
-// recoverInto is a deferred recover that turns a panic of user code run by
-// the composite name into a *flujo.PanicError assigned by assign + err.
-func (pg *pipelineGen) recoverInto(name, assign string, args ...jen.Code) jen.Code {
-	args = append(args, qf("PanicError"), jen.Qual("runtime/debug", "Stack"))
-	return c("defer func() {\nif p := recover(); p != nil {\n"+assign+"&{}{Step: "+strq(name)+", Value: p, Stack: {}()}\n}\n}()", args...)
-}
-
-func (pg *pipelineGen) branchBody(f *jen.File, n *analysis.Node) []jen.Code {
-	choose := pg.chooseName(n)
-	f.Comment(choose + " asks the chooser of branch " + strq(n.Name) + ", turning a panic into a *flujo.PanicError.")
-	f.Func().Params(jen.Id("e").Op("*").Id(pg.X)).Id(choose).Params(jen.Id("in").Add(pg.in(n))).Params(jen.Id("key").String(), jen.Id("err").Error()).Block(
-		pg.recoverInto(n.Name, "key, err = \"\", "),
-		c("return {}(in), nil", pg.g.fn(n.Branch.Chooser)),
-	)
+func (pg *pipelineGen) branchBody(n *analysis.Node) []jen.Code {
 	out := pg.out(n)
 	cases := []jen.Code{}
 	for i, k := range n.Branch.Keys {
@@ -143,7 +129,7 @@ func (pg *pipelineGen) branchBody(f *jen.File, n *analysis.Node) []jen.Code {
 	return []jen.Code{
 		c("res.Name = " + strq(n.Name)),
 		c("res.Attempts = 1"),
-		c("key, kerr := e." + choose + "(in)"),
+		c("key, kerr := {}("+strq(n.Name)+", func() (string, error) { return {}(in), nil })", qi("Guard"), pg.g.fn(n.Branch.Chooser)),
 		c("if kerr != nil {\n{}(res, kerr)\nreturn *new({}), nil\n}", qi("Fail"), out.Clone()),
 		c("res.BranchKey = key"),
 		c("var cr {}", qf("StepResult")),
@@ -151,9 +137,7 @@ func (pg *pipelineGen) branchBody(f *jen.File, n *analysis.Node) []jen.Code {
 		c("var abort error"),
 		jen.Switch(jen.Id("key")).Block(cases...),
 		childDone("cr", out.Clone()),
-		c("res.Success = true"),
-		c("if r.record { res.Output = o }"),
-		c("return o, nil"),
+		succeed("o"),
 	}
 }
 
@@ -178,8 +162,13 @@ func (pg *pipelineGen) emitScratchUnion(f *jen.File) {
 	}
 	f.Commentf("%s is the pooled working space of the Parallel runs of %s, one field per Parallel.", u, pg.X)
 	f.Type().Id(u).Struct(fields...)
-	f.Func().Id("new" + u).Params().Id(u).Block(c("return " + u + "{\n" + strings.Join(mk, "\n") + "\n}"))
-	f.Func().Id("reset" + u).Params(jen.Id("u").Op("*").Id(u)).Block(c("*u = " + u + "{\n" + strings.Join(keep, "\n") + "\n}"))
+	sep := "\n" // one field per line, or all on one line when there is one
+	if len(mk) == 1 {
+		sep = ""
+		mk[0], keep[0] = strings.TrimSuffix(mk[0], ","), strings.TrimSuffix(keep[0], ",")
+	}
+	f.Func().Id("new" + u).Params().Id(u).Block(c("return " + u + "{" + sep + strings.Join(mk, sep) + sep + "}"))
+	f.Func().Id("reset" + u).Params(jen.Id("u").Op("*").Id(u)).Block(c("*u = " + u + "{" + sep + strings.Join(keep, sep) + sep + "}"))
 }
 
 // pooled reports whether Parallel scratch space is pooled
@@ -210,12 +199,15 @@ func (pg *pipelineGen) emitScratch(f *jen.File, n *analysis.Node) {
 	name := pg.scratchName(n)
 	f.Commentf("%s is the working space of one run of parallel %q.", name, n.Name)
 	f.Type().Id(name).Struct(fields...)
-	get := []jen.Code{c(fmt.Sprintf("return &%s{done: make(chan int, %d)}", name, k))}
-	if pg.pooled() {
-		get = []jen.Code{c("u := e.scratch.Load().Get()"), c("u." + pg.partName(n) + ".owner = u"), c("return &u." + pg.partName(n))}
+}
+
+// getScratch returns the statements that set sc to working space for a
+// run of the Parallel n: from the pool with enable_object_pool.
+func (pg *pipelineGen) getScratch(n *analysis.Node) []jen.Code {
+	if !pg.pooled() {
+		return []jen.Code{c(fmt.Sprintf("sc := &%s{done: make(chan int, %d)}", pg.scratchName(n), len(n.Children)))}
 	}
-	f.Commentf("get%s returns working space for parallel %q.", name, n.Name)
-	f.Func().Params(jen.Id("e").Op("*").Id(pg.X)).Id("get" + name).Params().Op("*").Id(name).Block(get...)
+	return []jen.Code{c("u := e.scratch.Load().Get()"), c("sc := &u." + pg.partName(n)), c("sc.owner = u")}
 }
 
 // scratchPools returns the Parallel nodes whose scratch space is pooled.
@@ -337,11 +329,10 @@ func (pg *pipelineGen) parallelBody(f *jen.File, n *analysis.Node) []jen.Code {
 	pi := n.Parallel
 	propagate := n.Options.OnBranchFailure != analysis.Ignore
 	pg.emitScratch(f, n)
-	b := []jen.Code{
+	b := append([]jen.Code{
 		c("res.Name = " + strq(n.Name)),
 		c("res.Attempts = 1"),
-		c("sc := e.get" + pg.scratchName(n) + "()"),
-	}
+	}, pg.getScratch(n)...)
 	// Siblings are cancelled when one fails (Propagate) or aborts the run
 	// (a usage limit); else the caller's context is enough.
 	cancellable := propagate || pg.usage
@@ -370,7 +361,7 @@ func (pg *pipelineGen) parallelBody(f *jen.File, n *analysis.Node) []jen.Code {
 		// Parallel waiting for it.
 		b = append(b,
 			c("e.svc.Track.EnterChild()"),
-			c(fmt.Sprintf("go func() {\ndefer e.svc.Track.ExitChild()\n{}(sc.done, %d, %s, &sc.results[%d], &sc.o%d, &sc.aborts[%d], func() ({}, error) {\nreturn e.%s(bctx, in, &%s, &sc.results[%d])\n})\n}()",
+			c(fmt.Sprintf("go func() {\ndefer e.svc.Track.ExitChild()\n{}(sc.done, %d, %s, &sc.results[%d], &sc.o%d, &sc.aborts[%d], func() ({}, error) { return e.%s(bctx, in, &%s, &sc.results[%d]) })\n}()",
 				i, strq(br.Name), i, i, i, pg.runName(br), rs, i), qi("RunBranch"), pg.out(br)),
 		)
 	}
@@ -394,27 +385,6 @@ func (pg *pipelineGen) parallelBody(f *jen.File, n *analysis.Node) []jen.Code {
 		b = append(b, c("defer e.scratch.Load().Put(sc.owner)"))
 	}
 	b = append(b, c("if stop, abort := {}(res, sc.results[:], r.record, abort, failed); stop {\nreturn *new({}), abort\n}", qi("Branches"), out.Clone()))
-	join := pg.joinName(n)
-	params := []jen.Code{}
-	args := ""
-	for i := range n.Children {
-		params = append(params, jen.Id(fmt.Sprintf("a%d", i)).Add(pg.g.typ(pi.JoinParams[i].Type, n.Pos)))
-		if i > 0 {
-			args += ", "
-		}
-		args += fmt.Sprintf("a%d", i)
-	}
-	var call jen.Code
-	if pi.JoinReturnsError {
-		call = c("return {}("+args+")", pg.g.fn(pi.Join))
-	} else {
-		call = c("return {}("+args+"), nil", pg.g.fn(pi.Join))
-	}
-	f.Comment(join + " calls the join of parallel " + strq(n.Name) + ", turning a panic into a *flujo.PanicError.")
-	f.Func().Params(jen.Id("e").Op("*").Id(pg.X)).Id(join).Params(params...).Params(jen.Id("out").Add(out.Clone()), jen.Id("err").Error()).Block(
-		pg.recoverInto(n.Name, "out, err = *new({}), ", out.Clone()),
-		call,
-	)
 	oargs := ""
 	for i := range n.Children {
 		if i > 0 {
@@ -422,8 +392,12 @@ func (pg *pipelineGen) parallelBody(f *jen.File, n *analysis.Node) []jen.Code {
 		}
 		oargs += fmt.Sprintf("sc.o%d", i)
 	}
+	call := "return {}(" + oargs + "), nil"
+	if pi.JoinReturnsError {
+		call = "return {}(" + oargs + ")"
+	}
 	joinCall := []jen.Code{
-		c("out, jerr := e." + join + "(" + oargs + ")"),
+		c("out, jerr := {}("+strq(n.Name)+", func() ({}, error) { "+call+" })", qi("Guard"), out.Clone(), pg.g.fn(pi.Join)),
 		c("if jerr != nil {\n{}(res, "+strq(n.Name)+", jerr)\nreturn *new({}), nil\n}", qi("JoinFailed"), out.Clone()),
 	}
 	b = append(b, pg.conflictCheck(f, n, bs)...)
@@ -431,7 +405,7 @@ func (pg *pipelineGen) parallelBody(f *jen.File, n *analysis.Node) []jen.Code {
 	// A failed Parallel merges nothing: the branches' writes reach the
 	// state only once the join has accepted their outputs.
 	b = append(b, pg.mergeCode(n, bs)...)
-	b = append(b, c("res.Success = true"), c("if r.record { res.Output = out }"), c("return out, nil"))
+	b = append(b, succeed("out"))
 	return b
 }
 
@@ -478,9 +452,7 @@ func (pg *pipelineGen) mapBody(n *analysis.Node) []jen.Code {
 	}
 	b = append(b,
 		c("if stop, abort := {}(res, results, finished, r.record, abort, failed); stop {\nreturn nil, abort\n}", qi("Elements")),
-		c("res.Success = true"),
-		c("if r.record { res.Output = outs }"),
-		c("return outs, nil"),
+		succeed("outs"),
 	)
 	return b
 }

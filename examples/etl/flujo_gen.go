@@ -10,7 +10,6 @@ import (
 	"github.com/flujo/flujo"
 	"github.com/flujo/flujo/flujoimpl"
 	"github.com/flujo/flujo/runtime"
-	"runtime/debug"
 	"sync/atomic"
 	"time"
 )
@@ -95,14 +94,10 @@ type scratchOrdersExecutor struct {
 }
 
 func newscratchOrdersExecutor() scratchOrdersExecutor {
-	return scratchOrdersExecutor{
-		parComplete: scratchOrdersExecutorComplete{done: make(chan int, 2)},
-	}
+	return scratchOrdersExecutor{parComplete: scratchOrdersExecutorComplete{done: make(chan int, 2)}}
 }
 func resetscratchOrdersExecutor(u *scratchOrdersExecutor) {
-	*u = scratchOrdersExecutor{
-		parComplete: scratchOrdersExecutorComplete{done: u.parComplete.done},
-	}
+	*u = scratchOrdersExecutor{parComplete: scratchOrdersExecutorComplete{done: u.parComplete.done}}
 }
 
 // flujogenConfigOrdersExecutor is the configuration compiled into OrdersExecutor.
@@ -472,11 +467,6 @@ func (e *OrdersExecutor) shrink(level runtime.PressureLevel) {
 
 // runOrders runs the Pipeline "orders".
 func (e *OrdersExecutor) runOrders(ctx context.Context, in string, r *flujogenRun[struct{}], res *flujo.StepResult) (Report, error) {
-	return e.bodyOrders(ctx, in, r, res)
-}
-
-// bodyOrders is the composition of "orders".
-func (e *OrdersExecutor) bodyOrders(ctx context.Context, in string, r *flujogenRun[struct{}], res *flujo.StepResult) (Report, error) {
 	res.Name = "orders"
 	res.Attempts = 1
 	if r.record {
@@ -497,11 +487,7 @@ func (e *OrdersExecutor) bodyOrders(ctx context.Context, in string, r *flujogenR
 	if stop, abort := flujoimpl.Child(res, &crSummarise, r.record, abort); stop {
 		return *new(Report), abort
 	}
-	res.Success = true
-	if r.record {
-		res.Output = outSummarise
-	}
-	return outSummarise, nil
+	return flujoimpl.Succeed(res, r.record, outSummarise), nil
 }
 
 // runParse runs the step "parse": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
@@ -512,13 +498,7 @@ func (e *OrdersExecutor) runParse(ctx context.Context, in string, r *flujogenRun
 // runRows runs the Map "rows".
 func (e *OrdersExecutor) runRows(ctx context.Context, in []Row, r *flujogenRun[struct{}], res *flujo.StepResult) ([]Record, error) {
 	start := r.eng.Env.Clock.Nanotime()
-	out, abort := e.bodyRows(ctx, in, r, res)
-	res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start)
-	return out, abort
-}
-
-// bodyRows is the composition of "rows".
-func (e *OrdersExecutor) bodyRows(ctx context.Context, in []Row, r *flujogenRun[struct{}], res *flujo.StepResult) ([]Record, error) {
+	defer func() { res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start) }()
 	res.Name = "rows"
 	res.Attempts = 1
 	outs := make([]Record, len(in))
@@ -544,20 +524,11 @@ func (e *OrdersExecutor) bodyRows(ctx context.Context, in []Row, r *flujogenRun[
 	if stop, abort := flujoimpl.Elements(res, results, finished, r.record, abort, failed); stop {
 		return nil, abort
 	}
-	res.Success = true
-	if r.record {
-		res.Output = outs
-	}
-	return outs, nil
+	return flujoimpl.Succeed(res, r.record, outs), nil
 }
 
 // runRow runs the Pipeline "row".
 func (e *OrdersExecutor) runRow(ctx context.Context, in Row, r *flujogenRun[struct{}], res *flujo.StepResult) (Record, error) {
-	return e.bodyRow(ctx, in, r, res)
-}
-
-// bodyRow is the composition of "row".
-func (e *OrdersExecutor) bodyRow(ctx context.Context, in Row, r *flujogenRun[struct{}], res *flujo.StepResult) (Record, error) {
 	res.Name = "row"
 	res.Attempts = 1
 	if r.record {
@@ -578,11 +549,7 @@ func (e *OrdersExecutor) bodyRow(ctx context.Context, in Row, r *flujogenRun[str
 	if stop, abort := flujoimpl.Child(res, &crComplete, r.record, abort); stop {
 		return *new(Record), abort
 	}
-	res.Success = true
-	if r.record {
-		res.Output = outComplete
-	}
-	return outComplete, nil
+	return flujoimpl.Succeed(res, r.record, outComplete), nil
 }
 
 // runDraft runs the func "draft": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
@@ -608,23 +575,7 @@ func (e *OrdersExecutor) runNormalise(ctx context.Context, in Draft, r *flujogen
 // primaryNormalise runs the Loop "normalise".
 func (e *OrdersExecutor) primaryNormalise(ctx context.Context, in Draft, r *flujogenRun[struct{}], res *flujo.StepResult) (Draft, error) {
 	start := r.eng.Env.Clock.Nanotime()
-	out, abort := e.bodyNormalise(ctx, in, r, res)
-	res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start)
-	return out, abort
-}
-
-// untilNormalise asks the exit condition of loop "normalise", turning a panic into a *flujo.PanicError.
-func (e *OrdersExecutor) untilNormalise(v Draft) (done bool, err error) {
-	defer func() {
-		if p := recover(); p != nil {
-			done, err = false, &flujo.PanicError{Step: "normalise", Value: p, Stack: debug.Stack()}
-		}
-	}()
-	return IsClean(v), nil
-}
-
-// bodyNormalise is the composition of "normalise".
-func (e *OrdersExecutor) bodyNormalise(ctx context.Context, in Draft, r *flujogenRun[struct{}], res *flujo.StepResult) (Draft, error) {
+	defer func() { res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start) }()
 	res.Name = "normalise"
 	v := in
 	for i := 1; i <= 4; i++ {
@@ -639,17 +590,13 @@ func (e *OrdersExecutor) bodyNormalise(ctx context.Context, in Draft, r *flujoge
 			return *new(Draft), abort
 		}
 		v = nv
-		done, perr := e.untilNormalise(v)
+		done, perr := flujoimpl.Guard("normalise", func() (bool, error) { return IsClean(v), nil })
 		if perr != nil {
 			flujoimpl.Fail(res, perr)
 			return *new(Draft), nil
 		}
 		if done {
-			res.Success = true
-			if r.record {
-				res.Output = v
-			}
-			return v, nil
+			return flujoimpl.Succeed(res, r.record, v), nil
 		}
 	}
 	flujoimpl.LoopExhausted(res, "normalise", 4)
@@ -666,14 +613,6 @@ func (e *OrdersExecutor) runQuarantine(ctx context.Context, in Draft, r *flujoge
 	return e.stepQuarantine.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Record: r.record}, res)
 }
 
-// runComplete runs the Parallel "complete".
-func (e *OrdersExecutor) runComplete(ctx context.Context, in Draft, r *flujogenRun[struct{}], res *flujo.StepResult) (Record, error) {
-	start := r.eng.Env.Clock.Nanotime()
-	out, abort := e.bodyComplete(ctx, in, r, res)
-	res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start)
-	return out, abort
-}
-
 // scratchOrdersExecutorComplete is the working space of one run of parallel "complete".
 type scratchOrdersExecutorComplete struct {
 	results  [2]flujo.StepResult
@@ -687,45 +626,28 @@ type scratchOrdersExecutorComplete struct {
 	r1       flujogenRun[struct{}]
 }
 
-// getscratchOrdersExecutorComplete returns working space for parallel "complete".
-func (e *OrdersExecutor) getscratchOrdersExecutorComplete() *scratchOrdersExecutorComplete {
-	u := e.scratch.Load().Get()
-	u.parComplete.owner = u
-	return &u.parComplete
-}
-
-// joinComplete calls the join of parallel "complete", turning a panic into a *flujo.PanicError.
-func (e *OrdersExecutor) joinComplete(a0 Record, a1 Country) (out Record, err error) {
-	defer func() {
-		if p := recover(); p != nil {
-			out, err = *new(Record), &flujo.PanicError{Step: "complete", Value: p, Stack: debug.Stack()}
-		}
-	}()
-	return AttachCountry(a0, a1), nil
-}
-
-// bodyComplete is the composition of "complete".
-func (e *OrdersExecutor) bodyComplete(ctx context.Context, in Draft, r *flujogenRun[struct{}], res *flujo.StepResult) (Record, error) {
+// runComplete runs the Parallel "complete".
+func (e *OrdersExecutor) runComplete(ctx context.Context, in Draft, r *flujogenRun[struct{}], res *flujo.StepResult) (Record, error) {
+	start := r.eng.Env.Clock.Nanotime()
+	defer func() { res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start) }()
 	res.Name = "complete"
 	res.Attempts = 1
-	sc := e.getscratchOrdersExecutorComplete()
+	u := e.scratch.Load().Get()
+	sc := &u.parComplete
+	sc.owner = u
 	bctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	sc.r0 = *r
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 0, "fields", &sc.results[0], &sc.o0, &sc.aborts[0], func() (Record, error) {
-			return e.runFields(bctx, in, &sc.r0, &sc.results[0])
-		})
+		flujoimpl.RunBranch(sc.done, 0, "fields", &sc.results[0], &sc.o0, &sc.aborts[0], func() (Record, error) { return e.runFields(bctx, in, &sc.r0, &sc.results[0]) })
 	}()
 	sc.r1 = *r
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 1, "geo", &sc.results[1], &sc.o1, &sc.aborts[1], func() (Country, error) {
-			return e.runGeo(bctx, in, &sc.r1, &sc.results[1])
-		})
+		flujoimpl.RunBranch(sc.done, 1, "geo", &sc.results[1], &sc.o1, &sc.aborts[1], func() (Country, error) { return e.runGeo(bctx, in, &sc.r1, &sc.results[1]) })
 	}()
 	abort, failed, cerr := flujoimpl.Gather(ctx, sc.done, sc.results[:], sc.aborts[:], sc.finished[:], true, cancel)
 	if cerr != nil {
@@ -735,16 +657,12 @@ func (e *OrdersExecutor) bodyComplete(ctx context.Context, in Draft, r *flujogen
 	if stop, abort := flujoimpl.Branches(res, sc.results[:], r.record, abort, failed); stop {
 		return *new(Record), abort
 	}
-	out, jerr := e.joinComplete(sc.o0, sc.o1)
+	out, jerr := flujoimpl.Guard("complete", func() (Record, error) { return AttachCountry(sc.o0, sc.o1), nil })
 	if jerr != nil {
 		flujoimpl.JoinFailed(res, "complete", jerr)
 		return *new(Record), nil
 	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	return out, nil
+	return flujoimpl.Succeed(res, r.record, out), nil
 }
 
 // runFields runs the func "fields": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
@@ -754,11 +672,6 @@ func (e *OrdersExecutor) runFields(ctx context.Context, in Draft, r *flujogenRun
 
 // runGeo runs the Pipeline "geo".
 func (e *OrdersExecutor) runGeo(ctx context.Context, in Draft, r *flujogenRun[struct{}], res *flujo.StepResult) (Country, error) {
-	return e.bodyGeo(ctx, in, r, res)
-}
-
-// bodyGeo is the composition of "geo".
-func (e *OrdersExecutor) bodyGeo(ctx context.Context, in Draft, r *flujogenRun[struct{}], res *flujo.StepResult) (Country, error) {
 	res.Name = "geo"
 	res.Attempts = 1
 	if r.record {
@@ -774,11 +687,7 @@ func (e *OrdersExecutor) bodyGeo(ctx context.Context, in Draft, r *flujogenRun[s
 	if stop, abort := flujoimpl.Child(res, &crLookupCountry, r.record, abort); stop {
 		return *new(Country), abort
 	}
-	res.Success = true
-	if r.record {
-		res.Output = outLookupCountry
-	}
-	return outLookupCountry, nil
+	return flujoimpl.Succeed(res, r.record, outLookupCountry), nil
 }
 
 // runCountryCode runs the func "country-code": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).

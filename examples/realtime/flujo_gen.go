@@ -311,11 +311,6 @@ func (e *AnswerExecutor) shrink(level runtime.PressureLevel) {
 
 // runAnswer runs the Pipeline "answer".
 func (e *AnswerExecutor) runAnswer(ctx context.Context, in Question, r *flujogenRun[struct{}], res *flujo.StepResult) (Reply, error) {
-	return e.bodyAnswer(ctx, in, r, res)
-}
-
-// bodyAnswer is the composition of "answer".
-func (e *AnswerExecutor) bodyAnswer(ctx context.Context, in Question, r *flujogenRun[struct{}], res *flujo.StepResult) (Reply, error) {
 	res.Name = "answer"
 	res.Attempts = 1
 	if r.record {
@@ -336,11 +331,7 @@ func (e *AnswerExecutor) bodyAnswer(ctx context.Context, in Question, r *flujoge
 	if stop, abort := flujoimpl.Child(res, &crGenerate, r.record, abort); stop {
 		return *new(Reply), abort
 	}
-	res.Success = true
-	if r.record {
-		res.Output = outGenerate
-	}
-	return outGenerate, nil
+	return flujoimpl.Succeed(res, r.record, outGenerate), nil
 }
 
 // runParse runs the step "parse": 1 attempt(s), circuit breaker (threshold 3, recovery 30s).

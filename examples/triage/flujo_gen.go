@@ -11,7 +11,6 @@ import (
 	"github.com/flujo/flujo/flujoimpl"
 	"github.com/flujo/flujo/runtime"
 	"reflect"
-	"runtime/debug"
 	"sync/atomic"
 	"time"
 )
@@ -88,14 +87,10 @@ type scratchTriageExecutor struct {
 }
 
 func newscratchTriageExecutor() scratchTriageExecutor {
-	return scratchTriageExecutor{
-		parEnrich: scratchTriageExecutorEnrich{done: make(chan int, 2)},
-	}
+	return scratchTriageExecutor{parEnrich: scratchTriageExecutorEnrich{done: make(chan int, 2)}}
 }
 func resetscratchTriageExecutor(u *scratchTriageExecutor) {
-	*u = scratchTriageExecutor{
-		parEnrich: scratchTriageExecutorEnrich{done: u.parEnrich.done},
-	}
+	*u = scratchTriageExecutor{parEnrich: scratchTriageExecutorEnrich{done: u.parEnrich.done}}
 }
 
 // flujogenConfigTriageExecutor is the configuration compiled into TriageExecutor.
@@ -444,11 +439,6 @@ func (e *TriageExecutor) shrink(level runtime.PressureLevel) {
 
 // runTriage runs the Pipeline "triage".
 func (e *TriageExecutor) runTriage(ctx context.Context, in Ticket, r *flujogenRun[TriageState], res *flujo.StepResult) (Routed, error) {
-	return e.bodyTriage(ctx, in, r, res)
-}
-
-// bodyTriage is the composition of "triage".
-func (e *TriageExecutor) bodyTriage(ctx context.Context, in Ticket, r *flujogenRun[TriageState], res *flujo.StepResult) (Routed, error) {
 	res.Name = "triage"
 	res.Attempts = 1
 	if r.record {
@@ -469,11 +459,7 @@ func (e *TriageExecutor) bodyTriage(ctx context.Context, in Ticket, r *flujogenR
 	if stop, abort := flujoimpl.Child(res, &crRoute, r.record, abort); stop {
 		return *new(Routed), abort
 	}
-	res.Success = true
-	if r.record {
-		res.Output = outRoute
-	}
-	return outRoute, nil
+	return flujoimpl.Succeed(res, r.record, outRoute), nil
 }
 
 // runClassify runs "classify" and, when it fails, its fallback "classify-cheap".
@@ -501,14 +487,6 @@ func (e *TriageExecutor) runClassifyCheap(ctx context.Context, in Ticket, r *flu
 	return e.stepClassifyCheap.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
 }
 
-// runEnrich runs the Parallel "enrich".
-func (e *TriageExecutor) runEnrich(ctx context.Context, in Classification, r *flujogenRun[TriageState], res *flujo.StepResult) (Enriched, error) {
-	start := r.eng.Env.Clock.Nanotime()
-	out, abort := e.bodyEnrich(ctx, in, r, res)
-	res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start)
-	return out, abort
-}
-
 // scratchTriageExecutorEnrich is the working space of one run of parallel "enrich".
 type scratchTriageExecutorEnrich struct {
 	results  [2]flujo.StepResult
@@ -523,37 +501,22 @@ type scratchTriageExecutorEnrich struct {
 	w1       TriageState
 }
 
-// getscratchTriageExecutorEnrich returns working space for parallel "enrich".
-func (e *TriageExecutor) getscratchTriageExecutorEnrich() *scratchTriageExecutorEnrich {
-	u := e.scratch.Load().Get()
-	u.parEnrich.owner = u
-	return &u.parEnrich
-}
-
-// joinEnrich calls the join of parallel "enrich", turning a panic into a *flujo.PanicError.
-func (e *TriageExecutor) joinEnrich(a0 CustomerContext, a1 Sentiment) (out Enriched, err error) {
-	defer func() {
-		if p := recover(); p != nil {
-			out, err = *new(Enriched), &flujo.PanicError{Step: "enrich", Value: p, Stack: debug.Stack()}
-		}
-	}()
-	return JoinEnrichment(a0, a1), nil
-}
-
-// bodyEnrich is the composition of "enrich".
-func (e *TriageExecutor) bodyEnrich(ctx context.Context, in Classification, r *flujogenRun[TriageState], res *flujo.StepResult) (Enriched, error) {
+// runEnrich runs the Parallel "enrich".
+func (e *TriageExecutor) runEnrich(ctx context.Context, in Classification, r *flujogenRun[TriageState], res *flujo.StepResult) (Enriched, error) {
+	start := r.eng.Env.Clock.Nanotime()
+	defer func() { res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start) }()
 	res.Name = "enrich"
 	res.Attempts = 1
-	sc := e.getscratchTriageExecutorEnrich()
+	u := e.scratch.Load().Get()
+	sc := &u.parEnrich
+	sc.owner = u
 	bctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	sc.r0 = *r
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 0, "crm", &sc.results[0], &sc.o0, &sc.aborts[0], func() (CustomerContext, error) {
-			return e.runCrm(bctx, in, &sc.r0, &sc.results[0])
-		})
+		flujoimpl.RunBranch(sc.done, 0, "crm", &sc.results[0], &sc.o0, &sc.aborts[0], func() (CustomerContext, error) { return e.runCrm(bctx, in, &sc.r0, &sc.results[0]) })
 	}()
 	sc.r1 = *r
 	sc.w1 = *r.state
@@ -562,9 +525,7 @@ func (e *TriageExecutor) bodyEnrich(ctx context.Context, in Classification, r *f
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 1, "sentiment", &sc.results[1], &sc.o1, &sc.aborts[1], func() (Sentiment, error) {
-			return e.runSentiment(bctx, in, &sc.r1, &sc.results[1])
-		})
+		flujoimpl.RunBranch(sc.done, 1, "sentiment", &sc.results[1], &sc.o1, &sc.aborts[1], func() (Sentiment, error) { return e.runSentiment(bctx, in, &sc.r1, &sc.results[1]) })
 	}()
 	abort, failed, cerr := flujoimpl.Gather(ctx, sc.done, sc.results[:], sc.aborts[:], sc.finished[:], true, cancel)
 	if cerr != nil {
@@ -574,7 +535,7 @@ func (e *TriageExecutor) bodyEnrich(ctx context.Context, in Classification, r *f
 	if stop, abort := flujoimpl.Branches(res, sc.results[:], r.record, abort, failed); stop {
 		return *new(Enriched), abort
 	}
-	out, jerr := e.joinEnrich(sc.o0, sc.o1)
+	out, jerr := flujoimpl.Guard("enrich", func() (Enriched, error) { return JoinEnrichment(sc.o0, sc.o1), nil })
 	if jerr != nil {
 		flujoimpl.JoinFailed(res, "enrich", jerr)
 		return *new(Enriched), nil
@@ -585,11 +546,7 @@ func (e *TriageExecutor) bodyEnrich(ctx context.Context, in Classification, r *f
 	if sc.results[1].Success && !flujogenEqualSliceString(sc.w1.Flags, r.state.Flags) {
 		r.state.Flags = sc.w1.Flags
 	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	return out, nil
+	return flujoimpl.Succeed(res, r.record, out), nil
 }
 
 // runCrm runs the step "crm": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s), timeout 200ms per attempt.
@@ -605,26 +562,10 @@ func (e *TriageExecutor) runSentiment(ctx context.Context, in Classification, r 
 // runRoute runs the Branch "route".
 func (e *TriageExecutor) runRoute(ctx context.Context, in Enriched, r *flujogenRun[TriageState], res *flujo.StepResult) (Routed, error) {
 	start := r.eng.Env.Clock.Nanotime()
-	out, abort := e.bodyRoute(ctx, in, r, res)
-	res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start)
-	return out, abort
-}
-
-// chooseRoute asks the chooser of branch "route", turning a panic into a *flujo.PanicError.
-func (e *TriageExecutor) chooseRoute(in Enriched) (key string, err error) {
-	defer func() {
-		if p := recover(); p != nil {
-			key, err = "", &flujo.PanicError{Step: "route", Value: p, Stack: debug.Stack()}
-		}
-	}()
-	return ChooseQueue(in), nil
-}
-
-// bodyRoute is the composition of "route".
-func (e *TriageExecutor) bodyRoute(ctx context.Context, in Enriched, r *flujogenRun[TriageState], res *flujo.StepResult) (Routed, error) {
+	defer func() { res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start) }()
 	res.Name = "route"
 	res.Attempts = 1
-	key, kerr := e.chooseRoute(in)
+	key, kerr := flujoimpl.Guard("route", func() (string, error) { return ChooseQueue(in), nil })
 	if kerr != nil {
 		flujoimpl.Fail(res, kerr)
 		return *new(Routed), nil
@@ -644,11 +585,7 @@ func (e *TriageExecutor) bodyRoute(ctx context.Context, in Enriched, r *flujogen
 	if stop, abort := flujoimpl.Child(res, &cr, r.record, abort); stop {
 		return *new(Routed), abort
 	}
-	res.Success = true
-	if r.record {
-		res.Output = o
-	}
-	return o, nil
+	return flujoimpl.Succeed(res, r.record, o), nil
 }
 
 // runQueue runs the step "queue": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).

@@ -3,6 +3,7 @@ package kernel
 import (
 	"context"
 	"fmt"
+	"runtime/debug"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -326,4 +327,29 @@ func Elements(res *runtime.StepResult, results []runtime.StepResult, finished []
 		return true, nil
 	}
 	return false, nil
+}
+
+// Guard calls f, user code that the composite named step runs (a chooser,
+// a loop's exit condition, a join), turning a panic into a *PanicError of
+// the composite; it returns f's output and error, or the zero output and
+// that *PanicError.
+func Guard[Out any](step string, f func() (Out, error)) (out Out, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			var zero Out
+			out, err = zero, &runtime.PanicError{Step: step, Value: v, Stack: debug.Stack()}
+		}
+	}()
+	return f()
+}
+
+// Succeed marks res, a composite's result, successful with output out,
+// which it keeps in res only when record is set (a recorded run), and
+// returns out.
+func Succeed[Out any](res *runtime.StepResult, record bool, out Out) Out {
+	res.Success = true
+	if record {
+		res.Output = out
+	}
+	return out
 }

@@ -334,3 +334,26 @@ func TestElements(t *testing.T) {
 		t.Errorf("fast success: %+v", res)
 	}
 }
+
+func TestGuard(t *testing.T) {
+	err := errors.New("no")
+	if out, e := Guard("j", func() (int, error) { return 4, err }); out != 4 || e != err {
+		t.Errorf("Guard = %v, %v; want f's output and error", out, e)
+	}
+	out, e := Guard("j", func() (int, error) { panic("boom") })
+	var pe *rt.PanicError
+	if out != 0 || !errors.As(e, &pe) || pe.Step != "j" || pe.Value != "boom" || len(pe.Stack) == 0 {
+		t.Errorf("Guard of a panic = %v, %v; want a *PanicError of j", out, e)
+	}
+}
+
+func TestSucceed(t *testing.T) {
+	var res rt.StepResult
+	if out := Succeed(&res, false, 3); out != 3 || !res.Success || res.Output != nil {
+		t.Errorf("fast run: %v %+v, want success without the output kept", out, res)
+	}
+	res = rt.StepResult{}
+	if out := Succeed(&res, true, 3); out != 3 || !res.Success || res.Output != 3 {
+		t.Errorf("recorded run: %v %+v, want success with the output", out, res)
+	}
+}

@@ -318,11 +318,6 @@ func (e *TunedExecutor) shrink(level runtime.PressureLevel) {
 
 // runTuned runs the Pipeline "tuned".
 func (e *TunedExecutor) runTuned(ctx context.Context, in int, r *flujogenRun[struct{}], res *flujo.StepResult) (int, error) {
-	return e.bodyTuned(ctx, in, r, res)
-}
-
-// bodyTuned is the composition of "tuned".
-func (e *TunedExecutor) bodyTuned(ctx context.Context, in int, r *flujogenRun[struct{}], res *flujo.StepResult) (int, error) {
 	res.Name = "tuned"
 	res.Attempts = 1
 	if r.record {
@@ -338,11 +333,7 @@ func (e *TunedExecutor) bodyTuned(ctx context.Context, in int, r *flujogenRun[st
 	if stop, abort := flujoimpl.Child(res, &crInc, r.record, abort); stop {
 		return *new(int), abort
 	}
-	res.Success = true
-	if r.record {
-		res.Output = outInc
-	}
-	return outInc, nil
+	return flujoimpl.Succeed(res, r.record, outInc), nil
 }
 
 // runSquare runs the step "square": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).

@@ -389,11 +389,6 @@ func (e *FulfilExecutor) shrink(level runtime.PressureLevel) {
 
 // runFulfil runs the Pipeline "fulfil".
 func (e *FulfilExecutor) runFulfil(ctx context.Context, in Order, r *flujogenRun[struct{}], res *flujo.StepResult) (Order, error) {
-	return e.bodyFulfil(ctx, in, r, res)
-}
-
-// bodyFulfil is the composition of "fulfil".
-func (e *FulfilExecutor) bodyFulfil(ctx context.Context, in Order, r *flujogenRun[struct{}], res *flujo.StepResult) (Order, error) {
 	res.Name = "fulfil"
 	res.Attempts = 1
 	if r.record {
@@ -424,11 +419,7 @@ func (e *FulfilExecutor) bodyFulfil(ctx context.Context, in Order, r *flujogenRu
 	if stop, abort := flujoimpl.Child(res, &crNotify, r.record, abort); stop {
 		return *new(Order), abort
 	}
-	res.Success = true
-	if r.record {
-		res.Output = outNotify
-	}
-	return outNotify, nil
+	return flujoimpl.Succeed(res, r.record, outNotify), nil
 }
 
 // runPrice runs the step "price": 4 attempt(s), circuit breaker (threshold 10, recovery 2m0s).

@@ -269,11 +269,6 @@ func (e *DoublerExecutor) shrink(level runtime.PressureLevel) {
 
 // runDoubler runs the Pipeline "doubler".
 func (e *DoublerExecutor) runDoubler(ctx context.Context, in int, r *flujogenRun[struct{}], res *flujo.StepResult) (int, error) {
-	return e.bodyDoubler(ctx, in, r, res)
-}
-
-// bodyDoubler is the composition of "doubler".
-func (e *DoublerExecutor) bodyDoubler(ctx context.Context, in int, r *flujogenRun[struct{}], res *flujo.StepResult) (int, error) {
 	res.Name = "doubler"
 	res.Attempts = 1
 	if r.record {
@@ -289,11 +284,7 @@ func (e *DoublerExecutor) bodyDoubler(ctx context.Context, in int, r *flujogenRu
 	if stop, abort := flujoimpl.Child(res, &crInc, r.record, abort); stop {
 		return *new(int), abort
 	}
-	res.Success = true
-	if r.record {
-		res.Output = outInc
-	}
-	return outInc, nil
+	return flujoimpl.Succeed(res, r.record, outInc), nil
 }
 
 // runDouble runs the step "double": 3 attempt(s), circuit breaker (threshold 10, recovery 1m0s).

@@ -9,7 +9,6 @@ import (
 	"github.com/flujo/flujo/flujoimpl"
 	"github.com/flujo/flujo/runtime"
 	"reflect"
-	"runtime/debug"
 	"sync/atomic"
 	"time"
 )
@@ -73,14 +72,10 @@ type scratchLoudConflictExecutor struct {
 }
 
 func newscratchLoudConflictExecutor() scratchLoudConflictExecutor {
-	return scratchLoudConflictExecutor{
-		parLfan: scratchLoudConflictExecutorLfan{done: make(chan int, 3)},
-	}
+	return scratchLoudConflictExecutor{parLfan: scratchLoudConflictExecutorLfan{done: make(chan int, 3)}}
 }
 func resetscratchLoudConflictExecutor(u *scratchLoudConflictExecutor) {
-	*u = scratchLoudConflictExecutor{
-		parLfan: scratchLoudConflictExecutorLfan{done: u.parLfan.done},
-	}
+	*u = scratchLoudConflictExecutor{parLfan: scratchLoudConflictExecutorLfan{done: u.parLfan.done}}
 }
 
 // flujogenConfigLoudConflictExecutor is the configuration compiled into LoudConflictExecutor.
@@ -377,14 +372,6 @@ func (e *LoudConflictExecutor) shrink(level runtime.PressureLevel) {
 	e.scratch.Load().Shrink()
 }
 
-// runLfan runs the Parallel "lfan".
-func (e *LoudConflictExecutor) runLfan(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
-	start := r.eng.Env.Clock.Nanotime()
-	out, abort := e.bodyLfan(ctx, in, r, res)
-	res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start)
-	return out, abort
-}
-
 // scratchLoudConflictExecutorLfan is the working space of one run of parallel "lfan".
 type scratchLoudConflictExecutorLfan struct {
 	results  [3]flujo.StepResult
@@ -402,28 +389,15 @@ type scratchLoudConflictExecutorLfan struct {
 	r2       flujogenRun[State]
 }
 
-// getscratchLoudConflictExecutorLfan returns working space for parallel "lfan".
-func (e *LoudConflictExecutor) getscratchLoudConflictExecutorLfan() *scratchLoudConflictExecutorLfan {
-	u := e.scratch.Load().Get()
-	u.parLfan.owner = u
-	return &u.parLfan
-}
-
-// joinLfan calls the join of parallel "lfan", turning a panic into a *flujo.PanicError.
-func (e *LoudConflictExecutor) joinLfan(a0 Item, a1 Item, a2 Item) (out Item, err error) {
-	defer func() {
-		if p := recover(); p != nil {
-			out, err = *new(Item), &flujo.PanicError{Step: "lfan", Value: p, Stack: debug.Stack()}
-		}
-	}()
-	return Join3(a0, a1, a2), nil
-}
-
-// bodyLfan is the composition of "lfan".
-func (e *LoudConflictExecutor) bodyLfan(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
+// runLfan runs the Parallel "lfan".
+func (e *LoudConflictExecutor) runLfan(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
+	start := r.eng.Env.Clock.Nanotime()
+	defer func() { res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start) }()
 	res.Name = "lfan"
 	res.Attempts = 1
-	sc := e.getscratchLoudConflictExecutorLfan()
+	u := e.scratch.Load().Get()
+	sc := &u.parLfan
+	sc.owner = u
 	bctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	sc.r0 = *r
@@ -432,9 +406,7 @@ func (e *LoudConflictExecutor) bodyLfan(ctx context.Context, in Item, r *flujoge
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 0, "la", &sc.results[0], &sc.o0, &sc.aborts[0], func() (Item, error) {
-			return e.runLa(bctx, in, &sc.r0, &sc.results[0])
-		})
+		flujoimpl.RunBranch(sc.done, 0, "la", &sc.results[0], &sc.o0, &sc.aborts[0], func() (Item, error) { return e.runLa(bctx, in, &sc.r0, &sc.results[0]) })
 	}()
 	sc.r1 = *r
 	sc.w1 = *r.state
@@ -442,17 +414,13 @@ func (e *LoudConflictExecutor) bodyLfan(ctx context.Context, in Item, r *flujoge
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 1, "lb", &sc.results[1], &sc.o1, &sc.aborts[1], func() (Item, error) {
-			return e.runLb(bctx, in, &sc.r1, &sc.results[1])
-		})
+		flujoimpl.RunBranch(sc.done, 1, "lb", &sc.results[1], &sc.o1, &sc.aborts[1], func() (Item, error) { return e.runLb(bctx, in, &sc.r1, &sc.results[1]) })
 	}()
 	sc.r2 = *r
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 2, "lc", &sc.results[2], &sc.o2, &sc.aborts[2], func() (Item, error) {
-			return e.runLc(bctx, in, &sc.r2, &sc.results[2])
-		})
+		flujoimpl.RunBranch(sc.done, 2, "lc", &sc.results[2], &sc.o2, &sc.aborts[2], func() (Item, error) { return e.runLc(bctx, in, &sc.r2, &sc.results[2]) })
 	}()
 	abort, failed, cerr := flujoimpl.Gather(ctx, sc.done, sc.results[:], sc.aborts[:], sc.finished[:], true, cancel)
 	if cerr != nil {
@@ -462,7 +430,7 @@ func (e *LoudConflictExecutor) bodyLfan(ctx context.Context, in Item, r *flujoge
 	if stop, abort := flujoimpl.Branches(res, sc.results[:], r.record, abort, failed); stop {
 		return *new(Item), abort
 	}
-	out, jerr := e.joinLfan(sc.o0, sc.o1, sc.o2)
+	out, jerr := flujoimpl.Guard("lfan", func() (Item, error) { return Join3(sc.o0, sc.o1, sc.o2), nil })
 	if jerr != nil {
 		flujoimpl.JoinFailed(res, "lfan", jerr)
 		return *new(Item), nil
@@ -473,11 +441,7 @@ func (e *LoudConflictExecutor) bodyLfan(ctx context.Context, in Item, r *flujoge
 	if sc.results[1].Success && sc.w1.B != r.state.B {
 		r.state.B = sc.w1.B
 	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	return out, nil
+	return flujoimpl.Succeed(res, r.record, out), nil
 }
 
 // runLa runs the steps "la": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
@@ -547,14 +511,10 @@ type scratchLoudIgnoreExecutor struct {
 }
 
 func newscratchLoudIgnoreExecutor() scratchLoudIgnoreExecutor {
-	return scratchLoudIgnoreExecutor{
-		parLfan: scratchLoudIgnoreExecutorLfan{done: make(chan int, 3)},
-	}
+	return scratchLoudIgnoreExecutor{parLfan: scratchLoudIgnoreExecutorLfan{done: make(chan int, 3)}}
 }
 func resetscratchLoudIgnoreExecutor(u *scratchLoudIgnoreExecutor) {
-	*u = scratchLoudIgnoreExecutor{
-		parLfan: scratchLoudIgnoreExecutorLfan{done: u.parLfan.done},
-	}
+	*u = scratchLoudIgnoreExecutor{parLfan: scratchLoudIgnoreExecutorLfan{done: u.parLfan.done}}
 }
 
 // flujogenConfigLoudIgnoreExecutor is the configuration compiled into LoudIgnoreExecutor.
@@ -851,14 +811,6 @@ func (e *LoudIgnoreExecutor) shrink(level runtime.PressureLevel) {
 	e.scratch.Load().Shrink()
 }
 
-// runLfan runs the Parallel "lfan".
-func (e *LoudIgnoreExecutor) runLfan(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
-	start := r.eng.Env.Clock.Nanotime()
-	out, abort := e.bodyLfan(ctx, in, r, res)
-	res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start)
-	return out, abort
-}
-
 // scratchLoudIgnoreExecutorLfan is the working space of one run of parallel "lfan".
 type scratchLoudIgnoreExecutorLfan struct {
 	results  [3]flujo.StepResult
@@ -876,28 +828,15 @@ type scratchLoudIgnoreExecutorLfan struct {
 	r2       flujogenRun[State]
 }
 
-// getscratchLoudIgnoreExecutorLfan returns working space for parallel "lfan".
-func (e *LoudIgnoreExecutor) getscratchLoudIgnoreExecutorLfan() *scratchLoudIgnoreExecutorLfan {
-	u := e.scratch.Load().Get()
-	u.parLfan.owner = u
-	return &u.parLfan
-}
-
-// joinLfan calls the join of parallel "lfan", turning a panic into a *flujo.PanicError.
-func (e *LoudIgnoreExecutor) joinLfan(a0 Item, a1 Item, a2 Item) (out Item, err error) {
-	defer func() {
-		if p := recover(); p != nil {
-			out, err = *new(Item), &flujo.PanicError{Step: "lfan", Value: p, Stack: debug.Stack()}
-		}
-	}()
-	return Join3(a0, a1, a2), nil
-}
-
-// bodyLfan is the composition of "lfan".
-func (e *LoudIgnoreExecutor) bodyLfan(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
+// runLfan runs the Parallel "lfan".
+func (e *LoudIgnoreExecutor) runLfan(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
+	start := r.eng.Env.Clock.Nanotime()
+	defer func() { res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start) }()
 	res.Name = "lfan"
 	res.Attempts = 1
-	sc := e.getscratchLoudIgnoreExecutorLfan()
+	u := e.scratch.Load().Get()
+	sc := &u.parLfan
+	sc.owner = u
 	bctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	sc.r0 = *r
@@ -906,9 +845,7 @@ func (e *LoudIgnoreExecutor) bodyLfan(ctx context.Context, in Item, r *flujogenR
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 0, "la", &sc.results[0], &sc.o0, &sc.aborts[0], func() (Item, error) {
-			return e.runLa(bctx, in, &sc.r0, &sc.results[0])
-		})
+		flujoimpl.RunBranch(sc.done, 0, "la", &sc.results[0], &sc.o0, &sc.aborts[0], func() (Item, error) { return e.runLa(bctx, in, &sc.r0, &sc.results[0]) })
 	}()
 	sc.r1 = *r
 	sc.w1 = *r.state
@@ -916,17 +853,13 @@ func (e *LoudIgnoreExecutor) bodyLfan(ctx context.Context, in Item, r *flujogenR
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 1, "lb", &sc.results[1], &sc.o1, &sc.aborts[1], func() (Item, error) {
-			return e.runLb(bctx, in, &sc.r1, &sc.results[1])
-		})
+		flujoimpl.RunBranch(sc.done, 1, "lb", &sc.results[1], &sc.o1, &sc.aborts[1], func() (Item, error) { return e.runLb(bctx, in, &sc.r1, &sc.results[1]) })
 	}()
 	sc.r2 = *r
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 2, "lc", &sc.results[2], &sc.o2, &sc.aborts[2], func() (Item, error) {
-			return e.runLc(bctx, in, &sc.r2, &sc.results[2])
-		})
+		flujoimpl.RunBranch(sc.done, 2, "lc", &sc.results[2], &sc.o2, &sc.aborts[2], func() (Item, error) { return e.runLc(bctx, in, &sc.r2, &sc.results[2]) })
 	}()
 	abort, failed, cerr := flujoimpl.Gather(ctx, sc.done, sc.results[:], sc.aborts[:], sc.finished[:], false, cancel)
 	if cerr != nil {
@@ -936,7 +869,7 @@ func (e *LoudIgnoreExecutor) bodyLfan(ctx context.Context, in Item, r *flujogenR
 	if stop, abort := flujoimpl.Branches(res, sc.results[:], r.record, abort, failed); stop {
 		return *new(Item), abort
 	}
-	out, jerr := e.joinLfan(sc.o0, sc.o1, sc.o2)
+	out, jerr := flujoimpl.Guard("lfan", func() (Item, error) { return Join3(sc.o0, sc.o1, sc.o2), nil })
 	if jerr != nil {
 		flujoimpl.JoinFailed(res, "lfan", jerr)
 		return *new(Item), nil
@@ -947,11 +880,7 @@ func (e *LoudIgnoreExecutor) bodyLfan(ctx context.Context, in Item, r *flujogenR
 	if sc.results[1].Success && sc.w1.B != r.state.B {
 		r.state.B = sc.w1.B
 	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	return out, nil
+	return flujoimpl.Succeed(res, r.record, out), nil
 }
 
 // runLa runs the steps "la": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
@@ -1021,14 +950,10 @@ type scratchLoudKeepFirstExecutor struct {
 }
 
 func newscratchLoudKeepFirstExecutor() scratchLoudKeepFirstExecutor {
-	return scratchLoudKeepFirstExecutor{
-		parLfan: scratchLoudKeepFirstExecutorLfan{done: make(chan int, 3)},
-	}
+	return scratchLoudKeepFirstExecutor{parLfan: scratchLoudKeepFirstExecutorLfan{done: make(chan int, 3)}}
 }
 func resetscratchLoudKeepFirstExecutor(u *scratchLoudKeepFirstExecutor) {
-	*u = scratchLoudKeepFirstExecutor{
-		parLfan: scratchLoudKeepFirstExecutorLfan{done: u.parLfan.done},
-	}
+	*u = scratchLoudKeepFirstExecutor{parLfan: scratchLoudKeepFirstExecutorLfan{done: u.parLfan.done}}
 }
 
 // flujogenConfigLoudKeepFirstExecutor is the configuration compiled into LoudKeepFirstExecutor.
@@ -1325,14 +1250,6 @@ func (e *LoudKeepFirstExecutor) shrink(level runtime.PressureLevel) {
 	e.scratch.Load().Shrink()
 }
 
-// runLfan runs the Parallel "lfan".
-func (e *LoudKeepFirstExecutor) runLfan(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
-	start := r.eng.Env.Clock.Nanotime()
-	out, abort := e.bodyLfan(ctx, in, r, res)
-	res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start)
-	return out, abort
-}
-
 // scratchLoudKeepFirstExecutorLfan is the working space of one run of parallel "lfan".
 type scratchLoudKeepFirstExecutorLfan struct {
 	results  [3]flujo.StepResult
@@ -1350,28 +1267,15 @@ type scratchLoudKeepFirstExecutorLfan struct {
 	r2       flujogenRun[State]
 }
 
-// getscratchLoudKeepFirstExecutorLfan returns working space for parallel "lfan".
-func (e *LoudKeepFirstExecutor) getscratchLoudKeepFirstExecutorLfan() *scratchLoudKeepFirstExecutorLfan {
-	u := e.scratch.Load().Get()
-	u.parLfan.owner = u
-	return &u.parLfan
-}
-
-// joinLfan calls the join of parallel "lfan", turning a panic into a *flujo.PanicError.
-func (e *LoudKeepFirstExecutor) joinLfan(a0 Item, a1 Item, a2 Item) (out Item, err error) {
-	defer func() {
-		if p := recover(); p != nil {
-			out, err = *new(Item), &flujo.PanicError{Step: "lfan", Value: p, Stack: debug.Stack()}
-		}
-	}()
-	return Join3(a0, a1, a2), nil
-}
-
-// bodyLfan is the composition of "lfan".
-func (e *LoudKeepFirstExecutor) bodyLfan(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
+// runLfan runs the Parallel "lfan".
+func (e *LoudKeepFirstExecutor) runLfan(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
+	start := r.eng.Env.Clock.Nanotime()
+	defer func() { res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start) }()
 	res.Name = "lfan"
 	res.Attempts = 1
-	sc := e.getscratchLoudKeepFirstExecutorLfan()
+	u := e.scratch.Load().Get()
+	sc := &u.parLfan
+	sc.owner = u
 	bctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	sc.r0 = *r
@@ -1380,9 +1284,7 @@ func (e *LoudKeepFirstExecutor) bodyLfan(ctx context.Context, in Item, r *flujog
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 0, "la", &sc.results[0], &sc.o0, &sc.aborts[0], func() (Item, error) {
-			return e.runLa(bctx, in, &sc.r0, &sc.results[0])
-		})
+		flujoimpl.RunBranch(sc.done, 0, "la", &sc.results[0], &sc.o0, &sc.aborts[0], func() (Item, error) { return e.runLa(bctx, in, &sc.r0, &sc.results[0]) })
 	}()
 	sc.r1 = *r
 	sc.w1 = *r.state
@@ -1390,17 +1292,13 @@ func (e *LoudKeepFirstExecutor) bodyLfan(ctx context.Context, in Item, r *flujog
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 1, "lb", &sc.results[1], &sc.o1, &sc.aborts[1], func() (Item, error) {
-			return e.runLb(bctx, in, &sc.r1, &sc.results[1])
-		})
+		flujoimpl.RunBranch(sc.done, 1, "lb", &sc.results[1], &sc.o1, &sc.aborts[1], func() (Item, error) { return e.runLb(bctx, in, &sc.r1, &sc.results[1]) })
 	}()
 	sc.r2 = *r
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 2, "lc", &sc.results[2], &sc.o2, &sc.aborts[2], func() (Item, error) {
-			return e.runLc(bctx, in, &sc.r2, &sc.results[2])
-		})
+		flujoimpl.RunBranch(sc.done, 2, "lc", &sc.results[2], &sc.o2, &sc.aborts[2], func() (Item, error) { return e.runLc(bctx, in, &sc.r2, &sc.results[2]) })
 	}()
 	abort, failed, cerr := flujoimpl.Gather(ctx, sc.done, sc.results[:], sc.aborts[:], sc.finished[:], true, cancel)
 	if cerr != nil {
@@ -1410,7 +1308,7 @@ func (e *LoudKeepFirstExecutor) bodyLfan(ctx context.Context, in Item, r *flujog
 	if stop, abort := flujoimpl.Branches(res, sc.results[:], r.record, abort, failed); stop {
 		return *new(Item), abort
 	}
-	out, jerr := e.joinLfan(sc.o0, sc.o1, sc.o2)
+	out, jerr := flujoimpl.Guard("lfan", func() (Item, error) { return Join3(sc.o0, sc.o1, sc.o2), nil })
 	if jerr != nil {
 		flujoimpl.JoinFailed(res, "lfan", jerr)
 		return *new(Item), nil
@@ -1421,11 +1319,7 @@ func (e *LoudKeepFirstExecutor) bodyLfan(ctx context.Context, in Item, r *flujog
 	if sc.results[1].Success && sc.w1.B != r.state.B {
 		r.state.B = sc.w1.B
 	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	return out, nil
+	return flujoimpl.Succeed(res, r.record, out), nil
 }
 
 // runLa runs the steps "la": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
@@ -1730,13 +1624,7 @@ func (e *LoudMapExecutor) shrink(level runtime.PressureLevel) {
 // runLmap runs the Map "lmap".
 func (e *LoudMapExecutor) runLmap(ctx context.Context, in []Item, r *flujogenRun[struct{}], res *flujo.StepResult) ([]Item, error) {
 	start := r.eng.Env.Clock.Nanotime()
-	out, abort := e.bodyLmap(ctx, in, r, res)
-	res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start)
-	return out, abort
-}
-
-// bodyLmap is the composition of "lmap".
-func (e *LoudMapExecutor) bodyLmap(ctx context.Context, in []Item, r *flujogenRun[struct{}], res *flujo.StepResult) ([]Item, error) {
+	defer func() { res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start) }()
 	res.Name = "lmap"
 	res.Attempts = 1
 	outs := make([]Item, len(in))
@@ -1762,11 +1650,7 @@ func (e *LoudMapExecutor) bodyLmap(ctx context.Context, in []Item, r *flujogenRu
 	if stop, abort := flujoimpl.Elements(res, results, finished, r.record, abort, failed); stop {
 		return nil, abort
 	}
-	res.Success = true
-	if r.record {
-		res.Output = outs
-	}
-	return outs, nil
+	return flujoimpl.Succeed(res, r.record, outs), nil
 }
 
 // runLm runs the step "lm": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
@@ -1806,14 +1690,10 @@ type scratchLoudNoMergeExecutor struct {
 }
 
 func newscratchLoudNoMergeExecutor() scratchLoudNoMergeExecutor {
-	return scratchLoudNoMergeExecutor{
-		parLfan: scratchLoudNoMergeExecutorLfan{done: make(chan int, 3)},
-	}
+	return scratchLoudNoMergeExecutor{parLfan: scratchLoudNoMergeExecutorLfan{done: make(chan int, 3)}}
 }
 func resetscratchLoudNoMergeExecutor(u *scratchLoudNoMergeExecutor) {
-	*u = scratchLoudNoMergeExecutor{
-		parLfan: scratchLoudNoMergeExecutorLfan{done: u.parLfan.done},
-	}
+	*u = scratchLoudNoMergeExecutor{parLfan: scratchLoudNoMergeExecutorLfan{done: u.parLfan.done}}
 }
 
 // flujogenConfigLoudNoMergeExecutor is the configuration compiled into LoudNoMergeExecutor.
@@ -2110,14 +1990,6 @@ func (e *LoudNoMergeExecutor) shrink(level runtime.PressureLevel) {
 	e.scratch.Load().Shrink()
 }
 
-// runLfan runs the Parallel "lfan".
-func (e *LoudNoMergeExecutor) runLfan(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
-	start := r.eng.Env.Clock.Nanotime()
-	out, abort := e.bodyLfan(ctx, in, r, res)
-	res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start)
-	return out, abort
-}
-
 // scratchLoudNoMergeExecutorLfan is the working space of one run of parallel "lfan".
 type scratchLoudNoMergeExecutorLfan struct {
 	results  [3]flujo.StepResult
@@ -2135,28 +2007,15 @@ type scratchLoudNoMergeExecutorLfan struct {
 	r2       flujogenRun[State]
 }
 
-// getscratchLoudNoMergeExecutorLfan returns working space for parallel "lfan".
-func (e *LoudNoMergeExecutor) getscratchLoudNoMergeExecutorLfan() *scratchLoudNoMergeExecutorLfan {
-	u := e.scratch.Load().Get()
-	u.parLfan.owner = u
-	return &u.parLfan
-}
-
-// joinLfan calls the join of parallel "lfan", turning a panic into a *flujo.PanicError.
-func (e *LoudNoMergeExecutor) joinLfan(a0 Item, a1 Item, a2 Item) (out Item, err error) {
-	defer func() {
-		if p := recover(); p != nil {
-			out, err = *new(Item), &flujo.PanicError{Step: "lfan", Value: p, Stack: debug.Stack()}
-		}
-	}()
-	return Join3(a0, a1, a2), nil
-}
-
-// bodyLfan is the composition of "lfan".
-func (e *LoudNoMergeExecutor) bodyLfan(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
+// runLfan runs the Parallel "lfan".
+func (e *LoudNoMergeExecutor) runLfan(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
+	start := r.eng.Env.Clock.Nanotime()
+	defer func() { res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start) }()
 	res.Name = "lfan"
 	res.Attempts = 1
-	sc := e.getscratchLoudNoMergeExecutorLfan()
+	u := e.scratch.Load().Get()
+	sc := &u.parLfan
+	sc.owner = u
 	bctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	sc.r0 = *r
@@ -2165,9 +2024,7 @@ func (e *LoudNoMergeExecutor) bodyLfan(ctx context.Context, in Item, r *flujogen
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 0, "la", &sc.results[0], &sc.o0, &sc.aborts[0], func() (Item, error) {
-			return e.runLa(bctx, in, &sc.r0, &sc.results[0])
-		})
+		flujoimpl.RunBranch(sc.done, 0, "la", &sc.results[0], &sc.o0, &sc.aborts[0], func() (Item, error) { return e.runLa(bctx, in, &sc.r0, &sc.results[0]) })
 	}()
 	sc.r1 = *r
 	sc.w1 = *r.state
@@ -2175,17 +2032,13 @@ func (e *LoudNoMergeExecutor) bodyLfan(ctx context.Context, in Item, r *flujogen
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 1, "lb", &sc.results[1], &sc.o1, &sc.aborts[1], func() (Item, error) {
-			return e.runLb(bctx, in, &sc.r1, &sc.results[1])
-		})
+		flujoimpl.RunBranch(sc.done, 1, "lb", &sc.results[1], &sc.o1, &sc.aborts[1], func() (Item, error) { return e.runLb(bctx, in, &sc.r1, &sc.results[1]) })
 	}()
 	sc.r2 = *r
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 2, "lc", &sc.results[2], &sc.o2, &sc.aborts[2], func() (Item, error) {
-			return e.runLc(bctx, in, &sc.r2, &sc.results[2])
-		})
+		flujoimpl.RunBranch(sc.done, 2, "lc", &sc.results[2], &sc.o2, &sc.aborts[2], func() (Item, error) { return e.runLc(bctx, in, &sc.r2, &sc.results[2]) })
 	}()
 	abort, failed, cerr := flujoimpl.Gather(ctx, sc.done, sc.results[:], sc.aborts[:], sc.finished[:], true, cancel)
 	if cerr != nil {
@@ -2195,16 +2048,12 @@ func (e *LoudNoMergeExecutor) bodyLfan(ctx context.Context, in Item, r *flujogen
 	if stop, abort := flujoimpl.Branches(res, sc.results[:], r.record, abort, failed); stop {
 		return *new(Item), abort
 	}
-	out, jerr := e.joinLfan(sc.o0, sc.o1, sc.o2)
+	out, jerr := flujoimpl.Guard("lfan", func() (Item, error) { return Join3(sc.o0, sc.o1, sc.o2), nil })
 	if jerr != nil {
 		flujoimpl.JoinFailed(res, "lfan", jerr)
 		return *new(Item), nil
 	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	return out, nil
+	return flujoimpl.Succeed(res, r.record, out), nil
 }
 
 // runLa runs the steps "la": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
@@ -2278,14 +2127,10 @@ type scratchLoudSeqExecutor struct {
 }
 
 func newscratchLoudSeqExecutor() scratchLoudSeqExecutor {
-	return scratchLoudSeqExecutor{
-		parLfan: scratchLoudSeqExecutorLfan{done: make(chan int, 3)},
-	}
+	return scratchLoudSeqExecutor{parLfan: scratchLoudSeqExecutorLfan{done: make(chan int, 3)}}
 }
 func resetscratchLoudSeqExecutor(u *scratchLoudSeqExecutor) {
-	*u = scratchLoudSeqExecutor{
-		parLfan: scratchLoudSeqExecutorLfan{done: u.parLfan.done},
-	}
+	*u = scratchLoudSeqExecutor{parLfan: scratchLoudSeqExecutorLfan{done: u.parLfan.done}}
 }
 
 // flujogenConfigLoudSeqExecutor is the configuration compiled into LoudSeqExecutor.
@@ -2628,11 +2473,6 @@ func (e *LoudSeqExecutor) shrink(level runtime.PressureLevel) {
 
 // runLseq runs the Pipeline "lseq".
 func (e *LoudSeqExecutor) runLseq(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
-	return e.bodyLseq(ctx, in, r, res)
-}
-
-// bodyLseq is the composition of "lseq".
-func (e *LoudSeqExecutor) bodyLseq(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
 	res.Name = "lseq"
 	res.Attempts = 1
 	if r.record {
@@ -2648,24 +2488,12 @@ func (e *LoudSeqExecutor) bodyLseq(ctx context.Context, in Item, r *flujogenRun[
 	if stop, abort := flujoimpl.Child(res, &crLfan, r.record, abort); stop {
 		return *new(Item), abort
 	}
-	res.Success = true
-	if r.record {
-		res.Output = outLfan
-	}
-	return outLfan, nil
+	return flujoimpl.Succeed(res, r.record, outLfan), nil
 }
 
 // runSeed runs the steps "seed": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *LoudSeqExecutor) runSeed(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
 	return e.stepSeed.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
-}
-
-// runLfan runs the Parallel "lfan".
-func (e *LoudSeqExecutor) runLfan(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
-	start := r.eng.Env.Clock.Nanotime()
-	out, abort := e.bodyLfan(ctx, in, r, res)
-	res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start)
-	return out, abort
 }
 
 // scratchLoudSeqExecutorLfan is the working space of one run of parallel "lfan".
@@ -2685,28 +2513,15 @@ type scratchLoudSeqExecutorLfan struct {
 	r2       flujogenRun[State]
 }
 
-// getscratchLoudSeqExecutorLfan returns working space for parallel "lfan".
-func (e *LoudSeqExecutor) getscratchLoudSeqExecutorLfan() *scratchLoudSeqExecutorLfan {
-	u := e.scratch.Load().Get()
-	u.parLfan.owner = u
-	return &u.parLfan
-}
-
-// joinLfan calls the join of parallel "lfan", turning a panic into a *flujo.PanicError.
-func (e *LoudSeqExecutor) joinLfan(a0 Item, a1 Item, a2 Item) (out Item, err error) {
-	defer func() {
-		if p := recover(); p != nil {
-			out, err = *new(Item), &flujo.PanicError{Step: "lfan", Value: p, Stack: debug.Stack()}
-		}
-	}()
-	return Join3(a0, a1, a2), nil
-}
-
-// bodyLfan is the composition of "lfan".
-func (e *LoudSeqExecutor) bodyLfan(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
+// runLfan runs the Parallel "lfan".
+func (e *LoudSeqExecutor) runLfan(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
+	start := r.eng.Env.Clock.Nanotime()
+	defer func() { res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start) }()
 	res.Name = "lfan"
 	res.Attempts = 1
-	sc := e.getscratchLoudSeqExecutorLfan()
+	u := e.scratch.Load().Get()
+	sc := &u.parLfan
+	sc.owner = u
 	bctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	sc.r0 = *r
@@ -2715,9 +2530,7 @@ func (e *LoudSeqExecutor) bodyLfan(ctx context.Context, in Item, r *flujogenRun[
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 0, "la", &sc.results[0], &sc.o0, &sc.aborts[0], func() (Item, error) {
-			return e.runLa(bctx, in, &sc.r0, &sc.results[0])
-		})
+		flujoimpl.RunBranch(sc.done, 0, "la", &sc.results[0], &sc.o0, &sc.aborts[0], func() (Item, error) { return e.runLa(bctx, in, &sc.r0, &sc.results[0]) })
 	}()
 	sc.r1 = *r
 	sc.w1 = *r.state
@@ -2725,17 +2538,13 @@ func (e *LoudSeqExecutor) bodyLfan(ctx context.Context, in Item, r *flujogenRun[
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 1, "lb", &sc.results[1], &sc.o1, &sc.aborts[1], func() (Item, error) {
-			return e.runLb(bctx, in, &sc.r1, &sc.results[1])
-		})
+		flujoimpl.RunBranch(sc.done, 1, "lb", &sc.results[1], &sc.o1, &sc.aborts[1], func() (Item, error) { return e.runLb(bctx, in, &sc.r1, &sc.results[1]) })
 	}()
 	sc.r2 = *r
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 2, "lc", &sc.results[2], &sc.o2, &sc.aborts[2], func() (Item, error) {
-			return e.runLc(bctx, in, &sc.r2, &sc.results[2])
-		})
+		flujoimpl.RunBranch(sc.done, 2, "lc", &sc.results[2], &sc.o2, &sc.aborts[2], func() (Item, error) { return e.runLc(bctx, in, &sc.r2, &sc.results[2]) })
 	}()
 	abort, failed, cerr := flujoimpl.Gather(ctx, sc.done, sc.results[:], sc.aborts[:], sc.finished[:], true, cancel)
 	if cerr != nil {
@@ -2745,7 +2554,7 @@ func (e *LoudSeqExecutor) bodyLfan(ctx context.Context, in Item, r *flujogenRun[
 	if stop, abort := flujoimpl.Branches(res, sc.results[:], r.record, abort, failed); stop {
 		return *new(Item), abort
 	}
-	out, jerr := e.joinLfan(sc.o0, sc.o1, sc.o2)
+	out, jerr := flujoimpl.Guard("lfan", func() (Item, error) { return Join3(sc.o0, sc.o1, sc.o2), nil })
 	if jerr != nil {
 		flujoimpl.JoinFailed(res, "lfan", jerr)
 		return *new(Item), nil
@@ -2756,11 +2565,7 @@ func (e *LoudSeqExecutor) bodyLfan(ctx context.Context, in Item, r *flujogenRun[
 	if sc.results[1].Success && sc.w1.B != r.state.B {
 		r.state.B = sc.w1.B
 	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	return out, nil
+	return flujoimpl.Succeed(res, r.record, out), nil
 }
 
 // runLa runs the steps "la": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
@@ -2810,14 +2615,10 @@ type scratchLoudUpdateExecutor struct {
 }
 
 func newscratchLoudUpdateExecutor() scratchLoudUpdateExecutor {
-	return scratchLoudUpdateExecutor{
-		parLfan: scratchLoudUpdateExecutorLfan{done: make(chan int, 3)},
-	}
+	return scratchLoudUpdateExecutor{parLfan: scratchLoudUpdateExecutorLfan{done: make(chan int, 3)}}
 }
 func resetscratchLoudUpdateExecutor(u *scratchLoudUpdateExecutor) {
-	*u = scratchLoudUpdateExecutor{
-		parLfan: scratchLoudUpdateExecutorLfan{done: u.parLfan.done},
-	}
+	*u = scratchLoudUpdateExecutor{parLfan: scratchLoudUpdateExecutorLfan{done: u.parLfan.done}}
 }
 
 // flujogenConfigLoudUpdateExecutor is the configuration compiled into LoudUpdateExecutor.
@@ -3114,14 +2915,6 @@ func (e *LoudUpdateExecutor) shrink(level runtime.PressureLevel) {
 	e.scratch.Load().Shrink()
 }
 
-// runLfan runs the Parallel "lfan".
-func (e *LoudUpdateExecutor) runLfan(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
-	start := r.eng.Env.Clock.Nanotime()
-	out, abort := e.bodyLfan(ctx, in, r, res)
-	res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start)
-	return out, abort
-}
-
 // scratchLoudUpdateExecutorLfan is the working space of one run of parallel "lfan".
 type scratchLoudUpdateExecutorLfan struct {
 	results  [3]flujo.StepResult
@@ -3139,28 +2932,15 @@ type scratchLoudUpdateExecutorLfan struct {
 	r2       flujogenRun[State]
 }
 
-// getscratchLoudUpdateExecutorLfan returns working space for parallel "lfan".
-func (e *LoudUpdateExecutor) getscratchLoudUpdateExecutorLfan() *scratchLoudUpdateExecutorLfan {
-	u := e.scratch.Load().Get()
-	u.parLfan.owner = u
-	return &u.parLfan
-}
-
-// joinLfan calls the join of parallel "lfan", turning a panic into a *flujo.PanicError.
-func (e *LoudUpdateExecutor) joinLfan(a0 Item, a1 Item, a2 Item) (out Item, err error) {
-	defer func() {
-		if p := recover(); p != nil {
-			out, err = *new(Item), &flujo.PanicError{Step: "lfan", Value: p, Stack: debug.Stack()}
-		}
-	}()
-	return Join3(a0, a1, a2), nil
-}
-
-// bodyLfan is the composition of "lfan".
-func (e *LoudUpdateExecutor) bodyLfan(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
+// runLfan runs the Parallel "lfan".
+func (e *LoudUpdateExecutor) runLfan(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
+	start := r.eng.Env.Clock.Nanotime()
+	defer func() { res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start) }()
 	res.Name = "lfan"
 	res.Attempts = 1
-	sc := e.getscratchLoudUpdateExecutorLfan()
+	u := e.scratch.Load().Get()
+	sc := &u.parLfan
+	sc.owner = u
 	bctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	sc.r0 = *r
@@ -3169,9 +2949,7 @@ func (e *LoudUpdateExecutor) bodyLfan(ctx context.Context, in Item, r *flujogenR
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 0, "la", &sc.results[0], &sc.o0, &sc.aborts[0], func() (Item, error) {
-			return e.runLa(bctx, in, &sc.r0, &sc.results[0])
-		})
+		flujoimpl.RunBranch(sc.done, 0, "la", &sc.results[0], &sc.o0, &sc.aborts[0], func() (Item, error) { return e.runLa(bctx, in, &sc.r0, &sc.results[0]) })
 	}()
 	sc.r1 = *r
 	sc.w1 = *r.state
@@ -3179,17 +2957,13 @@ func (e *LoudUpdateExecutor) bodyLfan(ctx context.Context, in Item, r *flujogenR
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 1, "lb", &sc.results[1], &sc.o1, &sc.aborts[1], func() (Item, error) {
-			return e.runLb(bctx, in, &sc.r1, &sc.results[1])
-		})
+		flujoimpl.RunBranch(sc.done, 1, "lb", &sc.results[1], &sc.o1, &sc.aborts[1], func() (Item, error) { return e.runLb(bctx, in, &sc.r1, &sc.results[1]) })
 	}()
 	sc.r2 = *r
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 2, "lc", &sc.results[2], &sc.o2, &sc.aborts[2], func() (Item, error) {
-			return e.runLc(bctx, in, &sc.r2, &sc.results[2])
-		})
+		flujoimpl.RunBranch(sc.done, 2, "lc", &sc.results[2], &sc.o2, &sc.aborts[2], func() (Item, error) { return e.runLc(bctx, in, &sc.r2, &sc.results[2]) })
 	}()
 	abort, failed, cerr := flujoimpl.Gather(ctx, sc.done, sc.results[:], sc.aborts[:], sc.finished[:], true, cancel)
 	if cerr != nil {
@@ -3199,7 +2973,7 @@ func (e *LoudUpdateExecutor) bodyLfan(ctx context.Context, in Item, r *flujogenR
 	if stop, abort := flujoimpl.Branches(res, sc.results[:], r.record, abort, failed); stop {
 		return *new(Item), abort
 	}
-	out, jerr := e.joinLfan(sc.o0, sc.o1, sc.o2)
+	out, jerr := flujoimpl.Guard("lfan", func() (Item, error) { return Join3(sc.o0, sc.o1, sc.o2), nil })
 	if jerr != nil {
 		flujoimpl.JoinFailed(res, "lfan", jerr)
 		return *new(Item), nil
@@ -3210,11 +2984,7 @@ func (e *LoudUpdateExecutor) bodyLfan(ctx context.Context, in Item, r *flujogenR
 	if sc.results[1].Success && sc.w1.B != r.state.B {
 		r.state.B = sc.w1.B
 	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	return out, nil
+	return flujoimpl.Succeed(res, r.record, out), nil
 }
 
 // runLa runs the steps "la": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
@@ -3276,14 +3046,10 @@ type scratchMapFanExecutor struct {
 }
 
 func newscratchMapFanExecutor() scratchMapFanExecutor {
-	return scratchMapFanExecutor{
-		parInner: scratchMapFanExecutorInner{done: make(chan int, 2)},
-	}
+	return scratchMapFanExecutor{parInner: scratchMapFanExecutorInner{done: make(chan int, 2)}}
 }
 func resetscratchMapFanExecutor(u *scratchMapFanExecutor) {
-	*u = scratchMapFanExecutor{
-		parInner: scratchMapFanExecutorInner{done: u.parInner.done},
-	}
+	*u = scratchMapFanExecutor{parInner: scratchMapFanExecutorInner{done: u.parInner.done}}
 }
 
 // flujogenConfigMapFanExecutor is the configuration compiled into MapFanExecutor.
@@ -3515,13 +3281,7 @@ func (e *MapFanExecutor) shrink(level runtime.PressureLevel) {
 // runMfan runs the Map "mfan".
 func (e *MapFanExecutor) runMfan(ctx context.Context, in []Item, r *flujogenRun[struct{}], res *flujo.StepResult) ([]Item, error) {
 	start := r.eng.Env.Clock.Nanotime()
-	out, abort := e.bodyMfan(ctx, in, r, res)
-	res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start)
-	return out, abort
-}
-
-// bodyMfan is the composition of "mfan".
-func (e *MapFanExecutor) bodyMfan(ctx context.Context, in []Item, r *flujogenRun[struct{}], res *flujo.StepResult) ([]Item, error) {
+	defer func() { res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start) }()
 	res.Name = "mfan"
 	res.Attempts = 1
 	outs := make([]Item, len(in))
@@ -3549,19 +3309,7 @@ func (e *MapFanExecutor) bodyMfan(ctx context.Context, in []Item, r *flujogenRun
 	if stop, abort := flujoimpl.Elements(res, results, finished, r.record, abort, failed); stop {
 		return nil, abort
 	}
-	res.Success = true
-	if r.record {
-		res.Output = outs
-	}
-	return outs, nil
-}
-
-// runInner runs the Parallel "inner".
-func (e *MapFanExecutor) runInner(ctx context.Context, in Item, r *flujogenRun[struct{}], res *flujo.StepResult) (Item, error) {
-	start := r.eng.Env.Clock.Nanotime()
-	out, abort := e.bodyInner(ctx, in, r, res)
-	res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start)
-	return out, abort
+	return flujoimpl.Succeed(res, r.record, outs), nil
 }
 
 // scratchMapFanExecutorInner is the working space of one run of parallel "inner".
@@ -3577,44 +3325,27 @@ type scratchMapFanExecutorInner struct {
 	r1       flujogenRun[struct{}]
 }
 
-// getscratchMapFanExecutorInner returns working space for parallel "inner".
-func (e *MapFanExecutor) getscratchMapFanExecutorInner() *scratchMapFanExecutorInner {
-	u := e.scratch.Load().Get()
-	u.parInner.owner = u
-	return &u.parInner
-}
-
-// joinInner calls the join of parallel "inner", turning a panic into a *flujo.PanicError.
-func (e *MapFanExecutor) joinInner(a0 Item, a1 Item) (out Item, err error) {
-	defer func() {
-		if p := recover(); p != nil {
-			out, err = *new(Item), &flujo.PanicError{Step: "inner", Value: p, Stack: debug.Stack()}
-		}
-	}()
-	return Join2(a0, a1), nil
-}
-
-// bodyInner is the composition of "inner".
-func (e *MapFanExecutor) bodyInner(ctx context.Context, in Item, r *flujogenRun[struct{}], res *flujo.StepResult) (Item, error) {
+// runInner runs the Parallel "inner".
+func (e *MapFanExecutor) runInner(ctx context.Context, in Item, r *flujogenRun[struct{}], res *flujo.StepResult) (Item, error) {
+	start := r.eng.Env.Clock.Nanotime()
+	defer func() { res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start) }()
 	res.Name = "inner"
 	res.Attempts = 1
-	sc := e.getscratchMapFanExecutorInner()
+	u := e.scratch.Load().Get()
+	sc := &u.parInner
+	sc.owner = u
 	bctx := e.scopes.Get(ctx)
 	sc.r0 = *r
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 0, "qc", &sc.results[0], &sc.o0, &sc.aborts[0], func() (Item, error) {
-			return e.runQc(bctx, in, &sc.r0, &sc.results[0])
-		})
+		flujoimpl.RunBranch(sc.done, 0, "qc", &sc.results[0], &sc.o0, &sc.aborts[0], func() (Item, error) { return e.runQc(bctx, in, &sc.r0, &sc.results[0]) })
 	}()
 	sc.r1 = *r
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 1, "qm", &sc.results[1], &sc.o1, &sc.aborts[1], func() (Item, error) {
-			return e.runQm(bctx, in, &sc.r1, &sc.results[1])
-		})
+		flujoimpl.RunBranch(sc.done, 1, "qm", &sc.results[1], &sc.o1, &sc.aborts[1], func() (Item, error) { return e.runQm(bctx, in, &sc.r1, &sc.results[1]) })
 	}()
 	abort, failed, cerr := flujoimpl.Gather(ctx, sc.done, sc.results[:], sc.aborts[:], sc.finished[:], true, bctx.Cancel)
 	if cerr != nil {
@@ -3627,16 +3358,12 @@ func (e *MapFanExecutor) bodyInner(ctx context.Context, in Item, r *flujogenRun[
 	if stop, abort := flujoimpl.Branches(res, sc.results[:], r.record, abort, failed); stop {
 		return *new(Item), abort
 	}
-	out, jerr := e.joinInner(sc.o0, sc.o1)
+	out, jerr := flujoimpl.Guard("inner", func() (Item, error) { return Join2(sc.o0, sc.o1), nil })
 	if jerr != nil {
 		flujoimpl.JoinFailed(res, "inner", jerr)
 		return *new(Item), nil
 	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	return out, nil
+	return flujoimpl.Succeed(res, r.record, out), nil
 }
 
 // runQc runs the step "qc": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
@@ -3678,14 +3405,10 @@ type scratchQuietConflictExecutor struct {
 }
 
 func newscratchQuietConflictExecutor() scratchQuietConflictExecutor {
-	return scratchQuietConflictExecutor{
-		parQfan: scratchQuietConflictExecutorQfan{done: make(chan int, 3)},
-	}
+	return scratchQuietConflictExecutor{parQfan: scratchQuietConflictExecutorQfan{done: make(chan int, 3)}}
 }
 func resetscratchQuietConflictExecutor(u *scratchQuietConflictExecutor) {
-	*u = scratchQuietConflictExecutor{
-		parQfan: scratchQuietConflictExecutorQfan{done: u.parQfan.done},
-	}
+	*u = scratchQuietConflictExecutor{parQfan: scratchQuietConflictExecutorQfan{done: u.parQfan.done}}
 }
 
 // flujogenConfigQuietConflictExecutor is the configuration compiled into QuietConflictExecutor.
@@ -3962,14 +3685,6 @@ func (e *QuietConflictExecutor) shrink(level runtime.PressureLevel) {
 	e.scratch.Load().Shrink()
 }
 
-// runQfan runs the Parallel "qfan".
-func (e *QuietConflictExecutor) runQfan(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
-	start := r.eng.Env.Clock.Nanotime()
-	out, abort := e.bodyQfan(ctx, in, r, res)
-	res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start)
-	return out, abort
-}
-
 // scratchQuietConflictExecutorQfan is the working space of one run of parallel "qfan".
 type scratchQuietConflictExecutorQfan struct {
 	results  [3]flujo.StepResult
@@ -3987,28 +3702,15 @@ type scratchQuietConflictExecutorQfan struct {
 	r2       flujogenRun[State]
 }
 
-// getscratchQuietConflictExecutorQfan returns working space for parallel "qfan".
-func (e *QuietConflictExecutor) getscratchQuietConflictExecutorQfan() *scratchQuietConflictExecutorQfan {
-	u := e.scratch.Load().Get()
-	u.parQfan.owner = u
-	return &u.parQfan
-}
-
-// joinQfan calls the join of parallel "qfan", turning a panic into a *flujo.PanicError.
-func (e *QuietConflictExecutor) joinQfan(a0 Item, a1 Item, a2 Item) (out Item, err error) {
-	defer func() {
-		if p := recover(); p != nil {
-			out, err = *new(Item), &flujo.PanicError{Step: "qfan", Value: p, Stack: debug.Stack()}
-		}
-	}()
-	return Join3(a0, a1, a2), nil
-}
-
-// bodyQfan is the composition of "qfan".
-func (e *QuietConflictExecutor) bodyQfan(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
+// runQfan runs the Parallel "qfan".
+func (e *QuietConflictExecutor) runQfan(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
+	start := r.eng.Env.Clock.Nanotime()
+	defer func() { res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start) }()
 	res.Name = "qfan"
 	res.Attempts = 1
-	sc := e.getscratchQuietConflictExecutorQfan()
+	u := e.scratch.Load().Get()
+	sc := &u.parQfan
+	sc.owner = u
 	bctx := e.scopes.Get(ctx)
 	sc.r0 = *r
 	sc.w0 = *r.state
@@ -4016,9 +3718,7 @@ func (e *QuietConflictExecutor) bodyQfan(ctx context.Context, in Item, r *flujog
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 0, "qa", &sc.results[0], &sc.o0, &sc.aborts[0], func() (Item, error) {
-			return e.runQa(bctx, in, &sc.r0, &sc.results[0])
-		})
+		flujoimpl.RunBranch(sc.done, 0, "qa", &sc.results[0], &sc.o0, &sc.aborts[0], func() (Item, error) { return e.runQa(bctx, in, &sc.r0, &sc.results[0]) })
 	}()
 	sc.r1 = *r
 	sc.w1 = *r.state
@@ -4026,17 +3726,13 @@ func (e *QuietConflictExecutor) bodyQfan(ctx context.Context, in Item, r *flujog
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 1, "qb", &sc.results[1], &sc.o1, &sc.aborts[1], func() (Item, error) {
-			return e.runQb(bctx, in, &sc.r1, &sc.results[1])
-		})
+		flujoimpl.RunBranch(sc.done, 1, "qb", &sc.results[1], &sc.o1, &sc.aborts[1], func() (Item, error) { return e.runQb(bctx, in, &sc.r1, &sc.results[1]) })
 	}()
 	sc.r2 = *r
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 2, "qc", &sc.results[2], &sc.o2, &sc.aborts[2], func() (Item, error) {
-			return e.runQc(bctx, in, &sc.r2, &sc.results[2])
-		})
+		flujoimpl.RunBranch(sc.done, 2, "qc", &sc.results[2], &sc.o2, &sc.aborts[2], func() (Item, error) { return e.runQc(bctx, in, &sc.r2, &sc.results[2]) })
 	}()
 	abort, failed, cerr := flujoimpl.Gather(ctx, sc.done, sc.results[:], sc.aborts[:], sc.finished[:], true, bctx.Cancel)
 	if cerr != nil {
@@ -4049,7 +3745,7 @@ func (e *QuietConflictExecutor) bodyQfan(ctx context.Context, in Item, r *flujog
 	if stop, abort := flujoimpl.Branches(res, sc.results[:], r.record, abort, failed); stop {
 		return *new(Item), abort
 	}
-	out, jerr := e.joinQfan(sc.o0, sc.o1, sc.o2)
+	out, jerr := flujoimpl.Guard("qfan", func() (Item, error) { return Join3(sc.o0, sc.o1, sc.o2), nil })
 	if jerr != nil {
 		flujoimpl.JoinFailed(res, "qfan", jerr)
 		return *new(Item), nil
@@ -4060,11 +3756,7 @@ func (e *QuietConflictExecutor) bodyQfan(ctx context.Context, in Item, r *flujog
 	if sc.results[1].Success && sc.w1.B != r.state.B {
 		r.state.B = sc.w1.B
 	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	return out, nil
+	return flujoimpl.Succeed(res, r.record, out), nil
 }
 
 // runQa runs the steps "qa": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
@@ -4111,14 +3803,10 @@ type scratchQuietIgnoreExecutor struct {
 }
 
 func newscratchQuietIgnoreExecutor() scratchQuietIgnoreExecutor {
-	return scratchQuietIgnoreExecutor{
-		parQfan: scratchQuietIgnoreExecutorQfan{done: make(chan int, 3)},
-	}
+	return scratchQuietIgnoreExecutor{parQfan: scratchQuietIgnoreExecutorQfan{done: make(chan int, 3)}}
 }
 func resetscratchQuietIgnoreExecutor(u *scratchQuietIgnoreExecutor) {
-	*u = scratchQuietIgnoreExecutor{
-		parQfan: scratchQuietIgnoreExecutorQfan{done: u.parQfan.done},
-	}
+	*u = scratchQuietIgnoreExecutor{parQfan: scratchQuietIgnoreExecutorQfan{done: u.parQfan.done}}
 }
 
 // flujogenConfigQuietIgnoreExecutor is the configuration compiled into QuietIgnoreExecutor.
@@ -4395,14 +4083,6 @@ func (e *QuietIgnoreExecutor) shrink(level runtime.PressureLevel) {
 	e.scratch.Load().Shrink()
 }
 
-// runQfan runs the Parallel "qfan".
-func (e *QuietIgnoreExecutor) runQfan(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
-	start := r.eng.Env.Clock.Nanotime()
-	out, abort := e.bodyQfan(ctx, in, r, res)
-	res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start)
-	return out, abort
-}
-
 // scratchQuietIgnoreExecutorQfan is the working space of one run of parallel "qfan".
 type scratchQuietIgnoreExecutorQfan struct {
 	results  [3]flujo.StepResult
@@ -4420,28 +4100,15 @@ type scratchQuietIgnoreExecutorQfan struct {
 	r2       flujogenRun[State]
 }
 
-// getscratchQuietIgnoreExecutorQfan returns working space for parallel "qfan".
-func (e *QuietIgnoreExecutor) getscratchQuietIgnoreExecutorQfan() *scratchQuietIgnoreExecutorQfan {
-	u := e.scratch.Load().Get()
-	u.parQfan.owner = u
-	return &u.parQfan
-}
-
-// joinQfan calls the join of parallel "qfan", turning a panic into a *flujo.PanicError.
-func (e *QuietIgnoreExecutor) joinQfan(a0 Item, a1 Item, a2 Item) (out Item, err error) {
-	defer func() {
-		if p := recover(); p != nil {
-			out, err = *new(Item), &flujo.PanicError{Step: "qfan", Value: p, Stack: debug.Stack()}
-		}
-	}()
-	return Join3(a0, a1, a2), nil
-}
-
-// bodyQfan is the composition of "qfan".
-func (e *QuietIgnoreExecutor) bodyQfan(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
+// runQfan runs the Parallel "qfan".
+func (e *QuietIgnoreExecutor) runQfan(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
+	start := r.eng.Env.Clock.Nanotime()
+	defer func() { res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start) }()
 	res.Name = "qfan"
 	res.Attempts = 1
-	sc := e.getscratchQuietIgnoreExecutorQfan()
+	u := e.scratch.Load().Get()
+	sc := &u.parQfan
+	sc.owner = u
 	bctx := e.scopes.Get(ctx)
 	sc.r0 = *r
 	sc.w0 = *r.state
@@ -4449,9 +4116,7 @@ func (e *QuietIgnoreExecutor) bodyQfan(ctx context.Context, in Item, r *flujogen
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 0, "qa", &sc.results[0], &sc.o0, &sc.aborts[0], func() (Item, error) {
-			return e.runQa(bctx, in, &sc.r0, &sc.results[0])
-		})
+		flujoimpl.RunBranch(sc.done, 0, "qa", &sc.results[0], &sc.o0, &sc.aborts[0], func() (Item, error) { return e.runQa(bctx, in, &sc.r0, &sc.results[0]) })
 	}()
 	sc.r1 = *r
 	sc.w1 = *r.state
@@ -4459,17 +4124,13 @@ func (e *QuietIgnoreExecutor) bodyQfan(ctx context.Context, in Item, r *flujogen
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 1, "qb", &sc.results[1], &sc.o1, &sc.aborts[1], func() (Item, error) {
-			return e.runQb(bctx, in, &sc.r1, &sc.results[1])
-		})
+		flujoimpl.RunBranch(sc.done, 1, "qb", &sc.results[1], &sc.o1, &sc.aborts[1], func() (Item, error) { return e.runQb(bctx, in, &sc.r1, &sc.results[1]) })
 	}()
 	sc.r2 = *r
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 2, "qc", &sc.results[2], &sc.o2, &sc.aborts[2], func() (Item, error) {
-			return e.runQc(bctx, in, &sc.r2, &sc.results[2])
-		})
+		flujoimpl.RunBranch(sc.done, 2, "qc", &sc.results[2], &sc.o2, &sc.aborts[2], func() (Item, error) { return e.runQc(bctx, in, &sc.r2, &sc.results[2]) })
 	}()
 	abort, failed, cerr := flujoimpl.Gather(ctx, sc.done, sc.results[:], sc.aborts[:], sc.finished[:], false, bctx.Cancel)
 	if cerr != nil {
@@ -4482,7 +4143,7 @@ func (e *QuietIgnoreExecutor) bodyQfan(ctx context.Context, in Item, r *flujogen
 	if stop, abort := flujoimpl.Branches(res, sc.results[:], r.record, abort, failed); stop {
 		return *new(Item), abort
 	}
-	out, jerr := e.joinQfan(sc.o0, sc.o1, sc.o2)
+	out, jerr := flujoimpl.Guard("qfan", func() (Item, error) { return Join3(sc.o0, sc.o1, sc.o2), nil })
 	if jerr != nil {
 		flujoimpl.JoinFailed(res, "qfan", jerr)
 		return *new(Item), nil
@@ -4493,11 +4154,7 @@ func (e *QuietIgnoreExecutor) bodyQfan(ctx context.Context, in Item, r *flujogen
 	if sc.results[1].Success && sc.w1.B != r.state.B {
 		r.state.B = sc.w1.B
 	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	return out, nil
+	return flujoimpl.Succeed(res, r.record, out), nil
 }
 
 // runQa runs the steps "qa": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
@@ -4544,14 +4201,10 @@ type scratchQuietKeepFirstExecutor struct {
 }
 
 func newscratchQuietKeepFirstExecutor() scratchQuietKeepFirstExecutor {
-	return scratchQuietKeepFirstExecutor{
-		parQfan: scratchQuietKeepFirstExecutorQfan{done: make(chan int, 3)},
-	}
+	return scratchQuietKeepFirstExecutor{parQfan: scratchQuietKeepFirstExecutorQfan{done: make(chan int, 3)}}
 }
 func resetscratchQuietKeepFirstExecutor(u *scratchQuietKeepFirstExecutor) {
-	*u = scratchQuietKeepFirstExecutor{
-		parQfan: scratchQuietKeepFirstExecutorQfan{done: u.parQfan.done},
-	}
+	*u = scratchQuietKeepFirstExecutor{parQfan: scratchQuietKeepFirstExecutorQfan{done: u.parQfan.done}}
 }
 
 // flujogenConfigQuietKeepFirstExecutor is the configuration compiled into QuietKeepFirstExecutor.
@@ -4828,14 +4481,6 @@ func (e *QuietKeepFirstExecutor) shrink(level runtime.PressureLevel) {
 	e.scratch.Load().Shrink()
 }
 
-// runQfan runs the Parallel "qfan".
-func (e *QuietKeepFirstExecutor) runQfan(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
-	start := r.eng.Env.Clock.Nanotime()
-	out, abort := e.bodyQfan(ctx, in, r, res)
-	res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start)
-	return out, abort
-}
-
 // scratchQuietKeepFirstExecutorQfan is the working space of one run of parallel "qfan".
 type scratchQuietKeepFirstExecutorQfan struct {
 	results  [3]flujo.StepResult
@@ -4853,28 +4498,15 @@ type scratchQuietKeepFirstExecutorQfan struct {
 	r2       flujogenRun[State]
 }
 
-// getscratchQuietKeepFirstExecutorQfan returns working space for parallel "qfan".
-func (e *QuietKeepFirstExecutor) getscratchQuietKeepFirstExecutorQfan() *scratchQuietKeepFirstExecutorQfan {
-	u := e.scratch.Load().Get()
-	u.parQfan.owner = u
-	return &u.parQfan
-}
-
-// joinQfan calls the join of parallel "qfan", turning a panic into a *flujo.PanicError.
-func (e *QuietKeepFirstExecutor) joinQfan(a0 Item, a1 Item, a2 Item) (out Item, err error) {
-	defer func() {
-		if p := recover(); p != nil {
-			out, err = *new(Item), &flujo.PanicError{Step: "qfan", Value: p, Stack: debug.Stack()}
-		}
-	}()
-	return Join3(a0, a1, a2), nil
-}
-
-// bodyQfan is the composition of "qfan".
-func (e *QuietKeepFirstExecutor) bodyQfan(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
+// runQfan runs the Parallel "qfan".
+func (e *QuietKeepFirstExecutor) runQfan(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
+	start := r.eng.Env.Clock.Nanotime()
+	defer func() { res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start) }()
 	res.Name = "qfan"
 	res.Attempts = 1
-	sc := e.getscratchQuietKeepFirstExecutorQfan()
+	u := e.scratch.Load().Get()
+	sc := &u.parQfan
+	sc.owner = u
 	bctx := e.scopes.Get(ctx)
 	sc.r0 = *r
 	sc.w0 = *r.state
@@ -4882,9 +4514,7 @@ func (e *QuietKeepFirstExecutor) bodyQfan(ctx context.Context, in Item, r *flujo
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 0, "qa", &sc.results[0], &sc.o0, &sc.aborts[0], func() (Item, error) {
-			return e.runQa(bctx, in, &sc.r0, &sc.results[0])
-		})
+		flujoimpl.RunBranch(sc.done, 0, "qa", &sc.results[0], &sc.o0, &sc.aborts[0], func() (Item, error) { return e.runQa(bctx, in, &sc.r0, &sc.results[0]) })
 	}()
 	sc.r1 = *r
 	sc.w1 = *r.state
@@ -4892,17 +4522,13 @@ func (e *QuietKeepFirstExecutor) bodyQfan(ctx context.Context, in Item, r *flujo
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 1, "qb", &sc.results[1], &sc.o1, &sc.aborts[1], func() (Item, error) {
-			return e.runQb(bctx, in, &sc.r1, &sc.results[1])
-		})
+		flujoimpl.RunBranch(sc.done, 1, "qb", &sc.results[1], &sc.o1, &sc.aborts[1], func() (Item, error) { return e.runQb(bctx, in, &sc.r1, &sc.results[1]) })
 	}()
 	sc.r2 = *r
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 2, "qc", &sc.results[2], &sc.o2, &sc.aborts[2], func() (Item, error) {
-			return e.runQc(bctx, in, &sc.r2, &sc.results[2])
-		})
+		flujoimpl.RunBranch(sc.done, 2, "qc", &sc.results[2], &sc.o2, &sc.aborts[2], func() (Item, error) { return e.runQc(bctx, in, &sc.r2, &sc.results[2]) })
 	}()
 	abort, failed, cerr := flujoimpl.Gather(ctx, sc.done, sc.results[:], sc.aborts[:], sc.finished[:], true, bctx.Cancel)
 	if cerr != nil {
@@ -4915,7 +4541,7 @@ func (e *QuietKeepFirstExecutor) bodyQfan(ctx context.Context, in Item, r *flujo
 	if stop, abort := flujoimpl.Branches(res, sc.results[:], r.record, abort, failed); stop {
 		return *new(Item), abort
 	}
-	out, jerr := e.joinQfan(sc.o0, sc.o1, sc.o2)
+	out, jerr := flujoimpl.Guard("qfan", func() (Item, error) { return Join3(sc.o0, sc.o1, sc.o2), nil })
 	if jerr != nil {
 		flujoimpl.JoinFailed(res, "qfan", jerr)
 		return *new(Item), nil
@@ -4926,11 +4552,7 @@ func (e *QuietKeepFirstExecutor) bodyQfan(ctx context.Context, in Item, r *flujo
 	if sc.results[1].Success && sc.w1.B != r.state.B {
 		r.state.B = sc.w1.B
 	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	return out, nil
+	return flujoimpl.Succeed(res, r.record, out), nil
 }
 
 // runQa runs the steps "qa": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
@@ -5178,13 +4800,7 @@ func (e *QuietMapExecutor) shrink(level runtime.PressureLevel) {
 // runQmap runs the Map "qmap".
 func (e *QuietMapExecutor) runQmap(ctx context.Context, in []Item, r *flujogenRun[struct{}], res *flujo.StepResult) ([]Item, error) {
 	start := r.eng.Env.Clock.Nanotime()
-	out, abort := e.bodyQmap(ctx, in, r, res)
-	res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start)
-	return out, abort
-}
-
-// bodyQmap is the composition of "qmap".
-func (e *QuietMapExecutor) bodyQmap(ctx context.Context, in []Item, r *flujogenRun[struct{}], res *flujo.StepResult) ([]Item, error) {
+	defer func() { res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start) }()
 	res.Name = "qmap"
 	res.Attempts = 1
 	outs := make([]Item, len(in))
@@ -5212,11 +4828,7 @@ func (e *QuietMapExecutor) bodyQmap(ctx context.Context, in []Item, r *flujogenR
 	if stop, abort := flujoimpl.Elements(res, results, finished, r.record, abort, failed); stop {
 		return nil, abort
 	}
-	res.Success = true
-	if r.record {
-		res.Output = outs
-	}
-	return outs, nil
+	return flujoimpl.Succeed(res, r.record, outs), nil
 }
 
 // runQm runs the step "qm": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
@@ -5253,14 +4865,10 @@ type scratchQuietNoMergeExecutor struct {
 }
 
 func newscratchQuietNoMergeExecutor() scratchQuietNoMergeExecutor {
-	return scratchQuietNoMergeExecutor{
-		parQfan: scratchQuietNoMergeExecutorQfan{done: make(chan int, 3)},
-	}
+	return scratchQuietNoMergeExecutor{parQfan: scratchQuietNoMergeExecutorQfan{done: make(chan int, 3)}}
 }
 func resetscratchQuietNoMergeExecutor(u *scratchQuietNoMergeExecutor) {
-	*u = scratchQuietNoMergeExecutor{
-		parQfan: scratchQuietNoMergeExecutorQfan{done: u.parQfan.done},
-	}
+	*u = scratchQuietNoMergeExecutor{parQfan: scratchQuietNoMergeExecutorQfan{done: u.parQfan.done}}
 }
 
 // flujogenConfigQuietNoMergeExecutor is the configuration compiled into QuietNoMergeExecutor.
@@ -5537,14 +5145,6 @@ func (e *QuietNoMergeExecutor) shrink(level runtime.PressureLevel) {
 	e.scratch.Load().Shrink()
 }
 
-// runQfan runs the Parallel "qfan".
-func (e *QuietNoMergeExecutor) runQfan(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
-	start := r.eng.Env.Clock.Nanotime()
-	out, abort := e.bodyQfan(ctx, in, r, res)
-	res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start)
-	return out, abort
-}
-
 // scratchQuietNoMergeExecutorQfan is the working space of one run of parallel "qfan".
 type scratchQuietNoMergeExecutorQfan struct {
 	results  [3]flujo.StepResult
@@ -5562,28 +5162,15 @@ type scratchQuietNoMergeExecutorQfan struct {
 	r2       flujogenRun[State]
 }
 
-// getscratchQuietNoMergeExecutorQfan returns working space for parallel "qfan".
-func (e *QuietNoMergeExecutor) getscratchQuietNoMergeExecutorQfan() *scratchQuietNoMergeExecutorQfan {
-	u := e.scratch.Load().Get()
-	u.parQfan.owner = u
-	return &u.parQfan
-}
-
-// joinQfan calls the join of parallel "qfan", turning a panic into a *flujo.PanicError.
-func (e *QuietNoMergeExecutor) joinQfan(a0 Item, a1 Item, a2 Item) (out Item, err error) {
-	defer func() {
-		if p := recover(); p != nil {
-			out, err = *new(Item), &flujo.PanicError{Step: "qfan", Value: p, Stack: debug.Stack()}
-		}
-	}()
-	return Join3(a0, a1, a2), nil
-}
-
-// bodyQfan is the composition of "qfan".
-func (e *QuietNoMergeExecutor) bodyQfan(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
+// runQfan runs the Parallel "qfan".
+func (e *QuietNoMergeExecutor) runQfan(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
+	start := r.eng.Env.Clock.Nanotime()
+	defer func() { res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start) }()
 	res.Name = "qfan"
 	res.Attempts = 1
-	sc := e.getscratchQuietNoMergeExecutorQfan()
+	u := e.scratch.Load().Get()
+	sc := &u.parQfan
+	sc.owner = u
 	bctx := e.scopes.Get(ctx)
 	sc.r0 = *r
 	sc.w0 = *r.state
@@ -5591,9 +5178,7 @@ func (e *QuietNoMergeExecutor) bodyQfan(ctx context.Context, in Item, r *flujoge
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 0, "qa", &sc.results[0], &sc.o0, &sc.aborts[0], func() (Item, error) {
-			return e.runQa(bctx, in, &sc.r0, &sc.results[0])
-		})
+		flujoimpl.RunBranch(sc.done, 0, "qa", &sc.results[0], &sc.o0, &sc.aborts[0], func() (Item, error) { return e.runQa(bctx, in, &sc.r0, &sc.results[0]) })
 	}()
 	sc.r1 = *r
 	sc.w1 = *r.state
@@ -5601,17 +5186,13 @@ func (e *QuietNoMergeExecutor) bodyQfan(ctx context.Context, in Item, r *flujoge
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 1, "qb", &sc.results[1], &sc.o1, &sc.aborts[1], func() (Item, error) {
-			return e.runQb(bctx, in, &sc.r1, &sc.results[1])
-		})
+		flujoimpl.RunBranch(sc.done, 1, "qb", &sc.results[1], &sc.o1, &sc.aborts[1], func() (Item, error) { return e.runQb(bctx, in, &sc.r1, &sc.results[1]) })
 	}()
 	sc.r2 = *r
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 2, "qc", &sc.results[2], &sc.o2, &sc.aborts[2], func() (Item, error) {
-			return e.runQc(bctx, in, &sc.r2, &sc.results[2])
-		})
+		flujoimpl.RunBranch(sc.done, 2, "qc", &sc.results[2], &sc.o2, &sc.aborts[2], func() (Item, error) { return e.runQc(bctx, in, &sc.r2, &sc.results[2]) })
 	}()
 	abort, failed, cerr := flujoimpl.Gather(ctx, sc.done, sc.results[:], sc.aborts[:], sc.finished[:], true, bctx.Cancel)
 	if cerr != nil {
@@ -5624,16 +5205,12 @@ func (e *QuietNoMergeExecutor) bodyQfan(ctx context.Context, in Item, r *flujoge
 	if stop, abort := flujoimpl.Branches(res, sc.results[:], r.record, abort, failed); stop {
 		return *new(Item), abort
 	}
-	out, jerr := e.joinQfan(sc.o0, sc.o1, sc.o2)
+	out, jerr := flujoimpl.Guard("qfan", func() (Item, error) { return Join3(sc.o0, sc.o1, sc.o2), nil })
 	if jerr != nil {
 		flujoimpl.JoinFailed(res, "qfan", jerr)
 		return *new(Item), nil
 	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	return out, nil
+	return flujoimpl.Succeed(res, r.record, out), nil
 }
 
 // runQa runs the steps "qa": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
@@ -5689,14 +5266,10 @@ type scratchQuietSeqExecutor struct {
 }
 
 func newscratchQuietSeqExecutor() scratchQuietSeqExecutor {
-	return scratchQuietSeqExecutor{
-		parQfan: scratchQuietSeqExecutorQfan{done: make(chan int, 3)},
-	}
+	return scratchQuietSeqExecutor{parQfan: scratchQuietSeqExecutorQfan{done: make(chan int, 3)}}
 }
 func resetscratchQuietSeqExecutor(u *scratchQuietSeqExecutor) {
-	*u = scratchQuietSeqExecutor{
-		parQfan: scratchQuietSeqExecutorQfan{done: u.parQfan.done},
-	}
+	*u = scratchQuietSeqExecutor{parQfan: scratchQuietSeqExecutorQfan{done: u.parQfan.done}}
 }
 
 // flujogenConfigQuietSeqExecutor is the configuration compiled into QuietSeqExecutor.
@@ -6041,11 +5614,6 @@ func (e *QuietSeqExecutor) shrink(level runtime.PressureLevel) {
 
 // runQseq runs the Pipeline "qseq".
 func (e *QuietSeqExecutor) runQseq(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
-	return e.bodyQseq(ctx, in, r, res)
-}
-
-// bodyQseq is the composition of "qseq".
-func (e *QuietSeqExecutor) bodyQseq(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
 	res.Name = "qseq"
 	res.Attempts = 1
 	if r.record {
@@ -6061,24 +5629,12 @@ func (e *QuietSeqExecutor) bodyQseq(ctx context.Context, in Item, r *flujogenRun
 	if stop, abort := flujoimpl.Child(res, &crQfan, r.record, abort); stop {
 		return *new(Item), abort
 	}
-	res.Success = true
-	if r.record {
-		res.Output = outQfan
-	}
-	return outQfan, nil
+	return flujoimpl.Succeed(res, r.record, outQfan), nil
 }
 
 // runSeed runs the steps "seed": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *QuietSeqExecutor) runSeed(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
 	return e.stepSeed.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
-}
-
-// runQfan runs the Parallel "qfan".
-func (e *QuietSeqExecutor) runQfan(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
-	start := r.eng.Env.Clock.Nanotime()
-	out, abort := e.bodyQfan(ctx, in, r, res)
-	res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start)
-	return out, abort
 }
 
 // scratchQuietSeqExecutorQfan is the working space of one run of parallel "qfan".
@@ -6098,28 +5654,15 @@ type scratchQuietSeqExecutorQfan struct {
 	r2       flujogenRun[State]
 }
 
-// getscratchQuietSeqExecutorQfan returns working space for parallel "qfan".
-func (e *QuietSeqExecutor) getscratchQuietSeqExecutorQfan() *scratchQuietSeqExecutorQfan {
-	u := e.scratch.Load().Get()
-	u.parQfan.owner = u
-	return &u.parQfan
-}
-
-// joinQfan calls the join of parallel "qfan", turning a panic into a *flujo.PanicError.
-func (e *QuietSeqExecutor) joinQfan(a0 Item, a1 Item, a2 Item) (out Item, err error) {
-	defer func() {
-		if p := recover(); p != nil {
-			out, err = *new(Item), &flujo.PanicError{Step: "qfan", Value: p, Stack: debug.Stack()}
-		}
-	}()
-	return Join3(a0, a1, a2), nil
-}
-
-// bodyQfan is the composition of "qfan".
-func (e *QuietSeqExecutor) bodyQfan(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
+// runQfan runs the Parallel "qfan".
+func (e *QuietSeqExecutor) runQfan(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
+	start := r.eng.Env.Clock.Nanotime()
+	defer func() { res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start) }()
 	res.Name = "qfan"
 	res.Attempts = 1
-	sc := e.getscratchQuietSeqExecutorQfan()
+	u := e.scratch.Load().Get()
+	sc := &u.parQfan
+	sc.owner = u
 	bctx := e.scopes.Get(ctx)
 	sc.r0 = *r
 	sc.w0 = *r.state
@@ -6127,9 +5670,7 @@ func (e *QuietSeqExecutor) bodyQfan(ctx context.Context, in Item, r *flujogenRun
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 0, "qa", &sc.results[0], &sc.o0, &sc.aborts[0], func() (Item, error) {
-			return e.runQa(bctx, in, &sc.r0, &sc.results[0])
-		})
+		flujoimpl.RunBranch(sc.done, 0, "qa", &sc.results[0], &sc.o0, &sc.aborts[0], func() (Item, error) { return e.runQa(bctx, in, &sc.r0, &sc.results[0]) })
 	}()
 	sc.r1 = *r
 	sc.w1 = *r.state
@@ -6137,17 +5678,13 @@ func (e *QuietSeqExecutor) bodyQfan(ctx context.Context, in Item, r *flujogenRun
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 1, "qb", &sc.results[1], &sc.o1, &sc.aborts[1], func() (Item, error) {
-			return e.runQb(bctx, in, &sc.r1, &sc.results[1])
-		})
+		flujoimpl.RunBranch(sc.done, 1, "qb", &sc.results[1], &sc.o1, &sc.aborts[1], func() (Item, error) { return e.runQb(bctx, in, &sc.r1, &sc.results[1]) })
 	}()
 	sc.r2 = *r
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 2, "qc", &sc.results[2], &sc.o2, &sc.aborts[2], func() (Item, error) {
-			return e.runQc(bctx, in, &sc.r2, &sc.results[2])
-		})
+		flujoimpl.RunBranch(sc.done, 2, "qc", &sc.results[2], &sc.o2, &sc.aborts[2], func() (Item, error) { return e.runQc(bctx, in, &sc.r2, &sc.results[2]) })
 	}()
 	abort, failed, cerr := flujoimpl.Gather(ctx, sc.done, sc.results[:], sc.aborts[:], sc.finished[:], true, bctx.Cancel)
 	if cerr != nil {
@@ -6160,7 +5697,7 @@ func (e *QuietSeqExecutor) bodyQfan(ctx context.Context, in Item, r *flujogenRun
 	if stop, abort := flujoimpl.Branches(res, sc.results[:], r.record, abort, failed); stop {
 		return *new(Item), abort
 	}
-	out, jerr := e.joinQfan(sc.o0, sc.o1, sc.o2)
+	out, jerr := flujoimpl.Guard("qfan", func() (Item, error) { return Join3(sc.o0, sc.o1, sc.o2), nil })
 	if jerr != nil {
 		flujoimpl.JoinFailed(res, "qfan", jerr)
 		return *new(Item), nil
@@ -6171,11 +5708,7 @@ func (e *QuietSeqExecutor) bodyQfan(ctx context.Context, in Item, r *flujogenRun
 	if sc.results[1].Success && sc.w1.B != r.state.B {
 		r.state.B = sc.w1.B
 	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	return out, nil
+	return flujoimpl.Succeed(res, r.record, out), nil
 }
 
 // runQa runs the steps "qa": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
@@ -6217,14 +5750,10 @@ type scratchQuietTimeoutExecutor struct {
 }
 
 func newscratchQuietTimeoutExecutor() scratchQuietTimeoutExecutor {
-	return scratchQuietTimeoutExecutor{
-		parQtfan: scratchQuietTimeoutExecutorQtfan{done: make(chan int, 2)},
-	}
+	return scratchQuietTimeoutExecutor{parQtfan: scratchQuietTimeoutExecutorQtfan{done: make(chan int, 2)}}
 }
 func resetscratchQuietTimeoutExecutor(u *scratchQuietTimeoutExecutor) {
-	*u = scratchQuietTimeoutExecutor{
-		parQtfan: scratchQuietTimeoutExecutorQtfan{done: u.parQtfan.done},
-	}
+	*u = scratchQuietTimeoutExecutor{parQtfan: scratchQuietTimeoutExecutorQtfan{done: u.parQtfan.done}}
 }
 
 // flujogenConfigQuietTimeoutExecutor is the configuration compiled into QuietTimeoutExecutor.
@@ -6474,14 +6003,6 @@ func (e *QuietTimeoutExecutor) shrink(level runtime.PressureLevel) {
 	e.scratch.Load().Shrink()
 }
 
-// runQtfan runs the Parallel "qtfan".
-func (e *QuietTimeoutExecutor) runQtfan(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
-	start := r.eng.Env.Clock.Nanotime()
-	out, abort := e.bodyQtfan(ctx, in, r, res)
-	res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start)
-	return out, abort
-}
-
 // scratchQuietTimeoutExecutorQtfan is the working space of one run of parallel "qtfan".
 type scratchQuietTimeoutExecutorQtfan struct {
 	results  [2]flujo.StepResult
@@ -6496,28 +6017,15 @@ type scratchQuietTimeoutExecutorQtfan struct {
 	r1       flujogenRun[State]
 }
 
-// getscratchQuietTimeoutExecutorQtfan returns working space for parallel "qtfan".
-func (e *QuietTimeoutExecutor) getscratchQuietTimeoutExecutorQtfan() *scratchQuietTimeoutExecutorQtfan {
-	u := e.scratch.Load().Get()
-	u.parQtfan.owner = u
-	return &u.parQtfan
-}
-
-// joinQtfan calls the join of parallel "qtfan", turning a panic into a *flujo.PanicError.
-func (e *QuietTimeoutExecutor) joinQtfan(a0 Item, a1 Item) (out Item, err error) {
-	defer func() {
-		if p := recover(); p != nil {
-			out, err = *new(Item), &flujo.PanicError{Step: "qtfan", Value: p, Stack: debug.Stack()}
-		}
-	}()
-	return Join2(a0, a1), nil
-}
-
-// bodyQtfan is the composition of "qtfan".
-func (e *QuietTimeoutExecutor) bodyQtfan(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
+// runQtfan runs the Parallel "qtfan".
+func (e *QuietTimeoutExecutor) runQtfan(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
+	start := r.eng.Env.Clock.Nanotime()
+	defer func() { res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start) }()
 	res.Name = "qtfan"
 	res.Attempts = 1
-	sc := e.getscratchQuietTimeoutExecutorQtfan()
+	u := e.scratch.Load().Get()
+	sc := &u.parQtfan
+	sc.owner = u
 	bctx := e.scopes.Get(ctx)
 	sc.r0 = *r
 	sc.w0 = *r.state
@@ -6525,17 +6033,13 @@ func (e *QuietTimeoutExecutor) bodyQtfan(ctx context.Context, in Item, r *flujog
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 0, "qa", &sc.results[0], &sc.o0, &sc.aborts[0], func() (Item, error) {
-			return e.runQa(bctx, in, &sc.r0, &sc.results[0])
-		})
+		flujoimpl.RunBranch(sc.done, 0, "qa", &sc.results[0], &sc.o0, &sc.aborts[0], func() (Item, error) { return e.runQa(bctx, in, &sc.r0, &sc.results[0]) })
 	}()
 	sc.r1 = *r
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 1, "qc", &sc.results[1], &sc.o1, &sc.aborts[1], func() (Item, error) {
-			return e.runQc(bctx, in, &sc.r1, &sc.results[1])
-		})
+		flujoimpl.RunBranch(sc.done, 1, "qc", &sc.results[1], &sc.o1, &sc.aborts[1], func() (Item, error) { return e.runQc(bctx, in, &sc.r1, &sc.results[1]) })
 	}()
 	abort, failed, cerr := flujoimpl.Gather(ctx, sc.done, sc.results[:], sc.aborts[:], sc.finished[:], true, bctx.Cancel)
 	if cerr != nil {
@@ -6548,7 +6052,7 @@ func (e *QuietTimeoutExecutor) bodyQtfan(ctx context.Context, in Item, r *flujog
 	if stop, abort := flujoimpl.Branches(res, sc.results[:], r.record, abort, failed); stop {
 		return *new(Item), abort
 	}
-	out, jerr := e.joinQtfan(sc.o0, sc.o1)
+	out, jerr := flujoimpl.Guard("qtfan", func() (Item, error) { return Join2(sc.o0, sc.o1), nil })
 	if jerr != nil {
 		flujoimpl.JoinFailed(res, "qtfan", jerr)
 		return *new(Item), nil
@@ -6556,11 +6060,7 @@ func (e *QuietTimeoutExecutor) bodyQtfan(ctx context.Context, in Item, r *flujog
 	if sc.results[0].Success && sc.w0.A != r.state.A {
 		r.state.A = sc.w0.A
 	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	return out, nil
+	return flujoimpl.Succeed(res, r.record, out), nil
 }
 
 // runQa runs the steps "qa": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
@@ -6602,14 +6102,10 @@ type scratchQuietUpdateExecutor struct {
 }
 
 func newscratchQuietUpdateExecutor() scratchQuietUpdateExecutor {
-	return scratchQuietUpdateExecutor{
-		parQfan: scratchQuietUpdateExecutorQfan{done: make(chan int, 3)},
-	}
+	return scratchQuietUpdateExecutor{parQfan: scratchQuietUpdateExecutorQfan{done: make(chan int, 3)}}
 }
 func resetscratchQuietUpdateExecutor(u *scratchQuietUpdateExecutor) {
-	*u = scratchQuietUpdateExecutor{
-		parQfan: scratchQuietUpdateExecutorQfan{done: u.parQfan.done},
-	}
+	*u = scratchQuietUpdateExecutor{parQfan: scratchQuietUpdateExecutorQfan{done: u.parQfan.done}}
 }
 
 // flujogenConfigQuietUpdateExecutor is the configuration compiled into QuietUpdateExecutor.
@@ -6886,14 +6382,6 @@ func (e *QuietUpdateExecutor) shrink(level runtime.PressureLevel) {
 	e.scratch.Load().Shrink()
 }
 
-// runQfan runs the Parallel "qfan".
-func (e *QuietUpdateExecutor) runQfan(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
-	start := r.eng.Env.Clock.Nanotime()
-	out, abort := e.bodyQfan(ctx, in, r, res)
-	res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start)
-	return out, abort
-}
-
 // scratchQuietUpdateExecutorQfan is the working space of one run of parallel "qfan".
 type scratchQuietUpdateExecutorQfan struct {
 	results  [3]flujo.StepResult
@@ -6911,28 +6399,15 @@ type scratchQuietUpdateExecutorQfan struct {
 	r2       flujogenRun[State]
 }
 
-// getscratchQuietUpdateExecutorQfan returns working space for parallel "qfan".
-func (e *QuietUpdateExecutor) getscratchQuietUpdateExecutorQfan() *scratchQuietUpdateExecutorQfan {
-	u := e.scratch.Load().Get()
-	u.parQfan.owner = u
-	return &u.parQfan
-}
-
-// joinQfan calls the join of parallel "qfan", turning a panic into a *flujo.PanicError.
-func (e *QuietUpdateExecutor) joinQfan(a0 Item, a1 Item, a2 Item) (out Item, err error) {
-	defer func() {
-		if p := recover(); p != nil {
-			out, err = *new(Item), &flujo.PanicError{Step: "qfan", Value: p, Stack: debug.Stack()}
-		}
-	}()
-	return Join3(a0, a1, a2), nil
-}
-
-// bodyQfan is the composition of "qfan".
-func (e *QuietUpdateExecutor) bodyQfan(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
+// runQfan runs the Parallel "qfan".
+func (e *QuietUpdateExecutor) runQfan(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
+	start := r.eng.Env.Clock.Nanotime()
+	defer func() { res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start) }()
 	res.Name = "qfan"
 	res.Attempts = 1
-	sc := e.getscratchQuietUpdateExecutorQfan()
+	u := e.scratch.Load().Get()
+	sc := &u.parQfan
+	sc.owner = u
 	bctx := e.scopes.Get(ctx)
 	sc.r0 = *r
 	sc.w0 = *r.state
@@ -6940,9 +6415,7 @@ func (e *QuietUpdateExecutor) bodyQfan(ctx context.Context, in Item, r *flujogen
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 0, "qa", &sc.results[0], &sc.o0, &sc.aborts[0], func() (Item, error) {
-			return e.runQa(bctx, in, &sc.r0, &sc.results[0])
-		})
+		flujoimpl.RunBranch(sc.done, 0, "qa", &sc.results[0], &sc.o0, &sc.aborts[0], func() (Item, error) { return e.runQa(bctx, in, &sc.r0, &sc.results[0]) })
 	}()
 	sc.r1 = *r
 	sc.w1 = *r.state
@@ -6950,17 +6423,13 @@ func (e *QuietUpdateExecutor) bodyQfan(ctx context.Context, in Item, r *flujogen
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 1, "qb", &sc.results[1], &sc.o1, &sc.aborts[1], func() (Item, error) {
-			return e.runQb(bctx, in, &sc.r1, &sc.results[1])
-		})
+		flujoimpl.RunBranch(sc.done, 1, "qb", &sc.results[1], &sc.o1, &sc.aborts[1], func() (Item, error) { return e.runQb(bctx, in, &sc.r1, &sc.results[1]) })
 	}()
 	sc.r2 = *r
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 2, "qc", &sc.results[2], &sc.o2, &sc.aborts[2], func() (Item, error) {
-			return e.runQc(bctx, in, &sc.r2, &sc.results[2])
-		})
+		flujoimpl.RunBranch(sc.done, 2, "qc", &sc.results[2], &sc.o2, &sc.aborts[2], func() (Item, error) { return e.runQc(bctx, in, &sc.r2, &sc.results[2]) })
 	}()
 	abort, failed, cerr := flujoimpl.Gather(ctx, sc.done, sc.results[:], sc.aborts[:], sc.finished[:], true, bctx.Cancel)
 	if cerr != nil {
@@ -6973,7 +6442,7 @@ func (e *QuietUpdateExecutor) bodyQfan(ctx context.Context, in Item, r *flujogen
 	if stop, abort := flujoimpl.Branches(res, sc.results[:], r.record, abort, failed); stop {
 		return *new(Item), abort
 	}
-	out, jerr := e.joinQfan(sc.o0, sc.o1, sc.o2)
+	out, jerr := flujoimpl.Guard("qfan", func() (Item, error) { return Join3(sc.o0, sc.o1, sc.o2), nil })
 	if jerr != nil {
 		flujoimpl.JoinFailed(res, "qfan", jerr)
 		return *new(Item), nil
@@ -6984,11 +6453,7 @@ func (e *QuietUpdateExecutor) bodyQfan(ctx context.Context, in Item, r *flujogen
 	if sc.results[1].Success && sc.w1.B != r.state.B {
 		r.state.B = sc.w1.B
 	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	return out, nil
+	return flujoimpl.Succeed(res, r.record, out), nil
 }
 
 // runQa runs the steps "qa": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).

@@ -11,7 +11,6 @@ import (
 	"github.com/flujo/flujo/flujoimpl"
 	"github.com/flujo/flujo/runtime"
 	"reflect"
-	"runtime/debug"
 	"sync/atomic"
 	"time"
 )
@@ -69,14 +68,10 @@ type scratchFanExecutor struct {
 }
 
 func newscratchFanExecutor() scratchFanExecutor {
-	return scratchFanExecutor{
-		parFan: scratchFanExecutorFan{done: make(chan int, 4)},
-	}
+	return scratchFanExecutor{parFan: scratchFanExecutorFan{done: make(chan int, 4)}}
 }
 func resetscratchFanExecutor(u *scratchFanExecutor) {
-	*u = scratchFanExecutor{
-		parFan: scratchFanExecutorFan{done: u.parFan.done},
-	}
+	*u = scratchFanExecutor{parFan: scratchFanExecutorFan{done: u.parFan.done}}
 }
 
 // flujogenConfigFanExecutor is the configuration compiled into FanExecutor.
@@ -371,14 +366,6 @@ func (e *FanExecutor) shrink(level runtime.PressureLevel) {
 	e.scratch.Load().Shrink()
 }
 
-// runFan runs the Parallel "fan".
-func (e *FanExecutor) runFan(ctx context.Context, in int, r *flujogenRun[State], res *flujo.StepResult) (int, error) {
-	start := r.eng.Env.Clock.Nanotime()
-	out, abort := e.bodyFan(ctx, in, r, res)
-	res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start)
-	return out, abort
-}
-
 // scratchFanExecutorFan is the working space of one run of parallel "fan".
 type scratchFanExecutorFan struct {
 	results  [4]flujo.StepResult
@@ -400,28 +387,15 @@ type scratchFanExecutorFan struct {
 	w3       State
 }
 
-// getscratchFanExecutorFan returns working space for parallel "fan".
-func (e *FanExecutor) getscratchFanExecutorFan() *scratchFanExecutorFan {
-	u := e.scratch.Load().Get()
-	u.parFan.owner = u
-	return &u.parFan
-}
-
-// joinFan calls the join of parallel "fan", turning a panic into a *flujo.PanicError.
-func (e *FanExecutor) joinFan(a0 int, a1 int, a2 int, a3 int) (out int, err error) {
-	defer func() {
-		if p := recover(); p != nil {
-			out, err = *new(int), &flujo.PanicError{Step: "fan", Value: p, Stack: debug.Stack()}
-		}
-	}()
-	return Sum(a0, a1, a2, a3), nil
-}
-
-// bodyFan is the composition of "fan".
-func (e *FanExecutor) bodyFan(ctx context.Context, in int, r *flujogenRun[State], res *flujo.StepResult) (int, error) {
+// runFan runs the Parallel "fan".
+func (e *FanExecutor) runFan(ctx context.Context, in int, r *flujogenRun[State], res *flujo.StepResult) (int, error) {
+	start := r.eng.Env.Clock.Nanotime()
+	defer func() { res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start) }()
 	res.Name = "fan"
 	res.Attempts = 1
-	sc := e.getscratchFanExecutorFan()
+	u := e.scratch.Load().Get()
+	sc := &u.parFan
+	sc.owner = u
 	bctx := e.scopes.Get(ctx)
 	sc.r0 = *r
 	sc.w0 = *r.state
@@ -429,9 +403,7 @@ func (e *FanExecutor) bodyFan(ctx context.Context, in int, r *flujogenRun[State]
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 0, "a", &sc.results[0], &sc.o0, &sc.aborts[0], func() (int, error) {
-			return e.runA(bctx, in, &sc.r0, &sc.results[0])
-		})
+		flujoimpl.RunBranch(sc.done, 0, "a", &sc.results[0], &sc.o0, &sc.aborts[0], func() (int, error) { return e.runA(bctx, in, &sc.r0, &sc.results[0]) })
 	}()
 	sc.r1 = *r
 	sc.w1 = *r.state
@@ -439,9 +411,7 @@ func (e *FanExecutor) bodyFan(ctx context.Context, in int, r *flujogenRun[State]
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 1, "b", &sc.results[1], &sc.o1, &sc.aborts[1], func() (int, error) {
-			return e.runB(bctx, in, &sc.r1, &sc.results[1])
-		})
+		flujoimpl.RunBranch(sc.done, 1, "b", &sc.results[1], &sc.o1, &sc.aborts[1], func() (int, error) { return e.runB(bctx, in, &sc.r1, &sc.results[1]) })
 	}()
 	sc.r2 = *r
 	sc.w2 = *r.state
@@ -449,9 +419,7 @@ func (e *FanExecutor) bodyFan(ctx context.Context, in int, r *flujogenRun[State]
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 2, "c", &sc.results[2], &sc.o2, &sc.aborts[2], func() (int, error) {
-			return e.runC(bctx, in, &sc.r2, &sc.results[2])
-		})
+		flujoimpl.RunBranch(sc.done, 2, "c", &sc.results[2], &sc.o2, &sc.aborts[2], func() (int, error) { return e.runC(bctx, in, &sc.r2, &sc.results[2]) })
 	}()
 	sc.r3 = *r
 	sc.w3 = *r.state
@@ -459,9 +427,7 @@ func (e *FanExecutor) bodyFan(ctx context.Context, in int, r *flujogenRun[State]
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 3, "d", &sc.results[3], &sc.o3, &sc.aborts[3], func() (int, error) {
-			return e.runD(bctx, in, &sc.r3, &sc.results[3])
-		})
+		flujoimpl.RunBranch(sc.done, 3, "d", &sc.results[3], &sc.o3, &sc.aborts[3], func() (int, error) { return e.runD(bctx, in, &sc.r3, &sc.results[3]) })
 	}()
 	abort, failed, cerr := flujoimpl.Gather(ctx, sc.done, sc.results[:], sc.aborts[:], sc.finished[:], true, bctx.Cancel)
 	if cerr != nil {
@@ -474,7 +440,7 @@ func (e *FanExecutor) bodyFan(ctx context.Context, in int, r *flujogenRun[State]
 	if stop, abort := flujoimpl.Branches(res, sc.results[:], r.record, abort, failed); stop {
 		return *new(int), abort
 	}
-	out, jerr := e.joinFan(sc.o0, sc.o1, sc.o2, sc.o3)
+	out, jerr := flujoimpl.Guard("fan", func() (int, error) { return Sum(sc.o0, sc.o1, sc.o2, sc.o3), nil })
 	if jerr != nil {
 		flujoimpl.JoinFailed(res, "fan", jerr)
 		return *new(int), nil
@@ -491,11 +457,7 @@ func (e *FanExecutor) bodyFan(ctx context.Context, in int, r *flujogenRun[State]
 	if sc.results[3].Success && sc.w3.D != r.state.D {
 		r.state.D = sc.w3.D
 	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	return out, nil
+	return flujoimpl.Succeed(res, r.record, out), nil
 }
 
 // runA runs the steps "a": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).

@@ -295,11 +295,6 @@ func (e *BurstExecutor) shrink(level runtime.PressureLevel) {
 
 // runBurst runs the Pipeline "burst".
 func (e *BurstExecutor) runBurst(ctx context.Context, in int, r *flujogenRun[struct{}], res *flujo.StepResult) (int, error) {
-	return e.bodyBurst(ctx, in, r, res)
-}
-
-// bodyBurst is the composition of "burst".
-func (e *BurstExecutor) bodyBurst(ctx context.Context, in int, r *flujogenRun[struct{}], res *flujo.StepResult) (int, error) {
 	res.Name = "burst"
 	res.Attempts = 1
 	if r.record {
@@ -320,11 +315,7 @@ func (e *BurstExecutor) bodyBurst(ctx context.Context, in int, r *flujogenRun[st
 	if stop, abort := flujoimpl.Child(res, &crC, r.record, abort); stop {
 		return *new(int), abort
 	}
-	res.Success = true
-	if r.record {
-		res.Output = outC
-	}
-	return outC, nil
+	return flujoimpl.Succeed(res, r.record, outC), nil
 }
 
 // runA runs the step "a": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).

@@ -248,11 +248,6 @@ func (e *OneExecutor) shrink(level runtime.PressureLevel) {
 
 // runOne runs the Pipeline "one".
 func (e *OneExecutor) runOne(ctx context.Context, in int, r *flujogenRun[struct{}], res *flujo.StepResult) (int, error) {
-	return e.bodyOne(ctx, in, r, res)
-}
-
-// bodyOne is the composition of "one".
-func (e *OneExecutor) bodyOne(ctx context.Context, in int, r *flujogenRun[struct{}], res *flujo.StepResult) (int, error) {
 	res.Name = "one"
 	res.Attempts = 1
 	if r.record {
@@ -263,11 +258,7 @@ func (e *OneExecutor) bodyOne(ctx context.Context, in int, r *flujogenRun[struct
 	if stop, abort := flujoimpl.Child(res, &crInc, r.record, abort); stop {
 		return *new(int), abort
 	}
-	res.Success = true
-	if r.record {
-		res.Output = outInc
-	}
-	return outInc, nil
+	return flujoimpl.Succeed(res, r.record, outInc), nil
 }
 
 // runInc runs the step "inc": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).

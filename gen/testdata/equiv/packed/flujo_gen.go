@@ -10,7 +10,6 @@ import (
 	"github.com/flujo/flujo/flujotest"
 	"github.com/flujo/flujo/runtime"
 	"reflect"
-	"runtime/debug"
 	"sync/atomic"
 	"time"
 )
@@ -2654,14 +2653,10 @@ type scratchBudgetFanExecutor struct {
 }
 
 func newscratchBudgetFanExecutor() scratchBudgetFanExecutor {
-	return scratchBudgetFanExecutor{
-		parFan: scratchBudgetFanExecutorFan{done: make(chan int, 2)},
-	}
+	return scratchBudgetFanExecutor{parFan: scratchBudgetFanExecutorFan{done: make(chan int, 2)}}
 }
 func resetscratchBudgetFanExecutor(u *scratchBudgetFanExecutor) {
-	*u = scratchBudgetFanExecutor{
-		parFan: scratchBudgetFanExecutorFan{done: u.parFan.done},
-	}
+	*u = scratchBudgetFanExecutor{parFan: scratchBudgetFanExecutorFan{done: u.parFan.done}}
 }
 
 // flujogenConfigBudgetFanExecutor is the configuration compiled into BudgetFanExecutor.
@@ -2888,14 +2883,6 @@ func (e *BudgetFanExecutor) shrink(level runtime.PressureLevel) {
 	e.scratch.Load().Shrink()
 }
 
-// runFan runs the Parallel "fan".
-func (e *BudgetFanExecutor) runFan(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
-	start := r.eng.Env.Clock.Nanotime()
-	out, abort := e.bodyFan(ctx, in, r, res)
-	res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start)
-	return out, abort
-}
-
 // scratchBudgetFanExecutorFan is the working space of one run of parallel "fan".
 type scratchBudgetFanExecutorFan struct {
 	results  [2]flujo.StepResult
@@ -2909,45 +2896,28 @@ type scratchBudgetFanExecutorFan struct {
 	r1       flujogenRun[struct{}]
 }
 
-// getscratchBudgetFanExecutorFan returns working space for parallel "fan".
-func (e *BudgetFanExecutor) getscratchBudgetFanExecutorFan() *scratchBudgetFanExecutorFan {
-	u := e.scratch.Load().Get()
-	u.parFan.owner = u
-	return &u.parFan
-}
-
-// joinFan calls the join of parallel "fan", turning a panic into a *flujo.PanicError.
-func (e *BudgetFanExecutor) joinFan(a0 flujotest.Charge, a1 flujotest.Charge) (out flujotest.Charge, err error) {
-	defer func() {
-		if p := recover(); p != nil {
-			out, err = *new(flujotest.Charge), &flujo.PanicError{Step: "fan", Value: p, Stack: debug.Stack()}
-		}
-	}()
-	return flujotest.SumTwo(a0, a1), nil
-}
-
-// bodyFan is the composition of "fan".
-func (e *BudgetFanExecutor) bodyFan(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
+// runFan runs the Parallel "fan".
+func (e *BudgetFanExecutor) runFan(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
+	start := r.eng.Env.Clock.Nanotime()
+	defer func() { res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start) }()
 	res.Name = "fan"
 	res.Attempts = 1
-	sc := e.getscratchBudgetFanExecutorFan()
+	u := e.scratch.Load().Get()
+	sc := &u.parFan
+	sc.owner = u
 	bctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	sc.r0 = *r
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 0, "paid", &sc.results[0], &sc.o0, &sc.aborts[0], func() (flujotest.Charge, error) {
-			return e.runPaid(bctx, in, &sc.r0, &sc.results[0])
-		})
+		flujoimpl.RunBranch(sc.done, 0, "paid", &sc.results[0], &sc.o0, &sc.aborts[0], func() (flujotest.Charge, error) { return e.runPaid(bctx, in, &sc.r0, &sc.results[0]) })
 	}()
 	sc.r1 = *r
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 1, "free", &sc.results[1], &sc.o1, &sc.aborts[1], func() (flujotest.Charge, error) {
-			return e.runFree(bctx, in, &sc.r1, &sc.results[1])
-		})
+		flujoimpl.RunBranch(sc.done, 1, "free", &sc.results[1], &sc.o1, &sc.aborts[1], func() (flujotest.Charge, error) { return e.runFree(bctx, in, &sc.r1, &sc.results[1]) })
 	}()
 	abort, failed, cerr := flujoimpl.Gather(ctx, sc.done, sc.results[:], sc.aborts[:], sc.finished[:], true, cancel)
 	if cerr != nil {
@@ -2957,16 +2927,12 @@ func (e *BudgetFanExecutor) bodyFan(ctx context.Context, in flujotest.Bill, r *f
 	if stop, abort := flujoimpl.Branches(res, sc.results[:], r.record, abort, failed); stop {
 		return *new(flujotest.Charge), abort
 	}
-	out, jerr := e.joinFan(sc.o0, sc.o1)
+	out, jerr := flujoimpl.Guard("fan", func() (flujotest.Charge, error) { return flujotest.SumTwo(sc.o0, sc.o1), nil })
 	if jerr != nil {
 		flujoimpl.JoinFailed(res, "fan", jerr)
 		return *new(flujotest.Charge), nil
 	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	return out, nil
+	return flujoimpl.Succeed(res, r.record, out), nil
 }
 
 // runPaid runs the step "paid": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
@@ -3011,14 +2977,10 @@ type scratchBudgetFan4Executor struct {
 }
 
 func newscratchBudgetFan4Executor() scratchBudgetFan4Executor {
-	return scratchBudgetFan4Executor{
-		parFan: scratchBudgetFan4ExecutorFan{done: make(chan int, 4)},
-	}
+	return scratchBudgetFan4Executor{parFan: scratchBudgetFan4ExecutorFan{done: make(chan int, 4)}}
 }
 func resetscratchBudgetFan4Executor(u *scratchBudgetFan4Executor) {
-	*u = scratchBudgetFan4Executor{
-		parFan: scratchBudgetFan4ExecutorFan{done: u.parFan.done},
-	}
+	*u = scratchBudgetFan4Executor{parFan: scratchBudgetFan4ExecutorFan{done: u.parFan.done}}
 }
 
 // flujogenConfigBudgetFan4Executor is the configuration compiled into BudgetFan4Executor.
@@ -3289,14 +3251,6 @@ func (e *BudgetFan4Executor) shrink(level runtime.PressureLevel) {
 	e.scratch.Load().Shrink()
 }
 
-// runFan runs the Parallel "fan".
-func (e *BudgetFan4Executor) runFan(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
-	start := r.eng.Env.Clock.Nanotime()
-	out, abort := e.bodyFan(ctx, in, r, res)
-	res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start)
-	return out, abort
-}
-
 // scratchBudgetFan4ExecutorFan is the working space of one run of parallel "fan".
 type scratchBudgetFan4ExecutorFan struct {
 	results  [4]flujo.StepResult
@@ -3314,61 +3268,40 @@ type scratchBudgetFan4ExecutorFan struct {
 	r3       flujogenRun[struct{}]
 }
 
-// getscratchBudgetFan4ExecutorFan returns working space for parallel "fan".
-func (e *BudgetFan4Executor) getscratchBudgetFan4ExecutorFan() *scratchBudgetFan4ExecutorFan {
-	u := e.scratch.Load().Get()
-	u.parFan.owner = u
-	return &u.parFan
-}
-
-// joinFan calls the join of parallel "fan", turning a panic into a *flujo.PanicError.
-func (e *BudgetFan4Executor) joinFan(a0 flujotest.Charge, a1 flujotest.Charge, a2 flujotest.Charge, a3 flujotest.Charge) (out flujotest.Charge, err error) {
-	defer func() {
-		if p := recover(); p != nil {
-			out, err = *new(flujotest.Charge), &flujo.PanicError{Step: "fan", Value: p, Stack: debug.Stack()}
-		}
-	}()
-	return flujotest.SumFour(a0, a1, a2, a3), nil
-}
-
-// bodyFan is the composition of "fan".
-func (e *BudgetFan4Executor) bodyFan(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
+// runFan runs the Parallel "fan".
+func (e *BudgetFan4Executor) runFan(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
+	start := r.eng.Env.Clock.Nanotime()
+	defer func() { res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start) }()
 	res.Name = "fan"
 	res.Attempts = 1
-	sc := e.getscratchBudgetFan4ExecutorFan()
+	u := e.scratch.Load().Get()
+	sc := &u.parFan
+	sc.owner = u
 	bctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	sc.r0 = *r
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 0, "b1", &sc.results[0], &sc.o0, &sc.aborts[0], func() (flujotest.Charge, error) {
-			return e.runB1(bctx, in, &sc.r0, &sc.results[0])
-		})
+		flujoimpl.RunBranch(sc.done, 0, "b1", &sc.results[0], &sc.o0, &sc.aborts[0], func() (flujotest.Charge, error) { return e.runB1(bctx, in, &sc.r0, &sc.results[0]) })
 	}()
 	sc.r1 = *r
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 1, "b2", &sc.results[1], &sc.o1, &sc.aborts[1], func() (flujotest.Charge, error) {
-			return e.runB2(bctx, in, &sc.r1, &sc.results[1])
-		})
+		flujoimpl.RunBranch(sc.done, 1, "b2", &sc.results[1], &sc.o1, &sc.aborts[1], func() (flujotest.Charge, error) { return e.runB2(bctx, in, &sc.r1, &sc.results[1]) })
 	}()
 	sc.r2 = *r
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 2, "b3", &sc.results[2], &sc.o2, &sc.aborts[2], func() (flujotest.Charge, error) {
-			return e.runB3(bctx, in, &sc.r2, &sc.results[2])
-		})
+		flujoimpl.RunBranch(sc.done, 2, "b3", &sc.results[2], &sc.o2, &sc.aborts[2], func() (flujotest.Charge, error) { return e.runB3(bctx, in, &sc.r2, &sc.results[2]) })
 	}()
 	sc.r3 = *r
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 3, "b4", &sc.results[3], &sc.o3, &sc.aborts[3], func() (flujotest.Charge, error) {
-			return e.runB4(bctx, in, &sc.r3, &sc.results[3])
-		})
+		flujoimpl.RunBranch(sc.done, 3, "b4", &sc.results[3], &sc.o3, &sc.aborts[3], func() (flujotest.Charge, error) { return e.runB4(bctx, in, &sc.r3, &sc.results[3]) })
 	}()
 	abort, failed, cerr := flujoimpl.Gather(ctx, sc.done, sc.results[:], sc.aborts[:], sc.finished[:], true, cancel)
 	if cerr != nil {
@@ -3378,16 +3311,12 @@ func (e *BudgetFan4Executor) bodyFan(ctx context.Context, in flujotest.Bill, r *
 	if stop, abort := flujoimpl.Branches(res, sc.results[:], r.record, abort, failed); stop {
 		return *new(flujotest.Charge), abort
 	}
-	out, jerr := e.joinFan(sc.o0, sc.o1, sc.o2, sc.o3)
+	out, jerr := flujoimpl.Guard("fan", func() (flujotest.Charge, error) { return flujotest.SumFour(sc.o0, sc.o1, sc.o2, sc.o3), nil })
 	if jerr != nil {
 		flujoimpl.JoinFailed(res, "fan", jerr)
 		return *new(flujotest.Charge), nil
 	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	return out, nil
+	return flujoimpl.Succeed(res, r.record, out), nil
 }
 
 // runB1 runs the step "b1": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
@@ -3432,14 +3361,10 @@ type scratchBudgetHoldFanExecutor struct {
 }
 
 func newscratchBudgetHoldFanExecutor() scratchBudgetHoldFanExecutor {
-	return scratchBudgetHoldFanExecutor{
-		parFan: scratchBudgetHoldFanExecutorFan{done: make(chan int, 2)},
-	}
+	return scratchBudgetHoldFanExecutor{parFan: scratchBudgetHoldFanExecutorFan{done: make(chan int, 2)}}
 }
 func resetscratchBudgetHoldFanExecutor(u *scratchBudgetHoldFanExecutor) {
-	*u = scratchBudgetHoldFanExecutor{
-		parFan: scratchBudgetHoldFanExecutorFan{done: u.parFan.done},
-	}
+	*u = scratchBudgetHoldFanExecutor{parFan: scratchBudgetHoldFanExecutorFan{done: u.parFan.done}}
 }
 
 // flujogenConfigBudgetHoldFanExecutor is the configuration compiled into BudgetHoldFanExecutor.
@@ -3666,14 +3591,6 @@ func (e *BudgetHoldFanExecutor) shrink(level runtime.PressureLevel) {
 	e.scratch.Load().Shrink()
 }
 
-// runFan runs the Parallel "fan".
-func (e *BudgetHoldFanExecutor) runFan(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
-	start := r.eng.Env.Clock.Nanotime()
-	out, abort := e.bodyFan(ctx, in, r, res)
-	res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start)
-	return out, abort
-}
-
 // scratchBudgetHoldFanExecutorFan is the working space of one run of parallel "fan".
 type scratchBudgetHoldFanExecutorFan struct {
 	results  [2]flujo.StepResult
@@ -3687,45 +3604,28 @@ type scratchBudgetHoldFanExecutorFan struct {
 	r1       flujogenRun[struct{}]
 }
 
-// getscratchBudgetHoldFanExecutorFan returns working space for parallel "fan".
-func (e *BudgetHoldFanExecutor) getscratchBudgetHoldFanExecutorFan() *scratchBudgetHoldFanExecutorFan {
-	u := e.scratch.Load().Get()
-	u.parFan.owner = u
-	return &u.parFan
-}
-
-// joinFan calls the join of parallel "fan", turning a panic into a *flujo.PanicError.
-func (e *BudgetHoldFanExecutor) joinFan(a0 flujotest.Charge, a1 flujotest.Charge) (out flujotest.Charge, err error) {
-	defer func() {
-		if p := recover(); p != nil {
-			out, err = *new(flujotest.Charge), &flujo.PanicError{Step: "fan", Value: p, Stack: debug.Stack()}
-		}
-	}()
-	return flujotest.SumTwo(a0, a1), nil
-}
-
-// bodyFan is the composition of "fan".
-func (e *BudgetHoldFanExecutor) bodyFan(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
+// runFan runs the Parallel "fan".
+func (e *BudgetHoldFanExecutor) runFan(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
+	start := r.eng.Env.Clock.Nanotime()
+	defer func() { res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start) }()
 	res.Name = "fan"
 	res.Attempts = 1
-	sc := e.getscratchBudgetHoldFanExecutorFan()
+	u := e.scratch.Load().Get()
+	sc := &u.parFan
+	sc.owner = u
 	bctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	sc.r0 = *r
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 0, "paid", &sc.results[0], &sc.o0, &sc.aborts[0], func() (flujotest.Charge, error) {
-			return e.runPaid(bctx, in, &sc.r0, &sc.results[0])
-		})
+		flujoimpl.RunBranch(sc.done, 0, "paid", &sc.results[0], &sc.o0, &sc.aborts[0], func() (flujotest.Charge, error) { return e.runPaid(bctx, in, &sc.r0, &sc.results[0]) })
 	}()
 	sc.r1 = *r
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 1, "hold", &sc.results[1], &sc.o1, &sc.aborts[1], func() (flujotest.Charge, error) {
-			return e.runHold(bctx, in, &sc.r1, &sc.results[1])
-		})
+		flujoimpl.RunBranch(sc.done, 1, "hold", &sc.results[1], &sc.o1, &sc.aborts[1], func() (flujotest.Charge, error) { return e.runHold(bctx, in, &sc.r1, &sc.results[1]) })
 	}()
 	abort, failed, cerr := flujoimpl.Gather(ctx, sc.done, sc.results[:], sc.aborts[:], sc.finished[:], true, cancel)
 	if cerr != nil {
@@ -3735,16 +3635,12 @@ func (e *BudgetHoldFanExecutor) bodyFan(ctx context.Context, in flujotest.Bill, 
 	if stop, abort := flujoimpl.Branches(res, sc.results[:], r.record, abort, failed); stop {
 		return *new(flujotest.Charge), abort
 	}
-	out, jerr := e.joinFan(sc.o0, sc.o1)
+	out, jerr := flujoimpl.Guard("fan", func() (flujotest.Charge, error) { return flujotest.SumTwo(sc.o0, sc.o1), nil })
 	if jerr != nil {
 		flujoimpl.JoinFailed(res, "fan", jerr)
 		return *new(flujotest.Charge), nil
 	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	return out, nil
+	return flujoimpl.Succeed(res, r.record, out), nil
 }
 
 // runPaid runs the step "paid": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
@@ -3983,13 +3879,7 @@ func (e *BudgetMapExecutor) shrink(level runtime.PressureLevel) {
 // runEach runs the Map "each".
 func (e *BudgetMapExecutor) runEach(ctx context.Context, in []flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) ([]flujotest.Charge, error) {
 	start := r.eng.Env.Clock.Nanotime()
-	out, abort := e.bodyEach(ctx, in, r, res)
-	res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start)
-	return out, abort
-}
-
-// bodyEach is the composition of "each".
-func (e *BudgetMapExecutor) bodyEach(ctx context.Context, in []flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) ([]flujotest.Charge, error) {
+	defer func() { res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start) }()
 	res.Name = "each"
 	res.Attempts = 1
 	outs := make([]flujotest.Charge, len(in))
@@ -4015,11 +3905,7 @@ func (e *BudgetMapExecutor) bodyEach(ctx context.Context, in []flujotest.Bill, r
 	if stop, abort := flujoimpl.Elements(res, results, finished, r.record, abort, failed); stop {
 		return nil, abort
 	}
-	res.Success = true
-	if r.record {
-		res.Output = outs
-	}
-	return outs, nil
+	return flujoimpl.Succeed(res, r.record, outs), nil
 }
 
 // runItem runs the step "item": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
@@ -5827,23 +5713,7 @@ func (e *CountForeverExecutor) shrink(level runtime.PressureLevel) {
 // runCount runs the Loop "count".
 func (e *CountForeverExecutor) runCount(ctx context.Context, in int, r *flujogenRun[struct{}], res *flujo.StepResult) (int, error) {
 	start := r.eng.Env.Clock.Nanotime()
-	out, abort := e.bodyCount(ctx, in, r, res)
-	res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start)
-	return out, abort
-}
-
-// untilCount asks the exit condition of loop "count", turning a panic into a *flujo.PanicError.
-func (e *CountForeverExecutor) untilCount(v int) (done bool, err error) {
-	defer func() {
-		if p := recover(); p != nil {
-			done, err = false, &flujo.PanicError{Step: "count", Value: p, Stack: debug.Stack()}
-		}
-	}()
-	return flujotest.Never(v), nil
-}
-
-// bodyCount is the composition of "count".
-func (e *CountForeverExecutor) bodyCount(ctx context.Context, in int, r *flujogenRun[struct{}], res *flujo.StepResult) (int, error) {
+	defer func() { res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start) }()
 	res.Name = "count"
 	v := in
 	for i := 1; i <= 5; i++ {
@@ -5858,17 +5728,13 @@ func (e *CountForeverExecutor) bodyCount(ctx context.Context, in int, r *flujoge
 			return *new(int), abort
 		}
 		v = nv
-		done, perr := e.untilCount(v)
+		done, perr := flujoimpl.Guard("count", func() (bool, error) { return flujotest.Never(v), nil })
 		if perr != nil {
 			flujoimpl.Fail(res, perr)
 			return *new(int), nil
 		}
 		if done {
-			res.Success = true
-			if r.record {
-				res.Output = v
-			}
-			return v, nil
+			return flujoimpl.Succeed(res, r.record, v), nil
 		}
 	}
 	flujoimpl.LoopExhausted(res, "count", 5)
@@ -6101,23 +5967,7 @@ func (e *CountForever2Executor) shrink(level runtime.PressureLevel) {
 // runCount runs the Loop "count".
 func (e *CountForever2Executor) runCount(ctx context.Context, in int, r *flujogenRun[struct{}], res *flujo.StepResult) (int, error) {
 	start := r.eng.Env.Clock.Nanotime()
-	out, abort := e.bodyCount(ctx, in, r, res)
-	res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start)
-	return out, abort
-}
-
-// untilCount asks the exit condition of loop "count", turning a panic into a *flujo.PanicError.
-func (e *CountForever2Executor) untilCount(v int) (done bool, err error) {
-	defer func() {
-		if p := recover(); p != nil {
-			done, err = false, &flujo.PanicError{Step: "count", Value: p, Stack: debug.Stack()}
-		}
-	}()
-	return flujotest.Never(v), nil
-}
-
-// bodyCount is the composition of "count".
-func (e *CountForever2Executor) bodyCount(ctx context.Context, in int, r *flujogenRun[struct{}], res *flujo.StepResult) (int, error) {
+	defer func() { res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start) }()
 	res.Name = "count"
 	v := in
 	for i := 1; i <= 2; i++ {
@@ -6132,17 +5982,13 @@ func (e *CountForever2Executor) bodyCount(ctx context.Context, in int, r *flujog
 			return *new(int), abort
 		}
 		v = nv
-		done, perr := e.untilCount(v)
+		done, perr := flujoimpl.Guard("count", func() (bool, error) { return flujotest.Never(v), nil })
 		if perr != nil {
 			flujoimpl.Fail(res, perr)
 			return *new(int), nil
 		}
 		if done {
-			res.Success = true
-			if r.record {
-				res.Output = v
-			}
-			return v, nil
+			return flujoimpl.Succeed(res, r.record, v), nil
 		}
 	}
 	flujoimpl.LoopExhausted(res, "count", 2)
@@ -6375,23 +6221,7 @@ func (e *CountTo3Executor) shrink(level runtime.PressureLevel) {
 // runCount runs the Loop "count".
 func (e *CountTo3Executor) runCount(ctx context.Context, in int, r *flujogenRun[struct{}], res *flujo.StepResult) (int, error) {
 	start := r.eng.Env.Clock.Nanotime()
-	out, abort := e.bodyCount(ctx, in, r, res)
-	res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start)
-	return out, abort
-}
-
-// untilCount asks the exit condition of loop "count", turning a panic into a *flujo.PanicError.
-func (e *CountTo3Executor) untilCount(v int) (done bool, err error) {
-	defer func() {
-		if p := recover(); p != nil {
-			done, err = false, &flujo.PanicError{Step: "count", Value: p, Stack: debug.Stack()}
-		}
-	}()
-	return flujotest.AtLeast3(v), nil
-}
-
-// bodyCount is the composition of "count".
-func (e *CountTo3Executor) bodyCount(ctx context.Context, in int, r *flujogenRun[struct{}], res *flujo.StepResult) (int, error) {
+	defer func() { res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start) }()
 	res.Name = "count"
 	v := in
 	for i := 1; i <= 5; i++ {
@@ -6406,17 +6236,13 @@ func (e *CountTo3Executor) bodyCount(ctx context.Context, in int, r *flujogenRun
 			return *new(int), abort
 		}
 		v = nv
-		done, perr := e.untilCount(v)
+		done, perr := flujoimpl.Guard("count", func() (bool, error) { return flujotest.AtLeast3(v), nil })
 		if perr != nil {
 			flujoimpl.Fail(res, perr)
 			return *new(int), nil
 		}
 		if done {
-			res.Success = true
-			if r.record {
-				res.Output = v
-			}
-			return v, nil
+			return flujoimpl.Succeed(res, r.record, v), nil
 		}
 	}
 	flujoimpl.LoopExhausted(res, "count", 5)
@@ -6723,11 +6549,6 @@ func (e *FailBeforeCachedExecutor) shrink(level runtime.PressureLevel) {
 
 // runFailfirst runs the Pipeline "failfirst".
 func (e *FailBeforeCachedExecutor) runFailfirst(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) ([]string, error) {
-	return e.bodyFailfirst(ctx, in, r, res)
-}
-
-// bodyFailfirst is the composition of "failfirst".
-func (e *FailBeforeCachedExecutor) bodyFailfirst(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) ([]string, error) {
 	res.Name = "failfirst"
 	res.Attempts = 1
 	if r.record {
@@ -6743,11 +6564,7 @@ func (e *FailBeforeCachedExecutor) bodyFailfirst(ctx context.Context, in flujote
 	if stop, abort := flujoimpl.Child(res, &crTags, r.record, abort); stop {
 		return *new([]string), abort
 	}
-	res.Success = true
-	if r.record {
-		res.Output = outTags
-	}
-	return outTags, nil
+	return flujoimpl.Succeed(res, r.record, outTags), nil
 }
 
 // runFail runs the step "fail": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
@@ -7017,14 +6834,10 @@ type scratchFanBranchFailsExecutor struct {
 }
 
 func newscratchFanBranchFailsExecutor() scratchFanBranchFailsExecutor {
-	return scratchFanBranchFailsExecutor{
-		parFan: scratchFanBranchFailsExecutorFan{done: make(chan int, 2)},
-	}
+	return scratchFanBranchFailsExecutor{parFan: scratchFanBranchFailsExecutorFan{done: make(chan int, 2)}}
 }
 func resetscratchFanBranchFailsExecutor(u *scratchFanBranchFailsExecutor) {
-	*u = scratchFanBranchFailsExecutor{
-		parFan: scratchFanBranchFailsExecutorFan{done: u.parFan.done},
-	}
+	*u = scratchFanBranchFailsExecutor{parFan: scratchFanBranchFailsExecutorFan{done: u.parFan.done}}
 }
 
 // flujogenConfigFanBranchFailsExecutor is the configuration compiled into FanBranchFailsExecutor.
@@ -7302,14 +7115,6 @@ func (e *FanBranchFailsExecutor) shrink(level runtime.PressureLevel) {
 	e.scratch.Load().Shrink()
 }
 
-// runFan runs the Parallel "fan".
-func (e *FanBranchFailsExecutor) runFan(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	start := r.eng.Env.Clock.Nanotime()
-	out, abort := e.bodyFan(ctx, in, r, res)
-	res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start)
-	return out, abort
-}
-
 // scratchFanBranchFailsExecutorFan is the working space of one run of parallel "fan".
 type scratchFanBranchFailsExecutorFan struct {
 	results  [2]flujo.StepResult
@@ -7324,28 +7129,15 @@ type scratchFanBranchFailsExecutorFan struct {
 	r1       flujogenRun[flujotest.State]
 }
 
-// getscratchFanBranchFailsExecutorFan returns working space for parallel "fan".
-func (e *FanBranchFailsExecutor) getscratchFanBranchFailsExecutorFan() *scratchFanBranchFailsExecutorFan {
-	u := e.scratch.Load().Get()
-	u.parFan.owner = u
-	return &u.parFan
-}
-
-// joinFan calls the join of parallel "fan", turning a panic into a *flujo.PanicError.
-func (e *FanBranchFailsExecutor) joinFan(a0 flujotest.Job, a1 flujotest.Job) (out flujotest.Job, err error) {
-	defer func() {
-		if p := recover(); p != nil {
-			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "fan", Value: p, Stack: debug.Stack()}
-		}
-	}()
-	return flujotest.JoinTwo(a0, a1), nil
-}
-
-// bodyFan is the composition of "fan".
-func (e *FanBranchFailsExecutor) bodyFan(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+// runFan runs the Parallel "fan".
+func (e *FanBranchFailsExecutor) runFan(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+	start := r.eng.Env.Clock.Nanotime()
+	defer func() { res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start) }()
 	res.Name = "fan"
 	res.Attempts = 1
-	sc := e.getscratchFanBranchFailsExecutorFan()
+	u := e.scratch.Load().Get()
+	sc := &u.parFan
+	sc.owner = u
 	bctx := e.scopes.Get(ctx)
 	sc.r0 = *r
 	sc.w0 = *r.state
@@ -7353,17 +7145,13 @@ func (e *FanBranchFailsExecutor) bodyFan(ctx context.Context, in flujotest.Job, 
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 0, "p1", &sc.results[0], &sc.o0, &sc.aborts[0], func() (flujotest.Job, error) {
-			return e.runP1(bctx, in, &sc.r0, &sc.results[0])
-		})
+		flujoimpl.RunBranch(sc.done, 0, "p1", &sc.results[0], &sc.o0, &sc.aborts[0], func() (flujotest.Job, error) { return e.runP1(bctx, in, &sc.r0, &sc.results[0]) })
 	}()
 	sc.r1 = *r
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 1, "fail", &sc.results[1], &sc.o1, &sc.aborts[1], func() (flujotest.Job, error) {
-			return e.runFail(bctx, in, &sc.r1, &sc.results[1])
-		})
+		flujoimpl.RunBranch(sc.done, 1, "fail", &sc.results[1], &sc.o1, &sc.aborts[1], func() (flujotest.Job, error) { return e.runFail(bctx, in, &sc.r1, &sc.results[1]) })
 	}()
 	abort, failed, cerr := flujoimpl.Gather(ctx, sc.done, sc.results[:], sc.aborts[:], sc.finished[:], true, bctx.Cancel)
 	if cerr != nil {
@@ -7376,7 +7164,7 @@ func (e *FanBranchFailsExecutor) bodyFan(ctx context.Context, in flujotest.Job, 
 	if stop, abort := flujoimpl.Branches(res, sc.results[:], r.record, abort, failed); stop {
 		return *new(flujotest.Job), abort
 	}
-	out, jerr := e.joinFan(sc.o0, sc.o1)
+	out, jerr := flujoimpl.Guard("fan", func() (flujotest.Job, error) { return flujotest.JoinTwo(sc.o0, sc.o1), nil })
 	if jerr != nil {
 		flujoimpl.JoinFailed(res, "fan", jerr)
 		return *new(flujotest.Job), nil
@@ -7387,20 +7175,11 @@ func (e *FanBranchFailsExecutor) bodyFan(ctx context.Context, in flujotest.Job, 
 	if sc.results[0].Success && sc.w0.B != r.state.B {
 		r.state.B = sc.w0.B
 	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	return out, nil
+	return flujoimpl.Succeed(res, r.record, out), nil
 }
 
 // runP1 runs the Pipeline "p1".
 func (e *FanBranchFailsExecutor) runP1(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.bodyP1(ctx, in, r, res)
-}
-
-// bodyP1 is the composition of "p1".
-func (e *FanBranchFailsExecutor) bodyP1(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
 	res.Name = "p1"
 	res.Attempts = 1
 	if r.record {
@@ -7416,11 +7195,7 @@ func (e *FanBranchFailsExecutor) bodyP1(ctx context.Context, in flujotest.Job, r
 	if stop, abort := flujoimpl.Child(res, &crB, r.record, abort); stop {
 		return *new(flujotest.Job), abort
 	}
-	res.Success = true
-	if r.record {
-		res.Output = outB
-	}
-	return outB, nil
+	return flujoimpl.Succeed(res, r.record, outB), nil
 }
 
 // runA1 runs the steps "a1": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
@@ -7472,14 +7247,10 @@ type scratchFanErrorOnConflictExecutor struct {
 }
 
 func newscratchFanErrorOnConflictExecutor() scratchFanErrorOnConflictExecutor {
-	return scratchFanErrorOnConflictExecutor{
-		parFan: scratchFanErrorOnConflictExecutorFan{done: make(chan int, 3)},
-	}
+	return scratchFanErrorOnConflictExecutor{parFan: scratchFanErrorOnConflictExecutorFan{done: make(chan int, 3)}}
 }
 func resetscratchFanErrorOnConflictExecutor(u *scratchFanErrorOnConflictExecutor) {
-	*u = scratchFanErrorOnConflictExecutor{
-		parFan: scratchFanErrorOnConflictExecutorFan{done: u.parFan.done},
-	}
+	*u = scratchFanErrorOnConflictExecutor{parFan: scratchFanErrorOnConflictExecutorFan{done: u.parFan.done}}
 }
 
 // flujogenConfigFanErrorOnConflictExecutor is the configuration compiled into FanErrorOnConflictExecutor.
@@ -7785,14 +7556,6 @@ func (e *FanErrorOnConflictExecutor) shrink(level runtime.PressureLevel) {
 	e.scratch.Load().Shrink()
 }
 
-// runFan runs the Parallel "fan".
-func (e *FanErrorOnConflictExecutor) runFan(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	start := r.eng.Env.Clock.Nanotime()
-	out, abort := e.bodyFan(ctx, in, r, res)
-	res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start)
-	return out, abort
-}
-
 // scratchFanErrorOnConflictExecutorFan is the working space of one run of parallel "fan".
 type scratchFanErrorOnConflictExecutorFan struct {
 	results  [3]flujo.StepResult
@@ -7808,23 +7571,6 @@ type scratchFanErrorOnConflictExecutorFan struct {
 	w1       flujotest.State
 	o2       flujotest.Job
 	r2       flujogenRun[flujotest.State]
-}
-
-// getscratchFanErrorOnConflictExecutorFan returns working space for parallel "fan".
-func (e *FanErrorOnConflictExecutor) getscratchFanErrorOnConflictExecutorFan() *scratchFanErrorOnConflictExecutorFan {
-	u := e.scratch.Load().Get()
-	u.parFan.owner = u
-	return &u.parFan
-}
-
-// joinFan calls the join of parallel "fan", turning a panic into a *flujo.PanicError.
-func (e *FanErrorOnConflictExecutor) joinFan(a0 flujotest.Job, a1 flujotest.Job, a2 flujotest.Job) (out flujotest.Job, err error) {
-	defer func() {
-		if p := recover(); p != nil {
-			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "fan", Value: p, Stack: debug.Stack()}
-		}
-	}()
-	return flujotest.JoinThree(a0, a1, a2), nil
 }
 
 // conflictsFan reports a *flujo.MergeConflictError when two successful branches of parallel "fan" changed one state field.
@@ -7846,11 +7592,15 @@ func (e *FanErrorOnConflictExecutor) conflictsFan(st *flujotest.State, sc *scrat
 	return nil
 }
 
-// bodyFan is the composition of "fan".
-func (e *FanErrorOnConflictExecutor) bodyFan(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+// runFan runs the Parallel "fan".
+func (e *FanErrorOnConflictExecutor) runFan(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+	start := r.eng.Env.Clock.Nanotime()
+	defer func() { res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start) }()
 	res.Name = "fan"
 	res.Attempts = 1
-	sc := e.getscratchFanErrorOnConflictExecutorFan()
+	u := e.scratch.Load().Get()
+	sc := &u.parFan
+	sc.owner = u
 	bctx := e.scopes.Get(ctx)
 	sc.r0 = *r
 	sc.w0 = *r.state
@@ -7858,9 +7608,7 @@ func (e *FanErrorOnConflictExecutor) bodyFan(ctx context.Context, in flujotest.J
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 0, "p1", &sc.results[0], &sc.o0, &sc.aborts[0], func() (flujotest.Job, error) {
-			return e.runP1(bctx, in, &sc.r0, &sc.results[0])
-		})
+		flujoimpl.RunBranch(sc.done, 0, "p1", &sc.results[0], &sc.o0, &sc.aborts[0], func() (flujotest.Job, error) { return e.runP1(bctx, in, &sc.r0, &sc.results[0]) })
 	}()
 	sc.r1 = *r
 	sc.w1 = *r.state
@@ -7868,17 +7616,13 @@ func (e *FanErrorOnConflictExecutor) bodyFan(ctx context.Context, in flujotest.J
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 1, "a2", &sc.results[1], &sc.o1, &sc.aborts[1], func() (flujotest.Job, error) {
-			return e.runA2(bctx, in, &sc.r1, &sc.results[1])
-		})
+		flujoimpl.RunBranch(sc.done, 1, "a2", &sc.results[1], &sc.o1, &sc.aborts[1], func() (flujotest.Job, error) { return e.runA2(bctx, in, &sc.r1, &sc.results[1]) })
 	}()
 	sc.r2 = *r
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 2, "echo", &sc.results[2], &sc.o2, &sc.aborts[2], func() (flujotest.Job, error) {
-			return e.runEcho(bctx, in, &sc.r2, &sc.results[2])
-		})
+		flujoimpl.RunBranch(sc.done, 2, "echo", &sc.results[2], &sc.o2, &sc.aborts[2], func() (flujotest.Job, error) { return e.runEcho(bctx, in, &sc.r2, &sc.results[2]) })
 	}()
 	abort, failed, cerr := flujoimpl.Gather(ctx, sc.done, sc.results[:], sc.aborts[:], sc.finished[:], true, bctx.Cancel)
 	if cerr != nil {
@@ -7895,7 +7639,7 @@ func (e *FanErrorOnConflictExecutor) bodyFan(ctx context.Context, in flujotest.J
 		res.Err, res.Feedback = err, err.Error()
 		return *new(flujotest.Job), nil
 	}
-	out, jerr := e.joinFan(sc.o0, sc.o1, sc.o2)
+	out, jerr := flujoimpl.Guard("fan", func() (flujotest.Job, error) { return flujotest.JoinThree(sc.o0, sc.o1, sc.o2), nil })
 	if jerr != nil {
 		flujoimpl.JoinFailed(res, "fan", jerr)
 		return *new(flujotest.Job), nil
@@ -7908,20 +7652,11 @@ func (e *FanErrorOnConflictExecutor) bodyFan(ctx context.Context, in flujotest.J
 	if sc.results[0].Success && sc.w0.B != r.state.B {
 		r.state.B = sc.w0.B
 	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	return out, nil
+	return flujoimpl.Succeed(res, r.record, out), nil
 }
 
 // runP1 runs the Pipeline "p1".
 func (e *FanErrorOnConflictExecutor) runP1(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.bodyP1(ctx, in, r, res)
-}
-
-// bodyP1 is the composition of "p1".
-func (e *FanErrorOnConflictExecutor) bodyP1(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
 	res.Name = "p1"
 	res.Attempts = 1
 	if r.record {
@@ -7937,11 +7672,7 @@ func (e *FanErrorOnConflictExecutor) bodyP1(ctx context.Context, in flujotest.Jo
 	if stop, abort := flujoimpl.Child(res, &crB, r.record, abort); stop {
 		return *new(flujotest.Job), abort
 	}
-	res.Success = true
-	if r.record {
-		res.Output = outB
-	}
-	return outB, nil
+	return flujoimpl.Succeed(res, r.record, outB), nil
 }
 
 // runA1 runs the steps "a1": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
@@ -7993,14 +7724,10 @@ type scratchFanJoinFailsExecutor struct {
 }
 
 func newscratchFanJoinFailsExecutor() scratchFanJoinFailsExecutor {
-	return scratchFanJoinFailsExecutor{
-		parFan: scratchFanJoinFailsExecutorFan{done: make(chan int, 3)},
-	}
+	return scratchFanJoinFailsExecutor{parFan: scratchFanJoinFailsExecutorFan{done: make(chan int, 3)}}
 }
 func resetscratchFanJoinFailsExecutor(u *scratchFanJoinFailsExecutor) {
-	*u = scratchFanJoinFailsExecutor{
-		parFan: scratchFanJoinFailsExecutorFan{done: u.parFan.done},
-	}
+	*u = scratchFanJoinFailsExecutor{parFan: scratchFanJoinFailsExecutorFan{done: u.parFan.done}}
 }
 
 // flujogenConfigFanJoinFailsExecutor is the configuration compiled into FanJoinFailsExecutor.
@@ -8278,14 +8005,6 @@ func (e *FanJoinFailsExecutor) shrink(level runtime.PressureLevel) {
 	e.scratch.Load().Shrink()
 }
 
-// runFan runs the Parallel "fan".
-func (e *FanJoinFailsExecutor) runFan(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	start := r.eng.Env.Clock.Nanotime()
-	out, abort := e.bodyFan(ctx, in, r, res)
-	res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start)
-	return out, abort
-}
-
 // scratchFanJoinFailsExecutorFan is the working space of one run of parallel "fan".
 type scratchFanJoinFailsExecutorFan struct {
 	results  [3]flujo.StepResult
@@ -8303,28 +8022,15 @@ type scratchFanJoinFailsExecutorFan struct {
 	r2       flujogenRun[flujotest.State]
 }
 
-// getscratchFanJoinFailsExecutorFan returns working space for parallel "fan".
-func (e *FanJoinFailsExecutor) getscratchFanJoinFailsExecutorFan() *scratchFanJoinFailsExecutorFan {
-	u := e.scratch.Load().Get()
-	u.parFan.owner = u
-	return &u.parFan
-}
-
-// joinFan calls the join of parallel "fan", turning a panic into a *flujo.PanicError.
-func (e *FanJoinFailsExecutor) joinFan(a0 flujotest.Job, a1 flujotest.Job, a2 flujotest.Job) (out flujotest.Job, err error) {
-	defer func() {
-		if p := recover(); p != nil {
-			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "fan", Value: p, Stack: debug.Stack()}
-		}
-	}()
-	return flujotest.JoinThreeRefuses(a0, a1, a2)
-}
-
-// bodyFan is the composition of "fan".
-func (e *FanJoinFailsExecutor) bodyFan(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+// runFan runs the Parallel "fan".
+func (e *FanJoinFailsExecutor) runFan(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+	start := r.eng.Env.Clock.Nanotime()
+	defer func() { res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start) }()
 	res.Name = "fan"
 	res.Attempts = 1
-	sc := e.getscratchFanJoinFailsExecutorFan()
+	u := e.scratch.Load().Get()
+	sc := &u.parFan
+	sc.owner = u
 	bctx := e.scopes.Get(ctx)
 	sc.r0 = *r
 	sc.w0 = *r.state
@@ -8332,9 +8038,7 @@ func (e *FanJoinFailsExecutor) bodyFan(ctx context.Context, in flujotest.Job, r 
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 0, "a1", &sc.results[0], &sc.o0, &sc.aborts[0], func() (flujotest.Job, error) {
-			return e.runA1(bctx, in, &sc.r0, &sc.results[0])
-		})
+		flujoimpl.RunBranch(sc.done, 0, "a1", &sc.results[0], &sc.o0, &sc.aborts[0], func() (flujotest.Job, error) { return e.runA1(bctx, in, &sc.r0, &sc.results[0]) })
 	}()
 	sc.r1 = *r
 	sc.w1 = *r.state
@@ -8342,17 +8046,13 @@ func (e *FanJoinFailsExecutor) bodyFan(ctx context.Context, in flujotest.Job, r 
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 1, "b", &sc.results[1], &sc.o1, &sc.aborts[1], func() (flujotest.Job, error) {
-			return e.runB(bctx, in, &sc.r1, &sc.results[1])
-		})
+		flujoimpl.RunBranch(sc.done, 1, "b", &sc.results[1], &sc.o1, &sc.aborts[1], func() (flujotest.Job, error) { return e.runB(bctx, in, &sc.r1, &sc.results[1]) })
 	}()
 	sc.r2 = *r
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 2, "fail", &sc.results[2], &sc.o2, &sc.aborts[2], func() (flujotest.Job, error) {
-			return e.runFail(bctx, in, &sc.r2, &sc.results[2])
-		})
+		flujoimpl.RunBranch(sc.done, 2, "fail", &sc.results[2], &sc.o2, &sc.aborts[2], func() (flujotest.Job, error) { return e.runFail(bctx, in, &sc.r2, &sc.results[2]) })
 	}()
 	abort, failed, cerr := flujoimpl.Gather(ctx, sc.done, sc.results[:], sc.aborts[:], sc.finished[:], false, bctx.Cancel)
 	if cerr != nil {
@@ -8365,7 +8065,7 @@ func (e *FanJoinFailsExecutor) bodyFan(ctx context.Context, in flujotest.Job, r 
 	if stop, abort := flujoimpl.Branches(res, sc.results[:], r.record, abort, failed); stop {
 		return *new(flujotest.Job), abort
 	}
-	out, jerr := e.joinFan(sc.o0, sc.o1, sc.o2)
+	out, jerr := flujoimpl.Guard("fan", func() (flujotest.Job, error) { return flujotest.JoinThreeRefuses(sc.o0, sc.o1, sc.o2) })
 	if jerr != nil {
 		flujoimpl.JoinFailed(res, "fan", jerr)
 		return *new(flujotest.Job), nil
@@ -8376,11 +8076,7 @@ func (e *FanJoinFailsExecutor) bodyFan(ctx context.Context, in flujotest.Job, r 
 	if sc.results[1].Success && sc.w1.B != r.state.B {
 		r.state.B = sc.w1.B
 	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	return out, nil
+	return flujoimpl.Succeed(res, r.record, out), nil
 }
 
 // runA1 runs the steps "a1": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
@@ -8432,14 +8128,10 @@ type scratchFanKeepFirstExecutor struct {
 }
 
 func newscratchFanKeepFirstExecutor() scratchFanKeepFirstExecutor {
-	return scratchFanKeepFirstExecutor{
-		parFan: scratchFanKeepFirstExecutorFan{done: make(chan int, 3)},
-	}
+	return scratchFanKeepFirstExecutor{parFan: scratchFanKeepFirstExecutorFan{done: make(chan int, 3)}}
 }
 func resetscratchFanKeepFirstExecutor(u *scratchFanKeepFirstExecutor) {
-	*u = scratchFanKeepFirstExecutor{
-		parFan: scratchFanKeepFirstExecutorFan{done: u.parFan.done},
-	}
+	*u = scratchFanKeepFirstExecutor{parFan: scratchFanKeepFirstExecutorFan{done: u.parFan.done}}
 }
 
 // flujogenConfigFanKeepFirstExecutor is the configuration compiled into FanKeepFirstExecutor.
@@ -8745,14 +8437,6 @@ func (e *FanKeepFirstExecutor) shrink(level runtime.PressureLevel) {
 	e.scratch.Load().Shrink()
 }
 
-// runFan runs the Parallel "fan".
-func (e *FanKeepFirstExecutor) runFan(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	start := r.eng.Env.Clock.Nanotime()
-	out, abort := e.bodyFan(ctx, in, r, res)
-	res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start)
-	return out, abort
-}
-
 // scratchFanKeepFirstExecutorFan is the working space of one run of parallel "fan".
 type scratchFanKeepFirstExecutorFan struct {
 	results  [3]flujo.StepResult
@@ -8770,28 +8454,15 @@ type scratchFanKeepFirstExecutorFan struct {
 	r2       flujogenRun[flujotest.State]
 }
 
-// getscratchFanKeepFirstExecutorFan returns working space for parallel "fan".
-func (e *FanKeepFirstExecutor) getscratchFanKeepFirstExecutorFan() *scratchFanKeepFirstExecutorFan {
-	u := e.scratch.Load().Get()
-	u.parFan.owner = u
-	return &u.parFan
-}
-
-// joinFan calls the join of parallel "fan", turning a panic into a *flujo.PanicError.
-func (e *FanKeepFirstExecutor) joinFan(a0 flujotest.Job, a1 flujotest.Job, a2 flujotest.Job) (out flujotest.Job, err error) {
-	defer func() {
-		if p := recover(); p != nil {
-			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "fan", Value: p, Stack: debug.Stack()}
-		}
-	}()
-	return flujotest.JoinThree(a0, a1, a2), nil
-}
-
-// bodyFan is the composition of "fan".
-func (e *FanKeepFirstExecutor) bodyFan(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+// runFan runs the Parallel "fan".
+func (e *FanKeepFirstExecutor) runFan(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+	start := r.eng.Env.Clock.Nanotime()
+	defer func() { res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start) }()
 	res.Name = "fan"
 	res.Attempts = 1
-	sc := e.getscratchFanKeepFirstExecutorFan()
+	u := e.scratch.Load().Get()
+	sc := &u.parFan
+	sc.owner = u
 	bctx := e.scopes.Get(ctx)
 	sc.r0 = *r
 	sc.w0 = *r.state
@@ -8799,9 +8470,7 @@ func (e *FanKeepFirstExecutor) bodyFan(ctx context.Context, in flujotest.Job, r 
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 0, "p1", &sc.results[0], &sc.o0, &sc.aborts[0], func() (flujotest.Job, error) {
-			return e.runP1(bctx, in, &sc.r0, &sc.results[0])
-		})
+		flujoimpl.RunBranch(sc.done, 0, "p1", &sc.results[0], &sc.o0, &sc.aborts[0], func() (flujotest.Job, error) { return e.runP1(bctx, in, &sc.r0, &sc.results[0]) })
 	}()
 	sc.r1 = *r
 	sc.w1 = *r.state
@@ -8809,17 +8478,13 @@ func (e *FanKeepFirstExecutor) bodyFan(ctx context.Context, in flujotest.Job, r 
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 1, "a2", &sc.results[1], &sc.o1, &sc.aborts[1], func() (flujotest.Job, error) {
-			return e.runA2(bctx, in, &sc.r1, &sc.results[1])
-		})
+		flujoimpl.RunBranch(sc.done, 1, "a2", &sc.results[1], &sc.o1, &sc.aborts[1], func() (flujotest.Job, error) { return e.runA2(bctx, in, &sc.r1, &sc.results[1]) })
 	}()
 	sc.r2 = *r
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 2, "echo", &sc.results[2], &sc.o2, &sc.aborts[2], func() (flujotest.Job, error) {
-			return e.runEcho(bctx, in, &sc.r2, &sc.results[2])
-		})
+		flujoimpl.RunBranch(sc.done, 2, "echo", &sc.results[2], &sc.o2, &sc.aborts[2], func() (flujotest.Job, error) { return e.runEcho(bctx, in, &sc.r2, &sc.results[2]) })
 	}()
 	abort, failed, cerr := flujoimpl.Gather(ctx, sc.done, sc.results[:], sc.aborts[:], sc.finished[:], true, bctx.Cancel)
 	if cerr != nil {
@@ -8832,7 +8497,7 @@ func (e *FanKeepFirstExecutor) bodyFan(ctx context.Context, in flujotest.Job, r 
 	if stop, abort := flujoimpl.Branches(res, sc.results[:], r.record, abort, failed); stop {
 		return *new(flujotest.Job), abort
 	}
-	out, jerr := e.joinFan(sc.o0, sc.o1, sc.o2)
+	out, jerr := flujoimpl.Guard("fan", func() (flujotest.Job, error) { return flujotest.JoinThree(sc.o0, sc.o1, sc.o2), nil })
 	if jerr != nil {
 		flujoimpl.JoinFailed(res, "fan", jerr)
 		return *new(flujotest.Job), nil
@@ -8845,20 +8510,11 @@ func (e *FanKeepFirstExecutor) bodyFan(ctx context.Context, in flujotest.Job, r 
 	if sc.results[0].Success && sc.w0.B != r.state.B {
 		r.state.B = sc.w0.B
 	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	return out, nil
+	return flujoimpl.Succeed(res, r.record, out), nil
 }
 
 // runP1 runs the Pipeline "p1".
 func (e *FanKeepFirstExecutor) runP1(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.bodyP1(ctx, in, r, res)
-}
-
-// bodyP1 is the composition of "p1".
-func (e *FanKeepFirstExecutor) bodyP1(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
 	res.Name = "p1"
 	res.Attempts = 1
 	if r.record {
@@ -8874,11 +8530,7 @@ func (e *FanKeepFirstExecutor) bodyP1(ctx context.Context, in flujotest.Job, r *
 	if stop, abort := flujoimpl.Child(res, &crB, r.record, abort); stop {
 		return *new(flujotest.Job), abort
 	}
-	res.Success = true
-	if r.record {
-		res.Output = outB
-	}
-	return outB, nil
+	return flujoimpl.Succeed(res, r.record, outB), nil
 }
 
 // runA1 runs the steps "a1": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
@@ -8935,14 +8587,10 @@ type scratchFanMergeUpdateExecutor struct {
 }
 
 func newscratchFanMergeUpdateExecutor() scratchFanMergeUpdateExecutor {
-	return scratchFanMergeUpdateExecutor{
-		parFan: scratchFanMergeUpdateExecutorFan{done: make(chan int, 3)},
-	}
+	return scratchFanMergeUpdateExecutor{parFan: scratchFanMergeUpdateExecutorFan{done: make(chan int, 3)}}
 }
 func resetscratchFanMergeUpdateExecutor(u *scratchFanMergeUpdateExecutor) {
-	*u = scratchFanMergeUpdateExecutor{
-		parFan: scratchFanMergeUpdateExecutorFan{done: u.parFan.done},
-	}
+	*u = scratchFanMergeUpdateExecutor{parFan: scratchFanMergeUpdateExecutorFan{done: u.parFan.done}}
 }
 
 // flujogenConfigFanMergeUpdateExecutor is the configuration compiled into FanMergeUpdateExecutor.
@@ -9248,14 +8896,6 @@ func (e *FanMergeUpdateExecutor) shrink(level runtime.PressureLevel) {
 	e.scratch.Load().Shrink()
 }
 
-// runFan runs the Parallel "fan".
-func (e *FanMergeUpdateExecutor) runFan(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	start := r.eng.Env.Clock.Nanotime()
-	out, abort := e.bodyFan(ctx, in, r, res)
-	res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start)
-	return out, abort
-}
-
 // scratchFanMergeUpdateExecutorFan is the working space of one run of parallel "fan".
 type scratchFanMergeUpdateExecutorFan struct {
 	results  [3]flujo.StepResult
@@ -9273,28 +8913,15 @@ type scratchFanMergeUpdateExecutorFan struct {
 	r2       flujogenRun[flujotest.State]
 }
 
-// getscratchFanMergeUpdateExecutorFan returns working space for parallel "fan".
-func (e *FanMergeUpdateExecutor) getscratchFanMergeUpdateExecutorFan() *scratchFanMergeUpdateExecutorFan {
-	u := e.scratch.Load().Get()
-	u.parFan.owner = u
-	return &u.parFan
-}
-
-// joinFan calls the join of parallel "fan", turning a panic into a *flujo.PanicError.
-func (e *FanMergeUpdateExecutor) joinFan(a0 flujotest.Job, a1 flujotest.Job, a2 flujotest.Job) (out flujotest.Job, err error) {
-	defer func() {
-		if p := recover(); p != nil {
-			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "fan", Value: p, Stack: debug.Stack()}
-		}
-	}()
-	return flujotest.JoinThree(a0, a1, a2), nil
-}
-
-// bodyFan is the composition of "fan".
-func (e *FanMergeUpdateExecutor) bodyFan(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+// runFan runs the Parallel "fan".
+func (e *FanMergeUpdateExecutor) runFan(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+	start := r.eng.Env.Clock.Nanotime()
+	defer func() { res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start) }()
 	res.Name = "fan"
 	res.Attempts = 1
-	sc := e.getscratchFanMergeUpdateExecutorFan()
+	u := e.scratch.Load().Get()
+	sc := &u.parFan
+	sc.owner = u
 	bctx := e.scopes.Get(ctx)
 	sc.r0 = *r
 	sc.w0 = *r.state
@@ -9302,9 +8929,7 @@ func (e *FanMergeUpdateExecutor) bodyFan(ctx context.Context, in flujotest.Job, 
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 0, "p1", &sc.results[0], &sc.o0, &sc.aborts[0], func() (flujotest.Job, error) {
-			return e.runP1(bctx, in, &sc.r0, &sc.results[0])
-		})
+		flujoimpl.RunBranch(sc.done, 0, "p1", &sc.results[0], &sc.o0, &sc.aborts[0], func() (flujotest.Job, error) { return e.runP1(bctx, in, &sc.r0, &sc.results[0]) })
 	}()
 	sc.r1 = *r
 	sc.w1 = *r.state
@@ -9312,17 +8937,13 @@ func (e *FanMergeUpdateExecutor) bodyFan(ctx context.Context, in flujotest.Job, 
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 1, "a2", &sc.results[1], &sc.o1, &sc.aborts[1], func() (flujotest.Job, error) {
-			return e.runA2(bctx, in, &sc.r1, &sc.results[1])
-		})
+		flujoimpl.RunBranch(sc.done, 1, "a2", &sc.results[1], &sc.o1, &sc.aborts[1], func() (flujotest.Job, error) { return e.runA2(bctx, in, &sc.r1, &sc.results[1]) })
 	}()
 	sc.r2 = *r
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 2, "echo", &sc.results[2], &sc.o2, &sc.aborts[2], func() (flujotest.Job, error) {
-			return e.runEcho(bctx, in, &sc.r2, &sc.results[2])
-		})
+		flujoimpl.RunBranch(sc.done, 2, "echo", &sc.results[2], &sc.o2, &sc.aborts[2], func() (flujotest.Job, error) { return e.runEcho(bctx, in, &sc.r2, &sc.results[2]) })
 	}()
 	abort, failed, cerr := flujoimpl.Gather(ctx, sc.done, sc.results[:], sc.aborts[:], sc.finished[:], true, bctx.Cancel)
 	if cerr != nil {
@@ -9335,7 +8956,7 @@ func (e *FanMergeUpdateExecutor) bodyFan(ctx context.Context, in flujotest.Job, 
 	if stop, abort := flujoimpl.Branches(res, sc.results[:], r.record, abort, failed); stop {
 		return *new(flujotest.Job), abort
 	}
-	out, jerr := e.joinFan(sc.o0, sc.o1, sc.o2)
+	out, jerr := flujoimpl.Guard("fan", func() (flujotest.Job, error) { return flujotest.JoinThree(sc.o0, sc.o1, sc.o2), nil })
 	if jerr != nil {
 		flujoimpl.JoinFailed(res, "fan", jerr)
 		return *new(flujotest.Job), nil
@@ -9348,20 +8969,11 @@ func (e *FanMergeUpdateExecutor) bodyFan(ctx context.Context, in flujotest.Job, 
 	if sc.results[0].Success && sc.w0.B != r.state.B {
 		r.state.B = sc.w0.B
 	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	return out, nil
+	return flujoimpl.Succeed(res, r.record, out), nil
 }
 
 // runP1 runs the Pipeline "p1".
 func (e *FanMergeUpdateExecutor) runP1(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.bodyP1(ctx, in, r, res)
-}
-
-// bodyP1 is the composition of "p1".
-func (e *FanMergeUpdateExecutor) bodyP1(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
 	res.Name = "p1"
 	res.Attempts = 1
 	if r.record {
@@ -9377,11 +8989,7 @@ func (e *FanMergeUpdateExecutor) bodyP1(ctx context.Context, in flujotest.Job, r
 	if stop, abort := flujoimpl.Child(res, &crB, r.record, abort); stop {
 		return *new(flujotest.Job), abort
 	}
-	res.Success = true
-	if r.record {
-		res.Output = outB
-	}
-	return outB, nil
+	return flujoimpl.Succeed(res, r.record, outB), nil
 }
 
 // runA1 runs the steps "a1": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
@@ -9438,14 +9046,10 @@ type scratchFanNoMergeExecutor struct {
 }
 
 func newscratchFanNoMergeExecutor() scratchFanNoMergeExecutor {
-	return scratchFanNoMergeExecutor{
-		parFan: scratchFanNoMergeExecutorFan{done: make(chan int, 3)},
-	}
+	return scratchFanNoMergeExecutor{parFan: scratchFanNoMergeExecutorFan{done: make(chan int, 3)}}
 }
 func resetscratchFanNoMergeExecutor(u *scratchFanNoMergeExecutor) {
-	*u = scratchFanNoMergeExecutor{
-		parFan: scratchFanNoMergeExecutorFan{done: u.parFan.done},
-	}
+	*u = scratchFanNoMergeExecutor{parFan: scratchFanNoMergeExecutorFan{done: u.parFan.done}}
 }
 
 // flujogenConfigFanNoMergeExecutor is the configuration compiled into FanNoMergeExecutor.
@@ -9751,14 +9355,6 @@ func (e *FanNoMergeExecutor) shrink(level runtime.PressureLevel) {
 	e.scratch.Load().Shrink()
 }
 
-// runFan runs the Parallel "fan".
-func (e *FanNoMergeExecutor) runFan(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	start := r.eng.Env.Clock.Nanotime()
-	out, abort := e.bodyFan(ctx, in, r, res)
-	res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start)
-	return out, abort
-}
-
 // scratchFanNoMergeExecutorFan is the working space of one run of parallel "fan".
 type scratchFanNoMergeExecutorFan struct {
 	results  [3]flujo.StepResult
@@ -9776,28 +9372,15 @@ type scratchFanNoMergeExecutorFan struct {
 	r2       flujogenRun[flujotest.State]
 }
 
-// getscratchFanNoMergeExecutorFan returns working space for parallel "fan".
-func (e *FanNoMergeExecutor) getscratchFanNoMergeExecutorFan() *scratchFanNoMergeExecutorFan {
-	u := e.scratch.Load().Get()
-	u.parFan.owner = u
-	return &u.parFan
-}
-
-// joinFan calls the join of parallel "fan", turning a panic into a *flujo.PanicError.
-func (e *FanNoMergeExecutor) joinFan(a0 flujotest.Job, a1 flujotest.Job, a2 flujotest.Job) (out flujotest.Job, err error) {
-	defer func() {
-		if p := recover(); p != nil {
-			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "fan", Value: p, Stack: debug.Stack()}
-		}
-	}()
-	return flujotest.JoinThree(a0, a1, a2), nil
-}
-
-// bodyFan is the composition of "fan".
-func (e *FanNoMergeExecutor) bodyFan(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+// runFan runs the Parallel "fan".
+func (e *FanNoMergeExecutor) runFan(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+	start := r.eng.Env.Clock.Nanotime()
+	defer func() { res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start) }()
 	res.Name = "fan"
 	res.Attempts = 1
-	sc := e.getscratchFanNoMergeExecutorFan()
+	u := e.scratch.Load().Get()
+	sc := &u.parFan
+	sc.owner = u
 	bctx := e.scopes.Get(ctx)
 	sc.r0 = *r
 	sc.w0 = *r.state
@@ -9805,9 +9388,7 @@ func (e *FanNoMergeExecutor) bodyFan(ctx context.Context, in flujotest.Job, r *f
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 0, "p1", &sc.results[0], &sc.o0, &sc.aborts[0], func() (flujotest.Job, error) {
-			return e.runP1(bctx, in, &sc.r0, &sc.results[0])
-		})
+		flujoimpl.RunBranch(sc.done, 0, "p1", &sc.results[0], &sc.o0, &sc.aborts[0], func() (flujotest.Job, error) { return e.runP1(bctx, in, &sc.r0, &sc.results[0]) })
 	}()
 	sc.r1 = *r
 	sc.w1 = *r.state
@@ -9815,17 +9396,13 @@ func (e *FanNoMergeExecutor) bodyFan(ctx context.Context, in flujotest.Job, r *f
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 1, "a2", &sc.results[1], &sc.o1, &sc.aborts[1], func() (flujotest.Job, error) {
-			return e.runA2(bctx, in, &sc.r1, &sc.results[1])
-		})
+		flujoimpl.RunBranch(sc.done, 1, "a2", &sc.results[1], &sc.o1, &sc.aborts[1], func() (flujotest.Job, error) { return e.runA2(bctx, in, &sc.r1, &sc.results[1]) })
 	}()
 	sc.r2 = *r
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 2, "echo", &sc.results[2], &sc.o2, &sc.aborts[2], func() (flujotest.Job, error) {
-			return e.runEcho(bctx, in, &sc.r2, &sc.results[2])
-		})
+		flujoimpl.RunBranch(sc.done, 2, "echo", &sc.results[2], &sc.o2, &sc.aborts[2], func() (flujotest.Job, error) { return e.runEcho(bctx, in, &sc.r2, &sc.results[2]) })
 	}()
 	abort, failed, cerr := flujoimpl.Gather(ctx, sc.done, sc.results[:], sc.aborts[:], sc.finished[:], true, bctx.Cancel)
 	if cerr != nil {
@@ -9838,25 +9415,16 @@ func (e *FanNoMergeExecutor) bodyFan(ctx context.Context, in flujotest.Job, r *f
 	if stop, abort := flujoimpl.Branches(res, sc.results[:], r.record, abort, failed); stop {
 		return *new(flujotest.Job), abort
 	}
-	out, jerr := e.joinFan(sc.o0, sc.o1, sc.o2)
+	out, jerr := flujoimpl.Guard("fan", func() (flujotest.Job, error) { return flujotest.JoinThree(sc.o0, sc.o1, sc.o2), nil })
 	if jerr != nil {
 		flujoimpl.JoinFailed(res, "fan", jerr)
 		return *new(flujotest.Job), nil
 	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	return out, nil
+	return flujoimpl.Succeed(res, r.record, out), nil
 }
 
 // runP1 runs the Pipeline "p1".
 func (e *FanNoMergeExecutor) runP1(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.bodyP1(ctx, in, r, res)
-}
-
-// bodyP1 is the composition of "p1".
-func (e *FanNoMergeExecutor) bodyP1(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
 	res.Name = "p1"
 	res.Attempts = 1
 	if r.record {
@@ -9872,11 +9440,7 @@ func (e *FanNoMergeExecutor) bodyP1(ctx context.Context, in flujotest.Job, r *fl
 	if stop, abort := flujoimpl.Child(res, &crB, r.record, abort); stop {
 		return *new(flujotest.Job), abort
 	}
-	res.Success = true
-	if r.record {
-		res.Output = outB
-	}
-	return outB, nil
+	return flujoimpl.Succeed(res, r.record, outB), nil
 }
 
 // runA1 runs the steps "a1": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
@@ -10586,13 +10150,7 @@ func (e *GoexitMapExecutor) shrink(level runtime.PressureLevel) {
 // runEach runs the Map "each".
 func (e *GoexitMapExecutor) runEach(ctx context.Context, in []flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) ([]flujotest.Job, error) {
 	start := r.eng.Env.Clock.Nanotime()
-	out, abort := e.bodyEach(ctx, in, r, res)
-	res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start)
-	return out, abort
-}
-
-// bodyEach is the composition of "each".
-func (e *GoexitMapExecutor) bodyEach(ctx context.Context, in []flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) ([]flujotest.Job, error) {
+	defer func() { res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start) }()
 	res.Name = "each"
 	res.Attempts = 1
 	outs := make([]flujotest.Job, len(in))
@@ -10620,11 +10178,7 @@ func (e *GoexitMapExecutor) bodyEach(ctx context.Context, in []flujotest.Job, r 
 	if stop, abort := flujoimpl.Elements(res, results, finished, r.record, abort, failed); stop {
 		return nil, abort
 	}
-	res.Success = true
-	if r.record {
-		res.Output = outs
-	}
-	return outs, nil
+	return flujoimpl.Succeed(res, r.record, outs), nil
 }
 
 // runExit runs the step "exit": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
@@ -10656,14 +10210,10 @@ type scratchGoexitParallelExecutor struct {
 }
 
 func newscratchGoexitParallelExecutor() scratchGoexitParallelExecutor {
-	return scratchGoexitParallelExecutor{
-		parFan: scratchGoexitParallelExecutorFan{done: make(chan int, 2)},
-	}
+	return scratchGoexitParallelExecutor{parFan: scratchGoexitParallelExecutorFan{done: make(chan int, 2)}}
 }
 func resetscratchGoexitParallelExecutor(u *scratchGoexitParallelExecutor) {
-	*u = scratchGoexitParallelExecutor{
-		parFan: scratchGoexitParallelExecutorFan{done: u.parFan.done},
-	}
+	*u = scratchGoexitParallelExecutor{parFan: scratchGoexitParallelExecutorFan{done: u.parFan.done}}
 }
 
 // flujogenConfigGoexitParallelExecutor is the configuration compiled into GoexitParallelExecutor.
@@ -10893,14 +10443,6 @@ func (e *GoexitParallelExecutor) shrink(level runtime.PressureLevel) {
 	e.scratch.Load().Shrink()
 }
 
-// runFan runs the Parallel "fan".
-func (e *GoexitParallelExecutor) runFan(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	start := r.eng.Env.Clock.Nanotime()
-	out, abort := e.bodyFan(ctx, in, r, res)
-	res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start)
-	return out, abort
-}
-
 // scratchGoexitParallelExecutorFan is the working space of one run of parallel "fan".
 type scratchGoexitParallelExecutorFan struct {
 	results  [2]flujo.StepResult
@@ -10914,44 +10456,27 @@ type scratchGoexitParallelExecutorFan struct {
 	r1       flujogenRun[struct{}]
 }
 
-// getscratchGoexitParallelExecutorFan returns working space for parallel "fan".
-func (e *GoexitParallelExecutor) getscratchGoexitParallelExecutorFan() *scratchGoexitParallelExecutorFan {
-	u := e.scratch.Load().Get()
-	u.parFan.owner = u
-	return &u.parFan
-}
-
-// joinFan calls the join of parallel "fan", turning a panic into a *flujo.PanicError.
-func (e *GoexitParallelExecutor) joinFan(a0 flujotest.Job, a1 flujotest.Job) (out flujotest.Job, err error) {
-	defer func() {
-		if p := recover(); p != nil {
-			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "fan", Value: p, Stack: debug.Stack()}
-		}
-	}()
-	return flujotest.JoinTwo(a0, a1), nil
-}
-
-// bodyFan is the composition of "fan".
-func (e *GoexitParallelExecutor) bodyFan(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+// runFan runs the Parallel "fan".
+func (e *GoexitParallelExecutor) runFan(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	start := r.eng.Env.Clock.Nanotime()
+	defer func() { res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start) }()
 	res.Name = "fan"
 	res.Attempts = 1
-	sc := e.getscratchGoexitParallelExecutorFan()
+	u := e.scratch.Load().Get()
+	sc := &u.parFan
+	sc.owner = u
 	bctx := e.scopes.Get(ctx)
 	sc.r0 = *r
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 0, "exit", &sc.results[0], &sc.o0, &sc.aborts[0], func() (flujotest.Job, error) {
-			return e.runExit(bctx, in, &sc.r0, &sc.results[0])
-		})
+		flujoimpl.RunBranch(sc.done, 0, "exit", &sc.results[0], &sc.o0, &sc.aborts[0], func() (flujotest.Job, error) { return e.runExit(bctx, in, &sc.r0, &sc.results[0]) })
 	}()
 	sc.r1 = *r
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 1, "echo", &sc.results[1], &sc.o1, &sc.aborts[1], func() (flujotest.Job, error) {
-			return e.runEcho(bctx, in, &sc.r1, &sc.results[1])
-		})
+		flujoimpl.RunBranch(sc.done, 1, "echo", &sc.results[1], &sc.o1, &sc.aborts[1], func() (flujotest.Job, error) { return e.runEcho(bctx, in, &sc.r1, &sc.results[1]) })
 	}()
 	abort, failed, cerr := flujoimpl.Gather(ctx, sc.done, sc.results[:], sc.aborts[:], sc.finished[:], true, bctx.Cancel)
 	if cerr != nil {
@@ -10964,16 +10489,12 @@ func (e *GoexitParallelExecutor) bodyFan(ctx context.Context, in flujotest.Job, 
 	if stop, abort := flujoimpl.Branches(res, sc.results[:], r.record, abort, failed); stop {
 		return *new(flujotest.Job), abort
 	}
-	out, jerr := e.joinFan(sc.o0, sc.o1)
+	out, jerr := flujoimpl.Guard("fan", func() (flujotest.Job, error) { return flujotest.JoinTwo(sc.o0, sc.o1), nil })
 	if jerr != nil {
 		flujoimpl.JoinFailed(res, "fan", jerr)
 		return *new(flujotest.Job), nil
 	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	return out, nil
+	return flujoimpl.Succeed(res, r.record, out), nil
 }
 
 // runExit runs the step "exit": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
@@ -11945,11 +11466,6 @@ func (e *HistoryExecutor) shrink(level runtime.PressureLevel) {
 
 // runOuter runs the Pipeline "outer".
 func (e *HistoryExecutor) runOuter(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.bodyOuter(ctx, in, r, res)
-}
-
-// bodyOuter is the composition of "outer".
-func (e *HistoryExecutor) bodyOuter(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
 	res.Name = "outer"
 	res.Attempts = 1
 	if r.record {
@@ -11965,11 +11481,7 @@ func (e *HistoryExecutor) bodyOuter(ctx context.Context, in flujotest.Job, r *fl
 	if stop, abort := flujoimpl.Child(res, &crInner, r.record, abort); stop {
 		return *new(flujotest.Job), abort
 	}
-	res.Success = true
-	if r.record {
-		res.Output = outInner
-	}
-	return outInner, nil
+	return flujoimpl.Succeed(res, r.record, outInner), nil
 }
 
 // runFirst runs the step "first": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
@@ -11979,11 +11491,6 @@ func (e *HistoryExecutor) runFirst(ctx context.Context, in flujotest.Job, r *flu
 
 // runInner runs the Pipeline "inner".
 func (e *HistoryExecutor) runInner(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.bodyInner(ctx, in, r, res)
-}
-
-// bodyInner is the composition of "inner".
-func (e *HistoryExecutor) bodyInner(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
 	res.Name = "inner"
 	res.Attempts = 1
 	if r.record {
@@ -11999,11 +11506,7 @@ func (e *HistoryExecutor) bodyInner(ctx context.Context, in flujotest.Job, r *fl
 	if stop, abort := flujoimpl.Child(res, &crThird, r.record, abort); stop {
 		return *new(flujotest.Job), abort
 	}
-	res.Success = true
-	if r.record {
-		res.Output = outThird
-	}
-	return outThird, nil
+	return flujoimpl.Succeed(res, r.record, outThird), nil
 }
 
 // runSecond runs the step "second": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
@@ -12263,14 +11766,10 @@ type scratchJoinFailsAfterIgnoredExecutor struct {
 }
 
 func newscratchJoinFailsAfterIgnoredExecutor() scratchJoinFailsAfterIgnoredExecutor {
-	return scratchJoinFailsAfterIgnoredExecutor{
-		parFan: scratchJoinFailsAfterIgnoredExecutorFan{done: make(chan int, 2)},
-	}
+	return scratchJoinFailsAfterIgnoredExecutor{parFan: scratchJoinFailsAfterIgnoredExecutorFan{done: make(chan int, 2)}}
 }
 func resetscratchJoinFailsAfterIgnoredExecutor(u *scratchJoinFailsAfterIgnoredExecutor) {
-	*u = scratchJoinFailsAfterIgnoredExecutor{
-		parFan: scratchJoinFailsAfterIgnoredExecutorFan{done: u.parFan.done},
-	}
+	*u = scratchJoinFailsAfterIgnoredExecutor{parFan: scratchJoinFailsAfterIgnoredExecutorFan{done: u.parFan.done}}
 }
 
 // flujogenConfigJoinFailsAfterIgnoredExecutor is the configuration compiled into JoinFailsAfterIgnoredExecutor.
@@ -12502,11 +12001,6 @@ func (e *JoinFailsAfterIgnoredExecutor) shrink(level runtime.PressureLevel) {
 
 // runJoined runs the Pipeline "joined".
 func (e *JoinFailsAfterIgnoredExecutor) runJoined(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.bodyJoined(ctx, in, r, res)
-}
-
-// bodyJoined is the composition of "joined".
-func (e *JoinFailsAfterIgnoredExecutor) bodyJoined(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
 	res.Name = "joined"
 	res.Attempts = 1
 	if r.record {
@@ -12517,19 +12011,7 @@ func (e *JoinFailsAfterIgnoredExecutor) bodyJoined(ctx context.Context, in flujo
 	if stop, abort := flujoimpl.Child(res, &crFan, r.record, abort); stop {
 		return *new(flujotest.Job), abort
 	}
-	res.Success = true
-	if r.record {
-		res.Output = outFan
-	}
-	return outFan, nil
-}
-
-// runFan runs the Parallel "fan".
-func (e *JoinFailsAfterIgnoredExecutor) runFan(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	start := r.eng.Env.Clock.Nanotime()
-	out, abort := e.bodyFan(ctx, in, r, res)
-	res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start)
-	return out, abort
+	return flujoimpl.Succeed(res, r.record, outFan), nil
 }
 
 // scratchJoinFailsAfterIgnoredExecutorFan is the working space of one run of parallel "fan".
@@ -12545,44 +12027,27 @@ type scratchJoinFailsAfterIgnoredExecutorFan struct {
 	r1       flujogenRun[struct{}]
 }
 
-// getscratchJoinFailsAfterIgnoredExecutorFan returns working space for parallel "fan".
-func (e *JoinFailsAfterIgnoredExecutor) getscratchJoinFailsAfterIgnoredExecutorFan() *scratchJoinFailsAfterIgnoredExecutorFan {
-	u := e.scratch.Load().Get()
-	u.parFan.owner = u
-	return &u.parFan
-}
-
-// joinFan calls the join of parallel "fan", turning a panic into a *flujo.PanicError.
-func (e *JoinFailsAfterIgnoredExecutor) joinFan(a0 flujotest.Job, a1 flujotest.Job) (out flujotest.Job, err error) {
-	defer func() {
-		if p := recover(); p != nil {
-			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "fan", Value: p, Stack: debug.Stack()}
-		}
-	}()
-	return flujotest.JoinTwoRefuses(a0, a1)
-}
-
-// bodyFan is the composition of "fan".
-func (e *JoinFailsAfterIgnoredExecutor) bodyFan(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+// runFan runs the Parallel "fan".
+func (e *JoinFailsAfterIgnoredExecutor) runFan(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	start := r.eng.Env.Clock.Nanotime()
+	defer func() { res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start) }()
 	res.Name = "fan"
 	res.Attempts = 1
-	sc := e.getscratchJoinFailsAfterIgnoredExecutorFan()
+	u := e.scratch.Load().Get()
+	sc := &u.parFan
+	sc.owner = u
 	bctx := e.scopes.Get(ctx)
 	sc.r0 = *r
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 0, "echo", &sc.results[0], &sc.o0, &sc.aborts[0], func() (flujotest.Job, error) {
-			return e.runEcho(bctx, in, &sc.r0, &sc.results[0])
-		})
+		flujoimpl.RunBranch(sc.done, 0, "echo", &sc.results[0], &sc.o0, &sc.aborts[0], func() (flujotest.Job, error) { return e.runEcho(bctx, in, &sc.r0, &sc.results[0]) })
 	}()
 	sc.r1 = *r
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 1, "fail", &sc.results[1], &sc.o1, &sc.aborts[1], func() (flujotest.Job, error) {
-			return e.runFail(bctx, in, &sc.r1, &sc.results[1])
-		})
+		flujoimpl.RunBranch(sc.done, 1, "fail", &sc.results[1], &sc.o1, &sc.aborts[1], func() (flujotest.Job, error) { return e.runFail(bctx, in, &sc.r1, &sc.results[1]) })
 	}()
 	abort, failed, cerr := flujoimpl.Gather(ctx, sc.done, sc.results[:], sc.aborts[:], sc.finished[:], false, bctx.Cancel)
 	if cerr != nil {
@@ -12595,16 +12060,12 @@ func (e *JoinFailsAfterIgnoredExecutor) bodyFan(ctx context.Context, in flujotes
 	if stop, abort := flujoimpl.Branches(res, sc.results[:], r.record, abort, failed); stop {
 		return *new(flujotest.Job), abort
 	}
-	out, jerr := e.joinFan(sc.o0, sc.o1)
+	out, jerr := flujoimpl.Guard("fan", func() (flujotest.Job, error) { return flujotest.JoinTwoRefuses(sc.o0, sc.o1) })
 	if jerr != nil {
 		flujoimpl.JoinFailed(res, "fan", jerr)
 		return *new(flujotest.Job), nil
 	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	return out, nil
+	return flujoimpl.Succeed(res, r.record, out), nil
 }
 
 // runEcho runs the step "echo": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
@@ -12848,13 +12309,7 @@ func (e *MapEchoExecutor) shrink(level runtime.PressureLevel) {
 // runEach runs the Map "each".
 func (e *MapEchoExecutor) runEach(ctx context.Context, in []flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) ([]flujotest.Job, error) {
 	start := r.eng.Env.Clock.Nanotime()
-	out, abort := e.bodyEach(ctx, in, r, res)
-	res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start)
-	return out, abort
-}
-
-// bodyEach is the composition of "each".
-func (e *MapEchoExecutor) bodyEach(ctx context.Context, in []flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) ([]flujotest.Job, error) {
+	defer func() { res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start) }()
 	res.Name = "each"
 	res.Attempts = 1
 	outs := make([]flujotest.Job, len(in))
@@ -12882,11 +12337,7 @@ func (e *MapEchoExecutor) bodyEach(ctx context.Context, in []flujotest.Job, r *f
 	if stop, abort := flujoimpl.Elements(res, results, finished, r.record, abort, failed); stop {
 		return nil, abort
 	}
-	res.Success = true
-	if r.record {
-		res.Output = outs
-	}
-	return outs, nil
+	return flujoimpl.Succeed(res, r.record, outs), nil
 }
 
 // runEcho runs the step "echo": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
@@ -13120,13 +12571,7 @@ func (e *MapFlakyInOrderExecutor) shrink(level runtime.PressureLevel) {
 // runEach runs the Map "each".
 func (e *MapFlakyInOrderExecutor) runEach(ctx context.Context, in []flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) ([]flujotest.Job, error) {
 	start := r.eng.Env.Clock.Nanotime()
-	out, abort := e.bodyEach(ctx, in, r, res)
-	res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start)
-	return out, abort
-}
-
-// bodyEach is the composition of "each".
-func (e *MapFlakyInOrderExecutor) bodyEach(ctx context.Context, in []flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) ([]flujotest.Job, error) {
+	defer func() { res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start) }()
 	res.Name = "each"
 	res.Attempts = 1
 	outs := make([]flujotest.Job, len(in))
@@ -13139,11 +12584,7 @@ func (e *MapFlakyInOrderExecutor) bodyEach(ctx context.Context, in []flujotest.J
 	if stop, abort := flujoimpl.Elements(res, results, finished, r.record, abort, failed); stop {
 		return nil, abort
 	}
-	res.Success = true
-	if r.record {
-		res.Output = outs
-	}
-	return outs, nil
+	return flujoimpl.Succeed(res, r.record, outs), nil
 }
 
 // runFlaky runs the step "flaky": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
@@ -13175,14 +12616,10 @@ type scratchMaybeConflictExecutor struct {
 }
 
 func newscratchMaybeConflictExecutor() scratchMaybeConflictExecutor {
-	return scratchMaybeConflictExecutor{
-		parMaybe: scratchMaybeConflictExecutorMaybe{done: make(chan int, 2)},
-	}
+	return scratchMaybeConflictExecutor{parMaybe: scratchMaybeConflictExecutorMaybe{done: make(chan int, 2)}}
 }
 func resetscratchMaybeConflictExecutor(u *scratchMaybeConflictExecutor) {
-	*u = scratchMaybeConflictExecutor{
-		parMaybe: scratchMaybeConflictExecutorMaybe{done: u.parMaybe.done},
-	}
+	*u = scratchMaybeConflictExecutor{parMaybe: scratchMaybeConflictExecutorMaybe{done: u.parMaybe.done}}
 }
 
 // flujogenConfigMaybeConflictExecutor is the configuration compiled into MaybeConflictExecutor.
@@ -13438,14 +12875,6 @@ func (e *MaybeConflictExecutor) shrink(level runtime.PressureLevel) {
 	e.scratch.Load().Shrink()
 }
 
-// runMaybe runs the Parallel "maybe".
-func (e *MaybeConflictExecutor) runMaybe(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	start := r.eng.Env.Clock.Nanotime()
-	out, abort := e.bodyMaybe(ctx, in, r, res)
-	res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start)
-	return out, abort
-}
-
 // scratchMaybeConflictExecutorMaybe is the working space of one run of parallel "maybe".
 type scratchMaybeConflictExecutorMaybe struct {
 	results  [2]flujo.StepResult
@@ -13459,23 +12888,6 @@ type scratchMaybeConflictExecutorMaybe struct {
 	o1       flujotest.Job
 	r1       flujogenRun[flujotest.State]
 	w1       flujotest.State
-}
-
-// getscratchMaybeConflictExecutorMaybe returns working space for parallel "maybe".
-func (e *MaybeConflictExecutor) getscratchMaybeConflictExecutorMaybe() *scratchMaybeConflictExecutorMaybe {
-	u := e.scratch.Load().Get()
-	u.parMaybe.owner = u
-	return &u.parMaybe
-}
-
-// joinMaybe calls the join of parallel "maybe", turning a panic into a *flujo.PanicError.
-func (e *MaybeConflictExecutor) joinMaybe(a0 flujotest.Job, a1 flujotest.Job) (out flujotest.Job, err error) {
-	defer func() {
-		if p := recover(); p != nil {
-			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "maybe", Value: p, Stack: debug.Stack()}
-		}
-	}()
-	return flujotest.JoinTwo(a0, a1), nil
 }
 
 // conflictsMaybe reports a *flujo.MergeConflictError when two successful branches of parallel "maybe" changed one state field.
@@ -13497,11 +12909,15 @@ func (e *MaybeConflictExecutor) conflictsMaybe(st *flujotest.State, sc *scratchM
 	return nil
 }
 
-// bodyMaybe is the composition of "maybe".
-func (e *MaybeConflictExecutor) bodyMaybe(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+// runMaybe runs the Parallel "maybe".
+func (e *MaybeConflictExecutor) runMaybe(ctx context.Context, in flujotest.Job, r *flujogenRun[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+	start := r.eng.Env.Clock.Nanotime()
+	defer func() { res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start) }()
 	res.Name = "maybe"
 	res.Attempts = 1
-	sc := e.getscratchMaybeConflictExecutorMaybe()
+	u := e.scratch.Load().Get()
+	sc := &u.parMaybe
+	sc.owner = u
 	bctx := e.scopes.Get(ctx)
 	sc.r0 = *r
 	sc.w0 = *r.state
@@ -13509,9 +12925,7 @@ func (e *MaybeConflictExecutor) bodyMaybe(ctx context.Context, in flujotest.Job,
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 0, "x", &sc.results[0], &sc.o0, &sc.aborts[0], func() (flujotest.Job, error) {
-			return e.runX(bctx, in, &sc.r0, &sc.results[0])
-		})
+		flujoimpl.RunBranch(sc.done, 0, "x", &sc.results[0], &sc.o0, &sc.aborts[0], func() (flujotest.Job, error) { return e.runX(bctx, in, &sc.r0, &sc.results[0]) })
 	}()
 	sc.r1 = *r
 	sc.w1 = *r.state
@@ -13519,9 +12933,7 @@ func (e *MaybeConflictExecutor) bodyMaybe(ctx context.Context, in flujotest.Job,
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 1, "y", &sc.results[1], &sc.o1, &sc.aborts[1], func() (flujotest.Job, error) {
-			return e.runY(bctx, in, &sc.r1, &sc.results[1])
-		})
+		flujoimpl.RunBranch(sc.done, 1, "y", &sc.results[1], &sc.o1, &sc.aborts[1], func() (flujotest.Job, error) { return e.runY(bctx, in, &sc.r1, &sc.results[1]) })
 	}()
 	abort, failed, cerr := flujoimpl.Gather(ctx, sc.done, sc.results[:], sc.aborts[:], sc.finished[:], true, bctx.Cancel)
 	if cerr != nil {
@@ -13538,7 +12950,7 @@ func (e *MaybeConflictExecutor) bodyMaybe(ctx context.Context, in flujotest.Job,
 		res.Err, res.Feedback = err, err.Error()
 		return *new(flujotest.Job), nil
 	}
-	out, jerr := e.joinMaybe(sc.o0, sc.o1)
+	out, jerr := flujoimpl.Guard("maybe", func() (flujotest.Job, error) { return flujotest.JoinTwo(sc.o0, sc.o1), nil })
 	if jerr != nil {
 		flujoimpl.JoinFailed(res, "maybe", jerr)
 		return *new(flujotest.Job), nil
@@ -13548,11 +12960,7 @@ func (e *MaybeConflictExecutor) bodyMaybe(ctx context.Context, in flujotest.Job,
 	} else if sc.results[0].Success && sc.w0.A != r.state.A {
 		r.state.A = sc.w0.A
 	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	return out, nil
+	return flujoimpl.Succeed(res, r.record, out), nil
 }
 
 // runX runs the steps "x": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
@@ -13818,26 +13226,10 @@ func (e *PanicAtTwoDepthsExecutor) shrink(level runtime.PressureLevel) {
 // runRoute runs the Branch "route".
 func (e *PanicAtTwoDepthsExecutor) runRoute(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
 	start := r.eng.Env.Clock.Nanotime()
-	out, abort := e.bodyRoute(ctx, in, r, res)
-	res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start)
-	return out, abort
-}
-
-// chooseRoute asks the chooser of branch "route", turning a panic into a *flujo.PanicError.
-func (e *PanicAtTwoDepthsExecutor) chooseRoute(in flujotest.Job) (key string, err error) {
-	defer func() {
-		if p := recover(); p != nil {
-			key, err = "", &flujo.PanicError{Step: "route", Value: p, Stack: debug.Stack()}
-		}
-	}()
-	return flujotest.ByName(in), nil
-}
-
-// bodyRoute is the composition of "route".
-func (e *PanicAtTwoDepthsExecutor) bodyRoute(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	defer func() { res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start) }()
 	res.Name = "route"
 	res.Attempts = 1
-	key, kerr := e.chooseRoute(in)
+	key, kerr := flujoimpl.Guard("route", func() (string, error) { return flujotest.ByName(in), nil })
 	if kerr != nil {
 		flujoimpl.Fail(res, kerr)
 		return *new(flujotest.Job), nil
@@ -13858,20 +13250,11 @@ func (e *PanicAtTwoDepthsExecutor) bodyRoute(ctx context.Context, in flujotest.J
 	if stop, abort := flujoimpl.Child(res, &cr, r.record, abort); stop {
 		return *new(flujotest.Job), abort
 	}
-	res.Success = true
-	if r.record {
-		res.Output = o
-	}
-	return o, nil
+	return flujoimpl.Succeed(res, r.record, o), nil
 }
 
 // runInner runs the Pipeline "inner".
 func (e *PanicAtTwoDepthsExecutor) runInner(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.bodyInner(ctx, in, r, res)
-}
-
-// bodyInner is the composition of "inner".
-func (e *PanicAtTwoDepthsExecutor) bodyInner(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
 	res.Name = "inner"
 	res.Attempts = 1
 	if r.record {
@@ -13882,11 +13265,7 @@ func (e *PanicAtTwoDepthsExecutor) bodyInner(ctx context.Context, in flujotest.J
 	if stop, abort := flujoimpl.Child(res, &crPanicdeep, r.record, abort); stop {
 		return *new(flujotest.Job), abort
 	}
-	res.Success = true
-	if r.record {
-		res.Output = outPanicdeep
-	}
-	return outPanicdeep, nil
+	return flujoimpl.Succeed(res, r.record, outPanicdeep), nil
 }
 
 // runPanicdeep runs the step "panicdeep": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
@@ -14149,14 +13528,10 @@ type scratchParallelBlocksExecutor struct {
 }
 
 func newscratchParallelBlocksExecutor() scratchParallelBlocksExecutor {
-	return scratchParallelBlocksExecutor{
-		parFan: scratchParallelBlocksExecutorFan{done: make(chan int, 2)},
-	}
+	return scratchParallelBlocksExecutor{parFan: scratchParallelBlocksExecutorFan{done: make(chan int, 2)}}
 }
 func resetscratchParallelBlocksExecutor(u *scratchParallelBlocksExecutor) {
-	*u = scratchParallelBlocksExecutor{
-		parFan: scratchParallelBlocksExecutorFan{done: u.parFan.done},
-	}
+	*u = scratchParallelBlocksExecutor{parFan: scratchParallelBlocksExecutorFan{done: u.parFan.done}}
 }
 
 // flujogenConfigParallelBlocksExecutor is the configuration compiled into ParallelBlocksExecutor.
@@ -14383,14 +13758,6 @@ func (e *ParallelBlocksExecutor) shrink(level runtime.PressureLevel) {
 	e.scratch.Load().Shrink()
 }
 
-// runFan runs the Parallel "fan".
-func (e *ParallelBlocksExecutor) runFan(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	start := r.eng.Env.Clock.Nanotime()
-	out, abort := e.bodyFan(ctx, in, r, res)
-	res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start)
-	return out, abort
-}
-
 // scratchParallelBlocksExecutorFan is the working space of one run of parallel "fan".
 type scratchParallelBlocksExecutorFan struct {
 	results  [2]flujo.StepResult
@@ -14404,45 +13771,28 @@ type scratchParallelBlocksExecutorFan struct {
 	r1       flujogenRun[struct{}]
 }
 
-// getscratchParallelBlocksExecutorFan returns working space for parallel "fan".
-func (e *ParallelBlocksExecutor) getscratchParallelBlocksExecutorFan() *scratchParallelBlocksExecutorFan {
-	u := e.scratch.Load().Get()
-	u.parFan.owner = u
-	return &u.parFan
-}
-
-// joinFan calls the join of parallel "fan", turning a panic into a *flujo.PanicError.
-func (e *ParallelBlocksExecutor) joinFan(a0 flujotest.Job, a1 flujotest.Job) (out flujotest.Job, err error) {
-	defer func() {
-		if p := recover(); p != nil {
-			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "fan", Value: p, Stack: debug.Stack()}
-		}
-	}()
-	return flujotest.JoinTwo(a0, a1), nil
-}
-
-// bodyFan is the composition of "fan".
-func (e *ParallelBlocksExecutor) bodyFan(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+// runFan runs the Parallel "fan".
+func (e *ParallelBlocksExecutor) runFan(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	start := r.eng.Env.Clock.Nanotime()
+	defer func() { res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start) }()
 	res.Name = "fan"
 	res.Attempts = 1
-	sc := e.getscratchParallelBlocksExecutorFan()
+	u := e.scratch.Load().Get()
+	sc := &u.parFan
+	sc.owner = u
 	bctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	sc.r0 = *r
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 0, "block", &sc.results[0], &sc.o0, &sc.aborts[0], func() (flujotest.Job, error) {
-			return e.runBlock(bctx, in, &sc.r0, &sc.results[0])
-		})
+		flujoimpl.RunBranch(sc.done, 0, "block", &sc.results[0], &sc.o0, &sc.aborts[0], func() (flujotest.Job, error) { return e.runBlock(bctx, in, &sc.r0, &sc.results[0]) })
 	}()
 	sc.r1 = *r
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 1, "echo", &sc.results[1], &sc.o1, &sc.aborts[1], func() (flujotest.Job, error) {
-			return e.runEcho(bctx, in, &sc.r1, &sc.results[1])
-		})
+		flujoimpl.RunBranch(sc.done, 1, "echo", &sc.results[1], &sc.o1, &sc.aborts[1], func() (flujotest.Job, error) { return e.runEcho(bctx, in, &sc.r1, &sc.results[1]) })
 	}()
 	abort, failed, cerr := flujoimpl.Gather(ctx, sc.done, sc.results[:], sc.aborts[:], sc.finished[:], true, cancel)
 	if cerr != nil {
@@ -14452,16 +13802,12 @@ func (e *ParallelBlocksExecutor) bodyFan(ctx context.Context, in flujotest.Job, 
 	if stop, abort := flujoimpl.Branches(res, sc.results[:], r.record, abort, failed); stop {
 		return *new(flujotest.Job), abort
 	}
-	out, jerr := e.joinFan(sc.o0, sc.o1)
+	out, jerr := flujoimpl.Guard("fan", func() (flujotest.Job, error) { return flujotest.JoinTwo(sc.o0, sc.o1), nil })
 	if jerr != nil {
 		flujoimpl.JoinFailed(res, "fan", jerr)
 		return *new(flujotest.Job), nil
 	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	return out, nil
+	return flujoimpl.Succeed(res, r.record, out), nil
 }
 
 // runBlock runs the step "block": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
@@ -14498,14 +13844,10 @@ type scratchParallelIgnoreExecutor struct {
 }
 
 func newscratchParallelIgnoreExecutor() scratchParallelIgnoreExecutor {
-	return scratchParallelIgnoreExecutor{
-		parFan: scratchParallelIgnoreExecutorFan{done: make(chan int, 2)},
-	}
+	return scratchParallelIgnoreExecutor{parFan: scratchParallelIgnoreExecutorFan{done: make(chan int, 2)}}
 }
 func resetscratchParallelIgnoreExecutor(u *scratchParallelIgnoreExecutor) {
-	*u = scratchParallelIgnoreExecutor{
-		parFan: scratchParallelIgnoreExecutorFan{done: u.parFan.done},
-	}
+	*u = scratchParallelIgnoreExecutor{parFan: scratchParallelIgnoreExecutorFan{done: u.parFan.done}}
 }
 
 // flujogenConfigParallelIgnoreExecutor is the configuration compiled into ParallelIgnoreExecutor.
@@ -14735,14 +14077,6 @@ func (e *ParallelIgnoreExecutor) shrink(level runtime.PressureLevel) {
 	e.scratch.Load().Shrink()
 }
 
-// runFan runs the Parallel "fan".
-func (e *ParallelIgnoreExecutor) runFan(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	start := r.eng.Env.Clock.Nanotime()
-	out, abort := e.bodyFan(ctx, in, r, res)
-	res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start)
-	return out, abort
-}
-
 // scratchParallelIgnoreExecutorFan is the working space of one run of parallel "fan".
 type scratchParallelIgnoreExecutorFan struct {
 	results  [2]flujo.StepResult
@@ -14756,44 +14090,27 @@ type scratchParallelIgnoreExecutorFan struct {
 	r1       flujogenRun[struct{}]
 }
 
-// getscratchParallelIgnoreExecutorFan returns working space for parallel "fan".
-func (e *ParallelIgnoreExecutor) getscratchParallelIgnoreExecutorFan() *scratchParallelIgnoreExecutorFan {
-	u := e.scratch.Load().Get()
-	u.parFan.owner = u
-	return &u.parFan
-}
-
-// joinFan calls the join of parallel "fan", turning a panic into a *flujo.PanicError.
-func (e *ParallelIgnoreExecutor) joinFan(a0 flujotest.Job, a1 flujotest.Job) (out flujotest.Job, err error) {
-	defer func() {
-		if p := recover(); p != nil {
-			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "fan", Value: p, Stack: debug.Stack()}
-		}
-	}()
-	return flujotest.JoinTwo(a0, a1), nil
-}
-
-// bodyFan is the composition of "fan".
-func (e *ParallelIgnoreExecutor) bodyFan(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+// runFan runs the Parallel "fan".
+func (e *ParallelIgnoreExecutor) runFan(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	start := r.eng.Env.Clock.Nanotime()
+	defer func() { res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start) }()
 	res.Name = "fan"
 	res.Attempts = 1
-	sc := e.getscratchParallelIgnoreExecutorFan()
+	u := e.scratch.Load().Get()
+	sc := &u.parFan
+	sc.owner = u
 	bctx := e.scopes.Get(ctx)
 	sc.r0 = *r
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 0, "echo", &sc.results[0], &sc.o0, &sc.aborts[0], func() (flujotest.Job, error) {
-			return e.runEcho(bctx, in, &sc.r0, &sc.results[0])
-		})
+		flujoimpl.RunBranch(sc.done, 0, "echo", &sc.results[0], &sc.o0, &sc.aborts[0], func() (flujotest.Job, error) { return e.runEcho(bctx, in, &sc.r0, &sc.results[0]) })
 	}()
 	sc.r1 = *r
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 1, "fail", &sc.results[1], &sc.o1, &sc.aborts[1], func() (flujotest.Job, error) {
-			return e.runFail(bctx, in, &sc.r1, &sc.results[1])
-		})
+		flujoimpl.RunBranch(sc.done, 1, "fail", &sc.results[1], &sc.o1, &sc.aborts[1], func() (flujotest.Job, error) { return e.runFail(bctx, in, &sc.r1, &sc.results[1]) })
 	}()
 	abort, failed, cerr := flujoimpl.Gather(ctx, sc.done, sc.results[:], sc.aborts[:], sc.finished[:], false, bctx.Cancel)
 	if cerr != nil {
@@ -14806,16 +14123,12 @@ func (e *ParallelIgnoreExecutor) bodyFan(ctx context.Context, in flujotest.Job, 
 	if stop, abort := flujoimpl.Branches(res, sc.results[:], r.record, abort, failed); stop {
 		return *new(flujotest.Job), abort
 	}
-	out, jerr := e.joinFan(sc.o0, sc.o1)
+	out, jerr := flujoimpl.Guard("fan", func() (flujotest.Job, error) { return flujotest.JoinTwo(sc.o0, sc.o1), nil })
 	if jerr != nil {
 		flujoimpl.JoinFailed(res, "fan", jerr)
 		return *new(flujotest.Job), nil
 	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	return out, nil
+	return flujoimpl.Succeed(res, r.record, out), nil
 }
 
 // runEcho runs the step "echo": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
@@ -14852,14 +14165,10 @@ type scratchParallelPropagateExecutor struct {
 }
 
 func newscratchParallelPropagateExecutor() scratchParallelPropagateExecutor {
-	return scratchParallelPropagateExecutor{
-		parFan: scratchParallelPropagateExecutorFan{done: make(chan int, 2)},
-	}
+	return scratchParallelPropagateExecutor{parFan: scratchParallelPropagateExecutorFan{done: make(chan int, 2)}}
 }
 func resetscratchParallelPropagateExecutor(u *scratchParallelPropagateExecutor) {
-	*u = scratchParallelPropagateExecutor{
-		parFan: scratchParallelPropagateExecutorFan{done: u.parFan.done},
-	}
+	*u = scratchParallelPropagateExecutor{parFan: scratchParallelPropagateExecutorFan{done: u.parFan.done}}
 }
 
 // flujogenConfigParallelPropagateExecutor is the configuration compiled into ParallelPropagateExecutor.
@@ -15089,14 +14398,6 @@ func (e *ParallelPropagateExecutor) shrink(level runtime.PressureLevel) {
 	e.scratch.Load().Shrink()
 }
 
-// runFan runs the Parallel "fan".
-func (e *ParallelPropagateExecutor) runFan(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	start := r.eng.Env.Clock.Nanotime()
-	out, abort := e.bodyFan(ctx, in, r, res)
-	res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start)
-	return out, abort
-}
-
 // scratchParallelPropagateExecutorFan is the working space of one run of parallel "fan".
 type scratchParallelPropagateExecutorFan struct {
 	results  [2]flujo.StepResult
@@ -15110,44 +14411,27 @@ type scratchParallelPropagateExecutorFan struct {
 	r1       flujogenRun[struct{}]
 }
 
-// getscratchParallelPropagateExecutorFan returns working space for parallel "fan".
-func (e *ParallelPropagateExecutor) getscratchParallelPropagateExecutorFan() *scratchParallelPropagateExecutorFan {
-	u := e.scratch.Load().Get()
-	u.parFan.owner = u
-	return &u.parFan
-}
-
-// joinFan calls the join of parallel "fan", turning a panic into a *flujo.PanicError.
-func (e *ParallelPropagateExecutor) joinFan(a0 flujotest.Job, a1 flujotest.Job) (out flujotest.Job, err error) {
-	defer func() {
-		if p := recover(); p != nil {
-			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "fan", Value: p, Stack: debug.Stack()}
-		}
-	}()
-	return flujotest.JoinTwo(a0, a1), nil
-}
-
-// bodyFan is the composition of "fan".
-func (e *ParallelPropagateExecutor) bodyFan(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+// runFan runs the Parallel "fan".
+func (e *ParallelPropagateExecutor) runFan(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	start := r.eng.Env.Clock.Nanotime()
+	defer func() { res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start) }()
 	res.Name = "fan"
 	res.Attempts = 1
-	sc := e.getscratchParallelPropagateExecutorFan()
+	u := e.scratch.Load().Get()
+	sc := &u.parFan
+	sc.owner = u
 	bctx := e.scopes.Get(ctx)
 	sc.r0 = *r
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 0, "echo", &sc.results[0], &sc.o0, &sc.aborts[0], func() (flujotest.Job, error) {
-			return e.runEcho(bctx, in, &sc.r0, &sc.results[0])
-		})
+		flujoimpl.RunBranch(sc.done, 0, "echo", &sc.results[0], &sc.o0, &sc.aborts[0], func() (flujotest.Job, error) { return e.runEcho(bctx, in, &sc.r0, &sc.results[0]) })
 	}()
 	sc.r1 = *r
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 1, "fail", &sc.results[1], &sc.o1, &sc.aborts[1], func() (flujotest.Job, error) {
-			return e.runFail(bctx, in, &sc.r1, &sc.results[1])
-		})
+		flujoimpl.RunBranch(sc.done, 1, "fail", &sc.results[1], &sc.o1, &sc.aborts[1], func() (flujotest.Job, error) { return e.runFail(bctx, in, &sc.r1, &sc.results[1]) })
 	}()
 	abort, failed, cerr := flujoimpl.Gather(ctx, sc.done, sc.results[:], sc.aborts[:], sc.finished[:], true, bctx.Cancel)
 	if cerr != nil {
@@ -15160,16 +14444,12 @@ func (e *ParallelPropagateExecutor) bodyFan(ctx context.Context, in flujotest.Jo
 	if stop, abort := flujoimpl.Branches(res, sc.results[:], r.record, abort, failed); stop {
 		return *new(flujotest.Job), abort
 	}
-	out, jerr := e.joinFan(sc.o0, sc.o1)
+	out, jerr := flujoimpl.Guard("fan", func() (flujotest.Job, error) { return flujotest.JoinTwo(sc.o0, sc.o1), nil })
 	if jerr != nil {
 		flujoimpl.JoinFailed(res, "fan", jerr)
 		return *new(flujotest.Job), nil
 	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	return out, nil
+	return flujoimpl.Succeed(res, r.record, out), nil
 }
 
 // runEcho runs the step "echo": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
@@ -15211,14 +14491,10 @@ type scratchParallelSpendExecutor struct {
 }
 
 func newscratchParallelSpendExecutor() scratchParallelSpendExecutor {
-	return scratchParallelSpendExecutor{
-		parFan: scratchParallelSpendExecutorFan{done: make(chan int, 2)},
-	}
+	return scratchParallelSpendExecutor{parFan: scratchParallelSpendExecutorFan{done: make(chan int, 2)}}
 }
 func resetscratchParallelSpendExecutor(u *scratchParallelSpendExecutor) {
-	*u = scratchParallelSpendExecutor{
-		parFan: scratchParallelSpendExecutorFan{done: u.parFan.done},
-	}
+	*u = scratchParallelSpendExecutor{parFan: scratchParallelSpendExecutorFan{done: u.parFan.done}}
 }
 
 // flujogenConfigParallelSpendExecutor is the configuration compiled into ParallelSpendExecutor.
@@ -15472,11 +14748,6 @@ func (e *ParallelSpendExecutor) shrink(level runtime.PressureLevel) {
 
 // runSpend runs the Pipeline "spend".
 func (e *ParallelSpendExecutor) runSpend(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.bodySpend(ctx, in, r, res)
-}
-
-// bodySpend is the composition of "spend".
-func (e *ParallelSpendExecutor) bodySpend(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
 	res.Name = "spend"
 	res.Attempts = 1
 	if r.record {
@@ -15492,19 +14763,7 @@ func (e *ParallelSpendExecutor) bodySpend(ctx context.Context, in flujotest.Job,
 	if stop, abort := flujoimpl.Child(res, &crAfter, r.record, abort); stop {
 		return *new(flujotest.Job), abort
 	}
-	res.Success = true
-	if r.record {
-		res.Output = outAfter
-	}
-	return outAfter, nil
-}
-
-// runFan runs the Parallel "fan".
-func (e *ParallelSpendExecutor) runFan(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	start := r.eng.Env.Clock.Nanotime()
-	out, abort := e.bodyFan(ctx, in, r, res)
-	res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start)
-	return out, abort
+	return flujoimpl.Succeed(res, r.record, outAfter), nil
 }
 
 // scratchParallelSpendExecutorFan is the working space of one run of parallel "fan".
@@ -15520,44 +14779,27 @@ type scratchParallelSpendExecutorFan struct {
 	r1       flujogenRun[struct{}]
 }
 
-// getscratchParallelSpendExecutorFan returns working space for parallel "fan".
-func (e *ParallelSpendExecutor) getscratchParallelSpendExecutorFan() *scratchParallelSpendExecutorFan {
-	u := e.scratch.Load().Get()
-	u.parFan.owner = u
-	return &u.parFan
-}
-
-// joinFan calls the join of parallel "fan", turning a panic into a *flujo.PanicError.
-func (e *ParallelSpendExecutor) joinFan(a0 flujotest.Job, a1 flujotest.Job) (out flujotest.Job, err error) {
-	defer func() {
-		if p := recover(); p != nil {
-			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "fan", Value: p, Stack: debug.Stack()}
-		}
-	}()
-	return flujotest.JoinTwo(a0, a1), nil
-}
-
-// bodyFan is the composition of "fan".
-func (e *ParallelSpendExecutor) bodyFan(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+// runFan runs the Parallel "fan".
+func (e *ParallelSpendExecutor) runFan(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	start := r.eng.Env.Clock.Nanotime()
+	defer func() { res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start) }()
 	res.Name = "fan"
 	res.Attempts = 1
-	sc := e.getscratchParallelSpendExecutorFan()
+	u := e.scratch.Load().Get()
+	sc := &u.parFan
+	sc.owner = u
 	bctx := e.scopes.Get(ctx)
 	sc.r0 = *r
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 0, "left", &sc.results[0], &sc.o0, &sc.aborts[0], func() (flujotest.Job, error) {
-			return e.runLeft(bctx, in, &sc.r0, &sc.results[0])
-		})
+		flujoimpl.RunBranch(sc.done, 0, "left", &sc.results[0], &sc.o0, &sc.aborts[0], func() (flujotest.Job, error) { return e.runLeft(bctx, in, &sc.r0, &sc.results[0]) })
 	}()
 	sc.r1 = *r
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 1, "right", &sc.results[1], &sc.o1, &sc.aborts[1], func() (flujotest.Job, error) {
-			return e.runRight(bctx, in, &sc.r1, &sc.results[1])
-		})
+		flujoimpl.RunBranch(sc.done, 1, "right", &sc.results[1], &sc.o1, &sc.aborts[1], func() (flujotest.Job, error) { return e.runRight(bctx, in, &sc.r1, &sc.results[1]) })
 	}()
 	abort, failed, cerr := flujoimpl.Gather(ctx, sc.done, sc.results[:], sc.aborts[:], sc.finished[:], true, bctx.Cancel)
 	if cerr != nil {
@@ -15570,16 +14812,12 @@ func (e *ParallelSpendExecutor) bodyFan(ctx context.Context, in flujotest.Job, r
 	if stop, abort := flujoimpl.Branches(res, sc.results[:], r.record, abort, failed); stop {
 		return *new(flujotest.Job), abort
 	}
-	out, jerr := e.joinFan(sc.o0, sc.o1)
+	out, jerr := flujoimpl.Guard("fan", func() (flujotest.Job, error) { return flujotest.JoinTwo(sc.o0, sc.o1), nil })
 	if jerr != nil {
 		flujoimpl.JoinFailed(res, "fan", jerr)
 		return *new(flujotest.Job), nil
 	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	return out, nil
+	return flujoimpl.Succeed(res, r.record, out), nil
 }
 
 // runLeft runs the step "left": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
@@ -15850,26 +15088,10 @@ func (e *RouteNoDefaultExecutor) shrink(level runtime.PressureLevel) {
 // runRoute runs the Branch "route".
 func (e *RouteNoDefaultExecutor) runRoute(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
 	start := r.eng.Env.Clock.Nanotime()
-	out, abort := e.bodyRoute(ctx, in, r, res)
-	res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start)
-	return out, abort
-}
-
-// chooseRoute asks the chooser of branch "route", turning a panic into a *flujo.PanicError.
-func (e *RouteNoDefaultExecutor) chooseRoute(in flujotest.Job) (key string, err error) {
-	defer func() {
-		if p := recover(); p != nil {
-			key, err = "", &flujo.PanicError{Step: "route", Value: p, Stack: debug.Stack()}
-		}
-	}()
-	return flujotest.ByName(in), nil
-}
-
-// bodyRoute is the composition of "route".
-func (e *RouteNoDefaultExecutor) bodyRoute(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	defer func() { res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start) }()
 	res.Name = "route"
 	res.Attempts = 1
-	key, kerr := e.chooseRoute(in)
+	key, kerr := flujoimpl.Guard("route", func() (string, error) { return flujotest.ByName(in), nil })
 	if kerr != nil {
 		flujoimpl.Fail(res, kerr)
 		return *new(flujotest.Job), nil
@@ -15890,11 +15112,7 @@ func (e *RouteNoDefaultExecutor) bodyRoute(ctx context.Context, in flujotest.Job
 	if stop, abort := flujoimpl.Child(res, &cr, r.record, abort); stop {
 		return *new(flujotest.Job), abort
 	}
-	res.Success = true
-	if r.record {
-		res.Output = o
-	}
-	return o, nil
+	return flujoimpl.Succeed(res, r.record, o), nil
 }
 
 // runLower runs the step "lower": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
@@ -16187,26 +15405,10 @@ func (e *RouteWithDefaultExecutor) shrink(level runtime.PressureLevel) {
 // runRoute runs the Branch "route".
 func (e *RouteWithDefaultExecutor) runRoute(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
 	start := r.eng.Env.Clock.Nanotime()
-	out, abort := e.bodyRoute(ctx, in, r, res)
-	res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start)
-	return out, abort
-}
-
-// chooseRoute asks the chooser of branch "route", turning a panic into a *flujo.PanicError.
-func (e *RouteWithDefaultExecutor) chooseRoute(in flujotest.Job) (key string, err error) {
-	defer func() {
-		if p := recover(); p != nil {
-			key, err = "", &flujo.PanicError{Step: "route", Value: p, Stack: debug.Stack()}
-		}
-	}()
-	return flujotest.ByName(in), nil
-}
-
-// bodyRoute is the composition of "route".
-func (e *RouteWithDefaultExecutor) bodyRoute(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	defer func() { res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start) }()
 	res.Name = "route"
 	res.Attempts = 1
-	key, kerr := e.chooseRoute(in)
+	key, kerr := flujoimpl.Guard("route", func() (string, error) { return flujotest.ByName(in), nil })
 	if kerr != nil {
 		flujoimpl.Fail(res, kerr)
 		return *new(flujotest.Job), nil
@@ -16226,11 +15428,7 @@ func (e *RouteWithDefaultExecutor) bodyRoute(ctx context.Context, in flujotest.J
 	if stop, abort := flujoimpl.Child(res, &cr, r.record, abort); stop {
 		return *new(flujotest.Job), abort
 	}
-	res.Success = true
-	if r.record {
-		res.Output = o
-	}
-	return o, nil
+	return flujoimpl.Succeed(res, r.record, o), nil
 }
 
 // runLower runs the step "lower": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
@@ -16527,11 +15725,6 @@ func (e *Spend3Executor) shrink(level runtime.PressureLevel) {
 
 // runSpend runs the Pipeline "spend".
 func (e *Spend3Executor) runSpend(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.bodySpend(ctx, in, r, res)
-}
-
-// bodySpend is the composition of "spend".
-func (e *Spend3Executor) bodySpend(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
 	res.Name = "spend"
 	res.Attempts = 1
 	if r.record {
@@ -16552,11 +15745,7 @@ func (e *Spend3Executor) bodySpend(ctx context.Context, in flujotest.Job, r *flu
 	if stop, abort := flujoimpl.Child(res, &crS3, r.record, abort); stop {
 		return *new(flujotest.Job), abort
 	}
-	res.Success = true
-	if r.record {
-		res.Output = outS3
-	}
-	return outS3, nil
+	return flujoimpl.Succeed(res, r.record, outS3), nil
 }
 
 // runS1 runs the step "s1": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
@@ -17372,11 +16561,6 @@ func (e *TwoFansExecutor) shrink(level runtime.PressureLevel) {
 
 // runTwo runs the Pipeline "two".
 func (e *TwoFansExecutor) runTwo(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.bodyTwo(ctx, in, r, res)
-}
-
-// bodyTwo is the composition of "two".
-func (e *TwoFansExecutor) bodyTwo(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
 	res.Name = "two"
 	res.Attempts = 1
 	if r.record {
@@ -17392,19 +16576,7 @@ func (e *TwoFansExecutor) bodyTwo(ctx context.Context, in flujotest.Job, r *fluj
 	if stop, abort := flujoimpl.Child(res, &crFan2, r.record, abort); stop {
 		return *new(flujotest.Job), abort
 	}
-	res.Success = true
-	if r.record {
-		res.Output = outFan2
-	}
-	return outFan2, nil
-}
-
-// runFan1 runs the Parallel "fan1".
-func (e *TwoFansExecutor) runFan1(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	start := r.eng.Env.Clock.Nanotime()
-	out, abort := e.bodyFan1(ctx, in, r, res)
-	res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start)
-	return out, abort
+	return flujoimpl.Succeed(res, r.record, outFan2), nil
 }
 
 // scratchTwoFansExecutorFan1 is the working space of one run of parallel "fan1".
@@ -17420,44 +16592,27 @@ type scratchTwoFansExecutorFan1 struct {
 	r1       flujogenRun[struct{}]
 }
 
-// getscratchTwoFansExecutorFan1 returns working space for parallel "fan1".
-func (e *TwoFansExecutor) getscratchTwoFansExecutorFan1() *scratchTwoFansExecutorFan1 {
-	u := e.scratch.Load().Get()
-	u.parFan1.owner = u
-	return &u.parFan1
-}
-
-// joinFan1 calls the join of parallel "fan1", turning a panic into a *flujo.PanicError.
-func (e *TwoFansExecutor) joinFan1(a0 flujotest.Job, a1 flujotest.Job) (out flujotest.Job, err error) {
-	defer func() {
-		if p := recover(); p != nil {
-			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "fan1", Value: p, Stack: debug.Stack()}
-		}
-	}()
-	return flujotest.JoinTwo(a0, a1), nil
-}
-
-// bodyFan1 is the composition of "fan1".
-func (e *TwoFansExecutor) bodyFan1(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+// runFan1 runs the Parallel "fan1".
+func (e *TwoFansExecutor) runFan1(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	start := r.eng.Env.Clock.Nanotime()
+	defer func() { res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start) }()
 	res.Name = "fan1"
 	res.Attempts = 1
-	sc := e.getscratchTwoFansExecutorFan1()
+	u := e.scratch.Load().Get()
+	sc := &u.parFan1
+	sc.owner = u
 	bctx := e.scopes.Get(ctx)
 	sc.r0 = *r
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 0, "l1", &sc.results[0], &sc.o0, &sc.aborts[0], func() (flujotest.Job, error) {
-			return e.runL1(bctx, in, &sc.r0, &sc.results[0])
-		})
+		flujoimpl.RunBranch(sc.done, 0, "l1", &sc.results[0], &sc.o0, &sc.aborts[0], func() (flujotest.Job, error) { return e.runL1(bctx, in, &sc.r0, &sc.results[0]) })
 	}()
 	sc.r1 = *r
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 1, "r1", &sc.results[1], &sc.o1, &sc.aborts[1], func() (flujotest.Job, error) {
-			return e.runR1(bctx, in, &sc.r1, &sc.results[1])
-		})
+		flujoimpl.RunBranch(sc.done, 1, "r1", &sc.results[1], &sc.o1, &sc.aborts[1], func() (flujotest.Job, error) { return e.runR1(bctx, in, &sc.r1, &sc.results[1]) })
 	}()
 	abort, failed, cerr := flujoimpl.Gather(ctx, sc.done, sc.results[:], sc.aborts[:], sc.finished[:], true, bctx.Cancel)
 	if cerr != nil {
@@ -17470,16 +16625,12 @@ func (e *TwoFansExecutor) bodyFan1(ctx context.Context, in flujotest.Job, r *flu
 	if stop, abort := flujoimpl.Branches(res, sc.results[:], r.record, abort, failed); stop {
 		return *new(flujotest.Job), abort
 	}
-	out, jerr := e.joinFan1(sc.o0, sc.o1)
+	out, jerr := flujoimpl.Guard("fan1", func() (flujotest.Job, error) { return flujotest.JoinTwo(sc.o0, sc.o1), nil })
 	if jerr != nil {
 		flujoimpl.JoinFailed(res, "fan1", jerr)
 		return *new(flujotest.Job), nil
 	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	return out, nil
+	return flujoimpl.Succeed(res, r.record, out), nil
 }
 
 // runL1 runs the step "l1": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
@@ -17490,14 +16641,6 @@ func (e *TwoFansExecutor) runL1(ctx context.Context, in flujotest.Job, r *flujog
 // runR1 runs the step "r1": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *TwoFansExecutor) runR1(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
 	return e.stepR1.Run(ctx, &r.eng.Env, in, flujoimpl.Frame{State: r.state, Budget: r.budget, Record: r.record}, res)
-}
-
-// runFan2 runs the Parallel "fan2".
-func (e *TwoFansExecutor) runFan2(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	start := r.eng.Env.Clock.Nanotime()
-	out, abort := e.bodyFan2(ctx, in, r, res)
-	res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start)
-	return out, abort
 }
 
 // scratchTwoFansExecutorFan2 is the working space of one run of parallel "fan2".
@@ -17513,44 +16656,27 @@ type scratchTwoFansExecutorFan2 struct {
 	r1       flujogenRun[struct{}]
 }
 
-// getscratchTwoFansExecutorFan2 returns working space for parallel "fan2".
-func (e *TwoFansExecutor) getscratchTwoFansExecutorFan2() *scratchTwoFansExecutorFan2 {
-	u := e.scratch.Load().Get()
-	u.parFan2.owner = u
-	return &u.parFan2
-}
-
-// joinFan2 calls the join of parallel "fan2", turning a panic into a *flujo.PanicError.
-func (e *TwoFansExecutor) joinFan2(a0 flujotest.Job, a1 flujotest.Job) (out flujotest.Job, err error) {
-	defer func() {
-		if p := recover(); p != nil {
-			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "fan2", Value: p, Stack: debug.Stack()}
-		}
-	}()
-	return flujotest.JoinTwo(a0, a1), nil
-}
-
-// bodyFan2 is the composition of "fan2".
-func (e *TwoFansExecutor) bodyFan2(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+// runFan2 runs the Parallel "fan2".
+func (e *TwoFansExecutor) runFan2(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	start := r.eng.Env.Clock.Nanotime()
+	defer func() { res.Latency = time.Duration(r.eng.Env.Clock.Nanotime() - start) }()
 	res.Name = "fan2"
 	res.Attempts = 1
-	sc := e.getscratchTwoFansExecutorFan2()
+	u := e.scratch.Load().Get()
+	sc := &u.parFan2
+	sc.owner = u
 	bctx := e.scopes.Get(ctx)
 	sc.r0 = *r
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 0, "l2", &sc.results[0], &sc.o0, &sc.aborts[0], func() (flujotest.Job, error) {
-			return e.runL2(bctx, in, &sc.r0, &sc.results[0])
-		})
+		flujoimpl.RunBranch(sc.done, 0, "l2", &sc.results[0], &sc.o0, &sc.aborts[0], func() (flujotest.Job, error) { return e.runL2(bctx, in, &sc.r0, &sc.results[0]) })
 	}()
 	sc.r1 = *r
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 1, "r2", &sc.results[1], &sc.o1, &sc.aborts[1], func() (flujotest.Job, error) {
-			return e.runR2(bctx, in, &sc.r1, &sc.results[1])
-		})
+		flujoimpl.RunBranch(sc.done, 1, "r2", &sc.results[1], &sc.o1, &sc.aborts[1], func() (flujotest.Job, error) { return e.runR2(bctx, in, &sc.r1, &sc.results[1]) })
 	}()
 	abort, failed, cerr := flujoimpl.Gather(ctx, sc.done, sc.results[:], sc.aborts[:], sc.finished[:], true, bctx.Cancel)
 	if cerr != nil {
@@ -17563,16 +16689,12 @@ func (e *TwoFansExecutor) bodyFan2(ctx context.Context, in flujotest.Job, r *flu
 	if stop, abort := flujoimpl.Branches(res, sc.results[:], r.record, abort, failed); stop {
 		return *new(flujotest.Job), abort
 	}
-	out, jerr := e.joinFan2(sc.o0, sc.o1)
+	out, jerr := flujoimpl.Guard("fan2", func() (flujotest.Job, error) { return flujotest.JoinTwo(sc.o0, sc.o1), nil })
 	if jerr != nil {
 		flujoimpl.JoinFailed(res, "fan2", jerr)
 		return *new(flujotest.Job), nil
 	}
-	res.Success = true
-	if r.record {
-		res.Output = out
-	}
-	return out, nil
+	return flujoimpl.Succeed(res, r.record, out), nil
 }
 
 // runL2 runs the step "l2": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
