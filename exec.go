@@ -40,9 +40,13 @@ func (r execRun) exec(ctx context.Context, n Node, in any, fr frame, res *StepRe
 	} else {
 		abort = r.composite(ctx, n, in, fr, res)
 	}
-	if abort == nil && !res.Success && b.set.fallback != nil {
-		abort = r.fallback(ctx, b, in, fr, res)
-		if leaf && abort == nil && res.Success && set.Cache {
+	if b.set.fallback != nil {
+		var fb StepResult
+		var rescued bool
+		_, rescued, abort = kernel.WithFallback[any](res, &fb, nil, abort, func() (any, error) {
+			return nil, r.exec(ctx, b.set.fallback, in, fr, &fb)
+		})
+		if leaf && rescued && set.Cache {
 			r.kernelStep(l, r.tree.nodes[b], &set).CacheFallback(&r.eng.k.Env, in, res.Output)
 		}
 	}
@@ -92,14 +96,6 @@ func (r execRun) composite(ctx context.Context, n Node, in any, fr frame, res *S
 }
 
 func isUsageLimit(err error) bool { return kernel.IsUsageLimit(err) }
-
-// fallback runs b's fallback after b failed with the result in *res.
-func (r execRun) fallback(ctx context.Context, b *nodeBase, in any, fr frame, res *StepResult) error {
-	var fb StepResult
-	abort := r.exec(ctx, b.set.fallback, in, fr, &fb)
-	kernel.Fallback(res, fb, abort != nil)
-	return abort
-}
 
 // leaf runs a Step, StepS or Func, analysed in info, with its effective
 // settings set, on the kernel.

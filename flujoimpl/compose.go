@@ -91,3 +91,8 @@ func Guard[Out any](step string, f func() (Out, error)) (Out, error) { return ke
 func Succeed[Out any](res *runtime.StepResult, record bool, out Out) Out {
 	return kernel.Succeed(res, record, out)
 }
+
+// WithFallback runs a failed node's fallback and folds its result in.
+func WithFallback[Out any](res, fb *runtime.StepResult, out Out, abort error, fallback func() (Out, error)) (Out, bool, error) {
+	return kernel.WithFallback(res, fb, out, abort, fallback)
+}

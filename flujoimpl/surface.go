@@ -58,4 +58,5 @@ var Surface = []string{
 	"Succeed",
 	"UnkeyedCache",
 	"Validated",
+	"WithFallback",
 }

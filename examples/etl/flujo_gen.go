@@ -560,16 +560,9 @@ func (e *OrdersExecutor) runDraft(ctx context.Context, in Row, r *flujogenRun[st
 // runNormalise runs "normalise" and, when it fails, its fallback "quarantine".
 func (e *OrdersExecutor) runNormalise(ctx context.Context, in Draft, r *flujogenRun[struct{}], res *flujo.StepResult) (Draft, error) {
 	out, abort := e.primaryNormalise(ctx, in, r, res)
-	if abort != nil || res.Success {
-		return out, abort
-	}
 	var fb flujo.StepResult
-	fout, abort := e.runQuarantine(ctx, in, r, &fb)
-	flujoimpl.Fallback(res, fb, abort != nil)
-	if abort != nil || !fb.Success {
-		return *new(Draft), abort
-	}
-	return fout, nil
+	out, _, abort = flujoimpl.WithFallback(res, &fb, out, abort, func() (Draft, error) { return e.runQuarantine(ctx, in, r, &fb) })
+	return out, abort
 }
 
 // primaryNormalise runs the Loop "normalise".

@@ -465,16 +465,9 @@ func (e *TriageExecutor) runTriage(ctx context.Context, in Ticket, r *flujogenRu
 // runClassify runs "classify" and, when it fails, its fallback "classify-cheap".
 func (e *TriageExecutor) runClassify(ctx context.Context, in Ticket, r *flujogenRun[TriageState], res *flujo.StepResult) (Classification, error) {
 	out, abort := e.primaryClassify(ctx, in, r, res)
-	if abort != nil || res.Success {
-		return out, abort
-	}
 	var fb flujo.StepResult
-	fout, abort := e.runClassifyCheap(ctx, in, r, &fb)
-	flujoimpl.Fallback(res, fb, abort != nil)
-	if abort != nil || !fb.Success {
-		return *new(Classification), abort
-	}
-	return fout, nil
+	out, _, abort = flujoimpl.WithFallback(res, &fb, out, abort, func() (Classification, error) { return e.runClassifyCheap(ctx, in, r, &fb) })
+	return out, abort
 }
 
 // primaryClassify runs the step "classify": 3 attempt(s), circuit breaker (threshold 10, recovery 1m0s).

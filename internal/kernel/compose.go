@@ -353,3 +353,21 @@ func Succeed[Out any](res *runtime.StepResult, record bool, out Out) Out {
 	}
 	return out
 }
+
+// WithFallback completes a node that has a fallback, given what the node
+// itself returned: res, out and abort. When the node failed without
+// aborting the run, fallback runs the fallback, which writes its result to
+// *fb, and Fallback folds that result into res. It returns the node's
+// output and abort, and whether the fallback rescued the node.
+func WithFallback[Out any](res, fb *runtime.StepResult, out Out, abort error, fallback func() (Out, error)) (Out, bool, error) {
+	if abort != nil || res.Success {
+		return out, false, abort
+	}
+	fout, abort := fallback()
+	Fallback(res, *fb, abort != nil)
+	if abort != nil || !fb.Success {
+		var zero Out
+		return zero, false, abort
+	}
+	return fout, true, nil
+}

@@ -357,3 +357,41 @@ func TestSucceed(t *testing.T) {
 		t.Errorf("recorded run: %v %+v, want success with the output", out, res)
 	}
 }
+
+func TestWithFallback(t *testing.T) {
+	ran := false
+	rescue := func(fb *rt.StepResult, success bool, abort error) func() (int, error) {
+		return func() (int, error) {
+			ran = true
+			*fb = rt.StepResult{Name: "fb", Success: success, Output: 9, Attempts: 1}
+			if !success {
+				fb.Err, fb.Feedback = errors.New("fb broke"), "fb broke"
+			}
+			return 9, abort
+		}
+	}
+	var fb rt.StepResult
+	res := rt.StepResult{Success: true}
+	if out, rescued, abort := WithFallback(&res, &fb, 1, nil, rescue(&fb, true, nil)); out != 1 || rescued || abort != nil || ran {
+		t.Errorf("primary succeeded: %v %v %v, ran %v", out, rescued, abort, ran)
+	}
+	res = rt.StepResult{}
+	if _, rescued, abort := WithFallback(&res, &fb, 1, context.Canceled, rescue(&fb, true, nil)); rescued || abort != context.Canceled || ran {
+		t.Errorf("primary aborted: %v %v, ran %v", rescued, abort, ran)
+	}
+	res = failed("p")
+	out, rescued, abort := WithFallback(&res, &fb, 0, nil, rescue(&fb, true, nil))
+	if out != 9 || !rescued || abort != nil || !res.Success || !res.FallbackTriggered || len(res.Steps) != 1 {
+		t.Errorf("rescued: %v %v %v %+v", out, rescued, abort, res)
+	}
+	res = failed("p")
+	out, rescued, abort = WithFallback(&res, &fb, 0, nil, rescue(&fb, false, nil))
+	var fe *rt.FallbackError
+	if out != 0 || rescued || abort != nil || res.Success || !errors.As(res.Err, &fe) {
+		t.Errorf("fallback failed: %v %v %v %+v", out, rescued, abort, res)
+	}
+	res = failed("p")
+	if out, rescued, abort = WithFallback(&res, &fb, 0, nil, rescue(&fb, true, context.Canceled)); out != 0 || rescued || abort != context.Canceled {
+		t.Errorf("fallback aborted: %v %v %v", out, rescued, abort)
+	}
+}

@@ -19,7 +19,8 @@
 // sequential and concurrent loops (MapSeq, MapWorkers, Elements), the
 // composite failures (LoopExhausted, NoCase, JoinFailed, Guard for panics
 // in user code), and a composite's own Timeout and validators
-// (CompositeTimeout, Validated). Generic parameters let generated code
+// (CompositeTimeout, Validated), and running a node's fallback
+// (WithFallback). Generic parameters let generated code
 // pass its own types; its typed parts (child calls, joins, choosers,
 // predicates, state copies and merges) stay generated.
 package kernel

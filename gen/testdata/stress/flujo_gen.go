@@ -452,16 +452,9 @@ func (e *LoudConflictExecutor) runLa(ctx context.Context, in Item, r *flujogenRu
 // runLb runs "lb" and, when it fails, its fallback "lr".
 func (e *LoudConflictExecutor) runLb(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
 	out, abort := e.primaryLb(ctx, in, r, res)
-	if abort != nil || res.Success {
-		return out, abort
-	}
 	var fb flujo.StepResult
-	fout, abort := e.runLr(ctx, in, r, &fb)
-	flujoimpl.Fallback(res, fb, abort != nil)
-	if abort != nil || !fb.Success {
-		return *new(Item), abort
-	}
-	return fout, nil
+	out, _, abort = flujoimpl.WithFallback(res, &fb, out, abort, func() (Item, error) { return e.runLr(ctx, in, r, &fb) })
+	return out, abort
 }
 
 // primaryLb runs the steps "lb": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
@@ -891,16 +884,9 @@ func (e *LoudIgnoreExecutor) runLa(ctx context.Context, in Item, r *flujogenRun[
 // runLb runs "lb" and, when it fails, its fallback "lr".
 func (e *LoudIgnoreExecutor) runLb(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
 	out, abort := e.primaryLb(ctx, in, r, res)
-	if abort != nil || res.Success {
-		return out, abort
-	}
 	var fb flujo.StepResult
-	fout, abort := e.runLr(ctx, in, r, &fb)
-	flujoimpl.Fallback(res, fb, abort != nil)
-	if abort != nil || !fb.Success {
-		return *new(Item), abort
-	}
-	return fout, nil
+	out, _, abort = flujoimpl.WithFallback(res, &fb, out, abort, func() (Item, error) { return e.runLr(ctx, in, r, &fb) })
+	return out, abort
 }
 
 // primaryLb runs the steps "lb": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
@@ -1330,16 +1316,9 @@ func (e *LoudKeepFirstExecutor) runLa(ctx context.Context, in Item, r *flujogenR
 // runLb runs "lb" and, when it fails, its fallback "lr".
 func (e *LoudKeepFirstExecutor) runLb(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
 	out, abort := e.primaryLb(ctx, in, r, res)
-	if abort != nil || res.Success {
-		return out, abort
-	}
 	var fb flujo.StepResult
-	fout, abort := e.runLr(ctx, in, r, &fb)
-	flujoimpl.Fallback(res, fb, abort != nil)
-	if abort != nil || !fb.Success {
-		return *new(Item), abort
-	}
-	return fout, nil
+	out, _, abort = flujoimpl.WithFallback(res, &fb, out, abort, func() (Item, error) { return e.runLr(ctx, in, r, &fb) })
+	return out, abort
 }
 
 // primaryLb runs the steps "lb": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
@@ -2064,16 +2043,9 @@ func (e *LoudNoMergeExecutor) runLa(ctx context.Context, in Item, r *flujogenRun
 // runLb runs "lb" and, when it fails, its fallback "lr".
 func (e *LoudNoMergeExecutor) runLb(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
 	out, abort := e.primaryLb(ctx, in, r, res)
-	if abort != nil || res.Success {
-		return out, abort
-	}
 	var fb flujo.StepResult
-	fout, abort := e.runLr(ctx, in, r, &fb)
-	flujoimpl.Fallback(res, fb, abort != nil)
-	if abort != nil || !fb.Success {
-		return *new(Item), abort
-	}
-	return fout, nil
+	out, _, abort = flujoimpl.WithFallback(res, &fb, out, abort, func() (Item, error) { return e.runLr(ctx, in, r, &fb) })
+	return out, abort
 }
 
 // primaryLb runs the steps "lb": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
@@ -2995,16 +2967,9 @@ func (e *LoudUpdateExecutor) runLa(ctx context.Context, in Item, r *flujogenRun[
 // runLb runs "lb" and, when it fails, its fallback "lr".
 func (e *LoudUpdateExecutor) runLb(ctx context.Context, in Item, r *flujogenRun[State], res *flujo.StepResult) (Item, error) {
 	out, abort := e.primaryLb(ctx, in, r, res)
-	if abort != nil || res.Success {
-		return out, abort
-	}
 	var fb flujo.StepResult
-	fout, abort := e.runLr(ctx, in, r, &fb)
-	flujoimpl.Fallback(res, fb, abort != nil)
-	if abort != nil || !fb.Success {
-		return *new(Item), abort
-	}
-	return fout, nil
+	out, _, abort = flujoimpl.WithFallback(res, &fb, out, abort, func() (Item, error) { return e.runLr(ctx, in, r, &fb) })
+	return out, abort
 }
 
 // primaryLb runs the steps "lb": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).

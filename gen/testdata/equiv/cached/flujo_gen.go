@@ -2587,16 +2587,9 @@ func (e *BudgetFallbackExecutor) shrink(level runtime.PressureLevel) {
 // runPrimary runs "primary" and, when it fails, its fallback "rescue".
 func (e *BudgetFallbackExecutor) runPrimary(ctx context.Context, in flujotest.Bill, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
 	out, abort := e.primaryPrimary(ctx, in, r, res)
-	if abort != nil || res.Success {
-		return out, abort
-	}
 	var fb flujo.StepResult
-	fout, abort := e.runRescue(ctx, in, r, &fb)
-	flujoimpl.Fallback(res, fb, abort != nil)
-	if abort != nil || !fb.Success {
-		return *new(flujotest.Charge), abort
-	}
-	return fout, nil
+	out, _, abort = flujoimpl.WithFallback(res, &fb, out, abort, func() (flujotest.Charge, error) { return e.runRescue(ctx, in, r, &fb) })
+	return out, abort
 }
 
 // primaryPrimary runs the step "primary": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
@@ -5410,17 +5403,12 @@ func (e *CachedTagsWithFallbackExecutor) shrink(level runtime.PressureLevel) {
 // runTags runs "tags" and, when it fails, its fallback "spare".
 func (e *CachedTagsWithFallbackExecutor) runTags(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) ([]string, error) {
 	out, abort := e.primaryTags(ctx, in, r, res)
-	if abort != nil || res.Success {
-		return out, abort
-	}
 	var fb flujo.StepResult
-	fout, abort := e.runSpare(ctx, in, r, &fb)
-	flujoimpl.Fallback(res, fb, abort != nil)
-	if abort != nil || !fb.Success {
-		return *new([]string), abort
+	out, rescued, abort := flujoimpl.WithFallback(res, &fb, out, abort, func() ([]string, error) { return e.runSpare(ctx, in, r, &fb) })
+	if rescued {
+		e.stepTags.CacheFallback(&r.eng.Env, in, out)
 	}
-	e.stepTags.CacheFallback(&r.eng.Env, in, fout)
-	return fout, nil
+	return out, abort
 }
 
 // primaryTags runs the step "tags": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
@@ -17050,16 +17038,9 @@ func (e *WithFailedFallbackExecutor) shrink(level runtime.PressureLevel) {
 // runFail runs "fail" and, when it fails, its fallback "failtoo".
 func (e *WithFailedFallbackExecutor) runFail(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
 	out, abort := e.primaryFail(ctx, in, r, res)
-	if abort != nil || res.Success {
-		return out, abort
-	}
 	var fb flujo.StepResult
-	fout, abort := e.runFailtoo(ctx, in, r, &fb)
-	flujoimpl.Fallback(res, fb, abort != nil)
-	if abort != nil || !fb.Success {
-		return *new(flujotest.Job), abort
-	}
-	return fout, nil
+	out, _, abort = flujoimpl.WithFallback(res, &fb, out, abort, func() (flujotest.Job, error) { return e.runFailtoo(ctx, in, r, &fb) })
+	return out, abort
 }
 
 // primaryFail runs the step "fail": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
@@ -17323,16 +17304,9 @@ func (e *WithFallbackExecutor) shrink(level runtime.PressureLevel) {
 // runFail runs "fail" and, when it fails, its fallback "rescue".
 func (e *WithFallbackExecutor) runFail(ctx context.Context, in flujotest.Job, r *flujogenRun[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
 	out, abort := e.primaryFail(ctx, in, r, res)
-	if abort != nil || res.Success {
-		return out, abort
-	}
 	var fb flujo.StepResult
-	fout, abort := e.runRescue(ctx, in, r, &fb)
-	flujoimpl.Fallback(res, fb, abort != nil)
-	if abort != nil || !fb.Success {
-		return *new(flujotest.Job), abort
-	}
-	return fout, nil
+	out, _, abort = flujoimpl.WithFallback(res, &fb, out, abort, func() (flujotest.Job, error) { return e.runRescue(ctx, in, r, &fb) })
+	return out, abort
 }
 
 // primaryFail runs the step "fail": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
