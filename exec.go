@@ -40,9 +40,13 @@ func (r execRun) exec(ctx context.Context, n Node, in any, fr frame, res *StepRe
 	} else {
 		abort = r.composite(ctx, n, in, fr, res)
 	}
-	if abort == nil && !res.Success && b.set.fallback != nil {
-		abort = r.fallback(ctx, b, in, fr, res)
-		if leaf && abort == nil && res.Success && set.Cache {
+	if b.set.fallback != nil {
+		var fb StepResult
+		var rescued bool
+		_, rescued, abort = kernel.WithFallback[any](res, &fb, nil, abort, func() (any, error) {
+			return nil, r.exec(ctx, b.set.fallback, in, fr, &fb)
+		})
+		if leaf && rescued && set.Cache {
 			r.kernelStep(l, r.tree.nodes[b], &set).CacheFallback(&r.eng.k.Env, in, res.Output)
 		}
 	}
@@ -79,23 +83,11 @@ func (r execRun) composite(ctx context.Context, n Node, in any, fr frame, res *S
 	case *mapNode:
 		abort = r.mapEach(cctx, n, in, fr, res)
 	}
-	if abort != nil && cctx != ctx && ctx.Err() == nil && cctx.Err() != nil && !isUsageLimit(abort) {
-		// The node's own deadline passed: a failure of this node, not an
-		// abort of the run.
-		abort = nil
-		res.Success, res.Output = false, nil
-		res.Err = &StepTimeoutError{Step: b.name, Timeout: b.set.timeout}
-		res.Feedback = failureFeedback(res.Err)
+	if cctx != ctx {
+		_, abort = kernel.CompositeTimeout[any](ctx, cctx, b.name, b.set.timeout, res, nil, abort)
 	}
-	if abort == nil && res.Success {
-		for _, v := range b.set.validators {
-			if err := v(res.Output); err != nil {
-				res.Success, res.Output = false, nil
-				res.Err = &ValidationFailedError{Step: b.name, Err: err}
-				res.Feedback = failureFeedback(res.Err)
-				break
-			}
-		}
+	for _, v := range b.set.validators {
+		kernel.Validated(b.name, v, res, res.Output, abort)
 	}
 	if timed {
 		res.Latency = time.Duration(r.core.clock.Nanotime() - start)
@@ -104,14 +96,6 @@ func (r execRun) composite(ctx context.Context, n Node, in any, fr frame, res *S
 }
 
 func isUsageLimit(err error) bool { return kernel.IsUsageLimit(err) }
-
-// fallback runs b's fallback after b failed with the result in *res.
-func (r execRun) fallback(ctx context.Context, b *nodeBase, in any, fr frame, res *StepResult) error {
-	var fb StepResult
-	abort := r.exec(ctx, b.set.fallback, in, fr, &fb)
-	kernel.Fallback(res, fb, abort != nil)
-	return abort
-}
 
 // leaf runs a Step, StepS or Func, analysed in info, with its effective
 // settings set, on the kernel.

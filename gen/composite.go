@@ -9,92 +9,64 @@ import (
 	"github.com/flujo/flujo/internal/analysis"
 )
 
-// emitComposite emits name, the composite's wrapper (its Timeout, its
-// validators and its latency), and bodyK, the composition itself.
+// emitComposite emits name, the method that runs the composite n: its
+// composition, timed (its latency), and, with a Timeout or validators, in
+// a wrapper that applies them around bodyK, the composition itself.
 func (pg *pipelineGen) emitComposite(f *jen.File, n *analysis.Node, name string) {
-	out := pg.out(n)
-	o := n.Options
-	// A plain sequence's latency is the sum of its steps' latencies, as in
-	// the ExecutorCore: it saves two clock reads per run. A timeout or a
-	// validator makes it timed like any composite.
-	summed := n.Kind == analysis.KindPipeline && o.Timeout == 0 && len(o.Validate) == 0
-	body := []jen.Code{c("cctx := ctx")}
-	if !summed {
-		body = append([]jen.Code{pg.clockStart()}, body...)
-	}
-	if o.Timeout > 0 {
-		body = append(body,
-			c("cctx, cancel := {}(ctx, {})", jen.Qual("context", "WithTimeout"), durationLit(o.Timeout)),
-			c("defer cancel()"),
-		)
-	}
-	body = append(body, c("out, abort := e."+pg.bodyName(n)+"(cctx, in, r, res)"))
-	if o.Timeout > 0 {
-		body = append(body, c(`if abort != nil && ctx.Err() == nil && cctx.Err() != nil && !{}(abort) {
-	abort = nil
-	out = *new({})
-	res.Success, res.Output = false, nil
-	res.Err = &{}{Step: `+strq(n.Name)+`, Timeout: {}}
-	res.Feedback = {}(res.Err)
-}`, qi("IsUsageLimit"), out.Clone(), qf("StepTimeoutError"), durationLit(o.Timeout), qr("FailureFeedback")))
-	}
-	for _, v := range o.Validate {
-		body = append(body, c(`if abort == nil && res.Success {
-	if verr := {}(out); verr != nil {
-		out = *new({})
-		res.Success, res.Output = false, nil
-		res.Err = &{}{Step: `+strq(n.Name)+`, Err: verr}
-		res.Feedback = {}(res.Err)
-	}
-}`, pg.g.fn(v), out.Clone(), qf("ValidationFailedError"), qr("FailureFeedback")))
-	}
-	body = append(body, c("_ = cctx"))
-	if !summed {
-		body = append(body, pg.clockStop())
-	}
-	body = append(body, c("return out, abort"))
-	pg.method(f, n, name, fmt.Sprintf("%s runs the %s %q.", name, n.Kind, n.Name), body)
-
 	var b []jen.Code
 	switch n.Kind {
 	case analysis.KindPipeline:
-		pg.g.emitSeqChild(f)
 		b = pg.pipelineBody(n)
 	case analysis.KindLoop:
-		b = pg.loopBody(f, n)
+		b = pg.loopBody(n)
 	case analysis.KindBranch:
-		b = pg.branchBody(f, n)
+		b = pg.branchBody(n)
 	case analysis.KindParallel:
 		b = pg.parallelBody(f, n)
 	case analysis.KindMap:
 		b = pg.mapBody(n)
 	}
+	doc := fmt.Sprintf("%s runs the %s %q.", name, n.Kind, n.Name)
+	o := n.Options
+	if o.Timeout == 0 && len(o.Validate) == 0 {
+		// A plain sequence's latency is the sum of its steps' latencies, as
+		// in the ExecutorCore: it saves two clock reads per run. Any other
+		// composite's is measured once it returned.
+		if n.Kind != analysis.KindPipeline {
+			b = append([]jen.Code{pg.clockStart(), c("defer func() { {} }()", pg.clockStop())}, b...)
+		}
+		pg.method(f, n, name, doc, b)
+		return
+	}
+	body := []jen.Code{pg.clockStart()}
+	cctx := "ctx"
+	if o.Timeout > 0 {
+		cctx = "cctx"
+		body = append(body,
+			c("cctx, cancel := {}(ctx, {})", jen.Qual("context", "WithTimeout"), durationLit(o.Timeout)),
+			c("defer cancel()"),
+		)
+	}
+	body = append(body, c("out, abort := e."+pg.bodyName(n)+"("+cctx+", in, r, res)"))
+	if o.Timeout > 0 {
+		body = append(body, c("out, abort = {}(ctx, cctx, "+strq(n.Name)+", {}, res, out, abort)", qi("CompositeTimeout"), durationLit(o.Timeout)))
+	}
+	for _, v := range o.Validate {
+		body = append(body, c("out = {}("+strq(n.Name)+", {}, res, out, abort)", qi("Validated"), pg.g.fn(v)))
+	}
+	body = append(body, pg.clockStop(), c("return out, abort"))
+	pg.method(f, n, name, doc, body)
 	pg.method(f, n, pg.bodyName(n), fmt.Sprintf("%s is the composition of %q.", pg.bodyName(n), n.Name), b)
 }
 
-// childRecord appends a child's result to res.Steps: always in recorded
-// runs, and in fast runs only when it failed, which is all the failure
-// path of the run's error needs.
-const childRecord = "if r.Record || !cr.Success { res.Steps = append(res.Steps, cr) }"
+// succeed returns the end of a composite that succeeded with output v.
+func succeed(v string) jen.Code { return c("return {}(res, r.Record, "+v+"), nil", qi("Succeed")) }
 
-// emitSeqChild emits, once per file, flujogenSeqChild: what a Pipeline
-// does with the result of each step it ran, so that each step of a
-// sequence costs the sequence a few lines.
-func (g *generator) emitSeqChild(f *jen.File) {
-	if g.seqChild {
-		return
-	}
-	g.seqChild = true
-	f.Comment("flujogenSeqChild adds the result cr of a pipeline's step to the pipeline's res: to its steps in recorded runs and whenever the step failed, and to its cost, tokens and latency. stop reports that the pipeline ends here, with abort (nil for a failure).")
-	f.Func().Id("flujogenSeqChild").Params(jen.Id("res").Op(",").Id("cr").Op("*").Add(qf("StepResult")), jen.Id("record").Bool(), jen.Id("abort").Error()).Params(jen.Id("stop").Bool(), jen.Id("err").Error()).Block(
-		c("if record || !cr.Success { res.Steps = append(res.Steps, *cr) }"),
-		c("res.Cost += cr.Cost"),
-		c("res.Tokens += cr.Tokens"),
-		c("res.Latency += cr.Latency"),
-		c("if abort != nil {\nres.Err = abort\nreturn true, abort\n}"),
-		c("if !cr.Success {\nres.Err, res.Feedback = cr.Err, cr.Feedback\nreturn true, nil\n}"),
-		c("return false, nil"),
-	)
+// childDone is the handling of the result cr of a child of a Pipeline,
+// Loop or Branch, whose output type is out: added to the composite's, which
+// ends here when the child aborted or failed.
+func childDone(cr string, out jen.Code) jen.Code {
+	return c("if stop, abort := {}(res, &"+cr+", r.Record, abort); stop {\nreturn *new({}), abort\n}", qi("Child"), out)
 }
 
 func (pg *pipelineGen) pipelineBody(n *analysis.Node) []jen.Code {
@@ -105,29 +77,21 @@ func (pg *pipelineGen) pipelineBody(n *analysis.Node) []jen.Code {
 	}
 	prev := "in"
 	for _, ch := range n.Children {
-		v := "out" + pg.name(ch)
-		b = append(b, jen.Block(
-			c("var cr {}", qf("StepResult")),
-			c("o, abort := e."+pg.runName(ch)+"(ctx, "+prev+", r, &cr)"),
-			c("if stop, abort := flujogenSeqChild(res, &cr, r.Record, abort); stop {\nreturn *new({}), abort\n}", pg.out(n)),
-			c(v+" = o"),
-		))
-		b = append(b[:len(b)-1], c("var "+v+" {}", pg.out(ch)), b[len(b)-1])
+		v, cr := "out"+pg.name(ch), "cr"+pg.name(ch)
+		b = append(b,
+			c("var "+cr+" {}", qf("StepResult")),
+			c(v+", abort := e."+pg.runName(ch)+"(ctx, "+prev+", r, &"+cr+")"),
+			childDone(cr, pg.out(n)),
+		)
 		prev = v
 	}
-	b = append(b, c("res.Success = true"), c("if r.Record { res.Output = "+prev+" }"), c("return "+prev+", nil"))
+	b = append(b, succeed(prev))
 	return b
 }
 
-func (pg *pipelineGen) loopBody(f *jen.File, n *analysis.Node) []jen.Code {
+func (pg *pipelineGen) loopBody(n *analysis.Node) []jen.Code {
 	body := n.Children[0]
 	T := pg.out(n)
-	until := pg.untilName(n)
-	f.Comment(until + " asks the exit condition of loop " + strq(n.Name) + ", turning a panic into a *flujo.PanicError.")
-	f.Func().Params(jen.Id("e").Op("*").Id(pg.X)).Id(until).Params(jen.Id("v").Add(T.Clone())).Params(jen.Id("done").Bool(), jen.Id("err").Error()).Block(
-		pg.recoverInto(n.Name, "done, err = false, "),
-		c("return {}(v), nil", pg.g.fn(n.Loop.Until)),
-	)
 	max := n.Options.MaxLoops
 	return []jen.Code{
 		c("res.Name = " + strq(n.Name)),
@@ -137,36 +101,18 @@ func (pg *pipelineGen) loopBody(f *jen.File, n *analysis.Node) []jen.Code {
 			c("var cr {}", qf("StepResult")),
 			c("nv, abort := e."+pg.runName(body)+"(ctx, v, r, &cr)"),
 			c("res.Attempts = i"),
-			c(childRecord),
-			c("res.Cost += cr.Cost"),
-			c("res.Tokens += cr.Tokens"),
-			c("if abort != nil {\nres.Err = abort\nreturn *new({}), abort\n}", T.Clone()),
-			c("if !cr.Success {\nres.Err, res.Feedback = cr.Err, cr.Feedback\nreturn *new({}), nil\n}", T.Clone()),
+			childDone("cr", T.Clone()),
 			c("v = nv"),
-			c("done, perr := e."+until+"(v)"),
-			c("if perr != nil {\nres.Err, res.Feedback = perr, perr.Error()\nreturn *new({}), nil\n}", T.Clone()),
-			c("if done {\nres.Success = true\nif r.Record { res.Output = v }\nreturn v, nil\n}"),
+			c("done, perr := {}("+strq(n.Name)+", func() (bool, error) { return {}(v), nil })", qi("Guard"), pg.g.fn(n.Loop.Until)),
+			c("if perr != nil {\n{}(res, perr)\nreturn *new({}), nil\n}", qi("Fail"), T.Clone()),
+			c("if done {\nreturn {}(res, r.Record, v), nil\n}", qi("Succeed")),
 		),
-		c(fmt.Sprintf("merr := &{}{Loop: %s, MaxLoops: %d}", strq(n.Name), max), qf("MaxLoopsError")),
-		c("res.Err, res.Feedback = merr, merr.Error()"),
+		c(fmt.Sprintf("{}(res, %s, %d)", strq(n.Name), max), qi("LoopExhausted")),
 		c("return *new({}), nil", T.Clone()),
 	}
 }
 
-// recoverInto is a deferred recover that turns a panic of user code run by
-// the composite name into a *flujo.PanicError assigned by assign + err.
-func (pg *pipelineGen) recoverInto(name, assign string, args ...jen.Code) jen.Code {
-	args = append(args, qf("PanicError"), jen.Qual("runtime/debug", "Stack"))
-	return c("defer func() {\nif p := recover(); p != nil {\n"+assign+"&{}{Step: "+strq(name)+", Value: p, Stack: {}()}\n}\n}()", args...)
-}
-
-func (pg *pipelineGen) branchBody(f *jen.File, n *analysis.Node) []jen.Code {
-	choose := pg.chooseName(n)
-	f.Comment(choose + " asks the chooser of branch " + strq(n.Name) + ", turning a panic into a *flujo.PanicError.")
-	f.Func().Params(jen.Id("e").Op("*").Id(pg.X)).Id(choose).Params(jen.Id("in").Add(pg.in(n))).Params(jen.Id("key").String(), jen.Id("err").Error()).Block(
-		pg.recoverInto(n.Name, "key, err = \"\", "),
-		c("return {}(in), nil", pg.g.fn(n.Branch.Chooser)),
-	)
+func (pg *pipelineGen) branchBody(n *analysis.Node) []jen.Code {
 	out := pg.out(n)
 	cases := []jen.Code{}
 	for i, k := range n.Branch.Keys {
@@ -176,28 +122,22 @@ func (pg *pipelineGen) branchBody(f *jen.File, n *analysis.Node) []jen.Code {
 		cases = append(cases, jen.Default().Block(c("o, abort = e."+pg.runName(d)+"(ctx, in, r, &cr)")))
 	} else {
 		cases = append(cases, jen.Default().Block(
-			c("nerr := &{}{Branch: "+strq(n.Name)+", Key: key}", qf("NoBranchError")),
-			c("res.Err, res.Feedback = nerr, nerr.Error()"),
+			c("{}(res, "+strq(n.Name)+", key)", qi("NoCase")),
 			c("return *new({}), nil", out.Clone()),
 		))
 	}
 	return []jen.Code{
 		c("res.Name = " + strq(n.Name)),
 		c("res.Attempts = 1"),
-		c("key, kerr := e." + choose + "(in)"),
-		c("if kerr != nil {\nres.Err, res.Feedback = kerr, kerr.Error()\nreturn *new({}), nil\n}", out.Clone()),
+		c("key, kerr := {}("+strq(n.Name)+", func() (string, error) { return {}(in), nil })", qi("Guard"), pg.g.fn(n.Branch.Chooser)),
+		c("if kerr != nil {\n{}(res, kerr)\nreturn *new({}), nil\n}", qi("Fail"), out.Clone()),
 		c("res.BranchKey = key"),
 		c("var cr {}", qf("StepResult")),
 		c("var o {}", out.Clone()),
 		c("var abort error"),
 		jen.Switch(jen.Id("key")).Block(cases...),
-		c("if r.Record || !cr.Success { res.Steps = []{}{cr} }", qf("StepResult")),
-		c("res.Cost, res.Tokens = cr.Cost, cr.Tokens"),
-		c("if abort != nil {\nres.Err = abort\nreturn *new({}), abort\n}", out.Clone()),
-		c("if !cr.Success {\nres.Err, res.Feedback = cr.Err, cr.Feedback\nreturn *new({}), nil\n}", out.Clone()),
-		c("res.Success = true"),
-		c("if r.Record { res.Output = o }"),
-		c("return o, nil"),
+		childDone("cr", out.Clone()),
+		succeed("o"),
 	}
 }
 
@@ -222,8 +162,13 @@ func (pg *pipelineGen) emitScratchUnion(f *jen.File) {
 	}
 	f.Commentf("%s is the pooled working space of the Parallel runs of %s, one field per Parallel.", u, pg.X)
 	f.Type().Id(u).Struct(fields...)
-	f.Func().Id("new" + u).Params().Id(u).Block(c("return " + u + "{\n" + strings.Join(mk, "\n") + "\n}"))
-	f.Func().Id("reset" + u).Params(jen.Id("u").Op("*").Id(u)).Block(c("*u = " + u + "{\n" + strings.Join(keep, "\n") + "\n}"))
+	sep := "\n" // one field per line, or all on one line when there is one
+	if len(mk) == 1 {
+		sep = ""
+		mk[0], keep[0] = strings.TrimSuffix(mk[0], ","), strings.TrimSuffix(keep[0], ",")
+	}
+	f.Func().Id("new" + u).Params().Id(u).Block(c("return " + u + "{" + sep + strings.Join(mk, sep) + sep + "}"))
+	f.Func().Id("reset" + u).Params(jen.Id("u").Op("*").Id(u)).Block(c("*u = " + u + "{" + sep + strings.Join(keep, sep) + sep + "}"))
 }
 
 // pooled reports whether Parallel scratch space is pooled
@@ -254,12 +199,15 @@ func (pg *pipelineGen) emitScratch(f *jen.File, n *analysis.Node) {
 	name := pg.scratchName(n)
 	f.Commentf("%s is the working space of one run of parallel %q.", name, n.Name)
 	f.Type().Id(name).Struct(fields...)
-	get := []jen.Code{c(fmt.Sprintf("return &%s{done: make(chan int, %d)}", name, k))}
-	if pg.pooled() {
-		get = []jen.Code{c("u := e.scratch.Load().Get()"), c("u." + pg.partName(n) + ".owner = u"), c("return &u." + pg.partName(n))}
+}
+
+// getScratch returns the statements that set sc to working space for a
+// run of the Parallel n: from the pool with enable_object_pool.
+func (pg *pipelineGen) getScratch(n *analysis.Node) []jen.Code {
+	if !pg.pooled() {
+		return []jen.Code{c(fmt.Sprintf("sc := &%s{done: make(chan int, %d)}", pg.scratchName(n), len(n.Children)))}
 	}
-	f.Commentf("get%s returns working space for parallel %q.", name, n.Name)
-	f.Func().Params(jen.Id("e").Op("*").Id(pg.X)).Id("get" + name).Params().Op("*").Id(name).Block(get...)
+	return []jen.Code{c("u := e.scratch.Load().Get()"), c("sc := &u." + pg.partName(n)), c("sc.owner = u")}
 }
 
 // scratchPools returns the Parallel nodes whose scratch space is pooled.
@@ -377,29 +325,27 @@ func (pg *pipelineGen) withScopePool(b []jen.Code) []jen.Code {
 }
 
 func (pg *pipelineGen) parallelBody(f *jen.File, n *analysis.Node) []jen.Code {
-	k := len(n.Children)
 	out := pg.out(n)
 	pi := n.Parallel
 	propagate := n.Options.OnBranchFailure != analysis.Ignore
 	pg.emitScratch(f, n)
-	b := []jen.Code{
+	b := append([]jen.Code{
 		c("res.Name = " + strq(n.Name)),
 		c("res.Attempts = 1"),
-		c("sc := e.get" + pg.scratchName(n) + "()"),
-	}
+	}, pg.getScratch(n)...)
 	// Siblings are cancelled when one fails (Propagate) or aborts the run
 	// (a usage limit); else the caller's context is enough.
 	cancellable := propagate || pg.usage
-	cancel := "cancel()"
+	cancel := "cancel"
 	switch {
 	case cancellable && pg.scopeReusable(n):
 		b = append(b, c("bctx := e."+scopePool+".Get(ctx)"))
-		cancel = "bctx.Cancel()"
+		cancel = "bctx.Cancel"
 	case cancellable:
 		b = append(b, c("bctx, cancel := {}(ctx)", jen.Qual("context", "WithCancel")), c("defer cancel()"))
 	default: // nothing to cancel
 		b = append(b, c("bctx := ctx"))
-		cancel = ""
+		cancel = "nil"
 	}
 	bs := pg.branchStates[n]
 	for i, br := range n.Children {
@@ -410,53 +356,25 @@ func (pg *pipelineGen) parallelBody(f *jen.File, n *analysis.Node) []jen.Code {
 			b = append(b, pg.stateCopy(w, "r.State", bs[i].fields, bs[i].whole, n.Pos, true)...)
 			b = append(b, c(rs+".State = &"+w))
 		}
-		// A step that calls runtime.Goexit ends the branch's goroutine: the
-		// deferred call reports the branch failed instead of leaving the
+		// A step that calls runtime.Goexit ends the branch's goroutine:
+		// RunBranch reports the branch failed instead of leaving the
 		// Parallel waiting for it.
 		b = append(b,
 			c("e.svc.Track.EnterChild()"),
-			c(fmt.Sprintf("go func() {\ndefer e.svc.Track.ExitChild()\nexited := true\ndefer func() {\nif exited {\nsc.o%d, sc.aborts[%d] = *new({}), nil\n{}(&sc.results[%d], %s)\nsc.done <- %d\n}\n}()\nsc.o%d, sc.aborts[%d] = e.%s(bctx, in, &%s, &sc.results[%d])\nexited = false\nsc.done <- %d\n}()",
-				i, i, i, strq(br.Name), i, i, i, pg.runName(br), rs, i, i), pg.out(br), qi("GoexitResult")),
+			c(fmt.Sprintf("go func() {\ndefer e.svc.Track.ExitChild()\n{}(sc.done, %d, %s, &sc.results[%d], &sc.o%d, &sc.aborts[%d], func() ({}, error) { return e.%s(bctx, in, &%s, &sc.results[%d]) })\n}()",
+				i, strq(br.Name), i, i, i, pg.runName(br), rs, i), qi("RunBranch"), pg.out(br)),
 		)
 	}
 	abandon := ""
 	if cancellable && pg.scopeReusable(n) {
 		abandon = "// They hold the scope too: it is cancelled, never reused.\nbctx.Abandon()\n"
 	}
-	failCase := ""
-	if propagate {
-		failCase = "case !sc.results[i].Success && (failed < 0 || i < failed):\n\tfailed = i\n\t" + cancel + "\n"
-	}
 	b = append(b,
-		c("var abort error"),
-		c("failed := -1"),
-		c("_ = failed"),
-		jen.For(jen.Range().Lit(k)).Block(
-			c(`select {
-case i := <-sc.done:
-	sc.finished[i] = true
-	switch ab := sc.aborts[i]; {
-	case ab != nil && ({}(ctx) != nil || {}(ab)):
-		if abort == nil {
-			abort = ab
-			`+cancel+`
-		}
-	case ab != nil:
-	`+failCase+`}
-case <-{}(ctx):
-	// The branches still running see the cancellation and end in
-	// goroutines the executor counts; they may still write the scratch
-	// space, which is therefore not reused.
-	`+abandon+`for i := range sc.results {
-		if sc.finished[i] {
-			res.Steps = append(res.Steps, sc.results[i])
-		}
-	}
-	cerr := {}(ctx)
-	res.Err = cerr
-	return *new({}), cerr
-}`, qr("ContextErr"), qi("IsUsageLimit"), qr("ContextDone"), qr("ContextErr"), out.Clone()),
-		),
+		c(fmt.Sprintf("abort, failed, cerr := {}(ctx, sc.done, sc.results[:], sc.aborts[:], sc.finished[:], %v, %s)", propagate, cancel), qi("Gather")),
+		// The branches still running see the cancellation and end in
+		// goroutines the executor counts; they may still write the scratch
+		// space, which is therefore not reused.
+		c("if cerr != nil {\n"+abandon+"return *new({}), {}(res, sc.results[:], sc.finished[:], cerr)\n}", out.Clone(), qi("Abandoned")),
 	)
 	if cancellable && pg.scopeReusable(n) {
 		// Every branch has returned: nothing the executor started holds
@@ -466,36 +384,7 @@ case <-{}(ctx):
 	if pg.pooled() {
 		b = append(b, c("defer e.scratch.Load().Put(sc.owner)"))
 	}
-	b = append(b,
-		c("if r.Record || abort != nil || failed >= 0 { res.Steps = append(res.Steps, sc.results[:]...) }"),
-		c("for i := range sc.results {\nres.Cost += sc.results[i].Cost\nres.Tokens += sc.results[i].Tokens\n}"),
-		c("if abort != nil {\nres.Err = abort\nreturn *new({}), abort\n}", out.Clone()),
-	)
-	if propagate {
-		b = append(b, c("if failed >= 0 {\nfr := &sc.results[failed]\nres.Err = fr.Err\nres.Feedback = {}(\"branch %q failed: %s\", fr.Name, fr.Feedback)\nreturn *new({}), nil\n}",
-			jen.Qual("fmt", "Sprintf"), out.Clone()))
-	}
-	join := pg.joinName(n)
-	params := []jen.Code{}
-	args := ""
-	for i := range n.Children {
-		params = append(params, jen.Id(fmt.Sprintf("a%d", i)).Add(pg.g.typ(pi.JoinParams[i].Type, n.Pos)))
-		if i > 0 {
-			args += ", "
-		}
-		args += fmt.Sprintf("a%d", i)
-	}
-	var call jen.Code
-	if pi.JoinReturnsError {
-		call = c("return {}("+args+")", pg.g.fn(pi.Join))
-	} else {
-		call = c("return {}("+args+"), nil", pg.g.fn(pi.Join))
-	}
-	f.Comment(join + " calls the join of parallel " + strq(n.Name) + ", turning a panic into a *flujo.PanicError.")
-	f.Func().Params(jen.Id("e").Op("*").Id(pg.X)).Id(join).Params(params...).Params(jen.Id("out").Add(out.Clone()), jen.Id("err").Error()).Block(
-		pg.recoverInto(n.Name, "out, err = *new({}), ", out.Clone()),
-		call,
-	)
+	b = append(b, c("if stop, abort := {}(res, sc.results[:], r.Record, abort, failed); stop {\nreturn *new({}), abort\n}", qi("Branches"), out.Clone()))
 	oargs := ""
 	for i := range n.Children {
 		if i > 0 {
@@ -503,133 +392,67 @@ case <-{}(ctx):
 		}
 		oargs += fmt.Sprintf("sc.o%d", i)
 	}
-	joinCall := []jen.Code{c("out, jerr := e." + join + "(" + oargs + ")")}
+	call := "return {}(" + oargs + "), nil"
 	if pi.JoinReturnsError {
-		joinCall = append(joinCall, c("if jerr != nil {\nif _, ok := jerr.(*{}); !ok { jerr = &{}{Parallel: "+strq(n.Name)+", Err: jerr} }\nres.Err, res.Feedback = jerr, jerr.Error()\nreturn *new({}), nil\n}",
-			qf("PanicError"), qf("JoinError"), out.Clone()))
-	} else {
-		joinCall = append(joinCall, c("if jerr != nil {\nres.Err, res.Feedback = jerr, jerr.Error()\nreturn *new({}), nil\n}", out.Clone()))
+		call = "return {}(" + oargs + ")"
+	}
+	joinCall := []jen.Code{
+		c("out, jerr := {}("+strq(n.Name)+", func() ({}, error) { "+call+" })", qi("Guard"), out.Clone(), pg.g.fn(pi.Join)),
+		c("if jerr != nil {\n{}(res, "+strq(n.Name)+", jerr)\nreturn *new({}), nil\n}", qi("JoinFailed"), out.Clone()),
 	}
 	b = append(b, pg.conflictCheck(f, n, bs)...)
 	b = append(b, joinCall...)
 	// A failed Parallel merges nothing: the branches' writes reach the
 	// state only once the join has accepted their outputs.
 	b = append(b, pg.mergeCode(n, bs)...)
-	b = append(b, c("res.Success = true"), c("if r.Record { res.Output = out }"), c("return out, nil"))
+	b = append(b, succeed("out"))
 	return b
 }
 
 func (pg *pipelineGen) mapBody(n *analysis.Node) []jen.Code {
 	body := n.Children[0]
-	out := pg.out(n)
 	outElem := pg.g.typ(n.Map.OutElem.Type, n.Pos)
 	conc := n.Options.Concurrency
-	seq := c(`for i := range in {
-	ab := error(nil)
-	outs[i], ab = e.` + pg.runName(body) + `(ctx, in[i], r, &results[i])
-	finished[i] = true
-	if ab != nil {
-		abort = ab
-		break
-	}
-	if !results[i].Success {
-		failed = i
-		break
-	}
-}`)
 	b := []jen.Code{
 		c("res.Name = " + strq(n.Name)),
 		c("res.Attempts = 1"),
 		c("outs := make([]{}, len(in))", outElem),
 		c("results := make([]{}, len(in))", qf("StepResult")),
 		c("finished := make([]bool, len(in))"),
-		c("failed := -1"),
-		c("var abort error"),
+		c("run := func(ctx {}, i int, cr *{}) ({}, error) {\nreturn e."+pg.runName(body)+"(ctx, in[i], r, cr)\n}",
+			jen.Qual("context", "Context"), qf("StepResult"), outElem.Clone()),
 	}
+	seq := c("abort, failed = {}(ctx, outs, results, finished, run)", qi("MapSeq"))
 	if conc <= 1 {
-		b = append(b, seq)
+		b = append(b, c("abort, failed := {}(ctx, outs, results, finished, run)", qi("MapSeq")))
 	} else {
 		// Workers stop taking elements once one fails or aborts the run.
-		mctx := []jen.Code{c("mctx, cancel := {}(ctx)", jen.Qual("context", "WithCancel")), c("defer cancel()")}
-		cancel, abandon := "cancel()", ""
+		par := []jen.Code{c("mctx, cancel := {}(ctx)", jen.Qual("context", "WithCancel")), c("defer cancel()")}
+		cancel, abandon := "cancel", ""
 		if pg.scopeReusable(n) {
-			mctx = []jen.Code{c("mctx := e." + scopePool + ".Get(ctx)")}
-			cancel = "mctx.Cancel()"
+			par = []jen.Code{c("mctx := e." + scopePool + ".Get(ctx)")}
+			cancel = "mctx.Cancel"
 			abandon = "// Workers still running hold the scope: it is cancelled, never reused.\nmctx.Abandon()\n"
 		}
-		par := append(mctx,
-			c("var next {}", jen.Qual("sync/atomic", "Int64")),
-			c("var mu {}", jen.Qual("sync", "Mutex")),
-			c("done := make(chan bool, workers)"),
-			c(`record := func(i int, cr *{}, o {}, ab error) {
-	mu.Lock()
-	defer mu.Unlock()
-	results[i], finished[i], outs[i] = *cr, true, o
-	switch {
-	case ab != nil && ({}(ctx) != nil || {}(ab)):
-		if abort == nil {
-			abort = ab
-		}
-		`+cancel+`
-	case ab != nil:
-	case !cr.Success && (failed < 0 || i < failed):
-		failed = i
-		`+cancel+`
-	}
-}`, qf("StepResult"), outElem.Clone(), qr("ContextErr"), qi("IsUsageLimit")),
-			// A step that calls runtime.Goexit ends its worker: the deferred
-			// call reports the element failed instead of losing it.
-			c(`for range workers {
-	e.svc.Track.EnterChild()
-	go func() {
-		defer e.svc.Track.ExitChild()
-		cur := -1 // the element in progress
-		var cr {}
-		defer func() {
-			if cur >= 0 {
-				{}(&cr, `+strq(body.Name)+`)
-				record(cur, &cr, *new({}), nil)
-			}
-			done <- true
-		}()
-		for {
-			i := int(next.Add(1) - 1)
-			if i >= len(in) || {}(mctx) != nil {
-				return
-			}
-			cur, cr = i, *new({})
-			o, ab := e.`+pg.runName(body)+`(mctx, in[i], r, &cr)
-			cur = -1
-			record(i, &cr, o, ab)
-		}
-	}()
-}`, qf("StepResult"), qi("GoexitResult"), outElem.Clone(), qr("ContextErr"), qf("StepResult")),
-			c(`for range workers {
-	select {
-	case <-done:
-	case <-{}(ctx):
-		`+abandon+`cerr := {}(ctx)
-		res.Err = cerr
-		return nil, cerr
-	}
-}`, qr("ContextDone"), qr("ContextErr")),
+		par = append(par,
+			c("var cerr error"),
+			c("abort, failed, cerr = {}(ctx, mctx, "+cancel+", &e.svc.Track, workers, "+strq(body.Name)+", outs, results, finished, run)", qi("MapWorkers")),
+			c("if cerr != nil {\n"+abandon+"res.Err = cerr\nreturn nil, cerr\n}"),
 		)
 		if pg.scopeReusable(n) {
 			// Every worker has returned: nothing the executor started holds
 			// the scope any more.
 			par = append(par, c("e."+scopePool+".Put(mctx)"))
 		}
-		b = append(b, c(fmt.Sprintf("workers := min(%d, len(in))", conc)),
-			jen.If(jen.Id("workers <= 1")).Block(seq).Else().Block(par...))
+		b = append(b,
+			c("var abort error"),
+			c("var failed int"),
+			jen.If(c(fmt.Sprintf("workers := min(%d, len(in))", conc)), jen.Id("workers <= 1")).Block(seq).Else().Block(par...),
+		)
 	}
 	b = append(b,
-		c("for i := range results {\nif finished[i] {\nif r.Record || abort != nil || failed >= 0 { res.Steps = append(res.Steps, results[i]) }\nres.Cost += results[i].Cost\nres.Tokens += results[i].Tokens\n}\n}"),
-		c("if abort != nil {\nres.Err = abort\nreturn nil, abort\n}"),
-		c("if failed >= 0 {\nres.Err, res.Feedback = results[failed].Err, results[failed].Feedback\nreturn nil, nil\n}"),
-		c("res.Success = true"),
-		c("if r.Record { res.Output = outs }"),
-		c("return outs, nil"),
+		c("if stop, abort := {}(res, results, finished, r.Record, abort, failed); stop {\nreturn nil, abort\n}", qi("Elements")),
+		succeed("outs"),
 	)
-	_ = out
 	return b
 }

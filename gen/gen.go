@@ -222,8 +222,6 @@ type generator struct {
 	// typeIdents name the model's types in helper function names, by key
 	// (see typeIdent).
 	typeIdents map[string]string
-	// seqChild reports that flujogenSeqChild has been emitted.
-	seqChild bool
 	// target is the import path of the generated file's package.
 	target string
 }

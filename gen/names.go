@@ -168,12 +168,8 @@ func (pg *pipelineGen) brkName(n *analysis.Node) string   { return "brk" + pg.na
 func (pg *pipelineGen) cacheName(n *analysis.Node) string { return "cache" + pg.name(n) }
 func (pg *pipelineGen) cntName(n *analysis.Node) string   { return "cnt" + pg.name(n) }
 
-// untilName, chooseName, joinName and conflictsName are the methods that
-// call a Loop's exit condition, a Branch's chooser, a Parallel's join and
-// check a Parallel's merge for conflicts.
-func (pg *pipelineGen) untilName(n *analysis.Node) string     { return "until" + pg.name(n) }
-func (pg *pipelineGen) chooseName(n *analysis.Node) string    { return "choose" + pg.name(n) }
-func (pg *pipelineGen) joinName(n *analysis.Node) string      { return "join" + pg.name(n) }
+// conflictsName is the method that checks a Parallel's merge for
+// conflicts.
 func (pg *pipelineGen) conflictsName(n *analysis.Node) string { return "conflicts" + pg.name(n) }
 
 // scratchName is the type of a Parallel's working space; package-level,

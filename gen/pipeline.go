@@ -262,18 +262,20 @@ func (pg *pipelineGen) emitNode(f *jen.File, n *analysis.Node) {
 // run on an equal input is a hit.
 func (pg *pipelineGen) emitFallback(f *jen.File, n *analysis.Node, primary string) {
 	fb := n.Options.Fallback
-	rescued := c("return fout, nil")
-	if lp := pg.leafPlan(n); lp != nil && lp.cache {
-		rescued = c("e." + pg.kstepName(n) + ".CacheFallback(&r.Eng.Env, in, fout)\nreturn fout, nil")
-	}
+	call := c("{}(res, &fb, out, abort, func() ({}, error) { return e."+pg.runName(fb)+"(ctx, in, r, &fb) })", qi("WithFallback"), pg.out(n))
 	body := []jen.Code{
 		c("out, abort := e." + primary + "(ctx, in, r, res)"),
-		c("if abort != nil || res.Success { return out, abort }"),
 		c("var fb {}", qf("StepResult")),
-		c("fout, abort := e." + pg.runName(fb) + "(ctx, in, r, &fb)"),
-		c("{}(res, fb, abort != nil)", qi("Fallback")),
-		c("if abort != nil || !fb.Success { return *new({}), abort }", pg.out(n)),
-		rescued,
+	}
+	if lp := pg.leafPlan(n); lp != nil && lp.cache {
+		// A rescued step caches its fallback's output.
+		body = append(body,
+			c("out, rescued, abort := {}", call),
+			c("if rescued { e."+pg.kstepName(n)+".CacheFallback(&r.Eng.Env, in, out) }"),
+			c("return out, abort"),
+		)
+	} else {
+		body = append(body, c("out, _, abort = {}", call), c("return out, abort"))
 	}
 	pg.method(f, n, pg.runName(n), fmt.Sprintf("%s runs %q and, when it fails, its fallback %q.", pg.runName(n), n.Name, fb.Name), body)
 }

@@ -7,12 +7,9 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"github.com/flujo/flujo"
 	"github.com/flujo/flujo/flujoimpl"
 	"github.com/flujo/flujo/runtime"
-	"runtime/debug"
-	"sync"
 	"sync/atomic"
 	"time"
 )
@@ -94,14 +91,10 @@ type scratchOrdersExecutor struct {
 }
 
 func newscratchOrdersExecutor() scratchOrdersExecutor {
-	return scratchOrdersExecutor{
-		parComplete: scratchOrdersExecutorComplete{done: make(chan int, 2)},
-	}
+	return scratchOrdersExecutor{parComplete: scratchOrdersExecutorComplete{done: make(chan int, 2)}}
 }
 func resetscratchOrdersExecutor(u *scratchOrdersExecutor) {
-	*u = scratchOrdersExecutor{
-		parComplete: scratchOrdersExecutorComplete{done: u.parComplete.done},
-	}
+	*u = scratchOrdersExecutor{parComplete: scratchOrdersExecutorComplete{done: u.parComplete.done}}
 }
 
 // flujogenConfigOrdersExecutor is the configuration compiled into OrdersExecutor.
@@ -417,70 +410,27 @@ func (e *OrdersExecutor) shrink(level runtime.PressureLevel) {
 
 // runOrders runs the Pipeline "orders".
 func (e *OrdersExecutor) runOrders(ctx context.Context, in string, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (Report, error) {
-	cctx := ctx
-	out, abort := e.bodyOrders(cctx, in, r, res)
-	_ = cctx
-	return out, abort
-}
-
-// flujogenSeqChild adds the result cr of a pipeline's step to the pipeline's res: to its steps in recorded runs and whenever the step failed, and to its cost, tokens and latency. stop reports that the pipeline ends here, with abort (nil for a failure).
-func flujogenSeqChild(res, cr *flujo.StepResult, record bool, abort error) (stop bool, err error) {
-	if record || !cr.Success {
-		res.Steps = append(res.Steps, *cr)
-	}
-	res.Cost += cr.Cost
-	res.Tokens += cr.Tokens
-	res.Latency += cr.Latency
-	if abort != nil {
-		res.Err = abort
-		return true, abort
-	}
-	if !cr.Success {
-		res.Err, res.Feedback = cr.Err, cr.Feedback
-		return true, nil
-	}
-	return false, nil
-}
-
-// bodyOrders is the composition of "orders".
-func (e *OrdersExecutor) bodyOrders(ctx context.Context, in string, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (Report, error) {
 	res.Name = "orders"
 	res.Attempts = 1
 	if r.Record {
 		res.Steps = make([]flujo.StepResult, 0, 3)
 	}
-	var outParse []Row
-	{
-		var cr flujo.StepResult
-		o, abort := e.runParse(ctx, in, r, &cr)
-		if stop, abort := flujogenSeqChild(res, &cr, r.Record, abort); stop {
-			return *new(Report), abort
-		}
-		outParse = o
+	var crParse flujo.StepResult
+	outParse, abort := e.runParse(ctx, in, r, &crParse)
+	if stop, abort := flujoimpl.Child(res, &crParse, r.Record, abort); stop {
+		return *new(Report), abort
 	}
-	var outRows []Record
-	{
-		var cr flujo.StepResult
-		o, abort := e.runRows(ctx, outParse, r, &cr)
-		if stop, abort := flujogenSeqChild(res, &cr, r.Record, abort); stop {
-			return *new(Report), abort
-		}
-		outRows = o
+	var crRows flujo.StepResult
+	outRows, abort := e.runRows(ctx, outParse, r, &crRows)
+	if stop, abort := flujoimpl.Child(res, &crRows, r.Record, abort); stop {
+		return *new(Report), abort
 	}
-	var outSummarise Report
-	{
-		var cr flujo.StepResult
-		o, abort := e.runSummarise(ctx, outRows, r, &cr)
-		if stop, abort := flujogenSeqChild(res, &cr, r.Record, abort); stop {
-			return *new(Report), abort
-		}
-		outSummarise = o
+	var crSummarise flujo.StepResult
+	outSummarise, abort := e.runSummarise(ctx, outRows, r, &crSummarise)
+	if stop, abort := flujoimpl.Child(res, &crSummarise, r.Record, abort); stop {
+		return *new(Report), abort
 	}
-	res.Success = true
-	if r.Record {
-		res.Output = outSummarise
-	}
-	return outSummarise, nil
+	return flujoimpl.Succeed(res, r.Record, outSummarise), nil
 }
 
 // runParse runs the step "parse": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
@@ -491,165 +441,58 @@ func (e *OrdersExecutor) runParse(ctx context.Context, in string, r *flujoimpl.R
 // runRows runs the Map "rows".
 func (e *OrdersExecutor) runRows(ctx context.Context, in []Row, r *flujoimpl.Run[struct{}], res *flujo.StepResult) ([]Record, error) {
 	start := r.Eng.Env.Clock.Nanotime()
-	cctx := ctx
-	out, abort := e.bodyRows(cctx, in, r, res)
-	_ = cctx
-	res.Latency = time.Duration(r.Eng.Env.Clock.Nanotime() - start)
-	return out, abort
-}
-
-// bodyRows is the composition of "rows".
-func (e *OrdersExecutor) bodyRows(ctx context.Context, in []Row, r *flujoimpl.Run[struct{}], res *flujo.StepResult) ([]Record, error) {
+	defer func() { res.Latency = time.Duration(r.Eng.Env.Clock.Nanotime() - start) }()
 	res.Name = "rows"
 	res.Attempts = 1
 	outs := make([]Record, len(in))
 	results := make([]flujo.StepResult, len(in))
 	finished := make([]bool, len(in))
-	failed := -1
+	run := func(ctx context.Context, i int, cr *flujo.StepResult) (Record, error) {
+		return e.runRow(ctx, in[i], r, cr)
+	}
 	var abort error
-	workers := min(4, len(in))
-	if workers <= 1 {
-		for i := range in {
-			ab := error(nil)
-			outs[i], ab = e.runRow(ctx, in[i], r, &results[i])
-			finished[i] = true
-			if ab != nil {
-				abort = ab
-				break
-			}
-			if !results[i].Success {
-				failed = i
-				break
-			}
-		}
+	var failed int
+	if workers := min(4, len(in)); workers <= 1 {
+		abort, failed = flujoimpl.MapSeq(ctx, outs, results, finished, run)
 	} else {
 		mctx, cancel := context.WithCancel(ctx)
 		defer cancel()
-		var next atomic.Int64
-		var mu sync.Mutex
-		done := make(chan bool, workers)
-		record := func(i int, cr *flujo.StepResult, o Record, ab error) {
-			mu.Lock()
-			defer mu.Unlock()
-			results[i], finished[i], outs[i] = *cr, true, o
-			switch {
-			case ab != nil && (runtime.ContextErr(ctx) != nil || flujoimpl.IsUsageLimit(ab)):
-				if abort == nil {
-					abort = ab
-				}
-				cancel()
-			case ab != nil:
-			case !cr.Success && (failed < 0 || i < failed):
-				failed = i
-				cancel()
-			}
-		}
-		for range workers {
-			e.svc.Track.EnterChild()
-			go func() {
-				defer e.svc.Track.ExitChild()
-				cur := -1 // the element in progress
-				var cr flujo.StepResult
-				defer func() {
-					if cur >= 0 {
-						flujoimpl.GoexitResult(&cr, "row")
-						record(cur, &cr, *new(Record), nil)
-					}
-					done <- true
-				}()
-				for {
-					i := int(next.Add(1) - 1)
-					if i >= len(in) || runtime.ContextErr(mctx) != nil {
-						return
-					}
-					cur, cr = i, *new(flujo.StepResult)
-					o, ab := e.runRow(mctx, in[i], r, &cr)
-					cur = -1
-					record(i, &cr, o, ab)
-				}
-			}()
-		}
-		for range workers {
-			select {
-			case <-done:
-			case <-runtime.ContextDone(ctx):
-				cerr := runtime.ContextErr(ctx)
-				res.Err = cerr
-				return nil, cerr
-			}
+		var cerr error
+		abort, failed, cerr = flujoimpl.MapWorkers(ctx, mctx, cancel, &e.svc.Track, workers, "row", outs, results, finished, run)
+		if cerr != nil {
+			res.Err = cerr
+			return nil, cerr
 		}
 	}
-	for i := range results {
-		if finished[i] {
-			if r.Record || abort != nil || failed >= 0 {
-				res.Steps = append(res.Steps, results[i])
-			}
-			res.Cost += results[i].Cost
-			res.Tokens += results[i].Tokens
-		}
-	}
-	if abort != nil {
-		res.Err = abort
+	if stop, abort := flujoimpl.Elements(res, results, finished, r.Record, abort, failed); stop {
 		return nil, abort
 	}
-	if failed >= 0 {
-		res.Err, res.Feedback = results[failed].Err, results[failed].Feedback
-		return nil, nil
-	}
-	res.Success = true
-	if r.Record {
-		res.Output = outs
-	}
-	return outs, nil
+	return flujoimpl.Succeed(res, r.Record, outs), nil
 }
 
 // runRow runs the Pipeline "row".
 func (e *OrdersExecutor) runRow(ctx context.Context, in Row, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (Record, error) {
-	cctx := ctx
-	out, abort := e.bodyRow(cctx, in, r, res)
-	_ = cctx
-	return out, abort
-}
-
-// bodyRow is the composition of "row".
-func (e *OrdersExecutor) bodyRow(ctx context.Context, in Row, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (Record, error) {
 	res.Name = "row"
 	res.Attempts = 1
 	if r.Record {
 		res.Steps = make([]flujo.StepResult, 0, 3)
 	}
-	var outDraft Draft
-	{
-		var cr flujo.StepResult
-		o, abort := e.runDraft(ctx, in, r, &cr)
-		if stop, abort := flujogenSeqChild(res, &cr, r.Record, abort); stop {
-			return *new(Record), abort
-		}
-		outDraft = o
+	var crDraft flujo.StepResult
+	outDraft, abort := e.runDraft(ctx, in, r, &crDraft)
+	if stop, abort := flujoimpl.Child(res, &crDraft, r.Record, abort); stop {
+		return *new(Record), abort
 	}
-	var outNormalise Draft
-	{
-		var cr flujo.StepResult
-		o, abort := e.runNormalise(ctx, outDraft, r, &cr)
-		if stop, abort := flujogenSeqChild(res, &cr, r.Record, abort); stop {
-			return *new(Record), abort
-		}
-		outNormalise = o
+	var crNormalise flujo.StepResult
+	outNormalise, abort := e.runNormalise(ctx, outDraft, r, &crNormalise)
+	if stop, abort := flujoimpl.Child(res, &crNormalise, r.Record, abort); stop {
+		return *new(Record), abort
 	}
-	var outComplete Record
-	{
-		var cr flujo.StepResult
-		o, abort := e.runComplete(ctx, outNormalise, r, &cr)
-		if stop, abort := flujogenSeqChild(res, &cr, r.Record, abort); stop {
-			return *new(Record), abort
-		}
-		outComplete = o
+	var crComplete flujo.StepResult
+	outComplete, abort := e.runComplete(ctx, outNormalise, r, &crComplete)
+	if stop, abort := flujoimpl.Child(res, &crComplete, r.Record, abort); stop {
+		return *new(Record), abort
 	}
-	res.Success = true
-	if r.Record {
-		res.Output = outComplete
-	}
-	return outComplete, nil
+	return flujoimpl.Succeed(res, r.Record, outComplete), nil
 }
 
 // runDraft runs the func "draft": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
@@ -660,40 +503,15 @@ func (e *OrdersExecutor) runDraft(ctx context.Context, in Row, r *flujoimpl.Run[
 // runNormalise runs "normalise" and, when it fails, its fallback "quarantine".
 func (e *OrdersExecutor) runNormalise(ctx context.Context, in Draft, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (Draft, error) {
 	out, abort := e.primaryNormalise(ctx, in, r, res)
-	if abort != nil || res.Success {
-		return out, abort
-	}
 	var fb flujo.StepResult
-	fout, abort := e.runQuarantine(ctx, in, r, &fb)
-	flujoimpl.Fallback(res, fb, abort != nil)
-	if abort != nil || !fb.Success {
-		return *new(Draft), abort
-	}
-	return fout, nil
+	out, _, abort = flujoimpl.WithFallback(res, &fb, out, abort, func() (Draft, error) { return e.runQuarantine(ctx, in, r, &fb) })
+	return out, abort
 }
 
 // primaryNormalise runs the Loop "normalise".
 func (e *OrdersExecutor) primaryNormalise(ctx context.Context, in Draft, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (Draft, error) {
 	start := r.Eng.Env.Clock.Nanotime()
-	cctx := ctx
-	out, abort := e.bodyNormalise(cctx, in, r, res)
-	_ = cctx
-	res.Latency = time.Duration(r.Eng.Env.Clock.Nanotime() - start)
-	return out, abort
-}
-
-// untilNormalise asks the exit condition of loop "normalise", turning a panic into a *flujo.PanicError.
-func (e *OrdersExecutor) untilNormalise(v Draft) (done bool, err error) {
-	defer func() {
-		if p := recover(); p != nil {
-			done, err = false, &flujo.PanicError{Step: "normalise", Value: p, Stack: debug.Stack()}
-		}
-	}()
-	return IsClean(v), nil
-}
-
-// bodyNormalise is the composition of "normalise".
-func (e *OrdersExecutor) bodyNormalise(ctx context.Context, in Draft, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (Draft, error) {
+	defer func() { res.Latency = time.Duration(r.Eng.Env.Clock.Nanotime() - start) }()
 	res.Name = "normalise"
 	v := in
 	for i := 1; i <= 4; i++ {
@@ -704,35 +522,20 @@ func (e *OrdersExecutor) bodyNormalise(ctx context.Context, in Draft, r *flujoim
 		var cr flujo.StepResult
 		nv, abort := e.runNormalisePass(ctx, v, r, &cr)
 		res.Attempts = i
-		if r.Record || !cr.Success {
-			res.Steps = append(res.Steps, cr)
-		}
-		res.Cost += cr.Cost
-		res.Tokens += cr.Tokens
-		if abort != nil {
-			res.Err = abort
+		if stop, abort := flujoimpl.Child(res, &cr, r.Record, abort); stop {
 			return *new(Draft), abort
 		}
-		if !cr.Success {
-			res.Err, res.Feedback = cr.Err, cr.Feedback
-			return *new(Draft), nil
-		}
 		v = nv
-		done, perr := e.untilNormalise(v)
+		done, perr := flujoimpl.Guard("normalise", func() (bool, error) { return IsClean(v), nil })
 		if perr != nil {
-			res.Err, res.Feedback = perr, perr.Error()
+			flujoimpl.Fail(res, perr)
 			return *new(Draft), nil
 		}
 		if done {
-			res.Success = true
-			if r.Record {
-				res.Output = v
-			}
-			return v, nil
+			return flujoimpl.Succeed(res, r.Record, v), nil
 		}
 	}
-	merr := &flujo.MaxLoopsError{Loop: "normalise", MaxLoops: 4}
-	res.Err, res.Feedback = merr, merr.Error()
+	flujoimpl.LoopExhausted(res, "normalise", 4)
 	return *new(Draft), nil
 }
 
@@ -744,16 +547,6 @@ func (e *OrdersExecutor) runNormalisePass(ctx context.Context, in Draft, r *fluj
 // runQuarantine runs the func "quarantine": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *OrdersExecutor) runQuarantine(ctx context.Context, in Draft, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (Draft, error) {
 	return e.stepQuarantine.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
-}
-
-// runComplete runs the Parallel "complete".
-func (e *OrdersExecutor) runComplete(ctx context.Context, in Draft, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (Record, error) {
-	start := r.Eng.Env.Clock.Nanotime()
-	cctx := ctx
-	out, abort := e.bodyComplete(cctx, in, r, res)
-	_ = cctx
-	res.Latency = time.Duration(r.Eng.Env.Clock.Nanotime() - start)
-	return out, abort
 }
 
 // scratchOrdersExecutorComplete is the working space of one run of parallel "complete".
@@ -769,122 +562,43 @@ type scratchOrdersExecutorComplete struct {
 	r1       flujoimpl.Run[struct{}]
 }
 
-// getscratchOrdersExecutorComplete returns working space for parallel "complete".
-func (e *OrdersExecutor) getscratchOrdersExecutorComplete() *scratchOrdersExecutorComplete {
-	u := e.scratch.Load().Get()
-	u.parComplete.owner = u
-	return &u.parComplete
-}
-
-// joinComplete calls the join of parallel "complete", turning a panic into a *flujo.PanicError.
-func (e *OrdersExecutor) joinComplete(a0 Record, a1 Country) (out Record, err error) {
-	defer func() {
-		if p := recover(); p != nil {
-			out, err = *new(Record), &flujo.PanicError{Step: "complete", Value: p, Stack: debug.Stack()}
-		}
-	}()
-	return AttachCountry(a0, a1), nil
-}
-
-// bodyComplete is the composition of "complete".
-func (e *OrdersExecutor) bodyComplete(ctx context.Context, in Draft, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (Record, error) {
+// runComplete runs the Parallel "complete".
+func (e *OrdersExecutor) runComplete(ctx context.Context, in Draft, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (Record, error) {
+	start := r.Eng.Env.Clock.Nanotime()
+	defer func() { res.Latency = time.Duration(r.Eng.Env.Clock.Nanotime() - start) }()
 	res.Name = "complete"
 	res.Attempts = 1
-	sc := e.getscratchOrdersExecutorComplete()
+	u := e.scratch.Load().Get()
+	sc := &u.parComplete
+	sc.owner = u
 	bctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	sc.r0 = *r
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		exited := true
-		defer func() {
-			if exited {
-				sc.o0, sc.aborts[0] = *new(Record), nil
-				flujoimpl.GoexitResult(&sc.results[0], "fields")
-				sc.done <- 0
-			}
-		}()
-		sc.o0, sc.aborts[0] = e.runFields(bctx, in, &sc.r0, &sc.results[0])
-		exited = false
-		sc.done <- 0
+		flujoimpl.RunBranch(sc.done, 0, "fields", &sc.results[0], &sc.o0, &sc.aborts[0], func() (Record, error) { return e.runFields(bctx, in, &sc.r0, &sc.results[0]) })
 	}()
 	sc.r1 = *r
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		exited := true
-		defer func() {
-			if exited {
-				sc.o1, sc.aborts[1] = *new(Country), nil
-				flujoimpl.GoexitResult(&sc.results[1], "geo")
-				sc.done <- 1
-			}
-		}()
-		sc.o1, sc.aborts[1] = e.runGeo(bctx, in, &sc.r1, &sc.results[1])
-		exited = false
-		sc.done <- 1
+		flujoimpl.RunBranch(sc.done, 1, "geo", &sc.results[1], &sc.o1, &sc.aborts[1], func() (Country, error) { return e.runGeo(bctx, in, &sc.r1, &sc.results[1]) })
 	}()
-	var abort error
-	failed := -1
-	_ = failed
-	for range 2 {
-		select {
-		case i := <-sc.done:
-			sc.finished[i] = true
-			switch ab := sc.aborts[i]; {
-			case ab != nil && (runtime.ContextErr(ctx) != nil || flujoimpl.IsUsageLimit(ab)):
-				if abort == nil {
-					abort = ab
-					cancel()
-				}
-			case ab != nil:
-			case !sc.results[i].Success && (failed < 0 || i < failed):
-				failed = i
-				cancel()
-			}
-		case <-runtime.ContextDone(ctx):
-			// The branches still running see the cancellation and end in
-			// goroutines the executor counts; they may still write the scratch
-			// space, which is therefore not reused.
-			for i := range sc.results {
-				if sc.finished[i] {
-					res.Steps = append(res.Steps, sc.results[i])
-				}
-			}
-			cerr := runtime.ContextErr(ctx)
-			res.Err = cerr
-			return *new(Record), cerr
-		}
+	abort, failed, cerr := flujoimpl.Gather(ctx, sc.done, sc.results[:], sc.aborts[:], sc.finished[:], true, cancel)
+	if cerr != nil {
+		return *new(Record), flujoimpl.Abandoned(res, sc.results[:], sc.finished[:], cerr)
 	}
 	defer e.scratch.Load().Put(sc.owner)
-	if r.Record || abort != nil || failed >= 0 {
-		res.Steps = append(res.Steps, sc.results[:]...)
-	}
-	for i := range sc.results {
-		res.Cost += sc.results[i].Cost
-		res.Tokens += sc.results[i].Tokens
-	}
-	if abort != nil {
-		res.Err = abort
+	if stop, abort := flujoimpl.Branches(res, sc.results[:], r.Record, abort, failed); stop {
 		return *new(Record), abort
 	}
-	if failed >= 0 {
-		fr := &sc.results[failed]
-		res.Err = fr.Err
-		res.Feedback = fmt.Sprintf("branch %q failed: %s", fr.Name, fr.Feedback)
-		return *new(Record), nil
-	}
-	out, jerr := e.joinComplete(sc.o0, sc.o1)
+	out, jerr := flujoimpl.Guard("complete", func() (Record, error) { return AttachCountry(sc.o0, sc.o1), nil })
 	if jerr != nil {
-		res.Err, res.Feedback = jerr, jerr.Error()
+		flujoimpl.JoinFailed(res, "complete", jerr)
 		return *new(Record), nil
 	}
-	res.Success = true
-	if r.Record {
-		res.Output = out
-	}
-	return out, nil
+	return flujoimpl.Succeed(res, r.Record, out), nil
 }
 
 // runFields runs the func "fields": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
@@ -894,42 +608,22 @@ func (e *OrdersExecutor) runFields(ctx context.Context, in Draft, r *flujoimpl.R
 
 // runGeo runs the Pipeline "geo".
 func (e *OrdersExecutor) runGeo(ctx context.Context, in Draft, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (Country, error) {
-	cctx := ctx
-	out, abort := e.bodyGeo(cctx, in, r, res)
-	_ = cctx
-	return out, abort
-}
-
-// bodyGeo is the composition of "geo".
-func (e *OrdersExecutor) bodyGeo(ctx context.Context, in Draft, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (Country, error) {
 	res.Name = "geo"
 	res.Attempts = 1
 	if r.Record {
 		res.Steps = make([]flujo.StepResult, 0, 2)
 	}
-	var outCountryCode string
-	{
-		var cr flujo.StepResult
-		o, abort := e.runCountryCode(ctx, in, r, &cr)
-		if stop, abort := flujogenSeqChild(res, &cr, r.Record, abort); stop {
-			return *new(Country), abort
-		}
-		outCountryCode = o
+	var crCountryCode flujo.StepResult
+	outCountryCode, abort := e.runCountryCode(ctx, in, r, &crCountryCode)
+	if stop, abort := flujoimpl.Child(res, &crCountryCode, r.Record, abort); stop {
+		return *new(Country), abort
 	}
-	var outLookupCountry Country
-	{
-		var cr flujo.StepResult
-		o, abort := e.runLookupCountry(ctx, outCountryCode, r, &cr)
-		if stop, abort := flujogenSeqChild(res, &cr, r.Record, abort); stop {
-			return *new(Country), abort
-		}
-		outLookupCountry = o
+	var crLookupCountry flujo.StepResult
+	outLookupCountry, abort := e.runLookupCountry(ctx, outCountryCode, r, &crLookupCountry)
+	if stop, abort := flujoimpl.Child(res, &crLookupCountry, r.Record, abort); stop {
+		return *new(Country), abort
 	}
-	res.Success = true
-	if r.Record {
-		res.Output = outLookupCountry
-	}
-	return outLookupCountry, nil
+	return flujoimpl.Succeed(res, r.Record, outLookupCountry), nil
 }
 
 // runCountryCode runs the func "country-code": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).

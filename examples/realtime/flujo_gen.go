@@ -251,70 +251,27 @@ func (e *AnswerExecutor) shrink(level runtime.PressureLevel) {
 
 // runAnswer runs the Pipeline "answer".
 func (e *AnswerExecutor) runAnswer(ctx context.Context, in Question, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (Reply, error) {
-	cctx := ctx
-	out, abort := e.bodyAnswer(cctx, in, r, res)
-	_ = cctx
-	return out, abort
-}
-
-// flujogenSeqChild adds the result cr of a pipeline's step to the pipeline's res: to its steps in recorded runs and whenever the step failed, and to its cost, tokens and latency. stop reports that the pipeline ends here, with abort (nil for a failure).
-func flujogenSeqChild(res, cr *flujo.StepResult, record bool, abort error) (stop bool, err error) {
-	if record || !cr.Success {
-		res.Steps = append(res.Steps, *cr)
-	}
-	res.Cost += cr.Cost
-	res.Tokens += cr.Tokens
-	res.Latency += cr.Latency
-	if abort != nil {
-		res.Err = abort
-		return true, abort
-	}
-	if !cr.Success {
-		res.Err, res.Feedback = cr.Err, cr.Feedback
-		return true, nil
-	}
-	return false, nil
-}
-
-// bodyAnswer is the composition of "answer".
-func (e *AnswerExecutor) bodyAnswer(ctx context.Context, in Question, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (Reply, error) {
 	res.Name = "answer"
 	res.Attempts = 1
 	if r.Record {
 		res.Steps = make([]flujo.StepResult, 0, 3)
 	}
-	var outParse Query
-	{
-		var cr flujo.StepResult
-		o, abort := e.runParse(ctx, in, r, &cr)
-		if stop, abort := flujogenSeqChild(res, &cr, r.Record, abort); stop {
-			return *new(Reply), abort
-		}
-		outParse = o
+	var crParse flujo.StepResult
+	outParse, abort := e.runParse(ctx, in, r, &crParse)
+	if stop, abort := flujoimpl.Child(res, &crParse, r.Record, abort); stop {
+		return *new(Reply), abort
 	}
-	var outRetrieve Prompt
-	{
-		var cr flujo.StepResult
-		o, abort := e.runRetrieve(ctx, outParse, r, &cr)
-		if stop, abort := flujogenSeqChild(res, &cr, r.Record, abort); stop {
-			return *new(Reply), abort
-		}
-		outRetrieve = o
+	var crRetrieve flujo.StepResult
+	outRetrieve, abort := e.runRetrieve(ctx, outParse, r, &crRetrieve)
+	if stop, abort := flujoimpl.Child(res, &crRetrieve, r.Record, abort); stop {
+		return *new(Reply), abort
 	}
-	var outGenerate Reply
-	{
-		var cr flujo.StepResult
-		o, abort := e.runGenerate(ctx, outRetrieve, r, &cr)
-		if stop, abort := flujogenSeqChild(res, &cr, r.Record, abort); stop {
-			return *new(Reply), abort
-		}
-		outGenerate = o
+	var crGenerate flujo.StepResult
+	outGenerate, abort := e.runGenerate(ctx, outRetrieve, r, &crGenerate)
+	if stop, abort := flujoimpl.Child(res, &crGenerate, r.Record, abort); stop {
+		return *new(Reply), abort
 	}
-	res.Success = true
-	if r.Record {
-		res.Output = outGenerate
-	}
-	return outGenerate, nil
+	return flujoimpl.Succeed(res, r.Record, outGenerate), nil
 }
 
 // runParse runs the step "parse": 1 attempt(s), circuit breaker (threshold 3, recovery 30s).

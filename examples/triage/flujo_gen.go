@@ -7,11 +7,9 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"github.com/flujo/flujo"
 	"github.com/flujo/flujo/flujoimpl"
 	"github.com/flujo/flujo/runtime"
-	"runtime/debug"
 	"sync/atomic"
 	"time"
 )
@@ -84,14 +82,10 @@ type scratchTriageExecutor struct {
 }
 
 func newscratchTriageExecutor() scratchTriageExecutor {
-	return scratchTriageExecutor{
-		parEnrich: scratchTriageExecutorEnrich{done: make(chan int, 2)},
-	}
+	return scratchTriageExecutor{parEnrich: scratchTriageExecutorEnrich{done: make(chan int, 2)}}
 }
 func resetscratchTriageExecutor(u *scratchTriageExecutor) {
-	*u = scratchTriageExecutor{
-		parEnrich: scratchTriageExecutorEnrich{done: u.parEnrich.done},
-	}
+	*u = scratchTriageExecutor{parEnrich: scratchTriageExecutorEnrich{done: u.parEnrich.done}}
 }
 
 // flujogenConfigTriageExecutor is the configuration compiled into TriageExecutor.
@@ -373,85 +367,35 @@ func (e *TriageExecutor) shrink(level runtime.PressureLevel) {
 
 // runTriage runs the Pipeline "triage".
 func (e *TriageExecutor) runTriage(ctx context.Context, in Ticket, r *flujoimpl.Run[TriageState], res *flujo.StepResult) (Routed, error) {
-	cctx := ctx
-	out, abort := e.bodyTriage(cctx, in, r, res)
-	_ = cctx
-	return out, abort
-}
-
-// flujogenSeqChild adds the result cr of a pipeline's step to the pipeline's res: to its steps in recorded runs and whenever the step failed, and to its cost, tokens and latency. stop reports that the pipeline ends here, with abort (nil for a failure).
-func flujogenSeqChild(res, cr *flujo.StepResult, record bool, abort error) (stop bool, err error) {
-	if record || !cr.Success {
-		res.Steps = append(res.Steps, *cr)
-	}
-	res.Cost += cr.Cost
-	res.Tokens += cr.Tokens
-	res.Latency += cr.Latency
-	if abort != nil {
-		res.Err = abort
-		return true, abort
-	}
-	if !cr.Success {
-		res.Err, res.Feedback = cr.Err, cr.Feedback
-		return true, nil
-	}
-	return false, nil
-}
-
-// bodyTriage is the composition of "triage".
-func (e *TriageExecutor) bodyTriage(ctx context.Context, in Ticket, r *flujoimpl.Run[TriageState], res *flujo.StepResult) (Routed, error) {
 	res.Name = "triage"
 	res.Attempts = 1
 	if r.Record {
 		res.Steps = make([]flujo.StepResult, 0, 3)
 	}
-	var outClassify Classification
-	{
-		var cr flujo.StepResult
-		o, abort := e.runClassify(ctx, in, r, &cr)
-		if stop, abort := flujogenSeqChild(res, &cr, r.Record, abort); stop {
-			return *new(Routed), abort
-		}
-		outClassify = o
+	var crClassify flujo.StepResult
+	outClassify, abort := e.runClassify(ctx, in, r, &crClassify)
+	if stop, abort := flujoimpl.Child(res, &crClassify, r.Record, abort); stop {
+		return *new(Routed), abort
 	}
-	var outEnrich Enriched
-	{
-		var cr flujo.StepResult
-		o, abort := e.runEnrich(ctx, outClassify, r, &cr)
-		if stop, abort := flujogenSeqChild(res, &cr, r.Record, abort); stop {
-			return *new(Routed), abort
-		}
-		outEnrich = o
+	var crEnrich flujo.StepResult
+	outEnrich, abort := e.runEnrich(ctx, outClassify, r, &crEnrich)
+	if stop, abort := flujoimpl.Child(res, &crEnrich, r.Record, abort); stop {
+		return *new(Routed), abort
 	}
-	var outRoute Routed
-	{
-		var cr flujo.StepResult
-		o, abort := e.runRoute(ctx, outEnrich, r, &cr)
-		if stop, abort := flujogenSeqChild(res, &cr, r.Record, abort); stop {
-			return *new(Routed), abort
-		}
-		outRoute = o
+	var crRoute flujo.StepResult
+	outRoute, abort := e.runRoute(ctx, outEnrich, r, &crRoute)
+	if stop, abort := flujoimpl.Child(res, &crRoute, r.Record, abort); stop {
+		return *new(Routed), abort
 	}
-	res.Success = true
-	if r.Record {
-		res.Output = outRoute
-	}
-	return outRoute, nil
+	return flujoimpl.Succeed(res, r.Record, outRoute), nil
 }
 
 // runClassify runs "classify" and, when it fails, its fallback "classify-cheap".
 func (e *TriageExecutor) runClassify(ctx context.Context, in Ticket, r *flujoimpl.Run[TriageState], res *flujo.StepResult) (Classification, error) {
 	out, abort := e.primaryClassify(ctx, in, r, res)
-	if abort != nil || res.Success {
-		return out, abort
-	}
 	var fb flujo.StepResult
-	fout, abort := e.runClassifyCheap(ctx, in, r, &fb)
-	flujoimpl.Fallback(res, fb, abort != nil)
-	if abort != nil || !fb.Success {
-		return *new(Classification), abort
-	}
-	return fout, nil
+	out, _, abort = flujoimpl.WithFallback(res, &fb, out, abort, func() (Classification, error) { return e.runClassifyCheap(ctx, in, r, &fb) })
+	return out, abort
 }
 
 // primaryClassify runs the step "classify": 3 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
@@ -462,16 +406,6 @@ func (e *TriageExecutor) primaryClassify(ctx context.Context, in Ticket, r *fluj
 // runClassifyCheap runs the step "classify-cheap": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *TriageExecutor) runClassifyCheap(ctx context.Context, in Ticket, r *flujoimpl.Run[TriageState], res *flujo.StepResult) (Classification, error) {
 	return e.stepClassifyCheap.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
-}
-
-// runEnrich runs the Parallel "enrich".
-func (e *TriageExecutor) runEnrich(ctx context.Context, in Classification, r *flujoimpl.Run[TriageState], res *flujo.StepResult) (Enriched, error) {
-	start := r.Eng.Env.Clock.Nanotime()
-	cctx := ctx
-	out, abort := e.bodyEnrich(cctx, in, r, res)
-	_ = cctx
-	res.Latency = time.Duration(r.Eng.Env.Clock.Nanotime() - start)
-	return out, abort
 }
 
 // scratchTriageExecutorEnrich is the working space of one run of parallel "enrich".
@@ -488,45 +422,22 @@ type scratchTriageExecutorEnrich struct {
 	w1       TriageState
 }
 
-// getscratchTriageExecutorEnrich returns working space for parallel "enrich".
-func (e *TriageExecutor) getscratchTriageExecutorEnrich() *scratchTriageExecutorEnrich {
-	u := e.scratch.Load().Get()
-	u.parEnrich.owner = u
-	return &u.parEnrich
-}
-
-// joinEnrich calls the join of parallel "enrich", turning a panic into a *flujo.PanicError.
-func (e *TriageExecutor) joinEnrich(a0 CustomerContext, a1 Sentiment) (out Enriched, err error) {
-	defer func() {
-		if p := recover(); p != nil {
-			out, err = *new(Enriched), &flujo.PanicError{Step: "enrich", Value: p, Stack: debug.Stack()}
-		}
-	}()
-	return JoinEnrichment(a0, a1), nil
-}
-
-// bodyEnrich is the composition of "enrich".
-func (e *TriageExecutor) bodyEnrich(ctx context.Context, in Classification, r *flujoimpl.Run[TriageState], res *flujo.StepResult) (Enriched, error) {
+// runEnrich runs the Parallel "enrich".
+func (e *TriageExecutor) runEnrich(ctx context.Context, in Classification, r *flujoimpl.Run[TriageState], res *flujo.StepResult) (Enriched, error) {
+	start := r.Eng.Env.Clock.Nanotime()
+	defer func() { res.Latency = time.Duration(r.Eng.Env.Clock.Nanotime() - start) }()
 	res.Name = "enrich"
 	res.Attempts = 1
-	sc := e.getscratchTriageExecutorEnrich()
+	u := e.scratch.Load().Get()
+	sc := &u.parEnrich
+	sc.owner = u
 	bctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	sc.r0 = *r
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		exited := true
-		defer func() {
-			if exited {
-				sc.o0, sc.aborts[0] = *new(CustomerContext), nil
-				flujoimpl.GoexitResult(&sc.results[0], "crm")
-				sc.done <- 0
-			}
-		}()
-		sc.o0, sc.aborts[0] = e.runCrm(bctx, in, &sc.r0, &sc.results[0])
-		exited = false
-		sc.done <- 0
+		flujoimpl.RunBranch(sc.done, 0, "crm", &sc.results[0], &sc.o0, &sc.aborts[0], func() (CustomerContext, error) { return e.runCrm(bctx, in, &sc.r0, &sc.results[0]) })
 	}()
 	sc.r1 = *r
 	sc.w1 = *r.State
@@ -535,71 +446,19 @@ func (e *TriageExecutor) bodyEnrich(ctx context.Context, in Classification, r *f
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		exited := true
-		defer func() {
-			if exited {
-				sc.o1, sc.aborts[1] = *new(Sentiment), nil
-				flujoimpl.GoexitResult(&sc.results[1], "sentiment")
-				sc.done <- 1
-			}
-		}()
-		sc.o1, sc.aborts[1] = e.runSentiment(bctx, in, &sc.r1, &sc.results[1])
-		exited = false
-		sc.done <- 1
+		flujoimpl.RunBranch(sc.done, 1, "sentiment", &sc.results[1], &sc.o1, &sc.aborts[1], func() (Sentiment, error) { return e.runSentiment(bctx, in, &sc.r1, &sc.results[1]) })
 	}()
-	var abort error
-	failed := -1
-	_ = failed
-	for range 2 {
-		select {
-		case i := <-sc.done:
-			sc.finished[i] = true
-			switch ab := sc.aborts[i]; {
-			case ab != nil && (runtime.ContextErr(ctx) != nil || flujoimpl.IsUsageLimit(ab)):
-				if abort == nil {
-					abort = ab
-					cancel()
-				}
-			case ab != nil:
-			case !sc.results[i].Success && (failed < 0 || i < failed):
-				failed = i
-				cancel()
-			}
-		case <-runtime.ContextDone(ctx):
-			// The branches still running see the cancellation and end in
-			// goroutines the executor counts; they may still write the scratch
-			// space, which is therefore not reused.
-			for i := range sc.results {
-				if sc.finished[i] {
-					res.Steps = append(res.Steps, sc.results[i])
-				}
-			}
-			cerr := runtime.ContextErr(ctx)
-			res.Err = cerr
-			return *new(Enriched), cerr
-		}
+	abort, failed, cerr := flujoimpl.Gather(ctx, sc.done, sc.results[:], sc.aborts[:], sc.finished[:], true, cancel)
+	if cerr != nil {
+		return *new(Enriched), flujoimpl.Abandoned(res, sc.results[:], sc.finished[:], cerr)
 	}
 	defer e.scratch.Load().Put(sc.owner)
-	if r.Record || abort != nil || failed >= 0 {
-		res.Steps = append(res.Steps, sc.results[:]...)
-	}
-	for i := range sc.results {
-		res.Cost += sc.results[i].Cost
-		res.Tokens += sc.results[i].Tokens
-	}
-	if abort != nil {
-		res.Err = abort
+	if stop, abort := flujoimpl.Branches(res, sc.results[:], r.Record, abort, failed); stop {
 		return *new(Enriched), abort
 	}
-	if failed >= 0 {
-		fr := &sc.results[failed]
-		res.Err = fr.Err
-		res.Feedback = fmt.Sprintf("branch %q failed: %s", fr.Name, fr.Feedback)
-		return *new(Enriched), nil
-	}
-	out, jerr := e.joinEnrich(sc.o0, sc.o1)
+	out, jerr := flujoimpl.Guard("enrich", func() (Enriched, error) { return JoinEnrichment(sc.o0, sc.o1), nil })
 	if jerr != nil {
-		res.Err, res.Feedback = jerr, jerr.Error()
+		flujoimpl.JoinFailed(res, "enrich", jerr)
 		return *new(Enriched), nil
 	}
 	if sc.results[1].Success && sc.w1.Sentiment != r.State.Sentiment {
@@ -608,11 +467,7 @@ func (e *TriageExecutor) bodyEnrich(ctx context.Context, in Classification, r *f
 	if sc.results[1].Success && !flujogenEqualSliceString(sc.w1.Flags, r.State.Flags) {
 		r.State.Flags = sc.w1.Flags
 	}
-	res.Success = true
-	if r.Record {
-		res.Output = out
-	}
-	return out, nil
+	return flujoimpl.Succeed(res, r.Record, out), nil
 }
 
 // runCrm runs the step "crm": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s), timeout 200ms per attempt.
@@ -628,30 +483,12 @@ func (e *TriageExecutor) runSentiment(ctx context.Context, in Classification, r 
 // runRoute runs the Branch "route".
 func (e *TriageExecutor) runRoute(ctx context.Context, in Enriched, r *flujoimpl.Run[TriageState], res *flujo.StepResult) (Routed, error) {
 	start := r.Eng.Env.Clock.Nanotime()
-	cctx := ctx
-	out, abort := e.bodyRoute(cctx, in, r, res)
-	_ = cctx
-	res.Latency = time.Duration(r.Eng.Env.Clock.Nanotime() - start)
-	return out, abort
-}
-
-// chooseRoute asks the chooser of branch "route", turning a panic into a *flujo.PanicError.
-func (e *TriageExecutor) chooseRoute(in Enriched) (key string, err error) {
-	defer func() {
-		if p := recover(); p != nil {
-			key, err = "", &flujo.PanicError{Step: "route", Value: p, Stack: debug.Stack()}
-		}
-	}()
-	return ChooseQueue(in), nil
-}
-
-// bodyRoute is the composition of "route".
-func (e *TriageExecutor) bodyRoute(ctx context.Context, in Enriched, r *flujoimpl.Run[TriageState], res *flujo.StepResult) (Routed, error) {
+	defer func() { res.Latency = time.Duration(r.Eng.Env.Clock.Nanotime() - start) }()
 	res.Name = "route"
 	res.Attempts = 1
-	key, kerr := e.chooseRoute(in)
+	key, kerr := flujoimpl.Guard("route", func() (string, error) { return ChooseQueue(in), nil })
 	if kerr != nil {
-		res.Err, res.Feedback = kerr, kerr.Error()
+		flujoimpl.Fail(res, kerr)
 		return *new(Routed), nil
 	}
 	res.BranchKey = key
@@ -666,23 +503,10 @@ func (e *TriageExecutor) bodyRoute(ctx context.Context, in Enriched, r *flujoimp
 	default:
 		o, abort = e.runBacklog(ctx, in, r, &cr)
 	}
-	if r.Record || !cr.Success {
-		res.Steps = []flujo.StepResult{cr}
-	}
-	res.Cost, res.Tokens = cr.Cost, cr.Tokens
-	if abort != nil {
-		res.Err = abort
+	if stop, abort := flujoimpl.Child(res, &cr, r.Record, abort); stop {
 		return *new(Routed), abort
 	}
-	if !cr.Success {
-		res.Err, res.Feedback = cr.Err, cr.Feedback
-		return *new(Routed), nil
-	}
-	res.Success = true
-	if r.Record {
-		res.Output = o
-	}
-	return o, nil
+	return flujoimpl.Succeed(res, r.Record, o), nil
 }
 
 // runQueue runs the step "queue": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).

@@ -11,4 +11,16 @@
 // is that machine. Its generic parameters are the step's input and output
 // types, so that a generated executor calls it without boxing, and it
 // allocates nothing on the path of a step that succeeds.
+//
+// The rules of composite nodes that need no knowledge of types live here
+// too (compose.go), one function each: what a Pipeline, Loop or Branch does
+// with a child's result (Child), a Parallel's branch runner, gathering and
+// folding of results (RunBranch, Gather, Abandoned, Branches), a Map's
+// sequential and concurrent loops (MapSeq, MapWorkers, Elements), the
+// composite failures (LoopExhausted, NoCase, JoinFailed, Guard for panics
+// in user code), and a composite's own Timeout and validators
+// (CompositeTimeout, Validated), and running a node's fallback
+// (WithFallback). Generic parameters let generated code
+// pass its own types; its typed parts (child calls, joins, choosers,
+// predicates, state copies and merges) stay generated.
 package kernel

@@ -261,61 +261,22 @@ func (e *TunedExecutor) shrink(level runtime.PressureLevel) {
 
 // runTuned runs the Pipeline "tuned".
 func (e *TunedExecutor) runTuned(ctx context.Context, in int, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (int, error) {
-	cctx := ctx
-	out, abort := e.bodyTuned(cctx, in, r, res)
-	_ = cctx
-	return out, abort
-}
-
-// flujogenSeqChild adds the result cr of a pipeline's step to the pipeline's res: to its steps in recorded runs and whenever the step failed, and to its cost, tokens and latency. stop reports that the pipeline ends here, with abort (nil for a failure).
-func flujogenSeqChild(res, cr *flujo.StepResult, record bool, abort error) (stop bool, err error) {
-	if record || !cr.Success {
-		res.Steps = append(res.Steps, *cr)
-	}
-	res.Cost += cr.Cost
-	res.Tokens += cr.Tokens
-	res.Latency += cr.Latency
-	if abort != nil {
-		res.Err = abort
-		return true, abort
-	}
-	if !cr.Success {
-		res.Err, res.Feedback = cr.Err, cr.Feedback
-		return true, nil
-	}
-	return false, nil
-}
-
-// bodyTuned is the composition of "tuned".
-func (e *TunedExecutor) bodyTuned(ctx context.Context, in int, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (int, error) {
 	res.Name = "tuned"
 	res.Attempts = 1
 	if r.Record {
 		res.Steps = make([]flujo.StepResult, 0, 2)
 	}
-	var outSquare int
-	{
-		var cr flujo.StepResult
-		o, abort := e.runSquare(ctx, in, r, &cr)
-		if stop, abort := flujogenSeqChild(res, &cr, r.Record, abort); stop {
-			return *new(int), abort
-		}
-		outSquare = o
+	var crSquare flujo.StepResult
+	outSquare, abort := e.runSquare(ctx, in, r, &crSquare)
+	if stop, abort := flujoimpl.Child(res, &crSquare, r.Record, abort); stop {
+		return *new(int), abort
 	}
-	var outInc int
-	{
-		var cr flujo.StepResult
-		o, abort := e.runInc(ctx, outSquare, r, &cr)
-		if stop, abort := flujogenSeqChild(res, &cr, r.Record, abort); stop {
-			return *new(int), abort
-		}
-		outInc = o
+	var crInc flujo.StepResult
+	outInc, abort := e.runInc(ctx, outSquare, r, &crInc)
+	if stop, abort := flujoimpl.Child(res, &crInc, r.Record, abort); stop {
+		return *new(int), abort
 	}
-	res.Success = true
-	if r.Record {
-		res.Output = outInc
-	}
-	return outInc, nil
+	return flujoimpl.Succeed(res, r.Record, outInc), nil
 }
 
 // runSquare runs the step "square": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).

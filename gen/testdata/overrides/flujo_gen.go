@@ -332,88 +332,37 @@ func (e *FulfilExecutor) shrink(level runtime.PressureLevel) {
 
 // runFulfil runs the Pipeline "fulfil".
 func (e *FulfilExecutor) runFulfil(ctx context.Context, in Order, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (Order, error) {
-	cctx := ctx
-	out, abort := e.bodyFulfil(cctx, in, r, res)
-	_ = cctx
-	return out, abort
-}
-
-// flujogenSeqChild adds the result cr of a pipeline's step to the pipeline's res: to its steps in recorded runs and whenever the step failed, and to its cost, tokens and latency. stop reports that the pipeline ends here, with abort (nil for a failure).
-func flujogenSeqChild(res, cr *flujo.StepResult, record bool, abort error) (stop bool, err error) {
-	if record || !cr.Success {
-		res.Steps = append(res.Steps, *cr)
-	}
-	res.Cost += cr.Cost
-	res.Tokens += cr.Tokens
-	res.Latency += cr.Latency
-	if abort != nil {
-		res.Err = abort
-		return true, abort
-	}
-	if !cr.Success {
-		res.Err, res.Feedback = cr.Err, cr.Feedback
-		return true, nil
-	}
-	return false, nil
-}
-
-// bodyFulfil is the composition of "fulfil".
-func (e *FulfilExecutor) bodyFulfil(ctx context.Context, in Order, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (Order, error) {
 	res.Name = "fulfil"
 	res.Attempts = 1
 	if r.Record {
 		res.Steps = make([]flujo.StepResult, 0, 5)
 	}
-	var outPrice Order
-	{
-		var cr flujo.StepResult
-		o, abort := e.runPrice(ctx, in, r, &cr)
-		if stop, abort := flujogenSeqChild(res, &cr, r.Record, abort); stop {
-			return *new(Order), abort
-		}
-		outPrice = o
+	var crPrice flujo.StepResult
+	outPrice, abort := e.runPrice(ctx, in, r, &crPrice)
+	if stop, abort := flujoimpl.Child(res, &crPrice, r.Record, abort); stop {
+		return *new(Order), abort
 	}
-	var outQuote Order
-	{
-		var cr flujo.StepResult
-		o, abort := e.runQuote(ctx, outPrice, r, &cr)
-		if stop, abort := flujogenSeqChild(res, &cr, r.Record, abort); stop {
-			return *new(Order), abort
-		}
-		outQuote = o
+	var crQuote flujo.StepResult
+	outQuote, abort := e.runQuote(ctx, outPrice, r, &crQuote)
+	if stop, abort := flujoimpl.Child(res, &crQuote, r.Record, abort); stop {
+		return *new(Order), abort
 	}
-	var outShip Order
-	{
-		var cr flujo.StepResult
-		o, abort := e.runShip(ctx, outQuote, r, &cr)
-		if stop, abort := flujogenSeqChild(res, &cr, r.Record, abort); stop {
-			return *new(Order), abort
-		}
-		outShip = o
+	var crShip flujo.StepResult
+	outShip, abort := e.runShip(ctx, outQuote, r, &crShip)
+	if stop, abort := flujoimpl.Child(res, &crShip, r.Record, abort); stop {
+		return *new(Order), abort
 	}
-	var outPack Order
-	{
-		var cr flujo.StepResult
-		o, abort := e.runPack(ctx, outShip, r, &cr)
-		if stop, abort := flujogenSeqChild(res, &cr, r.Record, abort); stop {
-			return *new(Order), abort
-		}
-		outPack = o
+	var crPack flujo.StepResult
+	outPack, abort := e.runPack(ctx, outShip, r, &crPack)
+	if stop, abort := flujoimpl.Child(res, &crPack, r.Record, abort); stop {
+		return *new(Order), abort
 	}
-	var outNotify Order
-	{
-		var cr flujo.StepResult
-		o, abort := e.runNotify(ctx, outPack, r, &cr)
-		if stop, abort := flujogenSeqChild(res, &cr, r.Record, abort); stop {
-			return *new(Order), abort
-		}
-		outNotify = o
+	var crNotify flujo.StepResult
+	outNotify, abort := e.runNotify(ctx, outPack, r, &crNotify)
+	if stop, abort := flujoimpl.Child(res, &crNotify, r.Record, abort); stop {
+		return *new(Order), abort
 	}
-	res.Success = true
-	if r.Record {
-		res.Output = outNotify
-	}
-	return outNotify, nil
+	return flujoimpl.Succeed(res, r.Record, outNotify), nil
 }
 
 // runPrice runs the step "price": 4 attempt(s), circuit breaker (threshold 10, recovery 2m0s).

@@ -5,12 +5,9 @@ package stress
 
 import (
 	"context"
-	"fmt"
 	"github.com/flujo/flujo"
 	"github.com/flujo/flujo/flujoimpl"
 	"github.com/flujo/flujo/runtime"
-	"runtime/debug"
-	"sync"
 	"sync/atomic"
 	"time"
 )
@@ -70,14 +67,10 @@ type scratchLoudConflictExecutor struct {
 }
 
 func newscratchLoudConflictExecutor() scratchLoudConflictExecutor {
-	return scratchLoudConflictExecutor{
-		parLfan: scratchLoudConflictExecutorLfan{done: make(chan int, 3)},
-	}
+	return scratchLoudConflictExecutor{parLfan: scratchLoudConflictExecutorLfan{done: make(chan int, 3)}}
 }
 func resetscratchLoudConflictExecutor(u *scratchLoudConflictExecutor) {
-	*u = scratchLoudConflictExecutor{
-		parLfan: scratchLoudConflictExecutorLfan{done: u.parLfan.done},
-	}
+	*u = scratchLoudConflictExecutor{parLfan: scratchLoudConflictExecutorLfan{done: u.parLfan.done}}
 }
 
 // flujogenConfigLoudConflictExecutor is the configuration compiled into LoudConflictExecutor.
@@ -307,16 +300,6 @@ func (e *LoudConflictExecutor) shrink(level runtime.PressureLevel) {
 	e.scratch.Load().Shrink()
 }
 
-// runLfan runs the Parallel "lfan".
-func (e *LoudConflictExecutor) runLfan(ctx context.Context, in Item, r *flujoimpl.Run[State], res *flujo.StepResult) (Item, error) {
-	start := r.Eng.Env.Clock.Nanotime()
-	cctx := ctx
-	out, abort := e.bodyLfan(cctx, in, r, res)
-	_ = cctx
-	res.Latency = time.Duration(r.Eng.Env.Clock.Nanotime() - start)
-	return out, abort
-}
-
 // scratchLoudConflictExecutorLfan is the working space of one run of parallel "lfan".
 type scratchLoudConflictExecutorLfan struct {
 	results  [3]flujo.StepResult
@@ -334,28 +317,15 @@ type scratchLoudConflictExecutorLfan struct {
 	r2       flujoimpl.Run[State]
 }
 
-// getscratchLoudConflictExecutorLfan returns working space for parallel "lfan".
-func (e *LoudConflictExecutor) getscratchLoudConflictExecutorLfan() *scratchLoudConflictExecutorLfan {
-	u := e.scratch.Load().Get()
-	u.parLfan.owner = u
-	return &u.parLfan
-}
-
-// joinLfan calls the join of parallel "lfan", turning a panic into a *flujo.PanicError.
-func (e *LoudConflictExecutor) joinLfan(a0 Item, a1 Item, a2 Item) (out Item, err error) {
-	defer func() {
-		if p := recover(); p != nil {
-			out, err = *new(Item), &flujo.PanicError{Step: "lfan", Value: p, Stack: debug.Stack()}
-		}
-	}()
-	return Join3(a0, a1, a2), nil
-}
-
-// bodyLfan is the composition of "lfan".
-func (e *LoudConflictExecutor) bodyLfan(ctx context.Context, in Item, r *flujoimpl.Run[State], res *flujo.StepResult) (Item, error) {
+// runLfan runs the Parallel "lfan".
+func (e *LoudConflictExecutor) runLfan(ctx context.Context, in Item, r *flujoimpl.Run[State], res *flujo.StepResult) (Item, error) {
+	start := r.Eng.Env.Clock.Nanotime()
+	defer func() { res.Latency = time.Duration(r.Eng.Env.Clock.Nanotime() - start) }()
 	res.Name = "lfan"
 	res.Attempts = 1
-	sc := e.getscratchLoudConflictExecutorLfan()
+	u := e.scratch.Load().Get()
+	sc := &u.parLfan
+	sc.owner = u
 	bctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	sc.r0 = *r
@@ -364,17 +334,7 @@ func (e *LoudConflictExecutor) bodyLfan(ctx context.Context, in Item, r *flujoim
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		exited := true
-		defer func() {
-			if exited {
-				sc.o0, sc.aborts[0] = *new(Item), nil
-				flujoimpl.GoexitResult(&sc.results[0], "la")
-				sc.done <- 0
-			}
-		}()
-		sc.o0, sc.aborts[0] = e.runLa(bctx, in, &sc.r0, &sc.results[0])
-		exited = false
-		sc.done <- 0
+		flujoimpl.RunBranch(sc.done, 0, "la", &sc.results[0], &sc.o0, &sc.aborts[0], func() (Item, error) { return e.runLa(bctx, in, &sc.r0, &sc.results[0]) })
 	}()
 	sc.r1 = *r
 	sc.w1 = *r.State
@@ -382,87 +342,25 @@ func (e *LoudConflictExecutor) bodyLfan(ctx context.Context, in Item, r *flujoim
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		exited := true
-		defer func() {
-			if exited {
-				sc.o1, sc.aborts[1] = *new(Item), nil
-				flujoimpl.GoexitResult(&sc.results[1], "lb")
-				sc.done <- 1
-			}
-		}()
-		sc.o1, sc.aborts[1] = e.runLb(bctx, in, &sc.r1, &sc.results[1])
-		exited = false
-		sc.done <- 1
+		flujoimpl.RunBranch(sc.done, 1, "lb", &sc.results[1], &sc.o1, &sc.aborts[1], func() (Item, error) { return e.runLb(bctx, in, &sc.r1, &sc.results[1]) })
 	}()
 	sc.r2 = *r
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		exited := true
-		defer func() {
-			if exited {
-				sc.o2, sc.aborts[2] = *new(Item), nil
-				flujoimpl.GoexitResult(&sc.results[2], "lc")
-				sc.done <- 2
-			}
-		}()
-		sc.o2, sc.aborts[2] = e.runLc(bctx, in, &sc.r2, &sc.results[2])
-		exited = false
-		sc.done <- 2
+		flujoimpl.RunBranch(sc.done, 2, "lc", &sc.results[2], &sc.o2, &sc.aborts[2], func() (Item, error) { return e.runLc(bctx, in, &sc.r2, &sc.results[2]) })
 	}()
-	var abort error
-	failed := -1
-	_ = failed
-	for range 3 {
-		select {
-		case i := <-sc.done:
-			sc.finished[i] = true
-			switch ab := sc.aborts[i]; {
-			case ab != nil && (runtime.ContextErr(ctx) != nil || flujoimpl.IsUsageLimit(ab)):
-				if abort == nil {
-					abort = ab
-					cancel()
-				}
-			case ab != nil:
-			case !sc.results[i].Success && (failed < 0 || i < failed):
-				failed = i
-				cancel()
-			}
-		case <-runtime.ContextDone(ctx):
-			// The branches still running see the cancellation and end in
-			// goroutines the executor counts; they may still write the scratch
-			// space, which is therefore not reused.
-			for i := range sc.results {
-				if sc.finished[i] {
-					res.Steps = append(res.Steps, sc.results[i])
-				}
-			}
-			cerr := runtime.ContextErr(ctx)
-			res.Err = cerr
-			return *new(Item), cerr
-		}
+	abort, failed, cerr := flujoimpl.Gather(ctx, sc.done, sc.results[:], sc.aborts[:], sc.finished[:], true, cancel)
+	if cerr != nil {
+		return *new(Item), flujoimpl.Abandoned(res, sc.results[:], sc.finished[:], cerr)
 	}
 	defer e.scratch.Load().Put(sc.owner)
-	if r.Record || abort != nil || failed >= 0 {
-		res.Steps = append(res.Steps, sc.results[:]...)
-	}
-	for i := range sc.results {
-		res.Cost += sc.results[i].Cost
-		res.Tokens += sc.results[i].Tokens
-	}
-	if abort != nil {
-		res.Err = abort
+	if stop, abort := flujoimpl.Branches(res, sc.results[:], r.Record, abort, failed); stop {
 		return *new(Item), abort
 	}
-	if failed >= 0 {
-		fr := &sc.results[failed]
-		res.Err = fr.Err
-		res.Feedback = fmt.Sprintf("branch %q failed: %s", fr.Name, fr.Feedback)
-		return *new(Item), nil
-	}
-	out, jerr := e.joinLfan(sc.o0, sc.o1, sc.o2)
+	out, jerr := flujoimpl.Guard("lfan", func() (Item, error) { return Join3(sc.o0, sc.o1, sc.o2), nil })
 	if jerr != nil {
-		res.Err, res.Feedback = jerr, jerr.Error()
+		flujoimpl.JoinFailed(res, "lfan", jerr)
 		return *new(Item), nil
 	}
 	if sc.results[0].Success && sc.w0.A != r.State.A {
@@ -471,11 +369,7 @@ func (e *LoudConflictExecutor) bodyLfan(ctx context.Context, in Item, r *flujoim
 	if sc.results[1].Success && sc.w1.B != r.State.B {
 		r.State.B = sc.w1.B
 	}
-	res.Success = true
-	if r.Record {
-		res.Output = out
-	}
-	return out, nil
+	return flujoimpl.Succeed(res, r.Record, out), nil
 }
 
 // runLa runs the steps "la": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
@@ -486,16 +380,9 @@ func (e *LoudConflictExecutor) runLa(ctx context.Context, in Item, r *flujoimpl.
 // runLb runs "lb" and, when it fails, its fallback "lr".
 func (e *LoudConflictExecutor) runLb(ctx context.Context, in Item, r *flujoimpl.Run[State], res *flujo.StepResult) (Item, error) {
 	out, abort := e.primaryLb(ctx, in, r, res)
-	if abort != nil || res.Success {
-		return out, abort
-	}
 	var fb flujo.StepResult
-	fout, abort := e.runLr(ctx, in, r, &fb)
-	flujoimpl.Fallback(res, fb, abort != nil)
-	if abort != nil || !fb.Success {
-		return *new(Item), abort
-	}
-	return fout, nil
+	out, _, abort = flujoimpl.WithFallback(res, &fb, out, abort, func() (Item, error) { return e.runLr(ctx, in, r, &fb) })
+	return out, abort
 }
 
 // primaryLb runs the steps "lb": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
@@ -546,14 +433,10 @@ type scratchLoudIgnoreExecutor struct {
 }
 
 func newscratchLoudIgnoreExecutor() scratchLoudIgnoreExecutor {
-	return scratchLoudIgnoreExecutor{
-		parLfan: scratchLoudIgnoreExecutorLfan{done: make(chan int, 3)},
-	}
+	return scratchLoudIgnoreExecutor{parLfan: scratchLoudIgnoreExecutorLfan{done: make(chan int, 3)}}
 }
 func resetscratchLoudIgnoreExecutor(u *scratchLoudIgnoreExecutor) {
-	*u = scratchLoudIgnoreExecutor{
-		parLfan: scratchLoudIgnoreExecutorLfan{done: u.parLfan.done},
-	}
+	*u = scratchLoudIgnoreExecutor{parLfan: scratchLoudIgnoreExecutorLfan{done: u.parLfan.done}}
 }
 
 // flujogenConfigLoudIgnoreExecutor is the configuration compiled into LoudIgnoreExecutor.
@@ -783,16 +666,6 @@ func (e *LoudIgnoreExecutor) shrink(level runtime.PressureLevel) {
 	e.scratch.Load().Shrink()
 }
 
-// runLfan runs the Parallel "lfan".
-func (e *LoudIgnoreExecutor) runLfan(ctx context.Context, in Item, r *flujoimpl.Run[State], res *flujo.StepResult) (Item, error) {
-	start := r.Eng.Env.Clock.Nanotime()
-	cctx := ctx
-	out, abort := e.bodyLfan(cctx, in, r, res)
-	_ = cctx
-	res.Latency = time.Duration(r.Eng.Env.Clock.Nanotime() - start)
-	return out, abort
-}
-
 // scratchLoudIgnoreExecutorLfan is the working space of one run of parallel "lfan".
 type scratchLoudIgnoreExecutorLfan struct {
 	results  [3]flujo.StepResult
@@ -810,28 +683,15 @@ type scratchLoudIgnoreExecutorLfan struct {
 	r2       flujoimpl.Run[State]
 }
 
-// getscratchLoudIgnoreExecutorLfan returns working space for parallel "lfan".
-func (e *LoudIgnoreExecutor) getscratchLoudIgnoreExecutorLfan() *scratchLoudIgnoreExecutorLfan {
-	u := e.scratch.Load().Get()
-	u.parLfan.owner = u
-	return &u.parLfan
-}
-
-// joinLfan calls the join of parallel "lfan", turning a panic into a *flujo.PanicError.
-func (e *LoudIgnoreExecutor) joinLfan(a0 Item, a1 Item, a2 Item) (out Item, err error) {
-	defer func() {
-		if p := recover(); p != nil {
-			out, err = *new(Item), &flujo.PanicError{Step: "lfan", Value: p, Stack: debug.Stack()}
-		}
-	}()
-	return Join3(a0, a1, a2), nil
-}
-
-// bodyLfan is the composition of "lfan".
-func (e *LoudIgnoreExecutor) bodyLfan(ctx context.Context, in Item, r *flujoimpl.Run[State], res *flujo.StepResult) (Item, error) {
+// runLfan runs the Parallel "lfan".
+func (e *LoudIgnoreExecutor) runLfan(ctx context.Context, in Item, r *flujoimpl.Run[State], res *flujo.StepResult) (Item, error) {
+	start := r.Eng.Env.Clock.Nanotime()
+	defer func() { res.Latency = time.Duration(r.Eng.Env.Clock.Nanotime() - start) }()
 	res.Name = "lfan"
 	res.Attempts = 1
-	sc := e.getscratchLoudIgnoreExecutorLfan()
+	u := e.scratch.Load().Get()
+	sc := &u.parLfan
+	sc.owner = u
 	bctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	sc.r0 = *r
@@ -840,17 +700,7 @@ func (e *LoudIgnoreExecutor) bodyLfan(ctx context.Context, in Item, r *flujoimpl
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		exited := true
-		defer func() {
-			if exited {
-				sc.o0, sc.aborts[0] = *new(Item), nil
-				flujoimpl.GoexitResult(&sc.results[0], "la")
-				sc.done <- 0
-			}
-		}()
-		sc.o0, sc.aborts[0] = e.runLa(bctx, in, &sc.r0, &sc.results[0])
-		exited = false
-		sc.done <- 0
+		flujoimpl.RunBranch(sc.done, 0, "la", &sc.results[0], &sc.o0, &sc.aborts[0], func() (Item, error) { return e.runLa(bctx, in, &sc.r0, &sc.results[0]) })
 	}()
 	sc.r1 = *r
 	sc.w1 = *r.State
@@ -858,78 +708,25 @@ func (e *LoudIgnoreExecutor) bodyLfan(ctx context.Context, in Item, r *flujoimpl
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		exited := true
-		defer func() {
-			if exited {
-				sc.o1, sc.aborts[1] = *new(Item), nil
-				flujoimpl.GoexitResult(&sc.results[1], "lb")
-				sc.done <- 1
-			}
-		}()
-		sc.o1, sc.aborts[1] = e.runLb(bctx, in, &sc.r1, &sc.results[1])
-		exited = false
-		sc.done <- 1
+		flujoimpl.RunBranch(sc.done, 1, "lb", &sc.results[1], &sc.o1, &sc.aborts[1], func() (Item, error) { return e.runLb(bctx, in, &sc.r1, &sc.results[1]) })
 	}()
 	sc.r2 = *r
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		exited := true
-		defer func() {
-			if exited {
-				sc.o2, sc.aborts[2] = *new(Item), nil
-				flujoimpl.GoexitResult(&sc.results[2], "lc")
-				sc.done <- 2
-			}
-		}()
-		sc.o2, sc.aborts[2] = e.runLc(bctx, in, &sc.r2, &sc.results[2])
-		exited = false
-		sc.done <- 2
+		flujoimpl.RunBranch(sc.done, 2, "lc", &sc.results[2], &sc.o2, &sc.aborts[2], func() (Item, error) { return e.runLc(bctx, in, &sc.r2, &sc.results[2]) })
 	}()
-	var abort error
-	failed := -1
-	_ = failed
-	for range 3 {
-		select {
-		case i := <-sc.done:
-			sc.finished[i] = true
-			switch ab := sc.aborts[i]; {
-			case ab != nil && (runtime.ContextErr(ctx) != nil || flujoimpl.IsUsageLimit(ab)):
-				if abort == nil {
-					abort = ab
-					cancel()
-				}
-			case ab != nil:
-			}
-		case <-runtime.ContextDone(ctx):
-			// The branches still running see the cancellation and end in
-			// goroutines the executor counts; they may still write the scratch
-			// space, which is therefore not reused.
-			for i := range sc.results {
-				if sc.finished[i] {
-					res.Steps = append(res.Steps, sc.results[i])
-				}
-			}
-			cerr := runtime.ContextErr(ctx)
-			res.Err = cerr
-			return *new(Item), cerr
-		}
+	abort, failed, cerr := flujoimpl.Gather(ctx, sc.done, sc.results[:], sc.aborts[:], sc.finished[:], false, cancel)
+	if cerr != nil {
+		return *new(Item), flujoimpl.Abandoned(res, sc.results[:], sc.finished[:], cerr)
 	}
 	defer e.scratch.Load().Put(sc.owner)
-	if r.Record || abort != nil || failed >= 0 {
-		res.Steps = append(res.Steps, sc.results[:]...)
-	}
-	for i := range sc.results {
-		res.Cost += sc.results[i].Cost
-		res.Tokens += sc.results[i].Tokens
-	}
-	if abort != nil {
-		res.Err = abort
+	if stop, abort := flujoimpl.Branches(res, sc.results[:], r.Record, abort, failed); stop {
 		return *new(Item), abort
 	}
-	out, jerr := e.joinLfan(sc.o0, sc.o1, sc.o2)
+	out, jerr := flujoimpl.Guard("lfan", func() (Item, error) { return Join3(sc.o0, sc.o1, sc.o2), nil })
 	if jerr != nil {
-		res.Err, res.Feedback = jerr, jerr.Error()
+		flujoimpl.JoinFailed(res, "lfan", jerr)
 		return *new(Item), nil
 	}
 	if sc.results[0].Success && sc.w0.A != r.State.A {
@@ -938,11 +735,7 @@ func (e *LoudIgnoreExecutor) bodyLfan(ctx context.Context, in Item, r *flujoimpl
 	if sc.results[1].Success && sc.w1.B != r.State.B {
 		r.State.B = sc.w1.B
 	}
-	res.Success = true
-	if r.Record {
-		res.Output = out
-	}
-	return out, nil
+	return flujoimpl.Succeed(res, r.Record, out), nil
 }
 
 // runLa runs the steps "la": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
@@ -953,16 +746,9 @@ func (e *LoudIgnoreExecutor) runLa(ctx context.Context, in Item, r *flujoimpl.Ru
 // runLb runs "lb" and, when it fails, its fallback "lr".
 func (e *LoudIgnoreExecutor) runLb(ctx context.Context, in Item, r *flujoimpl.Run[State], res *flujo.StepResult) (Item, error) {
 	out, abort := e.primaryLb(ctx, in, r, res)
-	if abort != nil || res.Success {
-		return out, abort
-	}
 	var fb flujo.StepResult
-	fout, abort := e.runLr(ctx, in, r, &fb)
-	flujoimpl.Fallback(res, fb, abort != nil)
-	if abort != nil || !fb.Success {
-		return *new(Item), abort
-	}
-	return fout, nil
+	out, _, abort = flujoimpl.WithFallback(res, &fb, out, abort, func() (Item, error) { return e.runLr(ctx, in, r, &fb) })
+	return out, abort
 }
 
 // primaryLb runs the steps "lb": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
@@ -1013,14 +799,10 @@ type scratchLoudKeepFirstExecutor struct {
 }
 
 func newscratchLoudKeepFirstExecutor() scratchLoudKeepFirstExecutor {
-	return scratchLoudKeepFirstExecutor{
-		parLfan: scratchLoudKeepFirstExecutorLfan{done: make(chan int, 3)},
-	}
+	return scratchLoudKeepFirstExecutor{parLfan: scratchLoudKeepFirstExecutorLfan{done: make(chan int, 3)}}
 }
 func resetscratchLoudKeepFirstExecutor(u *scratchLoudKeepFirstExecutor) {
-	*u = scratchLoudKeepFirstExecutor{
-		parLfan: scratchLoudKeepFirstExecutorLfan{done: u.parLfan.done},
-	}
+	*u = scratchLoudKeepFirstExecutor{parLfan: scratchLoudKeepFirstExecutorLfan{done: u.parLfan.done}}
 }
 
 // flujogenConfigLoudKeepFirstExecutor is the configuration compiled into LoudKeepFirstExecutor.
@@ -1250,16 +1032,6 @@ func (e *LoudKeepFirstExecutor) shrink(level runtime.PressureLevel) {
 	e.scratch.Load().Shrink()
 }
 
-// runLfan runs the Parallel "lfan".
-func (e *LoudKeepFirstExecutor) runLfan(ctx context.Context, in Item, r *flujoimpl.Run[State], res *flujo.StepResult) (Item, error) {
-	start := r.Eng.Env.Clock.Nanotime()
-	cctx := ctx
-	out, abort := e.bodyLfan(cctx, in, r, res)
-	_ = cctx
-	res.Latency = time.Duration(r.Eng.Env.Clock.Nanotime() - start)
-	return out, abort
-}
-
 // scratchLoudKeepFirstExecutorLfan is the working space of one run of parallel "lfan".
 type scratchLoudKeepFirstExecutorLfan struct {
 	results  [3]flujo.StepResult
@@ -1277,28 +1049,15 @@ type scratchLoudKeepFirstExecutorLfan struct {
 	r2       flujoimpl.Run[State]
 }
 
-// getscratchLoudKeepFirstExecutorLfan returns working space for parallel "lfan".
-func (e *LoudKeepFirstExecutor) getscratchLoudKeepFirstExecutorLfan() *scratchLoudKeepFirstExecutorLfan {
-	u := e.scratch.Load().Get()
-	u.parLfan.owner = u
-	return &u.parLfan
-}
-
-// joinLfan calls the join of parallel "lfan", turning a panic into a *flujo.PanicError.
-func (e *LoudKeepFirstExecutor) joinLfan(a0 Item, a1 Item, a2 Item) (out Item, err error) {
-	defer func() {
-		if p := recover(); p != nil {
-			out, err = *new(Item), &flujo.PanicError{Step: "lfan", Value: p, Stack: debug.Stack()}
-		}
-	}()
-	return Join3(a0, a1, a2), nil
-}
-
-// bodyLfan is the composition of "lfan".
-func (e *LoudKeepFirstExecutor) bodyLfan(ctx context.Context, in Item, r *flujoimpl.Run[State], res *flujo.StepResult) (Item, error) {
+// runLfan runs the Parallel "lfan".
+func (e *LoudKeepFirstExecutor) runLfan(ctx context.Context, in Item, r *flujoimpl.Run[State], res *flujo.StepResult) (Item, error) {
+	start := r.Eng.Env.Clock.Nanotime()
+	defer func() { res.Latency = time.Duration(r.Eng.Env.Clock.Nanotime() - start) }()
 	res.Name = "lfan"
 	res.Attempts = 1
-	sc := e.getscratchLoudKeepFirstExecutorLfan()
+	u := e.scratch.Load().Get()
+	sc := &u.parLfan
+	sc.owner = u
 	bctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	sc.r0 = *r
@@ -1307,17 +1066,7 @@ func (e *LoudKeepFirstExecutor) bodyLfan(ctx context.Context, in Item, r *flujoi
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		exited := true
-		defer func() {
-			if exited {
-				sc.o0, sc.aborts[0] = *new(Item), nil
-				flujoimpl.GoexitResult(&sc.results[0], "la")
-				sc.done <- 0
-			}
-		}()
-		sc.o0, sc.aborts[0] = e.runLa(bctx, in, &sc.r0, &sc.results[0])
-		exited = false
-		sc.done <- 0
+		flujoimpl.RunBranch(sc.done, 0, "la", &sc.results[0], &sc.o0, &sc.aborts[0], func() (Item, error) { return e.runLa(bctx, in, &sc.r0, &sc.results[0]) })
 	}()
 	sc.r1 = *r
 	sc.w1 = *r.State
@@ -1325,87 +1074,25 @@ func (e *LoudKeepFirstExecutor) bodyLfan(ctx context.Context, in Item, r *flujoi
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		exited := true
-		defer func() {
-			if exited {
-				sc.o1, sc.aborts[1] = *new(Item), nil
-				flujoimpl.GoexitResult(&sc.results[1], "lb")
-				sc.done <- 1
-			}
-		}()
-		sc.o1, sc.aborts[1] = e.runLb(bctx, in, &sc.r1, &sc.results[1])
-		exited = false
-		sc.done <- 1
+		flujoimpl.RunBranch(sc.done, 1, "lb", &sc.results[1], &sc.o1, &sc.aborts[1], func() (Item, error) { return e.runLb(bctx, in, &sc.r1, &sc.results[1]) })
 	}()
 	sc.r2 = *r
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		exited := true
-		defer func() {
-			if exited {
-				sc.o2, sc.aborts[2] = *new(Item), nil
-				flujoimpl.GoexitResult(&sc.results[2], "lc")
-				sc.done <- 2
-			}
-		}()
-		sc.o2, sc.aborts[2] = e.runLc(bctx, in, &sc.r2, &sc.results[2])
-		exited = false
-		sc.done <- 2
+		flujoimpl.RunBranch(sc.done, 2, "lc", &sc.results[2], &sc.o2, &sc.aborts[2], func() (Item, error) { return e.runLc(bctx, in, &sc.r2, &sc.results[2]) })
 	}()
-	var abort error
-	failed := -1
-	_ = failed
-	for range 3 {
-		select {
-		case i := <-sc.done:
-			sc.finished[i] = true
-			switch ab := sc.aborts[i]; {
-			case ab != nil && (runtime.ContextErr(ctx) != nil || flujoimpl.IsUsageLimit(ab)):
-				if abort == nil {
-					abort = ab
-					cancel()
-				}
-			case ab != nil:
-			case !sc.results[i].Success && (failed < 0 || i < failed):
-				failed = i
-				cancel()
-			}
-		case <-runtime.ContextDone(ctx):
-			// The branches still running see the cancellation and end in
-			// goroutines the executor counts; they may still write the scratch
-			// space, which is therefore not reused.
-			for i := range sc.results {
-				if sc.finished[i] {
-					res.Steps = append(res.Steps, sc.results[i])
-				}
-			}
-			cerr := runtime.ContextErr(ctx)
-			res.Err = cerr
-			return *new(Item), cerr
-		}
+	abort, failed, cerr := flujoimpl.Gather(ctx, sc.done, sc.results[:], sc.aborts[:], sc.finished[:], true, cancel)
+	if cerr != nil {
+		return *new(Item), flujoimpl.Abandoned(res, sc.results[:], sc.finished[:], cerr)
 	}
 	defer e.scratch.Load().Put(sc.owner)
-	if r.Record || abort != nil || failed >= 0 {
-		res.Steps = append(res.Steps, sc.results[:]...)
-	}
-	for i := range sc.results {
-		res.Cost += sc.results[i].Cost
-		res.Tokens += sc.results[i].Tokens
-	}
-	if abort != nil {
-		res.Err = abort
+	if stop, abort := flujoimpl.Branches(res, sc.results[:], r.Record, abort, failed); stop {
 		return *new(Item), abort
 	}
-	if failed >= 0 {
-		fr := &sc.results[failed]
-		res.Err = fr.Err
-		res.Feedback = fmt.Sprintf("branch %q failed: %s", fr.Name, fr.Feedback)
-		return *new(Item), nil
-	}
-	out, jerr := e.joinLfan(sc.o0, sc.o1, sc.o2)
+	out, jerr := flujoimpl.Guard("lfan", func() (Item, error) { return Join3(sc.o0, sc.o1, sc.o2), nil })
 	if jerr != nil {
-		res.Err, res.Feedback = jerr, jerr.Error()
+		flujoimpl.JoinFailed(res, "lfan", jerr)
 		return *new(Item), nil
 	}
 	if sc.results[0].Success && sc.w0.A != r.State.A {
@@ -1414,11 +1101,7 @@ func (e *LoudKeepFirstExecutor) bodyLfan(ctx context.Context, in Item, r *flujoi
 	if sc.results[1].Success && sc.w1.B != r.State.B {
 		r.State.B = sc.w1.B
 	}
-	res.Success = true
-	if r.Record {
-		res.Output = out
-	}
-	return out, nil
+	return flujoimpl.Succeed(res, r.Record, out), nil
 }
 
 // runLa runs the steps "la": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
@@ -1429,16 +1112,9 @@ func (e *LoudKeepFirstExecutor) runLa(ctx context.Context, in Item, r *flujoimpl
 // runLb runs "lb" and, when it fails, its fallback "lr".
 func (e *LoudKeepFirstExecutor) runLb(ctx context.Context, in Item, r *flujoimpl.Run[State], res *flujo.StepResult) (Item, error) {
 	out, abort := e.primaryLb(ctx, in, r, res)
-	if abort != nil || res.Success {
-		return out, abort
-	}
 	var fb flujo.StepResult
-	fout, abort := e.runLr(ctx, in, r, &fb)
-	flujoimpl.Fallback(res, fb, abort != nil)
-	if abort != nil || !fb.Success {
-		return *new(Item), abort
-	}
-	return fout, nil
+	out, _, abort = flujoimpl.WithFallback(res, &fb, out, abort, func() (Item, error) { return e.runLr(ctx, in, r, &fb) })
+	return out, abort
 }
 
 // primaryLb runs the steps "lb": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
@@ -1668,116 +1344,33 @@ func (e *LoudMapExecutor) shrink(level runtime.PressureLevel) {
 // runLmap runs the Map "lmap".
 func (e *LoudMapExecutor) runLmap(ctx context.Context, in []Item, r *flujoimpl.Run[struct{}], res *flujo.StepResult) ([]Item, error) {
 	start := r.Eng.Env.Clock.Nanotime()
-	cctx := ctx
-	out, abort := e.bodyLmap(cctx, in, r, res)
-	_ = cctx
-	res.Latency = time.Duration(r.Eng.Env.Clock.Nanotime() - start)
-	return out, abort
-}
-
-// bodyLmap is the composition of "lmap".
-func (e *LoudMapExecutor) bodyLmap(ctx context.Context, in []Item, r *flujoimpl.Run[struct{}], res *flujo.StepResult) ([]Item, error) {
+	defer func() { res.Latency = time.Duration(r.Eng.Env.Clock.Nanotime() - start) }()
 	res.Name = "lmap"
 	res.Attempts = 1
 	outs := make([]Item, len(in))
 	results := make([]flujo.StepResult, len(in))
 	finished := make([]bool, len(in))
-	failed := -1
+	run := func(ctx context.Context, i int, cr *flujo.StepResult) (Item, error) {
+		return e.runLm(ctx, in[i], r, cr)
+	}
 	var abort error
-	workers := min(4, len(in))
-	if workers <= 1 {
-		for i := range in {
-			ab := error(nil)
-			outs[i], ab = e.runLm(ctx, in[i], r, &results[i])
-			finished[i] = true
-			if ab != nil {
-				abort = ab
-				break
-			}
-			if !results[i].Success {
-				failed = i
-				break
-			}
-		}
+	var failed int
+	if workers := min(4, len(in)); workers <= 1 {
+		abort, failed = flujoimpl.MapSeq(ctx, outs, results, finished, run)
 	} else {
 		mctx, cancel := context.WithCancel(ctx)
 		defer cancel()
-		var next atomic.Int64
-		var mu sync.Mutex
-		done := make(chan bool, workers)
-		record := func(i int, cr *flujo.StepResult, o Item, ab error) {
-			mu.Lock()
-			defer mu.Unlock()
-			results[i], finished[i], outs[i] = *cr, true, o
-			switch {
-			case ab != nil && (runtime.ContextErr(ctx) != nil || flujoimpl.IsUsageLimit(ab)):
-				if abort == nil {
-					abort = ab
-				}
-				cancel()
-			case ab != nil:
-			case !cr.Success && (failed < 0 || i < failed):
-				failed = i
-				cancel()
-			}
-		}
-		for range workers {
-			e.svc.Track.EnterChild()
-			go func() {
-				defer e.svc.Track.ExitChild()
-				cur := -1 // the element in progress
-				var cr flujo.StepResult
-				defer func() {
-					if cur >= 0 {
-						flujoimpl.GoexitResult(&cr, "lm")
-						record(cur, &cr, *new(Item), nil)
-					}
-					done <- true
-				}()
-				for {
-					i := int(next.Add(1) - 1)
-					if i >= len(in) || runtime.ContextErr(mctx) != nil {
-						return
-					}
-					cur, cr = i, *new(flujo.StepResult)
-					o, ab := e.runLm(mctx, in[i], r, &cr)
-					cur = -1
-					record(i, &cr, o, ab)
-				}
-			}()
-		}
-		for range workers {
-			select {
-			case <-done:
-			case <-runtime.ContextDone(ctx):
-				cerr := runtime.ContextErr(ctx)
-				res.Err = cerr
-				return nil, cerr
-			}
+		var cerr error
+		abort, failed, cerr = flujoimpl.MapWorkers(ctx, mctx, cancel, &e.svc.Track, workers, "lm", outs, results, finished, run)
+		if cerr != nil {
+			res.Err = cerr
+			return nil, cerr
 		}
 	}
-	for i := range results {
-		if finished[i] {
-			if r.Record || abort != nil || failed >= 0 {
-				res.Steps = append(res.Steps, results[i])
-			}
-			res.Cost += results[i].Cost
-			res.Tokens += results[i].Tokens
-		}
-	}
-	if abort != nil {
-		res.Err = abort
+	if stop, abort := flujoimpl.Elements(res, results, finished, r.Record, abort, failed); stop {
 		return nil, abort
 	}
-	if failed >= 0 {
-		res.Err, res.Feedback = results[failed].Err, results[failed].Feedback
-		return nil, nil
-	}
-	res.Success = true
-	if r.Record {
-		res.Output = outs
-	}
-	return outs, nil
+	return flujoimpl.Succeed(res, r.Record, outs), nil
 }
 
 // runLm runs the step "lm": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
@@ -1818,14 +1411,10 @@ type scratchLoudNoMergeExecutor struct {
 }
 
 func newscratchLoudNoMergeExecutor() scratchLoudNoMergeExecutor {
-	return scratchLoudNoMergeExecutor{
-		parLfan: scratchLoudNoMergeExecutorLfan{done: make(chan int, 3)},
-	}
+	return scratchLoudNoMergeExecutor{parLfan: scratchLoudNoMergeExecutorLfan{done: make(chan int, 3)}}
 }
 func resetscratchLoudNoMergeExecutor(u *scratchLoudNoMergeExecutor) {
-	*u = scratchLoudNoMergeExecutor{
-		parLfan: scratchLoudNoMergeExecutorLfan{done: u.parLfan.done},
-	}
+	*u = scratchLoudNoMergeExecutor{parLfan: scratchLoudNoMergeExecutorLfan{done: u.parLfan.done}}
 }
 
 // flujogenConfigLoudNoMergeExecutor is the configuration compiled into LoudNoMergeExecutor.
@@ -2055,16 +1644,6 @@ func (e *LoudNoMergeExecutor) shrink(level runtime.PressureLevel) {
 	e.scratch.Load().Shrink()
 }
 
-// runLfan runs the Parallel "lfan".
-func (e *LoudNoMergeExecutor) runLfan(ctx context.Context, in Item, r *flujoimpl.Run[State], res *flujo.StepResult) (Item, error) {
-	start := r.Eng.Env.Clock.Nanotime()
-	cctx := ctx
-	out, abort := e.bodyLfan(cctx, in, r, res)
-	_ = cctx
-	res.Latency = time.Duration(r.Eng.Env.Clock.Nanotime() - start)
-	return out, abort
-}
-
 // scratchLoudNoMergeExecutorLfan is the working space of one run of parallel "lfan".
 type scratchLoudNoMergeExecutorLfan struct {
 	results  [3]flujo.StepResult
@@ -2082,28 +1661,15 @@ type scratchLoudNoMergeExecutorLfan struct {
 	r2       flujoimpl.Run[State]
 }
 
-// getscratchLoudNoMergeExecutorLfan returns working space for parallel "lfan".
-func (e *LoudNoMergeExecutor) getscratchLoudNoMergeExecutorLfan() *scratchLoudNoMergeExecutorLfan {
-	u := e.scratch.Load().Get()
-	u.parLfan.owner = u
-	return &u.parLfan
-}
-
-// joinLfan calls the join of parallel "lfan", turning a panic into a *flujo.PanicError.
-func (e *LoudNoMergeExecutor) joinLfan(a0 Item, a1 Item, a2 Item) (out Item, err error) {
-	defer func() {
-		if p := recover(); p != nil {
-			out, err = *new(Item), &flujo.PanicError{Step: "lfan", Value: p, Stack: debug.Stack()}
-		}
-	}()
-	return Join3(a0, a1, a2), nil
-}
-
-// bodyLfan is the composition of "lfan".
-func (e *LoudNoMergeExecutor) bodyLfan(ctx context.Context, in Item, r *flujoimpl.Run[State], res *flujo.StepResult) (Item, error) {
+// runLfan runs the Parallel "lfan".
+func (e *LoudNoMergeExecutor) runLfan(ctx context.Context, in Item, r *flujoimpl.Run[State], res *flujo.StepResult) (Item, error) {
+	start := r.Eng.Env.Clock.Nanotime()
+	defer func() { res.Latency = time.Duration(r.Eng.Env.Clock.Nanotime() - start) }()
 	res.Name = "lfan"
 	res.Attempts = 1
-	sc := e.getscratchLoudNoMergeExecutorLfan()
+	u := e.scratch.Load().Get()
+	sc := &u.parLfan
+	sc.owner = u
 	bctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	sc.r0 = *r
@@ -2112,17 +1678,7 @@ func (e *LoudNoMergeExecutor) bodyLfan(ctx context.Context, in Item, r *flujoimp
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		exited := true
-		defer func() {
-			if exited {
-				sc.o0, sc.aborts[0] = *new(Item), nil
-				flujoimpl.GoexitResult(&sc.results[0], "la")
-				sc.done <- 0
-			}
-		}()
-		sc.o0, sc.aborts[0] = e.runLa(bctx, in, &sc.r0, &sc.results[0])
-		exited = false
-		sc.done <- 0
+		flujoimpl.RunBranch(sc.done, 0, "la", &sc.results[0], &sc.o0, &sc.aborts[0], func() (Item, error) { return e.runLa(bctx, in, &sc.r0, &sc.results[0]) })
 	}()
 	sc.r1 = *r
 	sc.w1 = *r.State
@@ -2130,94 +1686,28 @@ func (e *LoudNoMergeExecutor) bodyLfan(ctx context.Context, in Item, r *flujoimp
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		exited := true
-		defer func() {
-			if exited {
-				sc.o1, sc.aborts[1] = *new(Item), nil
-				flujoimpl.GoexitResult(&sc.results[1], "lb")
-				sc.done <- 1
-			}
-		}()
-		sc.o1, sc.aborts[1] = e.runLb(bctx, in, &sc.r1, &sc.results[1])
-		exited = false
-		sc.done <- 1
+		flujoimpl.RunBranch(sc.done, 1, "lb", &sc.results[1], &sc.o1, &sc.aborts[1], func() (Item, error) { return e.runLb(bctx, in, &sc.r1, &sc.results[1]) })
 	}()
 	sc.r2 = *r
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		exited := true
-		defer func() {
-			if exited {
-				sc.o2, sc.aborts[2] = *new(Item), nil
-				flujoimpl.GoexitResult(&sc.results[2], "lc")
-				sc.done <- 2
-			}
-		}()
-		sc.o2, sc.aborts[2] = e.runLc(bctx, in, &sc.r2, &sc.results[2])
-		exited = false
-		sc.done <- 2
+		flujoimpl.RunBranch(sc.done, 2, "lc", &sc.results[2], &sc.o2, &sc.aborts[2], func() (Item, error) { return e.runLc(bctx, in, &sc.r2, &sc.results[2]) })
 	}()
-	var abort error
-	failed := -1
-	_ = failed
-	for range 3 {
-		select {
-		case i := <-sc.done:
-			sc.finished[i] = true
-			switch ab := sc.aborts[i]; {
-			case ab != nil && (runtime.ContextErr(ctx) != nil || flujoimpl.IsUsageLimit(ab)):
-				if abort == nil {
-					abort = ab
-					cancel()
-				}
-			case ab != nil:
-			case !sc.results[i].Success && (failed < 0 || i < failed):
-				failed = i
-				cancel()
-			}
-		case <-runtime.ContextDone(ctx):
-			// The branches still running see the cancellation and end in
-			// goroutines the executor counts; they may still write the scratch
-			// space, which is therefore not reused.
-			for i := range sc.results {
-				if sc.finished[i] {
-					res.Steps = append(res.Steps, sc.results[i])
-				}
-			}
-			cerr := runtime.ContextErr(ctx)
-			res.Err = cerr
-			return *new(Item), cerr
-		}
+	abort, failed, cerr := flujoimpl.Gather(ctx, sc.done, sc.results[:], sc.aborts[:], sc.finished[:], true, cancel)
+	if cerr != nil {
+		return *new(Item), flujoimpl.Abandoned(res, sc.results[:], sc.finished[:], cerr)
 	}
 	defer e.scratch.Load().Put(sc.owner)
-	if r.Record || abort != nil || failed >= 0 {
-		res.Steps = append(res.Steps, sc.results[:]...)
-	}
-	for i := range sc.results {
-		res.Cost += sc.results[i].Cost
-		res.Tokens += sc.results[i].Tokens
-	}
-	if abort != nil {
-		res.Err = abort
+	if stop, abort := flujoimpl.Branches(res, sc.results[:], r.Record, abort, failed); stop {
 		return *new(Item), abort
 	}
-	if failed >= 0 {
-		fr := &sc.results[failed]
-		res.Err = fr.Err
-		res.Feedback = fmt.Sprintf("branch %q failed: %s", fr.Name, fr.Feedback)
-		return *new(Item), nil
-	}
-	out, jerr := e.joinLfan(sc.o0, sc.o1, sc.o2)
+	out, jerr := flujoimpl.Guard("lfan", func() (Item, error) { return Join3(sc.o0, sc.o1, sc.o2), nil })
 	if jerr != nil {
-		res.Err, res.Feedback = jerr, jerr.Error()
+		flujoimpl.JoinFailed(res, "lfan", jerr)
 		return *new(Item), nil
 	}
-	res.Success = true
-	if r.Record {
-		res.Output = out
-	}
-	return out, nil
+	return flujoimpl.Succeed(res, r.Record, out), nil
 }
 
 // runLa runs the steps "la": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
@@ -2228,16 +1718,9 @@ func (e *LoudNoMergeExecutor) runLa(ctx context.Context, in Item, r *flujoimpl.R
 // runLb runs "lb" and, when it fails, its fallback "lr".
 func (e *LoudNoMergeExecutor) runLb(ctx context.Context, in Item, r *flujoimpl.Run[State], res *flujo.StepResult) (Item, error) {
 	out, abort := e.primaryLb(ctx, in, r, res)
-	if abort != nil || res.Success {
-		return out, abort
-	}
 	var fb flujo.StepResult
-	fout, abort := e.runLr(ctx, in, r, &fb)
-	flujoimpl.Fallback(res, fb, abort != nil)
-	if abort != nil || !fb.Success {
-		return *new(Item), abort
-	}
-	return fout, nil
+	out, _, abort = flujoimpl.WithFallback(res, &fb, out, abort, func() (Item, error) { return e.runLr(ctx, in, r, &fb) })
+	return out, abort
 }
 
 // primaryLb runs the steps "lb": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
@@ -2292,14 +1775,10 @@ type scratchLoudSeqExecutor struct {
 }
 
 func newscratchLoudSeqExecutor() scratchLoudSeqExecutor {
-	return scratchLoudSeqExecutor{
-		parLfan: scratchLoudSeqExecutorLfan{done: make(chan int, 3)},
-	}
+	return scratchLoudSeqExecutor{parLfan: scratchLoudSeqExecutorLfan{done: make(chan int, 3)}}
 }
 func resetscratchLoudSeqExecutor(u *scratchLoudSeqExecutor) {
-	*u = scratchLoudSeqExecutor{
-		parLfan: scratchLoudSeqExecutorLfan{done: u.parLfan.done},
-	}
+	*u = scratchLoudSeqExecutor{parLfan: scratchLoudSeqExecutorLfan{done: u.parLfan.done}}
 }
 
 // flujogenConfigLoudSeqExecutor is the configuration compiled into LoudSeqExecutor.
@@ -2575,76 +2054,27 @@ func (e *LoudSeqExecutor) shrink(level runtime.PressureLevel) {
 
 // runLseq runs the Pipeline "lseq".
 func (e *LoudSeqExecutor) runLseq(ctx context.Context, in Item, r *flujoimpl.Run[State], res *flujo.StepResult) (Item, error) {
-	cctx := ctx
-	out, abort := e.bodyLseq(cctx, in, r, res)
-	_ = cctx
-	return out, abort
-}
-
-// flujogenSeqChild adds the result cr of a pipeline's step to the pipeline's res: to its steps in recorded runs and whenever the step failed, and to its cost, tokens and latency. stop reports that the pipeline ends here, with abort (nil for a failure).
-func flujogenSeqChild(res, cr *flujo.StepResult, record bool, abort error) (stop bool, err error) {
-	if record || !cr.Success {
-		res.Steps = append(res.Steps, *cr)
-	}
-	res.Cost += cr.Cost
-	res.Tokens += cr.Tokens
-	res.Latency += cr.Latency
-	if abort != nil {
-		res.Err = abort
-		return true, abort
-	}
-	if !cr.Success {
-		res.Err, res.Feedback = cr.Err, cr.Feedback
-		return true, nil
-	}
-	return false, nil
-}
-
-// bodyLseq is the composition of "lseq".
-func (e *LoudSeqExecutor) bodyLseq(ctx context.Context, in Item, r *flujoimpl.Run[State], res *flujo.StepResult) (Item, error) {
 	res.Name = "lseq"
 	res.Attempts = 1
 	if r.Record {
 		res.Steps = make([]flujo.StepResult, 0, 2)
 	}
-	var outSeed Item
-	{
-		var cr flujo.StepResult
-		o, abort := e.runSeed(ctx, in, r, &cr)
-		if stop, abort := flujogenSeqChild(res, &cr, r.Record, abort); stop {
-			return *new(Item), abort
-		}
-		outSeed = o
+	var crSeed flujo.StepResult
+	outSeed, abort := e.runSeed(ctx, in, r, &crSeed)
+	if stop, abort := flujoimpl.Child(res, &crSeed, r.Record, abort); stop {
+		return *new(Item), abort
 	}
-	var outLfan Item
-	{
-		var cr flujo.StepResult
-		o, abort := e.runLfan(ctx, outSeed, r, &cr)
-		if stop, abort := flujogenSeqChild(res, &cr, r.Record, abort); stop {
-			return *new(Item), abort
-		}
-		outLfan = o
+	var crLfan flujo.StepResult
+	outLfan, abort := e.runLfan(ctx, outSeed, r, &crLfan)
+	if stop, abort := flujoimpl.Child(res, &crLfan, r.Record, abort); stop {
+		return *new(Item), abort
 	}
-	res.Success = true
-	if r.Record {
-		res.Output = outLfan
-	}
-	return outLfan, nil
+	return flujoimpl.Succeed(res, r.Record, outLfan), nil
 }
 
 // runSeed runs the steps "seed": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *LoudSeqExecutor) runSeed(ctx context.Context, in Item, r *flujoimpl.Run[State], res *flujo.StepResult) (Item, error) {
 	return e.stepSeed.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
-}
-
-// runLfan runs the Parallel "lfan".
-func (e *LoudSeqExecutor) runLfan(ctx context.Context, in Item, r *flujoimpl.Run[State], res *flujo.StepResult) (Item, error) {
-	start := r.Eng.Env.Clock.Nanotime()
-	cctx := ctx
-	out, abort := e.bodyLfan(cctx, in, r, res)
-	_ = cctx
-	res.Latency = time.Duration(r.Eng.Env.Clock.Nanotime() - start)
-	return out, abort
 }
 
 // scratchLoudSeqExecutorLfan is the working space of one run of parallel "lfan".
@@ -2664,28 +2094,15 @@ type scratchLoudSeqExecutorLfan struct {
 	r2       flujoimpl.Run[State]
 }
 
-// getscratchLoudSeqExecutorLfan returns working space for parallel "lfan".
-func (e *LoudSeqExecutor) getscratchLoudSeqExecutorLfan() *scratchLoudSeqExecutorLfan {
-	u := e.scratch.Load().Get()
-	u.parLfan.owner = u
-	return &u.parLfan
-}
-
-// joinLfan calls the join of parallel "lfan", turning a panic into a *flujo.PanicError.
-func (e *LoudSeqExecutor) joinLfan(a0 Item, a1 Item, a2 Item) (out Item, err error) {
-	defer func() {
-		if p := recover(); p != nil {
-			out, err = *new(Item), &flujo.PanicError{Step: "lfan", Value: p, Stack: debug.Stack()}
-		}
-	}()
-	return Join3(a0, a1, a2), nil
-}
-
-// bodyLfan is the composition of "lfan".
-func (e *LoudSeqExecutor) bodyLfan(ctx context.Context, in Item, r *flujoimpl.Run[State], res *flujo.StepResult) (Item, error) {
+// runLfan runs the Parallel "lfan".
+func (e *LoudSeqExecutor) runLfan(ctx context.Context, in Item, r *flujoimpl.Run[State], res *flujo.StepResult) (Item, error) {
+	start := r.Eng.Env.Clock.Nanotime()
+	defer func() { res.Latency = time.Duration(r.Eng.Env.Clock.Nanotime() - start) }()
 	res.Name = "lfan"
 	res.Attempts = 1
-	sc := e.getscratchLoudSeqExecutorLfan()
+	u := e.scratch.Load().Get()
+	sc := &u.parLfan
+	sc.owner = u
 	bctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	sc.r0 = *r
@@ -2694,17 +2111,7 @@ func (e *LoudSeqExecutor) bodyLfan(ctx context.Context, in Item, r *flujoimpl.Ru
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		exited := true
-		defer func() {
-			if exited {
-				sc.o0, sc.aborts[0] = *new(Item), nil
-				flujoimpl.GoexitResult(&sc.results[0], "la")
-				sc.done <- 0
-			}
-		}()
-		sc.o0, sc.aborts[0] = e.runLa(bctx, in, &sc.r0, &sc.results[0])
-		exited = false
-		sc.done <- 0
+		flujoimpl.RunBranch(sc.done, 0, "la", &sc.results[0], &sc.o0, &sc.aborts[0], func() (Item, error) { return e.runLa(bctx, in, &sc.r0, &sc.results[0]) })
 	}()
 	sc.r1 = *r
 	sc.w1 = *r.State
@@ -2712,87 +2119,25 @@ func (e *LoudSeqExecutor) bodyLfan(ctx context.Context, in Item, r *flujoimpl.Ru
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		exited := true
-		defer func() {
-			if exited {
-				sc.o1, sc.aborts[1] = *new(Item), nil
-				flujoimpl.GoexitResult(&sc.results[1], "lb")
-				sc.done <- 1
-			}
-		}()
-		sc.o1, sc.aborts[1] = e.runLb(bctx, in, &sc.r1, &sc.results[1])
-		exited = false
-		sc.done <- 1
+		flujoimpl.RunBranch(sc.done, 1, "lb", &sc.results[1], &sc.o1, &sc.aborts[1], func() (Item, error) { return e.runLb(bctx, in, &sc.r1, &sc.results[1]) })
 	}()
 	sc.r2 = *r
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		exited := true
-		defer func() {
-			if exited {
-				sc.o2, sc.aborts[2] = *new(Item), nil
-				flujoimpl.GoexitResult(&sc.results[2], "lc")
-				sc.done <- 2
-			}
-		}()
-		sc.o2, sc.aborts[2] = e.runLc(bctx, in, &sc.r2, &sc.results[2])
-		exited = false
-		sc.done <- 2
+		flujoimpl.RunBranch(sc.done, 2, "lc", &sc.results[2], &sc.o2, &sc.aborts[2], func() (Item, error) { return e.runLc(bctx, in, &sc.r2, &sc.results[2]) })
 	}()
-	var abort error
-	failed := -1
-	_ = failed
-	for range 3 {
-		select {
-		case i := <-sc.done:
-			sc.finished[i] = true
-			switch ab := sc.aborts[i]; {
-			case ab != nil && (runtime.ContextErr(ctx) != nil || flujoimpl.IsUsageLimit(ab)):
-				if abort == nil {
-					abort = ab
-					cancel()
-				}
-			case ab != nil:
-			case !sc.results[i].Success && (failed < 0 || i < failed):
-				failed = i
-				cancel()
-			}
-		case <-runtime.ContextDone(ctx):
-			// The branches still running see the cancellation and end in
-			// goroutines the executor counts; they may still write the scratch
-			// space, which is therefore not reused.
-			for i := range sc.results {
-				if sc.finished[i] {
-					res.Steps = append(res.Steps, sc.results[i])
-				}
-			}
-			cerr := runtime.ContextErr(ctx)
-			res.Err = cerr
-			return *new(Item), cerr
-		}
+	abort, failed, cerr := flujoimpl.Gather(ctx, sc.done, sc.results[:], sc.aborts[:], sc.finished[:], true, cancel)
+	if cerr != nil {
+		return *new(Item), flujoimpl.Abandoned(res, sc.results[:], sc.finished[:], cerr)
 	}
 	defer e.scratch.Load().Put(sc.owner)
-	if r.Record || abort != nil || failed >= 0 {
-		res.Steps = append(res.Steps, sc.results[:]...)
-	}
-	for i := range sc.results {
-		res.Cost += sc.results[i].Cost
-		res.Tokens += sc.results[i].Tokens
-	}
-	if abort != nil {
-		res.Err = abort
+	if stop, abort := flujoimpl.Branches(res, sc.results[:], r.Record, abort, failed); stop {
 		return *new(Item), abort
 	}
-	if failed >= 0 {
-		fr := &sc.results[failed]
-		res.Err = fr.Err
-		res.Feedback = fmt.Sprintf("branch %q failed: %s", fr.Name, fr.Feedback)
-		return *new(Item), nil
-	}
-	out, jerr := e.joinLfan(sc.o0, sc.o1, sc.o2)
+	out, jerr := flujoimpl.Guard("lfan", func() (Item, error) { return Join3(sc.o0, sc.o1, sc.o2), nil })
 	if jerr != nil {
-		res.Err, res.Feedback = jerr, jerr.Error()
+		flujoimpl.JoinFailed(res, "lfan", jerr)
 		return *new(Item), nil
 	}
 	if sc.results[0].Success && sc.w0.A != r.State.A {
@@ -2801,11 +2146,7 @@ func (e *LoudSeqExecutor) bodyLfan(ctx context.Context, in Item, r *flujoimpl.Ru
 	if sc.results[1].Success && sc.w1.B != r.State.B {
 		r.State.B = sc.w1.B
 	}
-	res.Success = true
-	if r.Record {
-		res.Output = out
-	}
-	return out, nil
+	return flujoimpl.Succeed(res, r.Record, out), nil
 }
 
 // runLa runs the steps "la": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
@@ -2856,14 +2197,10 @@ type scratchLoudUpdateExecutor struct {
 }
 
 func newscratchLoudUpdateExecutor() scratchLoudUpdateExecutor {
-	return scratchLoudUpdateExecutor{
-		parLfan: scratchLoudUpdateExecutorLfan{done: make(chan int, 3)},
-	}
+	return scratchLoudUpdateExecutor{parLfan: scratchLoudUpdateExecutorLfan{done: make(chan int, 3)}}
 }
 func resetscratchLoudUpdateExecutor(u *scratchLoudUpdateExecutor) {
-	*u = scratchLoudUpdateExecutor{
-		parLfan: scratchLoudUpdateExecutorLfan{done: u.parLfan.done},
-	}
+	*u = scratchLoudUpdateExecutor{parLfan: scratchLoudUpdateExecutorLfan{done: u.parLfan.done}}
 }
 
 // flujogenConfigLoudUpdateExecutor is the configuration compiled into LoudUpdateExecutor.
@@ -3093,16 +2430,6 @@ func (e *LoudUpdateExecutor) shrink(level runtime.PressureLevel) {
 	e.scratch.Load().Shrink()
 }
 
-// runLfan runs the Parallel "lfan".
-func (e *LoudUpdateExecutor) runLfan(ctx context.Context, in Item, r *flujoimpl.Run[State], res *flujo.StepResult) (Item, error) {
-	start := r.Eng.Env.Clock.Nanotime()
-	cctx := ctx
-	out, abort := e.bodyLfan(cctx, in, r, res)
-	_ = cctx
-	res.Latency = time.Duration(r.Eng.Env.Clock.Nanotime() - start)
-	return out, abort
-}
-
 // scratchLoudUpdateExecutorLfan is the working space of one run of parallel "lfan".
 type scratchLoudUpdateExecutorLfan struct {
 	results  [3]flujo.StepResult
@@ -3120,28 +2447,15 @@ type scratchLoudUpdateExecutorLfan struct {
 	r2       flujoimpl.Run[State]
 }
 
-// getscratchLoudUpdateExecutorLfan returns working space for parallel "lfan".
-func (e *LoudUpdateExecutor) getscratchLoudUpdateExecutorLfan() *scratchLoudUpdateExecutorLfan {
-	u := e.scratch.Load().Get()
-	u.parLfan.owner = u
-	return &u.parLfan
-}
-
-// joinLfan calls the join of parallel "lfan", turning a panic into a *flujo.PanicError.
-func (e *LoudUpdateExecutor) joinLfan(a0 Item, a1 Item, a2 Item) (out Item, err error) {
-	defer func() {
-		if p := recover(); p != nil {
-			out, err = *new(Item), &flujo.PanicError{Step: "lfan", Value: p, Stack: debug.Stack()}
-		}
-	}()
-	return Join3(a0, a1, a2), nil
-}
-
-// bodyLfan is the composition of "lfan".
-func (e *LoudUpdateExecutor) bodyLfan(ctx context.Context, in Item, r *flujoimpl.Run[State], res *flujo.StepResult) (Item, error) {
+// runLfan runs the Parallel "lfan".
+func (e *LoudUpdateExecutor) runLfan(ctx context.Context, in Item, r *flujoimpl.Run[State], res *flujo.StepResult) (Item, error) {
+	start := r.Eng.Env.Clock.Nanotime()
+	defer func() { res.Latency = time.Duration(r.Eng.Env.Clock.Nanotime() - start) }()
 	res.Name = "lfan"
 	res.Attempts = 1
-	sc := e.getscratchLoudUpdateExecutorLfan()
+	u := e.scratch.Load().Get()
+	sc := &u.parLfan
+	sc.owner = u
 	bctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	sc.r0 = *r
@@ -3150,17 +2464,7 @@ func (e *LoudUpdateExecutor) bodyLfan(ctx context.Context, in Item, r *flujoimpl
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		exited := true
-		defer func() {
-			if exited {
-				sc.o0, sc.aborts[0] = *new(Item), nil
-				flujoimpl.GoexitResult(&sc.results[0], "la")
-				sc.done <- 0
-			}
-		}()
-		sc.o0, sc.aborts[0] = e.runLa(bctx, in, &sc.r0, &sc.results[0])
-		exited = false
-		sc.done <- 0
+		flujoimpl.RunBranch(sc.done, 0, "la", &sc.results[0], &sc.o0, &sc.aborts[0], func() (Item, error) { return e.runLa(bctx, in, &sc.r0, &sc.results[0]) })
 	}()
 	sc.r1 = *r
 	sc.w1 = *r.State
@@ -3168,87 +2472,25 @@ func (e *LoudUpdateExecutor) bodyLfan(ctx context.Context, in Item, r *flujoimpl
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		exited := true
-		defer func() {
-			if exited {
-				sc.o1, sc.aborts[1] = *new(Item), nil
-				flujoimpl.GoexitResult(&sc.results[1], "lb")
-				sc.done <- 1
-			}
-		}()
-		sc.o1, sc.aborts[1] = e.runLb(bctx, in, &sc.r1, &sc.results[1])
-		exited = false
-		sc.done <- 1
+		flujoimpl.RunBranch(sc.done, 1, "lb", &sc.results[1], &sc.o1, &sc.aborts[1], func() (Item, error) { return e.runLb(bctx, in, &sc.r1, &sc.results[1]) })
 	}()
 	sc.r2 = *r
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		exited := true
-		defer func() {
-			if exited {
-				sc.o2, sc.aborts[2] = *new(Item), nil
-				flujoimpl.GoexitResult(&sc.results[2], "lc")
-				sc.done <- 2
-			}
-		}()
-		sc.o2, sc.aborts[2] = e.runLc(bctx, in, &sc.r2, &sc.results[2])
-		exited = false
-		sc.done <- 2
+		flujoimpl.RunBranch(sc.done, 2, "lc", &sc.results[2], &sc.o2, &sc.aborts[2], func() (Item, error) { return e.runLc(bctx, in, &sc.r2, &sc.results[2]) })
 	}()
-	var abort error
-	failed := -1
-	_ = failed
-	for range 3 {
-		select {
-		case i := <-sc.done:
-			sc.finished[i] = true
-			switch ab := sc.aborts[i]; {
-			case ab != nil && (runtime.ContextErr(ctx) != nil || flujoimpl.IsUsageLimit(ab)):
-				if abort == nil {
-					abort = ab
-					cancel()
-				}
-			case ab != nil:
-			case !sc.results[i].Success && (failed < 0 || i < failed):
-				failed = i
-				cancel()
-			}
-		case <-runtime.ContextDone(ctx):
-			// The branches still running see the cancellation and end in
-			// goroutines the executor counts; they may still write the scratch
-			// space, which is therefore not reused.
-			for i := range sc.results {
-				if sc.finished[i] {
-					res.Steps = append(res.Steps, sc.results[i])
-				}
-			}
-			cerr := runtime.ContextErr(ctx)
-			res.Err = cerr
-			return *new(Item), cerr
-		}
+	abort, failed, cerr := flujoimpl.Gather(ctx, sc.done, sc.results[:], sc.aborts[:], sc.finished[:], true, cancel)
+	if cerr != nil {
+		return *new(Item), flujoimpl.Abandoned(res, sc.results[:], sc.finished[:], cerr)
 	}
 	defer e.scratch.Load().Put(sc.owner)
-	if r.Record || abort != nil || failed >= 0 {
-		res.Steps = append(res.Steps, sc.results[:]...)
-	}
-	for i := range sc.results {
-		res.Cost += sc.results[i].Cost
-		res.Tokens += sc.results[i].Tokens
-	}
-	if abort != nil {
-		res.Err = abort
+	if stop, abort := flujoimpl.Branches(res, sc.results[:], r.Record, abort, failed); stop {
 		return *new(Item), abort
 	}
-	if failed >= 0 {
-		fr := &sc.results[failed]
-		res.Err = fr.Err
-		res.Feedback = fmt.Sprintf("branch %q failed: %s", fr.Name, fr.Feedback)
-		return *new(Item), nil
-	}
-	out, jerr := e.joinLfan(sc.o0, sc.o1, sc.o2)
+	out, jerr := flujoimpl.Guard("lfan", func() (Item, error) { return Join3(sc.o0, sc.o1, sc.o2), nil })
 	if jerr != nil {
-		res.Err, res.Feedback = jerr, jerr.Error()
+		flujoimpl.JoinFailed(res, "lfan", jerr)
 		return *new(Item), nil
 	}
 	if sc.results[0].Success && sc.w0.A != r.State.A {
@@ -3257,11 +2499,7 @@ func (e *LoudUpdateExecutor) bodyLfan(ctx context.Context, in Item, r *flujoimpl
 	if sc.results[1].Success && sc.w1.B != r.State.B {
 		r.State.B = sc.w1.B
 	}
-	res.Success = true
-	if r.Record {
-		res.Output = out
-	}
-	return out, nil
+	return flujoimpl.Succeed(res, r.Record, out), nil
 }
 
 // runLa runs the steps "la": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
@@ -3272,16 +2510,9 @@ func (e *LoudUpdateExecutor) runLa(ctx context.Context, in Item, r *flujoimpl.Ru
 // runLb runs "lb" and, when it fails, its fallback "lr".
 func (e *LoudUpdateExecutor) runLb(ctx context.Context, in Item, r *flujoimpl.Run[State], res *flujo.StepResult) (Item, error) {
 	out, abort := e.primaryLb(ctx, in, r, res)
-	if abort != nil || res.Success {
-		return out, abort
-	}
 	var fb flujo.StepResult
-	fout, abort := e.runLr(ctx, in, r, &fb)
-	flujoimpl.Fallback(res, fb, abort != nil)
-	if abort != nil || !fb.Success {
-		return *new(Item), abort
-	}
-	return fout, nil
+	out, _, abort = flujoimpl.WithFallback(res, &fb, out, abort, func() (Item, error) { return e.runLr(ctx, in, r, &fb) })
+	return out, abort
 }
 
 // primaryLb runs the steps "lb": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
@@ -3324,14 +2555,10 @@ type scratchMapFanExecutor struct {
 }
 
 func newscratchMapFanExecutor() scratchMapFanExecutor {
-	return scratchMapFanExecutor{
-		parInner: scratchMapFanExecutorInner{done: make(chan int, 2)},
-	}
+	return scratchMapFanExecutor{parInner: scratchMapFanExecutorInner{done: make(chan int, 2)}}
 }
 func resetscratchMapFanExecutor(u *scratchMapFanExecutor) {
-	*u = scratchMapFanExecutor{
-		parInner: scratchMapFanExecutorInner{done: u.parInner.done},
-	}
+	*u = scratchMapFanExecutor{parInner: scratchMapFanExecutorInner{done: u.parInner.done}}
 }
 
 // flujogenConfigMapFanExecutor is the configuration compiled into MapFanExecutor.
@@ -3507,128 +2734,35 @@ func (e *MapFanExecutor) shrink(level runtime.PressureLevel) {
 // runMfan runs the Map "mfan".
 func (e *MapFanExecutor) runMfan(ctx context.Context, in []Item, r *flujoimpl.Run[struct{}], res *flujo.StepResult) ([]Item, error) {
 	start := r.Eng.Env.Clock.Nanotime()
-	cctx := ctx
-	out, abort := e.bodyMfan(cctx, in, r, res)
-	_ = cctx
-	res.Latency = time.Duration(r.Eng.Env.Clock.Nanotime() - start)
-	return out, abort
-}
-
-// bodyMfan is the composition of "mfan".
-func (e *MapFanExecutor) bodyMfan(ctx context.Context, in []Item, r *flujoimpl.Run[struct{}], res *flujo.StepResult) ([]Item, error) {
+	defer func() { res.Latency = time.Duration(r.Eng.Env.Clock.Nanotime() - start) }()
 	res.Name = "mfan"
 	res.Attempts = 1
 	outs := make([]Item, len(in))
 	results := make([]flujo.StepResult, len(in))
 	finished := make([]bool, len(in))
-	failed := -1
+	run := func(ctx context.Context, i int, cr *flujo.StepResult) (Item, error) {
+		return e.runInner(ctx, in[i], r, cr)
+	}
 	var abort error
-	workers := min(3, len(in))
-	if workers <= 1 {
-		for i := range in {
-			ab := error(nil)
-			outs[i], ab = e.runInner(ctx, in[i], r, &results[i])
-			finished[i] = true
-			if ab != nil {
-				abort = ab
-				break
-			}
-			if !results[i].Success {
-				failed = i
-				break
-			}
-		}
+	var failed int
+	if workers := min(3, len(in)); workers <= 1 {
+		abort, failed = flujoimpl.MapSeq(ctx, outs, results, finished, run)
 	} else {
 		mctx := e.scopes.Get(ctx)
-		var next atomic.Int64
-		var mu sync.Mutex
-		done := make(chan bool, workers)
-		record := func(i int, cr *flujo.StepResult, o Item, ab error) {
-			mu.Lock()
-			defer mu.Unlock()
-			results[i], finished[i], outs[i] = *cr, true, o
-			switch {
-			case ab != nil && (runtime.ContextErr(ctx) != nil || flujoimpl.IsUsageLimit(ab)):
-				if abort == nil {
-					abort = ab
-				}
-				mctx.Cancel()
-			case ab != nil:
-			case !cr.Success && (failed < 0 || i < failed):
-				failed = i
-				mctx.Cancel()
-			}
-		}
-		for range workers {
-			e.svc.Track.EnterChild()
-			go func() {
-				defer e.svc.Track.ExitChild()
-				cur := -1 // the element in progress
-				var cr flujo.StepResult
-				defer func() {
-					if cur >= 0 {
-						flujoimpl.GoexitResult(&cr, "inner")
-						record(cur, &cr, *new(Item), nil)
-					}
-					done <- true
-				}()
-				for {
-					i := int(next.Add(1) - 1)
-					if i >= len(in) || runtime.ContextErr(mctx) != nil {
-						return
-					}
-					cur, cr = i, *new(flujo.StepResult)
-					o, ab := e.runInner(mctx, in[i], r, &cr)
-					cur = -1
-					record(i, &cr, o, ab)
-				}
-			}()
-		}
-		for range workers {
-			select {
-			case <-done:
-			case <-runtime.ContextDone(ctx):
-				// Workers still running hold the scope: it is cancelled, never reused.
-				mctx.Abandon()
-				cerr := runtime.ContextErr(ctx)
-				res.Err = cerr
-				return nil, cerr
-			}
+		var cerr error
+		abort, failed, cerr = flujoimpl.MapWorkers(ctx, mctx, mctx.Cancel, &e.svc.Track, workers, "inner", outs, results, finished, run)
+		if cerr != nil {
+			// Workers still running hold the scope: it is cancelled, never reused.
+			mctx.Abandon()
+			res.Err = cerr
+			return nil, cerr
 		}
 		e.scopes.Put(mctx)
 	}
-	for i := range results {
-		if finished[i] {
-			if r.Record || abort != nil || failed >= 0 {
-				res.Steps = append(res.Steps, results[i])
-			}
-			res.Cost += results[i].Cost
-			res.Tokens += results[i].Tokens
-		}
-	}
-	if abort != nil {
-		res.Err = abort
+	if stop, abort := flujoimpl.Elements(res, results, finished, r.Record, abort, failed); stop {
 		return nil, abort
 	}
-	if failed >= 0 {
-		res.Err, res.Feedback = results[failed].Err, results[failed].Feedback
-		return nil, nil
-	}
-	res.Success = true
-	if r.Record {
-		res.Output = outs
-	}
-	return outs, nil
-}
-
-// runInner runs the Parallel "inner".
-func (e *MapFanExecutor) runInner(ctx context.Context, in Item, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (Item, error) {
-	start := r.Eng.Env.Clock.Nanotime()
-	cctx := ctx
-	out, abort := e.bodyInner(cctx, in, r, res)
-	_ = cctx
-	res.Latency = time.Duration(r.Eng.Env.Clock.Nanotime() - start)
-	return out, abort
+	return flujoimpl.Succeed(res, r.Record, outs), nil
 }
 
 // scratchMapFanExecutorInner is the working space of one run of parallel "inner".
@@ -3644,124 +2778,45 @@ type scratchMapFanExecutorInner struct {
 	r1       flujoimpl.Run[struct{}]
 }
 
-// getscratchMapFanExecutorInner returns working space for parallel "inner".
-func (e *MapFanExecutor) getscratchMapFanExecutorInner() *scratchMapFanExecutorInner {
-	u := e.scratch.Load().Get()
-	u.parInner.owner = u
-	return &u.parInner
-}
-
-// joinInner calls the join of parallel "inner", turning a panic into a *flujo.PanicError.
-func (e *MapFanExecutor) joinInner(a0 Item, a1 Item) (out Item, err error) {
-	defer func() {
-		if p := recover(); p != nil {
-			out, err = *new(Item), &flujo.PanicError{Step: "inner", Value: p, Stack: debug.Stack()}
-		}
-	}()
-	return Join2(a0, a1), nil
-}
-
-// bodyInner is the composition of "inner".
-func (e *MapFanExecutor) bodyInner(ctx context.Context, in Item, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (Item, error) {
+// runInner runs the Parallel "inner".
+func (e *MapFanExecutor) runInner(ctx context.Context, in Item, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (Item, error) {
+	start := r.Eng.Env.Clock.Nanotime()
+	defer func() { res.Latency = time.Duration(r.Eng.Env.Clock.Nanotime() - start) }()
 	res.Name = "inner"
 	res.Attempts = 1
-	sc := e.getscratchMapFanExecutorInner()
+	u := e.scratch.Load().Get()
+	sc := &u.parInner
+	sc.owner = u
 	bctx := e.scopes.Get(ctx)
 	sc.r0 = *r
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		exited := true
-		defer func() {
-			if exited {
-				sc.o0, sc.aborts[0] = *new(Item), nil
-				flujoimpl.GoexitResult(&sc.results[0], "qc")
-				sc.done <- 0
-			}
-		}()
-		sc.o0, sc.aborts[0] = e.runQc(bctx, in, &sc.r0, &sc.results[0])
-		exited = false
-		sc.done <- 0
+		flujoimpl.RunBranch(sc.done, 0, "qc", &sc.results[0], &sc.o0, &sc.aborts[0], func() (Item, error) { return e.runQc(bctx, in, &sc.r0, &sc.results[0]) })
 	}()
 	sc.r1 = *r
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		exited := true
-		defer func() {
-			if exited {
-				sc.o1, sc.aborts[1] = *new(Item), nil
-				flujoimpl.GoexitResult(&sc.results[1], "qm")
-				sc.done <- 1
-			}
-		}()
-		sc.o1, sc.aborts[1] = e.runQm(bctx, in, &sc.r1, &sc.results[1])
-		exited = false
-		sc.done <- 1
+		flujoimpl.RunBranch(sc.done, 1, "qm", &sc.results[1], &sc.o1, &sc.aborts[1], func() (Item, error) { return e.runQm(bctx, in, &sc.r1, &sc.results[1]) })
 	}()
-	var abort error
-	failed := -1
-	_ = failed
-	for range 2 {
-		select {
-		case i := <-sc.done:
-			sc.finished[i] = true
-			switch ab := sc.aborts[i]; {
-			case ab != nil && (runtime.ContextErr(ctx) != nil || flujoimpl.IsUsageLimit(ab)):
-				if abort == nil {
-					abort = ab
-					bctx.Cancel()
-				}
-			case ab != nil:
-			case !sc.results[i].Success && (failed < 0 || i < failed):
-				failed = i
-				bctx.Cancel()
-			}
-		case <-runtime.ContextDone(ctx):
-			// The branches still running see the cancellation and end in
-			// goroutines the executor counts; they may still write the scratch
-			// space, which is therefore not reused.
-			// They hold the scope too: it is cancelled, never reused.
-			bctx.Abandon()
-			for i := range sc.results {
-				if sc.finished[i] {
-					res.Steps = append(res.Steps, sc.results[i])
-				}
-			}
-			cerr := runtime.ContextErr(ctx)
-			res.Err = cerr
-			return *new(Item), cerr
-		}
+	abort, failed, cerr := flujoimpl.Gather(ctx, sc.done, sc.results[:], sc.aborts[:], sc.finished[:], true, bctx.Cancel)
+	if cerr != nil {
+		// They hold the scope too: it is cancelled, never reused.
+		bctx.Abandon()
+		return *new(Item), flujoimpl.Abandoned(res, sc.results[:], sc.finished[:], cerr)
 	}
 	e.scopes.Put(bctx)
 	defer e.scratch.Load().Put(sc.owner)
-	if r.Record || abort != nil || failed >= 0 {
-		res.Steps = append(res.Steps, sc.results[:]...)
-	}
-	for i := range sc.results {
-		res.Cost += sc.results[i].Cost
-		res.Tokens += sc.results[i].Tokens
-	}
-	if abort != nil {
-		res.Err = abort
+	if stop, abort := flujoimpl.Branches(res, sc.results[:], r.Record, abort, failed); stop {
 		return *new(Item), abort
 	}
-	if failed >= 0 {
-		fr := &sc.results[failed]
-		res.Err = fr.Err
-		res.Feedback = fmt.Sprintf("branch %q failed: %s", fr.Name, fr.Feedback)
-		return *new(Item), nil
-	}
-	out, jerr := e.joinInner(sc.o0, sc.o1)
+	out, jerr := flujoimpl.Guard("inner", func() (Item, error) { return Join2(sc.o0, sc.o1), nil })
 	if jerr != nil {
-		res.Err, res.Feedback = jerr, jerr.Error()
+		flujoimpl.JoinFailed(res, "inner", jerr)
 		return *new(Item), nil
 	}
-	res.Success = true
-	if r.Record {
-		res.Output = out
-	}
-	return out, nil
+	return flujoimpl.Succeed(res, r.Record, out), nil
 }
 
 // runQc runs the step "qc": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
@@ -3804,14 +2859,10 @@ type scratchQuietConflictExecutor struct {
 }
 
 func newscratchQuietConflictExecutor() scratchQuietConflictExecutor {
-	return scratchQuietConflictExecutor{
-		parQfan: scratchQuietConflictExecutorQfan{done: make(chan int, 3)},
-	}
+	return scratchQuietConflictExecutor{parQfan: scratchQuietConflictExecutorQfan{done: make(chan int, 3)}}
 }
 func resetscratchQuietConflictExecutor(u *scratchQuietConflictExecutor) {
-	*u = scratchQuietConflictExecutor{
-		parQfan: scratchQuietConflictExecutorQfan{done: u.parQfan.done},
-	}
+	*u = scratchQuietConflictExecutor{parQfan: scratchQuietConflictExecutorQfan{done: u.parQfan.done}}
 }
 
 // flujogenConfigQuietConflictExecutor is the configuration compiled into QuietConflictExecutor.
@@ -4021,16 +3072,6 @@ func (e *QuietConflictExecutor) shrink(level runtime.PressureLevel) {
 	e.scratch.Load().Shrink()
 }
 
-// runQfan runs the Parallel "qfan".
-func (e *QuietConflictExecutor) runQfan(ctx context.Context, in Item, r *flujoimpl.Run[State], res *flujo.StepResult) (Item, error) {
-	start := r.Eng.Env.Clock.Nanotime()
-	cctx := ctx
-	out, abort := e.bodyQfan(cctx, in, r, res)
-	_ = cctx
-	res.Latency = time.Duration(r.Eng.Env.Clock.Nanotime() - start)
-	return out, abort
-}
-
 // scratchQuietConflictExecutorQfan is the working space of one run of parallel "qfan".
 type scratchQuietConflictExecutorQfan struct {
 	results  [3]flujo.StepResult
@@ -4048,28 +3089,15 @@ type scratchQuietConflictExecutorQfan struct {
 	r2       flujoimpl.Run[State]
 }
 
-// getscratchQuietConflictExecutorQfan returns working space for parallel "qfan".
-func (e *QuietConflictExecutor) getscratchQuietConflictExecutorQfan() *scratchQuietConflictExecutorQfan {
-	u := e.scratch.Load().Get()
-	u.parQfan.owner = u
-	return &u.parQfan
-}
-
-// joinQfan calls the join of parallel "qfan", turning a panic into a *flujo.PanicError.
-func (e *QuietConflictExecutor) joinQfan(a0 Item, a1 Item, a2 Item) (out Item, err error) {
-	defer func() {
-		if p := recover(); p != nil {
-			out, err = *new(Item), &flujo.PanicError{Step: "qfan", Value: p, Stack: debug.Stack()}
-		}
-	}()
-	return Join3(a0, a1, a2), nil
-}
-
-// bodyQfan is the composition of "qfan".
-func (e *QuietConflictExecutor) bodyQfan(ctx context.Context, in Item, r *flujoimpl.Run[State], res *flujo.StepResult) (Item, error) {
+// runQfan runs the Parallel "qfan".
+func (e *QuietConflictExecutor) runQfan(ctx context.Context, in Item, r *flujoimpl.Run[State], res *flujo.StepResult) (Item, error) {
+	start := r.Eng.Env.Clock.Nanotime()
+	defer func() { res.Latency = time.Duration(r.Eng.Env.Clock.Nanotime() - start) }()
 	res.Name = "qfan"
 	res.Attempts = 1
-	sc := e.getscratchQuietConflictExecutorQfan()
+	u := e.scratch.Load().Get()
+	sc := &u.parQfan
+	sc.owner = u
 	bctx := e.scopes.Get(ctx)
 	sc.r0 = *r
 	sc.w0 = *r.State
@@ -4077,17 +3105,7 @@ func (e *QuietConflictExecutor) bodyQfan(ctx context.Context, in Item, r *flujoi
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		exited := true
-		defer func() {
-			if exited {
-				sc.o0, sc.aborts[0] = *new(Item), nil
-				flujoimpl.GoexitResult(&sc.results[0], "qa")
-				sc.done <- 0
-			}
-		}()
-		sc.o0, sc.aborts[0] = e.runQa(bctx, in, &sc.r0, &sc.results[0])
-		exited = false
-		sc.done <- 0
+		flujoimpl.RunBranch(sc.done, 0, "qa", &sc.results[0], &sc.o0, &sc.aborts[0], func() (Item, error) { return e.runQa(bctx, in, &sc.r0, &sc.results[0]) })
 	}()
 	sc.r1 = *r
 	sc.w1 = *r.State
@@ -4095,90 +3113,28 @@ func (e *QuietConflictExecutor) bodyQfan(ctx context.Context, in Item, r *flujoi
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		exited := true
-		defer func() {
-			if exited {
-				sc.o1, sc.aborts[1] = *new(Item), nil
-				flujoimpl.GoexitResult(&sc.results[1], "qb")
-				sc.done <- 1
-			}
-		}()
-		sc.o1, sc.aborts[1] = e.runQb(bctx, in, &sc.r1, &sc.results[1])
-		exited = false
-		sc.done <- 1
+		flujoimpl.RunBranch(sc.done, 1, "qb", &sc.results[1], &sc.o1, &sc.aborts[1], func() (Item, error) { return e.runQb(bctx, in, &sc.r1, &sc.results[1]) })
 	}()
 	sc.r2 = *r
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		exited := true
-		defer func() {
-			if exited {
-				sc.o2, sc.aborts[2] = *new(Item), nil
-				flujoimpl.GoexitResult(&sc.results[2], "qc")
-				sc.done <- 2
-			}
-		}()
-		sc.o2, sc.aborts[2] = e.runQc(bctx, in, &sc.r2, &sc.results[2])
-		exited = false
-		sc.done <- 2
+		flujoimpl.RunBranch(sc.done, 2, "qc", &sc.results[2], &sc.o2, &sc.aborts[2], func() (Item, error) { return e.runQc(bctx, in, &sc.r2, &sc.results[2]) })
 	}()
-	var abort error
-	failed := -1
-	_ = failed
-	for range 3 {
-		select {
-		case i := <-sc.done:
-			sc.finished[i] = true
-			switch ab := sc.aborts[i]; {
-			case ab != nil && (runtime.ContextErr(ctx) != nil || flujoimpl.IsUsageLimit(ab)):
-				if abort == nil {
-					abort = ab
-					bctx.Cancel()
-				}
-			case ab != nil:
-			case !sc.results[i].Success && (failed < 0 || i < failed):
-				failed = i
-				bctx.Cancel()
-			}
-		case <-runtime.ContextDone(ctx):
-			// The branches still running see the cancellation and end in
-			// goroutines the executor counts; they may still write the scratch
-			// space, which is therefore not reused.
-			// They hold the scope too: it is cancelled, never reused.
-			bctx.Abandon()
-			for i := range sc.results {
-				if sc.finished[i] {
-					res.Steps = append(res.Steps, sc.results[i])
-				}
-			}
-			cerr := runtime.ContextErr(ctx)
-			res.Err = cerr
-			return *new(Item), cerr
-		}
+	abort, failed, cerr := flujoimpl.Gather(ctx, sc.done, sc.results[:], sc.aborts[:], sc.finished[:], true, bctx.Cancel)
+	if cerr != nil {
+		// They hold the scope too: it is cancelled, never reused.
+		bctx.Abandon()
+		return *new(Item), flujoimpl.Abandoned(res, sc.results[:], sc.finished[:], cerr)
 	}
 	e.scopes.Put(bctx)
 	defer e.scratch.Load().Put(sc.owner)
-	if r.Record || abort != nil || failed >= 0 {
-		res.Steps = append(res.Steps, sc.results[:]...)
-	}
-	for i := range sc.results {
-		res.Cost += sc.results[i].Cost
-		res.Tokens += sc.results[i].Tokens
-	}
-	if abort != nil {
-		res.Err = abort
+	if stop, abort := flujoimpl.Branches(res, sc.results[:], r.Record, abort, failed); stop {
 		return *new(Item), abort
 	}
-	if failed >= 0 {
-		fr := &sc.results[failed]
-		res.Err = fr.Err
-		res.Feedback = fmt.Sprintf("branch %q failed: %s", fr.Name, fr.Feedback)
-		return *new(Item), nil
-	}
-	out, jerr := e.joinQfan(sc.o0, sc.o1, sc.o2)
+	out, jerr := flujoimpl.Guard("qfan", func() (Item, error) { return Join3(sc.o0, sc.o1, sc.o2), nil })
 	if jerr != nil {
-		res.Err, res.Feedback = jerr, jerr.Error()
+		flujoimpl.JoinFailed(res, "qfan", jerr)
 		return *new(Item), nil
 	}
 	if sc.results[0].Success && sc.w0.A != r.State.A {
@@ -4187,11 +3143,7 @@ func (e *QuietConflictExecutor) bodyQfan(ctx context.Context, in Item, r *flujoi
 	if sc.results[1].Success && sc.w1.B != r.State.B {
 		r.State.B = sc.w1.B
 	}
-	res.Success = true
-	if r.Record {
-		res.Output = out
-	}
-	return out, nil
+	return flujoimpl.Succeed(res, r.Record, out), nil
 }
 
 // runQa runs the steps "qa": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
@@ -4239,14 +3191,10 @@ type scratchQuietIgnoreExecutor struct {
 }
 
 func newscratchQuietIgnoreExecutor() scratchQuietIgnoreExecutor {
-	return scratchQuietIgnoreExecutor{
-		parQfan: scratchQuietIgnoreExecutorQfan{done: make(chan int, 3)},
-	}
+	return scratchQuietIgnoreExecutor{parQfan: scratchQuietIgnoreExecutorQfan{done: make(chan int, 3)}}
 }
 func resetscratchQuietIgnoreExecutor(u *scratchQuietIgnoreExecutor) {
-	*u = scratchQuietIgnoreExecutor{
-		parQfan: scratchQuietIgnoreExecutorQfan{done: u.parQfan.done},
-	}
+	*u = scratchQuietIgnoreExecutor{parQfan: scratchQuietIgnoreExecutorQfan{done: u.parQfan.done}}
 }
 
 // flujogenConfigQuietIgnoreExecutor is the configuration compiled into QuietIgnoreExecutor.
@@ -4456,16 +3404,6 @@ func (e *QuietIgnoreExecutor) shrink(level runtime.PressureLevel) {
 	e.scratch.Load().Shrink()
 }
 
-// runQfan runs the Parallel "qfan".
-func (e *QuietIgnoreExecutor) runQfan(ctx context.Context, in Item, r *flujoimpl.Run[State], res *flujo.StepResult) (Item, error) {
-	start := r.Eng.Env.Clock.Nanotime()
-	cctx := ctx
-	out, abort := e.bodyQfan(cctx, in, r, res)
-	_ = cctx
-	res.Latency = time.Duration(r.Eng.Env.Clock.Nanotime() - start)
-	return out, abort
-}
-
 // scratchQuietIgnoreExecutorQfan is the working space of one run of parallel "qfan".
 type scratchQuietIgnoreExecutorQfan struct {
 	results  [3]flujo.StepResult
@@ -4483,28 +3421,15 @@ type scratchQuietIgnoreExecutorQfan struct {
 	r2       flujoimpl.Run[State]
 }
 
-// getscratchQuietIgnoreExecutorQfan returns working space for parallel "qfan".
-func (e *QuietIgnoreExecutor) getscratchQuietIgnoreExecutorQfan() *scratchQuietIgnoreExecutorQfan {
-	u := e.scratch.Load().Get()
-	u.parQfan.owner = u
-	return &u.parQfan
-}
-
-// joinQfan calls the join of parallel "qfan", turning a panic into a *flujo.PanicError.
-func (e *QuietIgnoreExecutor) joinQfan(a0 Item, a1 Item, a2 Item) (out Item, err error) {
-	defer func() {
-		if p := recover(); p != nil {
-			out, err = *new(Item), &flujo.PanicError{Step: "qfan", Value: p, Stack: debug.Stack()}
-		}
-	}()
-	return Join3(a0, a1, a2), nil
-}
-
-// bodyQfan is the composition of "qfan".
-func (e *QuietIgnoreExecutor) bodyQfan(ctx context.Context, in Item, r *flujoimpl.Run[State], res *flujo.StepResult) (Item, error) {
+// runQfan runs the Parallel "qfan".
+func (e *QuietIgnoreExecutor) runQfan(ctx context.Context, in Item, r *flujoimpl.Run[State], res *flujo.StepResult) (Item, error) {
+	start := r.Eng.Env.Clock.Nanotime()
+	defer func() { res.Latency = time.Duration(r.Eng.Env.Clock.Nanotime() - start) }()
 	res.Name = "qfan"
 	res.Attempts = 1
-	sc := e.getscratchQuietIgnoreExecutorQfan()
+	u := e.scratch.Load().Get()
+	sc := &u.parQfan
+	sc.owner = u
 	bctx := e.scopes.Get(ctx)
 	sc.r0 = *r
 	sc.w0 = *r.State
@@ -4512,17 +3437,7 @@ func (e *QuietIgnoreExecutor) bodyQfan(ctx context.Context, in Item, r *flujoimp
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		exited := true
-		defer func() {
-			if exited {
-				sc.o0, sc.aborts[0] = *new(Item), nil
-				flujoimpl.GoexitResult(&sc.results[0], "qa")
-				sc.done <- 0
-			}
-		}()
-		sc.o0, sc.aborts[0] = e.runQa(bctx, in, &sc.r0, &sc.results[0])
-		exited = false
-		sc.done <- 0
+		flujoimpl.RunBranch(sc.done, 0, "qa", &sc.results[0], &sc.o0, &sc.aborts[0], func() (Item, error) { return e.runQa(bctx, in, &sc.r0, &sc.results[0]) })
 	}()
 	sc.r1 = *r
 	sc.w1 = *r.State
@@ -4530,81 +3445,28 @@ func (e *QuietIgnoreExecutor) bodyQfan(ctx context.Context, in Item, r *flujoimp
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		exited := true
-		defer func() {
-			if exited {
-				sc.o1, sc.aborts[1] = *new(Item), nil
-				flujoimpl.GoexitResult(&sc.results[1], "qb")
-				sc.done <- 1
-			}
-		}()
-		sc.o1, sc.aborts[1] = e.runQb(bctx, in, &sc.r1, &sc.results[1])
-		exited = false
-		sc.done <- 1
+		flujoimpl.RunBranch(sc.done, 1, "qb", &sc.results[1], &sc.o1, &sc.aborts[1], func() (Item, error) { return e.runQb(bctx, in, &sc.r1, &sc.results[1]) })
 	}()
 	sc.r2 = *r
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		exited := true
-		defer func() {
-			if exited {
-				sc.o2, sc.aborts[2] = *new(Item), nil
-				flujoimpl.GoexitResult(&sc.results[2], "qc")
-				sc.done <- 2
-			}
-		}()
-		sc.o2, sc.aborts[2] = e.runQc(bctx, in, &sc.r2, &sc.results[2])
-		exited = false
-		sc.done <- 2
+		flujoimpl.RunBranch(sc.done, 2, "qc", &sc.results[2], &sc.o2, &sc.aborts[2], func() (Item, error) { return e.runQc(bctx, in, &sc.r2, &sc.results[2]) })
 	}()
-	var abort error
-	failed := -1
-	_ = failed
-	for range 3 {
-		select {
-		case i := <-sc.done:
-			sc.finished[i] = true
-			switch ab := sc.aborts[i]; {
-			case ab != nil && (runtime.ContextErr(ctx) != nil || flujoimpl.IsUsageLimit(ab)):
-				if abort == nil {
-					abort = ab
-					bctx.Cancel()
-				}
-			case ab != nil:
-			}
-		case <-runtime.ContextDone(ctx):
-			// The branches still running see the cancellation and end in
-			// goroutines the executor counts; they may still write the scratch
-			// space, which is therefore not reused.
-			// They hold the scope too: it is cancelled, never reused.
-			bctx.Abandon()
-			for i := range sc.results {
-				if sc.finished[i] {
-					res.Steps = append(res.Steps, sc.results[i])
-				}
-			}
-			cerr := runtime.ContextErr(ctx)
-			res.Err = cerr
-			return *new(Item), cerr
-		}
+	abort, failed, cerr := flujoimpl.Gather(ctx, sc.done, sc.results[:], sc.aborts[:], sc.finished[:], false, bctx.Cancel)
+	if cerr != nil {
+		// They hold the scope too: it is cancelled, never reused.
+		bctx.Abandon()
+		return *new(Item), flujoimpl.Abandoned(res, sc.results[:], sc.finished[:], cerr)
 	}
 	e.scopes.Put(bctx)
 	defer e.scratch.Load().Put(sc.owner)
-	if r.Record || abort != nil || failed >= 0 {
-		res.Steps = append(res.Steps, sc.results[:]...)
-	}
-	for i := range sc.results {
-		res.Cost += sc.results[i].Cost
-		res.Tokens += sc.results[i].Tokens
-	}
-	if abort != nil {
-		res.Err = abort
+	if stop, abort := flujoimpl.Branches(res, sc.results[:], r.Record, abort, failed); stop {
 		return *new(Item), abort
 	}
-	out, jerr := e.joinQfan(sc.o0, sc.o1, sc.o2)
+	out, jerr := flujoimpl.Guard("qfan", func() (Item, error) { return Join3(sc.o0, sc.o1, sc.o2), nil })
 	if jerr != nil {
-		res.Err, res.Feedback = jerr, jerr.Error()
+		flujoimpl.JoinFailed(res, "qfan", jerr)
 		return *new(Item), nil
 	}
 	if sc.results[0].Success && sc.w0.A != r.State.A {
@@ -4613,11 +3475,7 @@ func (e *QuietIgnoreExecutor) bodyQfan(ctx context.Context, in Item, r *flujoimp
 	if sc.results[1].Success && sc.w1.B != r.State.B {
 		r.State.B = sc.w1.B
 	}
-	res.Success = true
-	if r.Record {
-		res.Output = out
-	}
-	return out, nil
+	return flujoimpl.Succeed(res, r.Record, out), nil
 }
 
 // runQa runs the steps "qa": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
@@ -4665,14 +3523,10 @@ type scratchQuietKeepFirstExecutor struct {
 }
 
 func newscratchQuietKeepFirstExecutor() scratchQuietKeepFirstExecutor {
-	return scratchQuietKeepFirstExecutor{
-		parQfan: scratchQuietKeepFirstExecutorQfan{done: make(chan int, 3)},
-	}
+	return scratchQuietKeepFirstExecutor{parQfan: scratchQuietKeepFirstExecutorQfan{done: make(chan int, 3)}}
 }
 func resetscratchQuietKeepFirstExecutor(u *scratchQuietKeepFirstExecutor) {
-	*u = scratchQuietKeepFirstExecutor{
-		parQfan: scratchQuietKeepFirstExecutorQfan{done: u.parQfan.done},
-	}
+	*u = scratchQuietKeepFirstExecutor{parQfan: scratchQuietKeepFirstExecutorQfan{done: u.parQfan.done}}
 }
 
 // flujogenConfigQuietKeepFirstExecutor is the configuration compiled into QuietKeepFirstExecutor.
@@ -4882,16 +3736,6 @@ func (e *QuietKeepFirstExecutor) shrink(level runtime.PressureLevel) {
 	e.scratch.Load().Shrink()
 }
 
-// runQfan runs the Parallel "qfan".
-func (e *QuietKeepFirstExecutor) runQfan(ctx context.Context, in Item, r *flujoimpl.Run[State], res *flujo.StepResult) (Item, error) {
-	start := r.Eng.Env.Clock.Nanotime()
-	cctx := ctx
-	out, abort := e.bodyQfan(cctx, in, r, res)
-	_ = cctx
-	res.Latency = time.Duration(r.Eng.Env.Clock.Nanotime() - start)
-	return out, abort
-}
-
 // scratchQuietKeepFirstExecutorQfan is the working space of one run of parallel "qfan".
 type scratchQuietKeepFirstExecutorQfan struct {
 	results  [3]flujo.StepResult
@@ -4909,28 +3753,15 @@ type scratchQuietKeepFirstExecutorQfan struct {
 	r2       flujoimpl.Run[State]
 }
 
-// getscratchQuietKeepFirstExecutorQfan returns working space for parallel "qfan".
-func (e *QuietKeepFirstExecutor) getscratchQuietKeepFirstExecutorQfan() *scratchQuietKeepFirstExecutorQfan {
-	u := e.scratch.Load().Get()
-	u.parQfan.owner = u
-	return &u.parQfan
-}
-
-// joinQfan calls the join of parallel "qfan", turning a panic into a *flujo.PanicError.
-func (e *QuietKeepFirstExecutor) joinQfan(a0 Item, a1 Item, a2 Item) (out Item, err error) {
-	defer func() {
-		if p := recover(); p != nil {
-			out, err = *new(Item), &flujo.PanicError{Step: "qfan", Value: p, Stack: debug.Stack()}
-		}
-	}()
-	return Join3(a0, a1, a2), nil
-}
-
-// bodyQfan is the composition of "qfan".
-func (e *QuietKeepFirstExecutor) bodyQfan(ctx context.Context, in Item, r *flujoimpl.Run[State], res *flujo.StepResult) (Item, error) {
+// runQfan runs the Parallel "qfan".
+func (e *QuietKeepFirstExecutor) runQfan(ctx context.Context, in Item, r *flujoimpl.Run[State], res *flujo.StepResult) (Item, error) {
+	start := r.Eng.Env.Clock.Nanotime()
+	defer func() { res.Latency = time.Duration(r.Eng.Env.Clock.Nanotime() - start) }()
 	res.Name = "qfan"
 	res.Attempts = 1
-	sc := e.getscratchQuietKeepFirstExecutorQfan()
+	u := e.scratch.Load().Get()
+	sc := &u.parQfan
+	sc.owner = u
 	bctx := e.scopes.Get(ctx)
 	sc.r0 = *r
 	sc.w0 = *r.State
@@ -4938,17 +3769,7 @@ func (e *QuietKeepFirstExecutor) bodyQfan(ctx context.Context, in Item, r *flujo
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		exited := true
-		defer func() {
-			if exited {
-				sc.o0, sc.aborts[0] = *new(Item), nil
-				flujoimpl.GoexitResult(&sc.results[0], "qa")
-				sc.done <- 0
-			}
-		}()
-		sc.o0, sc.aborts[0] = e.runQa(bctx, in, &sc.r0, &sc.results[0])
-		exited = false
-		sc.done <- 0
+		flujoimpl.RunBranch(sc.done, 0, "qa", &sc.results[0], &sc.o0, &sc.aborts[0], func() (Item, error) { return e.runQa(bctx, in, &sc.r0, &sc.results[0]) })
 	}()
 	sc.r1 = *r
 	sc.w1 = *r.State
@@ -4956,90 +3777,28 @@ func (e *QuietKeepFirstExecutor) bodyQfan(ctx context.Context, in Item, r *flujo
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		exited := true
-		defer func() {
-			if exited {
-				sc.o1, sc.aborts[1] = *new(Item), nil
-				flujoimpl.GoexitResult(&sc.results[1], "qb")
-				sc.done <- 1
-			}
-		}()
-		sc.o1, sc.aborts[1] = e.runQb(bctx, in, &sc.r1, &sc.results[1])
-		exited = false
-		sc.done <- 1
+		flujoimpl.RunBranch(sc.done, 1, "qb", &sc.results[1], &sc.o1, &sc.aborts[1], func() (Item, error) { return e.runQb(bctx, in, &sc.r1, &sc.results[1]) })
 	}()
 	sc.r2 = *r
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		exited := true
-		defer func() {
-			if exited {
-				sc.o2, sc.aborts[2] = *new(Item), nil
-				flujoimpl.GoexitResult(&sc.results[2], "qc")
-				sc.done <- 2
-			}
-		}()
-		sc.o2, sc.aborts[2] = e.runQc(bctx, in, &sc.r2, &sc.results[2])
-		exited = false
-		sc.done <- 2
+		flujoimpl.RunBranch(sc.done, 2, "qc", &sc.results[2], &sc.o2, &sc.aborts[2], func() (Item, error) { return e.runQc(bctx, in, &sc.r2, &sc.results[2]) })
 	}()
-	var abort error
-	failed := -1
-	_ = failed
-	for range 3 {
-		select {
-		case i := <-sc.done:
-			sc.finished[i] = true
-			switch ab := sc.aborts[i]; {
-			case ab != nil && (runtime.ContextErr(ctx) != nil || flujoimpl.IsUsageLimit(ab)):
-				if abort == nil {
-					abort = ab
-					bctx.Cancel()
-				}
-			case ab != nil:
-			case !sc.results[i].Success && (failed < 0 || i < failed):
-				failed = i
-				bctx.Cancel()
-			}
-		case <-runtime.ContextDone(ctx):
-			// The branches still running see the cancellation and end in
-			// goroutines the executor counts; they may still write the scratch
-			// space, which is therefore not reused.
-			// They hold the scope too: it is cancelled, never reused.
-			bctx.Abandon()
-			for i := range sc.results {
-				if sc.finished[i] {
-					res.Steps = append(res.Steps, sc.results[i])
-				}
-			}
-			cerr := runtime.ContextErr(ctx)
-			res.Err = cerr
-			return *new(Item), cerr
-		}
+	abort, failed, cerr := flujoimpl.Gather(ctx, sc.done, sc.results[:], sc.aborts[:], sc.finished[:], true, bctx.Cancel)
+	if cerr != nil {
+		// They hold the scope too: it is cancelled, never reused.
+		bctx.Abandon()
+		return *new(Item), flujoimpl.Abandoned(res, sc.results[:], sc.finished[:], cerr)
 	}
 	e.scopes.Put(bctx)
 	defer e.scratch.Load().Put(sc.owner)
-	if r.Record || abort != nil || failed >= 0 {
-		res.Steps = append(res.Steps, sc.results[:]...)
-	}
-	for i := range sc.results {
-		res.Cost += sc.results[i].Cost
-		res.Tokens += sc.results[i].Tokens
-	}
-	if abort != nil {
-		res.Err = abort
+	if stop, abort := flujoimpl.Branches(res, sc.results[:], r.Record, abort, failed); stop {
 		return *new(Item), abort
 	}
-	if failed >= 0 {
-		fr := &sc.results[failed]
-		res.Err = fr.Err
-		res.Feedback = fmt.Sprintf("branch %q failed: %s", fr.Name, fr.Feedback)
-		return *new(Item), nil
-	}
-	out, jerr := e.joinQfan(sc.o0, sc.o1, sc.o2)
+	out, jerr := flujoimpl.Guard("qfan", func() (Item, error) { return Join3(sc.o0, sc.o1, sc.o2), nil })
 	if jerr != nil {
-		res.Err, res.Feedback = jerr, jerr.Error()
+		flujoimpl.JoinFailed(res, "qfan", jerr)
 		return *new(Item), nil
 	}
 	if sc.results[0].Success && sc.w0.A != r.State.A {
@@ -5048,11 +3807,7 @@ func (e *QuietKeepFirstExecutor) bodyQfan(ctx context.Context, in Item, r *flujo
 	if sc.results[1].Success && sc.w1.B != r.State.B {
 		r.State.B = sc.w1.B
 	}
-	res.Success = true
-	if r.Record {
-		res.Output = out
-	}
-	return out, nil
+	return flujoimpl.Succeed(res, r.Record, out), nil
 }
 
 // runQa runs the steps "qa": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
@@ -5245,118 +4000,35 @@ func (e *QuietMapExecutor) shrink(level runtime.PressureLevel) {
 // runQmap runs the Map "qmap".
 func (e *QuietMapExecutor) runQmap(ctx context.Context, in []Item, r *flujoimpl.Run[struct{}], res *flujo.StepResult) ([]Item, error) {
 	start := r.Eng.Env.Clock.Nanotime()
-	cctx := ctx
-	out, abort := e.bodyQmap(cctx, in, r, res)
-	_ = cctx
-	res.Latency = time.Duration(r.Eng.Env.Clock.Nanotime() - start)
-	return out, abort
-}
-
-// bodyQmap is the composition of "qmap".
-func (e *QuietMapExecutor) bodyQmap(ctx context.Context, in []Item, r *flujoimpl.Run[struct{}], res *flujo.StepResult) ([]Item, error) {
+	defer func() { res.Latency = time.Duration(r.Eng.Env.Clock.Nanotime() - start) }()
 	res.Name = "qmap"
 	res.Attempts = 1
 	outs := make([]Item, len(in))
 	results := make([]flujo.StepResult, len(in))
 	finished := make([]bool, len(in))
-	failed := -1
+	run := func(ctx context.Context, i int, cr *flujo.StepResult) (Item, error) {
+		return e.runQm(ctx, in[i], r, cr)
+	}
 	var abort error
-	workers := min(4, len(in))
-	if workers <= 1 {
-		for i := range in {
-			ab := error(nil)
-			outs[i], ab = e.runQm(ctx, in[i], r, &results[i])
-			finished[i] = true
-			if ab != nil {
-				abort = ab
-				break
-			}
-			if !results[i].Success {
-				failed = i
-				break
-			}
-		}
+	var failed int
+	if workers := min(4, len(in)); workers <= 1 {
+		abort, failed = flujoimpl.MapSeq(ctx, outs, results, finished, run)
 	} else {
 		mctx := e.scopes.Get(ctx)
-		var next atomic.Int64
-		var mu sync.Mutex
-		done := make(chan bool, workers)
-		record := func(i int, cr *flujo.StepResult, o Item, ab error) {
-			mu.Lock()
-			defer mu.Unlock()
-			results[i], finished[i], outs[i] = *cr, true, o
-			switch {
-			case ab != nil && (runtime.ContextErr(ctx) != nil || flujoimpl.IsUsageLimit(ab)):
-				if abort == nil {
-					abort = ab
-				}
-				mctx.Cancel()
-			case ab != nil:
-			case !cr.Success && (failed < 0 || i < failed):
-				failed = i
-				mctx.Cancel()
-			}
-		}
-		for range workers {
-			e.svc.Track.EnterChild()
-			go func() {
-				defer e.svc.Track.ExitChild()
-				cur := -1 // the element in progress
-				var cr flujo.StepResult
-				defer func() {
-					if cur >= 0 {
-						flujoimpl.GoexitResult(&cr, "qm")
-						record(cur, &cr, *new(Item), nil)
-					}
-					done <- true
-				}()
-				for {
-					i := int(next.Add(1) - 1)
-					if i >= len(in) || runtime.ContextErr(mctx) != nil {
-						return
-					}
-					cur, cr = i, *new(flujo.StepResult)
-					o, ab := e.runQm(mctx, in[i], r, &cr)
-					cur = -1
-					record(i, &cr, o, ab)
-				}
-			}()
-		}
-		for range workers {
-			select {
-			case <-done:
-			case <-runtime.ContextDone(ctx):
-				// Workers still running hold the scope: it is cancelled, never reused.
-				mctx.Abandon()
-				cerr := runtime.ContextErr(ctx)
-				res.Err = cerr
-				return nil, cerr
-			}
+		var cerr error
+		abort, failed, cerr = flujoimpl.MapWorkers(ctx, mctx, mctx.Cancel, &e.svc.Track, workers, "qm", outs, results, finished, run)
+		if cerr != nil {
+			// Workers still running hold the scope: it is cancelled, never reused.
+			mctx.Abandon()
+			res.Err = cerr
+			return nil, cerr
 		}
 		e.scopes.Put(mctx)
 	}
-	for i := range results {
-		if finished[i] {
-			if r.Record || abort != nil || failed >= 0 {
-				res.Steps = append(res.Steps, results[i])
-			}
-			res.Cost += results[i].Cost
-			res.Tokens += results[i].Tokens
-		}
-	}
-	if abort != nil {
-		res.Err = abort
+	if stop, abort := flujoimpl.Elements(res, results, finished, r.Record, abort, failed); stop {
 		return nil, abort
 	}
-	if failed >= 0 {
-		res.Err, res.Feedback = results[failed].Err, results[failed].Feedback
-		return nil, nil
-	}
-	res.Success = true
-	if r.Record {
-		res.Output = outs
-	}
-	return outs, nil
+	return flujoimpl.Succeed(res, r.Record, outs), nil
 }
 
 // runQm runs the step "qm": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
@@ -5394,14 +4066,10 @@ type scratchQuietNoMergeExecutor struct {
 }
 
 func newscratchQuietNoMergeExecutor() scratchQuietNoMergeExecutor {
-	return scratchQuietNoMergeExecutor{
-		parQfan: scratchQuietNoMergeExecutorQfan{done: make(chan int, 3)},
-	}
+	return scratchQuietNoMergeExecutor{parQfan: scratchQuietNoMergeExecutorQfan{done: make(chan int, 3)}}
 }
 func resetscratchQuietNoMergeExecutor(u *scratchQuietNoMergeExecutor) {
-	*u = scratchQuietNoMergeExecutor{
-		parQfan: scratchQuietNoMergeExecutorQfan{done: u.parQfan.done},
-	}
+	*u = scratchQuietNoMergeExecutor{parQfan: scratchQuietNoMergeExecutorQfan{done: u.parQfan.done}}
 }
 
 // flujogenConfigQuietNoMergeExecutor is the configuration compiled into QuietNoMergeExecutor.
@@ -5611,16 +4279,6 @@ func (e *QuietNoMergeExecutor) shrink(level runtime.PressureLevel) {
 	e.scratch.Load().Shrink()
 }
 
-// runQfan runs the Parallel "qfan".
-func (e *QuietNoMergeExecutor) runQfan(ctx context.Context, in Item, r *flujoimpl.Run[State], res *flujo.StepResult) (Item, error) {
-	start := r.Eng.Env.Clock.Nanotime()
-	cctx := ctx
-	out, abort := e.bodyQfan(cctx, in, r, res)
-	_ = cctx
-	res.Latency = time.Duration(r.Eng.Env.Clock.Nanotime() - start)
-	return out, abort
-}
-
 // scratchQuietNoMergeExecutorQfan is the working space of one run of parallel "qfan".
 type scratchQuietNoMergeExecutorQfan struct {
 	results  [3]flujo.StepResult
@@ -5638,28 +4296,15 @@ type scratchQuietNoMergeExecutorQfan struct {
 	r2       flujoimpl.Run[State]
 }
 
-// getscratchQuietNoMergeExecutorQfan returns working space for parallel "qfan".
-func (e *QuietNoMergeExecutor) getscratchQuietNoMergeExecutorQfan() *scratchQuietNoMergeExecutorQfan {
-	u := e.scratch.Load().Get()
-	u.parQfan.owner = u
-	return &u.parQfan
-}
-
-// joinQfan calls the join of parallel "qfan", turning a panic into a *flujo.PanicError.
-func (e *QuietNoMergeExecutor) joinQfan(a0 Item, a1 Item, a2 Item) (out Item, err error) {
-	defer func() {
-		if p := recover(); p != nil {
-			out, err = *new(Item), &flujo.PanicError{Step: "qfan", Value: p, Stack: debug.Stack()}
-		}
-	}()
-	return Join3(a0, a1, a2), nil
-}
-
-// bodyQfan is the composition of "qfan".
-func (e *QuietNoMergeExecutor) bodyQfan(ctx context.Context, in Item, r *flujoimpl.Run[State], res *flujo.StepResult) (Item, error) {
+// runQfan runs the Parallel "qfan".
+func (e *QuietNoMergeExecutor) runQfan(ctx context.Context, in Item, r *flujoimpl.Run[State], res *flujo.StepResult) (Item, error) {
+	start := r.Eng.Env.Clock.Nanotime()
+	defer func() { res.Latency = time.Duration(r.Eng.Env.Clock.Nanotime() - start) }()
 	res.Name = "qfan"
 	res.Attempts = 1
-	sc := e.getscratchQuietNoMergeExecutorQfan()
+	u := e.scratch.Load().Get()
+	sc := &u.parQfan
+	sc.owner = u
 	bctx := e.scopes.Get(ctx)
 	sc.r0 = *r
 	sc.w0 = *r.State
@@ -5667,17 +4312,7 @@ func (e *QuietNoMergeExecutor) bodyQfan(ctx context.Context, in Item, r *flujoim
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		exited := true
-		defer func() {
-			if exited {
-				sc.o0, sc.aborts[0] = *new(Item), nil
-				flujoimpl.GoexitResult(&sc.results[0], "qa")
-				sc.done <- 0
-			}
-		}()
-		sc.o0, sc.aborts[0] = e.runQa(bctx, in, &sc.r0, &sc.results[0])
-		exited = false
-		sc.done <- 0
+		flujoimpl.RunBranch(sc.done, 0, "qa", &sc.results[0], &sc.o0, &sc.aborts[0], func() (Item, error) { return e.runQa(bctx, in, &sc.r0, &sc.results[0]) })
 	}()
 	sc.r1 = *r
 	sc.w1 = *r.State
@@ -5685,97 +4320,31 @@ func (e *QuietNoMergeExecutor) bodyQfan(ctx context.Context, in Item, r *flujoim
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		exited := true
-		defer func() {
-			if exited {
-				sc.o1, sc.aborts[1] = *new(Item), nil
-				flujoimpl.GoexitResult(&sc.results[1], "qb")
-				sc.done <- 1
-			}
-		}()
-		sc.o1, sc.aborts[1] = e.runQb(bctx, in, &sc.r1, &sc.results[1])
-		exited = false
-		sc.done <- 1
+		flujoimpl.RunBranch(sc.done, 1, "qb", &sc.results[1], &sc.o1, &sc.aborts[1], func() (Item, error) { return e.runQb(bctx, in, &sc.r1, &sc.results[1]) })
 	}()
 	sc.r2 = *r
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		exited := true
-		defer func() {
-			if exited {
-				sc.o2, sc.aborts[2] = *new(Item), nil
-				flujoimpl.GoexitResult(&sc.results[2], "qc")
-				sc.done <- 2
-			}
-		}()
-		sc.o2, sc.aborts[2] = e.runQc(bctx, in, &sc.r2, &sc.results[2])
-		exited = false
-		sc.done <- 2
+		flujoimpl.RunBranch(sc.done, 2, "qc", &sc.results[2], &sc.o2, &sc.aborts[2], func() (Item, error) { return e.runQc(bctx, in, &sc.r2, &sc.results[2]) })
 	}()
-	var abort error
-	failed := -1
-	_ = failed
-	for range 3 {
-		select {
-		case i := <-sc.done:
-			sc.finished[i] = true
-			switch ab := sc.aborts[i]; {
-			case ab != nil && (runtime.ContextErr(ctx) != nil || flujoimpl.IsUsageLimit(ab)):
-				if abort == nil {
-					abort = ab
-					bctx.Cancel()
-				}
-			case ab != nil:
-			case !sc.results[i].Success && (failed < 0 || i < failed):
-				failed = i
-				bctx.Cancel()
-			}
-		case <-runtime.ContextDone(ctx):
-			// The branches still running see the cancellation and end in
-			// goroutines the executor counts; they may still write the scratch
-			// space, which is therefore not reused.
-			// They hold the scope too: it is cancelled, never reused.
-			bctx.Abandon()
-			for i := range sc.results {
-				if sc.finished[i] {
-					res.Steps = append(res.Steps, sc.results[i])
-				}
-			}
-			cerr := runtime.ContextErr(ctx)
-			res.Err = cerr
-			return *new(Item), cerr
-		}
+	abort, failed, cerr := flujoimpl.Gather(ctx, sc.done, sc.results[:], sc.aborts[:], sc.finished[:], true, bctx.Cancel)
+	if cerr != nil {
+		// They hold the scope too: it is cancelled, never reused.
+		bctx.Abandon()
+		return *new(Item), flujoimpl.Abandoned(res, sc.results[:], sc.finished[:], cerr)
 	}
 	e.scopes.Put(bctx)
 	defer e.scratch.Load().Put(sc.owner)
-	if r.Record || abort != nil || failed >= 0 {
-		res.Steps = append(res.Steps, sc.results[:]...)
-	}
-	for i := range sc.results {
-		res.Cost += sc.results[i].Cost
-		res.Tokens += sc.results[i].Tokens
-	}
-	if abort != nil {
-		res.Err = abort
+	if stop, abort := flujoimpl.Branches(res, sc.results[:], r.Record, abort, failed); stop {
 		return *new(Item), abort
 	}
-	if failed >= 0 {
-		fr := &sc.results[failed]
-		res.Err = fr.Err
-		res.Feedback = fmt.Sprintf("branch %q failed: %s", fr.Name, fr.Feedback)
-		return *new(Item), nil
-	}
-	out, jerr := e.joinQfan(sc.o0, sc.o1, sc.o2)
+	out, jerr := flujoimpl.Guard("qfan", func() (Item, error) { return Join3(sc.o0, sc.o1, sc.o2), nil })
 	if jerr != nil {
-		res.Err, res.Feedback = jerr, jerr.Error()
+		flujoimpl.JoinFailed(res, "qfan", jerr)
 		return *new(Item), nil
 	}
-	res.Success = true
-	if r.Record {
-		res.Output = out
-	}
-	return out, nil
+	return flujoimpl.Succeed(res, r.Record, out), nil
 }
 
 // runQa runs the steps "qa": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
@@ -5832,14 +4401,10 @@ type scratchQuietSeqExecutor struct {
 }
 
 func newscratchQuietSeqExecutor() scratchQuietSeqExecutor {
-	return scratchQuietSeqExecutor{
-		parQfan: scratchQuietSeqExecutorQfan{done: make(chan int, 3)},
-	}
+	return scratchQuietSeqExecutor{parQfan: scratchQuietSeqExecutorQfan{done: make(chan int, 3)}}
 }
 func resetscratchQuietSeqExecutor(u *scratchQuietSeqExecutor) {
-	*u = scratchQuietSeqExecutor{
-		parQfan: scratchQuietSeqExecutorQfan{done: u.parQfan.done},
-	}
+	*u = scratchQuietSeqExecutor{parQfan: scratchQuietSeqExecutorQfan{done: u.parQfan.done}}
 }
 
 // flujogenConfigQuietSeqExecutor is the configuration compiled into QuietSeqExecutor.
@@ -6117,57 +4682,27 @@ func (e *QuietSeqExecutor) shrink(level runtime.PressureLevel) {
 
 // runQseq runs the Pipeline "qseq".
 func (e *QuietSeqExecutor) runQseq(ctx context.Context, in Item, r *flujoimpl.Run[State], res *flujo.StepResult) (Item, error) {
-	cctx := ctx
-	out, abort := e.bodyQseq(cctx, in, r, res)
-	_ = cctx
-	return out, abort
-}
-
-// bodyQseq is the composition of "qseq".
-func (e *QuietSeqExecutor) bodyQseq(ctx context.Context, in Item, r *flujoimpl.Run[State], res *flujo.StepResult) (Item, error) {
 	res.Name = "qseq"
 	res.Attempts = 1
 	if r.Record {
 		res.Steps = make([]flujo.StepResult, 0, 2)
 	}
-	var outSeed Item
-	{
-		var cr flujo.StepResult
-		o, abort := e.runSeed(ctx, in, r, &cr)
-		if stop, abort := flujogenSeqChild(res, &cr, r.Record, abort); stop {
-			return *new(Item), abort
-		}
-		outSeed = o
+	var crSeed flujo.StepResult
+	outSeed, abort := e.runSeed(ctx, in, r, &crSeed)
+	if stop, abort := flujoimpl.Child(res, &crSeed, r.Record, abort); stop {
+		return *new(Item), abort
 	}
-	var outQfan Item
-	{
-		var cr flujo.StepResult
-		o, abort := e.runQfan(ctx, outSeed, r, &cr)
-		if stop, abort := flujogenSeqChild(res, &cr, r.Record, abort); stop {
-			return *new(Item), abort
-		}
-		outQfan = o
+	var crQfan flujo.StepResult
+	outQfan, abort := e.runQfan(ctx, outSeed, r, &crQfan)
+	if stop, abort := flujoimpl.Child(res, &crQfan, r.Record, abort); stop {
+		return *new(Item), abort
 	}
-	res.Success = true
-	if r.Record {
-		res.Output = outQfan
-	}
-	return outQfan, nil
+	return flujoimpl.Succeed(res, r.Record, outQfan), nil
 }
 
 // runSeed runs the steps "seed": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *QuietSeqExecutor) runSeed(ctx context.Context, in Item, r *flujoimpl.Run[State], res *flujo.StepResult) (Item, error) {
 	return e.stepSeed.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
-}
-
-// runQfan runs the Parallel "qfan".
-func (e *QuietSeqExecutor) runQfan(ctx context.Context, in Item, r *flujoimpl.Run[State], res *flujo.StepResult) (Item, error) {
-	start := r.Eng.Env.Clock.Nanotime()
-	cctx := ctx
-	out, abort := e.bodyQfan(cctx, in, r, res)
-	_ = cctx
-	res.Latency = time.Duration(r.Eng.Env.Clock.Nanotime() - start)
-	return out, abort
 }
 
 // scratchQuietSeqExecutorQfan is the working space of one run of parallel "qfan".
@@ -6187,28 +4722,15 @@ type scratchQuietSeqExecutorQfan struct {
 	r2       flujoimpl.Run[State]
 }
 
-// getscratchQuietSeqExecutorQfan returns working space for parallel "qfan".
-func (e *QuietSeqExecutor) getscratchQuietSeqExecutorQfan() *scratchQuietSeqExecutorQfan {
-	u := e.scratch.Load().Get()
-	u.parQfan.owner = u
-	return &u.parQfan
-}
-
-// joinQfan calls the join of parallel "qfan", turning a panic into a *flujo.PanicError.
-func (e *QuietSeqExecutor) joinQfan(a0 Item, a1 Item, a2 Item) (out Item, err error) {
-	defer func() {
-		if p := recover(); p != nil {
-			out, err = *new(Item), &flujo.PanicError{Step: "qfan", Value: p, Stack: debug.Stack()}
-		}
-	}()
-	return Join3(a0, a1, a2), nil
-}
-
-// bodyQfan is the composition of "qfan".
-func (e *QuietSeqExecutor) bodyQfan(ctx context.Context, in Item, r *flujoimpl.Run[State], res *flujo.StepResult) (Item, error) {
+// runQfan runs the Parallel "qfan".
+func (e *QuietSeqExecutor) runQfan(ctx context.Context, in Item, r *flujoimpl.Run[State], res *flujo.StepResult) (Item, error) {
+	start := r.Eng.Env.Clock.Nanotime()
+	defer func() { res.Latency = time.Duration(r.Eng.Env.Clock.Nanotime() - start) }()
 	res.Name = "qfan"
 	res.Attempts = 1
-	sc := e.getscratchQuietSeqExecutorQfan()
+	u := e.scratch.Load().Get()
+	sc := &u.parQfan
+	sc.owner = u
 	bctx := e.scopes.Get(ctx)
 	sc.r0 = *r
 	sc.w0 = *r.State
@@ -6216,17 +4738,7 @@ func (e *QuietSeqExecutor) bodyQfan(ctx context.Context, in Item, r *flujoimpl.R
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		exited := true
-		defer func() {
-			if exited {
-				sc.o0, sc.aborts[0] = *new(Item), nil
-				flujoimpl.GoexitResult(&sc.results[0], "qa")
-				sc.done <- 0
-			}
-		}()
-		sc.o0, sc.aborts[0] = e.runQa(bctx, in, &sc.r0, &sc.results[0])
-		exited = false
-		sc.done <- 0
+		flujoimpl.RunBranch(sc.done, 0, "qa", &sc.results[0], &sc.o0, &sc.aborts[0], func() (Item, error) { return e.runQa(bctx, in, &sc.r0, &sc.results[0]) })
 	}()
 	sc.r1 = *r
 	sc.w1 = *r.State
@@ -6234,90 +4746,28 @@ func (e *QuietSeqExecutor) bodyQfan(ctx context.Context, in Item, r *flujoimpl.R
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		exited := true
-		defer func() {
-			if exited {
-				sc.o1, sc.aborts[1] = *new(Item), nil
-				flujoimpl.GoexitResult(&sc.results[1], "qb")
-				sc.done <- 1
-			}
-		}()
-		sc.o1, sc.aborts[1] = e.runQb(bctx, in, &sc.r1, &sc.results[1])
-		exited = false
-		sc.done <- 1
+		flujoimpl.RunBranch(sc.done, 1, "qb", &sc.results[1], &sc.o1, &sc.aborts[1], func() (Item, error) { return e.runQb(bctx, in, &sc.r1, &sc.results[1]) })
 	}()
 	sc.r2 = *r
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		exited := true
-		defer func() {
-			if exited {
-				sc.o2, sc.aborts[2] = *new(Item), nil
-				flujoimpl.GoexitResult(&sc.results[2], "qc")
-				sc.done <- 2
-			}
-		}()
-		sc.o2, sc.aborts[2] = e.runQc(bctx, in, &sc.r2, &sc.results[2])
-		exited = false
-		sc.done <- 2
+		flujoimpl.RunBranch(sc.done, 2, "qc", &sc.results[2], &sc.o2, &sc.aborts[2], func() (Item, error) { return e.runQc(bctx, in, &sc.r2, &sc.results[2]) })
 	}()
-	var abort error
-	failed := -1
-	_ = failed
-	for range 3 {
-		select {
-		case i := <-sc.done:
-			sc.finished[i] = true
-			switch ab := sc.aborts[i]; {
-			case ab != nil && (runtime.ContextErr(ctx) != nil || flujoimpl.IsUsageLimit(ab)):
-				if abort == nil {
-					abort = ab
-					bctx.Cancel()
-				}
-			case ab != nil:
-			case !sc.results[i].Success && (failed < 0 || i < failed):
-				failed = i
-				bctx.Cancel()
-			}
-		case <-runtime.ContextDone(ctx):
-			// The branches still running see the cancellation and end in
-			// goroutines the executor counts; they may still write the scratch
-			// space, which is therefore not reused.
-			// They hold the scope too: it is cancelled, never reused.
-			bctx.Abandon()
-			for i := range sc.results {
-				if sc.finished[i] {
-					res.Steps = append(res.Steps, sc.results[i])
-				}
-			}
-			cerr := runtime.ContextErr(ctx)
-			res.Err = cerr
-			return *new(Item), cerr
-		}
+	abort, failed, cerr := flujoimpl.Gather(ctx, sc.done, sc.results[:], sc.aborts[:], sc.finished[:], true, bctx.Cancel)
+	if cerr != nil {
+		// They hold the scope too: it is cancelled, never reused.
+		bctx.Abandon()
+		return *new(Item), flujoimpl.Abandoned(res, sc.results[:], sc.finished[:], cerr)
 	}
 	e.scopes.Put(bctx)
 	defer e.scratch.Load().Put(sc.owner)
-	if r.Record || abort != nil || failed >= 0 {
-		res.Steps = append(res.Steps, sc.results[:]...)
-	}
-	for i := range sc.results {
-		res.Cost += sc.results[i].Cost
-		res.Tokens += sc.results[i].Tokens
-	}
-	if abort != nil {
-		res.Err = abort
+	if stop, abort := flujoimpl.Branches(res, sc.results[:], r.Record, abort, failed); stop {
 		return *new(Item), abort
 	}
-	if failed >= 0 {
-		fr := &sc.results[failed]
-		res.Err = fr.Err
-		res.Feedback = fmt.Sprintf("branch %q failed: %s", fr.Name, fr.Feedback)
-		return *new(Item), nil
-	}
-	out, jerr := e.joinQfan(sc.o0, sc.o1, sc.o2)
+	out, jerr := flujoimpl.Guard("qfan", func() (Item, error) { return Join3(sc.o0, sc.o1, sc.o2), nil })
 	if jerr != nil {
-		res.Err, res.Feedback = jerr, jerr.Error()
+		flujoimpl.JoinFailed(res, "qfan", jerr)
 		return *new(Item), nil
 	}
 	if sc.results[0].Success && sc.w0.A != r.State.A {
@@ -6326,11 +4776,7 @@ func (e *QuietSeqExecutor) bodyQfan(ctx context.Context, in Item, r *flujoimpl.R
 	if sc.results[1].Success && sc.w1.B != r.State.B {
 		r.State.B = sc.w1.B
 	}
-	res.Success = true
-	if r.Record {
-		res.Output = out
-	}
-	return out, nil
+	return flujoimpl.Succeed(res, r.Record, out), nil
 }
 
 // runQa runs the steps "qa": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
@@ -6373,14 +4819,10 @@ type scratchQuietTimeoutExecutor struct {
 }
 
 func newscratchQuietTimeoutExecutor() scratchQuietTimeoutExecutor {
-	return scratchQuietTimeoutExecutor{
-		parQtfan: scratchQuietTimeoutExecutorQtfan{done: make(chan int, 2)},
-	}
+	return scratchQuietTimeoutExecutor{parQtfan: scratchQuietTimeoutExecutorQtfan{done: make(chan int, 2)}}
 }
 func resetscratchQuietTimeoutExecutor(u *scratchQuietTimeoutExecutor) {
-	*u = scratchQuietTimeoutExecutor{
-		parQtfan: scratchQuietTimeoutExecutorQtfan{done: u.parQtfan.done},
-	}
+	*u = scratchQuietTimeoutExecutor{parQtfan: scratchQuietTimeoutExecutorQtfan{done: u.parQtfan.done}}
 }
 
 // flujogenConfigQuietTimeoutExecutor is the configuration compiled into QuietTimeoutExecutor.
@@ -6563,16 +5005,6 @@ func (e *QuietTimeoutExecutor) shrink(level runtime.PressureLevel) {
 	e.scratch.Load().Shrink()
 }
 
-// runQtfan runs the Parallel "qtfan".
-func (e *QuietTimeoutExecutor) runQtfan(ctx context.Context, in Item, r *flujoimpl.Run[State], res *flujo.StepResult) (Item, error) {
-	start := r.Eng.Env.Clock.Nanotime()
-	cctx := ctx
-	out, abort := e.bodyQtfan(cctx, in, r, res)
-	_ = cctx
-	res.Latency = time.Duration(r.Eng.Env.Clock.Nanotime() - start)
-	return out, abort
-}
-
 // scratchQuietTimeoutExecutorQtfan is the working space of one run of parallel "qtfan".
 type scratchQuietTimeoutExecutorQtfan struct {
 	results  [2]flujo.StepResult
@@ -6587,28 +5019,15 @@ type scratchQuietTimeoutExecutorQtfan struct {
 	r1       flujoimpl.Run[State]
 }
 
-// getscratchQuietTimeoutExecutorQtfan returns working space for parallel "qtfan".
-func (e *QuietTimeoutExecutor) getscratchQuietTimeoutExecutorQtfan() *scratchQuietTimeoutExecutorQtfan {
-	u := e.scratch.Load().Get()
-	u.parQtfan.owner = u
-	return &u.parQtfan
-}
-
-// joinQtfan calls the join of parallel "qtfan", turning a panic into a *flujo.PanicError.
-func (e *QuietTimeoutExecutor) joinQtfan(a0 Item, a1 Item) (out Item, err error) {
-	defer func() {
-		if p := recover(); p != nil {
-			out, err = *new(Item), &flujo.PanicError{Step: "qtfan", Value: p, Stack: debug.Stack()}
-		}
-	}()
-	return Join2(a0, a1), nil
-}
-
-// bodyQtfan is the composition of "qtfan".
-func (e *QuietTimeoutExecutor) bodyQtfan(ctx context.Context, in Item, r *flujoimpl.Run[State], res *flujo.StepResult) (Item, error) {
+// runQtfan runs the Parallel "qtfan".
+func (e *QuietTimeoutExecutor) runQtfan(ctx context.Context, in Item, r *flujoimpl.Run[State], res *flujo.StepResult) (Item, error) {
+	start := r.Eng.Env.Clock.Nanotime()
+	defer func() { res.Latency = time.Duration(r.Eng.Env.Clock.Nanotime() - start) }()
 	res.Name = "qtfan"
 	res.Attempts = 1
-	sc := e.getscratchQuietTimeoutExecutorQtfan()
+	u := e.scratch.Load().Get()
+	sc := &u.parQtfan
+	sc.owner = u
 	bctx := e.scopes.Get(ctx)
 	sc.r0 = *r
 	sc.w0 = *r.State
@@ -6616,100 +5035,34 @@ func (e *QuietTimeoutExecutor) bodyQtfan(ctx context.Context, in Item, r *flujoi
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		exited := true
-		defer func() {
-			if exited {
-				sc.o0, sc.aborts[0] = *new(Item), nil
-				flujoimpl.GoexitResult(&sc.results[0], "qa")
-				sc.done <- 0
-			}
-		}()
-		sc.o0, sc.aborts[0] = e.runQa(bctx, in, &sc.r0, &sc.results[0])
-		exited = false
-		sc.done <- 0
+		flujoimpl.RunBranch(sc.done, 0, "qa", &sc.results[0], &sc.o0, &sc.aborts[0], func() (Item, error) { return e.runQa(bctx, in, &sc.r0, &sc.results[0]) })
 	}()
 	sc.r1 = *r
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		exited := true
-		defer func() {
-			if exited {
-				sc.o1, sc.aborts[1] = *new(Item), nil
-				flujoimpl.GoexitResult(&sc.results[1], "qc")
-				sc.done <- 1
-			}
-		}()
-		sc.o1, sc.aborts[1] = e.runQc(bctx, in, &sc.r1, &sc.results[1])
-		exited = false
-		sc.done <- 1
+		flujoimpl.RunBranch(sc.done, 1, "qc", &sc.results[1], &sc.o1, &sc.aborts[1], func() (Item, error) { return e.runQc(bctx, in, &sc.r1, &sc.results[1]) })
 	}()
-	var abort error
-	failed := -1
-	_ = failed
-	for range 2 {
-		select {
-		case i := <-sc.done:
-			sc.finished[i] = true
-			switch ab := sc.aborts[i]; {
-			case ab != nil && (runtime.ContextErr(ctx) != nil || flujoimpl.IsUsageLimit(ab)):
-				if abort == nil {
-					abort = ab
-					bctx.Cancel()
-				}
-			case ab != nil:
-			case !sc.results[i].Success && (failed < 0 || i < failed):
-				failed = i
-				bctx.Cancel()
-			}
-		case <-runtime.ContextDone(ctx):
-			// The branches still running see the cancellation and end in
-			// goroutines the executor counts; they may still write the scratch
-			// space, which is therefore not reused.
-			// They hold the scope too: it is cancelled, never reused.
-			bctx.Abandon()
-			for i := range sc.results {
-				if sc.finished[i] {
-					res.Steps = append(res.Steps, sc.results[i])
-				}
-			}
-			cerr := runtime.ContextErr(ctx)
-			res.Err = cerr
-			return *new(Item), cerr
-		}
+	abort, failed, cerr := flujoimpl.Gather(ctx, sc.done, sc.results[:], sc.aborts[:], sc.finished[:], true, bctx.Cancel)
+	if cerr != nil {
+		// They hold the scope too: it is cancelled, never reused.
+		bctx.Abandon()
+		return *new(Item), flujoimpl.Abandoned(res, sc.results[:], sc.finished[:], cerr)
 	}
 	e.scopes.Put(bctx)
 	defer e.scratch.Load().Put(sc.owner)
-	if r.Record || abort != nil || failed >= 0 {
-		res.Steps = append(res.Steps, sc.results[:]...)
-	}
-	for i := range sc.results {
-		res.Cost += sc.results[i].Cost
-		res.Tokens += sc.results[i].Tokens
-	}
-	if abort != nil {
-		res.Err = abort
+	if stop, abort := flujoimpl.Branches(res, sc.results[:], r.Record, abort, failed); stop {
 		return *new(Item), abort
 	}
-	if failed >= 0 {
-		fr := &sc.results[failed]
-		res.Err = fr.Err
-		res.Feedback = fmt.Sprintf("branch %q failed: %s", fr.Name, fr.Feedback)
-		return *new(Item), nil
-	}
-	out, jerr := e.joinQtfan(sc.o0, sc.o1)
+	out, jerr := flujoimpl.Guard("qtfan", func() (Item, error) { return Join2(sc.o0, sc.o1), nil })
 	if jerr != nil {
-		res.Err, res.Feedback = jerr, jerr.Error()
+		flujoimpl.JoinFailed(res, "qtfan", jerr)
 		return *new(Item), nil
 	}
 	if sc.results[0].Success && sc.w0.A != r.State.A {
 		r.State.A = sc.w0.A
 	}
-	res.Success = true
-	if r.Record {
-		res.Output = out
-	}
-	return out, nil
+	return flujoimpl.Succeed(res, r.Record, out), nil
 }
 
 // runQa runs the steps "qa": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
@@ -6752,14 +5105,10 @@ type scratchQuietUpdateExecutor struct {
 }
 
 func newscratchQuietUpdateExecutor() scratchQuietUpdateExecutor {
-	return scratchQuietUpdateExecutor{
-		parQfan: scratchQuietUpdateExecutorQfan{done: make(chan int, 3)},
-	}
+	return scratchQuietUpdateExecutor{parQfan: scratchQuietUpdateExecutorQfan{done: make(chan int, 3)}}
 }
 func resetscratchQuietUpdateExecutor(u *scratchQuietUpdateExecutor) {
-	*u = scratchQuietUpdateExecutor{
-		parQfan: scratchQuietUpdateExecutorQfan{done: u.parQfan.done},
-	}
+	*u = scratchQuietUpdateExecutor{parQfan: scratchQuietUpdateExecutorQfan{done: u.parQfan.done}}
 }
 
 // flujogenConfigQuietUpdateExecutor is the configuration compiled into QuietUpdateExecutor.
@@ -6969,16 +5318,6 @@ func (e *QuietUpdateExecutor) shrink(level runtime.PressureLevel) {
 	e.scratch.Load().Shrink()
 }
 
-// runQfan runs the Parallel "qfan".
-func (e *QuietUpdateExecutor) runQfan(ctx context.Context, in Item, r *flujoimpl.Run[State], res *flujo.StepResult) (Item, error) {
-	start := r.Eng.Env.Clock.Nanotime()
-	cctx := ctx
-	out, abort := e.bodyQfan(cctx, in, r, res)
-	_ = cctx
-	res.Latency = time.Duration(r.Eng.Env.Clock.Nanotime() - start)
-	return out, abort
-}
-
 // scratchQuietUpdateExecutorQfan is the working space of one run of parallel "qfan".
 type scratchQuietUpdateExecutorQfan struct {
 	results  [3]flujo.StepResult
@@ -6996,28 +5335,15 @@ type scratchQuietUpdateExecutorQfan struct {
 	r2       flujoimpl.Run[State]
 }
 
-// getscratchQuietUpdateExecutorQfan returns working space for parallel "qfan".
-func (e *QuietUpdateExecutor) getscratchQuietUpdateExecutorQfan() *scratchQuietUpdateExecutorQfan {
-	u := e.scratch.Load().Get()
-	u.parQfan.owner = u
-	return &u.parQfan
-}
-
-// joinQfan calls the join of parallel "qfan", turning a panic into a *flujo.PanicError.
-func (e *QuietUpdateExecutor) joinQfan(a0 Item, a1 Item, a2 Item) (out Item, err error) {
-	defer func() {
-		if p := recover(); p != nil {
-			out, err = *new(Item), &flujo.PanicError{Step: "qfan", Value: p, Stack: debug.Stack()}
-		}
-	}()
-	return Join3(a0, a1, a2), nil
-}
-
-// bodyQfan is the composition of "qfan".
-func (e *QuietUpdateExecutor) bodyQfan(ctx context.Context, in Item, r *flujoimpl.Run[State], res *flujo.StepResult) (Item, error) {
+// runQfan runs the Parallel "qfan".
+func (e *QuietUpdateExecutor) runQfan(ctx context.Context, in Item, r *flujoimpl.Run[State], res *flujo.StepResult) (Item, error) {
+	start := r.Eng.Env.Clock.Nanotime()
+	defer func() { res.Latency = time.Duration(r.Eng.Env.Clock.Nanotime() - start) }()
 	res.Name = "qfan"
 	res.Attempts = 1
-	sc := e.getscratchQuietUpdateExecutorQfan()
+	u := e.scratch.Load().Get()
+	sc := &u.parQfan
+	sc.owner = u
 	bctx := e.scopes.Get(ctx)
 	sc.r0 = *r
 	sc.w0 = *r.State
@@ -7025,17 +5351,7 @@ func (e *QuietUpdateExecutor) bodyQfan(ctx context.Context, in Item, r *flujoimp
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		exited := true
-		defer func() {
-			if exited {
-				sc.o0, sc.aborts[0] = *new(Item), nil
-				flujoimpl.GoexitResult(&sc.results[0], "qa")
-				sc.done <- 0
-			}
-		}()
-		sc.o0, sc.aborts[0] = e.runQa(bctx, in, &sc.r0, &sc.results[0])
-		exited = false
-		sc.done <- 0
+		flujoimpl.RunBranch(sc.done, 0, "qa", &sc.results[0], &sc.o0, &sc.aborts[0], func() (Item, error) { return e.runQa(bctx, in, &sc.r0, &sc.results[0]) })
 	}()
 	sc.r1 = *r
 	sc.w1 = *r.State
@@ -7043,90 +5359,28 @@ func (e *QuietUpdateExecutor) bodyQfan(ctx context.Context, in Item, r *flujoimp
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		exited := true
-		defer func() {
-			if exited {
-				sc.o1, sc.aborts[1] = *new(Item), nil
-				flujoimpl.GoexitResult(&sc.results[1], "qb")
-				sc.done <- 1
-			}
-		}()
-		sc.o1, sc.aborts[1] = e.runQb(bctx, in, &sc.r1, &sc.results[1])
-		exited = false
-		sc.done <- 1
+		flujoimpl.RunBranch(sc.done, 1, "qb", &sc.results[1], &sc.o1, &sc.aborts[1], func() (Item, error) { return e.runQb(bctx, in, &sc.r1, &sc.results[1]) })
 	}()
 	sc.r2 = *r
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		exited := true
-		defer func() {
-			if exited {
-				sc.o2, sc.aborts[2] = *new(Item), nil
-				flujoimpl.GoexitResult(&sc.results[2], "qc")
-				sc.done <- 2
-			}
-		}()
-		sc.o2, sc.aborts[2] = e.runQc(bctx, in, &sc.r2, &sc.results[2])
-		exited = false
-		sc.done <- 2
+		flujoimpl.RunBranch(sc.done, 2, "qc", &sc.results[2], &sc.o2, &sc.aborts[2], func() (Item, error) { return e.runQc(bctx, in, &sc.r2, &sc.results[2]) })
 	}()
-	var abort error
-	failed := -1
-	_ = failed
-	for range 3 {
-		select {
-		case i := <-sc.done:
-			sc.finished[i] = true
-			switch ab := sc.aborts[i]; {
-			case ab != nil && (runtime.ContextErr(ctx) != nil || flujoimpl.IsUsageLimit(ab)):
-				if abort == nil {
-					abort = ab
-					bctx.Cancel()
-				}
-			case ab != nil:
-			case !sc.results[i].Success && (failed < 0 || i < failed):
-				failed = i
-				bctx.Cancel()
-			}
-		case <-runtime.ContextDone(ctx):
-			// The branches still running see the cancellation and end in
-			// goroutines the executor counts; they may still write the scratch
-			// space, which is therefore not reused.
-			// They hold the scope too: it is cancelled, never reused.
-			bctx.Abandon()
-			for i := range sc.results {
-				if sc.finished[i] {
-					res.Steps = append(res.Steps, sc.results[i])
-				}
-			}
-			cerr := runtime.ContextErr(ctx)
-			res.Err = cerr
-			return *new(Item), cerr
-		}
+	abort, failed, cerr := flujoimpl.Gather(ctx, sc.done, sc.results[:], sc.aborts[:], sc.finished[:], true, bctx.Cancel)
+	if cerr != nil {
+		// They hold the scope too: it is cancelled, never reused.
+		bctx.Abandon()
+		return *new(Item), flujoimpl.Abandoned(res, sc.results[:], sc.finished[:], cerr)
 	}
 	e.scopes.Put(bctx)
 	defer e.scratch.Load().Put(sc.owner)
-	if r.Record || abort != nil || failed >= 0 {
-		res.Steps = append(res.Steps, sc.results[:]...)
-	}
-	for i := range sc.results {
-		res.Cost += sc.results[i].Cost
-		res.Tokens += sc.results[i].Tokens
-	}
-	if abort != nil {
-		res.Err = abort
+	if stop, abort := flujoimpl.Branches(res, sc.results[:], r.Record, abort, failed); stop {
 		return *new(Item), abort
 	}
-	if failed >= 0 {
-		fr := &sc.results[failed]
-		res.Err = fr.Err
-		res.Feedback = fmt.Sprintf("branch %q failed: %s", fr.Name, fr.Feedback)
-		return *new(Item), nil
-	}
-	out, jerr := e.joinQfan(sc.o0, sc.o1, sc.o2)
+	out, jerr := flujoimpl.Guard("qfan", func() (Item, error) { return Join3(sc.o0, sc.o1, sc.o2), nil })
 	if jerr != nil {
-		res.Err, res.Feedback = jerr, jerr.Error()
+		flujoimpl.JoinFailed(res, "qfan", jerr)
 		return *new(Item), nil
 	}
 	if sc.results[0].Success && sc.w0.A != r.State.A {
@@ -7135,11 +5389,7 @@ func (e *QuietUpdateExecutor) bodyQfan(ctx context.Context, in Item, r *flujoimp
 	if sc.results[1].Success && sc.w1.B != r.State.B {
 		r.State.B = sc.w1.B
 	}
-	res.Success = true
-	if r.Record {
-		res.Output = out
-	}
-	return out, nil
+	return flujoimpl.Succeed(res, r.Record, out), nil
 }
 
 // runQa runs the steps "qa": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).

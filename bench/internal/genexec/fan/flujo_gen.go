@@ -7,11 +7,9 @@ package fan
 
 import (
 	"context"
-	"fmt"
 	"github.com/flujo/flujo"
 	"github.com/flujo/flujo/flujoimpl"
 	"github.com/flujo/flujo/runtime"
-	"runtime/debug"
 	"sync/atomic"
 	"time"
 )
@@ -66,14 +64,10 @@ type scratchFanExecutor struct {
 }
 
 func newscratchFanExecutor() scratchFanExecutor {
-	return scratchFanExecutor{
-		parFan: scratchFanExecutorFan{done: make(chan int, 4)},
-	}
+	return scratchFanExecutor{parFan: scratchFanExecutorFan{done: make(chan int, 4)}}
 }
 func resetscratchFanExecutor(u *scratchFanExecutor) {
-	*u = scratchFanExecutor{
-		parFan: scratchFanExecutorFan{done: u.parFan.done},
-	}
+	*u = scratchFanExecutor{parFan: scratchFanExecutorFan{done: u.parFan.done}}
 }
 
 // flujogenConfigFanExecutor is the configuration compiled into FanExecutor.
@@ -303,16 +297,6 @@ func (e *FanExecutor) shrink(level runtime.PressureLevel) {
 	e.scratch.Load().Shrink()
 }
 
-// runFan runs the Parallel "fan".
-func (e *FanExecutor) runFan(ctx context.Context, in int, r *flujoimpl.Run[State], res *flujo.StepResult) (int, error) {
-	start := r.Eng.Env.Clock.Nanotime()
-	cctx := ctx
-	out, abort := e.bodyFan(cctx, in, r, res)
-	_ = cctx
-	res.Latency = time.Duration(r.Eng.Env.Clock.Nanotime() - start)
-	return out, abort
-}
-
 // scratchFanExecutorFan is the working space of one run of parallel "fan".
 type scratchFanExecutorFan struct {
 	results  [4]flujo.StepResult
@@ -334,28 +318,15 @@ type scratchFanExecutorFan struct {
 	w3       State
 }
 
-// getscratchFanExecutorFan returns working space for parallel "fan".
-func (e *FanExecutor) getscratchFanExecutorFan() *scratchFanExecutorFan {
-	u := e.scratch.Load().Get()
-	u.parFan.owner = u
-	return &u.parFan
-}
-
-// joinFan calls the join of parallel "fan", turning a panic into a *flujo.PanicError.
-func (e *FanExecutor) joinFan(a0 int, a1 int, a2 int, a3 int) (out int, err error) {
-	defer func() {
-		if p := recover(); p != nil {
-			out, err = *new(int), &flujo.PanicError{Step: "fan", Value: p, Stack: debug.Stack()}
-		}
-	}()
-	return Sum(a0, a1, a2, a3), nil
-}
-
-// bodyFan is the composition of "fan".
-func (e *FanExecutor) bodyFan(ctx context.Context, in int, r *flujoimpl.Run[State], res *flujo.StepResult) (int, error) {
+// runFan runs the Parallel "fan".
+func (e *FanExecutor) runFan(ctx context.Context, in int, r *flujoimpl.Run[State], res *flujo.StepResult) (int, error) {
+	start := r.Eng.Env.Clock.Nanotime()
+	defer func() { res.Latency = time.Duration(r.Eng.Env.Clock.Nanotime() - start) }()
 	res.Name = "fan"
 	res.Attempts = 1
-	sc := e.getscratchFanExecutorFan()
+	u := e.scratch.Load().Get()
+	sc := &u.parFan
+	sc.owner = u
 	bctx := e.scopes.Get(ctx)
 	sc.r0 = *r
 	sc.w0 = *r.State
@@ -363,17 +334,7 @@ func (e *FanExecutor) bodyFan(ctx context.Context, in int, r *flujoimpl.Run[Stat
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		exited := true
-		defer func() {
-			if exited {
-				sc.o0, sc.aborts[0] = *new(int), nil
-				flujoimpl.GoexitResult(&sc.results[0], "a")
-				sc.done <- 0
-			}
-		}()
-		sc.o0, sc.aborts[0] = e.runA(bctx, in, &sc.r0, &sc.results[0])
-		exited = false
-		sc.done <- 0
+		flujoimpl.RunBranch(sc.done, 0, "a", &sc.results[0], &sc.o0, &sc.aborts[0], func() (int, error) { return e.runA(bctx, in, &sc.r0, &sc.results[0]) })
 	}()
 	sc.r1 = *r
 	sc.w1 = *r.State
@@ -381,17 +342,7 @@ func (e *FanExecutor) bodyFan(ctx context.Context, in int, r *flujoimpl.Run[Stat
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		exited := true
-		defer func() {
-			if exited {
-				sc.o1, sc.aborts[1] = *new(int), nil
-				flujoimpl.GoexitResult(&sc.results[1], "b")
-				sc.done <- 1
-			}
-		}()
-		sc.o1, sc.aborts[1] = e.runB(bctx, in, &sc.r1, &sc.results[1])
-		exited = false
-		sc.done <- 1
+		flujoimpl.RunBranch(sc.done, 1, "b", &sc.results[1], &sc.o1, &sc.aborts[1], func() (int, error) { return e.runB(bctx, in, &sc.r1, &sc.results[1]) })
 	}()
 	sc.r2 = *r
 	sc.w2 = *r.State
@@ -399,17 +350,7 @@ func (e *FanExecutor) bodyFan(ctx context.Context, in int, r *flujoimpl.Run[Stat
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		exited := true
-		defer func() {
-			if exited {
-				sc.o2, sc.aborts[2] = *new(int), nil
-				flujoimpl.GoexitResult(&sc.results[2], "c")
-				sc.done <- 2
-			}
-		}()
-		sc.o2, sc.aborts[2] = e.runC(bctx, in, &sc.r2, &sc.results[2])
-		exited = false
-		sc.done <- 2
+		flujoimpl.RunBranch(sc.done, 2, "c", &sc.results[2], &sc.o2, &sc.aborts[2], func() (int, error) { return e.runC(bctx, in, &sc.r2, &sc.results[2]) })
 	}()
 	sc.r3 = *r
 	sc.w3 = *r.State
@@ -417,74 +358,22 @@ func (e *FanExecutor) bodyFan(ctx context.Context, in int, r *flujoimpl.Run[Stat
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		exited := true
-		defer func() {
-			if exited {
-				sc.o3, sc.aborts[3] = *new(int), nil
-				flujoimpl.GoexitResult(&sc.results[3], "d")
-				sc.done <- 3
-			}
-		}()
-		sc.o3, sc.aborts[3] = e.runD(bctx, in, &sc.r3, &sc.results[3])
-		exited = false
-		sc.done <- 3
+		flujoimpl.RunBranch(sc.done, 3, "d", &sc.results[3], &sc.o3, &sc.aborts[3], func() (int, error) { return e.runD(bctx, in, &sc.r3, &sc.results[3]) })
 	}()
-	var abort error
-	failed := -1
-	_ = failed
-	for range 4 {
-		select {
-		case i := <-sc.done:
-			sc.finished[i] = true
-			switch ab := sc.aborts[i]; {
-			case ab != nil && (runtime.ContextErr(ctx) != nil || flujoimpl.IsUsageLimit(ab)):
-				if abort == nil {
-					abort = ab
-					bctx.Cancel()
-				}
-			case ab != nil:
-			case !sc.results[i].Success && (failed < 0 || i < failed):
-				failed = i
-				bctx.Cancel()
-			}
-		case <-runtime.ContextDone(ctx):
-			// The branches still running see the cancellation and end in
-			// goroutines the executor counts; they may still write the scratch
-			// space, which is therefore not reused.
-			// They hold the scope too: it is cancelled, never reused.
-			bctx.Abandon()
-			for i := range sc.results {
-				if sc.finished[i] {
-					res.Steps = append(res.Steps, sc.results[i])
-				}
-			}
-			cerr := runtime.ContextErr(ctx)
-			res.Err = cerr
-			return *new(int), cerr
-		}
+	abort, failed, cerr := flujoimpl.Gather(ctx, sc.done, sc.results[:], sc.aborts[:], sc.finished[:], true, bctx.Cancel)
+	if cerr != nil {
+		// They hold the scope too: it is cancelled, never reused.
+		bctx.Abandon()
+		return *new(int), flujoimpl.Abandoned(res, sc.results[:], sc.finished[:], cerr)
 	}
 	e.scopes.Put(bctx)
 	defer e.scratch.Load().Put(sc.owner)
-	if r.Record || abort != nil || failed >= 0 {
-		res.Steps = append(res.Steps, sc.results[:]...)
-	}
-	for i := range sc.results {
-		res.Cost += sc.results[i].Cost
-		res.Tokens += sc.results[i].Tokens
-	}
-	if abort != nil {
-		res.Err = abort
+	if stop, abort := flujoimpl.Branches(res, sc.results[:], r.Record, abort, failed); stop {
 		return *new(int), abort
 	}
-	if failed >= 0 {
-		fr := &sc.results[failed]
-		res.Err = fr.Err
-		res.Feedback = fmt.Sprintf("branch %q failed: %s", fr.Name, fr.Feedback)
-		return *new(int), nil
-	}
-	out, jerr := e.joinFan(sc.o0, sc.o1, sc.o2, sc.o3)
+	out, jerr := flujoimpl.Guard("fan", func() (int, error) { return Sum(sc.o0, sc.o1, sc.o2, sc.o3), nil })
 	if jerr != nil {
-		res.Err, res.Feedback = jerr, jerr.Error()
+		flujoimpl.JoinFailed(res, "fan", jerr)
 		return *new(int), nil
 	}
 	if sc.results[0].Success && sc.w0.A != r.State.A {
@@ -499,11 +388,7 @@ func (e *FanExecutor) bodyFan(ctx context.Context, in int, r *flujoimpl.Run[Stat
 	if sc.results[3].Success && sc.w3.D != r.State.D {
 		r.State.D = sc.w3.D
 	}
-	res.Success = true
-	if r.Record {
-		res.Output = out
-	}
-	return out, nil
+	return flujoimpl.Succeed(res, r.Record, out), nil
 }
 
 // runA runs the steps "a": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).

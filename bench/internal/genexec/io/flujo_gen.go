@@ -238,70 +238,27 @@ func (e *BurstExecutor) shrink(level runtime.PressureLevel) {
 
 // runBurst runs the Pipeline "burst".
 func (e *BurstExecutor) runBurst(ctx context.Context, in int, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (int, error) {
-	cctx := ctx
-	out, abort := e.bodyBurst(cctx, in, r, res)
-	_ = cctx
-	return out, abort
-}
-
-// flujogenSeqChild adds the result cr of a pipeline's step to the pipeline's res: to its steps in recorded runs and whenever the step failed, and to its cost, tokens and latency. stop reports that the pipeline ends here, with abort (nil for a failure).
-func flujogenSeqChild(res, cr *flujo.StepResult, record bool, abort error) (stop bool, err error) {
-	if record || !cr.Success {
-		res.Steps = append(res.Steps, *cr)
-	}
-	res.Cost += cr.Cost
-	res.Tokens += cr.Tokens
-	res.Latency += cr.Latency
-	if abort != nil {
-		res.Err = abort
-		return true, abort
-	}
-	if !cr.Success {
-		res.Err, res.Feedback = cr.Err, cr.Feedback
-		return true, nil
-	}
-	return false, nil
-}
-
-// bodyBurst is the composition of "burst".
-func (e *BurstExecutor) bodyBurst(ctx context.Context, in int, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (int, error) {
 	res.Name = "burst"
 	res.Attempts = 1
 	if r.Record {
 		res.Steps = make([]flujo.StepResult, 0, 3)
 	}
-	var outA int
-	{
-		var cr flujo.StepResult
-		o, abort := e.runA(ctx, in, r, &cr)
-		if stop, abort := flujogenSeqChild(res, &cr, r.Record, abort); stop {
-			return *new(int), abort
-		}
-		outA = o
+	var crA flujo.StepResult
+	outA, abort := e.runA(ctx, in, r, &crA)
+	if stop, abort := flujoimpl.Child(res, &crA, r.Record, abort); stop {
+		return *new(int), abort
 	}
-	var outB int
-	{
-		var cr flujo.StepResult
-		o, abort := e.runB(ctx, outA, r, &cr)
-		if stop, abort := flujogenSeqChild(res, &cr, r.Record, abort); stop {
-			return *new(int), abort
-		}
-		outB = o
+	var crB flujo.StepResult
+	outB, abort := e.runB(ctx, outA, r, &crB)
+	if stop, abort := flujoimpl.Child(res, &crB, r.Record, abort); stop {
+		return *new(int), abort
 	}
-	var outC int
-	{
-		var cr flujo.StepResult
-		o, abort := e.runC(ctx, outB, r, &cr)
-		if stop, abort := flujogenSeqChild(res, &cr, r.Record, abort); stop {
-			return *new(int), abort
-		}
-		outC = o
+	var crC flujo.StepResult
+	outC, abort := e.runC(ctx, outB, r, &crC)
+	if stop, abort := flujoimpl.Child(res, &crC, r.Record, abort); stop {
+		return *new(int), abort
 	}
-	res.Success = true
-	if r.Record {
-		res.Output = outC
-	}
-	return outC, nil
+	return flujoimpl.Succeed(res, r.Record, outC), nil
 }
 
 // runA runs the step "a": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).

@@ -191,52 +191,17 @@ func (e *OneExecutor) shrink(level runtime.PressureLevel) {
 
 // runOne runs the Pipeline "one".
 func (e *OneExecutor) runOne(ctx context.Context, in int, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (int, error) {
-	cctx := ctx
-	out, abort := e.bodyOne(cctx, in, r, res)
-	_ = cctx
-	return out, abort
-}
-
-// flujogenSeqChild adds the result cr of a pipeline's step to the pipeline's res: to its steps in recorded runs and whenever the step failed, and to its cost, tokens and latency. stop reports that the pipeline ends here, with abort (nil for a failure).
-func flujogenSeqChild(res, cr *flujo.StepResult, record bool, abort error) (stop bool, err error) {
-	if record || !cr.Success {
-		res.Steps = append(res.Steps, *cr)
-	}
-	res.Cost += cr.Cost
-	res.Tokens += cr.Tokens
-	res.Latency += cr.Latency
-	if abort != nil {
-		res.Err = abort
-		return true, abort
-	}
-	if !cr.Success {
-		res.Err, res.Feedback = cr.Err, cr.Feedback
-		return true, nil
-	}
-	return false, nil
-}
-
-// bodyOne is the composition of "one".
-func (e *OneExecutor) bodyOne(ctx context.Context, in int, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (int, error) {
 	res.Name = "one"
 	res.Attempts = 1
 	if r.Record {
 		res.Steps = make([]flujo.StepResult, 0, 1)
 	}
-	var outInc int
-	{
-		var cr flujo.StepResult
-		o, abort := e.runInc(ctx, in, r, &cr)
-		if stop, abort := flujogenSeqChild(res, &cr, r.Record, abort); stop {
-			return *new(int), abort
-		}
-		outInc = o
+	var crInc flujo.StepResult
+	outInc, abort := e.runInc(ctx, in, r, &crInc)
+	if stop, abort := flujoimpl.Child(res, &crInc, r.Record, abort); stop {
+		return *new(int), abort
 	}
-	res.Success = true
-	if r.Record {
-		res.Output = outInc
-	}
-	return outInc, nil
+	return flujoimpl.Succeed(res, r.Record, outInc), nil
 }
 
 // runInc runs the step "inc": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).

@@ -5,14 +5,11 @@ package packed
 
 import (
 	"context"
-	"fmt"
 	"github.com/flujo/flujo"
 	"github.com/flujo/flujo/flujoimpl"
 	"github.com/flujo/flujo/flujotest"
 	"github.com/flujo/flujo/runtime"
 	"reflect"
-	"runtime/debug"
-	"sync"
 	"sync/atomic"
 	"time"
 )
@@ -2002,16 +1999,9 @@ func (e *BudgetFallbackExecutor) shrink(level runtime.PressureLevel) {
 // runPrimary runs "primary" and, when it fails, its fallback "rescue".
 func (e *BudgetFallbackExecutor) runPrimary(ctx context.Context, in flujotest.Bill, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
 	out, abort := e.primaryPrimary(ctx, in, r, res)
-	if abort != nil || res.Success {
-		return out, abort
-	}
 	var fb flujo.StepResult
-	fout, abort := e.runRescue(ctx, in, r, &fb)
-	flujoimpl.Fallback(res, fb, abort != nil)
-	if abort != nil || !fb.Success {
-		return *new(flujotest.Charge), abort
-	}
-	return fout, nil
+	out, _, abort = flujoimpl.WithFallback(res, &fb, out, abort, func() (flujotest.Charge, error) { return e.runRescue(ctx, in, r, &fb) })
+	return out, abort
 }
 
 // primaryPrimary runs the step "primary": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
@@ -2047,14 +2037,10 @@ type scratchBudgetFanExecutor struct {
 }
 
 func newscratchBudgetFanExecutor() scratchBudgetFanExecutor {
-	return scratchBudgetFanExecutor{
-		parFan: scratchBudgetFanExecutorFan{done: make(chan int, 2)},
-	}
+	return scratchBudgetFanExecutor{parFan: scratchBudgetFanExecutorFan{done: make(chan int, 2)}}
 }
 func resetscratchBudgetFanExecutor(u *scratchBudgetFanExecutor) {
-	*u = scratchBudgetFanExecutor{
-		parFan: scratchBudgetFanExecutorFan{done: u.parFan.done},
-	}
+	*u = scratchBudgetFanExecutor{parFan: scratchBudgetFanExecutorFan{done: u.parFan.done}}
 }
 
 // flujogenConfigBudgetFanExecutor is the configuration compiled into BudgetFanExecutor.
@@ -2225,16 +2211,6 @@ func (e *BudgetFanExecutor) shrink(level runtime.PressureLevel) {
 	e.scratch.Load().Shrink()
 }
 
-// runFan runs the Parallel "fan".
-func (e *BudgetFanExecutor) runFan(ctx context.Context, in flujotest.Bill, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
-	start := r.Eng.Env.Clock.Nanotime()
-	cctx := ctx
-	out, abort := e.bodyFan(cctx, in, r, res)
-	_ = cctx
-	res.Latency = time.Duration(r.Eng.Env.Clock.Nanotime() - start)
-	return out, abort
-}
-
 // scratchBudgetFanExecutorFan is the working space of one run of parallel "fan".
 type scratchBudgetFanExecutorFan struct {
 	results  [2]flujo.StepResult
@@ -2248,122 +2224,43 @@ type scratchBudgetFanExecutorFan struct {
 	r1       flujoimpl.Run[struct{}]
 }
 
-// getscratchBudgetFanExecutorFan returns working space for parallel "fan".
-func (e *BudgetFanExecutor) getscratchBudgetFanExecutorFan() *scratchBudgetFanExecutorFan {
-	u := e.scratch.Load().Get()
-	u.parFan.owner = u
-	return &u.parFan
-}
-
-// joinFan calls the join of parallel "fan", turning a panic into a *flujo.PanicError.
-func (e *BudgetFanExecutor) joinFan(a0 flujotest.Charge, a1 flujotest.Charge) (out flujotest.Charge, err error) {
-	defer func() {
-		if p := recover(); p != nil {
-			out, err = *new(flujotest.Charge), &flujo.PanicError{Step: "fan", Value: p, Stack: debug.Stack()}
-		}
-	}()
-	return flujotest.SumTwo(a0, a1), nil
-}
-
-// bodyFan is the composition of "fan".
-func (e *BudgetFanExecutor) bodyFan(ctx context.Context, in flujotest.Bill, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
+// runFan runs the Parallel "fan".
+func (e *BudgetFanExecutor) runFan(ctx context.Context, in flujotest.Bill, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
+	start := r.Eng.Env.Clock.Nanotime()
+	defer func() { res.Latency = time.Duration(r.Eng.Env.Clock.Nanotime() - start) }()
 	res.Name = "fan"
 	res.Attempts = 1
-	sc := e.getscratchBudgetFanExecutorFan()
+	u := e.scratch.Load().Get()
+	sc := &u.parFan
+	sc.owner = u
 	bctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	sc.r0 = *r
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		exited := true
-		defer func() {
-			if exited {
-				sc.o0, sc.aborts[0] = *new(flujotest.Charge), nil
-				flujoimpl.GoexitResult(&sc.results[0], "paid")
-				sc.done <- 0
-			}
-		}()
-		sc.o0, sc.aborts[0] = e.runPaid(bctx, in, &sc.r0, &sc.results[0])
-		exited = false
-		sc.done <- 0
+		flujoimpl.RunBranch(sc.done, 0, "paid", &sc.results[0], &sc.o0, &sc.aborts[0], func() (flujotest.Charge, error) { return e.runPaid(bctx, in, &sc.r0, &sc.results[0]) })
 	}()
 	sc.r1 = *r
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		exited := true
-		defer func() {
-			if exited {
-				sc.o1, sc.aborts[1] = *new(flujotest.Charge), nil
-				flujoimpl.GoexitResult(&sc.results[1], "free")
-				sc.done <- 1
-			}
-		}()
-		sc.o1, sc.aborts[1] = e.runFree(bctx, in, &sc.r1, &sc.results[1])
-		exited = false
-		sc.done <- 1
+		flujoimpl.RunBranch(sc.done, 1, "free", &sc.results[1], &sc.o1, &sc.aborts[1], func() (flujotest.Charge, error) { return e.runFree(bctx, in, &sc.r1, &sc.results[1]) })
 	}()
-	var abort error
-	failed := -1
-	_ = failed
-	for range 2 {
-		select {
-		case i := <-sc.done:
-			sc.finished[i] = true
-			switch ab := sc.aborts[i]; {
-			case ab != nil && (runtime.ContextErr(ctx) != nil || flujoimpl.IsUsageLimit(ab)):
-				if abort == nil {
-					abort = ab
-					cancel()
-				}
-			case ab != nil:
-			case !sc.results[i].Success && (failed < 0 || i < failed):
-				failed = i
-				cancel()
-			}
-		case <-runtime.ContextDone(ctx):
-			// The branches still running see the cancellation and end in
-			// goroutines the executor counts; they may still write the scratch
-			// space, which is therefore not reused.
-			for i := range sc.results {
-				if sc.finished[i] {
-					res.Steps = append(res.Steps, sc.results[i])
-				}
-			}
-			cerr := runtime.ContextErr(ctx)
-			res.Err = cerr
-			return *new(flujotest.Charge), cerr
-		}
+	abort, failed, cerr := flujoimpl.Gather(ctx, sc.done, sc.results[:], sc.aborts[:], sc.finished[:], true, cancel)
+	if cerr != nil {
+		return *new(flujotest.Charge), flujoimpl.Abandoned(res, sc.results[:], sc.finished[:], cerr)
 	}
 	defer e.scratch.Load().Put(sc.owner)
-	if r.Record || abort != nil || failed >= 0 {
-		res.Steps = append(res.Steps, sc.results[:]...)
-	}
-	for i := range sc.results {
-		res.Cost += sc.results[i].Cost
-		res.Tokens += sc.results[i].Tokens
-	}
-	if abort != nil {
-		res.Err = abort
+	if stop, abort := flujoimpl.Branches(res, sc.results[:], r.Record, abort, failed); stop {
 		return *new(flujotest.Charge), abort
 	}
-	if failed >= 0 {
-		fr := &sc.results[failed]
-		res.Err = fr.Err
-		res.Feedback = fmt.Sprintf("branch %q failed: %s", fr.Name, fr.Feedback)
-		return *new(flujotest.Charge), nil
-	}
-	out, jerr := e.joinFan(sc.o0, sc.o1)
+	out, jerr := flujoimpl.Guard("fan", func() (flujotest.Charge, error) { return flujotest.SumTwo(sc.o0, sc.o1), nil })
 	if jerr != nil {
-		res.Err, res.Feedback = jerr, jerr.Error()
+		flujoimpl.JoinFailed(res, "fan", jerr)
 		return *new(flujotest.Charge), nil
 	}
-	res.Success = true
-	if r.Record {
-		res.Output = out
-	}
-	return out, nil
+	return flujoimpl.Succeed(res, r.Record, out), nil
 }
 
 // runPaid runs the step "paid": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
@@ -2409,14 +2306,10 @@ type scratchBudgetFan4Executor struct {
 }
 
 func newscratchBudgetFan4Executor() scratchBudgetFan4Executor {
-	return scratchBudgetFan4Executor{
-		parFan: scratchBudgetFan4ExecutorFan{done: make(chan int, 4)},
-	}
+	return scratchBudgetFan4Executor{parFan: scratchBudgetFan4ExecutorFan{done: make(chan int, 4)}}
 }
 func resetscratchBudgetFan4Executor(u *scratchBudgetFan4Executor) {
-	*u = scratchBudgetFan4Executor{
-		parFan: scratchBudgetFan4ExecutorFan{done: u.parFan.done},
-	}
+	*u = scratchBudgetFan4Executor{parFan: scratchBudgetFan4ExecutorFan{done: u.parFan.done}}
 }
 
 // flujogenConfigBudgetFan4Executor is the configuration compiled into BudgetFan4Executor.
@@ -2631,16 +2524,6 @@ func (e *BudgetFan4Executor) shrink(level runtime.PressureLevel) {
 	e.scratch.Load().Shrink()
 }
 
-// runFan runs the Parallel "fan".
-func (e *BudgetFan4Executor) runFan(ctx context.Context, in flujotest.Bill, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
-	start := r.Eng.Env.Clock.Nanotime()
-	cctx := ctx
-	out, abort := e.bodyFan(cctx, in, r, res)
-	_ = cctx
-	res.Latency = time.Duration(r.Eng.Env.Clock.Nanotime() - start)
-	return out, abort
-}
-
 // scratchBudgetFan4ExecutorFan is the working space of one run of parallel "fan".
 type scratchBudgetFan4ExecutorFan struct {
 	results  [4]flujo.StepResult
@@ -2658,154 +2541,55 @@ type scratchBudgetFan4ExecutorFan struct {
 	r3       flujoimpl.Run[struct{}]
 }
 
-// getscratchBudgetFan4ExecutorFan returns working space for parallel "fan".
-func (e *BudgetFan4Executor) getscratchBudgetFan4ExecutorFan() *scratchBudgetFan4ExecutorFan {
-	u := e.scratch.Load().Get()
-	u.parFan.owner = u
-	return &u.parFan
-}
-
-// joinFan calls the join of parallel "fan", turning a panic into a *flujo.PanicError.
-func (e *BudgetFan4Executor) joinFan(a0 flujotest.Charge, a1 flujotest.Charge, a2 flujotest.Charge, a3 flujotest.Charge) (out flujotest.Charge, err error) {
-	defer func() {
-		if p := recover(); p != nil {
-			out, err = *new(flujotest.Charge), &flujo.PanicError{Step: "fan", Value: p, Stack: debug.Stack()}
-		}
-	}()
-	return flujotest.SumFour(a0, a1, a2, a3), nil
-}
-
-// bodyFan is the composition of "fan".
-func (e *BudgetFan4Executor) bodyFan(ctx context.Context, in flujotest.Bill, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
+// runFan runs the Parallel "fan".
+func (e *BudgetFan4Executor) runFan(ctx context.Context, in flujotest.Bill, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
+	start := r.Eng.Env.Clock.Nanotime()
+	defer func() { res.Latency = time.Duration(r.Eng.Env.Clock.Nanotime() - start) }()
 	res.Name = "fan"
 	res.Attempts = 1
-	sc := e.getscratchBudgetFan4ExecutorFan()
+	u := e.scratch.Load().Get()
+	sc := &u.parFan
+	sc.owner = u
 	bctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	sc.r0 = *r
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		exited := true
-		defer func() {
-			if exited {
-				sc.o0, sc.aborts[0] = *new(flujotest.Charge), nil
-				flujoimpl.GoexitResult(&sc.results[0], "b1")
-				sc.done <- 0
-			}
-		}()
-		sc.o0, sc.aborts[0] = e.runB1(bctx, in, &sc.r0, &sc.results[0])
-		exited = false
-		sc.done <- 0
+		flujoimpl.RunBranch(sc.done, 0, "b1", &sc.results[0], &sc.o0, &sc.aborts[0], func() (flujotest.Charge, error) { return e.runB1(bctx, in, &sc.r0, &sc.results[0]) })
 	}()
 	sc.r1 = *r
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		exited := true
-		defer func() {
-			if exited {
-				sc.o1, sc.aborts[1] = *new(flujotest.Charge), nil
-				flujoimpl.GoexitResult(&sc.results[1], "b2")
-				sc.done <- 1
-			}
-		}()
-		sc.o1, sc.aborts[1] = e.runB2(bctx, in, &sc.r1, &sc.results[1])
-		exited = false
-		sc.done <- 1
+		flujoimpl.RunBranch(sc.done, 1, "b2", &sc.results[1], &sc.o1, &sc.aborts[1], func() (flujotest.Charge, error) { return e.runB2(bctx, in, &sc.r1, &sc.results[1]) })
 	}()
 	sc.r2 = *r
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		exited := true
-		defer func() {
-			if exited {
-				sc.o2, sc.aborts[2] = *new(flujotest.Charge), nil
-				flujoimpl.GoexitResult(&sc.results[2], "b3")
-				sc.done <- 2
-			}
-		}()
-		sc.o2, sc.aborts[2] = e.runB3(bctx, in, &sc.r2, &sc.results[2])
-		exited = false
-		sc.done <- 2
+		flujoimpl.RunBranch(sc.done, 2, "b3", &sc.results[2], &sc.o2, &sc.aborts[2], func() (flujotest.Charge, error) { return e.runB3(bctx, in, &sc.r2, &sc.results[2]) })
 	}()
 	sc.r3 = *r
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		exited := true
-		defer func() {
-			if exited {
-				sc.o3, sc.aborts[3] = *new(flujotest.Charge), nil
-				flujoimpl.GoexitResult(&sc.results[3], "b4")
-				sc.done <- 3
-			}
-		}()
-		sc.o3, sc.aborts[3] = e.runB4(bctx, in, &sc.r3, &sc.results[3])
-		exited = false
-		sc.done <- 3
+		flujoimpl.RunBranch(sc.done, 3, "b4", &sc.results[3], &sc.o3, &sc.aborts[3], func() (flujotest.Charge, error) { return e.runB4(bctx, in, &sc.r3, &sc.results[3]) })
 	}()
-	var abort error
-	failed := -1
-	_ = failed
-	for range 4 {
-		select {
-		case i := <-sc.done:
-			sc.finished[i] = true
-			switch ab := sc.aborts[i]; {
-			case ab != nil && (runtime.ContextErr(ctx) != nil || flujoimpl.IsUsageLimit(ab)):
-				if abort == nil {
-					abort = ab
-					cancel()
-				}
-			case ab != nil:
-			case !sc.results[i].Success && (failed < 0 || i < failed):
-				failed = i
-				cancel()
-			}
-		case <-runtime.ContextDone(ctx):
-			// The branches still running see the cancellation and end in
-			// goroutines the executor counts; they may still write the scratch
-			// space, which is therefore not reused.
-			for i := range sc.results {
-				if sc.finished[i] {
-					res.Steps = append(res.Steps, sc.results[i])
-				}
-			}
-			cerr := runtime.ContextErr(ctx)
-			res.Err = cerr
-			return *new(flujotest.Charge), cerr
-		}
+	abort, failed, cerr := flujoimpl.Gather(ctx, sc.done, sc.results[:], sc.aborts[:], sc.finished[:], true, cancel)
+	if cerr != nil {
+		return *new(flujotest.Charge), flujoimpl.Abandoned(res, sc.results[:], sc.finished[:], cerr)
 	}
 	defer e.scratch.Load().Put(sc.owner)
-	if r.Record || abort != nil || failed >= 0 {
-		res.Steps = append(res.Steps, sc.results[:]...)
-	}
-	for i := range sc.results {
-		res.Cost += sc.results[i].Cost
-		res.Tokens += sc.results[i].Tokens
-	}
-	if abort != nil {
-		res.Err = abort
+	if stop, abort := flujoimpl.Branches(res, sc.results[:], r.Record, abort, failed); stop {
 		return *new(flujotest.Charge), abort
 	}
-	if failed >= 0 {
-		fr := &sc.results[failed]
-		res.Err = fr.Err
-		res.Feedback = fmt.Sprintf("branch %q failed: %s", fr.Name, fr.Feedback)
-		return *new(flujotest.Charge), nil
-	}
-	out, jerr := e.joinFan(sc.o0, sc.o1, sc.o2, sc.o3)
+	out, jerr := flujoimpl.Guard("fan", func() (flujotest.Charge, error) { return flujotest.SumFour(sc.o0, sc.o1, sc.o2, sc.o3), nil })
 	if jerr != nil {
-		res.Err, res.Feedback = jerr, jerr.Error()
+		flujoimpl.JoinFailed(res, "fan", jerr)
 		return *new(flujotest.Charge), nil
 	}
-	res.Success = true
-	if r.Record {
-		res.Output = out
-	}
-	return out, nil
+	return flujoimpl.Succeed(res, r.Record, out), nil
 }
 
 // runB1 runs the step "b1": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
@@ -2851,14 +2635,10 @@ type scratchBudgetHoldFanExecutor struct {
 }
 
 func newscratchBudgetHoldFanExecutor() scratchBudgetHoldFanExecutor {
-	return scratchBudgetHoldFanExecutor{
-		parFan: scratchBudgetHoldFanExecutorFan{done: make(chan int, 2)},
-	}
+	return scratchBudgetHoldFanExecutor{parFan: scratchBudgetHoldFanExecutorFan{done: make(chan int, 2)}}
 }
 func resetscratchBudgetHoldFanExecutor(u *scratchBudgetHoldFanExecutor) {
-	*u = scratchBudgetHoldFanExecutor{
-		parFan: scratchBudgetHoldFanExecutorFan{done: u.parFan.done},
-	}
+	*u = scratchBudgetHoldFanExecutor{parFan: scratchBudgetHoldFanExecutorFan{done: u.parFan.done}}
 }
 
 // flujogenConfigBudgetHoldFanExecutor is the configuration compiled into BudgetHoldFanExecutor.
@@ -3029,16 +2809,6 @@ func (e *BudgetHoldFanExecutor) shrink(level runtime.PressureLevel) {
 	e.scratch.Load().Shrink()
 }
 
-// runFan runs the Parallel "fan".
-func (e *BudgetHoldFanExecutor) runFan(ctx context.Context, in flujotest.Bill, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
-	start := r.Eng.Env.Clock.Nanotime()
-	cctx := ctx
-	out, abort := e.bodyFan(cctx, in, r, res)
-	_ = cctx
-	res.Latency = time.Duration(r.Eng.Env.Clock.Nanotime() - start)
-	return out, abort
-}
-
 // scratchBudgetHoldFanExecutorFan is the working space of one run of parallel "fan".
 type scratchBudgetHoldFanExecutorFan struct {
 	results  [2]flujo.StepResult
@@ -3052,122 +2822,43 @@ type scratchBudgetHoldFanExecutorFan struct {
 	r1       flujoimpl.Run[struct{}]
 }
 
-// getscratchBudgetHoldFanExecutorFan returns working space for parallel "fan".
-func (e *BudgetHoldFanExecutor) getscratchBudgetHoldFanExecutorFan() *scratchBudgetHoldFanExecutorFan {
-	u := e.scratch.Load().Get()
-	u.parFan.owner = u
-	return &u.parFan
-}
-
-// joinFan calls the join of parallel "fan", turning a panic into a *flujo.PanicError.
-func (e *BudgetHoldFanExecutor) joinFan(a0 flujotest.Charge, a1 flujotest.Charge) (out flujotest.Charge, err error) {
-	defer func() {
-		if p := recover(); p != nil {
-			out, err = *new(flujotest.Charge), &flujo.PanicError{Step: "fan", Value: p, Stack: debug.Stack()}
-		}
-	}()
-	return flujotest.SumTwo(a0, a1), nil
-}
-
-// bodyFan is the composition of "fan".
-func (e *BudgetHoldFanExecutor) bodyFan(ctx context.Context, in flujotest.Bill, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
+// runFan runs the Parallel "fan".
+func (e *BudgetHoldFanExecutor) runFan(ctx context.Context, in flujotest.Bill, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
+	start := r.Eng.Env.Clock.Nanotime()
+	defer func() { res.Latency = time.Duration(r.Eng.Env.Clock.Nanotime() - start) }()
 	res.Name = "fan"
 	res.Attempts = 1
-	sc := e.getscratchBudgetHoldFanExecutorFan()
+	u := e.scratch.Load().Get()
+	sc := &u.parFan
+	sc.owner = u
 	bctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	sc.r0 = *r
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		exited := true
-		defer func() {
-			if exited {
-				sc.o0, sc.aborts[0] = *new(flujotest.Charge), nil
-				flujoimpl.GoexitResult(&sc.results[0], "paid")
-				sc.done <- 0
-			}
-		}()
-		sc.o0, sc.aborts[0] = e.runPaid(bctx, in, &sc.r0, &sc.results[0])
-		exited = false
-		sc.done <- 0
+		flujoimpl.RunBranch(sc.done, 0, "paid", &sc.results[0], &sc.o0, &sc.aborts[0], func() (flujotest.Charge, error) { return e.runPaid(bctx, in, &sc.r0, &sc.results[0]) })
 	}()
 	sc.r1 = *r
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		exited := true
-		defer func() {
-			if exited {
-				sc.o1, sc.aborts[1] = *new(flujotest.Charge), nil
-				flujoimpl.GoexitResult(&sc.results[1], "hold")
-				sc.done <- 1
-			}
-		}()
-		sc.o1, sc.aborts[1] = e.runHold(bctx, in, &sc.r1, &sc.results[1])
-		exited = false
-		sc.done <- 1
+		flujoimpl.RunBranch(sc.done, 1, "hold", &sc.results[1], &sc.o1, &sc.aborts[1], func() (flujotest.Charge, error) { return e.runHold(bctx, in, &sc.r1, &sc.results[1]) })
 	}()
-	var abort error
-	failed := -1
-	_ = failed
-	for range 2 {
-		select {
-		case i := <-sc.done:
-			sc.finished[i] = true
-			switch ab := sc.aborts[i]; {
-			case ab != nil && (runtime.ContextErr(ctx) != nil || flujoimpl.IsUsageLimit(ab)):
-				if abort == nil {
-					abort = ab
-					cancel()
-				}
-			case ab != nil:
-			case !sc.results[i].Success && (failed < 0 || i < failed):
-				failed = i
-				cancel()
-			}
-		case <-runtime.ContextDone(ctx):
-			// The branches still running see the cancellation and end in
-			// goroutines the executor counts; they may still write the scratch
-			// space, which is therefore not reused.
-			for i := range sc.results {
-				if sc.finished[i] {
-					res.Steps = append(res.Steps, sc.results[i])
-				}
-			}
-			cerr := runtime.ContextErr(ctx)
-			res.Err = cerr
-			return *new(flujotest.Charge), cerr
-		}
+	abort, failed, cerr := flujoimpl.Gather(ctx, sc.done, sc.results[:], sc.aborts[:], sc.finished[:], true, cancel)
+	if cerr != nil {
+		return *new(flujotest.Charge), flujoimpl.Abandoned(res, sc.results[:], sc.finished[:], cerr)
 	}
 	defer e.scratch.Load().Put(sc.owner)
-	if r.Record || abort != nil || failed >= 0 {
-		res.Steps = append(res.Steps, sc.results[:]...)
-	}
-	for i := range sc.results {
-		res.Cost += sc.results[i].Cost
-		res.Tokens += sc.results[i].Tokens
-	}
-	if abort != nil {
-		res.Err = abort
+	if stop, abort := flujoimpl.Branches(res, sc.results[:], r.Record, abort, failed); stop {
 		return *new(flujotest.Charge), abort
 	}
-	if failed >= 0 {
-		fr := &sc.results[failed]
-		res.Err = fr.Err
-		res.Feedback = fmt.Sprintf("branch %q failed: %s", fr.Name, fr.Feedback)
-		return *new(flujotest.Charge), nil
-	}
-	out, jerr := e.joinFan(sc.o0, sc.o1)
+	out, jerr := flujoimpl.Guard("fan", func() (flujotest.Charge, error) { return flujotest.SumTwo(sc.o0, sc.o1), nil })
 	if jerr != nil {
-		res.Err, res.Feedback = jerr, jerr.Error()
+		flujoimpl.JoinFailed(res, "fan", jerr)
 		return *new(flujotest.Charge), nil
 	}
-	res.Success = true
-	if r.Record {
-		res.Output = out
-	}
-	return out, nil
+	return flujoimpl.Succeed(res, r.Record, out), nil
 }
 
 // runPaid runs the step "paid": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
@@ -3351,116 +3042,33 @@ func (e *BudgetMapExecutor) shrink(level runtime.PressureLevel) {
 // runEach runs the Map "each".
 func (e *BudgetMapExecutor) runEach(ctx context.Context, in []flujotest.Bill, r *flujoimpl.Run[struct{}], res *flujo.StepResult) ([]flujotest.Charge, error) {
 	start := r.Eng.Env.Clock.Nanotime()
-	cctx := ctx
-	out, abort := e.bodyEach(cctx, in, r, res)
-	_ = cctx
-	res.Latency = time.Duration(r.Eng.Env.Clock.Nanotime() - start)
-	return out, abort
-}
-
-// bodyEach is the composition of "each".
-func (e *BudgetMapExecutor) bodyEach(ctx context.Context, in []flujotest.Bill, r *flujoimpl.Run[struct{}], res *flujo.StepResult) ([]flujotest.Charge, error) {
+	defer func() { res.Latency = time.Duration(r.Eng.Env.Clock.Nanotime() - start) }()
 	res.Name = "each"
 	res.Attempts = 1
 	outs := make([]flujotest.Charge, len(in))
 	results := make([]flujo.StepResult, len(in))
 	finished := make([]bool, len(in))
-	failed := -1
+	run := func(ctx context.Context, i int, cr *flujo.StepResult) (flujotest.Charge, error) {
+		return e.runItem(ctx, in[i], r, cr)
+	}
 	var abort error
-	workers := min(4, len(in))
-	if workers <= 1 {
-		for i := range in {
-			ab := error(nil)
-			outs[i], ab = e.runItem(ctx, in[i], r, &results[i])
-			finished[i] = true
-			if ab != nil {
-				abort = ab
-				break
-			}
-			if !results[i].Success {
-				failed = i
-				break
-			}
-		}
+	var failed int
+	if workers := min(4, len(in)); workers <= 1 {
+		abort, failed = flujoimpl.MapSeq(ctx, outs, results, finished, run)
 	} else {
 		mctx, cancel := context.WithCancel(ctx)
 		defer cancel()
-		var next atomic.Int64
-		var mu sync.Mutex
-		done := make(chan bool, workers)
-		record := func(i int, cr *flujo.StepResult, o flujotest.Charge, ab error) {
-			mu.Lock()
-			defer mu.Unlock()
-			results[i], finished[i], outs[i] = *cr, true, o
-			switch {
-			case ab != nil && (runtime.ContextErr(ctx) != nil || flujoimpl.IsUsageLimit(ab)):
-				if abort == nil {
-					abort = ab
-				}
-				cancel()
-			case ab != nil:
-			case !cr.Success && (failed < 0 || i < failed):
-				failed = i
-				cancel()
-			}
-		}
-		for range workers {
-			e.svc.Track.EnterChild()
-			go func() {
-				defer e.svc.Track.ExitChild()
-				cur := -1 // the element in progress
-				var cr flujo.StepResult
-				defer func() {
-					if cur >= 0 {
-						flujoimpl.GoexitResult(&cr, "item")
-						record(cur, &cr, *new(flujotest.Charge), nil)
-					}
-					done <- true
-				}()
-				for {
-					i := int(next.Add(1) - 1)
-					if i >= len(in) || runtime.ContextErr(mctx) != nil {
-						return
-					}
-					cur, cr = i, *new(flujo.StepResult)
-					o, ab := e.runItem(mctx, in[i], r, &cr)
-					cur = -1
-					record(i, &cr, o, ab)
-				}
-			}()
-		}
-		for range workers {
-			select {
-			case <-done:
-			case <-runtime.ContextDone(ctx):
-				cerr := runtime.ContextErr(ctx)
-				res.Err = cerr
-				return nil, cerr
-			}
+		var cerr error
+		abort, failed, cerr = flujoimpl.MapWorkers(ctx, mctx, cancel, &e.svc.Track, workers, "item", outs, results, finished, run)
+		if cerr != nil {
+			res.Err = cerr
+			return nil, cerr
 		}
 	}
-	for i := range results {
-		if finished[i] {
-			if r.Record || abort != nil || failed >= 0 {
-				res.Steps = append(res.Steps, results[i])
-			}
-			res.Cost += results[i].Cost
-			res.Tokens += results[i].Tokens
-		}
-	}
-	if abort != nil {
-		res.Err = abort
+	if stop, abort := flujoimpl.Elements(res, results, finished, r.Record, abort, failed); stop {
 		return nil, abort
 	}
-	if failed >= 0 {
-		res.Err, res.Feedback = results[failed].Err, results[failed].Feedback
-		return nil, nil
-	}
-	res.Success = true
-	if r.Record {
-		res.Output = outs
-	}
-	return outs, nil
+	return flujoimpl.Succeed(res, r.Record, outs), nil
 }
 
 // runItem runs the step "item": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
@@ -4702,17 +4310,12 @@ func (e *CachedTagsWithFallbackExecutor) shrink(level runtime.PressureLevel) {
 // runTags runs "tags" and, when it fails, its fallback "spare".
 func (e *CachedTagsWithFallbackExecutor) runTags(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) ([]string, error) {
 	out, abort := e.primaryTags(ctx, in, r, res)
-	if abort != nil || res.Success {
-		return out, abort
-	}
 	var fb flujo.StepResult
-	fout, abort := e.runSpare(ctx, in, r, &fb)
-	flujoimpl.Fallback(res, fb, abort != nil)
-	if abort != nil || !fb.Success {
-		return *new([]string), abort
+	out, rescued, abort := flujoimpl.WithFallback(res, &fb, out, abort, func() ([]string, error) { return e.runSpare(ctx, in, r, &fb) })
+	if rescued {
+		e.stepTags.CacheFallback(&r.Eng.Env, in, out)
 	}
-	e.stepTags.CacheFallback(&r.Eng.Env, in, fout)
-	return fout, nil
+	return out, abort
 }
 
 // primaryTags runs the step "tags": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
@@ -4893,25 +4496,7 @@ func (e *CountForeverExecutor) shrink(level runtime.PressureLevel) {
 // runCount runs the Loop "count".
 func (e *CountForeverExecutor) runCount(ctx context.Context, in int, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (int, error) {
 	start := r.Eng.Env.Clock.Nanotime()
-	cctx := ctx
-	out, abort := e.bodyCount(cctx, in, r, res)
-	_ = cctx
-	res.Latency = time.Duration(r.Eng.Env.Clock.Nanotime() - start)
-	return out, abort
-}
-
-// untilCount asks the exit condition of loop "count", turning a panic into a *flujo.PanicError.
-func (e *CountForeverExecutor) untilCount(v int) (done bool, err error) {
-	defer func() {
-		if p := recover(); p != nil {
-			done, err = false, &flujo.PanicError{Step: "count", Value: p, Stack: debug.Stack()}
-		}
-	}()
-	return flujotest.Never(v), nil
-}
-
-// bodyCount is the composition of "count".
-func (e *CountForeverExecutor) bodyCount(ctx context.Context, in int, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (int, error) {
+	defer func() { res.Latency = time.Duration(r.Eng.Env.Clock.Nanotime() - start) }()
 	res.Name = "count"
 	v := in
 	for i := 1; i <= 5; i++ {
@@ -4922,35 +4507,20 @@ func (e *CountForeverExecutor) bodyCount(ctx context.Context, in int, r *flujoim
 		var cr flujo.StepResult
 		nv, abort := e.runAdd(ctx, v, r, &cr)
 		res.Attempts = i
-		if r.Record || !cr.Success {
-			res.Steps = append(res.Steps, cr)
-		}
-		res.Cost += cr.Cost
-		res.Tokens += cr.Tokens
-		if abort != nil {
-			res.Err = abort
+		if stop, abort := flujoimpl.Child(res, &cr, r.Record, abort); stop {
 			return *new(int), abort
 		}
-		if !cr.Success {
-			res.Err, res.Feedback = cr.Err, cr.Feedback
-			return *new(int), nil
-		}
 		v = nv
-		done, perr := e.untilCount(v)
+		done, perr := flujoimpl.Guard("count", func() (bool, error) { return flujotest.Never(v), nil })
 		if perr != nil {
-			res.Err, res.Feedback = perr, perr.Error()
+			flujoimpl.Fail(res, perr)
 			return *new(int), nil
 		}
 		if done {
-			res.Success = true
-			if r.Record {
-				res.Output = v
-			}
-			return v, nil
+			return flujoimpl.Succeed(res, r.Record, v), nil
 		}
 	}
-	merr := &flujo.MaxLoopsError{Loop: "count", MaxLoops: 5}
-	res.Err, res.Feedback = merr, merr.Error()
+	flujoimpl.LoopExhausted(res, "count", 5)
 	return *new(int), nil
 }
 
@@ -5127,25 +4697,7 @@ func (e *CountForever2Executor) shrink(level runtime.PressureLevel) {
 // runCount runs the Loop "count".
 func (e *CountForever2Executor) runCount(ctx context.Context, in int, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (int, error) {
 	start := r.Eng.Env.Clock.Nanotime()
-	cctx := ctx
-	out, abort := e.bodyCount(cctx, in, r, res)
-	_ = cctx
-	res.Latency = time.Duration(r.Eng.Env.Clock.Nanotime() - start)
-	return out, abort
-}
-
-// untilCount asks the exit condition of loop "count", turning a panic into a *flujo.PanicError.
-func (e *CountForever2Executor) untilCount(v int) (done bool, err error) {
-	defer func() {
-		if p := recover(); p != nil {
-			done, err = false, &flujo.PanicError{Step: "count", Value: p, Stack: debug.Stack()}
-		}
-	}()
-	return flujotest.Never(v), nil
-}
-
-// bodyCount is the composition of "count".
-func (e *CountForever2Executor) bodyCount(ctx context.Context, in int, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (int, error) {
+	defer func() { res.Latency = time.Duration(r.Eng.Env.Clock.Nanotime() - start) }()
 	res.Name = "count"
 	v := in
 	for i := 1; i <= 2; i++ {
@@ -5156,35 +4708,20 @@ func (e *CountForever2Executor) bodyCount(ctx context.Context, in int, r *flujoi
 		var cr flujo.StepResult
 		nv, abort := e.runAdd(ctx, v, r, &cr)
 		res.Attempts = i
-		if r.Record || !cr.Success {
-			res.Steps = append(res.Steps, cr)
-		}
-		res.Cost += cr.Cost
-		res.Tokens += cr.Tokens
-		if abort != nil {
-			res.Err = abort
+		if stop, abort := flujoimpl.Child(res, &cr, r.Record, abort); stop {
 			return *new(int), abort
 		}
-		if !cr.Success {
-			res.Err, res.Feedback = cr.Err, cr.Feedback
-			return *new(int), nil
-		}
 		v = nv
-		done, perr := e.untilCount(v)
+		done, perr := flujoimpl.Guard("count", func() (bool, error) { return flujotest.Never(v), nil })
 		if perr != nil {
-			res.Err, res.Feedback = perr, perr.Error()
+			flujoimpl.Fail(res, perr)
 			return *new(int), nil
 		}
 		if done {
-			res.Success = true
-			if r.Record {
-				res.Output = v
-			}
-			return v, nil
+			return flujoimpl.Succeed(res, r.Record, v), nil
 		}
 	}
-	merr := &flujo.MaxLoopsError{Loop: "count", MaxLoops: 2}
-	res.Err, res.Feedback = merr, merr.Error()
+	flujoimpl.LoopExhausted(res, "count", 2)
 	return *new(int), nil
 }
 
@@ -5361,25 +4898,7 @@ func (e *CountTo3Executor) shrink(level runtime.PressureLevel) {
 // runCount runs the Loop "count".
 func (e *CountTo3Executor) runCount(ctx context.Context, in int, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (int, error) {
 	start := r.Eng.Env.Clock.Nanotime()
-	cctx := ctx
-	out, abort := e.bodyCount(cctx, in, r, res)
-	_ = cctx
-	res.Latency = time.Duration(r.Eng.Env.Clock.Nanotime() - start)
-	return out, abort
-}
-
-// untilCount asks the exit condition of loop "count", turning a panic into a *flujo.PanicError.
-func (e *CountTo3Executor) untilCount(v int) (done bool, err error) {
-	defer func() {
-		if p := recover(); p != nil {
-			done, err = false, &flujo.PanicError{Step: "count", Value: p, Stack: debug.Stack()}
-		}
-	}()
-	return flujotest.AtLeast3(v), nil
-}
-
-// bodyCount is the composition of "count".
-func (e *CountTo3Executor) bodyCount(ctx context.Context, in int, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (int, error) {
+	defer func() { res.Latency = time.Duration(r.Eng.Env.Clock.Nanotime() - start) }()
 	res.Name = "count"
 	v := in
 	for i := 1; i <= 5; i++ {
@@ -5390,35 +4909,20 @@ func (e *CountTo3Executor) bodyCount(ctx context.Context, in int, r *flujoimpl.R
 		var cr flujo.StepResult
 		nv, abort := e.runAdd(ctx, v, r, &cr)
 		res.Attempts = i
-		if r.Record || !cr.Success {
-			res.Steps = append(res.Steps, cr)
-		}
-		res.Cost += cr.Cost
-		res.Tokens += cr.Tokens
-		if abort != nil {
-			res.Err = abort
+		if stop, abort := flujoimpl.Child(res, &cr, r.Record, abort); stop {
 			return *new(int), abort
 		}
-		if !cr.Success {
-			res.Err, res.Feedback = cr.Err, cr.Feedback
-			return *new(int), nil
-		}
 		v = nv
-		done, perr := e.untilCount(v)
+		done, perr := flujoimpl.Guard("count", func() (bool, error) { return flujotest.AtLeast3(v), nil })
 		if perr != nil {
-			res.Err, res.Feedback = perr, perr.Error()
+			flujoimpl.Fail(res, perr)
 			return *new(int), nil
 		}
 		if done {
-			res.Success = true
-			if r.Record {
-				res.Output = v
-			}
-			return v, nil
+			return flujoimpl.Succeed(res, r.Record, v), nil
 		}
 	}
-	merr := &flujo.MaxLoopsError{Loop: "count", MaxLoops: 5}
-	res.Err, res.Feedback = merr, merr.Error()
+	flujoimpl.LoopExhausted(res, "count", 5)
 	return *new(int), nil
 }
 
@@ -5667,61 +5171,22 @@ func (e *FailBeforeCachedExecutor) shrink(level runtime.PressureLevel) {
 
 // runFailfirst runs the Pipeline "failfirst".
 func (e *FailBeforeCachedExecutor) runFailfirst(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) ([]string, error) {
-	cctx := ctx
-	out, abort := e.bodyFailfirst(cctx, in, r, res)
-	_ = cctx
-	return out, abort
-}
-
-// flujogenSeqChild adds the result cr of a pipeline's step to the pipeline's res: to its steps in recorded runs and whenever the step failed, and to its cost, tokens and latency. stop reports that the pipeline ends here, with abort (nil for a failure).
-func flujogenSeqChild(res, cr *flujo.StepResult, record bool, abort error) (stop bool, err error) {
-	if record || !cr.Success {
-		res.Steps = append(res.Steps, *cr)
-	}
-	res.Cost += cr.Cost
-	res.Tokens += cr.Tokens
-	res.Latency += cr.Latency
-	if abort != nil {
-		res.Err = abort
-		return true, abort
-	}
-	if !cr.Success {
-		res.Err, res.Feedback = cr.Err, cr.Feedback
-		return true, nil
-	}
-	return false, nil
-}
-
-// bodyFailfirst is the composition of "failfirst".
-func (e *FailBeforeCachedExecutor) bodyFailfirst(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) ([]string, error) {
 	res.Name = "failfirst"
 	res.Attempts = 1
 	if r.Record {
 		res.Steps = make([]flujo.StepResult, 0, 2)
 	}
-	var outFail flujotest.Job
-	{
-		var cr flujo.StepResult
-		o, abort := e.runFail(ctx, in, r, &cr)
-		if stop, abort := flujogenSeqChild(res, &cr, r.Record, abort); stop {
-			return *new([]string), abort
-		}
-		outFail = o
+	var crFail flujo.StepResult
+	outFail, abort := e.runFail(ctx, in, r, &crFail)
+	if stop, abort := flujoimpl.Child(res, &crFail, r.Record, abort); stop {
+		return *new([]string), abort
 	}
-	var outTags []string
-	{
-		var cr flujo.StepResult
-		o, abort := e.runTags(ctx, outFail, r, &cr)
-		if stop, abort := flujogenSeqChild(res, &cr, r.Record, abort); stop {
-			return *new([]string), abort
-		}
-		outTags = o
+	var crTags flujo.StepResult
+	outTags, abort := e.runTags(ctx, outFail, r, &crTags)
+	if stop, abort := flujoimpl.Child(res, &crTags, r.Record, abort); stop {
+		return *new([]string), abort
 	}
-	res.Success = true
-	if r.Record {
-		res.Output = outTags
-	}
-	return outTags, nil
+	return flujoimpl.Succeed(res, r.Record, outTags), nil
 }
 
 // runFail runs the step "fail": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
@@ -5937,14 +5402,10 @@ type scratchFanBranchFailsExecutor struct {
 }
 
 func newscratchFanBranchFailsExecutor() scratchFanBranchFailsExecutor {
-	return scratchFanBranchFailsExecutor{
-		parFan: scratchFanBranchFailsExecutorFan{done: make(chan int, 2)},
-	}
+	return scratchFanBranchFailsExecutor{parFan: scratchFanBranchFailsExecutorFan{done: make(chan int, 2)}}
 }
 func resetscratchFanBranchFailsExecutor(u *scratchFanBranchFailsExecutor) {
-	*u = scratchFanBranchFailsExecutor{
-		parFan: scratchFanBranchFailsExecutorFan{done: u.parFan.done},
-	}
+	*u = scratchFanBranchFailsExecutor{parFan: scratchFanBranchFailsExecutorFan{done: u.parFan.done}}
 }
 
 // flujogenConfigFanBranchFailsExecutor is the configuration compiled into FanBranchFailsExecutor.
@@ -6155,16 +5616,6 @@ func (e *FanBranchFailsExecutor) shrink(level runtime.PressureLevel) {
 	e.scratch.Load().Shrink()
 }
 
-// runFan runs the Parallel "fan".
-func (e *FanBranchFailsExecutor) runFan(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	start := r.Eng.Env.Clock.Nanotime()
-	cctx := ctx
-	out, abort := e.bodyFan(cctx, in, r, res)
-	_ = cctx
-	res.Latency = time.Duration(r.Eng.Env.Clock.Nanotime() - start)
-	return out, abort
-}
-
 // scratchFanBranchFailsExecutorFan is the working space of one run of parallel "fan".
 type scratchFanBranchFailsExecutorFan struct {
 	results  [2]flujo.StepResult
@@ -6179,28 +5630,15 @@ type scratchFanBranchFailsExecutorFan struct {
 	r1       flujoimpl.Run[flujotest.State]
 }
 
-// getscratchFanBranchFailsExecutorFan returns working space for parallel "fan".
-func (e *FanBranchFailsExecutor) getscratchFanBranchFailsExecutorFan() *scratchFanBranchFailsExecutorFan {
-	u := e.scratch.Load().Get()
-	u.parFan.owner = u
-	return &u.parFan
-}
-
-// joinFan calls the join of parallel "fan", turning a panic into a *flujo.PanicError.
-func (e *FanBranchFailsExecutor) joinFan(a0 flujotest.Job, a1 flujotest.Job) (out flujotest.Job, err error) {
-	defer func() {
-		if p := recover(); p != nil {
-			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "fan", Value: p, Stack: debug.Stack()}
-		}
-	}()
-	return flujotest.JoinTwo(a0, a1), nil
-}
-
-// bodyFan is the composition of "fan".
-func (e *FanBranchFailsExecutor) bodyFan(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+// runFan runs the Parallel "fan".
+func (e *FanBranchFailsExecutor) runFan(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+	start := r.Eng.Env.Clock.Nanotime()
+	defer func() { res.Latency = time.Duration(r.Eng.Env.Clock.Nanotime() - start) }()
 	res.Name = "fan"
 	res.Attempts = 1
-	sc := e.getscratchFanBranchFailsExecutorFan()
+	u := e.scratch.Load().Get()
+	sc := &u.parFan
+	sc.owner = u
 	bctx := e.scopes.Get(ctx)
 	sc.r0 = *r
 	sc.w0 = *r.State
@@ -6208,90 +5646,28 @@ func (e *FanBranchFailsExecutor) bodyFan(ctx context.Context, in flujotest.Job, 
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		exited := true
-		defer func() {
-			if exited {
-				sc.o0, sc.aborts[0] = *new(flujotest.Job), nil
-				flujoimpl.GoexitResult(&sc.results[0], "p1")
-				sc.done <- 0
-			}
-		}()
-		sc.o0, sc.aborts[0] = e.runP1(bctx, in, &sc.r0, &sc.results[0])
-		exited = false
-		sc.done <- 0
+		flujoimpl.RunBranch(sc.done, 0, "p1", &sc.results[0], &sc.o0, &sc.aborts[0], func() (flujotest.Job, error) { return e.runP1(bctx, in, &sc.r0, &sc.results[0]) })
 	}()
 	sc.r1 = *r
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		exited := true
-		defer func() {
-			if exited {
-				sc.o1, sc.aborts[1] = *new(flujotest.Job), nil
-				flujoimpl.GoexitResult(&sc.results[1], "fail")
-				sc.done <- 1
-			}
-		}()
-		sc.o1, sc.aborts[1] = e.runFail(bctx, in, &sc.r1, &sc.results[1])
-		exited = false
-		sc.done <- 1
+		flujoimpl.RunBranch(sc.done, 1, "fail", &sc.results[1], &sc.o1, &sc.aborts[1], func() (flujotest.Job, error) { return e.runFail(bctx, in, &sc.r1, &sc.results[1]) })
 	}()
-	var abort error
-	failed := -1
-	_ = failed
-	for range 2 {
-		select {
-		case i := <-sc.done:
-			sc.finished[i] = true
-			switch ab := sc.aborts[i]; {
-			case ab != nil && (runtime.ContextErr(ctx) != nil || flujoimpl.IsUsageLimit(ab)):
-				if abort == nil {
-					abort = ab
-					bctx.Cancel()
-				}
-			case ab != nil:
-			case !sc.results[i].Success && (failed < 0 || i < failed):
-				failed = i
-				bctx.Cancel()
-			}
-		case <-runtime.ContextDone(ctx):
-			// The branches still running see the cancellation and end in
-			// goroutines the executor counts; they may still write the scratch
-			// space, which is therefore not reused.
-			// They hold the scope too: it is cancelled, never reused.
-			bctx.Abandon()
-			for i := range sc.results {
-				if sc.finished[i] {
-					res.Steps = append(res.Steps, sc.results[i])
-				}
-			}
-			cerr := runtime.ContextErr(ctx)
-			res.Err = cerr
-			return *new(flujotest.Job), cerr
-		}
+	abort, failed, cerr := flujoimpl.Gather(ctx, sc.done, sc.results[:], sc.aborts[:], sc.finished[:], true, bctx.Cancel)
+	if cerr != nil {
+		// They hold the scope too: it is cancelled, never reused.
+		bctx.Abandon()
+		return *new(flujotest.Job), flujoimpl.Abandoned(res, sc.results[:], sc.finished[:], cerr)
 	}
 	e.scopes.Put(bctx)
 	defer e.scratch.Load().Put(sc.owner)
-	if r.Record || abort != nil || failed >= 0 {
-		res.Steps = append(res.Steps, sc.results[:]...)
-	}
-	for i := range sc.results {
-		res.Cost += sc.results[i].Cost
-		res.Tokens += sc.results[i].Tokens
-	}
-	if abort != nil {
-		res.Err = abort
+	if stop, abort := flujoimpl.Branches(res, sc.results[:], r.Record, abort, failed); stop {
 		return *new(flujotest.Job), abort
 	}
-	if failed >= 0 {
-		fr := &sc.results[failed]
-		res.Err = fr.Err
-		res.Feedback = fmt.Sprintf("branch %q failed: %s", fr.Name, fr.Feedback)
-		return *new(flujotest.Job), nil
-	}
-	out, jerr := e.joinFan(sc.o0, sc.o1)
+	out, jerr := flujoimpl.Guard("fan", func() (flujotest.Job, error) { return flujotest.JoinTwo(sc.o0, sc.o1), nil })
 	if jerr != nil {
-		res.Err, res.Feedback = jerr, jerr.Error()
+		flujoimpl.JoinFailed(res, "fan", jerr)
 		return *new(flujotest.Job), nil
 	}
 	if sc.results[0].Success && sc.w0.A != r.State.A {
@@ -6300,51 +5676,27 @@ func (e *FanBranchFailsExecutor) bodyFan(ctx context.Context, in flujotest.Job, 
 	if sc.results[0].Success && sc.w0.B != r.State.B {
 		r.State.B = sc.w0.B
 	}
-	res.Success = true
-	if r.Record {
-		res.Output = out
-	}
-	return out, nil
+	return flujoimpl.Succeed(res, r.Record, out), nil
 }
 
 // runP1 runs the Pipeline "p1".
 func (e *FanBranchFailsExecutor) runP1(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	cctx := ctx
-	out, abort := e.bodyP1(cctx, in, r, res)
-	_ = cctx
-	return out, abort
-}
-
-// bodyP1 is the composition of "p1".
-func (e *FanBranchFailsExecutor) bodyP1(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
 	res.Name = "p1"
 	res.Attempts = 1
 	if r.Record {
 		res.Steps = make([]flujo.StepResult, 0, 2)
 	}
-	var outA1 flujotest.Job
-	{
-		var cr flujo.StepResult
-		o, abort := e.runA1(ctx, in, r, &cr)
-		if stop, abort := flujogenSeqChild(res, &cr, r.Record, abort); stop {
-			return *new(flujotest.Job), abort
-		}
-		outA1 = o
+	var crA1 flujo.StepResult
+	outA1, abort := e.runA1(ctx, in, r, &crA1)
+	if stop, abort := flujoimpl.Child(res, &crA1, r.Record, abort); stop {
+		return *new(flujotest.Job), abort
 	}
-	var outB flujotest.Job
-	{
-		var cr flujo.StepResult
-		o, abort := e.runB(ctx, outA1, r, &cr)
-		if stop, abort := flujogenSeqChild(res, &cr, r.Record, abort); stop {
-			return *new(flujotest.Job), abort
-		}
-		outB = o
+	var crB flujo.StepResult
+	outB, abort := e.runB(ctx, outA1, r, &crB)
+	if stop, abort := flujoimpl.Child(res, &crB, r.Record, abort); stop {
+		return *new(flujotest.Job), abort
 	}
-	res.Success = true
-	if r.Record {
-		res.Output = outB
-	}
-	return outB, nil
+	return flujoimpl.Succeed(res, r.Record, outB), nil
 }
 
 // runA1 runs the steps "a1": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
@@ -6397,14 +5749,10 @@ type scratchFanErrorOnConflictExecutor struct {
 }
 
 func newscratchFanErrorOnConflictExecutor() scratchFanErrorOnConflictExecutor {
-	return scratchFanErrorOnConflictExecutor{
-		parFan: scratchFanErrorOnConflictExecutorFan{done: make(chan int, 3)},
-	}
+	return scratchFanErrorOnConflictExecutor{parFan: scratchFanErrorOnConflictExecutorFan{done: make(chan int, 3)}}
 }
 func resetscratchFanErrorOnConflictExecutor(u *scratchFanErrorOnConflictExecutor) {
-	*u = scratchFanErrorOnConflictExecutor{
-		parFan: scratchFanErrorOnConflictExecutorFan{done: u.parFan.done},
-	}
+	*u = scratchFanErrorOnConflictExecutor{parFan: scratchFanErrorOnConflictExecutorFan{done: u.parFan.done}}
 }
 
 // flujogenConfigFanErrorOnConflictExecutor is the configuration compiled into FanErrorOnConflictExecutor.
@@ -6643,16 +5991,6 @@ func (e *FanErrorOnConflictExecutor) shrink(level runtime.PressureLevel) {
 	e.scratch.Load().Shrink()
 }
 
-// runFan runs the Parallel "fan".
-func (e *FanErrorOnConflictExecutor) runFan(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	start := r.Eng.Env.Clock.Nanotime()
-	cctx := ctx
-	out, abort := e.bodyFan(cctx, in, r, res)
-	_ = cctx
-	res.Latency = time.Duration(r.Eng.Env.Clock.Nanotime() - start)
-	return out, abort
-}
-
 // scratchFanErrorOnConflictExecutorFan is the working space of one run of parallel "fan".
 type scratchFanErrorOnConflictExecutorFan struct {
 	results  [3]flujo.StepResult
@@ -6668,23 +6006,6 @@ type scratchFanErrorOnConflictExecutorFan struct {
 	w1       flujotest.State
 	o2       flujotest.Job
 	r2       flujoimpl.Run[flujotest.State]
-}
-
-// getscratchFanErrorOnConflictExecutorFan returns working space for parallel "fan".
-func (e *FanErrorOnConflictExecutor) getscratchFanErrorOnConflictExecutorFan() *scratchFanErrorOnConflictExecutorFan {
-	u := e.scratch.Load().Get()
-	u.parFan.owner = u
-	return &u.parFan
-}
-
-// joinFan calls the join of parallel "fan", turning a panic into a *flujo.PanicError.
-func (e *FanErrorOnConflictExecutor) joinFan(a0 flujotest.Job, a1 flujotest.Job, a2 flujotest.Job) (out flujotest.Job, err error) {
-	defer func() {
-		if p := recover(); p != nil {
-			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "fan", Value: p, Stack: debug.Stack()}
-		}
-	}()
-	return flujotest.JoinThree(a0, a1, a2), nil
 }
 
 // conflictsFan reports a *flujo.MergeConflictError when two successful branches of parallel "fan" changed one state field.
@@ -6706,11 +6027,15 @@ func (e *FanErrorOnConflictExecutor) conflictsFan(st *flujotest.State, sc *scrat
 	return nil
 }
 
-// bodyFan is the composition of "fan".
-func (e *FanErrorOnConflictExecutor) bodyFan(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+// runFan runs the Parallel "fan".
+func (e *FanErrorOnConflictExecutor) runFan(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+	start := r.Eng.Env.Clock.Nanotime()
+	defer func() { res.Latency = time.Duration(r.Eng.Env.Clock.Nanotime() - start) }()
 	res.Name = "fan"
 	res.Attempts = 1
-	sc := e.getscratchFanErrorOnConflictExecutorFan()
+	u := e.scratch.Load().Get()
+	sc := &u.parFan
+	sc.owner = u
 	bctx := e.scopes.Get(ctx)
 	sc.r0 = *r
 	sc.w0 = *r.State
@@ -6718,17 +6043,7 @@ func (e *FanErrorOnConflictExecutor) bodyFan(ctx context.Context, in flujotest.J
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		exited := true
-		defer func() {
-			if exited {
-				sc.o0, sc.aborts[0] = *new(flujotest.Job), nil
-				flujoimpl.GoexitResult(&sc.results[0], "p1")
-				sc.done <- 0
-			}
-		}()
-		sc.o0, sc.aborts[0] = e.runP1(bctx, in, &sc.r0, &sc.results[0])
-		exited = false
-		sc.done <- 0
+		flujoimpl.RunBranch(sc.done, 0, "p1", &sc.results[0], &sc.o0, &sc.aborts[0], func() (flujotest.Job, error) { return e.runP1(bctx, in, &sc.r0, &sc.results[0]) })
 	}()
 	sc.r1 = *r
 	sc.w1 = *r.State
@@ -6736,94 +6051,32 @@ func (e *FanErrorOnConflictExecutor) bodyFan(ctx context.Context, in flujotest.J
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		exited := true
-		defer func() {
-			if exited {
-				sc.o1, sc.aborts[1] = *new(flujotest.Job), nil
-				flujoimpl.GoexitResult(&sc.results[1], "a2")
-				sc.done <- 1
-			}
-		}()
-		sc.o1, sc.aborts[1] = e.runA2(bctx, in, &sc.r1, &sc.results[1])
-		exited = false
-		sc.done <- 1
+		flujoimpl.RunBranch(sc.done, 1, "a2", &sc.results[1], &sc.o1, &sc.aborts[1], func() (flujotest.Job, error) { return e.runA2(bctx, in, &sc.r1, &sc.results[1]) })
 	}()
 	sc.r2 = *r
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		exited := true
-		defer func() {
-			if exited {
-				sc.o2, sc.aborts[2] = *new(flujotest.Job), nil
-				flujoimpl.GoexitResult(&sc.results[2], "echo")
-				sc.done <- 2
-			}
-		}()
-		sc.o2, sc.aborts[2] = e.runEcho(bctx, in, &sc.r2, &sc.results[2])
-		exited = false
-		sc.done <- 2
+		flujoimpl.RunBranch(sc.done, 2, "echo", &sc.results[2], &sc.o2, &sc.aborts[2], func() (flujotest.Job, error) { return e.runEcho(bctx, in, &sc.r2, &sc.results[2]) })
 	}()
-	var abort error
-	failed := -1
-	_ = failed
-	for range 3 {
-		select {
-		case i := <-sc.done:
-			sc.finished[i] = true
-			switch ab := sc.aborts[i]; {
-			case ab != nil && (runtime.ContextErr(ctx) != nil || flujoimpl.IsUsageLimit(ab)):
-				if abort == nil {
-					abort = ab
-					bctx.Cancel()
-				}
-			case ab != nil:
-			case !sc.results[i].Success && (failed < 0 || i < failed):
-				failed = i
-				bctx.Cancel()
-			}
-		case <-runtime.ContextDone(ctx):
-			// The branches still running see the cancellation and end in
-			// goroutines the executor counts; they may still write the scratch
-			// space, which is therefore not reused.
-			// They hold the scope too: it is cancelled, never reused.
-			bctx.Abandon()
-			for i := range sc.results {
-				if sc.finished[i] {
-					res.Steps = append(res.Steps, sc.results[i])
-				}
-			}
-			cerr := runtime.ContextErr(ctx)
-			res.Err = cerr
-			return *new(flujotest.Job), cerr
-		}
+	abort, failed, cerr := flujoimpl.Gather(ctx, sc.done, sc.results[:], sc.aborts[:], sc.finished[:], true, bctx.Cancel)
+	if cerr != nil {
+		// They hold the scope too: it is cancelled, never reused.
+		bctx.Abandon()
+		return *new(flujotest.Job), flujoimpl.Abandoned(res, sc.results[:], sc.finished[:], cerr)
 	}
 	e.scopes.Put(bctx)
 	defer e.scratch.Load().Put(sc.owner)
-	if r.Record || abort != nil || failed >= 0 {
-		res.Steps = append(res.Steps, sc.results[:]...)
-	}
-	for i := range sc.results {
-		res.Cost += sc.results[i].Cost
-		res.Tokens += sc.results[i].Tokens
-	}
-	if abort != nil {
-		res.Err = abort
+	if stop, abort := flujoimpl.Branches(res, sc.results[:], r.Record, abort, failed); stop {
 		return *new(flujotest.Job), abort
-	}
-	if failed >= 0 {
-		fr := &sc.results[failed]
-		res.Err = fr.Err
-		res.Feedback = fmt.Sprintf("branch %q failed: %s", fr.Name, fr.Feedback)
-		return *new(flujotest.Job), nil
 	}
 	if err := e.conflictsFan(r.State, sc); err != nil {
 		res.Err, res.Feedback = err, err.Error()
 		return *new(flujotest.Job), nil
 	}
-	out, jerr := e.joinFan(sc.o0, sc.o1, sc.o2)
+	out, jerr := flujoimpl.Guard("fan", func() (flujotest.Job, error) { return flujotest.JoinThree(sc.o0, sc.o1, sc.o2), nil })
 	if jerr != nil {
-		res.Err, res.Feedback = jerr, jerr.Error()
+		flujoimpl.JoinFailed(res, "fan", jerr)
 		return *new(flujotest.Job), nil
 	}
 	if sc.results[1].Success && sc.w1.A != r.State.A {
@@ -6834,51 +6087,27 @@ func (e *FanErrorOnConflictExecutor) bodyFan(ctx context.Context, in flujotest.J
 	if sc.results[0].Success && sc.w0.B != r.State.B {
 		r.State.B = sc.w0.B
 	}
-	res.Success = true
-	if r.Record {
-		res.Output = out
-	}
-	return out, nil
+	return flujoimpl.Succeed(res, r.Record, out), nil
 }
 
 // runP1 runs the Pipeline "p1".
 func (e *FanErrorOnConflictExecutor) runP1(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	cctx := ctx
-	out, abort := e.bodyP1(cctx, in, r, res)
-	_ = cctx
-	return out, abort
-}
-
-// bodyP1 is the composition of "p1".
-func (e *FanErrorOnConflictExecutor) bodyP1(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
 	res.Name = "p1"
 	res.Attempts = 1
 	if r.Record {
 		res.Steps = make([]flujo.StepResult, 0, 2)
 	}
-	var outA1 flujotest.Job
-	{
-		var cr flujo.StepResult
-		o, abort := e.runA1(ctx, in, r, &cr)
-		if stop, abort := flujogenSeqChild(res, &cr, r.Record, abort); stop {
-			return *new(flujotest.Job), abort
-		}
-		outA1 = o
+	var crA1 flujo.StepResult
+	outA1, abort := e.runA1(ctx, in, r, &crA1)
+	if stop, abort := flujoimpl.Child(res, &crA1, r.Record, abort); stop {
+		return *new(flujotest.Job), abort
 	}
-	var outB flujotest.Job
-	{
-		var cr flujo.StepResult
-		o, abort := e.runB(ctx, outA1, r, &cr)
-		if stop, abort := flujogenSeqChild(res, &cr, r.Record, abort); stop {
-			return *new(flujotest.Job), abort
-		}
-		outB = o
+	var crB flujo.StepResult
+	outB, abort := e.runB(ctx, outA1, r, &crB)
+	if stop, abort := flujoimpl.Child(res, &crB, r.Record, abort); stop {
+		return *new(flujotest.Job), abort
 	}
-	res.Success = true
-	if r.Record {
-		res.Output = outB
-	}
-	return outB, nil
+	return flujoimpl.Succeed(res, r.Record, outB), nil
 }
 
 // runA1 runs the steps "a1": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
@@ -6931,14 +6160,10 @@ type scratchFanJoinFailsExecutor struct {
 }
 
 func newscratchFanJoinFailsExecutor() scratchFanJoinFailsExecutor {
-	return scratchFanJoinFailsExecutor{
-		parFan: scratchFanJoinFailsExecutorFan{done: make(chan int, 3)},
-	}
+	return scratchFanJoinFailsExecutor{parFan: scratchFanJoinFailsExecutorFan{done: make(chan int, 3)}}
 }
 func resetscratchFanJoinFailsExecutor(u *scratchFanJoinFailsExecutor) {
-	*u = scratchFanJoinFailsExecutor{
-		parFan: scratchFanJoinFailsExecutorFan{done: u.parFan.done},
-	}
+	*u = scratchFanJoinFailsExecutor{parFan: scratchFanJoinFailsExecutorFan{done: u.parFan.done}}
 }
 
 // flujogenConfigFanJoinFailsExecutor is the configuration compiled into FanJoinFailsExecutor.
@@ -7149,16 +6374,6 @@ func (e *FanJoinFailsExecutor) shrink(level runtime.PressureLevel) {
 	e.scratch.Load().Shrink()
 }
 
-// runFan runs the Parallel "fan".
-func (e *FanJoinFailsExecutor) runFan(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	start := r.Eng.Env.Clock.Nanotime()
-	cctx := ctx
-	out, abort := e.bodyFan(cctx, in, r, res)
-	_ = cctx
-	res.Latency = time.Duration(r.Eng.Env.Clock.Nanotime() - start)
-	return out, abort
-}
-
 // scratchFanJoinFailsExecutorFan is the working space of one run of parallel "fan".
 type scratchFanJoinFailsExecutorFan struct {
 	results  [3]flujo.StepResult
@@ -7176,28 +6391,15 @@ type scratchFanJoinFailsExecutorFan struct {
 	r2       flujoimpl.Run[flujotest.State]
 }
 
-// getscratchFanJoinFailsExecutorFan returns working space for parallel "fan".
-func (e *FanJoinFailsExecutor) getscratchFanJoinFailsExecutorFan() *scratchFanJoinFailsExecutorFan {
-	u := e.scratch.Load().Get()
-	u.parFan.owner = u
-	return &u.parFan
-}
-
-// joinFan calls the join of parallel "fan", turning a panic into a *flujo.PanicError.
-func (e *FanJoinFailsExecutor) joinFan(a0 flujotest.Job, a1 flujotest.Job, a2 flujotest.Job) (out flujotest.Job, err error) {
-	defer func() {
-		if p := recover(); p != nil {
-			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "fan", Value: p, Stack: debug.Stack()}
-		}
-	}()
-	return flujotest.JoinThreeRefuses(a0, a1, a2)
-}
-
-// bodyFan is the composition of "fan".
-func (e *FanJoinFailsExecutor) bodyFan(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+// runFan runs the Parallel "fan".
+func (e *FanJoinFailsExecutor) runFan(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+	start := r.Eng.Env.Clock.Nanotime()
+	defer func() { res.Latency = time.Duration(r.Eng.Env.Clock.Nanotime() - start) }()
 	res.Name = "fan"
 	res.Attempts = 1
-	sc := e.getscratchFanJoinFailsExecutorFan()
+	u := e.scratch.Load().Get()
+	sc := &u.parFan
+	sc.owner = u
 	bctx := e.scopes.Get(ctx)
 	sc.r0 = *r
 	sc.w0 = *r.State
@@ -7205,17 +6407,7 @@ func (e *FanJoinFailsExecutor) bodyFan(ctx context.Context, in flujotest.Job, r 
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		exited := true
-		defer func() {
-			if exited {
-				sc.o0, sc.aborts[0] = *new(flujotest.Job), nil
-				flujoimpl.GoexitResult(&sc.results[0], "a1")
-				sc.done <- 0
-			}
-		}()
-		sc.o0, sc.aborts[0] = e.runA1(bctx, in, &sc.r0, &sc.results[0])
-		exited = false
-		sc.done <- 0
+		flujoimpl.RunBranch(sc.done, 0, "a1", &sc.results[0], &sc.o0, &sc.aborts[0], func() (flujotest.Job, error) { return e.runA1(bctx, in, &sc.r0, &sc.results[0]) })
 	}()
 	sc.r1 = *r
 	sc.w1 = *r.State
@@ -7223,84 +6415,28 @@ func (e *FanJoinFailsExecutor) bodyFan(ctx context.Context, in flujotest.Job, r 
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		exited := true
-		defer func() {
-			if exited {
-				sc.o1, sc.aborts[1] = *new(flujotest.Job), nil
-				flujoimpl.GoexitResult(&sc.results[1], "b")
-				sc.done <- 1
-			}
-		}()
-		sc.o1, sc.aborts[1] = e.runB(bctx, in, &sc.r1, &sc.results[1])
-		exited = false
-		sc.done <- 1
+		flujoimpl.RunBranch(sc.done, 1, "b", &sc.results[1], &sc.o1, &sc.aborts[1], func() (flujotest.Job, error) { return e.runB(bctx, in, &sc.r1, &sc.results[1]) })
 	}()
 	sc.r2 = *r
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		exited := true
-		defer func() {
-			if exited {
-				sc.o2, sc.aborts[2] = *new(flujotest.Job), nil
-				flujoimpl.GoexitResult(&sc.results[2], "fail")
-				sc.done <- 2
-			}
-		}()
-		sc.o2, sc.aborts[2] = e.runFail(bctx, in, &sc.r2, &sc.results[2])
-		exited = false
-		sc.done <- 2
+		flujoimpl.RunBranch(sc.done, 2, "fail", &sc.results[2], &sc.o2, &sc.aborts[2], func() (flujotest.Job, error) { return e.runFail(bctx, in, &sc.r2, &sc.results[2]) })
 	}()
-	var abort error
-	failed := -1
-	_ = failed
-	for range 3 {
-		select {
-		case i := <-sc.done:
-			sc.finished[i] = true
-			switch ab := sc.aborts[i]; {
-			case ab != nil && (runtime.ContextErr(ctx) != nil || flujoimpl.IsUsageLimit(ab)):
-				if abort == nil {
-					abort = ab
-					bctx.Cancel()
-				}
-			case ab != nil:
-			}
-		case <-runtime.ContextDone(ctx):
-			// The branches still running see the cancellation and end in
-			// goroutines the executor counts; they may still write the scratch
-			// space, which is therefore not reused.
-			// They hold the scope too: it is cancelled, never reused.
-			bctx.Abandon()
-			for i := range sc.results {
-				if sc.finished[i] {
-					res.Steps = append(res.Steps, sc.results[i])
-				}
-			}
-			cerr := runtime.ContextErr(ctx)
-			res.Err = cerr
-			return *new(flujotest.Job), cerr
-		}
+	abort, failed, cerr := flujoimpl.Gather(ctx, sc.done, sc.results[:], sc.aborts[:], sc.finished[:], false, bctx.Cancel)
+	if cerr != nil {
+		// They hold the scope too: it is cancelled, never reused.
+		bctx.Abandon()
+		return *new(flujotest.Job), flujoimpl.Abandoned(res, sc.results[:], sc.finished[:], cerr)
 	}
 	e.scopes.Put(bctx)
 	defer e.scratch.Load().Put(sc.owner)
-	if r.Record || abort != nil || failed >= 0 {
-		res.Steps = append(res.Steps, sc.results[:]...)
-	}
-	for i := range sc.results {
-		res.Cost += sc.results[i].Cost
-		res.Tokens += sc.results[i].Tokens
-	}
-	if abort != nil {
-		res.Err = abort
+	if stop, abort := flujoimpl.Branches(res, sc.results[:], r.Record, abort, failed); stop {
 		return *new(flujotest.Job), abort
 	}
-	out, jerr := e.joinFan(sc.o0, sc.o1, sc.o2)
+	out, jerr := flujoimpl.Guard("fan", func() (flujotest.Job, error) { return flujotest.JoinThreeRefuses(sc.o0, sc.o1, sc.o2) })
 	if jerr != nil {
-		if _, ok := jerr.(*flujo.PanicError); !ok {
-			jerr = &flujo.JoinError{Parallel: "fan", Err: jerr}
-		}
-		res.Err, res.Feedback = jerr, jerr.Error()
+		flujoimpl.JoinFailed(res, "fan", jerr)
 		return *new(flujotest.Job), nil
 	}
 	if sc.results[0].Success && sc.w0.A != r.State.A {
@@ -7309,11 +6445,7 @@ func (e *FanJoinFailsExecutor) bodyFan(ctx context.Context, in flujotest.Job, r 
 	if sc.results[1].Success && sc.w1.B != r.State.B {
 		r.State.B = sc.w1.B
 	}
-	res.Success = true
-	if r.Record {
-		res.Output = out
-	}
-	return out, nil
+	return flujoimpl.Succeed(res, r.Record, out), nil
 }
 
 // runA1 runs the steps "a1": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
@@ -7366,14 +6498,10 @@ type scratchFanKeepFirstExecutor struct {
 }
 
 func newscratchFanKeepFirstExecutor() scratchFanKeepFirstExecutor {
-	return scratchFanKeepFirstExecutor{
-		parFan: scratchFanKeepFirstExecutorFan{done: make(chan int, 3)},
-	}
+	return scratchFanKeepFirstExecutor{parFan: scratchFanKeepFirstExecutorFan{done: make(chan int, 3)}}
 }
 func resetscratchFanKeepFirstExecutor(u *scratchFanKeepFirstExecutor) {
-	*u = scratchFanKeepFirstExecutor{
-		parFan: scratchFanKeepFirstExecutorFan{done: u.parFan.done},
-	}
+	*u = scratchFanKeepFirstExecutor{parFan: scratchFanKeepFirstExecutorFan{done: u.parFan.done}}
 }
 
 // flujogenConfigFanKeepFirstExecutor is the configuration compiled into FanKeepFirstExecutor.
@@ -7612,16 +6740,6 @@ func (e *FanKeepFirstExecutor) shrink(level runtime.PressureLevel) {
 	e.scratch.Load().Shrink()
 }
 
-// runFan runs the Parallel "fan".
-func (e *FanKeepFirstExecutor) runFan(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	start := r.Eng.Env.Clock.Nanotime()
-	cctx := ctx
-	out, abort := e.bodyFan(cctx, in, r, res)
-	_ = cctx
-	res.Latency = time.Duration(r.Eng.Env.Clock.Nanotime() - start)
-	return out, abort
-}
-
 // scratchFanKeepFirstExecutorFan is the working space of one run of parallel "fan".
 type scratchFanKeepFirstExecutorFan struct {
 	results  [3]flujo.StepResult
@@ -7639,28 +6757,15 @@ type scratchFanKeepFirstExecutorFan struct {
 	r2       flujoimpl.Run[flujotest.State]
 }
 
-// getscratchFanKeepFirstExecutorFan returns working space for parallel "fan".
-func (e *FanKeepFirstExecutor) getscratchFanKeepFirstExecutorFan() *scratchFanKeepFirstExecutorFan {
-	u := e.scratch.Load().Get()
-	u.parFan.owner = u
-	return &u.parFan
-}
-
-// joinFan calls the join of parallel "fan", turning a panic into a *flujo.PanicError.
-func (e *FanKeepFirstExecutor) joinFan(a0 flujotest.Job, a1 flujotest.Job, a2 flujotest.Job) (out flujotest.Job, err error) {
-	defer func() {
-		if p := recover(); p != nil {
-			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "fan", Value: p, Stack: debug.Stack()}
-		}
-	}()
-	return flujotest.JoinThree(a0, a1, a2), nil
-}
-
-// bodyFan is the composition of "fan".
-func (e *FanKeepFirstExecutor) bodyFan(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+// runFan runs the Parallel "fan".
+func (e *FanKeepFirstExecutor) runFan(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+	start := r.Eng.Env.Clock.Nanotime()
+	defer func() { res.Latency = time.Duration(r.Eng.Env.Clock.Nanotime() - start) }()
 	res.Name = "fan"
 	res.Attempts = 1
-	sc := e.getscratchFanKeepFirstExecutorFan()
+	u := e.scratch.Load().Get()
+	sc := &u.parFan
+	sc.owner = u
 	bctx := e.scopes.Get(ctx)
 	sc.r0 = *r
 	sc.w0 = *r.State
@@ -7668,17 +6773,7 @@ func (e *FanKeepFirstExecutor) bodyFan(ctx context.Context, in flujotest.Job, r 
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		exited := true
-		defer func() {
-			if exited {
-				sc.o0, sc.aborts[0] = *new(flujotest.Job), nil
-				flujoimpl.GoexitResult(&sc.results[0], "p1")
-				sc.done <- 0
-			}
-		}()
-		sc.o0, sc.aborts[0] = e.runP1(bctx, in, &sc.r0, &sc.results[0])
-		exited = false
-		sc.done <- 0
+		flujoimpl.RunBranch(sc.done, 0, "p1", &sc.results[0], &sc.o0, &sc.aborts[0], func() (flujotest.Job, error) { return e.runP1(bctx, in, &sc.r0, &sc.results[0]) })
 	}()
 	sc.r1 = *r
 	sc.w1 = *r.State
@@ -7686,90 +6781,28 @@ func (e *FanKeepFirstExecutor) bodyFan(ctx context.Context, in flujotest.Job, r 
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		exited := true
-		defer func() {
-			if exited {
-				sc.o1, sc.aborts[1] = *new(flujotest.Job), nil
-				flujoimpl.GoexitResult(&sc.results[1], "a2")
-				sc.done <- 1
-			}
-		}()
-		sc.o1, sc.aborts[1] = e.runA2(bctx, in, &sc.r1, &sc.results[1])
-		exited = false
-		sc.done <- 1
+		flujoimpl.RunBranch(sc.done, 1, "a2", &sc.results[1], &sc.o1, &sc.aborts[1], func() (flujotest.Job, error) { return e.runA2(bctx, in, &sc.r1, &sc.results[1]) })
 	}()
 	sc.r2 = *r
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		exited := true
-		defer func() {
-			if exited {
-				sc.o2, sc.aborts[2] = *new(flujotest.Job), nil
-				flujoimpl.GoexitResult(&sc.results[2], "echo")
-				sc.done <- 2
-			}
-		}()
-		sc.o2, sc.aborts[2] = e.runEcho(bctx, in, &sc.r2, &sc.results[2])
-		exited = false
-		sc.done <- 2
+		flujoimpl.RunBranch(sc.done, 2, "echo", &sc.results[2], &sc.o2, &sc.aborts[2], func() (flujotest.Job, error) { return e.runEcho(bctx, in, &sc.r2, &sc.results[2]) })
 	}()
-	var abort error
-	failed := -1
-	_ = failed
-	for range 3 {
-		select {
-		case i := <-sc.done:
-			sc.finished[i] = true
-			switch ab := sc.aborts[i]; {
-			case ab != nil && (runtime.ContextErr(ctx) != nil || flujoimpl.IsUsageLimit(ab)):
-				if abort == nil {
-					abort = ab
-					bctx.Cancel()
-				}
-			case ab != nil:
-			case !sc.results[i].Success && (failed < 0 || i < failed):
-				failed = i
-				bctx.Cancel()
-			}
-		case <-runtime.ContextDone(ctx):
-			// The branches still running see the cancellation and end in
-			// goroutines the executor counts; they may still write the scratch
-			// space, which is therefore not reused.
-			// They hold the scope too: it is cancelled, never reused.
-			bctx.Abandon()
-			for i := range sc.results {
-				if sc.finished[i] {
-					res.Steps = append(res.Steps, sc.results[i])
-				}
-			}
-			cerr := runtime.ContextErr(ctx)
-			res.Err = cerr
-			return *new(flujotest.Job), cerr
-		}
+	abort, failed, cerr := flujoimpl.Gather(ctx, sc.done, sc.results[:], sc.aborts[:], sc.finished[:], true, bctx.Cancel)
+	if cerr != nil {
+		// They hold the scope too: it is cancelled, never reused.
+		bctx.Abandon()
+		return *new(flujotest.Job), flujoimpl.Abandoned(res, sc.results[:], sc.finished[:], cerr)
 	}
 	e.scopes.Put(bctx)
 	defer e.scratch.Load().Put(sc.owner)
-	if r.Record || abort != nil || failed >= 0 {
-		res.Steps = append(res.Steps, sc.results[:]...)
-	}
-	for i := range sc.results {
-		res.Cost += sc.results[i].Cost
-		res.Tokens += sc.results[i].Tokens
-	}
-	if abort != nil {
-		res.Err = abort
+	if stop, abort := flujoimpl.Branches(res, sc.results[:], r.Record, abort, failed); stop {
 		return *new(flujotest.Job), abort
 	}
-	if failed >= 0 {
-		fr := &sc.results[failed]
-		res.Err = fr.Err
-		res.Feedback = fmt.Sprintf("branch %q failed: %s", fr.Name, fr.Feedback)
-		return *new(flujotest.Job), nil
-	}
-	out, jerr := e.joinFan(sc.o0, sc.o1, sc.o2)
+	out, jerr := flujoimpl.Guard("fan", func() (flujotest.Job, error) { return flujotest.JoinThree(sc.o0, sc.o1, sc.o2), nil })
 	if jerr != nil {
-		res.Err, res.Feedback = jerr, jerr.Error()
+		flujoimpl.JoinFailed(res, "fan", jerr)
 		return *new(flujotest.Job), nil
 	}
 	if sc.results[0].Success && sc.w0.A != r.State.A {
@@ -7780,51 +6813,27 @@ func (e *FanKeepFirstExecutor) bodyFan(ctx context.Context, in flujotest.Job, r 
 	if sc.results[0].Success && sc.w0.B != r.State.B {
 		r.State.B = sc.w0.B
 	}
-	res.Success = true
-	if r.Record {
-		res.Output = out
-	}
-	return out, nil
+	return flujoimpl.Succeed(res, r.Record, out), nil
 }
 
 // runP1 runs the Pipeline "p1".
 func (e *FanKeepFirstExecutor) runP1(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	cctx := ctx
-	out, abort := e.bodyP1(cctx, in, r, res)
-	_ = cctx
-	return out, abort
-}
-
-// bodyP1 is the composition of "p1".
-func (e *FanKeepFirstExecutor) bodyP1(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
 	res.Name = "p1"
 	res.Attempts = 1
 	if r.Record {
 		res.Steps = make([]flujo.StepResult, 0, 2)
 	}
-	var outA1 flujotest.Job
-	{
-		var cr flujo.StepResult
-		o, abort := e.runA1(ctx, in, r, &cr)
-		if stop, abort := flujogenSeqChild(res, &cr, r.Record, abort); stop {
-			return *new(flujotest.Job), abort
-		}
-		outA1 = o
+	var crA1 flujo.StepResult
+	outA1, abort := e.runA1(ctx, in, r, &crA1)
+	if stop, abort := flujoimpl.Child(res, &crA1, r.Record, abort); stop {
+		return *new(flujotest.Job), abort
 	}
-	var outB flujotest.Job
-	{
-		var cr flujo.StepResult
-		o, abort := e.runB(ctx, outA1, r, &cr)
-		if stop, abort := flujogenSeqChild(res, &cr, r.Record, abort); stop {
-			return *new(flujotest.Job), abort
-		}
-		outB = o
+	var crB flujo.StepResult
+	outB, abort := e.runB(ctx, outA1, r, &crB)
+	if stop, abort := flujoimpl.Child(res, &crB, r.Record, abort); stop {
+		return *new(flujotest.Job), abort
 	}
-	res.Success = true
-	if r.Record {
-		res.Output = outB
-	}
-	return outB, nil
+	return flujoimpl.Succeed(res, r.Record, outB), nil
 }
 
 // runA1 runs the steps "a1": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
@@ -7882,14 +6891,10 @@ type scratchFanMergeUpdateExecutor struct {
 }
 
 func newscratchFanMergeUpdateExecutor() scratchFanMergeUpdateExecutor {
-	return scratchFanMergeUpdateExecutor{
-		parFan: scratchFanMergeUpdateExecutorFan{done: make(chan int, 3)},
-	}
+	return scratchFanMergeUpdateExecutor{parFan: scratchFanMergeUpdateExecutorFan{done: make(chan int, 3)}}
 }
 func resetscratchFanMergeUpdateExecutor(u *scratchFanMergeUpdateExecutor) {
-	*u = scratchFanMergeUpdateExecutor{
-		parFan: scratchFanMergeUpdateExecutorFan{done: u.parFan.done},
-	}
+	*u = scratchFanMergeUpdateExecutor{parFan: scratchFanMergeUpdateExecutorFan{done: u.parFan.done}}
 }
 
 // flujogenConfigFanMergeUpdateExecutor is the configuration compiled into FanMergeUpdateExecutor.
@@ -8128,16 +7133,6 @@ func (e *FanMergeUpdateExecutor) shrink(level runtime.PressureLevel) {
 	e.scratch.Load().Shrink()
 }
 
-// runFan runs the Parallel "fan".
-func (e *FanMergeUpdateExecutor) runFan(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	start := r.Eng.Env.Clock.Nanotime()
-	cctx := ctx
-	out, abort := e.bodyFan(cctx, in, r, res)
-	_ = cctx
-	res.Latency = time.Duration(r.Eng.Env.Clock.Nanotime() - start)
-	return out, abort
-}
-
 // scratchFanMergeUpdateExecutorFan is the working space of one run of parallel "fan".
 type scratchFanMergeUpdateExecutorFan struct {
 	results  [3]flujo.StepResult
@@ -8155,28 +7150,15 @@ type scratchFanMergeUpdateExecutorFan struct {
 	r2       flujoimpl.Run[flujotest.State]
 }
 
-// getscratchFanMergeUpdateExecutorFan returns working space for parallel "fan".
-func (e *FanMergeUpdateExecutor) getscratchFanMergeUpdateExecutorFan() *scratchFanMergeUpdateExecutorFan {
-	u := e.scratch.Load().Get()
-	u.parFan.owner = u
-	return &u.parFan
-}
-
-// joinFan calls the join of parallel "fan", turning a panic into a *flujo.PanicError.
-func (e *FanMergeUpdateExecutor) joinFan(a0 flujotest.Job, a1 flujotest.Job, a2 flujotest.Job) (out flujotest.Job, err error) {
-	defer func() {
-		if p := recover(); p != nil {
-			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "fan", Value: p, Stack: debug.Stack()}
-		}
-	}()
-	return flujotest.JoinThree(a0, a1, a2), nil
-}
-
-// bodyFan is the composition of "fan".
-func (e *FanMergeUpdateExecutor) bodyFan(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+// runFan runs the Parallel "fan".
+func (e *FanMergeUpdateExecutor) runFan(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+	start := r.Eng.Env.Clock.Nanotime()
+	defer func() { res.Latency = time.Duration(r.Eng.Env.Clock.Nanotime() - start) }()
 	res.Name = "fan"
 	res.Attempts = 1
-	sc := e.getscratchFanMergeUpdateExecutorFan()
+	u := e.scratch.Load().Get()
+	sc := &u.parFan
+	sc.owner = u
 	bctx := e.scopes.Get(ctx)
 	sc.r0 = *r
 	sc.w0 = *r.State
@@ -8184,17 +7166,7 @@ func (e *FanMergeUpdateExecutor) bodyFan(ctx context.Context, in flujotest.Job, 
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		exited := true
-		defer func() {
-			if exited {
-				sc.o0, sc.aborts[0] = *new(flujotest.Job), nil
-				flujoimpl.GoexitResult(&sc.results[0], "p1")
-				sc.done <- 0
-			}
-		}()
-		sc.o0, sc.aborts[0] = e.runP1(bctx, in, &sc.r0, &sc.results[0])
-		exited = false
-		sc.done <- 0
+		flujoimpl.RunBranch(sc.done, 0, "p1", &sc.results[0], &sc.o0, &sc.aborts[0], func() (flujotest.Job, error) { return e.runP1(bctx, in, &sc.r0, &sc.results[0]) })
 	}()
 	sc.r1 = *r
 	sc.w1 = *r.State
@@ -8202,90 +7174,28 @@ func (e *FanMergeUpdateExecutor) bodyFan(ctx context.Context, in flujotest.Job, 
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		exited := true
-		defer func() {
-			if exited {
-				sc.o1, sc.aborts[1] = *new(flujotest.Job), nil
-				flujoimpl.GoexitResult(&sc.results[1], "a2")
-				sc.done <- 1
-			}
-		}()
-		sc.o1, sc.aborts[1] = e.runA2(bctx, in, &sc.r1, &sc.results[1])
-		exited = false
-		sc.done <- 1
+		flujoimpl.RunBranch(sc.done, 1, "a2", &sc.results[1], &sc.o1, &sc.aborts[1], func() (flujotest.Job, error) { return e.runA2(bctx, in, &sc.r1, &sc.results[1]) })
 	}()
 	sc.r2 = *r
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		exited := true
-		defer func() {
-			if exited {
-				sc.o2, sc.aborts[2] = *new(flujotest.Job), nil
-				flujoimpl.GoexitResult(&sc.results[2], "echo")
-				sc.done <- 2
-			}
-		}()
-		sc.o2, sc.aborts[2] = e.runEcho(bctx, in, &sc.r2, &sc.results[2])
-		exited = false
-		sc.done <- 2
+		flujoimpl.RunBranch(sc.done, 2, "echo", &sc.results[2], &sc.o2, &sc.aborts[2], func() (flujotest.Job, error) { return e.runEcho(bctx, in, &sc.r2, &sc.results[2]) })
 	}()
-	var abort error
-	failed := -1
-	_ = failed
-	for range 3 {
-		select {
-		case i := <-sc.done:
-			sc.finished[i] = true
-			switch ab := sc.aborts[i]; {
-			case ab != nil && (runtime.ContextErr(ctx) != nil || flujoimpl.IsUsageLimit(ab)):
-				if abort == nil {
-					abort = ab
-					bctx.Cancel()
-				}
-			case ab != nil:
-			case !sc.results[i].Success && (failed < 0 || i < failed):
-				failed = i
-				bctx.Cancel()
-			}
-		case <-runtime.ContextDone(ctx):
-			// The branches still running see the cancellation and end in
-			// goroutines the executor counts; they may still write the scratch
-			// space, which is therefore not reused.
-			// They hold the scope too: it is cancelled, never reused.
-			bctx.Abandon()
-			for i := range sc.results {
-				if sc.finished[i] {
-					res.Steps = append(res.Steps, sc.results[i])
-				}
-			}
-			cerr := runtime.ContextErr(ctx)
-			res.Err = cerr
-			return *new(flujotest.Job), cerr
-		}
+	abort, failed, cerr := flujoimpl.Gather(ctx, sc.done, sc.results[:], sc.aborts[:], sc.finished[:], true, bctx.Cancel)
+	if cerr != nil {
+		// They hold the scope too: it is cancelled, never reused.
+		bctx.Abandon()
+		return *new(flujotest.Job), flujoimpl.Abandoned(res, sc.results[:], sc.finished[:], cerr)
 	}
 	e.scopes.Put(bctx)
 	defer e.scratch.Load().Put(sc.owner)
-	if r.Record || abort != nil || failed >= 0 {
-		res.Steps = append(res.Steps, sc.results[:]...)
-	}
-	for i := range sc.results {
-		res.Cost += sc.results[i].Cost
-		res.Tokens += sc.results[i].Tokens
-	}
-	if abort != nil {
-		res.Err = abort
+	if stop, abort := flujoimpl.Branches(res, sc.results[:], r.Record, abort, failed); stop {
 		return *new(flujotest.Job), abort
 	}
-	if failed >= 0 {
-		fr := &sc.results[failed]
-		res.Err = fr.Err
-		res.Feedback = fmt.Sprintf("branch %q failed: %s", fr.Name, fr.Feedback)
-		return *new(flujotest.Job), nil
-	}
-	out, jerr := e.joinFan(sc.o0, sc.o1, sc.o2)
+	out, jerr := flujoimpl.Guard("fan", func() (flujotest.Job, error) { return flujotest.JoinThree(sc.o0, sc.o1, sc.o2), nil })
 	if jerr != nil {
-		res.Err, res.Feedback = jerr, jerr.Error()
+		flujoimpl.JoinFailed(res, "fan", jerr)
 		return *new(flujotest.Job), nil
 	}
 	if sc.results[1].Success && sc.w1.A != r.State.A {
@@ -8296,51 +7206,27 @@ func (e *FanMergeUpdateExecutor) bodyFan(ctx context.Context, in flujotest.Job, 
 	if sc.results[0].Success && sc.w0.B != r.State.B {
 		r.State.B = sc.w0.B
 	}
-	res.Success = true
-	if r.Record {
-		res.Output = out
-	}
-	return out, nil
+	return flujoimpl.Succeed(res, r.Record, out), nil
 }
 
 // runP1 runs the Pipeline "p1".
 func (e *FanMergeUpdateExecutor) runP1(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	cctx := ctx
-	out, abort := e.bodyP1(cctx, in, r, res)
-	_ = cctx
-	return out, abort
-}
-
-// bodyP1 is the composition of "p1".
-func (e *FanMergeUpdateExecutor) bodyP1(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
 	res.Name = "p1"
 	res.Attempts = 1
 	if r.Record {
 		res.Steps = make([]flujo.StepResult, 0, 2)
 	}
-	var outA1 flujotest.Job
-	{
-		var cr flujo.StepResult
-		o, abort := e.runA1(ctx, in, r, &cr)
-		if stop, abort := flujogenSeqChild(res, &cr, r.Record, abort); stop {
-			return *new(flujotest.Job), abort
-		}
-		outA1 = o
+	var crA1 flujo.StepResult
+	outA1, abort := e.runA1(ctx, in, r, &crA1)
+	if stop, abort := flujoimpl.Child(res, &crA1, r.Record, abort); stop {
+		return *new(flujotest.Job), abort
 	}
-	var outB flujotest.Job
-	{
-		var cr flujo.StepResult
-		o, abort := e.runB(ctx, outA1, r, &cr)
-		if stop, abort := flujogenSeqChild(res, &cr, r.Record, abort); stop {
-			return *new(flujotest.Job), abort
-		}
-		outB = o
+	var crB flujo.StepResult
+	outB, abort := e.runB(ctx, outA1, r, &crB)
+	if stop, abort := flujoimpl.Child(res, &crB, r.Record, abort); stop {
+		return *new(flujotest.Job), abort
 	}
-	res.Success = true
-	if r.Record {
-		res.Output = outB
-	}
-	return outB, nil
+	return flujoimpl.Succeed(res, r.Record, outB), nil
 }
 
 // runA1 runs the steps "a1": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
@@ -8398,14 +7284,10 @@ type scratchFanNoMergeExecutor struct {
 }
 
 func newscratchFanNoMergeExecutor() scratchFanNoMergeExecutor {
-	return scratchFanNoMergeExecutor{
-		parFan: scratchFanNoMergeExecutorFan{done: make(chan int, 3)},
-	}
+	return scratchFanNoMergeExecutor{parFan: scratchFanNoMergeExecutorFan{done: make(chan int, 3)}}
 }
 func resetscratchFanNoMergeExecutor(u *scratchFanNoMergeExecutor) {
-	*u = scratchFanNoMergeExecutor{
-		parFan: scratchFanNoMergeExecutorFan{done: u.parFan.done},
-	}
+	*u = scratchFanNoMergeExecutor{parFan: scratchFanNoMergeExecutorFan{done: u.parFan.done}}
 }
 
 // flujogenConfigFanNoMergeExecutor is the configuration compiled into FanNoMergeExecutor.
@@ -8644,16 +7526,6 @@ func (e *FanNoMergeExecutor) shrink(level runtime.PressureLevel) {
 	e.scratch.Load().Shrink()
 }
 
-// runFan runs the Parallel "fan".
-func (e *FanNoMergeExecutor) runFan(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	start := r.Eng.Env.Clock.Nanotime()
-	cctx := ctx
-	out, abort := e.bodyFan(cctx, in, r, res)
-	_ = cctx
-	res.Latency = time.Duration(r.Eng.Env.Clock.Nanotime() - start)
-	return out, abort
-}
-
 // scratchFanNoMergeExecutorFan is the working space of one run of parallel "fan".
 type scratchFanNoMergeExecutorFan struct {
 	results  [3]flujo.StepResult
@@ -8671,28 +7543,15 @@ type scratchFanNoMergeExecutorFan struct {
 	r2       flujoimpl.Run[flujotest.State]
 }
 
-// getscratchFanNoMergeExecutorFan returns working space for parallel "fan".
-func (e *FanNoMergeExecutor) getscratchFanNoMergeExecutorFan() *scratchFanNoMergeExecutorFan {
-	u := e.scratch.Load().Get()
-	u.parFan.owner = u
-	return &u.parFan
-}
-
-// joinFan calls the join of parallel "fan", turning a panic into a *flujo.PanicError.
-func (e *FanNoMergeExecutor) joinFan(a0 flujotest.Job, a1 flujotest.Job, a2 flujotest.Job) (out flujotest.Job, err error) {
-	defer func() {
-		if p := recover(); p != nil {
-			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "fan", Value: p, Stack: debug.Stack()}
-		}
-	}()
-	return flujotest.JoinThree(a0, a1, a2), nil
-}
-
-// bodyFan is the composition of "fan".
-func (e *FanNoMergeExecutor) bodyFan(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+// runFan runs the Parallel "fan".
+func (e *FanNoMergeExecutor) runFan(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+	start := r.Eng.Env.Clock.Nanotime()
+	defer func() { res.Latency = time.Duration(r.Eng.Env.Clock.Nanotime() - start) }()
 	res.Name = "fan"
 	res.Attempts = 1
-	sc := e.getscratchFanNoMergeExecutorFan()
+	u := e.scratch.Load().Get()
+	sc := &u.parFan
+	sc.owner = u
 	bctx := e.scopes.Get(ctx)
 	sc.r0 = *r
 	sc.w0 = *r.State
@@ -8700,17 +7559,7 @@ func (e *FanNoMergeExecutor) bodyFan(ctx context.Context, in flujotest.Job, r *f
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		exited := true
-		defer func() {
-			if exited {
-				sc.o0, sc.aborts[0] = *new(flujotest.Job), nil
-				flujoimpl.GoexitResult(&sc.results[0], "p1")
-				sc.done <- 0
-			}
-		}()
-		sc.o0, sc.aborts[0] = e.runP1(bctx, in, &sc.r0, &sc.results[0])
-		exited = false
-		sc.done <- 0
+		flujoimpl.RunBranch(sc.done, 0, "p1", &sc.results[0], &sc.o0, &sc.aborts[0], func() (flujotest.Job, error) { return e.runP1(bctx, in, &sc.r0, &sc.results[0]) })
 	}()
 	sc.r1 = *r
 	sc.w1 = *r.State
@@ -8718,137 +7567,51 @@ func (e *FanNoMergeExecutor) bodyFan(ctx context.Context, in flujotest.Job, r *f
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		exited := true
-		defer func() {
-			if exited {
-				sc.o1, sc.aborts[1] = *new(flujotest.Job), nil
-				flujoimpl.GoexitResult(&sc.results[1], "a2")
-				sc.done <- 1
-			}
-		}()
-		sc.o1, sc.aborts[1] = e.runA2(bctx, in, &sc.r1, &sc.results[1])
-		exited = false
-		sc.done <- 1
+		flujoimpl.RunBranch(sc.done, 1, "a2", &sc.results[1], &sc.o1, &sc.aborts[1], func() (flujotest.Job, error) { return e.runA2(bctx, in, &sc.r1, &sc.results[1]) })
 	}()
 	sc.r2 = *r
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		exited := true
-		defer func() {
-			if exited {
-				sc.o2, sc.aborts[2] = *new(flujotest.Job), nil
-				flujoimpl.GoexitResult(&sc.results[2], "echo")
-				sc.done <- 2
-			}
-		}()
-		sc.o2, sc.aborts[2] = e.runEcho(bctx, in, &sc.r2, &sc.results[2])
-		exited = false
-		sc.done <- 2
+		flujoimpl.RunBranch(sc.done, 2, "echo", &sc.results[2], &sc.o2, &sc.aborts[2], func() (flujotest.Job, error) { return e.runEcho(bctx, in, &sc.r2, &sc.results[2]) })
 	}()
-	var abort error
-	failed := -1
-	_ = failed
-	for range 3 {
-		select {
-		case i := <-sc.done:
-			sc.finished[i] = true
-			switch ab := sc.aborts[i]; {
-			case ab != nil && (runtime.ContextErr(ctx) != nil || flujoimpl.IsUsageLimit(ab)):
-				if abort == nil {
-					abort = ab
-					bctx.Cancel()
-				}
-			case ab != nil:
-			case !sc.results[i].Success && (failed < 0 || i < failed):
-				failed = i
-				bctx.Cancel()
-			}
-		case <-runtime.ContextDone(ctx):
-			// The branches still running see the cancellation and end in
-			// goroutines the executor counts; they may still write the scratch
-			// space, which is therefore not reused.
-			// They hold the scope too: it is cancelled, never reused.
-			bctx.Abandon()
-			for i := range sc.results {
-				if sc.finished[i] {
-					res.Steps = append(res.Steps, sc.results[i])
-				}
-			}
-			cerr := runtime.ContextErr(ctx)
-			res.Err = cerr
-			return *new(flujotest.Job), cerr
-		}
+	abort, failed, cerr := flujoimpl.Gather(ctx, sc.done, sc.results[:], sc.aborts[:], sc.finished[:], true, bctx.Cancel)
+	if cerr != nil {
+		// They hold the scope too: it is cancelled, never reused.
+		bctx.Abandon()
+		return *new(flujotest.Job), flujoimpl.Abandoned(res, sc.results[:], sc.finished[:], cerr)
 	}
 	e.scopes.Put(bctx)
 	defer e.scratch.Load().Put(sc.owner)
-	if r.Record || abort != nil || failed >= 0 {
-		res.Steps = append(res.Steps, sc.results[:]...)
-	}
-	for i := range sc.results {
-		res.Cost += sc.results[i].Cost
-		res.Tokens += sc.results[i].Tokens
-	}
-	if abort != nil {
-		res.Err = abort
+	if stop, abort := flujoimpl.Branches(res, sc.results[:], r.Record, abort, failed); stop {
 		return *new(flujotest.Job), abort
 	}
-	if failed >= 0 {
-		fr := &sc.results[failed]
-		res.Err = fr.Err
-		res.Feedback = fmt.Sprintf("branch %q failed: %s", fr.Name, fr.Feedback)
-		return *new(flujotest.Job), nil
-	}
-	out, jerr := e.joinFan(sc.o0, sc.o1, sc.o2)
+	out, jerr := flujoimpl.Guard("fan", func() (flujotest.Job, error) { return flujotest.JoinThree(sc.o0, sc.o1, sc.o2), nil })
 	if jerr != nil {
-		res.Err, res.Feedback = jerr, jerr.Error()
+		flujoimpl.JoinFailed(res, "fan", jerr)
 		return *new(flujotest.Job), nil
 	}
-	res.Success = true
-	if r.Record {
-		res.Output = out
-	}
-	return out, nil
+	return flujoimpl.Succeed(res, r.Record, out), nil
 }
 
 // runP1 runs the Pipeline "p1".
 func (e *FanNoMergeExecutor) runP1(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	cctx := ctx
-	out, abort := e.bodyP1(cctx, in, r, res)
-	_ = cctx
-	return out, abort
-}
-
-// bodyP1 is the composition of "p1".
-func (e *FanNoMergeExecutor) bodyP1(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
 	res.Name = "p1"
 	res.Attempts = 1
 	if r.Record {
 		res.Steps = make([]flujo.StepResult, 0, 2)
 	}
-	var outA1 flujotest.Job
-	{
-		var cr flujo.StepResult
-		o, abort := e.runA1(ctx, in, r, &cr)
-		if stop, abort := flujogenSeqChild(res, &cr, r.Record, abort); stop {
-			return *new(flujotest.Job), abort
-		}
-		outA1 = o
+	var crA1 flujo.StepResult
+	outA1, abort := e.runA1(ctx, in, r, &crA1)
+	if stop, abort := flujoimpl.Child(res, &crA1, r.Record, abort); stop {
+		return *new(flujotest.Job), abort
 	}
-	var outB flujotest.Job
-	{
-		var cr flujo.StepResult
-		o, abort := e.runB(ctx, outA1, r, &cr)
-		if stop, abort := flujogenSeqChild(res, &cr, r.Record, abort); stop {
-			return *new(flujotest.Job), abort
-		}
-		outB = o
+	var crB flujo.StepResult
+	outB, abort := e.runB(ctx, outA1, r, &crB)
+	if stop, abort := flujoimpl.Child(res, &crB, r.Record, abort); stop {
+		return *new(flujotest.Job), abort
 	}
-	res.Success = true
-	if r.Record {
-		res.Output = outB
-	}
-	return outB, nil
+	return flujoimpl.Succeed(res, r.Record, outB), nil
 }
 
 // runA1 runs the steps "a1": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
@@ -9393,118 +8156,35 @@ func (e *GoexitMapExecutor) shrink(level runtime.PressureLevel) {
 // runEach runs the Map "each".
 func (e *GoexitMapExecutor) runEach(ctx context.Context, in []flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) ([]flujotest.Job, error) {
 	start := r.Eng.Env.Clock.Nanotime()
-	cctx := ctx
-	out, abort := e.bodyEach(cctx, in, r, res)
-	_ = cctx
-	res.Latency = time.Duration(r.Eng.Env.Clock.Nanotime() - start)
-	return out, abort
-}
-
-// bodyEach is the composition of "each".
-func (e *GoexitMapExecutor) bodyEach(ctx context.Context, in []flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) ([]flujotest.Job, error) {
+	defer func() { res.Latency = time.Duration(r.Eng.Env.Clock.Nanotime() - start) }()
 	res.Name = "each"
 	res.Attempts = 1
 	outs := make([]flujotest.Job, len(in))
 	results := make([]flujo.StepResult, len(in))
 	finished := make([]bool, len(in))
-	failed := -1
+	run := func(ctx context.Context, i int, cr *flujo.StepResult) (flujotest.Job, error) {
+		return e.runExit(ctx, in[i], r, cr)
+	}
 	var abort error
-	workers := min(2, len(in))
-	if workers <= 1 {
-		for i := range in {
-			ab := error(nil)
-			outs[i], ab = e.runExit(ctx, in[i], r, &results[i])
-			finished[i] = true
-			if ab != nil {
-				abort = ab
-				break
-			}
-			if !results[i].Success {
-				failed = i
-				break
-			}
-		}
+	var failed int
+	if workers := min(2, len(in)); workers <= 1 {
+		abort, failed = flujoimpl.MapSeq(ctx, outs, results, finished, run)
 	} else {
 		mctx := e.scopes.Get(ctx)
-		var next atomic.Int64
-		var mu sync.Mutex
-		done := make(chan bool, workers)
-		record := func(i int, cr *flujo.StepResult, o flujotest.Job, ab error) {
-			mu.Lock()
-			defer mu.Unlock()
-			results[i], finished[i], outs[i] = *cr, true, o
-			switch {
-			case ab != nil && (runtime.ContextErr(ctx) != nil || flujoimpl.IsUsageLimit(ab)):
-				if abort == nil {
-					abort = ab
-				}
-				mctx.Cancel()
-			case ab != nil:
-			case !cr.Success && (failed < 0 || i < failed):
-				failed = i
-				mctx.Cancel()
-			}
-		}
-		for range workers {
-			e.svc.Track.EnterChild()
-			go func() {
-				defer e.svc.Track.ExitChild()
-				cur := -1 // the element in progress
-				var cr flujo.StepResult
-				defer func() {
-					if cur >= 0 {
-						flujoimpl.GoexitResult(&cr, "exit")
-						record(cur, &cr, *new(flujotest.Job), nil)
-					}
-					done <- true
-				}()
-				for {
-					i := int(next.Add(1) - 1)
-					if i >= len(in) || runtime.ContextErr(mctx) != nil {
-						return
-					}
-					cur, cr = i, *new(flujo.StepResult)
-					o, ab := e.runExit(mctx, in[i], r, &cr)
-					cur = -1
-					record(i, &cr, o, ab)
-				}
-			}()
-		}
-		for range workers {
-			select {
-			case <-done:
-			case <-runtime.ContextDone(ctx):
-				// Workers still running hold the scope: it is cancelled, never reused.
-				mctx.Abandon()
-				cerr := runtime.ContextErr(ctx)
-				res.Err = cerr
-				return nil, cerr
-			}
+		var cerr error
+		abort, failed, cerr = flujoimpl.MapWorkers(ctx, mctx, mctx.Cancel, &e.svc.Track, workers, "exit", outs, results, finished, run)
+		if cerr != nil {
+			// Workers still running hold the scope: it is cancelled, never reused.
+			mctx.Abandon()
+			res.Err = cerr
+			return nil, cerr
 		}
 		e.scopes.Put(mctx)
 	}
-	for i := range results {
-		if finished[i] {
-			if r.Record || abort != nil || failed >= 0 {
-				res.Steps = append(res.Steps, results[i])
-			}
-			res.Cost += results[i].Cost
-			res.Tokens += results[i].Tokens
-		}
-	}
-	if abort != nil {
-		res.Err = abort
+	if stop, abort := flujoimpl.Elements(res, results, finished, r.Record, abort, failed); stop {
 		return nil, abort
 	}
-	if failed >= 0 {
-		res.Err, res.Feedback = results[failed].Err, results[failed].Feedback
-		return nil, nil
-	}
-	res.Success = true
-	if r.Record {
-		res.Output = outs
-	}
-	return outs, nil
+	return flujoimpl.Succeed(res, r.Record, outs), nil
 }
 
 // runExit runs the step "exit": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
@@ -9537,14 +8217,10 @@ type scratchGoexitParallelExecutor struct {
 }
 
 func newscratchGoexitParallelExecutor() scratchGoexitParallelExecutor {
-	return scratchGoexitParallelExecutor{
-		parFan: scratchGoexitParallelExecutorFan{done: make(chan int, 2)},
-	}
+	return scratchGoexitParallelExecutor{parFan: scratchGoexitParallelExecutorFan{done: make(chan int, 2)}}
 }
 func resetscratchGoexitParallelExecutor(u *scratchGoexitParallelExecutor) {
-	*u = scratchGoexitParallelExecutor{
-		parFan: scratchGoexitParallelExecutorFan{done: u.parFan.done},
-	}
+	*u = scratchGoexitParallelExecutor{parFan: scratchGoexitParallelExecutorFan{done: u.parFan.done}}
 }
 
 // flujogenConfigGoexitParallelExecutor is the configuration compiled into GoexitParallelExecutor.
@@ -9718,16 +8394,6 @@ func (e *GoexitParallelExecutor) shrink(level runtime.PressureLevel) {
 	e.scratch.Load().Shrink()
 }
 
-// runFan runs the Parallel "fan".
-func (e *GoexitParallelExecutor) runFan(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	start := r.Eng.Env.Clock.Nanotime()
-	cctx := ctx
-	out, abort := e.bodyFan(cctx, in, r, res)
-	_ = cctx
-	res.Latency = time.Duration(r.Eng.Env.Clock.Nanotime() - start)
-	return out, abort
-}
-
 // scratchGoexitParallelExecutorFan is the working space of one run of parallel "fan".
 type scratchGoexitParallelExecutorFan struct {
 	results  [2]flujo.StepResult
@@ -9741,124 +8407,45 @@ type scratchGoexitParallelExecutorFan struct {
 	r1       flujoimpl.Run[struct{}]
 }
 
-// getscratchGoexitParallelExecutorFan returns working space for parallel "fan".
-func (e *GoexitParallelExecutor) getscratchGoexitParallelExecutorFan() *scratchGoexitParallelExecutorFan {
-	u := e.scratch.Load().Get()
-	u.parFan.owner = u
-	return &u.parFan
-}
-
-// joinFan calls the join of parallel "fan", turning a panic into a *flujo.PanicError.
-func (e *GoexitParallelExecutor) joinFan(a0 flujotest.Job, a1 flujotest.Job) (out flujotest.Job, err error) {
-	defer func() {
-		if p := recover(); p != nil {
-			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "fan", Value: p, Stack: debug.Stack()}
-		}
-	}()
-	return flujotest.JoinTwo(a0, a1), nil
-}
-
-// bodyFan is the composition of "fan".
-func (e *GoexitParallelExecutor) bodyFan(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+// runFan runs the Parallel "fan".
+func (e *GoexitParallelExecutor) runFan(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	start := r.Eng.Env.Clock.Nanotime()
+	defer func() { res.Latency = time.Duration(r.Eng.Env.Clock.Nanotime() - start) }()
 	res.Name = "fan"
 	res.Attempts = 1
-	sc := e.getscratchGoexitParallelExecutorFan()
+	u := e.scratch.Load().Get()
+	sc := &u.parFan
+	sc.owner = u
 	bctx := e.scopes.Get(ctx)
 	sc.r0 = *r
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		exited := true
-		defer func() {
-			if exited {
-				sc.o0, sc.aborts[0] = *new(flujotest.Job), nil
-				flujoimpl.GoexitResult(&sc.results[0], "exit")
-				sc.done <- 0
-			}
-		}()
-		sc.o0, sc.aborts[0] = e.runExit(bctx, in, &sc.r0, &sc.results[0])
-		exited = false
-		sc.done <- 0
+		flujoimpl.RunBranch(sc.done, 0, "exit", &sc.results[0], &sc.o0, &sc.aborts[0], func() (flujotest.Job, error) { return e.runExit(bctx, in, &sc.r0, &sc.results[0]) })
 	}()
 	sc.r1 = *r
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		exited := true
-		defer func() {
-			if exited {
-				sc.o1, sc.aborts[1] = *new(flujotest.Job), nil
-				flujoimpl.GoexitResult(&sc.results[1], "echo")
-				sc.done <- 1
-			}
-		}()
-		sc.o1, sc.aborts[1] = e.runEcho(bctx, in, &sc.r1, &sc.results[1])
-		exited = false
-		sc.done <- 1
+		flujoimpl.RunBranch(sc.done, 1, "echo", &sc.results[1], &sc.o1, &sc.aborts[1], func() (flujotest.Job, error) { return e.runEcho(bctx, in, &sc.r1, &sc.results[1]) })
 	}()
-	var abort error
-	failed := -1
-	_ = failed
-	for range 2 {
-		select {
-		case i := <-sc.done:
-			sc.finished[i] = true
-			switch ab := sc.aborts[i]; {
-			case ab != nil && (runtime.ContextErr(ctx) != nil || flujoimpl.IsUsageLimit(ab)):
-				if abort == nil {
-					abort = ab
-					bctx.Cancel()
-				}
-			case ab != nil:
-			case !sc.results[i].Success && (failed < 0 || i < failed):
-				failed = i
-				bctx.Cancel()
-			}
-		case <-runtime.ContextDone(ctx):
-			// The branches still running see the cancellation and end in
-			// goroutines the executor counts; they may still write the scratch
-			// space, which is therefore not reused.
-			// They hold the scope too: it is cancelled, never reused.
-			bctx.Abandon()
-			for i := range sc.results {
-				if sc.finished[i] {
-					res.Steps = append(res.Steps, sc.results[i])
-				}
-			}
-			cerr := runtime.ContextErr(ctx)
-			res.Err = cerr
-			return *new(flujotest.Job), cerr
-		}
+	abort, failed, cerr := flujoimpl.Gather(ctx, sc.done, sc.results[:], sc.aborts[:], sc.finished[:], true, bctx.Cancel)
+	if cerr != nil {
+		// They hold the scope too: it is cancelled, never reused.
+		bctx.Abandon()
+		return *new(flujotest.Job), flujoimpl.Abandoned(res, sc.results[:], sc.finished[:], cerr)
 	}
 	e.scopes.Put(bctx)
 	defer e.scratch.Load().Put(sc.owner)
-	if r.Record || abort != nil || failed >= 0 {
-		res.Steps = append(res.Steps, sc.results[:]...)
-	}
-	for i := range sc.results {
-		res.Cost += sc.results[i].Cost
-		res.Tokens += sc.results[i].Tokens
-	}
-	if abort != nil {
-		res.Err = abort
+	if stop, abort := flujoimpl.Branches(res, sc.results[:], r.Record, abort, failed); stop {
 		return *new(flujotest.Job), abort
 	}
-	if failed >= 0 {
-		fr := &sc.results[failed]
-		res.Err = fr.Err
-		res.Feedback = fmt.Sprintf("branch %q failed: %s", fr.Name, fr.Feedback)
-		return *new(flujotest.Job), nil
-	}
-	out, jerr := e.joinFan(sc.o0, sc.o1)
+	out, jerr := flujoimpl.Guard("fan", func() (flujotest.Job, error) { return flujotest.JoinTwo(sc.o0, sc.o1), nil })
 	if jerr != nil {
-		res.Err, res.Feedback = jerr, jerr.Error()
+		flujoimpl.JoinFailed(res, "fan", jerr)
 		return *new(flujotest.Job), nil
 	}
-	res.Success = true
-	if r.Record {
-		res.Output = out
-	}
-	return out, nil
+	return flujoimpl.Succeed(res, r.Record, out), nil
 }
 
 // runExit runs the step "exit": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
@@ -10612,42 +9199,22 @@ func (e *HistoryExecutor) shrink(level runtime.PressureLevel) {
 
 // runOuter runs the Pipeline "outer".
 func (e *HistoryExecutor) runOuter(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	cctx := ctx
-	out, abort := e.bodyOuter(cctx, in, r, res)
-	_ = cctx
-	return out, abort
-}
-
-// bodyOuter is the composition of "outer".
-func (e *HistoryExecutor) bodyOuter(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
 	res.Name = "outer"
 	res.Attempts = 1
 	if r.Record {
 		res.Steps = make([]flujo.StepResult, 0, 2)
 	}
-	var outFirst flujotest.Job
-	{
-		var cr flujo.StepResult
-		o, abort := e.runFirst(ctx, in, r, &cr)
-		if stop, abort := flujogenSeqChild(res, &cr, r.Record, abort); stop {
-			return *new(flujotest.Job), abort
-		}
-		outFirst = o
+	var crFirst flujo.StepResult
+	outFirst, abort := e.runFirst(ctx, in, r, &crFirst)
+	if stop, abort := flujoimpl.Child(res, &crFirst, r.Record, abort); stop {
+		return *new(flujotest.Job), abort
 	}
-	var outInner flujotest.Job
-	{
-		var cr flujo.StepResult
-		o, abort := e.runInner(ctx, outFirst, r, &cr)
-		if stop, abort := flujogenSeqChild(res, &cr, r.Record, abort); stop {
-			return *new(flujotest.Job), abort
-		}
-		outInner = o
+	var crInner flujo.StepResult
+	outInner, abort := e.runInner(ctx, outFirst, r, &crInner)
+	if stop, abort := flujoimpl.Child(res, &crInner, r.Record, abort); stop {
+		return *new(flujotest.Job), abort
 	}
-	res.Success = true
-	if r.Record {
-		res.Output = outInner
-	}
-	return outInner, nil
+	return flujoimpl.Succeed(res, r.Record, outInner), nil
 }
 
 // runFirst runs the step "first": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
@@ -10657,42 +9224,22 @@ func (e *HistoryExecutor) runFirst(ctx context.Context, in flujotest.Job, r *flu
 
 // runInner runs the Pipeline "inner".
 func (e *HistoryExecutor) runInner(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	cctx := ctx
-	out, abort := e.bodyInner(cctx, in, r, res)
-	_ = cctx
-	return out, abort
-}
-
-// bodyInner is the composition of "inner".
-func (e *HistoryExecutor) bodyInner(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
 	res.Name = "inner"
 	res.Attempts = 1
 	if r.Record {
 		res.Steps = make([]flujo.StepResult, 0, 2)
 	}
-	var outSecond flujotest.Job
-	{
-		var cr flujo.StepResult
-		o, abort := e.runSecond(ctx, in, r, &cr)
-		if stop, abort := flujogenSeqChild(res, &cr, r.Record, abort); stop {
-			return *new(flujotest.Job), abort
-		}
-		outSecond = o
+	var crSecond flujo.StepResult
+	outSecond, abort := e.runSecond(ctx, in, r, &crSecond)
+	if stop, abort := flujoimpl.Child(res, &crSecond, r.Record, abort); stop {
+		return *new(flujotest.Job), abort
 	}
-	var outThird flujotest.Job
-	{
-		var cr flujo.StepResult
-		o, abort := e.runThird(ctx, outSecond, r, &cr)
-		if stop, abort := flujogenSeqChild(res, &cr, r.Record, abort); stop {
-			return *new(flujotest.Job), abort
-		}
-		outThird = o
+	var crThird flujo.StepResult
+	outThird, abort := e.runThird(ctx, outSecond, r, &crThird)
+	if stop, abort := flujoimpl.Child(res, &crThird, r.Record, abort); stop {
+		return *new(flujotest.Job), abort
 	}
-	res.Success = true
-	if r.Record {
-		res.Output = outThird
-	}
-	return outThird, nil
+	return flujoimpl.Succeed(res, r.Record, outThird), nil
 }
 
 // runSecond runs the step "second": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
@@ -10900,14 +9447,10 @@ type scratchJoinFailsAfterIgnoredExecutor struct {
 }
 
 func newscratchJoinFailsAfterIgnoredExecutor() scratchJoinFailsAfterIgnoredExecutor {
-	return scratchJoinFailsAfterIgnoredExecutor{
-		parFan: scratchJoinFailsAfterIgnoredExecutorFan{done: make(chan int, 2)},
-	}
+	return scratchJoinFailsAfterIgnoredExecutor{parFan: scratchJoinFailsAfterIgnoredExecutorFan{done: make(chan int, 2)}}
 }
 func resetscratchJoinFailsAfterIgnoredExecutor(u *scratchJoinFailsAfterIgnoredExecutor) {
-	*u = scratchJoinFailsAfterIgnoredExecutor{
-		parFan: scratchJoinFailsAfterIgnoredExecutorFan{done: u.parFan.done},
-	}
+	*u = scratchJoinFailsAfterIgnoredExecutor{parFan: scratchJoinFailsAfterIgnoredExecutorFan{done: u.parFan.done}}
 }
 
 // flujogenConfigJoinFailsAfterIgnoredExecutor is the configuration compiled into JoinFailsAfterIgnoredExecutor.
@@ -11083,43 +9626,17 @@ func (e *JoinFailsAfterIgnoredExecutor) shrink(level runtime.PressureLevel) {
 
 // runJoined runs the Pipeline "joined".
 func (e *JoinFailsAfterIgnoredExecutor) runJoined(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	cctx := ctx
-	out, abort := e.bodyJoined(cctx, in, r, res)
-	_ = cctx
-	return out, abort
-}
-
-// bodyJoined is the composition of "joined".
-func (e *JoinFailsAfterIgnoredExecutor) bodyJoined(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
 	res.Name = "joined"
 	res.Attempts = 1
 	if r.Record {
 		res.Steps = make([]flujo.StepResult, 0, 1)
 	}
-	var outFan flujotest.Job
-	{
-		var cr flujo.StepResult
-		o, abort := e.runFan(ctx, in, r, &cr)
-		if stop, abort := flujogenSeqChild(res, &cr, r.Record, abort); stop {
-			return *new(flujotest.Job), abort
-		}
-		outFan = o
+	var crFan flujo.StepResult
+	outFan, abort := e.runFan(ctx, in, r, &crFan)
+	if stop, abort := flujoimpl.Child(res, &crFan, r.Record, abort); stop {
+		return *new(flujotest.Job), abort
 	}
-	res.Success = true
-	if r.Record {
-		res.Output = outFan
-	}
-	return outFan, nil
-}
-
-// runFan runs the Parallel "fan".
-func (e *JoinFailsAfterIgnoredExecutor) runFan(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	start := r.Eng.Env.Clock.Nanotime()
-	cctx := ctx
-	out, abort := e.bodyFan(cctx, in, r, res)
-	_ = cctx
-	res.Latency = time.Duration(r.Eng.Env.Clock.Nanotime() - start)
-	return out, abort
+	return flujoimpl.Succeed(res, r.Record, outFan), nil
 }
 
 // scratchJoinFailsAfterIgnoredExecutorFan is the working space of one run of parallel "fan".
@@ -11135,118 +9652,45 @@ type scratchJoinFailsAfterIgnoredExecutorFan struct {
 	r1       flujoimpl.Run[struct{}]
 }
 
-// getscratchJoinFailsAfterIgnoredExecutorFan returns working space for parallel "fan".
-func (e *JoinFailsAfterIgnoredExecutor) getscratchJoinFailsAfterIgnoredExecutorFan() *scratchJoinFailsAfterIgnoredExecutorFan {
-	u := e.scratch.Load().Get()
-	u.parFan.owner = u
-	return &u.parFan
-}
-
-// joinFan calls the join of parallel "fan", turning a panic into a *flujo.PanicError.
-func (e *JoinFailsAfterIgnoredExecutor) joinFan(a0 flujotest.Job, a1 flujotest.Job) (out flujotest.Job, err error) {
-	defer func() {
-		if p := recover(); p != nil {
-			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "fan", Value: p, Stack: debug.Stack()}
-		}
-	}()
-	return flujotest.JoinTwoRefuses(a0, a1)
-}
-
-// bodyFan is the composition of "fan".
-func (e *JoinFailsAfterIgnoredExecutor) bodyFan(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+// runFan runs the Parallel "fan".
+func (e *JoinFailsAfterIgnoredExecutor) runFan(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	start := r.Eng.Env.Clock.Nanotime()
+	defer func() { res.Latency = time.Duration(r.Eng.Env.Clock.Nanotime() - start) }()
 	res.Name = "fan"
 	res.Attempts = 1
-	sc := e.getscratchJoinFailsAfterIgnoredExecutorFan()
+	u := e.scratch.Load().Get()
+	sc := &u.parFan
+	sc.owner = u
 	bctx := e.scopes.Get(ctx)
 	sc.r0 = *r
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		exited := true
-		defer func() {
-			if exited {
-				sc.o0, sc.aborts[0] = *new(flujotest.Job), nil
-				flujoimpl.GoexitResult(&sc.results[0], "echo")
-				sc.done <- 0
-			}
-		}()
-		sc.o0, sc.aborts[0] = e.runEcho(bctx, in, &sc.r0, &sc.results[0])
-		exited = false
-		sc.done <- 0
+		flujoimpl.RunBranch(sc.done, 0, "echo", &sc.results[0], &sc.o0, &sc.aborts[0], func() (flujotest.Job, error) { return e.runEcho(bctx, in, &sc.r0, &sc.results[0]) })
 	}()
 	sc.r1 = *r
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		exited := true
-		defer func() {
-			if exited {
-				sc.o1, sc.aborts[1] = *new(flujotest.Job), nil
-				flujoimpl.GoexitResult(&sc.results[1], "fail")
-				sc.done <- 1
-			}
-		}()
-		sc.o1, sc.aborts[1] = e.runFail(bctx, in, &sc.r1, &sc.results[1])
-		exited = false
-		sc.done <- 1
+		flujoimpl.RunBranch(sc.done, 1, "fail", &sc.results[1], &sc.o1, &sc.aborts[1], func() (flujotest.Job, error) { return e.runFail(bctx, in, &sc.r1, &sc.results[1]) })
 	}()
-	var abort error
-	failed := -1
-	_ = failed
-	for range 2 {
-		select {
-		case i := <-sc.done:
-			sc.finished[i] = true
-			switch ab := sc.aborts[i]; {
-			case ab != nil && (runtime.ContextErr(ctx) != nil || flujoimpl.IsUsageLimit(ab)):
-				if abort == nil {
-					abort = ab
-					bctx.Cancel()
-				}
-			case ab != nil:
-			}
-		case <-runtime.ContextDone(ctx):
-			// The branches still running see the cancellation and end in
-			// goroutines the executor counts; they may still write the scratch
-			// space, which is therefore not reused.
-			// They hold the scope too: it is cancelled, never reused.
-			bctx.Abandon()
-			for i := range sc.results {
-				if sc.finished[i] {
-					res.Steps = append(res.Steps, sc.results[i])
-				}
-			}
-			cerr := runtime.ContextErr(ctx)
-			res.Err = cerr
-			return *new(flujotest.Job), cerr
-		}
+	abort, failed, cerr := flujoimpl.Gather(ctx, sc.done, sc.results[:], sc.aborts[:], sc.finished[:], false, bctx.Cancel)
+	if cerr != nil {
+		// They hold the scope too: it is cancelled, never reused.
+		bctx.Abandon()
+		return *new(flujotest.Job), flujoimpl.Abandoned(res, sc.results[:], sc.finished[:], cerr)
 	}
 	e.scopes.Put(bctx)
 	defer e.scratch.Load().Put(sc.owner)
-	if r.Record || abort != nil || failed >= 0 {
-		res.Steps = append(res.Steps, sc.results[:]...)
-	}
-	for i := range sc.results {
-		res.Cost += sc.results[i].Cost
-		res.Tokens += sc.results[i].Tokens
-	}
-	if abort != nil {
-		res.Err = abort
+	if stop, abort := flujoimpl.Branches(res, sc.results[:], r.Record, abort, failed); stop {
 		return *new(flujotest.Job), abort
 	}
-	out, jerr := e.joinFan(sc.o0, sc.o1)
+	out, jerr := flujoimpl.Guard("fan", func() (flujotest.Job, error) { return flujotest.JoinTwoRefuses(sc.o0, sc.o1) })
 	if jerr != nil {
-		if _, ok := jerr.(*flujo.PanicError); !ok {
-			jerr = &flujo.JoinError{Parallel: "fan", Err: jerr}
-		}
-		res.Err, res.Feedback = jerr, jerr.Error()
+		flujoimpl.JoinFailed(res, "fan", jerr)
 		return *new(flujotest.Job), nil
 	}
-	res.Success = true
-	if r.Record {
-		res.Output = out
-	}
-	return out, nil
+	return flujoimpl.Succeed(res, r.Record, out), nil
 }
 
 // runEcho runs the step "echo": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
@@ -11435,118 +9879,35 @@ func (e *MapEchoExecutor) shrink(level runtime.PressureLevel) {
 // runEach runs the Map "each".
 func (e *MapEchoExecutor) runEach(ctx context.Context, in []flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) ([]flujotest.Job, error) {
 	start := r.Eng.Env.Clock.Nanotime()
-	cctx := ctx
-	out, abort := e.bodyEach(cctx, in, r, res)
-	_ = cctx
-	res.Latency = time.Duration(r.Eng.Env.Clock.Nanotime() - start)
-	return out, abort
-}
-
-// bodyEach is the composition of "each".
-func (e *MapEchoExecutor) bodyEach(ctx context.Context, in []flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) ([]flujotest.Job, error) {
+	defer func() { res.Latency = time.Duration(r.Eng.Env.Clock.Nanotime() - start) }()
 	res.Name = "each"
 	res.Attempts = 1
 	outs := make([]flujotest.Job, len(in))
 	results := make([]flujo.StepResult, len(in))
 	finished := make([]bool, len(in))
-	failed := -1
+	run := func(ctx context.Context, i int, cr *flujo.StepResult) (flujotest.Job, error) {
+		return e.runEcho(ctx, in[i], r, cr)
+	}
 	var abort error
-	workers := min(3, len(in))
-	if workers <= 1 {
-		for i := range in {
-			ab := error(nil)
-			outs[i], ab = e.runEcho(ctx, in[i], r, &results[i])
-			finished[i] = true
-			if ab != nil {
-				abort = ab
-				break
-			}
-			if !results[i].Success {
-				failed = i
-				break
-			}
-		}
+	var failed int
+	if workers := min(3, len(in)); workers <= 1 {
+		abort, failed = flujoimpl.MapSeq(ctx, outs, results, finished, run)
 	} else {
 		mctx := e.scopes.Get(ctx)
-		var next atomic.Int64
-		var mu sync.Mutex
-		done := make(chan bool, workers)
-		record := func(i int, cr *flujo.StepResult, o flujotest.Job, ab error) {
-			mu.Lock()
-			defer mu.Unlock()
-			results[i], finished[i], outs[i] = *cr, true, o
-			switch {
-			case ab != nil && (runtime.ContextErr(ctx) != nil || flujoimpl.IsUsageLimit(ab)):
-				if abort == nil {
-					abort = ab
-				}
-				mctx.Cancel()
-			case ab != nil:
-			case !cr.Success && (failed < 0 || i < failed):
-				failed = i
-				mctx.Cancel()
-			}
-		}
-		for range workers {
-			e.svc.Track.EnterChild()
-			go func() {
-				defer e.svc.Track.ExitChild()
-				cur := -1 // the element in progress
-				var cr flujo.StepResult
-				defer func() {
-					if cur >= 0 {
-						flujoimpl.GoexitResult(&cr, "echo")
-						record(cur, &cr, *new(flujotest.Job), nil)
-					}
-					done <- true
-				}()
-				for {
-					i := int(next.Add(1) - 1)
-					if i >= len(in) || runtime.ContextErr(mctx) != nil {
-						return
-					}
-					cur, cr = i, *new(flujo.StepResult)
-					o, ab := e.runEcho(mctx, in[i], r, &cr)
-					cur = -1
-					record(i, &cr, o, ab)
-				}
-			}()
-		}
-		for range workers {
-			select {
-			case <-done:
-			case <-runtime.ContextDone(ctx):
-				// Workers still running hold the scope: it is cancelled, never reused.
-				mctx.Abandon()
-				cerr := runtime.ContextErr(ctx)
-				res.Err = cerr
-				return nil, cerr
-			}
+		var cerr error
+		abort, failed, cerr = flujoimpl.MapWorkers(ctx, mctx, mctx.Cancel, &e.svc.Track, workers, "echo", outs, results, finished, run)
+		if cerr != nil {
+			// Workers still running hold the scope: it is cancelled, never reused.
+			mctx.Abandon()
+			res.Err = cerr
+			return nil, cerr
 		}
 		e.scopes.Put(mctx)
 	}
-	for i := range results {
-		if finished[i] {
-			if r.Record || abort != nil || failed >= 0 {
-				res.Steps = append(res.Steps, results[i])
-			}
-			res.Cost += results[i].Cost
-			res.Tokens += results[i].Tokens
-		}
-	}
-	if abort != nil {
-		res.Err = abort
+	if stop, abort := flujoimpl.Elements(res, results, finished, r.Record, abort, failed); stop {
 		return nil, abort
 	}
-	if failed >= 0 {
-		res.Err, res.Feedback = results[failed].Err, results[failed].Feedback
-		return nil, nil
-	}
-	res.Success = true
-	if r.Record {
-		res.Output = outs
-	}
-	return outs, nil
+	return flujoimpl.Succeed(res, r.Record, outs), nil
 }
 
 // runEcho runs the step "echo": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
@@ -11725,57 +10086,20 @@ func (e *MapFlakyInOrderExecutor) shrink(level runtime.PressureLevel) {
 // runEach runs the Map "each".
 func (e *MapFlakyInOrderExecutor) runEach(ctx context.Context, in []flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) ([]flujotest.Job, error) {
 	start := r.Eng.Env.Clock.Nanotime()
-	cctx := ctx
-	out, abort := e.bodyEach(cctx, in, r, res)
-	_ = cctx
-	res.Latency = time.Duration(r.Eng.Env.Clock.Nanotime() - start)
-	return out, abort
-}
-
-// bodyEach is the composition of "each".
-func (e *MapFlakyInOrderExecutor) bodyEach(ctx context.Context, in []flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) ([]flujotest.Job, error) {
+	defer func() { res.Latency = time.Duration(r.Eng.Env.Clock.Nanotime() - start) }()
 	res.Name = "each"
 	res.Attempts = 1
 	outs := make([]flujotest.Job, len(in))
 	results := make([]flujo.StepResult, len(in))
 	finished := make([]bool, len(in))
-	failed := -1
-	var abort error
-	for i := range in {
-		ab := error(nil)
-		outs[i], ab = e.runFlaky(ctx, in[i], r, &results[i])
-		finished[i] = true
-		if ab != nil {
-			abort = ab
-			break
-		}
-		if !results[i].Success {
-			failed = i
-			break
-		}
+	run := func(ctx context.Context, i int, cr *flujo.StepResult) (flujotest.Job, error) {
+		return e.runFlaky(ctx, in[i], r, cr)
 	}
-	for i := range results {
-		if finished[i] {
-			if r.Record || abort != nil || failed >= 0 {
-				res.Steps = append(res.Steps, results[i])
-			}
-			res.Cost += results[i].Cost
-			res.Tokens += results[i].Tokens
-		}
-	}
-	if abort != nil {
-		res.Err = abort
+	abort, failed := flujoimpl.MapSeq(ctx, outs, results, finished, run)
+	if stop, abort := flujoimpl.Elements(res, results, finished, r.Record, abort, failed); stop {
 		return nil, abort
 	}
-	if failed >= 0 {
-		res.Err, res.Feedback = results[failed].Err, results[failed].Feedback
-		return nil, nil
-	}
-	res.Success = true
-	if r.Record {
-		res.Output = outs
-	}
-	return outs, nil
+	return flujoimpl.Succeed(res, r.Record, outs), nil
 }
 
 // runFlaky runs the step "flaky": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
@@ -11808,14 +10132,10 @@ type scratchMaybeConflictExecutor struct {
 }
 
 func newscratchMaybeConflictExecutor() scratchMaybeConflictExecutor {
-	return scratchMaybeConflictExecutor{
-		parMaybe: scratchMaybeConflictExecutorMaybe{done: make(chan int, 2)},
-	}
+	return scratchMaybeConflictExecutor{parMaybe: scratchMaybeConflictExecutorMaybe{done: make(chan int, 2)}}
 }
 func resetscratchMaybeConflictExecutor(u *scratchMaybeConflictExecutor) {
-	*u = scratchMaybeConflictExecutor{
-		parMaybe: scratchMaybeConflictExecutorMaybe{done: u.parMaybe.done},
-	}
+	*u = scratchMaybeConflictExecutor{parMaybe: scratchMaybeConflictExecutorMaybe{done: u.parMaybe.done}}
 }
 
 // flujogenConfigMaybeConflictExecutor is the configuration compiled into MaybeConflictExecutor.
@@ -12004,16 +10324,6 @@ func (e *MaybeConflictExecutor) shrink(level runtime.PressureLevel) {
 	e.scratch.Load().Shrink()
 }
 
-// runMaybe runs the Parallel "maybe".
-func (e *MaybeConflictExecutor) runMaybe(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	start := r.Eng.Env.Clock.Nanotime()
-	cctx := ctx
-	out, abort := e.bodyMaybe(cctx, in, r, res)
-	_ = cctx
-	res.Latency = time.Duration(r.Eng.Env.Clock.Nanotime() - start)
-	return out, abort
-}
-
 // scratchMaybeConflictExecutorMaybe is the working space of one run of parallel "maybe".
 type scratchMaybeConflictExecutorMaybe struct {
 	results  [2]flujo.StepResult
@@ -12027,23 +10337,6 @@ type scratchMaybeConflictExecutorMaybe struct {
 	o1       flujotest.Job
 	r1       flujoimpl.Run[flujotest.State]
 	w1       flujotest.State
-}
-
-// getscratchMaybeConflictExecutorMaybe returns working space for parallel "maybe".
-func (e *MaybeConflictExecutor) getscratchMaybeConflictExecutorMaybe() *scratchMaybeConflictExecutorMaybe {
-	u := e.scratch.Load().Get()
-	u.parMaybe.owner = u
-	return &u.parMaybe
-}
-
-// joinMaybe calls the join of parallel "maybe", turning a panic into a *flujo.PanicError.
-func (e *MaybeConflictExecutor) joinMaybe(a0 flujotest.Job, a1 flujotest.Job) (out flujotest.Job, err error) {
-	defer func() {
-		if p := recover(); p != nil {
-			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "maybe", Value: p, Stack: debug.Stack()}
-		}
-	}()
-	return flujotest.JoinTwo(a0, a1), nil
 }
 
 // conflictsMaybe reports a *flujo.MergeConflictError when two successful branches of parallel "maybe" changed one state field.
@@ -12065,11 +10358,15 @@ func (e *MaybeConflictExecutor) conflictsMaybe(st *flujotest.State, sc *scratchM
 	return nil
 }
 
-// bodyMaybe is the composition of "maybe".
-func (e *MaybeConflictExecutor) bodyMaybe(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+// runMaybe runs the Parallel "maybe".
+func (e *MaybeConflictExecutor) runMaybe(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
+	start := r.Eng.Env.Clock.Nanotime()
+	defer func() { res.Latency = time.Duration(r.Eng.Env.Clock.Nanotime() - start) }()
 	res.Name = "maybe"
 	res.Attempts = 1
-	sc := e.getscratchMaybeConflictExecutorMaybe()
+	u := e.scratch.Load().Get()
+	sc := &u.parMaybe
+	sc.owner = u
 	bctx := e.scopes.Get(ctx)
 	sc.r0 = *r
 	sc.w0 = *r.State
@@ -12077,17 +10374,7 @@ func (e *MaybeConflictExecutor) bodyMaybe(ctx context.Context, in flujotest.Job,
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		exited := true
-		defer func() {
-			if exited {
-				sc.o0, sc.aborts[0] = *new(flujotest.Job), nil
-				flujoimpl.GoexitResult(&sc.results[0], "x")
-				sc.done <- 0
-			}
-		}()
-		sc.o0, sc.aborts[0] = e.runX(bctx, in, &sc.r0, &sc.results[0])
-		exited = false
-		sc.done <- 0
+		flujoimpl.RunBranch(sc.done, 0, "x", &sc.results[0], &sc.o0, &sc.aborts[0], func() (flujotest.Job, error) { return e.runX(bctx, in, &sc.r0, &sc.results[0]) })
 	}()
 	sc.r1 = *r
 	sc.w1 = *r.State
@@ -12095,78 +10382,26 @@ func (e *MaybeConflictExecutor) bodyMaybe(ctx context.Context, in flujotest.Job,
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		exited := true
-		defer func() {
-			if exited {
-				sc.o1, sc.aborts[1] = *new(flujotest.Job), nil
-				flujoimpl.GoexitResult(&sc.results[1], "y")
-				sc.done <- 1
-			}
-		}()
-		sc.o1, sc.aborts[1] = e.runY(bctx, in, &sc.r1, &sc.results[1])
-		exited = false
-		sc.done <- 1
+		flujoimpl.RunBranch(sc.done, 1, "y", &sc.results[1], &sc.o1, &sc.aborts[1], func() (flujotest.Job, error) { return e.runY(bctx, in, &sc.r1, &sc.results[1]) })
 	}()
-	var abort error
-	failed := -1
-	_ = failed
-	for range 2 {
-		select {
-		case i := <-sc.done:
-			sc.finished[i] = true
-			switch ab := sc.aborts[i]; {
-			case ab != nil && (runtime.ContextErr(ctx) != nil || flujoimpl.IsUsageLimit(ab)):
-				if abort == nil {
-					abort = ab
-					bctx.Cancel()
-				}
-			case ab != nil:
-			case !sc.results[i].Success && (failed < 0 || i < failed):
-				failed = i
-				bctx.Cancel()
-			}
-		case <-runtime.ContextDone(ctx):
-			// The branches still running see the cancellation and end in
-			// goroutines the executor counts; they may still write the scratch
-			// space, which is therefore not reused.
-			// They hold the scope too: it is cancelled, never reused.
-			bctx.Abandon()
-			for i := range sc.results {
-				if sc.finished[i] {
-					res.Steps = append(res.Steps, sc.results[i])
-				}
-			}
-			cerr := runtime.ContextErr(ctx)
-			res.Err = cerr
-			return *new(flujotest.Job), cerr
-		}
+	abort, failed, cerr := flujoimpl.Gather(ctx, sc.done, sc.results[:], sc.aborts[:], sc.finished[:], true, bctx.Cancel)
+	if cerr != nil {
+		// They hold the scope too: it is cancelled, never reused.
+		bctx.Abandon()
+		return *new(flujotest.Job), flujoimpl.Abandoned(res, sc.results[:], sc.finished[:], cerr)
 	}
 	e.scopes.Put(bctx)
 	defer e.scratch.Load().Put(sc.owner)
-	if r.Record || abort != nil || failed >= 0 {
-		res.Steps = append(res.Steps, sc.results[:]...)
-	}
-	for i := range sc.results {
-		res.Cost += sc.results[i].Cost
-		res.Tokens += sc.results[i].Tokens
-	}
-	if abort != nil {
-		res.Err = abort
+	if stop, abort := flujoimpl.Branches(res, sc.results[:], r.Record, abort, failed); stop {
 		return *new(flujotest.Job), abort
-	}
-	if failed >= 0 {
-		fr := &sc.results[failed]
-		res.Err = fr.Err
-		res.Feedback = fmt.Sprintf("branch %q failed: %s", fr.Name, fr.Feedback)
-		return *new(flujotest.Job), nil
 	}
 	if err := e.conflictsMaybe(r.State, sc); err != nil {
 		res.Err, res.Feedback = err, err.Error()
 		return *new(flujotest.Job), nil
 	}
-	out, jerr := e.joinMaybe(sc.o0, sc.o1)
+	out, jerr := flujoimpl.Guard("maybe", func() (flujotest.Job, error) { return flujotest.JoinTwo(sc.o0, sc.o1), nil })
 	if jerr != nil {
-		res.Err, res.Feedback = jerr, jerr.Error()
+		flujoimpl.JoinFailed(res, "maybe", jerr)
 		return *new(flujotest.Job), nil
 	}
 	if sc.results[1].Success && sc.w1.A != r.State.A {
@@ -12174,11 +10409,7 @@ func (e *MaybeConflictExecutor) bodyMaybe(ctx context.Context, in flujotest.Job,
 	} else if sc.results[0].Success && sc.w0.A != r.State.A {
 		r.State.A = sc.w0.A
 	}
-	res.Success = true
-	if r.Record {
-		res.Output = out
-	}
-	return out, nil
+	return flujoimpl.Succeed(res, r.Record, out), nil
 }
 
 // runX runs the steps "x": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
@@ -12389,30 +10620,12 @@ func (e *PanicAtTwoDepthsExecutor) shrink(level runtime.PressureLevel) {
 // runRoute runs the Branch "route".
 func (e *PanicAtTwoDepthsExecutor) runRoute(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
 	start := r.Eng.Env.Clock.Nanotime()
-	cctx := ctx
-	out, abort := e.bodyRoute(cctx, in, r, res)
-	_ = cctx
-	res.Latency = time.Duration(r.Eng.Env.Clock.Nanotime() - start)
-	return out, abort
-}
-
-// chooseRoute asks the chooser of branch "route", turning a panic into a *flujo.PanicError.
-func (e *PanicAtTwoDepthsExecutor) chooseRoute(in flujotest.Job) (key string, err error) {
-	defer func() {
-		if p := recover(); p != nil {
-			key, err = "", &flujo.PanicError{Step: "route", Value: p, Stack: debug.Stack()}
-		}
-	}()
-	return flujotest.ByName(in), nil
-}
-
-// bodyRoute is the composition of "route".
-func (e *PanicAtTwoDepthsExecutor) bodyRoute(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	defer func() { res.Latency = time.Duration(r.Eng.Env.Clock.Nanotime() - start) }()
 	res.Name = "route"
 	res.Attempts = 1
-	key, kerr := e.chooseRoute(in)
+	key, kerr := flujoimpl.Guard("route", func() (string, error) { return flujotest.ByName(in), nil })
 	if kerr != nil {
-		res.Err, res.Feedback = kerr, kerr.Error()
+		flujoimpl.Fail(res, kerr)
 		return *new(flujotest.Job), nil
 	}
 	res.BranchKey = key
@@ -12425,58 +10638,28 @@ func (e *PanicAtTwoDepthsExecutor) bodyRoute(ctx context.Context, in flujotest.J
 	case "top":
 		o, abort = e.runPanic(ctx, in, r, &cr)
 	default:
-		nerr := &flujo.NoBranchError{Branch: "route", Key: key}
-		res.Err, res.Feedback = nerr, nerr.Error()
+		flujoimpl.NoCase(res, "route", key)
 		return *new(flujotest.Job), nil
 	}
-	if r.Record || !cr.Success {
-		res.Steps = []flujo.StepResult{cr}
-	}
-	res.Cost, res.Tokens = cr.Cost, cr.Tokens
-	if abort != nil {
-		res.Err = abort
+	if stop, abort := flujoimpl.Child(res, &cr, r.Record, abort); stop {
 		return *new(flujotest.Job), abort
 	}
-	if !cr.Success {
-		res.Err, res.Feedback = cr.Err, cr.Feedback
-		return *new(flujotest.Job), nil
-	}
-	res.Success = true
-	if r.Record {
-		res.Output = o
-	}
-	return o, nil
+	return flujoimpl.Succeed(res, r.Record, o), nil
 }
 
 // runInner runs the Pipeline "inner".
 func (e *PanicAtTwoDepthsExecutor) runInner(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	cctx := ctx
-	out, abort := e.bodyInner(cctx, in, r, res)
-	_ = cctx
-	return out, abort
-}
-
-// bodyInner is the composition of "inner".
-func (e *PanicAtTwoDepthsExecutor) bodyInner(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
 	res.Name = "inner"
 	res.Attempts = 1
 	if r.Record {
 		res.Steps = make([]flujo.StepResult, 0, 1)
 	}
-	var outPanicdeep flujotest.Job
-	{
-		var cr flujo.StepResult
-		o, abort := e.runPanicdeep(ctx, in, r, &cr)
-		if stop, abort := flujogenSeqChild(res, &cr, r.Record, abort); stop {
-			return *new(flujotest.Job), abort
-		}
-		outPanicdeep = o
+	var crPanicdeep flujo.StepResult
+	outPanicdeep, abort := e.runPanicdeep(ctx, in, r, &crPanicdeep)
+	if stop, abort := flujoimpl.Child(res, &crPanicdeep, r.Record, abort); stop {
+		return *new(flujotest.Job), abort
 	}
-	res.Success = true
-	if r.Record {
-		res.Output = outPanicdeep
-	}
-	return outPanicdeep, nil
+	return flujoimpl.Succeed(res, r.Record, outPanicdeep), nil
 }
 
 // runPanicdeep runs the step "panicdeep": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
@@ -12685,14 +10868,10 @@ type scratchParallelBlocksExecutor struct {
 }
 
 func newscratchParallelBlocksExecutor() scratchParallelBlocksExecutor {
-	return scratchParallelBlocksExecutor{
-		parFan: scratchParallelBlocksExecutorFan{done: make(chan int, 2)},
-	}
+	return scratchParallelBlocksExecutor{parFan: scratchParallelBlocksExecutorFan{done: make(chan int, 2)}}
 }
 func resetscratchParallelBlocksExecutor(u *scratchParallelBlocksExecutor) {
-	*u = scratchParallelBlocksExecutor{
-		parFan: scratchParallelBlocksExecutorFan{done: u.parFan.done},
-	}
+	*u = scratchParallelBlocksExecutor{parFan: scratchParallelBlocksExecutorFan{done: u.parFan.done}}
 }
 
 // flujogenConfigParallelBlocksExecutor is the configuration compiled into ParallelBlocksExecutor.
@@ -12863,16 +11042,6 @@ func (e *ParallelBlocksExecutor) shrink(level runtime.PressureLevel) {
 	e.scratch.Load().Shrink()
 }
 
-// runFan runs the Parallel "fan".
-func (e *ParallelBlocksExecutor) runFan(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	start := r.Eng.Env.Clock.Nanotime()
-	cctx := ctx
-	out, abort := e.bodyFan(cctx, in, r, res)
-	_ = cctx
-	res.Latency = time.Duration(r.Eng.Env.Clock.Nanotime() - start)
-	return out, abort
-}
-
 // scratchParallelBlocksExecutorFan is the working space of one run of parallel "fan".
 type scratchParallelBlocksExecutorFan struct {
 	results  [2]flujo.StepResult
@@ -12886,122 +11055,43 @@ type scratchParallelBlocksExecutorFan struct {
 	r1       flujoimpl.Run[struct{}]
 }
 
-// getscratchParallelBlocksExecutorFan returns working space for parallel "fan".
-func (e *ParallelBlocksExecutor) getscratchParallelBlocksExecutorFan() *scratchParallelBlocksExecutorFan {
-	u := e.scratch.Load().Get()
-	u.parFan.owner = u
-	return &u.parFan
-}
-
-// joinFan calls the join of parallel "fan", turning a panic into a *flujo.PanicError.
-func (e *ParallelBlocksExecutor) joinFan(a0 flujotest.Job, a1 flujotest.Job) (out flujotest.Job, err error) {
-	defer func() {
-		if p := recover(); p != nil {
-			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "fan", Value: p, Stack: debug.Stack()}
-		}
-	}()
-	return flujotest.JoinTwo(a0, a1), nil
-}
-
-// bodyFan is the composition of "fan".
-func (e *ParallelBlocksExecutor) bodyFan(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+// runFan runs the Parallel "fan".
+func (e *ParallelBlocksExecutor) runFan(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	start := r.Eng.Env.Clock.Nanotime()
+	defer func() { res.Latency = time.Duration(r.Eng.Env.Clock.Nanotime() - start) }()
 	res.Name = "fan"
 	res.Attempts = 1
-	sc := e.getscratchParallelBlocksExecutorFan()
+	u := e.scratch.Load().Get()
+	sc := &u.parFan
+	sc.owner = u
 	bctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	sc.r0 = *r
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		exited := true
-		defer func() {
-			if exited {
-				sc.o0, sc.aborts[0] = *new(flujotest.Job), nil
-				flujoimpl.GoexitResult(&sc.results[0], "block")
-				sc.done <- 0
-			}
-		}()
-		sc.o0, sc.aborts[0] = e.runBlock(bctx, in, &sc.r0, &sc.results[0])
-		exited = false
-		sc.done <- 0
+		flujoimpl.RunBranch(sc.done, 0, "block", &sc.results[0], &sc.o0, &sc.aborts[0], func() (flujotest.Job, error) { return e.runBlock(bctx, in, &sc.r0, &sc.results[0]) })
 	}()
 	sc.r1 = *r
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		exited := true
-		defer func() {
-			if exited {
-				sc.o1, sc.aborts[1] = *new(flujotest.Job), nil
-				flujoimpl.GoexitResult(&sc.results[1], "echo")
-				sc.done <- 1
-			}
-		}()
-		sc.o1, sc.aborts[1] = e.runEcho(bctx, in, &sc.r1, &sc.results[1])
-		exited = false
-		sc.done <- 1
+		flujoimpl.RunBranch(sc.done, 1, "echo", &sc.results[1], &sc.o1, &sc.aborts[1], func() (flujotest.Job, error) { return e.runEcho(bctx, in, &sc.r1, &sc.results[1]) })
 	}()
-	var abort error
-	failed := -1
-	_ = failed
-	for range 2 {
-		select {
-		case i := <-sc.done:
-			sc.finished[i] = true
-			switch ab := sc.aborts[i]; {
-			case ab != nil && (runtime.ContextErr(ctx) != nil || flujoimpl.IsUsageLimit(ab)):
-				if abort == nil {
-					abort = ab
-					cancel()
-				}
-			case ab != nil:
-			case !sc.results[i].Success && (failed < 0 || i < failed):
-				failed = i
-				cancel()
-			}
-		case <-runtime.ContextDone(ctx):
-			// The branches still running see the cancellation and end in
-			// goroutines the executor counts; they may still write the scratch
-			// space, which is therefore not reused.
-			for i := range sc.results {
-				if sc.finished[i] {
-					res.Steps = append(res.Steps, sc.results[i])
-				}
-			}
-			cerr := runtime.ContextErr(ctx)
-			res.Err = cerr
-			return *new(flujotest.Job), cerr
-		}
+	abort, failed, cerr := flujoimpl.Gather(ctx, sc.done, sc.results[:], sc.aborts[:], sc.finished[:], true, cancel)
+	if cerr != nil {
+		return *new(flujotest.Job), flujoimpl.Abandoned(res, sc.results[:], sc.finished[:], cerr)
 	}
 	defer e.scratch.Load().Put(sc.owner)
-	if r.Record || abort != nil || failed >= 0 {
-		res.Steps = append(res.Steps, sc.results[:]...)
-	}
-	for i := range sc.results {
-		res.Cost += sc.results[i].Cost
-		res.Tokens += sc.results[i].Tokens
-	}
-	if abort != nil {
-		res.Err = abort
+	if stop, abort := flujoimpl.Branches(res, sc.results[:], r.Record, abort, failed); stop {
 		return *new(flujotest.Job), abort
 	}
-	if failed >= 0 {
-		fr := &sc.results[failed]
-		res.Err = fr.Err
-		res.Feedback = fmt.Sprintf("branch %q failed: %s", fr.Name, fr.Feedback)
-		return *new(flujotest.Job), nil
-	}
-	out, jerr := e.joinFan(sc.o0, sc.o1)
+	out, jerr := flujoimpl.Guard("fan", func() (flujotest.Job, error) { return flujotest.JoinTwo(sc.o0, sc.o1), nil })
 	if jerr != nil {
-		res.Err, res.Feedback = jerr, jerr.Error()
+		flujoimpl.JoinFailed(res, "fan", jerr)
 		return *new(flujotest.Job), nil
 	}
-	res.Success = true
-	if r.Record {
-		res.Output = out
-	}
-	return out, nil
+	return flujoimpl.Succeed(res, r.Record, out), nil
 }
 
 // runBlock runs the step "block": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
@@ -13039,14 +11129,10 @@ type scratchParallelIgnoreExecutor struct {
 }
 
 func newscratchParallelIgnoreExecutor() scratchParallelIgnoreExecutor {
-	return scratchParallelIgnoreExecutor{
-		parFan: scratchParallelIgnoreExecutorFan{done: make(chan int, 2)},
-	}
+	return scratchParallelIgnoreExecutor{parFan: scratchParallelIgnoreExecutorFan{done: make(chan int, 2)}}
 }
 func resetscratchParallelIgnoreExecutor(u *scratchParallelIgnoreExecutor) {
-	*u = scratchParallelIgnoreExecutor{
-		parFan: scratchParallelIgnoreExecutorFan{done: u.parFan.done},
-	}
+	*u = scratchParallelIgnoreExecutor{parFan: scratchParallelIgnoreExecutorFan{done: u.parFan.done}}
 }
 
 // flujogenConfigParallelIgnoreExecutor is the configuration compiled into ParallelIgnoreExecutor.
@@ -13220,16 +11306,6 @@ func (e *ParallelIgnoreExecutor) shrink(level runtime.PressureLevel) {
 	e.scratch.Load().Shrink()
 }
 
-// runFan runs the Parallel "fan".
-func (e *ParallelIgnoreExecutor) runFan(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	start := r.Eng.Env.Clock.Nanotime()
-	cctx := ctx
-	out, abort := e.bodyFan(cctx, in, r, res)
-	_ = cctx
-	res.Latency = time.Duration(r.Eng.Env.Clock.Nanotime() - start)
-	return out, abort
-}
-
 // scratchParallelIgnoreExecutorFan is the working space of one run of parallel "fan".
 type scratchParallelIgnoreExecutorFan struct {
 	results  [2]flujo.StepResult
@@ -13243,115 +11319,45 @@ type scratchParallelIgnoreExecutorFan struct {
 	r1       flujoimpl.Run[struct{}]
 }
 
-// getscratchParallelIgnoreExecutorFan returns working space for parallel "fan".
-func (e *ParallelIgnoreExecutor) getscratchParallelIgnoreExecutorFan() *scratchParallelIgnoreExecutorFan {
-	u := e.scratch.Load().Get()
-	u.parFan.owner = u
-	return &u.parFan
-}
-
-// joinFan calls the join of parallel "fan", turning a panic into a *flujo.PanicError.
-func (e *ParallelIgnoreExecutor) joinFan(a0 flujotest.Job, a1 flujotest.Job) (out flujotest.Job, err error) {
-	defer func() {
-		if p := recover(); p != nil {
-			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "fan", Value: p, Stack: debug.Stack()}
-		}
-	}()
-	return flujotest.JoinTwo(a0, a1), nil
-}
-
-// bodyFan is the composition of "fan".
-func (e *ParallelIgnoreExecutor) bodyFan(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+// runFan runs the Parallel "fan".
+func (e *ParallelIgnoreExecutor) runFan(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	start := r.Eng.Env.Clock.Nanotime()
+	defer func() { res.Latency = time.Duration(r.Eng.Env.Clock.Nanotime() - start) }()
 	res.Name = "fan"
 	res.Attempts = 1
-	sc := e.getscratchParallelIgnoreExecutorFan()
+	u := e.scratch.Load().Get()
+	sc := &u.parFan
+	sc.owner = u
 	bctx := e.scopes.Get(ctx)
 	sc.r0 = *r
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		exited := true
-		defer func() {
-			if exited {
-				sc.o0, sc.aborts[0] = *new(flujotest.Job), nil
-				flujoimpl.GoexitResult(&sc.results[0], "echo")
-				sc.done <- 0
-			}
-		}()
-		sc.o0, sc.aborts[0] = e.runEcho(bctx, in, &sc.r0, &sc.results[0])
-		exited = false
-		sc.done <- 0
+		flujoimpl.RunBranch(sc.done, 0, "echo", &sc.results[0], &sc.o0, &sc.aborts[0], func() (flujotest.Job, error) { return e.runEcho(bctx, in, &sc.r0, &sc.results[0]) })
 	}()
 	sc.r1 = *r
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		exited := true
-		defer func() {
-			if exited {
-				sc.o1, sc.aborts[1] = *new(flujotest.Job), nil
-				flujoimpl.GoexitResult(&sc.results[1], "fail")
-				sc.done <- 1
-			}
-		}()
-		sc.o1, sc.aborts[1] = e.runFail(bctx, in, &sc.r1, &sc.results[1])
-		exited = false
-		sc.done <- 1
+		flujoimpl.RunBranch(sc.done, 1, "fail", &sc.results[1], &sc.o1, &sc.aborts[1], func() (flujotest.Job, error) { return e.runFail(bctx, in, &sc.r1, &sc.results[1]) })
 	}()
-	var abort error
-	failed := -1
-	_ = failed
-	for range 2 {
-		select {
-		case i := <-sc.done:
-			sc.finished[i] = true
-			switch ab := sc.aborts[i]; {
-			case ab != nil && (runtime.ContextErr(ctx) != nil || flujoimpl.IsUsageLimit(ab)):
-				if abort == nil {
-					abort = ab
-					bctx.Cancel()
-				}
-			case ab != nil:
-			}
-		case <-runtime.ContextDone(ctx):
-			// The branches still running see the cancellation and end in
-			// goroutines the executor counts; they may still write the scratch
-			// space, which is therefore not reused.
-			// They hold the scope too: it is cancelled, never reused.
-			bctx.Abandon()
-			for i := range sc.results {
-				if sc.finished[i] {
-					res.Steps = append(res.Steps, sc.results[i])
-				}
-			}
-			cerr := runtime.ContextErr(ctx)
-			res.Err = cerr
-			return *new(flujotest.Job), cerr
-		}
+	abort, failed, cerr := flujoimpl.Gather(ctx, sc.done, sc.results[:], sc.aborts[:], sc.finished[:], false, bctx.Cancel)
+	if cerr != nil {
+		// They hold the scope too: it is cancelled, never reused.
+		bctx.Abandon()
+		return *new(flujotest.Job), flujoimpl.Abandoned(res, sc.results[:], sc.finished[:], cerr)
 	}
 	e.scopes.Put(bctx)
 	defer e.scratch.Load().Put(sc.owner)
-	if r.Record || abort != nil || failed >= 0 {
-		res.Steps = append(res.Steps, sc.results[:]...)
-	}
-	for i := range sc.results {
-		res.Cost += sc.results[i].Cost
-		res.Tokens += sc.results[i].Tokens
-	}
-	if abort != nil {
-		res.Err = abort
+	if stop, abort := flujoimpl.Branches(res, sc.results[:], r.Record, abort, failed); stop {
 		return *new(flujotest.Job), abort
 	}
-	out, jerr := e.joinFan(sc.o0, sc.o1)
+	out, jerr := flujoimpl.Guard("fan", func() (flujotest.Job, error) { return flujotest.JoinTwo(sc.o0, sc.o1), nil })
 	if jerr != nil {
-		res.Err, res.Feedback = jerr, jerr.Error()
+		flujoimpl.JoinFailed(res, "fan", jerr)
 		return *new(flujotest.Job), nil
 	}
-	res.Success = true
-	if r.Record {
-		res.Output = out
-	}
-	return out, nil
+	return flujoimpl.Succeed(res, r.Record, out), nil
 }
 
 // runEcho runs the step "echo": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
@@ -13389,14 +11395,10 @@ type scratchParallelPropagateExecutor struct {
 }
 
 func newscratchParallelPropagateExecutor() scratchParallelPropagateExecutor {
-	return scratchParallelPropagateExecutor{
-		parFan: scratchParallelPropagateExecutorFan{done: make(chan int, 2)},
-	}
+	return scratchParallelPropagateExecutor{parFan: scratchParallelPropagateExecutorFan{done: make(chan int, 2)}}
 }
 func resetscratchParallelPropagateExecutor(u *scratchParallelPropagateExecutor) {
-	*u = scratchParallelPropagateExecutor{
-		parFan: scratchParallelPropagateExecutorFan{done: u.parFan.done},
-	}
+	*u = scratchParallelPropagateExecutor{parFan: scratchParallelPropagateExecutorFan{done: u.parFan.done}}
 }
 
 // flujogenConfigParallelPropagateExecutor is the configuration compiled into ParallelPropagateExecutor.
@@ -13570,16 +11572,6 @@ func (e *ParallelPropagateExecutor) shrink(level runtime.PressureLevel) {
 	e.scratch.Load().Shrink()
 }
 
-// runFan runs the Parallel "fan".
-func (e *ParallelPropagateExecutor) runFan(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	start := r.Eng.Env.Clock.Nanotime()
-	cctx := ctx
-	out, abort := e.bodyFan(cctx, in, r, res)
-	_ = cctx
-	res.Latency = time.Duration(r.Eng.Env.Clock.Nanotime() - start)
-	return out, abort
-}
-
 // scratchParallelPropagateExecutorFan is the working space of one run of parallel "fan".
 type scratchParallelPropagateExecutorFan struct {
 	results  [2]flujo.StepResult
@@ -13593,124 +11585,45 @@ type scratchParallelPropagateExecutorFan struct {
 	r1       flujoimpl.Run[struct{}]
 }
 
-// getscratchParallelPropagateExecutorFan returns working space for parallel "fan".
-func (e *ParallelPropagateExecutor) getscratchParallelPropagateExecutorFan() *scratchParallelPropagateExecutorFan {
-	u := e.scratch.Load().Get()
-	u.parFan.owner = u
-	return &u.parFan
-}
-
-// joinFan calls the join of parallel "fan", turning a panic into a *flujo.PanicError.
-func (e *ParallelPropagateExecutor) joinFan(a0 flujotest.Job, a1 flujotest.Job) (out flujotest.Job, err error) {
-	defer func() {
-		if p := recover(); p != nil {
-			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "fan", Value: p, Stack: debug.Stack()}
-		}
-	}()
-	return flujotest.JoinTwo(a0, a1), nil
-}
-
-// bodyFan is the composition of "fan".
-func (e *ParallelPropagateExecutor) bodyFan(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+// runFan runs the Parallel "fan".
+func (e *ParallelPropagateExecutor) runFan(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	start := r.Eng.Env.Clock.Nanotime()
+	defer func() { res.Latency = time.Duration(r.Eng.Env.Clock.Nanotime() - start) }()
 	res.Name = "fan"
 	res.Attempts = 1
-	sc := e.getscratchParallelPropagateExecutorFan()
+	u := e.scratch.Load().Get()
+	sc := &u.parFan
+	sc.owner = u
 	bctx := e.scopes.Get(ctx)
 	sc.r0 = *r
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		exited := true
-		defer func() {
-			if exited {
-				sc.o0, sc.aborts[0] = *new(flujotest.Job), nil
-				flujoimpl.GoexitResult(&sc.results[0], "echo")
-				sc.done <- 0
-			}
-		}()
-		sc.o0, sc.aborts[0] = e.runEcho(bctx, in, &sc.r0, &sc.results[0])
-		exited = false
-		sc.done <- 0
+		flujoimpl.RunBranch(sc.done, 0, "echo", &sc.results[0], &sc.o0, &sc.aborts[0], func() (flujotest.Job, error) { return e.runEcho(bctx, in, &sc.r0, &sc.results[0]) })
 	}()
 	sc.r1 = *r
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		exited := true
-		defer func() {
-			if exited {
-				sc.o1, sc.aborts[1] = *new(flujotest.Job), nil
-				flujoimpl.GoexitResult(&sc.results[1], "fail")
-				sc.done <- 1
-			}
-		}()
-		sc.o1, sc.aborts[1] = e.runFail(bctx, in, &sc.r1, &sc.results[1])
-		exited = false
-		sc.done <- 1
+		flujoimpl.RunBranch(sc.done, 1, "fail", &sc.results[1], &sc.o1, &sc.aborts[1], func() (flujotest.Job, error) { return e.runFail(bctx, in, &sc.r1, &sc.results[1]) })
 	}()
-	var abort error
-	failed := -1
-	_ = failed
-	for range 2 {
-		select {
-		case i := <-sc.done:
-			sc.finished[i] = true
-			switch ab := sc.aborts[i]; {
-			case ab != nil && (runtime.ContextErr(ctx) != nil || flujoimpl.IsUsageLimit(ab)):
-				if abort == nil {
-					abort = ab
-					bctx.Cancel()
-				}
-			case ab != nil:
-			case !sc.results[i].Success && (failed < 0 || i < failed):
-				failed = i
-				bctx.Cancel()
-			}
-		case <-runtime.ContextDone(ctx):
-			// The branches still running see the cancellation and end in
-			// goroutines the executor counts; they may still write the scratch
-			// space, which is therefore not reused.
-			// They hold the scope too: it is cancelled, never reused.
-			bctx.Abandon()
-			for i := range sc.results {
-				if sc.finished[i] {
-					res.Steps = append(res.Steps, sc.results[i])
-				}
-			}
-			cerr := runtime.ContextErr(ctx)
-			res.Err = cerr
-			return *new(flujotest.Job), cerr
-		}
+	abort, failed, cerr := flujoimpl.Gather(ctx, sc.done, sc.results[:], sc.aborts[:], sc.finished[:], true, bctx.Cancel)
+	if cerr != nil {
+		// They hold the scope too: it is cancelled, never reused.
+		bctx.Abandon()
+		return *new(flujotest.Job), flujoimpl.Abandoned(res, sc.results[:], sc.finished[:], cerr)
 	}
 	e.scopes.Put(bctx)
 	defer e.scratch.Load().Put(sc.owner)
-	if r.Record || abort != nil || failed >= 0 {
-		res.Steps = append(res.Steps, sc.results[:]...)
-	}
-	for i := range sc.results {
-		res.Cost += sc.results[i].Cost
-		res.Tokens += sc.results[i].Tokens
-	}
-	if abort != nil {
-		res.Err = abort
+	if stop, abort := flujoimpl.Branches(res, sc.results[:], r.Record, abort, failed); stop {
 		return *new(flujotest.Job), abort
 	}
-	if failed >= 0 {
-		fr := &sc.results[failed]
-		res.Err = fr.Err
-		res.Feedback = fmt.Sprintf("branch %q failed: %s", fr.Name, fr.Feedback)
-		return *new(flujotest.Job), nil
-	}
-	out, jerr := e.joinFan(sc.o0, sc.o1)
+	out, jerr := flujoimpl.Guard("fan", func() (flujotest.Job, error) { return flujotest.JoinTwo(sc.o0, sc.o1), nil })
 	if jerr != nil {
-		res.Err, res.Feedback = jerr, jerr.Error()
+		flujoimpl.JoinFailed(res, "fan", jerr)
 		return *new(flujotest.Job), nil
 	}
-	res.Success = true
-	if r.Record {
-		res.Output = out
-	}
-	return out, nil
+	return flujoimpl.Succeed(res, r.Record, out), nil
 }
 
 // runEcho runs the step "echo": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
@@ -13753,14 +11666,10 @@ type scratchParallelSpendExecutor struct {
 }
 
 func newscratchParallelSpendExecutor() scratchParallelSpendExecutor {
-	return scratchParallelSpendExecutor{
-		parFan: scratchParallelSpendExecutorFan{done: make(chan int, 2)},
-	}
+	return scratchParallelSpendExecutor{parFan: scratchParallelSpendExecutorFan{done: make(chan int, 2)}}
 }
 func resetscratchParallelSpendExecutor(u *scratchParallelSpendExecutor) {
-	*u = scratchParallelSpendExecutor{
-		parFan: scratchParallelSpendExecutorFan{done: u.parFan.done},
-	}
+	*u = scratchParallelSpendExecutor{parFan: scratchParallelSpendExecutorFan{done: u.parFan.done}}
 }
 
 // flujogenConfigParallelSpendExecutor is the configuration compiled into ParallelSpendExecutor.
@@ -13958,52 +11867,22 @@ func (e *ParallelSpendExecutor) shrink(level runtime.PressureLevel) {
 
 // runSpend runs the Pipeline "spend".
 func (e *ParallelSpendExecutor) runSpend(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	cctx := ctx
-	out, abort := e.bodySpend(cctx, in, r, res)
-	_ = cctx
-	return out, abort
-}
-
-// bodySpend is the composition of "spend".
-func (e *ParallelSpendExecutor) bodySpend(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
 	res.Name = "spend"
 	res.Attempts = 1
 	if r.Record {
 		res.Steps = make([]flujo.StepResult, 0, 2)
 	}
-	var outFan flujotest.Job
-	{
-		var cr flujo.StepResult
-		o, abort := e.runFan(ctx, in, r, &cr)
-		if stop, abort := flujogenSeqChild(res, &cr, r.Record, abort); stop {
-			return *new(flujotest.Job), abort
-		}
-		outFan = o
+	var crFan flujo.StepResult
+	outFan, abort := e.runFan(ctx, in, r, &crFan)
+	if stop, abort := flujoimpl.Child(res, &crFan, r.Record, abort); stop {
+		return *new(flujotest.Job), abort
 	}
-	var outAfter flujotest.Job
-	{
-		var cr flujo.StepResult
-		o, abort := e.runAfter(ctx, outFan, r, &cr)
-		if stop, abort := flujogenSeqChild(res, &cr, r.Record, abort); stop {
-			return *new(flujotest.Job), abort
-		}
-		outAfter = o
+	var crAfter flujo.StepResult
+	outAfter, abort := e.runAfter(ctx, outFan, r, &crAfter)
+	if stop, abort := flujoimpl.Child(res, &crAfter, r.Record, abort); stop {
+		return *new(flujotest.Job), abort
 	}
-	res.Success = true
-	if r.Record {
-		res.Output = outAfter
-	}
-	return outAfter, nil
-}
-
-// runFan runs the Parallel "fan".
-func (e *ParallelSpendExecutor) runFan(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	start := r.Eng.Env.Clock.Nanotime()
-	cctx := ctx
-	out, abort := e.bodyFan(cctx, in, r, res)
-	_ = cctx
-	res.Latency = time.Duration(r.Eng.Env.Clock.Nanotime() - start)
-	return out, abort
+	return flujoimpl.Succeed(res, r.Record, outAfter), nil
 }
 
 // scratchParallelSpendExecutorFan is the working space of one run of parallel "fan".
@@ -14019,124 +11898,45 @@ type scratchParallelSpendExecutorFan struct {
 	r1       flujoimpl.Run[struct{}]
 }
 
-// getscratchParallelSpendExecutorFan returns working space for parallel "fan".
-func (e *ParallelSpendExecutor) getscratchParallelSpendExecutorFan() *scratchParallelSpendExecutorFan {
-	u := e.scratch.Load().Get()
-	u.parFan.owner = u
-	return &u.parFan
-}
-
-// joinFan calls the join of parallel "fan", turning a panic into a *flujo.PanicError.
-func (e *ParallelSpendExecutor) joinFan(a0 flujotest.Job, a1 flujotest.Job) (out flujotest.Job, err error) {
-	defer func() {
-		if p := recover(); p != nil {
-			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "fan", Value: p, Stack: debug.Stack()}
-		}
-	}()
-	return flujotest.JoinTwo(a0, a1), nil
-}
-
-// bodyFan is the composition of "fan".
-func (e *ParallelSpendExecutor) bodyFan(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+// runFan runs the Parallel "fan".
+func (e *ParallelSpendExecutor) runFan(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	start := r.Eng.Env.Clock.Nanotime()
+	defer func() { res.Latency = time.Duration(r.Eng.Env.Clock.Nanotime() - start) }()
 	res.Name = "fan"
 	res.Attempts = 1
-	sc := e.getscratchParallelSpendExecutorFan()
+	u := e.scratch.Load().Get()
+	sc := &u.parFan
+	sc.owner = u
 	bctx := e.scopes.Get(ctx)
 	sc.r0 = *r
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		exited := true
-		defer func() {
-			if exited {
-				sc.o0, sc.aborts[0] = *new(flujotest.Job), nil
-				flujoimpl.GoexitResult(&sc.results[0], "left")
-				sc.done <- 0
-			}
-		}()
-		sc.o0, sc.aborts[0] = e.runLeft(bctx, in, &sc.r0, &sc.results[0])
-		exited = false
-		sc.done <- 0
+		flujoimpl.RunBranch(sc.done, 0, "left", &sc.results[0], &sc.o0, &sc.aborts[0], func() (flujotest.Job, error) { return e.runLeft(bctx, in, &sc.r0, &sc.results[0]) })
 	}()
 	sc.r1 = *r
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		exited := true
-		defer func() {
-			if exited {
-				sc.o1, sc.aborts[1] = *new(flujotest.Job), nil
-				flujoimpl.GoexitResult(&sc.results[1], "right")
-				sc.done <- 1
-			}
-		}()
-		sc.o1, sc.aborts[1] = e.runRight(bctx, in, &sc.r1, &sc.results[1])
-		exited = false
-		sc.done <- 1
+		flujoimpl.RunBranch(sc.done, 1, "right", &sc.results[1], &sc.o1, &sc.aborts[1], func() (flujotest.Job, error) { return e.runRight(bctx, in, &sc.r1, &sc.results[1]) })
 	}()
-	var abort error
-	failed := -1
-	_ = failed
-	for range 2 {
-		select {
-		case i := <-sc.done:
-			sc.finished[i] = true
-			switch ab := sc.aborts[i]; {
-			case ab != nil && (runtime.ContextErr(ctx) != nil || flujoimpl.IsUsageLimit(ab)):
-				if abort == nil {
-					abort = ab
-					bctx.Cancel()
-				}
-			case ab != nil:
-			case !sc.results[i].Success && (failed < 0 || i < failed):
-				failed = i
-				bctx.Cancel()
-			}
-		case <-runtime.ContextDone(ctx):
-			// The branches still running see the cancellation and end in
-			// goroutines the executor counts; they may still write the scratch
-			// space, which is therefore not reused.
-			// They hold the scope too: it is cancelled, never reused.
-			bctx.Abandon()
-			for i := range sc.results {
-				if sc.finished[i] {
-					res.Steps = append(res.Steps, sc.results[i])
-				}
-			}
-			cerr := runtime.ContextErr(ctx)
-			res.Err = cerr
-			return *new(flujotest.Job), cerr
-		}
+	abort, failed, cerr := flujoimpl.Gather(ctx, sc.done, sc.results[:], sc.aborts[:], sc.finished[:], true, bctx.Cancel)
+	if cerr != nil {
+		// They hold the scope too: it is cancelled, never reused.
+		bctx.Abandon()
+		return *new(flujotest.Job), flujoimpl.Abandoned(res, sc.results[:], sc.finished[:], cerr)
 	}
 	e.scopes.Put(bctx)
 	defer e.scratch.Load().Put(sc.owner)
-	if r.Record || abort != nil || failed >= 0 {
-		res.Steps = append(res.Steps, sc.results[:]...)
-	}
-	for i := range sc.results {
-		res.Cost += sc.results[i].Cost
-		res.Tokens += sc.results[i].Tokens
-	}
-	if abort != nil {
-		res.Err = abort
+	if stop, abort := flujoimpl.Branches(res, sc.results[:], r.Record, abort, failed); stop {
 		return *new(flujotest.Job), abort
 	}
-	if failed >= 0 {
-		fr := &sc.results[failed]
-		res.Err = fr.Err
-		res.Feedback = fmt.Sprintf("branch %q failed: %s", fr.Name, fr.Feedback)
-		return *new(flujotest.Job), nil
-	}
-	out, jerr := e.joinFan(sc.o0, sc.o1)
+	out, jerr := flujoimpl.Guard("fan", func() (flujotest.Job, error) { return flujotest.JoinTwo(sc.o0, sc.o1), nil })
 	if jerr != nil {
-		res.Err, res.Feedback = jerr, jerr.Error()
+		flujoimpl.JoinFailed(res, "fan", jerr)
 		return *new(flujotest.Job), nil
 	}
-	res.Success = true
-	if r.Record {
-		res.Output = out
-	}
-	return out, nil
+	return flujoimpl.Succeed(res, r.Record, out), nil
 }
 
 // runLeft runs the step "left": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
@@ -14352,30 +12152,12 @@ func (e *RouteNoDefaultExecutor) shrink(level runtime.PressureLevel) {
 // runRoute runs the Branch "route".
 func (e *RouteNoDefaultExecutor) runRoute(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
 	start := r.Eng.Env.Clock.Nanotime()
-	cctx := ctx
-	out, abort := e.bodyRoute(cctx, in, r, res)
-	_ = cctx
-	res.Latency = time.Duration(r.Eng.Env.Clock.Nanotime() - start)
-	return out, abort
-}
-
-// chooseRoute asks the chooser of branch "route", turning a panic into a *flujo.PanicError.
-func (e *RouteNoDefaultExecutor) chooseRoute(in flujotest.Job) (key string, err error) {
-	defer func() {
-		if p := recover(); p != nil {
-			key, err = "", &flujo.PanicError{Step: "route", Value: p, Stack: debug.Stack()}
-		}
-	}()
-	return flujotest.ByName(in), nil
-}
-
-// bodyRoute is the composition of "route".
-func (e *RouteNoDefaultExecutor) bodyRoute(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	defer func() { res.Latency = time.Duration(r.Eng.Env.Clock.Nanotime() - start) }()
 	res.Name = "route"
 	res.Attempts = 1
-	key, kerr := e.chooseRoute(in)
+	key, kerr := flujoimpl.Guard("route", func() (string, error) { return flujotest.ByName(in), nil })
 	if kerr != nil {
-		res.Err, res.Feedback = kerr, kerr.Error()
+		flujoimpl.Fail(res, kerr)
 		return *new(flujotest.Job), nil
 	}
 	res.BranchKey = key
@@ -14388,27 +12170,13 @@ func (e *RouteNoDefaultExecutor) bodyRoute(ctx context.Context, in flujotest.Job
 	case "upper":
 		o, abort = e.runUpper(ctx, in, r, &cr)
 	default:
-		nerr := &flujo.NoBranchError{Branch: "route", Key: key}
-		res.Err, res.Feedback = nerr, nerr.Error()
+		flujoimpl.NoCase(res, "route", key)
 		return *new(flujotest.Job), nil
 	}
-	if r.Record || !cr.Success {
-		res.Steps = []flujo.StepResult{cr}
-	}
-	res.Cost, res.Tokens = cr.Cost, cr.Tokens
-	if abort != nil {
-		res.Err = abort
+	if stop, abort := flujoimpl.Child(res, &cr, r.Record, abort); stop {
 		return *new(flujotest.Job), abort
 	}
-	if !cr.Success {
-		res.Err, res.Feedback = cr.Err, cr.Feedback
-		return *new(flujotest.Job), nil
-	}
-	res.Success = true
-	if r.Record {
-		res.Output = o
-	}
-	return o, nil
+	return flujoimpl.Succeed(res, r.Record, o), nil
 }
 
 // runLower runs the step "lower": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
@@ -14646,30 +12414,12 @@ func (e *RouteWithDefaultExecutor) shrink(level runtime.PressureLevel) {
 // runRoute runs the Branch "route".
 func (e *RouteWithDefaultExecutor) runRoute(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
 	start := r.Eng.Env.Clock.Nanotime()
-	cctx := ctx
-	out, abort := e.bodyRoute(cctx, in, r, res)
-	_ = cctx
-	res.Latency = time.Duration(r.Eng.Env.Clock.Nanotime() - start)
-	return out, abort
-}
-
-// chooseRoute asks the chooser of branch "route", turning a panic into a *flujo.PanicError.
-func (e *RouteWithDefaultExecutor) chooseRoute(in flujotest.Job) (key string, err error) {
-	defer func() {
-		if p := recover(); p != nil {
-			key, err = "", &flujo.PanicError{Step: "route", Value: p, Stack: debug.Stack()}
-		}
-	}()
-	return flujotest.ByName(in), nil
-}
-
-// bodyRoute is the composition of "route".
-func (e *RouteWithDefaultExecutor) bodyRoute(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	defer func() { res.Latency = time.Duration(r.Eng.Env.Clock.Nanotime() - start) }()
 	res.Name = "route"
 	res.Attempts = 1
-	key, kerr := e.chooseRoute(in)
+	key, kerr := flujoimpl.Guard("route", func() (string, error) { return flujotest.ByName(in), nil })
 	if kerr != nil {
-		res.Err, res.Feedback = kerr, kerr.Error()
+		flujoimpl.Fail(res, kerr)
 		return *new(flujotest.Job), nil
 	}
 	res.BranchKey = key
@@ -14684,23 +12434,10 @@ func (e *RouteWithDefaultExecutor) bodyRoute(ctx context.Context, in flujotest.J
 	default:
 		o, abort = e.runOther(ctx, in, r, &cr)
 	}
-	if r.Record || !cr.Success {
-		res.Steps = []flujo.StepResult{cr}
-	}
-	res.Cost, res.Tokens = cr.Cost, cr.Tokens
-	if abort != nil {
-		res.Err = abort
+	if stop, abort := flujoimpl.Child(res, &cr, r.Record, abort); stop {
 		return *new(flujotest.Job), abort
 	}
-	if !cr.Success {
-		res.Err, res.Feedback = cr.Err, cr.Feedback
-		return *new(flujotest.Job), nil
-	}
-	res.Success = true
-	if r.Record {
-		res.Output = o
-	}
-	return o, nil
+	return flujoimpl.Succeed(res, r.Record, o), nil
 }
 
 // runLower runs the step "lower": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
@@ -14942,51 +12679,27 @@ func (e *Spend3Executor) shrink(level runtime.PressureLevel) {
 
 // runSpend runs the Pipeline "spend".
 func (e *Spend3Executor) runSpend(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	cctx := ctx
-	out, abort := e.bodySpend(cctx, in, r, res)
-	_ = cctx
-	return out, abort
-}
-
-// bodySpend is the composition of "spend".
-func (e *Spend3Executor) bodySpend(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
 	res.Name = "spend"
 	res.Attempts = 1
 	if r.Record {
 		res.Steps = make([]flujo.StepResult, 0, 3)
 	}
-	var outS1 flujotest.Job
-	{
-		var cr flujo.StepResult
-		o, abort := e.runS1(ctx, in, r, &cr)
-		if stop, abort := flujogenSeqChild(res, &cr, r.Record, abort); stop {
-			return *new(flujotest.Job), abort
-		}
-		outS1 = o
+	var crS1 flujo.StepResult
+	outS1, abort := e.runS1(ctx, in, r, &crS1)
+	if stop, abort := flujoimpl.Child(res, &crS1, r.Record, abort); stop {
+		return *new(flujotest.Job), abort
 	}
-	var outS2 flujotest.Job
-	{
-		var cr flujo.StepResult
-		o, abort := e.runS2(ctx, outS1, r, &cr)
-		if stop, abort := flujogenSeqChild(res, &cr, r.Record, abort); stop {
-			return *new(flujotest.Job), abort
-		}
-		outS2 = o
+	var crS2 flujo.StepResult
+	outS2, abort := e.runS2(ctx, outS1, r, &crS2)
+	if stop, abort := flujoimpl.Child(res, &crS2, r.Record, abort); stop {
+		return *new(flujotest.Job), abort
 	}
-	var outS3 flujotest.Job
-	{
-		var cr flujo.StepResult
-		o, abort := e.runS3(ctx, outS2, r, &cr)
-		if stop, abort := flujogenSeqChild(res, &cr, r.Record, abort); stop {
-			return *new(flujotest.Job), abort
-		}
-		outS3 = o
+	var crS3 flujo.StepResult
+	outS3, abort := e.runS3(ctx, outS2, r, &crS3)
+	if stop, abort := flujoimpl.Child(res, &crS3, r.Record, abort); stop {
+		return *new(flujotest.Job), abort
 	}
-	res.Success = true
-	if r.Record {
-		res.Output = outS3
-	}
-	return outS3, nil
+	return flujoimpl.Succeed(res, r.Record, outS3), nil
 }
 
 // runS1 runs the step "s1": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
@@ -15626,52 +13339,22 @@ func (e *TwoFansExecutor) shrink(level runtime.PressureLevel) {
 
 // runTwo runs the Pipeline "two".
 func (e *TwoFansExecutor) runTwo(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	cctx := ctx
-	out, abort := e.bodyTwo(cctx, in, r, res)
-	_ = cctx
-	return out, abort
-}
-
-// bodyTwo is the composition of "two".
-func (e *TwoFansExecutor) bodyTwo(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
 	res.Name = "two"
 	res.Attempts = 1
 	if r.Record {
 		res.Steps = make([]flujo.StepResult, 0, 2)
 	}
-	var outFan1 flujotest.Job
-	{
-		var cr flujo.StepResult
-		o, abort := e.runFan1(ctx, in, r, &cr)
-		if stop, abort := flujogenSeqChild(res, &cr, r.Record, abort); stop {
-			return *new(flujotest.Job), abort
-		}
-		outFan1 = o
+	var crFan1 flujo.StepResult
+	outFan1, abort := e.runFan1(ctx, in, r, &crFan1)
+	if stop, abort := flujoimpl.Child(res, &crFan1, r.Record, abort); stop {
+		return *new(flujotest.Job), abort
 	}
-	var outFan2 flujotest.Job
-	{
-		var cr flujo.StepResult
-		o, abort := e.runFan2(ctx, outFan1, r, &cr)
-		if stop, abort := flujogenSeqChild(res, &cr, r.Record, abort); stop {
-			return *new(flujotest.Job), abort
-		}
-		outFan2 = o
+	var crFan2 flujo.StepResult
+	outFan2, abort := e.runFan2(ctx, outFan1, r, &crFan2)
+	if stop, abort := flujoimpl.Child(res, &crFan2, r.Record, abort); stop {
+		return *new(flujotest.Job), abort
 	}
-	res.Success = true
-	if r.Record {
-		res.Output = outFan2
-	}
-	return outFan2, nil
-}
-
-// runFan1 runs the Parallel "fan1".
-func (e *TwoFansExecutor) runFan1(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	start := r.Eng.Env.Clock.Nanotime()
-	cctx := ctx
-	out, abort := e.bodyFan1(cctx, in, r, res)
-	_ = cctx
-	res.Latency = time.Duration(r.Eng.Env.Clock.Nanotime() - start)
-	return out, abort
+	return flujoimpl.Succeed(res, r.Record, outFan2), nil
 }
 
 // scratchTwoFansExecutorFan1 is the working space of one run of parallel "fan1".
@@ -15687,124 +13370,45 @@ type scratchTwoFansExecutorFan1 struct {
 	r1       flujoimpl.Run[struct{}]
 }
 
-// getscratchTwoFansExecutorFan1 returns working space for parallel "fan1".
-func (e *TwoFansExecutor) getscratchTwoFansExecutorFan1() *scratchTwoFansExecutorFan1 {
-	u := e.scratch.Load().Get()
-	u.parFan1.owner = u
-	return &u.parFan1
-}
-
-// joinFan1 calls the join of parallel "fan1", turning a panic into a *flujo.PanicError.
-func (e *TwoFansExecutor) joinFan1(a0 flujotest.Job, a1 flujotest.Job) (out flujotest.Job, err error) {
-	defer func() {
-		if p := recover(); p != nil {
-			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "fan1", Value: p, Stack: debug.Stack()}
-		}
-	}()
-	return flujotest.JoinTwo(a0, a1), nil
-}
-
-// bodyFan1 is the composition of "fan1".
-func (e *TwoFansExecutor) bodyFan1(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+// runFan1 runs the Parallel "fan1".
+func (e *TwoFansExecutor) runFan1(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	start := r.Eng.Env.Clock.Nanotime()
+	defer func() { res.Latency = time.Duration(r.Eng.Env.Clock.Nanotime() - start) }()
 	res.Name = "fan1"
 	res.Attempts = 1
-	sc := e.getscratchTwoFansExecutorFan1()
+	u := e.scratch.Load().Get()
+	sc := &u.parFan1
+	sc.owner = u
 	bctx := e.scopes.Get(ctx)
 	sc.r0 = *r
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		exited := true
-		defer func() {
-			if exited {
-				sc.o0, sc.aborts[0] = *new(flujotest.Job), nil
-				flujoimpl.GoexitResult(&sc.results[0], "l1")
-				sc.done <- 0
-			}
-		}()
-		sc.o0, sc.aborts[0] = e.runL1(bctx, in, &sc.r0, &sc.results[0])
-		exited = false
-		sc.done <- 0
+		flujoimpl.RunBranch(sc.done, 0, "l1", &sc.results[0], &sc.o0, &sc.aborts[0], func() (flujotest.Job, error) { return e.runL1(bctx, in, &sc.r0, &sc.results[0]) })
 	}()
 	sc.r1 = *r
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		exited := true
-		defer func() {
-			if exited {
-				sc.o1, sc.aborts[1] = *new(flujotest.Job), nil
-				flujoimpl.GoexitResult(&sc.results[1], "r1")
-				sc.done <- 1
-			}
-		}()
-		sc.o1, sc.aborts[1] = e.runR1(bctx, in, &sc.r1, &sc.results[1])
-		exited = false
-		sc.done <- 1
+		flujoimpl.RunBranch(sc.done, 1, "r1", &sc.results[1], &sc.o1, &sc.aborts[1], func() (flujotest.Job, error) { return e.runR1(bctx, in, &sc.r1, &sc.results[1]) })
 	}()
-	var abort error
-	failed := -1
-	_ = failed
-	for range 2 {
-		select {
-		case i := <-sc.done:
-			sc.finished[i] = true
-			switch ab := sc.aborts[i]; {
-			case ab != nil && (runtime.ContextErr(ctx) != nil || flujoimpl.IsUsageLimit(ab)):
-				if abort == nil {
-					abort = ab
-					bctx.Cancel()
-				}
-			case ab != nil:
-			case !sc.results[i].Success && (failed < 0 || i < failed):
-				failed = i
-				bctx.Cancel()
-			}
-		case <-runtime.ContextDone(ctx):
-			// The branches still running see the cancellation and end in
-			// goroutines the executor counts; they may still write the scratch
-			// space, which is therefore not reused.
-			// They hold the scope too: it is cancelled, never reused.
-			bctx.Abandon()
-			for i := range sc.results {
-				if sc.finished[i] {
-					res.Steps = append(res.Steps, sc.results[i])
-				}
-			}
-			cerr := runtime.ContextErr(ctx)
-			res.Err = cerr
-			return *new(flujotest.Job), cerr
-		}
+	abort, failed, cerr := flujoimpl.Gather(ctx, sc.done, sc.results[:], sc.aborts[:], sc.finished[:], true, bctx.Cancel)
+	if cerr != nil {
+		// They hold the scope too: it is cancelled, never reused.
+		bctx.Abandon()
+		return *new(flujotest.Job), flujoimpl.Abandoned(res, sc.results[:], sc.finished[:], cerr)
 	}
 	e.scopes.Put(bctx)
 	defer e.scratch.Load().Put(sc.owner)
-	if r.Record || abort != nil || failed >= 0 {
-		res.Steps = append(res.Steps, sc.results[:]...)
-	}
-	for i := range sc.results {
-		res.Cost += sc.results[i].Cost
-		res.Tokens += sc.results[i].Tokens
-	}
-	if abort != nil {
-		res.Err = abort
+	if stop, abort := flujoimpl.Branches(res, sc.results[:], r.Record, abort, failed); stop {
 		return *new(flujotest.Job), abort
 	}
-	if failed >= 0 {
-		fr := &sc.results[failed]
-		res.Err = fr.Err
-		res.Feedback = fmt.Sprintf("branch %q failed: %s", fr.Name, fr.Feedback)
-		return *new(flujotest.Job), nil
-	}
-	out, jerr := e.joinFan1(sc.o0, sc.o1)
+	out, jerr := flujoimpl.Guard("fan1", func() (flujotest.Job, error) { return flujotest.JoinTwo(sc.o0, sc.o1), nil })
 	if jerr != nil {
-		res.Err, res.Feedback = jerr, jerr.Error()
+		flujoimpl.JoinFailed(res, "fan1", jerr)
 		return *new(flujotest.Job), nil
 	}
-	res.Success = true
-	if r.Record {
-		res.Output = out
-	}
-	return out, nil
+	return flujoimpl.Succeed(res, r.Record, out), nil
 }
 
 // runL1 runs the step "l1": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
@@ -15815,16 +13419,6 @@ func (e *TwoFansExecutor) runL1(ctx context.Context, in flujotest.Job, r *flujoi
 // runR1 runs the step "r1": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
 func (e *TwoFansExecutor) runR1(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
 	return e.stepR1.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
-}
-
-// runFan2 runs the Parallel "fan2".
-func (e *TwoFansExecutor) runFan2(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	start := r.Eng.Env.Clock.Nanotime()
-	cctx := ctx
-	out, abort := e.bodyFan2(cctx, in, r, res)
-	_ = cctx
-	res.Latency = time.Duration(r.Eng.Env.Clock.Nanotime() - start)
-	return out, abort
 }
 
 // scratchTwoFansExecutorFan2 is the working space of one run of parallel "fan2".
@@ -15840,124 +13434,45 @@ type scratchTwoFansExecutorFan2 struct {
 	r1       flujoimpl.Run[struct{}]
 }
 
-// getscratchTwoFansExecutorFan2 returns working space for parallel "fan2".
-func (e *TwoFansExecutor) getscratchTwoFansExecutorFan2() *scratchTwoFansExecutorFan2 {
-	u := e.scratch.Load().Get()
-	u.parFan2.owner = u
-	return &u.parFan2
-}
-
-// joinFan2 calls the join of parallel "fan2", turning a panic into a *flujo.PanicError.
-func (e *TwoFansExecutor) joinFan2(a0 flujotest.Job, a1 flujotest.Job) (out flujotest.Job, err error) {
-	defer func() {
-		if p := recover(); p != nil {
-			out, err = *new(flujotest.Job), &flujo.PanicError{Step: "fan2", Value: p, Stack: debug.Stack()}
-		}
-	}()
-	return flujotest.JoinTwo(a0, a1), nil
-}
-
-// bodyFan2 is the composition of "fan2".
-func (e *TwoFansExecutor) bodyFan2(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+// runFan2 runs the Parallel "fan2".
+func (e *TwoFansExecutor) runFan2(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	start := r.Eng.Env.Clock.Nanotime()
+	defer func() { res.Latency = time.Duration(r.Eng.Env.Clock.Nanotime() - start) }()
 	res.Name = "fan2"
 	res.Attempts = 1
-	sc := e.getscratchTwoFansExecutorFan2()
+	u := e.scratch.Load().Get()
+	sc := &u.parFan2
+	sc.owner = u
 	bctx := e.scopes.Get(ctx)
 	sc.r0 = *r
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		exited := true
-		defer func() {
-			if exited {
-				sc.o0, sc.aborts[0] = *new(flujotest.Job), nil
-				flujoimpl.GoexitResult(&sc.results[0], "l2")
-				sc.done <- 0
-			}
-		}()
-		sc.o0, sc.aborts[0] = e.runL2(bctx, in, &sc.r0, &sc.results[0])
-		exited = false
-		sc.done <- 0
+		flujoimpl.RunBranch(sc.done, 0, "l2", &sc.results[0], &sc.o0, &sc.aborts[0], func() (flujotest.Job, error) { return e.runL2(bctx, in, &sc.r0, &sc.results[0]) })
 	}()
 	sc.r1 = *r
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		exited := true
-		defer func() {
-			if exited {
-				sc.o1, sc.aborts[1] = *new(flujotest.Job), nil
-				flujoimpl.GoexitResult(&sc.results[1], "r2")
-				sc.done <- 1
-			}
-		}()
-		sc.o1, sc.aborts[1] = e.runR2(bctx, in, &sc.r1, &sc.results[1])
-		exited = false
-		sc.done <- 1
+		flujoimpl.RunBranch(sc.done, 1, "r2", &sc.results[1], &sc.o1, &sc.aborts[1], func() (flujotest.Job, error) { return e.runR2(bctx, in, &sc.r1, &sc.results[1]) })
 	}()
-	var abort error
-	failed := -1
-	_ = failed
-	for range 2 {
-		select {
-		case i := <-sc.done:
-			sc.finished[i] = true
-			switch ab := sc.aborts[i]; {
-			case ab != nil && (runtime.ContextErr(ctx) != nil || flujoimpl.IsUsageLimit(ab)):
-				if abort == nil {
-					abort = ab
-					bctx.Cancel()
-				}
-			case ab != nil:
-			case !sc.results[i].Success && (failed < 0 || i < failed):
-				failed = i
-				bctx.Cancel()
-			}
-		case <-runtime.ContextDone(ctx):
-			// The branches still running see the cancellation and end in
-			// goroutines the executor counts; they may still write the scratch
-			// space, which is therefore not reused.
-			// They hold the scope too: it is cancelled, never reused.
-			bctx.Abandon()
-			for i := range sc.results {
-				if sc.finished[i] {
-					res.Steps = append(res.Steps, sc.results[i])
-				}
-			}
-			cerr := runtime.ContextErr(ctx)
-			res.Err = cerr
-			return *new(flujotest.Job), cerr
-		}
+	abort, failed, cerr := flujoimpl.Gather(ctx, sc.done, sc.results[:], sc.aborts[:], sc.finished[:], true, bctx.Cancel)
+	if cerr != nil {
+		// They hold the scope too: it is cancelled, never reused.
+		bctx.Abandon()
+		return *new(flujotest.Job), flujoimpl.Abandoned(res, sc.results[:], sc.finished[:], cerr)
 	}
 	e.scopes.Put(bctx)
 	defer e.scratch.Load().Put(sc.owner)
-	if r.Record || abort != nil || failed >= 0 {
-		res.Steps = append(res.Steps, sc.results[:]...)
-	}
-	for i := range sc.results {
-		res.Cost += sc.results[i].Cost
-		res.Tokens += sc.results[i].Tokens
-	}
-	if abort != nil {
-		res.Err = abort
+	if stop, abort := flujoimpl.Branches(res, sc.results[:], r.Record, abort, failed); stop {
 		return *new(flujotest.Job), abort
 	}
-	if failed >= 0 {
-		fr := &sc.results[failed]
-		res.Err = fr.Err
-		res.Feedback = fmt.Sprintf("branch %q failed: %s", fr.Name, fr.Feedback)
-		return *new(flujotest.Job), nil
-	}
-	out, jerr := e.joinFan2(sc.o0, sc.o1)
+	out, jerr := flujoimpl.Guard("fan2", func() (flujotest.Job, error) { return flujotest.JoinTwo(sc.o0, sc.o1), nil })
 	if jerr != nil {
-		res.Err, res.Feedback = jerr, jerr.Error()
+		flujoimpl.JoinFailed(res, "fan2", jerr)
 		return *new(flujotest.Job), nil
 	}
-	res.Success = true
-	if r.Record {
-		res.Output = out
-	}
-	return out, nil
+	return flujoimpl.Succeed(res, r.Record, out), nil
 }
 
 // runL2 runs the step "l2": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
@@ -16342,16 +13857,9 @@ func (e *WithFailedFallbackExecutor) shrink(level runtime.PressureLevel) {
 // runFail runs "fail" and, when it fails, its fallback "failtoo".
 func (e *WithFailedFallbackExecutor) runFail(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
 	out, abort := e.primaryFail(ctx, in, r, res)
-	if abort != nil || res.Success {
-		return out, abort
-	}
 	var fb flujo.StepResult
-	fout, abort := e.runFailtoo(ctx, in, r, &fb)
-	flujoimpl.Fallback(res, fb, abort != nil)
-	if abort != nil || !fb.Success {
-		return *new(flujotest.Job), abort
-	}
-	return fout, nil
+	out, _, abort = flujoimpl.WithFallback(res, &fb, out, abort, func() (flujotest.Job, error) { return e.runFailtoo(ctx, in, r, &fb) })
+	return out, abort
 }
 
 // primaryFail runs the step "fail": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
@@ -16562,16 +14070,9 @@ func (e *WithFallbackExecutor) shrink(level runtime.PressureLevel) {
 // runFail runs "fail" and, when it fails, its fallback "rescue".
 func (e *WithFallbackExecutor) runFail(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
 	out, abort := e.primaryFail(ctx, in, r, res)
-	if abort != nil || res.Success {
-		return out, abort
-	}
 	var fb flujo.StepResult
-	fout, abort := e.runRescue(ctx, in, r, &fb)
-	flujoimpl.Fallback(res, fb, abort != nil)
-	if abort != nil || !fb.Success {
-		return *new(flujotest.Job), abort
-	}
-	return fout, nil
+	out, _, abort = flujoimpl.WithFallback(res, &fb, out, abort, func() (flujotest.Job, error) { return e.runRescue(ctx, in, r, &fb) })
+	return out, abort
 }
 
 // primaryFail runs the step "fail": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
