@@ -343,7 +343,7 @@ func (pg *pipelineGen) leafInit(lp *leafPlan, slot int) jen.Code {
 	ctxIn := []jen.Code{jen.Id("ctx").Qual("context", "Context"), jen.Id("in").Add(in.Clone())}
 	switch n.Kind {
 	case analysis.KindStep:
-		leaf.set("Call", jen.Func().Params(append(ctxIn, jen.Id("_").Any())...).Params(out.Clone(), jen.Error()).Block(c("return {}(ctx, in)", fn)))
+		leaf.set("Plain", fn)
 	case analysis.KindStepS:
 		// The private copy holds the fields the step may write.
 		all, fields := true, []string(nil)
@@ -362,7 +362,7 @@ func (pg *pipelineGen) leafInit(lp *leafPlan, slot int) jen.Code {
 				c("out, err := {}(ctx, in, &w)", fn), c("if err == nil { *st = w }"), c("return out, err"))...))
 		}
 	case analysis.KindFunc:
-		leaf.set("Call", jen.Func().Params(jen.Id("_").Qual("context", "Context"), jen.Id("in").Add(in.Clone()), jen.Id("_").Any()).Params(out.Clone(), jen.Error()).Block(c("return {}(in), nil", fn)))
+		leaf.set("Pure", fn)
 	}
 	if o.BackoffMax > 0 || o.BackoffInitial > 0 {
 		leaf.set("Backoff", c("{}{Initial: {}, Max: {}, Multiplier: 2}", qr("Backoff"), durationLit(o.BackoffInitial), durationLit(o.BackoffMax)))
@@ -417,7 +417,7 @@ func (pg *pipelineGen) leafInit(lp *leafPlan, slot int) jen.Code {
 // in the order the kernel declares them: generated literals list them in
 // that order, so that setting one option adds or changes one line.
 var (
-	leafFields = []string{"Name", "Call", "Fork", "Join", "Attempt", "Backoff", "Validators", "Usage", "BreakerCounts", "Key", "CopyOut"}
+	leafFields = []string{"Name", "Call", "Plain", "Pure", "Fork", "Join", "Attempt", "Backoff", "Validators", "Usage", "BreakerCounts", "Key", "CopyOut"}
 	stepFields = []string{"Leaf", "Attempts", "Timeout", "Breaker", "Monitor", "Slot", "Cache", "Counters"}
 )
 

@@ -171,10 +171,8 @@ func NewOrdersExecutor(opts ...flujo.CoreOption) (*OrdersExecutor, error) {
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepParse = flujoimpl.Step[string, []Row]{
 		Leaf: &flujoimpl.Leaf[string, []Row]{
-			Name: "parse",
-			Call: func(ctx context.Context, in string, _ any) ([]Row, error) {
-				return ParseCSV(ctx, in)
-			},
+			Name:          "parse",
+			Plain:         ParseCSV,
 			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
 		Attempts: 1,
@@ -183,10 +181,8 @@ func NewOrdersExecutor(opts ...flujo.CoreOption) (*OrdersExecutor, error) {
 	}
 	e.stepDraft = flujoimpl.Step[Row, Draft]{
 		Leaf: &flujoimpl.Leaf[Row, Draft]{
-			Name: "draft",
-			Call: func(_ context.Context, in Row, _ any) (Draft, error) {
-				return NewDraft(in), nil
-			},
+			Name:          "draft",
+			Pure:          NewDraft,
 			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
 		Attempts: 2,
@@ -196,10 +192,8 @@ func NewOrdersExecutor(opts ...flujo.CoreOption) (*OrdersExecutor, error) {
 	}
 	e.stepNormalisePass = flujoimpl.Step[Draft, Draft]{
 		Leaf: &flujoimpl.Leaf[Draft, Draft]{
-			Name: "normalise-pass",
-			Call: func(_ context.Context, in Draft, _ any) (Draft, error) {
-				return NormalisePass(in), nil
-			},
+			Name:          "normalise-pass",
+			Pure:          NormalisePass,
 			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
 		Attempts: 2,
@@ -209,10 +203,8 @@ func NewOrdersExecutor(opts ...flujo.CoreOption) (*OrdersExecutor, error) {
 	}
 	e.stepQuarantine = flujoimpl.Step[Draft, Draft]{
 		Leaf: &flujoimpl.Leaf[Draft, Draft]{
-			Name: "quarantine",
-			Call: func(_ context.Context, in Draft, _ any) (Draft, error) {
-				return Quarantine(in), nil
-			},
+			Name:          "quarantine",
+			Pure:          Quarantine,
 			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
 		Attempts: 2,
@@ -222,10 +214,8 @@ func NewOrdersExecutor(opts ...flujo.CoreOption) (*OrdersExecutor, error) {
 	}
 	e.stepFields = flujoimpl.Step[Draft, Record]{
 		Leaf: &flujoimpl.Leaf[Draft, Record]{
-			Name: "fields",
-			Call: func(_ context.Context, in Draft, _ any) (Record, error) {
-				return RecordFields(in), nil
-			},
+			Name:          "fields",
+			Pure:          RecordFields,
 			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
 		Attempts: 2,
@@ -235,10 +225,8 @@ func NewOrdersExecutor(opts ...flujo.CoreOption) (*OrdersExecutor, error) {
 	}
 	e.stepCountryCode = flujoimpl.Step[Draft, string]{
 		Leaf: &flujoimpl.Leaf[Draft, string]{
-			Name: "country-code",
-			Call: func(_ context.Context, in Draft, _ any) (string, error) {
-				return CountryCode(in), nil
-			},
+			Name:          "country-code",
+			Pure:          CountryCode,
 			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
 		Attempts: 2,
@@ -248,10 +236,8 @@ func NewOrdersExecutor(opts ...flujo.CoreOption) (*OrdersExecutor, error) {
 	}
 	e.stepLookupCountry = flujoimpl.Step[string, Country]{
 		Leaf: &flujoimpl.Leaf[string, Country]{
-			Name: "lookup-country",
-			Call: func(ctx context.Context, in string, _ any) (Country, error) {
-				return LookupCountry(ctx, in)
-			},
+			Name:          "lookup-country",
+			Plain:         LookupCountry,
 			BreakerCounts: flujo.CountsAsBreakerFailure,
 			Key: func(in string) (uint64, bool) {
 				return flujogenHashString(e.seed, in).Sum64(), true
@@ -265,10 +251,8 @@ func NewOrdersExecutor(opts ...flujo.CoreOption) (*OrdersExecutor, error) {
 	}
 	e.stepSummarise = flujoimpl.Step[[]Record, Report]{
 		Leaf: &flujoimpl.Leaf[[]Record, Report]{
-			Name: "summarise",
-			Call: func(_ context.Context, in []Record, _ any) (Report, error) {
-				return Summarise(in), nil
-			},
+			Name:          "summarise",
+			Pure:          Summarise,
 			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
 		Attempts: 2,

@@ -113,10 +113,8 @@ func NewAnswerExecutor(opts ...flujo.CoreOption) (*AnswerExecutor, error) {
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepParse = flujoimpl.Step[Question, Query]{
 		Leaf: &flujoimpl.Leaf[Question, Query]{
-			Name: "parse",
-			Call: func(ctx context.Context, in Question, _ any) (Query, error) {
-				return ParseQuestion(ctx, in)
-			},
+			Name:          "parse",
+			Plain:         ParseQuestion,
 			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
 		Attempts: 1,
@@ -125,10 +123,8 @@ func NewAnswerExecutor(opts ...flujo.CoreOption) (*AnswerExecutor, error) {
 	}
 	e.stepRetrieve = flujoimpl.Step[Query, Prompt]{
 		Leaf: &flujoimpl.Leaf[Query, Prompt]{
-			Name: "retrieve",
-			Call: func(_ context.Context, in Query, _ any) (Prompt, error) {
-				return Retrieve(in), nil
-			},
+			Name:          "retrieve",
+			Pure:          Retrieve,
 			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
 		Attempts: 2,
@@ -138,10 +134,8 @@ func NewAnswerExecutor(opts ...flujo.CoreOption) (*AnswerExecutor, error) {
 	}
 	e.stepGenerate = flujoimpl.Step[Prompt, Reply]{
 		Leaf: &flujoimpl.Leaf[Prompt, Reply]{
-			Name: "generate",
-			Call: func(ctx context.Context, in Prompt, _ any) (Reply, error) {
-				return Generate(ctx, in)
-			},
+			Name:       "generate",
+			Plain:      Generate,
 			Validators: []func(Reply) error{ValidReply},
 			Usage: func(o Reply) runtime.Usage {
 				return o.Usage()

@@ -147,10 +147,8 @@ func NewTriageExecutor(opts ...flujo.CoreOption) (*TriageExecutor, error) {
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepClassify = flujoimpl.Step[Ticket, Classification]{
 		Leaf: &flujoimpl.Leaf[Ticket, Classification]{
-			Name: "classify",
-			Call: func(ctx context.Context, in Ticket, _ any) (Classification, error) {
-				return Classify(ctx, in)
-			},
+			Name:       "classify",
+			Plain:      Classify,
 			Backoff:    runtime.Backoff{Initial: time.Duration(int64(500000)), Max: time.Duration(int64(2000000)), Multiplier: 2},
 			Validators: []func(Classification) error{ValidClassification},
 			Usage: func(o Classification) runtime.Usage {
@@ -164,10 +162,8 @@ func NewTriageExecutor(opts ...flujo.CoreOption) (*TriageExecutor, error) {
 	}
 	e.stepClassifyCheap = flujoimpl.Step[Ticket, Classification]{
 		Leaf: &flujoimpl.Leaf[Ticket, Classification]{
-			Name: "classify-cheap",
-			Call: func(ctx context.Context, in Ticket, _ any) (Classification, error) {
-				return ClassifyCheap(ctx, in)
-			},
+			Name:       "classify-cheap",
+			Plain:      ClassifyCheap,
 			Validators: []func(Classification) error{ValidClassification},
 			Usage: func(o Classification) runtime.Usage {
 				return o.Usage()
@@ -181,10 +177,8 @@ func NewTriageExecutor(opts ...flujo.CoreOption) (*TriageExecutor, error) {
 	}
 	e.stepCrm = flujoimpl.Step[Classification, CustomerContext]{
 		Leaf: &flujoimpl.Leaf[Classification, CustomerContext]{
-			Name: "crm",
-			Call: func(ctx context.Context, in Classification, _ any) (CustomerContext, error) {
-				return LookupCRM(ctx, in)
-			},
+			Name:          "crm",
+			Plain:         LookupCRM,
 			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
 		Attempts: 2,
@@ -218,10 +212,8 @@ func NewTriageExecutor(opts ...flujo.CoreOption) (*TriageExecutor, error) {
 	}
 	e.stepQueue = flujoimpl.Step[Enriched, Routed]{
 		Leaf: &flujoimpl.Leaf[Enriched, Routed]{
-			Name: "queue",
-			Call: func(ctx context.Context, in Enriched, _ any) (Routed, error) {
-				return Enqueue(ctx, in)
-			},
+			Name:          "queue",
+			Plain:         Enqueue,
 			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
 		Attempts: 2,
@@ -231,10 +223,8 @@ func NewTriageExecutor(opts ...flujo.CoreOption) (*TriageExecutor, error) {
 	}
 	e.stepPage = flujoimpl.Step[Enriched, Routed]{
 		Leaf: &flujoimpl.Leaf[Enriched, Routed]{
-			Name: "page",
-			Call: func(ctx context.Context, in Enriched, _ any) (Routed, error) {
-				return PageOnCall(ctx, in)
-			},
+			Name:          "page",
+			Plain:         PageOnCall,
 			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
 		Attempts: 2,
@@ -244,10 +234,8 @@ func NewTriageExecutor(opts ...flujo.CoreOption) (*TriageExecutor, error) {
 	}
 	e.stepBacklog = flujoimpl.Step[Enriched, Routed]{
 		Leaf: &flujoimpl.Leaf[Enriched, Routed]{
-			Name: "backlog",
-			Call: func(ctx context.Context, in Enriched, _ any) (Routed, error) {
-				return Backlog(ctx, in)
-			},
+			Name:          "backlog",
+			Plain:         Backlog,
 			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
 		Attempts: 2,

@@ -74,6 +74,10 @@ type Leaf[In, Out any] struct {
 	// Call calls the step function once. work is the private copy of the
 	// state that Fork made, or nil for a step that takes none.
 	Call func(ctx context.Context, in In, work any) (Out, error)
+	// Plain and Pure, when set, are the step function of a Step or a Func
+	// itself, called directly in place of Call.
+	Plain func(ctx context.Context, in In) (Out, error)
+	Pure  func(in In) Out
 	// Fork and Join give a StepS its private copy of the run's state and
 	// write it back when the attempt succeeds; nil for other steps.
 	Fork func(state any) any
@@ -373,7 +377,7 @@ func (s *Step[In, Out]) attemptDirect(ctx context.Context, lim *runtime.Limiter,
 		work = s.Fork(state)
 	}
 	calling = true
-	out, err = s.Call(ctx, in, work)
+	out, err = s.invoke(ctx, in, work)
 	calling = false
 	if err == nil && s.Join != nil {
 		s.Join(state, work)
@@ -452,7 +456,18 @@ func (s *Step[In, Out]) call(ctx context.Context, in In, work any) (out Out, err
 			out, err = zero, &runtime.PanicError{Step: s.Name, Value: v, Stack: debug.Stack()}
 		}
 	}()
-	return s.Call(ctx, in, work)
+	return s.invoke(ctx, in, work)
+}
+
+// invoke calls the step function once: Plain or Pure when set, else Call.
+func (l *Leaf[In, Out]) invoke(ctx context.Context, in In, work any) (Out, error) {
+	switch {
+	case l.Plain != nil:
+		return l.Plain(ctx, in)
+	case l.Pure != nil:
+		return l.Pure(in), nil
+	}
+	return l.Call(ctx, in, work)
 }
 
 func (env *Env) sleep(ctx context.Context, d time.Duration) error {

@@ -118,10 +118,8 @@ func NewTunedExecutor(opts ...flujo.CoreOption) (*TunedExecutor, error) {
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepSquare = flujoimpl.Step[int, int]{
 		Leaf: &flujoimpl.Leaf[int, int]{
-			Name: "square",
-			Call: func(ctx context.Context, in int, _ any) (int, error) {
-				return Square(ctx, in)
-			},
+			Name:          "square",
+			Plain:         Square,
 			BreakerCounts: flujo.CountsAsBreakerFailure,
 			Key: func(in int) (uint64, bool) {
 				return flujogenHashInt(e.seed, in).Sum64(), true
@@ -134,10 +132,8 @@ func NewTunedExecutor(opts ...flujo.CoreOption) (*TunedExecutor, error) {
 	}
 	e.stepInc = flujoimpl.Step[int, int]{
 		Leaf: &flujoimpl.Leaf[int, int]{
-			Name: "inc",
-			Call: func(_ context.Context, in int, _ any) (int, error) {
-				return Inc(in), nil
-			},
+			Name:          "inc",
+			Pure:          Inc,
 			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
 		Attempts: 2,

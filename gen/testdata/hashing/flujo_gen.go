@@ -104,10 +104,8 @@ func NewGreeterExecutor(opts ...flujo.CoreOption) (*GreeterExecutor, error) {
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepGreet = flujoimpl.Step[Private, string]{
 		Leaf: &flujoimpl.Leaf[Private, string]{
-			Name: "greet",
-			Call: func(ctx context.Context, in Private, _ any) (string, error) {
-				return Greet(ctx, in)
-			},
+			Name:          "greet",
+			Plain:         Greet,
 			BreakerCounts: flujo.CountsAsBreakerFailure,
 			Key: func(in Private) (uint64, bool) {
 				return flujogenHashPrivate(e.seed, in).Sum64(), true
@@ -313,10 +311,8 @@ func NewLookerExecutor(opts ...flujo.CoreOption) (*LookerExecutor, error) {
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepLookup = flujoimpl.Step[Key, int]{
 		Leaf: &flujoimpl.Leaf[Key, int]{
-			Name: "lookup",
-			Call: func(ctx context.Context, in Key, _ any) (int, error) {
-				return Lookup(ctx, in)
-			},
+			Name:          "lookup",
+			Plain:         Lookup,
 			BreakerCounts: flujo.CountsAsBreakerFailure,
 			Key: func(in Key) (uint64, bool) {
 				return flujogenHashKey(e.seed, in).Sum64(), true
@@ -507,10 +503,8 @@ func NewPlainExecutor(opts ...flujo.CoreOption) (*PlainExecutor, error) {
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepPlain = flujoimpl.Step[Key, int]{
 		Leaf: &flujoimpl.Leaf[Key, int]{
-			Name: "plain",
-			Call: func(ctx context.Context, in Key, _ any) (int, error) {
-				return Lookup(ctx, in)
-			},
+			Name:          "plain",
+			Plain:         Lookup,
 			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
 		Attempts: 2,
@@ -690,10 +684,8 @@ func NewSearcherExecutor(opts ...flujo.CoreOption) (*SearcherExecutor, error) {
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepSearch = flujoimpl.Step[Query, Result]{
 		Leaf: &flujoimpl.Leaf[Query, Result]{
-			Name: "search",
-			Call: func(ctx context.Context, in Query, _ any) (Result, error) {
-				return Search(ctx, in)
-			},
+			Name:          "search",
+			Plain:         Search,
 			BreakerCounts: flujo.CountsAsBreakerFailure,
 			Key: func(in Query) (uint64, bool) {
 				return flujogenHashQuery(e.seed, in).Sum64(), true

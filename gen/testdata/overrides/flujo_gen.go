@@ -140,10 +140,8 @@ func NewFulfilExecutor(opts ...flujo.CoreOption) (*FulfilExecutor, error) {
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepPrice = flujoimpl.Step[Order, Order]{
 		Leaf: &flujoimpl.Leaf[Order, Order]{
-			Name: "price",
-			Call: func(ctx context.Context, in Order, _ any) (Order, error) {
-				return Price(ctx, in)
-			},
+			Name:          "price",
+			Plain:         Price,
 			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
 		Attempts: 4,
@@ -152,10 +150,8 @@ func NewFulfilExecutor(opts ...flujo.CoreOption) (*FulfilExecutor, error) {
 	}
 	e.stepQuote = flujoimpl.Step[Order, Order]{
 		Leaf: &flujoimpl.Leaf[Order, Order]{
-			Name: "quote",
-			Call: func(ctx context.Context, in Order, _ any) (Order, error) {
-				return Quote(ctx, in)
-			},
+			Name:          "quote",
+			Plain:         Quote,
 			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
 		Attempts: 2,
@@ -165,10 +161,8 @@ func NewFulfilExecutor(opts ...flujo.CoreOption) (*FulfilExecutor, error) {
 	}
 	e.stepShip = flujoimpl.Step[Order, Order]{
 		Leaf: &flujoimpl.Leaf[Order, Order]{
-			Name: "ship",
-			Call: func(ctx context.Context, in Order, _ any) (Order, error) {
-				return Ship(ctx, in)
-			},
+			Name:          "ship",
+			Plain:         Ship,
 			BreakerCounts: flujo.CountsAsBreakerFailure,
 			Key: func(in Order) (uint64, bool) {
 				return flujogenHashOrder(e.seed, in).Sum64(), true
@@ -182,10 +176,8 @@ func NewFulfilExecutor(opts ...flujo.CoreOption) (*FulfilExecutor, error) {
 	}
 	e.stepPack = flujoimpl.Step[Order, Order]{
 		Leaf: &flujoimpl.Leaf[Order, Order]{
-			Name: "pack",
-			Call: func(ctx context.Context, in Order, _ any) (Order, error) {
-				return Pack(ctx, in)
-			},
+			Name:          "pack",
+			Plain:         Pack,
 			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
 		Attempts: 1,
@@ -196,10 +188,8 @@ func NewFulfilExecutor(opts ...flujo.CoreOption) (*FulfilExecutor, error) {
 	}
 	e.stepNotify = flujoimpl.Step[Order, Order]{
 		Leaf: &flujoimpl.Leaf[Order, Order]{
-			Name: "notify",
-			Call: func(ctx context.Context, in Order, _ any) (Order, error) {
-				return Notify(ctx, in)
-			},
+			Name:          "notify",
+			Plain:         Notify,
 			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
 		Attempts: 1,

@@ -95,10 +95,8 @@ func NewDoublerExecutor(opts ...flujo.CoreOption) (*DoublerExecutor, error) {
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepDouble = flujoimpl.Step[int, int]{
 		Leaf: &flujoimpl.Leaf[int, int]{
-			Name: "double",
-			Call: func(ctx context.Context, in int, _ any) (int, error) {
-				return Double(ctx, in)
-			},
+			Name:          "double",
+			Plain:         Double,
 			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
 		Attempts: 3,
@@ -107,10 +105,8 @@ func NewDoublerExecutor(opts ...flujo.CoreOption) (*DoublerExecutor, error) {
 	}
 	e.stepInc = flujoimpl.Step[int, int]{
 		Leaf: &flujoimpl.Leaf[int, int]{
-			Name: "inc",
-			Call: func(_ context.Context, in int, _ any) (int, error) {
-				return Inc(in), nil
-			},
+			Name:          "inc",
+			Pure:          Inc,
 			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
 		Attempts: 2,

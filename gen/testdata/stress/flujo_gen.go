@@ -168,10 +168,8 @@ func NewLoudConflictExecutor(opts ...flujo.CoreOption) (*LoudConflictExecutor, e
 	}
 	e.stepLr = flujoimpl.Step[Item, Item]{
 		Leaf: &flujoimpl.Leaf[Item, Item]{
-			Name: "lr",
-			Call: func(ctx context.Context, in Item, _ any) (Item, error) {
-				return Rescue(ctx, in)
-			},
+			Name:  "lr",
+			Plain: Rescue,
 			Usage: func(o Item) runtime.Usage {
 				return o.Usage()
 			},
@@ -184,10 +182,8 @@ func NewLoudConflictExecutor(opts ...flujo.CoreOption) (*LoudConflictExecutor, e
 	}
 	e.stepLc = flujoimpl.Step[Item, Item]{
 		Leaf: &flujoimpl.Leaf[Item, Item]{
-			Name: "lc",
-			Call: func(ctx context.Context, in Item, _ any) (Item, error) {
-				return LoudC(ctx, in)
-			},
+			Name:  "lc",
+			Plain: LoudC,
 			Usage: func(o Item) runtime.Usage {
 				return o.Usage()
 			},
@@ -534,10 +530,8 @@ func NewLoudIgnoreExecutor(opts ...flujo.CoreOption) (*LoudIgnoreExecutor, error
 	}
 	e.stepLr = flujoimpl.Step[Item, Item]{
 		Leaf: &flujoimpl.Leaf[Item, Item]{
-			Name: "lr",
-			Call: func(ctx context.Context, in Item, _ any) (Item, error) {
-				return Rescue(ctx, in)
-			},
+			Name:  "lr",
+			Plain: Rescue,
 			Usage: func(o Item) runtime.Usage {
 				return o.Usage()
 			},
@@ -550,10 +544,8 @@ func NewLoudIgnoreExecutor(opts ...flujo.CoreOption) (*LoudIgnoreExecutor, error
 	}
 	e.stepLc = flujoimpl.Step[Item, Item]{
 		Leaf: &flujoimpl.Leaf[Item, Item]{
-			Name: "lc",
-			Call: func(ctx context.Context, in Item, _ any) (Item, error) {
-				return LoudC(ctx, in)
-			},
+			Name:  "lc",
+			Plain: LoudC,
 			Usage: func(o Item) runtime.Usage {
 				return o.Usage()
 			},
@@ -900,10 +892,8 @@ func NewLoudKeepFirstExecutor(opts ...flujo.CoreOption) (*LoudKeepFirstExecutor,
 	}
 	e.stepLr = flujoimpl.Step[Item, Item]{
 		Leaf: &flujoimpl.Leaf[Item, Item]{
-			Name: "lr",
-			Call: func(ctx context.Context, in Item, _ any) (Item, error) {
-				return Rescue(ctx, in)
-			},
+			Name:  "lr",
+			Plain: Rescue,
 			Usage: func(o Item) runtime.Usage {
 				return o.Usage()
 			},
@@ -916,10 +906,8 @@ func NewLoudKeepFirstExecutor(opts ...flujo.CoreOption) (*LoudKeepFirstExecutor,
 	}
 	e.stepLc = flujoimpl.Step[Item, Item]{
 		Leaf: &flujoimpl.Leaf[Item, Item]{
-			Name: "lc",
-			Call: func(ctx context.Context, in Item, _ any) (Item, error) {
-				return LoudC(ctx, in)
-			},
+			Name:  "lc",
+			Plain: LoudC,
 			Usage: func(o Item) runtime.Usage {
 				return o.Usage()
 			},
@@ -1212,10 +1200,8 @@ func NewLoudMapExecutor(opts ...flujo.CoreOption) (*LoudMapExecutor, error) {
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepLm = flujoimpl.Step[Item, Item]{
 		Leaf: &flujoimpl.Leaf[Item, Item]{
-			Name: "lm",
-			Call: func(ctx context.Context, in Item, _ any) (Item, error) {
-				return LoudM(ctx, in)
-			},
+			Name:  "lm",
+			Plain: LoudM,
 			Usage: func(o Item) runtime.Usage {
 				return o.Usage()
 			},
@@ -1512,10 +1498,8 @@ func NewLoudNoMergeExecutor(opts ...flujo.CoreOption) (*LoudNoMergeExecutor, err
 	}
 	e.stepLr = flujoimpl.Step[Item, Item]{
 		Leaf: &flujoimpl.Leaf[Item, Item]{
-			Name: "lr",
-			Call: func(ctx context.Context, in Item, _ any) (Item, error) {
-				return Rescue(ctx, in)
-			},
+			Name:  "lr",
+			Plain: Rescue,
 			Usage: func(o Item) runtime.Usage {
 				return o.Usage()
 			},
@@ -1528,10 +1512,8 @@ func NewLoudNoMergeExecutor(opts ...flujo.CoreOption) (*LoudNoMergeExecutor, err
 	}
 	e.stepLc = flujoimpl.Step[Item, Item]{
 		Leaf: &flujoimpl.Leaf[Item, Item]{
-			Name: "lc",
-			Call: func(ctx context.Context, in Item, _ any) (Item, error) {
-				return LoudC(ctx, in)
-			},
+			Name:  "lc",
+			Plain: LoudC,
 			Usage: func(o Item) runtime.Usage {
 				return o.Usage()
 			},
@@ -1909,10 +1891,8 @@ func NewLoudSeqExecutor(opts ...flujo.CoreOption) (*LoudSeqExecutor, error) {
 	}
 	e.stepLc = flujoimpl.Step[Item, Item]{
 		Leaf: &flujoimpl.Leaf[Item, Item]{
-			Name: "lc",
-			Call: func(ctx context.Context, in Item, _ any) (Item, error) {
-				return LoudC(ctx, in)
-			},
+			Name:  "lc",
+			Plain: LoudC,
 			Usage: func(o Item) runtime.Usage {
 				return o.Usage()
 			},
@@ -2298,10 +2278,8 @@ func NewLoudUpdateExecutor(opts ...flujo.CoreOption) (*LoudUpdateExecutor, error
 	}
 	e.stepLr = flujoimpl.Step[Item, Item]{
 		Leaf: &flujoimpl.Leaf[Item, Item]{
-			Name: "lr",
-			Call: func(ctx context.Context, in Item, _ any) (Item, error) {
-				return Rescue(ctx, in)
-			},
+			Name:  "lr",
+			Plain: Rescue,
 			Usage: func(o Item) runtime.Usage {
 				return o.Usage()
 			},
@@ -2314,10 +2292,8 @@ func NewLoudUpdateExecutor(opts ...flujo.CoreOption) (*LoudUpdateExecutor, error
 	}
 	e.stepLc = flujoimpl.Step[Item, Item]{
 		Leaf: &flujoimpl.Leaf[Item, Item]{
-			Name: "lc",
-			Call: func(ctx context.Context, in Item, _ any) (Item, error) {
-				return LoudC(ctx, in)
-			},
+			Name:  "lc",
+			Plain: LoudC,
 			Usage: func(o Item) runtime.Usage {
 				return o.Usage()
 			},
@@ -2607,10 +2583,8 @@ func NewMapFanExecutor(opts ...flujo.CoreOption) (*MapFanExecutor, error) {
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepQc = flujoimpl.Step[Item, Item]{
 		Leaf: &flujoimpl.Leaf[Item, Item]{
-			Name: "qc",
-			Call: func(ctx context.Context, in Item, _ any) (Item, error) {
-				return QuietC(ctx, in)
-			},
+			Name:  "qc",
+			Plain: QuietC,
 			Usage: func(o Item) runtime.Usage {
 				return o.Usage()
 			},
@@ -2622,10 +2596,8 @@ func NewMapFanExecutor(opts ...flujo.CoreOption) (*MapFanExecutor, error) {
 	}
 	e.stepQm = flujoimpl.Step[Item, Item]{
 		Leaf: &flujoimpl.Leaf[Item, Item]{
-			Name: "qm",
-			Call: func(ctx context.Context, in Item, _ any) (Item, error) {
-				return QuietM(ctx, in)
-			},
+			Name:  "qm",
+			Plain: QuietM,
 			Usage: func(o Item) runtime.Usage {
 				return o.Usage()
 			},
@@ -2957,10 +2929,8 @@ func NewQuietConflictExecutor(opts ...flujo.CoreOption) (*QuietConflictExecutor,
 	}
 	e.stepQc = flujoimpl.Step[Item, Item]{
 		Leaf: &flujoimpl.Leaf[Item, Item]{
-			Name: "qc",
-			Call: func(ctx context.Context, in Item, _ any) (Item, error) {
-				return QuietC(ctx, in)
-			},
+			Name:  "qc",
+			Plain: QuietC,
 			Usage: func(o Item) runtime.Usage {
 				return o.Usage()
 			},
@@ -3289,10 +3259,8 @@ func NewQuietIgnoreExecutor(opts ...flujo.CoreOption) (*QuietIgnoreExecutor, err
 	}
 	e.stepQc = flujoimpl.Step[Item, Item]{
 		Leaf: &flujoimpl.Leaf[Item, Item]{
-			Name: "qc",
-			Call: func(ctx context.Context, in Item, _ any) (Item, error) {
-				return QuietC(ctx, in)
-			},
+			Name:  "qc",
+			Plain: QuietC,
 			Usage: func(o Item) runtime.Usage {
 				return o.Usage()
 			},
@@ -3621,10 +3589,8 @@ func NewQuietKeepFirstExecutor(opts ...flujo.CoreOption) (*QuietKeepFirstExecuto
 	}
 	e.stepQc = flujoimpl.Step[Item, Item]{
 		Leaf: &flujoimpl.Leaf[Item, Item]{
-			Name: "qc",
-			Call: func(ctx context.Context, in Item, _ any) (Item, error) {
-				return QuietC(ctx, in)
-			},
+			Name:  "qc",
+			Plain: QuietC,
 			Usage: func(o Item) runtime.Usage {
 				return o.Usage()
 			},
@@ -3892,10 +3858,8 @@ func NewQuietMapExecutor(opts ...flujo.CoreOption) (*QuietMapExecutor, error) {
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepQm = flujoimpl.Step[Item, Item]{
 		Leaf: &flujoimpl.Leaf[Item, Item]{
-			Name: "qm",
-			Call: func(ctx context.Context, in Item, _ any) (Item, error) {
-				return QuietM(ctx, in)
-			},
+			Name:  "qm",
+			Plain: QuietM,
 			Usage: func(o Item) runtime.Usage {
 				return o.Usage()
 			},
@@ -4164,10 +4128,8 @@ func NewQuietNoMergeExecutor(opts ...flujo.CoreOption) (*QuietNoMergeExecutor, e
 	}
 	e.stepQc = flujoimpl.Step[Item, Item]{
 		Leaf: &flujoimpl.Leaf[Item, Item]{
-			Name: "qc",
-			Call: func(ctx context.Context, in Item, _ any) (Item, error) {
-				return QuietC(ctx, in)
-			},
+			Name:  "qc",
+			Plain: QuietC,
 			Usage: func(o Item) runtime.Usage {
 				return o.Usage()
 			},
@@ -4535,10 +4497,8 @@ func NewQuietSeqExecutor(opts ...flujo.CoreOption) (*QuietSeqExecutor, error) {
 	}
 	e.stepQc = flujoimpl.Step[Item, Item]{
 		Leaf: &flujoimpl.Leaf[Item, Item]{
-			Name: "qc",
-			Call: func(ctx context.Context, in Item, _ any) (Item, error) {
-				return QuietC(ctx, in)
-			},
+			Name:  "qc",
+			Plain: QuietC,
 			Usage: func(o Item) runtime.Usage {
 				return o.Usage()
 			},
@@ -4892,10 +4852,8 @@ func NewQuietTimeoutExecutor(opts ...flujo.CoreOption) (*QuietTimeoutExecutor, e
 	}
 	e.stepQc = flujoimpl.Step[Item, Item]{
 		Leaf: &flujoimpl.Leaf[Item, Item]{
-			Name: "qc",
-			Call: func(ctx context.Context, in Item, _ any) (Item, error) {
-				return QuietC(ctx, in)
-			},
+			Name:  "qc",
+			Plain: QuietC,
 			Usage: func(o Item) runtime.Usage {
 				return o.Usage()
 			},
@@ -5203,10 +5161,8 @@ func NewQuietUpdateExecutor(opts ...flujo.CoreOption) (*QuietUpdateExecutor, err
 	}
 	e.stepQc = flujoimpl.Step[Item, Item]{
 		Leaf: &flujoimpl.Leaf[Item, Item]{
-			Name: "qc",
-			Call: func(ctx context.Context, in Item, _ any) (Item, error) {
-				return QuietC(ctx, in)
-			},
+			Name:  "qc",
+			Plain: QuietC,
 			Usage: func(o Item) runtime.Usage {
 				return o.Usage()
 			},

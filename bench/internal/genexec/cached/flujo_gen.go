@@ -104,10 +104,8 @@ func NewOneExecutor(opts ...flujo.CoreOption) (*OneExecutor, error) {
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepInc = flujoimpl.Step[int, int]{
 		Leaf: &flujoimpl.Leaf[int, int]{
-			Name: "inc",
-			Call: func(ctx context.Context, in int, _ any) (int, error) {
-				return Inc(ctx, in)
-			},
+			Name:          "inc",
+			Plain:         Inc,
 			BreakerCounts: flujo.CountsAsBreakerFailure,
 			Key: func(in int) (uint64, bool) {
 				return flujogenHashInt(e.seed, in).Sum64(), true

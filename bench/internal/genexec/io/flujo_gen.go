@@ -105,10 +105,8 @@ func NewBurstExecutor(opts ...flujo.CoreOption) (*BurstExecutor, error) {
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepA = flujoimpl.Step[int, int]{
 		Leaf: &flujoimpl.Leaf[int, int]{
-			Name: "a",
-			Call: func(ctx context.Context, in int, _ any) (int, error) {
-				return Wait(ctx, in)
-			},
+			Name:          "a",
+			Plain:         Wait,
 			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
 		Attempts: 2,
@@ -117,10 +115,8 @@ func NewBurstExecutor(opts ...flujo.CoreOption) (*BurstExecutor, error) {
 	}
 	e.stepB = flujoimpl.Step[int, int]{
 		Leaf: &flujoimpl.Leaf[int, int]{
-			Name: "b",
-			Call: func(ctx context.Context, in int, _ any) (int, error) {
-				return Wait(ctx, in)
-			},
+			Name:          "b",
+			Plain:         Wait,
 			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
 		Attempts: 2,
@@ -130,10 +126,8 @@ func NewBurstExecutor(opts ...flujo.CoreOption) (*BurstExecutor, error) {
 	}
 	e.stepC = flujoimpl.Step[int, int]{
 		Leaf: &flujoimpl.Leaf[int, int]{
-			Name: "c",
-			Call: func(ctx context.Context, in int, _ any) (int, error) {
-				return Wait(ctx, in)
-			},
+			Name:          "c",
+			Plain:         Wait,
 			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
 		Attempts: 2,
@@ -339,10 +333,8 @@ func NewOverloadExecutor(opts ...flujo.CoreOption) (*OverloadExecutor, error) {
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepCall = flujoimpl.Step[Request, Request]{
 		Leaf: &flujoimpl.Leaf[Request, Request]{
-			Name: "call",
-			Call: func(ctx context.Context, in Request, _ any) (Request, error) {
-				return CallUpstream(ctx, in)
-			},
+			Name:          "call",
+			Plain:         CallUpstream,
 			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
 		Attempts: 1,

@@ -132,10 +132,8 @@ func NewBackoffLongExecutor(opts ...flujo.CoreOption) (*BackoffLongExecutor, err
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepFail = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "fail",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.Fail(ctx, in)
-			},
+			Name:    "fail",
+			Plain:   flujotest.Fail,
 			Backoff: runtime.Backoff{Initial: time.Duration(int64(3600000000000)), Max: time.Duration(int64(3600000000000)), Multiplier: 2},
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
@@ -305,10 +303,8 @@ func NewBadInputRetriedExecutor(opts ...flujo.CoreOption) (*BadInputRetriedExecu
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepUpstream = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "upstream",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.Upstream(ctx, in)
-			},
+			Name:  "upstream",
+			Plain: flujotest.Upstream,
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
@@ -477,10 +473,8 @@ func NewBreakerCancelsExecutor(opts ...flujo.CoreOption) (*BreakerCancelsExecuto
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepCancel = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "cancel",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.CancelCaller(ctx, in)
-			},
+			Name:  "cancel",
+			Plain: flujotest.CancelCaller,
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
@@ -649,10 +643,8 @@ func NewBreakerCustomExecutor(opts ...flujo.CoreOption) (*BreakerCustomExecutor,
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepUpstream = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "upstream",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.Upstream(ctx, in)
-			},
+			Name:  "upstream",
+			Plain: flujotest.Upstream,
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
@@ -821,10 +813,8 @@ func NewBreakerFailExecutor(opts ...flujo.CoreOption) (*BreakerFailExecutor, err
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepFail = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "fail",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.Fail(ctx, in)
-			},
+			Name:  "fail",
+			Plain: flujotest.Fail,
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
@@ -993,10 +983,8 @@ func NewBreakerFlakyExecutor(opts ...flujo.CoreOption) (*BreakerFlakyExecutor, e
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepFlaky = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "flaky",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.Flaky(ctx, in)
-			},
+			Name:  "flaky",
+			Plain: flujotest.Flaky,
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
@@ -1165,10 +1153,8 @@ func NewBreakerPanicsExecutor(opts ...flujo.CoreOption) (*BreakerPanicsExecutor,
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepPanic = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "panic",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.Panic(ctx, in)
-			},
+			Name:  "panic",
+			Plain: flujotest.Panic,
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
@@ -1337,10 +1323,8 @@ func NewBreakerTimesOutExecutor(opts ...flujo.CoreOption) (*BreakerTimesOutExecu
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepBlock = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "block",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.Block(ctx, in)
-			},
+			Name:  "block",
+			Plain: flujotest.Block,
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
@@ -1510,10 +1494,8 @@ func NewBreakerUpstreamExecutor(opts ...flujo.CoreOption) (*BreakerUpstreamExecu
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepUpstream = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "upstream",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.Upstream(ctx, in)
-			},
+			Name:  "upstream",
+			Plain: flujotest.Upstream,
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
@@ -1682,10 +1664,8 @@ func NewBreakerValidatedExecutor(opts ...flujo.CoreOption) (*BreakerValidatedExe
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepDraft = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "draft",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.Draft(ctx, in)
-			},
+			Name:       "draft",
+			Plain:      flujotest.Draft,
 			Validators: []func(flujotest.Job) error{flujotest.MustBeFinal},
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
@@ -1863,10 +1843,8 @@ func NewBudgetFallbackExecutor(opts ...flujo.CoreOption) (*BudgetFallbackExecuto
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepPrimary = flujoimpl.Step[flujotest.Bill, flujotest.Charge]{
 		Leaf: &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
-			Name: "primary",
-			Call: func(ctx context.Context, in flujotest.Bill, _ any) (flujotest.Charge, error) {
-				return flujotest.PayA(ctx, in)
-			},
+			Name:       "primary",
+			Plain:      flujotest.PayA,
 			Validators: []func(flujotest.Charge) error{flujotest.RejectAll},
 			Usage: func(o flujotest.Charge) runtime.Usage {
 				return o.Usage()
@@ -1879,10 +1857,8 @@ func NewBudgetFallbackExecutor(opts ...flujo.CoreOption) (*BudgetFallbackExecuto
 	}
 	e.stepRescue = flujoimpl.Step[flujotest.Bill, flujotest.Charge]{
 		Leaf: &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
-			Name: "rescue",
-			Call: func(ctx context.Context, in flujotest.Bill, _ any) (flujotest.Charge, error) {
-				return flujotest.PayB(ctx, in)
-			},
+			Name:  "rescue",
+			Plain: flujotest.PayB,
 			Usage: func(o flujotest.Charge) runtime.Usage {
 				return o.Usage()
 			},
@@ -2078,10 +2054,8 @@ func NewBudgetFanExecutor(opts ...flujo.CoreOption) (*BudgetFanExecutor, error) 
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepPaid = flujoimpl.Step[flujotest.Bill, flujotest.Charge]{
 		Leaf: &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
-			Name: "paid",
-			Call: func(ctx context.Context, in flujotest.Bill, _ any) (flujotest.Charge, error) {
-				return flujotest.PayA(ctx, in)
-			},
+			Name:  "paid",
+			Plain: flujotest.PayA,
 			Usage: func(o flujotest.Charge) runtime.Usage {
 				return o.Usage()
 			},
@@ -2093,10 +2067,8 @@ func NewBudgetFanExecutor(opts ...flujo.CoreOption) (*BudgetFanExecutor, error) 
 	}
 	e.stepFree = flujoimpl.Step[flujotest.Bill, flujotest.Charge]{
 		Leaf: &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
-			Name: "free",
-			Call: func(ctx context.Context, in flujotest.Bill, _ any) (flujotest.Charge, error) {
-				return flujotest.PayB(ctx, in)
-			},
+			Name:  "free",
+			Plain: flujotest.PayB,
 			Usage: func(o flujotest.Charge) runtime.Usage {
 				return o.Usage()
 			},
@@ -2352,10 +2324,8 @@ func NewBudgetFan4Executor(opts ...flujo.CoreOption) (*BudgetFan4Executor, error
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepB1 = flujoimpl.Step[flujotest.Bill, flujotest.Charge]{
 		Leaf: &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
-			Name: "b1",
-			Call: func(ctx context.Context, in flujotest.Bill, _ any) (flujotest.Charge, error) {
-				return flujotest.PayA(ctx, in)
-			},
+			Name:  "b1",
+			Plain: flujotest.PayA,
 			Usage: func(o flujotest.Charge) runtime.Usage {
 				return o.Usage()
 			},
@@ -2367,10 +2337,8 @@ func NewBudgetFan4Executor(opts ...flujo.CoreOption) (*BudgetFan4Executor, error
 	}
 	e.stepB2 = flujoimpl.Step[flujotest.Bill, flujotest.Charge]{
 		Leaf: &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
-			Name: "b2",
-			Call: func(ctx context.Context, in flujotest.Bill, _ any) (flujotest.Charge, error) {
-				return flujotest.PayB(ctx, in)
-			},
+			Name:  "b2",
+			Plain: flujotest.PayB,
 			Usage: func(o flujotest.Charge) runtime.Usage {
 				return o.Usage()
 			},
@@ -2383,10 +2351,8 @@ func NewBudgetFan4Executor(opts ...flujo.CoreOption) (*BudgetFan4Executor, error
 	}
 	e.stepB3 = flujoimpl.Step[flujotest.Bill, flujotest.Charge]{
 		Leaf: &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
-			Name: "b3",
-			Call: func(ctx context.Context, in flujotest.Bill, _ any) (flujotest.Charge, error) {
-				return flujotest.PayC(ctx, in)
-			},
+			Name:  "b3",
+			Plain: flujotest.PayC,
 			Usage: func(o flujotest.Charge) runtime.Usage {
 				return o.Usage()
 			},
@@ -2399,10 +2365,8 @@ func NewBudgetFan4Executor(opts ...flujo.CoreOption) (*BudgetFan4Executor, error
 	}
 	e.stepB4 = flujoimpl.Step[flujotest.Bill, flujotest.Charge]{
 		Leaf: &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
-			Name: "b4",
-			Call: func(ctx context.Context, in flujotest.Bill, _ any) (flujotest.Charge, error) {
-				return flujotest.PayD(ctx, in)
-			},
+			Name:  "b4",
+			Plain: flujotest.PayD,
 			Usage: func(o flujotest.Charge) runtime.Usage {
 				return o.Usage()
 			},
@@ -2674,10 +2638,8 @@ func NewBudgetHoldFanExecutor(opts ...flujo.CoreOption) (*BudgetHoldFanExecutor,
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepPaid = flujoimpl.Step[flujotest.Bill, flujotest.Charge]{
 		Leaf: &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
-			Name: "paid",
-			Call: func(ctx context.Context, in flujotest.Bill, _ any) (flujotest.Charge, error) {
-				return flujotest.PayA(ctx, in)
-			},
+			Name:  "paid",
+			Plain: flujotest.PayA,
 			Usage: func(o flujotest.Charge) runtime.Usage {
 				return o.Usage()
 			},
@@ -2689,10 +2651,8 @@ func NewBudgetHoldFanExecutor(opts ...flujo.CoreOption) (*BudgetHoldFanExecutor,
 	}
 	e.stepHold = flujoimpl.Step[flujotest.Bill, flujotest.Charge]{
 		Leaf: &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
-			Name: "hold",
-			Call: func(ctx context.Context, in flujotest.Bill, _ any) (flujotest.Charge, error) {
-				return flujotest.Hold(ctx, in)
-			},
+			Name:  "hold",
+			Plain: flujotest.Hold,
 			Usage: func(o flujotest.Charge) runtime.Usage {
 				return o.Usage()
 			},
@@ -2922,10 +2882,8 @@ func NewBudgetMapExecutor(opts ...flujo.CoreOption) (*BudgetMapExecutor, error) 
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepItem = flujoimpl.Step[flujotest.Bill, flujotest.Charge]{
 		Leaf: &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
-			Name: "item",
-			Call: func(ctx context.Context, in flujotest.Bill, _ any) (flujotest.Charge, error) {
-				return flujotest.Item(ctx, in)
-			},
+			Name:  "item",
+			Plain: flujotest.Item,
 			Usage: func(o flujotest.Charge) runtime.Usage {
 				return o.Usage()
 			},
@@ -3126,10 +3084,8 @@ func NewBudgetRejectedExecutor(opts ...flujo.CoreOption) (*BudgetRejectedExecuto
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepRejected = flujoimpl.Step[flujotest.Bill, flujotest.Charge]{
 		Leaf: &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
-			Name: "rejected",
-			Call: func(ctx context.Context, in flujotest.Bill, _ any) (flujotest.Charge, error) {
-				return flujotest.PayA(ctx, in)
-			},
+			Name:       "rejected",
+			Plain:      flujotest.PayA,
 			Validators: []func(flujotest.Charge) error{flujotest.RejectAll},
 			Usage: func(o flujotest.Charge) runtime.Usage {
 				return o.Usage()
@@ -3299,10 +3255,8 @@ func NewBudgetRejectedRetriesExecutor(opts ...flujo.CoreOption) (*BudgetRejected
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepRejected = flujoimpl.Step[flujotest.Bill, flujotest.Charge]{
 		Leaf: &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
-			Name: "rejected",
-			Call: func(ctx context.Context, in flujotest.Bill, _ any) (flujotest.Charge, error) {
-				return flujotest.PayA(ctx, in)
-			},
+			Name:       "rejected",
+			Plain:      flujotest.PayA,
 			Validators: []func(flujotest.Charge) error{flujotest.RejectAll},
 			Usage: func(o flujotest.Charge) runtime.Usage {
 				return o.Usage()
@@ -3472,10 +3426,8 @@ func NewCachedTagsExecutor(opts ...flujo.CoreOption) (*CachedTagsExecutor, error
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepTags = flujoimpl.Step[flujotest.Job, []string]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, []string]{
-			Name: "tags",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) ([]string, error) {
-				return flujotest.Tags(ctx, in)
-			},
+			Name:          "tags",
+			Plain:         flujotest.Tags,
 			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
 		Attempts: 1,
@@ -3641,10 +3593,8 @@ func NewCachedTagsSharedExecutor(opts ...flujo.CoreOption) (*CachedTagsSharedExe
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepTags = flujoimpl.Step[flujotest.Job, []string]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, []string]{
-			Name: "tags",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) ([]string, error) {
-				return flujotest.Tags(ctx, in)
-			},
+			Name:          "tags",
+			Plain:         flujotest.Tags,
 			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
 		Attempts: 2,
@@ -3810,10 +3760,8 @@ func NewCachedTagsTTLExecutor(opts ...flujo.CoreOption) (*CachedTagsTTLExecutor,
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepTags = flujoimpl.Step[flujotest.Job, []string]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, []string]{
-			Name: "tags",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) ([]string, error) {
-				return flujotest.Tags(ctx, in)
-			},
+			Name:          "tags",
+			Plain:         flujotest.Tags,
 			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
 		Attempts: 1,
@@ -3987,10 +3935,8 @@ func NewCachedTagsWithFallbackExecutor(opts ...flujo.CoreOption) (*CachedTagsWit
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepTags = flujoimpl.Step[flujotest.Job, []string]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, []string]{
-			Name: "tags",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) ([]string, error) {
-				return flujotest.Tags(ctx, in)
-			},
+			Name:          "tags",
+			Plain:         flujotest.Tags,
 			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
 		Attempts: 1,
@@ -3999,10 +3945,8 @@ func NewCachedTagsWithFallbackExecutor(opts ...flujo.CoreOption) (*CachedTagsWit
 	}
 	e.stepSpare = flujoimpl.Step[flujotest.Job, []string]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, []string]{
-			Name: "spare",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) ([]string, error) {
-				return flujotest.SpareTags(ctx, in)
-			},
+			Name:          "spare",
+			Plain:         flujotest.SpareTags,
 			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
 		Attempts: 2,
@@ -4185,10 +4129,8 @@ func NewCountForeverExecutor(opts ...flujo.CoreOption) (*CountForeverExecutor, e
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepAdd = flujoimpl.Step[int, int]{
 		Leaf: &flujoimpl.Leaf[int, int]{
-			Name: "add",
-			Call: func(ctx context.Context, in int, _ any) (int, error) {
-				return flujotest.AddOne(ctx, in)
-			},
+			Name:          "add",
+			Plain:         flujotest.AddOne,
 			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
 		Attempts: 2,
@@ -4385,10 +4327,8 @@ func NewCountForever2Executor(opts ...flujo.CoreOption) (*CountForever2Executor,
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepAdd = flujoimpl.Step[int, int]{
 		Leaf: &flujoimpl.Leaf[int, int]{
-			Name: "add",
-			Call: func(ctx context.Context, in int, _ any) (int, error) {
-				return flujotest.AddOne(ctx, in)
-			},
+			Name:          "add",
+			Plain:         flujotest.AddOne,
 			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
 		Attempts: 2,
@@ -4585,10 +4525,8 @@ func NewCountTo3Executor(opts ...flujo.CoreOption) (*CountTo3Executor, error) {
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepAdd = flujoimpl.Step[int, int]{
 		Leaf: &flujoimpl.Leaf[int, int]{
-			Name: "add",
-			Call: func(ctx context.Context, in int, _ any) (int, error) {
-				return flujotest.AddOne(ctx, in)
-			},
+			Name:          "add",
+			Plain:         flujotest.AddOne,
 			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
 		Attempts: 2,
@@ -4793,10 +4731,8 @@ func NewFailBeforeCachedExecutor(opts ...flujo.CoreOption) (*FailBeforeCachedExe
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepFail = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "fail",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.Fail(ctx, in)
-			},
+			Name:  "fail",
+			Plain: flujotest.Fail,
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
@@ -4808,10 +4744,8 @@ func NewFailBeforeCachedExecutor(opts ...flujo.CoreOption) (*FailBeforeCachedExe
 	}
 	e.stepTags = flujoimpl.Step[flujotest.Job, []string]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, []string]{
-			Name: "tags",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) ([]string, error) {
-				return flujotest.Tags(ctx, in)
-			},
+			Name:          "tags",
+			Plain:         flujotest.Tags,
 			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
 		Attempts: 2,
@@ -5006,10 +4940,8 @@ func NewFailOnceExecutor(opts ...flujo.CoreOption) (*FailOnceExecutor, error) {
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepFail = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "fail",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.Fail(ctx, in)
-			},
+			Name:  "fail",
+			Plain: flujotest.Fail,
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
@@ -5241,10 +5173,8 @@ func NewFanBranchFailsExecutor(opts ...flujo.CoreOption) (*FanBranchFailsExecuto
 	}
 	e.stepFail = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "fail",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.Fail(ctx, in)
-			},
+			Name:  "fail",
+			Plain: flujotest.Fail,
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
@@ -5612,10 +5542,8 @@ func NewFanErrorOnConflictExecutor(opts ...flujo.CoreOption) (*FanErrorOnConflic
 	}
 	e.stepEcho = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "echo",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.Echo(ctx, in)
-			},
+			Name:  "echo",
+			Plain: flujotest.Echo,
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
@@ -5997,10 +5925,8 @@ func NewFanJoinFailsExecutor(opts ...flujo.CoreOption) (*FanJoinFailsExecutor, e
 	}
 	e.stepFail = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "fail",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.Fail(ctx, in)
-			},
+			Name:  "fail",
+			Plain: flujotest.Fail,
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
@@ -6359,10 +6285,8 @@ func NewFanKeepFirstExecutor(opts ...flujo.CoreOption) (*FanKeepFirstExecutor, e
 	}
 	e.stepEcho = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "echo",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.Echo(ctx, in)
-			},
+			Name:  "echo",
+			Plain: flujotest.Echo,
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
@@ -6751,10 +6675,8 @@ func NewFanMergeUpdateExecutor(opts ...flujo.CoreOption) (*FanMergeUpdateExecuto
 	}
 	e.stepEcho = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "echo",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.Echo(ctx, in)
-			},
+			Name:  "echo",
+			Plain: flujotest.Echo,
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
@@ -7143,10 +7065,8 @@ func NewFanNoMergeExecutor(opts ...flujo.CoreOption) (*FanNoMergeExecutor, error
 	}
 	e.stepEcho = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "echo",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.Echo(ctx, in)
-			},
+			Name:  "echo",
+			Plain: flujotest.Echo,
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
@@ -7434,10 +7354,8 @@ func NewFlakyDefaultExecutor(opts ...flujo.CoreOption) (*FlakyDefaultExecutor, e
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepFlaky = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "flaky",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.Flaky(ctx, in)
-			},
+			Name:  "flaky",
+			Plain: flujotest.Flaky,
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
@@ -7606,10 +7524,8 @@ func NewFlakyRetries3Executor(opts ...flujo.CoreOption) (*FlakyRetries3Executor,
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepFlaky = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "flaky",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.Flaky(ctx, in)
-			},
+			Name:  "flaky",
+			Plain: flujotest.Flaky,
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
@@ -7780,10 +7696,8 @@ func NewGoexitMapExecutor(opts ...flujo.CoreOption) (*GoexitMapExecutor, error) 
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepExit = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "exit",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.ExitOnExit(ctx, in)
-			},
+			Name:  "exit",
+			Plain: flujotest.ExitOnExit,
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
@@ -8001,10 +7915,8 @@ func NewGoexitParallelExecutor(opts ...flujo.CoreOption) (*GoexitParallelExecuto
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepExit = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "exit",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.ExitOnExit(ctx, in)
-			},
+			Name:  "exit",
+			Plain: flujotest.ExitOnExit,
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
@@ -8016,10 +7928,8 @@ func NewGoexitParallelExecutor(opts ...flujo.CoreOption) (*GoexitParallelExecuto
 	}
 	e.stepEcho = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "echo",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.Echo(ctx, in)
-			},
+			Name:  "echo",
+			Plain: flujotest.Echo,
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
@@ -8254,10 +8164,8 @@ func NewGoexitStepExecutor(opts ...flujo.CoreOption) (*GoexitStepExecutor, error
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepExit = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "exit",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.ExitOnExit(ctx, in)
-			},
+			Name:  "exit",
+			Plain: flujotest.ExitOnExit,
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
@@ -8426,10 +8334,8 @@ func NewGoexitTimedExecutor(opts ...flujo.CoreOption) (*GoexitTimedExecutor, err
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepExit = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "exit",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.ExitOnExit(ctx, in)
-			},
+			Name:  "exit",
+			Plain: flujotest.ExitOnExit,
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
@@ -8599,10 +8505,8 @@ func NewHeldExecutor(opts ...flujo.CoreOption) (*HeldExecutor, error) {
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepHeld = flujoimpl.Step[flujotest.Arrival, flujotest.Arrival]{
 		Leaf: &flujoimpl.Leaf[flujotest.Arrival, flujotest.Arrival]{
-			Name: "held",
-			Call: func(ctx context.Context, in flujotest.Arrival, _ any) (flujotest.Arrival, error) {
-				return flujotest.HoldUntilOpen(ctx, in)
-			},
+			Name:          "held",
+			Plain:         flujotest.HoldUntilOpen,
 			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
 		Attempts: 1,
@@ -8784,10 +8688,8 @@ func NewHistoryExecutor(opts ...flujo.CoreOption) (*HistoryExecutor, error) {
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepFirst = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "first",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.Echo(ctx, in)
-			},
+			Name:  "first",
+			Plain: flujotest.Echo,
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
@@ -8799,10 +8701,8 @@ func NewHistoryExecutor(opts ...flujo.CoreOption) (*HistoryExecutor, error) {
 	}
 	e.stepSecond = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "second",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.Echo(ctx, in)
-			},
+			Name:  "second",
+			Plain: flujotest.Echo,
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
@@ -8815,10 +8715,8 @@ func NewHistoryExecutor(opts ...flujo.CoreOption) (*HistoryExecutor, error) {
 	}
 	e.stepThird = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "third",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.Echo(ctx, in)
-			},
+			Name:  "third",
+			Plain: flujotest.Echo,
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
@@ -9044,10 +8942,8 @@ func NewIOBurstExecutor(opts ...flujo.CoreOption) (*IOBurstExecutor, error) {
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepIo = flujoimpl.Step[flujotest.Arrival, flujotest.Arrival]{
 		Leaf: &flujoimpl.Leaf[flujotest.Arrival, flujotest.Arrival]{
-			Name: "io",
-			Call: func(ctx context.Context, in flujotest.Arrival, _ any) (flujotest.Arrival, error) {
-				return flujotest.WaitForAll(ctx, in)
-			},
+			Name:          "io",
+			Plain:         flujotest.WaitForAll,
 			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
 		Attempts: 1,
@@ -9225,10 +9121,8 @@ func NewJoinFailsAfterIgnoredExecutor(opts ...flujo.CoreOption) (*JoinFailsAfter
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepEcho = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "echo",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.Echo(ctx, in)
-			},
+			Name:  "echo",
+			Plain: flujotest.Echo,
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
@@ -9240,10 +9134,8 @@ func NewJoinFailsAfterIgnoredExecutor(opts ...flujo.CoreOption) (*JoinFailsAfter
 	}
 	e.stepFail = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "fail",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.Fail(ctx, in)
-			},
+			Name:  "fail",
+			Plain: flujotest.Fail,
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
@@ -9495,10 +9387,8 @@ func NewMapEchoExecutor(opts ...flujo.CoreOption) (*MapEchoExecutor, error) {
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepEcho = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "echo",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.Echo(ctx, in)
-			},
+			Name:  "echo",
+			Plain: flujotest.Echo,
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
@@ -9704,10 +9594,8 @@ func NewMapFlakyInOrderExecutor(opts ...flujo.CoreOption) (*MapFlakyInOrderExecu
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepFlaky = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "flaky",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.Flaky(ctx, in)
-			},
+			Name:  "flaky",
+			Plain: flujotest.Flaky,
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
@@ -10217,10 +10105,8 @@ func NewPanicAtTwoDepthsExecutor(opts ...flujo.CoreOption) (*PanicAtTwoDepthsExe
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepPanicdeep = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "panicdeep",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.Panic(ctx, in)
-			},
+			Name:  "panicdeep",
+			Plain: flujotest.Panic,
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
@@ -10232,10 +10118,8 @@ func NewPanicAtTwoDepthsExecutor(opts ...flujo.CoreOption) (*PanicAtTwoDepthsExe
 	}
 	e.stepPanic = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "panic",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.Panic(ctx, in)
-			},
+			Name:  "panic",
+			Plain: flujotest.Panic,
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
@@ -10458,10 +10342,8 @@ func NewPanicsExecutor(opts ...flujo.CoreOption) (*PanicsExecutor, error) {
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepPanic = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "panic",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.Panic(ctx, in)
-			},
+			Name:  "panic",
+			Plain: flujotest.Panic,
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
@@ -10640,10 +10522,8 @@ func NewParallelBlocksExecutor(opts ...flujo.CoreOption) (*ParallelBlocksExecuto
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepBlock = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "block",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.Block(ctx, in)
-			},
+			Name:  "block",
+			Plain: flujotest.Block,
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
@@ -10655,10 +10535,8 @@ func NewParallelBlocksExecutor(opts ...flujo.CoreOption) (*ParallelBlocksExecuto
 	}
 	e.stepEcho = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "echo",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.Echo(ctx, in)
-			},
+			Name:  "echo",
+			Plain: flujotest.Echo,
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
@@ -10900,10 +10778,8 @@ func NewParallelIgnoreExecutor(opts ...flujo.CoreOption) (*ParallelIgnoreExecuto
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepEcho = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "echo",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.Echo(ctx, in)
-			},
+			Name:  "echo",
+			Plain: flujotest.Echo,
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
@@ -10915,10 +10791,8 @@ func NewParallelIgnoreExecutor(opts ...flujo.CoreOption) (*ParallelIgnoreExecuto
 	}
 	e.stepFail = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "fail",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.Fail(ctx, in)
-			},
+			Name:  "fail",
+			Plain: flujotest.Fail,
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
@@ -11165,10 +11039,8 @@ func NewParallelPropagateExecutor(opts ...flujo.CoreOption) (*ParallelPropagateE
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepEcho = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "echo",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.Echo(ctx, in)
-			},
+			Name:  "echo",
+			Plain: flujotest.Echo,
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
@@ -11180,10 +11052,8 @@ func NewParallelPropagateExecutor(opts ...flujo.CoreOption) (*ParallelPropagateE
 	}
 	e.stepFail = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "fail",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.Fail(ctx, in)
-			},
+			Name:  "fail",
+			Plain: flujotest.Fail,
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
@@ -11438,10 +11308,8 @@ func NewParallelSpendExecutor(opts ...flujo.CoreOption) (*ParallelSpendExecutor,
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepLeft = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "left",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.Echo(ctx, in)
-			},
+			Name:  "left",
+			Plain: flujotest.Echo,
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
@@ -11453,10 +11321,8 @@ func NewParallelSpendExecutor(opts ...flujo.CoreOption) (*ParallelSpendExecutor,
 	}
 	e.stepRight = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "right",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.Echo(ctx, in)
-			},
+			Name:  "right",
+			Plain: flujotest.Echo,
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
@@ -11469,10 +11335,8 @@ func NewParallelSpendExecutor(opts ...flujo.CoreOption) (*ParallelSpendExecutor,
 	}
 	e.stepAfter = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "after",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.Echo(ctx, in)
-			},
+			Name:  "after",
+			Plain: flujotest.Echo,
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
@@ -11743,10 +11607,8 @@ func NewRouteNoDefaultExecutor(opts ...flujo.CoreOption) (*RouteNoDefaultExecuto
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepLower = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "lower",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.Lower(ctx, in)
-			},
+			Name:  "lower",
+			Plain: flujotest.Lower,
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
@@ -11758,10 +11620,8 @@ func NewRouteNoDefaultExecutor(opts ...flujo.CoreOption) (*RouteNoDefaultExecuto
 	}
 	e.stepUpper = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "upper",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.Upper(ctx, in)
-			},
+			Name:  "upper",
+			Plain: flujotest.Upper,
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
@@ -11985,10 +11845,8 @@ func NewRouteWithDefaultExecutor(opts ...flujo.CoreOption) (*RouteWithDefaultExe
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepLower = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "lower",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.Lower(ctx, in)
-			},
+			Name:  "lower",
+			Plain: flujotest.Lower,
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
@@ -12000,10 +11858,8 @@ func NewRouteWithDefaultExecutor(opts ...flujo.CoreOption) (*RouteWithDefaultExe
 	}
 	e.stepUpper = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "upper",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.Upper(ctx, in)
-			},
+			Name:  "upper",
+			Plain: flujotest.Upper,
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
@@ -12016,10 +11872,8 @@ func NewRouteWithDefaultExecutor(opts ...flujo.CoreOption) (*RouteWithDefaultExe
 	}
 	e.stepOther = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "other",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.Other(ctx, in)
-			},
+			Name:  "other",
+			Plain: flujotest.Other,
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
@@ -12250,10 +12104,8 @@ func NewSpend3Executor(opts ...flujo.CoreOption) (*Spend3Executor, error) {
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepS1 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "s1",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.Echo(ctx, in)
-			},
+			Name:  "s1",
+			Plain: flujotest.Echo,
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
@@ -12265,10 +12117,8 @@ func NewSpend3Executor(opts ...flujo.CoreOption) (*Spend3Executor, error) {
 	}
 	e.stepS2 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "s2",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.Echo(ctx, in)
-			},
+			Name:  "s2",
+			Plain: flujotest.Echo,
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
@@ -12281,10 +12131,8 @@ func NewSpend3Executor(opts ...flujo.CoreOption) (*Spend3Executor, error) {
 	}
 	e.stepS3 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "s3",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.Echo(ctx, in)
-			},
+			Name:  "s3",
+			Plain: flujotest.Echo,
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
@@ -12677,10 +12525,8 @@ func NewTimesOutExecutor(opts ...flujo.CoreOption) (*TimesOutExecutor, error) {
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepBlock = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "block",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.Block(ctx, in)
-			},
+			Name:  "block",
+			Plain: flujotest.Block,
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
@@ -12885,10 +12731,8 @@ func NewTwoFansExecutor(opts ...flujo.CoreOption) (*TwoFansExecutor, error) {
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepL1 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "l1",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.Echo(ctx, in)
-			},
+			Name:  "l1",
+			Plain: flujotest.Echo,
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
@@ -12900,10 +12744,8 @@ func NewTwoFansExecutor(opts ...flujo.CoreOption) (*TwoFansExecutor, error) {
 	}
 	e.stepR1 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "r1",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.Echo(ctx, in)
-			},
+			Name:  "r1",
+			Plain: flujotest.Echo,
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
@@ -12916,10 +12758,8 @@ func NewTwoFansExecutor(opts ...flujo.CoreOption) (*TwoFansExecutor, error) {
 	}
 	e.stepL2 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "l2",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.Echo(ctx, in)
-			},
+			Name:  "l2",
+			Plain: flujotest.Echo,
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
@@ -12932,10 +12772,8 @@ func NewTwoFansExecutor(opts ...flujo.CoreOption) (*TwoFansExecutor, error) {
 	}
 	e.stepR2 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "r2",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.Echo(ctx, in)
-			},
+			Name:  "r2",
+			Plain: flujotest.Echo,
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
@@ -13260,10 +13098,8 @@ func NewValidatedExecutor(opts ...flujo.CoreOption) (*ValidatedExecutor, error) 
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepDraft = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "draft",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.Draft(ctx, in)
-			},
+			Name:       "draft",
+			Plain:      flujotest.Draft,
 			Validators: []func(flujotest.Job) error{flujotest.MustBeFinal},
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
@@ -13441,10 +13277,8 @@ func NewWithFailedFallbackExecutor(opts ...flujo.CoreOption) (*WithFailedFallbac
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepFail = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "fail",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.Fail(ctx, in)
-			},
+			Name:  "fail",
+			Plain: flujotest.Fail,
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
@@ -13456,10 +13290,8 @@ func NewWithFailedFallbackExecutor(opts ...flujo.CoreOption) (*WithFailedFallbac
 	}
 	e.stepFailtoo = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "failtoo",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.FailToo(ctx, in)
-			},
+			Name:  "failtoo",
+			Plain: flujotest.FailToo,
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
@@ -13653,10 +13485,8 @@ func NewWithFallbackExecutor(opts ...flujo.CoreOption) (*WithFallbackExecutor, e
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepFail = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "fail",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.Fail(ctx, in)
-			},
+			Name:  "fail",
+			Plain: flujotest.Fail,
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
@@ -13668,10 +13498,8 @@ func NewWithFallbackExecutor(opts ...flujo.CoreOption) (*WithFallbackExecutor, e
 	}
 	e.stepRescue = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "rescue",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.Rescue(ctx, in)
-			},
+			Name:  "rescue",
+			Plain: flujotest.Rescue,
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},

@@ -131,10 +131,8 @@ func NewBackoffLongExecutor(opts ...flujo.CoreOption) (*BackoffLongExecutor, err
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepFail = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "fail",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.Fail(ctx, in)
-			},
+			Name:    "fail",
+			Plain:   flujotest.Fail,
 			Backoff: runtime.Backoff{Initial: time.Duration(int64(3600000000000)), Max: time.Duration(int64(3600000000000)), Multiplier: 2},
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
@@ -303,10 +301,8 @@ func NewBadInputRetriedExecutor(opts ...flujo.CoreOption) (*BadInputRetriedExecu
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepUpstream = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "upstream",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.Upstream(ctx, in)
-			},
+			Name:  "upstream",
+			Plain: flujotest.Upstream,
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
@@ -474,10 +470,8 @@ func NewBreakerCancelsExecutor(opts ...flujo.CoreOption) (*BreakerCancelsExecuto
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepCancel = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "cancel",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.CancelCaller(ctx, in)
-			},
+			Name:  "cancel",
+			Plain: flujotest.CancelCaller,
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
@@ -645,10 +639,8 @@ func NewBreakerCustomExecutor(opts ...flujo.CoreOption) (*BreakerCustomExecutor,
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepUpstream = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "upstream",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.Upstream(ctx, in)
-			},
+			Name:  "upstream",
+			Plain: flujotest.Upstream,
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
@@ -816,10 +808,8 @@ func NewBreakerFailExecutor(opts ...flujo.CoreOption) (*BreakerFailExecutor, err
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepFail = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "fail",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.Fail(ctx, in)
-			},
+			Name:  "fail",
+			Plain: flujotest.Fail,
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
@@ -987,10 +977,8 @@ func NewBreakerFlakyExecutor(opts ...flujo.CoreOption) (*BreakerFlakyExecutor, e
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepFlaky = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "flaky",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.Flaky(ctx, in)
-			},
+			Name:  "flaky",
+			Plain: flujotest.Flaky,
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
@@ -1158,10 +1146,8 @@ func NewBreakerPanicsExecutor(opts ...flujo.CoreOption) (*BreakerPanicsExecutor,
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepPanic = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "panic",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.Panic(ctx, in)
-			},
+			Name:  "panic",
+			Plain: flujotest.Panic,
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
@@ -1329,10 +1315,8 @@ func NewBreakerTimesOutExecutor(opts ...flujo.CoreOption) (*BreakerTimesOutExecu
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepBlock = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "block",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.Block(ctx, in)
-			},
+			Name:  "block",
+			Plain: flujotest.Block,
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
@@ -1501,10 +1485,8 @@ func NewBreakerUpstreamExecutor(opts ...flujo.CoreOption) (*BreakerUpstreamExecu
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepUpstream = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "upstream",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.Upstream(ctx, in)
-			},
+			Name:  "upstream",
+			Plain: flujotest.Upstream,
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
@@ -1672,10 +1654,8 @@ func NewBreakerValidatedExecutor(opts ...flujo.CoreOption) (*BreakerValidatedExe
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepDraft = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "draft",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.Draft(ctx, in)
-			},
+			Name:       "draft",
+			Plain:      flujotest.Draft,
 			Validators: []func(flujotest.Job) error{flujotest.MustBeFinal},
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
@@ -1852,10 +1832,8 @@ func NewBudgetFallbackExecutor(opts ...flujo.CoreOption) (*BudgetFallbackExecuto
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepPrimary = flujoimpl.Step[flujotest.Bill, flujotest.Charge]{
 		Leaf: &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
-			Name: "primary",
-			Call: func(ctx context.Context, in flujotest.Bill, _ any) (flujotest.Charge, error) {
-				return flujotest.PayA(ctx, in)
-			},
+			Name:       "primary",
+			Plain:      flujotest.PayA,
 			Validators: []func(flujotest.Charge) error{flujotest.RejectAll},
 			Usage: func(o flujotest.Charge) runtime.Usage {
 				return o.Usage()
@@ -1868,10 +1846,8 @@ func NewBudgetFallbackExecutor(opts ...flujo.CoreOption) (*BudgetFallbackExecuto
 	}
 	e.stepRescue = flujoimpl.Step[flujotest.Bill, flujotest.Charge]{
 		Leaf: &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
-			Name: "rescue",
-			Call: func(ctx context.Context, in flujotest.Bill, _ any) (flujotest.Charge, error) {
-				return flujotest.PayB(ctx, in)
-			},
+			Name:  "rescue",
+			Plain: flujotest.PayB,
 			Usage: func(o flujotest.Charge) runtime.Usage {
 				return o.Usage()
 			},
@@ -2066,10 +2042,8 @@ func NewBudgetFanExecutor(opts ...flujo.CoreOption) (*BudgetFanExecutor, error) 
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepPaid = flujoimpl.Step[flujotest.Bill, flujotest.Charge]{
 		Leaf: &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
-			Name: "paid",
-			Call: func(ctx context.Context, in flujotest.Bill, _ any) (flujotest.Charge, error) {
-				return flujotest.PayA(ctx, in)
-			},
+			Name:  "paid",
+			Plain: flujotest.PayA,
 			Usage: func(o flujotest.Charge) runtime.Usage {
 				return o.Usage()
 			},
@@ -2081,10 +2055,8 @@ func NewBudgetFanExecutor(opts ...flujo.CoreOption) (*BudgetFanExecutor, error) 
 	}
 	e.stepFree = flujoimpl.Step[flujotest.Bill, flujotest.Charge]{
 		Leaf: &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
-			Name: "free",
-			Call: func(ctx context.Context, in flujotest.Bill, _ any) (flujotest.Charge, error) {
-				return flujotest.PayB(ctx, in)
-			},
+			Name:  "free",
+			Plain: flujotest.PayB,
 			Usage: func(o flujotest.Charge) runtime.Usage {
 				return o.Usage()
 			},
@@ -2339,10 +2311,8 @@ func NewBudgetFan4Executor(opts ...flujo.CoreOption) (*BudgetFan4Executor, error
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepB1 = flujoimpl.Step[flujotest.Bill, flujotest.Charge]{
 		Leaf: &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
-			Name: "b1",
-			Call: func(ctx context.Context, in flujotest.Bill, _ any) (flujotest.Charge, error) {
-				return flujotest.PayA(ctx, in)
-			},
+			Name:  "b1",
+			Plain: flujotest.PayA,
 			Usage: func(o flujotest.Charge) runtime.Usage {
 				return o.Usage()
 			},
@@ -2354,10 +2324,8 @@ func NewBudgetFan4Executor(opts ...flujo.CoreOption) (*BudgetFan4Executor, error
 	}
 	e.stepB2 = flujoimpl.Step[flujotest.Bill, flujotest.Charge]{
 		Leaf: &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
-			Name: "b2",
-			Call: func(ctx context.Context, in flujotest.Bill, _ any) (flujotest.Charge, error) {
-				return flujotest.PayB(ctx, in)
-			},
+			Name:  "b2",
+			Plain: flujotest.PayB,
 			Usage: func(o flujotest.Charge) runtime.Usage {
 				return o.Usage()
 			},
@@ -2370,10 +2338,8 @@ func NewBudgetFan4Executor(opts ...flujo.CoreOption) (*BudgetFan4Executor, error
 	}
 	e.stepB3 = flujoimpl.Step[flujotest.Bill, flujotest.Charge]{
 		Leaf: &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
-			Name: "b3",
-			Call: func(ctx context.Context, in flujotest.Bill, _ any) (flujotest.Charge, error) {
-				return flujotest.PayC(ctx, in)
-			},
+			Name:  "b3",
+			Plain: flujotest.PayC,
 			Usage: func(o flujotest.Charge) runtime.Usage {
 				return o.Usage()
 			},
@@ -2386,10 +2352,8 @@ func NewBudgetFan4Executor(opts ...flujo.CoreOption) (*BudgetFan4Executor, error
 	}
 	e.stepB4 = flujoimpl.Step[flujotest.Bill, flujotest.Charge]{
 		Leaf: &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
-			Name: "b4",
-			Call: func(ctx context.Context, in flujotest.Bill, _ any) (flujotest.Charge, error) {
-				return flujotest.PayD(ctx, in)
-			},
+			Name:  "b4",
+			Plain: flujotest.PayD,
 			Usage: func(o flujotest.Charge) runtime.Usage {
 				return o.Usage()
 			},
@@ -2660,10 +2624,8 @@ func NewBudgetHoldFanExecutor(opts ...flujo.CoreOption) (*BudgetHoldFanExecutor,
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepPaid = flujoimpl.Step[flujotest.Bill, flujotest.Charge]{
 		Leaf: &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
-			Name: "paid",
-			Call: func(ctx context.Context, in flujotest.Bill, _ any) (flujotest.Charge, error) {
-				return flujotest.PayA(ctx, in)
-			},
+			Name:  "paid",
+			Plain: flujotest.PayA,
 			Usage: func(o flujotest.Charge) runtime.Usage {
 				return o.Usage()
 			},
@@ -2675,10 +2637,8 @@ func NewBudgetHoldFanExecutor(opts ...flujo.CoreOption) (*BudgetHoldFanExecutor,
 	}
 	e.stepHold = flujoimpl.Step[flujotest.Bill, flujotest.Charge]{
 		Leaf: &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
-			Name: "hold",
-			Call: func(ctx context.Context, in flujotest.Bill, _ any) (flujotest.Charge, error) {
-				return flujotest.Hold(ctx, in)
-			},
+			Name:  "hold",
+			Plain: flujotest.Hold,
 			Usage: func(o flujotest.Charge) runtime.Usage {
 				return o.Usage()
 			},
@@ -2907,10 +2867,8 @@ func NewBudgetMapExecutor(opts ...flujo.CoreOption) (*BudgetMapExecutor, error) 
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepItem = flujoimpl.Step[flujotest.Bill, flujotest.Charge]{
 		Leaf: &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
-			Name: "item",
-			Call: func(ctx context.Context, in flujotest.Bill, _ any) (flujotest.Charge, error) {
-				return flujotest.Item(ctx, in)
-			},
+			Name:  "item",
+			Plain: flujotest.Item,
 			Usage: func(o flujotest.Charge) runtime.Usage {
 				return o.Usage()
 			},
@@ -3110,10 +3068,8 @@ func NewBudgetRejectedExecutor(opts ...flujo.CoreOption) (*BudgetRejectedExecuto
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepRejected = flujoimpl.Step[flujotest.Bill, flujotest.Charge]{
 		Leaf: &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
-			Name: "rejected",
-			Call: func(ctx context.Context, in flujotest.Bill, _ any) (flujotest.Charge, error) {
-				return flujotest.PayA(ctx, in)
-			},
+			Name:       "rejected",
+			Plain:      flujotest.PayA,
 			Validators: []func(flujotest.Charge) error{flujotest.RejectAll},
 			Usage: func(o flujotest.Charge) runtime.Usage {
 				return o.Usage()
@@ -3282,10 +3238,8 @@ func NewBudgetRejectedRetriesExecutor(opts ...flujo.CoreOption) (*BudgetRejected
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepRejected = flujoimpl.Step[flujotest.Bill, flujotest.Charge]{
 		Leaf: &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
-			Name: "rejected",
-			Call: func(ctx context.Context, in flujotest.Bill, _ any) (flujotest.Charge, error) {
-				return flujotest.PayA(ctx, in)
-			},
+			Name:       "rejected",
+			Plain:      flujotest.PayA,
 			Validators: []func(flujotest.Charge) error{flujotest.RejectAll},
 			Usage: func(o flujotest.Charge) runtime.Usage {
 				return o.Usage()
@@ -3469,10 +3423,8 @@ func NewCachedTagsExecutor(opts ...flujo.CoreOption) (*CachedTagsExecutor, error
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepTags = flujoimpl.Step[flujotest.Job, []string]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, []string]{
-			Name: "tags",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) ([]string, error) {
-				return flujotest.Tags(ctx, in)
-			},
+			Name:          "tags",
+			Plain:         flujotest.Tags,
 			BreakerCounts: flujo.CountsAsBreakerFailure,
 			Key: func(in flujotest.Job) (uint64, bool) {
 				return flujogenHashJob(e.seed, in).Sum64(), true
@@ -3679,10 +3631,8 @@ func NewCachedTagsSharedExecutor(opts ...flujo.CoreOption) (*CachedTagsSharedExe
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepTags = flujoimpl.Step[flujotest.Job, []string]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, []string]{
-			Name: "tags",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) ([]string, error) {
-				return flujotest.Tags(ctx, in)
-			},
+			Name:          "tags",
+			Plain:         flujotest.Tags,
 			BreakerCounts: flujo.CountsAsBreakerFailure,
 			Key: func(in flujotest.Job) (uint64, bool) {
 				return flujogenHashJob(e.seed, in).Sum64(), true
@@ -3888,10 +3838,8 @@ func NewCachedTagsTTLExecutor(opts ...flujo.CoreOption) (*CachedTagsTTLExecutor,
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepTags = flujoimpl.Step[flujotest.Job, []string]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, []string]{
-			Name: "tags",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) ([]string, error) {
-				return flujotest.Tags(ctx, in)
-			},
+			Name:          "tags",
+			Plain:         flujotest.Tags,
 			BreakerCounts: flujo.CountsAsBreakerFailure,
 			Key: func(in flujotest.Job) (uint64, bool) {
 				return flujogenHashJob(e.seed, in).Sum64(), true
@@ -4106,10 +4054,8 @@ func NewCachedTagsWithFallbackExecutor(opts ...flujo.CoreOption) (*CachedTagsWit
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepTags = flujoimpl.Step[flujotest.Job, []string]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, []string]{
-			Name: "tags",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) ([]string, error) {
-				return flujotest.Tags(ctx, in)
-			},
+			Name:          "tags",
+			Plain:         flujotest.Tags,
 			BreakerCounts: flujo.CountsAsBreakerFailure,
 			Key: func(in flujotest.Job) (uint64, bool) {
 				return flujogenHashJob(e.seed, in).Sum64(), true
@@ -4123,10 +4069,8 @@ func NewCachedTagsWithFallbackExecutor(opts ...flujo.CoreOption) (*CachedTagsWit
 	}
 	e.stepSpare = flujoimpl.Step[flujotest.Job, []string]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, []string]{
-			Name: "spare",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) ([]string, error) {
-				return flujotest.SpareTags(ctx, in)
-			},
+			Name:          "spare",
+			Plain:         flujotest.SpareTags,
 			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
 		Attempts: 2,
@@ -4333,10 +4277,8 @@ func NewCountForeverExecutor(opts ...flujo.CoreOption) (*CountForeverExecutor, e
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepAdd = flujoimpl.Step[int, int]{
 		Leaf: &flujoimpl.Leaf[int, int]{
-			Name: "add",
-			Call: func(ctx context.Context, in int, _ any) (int, error) {
-				return flujotest.AddOne(ctx, in)
-			},
+			Name:          "add",
+			Plain:         flujotest.AddOne,
 			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
 		Attempts: 2,
@@ -4532,10 +4474,8 @@ func NewCountForever2Executor(opts ...flujo.CoreOption) (*CountForever2Executor,
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepAdd = flujoimpl.Step[int, int]{
 		Leaf: &flujoimpl.Leaf[int, int]{
-			Name: "add",
-			Call: func(ctx context.Context, in int, _ any) (int, error) {
-				return flujotest.AddOne(ctx, in)
-			},
+			Name:          "add",
+			Plain:         flujotest.AddOne,
 			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
 		Attempts: 2,
@@ -4731,10 +4671,8 @@ func NewCountTo3Executor(opts ...flujo.CoreOption) (*CountTo3Executor, error) {
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepAdd = flujoimpl.Step[int, int]{
 		Leaf: &flujoimpl.Leaf[int, int]{
-			Name: "add",
-			Call: func(ctx context.Context, in int, _ any) (int, error) {
-				return flujotest.AddOne(ctx, in)
-			},
+			Name:          "add",
+			Plain:         flujotest.AddOne,
 			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
 		Attempts: 2,
@@ -4953,10 +4891,8 @@ func NewFailBeforeCachedExecutor(opts ...flujo.CoreOption) (*FailBeforeCachedExe
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepFail = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "fail",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.Fail(ctx, in)
-			},
+			Name:  "fail",
+			Plain: flujotest.Fail,
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
@@ -4968,10 +4904,8 @@ func NewFailBeforeCachedExecutor(opts ...flujo.CoreOption) (*FailBeforeCachedExe
 	}
 	e.stepTags = flujoimpl.Step[flujotest.Job, []string]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, []string]{
-			Name: "tags",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) ([]string, error) {
-				return flujotest.Tags(ctx, in)
-			},
+			Name:          "tags",
+			Plain:         flujotest.Tags,
 			BreakerCounts: flujo.CountsAsBreakerFailure,
 			Key: func(in flujotest.Job) (uint64, bool) {
 				return flujogenHashJob(e.seed, in).Sum64(), true
@@ -5192,10 +5126,8 @@ func NewFailOnceExecutor(opts ...flujo.CoreOption) (*FailOnceExecutor, error) {
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepFail = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "fail",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.Fail(ctx, in)
-			},
+			Name:  "fail",
+			Plain: flujotest.Fail,
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
@@ -5426,10 +5358,8 @@ func NewFanBranchFailsExecutor(opts ...flujo.CoreOption) (*FanBranchFailsExecuto
 	}
 	e.stepFail = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "fail",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.Fail(ctx, in)
-			},
+			Name:  "fail",
+			Plain: flujotest.Fail,
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
@@ -5796,10 +5726,8 @@ func NewFanErrorOnConflictExecutor(opts ...flujo.CoreOption) (*FanErrorOnConflic
 	}
 	e.stepEcho = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "echo",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.Echo(ctx, in)
-			},
+			Name:  "echo",
+			Plain: flujotest.Echo,
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
@@ -6180,10 +6108,8 @@ func NewFanJoinFailsExecutor(opts ...flujo.CoreOption) (*FanJoinFailsExecutor, e
 	}
 	e.stepFail = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "fail",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.Fail(ctx, in)
-			},
+			Name:  "fail",
+			Plain: flujotest.Fail,
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
@@ -6541,10 +6467,8 @@ func NewFanKeepFirstExecutor(opts ...flujo.CoreOption) (*FanKeepFirstExecutor, e
 	}
 	e.stepEcho = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "echo",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.Echo(ctx, in)
-			},
+			Name:  "echo",
+			Plain: flujotest.Echo,
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
@@ -6932,10 +6856,8 @@ func NewFanMergeUpdateExecutor(opts ...flujo.CoreOption) (*FanMergeUpdateExecuto
 	}
 	e.stepEcho = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "echo",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.Echo(ctx, in)
-			},
+			Name:  "echo",
+			Plain: flujotest.Echo,
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
@@ -7323,10 +7245,8 @@ func NewFanNoMergeExecutor(opts ...flujo.CoreOption) (*FanNoMergeExecutor, error
 	}
 	e.stepEcho = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "echo",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.Echo(ctx, in)
-			},
+			Name:  "echo",
+			Plain: flujotest.Echo,
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
@@ -7613,10 +7533,8 @@ func NewFlakyDefaultExecutor(opts ...flujo.CoreOption) (*FlakyDefaultExecutor, e
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepFlaky = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "flaky",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.Flaky(ctx, in)
-			},
+			Name:  "flaky",
+			Plain: flujotest.Flaky,
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
@@ -7784,10 +7702,8 @@ func NewFlakyRetries3Executor(opts ...flujo.CoreOption) (*FlakyRetries3Executor,
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepFlaky = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "flaky",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.Flaky(ctx, in)
-			},
+			Name:  "flaky",
+			Plain: flujotest.Flaky,
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
@@ -7957,10 +7873,8 @@ func NewGoexitMapExecutor(opts ...flujo.CoreOption) (*GoexitMapExecutor, error) 
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepExit = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "exit",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.ExitOnExit(ctx, in)
-			},
+			Name:  "exit",
+			Plain: flujotest.ExitOnExit,
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
@@ -8177,10 +8091,8 @@ func NewGoexitParallelExecutor(opts ...flujo.CoreOption) (*GoexitParallelExecuto
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepExit = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "exit",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.ExitOnExit(ctx, in)
-			},
+			Name:  "exit",
+			Plain: flujotest.ExitOnExit,
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
@@ -8192,10 +8104,8 @@ func NewGoexitParallelExecutor(opts ...flujo.CoreOption) (*GoexitParallelExecuto
 	}
 	e.stepEcho = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "echo",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.Echo(ctx, in)
-			},
+			Name:  "echo",
+			Plain: flujotest.Echo,
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
@@ -8429,10 +8339,8 @@ func NewGoexitStepExecutor(opts ...flujo.CoreOption) (*GoexitStepExecutor, error
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepExit = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "exit",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.ExitOnExit(ctx, in)
-			},
+			Name:  "exit",
+			Plain: flujotest.ExitOnExit,
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
@@ -8600,10 +8508,8 @@ func NewGoexitTimedExecutor(opts ...flujo.CoreOption) (*GoexitTimedExecutor, err
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepExit = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "exit",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.ExitOnExit(ctx, in)
-			},
+			Name:  "exit",
+			Plain: flujotest.ExitOnExit,
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
@@ -8772,10 +8678,8 @@ func NewHeldExecutor(opts ...flujo.CoreOption) (*HeldExecutor, error) {
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepHeld = flujoimpl.Step[flujotest.Arrival, flujotest.Arrival]{
 		Leaf: &flujoimpl.Leaf[flujotest.Arrival, flujotest.Arrival]{
-			Name: "held",
-			Call: func(ctx context.Context, in flujotest.Arrival, _ any) (flujotest.Arrival, error) {
-				return flujotest.HoldUntilOpen(ctx, in)
-			},
+			Name:          "held",
+			Plain:         flujotest.HoldUntilOpen,
 			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
 		Attempts: 1,
@@ -8956,10 +8860,8 @@ func NewHistoryExecutor(opts ...flujo.CoreOption) (*HistoryExecutor, error) {
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepFirst = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "first",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.Echo(ctx, in)
-			},
+			Name:  "first",
+			Plain: flujotest.Echo,
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
@@ -8971,10 +8873,8 @@ func NewHistoryExecutor(opts ...flujo.CoreOption) (*HistoryExecutor, error) {
 	}
 	e.stepSecond = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "second",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.Echo(ctx, in)
-			},
+			Name:  "second",
+			Plain: flujotest.Echo,
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
@@ -8987,10 +8887,8 @@ func NewHistoryExecutor(opts ...flujo.CoreOption) (*HistoryExecutor, error) {
 	}
 	e.stepThird = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "third",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.Echo(ctx, in)
-			},
+			Name:  "third",
+			Plain: flujotest.Echo,
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
@@ -9215,10 +9113,8 @@ func NewIOBurstExecutor(opts ...flujo.CoreOption) (*IOBurstExecutor, error) {
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepIo = flujoimpl.Step[flujotest.Arrival, flujotest.Arrival]{
 		Leaf: &flujoimpl.Leaf[flujotest.Arrival, flujotest.Arrival]{
-			Name: "io",
-			Call: func(ctx context.Context, in flujotest.Arrival, _ any) (flujotest.Arrival, error) {
-				return flujotest.WaitForAll(ctx, in)
-			},
+			Name:          "io",
+			Plain:         flujotest.WaitForAll,
 			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
 		Attempts: 1,
@@ -9395,10 +9291,8 @@ func NewJoinFailsAfterIgnoredExecutor(opts ...flujo.CoreOption) (*JoinFailsAfter
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepEcho = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "echo",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.Echo(ctx, in)
-			},
+			Name:  "echo",
+			Plain: flujotest.Echo,
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
@@ -9410,10 +9304,8 @@ func NewJoinFailsAfterIgnoredExecutor(opts ...flujo.CoreOption) (*JoinFailsAfter
 	}
 	e.stepFail = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "fail",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.Fail(ctx, in)
-			},
+			Name:  "fail",
+			Plain: flujotest.Fail,
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
@@ -9664,10 +9556,8 @@ func NewMapEchoExecutor(opts ...flujo.CoreOption) (*MapEchoExecutor, error) {
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepEcho = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "echo",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.Echo(ctx, in)
-			},
+			Name:  "echo",
+			Plain: flujotest.Echo,
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
@@ -9872,10 +9762,8 @@ func NewMapFlakyInOrderExecutor(opts ...flujo.CoreOption) (*MapFlakyInOrderExecu
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepFlaky = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "flaky",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.Flaky(ctx, in)
-			},
+			Name:  "flaky",
+			Plain: flujotest.Flaky,
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
@@ -10383,10 +10271,8 @@ func NewPanicAtTwoDepthsExecutor(opts ...flujo.CoreOption) (*PanicAtTwoDepthsExe
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepPanicdeep = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "panicdeep",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.Panic(ctx, in)
-			},
+			Name:  "panicdeep",
+			Plain: flujotest.Panic,
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
@@ -10398,10 +10284,8 @@ func NewPanicAtTwoDepthsExecutor(opts ...flujo.CoreOption) (*PanicAtTwoDepthsExe
 	}
 	e.stepPanic = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "panic",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.Panic(ctx, in)
-			},
+			Name:  "panic",
+			Plain: flujotest.Panic,
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
@@ -10623,10 +10507,8 @@ func NewPanicsExecutor(opts ...flujo.CoreOption) (*PanicsExecutor, error) {
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepPanic = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "panic",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.Panic(ctx, in)
-			},
+			Name:  "panic",
+			Plain: flujotest.Panic,
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
@@ -10804,10 +10686,8 @@ func NewParallelBlocksExecutor(opts ...flujo.CoreOption) (*ParallelBlocksExecuto
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepBlock = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "block",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.Block(ctx, in)
-			},
+			Name:  "block",
+			Plain: flujotest.Block,
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
@@ -10819,10 +10699,8 @@ func NewParallelBlocksExecutor(opts ...flujo.CoreOption) (*ParallelBlocksExecuto
 	}
 	e.stepEcho = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "echo",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.Echo(ctx, in)
-			},
+			Name:  "echo",
+			Plain: flujotest.Echo,
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
@@ -11063,10 +10941,8 @@ func NewParallelIgnoreExecutor(opts ...flujo.CoreOption) (*ParallelIgnoreExecuto
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepEcho = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "echo",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.Echo(ctx, in)
-			},
+			Name:  "echo",
+			Plain: flujotest.Echo,
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
@@ -11078,10 +10954,8 @@ func NewParallelIgnoreExecutor(opts ...flujo.CoreOption) (*ParallelIgnoreExecuto
 	}
 	e.stepFail = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "fail",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.Fail(ctx, in)
-			},
+			Name:  "fail",
+			Plain: flujotest.Fail,
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
@@ -11327,10 +11201,8 @@ func NewParallelPropagateExecutor(opts ...flujo.CoreOption) (*ParallelPropagateE
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepEcho = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "echo",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.Echo(ctx, in)
-			},
+			Name:  "echo",
+			Plain: flujotest.Echo,
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
@@ -11342,10 +11214,8 @@ func NewParallelPropagateExecutor(opts ...flujo.CoreOption) (*ParallelPropagateE
 	}
 	e.stepFail = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "fail",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.Fail(ctx, in)
-			},
+			Name:  "fail",
+			Plain: flujotest.Fail,
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
@@ -11599,10 +11469,8 @@ func NewParallelSpendExecutor(opts ...flujo.CoreOption) (*ParallelSpendExecutor,
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepLeft = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "left",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.Echo(ctx, in)
-			},
+			Name:  "left",
+			Plain: flujotest.Echo,
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
@@ -11614,10 +11482,8 @@ func NewParallelSpendExecutor(opts ...flujo.CoreOption) (*ParallelSpendExecutor,
 	}
 	e.stepRight = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "right",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.Echo(ctx, in)
-			},
+			Name:  "right",
+			Plain: flujotest.Echo,
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
@@ -11630,10 +11496,8 @@ func NewParallelSpendExecutor(opts ...flujo.CoreOption) (*ParallelSpendExecutor,
 	}
 	e.stepAfter = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "after",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.Echo(ctx, in)
-			},
+			Name:  "after",
+			Plain: flujotest.Echo,
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
@@ -11903,10 +11767,8 @@ func NewRouteNoDefaultExecutor(opts ...flujo.CoreOption) (*RouteNoDefaultExecuto
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepLower = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "lower",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.Lower(ctx, in)
-			},
+			Name:  "lower",
+			Plain: flujotest.Lower,
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
@@ -11918,10 +11780,8 @@ func NewRouteNoDefaultExecutor(opts ...flujo.CoreOption) (*RouteNoDefaultExecuto
 	}
 	e.stepUpper = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "upper",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.Upper(ctx, in)
-			},
+			Name:  "upper",
+			Plain: flujotest.Upper,
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
@@ -12144,10 +12004,8 @@ func NewRouteWithDefaultExecutor(opts ...flujo.CoreOption) (*RouteWithDefaultExe
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepLower = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "lower",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.Lower(ctx, in)
-			},
+			Name:  "lower",
+			Plain: flujotest.Lower,
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
@@ -12159,10 +12017,8 @@ func NewRouteWithDefaultExecutor(opts ...flujo.CoreOption) (*RouteWithDefaultExe
 	}
 	e.stepUpper = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "upper",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.Upper(ctx, in)
-			},
+			Name:  "upper",
+			Plain: flujotest.Upper,
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
@@ -12175,10 +12031,8 @@ func NewRouteWithDefaultExecutor(opts ...flujo.CoreOption) (*RouteWithDefaultExe
 	}
 	e.stepOther = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "other",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.Other(ctx, in)
-			},
+			Name:  "other",
+			Plain: flujotest.Other,
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
@@ -12408,10 +12262,8 @@ func NewSpend3Executor(opts ...flujo.CoreOption) (*Spend3Executor, error) {
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepS1 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "s1",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.Echo(ctx, in)
-			},
+			Name:  "s1",
+			Plain: flujotest.Echo,
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
@@ -12423,10 +12275,8 @@ func NewSpend3Executor(opts ...flujo.CoreOption) (*Spend3Executor, error) {
 	}
 	e.stepS2 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "s2",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.Echo(ctx, in)
-			},
+			Name:  "s2",
+			Plain: flujotest.Echo,
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
@@ -12439,10 +12289,8 @@ func NewSpend3Executor(opts ...flujo.CoreOption) (*Spend3Executor, error) {
 	}
 	e.stepS3 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "s3",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.Echo(ctx, in)
-			},
+			Name:  "s3",
+			Plain: flujotest.Echo,
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
@@ -12833,10 +12681,8 @@ func NewTimesOutExecutor(opts ...flujo.CoreOption) (*TimesOutExecutor, error) {
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepBlock = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "block",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.Block(ctx, in)
-			},
+			Name:  "block",
+			Plain: flujotest.Block,
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
@@ -13040,10 +12886,8 @@ func NewTwoFansExecutor(opts ...flujo.CoreOption) (*TwoFansExecutor, error) {
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepL1 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "l1",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.Echo(ctx, in)
-			},
+			Name:  "l1",
+			Plain: flujotest.Echo,
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
@@ -13055,10 +12899,8 @@ func NewTwoFansExecutor(opts ...flujo.CoreOption) (*TwoFansExecutor, error) {
 	}
 	e.stepR1 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "r1",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.Echo(ctx, in)
-			},
+			Name:  "r1",
+			Plain: flujotest.Echo,
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
@@ -13071,10 +12913,8 @@ func NewTwoFansExecutor(opts ...flujo.CoreOption) (*TwoFansExecutor, error) {
 	}
 	e.stepL2 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "l2",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.Echo(ctx, in)
-			},
+			Name:  "l2",
+			Plain: flujotest.Echo,
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
@@ -13087,10 +12927,8 @@ func NewTwoFansExecutor(opts ...flujo.CoreOption) (*TwoFansExecutor, error) {
 	}
 	e.stepR2 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "r2",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.Echo(ctx, in)
-			},
+			Name:  "r2",
+			Plain: flujotest.Echo,
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
@@ -13414,10 +13252,8 @@ func NewValidatedExecutor(opts ...flujo.CoreOption) (*ValidatedExecutor, error) 
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepDraft = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "draft",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.Draft(ctx, in)
-			},
+			Name:       "draft",
+			Plain:      flujotest.Draft,
 			Validators: []func(flujotest.Job) error{flujotest.MustBeFinal},
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
@@ -13594,10 +13430,8 @@ func NewWithFailedFallbackExecutor(opts ...flujo.CoreOption) (*WithFailedFallbac
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepFail = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "fail",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.Fail(ctx, in)
-			},
+			Name:  "fail",
+			Plain: flujotest.Fail,
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
@@ -13609,10 +13443,8 @@ func NewWithFailedFallbackExecutor(opts ...flujo.CoreOption) (*WithFailedFallbac
 	}
 	e.stepFailtoo = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "failtoo",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.FailToo(ctx, in)
-			},
+			Name:  "failtoo",
+			Plain: flujotest.FailToo,
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
@@ -13805,10 +13637,8 @@ func NewWithFallbackExecutor(opts ...flujo.CoreOption) (*WithFallbackExecutor, e
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepFail = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "fail",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.Fail(ctx, in)
-			},
+			Name:  "fail",
+			Plain: flujotest.Fail,
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
@@ -13820,10 +13650,8 @@ func NewWithFallbackExecutor(opts ...flujo.CoreOption) (*WithFallbackExecutor, e
 	}
 	e.stepRescue = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "rescue",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.Rescue(ctx, in)
-			},
+			Name:  "rescue",
+			Plain: flujotest.Rescue,
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},

@@ -130,10 +130,8 @@ func NewBackoffLongExecutor(opts ...flujo.CoreOption) (*BackoffLongExecutor, err
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepFail = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "fail",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.Fail(ctx, in)
-			},
+			Name:    "fail",
+			Plain:   flujotest.Fail,
 			Backoff: runtime.Backoff{Initial: time.Duration(int64(3600000000000)), Max: time.Duration(int64(3600000000000)), Multiplier: 2},
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
@@ -301,10 +299,8 @@ func NewBadInputRetriedExecutor(opts ...flujo.CoreOption) (*BadInputRetriedExecu
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepUpstream = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "upstream",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.Upstream(ctx, in)
-			},
+			Name:  "upstream",
+			Plain: flujotest.Upstream,
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
@@ -471,10 +467,8 @@ func NewBreakerCancelsExecutor(opts ...flujo.CoreOption) (*BreakerCancelsExecuto
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepCancel = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "cancel",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.CancelCaller(ctx, in)
-			},
+			Name:  "cancel",
+			Plain: flujotest.CancelCaller,
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
@@ -641,10 +635,8 @@ func NewBreakerCustomExecutor(opts ...flujo.CoreOption) (*BreakerCustomExecutor,
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepUpstream = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "upstream",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.Upstream(ctx, in)
-			},
+			Name:  "upstream",
+			Plain: flujotest.Upstream,
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
@@ -811,10 +803,8 @@ func NewBreakerFailExecutor(opts ...flujo.CoreOption) (*BreakerFailExecutor, err
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepFail = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "fail",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.Fail(ctx, in)
-			},
+			Name:  "fail",
+			Plain: flujotest.Fail,
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
@@ -981,10 +971,8 @@ func NewBreakerFlakyExecutor(opts ...flujo.CoreOption) (*BreakerFlakyExecutor, e
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepFlaky = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "flaky",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.Flaky(ctx, in)
-			},
+			Name:  "flaky",
+			Plain: flujotest.Flaky,
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
@@ -1151,10 +1139,8 @@ func NewBreakerPanicsExecutor(opts ...flujo.CoreOption) (*BreakerPanicsExecutor,
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepPanic = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "panic",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.Panic(ctx, in)
-			},
+			Name:  "panic",
+			Plain: flujotest.Panic,
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
@@ -1321,10 +1307,8 @@ func NewBreakerTimesOutExecutor(opts ...flujo.CoreOption) (*BreakerTimesOutExecu
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepBlock = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "block",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.Block(ctx, in)
-			},
+			Name:  "block",
+			Plain: flujotest.Block,
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
@@ -1492,10 +1476,8 @@ func NewBreakerUpstreamExecutor(opts ...flujo.CoreOption) (*BreakerUpstreamExecu
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepUpstream = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "upstream",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.Upstream(ctx, in)
-			},
+			Name:  "upstream",
+			Plain: flujotest.Upstream,
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
@@ -1662,10 +1644,8 @@ func NewBreakerValidatedExecutor(opts ...flujo.CoreOption) (*BreakerValidatedExe
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepDraft = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "draft",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.Draft(ctx, in)
-			},
+			Name:       "draft",
+			Plain:      flujotest.Draft,
 			Validators: []func(flujotest.Job) error{flujotest.MustBeFinal},
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
@@ -1841,10 +1821,8 @@ func NewBudgetFallbackExecutor(opts ...flujo.CoreOption) (*BudgetFallbackExecuto
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepPrimary = flujoimpl.Step[flujotest.Bill, flujotest.Charge]{
 		Leaf: &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
-			Name: "primary",
-			Call: func(ctx context.Context, in flujotest.Bill, _ any) (flujotest.Charge, error) {
-				return flujotest.PayA(ctx, in)
-			},
+			Name:       "primary",
+			Plain:      flujotest.PayA,
 			Validators: []func(flujotest.Charge) error{flujotest.RejectAll},
 			Usage: func(o flujotest.Charge) runtime.Usage {
 				return o.Usage()
@@ -1857,10 +1835,8 @@ func NewBudgetFallbackExecutor(opts ...flujo.CoreOption) (*BudgetFallbackExecuto
 	}
 	e.stepRescue = flujoimpl.Step[flujotest.Bill, flujotest.Charge]{
 		Leaf: &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
-			Name: "rescue",
-			Call: func(ctx context.Context, in flujotest.Bill, _ any) (flujotest.Charge, error) {
-				return flujotest.PayB(ctx, in)
-			},
+			Name:  "rescue",
+			Plain: flujotest.PayB,
 			Usage: func(o flujotest.Charge) runtime.Usage {
 				return o.Usage()
 			},
@@ -2054,10 +2030,8 @@ func NewBudgetFanExecutor(opts ...flujo.CoreOption) (*BudgetFanExecutor, error) 
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepPaid = flujoimpl.Step[flujotest.Bill, flujotest.Charge]{
 		Leaf: &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
-			Name: "paid",
-			Call: func(ctx context.Context, in flujotest.Bill, _ any) (flujotest.Charge, error) {
-				return flujotest.PayA(ctx, in)
-			},
+			Name:  "paid",
+			Plain: flujotest.PayA,
 			Usage: func(o flujotest.Charge) runtime.Usage {
 				return o.Usage()
 			},
@@ -2069,10 +2043,8 @@ func NewBudgetFanExecutor(opts ...flujo.CoreOption) (*BudgetFanExecutor, error) 
 	}
 	e.stepFree = flujoimpl.Step[flujotest.Bill, flujotest.Charge]{
 		Leaf: &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
-			Name: "free",
-			Call: func(ctx context.Context, in flujotest.Bill, _ any) (flujotest.Charge, error) {
-				return flujotest.PayB(ctx, in)
-			},
+			Name:  "free",
+			Plain: flujotest.PayB,
 			Usage: func(o flujotest.Charge) runtime.Usage {
 				return o.Usage()
 			},
@@ -2326,10 +2298,8 @@ func NewBudgetFan4Executor(opts ...flujo.CoreOption) (*BudgetFan4Executor, error
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepB1 = flujoimpl.Step[flujotest.Bill, flujotest.Charge]{
 		Leaf: &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
-			Name: "b1",
-			Call: func(ctx context.Context, in flujotest.Bill, _ any) (flujotest.Charge, error) {
-				return flujotest.PayA(ctx, in)
-			},
+			Name:  "b1",
+			Plain: flujotest.PayA,
 			Usage: func(o flujotest.Charge) runtime.Usage {
 				return o.Usage()
 			},
@@ -2341,10 +2311,8 @@ func NewBudgetFan4Executor(opts ...flujo.CoreOption) (*BudgetFan4Executor, error
 	}
 	e.stepB2 = flujoimpl.Step[flujotest.Bill, flujotest.Charge]{
 		Leaf: &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
-			Name: "b2",
-			Call: func(ctx context.Context, in flujotest.Bill, _ any) (flujotest.Charge, error) {
-				return flujotest.PayB(ctx, in)
-			},
+			Name:  "b2",
+			Plain: flujotest.PayB,
 			Usage: func(o flujotest.Charge) runtime.Usage {
 				return o.Usage()
 			},
@@ -2357,10 +2325,8 @@ func NewBudgetFan4Executor(opts ...flujo.CoreOption) (*BudgetFan4Executor, error
 	}
 	e.stepB3 = flujoimpl.Step[flujotest.Bill, flujotest.Charge]{
 		Leaf: &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
-			Name: "b3",
-			Call: func(ctx context.Context, in flujotest.Bill, _ any) (flujotest.Charge, error) {
-				return flujotest.PayC(ctx, in)
-			},
+			Name:  "b3",
+			Plain: flujotest.PayC,
 			Usage: func(o flujotest.Charge) runtime.Usage {
 				return o.Usage()
 			},
@@ -2373,10 +2339,8 @@ func NewBudgetFan4Executor(opts ...flujo.CoreOption) (*BudgetFan4Executor, error
 	}
 	e.stepB4 = flujoimpl.Step[flujotest.Bill, flujotest.Charge]{
 		Leaf: &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
-			Name: "b4",
-			Call: func(ctx context.Context, in flujotest.Bill, _ any) (flujotest.Charge, error) {
-				return flujotest.PayD(ctx, in)
-			},
+			Name:  "b4",
+			Plain: flujotest.PayD,
 			Usage: func(o flujotest.Charge) runtime.Usage {
 				return o.Usage()
 			},
@@ -2646,10 +2610,8 @@ func NewBudgetHoldFanExecutor(opts ...flujo.CoreOption) (*BudgetHoldFanExecutor,
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepPaid = flujoimpl.Step[flujotest.Bill, flujotest.Charge]{
 		Leaf: &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
-			Name: "paid",
-			Call: func(ctx context.Context, in flujotest.Bill, _ any) (flujotest.Charge, error) {
-				return flujotest.PayA(ctx, in)
-			},
+			Name:  "paid",
+			Plain: flujotest.PayA,
 			Usage: func(o flujotest.Charge) runtime.Usage {
 				return o.Usage()
 			},
@@ -2661,10 +2623,8 @@ func NewBudgetHoldFanExecutor(opts ...flujo.CoreOption) (*BudgetHoldFanExecutor,
 	}
 	e.stepHold = flujoimpl.Step[flujotest.Bill, flujotest.Charge]{
 		Leaf: &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
-			Name: "hold",
-			Call: func(ctx context.Context, in flujotest.Bill, _ any) (flujotest.Charge, error) {
-				return flujotest.Hold(ctx, in)
-			},
+			Name:  "hold",
+			Plain: flujotest.Hold,
 			Usage: func(o flujotest.Charge) runtime.Usage {
 				return o.Usage()
 			},
@@ -2892,10 +2852,8 @@ func NewBudgetMapExecutor(opts ...flujo.CoreOption) (*BudgetMapExecutor, error) 
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepItem = flujoimpl.Step[flujotest.Bill, flujotest.Charge]{
 		Leaf: &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
-			Name: "item",
-			Call: func(ctx context.Context, in flujotest.Bill, _ any) (flujotest.Charge, error) {
-				return flujotest.Item(ctx, in)
-			},
+			Name:  "item",
+			Plain: flujotest.Item,
 			Usage: func(o flujotest.Charge) runtime.Usage {
 				return o.Usage()
 			},
@@ -3094,10 +3052,8 @@ func NewBudgetRejectedExecutor(opts ...flujo.CoreOption) (*BudgetRejectedExecuto
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepRejected = flujoimpl.Step[flujotest.Bill, flujotest.Charge]{
 		Leaf: &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
-			Name: "rejected",
-			Call: func(ctx context.Context, in flujotest.Bill, _ any) (flujotest.Charge, error) {
-				return flujotest.PayA(ctx, in)
-			},
+			Name:       "rejected",
+			Plain:      flujotest.PayA,
 			Validators: []func(flujotest.Charge) error{flujotest.RejectAll},
 			Usage: func(o flujotest.Charge) runtime.Usage {
 				return o.Usage()
@@ -3265,10 +3221,8 @@ func NewBudgetRejectedRetriesExecutor(opts ...flujo.CoreOption) (*BudgetRejected
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepRejected = flujoimpl.Step[flujotest.Bill, flujotest.Charge]{
 		Leaf: &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
-			Name: "rejected",
-			Call: func(ctx context.Context, in flujotest.Bill, _ any) (flujotest.Charge, error) {
-				return flujotest.PayA(ctx, in)
-			},
+			Name:       "rejected",
+			Plain:      flujotest.PayA,
 			Validators: []func(flujotest.Charge) error{flujotest.RejectAll},
 			Usage: func(o flujotest.Charge) runtime.Usage {
 				return o.Usage()
@@ -3436,10 +3390,8 @@ func NewCachedTagsExecutor(opts ...flujo.CoreOption) (*CachedTagsExecutor, error
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepTags = flujoimpl.Step[flujotest.Job, []string]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, []string]{
-			Name: "tags",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) ([]string, error) {
-				return flujotest.Tags(ctx, in)
-			},
+			Name:          "tags",
+			Plain:         flujotest.Tags,
 			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
 		Attempts: 1,
@@ -3603,10 +3555,8 @@ func NewCachedTagsSharedExecutor(opts ...flujo.CoreOption) (*CachedTagsSharedExe
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepTags = flujoimpl.Step[flujotest.Job, []string]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, []string]{
-			Name: "tags",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) ([]string, error) {
-				return flujotest.Tags(ctx, in)
-			},
+			Name:          "tags",
+			Plain:         flujotest.Tags,
 			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
 		Attempts: 2,
@@ -3770,10 +3720,8 @@ func NewCachedTagsTTLExecutor(opts ...flujo.CoreOption) (*CachedTagsTTLExecutor,
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepTags = flujoimpl.Step[flujotest.Job, []string]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, []string]{
-			Name: "tags",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) ([]string, error) {
-				return flujotest.Tags(ctx, in)
-			},
+			Name:          "tags",
+			Plain:         flujotest.Tags,
 			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
 		Attempts: 1,
@@ -3945,10 +3893,8 @@ func NewCachedTagsWithFallbackExecutor(opts ...flujo.CoreOption) (*CachedTagsWit
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepTags = flujoimpl.Step[flujotest.Job, []string]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, []string]{
-			Name: "tags",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) ([]string, error) {
-				return flujotest.Tags(ctx, in)
-			},
+			Name:          "tags",
+			Plain:         flujotest.Tags,
 			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
 		Attempts: 1,
@@ -3957,10 +3903,8 @@ func NewCachedTagsWithFallbackExecutor(opts ...flujo.CoreOption) (*CachedTagsWit
 	}
 	e.stepSpare = flujoimpl.Step[flujotest.Job, []string]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, []string]{
-			Name: "spare",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) ([]string, error) {
-				return flujotest.SpareTags(ctx, in)
-			},
+			Name:          "spare",
+			Plain:         flujotest.SpareTags,
 			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
 		Attempts: 2,
@@ -4141,10 +4085,8 @@ func NewCountForeverExecutor(opts ...flujo.CoreOption) (*CountForeverExecutor, e
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepAdd = flujoimpl.Step[int, int]{
 		Leaf: &flujoimpl.Leaf[int, int]{
-			Name: "add",
-			Call: func(ctx context.Context, in int, _ any) (int, error) {
-				return flujotest.AddOne(ctx, in)
-			},
+			Name:          "add",
+			Plain:         flujotest.AddOne,
 			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
 		Attempts: 2,
@@ -4339,10 +4281,8 @@ func NewCountForever2Executor(opts ...flujo.CoreOption) (*CountForever2Executor,
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepAdd = flujoimpl.Step[int, int]{
 		Leaf: &flujoimpl.Leaf[int, int]{
-			Name: "add",
-			Call: func(ctx context.Context, in int, _ any) (int, error) {
-				return flujotest.AddOne(ctx, in)
-			},
+			Name:          "add",
+			Plain:         flujotest.AddOne,
 			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
 		Attempts: 2,
@@ -4537,10 +4477,8 @@ func NewCountTo3Executor(opts ...flujo.CoreOption) (*CountTo3Executor, error) {
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepAdd = flujoimpl.Step[int, int]{
 		Leaf: &flujoimpl.Leaf[int, int]{
-			Name: "add",
-			Call: func(ctx context.Context, in int, _ any) (int, error) {
-				return flujotest.AddOne(ctx, in)
-			},
+			Name:          "add",
+			Plain:         flujotest.AddOne,
 			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
 		Attempts: 2,
@@ -4743,10 +4681,8 @@ func NewFailBeforeCachedExecutor(opts ...flujo.CoreOption) (*FailBeforeCachedExe
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepFail = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "fail",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.Fail(ctx, in)
-			},
+			Name:  "fail",
+			Plain: flujotest.Fail,
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
@@ -4758,10 +4694,8 @@ func NewFailBeforeCachedExecutor(opts ...flujo.CoreOption) (*FailBeforeCachedExe
 	}
 	e.stepTags = flujoimpl.Step[flujotest.Job, []string]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, []string]{
-			Name: "tags",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) ([]string, error) {
-				return flujotest.Tags(ctx, in)
-			},
+			Name:          "tags",
+			Plain:         flujotest.Tags,
 			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
 		Attempts: 2,
@@ -4954,10 +4888,8 @@ func NewFailOnceExecutor(opts ...flujo.CoreOption) (*FailOnceExecutor, error) {
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepFail = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "fail",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.Fail(ctx, in)
-			},
+			Name:  "fail",
+			Plain: flujotest.Fail,
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
@@ -5187,10 +5119,8 @@ func NewFanBranchFailsExecutor(opts ...flujo.CoreOption) (*FanBranchFailsExecuto
 	}
 	e.stepFail = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "fail",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.Fail(ctx, in)
-			},
+			Name:  "fail",
+			Plain: flujotest.Fail,
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
@@ -5556,10 +5486,8 @@ func NewFanErrorOnConflictExecutor(opts ...flujo.CoreOption) (*FanErrorOnConflic
 	}
 	e.stepEcho = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "echo",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.Echo(ctx, in)
-			},
+			Name:  "echo",
+			Plain: flujotest.Echo,
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
@@ -5939,10 +5867,8 @@ func NewFanJoinFailsExecutor(opts ...flujo.CoreOption) (*FanJoinFailsExecutor, e
 	}
 	e.stepFail = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "fail",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.Fail(ctx, in)
-			},
+			Name:  "fail",
+			Plain: flujotest.Fail,
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
@@ -6299,10 +6225,8 @@ func NewFanKeepFirstExecutor(opts ...flujo.CoreOption) (*FanKeepFirstExecutor, e
 	}
 	e.stepEcho = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "echo",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.Echo(ctx, in)
-			},
+			Name:  "echo",
+			Plain: flujotest.Echo,
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
@@ -6689,10 +6613,8 @@ func NewFanMergeUpdateExecutor(opts ...flujo.CoreOption) (*FanMergeUpdateExecuto
 	}
 	e.stepEcho = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "echo",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.Echo(ctx, in)
-			},
+			Name:  "echo",
+			Plain: flujotest.Echo,
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
@@ -7079,10 +7001,8 @@ func NewFanNoMergeExecutor(opts ...flujo.CoreOption) (*FanNoMergeExecutor, error
 	}
 	e.stepEcho = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "echo",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.Echo(ctx, in)
-			},
+			Name:  "echo",
+			Plain: flujotest.Echo,
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
@@ -7368,10 +7288,8 @@ func NewFlakyDefaultExecutor(opts ...flujo.CoreOption) (*FlakyDefaultExecutor, e
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepFlaky = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "flaky",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.Flaky(ctx, in)
-			},
+			Name:  "flaky",
+			Plain: flujotest.Flaky,
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
@@ -7538,10 +7456,8 @@ func NewFlakyRetries3Executor(opts ...flujo.CoreOption) (*FlakyRetries3Executor,
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepFlaky = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "flaky",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.Flaky(ctx, in)
-			},
+			Name:  "flaky",
+			Plain: flujotest.Flaky,
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
@@ -7710,10 +7626,8 @@ func NewGoexitMapExecutor(opts ...flujo.CoreOption) (*GoexitMapExecutor, error) 
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepExit = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "exit",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.ExitOnExit(ctx, in)
-			},
+			Name:  "exit",
+			Plain: flujotest.ExitOnExit,
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
@@ -7929,10 +7843,8 @@ func NewGoexitParallelExecutor(opts ...flujo.CoreOption) (*GoexitParallelExecuto
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepExit = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "exit",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.ExitOnExit(ctx, in)
-			},
+			Name:  "exit",
+			Plain: flujotest.ExitOnExit,
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
@@ -7944,10 +7856,8 @@ func NewGoexitParallelExecutor(opts ...flujo.CoreOption) (*GoexitParallelExecuto
 	}
 	e.stepEcho = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "echo",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.Echo(ctx, in)
-			},
+			Name:  "echo",
+			Plain: flujotest.Echo,
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
@@ -8180,10 +8090,8 @@ func NewGoexitStepExecutor(opts ...flujo.CoreOption) (*GoexitStepExecutor, error
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepExit = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "exit",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.ExitOnExit(ctx, in)
-			},
+			Name:  "exit",
+			Plain: flujotest.ExitOnExit,
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
@@ -8350,10 +8258,8 @@ func NewGoexitTimedExecutor(opts ...flujo.CoreOption) (*GoexitTimedExecutor, err
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepExit = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "exit",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.ExitOnExit(ctx, in)
-			},
+			Name:  "exit",
+			Plain: flujotest.ExitOnExit,
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
@@ -8521,10 +8427,8 @@ func NewHeldExecutor(opts ...flujo.CoreOption) (*HeldExecutor, error) {
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepHeld = flujoimpl.Step[flujotest.Arrival, flujotest.Arrival]{
 		Leaf: &flujoimpl.Leaf[flujotest.Arrival, flujotest.Arrival]{
-			Name: "held",
-			Call: func(ctx context.Context, in flujotest.Arrival, _ any) (flujotest.Arrival, error) {
-				return flujotest.HoldUntilOpen(ctx, in)
-			},
+			Name:          "held",
+			Plain:         flujotest.HoldUntilOpen,
 			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
 		Attempts: 1,
@@ -8704,10 +8608,8 @@ func NewHistoryExecutor(opts ...flujo.CoreOption) (*HistoryExecutor, error) {
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepFirst = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "first",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.Echo(ctx, in)
-			},
+			Name:  "first",
+			Plain: flujotest.Echo,
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
@@ -8719,10 +8621,8 @@ func NewHistoryExecutor(opts ...flujo.CoreOption) (*HistoryExecutor, error) {
 	}
 	e.stepSecond = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "second",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.Echo(ctx, in)
-			},
+			Name:  "second",
+			Plain: flujotest.Echo,
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
@@ -8735,10 +8635,8 @@ func NewHistoryExecutor(opts ...flujo.CoreOption) (*HistoryExecutor, error) {
 	}
 	e.stepThird = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "third",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.Echo(ctx, in)
-			},
+			Name:  "third",
+			Plain: flujotest.Echo,
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
@@ -8962,10 +8860,8 @@ func NewIOBurstExecutor(opts ...flujo.CoreOption) (*IOBurstExecutor, error) {
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepIo = flujoimpl.Step[flujotest.Arrival, flujotest.Arrival]{
 		Leaf: &flujoimpl.Leaf[flujotest.Arrival, flujotest.Arrival]{
-			Name: "io",
-			Call: func(ctx context.Context, in flujotest.Arrival, _ any) (flujotest.Arrival, error) {
-				return flujotest.WaitForAll(ctx, in)
-			},
+			Name:          "io",
+			Plain:         flujotest.WaitForAll,
 			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
 		Attempts: 1,
@@ -9141,10 +9037,8 @@ func NewJoinFailsAfterIgnoredExecutor(opts ...flujo.CoreOption) (*JoinFailsAfter
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepEcho = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "echo",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.Echo(ctx, in)
-			},
+			Name:  "echo",
+			Plain: flujotest.Echo,
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
@@ -9156,10 +9050,8 @@ func NewJoinFailsAfterIgnoredExecutor(opts ...flujo.CoreOption) (*JoinFailsAfter
 	}
 	e.stepFail = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "fail",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.Fail(ctx, in)
-			},
+			Name:  "fail",
+			Plain: flujotest.Fail,
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
@@ -9409,10 +9301,8 @@ func NewMapEchoExecutor(opts ...flujo.CoreOption) (*MapEchoExecutor, error) {
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepEcho = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "echo",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.Echo(ctx, in)
-			},
+			Name:  "echo",
+			Plain: flujotest.Echo,
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
@@ -9616,10 +9506,8 @@ func NewMapFlakyInOrderExecutor(opts ...flujo.CoreOption) (*MapFlakyInOrderExecu
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepFlaky = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "flaky",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.Flaky(ctx, in)
-			},
+			Name:  "flaky",
+			Plain: flujotest.Flaky,
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
@@ -10125,10 +10013,8 @@ func NewPanicAtTwoDepthsExecutor(opts ...flujo.CoreOption) (*PanicAtTwoDepthsExe
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepPanicdeep = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "panicdeep",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.Panic(ctx, in)
-			},
+			Name:  "panicdeep",
+			Plain: flujotest.Panic,
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
@@ -10140,10 +10026,8 @@ func NewPanicAtTwoDepthsExecutor(opts ...flujo.CoreOption) (*PanicAtTwoDepthsExe
 	}
 	e.stepPanic = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "panic",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.Panic(ctx, in)
-			},
+			Name:  "panic",
+			Plain: flujotest.Panic,
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
@@ -10364,10 +10248,8 @@ func NewPanicsExecutor(opts ...flujo.CoreOption) (*PanicsExecutor, error) {
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepPanic = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "panic",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.Panic(ctx, in)
-			},
+			Name:  "panic",
+			Plain: flujotest.Panic,
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
@@ -10544,10 +10426,8 @@ func NewParallelBlocksExecutor(opts ...flujo.CoreOption) (*ParallelBlocksExecuto
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepBlock = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "block",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.Block(ctx, in)
-			},
+			Name:  "block",
+			Plain: flujotest.Block,
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
@@ -10559,10 +10439,8 @@ func NewParallelBlocksExecutor(opts ...flujo.CoreOption) (*ParallelBlocksExecuto
 	}
 	e.stepEcho = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "echo",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.Echo(ctx, in)
-			},
+			Name:  "echo",
+			Plain: flujotest.Echo,
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
@@ -10802,10 +10680,8 @@ func NewParallelIgnoreExecutor(opts ...flujo.CoreOption) (*ParallelIgnoreExecuto
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepEcho = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "echo",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.Echo(ctx, in)
-			},
+			Name:  "echo",
+			Plain: flujotest.Echo,
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
@@ -10817,10 +10693,8 @@ func NewParallelIgnoreExecutor(opts ...flujo.CoreOption) (*ParallelIgnoreExecuto
 	}
 	e.stepFail = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "fail",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.Fail(ctx, in)
-			},
+			Name:  "fail",
+			Plain: flujotest.Fail,
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
@@ -11065,10 +10939,8 @@ func NewParallelPropagateExecutor(opts ...flujo.CoreOption) (*ParallelPropagateE
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepEcho = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "echo",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.Echo(ctx, in)
-			},
+			Name:  "echo",
+			Plain: flujotest.Echo,
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
@@ -11080,10 +10952,8 @@ func NewParallelPropagateExecutor(opts ...flujo.CoreOption) (*ParallelPropagateE
 	}
 	e.stepFail = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "fail",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.Fail(ctx, in)
-			},
+			Name:  "fail",
+			Plain: flujotest.Fail,
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
@@ -11336,10 +11206,8 @@ func NewParallelSpendExecutor(opts ...flujo.CoreOption) (*ParallelSpendExecutor,
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepLeft = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "left",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.Echo(ctx, in)
-			},
+			Name:  "left",
+			Plain: flujotest.Echo,
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
@@ -11351,10 +11219,8 @@ func NewParallelSpendExecutor(opts ...flujo.CoreOption) (*ParallelSpendExecutor,
 	}
 	e.stepRight = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "right",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.Echo(ctx, in)
-			},
+			Name:  "right",
+			Plain: flujotest.Echo,
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
@@ -11367,10 +11233,8 @@ func NewParallelSpendExecutor(opts ...flujo.CoreOption) (*ParallelSpendExecutor,
 	}
 	e.stepAfter = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "after",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.Echo(ctx, in)
-			},
+			Name:  "after",
+			Plain: flujotest.Echo,
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
@@ -11639,10 +11503,8 @@ func NewRouteNoDefaultExecutor(opts ...flujo.CoreOption) (*RouteNoDefaultExecuto
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepLower = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "lower",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.Lower(ctx, in)
-			},
+			Name:  "lower",
+			Plain: flujotest.Lower,
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
@@ -11654,10 +11516,8 @@ func NewRouteNoDefaultExecutor(opts ...flujo.CoreOption) (*RouteNoDefaultExecuto
 	}
 	e.stepUpper = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "upper",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.Upper(ctx, in)
-			},
+			Name:  "upper",
+			Plain: flujotest.Upper,
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
@@ -11879,10 +11739,8 @@ func NewRouteWithDefaultExecutor(opts ...flujo.CoreOption) (*RouteWithDefaultExe
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepLower = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "lower",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.Lower(ctx, in)
-			},
+			Name:  "lower",
+			Plain: flujotest.Lower,
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
@@ -11894,10 +11752,8 @@ func NewRouteWithDefaultExecutor(opts ...flujo.CoreOption) (*RouteWithDefaultExe
 	}
 	e.stepUpper = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "upper",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.Upper(ctx, in)
-			},
+			Name:  "upper",
+			Plain: flujotest.Upper,
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
@@ -11910,10 +11766,8 @@ func NewRouteWithDefaultExecutor(opts ...flujo.CoreOption) (*RouteWithDefaultExe
 	}
 	e.stepOther = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "other",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.Other(ctx, in)
-			},
+			Name:  "other",
+			Plain: flujotest.Other,
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
@@ -12142,10 +11996,8 @@ func NewSpend3Executor(opts ...flujo.CoreOption) (*Spend3Executor, error) {
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepS1 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "s1",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.Echo(ctx, in)
-			},
+			Name:  "s1",
+			Plain: flujotest.Echo,
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
@@ -12157,10 +12009,8 @@ func NewSpend3Executor(opts ...flujo.CoreOption) (*Spend3Executor, error) {
 	}
 	e.stepS2 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "s2",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.Echo(ctx, in)
-			},
+			Name:  "s2",
+			Plain: flujotest.Echo,
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
@@ -12173,10 +12023,8 @@ func NewSpend3Executor(opts ...flujo.CoreOption) (*Spend3Executor, error) {
 	}
 	e.stepS3 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "s3",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.Echo(ctx, in)
-			},
+			Name:  "s3",
+			Plain: flujotest.Echo,
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
@@ -12565,10 +12413,8 @@ func NewTimesOutExecutor(opts ...flujo.CoreOption) (*TimesOutExecutor, error) {
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepBlock = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "block",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.Block(ctx, in)
-			},
+			Name:  "block",
+			Plain: flujotest.Block,
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
@@ -12771,10 +12617,8 @@ func NewTwoFansExecutor(opts ...flujo.CoreOption) (*TwoFansExecutor, error) {
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepL1 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "l1",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.Echo(ctx, in)
-			},
+			Name:  "l1",
+			Plain: flujotest.Echo,
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
@@ -12786,10 +12630,8 @@ func NewTwoFansExecutor(opts ...flujo.CoreOption) (*TwoFansExecutor, error) {
 	}
 	e.stepR1 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "r1",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.Echo(ctx, in)
-			},
+			Name:  "r1",
+			Plain: flujotest.Echo,
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
@@ -12802,10 +12644,8 @@ func NewTwoFansExecutor(opts ...flujo.CoreOption) (*TwoFansExecutor, error) {
 	}
 	e.stepL2 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "l2",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.Echo(ctx, in)
-			},
+			Name:  "l2",
+			Plain: flujotest.Echo,
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
@@ -12818,10 +12658,8 @@ func NewTwoFansExecutor(opts ...flujo.CoreOption) (*TwoFansExecutor, error) {
 	}
 	e.stepR2 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "r2",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.Echo(ctx, in)
-			},
+			Name:  "r2",
+			Plain: flujotest.Echo,
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
@@ -13144,10 +12982,8 @@ func NewValidatedExecutor(opts ...flujo.CoreOption) (*ValidatedExecutor, error) 
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepDraft = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "draft",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.Draft(ctx, in)
-			},
+			Name:       "draft",
+			Plain:      flujotest.Draft,
 			Validators: []func(flujotest.Job) error{flujotest.MustBeFinal},
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
@@ -13323,10 +13159,8 @@ func NewWithFailedFallbackExecutor(opts ...flujo.CoreOption) (*WithFailedFallbac
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepFail = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "fail",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.Fail(ctx, in)
-			},
+			Name:  "fail",
+			Plain: flujotest.Fail,
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
@@ -13338,10 +13172,8 @@ func NewWithFailedFallbackExecutor(opts ...flujo.CoreOption) (*WithFailedFallbac
 	}
 	e.stepFailtoo = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "failtoo",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.FailToo(ctx, in)
-			},
+			Name:  "failtoo",
+			Plain: flujotest.FailToo,
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
@@ -13533,10 +13365,8 @@ func NewWithFallbackExecutor(opts ...flujo.CoreOption) (*WithFallbackExecutor, e
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepFail = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "fail",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.Fail(ctx, in)
-			},
+			Name:  "fail",
+			Plain: flujotest.Fail,
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
@@ -13548,10 +13378,8 @@ func NewWithFallbackExecutor(opts ...flujo.CoreOption) (*WithFallbackExecutor, e
 	}
 	e.stepRescue = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "rescue",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.Rescue(ctx, in)
-			},
+			Name:  "rescue",
+			Plain: flujotest.Rescue,
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},

@@ -135,10 +135,8 @@ func NewBackoffLongExecutor(opts ...flujo.CoreOption) (*BackoffLongExecutor, err
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepFail = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "fail",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.Fail(ctx, in)
-			},
+			Name:    "fail",
+			Plain:   flujotest.Fail,
 			Backoff: runtime.Backoff{Initial: time.Duration(int64(3600000000000)), Max: time.Duration(int64(3600000000000)), Multiplier: 2},
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
@@ -311,10 +309,8 @@ func NewBadInputRetriedExecutor(opts ...flujo.CoreOption) (*BadInputRetriedExecu
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepUpstream = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "upstream",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.Upstream(ctx, in)
-			},
+			Name:  "upstream",
+			Plain: flujotest.Upstream,
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
@@ -486,10 +482,8 @@ func NewBreakerCancelsExecutor(opts ...flujo.CoreOption) (*BreakerCancelsExecuto
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepCancel = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "cancel",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.CancelCaller(ctx, in)
-			},
+			Name:  "cancel",
+			Plain: flujotest.CancelCaller,
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
@@ -661,10 +655,8 @@ func NewBreakerCustomExecutor(opts ...flujo.CoreOption) (*BreakerCustomExecutor,
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepUpstream = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "upstream",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.Upstream(ctx, in)
-			},
+			Name:  "upstream",
+			Plain: flujotest.Upstream,
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
@@ -836,10 +828,8 @@ func NewBreakerFailExecutor(opts ...flujo.CoreOption) (*BreakerFailExecutor, err
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepFail = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "fail",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.Fail(ctx, in)
-			},
+			Name:  "fail",
+			Plain: flujotest.Fail,
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
@@ -1011,10 +1001,8 @@ func NewBreakerFlakyExecutor(opts ...flujo.CoreOption) (*BreakerFlakyExecutor, e
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepFlaky = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "flaky",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.Flaky(ctx, in)
-			},
+			Name:  "flaky",
+			Plain: flujotest.Flaky,
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
@@ -1186,10 +1174,8 @@ func NewBreakerPanicsExecutor(opts ...flujo.CoreOption) (*BreakerPanicsExecutor,
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepPanic = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "panic",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.Panic(ctx, in)
-			},
+			Name:  "panic",
+			Plain: flujotest.Panic,
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
@@ -1361,10 +1347,8 @@ func NewBreakerTimesOutExecutor(opts ...flujo.CoreOption) (*BreakerTimesOutExecu
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepBlock = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "block",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.Block(ctx, in)
-			},
+			Name:  "block",
+			Plain: flujotest.Block,
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
@@ -1537,10 +1521,8 @@ func NewBreakerUpstreamExecutor(opts ...flujo.CoreOption) (*BreakerUpstreamExecu
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepUpstream = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "upstream",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.Upstream(ctx, in)
-			},
+			Name:  "upstream",
+			Plain: flujotest.Upstream,
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
@@ -1712,10 +1694,8 @@ func NewBreakerValidatedExecutor(opts ...flujo.CoreOption) (*BreakerValidatedExe
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepDraft = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "draft",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.Draft(ctx, in)
-			},
+			Name:       "draft",
+			Plain:      flujotest.Draft,
 			Validators: []func(flujotest.Job) error{flujotest.MustBeFinal},
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
@@ -1896,10 +1876,8 @@ func NewBudgetFallbackExecutor(opts ...flujo.CoreOption) (*BudgetFallbackExecuto
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepPrimary = flujoimpl.Step[flujotest.Bill, flujotest.Charge]{
 		Leaf: &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
-			Name: "primary",
-			Call: func(ctx context.Context, in flujotest.Bill, _ any) (flujotest.Charge, error) {
-				return flujotest.PayA(ctx, in)
-			},
+			Name:       "primary",
+			Plain:      flujotest.PayA,
 			Validators: []func(flujotest.Charge) error{flujotest.RejectAll},
 			Usage: func(o flujotest.Charge) runtime.Usage {
 				return o.Usage()
@@ -1912,10 +1890,8 @@ func NewBudgetFallbackExecutor(opts ...flujo.CoreOption) (*BudgetFallbackExecuto
 	}
 	e.stepRescue = flujoimpl.Step[flujotest.Bill, flujotest.Charge]{
 		Leaf: &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
-			Name: "rescue",
-			Call: func(ctx context.Context, in flujotest.Bill, _ any) (flujotest.Charge, error) {
-				return flujotest.PayB(ctx, in)
-			},
+			Name:  "rescue",
+			Plain: flujotest.PayB,
 			Usage: func(o flujotest.Charge) runtime.Usage {
 				return o.Usage()
 			},
@@ -2114,10 +2090,8 @@ func NewBudgetFanExecutor(opts ...flujo.CoreOption) (*BudgetFanExecutor, error) 
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepPaid = flujoimpl.Step[flujotest.Bill, flujotest.Charge]{
 		Leaf: &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
-			Name: "paid",
-			Call: func(ctx context.Context, in flujotest.Bill, _ any) (flujotest.Charge, error) {
-				return flujotest.PayA(ctx, in)
-			},
+			Name:  "paid",
+			Plain: flujotest.PayA,
 			Usage: func(o flujotest.Charge) runtime.Usage {
 				return o.Usage()
 			},
@@ -2129,10 +2103,8 @@ func NewBudgetFanExecutor(opts ...flujo.CoreOption) (*BudgetFanExecutor, error) 
 	}
 	e.stepFree = flujoimpl.Step[flujotest.Bill, flujotest.Charge]{
 		Leaf: &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
-			Name: "free",
-			Call: func(ctx context.Context, in flujotest.Bill, _ any) (flujotest.Charge, error) {
-				return flujotest.PayB(ctx, in)
-			},
+			Name:  "free",
+			Plain: flujotest.PayB,
 			Usage: func(o flujotest.Charge) runtime.Usage {
 				return o.Usage()
 			},
@@ -2391,10 +2363,8 @@ func NewBudgetFan4Executor(opts ...flujo.CoreOption) (*BudgetFan4Executor, error
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepB1 = flujoimpl.Step[flujotest.Bill, flujotest.Charge]{
 		Leaf: &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
-			Name: "b1",
-			Call: func(ctx context.Context, in flujotest.Bill, _ any) (flujotest.Charge, error) {
-				return flujotest.PayA(ctx, in)
-			},
+			Name:  "b1",
+			Plain: flujotest.PayA,
 			Usage: func(o flujotest.Charge) runtime.Usage {
 				return o.Usage()
 			},
@@ -2406,10 +2376,8 @@ func NewBudgetFan4Executor(opts ...flujo.CoreOption) (*BudgetFan4Executor, error
 	}
 	e.stepB2 = flujoimpl.Step[flujotest.Bill, flujotest.Charge]{
 		Leaf: &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
-			Name: "b2",
-			Call: func(ctx context.Context, in flujotest.Bill, _ any) (flujotest.Charge, error) {
-				return flujotest.PayB(ctx, in)
-			},
+			Name:  "b2",
+			Plain: flujotest.PayB,
 			Usage: func(o flujotest.Charge) runtime.Usage {
 				return o.Usage()
 			},
@@ -2422,10 +2390,8 @@ func NewBudgetFan4Executor(opts ...flujo.CoreOption) (*BudgetFan4Executor, error
 	}
 	e.stepB3 = flujoimpl.Step[flujotest.Bill, flujotest.Charge]{
 		Leaf: &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
-			Name: "b3",
-			Call: func(ctx context.Context, in flujotest.Bill, _ any) (flujotest.Charge, error) {
-				return flujotest.PayC(ctx, in)
-			},
+			Name:  "b3",
+			Plain: flujotest.PayC,
 			Usage: func(o flujotest.Charge) runtime.Usage {
 				return o.Usage()
 			},
@@ -2438,10 +2404,8 @@ func NewBudgetFan4Executor(opts ...flujo.CoreOption) (*BudgetFan4Executor, error
 	}
 	e.stepB4 = flujoimpl.Step[flujotest.Bill, flujotest.Charge]{
 		Leaf: &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
-			Name: "b4",
-			Call: func(ctx context.Context, in flujotest.Bill, _ any) (flujotest.Charge, error) {
-				return flujotest.PayD(ctx, in)
-			},
+			Name:  "b4",
+			Plain: flujotest.PayD,
 			Usage: func(o flujotest.Charge) runtime.Usage {
 				return o.Usage()
 			},
@@ -2716,10 +2680,8 @@ func NewBudgetHoldFanExecutor(opts ...flujo.CoreOption) (*BudgetHoldFanExecutor,
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepPaid = flujoimpl.Step[flujotest.Bill, flujotest.Charge]{
 		Leaf: &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
-			Name: "paid",
-			Call: func(ctx context.Context, in flujotest.Bill, _ any) (flujotest.Charge, error) {
-				return flujotest.PayA(ctx, in)
-			},
+			Name:  "paid",
+			Plain: flujotest.PayA,
 			Usage: func(o flujotest.Charge) runtime.Usage {
 				return o.Usage()
 			},
@@ -2731,10 +2693,8 @@ func NewBudgetHoldFanExecutor(opts ...flujo.CoreOption) (*BudgetHoldFanExecutor,
 	}
 	e.stepHold = flujoimpl.Step[flujotest.Bill, flujotest.Charge]{
 		Leaf: &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
-			Name: "hold",
-			Call: func(ctx context.Context, in flujotest.Bill, _ any) (flujotest.Charge, error) {
-				return flujotest.Hold(ctx, in)
-			},
+			Name:  "hold",
+			Plain: flujotest.Hold,
 			Usage: func(o flujotest.Charge) runtime.Usage {
 				return o.Usage()
 			},
@@ -2967,10 +2927,8 @@ func NewBudgetMapExecutor(opts ...flujo.CoreOption) (*BudgetMapExecutor, error) 
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepItem = flujoimpl.Step[flujotest.Bill, flujotest.Charge]{
 		Leaf: &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
-			Name: "item",
-			Call: func(ctx context.Context, in flujotest.Bill, _ any) (flujotest.Charge, error) {
-				return flujotest.Item(ctx, in)
-			},
+			Name:  "item",
+			Plain: flujotest.Item,
 			Usage: func(o flujotest.Charge) runtime.Usage {
 				return o.Usage()
 			},
@@ -3174,10 +3132,8 @@ func NewBudgetRejectedExecutor(opts ...flujo.CoreOption) (*BudgetRejectedExecuto
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepRejected = flujoimpl.Step[flujotest.Bill, flujotest.Charge]{
 		Leaf: &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
-			Name: "rejected",
-			Call: func(ctx context.Context, in flujotest.Bill, _ any) (flujotest.Charge, error) {
-				return flujotest.PayA(ctx, in)
-			},
+			Name:       "rejected",
+			Plain:      flujotest.PayA,
 			Validators: []func(flujotest.Charge) error{flujotest.RejectAll},
 			Usage: func(o flujotest.Charge) runtime.Usage {
 				return o.Usage()
@@ -3350,10 +3306,8 @@ func NewBudgetRejectedRetriesExecutor(opts ...flujo.CoreOption) (*BudgetRejected
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepRejected = flujoimpl.Step[flujotest.Bill, flujotest.Charge]{
 		Leaf: &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
-			Name: "rejected",
-			Call: func(ctx context.Context, in flujotest.Bill, _ any) (flujotest.Charge, error) {
-				return flujotest.PayA(ctx, in)
-			},
+			Name:       "rejected",
+			Plain:      flujotest.PayA,
 			Validators: []func(flujotest.Charge) error{flujotest.RejectAll},
 			Usage: func(o flujotest.Charge) runtime.Usage {
 				return o.Usage()
@@ -3526,10 +3480,8 @@ func NewCachedTagsExecutor(opts ...flujo.CoreOption) (*CachedTagsExecutor, error
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepTags = flujoimpl.Step[flujotest.Job, []string]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, []string]{
-			Name: "tags",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) ([]string, error) {
-				return flujotest.Tags(ctx, in)
-			},
+			Name:          "tags",
+			Plain:         flujotest.Tags,
 			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
 		Attempts: 1,
@@ -3698,10 +3650,8 @@ func NewCachedTagsSharedExecutor(opts ...flujo.CoreOption) (*CachedTagsSharedExe
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepTags = flujoimpl.Step[flujotest.Job, []string]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, []string]{
-			Name: "tags",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) ([]string, error) {
-				return flujotest.Tags(ctx, in)
-			},
+			Name:          "tags",
+			Plain:         flujotest.Tags,
 			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
 		Attempts: 2,
@@ -3870,10 +3820,8 @@ func NewCachedTagsTTLExecutor(opts ...flujo.CoreOption) (*CachedTagsTTLExecutor,
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepTags = flujoimpl.Step[flujotest.Job, []string]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, []string]{
-			Name: "tags",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) ([]string, error) {
-				return flujotest.Tags(ctx, in)
-			},
+			Name:          "tags",
+			Plain:         flujotest.Tags,
 			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
 		Attempts: 1,
@@ -4050,10 +3998,8 @@ func NewCachedTagsWithFallbackExecutor(opts ...flujo.CoreOption) (*CachedTagsWit
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepTags = flujoimpl.Step[flujotest.Job, []string]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, []string]{
-			Name: "tags",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) ([]string, error) {
-				return flujotest.Tags(ctx, in)
-			},
+			Name:          "tags",
+			Plain:         flujotest.Tags,
 			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
 		Attempts: 1,
@@ -4062,10 +4008,8 @@ func NewCachedTagsWithFallbackExecutor(opts ...flujo.CoreOption) (*CachedTagsWit
 	}
 	e.stepSpare = flujoimpl.Step[flujotest.Job, []string]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, []string]{
-			Name: "spare",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) ([]string, error) {
-				return flujotest.SpareTags(ctx, in)
-			},
+			Name:          "spare",
+			Plain:         flujotest.SpareTags,
 			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
 		Attempts: 2,
@@ -4251,10 +4195,8 @@ func NewCountForeverExecutor(opts ...flujo.CoreOption) (*CountForeverExecutor, e
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepAdd = flujoimpl.Step[int, int]{
 		Leaf: &flujoimpl.Leaf[int, int]{
-			Name: "add",
-			Call: func(ctx context.Context, in int, _ any) (int, error) {
-				return flujotest.AddOne(ctx, in)
-			},
+			Name:          "add",
+			Plain:         flujotest.AddOne,
 			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
 		Attempts: 2,
@@ -4454,10 +4396,8 @@ func NewCountForever2Executor(opts ...flujo.CoreOption) (*CountForever2Executor,
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepAdd = flujoimpl.Step[int, int]{
 		Leaf: &flujoimpl.Leaf[int, int]{
-			Name: "add",
-			Call: func(ctx context.Context, in int, _ any) (int, error) {
-				return flujotest.AddOne(ctx, in)
-			},
+			Name:          "add",
+			Plain:         flujotest.AddOne,
 			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
 		Attempts: 2,
@@ -4657,10 +4597,8 @@ func NewCountTo3Executor(opts ...flujo.CoreOption) (*CountTo3Executor, error) {
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepAdd = flujoimpl.Step[int, int]{
 		Leaf: &flujoimpl.Leaf[int, int]{
-			Name: "add",
-			Call: func(ctx context.Context, in int, _ any) (int, error) {
-				return flujotest.AddOne(ctx, in)
-			},
+			Name:          "add",
+			Plain:         flujotest.AddOne,
 			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
 		Attempts: 2,
@@ -4868,10 +4806,8 @@ func NewFailBeforeCachedExecutor(opts ...flujo.CoreOption) (*FailBeforeCachedExe
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepFail = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "fail",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.Fail(ctx, in)
-			},
+			Name:  "fail",
+			Plain: flujotest.Fail,
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
@@ -4883,10 +4819,8 @@ func NewFailBeforeCachedExecutor(opts ...flujo.CoreOption) (*FailBeforeCachedExe
 	}
 	e.stepTags = flujoimpl.Step[flujotest.Job, []string]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, []string]{
-			Name: "tags",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) ([]string, error) {
-				return flujotest.Tags(ctx, in)
-			},
+			Name:          "tags",
+			Plain:         flujotest.Tags,
 			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
 		Attempts: 2,
@@ -5084,10 +5018,8 @@ func NewFailOnceExecutor(opts ...flujo.CoreOption) (*FailOnceExecutor, error) {
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepFail = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "fail",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.Fail(ctx, in)
-			},
+			Name:  "fail",
+			Plain: flujotest.Fail,
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
@@ -5322,10 +5254,8 @@ func NewFanBranchFailsExecutor(opts ...flujo.CoreOption) (*FanBranchFailsExecuto
 	}
 	e.stepFail = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "fail",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.Fail(ctx, in)
-			},
+			Name:  "fail",
+			Plain: flujotest.Fail,
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
@@ -5696,10 +5626,8 @@ func NewFanErrorOnConflictExecutor(opts ...flujo.CoreOption) (*FanErrorOnConflic
 	}
 	e.stepEcho = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "echo",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.Echo(ctx, in)
-			},
+			Name:  "echo",
+			Plain: flujotest.Echo,
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
@@ -6084,10 +6012,8 @@ func NewFanJoinFailsExecutor(opts ...flujo.CoreOption) (*FanJoinFailsExecutor, e
 	}
 	e.stepFail = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "fail",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.Fail(ctx, in)
-			},
+			Name:  "fail",
+			Plain: flujotest.Fail,
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
@@ -6449,10 +6375,8 @@ func NewFanKeepFirstExecutor(opts ...flujo.CoreOption) (*FanKeepFirstExecutor, e
 	}
 	e.stepEcho = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "echo",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.Echo(ctx, in)
-			},
+			Name:  "echo",
+			Plain: flujotest.Echo,
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
@@ -6844,10 +6768,8 @@ func NewFanMergeUpdateExecutor(opts ...flujo.CoreOption) (*FanMergeUpdateExecuto
 	}
 	e.stepEcho = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "echo",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.Echo(ctx, in)
-			},
+			Name:  "echo",
+			Plain: flujotest.Echo,
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
@@ -7239,10 +7161,8 @@ func NewFanNoMergeExecutor(opts ...flujo.CoreOption) (*FanNoMergeExecutor, error
 	}
 	e.stepEcho = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "echo",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.Echo(ctx, in)
-			},
+			Name:  "echo",
+			Plain: flujotest.Echo,
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
@@ -7533,10 +7453,8 @@ func NewFlakyDefaultExecutor(opts ...flujo.CoreOption) (*FlakyDefaultExecutor, e
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepFlaky = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "flaky",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.Flaky(ctx, in)
-			},
+			Name:  "flaky",
+			Plain: flujotest.Flaky,
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
@@ -7708,10 +7626,8 @@ func NewFlakyRetries3Executor(opts ...flujo.CoreOption) (*FlakyRetries3Executor,
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepFlaky = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "flaky",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.Flaky(ctx, in)
-			},
+			Name:  "flaky",
+			Plain: flujotest.Flaky,
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
@@ -7885,10 +7801,8 @@ func NewGoexitMapExecutor(opts ...flujo.CoreOption) (*GoexitMapExecutor, error) 
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepExit = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "exit",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.ExitOnExit(ctx, in)
-			},
+			Name:  "exit",
+			Plain: flujotest.ExitOnExit,
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
@@ -8109,10 +8023,8 @@ func NewGoexitParallelExecutor(opts ...flujo.CoreOption) (*GoexitParallelExecuto
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepExit = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "exit",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.ExitOnExit(ctx, in)
-			},
+			Name:  "exit",
+			Plain: flujotest.ExitOnExit,
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
@@ -8124,10 +8036,8 @@ func NewGoexitParallelExecutor(opts ...flujo.CoreOption) (*GoexitParallelExecuto
 	}
 	e.stepEcho = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "echo",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.Echo(ctx, in)
-			},
+			Name:  "echo",
+			Plain: flujotest.Echo,
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
@@ -8365,10 +8275,8 @@ func NewGoexitStepExecutor(opts ...flujo.CoreOption) (*GoexitStepExecutor, error
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepExit = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "exit",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.ExitOnExit(ctx, in)
-			},
+			Name:  "exit",
+			Plain: flujotest.ExitOnExit,
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
@@ -8540,10 +8448,8 @@ func NewGoexitTimedExecutor(opts ...flujo.CoreOption) (*GoexitTimedExecutor, err
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepExit = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "exit",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.ExitOnExit(ctx, in)
-			},
+			Name:  "exit",
+			Plain: flujotest.ExitOnExit,
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
@@ -8716,10 +8622,8 @@ func NewHeldExecutor(opts ...flujo.CoreOption) (*HeldExecutor, error) {
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepHeld = flujoimpl.Step[flujotest.Arrival, flujotest.Arrival]{
 		Leaf: &flujoimpl.Leaf[flujotest.Arrival, flujotest.Arrival]{
-			Name: "held",
-			Call: func(ctx context.Context, in flujotest.Arrival, _ any) (flujotest.Arrival, error) {
-				return flujotest.HoldUntilOpen(ctx, in)
-			},
+			Name:          "held",
+			Plain:         flujotest.HoldUntilOpen,
 			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
 		Attempts: 1,
@@ -8904,10 +8808,8 @@ func NewHistoryExecutor(opts ...flujo.CoreOption) (*HistoryExecutor, error) {
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepFirst = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "first",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.Echo(ctx, in)
-			},
+			Name:  "first",
+			Plain: flujotest.Echo,
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
@@ -8919,10 +8821,8 @@ func NewHistoryExecutor(opts ...flujo.CoreOption) (*HistoryExecutor, error) {
 	}
 	e.stepSecond = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "second",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.Echo(ctx, in)
-			},
+			Name:  "second",
+			Plain: flujotest.Echo,
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
@@ -8935,10 +8835,8 @@ func NewHistoryExecutor(opts ...flujo.CoreOption) (*HistoryExecutor, error) {
 	}
 	e.stepThird = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "third",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.Echo(ctx, in)
-			},
+			Name:  "third",
+			Plain: flujotest.Echo,
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
@@ -9167,10 +9065,8 @@ func NewIOBurstExecutor(opts ...flujo.CoreOption) (*IOBurstExecutor, error) {
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepIo = flujoimpl.Step[flujotest.Arrival, flujotest.Arrival]{
 		Leaf: &flujoimpl.Leaf[flujotest.Arrival, flujotest.Arrival]{
-			Name: "io",
-			Call: func(ctx context.Context, in flujotest.Arrival, _ any) (flujotest.Arrival, error) {
-				return flujotest.WaitForAll(ctx, in)
-			},
+			Name:          "io",
+			Plain:         flujotest.WaitForAll,
 			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
 		Attempts: 1,
@@ -9351,10 +9247,8 @@ func NewJoinFailsAfterIgnoredExecutor(opts ...flujo.CoreOption) (*JoinFailsAfter
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepEcho = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "echo",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.Echo(ctx, in)
-			},
+			Name:  "echo",
+			Plain: flujotest.Echo,
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
@@ -9366,10 +9260,8 @@ func NewJoinFailsAfterIgnoredExecutor(opts ...flujo.CoreOption) (*JoinFailsAfter
 	}
 	e.stepFail = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "fail",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.Fail(ctx, in)
-			},
+			Name:  "fail",
+			Plain: flujotest.Fail,
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
@@ -9624,10 +9516,8 @@ func NewMapEchoExecutor(opts ...flujo.CoreOption) (*MapEchoExecutor, error) {
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepEcho = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "echo",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.Echo(ctx, in)
-			},
+			Name:  "echo",
+			Plain: flujotest.Echo,
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
@@ -9836,10 +9726,8 @@ func NewMapFlakyInOrderExecutor(opts ...flujo.CoreOption) (*MapFlakyInOrderExecu
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepFlaky = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "flaky",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.Flaky(ctx, in)
-			},
+			Name:  "flaky",
+			Plain: flujotest.Flaky,
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
@@ -10355,10 +10243,8 @@ func NewPanicAtTwoDepthsExecutor(opts ...flujo.CoreOption) (*PanicAtTwoDepthsExe
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepPanicdeep = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "panicdeep",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.Panic(ctx, in)
-			},
+			Name:  "panicdeep",
+			Plain: flujotest.Panic,
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
@@ -10370,10 +10256,8 @@ func NewPanicAtTwoDepthsExecutor(opts ...flujo.CoreOption) (*PanicAtTwoDepthsExe
 	}
 	e.stepPanic = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "panic",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.Panic(ctx, in)
-			},
+			Name:  "panic",
+			Plain: flujotest.Panic,
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
@@ -10599,10 +10483,8 @@ func NewPanicsExecutor(opts ...flujo.CoreOption) (*PanicsExecutor, error) {
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepPanic = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "panic",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.Panic(ctx, in)
-			},
+			Name:  "panic",
+			Plain: flujotest.Panic,
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
@@ -10784,10 +10666,8 @@ func NewParallelBlocksExecutor(opts ...flujo.CoreOption) (*ParallelBlocksExecuto
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepBlock = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "block",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.Block(ctx, in)
-			},
+			Name:  "block",
+			Plain: flujotest.Block,
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
@@ -10799,10 +10679,8 @@ func NewParallelBlocksExecutor(opts ...flujo.CoreOption) (*ParallelBlocksExecuto
 	}
 	e.stepEcho = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "echo",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.Echo(ctx, in)
-			},
+			Name:  "echo",
+			Plain: flujotest.Echo,
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
@@ -11047,10 +10925,8 @@ func NewParallelIgnoreExecutor(opts ...flujo.CoreOption) (*ParallelIgnoreExecuto
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepEcho = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "echo",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.Echo(ctx, in)
-			},
+			Name:  "echo",
+			Plain: flujotest.Echo,
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
@@ -11062,10 +10938,8 @@ func NewParallelIgnoreExecutor(opts ...flujo.CoreOption) (*ParallelIgnoreExecuto
 	}
 	e.stepFail = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "fail",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.Fail(ctx, in)
-			},
+			Name:  "fail",
+			Plain: flujotest.Fail,
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
@@ -11315,10 +11189,8 @@ func NewParallelPropagateExecutor(opts ...flujo.CoreOption) (*ParallelPropagateE
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepEcho = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "echo",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.Echo(ctx, in)
-			},
+			Name:  "echo",
+			Plain: flujotest.Echo,
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
@@ -11330,10 +11202,8 @@ func NewParallelPropagateExecutor(opts ...flujo.CoreOption) (*ParallelPropagateE
 	}
 	e.stepFail = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "fail",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.Fail(ctx, in)
-			},
+			Name:  "fail",
+			Plain: flujotest.Fail,
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
@@ -11591,10 +11461,8 @@ func NewParallelSpendExecutor(opts ...flujo.CoreOption) (*ParallelSpendExecutor,
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepLeft = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "left",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.Echo(ctx, in)
-			},
+			Name:  "left",
+			Plain: flujotest.Echo,
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
@@ -11606,10 +11474,8 @@ func NewParallelSpendExecutor(opts ...flujo.CoreOption) (*ParallelSpendExecutor,
 	}
 	e.stepRight = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "right",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.Echo(ctx, in)
-			},
+			Name:  "right",
+			Plain: flujotest.Echo,
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
@@ -11622,10 +11488,8 @@ func NewParallelSpendExecutor(opts ...flujo.CoreOption) (*ParallelSpendExecutor,
 	}
 	e.stepAfter = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "after",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.Echo(ctx, in)
-			},
+			Name:  "after",
+			Plain: flujotest.Echo,
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
@@ -11899,10 +11763,8 @@ func NewRouteNoDefaultExecutor(opts ...flujo.CoreOption) (*RouteNoDefaultExecuto
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepLower = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "lower",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.Lower(ctx, in)
-			},
+			Name:  "lower",
+			Plain: flujotest.Lower,
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
@@ -11914,10 +11776,8 @@ func NewRouteNoDefaultExecutor(opts ...flujo.CoreOption) (*RouteNoDefaultExecuto
 	}
 	e.stepUpper = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "upper",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.Upper(ctx, in)
-			},
+			Name:  "upper",
+			Plain: flujotest.Upper,
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
@@ -12144,10 +12004,8 @@ func NewRouteWithDefaultExecutor(opts ...flujo.CoreOption) (*RouteWithDefaultExe
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepLower = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "lower",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.Lower(ctx, in)
-			},
+			Name:  "lower",
+			Plain: flujotest.Lower,
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
@@ -12159,10 +12017,8 @@ func NewRouteWithDefaultExecutor(opts ...flujo.CoreOption) (*RouteWithDefaultExe
 	}
 	e.stepUpper = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "upper",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.Upper(ctx, in)
-			},
+			Name:  "upper",
+			Plain: flujotest.Upper,
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
@@ -12175,10 +12031,8 @@ func NewRouteWithDefaultExecutor(opts ...flujo.CoreOption) (*RouteWithDefaultExe
 	}
 	e.stepOther = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "other",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.Other(ctx, in)
-			},
+			Name:  "other",
+			Plain: flujotest.Other,
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
@@ -12412,10 +12266,8 @@ func NewSpend3Executor(opts ...flujo.CoreOption) (*Spend3Executor, error) {
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepS1 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "s1",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.Echo(ctx, in)
-			},
+			Name:  "s1",
+			Plain: flujotest.Echo,
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
@@ -12427,10 +12279,8 @@ func NewSpend3Executor(opts ...flujo.CoreOption) (*Spend3Executor, error) {
 	}
 	e.stepS2 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "s2",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.Echo(ctx, in)
-			},
+			Name:  "s2",
+			Plain: flujotest.Echo,
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
@@ -12443,10 +12293,8 @@ func NewSpend3Executor(opts ...flujo.CoreOption) (*Spend3Executor, error) {
 	}
 	e.stepS3 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "s3",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.Echo(ctx, in)
-			},
+			Name:  "s3",
+			Plain: flujotest.Echo,
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
@@ -12845,10 +12693,8 @@ func NewTimesOutExecutor(opts ...flujo.CoreOption) (*TimesOutExecutor, error) {
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepBlock = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "block",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.Block(ctx, in)
-			},
+			Name:  "block",
+			Plain: flujotest.Block,
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
@@ -13056,10 +12902,8 @@ func NewTwoFansExecutor(opts ...flujo.CoreOption) (*TwoFansExecutor, error) {
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepL1 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "l1",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.Echo(ctx, in)
-			},
+			Name:  "l1",
+			Plain: flujotest.Echo,
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
@@ -13071,10 +12915,8 @@ func NewTwoFansExecutor(opts ...flujo.CoreOption) (*TwoFansExecutor, error) {
 	}
 	e.stepR1 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "r1",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.Echo(ctx, in)
-			},
+			Name:  "r1",
+			Plain: flujotest.Echo,
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
@@ -13087,10 +12929,8 @@ func NewTwoFansExecutor(opts ...flujo.CoreOption) (*TwoFansExecutor, error) {
 	}
 	e.stepL2 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "l2",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.Echo(ctx, in)
-			},
+			Name:  "l2",
+			Plain: flujotest.Echo,
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
@@ -13103,10 +12943,8 @@ func NewTwoFansExecutor(opts ...flujo.CoreOption) (*TwoFansExecutor, error) {
 	}
 	e.stepR2 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "r2",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.Echo(ctx, in)
-			},
+			Name:  "r2",
+			Plain: flujotest.Echo,
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
@@ -13434,10 +13272,8 @@ func NewValidatedExecutor(opts ...flujo.CoreOption) (*ValidatedExecutor, error) 
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepDraft = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "draft",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.Draft(ctx, in)
-			},
+			Name:       "draft",
+			Plain:      flujotest.Draft,
 			Validators: []func(flujotest.Job) error{flujotest.MustBeFinal},
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
@@ -13618,10 +13454,8 @@ func NewWithFailedFallbackExecutor(opts ...flujo.CoreOption) (*WithFailedFallbac
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepFail = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "fail",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.Fail(ctx, in)
-			},
+			Name:  "fail",
+			Plain: flujotest.Fail,
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
@@ -13633,10 +13467,8 @@ func NewWithFailedFallbackExecutor(opts ...flujo.CoreOption) (*WithFailedFallbac
 	}
 	e.stepFailtoo = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "failtoo",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.FailToo(ctx, in)
-			},
+			Name:  "failtoo",
+			Plain: flujotest.FailToo,
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
@@ -13833,10 +13665,8 @@ func NewWithFallbackExecutor(opts ...flujo.CoreOption) (*WithFallbackExecutor, e
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepFail = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "fail",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.Fail(ctx, in)
-			},
+			Name:  "fail",
+			Plain: flujotest.Fail,
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
@@ -13848,10 +13678,8 @@ func NewWithFallbackExecutor(opts ...flujo.CoreOption) (*WithFallbackExecutor, e
 	}
 	e.stepRescue = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "rescue",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.Rescue(ctx, in)
-			},
+			Name:  "rescue",
+			Plain: flujotest.Rescue,
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},

@@ -133,10 +133,8 @@ func NewBackoffLongExecutor(opts ...flujo.CoreOption) (*BackoffLongExecutor, err
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepFail = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "fail",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.Fail(ctx, in)
-			},
+			Name:    "fail",
+			Plain:   flujotest.Fail,
 			Backoff: runtime.Backoff{Initial: time.Duration(int64(3600000000000)), Max: time.Duration(int64(3600000000000)), Multiplier: 2},
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
@@ -307,10 +305,8 @@ func NewBadInputRetriedExecutor(opts ...flujo.CoreOption) (*BadInputRetriedExecu
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepUpstream = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "upstream",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.Upstream(ctx, in)
-			},
+			Name:  "upstream",
+			Plain: flujotest.Upstream,
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
@@ -480,10 +476,8 @@ func NewBreakerCancelsExecutor(opts ...flujo.CoreOption) (*BreakerCancelsExecuto
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepCancel = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "cancel",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.CancelCaller(ctx, in)
-			},
+			Name:  "cancel",
+			Plain: flujotest.CancelCaller,
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
@@ -653,10 +647,8 @@ func NewBreakerCustomExecutor(opts ...flujo.CoreOption) (*BreakerCustomExecutor,
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepUpstream = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "upstream",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.Upstream(ctx, in)
-			},
+			Name:  "upstream",
+			Plain: flujotest.Upstream,
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
@@ -826,10 +818,8 @@ func NewBreakerFailExecutor(opts ...flujo.CoreOption) (*BreakerFailExecutor, err
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepFail = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "fail",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.Fail(ctx, in)
-			},
+			Name:  "fail",
+			Plain: flujotest.Fail,
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
@@ -999,10 +989,8 @@ func NewBreakerFlakyExecutor(opts ...flujo.CoreOption) (*BreakerFlakyExecutor, e
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepFlaky = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "flaky",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.Flaky(ctx, in)
-			},
+			Name:  "flaky",
+			Plain: flujotest.Flaky,
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
@@ -1172,10 +1160,8 @@ func NewBreakerPanicsExecutor(opts ...flujo.CoreOption) (*BreakerPanicsExecutor,
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepPanic = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "panic",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.Panic(ctx, in)
-			},
+			Name:  "panic",
+			Plain: flujotest.Panic,
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
@@ -1345,10 +1331,8 @@ func NewBreakerTimesOutExecutor(opts ...flujo.CoreOption) (*BreakerTimesOutExecu
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepBlock = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "block",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.Block(ctx, in)
-			},
+			Name:  "block",
+			Plain: flujotest.Block,
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
@@ -1519,10 +1503,8 @@ func NewBreakerUpstreamExecutor(opts ...flujo.CoreOption) (*BreakerUpstreamExecu
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepUpstream = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "upstream",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.Upstream(ctx, in)
-			},
+			Name:  "upstream",
+			Plain: flujotest.Upstream,
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
@@ -1692,10 +1674,8 @@ func NewBreakerValidatedExecutor(opts ...flujo.CoreOption) (*BreakerValidatedExe
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepDraft = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "draft",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.Draft(ctx, in)
-			},
+			Name:       "draft",
+			Plain:      flujotest.Draft,
 			Validators: []func(flujotest.Job) error{flujotest.MustBeFinal},
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
@@ -1874,10 +1854,8 @@ func NewBudgetFallbackExecutor(opts ...flujo.CoreOption) (*BudgetFallbackExecuto
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepPrimary = flujoimpl.Step[flujotest.Bill, flujotest.Charge]{
 		Leaf: &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
-			Name: "primary",
-			Call: func(ctx context.Context, in flujotest.Bill, _ any) (flujotest.Charge, error) {
-				return flujotest.PayA(ctx, in)
-			},
+			Name:       "primary",
+			Plain:      flujotest.PayA,
 			Validators: []func(flujotest.Charge) error{flujotest.RejectAll},
 			Usage: func(o flujotest.Charge) runtime.Usage {
 				return o.Usage()
@@ -1890,10 +1868,8 @@ func NewBudgetFallbackExecutor(opts ...flujo.CoreOption) (*BudgetFallbackExecuto
 	}
 	e.stepRescue = flujoimpl.Step[flujotest.Bill, flujotest.Charge]{
 		Leaf: &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
-			Name: "rescue",
-			Call: func(ctx context.Context, in flujotest.Bill, _ any) (flujotest.Charge, error) {
-				return flujotest.PayB(ctx, in)
-			},
+			Name:  "rescue",
+			Plain: flujotest.PayB,
 			Usage: func(o flujotest.Charge) runtime.Usage {
 				return o.Usage()
 			},
@@ -2090,10 +2066,8 @@ func NewBudgetFanExecutor(opts ...flujo.CoreOption) (*BudgetFanExecutor, error) 
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepPaid = flujoimpl.Step[flujotest.Bill, flujotest.Charge]{
 		Leaf: &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
-			Name: "paid",
-			Call: func(ctx context.Context, in flujotest.Bill, _ any) (flujotest.Charge, error) {
-				return flujotest.PayA(ctx, in)
-			},
+			Name:  "paid",
+			Plain: flujotest.PayA,
 			Usage: func(o flujotest.Charge) runtime.Usage {
 				return o.Usage()
 			},
@@ -2105,10 +2079,8 @@ func NewBudgetFanExecutor(opts ...flujo.CoreOption) (*BudgetFanExecutor, error) 
 	}
 	e.stepFree = flujoimpl.Step[flujotest.Bill, flujotest.Charge]{
 		Leaf: &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
-			Name: "free",
-			Call: func(ctx context.Context, in flujotest.Bill, _ any) (flujotest.Charge, error) {
-				return flujotest.PayB(ctx, in)
-			},
+			Name:  "free",
+			Plain: flujotest.PayB,
 			Usage: func(o flujotest.Charge) runtime.Usage {
 				return o.Usage()
 			},
@@ -2365,10 +2337,8 @@ func NewBudgetFan4Executor(opts ...flujo.CoreOption) (*BudgetFan4Executor, error
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepB1 = flujoimpl.Step[flujotest.Bill, flujotest.Charge]{
 		Leaf: &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
-			Name: "b1",
-			Call: func(ctx context.Context, in flujotest.Bill, _ any) (flujotest.Charge, error) {
-				return flujotest.PayA(ctx, in)
-			},
+			Name:  "b1",
+			Plain: flujotest.PayA,
 			Usage: func(o flujotest.Charge) runtime.Usage {
 				return o.Usage()
 			},
@@ -2380,10 +2350,8 @@ func NewBudgetFan4Executor(opts ...flujo.CoreOption) (*BudgetFan4Executor, error
 	}
 	e.stepB2 = flujoimpl.Step[flujotest.Bill, flujotest.Charge]{
 		Leaf: &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
-			Name: "b2",
-			Call: func(ctx context.Context, in flujotest.Bill, _ any) (flujotest.Charge, error) {
-				return flujotest.PayB(ctx, in)
-			},
+			Name:  "b2",
+			Plain: flujotest.PayB,
 			Usage: func(o flujotest.Charge) runtime.Usage {
 				return o.Usage()
 			},
@@ -2396,10 +2364,8 @@ func NewBudgetFan4Executor(opts ...flujo.CoreOption) (*BudgetFan4Executor, error
 	}
 	e.stepB3 = flujoimpl.Step[flujotest.Bill, flujotest.Charge]{
 		Leaf: &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
-			Name: "b3",
-			Call: func(ctx context.Context, in flujotest.Bill, _ any) (flujotest.Charge, error) {
-				return flujotest.PayC(ctx, in)
-			},
+			Name:  "b3",
+			Plain: flujotest.PayC,
 			Usage: func(o flujotest.Charge) runtime.Usage {
 				return o.Usage()
 			},
@@ -2412,10 +2378,8 @@ func NewBudgetFan4Executor(opts ...flujo.CoreOption) (*BudgetFan4Executor, error
 	}
 	e.stepB4 = flujoimpl.Step[flujotest.Bill, flujotest.Charge]{
 		Leaf: &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
-			Name: "b4",
-			Call: func(ctx context.Context, in flujotest.Bill, _ any) (flujotest.Charge, error) {
-				return flujotest.PayD(ctx, in)
-			},
+			Name:  "b4",
+			Plain: flujotest.PayD,
 			Usage: func(o flujotest.Charge) runtime.Usage {
 				return o.Usage()
 			},
@@ -2688,10 +2652,8 @@ func NewBudgetHoldFanExecutor(opts ...flujo.CoreOption) (*BudgetHoldFanExecutor,
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepPaid = flujoimpl.Step[flujotest.Bill, flujotest.Charge]{
 		Leaf: &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
-			Name: "paid",
-			Call: func(ctx context.Context, in flujotest.Bill, _ any) (flujotest.Charge, error) {
-				return flujotest.PayA(ctx, in)
-			},
+			Name:  "paid",
+			Plain: flujotest.PayA,
 			Usage: func(o flujotest.Charge) runtime.Usage {
 				return o.Usage()
 			},
@@ -2703,10 +2665,8 @@ func NewBudgetHoldFanExecutor(opts ...flujo.CoreOption) (*BudgetHoldFanExecutor,
 	}
 	e.stepHold = flujoimpl.Step[flujotest.Bill, flujotest.Charge]{
 		Leaf: &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
-			Name: "hold",
-			Call: func(ctx context.Context, in flujotest.Bill, _ any) (flujotest.Charge, error) {
-				return flujotest.Hold(ctx, in)
-			},
+			Name:  "hold",
+			Plain: flujotest.Hold,
 			Usage: func(o flujotest.Charge) runtime.Usage {
 				return o.Usage()
 			},
@@ -2937,10 +2897,8 @@ func NewBudgetMapExecutor(opts ...flujo.CoreOption) (*BudgetMapExecutor, error) 
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepItem = flujoimpl.Step[flujotest.Bill, flujotest.Charge]{
 		Leaf: &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
-			Name: "item",
-			Call: func(ctx context.Context, in flujotest.Bill, _ any) (flujotest.Charge, error) {
-				return flujotest.Item(ctx, in)
-			},
+			Name:  "item",
+			Plain: flujotest.Item,
 			Usage: func(o flujotest.Charge) runtime.Usage {
 				return o.Usage()
 			},
@@ -3142,10 +3100,8 @@ func NewBudgetRejectedExecutor(opts ...flujo.CoreOption) (*BudgetRejectedExecuto
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepRejected = flujoimpl.Step[flujotest.Bill, flujotest.Charge]{
 		Leaf: &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
-			Name: "rejected",
-			Call: func(ctx context.Context, in flujotest.Bill, _ any) (flujotest.Charge, error) {
-				return flujotest.PayA(ctx, in)
-			},
+			Name:       "rejected",
+			Plain:      flujotest.PayA,
 			Validators: []func(flujotest.Charge) error{flujotest.RejectAll},
 			Usage: func(o flujotest.Charge) runtime.Usage {
 				return o.Usage()
@@ -3316,10 +3272,8 @@ func NewBudgetRejectedRetriesExecutor(opts ...flujo.CoreOption) (*BudgetRejected
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepRejected = flujoimpl.Step[flujotest.Bill, flujotest.Charge]{
 		Leaf: &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
-			Name: "rejected",
-			Call: func(ctx context.Context, in flujotest.Bill, _ any) (flujotest.Charge, error) {
-				return flujotest.PayA(ctx, in)
-			},
+			Name:       "rejected",
+			Plain:      flujotest.PayA,
 			Validators: []func(flujotest.Charge) error{flujotest.RejectAll},
 			Usage: func(o flujotest.Charge) runtime.Usage {
 				return o.Usage()
@@ -3507,10 +3461,8 @@ func NewCachedTagsExecutor(opts ...flujo.CoreOption) (*CachedTagsExecutor, error
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepTags = flujoimpl.Step[flujotest.Job, []string]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, []string]{
-			Name: "tags",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) ([]string, error) {
-				return flujotest.Tags(ctx, in)
-			},
+			Name:          "tags",
+			Plain:         flujotest.Tags,
 			BreakerCounts: flujo.CountsAsBreakerFailure,
 			Key: func(in flujotest.Job) (uint64, bool) {
 				return flujoimpl.JSONKey("step|tags|flujotest.Job->[]string|Cache()|Retries(0)", in)
@@ -3723,10 +3675,8 @@ func NewCachedTagsSharedExecutor(opts ...flujo.CoreOption) (*CachedTagsSharedExe
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepTags = flujoimpl.Step[flujotest.Job, []string]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, []string]{
-			Name: "tags",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) ([]string, error) {
-				return flujotest.Tags(ctx, in)
-			},
+			Name:          "tags",
+			Plain:         flujotest.Tags,
 			BreakerCounts: flujo.CountsAsBreakerFailure,
 			Key: func(in flujotest.Job) (uint64, bool) {
 				return flujoimpl.JSONKey("step|tags|flujotest.Job->[]string|Cache()|ImmutableOutput()", in)
@@ -3939,10 +3889,8 @@ func NewCachedTagsTTLExecutor(opts ...flujo.CoreOption) (*CachedTagsTTLExecutor,
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepTags = flujoimpl.Step[flujotest.Job, []string]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, []string]{
-			Name: "tags",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) ([]string, error) {
-				return flujotest.Tags(ctx, in)
-			},
+			Name:          "tags",
+			Plain:         flujotest.Tags,
 			BreakerCounts: flujo.CountsAsBreakerFailure,
 			Key: func(in flujotest.Job) (uint64, bool) {
 				return flujoimpl.JSONKey("step|tags|flujotest.Job->[]string|CacheTTL(1m0s)|Retries(0)", in)
@@ -4163,10 +4111,8 @@ func NewCachedTagsWithFallbackExecutor(opts ...flujo.CoreOption) (*CachedTagsWit
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepTags = flujoimpl.Step[flujotest.Job, []string]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, []string]{
-			Name: "tags",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) ([]string, error) {
-				return flujotest.Tags(ctx, in)
-			},
+			Name:          "tags",
+			Plain:         flujotest.Tags,
 			BreakerCounts: flujo.CountsAsBreakerFailure,
 			Key: func(in flujotest.Job) (uint64, bool) {
 				return flujoimpl.JSONKey("step|tags|flujotest.Job->[]string|Cache()|Retries(0)|Fallback(\"spare\")", in)
@@ -4179,10 +4125,8 @@ func NewCachedTagsWithFallbackExecutor(opts ...flujo.CoreOption) (*CachedTagsWit
 	}
 	e.stepSpare = flujoimpl.Step[flujotest.Job, []string]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, []string]{
-			Name: "spare",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) ([]string, error) {
-				return flujotest.SpareTags(ctx, in)
-			},
+			Name:          "spare",
+			Plain:         flujotest.SpareTags,
 			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
 		Attempts: 2,
@@ -4394,10 +4338,8 @@ func NewCountForeverExecutor(opts ...flujo.CoreOption) (*CountForeverExecutor, e
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepAdd = flujoimpl.Step[int, int]{
 		Leaf: &flujoimpl.Leaf[int, int]{
-			Name: "add",
-			Call: func(ctx context.Context, in int, _ any) (int, error) {
-				return flujotest.AddOne(ctx, in)
-			},
+			Name:          "add",
+			Plain:         flujotest.AddOne,
 			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
 		Attempts: 2,
@@ -4595,10 +4537,8 @@ func NewCountForever2Executor(opts ...flujo.CoreOption) (*CountForever2Executor,
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepAdd = flujoimpl.Step[int, int]{
 		Leaf: &flujoimpl.Leaf[int, int]{
-			Name: "add",
-			Call: func(ctx context.Context, in int, _ any) (int, error) {
-				return flujotest.AddOne(ctx, in)
-			},
+			Name:          "add",
+			Plain:         flujotest.AddOne,
 			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
 		Attempts: 2,
@@ -4796,10 +4736,8 @@ func NewCountTo3Executor(opts ...flujo.CoreOption) (*CountTo3Executor, error) {
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepAdd = flujoimpl.Step[int, int]{
 		Leaf: &flujoimpl.Leaf[int, int]{
-			Name: "add",
-			Call: func(ctx context.Context, in int, _ any) (int, error) {
-				return flujotest.AddOne(ctx, in)
-			},
+			Name:          "add",
+			Plain:         flujotest.AddOne,
 			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
 		Attempts: 2,
@@ -5022,10 +4960,8 @@ func NewFailBeforeCachedExecutor(opts ...flujo.CoreOption) (*FailBeforeCachedExe
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepFail = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "fail",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.Fail(ctx, in)
-			},
+			Name:  "fail",
+			Plain: flujotest.Fail,
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
@@ -5037,10 +4973,8 @@ func NewFailBeforeCachedExecutor(opts ...flujo.CoreOption) (*FailBeforeCachedExe
 	}
 	e.stepTags = flujoimpl.Step[flujotest.Job, []string]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, []string]{
-			Name: "tags",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) ([]string, error) {
-				return flujotest.Tags(ctx, in)
-			},
+			Name:          "tags",
+			Plain:         flujotest.Tags,
 			BreakerCounts: flujo.CountsAsBreakerFailure,
 			Key: func(in flujotest.Job) (uint64, bool) {
 				return flujoimpl.JSONKey("step|tags|flujotest.Job->[]string|Cache()", in)
@@ -5265,10 +5199,8 @@ func NewFailOnceExecutor(opts ...flujo.CoreOption) (*FailOnceExecutor, error) {
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepFail = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "fail",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.Fail(ctx, in)
-			},
+			Name:  "fail",
+			Plain: flujotest.Fail,
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
@@ -5501,10 +5433,8 @@ func NewFanBranchFailsExecutor(opts ...flujo.CoreOption) (*FanBranchFailsExecuto
 	}
 	e.stepFail = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "fail",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.Fail(ctx, in)
-			},
+			Name:  "fail",
+			Plain: flujotest.Fail,
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
@@ -5873,10 +5803,8 @@ func NewFanErrorOnConflictExecutor(opts ...flujo.CoreOption) (*FanErrorOnConflic
 	}
 	e.stepEcho = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "echo",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.Echo(ctx, in)
-			},
+			Name:  "echo",
+			Plain: flujotest.Echo,
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
@@ -6259,10 +6187,8 @@ func NewFanJoinFailsExecutor(opts ...flujo.CoreOption) (*FanJoinFailsExecutor, e
 	}
 	e.stepFail = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "fail",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.Fail(ctx, in)
-			},
+			Name:  "fail",
+			Plain: flujotest.Fail,
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
@@ -6622,10 +6548,8 @@ func NewFanKeepFirstExecutor(opts ...flujo.CoreOption) (*FanKeepFirstExecutor, e
 	}
 	e.stepEcho = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "echo",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.Echo(ctx, in)
-			},
+			Name:  "echo",
+			Plain: flujotest.Echo,
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
@@ -7015,10 +6939,8 @@ func NewFanMergeUpdateExecutor(opts ...flujo.CoreOption) (*FanMergeUpdateExecuto
 	}
 	e.stepEcho = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "echo",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.Echo(ctx, in)
-			},
+			Name:  "echo",
+			Plain: flujotest.Echo,
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
@@ -7408,10 +7330,8 @@ func NewFanNoMergeExecutor(opts ...flujo.CoreOption) (*FanNoMergeExecutor, error
 	}
 	e.stepEcho = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "echo",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.Echo(ctx, in)
-			},
+			Name:  "echo",
+			Plain: flujotest.Echo,
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
@@ -7700,10 +7620,8 @@ func NewFlakyDefaultExecutor(opts ...flujo.CoreOption) (*FlakyDefaultExecutor, e
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepFlaky = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "flaky",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.Flaky(ctx, in)
-			},
+			Name:  "flaky",
+			Plain: flujotest.Flaky,
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
@@ -7873,10 +7791,8 @@ func NewFlakyRetries3Executor(opts ...flujo.CoreOption) (*FlakyRetries3Executor,
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepFlaky = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "flaky",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.Flaky(ctx, in)
-			},
+			Name:  "flaky",
+			Plain: flujotest.Flaky,
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
@@ -8048,10 +7964,8 @@ func NewGoexitMapExecutor(opts ...flujo.CoreOption) (*GoexitMapExecutor, error) 
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepExit = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "exit",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.ExitOnExit(ctx, in)
-			},
+			Name:  "exit",
+			Plain: flujotest.ExitOnExit,
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
@@ -8270,10 +8184,8 @@ func NewGoexitParallelExecutor(opts ...flujo.CoreOption) (*GoexitParallelExecuto
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepExit = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "exit",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.ExitOnExit(ctx, in)
-			},
+			Name:  "exit",
+			Plain: flujotest.ExitOnExit,
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
@@ -8285,10 +8197,8 @@ func NewGoexitParallelExecutor(opts ...flujo.CoreOption) (*GoexitParallelExecuto
 	}
 	e.stepEcho = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "echo",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.Echo(ctx, in)
-			},
+			Name:  "echo",
+			Plain: flujotest.Echo,
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
@@ -8524,10 +8434,8 @@ func NewGoexitStepExecutor(opts ...flujo.CoreOption) (*GoexitStepExecutor, error
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepExit = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "exit",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.ExitOnExit(ctx, in)
-			},
+			Name:  "exit",
+			Plain: flujotest.ExitOnExit,
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
@@ -8697,10 +8605,8 @@ func NewGoexitTimedExecutor(opts ...flujo.CoreOption) (*GoexitTimedExecutor, err
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepExit = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "exit",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.ExitOnExit(ctx, in)
-			},
+			Name:  "exit",
+			Plain: flujotest.ExitOnExit,
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
@@ -8871,10 +8777,8 @@ func NewHeldExecutor(opts ...flujo.CoreOption) (*HeldExecutor, error) {
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepHeld = flujoimpl.Step[flujotest.Arrival, flujotest.Arrival]{
 		Leaf: &flujoimpl.Leaf[flujotest.Arrival, flujotest.Arrival]{
-			Name: "held",
-			Call: func(ctx context.Context, in flujotest.Arrival, _ any) (flujotest.Arrival, error) {
-				return flujotest.HoldUntilOpen(ctx, in)
-			},
+			Name:          "held",
+			Plain:         flujotest.HoldUntilOpen,
 			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
 		Attempts: 1,
@@ -9057,10 +8961,8 @@ func NewHistoryExecutor(opts ...flujo.CoreOption) (*HistoryExecutor, error) {
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepFirst = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "first",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.Echo(ctx, in)
-			},
+			Name:  "first",
+			Plain: flujotest.Echo,
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
@@ -9072,10 +8974,8 @@ func NewHistoryExecutor(opts ...flujo.CoreOption) (*HistoryExecutor, error) {
 	}
 	e.stepSecond = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "second",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.Echo(ctx, in)
-			},
+			Name:  "second",
+			Plain: flujotest.Echo,
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
@@ -9088,10 +8988,8 @@ func NewHistoryExecutor(opts ...flujo.CoreOption) (*HistoryExecutor, error) {
 	}
 	e.stepThird = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "third",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.Echo(ctx, in)
-			},
+			Name:  "third",
+			Plain: flujotest.Echo,
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
@@ -9318,10 +9216,8 @@ func NewIOBurstExecutor(opts ...flujo.CoreOption) (*IOBurstExecutor, error) {
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepIo = flujoimpl.Step[flujotest.Arrival, flujotest.Arrival]{
 		Leaf: &flujoimpl.Leaf[flujotest.Arrival, flujotest.Arrival]{
-			Name: "io",
-			Call: func(ctx context.Context, in flujotest.Arrival, _ any) (flujotest.Arrival, error) {
-				return flujotest.WaitForAll(ctx, in)
-			},
+			Name:          "io",
+			Plain:         flujotest.WaitForAll,
 			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
 		Attempts: 1,
@@ -9500,10 +9396,8 @@ func NewJoinFailsAfterIgnoredExecutor(opts ...flujo.CoreOption) (*JoinFailsAfter
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepEcho = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "echo",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.Echo(ctx, in)
-			},
+			Name:  "echo",
+			Plain: flujotest.Echo,
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
@@ -9515,10 +9409,8 @@ func NewJoinFailsAfterIgnoredExecutor(opts ...flujo.CoreOption) (*JoinFailsAfter
 	}
 	e.stepFail = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "fail",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.Fail(ctx, in)
-			},
+			Name:  "fail",
+			Plain: flujotest.Fail,
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
@@ -9771,10 +9663,8 @@ func NewMapEchoExecutor(opts ...flujo.CoreOption) (*MapEchoExecutor, error) {
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepEcho = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "echo",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.Echo(ctx, in)
-			},
+			Name:  "echo",
+			Plain: flujotest.Echo,
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
@@ -9981,10 +9871,8 @@ func NewMapFlakyInOrderExecutor(opts ...flujo.CoreOption) (*MapFlakyInOrderExecu
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepFlaky = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "flaky",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.Flaky(ctx, in)
-			},
+			Name:  "flaky",
+			Plain: flujotest.Flaky,
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
@@ -10496,10 +10384,8 @@ func NewPanicAtTwoDepthsExecutor(opts ...flujo.CoreOption) (*PanicAtTwoDepthsExe
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepPanicdeep = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "panicdeep",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.Panic(ctx, in)
-			},
+			Name:  "panicdeep",
+			Plain: flujotest.Panic,
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
@@ -10511,10 +10397,8 @@ func NewPanicAtTwoDepthsExecutor(opts ...flujo.CoreOption) (*PanicAtTwoDepthsExe
 	}
 	e.stepPanic = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "panic",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.Panic(ctx, in)
-			},
+			Name:  "panic",
+			Plain: flujotest.Panic,
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
@@ -10738,10 +10622,8 @@ func NewPanicsExecutor(opts ...flujo.CoreOption) (*PanicsExecutor, error) {
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepPanic = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "panic",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.Panic(ctx, in)
-			},
+			Name:  "panic",
+			Plain: flujotest.Panic,
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
@@ -10921,10 +10803,8 @@ func NewParallelBlocksExecutor(opts ...flujo.CoreOption) (*ParallelBlocksExecuto
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepBlock = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "block",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.Block(ctx, in)
-			},
+			Name:  "block",
+			Plain: flujotest.Block,
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
@@ -10936,10 +10816,8 @@ func NewParallelBlocksExecutor(opts ...flujo.CoreOption) (*ParallelBlocksExecuto
 	}
 	e.stepEcho = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "echo",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.Echo(ctx, in)
-			},
+			Name:  "echo",
+			Plain: flujotest.Echo,
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
@@ -11182,10 +11060,8 @@ func NewParallelIgnoreExecutor(opts ...flujo.CoreOption) (*ParallelIgnoreExecuto
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepEcho = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "echo",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.Echo(ctx, in)
-			},
+			Name:  "echo",
+			Plain: flujotest.Echo,
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
@@ -11197,10 +11073,8 @@ func NewParallelIgnoreExecutor(opts ...flujo.CoreOption) (*ParallelIgnoreExecuto
 	}
 	e.stepFail = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "fail",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.Fail(ctx, in)
-			},
+			Name:  "fail",
+			Plain: flujotest.Fail,
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
@@ -11448,10 +11322,8 @@ func NewParallelPropagateExecutor(opts ...flujo.CoreOption) (*ParallelPropagateE
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepEcho = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "echo",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.Echo(ctx, in)
-			},
+			Name:  "echo",
+			Plain: flujotest.Echo,
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
@@ -11463,10 +11335,8 @@ func NewParallelPropagateExecutor(opts ...flujo.CoreOption) (*ParallelPropagateE
 	}
 	e.stepFail = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "fail",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.Fail(ctx, in)
-			},
+			Name:  "fail",
+			Plain: flujotest.Fail,
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
@@ -11722,10 +11592,8 @@ func NewParallelSpendExecutor(opts ...flujo.CoreOption) (*ParallelSpendExecutor,
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepLeft = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "left",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.Echo(ctx, in)
-			},
+			Name:  "left",
+			Plain: flujotest.Echo,
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
@@ -11737,10 +11605,8 @@ func NewParallelSpendExecutor(opts ...flujo.CoreOption) (*ParallelSpendExecutor,
 	}
 	e.stepRight = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "right",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.Echo(ctx, in)
-			},
+			Name:  "right",
+			Plain: flujotest.Echo,
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
@@ -11753,10 +11619,8 @@ func NewParallelSpendExecutor(opts ...flujo.CoreOption) (*ParallelSpendExecutor,
 	}
 	e.stepAfter = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "after",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.Echo(ctx, in)
-			},
+			Name:  "after",
+			Plain: flujotest.Echo,
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
@@ -12028,10 +11892,8 @@ func NewRouteNoDefaultExecutor(opts ...flujo.CoreOption) (*RouteNoDefaultExecuto
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepLower = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "lower",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.Lower(ctx, in)
-			},
+			Name:  "lower",
+			Plain: flujotest.Lower,
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
@@ -12043,10 +11905,8 @@ func NewRouteNoDefaultExecutor(opts ...flujo.CoreOption) (*RouteNoDefaultExecuto
 	}
 	e.stepUpper = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "upper",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.Upper(ctx, in)
-			},
+			Name:  "upper",
+			Plain: flujotest.Upper,
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
@@ -12271,10 +12131,8 @@ func NewRouteWithDefaultExecutor(opts ...flujo.CoreOption) (*RouteWithDefaultExe
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepLower = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "lower",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.Lower(ctx, in)
-			},
+			Name:  "lower",
+			Plain: flujotest.Lower,
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
@@ -12286,10 +12144,8 @@ func NewRouteWithDefaultExecutor(opts ...flujo.CoreOption) (*RouteWithDefaultExe
 	}
 	e.stepUpper = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "upper",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.Upper(ctx, in)
-			},
+			Name:  "upper",
+			Plain: flujotest.Upper,
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
@@ -12302,10 +12158,8 @@ func NewRouteWithDefaultExecutor(opts ...flujo.CoreOption) (*RouteWithDefaultExe
 	}
 	e.stepOther = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "other",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.Other(ctx, in)
-			},
+			Name:  "other",
+			Plain: flujotest.Other,
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
@@ -12537,10 +12391,8 @@ func NewSpend3Executor(opts ...flujo.CoreOption) (*Spend3Executor, error) {
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepS1 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "s1",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.Echo(ctx, in)
-			},
+			Name:  "s1",
+			Plain: flujotest.Echo,
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
@@ -12552,10 +12404,8 @@ func NewSpend3Executor(opts ...flujo.CoreOption) (*Spend3Executor, error) {
 	}
 	e.stepS2 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "s2",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.Echo(ctx, in)
-			},
+			Name:  "s2",
+			Plain: flujotest.Echo,
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
@@ -12568,10 +12418,8 @@ func NewSpend3Executor(opts ...flujo.CoreOption) (*Spend3Executor, error) {
 	}
 	e.stepS3 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "s3",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.Echo(ctx, in)
-			},
+			Name:  "s3",
+			Plain: flujotest.Echo,
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
@@ -12966,10 +12814,8 @@ func NewTimesOutExecutor(opts ...flujo.CoreOption) (*TimesOutExecutor, error) {
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepBlock = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "block",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.Block(ctx, in)
-			},
+			Name:  "block",
+			Plain: flujotest.Block,
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
@@ -13175,10 +13021,8 @@ func NewTwoFansExecutor(opts ...flujo.CoreOption) (*TwoFansExecutor, error) {
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepL1 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "l1",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.Echo(ctx, in)
-			},
+			Name:  "l1",
+			Plain: flujotest.Echo,
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
@@ -13190,10 +13034,8 @@ func NewTwoFansExecutor(opts ...flujo.CoreOption) (*TwoFansExecutor, error) {
 	}
 	e.stepR1 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "r1",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.Echo(ctx, in)
-			},
+			Name:  "r1",
+			Plain: flujotest.Echo,
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
@@ -13206,10 +13048,8 @@ func NewTwoFansExecutor(opts ...flujo.CoreOption) (*TwoFansExecutor, error) {
 	}
 	e.stepL2 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "l2",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.Echo(ctx, in)
-			},
+			Name:  "l2",
+			Plain: flujotest.Echo,
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
@@ -13222,10 +13062,8 @@ func NewTwoFansExecutor(opts ...flujo.CoreOption) (*TwoFansExecutor, error) {
 	}
 	e.stepR2 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "r2",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.Echo(ctx, in)
-			},
+			Name:  "r2",
+			Plain: flujotest.Echo,
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
@@ -13551,10 +13389,8 @@ func NewValidatedExecutor(opts ...flujo.CoreOption) (*ValidatedExecutor, error) 
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepDraft = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "draft",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.Draft(ctx, in)
-			},
+			Name:       "draft",
+			Plain:      flujotest.Draft,
 			Validators: []func(flujotest.Job) error{flujotest.MustBeFinal},
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
@@ -13733,10 +13569,8 @@ func NewWithFailedFallbackExecutor(opts ...flujo.CoreOption) (*WithFailedFallbac
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepFail = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "fail",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.Fail(ctx, in)
-			},
+			Name:  "fail",
+			Plain: flujotest.Fail,
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
@@ -13748,10 +13582,8 @@ func NewWithFailedFallbackExecutor(opts ...flujo.CoreOption) (*WithFailedFallbac
 	}
 	e.stepFailtoo = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "failtoo",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.FailToo(ctx, in)
-			},
+			Name:  "failtoo",
+			Plain: flujotest.FailToo,
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
@@ -13946,10 +13778,8 @@ func NewWithFallbackExecutor(opts ...flujo.CoreOption) (*WithFallbackExecutor, e
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepFail = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "fail",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.Fail(ctx, in)
-			},
+			Name:  "fail",
+			Plain: flujotest.Fail,
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},
@@ -13961,10 +13791,8 @@ func NewWithFallbackExecutor(opts ...flujo.CoreOption) (*WithFallbackExecutor, e
 	}
 	e.stepRescue = flujoimpl.Step[flujotest.Job, flujotest.Job]{
 		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "rescue",
-			Call: func(ctx context.Context, in flujotest.Job, _ any) (flujotest.Job, error) {
-				return flujotest.Rescue(ctx, in)
-			},
+			Name:  "rescue",
+			Plain: flujotest.Rescue,
 			Usage: func(o flujotest.Job) runtime.Usage {
 				return o.Usage()
 			},

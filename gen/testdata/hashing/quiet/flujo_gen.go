@@ -106,10 +106,8 @@ func NewLookerExecutor(opts ...flujo.CoreOption) (*LookerExecutor, error) {
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepLookup = flujoimpl.Step[hashing.Key, int]{
 		Leaf: &flujoimpl.Leaf[hashing.Key, int]{
-			Name: "lookup",
-			Call: func(ctx context.Context, in hashing.Key, _ any) (int, error) {
-				return hashing.Lookup(ctx, in)
-			},
+			Name:          "lookup",
+			Plain:         hashing.Lookup,
 			BreakerCounts: flujo.CountsAsBreakerFailure,
 			Key: func(in hashing.Key) (uint64, bool) {
 				return flujogenHashKey(e.seed, in).Sum64(), true
@@ -302,10 +300,8 @@ func NewPlainExecutor(opts ...flujo.CoreOption) (*PlainExecutor, error) {
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepPlain = flujoimpl.Step[hashing.Key, int]{
 		Leaf: &flujoimpl.Leaf[hashing.Key, int]{
-			Name: "plain",
-			Call: func(ctx context.Context, in hashing.Key, _ any) (int, error) {
-				return hashing.Lookup(ctx, in)
-			},
+			Name:          "plain",
+			Plain:         hashing.Lookup,
 			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
 		Attempts: 2,
@@ -487,10 +483,8 @@ func NewSearcherExecutor(opts ...flujo.CoreOption) (*SearcherExecutor, error) {
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepSearch = flujoimpl.Step[hashing.Query, hashing.Result]{
 		Leaf: &flujoimpl.Leaf[hashing.Query, hashing.Result]{
-			Name: "search",
-			Call: func(ctx context.Context, in hashing.Query, _ any) (hashing.Result, error) {
-				return hashing.Search(ctx, in)
-			},
+			Name:          "search",
+			Plain:         hashing.Search,
 			BreakerCounts: flujo.CountsAsBreakerFailure,
 			Key: func(in hashing.Query) (uint64, bool) {
 				return flujogenHashQuery(e.seed, in).Sum64(), true
