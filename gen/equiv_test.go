@@ -14,7 +14,6 @@ import (
 	"github.com/flujo/flujo/gen/testdata/equiv/breaker"
 	"github.com/flujo/flujo/gen/testdata/equiv/cached"
 	gendefaults "github.com/flujo/flujo/gen/testdata/equiv/defaults"
-	"github.com/flujo/flujo/gen/testdata/equiv/limited"
 	"github.com/flujo/flujo/gen/testdata/equiv/packed"
 	"github.com/flujo/flujo/runtime"
 )
@@ -64,7 +63,9 @@ func variants() []runnerSet {
 		{equivVariants()["breaker"], builder(breaker.FlujogenRunners(), func(r breaker.FlujogenRunner) runner { return runner{r.Run, r.Stats, r.Close, r.Import} })},
 		{equivVariants()["cached"], builder(cached.FlujogenRunners(), func(r cached.FlujogenRunner) runner { return runner{r.Run, r.Stats, r.Close, r.Import} })},
 		{equivVariants()["packed"], builder(packed.FlujogenRunners(), func(r packed.FlujogenRunner) runner { return runner{r.Run, r.Stats, r.Close, r.Import} })},
-		{equivVariants()["limited"], builder(limited.FlujogenRunners(), func(r limited.FlujogenRunner) runner { return runner{r.Run, r.Stats, r.Close, r.Import} })},
+		// limited differs from defaults only in run-time fields: the
+		// defaults file, given them by ImportConfig at construction.
+		{equivVariants()["limited"], imported(builder(gendefaults.FlujogenRunners(), func(r gendefaults.FlujogenRunner) runner { return runner{r.Run, r.Stats, r.Close, r.Import} }), equivVariants()["limited"])},
 	}
 }
 
@@ -77,6 +78,26 @@ func builder[R any](ctors map[string]func(...flujo.CoreOption) (R, error), conv 
 		}
 		r, err := ctor(flujo.WithClock(clock))
 		return conv(r), true, err
+	}
+}
+
+// imported builds with build and then imports cfg into the executor: the
+// variant of a generated file that differs from it in run-time fields only.
+func imported(build func(string, runtime.Clock) (runner, bool, error), cfg runtime.OptimizationConfig) func(string, runtime.Clock) (runner, bool, error) {
+	return func(name string, clock runtime.Clock) (runner, bool, error) {
+		r, ok, err := build(name, clock)
+		if err != nil || !ok {
+			return r, ok, err
+		}
+		doc, err := cfg.Export("json")
+		if err == nil {
+			err = r.imp(doc, "json")
+		}
+		if err != nil {
+			_ = r.close(context.Background())
+			return runner{}, false, fmt.Errorf("importing the run-time fields of its variant into %s: %w", name, err)
+		}
+		return r, true, nil
 	}
 }
 
