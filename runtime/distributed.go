@@ -84,9 +84,10 @@ func DefaultDistributedConfig() DistributedConfig {
 // the same expressions, written so that Go's and ECMAScript's regular
 // expressions read them alike (no \s, no Unicode classes).
 const (
-	// DistributedAddressPattern is the shape of an address; the rest
-	// (a host, a port from 1 to 65535, a URL that parses) only Go checks.
-	DistributedAddressPattern = `^((redis|rediss|valkey|valkeys)://[!-~]+|[!-~]+:[0-9]+)$`
+	// DistributedAddressPattern is the shape of an address: a URL of one
+	// of the schemes, or "host:port" without "/" or "@"; the rest (a host,
+	// a port from 1 to 65535, a URL that parses) only Go checks.
+	DistributedAddressPattern = `^((redis|rediss|valkey|valkeys)://[!-~]+|[!-.0-?A-~]+:[0-9]+)$`
 	// DistributedAddressEnvPattern is the name of an environment variable.
 	DistributedAddressEnvPattern = `^[A-Za-z_][A-Za-z0-9_]*$`
 	// DistributedKeyPrefixPattern is printable ASCII without spaces.
@@ -325,7 +326,7 @@ func checkKeyPrefix(s string) string {
 func checkAddress(addr string) string {
 	bad := func(why string) string {
 		f := DistributedFields()[0]
-		return "must be " + f.Allowed() + ", got " + describeString(RedactAddress(addr)) + " (" + why + ")"
+		return "must be " + f.Allowed() + ", got " + describeString(addr) + " (" + why + ")"
 	}
 	if !addressRE.MatchString(addr) {
 		printable := strings.IndexFunc(addr, func(r rune) bool { return r <= ' ' || r > '~' }) < 0
@@ -336,6 +337,10 @@ func checkAddress(addr string) string {
 			return bad("printable ASCII without spaces; percent-encode other characters")
 		case strings.Contains(addr, "://"):
 			return bad("the scheme must be redis, rediss, valkey or valkeys")
+		case strings.Contains(addr, "@"):
+			return bad("a user or password needs a URL such as redis://user:password@host:6379")
+		case strings.Contains(addr, "/"):
+			return bad(`no "/" outside a URL`)
 		}
 		return bad("no port")
 	}
@@ -358,9 +363,6 @@ func checkAddress(addr string) string {
 			return ""
 		}
 	} else {
-		if strings.ContainsAny(addr, "@/") {
-			return bad("a user or password needs a URL such as redis://user:password@host:6379")
-		}
 		var err error
 		if host, port, err = net.SplitHostPort(addr); err != nil || host == "" {
 			return bad("no host")
@@ -373,9 +375,10 @@ func checkAddress(addr string) string {
 }
 
 // describeString describes s as messages describe a JSON string, cut to
-// one short line.
+// one short line, redacted with RedactAddress: a password written in the
+// wrong member is hidden too.
 func describeString(s string) string {
-	q := strconv.Quote(s)
+	q := strconv.Quote(RedactAddress(s))
 	const limit = 80
 	if len(q) > limit {
 		cut := limit
@@ -600,7 +603,7 @@ func decodeDistributedField(c *DistributedConfig, f DistributedField, raw json.R
 func describeSecretJSON(text string) string {
 	var s string
 	if strings.HasPrefix(text, `"`) && json.Unmarshal([]byte(text), &s) == nil {
-		return describeString(RedactAddress(s))
+		return describeString(s)
 	}
 	if strings.HasPrefix(text, `"`) {
 		return "a string"
