@@ -429,7 +429,10 @@ func (c DistributedConfig) Redacted() DistributedConfig {
 func (c DistributedConfig) String() string {
 	r := c.Redacted()
 	where := "address " + strconv.Quote(r.Address)
-	if r.Address == "" {
+	switch {
+	case r.Address == "" && r.AddressEnv == "":
+		where = "no address"
+	case r.Address == "":
 		where = "address from $" + r.AddressEnv
 	}
 	var parts []string
