@@ -267,3 +267,44 @@ func TestLoadNeverShowsThePassword(t *testing.T) {
 		}
 	}
 }
+
+// FuzzDistributedAgrees: on any section, Load and the runtime accept the
+// same files and read the same configuration; what the runtime accepts
+// the schema accepts (the schema is looser only where Go checks more);
+// and no problem shows a password.
+func FuzzDistributedAgrees(f *testing.F) {
+	for _, tc := range distributedDocs() {
+		f.Add([]byte(tc.doc))
+	}
+	f.Add([]byte(`{"address": "redis://u:pw@h:1", "address_env": "X", "command_timeout_ms": 0}`))
+	l := newTestLoader(f)
+	f.Fuzz(func(t *testing.T, doc []byte) {
+		if len(doc) > 4096 || !json.Valid(doc) || hugeExponent.Match(doc) {
+			return
+		}
+		file := append(append([]byte(`{"distributed": `), doc...), '}')
+		loadersAgree(t, l, "fuzz", file)
+		_, rerr := runtime.ParseDistributedConfig(doc)
+		if _, dups := runtime.CheckDocument(doc); rerr == nil && len(dups) == 0 && !distributedSchemaAccepts(t, l, doc) {
+			t.Errorf("%s: the runtime accepts it, the schema does not", doc)
+		}
+		const pw = "pw"
+		if !bytes.Contains(doc, []byte(":"+pw+"@")) {
+			return
+		}
+		// Only values are secret: a member's name shows in its pointer.
+		var members map[string]json.RawMessage
+		if json.Unmarshal(doc, &members) == nil {
+			for k := range members {
+				if strings.Contains(k, "@") {
+					return
+				}
+			}
+		}
+		for _, err := range []error{rerr, func() error { _, err := l.Parse("f.json", file); return err }()} {
+			if err != nil && strings.Contains(err.Error(), ":"+pw+"@") {
+				t.Errorf("%s: the password shows in %v", doc, err)
+			}
+		}
+	})
+}
