@@ -102,7 +102,7 @@ var (
 	keyPrefixRE  = regexp.MustCompile(DistributedKeyPrefixPattern)
 )
 
-// DistributedURLSchemes are the URL schemes an address may use.
+// distributedURLSchemes are the URL schemes an address may use.
 var distributedURLSchemes = []string{"redis", "rediss", "valkey", "valkeys"}
 
 // The bounds of the distributed section's durations, in milliseconds.
@@ -164,6 +164,16 @@ func DistributedFieldNames() []string {
 		names[i] = f.Name
 	}
 	return names
+}
+
+// distributedField returns the member of DistributedFields named name.
+func distributedField(name string) DistributedField {
+	for _, f := range DistributedFields() {
+		if f.Name == name {
+			return f
+		}
+	}
+	panic("runtime: no distributed field " + name)
 }
 
 // Allowed describes the field's values in words, e.g. "an integer from 1 to 60000".
@@ -311,7 +321,7 @@ func rangeMessage(f DistributedField, got string) string {
 }
 
 func checkKeyPrefix(s string) string {
-	f := DistributedFields()[2]
+	f := distributedField("key_prefix")
 	switch {
 	case !keyPrefixRE.MatchString(s):
 		return "must be " + f.Allowed() + ", got " + describeString(s)
@@ -325,7 +335,7 @@ func checkKeyPrefix(s string) string {
 // addr with its password redacted.
 func checkAddress(addr string) string {
 	bad := func(why string) string {
-		f := DistributedFields()[0]
+		f := distributedField("address")
 		return "must be " + f.Allowed() + ", got " + describeString(addr) + " (" + why + ")"
 	}
 	if !addressRE.MatchString(addr) {
