@@ -21,6 +21,11 @@ import (
 // that cannot be read or holds anything invalid makes NewExecutorCore
 // return a *runtime.ConfigFileError that names the file and every problem.
 //
+// The file's "distributed" section is read and validated too, and recorded
+// for the package that builds the services replicas share (such as
+// contrib/redis); this option alone shares nothing. ExportConfig exports
+// the optimization configuration only, never the section or its address.
+//
 // Overrides given by several options are merged, a later option's override
 // replacing an earlier one's of the same key. Pipelines are not known when
 // the executor is built, so an override that names no leaf step of the
@@ -39,6 +44,7 @@ func WithConfigFile(path string) CoreOption {
 		cfg := f.Optimization
 		o.FileConfig = &cfg
 		o.AddOverrides(f.Steps, path)
+		o.Distributed = f.Distributed
 	}
 }
 

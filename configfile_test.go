@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/flujo/flujo/internal/options"
 	"github.com/flujo/flujo/runtime"
 )
 
@@ -197,5 +198,42 @@ func TestStepOverrideCacheAndTTL(t *testing.T) {
 	clock.Advance(2 * time.Second)
 	if inc, _ := hits(); inc {
 		t.Error("inc hit after its 60s TTL (the configuration's is 3600s)")
+	}
+}
+
+func TestWithConfigFileRecordsTheDistributedSection(t *testing.T) {
+	const pw = "s3cr3t-pa55"
+	path := writeConfig(t, `{"distributed": {"address": "redis://app:`+pw+`@cache.internal:6379/0", "command_timeout_ms": 20, "budgets": false}}`)
+	set := options.ApplyCore([]CoreOption{WithConfigFile(path)})
+	if len(set.Errs) > 0 {
+		t.Fatal(set.Errs)
+	}
+	want := runtime.DefaultDistributedConfig()
+	want.Address, want.CommandTimeoutMs, want.Budgets = "redis://app:"+pw+"@cache.internal:6379/0", 20, false
+	if set.Distributed == nil || *set.Distributed != want {
+		t.Errorf("Distributed = %#v, want %#v", set.Distributed, want)
+	}
+	if set := options.ApplyCore([]CoreOption{WithConfigFile(writeConfig(t, `{}`))}); set.Distributed != nil {
+		t.Errorf("a file without the section records %#v", set.Distributed)
+	}
+	// The executor exports its optimization configuration only.
+	c, err := NewExecutorCoreFromFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close(context.Background())
+	out, err := c.ExportConfig("json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(out), pw) || strings.Contains(string(out), "cache.internal") {
+		t.Errorf("ExportConfig shows the distributed section:\n%s", out)
+	}
+	// A broken section names the problem, not the password.
+	bad := writeConfig(t, `{"distributed": {"address": "redis://app:`+pw+`@cache.internal:99999", "address_env": "REDIS_URL"}}`)
+	_, err = NewExecutorCoreFromFile(bad)
+	var fe *runtime.ConfigFileError
+	if !errors.As(err, &fe) || !strings.Contains(err.Error(), "/distributed/address: ") || strings.Contains(err.Error(), pw) {
+		t.Errorf("broken section: %v", err)
 	}
 }

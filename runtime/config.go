@@ -140,6 +140,8 @@ const (
 	FieldBool ConfigFieldKind = iota
 	FieldInteger
 	FieldNumber
+	// FieldString is a string; only the distributed section has them.
+	FieldString
 )
 
 // String returns the JSON Schema type name of k.
@@ -149,6 +151,8 @@ func (k ConfigFieldKind) String() string {
 		return "boolean"
 	case FieldInteger:
 		return "integer"
+	case FieldString:
+		return "string"
 	default:
 		return "number"
 	}
@@ -290,15 +294,23 @@ func (e *FieldError) Error() string { return e.Field + ": " + e.Message }
 
 // ValidationError lists every problem found in a configuration, in field order.
 type ValidationError struct {
+	// Section names the configuration the problems are in: "" for the
+	// optimization configuration, "distributed" for DistributedConfig.
+	Section  string
 	Problems []*FieldError
 }
 
+// Error lists the problems, one a line when there are several.
 func (e *ValidationError) Error() string {
+	section := e.Section
+	if section == "" {
+		section = "optimization"
+	}
 	if len(e.Problems) == 1 {
-		return "invalid optimization config: " + e.Problems[0].Error()
+		return "invalid " + section + " config: " + e.Problems[0].Error()
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "invalid optimization config: %d problems:", len(e.Problems))
+	fmt.Fprintf(&b, "invalid %s config: %d problems:", section, len(e.Problems))
 	for _, p := range e.Problems {
 		b.WriteString("\n  ")
 		b.WriteString(p.Error())

@@ -14,7 +14,8 @@ import (
 )
 
 // ConfigFile is what a flujo.json file says to an executor at run time: the
-// complete optimization configuration and the step overrides. "$schema"
+// complete optimization configuration, the step overrides and the
+// distributed section. "$schema"
 // and "output" concern editors and flujogen; they are checked for their
 // type and otherwise ignored.
 type ConfigFile struct {
@@ -26,6 +27,10 @@ type ConfigFile struct {
 	// Steps holds the validated step overrides, keyed "<pipeline>.<step>";
 	// never nil.
 	Steps map[string]StepOverride
+	// Distributed is the file's "distributed" section laid over
+	// DefaultDistributedConfig, validated; nil when the file has none.
+	// Printing it never shows the address's password.
+	Distributed *DistributedConfig
 }
 
 // ConfigFileError lists every problem of a configuration file.
@@ -52,7 +57,7 @@ func (e *ConfigFileError) Error() string {
 func (e *ConfigFileError) Unwrap() error { return e.Err }
 
 // configFileMembers are the members of flujo.json's top-level object.
-var configFileMembers = []string{"$schema", "optimization", "steps", "output"}
+var configFileMembers = []string{"$schema", "optimization", "steps", "output", "distributed"}
 
 // stepOverrideMembers are the members of one step override.
 var stepOverrideMembers = []string{"retries", "timeout", "cache", "cache_ttl_seconds",
@@ -95,8 +100,11 @@ func ReadConfigFile(path string) (*ConfigFile, error) {
 // ParseConfigFile parses data, a flujo.json document, naming it name in
 // errors. It follows CheckDocument's rules, decodes strictly (unknown
 // members, wrong types and null are errors), validates the optimization
-// section with OptimizationConfig.Validate and the step overrides with
-// ValidateStepOverrides, and reports every problem in a *ConfigFileError.
+// section with OptimizationConfig.Validate, the step overrides with
+// ValidateStepOverrides and the distributed section with
+// ParseDistributedConfig, and reports every problem in a
+// *ConfigFileError; no problem holds the password of a distributed
+// address.
 // It accepts the documents flujogen's loader (schema.Load) accepts, with
 // the same result, except that it does not check the "output" file name.
 func ParseConfigFile(name string, data []byte) (*ConfigFile, error) {
@@ -153,6 +161,24 @@ func ParseConfigFile(name string, data []byte) (*ConfigFile, error) {
 			cf.Optimization = opt
 		case "steps":
 			cf.Steps = decodeSteps(raw, ptr, add)
+		case "distributed":
+			d, err := ParseDistributedConfig(raw)
+			if err != nil {
+				var ve *ValidationError
+				if !errors.As(err, &ve) {
+					add(ptr, err.Error())
+					continue
+				}
+				for _, p := range ve.Problems {
+					fp := ptr
+					if p.Field != "" {
+						fp += "/" + escapePointerToken(p.Field)
+					}
+					add(fp, p.Message)
+				}
+				continue
+			}
+			cf.Distributed = &d
 		default:
 			add(ptr, UnknownFieldError(k, configFileMembers).Message)
 		}

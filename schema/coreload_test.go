@@ -49,6 +49,9 @@ func loadersAgree(t *testing.T, l *Loader, name string, data []byte) {
 	if !reflect.DeepEqual(sc.Steps, rc.Steps) {
 		t.Errorf("%s: steps differ:\nLoad:             %+v\nParseConfigFile: %+v", name, sc.Steps, rc.Steps)
 	}
+	if !reflect.DeepEqual(sc.Distributed, rc.Distributed) {
+		t.Errorf("%s: distributed differs:\nLoad:             %#v\nParseConfigFile: %#v", name, sc.Distributed, rc.Distributed)
+	}
 }
 
 // TestLoadersAgreeOnRepositoryFiles: every flujo.json of the repository,
@@ -145,6 +148,20 @@ func TestLoadersAgreeOnCraftedFiles(t *testing.T) {
 		`{"$schema": "https://example.com/s.json"}`,
 		`{"$schema": 3}`,
 		`{"optimisation": {}}`,
+		`{"distributed": {"address": "127.0.0.1:6379"}}`,
+		`{"distributed": {"address_env": "REDIS_URL", "key_prefix": "shop:", "command_timeout_ms": 20, "cache": false}}`,
+		`{"distributed": {"cache": false, "breaker": false, "budgets": false}}`,
+		`{"distributed": {}}`,
+		`{"distributed": null}`,
+		`{"distributed": []}`,
+		`{"distributed": {"address": "h:1", "address_env": "X"}}`,
+		`{"distributed": {"address": 1}}`,
+		`{"distributed": {"address": "h:1", "command_timeout_ms": 0}}`,
+		`{"distributed": {"address": "h:1", "reconcile_interval_ms": 60001}}`,
+		`{"distributed": {"address": "h:1", "cache": "true"}}`,
+		`{"distributed": {"address": "h:1", "adress": "h:2"}}`,
+		`{"distributed": {"address": "h:99999"}}`,
+		`{"distributed": {"address": "h:1"}, "distributed": {"address": "h:2"}}`,
 		`{"optimization": {}} {}`,
 		`{"optimization": {`,
 	} {

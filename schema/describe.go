@@ -52,6 +52,8 @@ func Describe() (*Reference, error) {
 	ref.Sections = append(ref.Sections, section("optimization", "/optimization", opt.Description, opt))
 	step := s.Definitions[stepOverrideDef]
 	ref.Sections = append(ref.Sections, section("steps", "/steps/<pipeline>.<step>", step.Description, step))
+	dist := s.Definitions[distributedDef]
+	ref.Sections = append(ref.Sections, section("distributed", "/distributed", dist.Description, dist))
 	for _, c := range opt.AllOf {
 		if c.If == nil || c.Then == nil || c.If.Properties.Len() != 1 || c.Then.Properties.Len() != 1 {
 			return nil, fmt.Errorf("schema: unexpected allOf entry %q in %s", c.Comments, optimizationDef)

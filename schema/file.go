@@ -39,6 +39,9 @@ type File struct {
 	Steps map[string]StepOverride `json:"steps,omitempty"`
 	// Output is the name of the generated Go file, in the package folder.
 	Output string `json:"output,omitempty"`
+	// Distributed says what the replicas of a service share on a Redis or
+	// Valkey server; decoding lays it over the runtime's defaults.
+	Distributed *runtime.DistributedConfig `json:"distributed,omitempty"`
 }
 
 // StepOverride changes the settings of one step. A nil field keeps what the
@@ -75,6 +78,10 @@ type Config struct {
 	StepPos map[string]Position
 	// Output is the name of the generated file.
 	Output string
+	// Distributed is the file's "distributed" section laid over
+	// runtime.DefaultDistributedConfig, validated; nil when the file has
+	// none. Printing it never shows the address's password.
+	Distributed *runtime.DistributedConfig
 }
 
 // Position is a place in a configuration file: 1-based line and byte

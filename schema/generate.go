@@ -34,6 +34,7 @@ const (
 const (
 	optimizationDef = "OptimizationConfig"
 	stepOverrideDef = "StepOverride"
+	distributedDef  = "DistributedConfig"
 )
 
 // fileDocs and stepDocs describe the members of File and StepOverride.
@@ -43,6 +44,7 @@ func fileDocs() map[string]string {
 		"optimization": "Optimization settings; any field left out takes its default.",
 		"steps":        `Overrides for single steps, keyed "<pipeline>.<step>" (the pipeline name may not contain a dot).`,
 		"output":       "Name of the generated Go file, written into the package folder.",
+		"distributed":  "Sharing across the replicas of a service on a Redis or Valkey server: result cache, circuit-breaker state, usage budgets; any field left out takes its default.",
 	}
 }
 
@@ -119,7 +121,73 @@ func build() (*jsonschema.Schema, error) {
 	if err := completeOptimization(opt); err != nil {
 		return nil, err
 	}
+	dist, ok := s.Definitions[distributedDef]
+	if !ok {
+		return nil, errors.New("schema: no definition for DistributedConfig")
+	}
+	if err := completeDistributed(dist); err != nil {
+		return nil, err
+	}
 	return s, nil
+}
+
+// The rules between the distributed section's members, in "allOf" in
+// this order; translate words them as the runtime does.
+const (
+	ruleBothAddresses = iota
+	ruleNoAddress
+)
+
+// completeDistributed adds the runtime's table (descriptions, defaults,
+// ranges, patterns) and the rules between members to the distributed
+// section's schema.
+func completeDistributed(s *jsonschema.Schema) error {
+	s.Description = "Sharing across replicas (runtime.DistributedConfig): where the Redis or Valkey server is, how long a call may take, the key prefix, and which parts are shared. Any field left out takes its default."
+	fields := runtime.DistributedFields()
+	if s.Properties.Len() != len(fields) {
+		return fmt.Errorf("schema: DistributedConfig has %d JSON fields, runtime.DistributedFields %d", s.Properties.Len(), len(fields))
+	}
+	for _, f := range fields {
+		p, ok := s.Properties.Get(f.Name)
+		if !ok {
+			return fmt.Errorf("schema: runtime field %q is not a JSON field of DistributedConfig", f.Name)
+		}
+		if p.Type != f.Kind.String() {
+			return fmt.Errorf("schema: distributed.%s is %q in the Go type and %q in runtime.DistributedFields", f.Name, p.Type, f.Kind)
+		}
+		p.Description = f.Description
+		p.Default = f.Default
+		switch f.Kind {
+		case runtime.FieldInteger:
+			p.Minimum = json.Number(strconv.Itoa(f.Min))
+			p.Maximum = json.Number(strconv.Itoa(f.Max))
+		case runtime.FieldString:
+			p.Pattern = f.Pattern
+			if f.MaxLength > 0 {
+				n := uint64(f.MaxLength)
+				p.MaxLength = &n
+			}
+		}
+	}
+	props := jsonschema.NewProperties()
+	for _, part := range []string{"cache", "breaker", "budgets"} {
+		props.Set(part, &jsonschema.Schema{Const: false})
+	}
+	rules := make([]*jsonschema.Schema, 2)
+	rules[ruleBothAddresses] = &jsonschema.Schema{
+		Comments: "address and address_env exclude each other",
+		Not:      &jsonschema.Schema{Required: []string{"address", "address_env"}},
+	}
+	rules[ruleNoAddress] = &jsonschema.Schema{
+		Comments: "a section that shares anything names its server",
+		AnyOf: []*jsonschema.Schema{
+			{Required: []string{"address"}},
+			{Required: []string{"address_env"}},
+			{Properties: props, Required: []string{"cache", "breaker", "budgets"}},
+		},
+	}
+	s.AllOf = rules
+	return nil
 }
 
 func describe(s *jsonschema.Schema, docs map[string]string) error {

@@ -227,10 +227,10 @@ func TestDescribeCoversSchema(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(ref.Sections) != 3 {
-		t.Fatalf("%d sections, want flujo.json, optimization, steps", len(ref.Sections))
+	if len(ref.Sections) != 4 {
+		t.Fatalf("%d sections, want flujo.json, optimization, steps, distributed", len(ref.Sections))
 	}
-	wantFields := []int{len(jsonFieldNames(reflect.TypeFor[File]())), len(runtime.ConfigFields()), len(jsonFieldNames(reflect.TypeFor[StepOverride]()))}
+	wantFields := []int{len(jsonFieldNames(reflect.TypeFor[File]())), len(runtime.ConfigFields()), len(jsonFieldNames(reflect.TypeFor[StepOverride]())), len(runtime.DistributedFields())}
 	for i, s := range ref.Sections {
 		if len(s.Fields) != wantFields[i] {
 			t.Errorf("section %s: %d fields, want %d", s.Name, len(s.Fields), wantFields[i])

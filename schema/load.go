@@ -30,6 +30,7 @@ func Embedded() []byte { return bytes.Clone(embeddedSchema) }
 type Loader struct {
 	file         *jsonschema.Schema
 	optimization *jsonschema.Schema
+	distributed  *jsonschema.Schema
 	// properties lists the member names each object schema declares, in
 	// schema order, keyed by the schema's location ("#" fragment); it
 	// feeds the "did you mean" suggestions.
@@ -56,6 +57,9 @@ func newLoader(schemaJSON []byte) (*Loader, error) {
 		return nil, fmt.Errorf("schema: embedded flujo.schema.json: %w", err)
 	}
 	if l.optimization, err = c.Compile(SchemaURL + "#/$defs/" + optimizationDef); err != nil {
+		return nil, fmt.Errorf("schema: embedded flujo.schema.json: %w", err)
+	}
+	if l.distributed, err = c.Compile(SchemaURL + "#/$defs/" + distributedDef); err != nil {
 		return nil, fmt.Errorf("schema: embedded flujo.schema.json: %w", err)
 	}
 	idx, err := indexJSON(schemaJSON)
@@ -187,6 +191,7 @@ func (l *Loader) Parse(name string, data []byte) (*Config, error) {
 		}
 		r.translate(ve)
 	}
+	r.checkDistributed()
 	r.checkTimeouts(doc)
 	if len(r.problems) > 0 {
 		return nil, r.err()
@@ -305,12 +310,54 @@ func (r *reporter) decode(data []byte) (*Config, error) {
 	if f.Output != "" {
 		cfg.Output = f.Output
 	}
+	cfg.Distributed = f.Distributed
 	return cfg, nil
+}
+
+// checkDistributed reports the problems of the distributed section. The
+// schema checks the section for editors; the runtime's parser
+// (runtime.ParseDistributedConfig) words the problems, so that both
+// loaders say the same and no message shows the address's password, and
+// it checks what the schema's patterns cannot (a port from 1 to 65535, a
+// URL that parses). The schema's own findings are reported only should
+// the runtime find nothing.
+func (r *reporter) checkDistributed() {
+	n, ok := r.idx.nodes["/distributed"]
+	if !ok {
+		return
+	}
+	_, err := runtime.ParseDistributedConfig(r.idx.data[n.start:n.end])
+	var ve *runtime.ValidationError
+	if !errors.As(err, &ve) {
+		if err != nil {
+			r.add("/distributed", err.Error())
+			return
+		}
+		for _, e := range r.deferred {
+			r.walk(e, false)
+		}
+		return
+	}
+	for _, p := range ve.Problems {
+		ptr := "/distributed"
+		if p.Field != "" {
+			ptr += "/" + escapeToken(p.Field)
+		}
+		if strings.HasPrefix(p.Message, "unknown field") {
+			r.addKey(ptr, p.Message)
+			continue
+		}
+		r.add(ptr, p.Message)
+	}
 }
 
 func (r *reporter) runtimeProblems(ve *runtime.ValidationError) {
 	for _, p := range ve.Problems {
-		ptr := "/optimization/" + escapeToken(p.Field)
+		section := "optimization"
+		if ve.Section != "" {
+			section = ve.Section
+		}
+		ptr := "/" + section + "/" + escapeToken(p.Field)
 		if strings.HasPrefix(p.Message, "unknown field") {
 			r.addKey(ptr, p.Message)
 			continue

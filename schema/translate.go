@@ -1,6 +1,7 @@
 package schema
 
 import (
+	"encoding/json"
 	"fmt"
 	"math/big"
 	"regexp"
@@ -22,6 +23,9 @@ type reporter struct {
 	idx      *jsonIndex
 	loader   *Loader
 	problems []Problem
+	// deferred are the schema's findings in the distributed section,
+	// which checkDistributed reports.
+	deferred []*jsonschema.ValidationError
 }
 
 func (r *reporter) err() *Error {
@@ -70,8 +74,20 @@ var ruleThen = regexp.MustCompile(`^/\$defs/` + optimizationDef + `/allOf/([0-9]
 
 // translate turns a validation error tree into problems worded like
 // runtime.Validate words them.
+// The findings in the distributed section are set aside for
+// checkDistributed.
 func (r *reporter) translate(e *jsonschema.ValidationError) {
+	r.walk(e, true)
+}
+
+// walk translates e and its causes, setting aside those in the
+// distributed section when deferDistributed.
+func (r *reporter) walk(e *jsonschema.ValidationError, deferDistributed bool) {
 	ptr := pointerOf(e.InstanceLocation)
+	if deferDistributed && (ptr == "/distributed" || strings.HasPrefix(ptr, "/distributed/")) {
+		r.deferred = append(r.deferred, e)
+		return
+	}
 	frag := fragment(e.SchemaURL)
 	if m := ruleThen.FindStringSubmatch(frag); m != nil {
 		i, _ := strconv.Atoi(m[1])
@@ -128,7 +144,7 @@ func (r *reporter) translate(e *jsonschema.ValidationError) {
 		r.add(ptr, kindMessage(e.ErrorKind))
 	}
 	for _, c := range e.Causes {
-		r.translate(c)
+		r.walk(c, deferDistributed)
 	}
 }
 
@@ -165,7 +181,7 @@ func (r *reporter) typeMessage(ptr string, k *kind.Type) string {
 	for i, w := range k.Want {
 		want[i] = typeWords(w)
 	}
-	return "must be " + strings.Join(want, " or ") + ", got " + describeValue(raw)
+	return "must be " + strings.Join(want, " or ") + ", got " + r.got(ptr)
 }
 
 func typeWords(t string) string {
@@ -211,9 +227,17 @@ func kindMessage(k jsonschema.ErrorKind) string {
 	return after
 }
 
-// got describes the value at ptr as found in the file.
+// got describes the value at ptr as found in the file; in the
+// distributed section, with an address's password redacted.
 func (r *reporter) got(ptr string) string {
-	return describeValue(r.idx.raw(ptr))
+	raw := r.idx.raw(ptr)
+	if strings.HasPrefix(ptr, "/distributed") {
+		var s string
+		if json.Unmarshal([]byte(raw), &s) == nil {
+			return "string " + truncate(strconv.Quote(runtime.RedactAddress(s)))
+		}
+	}
+	return describeValue(raw)
 }
 
 // describeValue describes raw JSON text the way runtime messages do.

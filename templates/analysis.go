@@ -22,6 +22,9 @@ type ExplainPackage struct {
 	// Notes are "position: message" remarks of the analysis that are not
 	// errors (analysis.Package.Notes).
 	Notes []string
+	// Distributed describes the configuration's distributed section, its
+	// password redacted; empty without one.
+	Distributed string
 }
 
 // ExplainPipeline is one pipeline variable.

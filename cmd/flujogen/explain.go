@@ -37,7 +37,8 @@ Mistakes in the declarations are listed together, sorted by position, as
 and the command exits 1. Each step shows its effective settings: the step
 overrides of flujo.json (in the package folder, or upward to the module root)
 applied, as both engines apply them, each value an override sets followed by
-the override's key.`,
+the override's key. A "distributed" section of flujo.json is shown under its
+package, the password of its address as xxxxx.`,
 		flags: func(fs *flag.FlagSet) func(*cli, []string) int {
 			asJSON := fs.Bool("json", false, "print the analysis model as JSON")
 			return func(c *cli, args []string) int { return runExplain(c, *asJSON, args) }
@@ -136,6 +137,10 @@ func explainData(m *analysis.Model, configFor func(dir string) *schema.Config) t
 			ep.Notes = append(ep.Notes, n.Pos+": "+n.Message)
 		}
 		cfg := configFor(p.Dir)
+		if cfg.Distributed != nil {
+			// String redacts the address's password.
+			ep.Distributed = cfg.Distributed.String() + " (from " + configBase(cfg) + ")"
+		}
 		for _, pl := range p.Pipelines {
 			xp := templates.ExplainPipeline{
 				Var: pl.Var, Name: pl.Name, Pos: pl.Pos,

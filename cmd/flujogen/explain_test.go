@@ -15,6 +15,10 @@ import (
 	"github.com/flujo/flujo/internal/analysis"
 )
 
+// reportPassword is the password of the distributed address in the
+// report module's configuration; no report shows it.
+const reportPassword = "s3cr3t-pa55"
+
 // reportModule copies the analysis testdata module to a fixed directory
 // under the system's temporary directory, points its flujo requirement at
 // this checkout and makes it the working directory, with a go command that
@@ -33,7 +37,7 @@ func reportModule(t *testing.T) string {
 	// package without pipelines and one whose Cache() the configuration
 	// turns off.
 	extra := map[string][]byte{
-		filepath.Join("ok", "triage", "flujo.json"): []byte(`{"optimization": {"enable_cache_optimization": true}, "steps": {"triage.classify": {"retries": 4, "timeout": "1s"}}}`),
+		filepath.Join("ok", "triage", "flujo.json"): []byte(`{"optimization": {"enable_cache_optimization": true}, "steps": {"triage.classify": {"retries": 4, "timeout": "1s"}}, "distributed": {"address": "redis://app:` + reportPassword + `@cache.internal:6379/0", "budgets": false}}`),
 		filepath.Join("plain", "plain.go"):          []byte("package plain\n\nvar X = 1\n"),
 		filepath.Join("cacheoff", "cacheoff.go"): []byte("package cacheoff\n\nimport (\n\t\"context\"\n\n\t\"github.com/flujo/flujo\"\n)\n\n" +
 			"func Double(_ context.Context, n int) (int, error) { return 2 * n, nil }\n\n" +
@@ -160,6 +164,9 @@ func TestReports(t *testing.T) {
 			code, stdout, stderr := runMain(tt.args...)
 			if code != tt.code {
 				t.Fatalf("exit %d, want %d\nstderr:\n%s", code, tt.code, stderr)
+			}
+			if strings.Contains(stdout+stderr, reportPassword) {
+				t.Errorf("the password of the distributed address shows:\n%s%s", stdout, stderr)
 			}
 			out := stdout
 			if code != exitOK {

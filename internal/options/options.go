@@ -34,6 +34,10 @@ type Core struct {
 	// FileConfig is the optimization configuration of WithConfigFile's
 	// file; nil without one.
 	FileConfig *runtime.OptimizationConfig
+	// Distributed is the "distributed" section of WithConfigFile's file,
+	// validated; nil without a file or a section. The package that builds
+	// the shared services reads it; the executors themselves do not.
+	Distributed *runtime.DistributedConfig
 	// Errs are the errors of options, which NewExecutorCore returns.
 	Errs []error
 	// TunerTick drives the auto-tuner in tests; nil means its own ticker.
