@@ -124,7 +124,7 @@ func (pg *pipelineGen) emit(f *jen.File) {
 		append(append([]jen.Code{c("c := {}()", qr("DefaultOptimizationConfig"))}, configCode(cfg)...), c("return c"))...)
 
 	f.Commentf("%s returns an executor of %s. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.", pg.ctor, p.Var)
-	f.Func().Id(pg.ctor).Params(jen.Id("opts").Op("...").Add(qf("CoreOption"))).Params(jen.Op("*").Id(X), jen.Error()).Block(pg.withScopePool(pg.constructor(cfgFn))...)
+	f.Func().Id(pg.ctor).Params(jen.Id("opts").Op("...").Add(qf("CoreOption"))).Params(jen.Op("*").Id(X), jen.Error()).Block(pg.constructor(cfgFn)...)
 
 	recv := func() *jen.Statement { return jen.Func().Params(jen.Id("e").Op("*").Id(X)) }
 	stateParam := []jen.Code{}
@@ -147,7 +147,7 @@ func (pg *pipelineGen) emit(f *jen.File) {
 		c("defer e.svc.Track.Exit()"),
 		newRun("false"),
 		c("var res {}", qf("StepResult")),
-		c("out, abort := e." + pg.runName(root) + "(ctx, in, &r, &res)"),
+		c("out, abort := " + pg.call(root, "ctx", "in", "&r", "&res")),
 		c("if err := e.svc.EndRun(&res, abort); err != nil { return *new({}), err }", out.Clone()),
 		c("return out, nil"),
 	}
@@ -179,7 +179,7 @@ func (pg *pipelineGen) emit(f *jen.File) {
 	er = append(er,
 		c("if r.Budget, err = {}(limits); err != nil { return nil, err }", qr("RunBudget")),
 		c("var res {}", qf("StepResult")),
-		c("_, abort := e."+pg.runName(root)+"(ctx, in, &r, &res)"),
+		c("_, abort := "+pg.call(root, "ctx", "in", "&r", "&res")),
 		c(fmt.Sprintf("return e.svc.EndRecordedRun(&res, abort, %s, r.Budget, %v)", finalState, root.Kind == analysis.KindPipeline)),
 	)
 	f.Comment(doc)

@@ -22,16 +22,6 @@ func (pg *pipelineGen) monitoring() bool { return pg.g.cfg.Optimization.EnablePe
 // under memory pressure.
 func (pg *pipelineGen) shrinks() bool { return len(pg.caches) > 0 || pg.pooled() }
 
-// breakers reports whether a step of the pipeline has a circuit breaker.
-func (pg *pipelineGen) breakers() bool {
-	for _, lp := range pg.leaves {
-		if lp.breaker {
-			return true
-		}
-	}
-	return false
-}
-
 // fields returns the executor struct's fields.
 func (pg *pipelineGen) fields() []jen.Code {
 	fields := []jen.Code{
@@ -51,40 +41,36 @@ func (pg *pipelineGen) fields() []jen.Code {
 			fields = append(fields, jen.Id("compressor").Op("*").Add(qr("Compressor")).Comment("shared by the caches"))
 		}
 	}
-	for _, lp := range pg.leaves {
-		fields = append(fields, jen.Line(), jen.Comment(fmt.Sprintf("Step %q.", lp.n.Name)),
-			jen.Id(pg.kstepName(lp.n)).Add(qi("Step").Types(pg.in(lp.n), pg.out(lp.n))),
-			jen.Id(pg.cntName(lp.n)).Add(qi("StepCounters")))
-		if lp.breaker {
-			fields = append(fields, jen.Id(pg.brkName(lp.n)).Op("*").Add(qr("Breaker")))
+	for i, lp := range pg.leaves {
+		field := jen.Id(pg.kstepName(lp.n)).Add(qi("Step").Types(pg.in(lp.n), pg.out(lp.n)))
+		if i == 0 {
+			field = jen.Line().Add(field)
 		}
-		if lp.cache {
-			fields = append(fields, jen.Id(pg.cacheName(lp.n)).Add(pg.cacheType(lp)))
-		}
+		fields = append(fields, field)
+	}
+	for _, lp := range pg.caches {
+		fields = append(fields, jen.Id(pg.cacheName(lp.n)).Add(pg.cacheType(lp)))
 	}
 	return fields
 }
 
-// constructor returns the body of NewXExecutor: the steps' breakers and
-// caches, the services, then the kernel steps.
+// constructor returns the body of NewXExecutor: the steps' caches, the
+// kernel steps, then the services, which register the steps.
 func (pg *pipelineGen) constructor(cfgFn string) []jen.Code {
 	cfg := pg.g.cfg.Optimization
 	digest := kernel.StepsDigest(pg.p.Name, pg.g.cfg.Steps)
 	b := []jen.Code{
-		c("set, cfg, err := {}("+strq(pg.X)+", "+strq(pg.p.Name)+", "+cfgFn+"(), "+strq(digest)+", opts)", qi("Configure")),
+		c("p, err := {}("+strq(pg.X)+", "+strq(pg.p.Name)+", "+cfgFn+"(), "+strq(digest)+", opts)", qi("NewParts")),
 		c("if err != nil { return nil, err }"),
-		c("clock := set.Clock"),
 		jen.Id("e").Op(":=").Op("&").Id(pg.X).Values(),
-		c("fail := func(err error) (*" + pg.X + ", error) {\ne.closeParts()\nreturn nil, err\n}"),
+	}
+	fail := "return nil, err"
+	if len(pg.caches) > 0 {
+		fail = "return fail(err)"
+		b = append(b, c("fail := func(err error) (*"+pg.X+", error) {\ne.closeParts()\nreturn nil, err\n}"))
 	}
 	check := func(assign string, args ...jen.Code) jen.Code {
-		return c("if "+assign+"; err != nil { return fail(err) }", args...)
-	}
-	for _, lp := range pg.leaves {
-		if lp.breaker {
-			b = append(b, check(fmt.Sprintf("e.%s, err = {}(%s, {}{FailureThreshold: %d, RecoveryTimeout: {}, Clock: clock})",
-				pg.brkName(lp.n), strq(lp.n.Name), lp.threshold), qr("NewBreaker"), qr("BreakerSettings"), durationLit(lp.recovery)))
-		}
+		return c("if "+assign+"; err != nil { "+fail+" }", args...)
 	}
 	if len(pg.caches) > 0 {
 		if cfg.EnableAlgorithmOptimization {
@@ -92,7 +78,7 @@ func (pg *pipelineGen) constructor(cfgFn string) []jen.Code {
 		}
 		b = append(b,
 			c("// Expiry is checked on every hit against a coarse reading of the system clock, as in the ExecutorCore."),
-			c("cacheClock, coarse := {}(clock)", qr("NewCacheClock")),
+			c("cacheClock, coarse := {}(p.Clock())", qr("NewCacheClock")),
 			c("e.coarse = coarse"),
 		)
 		codec := ""
@@ -111,27 +97,27 @@ func (pg *pipelineGen) constructor(cfgFn string) []jen.Code {
 			b = append(b, c("e.coarse.Need({})", durationLit(lp.cacheTTL)))
 		}
 	}
-	deps := jen.Dict{
-		jen.Id("Clock"):   jen.Id("clock"),
-		jen.Id("Logger"):  jen.Id("set.Logger"),
-		jen.Id("Sink"):    jen.Id("set.Sink"),
-		jen.Id("Sampler"): jen.Id("set.Sampler"),
-		jen.Id("Name"):    jen.Lit(pg.X),
-		jen.Id("Build"):   jen.Id("e.build"),
-		jen.Id("Fixed"):   qi("CompiledIn"),
-		jen.Id("Stats"):   jen.Id("e.addStats"),
-		jen.Id("Close"):   jen.Func().Params(jen.Op("*").Add(qi("Engine"))).Index().Add(qi("Closer")).Block(c("e.closeParts()"), c("return nil")),
+	b = append(b, pg.scopePoolInit(fail)...)
+	for _, lp := range pg.leaves {
+		b = append(b, pg.leafInit(lp))
+	}
+	deps := jen.Dict{}
+	if pg.pooled() || len(pg.caches) > 0 {
+		deps[jen.Id("Build")] = jen.Id("e.build")
+		deps[jen.Id("Stats")] = jen.Id("e.addStats")
+	}
+	if len(pg.caches) > 0 {
+		deps[jen.Id("Close")] = jen.Func().Params(jen.Op("*").Add(qi("Engine"))).Index().Add(qi("Closer")).Block(c("e.closeParts()"), c("return nil"))
+		deps[jen.Id("PauseCaches")] = jen.Func().Params(jen.Id("_").Op("*").Add(qi("Engine")), jen.Id("pause").Bool()).Block(c("e.cachesShrunk.Store(pause)"))
 	}
 	if pg.shrinks() {
 		deps[jen.Id("Shrink")] = jen.Id("e.shrink")
 	}
-	if len(pg.caches) > 0 {
-		deps[jen.Id("PauseCaches")] = jen.Func().Params(jen.Id("_").Op("*").Add(qi("Engine")), jen.Id("pause").Bool()).Block(c("e.cachesShrunk.Store(pause)"))
+	steps := []jen.Code{qi("Deps").Values(deps), jen.Lit(pg.pooled())}
+	for _, lp := range pg.leaves {
+		steps = append(steps, jen.Op("&").Id("e."+pg.kstepName(lp.n)))
 	}
-	b = append(b, check("e.svc, err = {}(cfg, {})", qi("NewServices"), qi("Deps").Values(deps)), c("e.flujogenMethods = {}(e.svc)", qi("MethodsOf")))
-	for i, lp := range pg.leaves {
-		b = append(b, pg.leafInit(lp, i))
-	}
+	b = append(b, check("e.svc, err = p.Services({})", jen.List(steps...)), c("e.flujogenMethods = {}(e.svc)", qi("MethodsOf")))
 	return append(b, c("return e, nil"))
 }
 
@@ -145,9 +131,10 @@ func (pg *pipelineGen) emitServices(f *jen.File) {
 	// caches rebuilt when theirs do, as the ExecutorCore builds new ones;
 	// the steps' monitor handles for the monitor in force.
 	var body, commit []jen.Code
-	if pg.pooled() || pg.breakers() || len(pg.caches) > 0 {
-		body = append(body, c("cfg := &next.Config"))
+	if !pg.pooled() && len(pg.caches) == 0 {
+		return // the kernel's Parts keep the rest
 	}
+	body = append(body, c("cfg := &next.Config"))
 	if pg.pooled() {
 		u := pg.scratchUnion()
 		body = append(body, c("var pool *{}", qr("Pool").Types(jen.Id(u))),
@@ -157,29 +144,6 @@ func (pg *pipelineGen) emitServices(f *jen.File) {
 				c("pool = p"),
 			))
 		commit = append(commit, c("if pool != nil { e.scratch.Store(pool) }"))
-	}
-	if pg.breakers() {
-		// A step override keeps its value.
-		body = append(body,
-			c("renew := old != nil && (cfg.CircuitBreakerFailureThreshold != old.Config.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.Config.CircuitBreakerRecoveryTimeoutSeconds)"),
-			c("recovery := {}(cfg.CircuitBreakerRecoveryTimeoutSeconds) * {}", jen.Qual("time", "Duration"), jen.Qual("time", "Second")),
-			c("if err := {}(\"\", {}{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery}); renew && err != nil { return nil, nil, err }",
-				qr("CheckBreakerSettings"), qr("BreakerSettings")))
-		var renew []jen.Code
-		for _, lp := range pg.leaves {
-			if !lp.breaker {
-				continue
-			}
-			var threshold, recovery jen.Code = jen.Id("cfg.CircuitBreakerFailureThreshold"), jen.Id("recovery")
-			if lp.ownThreshold {
-				threshold = jen.Lit(lp.threshold)
-			}
-			if lp.ownRecovery {
-				recovery = durationLit(lp.recovery)
-			}
-			renew = append(renew, c("_ = e."+pg.brkName(lp.n)+".Renew({}{FailureThreshold: {}, RecoveryTimeout: {}})", qr("BreakerSettings"), threshold, recovery))
-		}
-		commit = append(commit, jen.If(jen.Id("renew")).Block(renew...))
 	}
 	if len(pg.caches) > 0 {
 		// A TTL of the CacheTTL option or of a step override keeps its value.
@@ -198,15 +162,6 @@ func (pg *pipelineGen) emitServices(f *jen.File) {
 		commit = append(commit, jen.If(jen.Id("rebuild")).Block(rebuild...))
 		body = append(body, c("next.Env.CachePaused = &e.cachesShrunk"))
 	}
-	handles := make([]jen.Code, len(pg.leaves))
-	for i, lp := range pg.leaves {
-		handles[i] = c("next.Monitor.Step(" + strq(lp.n.Name) + ")")
-	}
-	body = append(body, jen.If(jen.Id("next.Monitor != nil && old != nil && old.Monitor == next.Monitor")).Block(
-		c("next.Env.Monitors = old.Env.Monitors"),
-	).Else().If(jen.Id("next.Monitor != nil")).Block(
-		jen.Id("next.Env.Monitors").Op("=").Index().Op("*").Add(qr("StepMonitor")).Values(handles...),
-	))
 	if len(commit) == 0 {
 		body = append(body, c("return nil, nil, nil"))
 	} else {
@@ -217,17 +172,10 @@ func (pg *pipelineGen) emitServices(f *jen.File) {
 
 	// addStats: the steps' counters, breakers and caches, and the pool.
 	var stats []jen.Code
-	for _, lp := range pg.leaves {
-		name := strq(lp.n.Name)
-		stats = append(stats, c("e."+pg.cntName(lp.n)+".AddTo(s.Steps, "+name+")"))
-		if lp.breaker {
-			stats = append(stats, c("{}(s.Steps, "+name+", e."+pg.brkName(lp.n)+")", qi("AddBreaker")))
-		}
-		if lp.cache {
-			// A cache counts from its first lookup, as the ExecutorCore
-			// builds a step's cache then.
-			stats = append(stats, c("if cs := e."+pg.cacheName(lp.n)+".Stats(); cs.Hits+cs.Misses > 0 { {}(s, "+name+", cs) }", qi("AddCache")))
-		}
+	for _, lp := range pg.caches {
+		// A cache counts from its first lookup, as the ExecutorCore
+		// builds a step's cache then.
+		stats = append(stats, c("if cs := e."+pg.cacheName(lp.n)+".Stats(); cs.Hits+cs.Misses > 0 { {}(s, "+strq(lp.n.Name)+", cs) }", qi("AddCache")))
 	}
 	if len(pg.caches) > 0 {
 		stats = append(stats, c("s.Cache.AdmissionPaused = e.cachesShrunk.Load()"))
@@ -249,8 +197,10 @@ func (pg *pipelineGen) emitServices(f *jen.File) {
 			closing = append(closing, c("if e.compressor != nil { e.compressor.Close() }"))
 		}
 	}
-	f.Comment("closeParts stops the executor's own parts, those built so far when its constructor fails.")
-	f.Add(recv()).Id("closeParts").Params().Block(closing...)
+	if len(closing) > 0 {
+		f.Comment("closeParts stops the executor's own parts, those built so far when its constructor fails.")
+		f.Add(recv()).Id("closeParts").Params().Block(closing...)
+	}
 
 	if pg.shrinks() {
 		var shrink, restore []jen.Code

@@ -210,7 +210,7 @@ func TestStableNames(t *testing.T) {
 	if !bytes.Equal(one, two) {
 		t.Errorf("one model generated twice differs:\n%s", diff.Diff("one", one, "two", two))
 	}
-	for _, id := range []string{"func (e *ClashExecutor) runAB(", "func (e *ClashExecutor) runAB2(", "func (e *ClashExecutor) runAB3(", "stepAB ", "stepAB2 ", "stepAB3 "} {
+	for _, id := range []string{"e.stepAB.Run(", "e.stepAB2.Run(", "e.stepAB3.Run(", "stepAB ", "stepAB2 ", "stepAB3 "} {
 		if !bytes.Contains(one, []byte(id)) {
 			t.Errorf("generated code lacks %q", id)
 		}

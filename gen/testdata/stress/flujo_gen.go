@@ -29,7 +29,7 @@ var (
 )
 
 // This file needs a flujoimpl package that supports its generated-code version; if the line below fails to compile, regenerate with the flujogen of the flujo module version in go.mod.
-const _ = flujoimpl.SupportPackageIsVersion3
+const _ = flujoimpl.SupportPackageIsVersion4
 
 // flujogenMethods gives each executor the methods it has on its services, as the ExecutorCore has them; the name keeps the embedded field unexported.
 type flujogenMethods = flujoimpl.Methods
@@ -40,25 +40,10 @@ type LoudConflictExecutor struct {
 	svc             *flujoimpl.Services                                       // configuration, components, run gate and counters
 	scratch         atomic.Pointer[runtime.Pool[scratchLoudConflictExecutor]] // working space of Parallel runs (enable_object_pool)
 
-	// Step "la".
 	stepLa flujoimpl.Step[Item, Item]
-	cntLa  flujoimpl.StepCounters
-	brkLa  *runtime.Breaker
-
-	// Step "lb".
 	stepLb flujoimpl.Step[Item, Item]
-	cntLb  flujoimpl.StepCounters
-	brkLb  *runtime.Breaker
-
-	// Step "lr".
 	stepLr flujoimpl.Step[Item, Item]
-	cntLr  flujoimpl.StepCounters
-	brkLr  *runtime.Breaker
-
-	// Step "lc".
 	stepLc flujoimpl.Step[Item, Item]
-	cntLc  flujoimpl.StepCounters
-	brkLc  *runtime.Breaker
 }
 
 // scratchLoudConflictExecutor is the pooled working space of the Parallel runs of LoudConflictExecutor, one field per Parallel.
@@ -83,46 +68,11 @@ func flujogenConfigLoudConflictExecutor() runtime.OptimizationConfig {
 
 // NewLoudConflictExecutor returns an executor of LoudConflict. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewLoudConflictExecutor(opts ...flujo.CoreOption) (*LoudConflictExecutor, error) {
-	set, cfg, err := flujoimpl.Configure("LoudConflictExecutor", "lfan", flujogenConfigLoudConflictExecutor(), "", opts)
+	p, err := flujoimpl.NewParts("LoudConflictExecutor", "lfan", flujogenConfigLoudConflictExecutor(), "", opts)
 	if err != nil {
 		return nil, err
 	}
-	clock := set.Clock
 	e := &LoudConflictExecutor{}
-	fail := func(err error) (*LoudConflictExecutor, error) {
-		e.closeParts()
-		return nil, err
-	}
-	if e.brkLa, err = runtime.NewBreaker("la", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
-		return fail(err)
-	}
-	if e.brkLb, err = runtime.NewBreaker("lb", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
-		return fail(err)
-	}
-	if e.brkLr, err = runtime.NewBreaker("lr", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
-		return fail(err)
-	}
-	if e.brkLc, err = runtime.NewBreaker("lc", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
-		return fail(err)
-	}
-	if e.svc, err = flujoimpl.NewServices(cfg, flujoimpl.Deps{
-		Build: e.build,
-		Clock: clock,
-		Close: func(*flujoimpl.Engine) []flujoimpl.Closer {
-			e.closeParts()
-			return nil
-		},
-		Fixed:   flujoimpl.CompiledIn,
-		Logger:  set.Logger,
-		Name:    "LoudConflictExecutor",
-		Sampler: set.Sampler,
-		Shrink:  e.shrink,
-		Sink:    set.Sink,
-		Stats:   e.addStats,
-	}); err != nil {
-		return fail(err)
-	}
-	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepLa = flujoimpl.Step[Item, Item]{
 		Leaf: &flujoimpl.Leaf[Item, Item]{
 			Name: "la",
@@ -141,8 +91,7 @@ func NewLoudConflictExecutor(opts ...flujo.CoreOption) (*LoudConflictExecutor, e
 			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
 		Attempts: 1,
-		Breaker:  e.brkLa,
-		Counters: &e.cntLa,
+		Breaker:  p.Breaker("la", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
 	}
 	e.stepLb = flujoimpl.Step[Item, Item]{
 		Leaf: &flujoimpl.Leaf[Item, Item]{
@@ -162,9 +111,7 @@ func NewLoudConflictExecutor(opts ...flujo.CoreOption) (*LoudConflictExecutor, e
 			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
 		Attempts: 1,
-		Breaker:  e.brkLb,
-		Slot:     1,
-		Counters: &e.cntLb,
+		Breaker:  p.Breaker("lb", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
 	}
 	e.stepLr = flujoimpl.Step[Item, Item]{
 		Leaf: &flujoimpl.Leaf[Item, Item]{
@@ -176,9 +123,7 @@ func NewLoudConflictExecutor(opts ...flujo.CoreOption) (*LoudConflictExecutor, e
 			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
 		Attempts: 2,
-		Breaker:  e.brkLr,
-		Slot:     2,
-		Counters: &e.cntLr,
+		Breaker:  p.Breaker("lr", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
 	}
 	e.stepLc = flujoimpl.Step[Item, Item]{
 		Leaf: &flujoimpl.Leaf[Item, Item]{
@@ -191,10 +136,16 @@ func NewLoudConflictExecutor(opts ...flujo.CoreOption) (*LoudConflictExecutor, e
 		},
 		Attempts: 1,
 		Timeout:  time.Duration(int64(20000000)),
-		Breaker:  e.brkLc,
-		Slot:     3,
-		Counters: &e.cntLc,
+		Breaker:  p.Breaker("lc", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
 	}
+	if e.svc, err = p.Services(flujoimpl.Deps{
+		Build:  e.build,
+		Shrink: e.shrink,
+		Stats:  e.addStats,
+	}, true, &e.stepLa, &e.stepLb, &e.stepLr, &e.stepLc); err != nil {
+		return nil, err
+	}
+	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	return e, nil
 }
 
@@ -249,44 +200,17 @@ func (e *LoudConflictExecutor) build(old, next *flujoimpl.Engine) (func(), []flu
 		}
 		pool = p
 	}
-	renew := old != nil && (cfg.CircuitBreakerFailureThreshold != old.Config.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.Config.CircuitBreakerRecoveryTimeoutSeconds)
-	recovery := time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second
-	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery}); renew && err != nil {
-		return nil, nil, err
-	}
-	if next.Monitor != nil && old != nil && old.Monitor == next.Monitor {
-		next.Env.Monitors = old.Env.Monitors
-	} else if next.Monitor != nil {
-		next.Env.Monitors = []*runtime.StepMonitor{next.Monitor.Step("la"), next.Monitor.Step("lb"), next.Monitor.Step("lr"), next.Monitor.Step("lc")}
-	}
 	return func() {
 		if pool != nil {
 			e.scratch.Store(pool)
-		}
-		if renew {
-			_ = e.brkLa.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-			_ = e.brkLb.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-			_ = e.brkLr.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-			_ = e.brkLc.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
 		}
 	}, nil, nil
 }
 
 // addStats adds the figures of the executor's own parts to s.
 func (e *LoudConflictExecutor) addStats(_ *flujoimpl.Engine, s *runtime.Stats) {
-	e.cntLa.AddTo(s.Steps, "la")
-	flujoimpl.AddBreaker(s.Steps, "la", e.brkLa)
-	e.cntLb.AddTo(s.Steps, "lb")
-	flujoimpl.AddBreaker(s.Steps, "lb", e.brkLb)
-	e.cntLr.AddTo(s.Steps, "lr")
-	flujoimpl.AddBreaker(s.Steps, "lr", e.brkLr)
-	e.cntLc.AddTo(s.Steps, "lc")
-	flujoimpl.AddBreaker(s.Steps, "lc", e.brkLc)
 	flujoimpl.AddPool(s, e.scratch.Load().Stats())
 }
-
-// closeParts stops the executor's own parts, those built so far when its constructor fails.
-func (e *LoudConflictExecutor) closeParts() {}
 
 // shrink reacts to memory pressure: from high pressure on, the caches admit no new results and give back half their capacity and the pool drops its idle objects; below, the caches admit again at full capacity.
 func (e *LoudConflictExecutor) shrink(level runtime.PressureLevel) {
@@ -330,7 +254,7 @@ func (e *LoudConflictExecutor) runLfan(ctx context.Context, in Item, r *flujoimp
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 0, "la", &sc.results[0], &sc.o0, &sc.aborts[0], func() (Item, error) { return e.runLa(bctx, in, &sc.r0, &sc.results[0]) })
+		flujoimpl.RunBranch(sc.done, 0, "la", &sc.results[0], &sc.o0, &sc.aborts[0], func() (Item, error) { return e.stepLa.Run(bctx, &sc.r0.Eng.Env, in, sc.r0.Frame(), &sc.results[0]) })
 	}()
 	sc.r1 = *r
 	sc.w1 = *r.State
@@ -344,7 +268,7 @@ func (e *LoudConflictExecutor) runLfan(ctx context.Context, in Item, r *flujoimp
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 2, "lc", &sc.results[2], &sc.o2, &sc.aborts[2], func() (Item, error) { return e.runLc(bctx, in, &sc.r2, &sc.results[2]) })
+		flujoimpl.RunBranch(sc.done, 2, "lc", &sc.results[2], &sc.o2, &sc.aborts[2], func() (Item, error) { return e.stepLc.Run(bctx, &sc.r2.Eng.Env, in, sc.r2.Frame(), &sc.results[2]) })
 	}()
 	abort, failed, cerr := flujoimpl.Gather(ctx, sc.done, sc.results[:], sc.aborts[:], sc.finished[:], true, cancel)
 	if cerr != nil {
@@ -368,32 +292,12 @@ func (e *LoudConflictExecutor) runLfan(ctx context.Context, in Item, r *flujoimp
 	return flujoimpl.Succeed(res, r.Record, out), nil
 }
 
-// runLa runs the steps "la": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *LoudConflictExecutor) runLa(ctx context.Context, in Item, r *flujoimpl.Run[State], res *flujo.StepResult) (Item, error) {
-	return e.stepLa.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
-}
-
 // runLb runs "lb" and, when it fails, its fallback "lr".
 func (e *LoudConflictExecutor) runLb(ctx context.Context, in Item, r *flujoimpl.Run[State], res *flujo.StepResult) (Item, error) {
-	out, abort := e.primaryLb(ctx, in, r, res)
+	out, abort := e.stepLb.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 	var fb flujo.StepResult
-	out, _, abort = flujoimpl.WithFallback(res, &fb, out, abort, func() (Item, error) { return e.runLr(ctx, in, r, &fb) })
+	out, _, abort = flujoimpl.WithFallback(res, &fb, out, abort, func() (Item, error) { return e.stepLr.Run(ctx, &r.Eng.Env, in, r.Frame(), &fb) })
 	return out, abort
-}
-
-// primaryLb runs the steps "lb": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *LoudConflictExecutor) primaryLb(ctx context.Context, in Item, r *flujoimpl.Run[State], res *flujo.StepResult) (Item, error) {
-	return e.stepLb.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
-}
-
-// runLr runs the step "lr": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *LoudConflictExecutor) runLr(ctx context.Context, in Item, r *flujoimpl.Run[State], res *flujo.StepResult) (Item, error) {
-	return e.stepLr.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
-}
-
-// runLc runs the step "lc": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s), timeout 20ms per attempt.
-func (e *LoudConflictExecutor) runLc(ctx context.Context, in Item, r *flujoimpl.Run[State], res *flujo.StepResult) (Item, error) {
-	return e.stepLc.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // LoudIgnoreExecutor runs the pipeline LoudIgnore ("lfan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -402,25 +306,10 @@ type LoudIgnoreExecutor struct {
 	svc             *flujoimpl.Services                                     // configuration, components, run gate and counters
 	scratch         atomic.Pointer[runtime.Pool[scratchLoudIgnoreExecutor]] // working space of Parallel runs (enable_object_pool)
 
-	// Step "la".
 	stepLa flujoimpl.Step[Item, Item]
-	cntLa  flujoimpl.StepCounters
-	brkLa  *runtime.Breaker
-
-	// Step "lb".
 	stepLb flujoimpl.Step[Item, Item]
-	cntLb  flujoimpl.StepCounters
-	brkLb  *runtime.Breaker
-
-	// Step "lr".
 	stepLr flujoimpl.Step[Item, Item]
-	cntLr  flujoimpl.StepCounters
-	brkLr  *runtime.Breaker
-
-	// Step "lc".
 	stepLc flujoimpl.Step[Item, Item]
-	cntLc  flujoimpl.StepCounters
-	brkLc  *runtime.Breaker
 }
 
 // scratchLoudIgnoreExecutor is the pooled working space of the Parallel runs of LoudIgnoreExecutor, one field per Parallel.
@@ -445,46 +334,11 @@ func flujogenConfigLoudIgnoreExecutor() runtime.OptimizationConfig {
 
 // NewLoudIgnoreExecutor returns an executor of LoudIgnore. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewLoudIgnoreExecutor(opts ...flujo.CoreOption) (*LoudIgnoreExecutor, error) {
-	set, cfg, err := flujoimpl.Configure("LoudIgnoreExecutor", "lfan", flujogenConfigLoudIgnoreExecutor(), "", opts)
+	p, err := flujoimpl.NewParts("LoudIgnoreExecutor", "lfan", flujogenConfigLoudIgnoreExecutor(), "", opts)
 	if err != nil {
 		return nil, err
 	}
-	clock := set.Clock
 	e := &LoudIgnoreExecutor{}
-	fail := func(err error) (*LoudIgnoreExecutor, error) {
-		e.closeParts()
-		return nil, err
-	}
-	if e.brkLa, err = runtime.NewBreaker("la", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
-		return fail(err)
-	}
-	if e.brkLb, err = runtime.NewBreaker("lb", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
-		return fail(err)
-	}
-	if e.brkLr, err = runtime.NewBreaker("lr", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
-		return fail(err)
-	}
-	if e.brkLc, err = runtime.NewBreaker("lc", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
-		return fail(err)
-	}
-	if e.svc, err = flujoimpl.NewServices(cfg, flujoimpl.Deps{
-		Build: e.build,
-		Clock: clock,
-		Close: func(*flujoimpl.Engine) []flujoimpl.Closer {
-			e.closeParts()
-			return nil
-		},
-		Fixed:   flujoimpl.CompiledIn,
-		Logger:  set.Logger,
-		Name:    "LoudIgnoreExecutor",
-		Sampler: set.Sampler,
-		Shrink:  e.shrink,
-		Sink:    set.Sink,
-		Stats:   e.addStats,
-	}); err != nil {
-		return fail(err)
-	}
-	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepLa = flujoimpl.Step[Item, Item]{
 		Leaf: &flujoimpl.Leaf[Item, Item]{
 			Name: "la",
@@ -503,8 +357,7 @@ func NewLoudIgnoreExecutor(opts ...flujo.CoreOption) (*LoudIgnoreExecutor, error
 			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
 		Attempts: 1,
-		Breaker:  e.brkLa,
-		Counters: &e.cntLa,
+		Breaker:  p.Breaker("la", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
 	}
 	e.stepLb = flujoimpl.Step[Item, Item]{
 		Leaf: &flujoimpl.Leaf[Item, Item]{
@@ -524,9 +377,7 @@ func NewLoudIgnoreExecutor(opts ...flujo.CoreOption) (*LoudIgnoreExecutor, error
 			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
 		Attempts: 1,
-		Breaker:  e.brkLb,
-		Slot:     1,
-		Counters: &e.cntLb,
+		Breaker:  p.Breaker("lb", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
 	}
 	e.stepLr = flujoimpl.Step[Item, Item]{
 		Leaf: &flujoimpl.Leaf[Item, Item]{
@@ -538,9 +389,7 @@ func NewLoudIgnoreExecutor(opts ...flujo.CoreOption) (*LoudIgnoreExecutor, error
 			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
 		Attempts: 2,
-		Breaker:  e.brkLr,
-		Slot:     2,
-		Counters: &e.cntLr,
+		Breaker:  p.Breaker("lr", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
 	}
 	e.stepLc = flujoimpl.Step[Item, Item]{
 		Leaf: &flujoimpl.Leaf[Item, Item]{
@@ -553,10 +402,16 @@ func NewLoudIgnoreExecutor(opts ...flujo.CoreOption) (*LoudIgnoreExecutor, error
 		},
 		Attempts: 1,
 		Timeout:  time.Duration(int64(20000000)),
-		Breaker:  e.brkLc,
-		Slot:     3,
-		Counters: &e.cntLc,
+		Breaker:  p.Breaker("lc", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
 	}
+	if e.svc, err = p.Services(flujoimpl.Deps{
+		Build:  e.build,
+		Shrink: e.shrink,
+		Stats:  e.addStats,
+	}, true, &e.stepLa, &e.stepLb, &e.stepLr, &e.stepLc); err != nil {
+		return nil, err
+	}
+	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	return e, nil
 }
 
@@ -611,44 +466,17 @@ func (e *LoudIgnoreExecutor) build(old, next *flujoimpl.Engine) (func(), []flujo
 		}
 		pool = p
 	}
-	renew := old != nil && (cfg.CircuitBreakerFailureThreshold != old.Config.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.Config.CircuitBreakerRecoveryTimeoutSeconds)
-	recovery := time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second
-	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery}); renew && err != nil {
-		return nil, nil, err
-	}
-	if next.Monitor != nil && old != nil && old.Monitor == next.Monitor {
-		next.Env.Monitors = old.Env.Monitors
-	} else if next.Monitor != nil {
-		next.Env.Monitors = []*runtime.StepMonitor{next.Monitor.Step("la"), next.Monitor.Step("lb"), next.Monitor.Step("lr"), next.Monitor.Step("lc")}
-	}
 	return func() {
 		if pool != nil {
 			e.scratch.Store(pool)
-		}
-		if renew {
-			_ = e.brkLa.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-			_ = e.brkLb.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-			_ = e.brkLr.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-			_ = e.brkLc.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
 		}
 	}, nil, nil
 }
 
 // addStats adds the figures of the executor's own parts to s.
 func (e *LoudIgnoreExecutor) addStats(_ *flujoimpl.Engine, s *runtime.Stats) {
-	e.cntLa.AddTo(s.Steps, "la")
-	flujoimpl.AddBreaker(s.Steps, "la", e.brkLa)
-	e.cntLb.AddTo(s.Steps, "lb")
-	flujoimpl.AddBreaker(s.Steps, "lb", e.brkLb)
-	e.cntLr.AddTo(s.Steps, "lr")
-	flujoimpl.AddBreaker(s.Steps, "lr", e.brkLr)
-	e.cntLc.AddTo(s.Steps, "lc")
-	flujoimpl.AddBreaker(s.Steps, "lc", e.brkLc)
 	flujoimpl.AddPool(s, e.scratch.Load().Stats())
 }
-
-// closeParts stops the executor's own parts, those built so far when its constructor fails.
-func (e *LoudIgnoreExecutor) closeParts() {}
 
 // shrink reacts to memory pressure: from high pressure on, the caches admit no new results and give back half their capacity and the pool drops its idle objects; below, the caches admit again at full capacity.
 func (e *LoudIgnoreExecutor) shrink(level runtime.PressureLevel) {
@@ -692,7 +520,7 @@ func (e *LoudIgnoreExecutor) runLfan(ctx context.Context, in Item, r *flujoimpl.
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 0, "la", &sc.results[0], &sc.o0, &sc.aborts[0], func() (Item, error) { return e.runLa(bctx, in, &sc.r0, &sc.results[0]) })
+		flujoimpl.RunBranch(sc.done, 0, "la", &sc.results[0], &sc.o0, &sc.aborts[0], func() (Item, error) { return e.stepLa.Run(bctx, &sc.r0.Eng.Env, in, sc.r0.Frame(), &sc.results[0]) })
 	}()
 	sc.r1 = *r
 	sc.w1 = *r.State
@@ -706,7 +534,7 @@ func (e *LoudIgnoreExecutor) runLfan(ctx context.Context, in Item, r *flujoimpl.
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 2, "lc", &sc.results[2], &sc.o2, &sc.aborts[2], func() (Item, error) { return e.runLc(bctx, in, &sc.r2, &sc.results[2]) })
+		flujoimpl.RunBranch(sc.done, 2, "lc", &sc.results[2], &sc.o2, &sc.aborts[2], func() (Item, error) { return e.stepLc.Run(bctx, &sc.r2.Eng.Env, in, sc.r2.Frame(), &sc.results[2]) })
 	}()
 	abort, failed, cerr := flujoimpl.Gather(ctx, sc.done, sc.results[:], sc.aborts[:], sc.finished[:], false, cancel)
 	if cerr != nil {
@@ -730,32 +558,12 @@ func (e *LoudIgnoreExecutor) runLfan(ctx context.Context, in Item, r *flujoimpl.
 	return flujoimpl.Succeed(res, r.Record, out), nil
 }
 
-// runLa runs the steps "la": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *LoudIgnoreExecutor) runLa(ctx context.Context, in Item, r *flujoimpl.Run[State], res *flujo.StepResult) (Item, error) {
-	return e.stepLa.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
-}
-
 // runLb runs "lb" and, when it fails, its fallback "lr".
 func (e *LoudIgnoreExecutor) runLb(ctx context.Context, in Item, r *flujoimpl.Run[State], res *flujo.StepResult) (Item, error) {
-	out, abort := e.primaryLb(ctx, in, r, res)
+	out, abort := e.stepLb.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 	var fb flujo.StepResult
-	out, _, abort = flujoimpl.WithFallback(res, &fb, out, abort, func() (Item, error) { return e.runLr(ctx, in, r, &fb) })
+	out, _, abort = flujoimpl.WithFallback(res, &fb, out, abort, func() (Item, error) { return e.stepLr.Run(ctx, &r.Eng.Env, in, r.Frame(), &fb) })
 	return out, abort
-}
-
-// primaryLb runs the steps "lb": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *LoudIgnoreExecutor) primaryLb(ctx context.Context, in Item, r *flujoimpl.Run[State], res *flujo.StepResult) (Item, error) {
-	return e.stepLb.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
-}
-
-// runLr runs the step "lr": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *LoudIgnoreExecutor) runLr(ctx context.Context, in Item, r *flujoimpl.Run[State], res *flujo.StepResult) (Item, error) {
-	return e.stepLr.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
-}
-
-// runLc runs the step "lc": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s), timeout 20ms per attempt.
-func (e *LoudIgnoreExecutor) runLc(ctx context.Context, in Item, r *flujoimpl.Run[State], res *flujo.StepResult) (Item, error) {
-	return e.stepLc.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // LoudKeepFirstExecutor runs the pipeline LoudKeepFirst ("lfan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -764,25 +572,10 @@ type LoudKeepFirstExecutor struct {
 	svc             *flujoimpl.Services                                        // configuration, components, run gate and counters
 	scratch         atomic.Pointer[runtime.Pool[scratchLoudKeepFirstExecutor]] // working space of Parallel runs (enable_object_pool)
 
-	// Step "la".
 	stepLa flujoimpl.Step[Item, Item]
-	cntLa  flujoimpl.StepCounters
-	brkLa  *runtime.Breaker
-
-	// Step "lb".
 	stepLb flujoimpl.Step[Item, Item]
-	cntLb  flujoimpl.StepCounters
-	brkLb  *runtime.Breaker
-
-	// Step "lr".
 	stepLr flujoimpl.Step[Item, Item]
-	cntLr  flujoimpl.StepCounters
-	brkLr  *runtime.Breaker
-
-	// Step "lc".
 	stepLc flujoimpl.Step[Item, Item]
-	cntLc  flujoimpl.StepCounters
-	brkLc  *runtime.Breaker
 }
 
 // scratchLoudKeepFirstExecutor is the pooled working space of the Parallel runs of LoudKeepFirstExecutor, one field per Parallel.
@@ -807,46 +600,11 @@ func flujogenConfigLoudKeepFirstExecutor() runtime.OptimizationConfig {
 
 // NewLoudKeepFirstExecutor returns an executor of LoudKeepFirst. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewLoudKeepFirstExecutor(opts ...flujo.CoreOption) (*LoudKeepFirstExecutor, error) {
-	set, cfg, err := flujoimpl.Configure("LoudKeepFirstExecutor", "lfan", flujogenConfigLoudKeepFirstExecutor(), "", opts)
+	p, err := flujoimpl.NewParts("LoudKeepFirstExecutor", "lfan", flujogenConfigLoudKeepFirstExecutor(), "", opts)
 	if err != nil {
 		return nil, err
 	}
-	clock := set.Clock
 	e := &LoudKeepFirstExecutor{}
-	fail := func(err error) (*LoudKeepFirstExecutor, error) {
-		e.closeParts()
-		return nil, err
-	}
-	if e.brkLa, err = runtime.NewBreaker("la", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
-		return fail(err)
-	}
-	if e.brkLb, err = runtime.NewBreaker("lb", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
-		return fail(err)
-	}
-	if e.brkLr, err = runtime.NewBreaker("lr", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
-		return fail(err)
-	}
-	if e.brkLc, err = runtime.NewBreaker("lc", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
-		return fail(err)
-	}
-	if e.svc, err = flujoimpl.NewServices(cfg, flujoimpl.Deps{
-		Build: e.build,
-		Clock: clock,
-		Close: func(*flujoimpl.Engine) []flujoimpl.Closer {
-			e.closeParts()
-			return nil
-		},
-		Fixed:   flujoimpl.CompiledIn,
-		Logger:  set.Logger,
-		Name:    "LoudKeepFirstExecutor",
-		Sampler: set.Sampler,
-		Shrink:  e.shrink,
-		Sink:    set.Sink,
-		Stats:   e.addStats,
-	}); err != nil {
-		return fail(err)
-	}
-	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepLa = flujoimpl.Step[Item, Item]{
 		Leaf: &flujoimpl.Leaf[Item, Item]{
 			Name: "la",
@@ -865,8 +623,7 @@ func NewLoudKeepFirstExecutor(opts ...flujo.CoreOption) (*LoudKeepFirstExecutor,
 			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
 		Attempts: 1,
-		Breaker:  e.brkLa,
-		Counters: &e.cntLa,
+		Breaker:  p.Breaker("la", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
 	}
 	e.stepLb = flujoimpl.Step[Item, Item]{
 		Leaf: &flujoimpl.Leaf[Item, Item]{
@@ -886,9 +643,7 @@ func NewLoudKeepFirstExecutor(opts ...flujo.CoreOption) (*LoudKeepFirstExecutor,
 			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
 		Attempts: 1,
-		Breaker:  e.brkLb,
-		Slot:     1,
-		Counters: &e.cntLb,
+		Breaker:  p.Breaker("lb", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
 	}
 	e.stepLr = flujoimpl.Step[Item, Item]{
 		Leaf: &flujoimpl.Leaf[Item, Item]{
@@ -900,9 +655,7 @@ func NewLoudKeepFirstExecutor(opts ...flujo.CoreOption) (*LoudKeepFirstExecutor,
 			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
 		Attempts: 2,
-		Breaker:  e.brkLr,
-		Slot:     2,
-		Counters: &e.cntLr,
+		Breaker:  p.Breaker("lr", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
 	}
 	e.stepLc = flujoimpl.Step[Item, Item]{
 		Leaf: &flujoimpl.Leaf[Item, Item]{
@@ -915,10 +668,16 @@ func NewLoudKeepFirstExecutor(opts ...flujo.CoreOption) (*LoudKeepFirstExecutor,
 		},
 		Attempts: 1,
 		Timeout:  time.Duration(int64(20000000)),
-		Breaker:  e.brkLc,
-		Slot:     3,
-		Counters: &e.cntLc,
+		Breaker:  p.Breaker("lc", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
 	}
+	if e.svc, err = p.Services(flujoimpl.Deps{
+		Build:  e.build,
+		Shrink: e.shrink,
+		Stats:  e.addStats,
+	}, true, &e.stepLa, &e.stepLb, &e.stepLr, &e.stepLc); err != nil {
+		return nil, err
+	}
+	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	return e, nil
 }
 
@@ -973,44 +732,17 @@ func (e *LoudKeepFirstExecutor) build(old, next *flujoimpl.Engine) (func(), []fl
 		}
 		pool = p
 	}
-	renew := old != nil && (cfg.CircuitBreakerFailureThreshold != old.Config.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.Config.CircuitBreakerRecoveryTimeoutSeconds)
-	recovery := time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second
-	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery}); renew && err != nil {
-		return nil, nil, err
-	}
-	if next.Monitor != nil && old != nil && old.Monitor == next.Monitor {
-		next.Env.Monitors = old.Env.Monitors
-	} else if next.Monitor != nil {
-		next.Env.Monitors = []*runtime.StepMonitor{next.Monitor.Step("la"), next.Monitor.Step("lb"), next.Monitor.Step("lr"), next.Monitor.Step("lc")}
-	}
 	return func() {
 		if pool != nil {
 			e.scratch.Store(pool)
-		}
-		if renew {
-			_ = e.brkLa.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-			_ = e.brkLb.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-			_ = e.brkLr.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-			_ = e.brkLc.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
 		}
 	}, nil, nil
 }
 
 // addStats adds the figures of the executor's own parts to s.
 func (e *LoudKeepFirstExecutor) addStats(_ *flujoimpl.Engine, s *runtime.Stats) {
-	e.cntLa.AddTo(s.Steps, "la")
-	flujoimpl.AddBreaker(s.Steps, "la", e.brkLa)
-	e.cntLb.AddTo(s.Steps, "lb")
-	flujoimpl.AddBreaker(s.Steps, "lb", e.brkLb)
-	e.cntLr.AddTo(s.Steps, "lr")
-	flujoimpl.AddBreaker(s.Steps, "lr", e.brkLr)
-	e.cntLc.AddTo(s.Steps, "lc")
-	flujoimpl.AddBreaker(s.Steps, "lc", e.brkLc)
 	flujoimpl.AddPool(s, e.scratch.Load().Stats())
 }
-
-// closeParts stops the executor's own parts, those built so far when its constructor fails.
-func (e *LoudKeepFirstExecutor) closeParts() {}
 
 // shrink reacts to memory pressure: from high pressure on, the caches admit no new results and give back half their capacity and the pool drops its idle objects; below, the caches admit again at full capacity.
 func (e *LoudKeepFirstExecutor) shrink(level runtime.PressureLevel) {
@@ -1054,7 +786,7 @@ func (e *LoudKeepFirstExecutor) runLfan(ctx context.Context, in Item, r *flujoim
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 0, "la", &sc.results[0], &sc.o0, &sc.aborts[0], func() (Item, error) { return e.runLa(bctx, in, &sc.r0, &sc.results[0]) })
+		flujoimpl.RunBranch(sc.done, 0, "la", &sc.results[0], &sc.o0, &sc.aborts[0], func() (Item, error) { return e.stepLa.Run(bctx, &sc.r0.Eng.Env, in, sc.r0.Frame(), &sc.results[0]) })
 	}()
 	sc.r1 = *r
 	sc.w1 = *r.State
@@ -1068,7 +800,7 @@ func (e *LoudKeepFirstExecutor) runLfan(ctx context.Context, in Item, r *flujoim
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 2, "lc", &sc.results[2], &sc.o2, &sc.aborts[2], func() (Item, error) { return e.runLc(bctx, in, &sc.r2, &sc.results[2]) })
+		flujoimpl.RunBranch(sc.done, 2, "lc", &sc.results[2], &sc.o2, &sc.aborts[2], func() (Item, error) { return e.stepLc.Run(bctx, &sc.r2.Eng.Env, in, sc.r2.Frame(), &sc.results[2]) })
 	}()
 	abort, failed, cerr := flujoimpl.Gather(ctx, sc.done, sc.results[:], sc.aborts[:], sc.finished[:], true, cancel)
 	if cerr != nil {
@@ -1092,58 +824,24 @@ func (e *LoudKeepFirstExecutor) runLfan(ctx context.Context, in Item, r *flujoim
 	return flujoimpl.Succeed(res, r.Record, out), nil
 }
 
-// runLa runs the steps "la": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *LoudKeepFirstExecutor) runLa(ctx context.Context, in Item, r *flujoimpl.Run[State], res *flujo.StepResult) (Item, error) {
-	return e.stepLa.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
-}
-
 // runLb runs "lb" and, when it fails, its fallback "lr".
 func (e *LoudKeepFirstExecutor) runLb(ctx context.Context, in Item, r *flujoimpl.Run[State], res *flujo.StepResult) (Item, error) {
-	out, abort := e.primaryLb(ctx, in, r, res)
+	out, abort := e.stepLb.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 	var fb flujo.StepResult
-	out, _, abort = flujoimpl.WithFallback(res, &fb, out, abort, func() (Item, error) { return e.runLr(ctx, in, r, &fb) })
+	out, _, abort = flujoimpl.WithFallback(res, &fb, out, abort, func() (Item, error) { return e.stepLr.Run(ctx, &r.Eng.Env, in, r.Frame(), &fb) })
 	return out, abort
-}
-
-// primaryLb runs the steps "lb": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *LoudKeepFirstExecutor) primaryLb(ctx context.Context, in Item, r *flujoimpl.Run[State], res *flujo.StepResult) (Item, error) {
-	return e.stepLb.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
-}
-
-// runLr runs the step "lr": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *LoudKeepFirstExecutor) runLr(ctx context.Context, in Item, r *flujoimpl.Run[State], res *flujo.StepResult) (Item, error) {
-	return e.stepLr.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
-}
-
-// runLc runs the step "lc": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s), timeout 20ms per attempt.
-func (e *LoudKeepFirstExecutor) runLc(ctx context.Context, in Item, r *flujoimpl.Run[State], res *flujo.StepResult) (Item, error) {
-	return e.stepLc.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // LoudMapExecutor runs the pipeline LoudMap ("lmap") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type LoudMapExecutor struct {
-	flujogenMethods                                                      // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
-	svc             *flujoimpl.Services                                  // configuration, components, run gate and counters
-	scratch         atomic.Pointer[runtime.Pool[scratchLoudMapExecutor]] // working space of Parallel runs (enable_object_pool)
-	cachesShrunk    atomic.Bool                                          // the caches admit no new results (memory pressure, auto-tuner)
-	seed            runtime.Hash                                         // cache keys
-	coarse          *runtime.CoarseClock                                 // cache expiry against the system clock
+	flujogenMethods                      // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
+	svc             *flujoimpl.Services  // configuration, components, run gate and counters
+	cachesShrunk    atomic.Bool          // the caches admit no new results (memory pressure, auto-tuner)
+	seed            runtime.Hash         // cache keys
+	coarse          *runtime.CoarseClock // cache expiry against the system clock
 
-	// Step "lm".
 	stepLm  flujoimpl.Step[Item, Item]
-	cntLm   flujoimpl.StepCounters
-	brkLm   *runtime.Breaker
 	cacheLm *runtime.ResultCache[Item]
-}
-
-// scratchLoudMapExecutor is the pooled working space of the Parallel runs of LoudMapExecutor, one field per Parallel.
-type scratchLoudMapExecutor struct{}
-
-func newscratchLoudMapExecutor() scratchLoudMapExecutor {
-	return scratchLoudMapExecutor{}
-}
-func resetscratchLoudMapExecutor(u *scratchLoudMapExecutor) {
-	*u = scratchLoudMapExecutor{}
 }
 
 // flujogenConfigLoudMapExecutor is the configuration compiled into LoudMapExecutor.
@@ -1156,48 +854,23 @@ func flujogenConfigLoudMapExecutor() runtime.OptimizationConfig {
 
 // NewLoudMapExecutor returns an executor of LoudMap. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewLoudMapExecutor(opts ...flujo.CoreOption) (*LoudMapExecutor, error) {
-	set, cfg, err := flujoimpl.Configure("LoudMapExecutor", "lmap", flujogenConfigLoudMapExecutor(), "", opts)
+	p, err := flujoimpl.NewParts("LoudMapExecutor", "lmap", flujogenConfigLoudMapExecutor(), "", opts)
 	if err != nil {
 		return nil, err
 	}
-	clock := set.Clock
 	e := &LoudMapExecutor{}
 	fail := func(err error) (*LoudMapExecutor, error) {
 		e.closeParts()
 		return nil, err
 	}
-	if e.brkLm, err = runtime.NewBreaker("lm", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
-		return fail(err)
-	}
 	e.seed = runtime.NewHash()
 	// Expiry is checked on every hit against a coarse reading of the system clock, as in the ExecutorCore.
-	cacheClock, coarse := runtime.NewCacheClock(clock)
+	cacheClock, coarse := runtime.NewCacheClock(p.Clock())
 	e.coarse = coarse
 	if e.cacheLm, err = runtime.NewResultCache[Item](runtime.ResultCacheOptions{MaxSize: 500, TTL: time.Duration(int64(7200000000000)), Clock: cacheClock}); err != nil {
 		return fail(err)
 	}
 	e.coarse.Need(time.Duration(int64(7200000000000)))
-	if e.svc, err = flujoimpl.NewServices(cfg, flujoimpl.Deps{
-		Build: e.build,
-		Clock: clock,
-		Close: func(*flujoimpl.Engine) []flujoimpl.Closer {
-			e.closeParts()
-			return nil
-		},
-		Fixed:  flujoimpl.CompiledIn,
-		Logger: set.Logger,
-		Name:   "LoudMapExecutor",
-		PauseCaches: func(_ *flujoimpl.Engine, pause bool) {
-			e.cachesShrunk.Store(pause)
-		},
-		Sampler: set.Sampler,
-		Shrink:  e.shrink,
-		Sink:    set.Sink,
-		Stats:   e.addStats,
-	}); err != nil {
-		return fail(err)
-	}
-	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepLm = flujoimpl.Step[Item, Item]{
 		Leaf: &flujoimpl.Leaf[Item, Item]{
 			Name:  "lm",
@@ -1212,10 +885,24 @@ func NewLoudMapExecutor(opts ...flujo.CoreOption) (*LoudMapExecutor, error) {
 			CopyOut: flujogenCopyItem,
 		},
 		Attempts: 1,
-		Breaker:  e.brkLm,
+		Breaker:  p.Breaker("lm", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
 		Cache:    flujoimpl.UnkeyedCache[Item, Item]{C: e.cacheLm},
-		Counters: &e.cntLm,
 	}
+	if e.svc, err = p.Services(flujoimpl.Deps{
+		Build: e.build,
+		Close: func(*flujoimpl.Engine) []flujoimpl.Closer {
+			e.closeParts()
+			return nil
+		},
+		PauseCaches: func(_ *flujoimpl.Engine, pause bool) {
+			e.cachesShrunk.Store(pause)
+		},
+		Shrink: e.shrink,
+		Stats:  e.addStats,
+	}, false, &e.stepLm); err != nil {
+		return fail(err)
+	}
+	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	return e, nil
 }
 
@@ -1259,34 +946,10 @@ func (e *LoudMapExecutor) ExecuteWithMonitoring(ctx context.Context, in []Item, 
 // build builds the parts of next that LoudMapExecutor keeps itself, taking over old's (nil for the first configuration); the changes to shared parts apply when the returned function runs.
 func (e *LoudMapExecutor) build(old, next *flujoimpl.Engine) (func(), []flujoimpl.Closer, error) {
 	cfg := &next.Config
-	var pool *runtime.Pool[scratchLoudMapExecutor]
-	if old == nil || cfg.ObjectPoolMaxSize != old.Config.ObjectPoolMaxSize || cfg.ObjectPoolCleanupThreshold != old.Config.ObjectPoolCleanupThreshold {
-		p, err := runtime.NewPool(cfg.ObjectPoolMaxSize, cfg.ObjectPoolCleanupThreshold, newscratchLoudMapExecutor, resetscratchLoudMapExecutor)
-		if err != nil {
-			return nil, nil, err
-		}
-		pool = p
-	}
-	renew := old != nil && (cfg.CircuitBreakerFailureThreshold != old.Config.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.Config.CircuitBreakerRecoveryTimeoutSeconds)
-	recovery := time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second
-	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery}); renew && err != nil {
-		return nil, nil, err
-	}
 	rebuild := old != nil && (cfg.CacheMaxSize != old.Config.CacheMaxSize || cfg.CacheTTLSeconds != old.Config.CacheTTLSeconds)
 	ttl := time.Duration(cfg.CacheTTLSeconds) * time.Second
 	next.Env.CachePaused = &e.cachesShrunk
-	if next.Monitor != nil && old != nil && old.Monitor == next.Monitor {
-		next.Env.Monitors = old.Env.Monitors
-	} else if next.Monitor != nil {
-		next.Env.Monitors = []*runtime.StepMonitor{next.Monitor.Step("lm")}
-	}
 	return func() {
-		if pool != nil {
-			e.scratch.Store(pool)
-		}
-		if renew {
-			_ = e.brkLm.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-		}
 		if rebuild {
 			_ = e.cacheLm.Rebuild(cfg.CacheMaxSize, ttl) // valid: Import checked it
 			e.coarse.Need(ttl)
@@ -1296,13 +959,10 @@ func (e *LoudMapExecutor) build(old, next *flujoimpl.Engine) (func(), []flujoimp
 
 // addStats adds the figures of the executor's own parts to s.
 func (e *LoudMapExecutor) addStats(_ *flujoimpl.Engine, s *runtime.Stats) {
-	e.cntLm.AddTo(s.Steps, "lm")
-	flujoimpl.AddBreaker(s.Steps, "lm", e.brkLm)
 	if cs := e.cacheLm.Stats(); cs.Hits+cs.Misses > 0 {
 		flujoimpl.AddCache(s, "lm", cs)
 	}
 	s.Cache.AdmissionPaused = e.cachesShrunk.Load()
-	flujoimpl.AddPool(s, e.scratch.Load().Stats())
 }
 
 // closeParts stops the executor's own parts, those built so far when its constructor fails.
@@ -1324,7 +984,6 @@ func (e *LoudMapExecutor) shrink(level runtime.PressureLevel) {
 	}
 	e.cachesShrunk.Store(true)
 	e.cacheLm.Shrink(0.5)
-	e.scratch.Load().Shrink()
 }
 
 // runLmap runs the Map "lmap".
@@ -1337,7 +996,7 @@ func (e *LoudMapExecutor) runLmap(ctx context.Context, in []Item, r *flujoimpl.R
 	results := make([]flujo.StepResult, len(in))
 	finished := make([]bool, len(in))
 	run := func(ctx context.Context, i int, cr *flujo.StepResult) (Item, error) {
-		return e.runLm(ctx, in[i], r, cr)
+		return e.stepLm.Run(ctx, &r.Eng.Env, in[i], r.Frame(), cr)
 	}
 	var abort error
 	var failed int
@@ -1359,36 +1018,16 @@ func (e *LoudMapExecutor) runLmap(ctx context.Context, in []Item, r *flujoimpl.R
 	return flujoimpl.Succeed(res, r.Record, outs), nil
 }
 
-// runLm runs the step "lm": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *LoudMapExecutor) runLm(ctx context.Context, in Item, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (Item, error) {
-	return e.stepLm.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
-}
-
 // LoudNoMergeExecutor runs the pipeline LoudNoMerge ("lfan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type LoudNoMergeExecutor struct {
 	flujogenMethods                                                          // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
 	svc             *flujoimpl.Services                                      // configuration, components, run gate and counters
 	scratch         atomic.Pointer[runtime.Pool[scratchLoudNoMergeExecutor]] // working space of Parallel runs (enable_object_pool)
 
-	// Step "la".
 	stepLa flujoimpl.Step[Item, Item]
-	cntLa  flujoimpl.StepCounters
-	brkLa  *runtime.Breaker
-
-	// Step "lb".
 	stepLb flujoimpl.Step[Item, Item]
-	cntLb  flujoimpl.StepCounters
-	brkLb  *runtime.Breaker
-
-	// Step "lr".
 	stepLr flujoimpl.Step[Item, Item]
-	cntLr  flujoimpl.StepCounters
-	brkLr  *runtime.Breaker
-
-	// Step "lc".
 	stepLc flujoimpl.Step[Item, Item]
-	cntLc  flujoimpl.StepCounters
-	brkLc  *runtime.Breaker
 }
 
 // scratchLoudNoMergeExecutor is the pooled working space of the Parallel runs of LoudNoMergeExecutor, one field per Parallel.
@@ -1413,46 +1052,11 @@ func flujogenConfigLoudNoMergeExecutor() runtime.OptimizationConfig {
 
 // NewLoudNoMergeExecutor returns an executor of LoudNoMerge. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewLoudNoMergeExecutor(opts ...flujo.CoreOption) (*LoudNoMergeExecutor, error) {
-	set, cfg, err := flujoimpl.Configure("LoudNoMergeExecutor", "lfan", flujogenConfigLoudNoMergeExecutor(), "", opts)
+	p, err := flujoimpl.NewParts("LoudNoMergeExecutor", "lfan", flujogenConfigLoudNoMergeExecutor(), "", opts)
 	if err != nil {
 		return nil, err
 	}
-	clock := set.Clock
 	e := &LoudNoMergeExecutor{}
-	fail := func(err error) (*LoudNoMergeExecutor, error) {
-		e.closeParts()
-		return nil, err
-	}
-	if e.brkLa, err = runtime.NewBreaker("la", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
-		return fail(err)
-	}
-	if e.brkLb, err = runtime.NewBreaker("lb", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
-		return fail(err)
-	}
-	if e.brkLr, err = runtime.NewBreaker("lr", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
-		return fail(err)
-	}
-	if e.brkLc, err = runtime.NewBreaker("lc", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
-		return fail(err)
-	}
-	if e.svc, err = flujoimpl.NewServices(cfg, flujoimpl.Deps{
-		Build: e.build,
-		Clock: clock,
-		Close: func(*flujoimpl.Engine) []flujoimpl.Closer {
-			e.closeParts()
-			return nil
-		},
-		Fixed:   flujoimpl.CompiledIn,
-		Logger:  set.Logger,
-		Name:    "LoudNoMergeExecutor",
-		Sampler: set.Sampler,
-		Shrink:  e.shrink,
-		Sink:    set.Sink,
-		Stats:   e.addStats,
-	}); err != nil {
-		return fail(err)
-	}
-	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepLa = flujoimpl.Step[Item, Item]{
 		Leaf: &flujoimpl.Leaf[Item, Item]{
 			Name: "la",
@@ -1471,8 +1075,7 @@ func NewLoudNoMergeExecutor(opts ...flujo.CoreOption) (*LoudNoMergeExecutor, err
 			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
 		Attempts: 1,
-		Breaker:  e.brkLa,
-		Counters: &e.cntLa,
+		Breaker:  p.Breaker("la", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
 	}
 	e.stepLb = flujoimpl.Step[Item, Item]{
 		Leaf: &flujoimpl.Leaf[Item, Item]{
@@ -1492,9 +1095,7 @@ func NewLoudNoMergeExecutor(opts ...flujo.CoreOption) (*LoudNoMergeExecutor, err
 			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
 		Attempts: 1,
-		Breaker:  e.brkLb,
-		Slot:     1,
-		Counters: &e.cntLb,
+		Breaker:  p.Breaker("lb", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
 	}
 	e.stepLr = flujoimpl.Step[Item, Item]{
 		Leaf: &flujoimpl.Leaf[Item, Item]{
@@ -1506,9 +1107,7 @@ func NewLoudNoMergeExecutor(opts ...flujo.CoreOption) (*LoudNoMergeExecutor, err
 			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
 		Attempts: 2,
-		Breaker:  e.brkLr,
-		Slot:     2,
-		Counters: &e.cntLr,
+		Breaker:  p.Breaker("lr", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
 	}
 	e.stepLc = flujoimpl.Step[Item, Item]{
 		Leaf: &flujoimpl.Leaf[Item, Item]{
@@ -1521,10 +1120,16 @@ func NewLoudNoMergeExecutor(opts ...flujo.CoreOption) (*LoudNoMergeExecutor, err
 		},
 		Attempts: 1,
 		Timeout:  time.Duration(int64(20000000)),
-		Breaker:  e.brkLc,
-		Slot:     3,
-		Counters: &e.cntLc,
+		Breaker:  p.Breaker("lc", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
 	}
+	if e.svc, err = p.Services(flujoimpl.Deps{
+		Build:  e.build,
+		Shrink: e.shrink,
+		Stats:  e.addStats,
+	}, true, &e.stepLa, &e.stepLb, &e.stepLr, &e.stepLc); err != nil {
+		return nil, err
+	}
+	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	return e, nil
 }
 
@@ -1579,44 +1184,17 @@ func (e *LoudNoMergeExecutor) build(old, next *flujoimpl.Engine) (func(), []fluj
 		}
 		pool = p
 	}
-	renew := old != nil && (cfg.CircuitBreakerFailureThreshold != old.Config.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.Config.CircuitBreakerRecoveryTimeoutSeconds)
-	recovery := time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second
-	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery}); renew && err != nil {
-		return nil, nil, err
-	}
-	if next.Monitor != nil && old != nil && old.Monitor == next.Monitor {
-		next.Env.Monitors = old.Env.Monitors
-	} else if next.Monitor != nil {
-		next.Env.Monitors = []*runtime.StepMonitor{next.Monitor.Step("la"), next.Monitor.Step("lb"), next.Monitor.Step("lr"), next.Monitor.Step("lc")}
-	}
 	return func() {
 		if pool != nil {
 			e.scratch.Store(pool)
-		}
-		if renew {
-			_ = e.brkLa.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-			_ = e.brkLb.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-			_ = e.brkLr.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-			_ = e.brkLc.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
 		}
 	}, nil, nil
 }
 
 // addStats adds the figures of the executor's own parts to s.
 func (e *LoudNoMergeExecutor) addStats(_ *flujoimpl.Engine, s *runtime.Stats) {
-	e.cntLa.AddTo(s.Steps, "la")
-	flujoimpl.AddBreaker(s.Steps, "la", e.brkLa)
-	e.cntLb.AddTo(s.Steps, "lb")
-	flujoimpl.AddBreaker(s.Steps, "lb", e.brkLb)
-	e.cntLr.AddTo(s.Steps, "lr")
-	flujoimpl.AddBreaker(s.Steps, "lr", e.brkLr)
-	e.cntLc.AddTo(s.Steps, "lc")
-	flujoimpl.AddBreaker(s.Steps, "lc", e.brkLc)
 	flujoimpl.AddPool(s, e.scratch.Load().Stats())
 }
-
-// closeParts stops the executor's own parts, those built so far when its constructor fails.
-func (e *LoudNoMergeExecutor) closeParts() {}
 
 // shrink reacts to memory pressure: from high pressure on, the caches admit no new results and give back half their capacity and the pool drops its idle objects; below, the caches admit again at full capacity.
 func (e *LoudNoMergeExecutor) shrink(level runtime.PressureLevel) {
@@ -1660,7 +1238,7 @@ func (e *LoudNoMergeExecutor) runLfan(ctx context.Context, in Item, r *flujoimpl
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 0, "la", &sc.results[0], &sc.o0, &sc.aborts[0], func() (Item, error) { return e.runLa(bctx, in, &sc.r0, &sc.results[0]) })
+		flujoimpl.RunBranch(sc.done, 0, "la", &sc.results[0], &sc.o0, &sc.aborts[0], func() (Item, error) { return e.stepLa.Run(bctx, &sc.r0.Eng.Env, in, sc.r0.Frame(), &sc.results[0]) })
 	}()
 	sc.r1 = *r
 	sc.w1 = *r.State
@@ -1674,7 +1252,7 @@ func (e *LoudNoMergeExecutor) runLfan(ctx context.Context, in Item, r *flujoimpl
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 2, "lc", &sc.results[2], &sc.o2, &sc.aborts[2], func() (Item, error) { return e.runLc(bctx, in, &sc.r2, &sc.results[2]) })
+		flujoimpl.RunBranch(sc.done, 2, "lc", &sc.results[2], &sc.o2, &sc.aborts[2], func() (Item, error) { return e.stepLc.Run(bctx, &sc.r2.Eng.Env, in, sc.r2.Frame(), &sc.results[2]) })
 	}()
 	abort, failed, cerr := flujoimpl.Gather(ctx, sc.done, sc.results[:], sc.aborts[:], sc.finished[:], true, cancel)
 	if cerr != nil {
@@ -1692,32 +1270,12 @@ func (e *LoudNoMergeExecutor) runLfan(ctx context.Context, in Item, r *flujoimpl
 	return flujoimpl.Succeed(res, r.Record, out), nil
 }
 
-// runLa runs the steps "la": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *LoudNoMergeExecutor) runLa(ctx context.Context, in Item, r *flujoimpl.Run[State], res *flujo.StepResult) (Item, error) {
-	return e.stepLa.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
-}
-
 // runLb runs "lb" and, when it fails, its fallback "lr".
 func (e *LoudNoMergeExecutor) runLb(ctx context.Context, in Item, r *flujoimpl.Run[State], res *flujo.StepResult) (Item, error) {
-	out, abort := e.primaryLb(ctx, in, r, res)
+	out, abort := e.stepLb.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 	var fb flujo.StepResult
-	out, _, abort = flujoimpl.WithFallback(res, &fb, out, abort, func() (Item, error) { return e.runLr(ctx, in, r, &fb) })
+	out, _, abort = flujoimpl.WithFallback(res, &fb, out, abort, func() (Item, error) { return e.stepLr.Run(ctx, &r.Eng.Env, in, r.Frame(), &fb) })
 	return out, abort
-}
-
-// primaryLb runs the steps "lb": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *LoudNoMergeExecutor) primaryLb(ctx context.Context, in Item, r *flujoimpl.Run[State], res *flujo.StepResult) (Item, error) {
-	return e.stepLb.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
-}
-
-// runLr runs the step "lr": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *LoudNoMergeExecutor) runLr(ctx context.Context, in Item, r *flujoimpl.Run[State], res *flujo.StepResult) (Item, error) {
-	return e.stepLr.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
-}
-
-// runLc runs the step "lc": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s), timeout 20ms per attempt.
-func (e *LoudNoMergeExecutor) runLc(ctx context.Context, in Item, r *flujoimpl.Run[State], res *flujo.StepResult) (Item, error) {
-	return e.stepLc.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // LoudSeqExecutor runs the pipeline LoudSeq ("lseq") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -1729,26 +1287,11 @@ type LoudSeqExecutor struct {
 	seed            runtime.Hash                                         // cache keys
 	coarse          *runtime.CoarseClock                                 // cache expiry against the system clock
 
-	// Step "seed".
 	stepSeed flujoimpl.Step[Item, Item]
-	cntSeed  flujoimpl.StepCounters
-	brkSeed  *runtime.Breaker
-
-	// Step "la".
-	stepLa flujoimpl.Step[Item, Item]
-	cntLa  flujoimpl.StepCounters
-	brkLa  *runtime.Breaker
-
-	// Step "lb".
-	stepLb flujoimpl.Step[Item, Item]
-	cntLb  flujoimpl.StepCounters
-	brkLb  *runtime.Breaker
-
-	// Step "lc".
-	stepLc  flujoimpl.Step[Item, Item]
-	cntLc   flujoimpl.StepCounters
-	brkLc   *runtime.Breaker
-	cacheLc *runtime.ResultCache[Item]
+	stepLa   flujoimpl.Step[Item, Item]
+	stepLb   flujoimpl.Step[Item, Item]
+	stepLc   flujoimpl.Step[Item, Item]
+	cacheLc  *runtime.ResultCache[Item]
 }
 
 // scratchLoudSeqExecutor is the pooled working space of the Parallel runs of LoudSeqExecutor, one field per Parallel.
@@ -1773,57 +1316,23 @@ func flujogenConfigLoudSeqExecutor() runtime.OptimizationConfig {
 
 // NewLoudSeqExecutor returns an executor of LoudSeq. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewLoudSeqExecutor(opts ...flujo.CoreOption) (*LoudSeqExecutor, error) {
-	set, cfg, err := flujoimpl.Configure("LoudSeqExecutor", "lseq", flujogenConfigLoudSeqExecutor(), "", opts)
+	p, err := flujoimpl.NewParts("LoudSeqExecutor", "lseq", flujogenConfigLoudSeqExecutor(), "", opts)
 	if err != nil {
 		return nil, err
 	}
-	clock := set.Clock
 	e := &LoudSeqExecutor{}
 	fail := func(err error) (*LoudSeqExecutor, error) {
 		e.closeParts()
 		return nil, err
 	}
-	if e.brkSeed, err = runtime.NewBreaker("seed", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
-		return fail(err)
-	}
-	if e.brkLa, err = runtime.NewBreaker("la", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
-		return fail(err)
-	}
-	if e.brkLb, err = runtime.NewBreaker("lb", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
-		return fail(err)
-	}
-	if e.brkLc, err = runtime.NewBreaker("lc", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
-		return fail(err)
-	}
 	e.seed = runtime.NewHash()
 	// Expiry is checked on every hit against a coarse reading of the system clock, as in the ExecutorCore.
-	cacheClock, coarse := runtime.NewCacheClock(clock)
+	cacheClock, coarse := runtime.NewCacheClock(p.Clock())
 	e.coarse = coarse
 	if e.cacheLc, err = runtime.NewResultCache[Item](runtime.ResultCacheOptions{MaxSize: 500, TTL: time.Duration(int64(7200000000000)), Clock: cacheClock}); err != nil {
 		return fail(err)
 	}
 	e.coarse.Need(time.Duration(int64(7200000000000)))
-	if e.svc, err = flujoimpl.NewServices(cfg, flujoimpl.Deps{
-		Build: e.build,
-		Clock: clock,
-		Close: func(*flujoimpl.Engine) []flujoimpl.Closer {
-			e.closeParts()
-			return nil
-		},
-		Fixed:  flujoimpl.CompiledIn,
-		Logger: set.Logger,
-		Name:   "LoudSeqExecutor",
-		PauseCaches: func(_ *flujoimpl.Engine, pause bool) {
-			e.cachesShrunk.Store(pause)
-		},
-		Sampler: set.Sampler,
-		Shrink:  e.shrink,
-		Sink:    set.Sink,
-		Stats:   e.addStats,
-	}); err != nil {
-		return fail(err)
-	}
-	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepSeed = flujoimpl.Step[Item, Item]{
 		Leaf: &flujoimpl.Leaf[Item, Item]{
 			Name: "seed",
@@ -1842,8 +1351,7 @@ func NewLoudSeqExecutor(opts ...flujo.CoreOption) (*LoudSeqExecutor, error) {
 			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
 		Attempts: 2,
-		Breaker:  e.brkSeed,
-		Counters: &e.cntSeed,
+		Breaker:  p.Breaker("seed", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
 	}
 	e.stepLa = flujoimpl.Step[Item, Item]{
 		Leaf: &flujoimpl.Leaf[Item, Item]{
@@ -1863,9 +1371,7 @@ func NewLoudSeqExecutor(opts ...flujo.CoreOption) (*LoudSeqExecutor, error) {
 			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
 		Attempts: 1,
-		Breaker:  e.brkLa,
-		Slot:     1,
-		Counters: &e.cntLa,
+		Breaker:  p.Breaker("la", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
 	}
 	e.stepLb = flujoimpl.Step[Item, Item]{
 		Leaf: &flujoimpl.Leaf[Item, Item]{
@@ -1885,9 +1391,7 @@ func NewLoudSeqExecutor(opts ...flujo.CoreOption) (*LoudSeqExecutor, error) {
 			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
 		Attempts: 1,
-		Breaker:  e.brkLb,
-		Slot:     2,
-		Counters: &e.cntLb,
+		Breaker:  p.Breaker("lb", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
 	}
 	e.stepLc = flujoimpl.Step[Item, Item]{
 		Leaf: &flujoimpl.Leaf[Item, Item]{
@@ -1904,11 +1408,24 @@ func NewLoudSeqExecutor(opts ...flujo.CoreOption) (*LoudSeqExecutor, error) {
 		},
 		Attempts: 1,
 		Timeout:  time.Duration(int64(20000000)),
-		Breaker:  e.brkLc,
-		Slot:     3,
+		Breaker:  p.Breaker("lc", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
 		Cache:    flujoimpl.UnkeyedCache[Item, Item]{C: e.cacheLc},
-		Counters: &e.cntLc,
 	}
+	if e.svc, err = p.Services(flujoimpl.Deps{
+		Build: e.build,
+		Close: func(*flujoimpl.Engine) []flujoimpl.Closer {
+			e.closeParts()
+			return nil
+		},
+		PauseCaches: func(_ *flujoimpl.Engine, pause bool) {
+			e.cachesShrunk.Store(pause)
+		},
+		Shrink: e.shrink,
+		Stats:  e.addStats,
+	}, true, &e.stepSeed, &e.stepLa, &e.stepLb, &e.stepLc); err != nil {
+		return fail(err)
+	}
+	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	return e, nil
 }
 
@@ -1963,28 +1480,12 @@ func (e *LoudSeqExecutor) build(old, next *flujoimpl.Engine) (func(), []flujoimp
 		}
 		pool = p
 	}
-	renew := old != nil && (cfg.CircuitBreakerFailureThreshold != old.Config.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.Config.CircuitBreakerRecoveryTimeoutSeconds)
-	recovery := time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second
-	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery}); renew && err != nil {
-		return nil, nil, err
-	}
 	rebuild := old != nil && (cfg.CacheMaxSize != old.Config.CacheMaxSize || cfg.CacheTTLSeconds != old.Config.CacheTTLSeconds)
 	ttl := time.Duration(cfg.CacheTTLSeconds) * time.Second
 	next.Env.CachePaused = &e.cachesShrunk
-	if next.Monitor != nil && old != nil && old.Monitor == next.Monitor {
-		next.Env.Monitors = old.Env.Monitors
-	} else if next.Monitor != nil {
-		next.Env.Monitors = []*runtime.StepMonitor{next.Monitor.Step("seed"), next.Monitor.Step("la"), next.Monitor.Step("lb"), next.Monitor.Step("lc")}
-	}
 	return func() {
 		if pool != nil {
 			e.scratch.Store(pool)
-		}
-		if renew {
-			_ = e.brkSeed.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-			_ = e.brkLa.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-			_ = e.brkLb.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-			_ = e.brkLc.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
 		}
 		if rebuild {
 			_ = e.cacheLc.Rebuild(cfg.CacheMaxSize, ttl) // valid: Import checked it
@@ -1995,14 +1496,6 @@ func (e *LoudSeqExecutor) build(old, next *flujoimpl.Engine) (func(), []flujoimp
 
 // addStats adds the figures of the executor's own parts to s.
 func (e *LoudSeqExecutor) addStats(_ *flujoimpl.Engine, s *runtime.Stats) {
-	e.cntSeed.AddTo(s.Steps, "seed")
-	flujoimpl.AddBreaker(s.Steps, "seed", e.brkSeed)
-	e.cntLa.AddTo(s.Steps, "la")
-	flujoimpl.AddBreaker(s.Steps, "la", e.brkLa)
-	e.cntLb.AddTo(s.Steps, "lb")
-	flujoimpl.AddBreaker(s.Steps, "lb", e.brkLb)
-	e.cntLc.AddTo(s.Steps, "lc")
-	flujoimpl.AddBreaker(s.Steps, "lc", e.brkLc)
 	if cs := e.cacheLc.Stats(); cs.Hits+cs.Misses > 0 {
 		flujoimpl.AddCache(s, "lc", cs)
 	}
@@ -2040,7 +1533,7 @@ func (e *LoudSeqExecutor) runLseq(ctx context.Context, in Item, r *flujoimpl.Run
 		res.Steps = make([]flujo.StepResult, 0, 2)
 	}
 	var crSeed flujo.StepResult
-	outSeed, abort := e.runSeed(ctx, in, r, &crSeed)
+	outSeed, abort := e.stepSeed.Run(ctx, &r.Eng.Env, in, r.Frame(), &crSeed)
 	if stop, abort := flujoimpl.Child(res, &crSeed, r.Record, abort); stop {
 		return *new(Item), abort
 	}
@@ -2050,11 +1543,6 @@ func (e *LoudSeqExecutor) runLseq(ctx context.Context, in Item, r *flujoimpl.Run
 		return *new(Item), abort
 	}
 	return flujoimpl.Succeed(res, r.Record, outLfan), nil
-}
-
-// runSeed runs the steps "seed": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *LoudSeqExecutor) runSeed(ctx context.Context, in Item, r *flujoimpl.Run[State], res *flujo.StepResult) (Item, error) {
-	return e.stepSeed.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // scratchLoudSeqExecutorLfan is the working space of one run of parallel "lfan".
@@ -2091,7 +1579,7 @@ func (e *LoudSeqExecutor) runLfan(ctx context.Context, in Item, r *flujoimpl.Run
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 0, "la", &sc.results[0], &sc.o0, &sc.aborts[0], func() (Item, error) { return e.runLa(bctx, in, &sc.r0, &sc.results[0]) })
+		flujoimpl.RunBranch(sc.done, 0, "la", &sc.results[0], &sc.o0, &sc.aborts[0], func() (Item, error) { return e.stepLa.Run(bctx, &sc.r0.Eng.Env, in, sc.r0.Frame(), &sc.results[0]) })
 	}()
 	sc.r1 = *r
 	sc.w1 = *r.State
@@ -2099,13 +1587,13 @@ func (e *LoudSeqExecutor) runLfan(ctx context.Context, in Item, r *flujoimpl.Run
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 1, "lb", &sc.results[1], &sc.o1, &sc.aborts[1], func() (Item, error) { return e.runLb(bctx, in, &sc.r1, &sc.results[1]) })
+		flujoimpl.RunBranch(sc.done, 1, "lb", &sc.results[1], &sc.o1, &sc.aborts[1], func() (Item, error) { return e.stepLb.Run(bctx, &sc.r1.Eng.Env, in, sc.r1.Frame(), &sc.results[1]) })
 	}()
 	sc.r2 = *r
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 2, "lc", &sc.results[2], &sc.o2, &sc.aborts[2], func() (Item, error) { return e.runLc(bctx, in, &sc.r2, &sc.results[2]) })
+		flujoimpl.RunBranch(sc.done, 2, "lc", &sc.results[2], &sc.o2, &sc.aborts[2], func() (Item, error) { return e.stepLc.Run(bctx, &sc.r2.Eng.Env, in, sc.r2.Frame(), &sc.results[2]) })
 	}()
 	abort, failed, cerr := flujoimpl.Gather(ctx, sc.done, sc.results[:], sc.aborts[:], sc.finished[:], true, cancel)
 	if cerr != nil {
@@ -2129,46 +1617,16 @@ func (e *LoudSeqExecutor) runLfan(ctx context.Context, in Item, r *flujoimpl.Run
 	return flujoimpl.Succeed(res, r.Record, out), nil
 }
 
-// runLa runs the steps "la": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *LoudSeqExecutor) runLa(ctx context.Context, in Item, r *flujoimpl.Run[State], res *flujo.StepResult) (Item, error) {
-	return e.stepLa.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
-}
-
-// runLb runs the steps "lb": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *LoudSeqExecutor) runLb(ctx context.Context, in Item, r *flujoimpl.Run[State], res *flujo.StepResult) (Item, error) {
-	return e.stepLb.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
-}
-
-// runLc runs the step "lc": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s), timeout 20ms per attempt.
-func (e *LoudSeqExecutor) runLc(ctx context.Context, in Item, r *flujoimpl.Run[State], res *flujo.StepResult) (Item, error) {
-	return e.stepLc.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
-}
-
 // LoudUpdateExecutor runs the pipeline LoudUpdate ("lfan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type LoudUpdateExecutor struct {
 	flujogenMethods                                                         // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
 	svc             *flujoimpl.Services                                     // configuration, components, run gate and counters
 	scratch         atomic.Pointer[runtime.Pool[scratchLoudUpdateExecutor]] // working space of Parallel runs (enable_object_pool)
 
-	// Step "la".
 	stepLa flujoimpl.Step[Item, Item]
-	cntLa  flujoimpl.StepCounters
-	brkLa  *runtime.Breaker
-
-	// Step "lb".
 	stepLb flujoimpl.Step[Item, Item]
-	cntLb  flujoimpl.StepCounters
-	brkLb  *runtime.Breaker
-
-	// Step "lr".
 	stepLr flujoimpl.Step[Item, Item]
-	cntLr  flujoimpl.StepCounters
-	brkLr  *runtime.Breaker
-
-	// Step "lc".
 	stepLc flujoimpl.Step[Item, Item]
-	cntLc  flujoimpl.StepCounters
-	brkLc  *runtime.Breaker
 }
 
 // scratchLoudUpdateExecutor is the pooled working space of the Parallel runs of LoudUpdateExecutor, one field per Parallel.
@@ -2193,46 +1651,11 @@ func flujogenConfigLoudUpdateExecutor() runtime.OptimizationConfig {
 
 // NewLoudUpdateExecutor returns an executor of LoudUpdate. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewLoudUpdateExecutor(opts ...flujo.CoreOption) (*LoudUpdateExecutor, error) {
-	set, cfg, err := flujoimpl.Configure("LoudUpdateExecutor", "lfan", flujogenConfigLoudUpdateExecutor(), "", opts)
+	p, err := flujoimpl.NewParts("LoudUpdateExecutor", "lfan", flujogenConfigLoudUpdateExecutor(), "", opts)
 	if err != nil {
 		return nil, err
 	}
-	clock := set.Clock
 	e := &LoudUpdateExecutor{}
-	fail := func(err error) (*LoudUpdateExecutor, error) {
-		e.closeParts()
-		return nil, err
-	}
-	if e.brkLa, err = runtime.NewBreaker("la", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
-		return fail(err)
-	}
-	if e.brkLb, err = runtime.NewBreaker("lb", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
-		return fail(err)
-	}
-	if e.brkLr, err = runtime.NewBreaker("lr", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
-		return fail(err)
-	}
-	if e.brkLc, err = runtime.NewBreaker("lc", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
-		return fail(err)
-	}
-	if e.svc, err = flujoimpl.NewServices(cfg, flujoimpl.Deps{
-		Build: e.build,
-		Clock: clock,
-		Close: func(*flujoimpl.Engine) []flujoimpl.Closer {
-			e.closeParts()
-			return nil
-		},
-		Fixed:   flujoimpl.CompiledIn,
-		Logger:  set.Logger,
-		Name:    "LoudUpdateExecutor",
-		Sampler: set.Sampler,
-		Shrink:  e.shrink,
-		Sink:    set.Sink,
-		Stats:   e.addStats,
-	}); err != nil {
-		return fail(err)
-	}
-	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepLa = flujoimpl.Step[Item, Item]{
 		Leaf: &flujoimpl.Leaf[Item, Item]{
 			Name: "la",
@@ -2251,8 +1674,7 @@ func NewLoudUpdateExecutor(opts ...flujo.CoreOption) (*LoudUpdateExecutor, error
 			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
 		Attempts: 1,
-		Breaker:  e.brkLa,
-		Counters: &e.cntLa,
+		Breaker:  p.Breaker("la", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
 	}
 	e.stepLb = flujoimpl.Step[Item, Item]{
 		Leaf: &flujoimpl.Leaf[Item, Item]{
@@ -2272,9 +1694,7 @@ func NewLoudUpdateExecutor(opts ...flujo.CoreOption) (*LoudUpdateExecutor, error
 			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
 		Attempts: 1,
-		Breaker:  e.brkLb,
-		Slot:     1,
-		Counters: &e.cntLb,
+		Breaker:  p.Breaker("lb", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
 	}
 	e.stepLr = flujoimpl.Step[Item, Item]{
 		Leaf: &flujoimpl.Leaf[Item, Item]{
@@ -2286,9 +1706,7 @@ func NewLoudUpdateExecutor(opts ...flujo.CoreOption) (*LoudUpdateExecutor, error
 			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
 		Attempts: 2,
-		Breaker:  e.brkLr,
-		Slot:     2,
-		Counters: &e.cntLr,
+		Breaker:  p.Breaker("lr", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
 	}
 	e.stepLc = flujoimpl.Step[Item, Item]{
 		Leaf: &flujoimpl.Leaf[Item, Item]{
@@ -2301,10 +1719,16 @@ func NewLoudUpdateExecutor(opts ...flujo.CoreOption) (*LoudUpdateExecutor, error
 		},
 		Attempts: 1,
 		Timeout:  time.Duration(int64(20000000)),
-		Breaker:  e.brkLc,
-		Slot:     3,
-		Counters: &e.cntLc,
+		Breaker:  p.Breaker("lc", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
 	}
+	if e.svc, err = p.Services(flujoimpl.Deps{
+		Build:  e.build,
+		Shrink: e.shrink,
+		Stats:  e.addStats,
+	}, true, &e.stepLa, &e.stepLb, &e.stepLr, &e.stepLc); err != nil {
+		return nil, err
+	}
+	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	return e, nil
 }
 
@@ -2359,44 +1783,17 @@ func (e *LoudUpdateExecutor) build(old, next *flujoimpl.Engine) (func(), []flujo
 		}
 		pool = p
 	}
-	renew := old != nil && (cfg.CircuitBreakerFailureThreshold != old.Config.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.Config.CircuitBreakerRecoveryTimeoutSeconds)
-	recovery := time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second
-	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery}); renew && err != nil {
-		return nil, nil, err
-	}
-	if next.Monitor != nil && old != nil && old.Monitor == next.Monitor {
-		next.Env.Monitors = old.Env.Monitors
-	} else if next.Monitor != nil {
-		next.Env.Monitors = []*runtime.StepMonitor{next.Monitor.Step("la"), next.Monitor.Step("lb"), next.Monitor.Step("lr"), next.Monitor.Step("lc")}
-	}
 	return func() {
 		if pool != nil {
 			e.scratch.Store(pool)
-		}
-		if renew {
-			_ = e.brkLa.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-			_ = e.brkLb.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-			_ = e.brkLr.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-			_ = e.brkLc.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
 		}
 	}, nil, nil
 }
 
 // addStats adds the figures of the executor's own parts to s.
 func (e *LoudUpdateExecutor) addStats(_ *flujoimpl.Engine, s *runtime.Stats) {
-	e.cntLa.AddTo(s.Steps, "la")
-	flujoimpl.AddBreaker(s.Steps, "la", e.brkLa)
-	e.cntLb.AddTo(s.Steps, "lb")
-	flujoimpl.AddBreaker(s.Steps, "lb", e.brkLb)
-	e.cntLr.AddTo(s.Steps, "lr")
-	flujoimpl.AddBreaker(s.Steps, "lr", e.brkLr)
-	e.cntLc.AddTo(s.Steps, "lc")
-	flujoimpl.AddBreaker(s.Steps, "lc", e.brkLc)
 	flujoimpl.AddPool(s, e.scratch.Load().Stats())
 }
-
-// closeParts stops the executor's own parts, those built so far when its constructor fails.
-func (e *LoudUpdateExecutor) closeParts() {}
 
 // shrink reacts to memory pressure: from high pressure on, the caches admit no new results and give back half their capacity and the pool drops its idle objects; below, the caches admit again at full capacity.
 func (e *LoudUpdateExecutor) shrink(level runtime.PressureLevel) {
@@ -2440,7 +1837,7 @@ func (e *LoudUpdateExecutor) runLfan(ctx context.Context, in Item, r *flujoimpl.
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 0, "la", &sc.results[0], &sc.o0, &sc.aborts[0], func() (Item, error) { return e.runLa(bctx, in, &sc.r0, &sc.results[0]) })
+		flujoimpl.RunBranch(sc.done, 0, "la", &sc.results[0], &sc.o0, &sc.aborts[0], func() (Item, error) { return e.stepLa.Run(bctx, &sc.r0.Eng.Env, in, sc.r0.Frame(), &sc.results[0]) })
 	}()
 	sc.r1 = *r
 	sc.w1 = *r.State
@@ -2454,7 +1851,7 @@ func (e *LoudUpdateExecutor) runLfan(ctx context.Context, in Item, r *flujoimpl.
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 2, "lc", &sc.results[2], &sc.o2, &sc.aborts[2], func() (Item, error) { return e.runLc(bctx, in, &sc.r2, &sc.results[2]) })
+		flujoimpl.RunBranch(sc.done, 2, "lc", &sc.results[2], &sc.o2, &sc.aborts[2], func() (Item, error) { return e.stepLc.Run(bctx, &sc.r2.Eng.Env, in, sc.r2.Frame(), &sc.results[2]) })
 	}()
 	abort, failed, cerr := flujoimpl.Gather(ctx, sc.done, sc.results[:], sc.aborts[:], sc.finished[:], true, cancel)
 	if cerr != nil {
@@ -2478,32 +1875,12 @@ func (e *LoudUpdateExecutor) runLfan(ctx context.Context, in Item, r *flujoimpl.
 	return flujoimpl.Succeed(res, r.Record, out), nil
 }
 
-// runLa runs the steps "la": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *LoudUpdateExecutor) runLa(ctx context.Context, in Item, r *flujoimpl.Run[State], res *flujo.StepResult) (Item, error) {
-	return e.stepLa.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
-}
-
 // runLb runs "lb" and, when it fails, its fallback "lr".
 func (e *LoudUpdateExecutor) runLb(ctx context.Context, in Item, r *flujoimpl.Run[State], res *flujo.StepResult) (Item, error) {
-	out, abort := e.primaryLb(ctx, in, r, res)
+	out, abort := e.stepLb.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 	var fb flujo.StepResult
-	out, _, abort = flujoimpl.WithFallback(res, &fb, out, abort, func() (Item, error) { return e.runLr(ctx, in, r, &fb) })
+	out, _, abort = flujoimpl.WithFallback(res, &fb, out, abort, func() (Item, error) { return e.stepLr.Run(ctx, &r.Eng.Env, in, r.Frame(), &fb) })
 	return out, abort
-}
-
-// primaryLb runs the steps "lb": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *LoudUpdateExecutor) primaryLb(ctx context.Context, in Item, r *flujoimpl.Run[State], res *flujo.StepResult) (Item, error) {
-	return e.stepLb.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
-}
-
-// runLr runs the step "lr": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *LoudUpdateExecutor) runLr(ctx context.Context, in Item, r *flujoimpl.Run[State], res *flujo.StepResult) (Item, error) {
-	return e.stepLr.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
-}
-
-// runLc runs the step "lc": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s), timeout 20ms per attempt.
-func (e *LoudUpdateExecutor) runLc(ctx context.Context, in Item, r *flujoimpl.Run[State], res *flujo.StepResult) (Item, error) {
-	return e.stepLc.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // MapFanExecutor runs the pipeline MapFan ("mfan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -2512,15 +1889,8 @@ type MapFanExecutor struct {
 	svc             *flujoimpl.Services                                 // configuration, components, run gate and counters
 	scratch         atomic.Pointer[runtime.Pool[scratchMapFanExecutor]] // working space of Parallel runs (enable_object_pool)
 
-	// Step "qc".
 	stepQc flujoimpl.Step[Item, Item]
-	cntQc  flujoimpl.StepCounters
-	brkQc  *runtime.Breaker
-
-	// Step "qm".
 	stepQm flujoimpl.Step[Item, Item]
-	cntQm  flujoimpl.StepCounters
-	brkQm  *runtime.Breaker
 
 	scopes *runtime.ScopePool // cancellable contexts of Parallel and Map runs
 }
@@ -2547,40 +1917,14 @@ func flujogenConfigMapFanExecutor() runtime.OptimizationConfig {
 
 // NewMapFanExecutor returns an executor of MapFan. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewMapFanExecutor(opts ...flujo.CoreOption) (*MapFanExecutor, error) {
-	set, cfg, err := flujoimpl.Configure("MapFanExecutor", "mfan", flujogenConfigMapFanExecutor(), "", opts)
+	p, err := flujoimpl.NewParts("MapFanExecutor", "mfan", flujogenConfigMapFanExecutor(), "", opts)
 	if err != nil {
 		return nil, err
 	}
-	clock := set.Clock
 	e := &MapFanExecutor{}
-	fail := func(err error) (*MapFanExecutor, error) {
-		e.closeParts()
+	if e.scopes, err = runtime.NewScopePool(8, 0.9); err != nil {
 		return nil, err
 	}
-	if e.brkQc, err = runtime.NewBreaker("qc", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
-		return fail(err)
-	}
-	if e.brkQm, err = runtime.NewBreaker("qm", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
-		return fail(err)
-	}
-	if e.svc, err = flujoimpl.NewServices(cfg, flujoimpl.Deps{
-		Build: e.build,
-		Clock: clock,
-		Close: func(*flujoimpl.Engine) []flujoimpl.Closer {
-			e.closeParts()
-			return nil
-		},
-		Fixed:   flujoimpl.CompiledIn,
-		Logger:  set.Logger,
-		Name:    "MapFanExecutor",
-		Sampler: set.Sampler,
-		Shrink:  e.shrink,
-		Sink:    set.Sink,
-		Stats:   e.addStats,
-	}); err != nil {
-		return fail(err)
-	}
-	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepQc = flujoimpl.Step[Item, Item]{
 		Leaf: &flujoimpl.Leaf[Item, Item]{
 			Name:  "qc",
@@ -2591,8 +1935,7 @@ func NewMapFanExecutor(opts ...flujo.CoreOption) (*MapFanExecutor, error) {
 			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
 		Attempts: 1,
-		Breaker:  e.brkQc,
-		Counters: &e.cntQc,
+		Breaker:  p.Breaker("qc", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
 	}
 	e.stepQm = flujoimpl.Step[Item, Item]{
 		Leaf: &flujoimpl.Leaf[Item, Item]{
@@ -2604,13 +1947,16 @@ func NewMapFanExecutor(opts ...flujo.CoreOption) (*MapFanExecutor, error) {
 			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
 		Attempts: 1,
-		Breaker:  e.brkQm,
-		Slot:     1,
-		Counters: &e.cntQm,
+		Breaker:  p.Breaker("qm", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
 	}
-	if e.scopes, err = runtime.NewScopePool(8, 0.9); err != nil {
-		return fail(err)
+	if e.svc, err = p.Services(flujoimpl.Deps{
+		Build:  e.build,
+		Shrink: e.shrink,
+		Stats:  e.addStats,
+	}, true, &e.stepQc, &e.stepQm); err != nil {
+		return nil, err
 	}
+	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	return e, nil
 }
 
@@ -2662,38 +2008,17 @@ func (e *MapFanExecutor) build(old, next *flujoimpl.Engine) (func(), []flujoimpl
 		}
 		pool = p
 	}
-	renew := old != nil && (cfg.CircuitBreakerFailureThreshold != old.Config.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.Config.CircuitBreakerRecoveryTimeoutSeconds)
-	recovery := time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second
-	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery}); renew && err != nil {
-		return nil, nil, err
-	}
-	if next.Monitor != nil && old != nil && old.Monitor == next.Monitor {
-		next.Env.Monitors = old.Env.Monitors
-	} else if next.Monitor != nil {
-		next.Env.Monitors = []*runtime.StepMonitor{next.Monitor.Step("qc"), next.Monitor.Step("qm")}
-	}
 	return func() {
 		if pool != nil {
 			e.scratch.Store(pool)
-		}
-		if renew {
-			_ = e.brkQc.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-			_ = e.brkQm.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
 		}
 	}, nil, nil
 }
 
 // addStats adds the figures of the executor's own parts to s.
 func (e *MapFanExecutor) addStats(_ *flujoimpl.Engine, s *runtime.Stats) {
-	e.cntQc.AddTo(s.Steps, "qc")
-	flujoimpl.AddBreaker(s.Steps, "qc", e.brkQc)
-	e.cntQm.AddTo(s.Steps, "qm")
-	flujoimpl.AddBreaker(s.Steps, "qm", e.brkQm)
 	flujoimpl.AddPool(s, e.scratch.Load().Stats())
 }
-
-// closeParts stops the executor's own parts, those built so far when its constructor fails.
-func (e *MapFanExecutor) closeParts() {}
 
 // shrink reacts to memory pressure: from high pressure on, the caches admit no new results and give back half their capacity and the pool drops its idle objects; below, the caches admit again at full capacity.
 func (e *MapFanExecutor) shrink(level runtime.PressureLevel) {
@@ -2764,13 +2089,13 @@ func (e *MapFanExecutor) runInner(ctx context.Context, in Item, r *flujoimpl.Run
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 0, "qc", &sc.results[0], &sc.o0, &sc.aborts[0], func() (Item, error) { return e.runQc(bctx, in, &sc.r0, &sc.results[0]) })
+		flujoimpl.RunBranch(sc.done, 0, "qc", &sc.results[0], &sc.o0, &sc.aborts[0], func() (Item, error) { return e.stepQc.Run(bctx, &sc.r0.Eng.Env, in, sc.r0.Frame(), &sc.results[0]) })
 	}()
 	sc.r1 = *r
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 1, "qm", &sc.results[1], &sc.o1, &sc.aborts[1], func() (Item, error) { return e.runQm(bctx, in, &sc.r1, &sc.results[1]) })
+		flujoimpl.RunBranch(sc.done, 1, "qm", &sc.results[1], &sc.o1, &sc.aborts[1], func() (Item, error) { return e.stepQm.Run(bctx, &sc.r1.Eng.Env, in, sc.r1.Frame(), &sc.results[1]) })
 	}()
 	abort, failed, cerr := flujoimpl.Gather(ctx, sc.done, sc.results[:], sc.aborts[:], sc.finished[:], true, bctx.Cancel)
 	if cerr != nil {
@@ -2791,36 +2116,15 @@ func (e *MapFanExecutor) runInner(ctx context.Context, in Item, r *flujoimpl.Run
 	return flujoimpl.Succeed(res, r.Record, out), nil
 }
 
-// runQc runs the step "qc": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *MapFanExecutor) runQc(ctx context.Context, in Item, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (Item, error) {
-	return e.stepQc.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
-}
-
-// runQm runs the step "qm": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *MapFanExecutor) runQm(ctx context.Context, in Item, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (Item, error) {
-	return e.stepQm.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
-}
-
 // QuietConflictExecutor runs the pipeline QuietConflict ("qfan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type QuietConflictExecutor struct {
 	flujogenMethods                                                            // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
 	svc             *flujoimpl.Services                                        // configuration, components, run gate and counters
 	scratch         atomic.Pointer[runtime.Pool[scratchQuietConflictExecutor]] // working space of Parallel runs (enable_object_pool)
 
-	// Step "qa".
 	stepQa flujoimpl.Step[Item, Item]
-	cntQa  flujoimpl.StepCounters
-	brkQa  *runtime.Breaker
-
-	// Step "qb".
 	stepQb flujoimpl.Step[Item, Item]
-	cntQb  flujoimpl.StepCounters
-	brkQb  *runtime.Breaker
-
-	// Step "qc".
 	stepQc flujoimpl.Step[Item, Item]
-	cntQc  flujoimpl.StepCounters
-	brkQc  *runtime.Breaker
 
 	scopes *runtime.ScopePool // cancellable contexts of Parallel and Map runs
 }
@@ -2847,43 +2151,14 @@ func flujogenConfigQuietConflictExecutor() runtime.OptimizationConfig {
 
 // NewQuietConflictExecutor returns an executor of QuietConflict. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewQuietConflictExecutor(opts ...flujo.CoreOption) (*QuietConflictExecutor, error) {
-	set, cfg, err := flujoimpl.Configure("QuietConflictExecutor", "qfan", flujogenConfigQuietConflictExecutor(), "", opts)
+	p, err := flujoimpl.NewParts("QuietConflictExecutor", "qfan", flujogenConfigQuietConflictExecutor(), "", opts)
 	if err != nil {
 		return nil, err
 	}
-	clock := set.Clock
 	e := &QuietConflictExecutor{}
-	fail := func(err error) (*QuietConflictExecutor, error) {
-		e.closeParts()
+	if e.scopes, err = runtime.NewScopePool(8, 0.9); err != nil {
 		return nil, err
 	}
-	if e.brkQa, err = runtime.NewBreaker("qa", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
-		return fail(err)
-	}
-	if e.brkQb, err = runtime.NewBreaker("qb", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
-		return fail(err)
-	}
-	if e.brkQc, err = runtime.NewBreaker("qc", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
-		return fail(err)
-	}
-	if e.svc, err = flujoimpl.NewServices(cfg, flujoimpl.Deps{
-		Build: e.build,
-		Clock: clock,
-		Close: func(*flujoimpl.Engine) []flujoimpl.Closer {
-			e.closeParts()
-			return nil
-		},
-		Fixed:   flujoimpl.CompiledIn,
-		Logger:  set.Logger,
-		Name:    "QuietConflictExecutor",
-		Sampler: set.Sampler,
-		Shrink:  e.shrink,
-		Sink:    set.Sink,
-		Stats:   e.addStats,
-	}); err != nil {
-		return fail(err)
-	}
-	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepQa = flujoimpl.Step[Item, Item]{
 		Leaf: &flujoimpl.Leaf[Item, Item]{
 			Name: "qa",
@@ -2902,8 +2177,7 @@ func NewQuietConflictExecutor(opts ...flujo.CoreOption) (*QuietConflictExecutor,
 			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
 		Attempts: 1,
-		Breaker:  e.brkQa,
-		Counters: &e.cntQa,
+		Breaker:  p.Breaker("qa", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
 	}
 	e.stepQb = flujoimpl.Step[Item, Item]{
 		Leaf: &flujoimpl.Leaf[Item, Item]{
@@ -2923,9 +2197,7 @@ func NewQuietConflictExecutor(opts ...flujo.CoreOption) (*QuietConflictExecutor,
 			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
 		Attempts: 1,
-		Breaker:  e.brkQb,
-		Slot:     1,
-		Counters: &e.cntQb,
+		Breaker:  p.Breaker("qb", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
 	}
 	e.stepQc = flujoimpl.Step[Item, Item]{
 		Leaf: &flujoimpl.Leaf[Item, Item]{
@@ -2937,13 +2209,16 @@ func NewQuietConflictExecutor(opts ...flujo.CoreOption) (*QuietConflictExecutor,
 			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
 		Attempts: 1,
-		Breaker:  e.brkQc,
-		Slot:     2,
-		Counters: &e.cntQc,
+		Breaker:  p.Breaker("qc", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
 	}
-	if e.scopes, err = runtime.NewScopePool(8, 0.9); err != nil {
-		return fail(err)
+	if e.svc, err = p.Services(flujoimpl.Deps{
+		Build:  e.build,
+		Shrink: e.shrink,
+		Stats:  e.addStats,
+	}, true, &e.stepQa, &e.stepQb, &e.stepQc); err != nil {
+		return nil, err
 	}
+	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	return e, nil
 }
 
@@ -2998,41 +2273,17 @@ func (e *QuietConflictExecutor) build(old, next *flujoimpl.Engine) (func(), []fl
 		}
 		pool = p
 	}
-	renew := old != nil && (cfg.CircuitBreakerFailureThreshold != old.Config.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.Config.CircuitBreakerRecoveryTimeoutSeconds)
-	recovery := time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second
-	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery}); renew && err != nil {
-		return nil, nil, err
-	}
-	if next.Monitor != nil && old != nil && old.Monitor == next.Monitor {
-		next.Env.Monitors = old.Env.Monitors
-	} else if next.Monitor != nil {
-		next.Env.Monitors = []*runtime.StepMonitor{next.Monitor.Step("qa"), next.Monitor.Step("qb"), next.Monitor.Step("qc")}
-	}
 	return func() {
 		if pool != nil {
 			e.scratch.Store(pool)
-		}
-		if renew {
-			_ = e.brkQa.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-			_ = e.brkQb.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-			_ = e.brkQc.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
 		}
 	}, nil, nil
 }
 
 // addStats adds the figures of the executor's own parts to s.
 func (e *QuietConflictExecutor) addStats(_ *flujoimpl.Engine, s *runtime.Stats) {
-	e.cntQa.AddTo(s.Steps, "qa")
-	flujoimpl.AddBreaker(s.Steps, "qa", e.brkQa)
-	e.cntQb.AddTo(s.Steps, "qb")
-	flujoimpl.AddBreaker(s.Steps, "qb", e.brkQb)
-	e.cntQc.AddTo(s.Steps, "qc")
-	flujoimpl.AddBreaker(s.Steps, "qc", e.brkQc)
 	flujoimpl.AddPool(s, e.scratch.Load().Stats())
 }
-
-// closeParts stops the executor's own parts, those built so far when its constructor fails.
-func (e *QuietConflictExecutor) closeParts() {}
 
 // shrink reacts to memory pressure: from high pressure on, the caches admit no new results and give back half their capacity and the pool drops its idle objects; below, the caches admit again at full capacity.
 func (e *QuietConflictExecutor) shrink(level runtime.PressureLevel) {
@@ -3075,7 +2326,7 @@ func (e *QuietConflictExecutor) runQfan(ctx context.Context, in Item, r *flujoim
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 0, "qa", &sc.results[0], &sc.o0, &sc.aborts[0], func() (Item, error) { return e.runQa(bctx, in, &sc.r0, &sc.results[0]) })
+		flujoimpl.RunBranch(sc.done, 0, "qa", &sc.results[0], &sc.o0, &sc.aborts[0], func() (Item, error) { return e.stepQa.Run(bctx, &sc.r0.Eng.Env, in, sc.r0.Frame(), &sc.results[0]) })
 	}()
 	sc.r1 = *r
 	sc.w1 = *r.State
@@ -3083,13 +2334,13 @@ func (e *QuietConflictExecutor) runQfan(ctx context.Context, in Item, r *flujoim
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 1, "qb", &sc.results[1], &sc.o1, &sc.aborts[1], func() (Item, error) { return e.runQb(bctx, in, &sc.r1, &sc.results[1]) })
+		flujoimpl.RunBranch(sc.done, 1, "qb", &sc.results[1], &sc.o1, &sc.aborts[1], func() (Item, error) { return e.stepQb.Run(bctx, &sc.r1.Eng.Env, in, sc.r1.Frame(), &sc.results[1]) })
 	}()
 	sc.r2 = *r
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 2, "qc", &sc.results[2], &sc.o2, &sc.aborts[2], func() (Item, error) { return e.runQc(bctx, in, &sc.r2, &sc.results[2]) })
+		flujoimpl.RunBranch(sc.done, 2, "qc", &sc.results[2], &sc.o2, &sc.aborts[2], func() (Item, error) { return e.stepQc.Run(bctx, &sc.r2.Eng.Env, in, sc.r2.Frame(), &sc.results[2]) })
 	}()
 	abort, failed, cerr := flujoimpl.Gather(ctx, sc.done, sc.results[:], sc.aborts[:], sc.finished[:], true, bctx.Cancel)
 	if cerr != nil {
@@ -3116,41 +2367,15 @@ func (e *QuietConflictExecutor) runQfan(ctx context.Context, in Item, r *flujoim
 	return flujoimpl.Succeed(res, r.Record, out), nil
 }
 
-// runQa runs the steps "qa": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *QuietConflictExecutor) runQa(ctx context.Context, in Item, r *flujoimpl.Run[State], res *flujo.StepResult) (Item, error) {
-	return e.stepQa.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
-}
-
-// runQb runs the steps "qb": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *QuietConflictExecutor) runQb(ctx context.Context, in Item, r *flujoimpl.Run[State], res *flujo.StepResult) (Item, error) {
-	return e.stepQb.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
-}
-
-// runQc runs the step "qc": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *QuietConflictExecutor) runQc(ctx context.Context, in Item, r *flujoimpl.Run[State], res *flujo.StepResult) (Item, error) {
-	return e.stepQc.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
-}
-
 // QuietIgnoreExecutor runs the pipeline QuietIgnore ("qfan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type QuietIgnoreExecutor struct {
 	flujogenMethods                                                          // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
 	svc             *flujoimpl.Services                                      // configuration, components, run gate and counters
 	scratch         atomic.Pointer[runtime.Pool[scratchQuietIgnoreExecutor]] // working space of Parallel runs (enable_object_pool)
 
-	// Step "qa".
 	stepQa flujoimpl.Step[Item, Item]
-	cntQa  flujoimpl.StepCounters
-	brkQa  *runtime.Breaker
-
-	// Step "qb".
 	stepQb flujoimpl.Step[Item, Item]
-	cntQb  flujoimpl.StepCounters
-	brkQb  *runtime.Breaker
-
-	// Step "qc".
 	stepQc flujoimpl.Step[Item, Item]
-	cntQc  flujoimpl.StepCounters
-	brkQc  *runtime.Breaker
 
 	scopes *runtime.ScopePool // cancellable contexts of Parallel and Map runs
 }
@@ -3177,43 +2402,14 @@ func flujogenConfigQuietIgnoreExecutor() runtime.OptimizationConfig {
 
 // NewQuietIgnoreExecutor returns an executor of QuietIgnore. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewQuietIgnoreExecutor(opts ...flujo.CoreOption) (*QuietIgnoreExecutor, error) {
-	set, cfg, err := flujoimpl.Configure("QuietIgnoreExecutor", "qfan", flujogenConfigQuietIgnoreExecutor(), "", opts)
+	p, err := flujoimpl.NewParts("QuietIgnoreExecutor", "qfan", flujogenConfigQuietIgnoreExecutor(), "", opts)
 	if err != nil {
 		return nil, err
 	}
-	clock := set.Clock
 	e := &QuietIgnoreExecutor{}
-	fail := func(err error) (*QuietIgnoreExecutor, error) {
-		e.closeParts()
+	if e.scopes, err = runtime.NewScopePool(8, 0.9); err != nil {
 		return nil, err
 	}
-	if e.brkQa, err = runtime.NewBreaker("qa", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
-		return fail(err)
-	}
-	if e.brkQb, err = runtime.NewBreaker("qb", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
-		return fail(err)
-	}
-	if e.brkQc, err = runtime.NewBreaker("qc", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
-		return fail(err)
-	}
-	if e.svc, err = flujoimpl.NewServices(cfg, flujoimpl.Deps{
-		Build: e.build,
-		Clock: clock,
-		Close: func(*flujoimpl.Engine) []flujoimpl.Closer {
-			e.closeParts()
-			return nil
-		},
-		Fixed:   flujoimpl.CompiledIn,
-		Logger:  set.Logger,
-		Name:    "QuietIgnoreExecutor",
-		Sampler: set.Sampler,
-		Shrink:  e.shrink,
-		Sink:    set.Sink,
-		Stats:   e.addStats,
-	}); err != nil {
-		return fail(err)
-	}
-	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepQa = flujoimpl.Step[Item, Item]{
 		Leaf: &flujoimpl.Leaf[Item, Item]{
 			Name: "qa",
@@ -3232,8 +2428,7 @@ func NewQuietIgnoreExecutor(opts ...flujo.CoreOption) (*QuietIgnoreExecutor, err
 			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
 		Attempts: 1,
-		Breaker:  e.brkQa,
-		Counters: &e.cntQa,
+		Breaker:  p.Breaker("qa", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
 	}
 	e.stepQb = flujoimpl.Step[Item, Item]{
 		Leaf: &flujoimpl.Leaf[Item, Item]{
@@ -3253,9 +2448,7 @@ func NewQuietIgnoreExecutor(opts ...flujo.CoreOption) (*QuietIgnoreExecutor, err
 			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
 		Attempts: 1,
-		Breaker:  e.brkQb,
-		Slot:     1,
-		Counters: &e.cntQb,
+		Breaker:  p.Breaker("qb", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
 	}
 	e.stepQc = flujoimpl.Step[Item, Item]{
 		Leaf: &flujoimpl.Leaf[Item, Item]{
@@ -3267,13 +2460,16 @@ func NewQuietIgnoreExecutor(opts ...flujo.CoreOption) (*QuietIgnoreExecutor, err
 			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
 		Attempts: 1,
-		Breaker:  e.brkQc,
-		Slot:     2,
-		Counters: &e.cntQc,
+		Breaker:  p.Breaker("qc", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
 	}
-	if e.scopes, err = runtime.NewScopePool(8, 0.9); err != nil {
-		return fail(err)
+	if e.svc, err = p.Services(flujoimpl.Deps{
+		Build:  e.build,
+		Shrink: e.shrink,
+		Stats:  e.addStats,
+	}, true, &e.stepQa, &e.stepQb, &e.stepQc); err != nil {
+		return nil, err
 	}
+	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	return e, nil
 }
 
@@ -3328,41 +2524,17 @@ func (e *QuietIgnoreExecutor) build(old, next *flujoimpl.Engine) (func(), []fluj
 		}
 		pool = p
 	}
-	renew := old != nil && (cfg.CircuitBreakerFailureThreshold != old.Config.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.Config.CircuitBreakerRecoveryTimeoutSeconds)
-	recovery := time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second
-	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery}); renew && err != nil {
-		return nil, nil, err
-	}
-	if next.Monitor != nil && old != nil && old.Monitor == next.Monitor {
-		next.Env.Monitors = old.Env.Monitors
-	} else if next.Monitor != nil {
-		next.Env.Monitors = []*runtime.StepMonitor{next.Monitor.Step("qa"), next.Monitor.Step("qb"), next.Monitor.Step("qc")}
-	}
 	return func() {
 		if pool != nil {
 			e.scratch.Store(pool)
-		}
-		if renew {
-			_ = e.brkQa.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-			_ = e.brkQb.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-			_ = e.brkQc.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
 		}
 	}, nil, nil
 }
 
 // addStats adds the figures of the executor's own parts to s.
 func (e *QuietIgnoreExecutor) addStats(_ *flujoimpl.Engine, s *runtime.Stats) {
-	e.cntQa.AddTo(s.Steps, "qa")
-	flujoimpl.AddBreaker(s.Steps, "qa", e.brkQa)
-	e.cntQb.AddTo(s.Steps, "qb")
-	flujoimpl.AddBreaker(s.Steps, "qb", e.brkQb)
-	e.cntQc.AddTo(s.Steps, "qc")
-	flujoimpl.AddBreaker(s.Steps, "qc", e.brkQc)
 	flujoimpl.AddPool(s, e.scratch.Load().Stats())
 }
-
-// closeParts stops the executor's own parts, those built so far when its constructor fails.
-func (e *QuietIgnoreExecutor) closeParts() {}
 
 // shrink reacts to memory pressure: from high pressure on, the caches admit no new results and give back half their capacity and the pool drops its idle objects; below, the caches admit again at full capacity.
 func (e *QuietIgnoreExecutor) shrink(level runtime.PressureLevel) {
@@ -3405,7 +2577,7 @@ func (e *QuietIgnoreExecutor) runQfan(ctx context.Context, in Item, r *flujoimpl
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 0, "qa", &sc.results[0], &sc.o0, &sc.aborts[0], func() (Item, error) { return e.runQa(bctx, in, &sc.r0, &sc.results[0]) })
+		flujoimpl.RunBranch(sc.done, 0, "qa", &sc.results[0], &sc.o0, &sc.aborts[0], func() (Item, error) { return e.stepQa.Run(bctx, &sc.r0.Eng.Env, in, sc.r0.Frame(), &sc.results[0]) })
 	}()
 	sc.r1 = *r
 	sc.w1 = *r.State
@@ -3413,13 +2585,13 @@ func (e *QuietIgnoreExecutor) runQfan(ctx context.Context, in Item, r *flujoimpl
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 1, "qb", &sc.results[1], &sc.o1, &sc.aborts[1], func() (Item, error) { return e.runQb(bctx, in, &sc.r1, &sc.results[1]) })
+		flujoimpl.RunBranch(sc.done, 1, "qb", &sc.results[1], &sc.o1, &sc.aborts[1], func() (Item, error) { return e.stepQb.Run(bctx, &sc.r1.Eng.Env, in, sc.r1.Frame(), &sc.results[1]) })
 	}()
 	sc.r2 = *r
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 2, "qc", &sc.results[2], &sc.o2, &sc.aborts[2], func() (Item, error) { return e.runQc(bctx, in, &sc.r2, &sc.results[2]) })
+		flujoimpl.RunBranch(sc.done, 2, "qc", &sc.results[2], &sc.o2, &sc.aborts[2], func() (Item, error) { return e.stepQc.Run(bctx, &sc.r2.Eng.Env, in, sc.r2.Frame(), &sc.results[2]) })
 	}()
 	abort, failed, cerr := flujoimpl.Gather(ctx, sc.done, sc.results[:], sc.aborts[:], sc.finished[:], false, bctx.Cancel)
 	if cerr != nil {
@@ -3446,41 +2618,15 @@ func (e *QuietIgnoreExecutor) runQfan(ctx context.Context, in Item, r *flujoimpl
 	return flujoimpl.Succeed(res, r.Record, out), nil
 }
 
-// runQa runs the steps "qa": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *QuietIgnoreExecutor) runQa(ctx context.Context, in Item, r *flujoimpl.Run[State], res *flujo.StepResult) (Item, error) {
-	return e.stepQa.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
-}
-
-// runQb runs the steps "qb": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *QuietIgnoreExecutor) runQb(ctx context.Context, in Item, r *flujoimpl.Run[State], res *flujo.StepResult) (Item, error) {
-	return e.stepQb.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
-}
-
-// runQc runs the step "qc": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *QuietIgnoreExecutor) runQc(ctx context.Context, in Item, r *flujoimpl.Run[State], res *flujo.StepResult) (Item, error) {
-	return e.stepQc.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
-}
-
 // QuietKeepFirstExecutor runs the pipeline QuietKeepFirst ("qfan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type QuietKeepFirstExecutor struct {
 	flujogenMethods                                                             // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
 	svc             *flujoimpl.Services                                         // configuration, components, run gate and counters
 	scratch         atomic.Pointer[runtime.Pool[scratchQuietKeepFirstExecutor]] // working space of Parallel runs (enable_object_pool)
 
-	// Step "qa".
 	stepQa flujoimpl.Step[Item, Item]
-	cntQa  flujoimpl.StepCounters
-	brkQa  *runtime.Breaker
-
-	// Step "qb".
 	stepQb flujoimpl.Step[Item, Item]
-	cntQb  flujoimpl.StepCounters
-	brkQb  *runtime.Breaker
-
-	// Step "qc".
 	stepQc flujoimpl.Step[Item, Item]
-	cntQc  flujoimpl.StepCounters
-	brkQc  *runtime.Breaker
 
 	scopes *runtime.ScopePool // cancellable contexts of Parallel and Map runs
 }
@@ -3507,43 +2653,14 @@ func flujogenConfigQuietKeepFirstExecutor() runtime.OptimizationConfig {
 
 // NewQuietKeepFirstExecutor returns an executor of QuietKeepFirst. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewQuietKeepFirstExecutor(opts ...flujo.CoreOption) (*QuietKeepFirstExecutor, error) {
-	set, cfg, err := flujoimpl.Configure("QuietKeepFirstExecutor", "qfan", flujogenConfigQuietKeepFirstExecutor(), "", opts)
+	p, err := flujoimpl.NewParts("QuietKeepFirstExecutor", "qfan", flujogenConfigQuietKeepFirstExecutor(), "", opts)
 	if err != nil {
 		return nil, err
 	}
-	clock := set.Clock
 	e := &QuietKeepFirstExecutor{}
-	fail := func(err error) (*QuietKeepFirstExecutor, error) {
-		e.closeParts()
+	if e.scopes, err = runtime.NewScopePool(8, 0.9); err != nil {
 		return nil, err
 	}
-	if e.brkQa, err = runtime.NewBreaker("qa", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
-		return fail(err)
-	}
-	if e.brkQb, err = runtime.NewBreaker("qb", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
-		return fail(err)
-	}
-	if e.brkQc, err = runtime.NewBreaker("qc", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
-		return fail(err)
-	}
-	if e.svc, err = flujoimpl.NewServices(cfg, flujoimpl.Deps{
-		Build: e.build,
-		Clock: clock,
-		Close: func(*flujoimpl.Engine) []flujoimpl.Closer {
-			e.closeParts()
-			return nil
-		},
-		Fixed:   flujoimpl.CompiledIn,
-		Logger:  set.Logger,
-		Name:    "QuietKeepFirstExecutor",
-		Sampler: set.Sampler,
-		Shrink:  e.shrink,
-		Sink:    set.Sink,
-		Stats:   e.addStats,
-	}); err != nil {
-		return fail(err)
-	}
-	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepQa = flujoimpl.Step[Item, Item]{
 		Leaf: &flujoimpl.Leaf[Item, Item]{
 			Name: "qa",
@@ -3562,8 +2679,7 @@ func NewQuietKeepFirstExecutor(opts ...flujo.CoreOption) (*QuietKeepFirstExecuto
 			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
 		Attempts: 1,
-		Breaker:  e.brkQa,
-		Counters: &e.cntQa,
+		Breaker:  p.Breaker("qa", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
 	}
 	e.stepQb = flujoimpl.Step[Item, Item]{
 		Leaf: &flujoimpl.Leaf[Item, Item]{
@@ -3583,9 +2699,7 @@ func NewQuietKeepFirstExecutor(opts ...flujo.CoreOption) (*QuietKeepFirstExecuto
 			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
 		Attempts: 1,
-		Breaker:  e.brkQb,
-		Slot:     1,
-		Counters: &e.cntQb,
+		Breaker:  p.Breaker("qb", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
 	}
 	e.stepQc = flujoimpl.Step[Item, Item]{
 		Leaf: &flujoimpl.Leaf[Item, Item]{
@@ -3597,13 +2711,16 @@ func NewQuietKeepFirstExecutor(opts ...flujo.CoreOption) (*QuietKeepFirstExecuto
 			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
 		Attempts: 1,
-		Breaker:  e.brkQc,
-		Slot:     2,
-		Counters: &e.cntQc,
+		Breaker:  p.Breaker("qc", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
 	}
-	if e.scopes, err = runtime.NewScopePool(8, 0.9); err != nil {
-		return fail(err)
+	if e.svc, err = p.Services(flujoimpl.Deps{
+		Build:  e.build,
+		Shrink: e.shrink,
+		Stats:  e.addStats,
+	}, true, &e.stepQa, &e.stepQb, &e.stepQc); err != nil {
+		return nil, err
 	}
+	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	return e, nil
 }
 
@@ -3658,41 +2775,17 @@ func (e *QuietKeepFirstExecutor) build(old, next *flujoimpl.Engine) (func(), []f
 		}
 		pool = p
 	}
-	renew := old != nil && (cfg.CircuitBreakerFailureThreshold != old.Config.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.Config.CircuitBreakerRecoveryTimeoutSeconds)
-	recovery := time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second
-	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery}); renew && err != nil {
-		return nil, nil, err
-	}
-	if next.Monitor != nil && old != nil && old.Monitor == next.Monitor {
-		next.Env.Monitors = old.Env.Monitors
-	} else if next.Monitor != nil {
-		next.Env.Monitors = []*runtime.StepMonitor{next.Monitor.Step("qa"), next.Monitor.Step("qb"), next.Monitor.Step("qc")}
-	}
 	return func() {
 		if pool != nil {
 			e.scratch.Store(pool)
-		}
-		if renew {
-			_ = e.brkQa.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-			_ = e.brkQb.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-			_ = e.brkQc.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
 		}
 	}, nil, nil
 }
 
 // addStats adds the figures of the executor's own parts to s.
 func (e *QuietKeepFirstExecutor) addStats(_ *flujoimpl.Engine, s *runtime.Stats) {
-	e.cntQa.AddTo(s.Steps, "qa")
-	flujoimpl.AddBreaker(s.Steps, "qa", e.brkQa)
-	e.cntQb.AddTo(s.Steps, "qb")
-	flujoimpl.AddBreaker(s.Steps, "qb", e.brkQb)
-	e.cntQc.AddTo(s.Steps, "qc")
-	flujoimpl.AddBreaker(s.Steps, "qc", e.brkQc)
 	flujoimpl.AddPool(s, e.scratch.Load().Stats())
 }
-
-// closeParts stops the executor's own parts, those built so far when its constructor fails.
-func (e *QuietKeepFirstExecutor) closeParts() {}
 
 // shrink reacts to memory pressure: from high pressure on, the caches admit no new results and give back half their capacity and the pool drops its idle objects; below, the caches admit again at full capacity.
 func (e *QuietKeepFirstExecutor) shrink(level runtime.PressureLevel) {
@@ -3735,7 +2828,7 @@ func (e *QuietKeepFirstExecutor) runQfan(ctx context.Context, in Item, r *flujoi
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 0, "qa", &sc.results[0], &sc.o0, &sc.aborts[0], func() (Item, error) { return e.runQa(bctx, in, &sc.r0, &sc.results[0]) })
+		flujoimpl.RunBranch(sc.done, 0, "qa", &sc.results[0], &sc.o0, &sc.aborts[0], func() (Item, error) { return e.stepQa.Run(bctx, &sc.r0.Eng.Env, in, sc.r0.Frame(), &sc.results[0]) })
 	}()
 	sc.r1 = *r
 	sc.w1 = *r.State
@@ -3743,13 +2836,13 @@ func (e *QuietKeepFirstExecutor) runQfan(ctx context.Context, in Item, r *flujoi
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 1, "qb", &sc.results[1], &sc.o1, &sc.aborts[1], func() (Item, error) { return e.runQb(bctx, in, &sc.r1, &sc.results[1]) })
+		flujoimpl.RunBranch(sc.done, 1, "qb", &sc.results[1], &sc.o1, &sc.aborts[1], func() (Item, error) { return e.stepQb.Run(bctx, &sc.r1.Eng.Env, in, sc.r1.Frame(), &sc.results[1]) })
 	}()
 	sc.r2 = *r
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 2, "qc", &sc.results[2], &sc.o2, &sc.aborts[2], func() (Item, error) { return e.runQc(bctx, in, &sc.r2, &sc.results[2]) })
+		flujoimpl.RunBranch(sc.done, 2, "qc", &sc.results[2], &sc.o2, &sc.aborts[2], func() (Item, error) { return e.stepQc.Run(bctx, &sc.r2.Eng.Env, in, sc.r2.Frame(), &sc.results[2]) })
 	}()
 	abort, failed, cerr := flujoimpl.Gather(ctx, sc.done, sc.results[:], sc.aborts[:], sc.finished[:], true, bctx.Cancel)
 	if cerr != nil {
@@ -3776,43 +2869,12 @@ func (e *QuietKeepFirstExecutor) runQfan(ctx context.Context, in Item, r *flujoi
 	return flujoimpl.Succeed(res, r.Record, out), nil
 }
 
-// runQa runs the steps "qa": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *QuietKeepFirstExecutor) runQa(ctx context.Context, in Item, r *flujoimpl.Run[State], res *flujo.StepResult) (Item, error) {
-	return e.stepQa.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
-}
-
-// runQb runs the steps "qb": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *QuietKeepFirstExecutor) runQb(ctx context.Context, in Item, r *flujoimpl.Run[State], res *flujo.StepResult) (Item, error) {
-	return e.stepQb.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
-}
-
-// runQc runs the step "qc": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *QuietKeepFirstExecutor) runQc(ctx context.Context, in Item, r *flujoimpl.Run[State], res *flujo.StepResult) (Item, error) {
-	return e.stepQc.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
-}
-
 // QuietMapExecutor runs the pipeline QuietMap ("qmap") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type QuietMapExecutor struct {
-	flujogenMethods                                                       // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
-	svc             *flujoimpl.Services                                   // configuration, components, run gate and counters
-	scratch         atomic.Pointer[runtime.Pool[scratchQuietMapExecutor]] // working space of Parallel runs (enable_object_pool)
+	flujogenMethods                     // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
+	svc             *flujoimpl.Services // configuration, components, run gate and counters
 
-	// Step "qm".
 	stepQm flujoimpl.Step[Item, Item]
-	cntQm  flujoimpl.StepCounters
-	brkQm  *runtime.Breaker
-
-	scopes *runtime.ScopePool // cancellable contexts of Parallel and Map runs
-}
-
-// scratchQuietMapExecutor is the pooled working space of the Parallel runs of QuietMapExecutor, one field per Parallel.
-type scratchQuietMapExecutor struct{}
-
-func newscratchQuietMapExecutor() scratchQuietMapExecutor {
-	return scratchQuietMapExecutor{}
-}
-func resetscratchQuietMapExecutor(u *scratchQuietMapExecutor) {
-	*u = scratchQuietMapExecutor{}
 }
 
 // flujogenConfigQuietMapExecutor is the configuration compiled into QuietMapExecutor.
@@ -3825,37 +2887,11 @@ func flujogenConfigQuietMapExecutor() runtime.OptimizationConfig {
 
 // NewQuietMapExecutor returns an executor of QuietMap. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewQuietMapExecutor(opts ...flujo.CoreOption) (*QuietMapExecutor, error) {
-	set, cfg, err := flujoimpl.Configure("QuietMapExecutor", "qmap", flujogenConfigQuietMapExecutor(), "", opts)
+	p, err := flujoimpl.NewParts("QuietMapExecutor", "qmap", flujogenConfigQuietMapExecutor(), "", opts)
 	if err != nil {
 		return nil, err
 	}
-	clock := set.Clock
 	e := &QuietMapExecutor{}
-	fail := func(err error) (*QuietMapExecutor, error) {
-		e.closeParts()
-		return nil, err
-	}
-	if e.brkQm, err = runtime.NewBreaker("qm", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
-		return fail(err)
-	}
-	if e.svc, err = flujoimpl.NewServices(cfg, flujoimpl.Deps{
-		Build: e.build,
-		Clock: clock,
-		Close: func(*flujoimpl.Engine) []flujoimpl.Closer {
-			e.closeParts()
-			return nil
-		},
-		Fixed:   flujoimpl.CompiledIn,
-		Logger:  set.Logger,
-		Name:    "QuietMapExecutor",
-		Sampler: set.Sampler,
-		Shrink:  e.shrink,
-		Sink:    set.Sink,
-		Stats:   e.addStats,
-	}); err != nil {
-		return fail(err)
-	}
-	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepQm = flujoimpl.Step[Item, Item]{
 		Leaf: &flujoimpl.Leaf[Item, Item]{
 			Name:  "qm",
@@ -3866,12 +2902,12 @@ func NewQuietMapExecutor(opts ...flujo.CoreOption) (*QuietMapExecutor, error) {
 			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
 		Attempts: 1,
-		Breaker:  e.brkQm,
-		Counters: &e.cntQm,
+		Breaker:  p.Breaker("qm", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
 	}
-	if e.scopes, err = runtime.NewScopePool(8, 0.9); err != nil {
-		return fail(err)
+	if e.svc, err = p.Services(flujoimpl.Deps{}, false, &e.stepQm); err != nil {
+		return nil, err
 	}
+	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	return e, nil
 }
 
@@ -3912,55 +2948,6 @@ func (e *QuietMapExecutor) ExecuteWithMonitoring(ctx context.Context, in []Item,
 	return flujoimpl.WithMetrics(e.ExecuteResult(ctx, in, opts...))
 }
 
-// build builds the parts of next that QuietMapExecutor keeps itself, taking over old's (nil for the first configuration); the changes to shared parts apply when the returned function runs.
-func (e *QuietMapExecutor) build(old, next *flujoimpl.Engine) (func(), []flujoimpl.Closer, error) {
-	cfg := &next.Config
-	var pool *runtime.Pool[scratchQuietMapExecutor]
-	if old == nil || cfg.ObjectPoolMaxSize != old.Config.ObjectPoolMaxSize || cfg.ObjectPoolCleanupThreshold != old.Config.ObjectPoolCleanupThreshold {
-		p, err := runtime.NewPool(cfg.ObjectPoolMaxSize, cfg.ObjectPoolCleanupThreshold, newscratchQuietMapExecutor, resetscratchQuietMapExecutor)
-		if err != nil {
-			return nil, nil, err
-		}
-		pool = p
-	}
-	renew := old != nil && (cfg.CircuitBreakerFailureThreshold != old.Config.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.Config.CircuitBreakerRecoveryTimeoutSeconds)
-	recovery := time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second
-	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery}); renew && err != nil {
-		return nil, nil, err
-	}
-	if next.Monitor != nil && old != nil && old.Monitor == next.Monitor {
-		next.Env.Monitors = old.Env.Monitors
-	} else if next.Monitor != nil {
-		next.Env.Monitors = []*runtime.StepMonitor{next.Monitor.Step("qm")}
-	}
-	return func() {
-		if pool != nil {
-			e.scratch.Store(pool)
-		}
-		if renew {
-			_ = e.brkQm.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-		}
-	}, nil, nil
-}
-
-// addStats adds the figures of the executor's own parts to s.
-func (e *QuietMapExecutor) addStats(_ *flujoimpl.Engine, s *runtime.Stats) {
-	e.cntQm.AddTo(s.Steps, "qm")
-	flujoimpl.AddBreaker(s.Steps, "qm", e.brkQm)
-	flujoimpl.AddPool(s, e.scratch.Load().Stats())
-}
-
-// closeParts stops the executor's own parts, those built so far when its constructor fails.
-func (e *QuietMapExecutor) closeParts() {}
-
-// shrink reacts to memory pressure: from high pressure on, the caches admit no new results and give back half their capacity and the pool drops its idle objects; below, the caches admit again at full capacity.
-func (e *QuietMapExecutor) shrink(level runtime.PressureLevel) {
-	if level < runtime.PressureHigh {
-		return
-	}
-	e.scratch.Load().Shrink()
-}
-
 // runQmap runs the Map "qmap".
 func (e *QuietMapExecutor) runQmap(ctx context.Context, in []Item, r *flujoimpl.Run[struct{}], res *flujo.StepResult) ([]Item, error) {
 	start := r.Eng.Env.Clock.Nanotime()
@@ -3971,33 +2958,26 @@ func (e *QuietMapExecutor) runQmap(ctx context.Context, in []Item, r *flujoimpl.
 	results := make([]flujo.StepResult, len(in))
 	finished := make([]bool, len(in))
 	run := func(ctx context.Context, i int, cr *flujo.StepResult) (Item, error) {
-		return e.runQm(ctx, in[i], r, cr)
+		return e.stepQm.Run(ctx, &r.Eng.Env, in[i], r.Frame(), cr)
 	}
 	var abort error
 	var failed int
 	if workers := min(4, len(in)); workers <= 1 {
 		abort, failed = flujoimpl.MapSeq(ctx, outs, results, finished, run)
 	} else {
-		mctx := e.scopes.Get(ctx)
+		mctx, cancel := context.WithCancel(ctx)
+		defer cancel()
 		var cerr error
-		abort, failed, cerr = flujoimpl.MapWorkers(ctx, mctx, mctx.Cancel, &e.svc.Track, workers, "qm", outs, results, finished, run)
+		abort, failed, cerr = flujoimpl.MapWorkers(ctx, mctx, cancel, &e.svc.Track, workers, "qm", outs, results, finished, run)
 		if cerr != nil {
-			// Workers still running hold the scope: it is cancelled, never reused.
-			mctx.Abandon()
 			res.Err = cerr
 			return nil, cerr
 		}
-		e.scopes.Put(mctx)
 	}
 	if stop, abort := flujoimpl.Elements(res, results, finished, r.Record, abort, failed); stop {
 		return nil, abort
 	}
 	return flujoimpl.Succeed(res, r.Record, outs), nil
-}
-
-// runQm runs the step "qm": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *QuietMapExecutor) runQm(ctx context.Context, in Item, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (Item, error) {
-	return e.stepQm.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // QuietNoMergeExecutor runs the pipeline QuietNoMerge ("qfan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -4006,20 +2986,9 @@ type QuietNoMergeExecutor struct {
 	svc             *flujoimpl.Services                                       // configuration, components, run gate and counters
 	scratch         atomic.Pointer[runtime.Pool[scratchQuietNoMergeExecutor]] // working space of Parallel runs (enable_object_pool)
 
-	// Step "qa".
 	stepQa flujoimpl.Step[Item, Item]
-	cntQa  flujoimpl.StepCounters
-	brkQa  *runtime.Breaker
-
-	// Step "qb".
 	stepQb flujoimpl.Step[Item, Item]
-	cntQb  flujoimpl.StepCounters
-	brkQb  *runtime.Breaker
-
-	// Step "qc".
 	stepQc flujoimpl.Step[Item, Item]
-	cntQc  flujoimpl.StepCounters
-	brkQc  *runtime.Breaker
 
 	scopes *runtime.ScopePool // cancellable contexts of Parallel and Map runs
 }
@@ -4046,43 +3015,14 @@ func flujogenConfigQuietNoMergeExecutor() runtime.OptimizationConfig {
 
 // NewQuietNoMergeExecutor returns an executor of QuietNoMerge. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewQuietNoMergeExecutor(opts ...flujo.CoreOption) (*QuietNoMergeExecutor, error) {
-	set, cfg, err := flujoimpl.Configure("QuietNoMergeExecutor", "qfan", flujogenConfigQuietNoMergeExecutor(), "", opts)
+	p, err := flujoimpl.NewParts("QuietNoMergeExecutor", "qfan", flujogenConfigQuietNoMergeExecutor(), "", opts)
 	if err != nil {
 		return nil, err
 	}
-	clock := set.Clock
 	e := &QuietNoMergeExecutor{}
-	fail := func(err error) (*QuietNoMergeExecutor, error) {
-		e.closeParts()
+	if e.scopes, err = runtime.NewScopePool(8, 0.9); err != nil {
 		return nil, err
 	}
-	if e.brkQa, err = runtime.NewBreaker("qa", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
-		return fail(err)
-	}
-	if e.brkQb, err = runtime.NewBreaker("qb", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
-		return fail(err)
-	}
-	if e.brkQc, err = runtime.NewBreaker("qc", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
-		return fail(err)
-	}
-	if e.svc, err = flujoimpl.NewServices(cfg, flujoimpl.Deps{
-		Build: e.build,
-		Clock: clock,
-		Close: func(*flujoimpl.Engine) []flujoimpl.Closer {
-			e.closeParts()
-			return nil
-		},
-		Fixed:   flujoimpl.CompiledIn,
-		Logger:  set.Logger,
-		Name:    "QuietNoMergeExecutor",
-		Sampler: set.Sampler,
-		Shrink:  e.shrink,
-		Sink:    set.Sink,
-		Stats:   e.addStats,
-	}); err != nil {
-		return fail(err)
-	}
-	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepQa = flujoimpl.Step[Item, Item]{
 		Leaf: &flujoimpl.Leaf[Item, Item]{
 			Name: "qa",
@@ -4101,8 +3041,7 @@ func NewQuietNoMergeExecutor(opts ...flujo.CoreOption) (*QuietNoMergeExecutor, e
 			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
 		Attempts: 1,
-		Breaker:  e.brkQa,
-		Counters: &e.cntQa,
+		Breaker:  p.Breaker("qa", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
 	}
 	e.stepQb = flujoimpl.Step[Item, Item]{
 		Leaf: &flujoimpl.Leaf[Item, Item]{
@@ -4122,9 +3061,7 @@ func NewQuietNoMergeExecutor(opts ...flujo.CoreOption) (*QuietNoMergeExecutor, e
 			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
 		Attempts: 1,
-		Breaker:  e.brkQb,
-		Slot:     1,
-		Counters: &e.cntQb,
+		Breaker:  p.Breaker("qb", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
 	}
 	e.stepQc = flujoimpl.Step[Item, Item]{
 		Leaf: &flujoimpl.Leaf[Item, Item]{
@@ -4136,13 +3073,16 @@ func NewQuietNoMergeExecutor(opts ...flujo.CoreOption) (*QuietNoMergeExecutor, e
 			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
 		Attempts: 1,
-		Breaker:  e.brkQc,
-		Slot:     2,
-		Counters: &e.cntQc,
+		Breaker:  p.Breaker("qc", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
 	}
-	if e.scopes, err = runtime.NewScopePool(8, 0.9); err != nil {
-		return fail(err)
+	if e.svc, err = p.Services(flujoimpl.Deps{
+		Build:  e.build,
+		Shrink: e.shrink,
+		Stats:  e.addStats,
+	}, true, &e.stepQa, &e.stepQb, &e.stepQc); err != nil {
+		return nil, err
 	}
+	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	return e, nil
 }
 
@@ -4197,41 +3137,17 @@ func (e *QuietNoMergeExecutor) build(old, next *flujoimpl.Engine) (func(), []flu
 		}
 		pool = p
 	}
-	renew := old != nil && (cfg.CircuitBreakerFailureThreshold != old.Config.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.Config.CircuitBreakerRecoveryTimeoutSeconds)
-	recovery := time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second
-	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery}); renew && err != nil {
-		return nil, nil, err
-	}
-	if next.Monitor != nil && old != nil && old.Monitor == next.Monitor {
-		next.Env.Monitors = old.Env.Monitors
-	} else if next.Monitor != nil {
-		next.Env.Monitors = []*runtime.StepMonitor{next.Monitor.Step("qa"), next.Monitor.Step("qb"), next.Monitor.Step("qc")}
-	}
 	return func() {
 		if pool != nil {
 			e.scratch.Store(pool)
-		}
-		if renew {
-			_ = e.brkQa.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-			_ = e.brkQb.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-			_ = e.brkQc.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
 		}
 	}, nil, nil
 }
 
 // addStats adds the figures of the executor's own parts to s.
 func (e *QuietNoMergeExecutor) addStats(_ *flujoimpl.Engine, s *runtime.Stats) {
-	e.cntQa.AddTo(s.Steps, "qa")
-	flujoimpl.AddBreaker(s.Steps, "qa", e.brkQa)
-	e.cntQb.AddTo(s.Steps, "qb")
-	flujoimpl.AddBreaker(s.Steps, "qb", e.brkQb)
-	e.cntQc.AddTo(s.Steps, "qc")
-	flujoimpl.AddBreaker(s.Steps, "qc", e.brkQc)
 	flujoimpl.AddPool(s, e.scratch.Load().Stats())
 }
-
-// closeParts stops the executor's own parts, those built so far when its constructor fails.
-func (e *QuietNoMergeExecutor) closeParts() {}
 
 // shrink reacts to memory pressure: from high pressure on, the caches admit no new results and give back half their capacity and the pool drops its idle objects; below, the caches admit again at full capacity.
 func (e *QuietNoMergeExecutor) shrink(level runtime.PressureLevel) {
@@ -4274,7 +3190,7 @@ func (e *QuietNoMergeExecutor) runQfan(ctx context.Context, in Item, r *flujoimp
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 0, "qa", &sc.results[0], &sc.o0, &sc.aborts[0], func() (Item, error) { return e.runQa(bctx, in, &sc.r0, &sc.results[0]) })
+		flujoimpl.RunBranch(sc.done, 0, "qa", &sc.results[0], &sc.o0, &sc.aborts[0], func() (Item, error) { return e.stepQa.Run(bctx, &sc.r0.Eng.Env, in, sc.r0.Frame(), &sc.results[0]) })
 	}()
 	sc.r1 = *r
 	sc.w1 = *r.State
@@ -4282,13 +3198,13 @@ func (e *QuietNoMergeExecutor) runQfan(ctx context.Context, in Item, r *flujoimp
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 1, "qb", &sc.results[1], &sc.o1, &sc.aborts[1], func() (Item, error) { return e.runQb(bctx, in, &sc.r1, &sc.results[1]) })
+		flujoimpl.RunBranch(sc.done, 1, "qb", &sc.results[1], &sc.o1, &sc.aborts[1], func() (Item, error) { return e.stepQb.Run(bctx, &sc.r1.Eng.Env, in, sc.r1.Frame(), &sc.results[1]) })
 	}()
 	sc.r2 = *r
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 2, "qc", &sc.results[2], &sc.o2, &sc.aborts[2], func() (Item, error) { return e.runQc(bctx, in, &sc.r2, &sc.results[2]) })
+		flujoimpl.RunBranch(sc.done, 2, "qc", &sc.results[2], &sc.o2, &sc.aborts[2], func() (Item, error) { return e.stepQc.Run(bctx, &sc.r2.Eng.Env, in, sc.r2.Frame(), &sc.results[2]) })
 	}()
 	abort, failed, cerr := flujoimpl.Gather(ctx, sc.done, sc.results[:], sc.aborts[:], sc.finished[:], true, bctx.Cancel)
 	if cerr != nil {
@@ -4309,21 +3225,6 @@ func (e *QuietNoMergeExecutor) runQfan(ctx context.Context, in Item, r *flujoimp
 	return flujoimpl.Succeed(res, r.Record, out), nil
 }
 
-// runQa runs the steps "qa": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *QuietNoMergeExecutor) runQa(ctx context.Context, in Item, r *flujoimpl.Run[State], res *flujo.StepResult) (Item, error) {
-	return e.stepQa.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
-}
-
-// runQb runs the steps "qb": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *QuietNoMergeExecutor) runQb(ctx context.Context, in Item, r *flujoimpl.Run[State], res *flujo.StepResult) (Item, error) {
-	return e.stepQb.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
-}
-
-// runQc runs the step "qc": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *QuietNoMergeExecutor) runQc(ctx context.Context, in Item, r *flujoimpl.Run[State], res *flujo.StepResult) (Item, error) {
-	return e.stepQc.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
-}
-
 // QuietSeqExecutor runs the pipeline QuietSeq ("qseq") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type QuietSeqExecutor struct {
 	flujogenMethods                                                       // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
@@ -4333,26 +3234,11 @@ type QuietSeqExecutor struct {
 	seed            runtime.Hash                                          // cache keys
 	coarse          *runtime.CoarseClock                                  // cache expiry against the system clock
 
-	// Step "seed".
 	stepSeed flujoimpl.Step[Item, Item]
-	cntSeed  flujoimpl.StepCounters
-	brkSeed  *runtime.Breaker
-
-	// Step "qa".
-	stepQa flujoimpl.Step[Item, Item]
-	cntQa  flujoimpl.StepCounters
-	brkQa  *runtime.Breaker
-
-	// Step "qb".
-	stepQb flujoimpl.Step[Item, Item]
-	cntQb  flujoimpl.StepCounters
-	brkQb  *runtime.Breaker
-
-	// Step "qc".
-	stepQc  flujoimpl.Step[Item, Item]
-	cntQc   flujoimpl.StepCounters
-	brkQc   *runtime.Breaker
-	cacheQc *runtime.ResultCache[Item]
+	stepQa   flujoimpl.Step[Item, Item]
+	stepQb   flujoimpl.Step[Item, Item]
+	stepQc   flujoimpl.Step[Item, Item]
+	cacheQc  *runtime.ResultCache[Item]
 
 	scopes *runtime.ScopePool // cancellable contexts of Parallel and Map runs
 }
@@ -4379,57 +3265,26 @@ func flujogenConfigQuietSeqExecutor() runtime.OptimizationConfig {
 
 // NewQuietSeqExecutor returns an executor of QuietSeq. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewQuietSeqExecutor(opts ...flujo.CoreOption) (*QuietSeqExecutor, error) {
-	set, cfg, err := flujoimpl.Configure("QuietSeqExecutor", "qseq", flujogenConfigQuietSeqExecutor(), "", opts)
+	p, err := flujoimpl.NewParts("QuietSeqExecutor", "qseq", flujogenConfigQuietSeqExecutor(), "", opts)
 	if err != nil {
 		return nil, err
 	}
-	clock := set.Clock
 	e := &QuietSeqExecutor{}
 	fail := func(err error) (*QuietSeqExecutor, error) {
 		e.closeParts()
 		return nil, err
 	}
-	if e.brkSeed, err = runtime.NewBreaker("seed", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
-		return fail(err)
-	}
-	if e.brkQa, err = runtime.NewBreaker("qa", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
-		return fail(err)
-	}
-	if e.brkQb, err = runtime.NewBreaker("qb", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
-		return fail(err)
-	}
-	if e.brkQc, err = runtime.NewBreaker("qc", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
-		return fail(err)
-	}
 	e.seed = runtime.NewHash()
 	// Expiry is checked on every hit against a coarse reading of the system clock, as in the ExecutorCore.
-	cacheClock, coarse := runtime.NewCacheClock(clock)
+	cacheClock, coarse := runtime.NewCacheClock(p.Clock())
 	e.coarse = coarse
 	if e.cacheQc, err = runtime.NewResultCache[Item](runtime.ResultCacheOptions{MaxSize: 500, TTL: time.Duration(int64(7200000000000)), Clock: cacheClock}); err != nil {
 		return fail(err)
 	}
 	e.coarse.Need(time.Duration(int64(7200000000000)))
-	if e.svc, err = flujoimpl.NewServices(cfg, flujoimpl.Deps{
-		Build: e.build,
-		Clock: clock,
-		Close: func(*flujoimpl.Engine) []flujoimpl.Closer {
-			e.closeParts()
-			return nil
-		},
-		Fixed:  flujoimpl.CompiledIn,
-		Logger: set.Logger,
-		Name:   "QuietSeqExecutor",
-		PauseCaches: func(_ *flujoimpl.Engine, pause bool) {
-			e.cachesShrunk.Store(pause)
-		},
-		Sampler: set.Sampler,
-		Shrink:  e.shrink,
-		Sink:    set.Sink,
-		Stats:   e.addStats,
-	}); err != nil {
+	if e.scopes, err = runtime.NewScopePool(8, 0.9); err != nil {
 		return fail(err)
 	}
-	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepSeed = flujoimpl.Step[Item, Item]{
 		Leaf: &flujoimpl.Leaf[Item, Item]{
 			Name: "seed",
@@ -4448,8 +3303,7 @@ func NewQuietSeqExecutor(opts ...flujo.CoreOption) (*QuietSeqExecutor, error) {
 			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
 		Attempts: 2,
-		Breaker:  e.brkSeed,
-		Counters: &e.cntSeed,
+		Breaker:  p.Breaker("seed", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
 	}
 	e.stepQa = flujoimpl.Step[Item, Item]{
 		Leaf: &flujoimpl.Leaf[Item, Item]{
@@ -4469,9 +3323,7 @@ func NewQuietSeqExecutor(opts ...flujo.CoreOption) (*QuietSeqExecutor, error) {
 			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
 		Attempts: 1,
-		Breaker:  e.brkQa,
-		Slot:     1,
-		Counters: &e.cntQa,
+		Breaker:  p.Breaker("qa", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
 	}
 	e.stepQb = flujoimpl.Step[Item, Item]{
 		Leaf: &flujoimpl.Leaf[Item, Item]{
@@ -4491,9 +3343,7 @@ func NewQuietSeqExecutor(opts ...flujo.CoreOption) (*QuietSeqExecutor, error) {
 			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
 		Attempts: 1,
-		Breaker:  e.brkQb,
-		Slot:     2,
-		Counters: &e.cntQb,
+		Breaker:  p.Breaker("qb", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
 	}
 	e.stepQc = flujoimpl.Step[Item, Item]{
 		Leaf: &flujoimpl.Leaf[Item, Item]{
@@ -4509,14 +3359,24 @@ func NewQuietSeqExecutor(opts ...flujo.CoreOption) (*QuietSeqExecutor, error) {
 			CopyOut: flujogenCopyItem,
 		},
 		Attempts: 1,
-		Breaker:  e.brkQc,
-		Slot:     3,
+		Breaker:  p.Breaker("qc", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
 		Cache:    flujoimpl.UnkeyedCache[Item, Item]{C: e.cacheQc},
-		Counters: &e.cntQc,
 	}
-	if e.scopes, err = runtime.NewScopePool(8, 0.9); err != nil {
+	if e.svc, err = p.Services(flujoimpl.Deps{
+		Build: e.build,
+		Close: func(*flujoimpl.Engine) []flujoimpl.Closer {
+			e.closeParts()
+			return nil
+		},
+		PauseCaches: func(_ *flujoimpl.Engine, pause bool) {
+			e.cachesShrunk.Store(pause)
+		},
+		Shrink: e.shrink,
+		Stats:  e.addStats,
+	}, true, &e.stepSeed, &e.stepQa, &e.stepQb, &e.stepQc); err != nil {
 		return fail(err)
 	}
+	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	return e, nil
 }
 
@@ -4571,28 +3431,12 @@ func (e *QuietSeqExecutor) build(old, next *flujoimpl.Engine) (func(), []flujoim
 		}
 		pool = p
 	}
-	renew := old != nil && (cfg.CircuitBreakerFailureThreshold != old.Config.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.Config.CircuitBreakerRecoveryTimeoutSeconds)
-	recovery := time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second
-	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery}); renew && err != nil {
-		return nil, nil, err
-	}
 	rebuild := old != nil && (cfg.CacheMaxSize != old.Config.CacheMaxSize || cfg.CacheTTLSeconds != old.Config.CacheTTLSeconds)
 	ttl := time.Duration(cfg.CacheTTLSeconds) * time.Second
 	next.Env.CachePaused = &e.cachesShrunk
-	if next.Monitor != nil && old != nil && old.Monitor == next.Monitor {
-		next.Env.Monitors = old.Env.Monitors
-	} else if next.Monitor != nil {
-		next.Env.Monitors = []*runtime.StepMonitor{next.Monitor.Step("seed"), next.Monitor.Step("qa"), next.Monitor.Step("qb"), next.Monitor.Step("qc")}
-	}
 	return func() {
 		if pool != nil {
 			e.scratch.Store(pool)
-		}
-		if renew {
-			_ = e.brkSeed.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-			_ = e.brkQa.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-			_ = e.brkQb.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-			_ = e.brkQc.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
 		}
 		if rebuild {
 			_ = e.cacheQc.Rebuild(cfg.CacheMaxSize, ttl) // valid: Import checked it
@@ -4603,14 +3447,6 @@ func (e *QuietSeqExecutor) build(old, next *flujoimpl.Engine) (func(), []flujoim
 
 // addStats adds the figures of the executor's own parts to s.
 func (e *QuietSeqExecutor) addStats(_ *flujoimpl.Engine, s *runtime.Stats) {
-	e.cntSeed.AddTo(s.Steps, "seed")
-	flujoimpl.AddBreaker(s.Steps, "seed", e.brkSeed)
-	e.cntQa.AddTo(s.Steps, "qa")
-	flujoimpl.AddBreaker(s.Steps, "qa", e.brkQa)
-	e.cntQb.AddTo(s.Steps, "qb")
-	flujoimpl.AddBreaker(s.Steps, "qb", e.brkQb)
-	e.cntQc.AddTo(s.Steps, "qc")
-	flujoimpl.AddBreaker(s.Steps, "qc", e.brkQc)
 	if cs := e.cacheQc.Stats(); cs.Hits+cs.Misses > 0 {
 		flujoimpl.AddCache(s, "qc", cs)
 	}
@@ -4648,7 +3484,7 @@ func (e *QuietSeqExecutor) runQseq(ctx context.Context, in Item, r *flujoimpl.Ru
 		res.Steps = make([]flujo.StepResult, 0, 2)
 	}
 	var crSeed flujo.StepResult
-	outSeed, abort := e.runSeed(ctx, in, r, &crSeed)
+	outSeed, abort := e.stepSeed.Run(ctx, &r.Eng.Env, in, r.Frame(), &crSeed)
 	if stop, abort := flujoimpl.Child(res, &crSeed, r.Record, abort); stop {
 		return *new(Item), abort
 	}
@@ -4658,11 +3494,6 @@ func (e *QuietSeqExecutor) runQseq(ctx context.Context, in Item, r *flujoimpl.Ru
 		return *new(Item), abort
 	}
 	return flujoimpl.Succeed(res, r.Record, outQfan), nil
-}
-
-// runSeed runs the steps "seed": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *QuietSeqExecutor) runSeed(ctx context.Context, in Item, r *flujoimpl.Run[State], res *flujo.StepResult) (Item, error) {
-	return e.stepSeed.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // scratchQuietSeqExecutorQfan is the working space of one run of parallel "qfan".
@@ -4698,7 +3529,7 @@ func (e *QuietSeqExecutor) runQfan(ctx context.Context, in Item, r *flujoimpl.Ru
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 0, "qa", &sc.results[0], &sc.o0, &sc.aborts[0], func() (Item, error) { return e.runQa(bctx, in, &sc.r0, &sc.results[0]) })
+		flujoimpl.RunBranch(sc.done, 0, "qa", &sc.results[0], &sc.o0, &sc.aborts[0], func() (Item, error) { return e.stepQa.Run(bctx, &sc.r0.Eng.Env, in, sc.r0.Frame(), &sc.results[0]) })
 	}()
 	sc.r1 = *r
 	sc.w1 = *r.State
@@ -4706,13 +3537,13 @@ func (e *QuietSeqExecutor) runQfan(ctx context.Context, in Item, r *flujoimpl.Ru
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 1, "qb", &sc.results[1], &sc.o1, &sc.aborts[1], func() (Item, error) { return e.runQb(bctx, in, &sc.r1, &sc.results[1]) })
+		flujoimpl.RunBranch(sc.done, 1, "qb", &sc.results[1], &sc.o1, &sc.aborts[1], func() (Item, error) { return e.stepQb.Run(bctx, &sc.r1.Eng.Env, in, sc.r1.Frame(), &sc.results[1]) })
 	}()
 	sc.r2 = *r
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 2, "qc", &sc.results[2], &sc.o2, &sc.aborts[2], func() (Item, error) { return e.runQc(bctx, in, &sc.r2, &sc.results[2]) })
+		flujoimpl.RunBranch(sc.done, 2, "qc", &sc.results[2], &sc.o2, &sc.aborts[2], func() (Item, error) { return e.stepQc.Run(bctx, &sc.r2.Eng.Env, in, sc.r2.Frame(), &sc.results[2]) })
 	}()
 	abort, failed, cerr := flujoimpl.Gather(ctx, sc.done, sc.results[:], sc.aborts[:], sc.finished[:], true, bctx.Cancel)
 	if cerr != nil {
@@ -4739,36 +3570,14 @@ func (e *QuietSeqExecutor) runQfan(ctx context.Context, in Item, r *flujoimpl.Ru
 	return flujoimpl.Succeed(res, r.Record, out), nil
 }
 
-// runQa runs the steps "qa": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *QuietSeqExecutor) runQa(ctx context.Context, in Item, r *flujoimpl.Run[State], res *flujo.StepResult) (Item, error) {
-	return e.stepQa.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
-}
-
-// runQb runs the steps "qb": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *QuietSeqExecutor) runQb(ctx context.Context, in Item, r *flujoimpl.Run[State], res *flujo.StepResult) (Item, error) {
-	return e.stepQb.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
-}
-
-// runQc runs the step "qc": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *QuietSeqExecutor) runQc(ctx context.Context, in Item, r *flujoimpl.Run[State], res *flujo.StepResult) (Item, error) {
-	return e.stepQc.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
-}
-
 // QuietTimeoutExecutor runs the pipeline QuietTimeout ("qtfan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type QuietTimeoutExecutor struct {
 	flujogenMethods                                                           // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
 	svc             *flujoimpl.Services                                       // configuration, components, run gate and counters
 	scratch         atomic.Pointer[runtime.Pool[scratchQuietTimeoutExecutor]] // working space of Parallel runs (enable_object_pool)
 
-	// Step "qa".
 	stepQa flujoimpl.Step[Item, Item]
-	cntQa  flujoimpl.StepCounters
-	brkQa  *runtime.Breaker
-
-	// Step "qc".
 	stepQc flujoimpl.Step[Item, Item]
-	cntQc  flujoimpl.StepCounters
-	brkQc  *runtime.Breaker
 
 	scopes *runtime.ScopePool // cancellable contexts of Parallel and Map runs
 }
@@ -4795,40 +3604,14 @@ func flujogenConfigQuietTimeoutExecutor() runtime.OptimizationConfig {
 
 // NewQuietTimeoutExecutor returns an executor of QuietTimeout. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewQuietTimeoutExecutor(opts ...flujo.CoreOption) (*QuietTimeoutExecutor, error) {
-	set, cfg, err := flujoimpl.Configure("QuietTimeoutExecutor", "qtfan", flujogenConfigQuietTimeoutExecutor(), "", opts)
+	p, err := flujoimpl.NewParts("QuietTimeoutExecutor", "qtfan", flujogenConfigQuietTimeoutExecutor(), "", opts)
 	if err != nil {
 		return nil, err
 	}
-	clock := set.Clock
 	e := &QuietTimeoutExecutor{}
-	fail := func(err error) (*QuietTimeoutExecutor, error) {
-		e.closeParts()
+	if e.scopes, err = runtime.NewScopePool(8, 0.9); err != nil {
 		return nil, err
 	}
-	if e.brkQa, err = runtime.NewBreaker("qa", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
-		return fail(err)
-	}
-	if e.brkQc, err = runtime.NewBreaker("qc", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
-		return fail(err)
-	}
-	if e.svc, err = flujoimpl.NewServices(cfg, flujoimpl.Deps{
-		Build: e.build,
-		Clock: clock,
-		Close: func(*flujoimpl.Engine) []flujoimpl.Closer {
-			e.closeParts()
-			return nil
-		},
-		Fixed:   flujoimpl.CompiledIn,
-		Logger:  set.Logger,
-		Name:    "QuietTimeoutExecutor",
-		Sampler: set.Sampler,
-		Shrink:  e.shrink,
-		Sink:    set.Sink,
-		Stats:   e.addStats,
-	}); err != nil {
-		return fail(err)
-	}
-	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepQa = flujoimpl.Step[Item, Item]{
 		Leaf: &flujoimpl.Leaf[Item, Item]{
 			Name: "qa",
@@ -4847,8 +3630,7 @@ func NewQuietTimeoutExecutor(opts ...flujo.CoreOption) (*QuietTimeoutExecutor, e
 			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
 		Attempts: 1,
-		Breaker:  e.brkQa,
-		Counters: &e.cntQa,
+		Breaker:  p.Breaker("qa", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
 	}
 	e.stepQc = flujoimpl.Step[Item, Item]{
 		Leaf: &flujoimpl.Leaf[Item, Item]{
@@ -4861,13 +3643,16 @@ func NewQuietTimeoutExecutor(opts ...flujo.CoreOption) (*QuietTimeoutExecutor, e
 		},
 		Attempts: 1,
 		Timeout:  time.Duration(int64(1000000)),
-		Breaker:  e.brkQc,
-		Slot:     1,
-		Counters: &e.cntQc,
+		Breaker:  p.Breaker("qc", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
 	}
-	if e.scopes, err = runtime.NewScopePool(8, 0.9); err != nil {
-		return fail(err)
+	if e.svc, err = p.Services(flujoimpl.Deps{
+		Build:  e.build,
+		Shrink: e.shrink,
+		Stats:  e.addStats,
+	}, true, &e.stepQa, &e.stepQc); err != nil {
+		return nil, err
 	}
+	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	return e, nil
 }
 
@@ -4922,38 +3707,17 @@ func (e *QuietTimeoutExecutor) build(old, next *flujoimpl.Engine) (func(), []flu
 		}
 		pool = p
 	}
-	renew := old != nil && (cfg.CircuitBreakerFailureThreshold != old.Config.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.Config.CircuitBreakerRecoveryTimeoutSeconds)
-	recovery := time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second
-	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery}); renew && err != nil {
-		return nil, nil, err
-	}
-	if next.Monitor != nil && old != nil && old.Monitor == next.Monitor {
-		next.Env.Monitors = old.Env.Monitors
-	} else if next.Monitor != nil {
-		next.Env.Monitors = []*runtime.StepMonitor{next.Monitor.Step("qa"), next.Monitor.Step("qc")}
-	}
 	return func() {
 		if pool != nil {
 			e.scratch.Store(pool)
-		}
-		if renew {
-			_ = e.brkQa.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-			_ = e.brkQc.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
 		}
 	}, nil, nil
 }
 
 // addStats adds the figures of the executor's own parts to s.
 func (e *QuietTimeoutExecutor) addStats(_ *flujoimpl.Engine, s *runtime.Stats) {
-	e.cntQa.AddTo(s.Steps, "qa")
-	flujoimpl.AddBreaker(s.Steps, "qa", e.brkQa)
-	e.cntQc.AddTo(s.Steps, "qc")
-	flujoimpl.AddBreaker(s.Steps, "qc", e.brkQc)
 	flujoimpl.AddPool(s, e.scratch.Load().Stats())
 }
-
-// closeParts stops the executor's own parts, those built so far when its constructor fails.
-func (e *QuietTimeoutExecutor) closeParts() {}
 
 // shrink reacts to memory pressure: from high pressure on, the caches admit no new results and give back half their capacity and the pool drops its idle objects; below, the caches admit again at full capacity.
 func (e *QuietTimeoutExecutor) shrink(level runtime.PressureLevel) {
@@ -4993,13 +3757,13 @@ func (e *QuietTimeoutExecutor) runQtfan(ctx context.Context, in Item, r *flujoim
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 0, "qa", &sc.results[0], &sc.o0, &sc.aborts[0], func() (Item, error) { return e.runQa(bctx, in, &sc.r0, &sc.results[0]) })
+		flujoimpl.RunBranch(sc.done, 0, "qa", &sc.results[0], &sc.o0, &sc.aborts[0], func() (Item, error) { return e.stepQa.Run(bctx, &sc.r0.Eng.Env, in, sc.r0.Frame(), &sc.results[0]) })
 	}()
 	sc.r1 = *r
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 1, "qc", &sc.results[1], &sc.o1, &sc.aborts[1], func() (Item, error) { return e.runQc(bctx, in, &sc.r1, &sc.results[1]) })
+		flujoimpl.RunBranch(sc.done, 1, "qc", &sc.results[1], &sc.o1, &sc.aborts[1], func() (Item, error) { return e.stepQc.Run(bctx, &sc.r1.Eng.Env, in, sc.r1.Frame(), &sc.results[1]) })
 	}()
 	abort, failed, cerr := flujoimpl.Gather(ctx, sc.done, sc.results[:], sc.aborts[:], sc.finished[:], true, bctx.Cancel)
 	if cerr != nil {
@@ -5023,36 +3787,15 @@ func (e *QuietTimeoutExecutor) runQtfan(ctx context.Context, in Item, r *flujoim
 	return flujoimpl.Succeed(res, r.Record, out), nil
 }
 
-// runQa runs the steps "qa": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *QuietTimeoutExecutor) runQa(ctx context.Context, in Item, r *flujoimpl.Run[State], res *flujo.StepResult) (Item, error) {
-	return e.stepQa.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
-}
-
-// runQc runs the step "qc": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s), timeout 1ms per attempt.
-func (e *QuietTimeoutExecutor) runQc(ctx context.Context, in Item, r *flujoimpl.Run[State], res *flujo.StepResult) (Item, error) {
-	return e.stepQc.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
-}
-
 // QuietUpdateExecutor runs the pipeline QuietUpdate ("qfan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type QuietUpdateExecutor struct {
 	flujogenMethods                                                          // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
 	svc             *flujoimpl.Services                                      // configuration, components, run gate and counters
 	scratch         atomic.Pointer[runtime.Pool[scratchQuietUpdateExecutor]] // working space of Parallel runs (enable_object_pool)
 
-	// Step "qa".
 	stepQa flujoimpl.Step[Item, Item]
-	cntQa  flujoimpl.StepCounters
-	brkQa  *runtime.Breaker
-
-	// Step "qb".
 	stepQb flujoimpl.Step[Item, Item]
-	cntQb  flujoimpl.StepCounters
-	brkQb  *runtime.Breaker
-
-	// Step "qc".
 	stepQc flujoimpl.Step[Item, Item]
-	cntQc  flujoimpl.StepCounters
-	brkQc  *runtime.Breaker
 
 	scopes *runtime.ScopePool // cancellable contexts of Parallel and Map runs
 }
@@ -5079,43 +3822,14 @@ func flujogenConfigQuietUpdateExecutor() runtime.OptimizationConfig {
 
 // NewQuietUpdateExecutor returns an executor of QuietUpdate. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewQuietUpdateExecutor(opts ...flujo.CoreOption) (*QuietUpdateExecutor, error) {
-	set, cfg, err := flujoimpl.Configure("QuietUpdateExecutor", "qfan", flujogenConfigQuietUpdateExecutor(), "", opts)
+	p, err := flujoimpl.NewParts("QuietUpdateExecutor", "qfan", flujogenConfigQuietUpdateExecutor(), "", opts)
 	if err != nil {
 		return nil, err
 	}
-	clock := set.Clock
 	e := &QuietUpdateExecutor{}
-	fail := func(err error) (*QuietUpdateExecutor, error) {
-		e.closeParts()
+	if e.scopes, err = runtime.NewScopePool(8, 0.9); err != nil {
 		return nil, err
 	}
-	if e.brkQa, err = runtime.NewBreaker("qa", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
-		return fail(err)
-	}
-	if e.brkQb, err = runtime.NewBreaker("qb", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
-		return fail(err)
-	}
-	if e.brkQc, err = runtime.NewBreaker("qc", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
-		return fail(err)
-	}
-	if e.svc, err = flujoimpl.NewServices(cfg, flujoimpl.Deps{
-		Build: e.build,
-		Clock: clock,
-		Close: func(*flujoimpl.Engine) []flujoimpl.Closer {
-			e.closeParts()
-			return nil
-		},
-		Fixed:   flujoimpl.CompiledIn,
-		Logger:  set.Logger,
-		Name:    "QuietUpdateExecutor",
-		Sampler: set.Sampler,
-		Shrink:  e.shrink,
-		Sink:    set.Sink,
-		Stats:   e.addStats,
-	}); err != nil {
-		return fail(err)
-	}
-	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepQa = flujoimpl.Step[Item, Item]{
 		Leaf: &flujoimpl.Leaf[Item, Item]{
 			Name: "qa",
@@ -5134,8 +3848,7 @@ func NewQuietUpdateExecutor(opts ...flujo.CoreOption) (*QuietUpdateExecutor, err
 			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
 		Attempts: 1,
-		Breaker:  e.brkQa,
-		Counters: &e.cntQa,
+		Breaker:  p.Breaker("qa", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
 	}
 	e.stepQb = flujoimpl.Step[Item, Item]{
 		Leaf: &flujoimpl.Leaf[Item, Item]{
@@ -5155,9 +3868,7 @@ func NewQuietUpdateExecutor(opts ...flujo.CoreOption) (*QuietUpdateExecutor, err
 			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
 		Attempts: 1,
-		Breaker:  e.brkQb,
-		Slot:     1,
-		Counters: &e.cntQb,
+		Breaker:  p.Breaker("qb", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
 	}
 	e.stepQc = flujoimpl.Step[Item, Item]{
 		Leaf: &flujoimpl.Leaf[Item, Item]{
@@ -5169,13 +3880,16 @@ func NewQuietUpdateExecutor(opts ...flujo.CoreOption) (*QuietUpdateExecutor, err
 			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
 		Attempts: 1,
-		Breaker:  e.brkQc,
-		Slot:     2,
-		Counters: &e.cntQc,
+		Breaker:  p.Breaker("qc", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
 	}
-	if e.scopes, err = runtime.NewScopePool(8, 0.9); err != nil {
-		return fail(err)
+	if e.svc, err = p.Services(flujoimpl.Deps{
+		Build:  e.build,
+		Shrink: e.shrink,
+		Stats:  e.addStats,
+	}, true, &e.stepQa, &e.stepQb, &e.stepQc); err != nil {
+		return nil, err
 	}
+	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	return e, nil
 }
 
@@ -5230,41 +3944,17 @@ func (e *QuietUpdateExecutor) build(old, next *flujoimpl.Engine) (func(), []fluj
 		}
 		pool = p
 	}
-	renew := old != nil && (cfg.CircuitBreakerFailureThreshold != old.Config.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.Config.CircuitBreakerRecoveryTimeoutSeconds)
-	recovery := time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second
-	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery}); renew && err != nil {
-		return nil, nil, err
-	}
-	if next.Monitor != nil && old != nil && old.Monitor == next.Monitor {
-		next.Env.Monitors = old.Env.Monitors
-	} else if next.Monitor != nil {
-		next.Env.Monitors = []*runtime.StepMonitor{next.Monitor.Step("qa"), next.Monitor.Step("qb"), next.Monitor.Step("qc")}
-	}
 	return func() {
 		if pool != nil {
 			e.scratch.Store(pool)
-		}
-		if renew {
-			_ = e.brkQa.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-			_ = e.brkQb.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-			_ = e.brkQc.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
 		}
 	}, nil, nil
 }
 
 // addStats adds the figures of the executor's own parts to s.
 func (e *QuietUpdateExecutor) addStats(_ *flujoimpl.Engine, s *runtime.Stats) {
-	e.cntQa.AddTo(s.Steps, "qa")
-	flujoimpl.AddBreaker(s.Steps, "qa", e.brkQa)
-	e.cntQb.AddTo(s.Steps, "qb")
-	flujoimpl.AddBreaker(s.Steps, "qb", e.brkQb)
-	e.cntQc.AddTo(s.Steps, "qc")
-	flujoimpl.AddBreaker(s.Steps, "qc", e.brkQc)
 	flujoimpl.AddPool(s, e.scratch.Load().Stats())
 }
-
-// closeParts stops the executor's own parts, those built so far when its constructor fails.
-func (e *QuietUpdateExecutor) closeParts() {}
 
 // shrink reacts to memory pressure: from high pressure on, the caches admit no new results and give back half their capacity and the pool drops its idle objects; below, the caches admit again at full capacity.
 func (e *QuietUpdateExecutor) shrink(level runtime.PressureLevel) {
@@ -5307,7 +3997,7 @@ func (e *QuietUpdateExecutor) runQfan(ctx context.Context, in Item, r *flujoimpl
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 0, "qa", &sc.results[0], &sc.o0, &sc.aborts[0], func() (Item, error) { return e.runQa(bctx, in, &sc.r0, &sc.results[0]) })
+		flujoimpl.RunBranch(sc.done, 0, "qa", &sc.results[0], &sc.o0, &sc.aborts[0], func() (Item, error) { return e.stepQa.Run(bctx, &sc.r0.Eng.Env, in, sc.r0.Frame(), &sc.results[0]) })
 	}()
 	sc.r1 = *r
 	sc.w1 = *r.State
@@ -5315,13 +4005,13 @@ func (e *QuietUpdateExecutor) runQfan(ctx context.Context, in Item, r *flujoimpl
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 1, "qb", &sc.results[1], &sc.o1, &sc.aborts[1], func() (Item, error) { return e.runQb(bctx, in, &sc.r1, &sc.results[1]) })
+		flujoimpl.RunBranch(sc.done, 1, "qb", &sc.results[1], &sc.o1, &sc.aborts[1], func() (Item, error) { return e.stepQb.Run(bctx, &sc.r1.Eng.Env, in, sc.r1.Frame(), &sc.results[1]) })
 	}()
 	sc.r2 = *r
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 2, "qc", &sc.results[2], &sc.o2, &sc.aborts[2], func() (Item, error) { return e.runQc(bctx, in, &sc.r2, &sc.results[2]) })
+		flujoimpl.RunBranch(sc.done, 2, "qc", &sc.results[2], &sc.o2, &sc.aborts[2], func() (Item, error) { return e.stepQc.Run(bctx, &sc.r2.Eng.Env, in, sc.r2.Frame(), &sc.results[2]) })
 	}()
 	abort, failed, cerr := flujoimpl.Gather(ctx, sc.done, sc.results[:], sc.aborts[:], sc.finished[:], true, bctx.Cancel)
 	if cerr != nil {
@@ -5346,21 +4036,6 @@ func (e *QuietUpdateExecutor) runQfan(ctx context.Context, in Item, r *flujoimpl
 		r.State.B = sc.w1.B
 	}
 	return flujoimpl.Succeed(res, r.Record, out), nil
-}
-
-// runQa runs the steps "qa": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *QuietUpdateExecutor) runQa(ctx context.Context, in Item, r *flujoimpl.Run[State], res *flujo.StepResult) (Item, error) {
-	return e.stepQa.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
-}
-
-// runQb runs the steps "qb": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *QuietUpdateExecutor) runQb(ctx context.Context, in Item, r *flujoimpl.Run[State], res *flujo.StepResult) (Item, error) {
-	return e.stepQb.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
-}
-
-// runQc runs the step "qc": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *QuietUpdateExecutor) runQc(ctx context.Context, in Item, r *flujoimpl.Run[State], res *flujo.StepResult) (Item, error) {
-	return e.stepQc.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // flujogenCopyItem returns a deep copy of v.

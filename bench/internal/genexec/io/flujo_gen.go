@@ -10,7 +10,6 @@ import (
 	"github.com/flujo/flujo"
 	"github.com/flujo/flujo/flujoimpl"
 	"github.com/flujo/flujo/runtime"
-	"sync/atomic"
 	"time"
 )
 
@@ -21,41 +20,19 @@ var (
 )
 
 // This file needs a flujoimpl package that supports its generated-code version; if the line below fails to compile, regenerate with the flujogen of the flujo module version in go.mod.
-const _ = flujoimpl.SupportPackageIsVersion3
+const _ = flujoimpl.SupportPackageIsVersion4
 
 // flujogenMethods gives each executor the methods it has on its services, as the ExecutorCore has them; the name keeps the embedded field unexported.
 type flujogenMethods = flujoimpl.Methods
 
 // BurstExecutor runs the pipeline Burst ("burst") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type BurstExecutor struct {
-	flujogenMethods                                                    // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
-	svc             *flujoimpl.Services                                // configuration, components, run gate and counters
-	scratch         atomic.Pointer[runtime.Pool[scratchBurstExecutor]] // working space of Parallel runs (enable_object_pool)
+	flujogenMethods                     // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
+	svc             *flujoimpl.Services // configuration, components, run gate and counters
 
-	// Step "a".
 	stepA flujoimpl.Step[int, int]
-	cntA  flujoimpl.StepCounters
-	brkA  *runtime.Breaker
-
-	// Step "b".
 	stepB flujoimpl.Step[int, int]
-	cntB  flujoimpl.StepCounters
-	brkB  *runtime.Breaker
-
-	// Step "c".
 	stepC flujoimpl.Step[int, int]
-	cntC  flujoimpl.StepCounters
-	brkC  *runtime.Breaker
-}
-
-// scratchBurstExecutor is the pooled working space of the Parallel runs of BurstExecutor, one field per Parallel.
-type scratchBurstExecutor struct{}
-
-func newscratchBurstExecutor() scratchBurstExecutor {
-	return scratchBurstExecutor{}
-}
-func resetscratchBurstExecutor(u *scratchBurstExecutor) {
-	*u = scratchBurstExecutor{}
 }
 
 // flujogenConfigBurstExecutor is the configuration compiled into BurstExecutor.
@@ -66,43 +43,11 @@ func flujogenConfigBurstExecutor() runtime.OptimizationConfig {
 
 // NewBurstExecutor returns an executor of Burst. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewBurstExecutor(opts ...flujo.CoreOption) (*BurstExecutor, error) {
-	set, cfg, err := flujoimpl.Configure("BurstExecutor", "burst", flujogenConfigBurstExecutor(), "", opts)
+	p, err := flujoimpl.NewParts("BurstExecutor", "burst", flujogenConfigBurstExecutor(), "", opts)
 	if err != nil {
 		return nil, err
 	}
-	clock := set.Clock
 	e := &BurstExecutor{}
-	fail := func(err error) (*BurstExecutor, error) {
-		e.closeParts()
-		return nil, err
-	}
-	if e.brkA, err = runtime.NewBreaker("a", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
-		return fail(err)
-	}
-	if e.brkB, err = runtime.NewBreaker("b", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
-		return fail(err)
-	}
-	if e.brkC, err = runtime.NewBreaker("c", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
-		return fail(err)
-	}
-	if e.svc, err = flujoimpl.NewServices(cfg, flujoimpl.Deps{
-		Build: e.build,
-		Clock: clock,
-		Close: func(*flujoimpl.Engine) []flujoimpl.Closer {
-			e.closeParts()
-			return nil
-		},
-		Fixed:   flujoimpl.CompiledIn,
-		Logger:  set.Logger,
-		Name:    "BurstExecutor",
-		Sampler: set.Sampler,
-		Shrink:  e.shrink,
-		Sink:    set.Sink,
-		Stats:   e.addStats,
-	}); err != nil {
-		return fail(err)
-	}
-	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepA = flujoimpl.Step[int, int]{
 		Leaf: &flujoimpl.Leaf[int, int]{
 			Name:          "a",
@@ -110,8 +55,7 @@ func NewBurstExecutor(opts ...flujo.CoreOption) (*BurstExecutor, error) {
 			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
 		Attempts: 2,
-		Breaker:  e.brkA,
-		Counters: &e.cntA,
+		Breaker:  p.Breaker("a", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
 	}
 	e.stepB = flujoimpl.Step[int, int]{
 		Leaf: &flujoimpl.Leaf[int, int]{
@@ -120,9 +64,7 @@ func NewBurstExecutor(opts ...flujo.CoreOption) (*BurstExecutor, error) {
 			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
 		Attempts: 2,
-		Breaker:  e.brkB,
-		Slot:     1,
-		Counters: &e.cntB,
+		Breaker:  p.Breaker("b", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
 	}
 	e.stepC = flujoimpl.Step[int, int]{
 		Leaf: &flujoimpl.Leaf[int, int]{
@@ -131,10 +73,12 @@ func NewBurstExecutor(opts ...flujo.CoreOption) (*BurstExecutor, error) {
 			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
 		Attempts: 2,
-		Breaker:  e.brkC,
-		Slot:     2,
-		Counters: &e.cntC,
+		Breaker:  p.Breaker("c", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
 	}
+	if e.svc, err = p.Services(flujoimpl.Deps{}, false, &e.stepA, &e.stepB, &e.stepC); err != nil {
+		return nil, err
+	}
+	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	return e, nil
 }
 
@@ -175,61 +119,6 @@ func (e *BurstExecutor) ExecuteWithMonitoring(ctx context.Context, in int, opts 
 	return flujoimpl.WithMetrics(e.ExecuteResult(ctx, in, opts...))
 }
 
-// build builds the parts of next that BurstExecutor keeps itself, taking over old's (nil for the first configuration); the changes to shared parts apply when the returned function runs.
-func (e *BurstExecutor) build(old, next *flujoimpl.Engine) (func(), []flujoimpl.Closer, error) {
-	cfg := &next.Config
-	var pool *runtime.Pool[scratchBurstExecutor]
-	if old == nil || cfg.ObjectPoolMaxSize != old.Config.ObjectPoolMaxSize || cfg.ObjectPoolCleanupThreshold != old.Config.ObjectPoolCleanupThreshold {
-		p, err := runtime.NewPool(cfg.ObjectPoolMaxSize, cfg.ObjectPoolCleanupThreshold, newscratchBurstExecutor, resetscratchBurstExecutor)
-		if err != nil {
-			return nil, nil, err
-		}
-		pool = p
-	}
-	renew := old != nil && (cfg.CircuitBreakerFailureThreshold != old.Config.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.Config.CircuitBreakerRecoveryTimeoutSeconds)
-	recovery := time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second
-	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery}); renew && err != nil {
-		return nil, nil, err
-	}
-	if next.Monitor != nil && old != nil && old.Monitor == next.Monitor {
-		next.Env.Monitors = old.Env.Monitors
-	} else if next.Monitor != nil {
-		next.Env.Monitors = []*runtime.StepMonitor{next.Monitor.Step("a"), next.Monitor.Step("b"), next.Monitor.Step("c")}
-	}
-	return func() {
-		if pool != nil {
-			e.scratch.Store(pool)
-		}
-		if renew {
-			_ = e.brkA.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-			_ = e.brkB.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-			_ = e.brkC.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-		}
-	}, nil, nil
-}
-
-// addStats adds the figures of the executor's own parts to s.
-func (e *BurstExecutor) addStats(_ *flujoimpl.Engine, s *runtime.Stats) {
-	e.cntA.AddTo(s.Steps, "a")
-	flujoimpl.AddBreaker(s.Steps, "a", e.brkA)
-	e.cntB.AddTo(s.Steps, "b")
-	flujoimpl.AddBreaker(s.Steps, "b", e.brkB)
-	e.cntC.AddTo(s.Steps, "c")
-	flujoimpl.AddBreaker(s.Steps, "c", e.brkC)
-	flujoimpl.AddPool(s, e.scratch.Load().Stats())
-}
-
-// closeParts stops the executor's own parts, those built so far when its constructor fails.
-func (e *BurstExecutor) closeParts() {}
-
-// shrink reacts to memory pressure: from high pressure on, the caches admit no new results and give back half their capacity and the pool drops its idle objects; below, the caches admit again at full capacity.
-func (e *BurstExecutor) shrink(level runtime.PressureLevel) {
-	if level < runtime.PressureHigh {
-		return
-	}
-	e.scratch.Load().Shrink()
-}
-
 // runBurst runs the Pipeline "burst".
 func (e *BurstExecutor) runBurst(ctx context.Context, in int, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (int, error) {
 	res.Name = "burst"
@@ -238,58 +127,29 @@ func (e *BurstExecutor) runBurst(ctx context.Context, in int, r *flujoimpl.Run[s
 		res.Steps = make([]flujo.StepResult, 0, 3)
 	}
 	var crA flujo.StepResult
-	outA, abort := e.runA(ctx, in, r, &crA)
+	outA, abort := e.stepA.Run(ctx, &r.Eng.Env, in, r.Frame(), &crA)
 	if stop, abort := flujoimpl.Child(res, &crA, r.Record, abort); stop {
 		return *new(int), abort
 	}
 	var crB flujo.StepResult
-	outB, abort := e.runB(ctx, outA, r, &crB)
+	outB, abort := e.stepB.Run(ctx, &r.Eng.Env, outA, r.Frame(), &crB)
 	if stop, abort := flujoimpl.Child(res, &crB, r.Record, abort); stop {
 		return *new(int), abort
 	}
 	var crC flujo.StepResult
-	outC, abort := e.runC(ctx, outB, r, &crC)
+	outC, abort := e.stepC.Run(ctx, &r.Eng.Env, outB, r.Frame(), &crC)
 	if stop, abort := flujoimpl.Child(res, &crC, r.Record, abort); stop {
 		return *new(int), abort
 	}
 	return flujoimpl.Succeed(res, r.Record, outC), nil
 }
 
-// runA runs the step "a": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *BurstExecutor) runA(ctx context.Context, in int, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (int, error) {
-	return e.stepA.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
-}
-
-// runB runs the step "b": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *BurstExecutor) runB(ctx context.Context, in int, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (int, error) {
-	return e.stepB.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
-}
-
-// runC runs the step "c": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *BurstExecutor) runC(ctx context.Context, in int, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (int, error) {
-	return e.stepC.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
-}
-
 // OverloadExecutor runs the pipeline Overload ("call") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type OverloadExecutor struct {
-	flujogenMethods                                                       // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
-	svc             *flujoimpl.Services                                   // configuration, components, run gate and counters
-	scratch         atomic.Pointer[runtime.Pool[scratchOverloadExecutor]] // working space of Parallel runs (enable_object_pool)
+	flujogenMethods                     // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
+	svc             *flujoimpl.Services // configuration, components, run gate and counters
 
-	// Step "call".
 	stepCall flujoimpl.Step[Request, Request]
-	cntCall  flujoimpl.StepCounters
-	brkCall  *runtime.Breaker
-}
-
-// scratchOverloadExecutor is the pooled working space of the Parallel runs of OverloadExecutor, one field per Parallel.
-type scratchOverloadExecutor struct{}
-
-func newscratchOverloadExecutor() scratchOverloadExecutor {
-	return scratchOverloadExecutor{}
-}
-func resetscratchOverloadExecutor(u *scratchOverloadExecutor) {
-	*u = scratchOverloadExecutor{}
 }
 
 // flujogenConfigOverloadExecutor is the configuration compiled into OverloadExecutor.
@@ -300,37 +160,11 @@ func flujogenConfigOverloadExecutor() runtime.OptimizationConfig {
 
 // NewOverloadExecutor returns an executor of Overload. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewOverloadExecutor(opts ...flujo.CoreOption) (*OverloadExecutor, error) {
-	set, cfg, err := flujoimpl.Configure("OverloadExecutor", "call", flujogenConfigOverloadExecutor(), "", opts)
+	p, err := flujoimpl.NewParts("OverloadExecutor", "call", flujogenConfigOverloadExecutor(), "", opts)
 	if err != nil {
 		return nil, err
 	}
-	clock := set.Clock
 	e := &OverloadExecutor{}
-	fail := func(err error) (*OverloadExecutor, error) {
-		e.closeParts()
-		return nil, err
-	}
-	if e.brkCall, err = runtime.NewBreaker("call", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
-		return fail(err)
-	}
-	if e.svc, err = flujoimpl.NewServices(cfg, flujoimpl.Deps{
-		Build: e.build,
-		Clock: clock,
-		Close: func(*flujoimpl.Engine) []flujoimpl.Closer {
-			e.closeParts()
-			return nil
-		},
-		Fixed:   flujoimpl.CompiledIn,
-		Logger:  set.Logger,
-		Name:    "OverloadExecutor",
-		Sampler: set.Sampler,
-		Shrink:  e.shrink,
-		Sink:    set.Sink,
-		Stats:   e.addStats,
-	}); err != nil {
-		return fail(err)
-	}
-	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	e.stepCall = flujoimpl.Step[Request, Request]{
 		Leaf: &flujoimpl.Leaf[Request, Request]{
 			Name:          "call",
@@ -338,9 +172,12 @@ func NewOverloadExecutor(opts ...flujo.CoreOption) (*OverloadExecutor, error) {
 			BreakerCounts: flujo.CountsAsBreakerFailure,
 		},
 		Attempts: 1,
-		Breaker:  e.brkCall,
-		Counters: &e.cntCall,
+		Breaker:  p.Breaker("call", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
 	}
+	if e.svc, err = p.Services(flujoimpl.Deps{}, false, &e.stepCall); err != nil {
+		return nil, err
+	}
+	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
 	return e, nil
 }
 
@@ -352,7 +189,7 @@ func (e *OverloadExecutor) Execute(ctx context.Context, in Request) (Request, er
 	defer e.svc.Track.Exit()
 	r := flujoimpl.NewRun[struct{}](e.svc, nil, false)
 	var res flujo.StepResult
-	out, abort := e.runCall(ctx, in, &r, &res)
+	out, abort := e.stepCall.Run(ctx, &r.Eng.Env, in, r.Frame(), &res)
 	if err := e.svc.EndRun(&res, abort); err != nil {
 		return *new(Request), err
 	}
@@ -372,65 +209,11 @@ func (e *OverloadExecutor) ExecuteResult(ctx context.Context, in Request, opts .
 		return nil, err
 	}
 	var res flujo.StepResult
-	_, abort := e.runCall(ctx, in, &r, &res)
+	_, abort := e.stepCall.Run(ctx, &r.Eng.Env, in, r.Frame(), &res)
 	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
 }
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
 func (e *OverloadExecutor) ExecuteWithMonitoring(ctx context.Context, in Request, opts ...flujo.ExecOption) (*flujo.PipelineResult, flujo.Metrics, error) {
 	return flujoimpl.WithMetrics(e.ExecuteResult(ctx, in, opts...))
-}
-
-// build builds the parts of next that OverloadExecutor keeps itself, taking over old's (nil for the first configuration); the changes to shared parts apply when the returned function runs.
-func (e *OverloadExecutor) build(old, next *flujoimpl.Engine) (func(), []flujoimpl.Closer, error) {
-	cfg := &next.Config
-	var pool *runtime.Pool[scratchOverloadExecutor]
-	if old == nil || cfg.ObjectPoolMaxSize != old.Config.ObjectPoolMaxSize || cfg.ObjectPoolCleanupThreshold != old.Config.ObjectPoolCleanupThreshold {
-		p, err := runtime.NewPool(cfg.ObjectPoolMaxSize, cfg.ObjectPoolCleanupThreshold, newscratchOverloadExecutor, resetscratchOverloadExecutor)
-		if err != nil {
-			return nil, nil, err
-		}
-		pool = p
-	}
-	renew := old != nil && (cfg.CircuitBreakerFailureThreshold != old.Config.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.Config.CircuitBreakerRecoveryTimeoutSeconds)
-	recovery := time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second
-	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery}); renew && err != nil {
-		return nil, nil, err
-	}
-	if next.Monitor != nil && old != nil && old.Monitor == next.Monitor {
-		next.Env.Monitors = old.Env.Monitors
-	} else if next.Monitor != nil {
-		next.Env.Monitors = []*runtime.StepMonitor{next.Monitor.Step("call")}
-	}
-	return func() {
-		if pool != nil {
-			e.scratch.Store(pool)
-		}
-		if renew {
-			_ = e.brkCall.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-		}
-	}, nil, nil
-}
-
-// addStats adds the figures of the executor's own parts to s.
-func (e *OverloadExecutor) addStats(_ *flujoimpl.Engine, s *runtime.Stats) {
-	e.cntCall.AddTo(s.Steps, "call")
-	flujoimpl.AddBreaker(s.Steps, "call", e.brkCall)
-	flujoimpl.AddPool(s, e.scratch.Load().Stats())
-}
-
-// closeParts stops the executor's own parts, those built so far when its constructor fails.
-func (e *OverloadExecutor) closeParts() {}
-
-// shrink reacts to memory pressure: from high pressure on, the caches admit no new results and give back half their capacity and the pool drops its idle objects; below, the caches admit again at full capacity.
-func (e *OverloadExecutor) shrink(level runtime.PressureLevel) {
-	if level < runtime.PressureHigh {
-		return
-	}
-	e.scratch.Load().Shrink()
-}
-
-// runCall runs the step "call": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *OverloadExecutor) runCall(ctx context.Context, in Request, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (Request, error) {
-	return e.stepCall.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
