@@ -92,5 +92,30 @@ func NewParts(executor, pipeline string, compiled runtime.OptimizationConfig, st
 	if err != nil {
 		return nil, err
 	}
-	return kernel.NewParts(cfg, kernel.Deps{Clock: set.Clock, Logger: set.Logger, Sink: set.Sink, Sampler: set.Sampler, Name: executor}), nil
+	return kernel.NewParts(cfg, kernel.Deps{Clock: set.Clock, Logger: set.Logger, Sink: set.Sink, Sampler: set.Sampler, Name: executor}, flujo.CountsAsBreakerFailure), nil
+}
+
+// StartRecorded admits a recorded run (ExecuteResult) of the pipeline
+// named pipeline on s and returns it: its state is st or, when st is nil,
+// flujo.WithState's (a pipeline without state passes "" and ignores it),
+// its budget flujo.WithUsageLimits'. Unless it returns an error, the caller
+// ends the run with s.Track.Exit.
+func StartRecorded[S any](s *Services, pipeline string, st *S, opts []flujo.ExecOption) (Run[S], error) {
+	state, limits := ExecOptionsOf(opts)
+	if pipeline != "" {
+		var err error
+		if st, err = RunState(pipeline, st, state); err != nil {
+			return Run[S]{}, err
+		}
+	}
+	if !s.Track.Enter() {
+		return Run[S]{}, flujo.ErrClosed
+	}
+	r := NewRun(s, st, true)
+	var err error
+	if r.Budget, err = runtime.RunBudget(limits); err != nil {
+		s.Track.Exit()
+		return Run[S]{}, err
+	}
+	return r, nil
 }

@@ -64,6 +64,7 @@ var Surface = []string{
 	"RunMetrics",
 	"RunState",
 	"Services",
+	"StartRecorded",
 	"Step",
 	"StepCounters",
 	"Succeed",

@@ -119,12 +119,17 @@ func (pg *pipelineGen) emit(f *jen.File) {
 	pg.emitScratchUnion(f)
 
 	cfgFn := "flujogenConfig" + X
-	f.Commentf("%s is the configuration compiled into %s.", cfgFn, X)
-	f.Func().Id(cfgFn).Params().Add(qr("OptimizationConfig")).Block(
-		append(append([]jen.Code{c("c := {}()", qr("DefaultOptimizationConfig"))}, configCode(cfg)...), c("return c"))...)
+	var cfgCall jen.Code = jen.Id(cfgFn).Call()
+	if set := configCode(cfg); len(set) > 0 {
+		f.Commentf("%s is the configuration compiled into %s.", cfgFn, X)
+		f.Func().Id(cfgFn).Params().Add(qr("OptimizationConfig")).Block(
+			append(append([]jen.Code{c("c := {}()", qr("DefaultOptimizationConfig"))}, set...), c("return c"))...)
+	} else {
+		cfgCall = qr("DefaultOptimizationConfig").Call() // the configuration compiled in
+	}
 
 	f.Commentf("%s returns an executor of %s. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.", pg.ctor, p.Var)
-	f.Func().Id(pg.ctor).Params(jen.Id("opts").Op("...").Add(qf("CoreOption"))).Params(jen.Op("*").Id(X), jen.Error()).Block(pg.constructor(cfgFn)...)
+	f.Func().Id(pg.ctor).Params(jen.Id("opts").Op("...").Add(qf("CoreOption"))).Params(jen.Op("*").Id(X), jen.Error()).Block(pg.constructor(cfgCall)...)
 
 	recv := func() *jen.Statement { return jen.Func().Params(jen.Id("e").Op("*").Id(X)) }
 	stateParam := []jen.Code{}
@@ -159,29 +164,19 @@ func (pg *pipelineGen) emit(f *jen.File) {
 	resParams := append([]jen.Code{jen.Id("ctx").Qual("context", "Context"), jen.Id("in").Add(in.Clone())}, stateParam...)
 	resParams = append(resParams, jen.Id("opts").Op("...").Add(qf("ExecOption")))
 	doc := fmt.Sprintf("ExecuteResult runs %s on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.", p.Var)
-	er := []jen.Code{c("_, limits := {}(opts)", qi("ExecOptionsOf"))}
+	start := c("r, err := {}[{}](e.svc, \"\", nil, opts)", qi("StartRecorded"), jen.Struct())
 	if pg.stateKey != "" {
-		er = []jen.Code{
-			c("state, limits := {}(opts)", qi("ExecOptionsOf")),
-			c("st, err := {}("+strq(p.Name)+", st, state)", qi("RunState")),
-			c("if err != nil { return nil, err }"),
-		}
+		start = c("r, err := {}(e.svc, "+strq(p.Name)+", st, opts)", qi("StartRecorded"))
 		doc += " The state is st or, when st is nil, WithState's; without either the run starts from a zero state, returned in FinalState."
 	}
-	er = append(er,
-		c("if !e.svc.Track.Enter() { return nil, {} }", qf("ErrClosed")),
+	er := []jen.Code{
+		start,
+		c("if err != nil { return nil, err }"),
 		c("defer e.svc.Track.Exit()"),
-		newRun("true"),
-	)
-	if pg.stateKey == "" {
-		er = append(er, c("var err error")) // RunState declares it otherwise
-	}
-	er = append(er,
-		c("if r.Budget, err = {}(limits); err != nil { return nil, err }", qr("RunBudget")),
 		c("var res {}", qf("StepResult")),
 		c("_, abort := "+pg.call(root, "ctx", "in", "&r", "&res")),
 		c(fmt.Sprintf("return e.svc.EndRecordedRun(&res, abort, %s, r.Budget, %v)", finalState, root.Kind == analysis.KindPipeline)),
-	)
+	}
 	f.Comment(doc)
 	f.Add(recv()).Id("ExecuteResult").Params(resParams...).Params(jen.Op("*").Add(qf("PipelineResult")), jen.Error()).Block(er...)
 

@@ -316,9 +316,9 @@ func durationLit(d time.Duration) jen.Code {
 	return jen.Qual("time", "Duration").Call(jen.Lit(int64(d)))
 }
 
-// leafInit returns the statement that builds the kernel step of the leaf
-// lp in the constructor.
-func (pg *pipelineGen) leafInit(lp *leafPlan) jen.Code {
+// leafInit returns the statements that build the kernel step of the leaf
+// lp in the constructor: its Leaf, then its settings, one a line.
+func (pg *pipelineGen) leafInit(lp *leafPlan) []jen.Code {
 	g, n := pg.g, lp.n
 	in, out := pg.in(n), pg.out(n)
 	o := n.Options
@@ -362,11 +362,9 @@ func (pg *pipelineGen) leafInit(lp *leafPlan) jen.Code {
 	if n.Step.OutReportsUsage {
 		leaf.set("Usage", jen.Func().Params(jen.Id("o").Add(out.Clone())).Add(qr("Usage")).Block(c("return o.Usage()")))
 	}
-	counts := qf("CountsAsBreakerFailure")
-	if o.BreakerCounts != nil {
-		counts = g.fn(*o.BreakerCounts)
+	if o.BreakerCounts != nil { // else flujo.CountsAsBreakerFailure, set by the kernel
+		leaf.set("BreakerCounts", g.fn(*o.BreakerCounts))
 	}
-	leaf.set("BreakerCounts", counts)
 	step := newLiteral(stepFields...)
 	step.set("Attempts", jen.Lit(lp.attempts))
 	if lp.timeout > 0 {
@@ -400,7 +398,7 @@ func (pg *pipelineGen) leafInit(lp *leafPlan) jen.Code {
 		}
 	}
 	step.set("Leaf", jen.Op("&").Add(qi("Leaf").Types(in.Clone(), out.Clone())).Add(leaf.block()))
-	return jen.Id("e." + pg.kstepName(n)).Op("=").Add(qi("Step").Types(in.Clone(), out.Clone())).Add(step.block())
+	return step.assign("e." + pg.kstepName(n))
 }
 
 // leafFields and stepFields are the fields of the kernel's Leaf and Step,
@@ -436,6 +434,18 @@ func (l *literal) items() []jen.Code {
 	for _, k := range l.order {
 		if v, ok := l.vals[k]; ok {
 			out = append(out, jen.Id(k).Op(":").Add(v))
+		}
+	}
+	return out
+}
+
+// assign returns one assignment of each set field of the variable v, in
+// order.
+func (l *literal) assign(v string) []jen.Code {
+	var out []jen.Code
+	for _, k := range l.order {
+		if val, ok := l.vals[k]; ok {
+			out = append(out, jen.Id(v+"."+k).Op("=").Add(val))
 		}
 	}
 	return out

@@ -56,11 +56,11 @@ func (pg *pipelineGen) fields() []jen.Code {
 
 // constructor returns the body of NewXExecutor: the steps' caches, the
 // kernel steps, then the services, which register the steps.
-func (pg *pipelineGen) constructor(cfgFn string) []jen.Code {
+func (pg *pipelineGen) constructor(cfgCall jen.Code) []jen.Code {
 	cfg := pg.g.cfg.Optimization
 	digest := kernel.StepsDigest(pg.p.Name, pg.g.cfg.Steps)
 	b := []jen.Code{
-		c("p, err := {}("+strq(pg.X)+", "+strq(pg.p.Name)+", "+cfgFn+"(), "+strq(digest)+", opts)", qi("NewParts")),
+		c("p, err := {}("+strq(pg.X)+", "+strq(pg.p.Name)+", {}, "+strq(digest)+", opts)", qi("NewParts"), cfgCall),
 		c("if err != nil { return nil, err }"),
 		jen.Id("e").Op(":=").Op("&").Id(pg.X).Values(),
 	}
@@ -99,7 +99,7 @@ func (pg *pipelineGen) constructor(cfgFn string) []jen.Code {
 	}
 	b = append(b, pg.scopePoolInit(fail)...)
 	for _, lp := range pg.leaves {
-		b = append(b, pg.leafInit(lp))
+		b = append(b, pg.leafInit(lp)...)
 	}
 	deps := jen.Dict{}
 	if pg.pooled() || len(pg.caches) > 0 {

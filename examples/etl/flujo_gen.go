@@ -92,82 +92,58 @@ func NewOrdersExecutor(opts ...flujo.CoreOption) (*OrdersExecutor, error) {
 		return fail(err)
 	}
 	e.coarse.Need(time.Duration(int64(7200000000000)))
-	e.stepParse = flujoimpl.Step[string, []Row]{
-		Leaf: &flujoimpl.Leaf[string, []Row]{
-			Name:          "parse",
-			Plain:         ParseCSV,
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-		},
-		Attempts: 1,
-		Breaker:  p.Breaker("parse", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
+	e.stepParse.Leaf = &flujoimpl.Leaf[string, []Row]{
+		Name:  "parse",
+		Plain: ParseCSV,
 	}
-	e.stepDraft = flujoimpl.Step[Row, Draft]{
-		Leaf: &flujoimpl.Leaf[Row, Draft]{
-			Name:          "draft",
-			Pure:          NewDraft,
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-		},
-		Attempts: 2,
-		Breaker:  p.Breaker("draft", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
+	e.stepParse.Attempts = 1
+	e.stepParse.Breaker = p.Breaker("parse", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
+	e.stepDraft.Leaf = &flujoimpl.Leaf[Row, Draft]{
+		Name: "draft",
+		Pure: NewDraft,
 	}
-	e.stepNormalisePass = flujoimpl.Step[Draft, Draft]{
-		Leaf: &flujoimpl.Leaf[Draft, Draft]{
-			Name:          "normalise-pass",
-			Pure:          NormalisePass,
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-		},
-		Attempts: 2,
-		Breaker:  p.Breaker("normalise-pass", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
+	e.stepDraft.Attempts = 2
+	e.stepDraft.Breaker = p.Breaker("draft", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
+	e.stepNormalisePass.Leaf = &flujoimpl.Leaf[Draft, Draft]{
+		Name: "normalise-pass",
+		Pure: NormalisePass,
 	}
-	e.stepQuarantine = flujoimpl.Step[Draft, Draft]{
-		Leaf: &flujoimpl.Leaf[Draft, Draft]{
-			Name:          "quarantine",
-			Pure:          Quarantine,
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-		},
-		Attempts: 2,
-		Breaker:  p.Breaker("quarantine", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
+	e.stepNormalisePass.Attempts = 2
+	e.stepNormalisePass.Breaker = p.Breaker("normalise-pass", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
+	e.stepQuarantine.Leaf = &flujoimpl.Leaf[Draft, Draft]{
+		Name: "quarantine",
+		Pure: Quarantine,
 	}
-	e.stepFields = flujoimpl.Step[Draft, Record]{
-		Leaf: &flujoimpl.Leaf[Draft, Record]{
-			Name:          "fields",
-			Pure:          RecordFields,
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-		},
-		Attempts: 2,
-		Breaker:  p.Breaker("fields", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
+	e.stepQuarantine.Attempts = 2
+	e.stepQuarantine.Breaker = p.Breaker("quarantine", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
+	e.stepFields.Leaf = &flujoimpl.Leaf[Draft, Record]{
+		Name: "fields",
+		Pure: RecordFields,
 	}
-	e.stepCountryCode = flujoimpl.Step[Draft, string]{
-		Leaf: &flujoimpl.Leaf[Draft, string]{
-			Name:          "country-code",
-			Pure:          CountryCode,
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-		},
-		Attempts: 2,
-		Breaker:  p.Breaker("country-code", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
+	e.stepFields.Attempts = 2
+	e.stepFields.Breaker = p.Breaker("fields", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
+	e.stepCountryCode.Leaf = &flujoimpl.Leaf[Draft, string]{
+		Name: "country-code",
+		Pure: CountryCode,
 	}
-	e.stepLookupCountry = flujoimpl.Step[string, Country]{
-		Leaf: &flujoimpl.Leaf[string, Country]{
-			Name:          "lookup-country",
-			Plain:         LookupCountry,
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-			Key: func(in string) (uint64, bool) {
-				return flujogenHashString(e.seed, in).Sum64(), true
-			},
+	e.stepCountryCode.Attempts = 2
+	e.stepCountryCode.Breaker = p.Breaker("country-code", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
+	e.stepLookupCountry.Leaf = &flujoimpl.Leaf[string, Country]{
+		Name:  "lookup-country",
+		Plain: LookupCountry,
+		Key: func(in string) (uint64, bool) {
+			return flujogenHashString(e.seed, in).Sum64(), true
 		},
-		Attempts: 2,
-		Breaker:  p.Breaker("lookup-country", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
-		Cache:    e.cacheLookupCountry,
 	}
-	e.stepSummarise = flujoimpl.Step[[]Record, Report]{
-		Leaf: &flujoimpl.Leaf[[]Record, Report]{
-			Name:          "summarise",
-			Pure:          Summarise,
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-		},
-		Attempts: 2,
-		Breaker:  p.Breaker("summarise", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
+	e.stepLookupCountry.Attempts = 2
+	e.stepLookupCountry.Breaker = p.Breaker("lookup-country", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
+	e.stepLookupCountry.Cache = e.cacheLookupCountry
+	e.stepSummarise.Leaf = &flujoimpl.Leaf[[]Record, Report]{
+		Name: "summarise",
+		Pure: Summarise,
 	}
+	e.stepSummarise.Attempts = 2
+	e.stepSummarise.Breaker = p.Breaker("summarise", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{
 		Build: e.build,
 		Close: func(*flujoimpl.Engine) []flujoimpl.Closer {
@@ -203,16 +179,11 @@ func (e *OrdersExecutor) Execute(ctx context.Context, in string) (Report, error)
 
 // ExecuteResult runs Orders on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *OrdersExecutor) ExecuteResult(ctx context.Context, in string, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujoimpl.ExecOptionsOf(opts)
-	if !e.svc.Track.Enter() {
-		return nil, flujo.ErrClosed
-	}
-	defer e.svc.Track.Exit()
-	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
-	var err error
-	if r.Budget, err = runtime.RunBudget(limits); err != nil {
+	r, err := flujoimpl.StartRecorded[struct{}](e.svc, "", nil, opts)
+	if err != nil {
 		return nil, err
 	}
+	defer e.svc.Track.Exit()
 	var res flujo.StepResult
 	_, abort := e.runOrders(ctx, in, &r, &res)
 	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, true)

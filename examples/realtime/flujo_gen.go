@@ -56,38 +56,29 @@ func NewAnswerExecutor(opts ...flujo.CoreOption) (*AnswerExecutor, error) {
 		return nil, err
 	}
 	e := &AnswerExecutor{}
-	e.stepParse = flujoimpl.Step[Question, Query]{
-		Leaf: &flujoimpl.Leaf[Question, Query]{
-			Name:          "parse",
-			Plain:         ParseQuestion,
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-		},
-		Attempts: 1,
-		Breaker:  p.Breaker("parse", 3, time.Duration(int64(30000000000)), flujoimpl.FromConfig),
+	e.stepParse.Leaf = &flujoimpl.Leaf[Question, Query]{
+		Name:  "parse",
+		Plain: ParseQuestion,
 	}
-	e.stepRetrieve = flujoimpl.Step[Query, Prompt]{
-		Leaf: &flujoimpl.Leaf[Query, Prompt]{
-			Name:          "retrieve",
-			Pure:          Retrieve,
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-		},
-		Attempts: 2,
-		Breaker:  p.Breaker("retrieve", 3, time.Duration(int64(30000000000)), flujoimpl.FromConfig),
+	e.stepParse.Attempts = 1
+	e.stepParse.Breaker = p.Breaker("parse", 3, time.Duration(int64(30000000000)), flujoimpl.FromConfig)
+	e.stepRetrieve.Leaf = &flujoimpl.Leaf[Query, Prompt]{
+		Name: "retrieve",
+		Pure: Retrieve,
 	}
-	e.stepGenerate = flujoimpl.Step[Prompt, Reply]{
-		Leaf: &flujoimpl.Leaf[Prompt, Reply]{
-			Name:       "generate",
-			Plain:      Generate,
-			Validators: []func(Reply) error{ValidReply},
-			Usage: func(o Reply) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+	e.stepRetrieve.Attempts = 2
+	e.stepRetrieve.Breaker = p.Breaker("retrieve", 3, time.Duration(int64(30000000000)), flujoimpl.FromConfig)
+	e.stepGenerate.Leaf = &flujoimpl.Leaf[Prompt, Reply]{
+		Name:       "generate",
+		Plain:      Generate,
+		Validators: []func(Reply) error{ValidReply},
+		Usage: func(o Reply) runtime.Usage {
+			return o.Usage()
 		},
-		Attempts: 2,
-		Timeout:  time.Duration(int64(200000000)),
-		Breaker:  p.Breaker("generate", 3, time.Duration(int64(30000000000)), flujoimpl.FromConfig),
 	}
+	e.stepGenerate.Attempts = 2
+	e.stepGenerate.Timeout = time.Duration(int64(200000000))
+	e.stepGenerate.Breaker = p.Breaker("generate", 3, time.Duration(int64(30000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, false, &e.stepParse, &e.stepRetrieve, &e.stepGenerate); err != nil {
 		return nil, err
 	}
@@ -112,16 +103,11 @@ func (e *AnswerExecutor) Execute(ctx context.Context, in Question) (Reply, error
 
 // ExecuteResult runs Answer on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *AnswerExecutor) ExecuteResult(ctx context.Context, in Question, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujoimpl.ExecOptionsOf(opts)
-	if !e.svc.Track.Enter() {
-		return nil, flujo.ErrClosed
-	}
-	defer e.svc.Track.Exit()
-	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
-	var err error
-	if r.Budget, err = runtime.RunBudget(limits); err != nil {
+	r, err := flujoimpl.StartRecorded[struct{}](e.svc, "", nil, opts)
+	if err != nil {
 		return nil, err
 	}
+	defer e.svc.Track.Exit()
 	var res flujo.StepResult
 	_, abort := e.runAnswer(ctx, in, &r, &res)
 	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, true)

@@ -61,104 +61,77 @@ func resetscratchTriageExecutor(u *scratchTriageExecutor) {
 	*u = scratchTriageExecutor{parEnrich: scratchTriageExecutorEnrich{done: u.parEnrich.done}}
 }
 
-// flujogenConfigTriageExecutor is the configuration compiled into TriageExecutor.
-func flujogenConfigTriageExecutor() runtime.OptimizationConfig {
-	c := runtime.DefaultOptimizationConfig()
-	return c
-}
-
 // NewTriageExecutor returns an executor of Triage. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewTriageExecutor(opts ...flujo.CoreOption) (*TriageExecutor, error) {
-	p, err := flujoimpl.NewParts("TriageExecutor", "triage", flujogenConfigTriageExecutor(), "", opts)
+	p, err := flujoimpl.NewParts("TriageExecutor", "triage", runtime.DefaultOptimizationConfig(), "", opts)
 	if err != nil {
 		return nil, err
 	}
 	e := &TriageExecutor{}
-	e.stepClassify = flujoimpl.Step[Ticket, Classification]{
-		Leaf: &flujoimpl.Leaf[Ticket, Classification]{
-			Name:       "classify",
-			Plain:      Classify,
-			Backoff:    runtime.Backoff{Initial: time.Duration(int64(500000)), Max: time.Duration(int64(2000000)), Multiplier: 2},
-			Validators: []func(Classification) error{ValidClassification},
-			Usage: func(o Classification) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+	e.stepClassify.Leaf = &flujoimpl.Leaf[Ticket, Classification]{
+		Name:       "classify",
+		Plain:      Classify,
+		Backoff:    runtime.Backoff{Initial: time.Duration(int64(500000)), Max: time.Duration(int64(2000000)), Multiplier: 2},
+		Validators: []func(Classification) error{ValidClassification},
+		Usage: func(o Classification) runtime.Usage {
+			return o.Usage()
 		},
-		Attempts: 3,
-		Breaker:  p.Breaker("classify", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
 	}
-	e.stepClassifyCheap = flujoimpl.Step[Ticket, Classification]{
-		Leaf: &flujoimpl.Leaf[Ticket, Classification]{
-			Name:       "classify-cheap",
-			Plain:      ClassifyCheap,
-			Validators: []func(Classification) error{ValidClassification},
-			Usage: func(o Classification) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+	e.stepClassify.Attempts = 3
+	e.stepClassify.Breaker = p.Breaker("classify", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
+	e.stepClassifyCheap.Leaf = &flujoimpl.Leaf[Ticket, Classification]{
+		Name:       "classify-cheap",
+		Plain:      ClassifyCheap,
+		Validators: []func(Classification) error{ValidClassification},
+		Usage: func(o Classification) runtime.Usage {
+			return o.Usage()
 		},
-		Attempts: 2,
-		Breaker:  p.Breaker("classify-cheap", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
 	}
-	e.stepCrm = flujoimpl.Step[Classification, CustomerContext]{
-		Leaf: &flujoimpl.Leaf[Classification, CustomerContext]{
-			Name:          "crm",
-			Plain:         LookupCRM,
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+	e.stepClassifyCheap.Attempts = 2
+	e.stepClassifyCheap.Breaker = p.Breaker("classify-cheap", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
+	e.stepCrm.Leaf = &flujoimpl.Leaf[Classification, CustomerContext]{
+		Name:  "crm",
+		Plain: LookupCRM,
+	}
+	e.stepCrm.Attempts = 2
+	e.stepCrm.Timeout = time.Duration(int64(200000000))
+	e.stepCrm.Breaker = p.Breaker("crm", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
+	e.stepSentiment.Leaf = &flujoimpl.Leaf[Classification, Sentiment]{
+		Name: "sentiment",
+		Attempt: func(ctx context.Context, in Classification, s any) (Sentiment, error) {
+			st := s.(*TriageState)
+			w := *st
+			w.Flags = flujogenCopySliceString(st.Flags)
+			out, err := ScoreSentiment(ctx, in, &w)
+			if err == nil {
+				*st = w
+			}
+			return out, err
 		},
-		Attempts: 2,
-		Timeout:  time.Duration(int64(200000000)),
-		Breaker:  p.Breaker("crm", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
-	}
-	e.stepSentiment = flujoimpl.Step[Classification, Sentiment]{
-		Leaf: &flujoimpl.Leaf[Classification, Sentiment]{
-			Name: "sentiment",
-			Attempt: func(ctx context.Context, in Classification, s any) (Sentiment, error) {
-				st := s.(*TriageState)
-				w := *st
-				w.Flags = flujogenCopySliceString(st.Flags)
-				out, err := ScoreSentiment(ctx, in, &w)
-				if err == nil {
-					*st = w
-				}
-				return out, err
-			},
-			Usage: func(o Sentiment) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+		Usage: func(o Sentiment) runtime.Usage {
+			return o.Usage()
 		},
-		Attempts: 2,
-		Breaker:  p.Breaker("sentiment", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
 	}
-	e.stepQueue = flujoimpl.Step[Enriched, Routed]{
-		Leaf: &flujoimpl.Leaf[Enriched, Routed]{
-			Name:          "queue",
-			Plain:         Enqueue,
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-		},
-		Attempts: 2,
-		Breaker:  p.Breaker("queue", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
+	e.stepSentiment.Attempts = 2
+	e.stepSentiment.Breaker = p.Breaker("sentiment", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
+	e.stepQueue.Leaf = &flujoimpl.Leaf[Enriched, Routed]{
+		Name:  "queue",
+		Plain: Enqueue,
 	}
-	e.stepPage = flujoimpl.Step[Enriched, Routed]{
-		Leaf: &flujoimpl.Leaf[Enriched, Routed]{
-			Name:          "page",
-			Plain:         PageOnCall,
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-		},
-		Attempts: 2,
-		Breaker:  p.Breaker("page", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
+	e.stepQueue.Attempts = 2
+	e.stepQueue.Breaker = p.Breaker("queue", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
+	e.stepPage.Leaf = &flujoimpl.Leaf[Enriched, Routed]{
+		Name:  "page",
+		Plain: PageOnCall,
 	}
-	e.stepBacklog = flujoimpl.Step[Enriched, Routed]{
-		Leaf: &flujoimpl.Leaf[Enriched, Routed]{
-			Name:          "backlog",
-			Plain:         Backlog,
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-		},
-		Attempts: 2,
-		Breaker:  p.Breaker("backlog", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
+	e.stepPage.Attempts = 2
+	e.stepPage.Breaker = p.Breaker("page", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
+	e.stepBacklog.Leaf = &flujoimpl.Leaf[Enriched, Routed]{
+		Name:  "backlog",
+		Plain: Backlog,
 	}
+	e.stepBacklog.Attempts = 2
+	e.stepBacklog.Breaker = p.Breaker("backlog", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{
 		Build:  e.build,
 		Shrink: e.shrink,
@@ -187,19 +160,11 @@ func (e *TriageExecutor) Execute(ctx context.Context, in Ticket, st *TriageState
 
 // ExecuteResult runs Triage on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage. The state is st or, when st is nil, WithState's; without either the run starts from a zero state, returned in FinalState.
 func (e *TriageExecutor) ExecuteResult(ctx context.Context, in Ticket, st *TriageState, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	state, limits := flujoimpl.ExecOptionsOf(opts)
-	st, err := flujoimpl.RunState("triage", st, state)
+	r, err := flujoimpl.StartRecorded(e.svc, "triage", st, opts)
 	if err != nil {
 		return nil, err
 	}
-	if !e.svc.Track.Enter() {
-		return nil, flujo.ErrClosed
-	}
 	defer e.svc.Track.Exit()
-	r := flujoimpl.NewRun(e.svc, st, true)
-	if r.Budget, err = runtime.RunBudget(limits); err != nil {
-		return nil, err
-	}
 	var res flujo.StepResult
 	_, abort := e.runTriage(ctx, in, &r, &res)
 	return e.svc.EndRecordedRun(&res, abort, r.State, r.Budget, true)

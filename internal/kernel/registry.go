@@ -24,6 +24,8 @@ type Parts struct {
 	pool  atomic.Pointer[runtime.Pool[struct{}]]
 	owned bool // the executor keeps a pool of its own
 	errs  []error
+	// counts is the breaker rule of steps that declare none.
+	counts func(error) bool
 }
 
 // breakerPart is a breaker built from settings compiled in; a setting the
@@ -54,9 +56,10 @@ const (
 )
 
 // NewParts returns the parts of a generated executor started with deps
-// (options and name) and the configuration cfg.
-func NewParts(cfg runtime.OptimizationConfig, deps Deps) *Parts {
-	return &Parts{deps: deps, cfg: cfg}
+// (options and name) and the configuration cfg; counts is the rule of
+// which errors count against a breaker, for steps that declare none.
+func NewParts(cfg runtime.OptimizationConfig, deps Deps, counts func(error) bool) *Parts {
+	return &Parts{deps: deps, cfg: cfg, counts: counts}
 }
 
 // Clock is the clock the executor was built with.
@@ -77,12 +80,16 @@ func (p *Parts) Breaker(step string, threshold int, recovery time.Duration, own 
 
 // Registrant is a leaf step that Parts count and monitor: a *Step.
 type Registrant interface {
-	register(slot int, c *StepCounters) (name string, b *runtime.Breaker)
+	register(slot int, c *StepCounters, counts func(error) bool) (name string, b *runtime.Breaker)
 }
 
-// register gives s its monitor slot and counters.
-func (s *Step[In, Out]) register(slot int, c *StepCounters) (string, *runtime.Breaker) {
+// register gives s its monitor slot and counters, and counts as its
+// breaker rule when it declares none.
+func (s *Step[In, Out]) register(slot int, c *StepCounters, counts func(error) bool) (string, *runtime.Breaker) {
 	s.Slot, s.Counters = slot, c
+	if s.BreakerCounts == nil {
+		s.BreakerCounts = counts
+	}
 	return s.Name, s.Breaker
 }
 
@@ -98,7 +105,7 @@ func (p *Parts) Services(hooks Deps, ownPool bool, steps ...Registrant) (*Servic
 	p.owned = ownPool
 	p.steps = make([]stepPart, len(steps))
 	for i, s := range steps {
-		p.steps[i].name, p.steps[i].breaker = s.register(i, &p.steps[i].counters)
+		p.steps[i].name, p.steps[i].breaker = s.register(i, &p.steps[i].counters, p.counts)
 	}
 	deps := p.deps
 	deps.Fixed = CompiledIn

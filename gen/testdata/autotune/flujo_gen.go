@@ -70,28 +70,22 @@ func NewTunedExecutor(opts ...flujo.CoreOption) (*TunedExecutor, error) {
 		return fail(err)
 	}
 	e.coarse.Need(time.Duration(int64(7200000000000)))
-	e.stepSquare = flujoimpl.Step[int, int]{
-		Leaf: &flujoimpl.Leaf[int, int]{
-			Name:          "square",
-			Plain:         Square,
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-			Key: func(in int) (uint64, bool) {
-				return flujogenHashInt(e.seed, in).Sum64(), true
-			},
+	e.stepSquare.Leaf = &flujoimpl.Leaf[int, int]{
+		Name:  "square",
+		Plain: Square,
+		Key: func(in int) (uint64, bool) {
+			return flujogenHashInt(e.seed, in).Sum64(), true
 		},
-		Attempts: 2,
-		Breaker:  p.Breaker("square", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
-		Cache:    e.cacheSquare,
 	}
-	e.stepInc = flujoimpl.Step[int, int]{
-		Leaf: &flujoimpl.Leaf[int, int]{
-			Name:          "inc",
-			Pure:          Inc,
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-		},
-		Attempts: 2,
-		Breaker:  p.Breaker("inc", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
+	e.stepSquare.Attempts = 2
+	e.stepSquare.Breaker = p.Breaker("square", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
+	e.stepSquare.Cache = e.cacheSquare
+	e.stepInc.Leaf = &flujoimpl.Leaf[int, int]{
+		Name: "inc",
+		Pure: Inc,
 	}
+	e.stepInc.Attempts = 2
+	e.stepInc.Breaker = p.Breaker("inc", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{
 		Build: e.build,
 		Close: func(*flujoimpl.Engine) []flujoimpl.Closer {
@@ -127,16 +121,11 @@ func (e *TunedExecutor) Execute(ctx context.Context, in int) (int, error) {
 
 // ExecuteResult runs Tuned on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *TunedExecutor) ExecuteResult(ctx context.Context, in int, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujoimpl.ExecOptionsOf(opts)
-	if !e.svc.Track.Enter() {
-		return nil, flujo.ErrClosed
-	}
-	defer e.svc.Track.Exit()
-	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
-	var err error
-	if r.Budget, err = runtime.RunBudget(limits); err != nil {
+	r, err := flujoimpl.StartRecorded[struct{}](e.svc, "", nil, opts)
+	if err != nil {
 		return nil, err
 	}
+	defer e.svc.Track.Exit()
 	var res flujo.StepResult
 	_, abort := e.runTuned(ctx, in, &r, &res)
 	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, true)

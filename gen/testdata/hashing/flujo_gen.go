@@ -63,19 +63,16 @@ func NewGreeterExecutor(opts ...flujo.CoreOption) (*GreeterExecutor, error) {
 		return fail(err)
 	}
 	e.coarse.Need(time.Duration(int64(7200000000000)))
-	e.stepGreet = flujoimpl.Step[Private, string]{
-		Leaf: &flujoimpl.Leaf[Private, string]{
-			Name:          "greet",
-			Plain:         Greet,
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-			Key: func(in Private) (uint64, bool) {
-				return flujogenHashPrivate(e.seed, in).Sum64(), true
-			},
+	e.stepGreet.Leaf = &flujoimpl.Leaf[Private, string]{
+		Name:  "greet",
+		Plain: Greet,
+		Key: func(in Private) (uint64, bool) {
+			return flujogenHashPrivate(e.seed, in).Sum64(), true
 		},
-		Attempts: 2,
-		Breaker:  p.Breaker("greet", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
-		Cache:    e.cacheGreet,
 	}
+	e.stepGreet.Attempts = 2
+	e.stepGreet.Breaker = p.Breaker("greet", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
+	e.stepGreet.Cache = e.cacheGreet
 	if e.svc, err = p.Services(flujoimpl.Deps{
 		Build: e.build,
 		Close: func(*flujoimpl.Engine) []flujoimpl.Closer {
@@ -111,16 +108,11 @@ func (e *GreeterExecutor) Execute(ctx context.Context, in Private) (string, erro
 
 // ExecuteResult runs Greeter on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *GreeterExecutor) ExecuteResult(ctx context.Context, in Private, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujoimpl.ExecOptionsOf(opts)
-	if !e.svc.Track.Enter() {
-		return nil, flujo.ErrClosed
-	}
-	defer e.svc.Track.Exit()
-	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
-	var err error
-	if r.Budget, err = runtime.RunBudget(limits); err != nil {
+	r, err := flujoimpl.StartRecorded[struct{}](e.svc, "", nil, opts)
+	if err != nil {
 		return nil, err
 	}
+	defer e.svc.Track.Exit()
 	var res flujo.StepResult
 	_, abort := e.stepGreet.Run(ctx, &r.Eng.Env, in, r.Frame(), &res)
 	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
@@ -212,19 +204,16 @@ func NewLookerExecutor(opts ...flujo.CoreOption) (*LookerExecutor, error) {
 		return fail(err)
 	}
 	e.coarse.Need(time.Duration(int64(7200000000000)))
-	e.stepLookup = flujoimpl.Step[Key, int]{
-		Leaf: &flujoimpl.Leaf[Key, int]{
-			Name:          "lookup",
-			Plain:         Lookup,
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-			Key: func(in Key) (uint64, bool) {
-				return flujogenHashKey(e.seed, in).Sum64(), true
-			},
+	e.stepLookup.Leaf = &flujoimpl.Leaf[Key, int]{
+		Name:  "lookup",
+		Plain: Lookup,
+		Key: func(in Key) (uint64, bool) {
+			return flujogenHashKey(e.seed, in).Sum64(), true
 		},
-		Attempts: 2,
-		Breaker:  p.Breaker("lookup", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
-		Cache:    e.cacheLookup,
 	}
+	e.stepLookup.Attempts = 2
+	e.stepLookup.Breaker = p.Breaker("lookup", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
+	e.stepLookup.Cache = e.cacheLookup
 	if e.svc, err = p.Services(flujoimpl.Deps{
 		Build: e.build,
 		Close: func(*flujoimpl.Engine) []flujoimpl.Closer {
@@ -260,16 +249,11 @@ func (e *LookerExecutor) Execute(ctx context.Context, in Key) (int, error) {
 
 // ExecuteResult runs Looker on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *LookerExecutor) ExecuteResult(ctx context.Context, in Key, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujoimpl.ExecOptionsOf(opts)
-	if !e.svc.Track.Enter() {
-		return nil, flujo.ErrClosed
-	}
-	defer e.svc.Track.Exit()
-	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
-	var err error
-	if r.Budget, err = runtime.RunBudget(limits); err != nil {
+	r, err := flujoimpl.StartRecorded[struct{}](e.svc, "", nil, opts)
+	if err != nil {
 		return nil, err
 	}
+	defer e.svc.Track.Exit()
 	var res flujo.StepResult
 	_, abort := e.stepLookup.Run(ctx, &r.Eng.Env, in, r.Frame(), &res)
 	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
@@ -345,15 +329,12 @@ func NewPlainExecutor(opts ...flujo.CoreOption) (*PlainExecutor, error) {
 		return nil, err
 	}
 	e := &PlainExecutor{}
-	e.stepPlain = flujoimpl.Step[Key, int]{
-		Leaf: &flujoimpl.Leaf[Key, int]{
-			Name:          "plain",
-			Plain:         Lookup,
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-		},
-		Attempts: 2,
-		Breaker:  p.Breaker("plain", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
+	e.stepPlain.Leaf = &flujoimpl.Leaf[Key, int]{
+		Name:  "plain",
+		Plain: Lookup,
 	}
+	e.stepPlain.Attempts = 2
+	e.stepPlain.Breaker = p.Breaker("plain", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, false, &e.stepPlain); err != nil {
 		return nil, err
 	}
@@ -378,16 +359,11 @@ func (e *PlainExecutor) Execute(ctx context.Context, in Key) (int, error) {
 
 // ExecuteResult runs Plain on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *PlainExecutor) ExecuteResult(ctx context.Context, in Key, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujoimpl.ExecOptionsOf(opts)
-	if !e.svc.Track.Enter() {
-		return nil, flujo.ErrClosed
-	}
-	defer e.svc.Track.Exit()
-	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
-	var err error
-	if r.Budget, err = runtime.RunBudget(limits); err != nil {
+	r, err := flujoimpl.StartRecorded[struct{}](e.svc, "", nil, opts)
+	if err != nil {
 		return nil, err
 	}
+	defer e.svc.Track.Exit()
 	var res flujo.StepResult
 	_, abort := e.stepPlain.Run(ctx, &r.Eng.Env, in, r.Frame(), &res)
 	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
@@ -436,20 +412,17 @@ func NewSearcherExecutor(opts ...flujo.CoreOption) (*SearcherExecutor, error) {
 		return fail(err)
 	}
 	e.coarse.Need(time.Duration(int64(7200000000000)))
-	e.stepSearch = flujoimpl.Step[Query, Result]{
-		Leaf: &flujoimpl.Leaf[Query, Result]{
-			Name:          "search",
-			Plain:         Search,
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-			Key: func(in Query) (uint64, bool) {
-				return flujogenHashQuery(e.seed, in).Sum64(), true
-			},
-			CopyOut: flujogenCopyResult,
+	e.stepSearch.Leaf = &flujoimpl.Leaf[Query, Result]{
+		Name:  "search",
+		Plain: Search,
+		Key: func(in Query) (uint64, bool) {
+			return flujogenHashQuery(e.seed, in).Sum64(), true
 		},
-		Attempts: 2,
-		Breaker:  p.Breaker("search", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
-		Cache:    flujoimpl.UnkeyedCache[Query, Result]{C: e.cacheSearch},
+		CopyOut: flujogenCopyResult,
 	}
+	e.stepSearch.Attempts = 2
+	e.stepSearch.Breaker = p.Breaker("search", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
+	e.stepSearch.Cache = flujoimpl.UnkeyedCache[Query, Result]{C: e.cacheSearch}
 	if e.svc, err = p.Services(flujoimpl.Deps{
 		Build: e.build,
 		Close: func(*flujoimpl.Engine) []flujoimpl.Closer {
@@ -485,16 +458,11 @@ func (e *SearcherExecutor) Execute(ctx context.Context, in Query) (Result, error
 
 // ExecuteResult runs Searcher on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *SearcherExecutor) ExecuteResult(ctx context.Context, in Query, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujoimpl.ExecOptionsOf(opts)
-	if !e.svc.Track.Enter() {
-		return nil, flujo.ErrClosed
-	}
-	defer e.svc.Track.Exit()
-	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
-	var err error
-	if r.Budget, err = runtime.RunBudget(limits); err != nil {
+	r, err := flujoimpl.StartRecorded[struct{}](e.svc, "", nil, opts)
+	if err != nil {
 		return nil, err
 	}
+	defer e.svc.Track.Exit()
 	var res flujo.StepResult
 	_, abort := e.stepSearch.Run(ctx, &r.Eng.Env, in, r.Frame(), &res)
 	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)

@@ -71,56 +71,41 @@ func NewFulfilExecutor(opts ...flujo.CoreOption) (*FulfilExecutor, error) {
 		return fail(err)
 	}
 	e.coarse.Need(time.Duration(int64(60000000000)))
-	e.stepPrice = flujoimpl.Step[Order, Order]{
-		Leaf: &flujoimpl.Leaf[Order, Order]{
-			Name:          "price",
-			Plain:         Price,
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-		},
-		Attempts: 4,
-		Breaker:  p.Breaker("price", 10, time.Duration(int64(120000000000)), flujoimpl.FromConfig),
+	e.stepPrice.Leaf = &flujoimpl.Leaf[Order, Order]{
+		Name:  "price",
+		Plain: Price,
 	}
-	e.stepQuote = flujoimpl.Step[Order, Order]{
-		Leaf: &flujoimpl.Leaf[Order, Order]{
-			Name:          "quote",
-			Plain:         Quote,
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-		},
-		Attempts: 2,
-		Breaker:  p.Breaker("quote", 10, time.Duration(int64(120000000000)), flujoimpl.FromConfig),
+	e.stepPrice.Attempts = 4
+	e.stepPrice.Breaker = p.Breaker("price", 10, time.Duration(int64(120000000000)), flujoimpl.FromConfig)
+	e.stepQuote.Leaf = &flujoimpl.Leaf[Order, Order]{
+		Name:  "quote",
+		Plain: Quote,
 	}
-	e.stepShip = flujoimpl.Step[Order, Order]{
-		Leaf: &flujoimpl.Leaf[Order, Order]{
-			Name:          "ship",
-			Plain:         Ship,
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-			Key: func(in Order) (uint64, bool) {
-				return flujogenHashOrder(e.seed, in).Sum64(), true
-			},
+	e.stepQuote.Attempts = 2
+	e.stepQuote.Breaker = p.Breaker("quote", 10, time.Duration(int64(120000000000)), flujoimpl.FromConfig)
+	e.stepShip.Leaf = &flujoimpl.Leaf[Order, Order]{
+		Name:  "ship",
+		Plain: Ship,
+		Key: func(in Order) (uint64, bool) {
+			return flujogenHashOrder(e.seed, in).Sum64(), true
 		},
-		Attempts: 2,
-		Breaker:  p.Breaker("ship", 10, time.Duration(int64(120000000000)), flujoimpl.FromConfig),
-		Cache:    e.cacheShip,
 	}
-	e.stepPack = flujoimpl.Step[Order, Order]{
-		Leaf: &flujoimpl.Leaf[Order, Order]{
-			Name:          "pack",
-			Plain:         Pack,
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-		},
-		Attempts: 1,
-		Timeout:  time.Duration(int64(5000000)),
-		Breaker:  p.Breaker("pack", 10, time.Duration(int64(120000000000)), flujoimpl.FromConfig),
+	e.stepShip.Attempts = 2
+	e.stepShip.Breaker = p.Breaker("ship", 10, time.Duration(int64(120000000000)), flujoimpl.FromConfig)
+	e.stepShip.Cache = e.cacheShip
+	e.stepPack.Leaf = &flujoimpl.Leaf[Order, Order]{
+		Name:  "pack",
+		Plain: Pack,
 	}
-	e.stepNotify = flujoimpl.Step[Order, Order]{
-		Leaf: &flujoimpl.Leaf[Order, Order]{
-			Name:          "notify",
-			Plain:         Notify,
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-		},
-		Attempts: 1,
-		Breaker:  p.Breaker("notify", 2, time.Duration(int64(30000000000)), flujoimpl.OwnThreshold|flujoimpl.OwnRecovery),
+	e.stepPack.Attempts = 1
+	e.stepPack.Timeout = time.Duration(int64(5000000))
+	e.stepPack.Breaker = p.Breaker("pack", 10, time.Duration(int64(120000000000)), flujoimpl.FromConfig)
+	e.stepNotify.Leaf = &flujoimpl.Leaf[Order, Order]{
+		Name:  "notify",
+		Plain: Notify,
 	}
+	e.stepNotify.Attempts = 1
+	e.stepNotify.Breaker = p.Breaker("notify", 2, time.Duration(int64(30000000000)), flujoimpl.OwnThreshold|flujoimpl.OwnRecovery)
 	if e.svc, err = p.Services(flujoimpl.Deps{
 		Build: e.build,
 		Close: func(*flujoimpl.Engine) []flujoimpl.Closer {
@@ -156,16 +141,11 @@ func (e *FulfilExecutor) Execute(ctx context.Context, in Order) (Order, error) {
 
 // ExecuteResult runs Fulfil on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *FulfilExecutor) ExecuteResult(ctx context.Context, in Order, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujoimpl.ExecOptionsOf(opts)
-	if !e.svc.Track.Enter() {
-		return nil, flujo.ErrClosed
-	}
-	defer e.svc.Track.Exit()
-	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
-	var err error
-	if r.Budget, err = runtime.RunBudget(limits); err != nil {
+	r, err := flujoimpl.StartRecorded[struct{}](e.svc, "", nil, opts)
+	if err != nil {
 		return nil, err
 	}
+	defer e.svc.Track.Exit()
 	var res flujo.StepResult
 	_, abort := e.runFulfil(ctx, in, &r, &res)
 	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, true)

@@ -32,37 +32,25 @@ type DoublerExecutor struct {
 	stepInc    flujoimpl.Step[int, int]
 }
 
-// flujogenConfigDoublerExecutor is the configuration compiled into DoublerExecutor.
-func flujogenConfigDoublerExecutor() runtime.OptimizationConfig {
-	c := runtime.DefaultOptimizationConfig()
-	return c
-}
-
 // NewDoublerExecutor returns an executor of Doubler. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewDoublerExecutor(opts ...flujo.CoreOption) (*DoublerExecutor, error) {
-	p, err := flujoimpl.NewParts("DoublerExecutor", "doubler", flujogenConfigDoublerExecutor(), "", opts)
+	p, err := flujoimpl.NewParts("DoublerExecutor", "doubler", runtime.DefaultOptimizationConfig(), "", opts)
 	if err != nil {
 		return nil, err
 	}
 	e := &DoublerExecutor{}
-	e.stepDouble = flujoimpl.Step[int, int]{
-		Leaf: &flujoimpl.Leaf[int, int]{
-			Name:          "double",
-			Plain:         Double,
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-		},
-		Attempts: 3,
-		Breaker:  p.Breaker("double", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
+	e.stepDouble.Leaf = &flujoimpl.Leaf[int, int]{
+		Name:  "double",
+		Plain: Double,
 	}
-	e.stepInc = flujoimpl.Step[int, int]{
-		Leaf: &flujoimpl.Leaf[int, int]{
-			Name:          "inc",
-			Pure:          Inc,
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-		},
-		Attempts: 2,
-		Breaker:  p.Breaker("inc", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
+	e.stepDouble.Attempts = 3
+	e.stepDouble.Breaker = p.Breaker("double", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
+	e.stepInc.Leaf = &flujoimpl.Leaf[int, int]{
+		Name: "inc",
+		Pure: Inc,
 	}
+	e.stepInc.Attempts = 2
+	e.stepInc.Breaker = p.Breaker("inc", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, false, &e.stepDouble, &e.stepInc); err != nil {
 		return nil, err
 	}
@@ -87,16 +75,11 @@ func (e *DoublerExecutor) Execute(ctx context.Context, in int) (int, error) {
 
 // ExecuteResult runs Doubler on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *DoublerExecutor) ExecuteResult(ctx context.Context, in int, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujoimpl.ExecOptionsOf(opts)
-	if !e.svc.Track.Enter() {
-		return nil, flujo.ErrClosed
-	}
-	defer e.svc.Track.Exit()
-	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
-	var err error
-	if r.Budget, err = runtime.RunBudget(limits); err != nil {
+	r, err := flujoimpl.StartRecorded[struct{}](e.svc, "", nil, opts)
+	if err != nil {
 		return nil, err
 	}
+	defer e.svc.Track.Exit()
 	var res flujo.StepResult
 	_, abort := e.runDoubler(ctx, in, &r, &res)
 	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, true)

@@ -73,71 +73,59 @@ func NewLoudConflictExecutor(opts ...flujo.CoreOption) (*LoudConflictExecutor, e
 		return nil, err
 	}
 	e := &LoudConflictExecutor{}
-	e.stepLa = flujoimpl.Step[Item, Item]{
-		Leaf: &flujoimpl.Leaf[Item, Item]{
-			Name: "la",
-			Attempt: func(ctx context.Context, in Item, s any) (Item, error) {
-				st := s.(*State)
-				w := *st
-				out, err := LoudA(ctx, in, &w)
-				if err == nil {
-					*st = w
-				}
-				return out, err
-			},
-			Usage: func(o Item) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+	e.stepLa.Leaf = &flujoimpl.Leaf[Item, Item]{
+		Name: "la",
+		Attempt: func(ctx context.Context, in Item, s any) (Item, error) {
+			st := s.(*State)
+			w := *st
+			out, err := LoudA(ctx, in, &w)
+			if err == nil {
+				*st = w
+			}
+			return out, err
 		},
-		Attempts: 1,
-		Breaker:  p.Breaker("la", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
-	}
-	e.stepLb = flujoimpl.Step[Item, Item]{
-		Leaf: &flujoimpl.Leaf[Item, Item]{
-			Name: "lb",
-			Attempt: func(ctx context.Context, in Item, s any) (Item, error) {
-				st := s.(*State)
-				w := *st
-				out, err := LoudB(ctx, in, &w)
-				if err == nil {
-					*st = w
-				}
-				return out, err
-			},
-			Usage: func(o Item) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+		Usage: func(o Item) runtime.Usage {
+			return o.Usage()
 		},
-		Attempts: 1,
-		Breaker:  p.Breaker("lb", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
 	}
-	e.stepLr = flujoimpl.Step[Item, Item]{
-		Leaf: &flujoimpl.Leaf[Item, Item]{
-			Name:  "lr",
-			Plain: Rescue,
-			Usage: func(o Item) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+	e.stepLa.Attempts = 1
+	e.stepLa.Breaker = p.Breaker("la", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
+	e.stepLb.Leaf = &flujoimpl.Leaf[Item, Item]{
+		Name: "lb",
+		Attempt: func(ctx context.Context, in Item, s any) (Item, error) {
+			st := s.(*State)
+			w := *st
+			out, err := LoudB(ctx, in, &w)
+			if err == nil {
+				*st = w
+			}
+			return out, err
 		},
-		Attempts: 2,
-		Breaker:  p.Breaker("lr", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
-	}
-	e.stepLc = flujoimpl.Step[Item, Item]{
-		Leaf: &flujoimpl.Leaf[Item, Item]{
-			Name:  "lc",
-			Plain: LoudC,
-			Usage: func(o Item) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+		Usage: func(o Item) runtime.Usage {
+			return o.Usage()
 		},
-		Attempts: 1,
-		Timeout:  time.Duration(int64(20000000)),
-		Breaker:  p.Breaker("lc", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
 	}
+	e.stepLb.Attempts = 1
+	e.stepLb.Breaker = p.Breaker("lb", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
+	e.stepLr.Leaf = &flujoimpl.Leaf[Item, Item]{
+		Name:  "lr",
+		Plain: Rescue,
+		Usage: func(o Item) runtime.Usage {
+			return o.Usage()
+		},
+	}
+	e.stepLr.Attempts = 2
+	e.stepLr.Breaker = p.Breaker("lr", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
+	e.stepLc.Leaf = &flujoimpl.Leaf[Item, Item]{
+		Name:  "lc",
+		Plain: LoudC,
+		Usage: func(o Item) runtime.Usage {
+			return o.Usage()
+		},
+	}
+	e.stepLc.Attempts = 1
+	e.stepLc.Timeout = time.Duration(int64(20000000))
+	e.stepLc.Breaker = p.Breaker("lc", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{
 		Build:  e.build,
 		Shrink: e.shrink,
@@ -166,19 +154,11 @@ func (e *LoudConflictExecutor) Execute(ctx context.Context, in Item, st *State) 
 
 // ExecuteResult runs LoudConflict on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage. The state is st or, when st is nil, WithState's; without either the run starts from a zero state, returned in FinalState.
 func (e *LoudConflictExecutor) ExecuteResult(ctx context.Context, in Item, st *State, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	state, limits := flujoimpl.ExecOptionsOf(opts)
-	st, err := flujoimpl.RunState("lfan", st, state)
+	r, err := flujoimpl.StartRecorded(e.svc, "lfan", st, opts)
 	if err != nil {
 		return nil, err
 	}
-	if !e.svc.Track.Enter() {
-		return nil, flujo.ErrClosed
-	}
 	defer e.svc.Track.Exit()
-	r := flujoimpl.NewRun(e.svc, st, true)
-	if r.Budget, err = runtime.RunBudget(limits); err != nil {
-		return nil, err
-	}
 	var res flujo.StepResult
 	_, abort := e.runLfan(ctx, in, &r, &res)
 	return e.svc.EndRecordedRun(&res, abort, r.State, r.Budget, false)
@@ -339,71 +319,59 @@ func NewLoudIgnoreExecutor(opts ...flujo.CoreOption) (*LoudIgnoreExecutor, error
 		return nil, err
 	}
 	e := &LoudIgnoreExecutor{}
-	e.stepLa = flujoimpl.Step[Item, Item]{
-		Leaf: &flujoimpl.Leaf[Item, Item]{
-			Name: "la",
-			Attempt: func(ctx context.Context, in Item, s any) (Item, error) {
-				st := s.(*State)
-				w := *st
-				out, err := LoudA(ctx, in, &w)
-				if err == nil {
-					*st = w
-				}
-				return out, err
-			},
-			Usage: func(o Item) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+	e.stepLa.Leaf = &flujoimpl.Leaf[Item, Item]{
+		Name: "la",
+		Attempt: func(ctx context.Context, in Item, s any) (Item, error) {
+			st := s.(*State)
+			w := *st
+			out, err := LoudA(ctx, in, &w)
+			if err == nil {
+				*st = w
+			}
+			return out, err
 		},
-		Attempts: 1,
-		Breaker:  p.Breaker("la", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
-	}
-	e.stepLb = flujoimpl.Step[Item, Item]{
-		Leaf: &flujoimpl.Leaf[Item, Item]{
-			Name: "lb",
-			Attempt: func(ctx context.Context, in Item, s any) (Item, error) {
-				st := s.(*State)
-				w := *st
-				out, err := LoudB(ctx, in, &w)
-				if err == nil {
-					*st = w
-				}
-				return out, err
-			},
-			Usage: func(o Item) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+		Usage: func(o Item) runtime.Usage {
+			return o.Usage()
 		},
-		Attempts: 1,
-		Breaker:  p.Breaker("lb", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
 	}
-	e.stepLr = flujoimpl.Step[Item, Item]{
-		Leaf: &flujoimpl.Leaf[Item, Item]{
-			Name:  "lr",
-			Plain: Rescue,
-			Usage: func(o Item) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+	e.stepLa.Attempts = 1
+	e.stepLa.Breaker = p.Breaker("la", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
+	e.stepLb.Leaf = &flujoimpl.Leaf[Item, Item]{
+		Name: "lb",
+		Attempt: func(ctx context.Context, in Item, s any) (Item, error) {
+			st := s.(*State)
+			w := *st
+			out, err := LoudB(ctx, in, &w)
+			if err == nil {
+				*st = w
+			}
+			return out, err
 		},
-		Attempts: 2,
-		Breaker:  p.Breaker("lr", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
-	}
-	e.stepLc = flujoimpl.Step[Item, Item]{
-		Leaf: &flujoimpl.Leaf[Item, Item]{
-			Name:  "lc",
-			Plain: LoudC,
-			Usage: func(o Item) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+		Usage: func(o Item) runtime.Usage {
+			return o.Usage()
 		},
-		Attempts: 1,
-		Timeout:  time.Duration(int64(20000000)),
-		Breaker:  p.Breaker("lc", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
 	}
+	e.stepLb.Attempts = 1
+	e.stepLb.Breaker = p.Breaker("lb", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
+	e.stepLr.Leaf = &flujoimpl.Leaf[Item, Item]{
+		Name:  "lr",
+		Plain: Rescue,
+		Usage: func(o Item) runtime.Usage {
+			return o.Usage()
+		},
+	}
+	e.stepLr.Attempts = 2
+	e.stepLr.Breaker = p.Breaker("lr", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
+	e.stepLc.Leaf = &flujoimpl.Leaf[Item, Item]{
+		Name:  "lc",
+		Plain: LoudC,
+		Usage: func(o Item) runtime.Usage {
+			return o.Usage()
+		},
+	}
+	e.stepLc.Attempts = 1
+	e.stepLc.Timeout = time.Duration(int64(20000000))
+	e.stepLc.Breaker = p.Breaker("lc", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{
 		Build:  e.build,
 		Shrink: e.shrink,
@@ -432,19 +400,11 @@ func (e *LoudIgnoreExecutor) Execute(ctx context.Context, in Item, st *State) (I
 
 // ExecuteResult runs LoudIgnore on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage. The state is st or, when st is nil, WithState's; without either the run starts from a zero state, returned in FinalState.
 func (e *LoudIgnoreExecutor) ExecuteResult(ctx context.Context, in Item, st *State, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	state, limits := flujoimpl.ExecOptionsOf(opts)
-	st, err := flujoimpl.RunState("lfan", st, state)
+	r, err := flujoimpl.StartRecorded(e.svc, "lfan", st, opts)
 	if err != nil {
 		return nil, err
 	}
-	if !e.svc.Track.Enter() {
-		return nil, flujo.ErrClosed
-	}
 	defer e.svc.Track.Exit()
-	r := flujoimpl.NewRun(e.svc, st, true)
-	if r.Budget, err = runtime.RunBudget(limits); err != nil {
-		return nil, err
-	}
 	var res flujo.StepResult
 	_, abort := e.runLfan(ctx, in, &r, &res)
 	return e.svc.EndRecordedRun(&res, abort, r.State, r.Budget, false)
@@ -605,71 +565,59 @@ func NewLoudKeepFirstExecutor(opts ...flujo.CoreOption) (*LoudKeepFirstExecutor,
 		return nil, err
 	}
 	e := &LoudKeepFirstExecutor{}
-	e.stepLa = flujoimpl.Step[Item, Item]{
-		Leaf: &flujoimpl.Leaf[Item, Item]{
-			Name: "la",
-			Attempt: func(ctx context.Context, in Item, s any) (Item, error) {
-				st := s.(*State)
-				w := *st
-				out, err := LoudA(ctx, in, &w)
-				if err == nil {
-					*st = w
-				}
-				return out, err
-			},
-			Usage: func(o Item) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+	e.stepLa.Leaf = &flujoimpl.Leaf[Item, Item]{
+		Name: "la",
+		Attempt: func(ctx context.Context, in Item, s any) (Item, error) {
+			st := s.(*State)
+			w := *st
+			out, err := LoudA(ctx, in, &w)
+			if err == nil {
+				*st = w
+			}
+			return out, err
 		},
-		Attempts: 1,
-		Breaker:  p.Breaker("la", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
-	}
-	e.stepLb = flujoimpl.Step[Item, Item]{
-		Leaf: &flujoimpl.Leaf[Item, Item]{
-			Name: "lb",
-			Attempt: func(ctx context.Context, in Item, s any) (Item, error) {
-				st := s.(*State)
-				w := *st
-				out, err := LoudB(ctx, in, &w)
-				if err == nil {
-					*st = w
-				}
-				return out, err
-			},
-			Usage: func(o Item) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+		Usage: func(o Item) runtime.Usage {
+			return o.Usage()
 		},
-		Attempts: 1,
-		Breaker:  p.Breaker("lb", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
 	}
-	e.stepLr = flujoimpl.Step[Item, Item]{
-		Leaf: &flujoimpl.Leaf[Item, Item]{
-			Name:  "lr",
-			Plain: Rescue,
-			Usage: func(o Item) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+	e.stepLa.Attempts = 1
+	e.stepLa.Breaker = p.Breaker("la", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
+	e.stepLb.Leaf = &flujoimpl.Leaf[Item, Item]{
+		Name: "lb",
+		Attempt: func(ctx context.Context, in Item, s any) (Item, error) {
+			st := s.(*State)
+			w := *st
+			out, err := LoudB(ctx, in, &w)
+			if err == nil {
+				*st = w
+			}
+			return out, err
 		},
-		Attempts: 2,
-		Breaker:  p.Breaker("lr", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
-	}
-	e.stepLc = flujoimpl.Step[Item, Item]{
-		Leaf: &flujoimpl.Leaf[Item, Item]{
-			Name:  "lc",
-			Plain: LoudC,
-			Usage: func(o Item) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+		Usage: func(o Item) runtime.Usage {
+			return o.Usage()
 		},
-		Attempts: 1,
-		Timeout:  time.Duration(int64(20000000)),
-		Breaker:  p.Breaker("lc", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
 	}
+	e.stepLb.Attempts = 1
+	e.stepLb.Breaker = p.Breaker("lb", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
+	e.stepLr.Leaf = &flujoimpl.Leaf[Item, Item]{
+		Name:  "lr",
+		Plain: Rescue,
+		Usage: func(o Item) runtime.Usage {
+			return o.Usage()
+		},
+	}
+	e.stepLr.Attempts = 2
+	e.stepLr.Breaker = p.Breaker("lr", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
+	e.stepLc.Leaf = &flujoimpl.Leaf[Item, Item]{
+		Name:  "lc",
+		Plain: LoudC,
+		Usage: func(o Item) runtime.Usage {
+			return o.Usage()
+		},
+	}
+	e.stepLc.Attempts = 1
+	e.stepLc.Timeout = time.Duration(int64(20000000))
+	e.stepLc.Breaker = p.Breaker("lc", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{
 		Build:  e.build,
 		Shrink: e.shrink,
@@ -698,19 +646,11 @@ func (e *LoudKeepFirstExecutor) Execute(ctx context.Context, in Item, st *State)
 
 // ExecuteResult runs LoudKeepFirst on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage. The state is st or, when st is nil, WithState's; without either the run starts from a zero state, returned in FinalState.
 func (e *LoudKeepFirstExecutor) ExecuteResult(ctx context.Context, in Item, st *State, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	state, limits := flujoimpl.ExecOptionsOf(opts)
-	st, err := flujoimpl.RunState("lfan", st, state)
+	r, err := flujoimpl.StartRecorded(e.svc, "lfan", st, opts)
 	if err != nil {
 		return nil, err
 	}
-	if !e.svc.Track.Enter() {
-		return nil, flujo.ErrClosed
-	}
 	defer e.svc.Track.Exit()
-	r := flujoimpl.NewRun(e.svc, st, true)
-	if r.Budget, err = runtime.RunBudget(limits); err != nil {
-		return nil, err
-	}
 	var res flujo.StepResult
 	_, abort := e.runLfan(ctx, in, &r, &res)
 	return e.svc.EndRecordedRun(&res, abort, r.State, r.Budget, false)
@@ -871,23 +811,20 @@ func NewLoudMapExecutor(opts ...flujo.CoreOption) (*LoudMapExecutor, error) {
 		return fail(err)
 	}
 	e.coarse.Need(time.Duration(int64(7200000000000)))
-	e.stepLm = flujoimpl.Step[Item, Item]{
-		Leaf: &flujoimpl.Leaf[Item, Item]{
-			Name:  "lm",
-			Plain: LoudM,
-			Usage: func(o Item) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-			Key: func(in Item) (uint64, bool) {
-				return flujogenHashItem(e.seed, in).Sum64(), true
-			},
-			CopyOut: flujogenCopyItem,
+	e.stepLm.Leaf = &flujoimpl.Leaf[Item, Item]{
+		Name:  "lm",
+		Plain: LoudM,
+		Usage: func(o Item) runtime.Usage {
+			return o.Usage()
 		},
-		Attempts: 1,
-		Breaker:  p.Breaker("lm", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
-		Cache:    flujoimpl.UnkeyedCache[Item, Item]{C: e.cacheLm},
+		Key: func(in Item) (uint64, bool) {
+			return flujogenHashItem(e.seed, in).Sum64(), true
+		},
+		CopyOut: flujogenCopyItem,
 	}
+	e.stepLm.Attempts = 1
+	e.stepLm.Breaker = p.Breaker("lm", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
+	e.stepLm.Cache = flujoimpl.UnkeyedCache[Item, Item]{C: e.cacheLm}
 	if e.svc, err = p.Services(flujoimpl.Deps{
 		Build: e.build,
 		Close: func(*flujoimpl.Engine) []flujoimpl.Closer {
@@ -923,16 +860,11 @@ func (e *LoudMapExecutor) Execute(ctx context.Context, in []Item) ([]Item, error
 
 // ExecuteResult runs LoudMap on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *LoudMapExecutor) ExecuteResult(ctx context.Context, in []Item, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujoimpl.ExecOptionsOf(opts)
-	if !e.svc.Track.Enter() {
-		return nil, flujo.ErrClosed
-	}
-	defer e.svc.Track.Exit()
-	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
-	var err error
-	if r.Budget, err = runtime.RunBudget(limits); err != nil {
+	r, err := flujoimpl.StartRecorded[struct{}](e.svc, "", nil, opts)
+	if err != nil {
 		return nil, err
 	}
+	defer e.svc.Track.Exit()
 	var res flujo.StepResult
 	_, abort := e.runLmap(ctx, in, &r, &res)
 	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
@@ -1057,71 +989,59 @@ func NewLoudNoMergeExecutor(opts ...flujo.CoreOption) (*LoudNoMergeExecutor, err
 		return nil, err
 	}
 	e := &LoudNoMergeExecutor{}
-	e.stepLa = flujoimpl.Step[Item, Item]{
-		Leaf: &flujoimpl.Leaf[Item, Item]{
-			Name: "la",
-			Attempt: func(ctx context.Context, in Item, s any) (Item, error) {
-				st := s.(*State)
-				w := *st
-				out, err := LoudA(ctx, in, &w)
-				if err == nil {
-					*st = w
-				}
-				return out, err
-			},
-			Usage: func(o Item) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+	e.stepLa.Leaf = &flujoimpl.Leaf[Item, Item]{
+		Name: "la",
+		Attempt: func(ctx context.Context, in Item, s any) (Item, error) {
+			st := s.(*State)
+			w := *st
+			out, err := LoudA(ctx, in, &w)
+			if err == nil {
+				*st = w
+			}
+			return out, err
 		},
-		Attempts: 1,
-		Breaker:  p.Breaker("la", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
-	}
-	e.stepLb = flujoimpl.Step[Item, Item]{
-		Leaf: &flujoimpl.Leaf[Item, Item]{
-			Name: "lb",
-			Attempt: func(ctx context.Context, in Item, s any) (Item, error) {
-				st := s.(*State)
-				w := *st
-				out, err := LoudB(ctx, in, &w)
-				if err == nil {
-					*st = w
-				}
-				return out, err
-			},
-			Usage: func(o Item) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+		Usage: func(o Item) runtime.Usage {
+			return o.Usage()
 		},
-		Attempts: 1,
-		Breaker:  p.Breaker("lb", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
 	}
-	e.stepLr = flujoimpl.Step[Item, Item]{
-		Leaf: &flujoimpl.Leaf[Item, Item]{
-			Name:  "lr",
-			Plain: Rescue,
-			Usage: func(o Item) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+	e.stepLa.Attempts = 1
+	e.stepLa.Breaker = p.Breaker("la", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
+	e.stepLb.Leaf = &flujoimpl.Leaf[Item, Item]{
+		Name: "lb",
+		Attempt: func(ctx context.Context, in Item, s any) (Item, error) {
+			st := s.(*State)
+			w := *st
+			out, err := LoudB(ctx, in, &w)
+			if err == nil {
+				*st = w
+			}
+			return out, err
 		},
-		Attempts: 2,
-		Breaker:  p.Breaker("lr", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
-	}
-	e.stepLc = flujoimpl.Step[Item, Item]{
-		Leaf: &flujoimpl.Leaf[Item, Item]{
-			Name:  "lc",
-			Plain: LoudC,
-			Usage: func(o Item) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+		Usage: func(o Item) runtime.Usage {
+			return o.Usage()
 		},
-		Attempts: 1,
-		Timeout:  time.Duration(int64(20000000)),
-		Breaker:  p.Breaker("lc", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
 	}
+	e.stepLb.Attempts = 1
+	e.stepLb.Breaker = p.Breaker("lb", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
+	e.stepLr.Leaf = &flujoimpl.Leaf[Item, Item]{
+		Name:  "lr",
+		Plain: Rescue,
+		Usage: func(o Item) runtime.Usage {
+			return o.Usage()
+		},
+	}
+	e.stepLr.Attempts = 2
+	e.stepLr.Breaker = p.Breaker("lr", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
+	e.stepLc.Leaf = &flujoimpl.Leaf[Item, Item]{
+		Name:  "lc",
+		Plain: LoudC,
+		Usage: func(o Item) runtime.Usage {
+			return o.Usage()
+		},
+	}
+	e.stepLc.Attempts = 1
+	e.stepLc.Timeout = time.Duration(int64(20000000))
+	e.stepLc.Breaker = p.Breaker("lc", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{
 		Build:  e.build,
 		Shrink: e.shrink,
@@ -1150,19 +1070,11 @@ func (e *LoudNoMergeExecutor) Execute(ctx context.Context, in Item, st *State) (
 
 // ExecuteResult runs LoudNoMerge on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage. The state is st or, when st is nil, WithState's; without either the run starts from a zero state, returned in FinalState.
 func (e *LoudNoMergeExecutor) ExecuteResult(ctx context.Context, in Item, st *State, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	state, limits := flujoimpl.ExecOptionsOf(opts)
-	st, err := flujoimpl.RunState("lfan", st, state)
+	r, err := flujoimpl.StartRecorded(e.svc, "lfan", st, opts)
 	if err != nil {
 		return nil, err
 	}
-	if !e.svc.Track.Enter() {
-		return nil, flujo.ErrClosed
-	}
 	defer e.svc.Track.Exit()
-	r := flujoimpl.NewRun(e.svc, st, true)
-	if r.Budget, err = runtime.RunBudget(limits); err != nil {
-		return nil, err
-	}
 	var res flujo.StepResult
 	_, abort := e.runLfan(ctx, in, &r, &res)
 	return e.svc.EndRecordedRun(&res, abort, r.State, r.Budget, false)
@@ -1333,84 +1245,72 @@ func NewLoudSeqExecutor(opts ...flujo.CoreOption) (*LoudSeqExecutor, error) {
 		return fail(err)
 	}
 	e.coarse.Need(time.Duration(int64(7200000000000)))
-	e.stepSeed = flujoimpl.Step[Item, Item]{
-		Leaf: &flujoimpl.Leaf[Item, Item]{
-			Name: "seed",
-			Attempt: func(ctx context.Context, in Item, s any) (Item, error) {
-				st := s.(*State)
-				w := *st
-				out, err := Seed(ctx, in, &w)
-				if err == nil {
-					*st = w
-				}
-				return out, err
-			},
-			Usage: func(o Item) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+	e.stepSeed.Leaf = &flujoimpl.Leaf[Item, Item]{
+		Name: "seed",
+		Attempt: func(ctx context.Context, in Item, s any) (Item, error) {
+			st := s.(*State)
+			w := *st
+			out, err := Seed(ctx, in, &w)
+			if err == nil {
+				*st = w
+			}
+			return out, err
 		},
-		Attempts: 2,
-		Breaker:  p.Breaker("seed", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
-	}
-	e.stepLa = flujoimpl.Step[Item, Item]{
-		Leaf: &flujoimpl.Leaf[Item, Item]{
-			Name: "la",
-			Attempt: func(ctx context.Context, in Item, s any) (Item, error) {
-				st := s.(*State)
-				w := *st
-				out, err := LoudA(ctx, in, &w)
-				if err == nil {
-					*st = w
-				}
-				return out, err
-			},
-			Usage: func(o Item) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+		Usage: func(o Item) runtime.Usage {
+			return o.Usage()
 		},
-		Attempts: 1,
-		Breaker:  p.Breaker("la", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
 	}
-	e.stepLb = flujoimpl.Step[Item, Item]{
-		Leaf: &flujoimpl.Leaf[Item, Item]{
-			Name: "lb",
-			Attempt: func(ctx context.Context, in Item, s any) (Item, error) {
-				st := s.(*State)
-				w := *st
-				out, err := LoudB(ctx, in, &w)
-				if err == nil {
-					*st = w
-				}
-				return out, err
-			},
-			Usage: func(o Item) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+	e.stepSeed.Attempts = 2
+	e.stepSeed.Breaker = p.Breaker("seed", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
+	e.stepLa.Leaf = &flujoimpl.Leaf[Item, Item]{
+		Name: "la",
+		Attempt: func(ctx context.Context, in Item, s any) (Item, error) {
+			st := s.(*State)
+			w := *st
+			out, err := LoudA(ctx, in, &w)
+			if err == nil {
+				*st = w
+			}
+			return out, err
 		},
-		Attempts: 1,
-		Breaker:  p.Breaker("lb", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
-	}
-	e.stepLc = flujoimpl.Step[Item, Item]{
-		Leaf: &flujoimpl.Leaf[Item, Item]{
-			Name:  "lc",
-			Plain: LoudC,
-			Usage: func(o Item) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-			Key: func(in Item) (uint64, bool) {
-				return flujogenHashItem(e.seed, in).Sum64(), true
-			},
-			CopyOut: flujogenCopyItem,
+		Usage: func(o Item) runtime.Usage {
+			return o.Usage()
 		},
-		Attempts: 1,
-		Timeout:  time.Duration(int64(20000000)),
-		Breaker:  p.Breaker("lc", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
-		Cache:    flujoimpl.UnkeyedCache[Item, Item]{C: e.cacheLc},
 	}
+	e.stepLa.Attempts = 1
+	e.stepLa.Breaker = p.Breaker("la", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
+	e.stepLb.Leaf = &flujoimpl.Leaf[Item, Item]{
+		Name: "lb",
+		Attempt: func(ctx context.Context, in Item, s any) (Item, error) {
+			st := s.(*State)
+			w := *st
+			out, err := LoudB(ctx, in, &w)
+			if err == nil {
+				*st = w
+			}
+			return out, err
+		},
+		Usage: func(o Item) runtime.Usage {
+			return o.Usage()
+		},
+	}
+	e.stepLb.Attempts = 1
+	e.stepLb.Breaker = p.Breaker("lb", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
+	e.stepLc.Leaf = &flujoimpl.Leaf[Item, Item]{
+		Name:  "lc",
+		Plain: LoudC,
+		Usage: func(o Item) runtime.Usage {
+			return o.Usage()
+		},
+		Key: func(in Item) (uint64, bool) {
+			return flujogenHashItem(e.seed, in).Sum64(), true
+		},
+		CopyOut: flujogenCopyItem,
+	}
+	e.stepLc.Attempts = 1
+	e.stepLc.Timeout = time.Duration(int64(20000000))
+	e.stepLc.Breaker = p.Breaker("lc", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
+	e.stepLc.Cache = flujoimpl.UnkeyedCache[Item, Item]{C: e.cacheLc}
 	if e.svc, err = p.Services(flujoimpl.Deps{
 		Build: e.build,
 		Close: func(*flujoimpl.Engine) []flujoimpl.Closer {
@@ -1446,19 +1346,11 @@ func (e *LoudSeqExecutor) Execute(ctx context.Context, in Item, st *State) (Item
 
 // ExecuteResult runs LoudSeq on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage. The state is st or, when st is nil, WithState's; without either the run starts from a zero state, returned in FinalState.
 func (e *LoudSeqExecutor) ExecuteResult(ctx context.Context, in Item, st *State, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	state, limits := flujoimpl.ExecOptionsOf(opts)
-	st, err := flujoimpl.RunState("lseq", st, state)
+	r, err := flujoimpl.StartRecorded(e.svc, "lseq", st, opts)
 	if err != nil {
 		return nil, err
 	}
-	if !e.svc.Track.Enter() {
-		return nil, flujo.ErrClosed
-	}
 	defer e.svc.Track.Exit()
-	r := flujoimpl.NewRun(e.svc, st, true)
-	if r.Budget, err = runtime.RunBudget(limits); err != nil {
-		return nil, err
-	}
 	var res flujo.StepResult
 	_, abort := e.runLseq(ctx, in, &r, &res)
 	return e.svc.EndRecordedRun(&res, abort, r.State, r.Budget, true)
@@ -1656,71 +1548,59 @@ func NewLoudUpdateExecutor(opts ...flujo.CoreOption) (*LoudUpdateExecutor, error
 		return nil, err
 	}
 	e := &LoudUpdateExecutor{}
-	e.stepLa = flujoimpl.Step[Item, Item]{
-		Leaf: &flujoimpl.Leaf[Item, Item]{
-			Name: "la",
-			Attempt: func(ctx context.Context, in Item, s any) (Item, error) {
-				st := s.(*State)
-				w := *st
-				out, err := LoudA(ctx, in, &w)
-				if err == nil {
-					*st = w
-				}
-				return out, err
-			},
-			Usage: func(o Item) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+	e.stepLa.Leaf = &flujoimpl.Leaf[Item, Item]{
+		Name: "la",
+		Attempt: func(ctx context.Context, in Item, s any) (Item, error) {
+			st := s.(*State)
+			w := *st
+			out, err := LoudA(ctx, in, &w)
+			if err == nil {
+				*st = w
+			}
+			return out, err
 		},
-		Attempts: 1,
-		Breaker:  p.Breaker("la", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
-	}
-	e.stepLb = flujoimpl.Step[Item, Item]{
-		Leaf: &flujoimpl.Leaf[Item, Item]{
-			Name: "lb",
-			Attempt: func(ctx context.Context, in Item, s any) (Item, error) {
-				st := s.(*State)
-				w := *st
-				out, err := LoudB(ctx, in, &w)
-				if err == nil {
-					*st = w
-				}
-				return out, err
-			},
-			Usage: func(o Item) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+		Usage: func(o Item) runtime.Usage {
+			return o.Usage()
 		},
-		Attempts: 1,
-		Breaker:  p.Breaker("lb", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
 	}
-	e.stepLr = flujoimpl.Step[Item, Item]{
-		Leaf: &flujoimpl.Leaf[Item, Item]{
-			Name:  "lr",
-			Plain: Rescue,
-			Usage: func(o Item) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+	e.stepLa.Attempts = 1
+	e.stepLa.Breaker = p.Breaker("la", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
+	e.stepLb.Leaf = &flujoimpl.Leaf[Item, Item]{
+		Name: "lb",
+		Attempt: func(ctx context.Context, in Item, s any) (Item, error) {
+			st := s.(*State)
+			w := *st
+			out, err := LoudB(ctx, in, &w)
+			if err == nil {
+				*st = w
+			}
+			return out, err
 		},
-		Attempts: 2,
-		Breaker:  p.Breaker("lr", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
-	}
-	e.stepLc = flujoimpl.Step[Item, Item]{
-		Leaf: &flujoimpl.Leaf[Item, Item]{
-			Name:  "lc",
-			Plain: LoudC,
-			Usage: func(o Item) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+		Usage: func(o Item) runtime.Usage {
+			return o.Usage()
 		},
-		Attempts: 1,
-		Timeout:  time.Duration(int64(20000000)),
-		Breaker:  p.Breaker("lc", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
 	}
+	e.stepLb.Attempts = 1
+	e.stepLb.Breaker = p.Breaker("lb", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
+	e.stepLr.Leaf = &flujoimpl.Leaf[Item, Item]{
+		Name:  "lr",
+		Plain: Rescue,
+		Usage: func(o Item) runtime.Usage {
+			return o.Usage()
+		},
+	}
+	e.stepLr.Attempts = 2
+	e.stepLr.Breaker = p.Breaker("lr", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
+	e.stepLc.Leaf = &flujoimpl.Leaf[Item, Item]{
+		Name:  "lc",
+		Plain: LoudC,
+		Usage: func(o Item) runtime.Usage {
+			return o.Usage()
+		},
+	}
+	e.stepLc.Attempts = 1
+	e.stepLc.Timeout = time.Duration(int64(20000000))
+	e.stepLc.Breaker = p.Breaker("lc", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{
 		Build:  e.build,
 		Shrink: e.shrink,
@@ -1749,19 +1629,11 @@ func (e *LoudUpdateExecutor) Execute(ctx context.Context, in Item, st *State) (I
 
 // ExecuteResult runs LoudUpdate on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage. The state is st or, when st is nil, WithState's; without either the run starts from a zero state, returned in FinalState.
 func (e *LoudUpdateExecutor) ExecuteResult(ctx context.Context, in Item, st *State, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	state, limits := flujoimpl.ExecOptionsOf(opts)
-	st, err := flujoimpl.RunState("lfan", st, state)
+	r, err := flujoimpl.StartRecorded(e.svc, "lfan", st, opts)
 	if err != nil {
 		return nil, err
 	}
-	if !e.svc.Track.Enter() {
-		return nil, flujo.ErrClosed
-	}
 	defer e.svc.Track.Exit()
-	r := flujoimpl.NewRun(e.svc, st, true)
-	if r.Budget, err = runtime.RunBudget(limits); err != nil {
-		return nil, err
-	}
 	var res flujo.StepResult
 	_, abort := e.runLfan(ctx, in, &r, &res)
 	return e.svc.EndRecordedRun(&res, abort, r.State, r.Budget, false)
@@ -1925,30 +1797,24 @@ func NewMapFanExecutor(opts ...flujo.CoreOption) (*MapFanExecutor, error) {
 	if e.scopes, err = runtime.NewScopePool(8, 0.9); err != nil {
 		return nil, err
 	}
-	e.stepQc = flujoimpl.Step[Item, Item]{
-		Leaf: &flujoimpl.Leaf[Item, Item]{
-			Name:  "qc",
-			Plain: QuietC,
-			Usage: func(o Item) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+	e.stepQc.Leaf = &flujoimpl.Leaf[Item, Item]{
+		Name:  "qc",
+		Plain: QuietC,
+		Usage: func(o Item) runtime.Usage {
+			return o.Usage()
 		},
-		Attempts: 1,
-		Breaker:  p.Breaker("qc", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
 	}
-	e.stepQm = flujoimpl.Step[Item, Item]{
-		Leaf: &flujoimpl.Leaf[Item, Item]{
-			Name:  "qm",
-			Plain: QuietM,
-			Usage: func(o Item) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+	e.stepQc.Attempts = 1
+	e.stepQc.Breaker = p.Breaker("qc", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
+	e.stepQm.Leaf = &flujoimpl.Leaf[Item, Item]{
+		Name:  "qm",
+		Plain: QuietM,
+		Usage: func(o Item) runtime.Usage {
+			return o.Usage()
 		},
-		Attempts: 1,
-		Breaker:  p.Breaker("qm", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
 	}
+	e.stepQm.Attempts = 1
+	e.stepQm.Breaker = p.Breaker("qm", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{
 		Build:  e.build,
 		Shrink: e.shrink,
@@ -1977,16 +1843,11 @@ func (e *MapFanExecutor) Execute(ctx context.Context, in []Item) ([]Item, error)
 
 // ExecuteResult runs MapFan on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *MapFanExecutor) ExecuteResult(ctx context.Context, in []Item, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujoimpl.ExecOptionsOf(opts)
-	if !e.svc.Track.Enter() {
-		return nil, flujo.ErrClosed
-	}
-	defer e.svc.Track.Exit()
-	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
-	var err error
-	if r.Budget, err = runtime.RunBudget(limits); err != nil {
+	r, err := flujoimpl.StartRecorded[struct{}](e.svc, "", nil, opts)
+	if err != nil {
 		return nil, err
 	}
+	defer e.svc.Track.Exit()
 	var res flujo.StepResult
 	_, abort := e.runMfan(ctx, in, &r, &res)
 	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
@@ -2159,58 +2020,49 @@ func NewQuietConflictExecutor(opts ...flujo.CoreOption) (*QuietConflictExecutor,
 	if e.scopes, err = runtime.NewScopePool(8, 0.9); err != nil {
 		return nil, err
 	}
-	e.stepQa = flujoimpl.Step[Item, Item]{
-		Leaf: &flujoimpl.Leaf[Item, Item]{
-			Name: "qa",
-			Attempt: func(ctx context.Context, in Item, s any) (Item, error) {
-				st := s.(*State)
-				w := *st
-				out, err := QuietA(ctx, in, &w)
-				if err == nil {
-					*st = w
-				}
-				return out, err
-			},
-			Usage: func(o Item) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+	e.stepQa.Leaf = &flujoimpl.Leaf[Item, Item]{
+		Name: "qa",
+		Attempt: func(ctx context.Context, in Item, s any) (Item, error) {
+			st := s.(*State)
+			w := *st
+			out, err := QuietA(ctx, in, &w)
+			if err == nil {
+				*st = w
+			}
+			return out, err
 		},
-		Attempts: 1,
-		Breaker:  p.Breaker("qa", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
-	}
-	e.stepQb = flujoimpl.Step[Item, Item]{
-		Leaf: &flujoimpl.Leaf[Item, Item]{
-			Name: "qb",
-			Attempt: func(ctx context.Context, in Item, s any) (Item, error) {
-				st := s.(*State)
-				w := *st
-				out, err := QuietB(ctx, in, &w)
-				if err == nil {
-					*st = w
-				}
-				return out, err
-			},
-			Usage: func(o Item) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+		Usage: func(o Item) runtime.Usage {
+			return o.Usage()
 		},
-		Attempts: 1,
-		Breaker:  p.Breaker("qb", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
 	}
-	e.stepQc = flujoimpl.Step[Item, Item]{
-		Leaf: &flujoimpl.Leaf[Item, Item]{
-			Name:  "qc",
-			Plain: QuietC,
-			Usage: func(o Item) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+	e.stepQa.Attempts = 1
+	e.stepQa.Breaker = p.Breaker("qa", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
+	e.stepQb.Leaf = &flujoimpl.Leaf[Item, Item]{
+		Name: "qb",
+		Attempt: func(ctx context.Context, in Item, s any) (Item, error) {
+			st := s.(*State)
+			w := *st
+			out, err := QuietB(ctx, in, &w)
+			if err == nil {
+				*st = w
+			}
+			return out, err
 		},
-		Attempts: 1,
-		Breaker:  p.Breaker("qc", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
+		Usage: func(o Item) runtime.Usage {
+			return o.Usage()
+		},
 	}
+	e.stepQb.Attempts = 1
+	e.stepQb.Breaker = p.Breaker("qb", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
+	e.stepQc.Leaf = &flujoimpl.Leaf[Item, Item]{
+		Name:  "qc",
+		Plain: QuietC,
+		Usage: func(o Item) runtime.Usage {
+			return o.Usage()
+		},
+	}
+	e.stepQc.Attempts = 1
+	e.stepQc.Breaker = p.Breaker("qc", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{
 		Build:  e.build,
 		Shrink: e.shrink,
@@ -2239,19 +2091,11 @@ func (e *QuietConflictExecutor) Execute(ctx context.Context, in Item, st *State)
 
 // ExecuteResult runs QuietConflict on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage. The state is st or, when st is nil, WithState's; without either the run starts from a zero state, returned in FinalState.
 func (e *QuietConflictExecutor) ExecuteResult(ctx context.Context, in Item, st *State, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	state, limits := flujoimpl.ExecOptionsOf(opts)
-	st, err := flujoimpl.RunState("qfan", st, state)
+	r, err := flujoimpl.StartRecorded(e.svc, "qfan", st, opts)
 	if err != nil {
 		return nil, err
 	}
-	if !e.svc.Track.Enter() {
-		return nil, flujo.ErrClosed
-	}
 	defer e.svc.Track.Exit()
-	r := flujoimpl.NewRun(e.svc, st, true)
-	if r.Budget, err = runtime.RunBudget(limits); err != nil {
-		return nil, err
-	}
 	var res flujo.StepResult
 	_, abort := e.runQfan(ctx, in, &r, &res)
 	return e.svc.EndRecordedRun(&res, abort, r.State, r.Budget, false)
@@ -2410,58 +2254,49 @@ func NewQuietIgnoreExecutor(opts ...flujo.CoreOption) (*QuietIgnoreExecutor, err
 	if e.scopes, err = runtime.NewScopePool(8, 0.9); err != nil {
 		return nil, err
 	}
-	e.stepQa = flujoimpl.Step[Item, Item]{
-		Leaf: &flujoimpl.Leaf[Item, Item]{
-			Name: "qa",
-			Attempt: func(ctx context.Context, in Item, s any) (Item, error) {
-				st := s.(*State)
-				w := *st
-				out, err := QuietA(ctx, in, &w)
-				if err == nil {
-					*st = w
-				}
-				return out, err
-			},
-			Usage: func(o Item) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+	e.stepQa.Leaf = &flujoimpl.Leaf[Item, Item]{
+		Name: "qa",
+		Attempt: func(ctx context.Context, in Item, s any) (Item, error) {
+			st := s.(*State)
+			w := *st
+			out, err := QuietA(ctx, in, &w)
+			if err == nil {
+				*st = w
+			}
+			return out, err
 		},
-		Attempts: 1,
-		Breaker:  p.Breaker("qa", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
-	}
-	e.stepQb = flujoimpl.Step[Item, Item]{
-		Leaf: &flujoimpl.Leaf[Item, Item]{
-			Name: "qb",
-			Attempt: func(ctx context.Context, in Item, s any) (Item, error) {
-				st := s.(*State)
-				w := *st
-				out, err := QuietB(ctx, in, &w)
-				if err == nil {
-					*st = w
-				}
-				return out, err
-			},
-			Usage: func(o Item) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+		Usage: func(o Item) runtime.Usage {
+			return o.Usage()
 		},
-		Attempts: 1,
-		Breaker:  p.Breaker("qb", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
 	}
-	e.stepQc = flujoimpl.Step[Item, Item]{
-		Leaf: &flujoimpl.Leaf[Item, Item]{
-			Name:  "qc",
-			Plain: QuietC,
-			Usage: func(o Item) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+	e.stepQa.Attempts = 1
+	e.stepQa.Breaker = p.Breaker("qa", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
+	e.stepQb.Leaf = &flujoimpl.Leaf[Item, Item]{
+		Name: "qb",
+		Attempt: func(ctx context.Context, in Item, s any) (Item, error) {
+			st := s.(*State)
+			w := *st
+			out, err := QuietB(ctx, in, &w)
+			if err == nil {
+				*st = w
+			}
+			return out, err
 		},
-		Attempts: 1,
-		Breaker:  p.Breaker("qc", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
+		Usage: func(o Item) runtime.Usage {
+			return o.Usage()
+		},
 	}
+	e.stepQb.Attempts = 1
+	e.stepQb.Breaker = p.Breaker("qb", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
+	e.stepQc.Leaf = &flujoimpl.Leaf[Item, Item]{
+		Name:  "qc",
+		Plain: QuietC,
+		Usage: func(o Item) runtime.Usage {
+			return o.Usage()
+		},
+	}
+	e.stepQc.Attempts = 1
+	e.stepQc.Breaker = p.Breaker("qc", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{
 		Build:  e.build,
 		Shrink: e.shrink,
@@ -2490,19 +2325,11 @@ func (e *QuietIgnoreExecutor) Execute(ctx context.Context, in Item, st *State) (
 
 // ExecuteResult runs QuietIgnore on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage. The state is st or, when st is nil, WithState's; without either the run starts from a zero state, returned in FinalState.
 func (e *QuietIgnoreExecutor) ExecuteResult(ctx context.Context, in Item, st *State, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	state, limits := flujoimpl.ExecOptionsOf(opts)
-	st, err := flujoimpl.RunState("qfan", st, state)
+	r, err := flujoimpl.StartRecorded(e.svc, "qfan", st, opts)
 	if err != nil {
 		return nil, err
 	}
-	if !e.svc.Track.Enter() {
-		return nil, flujo.ErrClosed
-	}
 	defer e.svc.Track.Exit()
-	r := flujoimpl.NewRun(e.svc, st, true)
-	if r.Budget, err = runtime.RunBudget(limits); err != nil {
-		return nil, err
-	}
 	var res flujo.StepResult
 	_, abort := e.runQfan(ctx, in, &r, &res)
 	return e.svc.EndRecordedRun(&res, abort, r.State, r.Budget, false)
@@ -2661,58 +2488,49 @@ func NewQuietKeepFirstExecutor(opts ...flujo.CoreOption) (*QuietKeepFirstExecuto
 	if e.scopes, err = runtime.NewScopePool(8, 0.9); err != nil {
 		return nil, err
 	}
-	e.stepQa = flujoimpl.Step[Item, Item]{
-		Leaf: &flujoimpl.Leaf[Item, Item]{
-			Name: "qa",
-			Attempt: func(ctx context.Context, in Item, s any) (Item, error) {
-				st := s.(*State)
-				w := *st
-				out, err := QuietA(ctx, in, &w)
-				if err == nil {
-					*st = w
-				}
-				return out, err
-			},
-			Usage: func(o Item) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+	e.stepQa.Leaf = &flujoimpl.Leaf[Item, Item]{
+		Name: "qa",
+		Attempt: func(ctx context.Context, in Item, s any) (Item, error) {
+			st := s.(*State)
+			w := *st
+			out, err := QuietA(ctx, in, &w)
+			if err == nil {
+				*st = w
+			}
+			return out, err
 		},
-		Attempts: 1,
-		Breaker:  p.Breaker("qa", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
-	}
-	e.stepQb = flujoimpl.Step[Item, Item]{
-		Leaf: &flujoimpl.Leaf[Item, Item]{
-			Name: "qb",
-			Attempt: func(ctx context.Context, in Item, s any) (Item, error) {
-				st := s.(*State)
-				w := *st
-				out, err := QuietB(ctx, in, &w)
-				if err == nil {
-					*st = w
-				}
-				return out, err
-			},
-			Usage: func(o Item) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+		Usage: func(o Item) runtime.Usage {
+			return o.Usage()
 		},
-		Attempts: 1,
-		Breaker:  p.Breaker("qb", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
 	}
-	e.stepQc = flujoimpl.Step[Item, Item]{
-		Leaf: &flujoimpl.Leaf[Item, Item]{
-			Name:  "qc",
-			Plain: QuietC,
-			Usage: func(o Item) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+	e.stepQa.Attempts = 1
+	e.stepQa.Breaker = p.Breaker("qa", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
+	e.stepQb.Leaf = &flujoimpl.Leaf[Item, Item]{
+		Name: "qb",
+		Attempt: func(ctx context.Context, in Item, s any) (Item, error) {
+			st := s.(*State)
+			w := *st
+			out, err := QuietB(ctx, in, &w)
+			if err == nil {
+				*st = w
+			}
+			return out, err
 		},
-		Attempts: 1,
-		Breaker:  p.Breaker("qc", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
+		Usage: func(o Item) runtime.Usage {
+			return o.Usage()
+		},
 	}
+	e.stepQb.Attempts = 1
+	e.stepQb.Breaker = p.Breaker("qb", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
+	e.stepQc.Leaf = &flujoimpl.Leaf[Item, Item]{
+		Name:  "qc",
+		Plain: QuietC,
+		Usage: func(o Item) runtime.Usage {
+			return o.Usage()
+		},
+	}
+	e.stepQc.Attempts = 1
+	e.stepQc.Breaker = p.Breaker("qc", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{
 		Build:  e.build,
 		Shrink: e.shrink,
@@ -2741,19 +2559,11 @@ func (e *QuietKeepFirstExecutor) Execute(ctx context.Context, in Item, st *State
 
 // ExecuteResult runs QuietKeepFirst on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage. The state is st or, when st is nil, WithState's; without either the run starts from a zero state, returned in FinalState.
 func (e *QuietKeepFirstExecutor) ExecuteResult(ctx context.Context, in Item, st *State, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	state, limits := flujoimpl.ExecOptionsOf(opts)
-	st, err := flujoimpl.RunState("qfan", st, state)
+	r, err := flujoimpl.StartRecorded(e.svc, "qfan", st, opts)
 	if err != nil {
 		return nil, err
 	}
-	if !e.svc.Track.Enter() {
-		return nil, flujo.ErrClosed
-	}
 	defer e.svc.Track.Exit()
-	r := flujoimpl.NewRun(e.svc, st, true)
-	if r.Budget, err = runtime.RunBudget(limits); err != nil {
-		return nil, err
-	}
 	var res flujo.StepResult
 	_, abort := e.runQfan(ctx, in, &r, &res)
 	return e.svc.EndRecordedRun(&res, abort, r.State, r.Budget, false)
@@ -2892,18 +2702,15 @@ func NewQuietMapExecutor(opts ...flujo.CoreOption) (*QuietMapExecutor, error) {
 		return nil, err
 	}
 	e := &QuietMapExecutor{}
-	e.stepQm = flujoimpl.Step[Item, Item]{
-		Leaf: &flujoimpl.Leaf[Item, Item]{
-			Name:  "qm",
-			Plain: QuietM,
-			Usage: func(o Item) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+	e.stepQm.Leaf = &flujoimpl.Leaf[Item, Item]{
+		Name:  "qm",
+		Plain: QuietM,
+		Usage: func(o Item) runtime.Usage {
+			return o.Usage()
 		},
-		Attempts: 1,
-		Breaker:  p.Breaker("qm", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
 	}
+	e.stepQm.Attempts = 1
+	e.stepQm.Breaker = p.Breaker("qm", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, false, &e.stepQm); err != nil {
 		return nil, err
 	}
@@ -2928,16 +2735,11 @@ func (e *QuietMapExecutor) Execute(ctx context.Context, in []Item) ([]Item, erro
 
 // ExecuteResult runs QuietMap on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *QuietMapExecutor) ExecuteResult(ctx context.Context, in []Item, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujoimpl.ExecOptionsOf(opts)
-	if !e.svc.Track.Enter() {
-		return nil, flujo.ErrClosed
-	}
-	defer e.svc.Track.Exit()
-	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
-	var err error
-	if r.Budget, err = runtime.RunBudget(limits); err != nil {
+	r, err := flujoimpl.StartRecorded[struct{}](e.svc, "", nil, opts)
+	if err != nil {
 		return nil, err
 	}
+	defer e.svc.Track.Exit()
 	var res flujo.StepResult
 	_, abort := e.runQmap(ctx, in, &r, &res)
 	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
@@ -3023,58 +2825,49 @@ func NewQuietNoMergeExecutor(opts ...flujo.CoreOption) (*QuietNoMergeExecutor, e
 	if e.scopes, err = runtime.NewScopePool(8, 0.9); err != nil {
 		return nil, err
 	}
-	e.stepQa = flujoimpl.Step[Item, Item]{
-		Leaf: &flujoimpl.Leaf[Item, Item]{
-			Name: "qa",
-			Attempt: func(ctx context.Context, in Item, s any) (Item, error) {
-				st := s.(*State)
-				w := *st
-				out, err := QuietA(ctx, in, &w)
-				if err == nil {
-					*st = w
-				}
-				return out, err
-			},
-			Usage: func(o Item) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+	e.stepQa.Leaf = &flujoimpl.Leaf[Item, Item]{
+		Name: "qa",
+		Attempt: func(ctx context.Context, in Item, s any) (Item, error) {
+			st := s.(*State)
+			w := *st
+			out, err := QuietA(ctx, in, &w)
+			if err == nil {
+				*st = w
+			}
+			return out, err
 		},
-		Attempts: 1,
-		Breaker:  p.Breaker("qa", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
-	}
-	e.stepQb = flujoimpl.Step[Item, Item]{
-		Leaf: &flujoimpl.Leaf[Item, Item]{
-			Name: "qb",
-			Attempt: func(ctx context.Context, in Item, s any) (Item, error) {
-				st := s.(*State)
-				w := *st
-				out, err := QuietB(ctx, in, &w)
-				if err == nil {
-					*st = w
-				}
-				return out, err
-			},
-			Usage: func(o Item) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+		Usage: func(o Item) runtime.Usage {
+			return o.Usage()
 		},
-		Attempts: 1,
-		Breaker:  p.Breaker("qb", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
 	}
-	e.stepQc = flujoimpl.Step[Item, Item]{
-		Leaf: &flujoimpl.Leaf[Item, Item]{
-			Name:  "qc",
-			Plain: QuietC,
-			Usage: func(o Item) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+	e.stepQa.Attempts = 1
+	e.stepQa.Breaker = p.Breaker("qa", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
+	e.stepQb.Leaf = &flujoimpl.Leaf[Item, Item]{
+		Name: "qb",
+		Attempt: func(ctx context.Context, in Item, s any) (Item, error) {
+			st := s.(*State)
+			w := *st
+			out, err := QuietB(ctx, in, &w)
+			if err == nil {
+				*st = w
+			}
+			return out, err
 		},
-		Attempts: 1,
-		Breaker:  p.Breaker("qc", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
+		Usage: func(o Item) runtime.Usage {
+			return o.Usage()
+		},
 	}
+	e.stepQb.Attempts = 1
+	e.stepQb.Breaker = p.Breaker("qb", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
+	e.stepQc.Leaf = &flujoimpl.Leaf[Item, Item]{
+		Name:  "qc",
+		Plain: QuietC,
+		Usage: func(o Item) runtime.Usage {
+			return o.Usage()
+		},
+	}
+	e.stepQc.Attempts = 1
+	e.stepQc.Breaker = p.Breaker("qc", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{
 		Build:  e.build,
 		Shrink: e.shrink,
@@ -3103,19 +2896,11 @@ func (e *QuietNoMergeExecutor) Execute(ctx context.Context, in Item, st *State) 
 
 // ExecuteResult runs QuietNoMerge on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage. The state is st or, when st is nil, WithState's; without either the run starts from a zero state, returned in FinalState.
 func (e *QuietNoMergeExecutor) ExecuteResult(ctx context.Context, in Item, st *State, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	state, limits := flujoimpl.ExecOptionsOf(opts)
-	st, err := flujoimpl.RunState("qfan", st, state)
+	r, err := flujoimpl.StartRecorded(e.svc, "qfan", st, opts)
 	if err != nil {
 		return nil, err
 	}
-	if !e.svc.Track.Enter() {
-		return nil, flujo.ErrClosed
-	}
 	defer e.svc.Track.Exit()
-	r := flujoimpl.NewRun(e.svc, st, true)
-	if r.Budget, err = runtime.RunBudget(limits); err != nil {
-		return nil, err
-	}
 	var res flujo.StepResult
 	_, abort := e.runQfan(ctx, in, &r, &res)
 	return e.svc.EndRecordedRun(&res, abort, r.State, r.Budget, false)
@@ -3285,83 +3070,71 @@ func NewQuietSeqExecutor(opts ...flujo.CoreOption) (*QuietSeqExecutor, error) {
 	if e.scopes, err = runtime.NewScopePool(8, 0.9); err != nil {
 		return fail(err)
 	}
-	e.stepSeed = flujoimpl.Step[Item, Item]{
-		Leaf: &flujoimpl.Leaf[Item, Item]{
-			Name: "seed",
-			Attempt: func(ctx context.Context, in Item, s any) (Item, error) {
-				st := s.(*State)
-				w := *st
-				out, err := Seed(ctx, in, &w)
-				if err == nil {
-					*st = w
-				}
-				return out, err
-			},
-			Usage: func(o Item) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+	e.stepSeed.Leaf = &flujoimpl.Leaf[Item, Item]{
+		Name: "seed",
+		Attempt: func(ctx context.Context, in Item, s any) (Item, error) {
+			st := s.(*State)
+			w := *st
+			out, err := Seed(ctx, in, &w)
+			if err == nil {
+				*st = w
+			}
+			return out, err
 		},
-		Attempts: 2,
-		Breaker:  p.Breaker("seed", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
-	}
-	e.stepQa = flujoimpl.Step[Item, Item]{
-		Leaf: &flujoimpl.Leaf[Item, Item]{
-			Name: "qa",
-			Attempt: func(ctx context.Context, in Item, s any) (Item, error) {
-				st := s.(*State)
-				w := *st
-				out, err := QuietA(ctx, in, &w)
-				if err == nil {
-					*st = w
-				}
-				return out, err
-			},
-			Usage: func(o Item) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+		Usage: func(o Item) runtime.Usage {
+			return o.Usage()
 		},
-		Attempts: 1,
-		Breaker:  p.Breaker("qa", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
 	}
-	e.stepQb = flujoimpl.Step[Item, Item]{
-		Leaf: &flujoimpl.Leaf[Item, Item]{
-			Name: "qb",
-			Attempt: func(ctx context.Context, in Item, s any) (Item, error) {
-				st := s.(*State)
-				w := *st
-				out, err := QuietB(ctx, in, &w)
-				if err == nil {
-					*st = w
-				}
-				return out, err
-			},
-			Usage: func(o Item) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+	e.stepSeed.Attempts = 2
+	e.stepSeed.Breaker = p.Breaker("seed", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
+	e.stepQa.Leaf = &flujoimpl.Leaf[Item, Item]{
+		Name: "qa",
+		Attempt: func(ctx context.Context, in Item, s any) (Item, error) {
+			st := s.(*State)
+			w := *st
+			out, err := QuietA(ctx, in, &w)
+			if err == nil {
+				*st = w
+			}
+			return out, err
 		},
-		Attempts: 1,
-		Breaker:  p.Breaker("qb", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
-	}
-	e.stepQc = flujoimpl.Step[Item, Item]{
-		Leaf: &flujoimpl.Leaf[Item, Item]{
-			Name:  "qc",
-			Plain: QuietC,
-			Usage: func(o Item) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-			Key: func(in Item) (uint64, bool) {
-				return flujogenHashItem(e.seed, in).Sum64(), true
-			},
-			CopyOut: flujogenCopyItem,
+		Usage: func(o Item) runtime.Usage {
+			return o.Usage()
 		},
-		Attempts: 1,
-		Breaker:  p.Breaker("qc", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
-		Cache:    flujoimpl.UnkeyedCache[Item, Item]{C: e.cacheQc},
 	}
+	e.stepQa.Attempts = 1
+	e.stepQa.Breaker = p.Breaker("qa", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
+	e.stepQb.Leaf = &flujoimpl.Leaf[Item, Item]{
+		Name: "qb",
+		Attempt: func(ctx context.Context, in Item, s any) (Item, error) {
+			st := s.(*State)
+			w := *st
+			out, err := QuietB(ctx, in, &w)
+			if err == nil {
+				*st = w
+			}
+			return out, err
+		},
+		Usage: func(o Item) runtime.Usage {
+			return o.Usage()
+		},
+	}
+	e.stepQb.Attempts = 1
+	e.stepQb.Breaker = p.Breaker("qb", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
+	e.stepQc.Leaf = &flujoimpl.Leaf[Item, Item]{
+		Name:  "qc",
+		Plain: QuietC,
+		Usage: func(o Item) runtime.Usage {
+			return o.Usage()
+		},
+		Key: func(in Item) (uint64, bool) {
+			return flujogenHashItem(e.seed, in).Sum64(), true
+		},
+		CopyOut: flujogenCopyItem,
+	}
+	e.stepQc.Attempts = 1
+	e.stepQc.Breaker = p.Breaker("qc", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
+	e.stepQc.Cache = flujoimpl.UnkeyedCache[Item, Item]{C: e.cacheQc}
 	if e.svc, err = p.Services(flujoimpl.Deps{
 		Build: e.build,
 		Close: func(*flujoimpl.Engine) []flujoimpl.Closer {
@@ -3397,19 +3170,11 @@ func (e *QuietSeqExecutor) Execute(ctx context.Context, in Item, st *State) (Ite
 
 // ExecuteResult runs QuietSeq on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage. The state is st or, when st is nil, WithState's; without either the run starts from a zero state, returned in FinalState.
 func (e *QuietSeqExecutor) ExecuteResult(ctx context.Context, in Item, st *State, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	state, limits := flujoimpl.ExecOptionsOf(opts)
-	st, err := flujoimpl.RunState("qseq", st, state)
+	r, err := flujoimpl.StartRecorded(e.svc, "qseq", st, opts)
 	if err != nil {
 		return nil, err
 	}
-	if !e.svc.Track.Enter() {
-		return nil, flujo.ErrClosed
-	}
 	defer e.svc.Track.Exit()
-	r := flujoimpl.NewRun(e.svc, st, true)
-	if r.Budget, err = runtime.RunBudget(limits); err != nil {
-		return nil, err
-	}
 	var res flujo.StepResult
 	_, abort := e.runQseq(ctx, in, &r, &res)
 	return e.svc.EndRecordedRun(&res, abort, r.State, r.Budget, true)
@@ -3612,39 +3377,33 @@ func NewQuietTimeoutExecutor(opts ...flujo.CoreOption) (*QuietTimeoutExecutor, e
 	if e.scopes, err = runtime.NewScopePool(8, 0.9); err != nil {
 		return nil, err
 	}
-	e.stepQa = flujoimpl.Step[Item, Item]{
-		Leaf: &flujoimpl.Leaf[Item, Item]{
-			Name: "qa",
-			Attempt: func(ctx context.Context, in Item, s any) (Item, error) {
-				st := s.(*State)
-				w := *st
-				out, err := QuietA(ctx, in, &w)
-				if err == nil {
-					*st = w
-				}
-				return out, err
-			},
-			Usage: func(o Item) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+	e.stepQa.Leaf = &flujoimpl.Leaf[Item, Item]{
+		Name: "qa",
+		Attempt: func(ctx context.Context, in Item, s any) (Item, error) {
+			st := s.(*State)
+			w := *st
+			out, err := QuietA(ctx, in, &w)
+			if err == nil {
+				*st = w
+			}
+			return out, err
 		},
-		Attempts: 1,
-		Breaker:  p.Breaker("qa", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
-	}
-	e.stepQc = flujoimpl.Step[Item, Item]{
-		Leaf: &flujoimpl.Leaf[Item, Item]{
-			Name:  "qc",
-			Plain: QuietC,
-			Usage: func(o Item) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+		Usage: func(o Item) runtime.Usage {
+			return o.Usage()
 		},
-		Attempts: 1,
-		Timeout:  time.Duration(int64(1000000)),
-		Breaker:  p.Breaker("qc", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
 	}
+	e.stepQa.Attempts = 1
+	e.stepQa.Breaker = p.Breaker("qa", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
+	e.stepQc.Leaf = &flujoimpl.Leaf[Item, Item]{
+		Name:  "qc",
+		Plain: QuietC,
+		Usage: func(o Item) runtime.Usage {
+			return o.Usage()
+		},
+	}
+	e.stepQc.Attempts = 1
+	e.stepQc.Timeout = time.Duration(int64(1000000))
+	e.stepQc.Breaker = p.Breaker("qc", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{
 		Build:  e.build,
 		Shrink: e.shrink,
@@ -3673,19 +3432,11 @@ func (e *QuietTimeoutExecutor) Execute(ctx context.Context, in Item, st *State) 
 
 // ExecuteResult runs QuietTimeout on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage. The state is st or, when st is nil, WithState's; without either the run starts from a zero state, returned in FinalState.
 func (e *QuietTimeoutExecutor) ExecuteResult(ctx context.Context, in Item, st *State, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	state, limits := flujoimpl.ExecOptionsOf(opts)
-	st, err := flujoimpl.RunState("qtfan", st, state)
+	r, err := flujoimpl.StartRecorded(e.svc, "qtfan", st, opts)
 	if err != nil {
 		return nil, err
 	}
-	if !e.svc.Track.Enter() {
-		return nil, flujo.ErrClosed
-	}
 	defer e.svc.Track.Exit()
-	r := flujoimpl.NewRun(e.svc, st, true)
-	if r.Budget, err = runtime.RunBudget(limits); err != nil {
-		return nil, err
-	}
 	var res flujo.StepResult
 	_, abort := e.runQtfan(ctx, in, &r, &res)
 	return e.svc.EndRecordedRun(&res, abort, r.State, r.Budget, false)
@@ -3830,58 +3581,49 @@ func NewQuietUpdateExecutor(opts ...flujo.CoreOption) (*QuietUpdateExecutor, err
 	if e.scopes, err = runtime.NewScopePool(8, 0.9); err != nil {
 		return nil, err
 	}
-	e.stepQa = flujoimpl.Step[Item, Item]{
-		Leaf: &flujoimpl.Leaf[Item, Item]{
-			Name: "qa",
-			Attempt: func(ctx context.Context, in Item, s any) (Item, error) {
-				st := s.(*State)
-				w := *st
-				out, err := QuietA(ctx, in, &w)
-				if err == nil {
-					*st = w
-				}
-				return out, err
-			},
-			Usage: func(o Item) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+	e.stepQa.Leaf = &flujoimpl.Leaf[Item, Item]{
+		Name: "qa",
+		Attempt: func(ctx context.Context, in Item, s any) (Item, error) {
+			st := s.(*State)
+			w := *st
+			out, err := QuietA(ctx, in, &w)
+			if err == nil {
+				*st = w
+			}
+			return out, err
 		},
-		Attempts: 1,
-		Breaker:  p.Breaker("qa", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
-	}
-	e.stepQb = flujoimpl.Step[Item, Item]{
-		Leaf: &flujoimpl.Leaf[Item, Item]{
-			Name: "qb",
-			Attempt: func(ctx context.Context, in Item, s any) (Item, error) {
-				st := s.(*State)
-				w := *st
-				out, err := QuietB(ctx, in, &w)
-				if err == nil {
-					*st = w
-				}
-				return out, err
-			},
-			Usage: func(o Item) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+		Usage: func(o Item) runtime.Usage {
+			return o.Usage()
 		},
-		Attempts: 1,
-		Breaker:  p.Breaker("qb", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
 	}
-	e.stepQc = flujoimpl.Step[Item, Item]{
-		Leaf: &flujoimpl.Leaf[Item, Item]{
-			Name:  "qc",
-			Plain: QuietC,
-			Usage: func(o Item) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+	e.stepQa.Attempts = 1
+	e.stepQa.Breaker = p.Breaker("qa", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
+	e.stepQb.Leaf = &flujoimpl.Leaf[Item, Item]{
+		Name: "qb",
+		Attempt: func(ctx context.Context, in Item, s any) (Item, error) {
+			st := s.(*State)
+			w := *st
+			out, err := QuietB(ctx, in, &w)
+			if err == nil {
+				*st = w
+			}
+			return out, err
 		},
-		Attempts: 1,
-		Breaker:  p.Breaker("qc", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
+		Usage: func(o Item) runtime.Usage {
+			return o.Usage()
+		},
 	}
+	e.stepQb.Attempts = 1
+	e.stepQb.Breaker = p.Breaker("qb", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
+	e.stepQc.Leaf = &flujoimpl.Leaf[Item, Item]{
+		Name:  "qc",
+		Plain: QuietC,
+		Usage: func(o Item) runtime.Usage {
+			return o.Usage()
+		},
+	}
+	e.stepQc.Attempts = 1
+	e.stepQc.Breaker = p.Breaker("qc", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{
 		Build:  e.build,
 		Shrink: e.shrink,
@@ -3910,19 +3652,11 @@ func (e *QuietUpdateExecutor) Execute(ctx context.Context, in Item, st *State) (
 
 // ExecuteResult runs QuietUpdate on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage. The state is st or, when st is nil, WithState's; without either the run starts from a zero state, returned in FinalState.
 func (e *QuietUpdateExecutor) ExecuteResult(ctx context.Context, in Item, st *State, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	state, limits := flujoimpl.ExecOptionsOf(opts)
-	st, err := flujoimpl.RunState("qfan", st, state)
+	r, err := flujoimpl.StartRecorded(e.svc, "qfan", st, opts)
 	if err != nil {
 		return nil, err
 	}
-	if !e.svc.Track.Enter() {
-		return nil, flujo.ErrClosed
-	}
 	defer e.svc.Track.Exit()
-	r := flujoimpl.NewRun(e.svc, st, true)
-	if r.Budget, err = runtime.RunBudget(limits); err != nil {
-		return nil, err
-	}
 	var res flujo.StepResult
 	_, abort := e.runQfan(ctx, in, &r, &res)
 	return e.svc.EndRecordedRun(&res, abort, r.State, r.Budget, false)

@@ -90,19 +90,16 @@ func NewBackoffLongExecutor(opts ...flujo.CoreOption) (*BackoffLongExecutor, err
 		return nil, err
 	}
 	e := &BackoffLongExecutor{}
-	e.stepFail = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name:    "fail",
-			Plain:   flujotest.Fail,
-			Backoff: runtime.Backoff{Initial: time.Duration(int64(3600000000000)), Max: time.Duration(int64(3600000000000)), Multiplier: 2},
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+	e.stepFail.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name:    "fail",
+		Plain:   flujotest.Fail,
+		Backoff: runtime.Backoff{Initial: time.Duration(int64(3600000000000)), Max: time.Duration(int64(3600000000000)), Multiplier: 2},
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
 		},
-		Attempts: 2,
-		Breaker:  p.Breaker("fail", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig),
 	}
+	e.stepFail.Attempts = 2
+	e.stepFail.Breaker = p.Breaker("fail", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, false, &e.stepFail); err != nil {
 		return nil, err
 	}
@@ -127,16 +124,11 @@ func (e *BackoffLongExecutor) Execute(ctx context.Context, in flujotest.Job) (fl
 
 // ExecuteResult runs BackoffLong on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *BackoffLongExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujoimpl.ExecOptionsOf(opts)
-	if !e.svc.Track.Enter() {
-		return nil, flujo.ErrClosed
-	}
-	defer e.svc.Track.Exit()
-	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
-	var err error
-	if r.Budget, err = runtime.RunBudget(limits); err != nil {
+	r, err := flujoimpl.StartRecorded[struct{}](e.svc, "", nil, opts)
+	if err != nil {
 		return nil, err
 	}
+	defer e.svc.Track.Exit()
 	var res flujo.StepResult
 	_, abort := e.stepFail.Run(ctx, &r.Eng.Env, in, r.Frame(), &res)
 	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
@@ -170,18 +162,15 @@ func NewBadInputRetriedExecutor(opts ...flujo.CoreOption) (*BadInputRetriedExecu
 		return nil, err
 	}
 	e := &BadInputRetriedExecutor{}
-	e.stepUpstream = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name:  "upstream",
-			Plain: flujotest.Upstream,
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+	e.stepUpstream.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name:  "upstream",
+		Plain: flujotest.Upstream,
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
 		},
-		Attempts: 3,
-		Breaker:  p.Breaker("upstream", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig),
 	}
+	e.stepUpstream.Attempts = 3
+	e.stepUpstream.Breaker = p.Breaker("upstream", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, false, &e.stepUpstream); err != nil {
 		return nil, err
 	}
@@ -206,16 +195,11 @@ func (e *BadInputRetriedExecutor) Execute(ctx context.Context, in flujotest.Job)
 
 // ExecuteResult runs BadInputRetried on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *BadInputRetriedExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujoimpl.ExecOptionsOf(opts)
-	if !e.svc.Track.Enter() {
-		return nil, flujo.ErrClosed
-	}
-	defer e.svc.Track.Exit()
-	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
-	var err error
-	if r.Budget, err = runtime.RunBudget(limits); err != nil {
+	r, err := flujoimpl.StartRecorded[struct{}](e.svc, "", nil, opts)
+	if err != nil {
 		return nil, err
 	}
+	defer e.svc.Track.Exit()
 	var res flujo.StepResult
 	_, abort := e.stepUpstream.Run(ctx, &r.Eng.Env, in, r.Frame(), &res)
 	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
@@ -249,18 +233,15 @@ func NewBreakerCancelsExecutor(opts ...flujo.CoreOption) (*BreakerCancelsExecuto
 		return nil, err
 	}
 	e := &BreakerCancelsExecutor{}
-	e.stepCancel = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name:  "cancel",
-			Plain: flujotest.CancelCaller,
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+	e.stepCancel.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name:  "cancel",
+		Plain: flujotest.CancelCaller,
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
 		},
-		Attempts: 1,
-		Breaker:  p.Breaker("cancel", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig),
 	}
+	e.stepCancel.Attempts = 1
+	e.stepCancel.Breaker = p.Breaker("cancel", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, false, &e.stepCancel); err != nil {
 		return nil, err
 	}
@@ -285,16 +266,11 @@ func (e *BreakerCancelsExecutor) Execute(ctx context.Context, in flujotest.Job) 
 
 // ExecuteResult runs BreakerCancels on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *BreakerCancelsExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujoimpl.ExecOptionsOf(opts)
-	if !e.svc.Track.Enter() {
-		return nil, flujo.ErrClosed
-	}
-	defer e.svc.Track.Exit()
-	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
-	var err error
-	if r.Budget, err = runtime.RunBudget(limits); err != nil {
+	r, err := flujoimpl.StartRecorded[struct{}](e.svc, "", nil, opts)
+	if err != nil {
 		return nil, err
 	}
+	defer e.svc.Track.Exit()
 	var res flujo.StepResult
 	_, abort := e.stepCancel.Run(ctx, &r.Eng.Env, in, r.Frame(), &res)
 	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
@@ -328,18 +304,16 @@ func NewBreakerCustomExecutor(opts ...flujo.CoreOption) (*BreakerCustomExecutor,
 		return nil, err
 	}
 	e := &BreakerCustomExecutor{}
-	e.stepUpstream = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name:  "upstream",
-			Plain: flujotest.Upstream,
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujotest.CountsOnlyBadInput,
+	e.stepUpstream.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name:  "upstream",
+		Plain: flujotest.Upstream,
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
 		},
-		Attempts: 1,
-		Breaker:  p.Breaker("upstream", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig),
+		BreakerCounts: flujotest.CountsOnlyBadInput,
 	}
+	e.stepUpstream.Attempts = 1
+	e.stepUpstream.Breaker = p.Breaker("upstream", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, false, &e.stepUpstream); err != nil {
 		return nil, err
 	}
@@ -364,16 +338,11 @@ func (e *BreakerCustomExecutor) Execute(ctx context.Context, in flujotest.Job) (
 
 // ExecuteResult runs BreakerCustom on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *BreakerCustomExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujoimpl.ExecOptionsOf(opts)
-	if !e.svc.Track.Enter() {
-		return nil, flujo.ErrClosed
-	}
-	defer e.svc.Track.Exit()
-	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
-	var err error
-	if r.Budget, err = runtime.RunBudget(limits); err != nil {
+	r, err := flujoimpl.StartRecorded[struct{}](e.svc, "", nil, opts)
+	if err != nil {
 		return nil, err
 	}
+	defer e.svc.Track.Exit()
 	var res flujo.StepResult
 	_, abort := e.stepUpstream.Run(ctx, &r.Eng.Env, in, r.Frame(), &res)
 	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
@@ -407,18 +376,15 @@ func NewBreakerFailExecutor(opts ...flujo.CoreOption) (*BreakerFailExecutor, err
 		return nil, err
 	}
 	e := &BreakerFailExecutor{}
-	e.stepFail = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name:  "fail",
-			Plain: flujotest.Fail,
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+	e.stepFail.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name:  "fail",
+		Plain: flujotest.Fail,
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
 		},
-		Attempts: 1,
-		Breaker:  p.Breaker("fail", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig),
 	}
+	e.stepFail.Attempts = 1
+	e.stepFail.Breaker = p.Breaker("fail", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, false, &e.stepFail); err != nil {
 		return nil, err
 	}
@@ -443,16 +409,11 @@ func (e *BreakerFailExecutor) Execute(ctx context.Context, in flujotest.Job) (fl
 
 // ExecuteResult runs BreakerFail on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *BreakerFailExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujoimpl.ExecOptionsOf(opts)
-	if !e.svc.Track.Enter() {
-		return nil, flujo.ErrClosed
-	}
-	defer e.svc.Track.Exit()
-	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
-	var err error
-	if r.Budget, err = runtime.RunBudget(limits); err != nil {
+	r, err := flujoimpl.StartRecorded[struct{}](e.svc, "", nil, opts)
+	if err != nil {
 		return nil, err
 	}
+	defer e.svc.Track.Exit()
 	var res flujo.StepResult
 	_, abort := e.stepFail.Run(ctx, &r.Eng.Env, in, r.Frame(), &res)
 	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
@@ -486,18 +447,15 @@ func NewBreakerFlakyExecutor(opts ...flujo.CoreOption) (*BreakerFlakyExecutor, e
 		return nil, err
 	}
 	e := &BreakerFlakyExecutor{}
-	e.stepFlaky = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name:  "flaky",
-			Plain: flujotest.Flaky,
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+	e.stepFlaky.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name:  "flaky",
+		Plain: flujotest.Flaky,
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
 		},
-		Attempts: 1,
-		Breaker:  p.Breaker("flaky", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig),
 	}
+	e.stepFlaky.Attempts = 1
+	e.stepFlaky.Breaker = p.Breaker("flaky", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, false, &e.stepFlaky); err != nil {
 		return nil, err
 	}
@@ -522,16 +480,11 @@ func (e *BreakerFlakyExecutor) Execute(ctx context.Context, in flujotest.Job) (f
 
 // ExecuteResult runs BreakerFlaky on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *BreakerFlakyExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujoimpl.ExecOptionsOf(opts)
-	if !e.svc.Track.Enter() {
-		return nil, flujo.ErrClosed
-	}
-	defer e.svc.Track.Exit()
-	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
-	var err error
-	if r.Budget, err = runtime.RunBudget(limits); err != nil {
+	r, err := flujoimpl.StartRecorded[struct{}](e.svc, "", nil, opts)
+	if err != nil {
 		return nil, err
 	}
+	defer e.svc.Track.Exit()
 	var res flujo.StepResult
 	_, abort := e.stepFlaky.Run(ctx, &r.Eng.Env, in, r.Frame(), &res)
 	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
@@ -565,18 +518,15 @@ func NewBreakerPanicsExecutor(opts ...flujo.CoreOption) (*BreakerPanicsExecutor,
 		return nil, err
 	}
 	e := &BreakerPanicsExecutor{}
-	e.stepPanic = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name:  "panic",
-			Plain: flujotest.Panic,
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+	e.stepPanic.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name:  "panic",
+		Plain: flujotest.Panic,
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
 		},
-		Attempts: 1,
-		Breaker:  p.Breaker("panic", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig),
 	}
+	e.stepPanic.Attempts = 1
+	e.stepPanic.Breaker = p.Breaker("panic", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, false, &e.stepPanic); err != nil {
 		return nil, err
 	}
@@ -601,16 +551,11 @@ func (e *BreakerPanicsExecutor) Execute(ctx context.Context, in flujotest.Job) (
 
 // ExecuteResult runs BreakerPanics on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *BreakerPanicsExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujoimpl.ExecOptionsOf(opts)
-	if !e.svc.Track.Enter() {
-		return nil, flujo.ErrClosed
-	}
-	defer e.svc.Track.Exit()
-	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
-	var err error
-	if r.Budget, err = runtime.RunBudget(limits); err != nil {
+	r, err := flujoimpl.StartRecorded[struct{}](e.svc, "", nil, opts)
+	if err != nil {
 		return nil, err
 	}
+	defer e.svc.Track.Exit()
 	var res flujo.StepResult
 	_, abort := e.stepPanic.Run(ctx, &r.Eng.Env, in, r.Frame(), &res)
 	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
@@ -644,19 +589,16 @@ func NewBreakerTimesOutExecutor(opts ...flujo.CoreOption) (*BreakerTimesOutExecu
 		return nil, err
 	}
 	e := &BreakerTimesOutExecutor{}
-	e.stepBlock = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name:  "block",
-			Plain: flujotest.Block,
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+	e.stepBlock.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name:  "block",
+		Plain: flujotest.Block,
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
 		},
-		Attempts: 1,
-		Timeout:  time.Duration(int64(5000000)),
-		Breaker:  p.Breaker("block", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig),
 	}
+	e.stepBlock.Attempts = 1
+	e.stepBlock.Timeout = time.Duration(int64(5000000))
+	e.stepBlock.Breaker = p.Breaker("block", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, false, &e.stepBlock); err != nil {
 		return nil, err
 	}
@@ -681,16 +623,11 @@ func (e *BreakerTimesOutExecutor) Execute(ctx context.Context, in flujotest.Job)
 
 // ExecuteResult runs BreakerTimesOut on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *BreakerTimesOutExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujoimpl.ExecOptionsOf(opts)
-	if !e.svc.Track.Enter() {
-		return nil, flujo.ErrClosed
-	}
-	defer e.svc.Track.Exit()
-	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
-	var err error
-	if r.Budget, err = runtime.RunBudget(limits); err != nil {
+	r, err := flujoimpl.StartRecorded[struct{}](e.svc, "", nil, opts)
+	if err != nil {
 		return nil, err
 	}
+	defer e.svc.Track.Exit()
 	var res flujo.StepResult
 	_, abort := e.stepBlock.Run(ctx, &r.Eng.Env, in, r.Frame(), &res)
 	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
@@ -724,18 +661,15 @@ func NewBreakerUpstreamExecutor(opts ...flujo.CoreOption) (*BreakerUpstreamExecu
 		return nil, err
 	}
 	e := &BreakerUpstreamExecutor{}
-	e.stepUpstream = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name:  "upstream",
-			Plain: flujotest.Upstream,
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+	e.stepUpstream.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name:  "upstream",
+		Plain: flujotest.Upstream,
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
 		},
-		Attempts: 1,
-		Breaker:  p.Breaker("upstream", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig),
 	}
+	e.stepUpstream.Attempts = 1
+	e.stepUpstream.Breaker = p.Breaker("upstream", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, false, &e.stepUpstream); err != nil {
 		return nil, err
 	}
@@ -760,16 +694,11 @@ func (e *BreakerUpstreamExecutor) Execute(ctx context.Context, in flujotest.Job)
 
 // ExecuteResult runs BreakerUpstream on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *BreakerUpstreamExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujoimpl.ExecOptionsOf(opts)
-	if !e.svc.Track.Enter() {
-		return nil, flujo.ErrClosed
-	}
-	defer e.svc.Track.Exit()
-	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
-	var err error
-	if r.Budget, err = runtime.RunBudget(limits); err != nil {
+	r, err := flujoimpl.StartRecorded[struct{}](e.svc, "", nil, opts)
+	if err != nil {
 		return nil, err
 	}
+	defer e.svc.Track.Exit()
 	var res flujo.StepResult
 	_, abort := e.stepUpstream.Run(ctx, &r.Eng.Env, in, r.Frame(), &res)
 	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
@@ -803,19 +732,16 @@ func NewBreakerValidatedExecutor(opts ...flujo.CoreOption) (*BreakerValidatedExe
 		return nil, err
 	}
 	e := &BreakerValidatedExecutor{}
-	e.stepDraft = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name:       "draft",
-			Plain:      flujotest.Draft,
-			Validators: []func(flujotest.Job) error{flujotest.MustBeFinal},
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+	e.stepDraft.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name:       "draft",
+		Plain:      flujotest.Draft,
+		Validators: []func(flujotest.Job) error{flujotest.MustBeFinal},
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
 		},
-		Attempts: 1,
-		Breaker:  p.Breaker("draft", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig),
 	}
+	e.stepDraft.Attempts = 1
+	e.stepDraft.Breaker = p.Breaker("draft", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, false, &e.stepDraft); err != nil {
 		return nil, err
 	}
@@ -840,16 +766,11 @@ func (e *BreakerValidatedExecutor) Execute(ctx context.Context, in flujotest.Job
 
 // ExecuteResult runs BreakerValidated on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *BreakerValidatedExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujoimpl.ExecOptionsOf(opts)
-	if !e.svc.Track.Enter() {
-		return nil, flujo.ErrClosed
-	}
-	defer e.svc.Track.Exit()
-	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
-	var err error
-	if r.Budget, err = runtime.RunBudget(limits); err != nil {
+	r, err := flujoimpl.StartRecorded[struct{}](e.svc, "", nil, opts)
+	if err != nil {
 		return nil, err
 	}
+	defer e.svc.Track.Exit()
 	var res flujo.StepResult
 	_, abort := e.stepDraft.Run(ctx, &r.Eng.Env, in, r.Frame(), &res)
 	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
@@ -884,31 +805,25 @@ func NewBudgetFallbackExecutor(opts ...flujo.CoreOption) (*BudgetFallbackExecuto
 		return nil, err
 	}
 	e := &BudgetFallbackExecutor{}
-	e.stepPrimary = flujoimpl.Step[flujotest.Bill, flujotest.Charge]{
-		Leaf: &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
-			Name:       "primary",
-			Plain:      flujotest.PayA,
-			Validators: []func(flujotest.Charge) error{flujotest.RejectAll},
-			Usage: func(o flujotest.Charge) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+	e.stepPrimary.Leaf = &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
+		Name:       "primary",
+		Plain:      flujotest.PayA,
+		Validators: []func(flujotest.Charge) error{flujotest.RejectAll},
+		Usage: func(o flujotest.Charge) runtime.Usage {
+			return o.Usage()
 		},
-		Attempts: 1,
-		Breaker:  p.Breaker("primary", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig),
 	}
-	e.stepRescue = flujoimpl.Step[flujotest.Bill, flujotest.Charge]{
-		Leaf: &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
-			Name:  "rescue",
-			Plain: flujotest.PayB,
-			Usage: func(o flujotest.Charge) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+	e.stepPrimary.Attempts = 1
+	e.stepPrimary.Breaker = p.Breaker("primary", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig)
+	e.stepRescue.Leaf = &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
+		Name:  "rescue",
+		Plain: flujotest.PayB,
+		Usage: func(o flujotest.Charge) runtime.Usage {
+			return o.Usage()
 		},
-		Attempts: 1,
-		Breaker:  p.Breaker("rescue", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig),
 	}
+	e.stepRescue.Attempts = 1
+	e.stepRescue.Breaker = p.Breaker("rescue", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, false, &e.stepPrimary, &e.stepRescue); err != nil {
 		return nil, err
 	}
@@ -933,16 +848,11 @@ func (e *BudgetFallbackExecutor) Execute(ctx context.Context, in flujotest.Bill)
 
 // ExecuteResult runs BudgetFallback on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *BudgetFallbackExecutor) ExecuteResult(ctx context.Context, in flujotest.Bill, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujoimpl.ExecOptionsOf(opts)
-	if !e.svc.Track.Enter() {
-		return nil, flujo.ErrClosed
-	}
-	defer e.svc.Track.Exit()
-	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
-	var err error
-	if r.Budget, err = runtime.RunBudget(limits); err != nil {
+	r, err := flujoimpl.StartRecorded[struct{}](e.svc, "", nil, opts)
+	if err != nil {
 		return nil, err
 	}
+	defer e.svc.Track.Exit()
 	var res flujo.StepResult
 	_, abort := e.runPrimary(ctx, in, &r, &res)
 	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
@@ -998,30 +908,24 @@ func NewBudgetFanExecutor(opts ...flujo.CoreOption) (*BudgetFanExecutor, error) 
 		return nil, err
 	}
 	e := &BudgetFanExecutor{}
-	e.stepPaid = flujoimpl.Step[flujotest.Bill, flujotest.Charge]{
-		Leaf: &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
-			Name:  "paid",
-			Plain: flujotest.PayA,
-			Usage: func(o flujotest.Charge) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+	e.stepPaid.Leaf = &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
+		Name:  "paid",
+		Plain: flujotest.PayA,
+		Usage: func(o flujotest.Charge) runtime.Usage {
+			return o.Usage()
 		},
-		Attempts: 1,
-		Breaker:  p.Breaker("paid", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig),
 	}
-	e.stepFree = flujoimpl.Step[flujotest.Bill, flujotest.Charge]{
-		Leaf: &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
-			Name:  "free",
-			Plain: flujotest.PayB,
-			Usage: func(o flujotest.Charge) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+	e.stepPaid.Attempts = 1
+	e.stepPaid.Breaker = p.Breaker("paid", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig)
+	e.stepFree.Leaf = &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
+		Name:  "free",
+		Plain: flujotest.PayB,
+		Usage: func(o flujotest.Charge) runtime.Usage {
+			return o.Usage()
 		},
-		Attempts: 1,
-		Breaker:  p.Breaker("free", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig),
 	}
+	e.stepFree.Attempts = 1
+	e.stepFree.Breaker = p.Breaker("free", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{
 		Build:  e.build,
 		Shrink: e.shrink,
@@ -1050,16 +954,11 @@ func (e *BudgetFanExecutor) Execute(ctx context.Context, in flujotest.Bill) (flu
 
 // ExecuteResult runs BudgetFan on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *BudgetFanExecutor) ExecuteResult(ctx context.Context, in flujotest.Bill, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujoimpl.ExecOptionsOf(opts)
-	if !e.svc.Track.Enter() {
-		return nil, flujo.ErrClosed
-	}
-	defer e.svc.Track.Exit()
-	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
-	var err error
-	if r.Budget, err = runtime.RunBudget(limits); err != nil {
+	r, err := flujoimpl.StartRecorded[struct{}](e.svc, "", nil, opts)
+	if err != nil {
 		return nil, err
 	}
+	defer e.svc.Track.Exit()
 	var res flujo.StepResult
 	_, abort := e.runFan(ctx, in, &r, &res)
 	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
@@ -1196,54 +1095,42 @@ func NewBudgetFan4Executor(opts ...flujo.CoreOption) (*BudgetFan4Executor, error
 		return nil, err
 	}
 	e := &BudgetFan4Executor{}
-	e.stepB1 = flujoimpl.Step[flujotest.Bill, flujotest.Charge]{
-		Leaf: &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
-			Name:  "b1",
-			Plain: flujotest.PayA,
-			Usage: func(o flujotest.Charge) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+	e.stepB1.Leaf = &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
+		Name:  "b1",
+		Plain: flujotest.PayA,
+		Usage: func(o flujotest.Charge) runtime.Usage {
+			return o.Usage()
 		},
-		Attempts: 1,
-		Breaker:  p.Breaker("b1", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig),
 	}
-	e.stepB2 = flujoimpl.Step[flujotest.Bill, flujotest.Charge]{
-		Leaf: &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
-			Name:  "b2",
-			Plain: flujotest.PayB,
-			Usage: func(o flujotest.Charge) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+	e.stepB1.Attempts = 1
+	e.stepB1.Breaker = p.Breaker("b1", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig)
+	e.stepB2.Leaf = &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
+		Name:  "b2",
+		Plain: flujotest.PayB,
+		Usage: func(o flujotest.Charge) runtime.Usage {
+			return o.Usage()
 		},
-		Attempts: 1,
-		Breaker:  p.Breaker("b2", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig),
 	}
-	e.stepB3 = flujoimpl.Step[flujotest.Bill, flujotest.Charge]{
-		Leaf: &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
-			Name:  "b3",
-			Plain: flujotest.PayC,
-			Usage: func(o flujotest.Charge) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+	e.stepB2.Attempts = 1
+	e.stepB2.Breaker = p.Breaker("b2", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig)
+	e.stepB3.Leaf = &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
+		Name:  "b3",
+		Plain: flujotest.PayC,
+		Usage: func(o flujotest.Charge) runtime.Usage {
+			return o.Usage()
 		},
-		Attempts: 1,
-		Breaker:  p.Breaker("b3", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig),
 	}
-	e.stepB4 = flujoimpl.Step[flujotest.Bill, flujotest.Charge]{
-		Leaf: &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
-			Name:  "b4",
-			Plain: flujotest.PayD,
-			Usage: func(o flujotest.Charge) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+	e.stepB3.Attempts = 1
+	e.stepB3.Breaker = p.Breaker("b3", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig)
+	e.stepB4.Leaf = &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
+		Name:  "b4",
+		Plain: flujotest.PayD,
+		Usage: func(o flujotest.Charge) runtime.Usage {
+			return o.Usage()
 		},
-		Attempts: 1,
-		Breaker:  p.Breaker("b4", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig),
 	}
+	e.stepB4.Attempts = 1
+	e.stepB4.Breaker = p.Breaker("b4", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{
 		Build:  e.build,
 		Shrink: e.shrink,
@@ -1272,16 +1159,11 @@ func (e *BudgetFan4Executor) Execute(ctx context.Context, in flujotest.Bill) (fl
 
 // ExecuteResult runs BudgetFan4 on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *BudgetFan4Executor) ExecuteResult(ctx context.Context, in flujotest.Bill, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujoimpl.ExecOptionsOf(opts)
-	if !e.svc.Track.Enter() {
-		return nil, flujo.ErrClosed
-	}
-	defer e.svc.Track.Exit()
-	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
-	var err error
-	if r.Budget, err = runtime.RunBudget(limits); err != nil {
+	r, err := flujoimpl.StartRecorded[struct{}](e.svc, "", nil, opts)
+	if err != nil {
 		return nil, err
 	}
+	defer e.svc.Track.Exit()
 	var res flujo.StepResult
 	_, abort := e.runFan(ctx, in, &r, &res)
 	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
@@ -1436,30 +1318,24 @@ func NewBudgetHoldFanExecutor(opts ...flujo.CoreOption) (*BudgetHoldFanExecutor,
 		return nil, err
 	}
 	e := &BudgetHoldFanExecutor{}
-	e.stepPaid = flujoimpl.Step[flujotest.Bill, flujotest.Charge]{
-		Leaf: &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
-			Name:  "paid",
-			Plain: flujotest.PayA,
-			Usage: func(o flujotest.Charge) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+	e.stepPaid.Leaf = &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
+		Name:  "paid",
+		Plain: flujotest.PayA,
+		Usage: func(o flujotest.Charge) runtime.Usage {
+			return o.Usage()
 		},
-		Attempts: 1,
-		Breaker:  p.Breaker("paid", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig),
 	}
-	e.stepHold = flujoimpl.Step[flujotest.Bill, flujotest.Charge]{
-		Leaf: &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
-			Name:  "hold",
-			Plain: flujotest.Hold,
-			Usage: func(o flujotest.Charge) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+	e.stepPaid.Attempts = 1
+	e.stepPaid.Breaker = p.Breaker("paid", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig)
+	e.stepHold.Leaf = &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
+		Name:  "hold",
+		Plain: flujotest.Hold,
+		Usage: func(o flujotest.Charge) runtime.Usage {
+			return o.Usage()
 		},
-		Attempts: 1,
-		Breaker:  p.Breaker("hold", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig),
 	}
+	e.stepHold.Attempts = 1
+	e.stepHold.Breaker = p.Breaker("hold", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{
 		Build:  e.build,
 		Shrink: e.shrink,
@@ -1488,16 +1364,11 @@ func (e *BudgetHoldFanExecutor) Execute(ctx context.Context, in flujotest.Bill) 
 
 // ExecuteResult runs BudgetHoldFan on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *BudgetHoldFanExecutor) ExecuteResult(ctx context.Context, in flujotest.Bill, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujoimpl.ExecOptionsOf(opts)
-	if !e.svc.Track.Enter() {
-		return nil, flujo.ErrClosed
-	}
-	defer e.svc.Track.Exit()
-	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
-	var err error
-	if r.Budget, err = runtime.RunBudget(limits); err != nil {
+	r, err := flujoimpl.StartRecorded[struct{}](e.svc, "", nil, opts)
+	if err != nil {
 		return nil, err
 	}
+	defer e.svc.Track.Exit()
 	var res flujo.StepResult
 	_, abort := e.runFan(ctx, in, &r, &res)
 	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
@@ -1618,18 +1489,15 @@ func NewBudgetMapExecutor(opts ...flujo.CoreOption) (*BudgetMapExecutor, error) 
 		return nil, err
 	}
 	e := &BudgetMapExecutor{}
-	e.stepItem = flujoimpl.Step[flujotest.Bill, flujotest.Charge]{
-		Leaf: &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
-			Name:  "item",
-			Plain: flujotest.Item,
-			Usage: func(o flujotest.Charge) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+	e.stepItem.Leaf = &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
+		Name:  "item",
+		Plain: flujotest.Item,
+		Usage: func(o flujotest.Charge) runtime.Usage {
+			return o.Usage()
 		},
-		Attempts: 1,
-		Breaker:  p.Breaker("item", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig),
 	}
+	e.stepItem.Attempts = 1
+	e.stepItem.Breaker = p.Breaker("item", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, false, &e.stepItem); err != nil {
 		return nil, err
 	}
@@ -1654,16 +1522,11 @@ func (e *BudgetMapExecutor) Execute(ctx context.Context, in []flujotest.Bill) ([
 
 // ExecuteResult runs BudgetMap on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *BudgetMapExecutor) ExecuteResult(ctx context.Context, in []flujotest.Bill, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujoimpl.ExecOptionsOf(opts)
-	if !e.svc.Track.Enter() {
-		return nil, flujo.ErrClosed
-	}
-	defer e.svc.Track.Exit()
-	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
-	var err error
-	if r.Budget, err = runtime.RunBudget(limits); err != nil {
+	r, err := flujoimpl.StartRecorded[struct{}](e.svc, "", nil, opts)
+	if err != nil {
 		return nil, err
 	}
+	defer e.svc.Track.Exit()
 	var res flujo.StepResult
 	_, abort := e.runEach(ctx, in, &r, &res)
 	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
@@ -1729,19 +1592,16 @@ func NewBudgetRejectedExecutor(opts ...flujo.CoreOption) (*BudgetRejectedExecuto
 		return nil, err
 	}
 	e := &BudgetRejectedExecutor{}
-	e.stepRejected = flujoimpl.Step[flujotest.Bill, flujotest.Charge]{
-		Leaf: &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
-			Name:       "rejected",
-			Plain:      flujotest.PayA,
-			Validators: []func(flujotest.Charge) error{flujotest.RejectAll},
-			Usage: func(o flujotest.Charge) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+	e.stepRejected.Leaf = &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
+		Name:       "rejected",
+		Plain:      flujotest.PayA,
+		Validators: []func(flujotest.Charge) error{flujotest.RejectAll},
+		Usage: func(o flujotest.Charge) runtime.Usage {
+			return o.Usage()
 		},
-		Attempts: 1,
-		Breaker:  p.Breaker("rejected", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig),
 	}
+	e.stepRejected.Attempts = 1
+	e.stepRejected.Breaker = p.Breaker("rejected", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, false, &e.stepRejected); err != nil {
 		return nil, err
 	}
@@ -1766,16 +1626,11 @@ func (e *BudgetRejectedExecutor) Execute(ctx context.Context, in flujotest.Bill)
 
 // ExecuteResult runs BudgetRejected on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *BudgetRejectedExecutor) ExecuteResult(ctx context.Context, in flujotest.Bill, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujoimpl.ExecOptionsOf(opts)
-	if !e.svc.Track.Enter() {
-		return nil, flujo.ErrClosed
-	}
-	defer e.svc.Track.Exit()
-	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
-	var err error
-	if r.Budget, err = runtime.RunBudget(limits); err != nil {
+	r, err := flujoimpl.StartRecorded[struct{}](e.svc, "", nil, opts)
+	if err != nil {
 		return nil, err
 	}
+	defer e.svc.Track.Exit()
 	var res flujo.StepResult
 	_, abort := e.stepRejected.Run(ctx, &r.Eng.Env, in, r.Frame(), &res)
 	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
@@ -1809,19 +1664,16 @@ func NewBudgetRejectedRetriesExecutor(opts ...flujo.CoreOption) (*BudgetRejected
 		return nil, err
 	}
 	e := &BudgetRejectedRetriesExecutor{}
-	e.stepRejected = flujoimpl.Step[flujotest.Bill, flujotest.Charge]{
-		Leaf: &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
-			Name:       "rejected",
-			Plain:      flujotest.PayA,
-			Validators: []func(flujotest.Charge) error{flujotest.RejectAll},
-			Usage: func(o flujotest.Charge) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+	e.stepRejected.Leaf = &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
+		Name:       "rejected",
+		Plain:      flujotest.PayA,
+		Validators: []func(flujotest.Charge) error{flujotest.RejectAll},
+		Usage: func(o flujotest.Charge) runtime.Usage {
+			return o.Usage()
 		},
-		Attempts: 3,
-		Breaker:  p.Breaker("rejected", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig),
 	}
+	e.stepRejected.Attempts = 3
+	e.stepRejected.Breaker = p.Breaker("rejected", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, false, &e.stepRejected); err != nil {
 		return nil, err
 	}
@@ -1846,16 +1698,11 @@ func (e *BudgetRejectedRetriesExecutor) Execute(ctx context.Context, in flujotes
 
 // ExecuteResult runs BudgetRejectedRetries on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *BudgetRejectedRetriesExecutor) ExecuteResult(ctx context.Context, in flujotest.Bill, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujoimpl.ExecOptionsOf(opts)
-	if !e.svc.Track.Enter() {
-		return nil, flujo.ErrClosed
-	}
-	defer e.svc.Track.Exit()
-	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
-	var err error
-	if r.Budget, err = runtime.RunBudget(limits); err != nil {
+	r, err := flujoimpl.StartRecorded[struct{}](e.svc, "", nil, opts)
+	if err != nil {
 		return nil, err
 	}
+	defer e.svc.Track.Exit()
 	var res flujo.StepResult
 	_, abort := e.stepRejected.Run(ctx, &r.Eng.Env, in, r.Frame(), &res)
 	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
@@ -1889,15 +1736,12 @@ func NewCachedTagsExecutor(opts ...flujo.CoreOption) (*CachedTagsExecutor, error
 		return nil, err
 	}
 	e := &CachedTagsExecutor{}
-	e.stepTags = flujoimpl.Step[flujotest.Job, []string]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, []string]{
-			Name:          "tags",
-			Plain:         flujotest.Tags,
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-		},
-		Attempts: 1,
-		Breaker:  p.Breaker("tags", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig),
+	e.stepTags.Leaf = &flujoimpl.Leaf[flujotest.Job, []string]{
+		Name:  "tags",
+		Plain: flujotest.Tags,
 	}
+	e.stepTags.Attempts = 1
+	e.stepTags.Breaker = p.Breaker("tags", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, false, &e.stepTags); err != nil {
 		return nil, err
 	}
@@ -1922,16 +1766,11 @@ func (e *CachedTagsExecutor) Execute(ctx context.Context, in flujotest.Job) ([]s
 
 // ExecuteResult runs CachedTags on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *CachedTagsExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujoimpl.ExecOptionsOf(opts)
-	if !e.svc.Track.Enter() {
-		return nil, flujo.ErrClosed
-	}
-	defer e.svc.Track.Exit()
-	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
-	var err error
-	if r.Budget, err = runtime.RunBudget(limits); err != nil {
+	r, err := flujoimpl.StartRecorded[struct{}](e.svc, "", nil, opts)
+	if err != nil {
 		return nil, err
 	}
+	defer e.svc.Track.Exit()
 	var res flujo.StepResult
 	_, abort := e.stepTags.Run(ctx, &r.Eng.Env, in, r.Frame(), &res)
 	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
@@ -1965,15 +1804,12 @@ func NewCachedTagsSharedExecutor(opts ...flujo.CoreOption) (*CachedTagsSharedExe
 		return nil, err
 	}
 	e := &CachedTagsSharedExecutor{}
-	e.stepTags = flujoimpl.Step[flujotest.Job, []string]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, []string]{
-			Name:          "tags",
-			Plain:         flujotest.Tags,
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-		},
-		Attempts: 2,
-		Breaker:  p.Breaker("tags", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig),
+	e.stepTags.Leaf = &flujoimpl.Leaf[flujotest.Job, []string]{
+		Name:  "tags",
+		Plain: flujotest.Tags,
 	}
+	e.stepTags.Attempts = 2
+	e.stepTags.Breaker = p.Breaker("tags", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, false, &e.stepTags); err != nil {
 		return nil, err
 	}
@@ -1998,16 +1834,11 @@ func (e *CachedTagsSharedExecutor) Execute(ctx context.Context, in flujotest.Job
 
 // ExecuteResult runs CachedTagsShared on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *CachedTagsSharedExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujoimpl.ExecOptionsOf(opts)
-	if !e.svc.Track.Enter() {
-		return nil, flujo.ErrClosed
-	}
-	defer e.svc.Track.Exit()
-	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
-	var err error
-	if r.Budget, err = runtime.RunBudget(limits); err != nil {
+	r, err := flujoimpl.StartRecorded[struct{}](e.svc, "", nil, opts)
+	if err != nil {
 		return nil, err
 	}
+	defer e.svc.Track.Exit()
 	var res flujo.StepResult
 	_, abort := e.stepTags.Run(ctx, &r.Eng.Env, in, r.Frame(), &res)
 	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
@@ -2041,15 +1872,12 @@ func NewCachedTagsTTLExecutor(opts ...flujo.CoreOption) (*CachedTagsTTLExecutor,
 		return nil, err
 	}
 	e := &CachedTagsTTLExecutor{}
-	e.stepTags = flujoimpl.Step[flujotest.Job, []string]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, []string]{
-			Name:          "tags",
-			Plain:         flujotest.Tags,
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-		},
-		Attempts: 1,
-		Breaker:  p.Breaker("tags", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig),
+	e.stepTags.Leaf = &flujoimpl.Leaf[flujotest.Job, []string]{
+		Name:  "tags",
+		Plain: flujotest.Tags,
 	}
+	e.stepTags.Attempts = 1
+	e.stepTags.Breaker = p.Breaker("tags", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, false, &e.stepTags); err != nil {
 		return nil, err
 	}
@@ -2074,16 +1902,11 @@ func (e *CachedTagsTTLExecutor) Execute(ctx context.Context, in flujotest.Job) (
 
 // ExecuteResult runs CachedTagsTTL on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *CachedTagsTTLExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujoimpl.ExecOptionsOf(opts)
-	if !e.svc.Track.Enter() {
-		return nil, flujo.ErrClosed
-	}
-	defer e.svc.Track.Exit()
-	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
-	var err error
-	if r.Budget, err = runtime.RunBudget(limits); err != nil {
+	r, err := flujoimpl.StartRecorded[struct{}](e.svc, "", nil, opts)
+	if err != nil {
 		return nil, err
 	}
+	defer e.svc.Track.Exit()
 	var res flujo.StepResult
 	_, abort := e.stepTags.Run(ctx, &r.Eng.Env, in, r.Frame(), &res)
 	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
@@ -2118,24 +1941,18 @@ func NewCachedTagsWithFallbackExecutor(opts ...flujo.CoreOption) (*CachedTagsWit
 		return nil, err
 	}
 	e := &CachedTagsWithFallbackExecutor{}
-	e.stepTags = flujoimpl.Step[flujotest.Job, []string]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, []string]{
-			Name:          "tags",
-			Plain:         flujotest.Tags,
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-		},
-		Attempts: 1,
-		Breaker:  p.Breaker("tags", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig),
+	e.stepTags.Leaf = &flujoimpl.Leaf[flujotest.Job, []string]{
+		Name:  "tags",
+		Plain: flujotest.Tags,
 	}
-	e.stepSpare = flujoimpl.Step[flujotest.Job, []string]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, []string]{
-			Name:          "spare",
-			Plain:         flujotest.SpareTags,
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-		},
-		Attempts: 2,
-		Breaker:  p.Breaker("spare", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig),
+	e.stepTags.Attempts = 1
+	e.stepTags.Breaker = p.Breaker("tags", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig)
+	e.stepSpare.Leaf = &flujoimpl.Leaf[flujotest.Job, []string]{
+		Name:  "spare",
+		Plain: flujotest.SpareTags,
 	}
+	e.stepSpare.Attempts = 2
+	e.stepSpare.Breaker = p.Breaker("spare", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, false, &e.stepTags, &e.stepSpare); err != nil {
 		return nil, err
 	}
@@ -2160,16 +1977,11 @@ func (e *CachedTagsWithFallbackExecutor) Execute(ctx context.Context, in flujote
 
 // ExecuteResult runs CachedTagsWithFallback on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *CachedTagsWithFallbackExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujoimpl.ExecOptionsOf(opts)
-	if !e.svc.Track.Enter() {
-		return nil, flujo.ErrClosed
-	}
-	defer e.svc.Track.Exit()
-	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
-	var err error
-	if r.Budget, err = runtime.RunBudget(limits); err != nil {
+	r, err := flujoimpl.StartRecorded[struct{}](e.svc, "", nil, opts)
+	if err != nil {
 		return nil, err
 	}
+	defer e.svc.Track.Exit()
 	var res flujo.StepResult
 	_, abort := e.runTags(ctx, in, &r, &res)
 	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
@@ -2211,15 +2023,12 @@ func NewCountForeverExecutor(opts ...flujo.CoreOption) (*CountForeverExecutor, e
 		return nil, err
 	}
 	e := &CountForeverExecutor{}
-	e.stepAdd = flujoimpl.Step[int, int]{
-		Leaf: &flujoimpl.Leaf[int, int]{
-			Name:          "add",
-			Plain:         flujotest.AddOne,
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-		},
-		Attempts: 2,
-		Breaker:  p.Breaker("add", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig),
+	e.stepAdd.Leaf = &flujoimpl.Leaf[int, int]{
+		Name:  "add",
+		Plain: flujotest.AddOne,
 	}
+	e.stepAdd.Attempts = 2
+	e.stepAdd.Breaker = p.Breaker("add", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, false, &e.stepAdd); err != nil {
 		return nil, err
 	}
@@ -2244,16 +2053,11 @@ func (e *CountForeverExecutor) Execute(ctx context.Context, in int) (int, error)
 
 // ExecuteResult runs CountForever on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *CountForeverExecutor) ExecuteResult(ctx context.Context, in int, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujoimpl.ExecOptionsOf(opts)
-	if !e.svc.Track.Enter() {
-		return nil, flujo.ErrClosed
-	}
-	defer e.svc.Track.Exit()
-	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
-	var err error
-	if r.Budget, err = runtime.RunBudget(limits); err != nil {
+	r, err := flujoimpl.StartRecorded[struct{}](e.svc, "", nil, opts)
+	if err != nil {
 		return nil, err
 	}
+	defer e.svc.Track.Exit()
 	var res flujo.StepResult
 	_, abort := e.runCount(ctx, in, &r, &res)
 	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
@@ -2318,15 +2122,12 @@ func NewCountForever2Executor(opts ...flujo.CoreOption) (*CountForever2Executor,
 		return nil, err
 	}
 	e := &CountForever2Executor{}
-	e.stepAdd = flujoimpl.Step[int, int]{
-		Leaf: &flujoimpl.Leaf[int, int]{
-			Name:          "add",
-			Plain:         flujotest.AddOne,
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-		},
-		Attempts: 2,
-		Breaker:  p.Breaker("add", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig),
+	e.stepAdd.Leaf = &flujoimpl.Leaf[int, int]{
+		Name:  "add",
+		Plain: flujotest.AddOne,
 	}
+	e.stepAdd.Attempts = 2
+	e.stepAdd.Breaker = p.Breaker("add", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, false, &e.stepAdd); err != nil {
 		return nil, err
 	}
@@ -2351,16 +2152,11 @@ func (e *CountForever2Executor) Execute(ctx context.Context, in int) (int, error
 
 // ExecuteResult runs CountForever2 on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *CountForever2Executor) ExecuteResult(ctx context.Context, in int, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujoimpl.ExecOptionsOf(opts)
-	if !e.svc.Track.Enter() {
-		return nil, flujo.ErrClosed
-	}
-	defer e.svc.Track.Exit()
-	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
-	var err error
-	if r.Budget, err = runtime.RunBudget(limits); err != nil {
+	r, err := flujoimpl.StartRecorded[struct{}](e.svc, "", nil, opts)
+	if err != nil {
 		return nil, err
 	}
+	defer e.svc.Track.Exit()
 	var res flujo.StepResult
 	_, abort := e.runCount(ctx, in, &r, &res)
 	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
@@ -2425,15 +2221,12 @@ func NewCountTo3Executor(opts ...flujo.CoreOption) (*CountTo3Executor, error) {
 		return nil, err
 	}
 	e := &CountTo3Executor{}
-	e.stepAdd = flujoimpl.Step[int, int]{
-		Leaf: &flujoimpl.Leaf[int, int]{
-			Name:          "add",
-			Plain:         flujotest.AddOne,
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-		},
-		Attempts: 2,
-		Breaker:  p.Breaker("add", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig),
+	e.stepAdd.Leaf = &flujoimpl.Leaf[int, int]{
+		Name:  "add",
+		Plain: flujotest.AddOne,
 	}
+	e.stepAdd.Attempts = 2
+	e.stepAdd.Breaker = p.Breaker("add", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, false, &e.stepAdd); err != nil {
 		return nil, err
 	}
@@ -2458,16 +2251,11 @@ func (e *CountTo3Executor) Execute(ctx context.Context, in int) (int, error) {
 
 // ExecuteResult runs CountTo3 on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *CountTo3Executor) ExecuteResult(ctx context.Context, in int, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujoimpl.ExecOptionsOf(opts)
-	if !e.svc.Track.Enter() {
-		return nil, flujo.ErrClosed
-	}
-	defer e.svc.Track.Exit()
-	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
-	var err error
-	if r.Budget, err = runtime.RunBudget(limits); err != nil {
+	r, err := flujoimpl.StartRecorded[struct{}](e.svc, "", nil, opts)
+	if err != nil {
 		return nil, err
 	}
+	defer e.svc.Track.Exit()
 	var res flujo.StepResult
 	_, abort := e.runCount(ctx, in, &r, &res)
 	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
@@ -2533,27 +2321,21 @@ func NewFailBeforeCachedExecutor(opts ...flujo.CoreOption) (*FailBeforeCachedExe
 		return nil, err
 	}
 	e := &FailBeforeCachedExecutor{}
-	e.stepFail = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name:  "fail",
-			Plain: flujotest.Fail,
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+	e.stepFail.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name:  "fail",
+		Plain: flujotest.Fail,
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
 		},
-		Attempts: 1,
-		Breaker:  p.Breaker("fail", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig),
 	}
-	e.stepTags = flujoimpl.Step[flujotest.Job, []string]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, []string]{
-			Name:          "tags",
-			Plain:         flujotest.Tags,
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-		},
-		Attempts: 2,
-		Breaker:  p.Breaker("tags", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig),
+	e.stepFail.Attempts = 1
+	e.stepFail.Breaker = p.Breaker("fail", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig)
+	e.stepTags.Leaf = &flujoimpl.Leaf[flujotest.Job, []string]{
+		Name:  "tags",
+		Plain: flujotest.Tags,
 	}
+	e.stepTags.Attempts = 2
+	e.stepTags.Breaker = p.Breaker("tags", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, false, &e.stepFail, &e.stepTags); err != nil {
 		return nil, err
 	}
@@ -2578,16 +2360,11 @@ func (e *FailBeforeCachedExecutor) Execute(ctx context.Context, in flujotest.Job
 
 // ExecuteResult runs FailBeforeCached on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *FailBeforeCachedExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujoimpl.ExecOptionsOf(opts)
-	if !e.svc.Track.Enter() {
-		return nil, flujo.ErrClosed
-	}
-	defer e.svc.Track.Exit()
-	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
-	var err error
-	if r.Budget, err = runtime.RunBudget(limits); err != nil {
+	r, err := flujoimpl.StartRecorded[struct{}](e.svc, "", nil, opts)
+	if err != nil {
 		return nil, err
 	}
+	defer e.svc.Track.Exit()
 	var res flujo.StepResult
 	_, abort := e.runFailfirst(ctx, in, &r, &res)
 	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, true)
@@ -2641,18 +2418,15 @@ func NewFailOnceExecutor(opts ...flujo.CoreOption) (*FailOnceExecutor, error) {
 		return nil, err
 	}
 	e := &FailOnceExecutor{}
-	e.stepFail = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name:  "fail",
-			Plain: flujotest.Fail,
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+	e.stepFail.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name:  "fail",
+		Plain: flujotest.Fail,
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
 		},
-		Attempts: 1,
-		Breaker:  p.Breaker("fail", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig),
 	}
+	e.stepFail.Attempts = 1
+	e.stepFail.Breaker = p.Breaker("fail", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, false, &e.stepFail); err != nil {
 		return nil, err
 	}
@@ -2677,16 +2451,11 @@ func (e *FailOnceExecutor) Execute(ctx context.Context, in flujotest.Job) (flujo
 
 // ExecuteResult runs FailOnce on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *FailOnceExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujoimpl.ExecOptionsOf(opts)
-	if !e.svc.Track.Enter() {
-		return nil, flujo.ErrClosed
-	}
-	defer e.svc.Track.Exit()
-	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
-	var err error
-	if r.Budget, err = runtime.RunBudget(limits); err != nil {
+	r, err := flujoimpl.StartRecorded[struct{}](e.svc, "", nil, opts)
+	if err != nil {
 		return nil, err
 	}
+	defer e.svc.Track.Exit()
 	var res flujo.StepResult
 	_, abort := e.stepFail.Run(ctx, &r.Eng.Env, in, r.Frame(), &res)
 	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
@@ -2740,58 +2509,49 @@ func NewFanBranchFailsExecutor(opts ...flujo.CoreOption) (*FanBranchFailsExecuto
 	if e.scopes, err = runtime.NewScopePool(50, 0.9); err != nil {
 		return nil, err
 	}
-	e.stepA1 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "a1",
-			Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
-				st := s.(*flujotest.State)
-				w := *st
-				out, err := flujotest.WriteA(ctx, in, &w)
-				if err == nil {
-					*st = w
-				}
-				return out, err
-			},
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+	e.stepA1.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name: "a1",
+		Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
+			st := s.(*flujotest.State)
+			w := *st
+			out, err := flujotest.WriteA(ctx, in, &w)
+			if err == nil {
+				*st = w
+			}
+			return out, err
 		},
-		Attempts: 2,
-		Breaker:  p.Breaker("a1", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig),
-	}
-	e.stepB = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "b",
-			Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
-				st := s.(*flujotest.State)
-				w := *st
-				out, err := flujotest.WriteB(ctx, in, &w)
-				if err == nil {
-					*st = w
-				}
-				return out, err
-			},
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
 		},
-		Attempts: 2,
-		Breaker:  p.Breaker("b", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig),
 	}
-	e.stepFail = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name:  "fail",
-			Plain: flujotest.Fail,
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+	e.stepA1.Attempts = 2
+	e.stepA1.Breaker = p.Breaker("a1", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig)
+	e.stepB.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name: "b",
+		Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
+			st := s.(*flujotest.State)
+			w := *st
+			out, err := flujotest.WriteB(ctx, in, &w)
+			if err == nil {
+				*st = w
+			}
+			return out, err
 		},
-		Attempts: 1,
-		Breaker:  p.Breaker("fail", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig),
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
+		},
 	}
+	e.stepB.Attempts = 2
+	e.stepB.Breaker = p.Breaker("b", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig)
+	e.stepFail.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name:  "fail",
+		Plain: flujotest.Fail,
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
+		},
+	}
+	e.stepFail.Attempts = 1
+	e.stepFail.Breaker = p.Breaker("fail", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{
 		Build:  e.build,
 		Shrink: e.shrink,
@@ -2820,19 +2580,11 @@ func (e *FanBranchFailsExecutor) Execute(ctx context.Context, in flujotest.Job, 
 
 // ExecuteResult runs FanBranchFails on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage. The state is st or, when st is nil, WithState's; without either the run starts from a zero state, returned in FinalState.
 func (e *FanBranchFailsExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, st *flujotest.State, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	state, limits := flujoimpl.ExecOptionsOf(opts)
-	st, err := flujoimpl.RunState("fan", st, state)
+	r, err := flujoimpl.StartRecorded(e.svc, "fan", st, opts)
 	if err != nil {
 		return nil, err
 	}
-	if !e.svc.Track.Enter() {
-		return nil, flujo.ErrClosed
-	}
 	defer e.svc.Track.Exit()
-	r := flujoimpl.NewRun(e.svc, st, true)
-	if r.Budget, err = runtime.RunBudget(limits); err != nil {
-		return nil, err
-	}
 	var res flujo.StepResult
 	_, abort := e.runFan(ctx, in, &r, &res)
 	return e.svc.EndRecordedRun(&res, abort, r.State, r.Budget, false)
@@ -3003,78 +2755,66 @@ func NewFanErrorOnConflictExecutor(opts ...flujo.CoreOption) (*FanErrorOnConflic
 	if e.scopes, err = runtime.NewScopePool(50, 0.9); err != nil {
 		return nil, err
 	}
-	e.stepA1 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "a1",
-			Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
-				st := s.(*flujotest.State)
-				w := *st
-				out, err := flujotest.WriteA(ctx, in, &w)
-				if err == nil {
-					*st = w
-				}
-				return out, err
-			},
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+	e.stepA1.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name: "a1",
+		Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
+			st := s.(*flujotest.State)
+			w := *st
+			out, err := flujotest.WriteA(ctx, in, &w)
+			if err == nil {
+				*st = w
+			}
+			return out, err
 		},
-		Attempts: 2,
-		Breaker:  p.Breaker("a1", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig),
-	}
-	e.stepB = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "b",
-			Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
-				st := s.(*flujotest.State)
-				w := *st
-				out, err := flujotest.WriteB(ctx, in, &w)
-				if err == nil {
-					*st = w
-				}
-				return out, err
-			},
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
 		},
-		Attempts: 2,
-		Breaker:  p.Breaker("b", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig),
 	}
-	e.stepA2 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "a2",
-			Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
-				st := s.(*flujotest.State)
-				w := *st
-				out, err := flujotest.WriteA2(ctx, in, &w)
-				if err == nil {
-					*st = w
-				}
-				return out, err
-			},
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+	e.stepA1.Attempts = 2
+	e.stepA1.Breaker = p.Breaker("a1", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig)
+	e.stepB.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name: "b",
+		Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
+			st := s.(*flujotest.State)
+			w := *st
+			out, err := flujotest.WriteB(ctx, in, &w)
+			if err == nil {
+				*st = w
+			}
+			return out, err
 		},
-		Attempts: 2,
-		Breaker:  p.Breaker("a2", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig),
-	}
-	e.stepEcho = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name:  "echo",
-			Plain: flujotest.Echo,
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
 		},
-		Attempts: 2,
-		Breaker:  p.Breaker("echo", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig),
 	}
+	e.stepB.Attempts = 2
+	e.stepB.Breaker = p.Breaker("b", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig)
+	e.stepA2.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name: "a2",
+		Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
+			st := s.(*flujotest.State)
+			w := *st
+			out, err := flujotest.WriteA2(ctx, in, &w)
+			if err == nil {
+				*st = w
+			}
+			return out, err
+		},
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
+		},
+	}
+	e.stepA2.Attempts = 2
+	e.stepA2.Breaker = p.Breaker("a2", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig)
+	e.stepEcho.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name:  "echo",
+		Plain: flujotest.Echo,
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
+		},
+	}
+	e.stepEcho.Attempts = 2
+	e.stepEcho.Breaker = p.Breaker("echo", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{
 		Build:  e.build,
 		Shrink: e.shrink,
@@ -3103,19 +2843,11 @@ func (e *FanErrorOnConflictExecutor) Execute(ctx context.Context, in flujotest.J
 
 // ExecuteResult runs FanErrorOnConflict on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage. The state is st or, when st is nil, WithState's; without either the run starts from a zero state, returned in FinalState.
 func (e *FanErrorOnConflictExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, st *flujotest.State, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	state, limits := flujoimpl.ExecOptionsOf(opts)
-	st, err := flujoimpl.RunState("fan", st, state)
+	r, err := flujoimpl.StartRecorded(e.svc, "fan", st, opts)
 	if err != nil {
 		return nil, err
 	}
-	if !e.svc.Track.Enter() {
-		return nil, flujo.ErrClosed
-	}
 	defer e.svc.Track.Exit()
-	r := flujoimpl.NewRun(e.svc, st, true)
-	if r.Budget, err = runtime.RunBudget(limits); err != nil {
-		return nil, err
-	}
 	var res flujo.StepResult
 	_, abort := e.runFan(ctx, in, &r, &res)
 	return e.svc.EndRecordedRun(&res, abort, r.State, r.Budget, false)
@@ -3323,58 +3055,49 @@ func NewFanJoinFailsExecutor(opts ...flujo.CoreOption) (*FanJoinFailsExecutor, e
 	if e.scopes, err = runtime.NewScopePool(50, 0.9); err != nil {
 		return nil, err
 	}
-	e.stepA1 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "a1",
-			Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
-				st := s.(*flujotest.State)
-				w := *st
-				out, err := flujotest.WriteA(ctx, in, &w)
-				if err == nil {
-					*st = w
-				}
-				return out, err
-			},
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+	e.stepA1.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name: "a1",
+		Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
+			st := s.(*flujotest.State)
+			w := *st
+			out, err := flujotest.WriteA(ctx, in, &w)
+			if err == nil {
+				*st = w
+			}
+			return out, err
 		},
-		Attempts: 2,
-		Breaker:  p.Breaker("a1", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig),
-	}
-	e.stepB = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "b",
-			Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
-				st := s.(*flujotest.State)
-				w := *st
-				out, err := flujotest.WriteB(ctx, in, &w)
-				if err == nil {
-					*st = w
-				}
-				return out, err
-			},
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
 		},
-		Attempts: 2,
-		Breaker:  p.Breaker("b", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig),
 	}
-	e.stepFail = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name:  "fail",
-			Plain: flujotest.Fail,
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+	e.stepA1.Attempts = 2
+	e.stepA1.Breaker = p.Breaker("a1", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig)
+	e.stepB.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name: "b",
+		Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
+			st := s.(*flujotest.State)
+			w := *st
+			out, err := flujotest.WriteB(ctx, in, &w)
+			if err == nil {
+				*st = w
+			}
+			return out, err
 		},
-		Attempts: 1,
-		Breaker:  p.Breaker("fail", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig),
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
+		},
 	}
+	e.stepB.Attempts = 2
+	e.stepB.Breaker = p.Breaker("b", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig)
+	e.stepFail.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name:  "fail",
+		Plain: flujotest.Fail,
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
+		},
+	}
+	e.stepFail.Attempts = 1
+	e.stepFail.Breaker = p.Breaker("fail", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{
 		Build:  e.build,
 		Shrink: e.shrink,
@@ -3403,19 +3126,11 @@ func (e *FanJoinFailsExecutor) Execute(ctx context.Context, in flujotest.Job, st
 
 // ExecuteResult runs FanJoinFails on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage. The state is st or, when st is nil, WithState's; without either the run starts from a zero state, returned in FinalState.
 func (e *FanJoinFailsExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, st *flujotest.State, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	state, limits := flujoimpl.ExecOptionsOf(opts)
-	st, err := flujoimpl.RunState("fan", st, state)
+	r, err := flujoimpl.StartRecorded(e.svc, "fan", st, opts)
 	if err != nil {
 		return nil, err
 	}
-	if !e.svc.Track.Enter() {
-		return nil, flujo.ErrClosed
-	}
 	defer e.svc.Track.Exit()
-	r := flujoimpl.NewRun(e.svc, st, true)
-	if r.Budget, err = runtime.RunBudget(limits); err != nil {
-		return nil, err
-	}
 	var res flujo.StepResult
 	_, abort := e.runFan(ctx, in, &r, &res)
 	return e.svc.EndRecordedRun(&res, abort, r.State, r.Budget, false)
@@ -3581,78 +3296,66 @@ func NewFanKeepFirstExecutor(opts ...flujo.CoreOption) (*FanKeepFirstExecutor, e
 	if e.scopes, err = runtime.NewScopePool(50, 0.9); err != nil {
 		return nil, err
 	}
-	e.stepA1 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "a1",
-			Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
-				st := s.(*flujotest.State)
-				w := *st
-				out, err := flujotest.WriteA(ctx, in, &w)
-				if err == nil {
-					*st = w
-				}
-				return out, err
-			},
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+	e.stepA1.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name: "a1",
+		Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
+			st := s.(*flujotest.State)
+			w := *st
+			out, err := flujotest.WriteA(ctx, in, &w)
+			if err == nil {
+				*st = w
+			}
+			return out, err
 		},
-		Attempts: 2,
-		Breaker:  p.Breaker("a1", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig),
-	}
-	e.stepB = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "b",
-			Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
-				st := s.(*flujotest.State)
-				w := *st
-				out, err := flujotest.WriteB(ctx, in, &w)
-				if err == nil {
-					*st = w
-				}
-				return out, err
-			},
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
 		},
-		Attempts: 2,
-		Breaker:  p.Breaker("b", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig),
 	}
-	e.stepA2 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "a2",
-			Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
-				st := s.(*flujotest.State)
-				w := *st
-				out, err := flujotest.WriteA2(ctx, in, &w)
-				if err == nil {
-					*st = w
-				}
-				return out, err
-			},
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+	e.stepA1.Attempts = 2
+	e.stepA1.Breaker = p.Breaker("a1", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig)
+	e.stepB.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name: "b",
+		Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
+			st := s.(*flujotest.State)
+			w := *st
+			out, err := flujotest.WriteB(ctx, in, &w)
+			if err == nil {
+				*st = w
+			}
+			return out, err
 		},
-		Attempts: 2,
-		Breaker:  p.Breaker("a2", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig),
-	}
-	e.stepEcho = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name:  "echo",
-			Plain: flujotest.Echo,
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
 		},
-		Attempts: 2,
-		Breaker:  p.Breaker("echo", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig),
 	}
+	e.stepB.Attempts = 2
+	e.stepB.Breaker = p.Breaker("b", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig)
+	e.stepA2.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name: "a2",
+		Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
+			st := s.(*flujotest.State)
+			w := *st
+			out, err := flujotest.WriteA2(ctx, in, &w)
+			if err == nil {
+				*st = w
+			}
+			return out, err
+		},
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
+		},
+	}
+	e.stepA2.Attempts = 2
+	e.stepA2.Breaker = p.Breaker("a2", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig)
+	e.stepEcho.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name:  "echo",
+		Plain: flujotest.Echo,
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
+		},
+	}
+	e.stepEcho.Attempts = 2
+	e.stepEcho.Breaker = p.Breaker("echo", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{
 		Build:  e.build,
 		Shrink: e.shrink,
@@ -3681,19 +3384,11 @@ func (e *FanKeepFirstExecutor) Execute(ctx context.Context, in flujotest.Job, st
 
 // ExecuteResult runs FanKeepFirst on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage. The state is st or, when st is nil, WithState's; without either the run starts from a zero state, returned in FinalState.
 func (e *FanKeepFirstExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, st *flujotest.State, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	state, limits := flujoimpl.ExecOptionsOf(opts)
-	st, err := flujoimpl.RunState("fan", st, state)
+	r, err := flujoimpl.StartRecorded(e.svc, "fan", st, opts)
 	if err != nil {
 		return nil, err
 	}
-	if !e.svc.Track.Enter() {
-		return nil, flujo.ErrClosed
-	}
 	defer e.svc.Track.Exit()
-	r := flujoimpl.NewRun(e.svc, st, true)
-	if r.Budget, err = runtime.RunBudget(limits); err != nil {
-		return nil, err
-	}
 	var res flujo.StepResult
 	_, abort := e.runFan(ctx, in, &r, &res)
 	return e.svc.EndRecordedRun(&res, abort, r.State, r.Budget, false)
@@ -3879,78 +3574,66 @@ func NewFanMergeUpdateExecutor(opts ...flujo.CoreOption) (*FanMergeUpdateExecuto
 	if e.scopes, err = runtime.NewScopePool(50, 0.9); err != nil {
 		return nil, err
 	}
-	e.stepA1 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "a1",
-			Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
-				st := s.(*flujotest.State)
-				w := *st
-				out, err := flujotest.WriteA(ctx, in, &w)
-				if err == nil {
-					*st = w
-				}
-				return out, err
-			},
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+	e.stepA1.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name: "a1",
+		Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
+			st := s.(*flujotest.State)
+			w := *st
+			out, err := flujotest.WriteA(ctx, in, &w)
+			if err == nil {
+				*st = w
+			}
+			return out, err
 		},
-		Attempts: 2,
-		Breaker:  p.Breaker("a1", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig),
-	}
-	e.stepB = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "b",
-			Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
-				st := s.(*flujotest.State)
-				w := *st
-				out, err := flujotest.WriteB(ctx, in, &w)
-				if err == nil {
-					*st = w
-				}
-				return out, err
-			},
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
 		},
-		Attempts: 2,
-		Breaker:  p.Breaker("b", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig),
 	}
-	e.stepA2 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "a2",
-			Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
-				st := s.(*flujotest.State)
-				w := *st
-				out, err := flujotest.WriteA2(ctx, in, &w)
-				if err == nil {
-					*st = w
-				}
-				return out, err
-			},
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+	e.stepA1.Attempts = 2
+	e.stepA1.Breaker = p.Breaker("a1", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig)
+	e.stepB.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name: "b",
+		Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
+			st := s.(*flujotest.State)
+			w := *st
+			out, err := flujotest.WriteB(ctx, in, &w)
+			if err == nil {
+				*st = w
+			}
+			return out, err
 		},
-		Attempts: 2,
-		Breaker:  p.Breaker("a2", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig),
-	}
-	e.stepEcho = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name:  "echo",
-			Plain: flujotest.Echo,
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
 		},
-		Attempts: 2,
-		Breaker:  p.Breaker("echo", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig),
 	}
+	e.stepB.Attempts = 2
+	e.stepB.Breaker = p.Breaker("b", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig)
+	e.stepA2.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name: "a2",
+		Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
+			st := s.(*flujotest.State)
+			w := *st
+			out, err := flujotest.WriteA2(ctx, in, &w)
+			if err == nil {
+				*st = w
+			}
+			return out, err
+		},
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
+		},
+	}
+	e.stepA2.Attempts = 2
+	e.stepA2.Breaker = p.Breaker("a2", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig)
+	e.stepEcho.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name:  "echo",
+		Plain: flujotest.Echo,
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
+		},
+	}
+	e.stepEcho.Attempts = 2
+	e.stepEcho.Breaker = p.Breaker("echo", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{
 		Build:  e.build,
 		Shrink: e.shrink,
@@ -3979,19 +3662,11 @@ func (e *FanMergeUpdateExecutor) Execute(ctx context.Context, in flujotest.Job, 
 
 // ExecuteResult runs FanMergeUpdate on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage. The state is st or, when st is nil, WithState's; without either the run starts from a zero state, returned in FinalState.
 func (e *FanMergeUpdateExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, st *flujotest.State, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	state, limits := flujoimpl.ExecOptionsOf(opts)
-	st, err := flujoimpl.RunState("fan", st, state)
+	r, err := flujoimpl.StartRecorded(e.svc, "fan", st, opts)
 	if err != nil {
 		return nil, err
 	}
-	if !e.svc.Track.Enter() {
-		return nil, flujo.ErrClosed
-	}
 	defer e.svc.Track.Exit()
-	r := flujoimpl.NewRun(e.svc, st, true)
-	if r.Budget, err = runtime.RunBudget(limits); err != nil {
-		return nil, err
-	}
 	var res flujo.StepResult
 	_, abort := e.runFan(ctx, in, &r, &res)
 	return e.svc.EndRecordedRun(&res, abort, r.State, r.Budget, false)
@@ -4177,78 +3852,66 @@ func NewFanNoMergeExecutor(opts ...flujo.CoreOption) (*FanNoMergeExecutor, error
 	if e.scopes, err = runtime.NewScopePool(50, 0.9); err != nil {
 		return nil, err
 	}
-	e.stepA1 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "a1",
-			Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
-				st := s.(*flujotest.State)
-				w := *st
-				out, err := flujotest.WriteA(ctx, in, &w)
-				if err == nil {
-					*st = w
-				}
-				return out, err
-			},
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+	e.stepA1.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name: "a1",
+		Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
+			st := s.(*flujotest.State)
+			w := *st
+			out, err := flujotest.WriteA(ctx, in, &w)
+			if err == nil {
+				*st = w
+			}
+			return out, err
 		},
-		Attempts: 2,
-		Breaker:  p.Breaker("a1", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig),
-	}
-	e.stepB = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "b",
-			Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
-				st := s.(*flujotest.State)
-				w := *st
-				out, err := flujotest.WriteB(ctx, in, &w)
-				if err == nil {
-					*st = w
-				}
-				return out, err
-			},
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
 		},
-		Attempts: 2,
-		Breaker:  p.Breaker("b", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig),
 	}
-	e.stepA2 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "a2",
-			Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
-				st := s.(*flujotest.State)
-				w := *st
-				out, err := flujotest.WriteA2(ctx, in, &w)
-				if err == nil {
-					*st = w
-				}
-				return out, err
-			},
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+	e.stepA1.Attempts = 2
+	e.stepA1.Breaker = p.Breaker("a1", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig)
+	e.stepB.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name: "b",
+		Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
+			st := s.(*flujotest.State)
+			w := *st
+			out, err := flujotest.WriteB(ctx, in, &w)
+			if err == nil {
+				*st = w
+			}
+			return out, err
 		},
-		Attempts: 2,
-		Breaker:  p.Breaker("a2", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig),
-	}
-	e.stepEcho = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name:  "echo",
-			Plain: flujotest.Echo,
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
 		},
-		Attempts: 2,
-		Breaker:  p.Breaker("echo", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig),
 	}
+	e.stepB.Attempts = 2
+	e.stepB.Breaker = p.Breaker("b", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig)
+	e.stepA2.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name: "a2",
+		Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
+			st := s.(*flujotest.State)
+			w := *st
+			out, err := flujotest.WriteA2(ctx, in, &w)
+			if err == nil {
+				*st = w
+			}
+			return out, err
+		},
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
+		},
+	}
+	e.stepA2.Attempts = 2
+	e.stepA2.Breaker = p.Breaker("a2", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig)
+	e.stepEcho.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name:  "echo",
+		Plain: flujotest.Echo,
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
+		},
+	}
+	e.stepEcho.Attempts = 2
+	e.stepEcho.Breaker = p.Breaker("echo", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{
 		Build:  e.build,
 		Shrink: e.shrink,
@@ -4277,19 +3940,11 @@ func (e *FanNoMergeExecutor) Execute(ctx context.Context, in flujotest.Job, st *
 
 // ExecuteResult runs FanNoMerge on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage. The state is st or, when st is nil, WithState's; without either the run starts from a zero state, returned in FinalState.
 func (e *FanNoMergeExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, st *flujotest.State, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	state, limits := flujoimpl.ExecOptionsOf(opts)
-	st, err := flujoimpl.RunState("fan", st, state)
+	r, err := flujoimpl.StartRecorded(e.svc, "fan", st, opts)
 	if err != nil {
 		return nil, err
 	}
-	if !e.svc.Track.Enter() {
-		return nil, flujo.ErrClosed
-	}
 	defer e.svc.Track.Exit()
-	r := flujoimpl.NewRun(e.svc, st, true)
-	if r.Budget, err = runtime.RunBudget(limits); err != nil {
-		return nil, err
-	}
 	var res flujo.StepResult
 	_, abort := e.runFan(ctx, in, &r, &res)
 	return e.svc.EndRecordedRun(&res, abort, r.State, r.Budget, false)
@@ -4446,18 +4101,15 @@ func NewFlakyDefaultExecutor(opts ...flujo.CoreOption) (*FlakyDefaultExecutor, e
 		return nil, err
 	}
 	e := &FlakyDefaultExecutor{}
-	e.stepFlaky = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name:  "flaky",
-			Plain: flujotest.Flaky,
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+	e.stepFlaky.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name:  "flaky",
+		Plain: flujotest.Flaky,
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
 		},
-		Attempts: 2,
-		Breaker:  p.Breaker("flaky", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig),
 	}
+	e.stepFlaky.Attempts = 2
+	e.stepFlaky.Breaker = p.Breaker("flaky", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, false, &e.stepFlaky); err != nil {
 		return nil, err
 	}
@@ -4482,16 +4134,11 @@ func (e *FlakyDefaultExecutor) Execute(ctx context.Context, in flujotest.Job) (f
 
 // ExecuteResult runs FlakyDefault on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *FlakyDefaultExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujoimpl.ExecOptionsOf(opts)
-	if !e.svc.Track.Enter() {
-		return nil, flujo.ErrClosed
-	}
-	defer e.svc.Track.Exit()
-	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
-	var err error
-	if r.Budget, err = runtime.RunBudget(limits); err != nil {
+	r, err := flujoimpl.StartRecorded[struct{}](e.svc, "", nil, opts)
+	if err != nil {
 		return nil, err
 	}
+	defer e.svc.Track.Exit()
 	var res flujo.StepResult
 	_, abort := e.stepFlaky.Run(ctx, &r.Eng.Env, in, r.Frame(), &res)
 	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
@@ -4525,18 +4172,15 @@ func NewFlakyRetries3Executor(opts ...flujo.CoreOption) (*FlakyRetries3Executor,
 		return nil, err
 	}
 	e := &FlakyRetries3Executor{}
-	e.stepFlaky = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name:  "flaky",
-			Plain: flujotest.Flaky,
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+	e.stepFlaky.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name:  "flaky",
+		Plain: flujotest.Flaky,
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
 		},
-		Attempts: 4,
-		Breaker:  p.Breaker("flaky", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig),
 	}
+	e.stepFlaky.Attempts = 4
+	e.stepFlaky.Breaker = p.Breaker("flaky", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, false, &e.stepFlaky); err != nil {
 		return nil, err
 	}
@@ -4561,16 +4205,11 @@ func (e *FlakyRetries3Executor) Execute(ctx context.Context, in flujotest.Job) (
 
 // ExecuteResult runs FlakyRetries3 on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *FlakyRetries3Executor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujoimpl.ExecOptionsOf(opts)
-	if !e.svc.Track.Enter() {
-		return nil, flujo.ErrClosed
-	}
-	defer e.svc.Track.Exit()
-	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
-	var err error
-	if r.Budget, err = runtime.RunBudget(limits); err != nil {
+	r, err := flujoimpl.StartRecorded[struct{}](e.svc, "", nil, opts)
+	if err != nil {
 		return nil, err
 	}
+	defer e.svc.Track.Exit()
 	var res flujo.StepResult
 	_, abort := e.stepFlaky.Run(ctx, &r.Eng.Env, in, r.Frame(), &res)
 	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
@@ -4604,18 +4243,15 @@ func NewGoexitMapExecutor(opts ...flujo.CoreOption) (*GoexitMapExecutor, error) 
 		return nil, err
 	}
 	e := &GoexitMapExecutor{}
-	e.stepExit = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name:  "exit",
-			Plain: flujotest.ExitOnExit,
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+	e.stepExit.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name:  "exit",
+		Plain: flujotest.ExitOnExit,
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
 		},
-		Attempts: 1,
-		Breaker:  p.Breaker("exit", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig),
 	}
+	e.stepExit.Attempts = 1
+	e.stepExit.Breaker = p.Breaker("exit", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, false, &e.stepExit); err != nil {
 		return nil, err
 	}
@@ -4640,16 +4276,11 @@ func (e *GoexitMapExecutor) Execute(ctx context.Context, in []flujotest.Job) ([]
 
 // ExecuteResult runs GoexitMap on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *GoexitMapExecutor) ExecuteResult(ctx context.Context, in []flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujoimpl.ExecOptionsOf(opts)
-	if !e.svc.Track.Enter() {
-		return nil, flujo.ErrClosed
-	}
-	defer e.svc.Track.Exit()
-	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
-	var err error
-	if r.Budget, err = runtime.RunBudget(limits); err != nil {
+	r, err := flujoimpl.StartRecorded[struct{}](e.svc, "", nil, opts)
+	if err != nil {
 		return nil, err
 	}
+	defer e.svc.Track.Exit()
 	var res flujo.StepResult
 	_, abort := e.runEach(ctx, in, &r, &res)
 	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
@@ -4734,30 +4365,24 @@ func NewGoexitParallelExecutor(opts ...flujo.CoreOption) (*GoexitParallelExecuto
 	if e.scopes, err = runtime.NewScopePool(50, 0.9); err != nil {
 		return nil, err
 	}
-	e.stepExit = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name:  "exit",
-			Plain: flujotest.ExitOnExit,
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+	e.stepExit.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name:  "exit",
+		Plain: flujotest.ExitOnExit,
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
 		},
-		Attempts: 1,
-		Breaker:  p.Breaker("exit", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig),
 	}
-	e.stepEcho = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name:  "echo",
-			Plain: flujotest.Echo,
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+	e.stepExit.Attempts = 1
+	e.stepExit.Breaker = p.Breaker("exit", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig)
+	e.stepEcho.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name:  "echo",
+		Plain: flujotest.Echo,
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
 		},
-		Attempts: 2,
-		Breaker:  p.Breaker("echo", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig),
 	}
+	e.stepEcho.Attempts = 2
+	e.stepEcho.Breaker = p.Breaker("echo", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{
 		Build:  e.build,
 		Shrink: e.shrink,
@@ -4786,16 +4411,11 @@ func (e *GoexitParallelExecutor) Execute(ctx context.Context, in flujotest.Job) 
 
 // ExecuteResult runs GoexitParallel on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *GoexitParallelExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujoimpl.ExecOptionsOf(opts)
-	if !e.svc.Track.Enter() {
-		return nil, flujo.ErrClosed
-	}
-	defer e.svc.Track.Exit()
-	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
-	var err error
-	if r.Budget, err = runtime.RunBudget(limits); err != nil {
+	r, err := flujoimpl.StartRecorded[struct{}](e.svc, "", nil, opts)
+	if err != nil {
 		return nil, err
 	}
+	defer e.svc.Track.Exit()
 	var res flujo.StepResult
 	_, abort := e.runFan(ctx, in, &r, &res)
 	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
@@ -4918,18 +4538,15 @@ func NewGoexitStepExecutor(opts ...flujo.CoreOption) (*GoexitStepExecutor, error
 		return nil, err
 	}
 	e := &GoexitStepExecutor{}
-	e.stepExit = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name:  "exit",
-			Plain: flujotest.ExitOnExit,
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+	e.stepExit.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name:  "exit",
+		Plain: flujotest.ExitOnExit,
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
 		},
-		Attempts: 1,
-		Breaker:  p.Breaker("exit", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig),
 	}
+	e.stepExit.Attempts = 1
+	e.stepExit.Breaker = p.Breaker("exit", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, false, &e.stepExit); err != nil {
 		return nil, err
 	}
@@ -4954,16 +4571,11 @@ func (e *GoexitStepExecutor) Execute(ctx context.Context, in flujotest.Job) (flu
 
 // ExecuteResult runs GoexitStep on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *GoexitStepExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujoimpl.ExecOptionsOf(opts)
-	if !e.svc.Track.Enter() {
-		return nil, flujo.ErrClosed
-	}
-	defer e.svc.Track.Exit()
-	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
-	var err error
-	if r.Budget, err = runtime.RunBudget(limits); err != nil {
+	r, err := flujoimpl.StartRecorded[struct{}](e.svc, "", nil, opts)
+	if err != nil {
 		return nil, err
 	}
+	defer e.svc.Track.Exit()
 	var res flujo.StepResult
 	_, abort := e.stepExit.Run(ctx, &r.Eng.Env, in, r.Frame(), &res)
 	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
@@ -4997,19 +4609,16 @@ func NewGoexitTimedExecutor(opts ...flujo.CoreOption) (*GoexitTimedExecutor, err
 		return nil, err
 	}
 	e := &GoexitTimedExecutor{}
-	e.stepExit = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name:  "exit",
-			Plain: flujotest.ExitOnExit,
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+	e.stepExit.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name:  "exit",
+		Plain: flujotest.ExitOnExit,
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
 		},
-		Attempts: 1,
-		Timeout:  time.Duration(int64(3600000000000)),
-		Breaker:  p.Breaker("exit", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig),
 	}
+	e.stepExit.Attempts = 1
+	e.stepExit.Timeout = time.Duration(int64(3600000000000))
+	e.stepExit.Breaker = p.Breaker("exit", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, false, &e.stepExit); err != nil {
 		return nil, err
 	}
@@ -5034,16 +4643,11 @@ func (e *GoexitTimedExecutor) Execute(ctx context.Context, in flujotest.Job) (fl
 
 // ExecuteResult runs GoexitTimed on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *GoexitTimedExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujoimpl.ExecOptionsOf(opts)
-	if !e.svc.Track.Enter() {
-		return nil, flujo.ErrClosed
-	}
-	defer e.svc.Track.Exit()
-	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
-	var err error
-	if r.Budget, err = runtime.RunBudget(limits); err != nil {
+	r, err := flujoimpl.StartRecorded[struct{}](e.svc, "", nil, opts)
+	if err != nil {
 		return nil, err
 	}
+	defer e.svc.Track.Exit()
 	var res flujo.StepResult
 	_, abort := e.stepExit.Run(ctx, &r.Eng.Env, in, r.Frame(), &res)
 	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
@@ -5077,15 +4681,12 @@ func NewHeldExecutor(opts ...flujo.CoreOption) (*HeldExecutor, error) {
 		return nil, err
 	}
 	e := &HeldExecutor{}
-	e.stepHeld = flujoimpl.Step[flujotest.Arrival, flujotest.Arrival]{
-		Leaf: &flujoimpl.Leaf[flujotest.Arrival, flujotest.Arrival]{
-			Name:          "held",
-			Plain:         flujotest.HoldUntilOpen,
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-		},
-		Attempts: 1,
-		Breaker:  p.Breaker("held", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig),
+	e.stepHeld.Leaf = &flujoimpl.Leaf[flujotest.Arrival, flujotest.Arrival]{
+		Name:  "held",
+		Plain: flujotest.HoldUntilOpen,
 	}
+	e.stepHeld.Attempts = 1
+	e.stepHeld.Breaker = p.Breaker("held", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, false, &e.stepHeld); err != nil {
 		return nil, err
 	}
@@ -5110,16 +4711,11 @@ func (e *HeldExecutor) Execute(ctx context.Context, in flujotest.Arrival) (flujo
 
 // ExecuteResult runs Held on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *HeldExecutor) ExecuteResult(ctx context.Context, in flujotest.Arrival, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujoimpl.ExecOptionsOf(opts)
-	if !e.svc.Track.Enter() {
-		return nil, flujo.ErrClosed
-	}
-	defer e.svc.Track.Exit()
-	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
-	var err error
-	if r.Budget, err = runtime.RunBudget(limits); err != nil {
+	r, err := flujoimpl.StartRecorded[struct{}](e.svc, "", nil, opts)
+	if err != nil {
 		return nil, err
 	}
+	defer e.svc.Track.Exit()
 	var res flujo.StepResult
 	_, abort := e.stepHeld.Run(ctx, &r.Eng.Env, in, r.Frame(), &res)
 	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
@@ -5155,42 +4751,33 @@ func NewHistoryExecutor(opts ...flujo.CoreOption) (*HistoryExecutor, error) {
 		return nil, err
 	}
 	e := &HistoryExecutor{}
-	e.stepFirst = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name:  "first",
-			Plain: flujotest.Echo,
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+	e.stepFirst.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name:  "first",
+		Plain: flujotest.Echo,
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
 		},
-		Attempts: 2,
-		Breaker:  p.Breaker("first", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig),
 	}
-	e.stepSecond = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name:  "second",
-			Plain: flujotest.Echo,
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+	e.stepFirst.Attempts = 2
+	e.stepFirst.Breaker = p.Breaker("first", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig)
+	e.stepSecond.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name:  "second",
+		Plain: flujotest.Echo,
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
 		},
-		Attempts: 2,
-		Breaker:  p.Breaker("second", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig),
 	}
-	e.stepThird = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name:  "third",
-			Plain: flujotest.Echo,
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+	e.stepSecond.Attempts = 2
+	e.stepSecond.Breaker = p.Breaker("second", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig)
+	e.stepThird.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name:  "third",
+		Plain: flujotest.Echo,
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
 		},
-		Attempts: 2,
-		Breaker:  p.Breaker("third", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig),
 	}
+	e.stepThird.Attempts = 2
+	e.stepThird.Breaker = p.Breaker("third", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, false, &e.stepFirst, &e.stepSecond, &e.stepThird); err != nil {
 		return nil, err
 	}
@@ -5215,16 +4802,11 @@ func (e *HistoryExecutor) Execute(ctx context.Context, in flujotest.Job) (flujot
 
 // ExecuteResult runs History on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *HistoryExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujoimpl.ExecOptionsOf(opts)
-	if !e.svc.Track.Enter() {
-		return nil, flujo.ErrClosed
-	}
-	defer e.svc.Track.Exit()
-	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
-	var err error
-	if r.Budget, err = runtime.RunBudget(limits); err != nil {
+	r, err := flujoimpl.StartRecorded[struct{}](e.svc, "", nil, opts)
+	if err != nil {
 		return nil, err
 	}
+	defer e.svc.Track.Exit()
 	var res flujo.StepResult
 	_, abort := e.runOuter(ctx, in, &r, &res)
 	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, true)
@@ -5298,15 +4880,12 @@ func NewIOBurstExecutor(opts ...flujo.CoreOption) (*IOBurstExecutor, error) {
 		return nil, err
 	}
 	e := &IOBurstExecutor{}
-	e.stepIo = flujoimpl.Step[flujotest.Arrival, flujotest.Arrival]{
-		Leaf: &flujoimpl.Leaf[flujotest.Arrival, flujotest.Arrival]{
-			Name:          "io",
-			Plain:         flujotest.WaitForAll,
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-		},
-		Attempts: 1,
-		Breaker:  p.Breaker("io", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig),
+	e.stepIo.Leaf = &flujoimpl.Leaf[flujotest.Arrival, flujotest.Arrival]{
+		Name:  "io",
+		Plain: flujotest.WaitForAll,
 	}
+	e.stepIo.Attempts = 1
+	e.stepIo.Breaker = p.Breaker("io", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, false, &e.stepIo); err != nil {
 		return nil, err
 	}
@@ -5331,16 +4910,11 @@ func (e *IOBurstExecutor) Execute(ctx context.Context, in flujotest.Arrival) (fl
 
 // ExecuteResult runs IOBurst on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *IOBurstExecutor) ExecuteResult(ctx context.Context, in flujotest.Arrival, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujoimpl.ExecOptionsOf(opts)
-	if !e.svc.Track.Enter() {
-		return nil, flujo.ErrClosed
-	}
-	defer e.svc.Track.Exit()
-	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
-	var err error
-	if r.Budget, err = runtime.RunBudget(limits); err != nil {
+	r, err := flujoimpl.StartRecorded[struct{}](e.svc, "", nil, opts)
+	if err != nil {
 		return nil, err
 	}
+	defer e.svc.Track.Exit()
 	var res flujo.StepResult
 	_, abort := e.stepIo.Run(ctx, &r.Eng.Env, in, r.Frame(), &res)
 	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
@@ -5393,30 +4967,24 @@ func NewJoinFailsAfterIgnoredExecutor(opts ...flujo.CoreOption) (*JoinFailsAfter
 	if e.scopes, err = runtime.NewScopePool(50, 0.9); err != nil {
 		return nil, err
 	}
-	e.stepEcho = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name:  "echo",
-			Plain: flujotest.Echo,
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+	e.stepEcho.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name:  "echo",
+		Plain: flujotest.Echo,
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
 		},
-		Attempts: 2,
-		Breaker:  p.Breaker("echo", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig),
 	}
-	e.stepFail = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name:  "fail",
-			Plain: flujotest.Fail,
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+	e.stepEcho.Attempts = 2
+	e.stepEcho.Breaker = p.Breaker("echo", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig)
+	e.stepFail.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name:  "fail",
+		Plain: flujotest.Fail,
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
 		},
-		Attempts: 1,
-		Breaker:  p.Breaker("fail", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig),
 	}
+	e.stepFail.Attempts = 1
+	e.stepFail.Breaker = p.Breaker("fail", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{
 		Build:  e.build,
 		Shrink: e.shrink,
@@ -5445,16 +5013,11 @@ func (e *JoinFailsAfterIgnoredExecutor) Execute(ctx context.Context, in flujotes
 
 // ExecuteResult runs JoinFailsAfterIgnored on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *JoinFailsAfterIgnoredExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujoimpl.ExecOptionsOf(opts)
-	if !e.svc.Track.Enter() {
-		return nil, flujo.ErrClosed
-	}
-	defer e.svc.Track.Exit()
-	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
-	var err error
-	if r.Budget, err = runtime.RunBudget(limits); err != nil {
+	r, err := flujoimpl.StartRecorded[struct{}](e.svc, "", nil, opts)
+	if err != nil {
 		return nil, err
 	}
+	defer e.svc.Track.Exit()
 	var res flujo.StepResult
 	_, abort := e.runJoined(ctx, in, &r, &res)
 	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, true)
@@ -5592,18 +5155,15 @@ func NewMapEchoExecutor(opts ...flujo.CoreOption) (*MapEchoExecutor, error) {
 		return nil, err
 	}
 	e := &MapEchoExecutor{}
-	e.stepEcho = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name:  "echo",
-			Plain: flujotest.Echo,
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+	e.stepEcho.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name:  "echo",
+		Plain: flujotest.Echo,
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
 		},
-		Attempts: 2,
-		Breaker:  p.Breaker("echo", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig),
 	}
+	e.stepEcho.Attempts = 2
+	e.stepEcho.Breaker = p.Breaker("echo", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, false, &e.stepEcho); err != nil {
 		return nil, err
 	}
@@ -5628,16 +5188,11 @@ func (e *MapEchoExecutor) Execute(ctx context.Context, in []flujotest.Job) ([]fl
 
 // ExecuteResult runs MapEcho on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *MapEchoExecutor) ExecuteResult(ctx context.Context, in []flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujoimpl.ExecOptionsOf(opts)
-	if !e.svc.Track.Enter() {
-		return nil, flujo.ErrClosed
-	}
-	defer e.svc.Track.Exit()
-	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
-	var err error
-	if r.Budget, err = runtime.RunBudget(limits); err != nil {
+	r, err := flujoimpl.StartRecorded[struct{}](e.svc, "", nil, opts)
+	if err != nil {
 		return nil, err
 	}
+	defer e.svc.Track.Exit()
 	var res flujo.StepResult
 	_, abort := e.runEach(ctx, in, &r, &res)
 	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
@@ -5703,18 +5258,15 @@ func NewMapFlakyInOrderExecutor(opts ...flujo.CoreOption) (*MapFlakyInOrderExecu
 		return nil, err
 	}
 	e := &MapFlakyInOrderExecutor{}
-	e.stepFlaky = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name:  "flaky",
-			Plain: flujotest.Flaky,
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+	e.stepFlaky.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name:  "flaky",
+		Plain: flujotest.Flaky,
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
 		},
-		Attempts: 1,
-		Breaker:  p.Breaker("flaky", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig),
 	}
+	e.stepFlaky.Attempts = 1
+	e.stepFlaky.Breaker = p.Breaker("flaky", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, false, &e.stepFlaky); err != nil {
 		return nil, err
 	}
@@ -5739,16 +5291,11 @@ func (e *MapFlakyInOrderExecutor) Execute(ctx context.Context, in []flujotest.Jo
 
 // ExecuteResult runs MapFlakyInOrder on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *MapFlakyInOrderExecutor) ExecuteResult(ctx context.Context, in []flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujoimpl.ExecOptionsOf(opts)
-	if !e.svc.Track.Enter() {
-		return nil, flujo.ErrClosed
-	}
-	defer e.svc.Track.Exit()
-	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
-	var err error
-	if r.Budget, err = runtime.RunBudget(limits); err != nil {
+	r, err := flujoimpl.StartRecorded[struct{}](e.svc, "", nil, opts)
+	if err != nil {
 		return nil, err
 	}
+	defer e.svc.Track.Exit()
 	var res flujo.StepResult
 	_, abort := e.runEach(ctx, in, &r, &res)
 	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
@@ -5820,46 +5367,40 @@ func NewMaybeConflictExecutor(opts ...flujo.CoreOption) (*MaybeConflictExecutor,
 	if e.scopes, err = runtime.NewScopePool(50, 0.9); err != nil {
 		return nil, err
 	}
-	e.stepX = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "x",
-			Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
-				st := s.(*flujotest.State)
-				w := *st
-				out, err := flujotest.MaybeWriteX(ctx, in, &w)
-				if err == nil {
-					*st = w
-				}
-				return out, err
-			},
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+	e.stepX.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name: "x",
+		Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
+			st := s.(*flujotest.State)
+			w := *st
+			out, err := flujotest.MaybeWriteX(ctx, in, &w)
+			if err == nil {
+				*st = w
+			}
+			return out, err
 		},
-		Attempts: 2,
-		Breaker:  p.Breaker("x", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig),
-	}
-	e.stepY = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "y",
-			Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
-				st := s.(*flujotest.State)
-				w := *st
-				out, err := flujotest.MaybeWriteY(ctx, in, &w)
-				if err == nil {
-					*st = w
-				}
-				return out, err
-			},
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
 		},
-		Attempts: 2,
-		Breaker:  p.Breaker("y", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig),
 	}
+	e.stepX.Attempts = 2
+	e.stepX.Breaker = p.Breaker("x", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig)
+	e.stepY.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name: "y",
+		Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
+			st := s.(*flujotest.State)
+			w := *st
+			out, err := flujotest.MaybeWriteY(ctx, in, &w)
+			if err == nil {
+				*st = w
+			}
+			return out, err
+		},
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
+		},
+	}
+	e.stepY.Attempts = 2
+	e.stepY.Breaker = p.Breaker("y", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{
 		Build:  e.build,
 		Shrink: e.shrink,
@@ -5888,19 +5429,11 @@ func (e *MaybeConflictExecutor) Execute(ctx context.Context, in flujotest.Job, s
 
 // ExecuteResult runs MaybeConflict on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage. The state is st or, when st is nil, WithState's; without either the run starts from a zero state, returned in FinalState.
 func (e *MaybeConflictExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, st *flujotest.State, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	state, limits := flujoimpl.ExecOptionsOf(opts)
-	st, err := flujoimpl.RunState("maybe", st, state)
+	r, err := flujoimpl.StartRecorded(e.svc, "maybe", st, opts)
 	if err != nil {
 		return nil, err
 	}
-	if !e.svc.Track.Enter() {
-		return nil, flujo.ErrClosed
-	}
 	defer e.svc.Track.Exit()
-	r := flujoimpl.NewRun(e.svc, st, true)
-	if r.Budget, err = runtime.RunBudget(limits); err != nil {
-		return nil, err
-	}
 	var res flujo.StepResult
 	_, abort := e.runMaybe(ctx, in, &r, &res)
 	return e.svc.EndRecordedRun(&res, abort, r.State, r.Budget, false)
@@ -6058,30 +5591,24 @@ func NewPanicAtTwoDepthsExecutor(opts ...flujo.CoreOption) (*PanicAtTwoDepthsExe
 		return nil, err
 	}
 	e := &PanicAtTwoDepthsExecutor{}
-	e.stepPanicdeep = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name:  "panicdeep",
-			Plain: flujotest.Panic,
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+	e.stepPanicdeep.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name:  "panicdeep",
+		Plain: flujotest.Panic,
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
 		},
-		Attempts: 1,
-		Breaker:  p.Breaker("panicdeep", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig),
 	}
-	e.stepPanic = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name:  "panic",
-			Plain: flujotest.Panic,
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+	e.stepPanicdeep.Attempts = 1
+	e.stepPanicdeep.Breaker = p.Breaker("panicdeep", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig)
+	e.stepPanic.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name:  "panic",
+		Plain: flujotest.Panic,
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
 		},
-		Attempts: 1,
-		Breaker:  p.Breaker("panic", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig),
 	}
+	e.stepPanic.Attempts = 1
+	e.stepPanic.Breaker = p.Breaker("panic", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, false, &e.stepPanicdeep, &e.stepPanic); err != nil {
 		return nil, err
 	}
@@ -6106,16 +5633,11 @@ func (e *PanicAtTwoDepthsExecutor) Execute(ctx context.Context, in flujotest.Job
 
 // ExecuteResult runs PanicAtTwoDepths on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *PanicAtTwoDepthsExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujoimpl.ExecOptionsOf(opts)
-	if !e.svc.Track.Enter() {
-		return nil, flujo.ErrClosed
-	}
-	defer e.svc.Track.Exit()
-	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
-	var err error
-	if r.Budget, err = runtime.RunBudget(limits); err != nil {
+	r, err := flujoimpl.StartRecorded[struct{}](e.svc, "", nil, opts)
+	if err != nil {
 		return nil, err
 	}
+	defer e.svc.Track.Exit()
 	var res flujo.StepResult
 	_, abort := e.runRoute(ctx, in, &r, &res)
 	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
@@ -6194,18 +5716,15 @@ func NewPanicsExecutor(opts ...flujo.CoreOption) (*PanicsExecutor, error) {
 		return nil, err
 	}
 	e := &PanicsExecutor{}
-	e.stepPanic = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name:  "panic",
-			Plain: flujotest.Panic,
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+	e.stepPanic.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name:  "panic",
+		Plain: flujotest.Panic,
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
 		},
-		Attempts: 1,
-		Breaker:  p.Breaker("panic", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig),
 	}
+	e.stepPanic.Attempts = 1
+	e.stepPanic.Breaker = p.Breaker("panic", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, false, &e.stepPanic); err != nil {
 		return nil, err
 	}
@@ -6230,16 +5749,11 @@ func (e *PanicsExecutor) Execute(ctx context.Context, in flujotest.Job) (flujote
 
 // ExecuteResult runs Panics on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *PanicsExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujoimpl.ExecOptionsOf(opts)
-	if !e.svc.Track.Enter() {
-		return nil, flujo.ErrClosed
-	}
-	defer e.svc.Track.Exit()
-	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
-	var err error
-	if r.Budget, err = runtime.RunBudget(limits); err != nil {
+	r, err := flujoimpl.StartRecorded[struct{}](e.svc, "", nil, opts)
+	if err != nil {
 		return nil, err
 	}
+	defer e.svc.Track.Exit()
 	var res flujo.StepResult
 	_, abort := e.stepPanic.Run(ctx, &r.Eng.Env, in, r.Frame(), &res)
 	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
@@ -6287,30 +5801,24 @@ func NewParallelBlocksExecutor(opts ...flujo.CoreOption) (*ParallelBlocksExecuto
 		return nil, err
 	}
 	e := &ParallelBlocksExecutor{}
-	e.stepBlock = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name:  "block",
-			Plain: flujotest.Block,
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+	e.stepBlock.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name:  "block",
+		Plain: flujotest.Block,
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
 		},
-		Attempts: 2,
-		Breaker:  p.Breaker("block", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig),
 	}
-	e.stepEcho = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name:  "echo",
-			Plain: flujotest.Echo,
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+	e.stepBlock.Attempts = 2
+	e.stepBlock.Breaker = p.Breaker("block", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig)
+	e.stepEcho.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name:  "echo",
+		Plain: flujotest.Echo,
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
 		},
-		Attempts: 2,
-		Breaker:  p.Breaker("echo", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig),
 	}
+	e.stepEcho.Attempts = 2
+	e.stepEcho.Breaker = p.Breaker("echo", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{
 		Build:  e.build,
 		Shrink: e.shrink,
@@ -6339,16 +5847,11 @@ func (e *ParallelBlocksExecutor) Execute(ctx context.Context, in flujotest.Job) 
 
 // ExecuteResult runs ParallelBlocks on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *ParallelBlocksExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujoimpl.ExecOptionsOf(opts)
-	if !e.svc.Track.Enter() {
-		return nil, flujo.ErrClosed
-	}
-	defer e.svc.Track.Exit()
-	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
-	var err error
-	if r.Budget, err = runtime.RunBudget(limits); err != nil {
+	r, err := flujoimpl.StartRecorded[struct{}](e.svc, "", nil, opts)
+	if err != nil {
 		return nil, err
 	}
+	defer e.svc.Track.Exit()
 	var res flujo.StepResult
 	_, abort := e.runFan(ctx, in, &r, &res)
 	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
@@ -6488,30 +5991,24 @@ func NewParallelIgnoreExecutor(opts ...flujo.CoreOption) (*ParallelIgnoreExecuto
 	if e.scopes, err = runtime.NewScopePool(50, 0.9); err != nil {
 		return nil, err
 	}
-	e.stepEcho = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name:  "echo",
-			Plain: flujotest.Echo,
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+	e.stepEcho.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name:  "echo",
+		Plain: flujotest.Echo,
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
 		},
-		Attempts: 2,
-		Breaker:  p.Breaker("echo", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig),
 	}
-	e.stepFail = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name:  "fail",
-			Plain: flujotest.Fail,
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+	e.stepEcho.Attempts = 2
+	e.stepEcho.Breaker = p.Breaker("echo", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig)
+	e.stepFail.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name:  "fail",
+		Plain: flujotest.Fail,
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
 		},
-		Attempts: 1,
-		Breaker:  p.Breaker("fail", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig),
 	}
+	e.stepFail.Attempts = 1
+	e.stepFail.Breaker = p.Breaker("fail", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{
 		Build:  e.build,
 		Shrink: e.shrink,
@@ -6540,16 +6037,11 @@ func (e *ParallelIgnoreExecutor) Execute(ctx context.Context, in flujotest.Job) 
 
 // ExecuteResult runs ParallelIgnore on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *ParallelIgnoreExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujoimpl.ExecOptionsOf(opts)
-	if !e.svc.Track.Enter() {
-		return nil, flujo.ErrClosed
-	}
-	defer e.svc.Track.Exit()
-	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
-	var err error
-	if r.Budget, err = runtime.RunBudget(limits); err != nil {
+	r, err := flujoimpl.StartRecorded[struct{}](e.svc, "", nil, opts)
+	if err != nil {
 		return nil, err
 	}
+	defer e.svc.Track.Exit()
 	var res flujo.StepResult
 	_, abort := e.runFan(ctx, in, &r, &res)
 	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
@@ -6691,30 +6183,24 @@ func NewParallelPropagateExecutor(opts ...flujo.CoreOption) (*ParallelPropagateE
 	if e.scopes, err = runtime.NewScopePool(50, 0.9); err != nil {
 		return nil, err
 	}
-	e.stepEcho = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name:  "echo",
-			Plain: flujotest.Echo,
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+	e.stepEcho.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name:  "echo",
+		Plain: flujotest.Echo,
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
 		},
-		Attempts: 2,
-		Breaker:  p.Breaker("echo", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig),
 	}
-	e.stepFail = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name:  "fail",
-			Plain: flujotest.Fail,
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+	e.stepEcho.Attempts = 2
+	e.stepEcho.Breaker = p.Breaker("echo", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig)
+	e.stepFail.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name:  "fail",
+		Plain: flujotest.Fail,
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
 		},
-		Attempts: 1,
-		Breaker:  p.Breaker("fail", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig),
 	}
+	e.stepFail.Attempts = 1
+	e.stepFail.Breaker = p.Breaker("fail", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{
 		Build:  e.build,
 		Shrink: e.shrink,
@@ -6743,16 +6229,11 @@ func (e *ParallelPropagateExecutor) Execute(ctx context.Context, in flujotest.Jo
 
 // ExecuteResult runs ParallelPropagate on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *ParallelPropagateExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujoimpl.ExecOptionsOf(opts)
-	if !e.svc.Track.Enter() {
-		return nil, flujo.ErrClosed
-	}
-	defer e.svc.Track.Exit()
-	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
-	var err error
-	if r.Budget, err = runtime.RunBudget(limits); err != nil {
+	r, err := flujoimpl.StartRecorded[struct{}](e.svc, "", nil, opts)
+	if err != nil {
 		return nil, err
 	}
+	defer e.svc.Track.Exit()
 	var res flujo.StepResult
 	_, abort := e.runFan(ctx, in, &r, &res)
 	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
@@ -6895,42 +6376,33 @@ func NewParallelSpendExecutor(opts ...flujo.CoreOption) (*ParallelSpendExecutor,
 	if e.scopes, err = runtime.NewScopePool(50, 0.9); err != nil {
 		return nil, err
 	}
-	e.stepLeft = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name:  "left",
-			Plain: flujotest.Echo,
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+	e.stepLeft.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name:  "left",
+		Plain: flujotest.Echo,
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
 		},
-		Attempts: 2,
-		Breaker:  p.Breaker("left", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig),
 	}
-	e.stepRight = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name:  "right",
-			Plain: flujotest.Echo,
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+	e.stepLeft.Attempts = 2
+	e.stepLeft.Breaker = p.Breaker("left", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig)
+	e.stepRight.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name:  "right",
+		Plain: flujotest.Echo,
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
 		},
-		Attempts: 2,
-		Breaker:  p.Breaker("right", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig),
 	}
-	e.stepAfter = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name:  "after",
-			Plain: flujotest.Echo,
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+	e.stepRight.Attempts = 2
+	e.stepRight.Breaker = p.Breaker("right", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig)
+	e.stepAfter.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name:  "after",
+		Plain: flujotest.Echo,
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
 		},
-		Attempts: 2,
-		Breaker:  p.Breaker("after", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig),
 	}
+	e.stepAfter.Attempts = 2
+	e.stepAfter.Breaker = p.Breaker("after", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{
 		Build:  e.build,
 		Shrink: e.shrink,
@@ -6959,16 +6431,11 @@ func (e *ParallelSpendExecutor) Execute(ctx context.Context, in flujotest.Job) (
 
 // ExecuteResult runs ParallelSpend on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *ParallelSpendExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujoimpl.ExecOptionsOf(opts)
-	if !e.svc.Track.Enter() {
-		return nil, flujo.ErrClosed
-	}
-	defer e.svc.Track.Exit()
-	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
-	var err error
-	if r.Budget, err = runtime.RunBudget(limits); err != nil {
+	r, err := flujoimpl.StartRecorded[struct{}](e.svc, "", nil, opts)
+	if err != nil {
 		return nil, err
 	}
+	defer e.svc.Track.Exit()
 	var res flujo.StepResult
 	_, abort := e.runSpend(ctx, in, &r, &res)
 	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, true)
@@ -7112,30 +6579,24 @@ func NewRouteNoDefaultExecutor(opts ...flujo.CoreOption) (*RouteNoDefaultExecuto
 		return nil, err
 	}
 	e := &RouteNoDefaultExecutor{}
-	e.stepLower = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name:  "lower",
-			Plain: flujotest.Lower,
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+	e.stepLower.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name:  "lower",
+		Plain: flujotest.Lower,
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
 		},
-		Attempts: 2,
-		Breaker:  p.Breaker("lower", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig),
 	}
-	e.stepUpper = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name:  "upper",
-			Plain: flujotest.Upper,
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+	e.stepLower.Attempts = 2
+	e.stepLower.Breaker = p.Breaker("lower", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig)
+	e.stepUpper.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name:  "upper",
+		Plain: flujotest.Upper,
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
 		},
-		Attempts: 2,
-		Breaker:  p.Breaker("upper", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig),
 	}
+	e.stepUpper.Attempts = 2
+	e.stepUpper.Breaker = p.Breaker("upper", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, false, &e.stepLower, &e.stepUpper); err != nil {
 		return nil, err
 	}
@@ -7160,16 +6621,11 @@ func (e *RouteNoDefaultExecutor) Execute(ctx context.Context, in flujotest.Job) 
 
 // ExecuteResult runs RouteNoDefault on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *RouteNoDefaultExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujoimpl.ExecOptionsOf(opts)
-	if !e.svc.Track.Enter() {
-		return nil, flujo.ErrClosed
-	}
-	defer e.svc.Track.Exit()
-	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
-	var err error
-	if r.Budget, err = runtime.RunBudget(limits); err != nil {
+	r, err := flujoimpl.StartRecorded[struct{}](e.svc, "", nil, opts)
+	if err != nil {
 		return nil, err
 	}
+	defer e.svc.Track.Exit()
 	var res flujo.StepResult
 	_, abort := e.runRoute(ctx, in, &r, &res)
 	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
@@ -7235,42 +6691,33 @@ func NewRouteWithDefaultExecutor(opts ...flujo.CoreOption) (*RouteWithDefaultExe
 		return nil, err
 	}
 	e := &RouteWithDefaultExecutor{}
-	e.stepLower = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name:  "lower",
-			Plain: flujotest.Lower,
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+	e.stepLower.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name:  "lower",
+		Plain: flujotest.Lower,
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
 		},
-		Attempts: 2,
-		Breaker:  p.Breaker("lower", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig),
 	}
-	e.stepUpper = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name:  "upper",
-			Plain: flujotest.Upper,
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+	e.stepLower.Attempts = 2
+	e.stepLower.Breaker = p.Breaker("lower", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig)
+	e.stepUpper.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name:  "upper",
+		Plain: flujotest.Upper,
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
 		},
-		Attempts: 2,
-		Breaker:  p.Breaker("upper", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig),
 	}
-	e.stepOther = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name:  "other",
-			Plain: flujotest.Other,
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+	e.stepUpper.Attempts = 2
+	e.stepUpper.Breaker = p.Breaker("upper", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig)
+	e.stepOther.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name:  "other",
+		Plain: flujotest.Other,
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
 		},
-		Attempts: 2,
-		Breaker:  p.Breaker("other", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig),
 	}
+	e.stepOther.Attempts = 2
+	e.stepOther.Breaker = p.Breaker("other", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, false, &e.stepLower, &e.stepUpper, &e.stepOther); err != nil {
 		return nil, err
 	}
@@ -7295,16 +6742,11 @@ func (e *RouteWithDefaultExecutor) Execute(ctx context.Context, in flujotest.Job
 
 // ExecuteResult runs RouteWithDefault on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *RouteWithDefaultExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujoimpl.ExecOptionsOf(opts)
-	if !e.svc.Track.Enter() {
-		return nil, flujo.ErrClosed
-	}
-	defer e.svc.Track.Exit()
-	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
-	var err error
-	if r.Budget, err = runtime.RunBudget(limits); err != nil {
+	r, err := flujoimpl.StartRecorded[struct{}](e.svc, "", nil, opts)
+	if err != nil {
 		return nil, err
 	}
+	defer e.svc.Track.Exit()
 	var res flujo.StepResult
 	_, abort := e.runRoute(ctx, in, &r, &res)
 	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
@@ -7369,42 +6811,33 @@ func NewSpend3Executor(opts ...flujo.CoreOption) (*Spend3Executor, error) {
 		return nil, err
 	}
 	e := &Spend3Executor{}
-	e.stepS1 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name:  "s1",
-			Plain: flujotest.Echo,
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+	e.stepS1.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name:  "s1",
+		Plain: flujotest.Echo,
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
 		},
-		Attempts: 2,
-		Breaker:  p.Breaker("s1", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig),
 	}
-	e.stepS2 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name:  "s2",
-			Plain: flujotest.Echo,
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+	e.stepS1.Attempts = 2
+	e.stepS1.Breaker = p.Breaker("s1", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig)
+	e.stepS2.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name:  "s2",
+		Plain: flujotest.Echo,
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
 		},
-		Attempts: 2,
-		Breaker:  p.Breaker("s2", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig),
 	}
-	e.stepS3 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name:  "s3",
-			Plain: flujotest.Echo,
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+	e.stepS2.Attempts = 2
+	e.stepS2.Breaker = p.Breaker("s2", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig)
+	e.stepS3.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name:  "s3",
+		Plain: flujotest.Echo,
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
 		},
-		Attempts: 2,
-		Breaker:  p.Breaker("s3", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig),
 	}
+	e.stepS3.Attempts = 2
+	e.stepS3.Breaker = p.Breaker("s3", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, false, &e.stepS1, &e.stepS2, &e.stepS3); err != nil {
 		return nil, err
 	}
@@ -7429,16 +6862,11 @@ func (e *Spend3Executor) Execute(ctx context.Context, in flujotest.Job) (flujote
 
 // ExecuteResult runs Spend3 on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *Spend3Executor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujoimpl.ExecOptionsOf(opts)
-	if !e.svc.Track.Enter() {
-		return nil, flujo.ErrClosed
-	}
-	defer e.svc.Track.Exit()
-	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
-	var err error
-	if r.Budget, err = runtime.RunBudget(limits); err != nil {
+	r, err := flujoimpl.StartRecorded[struct{}](e.svc, "", nil, opts)
+	if err != nil {
 		return nil, err
 	}
+	defer e.svc.Track.Exit()
 	var res flujo.StepResult
 	_, abort := e.runSpend(ctx, in, &r, &res)
 	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, true)
@@ -7497,27 +6925,24 @@ func NewStateRetryExecutor(opts ...flujo.CoreOption) (*StateRetryExecutor, error
 		return nil, err
 	}
 	e := &StateRetryExecutor{}
-	e.stepLogflake = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "logflake",
-			Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
-				st := s.(*flujotest.State)
-				w := *st
-				w.Log = flujogenCopySliceString(st.Log)
-				out, err := flujotest.LogThenFlake(ctx, in, &w)
-				if err == nil {
-					*st = w
-				}
-				return out, err
-			},
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+	e.stepLogflake.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name: "logflake",
+		Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
+			st := s.(*flujotest.State)
+			w := *st
+			w.Log = flujogenCopySliceString(st.Log)
+			out, err := flujotest.LogThenFlake(ctx, in, &w)
+			if err == nil {
+				*st = w
+			}
+			return out, err
 		},
-		Attempts: 3,
-		Breaker:  p.Breaker("logflake", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig),
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
+		},
 	}
+	e.stepLogflake.Attempts = 3
+	e.stepLogflake.Breaker = p.Breaker("logflake", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, false, &e.stepLogflake); err != nil {
 		return nil, err
 	}
@@ -7542,19 +6967,11 @@ func (e *StateRetryExecutor) Execute(ctx context.Context, in flujotest.Job, st *
 
 // ExecuteResult runs StateRetry on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage. The state is st or, when st is nil, WithState's; without either the run starts from a zero state, returned in FinalState.
 func (e *StateRetryExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, st *flujotest.State, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	state, limits := flujoimpl.ExecOptionsOf(opts)
-	st, err := flujoimpl.RunState("logflake", st, state)
+	r, err := flujoimpl.StartRecorded(e.svc, "logflake", st, opts)
 	if err != nil {
 		return nil, err
 	}
-	if !e.svc.Track.Enter() {
-		return nil, flujo.ErrClosed
-	}
 	defer e.svc.Track.Exit()
-	r := flujoimpl.NewRun(e.svc, st, true)
-	if r.Budget, err = runtime.RunBudget(limits); err != nil {
-		return nil, err
-	}
 	var res flujo.StepResult
 	_, abort := e.stepLogflake.Run(ctx, &r.Eng.Env, in, r.Frame(), &res)
 	return e.svc.EndRecordedRun(&res, abort, r.State, r.Budget, false)
@@ -7588,19 +7005,16 @@ func NewTimesOutExecutor(opts ...flujo.CoreOption) (*TimesOutExecutor, error) {
 		return nil, err
 	}
 	e := &TimesOutExecutor{}
-	e.stepBlock = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name:  "block",
-			Plain: flujotest.Block,
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+	e.stepBlock.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name:  "block",
+		Plain: flujotest.Block,
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
 		},
-		Attempts: 2,
-		Timeout:  time.Duration(int64(5000000)),
-		Breaker:  p.Breaker("block", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig),
 	}
+	e.stepBlock.Attempts = 2
+	e.stepBlock.Timeout = time.Duration(int64(5000000))
+	e.stepBlock.Breaker = p.Breaker("block", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, false, &e.stepBlock); err != nil {
 		return nil, err
 	}
@@ -7625,16 +7039,11 @@ func (e *TimesOutExecutor) Execute(ctx context.Context, in flujotest.Job) (flujo
 
 // ExecuteResult runs TimesOut on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *TimesOutExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujoimpl.ExecOptionsOf(opts)
-	if !e.svc.Track.Enter() {
-		return nil, flujo.ErrClosed
-	}
-	defer e.svc.Track.Exit()
-	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
-	var err error
-	if r.Budget, err = runtime.RunBudget(limits); err != nil {
+	r, err := flujoimpl.StartRecorded[struct{}](e.svc, "", nil, opts)
+	if err != nil {
 		return nil, err
 	}
+	defer e.svc.Track.Exit()
 	var res flujo.StepResult
 	_, abort := e.stepBlock.Run(ctx, &r.Eng.Env, in, r.Frame(), &res)
 	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
@@ -7696,54 +7105,42 @@ func NewTwoFansExecutor(opts ...flujo.CoreOption) (*TwoFansExecutor, error) {
 	if e.scopes, err = runtime.NewScopePool(50, 0.9); err != nil {
 		return nil, err
 	}
-	e.stepL1 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name:  "l1",
-			Plain: flujotest.Echo,
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+	e.stepL1.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name:  "l1",
+		Plain: flujotest.Echo,
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
 		},
-		Attempts: 2,
-		Breaker:  p.Breaker("l1", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig),
 	}
-	e.stepR1 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name:  "r1",
-			Plain: flujotest.Echo,
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+	e.stepL1.Attempts = 2
+	e.stepL1.Breaker = p.Breaker("l1", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig)
+	e.stepR1.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name:  "r1",
+		Plain: flujotest.Echo,
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
 		},
-		Attempts: 2,
-		Breaker:  p.Breaker("r1", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig),
 	}
-	e.stepL2 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name:  "l2",
-			Plain: flujotest.Echo,
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+	e.stepR1.Attempts = 2
+	e.stepR1.Breaker = p.Breaker("r1", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig)
+	e.stepL2.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name:  "l2",
+		Plain: flujotest.Echo,
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
 		},
-		Attempts: 2,
-		Breaker:  p.Breaker("l2", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig),
 	}
-	e.stepR2 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name:  "r2",
-			Plain: flujotest.Echo,
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+	e.stepL2.Attempts = 2
+	e.stepL2.Breaker = p.Breaker("l2", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig)
+	e.stepR2.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name:  "r2",
+		Plain: flujotest.Echo,
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
 		},
-		Attempts: 2,
-		Breaker:  p.Breaker("r2", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig),
 	}
+	e.stepR2.Attempts = 2
+	e.stepR2.Breaker = p.Breaker("r2", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{
 		Build:  e.build,
 		Shrink: e.shrink,
@@ -7772,16 +7169,11 @@ func (e *TwoFansExecutor) Execute(ctx context.Context, in flujotest.Job) (flujot
 
 // ExecuteResult runs TwoFans on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *TwoFansExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujoimpl.ExecOptionsOf(opts)
-	if !e.svc.Track.Enter() {
-		return nil, flujo.ErrClosed
-	}
-	defer e.svc.Track.Exit()
-	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
-	var err error
-	if r.Budget, err = runtime.RunBudget(limits); err != nil {
+	r, err := flujoimpl.StartRecorded[struct{}](e.svc, "", nil, opts)
+	if err != nil {
 		return nil, err
 	}
+	defer e.svc.Track.Exit()
 	var res flujo.StepResult
 	_, abort := e.runTwo(ctx, in, &r, &res)
 	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, true)
@@ -7982,19 +7374,16 @@ func NewValidatedExecutor(opts ...flujo.CoreOption) (*ValidatedExecutor, error) 
 		return nil, err
 	}
 	e := &ValidatedExecutor{}
-	e.stepDraft = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name:       "draft",
-			Plain:      flujotest.Draft,
-			Validators: []func(flujotest.Job) error{flujotest.MustBeFinal},
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+	e.stepDraft.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name:       "draft",
+		Plain:      flujotest.Draft,
+		Validators: []func(flujotest.Job) error{flujotest.MustBeFinal},
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
 		},
-		Attempts: 3,
-		Breaker:  p.Breaker("draft", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig),
 	}
+	e.stepDraft.Attempts = 3
+	e.stepDraft.Breaker = p.Breaker("draft", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, false, &e.stepDraft); err != nil {
 		return nil, err
 	}
@@ -8019,16 +7408,11 @@ func (e *ValidatedExecutor) Execute(ctx context.Context, in flujotest.Job) (fluj
 
 // ExecuteResult runs Validated on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *ValidatedExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujoimpl.ExecOptionsOf(opts)
-	if !e.svc.Track.Enter() {
-		return nil, flujo.ErrClosed
-	}
-	defer e.svc.Track.Exit()
-	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
-	var err error
-	if r.Budget, err = runtime.RunBudget(limits); err != nil {
+	r, err := flujoimpl.StartRecorded[struct{}](e.svc, "", nil, opts)
+	if err != nil {
 		return nil, err
 	}
+	defer e.svc.Track.Exit()
 	var res flujo.StepResult
 	_, abort := e.stepDraft.Run(ctx, &r.Eng.Env, in, r.Frame(), &res)
 	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
@@ -8063,30 +7447,24 @@ func NewWithFailedFallbackExecutor(opts ...flujo.CoreOption) (*WithFailedFallbac
 		return nil, err
 	}
 	e := &WithFailedFallbackExecutor{}
-	e.stepFail = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name:  "fail",
-			Plain: flujotest.Fail,
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+	e.stepFail.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name:  "fail",
+		Plain: flujotest.Fail,
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
 		},
-		Attempts: 2,
-		Breaker:  p.Breaker("fail", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig),
 	}
-	e.stepFailtoo = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name:  "failtoo",
-			Plain: flujotest.FailToo,
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+	e.stepFail.Attempts = 2
+	e.stepFail.Breaker = p.Breaker("fail", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig)
+	e.stepFailtoo.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name:  "failtoo",
+		Plain: flujotest.FailToo,
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
 		},
-		Attempts: 2,
-		Breaker:  p.Breaker("failtoo", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig),
 	}
+	e.stepFailtoo.Attempts = 2
+	e.stepFailtoo.Breaker = p.Breaker("failtoo", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, false, &e.stepFail, &e.stepFailtoo); err != nil {
 		return nil, err
 	}
@@ -8111,16 +7489,11 @@ func (e *WithFailedFallbackExecutor) Execute(ctx context.Context, in flujotest.J
 
 // ExecuteResult runs WithFailedFallback on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *WithFailedFallbackExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujoimpl.ExecOptionsOf(opts)
-	if !e.svc.Track.Enter() {
-		return nil, flujo.ErrClosed
-	}
-	defer e.svc.Track.Exit()
-	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
-	var err error
-	if r.Budget, err = runtime.RunBudget(limits); err != nil {
+	r, err := flujoimpl.StartRecorded[struct{}](e.svc, "", nil, opts)
+	if err != nil {
 		return nil, err
 	}
+	defer e.svc.Track.Exit()
 	var res flujo.StepResult
 	_, abort := e.runFail(ctx, in, &r, &res)
 	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
@@ -8163,30 +7536,24 @@ func NewWithFallbackExecutor(opts ...flujo.CoreOption) (*WithFallbackExecutor, e
 		return nil, err
 	}
 	e := &WithFallbackExecutor{}
-	e.stepFail = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name:  "fail",
-			Plain: flujotest.Fail,
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+	e.stepFail.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name:  "fail",
+		Plain: flujotest.Fail,
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
 		},
-		Attempts: 2,
-		Breaker:  p.Breaker("fail", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig),
 	}
-	e.stepRescue = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name:  "rescue",
-			Plain: flujotest.Rescue,
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+	e.stepFail.Attempts = 2
+	e.stepFail.Breaker = p.Breaker("fail", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig)
+	e.stepRescue.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name:  "rescue",
+		Plain: flujotest.Rescue,
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
 		},
-		Attempts: 2,
-		Breaker:  p.Breaker("rescue", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig),
 	}
+	e.stepRescue.Attempts = 2
+	e.stepRescue.Breaker = p.Breaker("rescue", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, false, &e.stepFail, &e.stepRescue); err != nil {
 		return nil, err
 	}
@@ -8211,16 +7578,11 @@ func (e *WithFallbackExecutor) Execute(ctx context.Context, in flujotest.Job) (f
 
 // ExecuteResult runs WithFallback on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *WithFallbackExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujoimpl.ExecOptionsOf(opts)
-	if !e.svc.Track.Enter() {
-		return nil, flujo.ErrClosed
-	}
-	defer e.svc.Track.Exit()
-	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
-	var err error
-	if r.Budget, err = runtime.RunBudget(limits); err != nil {
+	r, err := flujoimpl.StartRecorded[struct{}](e.svc, "", nil, opts)
+	if err != nil {
 		return nil, err
 	}
+	defer e.svc.Track.Exit()
 	var res flujo.StepResult
 	_, abort := e.runFail(ctx, in, &r, &res)
 	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)

@@ -75,32 +75,23 @@ type BackoffLongExecutor struct {
 	stepFail flujoimpl.Step[flujotest.Job, flujotest.Job]
 }
 
-// flujogenConfigBackoffLongExecutor is the configuration compiled into BackoffLongExecutor.
-func flujogenConfigBackoffLongExecutor() runtime.OptimizationConfig {
-	c := runtime.DefaultOptimizationConfig()
-	return c
-}
-
 // NewBackoffLongExecutor returns an executor of BackoffLong. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewBackoffLongExecutor(opts ...flujo.CoreOption) (*BackoffLongExecutor, error) {
-	p, err := flujoimpl.NewParts("BackoffLongExecutor", "fail", flujogenConfigBackoffLongExecutor(), "", opts)
+	p, err := flujoimpl.NewParts("BackoffLongExecutor", "fail", runtime.DefaultOptimizationConfig(), "", opts)
 	if err != nil {
 		return nil, err
 	}
 	e := &BackoffLongExecutor{}
-	e.stepFail = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name:    "fail",
-			Plain:   flujotest.Fail,
-			Backoff: runtime.Backoff{Initial: time.Duration(int64(3600000000000)), Max: time.Duration(int64(3600000000000)), Multiplier: 2},
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+	e.stepFail.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name:    "fail",
+		Plain:   flujotest.Fail,
+		Backoff: runtime.Backoff{Initial: time.Duration(int64(3600000000000)), Max: time.Duration(int64(3600000000000)), Multiplier: 2},
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
 		},
-		Attempts: 2,
-		Breaker:  p.Breaker("fail", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
 	}
+	e.stepFail.Attempts = 2
+	e.stepFail.Breaker = p.Breaker("fail", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, false, &e.stepFail); err != nil {
 		return nil, err
 	}
@@ -125,16 +116,11 @@ func (e *BackoffLongExecutor) Execute(ctx context.Context, in flujotest.Job) (fl
 
 // ExecuteResult runs BackoffLong on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *BackoffLongExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujoimpl.ExecOptionsOf(opts)
-	if !e.svc.Track.Enter() {
-		return nil, flujo.ErrClosed
-	}
-	defer e.svc.Track.Exit()
-	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
-	var err error
-	if r.Budget, err = runtime.RunBudget(limits); err != nil {
+	r, err := flujoimpl.StartRecorded[struct{}](e.svc, "", nil, opts)
+	if err != nil {
 		return nil, err
 	}
+	defer e.svc.Track.Exit()
 	var res flujo.StepResult
 	_, abort := e.stepFail.Run(ctx, &r.Eng.Env, in, r.Frame(), &res)
 	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
@@ -153,31 +139,22 @@ type BadInputRetriedExecutor struct {
 	stepUpstream flujoimpl.Step[flujotest.Job, flujotest.Job]
 }
 
-// flujogenConfigBadInputRetriedExecutor is the configuration compiled into BadInputRetriedExecutor.
-func flujogenConfigBadInputRetriedExecutor() runtime.OptimizationConfig {
-	c := runtime.DefaultOptimizationConfig()
-	return c
-}
-
 // NewBadInputRetriedExecutor returns an executor of BadInputRetried. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewBadInputRetriedExecutor(opts ...flujo.CoreOption) (*BadInputRetriedExecutor, error) {
-	p, err := flujoimpl.NewParts("BadInputRetriedExecutor", "upstream", flujogenConfigBadInputRetriedExecutor(), "", opts)
+	p, err := flujoimpl.NewParts("BadInputRetriedExecutor", "upstream", runtime.DefaultOptimizationConfig(), "", opts)
 	if err != nil {
 		return nil, err
 	}
 	e := &BadInputRetriedExecutor{}
-	e.stepUpstream = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name:  "upstream",
-			Plain: flujotest.Upstream,
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+	e.stepUpstream.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name:  "upstream",
+		Plain: flujotest.Upstream,
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
 		},
-		Attempts: 3,
-		Breaker:  p.Breaker("upstream", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
 	}
+	e.stepUpstream.Attempts = 3
+	e.stepUpstream.Breaker = p.Breaker("upstream", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, false, &e.stepUpstream); err != nil {
 		return nil, err
 	}
@@ -202,16 +179,11 @@ func (e *BadInputRetriedExecutor) Execute(ctx context.Context, in flujotest.Job)
 
 // ExecuteResult runs BadInputRetried on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *BadInputRetriedExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujoimpl.ExecOptionsOf(opts)
-	if !e.svc.Track.Enter() {
-		return nil, flujo.ErrClosed
-	}
-	defer e.svc.Track.Exit()
-	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
-	var err error
-	if r.Budget, err = runtime.RunBudget(limits); err != nil {
+	r, err := flujoimpl.StartRecorded[struct{}](e.svc, "", nil, opts)
+	if err != nil {
 		return nil, err
 	}
+	defer e.svc.Track.Exit()
 	var res flujo.StepResult
 	_, abort := e.stepUpstream.Run(ctx, &r.Eng.Env, in, r.Frame(), &res)
 	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
@@ -230,31 +202,22 @@ type BreakerCancelsExecutor struct {
 	stepCancel flujoimpl.Step[flujotest.Job, flujotest.Job]
 }
 
-// flujogenConfigBreakerCancelsExecutor is the configuration compiled into BreakerCancelsExecutor.
-func flujogenConfigBreakerCancelsExecutor() runtime.OptimizationConfig {
-	c := runtime.DefaultOptimizationConfig()
-	return c
-}
-
 // NewBreakerCancelsExecutor returns an executor of BreakerCancels. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewBreakerCancelsExecutor(opts ...flujo.CoreOption) (*BreakerCancelsExecutor, error) {
-	p, err := flujoimpl.NewParts("BreakerCancelsExecutor", "cancel", flujogenConfigBreakerCancelsExecutor(), "", opts)
+	p, err := flujoimpl.NewParts("BreakerCancelsExecutor", "cancel", runtime.DefaultOptimizationConfig(), "", opts)
 	if err != nil {
 		return nil, err
 	}
 	e := &BreakerCancelsExecutor{}
-	e.stepCancel = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name:  "cancel",
-			Plain: flujotest.CancelCaller,
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+	e.stepCancel.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name:  "cancel",
+		Plain: flujotest.CancelCaller,
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
 		},
-		Attempts: 1,
-		Breaker:  p.Breaker("cancel", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
 	}
+	e.stepCancel.Attempts = 1
+	e.stepCancel.Breaker = p.Breaker("cancel", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, false, &e.stepCancel); err != nil {
 		return nil, err
 	}
@@ -279,16 +242,11 @@ func (e *BreakerCancelsExecutor) Execute(ctx context.Context, in flujotest.Job) 
 
 // ExecuteResult runs BreakerCancels on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *BreakerCancelsExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujoimpl.ExecOptionsOf(opts)
-	if !e.svc.Track.Enter() {
-		return nil, flujo.ErrClosed
-	}
-	defer e.svc.Track.Exit()
-	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
-	var err error
-	if r.Budget, err = runtime.RunBudget(limits); err != nil {
+	r, err := flujoimpl.StartRecorded[struct{}](e.svc, "", nil, opts)
+	if err != nil {
 		return nil, err
 	}
+	defer e.svc.Track.Exit()
 	var res flujo.StepResult
 	_, abort := e.stepCancel.Run(ctx, &r.Eng.Env, in, r.Frame(), &res)
 	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
@@ -307,31 +265,23 @@ type BreakerCustomExecutor struct {
 	stepUpstream flujoimpl.Step[flujotest.Job, flujotest.Job]
 }
 
-// flujogenConfigBreakerCustomExecutor is the configuration compiled into BreakerCustomExecutor.
-func flujogenConfigBreakerCustomExecutor() runtime.OptimizationConfig {
-	c := runtime.DefaultOptimizationConfig()
-	return c
-}
-
 // NewBreakerCustomExecutor returns an executor of BreakerCustom. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewBreakerCustomExecutor(opts ...flujo.CoreOption) (*BreakerCustomExecutor, error) {
-	p, err := flujoimpl.NewParts("BreakerCustomExecutor", "upstream", flujogenConfigBreakerCustomExecutor(), "", opts)
+	p, err := flujoimpl.NewParts("BreakerCustomExecutor", "upstream", runtime.DefaultOptimizationConfig(), "", opts)
 	if err != nil {
 		return nil, err
 	}
 	e := &BreakerCustomExecutor{}
-	e.stepUpstream = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name:  "upstream",
-			Plain: flujotest.Upstream,
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujotest.CountsOnlyBadInput,
+	e.stepUpstream.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name:  "upstream",
+		Plain: flujotest.Upstream,
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
 		},
-		Attempts: 1,
-		Breaker:  p.Breaker("upstream", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
+		BreakerCounts: flujotest.CountsOnlyBadInput,
 	}
+	e.stepUpstream.Attempts = 1
+	e.stepUpstream.Breaker = p.Breaker("upstream", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, false, &e.stepUpstream); err != nil {
 		return nil, err
 	}
@@ -356,16 +306,11 @@ func (e *BreakerCustomExecutor) Execute(ctx context.Context, in flujotest.Job) (
 
 // ExecuteResult runs BreakerCustom on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *BreakerCustomExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujoimpl.ExecOptionsOf(opts)
-	if !e.svc.Track.Enter() {
-		return nil, flujo.ErrClosed
-	}
-	defer e.svc.Track.Exit()
-	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
-	var err error
-	if r.Budget, err = runtime.RunBudget(limits); err != nil {
+	r, err := flujoimpl.StartRecorded[struct{}](e.svc, "", nil, opts)
+	if err != nil {
 		return nil, err
 	}
+	defer e.svc.Track.Exit()
 	var res flujo.StepResult
 	_, abort := e.stepUpstream.Run(ctx, &r.Eng.Env, in, r.Frame(), &res)
 	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
@@ -384,31 +329,22 @@ type BreakerFailExecutor struct {
 	stepFail flujoimpl.Step[flujotest.Job, flujotest.Job]
 }
 
-// flujogenConfigBreakerFailExecutor is the configuration compiled into BreakerFailExecutor.
-func flujogenConfigBreakerFailExecutor() runtime.OptimizationConfig {
-	c := runtime.DefaultOptimizationConfig()
-	return c
-}
-
 // NewBreakerFailExecutor returns an executor of BreakerFail. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewBreakerFailExecutor(opts ...flujo.CoreOption) (*BreakerFailExecutor, error) {
-	p, err := flujoimpl.NewParts("BreakerFailExecutor", "fail", flujogenConfigBreakerFailExecutor(), "", opts)
+	p, err := flujoimpl.NewParts("BreakerFailExecutor", "fail", runtime.DefaultOptimizationConfig(), "", opts)
 	if err != nil {
 		return nil, err
 	}
 	e := &BreakerFailExecutor{}
-	e.stepFail = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name:  "fail",
-			Plain: flujotest.Fail,
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+	e.stepFail.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name:  "fail",
+		Plain: flujotest.Fail,
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
 		},
-		Attempts: 1,
-		Breaker:  p.Breaker("fail", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
 	}
+	e.stepFail.Attempts = 1
+	e.stepFail.Breaker = p.Breaker("fail", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, false, &e.stepFail); err != nil {
 		return nil, err
 	}
@@ -433,16 +369,11 @@ func (e *BreakerFailExecutor) Execute(ctx context.Context, in flujotest.Job) (fl
 
 // ExecuteResult runs BreakerFail on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *BreakerFailExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujoimpl.ExecOptionsOf(opts)
-	if !e.svc.Track.Enter() {
-		return nil, flujo.ErrClosed
-	}
-	defer e.svc.Track.Exit()
-	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
-	var err error
-	if r.Budget, err = runtime.RunBudget(limits); err != nil {
+	r, err := flujoimpl.StartRecorded[struct{}](e.svc, "", nil, opts)
+	if err != nil {
 		return nil, err
 	}
+	defer e.svc.Track.Exit()
 	var res flujo.StepResult
 	_, abort := e.stepFail.Run(ctx, &r.Eng.Env, in, r.Frame(), &res)
 	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
@@ -461,31 +392,22 @@ type BreakerFlakyExecutor struct {
 	stepFlaky flujoimpl.Step[flujotest.Job, flujotest.Job]
 }
 
-// flujogenConfigBreakerFlakyExecutor is the configuration compiled into BreakerFlakyExecutor.
-func flujogenConfigBreakerFlakyExecutor() runtime.OptimizationConfig {
-	c := runtime.DefaultOptimizationConfig()
-	return c
-}
-
 // NewBreakerFlakyExecutor returns an executor of BreakerFlaky. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewBreakerFlakyExecutor(opts ...flujo.CoreOption) (*BreakerFlakyExecutor, error) {
-	p, err := flujoimpl.NewParts("BreakerFlakyExecutor", "flaky", flujogenConfigBreakerFlakyExecutor(), "", opts)
+	p, err := flujoimpl.NewParts("BreakerFlakyExecutor", "flaky", runtime.DefaultOptimizationConfig(), "", opts)
 	if err != nil {
 		return nil, err
 	}
 	e := &BreakerFlakyExecutor{}
-	e.stepFlaky = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name:  "flaky",
-			Plain: flujotest.Flaky,
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+	e.stepFlaky.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name:  "flaky",
+		Plain: flujotest.Flaky,
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
 		},
-		Attempts: 1,
-		Breaker:  p.Breaker("flaky", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
 	}
+	e.stepFlaky.Attempts = 1
+	e.stepFlaky.Breaker = p.Breaker("flaky", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, false, &e.stepFlaky); err != nil {
 		return nil, err
 	}
@@ -510,16 +432,11 @@ func (e *BreakerFlakyExecutor) Execute(ctx context.Context, in flujotest.Job) (f
 
 // ExecuteResult runs BreakerFlaky on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *BreakerFlakyExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujoimpl.ExecOptionsOf(opts)
-	if !e.svc.Track.Enter() {
-		return nil, flujo.ErrClosed
-	}
-	defer e.svc.Track.Exit()
-	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
-	var err error
-	if r.Budget, err = runtime.RunBudget(limits); err != nil {
+	r, err := flujoimpl.StartRecorded[struct{}](e.svc, "", nil, opts)
+	if err != nil {
 		return nil, err
 	}
+	defer e.svc.Track.Exit()
 	var res flujo.StepResult
 	_, abort := e.stepFlaky.Run(ctx, &r.Eng.Env, in, r.Frame(), &res)
 	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
@@ -538,31 +455,22 @@ type BreakerPanicsExecutor struct {
 	stepPanic flujoimpl.Step[flujotest.Job, flujotest.Job]
 }
 
-// flujogenConfigBreakerPanicsExecutor is the configuration compiled into BreakerPanicsExecutor.
-func flujogenConfigBreakerPanicsExecutor() runtime.OptimizationConfig {
-	c := runtime.DefaultOptimizationConfig()
-	return c
-}
-
 // NewBreakerPanicsExecutor returns an executor of BreakerPanics. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewBreakerPanicsExecutor(opts ...flujo.CoreOption) (*BreakerPanicsExecutor, error) {
-	p, err := flujoimpl.NewParts("BreakerPanicsExecutor", "panic", flujogenConfigBreakerPanicsExecutor(), "", opts)
+	p, err := flujoimpl.NewParts("BreakerPanicsExecutor", "panic", runtime.DefaultOptimizationConfig(), "", opts)
 	if err != nil {
 		return nil, err
 	}
 	e := &BreakerPanicsExecutor{}
-	e.stepPanic = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name:  "panic",
-			Plain: flujotest.Panic,
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+	e.stepPanic.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name:  "panic",
+		Plain: flujotest.Panic,
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
 		},
-		Attempts: 1,
-		Breaker:  p.Breaker("panic", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
 	}
+	e.stepPanic.Attempts = 1
+	e.stepPanic.Breaker = p.Breaker("panic", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, false, &e.stepPanic); err != nil {
 		return nil, err
 	}
@@ -587,16 +495,11 @@ func (e *BreakerPanicsExecutor) Execute(ctx context.Context, in flujotest.Job) (
 
 // ExecuteResult runs BreakerPanics on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *BreakerPanicsExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujoimpl.ExecOptionsOf(opts)
-	if !e.svc.Track.Enter() {
-		return nil, flujo.ErrClosed
-	}
-	defer e.svc.Track.Exit()
-	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
-	var err error
-	if r.Budget, err = runtime.RunBudget(limits); err != nil {
+	r, err := flujoimpl.StartRecorded[struct{}](e.svc, "", nil, opts)
+	if err != nil {
 		return nil, err
 	}
+	defer e.svc.Track.Exit()
 	var res flujo.StepResult
 	_, abort := e.stepPanic.Run(ctx, &r.Eng.Env, in, r.Frame(), &res)
 	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
@@ -615,32 +518,23 @@ type BreakerTimesOutExecutor struct {
 	stepBlock flujoimpl.Step[flujotest.Job, flujotest.Job]
 }
 
-// flujogenConfigBreakerTimesOutExecutor is the configuration compiled into BreakerTimesOutExecutor.
-func flujogenConfigBreakerTimesOutExecutor() runtime.OptimizationConfig {
-	c := runtime.DefaultOptimizationConfig()
-	return c
-}
-
 // NewBreakerTimesOutExecutor returns an executor of BreakerTimesOut. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewBreakerTimesOutExecutor(opts ...flujo.CoreOption) (*BreakerTimesOutExecutor, error) {
-	p, err := flujoimpl.NewParts("BreakerTimesOutExecutor", "block", flujogenConfigBreakerTimesOutExecutor(), "", opts)
+	p, err := flujoimpl.NewParts("BreakerTimesOutExecutor", "block", runtime.DefaultOptimizationConfig(), "", opts)
 	if err != nil {
 		return nil, err
 	}
 	e := &BreakerTimesOutExecutor{}
-	e.stepBlock = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name:  "block",
-			Plain: flujotest.Block,
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+	e.stepBlock.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name:  "block",
+		Plain: flujotest.Block,
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
 		},
-		Attempts: 1,
-		Timeout:  time.Duration(int64(5000000)),
-		Breaker:  p.Breaker("block", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
 	}
+	e.stepBlock.Attempts = 1
+	e.stepBlock.Timeout = time.Duration(int64(5000000))
+	e.stepBlock.Breaker = p.Breaker("block", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, false, &e.stepBlock); err != nil {
 		return nil, err
 	}
@@ -665,16 +559,11 @@ func (e *BreakerTimesOutExecutor) Execute(ctx context.Context, in flujotest.Job)
 
 // ExecuteResult runs BreakerTimesOut on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *BreakerTimesOutExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujoimpl.ExecOptionsOf(opts)
-	if !e.svc.Track.Enter() {
-		return nil, flujo.ErrClosed
-	}
-	defer e.svc.Track.Exit()
-	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
-	var err error
-	if r.Budget, err = runtime.RunBudget(limits); err != nil {
+	r, err := flujoimpl.StartRecorded[struct{}](e.svc, "", nil, opts)
+	if err != nil {
 		return nil, err
 	}
+	defer e.svc.Track.Exit()
 	var res flujo.StepResult
 	_, abort := e.stepBlock.Run(ctx, &r.Eng.Env, in, r.Frame(), &res)
 	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
@@ -693,31 +582,22 @@ type BreakerUpstreamExecutor struct {
 	stepUpstream flujoimpl.Step[flujotest.Job, flujotest.Job]
 }
 
-// flujogenConfigBreakerUpstreamExecutor is the configuration compiled into BreakerUpstreamExecutor.
-func flujogenConfigBreakerUpstreamExecutor() runtime.OptimizationConfig {
-	c := runtime.DefaultOptimizationConfig()
-	return c
-}
-
 // NewBreakerUpstreamExecutor returns an executor of BreakerUpstream. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewBreakerUpstreamExecutor(opts ...flujo.CoreOption) (*BreakerUpstreamExecutor, error) {
-	p, err := flujoimpl.NewParts("BreakerUpstreamExecutor", "upstream", flujogenConfigBreakerUpstreamExecutor(), "", opts)
+	p, err := flujoimpl.NewParts("BreakerUpstreamExecutor", "upstream", runtime.DefaultOptimizationConfig(), "", opts)
 	if err != nil {
 		return nil, err
 	}
 	e := &BreakerUpstreamExecutor{}
-	e.stepUpstream = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name:  "upstream",
-			Plain: flujotest.Upstream,
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+	e.stepUpstream.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name:  "upstream",
+		Plain: flujotest.Upstream,
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
 		},
-		Attempts: 1,
-		Breaker:  p.Breaker("upstream", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
 	}
+	e.stepUpstream.Attempts = 1
+	e.stepUpstream.Breaker = p.Breaker("upstream", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, false, &e.stepUpstream); err != nil {
 		return nil, err
 	}
@@ -742,16 +622,11 @@ func (e *BreakerUpstreamExecutor) Execute(ctx context.Context, in flujotest.Job)
 
 // ExecuteResult runs BreakerUpstream on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *BreakerUpstreamExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujoimpl.ExecOptionsOf(opts)
-	if !e.svc.Track.Enter() {
-		return nil, flujo.ErrClosed
-	}
-	defer e.svc.Track.Exit()
-	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
-	var err error
-	if r.Budget, err = runtime.RunBudget(limits); err != nil {
+	r, err := flujoimpl.StartRecorded[struct{}](e.svc, "", nil, opts)
+	if err != nil {
 		return nil, err
 	}
+	defer e.svc.Track.Exit()
 	var res flujo.StepResult
 	_, abort := e.stepUpstream.Run(ctx, &r.Eng.Env, in, r.Frame(), &res)
 	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
@@ -770,32 +645,23 @@ type BreakerValidatedExecutor struct {
 	stepDraft flujoimpl.Step[flujotest.Job, flujotest.Job]
 }
 
-// flujogenConfigBreakerValidatedExecutor is the configuration compiled into BreakerValidatedExecutor.
-func flujogenConfigBreakerValidatedExecutor() runtime.OptimizationConfig {
-	c := runtime.DefaultOptimizationConfig()
-	return c
-}
-
 // NewBreakerValidatedExecutor returns an executor of BreakerValidated. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewBreakerValidatedExecutor(opts ...flujo.CoreOption) (*BreakerValidatedExecutor, error) {
-	p, err := flujoimpl.NewParts("BreakerValidatedExecutor", "draft", flujogenConfigBreakerValidatedExecutor(), "", opts)
+	p, err := flujoimpl.NewParts("BreakerValidatedExecutor", "draft", runtime.DefaultOptimizationConfig(), "", opts)
 	if err != nil {
 		return nil, err
 	}
 	e := &BreakerValidatedExecutor{}
-	e.stepDraft = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name:       "draft",
-			Plain:      flujotest.Draft,
-			Validators: []func(flujotest.Job) error{flujotest.MustBeFinal},
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+	e.stepDraft.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name:       "draft",
+		Plain:      flujotest.Draft,
+		Validators: []func(flujotest.Job) error{flujotest.MustBeFinal},
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
 		},
-		Attempts: 1,
-		Breaker:  p.Breaker("draft", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
 	}
+	e.stepDraft.Attempts = 1
+	e.stepDraft.Breaker = p.Breaker("draft", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, false, &e.stepDraft); err != nil {
 		return nil, err
 	}
@@ -820,16 +686,11 @@ func (e *BreakerValidatedExecutor) Execute(ctx context.Context, in flujotest.Job
 
 // ExecuteResult runs BreakerValidated on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *BreakerValidatedExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujoimpl.ExecOptionsOf(opts)
-	if !e.svc.Track.Enter() {
-		return nil, flujo.ErrClosed
-	}
-	defer e.svc.Track.Exit()
-	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
-	var err error
-	if r.Budget, err = runtime.RunBudget(limits); err != nil {
+	r, err := flujoimpl.StartRecorded[struct{}](e.svc, "", nil, opts)
+	if err != nil {
 		return nil, err
 	}
+	defer e.svc.Track.Exit()
 	var res flujo.StepResult
 	_, abort := e.stepDraft.Run(ctx, &r.Eng.Env, in, r.Frame(), &res)
 	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
@@ -849,44 +710,32 @@ type BudgetFallbackExecutor struct {
 	stepRescue  flujoimpl.Step[flujotest.Bill, flujotest.Charge]
 }
 
-// flujogenConfigBudgetFallbackExecutor is the configuration compiled into BudgetFallbackExecutor.
-func flujogenConfigBudgetFallbackExecutor() runtime.OptimizationConfig {
-	c := runtime.DefaultOptimizationConfig()
-	return c
-}
-
 // NewBudgetFallbackExecutor returns an executor of BudgetFallback. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewBudgetFallbackExecutor(opts ...flujo.CoreOption) (*BudgetFallbackExecutor, error) {
-	p, err := flujoimpl.NewParts("BudgetFallbackExecutor", "primary", flujogenConfigBudgetFallbackExecutor(), "", opts)
+	p, err := flujoimpl.NewParts("BudgetFallbackExecutor", "primary", runtime.DefaultOptimizationConfig(), "", opts)
 	if err != nil {
 		return nil, err
 	}
 	e := &BudgetFallbackExecutor{}
-	e.stepPrimary = flujoimpl.Step[flujotest.Bill, flujotest.Charge]{
-		Leaf: &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
-			Name:       "primary",
-			Plain:      flujotest.PayA,
-			Validators: []func(flujotest.Charge) error{flujotest.RejectAll},
-			Usage: func(o flujotest.Charge) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+	e.stepPrimary.Leaf = &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
+		Name:       "primary",
+		Plain:      flujotest.PayA,
+		Validators: []func(flujotest.Charge) error{flujotest.RejectAll},
+		Usage: func(o flujotest.Charge) runtime.Usage {
+			return o.Usage()
 		},
-		Attempts: 1,
-		Breaker:  p.Breaker("primary", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
 	}
-	e.stepRescue = flujoimpl.Step[flujotest.Bill, flujotest.Charge]{
-		Leaf: &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
-			Name:  "rescue",
-			Plain: flujotest.PayB,
-			Usage: func(o flujotest.Charge) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+	e.stepPrimary.Attempts = 1
+	e.stepPrimary.Breaker = p.Breaker("primary", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
+	e.stepRescue.Leaf = &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
+		Name:  "rescue",
+		Plain: flujotest.PayB,
+		Usage: func(o flujotest.Charge) runtime.Usage {
+			return o.Usage()
 		},
-		Attempts: 1,
-		Breaker:  p.Breaker("rescue", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
 	}
+	e.stepRescue.Attempts = 1
+	e.stepRescue.Breaker = p.Breaker("rescue", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, false, &e.stepPrimary, &e.stepRescue); err != nil {
 		return nil, err
 	}
@@ -911,16 +760,11 @@ func (e *BudgetFallbackExecutor) Execute(ctx context.Context, in flujotest.Bill)
 
 // ExecuteResult runs BudgetFallback on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *BudgetFallbackExecutor) ExecuteResult(ctx context.Context, in flujotest.Bill, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujoimpl.ExecOptionsOf(opts)
-	if !e.svc.Track.Enter() {
-		return nil, flujo.ErrClosed
-	}
-	defer e.svc.Track.Exit()
-	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
-	var err error
-	if r.Budget, err = runtime.RunBudget(limits); err != nil {
+	r, err := flujoimpl.StartRecorded[struct{}](e.svc, "", nil, opts)
+	if err != nil {
 		return nil, err
 	}
+	defer e.svc.Track.Exit()
 	var res flujo.StepResult
 	_, abort := e.runPrimary(ctx, in, &r, &res)
 	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
@@ -961,43 +805,31 @@ func resetscratchBudgetFanExecutor(u *scratchBudgetFanExecutor) {
 	*u = scratchBudgetFanExecutor{parFan: scratchBudgetFanExecutorFan{done: u.parFan.done}}
 }
 
-// flujogenConfigBudgetFanExecutor is the configuration compiled into BudgetFanExecutor.
-func flujogenConfigBudgetFanExecutor() runtime.OptimizationConfig {
-	c := runtime.DefaultOptimizationConfig()
-	return c
-}
-
 // NewBudgetFanExecutor returns an executor of BudgetFan. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewBudgetFanExecutor(opts ...flujo.CoreOption) (*BudgetFanExecutor, error) {
-	p, err := flujoimpl.NewParts("BudgetFanExecutor", "fan", flujogenConfigBudgetFanExecutor(), "", opts)
+	p, err := flujoimpl.NewParts("BudgetFanExecutor", "fan", runtime.DefaultOptimizationConfig(), "", opts)
 	if err != nil {
 		return nil, err
 	}
 	e := &BudgetFanExecutor{}
-	e.stepPaid = flujoimpl.Step[flujotest.Bill, flujotest.Charge]{
-		Leaf: &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
-			Name:  "paid",
-			Plain: flujotest.PayA,
-			Usage: func(o flujotest.Charge) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+	e.stepPaid.Leaf = &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
+		Name:  "paid",
+		Plain: flujotest.PayA,
+		Usage: func(o flujotest.Charge) runtime.Usage {
+			return o.Usage()
 		},
-		Attempts: 1,
-		Breaker:  p.Breaker("paid", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
 	}
-	e.stepFree = flujoimpl.Step[flujotest.Bill, flujotest.Charge]{
-		Leaf: &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
-			Name:  "free",
-			Plain: flujotest.PayB,
-			Usage: func(o flujotest.Charge) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+	e.stepPaid.Attempts = 1
+	e.stepPaid.Breaker = p.Breaker("paid", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
+	e.stepFree.Leaf = &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
+		Name:  "free",
+		Plain: flujotest.PayB,
+		Usage: func(o flujotest.Charge) runtime.Usage {
+			return o.Usage()
 		},
-		Attempts: 1,
-		Breaker:  p.Breaker("free", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
 	}
+	e.stepFree.Attempts = 1
+	e.stepFree.Breaker = p.Breaker("free", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{
 		Build:  e.build,
 		Shrink: e.shrink,
@@ -1026,16 +858,11 @@ func (e *BudgetFanExecutor) Execute(ctx context.Context, in flujotest.Bill) (flu
 
 // ExecuteResult runs BudgetFan on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *BudgetFanExecutor) ExecuteResult(ctx context.Context, in flujotest.Bill, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujoimpl.ExecOptionsOf(opts)
-	if !e.svc.Track.Enter() {
-		return nil, flujo.ErrClosed
-	}
-	defer e.svc.Track.Exit()
-	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
-	var err error
-	if r.Budget, err = runtime.RunBudget(limits); err != nil {
+	r, err := flujoimpl.StartRecorded[struct{}](e.svc, "", nil, opts)
+	if err != nil {
 		return nil, err
 	}
+	defer e.svc.Track.Exit()
 	var res flujo.StepResult
 	_, abort := e.runFan(ctx, in, &r, &res)
 	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
@@ -1157,67 +984,49 @@ func resetscratchBudgetFan4Executor(u *scratchBudgetFan4Executor) {
 	*u = scratchBudgetFan4Executor{parFan: scratchBudgetFan4ExecutorFan{done: u.parFan.done}}
 }
 
-// flujogenConfigBudgetFan4Executor is the configuration compiled into BudgetFan4Executor.
-func flujogenConfigBudgetFan4Executor() runtime.OptimizationConfig {
-	c := runtime.DefaultOptimizationConfig()
-	return c
-}
-
 // NewBudgetFan4Executor returns an executor of BudgetFan4. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewBudgetFan4Executor(opts ...flujo.CoreOption) (*BudgetFan4Executor, error) {
-	p, err := flujoimpl.NewParts("BudgetFan4Executor", "fan", flujogenConfigBudgetFan4Executor(), "", opts)
+	p, err := flujoimpl.NewParts("BudgetFan4Executor", "fan", runtime.DefaultOptimizationConfig(), "", opts)
 	if err != nil {
 		return nil, err
 	}
 	e := &BudgetFan4Executor{}
-	e.stepB1 = flujoimpl.Step[flujotest.Bill, flujotest.Charge]{
-		Leaf: &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
-			Name:  "b1",
-			Plain: flujotest.PayA,
-			Usage: func(o flujotest.Charge) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+	e.stepB1.Leaf = &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
+		Name:  "b1",
+		Plain: flujotest.PayA,
+		Usage: func(o flujotest.Charge) runtime.Usage {
+			return o.Usage()
 		},
-		Attempts: 1,
-		Breaker:  p.Breaker("b1", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
 	}
-	e.stepB2 = flujoimpl.Step[flujotest.Bill, flujotest.Charge]{
-		Leaf: &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
-			Name:  "b2",
-			Plain: flujotest.PayB,
-			Usage: func(o flujotest.Charge) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+	e.stepB1.Attempts = 1
+	e.stepB1.Breaker = p.Breaker("b1", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
+	e.stepB2.Leaf = &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
+		Name:  "b2",
+		Plain: flujotest.PayB,
+		Usage: func(o flujotest.Charge) runtime.Usage {
+			return o.Usage()
 		},
-		Attempts: 1,
-		Breaker:  p.Breaker("b2", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
 	}
-	e.stepB3 = flujoimpl.Step[flujotest.Bill, flujotest.Charge]{
-		Leaf: &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
-			Name:  "b3",
-			Plain: flujotest.PayC,
-			Usage: func(o flujotest.Charge) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+	e.stepB2.Attempts = 1
+	e.stepB2.Breaker = p.Breaker("b2", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
+	e.stepB3.Leaf = &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
+		Name:  "b3",
+		Plain: flujotest.PayC,
+		Usage: func(o flujotest.Charge) runtime.Usage {
+			return o.Usage()
 		},
-		Attempts: 1,
-		Breaker:  p.Breaker("b3", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
 	}
-	e.stepB4 = flujoimpl.Step[flujotest.Bill, flujotest.Charge]{
-		Leaf: &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
-			Name:  "b4",
-			Plain: flujotest.PayD,
-			Usage: func(o flujotest.Charge) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+	e.stepB3.Attempts = 1
+	e.stepB3.Breaker = p.Breaker("b3", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
+	e.stepB4.Leaf = &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
+		Name:  "b4",
+		Plain: flujotest.PayD,
+		Usage: func(o flujotest.Charge) runtime.Usage {
+			return o.Usage()
 		},
-		Attempts: 1,
-		Breaker:  p.Breaker("b4", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
 	}
+	e.stepB4.Attempts = 1
+	e.stepB4.Breaker = p.Breaker("b4", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{
 		Build:  e.build,
 		Shrink: e.shrink,
@@ -1246,16 +1055,11 @@ func (e *BudgetFan4Executor) Execute(ctx context.Context, in flujotest.Bill) (fl
 
 // ExecuteResult runs BudgetFan4 on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *BudgetFan4Executor) ExecuteResult(ctx context.Context, in flujotest.Bill, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujoimpl.ExecOptionsOf(opts)
-	if !e.svc.Track.Enter() {
-		return nil, flujo.ErrClosed
-	}
-	defer e.svc.Track.Exit()
-	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
-	var err error
-	if r.Budget, err = runtime.RunBudget(limits); err != nil {
+	r, err := flujoimpl.StartRecorded[struct{}](e.svc, "", nil, opts)
+	if err != nil {
 		return nil, err
 	}
+	defer e.svc.Track.Exit()
 	var res flujo.StepResult
 	_, abort := e.runFan(ctx, in, &r, &res)
 	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
@@ -1395,43 +1199,31 @@ func resetscratchBudgetHoldFanExecutor(u *scratchBudgetHoldFanExecutor) {
 	*u = scratchBudgetHoldFanExecutor{parFan: scratchBudgetHoldFanExecutorFan{done: u.parFan.done}}
 }
 
-// flujogenConfigBudgetHoldFanExecutor is the configuration compiled into BudgetHoldFanExecutor.
-func flujogenConfigBudgetHoldFanExecutor() runtime.OptimizationConfig {
-	c := runtime.DefaultOptimizationConfig()
-	return c
-}
-
 // NewBudgetHoldFanExecutor returns an executor of BudgetHoldFan. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewBudgetHoldFanExecutor(opts ...flujo.CoreOption) (*BudgetHoldFanExecutor, error) {
-	p, err := flujoimpl.NewParts("BudgetHoldFanExecutor", "fan", flujogenConfigBudgetHoldFanExecutor(), "", opts)
+	p, err := flujoimpl.NewParts("BudgetHoldFanExecutor", "fan", runtime.DefaultOptimizationConfig(), "", opts)
 	if err != nil {
 		return nil, err
 	}
 	e := &BudgetHoldFanExecutor{}
-	e.stepPaid = flujoimpl.Step[flujotest.Bill, flujotest.Charge]{
-		Leaf: &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
-			Name:  "paid",
-			Plain: flujotest.PayA,
-			Usage: func(o flujotest.Charge) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+	e.stepPaid.Leaf = &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
+		Name:  "paid",
+		Plain: flujotest.PayA,
+		Usage: func(o flujotest.Charge) runtime.Usage {
+			return o.Usage()
 		},
-		Attempts: 1,
-		Breaker:  p.Breaker("paid", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
 	}
-	e.stepHold = flujoimpl.Step[flujotest.Bill, flujotest.Charge]{
-		Leaf: &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
-			Name:  "hold",
-			Plain: flujotest.Hold,
-			Usage: func(o flujotest.Charge) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+	e.stepPaid.Attempts = 1
+	e.stepPaid.Breaker = p.Breaker("paid", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
+	e.stepHold.Leaf = &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
+		Name:  "hold",
+		Plain: flujotest.Hold,
+		Usage: func(o flujotest.Charge) runtime.Usage {
+			return o.Usage()
 		},
-		Attempts: 1,
-		Breaker:  p.Breaker("hold", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
 	}
+	e.stepHold.Attempts = 1
+	e.stepHold.Breaker = p.Breaker("hold", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{
 		Build:  e.build,
 		Shrink: e.shrink,
@@ -1460,16 +1252,11 @@ func (e *BudgetHoldFanExecutor) Execute(ctx context.Context, in flujotest.Bill) 
 
 // ExecuteResult runs BudgetHoldFan on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *BudgetHoldFanExecutor) ExecuteResult(ctx context.Context, in flujotest.Bill, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujoimpl.ExecOptionsOf(opts)
-	if !e.svc.Track.Enter() {
-		return nil, flujo.ErrClosed
-	}
-	defer e.svc.Track.Exit()
-	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
-	var err error
-	if r.Budget, err = runtime.RunBudget(limits); err != nil {
+	r, err := flujoimpl.StartRecorded[struct{}](e.svc, "", nil, opts)
+	if err != nil {
 		return nil, err
 	}
+	defer e.svc.Track.Exit()
 	var res flujo.StepResult
 	_, abort := e.runFan(ctx, in, &r, &res)
 	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
@@ -1575,31 +1362,22 @@ type BudgetMapExecutor struct {
 	stepItem flujoimpl.Step[flujotest.Bill, flujotest.Charge]
 }
 
-// flujogenConfigBudgetMapExecutor is the configuration compiled into BudgetMapExecutor.
-func flujogenConfigBudgetMapExecutor() runtime.OptimizationConfig {
-	c := runtime.DefaultOptimizationConfig()
-	return c
-}
-
 // NewBudgetMapExecutor returns an executor of BudgetMap. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewBudgetMapExecutor(opts ...flujo.CoreOption) (*BudgetMapExecutor, error) {
-	p, err := flujoimpl.NewParts("BudgetMapExecutor", "each", flujogenConfigBudgetMapExecutor(), "", opts)
+	p, err := flujoimpl.NewParts("BudgetMapExecutor", "each", runtime.DefaultOptimizationConfig(), "", opts)
 	if err != nil {
 		return nil, err
 	}
 	e := &BudgetMapExecutor{}
-	e.stepItem = flujoimpl.Step[flujotest.Bill, flujotest.Charge]{
-		Leaf: &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
-			Name:  "item",
-			Plain: flujotest.Item,
-			Usage: func(o flujotest.Charge) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+	e.stepItem.Leaf = &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
+		Name:  "item",
+		Plain: flujotest.Item,
+		Usage: func(o flujotest.Charge) runtime.Usage {
+			return o.Usage()
 		},
-		Attempts: 1,
-		Breaker:  p.Breaker("item", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
 	}
+	e.stepItem.Attempts = 1
+	e.stepItem.Breaker = p.Breaker("item", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, false, &e.stepItem); err != nil {
 		return nil, err
 	}
@@ -1624,16 +1402,11 @@ func (e *BudgetMapExecutor) Execute(ctx context.Context, in []flujotest.Bill) ([
 
 // ExecuteResult runs BudgetMap on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *BudgetMapExecutor) ExecuteResult(ctx context.Context, in []flujotest.Bill, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujoimpl.ExecOptionsOf(opts)
-	if !e.svc.Track.Enter() {
-		return nil, flujo.ErrClosed
-	}
-	defer e.svc.Track.Exit()
-	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
-	var err error
-	if r.Budget, err = runtime.RunBudget(limits); err != nil {
+	r, err := flujoimpl.StartRecorded[struct{}](e.svc, "", nil, opts)
+	if err != nil {
 		return nil, err
 	}
+	defer e.svc.Track.Exit()
 	var res flujo.StepResult
 	_, abort := e.runEach(ctx, in, &r, &res)
 	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
@@ -1684,32 +1457,23 @@ type BudgetRejectedExecutor struct {
 	stepRejected flujoimpl.Step[flujotest.Bill, flujotest.Charge]
 }
 
-// flujogenConfigBudgetRejectedExecutor is the configuration compiled into BudgetRejectedExecutor.
-func flujogenConfigBudgetRejectedExecutor() runtime.OptimizationConfig {
-	c := runtime.DefaultOptimizationConfig()
-	return c
-}
-
 // NewBudgetRejectedExecutor returns an executor of BudgetRejected. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewBudgetRejectedExecutor(opts ...flujo.CoreOption) (*BudgetRejectedExecutor, error) {
-	p, err := flujoimpl.NewParts("BudgetRejectedExecutor", "rejected", flujogenConfigBudgetRejectedExecutor(), "", opts)
+	p, err := flujoimpl.NewParts("BudgetRejectedExecutor", "rejected", runtime.DefaultOptimizationConfig(), "", opts)
 	if err != nil {
 		return nil, err
 	}
 	e := &BudgetRejectedExecutor{}
-	e.stepRejected = flujoimpl.Step[flujotest.Bill, flujotest.Charge]{
-		Leaf: &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
-			Name:       "rejected",
-			Plain:      flujotest.PayA,
-			Validators: []func(flujotest.Charge) error{flujotest.RejectAll},
-			Usage: func(o flujotest.Charge) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+	e.stepRejected.Leaf = &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
+		Name:       "rejected",
+		Plain:      flujotest.PayA,
+		Validators: []func(flujotest.Charge) error{flujotest.RejectAll},
+		Usage: func(o flujotest.Charge) runtime.Usage {
+			return o.Usage()
 		},
-		Attempts: 1,
-		Breaker:  p.Breaker("rejected", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
 	}
+	e.stepRejected.Attempts = 1
+	e.stepRejected.Breaker = p.Breaker("rejected", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, false, &e.stepRejected); err != nil {
 		return nil, err
 	}
@@ -1734,16 +1498,11 @@ func (e *BudgetRejectedExecutor) Execute(ctx context.Context, in flujotest.Bill)
 
 // ExecuteResult runs BudgetRejected on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *BudgetRejectedExecutor) ExecuteResult(ctx context.Context, in flujotest.Bill, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujoimpl.ExecOptionsOf(opts)
-	if !e.svc.Track.Enter() {
-		return nil, flujo.ErrClosed
-	}
-	defer e.svc.Track.Exit()
-	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
-	var err error
-	if r.Budget, err = runtime.RunBudget(limits); err != nil {
+	r, err := flujoimpl.StartRecorded[struct{}](e.svc, "", nil, opts)
+	if err != nil {
 		return nil, err
 	}
+	defer e.svc.Track.Exit()
 	var res flujo.StepResult
 	_, abort := e.stepRejected.Run(ctx, &r.Eng.Env, in, r.Frame(), &res)
 	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
@@ -1762,32 +1521,23 @@ type BudgetRejectedRetriesExecutor struct {
 	stepRejected flujoimpl.Step[flujotest.Bill, flujotest.Charge]
 }
 
-// flujogenConfigBudgetRejectedRetriesExecutor is the configuration compiled into BudgetRejectedRetriesExecutor.
-func flujogenConfigBudgetRejectedRetriesExecutor() runtime.OptimizationConfig {
-	c := runtime.DefaultOptimizationConfig()
-	return c
-}
-
 // NewBudgetRejectedRetriesExecutor returns an executor of BudgetRejectedRetries. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewBudgetRejectedRetriesExecutor(opts ...flujo.CoreOption) (*BudgetRejectedRetriesExecutor, error) {
-	p, err := flujoimpl.NewParts("BudgetRejectedRetriesExecutor", "rejected", flujogenConfigBudgetRejectedRetriesExecutor(), "", opts)
+	p, err := flujoimpl.NewParts("BudgetRejectedRetriesExecutor", "rejected", runtime.DefaultOptimizationConfig(), "", opts)
 	if err != nil {
 		return nil, err
 	}
 	e := &BudgetRejectedRetriesExecutor{}
-	e.stepRejected = flujoimpl.Step[flujotest.Bill, flujotest.Charge]{
-		Leaf: &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
-			Name:       "rejected",
-			Plain:      flujotest.PayA,
-			Validators: []func(flujotest.Charge) error{flujotest.RejectAll},
-			Usage: func(o flujotest.Charge) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+	e.stepRejected.Leaf = &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
+		Name:       "rejected",
+		Plain:      flujotest.PayA,
+		Validators: []func(flujotest.Charge) error{flujotest.RejectAll},
+		Usage: func(o flujotest.Charge) runtime.Usage {
+			return o.Usage()
 		},
-		Attempts: 3,
-		Breaker:  p.Breaker("rejected", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
 	}
+	e.stepRejected.Attempts = 3
+	e.stepRejected.Breaker = p.Breaker("rejected", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, false, &e.stepRejected); err != nil {
 		return nil, err
 	}
@@ -1812,16 +1562,11 @@ func (e *BudgetRejectedRetriesExecutor) Execute(ctx context.Context, in flujotes
 
 // ExecuteResult runs BudgetRejectedRetries on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *BudgetRejectedRetriesExecutor) ExecuteResult(ctx context.Context, in flujotest.Bill, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujoimpl.ExecOptionsOf(opts)
-	if !e.svc.Track.Enter() {
-		return nil, flujo.ErrClosed
-	}
-	defer e.svc.Track.Exit()
-	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
-	var err error
-	if r.Budget, err = runtime.RunBudget(limits); err != nil {
+	r, err := flujoimpl.StartRecorded[struct{}](e.svc, "", nil, opts)
+	if err != nil {
 		return nil, err
 	}
+	defer e.svc.Track.Exit()
 	var res flujo.StepResult
 	_, abort := e.stepRejected.Run(ctx, &r.Eng.Env, in, r.Frame(), &res)
 	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
@@ -1840,28 +1585,19 @@ type CachedTagsExecutor struct {
 	stepTags flujoimpl.Step[flujotest.Job, []string]
 }
 
-// flujogenConfigCachedTagsExecutor is the configuration compiled into CachedTagsExecutor.
-func flujogenConfigCachedTagsExecutor() runtime.OptimizationConfig {
-	c := runtime.DefaultOptimizationConfig()
-	return c
-}
-
 // NewCachedTagsExecutor returns an executor of CachedTags. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewCachedTagsExecutor(opts ...flujo.CoreOption) (*CachedTagsExecutor, error) {
-	p, err := flujoimpl.NewParts("CachedTagsExecutor", "tags", flujogenConfigCachedTagsExecutor(), "", opts)
+	p, err := flujoimpl.NewParts("CachedTagsExecutor", "tags", runtime.DefaultOptimizationConfig(), "", opts)
 	if err != nil {
 		return nil, err
 	}
 	e := &CachedTagsExecutor{}
-	e.stepTags = flujoimpl.Step[flujotest.Job, []string]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, []string]{
-			Name:          "tags",
-			Plain:         flujotest.Tags,
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-		},
-		Attempts: 1,
-		Breaker:  p.Breaker("tags", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
+	e.stepTags.Leaf = &flujoimpl.Leaf[flujotest.Job, []string]{
+		Name:  "tags",
+		Plain: flujotest.Tags,
 	}
+	e.stepTags.Attempts = 1
+	e.stepTags.Breaker = p.Breaker("tags", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, false, &e.stepTags); err != nil {
 		return nil, err
 	}
@@ -1886,16 +1622,11 @@ func (e *CachedTagsExecutor) Execute(ctx context.Context, in flujotest.Job) ([]s
 
 // ExecuteResult runs CachedTags on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *CachedTagsExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujoimpl.ExecOptionsOf(opts)
-	if !e.svc.Track.Enter() {
-		return nil, flujo.ErrClosed
-	}
-	defer e.svc.Track.Exit()
-	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
-	var err error
-	if r.Budget, err = runtime.RunBudget(limits); err != nil {
+	r, err := flujoimpl.StartRecorded[struct{}](e.svc, "", nil, opts)
+	if err != nil {
 		return nil, err
 	}
+	defer e.svc.Track.Exit()
 	var res flujo.StepResult
 	_, abort := e.stepTags.Run(ctx, &r.Eng.Env, in, r.Frame(), &res)
 	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
@@ -1914,28 +1645,19 @@ type CachedTagsSharedExecutor struct {
 	stepTags flujoimpl.Step[flujotest.Job, []string]
 }
 
-// flujogenConfigCachedTagsSharedExecutor is the configuration compiled into CachedTagsSharedExecutor.
-func flujogenConfigCachedTagsSharedExecutor() runtime.OptimizationConfig {
-	c := runtime.DefaultOptimizationConfig()
-	return c
-}
-
 // NewCachedTagsSharedExecutor returns an executor of CachedTagsShared. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewCachedTagsSharedExecutor(opts ...flujo.CoreOption) (*CachedTagsSharedExecutor, error) {
-	p, err := flujoimpl.NewParts("CachedTagsSharedExecutor", "tags", flujogenConfigCachedTagsSharedExecutor(), "", opts)
+	p, err := flujoimpl.NewParts("CachedTagsSharedExecutor", "tags", runtime.DefaultOptimizationConfig(), "", opts)
 	if err != nil {
 		return nil, err
 	}
 	e := &CachedTagsSharedExecutor{}
-	e.stepTags = flujoimpl.Step[flujotest.Job, []string]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, []string]{
-			Name:          "tags",
-			Plain:         flujotest.Tags,
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-		},
-		Attempts: 2,
-		Breaker:  p.Breaker("tags", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
+	e.stepTags.Leaf = &flujoimpl.Leaf[flujotest.Job, []string]{
+		Name:  "tags",
+		Plain: flujotest.Tags,
 	}
+	e.stepTags.Attempts = 2
+	e.stepTags.Breaker = p.Breaker("tags", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, false, &e.stepTags); err != nil {
 		return nil, err
 	}
@@ -1960,16 +1682,11 @@ func (e *CachedTagsSharedExecutor) Execute(ctx context.Context, in flujotest.Job
 
 // ExecuteResult runs CachedTagsShared on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *CachedTagsSharedExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujoimpl.ExecOptionsOf(opts)
-	if !e.svc.Track.Enter() {
-		return nil, flujo.ErrClosed
-	}
-	defer e.svc.Track.Exit()
-	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
-	var err error
-	if r.Budget, err = runtime.RunBudget(limits); err != nil {
+	r, err := flujoimpl.StartRecorded[struct{}](e.svc, "", nil, opts)
+	if err != nil {
 		return nil, err
 	}
+	defer e.svc.Track.Exit()
 	var res flujo.StepResult
 	_, abort := e.stepTags.Run(ctx, &r.Eng.Env, in, r.Frame(), &res)
 	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
@@ -1988,28 +1705,19 @@ type CachedTagsTTLExecutor struct {
 	stepTags flujoimpl.Step[flujotest.Job, []string]
 }
 
-// flujogenConfigCachedTagsTTLExecutor is the configuration compiled into CachedTagsTTLExecutor.
-func flujogenConfigCachedTagsTTLExecutor() runtime.OptimizationConfig {
-	c := runtime.DefaultOptimizationConfig()
-	return c
-}
-
 // NewCachedTagsTTLExecutor returns an executor of CachedTagsTTL. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewCachedTagsTTLExecutor(opts ...flujo.CoreOption) (*CachedTagsTTLExecutor, error) {
-	p, err := flujoimpl.NewParts("CachedTagsTTLExecutor", "tags", flujogenConfigCachedTagsTTLExecutor(), "", opts)
+	p, err := flujoimpl.NewParts("CachedTagsTTLExecutor", "tags", runtime.DefaultOptimizationConfig(), "", opts)
 	if err != nil {
 		return nil, err
 	}
 	e := &CachedTagsTTLExecutor{}
-	e.stepTags = flujoimpl.Step[flujotest.Job, []string]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, []string]{
-			Name:          "tags",
-			Plain:         flujotest.Tags,
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-		},
-		Attempts: 1,
-		Breaker:  p.Breaker("tags", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
+	e.stepTags.Leaf = &flujoimpl.Leaf[flujotest.Job, []string]{
+		Name:  "tags",
+		Plain: flujotest.Tags,
 	}
+	e.stepTags.Attempts = 1
+	e.stepTags.Breaker = p.Breaker("tags", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, false, &e.stepTags); err != nil {
 		return nil, err
 	}
@@ -2034,16 +1742,11 @@ func (e *CachedTagsTTLExecutor) Execute(ctx context.Context, in flujotest.Job) (
 
 // ExecuteResult runs CachedTagsTTL on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *CachedTagsTTLExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujoimpl.ExecOptionsOf(opts)
-	if !e.svc.Track.Enter() {
-		return nil, flujo.ErrClosed
-	}
-	defer e.svc.Track.Exit()
-	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
-	var err error
-	if r.Budget, err = runtime.RunBudget(limits); err != nil {
+	r, err := flujoimpl.StartRecorded[struct{}](e.svc, "", nil, opts)
+	if err != nil {
 		return nil, err
 	}
+	defer e.svc.Track.Exit()
 	var res flujo.StepResult
 	_, abort := e.stepTags.Run(ctx, &r.Eng.Env, in, r.Frame(), &res)
 	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
@@ -2063,37 +1766,25 @@ type CachedTagsWithFallbackExecutor struct {
 	stepSpare flujoimpl.Step[flujotest.Job, []string]
 }
 
-// flujogenConfigCachedTagsWithFallbackExecutor is the configuration compiled into CachedTagsWithFallbackExecutor.
-func flujogenConfigCachedTagsWithFallbackExecutor() runtime.OptimizationConfig {
-	c := runtime.DefaultOptimizationConfig()
-	return c
-}
-
 // NewCachedTagsWithFallbackExecutor returns an executor of CachedTagsWithFallback. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewCachedTagsWithFallbackExecutor(opts ...flujo.CoreOption) (*CachedTagsWithFallbackExecutor, error) {
-	p, err := flujoimpl.NewParts("CachedTagsWithFallbackExecutor", "tags", flujogenConfigCachedTagsWithFallbackExecutor(), "", opts)
+	p, err := flujoimpl.NewParts("CachedTagsWithFallbackExecutor", "tags", runtime.DefaultOptimizationConfig(), "", opts)
 	if err != nil {
 		return nil, err
 	}
 	e := &CachedTagsWithFallbackExecutor{}
-	e.stepTags = flujoimpl.Step[flujotest.Job, []string]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, []string]{
-			Name:          "tags",
-			Plain:         flujotest.Tags,
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-		},
-		Attempts: 1,
-		Breaker:  p.Breaker("tags", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
+	e.stepTags.Leaf = &flujoimpl.Leaf[flujotest.Job, []string]{
+		Name:  "tags",
+		Plain: flujotest.Tags,
 	}
-	e.stepSpare = flujoimpl.Step[flujotest.Job, []string]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, []string]{
-			Name:          "spare",
-			Plain:         flujotest.SpareTags,
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-		},
-		Attempts: 2,
-		Breaker:  p.Breaker("spare", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
+	e.stepTags.Attempts = 1
+	e.stepTags.Breaker = p.Breaker("tags", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
+	e.stepSpare.Leaf = &flujoimpl.Leaf[flujotest.Job, []string]{
+		Name:  "spare",
+		Plain: flujotest.SpareTags,
 	}
+	e.stepSpare.Attempts = 2
+	e.stepSpare.Breaker = p.Breaker("spare", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, false, &e.stepTags, &e.stepSpare); err != nil {
 		return nil, err
 	}
@@ -2118,16 +1809,11 @@ func (e *CachedTagsWithFallbackExecutor) Execute(ctx context.Context, in flujote
 
 // ExecuteResult runs CachedTagsWithFallback on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *CachedTagsWithFallbackExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujoimpl.ExecOptionsOf(opts)
-	if !e.svc.Track.Enter() {
-		return nil, flujo.ErrClosed
-	}
-	defer e.svc.Track.Exit()
-	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
-	var err error
-	if r.Budget, err = runtime.RunBudget(limits); err != nil {
+	r, err := flujoimpl.StartRecorded[struct{}](e.svc, "", nil, opts)
+	if err != nil {
 		return nil, err
 	}
+	defer e.svc.Track.Exit()
 	var res flujo.StepResult
 	_, abort := e.runTags(ctx, in, &r, &res)
 	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
@@ -2154,28 +1840,19 @@ type CountForeverExecutor struct {
 	stepAdd flujoimpl.Step[int, int]
 }
 
-// flujogenConfigCountForeverExecutor is the configuration compiled into CountForeverExecutor.
-func flujogenConfigCountForeverExecutor() runtime.OptimizationConfig {
-	c := runtime.DefaultOptimizationConfig()
-	return c
-}
-
 // NewCountForeverExecutor returns an executor of CountForever. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewCountForeverExecutor(opts ...flujo.CoreOption) (*CountForeverExecutor, error) {
-	p, err := flujoimpl.NewParts("CountForeverExecutor", "count", flujogenConfigCountForeverExecutor(), "", opts)
+	p, err := flujoimpl.NewParts("CountForeverExecutor", "count", runtime.DefaultOptimizationConfig(), "", opts)
 	if err != nil {
 		return nil, err
 	}
 	e := &CountForeverExecutor{}
-	e.stepAdd = flujoimpl.Step[int, int]{
-		Leaf: &flujoimpl.Leaf[int, int]{
-			Name:          "add",
-			Plain:         flujotest.AddOne,
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-		},
-		Attempts: 2,
-		Breaker:  p.Breaker("add", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
+	e.stepAdd.Leaf = &flujoimpl.Leaf[int, int]{
+		Name:  "add",
+		Plain: flujotest.AddOne,
 	}
+	e.stepAdd.Attempts = 2
+	e.stepAdd.Breaker = p.Breaker("add", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, false, &e.stepAdd); err != nil {
 		return nil, err
 	}
@@ -2200,16 +1877,11 @@ func (e *CountForeverExecutor) Execute(ctx context.Context, in int) (int, error)
 
 // ExecuteResult runs CountForever on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *CountForeverExecutor) ExecuteResult(ctx context.Context, in int, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujoimpl.ExecOptionsOf(opts)
-	if !e.svc.Track.Enter() {
-		return nil, flujo.ErrClosed
-	}
-	defer e.svc.Track.Exit()
-	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
-	var err error
-	if r.Budget, err = runtime.RunBudget(limits); err != nil {
+	r, err := flujoimpl.StartRecorded[struct{}](e.svc, "", nil, opts)
+	if err != nil {
 		return nil, err
 	}
+	defer e.svc.Track.Exit()
 	var res flujo.StepResult
 	_, abort := e.runCount(ctx, in, &r, &res)
 	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
@@ -2259,28 +1931,19 @@ type CountForever2Executor struct {
 	stepAdd flujoimpl.Step[int, int]
 }
 
-// flujogenConfigCountForever2Executor is the configuration compiled into CountForever2Executor.
-func flujogenConfigCountForever2Executor() runtime.OptimizationConfig {
-	c := runtime.DefaultOptimizationConfig()
-	return c
-}
-
 // NewCountForever2Executor returns an executor of CountForever2. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewCountForever2Executor(opts ...flujo.CoreOption) (*CountForever2Executor, error) {
-	p, err := flujoimpl.NewParts("CountForever2Executor", "count", flujogenConfigCountForever2Executor(), "", opts)
+	p, err := flujoimpl.NewParts("CountForever2Executor", "count", runtime.DefaultOptimizationConfig(), "", opts)
 	if err != nil {
 		return nil, err
 	}
 	e := &CountForever2Executor{}
-	e.stepAdd = flujoimpl.Step[int, int]{
-		Leaf: &flujoimpl.Leaf[int, int]{
-			Name:          "add",
-			Plain:         flujotest.AddOne,
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-		},
-		Attempts: 2,
-		Breaker:  p.Breaker("add", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
+	e.stepAdd.Leaf = &flujoimpl.Leaf[int, int]{
+		Name:  "add",
+		Plain: flujotest.AddOne,
 	}
+	e.stepAdd.Attempts = 2
+	e.stepAdd.Breaker = p.Breaker("add", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, false, &e.stepAdd); err != nil {
 		return nil, err
 	}
@@ -2305,16 +1968,11 @@ func (e *CountForever2Executor) Execute(ctx context.Context, in int) (int, error
 
 // ExecuteResult runs CountForever2 on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *CountForever2Executor) ExecuteResult(ctx context.Context, in int, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujoimpl.ExecOptionsOf(opts)
-	if !e.svc.Track.Enter() {
-		return nil, flujo.ErrClosed
-	}
-	defer e.svc.Track.Exit()
-	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
-	var err error
-	if r.Budget, err = runtime.RunBudget(limits); err != nil {
+	r, err := flujoimpl.StartRecorded[struct{}](e.svc, "", nil, opts)
+	if err != nil {
 		return nil, err
 	}
+	defer e.svc.Track.Exit()
 	var res flujo.StepResult
 	_, abort := e.runCount(ctx, in, &r, &res)
 	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
@@ -2364,28 +2022,19 @@ type CountTo3Executor struct {
 	stepAdd flujoimpl.Step[int, int]
 }
 
-// flujogenConfigCountTo3Executor is the configuration compiled into CountTo3Executor.
-func flujogenConfigCountTo3Executor() runtime.OptimizationConfig {
-	c := runtime.DefaultOptimizationConfig()
-	return c
-}
-
 // NewCountTo3Executor returns an executor of CountTo3. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewCountTo3Executor(opts ...flujo.CoreOption) (*CountTo3Executor, error) {
-	p, err := flujoimpl.NewParts("CountTo3Executor", "count", flujogenConfigCountTo3Executor(), "", opts)
+	p, err := flujoimpl.NewParts("CountTo3Executor", "count", runtime.DefaultOptimizationConfig(), "", opts)
 	if err != nil {
 		return nil, err
 	}
 	e := &CountTo3Executor{}
-	e.stepAdd = flujoimpl.Step[int, int]{
-		Leaf: &flujoimpl.Leaf[int, int]{
-			Name:          "add",
-			Plain:         flujotest.AddOne,
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-		},
-		Attempts: 2,
-		Breaker:  p.Breaker("add", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
+	e.stepAdd.Leaf = &flujoimpl.Leaf[int, int]{
+		Name:  "add",
+		Plain: flujotest.AddOne,
 	}
+	e.stepAdd.Attempts = 2
+	e.stepAdd.Breaker = p.Breaker("add", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, false, &e.stepAdd); err != nil {
 		return nil, err
 	}
@@ -2410,16 +2059,11 @@ func (e *CountTo3Executor) Execute(ctx context.Context, in int) (int, error) {
 
 // ExecuteResult runs CountTo3 on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *CountTo3Executor) ExecuteResult(ctx context.Context, in int, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujoimpl.ExecOptionsOf(opts)
-	if !e.svc.Track.Enter() {
-		return nil, flujo.ErrClosed
-	}
-	defer e.svc.Track.Exit()
-	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
-	var err error
-	if r.Budget, err = runtime.RunBudget(limits); err != nil {
+	r, err := flujoimpl.StartRecorded[struct{}](e.svc, "", nil, opts)
+	if err != nil {
 		return nil, err
 	}
+	defer e.svc.Track.Exit()
 	var res flujo.StepResult
 	_, abort := e.runCount(ctx, in, &r, &res)
 	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
@@ -2470,40 +2114,28 @@ type FailBeforeCachedExecutor struct {
 	stepTags flujoimpl.Step[flujotest.Job, []string]
 }
 
-// flujogenConfigFailBeforeCachedExecutor is the configuration compiled into FailBeforeCachedExecutor.
-func flujogenConfigFailBeforeCachedExecutor() runtime.OptimizationConfig {
-	c := runtime.DefaultOptimizationConfig()
-	return c
-}
-
 // NewFailBeforeCachedExecutor returns an executor of FailBeforeCached. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewFailBeforeCachedExecutor(opts ...flujo.CoreOption) (*FailBeforeCachedExecutor, error) {
-	p, err := flujoimpl.NewParts("FailBeforeCachedExecutor", "failfirst", flujogenConfigFailBeforeCachedExecutor(), "", opts)
+	p, err := flujoimpl.NewParts("FailBeforeCachedExecutor", "failfirst", runtime.DefaultOptimizationConfig(), "", opts)
 	if err != nil {
 		return nil, err
 	}
 	e := &FailBeforeCachedExecutor{}
-	e.stepFail = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name:  "fail",
-			Plain: flujotest.Fail,
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+	e.stepFail.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name:  "fail",
+		Plain: flujotest.Fail,
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
 		},
-		Attempts: 1,
-		Breaker:  p.Breaker("fail", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
 	}
-	e.stepTags = flujoimpl.Step[flujotest.Job, []string]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, []string]{
-			Name:          "tags",
-			Plain:         flujotest.Tags,
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-		},
-		Attempts: 2,
-		Breaker:  p.Breaker("tags", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
+	e.stepFail.Attempts = 1
+	e.stepFail.Breaker = p.Breaker("fail", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
+	e.stepTags.Leaf = &flujoimpl.Leaf[flujotest.Job, []string]{
+		Name:  "tags",
+		Plain: flujotest.Tags,
 	}
+	e.stepTags.Attempts = 2
+	e.stepTags.Breaker = p.Breaker("tags", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, false, &e.stepFail, &e.stepTags); err != nil {
 		return nil, err
 	}
@@ -2528,16 +2160,11 @@ func (e *FailBeforeCachedExecutor) Execute(ctx context.Context, in flujotest.Job
 
 // ExecuteResult runs FailBeforeCached on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *FailBeforeCachedExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujoimpl.ExecOptionsOf(opts)
-	if !e.svc.Track.Enter() {
-		return nil, flujo.ErrClosed
-	}
-	defer e.svc.Track.Exit()
-	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
-	var err error
-	if r.Budget, err = runtime.RunBudget(limits); err != nil {
+	r, err := flujoimpl.StartRecorded[struct{}](e.svc, "", nil, opts)
+	if err != nil {
 		return nil, err
 	}
+	defer e.svc.Track.Exit()
 	var res flujo.StepResult
 	_, abort := e.runFailfirst(ctx, in, &r, &res)
 	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, true)
@@ -2576,31 +2203,22 @@ type FailOnceExecutor struct {
 	stepFail flujoimpl.Step[flujotest.Job, flujotest.Job]
 }
 
-// flujogenConfigFailOnceExecutor is the configuration compiled into FailOnceExecutor.
-func flujogenConfigFailOnceExecutor() runtime.OptimizationConfig {
-	c := runtime.DefaultOptimizationConfig()
-	return c
-}
-
 // NewFailOnceExecutor returns an executor of FailOnce. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewFailOnceExecutor(opts ...flujo.CoreOption) (*FailOnceExecutor, error) {
-	p, err := flujoimpl.NewParts("FailOnceExecutor", "fail", flujogenConfigFailOnceExecutor(), "", opts)
+	p, err := flujoimpl.NewParts("FailOnceExecutor", "fail", runtime.DefaultOptimizationConfig(), "", opts)
 	if err != nil {
 		return nil, err
 	}
 	e := &FailOnceExecutor{}
-	e.stepFail = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name:  "fail",
-			Plain: flujotest.Fail,
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+	e.stepFail.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name:  "fail",
+		Plain: flujotest.Fail,
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
 		},
-		Attempts: 1,
-		Breaker:  p.Breaker("fail", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
 	}
+	e.stepFail.Attempts = 1
+	e.stepFail.Breaker = p.Breaker("fail", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, false, &e.stepFail); err != nil {
 		return nil, err
 	}
@@ -2625,16 +2243,11 @@ func (e *FailOnceExecutor) Execute(ctx context.Context, in flujotest.Job) (flujo
 
 // ExecuteResult runs FailOnce on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *FailOnceExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujoimpl.ExecOptionsOf(opts)
-	if !e.svc.Track.Enter() {
-		return nil, flujo.ErrClosed
-	}
-	defer e.svc.Track.Exit()
-	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
-	var err error
-	if r.Budget, err = runtime.RunBudget(limits); err != nil {
+	r, err := flujoimpl.StartRecorded[struct{}](e.svc, "", nil, opts)
+	if err != nil {
 		return nil, err
 	}
+	defer e.svc.Track.Exit()
 	var res flujo.StepResult
 	_, abort := e.stepFail.Run(ctx, &r.Eng.Env, in, r.Frame(), &res)
 	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
@@ -2670,15 +2283,9 @@ func resetscratchFanBranchFailsExecutor(u *scratchFanBranchFailsExecutor) {
 	*u = scratchFanBranchFailsExecutor{parFan: scratchFanBranchFailsExecutorFan{done: u.parFan.done}}
 }
 
-// flujogenConfigFanBranchFailsExecutor is the configuration compiled into FanBranchFailsExecutor.
-func flujogenConfigFanBranchFailsExecutor() runtime.OptimizationConfig {
-	c := runtime.DefaultOptimizationConfig()
-	return c
-}
-
 // NewFanBranchFailsExecutor returns an executor of FanBranchFails. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewFanBranchFailsExecutor(opts ...flujo.CoreOption) (*FanBranchFailsExecutor, error) {
-	p, err := flujoimpl.NewParts("FanBranchFailsExecutor", "fan", flujogenConfigFanBranchFailsExecutor(), "", opts)
+	p, err := flujoimpl.NewParts("FanBranchFailsExecutor", "fan", runtime.DefaultOptimizationConfig(), "", opts)
 	if err != nil {
 		return nil, err
 	}
@@ -2686,58 +2293,49 @@ func NewFanBranchFailsExecutor(opts ...flujo.CoreOption) (*FanBranchFailsExecuto
 	if e.scopes, err = runtime.NewScopePool(50, 0.9); err != nil {
 		return nil, err
 	}
-	e.stepA1 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "a1",
-			Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
-				st := s.(*flujotest.State)
-				w := *st
-				out, err := flujotest.WriteA(ctx, in, &w)
-				if err == nil {
-					*st = w
-				}
-				return out, err
-			},
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+	e.stepA1.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name: "a1",
+		Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
+			st := s.(*flujotest.State)
+			w := *st
+			out, err := flujotest.WriteA(ctx, in, &w)
+			if err == nil {
+				*st = w
+			}
+			return out, err
 		},
-		Attempts: 2,
-		Breaker:  p.Breaker("a1", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
-	}
-	e.stepB = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "b",
-			Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
-				st := s.(*flujotest.State)
-				w := *st
-				out, err := flujotest.WriteB(ctx, in, &w)
-				if err == nil {
-					*st = w
-				}
-				return out, err
-			},
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
 		},
-		Attempts: 2,
-		Breaker:  p.Breaker("b", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
 	}
-	e.stepFail = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name:  "fail",
-			Plain: flujotest.Fail,
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+	e.stepA1.Attempts = 2
+	e.stepA1.Breaker = p.Breaker("a1", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
+	e.stepB.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name: "b",
+		Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
+			st := s.(*flujotest.State)
+			w := *st
+			out, err := flujotest.WriteB(ctx, in, &w)
+			if err == nil {
+				*st = w
+			}
+			return out, err
 		},
-		Attempts: 1,
-		Breaker:  p.Breaker("fail", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
+		},
 	}
+	e.stepB.Attempts = 2
+	e.stepB.Breaker = p.Breaker("b", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
+	e.stepFail.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name:  "fail",
+		Plain: flujotest.Fail,
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
+		},
+	}
+	e.stepFail.Attempts = 1
+	e.stepFail.Breaker = p.Breaker("fail", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{
 		Build:  e.build,
 		Shrink: e.shrink,
@@ -2766,19 +2364,11 @@ func (e *FanBranchFailsExecutor) Execute(ctx context.Context, in flujotest.Job, 
 
 // ExecuteResult runs FanBranchFails on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage. The state is st or, when st is nil, WithState's; without either the run starts from a zero state, returned in FinalState.
 func (e *FanBranchFailsExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, st *flujotest.State, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	state, limits := flujoimpl.ExecOptionsOf(opts)
-	st, err := flujoimpl.RunState("fan", st, state)
+	r, err := flujoimpl.StartRecorded(e.svc, "fan", st, opts)
 	if err != nil {
 		return nil, err
 	}
-	if !e.svc.Track.Enter() {
-		return nil, flujo.ErrClosed
-	}
 	defer e.svc.Track.Exit()
-	r := flujoimpl.NewRun(e.svc, st, true)
-	if r.Budget, err = runtime.RunBudget(limits); err != nil {
-		return nil, err
-	}
 	var res flujo.StepResult
 	_, abort := e.runFan(ctx, in, &r, &res)
 	return e.svc.EndRecordedRun(&res, abort, r.State, r.Budget, false)
@@ -2931,15 +2521,9 @@ func resetscratchFanErrorOnConflictExecutor(u *scratchFanErrorOnConflictExecutor
 	*u = scratchFanErrorOnConflictExecutor{parFan: scratchFanErrorOnConflictExecutorFan{done: u.parFan.done}}
 }
 
-// flujogenConfigFanErrorOnConflictExecutor is the configuration compiled into FanErrorOnConflictExecutor.
-func flujogenConfigFanErrorOnConflictExecutor() runtime.OptimizationConfig {
-	c := runtime.DefaultOptimizationConfig()
-	return c
-}
-
 // NewFanErrorOnConflictExecutor returns an executor of FanErrorOnConflict. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewFanErrorOnConflictExecutor(opts ...flujo.CoreOption) (*FanErrorOnConflictExecutor, error) {
-	p, err := flujoimpl.NewParts("FanErrorOnConflictExecutor", "fan", flujogenConfigFanErrorOnConflictExecutor(), "", opts)
+	p, err := flujoimpl.NewParts("FanErrorOnConflictExecutor", "fan", runtime.DefaultOptimizationConfig(), "", opts)
 	if err != nil {
 		return nil, err
 	}
@@ -2947,78 +2531,66 @@ func NewFanErrorOnConflictExecutor(opts ...flujo.CoreOption) (*FanErrorOnConflic
 	if e.scopes, err = runtime.NewScopePool(50, 0.9); err != nil {
 		return nil, err
 	}
-	e.stepA1 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "a1",
-			Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
-				st := s.(*flujotest.State)
-				w := *st
-				out, err := flujotest.WriteA(ctx, in, &w)
-				if err == nil {
-					*st = w
-				}
-				return out, err
-			},
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+	e.stepA1.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name: "a1",
+		Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
+			st := s.(*flujotest.State)
+			w := *st
+			out, err := flujotest.WriteA(ctx, in, &w)
+			if err == nil {
+				*st = w
+			}
+			return out, err
 		},
-		Attempts: 2,
-		Breaker:  p.Breaker("a1", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
-	}
-	e.stepB = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "b",
-			Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
-				st := s.(*flujotest.State)
-				w := *st
-				out, err := flujotest.WriteB(ctx, in, &w)
-				if err == nil {
-					*st = w
-				}
-				return out, err
-			},
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
 		},
-		Attempts: 2,
-		Breaker:  p.Breaker("b", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
 	}
-	e.stepA2 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "a2",
-			Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
-				st := s.(*flujotest.State)
-				w := *st
-				out, err := flujotest.WriteA2(ctx, in, &w)
-				if err == nil {
-					*st = w
-				}
-				return out, err
-			},
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+	e.stepA1.Attempts = 2
+	e.stepA1.Breaker = p.Breaker("a1", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
+	e.stepB.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name: "b",
+		Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
+			st := s.(*flujotest.State)
+			w := *st
+			out, err := flujotest.WriteB(ctx, in, &w)
+			if err == nil {
+				*st = w
+			}
+			return out, err
 		},
-		Attempts: 2,
-		Breaker:  p.Breaker("a2", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
-	}
-	e.stepEcho = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name:  "echo",
-			Plain: flujotest.Echo,
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
 		},
-		Attempts: 2,
-		Breaker:  p.Breaker("echo", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
 	}
+	e.stepB.Attempts = 2
+	e.stepB.Breaker = p.Breaker("b", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
+	e.stepA2.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name: "a2",
+		Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
+			st := s.(*flujotest.State)
+			w := *st
+			out, err := flujotest.WriteA2(ctx, in, &w)
+			if err == nil {
+				*st = w
+			}
+			return out, err
+		},
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
+		},
+	}
+	e.stepA2.Attempts = 2
+	e.stepA2.Breaker = p.Breaker("a2", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
+	e.stepEcho.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name:  "echo",
+		Plain: flujotest.Echo,
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
+		},
+	}
+	e.stepEcho.Attempts = 2
+	e.stepEcho.Breaker = p.Breaker("echo", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{
 		Build:  e.build,
 		Shrink: e.shrink,
@@ -3047,19 +2619,11 @@ func (e *FanErrorOnConflictExecutor) Execute(ctx context.Context, in flujotest.J
 
 // ExecuteResult runs FanErrorOnConflict on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage. The state is st or, when st is nil, WithState's; without either the run starts from a zero state, returned in FinalState.
 func (e *FanErrorOnConflictExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, st *flujotest.State, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	state, limits := flujoimpl.ExecOptionsOf(opts)
-	st, err := flujoimpl.RunState("fan", st, state)
+	r, err := flujoimpl.StartRecorded(e.svc, "fan", st, opts)
 	if err != nil {
 		return nil, err
 	}
-	if !e.svc.Track.Enter() {
-		return nil, flujo.ErrClosed
-	}
 	defer e.svc.Track.Exit()
-	r := flujoimpl.NewRun(e.svc, st, true)
-	if r.Budget, err = runtime.RunBudget(limits); err != nil {
-		return nil, err
-	}
 	var res flujo.StepResult
 	_, abort := e.runFan(ctx, in, &r, &res)
 	return e.svc.EndRecordedRun(&res, abort, r.State, r.Budget, false)
@@ -3249,15 +2813,9 @@ func resetscratchFanJoinFailsExecutor(u *scratchFanJoinFailsExecutor) {
 	*u = scratchFanJoinFailsExecutor{parFan: scratchFanJoinFailsExecutorFan{done: u.parFan.done}}
 }
 
-// flujogenConfigFanJoinFailsExecutor is the configuration compiled into FanJoinFailsExecutor.
-func flujogenConfigFanJoinFailsExecutor() runtime.OptimizationConfig {
-	c := runtime.DefaultOptimizationConfig()
-	return c
-}
-
 // NewFanJoinFailsExecutor returns an executor of FanJoinFails. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewFanJoinFailsExecutor(opts ...flujo.CoreOption) (*FanJoinFailsExecutor, error) {
-	p, err := flujoimpl.NewParts("FanJoinFailsExecutor", "fan", flujogenConfigFanJoinFailsExecutor(), "", opts)
+	p, err := flujoimpl.NewParts("FanJoinFailsExecutor", "fan", runtime.DefaultOptimizationConfig(), "", opts)
 	if err != nil {
 		return nil, err
 	}
@@ -3265,58 +2823,49 @@ func NewFanJoinFailsExecutor(opts ...flujo.CoreOption) (*FanJoinFailsExecutor, e
 	if e.scopes, err = runtime.NewScopePool(50, 0.9); err != nil {
 		return nil, err
 	}
-	e.stepA1 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "a1",
-			Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
-				st := s.(*flujotest.State)
-				w := *st
-				out, err := flujotest.WriteA(ctx, in, &w)
-				if err == nil {
-					*st = w
-				}
-				return out, err
-			},
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+	e.stepA1.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name: "a1",
+		Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
+			st := s.(*flujotest.State)
+			w := *st
+			out, err := flujotest.WriteA(ctx, in, &w)
+			if err == nil {
+				*st = w
+			}
+			return out, err
 		},
-		Attempts: 2,
-		Breaker:  p.Breaker("a1", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
-	}
-	e.stepB = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "b",
-			Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
-				st := s.(*flujotest.State)
-				w := *st
-				out, err := flujotest.WriteB(ctx, in, &w)
-				if err == nil {
-					*st = w
-				}
-				return out, err
-			},
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
 		},
-		Attempts: 2,
-		Breaker:  p.Breaker("b", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
 	}
-	e.stepFail = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name:  "fail",
-			Plain: flujotest.Fail,
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+	e.stepA1.Attempts = 2
+	e.stepA1.Breaker = p.Breaker("a1", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
+	e.stepB.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name: "b",
+		Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
+			st := s.(*flujotest.State)
+			w := *st
+			out, err := flujotest.WriteB(ctx, in, &w)
+			if err == nil {
+				*st = w
+			}
+			return out, err
 		},
-		Attempts: 1,
-		Breaker:  p.Breaker("fail", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
+		},
 	}
+	e.stepB.Attempts = 2
+	e.stepB.Breaker = p.Breaker("b", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
+	e.stepFail.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name:  "fail",
+		Plain: flujotest.Fail,
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
+		},
+	}
+	e.stepFail.Attempts = 1
+	e.stepFail.Breaker = p.Breaker("fail", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{
 		Build:  e.build,
 		Shrink: e.shrink,
@@ -3345,19 +2894,11 @@ func (e *FanJoinFailsExecutor) Execute(ctx context.Context, in flujotest.Job, st
 
 // ExecuteResult runs FanJoinFails on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage. The state is st or, when st is nil, WithState's; without either the run starts from a zero state, returned in FinalState.
 func (e *FanJoinFailsExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, st *flujotest.State, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	state, limits := flujoimpl.ExecOptionsOf(opts)
-	st, err := flujoimpl.RunState("fan", st, state)
+	r, err := flujoimpl.StartRecorded(e.svc, "fan", st, opts)
 	if err != nil {
 		return nil, err
 	}
-	if !e.svc.Track.Enter() {
-		return nil, flujo.ErrClosed
-	}
 	defer e.svc.Track.Exit()
-	r := flujoimpl.NewRun(e.svc, st, true)
-	if r.Budget, err = runtime.RunBudget(limits); err != nil {
-		return nil, err
-	}
 	var res flujo.StepResult
 	_, abort := e.runFan(ctx, in, &r, &res)
 	return e.svc.EndRecordedRun(&res, abort, r.State, r.Budget, false)
@@ -3505,15 +3046,9 @@ func resetscratchFanKeepFirstExecutor(u *scratchFanKeepFirstExecutor) {
 	*u = scratchFanKeepFirstExecutor{parFan: scratchFanKeepFirstExecutorFan{done: u.parFan.done}}
 }
 
-// flujogenConfigFanKeepFirstExecutor is the configuration compiled into FanKeepFirstExecutor.
-func flujogenConfigFanKeepFirstExecutor() runtime.OptimizationConfig {
-	c := runtime.DefaultOptimizationConfig()
-	return c
-}
-
 // NewFanKeepFirstExecutor returns an executor of FanKeepFirst. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewFanKeepFirstExecutor(opts ...flujo.CoreOption) (*FanKeepFirstExecutor, error) {
-	p, err := flujoimpl.NewParts("FanKeepFirstExecutor", "fan", flujogenConfigFanKeepFirstExecutor(), "", opts)
+	p, err := flujoimpl.NewParts("FanKeepFirstExecutor", "fan", runtime.DefaultOptimizationConfig(), "", opts)
 	if err != nil {
 		return nil, err
 	}
@@ -3521,78 +3056,66 @@ func NewFanKeepFirstExecutor(opts ...flujo.CoreOption) (*FanKeepFirstExecutor, e
 	if e.scopes, err = runtime.NewScopePool(50, 0.9); err != nil {
 		return nil, err
 	}
-	e.stepA1 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "a1",
-			Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
-				st := s.(*flujotest.State)
-				w := *st
-				out, err := flujotest.WriteA(ctx, in, &w)
-				if err == nil {
-					*st = w
-				}
-				return out, err
-			},
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+	e.stepA1.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name: "a1",
+		Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
+			st := s.(*flujotest.State)
+			w := *st
+			out, err := flujotest.WriteA(ctx, in, &w)
+			if err == nil {
+				*st = w
+			}
+			return out, err
 		},
-		Attempts: 2,
-		Breaker:  p.Breaker("a1", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
-	}
-	e.stepB = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "b",
-			Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
-				st := s.(*flujotest.State)
-				w := *st
-				out, err := flujotest.WriteB(ctx, in, &w)
-				if err == nil {
-					*st = w
-				}
-				return out, err
-			},
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
 		},
-		Attempts: 2,
-		Breaker:  p.Breaker("b", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
 	}
-	e.stepA2 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "a2",
-			Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
-				st := s.(*flujotest.State)
-				w := *st
-				out, err := flujotest.WriteA2(ctx, in, &w)
-				if err == nil {
-					*st = w
-				}
-				return out, err
-			},
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+	e.stepA1.Attempts = 2
+	e.stepA1.Breaker = p.Breaker("a1", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
+	e.stepB.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name: "b",
+		Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
+			st := s.(*flujotest.State)
+			w := *st
+			out, err := flujotest.WriteB(ctx, in, &w)
+			if err == nil {
+				*st = w
+			}
+			return out, err
 		},
-		Attempts: 2,
-		Breaker:  p.Breaker("a2", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
-	}
-	e.stepEcho = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name:  "echo",
-			Plain: flujotest.Echo,
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
 		},
-		Attempts: 2,
-		Breaker:  p.Breaker("echo", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
 	}
+	e.stepB.Attempts = 2
+	e.stepB.Breaker = p.Breaker("b", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
+	e.stepA2.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name: "a2",
+		Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
+			st := s.(*flujotest.State)
+			w := *st
+			out, err := flujotest.WriteA2(ctx, in, &w)
+			if err == nil {
+				*st = w
+			}
+			return out, err
+		},
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
+		},
+	}
+	e.stepA2.Attempts = 2
+	e.stepA2.Breaker = p.Breaker("a2", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
+	e.stepEcho.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name:  "echo",
+		Plain: flujotest.Echo,
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
+		},
+	}
+	e.stepEcho.Attempts = 2
+	e.stepEcho.Breaker = p.Breaker("echo", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{
 		Build:  e.build,
 		Shrink: e.shrink,
@@ -3621,19 +3144,11 @@ func (e *FanKeepFirstExecutor) Execute(ctx context.Context, in flujotest.Job, st
 
 // ExecuteResult runs FanKeepFirst on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage. The state is st or, when st is nil, WithState's; without either the run starts from a zero state, returned in FinalState.
 func (e *FanKeepFirstExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, st *flujotest.State, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	state, limits := flujoimpl.ExecOptionsOf(opts)
-	st, err := flujoimpl.RunState("fan", st, state)
+	r, err := flujoimpl.StartRecorded(e.svc, "fan", st, opts)
 	if err != nil {
 		return nil, err
 	}
-	if !e.svc.Track.Enter() {
-		return nil, flujo.ErrClosed
-	}
 	defer e.svc.Track.Exit()
-	r := flujoimpl.NewRun(e.svc, st, true)
-	if r.Budget, err = runtime.RunBudget(limits); err != nil {
-		return nil, err
-	}
 	var res flujo.StepResult
 	_, abort := e.runFan(ctx, in, &r, &res)
 	return e.svc.EndRecordedRun(&res, abort, r.State, r.Budget, false)
@@ -3801,15 +3316,9 @@ func resetscratchFanMergeUpdateExecutor(u *scratchFanMergeUpdateExecutor) {
 	*u = scratchFanMergeUpdateExecutor{parFan: scratchFanMergeUpdateExecutorFan{done: u.parFan.done}}
 }
 
-// flujogenConfigFanMergeUpdateExecutor is the configuration compiled into FanMergeUpdateExecutor.
-func flujogenConfigFanMergeUpdateExecutor() runtime.OptimizationConfig {
-	c := runtime.DefaultOptimizationConfig()
-	return c
-}
-
 // NewFanMergeUpdateExecutor returns an executor of FanMergeUpdate. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewFanMergeUpdateExecutor(opts ...flujo.CoreOption) (*FanMergeUpdateExecutor, error) {
-	p, err := flujoimpl.NewParts("FanMergeUpdateExecutor", "fan", flujogenConfigFanMergeUpdateExecutor(), "", opts)
+	p, err := flujoimpl.NewParts("FanMergeUpdateExecutor", "fan", runtime.DefaultOptimizationConfig(), "", opts)
 	if err != nil {
 		return nil, err
 	}
@@ -3817,78 +3326,66 @@ func NewFanMergeUpdateExecutor(opts ...flujo.CoreOption) (*FanMergeUpdateExecuto
 	if e.scopes, err = runtime.NewScopePool(50, 0.9); err != nil {
 		return nil, err
 	}
-	e.stepA1 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "a1",
-			Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
-				st := s.(*flujotest.State)
-				w := *st
-				out, err := flujotest.WriteA(ctx, in, &w)
-				if err == nil {
-					*st = w
-				}
-				return out, err
-			},
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+	e.stepA1.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name: "a1",
+		Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
+			st := s.(*flujotest.State)
+			w := *st
+			out, err := flujotest.WriteA(ctx, in, &w)
+			if err == nil {
+				*st = w
+			}
+			return out, err
 		},
-		Attempts: 2,
-		Breaker:  p.Breaker("a1", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
-	}
-	e.stepB = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "b",
-			Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
-				st := s.(*flujotest.State)
-				w := *st
-				out, err := flujotest.WriteB(ctx, in, &w)
-				if err == nil {
-					*st = w
-				}
-				return out, err
-			},
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
 		},
-		Attempts: 2,
-		Breaker:  p.Breaker("b", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
 	}
-	e.stepA2 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "a2",
-			Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
-				st := s.(*flujotest.State)
-				w := *st
-				out, err := flujotest.WriteA2(ctx, in, &w)
-				if err == nil {
-					*st = w
-				}
-				return out, err
-			},
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+	e.stepA1.Attempts = 2
+	e.stepA1.Breaker = p.Breaker("a1", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
+	e.stepB.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name: "b",
+		Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
+			st := s.(*flujotest.State)
+			w := *st
+			out, err := flujotest.WriteB(ctx, in, &w)
+			if err == nil {
+				*st = w
+			}
+			return out, err
 		},
-		Attempts: 2,
-		Breaker:  p.Breaker("a2", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
-	}
-	e.stepEcho = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name:  "echo",
-			Plain: flujotest.Echo,
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
 		},
-		Attempts: 2,
-		Breaker:  p.Breaker("echo", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
 	}
+	e.stepB.Attempts = 2
+	e.stepB.Breaker = p.Breaker("b", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
+	e.stepA2.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name: "a2",
+		Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
+			st := s.(*flujotest.State)
+			w := *st
+			out, err := flujotest.WriteA2(ctx, in, &w)
+			if err == nil {
+				*st = w
+			}
+			return out, err
+		},
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
+		},
+	}
+	e.stepA2.Attempts = 2
+	e.stepA2.Breaker = p.Breaker("a2", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
+	e.stepEcho.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name:  "echo",
+		Plain: flujotest.Echo,
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
+		},
+	}
+	e.stepEcho.Attempts = 2
+	e.stepEcho.Breaker = p.Breaker("echo", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{
 		Build:  e.build,
 		Shrink: e.shrink,
@@ -3917,19 +3414,11 @@ func (e *FanMergeUpdateExecutor) Execute(ctx context.Context, in flujotest.Job, 
 
 // ExecuteResult runs FanMergeUpdate on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage. The state is st or, when st is nil, WithState's; without either the run starts from a zero state, returned in FinalState.
 func (e *FanMergeUpdateExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, st *flujotest.State, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	state, limits := flujoimpl.ExecOptionsOf(opts)
-	st, err := flujoimpl.RunState("fan", st, state)
+	r, err := flujoimpl.StartRecorded(e.svc, "fan", st, opts)
 	if err != nil {
 		return nil, err
 	}
-	if !e.svc.Track.Enter() {
-		return nil, flujo.ErrClosed
-	}
 	defer e.svc.Track.Exit()
-	r := flujoimpl.NewRun(e.svc, st, true)
-	if r.Budget, err = runtime.RunBudget(limits); err != nil {
-		return nil, err
-	}
 	var res flujo.StepResult
 	_, abort := e.runFan(ctx, in, &r, &res)
 	return e.svc.EndRecordedRun(&res, abort, r.State, r.Budget, false)
@@ -4097,15 +3586,9 @@ func resetscratchFanNoMergeExecutor(u *scratchFanNoMergeExecutor) {
 	*u = scratchFanNoMergeExecutor{parFan: scratchFanNoMergeExecutorFan{done: u.parFan.done}}
 }
 
-// flujogenConfigFanNoMergeExecutor is the configuration compiled into FanNoMergeExecutor.
-func flujogenConfigFanNoMergeExecutor() runtime.OptimizationConfig {
-	c := runtime.DefaultOptimizationConfig()
-	return c
-}
-
 // NewFanNoMergeExecutor returns an executor of FanNoMerge. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewFanNoMergeExecutor(opts ...flujo.CoreOption) (*FanNoMergeExecutor, error) {
-	p, err := flujoimpl.NewParts("FanNoMergeExecutor", "fan", flujogenConfigFanNoMergeExecutor(), "", opts)
+	p, err := flujoimpl.NewParts("FanNoMergeExecutor", "fan", runtime.DefaultOptimizationConfig(), "", opts)
 	if err != nil {
 		return nil, err
 	}
@@ -4113,78 +3596,66 @@ func NewFanNoMergeExecutor(opts ...flujo.CoreOption) (*FanNoMergeExecutor, error
 	if e.scopes, err = runtime.NewScopePool(50, 0.9); err != nil {
 		return nil, err
 	}
-	e.stepA1 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "a1",
-			Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
-				st := s.(*flujotest.State)
-				w := *st
-				out, err := flujotest.WriteA(ctx, in, &w)
-				if err == nil {
-					*st = w
-				}
-				return out, err
-			},
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+	e.stepA1.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name: "a1",
+		Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
+			st := s.(*flujotest.State)
+			w := *st
+			out, err := flujotest.WriteA(ctx, in, &w)
+			if err == nil {
+				*st = w
+			}
+			return out, err
 		},
-		Attempts: 2,
-		Breaker:  p.Breaker("a1", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
-	}
-	e.stepB = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "b",
-			Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
-				st := s.(*flujotest.State)
-				w := *st
-				out, err := flujotest.WriteB(ctx, in, &w)
-				if err == nil {
-					*st = w
-				}
-				return out, err
-			},
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
 		},
-		Attempts: 2,
-		Breaker:  p.Breaker("b", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
 	}
-	e.stepA2 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "a2",
-			Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
-				st := s.(*flujotest.State)
-				w := *st
-				out, err := flujotest.WriteA2(ctx, in, &w)
-				if err == nil {
-					*st = w
-				}
-				return out, err
-			},
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+	e.stepA1.Attempts = 2
+	e.stepA1.Breaker = p.Breaker("a1", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
+	e.stepB.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name: "b",
+		Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
+			st := s.(*flujotest.State)
+			w := *st
+			out, err := flujotest.WriteB(ctx, in, &w)
+			if err == nil {
+				*st = w
+			}
+			return out, err
 		},
-		Attempts: 2,
-		Breaker:  p.Breaker("a2", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
-	}
-	e.stepEcho = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name:  "echo",
-			Plain: flujotest.Echo,
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
 		},
-		Attempts: 2,
-		Breaker:  p.Breaker("echo", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
 	}
+	e.stepB.Attempts = 2
+	e.stepB.Breaker = p.Breaker("b", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
+	e.stepA2.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name: "a2",
+		Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
+			st := s.(*flujotest.State)
+			w := *st
+			out, err := flujotest.WriteA2(ctx, in, &w)
+			if err == nil {
+				*st = w
+			}
+			return out, err
+		},
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
+		},
+	}
+	e.stepA2.Attempts = 2
+	e.stepA2.Breaker = p.Breaker("a2", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
+	e.stepEcho.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name:  "echo",
+		Plain: flujotest.Echo,
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
+		},
+	}
+	e.stepEcho.Attempts = 2
+	e.stepEcho.Breaker = p.Breaker("echo", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{
 		Build:  e.build,
 		Shrink: e.shrink,
@@ -4213,19 +3684,11 @@ func (e *FanNoMergeExecutor) Execute(ctx context.Context, in flujotest.Job, st *
 
 // ExecuteResult runs FanNoMerge on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage. The state is st or, when st is nil, WithState's; without either the run starts from a zero state, returned in FinalState.
 func (e *FanNoMergeExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, st *flujotest.State, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	state, limits := flujoimpl.ExecOptionsOf(opts)
-	st, err := flujoimpl.RunState("fan", st, state)
+	r, err := flujoimpl.StartRecorded(e.svc, "fan", st, opts)
 	if err != nil {
 		return nil, err
 	}
-	if !e.svc.Track.Enter() {
-		return nil, flujo.ErrClosed
-	}
 	defer e.svc.Track.Exit()
-	r := flujoimpl.NewRun(e.svc, st, true)
-	if r.Budget, err = runtime.RunBudget(limits); err != nil {
-		return nil, err
-	}
 	var res flujo.StepResult
 	_, abort := e.runFan(ctx, in, &r, &res)
 	return e.svc.EndRecordedRun(&res, abort, r.State, r.Budget, false)
@@ -4367,31 +3830,22 @@ type FlakyDefaultExecutor struct {
 	stepFlaky flujoimpl.Step[flujotest.Job, flujotest.Job]
 }
 
-// flujogenConfigFlakyDefaultExecutor is the configuration compiled into FlakyDefaultExecutor.
-func flujogenConfigFlakyDefaultExecutor() runtime.OptimizationConfig {
-	c := runtime.DefaultOptimizationConfig()
-	return c
-}
-
 // NewFlakyDefaultExecutor returns an executor of FlakyDefault. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewFlakyDefaultExecutor(opts ...flujo.CoreOption) (*FlakyDefaultExecutor, error) {
-	p, err := flujoimpl.NewParts("FlakyDefaultExecutor", "flaky", flujogenConfigFlakyDefaultExecutor(), "", opts)
+	p, err := flujoimpl.NewParts("FlakyDefaultExecutor", "flaky", runtime.DefaultOptimizationConfig(), "", opts)
 	if err != nil {
 		return nil, err
 	}
 	e := &FlakyDefaultExecutor{}
-	e.stepFlaky = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name:  "flaky",
-			Plain: flujotest.Flaky,
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+	e.stepFlaky.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name:  "flaky",
+		Plain: flujotest.Flaky,
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
 		},
-		Attempts: 2,
-		Breaker:  p.Breaker("flaky", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
 	}
+	e.stepFlaky.Attempts = 2
+	e.stepFlaky.Breaker = p.Breaker("flaky", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, false, &e.stepFlaky); err != nil {
 		return nil, err
 	}
@@ -4416,16 +3870,11 @@ func (e *FlakyDefaultExecutor) Execute(ctx context.Context, in flujotest.Job) (f
 
 // ExecuteResult runs FlakyDefault on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *FlakyDefaultExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujoimpl.ExecOptionsOf(opts)
-	if !e.svc.Track.Enter() {
-		return nil, flujo.ErrClosed
-	}
-	defer e.svc.Track.Exit()
-	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
-	var err error
-	if r.Budget, err = runtime.RunBudget(limits); err != nil {
+	r, err := flujoimpl.StartRecorded[struct{}](e.svc, "", nil, opts)
+	if err != nil {
 		return nil, err
 	}
+	defer e.svc.Track.Exit()
 	var res flujo.StepResult
 	_, abort := e.stepFlaky.Run(ctx, &r.Eng.Env, in, r.Frame(), &res)
 	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
@@ -4444,31 +3893,22 @@ type FlakyRetries3Executor struct {
 	stepFlaky flujoimpl.Step[flujotest.Job, flujotest.Job]
 }
 
-// flujogenConfigFlakyRetries3Executor is the configuration compiled into FlakyRetries3Executor.
-func flujogenConfigFlakyRetries3Executor() runtime.OptimizationConfig {
-	c := runtime.DefaultOptimizationConfig()
-	return c
-}
-
 // NewFlakyRetries3Executor returns an executor of FlakyRetries3. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewFlakyRetries3Executor(opts ...flujo.CoreOption) (*FlakyRetries3Executor, error) {
-	p, err := flujoimpl.NewParts("FlakyRetries3Executor", "flaky", flujogenConfigFlakyRetries3Executor(), "", opts)
+	p, err := flujoimpl.NewParts("FlakyRetries3Executor", "flaky", runtime.DefaultOptimizationConfig(), "", opts)
 	if err != nil {
 		return nil, err
 	}
 	e := &FlakyRetries3Executor{}
-	e.stepFlaky = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name:  "flaky",
-			Plain: flujotest.Flaky,
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+	e.stepFlaky.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name:  "flaky",
+		Plain: flujotest.Flaky,
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
 		},
-		Attempts: 4,
-		Breaker:  p.Breaker("flaky", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
 	}
+	e.stepFlaky.Attempts = 4
+	e.stepFlaky.Breaker = p.Breaker("flaky", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, false, &e.stepFlaky); err != nil {
 		return nil, err
 	}
@@ -4493,16 +3933,11 @@ func (e *FlakyRetries3Executor) Execute(ctx context.Context, in flujotest.Job) (
 
 // ExecuteResult runs FlakyRetries3 on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *FlakyRetries3Executor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujoimpl.ExecOptionsOf(opts)
-	if !e.svc.Track.Enter() {
-		return nil, flujo.ErrClosed
-	}
-	defer e.svc.Track.Exit()
-	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
-	var err error
-	if r.Budget, err = runtime.RunBudget(limits); err != nil {
+	r, err := flujoimpl.StartRecorded[struct{}](e.svc, "", nil, opts)
+	if err != nil {
 		return nil, err
 	}
+	defer e.svc.Track.Exit()
 	var res flujo.StepResult
 	_, abort := e.stepFlaky.Run(ctx, &r.Eng.Env, in, r.Frame(), &res)
 	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
@@ -4521,31 +3956,22 @@ type GoexitMapExecutor struct {
 	stepExit flujoimpl.Step[flujotest.Job, flujotest.Job]
 }
 
-// flujogenConfigGoexitMapExecutor is the configuration compiled into GoexitMapExecutor.
-func flujogenConfigGoexitMapExecutor() runtime.OptimizationConfig {
-	c := runtime.DefaultOptimizationConfig()
-	return c
-}
-
 // NewGoexitMapExecutor returns an executor of GoexitMap. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewGoexitMapExecutor(opts ...flujo.CoreOption) (*GoexitMapExecutor, error) {
-	p, err := flujoimpl.NewParts("GoexitMapExecutor", "each", flujogenConfigGoexitMapExecutor(), "", opts)
+	p, err := flujoimpl.NewParts("GoexitMapExecutor", "each", runtime.DefaultOptimizationConfig(), "", opts)
 	if err != nil {
 		return nil, err
 	}
 	e := &GoexitMapExecutor{}
-	e.stepExit = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name:  "exit",
-			Plain: flujotest.ExitOnExit,
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+	e.stepExit.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name:  "exit",
+		Plain: flujotest.ExitOnExit,
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
 		},
-		Attempts: 1,
-		Breaker:  p.Breaker("exit", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
 	}
+	e.stepExit.Attempts = 1
+	e.stepExit.Breaker = p.Breaker("exit", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, false, &e.stepExit); err != nil {
 		return nil, err
 	}
@@ -4570,16 +3996,11 @@ func (e *GoexitMapExecutor) Execute(ctx context.Context, in []flujotest.Job) ([]
 
 // ExecuteResult runs GoexitMap on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *GoexitMapExecutor) ExecuteResult(ctx context.Context, in []flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujoimpl.ExecOptionsOf(opts)
-	if !e.svc.Track.Enter() {
-		return nil, flujo.ErrClosed
-	}
-	defer e.svc.Track.Exit()
-	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
-	var err error
-	if r.Budget, err = runtime.RunBudget(limits); err != nil {
+	r, err := flujoimpl.StartRecorded[struct{}](e.svc, "", nil, opts)
+	if err != nil {
 		return nil, err
 	}
+	defer e.svc.Track.Exit()
 	var res flujo.StepResult
 	_, abort := e.runEach(ctx, in, &r, &res)
 	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
@@ -4646,15 +4067,9 @@ func resetscratchGoexitParallelExecutor(u *scratchGoexitParallelExecutor) {
 	*u = scratchGoexitParallelExecutor{parFan: scratchGoexitParallelExecutorFan{done: u.parFan.done}}
 }
 
-// flujogenConfigGoexitParallelExecutor is the configuration compiled into GoexitParallelExecutor.
-func flujogenConfigGoexitParallelExecutor() runtime.OptimizationConfig {
-	c := runtime.DefaultOptimizationConfig()
-	return c
-}
-
 // NewGoexitParallelExecutor returns an executor of GoexitParallel. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewGoexitParallelExecutor(opts ...flujo.CoreOption) (*GoexitParallelExecutor, error) {
-	p, err := flujoimpl.NewParts("GoexitParallelExecutor", "fan", flujogenConfigGoexitParallelExecutor(), "", opts)
+	p, err := flujoimpl.NewParts("GoexitParallelExecutor", "fan", runtime.DefaultOptimizationConfig(), "", opts)
 	if err != nil {
 		return nil, err
 	}
@@ -4662,30 +4077,24 @@ func NewGoexitParallelExecutor(opts ...flujo.CoreOption) (*GoexitParallelExecuto
 	if e.scopes, err = runtime.NewScopePool(50, 0.9); err != nil {
 		return nil, err
 	}
-	e.stepExit = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name:  "exit",
-			Plain: flujotest.ExitOnExit,
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+	e.stepExit.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name:  "exit",
+		Plain: flujotest.ExitOnExit,
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
 		},
-		Attempts: 1,
-		Breaker:  p.Breaker("exit", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
 	}
-	e.stepEcho = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name:  "echo",
-			Plain: flujotest.Echo,
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+	e.stepExit.Attempts = 1
+	e.stepExit.Breaker = p.Breaker("exit", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
+	e.stepEcho.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name:  "echo",
+		Plain: flujotest.Echo,
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
 		},
-		Attempts: 2,
-		Breaker:  p.Breaker("echo", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
 	}
+	e.stepEcho.Attempts = 2
+	e.stepEcho.Breaker = p.Breaker("echo", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{
 		Build:  e.build,
 		Shrink: e.shrink,
@@ -4714,16 +4123,11 @@ func (e *GoexitParallelExecutor) Execute(ctx context.Context, in flujotest.Job) 
 
 // ExecuteResult runs GoexitParallel on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *GoexitParallelExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujoimpl.ExecOptionsOf(opts)
-	if !e.svc.Track.Enter() {
-		return nil, flujo.ErrClosed
-	}
-	defer e.svc.Track.Exit()
-	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
-	var err error
-	if r.Budget, err = runtime.RunBudget(limits); err != nil {
+	r, err := flujoimpl.StartRecorded[struct{}](e.svc, "", nil, opts)
+	if err != nil {
 		return nil, err
 	}
+	defer e.svc.Track.Exit()
 	var res flujo.StepResult
 	_, abort := e.runFan(ctx, in, &r, &res)
 	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
@@ -4831,31 +4235,22 @@ type GoexitStepExecutor struct {
 	stepExit flujoimpl.Step[flujotest.Job, flujotest.Job]
 }
 
-// flujogenConfigGoexitStepExecutor is the configuration compiled into GoexitStepExecutor.
-func flujogenConfigGoexitStepExecutor() runtime.OptimizationConfig {
-	c := runtime.DefaultOptimizationConfig()
-	return c
-}
-
 // NewGoexitStepExecutor returns an executor of GoexitStep. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewGoexitStepExecutor(opts ...flujo.CoreOption) (*GoexitStepExecutor, error) {
-	p, err := flujoimpl.NewParts("GoexitStepExecutor", "exit", flujogenConfigGoexitStepExecutor(), "", opts)
+	p, err := flujoimpl.NewParts("GoexitStepExecutor", "exit", runtime.DefaultOptimizationConfig(), "", opts)
 	if err != nil {
 		return nil, err
 	}
 	e := &GoexitStepExecutor{}
-	e.stepExit = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name:  "exit",
-			Plain: flujotest.ExitOnExit,
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+	e.stepExit.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name:  "exit",
+		Plain: flujotest.ExitOnExit,
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
 		},
-		Attempts: 1,
-		Breaker:  p.Breaker("exit", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
 	}
+	e.stepExit.Attempts = 1
+	e.stepExit.Breaker = p.Breaker("exit", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, false, &e.stepExit); err != nil {
 		return nil, err
 	}
@@ -4880,16 +4275,11 @@ func (e *GoexitStepExecutor) Execute(ctx context.Context, in flujotest.Job) (flu
 
 // ExecuteResult runs GoexitStep on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *GoexitStepExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujoimpl.ExecOptionsOf(opts)
-	if !e.svc.Track.Enter() {
-		return nil, flujo.ErrClosed
-	}
-	defer e.svc.Track.Exit()
-	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
-	var err error
-	if r.Budget, err = runtime.RunBudget(limits); err != nil {
+	r, err := flujoimpl.StartRecorded[struct{}](e.svc, "", nil, opts)
+	if err != nil {
 		return nil, err
 	}
+	defer e.svc.Track.Exit()
 	var res flujo.StepResult
 	_, abort := e.stepExit.Run(ctx, &r.Eng.Env, in, r.Frame(), &res)
 	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
@@ -4908,32 +4298,23 @@ type GoexitTimedExecutor struct {
 	stepExit flujoimpl.Step[flujotest.Job, flujotest.Job]
 }
 
-// flujogenConfigGoexitTimedExecutor is the configuration compiled into GoexitTimedExecutor.
-func flujogenConfigGoexitTimedExecutor() runtime.OptimizationConfig {
-	c := runtime.DefaultOptimizationConfig()
-	return c
-}
-
 // NewGoexitTimedExecutor returns an executor of GoexitTimed. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewGoexitTimedExecutor(opts ...flujo.CoreOption) (*GoexitTimedExecutor, error) {
-	p, err := flujoimpl.NewParts("GoexitTimedExecutor", "exit", flujogenConfigGoexitTimedExecutor(), "", opts)
+	p, err := flujoimpl.NewParts("GoexitTimedExecutor", "exit", runtime.DefaultOptimizationConfig(), "", opts)
 	if err != nil {
 		return nil, err
 	}
 	e := &GoexitTimedExecutor{}
-	e.stepExit = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name:  "exit",
-			Plain: flujotest.ExitOnExit,
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+	e.stepExit.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name:  "exit",
+		Plain: flujotest.ExitOnExit,
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
 		},
-		Attempts: 1,
-		Timeout:  time.Duration(int64(3600000000000)),
-		Breaker:  p.Breaker("exit", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
 	}
+	e.stepExit.Attempts = 1
+	e.stepExit.Timeout = time.Duration(int64(3600000000000))
+	e.stepExit.Breaker = p.Breaker("exit", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, false, &e.stepExit); err != nil {
 		return nil, err
 	}
@@ -4958,16 +4339,11 @@ func (e *GoexitTimedExecutor) Execute(ctx context.Context, in flujotest.Job) (fl
 
 // ExecuteResult runs GoexitTimed on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *GoexitTimedExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujoimpl.ExecOptionsOf(opts)
-	if !e.svc.Track.Enter() {
-		return nil, flujo.ErrClosed
-	}
-	defer e.svc.Track.Exit()
-	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
-	var err error
-	if r.Budget, err = runtime.RunBudget(limits); err != nil {
+	r, err := flujoimpl.StartRecorded[struct{}](e.svc, "", nil, opts)
+	if err != nil {
 		return nil, err
 	}
+	defer e.svc.Track.Exit()
 	var res flujo.StepResult
 	_, abort := e.stepExit.Run(ctx, &r.Eng.Env, in, r.Frame(), &res)
 	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
@@ -4986,28 +4362,19 @@ type HeldExecutor struct {
 	stepHeld flujoimpl.Step[flujotest.Arrival, flujotest.Arrival]
 }
 
-// flujogenConfigHeldExecutor is the configuration compiled into HeldExecutor.
-func flujogenConfigHeldExecutor() runtime.OptimizationConfig {
-	c := runtime.DefaultOptimizationConfig()
-	return c
-}
-
 // NewHeldExecutor returns an executor of Held. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewHeldExecutor(opts ...flujo.CoreOption) (*HeldExecutor, error) {
-	p, err := flujoimpl.NewParts("HeldExecutor", "held", flujogenConfigHeldExecutor(), "", opts)
+	p, err := flujoimpl.NewParts("HeldExecutor", "held", runtime.DefaultOptimizationConfig(), "", opts)
 	if err != nil {
 		return nil, err
 	}
 	e := &HeldExecutor{}
-	e.stepHeld = flujoimpl.Step[flujotest.Arrival, flujotest.Arrival]{
-		Leaf: &flujoimpl.Leaf[flujotest.Arrival, flujotest.Arrival]{
-			Name:          "held",
-			Plain:         flujotest.HoldUntilOpen,
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-		},
-		Attempts: 1,
-		Breaker:  p.Breaker("held", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
+	e.stepHeld.Leaf = &flujoimpl.Leaf[flujotest.Arrival, flujotest.Arrival]{
+		Name:  "held",
+		Plain: flujotest.HoldUntilOpen,
 	}
+	e.stepHeld.Attempts = 1
+	e.stepHeld.Breaker = p.Breaker("held", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, false, &e.stepHeld); err != nil {
 		return nil, err
 	}
@@ -5032,16 +4399,11 @@ func (e *HeldExecutor) Execute(ctx context.Context, in flujotest.Arrival) (flujo
 
 // ExecuteResult runs Held on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *HeldExecutor) ExecuteResult(ctx context.Context, in flujotest.Arrival, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujoimpl.ExecOptionsOf(opts)
-	if !e.svc.Track.Enter() {
-		return nil, flujo.ErrClosed
-	}
-	defer e.svc.Track.Exit()
-	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
-	var err error
-	if r.Budget, err = runtime.RunBudget(limits); err != nil {
+	r, err := flujoimpl.StartRecorded[struct{}](e.svc, "", nil, opts)
+	if err != nil {
 		return nil, err
 	}
+	defer e.svc.Track.Exit()
 	var res flujo.StepResult
 	_, abort := e.stepHeld.Run(ctx, &r.Eng.Env, in, r.Frame(), &res)
 	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
@@ -5062,55 +4424,40 @@ type HistoryExecutor struct {
 	stepThird  flujoimpl.Step[flujotest.Job, flujotest.Job]
 }
 
-// flujogenConfigHistoryExecutor is the configuration compiled into HistoryExecutor.
-func flujogenConfigHistoryExecutor() runtime.OptimizationConfig {
-	c := runtime.DefaultOptimizationConfig()
-	return c
-}
-
 // NewHistoryExecutor returns an executor of History. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewHistoryExecutor(opts ...flujo.CoreOption) (*HistoryExecutor, error) {
-	p, err := flujoimpl.NewParts("HistoryExecutor", "outer", flujogenConfigHistoryExecutor(), "", opts)
+	p, err := flujoimpl.NewParts("HistoryExecutor", "outer", runtime.DefaultOptimizationConfig(), "", opts)
 	if err != nil {
 		return nil, err
 	}
 	e := &HistoryExecutor{}
-	e.stepFirst = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name:  "first",
-			Plain: flujotest.Echo,
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+	e.stepFirst.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name:  "first",
+		Plain: flujotest.Echo,
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
 		},
-		Attempts: 2,
-		Breaker:  p.Breaker("first", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
 	}
-	e.stepSecond = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name:  "second",
-			Plain: flujotest.Echo,
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+	e.stepFirst.Attempts = 2
+	e.stepFirst.Breaker = p.Breaker("first", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
+	e.stepSecond.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name:  "second",
+		Plain: flujotest.Echo,
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
 		},
-		Attempts: 2,
-		Breaker:  p.Breaker("second", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
 	}
-	e.stepThird = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name:  "third",
-			Plain: flujotest.Echo,
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+	e.stepSecond.Attempts = 2
+	e.stepSecond.Breaker = p.Breaker("second", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
+	e.stepThird.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name:  "third",
+		Plain: flujotest.Echo,
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
 		},
-		Attempts: 2,
-		Breaker:  p.Breaker("third", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
 	}
+	e.stepThird.Attempts = 2
+	e.stepThird.Breaker = p.Breaker("third", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, false, &e.stepFirst, &e.stepSecond, &e.stepThird); err != nil {
 		return nil, err
 	}
@@ -5135,16 +4482,11 @@ func (e *HistoryExecutor) Execute(ctx context.Context, in flujotest.Job) (flujot
 
 // ExecuteResult runs History on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *HistoryExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujoimpl.ExecOptionsOf(opts)
-	if !e.svc.Track.Enter() {
-		return nil, flujo.ErrClosed
-	}
-	defer e.svc.Track.Exit()
-	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
-	var err error
-	if r.Budget, err = runtime.RunBudget(limits); err != nil {
+	r, err := flujoimpl.StartRecorded[struct{}](e.svc, "", nil, opts)
+	if err != nil {
 		return nil, err
 	}
+	defer e.svc.Track.Exit()
 	var res flujo.StepResult
 	_, abort := e.runOuter(ctx, in, &r, &res)
 	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, true)
@@ -5203,28 +4545,19 @@ type IOBurstExecutor struct {
 	stepIo flujoimpl.Step[flujotest.Arrival, flujotest.Arrival]
 }
 
-// flujogenConfigIOBurstExecutor is the configuration compiled into IOBurstExecutor.
-func flujogenConfigIOBurstExecutor() runtime.OptimizationConfig {
-	c := runtime.DefaultOptimizationConfig()
-	return c
-}
-
 // NewIOBurstExecutor returns an executor of IOBurst. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewIOBurstExecutor(opts ...flujo.CoreOption) (*IOBurstExecutor, error) {
-	p, err := flujoimpl.NewParts("IOBurstExecutor", "io", flujogenConfigIOBurstExecutor(), "", opts)
+	p, err := flujoimpl.NewParts("IOBurstExecutor", "io", runtime.DefaultOptimizationConfig(), "", opts)
 	if err != nil {
 		return nil, err
 	}
 	e := &IOBurstExecutor{}
-	e.stepIo = flujoimpl.Step[flujotest.Arrival, flujotest.Arrival]{
-		Leaf: &flujoimpl.Leaf[flujotest.Arrival, flujotest.Arrival]{
-			Name:          "io",
-			Plain:         flujotest.WaitForAll,
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-		},
-		Attempts: 1,
-		Breaker:  p.Breaker("io", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
+	e.stepIo.Leaf = &flujoimpl.Leaf[flujotest.Arrival, flujotest.Arrival]{
+		Name:  "io",
+		Plain: flujotest.WaitForAll,
 	}
+	e.stepIo.Attempts = 1
+	e.stepIo.Breaker = p.Breaker("io", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, false, &e.stepIo); err != nil {
 		return nil, err
 	}
@@ -5249,16 +4582,11 @@ func (e *IOBurstExecutor) Execute(ctx context.Context, in flujotest.Arrival) (fl
 
 // ExecuteResult runs IOBurst on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *IOBurstExecutor) ExecuteResult(ctx context.Context, in flujotest.Arrival, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujoimpl.ExecOptionsOf(opts)
-	if !e.svc.Track.Enter() {
-		return nil, flujo.ErrClosed
-	}
-	defer e.svc.Track.Exit()
-	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
-	var err error
-	if r.Budget, err = runtime.RunBudget(limits); err != nil {
+	r, err := flujoimpl.StartRecorded[struct{}](e.svc, "", nil, opts)
+	if err != nil {
 		return nil, err
 	}
+	defer e.svc.Track.Exit()
 	var res flujo.StepResult
 	_, abort := e.stepIo.Run(ctx, &r.Eng.Env, in, r.Frame(), &res)
 	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
@@ -5293,15 +4621,9 @@ func resetscratchJoinFailsAfterIgnoredExecutor(u *scratchJoinFailsAfterIgnoredEx
 	*u = scratchJoinFailsAfterIgnoredExecutor{parFan: scratchJoinFailsAfterIgnoredExecutorFan{done: u.parFan.done}}
 }
 
-// flujogenConfigJoinFailsAfterIgnoredExecutor is the configuration compiled into JoinFailsAfterIgnoredExecutor.
-func flujogenConfigJoinFailsAfterIgnoredExecutor() runtime.OptimizationConfig {
-	c := runtime.DefaultOptimizationConfig()
-	return c
-}
-
 // NewJoinFailsAfterIgnoredExecutor returns an executor of JoinFailsAfterIgnored. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewJoinFailsAfterIgnoredExecutor(opts ...flujo.CoreOption) (*JoinFailsAfterIgnoredExecutor, error) {
-	p, err := flujoimpl.NewParts("JoinFailsAfterIgnoredExecutor", "joined", flujogenConfigJoinFailsAfterIgnoredExecutor(), "", opts)
+	p, err := flujoimpl.NewParts("JoinFailsAfterIgnoredExecutor", "joined", runtime.DefaultOptimizationConfig(), "", opts)
 	if err != nil {
 		return nil, err
 	}
@@ -5309,30 +4631,24 @@ func NewJoinFailsAfterIgnoredExecutor(opts ...flujo.CoreOption) (*JoinFailsAfter
 	if e.scopes, err = runtime.NewScopePool(50, 0.9); err != nil {
 		return nil, err
 	}
-	e.stepEcho = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name:  "echo",
-			Plain: flujotest.Echo,
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+	e.stepEcho.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name:  "echo",
+		Plain: flujotest.Echo,
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
 		},
-		Attempts: 2,
-		Breaker:  p.Breaker("echo", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
 	}
-	e.stepFail = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name:  "fail",
-			Plain: flujotest.Fail,
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+	e.stepEcho.Attempts = 2
+	e.stepEcho.Breaker = p.Breaker("echo", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
+	e.stepFail.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name:  "fail",
+		Plain: flujotest.Fail,
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
 		},
-		Attempts: 1,
-		Breaker:  p.Breaker("fail", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
 	}
+	e.stepFail.Attempts = 1
+	e.stepFail.Breaker = p.Breaker("fail", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{
 		Build:  e.build,
 		Shrink: e.shrink,
@@ -5361,16 +4677,11 @@ func (e *JoinFailsAfterIgnoredExecutor) Execute(ctx context.Context, in flujotes
 
 // ExecuteResult runs JoinFailsAfterIgnored on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *JoinFailsAfterIgnoredExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujoimpl.ExecOptionsOf(opts)
-	if !e.svc.Track.Enter() {
-		return nil, flujo.ErrClosed
-	}
-	defer e.svc.Track.Exit()
-	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
-	var err error
-	if r.Budget, err = runtime.RunBudget(limits); err != nil {
+	r, err := flujoimpl.StartRecorded[struct{}](e.svc, "", nil, opts)
+	if err != nil {
 		return nil, err
 	}
+	defer e.svc.Track.Exit()
 	var res flujo.StepResult
 	_, abort := e.runJoined(ctx, in, &r, &res)
 	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, true)
@@ -5493,31 +4804,22 @@ type MapEchoExecutor struct {
 	stepEcho flujoimpl.Step[flujotest.Job, flujotest.Job]
 }
 
-// flujogenConfigMapEchoExecutor is the configuration compiled into MapEchoExecutor.
-func flujogenConfigMapEchoExecutor() runtime.OptimizationConfig {
-	c := runtime.DefaultOptimizationConfig()
-	return c
-}
-
 // NewMapEchoExecutor returns an executor of MapEcho. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewMapEchoExecutor(opts ...flujo.CoreOption) (*MapEchoExecutor, error) {
-	p, err := flujoimpl.NewParts("MapEchoExecutor", "each", flujogenConfigMapEchoExecutor(), "", opts)
+	p, err := flujoimpl.NewParts("MapEchoExecutor", "each", runtime.DefaultOptimizationConfig(), "", opts)
 	if err != nil {
 		return nil, err
 	}
 	e := &MapEchoExecutor{}
-	e.stepEcho = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name:  "echo",
-			Plain: flujotest.Echo,
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+	e.stepEcho.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name:  "echo",
+		Plain: flujotest.Echo,
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
 		},
-		Attempts: 2,
-		Breaker:  p.Breaker("echo", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
 	}
+	e.stepEcho.Attempts = 2
+	e.stepEcho.Breaker = p.Breaker("echo", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, false, &e.stepEcho); err != nil {
 		return nil, err
 	}
@@ -5542,16 +4844,11 @@ func (e *MapEchoExecutor) Execute(ctx context.Context, in []flujotest.Job) ([]fl
 
 // ExecuteResult runs MapEcho on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *MapEchoExecutor) ExecuteResult(ctx context.Context, in []flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujoimpl.ExecOptionsOf(opts)
-	if !e.svc.Track.Enter() {
-		return nil, flujo.ErrClosed
-	}
-	defer e.svc.Track.Exit()
-	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
-	var err error
-	if r.Budget, err = runtime.RunBudget(limits); err != nil {
+	r, err := flujoimpl.StartRecorded[struct{}](e.svc, "", nil, opts)
+	if err != nil {
 		return nil, err
 	}
+	defer e.svc.Track.Exit()
 	var res flujo.StepResult
 	_, abort := e.runEach(ctx, in, &r, &res)
 	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
@@ -5602,31 +4899,22 @@ type MapFlakyInOrderExecutor struct {
 	stepFlaky flujoimpl.Step[flujotest.Job, flujotest.Job]
 }
 
-// flujogenConfigMapFlakyInOrderExecutor is the configuration compiled into MapFlakyInOrderExecutor.
-func flujogenConfigMapFlakyInOrderExecutor() runtime.OptimizationConfig {
-	c := runtime.DefaultOptimizationConfig()
-	return c
-}
-
 // NewMapFlakyInOrderExecutor returns an executor of MapFlakyInOrder. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewMapFlakyInOrderExecutor(opts ...flujo.CoreOption) (*MapFlakyInOrderExecutor, error) {
-	p, err := flujoimpl.NewParts("MapFlakyInOrderExecutor", "each", flujogenConfigMapFlakyInOrderExecutor(), "", opts)
+	p, err := flujoimpl.NewParts("MapFlakyInOrderExecutor", "each", runtime.DefaultOptimizationConfig(), "", opts)
 	if err != nil {
 		return nil, err
 	}
 	e := &MapFlakyInOrderExecutor{}
-	e.stepFlaky = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name:  "flaky",
-			Plain: flujotest.Flaky,
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+	e.stepFlaky.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name:  "flaky",
+		Plain: flujotest.Flaky,
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
 		},
-		Attempts: 1,
-		Breaker:  p.Breaker("flaky", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
 	}
+	e.stepFlaky.Attempts = 1
+	e.stepFlaky.Breaker = p.Breaker("flaky", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, false, &e.stepFlaky); err != nil {
 		return nil, err
 	}
@@ -5651,16 +4939,11 @@ func (e *MapFlakyInOrderExecutor) Execute(ctx context.Context, in []flujotest.Jo
 
 // ExecuteResult runs MapFlakyInOrder on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *MapFlakyInOrderExecutor) ExecuteResult(ctx context.Context, in []flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujoimpl.ExecOptionsOf(opts)
-	if !e.svc.Track.Enter() {
-		return nil, flujo.ErrClosed
-	}
-	defer e.svc.Track.Exit()
-	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
-	var err error
-	if r.Budget, err = runtime.RunBudget(limits); err != nil {
+	r, err := flujoimpl.StartRecorded[struct{}](e.svc, "", nil, opts)
+	if err != nil {
 		return nil, err
 	}
+	defer e.svc.Track.Exit()
 	var res flujo.StepResult
 	_, abort := e.runEach(ctx, in, &r, &res)
 	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
@@ -5714,15 +4997,9 @@ func resetscratchMaybeConflictExecutor(u *scratchMaybeConflictExecutor) {
 	*u = scratchMaybeConflictExecutor{parMaybe: scratchMaybeConflictExecutorMaybe{done: u.parMaybe.done}}
 }
 
-// flujogenConfigMaybeConflictExecutor is the configuration compiled into MaybeConflictExecutor.
-func flujogenConfigMaybeConflictExecutor() runtime.OptimizationConfig {
-	c := runtime.DefaultOptimizationConfig()
-	return c
-}
-
 // NewMaybeConflictExecutor returns an executor of MaybeConflict. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewMaybeConflictExecutor(opts ...flujo.CoreOption) (*MaybeConflictExecutor, error) {
-	p, err := flujoimpl.NewParts("MaybeConflictExecutor", "maybe", flujogenConfigMaybeConflictExecutor(), "", opts)
+	p, err := flujoimpl.NewParts("MaybeConflictExecutor", "maybe", runtime.DefaultOptimizationConfig(), "", opts)
 	if err != nil {
 		return nil, err
 	}
@@ -5730,46 +5007,40 @@ func NewMaybeConflictExecutor(opts ...flujo.CoreOption) (*MaybeConflictExecutor,
 	if e.scopes, err = runtime.NewScopePool(50, 0.9); err != nil {
 		return nil, err
 	}
-	e.stepX = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "x",
-			Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
-				st := s.(*flujotest.State)
-				w := *st
-				out, err := flujotest.MaybeWriteX(ctx, in, &w)
-				if err == nil {
-					*st = w
-				}
-				return out, err
-			},
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+	e.stepX.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name: "x",
+		Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
+			st := s.(*flujotest.State)
+			w := *st
+			out, err := flujotest.MaybeWriteX(ctx, in, &w)
+			if err == nil {
+				*st = w
+			}
+			return out, err
 		},
-		Attempts: 2,
-		Breaker:  p.Breaker("x", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
-	}
-	e.stepY = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "y",
-			Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
-				st := s.(*flujotest.State)
-				w := *st
-				out, err := flujotest.MaybeWriteY(ctx, in, &w)
-				if err == nil {
-					*st = w
-				}
-				return out, err
-			},
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
 		},
-		Attempts: 2,
-		Breaker:  p.Breaker("y", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
 	}
+	e.stepX.Attempts = 2
+	e.stepX.Breaker = p.Breaker("x", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
+	e.stepY.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name: "y",
+		Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
+			st := s.(*flujotest.State)
+			w := *st
+			out, err := flujotest.MaybeWriteY(ctx, in, &w)
+			if err == nil {
+				*st = w
+			}
+			return out, err
+		},
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
+		},
+	}
+	e.stepY.Attempts = 2
+	e.stepY.Breaker = p.Breaker("y", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{
 		Build:  e.build,
 		Shrink: e.shrink,
@@ -5798,19 +5069,11 @@ func (e *MaybeConflictExecutor) Execute(ctx context.Context, in flujotest.Job, s
 
 // ExecuteResult runs MaybeConflict on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage. The state is st or, when st is nil, WithState's; without either the run starts from a zero state, returned in FinalState.
 func (e *MaybeConflictExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, st *flujotest.State, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	state, limits := flujoimpl.ExecOptionsOf(opts)
-	st, err := flujoimpl.RunState("maybe", st, state)
+	r, err := flujoimpl.StartRecorded(e.svc, "maybe", st, opts)
 	if err != nil {
 		return nil, err
 	}
-	if !e.svc.Track.Enter() {
-		return nil, flujo.ErrClosed
-	}
 	defer e.svc.Track.Exit()
-	r := flujoimpl.NewRun(e.svc, st, true)
-	if r.Budget, err = runtime.RunBudget(limits); err != nil {
-		return nil, err
-	}
 	var res flujo.StepResult
 	_, abort := e.runMaybe(ctx, in, &r, &res)
 	return e.svc.EndRecordedRun(&res, abort, r.State, r.Budget, false)
@@ -5953,43 +5216,31 @@ type PanicAtTwoDepthsExecutor struct {
 	stepPanic     flujoimpl.Step[flujotest.Job, flujotest.Job]
 }
 
-// flujogenConfigPanicAtTwoDepthsExecutor is the configuration compiled into PanicAtTwoDepthsExecutor.
-func flujogenConfigPanicAtTwoDepthsExecutor() runtime.OptimizationConfig {
-	c := runtime.DefaultOptimizationConfig()
-	return c
-}
-
 // NewPanicAtTwoDepthsExecutor returns an executor of PanicAtTwoDepths. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewPanicAtTwoDepthsExecutor(opts ...flujo.CoreOption) (*PanicAtTwoDepthsExecutor, error) {
-	p, err := flujoimpl.NewParts("PanicAtTwoDepthsExecutor", "route", flujogenConfigPanicAtTwoDepthsExecutor(), "", opts)
+	p, err := flujoimpl.NewParts("PanicAtTwoDepthsExecutor", "route", runtime.DefaultOptimizationConfig(), "", opts)
 	if err != nil {
 		return nil, err
 	}
 	e := &PanicAtTwoDepthsExecutor{}
-	e.stepPanicdeep = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name:  "panicdeep",
-			Plain: flujotest.Panic,
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+	e.stepPanicdeep.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name:  "panicdeep",
+		Plain: flujotest.Panic,
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
 		},
-		Attempts: 1,
-		Breaker:  p.Breaker("panicdeep", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
 	}
-	e.stepPanic = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name:  "panic",
-			Plain: flujotest.Panic,
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+	e.stepPanicdeep.Attempts = 1
+	e.stepPanicdeep.Breaker = p.Breaker("panicdeep", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
+	e.stepPanic.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name:  "panic",
+		Plain: flujotest.Panic,
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
 		},
-		Attempts: 1,
-		Breaker:  p.Breaker("panic", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
 	}
+	e.stepPanic.Attempts = 1
+	e.stepPanic.Breaker = p.Breaker("panic", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, false, &e.stepPanicdeep, &e.stepPanic); err != nil {
 		return nil, err
 	}
@@ -6014,16 +5265,11 @@ func (e *PanicAtTwoDepthsExecutor) Execute(ctx context.Context, in flujotest.Job
 
 // ExecuteResult runs PanicAtTwoDepths on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *PanicAtTwoDepthsExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujoimpl.ExecOptionsOf(opts)
-	if !e.svc.Track.Enter() {
-		return nil, flujo.ErrClosed
-	}
-	defer e.svc.Track.Exit()
-	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
-	var err error
-	if r.Budget, err = runtime.RunBudget(limits); err != nil {
+	r, err := flujoimpl.StartRecorded[struct{}](e.svc, "", nil, opts)
+	if err != nil {
 		return nil, err
 	}
+	defer e.svc.Track.Exit()
 	var res flujo.StepResult
 	_, abort := e.runRoute(ctx, in, &r, &res)
 	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
@@ -6087,31 +5333,22 @@ type PanicsExecutor struct {
 	stepPanic flujoimpl.Step[flujotest.Job, flujotest.Job]
 }
 
-// flujogenConfigPanicsExecutor is the configuration compiled into PanicsExecutor.
-func flujogenConfigPanicsExecutor() runtime.OptimizationConfig {
-	c := runtime.DefaultOptimizationConfig()
-	return c
-}
-
 // NewPanicsExecutor returns an executor of Panics. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewPanicsExecutor(opts ...flujo.CoreOption) (*PanicsExecutor, error) {
-	p, err := flujoimpl.NewParts("PanicsExecutor", "panic", flujogenConfigPanicsExecutor(), "", opts)
+	p, err := flujoimpl.NewParts("PanicsExecutor", "panic", runtime.DefaultOptimizationConfig(), "", opts)
 	if err != nil {
 		return nil, err
 	}
 	e := &PanicsExecutor{}
-	e.stepPanic = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name:  "panic",
-			Plain: flujotest.Panic,
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+	e.stepPanic.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name:  "panic",
+		Plain: flujotest.Panic,
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
 		},
-		Attempts: 1,
-		Breaker:  p.Breaker("panic", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
 	}
+	e.stepPanic.Attempts = 1
+	e.stepPanic.Breaker = p.Breaker("panic", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, false, &e.stepPanic); err != nil {
 		return nil, err
 	}
@@ -6136,16 +5373,11 @@ func (e *PanicsExecutor) Execute(ctx context.Context, in flujotest.Job) (flujote
 
 // ExecuteResult runs Panics on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *PanicsExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujoimpl.ExecOptionsOf(opts)
-	if !e.svc.Track.Enter() {
-		return nil, flujo.ErrClosed
-	}
-	defer e.svc.Track.Exit()
-	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
-	var err error
-	if r.Budget, err = runtime.RunBudget(limits); err != nil {
+	r, err := flujoimpl.StartRecorded[struct{}](e.svc, "", nil, opts)
+	if err != nil {
 		return nil, err
 	}
+	defer e.svc.Track.Exit()
 	var res flujo.StepResult
 	_, abort := e.stepPanic.Run(ctx, &r.Eng.Env, in, r.Frame(), &res)
 	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
@@ -6178,43 +5410,31 @@ func resetscratchParallelBlocksExecutor(u *scratchParallelBlocksExecutor) {
 	*u = scratchParallelBlocksExecutor{parFan: scratchParallelBlocksExecutorFan{done: u.parFan.done}}
 }
 
-// flujogenConfigParallelBlocksExecutor is the configuration compiled into ParallelBlocksExecutor.
-func flujogenConfigParallelBlocksExecutor() runtime.OptimizationConfig {
-	c := runtime.DefaultOptimizationConfig()
-	return c
-}
-
 // NewParallelBlocksExecutor returns an executor of ParallelBlocks. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewParallelBlocksExecutor(opts ...flujo.CoreOption) (*ParallelBlocksExecutor, error) {
-	p, err := flujoimpl.NewParts("ParallelBlocksExecutor", "fan", flujogenConfigParallelBlocksExecutor(), "", opts)
+	p, err := flujoimpl.NewParts("ParallelBlocksExecutor", "fan", runtime.DefaultOptimizationConfig(), "", opts)
 	if err != nil {
 		return nil, err
 	}
 	e := &ParallelBlocksExecutor{}
-	e.stepBlock = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name:  "block",
-			Plain: flujotest.Block,
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+	e.stepBlock.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name:  "block",
+		Plain: flujotest.Block,
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
 		},
-		Attempts: 2,
-		Breaker:  p.Breaker("block", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
 	}
-	e.stepEcho = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name:  "echo",
-			Plain: flujotest.Echo,
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+	e.stepBlock.Attempts = 2
+	e.stepBlock.Breaker = p.Breaker("block", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
+	e.stepEcho.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name:  "echo",
+		Plain: flujotest.Echo,
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
 		},
-		Attempts: 2,
-		Breaker:  p.Breaker("echo", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
 	}
+	e.stepEcho.Attempts = 2
+	e.stepEcho.Breaker = p.Breaker("echo", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{
 		Build:  e.build,
 		Shrink: e.shrink,
@@ -6243,16 +5463,11 @@ func (e *ParallelBlocksExecutor) Execute(ctx context.Context, in flujotest.Job) 
 
 // ExecuteResult runs ParallelBlocks on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *ParallelBlocksExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujoimpl.ExecOptionsOf(opts)
-	if !e.svc.Track.Enter() {
-		return nil, flujo.ErrClosed
-	}
-	defer e.svc.Track.Exit()
-	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
-	var err error
-	if r.Budget, err = runtime.RunBudget(limits); err != nil {
+	r, err := flujoimpl.StartRecorded[struct{}](e.svc, "", nil, opts)
+	if err != nil {
 		return nil, err
 	}
+	defer e.svc.Track.Exit()
 	var res flujo.StepResult
 	_, abort := e.runFan(ctx, in, &r, &res)
 	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
@@ -6374,15 +5589,9 @@ func resetscratchParallelIgnoreExecutor(u *scratchParallelIgnoreExecutor) {
 	*u = scratchParallelIgnoreExecutor{parFan: scratchParallelIgnoreExecutorFan{done: u.parFan.done}}
 }
 
-// flujogenConfigParallelIgnoreExecutor is the configuration compiled into ParallelIgnoreExecutor.
-func flujogenConfigParallelIgnoreExecutor() runtime.OptimizationConfig {
-	c := runtime.DefaultOptimizationConfig()
-	return c
-}
-
 // NewParallelIgnoreExecutor returns an executor of ParallelIgnore. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewParallelIgnoreExecutor(opts ...flujo.CoreOption) (*ParallelIgnoreExecutor, error) {
-	p, err := flujoimpl.NewParts("ParallelIgnoreExecutor", "fan", flujogenConfigParallelIgnoreExecutor(), "", opts)
+	p, err := flujoimpl.NewParts("ParallelIgnoreExecutor", "fan", runtime.DefaultOptimizationConfig(), "", opts)
 	if err != nil {
 		return nil, err
 	}
@@ -6390,30 +5599,24 @@ func NewParallelIgnoreExecutor(opts ...flujo.CoreOption) (*ParallelIgnoreExecuto
 	if e.scopes, err = runtime.NewScopePool(50, 0.9); err != nil {
 		return nil, err
 	}
-	e.stepEcho = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name:  "echo",
-			Plain: flujotest.Echo,
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+	e.stepEcho.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name:  "echo",
+		Plain: flujotest.Echo,
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
 		},
-		Attempts: 2,
-		Breaker:  p.Breaker("echo", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
 	}
-	e.stepFail = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name:  "fail",
-			Plain: flujotest.Fail,
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+	e.stepEcho.Attempts = 2
+	e.stepEcho.Breaker = p.Breaker("echo", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
+	e.stepFail.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name:  "fail",
+		Plain: flujotest.Fail,
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
 		},
-		Attempts: 1,
-		Breaker:  p.Breaker("fail", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
 	}
+	e.stepFail.Attempts = 1
+	e.stepFail.Breaker = p.Breaker("fail", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{
 		Build:  e.build,
 		Shrink: e.shrink,
@@ -6442,16 +5645,11 @@ func (e *ParallelIgnoreExecutor) Execute(ctx context.Context, in flujotest.Job) 
 
 // ExecuteResult runs ParallelIgnore on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *ParallelIgnoreExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujoimpl.ExecOptionsOf(opts)
-	if !e.svc.Track.Enter() {
-		return nil, flujo.ErrClosed
-	}
-	defer e.svc.Track.Exit()
-	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
-	var err error
-	if r.Budget, err = runtime.RunBudget(limits); err != nil {
+	r, err := flujoimpl.StartRecorded[struct{}](e.svc, "", nil, opts)
+	if err != nil {
 		return nil, err
 	}
+	defer e.svc.Track.Exit()
 	var res flujo.StepResult
 	_, abort := e.runFan(ctx, in, &r, &res)
 	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
@@ -6575,15 +5773,9 @@ func resetscratchParallelPropagateExecutor(u *scratchParallelPropagateExecutor) 
 	*u = scratchParallelPropagateExecutor{parFan: scratchParallelPropagateExecutorFan{done: u.parFan.done}}
 }
 
-// flujogenConfigParallelPropagateExecutor is the configuration compiled into ParallelPropagateExecutor.
-func flujogenConfigParallelPropagateExecutor() runtime.OptimizationConfig {
-	c := runtime.DefaultOptimizationConfig()
-	return c
-}
-
 // NewParallelPropagateExecutor returns an executor of ParallelPropagate. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewParallelPropagateExecutor(opts ...flujo.CoreOption) (*ParallelPropagateExecutor, error) {
-	p, err := flujoimpl.NewParts("ParallelPropagateExecutor", "fan", flujogenConfigParallelPropagateExecutor(), "", opts)
+	p, err := flujoimpl.NewParts("ParallelPropagateExecutor", "fan", runtime.DefaultOptimizationConfig(), "", opts)
 	if err != nil {
 		return nil, err
 	}
@@ -6591,30 +5783,24 @@ func NewParallelPropagateExecutor(opts ...flujo.CoreOption) (*ParallelPropagateE
 	if e.scopes, err = runtime.NewScopePool(50, 0.9); err != nil {
 		return nil, err
 	}
-	e.stepEcho = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name:  "echo",
-			Plain: flujotest.Echo,
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+	e.stepEcho.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name:  "echo",
+		Plain: flujotest.Echo,
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
 		},
-		Attempts: 2,
-		Breaker:  p.Breaker("echo", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
 	}
-	e.stepFail = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name:  "fail",
-			Plain: flujotest.Fail,
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+	e.stepEcho.Attempts = 2
+	e.stepEcho.Breaker = p.Breaker("echo", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
+	e.stepFail.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name:  "fail",
+		Plain: flujotest.Fail,
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
 		},
-		Attempts: 1,
-		Breaker:  p.Breaker("fail", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
 	}
+	e.stepFail.Attempts = 1
+	e.stepFail.Breaker = p.Breaker("fail", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{
 		Build:  e.build,
 		Shrink: e.shrink,
@@ -6643,16 +5829,11 @@ func (e *ParallelPropagateExecutor) Execute(ctx context.Context, in flujotest.Jo
 
 // ExecuteResult runs ParallelPropagate on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *ParallelPropagateExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujoimpl.ExecOptionsOf(opts)
-	if !e.svc.Track.Enter() {
-		return nil, flujo.ErrClosed
-	}
-	defer e.svc.Track.Exit()
-	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
-	var err error
-	if r.Budget, err = runtime.RunBudget(limits); err != nil {
+	r, err := flujoimpl.StartRecorded[struct{}](e.svc, "", nil, opts)
+	if err != nil {
 		return nil, err
 	}
+	defer e.svc.Track.Exit()
 	var res flujo.StepResult
 	_, abort := e.runFan(ctx, in, &r, &res)
 	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
@@ -6777,15 +5958,9 @@ func resetscratchParallelSpendExecutor(u *scratchParallelSpendExecutor) {
 	*u = scratchParallelSpendExecutor{parFan: scratchParallelSpendExecutorFan{done: u.parFan.done}}
 }
 
-// flujogenConfigParallelSpendExecutor is the configuration compiled into ParallelSpendExecutor.
-func flujogenConfigParallelSpendExecutor() runtime.OptimizationConfig {
-	c := runtime.DefaultOptimizationConfig()
-	return c
-}
-
 // NewParallelSpendExecutor returns an executor of ParallelSpend. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewParallelSpendExecutor(opts ...flujo.CoreOption) (*ParallelSpendExecutor, error) {
-	p, err := flujoimpl.NewParts("ParallelSpendExecutor", "spend", flujogenConfigParallelSpendExecutor(), "", opts)
+	p, err := flujoimpl.NewParts("ParallelSpendExecutor", "spend", runtime.DefaultOptimizationConfig(), "", opts)
 	if err != nil {
 		return nil, err
 	}
@@ -6793,42 +5968,33 @@ func NewParallelSpendExecutor(opts ...flujo.CoreOption) (*ParallelSpendExecutor,
 	if e.scopes, err = runtime.NewScopePool(50, 0.9); err != nil {
 		return nil, err
 	}
-	e.stepLeft = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name:  "left",
-			Plain: flujotest.Echo,
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+	e.stepLeft.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name:  "left",
+		Plain: flujotest.Echo,
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
 		},
-		Attempts: 2,
-		Breaker:  p.Breaker("left", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
 	}
-	e.stepRight = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name:  "right",
-			Plain: flujotest.Echo,
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+	e.stepLeft.Attempts = 2
+	e.stepLeft.Breaker = p.Breaker("left", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
+	e.stepRight.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name:  "right",
+		Plain: flujotest.Echo,
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
 		},
-		Attempts: 2,
-		Breaker:  p.Breaker("right", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
 	}
-	e.stepAfter = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name:  "after",
-			Plain: flujotest.Echo,
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+	e.stepRight.Attempts = 2
+	e.stepRight.Breaker = p.Breaker("right", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
+	e.stepAfter.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name:  "after",
+		Plain: flujotest.Echo,
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
 		},
-		Attempts: 2,
-		Breaker:  p.Breaker("after", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
 	}
+	e.stepAfter.Attempts = 2
+	e.stepAfter.Breaker = p.Breaker("after", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{
 		Build:  e.build,
 		Shrink: e.shrink,
@@ -6857,16 +6023,11 @@ func (e *ParallelSpendExecutor) Execute(ctx context.Context, in flujotest.Job) (
 
 // ExecuteResult runs ParallelSpend on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *ParallelSpendExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujoimpl.ExecOptionsOf(opts)
-	if !e.svc.Track.Enter() {
-		return nil, flujo.ErrClosed
-	}
-	defer e.svc.Track.Exit()
-	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
-	var err error
-	if r.Budget, err = runtime.RunBudget(limits); err != nil {
+	r, err := flujoimpl.StartRecorded[struct{}](e.svc, "", nil, opts)
+	if err != nil {
 		return nil, err
 	}
+	defer e.svc.Track.Exit()
 	var res flujo.StepResult
 	_, abort := e.runSpend(ctx, in, &r, &res)
 	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, true)
@@ -6995,43 +6156,31 @@ type RouteNoDefaultExecutor struct {
 	stepUpper flujoimpl.Step[flujotest.Job, flujotest.Job]
 }
 
-// flujogenConfigRouteNoDefaultExecutor is the configuration compiled into RouteNoDefaultExecutor.
-func flujogenConfigRouteNoDefaultExecutor() runtime.OptimizationConfig {
-	c := runtime.DefaultOptimizationConfig()
-	return c
-}
-
 // NewRouteNoDefaultExecutor returns an executor of RouteNoDefault. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewRouteNoDefaultExecutor(opts ...flujo.CoreOption) (*RouteNoDefaultExecutor, error) {
-	p, err := flujoimpl.NewParts("RouteNoDefaultExecutor", "route", flujogenConfigRouteNoDefaultExecutor(), "", opts)
+	p, err := flujoimpl.NewParts("RouteNoDefaultExecutor", "route", runtime.DefaultOptimizationConfig(), "", opts)
 	if err != nil {
 		return nil, err
 	}
 	e := &RouteNoDefaultExecutor{}
-	e.stepLower = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name:  "lower",
-			Plain: flujotest.Lower,
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+	e.stepLower.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name:  "lower",
+		Plain: flujotest.Lower,
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
 		},
-		Attempts: 2,
-		Breaker:  p.Breaker("lower", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
 	}
-	e.stepUpper = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name:  "upper",
-			Plain: flujotest.Upper,
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+	e.stepLower.Attempts = 2
+	e.stepLower.Breaker = p.Breaker("lower", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
+	e.stepUpper.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name:  "upper",
+		Plain: flujotest.Upper,
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
 		},
-		Attempts: 2,
-		Breaker:  p.Breaker("upper", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
 	}
+	e.stepUpper.Attempts = 2
+	e.stepUpper.Breaker = p.Breaker("upper", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, false, &e.stepLower, &e.stepUpper); err != nil {
 		return nil, err
 	}
@@ -7056,16 +6205,11 @@ func (e *RouteNoDefaultExecutor) Execute(ctx context.Context, in flujotest.Job) 
 
 // ExecuteResult runs RouteNoDefault on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *RouteNoDefaultExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujoimpl.ExecOptionsOf(opts)
-	if !e.svc.Track.Enter() {
-		return nil, flujo.ErrClosed
-	}
-	defer e.svc.Track.Exit()
-	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
-	var err error
-	if r.Budget, err = runtime.RunBudget(limits); err != nil {
+	r, err := flujoimpl.StartRecorded[struct{}](e.svc, "", nil, opts)
+	if err != nil {
 		return nil, err
 	}
+	defer e.svc.Track.Exit()
 	var res flujo.StepResult
 	_, abort := e.runRoute(ctx, in, &r, &res)
 	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
@@ -7116,55 +6260,40 @@ type RouteWithDefaultExecutor struct {
 	stepOther flujoimpl.Step[flujotest.Job, flujotest.Job]
 }
 
-// flujogenConfigRouteWithDefaultExecutor is the configuration compiled into RouteWithDefaultExecutor.
-func flujogenConfigRouteWithDefaultExecutor() runtime.OptimizationConfig {
-	c := runtime.DefaultOptimizationConfig()
-	return c
-}
-
 // NewRouteWithDefaultExecutor returns an executor of RouteWithDefault. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewRouteWithDefaultExecutor(opts ...flujo.CoreOption) (*RouteWithDefaultExecutor, error) {
-	p, err := flujoimpl.NewParts("RouteWithDefaultExecutor", "route", flujogenConfigRouteWithDefaultExecutor(), "", opts)
+	p, err := flujoimpl.NewParts("RouteWithDefaultExecutor", "route", runtime.DefaultOptimizationConfig(), "", opts)
 	if err != nil {
 		return nil, err
 	}
 	e := &RouteWithDefaultExecutor{}
-	e.stepLower = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name:  "lower",
-			Plain: flujotest.Lower,
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+	e.stepLower.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name:  "lower",
+		Plain: flujotest.Lower,
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
 		},
-		Attempts: 2,
-		Breaker:  p.Breaker("lower", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
 	}
-	e.stepUpper = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name:  "upper",
-			Plain: flujotest.Upper,
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+	e.stepLower.Attempts = 2
+	e.stepLower.Breaker = p.Breaker("lower", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
+	e.stepUpper.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name:  "upper",
+		Plain: flujotest.Upper,
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
 		},
-		Attempts: 2,
-		Breaker:  p.Breaker("upper", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
 	}
-	e.stepOther = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name:  "other",
-			Plain: flujotest.Other,
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+	e.stepUpper.Attempts = 2
+	e.stepUpper.Breaker = p.Breaker("upper", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
+	e.stepOther.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name:  "other",
+		Plain: flujotest.Other,
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
 		},
-		Attempts: 2,
-		Breaker:  p.Breaker("other", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
 	}
+	e.stepOther.Attempts = 2
+	e.stepOther.Breaker = p.Breaker("other", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, false, &e.stepLower, &e.stepUpper, &e.stepOther); err != nil {
 		return nil, err
 	}
@@ -7189,16 +6318,11 @@ func (e *RouteWithDefaultExecutor) Execute(ctx context.Context, in flujotest.Job
 
 // ExecuteResult runs RouteWithDefault on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *RouteWithDefaultExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujoimpl.ExecOptionsOf(opts)
-	if !e.svc.Track.Enter() {
-		return nil, flujo.ErrClosed
-	}
-	defer e.svc.Track.Exit()
-	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
-	var err error
-	if r.Budget, err = runtime.RunBudget(limits); err != nil {
+	r, err := flujoimpl.StartRecorded[struct{}](e.svc, "", nil, opts)
+	if err != nil {
 		return nil, err
 	}
+	defer e.svc.Track.Exit()
 	var res flujo.StepResult
 	_, abort := e.runRoute(ctx, in, &r, &res)
 	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
@@ -7248,55 +6372,40 @@ type Spend3Executor struct {
 	stepS3 flujoimpl.Step[flujotest.Job, flujotest.Job]
 }
 
-// flujogenConfigSpend3Executor is the configuration compiled into Spend3Executor.
-func flujogenConfigSpend3Executor() runtime.OptimizationConfig {
-	c := runtime.DefaultOptimizationConfig()
-	return c
-}
-
 // NewSpend3Executor returns an executor of Spend3. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewSpend3Executor(opts ...flujo.CoreOption) (*Spend3Executor, error) {
-	p, err := flujoimpl.NewParts("Spend3Executor", "spend", flujogenConfigSpend3Executor(), "", opts)
+	p, err := flujoimpl.NewParts("Spend3Executor", "spend", runtime.DefaultOptimizationConfig(), "", opts)
 	if err != nil {
 		return nil, err
 	}
 	e := &Spend3Executor{}
-	e.stepS1 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name:  "s1",
-			Plain: flujotest.Echo,
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+	e.stepS1.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name:  "s1",
+		Plain: flujotest.Echo,
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
 		},
-		Attempts: 2,
-		Breaker:  p.Breaker("s1", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
 	}
-	e.stepS2 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name:  "s2",
-			Plain: flujotest.Echo,
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+	e.stepS1.Attempts = 2
+	e.stepS1.Breaker = p.Breaker("s1", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
+	e.stepS2.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name:  "s2",
+		Plain: flujotest.Echo,
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
 		},
-		Attempts: 2,
-		Breaker:  p.Breaker("s2", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
 	}
-	e.stepS3 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name:  "s3",
-			Plain: flujotest.Echo,
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+	e.stepS2.Attempts = 2
+	e.stepS2.Breaker = p.Breaker("s2", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
+	e.stepS3.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name:  "s3",
+		Plain: flujotest.Echo,
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
 		},
-		Attempts: 2,
-		Breaker:  p.Breaker("s3", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
 	}
+	e.stepS3.Attempts = 2
+	e.stepS3.Breaker = p.Breaker("s3", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, false, &e.stepS1, &e.stepS2, &e.stepS3); err != nil {
 		return nil, err
 	}
@@ -7321,16 +6430,11 @@ func (e *Spend3Executor) Execute(ctx context.Context, in flujotest.Job) (flujote
 
 // ExecuteResult runs Spend3 on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *Spend3Executor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujoimpl.ExecOptionsOf(opts)
-	if !e.svc.Track.Enter() {
-		return nil, flujo.ErrClosed
-	}
-	defer e.svc.Track.Exit()
-	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
-	var err error
-	if r.Budget, err = runtime.RunBudget(limits); err != nil {
+	r, err := flujoimpl.StartRecorded[struct{}](e.svc, "", nil, opts)
+	if err != nil {
 		return nil, err
 	}
+	defer e.svc.Track.Exit()
 	var res flujo.StepResult
 	_, abort := e.runSpend(ctx, in, &r, &res)
 	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, true)
@@ -7374,40 +6478,31 @@ type StateRetryExecutor struct {
 	stepLogflake flujoimpl.Step[flujotest.Job, flujotest.Job]
 }
 
-// flujogenConfigStateRetryExecutor is the configuration compiled into StateRetryExecutor.
-func flujogenConfigStateRetryExecutor() runtime.OptimizationConfig {
-	c := runtime.DefaultOptimizationConfig()
-	return c
-}
-
 // NewStateRetryExecutor returns an executor of StateRetry. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewStateRetryExecutor(opts ...flujo.CoreOption) (*StateRetryExecutor, error) {
-	p, err := flujoimpl.NewParts("StateRetryExecutor", "logflake", flujogenConfigStateRetryExecutor(), "", opts)
+	p, err := flujoimpl.NewParts("StateRetryExecutor", "logflake", runtime.DefaultOptimizationConfig(), "", opts)
 	if err != nil {
 		return nil, err
 	}
 	e := &StateRetryExecutor{}
-	e.stepLogflake = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "logflake",
-			Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
-				st := s.(*flujotest.State)
-				w := *st
-				w.Log = flujogenCopySliceString(st.Log)
-				out, err := flujotest.LogThenFlake(ctx, in, &w)
-				if err == nil {
-					*st = w
-				}
-				return out, err
-			},
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+	e.stepLogflake.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name: "logflake",
+		Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
+			st := s.(*flujotest.State)
+			w := *st
+			w.Log = flujogenCopySliceString(st.Log)
+			out, err := flujotest.LogThenFlake(ctx, in, &w)
+			if err == nil {
+				*st = w
+			}
+			return out, err
 		},
-		Attempts: 3,
-		Breaker:  p.Breaker("logflake", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
+		},
 	}
+	e.stepLogflake.Attempts = 3
+	e.stepLogflake.Breaker = p.Breaker("logflake", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, false, &e.stepLogflake); err != nil {
 		return nil, err
 	}
@@ -7432,19 +6527,11 @@ func (e *StateRetryExecutor) Execute(ctx context.Context, in flujotest.Job, st *
 
 // ExecuteResult runs StateRetry on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage. The state is st or, when st is nil, WithState's; without either the run starts from a zero state, returned in FinalState.
 func (e *StateRetryExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, st *flujotest.State, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	state, limits := flujoimpl.ExecOptionsOf(opts)
-	st, err := flujoimpl.RunState("logflake", st, state)
+	r, err := flujoimpl.StartRecorded(e.svc, "logflake", st, opts)
 	if err != nil {
 		return nil, err
 	}
-	if !e.svc.Track.Enter() {
-		return nil, flujo.ErrClosed
-	}
 	defer e.svc.Track.Exit()
-	r := flujoimpl.NewRun(e.svc, st, true)
-	if r.Budget, err = runtime.RunBudget(limits); err != nil {
-		return nil, err
-	}
 	var res flujo.StepResult
 	_, abort := e.stepLogflake.Run(ctx, &r.Eng.Env, in, r.Frame(), &res)
 	return e.svc.EndRecordedRun(&res, abort, r.State, r.Budget, false)
@@ -7463,32 +6550,23 @@ type TimesOutExecutor struct {
 	stepBlock flujoimpl.Step[flujotest.Job, flujotest.Job]
 }
 
-// flujogenConfigTimesOutExecutor is the configuration compiled into TimesOutExecutor.
-func flujogenConfigTimesOutExecutor() runtime.OptimizationConfig {
-	c := runtime.DefaultOptimizationConfig()
-	return c
-}
-
 // NewTimesOutExecutor returns an executor of TimesOut. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewTimesOutExecutor(opts ...flujo.CoreOption) (*TimesOutExecutor, error) {
-	p, err := flujoimpl.NewParts("TimesOutExecutor", "block", flujogenConfigTimesOutExecutor(), "", opts)
+	p, err := flujoimpl.NewParts("TimesOutExecutor", "block", runtime.DefaultOptimizationConfig(), "", opts)
 	if err != nil {
 		return nil, err
 	}
 	e := &TimesOutExecutor{}
-	e.stepBlock = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name:  "block",
-			Plain: flujotest.Block,
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+	e.stepBlock.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name:  "block",
+		Plain: flujotest.Block,
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
 		},
-		Attempts: 2,
-		Timeout:  time.Duration(int64(5000000)),
-		Breaker:  p.Breaker("block", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
 	}
+	e.stepBlock.Attempts = 2
+	e.stepBlock.Timeout = time.Duration(int64(5000000))
+	e.stepBlock.Breaker = p.Breaker("block", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, false, &e.stepBlock); err != nil {
 		return nil, err
 	}
@@ -7513,16 +6591,11 @@ func (e *TimesOutExecutor) Execute(ctx context.Context, in flujotest.Job) (flujo
 
 // ExecuteResult runs TimesOut on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *TimesOutExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujoimpl.ExecOptionsOf(opts)
-	if !e.svc.Track.Enter() {
-		return nil, flujo.ErrClosed
-	}
-	defer e.svc.Track.Exit()
-	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
-	var err error
-	if r.Budget, err = runtime.RunBudget(limits); err != nil {
+	r, err := flujoimpl.StartRecorded[struct{}](e.svc, "", nil, opts)
+	if err != nil {
 		return nil, err
 	}
+	defer e.svc.Track.Exit()
 	var res flujo.StepResult
 	_, abort := e.stepBlock.Run(ctx, &r.Eng.Env, in, r.Frame(), &res)
 	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
@@ -7566,15 +6639,9 @@ func resetscratchTwoFansExecutor(u *scratchTwoFansExecutor) {
 	}
 }
 
-// flujogenConfigTwoFansExecutor is the configuration compiled into TwoFansExecutor.
-func flujogenConfigTwoFansExecutor() runtime.OptimizationConfig {
-	c := runtime.DefaultOptimizationConfig()
-	return c
-}
-
 // NewTwoFansExecutor returns an executor of TwoFans. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewTwoFansExecutor(opts ...flujo.CoreOption) (*TwoFansExecutor, error) {
-	p, err := flujoimpl.NewParts("TwoFansExecutor", "two", flujogenConfigTwoFansExecutor(), "", opts)
+	p, err := flujoimpl.NewParts("TwoFansExecutor", "two", runtime.DefaultOptimizationConfig(), "", opts)
 	if err != nil {
 		return nil, err
 	}
@@ -7582,54 +6649,42 @@ func NewTwoFansExecutor(opts ...flujo.CoreOption) (*TwoFansExecutor, error) {
 	if e.scopes, err = runtime.NewScopePool(50, 0.9); err != nil {
 		return nil, err
 	}
-	e.stepL1 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name:  "l1",
-			Plain: flujotest.Echo,
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+	e.stepL1.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name:  "l1",
+		Plain: flujotest.Echo,
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
 		},
-		Attempts: 2,
-		Breaker:  p.Breaker("l1", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
 	}
-	e.stepR1 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name:  "r1",
-			Plain: flujotest.Echo,
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+	e.stepL1.Attempts = 2
+	e.stepL1.Breaker = p.Breaker("l1", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
+	e.stepR1.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name:  "r1",
+		Plain: flujotest.Echo,
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
 		},
-		Attempts: 2,
-		Breaker:  p.Breaker("r1", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
 	}
-	e.stepL2 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name:  "l2",
-			Plain: flujotest.Echo,
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+	e.stepR1.Attempts = 2
+	e.stepR1.Breaker = p.Breaker("r1", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
+	e.stepL2.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name:  "l2",
+		Plain: flujotest.Echo,
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
 		},
-		Attempts: 2,
-		Breaker:  p.Breaker("l2", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
 	}
-	e.stepR2 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name:  "r2",
-			Plain: flujotest.Echo,
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+	e.stepL2.Attempts = 2
+	e.stepL2.Breaker = p.Breaker("l2", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
+	e.stepR2.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name:  "r2",
+		Plain: flujotest.Echo,
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
 		},
-		Attempts: 2,
-		Breaker:  p.Breaker("r2", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
 	}
+	e.stepR2.Attempts = 2
+	e.stepR2.Breaker = p.Breaker("r2", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{
 		Build:  e.build,
 		Shrink: e.shrink,
@@ -7658,16 +6713,11 @@ func (e *TwoFansExecutor) Execute(ctx context.Context, in flujotest.Job) (flujot
 
 // ExecuteResult runs TwoFans on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *TwoFansExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujoimpl.ExecOptionsOf(opts)
-	if !e.svc.Track.Enter() {
-		return nil, flujo.ErrClosed
-	}
-	defer e.svc.Track.Exit()
-	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
-	var err error
-	if r.Budget, err = runtime.RunBudget(limits); err != nil {
+	r, err := flujoimpl.StartRecorded[struct{}](e.svc, "", nil, opts)
+	if err != nil {
 		return nil, err
 	}
+	defer e.svc.Track.Exit()
 	var res flujo.StepResult
 	_, abort := e.runTwo(ctx, in, &r, &res)
 	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, true)
@@ -7853,32 +6903,23 @@ type ValidatedExecutor struct {
 	stepDraft flujoimpl.Step[flujotest.Job, flujotest.Job]
 }
 
-// flujogenConfigValidatedExecutor is the configuration compiled into ValidatedExecutor.
-func flujogenConfigValidatedExecutor() runtime.OptimizationConfig {
-	c := runtime.DefaultOptimizationConfig()
-	return c
-}
-
 // NewValidatedExecutor returns an executor of Validated. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewValidatedExecutor(opts ...flujo.CoreOption) (*ValidatedExecutor, error) {
-	p, err := flujoimpl.NewParts("ValidatedExecutor", "draft", flujogenConfigValidatedExecutor(), "", opts)
+	p, err := flujoimpl.NewParts("ValidatedExecutor", "draft", runtime.DefaultOptimizationConfig(), "", opts)
 	if err != nil {
 		return nil, err
 	}
 	e := &ValidatedExecutor{}
-	e.stepDraft = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name:       "draft",
-			Plain:      flujotest.Draft,
-			Validators: []func(flujotest.Job) error{flujotest.MustBeFinal},
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+	e.stepDraft.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name:       "draft",
+		Plain:      flujotest.Draft,
+		Validators: []func(flujotest.Job) error{flujotest.MustBeFinal},
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
 		},
-		Attempts: 3,
-		Breaker:  p.Breaker("draft", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
 	}
+	e.stepDraft.Attempts = 3
+	e.stepDraft.Breaker = p.Breaker("draft", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, false, &e.stepDraft); err != nil {
 		return nil, err
 	}
@@ -7903,16 +6944,11 @@ func (e *ValidatedExecutor) Execute(ctx context.Context, in flujotest.Job) (fluj
 
 // ExecuteResult runs Validated on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *ValidatedExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujoimpl.ExecOptionsOf(opts)
-	if !e.svc.Track.Enter() {
-		return nil, flujo.ErrClosed
-	}
-	defer e.svc.Track.Exit()
-	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
-	var err error
-	if r.Budget, err = runtime.RunBudget(limits); err != nil {
+	r, err := flujoimpl.StartRecorded[struct{}](e.svc, "", nil, opts)
+	if err != nil {
 		return nil, err
 	}
+	defer e.svc.Track.Exit()
 	var res flujo.StepResult
 	_, abort := e.stepDraft.Run(ctx, &r.Eng.Env, in, r.Frame(), &res)
 	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
@@ -7932,43 +6968,31 @@ type WithFailedFallbackExecutor struct {
 	stepFailtoo flujoimpl.Step[flujotest.Job, flujotest.Job]
 }
 
-// flujogenConfigWithFailedFallbackExecutor is the configuration compiled into WithFailedFallbackExecutor.
-func flujogenConfigWithFailedFallbackExecutor() runtime.OptimizationConfig {
-	c := runtime.DefaultOptimizationConfig()
-	return c
-}
-
 // NewWithFailedFallbackExecutor returns an executor of WithFailedFallback. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewWithFailedFallbackExecutor(opts ...flujo.CoreOption) (*WithFailedFallbackExecutor, error) {
-	p, err := flujoimpl.NewParts("WithFailedFallbackExecutor", "fail", flujogenConfigWithFailedFallbackExecutor(), "", opts)
+	p, err := flujoimpl.NewParts("WithFailedFallbackExecutor", "fail", runtime.DefaultOptimizationConfig(), "", opts)
 	if err != nil {
 		return nil, err
 	}
 	e := &WithFailedFallbackExecutor{}
-	e.stepFail = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name:  "fail",
-			Plain: flujotest.Fail,
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+	e.stepFail.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name:  "fail",
+		Plain: flujotest.Fail,
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
 		},
-		Attempts: 2,
-		Breaker:  p.Breaker("fail", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
 	}
-	e.stepFailtoo = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name:  "failtoo",
-			Plain: flujotest.FailToo,
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+	e.stepFail.Attempts = 2
+	e.stepFail.Breaker = p.Breaker("fail", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
+	e.stepFailtoo.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name:  "failtoo",
+		Plain: flujotest.FailToo,
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
 		},
-		Attempts: 2,
-		Breaker:  p.Breaker("failtoo", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
 	}
+	e.stepFailtoo.Attempts = 2
+	e.stepFailtoo.Breaker = p.Breaker("failtoo", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, false, &e.stepFail, &e.stepFailtoo); err != nil {
 		return nil, err
 	}
@@ -7993,16 +7017,11 @@ func (e *WithFailedFallbackExecutor) Execute(ctx context.Context, in flujotest.J
 
 // ExecuteResult runs WithFailedFallback on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *WithFailedFallbackExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujoimpl.ExecOptionsOf(opts)
-	if !e.svc.Track.Enter() {
-		return nil, flujo.ErrClosed
-	}
-	defer e.svc.Track.Exit()
-	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
-	var err error
-	if r.Budget, err = runtime.RunBudget(limits); err != nil {
+	r, err := flujoimpl.StartRecorded[struct{}](e.svc, "", nil, opts)
+	if err != nil {
 		return nil, err
 	}
+	defer e.svc.Track.Exit()
 	var res flujo.StepResult
 	_, abort := e.runFail(ctx, in, &r, &res)
 	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
@@ -8030,43 +7049,31 @@ type WithFallbackExecutor struct {
 	stepRescue flujoimpl.Step[flujotest.Job, flujotest.Job]
 }
 
-// flujogenConfigWithFallbackExecutor is the configuration compiled into WithFallbackExecutor.
-func flujogenConfigWithFallbackExecutor() runtime.OptimizationConfig {
-	c := runtime.DefaultOptimizationConfig()
-	return c
-}
-
 // NewWithFallbackExecutor returns an executor of WithFallback. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewWithFallbackExecutor(opts ...flujo.CoreOption) (*WithFallbackExecutor, error) {
-	p, err := flujoimpl.NewParts("WithFallbackExecutor", "fail", flujogenConfigWithFallbackExecutor(), "", opts)
+	p, err := flujoimpl.NewParts("WithFallbackExecutor", "fail", runtime.DefaultOptimizationConfig(), "", opts)
 	if err != nil {
 		return nil, err
 	}
 	e := &WithFallbackExecutor{}
-	e.stepFail = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name:  "fail",
-			Plain: flujotest.Fail,
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+	e.stepFail.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name:  "fail",
+		Plain: flujotest.Fail,
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
 		},
-		Attempts: 2,
-		Breaker:  p.Breaker("fail", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
 	}
-	e.stepRescue = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name:  "rescue",
-			Plain: flujotest.Rescue,
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+	e.stepFail.Attempts = 2
+	e.stepFail.Breaker = p.Breaker("fail", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
+	e.stepRescue.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name:  "rescue",
+		Plain: flujotest.Rescue,
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
 		},
-		Attempts: 2,
-		Breaker:  p.Breaker("rescue", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
 	}
+	e.stepRescue.Attempts = 2
+	e.stepRescue.Breaker = p.Breaker("rescue", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, false, &e.stepFail, &e.stepRescue); err != nil {
 		return nil, err
 	}
@@ -8091,16 +7098,11 @@ func (e *WithFallbackExecutor) Execute(ctx context.Context, in flujotest.Job) (f
 
 // ExecuteResult runs WithFallback on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *WithFallbackExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujoimpl.ExecOptionsOf(opts)
-	if !e.svc.Track.Enter() {
-		return nil, flujo.ErrClosed
-	}
-	defer e.svc.Track.Exit()
-	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
-	var err error
-	if r.Budget, err = runtime.RunBudget(limits); err != nil {
+	r, err := flujoimpl.StartRecorded[struct{}](e.svc, "", nil, opts)
+	if err != nil {
 		return nil, err
 	}
+	defer e.svc.Track.Exit()
 	var res flujo.StepResult
 	_, abort := e.runFail(ctx, in, &r, &res)
 	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)

@@ -93,19 +93,16 @@ func NewBackoffLongExecutor(opts ...flujo.CoreOption) (*BackoffLongExecutor, err
 		return nil, err
 	}
 	e := &BackoffLongExecutor{}
-	e.stepFail = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name:    "fail",
-			Plain:   flujotest.Fail,
-			Backoff: runtime.Backoff{Initial: time.Duration(int64(3600000000000)), Max: time.Duration(int64(3600000000000)), Multiplier: 2},
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+	e.stepFail.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name:    "fail",
+		Plain:   flujotest.Fail,
+		Backoff: runtime.Backoff{Initial: time.Duration(int64(3600000000000)), Max: time.Duration(int64(3600000000000)), Multiplier: 2},
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
 		},
-		Attempts: 2,
-		Breaker:  p.Breaker("fail", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
 	}
+	e.stepFail.Attempts = 2
+	e.stepFail.Breaker = p.Breaker("fail", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, false, &e.stepFail); err != nil {
 		return nil, err
 	}
@@ -130,16 +127,11 @@ func (e *BackoffLongExecutor) Execute(ctx context.Context, in flujotest.Job) (fl
 
 // ExecuteResult runs BackoffLong on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *BackoffLongExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujoimpl.ExecOptionsOf(opts)
-	if !e.svc.Track.Enter() {
-		return nil, flujo.ErrClosed
-	}
-	defer e.svc.Track.Exit()
-	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
-	var err error
-	if r.Budget, err = runtime.RunBudget(limits); err != nil {
+	r, err := flujoimpl.StartRecorded[struct{}](e.svc, "", nil, opts)
+	if err != nil {
 		return nil, err
 	}
+	defer e.svc.Track.Exit()
 	var res flujo.StepResult
 	_, abort := e.stepFail.Run(ctx, &r.Eng.Env, in, r.Frame(), &res)
 	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
@@ -176,18 +168,15 @@ func NewBadInputRetriedExecutor(opts ...flujo.CoreOption) (*BadInputRetriedExecu
 		return nil, err
 	}
 	e := &BadInputRetriedExecutor{}
-	e.stepUpstream = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name:  "upstream",
-			Plain: flujotest.Upstream,
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+	e.stepUpstream.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name:  "upstream",
+		Plain: flujotest.Upstream,
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
 		},
-		Attempts: 3,
-		Breaker:  p.Breaker("upstream", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
 	}
+	e.stepUpstream.Attempts = 3
+	e.stepUpstream.Breaker = p.Breaker("upstream", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, false, &e.stepUpstream); err != nil {
 		return nil, err
 	}
@@ -212,16 +201,11 @@ func (e *BadInputRetriedExecutor) Execute(ctx context.Context, in flujotest.Job)
 
 // ExecuteResult runs BadInputRetried on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *BadInputRetriedExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujoimpl.ExecOptionsOf(opts)
-	if !e.svc.Track.Enter() {
-		return nil, flujo.ErrClosed
-	}
-	defer e.svc.Track.Exit()
-	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
-	var err error
-	if r.Budget, err = runtime.RunBudget(limits); err != nil {
+	r, err := flujoimpl.StartRecorded[struct{}](e.svc, "", nil, opts)
+	if err != nil {
 		return nil, err
 	}
+	defer e.svc.Track.Exit()
 	var res flujo.StepResult
 	_, abort := e.stepUpstream.Run(ctx, &r.Eng.Env, in, r.Frame(), &res)
 	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
@@ -258,18 +242,15 @@ func NewBreakerCancelsExecutor(opts ...flujo.CoreOption) (*BreakerCancelsExecuto
 		return nil, err
 	}
 	e := &BreakerCancelsExecutor{}
-	e.stepCancel = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name:  "cancel",
-			Plain: flujotest.CancelCaller,
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+	e.stepCancel.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name:  "cancel",
+		Plain: flujotest.CancelCaller,
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
 		},
-		Attempts: 1,
-		Breaker:  p.Breaker("cancel", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
 	}
+	e.stepCancel.Attempts = 1
+	e.stepCancel.Breaker = p.Breaker("cancel", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, false, &e.stepCancel); err != nil {
 		return nil, err
 	}
@@ -294,16 +275,11 @@ func (e *BreakerCancelsExecutor) Execute(ctx context.Context, in flujotest.Job) 
 
 // ExecuteResult runs BreakerCancels on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *BreakerCancelsExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujoimpl.ExecOptionsOf(opts)
-	if !e.svc.Track.Enter() {
-		return nil, flujo.ErrClosed
-	}
-	defer e.svc.Track.Exit()
-	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
-	var err error
-	if r.Budget, err = runtime.RunBudget(limits); err != nil {
+	r, err := flujoimpl.StartRecorded[struct{}](e.svc, "", nil, opts)
+	if err != nil {
 		return nil, err
 	}
+	defer e.svc.Track.Exit()
 	var res flujo.StepResult
 	_, abort := e.stepCancel.Run(ctx, &r.Eng.Env, in, r.Frame(), &res)
 	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
@@ -340,18 +316,16 @@ func NewBreakerCustomExecutor(opts ...flujo.CoreOption) (*BreakerCustomExecutor,
 		return nil, err
 	}
 	e := &BreakerCustomExecutor{}
-	e.stepUpstream = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name:  "upstream",
-			Plain: flujotest.Upstream,
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujotest.CountsOnlyBadInput,
+	e.stepUpstream.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name:  "upstream",
+		Plain: flujotest.Upstream,
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
 		},
-		Attempts: 1,
-		Breaker:  p.Breaker("upstream", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
+		BreakerCounts: flujotest.CountsOnlyBadInput,
 	}
+	e.stepUpstream.Attempts = 1
+	e.stepUpstream.Breaker = p.Breaker("upstream", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, false, &e.stepUpstream); err != nil {
 		return nil, err
 	}
@@ -376,16 +350,11 @@ func (e *BreakerCustomExecutor) Execute(ctx context.Context, in flujotest.Job) (
 
 // ExecuteResult runs BreakerCustom on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *BreakerCustomExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujoimpl.ExecOptionsOf(opts)
-	if !e.svc.Track.Enter() {
-		return nil, flujo.ErrClosed
-	}
-	defer e.svc.Track.Exit()
-	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
-	var err error
-	if r.Budget, err = runtime.RunBudget(limits); err != nil {
+	r, err := flujoimpl.StartRecorded[struct{}](e.svc, "", nil, opts)
+	if err != nil {
 		return nil, err
 	}
+	defer e.svc.Track.Exit()
 	var res flujo.StepResult
 	_, abort := e.stepUpstream.Run(ctx, &r.Eng.Env, in, r.Frame(), &res)
 	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
@@ -422,18 +391,15 @@ func NewBreakerFailExecutor(opts ...flujo.CoreOption) (*BreakerFailExecutor, err
 		return nil, err
 	}
 	e := &BreakerFailExecutor{}
-	e.stepFail = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name:  "fail",
-			Plain: flujotest.Fail,
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+	e.stepFail.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name:  "fail",
+		Plain: flujotest.Fail,
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
 		},
-		Attempts: 1,
-		Breaker:  p.Breaker("fail", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
 	}
+	e.stepFail.Attempts = 1
+	e.stepFail.Breaker = p.Breaker("fail", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, false, &e.stepFail); err != nil {
 		return nil, err
 	}
@@ -458,16 +424,11 @@ func (e *BreakerFailExecutor) Execute(ctx context.Context, in flujotest.Job) (fl
 
 // ExecuteResult runs BreakerFail on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *BreakerFailExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujoimpl.ExecOptionsOf(opts)
-	if !e.svc.Track.Enter() {
-		return nil, flujo.ErrClosed
-	}
-	defer e.svc.Track.Exit()
-	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
-	var err error
-	if r.Budget, err = runtime.RunBudget(limits); err != nil {
+	r, err := flujoimpl.StartRecorded[struct{}](e.svc, "", nil, opts)
+	if err != nil {
 		return nil, err
 	}
+	defer e.svc.Track.Exit()
 	var res flujo.StepResult
 	_, abort := e.stepFail.Run(ctx, &r.Eng.Env, in, r.Frame(), &res)
 	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
@@ -504,18 +465,15 @@ func NewBreakerFlakyExecutor(opts ...flujo.CoreOption) (*BreakerFlakyExecutor, e
 		return nil, err
 	}
 	e := &BreakerFlakyExecutor{}
-	e.stepFlaky = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name:  "flaky",
-			Plain: flujotest.Flaky,
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+	e.stepFlaky.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name:  "flaky",
+		Plain: flujotest.Flaky,
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
 		},
-		Attempts: 1,
-		Breaker:  p.Breaker("flaky", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
 	}
+	e.stepFlaky.Attempts = 1
+	e.stepFlaky.Breaker = p.Breaker("flaky", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, false, &e.stepFlaky); err != nil {
 		return nil, err
 	}
@@ -540,16 +498,11 @@ func (e *BreakerFlakyExecutor) Execute(ctx context.Context, in flujotest.Job) (f
 
 // ExecuteResult runs BreakerFlaky on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *BreakerFlakyExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujoimpl.ExecOptionsOf(opts)
-	if !e.svc.Track.Enter() {
-		return nil, flujo.ErrClosed
-	}
-	defer e.svc.Track.Exit()
-	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
-	var err error
-	if r.Budget, err = runtime.RunBudget(limits); err != nil {
+	r, err := flujoimpl.StartRecorded[struct{}](e.svc, "", nil, opts)
+	if err != nil {
 		return nil, err
 	}
+	defer e.svc.Track.Exit()
 	var res flujo.StepResult
 	_, abort := e.stepFlaky.Run(ctx, &r.Eng.Env, in, r.Frame(), &res)
 	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
@@ -586,18 +539,15 @@ func NewBreakerPanicsExecutor(opts ...flujo.CoreOption) (*BreakerPanicsExecutor,
 		return nil, err
 	}
 	e := &BreakerPanicsExecutor{}
-	e.stepPanic = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name:  "panic",
-			Plain: flujotest.Panic,
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+	e.stepPanic.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name:  "panic",
+		Plain: flujotest.Panic,
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
 		},
-		Attempts: 1,
-		Breaker:  p.Breaker("panic", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
 	}
+	e.stepPanic.Attempts = 1
+	e.stepPanic.Breaker = p.Breaker("panic", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, false, &e.stepPanic); err != nil {
 		return nil, err
 	}
@@ -622,16 +572,11 @@ func (e *BreakerPanicsExecutor) Execute(ctx context.Context, in flujotest.Job) (
 
 // ExecuteResult runs BreakerPanics on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *BreakerPanicsExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujoimpl.ExecOptionsOf(opts)
-	if !e.svc.Track.Enter() {
-		return nil, flujo.ErrClosed
-	}
-	defer e.svc.Track.Exit()
-	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
-	var err error
-	if r.Budget, err = runtime.RunBudget(limits); err != nil {
+	r, err := flujoimpl.StartRecorded[struct{}](e.svc, "", nil, opts)
+	if err != nil {
 		return nil, err
 	}
+	defer e.svc.Track.Exit()
 	var res flujo.StepResult
 	_, abort := e.stepPanic.Run(ctx, &r.Eng.Env, in, r.Frame(), &res)
 	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
@@ -668,19 +613,16 @@ func NewBreakerTimesOutExecutor(opts ...flujo.CoreOption) (*BreakerTimesOutExecu
 		return nil, err
 	}
 	e := &BreakerTimesOutExecutor{}
-	e.stepBlock = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name:  "block",
-			Plain: flujotest.Block,
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+	e.stepBlock.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name:  "block",
+		Plain: flujotest.Block,
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
 		},
-		Attempts: 1,
-		Timeout:  time.Duration(int64(5000000)),
-		Breaker:  p.Breaker("block", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
 	}
+	e.stepBlock.Attempts = 1
+	e.stepBlock.Timeout = time.Duration(int64(5000000))
+	e.stepBlock.Breaker = p.Breaker("block", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, false, &e.stepBlock); err != nil {
 		return nil, err
 	}
@@ -705,16 +647,11 @@ func (e *BreakerTimesOutExecutor) Execute(ctx context.Context, in flujotest.Job)
 
 // ExecuteResult runs BreakerTimesOut on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *BreakerTimesOutExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujoimpl.ExecOptionsOf(opts)
-	if !e.svc.Track.Enter() {
-		return nil, flujo.ErrClosed
-	}
-	defer e.svc.Track.Exit()
-	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
-	var err error
-	if r.Budget, err = runtime.RunBudget(limits); err != nil {
+	r, err := flujoimpl.StartRecorded[struct{}](e.svc, "", nil, opts)
+	if err != nil {
 		return nil, err
 	}
+	defer e.svc.Track.Exit()
 	var res flujo.StepResult
 	_, abort := e.stepBlock.Run(ctx, &r.Eng.Env, in, r.Frame(), &res)
 	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
@@ -751,18 +688,15 @@ func NewBreakerUpstreamExecutor(opts ...flujo.CoreOption) (*BreakerUpstreamExecu
 		return nil, err
 	}
 	e := &BreakerUpstreamExecutor{}
-	e.stepUpstream = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name:  "upstream",
-			Plain: flujotest.Upstream,
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+	e.stepUpstream.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name:  "upstream",
+		Plain: flujotest.Upstream,
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
 		},
-		Attempts: 1,
-		Breaker:  p.Breaker("upstream", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
 	}
+	e.stepUpstream.Attempts = 1
+	e.stepUpstream.Breaker = p.Breaker("upstream", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, false, &e.stepUpstream); err != nil {
 		return nil, err
 	}
@@ -787,16 +721,11 @@ func (e *BreakerUpstreamExecutor) Execute(ctx context.Context, in flujotest.Job)
 
 // ExecuteResult runs BreakerUpstream on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *BreakerUpstreamExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujoimpl.ExecOptionsOf(opts)
-	if !e.svc.Track.Enter() {
-		return nil, flujo.ErrClosed
-	}
-	defer e.svc.Track.Exit()
-	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
-	var err error
-	if r.Budget, err = runtime.RunBudget(limits); err != nil {
+	r, err := flujoimpl.StartRecorded[struct{}](e.svc, "", nil, opts)
+	if err != nil {
 		return nil, err
 	}
+	defer e.svc.Track.Exit()
 	var res flujo.StepResult
 	_, abort := e.stepUpstream.Run(ctx, &r.Eng.Env, in, r.Frame(), &res)
 	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
@@ -833,19 +762,16 @@ func NewBreakerValidatedExecutor(opts ...flujo.CoreOption) (*BreakerValidatedExe
 		return nil, err
 	}
 	e := &BreakerValidatedExecutor{}
-	e.stepDraft = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name:       "draft",
-			Plain:      flujotest.Draft,
-			Validators: []func(flujotest.Job) error{flujotest.MustBeFinal},
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+	e.stepDraft.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name:       "draft",
+		Plain:      flujotest.Draft,
+		Validators: []func(flujotest.Job) error{flujotest.MustBeFinal},
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
 		},
-		Attempts: 1,
-		Breaker:  p.Breaker("draft", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
 	}
+	e.stepDraft.Attempts = 1
+	e.stepDraft.Breaker = p.Breaker("draft", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, false, &e.stepDraft); err != nil {
 		return nil, err
 	}
@@ -870,16 +796,11 @@ func (e *BreakerValidatedExecutor) Execute(ctx context.Context, in flujotest.Job
 
 // ExecuteResult runs BreakerValidated on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *BreakerValidatedExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujoimpl.ExecOptionsOf(opts)
-	if !e.svc.Track.Enter() {
-		return nil, flujo.ErrClosed
-	}
-	defer e.svc.Track.Exit()
-	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
-	var err error
-	if r.Budget, err = runtime.RunBudget(limits); err != nil {
+	r, err := flujoimpl.StartRecorded[struct{}](e.svc, "", nil, opts)
+	if err != nil {
 		return nil, err
 	}
+	defer e.svc.Track.Exit()
 	var res flujo.StepResult
 	_, abort := e.stepDraft.Run(ctx, &r.Eng.Env, in, r.Frame(), &res)
 	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
@@ -917,31 +838,25 @@ func NewBudgetFallbackExecutor(opts ...flujo.CoreOption) (*BudgetFallbackExecuto
 		return nil, err
 	}
 	e := &BudgetFallbackExecutor{}
-	e.stepPrimary = flujoimpl.Step[flujotest.Bill, flujotest.Charge]{
-		Leaf: &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
-			Name:       "primary",
-			Plain:      flujotest.PayA,
-			Validators: []func(flujotest.Charge) error{flujotest.RejectAll},
-			Usage: func(o flujotest.Charge) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+	e.stepPrimary.Leaf = &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
+		Name:       "primary",
+		Plain:      flujotest.PayA,
+		Validators: []func(flujotest.Charge) error{flujotest.RejectAll},
+		Usage: func(o flujotest.Charge) runtime.Usage {
+			return o.Usage()
 		},
-		Attempts: 1,
-		Breaker:  p.Breaker("primary", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
 	}
-	e.stepRescue = flujoimpl.Step[flujotest.Bill, flujotest.Charge]{
-		Leaf: &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
-			Name:  "rescue",
-			Plain: flujotest.PayB,
-			Usage: func(o flujotest.Charge) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+	e.stepPrimary.Attempts = 1
+	e.stepPrimary.Breaker = p.Breaker("primary", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
+	e.stepRescue.Leaf = &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
+		Name:  "rescue",
+		Plain: flujotest.PayB,
+		Usage: func(o flujotest.Charge) runtime.Usage {
+			return o.Usage()
 		},
-		Attempts: 1,
-		Breaker:  p.Breaker("rescue", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
 	}
+	e.stepRescue.Attempts = 1
+	e.stepRescue.Breaker = p.Breaker("rescue", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, false, &e.stepPrimary, &e.stepRescue); err != nil {
 		return nil, err
 	}
@@ -966,16 +881,11 @@ func (e *BudgetFallbackExecutor) Execute(ctx context.Context, in flujotest.Bill)
 
 // ExecuteResult runs BudgetFallback on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *BudgetFallbackExecutor) ExecuteResult(ctx context.Context, in flujotest.Bill, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujoimpl.ExecOptionsOf(opts)
-	if !e.svc.Track.Enter() {
-		return nil, flujo.ErrClosed
-	}
-	defer e.svc.Track.Exit()
-	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
-	var err error
-	if r.Budget, err = runtime.RunBudget(limits); err != nil {
+	r, err := flujoimpl.StartRecorded[struct{}](e.svc, "", nil, opts)
+	if err != nil {
 		return nil, err
 	}
+	defer e.svc.Track.Exit()
 	var res flujo.StepResult
 	_, abort := e.runPrimary(ctx, in, &r, &res)
 	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
@@ -1034,30 +944,24 @@ func NewBudgetFanExecutor(opts ...flujo.CoreOption) (*BudgetFanExecutor, error) 
 		return nil, err
 	}
 	e := &BudgetFanExecutor{}
-	e.stepPaid = flujoimpl.Step[flujotest.Bill, flujotest.Charge]{
-		Leaf: &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
-			Name:  "paid",
-			Plain: flujotest.PayA,
-			Usage: func(o flujotest.Charge) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+	e.stepPaid.Leaf = &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
+		Name:  "paid",
+		Plain: flujotest.PayA,
+		Usage: func(o flujotest.Charge) runtime.Usage {
+			return o.Usage()
 		},
-		Attempts: 1,
-		Breaker:  p.Breaker("paid", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
 	}
-	e.stepFree = flujoimpl.Step[flujotest.Bill, flujotest.Charge]{
-		Leaf: &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
-			Name:  "free",
-			Plain: flujotest.PayB,
-			Usage: func(o flujotest.Charge) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+	e.stepPaid.Attempts = 1
+	e.stepPaid.Breaker = p.Breaker("paid", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
+	e.stepFree.Leaf = &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
+		Name:  "free",
+		Plain: flujotest.PayB,
+		Usage: func(o flujotest.Charge) runtime.Usage {
+			return o.Usage()
 		},
-		Attempts: 1,
-		Breaker:  p.Breaker("free", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
 	}
+	e.stepFree.Attempts = 1
+	e.stepFree.Breaker = p.Breaker("free", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{
 		Build:  e.build,
 		Shrink: e.shrink,
@@ -1086,16 +990,11 @@ func (e *BudgetFanExecutor) Execute(ctx context.Context, in flujotest.Bill) (flu
 
 // ExecuteResult runs BudgetFan on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *BudgetFanExecutor) ExecuteResult(ctx context.Context, in flujotest.Bill, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujoimpl.ExecOptionsOf(opts)
-	if !e.svc.Track.Enter() {
-		return nil, flujo.ErrClosed
-	}
-	defer e.svc.Track.Exit()
-	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
-	var err error
-	if r.Budget, err = runtime.RunBudget(limits); err != nil {
+	r, err := flujoimpl.StartRecorded[struct{}](e.svc, "", nil, opts)
+	if err != nil {
 		return nil, err
 	}
+	defer e.svc.Track.Exit()
 	var res flujo.StepResult
 	_, abort := e.runFan(ctx, in, &r, &res)
 	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
@@ -1235,54 +1134,42 @@ func NewBudgetFan4Executor(opts ...flujo.CoreOption) (*BudgetFan4Executor, error
 		return nil, err
 	}
 	e := &BudgetFan4Executor{}
-	e.stepB1 = flujoimpl.Step[flujotest.Bill, flujotest.Charge]{
-		Leaf: &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
-			Name:  "b1",
-			Plain: flujotest.PayA,
-			Usage: func(o flujotest.Charge) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+	e.stepB1.Leaf = &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
+		Name:  "b1",
+		Plain: flujotest.PayA,
+		Usage: func(o flujotest.Charge) runtime.Usage {
+			return o.Usage()
 		},
-		Attempts: 1,
-		Breaker:  p.Breaker("b1", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
 	}
-	e.stepB2 = flujoimpl.Step[flujotest.Bill, flujotest.Charge]{
-		Leaf: &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
-			Name:  "b2",
-			Plain: flujotest.PayB,
-			Usage: func(o flujotest.Charge) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+	e.stepB1.Attempts = 1
+	e.stepB1.Breaker = p.Breaker("b1", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
+	e.stepB2.Leaf = &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
+		Name:  "b2",
+		Plain: flujotest.PayB,
+		Usage: func(o flujotest.Charge) runtime.Usage {
+			return o.Usage()
 		},
-		Attempts: 1,
-		Breaker:  p.Breaker("b2", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
 	}
-	e.stepB3 = flujoimpl.Step[flujotest.Bill, flujotest.Charge]{
-		Leaf: &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
-			Name:  "b3",
-			Plain: flujotest.PayC,
-			Usage: func(o flujotest.Charge) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+	e.stepB2.Attempts = 1
+	e.stepB2.Breaker = p.Breaker("b2", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
+	e.stepB3.Leaf = &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
+		Name:  "b3",
+		Plain: flujotest.PayC,
+		Usage: func(o flujotest.Charge) runtime.Usage {
+			return o.Usage()
 		},
-		Attempts: 1,
-		Breaker:  p.Breaker("b3", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
 	}
-	e.stepB4 = flujoimpl.Step[flujotest.Bill, flujotest.Charge]{
-		Leaf: &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
-			Name:  "b4",
-			Plain: flujotest.PayD,
-			Usage: func(o flujotest.Charge) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+	e.stepB3.Attempts = 1
+	e.stepB3.Breaker = p.Breaker("b3", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
+	e.stepB4.Leaf = &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
+		Name:  "b4",
+		Plain: flujotest.PayD,
+		Usage: func(o flujotest.Charge) runtime.Usage {
+			return o.Usage()
 		},
-		Attempts: 1,
-		Breaker:  p.Breaker("b4", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
 	}
+	e.stepB4.Attempts = 1
+	e.stepB4.Breaker = p.Breaker("b4", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{
 		Build:  e.build,
 		Shrink: e.shrink,
@@ -1311,16 +1198,11 @@ func (e *BudgetFan4Executor) Execute(ctx context.Context, in flujotest.Bill) (fl
 
 // ExecuteResult runs BudgetFan4 on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *BudgetFan4Executor) ExecuteResult(ctx context.Context, in flujotest.Bill, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujoimpl.ExecOptionsOf(opts)
-	if !e.svc.Track.Enter() {
-		return nil, flujo.ErrClosed
-	}
-	defer e.svc.Track.Exit()
-	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
-	var err error
-	if r.Budget, err = runtime.RunBudget(limits); err != nil {
+	r, err := flujoimpl.StartRecorded[struct{}](e.svc, "", nil, opts)
+	if err != nil {
 		return nil, err
 	}
+	defer e.svc.Track.Exit()
 	var res flujo.StepResult
 	_, abort := e.runFan(ctx, in, &r, &res)
 	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
@@ -1478,30 +1360,24 @@ func NewBudgetHoldFanExecutor(opts ...flujo.CoreOption) (*BudgetHoldFanExecutor,
 		return nil, err
 	}
 	e := &BudgetHoldFanExecutor{}
-	e.stepPaid = flujoimpl.Step[flujotest.Bill, flujotest.Charge]{
-		Leaf: &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
-			Name:  "paid",
-			Plain: flujotest.PayA,
-			Usage: func(o flujotest.Charge) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+	e.stepPaid.Leaf = &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
+		Name:  "paid",
+		Plain: flujotest.PayA,
+		Usage: func(o flujotest.Charge) runtime.Usage {
+			return o.Usage()
 		},
-		Attempts: 1,
-		Breaker:  p.Breaker("paid", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
 	}
-	e.stepHold = flujoimpl.Step[flujotest.Bill, flujotest.Charge]{
-		Leaf: &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
-			Name:  "hold",
-			Plain: flujotest.Hold,
-			Usage: func(o flujotest.Charge) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+	e.stepPaid.Attempts = 1
+	e.stepPaid.Breaker = p.Breaker("paid", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
+	e.stepHold.Leaf = &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
+		Name:  "hold",
+		Plain: flujotest.Hold,
+		Usage: func(o flujotest.Charge) runtime.Usage {
+			return o.Usage()
 		},
-		Attempts: 1,
-		Breaker:  p.Breaker("hold", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
 	}
+	e.stepHold.Attempts = 1
+	e.stepHold.Breaker = p.Breaker("hold", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{
 		Build:  e.build,
 		Shrink: e.shrink,
@@ -1530,16 +1406,11 @@ func (e *BudgetHoldFanExecutor) Execute(ctx context.Context, in flujotest.Bill) 
 
 // ExecuteResult runs BudgetHoldFan on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *BudgetHoldFanExecutor) ExecuteResult(ctx context.Context, in flujotest.Bill, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujoimpl.ExecOptionsOf(opts)
-	if !e.svc.Track.Enter() {
-		return nil, flujo.ErrClosed
-	}
-	defer e.svc.Track.Exit()
-	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
-	var err error
-	if r.Budget, err = runtime.RunBudget(limits); err != nil {
+	r, err := flujoimpl.StartRecorded[struct{}](e.svc, "", nil, opts)
+	if err != nil {
 		return nil, err
 	}
+	defer e.svc.Track.Exit()
 	var res flujo.StepResult
 	_, abort := e.runFan(ctx, in, &r, &res)
 	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
@@ -1663,18 +1534,15 @@ func NewBudgetMapExecutor(opts ...flujo.CoreOption) (*BudgetMapExecutor, error) 
 		return nil, err
 	}
 	e := &BudgetMapExecutor{}
-	e.stepItem = flujoimpl.Step[flujotest.Bill, flujotest.Charge]{
-		Leaf: &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
-			Name:  "item",
-			Plain: flujotest.Item,
-			Usage: func(o flujotest.Charge) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+	e.stepItem.Leaf = &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
+		Name:  "item",
+		Plain: flujotest.Item,
+		Usage: func(o flujotest.Charge) runtime.Usage {
+			return o.Usage()
 		},
-		Attempts: 1,
-		Breaker:  p.Breaker("item", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
 	}
+	e.stepItem.Attempts = 1
+	e.stepItem.Breaker = p.Breaker("item", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, false, &e.stepItem); err != nil {
 		return nil, err
 	}
@@ -1699,16 +1567,11 @@ func (e *BudgetMapExecutor) Execute(ctx context.Context, in []flujotest.Bill) ([
 
 // ExecuteResult runs BudgetMap on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *BudgetMapExecutor) ExecuteResult(ctx context.Context, in []flujotest.Bill, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujoimpl.ExecOptionsOf(opts)
-	if !e.svc.Track.Enter() {
-		return nil, flujo.ErrClosed
-	}
-	defer e.svc.Track.Exit()
-	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
-	var err error
-	if r.Budget, err = runtime.RunBudget(limits); err != nil {
+	r, err := flujoimpl.StartRecorded[struct{}](e.svc, "", nil, opts)
+	if err != nil {
 		return nil, err
 	}
+	defer e.svc.Track.Exit()
 	var res flujo.StepResult
 	_, abort := e.runEach(ctx, in, &r, &res)
 	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
@@ -1777,19 +1640,16 @@ func NewBudgetRejectedExecutor(opts ...flujo.CoreOption) (*BudgetRejectedExecuto
 		return nil, err
 	}
 	e := &BudgetRejectedExecutor{}
-	e.stepRejected = flujoimpl.Step[flujotest.Bill, flujotest.Charge]{
-		Leaf: &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
-			Name:       "rejected",
-			Plain:      flujotest.PayA,
-			Validators: []func(flujotest.Charge) error{flujotest.RejectAll},
-			Usage: func(o flujotest.Charge) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+	e.stepRejected.Leaf = &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
+		Name:       "rejected",
+		Plain:      flujotest.PayA,
+		Validators: []func(flujotest.Charge) error{flujotest.RejectAll},
+		Usage: func(o flujotest.Charge) runtime.Usage {
+			return o.Usage()
 		},
-		Attempts: 1,
-		Breaker:  p.Breaker("rejected", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
 	}
+	e.stepRejected.Attempts = 1
+	e.stepRejected.Breaker = p.Breaker("rejected", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, false, &e.stepRejected); err != nil {
 		return nil, err
 	}
@@ -1814,16 +1674,11 @@ func (e *BudgetRejectedExecutor) Execute(ctx context.Context, in flujotest.Bill)
 
 // ExecuteResult runs BudgetRejected on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *BudgetRejectedExecutor) ExecuteResult(ctx context.Context, in flujotest.Bill, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujoimpl.ExecOptionsOf(opts)
-	if !e.svc.Track.Enter() {
-		return nil, flujo.ErrClosed
-	}
-	defer e.svc.Track.Exit()
-	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
-	var err error
-	if r.Budget, err = runtime.RunBudget(limits); err != nil {
+	r, err := flujoimpl.StartRecorded[struct{}](e.svc, "", nil, opts)
+	if err != nil {
 		return nil, err
 	}
+	defer e.svc.Track.Exit()
 	var res flujo.StepResult
 	_, abort := e.stepRejected.Run(ctx, &r.Eng.Env, in, r.Frame(), &res)
 	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
@@ -1860,19 +1715,16 @@ func NewBudgetRejectedRetriesExecutor(opts ...flujo.CoreOption) (*BudgetRejected
 		return nil, err
 	}
 	e := &BudgetRejectedRetriesExecutor{}
-	e.stepRejected = flujoimpl.Step[flujotest.Bill, flujotest.Charge]{
-		Leaf: &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
-			Name:       "rejected",
-			Plain:      flujotest.PayA,
-			Validators: []func(flujotest.Charge) error{flujotest.RejectAll},
-			Usage: func(o flujotest.Charge) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+	e.stepRejected.Leaf = &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
+		Name:       "rejected",
+		Plain:      flujotest.PayA,
+		Validators: []func(flujotest.Charge) error{flujotest.RejectAll},
+		Usage: func(o flujotest.Charge) runtime.Usage {
+			return o.Usage()
 		},
-		Attempts: 3,
-		Breaker:  p.Breaker("rejected", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
 	}
+	e.stepRejected.Attempts = 3
+	e.stepRejected.Breaker = p.Breaker("rejected", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, false, &e.stepRejected); err != nil {
 		return nil, err
 	}
@@ -1897,16 +1749,11 @@ func (e *BudgetRejectedRetriesExecutor) Execute(ctx context.Context, in flujotes
 
 // ExecuteResult runs BudgetRejectedRetries on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *BudgetRejectedRetriesExecutor) ExecuteResult(ctx context.Context, in flujotest.Bill, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujoimpl.ExecOptionsOf(opts)
-	if !e.svc.Track.Enter() {
-		return nil, flujo.ErrClosed
-	}
-	defer e.svc.Track.Exit()
-	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
-	var err error
-	if r.Budget, err = runtime.RunBudget(limits); err != nil {
+	r, err := flujoimpl.StartRecorded[struct{}](e.svc, "", nil, opts)
+	if err != nil {
 		return nil, err
 	}
+	defer e.svc.Track.Exit()
 	var res flujo.StepResult
 	_, abort := e.stepRejected.Run(ctx, &r.Eng.Env, in, r.Frame(), &res)
 	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
@@ -1943,15 +1790,12 @@ func NewCachedTagsExecutor(opts ...flujo.CoreOption) (*CachedTagsExecutor, error
 		return nil, err
 	}
 	e := &CachedTagsExecutor{}
-	e.stepTags = flujoimpl.Step[flujotest.Job, []string]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, []string]{
-			Name:          "tags",
-			Plain:         flujotest.Tags,
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-		},
-		Attempts: 1,
-		Breaker:  p.Breaker("tags", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
+	e.stepTags.Leaf = &flujoimpl.Leaf[flujotest.Job, []string]{
+		Name:  "tags",
+		Plain: flujotest.Tags,
 	}
+	e.stepTags.Attempts = 1
+	e.stepTags.Breaker = p.Breaker("tags", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, false, &e.stepTags); err != nil {
 		return nil, err
 	}
@@ -1976,16 +1820,11 @@ func (e *CachedTagsExecutor) Execute(ctx context.Context, in flujotest.Job) ([]s
 
 // ExecuteResult runs CachedTags on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *CachedTagsExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujoimpl.ExecOptionsOf(opts)
-	if !e.svc.Track.Enter() {
-		return nil, flujo.ErrClosed
-	}
-	defer e.svc.Track.Exit()
-	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
-	var err error
-	if r.Budget, err = runtime.RunBudget(limits); err != nil {
+	r, err := flujoimpl.StartRecorded[struct{}](e.svc, "", nil, opts)
+	if err != nil {
 		return nil, err
 	}
+	defer e.svc.Track.Exit()
 	var res flujo.StepResult
 	_, abort := e.stepTags.Run(ctx, &r.Eng.Env, in, r.Frame(), &res)
 	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
@@ -2022,15 +1861,12 @@ func NewCachedTagsSharedExecutor(opts ...flujo.CoreOption) (*CachedTagsSharedExe
 		return nil, err
 	}
 	e := &CachedTagsSharedExecutor{}
-	e.stepTags = flujoimpl.Step[flujotest.Job, []string]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, []string]{
-			Name:          "tags",
-			Plain:         flujotest.Tags,
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-		},
-		Attempts: 2,
-		Breaker:  p.Breaker("tags", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
+	e.stepTags.Leaf = &flujoimpl.Leaf[flujotest.Job, []string]{
+		Name:  "tags",
+		Plain: flujotest.Tags,
 	}
+	e.stepTags.Attempts = 2
+	e.stepTags.Breaker = p.Breaker("tags", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, false, &e.stepTags); err != nil {
 		return nil, err
 	}
@@ -2055,16 +1891,11 @@ func (e *CachedTagsSharedExecutor) Execute(ctx context.Context, in flujotest.Job
 
 // ExecuteResult runs CachedTagsShared on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *CachedTagsSharedExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujoimpl.ExecOptionsOf(opts)
-	if !e.svc.Track.Enter() {
-		return nil, flujo.ErrClosed
-	}
-	defer e.svc.Track.Exit()
-	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
-	var err error
-	if r.Budget, err = runtime.RunBudget(limits); err != nil {
+	r, err := flujoimpl.StartRecorded[struct{}](e.svc, "", nil, opts)
+	if err != nil {
 		return nil, err
 	}
+	defer e.svc.Track.Exit()
 	var res flujo.StepResult
 	_, abort := e.stepTags.Run(ctx, &r.Eng.Env, in, r.Frame(), &res)
 	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
@@ -2101,15 +1932,12 @@ func NewCachedTagsTTLExecutor(opts ...flujo.CoreOption) (*CachedTagsTTLExecutor,
 		return nil, err
 	}
 	e := &CachedTagsTTLExecutor{}
-	e.stepTags = flujoimpl.Step[flujotest.Job, []string]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, []string]{
-			Name:          "tags",
-			Plain:         flujotest.Tags,
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-		},
-		Attempts: 1,
-		Breaker:  p.Breaker("tags", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
+	e.stepTags.Leaf = &flujoimpl.Leaf[flujotest.Job, []string]{
+		Name:  "tags",
+		Plain: flujotest.Tags,
 	}
+	e.stepTags.Attempts = 1
+	e.stepTags.Breaker = p.Breaker("tags", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, false, &e.stepTags); err != nil {
 		return nil, err
 	}
@@ -2134,16 +1962,11 @@ func (e *CachedTagsTTLExecutor) Execute(ctx context.Context, in flujotest.Job) (
 
 // ExecuteResult runs CachedTagsTTL on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *CachedTagsTTLExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujoimpl.ExecOptionsOf(opts)
-	if !e.svc.Track.Enter() {
-		return nil, flujo.ErrClosed
-	}
-	defer e.svc.Track.Exit()
-	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
-	var err error
-	if r.Budget, err = runtime.RunBudget(limits); err != nil {
+	r, err := flujoimpl.StartRecorded[struct{}](e.svc, "", nil, opts)
+	if err != nil {
 		return nil, err
 	}
+	defer e.svc.Track.Exit()
 	var res flujo.StepResult
 	_, abort := e.stepTags.Run(ctx, &r.Eng.Env, in, r.Frame(), &res)
 	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
@@ -2181,24 +2004,18 @@ func NewCachedTagsWithFallbackExecutor(opts ...flujo.CoreOption) (*CachedTagsWit
 		return nil, err
 	}
 	e := &CachedTagsWithFallbackExecutor{}
-	e.stepTags = flujoimpl.Step[flujotest.Job, []string]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, []string]{
-			Name:          "tags",
-			Plain:         flujotest.Tags,
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-		},
-		Attempts: 1,
-		Breaker:  p.Breaker("tags", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
+	e.stepTags.Leaf = &flujoimpl.Leaf[flujotest.Job, []string]{
+		Name:  "tags",
+		Plain: flujotest.Tags,
 	}
-	e.stepSpare = flujoimpl.Step[flujotest.Job, []string]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, []string]{
-			Name:          "spare",
-			Plain:         flujotest.SpareTags,
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-		},
-		Attempts: 2,
-		Breaker:  p.Breaker("spare", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
+	e.stepTags.Attempts = 1
+	e.stepTags.Breaker = p.Breaker("tags", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
+	e.stepSpare.Leaf = &flujoimpl.Leaf[flujotest.Job, []string]{
+		Name:  "spare",
+		Plain: flujotest.SpareTags,
 	}
+	e.stepSpare.Attempts = 2
+	e.stepSpare.Breaker = p.Breaker("spare", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, false, &e.stepTags, &e.stepSpare); err != nil {
 		return nil, err
 	}
@@ -2223,16 +2040,11 @@ func (e *CachedTagsWithFallbackExecutor) Execute(ctx context.Context, in flujote
 
 // ExecuteResult runs CachedTagsWithFallback on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *CachedTagsWithFallbackExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujoimpl.ExecOptionsOf(opts)
-	if !e.svc.Track.Enter() {
-		return nil, flujo.ErrClosed
-	}
-	defer e.svc.Track.Exit()
-	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
-	var err error
-	if r.Budget, err = runtime.RunBudget(limits); err != nil {
+	r, err := flujoimpl.StartRecorded[struct{}](e.svc, "", nil, opts)
+	if err != nil {
 		return nil, err
 	}
+	defer e.svc.Track.Exit()
 	var res flujo.StepResult
 	_, abort := e.runTags(ctx, in, &r, &res)
 	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
@@ -2277,15 +2089,12 @@ func NewCountForeverExecutor(opts ...flujo.CoreOption) (*CountForeverExecutor, e
 		return nil, err
 	}
 	e := &CountForeverExecutor{}
-	e.stepAdd = flujoimpl.Step[int, int]{
-		Leaf: &flujoimpl.Leaf[int, int]{
-			Name:          "add",
-			Plain:         flujotest.AddOne,
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-		},
-		Attempts: 2,
-		Breaker:  p.Breaker("add", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
+	e.stepAdd.Leaf = &flujoimpl.Leaf[int, int]{
+		Name:  "add",
+		Plain: flujotest.AddOne,
 	}
+	e.stepAdd.Attempts = 2
+	e.stepAdd.Breaker = p.Breaker("add", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, false, &e.stepAdd); err != nil {
 		return nil, err
 	}
@@ -2310,16 +2119,11 @@ func (e *CountForeverExecutor) Execute(ctx context.Context, in int) (int, error)
 
 // ExecuteResult runs CountForever on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *CountForeverExecutor) ExecuteResult(ctx context.Context, in int, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujoimpl.ExecOptionsOf(opts)
-	if !e.svc.Track.Enter() {
-		return nil, flujo.ErrClosed
-	}
-	defer e.svc.Track.Exit()
-	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
-	var err error
-	if r.Budget, err = runtime.RunBudget(limits); err != nil {
+	r, err := flujoimpl.StartRecorded[struct{}](e.svc, "", nil, opts)
+	if err != nil {
 		return nil, err
 	}
+	defer e.svc.Track.Exit()
 	var res flujo.StepResult
 	_, abort := e.runCount(ctx, in, &r, &res)
 	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
@@ -2387,15 +2191,12 @@ func NewCountForever2Executor(opts ...flujo.CoreOption) (*CountForever2Executor,
 		return nil, err
 	}
 	e := &CountForever2Executor{}
-	e.stepAdd = flujoimpl.Step[int, int]{
-		Leaf: &flujoimpl.Leaf[int, int]{
-			Name:          "add",
-			Plain:         flujotest.AddOne,
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-		},
-		Attempts: 2,
-		Breaker:  p.Breaker("add", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
+	e.stepAdd.Leaf = &flujoimpl.Leaf[int, int]{
+		Name:  "add",
+		Plain: flujotest.AddOne,
 	}
+	e.stepAdd.Attempts = 2
+	e.stepAdd.Breaker = p.Breaker("add", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, false, &e.stepAdd); err != nil {
 		return nil, err
 	}
@@ -2420,16 +2221,11 @@ func (e *CountForever2Executor) Execute(ctx context.Context, in int) (int, error
 
 // ExecuteResult runs CountForever2 on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *CountForever2Executor) ExecuteResult(ctx context.Context, in int, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujoimpl.ExecOptionsOf(opts)
-	if !e.svc.Track.Enter() {
-		return nil, flujo.ErrClosed
-	}
-	defer e.svc.Track.Exit()
-	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
-	var err error
-	if r.Budget, err = runtime.RunBudget(limits); err != nil {
+	r, err := flujoimpl.StartRecorded[struct{}](e.svc, "", nil, opts)
+	if err != nil {
 		return nil, err
 	}
+	defer e.svc.Track.Exit()
 	var res flujo.StepResult
 	_, abort := e.runCount(ctx, in, &r, &res)
 	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
@@ -2497,15 +2293,12 @@ func NewCountTo3Executor(opts ...flujo.CoreOption) (*CountTo3Executor, error) {
 		return nil, err
 	}
 	e := &CountTo3Executor{}
-	e.stepAdd = flujoimpl.Step[int, int]{
-		Leaf: &flujoimpl.Leaf[int, int]{
-			Name:          "add",
-			Plain:         flujotest.AddOne,
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-		},
-		Attempts: 2,
-		Breaker:  p.Breaker("add", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
+	e.stepAdd.Leaf = &flujoimpl.Leaf[int, int]{
+		Name:  "add",
+		Plain: flujotest.AddOne,
 	}
+	e.stepAdd.Attempts = 2
+	e.stepAdd.Breaker = p.Breaker("add", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, false, &e.stepAdd); err != nil {
 		return nil, err
 	}
@@ -2530,16 +2323,11 @@ func (e *CountTo3Executor) Execute(ctx context.Context, in int) (int, error) {
 
 // ExecuteResult runs CountTo3 on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *CountTo3Executor) ExecuteResult(ctx context.Context, in int, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujoimpl.ExecOptionsOf(opts)
-	if !e.svc.Track.Enter() {
-		return nil, flujo.ErrClosed
-	}
-	defer e.svc.Track.Exit()
-	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
-	var err error
-	if r.Budget, err = runtime.RunBudget(limits); err != nil {
+	r, err := flujoimpl.StartRecorded[struct{}](e.svc, "", nil, opts)
+	if err != nil {
 		return nil, err
 	}
+	defer e.svc.Track.Exit()
 	var res flujo.StepResult
 	_, abort := e.runCount(ctx, in, &r, &res)
 	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
@@ -2608,27 +2396,21 @@ func NewFailBeforeCachedExecutor(opts ...flujo.CoreOption) (*FailBeforeCachedExe
 		return nil, err
 	}
 	e := &FailBeforeCachedExecutor{}
-	e.stepFail = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name:  "fail",
-			Plain: flujotest.Fail,
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+	e.stepFail.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name:  "fail",
+		Plain: flujotest.Fail,
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
 		},
-		Attempts: 1,
-		Breaker:  p.Breaker("fail", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
 	}
-	e.stepTags = flujoimpl.Step[flujotest.Job, []string]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, []string]{
-			Name:          "tags",
-			Plain:         flujotest.Tags,
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-		},
-		Attempts: 2,
-		Breaker:  p.Breaker("tags", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
+	e.stepFail.Attempts = 1
+	e.stepFail.Breaker = p.Breaker("fail", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
+	e.stepTags.Leaf = &flujoimpl.Leaf[flujotest.Job, []string]{
+		Name:  "tags",
+		Plain: flujotest.Tags,
 	}
+	e.stepTags.Attempts = 2
+	e.stepTags.Breaker = p.Breaker("tags", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, false, &e.stepFail, &e.stepTags); err != nil {
 		return nil, err
 	}
@@ -2653,16 +2435,11 @@ func (e *FailBeforeCachedExecutor) Execute(ctx context.Context, in flujotest.Job
 
 // ExecuteResult runs FailBeforeCached on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *FailBeforeCachedExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujoimpl.ExecOptionsOf(opts)
-	if !e.svc.Track.Enter() {
-		return nil, flujo.ErrClosed
-	}
-	defer e.svc.Track.Exit()
-	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
-	var err error
-	if r.Budget, err = runtime.RunBudget(limits); err != nil {
+	r, err := flujoimpl.StartRecorded[struct{}](e.svc, "", nil, opts)
+	if err != nil {
 		return nil, err
 	}
+	defer e.svc.Track.Exit()
 	var res flujo.StepResult
 	_, abort := e.runFailfirst(ctx, in, &r, &res)
 	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, true)
@@ -2719,18 +2496,15 @@ func NewFailOnceExecutor(opts ...flujo.CoreOption) (*FailOnceExecutor, error) {
 		return nil, err
 	}
 	e := &FailOnceExecutor{}
-	e.stepFail = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name:  "fail",
-			Plain: flujotest.Fail,
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+	e.stepFail.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name:  "fail",
+		Plain: flujotest.Fail,
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
 		},
-		Attempts: 1,
-		Breaker:  p.Breaker("fail", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
 	}
+	e.stepFail.Attempts = 1
+	e.stepFail.Breaker = p.Breaker("fail", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, false, &e.stepFail); err != nil {
 		return nil, err
 	}
@@ -2755,16 +2529,11 @@ func (e *FailOnceExecutor) Execute(ctx context.Context, in flujotest.Job) (flujo
 
 // ExecuteResult runs FailOnce on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *FailOnceExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujoimpl.ExecOptionsOf(opts)
-	if !e.svc.Track.Enter() {
-		return nil, flujo.ErrClosed
-	}
-	defer e.svc.Track.Exit()
-	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
-	var err error
-	if r.Budget, err = runtime.RunBudget(limits); err != nil {
+	r, err := flujoimpl.StartRecorded[struct{}](e.svc, "", nil, opts)
+	if err != nil {
 		return nil, err
 	}
+	defer e.svc.Track.Exit()
 	var res flujo.StepResult
 	_, abort := e.stepFail.Run(ctx, &r.Eng.Env, in, r.Frame(), &res)
 	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
@@ -2821,58 +2590,49 @@ func NewFanBranchFailsExecutor(opts ...flujo.CoreOption) (*FanBranchFailsExecuto
 	if e.scopes, err = runtime.NewScopePool(50, 0.9); err != nil {
 		return nil, err
 	}
-	e.stepA1 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "a1",
-			Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
-				st := s.(*flujotest.State)
-				w := *st
-				out, err := flujotest.WriteA(ctx, in, &w)
-				if err == nil {
-					*st = w
-				}
-				return out, err
-			},
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+	e.stepA1.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name: "a1",
+		Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
+			st := s.(*flujotest.State)
+			w := *st
+			out, err := flujotest.WriteA(ctx, in, &w)
+			if err == nil {
+				*st = w
+			}
+			return out, err
 		},
-		Attempts: 2,
-		Breaker:  p.Breaker("a1", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
-	}
-	e.stepB = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "b",
-			Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
-				st := s.(*flujotest.State)
-				w := *st
-				out, err := flujotest.WriteB(ctx, in, &w)
-				if err == nil {
-					*st = w
-				}
-				return out, err
-			},
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
 		},
-		Attempts: 2,
-		Breaker:  p.Breaker("b", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
 	}
-	e.stepFail = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name:  "fail",
-			Plain: flujotest.Fail,
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+	e.stepA1.Attempts = 2
+	e.stepA1.Breaker = p.Breaker("a1", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
+	e.stepB.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name: "b",
+		Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
+			st := s.(*flujotest.State)
+			w := *st
+			out, err := flujotest.WriteB(ctx, in, &w)
+			if err == nil {
+				*st = w
+			}
+			return out, err
 		},
-		Attempts: 1,
-		Breaker:  p.Breaker("fail", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
+		},
 	}
+	e.stepB.Attempts = 2
+	e.stepB.Breaker = p.Breaker("b", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
+	e.stepFail.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name:  "fail",
+		Plain: flujotest.Fail,
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
+		},
+	}
+	e.stepFail.Attempts = 1
+	e.stepFail.Breaker = p.Breaker("fail", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{
 		Build:  e.build,
 		Shrink: e.shrink,
@@ -2901,19 +2661,11 @@ func (e *FanBranchFailsExecutor) Execute(ctx context.Context, in flujotest.Job, 
 
 // ExecuteResult runs FanBranchFails on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage. The state is st or, when st is nil, WithState's; without either the run starts from a zero state, returned in FinalState.
 func (e *FanBranchFailsExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, st *flujotest.State, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	state, limits := flujoimpl.ExecOptionsOf(opts)
-	st, err := flujoimpl.RunState("fan", st, state)
+	r, err := flujoimpl.StartRecorded(e.svc, "fan", st, opts)
 	if err != nil {
 		return nil, err
 	}
-	if !e.svc.Track.Enter() {
-		return nil, flujo.ErrClosed
-	}
 	defer e.svc.Track.Exit()
-	r := flujoimpl.NewRun(e.svc, st, true)
-	if r.Budget, err = runtime.RunBudget(limits); err != nil {
-		return nil, err
-	}
 	var res flujo.StepResult
 	_, abort := e.runFan(ctx, in, &r, &res)
 	return e.svc.EndRecordedRun(&res, abort, r.State, r.Budget, false)
@@ -3087,78 +2839,66 @@ func NewFanErrorOnConflictExecutor(opts ...flujo.CoreOption) (*FanErrorOnConflic
 	if e.scopes, err = runtime.NewScopePool(50, 0.9); err != nil {
 		return nil, err
 	}
-	e.stepA1 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "a1",
-			Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
-				st := s.(*flujotest.State)
-				w := *st
-				out, err := flujotest.WriteA(ctx, in, &w)
-				if err == nil {
-					*st = w
-				}
-				return out, err
-			},
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+	e.stepA1.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name: "a1",
+		Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
+			st := s.(*flujotest.State)
+			w := *st
+			out, err := flujotest.WriteA(ctx, in, &w)
+			if err == nil {
+				*st = w
+			}
+			return out, err
 		},
-		Attempts: 2,
-		Breaker:  p.Breaker("a1", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
-	}
-	e.stepB = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "b",
-			Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
-				st := s.(*flujotest.State)
-				w := *st
-				out, err := flujotest.WriteB(ctx, in, &w)
-				if err == nil {
-					*st = w
-				}
-				return out, err
-			},
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
 		},
-		Attempts: 2,
-		Breaker:  p.Breaker("b", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
 	}
-	e.stepA2 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "a2",
-			Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
-				st := s.(*flujotest.State)
-				w := *st
-				out, err := flujotest.WriteA2(ctx, in, &w)
-				if err == nil {
-					*st = w
-				}
-				return out, err
-			},
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+	e.stepA1.Attempts = 2
+	e.stepA1.Breaker = p.Breaker("a1", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
+	e.stepB.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name: "b",
+		Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
+			st := s.(*flujotest.State)
+			w := *st
+			out, err := flujotest.WriteB(ctx, in, &w)
+			if err == nil {
+				*st = w
+			}
+			return out, err
 		},
-		Attempts: 2,
-		Breaker:  p.Breaker("a2", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
-	}
-	e.stepEcho = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name:  "echo",
-			Plain: flujotest.Echo,
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
 		},
-		Attempts: 2,
-		Breaker:  p.Breaker("echo", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
 	}
+	e.stepB.Attempts = 2
+	e.stepB.Breaker = p.Breaker("b", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
+	e.stepA2.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name: "a2",
+		Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
+			st := s.(*flujotest.State)
+			w := *st
+			out, err := flujotest.WriteA2(ctx, in, &w)
+			if err == nil {
+				*st = w
+			}
+			return out, err
+		},
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
+		},
+	}
+	e.stepA2.Attempts = 2
+	e.stepA2.Breaker = p.Breaker("a2", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
+	e.stepEcho.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name:  "echo",
+		Plain: flujotest.Echo,
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
+		},
+	}
+	e.stepEcho.Attempts = 2
+	e.stepEcho.Breaker = p.Breaker("echo", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{
 		Build:  e.build,
 		Shrink: e.shrink,
@@ -3187,19 +2927,11 @@ func (e *FanErrorOnConflictExecutor) Execute(ctx context.Context, in flujotest.J
 
 // ExecuteResult runs FanErrorOnConflict on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage. The state is st or, when st is nil, WithState's; without either the run starts from a zero state, returned in FinalState.
 func (e *FanErrorOnConflictExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, st *flujotest.State, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	state, limits := flujoimpl.ExecOptionsOf(opts)
-	st, err := flujoimpl.RunState("fan", st, state)
+	r, err := flujoimpl.StartRecorded(e.svc, "fan", st, opts)
 	if err != nil {
 		return nil, err
 	}
-	if !e.svc.Track.Enter() {
-		return nil, flujo.ErrClosed
-	}
 	defer e.svc.Track.Exit()
-	r := flujoimpl.NewRun(e.svc, st, true)
-	if r.Budget, err = runtime.RunBudget(limits); err != nil {
-		return nil, err
-	}
 	var res flujo.StepResult
 	_, abort := e.runFan(ctx, in, &r, &res)
 	return e.svc.EndRecordedRun(&res, abort, r.State, r.Budget, false)
@@ -3410,58 +3142,49 @@ func NewFanJoinFailsExecutor(opts ...flujo.CoreOption) (*FanJoinFailsExecutor, e
 	if e.scopes, err = runtime.NewScopePool(50, 0.9); err != nil {
 		return nil, err
 	}
-	e.stepA1 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "a1",
-			Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
-				st := s.(*flujotest.State)
-				w := *st
-				out, err := flujotest.WriteA(ctx, in, &w)
-				if err == nil {
-					*st = w
-				}
-				return out, err
-			},
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+	e.stepA1.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name: "a1",
+		Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
+			st := s.(*flujotest.State)
+			w := *st
+			out, err := flujotest.WriteA(ctx, in, &w)
+			if err == nil {
+				*st = w
+			}
+			return out, err
 		},
-		Attempts: 2,
-		Breaker:  p.Breaker("a1", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
-	}
-	e.stepB = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "b",
-			Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
-				st := s.(*flujotest.State)
-				w := *st
-				out, err := flujotest.WriteB(ctx, in, &w)
-				if err == nil {
-					*st = w
-				}
-				return out, err
-			},
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
 		},
-		Attempts: 2,
-		Breaker:  p.Breaker("b", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
 	}
-	e.stepFail = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name:  "fail",
-			Plain: flujotest.Fail,
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+	e.stepA1.Attempts = 2
+	e.stepA1.Breaker = p.Breaker("a1", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
+	e.stepB.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name: "b",
+		Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
+			st := s.(*flujotest.State)
+			w := *st
+			out, err := flujotest.WriteB(ctx, in, &w)
+			if err == nil {
+				*st = w
+			}
+			return out, err
 		},
-		Attempts: 1,
-		Breaker:  p.Breaker("fail", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
+		},
 	}
+	e.stepB.Attempts = 2
+	e.stepB.Breaker = p.Breaker("b", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
+	e.stepFail.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name:  "fail",
+		Plain: flujotest.Fail,
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
+		},
+	}
+	e.stepFail.Attempts = 1
+	e.stepFail.Breaker = p.Breaker("fail", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{
 		Build:  e.build,
 		Shrink: e.shrink,
@@ -3490,19 +3213,11 @@ func (e *FanJoinFailsExecutor) Execute(ctx context.Context, in flujotest.Job, st
 
 // ExecuteResult runs FanJoinFails on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage. The state is st or, when st is nil, WithState's; without either the run starts from a zero state, returned in FinalState.
 func (e *FanJoinFailsExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, st *flujotest.State, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	state, limits := flujoimpl.ExecOptionsOf(opts)
-	st, err := flujoimpl.RunState("fan", st, state)
+	r, err := flujoimpl.StartRecorded(e.svc, "fan", st, opts)
 	if err != nil {
 		return nil, err
 	}
-	if !e.svc.Track.Enter() {
-		return nil, flujo.ErrClosed
-	}
 	defer e.svc.Track.Exit()
-	r := flujoimpl.NewRun(e.svc, st, true)
-	if r.Budget, err = runtime.RunBudget(limits); err != nil {
-		return nil, err
-	}
 	var res flujo.StepResult
 	_, abort := e.runFan(ctx, in, &r, &res)
 	return e.svc.EndRecordedRun(&res, abort, r.State, r.Budget, false)
@@ -3671,78 +3386,66 @@ func NewFanKeepFirstExecutor(opts ...flujo.CoreOption) (*FanKeepFirstExecutor, e
 	if e.scopes, err = runtime.NewScopePool(50, 0.9); err != nil {
 		return nil, err
 	}
-	e.stepA1 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "a1",
-			Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
-				st := s.(*flujotest.State)
-				w := *st
-				out, err := flujotest.WriteA(ctx, in, &w)
-				if err == nil {
-					*st = w
-				}
-				return out, err
-			},
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+	e.stepA1.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name: "a1",
+		Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
+			st := s.(*flujotest.State)
+			w := *st
+			out, err := flujotest.WriteA(ctx, in, &w)
+			if err == nil {
+				*st = w
+			}
+			return out, err
 		},
-		Attempts: 2,
-		Breaker:  p.Breaker("a1", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
-	}
-	e.stepB = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "b",
-			Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
-				st := s.(*flujotest.State)
-				w := *st
-				out, err := flujotest.WriteB(ctx, in, &w)
-				if err == nil {
-					*st = w
-				}
-				return out, err
-			},
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
 		},
-		Attempts: 2,
-		Breaker:  p.Breaker("b", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
 	}
-	e.stepA2 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "a2",
-			Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
-				st := s.(*flujotest.State)
-				w := *st
-				out, err := flujotest.WriteA2(ctx, in, &w)
-				if err == nil {
-					*st = w
-				}
-				return out, err
-			},
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+	e.stepA1.Attempts = 2
+	e.stepA1.Breaker = p.Breaker("a1", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
+	e.stepB.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name: "b",
+		Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
+			st := s.(*flujotest.State)
+			w := *st
+			out, err := flujotest.WriteB(ctx, in, &w)
+			if err == nil {
+				*st = w
+			}
+			return out, err
 		},
-		Attempts: 2,
-		Breaker:  p.Breaker("a2", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
-	}
-	e.stepEcho = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name:  "echo",
-			Plain: flujotest.Echo,
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
 		},
-		Attempts: 2,
-		Breaker:  p.Breaker("echo", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
 	}
+	e.stepB.Attempts = 2
+	e.stepB.Breaker = p.Breaker("b", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
+	e.stepA2.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name: "a2",
+		Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
+			st := s.(*flujotest.State)
+			w := *st
+			out, err := flujotest.WriteA2(ctx, in, &w)
+			if err == nil {
+				*st = w
+			}
+			return out, err
+		},
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
+		},
+	}
+	e.stepA2.Attempts = 2
+	e.stepA2.Breaker = p.Breaker("a2", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
+	e.stepEcho.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name:  "echo",
+		Plain: flujotest.Echo,
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
+		},
+	}
+	e.stepEcho.Attempts = 2
+	e.stepEcho.Breaker = p.Breaker("echo", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{
 		Build:  e.build,
 		Shrink: e.shrink,
@@ -3771,19 +3474,11 @@ func (e *FanKeepFirstExecutor) Execute(ctx context.Context, in flujotest.Job, st
 
 // ExecuteResult runs FanKeepFirst on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage. The state is st or, when st is nil, WithState's; without either the run starts from a zero state, returned in FinalState.
 func (e *FanKeepFirstExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, st *flujotest.State, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	state, limits := flujoimpl.ExecOptionsOf(opts)
-	st, err := flujoimpl.RunState("fan", st, state)
+	r, err := flujoimpl.StartRecorded(e.svc, "fan", st, opts)
 	if err != nil {
 		return nil, err
 	}
-	if !e.svc.Track.Enter() {
-		return nil, flujo.ErrClosed
-	}
 	defer e.svc.Track.Exit()
-	r := flujoimpl.NewRun(e.svc, st, true)
-	if r.Budget, err = runtime.RunBudget(limits); err != nil {
-		return nil, err
-	}
 	var res flujo.StepResult
 	_, abort := e.runFan(ctx, in, &r, &res)
 	return e.svc.EndRecordedRun(&res, abort, r.State, r.Budget, false)
@@ -3972,78 +3667,66 @@ func NewFanMergeUpdateExecutor(opts ...flujo.CoreOption) (*FanMergeUpdateExecuto
 	if e.scopes, err = runtime.NewScopePool(50, 0.9); err != nil {
 		return nil, err
 	}
-	e.stepA1 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "a1",
-			Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
-				st := s.(*flujotest.State)
-				w := *st
-				out, err := flujotest.WriteA(ctx, in, &w)
-				if err == nil {
-					*st = w
-				}
-				return out, err
-			},
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+	e.stepA1.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name: "a1",
+		Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
+			st := s.(*flujotest.State)
+			w := *st
+			out, err := flujotest.WriteA(ctx, in, &w)
+			if err == nil {
+				*st = w
+			}
+			return out, err
 		},
-		Attempts: 2,
-		Breaker:  p.Breaker("a1", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
-	}
-	e.stepB = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "b",
-			Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
-				st := s.(*flujotest.State)
-				w := *st
-				out, err := flujotest.WriteB(ctx, in, &w)
-				if err == nil {
-					*st = w
-				}
-				return out, err
-			},
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
 		},
-		Attempts: 2,
-		Breaker:  p.Breaker("b", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
 	}
-	e.stepA2 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "a2",
-			Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
-				st := s.(*flujotest.State)
-				w := *st
-				out, err := flujotest.WriteA2(ctx, in, &w)
-				if err == nil {
-					*st = w
-				}
-				return out, err
-			},
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+	e.stepA1.Attempts = 2
+	e.stepA1.Breaker = p.Breaker("a1", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
+	e.stepB.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name: "b",
+		Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
+			st := s.(*flujotest.State)
+			w := *st
+			out, err := flujotest.WriteB(ctx, in, &w)
+			if err == nil {
+				*st = w
+			}
+			return out, err
 		},
-		Attempts: 2,
-		Breaker:  p.Breaker("a2", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
-	}
-	e.stepEcho = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name:  "echo",
-			Plain: flujotest.Echo,
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
 		},
-		Attempts: 2,
-		Breaker:  p.Breaker("echo", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
 	}
+	e.stepB.Attempts = 2
+	e.stepB.Breaker = p.Breaker("b", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
+	e.stepA2.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name: "a2",
+		Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
+			st := s.(*flujotest.State)
+			w := *st
+			out, err := flujotest.WriteA2(ctx, in, &w)
+			if err == nil {
+				*st = w
+			}
+			return out, err
+		},
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
+		},
+	}
+	e.stepA2.Attempts = 2
+	e.stepA2.Breaker = p.Breaker("a2", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
+	e.stepEcho.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name:  "echo",
+		Plain: flujotest.Echo,
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
+		},
+	}
+	e.stepEcho.Attempts = 2
+	e.stepEcho.Breaker = p.Breaker("echo", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{
 		Build:  e.build,
 		Shrink: e.shrink,
@@ -4072,19 +3755,11 @@ func (e *FanMergeUpdateExecutor) Execute(ctx context.Context, in flujotest.Job, 
 
 // ExecuteResult runs FanMergeUpdate on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage. The state is st or, when st is nil, WithState's; without either the run starts from a zero state, returned in FinalState.
 func (e *FanMergeUpdateExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, st *flujotest.State, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	state, limits := flujoimpl.ExecOptionsOf(opts)
-	st, err := flujoimpl.RunState("fan", st, state)
+	r, err := flujoimpl.StartRecorded(e.svc, "fan", st, opts)
 	if err != nil {
 		return nil, err
 	}
-	if !e.svc.Track.Enter() {
-		return nil, flujo.ErrClosed
-	}
 	defer e.svc.Track.Exit()
-	r := flujoimpl.NewRun(e.svc, st, true)
-	if r.Budget, err = runtime.RunBudget(limits); err != nil {
-		return nil, err
-	}
 	var res flujo.StepResult
 	_, abort := e.runFan(ctx, in, &r, &res)
 	return e.svc.EndRecordedRun(&res, abort, r.State, r.Budget, false)
@@ -4273,78 +3948,66 @@ func NewFanNoMergeExecutor(opts ...flujo.CoreOption) (*FanNoMergeExecutor, error
 	if e.scopes, err = runtime.NewScopePool(50, 0.9); err != nil {
 		return nil, err
 	}
-	e.stepA1 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "a1",
-			Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
-				st := s.(*flujotest.State)
-				w := *st
-				out, err := flujotest.WriteA(ctx, in, &w)
-				if err == nil {
-					*st = w
-				}
-				return out, err
-			},
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+	e.stepA1.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name: "a1",
+		Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
+			st := s.(*flujotest.State)
+			w := *st
+			out, err := flujotest.WriteA(ctx, in, &w)
+			if err == nil {
+				*st = w
+			}
+			return out, err
 		},
-		Attempts: 2,
-		Breaker:  p.Breaker("a1", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
-	}
-	e.stepB = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "b",
-			Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
-				st := s.(*flujotest.State)
-				w := *st
-				out, err := flujotest.WriteB(ctx, in, &w)
-				if err == nil {
-					*st = w
-				}
-				return out, err
-			},
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
 		},
-		Attempts: 2,
-		Breaker:  p.Breaker("b", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
 	}
-	e.stepA2 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "a2",
-			Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
-				st := s.(*flujotest.State)
-				w := *st
-				out, err := flujotest.WriteA2(ctx, in, &w)
-				if err == nil {
-					*st = w
-				}
-				return out, err
-			},
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+	e.stepA1.Attempts = 2
+	e.stepA1.Breaker = p.Breaker("a1", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
+	e.stepB.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name: "b",
+		Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
+			st := s.(*flujotest.State)
+			w := *st
+			out, err := flujotest.WriteB(ctx, in, &w)
+			if err == nil {
+				*st = w
+			}
+			return out, err
 		},
-		Attempts: 2,
-		Breaker:  p.Breaker("a2", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
-	}
-	e.stepEcho = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name:  "echo",
-			Plain: flujotest.Echo,
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
 		},
-		Attempts: 2,
-		Breaker:  p.Breaker("echo", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
 	}
+	e.stepB.Attempts = 2
+	e.stepB.Breaker = p.Breaker("b", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
+	e.stepA2.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name: "a2",
+		Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
+			st := s.(*flujotest.State)
+			w := *st
+			out, err := flujotest.WriteA2(ctx, in, &w)
+			if err == nil {
+				*st = w
+			}
+			return out, err
+		},
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
+		},
+	}
+	e.stepA2.Attempts = 2
+	e.stepA2.Breaker = p.Breaker("a2", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
+	e.stepEcho.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name:  "echo",
+		Plain: flujotest.Echo,
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
+		},
+	}
+	e.stepEcho.Attempts = 2
+	e.stepEcho.Breaker = p.Breaker("echo", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{
 		Build:  e.build,
 		Shrink: e.shrink,
@@ -4373,19 +4036,11 @@ func (e *FanNoMergeExecutor) Execute(ctx context.Context, in flujotest.Job, st *
 
 // ExecuteResult runs FanNoMerge on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage. The state is st or, when st is nil, WithState's; without either the run starts from a zero state, returned in FinalState.
 func (e *FanNoMergeExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, st *flujotest.State, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	state, limits := flujoimpl.ExecOptionsOf(opts)
-	st, err := flujoimpl.RunState("fan", st, state)
+	r, err := flujoimpl.StartRecorded(e.svc, "fan", st, opts)
 	if err != nil {
 		return nil, err
 	}
-	if !e.svc.Track.Enter() {
-		return nil, flujo.ErrClosed
-	}
 	defer e.svc.Track.Exit()
-	r := flujoimpl.NewRun(e.svc, st, true)
-	if r.Budget, err = runtime.RunBudget(limits); err != nil {
-		return nil, err
-	}
 	var res flujo.StepResult
 	_, abort := e.runFan(ctx, in, &r, &res)
 	return e.svc.EndRecordedRun(&res, abort, r.State, r.Budget, false)
@@ -4545,18 +4200,15 @@ func NewFlakyDefaultExecutor(opts ...flujo.CoreOption) (*FlakyDefaultExecutor, e
 		return nil, err
 	}
 	e := &FlakyDefaultExecutor{}
-	e.stepFlaky = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name:  "flaky",
-			Plain: flujotest.Flaky,
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+	e.stepFlaky.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name:  "flaky",
+		Plain: flujotest.Flaky,
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
 		},
-		Attempts: 2,
-		Breaker:  p.Breaker("flaky", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
 	}
+	e.stepFlaky.Attempts = 2
+	e.stepFlaky.Breaker = p.Breaker("flaky", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, false, &e.stepFlaky); err != nil {
 		return nil, err
 	}
@@ -4581,16 +4233,11 @@ func (e *FlakyDefaultExecutor) Execute(ctx context.Context, in flujotest.Job) (f
 
 // ExecuteResult runs FlakyDefault on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *FlakyDefaultExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujoimpl.ExecOptionsOf(opts)
-	if !e.svc.Track.Enter() {
-		return nil, flujo.ErrClosed
-	}
-	defer e.svc.Track.Exit()
-	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
-	var err error
-	if r.Budget, err = runtime.RunBudget(limits); err != nil {
+	r, err := flujoimpl.StartRecorded[struct{}](e.svc, "", nil, opts)
+	if err != nil {
 		return nil, err
 	}
+	defer e.svc.Track.Exit()
 	var res flujo.StepResult
 	_, abort := e.stepFlaky.Run(ctx, &r.Eng.Env, in, r.Frame(), &res)
 	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
@@ -4627,18 +4274,15 @@ func NewFlakyRetries3Executor(opts ...flujo.CoreOption) (*FlakyRetries3Executor,
 		return nil, err
 	}
 	e := &FlakyRetries3Executor{}
-	e.stepFlaky = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name:  "flaky",
-			Plain: flujotest.Flaky,
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+	e.stepFlaky.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name:  "flaky",
+		Plain: flujotest.Flaky,
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
 		},
-		Attempts: 4,
-		Breaker:  p.Breaker("flaky", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
 	}
+	e.stepFlaky.Attempts = 4
+	e.stepFlaky.Breaker = p.Breaker("flaky", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, false, &e.stepFlaky); err != nil {
 		return nil, err
 	}
@@ -4663,16 +4307,11 @@ func (e *FlakyRetries3Executor) Execute(ctx context.Context, in flujotest.Job) (
 
 // ExecuteResult runs FlakyRetries3 on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *FlakyRetries3Executor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujoimpl.ExecOptionsOf(opts)
-	if !e.svc.Track.Enter() {
-		return nil, flujo.ErrClosed
-	}
-	defer e.svc.Track.Exit()
-	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
-	var err error
-	if r.Budget, err = runtime.RunBudget(limits); err != nil {
+	r, err := flujoimpl.StartRecorded[struct{}](e.svc, "", nil, opts)
+	if err != nil {
 		return nil, err
 	}
+	defer e.svc.Track.Exit()
 	var res flujo.StepResult
 	_, abort := e.stepFlaky.Run(ctx, &r.Eng.Env, in, r.Frame(), &res)
 	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
@@ -4709,18 +4348,15 @@ func NewGoexitMapExecutor(opts ...flujo.CoreOption) (*GoexitMapExecutor, error) 
 		return nil, err
 	}
 	e := &GoexitMapExecutor{}
-	e.stepExit = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name:  "exit",
-			Plain: flujotest.ExitOnExit,
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+	e.stepExit.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name:  "exit",
+		Plain: flujotest.ExitOnExit,
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
 		},
-		Attempts: 1,
-		Breaker:  p.Breaker("exit", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
 	}
+	e.stepExit.Attempts = 1
+	e.stepExit.Breaker = p.Breaker("exit", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, false, &e.stepExit); err != nil {
 		return nil, err
 	}
@@ -4745,16 +4381,11 @@ func (e *GoexitMapExecutor) Execute(ctx context.Context, in []flujotest.Job) ([]
 
 // ExecuteResult runs GoexitMap on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *GoexitMapExecutor) ExecuteResult(ctx context.Context, in []flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujoimpl.ExecOptionsOf(opts)
-	if !e.svc.Track.Enter() {
-		return nil, flujo.ErrClosed
-	}
-	defer e.svc.Track.Exit()
-	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
-	var err error
-	if r.Budget, err = runtime.RunBudget(limits); err != nil {
+	r, err := flujoimpl.StartRecorded[struct{}](e.svc, "", nil, opts)
+	if err != nil {
 		return nil, err
 	}
+	defer e.svc.Track.Exit()
 	var res flujo.StepResult
 	_, abort := e.runEach(ctx, in, &r, &res)
 	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
@@ -4842,30 +4473,24 @@ func NewGoexitParallelExecutor(opts ...flujo.CoreOption) (*GoexitParallelExecuto
 	if e.scopes, err = runtime.NewScopePool(50, 0.9); err != nil {
 		return nil, err
 	}
-	e.stepExit = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name:  "exit",
-			Plain: flujotest.ExitOnExit,
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+	e.stepExit.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name:  "exit",
+		Plain: flujotest.ExitOnExit,
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
 		},
-		Attempts: 1,
-		Breaker:  p.Breaker("exit", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
 	}
-	e.stepEcho = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name:  "echo",
-			Plain: flujotest.Echo,
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+	e.stepExit.Attempts = 1
+	e.stepExit.Breaker = p.Breaker("exit", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
+	e.stepEcho.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name:  "echo",
+		Plain: flujotest.Echo,
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
 		},
-		Attempts: 2,
-		Breaker:  p.Breaker("echo", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
 	}
+	e.stepEcho.Attempts = 2
+	e.stepEcho.Breaker = p.Breaker("echo", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{
 		Build:  e.build,
 		Shrink: e.shrink,
@@ -4894,16 +4519,11 @@ func (e *GoexitParallelExecutor) Execute(ctx context.Context, in flujotest.Job) 
 
 // ExecuteResult runs GoexitParallel on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *GoexitParallelExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujoimpl.ExecOptionsOf(opts)
-	if !e.svc.Track.Enter() {
-		return nil, flujo.ErrClosed
-	}
-	defer e.svc.Track.Exit()
-	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
-	var err error
-	if r.Budget, err = runtime.RunBudget(limits); err != nil {
+	r, err := flujoimpl.StartRecorded[struct{}](e.svc, "", nil, opts)
+	if err != nil {
 		return nil, err
 	}
+	defer e.svc.Track.Exit()
 	var res flujo.StepResult
 	_, abort := e.runFan(ctx, in, &r, &res)
 	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
@@ -5029,18 +4649,15 @@ func NewGoexitStepExecutor(opts ...flujo.CoreOption) (*GoexitStepExecutor, error
 		return nil, err
 	}
 	e := &GoexitStepExecutor{}
-	e.stepExit = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name:  "exit",
-			Plain: flujotest.ExitOnExit,
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+	e.stepExit.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name:  "exit",
+		Plain: flujotest.ExitOnExit,
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
 		},
-		Attempts: 1,
-		Breaker:  p.Breaker("exit", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
 	}
+	e.stepExit.Attempts = 1
+	e.stepExit.Breaker = p.Breaker("exit", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, false, &e.stepExit); err != nil {
 		return nil, err
 	}
@@ -5065,16 +4682,11 @@ func (e *GoexitStepExecutor) Execute(ctx context.Context, in flujotest.Job) (flu
 
 // ExecuteResult runs GoexitStep on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *GoexitStepExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujoimpl.ExecOptionsOf(opts)
-	if !e.svc.Track.Enter() {
-		return nil, flujo.ErrClosed
-	}
-	defer e.svc.Track.Exit()
-	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
-	var err error
-	if r.Budget, err = runtime.RunBudget(limits); err != nil {
+	r, err := flujoimpl.StartRecorded[struct{}](e.svc, "", nil, opts)
+	if err != nil {
 		return nil, err
 	}
+	defer e.svc.Track.Exit()
 	var res flujo.StepResult
 	_, abort := e.stepExit.Run(ctx, &r.Eng.Env, in, r.Frame(), &res)
 	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
@@ -5111,19 +4723,16 @@ func NewGoexitTimedExecutor(opts ...flujo.CoreOption) (*GoexitTimedExecutor, err
 		return nil, err
 	}
 	e := &GoexitTimedExecutor{}
-	e.stepExit = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name:  "exit",
-			Plain: flujotest.ExitOnExit,
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+	e.stepExit.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name:  "exit",
+		Plain: flujotest.ExitOnExit,
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
 		},
-		Attempts: 1,
-		Timeout:  time.Duration(int64(3600000000000)),
-		Breaker:  p.Breaker("exit", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
 	}
+	e.stepExit.Attempts = 1
+	e.stepExit.Timeout = time.Duration(int64(3600000000000))
+	e.stepExit.Breaker = p.Breaker("exit", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, false, &e.stepExit); err != nil {
 		return nil, err
 	}
@@ -5148,16 +4757,11 @@ func (e *GoexitTimedExecutor) Execute(ctx context.Context, in flujotest.Job) (fl
 
 // ExecuteResult runs GoexitTimed on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *GoexitTimedExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujoimpl.ExecOptionsOf(opts)
-	if !e.svc.Track.Enter() {
-		return nil, flujo.ErrClosed
-	}
-	defer e.svc.Track.Exit()
-	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
-	var err error
-	if r.Budget, err = runtime.RunBudget(limits); err != nil {
+	r, err := flujoimpl.StartRecorded[struct{}](e.svc, "", nil, opts)
+	if err != nil {
 		return nil, err
 	}
+	defer e.svc.Track.Exit()
 	var res flujo.StepResult
 	_, abort := e.stepExit.Run(ctx, &r.Eng.Env, in, r.Frame(), &res)
 	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
@@ -5194,15 +4798,12 @@ func NewHeldExecutor(opts ...flujo.CoreOption) (*HeldExecutor, error) {
 		return nil, err
 	}
 	e := &HeldExecutor{}
-	e.stepHeld = flujoimpl.Step[flujotest.Arrival, flujotest.Arrival]{
-		Leaf: &flujoimpl.Leaf[flujotest.Arrival, flujotest.Arrival]{
-			Name:          "held",
-			Plain:         flujotest.HoldUntilOpen,
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-		},
-		Attempts: 1,
-		Breaker:  p.Breaker("held", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
+	e.stepHeld.Leaf = &flujoimpl.Leaf[flujotest.Arrival, flujotest.Arrival]{
+		Name:  "held",
+		Plain: flujotest.HoldUntilOpen,
 	}
+	e.stepHeld.Attempts = 1
+	e.stepHeld.Breaker = p.Breaker("held", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, false, &e.stepHeld); err != nil {
 		return nil, err
 	}
@@ -5227,16 +4828,11 @@ func (e *HeldExecutor) Execute(ctx context.Context, in flujotest.Arrival) (flujo
 
 // ExecuteResult runs Held on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *HeldExecutor) ExecuteResult(ctx context.Context, in flujotest.Arrival, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujoimpl.ExecOptionsOf(opts)
-	if !e.svc.Track.Enter() {
-		return nil, flujo.ErrClosed
-	}
-	defer e.svc.Track.Exit()
-	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
-	var err error
-	if r.Budget, err = runtime.RunBudget(limits); err != nil {
+	r, err := flujoimpl.StartRecorded[struct{}](e.svc, "", nil, opts)
+	if err != nil {
 		return nil, err
 	}
+	defer e.svc.Track.Exit()
 	var res flujo.StepResult
 	_, abort := e.stepHeld.Run(ctx, &r.Eng.Env, in, r.Frame(), &res)
 	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
@@ -5275,42 +4871,33 @@ func NewHistoryExecutor(opts ...flujo.CoreOption) (*HistoryExecutor, error) {
 		return nil, err
 	}
 	e := &HistoryExecutor{}
-	e.stepFirst = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name:  "first",
-			Plain: flujotest.Echo,
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+	e.stepFirst.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name:  "first",
+		Plain: flujotest.Echo,
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
 		},
-		Attempts: 2,
-		Breaker:  p.Breaker("first", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
 	}
-	e.stepSecond = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name:  "second",
-			Plain: flujotest.Echo,
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+	e.stepFirst.Attempts = 2
+	e.stepFirst.Breaker = p.Breaker("first", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
+	e.stepSecond.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name:  "second",
+		Plain: flujotest.Echo,
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
 		},
-		Attempts: 2,
-		Breaker:  p.Breaker("second", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
 	}
-	e.stepThird = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name:  "third",
-			Plain: flujotest.Echo,
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+	e.stepSecond.Attempts = 2
+	e.stepSecond.Breaker = p.Breaker("second", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
+	e.stepThird.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name:  "third",
+		Plain: flujotest.Echo,
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
 		},
-		Attempts: 2,
-		Breaker:  p.Breaker("third", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
 	}
+	e.stepThird.Attempts = 2
+	e.stepThird.Breaker = p.Breaker("third", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, false, &e.stepFirst, &e.stepSecond, &e.stepThird); err != nil {
 		return nil, err
 	}
@@ -5335,16 +4922,11 @@ func (e *HistoryExecutor) Execute(ctx context.Context, in flujotest.Job) (flujot
 
 // ExecuteResult runs History on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *HistoryExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujoimpl.ExecOptionsOf(opts)
-	if !e.svc.Track.Enter() {
-		return nil, flujo.ErrClosed
-	}
-	defer e.svc.Track.Exit()
-	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
-	var err error
-	if r.Budget, err = runtime.RunBudget(limits); err != nil {
+	r, err := flujoimpl.StartRecorded[struct{}](e.svc, "", nil, opts)
+	if err != nil {
 		return nil, err
 	}
+	defer e.svc.Track.Exit()
 	var res flujo.StepResult
 	_, abort := e.runOuter(ctx, in, &r, &res)
 	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, true)
@@ -5421,15 +5003,12 @@ func NewIOBurstExecutor(opts ...flujo.CoreOption) (*IOBurstExecutor, error) {
 		return nil, err
 	}
 	e := &IOBurstExecutor{}
-	e.stepIo = flujoimpl.Step[flujotest.Arrival, flujotest.Arrival]{
-		Leaf: &flujoimpl.Leaf[flujotest.Arrival, flujotest.Arrival]{
-			Name:          "io",
-			Plain:         flujotest.WaitForAll,
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-		},
-		Attempts: 1,
-		Breaker:  p.Breaker("io", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
+	e.stepIo.Leaf = &flujoimpl.Leaf[flujotest.Arrival, flujotest.Arrival]{
+		Name:  "io",
+		Plain: flujotest.WaitForAll,
 	}
+	e.stepIo.Attempts = 1
+	e.stepIo.Breaker = p.Breaker("io", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, false, &e.stepIo); err != nil {
 		return nil, err
 	}
@@ -5454,16 +5033,11 @@ func (e *IOBurstExecutor) Execute(ctx context.Context, in flujotest.Arrival) (fl
 
 // ExecuteResult runs IOBurst on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *IOBurstExecutor) ExecuteResult(ctx context.Context, in flujotest.Arrival, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujoimpl.ExecOptionsOf(opts)
-	if !e.svc.Track.Enter() {
-		return nil, flujo.ErrClosed
-	}
-	defer e.svc.Track.Exit()
-	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
-	var err error
-	if r.Budget, err = runtime.RunBudget(limits); err != nil {
+	r, err := flujoimpl.StartRecorded[struct{}](e.svc, "", nil, opts)
+	if err != nil {
 		return nil, err
 	}
+	defer e.svc.Track.Exit()
 	var res flujo.StepResult
 	_, abort := e.stepIo.Run(ctx, &r.Eng.Env, in, r.Frame(), &res)
 	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
@@ -5519,30 +5093,24 @@ func NewJoinFailsAfterIgnoredExecutor(opts ...flujo.CoreOption) (*JoinFailsAfter
 	if e.scopes, err = runtime.NewScopePool(50, 0.9); err != nil {
 		return nil, err
 	}
-	e.stepEcho = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name:  "echo",
-			Plain: flujotest.Echo,
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+	e.stepEcho.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name:  "echo",
+		Plain: flujotest.Echo,
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
 		},
-		Attempts: 2,
-		Breaker:  p.Breaker("echo", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
 	}
-	e.stepFail = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name:  "fail",
-			Plain: flujotest.Fail,
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+	e.stepEcho.Attempts = 2
+	e.stepEcho.Breaker = p.Breaker("echo", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
+	e.stepFail.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name:  "fail",
+		Plain: flujotest.Fail,
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
 		},
-		Attempts: 1,
-		Breaker:  p.Breaker("fail", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
 	}
+	e.stepFail.Attempts = 1
+	e.stepFail.Breaker = p.Breaker("fail", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{
 		Build:  e.build,
 		Shrink: e.shrink,
@@ -5571,16 +5139,11 @@ func (e *JoinFailsAfterIgnoredExecutor) Execute(ctx context.Context, in flujotes
 
 // ExecuteResult runs JoinFailsAfterIgnored on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *JoinFailsAfterIgnoredExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujoimpl.ExecOptionsOf(opts)
-	if !e.svc.Track.Enter() {
-		return nil, flujo.ErrClosed
-	}
-	defer e.svc.Track.Exit()
-	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
-	var err error
-	if r.Budget, err = runtime.RunBudget(limits); err != nil {
+	r, err := flujoimpl.StartRecorded[struct{}](e.svc, "", nil, opts)
+	if err != nil {
 		return nil, err
 	}
+	defer e.svc.Track.Exit()
 	var res flujo.StepResult
 	_, abort := e.runJoined(ctx, in, &r, &res)
 	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, true)
@@ -5721,18 +5284,15 @@ func NewMapEchoExecutor(opts ...flujo.CoreOption) (*MapEchoExecutor, error) {
 		return nil, err
 	}
 	e := &MapEchoExecutor{}
-	e.stepEcho = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name:  "echo",
-			Plain: flujotest.Echo,
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+	e.stepEcho.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name:  "echo",
+		Plain: flujotest.Echo,
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
 		},
-		Attempts: 2,
-		Breaker:  p.Breaker("echo", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
 	}
+	e.stepEcho.Attempts = 2
+	e.stepEcho.Breaker = p.Breaker("echo", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, false, &e.stepEcho); err != nil {
 		return nil, err
 	}
@@ -5757,16 +5317,11 @@ func (e *MapEchoExecutor) Execute(ctx context.Context, in []flujotest.Job) ([]fl
 
 // ExecuteResult runs MapEcho on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *MapEchoExecutor) ExecuteResult(ctx context.Context, in []flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujoimpl.ExecOptionsOf(opts)
-	if !e.svc.Track.Enter() {
-		return nil, flujo.ErrClosed
-	}
-	defer e.svc.Track.Exit()
-	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
-	var err error
-	if r.Budget, err = runtime.RunBudget(limits); err != nil {
+	r, err := flujoimpl.StartRecorded[struct{}](e.svc, "", nil, opts)
+	if err != nil {
 		return nil, err
 	}
+	defer e.svc.Track.Exit()
 	var res flujo.StepResult
 	_, abort := e.runEach(ctx, in, &r, &res)
 	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
@@ -5835,18 +5390,15 @@ func NewMapFlakyInOrderExecutor(opts ...flujo.CoreOption) (*MapFlakyInOrderExecu
 		return nil, err
 	}
 	e := &MapFlakyInOrderExecutor{}
-	e.stepFlaky = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name:  "flaky",
-			Plain: flujotest.Flaky,
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+	e.stepFlaky.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name:  "flaky",
+		Plain: flujotest.Flaky,
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
 		},
-		Attempts: 1,
-		Breaker:  p.Breaker("flaky", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
 	}
+	e.stepFlaky.Attempts = 1
+	e.stepFlaky.Breaker = p.Breaker("flaky", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, false, &e.stepFlaky); err != nil {
 		return nil, err
 	}
@@ -5871,16 +5423,11 @@ func (e *MapFlakyInOrderExecutor) Execute(ctx context.Context, in []flujotest.Jo
 
 // ExecuteResult runs MapFlakyInOrder on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *MapFlakyInOrderExecutor) ExecuteResult(ctx context.Context, in []flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujoimpl.ExecOptionsOf(opts)
-	if !e.svc.Track.Enter() {
-		return nil, flujo.ErrClosed
-	}
-	defer e.svc.Track.Exit()
-	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
-	var err error
-	if r.Budget, err = runtime.RunBudget(limits); err != nil {
+	r, err := flujoimpl.StartRecorded[struct{}](e.svc, "", nil, opts)
+	if err != nil {
 		return nil, err
 	}
+	defer e.svc.Track.Exit()
 	var res flujo.StepResult
 	_, abort := e.runEach(ctx, in, &r, &res)
 	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
@@ -5955,46 +5502,40 @@ func NewMaybeConflictExecutor(opts ...flujo.CoreOption) (*MaybeConflictExecutor,
 	if e.scopes, err = runtime.NewScopePool(50, 0.9); err != nil {
 		return nil, err
 	}
-	e.stepX = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "x",
-			Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
-				st := s.(*flujotest.State)
-				w := *st
-				out, err := flujotest.MaybeWriteX(ctx, in, &w)
-				if err == nil {
-					*st = w
-				}
-				return out, err
-			},
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+	e.stepX.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name: "x",
+		Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
+			st := s.(*flujotest.State)
+			w := *st
+			out, err := flujotest.MaybeWriteX(ctx, in, &w)
+			if err == nil {
+				*st = w
+			}
+			return out, err
 		},
-		Attempts: 2,
-		Breaker:  p.Breaker("x", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
-	}
-	e.stepY = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "y",
-			Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
-				st := s.(*flujotest.State)
-				w := *st
-				out, err := flujotest.MaybeWriteY(ctx, in, &w)
-				if err == nil {
-					*st = w
-				}
-				return out, err
-			},
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
 		},
-		Attempts: 2,
-		Breaker:  p.Breaker("y", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
 	}
+	e.stepX.Attempts = 2
+	e.stepX.Breaker = p.Breaker("x", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
+	e.stepY.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name: "y",
+		Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
+			st := s.(*flujotest.State)
+			w := *st
+			out, err := flujotest.MaybeWriteY(ctx, in, &w)
+			if err == nil {
+				*st = w
+			}
+			return out, err
+		},
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
+		},
+	}
+	e.stepY.Attempts = 2
+	e.stepY.Breaker = p.Breaker("y", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{
 		Build:  e.build,
 		Shrink: e.shrink,
@@ -6023,19 +5564,11 @@ func (e *MaybeConflictExecutor) Execute(ctx context.Context, in flujotest.Job, s
 
 // ExecuteResult runs MaybeConflict on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage. The state is st or, when st is nil, WithState's; without either the run starts from a zero state, returned in FinalState.
 func (e *MaybeConflictExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, st *flujotest.State, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	state, limits := flujoimpl.ExecOptionsOf(opts)
-	st, err := flujoimpl.RunState("maybe", st, state)
+	r, err := flujoimpl.StartRecorded(e.svc, "maybe", st, opts)
 	if err != nil {
 		return nil, err
 	}
-	if !e.svc.Track.Enter() {
-		return nil, flujo.ErrClosed
-	}
 	defer e.svc.Track.Exit()
-	r := flujoimpl.NewRun(e.svc, st, true)
-	if r.Budget, err = runtime.RunBudget(limits); err != nil {
-		return nil, err
-	}
 	var res flujo.StepResult
 	_, abort := e.runMaybe(ctx, in, &r, &res)
 	return e.svc.EndRecordedRun(&res, abort, r.State, r.Budget, false)
@@ -6196,30 +5729,24 @@ func NewPanicAtTwoDepthsExecutor(opts ...flujo.CoreOption) (*PanicAtTwoDepthsExe
 		return nil, err
 	}
 	e := &PanicAtTwoDepthsExecutor{}
-	e.stepPanicdeep = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name:  "panicdeep",
-			Plain: flujotest.Panic,
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+	e.stepPanicdeep.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name:  "panicdeep",
+		Plain: flujotest.Panic,
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
 		},
-		Attempts: 1,
-		Breaker:  p.Breaker("panicdeep", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
 	}
-	e.stepPanic = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name:  "panic",
-			Plain: flujotest.Panic,
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+	e.stepPanicdeep.Attempts = 1
+	e.stepPanicdeep.Breaker = p.Breaker("panicdeep", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
+	e.stepPanic.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name:  "panic",
+		Plain: flujotest.Panic,
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
 		},
-		Attempts: 1,
-		Breaker:  p.Breaker("panic", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
 	}
+	e.stepPanic.Attempts = 1
+	e.stepPanic.Breaker = p.Breaker("panic", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, false, &e.stepPanicdeep, &e.stepPanic); err != nil {
 		return nil, err
 	}
@@ -6244,16 +5771,11 @@ func (e *PanicAtTwoDepthsExecutor) Execute(ctx context.Context, in flujotest.Job
 
 // ExecuteResult runs PanicAtTwoDepths on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *PanicAtTwoDepthsExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujoimpl.ExecOptionsOf(opts)
-	if !e.svc.Track.Enter() {
-		return nil, flujo.ErrClosed
-	}
-	defer e.svc.Track.Exit()
-	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
-	var err error
-	if r.Budget, err = runtime.RunBudget(limits); err != nil {
+	r, err := flujoimpl.StartRecorded[struct{}](e.svc, "", nil, opts)
+	if err != nil {
 		return nil, err
 	}
+	defer e.svc.Track.Exit()
 	var res flujo.StepResult
 	_, abort := e.runRoute(ctx, in, &r, &res)
 	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
@@ -6335,18 +5857,15 @@ func NewPanicsExecutor(opts ...flujo.CoreOption) (*PanicsExecutor, error) {
 		return nil, err
 	}
 	e := &PanicsExecutor{}
-	e.stepPanic = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name:  "panic",
-			Plain: flujotest.Panic,
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+	e.stepPanic.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name:  "panic",
+		Plain: flujotest.Panic,
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
 		},
-		Attempts: 1,
-		Breaker:  p.Breaker("panic", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
 	}
+	e.stepPanic.Attempts = 1
+	e.stepPanic.Breaker = p.Breaker("panic", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, false, &e.stepPanic); err != nil {
 		return nil, err
 	}
@@ -6371,16 +5890,11 @@ func (e *PanicsExecutor) Execute(ctx context.Context, in flujotest.Job) (flujote
 
 // ExecuteResult runs Panics on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *PanicsExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujoimpl.ExecOptionsOf(opts)
-	if !e.svc.Track.Enter() {
-		return nil, flujo.ErrClosed
-	}
-	defer e.svc.Track.Exit()
-	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
-	var err error
-	if r.Budget, err = runtime.RunBudget(limits); err != nil {
+	r, err := flujoimpl.StartRecorded[struct{}](e.svc, "", nil, opts)
+	if err != nil {
 		return nil, err
 	}
+	defer e.svc.Track.Exit()
 	var res flujo.StepResult
 	_, abort := e.stepPanic.Run(ctx, &r.Eng.Env, in, r.Frame(), &res)
 	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
@@ -6431,30 +5945,24 @@ func NewParallelBlocksExecutor(opts ...flujo.CoreOption) (*ParallelBlocksExecuto
 		return nil, err
 	}
 	e := &ParallelBlocksExecutor{}
-	e.stepBlock = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name:  "block",
-			Plain: flujotest.Block,
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+	e.stepBlock.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name:  "block",
+		Plain: flujotest.Block,
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
 		},
-		Attempts: 2,
-		Breaker:  p.Breaker("block", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
 	}
-	e.stepEcho = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name:  "echo",
-			Plain: flujotest.Echo,
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+	e.stepBlock.Attempts = 2
+	e.stepBlock.Breaker = p.Breaker("block", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
+	e.stepEcho.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name:  "echo",
+		Plain: flujotest.Echo,
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
 		},
-		Attempts: 2,
-		Breaker:  p.Breaker("echo", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
 	}
+	e.stepEcho.Attempts = 2
+	e.stepEcho.Breaker = p.Breaker("echo", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{
 		Build:  e.build,
 		Shrink: e.shrink,
@@ -6483,16 +5991,11 @@ func (e *ParallelBlocksExecutor) Execute(ctx context.Context, in flujotest.Job) 
 
 // ExecuteResult runs ParallelBlocks on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *ParallelBlocksExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujoimpl.ExecOptionsOf(opts)
-	if !e.svc.Track.Enter() {
-		return nil, flujo.ErrClosed
-	}
-	defer e.svc.Track.Exit()
-	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
-	var err error
-	if r.Budget, err = runtime.RunBudget(limits); err != nil {
+	r, err := flujoimpl.StartRecorded[struct{}](e.svc, "", nil, opts)
+	if err != nil {
 		return nil, err
 	}
+	defer e.svc.Track.Exit()
 	var res flujo.StepResult
 	_, abort := e.runFan(ctx, in, &r, &res)
 	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
@@ -6635,30 +6138,24 @@ func NewParallelIgnoreExecutor(opts ...flujo.CoreOption) (*ParallelIgnoreExecuto
 	if e.scopes, err = runtime.NewScopePool(50, 0.9); err != nil {
 		return nil, err
 	}
-	e.stepEcho = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name:  "echo",
-			Plain: flujotest.Echo,
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+	e.stepEcho.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name:  "echo",
+		Plain: flujotest.Echo,
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
 		},
-		Attempts: 2,
-		Breaker:  p.Breaker("echo", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
 	}
-	e.stepFail = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name:  "fail",
-			Plain: flujotest.Fail,
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+	e.stepEcho.Attempts = 2
+	e.stepEcho.Breaker = p.Breaker("echo", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
+	e.stepFail.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name:  "fail",
+		Plain: flujotest.Fail,
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
 		},
-		Attempts: 1,
-		Breaker:  p.Breaker("fail", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
 	}
+	e.stepFail.Attempts = 1
+	e.stepFail.Breaker = p.Breaker("fail", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{
 		Build:  e.build,
 		Shrink: e.shrink,
@@ -6687,16 +6184,11 @@ func (e *ParallelIgnoreExecutor) Execute(ctx context.Context, in flujotest.Job) 
 
 // ExecuteResult runs ParallelIgnore on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *ParallelIgnoreExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujoimpl.ExecOptionsOf(opts)
-	if !e.svc.Track.Enter() {
-		return nil, flujo.ErrClosed
-	}
-	defer e.svc.Track.Exit()
-	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
-	var err error
-	if r.Budget, err = runtime.RunBudget(limits); err != nil {
+	r, err := flujoimpl.StartRecorded[struct{}](e.svc, "", nil, opts)
+	if err != nil {
 		return nil, err
 	}
+	defer e.svc.Track.Exit()
 	var res flujo.StepResult
 	_, abort := e.runFan(ctx, in, &r, &res)
 	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
@@ -6841,30 +6333,24 @@ func NewParallelPropagateExecutor(opts ...flujo.CoreOption) (*ParallelPropagateE
 	if e.scopes, err = runtime.NewScopePool(50, 0.9); err != nil {
 		return nil, err
 	}
-	e.stepEcho = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name:  "echo",
-			Plain: flujotest.Echo,
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+	e.stepEcho.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name:  "echo",
+		Plain: flujotest.Echo,
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
 		},
-		Attempts: 2,
-		Breaker:  p.Breaker("echo", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
 	}
-	e.stepFail = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name:  "fail",
-			Plain: flujotest.Fail,
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+	e.stepEcho.Attempts = 2
+	e.stepEcho.Breaker = p.Breaker("echo", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
+	e.stepFail.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name:  "fail",
+		Plain: flujotest.Fail,
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
 		},
-		Attempts: 1,
-		Breaker:  p.Breaker("fail", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
 	}
+	e.stepFail.Attempts = 1
+	e.stepFail.Breaker = p.Breaker("fail", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{
 		Build:  e.build,
 		Shrink: e.shrink,
@@ -6893,16 +6379,11 @@ func (e *ParallelPropagateExecutor) Execute(ctx context.Context, in flujotest.Jo
 
 // ExecuteResult runs ParallelPropagate on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *ParallelPropagateExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujoimpl.ExecOptionsOf(opts)
-	if !e.svc.Track.Enter() {
-		return nil, flujo.ErrClosed
-	}
-	defer e.svc.Track.Exit()
-	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
-	var err error
-	if r.Budget, err = runtime.RunBudget(limits); err != nil {
+	r, err := flujoimpl.StartRecorded[struct{}](e.svc, "", nil, opts)
+	if err != nil {
 		return nil, err
 	}
+	defer e.svc.Track.Exit()
 	var res flujo.StepResult
 	_, abort := e.runFan(ctx, in, &r, &res)
 	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
@@ -7048,42 +6529,33 @@ func NewParallelSpendExecutor(opts ...flujo.CoreOption) (*ParallelSpendExecutor,
 	if e.scopes, err = runtime.NewScopePool(50, 0.9); err != nil {
 		return nil, err
 	}
-	e.stepLeft = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name:  "left",
-			Plain: flujotest.Echo,
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+	e.stepLeft.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name:  "left",
+		Plain: flujotest.Echo,
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
 		},
-		Attempts: 2,
-		Breaker:  p.Breaker("left", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
 	}
-	e.stepRight = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name:  "right",
-			Plain: flujotest.Echo,
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+	e.stepLeft.Attempts = 2
+	e.stepLeft.Breaker = p.Breaker("left", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
+	e.stepRight.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name:  "right",
+		Plain: flujotest.Echo,
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
 		},
-		Attempts: 2,
-		Breaker:  p.Breaker("right", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
 	}
-	e.stepAfter = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name:  "after",
-			Plain: flujotest.Echo,
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+	e.stepRight.Attempts = 2
+	e.stepRight.Breaker = p.Breaker("right", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
+	e.stepAfter.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name:  "after",
+		Plain: flujotest.Echo,
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
 		},
-		Attempts: 2,
-		Breaker:  p.Breaker("after", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
 	}
+	e.stepAfter.Attempts = 2
+	e.stepAfter.Breaker = p.Breaker("after", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{
 		Build:  e.build,
 		Shrink: e.shrink,
@@ -7112,16 +6584,11 @@ func (e *ParallelSpendExecutor) Execute(ctx context.Context, in flujotest.Job) (
 
 // ExecuteResult runs ParallelSpend on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *ParallelSpendExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujoimpl.ExecOptionsOf(opts)
-	if !e.svc.Track.Enter() {
-		return nil, flujo.ErrClosed
-	}
-	defer e.svc.Track.Exit()
-	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
-	var err error
-	if r.Budget, err = runtime.RunBudget(limits); err != nil {
+	r, err := flujoimpl.StartRecorded[struct{}](e.svc, "", nil, opts)
+	if err != nil {
 		return nil, err
 	}
+	defer e.svc.Track.Exit()
 	var res flujo.StepResult
 	_, abort := e.runSpend(ctx, in, &r, &res)
 	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, true)
@@ -7268,30 +6735,24 @@ func NewRouteNoDefaultExecutor(opts ...flujo.CoreOption) (*RouteNoDefaultExecuto
 		return nil, err
 	}
 	e := &RouteNoDefaultExecutor{}
-	e.stepLower = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name:  "lower",
-			Plain: flujotest.Lower,
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+	e.stepLower.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name:  "lower",
+		Plain: flujotest.Lower,
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
 		},
-		Attempts: 2,
-		Breaker:  p.Breaker("lower", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
 	}
-	e.stepUpper = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name:  "upper",
-			Plain: flujotest.Upper,
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+	e.stepLower.Attempts = 2
+	e.stepLower.Breaker = p.Breaker("lower", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
+	e.stepUpper.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name:  "upper",
+		Plain: flujotest.Upper,
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
 		},
-		Attempts: 2,
-		Breaker:  p.Breaker("upper", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
 	}
+	e.stepUpper.Attempts = 2
+	e.stepUpper.Breaker = p.Breaker("upper", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, false, &e.stepLower, &e.stepUpper); err != nil {
 		return nil, err
 	}
@@ -7316,16 +6777,11 @@ func (e *RouteNoDefaultExecutor) Execute(ctx context.Context, in flujotest.Job) 
 
 // ExecuteResult runs RouteNoDefault on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *RouteNoDefaultExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujoimpl.ExecOptionsOf(opts)
-	if !e.svc.Track.Enter() {
-		return nil, flujo.ErrClosed
-	}
-	defer e.svc.Track.Exit()
-	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
-	var err error
-	if r.Budget, err = runtime.RunBudget(limits); err != nil {
+	r, err := flujoimpl.StartRecorded[struct{}](e.svc, "", nil, opts)
+	if err != nil {
 		return nil, err
 	}
+	defer e.svc.Track.Exit()
 	var res flujo.StepResult
 	_, abort := e.runRoute(ctx, in, &r, &res)
 	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
@@ -7394,42 +6850,33 @@ func NewRouteWithDefaultExecutor(opts ...flujo.CoreOption) (*RouteWithDefaultExe
 		return nil, err
 	}
 	e := &RouteWithDefaultExecutor{}
-	e.stepLower = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name:  "lower",
-			Plain: flujotest.Lower,
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+	e.stepLower.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name:  "lower",
+		Plain: flujotest.Lower,
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
 		},
-		Attempts: 2,
-		Breaker:  p.Breaker("lower", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
 	}
-	e.stepUpper = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name:  "upper",
-			Plain: flujotest.Upper,
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+	e.stepLower.Attempts = 2
+	e.stepLower.Breaker = p.Breaker("lower", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
+	e.stepUpper.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name:  "upper",
+		Plain: flujotest.Upper,
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
 		},
-		Attempts: 2,
-		Breaker:  p.Breaker("upper", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
 	}
-	e.stepOther = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name:  "other",
-			Plain: flujotest.Other,
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+	e.stepUpper.Attempts = 2
+	e.stepUpper.Breaker = p.Breaker("upper", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
+	e.stepOther.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name:  "other",
+		Plain: flujotest.Other,
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
 		},
-		Attempts: 2,
-		Breaker:  p.Breaker("other", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
 	}
+	e.stepOther.Attempts = 2
+	e.stepOther.Breaker = p.Breaker("other", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, false, &e.stepLower, &e.stepUpper, &e.stepOther); err != nil {
 		return nil, err
 	}
@@ -7454,16 +6901,11 @@ func (e *RouteWithDefaultExecutor) Execute(ctx context.Context, in flujotest.Job
 
 // ExecuteResult runs RouteWithDefault on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *RouteWithDefaultExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujoimpl.ExecOptionsOf(opts)
-	if !e.svc.Track.Enter() {
-		return nil, flujo.ErrClosed
-	}
-	defer e.svc.Track.Exit()
-	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
-	var err error
-	if r.Budget, err = runtime.RunBudget(limits); err != nil {
+	r, err := flujoimpl.StartRecorded[struct{}](e.svc, "", nil, opts)
+	if err != nil {
 		return nil, err
 	}
+	defer e.svc.Track.Exit()
 	var res flujo.StepResult
 	_, abort := e.runRoute(ctx, in, &r, &res)
 	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
@@ -7531,42 +6973,33 @@ func NewSpend3Executor(opts ...flujo.CoreOption) (*Spend3Executor, error) {
 		return nil, err
 	}
 	e := &Spend3Executor{}
-	e.stepS1 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name:  "s1",
-			Plain: flujotest.Echo,
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+	e.stepS1.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name:  "s1",
+		Plain: flujotest.Echo,
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
 		},
-		Attempts: 2,
-		Breaker:  p.Breaker("s1", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
 	}
-	e.stepS2 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name:  "s2",
-			Plain: flujotest.Echo,
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+	e.stepS1.Attempts = 2
+	e.stepS1.Breaker = p.Breaker("s1", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
+	e.stepS2.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name:  "s2",
+		Plain: flujotest.Echo,
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
 		},
-		Attempts: 2,
-		Breaker:  p.Breaker("s2", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
 	}
-	e.stepS3 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name:  "s3",
-			Plain: flujotest.Echo,
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+	e.stepS2.Attempts = 2
+	e.stepS2.Breaker = p.Breaker("s2", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
+	e.stepS3.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name:  "s3",
+		Plain: flujotest.Echo,
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
 		},
-		Attempts: 2,
-		Breaker:  p.Breaker("s3", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
 	}
+	e.stepS3.Attempts = 2
+	e.stepS3.Breaker = p.Breaker("s3", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, false, &e.stepS1, &e.stepS2, &e.stepS3); err != nil {
 		return nil, err
 	}
@@ -7591,16 +7024,11 @@ func (e *Spend3Executor) Execute(ctx context.Context, in flujotest.Job) (flujote
 
 // ExecuteResult runs Spend3 on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *Spend3Executor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujoimpl.ExecOptionsOf(opts)
-	if !e.svc.Track.Enter() {
-		return nil, flujo.ErrClosed
-	}
-	defer e.svc.Track.Exit()
-	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
-	var err error
-	if r.Budget, err = runtime.RunBudget(limits); err != nil {
+	r, err := flujoimpl.StartRecorded[struct{}](e.svc, "", nil, opts)
+	if err != nil {
 		return nil, err
 	}
+	defer e.svc.Track.Exit()
 	var res flujo.StepResult
 	_, abort := e.runSpend(ctx, in, &r, &res)
 	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, true)
@@ -7662,27 +7090,24 @@ func NewStateRetryExecutor(opts ...flujo.CoreOption) (*StateRetryExecutor, error
 		return nil, err
 	}
 	e := &StateRetryExecutor{}
-	e.stepLogflake = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "logflake",
-			Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
-				st := s.(*flujotest.State)
-				w := *st
-				w.Log = flujogenCopySliceString(st.Log)
-				out, err := flujotest.LogThenFlake(ctx, in, &w)
-				if err == nil {
-					*st = w
-				}
-				return out, err
-			},
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+	e.stepLogflake.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name: "logflake",
+		Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
+			st := s.(*flujotest.State)
+			w := *st
+			w.Log = flujogenCopySliceString(st.Log)
+			out, err := flujotest.LogThenFlake(ctx, in, &w)
+			if err == nil {
+				*st = w
+			}
+			return out, err
 		},
-		Attempts: 3,
-		Breaker:  p.Breaker("logflake", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
+		},
 	}
+	e.stepLogflake.Attempts = 3
+	e.stepLogflake.Breaker = p.Breaker("logflake", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, false, &e.stepLogflake); err != nil {
 		return nil, err
 	}
@@ -7707,19 +7132,11 @@ func (e *StateRetryExecutor) Execute(ctx context.Context, in flujotest.Job, st *
 
 // ExecuteResult runs StateRetry on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage. The state is st or, when st is nil, WithState's; without either the run starts from a zero state, returned in FinalState.
 func (e *StateRetryExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, st *flujotest.State, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	state, limits := flujoimpl.ExecOptionsOf(opts)
-	st, err := flujoimpl.RunState("logflake", st, state)
+	r, err := flujoimpl.StartRecorded(e.svc, "logflake", st, opts)
 	if err != nil {
 		return nil, err
 	}
-	if !e.svc.Track.Enter() {
-		return nil, flujo.ErrClosed
-	}
 	defer e.svc.Track.Exit()
-	r := flujoimpl.NewRun(e.svc, st, true)
-	if r.Budget, err = runtime.RunBudget(limits); err != nil {
-		return nil, err
-	}
 	var res flujo.StepResult
 	_, abort := e.stepLogflake.Run(ctx, &r.Eng.Env, in, r.Frame(), &res)
 	return e.svc.EndRecordedRun(&res, abort, r.State, r.Budget, false)
@@ -7756,19 +7173,16 @@ func NewTimesOutExecutor(opts ...flujo.CoreOption) (*TimesOutExecutor, error) {
 		return nil, err
 	}
 	e := &TimesOutExecutor{}
-	e.stepBlock = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name:  "block",
-			Plain: flujotest.Block,
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+	e.stepBlock.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name:  "block",
+		Plain: flujotest.Block,
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
 		},
-		Attempts: 2,
-		Timeout:  time.Duration(int64(5000000)),
-		Breaker:  p.Breaker("block", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
 	}
+	e.stepBlock.Attempts = 2
+	e.stepBlock.Timeout = time.Duration(int64(5000000))
+	e.stepBlock.Breaker = p.Breaker("block", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, false, &e.stepBlock); err != nil {
 		return nil, err
 	}
@@ -7793,16 +7207,11 @@ func (e *TimesOutExecutor) Execute(ctx context.Context, in flujotest.Job) (flujo
 
 // ExecuteResult runs TimesOut on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *TimesOutExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujoimpl.ExecOptionsOf(opts)
-	if !e.svc.Track.Enter() {
-		return nil, flujo.ErrClosed
-	}
-	defer e.svc.Track.Exit()
-	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
-	var err error
-	if r.Budget, err = runtime.RunBudget(limits); err != nil {
+	r, err := flujoimpl.StartRecorded[struct{}](e.svc, "", nil, opts)
+	if err != nil {
 		return nil, err
 	}
+	defer e.svc.Track.Exit()
 	var res flujo.StepResult
 	_, abort := e.stepBlock.Run(ctx, &r.Eng.Env, in, r.Frame(), &res)
 	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
@@ -7867,54 +7276,42 @@ func NewTwoFansExecutor(opts ...flujo.CoreOption) (*TwoFansExecutor, error) {
 	if e.scopes, err = runtime.NewScopePool(50, 0.9); err != nil {
 		return nil, err
 	}
-	e.stepL1 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name:  "l1",
-			Plain: flujotest.Echo,
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+	e.stepL1.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name:  "l1",
+		Plain: flujotest.Echo,
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
 		},
-		Attempts: 2,
-		Breaker:  p.Breaker("l1", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
 	}
-	e.stepR1 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name:  "r1",
-			Plain: flujotest.Echo,
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+	e.stepL1.Attempts = 2
+	e.stepL1.Breaker = p.Breaker("l1", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
+	e.stepR1.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name:  "r1",
+		Plain: flujotest.Echo,
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
 		},
-		Attempts: 2,
-		Breaker:  p.Breaker("r1", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
 	}
-	e.stepL2 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name:  "l2",
-			Plain: flujotest.Echo,
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+	e.stepR1.Attempts = 2
+	e.stepR1.Breaker = p.Breaker("r1", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
+	e.stepL2.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name:  "l2",
+		Plain: flujotest.Echo,
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
 		},
-		Attempts: 2,
-		Breaker:  p.Breaker("l2", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
 	}
-	e.stepR2 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name:  "r2",
-			Plain: flujotest.Echo,
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+	e.stepL2.Attempts = 2
+	e.stepL2.Breaker = p.Breaker("l2", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
+	e.stepR2.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name:  "r2",
+		Plain: flujotest.Echo,
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
 		},
-		Attempts: 2,
-		Breaker:  p.Breaker("r2", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
 	}
+	e.stepR2.Attempts = 2
+	e.stepR2.Breaker = p.Breaker("r2", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{
 		Build:  e.build,
 		Shrink: e.shrink,
@@ -7943,16 +7340,11 @@ func (e *TwoFansExecutor) Execute(ctx context.Context, in flujotest.Job) (flujot
 
 // ExecuteResult runs TwoFans on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *TwoFansExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujoimpl.ExecOptionsOf(opts)
-	if !e.svc.Track.Enter() {
-		return nil, flujo.ErrClosed
-	}
-	defer e.svc.Track.Exit()
-	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
-	var err error
-	if r.Budget, err = runtime.RunBudget(limits); err != nil {
+	r, err := flujoimpl.StartRecorded[struct{}](e.svc, "", nil, opts)
+	if err != nil {
 		return nil, err
 	}
+	defer e.svc.Track.Exit()
 	var res flujo.StepResult
 	_, abort := e.runTwo(ctx, in, &r, &res)
 	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, true)
@@ -8156,19 +7548,16 @@ func NewValidatedExecutor(opts ...flujo.CoreOption) (*ValidatedExecutor, error) 
 		return nil, err
 	}
 	e := &ValidatedExecutor{}
-	e.stepDraft = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name:       "draft",
-			Plain:      flujotest.Draft,
-			Validators: []func(flujotest.Job) error{flujotest.MustBeFinal},
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+	e.stepDraft.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name:       "draft",
+		Plain:      flujotest.Draft,
+		Validators: []func(flujotest.Job) error{flujotest.MustBeFinal},
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
 		},
-		Attempts: 3,
-		Breaker:  p.Breaker("draft", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
 	}
+	e.stepDraft.Attempts = 3
+	e.stepDraft.Breaker = p.Breaker("draft", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, false, &e.stepDraft); err != nil {
 		return nil, err
 	}
@@ -8193,16 +7582,11 @@ func (e *ValidatedExecutor) Execute(ctx context.Context, in flujotest.Job) (fluj
 
 // ExecuteResult runs Validated on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *ValidatedExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujoimpl.ExecOptionsOf(opts)
-	if !e.svc.Track.Enter() {
-		return nil, flujo.ErrClosed
-	}
-	defer e.svc.Track.Exit()
-	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
-	var err error
-	if r.Budget, err = runtime.RunBudget(limits); err != nil {
+	r, err := flujoimpl.StartRecorded[struct{}](e.svc, "", nil, opts)
+	if err != nil {
 		return nil, err
 	}
+	defer e.svc.Track.Exit()
 	var res flujo.StepResult
 	_, abort := e.stepDraft.Run(ctx, &r.Eng.Env, in, r.Frame(), &res)
 	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
@@ -8240,30 +7624,24 @@ func NewWithFailedFallbackExecutor(opts ...flujo.CoreOption) (*WithFailedFallbac
 		return nil, err
 	}
 	e := &WithFailedFallbackExecutor{}
-	e.stepFail = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name:  "fail",
-			Plain: flujotest.Fail,
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+	e.stepFail.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name:  "fail",
+		Plain: flujotest.Fail,
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
 		},
-		Attempts: 2,
-		Breaker:  p.Breaker("fail", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
 	}
-	e.stepFailtoo = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name:  "failtoo",
-			Plain: flujotest.FailToo,
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+	e.stepFail.Attempts = 2
+	e.stepFail.Breaker = p.Breaker("fail", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
+	e.stepFailtoo.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name:  "failtoo",
+		Plain: flujotest.FailToo,
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
 		},
-		Attempts: 2,
-		Breaker:  p.Breaker("failtoo", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
 	}
+	e.stepFailtoo.Attempts = 2
+	e.stepFailtoo.Breaker = p.Breaker("failtoo", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, false, &e.stepFail, &e.stepFailtoo); err != nil {
 		return nil, err
 	}
@@ -8288,16 +7666,11 @@ func (e *WithFailedFallbackExecutor) Execute(ctx context.Context, in flujotest.J
 
 // ExecuteResult runs WithFailedFallback on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *WithFailedFallbackExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujoimpl.ExecOptionsOf(opts)
-	if !e.svc.Track.Enter() {
-		return nil, flujo.ErrClosed
-	}
-	defer e.svc.Track.Exit()
-	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
-	var err error
-	if r.Budget, err = runtime.RunBudget(limits); err != nil {
+	r, err := flujoimpl.StartRecorded[struct{}](e.svc, "", nil, opts)
+	if err != nil {
 		return nil, err
 	}
+	defer e.svc.Track.Exit()
 	var res flujo.StepResult
 	_, abort := e.runFail(ctx, in, &r, &res)
 	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
@@ -8343,30 +7716,24 @@ func NewWithFallbackExecutor(opts ...flujo.CoreOption) (*WithFallbackExecutor, e
 		return nil, err
 	}
 	e := &WithFallbackExecutor{}
-	e.stepFail = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name:  "fail",
-			Plain: flujotest.Fail,
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+	e.stepFail.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name:  "fail",
+		Plain: flujotest.Fail,
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
 		},
-		Attempts: 2,
-		Breaker:  p.Breaker("fail", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
 	}
-	e.stepRescue = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name:  "rescue",
-			Plain: flujotest.Rescue,
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+	e.stepFail.Attempts = 2
+	e.stepFail.Breaker = p.Breaker("fail", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
+	e.stepRescue.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name:  "rescue",
+		Plain: flujotest.Rescue,
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
 		},
-		Attempts: 2,
-		Breaker:  p.Breaker("rescue", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
 	}
+	e.stepRescue.Attempts = 2
+	e.stepRescue.Breaker = p.Breaker("rescue", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, false, &e.stepFail, &e.stepRescue); err != nil {
 		return nil, err
 	}
@@ -8391,16 +7758,11 @@ func (e *WithFallbackExecutor) Execute(ctx context.Context, in flujotest.Job) (f
 
 // ExecuteResult runs WithFallback on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *WithFallbackExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujoimpl.ExecOptionsOf(opts)
-	if !e.svc.Track.Enter() {
-		return nil, flujo.ErrClosed
-	}
-	defer e.svc.Track.Exit()
-	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
-	var err error
-	if r.Budget, err = runtime.RunBudget(limits); err != nil {
+	r, err := flujoimpl.StartRecorded[struct{}](e.svc, "", nil, opts)
+	if err != nil {
 		return nil, err
 	}
+	defer e.svc.Track.Exit()
 	var res flujo.StepResult
 	_, abort := e.runFail(ctx, in, &r, &res)
 	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)

@@ -65,19 +65,16 @@ func NewLookerExecutor(opts ...flujo.CoreOption) (*LookerExecutor, error) {
 		return fail(err)
 	}
 	e.coarse.Need(time.Duration(int64(7200000000000)))
-	e.stepLookup = flujoimpl.Step[hashing.Key, int]{
-		Leaf: &flujoimpl.Leaf[hashing.Key, int]{
-			Name:          "lookup",
-			Plain:         hashing.Lookup,
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-			Key: func(in hashing.Key) (uint64, bool) {
-				return flujogenHashKey(e.seed, in).Sum64(), true
-			},
+	e.stepLookup.Leaf = &flujoimpl.Leaf[hashing.Key, int]{
+		Name:  "lookup",
+		Plain: hashing.Lookup,
+		Key: func(in hashing.Key) (uint64, bool) {
+			return flujogenHashKey(e.seed, in).Sum64(), true
 		},
-		Attempts: 2,
-		Breaker:  p.Breaker("lookup", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
-		Cache:    e.cacheLookup,
 	}
+	e.stepLookup.Attempts = 2
+	e.stepLookup.Breaker = p.Breaker("lookup", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
+	e.stepLookup.Cache = e.cacheLookup
 	if e.svc, err = p.Services(flujoimpl.Deps{
 		Build: e.build,
 		Close: func(*flujoimpl.Engine) []flujoimpl.Closer {
@@ -113,16 +110,11 @@ func (e *LookerExecutor) Execute(ctx context.Context, in hashing.Key) (int, erro
 
 // ExecuteResult runs Looker on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *LookerExecutor) ExecuteResult(ctx context.Context, in hashing.Key, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujoimpl.ExecOptionsOf(opts)
-	if !e.svc.Track.Enter() {
-		return nil, flujo.ErrClosed
-	}
-	defer e.svc.Track.Exit()
-	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
-	var err error
-	if r.Budget, err = runtime.RunBudget(limits); err != nil {
+	r, err := flujoimpl.StartRecorded[struct{}](e.svc, "", nil, opts)
+	if err != nil {
 		return nil, err
 	}
+	defer e.svc.Track.Exit()
 	var res flujo.StepResult
 	_, abort := e.stepLookup.Run(ctx, &r.Eng.Env, in, r.Frame(), &res)
 	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
@@ -200,15 +192,12 @@ func NewPlainExecutor(opts ...flujo.CoreOption) (*PlainExecutor, error) {
 		return nil, err
 	}
 	e := &PlainExecutor{}
-	e.stepPlain = flujoimpl.Step[hashing.Key, int]{
-		Leaf: &flujoimpl.Leaf[hashing.Key, int]{
-			Name:          "plain",
-			Plain:         hashing.Lookup,
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-		},
-		Attempts: 2,
-		Breaker:  p.Breaker("plain", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
+	e.stepPlain.Leaf = &flujoimpl.Leaf[hashing.Key, int]{
+		Name:  "plain",
+		Plain: hashing.Lookup,
 	}
+	e.stepPlain.Attempts = 2
+	e.stepPlain.Breaker = p.Breaker("plain", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, false, &e.stepPlain); err != nil {
 		return nil, err
 	}
@@ -233,16 +222,11 @@ func (e *PlainExecutor) Execute(ctx context.Context, in hashing.Key) (int, error
 
 // ExecuteResult runs Plain on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *PlainExecutor) ExecuteResult(ctx context.Context, in hashing.Key, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujoimpl.ExecOptionsOf(opts)
-	if !e.svc.Track.Enter() {
-		return nil, flujo.ErrClosed
-	}
-	defer e.svc.Track.Exit()
-	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
-	var err error
-	if r.Budget, err = runtime.RunBudget(limits); err != nil {
+	r, err := flujoimpl.StartRecorded[struct{}](e.svc, "", nil, opts)
+	if err != nil {
 		return nil, err
 	}
+	defer e.svc.Track.Exit()
 	var res flujo.StepResult
 	_, abort := e.stepPlain.Run(ctx, &r.Eng.Env, in, r.Frame(), &res)
 	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
@@ -293,20 +277,17 @@ func NewSearcherExecutor(opts ...flujo.CoreOption) (*SearcherExecutor, error) {
 		return fail(err)
 	}
 	e.coarse.Need(time.Duration(int64(7200000000000)))
-	e.stepSearch = flujoimpl.Step[hashing.Query, hashing.Result]{
-		Leaf: &flujoimpl.Leaf[hashing.Query, hashing.Result]{
-			Name:          "search",
-			Plain:         hashing.Search,
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-			Key: func(in hashing.Query) (uint64, bool) {
-				return flujogenHashQuery(e.seed, in).Sum64(), true
-			},
-			CopyOut: flujogenCopyResult,
+	e.stepSearch.Leaf = &flujoimpl.Leaf[hashing.Query, hashing.Result]{
+		Name:  "search",
+		Plain: hashing.Search,
+		Key: func(in hashing.Query) (uint64, bool) {
+			return flujogenHashQuery(e.seed, in).Sum64(), true
 		},
-		Attempts: 2,
-		Breaker:  p.Breaker("search", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
-		Cache:    flujoimpl.UnkeyedCache[hashing.Query, hashing.Result]{C: e.cacheSearch},
+		CopyOut: flujogenCopyResult,
 	}
+	e.stepSearch.Attempts = 2
+	e.stepSearch.Breaker = p.Breaker("search", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
+	e.stepSearch.Cache = flujoimpl.UnkeyedCache[hashing.Query, hashing.Result]{C: e.cacheSearch}
 	if e.svc, err = p.Services(flujoimpl.Deps{
 		Build: e.build,
 		Close: func(*flujoimpl.Engine) []flujoimpl.Closer {
@@ -342,16 +323,11 @@ func (e *SearcherExecutor) Execute(ctx context.Context, in hashing.Query) (hashi
 
 // ExecuteResult runs Searcher on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *SearcherExecutor) ExecuteResult(ctx context.Context, in hashing.Query, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujoimpl.ExecOptionsOf(opts)
-	if !e.svc.Track.Enter() {
-		return nil, flujo.ErrClosed
-	}
-	defer e.svc.Track.Exit()
-	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
-	var err error
-	if r.Budget, err = runtime.RunBudget(limits); err != nil {
+	r, err := flujoimpl.StartRecorded[struct{}](e.svc, "", nil, opts)
+	if err != nil {
 		return nil, err
 	}
+	defer e.svc.Track.Exit()
 	var res flujo.StepResult
 	_, abort := e.stepSearch.Run(ctx, &r.Eng.Env, in, r.Frame(), &res)
 	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
