@@ -94,3 +94,6 @@ func MethodsOf(s *Services) Methods { return kernel.MethodsOf(s) }
 func WithMetrics(pr *runtime.PipelineResult, err error) (*runtime.PipelineResult, runtime.Metrics, error) {
 	return kernel.WithMetrics(pr, err)
 }
+
+// Scratch is the object pool of an executor's Parallel working space.
+type Scratch[T any] = kernel.Scratch[T]

@@ -63,6 +63,7 @@ var Surface = []string{
 	"RunBranch",
 	"RunMetrics",
 	"RunState",
+	"Scratch",
 	"Services",
 	"StartRecorded",
 	"Step",

@@ -111,7 +111,7 @@ func TestOverridesCompileIn(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(out, "Attempts: 4") || !strings.Contains(out, `p.Breaker("flaky", 7, `) {
+	if !strings.Contains(out, "Attempts = 4") || !strings.Contains(out, `p.Breaker("flaky", 7, `) {
 		t.Errorf("the step override did not reach the generated constants")
 	}
 }

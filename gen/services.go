@@ -18,9 +18,9 @@ import (
 // latencies.
 func (pg *pipelineGen) monitoring() bool { return pg.g.cfg.Optimization.EnablePerformanceMonitoring }
 
-// shrinks reports whether the executor has caches or a pool to give back
-// under memory pressure.
-func (pg *pipelineGen) shrinks() bool { return len(pg.caches) > 0 || pg.pooled() }
+// shrinks reports whether the executor has caches to give back under
+// memory pressure (the kernel's Parts shrink the pool).
+func (pg *pipelineGen) shrinks() bool { return len(pg.caches) > 0 }
 
 // fields returns the executor struct's fields.
 func (pg *pipelineGen) fields() []jen.Code {
@@ -29,7 +29,7 @@ func (pg *pipelineGen) fields() []jen.Code {
 		jen.Id("svc").Op("*").Add(qi("Services")).Comment("configuration, components, run gate and counters"),
 	}
 	if pg.pooled() {
-		fields = append(fields, jen.Id("scratch").Qual("sync/atomic", "Pointer").Types(qr("Pool").Types(jen.Id(pg.scratchUnion()))).Comment("working space of Parallel runs (enable_object_pool)"))
+		fields = append(fields, jen.Id("scratch").Add(qi("Scratch").Types(jen.Id(pg.scratchUnion()))).Comment("working space of Parallel runs (enable_object_pool)"))
 	}
 	if len(pg.caches) > 0 {
 		fields = append(fields, jen.Id("cachesShrunk").Qual("sync/atomic", "Bool").Comment("the caches admit no new results (memory pressure, auto-tuner)"))
@@ -98,22 +98,26 @@ func (pg *pipelineGen) constructor(cfgCall jen.Code) []jen.Code {
 		}
 	}
 	b = append(b, pg.scopePoolInit(fail)...)
+	pool := jen.Nil()
+	if pg.pooled() {
+		u := pg.scratchUnion()
+		b = append(b, c("e.scratch.New, e.scratch.Reset = new"+u+", reset"+u))
+		pool = jen.Op("&").Id("e.scratch")
+	}
 	for _, lp := range pg.leaves {
 		b = append(b, pg.leafInit(lp)...)
 	}
 	deps := jen.Dict{}
-	if pg.pooled() || len(pg.caches) > 0 {
+	if len(pg.caches) > 0 {
 		deps[jen.Id("Build")] = jen.Id("e.build")
 		deps[jen.Id("Stats")] = jen.Id("e.addStats")
-	}
-	if len(pg.caches) > 0 {
 		deps[jen.Id("Close")] = jen.Func().Params(jen.Op("*").Add(qi("Engine"))).Index().Add(qi("Closer")).Block(c("e.closeParts()"), c("return nil"))
 		deps[jen.Id("PauseCaches")] = jen.Func().Params(jen.Id("_").Op("*").Add(qi("Engine")), jen.Id("pause").Bool()).Block(c("e.cachesShrunk.Store(pause)"))
 	}
 	if pg.shrinks() {
 		deps[jen.Id("Shrink")] = jen.Id("e.shrink")
 	}
-	steps := []jen.Code{qi("Deps").Values(deps), jen.Lit(pg.pooled())}
+	steps := []jen.Code{qi("Deps").Values(deps), pool}
 	for _, lp := range pg.leaves {
 		steps = append(steps, jen.Op("&").Id("e."+pg.kstepName(lp.n)))
 	}
@@ -127,24 +131,14 @@ func (pg *pipelineGen) emitServices(f *jen.File) {
 	recv := func() *jen.Statement { return jen.Func().Params(jen.Id("e").Op("*").Id(pg.X)) }
 	engine := jen.Op("*").Add(qi("Engine"))
 
-	// build: a new pool when its settings change, breakers renewed and
-	// caches rebuilt when theirs do, as the ExecutorCore builds new ones;
-	// the steps' monitor handles for the monitor in force.
+	// build: the caches rebuilt when their settings change, as the
+	// ExecutorCore builds new ones. The kernel's Parts renew the breakers,
+	// the pool and the monitor handles.
 	var body, commit []jen.Code
-	if !pg.pooled() && len(pg.caches) == 0 {
+	if len(pg.caches) == 0 {
 		return // the kernel's Parts keep the rest
 	}
 	body = append(body, c("cfg := &next.Config"))
-	if pg.pooled() {
-		u := pg.scratchUnion()
-		body = append(body, c("var pool *{}", qr("Pool").Types(jen.Id(u))),
-			jen.If(jen.Id("old == nil || cfg.ObjectPoolMaxSize != old.Config.ObjectPoolMaxSize || cfg.ObjectPoolCleanupThreshold != old.Config.ObjectPoolCleanupThreshold")).Block(
-				c("p, err := {}(cfg.ObjectPoolMaxSize, cfg.ObjectPoolCleanupThreshold, new"+u+", reset"+u+")", qr("NewPool")),
-				c("if err != nil { return nil, nil, err }"),
-				c("pool = p"),
-			))
-		commit = append(commit, c("if pool != nil { e.scratch.Store(pool) }"))
-	}
 	if len(pg.caches) > 0 {
 		// A TTL of the CacheTTL option or of a step override keeps its value.
 		body = append(body,
@@ -170,7 +164,8 @@ func (pg *pipelineGen) emitServices(f *jen.File) {
 	f.Commentf("build builds the parts of next that %s keeps itself, taking over old's (nil for the first configuration); the changes to shared parts apply when the returned function runs.", pg.X)
 	f.Add(recv()).Id("build").Params(jen.Id("old"), jen.Id("next").Add(engine)).Params(jen.Func().Params(), jen.Index().Add(qi("Closer")), jen.Error()).Block(body...)
 
-	// addStats: the steps' counters, breakers and caches, and the pool.
+	// addStats: the caches (the kernel's Parts add the steps' counters and
+	// breakers, and the pool).
 	var stats []jen.Code
 	for _, lp := range pg.caches {
 		// A cache counts from its first lookup, as the ExecutorCore
@@ -179,9 +174,6 @@ func (pg *pipelineGen) emitServices(f *jen.File) {
 	}
 	if len(pg.caches) > 0 {
 		stats = append(stats, c("s.Cache.AdmissionPaused = e.cachesShrunk.Load()"))
-	}
-	if pg.pooled() {
-		stats = append(stats, c("{}(s, e.scratch.Load().Stats())", qi("AddPool")))
 	}
 	f.Comment("addStats adds the figures of the executor's own parts to s.")
 	f.Add(recv()).Id("addStats").Params(jen.Id("_").Add(engine), jen.Id("s").Op("*").Add(qr("Stats"))).Block(stats...)
@@ -207,9 +199,6 @@ func (pg *pipelineGen) emitServices(f *jen.File) {
 		for _, lp := range pg.caches {
 			shrink = append(shrink, c("e."+pg.cacheName(lp.n)+".Shrink(0.5)"))
 			restore = append(restore, c("e."+pg.cacheName(lp.n)+".RestoreCapacity()"))
-		}
-		if pg.pooled() {
-			shrink = append(shrink, c("e.scratch.Load().Shrink()"))
 		}
 		var body []jen.Code
 		if len(pg.caches) > 0 {

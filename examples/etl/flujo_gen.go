@@ -36,12 +36,12 @@ type flujogenMethods = flujoimpl.Methods
 
 // OrdersExecutor runs the pipeline Orders ("orders") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type OrdersExecutor struct {
-	flujogenMethods                                                     // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
-	svc             *flujoimpl.Services                                 // configuration, components, run gate and counters
-	scratch         atomic.Pointer[runtime.Pool[scratchOrdersExecutor]] // working space of Parallel runs (enable_object_pool)
-	cachesShrunk    atomic.Bool                                         // the caches admit no new results (memory pressure, auto-tuner)
-	seed            runtime.Hash                                        // cache keys
-	coarse          *runtime.CoarseClock                                // cache expiry against the system clock
+	flujogenMethods                                          // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
+	svc             *flujoimpl.Services                      // configuration, components, run gate and counters
+	scratch         flujoimpl.Scratch[scratchOrdersExecutor] // working space of Parallel runs (enable_object_pool)
+	cachesShrunk    atomic.Bool                              // the caches admit no new results (memory pressure, auto-tuner)
+	seed            runtime.Hash                             // cache keys
+	coarse          *runtime.CoarseClock                     // cache expiry against the system clock
 
 	stepParse          flujoimpl.Step[string, []Row]
 	stepDraft          flujoimpl.Step[Row, Draft]
@@ -92,6 +92,7 @@ func NewOrdersExecutor(opts ...flujo.CoreOption) (*OrdersExecutor, error) {
 		return fail(err)
 	}
 	e.coarse.Need(time.Duration(int64(7200000000000)))
+	e.scratch.New, e.scratch.Reset = newscratchOrdersExecutor, resetscratchOrdersExecutor
 	e.stepParse.Leaf = &flujoimpl.Leaf[string, []Row]{
 		Name:  "parse",
 		Plain: ParseCSV,
@@ -155,7 +156,7 @@ func NewOrdersExecutor(opts ...flujo.CoreOption) (*OrdersExecutor, error) {
 		},
 		Shrink: e.shrink,
 		Stats:  e.addStats,
-	}, true, &e.stepParse, &e.stepDraft, &e.stepNormalisePass, &e.stepQuarantine, &e.stepFields, &e.stepCountryCode, &e.stepLookupCountry, &e.stepSummarise); err != nil {
+	}, &e.scratch, &e.stepParse, &e.stepDraft, &e.stepNormalisePass, &e.stepQuarantine, &e.stepFields, &e.stepCountryCode, &e.stepLookupCountry, &e.stepSummarise); err != nil {
 		return fail(err)
 	}
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
@@ -197,21 +198,10 @@ func (e *OrdersExecutor) ExecuteWithMonitoring(ctx context.Context, in string, o
 // build builds the parts of next that OrdersExecutor keeps itself, taking over old's (nil for the first configuration); the changes to shared parts apply when the returned function runs.
 func (e *OrdersExecutor) build(old, next *flujoimpl.Engine) (func(), []flujoimpl.Closer, error) {
 	cfg := &next.Config
-	var pool *runtime.Pool[scratchOrdersExecutor]
-	if old == nil || cfg.ObjectPoolMaxSize != old.Config.ObjectPoolMaxSize || cfg.ObjectPoolCleanupThreshold != old.Config.ObjectPoolCleanupThreshold {
-		p, err := runtime.NewPool(cfg.ObjectPoolMaxSize, cfg.ObjectPoolCleanupThreshold, newscratchOrdersExecutor, resetscratchOrdersExecutor)
-		if err != nil {
-			return nil, nil, err
-		}
-		pool = p
-	}
 	rebuild := old != nil && (cfg.CacheMaxSize != old.Config.CacheMaxSize || cfg.CacheTTLSeconds != old.Config.CacheTTLSeconds)
 	ttl := time.Duration(cfg.CacheTTLSeconds) * time.Second
 	next.Env.CachePaused = &e.cachesShrunk
 	return func() {
-		if pool != nil {
-			e.scratch.Store(pool)
-		}
 		if rebuild {
 			_ = e.cacheLookupCountry.Rebuild(cfg.CacheMaxSize, ttl) // valid: Import checked it
 			e.coarse.Need(ttl)
@@ -225,7 +215,6 @@ func (e *OrdersExecutor) addStats(_ *flujoimpl.Engine, s *runtime.Stats) {
 		flujoimpl.AddCache(s, "lookup-country", cs)
 	}
 	s.Cache.AdmissionPaused = e.cachesShrunk.Load()
-	flujoimpl.AddPool(s, e.scratch.Load().Stats())
 }
 
 // closeParts stops the executor's own parts, those built so far when its constructor fails.
@@ -247,7 +236,6 @@ func (e *OrdersExecutor) shrink(level runtime.PressureLevel) {
 	}
 	e.cachesShrunk.Store(true)
 	e.cacheLookupCountry.Shrink(0.5)
-	e.scratch.Load().Shrink()
 }
 
 // runOrders runs the Pipeline "orders".

@@ -79,7 +79,7 @@ func NewAnswerExecutor(opts ...flujo.CoreOption) (*AnswerExecutor, error) {
 	e.stepGenerate.Attempts = 2
 	e.stepGenerate.Timeout = time.Duration(int64(200000000))
 	e.stepGenerate.Breaker = p.Breaker("generate", 3, time.Duration(int64(30000000000)), flujoimpl.FromConfig)
-	if e.svc, err = p.Services(flujoimpl.Deps{}, false, &e.stepParse, &e.stepRetrieve, &e.stepGenerate); err != nil {
+	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepParse, &e.stepRetrieve, &e.stepGenerate); err != nil {
 		return nil, err
 	}
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)

@@ -10,7 +10,6 @@ import (
 	"github.com/flujo/flujo"
 	"github.com/flujo/flujo/flujoimpl"
 	"github.com/flujo/flujo/runtime"
-	"sync/atomic"
 	"time"
 )
 
@@ -36,9 +35,9 @@ type flujogenMethods = flujoimpl.Methods
 
 // TriageExecutor runs the pipeline Triage ("triage") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type TriageExecutor struct {
-	flujogenMethods                                                     // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
-	svc             *flujoimpl.Services                                 // configuration, components, run gate and counters
-	scratch         atomic.Pointer[runtime.Pool[scratchTriageExecutor]] // working space of Parallel runs (enable_object_pool)
+	flujogenMethods                                          // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
+	svc             *flujoimpl.Services                      // configuration, components, run gate and counters
+	scratch         flujoimpl.Scratch[scratchTriageExecutor] // working space of Parallel runs (enable_object_pool)
 
 	stepClassify      flujoimpl.Step[Ticket, Classification]
 	stepClassifyCheap flujoimpl.Step[Ticket, Classification]
@@ -68,6 +67,7 @@ func NewTriageExecutor(opts ...flujo.CoreOption) (*TriageExecutor, error) {
 		return nil, err
 	}
 	e := &TriageExecutor{}
+	e.scratch.New, e.scratch.Reset = newscratchTriageExecutor, resetscratchTriageExecutor
 	e.stepClassify.Leaf = &flujoimpl.Leaf[Ticket, Classification]{
 		Name:       "classify",
 		Plain:      Classify,
@@ -132,11 +132,7 @@ func NewTriageExecutor(opts ...flujo.CoreOption) (*TriageExecutor, error) {
 	}
 	e.stepBacklog.Attempts = 2
 	e.stepBacklog.Breaker = p.Breaker("backlog", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
-	if e.svc, err = p.Services(flujoimpl.Deps{
-		Build:  e.build,
-		Shrink: e.shrink,
-		Stats:  e.addStats,
-	}, true, &e.stepClassify, &e.stepClassifyCheap, &e.stepCrm, &e.stepSentiment, &e.stepQueue, &e.stepPage, &e.stepBacklog); err != nil {
+	if e.svc, err = p.Services(flujoimpl.Deps{}, &e.scratch, &e.stepClassify, &e.stepClassifyCheap, &e.stepCrm, &e.stepSentiment, &e.stepQueue, &e.stepPage, &e.stepBacklog); err != nil {
 		return nil, err
 	}
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
@@ -173,37 +169,6 @@ func (e *TriageExecutor) ExecuteResult(ctx context.Context, in Ticket, st *Triag
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
 func (e *TriageExecutor) ExecuteWithMonitoring(ctx context.Context, in Ticket, st *TriageState, opts ...flujo.ExecOption) (*flujo.PipelineResult, flujo.Metrics, error) {
 	return flujoimpl.WithMetrics(e.ExecuteResult(ctx, in, st, opts...))
-}
-
-// build builds the parts of next that TriageExecutor keeps itself, taking over old's (nil for the first configuration); the changes to shared parts apply when the returned function runs.
-func (e *TriageExecutor) build(old, next *flujoimpl.Engine) (func(), []flujoimpl.Closer, error) {
-	cfg := &next.Config
-	var pool *runtime.Pool[scratchTriageExecutor]
-	if old == nil || cfg.ObjectPoolMaxSize != old.Config.ObjectPoolMaxSize || cfg.ObjectPoolCleanupThreshold != old.Config.ObjectPoolCleanupThreshold {
-		p, err := runtime.NewPool(cfg.ObjectPoolMaxSize, cfg.ObjectPoolCleanupThreshold, newscratchTriageExecutor, resetscratchTriageExecutor)
-		if err != nil {
-			return nil, nil, err
-		}
-		pool = p
-	}
-	return func() {
-		if pool != nil {
-			e.scratch.Store(pool)
-		}
-	}, nil, nil
-}
-
-// addStats adds the figures of the executor's own parts to s.
-func (e *TriageExecutor) addStats(_ *flujoimpl.Engine, s *runtime.Stats) {
-	flujoimpl.AddPool(s, e.scratch.Load().Stats())
-}
-
-// shrink reacts to memory pressure: from high pressure on, the caches admit no new results and give back half their capacity and the pool drops its idle objects; below, the caches admit again at full capacity.
-func (e *TriageExecutor) shrink(level runtime.PressureLevel) {
-	if level < runtime.PressureHigh {
-		return
-	}
-	e.scratch.Load().Shrink()
 }
 
 // runTriage runs the Pipeline "triage".

@@ -10,7 +10,7 @@ import (
 
 // Parts are what a generated executor keeps per leaf step that needs no
 // types: the steps' counters, circuit breakers and monitor handles, and the
-// object pool of an executor without a Parallel. The constructor builds the
+// object pool of its Parallel working space (Scratch). The constructor builds the
 // breakers (Breaker) and its steps, then registers the steps in slot order
 // (Services); the parts then renew the breakers on ImportConfig, find the
 // steps' monitor handles, and add the steps' figures to the stats.
@@ -19,11 +19,11 @@ type Parts struct {
 	cfg      runtime.OptimizationConfig
 	breakers []breakerPart
 	steps    []stepPart
-	// pool stands in for the Parallel working space of an executor that
-	// has none, so that its pool figures are those of the ExecutorCore.
-	pool  atomic.Pointer[runtime.Pool[struct{}]]
-	owned bool // the executor keeps a pool of its own
-	errs  []error
+	// pool is the executor's Scratch or, for an executor without a
+	// Parallel, a stand-in, so that its pool figures are those of the
+	// ExecutorCore.
+	pool scratchPool
+	errs []error
 	// counts is the breaker rule of steps that declare none.
 	counts func(error) bool
 }
@@ -93,16 +93,57 @@ func (s *Step[In, Out]) register(slot int, c *StepCounters, counts func(error) b
 	return s.Name, s.Breaker
 }
 
+// Scratch is the object pool of an executor's Parallel working space
+// (enable_object_pool): Parts build it from the configuration and replace
+// it when its settings change. Load returns the pool in force.
+type Scratch[T any] struct {
+	atomic.Pointer[runtime.Pool[T]]
+	// New and Reset make and clear a working space.
+	New   func() T
+	Reset func(*T)
+}
+
+// scratchPool is a Scratch of any type.
+type scratchPool interface {
+	rebuild(cfg *runtime.OptimizationConfig) (commit func(), err error)
+	stats() (runtime.PoolStats, bool)
+	shrink()
+}
+
+func (s *Scratch[T]) rebuild(cfg *runtime.OptimizationConfig) (func(), error) {
+	pl, err := runtime.NewPool(cfg.ObjectPoolMaxSize, cfg.ObjectPoolCleanupThreshold, s.New, s.Reset)
+	if err != nil {
+		return nil, err
+	}
+	return func() { s.Store(pl) }, nil
+}
+
+func (s *Scratch[T]) stats() (runtime.PoolStats, bool) {
+	if pl := s.Load(); pl != nil {
+		return pl.Stats(), true
+	}
+	return runtime.PoolStats{}, false
+}
+
+func (s *Scratch[T]) shrink() {
+	if pl := s.Load(); pl != nil {
+		pl.Shrink()
+	}
+}
+
 // Services registers steps, the executor's leaf steps in slot order, and
 // builds the executor's services with hooks, the executor's own hooks
 // (Build, Stats, Shrink, PauseCaches, Close; any may be nil); the parts'
-// own rules run beside them. ownPool says the executor builds the object
-// pool itself (its Parallel working space).
-func (p *Parts) Services(hooks Deps, ownPool bool, steps ...Registrant) (*Services, error) {
+// own rules run beside them. pool is the executor's *Scratch, nil when it
+// has no Parallel.
+func (p *Parts) Services(hooks Deps, pool scratchPool, steps ...Registrant) (*Services, error) {
 	if err := errors.Join(p.errs...); err != nil {
 		return nil, err
 	}
-	p.owned = ownPool
+	if pool == nil {
+		pool = &Scratch[struct{}]{New: func() struct{} { return struct{}{} }, Reset: func(*struct{}) {}}
+	}
+	p.pool = pool
 	p.steps = make([]stepPart, len(steps))
 	for i, s := range steps {
 		p.steps[i].name, p.steps[i].breaker = s.register(i, &p.steps[i].counters, p.counts)
@@ -121,9 +162,7 @@ func (p *Parts) Services(hooks Deps, ownPool bool, steps ...Registrant) (*Servic
 			hooks.Shrink(level)
 		}
 		if level >= runtime.PressureHigh {
-			if pl := p.pool.Load(); pl != nil {
-				pl.Shrink()
-			}
+			p.pool.shrink()
 		}
 	}
 	deps.PauseCaches, deps.Close = hooks.PauseCaches, hooks.Close
@@ -137,14 +176,14 @@ func (p *Parts) Services(hooks Deps, ownPool bool, steps ...Registrant) (*Servic
 // the monitor in force.
 func (p *Parts) build(own func(old, next *Engine) (func(), []Closer, error), old, next *Engine) (func(), []Closer, error) {
 	cfg := &next.Config
-	var pool *runtime.Pool[struct{}]
-	if !p.owned && cfg.EnableObjectPool && (old == nil || !old.Config.EnableObjectPool ||
+	var pool func()
+	if cfg.EnableObjectPool && (old == nil || !old.Config.EnableObjectPool ||
 		cfg.ObjectPoolMaxSize != old.Config.ObjectPoolMaxSize || cfg.ObjectPoolCleanupThreshold != old.Config.ObjectPoolCleanupThreshold) {
-		pl, err := runtime.NewPool(cfg.ObjectPoolMaxSize, cfg.ObjectPoolCleanupThreshold, func() struct{} { return struct{}{} }, func(*struct{}) {})
+		c, err := p.pool.rebuild(cfg)
 		if err != nil {
 			return nil, nil, err
 		}
-		pool = pl
+		pool = c
 	}
 	renew := len(p.breakers) > 0 && old != nil && (cfg.CircuitBreakerFailureThreshold != old.Config.CircuitBreakerFailureThreshold ||
 		cfg.CircuitBreakerRecoveryTimeoutSeconds != old.Config.CircuitBreakerRecoveryTimeoutSeconds)
@@ -173,7 +212,7 @@ func (p *Parts) build(own func(old, next *Engine) (func(), []Closer, error), old
 	}
 	return func() {
 		if pool != nil {
-			p.pool.Store(pool)
+			pool()
 		}
 		if renew {
 			for _, bp := range p.breakers {
@@ -203,7 +242,7 @@ func (p *Parts) addStats(s *runtime.Stats) {
 			AddBreaker(s.Steps, sp.name, sp.breaker)
 		}
 	}
-	if pl := p.pool.Load(); pl != nil {
-		AddPool(s, pl.Stats())
+	if ps, ok := p.pool.stats(); ok {
+		AddPool(s, ps)
 	}
 }

@@ -97,7 +97,7 @@ func NewTunedExecutor(opts ...flujo.CoreOption) (*TunedExecutor, error) {
 		},
 		Shrink: e.shrink,
 		Stats:  e.addStats,
-	}, false, &e.stepSquare, &e.stepInc); err != nil {
+	}, nil, &e.stepSquare, &e.stepInc); err != nil {
 		return fail(err)
 	}
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)

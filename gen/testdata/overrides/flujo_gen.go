@@ -117,7 +117,7 @@ func NewFulfilExecutor(opts ...flujo.CoreOption) (*FulfilExecutor, error) {
 		},
 		Shrink: e.shrink,
 		Stats:  e.addStats,
-	}, false, &e.stepPrice, &e.stepQuote, &e.stepShip, &e.stepPack, &e.stepNotify); err != nil {
+	}, nil, &e.stepPrice, &e.stepQuote, &e.stepShip, &e.stepPack, &e.stepNotify); err != nil {
 		return fail(err)
 	}
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)

@@ -51,7 +51,7 @@ func NewDoublerExecutor(opts ...flujo.CoreOption) (*DoublerExecutor, error) {
 	}
 	e.stepInc.Attempts = 2
 	e.stepInc.Breaker = p.Breaker("inc", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
-	if e.svc, err = p.Services(flujoimpl.Deps{}, false, &e.stepDouble, &e.stepInc); err != nil {
+	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepDouble, &e.stepInc); err != nil {
 		return nil, err
 	}
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)

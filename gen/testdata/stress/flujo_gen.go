@@ -36,9 +36,9 @@ type flujogenMethods = flujoimpl.Methods
 
 // LoudConflictExecutor runs the pipeline LoudConflict ("lfan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type LoudConflictExecutor struct {
-	flujogenMethods                                                           // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
-	svc             *flujoimpl.Services                                       // configuration, components, run gate and counters
-	scratch         atomic.Pointer[runtime.Pool[scratchLoudConflictExecutor]] // working space of Parallel runs (enable_object_pool)
+	flujogenMethods                                                // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
+	svc             *flujoimpl.Services                            // configuration, components, run gate and counters
+	scratch         flujoimpl.Scratch[scratchLoudConflictExecutor] // working space of Parallel runs (enable_object_pool)
 
 	stepLa flujoimpl.Step[Item, Item]
 	stepLb flujoimpl.Step[Item, Item]
@@ -73,6 +73,7 @@ func NewLoudConflictExecutor(opts ...flujo.CoreOption) (*LoudConflictExecutor, e
 		return nil, err
 	}
 	e := &LoudConflictExecutor{}
+	e.scratch.New, e.scratch.Reset = newscratchLoudConflictExecutor, resetscratchLoudConflictExecutor
 	e.stepLa.Leaf = &flujoimpl.Leaf[Item, Item]{
 		Name: "la",
 		Attempt: func(ctx context.Context, in Item, s any) (Item, error) {
@@ -126,11 +127,7 @@ func NewLoudConflictExecutor(opts ...flujo.CoreOption) (*LoudConflictExecutor, e
 	e.stepLc.Attempts = 1
 	e.stepLc.Timeout = time.Duration(int64(20000000))
 	e.stepLc.Breaker = p.Breaker("lc", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
-	if e.svc, err = p.Services(flujoimpl.Deps{
-		Build:  e.build,
-		Shrink: e.shrink,
-		Stats:  e.addStats,
-	}, true, &e.stepLa, &e.stepLb, &e.stepLr, &e.stepLc); err != nil {
+	if e.svc, err = p.Services(flujoimpl.Deps{}, &e.scratch, &e.stepLa, &e.stepLb, &e.stepLr, &e.stepLc); err != nil {
 		return nil, err
 	}
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
@@ -167,37 +164,6 @@ func (e *LoudConflictExecutor) ExecuteResult(ctx context.Context, in Item, st *S
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
 func (e *LoudConflictExecutor) ExecuteWithMonitoring(ctx context.Context, in Item, st *State, opts ...flujo.ExecOption) (*flujo.PipelineResult, flujo.Metrics, error) {
 	return flujoimpl.WithMetrics(e.ExecuteResult(ctx, in, st, opts...))
-}
-
-// build builds the parts of next that LoudConflictExecutor keeps itself, taking over old's (nil for the first configuration); the changes to shared parts apply when the returned function runs.
-func (e *LoudConflictExecutor) build(old, next *flujoimpl.Engine) (func(), []flujoimpl.Closer, error) {
-	cfg := &next.Config
-	var pool *runtime.Pool[scratchLoudConflictExecutor]
-	if old == nil || cfg.ObjectPoolMaxSize != old.Config.ObjectPoolMaxSize || cfg.ObjectPoolCleanupThreshold != old.Config.ObjectPoolCleanupThreshold {
-		p, err := runtime.NewPool(cfg.ObjectPoolMaxSize, cfg.ObjectPoolCleanupThreshold, newscratchLoudConflictExecutor, resetscratchLoudConflictExecutor)
-		if err != nil {
-			return nil, nil, err
-		}
-		pool = p
-	}
-	return func() {
-		if pool != nil {
-			e.scratch.Store(pool)
-		}
-	}, nil, nil
-}
-
-// addStats adds the figures of the executor's own parts to s.
-func (e *LoudConflictExecutor) addStats(_ *flujoimpl.Engine, s *runtime.Stats) {
-	flujoimpl.AddPool(s, e.scratch.Load().Stats())
-}
-
-// shrink reacts to memory pressure: from high pressure on, the caches admit no new results and give back half their capacity and the pool drops its idle objects; below, the caches admit again at full capacity.
-func (e *LoudConflictExecutor) shrink(level runtime.PressureLevel) {
-	if level < runtime.PressureHigh {
-		return
-	}
-	e.scratch.Load().Shrink()
 }
 
 // scratchLoudConflictExecutorLfan is the working space of one run of parallel "lfan".
@@ -282,9 +248,9 @@ func (e *LoudConflictExecutor) runLb(ctx context.Context, in Item, r *flujoimpl.
 
 // LoudIgnoreExecutor runs the pipeline LoudIgnore ("lfan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type LoudIgnoreExecutor struct {
-	flujogenMethods                                                         // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
-	svc             *flujoimpl.Services                                     // configuration, components, run gate and counters
-	scratch         atomic.Pointer[runtime.Pool[scratchLoudIgnoreExecutor]] // working space of Parallel runs (enable_object_pool)
+	flujogenMethods                                              // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
+	svc             *flujoimpl.Services                          // configuration, components, run gate and counters
+	scratch         flujoimpl.Scratch[scratchLoudIgnoreExecutor] // working space of Parallel runs (enable_object_pool)
 
 	stepLa flujoimpl.Step[Item, Item]
 	stepLb flujoimpl.Step[Item, Item]
@@ -319,6 +285,7 @@ func NewLoudIgnoreExecutor(opts ...flujo.CoreOption) (*LoudIgnoreExecutor, error
 		return nil, err
 	}
 	e := &LoudIgnoreExecutor{}
+	e.scratch.New, e.scratch.Reset = newscratchLoudIgnoreExecutor, resetscratchLoudIgnoreExecutor
 	e.stepLa.Leaf = &flujoimpl.Leaf[Item, Item]{
 		Name: "la",
 		Attempt: func(ctx context.Context, in Item, s any) (Item, error) {
@@ -372,11 +339,7 @@ func NewLoudIgnoreExecutor(opts ...flujo.CoreOption) (*LoudIgnoreExecutor, error
 	e.stepLc.Attempts = 1
 	e.stepLc.Timeout = time.Duration(int64(20000000))
 	e.stepLc.Breaker = p.Breaker("lc", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
-	if e.svc, err = p.Services(flujoimpl.Deps{
-		Build:  e.build,
-		Shrink: e.shrink,
-		Stats:  e.addStats,
-	}, true, &e.stepLa, &e.stepLb, &e.stepLr, &e.stepLc); err != nil {
+	if e.svc, err = p.Services(flujoimpl.Deps{}, &e.scratch, &e.stepLa, &e.stepLb, &e.stepLr, &e.stepLc); err != nil {
 		return nil, err
 	}
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
@@ -413,37 +376,6 @@ func (e *LoudIgnoreExecutor) ExecuteResult(ctx context.Context, in Item, st *Sta
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
 func (e *LoudIgnoreExecutor) ExecuteWithMonitoring(ctx context.Context, in Item, st *State, opts ...flujo.ExecOption) (*flujo.PipelineResult, flujo.Metrics, error) {
 	return flujoimpl.WithMetrics(e.ExecuteResult(ctx, in, st, opts...))
-}
-
-// build builds the parts of next that LoudIgnoreExecutor keeps itself, taking over old's (nil for the first configuration); the changes to shared parts apply when the returned function runs.
-func (e *LoudIgnoreExecutor) build(old, next *flujoimpl.Engine) (func(), []flujoimpl.Closer, error) {
-	cfg := &next.Config
-	var pool *runtime.Pool[scratchLoudIgnoreExecutor]
-	if old == nil || cfg.ObjectPoolMaxSize != old.Config.ObjectPoolMaxSize || cfg.ObjectPoolCleanupThreshold != old.Config.ObjectPoolCleanupThreshold {
-		p, err := runtime.NewPool(cfg.ObjectPoolMaxSize, cfg.ObjectPoolCleanupThreshold, newscratchLoudIgnoreExecutor, resetscratchLoudIgnoreExecutor)
-		if err != nil {
-			return nil, nil, err
-		}
-		pool = p
-	}
-	return func() {
-		if pool != nil {
-			e.scratch.Store(pool)
-		}
-	}, nil, nil
-}
-
-// addStats adds the figures of the executor's own parts to s.
-func (e *LoudIgnoreExecutor) addStats(_ *flujoimpl.Engine, s *runtime.Stats) {
-	flujoimpl.AddPool(s, e.scratch.Load().Stats())
-}
-
-// shrink reacts to memory pressure: from high pressure on, the caches admit no new results and give back half their capacity and the pool drops its idle objects; below, the caches admit again at full capacity.
-func (e *LoudIgnoreExecutor) shrink(level runtime.PressureLevel) {
-	if level < runtime.PressureHigh {
-		return
-	}
-	e.scratch.Load().Shrink()
 }
 
 // scratchLoudIgnoreExecutorLfan is the working space of one run of parallel "lfan".
@@ -528,9 +460,9 @@ func (e *LoudIgnoreExecutor) runLb(ctx context.Context, in Item, r *flujoimpl.Ru
 
 // LoudKeepFirstExecutor runs the pipeline LoudKeepFirst ("lfan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type LoudKeepFirstExecutor struct {
-	flujogenMethods                                                            // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
-	svc             *flujoimpl.Services                                        // configuration, components, run gate and counters
-	scratch         atomic.Pointer[runtime.Pool[scratchLoudKeepFirstExecutor]] // working space of Parallel runs (enable_object_pool)
+	flujogenMethods                                                 // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
+	svc             *flujoimpl.Services                             // configuration, components, run gate and counters
+	scratch         flujoimpl.Scratch[scratchLoudKeepFirstExecutor] // working space of Parallel runs (enable_object_pool)
 
 	stepLa flujoimpl.Step[Item, Item]
 	stepLb flujoimpl.Step[Item, Item]
@@ -565,6 +497,7 @@ func NewLoudKeepFirstExecutor(opts ...flujo.CoreOption) (*LoudKeepFirstExecutor,
 		return nil, err
 	}
 	e := &LoudKeepFirstExecutor{}
+	e.scratch.New, e.scratch.Reset = newscratchLoudKeepFirstExecutor, resetscratchLoudKeepFirstExecutor
 	e.stepLa.Leaf = &flujoimpl.Leaf[Item, Item]{
 		Name: "la",
 		Attempt: func(ctx context.Context, in Item, s any) (Item, error) {
@@ -618,11 +551,7 @@ func NewLoudKeepFirstExecutor(opts ...flujo.CoreOption) (*LoudKeepFirstExecutor,
 	e.stepLc.Attempts = 1
 	e.stepLc.Timeout = time.Duration(int64(20000000))
 	e.stepLc.Breaker = p.Breaker("lc", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
-	if e.svc, err = p.Services(flujoimpl.Deps{
-		Build:  e.build,
-		Shrink: e.shrink,
-		Stats:  e.addStats,
-	}, true, &e.stepLa, &e.stepLb, &e.stepLr, &e.stepLc); err != nil {
+	if e.svc, err = p.Services(flujoimpl.Deps{}, &e.scratch, &e.stepLa, &e.stepLb, &e.stepLr, &e.stepLc); err != nil {
 		return nil, err
 	}
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
@@ -659,37 +588,6 @@ func (e *LoudKeepFirstExecutor) ExecuteResult(ctx context.Context, in Item, st *
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
 func (e *LoudKeepFirstExecutor) ExecuteWithMonitoring(ctx context.Context, in Item, st *State, opts ...flujo.ExecOption) (*flujo.PipelineResult, flujo.Metrics, error) {
 	return flujoimpl.WithMetrics(e.ExecuteResult(ctx, in, st, opts...))
-}
-
-// build builds the parts of next that LoudKeepFirstExecutor keeps itself, taking over old's (nil for the first configuration); the changes to shared parts apply when the returned function runs.
-func (e *LoudKeepFirstExecutor) build(old, next *flujoimpl.Engine) (func(), []flujoimpl.Closer, error) {
-	cfg := &next.Config
-	var pool *runtime.Pool[scratchLoudKeepFirstExecutor]
-	if old == nil || cfg.ObjectPoolMaxSize != old.Config.ObjectPoolMaxSize || cfg.ObjectPoolCleanupThreshold != old.Config.ObjectPoolCleanupThreshold {
-		p, err := runtime.NewPool(cfg.ObjectPoolMaxSize, cfg.ObjectPoolCleanupThreshold, newscratchLoudKeepFirstExecutor, resetscratchLoudKeepFirstExecutor)
-		if err != nil {
-			return nil, nil, err
-		}
-		pool = p
-	}
-	return func() {
-		if pool != nil {
-			e.scratch.Store(pool)
-		}
-	}, nil, nil
-}
-
-// addStats adds the figures of the executor's own parts to s.
-func (e *LoudKeepFirstExecutor) addStats(_ *flujoimpl.Engine, s *runtime.Stats) {
-	flujoimpl.AddPool(s, e.scratch.Load().Stats())
-}
-
-// shrink reacts to memory pressure: from high pressure on, the caches admit no new results and give back half their capacity and the pool drops its idle objects; below, the caches admit again at full capacity.
-func (e *LoudKeepFirstExecutor) shrink(level runtime.PressureLevel) {
-	if level < runtime.PressureHigh {
-		return
-	}
-	e.scratch.Load().Shrink()
 }
 
 // scratchLoudKeepFirstExecutorLfan is the working space of one run of parallel "lfan".
@@ -836,7 +734,7 @@ func NewLoudMapExecutor(opts ...flujo.CoreOption) (*LoudMapExecutor, error) {
 		},
 		Shrink: e.shrink,
 		Stats:  e.addStats,
-	}, false, &e.stepLm); err != nil {
+	}, nil, &e.stepLm); err != nil {
 		return fail(err)
 	}
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
@@ -952,9 +850,9 @@ func (e *LoudMapExecutor) runLmap(ctx context.Context, in []Item, r *flujoimpl.R
 
 // LoudNoMergeExecutor runs the pipeline LoudNoMerge ("lfan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type LoudNoMergeExecutor struct {
-	flujogenMethods                                                          // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
-	svc             *flujoimpl.Services                                      // configuration, components, run gate and counters
-	scratch         atomic.Pointer[runtime.Pool[scratchLoudNoMergeExecutor]] // working space of Parallel runs (enable_object_pool)
+	flujogenMethods                                               // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
+	svc             *flujoimpl.Services                           // configuration, components, run gate and counters
+	scratch         flujoimpl.Scratch[scratchLoudNoMergeExecutor] // working space of Parallel runs (enable_object_pool)
 
 	stepLa flujoimpl.Step[Item, Item]
 	stepLb flujoimpl.Step[Item, Item]
@@ -989,6 +887,7 @@ func NewLoudNoMergeExecutor(opts ...flujo.CoreOption) (*LoudNoMergeExecutor, err
 		return nil, err
 	}
 	e := &LoudNoMergeExecutor{}
+	e.scratch.New, e.scratch.Reset = newscratchLoudNoMergeExecutor, resetscratchLoudNoMergeExecutor
 	e.stepLa.Leaf = &flujoimpl.Leaf[Item, Item]{
 		Name: "la",
 		Attempt: func(ctx context.Context, in Item, s any) (Item, error) {
@@ -1042,11 +941,7 @@ func NewLoudNoMergeExecutor(opts ...flujo.CoreOption) (*LoudNoMergeExecutor, err
 	e.stepLc.Attempts = 1
 	e.stepLc.Timeout = time.Duration(int64(20000000))
 	e.stepLc.Breaker = p.Breaker("lc", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
-	if e.svc, err = p.Services(flujoimpl.Deps{
-		Build:  e.build,
-		Shrink: e.shrink,
-		Stats:  e.addStats,
-	}, true, &e.stepLa, &e.stepLb, &e.stepLr, &e.stepLc); err != nil {
+	if e.svc, err = p.Services(flujoimpl.Deps{}, &e.scratch, &e.stepLa, &e.stepLb, &e.stepLr, &e.stepLc); err != nil {
 		return nil, err
 	}
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
@@ -1083,37 +978,6 @@ func (e *LoudNoMergeExecutor) ExecuteResult(ctx context.Context, in Item, st *St
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
 func (e *LoudNoMergeExecutor) ExecuteWithMonitoring(ctx context.Context, in Item, st *State, opts ...flujo.ExecOption) (*flujo.PipelineResult, flujo.Metrics, error) {
 	return flujoimpl.WithMetrics(e.ExecuteResult(ctx, in, st, opts...))
-}
-
-// build builds the parts of next that LoudNoMergeExecutor keeps itself, taking over old's (nil for the first configuration); the changes to shared parts apply when the returned function runs.
-func (e *LoudNoMergeExecutor) build(old, next *flujoimpl.Engine) (func(), []flujoimpl.Closer, error) {
-	cfg := &next.Config
-	var pool *runtime.Pool[scratchLoudNoMergeExecutor]
-	if old == nil || cfg.ObjectPoolMaxSize != old.Config.ObjectPoolMaxSize || cfg.ObjectPoolCleanupThreshold != old.Config.ObjectPoolCleanupThreshold {
-		p, err := runtime.NewPool(cfg.ObjectPoolMaxSize, cfg.ObjectPoolCleanupThreshold, newscratchLoudNoMergeExecutor, resetscratchLoudNoMergeExecutor)
-		if err != nil {
-			return nil, nil, err
-		}
-		pool = p
-	}
-	return func() {
-		if pool != nil {
-			e.scratch.Store(pool)
-		}
-	}, nil, nil
-}
-
-// addStats adds the figures of the executor's own parts to s.
-func (e *LoudNoMergeExecutor) addStats(_ *flujoimpl.Engine, s *runtime.Stats) {
-	flujoimpl.AddPool(s, e.scratch.Load().Stats())
-}
-
-// shrink reacts to memory pressure: from high pressure on, the caches admit no new results and give back half their capacity and the pool drops its idle objects; below, the caches admit again at full capacity.
-func (e *LoudNoMergeExecutor) shrink(level runtime.PressureLevel) {
-	if level < runtime.PressureHigh {
-		return
-	}
-	e.scratch.Load().Shrink()
 }
 
 // scratchLoudNoMergeExecutorLfan is the working space of one run of parallel "lfan".
@@ -1192,12 +1056,12 @@ func (e *LoudNoMergeExecutor) runLb(ctx context.Context, in Item, r *flujoimpl.R
 
 // LoudSeqExecutor runs the pipeline LoudSeq ("lseq") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type LoudSeqExecutor struct {
-	flujogenMethods                                                      // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
-	svc             *flujoimpl.Services                                  // configuration, components, run gate and counters
-	scratch         atomic.Pointer[runtime.Pool[scratchLoudSeqExecutor]] // working space of Parallel runs (enable_object_pool)
-	cachesShrunk    atomic.Bool                                          // the caches admit no new results (memory pressure, auto-tuner)
-	seed            runtime.Hash                                         // cache keys
-	coarse          *runtime.CoarseClock                                 // cache expiry against the system clock
+	flujogenMethods                                           // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
+	svc             *flujoimpl.Services                       // configuration, components, run gate and counters
+	scratch         flujoimpl.Scratch[scratchLoudSeqExecutor] // working space of Parallel runs (enable_object_pool)
+	cachesShrunk    atomic.Bool                               // the caches admit no new results (memory pressure, auto-tuner)
+	seed            runtime.Hash                              // cache keys
+	coarse          *runtime.CoarseClock                      // cache expiry against the system clock
 
 	stepSeed flujoimpl.Step[Item, Item]
 	stepLa   flujoimpl.Step[Item, Item]
@@ -1245,6 +1109,7 @@ func NewLoudSeqExecutor(opts ...flujo.CoreOption) (*LoudSeqExecutor, error) {
 		return fail(err)
 	}
 	e.coarse.Need(time.Duration(int64(7200000000000)))
+	e.scratch.New, e.scratch.Reset = newscratchLoudSeqExecutor, resetscratchLoudSeqExecutor
 	e.stepSeed.Leaf = &flujoimpl.Leaf[Item, Item]{
 		Name: "seed",
 		Attempt: func(ctx context.Context, in Item, s any) (Item, error) {
@@ -1322,7 +1187,7 @@ func NewLoudSeqExecutor(opts ...flujo.CoreOption) (*LoudSeqExecutor, error) {
 		},
 		Shrink: e.shrink,
 		Stats:  e.addStats,
-	}, true, &e.stepSeed, &e.stepLa, &e.stepLb, &e.stepLc); err != nil {
+	}, &e.scratch, &e.stepSeed, &e.stepLa, &e.stepLb, &e.stepLc); err != nil {
 		return fail(err)
 	}
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
@@ -1364,21 +1229,10 @@ func (e *LoudSeqExecutor) ExecuteWithMonitoring(ctx context.Context, in Item, st
 // build builds the parts of next that LoudSeqExecutor keeps itself, taking over old's (nil for the first configuration); the changes to shared parts apply when the returned function runs.
 func (e *LoudSeqExecutor) build(old, next *flujoimpl.Engine) (func(), []flujoimpl.Closer, error) {
 	cfg := &next.Config
-	var pool *runtime.Pool[scratchLoudSeqExecutor]
-	if old == nil || cfg.ObjectPoolMaxSize != old.Config.ObjectPoolMaxSize || cfg.ObjectPoolCleanupThreshold != old.Config.ObjectPoolCleanupThreshold {
-		p, err := runtime.NewPool(cfg.ObjectPoolMaxSize, cfg.ObjectPoolCleanupThreshold, newscratchLoudSeqExecutor, resetscratchLoudSeqExecutor)
-		if err != nil {
-			return nil, nil, err
-		}
-		pool = p
-	}
 	rebuild := old != nil && (cfg.CacheMaxSize != old.Config.CacheMaxSize || cfg.CacheTTLSeconds != old.Config.CacheTTLSeconds)
 	ttl := time.Duration(cfg.CacheTTLSeconds) * time.Second
 	next.Env.CachePaused = &e.cachesShrunk
 	return func() {
-		if pool != nil {
-			e.scratch.Store(pool)
-		}
 		if rebuild {
 			_ = e.cacheLc.Rebuild(cfg.CacheMaxSize, ttl) // valid: Import checked it
 			e.coarse.Need(ttl)
@@ -1392,7 +1246,6 @@ func (e *LoudSeqExecutor) addStats(_ *flujoimpl.Engine, s *runtime.Stats) {
 		flujoimpl.AddCache(s, "lc", cs)
 	}
 	s.Cache.AdmissionPaused = e.cachesShrunk.Load()
-	flujoimpl.AddPool(s, e.scratch.Load().Stats())
 }
 
 // closeParts stops the executor's own parts, those built so far when its constructor fails.
@@ -1414,7 +1267,6 @@ func (e *LoudSeqExecutor) shrink(level runtime.PressureLevel) {
 	}
 	e.cachesShrunk.Store(true)
 	e.cacheLc.Shrink(0.5)
-	e.scratch.Load().Shrink()
 }
 
 // runLseq runs the Pipeline "lseq".
@@ -1511,9 +1363,9 @@ func (e *LoudSeqExecutor) runLfan(ctx context.Context, in Item, r *flujoimpl.Run
 
 // LoudUpdateExecutor runs the pipeline LoudUpdate ("lfan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type LoudUpdateExecutor struct {
-	flujogenMethods                                                         // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
-	svc             *flujoimpl.Services                                     // configuration, components, run gate and counters
-	scratch         atomic.Pointer[runtime.Pool[scratchLoudUpdateExecutor]] // working space of Parallel runs (enable_object_pool)
+	flujogenMethods                                              // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
+	svc             *flujoimpl.Services                          // configuration, components, run gate and counters
+	scratch         flujoimpl.Scratch[scratchLoudUpdateExecutor] // working space of Parallel runs (enable_object_pool)
 
 	stepLa flujoimpl.Step[Item, Item]
 	stepLb flujoimpl.Step[Item, Item]
@@ -1548,6 +1400,7 @@ func NewLoudUpdateExecutor(opts ...flujo.CoreOption) (*LoudUpdateExecutor, error
 		return nil, err
 	}
 	e := &LoudUpdateExecutor{}
+	e.scratch.New, e.scratch.Reset = newscratchLoudUpdateExecutor, resetscratchLoudUpdateExecutor
 	e.stepLa.Leaf = &flujoimpl.Leaf[Item, Item]{
 		Name: "la",
 		Attempt: func(ctx context.Context, in Item, s any) (Item, error) {
@@ -1601,11 +1454,7 @@ func NewLoudUpdateExecutor(opts ...flujo.CoreOption) (*LoudUpdateExecutor, error
 	e.stepLc.Attempts = 1
 	e.stepLc.Timeout = time.Duration(int64(20000000))
 	e.stepLc.Breaker = p.Breaker("lc", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
-	if e.svc, err = p.Services(flujoimpl.Deps{
-		Build:  e.build,
-		Shrink: e.shrink,
-		Stats:  e.addStats,
-	}, true, &e.stepLa, &e.stepLb, &e.stepLr, &e.stepLc); err != nil {
+	if e.svc, err = p.Services(flujoimpl.Deps{}, &e.scratch, &e.stepLa, &e.stepLb, &e.stepLr, &e.stepLc); err != nil {
 		return nil, err
 	}
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
@@ -1642,37 +1491,6 @@ func (e *LoudUpdateExecutor) ExecuteResult(ctx context.Context, in Item, st *Sta
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
 func (e *LoudUpdateExecutor) ExecuteWithMonitoring(ctx context.Context, in Item, st *State, opts ...flujo.ExecOption) (*flujo.PipelineResult, flujo.Metrics, error) {
 	return flujoimpl.WithMetrics(e.ExecuteResult(ctx, in, st, opts...))
-}
-
-// build builds the parts of next that LoudUpdateExecutor keeps itself, taking over old's (nil for the first configuration); the changes to shared parts apply when the returned function runs.
-func (e *LoudUpdateExecutor) build(old, next *flujoimpl.Engine) (func(), []flujoimpl.Closer, error) {
-	cfg := &next.Config
-	var pool *runtime.Pool[scratchLoudUpdateExecutor]
-	if old == nil || cfg.ObjectPoolMaxSize != old.Config.ObjectPoolMaxSize || cfg.ObjectPoolCleanupThreshold != old.Config.ObjectPoolCleanupThreshold {
-		p, err := runtime.NewPool(cfg.ObjectPoolMaxSize, cfg.ObjectPoolCleanupThreshold, newscratchLoudUpdateExecutor, resetscratchLoudUpdateExecutor)
-		if err != nil {
-			return nil, nil, err
-		}
-		pool = p
-	}
-	return func() {
-		if pool != nil {
-			e.scratch.Store(pool)
-		}
-	}, nil, nil
-}
-
-// addStats adds the figures of the executor's own parts to s.
-func (e *LoudUpdateExecutor) addStats(_ *flujoimpl.Engine, s *runtime.Stats) {
-	flujoimpl.AddPool(s, e.scratch.Load().Stats())
-}
-
-// shrink reacts to memory pressure: from high pressure on, the caches admit no new results and give back half their capacity and the pool drops its idle objects; below, the caches admit again at full capacity.
-func (e *LoudUpdateExecutor) shrink(level runtime.PressureLevel) {
-	if level < runtime.PressureHigh {
-		return
-	}
-	e.scratch.Load().Shrink()
 }
 
 // scratchLoudUpdateExecutorLfan is the working space of one run of parallel "lfan".
@@ -1757,9 +1575,9 @@ func (e *LoudUpdateExecutor) runLb(ctx context.Context, in Item, r *flujoimpl.Ru
 
 // MapFanExecutor runs the pipeline MapFan ("mfan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type MapFanExecutor struct {
-	flujogenMethods                                                     // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
-	svc             *flujoimpl.Services                                 // configuration, components, run gate and counters
-	scratch         atomic.Pointer[runtime.Pool[scratchMapFanExecutor]] // working space of Parallel runs (enable_object_pool)
+	flujogenMethods                                          // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
+	svc             *flujoimpl.Services                      // configuration, components, run gate and counters
+	scratch         flujoimpl.Scratch[scratchMapFanExecutor] // working space of Parallel runs (enable_object_pool)
 
 	stepQc flujoimpl.Step[Item, Item]
 	stepQm flujoimpl.Step[Item, Item]
@@ -1797,6 +1615,7 @@ func NewMapFanExecutor(opts ...flujo.CoreOption) (*MapFanExecutor, error) {
 	if e.scopes, err = runtime.NewScopePool(8, 0.9); err != nil {
 		return nil, err
 	}
+	e.scratch.New, e.scratch.Reset = newscratchMapFanExecutor, resetscratchMapFanExecutor
 	e.stepQc.Leaf = &flujoimpl.Leaf[Item, Item]{
 		Name:  "qc",
 		Plain: QuietC,
@@ -1815,11 +1634,7 @@ func NewMapFanExecutor(opts ...flujo.CoreOption) (*MapFanExecutor, error) {
 	}
 	e.stepQm.Attempts = 1
 	e.stepQm.Breaker = p.Breaker("qm", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
-	if e.svc, err = p.Services(flujoimpl.Deps{
-		Build:  e.build,
-		Shrink: e.shrink,
-		Stats:  e.addStats,
-	}, true, &e.stepQc, &e.stepQm); err != nil {
+	if e.svc, err = p.Services(flujoimpl.Deps{}, &e.scratch, &e.stepQc, &e.stepQm); err != nil {
 		return nil, err
 	}
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
@@ -1856,37 +1671,6 @@ func (e *MapFanExecutor) ExecuteResult(ctx context.Context, in []Item, opts ...f
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
 func (e *MapFanExecutor) ExecuteWithMonitoring(ctx context.Context, in []Item, opts ...flujo.ExecOption) (*flujo.PipelineResult, flujo.Metrics, error) {
 	return flujoimpl.WithMetrics(e.ExecuteResult(ctx, in, opts...))
-}
-
-// build builds the parts of next that MapFanExecutor keeps itself, taking over old's (nil for the first configuration); the changes to shared parts apply when the returned function runs.
-func (e *MapFanExecutor) build(old, next *flujoimpl.Engine) (func(), []flujoimpl.Closer, error) {
-	cfg := &next.Config
-	var pool *runtime.Pool[scratchMapFanExecutor]
-	if old == nil || cfg.ObjectPoolMaxSize != old.Config.ObjectPoolMaxSize || cfg.ObjectPoolCleanupThreshold != old.Config.ObjectPoolCleanupThreshold {
-		p, err := runtime.NewPool(cfg.ObjectPoolMaxSize, cfg.ObjectPoolCleanupThreshold, newscratchMapFanExecutor, resetscratchMapFanExecutor)
-		if err != nil {
-			return nil, nil, err
-		}
-		pool = p
-	}
-	return func() {
-		if pool != nil {
-			e.scratch.Store(pool)
-		}
-	}, nil, nil
-}
-
-// addStats adds the figures of the executor's own parts to s.
-func (e *MapFanExecutor) addStats(_ *flujoimpl.Engine, s *runtime.Stats) {
-	flujoimpl.AddPool(s, e.scratch.Load().Stats())
-}
-
-// shrink reacts to memory pressure: from high pressure on, the caches admit no new results and give back half their capacity and the pool drops its idle objects; below, the caches admit again at full capacity.
-func (e *MapFanExecutor) shrink(level runtime.PressureLevel) {
-	if level < runtime.PressureHigh {
-		return
-	}
-	e.scratch.Load().Shrink()
 }
 
 // runMfan runs the Map "mfan".
@@ -1979,9 +1763,9 @@ func (e *MapFanExecutor) runInner(ctx context.Context, in Item, r *flujoimpl.Run
 
 // QuietConflictExecutor runs the pipeline QuietConflict ("qfan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type QuietConflictExecutor struct {
-	flujogenMethods                                                            // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
-	svc             *flujoimpl.Services                                        // configuration, components, run gate and counters
-	scratch         atomic.Pointer[runtime.Pool[scratchQuietConflictExecutor]] // working space of Parallel runs (enable_object_pool)
+	flujogenMethods                                                 // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
+	svc             *flujoimpl.Services                             // configuration, components, run gate and counters
+	scratch         flujoimpl.Scratch[scratchQuietConflictExecutor] // working space of Parallel runs (enable_object_pool)
 
 	stepQa flujoimpl.Step[Item, Item]
 	stepQb flujoimpl.Step[Item, Item]
@@ -2020,6 +1804,7 @@ func NewQuietConflictExecutor(opts ...flujo.CoreOption) (*QuietConflictExecutor,
 	if e.scopes, err = runtime.NewScopePool(8, 0.9); err != nil {
 		return nil, err
 	}
+	e.scratch.New, e.scratch.Reset = newscratchQuietConflictExecutor, resetscratchQuietConflictExecutor
 	e.stepQa.Leaf = &flujoimpl.Leaf[Item, Item]{
 		Name: "qa",
 		Attempt: func(ctx context.Context, in Item, s any) (Item, error) {
@@ -2063,11 +1848,7 @@ func NewQuietConflictExecutor(opts ...flujo.CoreOption) (*QuietConflictExecutor,
 	}
 	e.stepQc.Attempts = 1
 	e.stepQc.Breaker = p.Breaker("qc", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
-	if e.svc, err = p.Services(flujoimpl.Deps{
-		Build:  e.build,
-		Shrink: e.shrink,
-		Stats:  e.addStats,
-	}, true, &e.stepQa, &e.stepQb, &e.stepQc); err != nil {
+	if e.svc, err = p.Services(flujoimpl.Deps{}, &e.scratch, &e.stepQa, &e.stepQb, &e.stepQc); err != nil {
 		return nil, err
 	}
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
@@ -2104,37 +1885,6 @@ func (e *QuietConflictExecutor) ExecuteResult(ctx context.Context, in Item, st *
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
 func (e *QuietConflictExecutor) ExecuteWithMonitoring(ctx context.Context, in Item, st *State, opts ...flujo.ExecOption) (*flujo.PipelineResult, flujo.Metrics, error) {
 	return flujoimpl.WithMetrics(e.ExecuteResult(ctx, in, st, opts...))
-}
-
-// build builds the parts of next that QuietConflictExecutor keeps itself, taking over old's (nil for the first configuration); the changes to shared parts apply when the returned function runs.
-func (e *QuietConflictExecutor) build(old, next *flujoimpl.Engine) (func(), []flujoimpl.Closer, error) {
-	cfg := &next.Config
-	var pool *runtime.Pool[scratchQuietConflictExecutor]
-	if old == nil || cfg.ObjectPoolMaxSize != old.Config.ObjectPoolMaxSize || cfg.ObjectPoolCleanupThreshold != old.Config.ObjectPoolCleanupThreshold {
-		p, err := runtime.NewPool(cfg.ObjectPoolMaxSize, cfg.ObjectPoolCleanupThreshold, newscratchQuietConflictExecutor, resetscratchQuietConflictExecutor)
-		if err != nil {
-			return nil, nil, err
-		}
-		pool = p
-	}
-	return func() {
-		if pool != nil {
-			e.scratch.Store(pool)
-		}
-	}, nil, nil
-}
-
-// addStats adds the figures of the executor's own parts to s.
-func (e *QuietConflictExecutor) addStats(_ *flujoimpl.Engine, s *runtime.Stats) {
-	flujoimpl.AddPool(s, e.scratch.Load().Stats())
-}
-
-// shrink reacts to memory pressure: from high pressure on, the caches admit no new results and give back half their capacity and the pool drops its idle objects; below, the caches admit again at full capacity.
-func (e *QuietConflictExecutor) shrink(level runtime.PressureLevel) {
-	if level < runtime.PressureHigh {
-		return
-	}
-	e.scratch.Load().Shrink()
 }
 
 // scratchQuietConflictExecutorQfan is the working space of one run of parallel "qfan".
@@ -2213,9 +1963,9 @@ func (e *QuietConflictExecutor) runQfan(ctx context.Context, in Item, r *flujoim
 
 // QuietIgnoreExecutor runs the pipeline QuietIgnore ("qfan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type QuietIgnoreExecutor struct {
-	flujogenMethods                                                          // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
-	svc             *flujoimpl.Services                                      // configuration, components, run gate and counters
-	scratch         atomic.Pointer[runtime.Pool[scratchQuietIgnoreExecutor]] // working space of Parallel runs (enable_object_pool)
+	flujogenMethods                                               // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
+	svc             *flujoimpl.Services                           // configuration, components, run gate and counters
+	scratch         flujoimpl.Scratch[scratchQuietIgnoreExecutor] // working space of Parallel runs (enable_object_pool)
 
 	stepQa flujoimpl.Step[Item, Item]
 	stepQb flujoimpl.Step[Item, Item]
@@ -2254,6 +2004,7 @@ func NewQuietIgnoreExecutor(opts ...flujo.CoreOption) (*QuietIgnoreExecutor, err
 	if e.scopes, err = runtime.NewScopePool(8, 0.9); err != nil {
 		return nil, err
 	}
+	e.scratch.New, e.scratch.Reset = newscratchQuietIgnoreExecutor, resetscratchQuietIgnoreExecutor
 	e.stepQa.Leaf = &flujoimpl.Leaf[Item, Item]{
 		Name: "qa",
 		Attempt: func(ctx context.Context, in Item, s any) (Item, error) {
@@ -2297,11 +2048,7 @@ func NewQuietIgnoreExecutor(opts ...flujo.CoreOption) (*QuietIgnoreExecutor, err
 	}
 	e.stepQc.Attempts = 1
 	e.stepQc.Breaker = p.Breaker("qc", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
-	if e.svc, err = p.Services(flujoimpl.Deps{
-		Build:  e.build,
-		Shrink: e.shrink,
-		Stats:  e.addStats,
-	}, true, &e.stepQa, &e.stepQb, &e.stepQc); err != nil {
+	if e.svc, err = p.Services(flujoimpl.Deps{}, &e.scratch, &e.stepQa, &e.stepQb, &e.stepQc); err != nil {
 		return nil, err
 	}
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
@@ -2338,37 +2085,6 @@ func (e *QuietIgnoreExecutor) ExecuteResult(ctx context.Context, in Item, st *St
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
 func (e *QuietIgnoreExecutor) ExecuteWithMonitoring(ctx context.Context, in Item, st *State, opts ...flujo.ExecOption) (*flujo.PipelineResult, flujo.Metrics, error) {
 	return flujoimpl.WithMetrics(e.ExecuteResult(ctx, in, st, opts...))
-}
-
-// build builds the parts of next that QuietIgnoreExecutor keeps itself, taking over old's (nil for the first configuration); the changes to shared parts apply when the returned function runs.
-func (e *QuietIgnoreExecutor) build(old, next *flujoimpl.Engine) (func(), []flujoimpl.Closer, error) {
-	cfg := &next.Config
-	var pool *runtime.Pool[scratchQuietIgnoreExecutor]
-	if old == nil || cfg.ObjectPoolMaxSize != old.Config.ObjectPoolMaxSize || cfg.ObjectPoolCleanupThreshold != old.Config.ObjectPoolCleanupThreshold {
-		p, err := runtime.NewPool(cfg.ObjectPoolMaxSize, cfg.ObjectPoolCleanupThreshold, newscratchQuietIgnoreExecutor, resetscratchQuietIgnoreExecutor)
-		if err != nil {
-			return nil, nil, err
-		}
-		pool = p
-	}
-	return func() {
-		if pool != nil {
-			e.scratch.Store(pool)
-		}
-	}, nil, nil
-}
-
-// addStats adds the figures of the executor's own parts to s.
-func (e *QuietIgnoreExecutor) addStats(_ *flujoimpl.Engine, s *runtime.Stats) {
-	flujoimpl.AddPool(s, e.scratch.Load().Stats())
-}
-
-// shrink reacts to memory pressure: from high pressure on, the caches admit no new results and give back half their capacity and the pool drops its idle objects; below, the caches admit again at full capacity.
-func (e *QuietIgnoreExecutor) shrink(level runtime.PressureLevel) {
-	if level < runtime.PressureHigh {
-		return
-	}
-	e.scratch.Load().Shrink()
 }
 
 // scratchQuietIgnoreExecutorQfan is the working space of one run of parallel "qfan".
@@ -2447,9 +2163,9 @@ func (e *QuietIgnoreExecutor) runQfan(ctx context.Context, in Item, r *flujoimpl
 
 // QuietKeepFirstExecutor runs the pipeline QuietKeepFirst ("qfan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type QuietKeepFirstExecutor struct {
-	flujogenMethods                                                             // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
-	svc             *flujoimpl.Services                                         // configuration, components, run gate and counters
-	scratch         atomic.Pointer[runtime.Pool[scratchQuietKeepFirstExecutor]] // working space of Parallel runs (enable_object_pool)
+	flujogenMethods                                                  // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
+	svc             *flujoimpl.Services                              // configuration, components, run gate and counters
+	scratch         flujoimpl.Scratch[scratchQuietKeepFirstExecutor] // working space of Parallel runs (enable_object_pool)
 
 	stepQa flujoimpl.Step[Item, Item]
 	stepQb flujoimpl.Step[Item, Item]
@@ -2488,6 +2204,7 @@ func NewQuietKeepFirstExecutor(opts ...flujo.CoreOption) (*QuietKeepFirstExecuto
 	if e.scopes, err = runtime.NewScopePool(8, 0.9); err != nil {
 		return nil, err
 	}
+	e.scratch.New, e.scratch.Reset = newscratchQuietKeepFirstExecutor, resetscratchQuietKeepFirstExecutor
 	e.stepQa.Leaf = &flujoimpl.Leaf[Item, Item]{
 		Name: "qa",
 		Attempt: func(ctx context.Context, in Item, s any) (Item, error) {
@@ -2531,11 +2248,7 @@ func NewQuietKeepFirstExecutor(opts ...flujo.CoreOption) (*QuietKeepFirstExecuto
 	}
 	e.stepQc.Attempts = 1
 	e.stepQc.Breaker = p.Breaker("qc", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
-	if e.svc, err = p.Services(flujoimpl.Deps{
-		Build:  e.build,
-		Shrink: e.shrink,
-		Stats:  e.addStats,
-	}, true, &e.stepQa, &e.stepQb, &e.stepQc); err != nil {
+	if e.svc, err = p.Services(flujoimpl.Deps{}, &e.scratch, &e.stepQa, &e.stepQb, &e.stepQc); err != nil {
 		return nil, err
 	}
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
@@ -2572,37 +2285,6 @@ func (e *QuietKeepFirstExecutor) ExecuteResult(ctx context.Context, in Item, st 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
 func (e *QuietKeepFirstExecutor) ExecuteWithMonitoring(ctx context.Context, in Item, st *State, opts ...flujo.ExecOption) (*flujo.PipelineResult, flujo.Metrics, error) {
 	return flujoimpl.WithMetrics(e.ExecuteResult(ctx, in, st, opts...))
-}
-
-// build builds the parts of next that QuietKeepFirstExecutor keeps itself, taking over old's (nil for the first configuration); the changes to shared parts apply when the returned function runs.
-func (e *QuietKeepFirstExecutor) build(old, next *flujoimpl.Engine) (func(), []flujoimpl.Closer, error) {
-	cfg := &next.Config
-	var pool *runtime.Pool[scratchQuietKeepFirstExecutor]
-	if old == nil || cfg.ObjectPoolMaxSize != old.Config.ObjectPoolMaxSize || cfg.ObjectPoolCleanupThreshold != old.Config.ObjectPoolCleanupThreshold {
-		p, err := runtime.NewPool(cfg.ObjectPoolMaxSize, cfg.ObjectPoolCleanupThreshold, newscratchQuietKeepFirstExecutor, resetscratchQuietKeepFirstExecutor)
-		if err != nil {
-			return nil, nil, err
-		}
-		pool = p
-	}
-	return func() {
-		if pool != nil {
-			e.scratch.Store(pool)
-		}
-	}, nil, nil
-}
-
-// addStats adds the figures of the executor's own parts to s.
-func (e *QuietKeepFirstExecutor) addStats(_ *flujoimpl.Engine, s *runtime.Stats) {
-	flujoimpl.AddPool(s, e.scratch.Load().Stats())
-}
-
-// shrink reacts to memory pressure: from high pressure on, the caches admit no new results and give back half their capacity and the pool drops its idle objects; below, the caches admit again at full capacity.
-func (e *QuietKeepFirstExecutor) shrink(level runtime.PressureLevel) {
-	if level < runtime.PressureHigh {
-		return
-	}
-	e.scratch.Load().Shrink()
 }
 
 // scratchQuietKeepFirstExecutorQfan is the working space of one run of parallel "qfan".
@@ -2711,7 +2393,7 @@ func NewQuietMapExecutor(opts ...flujo.CoreOption) (*QuietMapExecutor, error) {
 	}
 	e.stepQm.Attempts = 1
 	e.stepQm.Breaker = p.Breaker("qm", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
-	if e.svc, err = p.Services(flujoimpl.Deps{}, false, &e.stepQm); err != nil {
+	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepQm); err != nil {
 		return nil, err
 	}
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
@@ -2784,9 +2466,9 @@ func (e *QuietMapExecutor) runQmap(ctx context.Context, in []Item, r *flujoimpl.
 
 // QuietNoMergeExecutor runs the pipeline QuietNoMerge ("qfan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type QuietNoMergeExecutor struct {
-	flujogenMethods                                                           // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
-	svc             *flujoimpl.Services                                       // configuration, components, run gate and counters
-	scratch         atomic.Pointer[runtime.Pool[scratchQuietNoMergeExecutor]] // working space of Parallel runs (enable_object_pool)
+	flujogenMethods                                                // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
+	svc             *flujoimpl.Services                            // configuration, components, run gate and counters
+	scratch         flujoimpl.Scratch[scratchQuietNoMergeExecutor] // working space of Parallel runs (enable_object_pool)
 
 	stepQa flujoimpl.Step[Item, Item]
 	stepQb flujoimpl.Step[Item, Item]
@@ -2825,6 +2507,7 @@ func NewQuietNoMergeExecutor(opts ...flujo.CoreOption) (*QuietNoMergeExecutor, e
 	if e.scopes, err = runtime.NewScopePool(8, 0.9); err != nil {
 		return nil, err
 	}
+	e.scratch.New, e.scratch.Reset = newscratchQuietNoMergeExecutor, resetscratchQuietNoMergeExecutor
 	e.stepQa.Leaf = &flujoimpl.Leaf[Item, Item]{
 		Name: "qa",
 		Attempt: func(ctx context.Context, in Item, s any) (Item, error) {
@@ -2868,11 +2551,7 @@ func NewQuietNoMergeExecutor(opts ...flujo.CoreOption) (*QuietNoMergeExecutor, e
 	}
 	e.stepQc.Attempts = 1
 	e.stepQc.Breaker = p.Breaker("qc", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
-	if e.svc, err = p.Services(flujoimpl.Deps{
-		Build:  e.build,
-		Shrink: e.shrink,
-		Stats:  e.addStats,
-	}, true, &e.stepQa, &e.stepQb, &e.stepQc); err != nil {
+	if e.svc, err = p.Services(flujoimpl.Deps{}, &e.scratch, &e.stepQa, &e.stepQb, &e.stepQc); err != nil {
 		return nil, err
 	}
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
@@ -2909,37 +2588,6 @@ func (e *QuietNoMergeExecutor) ExecuteResult(ctx context.Context, in Item, st *S
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
 func (e *QuietNoMergeExecutor) ExecuteWithMonitoring(ctx context.Context, in Item, st *State, opts ...flujo.ExecOption) (*flujo.PipelineResult, flujo.Metrics, error) {
 	return flujoimpl.WithMetrics(e.ExecuteResult(ctx, in, st, opts...))
-}
-
-// build builds the parts of next that QuietNoMergeExecutor keeps itself, taking over old's (nil for the first configuration); the changes to shared parts apply when the returned function runs.
-func (e *QuietNoMergeExecutor) build(old, next *flujoimpl.Engine) (func(), []flujoimpl.Closer, error) {
-	cfg := &next.Config
-	var pool *runtime.Pool[scratchQuietNoMergeExecutor]
-	if old == nil || cfg.ObjectPoolMaxSize != old.Config.ObjectPoolMaxSize || cfg.ObjectPoolCleanupThreshold != old.Config.ObjectPoolCleanupThreshold {
-		p, err := runtime.NewPool(cfg.ObjectPoolMaxSize, cfg.ObjectPoolCleanupThreshold, newscratchQuietNoMergeExecutor, resetscratchQuietNoMergeExecutor)
-		if err != nil {
-			return nil, nil, err
-		}
-		pool = p
-	}
-	return func() {
-		if pool != nil {
-			e.scratch.Store(pool)
-		}
-	}, nil, nil
-}
-
-// addStats adds the figures of the executor's own parts to s.
-func (e *QuietNoMergeExecutor) addStats(_ *flujoimpl.Engine, s *runtime.Stats) {
-	flujoimpl.AddPool(s, e.scratch.Load().Stats())
-}
-
-// shrink reacts to memory pressure: from high pressure on, the caches admit no new results and give back half their capacity and the pool drops its idle objects; below, the caches admit again at full capacity.
-func (e *QuietNoMergeExecutor) shrink(level runtime.PressureLevel) {
-	if level < runtime.PressureHigh {
-		return
-	}
-	e.scratch.Load().Shrink()
 }
 
 // scratchQuietNoMergeExecutorQfan is the working space of one run of parallel "qfan".
@@ -3012,12 +2660,12 @@ func (e *QuietNoMergeExecutor) runQfan(ctx context.Context, in Item, r *flujoimp
 
 // QuietSeqExecutor runs the pipeline QuietSeq ("qseq") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type QuietSeqExecutor struct {
-	flujogenMethods                                                       // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
-	svc             *flujoimpl.Services                                   // configuration, components, run gate and counters
-	scratch         atomic.Pointer[runtime.Pool[scratchQuietSeqExecutor]] // working space of Parallel runs (enable_object_pool)
-	cachesShrunk    atomic.Bool                                           // the caches admit no new results (memory pressure, auto-tuner)
-	seed            runtime.Hash                                          // cache keys
-	coarse          *runtime.CoarseClock                                  // cache expiry against the system clock
+	flujogenMethods                                            // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
+	svc             *flujoimpl.Services                        // configuration, components, run gate and counters
+	scratch         flujoimpl.Scratch[scratchQuietSeqExecutor] // working space of Parallel runs (enable_object_pool)
+	cachesShrunk    atomic.Bool                                // the caches admit no new results (memory pressure, auto-tuner)
+	seed            runtime.Hash                               // cache keys
+	coarse          *runtime.CoarseClock                       // cache expiry against the system clock
 
 	stepSeed flujoimpl.Step[Item, Item]
 	stepQa   flujoimpl.Step[Item, Item]
@@ -3070,6 +2718,7 @@ func NewQuietSeqExecutor(opts ...flujo.CoreOption) (*QuietSeqExecutor, error) {
 	if e.scopes, err = runtime.NewScopePool(8, 0.9); err != nil {
 		return fail(err)
 	}
+	e.scratch.New, e.scratch.Reset = newscratchQuietSeqExecutor, resetscratchQuietSeqExecutor
 	e.stepSeed.Leaf = &flujoimpl.Leaf[Item, Item]{
 		Name: "seed",
 		Attempt: func(ctx context.Context, in Item, s any) (Item, error) {
@@ -3146,7 +2795,7 @@ func NewQuietSeqExecutor(opts ...flujo.CoreOption) (*QuietSeqExecutor, error) {
 		},
 		Shrink: e.shrink,
 		Stats:  e.addStats,
-	}, true, &e.stepSeed, &e.stepQa, &e.stepQb, &e.stepQc); err != nil {
+	}, &e.scratch, &e.stepSeed, &e.stepQa, &e.stepQb, &e.stepQc); err != nil {
 		return fail(err)
 	}
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
@@ -3188,21 +2837,10 @@ func (e *QuietSeqExecutor) ExecuteWithMonitoring(ctx context.Context, in Item, s
 // build builds the parts of next that QuietSeqExecutor keeps itself, taking over old's (nil for the first configuration); the changes to shared parts apply when the returned function runs.
 func (e *QuietSeqExecutor) build(old, next *flujoimpl.Engine) (func(), []flujoimpl.Closer, error) {
 	cfg := &next.Config
-	var pool *runtime.Pool[scratchQuietSeqExecutor]
-	if old == nil || cfg.ObjectPoolMaxSize != old.Config.ObjectPoolMaxSize || cfg.ObjectPoolCleanupThreshold != old.Config.ObjectPoolCleanupThreshold {
-		p, err := runtime.NewPool(cfg.ObjectPoolMaxSize, cfg.ObjectPoolCleanupThreshold, newscratchQuietSeqExecutor, resetscratchQuietSeqExecutor)
-		if err != nil {
-			return nil, nil, err
-		}
-		pool = p
-	}
 	rebuild := old != nil && (cfg.CacheMaxSize != old.Config.CacheMaxSize || cfg.CacheTTLSeconds != old.Config.CacheTTLSeconds)
 	ttl := time.Duration(cfg.CacheTTLSeconds) * time.Second
 	next.Env.CachePaused = &e.cachesShrunk
 	return func() {
-		if pool != nil {
-			e.scratch.Store(pool)
-		}
 		if rebuild {
 			_ = e.cacheQc.Rebuild(cfg.CacheMaxSize, ttl) // valid: Import checked it
 			e.coarse.Need(ttl)
@@ -3216,7 +2854,6 @@ func (e *QuietSeqExecutor) addStats(_ *flujoimpl.Engine, s *runtime.Stats) {
 		flujoimpl.AddCache(s, "qc", cs)
 	}
 	s.Cache.AdmissionPaused = e.cachesShrunk.Load()
-	flujoimpl.AddPool(s, e.scratch.Load().Stats())
 }
 
 // closeParts stops the executor's own parts, those built so far when its constructor fails.
@@ -3238,7 +2875,6 @@ func (e *QuietSeqExecutor) shrink(level runtime.PressureLevel) {
 	}
 	e.cachesShrunk.Store(true)
 	e.cacheQc.Shrink(0.5)
-	e.scratch.Load().Shrink()
 }
 
 // runQseq runs the Pipeline "qseq".
@@ -3337,9 +2973,9 @@ func (e *QuietSeqExecutor) runQfan(ctx context.Context, in Item, r *flujoimpl.Ru
 
 // QuietTimeoutExecutor runs the pipeline QuietTimeout ("qtfan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type QuietTimeoutExecutor struct {
-	flujogenMethods                                                           // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
-	svc             *flujoimpl.Services                                       // configuration, components, run gate and counters
-	scratch         atomic.Pointer[runtime.Pool[scratchQuietTimeoutExecutor]] // working space of Parallel runs (enable_object_pool)
+	flujogenMethods                                                // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
+	svc             *flujoimpl.Services                            // configuration, components, run gate and counters
+	scratch         flujoimpl.Scratch[scratchQuietTimeoutExecutor] // working space of Parallel runs (enable_object_pool)
 
 	stepQa flujoimpl.Step[Item, Item]
 	stepQc flujoimpl.Step[Item, Item]
@@ -3377,6 +3013,7 @@ func NewQuietTimeoutExecutor(opts ...flujo.CoreOption) (*QuietTimeoutExecutor, e
 	if e.scopes, err = runtime.NewScopePool(8, 0.9); err != nil {
 		return nil, err
 	}
+	e.scratch.New, e.scratch.Reset = newscratchQuietTimeoutExecutor, resetscratchQuietTimeoutExecutor
 	e.stepQa.Leaf = &flujoimpl.Leaf[Item, Item]{
 		Name: "qa",
 		Attempt: func(ctx context.Context, in Item, s any) (Item, error) {
@@ -3404,11 +3041,7 @@ func NewQuietTimeoutExecutor(opts ...flujo.CoreOption) (*QuietTimeoutExecutor, e
 	e.stepQc.Attempts = 1
 	e.stepQc.Timeout = time.Duration(int64(1000000))
 	e.stepQc.Breaker = p.Breaker("qc", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
-	if e.svc, err = p.Services(flujoimpl.Deps{
-		Build:  e.build,
-		Shrink: e.shrink,
-		Stats:  e.addStats,
-	}, true, &e.stepQa, &e.stepQc); err != nil {
+	if e.svc, err = p.Services(flujoimpl.Deps{}, &e.scratch, &e.stepQa, &e.stepQc); err != nil {
 		return nil, err
 	}
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
@@ -3445,37 +3078,6 @@ func (e *QuietTimeoutExecutor) ExecuteResult(ctx context.Context, in Item, st *S
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
 func (e *QuietTimeoutExecutor) ExecuteWithMonitoring(ctx context.Context, in Item, st *State, opts ...flujo.ExecOption) (*flujo.PipelineResult, flujo.Metrics, error) {
 	return flujoimpl.WithMetrics(e.ExecuteResult(ctx, in, st, opts...))
-}
-
-// build builds the parts of next that QuietTimeoutExecutor keeps itself, taking over old's (nil for the first configuration); the changes to shared parts apply when the returned function runs.
-func (e *QuietTimeoutExecutor) build(old, next *flujoimpl.Engine) (func(), []flujoimpl.Closer, error) {
-	cfg := &next.Config
-	var pool *runtime.Pool[scratchQuietTimeoutExecutor]
-	if old == nil || cfg.ObjectPoolMaxSize != old.Config.ObjectPoolMaxSize || cfg.ObjectPoolCleanupThreshold != old.Config.ObjectPoolCleanupThreshold {
-		p, err := runtime.NewPool(cfg.ObjectPoolMaxSize, cfg.ObjectPoolCleanupThreshold, newscratchQuietTimeoutExecutor, resetscratchQuietTimeoutExecutor)
-		if err != nil {
-			return nil, nil, err
-		}
-		pool = p
-	}
-	return func() {
-		if pool != nil {
-			e.scratch.Store(pool)
-		}
-	}, nil, nil
-}
-
-// addStats adds the figures of the executor's own parts to s.
-func (e *QuietTimeoutExecutor) addStats(_ *flujoimpl.Engine, s *runtime.Stats) {
-	flujoimpl.AddPool(s, e.scratch.Load().Stats())
-}
-
-// shrink reacts to memory pressure: from high pressure on, the caches admit no new results and give back half their capacity and the pool drops its idle objects; below, the caches admit again at full capacity.
-func (e *QuietTimeoutExecutor) shrink(level runtime.PressureLevel) {
-	if level < runtime.PressureHigh {
-		return
-	}
-	e.scratch.Load().Shrink()
 }
 
 // scratchQuietTimeoutExecutorQtfan is the working space of one run of parallel "qtfan".
@@ -3540,9 +3142,9 @@ func (e *QuietTimeoutExecutor) runQtfan(ctx context.Context, in Item, r *flujoim
 
 // QuietUpdateExecutor runs the pipeline QuietUpdate ("qfan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type QuietUpdateExecutor struct {
-	flujogenMethods                                                          // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
-	svc             *flujoimpl.Services                                      // configuration, components, run gate and counters
-	scratch         atomic.Pointer[runtime.Pool[scratchQuietUpdateExecutor]] // working space of Parallel runs (enable_object_pool)
+	flujogenMethods                                               // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
+	svc             *flujoimpl.Services                           // configuration, components, run gate and counters
+	scratch         flujoimpl.Scratch[scratchQuietUpdateExecutor] // working space of Parallel runs (enable_object_pool)
 
 	stepQa flujoimpl.Step[Item, Item]
 	stepQb flujoimpl.Step[Item, Item]
@@ -3581,6 +3183,7 @@ func NewQuietUpdateExecutor(opts ...flujo.CoreOption) (*QuietUpdateExecutor, err
 	if e.scopes, err = runtime.NewScopePool(8, 0.9); err != nil {
 		return nil, err
 	}
+	e.scratch.New, e.scratch.Reset = newscratchQuietUpdateExecutor, resetscratchQuietUpdateExecutor
 	e.stepQa.Leaf = &flujoimpl.Leaf[Item, Item]{
 		Name: "qa",
 		Attempt: func(ctx context.Context, in Item, s any) (Item, error) {
@@ -3624,11 +3227,7 @@ func NewQuietUpdateExecutor(opts ...flujo.CoreOption) (*QuietUpdateExecutor, err
 	}
 	e.stepQc.Attempts = 1
 	e.stepQc.Breaker = p.Breaker("qc", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
-	if e.svc, err = p.Services(flujoimpl.Deps{
-		Build:  e.build,
-		Shrink: e.shrink,
-		Stats:  e.addStats,
-	}, true, &e.stepQa, &e.stepQb, &e.stepQc); err != nil {
+	if e.svc, err = p.Services(flujoimpl.Deps{}, &e.scratch, &e.stepQa, &e.stepQb, &e.stepQc); err != nil {
 		return nil, err
 	}
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
@@ -3665,37 +3264,6 @@ func (e *QuietUpdateExecutor) ExecuteResult(ctx context.Context, in Item, st *St
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
 func (e *QuietUpdateExecutor) ExecuteWithMonitoring(ctx context.Context, in Item, st *State, opts ...flujo.ExecOption) (*flujo.PipelineResult, flujo.Metrics, error) {
 	return flujoimpl.WithMetrics(e.ExecuteResult(ctx, in, st, opts...))
-}
-
-// build builds the parts of next that QuietUpdateExecutor keeps itself, taking over old's (nil for the first configuration); the changes to shared parts apply when the returned function runs.
-func (e *QuietUpdateExecutor) build(old, next *flujoimpl.Engine) (func(), []flujoimpl.Closer, error) {
-	cfg := &next.Config
-	var pool *runtime.Pool[scratchQuietUpdateExecutor]
-	if old == nil || cfg.ObjectPoolMaxSize != old.Config.ObjectPoolMaxSize || cfg.ObjectPoolCleanupThreshold != old.Config.ObjectPoolCleanupThreshold {
-		p, err := runtime.NewPool(cfg.ObjectPoolMaxSize, cfg.ObjectPoolCleanupThreshold, newscratchQuietUpdateExecutor, resetscratchQuietUpdateExecutor)
-		if err != nil {
-			return nil, nil, err
-		}
-		pool = p
-	}
-	return func() {
-		if pool != nil {
-			e.scratch.Store(pool)
-		}
-	}, nil, nil
-}
-
-// addStats adds the figures of the executor's own parts to s.
-func (e *QuietUpdateExecutor) addStats(_ *flujoimpl.Engine, s *runtime.Stats) {
-	flujoimpl.AddPool(s, e.scratch.Load().Stats())
-}
-
-// shrink reacts to memory pressure: from high pressure on, the caches admit no new results and give back half their capacity and the pool drops its idle objects; below, the caches admit again at full capacity.
-func (e *QuietUpdateExecutor) shrink(level runtime.PressureLevel) {
-	if level < runtime.PressureHigh {
-		return
-	}
-	e.scratch.Load().Shrink()
 }
 
 // scratchQuietUpdateExecutorQfan is the working space of one run of parallel "qfan".

@@ -63,19 +63,16 @@ func NewOneExecutor(opts ...flujo.CoreOption) (*OneExecutor, error) {
 		return fail(err)
 	}
 	e.coarse.Need(time.Duration(int64(7200000000000)))
-	e.stepInc = flujoimpl.Step[int, int]{
-		Leaf: &flujoimpl.Leaf[int, int]{
-			Name:          "inc",
-			Plain:         Inc,
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-			Key: func(in int) (uint64, bool) {
-				return flujogenHashInt(e.seed, in).Sum64(), true
-			},
+	e.stepInc.Leaf = &flujoimpl.Leaf[int, int]{
+		Name:  "inc",
+		Plain: Inc,
+		Key: func(in int) (uint64, bool) {
+			return flujogenHashInt(e.seed, in).Sum64(), true
 		},
-		Attempts: 2,
-		Breaker:  p.Breaker("inc", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
-		Cache:    e.cacheInc,
 	}
+	e.stepInc.Attempts = 2
+	e.stepInc.Breaker = p.Breaker("inc", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
+	e.stepInc.Cache = e.cacheInc
 	if e.svc, err = p.Services(flujoimpl.Deps{
 		Build: e.build,
 		Close: func(*flujoimpl.Engine) []flujoimpl.Closer {
@@ -87,7 +84,7 @@ func NewOneExecutor(opts ...flujo.CoreOption) (*OneExecutor, error) {
 		},
 		Shrink: e.shrink,
 		Stats:  e.addStats,
-	}, false, &e.stepInc); err != nil {
+	}, nil, &e.stepInc); err != nil {
 		return fail(err)
 	}
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
@@ -111,16 +108,11 @@ func (e *OneExecutor) Execute(ctx context.Context, in int) (int, error) {
 
 // ExecuteResult runs One on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *OneExecutor) ExecuteResult(ctx context.Context, in int, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujoimpl.ExecOptionsOf(opts)
-	if !e.svc.Track.Enter() {
-		return nil, flujo.ErrClosed
-	}
-	defer e.svc.Track.Exit()
-	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
-	var err error
-	if r.Budget, err = runtime.RunBudget(limits); err != nil {
+	r, err := flujoimpl.StartRecorded[struct{}](e.svc, "", nil, opts)
+	if err != nil {
 		return nil, err
 	}
+	defer e.svc.Track.Exit()
 	var res flujo.StepResult
 	_, abort := e.runOne(ctx, in, &r, &res)
 	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, true)

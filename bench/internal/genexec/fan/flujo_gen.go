@@ -10,7 +10,6 @@ import (
 	"github.com/flujo/flujo"
 	"github.com/flujo/flujo/flujoimpl"
 	"github.com/flujo/flujo/runtime"
-	"sync/atomic"
 	"time"
 )
 
@@ -31,9 +30,9 @@ type flujogenMethods = flujoimpl.Methods
 
 // FanExecutor runs the pipeline Fan ("fan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type FanExecutor struct {
-	flujogenMethods                                                  // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
-	svc             *flujoimpl.Services                              // configuration, components, run gate and counters
-	scratch         atomic.Pointer[runtime.Pool[scratchFanExecutor]] // working space of Parallel runs (enable_object_pool)
+	flujogenMethods                                       // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
+	svc             *flujoimpl.Services                   // configuration, components, run gate and counters
+	scratch         flujoimpl.Scratch[scratchFanExecutor] // working space of Parallel runs (enable_object_pool)
 
 	stepA flujoimpl.Step[int, int]
 	stepB flujoimpl.Step[int, int]
@@ -55,15 +54,9 @@ func resetscratchFanExecutor(u *scratchFanExecutor) {
 	*u = scratchFanExecutor{parFan: scratchFanExecutorFan{done: u.parFan.done}}
 }
 
-// flujogenConfigFanExecutor is the configuration compiled into FanExecutor.
-func flujogenConfigFanExecutor() runtime.OptimizationConfig {
-	c := runtime.DefaultOptimizationConfig()
-	return c
-}
-
 // NewFanExecutor returns an executor of Fan. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewFanExecutor(opts ...flujo.CoreOption) (*FanExecutor, error) {
-	p, err := flujoimpl.NewParts("FanExecutor", "fan", flujogenConfigFanExecutor(), "", opts)
+	p, err := flujoimpl.NewParts("FanExecutor", "fan", runtime.DefaultOptimizationConfig(), "", opts)
 	if err != nil {
 		return nil, err
 	}
@@ -71,79 +64,64 @@ func NewFanExecutor(opts ...flujo.CoreOption) (*FanExecutor, error) {
 	if e.scopes, err = runtime.NewScopePool(50, 0.9); err != nil {
 		return nil, err
 	}
-	e.stepA = flujoimpl.Step[int, int]{
-		Leaf: &flujoimpl.Leaf[int, int]{
-			Name: "a",
-			Attempt: func(ctx context.Context, in int, s any) (int, error) {
-				st := s.(*State)
-				w := *st
-				out, err := WriteA(ctx, in, &w)
-				if err == nil {
-					*st = w
-				}
-				return out, err
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+	e.scratch.New, e.scratch.Reset = newscratchFanExecutor, resetscratchFanExecutor
+	e.stepA.Leaf = &flujoimpl.Leaf[int, int]{
+		Name: "a",
+		Attempt: func(ctx context.Context, in int, s any) (int, error) {
+			st := s.(*State)
+			w := *st
+			out, err := WriteA(ctx, in, &w)
+			if err == nil {
+				*st = w
+			}
+			return out, err
 		},
-		Attempts: 2,
-		Breaker:  p.Breaker("a", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
 	}
-	e.stepB = flujoimpl.Step[int, int]{
-		Leaf: &flujoimpl.Leaf[int, int]{
-			Name: "b",
-			Attempt: func(ctx context.Context, in int, s any) (int, error) {
-				st := s.(*State)
-				w := *st
-				out, err := WriteB(ctx, in, &w)
-				if err == nil {
-					*st = w
-				}
-				return out, err
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+	e.stepA.Attempts = 2
+	e.stepA.Breaker = p.Breaker("a", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
+	e.stepB.Leaf = &flujoimpl.Leaf[int, int]{
+		Name: "b",
+		Attempt: func(ctx context.Context, in int, s any) (int, error) {
+			st := s.(*State)
+			w := *st
+			out, err := WriteB(ctx, in, &w)
+			if err == nil {
+				*st = w
+			}
+			return out, err
 		},
-		Attempts: 2,
-		Breaker:  p.Breaker("b", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
 	}
-	e.stepC = flujoimpl.Step[int, int]{
-		Leaf: &flujoimpl.Leaf[int, int]{
-			Name: "c",
-			Attempt: func(ctx context.Context, in int, s any) (int, error) {
-				st := s.(*State)
-				w := *st
-				out, err := WriteC(ctx, in, &w)
-				if err == nil {
-					*st = w
-				}
-				return out, err
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+	e.stepB.Attempts = 2
+	e.stepB.Breaker = p.Breaker("b", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
+	e.stepC.Leaf = &flujoimpl.Leaf[int, int]{
+		Name: "c",
+		Attempt: func(ctx context.Context, in int, s any) (int, error) {
+			st := s.(*State)
+			w := *st
+			out, err := WriteC(ctx, in, &w)
+			if err == nil {
+				*st = w
+			}
+			return out, err
 		},
-		Attempts: 2,
-		Breaker:  p.Breaker("c", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
 	}
-	e.stepD = flujoimpl.Step[int, int]{
-		Leaf: &flujoimpl.Leaf[int, int]{
-			Name: "d",
-			Attempt: func(ctx context.Context, in int, s any) (int, error) {
-				st := s.(*State)
-				w := *st
-				out, err := WriteD(ctx, in, &w)
-				if err == nil {
-					*st = w
-				}
-				return out, err
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
+	e.stepC.Attempts = 2
+	e.stepC.Breaker = p.Breaker("c", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
+	e.stepD.Leaf = &flujoimpl.Leaf[int, int]{
+		Name: "d",
+		Attempt: func(ctx context.Context, in int, s any) (int, error) {
+			st := s.(*State)
+			w := *st
+			out, err := WriteD(ctx, in, &w)
+			if err == nil {
+				*st = w
+			}
+			return out, err
 		},
-		Attempts: 2,
-		Breaker:  p.Breaker("d", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
 	}
-	if e.svc, err = p.Services(flujoimpl.Deps{
-		Build:  e.build,
-		Shrink: e.shrink,
-		Stats:  e.addStats,
-	}, true, &e.stepA, &e.stepB, &e.stepC, &e.stepD); err != nil {
+	e.stepD.Attempts = 2
+	e.stepD.Breaker = p.Breaker("d", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
+	if e.svc, err = p.Services(flujoimpl.Deps{}, &e.scratch, &e.stepA, &e.stepB, &e.stepC, &e.stepD); err != nil {
 		return nil, err
 	}
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
@@ -167,19 +145,11 @@ func (e *FanExecutor) Execute(ctx context.Context, in int, st *State) (int, erro
 
 // ExecuteResult runs Fan on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage. The state is st or, when st is nil, WithState's; without either the run starts from a zero state, returned in FinalState.
 func (e *FanExecutor) ExecuteResult(ctx context.Context, in int, st *State, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	state, limits := flujoimpl.ExecOptionsOf(opts)
-	st, err := flujoimpl.RunState("fan", st, state)
+	r, err := flujoimpl.StartRecorded(e.svc, "fan", st, opts)
 	if err != nil {
 		return nil, err
 	}
-	if !e.svc.Track.Enter() {
-		return nil, flujo.ErrClosed
-	}
 	defer e.svc.Track.Exit()
-	r := flujoimpl.NewRun(e.svc, st, true)
-	if r.Budget, err = runtime.RunBudget(limits); err != nil {
-		return nil, err
-	}
 	var res flujo.StepResult
 	_, abort := e.runFan(ctx, in, &r, &res)
 	return e.svc.EndRecordedRun(&res, abort, r.State, r.Budget, false)
@@ -188,37 +158,6 @@ func (e *FanExecutor) ExecuteResult(ctx context.Context, in int, st *State, opts
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
 func (e *FanExecutor) ExecuteWithMonitoring(ctx context.Context, in int, st *State, opts ...flujo.ExecOption) (*flujo.PipelineResult, flujo.Metrics, error) {
 	return flujoimpl.WithMetrics(e.ExecuteResult(ctx, in, st, opts...))
-}
-
-// build builds the parts of next that FanExecutor keeps itself, taking over old's (nil for the first configuration); the changes to shared parts apply when the returned function runs.
-func (e *FanExecutor) build(old, next *flujoimpl.Engine) (func(), []flujoimpl.Closer, error) {
-	cfg := &next.Config
-	var pool *runtime.Pool[scratchFanExecutor]
-	if old == nil || cfg.ObjectPoolMaxSize != old.Config.ObjectPoolMaxSize || cfg.ObjectPoolCleanupThreshold != old.Config.ObjectPoolCleanupThreshold {
-		p, err := runtime.NewPool(cfg.ObjectPoolMaxSize, cfg.ObjectPoolCleanupThreshold, newscratchFanExecutor, resetscratchFanExecutor)
-		if err != nil {
-			return nil, nil, err
-		}
-		pool = p
-	}
-	return func() {
-		if pool != nil {
-			e.scratch.Store(pool)
-		}
-	}, nil, nil
-}
-
-// addStats adds the figures of the executor's own parts to s.
-func (e *FanExecutor) addStats(_ *flujoimpl.Engine, s *runtime.Stats) {
-	flujoimpl.AddPool(s, e.scratch.Load().Stats())
-}
-
-// shrink reacts to memory pressure: from high pressure on, the caches admit no new results and give back half their capacity and the pool drops its idle objects; below, the caches admit again at full capacity.
-func (e *FanExecutor) shrink(level runtime.PressureLevel) {
-	if level < runtime.PressureHigh {
-		return
-	}
-	e.scratch.Load().Shrink()
 }
 
 // scratchFanExecutorFan is the working space of one run of parallel "fan".

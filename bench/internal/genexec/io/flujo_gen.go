@@ -35,47 +35,32 @@ type BurstExecutor struct {
 	stepC flujoimpl.Step[int, int]
 }
 
-// flujogenConfigBurstExecutor is the configuration compiled into BurstExecutor.
-func flujogenConfigBurstExecutor() runtime.OptimizationConfig {
-	c := runtime.DefaultOptimizationConfig()
-	return c
-}
-
 // NewBurstExecutor returns an executor of Burst. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewBurstExecutor(opts ...flujo.CoreOption) (*BurstExecutor, error) {
-	p, err := flujoimpl.NewParts("BurstExecutor", "burst", flujogenConfigBurstExecutor(), "", opts)
+	p, err := flujoimpl.NewParts("BurstExecutor", "burst", runtime.DefaultOptimizationConfig(), "", opts)
 	if err != nil {
 		return nil, err
 	}
 	e := &BurstExecutor{}
-	e.stepA = flujoimpl.Step[int, int]{
-		Leaf: &flujoimpl.Leaf[int, int]{
-			Name:          "a",
-			Plain:         Wait,
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-		},
-		Attempts: 2,
-		Breaker:  p.Breaker("a", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
+	e.stepA.Leaf = &flujoimpl.Leaf[int, int]{
+		Name:  "a",
+		Plain: Wait,
 	}
-	e.stepB = flujoimpl.Step[int, int]{
-		Leaf: &flujoimpl.Leaf[int, int]{
-			Name:          "b",
-			Plain:         Wait,
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-		},
-		Attempts: 2,
-		Breaker:  p.Breaker("b", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
+	e.stepA.Attempts = 2
+	e.stepA.Breaker = p.Breaker("a", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
+	e.stepB.Leaf = &flujoimpl.Leaf[int, int]{
+		Name:  "b",
+		Plain: Wait,
 	}
-	e.stepC = flujoimpl.Step[int, int]{
-		Leaf: &flujoimpl.Leaf[int, int]{
-			Name:          "c",
-			Plain:         Wait,
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-		},
-		Attempts: 2,
-		Breaker:  p.Breaker("c", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
+	e.stepB.Attempts = 2
+	e.stepB.Breaker = p.Breaker("b", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
+	e.stepC.Leaf = &flujoimpl.Leaf[int, int]{
+		Name:  "c",
+		Plain: Wait,
 	}
-	if e.svc, err = p.Services(flujoimpl.Deps{}, false, &e.stepA, &e.stepB, &e.stepC); err != nil {
+	e.stepC.Attempts = 2
+	e.stepC.Breaker = p.Breaker("c", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
+	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepA, &e.stepB, &e.stepC); err != nil {
 		return nil, err
 	}
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
@@ -99,16 +84,11 @@ func (e *BurstExecutor) Execute(ctx context.Context, in int) (int, error) {
 
 // ExecuteResult runs Burst on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *BurstExecutor) ExecuteResult(ctx context.Context, in int, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujoimpl.ExecOptionsOf(opts)
-	if !e.svc.Track.Enter() {
-		return nil, flujo.ErrClosed
-	}
-	defer e.svc.Track.Exit()
-	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
-	var err error
-	if r.Budget, err = runtime.RunBudget(limits); err != nil {
+	r, err := flujoimpl.StartRecorded[struct{}](e.svc, "", nil, opts)
+	if err != nil {
 		return nil, err
 	}
+	defer e.svc.Track.Exit()
 	var res flujo.StepResult
 	_, abort := e.runBurst(ctx, in, &r, &res)
 	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, true)
@@ -152,29 +132,20 @@ type OverloadExecutor struct {
 	stepCall flujoimpl.Step[Request, Request]
 }
 
-// flujogenConfigOverloadExecutor is the configuration compiled into OverloadExecutor.
-func flujogenConfigOverloadExecutor() runtime.OptimizationConfig {
-	c := runtime.DefaultOptimizationConfig()
-	return c
-}
-
 // NewOverloadExecutor returns an executor of Overload. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewOverloadExecutor(opts ...flujo.CoreOption) (*OverloadExecutor, error) {
-	p, err := flujoimpl.NewParts("OverloadExecutor", "call", flujogenConfigOverloadExecutor(), "", opts)
+	p, err := flujoimpl.NewParts("OverloadExecutor", "call", runtime.DefaultOptimizationConfig(), "", opts)
 	if err != nil {
 		return nil, err
 	}
 	e := &OverloadExecutor{}
-	e.stepCall = flujoimpl.Step[Request, Request]{
-		Leaf: &flujoimpl.Leaf[Request, Request]{
-			Name:          "call",
-			Plain:         CallUpstream,
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-		},
-		Attempts: 1,
-		Breaker:  p.Breaker("call", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
+	e.stepCall.Leaf = &flujoimpl.Leaf[Request, Request]{
+		Name:  "call",
+		Plain: CallUpstream,
 	}
-	if e.svc, err = p.Services(flujoimpl.Deps{}, false, &e.stepCall); err != nil {
+	e.stepCall.Attempts = 1
+	e.stepCall.Breaker = p.Breaker("call", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
+	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepCall); err != nil {
 		return nil, err
 	}
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
@@ -198,16 +169,11 @@ func (e *OverloadExecutor) Execute(ctx context.Context, in Request) (Request, er
 
 // ExecuteResult runs Overload on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *OverloadExecutor) ExecuteResult(ctx context.Context, in Request, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujoimpl.ExecOptionsOf(opts)
-	if !e.svc.Track.Enter() {
-		return nil, flujo.ErrClosed
-	}
-	defer e.svc.Track.Exit()
-	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
-	var err error
-	if r.Budget, err = runtime.RunBudget(limits); err != nil {
+	r, err := flujoimpl.StartRecorded[struct{}](e.svc, "", nil, opts)
+	if err != nil {
 		return nil, err
 	}
+	defer e.svc.Track.Exit()
 	var res flujo.StepResult
 	_, abort := e.stepCall.Run(ctx, &r.Eng.Env, in, r.Frame(), &res)
 	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)

@@ -47,16 +47,13 @@ func NewOneExecutor(opts ...flujo.CoreOption) (*OneExecutor, error) {
 		return nil, err
 	}
 	e := &OneExecutor{}
-	e.stepInc = flujoimpl.Step[int, int]{
-		Leaf: &flujoimpl.Leaf[int, int]{
-			Name:          "inc",
-			Plain:         Inc,
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-		},
-		Attempts: 2,
-		Breaker:  p.Breaker("inc", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig),
+	e.stepInc.Leaf = &flujoimpl.Leaf[int, int]{
+		Name:  "inc",
+		Plain: Inc,
 	}
-	if e.svc, err = p.Services(flujoimpl.Deps{}, false, &e.stepInc); err != nil {
+	e.stepInc.Attempts = 2
+	e.stepInc.Breaker = p.Breaker("inc", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
+	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepInc); err != nil {
 		return nil, err
 	}
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
@@ -80,16 +77,11 @@ func (e *OneExecutor) Execute(ctx context.Context, in int) (int, error) {
 
 // ExecuteResult runs One on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *OneExecutor) ExecuteResult(ctx context.Context, in int, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujoimpl.ExecOptionsOf(opts)
-	if !e.svc.Track.Enter() {
-		return nil, flujo.ErrClosed
-	}
-	defer e.svc.Track.Exit()
-	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
-	var err error
-	if r.Budget, err = runtime.RunBudget(limits); err != nil {
+	r, err := flujoimpl.StartRecorded[struct{}](e.svc, "", nil, opts)
+	if err != nil {
 		return nil, err
 	}
+	defer e.svc.Track.Exit()
 	var res flujo.StepResult
 	_, abort := e.runOne(ctx, in, &r, &res)
 	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, true)

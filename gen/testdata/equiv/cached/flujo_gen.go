@@ -99,7 +99,7 @@ func NewBackoffLongExecutor(opts ...flujo.CoreOption) (*BackoffLongExecutor, err
 	}
 	e.stepFail.Attempts = 2
 	e.stepFail.Breaker = p.Breaker("fail", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
-	if e.svc, err = p.Services(flujoimpl.Deps{}, false, &e.stepFail); err != nil {
+	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepFail); err != nil {
 		return nil, err
 	}
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
@@ -169,7 +169,7 @@ func NewBadInputRetriedExecutor(opts ...flujo.CoreOption) (*BadInputRetriedExecu
 	}
 	e.stepUpstream.Attempts = 3
 	e.stepUpstream.Breaker = p.Breaker("upstream", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
-	if e.svc, err = p.Services(flujoimpl.Deps{}, false, &e.stepUpstream); err != nil {
+	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepUpstream); err != nil {
 		return nil, err
 	}
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
@@ -239,7 +239,7 @@ func NewBreakerCancelsExecutor(opts ...flujo.CoreOption) (*BreakerCancelsExecuto
 	}
 	e.stepCancel.Attempts = 1
 	e.stepCancel.Breaker = p.Breaker("cancel", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
-	if e.svc, err = p.Services(flujoimpl.Deps{}, false, &e.stepCancel); err != nil {
+	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepCancel); err != nil {
 		return nil, err
 	}
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
@@ -310,7 +310,7 @@ func NewBreakerCustomExecutor(opts ...flujo.CoreOption) (*BreakerCustomExecutor,
 	}
 	e.stepUpstream.Attempts = 1
 	e.stepUpstream.Breaker = p.Breaker("upstream", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
-	if e.svc, err = p.Services(flujoimpl.Deps{}, false, &e.stepUpstream); err != nil {
+	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepUpstream); err != nil {
 		return nil, err
 	}
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
@@ -380,7 +380,7 @@ func NewBreakerFailExecutor(opts ...flujo.CoreOption) (*BreakerFailExecutor, err
 	}
 	e.stepFail.Attempts = 1
 	e.stepFail.Breaker = p.Breaker("fail", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
-	if e.svc, err = p.Services(flujoimpl.Deps{}, false, &e.stepFail); err != nil {
+	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepFail); err != nil {
 		return nil, err
 	}
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
@@ -450,7 +450,7 @@ func NewBreakerFlakyExecutor(opts ...flujo.CoreOption) (*BreakerFlakyExecutor, e
 	}
 	e.stepFlaky.Attempts = 1
 	e.stepFlaky.Breaker = p.Breaker("flaky", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
-	if e.svc, err = p.Services(flujoimpl.Deps{}, false, &e.stepFlaky); err != nil {
+	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepFlaky); err != nil {
 		return nil, err
 	}
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
@@ -520,7 +520,7 @@ func NewBreakerPanicsExecutor(opts ...flujo.CoreOption) (*BreakerPanicsExecutor,
 	}
 	e.stepPanic.Attempts = 1
 	e.stepPanic.Breaker = p.Breaker("panic", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
-	if e.svc, err = p.Services(flujoimpl.Deps{}, false, &e.stepPanic); err != nil {
+	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepPanic); err != nil {
 		return nil, err
 	}
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
@@ -591,7 +591,7 @@ func NewBreakerTimesOutExecutor(opts ...flujo.CoreOption) (*BreakerTimesOutExecu
 	e.stepBlock.Attempts = 1
 	e.stepBlock.Timeout = time.Duration(int64(5000000))
 	e.stepBlock.Breaker = p.Breaker("block", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
-	if e.svc, err = p.Services(flujoimpl.Deps{}, false, &e.stepBlock); err != nil {
+	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepBlock); err != nil {
 		return nil, err
 	}
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
@@ -661,7 +661,7 @@ func NewBreakerUpstreamExecutor(opts ...flujo.CoreOption) (*BreakerUpstreamExecu
 	}
 	e.stepUpstream.Attempts = 1
 	e.stepUpstream.Breaker = p.Breaker("upstream", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
-	if e.svc, err = p.Services(flujoimpl.Deps{}, false, &e.stepUpstream); err != nil {
+	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepUpstream); err != nil {
 		return nil, err
 	}
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
@@ -732,7 +732,7 @@ func NewBreakerValidatedExecutor(opts ...flujo.CoreOption) (*BreakerValidatedExe
 	}
 	e.stepDraft.Attempts = 1
 	e.stepDraft.Breaker = p.Breaker("draft", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
-	if e.svc, err = p.Services(flujoimpl.Deps{}, false, &e.stepDraft); err != nil {
+	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepDraft); err != nil {
 		return nil, err
 	}
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
@@ -813,7 +813,7 @@ func NewBudgetFallbackExecutor(opts ...flujo.CoreOption) (*BudgetFallbackExecuto
 	}
 	e.stepRescue.Attempts = 1
 	e.stepRescue.Breaker = p.Breaker("rescue", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
-	if e.svc, err = p.Services(flujoimpl.Deps{}, false, &e.stepPrimary, &e.stepRescue); err != nil {
+	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepPrimary, &e.stepRescue); err != nil {
 		return nil, err
 	}
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
@@ -862,9 +862,9 @@ func (e *BudgetFallbackExecutor) runPrimary(ctx context.Context, in flujotest.Bi
 
 // BudgetFanExecutor runs the pipeline BudgetFan ("fan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type BudgetFanExecutor struct {
-	flujogenMethods                                                        // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
-	svc             *flujoimpl.Services                                    // configuration, components, run gate and counters
-	scratch         atomic.Pointer[runtime.Pool[scratchBudgetFanExecutor]] // working space of Parallel runs (enable_object_pool)
+	flujogenMethods                                             // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
+	svc             *flujoimpl.Services                         // configuration, components, run gate and counters
+	scratch         flujoimpl.Scratch[scratchBudgetFanExecutor] // working space of Parallel runs (enable_object_pool)
 
 	stepPaid flujoimpl.Step[flujotest.Bill, flujotest.Charge]
 	stepFree flujoimpl.Step[flujotest.Bill, flujotest.Charge]
@@ -896,6 +896,7 @@ func NewBudgetFanExecutor(opts ...flujo.CoreOption) (*BudgetFanExecutor, error) 
 		return nil, err
 	}
 	e := &BudgetFanExecutor{}
+	e.scratch.New, e.scratch.Reset = newscratchBudgetFanExecutor, resetscratchBudgetFanExecutor
 	e.stepPaid.Leaf = &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
 		Name:  "paid",
 		Plain: flujotest.PayA,
@@ -914,11 +915,7 @@ func NewBudgetFanExecutor(opts ...flujo.CoreOption) (*BudgetFanExecutor, error) 
 	}
 	e.stepFree.Attempts = 1
 	e.stepFree.Breaker = p.Breaker("free", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
-	if e.svc, err = p.Services(flujoimpl.Deps{
-		Build:  e.build,
-		Shrink: e.shrink,
-		Stats:  e.addStats,
-	}, true, &e.stepPaid, &e.stepFree); err != nil {
+	if e.svc, err = p.Services(flujoimpl.Deps{}, &e.scratch, &e.stepPaid, &e.stepFree); err != nil {
 		return nil, err
 	}
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
@@ -955,37 +952,6 @@ func (e *BudgetFanExecutor) ExecuteResult(ctx context.Context, in flujotest.Bill
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
 func (e *BudgetFanExecutor) ExecuteWithMonitoring(ctx context.Context, in flujotest.Bill, opts ...flujo.ExecOption) (*flujo.PipelineResult, flujo.Metrics, error) {
 	return flujoimpl.WithMetrics(e.ExecuteResult(ctx, in, opts...))
-}
-
-// build builds the parts of next that BudgetFanExecutor keeps itself, taking over old's (nil for the first configuration); the changes to shared parts apply when the returned function runs.
-func (e *BudgetFanExecutor) build(old, next *flujoimpl.Engine) (func(), []flujoimpl.Closer, error) {
-	cfg := &next.Config
-	var pool *runtime.Pool[scratchBudgetFanExecutor]
-	if old == nil || cfg.ObjectPoolMaxSize != old.Config.ObjectPoolMaxSize || cfg.ObjectPoolCleanupThreshold != old.Config.ObjectPoolCleanupThreshold {
-		p, err := runtime.NewPool(cfg.ObjectPoolMaxSize, cfg.ObjectPoolCleanupThreshold, newscratchBudgetFanExecutor, resetscratchBudgetFanExecutor)
-		if err != nil {
-			return nil, nil, err
-		}
-		pool = p
-	}
-	return func() {
-		if pool != nil {
-			e.scratch.Store(pool)
-		}
-	}, nil, nil
-}
-
-// addStats adds the figures of the executor's own parts to s.
-func (e *BudgetFanExecutor) addStats(_ *flujoimpl.Engine, s *runtime.Stats) {
-	flujoimpl.AddPool(s, e.scratch.Load().Stats())
-}
-
-// shrink reacts to memory pressure: from high pressure on, the caches admit no new results and give back half their capacity and the pool drops its idle objects; below, the caches admit again at full capacity.
-func (e *BudgetFanExecutor) shrink(level runtime.PressureLevel) {
-	if level < runtime.PressureHigh {
-		return
-	}
-	e.scratch.Load().Shrink()
 }
 
 // scratchBudgetFanExecutorFan is the working space of one run of parallel "fan".
@@ -1046,9 +1012,9 @@ func (e *BudgetFanExecutor) runFan(ctx context.Context, in flujotest.Bill, r *fl
 
 // BudgetFan4Executor runs the pipeline BudgetFan4 ("fan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type BudgetFan4Executor struct {
-	flujogenMethods                                                         // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
-	svc             *flujoimpl.Services                                     // configuration, components, run gate and counters
-	scratch         atomic.Pointer[runtime.Pool[scratchBudgetFan4Executor]] // working space of Parallel runs (enable_object_pool)
+	flujogenMethods                                              // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
+	svc             *flujoimpl.Services                          // configuration, components, run gate and counters
+	scratch         flujoimpl.Scratch[scratchBudgetFan4Executor] // working space of Parallel runs (enable_object_pool)
 
 	stepB1 flujoimpl.Step[flujotest.Bill, flujotest.Charge]
 	stepB2 flujoimpl.Step[flujotest.Bill, flujotest.Charge]
@@ -1082,6 +1048,7 @@ func NewBudgetFan4Executor(opts ...flujo.CoreOption) (*BudgetFan4Executor, error
 		return nil, err
 	}
 	e := &BudgetFan4Executor{}
+	e.scratch.New, e.scratch.Reset = newscratchBudgetFan4Executor, resetscratchBudgetFan4Executor
 	e.stepB1.Leaf = &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
 		Name:  "b1",
 		Plain: flujotest.PayA,
@@ -1118,11 +1085,7 @@ func NewBudgetFan4Executor(opts ...flujo.CoreOption) (*BudgetFan4Executor, error
 	}
 	e.stepB4.Attempts = 1
 	e.stepB4.Breaker = p.Breaker("b4", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
-	if e.svc, err = p.Services(flujoimpl.Deps{
-		Build:  e.build,
-		Shrink: e.shrink,
-		Stats:  e.addStats,
-	}, true, &e.stepB1, &e.stepB2, &e.stepB3, &e.stepB4); err != nil {
+	if e.svc, err = p.Services(flujoimpl.Deps{}, &e.scratch, &e.stepB1, &e.stepB2, &e.stepB3, &e.stepB4); err != nil {
 		return nil, err
 	}
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
@@ -1159,37 +1122,6 @@ func (e *BudgetFan4Executor) ExecuteResult(ctx context.Context, in flujotest.Bil
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
 func (e *BudgetFan4Executor) ExecuteWithMonitoring(ctx context.Context, in flujotest.Bill, opts ...flujo.ExecOption) (*flujo.PipelineResult, flujo.Metrics, error) {
 	return flujoimpl.WithMetrics(e.ExecuteResult(ctx, in, opts...))
-}
-
-// build builds the parts of next that BudgetFan4Executor keeps itself, taking over old's (nil for the first configuration); the changes to shared parts apply when the returned function runs.
-func (e *BudgetFan4Executor) build(old, next *flujoimpl.Engine) (func(), []flujoimpl.Closer, error) {
-	cfg := &next.Config
-	var pool *runtime.Pool[scratchBudgetFan4Executor]
-	if old == nil || cfg.ObjectPoolMaxSize != old.Config.ObjectPoolMaxSize || cfg.ObjectPoolCleanupThreshold != old.Config.ObjectPoolCleanupThreshold {
-		p, err := runtime.NewPool(cfg.ObjectPoolMaxSize, cfg.ObjectPoolCleanupThreshold, newscratchBudgetFan4Executor, resetscratchBudgetFan4Executor)
-		if err != nil {
-			return nil, nil, err
-		}
-		pool = p
-	}
-	return func() {
-		if pool != nil {
-			e.scratch.Store(pool)
-		}
-	}, nil, nil
-}
-
-// addStats adds the figures of the executor's own parts to s.
-func (e *BudgetFan4Executor) addStats(_ *flujoimpl.Engine, s *runtime.Stats) {
-	flujoimpl.AddPool(s, e.scratch.Load().Stats())
-}
-
-// shrink reacts to memory pressure: from high pressure on, the caches admit no new results and give back half their capacity and the pool drops its idle objects; below, the caches admit again at full capacity.
-func (e *BudgetFan4Executor) shrink(level runtime.PressureLevel) {
-	if level < runtime.PressureHigh {
-		return
-	}
-	e.scratch.Load().Shrink()
 }
 
 // scratchBudgetFan4ExecutorFan is the working space of one run of parallel "fan".
@@ -1270,9 +1202,9 @@ func (e *BudgetFan4Executor) runFan(ctx context.Context, in flujotest.Bill, r *f
 
 // BudgetHoldFanExecutor runs the pipeline BudgetHoldFan ("fan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type BudgetHoldFanExecutor struct {
-	flujogenMethods                                                            // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
-	svc             *flujoimpl.Services                                        // configuration, components, run gate and counters
-	scratch         atomic.Pointer[runtime.Pool[scratchBudgetHoldFanExecutor]] // working space of Parallel runs (enable_object_pool)
+	flujogenMethods                                                 // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
+	svc             *flujoimpl.Services                             // configuration, components, run gate and counters
+	scratch         flujoimpl.Scratch[scratchBudgetHoldFanExecutor] // working space of Parallel runs (enable_object_pool)
 
 	stepPaid flujoimpl.Step[flujotest.Bill, flujotest.Charge]
 	stepHold flujoimpl.Step[flujotest.Bill, flujotest.Charge]
@@ -1304,6 +1236,7 @@ func NewBudgetHoldFanExecutor(opts ...flujo.CoreOption) (*BudgetHoldFanExecutor,
 		return nil, err
 	}
 	e := &BudgetHoldFanExecutor{}
+	e.scratch.New, e.scratch.Reset = newscratchBudgetHoldFanExecutor, resetscratchBudgetHoldFanExecutor
 	e.stepPaid.Leaf = &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
 		Name:  "paid",
 		Plain: flujotest.PayA,
@@ -1322,11 +1255,7 @@ func NewBudgetHoldFanExecutor(opts ...flujo.CoreOption) (*BudgetHoldFanExecutor,
 	}
 	e.stepHold.Attempts = 1
 	e.stepHold.Breaker = p.Breaker("hold", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
-	if e.svc, err = p.Services(flujoimpl.Deps{
-		Build:  e.build,
-		Shrink: e.shrink,
-		Stats:  e.addStats,
-	}, true, &e.stepPaid, &e.stepHold); err != nil {
+	if e.svc, err = p.Services(flujoimpl.Deps{}, &e.scratch, &e.stepPaid, &e.stepHold); err != nil {
 		return nil, err
 	}
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
@@ -1363,37 +1292,6 @@ func (e *BudgetHoldFanExecutor) ExecuteResult(ctx context.Context, in flujotest.
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
 func (e *BudgetHoldFanExecutor) ExecuteWithMonitoring(ctx context.Context, in flujotest.Bill, opts ...flujo.ExecOption) (*flujo.PipelineResult, flujo.Metrics, error) {
 	return flujoimpl.WithMetrics(e.ExecuteResult(ctx, in, opts...))
-}
-
-// build builds the parts of next that BudgetHoldFanExecutor keeps itself, taking over old's (nil for the first configuration); the changes to shared parts apply when the returned function runs.
-func (e *BudgetHoldFanExecutor) build(old, next *flujoimpl.Engine) (func(), []flujoimpl.Closer, error) {
-	cfg := &next.Config
-	var pool *runtime.Pool[scratchBudgetHoldFanExecutor]
-	if old == nil || cfg.ObjectPoolMaxSize != old.Config.ObjectPoolMaxSize || cfg.ObjectPoolCleanupThreshold != old.Config.ObjectPoolCleanupThreshold {
-		p, err := runtime.NewPool(cfg.ObjectPoolMaxSize, cfg.ObjectPoolCleanupThreshold, newscratchBudgetHoldFanExecutor, resetscratchBudgetHoldFanExecutor)
-		if err != nil {
-			return nil, nil, err
-		}
-		pool = p
-	}
-	return func() {
-		if pool != nil {
-			e.scratch.Store(pool)
-		}
-	}, nil, nil
-}
-
-// addStats adds the figures of the executor's own parts to s.
-func (e *BudgetHoldFanExecutor) addStats(_ *flujoimpl.Engine, s *runtime.Stats) {
-	flujoimpl.AddPool(s, e.scratch.Load().Stats())
-}
-
-// shrink reacts to memory pressure: from high pressure on, the caches admit no new results and give back half their capacity and the pool drops its idle objects; below, the caches admit again at full capacity.
-func (e *BudgetHoldFanExecutor) shrink(level runtime.PressureLevel) {
-	if level < runtime.PressureHigh {
-		return
-	}
-	e.scratch.Load().Shrink()
 }
 
 // scratchBudgetHoldFanExecutorFan is the working space of one run of parallel "fan".
@@ -1483,7 +1381,7 @@ func NewBudgetMapExecutor(opts ...flujo.CoreOption) (*BudgetMapExecutor, error) 
 	}
 	e.stepItem.Attempts = 1
 	e.stepItem.Breaker = p.Breaker("item", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
-	if e.svc, err = p.Services(flujoimpl.Deps{}, false, &e.stepItem); err != nil {
+	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepItem); err != nil {
 		return nil, err
 	}
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
@@ -1586,7 +1484,7 @@ func NewBudgetRejectedExecutor(opts ...flujo.CoreOption) (*BudgetRejectedExecuto
 	}
 	e.stepRejected.Attempts = 1
 	e.stepRejected.Breaker = p.Breaker("rejected", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
-	if e.svc, err = p.Services(flujoimpl.Deps{}, false, &e.stepRejected); err != nil {
+	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepRejected); err != nil {
 		return nil, err
 	}
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
@@ -1657,7 +1555,7 @@ func NewBudgetRejectedRetriesExecutor(opts ...flujo.CoreOption) (*BudgetRejected
 	}
 	e.stepRejected.Attempts = 3
 	e.stepRejected.Breaker = p.Breaker("rejected", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
-	if e.svc, err = p.Services(flujoimpl.Deps{}, false, &e.stepRejected); err != nil {
+	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepRejected); err != nil {
 		return nil, err
 	}
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
@@ -1756,7 +1654,7 @@ func NewCachedTagsExecutor(opts ...flujo.CoreOption) (*CachedTagsExecutor, error
 		},
 		Shrink: e.shrink,
 		Stats:  e.addStats,
-	}, false, &e.stepTags); err != nil {
+	}, nil, &e.stepTags); err != nil {
 		return fail(err)
 	}
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
@@ -1897,7 +1795,7 @@ func NewCachedTagsSharedExecutor(opts ...flujo.CoreOption) (*CachedTagsSharedExe
 		},
 		Shrink: e.shrink,
 		Stats:  e.addStats,
-	}, false, &e.stepTags); err != nil {
+	}, nil, &e.stepTags); err != nil {
 		return fail(err)
 	}
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
@@ -2039,7 +1937,7 @@ func NewCachedTagsTTLExecutor(opts ...flujo.CoreOption) (*CachedTagsTTLExecutor,
 		},
 		Shrink: e.shrink,
 		Stats:  e.addStats,
-	}, false, &e.stepTags); err != nil {
+	}, nil, &e.stepTags); err != nil {
 		return fail(err)
 	}
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
@@ -2188,7 +2086,7 @@ func NewCachedTagsWithFallbackExecutor(opts ...flujo.CoreOption) (*CachedTagsWit
 		},
 		Shrink: e.shrink,
 		Stats:  e.addStats,
-	}, false, &e.stepTags, &e.stepSpare); err != nil {
+	}, nil, &e.stepTags, &e.stepSpare); err != nil {
 		return fail(err)
 	}
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
@@ -2309,7 +2207,7 @@ func NewCountForeverExecutor(opts ...flujo.CoreOption) (*CountForeverExecutor, e
 	}
 	e.stepAdd.Attempts = 2
 	e.stepAdd.Breaker = p.Breaker("add", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
-	if e.svc, err = p.Services(flujoimpl.Deps{}, false, &e.stepAdd); err != nil {
+	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepAdd); err != nil {
 		return nil, err
 	}
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
@@ -2407,7 +2305,7 @@ func NewCountForever2Executor(opts ...flujo.CoreOption) (*CountForever2Executor,
 	}
 	e.stepAdd.Attempts = 2
 	e.stepAdd.Breaker = p.Breaker("add", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
-	if e.svc, err = p.Services(flujoimpl.Deps{}, false, &e.stepAdd); err != nil {
+	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepAdd); err != nil {
 		return nil, err
 	}
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
@@ -2505,7 +2403,7 @@ func NewCountTo3Executor(opts ...flujo.CoreOption) (*CountTo3Executor, error) {
 	}
 	e.stepAdd.Attempts = 2
 	e.stepAdd.Breaker = p.Breaker("add", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
-	if e.svc, err = p.Services(flujoimpl.Deps{}, false, &e.stepAdd); err != nil {
+	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepAdd); err != nil {
 		return nil, err
 	}
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
@@ -2645,7 +2543,7 @@ func NewFailBeforeCachedExecutor(opts ...flujo.CoreOption) (*FailBeforeCachedExe
 		},
 		Shrink: e.shrink,
 		Stats:  e.addStats,
-	}, false, &e.stepFail, &e.stepTags); err != nil {
+	}, nil, &e.stepFail, &e.stepTags); err != nil {
 		return fail(err)
 	}
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
@@ -2778,7 +2676,7 @@ func NewFailOnceExecutor(opts ...flujo.CoreOption) (*FailOnceExecutor, error) {
 	}
 	e.stepFail.Attempts = 1
 	e.stepFail.Breaker = p.Breaker("fail", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
-	if e.svc, err = p.Services(flujoimpl.Deps{}, false, &e.stepFail); err != nil {
+	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepFail); err != nil {
 		return nil, err
 	}
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
@@ -2819,9 +2717,9 @@ func (e *FailOnceExecutor) ExecuteWithMonitoring(ctx context.Context, in flujote
 
 // FanBranchFailsExecutor runs the pipeline FanBranchFails ("fan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type FanBranchFailsExecutor struct {
-	flujogenMethods                                                             // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
-	svc             *flujoimpl.Services                                         // configuration, components, run gate and counters
-	scratch         atomic.Pointer[runtime.Pool[scratchFanBranchFailsExecutor]] // working space of Parallel runs (enable_object_pool)
+	flujogenMethods                                                  // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
+	svc             *flujoimpl.Services                              // configuration, components, run gate and counters
+	scratch         flujoimpl.Scratch[scratchFanBranchFailsExecutor] // working space of Parallel runs (enable_object_pool)
 
 	stepA1   flujoimpl.Step[flujotest.Job, flujotest.Job]
 	stepB    flujoimpl.Step[flujotest.Job, flujotest.Job]
@@ -2859,6 +2757,7 @@ func NewFanBranchFailsExecutor(opts ...flujo.CoreOption) (*FanBranchFailsExecuto
 	if e.scopes, err = runtime.NewScopePool(50, 0.9); err != nil {
 		return nil, err
 	}
+	e.scratch.New, e.scratch.Reset = newscratchFanBranchFailsExecutor, resetscratchFanBranchFailsExecutor
 	e.stepA1.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name: "a1",
 		Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
@@ -2902,11 +2801,7 @@ func NewFanBranchFailsExecutor(opts ...flujo.CoreOption) (*FanBranchFailsExecuto
 	}
 	e.stepFail.Attempts = 1
 	e.stepFail.Breaker = p.Breaker("fail", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
-	if e.svc, err = p.Services(flujoimpl.Deps{
-		Build:  e.build,
-		Shrink: e.shrink,
-		Stats:  e.addStats,
-	}, true, &e.stepA1, &e.stepB, &e.stepFail); err != nil {
+	if e.svc, err = p.Services(flujoimpl.Deps{}, &e.scratch, &e.stepA1, &e.stepB, &e.stepFail); err != nil {
 		return nil, err
 	}
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
@@ -2943,37 +2838,6 @@ func (e *FanBranchFailsExecutor) ExecuteResult(ctx context.Context, in flujotest
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
 func (e *FanBranchFailsExecutor) ExecuteWithMonitoring(ctx context.Context, in flujotest.Job, st *flujotest.State, opts ...flujo.ExecOption) (*flujo.PipelineResult, flujo.Metrics, error) {
 	return flujoimpl.WithMetrics(e.ExecuteResult(ctx, in, st, opts...))
-}
-
-// build builds the parts of next that FanBranchFailsExecutor keeps itself, taking over old's (nil for the first configuration); the changes to shared parts apply when the returned function runs.
-func (e *FanBranchFailsExecutor) build(old, next *flujoimpl.Engine) (func(), []flujoimpl.Closer, error) {
-	cfg := &next.Config
-	var pool *runtime.Pool[scratchFanBranchFailsExecutor]
-	if old == nil || cfg.ObjectPoolMaxSize != old.Config.ObjectPoolMaxSize || cfg.ObjectPoolCleanupThreshold != old.Config.ObjectPoolCleanupThreshold {
-		p, err := runtime.NewPool(cfg.ObjectPoolMaxSize, cfg.ObjectPoolCleanupThreshold, newscratchFanBranchFailsExecutor, resetscratchFanBranchFailsExecutor)
-		if err != nil {
-			return nil, nil, err
-		}
-		pool = p
-	}
-	return func() {
-		if pool != nil {
-			e.scratch.Store(pool)
-		}
-	}, nil, nil
-}
-
-// addStats adds the figures of the executor's own parts to s.
-func (e *FanBranchFailsExecutor) addStats(_ *flujoimpl.Engine, s *runtime.Stats) {
-	flujoimpl.AddPool(s, e.scratch.Load().Stats())
-}
-
-// shrink reacts to memory pressure: from high pressure on, the caches admit no new results and give back half their capacity and the pool drops its idle objects; below, the caches admit again at full capacity.
-func (e *FanBranchFailsExecutor) shrink(level runtime.PressureLevel) {
-	if level < runtime.PressureHigh {
-		return
-	}
-	e.scratch.Load().Shrink()
 }
 
 // scratchFanBranchFailsExecutorFan is the working space of one run of parallel "fan".
@@ -3063,9 +2927,9 @@ func (e *FanBranchFailsExecutor) runP1(ctx context.Context, in flujotest.Job, r 
 
 // FanErrorOnConflictExecutor runs the pipeline FanErrorOnConflict ("fan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type FanErrorOnConflictExecutor struct {
-	flujogenMethods                                                                 // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
-	svc             *flujoimpl.Services                                             // configuration, components, run gate and counters
-	scratch         atomic.Pointer[runtime.Pool[scratchFanErrorOnConflictExecutor]] // working space of Parallel runs (enable_object_pool)
+	flujogenMethods                                                      // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
+	svc             *flujoimpl.Services                                  // configuration, components, run gate and counters
+	scratch         flujoimpl.Scratch[scratchFanErrorOnConflictExecutor] // working space of Parallel runs (enable_object_pool)
 
 	stepA1   flujoimpl.Step[flujotest.Job, flujotest.Job]
 	stepB    flujoimpl.Step[flujotest.Job, flujotest.Job]
@@ -3104,6 +2968,7 @@ func NewFanErrorOnConflictExecutor(opts ...flujo.CoreOption) (*FanErrorOnConflic
 	if e.scopes, err = runtime.NewScopePool(50, 0.9); err != nil {
 		return nil, err
 	}
+	e.scratch.New, e.scratch.Reset = newscratchFanErrorOnConflictExecutor, resetscratchFanErrorOnConflictExecutor
 	e.stepA1.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name: "a1",
 		Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
@@ -3164,11 +3029,7 @@ func NewFanErrorOnConflictExecutor(opts ...flujo.CoreOption) (*FanErrorOnConflic
 	}
 	e.stepEcho.Attempts = 2
 	e.stepEcho.Breaker = p.Breaker("echo", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
-	if e.svc, err = p.Services(flujoimpl.Deps{
-		Build:  e.build,
-		Shrink: e.shrink,
-		Stats:  e.addStats,
-	}, true, &e.stepA1, &e.stepB, &e.stepA2, &e.stepEcho); err != nil {
+	if e.svc, err = p.Services(flujoimpl.Deps{}, &e.scratch, &e.stepA1, &e.stepB, &e.stepA2, &e.stepEcho); err != nil {
 		return nil, err
 	}
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
@@ -3205,37 +3066,6 @@ func (e *FanErrorOnConflictExecutor) ExecuteResult(ctx context.Context, in flujo
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
 func (e *FanErrorOnConflictExecutor) ExecuteWithMonitoring(ctx context.Context, in flujotest.Job, st *flujotest.State, opts ...flujo.ExecOption) (*flujo.PipelineResult, flujo.Metrics, error) {
 	return flujoimpl.WithMetrics(e.ExecuteResult(ctx, in, st, opts...))
-}
-
-// build builds the parts of next that FanErrorOnConflictExecutor keeps itself, taking over old's (nil for the first configuration); the changes to shared parts apply when the returned function runs.
-func (e *FanErrorOnConflictExecutor) build(old, next *flujoimpl.Engine) (func(), []flujoimpl.Closer, error) {
-	cfg := &next.Config
-	var pool *runtime.Pool[scratchFanErrorOnConflictExecutor]
-	if old == nil || cfg.ObjectPoolMaxSize != old.Config.ObjectPoolMaxSize || cfg.ObjectPoolCleanupThreshold != old.Config.ObjectPoolCleanupThreshold {
-		p, err := runtime.NewPool(cfg.ObjectPoolMaxSize, cfg.ObjectPoolCleanupThreshold, newscratchFanErrorOnConflictExecutor, resetscratchFanErrorOnConflictExecutor)
-		if err != nil {
-			return nil, nil, err
-		}
-		pool = p
-	}
-	return func() {
-		if pool != nil {
-			e.scratch.Store(pool)
-		}
-	}, nil, nil
-}
-
-// addStats adds the figures of the executor's own parts to s.
-func (e *FanErrorOnConflictExecutor) addStats(_ *flujoimpl.Engine, s *runtime.Stats) {
-	flujoimpl.AddPool(s, e.scratch.Load().Stats())
-}
-
-// shrink reacts to memory pressure: from high pressure on, the caches admit no new results and give back half their capacity and the pool drops its idle objects; below, the caches admit again at full capacity.
-func (e *FanErrorOnConflictExecutor) shrink(level runtime.PressureLevel) {
-	if level < runtime.PressureHigh {
-		return
-	}
-	e.scratch.Load().Shrink()
 }
 
 // scratchFanErrorOnConflictExecutorFan is the working space of one run of parallel "fan".
@@ -3363,9 +3193,9 @@ func (e *FanErrorOnConflictExecutor) runP1(ctx context.Context, in flujotest.Job
 
 // FanJoinFailsExecutor runs the pipeline FanJoinFails ("fan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type FanJoinFailsExecutor struct {
-	flujogenMethods                                                           // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
-	svc             *flujoimpl.Services                                       // configuration, components, run gate and counters
-	scratch         atomic.Pointer[runtime.Pool[scratchFanJoinFailsExecutor]] // working space of Parallel runs (enable_object_pool)
+	flujogenMethods                                                // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
+	svc             *flujoimpl.Services                            // configuration, components, run gate and counters
+	scratch         flujoimpl.Scratch[scratchFanJoinFailsExecutor] // working space of Parallel runs (enable_object_pool)
 
 	stepA1   flujoimpl.Step[flujotest.Job, flujotest.Job]
 	stepB    flujoimpl.Step[flujotest.Job, flujotest.Job]
@@ -3403,6 +3233,7 @@ func NewFanJoinFailsExecutor(opts ...flujo.CoreOption) (*FanJoinFailsExecutor, e
 	if e.scopes, err = runtime.NewScopePool(50, 0.9); err != nil {
 		return nil, err
 	}
+	e.scratch.New, e.scratch.Reset = newscratchFanJoinFailsExecutor, resetscratchFanJoinFailsExecutor
 	e.stepA1.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name: "a1",
 		Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
@@ -3446,11 +3277,7 @@ func NewFanJoinFailsExecutor(opts ...flujo.CoreOption) (*FanJoinFailsExecutor, e
 	}
 	e.stepFail.Attempts = 1
 	e.stepFail.Breaker = p.Breaker("fail", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
-	if e.svc, err = p.Services(flujoimpl.Deps{
-		Build:  e.build,
-		Shrink: e.shrink,
-		Stats:  e.addStats,
-	}, true, &e.stepA1, &e.stepB, &e.stepFail); err != nil {
+	if e.svc, err = p.Services(flujoimpl.Deps{}, &e.scratch, &e.stepA1, &e.stepB, &e.stepFail); err != nil {
 		return nil, err
 	}
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
@@ -3487,37 +3314,6 @@ func (e *FanJoinFailsExecutor) ExecuteResult(ctx context.Context, in flujotest.J
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
 func (e *FanJoinFailsExecutor) ExecuteWithMonitoring(ctx context.Context, in flujotest.Job, st *flujotest.State, opts ...flujo.ExecOption) (*flujo.PipelineResult, flujo.Metrics, error) {
 	return flujoimpl.WithMetrics(e.ExecuteResult(ctx, in, st, opts...))
-}
-
-// build builds the parts of next that FanJoinFailsExecutor keeps itself, taking over old's (nil for the first configuration); the changes to shared parts apply when the returned function runs.
-func (e *FanJoinFailsExecutor) build(old, next *flujoimpl.Engine) (func(), []flujoimpl.Closer, error) {
-	cfg := &next.Config
-	var pool *runtime.Pool[scratchFanJoinFailsExecutor]
-	if old == nil || cfg.ObjectPoolMaxSize != old.Config.ObjectPoolMaxSize || cfg.ObjectPoolCleanupThreshold != old.Config.ObjectPoolCleanupThreshold {
-		p, err := runtime.NewPool(cfg.ObjectPoolMaxSize, cfg.ObjectPoolCleanupThreshold, newscratchFanJoinFailsExecutor, resetscratchFanJoinFailsExecutor)
-		if err != nil {
-			return nil, nil, err
-		}
-		pool = p
-	}
-	return func() {
-		if pool != nil {
-			e.scratch.Store(pool)
-		}
-	}, nil, nil
-}
-
-// addStats adds the figures of the executor's own parts to s.
-func (e *FanJoinFailsExecutor) addStats(_ *flujoimpl.Engine, s *runtime.Stats) {
-	flujoimpl.AddPool(s, e.scratch.Load().Stats())
-}
-
-// shrink reacts to memory pressure: from high pressure on, the caches admit no new results and give back half their capacity and the pool drops its idle objects; below, the caches admit again at full capacity.
-func (e *FanJoinFailsExecutor) shrink(level runtime.PressureLevel) {
-	if level < runtime.PressureHigh {
-		return
-	}
-	e.scratch.Load().Shrink()
 }
 
 // scratchFanJoinFailsExecutorFan is the working space of one run of parallel "fan".
@@ -3602,9 +3398,9 @@ func (e *FanJoinFailsExecutor) runFan(ctx context.Context, in flujotest.Job, r *
 
 // FanKeepFirstExecutor runs the pipeline FanKeepFirst ("fan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type FanKeepFirstExecutor struct {
-	flujogenMethods                                                           // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
-	svc             *flujoimpl.Services                                       // configuration, components, run gate and counters
-	scratch         atomic.Pointer[runtime.Pool[scratchFanKeepFirstExecutor]] // working space of Parallel runs (enable_object_pool)
+	flujogenMethods                                                // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
+	svc             *flujoimpl.Services                            // configuration, components, run gate and counters
+	scratch         flujoimpl.Scratch[scratchFanKeepFirstExecutor] // working space of Parallel runs (enable_object_pool)
 
 	stepA1   flujoimpl.Step[flujotest.Job, flujotest.Job]
 	stepB    flujoimpl.Step[flujotest.Job, flujotest.Job]
@@ -3643,6 +3439,7 @@ func NewFanKeepFirstExecutor(opts ...flujo.CoreOption) (*FanKeepFirstExecutor, e
 	if e.scopes, err = runtime.NewScopePool(50, 0.9); err != nil {
 		return nil, err
 	}
+	e.scratch.New, e.scratch.Reset = newscratchFanKeepFirstExecutor, resetscratchFanKeepFirstExecutor
 	e.stepA1.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name: "a1",
 		Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
@@ -3703,11 +3500,7 @@ func NewFanKeepFirstExecutor(opts ...flujo.CoreOption) (*FanKeepFirstExecutor, e
 	}
 	e.stepEcho.Attempts = 2
 	e.stepEcho.Breaker = p.Breaker("echo", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
-	if e.svc, err = p.Services(flujoimpl.Deps{
-		Build:  e.build,
-		Shrink: e.shrink,
-		Stats:  e.addStats,
-	}, true, &e.stepA1, &e.stepB, &e.stepA2, &e.stepEcho); err != nil {
+	if e.svc, err = p.Services(flujoimpl.Deps{}, &e.scratch, &e.stepA1, &e.stepB, &e.stepA2, &e.stepEcho); err != nil {
 		return nil, err
 	}
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
@@ -3744,37 +3537,6 @@ func (e *FanKeepFirstExecutor) ExecuteResult(ctx context.Context, in flujotest.J
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
 func (e *FanKeepFirstExecutor) ExecuteWithMonitoring(ctx context.Context, in flujotest.Job, st *flujotest.State, opts ...flujo.ExecOption) (*flujo.PipelineResult, flujo.Metrics, error) {
 	return flujoimpl.WithMetrics(e.ExecuteResult(ctx, in, st, opts...))
-}
-
-// build builds the parts of next that FanKeepFirstExecutor keeps itself, taking over old's (nil for the first configuration); the changes to shared parts apply when the returned function runs.
-func (e *FanKeepFirstExecutor) build(old, next *flujoimpl.Engine) (func(), []flujoimpl.Closer, error) {
-	cfg := &next.Config
-	var pool *runtime.Pool[scratchFanKeepFirstExecutor]
-	if old == nil || cfg.ObjectPoolMaxSize != old.Config.ObjectPoolMaxSize || cfg.ObjectPoolCleanupThreshold != old.Config.ObjectPoolCleanupThreshold {
-		p, err := runtime.NewPool(cfg.ObjectPoolMaxSize, cfg.ObjectPoolCleanupThreshold, newscratchFanKeepFirstExecutor, resetscratchFanKeepFirstExecutor)
-		if err != nil {
-			return nil, nil, err
-		}
-		pool = p
-	}
-	return func() {
-		if pool != nil {
-			e.scratch.Store(pool)
-		}
-	}, nil, nil
-}
-
-// addStats adds the figures of the executor's own parts to s.
-func (e *FanKeepFirstExecutor) addStats(_ *flujoimpl.Engine, s *runtime.Stats) {
-	flujoimpl.AddPool(s, e.scratch.Load().Stats())
-}
-
-// shrink reacts to memory pressure: from high pressure on, the caches admit no new results and give back half their capacity and the pool drops its idle objects; below, the caches admit again at full capacity.
-func (e *FanKeepFirstExecutor) shrink(level runtime.PressureLevel) {
-	if level < runtime.PressureHigh {
-		return
-	}
-	e.scratch.Load().Shrink()
 }
 
 // scratchFanKeepFirstExecutorFan is the working space of one run of parallel "fan".
@@ -3879,9 +3641,9 @@ func (e *FanKeepFirstExecutor) runP1(ctx context.Context, in flujotest.Job, r *f
 
 // FanMergeUpdateExecutor runs the pipeline FanMergeUpdate ("fan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type FanMergeUpdateExecutor struct {
-	flujogenMethods                                                             // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
-	svc             *flujoimpl.Services                                         // configuration, components, run gate and counters
-	scratch         atomic.Pointer[runtime.Pool[scratchFanMergeUpdateExecutor]] // working space of Parallel runs (enable_object_pool)
+	flujogenMethods                                                  // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
+	svc             *flujoimpl.Services                              // configuration, components, run gate and counters
+	scratch         flujoimpl.Scratch[scratchFanMergeUpdateExecutor] // working space of Parallel runs (enable_object_pool)
 
 	stepA1   flujoimpl.Step[flujotest.Job, flujotest.Job]
 	stepB    flujoimpl.Step[flujotest.Job, flujotest.Job]
@@ -3920,6 +3682,7 @@ func NewFanMergeUpdateExecutor(opts ...flujo.CoreOption) (*FanMergeUpdateExecuto
 	if e.scopes, err = runtime.NewScopePool(50, 0.9); err != nil {
 		return nil, err
 	}
+	e.scratch.New, e.scratch.Reset = newscratchFanMergeUpdateExecutor, resetscratchFanMergeUpdateExecutor
 	e.stepA1.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name: "a1",
 		Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
@@ -3980,11 +3743,7 @@ func NewFanMergeUpdateExecutor(opts ...flujo.CoreOption) (*FanMergeUpdateExecuto
 	}
 	e.stepEcho.Attempts = 2
 	e.stepEcho.Breaker = p.Breaker("echo", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
-	if e.svc, err = p.Services(flujoimpl.Deps{
-		Build:  e.build,
-		Shrink: e.shrink,
-		Stats:  e.addStats,
-	}, true, &e.stepA1, &e.stepB, &e.stepA2, &e.stepEcho); err != nil {
+	if e.svc, err = p.Services(flujoimpl.Deps{}, &e.scratch, &e.stepA1, &e.stepB, &e.stepA2, &e.stepEcho); err != nil {
 		return nil, err
 	}
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
@@ -4021,37 +3780,6 @@ func (e *FanMergeUpdateExecutor) ExecuteResult(ctx context.Context, in flujotest
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
 func (e *FanMergeUpdateExecutor) ExecuteWithMonitoring(ctx context.Context, in flujotest.Job, st *flujotest.State, opts ...flujo.ExecOption) (*flujo.PipelineResult, flujo.Metrics, error) {
 	return flujoimpl.WithMetrics(e.ExecuteResult(ctx, in, st, opts...))
-}
-
-// build builds the parts of next that FanMergeUpdateExecutor keeps itself, taking over old's (nil for the first configuration); the changes to shared parts apply when the returned function runs.
-func (e *FanMergeUpdateExecutor) build(old, next *flujoimpl.Engine) (func(), []flujoimpl.Closer, error) {
-	cfg := &next.Config
-	var pool *runtime.Pool[scratchFanMergeUpdateExecutor]
-	if old == nil || cfg.ObjectPoolMaxSize != old.Config.ObjectPoolMaxSize || cfg.ObjectPoolCleanupThreshold != old.Config.ObjectPoolCleanupThreshold {
-		p, err := runtime.NewPool(cfg.ObjectPoolMaxSize, cfg.ObjectPoolCleanupThreshold, newscratchFanMergeUpdateExecutor, resetscratchFanMergeUpdateExecutor)
-		if err != nil {
-			return nil, nil, err
-		}
-		pool = p
-	}
-	return func() {
-		if pool != nil {
-			e.scratch.Store(pool)
-		}
-	}, nil, nil
-}
-
-// addStats adds the figures of the executor's own parts to s.
-func (e *FanMergeUpdateExecutor) addStats(_ *flujoimpl.Engine, s *runtime.Stats) {
-	flujoimpl.AddPool(s, e.scratch.Load().Stats())
-}
-
-// shrink reacts to memory pressure: from high pressure on, the caches admit no new results and give back half their capacity and the pool drops its idle objects; below, the caches admit again at full capacity.
-func (e *FanMergeUpdateExecutor) shrink(level runtime.PressureLevel) {
-	if level < runtime.PressureHigh {
-		return
-	}
-	e.scratch.Load().Shrink()
 }
 
 // scratchFanMergeUpdateExecutorFan is the working space of one run of parallel "fan".
@@ -4156,9 +3884,9 @@ func (e *FanMergeUpdateExecutor) runP1(ctx context.Context, in flujotest.Job, r 
 
 // FanNoMergeExecutor runs the pipeline FanNoMerge ("fan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type FanNoMergeExecutor struct {
-	flujogenMethods                                                         // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
-	svc             *flujoimpl.Services                                     // configuration, components, run gate and counters
-	scratch         atomic.Pointer[runtime.Pool[scratchFanNoMergeExecutor]] // working space of Parallel runs (enable_object_pool)
+	flujogenMethods                                              // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
+	svc             *flujoimpl.Services                          // configuration, components, run gate and counters
+	scratch         flujoimpl.Scratch[scratchFanNoMergeExecutor] // working space of Parallel runs (enable_object_pool)
 
 	stepA1   flujoimpl.Step[flujotest.Job, flujotest.Job]
 	stepB    flujoimpl.Step[flujotest.Job, flujotest.Job]
@@ -4197,6 +3925,7 @@ func NewFanNoMergeExecutor(opts ...flujo.CoreOption) (*FanNoMergeExecutor, error
 	if e.scopes, err = runtime.NewScopePool(50, 0.9); err != nil {
 		return nil, err
 	}
+	e.scratch.New, e.scratch.Reset = newscratchFanNoMergeExecutor, resetscratchFanNoMergeExecutor
 	e.stepA1.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name: "a1",
 		Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
@@ -4257,11 +3986,7 @@ func NewFanNoMergeExecutor(opts ...flujo.CoreOption) (*FanNoMergeExecutor, error
 	}
 	e.stepEcho.Attempts = 2
 	e.stepEcho.Breaker = p.Breaker("echo", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
-	if e.svc, err = p.Services(flujoimpl.Deps{
-		Build:  e.build,
-		Shrink: e.shrink,
-		Stats:  e.addStats,
-	}, true, &e.stepA1, &e.stepB, &e.stepA2, &e.stepEcho); err != nil {
+	if e.svc, err = p.Services(flujoimpl.Deps{}, &e.scratch, &e.stepA1, &e.stepB, &e.stepA2, &e.stepEcho); err != nil {
 		return nil, err
 	}
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
@@ -4298,37 +4023,6 @@ func (e *FanNoMergeExecutor) ExecuteResult(ctx context.Context, in flujotest.Job
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
 func (e *FanNoMergeExecutor) ExecuteWithMonitoring(ctx context.Context, in flujotest.Job, st *flujotest.State, opts ...flujo.ExecOption) (*flujo.PipelineResult, flujo.Metrics, error) {
 	return flujoimpl.WithMetrics(e.ExecuteResult(ctx, in, st, opts...))
-}
-
-// build builds the parts of next that FanNoMergeExecutor keeps itself, taking over old's (nil for the first configuration); the changes to shared parts apply when the returned function runs.
-func (e *FanNoMergeExecutor) build(old, next *flujoimpl.Engine) (func(), []flujoimpl.Closer, error) {
-	cfg := &next.Config
-	var pool *runtime.Pool[scratchFanNoMergeExecutor]
-	if old == nil || cfg.ObjectPoolMaxSize != old.Config.ObjectPoolMaxSize || cfg.ObjectPoolCleanupThreshold != old.Config.ObjectPoolCleanupThreshold {
-		p, err := runtime.NewPool(cfg.ObjectPoolMaxSize, cfg.ObjectPoolCleanupThreshold, newscratchFanNoMergeExecutor, resetscratchFanNoMergeExecutor)
-		if err != nil {
-			return nil, nil, err
-		}
-		pool = p
-	}
-	return func() {
-		if pool != nil {
-			e.scratch.Store(pool)
-		}
-	}, nil, nil
-}
-
-// addStats adds the figures of the executor's own parts to s.
-func (e *FanNoMergeExecutor) addStats(_ *flujoimpl.Engine, s *runtime.Stats) {
-	flujoimpl.AddPool(s, e.scratch.Load().Stats())
-}
-
-// shrink reacts to memory pressure: from high pressure on, the caches admit no new results and give back half their capacity and the pool drops its idle objects; below, the caches admit again at full capacity.
-func (e *FanNoMergeExecutor) shrink(level runtime.PressureLevel) {
-	if level < runtime.PressureHigh {
-		return
-	}
-	e.scratch.Load().Shrink()
 }
 
 // scratchFanNoMergeExecutorFan is the working space of one run of parallel "fan".
@@ -4454,7 +4148,7 @@ func NewFlakyDefaultExecutor(opts ...flujo.CoreOption) (*FlakyDefaultExecutor, e
 	}
 	e.stepFlaky.Attempts = 2
 	e.stepFlaky.Breaker = p.Breaker("flaky", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
-	if e.svc, err = p.Services(flujoimpl.Deps{}, false, &e.stepFlaky); err != nil {
+	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepFlaky); err != nil {
 		return nil, err
 	}
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
@@ -4524,7 +4218,7 @@ func NewFlakyRetries3Executor(opts ...flujo.CoreOption) (*FlakyRetries3Executor,
 	}
 	e.stepFlaky.Attempts = 4
 	e.stepFlaky.Breaker = p.Breaker("flaky", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
-	if e.svc, err = p.Services(flujoimpl.Deps{}, false, &e.stepFlaky); err != nil {
+	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepFlaky); err != nil {
 		return nil, err
 	}
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
@@ -4594,7 +4288,7 @@ func NewGoexitMapExecutor(opts ...flujo.CoreOption) (*GoexitMapExecutor, error) 
 	}
 	e.stepExit.Attempts = 1
 	e.stepExit.Breaker = p.Breaker("exit", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
-	if e.svc, err = p.Services(flujoimpl.Deps{}, false, &e.stepExit); err != nil {
+	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepExit); err != nil {
 		return nil, err
 	}
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
@@ -4667,9 +4361,9 @@ func (e *GoexitMapExecutor) runEach(ctx context.Context, in []flujotest.Job, r *
 
 // GoexitParallelExecutor runs the pipeline GoexitParallel ("fan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type GoexitParallelExecutor struct {
-	flujogenMethods                                                             // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
-	svc             *flujoimpl.Services                                         // configuration, components, run gate and counters
-	scratch         atomic.Pointer[runtime.Pool[scratchGoexitParallelExecutor]] // working space of Parallel runs (enable_object_pool)
+	flujogenMethods                                                  // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
+	svc             *flujoimpl.Services                              // configuration, components, run gate and counters
+	scratch         flujoimpl.Scratch[scratchGoexitParallelExecutor] // working space of Parallel runs (enable_object_pool)
 
 	stepExit flujoimpl.Step[flujotest.Job, flujotest.Job]
 	stepEcho flujoimpl.Step[flujotest.Job, flujotest.Job]
@@ -4706,6 +4400,7 @@ func NewGoexitParallelExecutor(opts ...flujo.CoreOption) (*GoexitParallelExecuto
 	if e.scopes, err = runtime.NewScopePool(50, 0.9); err != nil {
 		return nil, err
 	}
+	e.scratch.New, e.scratch.Reset = newscratchGoexitParallelExecutor, resetscratchGoexitParallelExecutor
 	e.stepExit.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "exit",
 		Plain: flujotest.ExitOnExit,
@@ -4724,11 +4419,7 @@ func NewGoexitParallelExecutor(opts ...flujo.CoreOption) (*GoexitParallelExecuto
 	}
 	e.stepEcho.Attempts = 2
 	e.stepEcho.Breaker = p.Breaker("echo", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
-	if e.svc, err = p.Services(flujoimpl.Deps{
-		Build:  e.build,
-		Shrink: e.shrink,
-		Stats:  e.addStats,
-	}, true, &e.stepExit, &e.stepEcho); err != nil {
+	if e.svc, err = p.Services(flujoimpl.Deps{}, &e.scratch, &e.stepExit, &e.stepEcho); err != nil {
 		return nil, err
 	}
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
@@ -4765,37 +4456,6 @@ func (e *GoexitParallelExecutor) ExecuteResult(ctx context.Context, in flujotest
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
 func (e *GoexitParallelExecutor) ExecuteWithMonitoring(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, flujo.Metrics, error) {
 	return flujoimpl.WithMetrics(e.ExecuteResult(ctx, in, opts...))
-}
-
-// build builds the parts of next that GoexitParallelExecutor keeps itself, taking over old's (nil for the first configuration); the changes to shared parts apply when the returned function runs.
-func (e *GoexitParallelExecutor) build(old, next *flujoimpl.Engine) (func(), []flujoimpl.Closer, error) {
-	cfg := &next.Config
-	var pool *runtime.Pool[scratchGoexitParallelExecutor]
-	if old == nil || cfg.ObjectPoolMaxSize != old.Config.ObjectPoolMaxSize || cfg.ObjectPoolCleanupThreshold != old.Config.ObjectPoolCleanupThreshold {
-		p, err := runtime.NewPool(cfg.ObjectPoolMaxSize, cfg.ObjectPoolCleanupThreshold, newscratchGoexitParallelExecutor, resetscratchGoexitParallelExecutor)
-		if err != nil {
-			return nil, nil, err
-		}
-		pool = p
-	}
-	return func() {
-		if pool != nil {
-			e.scratch.Store(pool)
-		}
-	}, nil, nil
-}
-
-// addStats adds the figures of the executor's own parts to s.
-func (e *GoexitParallelExecutor) addStats(_ *flujoimpl.Engine, s *runtime.Stats) {
-	flujoimpl.AddPool(s, e.scratch.Load().Stats())
-}
-
-// shrink reacts to memory pressure: from high pressure on, the caches admit no new results and give back half their capacity and the pool drops its idle objects; below, the caches admit again at full capacity.
-func (e *GoexitParallelExecutor) shrink(level runtime.PressureLevel) {
-	if level < runtime.PressureHigh {
-		return
-	}
-	e.scratch.Load().Shrink()
 }
 
 // scratchGoexitParallelExecutorFan is the working space of one run of parallel "fan".
@@ -4887,7 +4547,7 @@ func NewGoexitStepExecutor(opts ...flujo.CoreOption) (*GoexitStepExecutor, error
 	}
 	e.stepExit.Attempts = 1
 	e.stepExit.Breaker = p.Breaker("exit", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
-	if e.svc, err = p.Services(flujoimpl.Deps{}, false, &e.stepExit); err != nil {
+	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepExit); err != nil {
 		return nil, err
 	}
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
@@ -4958,7 +4618,7 @@ func NewGoexitTimedExecutor(opts ...flujo.CoreOption) (*GoexitTimedExecutor, err
 	e.stepExit.Attempts = 1
 	e.stepExit.Timeout = time.Duration(int64(3600000000000))
 	e.stepExit.Breaker = p.Breaker("exit", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
-	if e.svc, err = p.Services(flujoimpl.Deps{}, false, &e.stepExit); err != nil {
+	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepExit); err != nil {
 		return nil, err
 	}
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
@@ -5025,7 +4685,7 @@ func NewHeldExecutor(opts ...flujo.CoreOption) (*HeldExecutor, error) {
 	}
 	e.stepHeld.Attempts = 1
 	e.stepHeld.Breaker = p.Breaker("held", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
-	if e.svc, err = p.Services(flujoimpl.Deps{}, false, &e.stepHeld); err != nil {
+	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepHeld); err != nil {
 		return nil, err
 	}
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
@@ -5115,7 +4775,7 @@ func NewHistoryExecutor(opts ...flujo.CoreOption) (*HistoryExecutor, error) {
 	}
 	e.stepThird.Attempts = 2
 	e.stepThird.Breaker = p.Breaker("third", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
-	if e.svc, err = p.Services(flujoimpl.Deps{}, false, &e.stepFirst, &e.stepSecond, &e.stepThird); err != nil {
+	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepFirst, &e.stepSecond, &e.stepThird); err != nil {
 		return nil, err
 	}
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
@@ -5222,7 +4882,7 @@ func NewIOBurstExecutor(opts ...flujo.CoreOption) (*IOBurstExecutor, error) {
 	}
 	e.stepIo.Attempts = 1
 	e.stepIo.Breaker = p.Breaker("io", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
-	if e.svc, err = p.Services(flujoimpl.Deps{}, false, &e.stepIo); err != nil {
+	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepIo); err != nil {
 		return nil, err
 	}
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
@@ -5263,9 +4923,9 @@ func (e *IOBurstExecutor) ExecuteWithMonitoring(ctx context.Context, in flujotes
 
 // JoinFailsAfterIgnoredExecutor runs the pipeline JoinFailsAfterIgnored ("joined") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type JoinFailsAfterIgnoredExecutor struct {
-	flujogenMethods                                                                    // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
-	svc             *flujoimpl.Services                                                // configuration, components, run gate and counters
-	scratch         atomic.Pointer[runtime.Pool[scratchJoinFailsAfterIgnoredExecutor]] // working space of Parallel runs (enable_object_pool)
+	flujogenMethods                                                         // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
+	svc             *flujoimpl.Services                                     // configuration, components, run gate and counters
+	scratch         flujoimpl.Scratch[scratchJoinFailsAfterIgnoredExecutor] // working space of Parallel runs (enable_object_pool)
 
 	stepEcho flujoimpl.Step[flujotest.Job, flujotest.Job]
 	stepFail flujoimpl.Step[flujotest.Job, flujotest.Job]
@@ -5302,6 +4962,7 @@ func NewJoinFailsAfterIgnoredExecutor(opts ...flujo.CoreOption) (*JoinFailsAfter
 	if e.scopes, err = runtime.NewScopePool(50, 0.9); err != nil {
 		return nil, err
 	}
+	e.scratch.New, e.scratch.Reset = newscratchJoinFailsAfterIgnoredExecutor, resetscratchJoinFailsAfterIgnoredExecutor
 	e.stepEcho.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "echo",
 		Plain: flujotest.Echo,
@@ -5320,11 +4981,7 @@ func NewJoinFailsAfterIgnoredExecutor(opts ...flujo.CoreOption) (*JoinFailsAfter
 	}
 	e.stepFail.Attempts = 1
 	e.stepFail.Breaker = p.Breaker("fail", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
-	if e.svc, err = p.Services(flujoimpl.Deps{
-		Build:  e.build,
-		Shrink: e.shrink,
-		Stats:  e.addStats,
-	}, true, &e.stepEcho, &e.stepFail); err != nil {
+	if e.svc, err = p.Services(flujoimpl.Deps{}, &e.scratch, &e.stepEcho, &e.stepFail); err != nil {
 		return nil, err
 	}
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
@@ -5361,37 +5018,6 @@ func (e *JoinFailsAfterIgnoredExecutor) ExecuteResult(ctx context.Context, in fl
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
 func (e *JoinFailsAfterIgnoredExecutor) ExecuteWithMonitoring(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, flujo.Metrics, error) {
 	return flujoimpl.WithMetrics(e.ExecuteResult(ctx, in, opts...))
-}
-
-// build builds the parts of next that JoinFailsAfterIgnoredExecutor keeps itself, taking over old's (nil for the first configuration); the changes to shared parts apply when the returned function runs.
-func (e *JoinFailsAfterIgnoredExecutor) build(old, next *flujoimpl.Engine) (func(), []flujoimpl.Closer, error) {
-	cfg := &next.Config
-	var pool *runtime.Pool[scratchJoinFailsAfterIgnoredExecutor]
-	if old == nil || cfg.ObjectPoolMaxSize != old.Config.ObjectPoolMaxSize || cfg.ObjectPoolCleanupThreshold != old.Config.ObjectPoolCleanupThreshold {
-		p, err := runtime.NewPool(cfg.ObjectPoolMaxSize, cfg.ObjectPoolCleanupThreshold, newscratchJoinFailsAfterIgnoredExecutor, resetscratchJoinFailsAfterIgnoredExecutor)
-		if err != nil {
-			return nil, nil, err
-		}
-		pool = p
-	}
-	return func() {
-		if pool != nil {
-			e.scratch.Store(pool)
-		}
-	}, nil, nil
-}
-
-// addStats adds the figures of the executor's own parts to s.
-func (e *JoinFailsAfterIgnoredExecutor) addStats(_ *flujoimpl.Engine, s *runtime.Stats) {
-	flujoimpl.AddPool(s, e.scratch.Load().Stats())
-}
-
-// shrink reacts to memory pressure: from high pressure on, the caches admit no new results and give back half their capacity and the pool drops its idle objects; below, the caches admit again at full capacity.
-func (e *JoinFailsAfterIgnoredExecutor) shrink(level runtime.PressureLevel) {
-	if level < runtime.PressureHigh {
-		return
-	}
-	e.scratch.Load().Shrink()
 }
 
 // runJoined runs the Pipeline "joined".
@@ -5498,7 +5124,7 @@ func NewMapEchoExecutor(opts ...flujo.CoreOption) (*MapEchoExecutor, error) {
 	}
 	e.stepEcho.Attempts = 2
 	e.stepEcho.Breaker = p.Breaker("echo", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
-	if e.svc, err = p.Services(flujoimpl.Deps{}, false, &e.stepEcho); err != nil {
+	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepEcho); err != nil {
 		return nil, err
 	}
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
@@ -5600,7 +5226,7 @@ func NewMapFlakyInOrderExecutor(opts ...flujo.CoreOption) (*MapFlakyInOrderExecu
 	}
 	e.stepFlaky.Attempts = 1
 	e.stepFlaky.Breaker = p.Breaker("flaky", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
-	if e.svc, err = p.Services(flujoimpl.Deps{}, false, &e.stepFlaky); err != nil {
+	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepFlaky); err != nil {
 		return nil, err
 	}
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
@@ -5660,9 +5286,9 @@ func (e *MapFlakyInOrderExecutor) runEach(ctx context.Context, in []flujotest.Jo
 
 // MaybeConflictExecutor runs the pipeline MaybeConflict ("maybe") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type MaybeConflictExecutor struct {
-	flujogenMethods                                                            // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
-	svc             *flujoimpl.Services                                        // configuration, components, run gate and counters
-	scratch         atomic.Pointer[runtime.Pool[scratchMaybeConflictExecutor]] // working space of Parallel runs (enable_object_pool)
+	flujogenMethods                                                 // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
+	svc             *flujoimpl.Services                             // configuration, components, run gate and counters
+	scratch         flujoimpl.Scratch[scratchMaybeConflictExecutor] // working space of Parallel runs (enable_object_pool)
 
 	stepX flujoimpl.Step[flujotest.Job, flujotest.Job]
 	stepY flujoimpl.Step[flujotest.Job, flujotest.Job]
@@ -5699,6 +5325,7 @@ func NewMaybeConflictExecutor(opts ...flujo.CoreOption) (*MaybeConflictExecutor,
 	if e.scopes, err = runtime.NewScopePool(50, 0.9); err != nil {
 		return nil, err
 	}
+	e.scratch.New, e.scratch.Reset = newscratchMaybeConflictExecutor, resetscratchMaybeConflictExecutor
 	e.stepX.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name: "x",
 		Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
@@ -5733,11 +5360,7 @@ func NewMaybeConflictExecutor(opts ...flujo.CoreOption) (*MaybeConflictExecutor,
 	}
 	e.stepY.Attempts = 2
 	e.stepY.Breaker = p.Breaker("y", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
-	if e.svc, err = p.Services(flujoimpl.Deps{
-		Build:  e.build,
-		Shrink: e.shrink,
-		Stats:  e.addStats,
-	}, true, &e.stepX, &e.stepY); err != nil {
+	if e.svc, err = p.Services(flujoimpl.Deps{}, &e.scratch, &e.stepX, &e.stepY); err != nil {
 		return nil, err
 	}
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
@@ -5774,37 +5397,6 @@ func (e *MaybeConflictExecutor) ExecuteResult(ctx context.Context, in flujotest.
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
 func (e *MaybeConflictExecutor) ExecuteWithMonitoring(ctx context.Context, in flujotest.Job, st *flujotest.State, opts ...flujo.ExecOption) (*flujo.PipelineResult, flujo.Metrics, error) {
 	return flujoimpl.WithMetrics(e.ExecuteResult(ctx, in, st, opts...))
-}
-
-// build builds the parts of next that MaybeConflictExecutor keeps itself, taking over old's (nil for the first configuration); the changes to shared parts apply when the returned function runs.
-func (e *MaybeConflictExecutor) build(old, next *flujoimpl.Engine) (func(), []flujoimpl.Closer, error) {
-	cfg := &next.Config
-	var pool *runtime.Pool[scratchMaybeConflictExecutor]
-	if old == nil || cfg.ObjectPoolMaxSize != old.Config.ObjectPoolMaxSize || cfg.ObjectPoolCleanupThreshold != old.Config.ObjectPoolCleanupThreshold {
-		p, err := runtime.NewPool(cfg.ObjectPoolMaxSize, cfg.ObjectPoolCleanupThreshold, newscratchMaybeConflictExecutor, resetscratchMaybeConflictExecutor)
-		if err != nil {
-			return nil, nil, err
-		}
-		pool = p
-	}
-	return func() {
-		if pool != nil {
-			e.scratch.Store(pool)
-		}
-	}, nil, nil
-}
-
-// addStats adds the figures of the executor's own parts to s.
-func (e *MaybeConflictExecutor) addStats(_ *flujoimpl.Engine, s *runtime.Stats) {
-	flujoimpl.AddPool(s, e.scratch.Load().Stats())
-}
-
-// shrink reacts to memory pressure: from high pressure on, the caches admit no new results and give back half their capacity and the pool drops its idle objects; below, the caches admit again at full capacity.
-func (e *MaybeConflictExecutor) shrink(level runtime.PressureLevel) {
-	if level < runtime.PressureHigh {
-		return
-	}
-	e.scratch.Load().Shrink()
 }
 
 // scratchMaybeConflictExecutorMaybe is the working space of one run of parallel "maybe".
@@ -5940,7 +5532,7 @@ func NewPanicAtTwoDepthsExecutor(opts ...flujo.CoreOption) (*PanicAtTwoDepthsExe
 	}
 	e.stepPanic.Attempts = 1
 	e.stepPanic.Breaker = p.Breaker("panic", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
-	if e.svc, err = p.Services(flujoimpl.Deps{}, false, &e.stepPanicdeep, &e.stepPanic); err != nil {
+	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepPanicdeep, &e.stepPanic); err != nil {
 		return nil, err
 	}
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
@@ -6055,7 +5647,7 @@ func NewPanicsExecutor(opts ...flujo.CoreOption) (*PanicsExecutor, error) {
 	}
 	e.stepPanic.Attempts = 1
 	e.stepPanic.Breaker = p.Breaker("panic", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
-	if e.svc, err = p.Services(flujoimpl.Deps{}, false, &e.stepPanic); err != nil {
+	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepPanic); err != nil {
 		return nil, err
 	}
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
@@ -6096,9 +5688,9 @@ func (e *PanicsExecutor) ExecuteWithMonitoring(ctx context.Context, in flujotest
 
 // ParallelBlocksExecutor runs the pipeline ParallelBlocks ("fan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type ParallelBlocksExecutor struct {
-	flujogenMethods                                                             // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
-	svc             *flujoimpl.Services                                         // configuration, components, run gate and counters
-	scratch         atomic.Pointer[runtime.Pool[scratchParallelBlocksExecutor]] // working space of Parallel runs (enable_object_pool)
+	flujogenMethods                                                  // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
+	svc             *flujoimpl.Services                              // configuration, components, run gate and counters
+	scratch         flujoimpl.Scratch[scratchParallelBlocksExecutor] // working space of Parallel runs (enable_object_pool)
 
 	stepBlock flujoimpl.Step[flujotest.Job, flujotest.Job]
 	stepEcho  flujoimpl.Step[flujotest.Job, flujotest.Job]
@@ -6130,6 +5722,7 @@ func NewParallelBlocksExecutor(opts ...flujo.CoreOption) (*ParallelBlocksExecuto
 		return nil, err
 	}
 	e := &ParallelBlocksExecutor{}
+	e.scratch.New, e.scratch.Reset = newscratchParallelBlocksExecutor, resetscratchParallelBlocksExecutor
 	e.stepBlock.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "block",
 		Plain: flujotest.Block,
@@ -6148,11 +5741,7 @@ func NewParallelBlocksExecutor(opts ...flujo.CoreOption) (*ParallelBlocksExecuto
 	}
 	e.stepEcho.Attempts = 2
 	e.stepEcho.Breaker = p.Breaker("echo", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
-	if e.svc, err = p.Services(flujoimpl.Deps{
-		Build:  e.build,
-		Shrink: e.shrink,
-		Stats:  e.addStats,
-	}, true, &e.stepBlock, &e.stepEcho); err != nil {
+	if e.svc, err = p.Services(flujoimpl.Deps{}, &e.scratch, &e.stepBlock, &e.stepEcho); err != nil {
 		return nil, err
 	}
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
@@ -6189,37 +5778,6 @@ func (e *ParallelBlocksExecutor) ExecuteResult(ctx context.Context, in flujotest
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
 func (e *ParallelBlocksExecutor) ExecuteWithMonitoring(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, flujo.Metrics, error) {
 	return flujoimpl.WithMetrics(e.ExecuteResult(ctx, in, opts...))
-}
-
-// build builds the parts of next that ParallelBlocksExecutor keeps itself, taking over old's (nil for the first configuration); the changes to shared parts apply when the returned function runs.
-func (e *ParallelBlocksExecutor) build(old, next *flujoimpl.Engine) (func(), []flujoimpl.Closer, error) {
-	cfg := &next.Config
-	var pool *runtime.Pool[scratchParallelBlocksExecutor]
-	if old == nil || cfg.ObjectPoolMaxSize != old.Config.ObjectPoolMaxSize || cfg.ObjectPoolCleanupThreshold != old.Config.ObjectPoolCleanupThreshold {
-		p, err := runtime.NewPool(cfg.ObjectPoolMaxSize, cfg.ObjectPoolCleanupThreshold, newscratchParallelBlocksExecutor, resetscratchParallelBlocksExecutor)
-		if err != nil {
-			return nil, nil, err
-		}
-		pool = p
-	}
-	return func() {
-		if pool != nil {
-			e.scratch.Store(pool)
-		}
-	}, nil, nil
-}
-
-// addStats adds the figures of the executor's own parts to s.
-func (e *ParallelBlocksExecutor) addStats(_ *flujoimpl.Engine, s *runtime.Stats) {
-	flujoimpl.AddPool(s, e.scratch.Load().Stats())
-}
-
-// shrink reacts to memory pressure: from high pressure on, the caches admit no new results and give back half their capacity and the pool drops its idle objects; below, the caches admit again at full capacity.
-func (e *ParallelBlocksExecutor) shrink(level runtime.PressureLevel) {
-	if level < runtime.PressureHigh {
-		return
-	}
-	e.scratch.Load().Shrink()
 }
 
 // scratchParallelBlocksExecutorFan is the working space of one run of parallel "fan".
@@ -6280,9 +5838,9 @@ func (e *ParallelBlocksExecutor) runFan(ctx context.Context, in flujotest.Job, r
 
 // ParallelIgnoreExecutor runs the pipeline ParallelIgnore ("fan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type ParallelIgnoreExecutor struct {
-	flujogenMethods                                                             // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
-	svc             *flujoimpl.Services                                         // configuration, components, run gate and counters
-	scratch         atomic.Pointer[runtime.Pool[scratchParallelIgnoreExecutor]] // working space of Parallel runs (enable_object_pool)
+	flujogenMethods                                                  // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
+	svc             *flujoimpl.Services                              // configuration, components, run gate and counters
+	scratch         flujoimpl.Scratch[scratchParallelIgnoreExecutor] // working space of Parallel runs (enable_object_pool)
 
 	stepEcho flujoimpl.Step[flujotest.Job, flujotest.Job]
 	stepFail flujoimpl.Step[flujotest.Job, flujotest.Job]
@@ -6319,6 +5877,7 @@ func NewParallelIgnoreExecutor(opts ...flujo.CoreOption) (*ParallelIgnoreExecuto
 	if e.scopes, err = runtime.NewScopePool(50, 0.9); err != nil {
 		return nil, err
 	}
+	e.scratch.New, e.scratch.Reset = newscratchParallelIgnoreExecutor, resetscratchParallelIgnoreExecutor
 	e.stepEcho.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "echo",
 		Plain: flujotest.Echo,
@@ -6337,11 +5896,7 @@ func NewParallelIgnoreExecutor(opts ...flujo.CoreOption) (*ParallelIgnoreExecuto
 	}
 	e.stepFail.Attempts = 1
 	e.stepFail.Breaker = p.Breaker("fail", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
-	if e.svc, err = p.Services(flujoimpl.Deps{
-		Build:  e.build,
-		Shrink: e.shrink,
-		Stats:  e.addStats,
-	}, true, &e.stepEcho, &e.stepFail); err != nil {
+	if e.svc, err = p.Services(flujoimpl.Deps{}, &e.scratch, &e.stepEcho, &e.stepFail); err != nil {
 		return nil, err
 	}
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
@@ -6378,37 +5933,6 @@ func (e *ParallelIgnoreExecutor) ExecuteResult(ctx context.Context, in flujotest
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
 func (e *ParallelIgnoreExecutor) ExecuteWithMonitoring(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, flujo.Metrics, error) {
 	return flujoimpl.WithMetrics(e.ExecuteResult(ctx, in, opts...))
-}
-
-// build builds the parts of next that ParallelIgnoreExecutor keeps itself, taking over old's (nil for the first configuration); the changes to shared parts apply when the returned function runs.
-func (e *ParallelIgnoreExecutor) build(old, next *flujoimpl.Engine) (func(), []flujoimpl.Closer, error) {
-	cfg := &next.Config
-	var pool *runtime.Pool[scratchParallelIgnoreExecutor]
-	if old == nil || cfg.ObjectPoolMaxSize != old.Config.ObjectPoolMaxSize || cfg.ObjectPoolCleanupThreshold != old.Config.ObjectPoolCleanupThreshold {
-		p, err := runtime.NewPool(cfg.ObjectPoolMaxSize, cfg.ObjectPoolCleanupThreshold, newscratchParallelIgnoreExecutor, resetscratchParallelIgnoreExecutor)
-		if err != nil {
-			return nil, nil, err
-		}
-		pool = p
-	}
-	return func() {
-		if pool != nil {
-			e.scratch.Store(pool)
-		}
-	}, nil, nil
-}
-
-// addStats adds the figures of the executor's own parts to s.
-func (e *ParallelIgnoreExecutor) addStats(_ *flujoimpl.Engine, s *runtime.Stats) {
-	flujoimpl.AddPool(s, e.scratch.Load().Stats())
-}
-
-// shrink reacts to memory pressure: from high pressure on, the caches admit no new results and give back half their capacity and the pool drops its idle objects; below, the caches admit again at full capacity.
-func (e *ParallelIgnoreExecutor) shrink(level runtime.PressureLevel) {
-	if level < runtime.PressureHigh {
-		return
-	}
-	e.scratch.Load().Shrink()
 }
 
 // scratchParallelIgnoreExecutorFan is the working space of one run of parallel "fan".
@@ -6471,9 +5995,9 @@ func (e *ParallelIgnoreExecutor) runFan(ctx context.Context, in flujotest.Job, r
 
 // ParallelPropagateExecutor runs the pipeline ParallelPropagate ("fan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type ParallelPropagateExecutor struct {
-	flujogenMethods                                                                // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
-	svc             *flujoimpl.Services                                            // configuration, components, run gate and counters
-	scratch         atomic.Pointer[runtime.Pool[scratchParallelPropagateExecutor]] // working space of Parallel runs (enable_object_pool)
+	flujogenMethods                                                     // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
+	svc             *flujoimpl.Services                                 // configuration, components, run gate and counters
+	scratch         flujoimpl.Scratch[scratchParallelPropagateExecutor] // working space of Parallel runs (enable_object_pool)
 
 	stepEcho flujoimpl.Step[flujotest.Job, flujotest.Job]
 	stepFail flujoimpl.Step[flujotest.Job, flujotest.Job]
@@ -6510,6 +6034,7 @@ func NewParallelPropagateExecutor(opts ...flujo.CoreOption) (*ParallelPropagateE
 	if e.scopes, err = runtime.NewScopePool(50, 0.9); err != nil {
 		return nil, err
 	}
+	e.scratch.New, e.scratch.Reset = newscratchParallelPropagateExecutor, resetscratchParallelPropagateExecutor
 	e.stepEcho.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "echo",
 		Plain: flujotest.Echo,
@@ -6528,11 +6053,7 @@ func NewParallelPropagateExecutor(opts ...flujo.CoreOption) (*ParallelPropagateE
 	}
 	e.stepFail.Attempts = 1
 	e.stepFail.Breaker = p.Breaker("fail", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
-	if e.svc, err = p.Services(flujoimpl.Deps{
-		Build:  e.build,
-		Shrink: e.shrink,
-		Stats:  e.addStats,
-	}, true, &e.stepEcho, &e.stepFail); err != nil {
+	if e.svc, err = p.Services(flujoimpl.Deps{}, &e.scratch, &e.stepEcho, &e.stepFail); err != nil {
 		return nil, err
 	}
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
@@ -6569,37 +6090,6 @@ func (e *ParallelPropagateExecutor) ExecuteResult(ctx context.Context, in flujot
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
 func (e *ParallelPropagateExecutor) ExecuteWithMonitoring(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, flujo.Metrics, error) {
 	return flujoimpl.WithMetrics(e.ExecuteResult(ctx, in, opts...))
-}
-
-// build builds the parts of next that ParallelPropagateExecutor keeps itself, taking over old's (nil for the first configuration); the changes to shared parts apply when the returned function runs.
-func (e *ParallelPropagateExecutor) build(old, next *flujoimpl.Engine) (func(), []flujoimpl.Closer, error) {
-	cfg := &next.Config
-	var pool *runtime.Pool[scratchParallelPropagateExecutor]
-	if old == nil || cfg.ObjectPoolMaxSize != old.Config.ObjectPoolMaxSize || cfg.ObjectPoolCleanupThreshold != old.Config.ObjectPoolCleanupThreshold {
-		p, err := runtime.NewPool(cfg.ObjectPoolMaxSize, cfg.ObjectPoolCleanupThreshold, newscratchParallelPropagateExecutor, resetscratchParallelPropagateExecutor)
-		if err != nil {
-			return nil, nil, err
-		}
-		pool = p
-	}
-	return func() {
-		if pool != nil {
-			e.scratch.Store(pool)
-		}
-	}, nil, nil
-}
-
-// addStats adds the figures of the executor's own parts to s.
-func (e *ParallelPropagateExecutor) addStats(_ *flujoimpl.Engine, s *runtime.Stats) {
-	flujoimpl.AddPool(s, e.scratch.Load().Stats())
-}
-
-// shrink reacts to memory pressure: from high pressure on, the caches admit no new results and give back half their capacity and the pool drops its idle objects; below, the caches admit again at full capacity.
-func (e *ParallelPropagateExecutor) shrink(level runtime.PressureLevel) {
-	if level < runtime.PressureHigh {
-		return
-	}
-	e.scratch.Load().Shrink()
 }
 
 // scratchParallelPropagateExecutorFan is the working space of one run of parallel "fan".
@@ -6662,9 +6152,9 @@ func (e *ParallelPropagateExecutor) runFan(ctx context.Context, in flujotest.Job
 
 // ParallelSpendExecutor runs the pipeline ParallelSpend ("spend") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type ParallelSpendExecutor struct {
-	flujogenMethods                                                            // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
-	svc             *flujoimpl.Services                                        // configuration, components, run gate and counters
-	scratch         atomic.Pointer[runtime.Pool[scratchParallelSpendExecutor]] // working space of Parallel runs (enable_object_pool)
+	flujogenMethods                                                 // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
+	svc             *flujoimpl.Services                             // configuration, components, run gate and counters
+	scratch         flujoimpl.Scratch[scratchParallelSpendExecutor] // working space of Parallel runs (enable_object_pool)
 
 	stepLeft  flujoimpl.Step[flujotest.Job, flujotest.Job]
 	stepRight flujoimpl.Step[flujotest.Job, flujotest.Job]
@@ -6702,6 +6192,7 @@ func NewParallelSpendExecutor(opts ...flujo.CoreOption) (*ParallelSpendExecutor,
 	if e.scopes, err = runtime.NewScopePool(50, 0.9); err != nil {
 		return nil, err
 	}
+	e.scratch.New, e.scratch.Reset = newscratchParallelSpendExecutor, resetscratchParallelSpendExecutor
 	e.stepLeft.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "left",
 		Plain: flujotest.Echo,
@@ -6729,11 +6220,7 @@ func NewParallelSpendExecutor(opts ...flujo.CoreOption) (*ParallelSpendExecutor,
 	}
 	e.stepAfter.Attempts = 2
 	e.stepAfter.Breaker = p.Breaker("after", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
-	if e.svc, err = p.Services(flujoimpl.Deps{
-		Build:  e.build,
-		Shrink: e.shrink,
-		Stats:  e.addStats,
-	}, true, &e.stepLeft, &e.stepRight, &e.stepAfter); err != nil {
+	if e.svc, err = p.Services(flujoimpl.Deps{}, &e.scratch, &e.stepLeft, &e.stepRight, &e.stepAfter); err != nil {
 		return nil, err
 	}
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
@@ -6770,37 +6257,6 @@ func (e *ParallelSpendExecutor) ExecuteResult(ctx context.Context, in flujotest.
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
 func (e *ParallelSpendExecutor) ExecuteWithMonitoring(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, flujo.Metrics, error) {
 	return flujoimpl.WithMetrics(e.ExecuteResult(ctx, in, opts...))
-}
-
-// build builds the parts of next that ParallelSpendExecutor keeps itself, taking over old's (nil for the first configuration); the changes to shared parts apply when the returned function runs.
-func (e *ParallelSpendExecutor) build(old, next *flujoimpl.Engine) (func(), []flujoimpl.Closer, error) {
-	cfg := &next.Config
-	var pool *runtime.Pool[scratchParallelSpendExecutor]
-	if old == nil || cfg.ObjectPoolMaxSize != old.Config.ObjectPoolMaxSize || cfg.ObjectPoolCleanupThreshold != old.Config.ObjectPoolCleanupThreshold {
-		p, err := runtime.NewPool(cfg.ObjectPoolMaxSize, cfg.ObjectPoolCleanupThreshold, newscratchParallelSpendExecutor, resetscratchParallelSpendExecutor)
-		if err != nil {
-			return nil, nil, err
-		}
-		pool = p
-	}
-	return func() {
-		if pool != nil {
-			e.scratch.Store(pool)
-		}
-	}, nil, nil
-}
-
-// addStats adds the figures of the executor's own parts to s.
-func (e *ParallelSpendExecutor) addStats(_ *flujoimpl.Engine, s *runtime.Stats) {
-	flujoimpl.AddPool(s, e.scratch.Load().Stats())
-}
-
-// shrink reacts to memory pressure: from high pressure on, the caches admit no new results and give back half their capacity and the pool drops its idle objects; below, the caches admit again at full capacity.
-func (e *ParallelSpendExecutor) shrink(level runtime.PressureLevel) {
-	if level < runtime.PressureHigh {
-		return
-	}
-	e.scratch.Load().Shrink()
 }
 
 // runSpend runs the Pipeline "spend".
@@ -6922,7 +6378,7 @@ func NewRouteNoDefaultExecutor(opts ...flujo.CoreOption) (*RouteNoDefaultExecuto
 	}
 	e.stepUpper.Attempts = 2
 	e.stepUpper.Breaker = p.Breaker("upper", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
-	if e.svc, err = p.Services(flujoimpl.Deps{}, false, &e.stepLower, &e.stepUpper); err != nil {
+	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepLower, &e.stepUpper); err != nil {
 		return nil, err
 	}
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
@@ -7042,7 +6498,7 @@ func NewRouteWithDefaultExecutor(opts ...flujo.CoreOption) (*RouteWithDefaultExe
 	}
 	e.stepOther.Attempts = 2
 	e.stepOther.Breaker = p.Breaker("other", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
-	if e.svc, err = p.Services(flujoimpl.Deps{}, false, &e.stepLower, &e.stepUpper, &e.stepOther); err != nil {
+	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepLower, &e.stepUpper, &e.stepOther); err != nil {
 		return nil, err
 	}
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
@@ -7161,7 +6617,7 @@ func NewSpend3Executor(opts ...flujo.CoreOption) (*Spend3Executor, error) {
 	}
 	e.stepS3.Attempts = 2
 	e.stepS3.Breaker = p.Breaker("s3", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
-	if e.svc, err = p.Services(flujoimpl.Deps{}, false, &e.stepS1, &e.stepS2, &e.stepS3); err != nil {
+	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepS1, &e.stepS2, &e.stepS3); err != nil {
 		return nil, err
 	}
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
@@ -7265,7 +6721,7 @@ func NewStateRetryExecutor(opts ...flujo.CoreOption) (*StateRetryExecutor, error
 	}
 	e.stepLogflake.Attempts = 3
 	e.stepLogflake.Breaker = p.Breaker("logflake", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
-	if e.svc, err = p.Services(flujoimpl.Deps{}, false, &e.stepLogflake); err != nil {
+	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepLogflake); err != nil {
 		return nil, err
 	}
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
@@ -7336,7 +6792,7 @@ func NewTimesOutExecutor(opts ...flujo.CoreOption) (*TimesOutExecutor, error) {
 	e.stepBlock.Attempts = 2
 	e.stepBlock.Timeout = time.Duration(int64(5000000))
 	e.stepBlock.Breaker = p.Breaker("block", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
-	if e.svc, err = p.Services(flujoimpl.Deps{}, false, &e.stepBlock); err != nil {
+	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepBlock); err != nil {
 		return nil, err
 	}
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
@@ -7377,9 +6833,9 @@ func (e *TimesOutExecutor) ExecuteWithMonitoring(ctx context.Context, in flujote
 
 // TwoFansExecutor runs the pipeline TwoFans ("two") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type TwoFansExecutor struct {
-	flujogenMethods                                                      // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
-	svc             *flujoimpl.Services                                  // configuration, components, run gate and counters
-	scratch         atomic.Pointer[runtime.Pool[scratchTwoFansExecutor]] // working space of Parallel runs (enable_object_pool)
+	flujogenMethods                                           // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
+	svc             *flujoimpl.Services                       // configuration, components, run gate and counters
+	scratch         flujoimpl.Scratch[scratchTwoFansExecutor] // working space of Parallel runs (enable_object_pool)
 
 	stepL1 flujoimpl.Step[flujotest.Job, flujotest.Job]
 	stepR1 flujoimpl.Step[flujotest.Job, flujotest.Job]
@@ -7425,6 +6881,7 @@ func NewTwoFansExecutor(opts ...flujo.CoreOption) (*TwoFansExecutor, error) {
 	if e.scopes, err = runtime.NewScopePool(50, 0.9); err != nil {
 		return nil, err
 	}
+	e.scratch.New, e.scratch.Reset = newscratchTwoFansExecutor, resetscratchTwoFansExecutor
 	e.stepL1.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "l1",
 		Plain: flujotest.Echo,
@@ -7461,11 +6918,7 @@ func NewTwoFansExecutor(opts ...flujo.CoreOption) (*TwoFansExecutor, error) {
 	}
 	e.stepR2.Attempts = 2
 	e.stepR2.Breaker = p.Breaker("r2", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
-	if e.svc, err = p.Services(flujoimpl.Deps{
-		Build:  e.build,
-		Shrink: e.shrink,
-		Stats:  e.addStats,
-	}, true, &e.stepL1, &e.stepR1, &e.stepL2, &e.stepR2); err != nil {
+	if e.svc, err = p.Services(flujoimpl.Deps{}, &e.scratch, &e.stepL1, &e.stepR1, &e.stepL2, &e.stepR2); err != nil {
 		return nil, err
 	}
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
@@ -7502,37 +6955,6 @@ func (e *TwoFansExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, o
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
 func (e *TwoFansExecutor) ExecuteWithMonitoring(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, flujo.Metrics, error) {
 	return flujoimpl.WithMetrics(e.ExecuteResult(ctx, in, opts...))
-}
-
-// build builds the parts of next that TwoFansExecutor keeps itself, taking over old's (nil for the first configuration); the changes to shared parts apply when the returned function runs.
-func (e *TwoFansExecutor) build(old, next *flujoimpl.Engine) (func(), []flujoimpl.Closer, error) {
-	cfg := &next.Config
-	var pool *runtime.Pool[scratchTwoFansExecutor]
-	if old == nil || cfg.ObjectPoolMaxSize != old.Config.ObjectPoolMaxSize || cfg.ObjectPoolCleanupThreshold != old.Config.ObjectPoolCleanupThreshold {
-		p, err := runtime.NewPool(cfg.ObjectPoolMaxSize, cfg.ObjectPoolCleanupThreshold, newscratchTwoFansExecutor, resetscratchTwoFansExecutor)
-		if err != nil {
-			return nil, nil, err
-		}
-		pool = p
-	}
-	return func() {
-		if pool != nil {
-			e.scratch.Store(pool)
-		}
-	}, nil, nil
-}
-
-// addStats adds the figures of the executor's own parts to s.
-func (e *TwoFansExecutor) addStats(_ *flujoimpl.Engine, s *runtime.Stats) {
-	flujoimpl.AddPool(s, e.scratch.Load().Stats())
-}
-
-// shrink reacts to memory pressure: from high pressure on, the caches admit no new results and give back half their capacity and the pool drops its idle objects; below, the caches admit again at full capacity.
-func (e *TwoFansExecutor) shrink(level runtime.PressureLevel) {
-	if level < runtime.PressureHigh {
-		return
-	}
-	e.scratch.Load().Shrink()
 }
 
 // runTwo runs the Pipeline "two".
@@ -7703,7 +7125,7 @@ func NewValidatedExecutor(opts ...flujo.CoreOption) (*ValidatedExecutor, error) 
 	}
 	e.stepDraft.Attempts = 3
 	e.stepDraft.Breaker = p.Breaker("draft", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
-	if e.svc, err = p.Services(flujoimpl.Deps{}, false, &e.stepDraft); err != nil {
+	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepDraft); err != nil {
 		return nil, err
 	}
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
@@ -7783,7 +7205,7 @@ func NewWithFailedFallbackExecutor(opts ...flujo.CoreOption) (*WithFailedFallbac
 	}
 	e.stepFailtoo.Attempts = 2
 	e.stepFailtoo.Breaker = p.Breaker("failtoo", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
-	if e.svc, err = p.Services(flujoimpl.Deps{}, false, &e.stepFail, &e.stepFailtoo); err != nil {
+	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepFail, &e.stepFailtoo); err != nil {
 		return nil, err
 	}
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
@@ -7871,7 +7293,7 @@ func NewWithFallbackExecutor(opts ...flujo.CoreOption) (*WithFallbackExecutor, e
 	}
 	e.stepRescue.Attempts = 2
 	e.stepRescue.Breaker = p.Breaker("rescue", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
-	if e.svc, err = p.Services(flujoimpl.Deps{}, false, &e.stepFail, &e.stepRescue); err != nil {
+	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepFail, &e.stepRescue); err != nil {
 		return nil, err
 	}
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)

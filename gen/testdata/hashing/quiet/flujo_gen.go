@@ -86,7 +86,7 @@ func NewLookerExecutor(opts ...flujo.CoreOption) (*LookerExecutor, error) {
 		},
 		Shrink: e.shrink,
 		Stats:  e.addStats,
-	}, false, &e.stepLookup); err != nil {
+	}, nil, &e.stepLookup); err != nil {
 		return fail(err)
 	}
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
@@ -198,7 +198,7 @@ func NewPlainExecutor(opts ...flujo.CoreOption) (*PlainExecutor, error) {
 	}
 	e.stepPlain.Attempts = 2
 	e.stepPlain.Breaker = p.Breaker("plain", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
-	if e.svc, err = p.Services(flujoimpl.Deps{}, false, &e.stepPlain); err != nil {
+	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepPlain); err != nil {
 		return nil, err
 	}
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
@@ -299,7 +299,7 @@ func NewSearcherExecutor(opts ...flujo.CoreOption) (*SearcherExecutor, error) {
 		},
 		Shrink: e.shrink,
 		Stats:  e.addStats,
-	}, false, &e.stepSearch); err != nil {
+	}, nil, &e.stepSearch); err != nil {
 		return fail(err)
 	}
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
