@@ -174,7 +174,7 @@ func (pg *pipelineGen) emit(f *jen.File) {
 		c("if err != nil { return nil, err }"),
 		c("defer e.svc.Track.Exit()"),
 		c("var res {}", qf("StepResult")),
-		c("_, abort := "+pg.call(root, "ctx", "in", "&r", "&res")),
+		c("_, abort := " + pg.call(root, "ctx", "in", "&r", "&res")),
 		c(fmt.Sprintf("return e.svc.EndRecordedRun(&res, abort, %s, r.Budget, %v)", finalState, root.Kind == analysis.KindPipeline)),
 	}
 	f.Comment(doc)
