@@ -80,15 +80,14 @@ func TestDisabledOptimizationsLeaveNoCode(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// The executor-wide components are the kernel's, built from the
-	// configuration at run time: the generated file holds only the steps'
-	// breakers, and the configuration says which components are off.
+	// The executor-wide components and the steps' breakers are the
+	// kernel's, built from the configuration at run time: the configuration
+	// compiled in says which are off.
 	for _, tc := range []struct {
 		marker      string
 		inOn, inOff bool
 	}{
-		{"Breaker:", true, false},
-		{"p.Breaker(", true, false},
+		{"EnableCircuitBreaker = false", false, true},
 		{"EnablePerformanceMonitoring = false", false, true},
 		{"EnableOptimizedTelemetry = false", false, true},
 	} {

@@ -370,8 +370,8 @@ func (pg *pipelineGen) leafInit(lp *leafPlan) []jen.Code {
 	if lp.timeout > 0 {
 		step.set("Timeout", durationLit(lp.timeout))
 	}
-	if lp.breaker {
-		own := qi("FromConfig")
+	if lp.breaker && (lp.ownThreshold || lp.ownRecovery) { // else the kernel builds it from the configuration
+		var own jen.Code
 		switch {
 		case lp.ownThreshold && lp.ownRecovery:
 			own = qi("OwnThreshold").Op("|").Add(qi("OwnRecovery"))

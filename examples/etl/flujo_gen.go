@@ -98,37 +98,31 @@ func NewOrdersExecutor(opts ...flujo.CoreOption) (*OrdersExecutor, error) {
 		Plain: ParseCSV,
 	}
 	e.stepParse.Attempts = 1
-	e.stepParse.Breaker = p.Breaker("parse", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	e.stepDraft.Leaf = &flujoimpl.Leaf[Row, Draft]{
 		Name: "draft",
 		Pure: NewDraft,
 	}
 	e.stepDraft.Attempts = 2
-	e.stepDraft.Breaker = p.Breaker("draft", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	e.stepNormalisePass.Leaf = &flujoimpl.Leaf[Draft, Draft]{
 		Name: "normalise-pass",
 		Pure: NormalisePass,
 	}
 	e.stepNormalisePass.Attempts = 2
-	e.stepNormalisePass.Breaker = p.Breaker("normalise-pass", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	e.stepQuarantine.Leaf = &flujoimpl.Leaf[Draft, Draft]{
 		Name: "quarantine",
 		Pure: Quarantine,
 	}
 	e.stepQuarantine.Attempts = 2
-	e.stepQuarantine.Breaker = p.Breaker("quarantine", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	e.stepFields.Leaf = &flujoimpl.Leaf[Draft, Record]{
 		Name: "fields",
 		Pure: RecordFields,
 	}
 	e.stepFields.Attempts = 2
-	e.stepFields.Breaker = p.Breaker("fields", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	e.stepCountryCode.Leaf = &flujoimpl.Leaf[Draft, string]{
 		Name: "country-code",
 		Pure: CountryCode,
 	}
 	e.stepCountryCode.Attempts = 2
-	e.stepCountryCode.Breaker = p.Breaker("country-code", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	e.stepLookupCountry.Leaf = &flujoimpl.Leaf[string, Country]{
 		Name:  "lookup-country",
 		Plain: LookupCountry,
@@ -137,14 +131,12 @@ func NewOrdersExecutor(opts ...flujo.CoreOption) (*OrdersExecutor, error) {
 		},
 	}
 	e.stepLookupCountry.Attempts = 2
-	e.stepLookupCountry.Breaker = p.Breaker("lookup-country", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	e.stepLookupCountry.Cache = e.cacheLookupCountry
 	e.stepSummarise.Leaf = &flujoimpl.Leaf[[]Record, Report]{
 		Name: "summarise",
 		Pure: Summarise,
 	}
 	e.stepSummarise.Attempts = 2
-	e.stepSummarise.Breaker = p.Breaker("summarise", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{
 		Build: e.build,
 		Close: func(*flujoimpl.Engine) []flujoimpl.Closer {

@@ -61,13 +61,11 @@ func NewAnswerExecutor(opts ...flujo.CoreOption) (*AnswerExecutor, error) {
 		Plain: ParseQuestion,
 	}
 	e.stepParse.Attempts = 1
-	e.stepParse.Breaker = p.Breaker("parse", 3, time.Duration(int64(30000000000)), flujoimpl.FromConfig)
 	e.stepRetrieve.Leaf = &flujoimpl.Leaf[Query, Prompt]{
 		Name: "retrieve",
 		Pure: Retrieve,
 	}
 	e.stepRetrieve.Attempts = 2
-	e.stepRetrieve.Breaker = p.Breaker("retrieve", 3, time.Duration(int64(30000000000)), flujoimpl.FromConfig)
 	e.stepGenerate.Leaf = &flujoimpl.Leaf[Prompt, Reply]{
 		Name:       "generate",
 		Plain:      Generate,
@@ -78,7 +76,6 @@ func NewAnswerExecutor(opts ...flujo.CoreOption) (*AnswerExecutor, error) {
 	}
 	e.stepGenerate.Attempts = 2
 	e.stepGenerate.Timeout = time.Duration(int64(200000000))
-	e.stepGenerate.Breaker = p.Breaker("generate", 3, time.Duration(int64(30000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepParse, &e.stepRetrieve, &e.stepGenerate); err != nil {
 		return nil, err
 	}

@@ -78,7 +78,6 @@ func NewTriageExecutor(opts ...flujo.CoreOption) (*TriageExecutor, error) {
 		},
 	}
 	e.stepClassify.Attempts = 3
-	e.stepClassify.Breaker = p.Breaker("classify", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	e.stepClassifyCheap.Leaf = &flujoimpl.Leaf[Ticket, Classification]{
 		Name:       "classify-cheap",
 		Plain:      ClassifyCheap,
@@ -88,14 +87,12 @@ func NewTriageExecutor(opts ...flujo.CoreOption) (*TriageExecutor, error) {
 		},
 	}
 	e.stepClassifyCheap.Attempts = 2
-	e.stepClassifyCheap.Breaker = p.Breaker("classify-cheap", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	e.stepCrm.Leaf = &flujoimpl.Leaf[Classification, CustomerContext]{
 		Name:  "crm",
 		Plain: LookupCRM,
 	}
 	e.stepCrm.Attempts = 2
 	e.stepCrm.Timeout = time.Duration(int64(200000000))
-	e.stepCrm.Breaker = p.Breaker("crm", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	e.stepSentiment.Leaf = &flujoimpl.Leaf[Classification, Sentiment]{
 		Name: "sentiment",
 		Attempt: func(ctx context.Context, in Classification, s any) (Sentiment, error) {
@@ -113,25 +110,21 @@ func NewTriageExecutor(opts ...flujo.CoreOption) (*TriageExecutor, error) {
 		},
 	}
 	e.stepSentiment.Attempts = 2
-	e.stepSentiment.Breaker = p.Breaker("sentiment", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	e.stepQueue.Leaf = &flujoimpl.Leaf[Enriched, Routed]{
 		Name:  "queue",
 		Plain: Enqueue,
 	}
 	e.stepQueue.Attempts = 2
-	e.stepQueue.Breaker = p.Breaker("queue", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	e.stepPage.Leaf = &flujoimpl.Leaf[Enriched, Routed]{
 		Name:  "page",
 		Plain: PageOnCall,
 	}
 	e.stepPage.Attempts = 2
-	e.stepPage.Breaker = p.Breaker("page", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	e.stepBacklog.Leaf = &flujoimpl.Leaf[Enriched, Routed]{
 		Name:  "backlog",
 		Plain: Backlog,
 	}
 	e.stepBacklog.Attempts = 2
-	e.stepBacklog.Breaker = p.Breaker("backlog", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, &e.scratch, &e.stepClassify, &e.stepClassifyCheap, &e.stepCrm, &e.stepSentiment, &e.stepQueue, &e.stepPage, &e.stepBacklog); err != nil {
 		return nil, err
 	}

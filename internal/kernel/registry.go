@@ -66,7 +66,9 @@ func NewParts(cfg runtime.OptimizationConfig, deps Deps, counts func(error) bool
 func (p *Parts) Clock() runtime.Clock { return p.deps.Clock }
 
 // Breaker builds the circuit breaker of the step named step with the
-// settings compiled in. An invalid setting is reported by Services.
+// settings compiled in, for a step whose override sets them (own); Services
+// builds the other steps' from the configuration. An invalid setting is
+// reported by Services.
 func (p *Parts) Breaker(step string, threshold int, recovery time.Duration, own Own) *runtime.Breaker {
 	b, err := runtime.NewBreaker(step, runtime.BreakerSettings{FailureThreshold: threshold, RecoveryTimeout: recovery, Clock: p.deps.Clock})
 	if err != nil {
@@ -80,15 +82,19 @@ func (p *Parts) Breaker(step string, threshold int, recovery time.Duration, own 
 
 // Registrant is a leaf step that Parts count and monitor: a *Step.
 type Registrant interface {
-	register(slot int, c *StepCounters, counts func(error) bool) (name string, b *runtime.Breaker)
+	register(slot int, c *StepCounters, counts func(error) bool, breaker func(step string) *runtime.Breaker) (name string, b *runtime.Breaker)
 }
 
-// register gives s its monitor slot and counters, and counts as its
-// breaker rule when it declares none.
-func (s *Step[In, Out]) register(slot int, c *StepCounters, counts func(error) bool) (string, *runtime.Breaker) {
+// register gives s its monitor slot and counters, counts as its breaker
+// rule when it declares none, and breaker's breaker when it has none and
+// breaker is not nil.
+func (s *Step[In, Out]) register(slot int, c *StepCounters, counts func(error) bool, breaker func(string) *runtime.Breaker) (string, *runtime.Breaker) {
 	s.Slot, s.Counters = slot, c
 	if s.BreakerCounts == nil {
 		s.BreakerCounts = counts
+	}
+	if s.Breaker == nil && breaker != nil {
+		s.Breaker = breaker(s.Name)
 	}
 	return s.Name, s.Breaker
 }
@@ -137,16 +143,23 @@ func (s *Scratch[T]) shrink() {
 // own rules run beside them. pool is the executor's *Scratch, nil when it
 // has no Parallel.
 func (p *Parts) Services(hooks Deps, pool scratchPool, steps ...Registrant) (*Services, error) {
-	if err := errors.Join(p.errs...); err != nil {
-		return nil, err
-	}
 	if pool == nil {
 		pool = &Scratch[struct{}]{New: func() struct{} { return struct{}{} }, Reset: func(*struct{}) {}}
 	}
 	p.pool = pool
+	// With enable_circuit_breaker, a step that has no breaker of its own
+	// settings gets one of the configuration's.
+	var breaker func(string) *runtime.Breaker
+	if p.cfg.EnableCircuitBreaker {
+		threshold, recovery := p.cfg.CircuitBreakerFailureThreshold, time.Duration(p.cfg.CircuitBreakerRecoveryTimeoutSeconds)*time.Second
+		breaker = func(step string) *runtime.Breaker { return p.Breaker(step, threshold, recovery, FromConfig) }
+	}
 	p.steps = make([]stepPart, len(steps))
 	for i, s := range steps {
-		p.steps[i].name, p.steps[i].breaker = s.register(i, &p.steps[i].counters, p.counts)
+		p.steps[i].name, p.steps[i].breaker = s.register(i, &p.steps[i].counters, p.counts, breaker)
+	}
+	if err := errors.Join(p.errs...); err != nil {
+		return nil, err
 	}
 	deps := p.deps
 	deps.Fixed = CompiledIn

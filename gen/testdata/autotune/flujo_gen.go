@@ -78,14 +78,12 @@ func NewTunedExecutor(opts ...flujo.CoreOption) (*TunedExecutor, error) {
 		},
 	}
 	e.stepSquare.Attempts = 2
-	e.stepSquare.Breaker = p.Breaker("square", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	e.stepSquare.Cache = e.cacheSquare
 	e.stepInc.Leaf = &flujoimpl.Leaf[int, int]{
 		Name: "inc",
 		Pure: Inc,
 	}
 	e.stepInc.Attempts = 2
-	e.stepInc.Breaker = p.Breaker("inc", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{
 		Build: e.build,
 		Close: func(*flujoimpl.Engine) []flujoimpl.Closer {

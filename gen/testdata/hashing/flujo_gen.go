@@ -71,7 +71,6 @@ func NewGreeterExecutor(opts ...flujo.CoreOption) (*GreeterExecutor, error) {
 		},
 	}
 	e.stepGreet.Attempts = 2
-	e.stepGreet.Breaker = p.Breaker("greet", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	e.stepGreet.Cache = e.cacheGreet
 	if e.svc, err = p.Services(flujoimpl.Deps{
 		Build: e.build,
@@ -212,7 +211,6 @@ func NewLookerExecutor(opts ...flujo.CoreOption) (*LookerExecutor, error) {
 		},
 	}
 	e.stepLookup.Attempts = 2
-	e.stepLookup.Breaker = p.Breaker("lookup", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	e.stepLookup.Cache = e.cacheLookup
 	if e.svc, err = p.Services(flujoimpl.Deps{
 		Build: e.build,
@@ -334,7 +332,6 @@ func NewPlainExecutor(opts ...flujo.CoreOption) (*PlainExecutor, error) {
 		Plain: Lookup,
 	}
 	e.stepPlain.Attempts = 2
-	e.stepPlain.Breaker = p.Breaker("plain", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepPlain); err != nil {
 		return nil, err
 	}
@@ -421,7 +418,6 @@ func NewSearcherExecutor(opts ...flujo.CoreOption) (*SearcherExecutor, error) {
 		CopyOut: flujogenCopyResult,
 	}
 	e.stepSearch.Attempts = 2
-	e.stepSearch.Breaker = p.Breaker("search", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	e.stepSearch.Cache = flujoimpl.UnkeyedCache[Query, Result]{C: e.cacheSearch}
 	if e.svc, err = p.Services(flujoimpl.Deps{
 		Build: e.build,

@@ -76,13 +76,11 @@ func NewFulfilExecutor(opts ...flujo.CoreOption) (*FulfilExecutor, error) {
 		Plain: Price,
 	}
 	e.stepPrice.Attempts = 4
-	e.stepPrice.Breaker = p.Breaker("price", 10, time.Duration(int64(120000000000)), flujoimpl.FromConfig)
 	e.stepQuote.Leaf = &flujoimpl.Leaf[Order, Order]{
 		Name:  "quote",
 		Plain: Quote,
 	}
 	e.stepQuote.Attempts = 2
-	e.stepQuote.Breaker = p.Breaker("quote", 10, time.Duration(int64(120000000000)), flujoimpl.FromConfig)
 	e.stepShip.Leaf = &flujoimpl.Leaf[Order, Order]{
 		Name:  "ship",
 		Plain: Ship,
@@ -91,7 +89,6 @@ func NewFulfilExecutor(opts ...flujo.CoreOption) (*FulfilExecutor, error) {
 		},
 	}
 	e.stepShip.Attempts = 2
-	e.stepShip.Breaker = p.Breaker("ship", 10, time.Duration(int64(120000000000)), flujoimpl.FromConfig)
 	e.stepShip.Cache = e.cacheShip
 	e.stepPack.Leaf = &flujoimpl.Leaf[Order, Order]{
 		Name:  "pack",
@@ -99,7 +96,6 @@ func NewFulfilExecutor(opts ...flujo.CoreOption) (*FulfilExecutor, error) {
 	}
 	e.stepPack.Attempts = 1
 	e.stepPack.Timeout = time.Duration(int64(5000000))
-	e.stepPack.Breaker = p.Breaker("pack", 10, time.Duration(int64(120000000000)), flujoimpl.FromConfig)
 	e.stepNotify.Leaf = &flujoimpl.Leaf[Order, Order]{
 		Name:  "notify",
 		Plain: Notify,

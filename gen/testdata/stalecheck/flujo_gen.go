@@ -8,7 +8,6 @@ import (
 	"github.com/flujo/flujo"
 	"github.com/flujo/flujo/flujoimpl"
 	"github.com/flujo/flujo/runtime"
-	"time"
 )
 
 // If a line below fails to compile, this file is stale: run `go generate` (flujogen generate) in this package.
@@ -44,13 +43,11 @@ func NewDoublerExecutor(opts ...flujo.CoreOption) (*DoublerExecutor, error) {
 		Plain: Double,
 	}
 	e.stepDouble.Attempts = 3
-	e.stepDouble.Breaker = p.Breaker("double", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	e.stepInc.Leaf = &flujoimpl.Leaf[int, int]{
 		Name: "inc",
 		Pure: Inc,
 	}
 	e.stepInc.Attempts = 2
-	e.stepInc.Breaker = p.Breaker("inc", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepDouble, &e.stepInc); err != nil {
 		return nil, err
 	}

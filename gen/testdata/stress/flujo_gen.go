@@ -90,7 +90,6 @@ func NewLoudConflictExecutor(opts ...flujo.CoreOption) (*LoudConflictExecutor, e
 		},
 	}
 	e.stepLa.Attempts = 1
-	e.stepLa.Breaker = p.Breaker("la", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	e.stepLb.Leaf = &flujoimpl.Leaf[Item, Item]{
 		Name: "lb",
 		Attempt: func(ctx context.Context, in Item, s any) (Item, error) {
@@ -107,7 +106,6 @@ func NewLoudConflictExecutor(opts ...flujo.CoreOption) (*LoudConflictExecutor, e
 		},
 	}
 	e.stepLb.Attempts = 1
-	e.stepLb.Breaker = p.Breaker("lb", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	e.stepLr.Leaf = &flujoimpl.Leaf[Item, Item]{
 		Name:  "lr",
 		Plain: Rescue,
@@ -116,7 +114,6 @@ func NewLoudConflictExecutor(opts ...flujo.CoreOption) (*LoudConflictExecutor, e
 		},
 	}
 	e.stepLr.Attempts = 2
-	e.stepLr.Breaker = p.Breaker("lr", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	e.stepLc.Leaf = &flujoimpl.Leaf[Item, Item]{
 		Name:  "lc",
 		Plain: LoudC,
@@ -126,7 +123,6 @@ func NewLoudConflictExecutor(opts ...flujo.CoreOption) (*LoudConflictExecutor, e
 	}
 	e.stepLc.Attempts = 1
 	e.stepLc.Timeout = time.Duration(int64(20000000))
-	e.stepLc.Breaker = p.Breaker("lc", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, &e.scratch, &e.stepLa, &e.stepLb, &e.stepLr, &e.stepLc); err != nil {
 		return nil, err
 	}
@@ -302,7 +298,6 @@ func NewLoudIgnoreExecutor(opts ...flujo.CoreOption) (*LoudIgnoreExecutor, error
 		},
 	}
 	e.stepLa.Attempts = 1
-	e.stepLa.Breaker = p.Breaker("la", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	e.stepLb.Leaf = &flujoimpl.Leaf[Item, Item]{
 		Name: "lb",
 		Attempt: func(ctx context.Context, in Item, s any) (Item, error) {
@@ -319,7 +314,6 @@ func NewLoudIgnoreExecutor(opts ...flujo.CoreOption) (*LoudIgnoreExecutor, error
 		},
 	}
 	e.stepLb.Attempts = 1
-	e.stepLb.Breaker = p.Breaker("lb", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	e.stepLr.Leaf = &flujoimpl.Leaf[Item, Item]{
 		Name:  "lr",
 		Plain: Rescue,
@@ -328,7 +322,6 @@ func NewLoudIgnoreExecutor(opts ...flujo.CoreOption) (*LoudIgnoreExecutor, error
 		},
 	}
 	e.stepLr.Attempts = 2
-	e.stepLr.Breaker = p.Breaker("lr", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	e.stepLc.Leaf = &flujoimpl.Leaf[Item, Item]{
 		Name:  "lc",
 		Plain: LoudC,
@@ -338,7 +331,6 @@ func NewLoudIgnoreExecutor(opts ...flujo.CoreOption) (*LoudIgnoreExecutor, error
 	}
 	e.stepLc.Attempts = 1
 	e.stepLc.Timeout = time.Duration(int64(20000000))
-	e.stepLc.Breaker = p.Breaker("lc", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, &e.scratch, &e.stepLa, &e.stepLb, &e.stepLr, &e.stepLc); err != nil {
 		return nil, err
 	}
@@ -514,7 +506,6 @@ func NewLoudKeepFirstExecutor(opts ...flujo.CoreOption) (*LoudKeepFirstExecutor,
 		},
 	}
 	e.stepLa.Attempts = 1
-	e.stepLa.Breaker = p.Breaker("la", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	e.stepLb.Leaf = &flujoimpl.Leaf[Item, Item]{
 		Name: "lb",
 		Attempt: func(ctx context.Context, in Item, s any) (Item, error) {
@@ -531,7 +522,6 @@ func NewLoudKeepFirstExecutor(opts ...flujo.CoreOption) (*LoudKeepFirstExecutor,
 		},
 	}
 	e.stepLb.Attempts = 1
-	e.stepLb.Breaker = p.Breaker("lb", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	e.stepLr.Leaf = &flujoimpl.Leaf[Item, Item]{
 		Name:  "lr",
 		Plain: Rescue,
@@ -540,7 +530,6 @@ func NewLoudKeepFirstExecutor(opts ...flujo.CoreOption) (*LoudKeepFirstExecutor,
 		},
 	}
 	e.stepLr.Attempts = 2
-	e.stepLr.Breaker = p.Breaker("lr", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	e.stepLc.Leaf = &flujoimpl.Leaf[Item, Item]{
 		Name:  "lc",
 		Plain: LoudC,
@@ -550,7 +539,6 @@ func NewLoudKeepFirstExecutor(opts ...flujo.CoreOption) (*LoudKeepFirstExecutor,
 	}
 	e.stepLc.Attempts = 1
 	e.stepLc.Timeout = time.Duration(int64(20000000))
-	e.stepLc.Breaker = p.Breaker("lc", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, &e.scratch, &e.stepLa, &e.stepLb, &e.stepLr, &e.stepLc); err != nil {
 		return nil, err
 	}
@@ -721,7 +709,6 @@ func NewLoudMapExecutor(opts ...flujo.CoreOption) (*LoudMapExecutor, error) {
 		CopyOut: flujogenCopyItem,
 	}
 	e.stepLm.Attempts = 1
-	e.stepLm.Breaker = p.Breaker("lm", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	e.stepLm.Cache = flujoimpl.UnkeyedCache[Item, Item]{C: e.cacheLm}
 	if e.svc, err = p.Services(flujoimpl.Deps{
 		Build: e.build,
@@ -904,7 +891,6 @@ func NewLoudNoMergeExecutor(opts ...flujo.CoreOption) (*LoudNoMergeExecutor, err
 		},
 	}
 	e.stepLa.Attempts = 1
-	e.stepLa.Breaker = p.Breaker("la", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	e.stepLb.Leaf = &flujoimpl.Leaf[Item, Item]{
 		Name: "lb",
 		Attempt: func(ctx context.Context, in Item, s any) (Item, error) {
@@ -921,7 +907,6 @@ func NewLoudNoMergeExecutor(opts ...flujo.CoreOption) (*LoudNoMergeExecutor, err
 		},
 	}
 	e.stepLb.Attempts = 1
-	e.stepLb.Breaker = p.Breaker("lb", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	e.stepLr.Leaf = &flujoimpl.Leaf[Item, Item]{
 		Name:  "lr",
 		Plain: Rescue,
@@ -930,7 +915,6 @@ func NewLoudNoMergeExecutor(opts ...flujo.CoreOption) (*LoudNoMergeExecutor, err
 		},
 	}
 	e.stepLr.Attempts = 2
-	e.stepLr.Breaker = p.Breaker("lr", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	e.stepLc.Leaf = &flujoimpl.Leaf[Item, Item]{
 		Name:  "lc",
 		Plain: LoudC,
@@ -940,7 +924,6 @@ func NewLoudNoMergeExecutor(opts ...flujo.CoreOption) (*LoudNoMergeExecutor, err
 	}
 	e.stepLc.Attempts = 1
 	e.stepLc.Timeout = time.Duration(int64(20000000))
-	e.stepLc.Breaker = p.Breaker("lc", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, &e.scratch, &e.stepLa, &e.stepLb, &e.stepLr, &e.stepLc); err != nil {
 		return nil, err
 	}
@@ -1126,7 +1109,6 @@ func NewLoudSeqExecutor(opts ...flujo.CoreOption) (*LoudSeqExecutor, error) {
 		},
 	}
 	e.stepSeed.Attempts = 2
-	e.stepSeed.Breaker = p.Breaker("seed", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	e.stepLa.Leaf = &flujoimpl.Leaf[Item, Item]{
 		Name: "la",
 		Attempt: func(ctx context.Context, in Item, s any) (Item, error) {
@@ -1143,7 +1125,6 @@ func NewLoudSeqExecutor(opts ...flujo.CoreOption) (*LoudSeqExecutor, error) {
 		},
 	}
 	e.stepLa.Attempts = 1
-	e.stepLa.Breaker = p.Breaker("la", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	e.stepLb.Leaf = &flujoimpl.Leaf[Item, Item]{
 		Name: "lb",
 		Attempt: func(ctx context.Context, in Item, s any) (Item, error) {
@@ -1160,7 +1141,6 @@ func NewLoudSeqExecutor(opts ...flujo.CoreOption) (*LoudSeqExecutor, error) {
 		},
 	}
 	e.stepLb.Attempts = 1
-	e.stepLb.Breaker = p.Breaker("lb", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	e.stepLc.Leaf = &flujoimpl.Leaf[Item, Item]{
 		Name:  "lc",
 		Plain: LoudC,
@@ -1174,7 +1154,6 @@ func NewLoudSeqExecutor(opts ...flujo.CoreOption) (*LoudSeqExecutor, error) {
 	}
 	e.stepLc.Attempts = 1
 	e.stepLc.Timeout = time.Duration(int64(20000000))
-	e.stepLc.Breaker = p.Breaker("lc", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	e.stepLc.Cache = flujoimpl.UnkeyedCache[Item, Item]{C: e.cacheLc}
 	if e.svc, err = p.Services(flujoimpl.Deps{
 		Build: e.build,
@@ -1417,7 +1396,6 @@ func NewLoudUpdateExecutor(opts ...flujo.CoreOption) (*LoudUpdateExecutor, error
 		},
 	}
 	e.stepLa.Attempts = 1
-	e.stepLa.Breaker = p.Breaker("la", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	e.stepLb.Leaf = &flujoimpl.Leaf[Item, Item]{
 		Name: "lb",
 		Attempt: func(ctx context.Context, in Item, s any) (Item, error) {
@@ -1434,7 +1412,6 @@ func NewLoudUpdateExecutor(opts ...flujo.CoreOption) (*LoudUpdateExecutor, error
 		},
 	}
 	e.stepLb.Attempts = 1
-	e.stepLb.Breaker = p.Breaker("lb", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	e.stepLr.Leaf = &flujoimpl.Leaf[Item, Item]{
 		Name:  "lr",
 		Plain: Rescue,
@@ -1443,7 +1420,6 @@ func NewLoudUpdateExecutor(opts ...flujo.CoreOption) (*LoudUpdateExecutor, error
 		},
 	}
 	e.stepLr.Attempts = 2
-	e.stepLr.Breaker = p.Breaker("lr", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	e.stepLc.Leaf = &flujoimpl.Leaf[Item, Item]{
 		Name:  "lc",
 		Plain: LoudC,
@@ -1453,7 +1429,6 @@ func NewLoudUpdateExecutor(opts ...flujo.CoreOption) (*LoudUpdateExecutor, error
 	}
 	e.stepLc.Attempts = 1
 	e.stepLc.Timeout = time.Duration(int64(20000000))
-	e.stepLc.Breaker = p.Breaker("lc", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, &e.scratch, &e.stepLa, &e.stepLb, &e.stepLr, &e.stepLc); err != nil {
 		return nil, err
 	}
@@ -1624,7 +1599,6 @@ func NewMapFanExecutor(opts ...flujo.CoreOption) (*MapFanExecutor, error) {
 		},
 	}
 	e.stepQc.Attempts = 1
-	e.stepQc.Breaker = p.Breaker("qc", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	e.stepQm.Leaf = &flujoimpl.Leaf[Item, Item]{
 		Name:  "qm",
 		Plain: QuietM,
@@ -1633,7 +1607,6 @@ func NewMapFanExecutor(opts ...flujo.CoreOption) (*MapFanExecutor, error) {
 		},
 	}
 	e.stepQm.Attempts = 1
-	e.stepQm.Breaker = p.Breaker("qm", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, &e.scratch, &e.stepQc, &e.stepQm); err != nil {
 		return nil, err
 	}
@@ -1821,7 +1794,6 @@ func NewQuietConflictExecutor(opts ...flujo.CoreOption) (*QuietConflictExecutor,
 		},
 	}
 	e.stepQa.Attempts = 1
-	e.stepQa.Breaker = p.Breaker("qa", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	e.stepQb.Leaf = &flujoimpl.Leaf[Item, Item]{
 		Name: "qb",
 		Attempt: func(ctx context.Context, in Item, s any) (Item, error) {
@@ -1838,7 +1810,6 @@ func NewQuietConflictExecutor(opts ...flujo.CoreOption) (*QuietConflictExecutor,
 		},
 	}
 	e.stepQb.Attempts = 1
-	e.stepQb.Breaker = p.Breaker("qb", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	e.stepQc.Leaf = &flujoimpl.Leaf[Item, Item]{
 		Name:  "qc",
 		Plain: QuietC,
@@ -1847,7 +1818,6 @@ func NewQuietConflictExecutor(opts ...flujo.CoreOption) (*QuietConflictExecutor,
 		},
 	}
 	e.stepQc.Attempts = 1
-	e.stepQc.Breaker = p.Breaker("qc", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, &e.scratch, &e.stepQa, &e.stepQb, &e.stepQc); err != nil {
 		return nil, err
 	}
@@ -2021,7 +1991,6 @@ func NewQuietIgnoreExecutor(opts ...flujo.CoreOption) (*QuietIgnoreExecutor, err
 		},
 	}
 	e.stepQa.Attempts = 1
-	e.stepQa.Breaker = p.Breaker("qa", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	e.stepQb.Leaf = &flujoimpl.Leaf[Item, Item]{
 		Name: "qb",
 		Attempt: func(ctx context.Context, in Item, s any) (Item, error) {
@@ -2038,7 +2007,6 @@ func NewQuietIgnoreExecutor(opts ...flujo.CoreOption) (*QuietIgnoreExecutor, err
 		},
 	}
 	e.stepQb.Attempts = 1
-	e.stepQb.Breaker = p.Breaker("qb", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	e.stepQc.Leaf = &flujoimpl.Leaf[Item, Item]{
 		Name:  "qc",
 		Plain: QuietC,
@@ -2047,7 +2015,6 @@ func NewQuietIgnoreExecutor(opts ...flujo.CoreOption) (*QuietIgnoreExecutor, err
 		},
 	}
 	e.stepQc.Attempts = 1
-	e.stepQc.Breaker = p.Breaker("qc", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, &e.scratch, &e.stepQa, &e.stepQb, &e.stepQc); err != nil {
 		return nil, err
 	}
@@ -2221,7 +2188,6 @@ func NewQuietKeepFirstExecutor(opts ...flujo.CoreOption) (*QuietKeepFirstExecuto
 		},
 	}
 	e.stepQa.Attempts = 1
-	e.stepQa.Breaker = p.Breaker("qa", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	e.stepQb.Leaf = &flujoimpl.Leaf[Item, Item]{
 		Name: "qb",
 		Attempt: func(ctx context.Context, in Item, s any) (Item, error) {
@@ -2238,7 +2204,6 @@ func NewQuietKeepFirstExecutor(opts ...flujo.CoreOption) (*QuietKeepFirstExecuto
 		},
 	}
 	e.stepQb.Attempts = 1
-	e.stepQb.Breaker = p.Breaker("qb", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	e.stepQc.Leaf = &flujoimpl.Leaf[Item, Item]{
 		Name:  "qc",
 		Plain: QuietC,
@@ -2247,7 +2212,6 @@ func NewQuietKeepFirstExecutor(opts ...flujo.CoreOption) (*QuietKeepFirstExecuto
 		},
 	}
 	e.stepQc.Attempts = 1
-	e.stepQc.Breaker = p.Breaker("qc", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, &e.scratch, &e.stepQa, &e.stepQb, &e.stepQc); err != nil {
 		return nil, err
 	}
@@ -2392,7 +2356,6 @@ func NewQuietMapExecutor(opts ...flujo.CoreOption) (*QuietMapExecutor, error) {
 		},
 	}
 	e.stepQm.Attempts = 1
-	e.stepQm.Breaker = p.Breaker("qm", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepQm); err != nil {
 		return nil, err
 	}
@@ -2524,7 +2487,6 @@ func NewQuietNoMergeExecutor(opts ...flujo.CoreOption) (*QuietNoMergeExecutor, e
 		},
 	}
 	e.stepQa.Attempts = 1
-	e.stepQa.Breaker = p.Breaker("qa", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	e.stepQb.Leaf = &flujoimpl.Leaf[Item, Item]{
 		Name: "qb",
 		Attempt: func(ctx context.Context, in Item, s any) (Item, error) {
@@ -2541,7 +2503,6 @@ func NewQuietNoMergeExecutor(opts ...flujo.CoreOption) (*QuietNoMergeExecutor, e
 		},
 	}
 	e.stepQb.Attempts = 1
-	e.stepQb.Breaker = p.Breaker("qb", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	e.stepQc.Leaf = &flujoimpl.Leaf[Item, Item]{
 		Name:  "qc",
 		Plain: QuietC,
@@ -2550,7 +2511,6 @@ func NewQuietNoMergeExecutor(opts ...flujo.CoreOption) (*QuietNoMergeExecutor, e
 		},
 	}
 	e.stepQc.Attempts = 1
-	e.stepQc.Breaker = p.Breaker("qc", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, &e.scratch, &e.stepQa, &e.stepQb, &e.stepQc); err != nil {
 		return nil, err
 	}
@@ -2735,7 +2695,6 @@ func NewQuietSeqExecutor(opts ...flujo.CoreOption) (*QuietSeqExecutor, error) {
 		},
 	}
 	e.stepSeed.Attempts = 2
-	e.stepSeed.Breaker = p.Breaker("seed", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	e.stepQa.Leaf = &flujoimpl.Leaf[Item, Item]{
 		Name: "qa",
 		Attempt: func(ctx context.Context, in Item, s any) (Item, error) {
@@ -2752,7 +2711,6 @@ func NewQuietSeqExecutor(opts ...flujo.CoreOption) (*QuietSeqExecutor, error) {
 		},
 	}
 	e.stepQa.Attempts = 1
-	e.stepQa.Breaker = p.Breaker("qa", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	e.stepQb.Leaf = &flujoimpl.Leaf[Item, Item]{
 		Name: "qb",
 		Attempt: func(ctx context.Context, in Item, s any) (Item, error) {
@@ -2769,7 +2727,6 @@ func NewQuietSeqExecutor(opts ...flujo.CoreOption) (*QuietSeqExecutor, error) {
 		},
 	}
 	e.stepQb.Attempts = 1
-	e.stepQb.Breaker = p.Breaker("qb", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	e.stepQc.Leaf = &flujoimpl.Leaf[Item, Item]{
 		Name:  "qc",
 		Plain: QuietC,
@@ -2782,7 +2739,6 @@ func NewQuietSeqExecutor(opts ...flujo.CoreOption) (*QuietSeqExecutor, error) {
 		CopyOut: flujogenCopyItem,
 	}
 	e.stepQc.Attempts = 1
-	e.stepQc.Breaker = p.Breaker("qc", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	e.stepQc.Cache = flujoimpl.UnkeyedCache[Item, Item]{C: e.cacheQc}
 	if e.svc, err = p.Services(flujoimpl.Deps{
 		Build: e.build,
@@ -3030,7 +2986,6 @@ func NewQuietTimeoutExecutor(opts ...flujo.CoreOption) (*QuietTimeoutExecutor, e
 		},
 	}
 	e.stepQa.Attempts = 1
-	e.stepQa.Breaker = p.Breaker("qa", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	e.stepQc.Leaf = &flujoimpl.Leaf[Item, Item]{
 		Name:  "qc",
 		Plain: QuietC,
@@ -3040,7 +2995,6 @@ func NewQuietTimeoutExecutor(opts ...flujo.CoreOption) (*QuietTimeoutExecutor, e
 	}
 	e.stepQc.Attempts = 1
 	e.stepQc.Timeout = time.Duration(int64(1000000))
-	e.stepQc.Breaker = p.Breaker("qc", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, &e.scratch, &e.stepQa, &e.stepQc); err != nil {
 		return nil, err
 	}
@@ -3200,7 +3154,6 @@ func NewQuietUpdateExecutor(opts ...flujo.CoreOption) (*QuietUpdateExecutor, err
 		},
 	}
 	e.stepQa.Attempts = 1
-	e.stepQa.Breaker = p.Breaker("qa", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	e.stepQb.Leaf = &flujoimpl.Leaf[Item, Item]{
 		Name: "qb",
 		Attempt: func(ctx context.Context, in Item, s any) (Item, error) {
@@ -3217,7 +3170,6 @@ func NewQuietUpdateExecutor(opts ...flujo.CoreOption) (*QuietUpdateExecutor, err
 		},
 	}
 	e.stepQb.Attempts = 1
-	e.stepQb.Breaker = p.Breaker("qb", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	e.stepQc.Leaf = &flujoimpl.Leaf[Item, Item]{
 		Name:  "qc",
 		Plain: QuietC,
@@ -3226,7 +3178,6 @@ func NewQuietUpdateExecutor(opts ...flujo.CoreOption) (*QuietUpdateExecutor, err
 		},
 	}
 	e.stepQc.Attempts = 1
-	e.stepQc.Breaker = p.Breaker("qc", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, &e.scratch, &e.stepQa, &e.stepQb, &e.stepQc); err != nil {
 		return nil, err
 	}

@@ -71,7 +71,6 @@ func NewOneExecutor(opts ...flujo.CoreOption) (*OneExecutor, error) {
 		},
 	}
 	e.stepInc.Attempts = 2
-	e.stepInc.Breaker = p.Breaker("inc", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	e.stepInc.Cache = e.cacheInc
 	if e.svc, err = p.Services(flujoimpl.Deps{
 		Build: e.build,

@@ -78,7 +78,6 @@ func NewFanExecutor(opts ...flujo.CoreOption) (*FanExecutor, error) {
 		},
 	}
 	e.stepA.Attempts = 2
-	e.stepA.Breaker = p.Breaker("a", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	e.stepB.Leaf = &flujoimpl.Leaf[int, int]{
 		Name: "b",
 		Attempt: func(ctx context.Context, in int, s any) (int, error) {
@@ -92,7 +91,6 @@ func NewFanExecutor(opts ...flujo.CoreOption) (*FanExecutor, error) {
 		},
 	}
 	e.stepB.Attempts = 2
-	e.stepB.Breaker = p.Breaker("b", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	e.stepC.Leaf = &flujoimpl.Leaf[int, int]{
 		Name: "c",
 		Attempt: func(ctx context.Context, in int, s any) (int, error) {
@@ -106,7 +104,6 @@ func NewFanExecutor(opts ...flujo.CoreOption) (*FanExecutor, error) {
 		},
 	}
 	e.stepC.Attempts = 2
-	e.stepC.Breaker = p.Breaker("c", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	e.stepD.Leaf = &flujoimpl.Leaf[int, int]{
 		Name: "d",
 		Attempt: func(ctx context.Context, in int, s any) (int, error) {
@@ -120,7 +117,6 @@ func NewFanExecutor(opts ...flujo.CoreOption) (*FanExecutor, error) {
 		},
 	}
 	e.stepD.Attempts = 2
-	e.stepD.Breaker = p.Breaker("d", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, &e.scratch, &e.stepA, &e.stepB, &e.stepC, &e.stepD); err != nil {
 		return nil, err
 	}

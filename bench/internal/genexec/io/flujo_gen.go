@@ -10,7 +10,6 @@ import (
 	"github.com/flujo/flujo"
 	"github.com/flujo/flujo/flujoimpl"
 	"github.com/flujo/flujo/runtime"
-	"time"
 )
 
 // If a line below fails to compile, this file is stale: run `go generate` (flujogen generate) in this package.
@@ -47,19 +46,16 @@ func NewBurstExecutor(opts ...flujo.CoreOption) (*BurstExecutor, error) {
 		Plain: Wait,
 	}
 	e.stepA.Attempts = 2
-	e.stepA.Breaker = p.Breaker("a", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	e.stepB.Leaf = &flujoimpl.Leaf[int, int]{
 		Name:  "b",
 		Plain: Wait,
 	}
 	e.stepB.Attempts = 2
-	e.stepB.Breaker = p.Breaker("b", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	e.stepC.Leaf = &flujoimpl.Leaf[int, int]{
 		Name:  "c",
 		Plain: Wait,
 	}
 	e.stepC.Attempts = 2
-	e.stepC.Breaker = p.Breaker("c", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepA, &e.stepB, &e.stepC); err != nil {
 		return nil, err
 	}
@@ -144,7 +140,6 @@ func NewOverloadExecutor(opts ...flujo.CoreOption) (*OverloadExecutor, error) {
 		Plain: CallUpstream,
 	}
 	e.stepCall.Attempts = 1
-	e.stepCall.Breaker = p.Breaker("call", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepCall); err != nil {
 		return nil, err
 	}

@@ -10,7 +10,6 @@ import (
 	"github.com/flujo/flujo"
 	"github.com/flujo/flujo/flujoimpl"
 	"github.com/flujo/flujo/runtime"
-	"time"
 )
 
 // If a line below fails to compile, this file is stale: run `go generate` (flujogen generate) in this package.
@@ -52,7 +51,6 @@ func NewOneExecutor(opts ...flujo.CoreOption) (*OneExecutor, error) {
 		Plain: Inc,
 	}
 	e.stepInc.Attempts = 2
-	e.stepInc.Breaker = p.Breaker("inc", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepInc); err != nil {
 		return nil, err
 	}

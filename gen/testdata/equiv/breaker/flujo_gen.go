@@ -98,7 +98,6 @@ func NewBackoffLongExecutor(opts ...flujo.CoreOption) (*BackoffLongExecutor, err
 		},
 	}
 	e.stepFail.Attempts = 2
-	e.stepFail.Breaker = p.Breaker("fail", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepFail); err != nil {
 		return nil, err
 	}
@@ -169,7 +168,6 @@ func NewBadInputRetriedExecutor(opts ...flujo.CoreOption) (*BadInputRetriedExecu
 		},
 	}
 	e.stepUpstream.Attempts = 3
-	e.stepUpstream.Breaker = p.Breaker("upstream", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepUpstream); err != nil {
 		return nil, err
 	}
@@ -240,7 +238,6 @@ func NewBreakerCancelsExecutor(opts ...flujo.CoreOption) (*BreakerCancelsExecuto
 		},
 	}
 	e.stepCancel.Attempts = 1
-	e.stepCancel.Breaker = p.Breaker("cancel", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepCancel); err != nil {
 		return nil, err
 	}
@@ -312,7 +309,6 @@ func NewBreakerCustomExecutor(opts ...flujo.CoreOption) (*BreakerCustomExecutor,
 		BreakerCounts: flujotest.CountsOnlyBadInput,
 	}
 	e.stepUpstream.Attempts = 1
-	e.stepUpstream.Breaker = p.Breaker("upstream", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepUpstream); err != nil {
 		return nil, err
 	}
@@ -383,7 +379,6 @@ func NewBreakerFailExecutor(opts ...flujo.CoreOption) (*BreakerFailExecutor, err
 		},
 	}
 	e.stepFail.Attempts = 1
-	e.stepFail.Breaker = p.Breaker("fail", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepFail); err != nil {
 		return nil, err
 	}
@@ -454,7 +449,6 @@ func NewBreakerFlakyExecutor(opts ...flujo.CoreOption) (*BreakerFlakyExecutor, e
 		},
 	}
 	e.stepFlaky.Attempts = 1
-	e.stepFlaky.Breaker = p.Breaker("flaky", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepFlaky); err != nil {
 		return nil, err
 	}
@@ -525,7 +519,6 @@ func NewBreakerPanicsExecutor(opts ...flujo.CoreOption) (*BreakerPanicsExecutor,
 		},
 	}
 	e.stepPanic.Attempts = 1
-	e.stepPanic.Breaker = p.Breaker("panic", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepPanic); err != nil {
 		return nil, err
 	}
@@ -597,7 +590,6 @@ func NewBreakerTimesOutExecutor(opts ...flujo.CoreOption) (*BreakerTimesOutExecu
 	}
 	e.stepBlock.Attempts = 1
 	e.stepBlock.Timeout = time.Duration(int64(5000000))
-	e.stepBlock.Breaker = p.Breaker("block", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepBlock); err != nil {
 		return nil, err
 	}
@@ -668,7 +660,6 @@ func NewBreakerUpstreamExecutor(opts ...flujo.CoreOption) (*BreakerUpstreamExecu
 		},
 	}
 	e.stepUpstream.Attempts = 1
-	e.stepUpstream.Breaker = p.Breaker("upstream", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepUpstream); err != nil {
 		return nil, err
 	}
@@ -740,7 +731,6 @@ func NewBreakerValidatedExecutor(opts ...flujo.CoreOption) (*BreakerValidatedExe
 		},
 	}
 	e.stepDraft.Attempts = 1
-	e.stepDraft.Breaker = p.Breaker("draft", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepDraft); err != nil {
 		return nil, err
 	}
@@ -813,7 +803,6 @@ func NewBudgetFallbackExecutor(opts ...flujo.CoreOption) (*BudgetFallbackExecuto
 		},
 	}
 	e.stepPrimary.Attempts = 1
-	e.stepPrimary.Breaker = p.Breaker("primary", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig)
 	e.stepRescue.Leaf = &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
 		Name:  "rescue",
 		Plain: flujotest.PayB,
@@ -822,7 +811,6 @@ func NewBudgetFallbackExecutor(opts ...flujo.CoreOption) (*BudgetFallbackExecuto
 		},
 	}
 	e.stepRescue.Attempts = 1
-	e.stepRescue.Breaker = p.Breaker("rescue", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepPrimary, &e.stepRescue); err != nil {
 		return nil, err
 	}
@@ -916,7 +904,6 @@ func NewBudgetFanExecutor(opts ...flujo.CoreOption) (*BudgetFanExecutor, error) 
 		},
 	}
 	e.stepPaid.Attempts = 1
-	e.stepPaid.Breaker = p.Breaker("paid", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig)
 	e.stepFree.Leaf = &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
 		Name:  "free",
 		Plain: flujotest.PayB,
@@ -925,7 +912,6 @@ func NewBudgetFanExecutor(opts ...flujo.CoreOption) (*BudgetFanExecutor, error) 
 		},
 	}
 	e.stepFree.Attempts = 1
-	e.stepFree.Breaker = p.Breaker("free", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, &e.scratch, &e.stepPaid, &e.stepFree); err != nil {
 		return nil, err
 	}
@@ -1069,7 +1055,6 @@ func NewBudgetFan4Executor(opts ...flujo.CoreOption) (*BudgetFan4Executor, error
 		},
 	}
 	e.stepB1.Attempts = 1
-	e.stepB1.Breaker = p.Breaker("b1", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig)
 	e.stepB2.Leaf = &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
 		Name:  "b2",
 		Plain: flujotest.PayB,
@@ -1078,7 +1063,6 @@ func NewBudgetFan4Executor(opts ...flujo.CoreOption) (*BudgetFan4Executor, error
 		},
 	}
 	e.stepB2.Attempts = 1
-	e.stepB2.Breaker = p.Breaker("b2", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig)
 	e.stepB3.Leaf = &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
 		Name:  "b3",
 		Plain: flujotest.PayC,
@@ -1087,7 +1071,6 @@ func NewBudgetFan4Executor(opts ...flujo.CoreOption) (*BudgetFan4Executor, error
 		},
 	}
 	e.stepB3.Attempts = 1
-	e.stepB3.Breaker = p.Breaker("b3", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig)
 	e.stepB4.Leaf = &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
 		Name:  "b4",
 		Plain: flujotest.PayD,
@@ -1096,7 +1079,6 @@ func NewBudgetFan4Executor(opts ...flujo.CoreOption) (*BudgetFan4Executor, error
 		},
 	}
 	e.stepB4.Attempts = 1
-	e.stepB4.Breaker = p.Breaker("b4", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, &e.scratch, &e.stepB1, &e.stepB2, &e.stepB3, &e.stepB4); err != nil {
 		return nil, err
 	}
@@ -1258,7 +1240,6 @@ func NewBudgetHoldFanExecutor(opts ...flujo.CoreOption) (*BudgetHoldFanExecutor,
 		},
 	}
 	e.stepPaid.Attempts = 1
-	e.stepPaid.Breaker = p.Breaker("paid", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig)
 	e.stepHold.Leaf = &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
 		Name:  "hold",
 		Plain: flujotest.Hold,
@@ -1267,7 +1248,6 @@ func NewBudgetHoldFanExecutor(opts ...flujo.CoreOption) (*BudgetHoldFanExecutor,
 		},
 	}
 	e.stepHold.Attempts = 1
-	e.stepHold.Breaker = p.Breaker("hold", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, &e.scratch, &e.stepPaid, &e.stepHold); err != nil {
 		return nil, err
 	}
@@ -1394,7 +1374,6 @@ func NewBudgetMapExecutor(opts ...flujo.CoreOption) (*BudgetMapExecutor, error) 
 		},
 	}
 	e.stepItem.Attempts = 1
-	e.stepItem.Breaker = p.Breaker("item", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepItem); err != nil {
 		return nil, err
 	}
@@ -1498,7 +1477,6 @@ func NewBudgetRejectedExecutor(opts ...flujo.CoreOption) (*BudgetRejectedExecuto
 		},
 	}
 	e.stepRejected.Attempts = 1
-	e.stepRejected.Breaker = p.Breaker("rejected", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepRejected); err != nil {
 		return nil, err
 	}
@@ -1570,7 +1548,6 @@ func NewBudgetRejectedRetriesExecutor(opts ...flujo.CoreOption) (*BudgetRejected
 		},
 	}
 	e.stepRejected.Attempts = 3
-	e.stepRejected.Breaker = p.Breaker("rejected", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepRejected); err != nil {
 		return nil, err
 	}
@@ -1638,7 +1615,6 @@ func NewCachedTagsExecutor(opts ...flujo.CoreOption) (*CachedTagsExecutor, error
 		Plain: flujotest.Tags,
 	}
 	e.stepTags.Attempts = 1
-	e.stepTags.Breaker = p.Breaker("tags", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepTags); err != nil {
 		return nil, err
 	}
@@ -1706,7 +1682,6 @@ func NewCachedTagsSharedExecutor(opts ...flujo.CoreOption) (*CachedTagsSharedExe
 		Plain: flujotest.Tags,
 	}
 	e.stepTags.Attempts = 2
-	e.stepTags.Breaker = p.Breaker("tags", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepTags); err != nil {
 		return nil, err
 	}
@@ -1774,7 +1749,6 @@ func NewCachedTagsTTLExecutor(opts ...flujo.CoreOption) (*CachedTagsTTLExecutor,
 		Plain: flujotest.Tags,
 	}
 	e.stepTags.Attempts = 1
-	e.stepTags.Breaker = p.Breaker("tags", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepTags); err != nil {
 		return nil, err
 	}
@@ -1843,13 +1817,11 @@ func NewCachedTagsWithFallbackExecutor(opts ...flujo.CoreOption) (*CachedTagsWit
 		Plain: flujotest.Tags,
 	}
 	e.stepTags.Attempts = 1
-	e.stepTags.Breaker = p.Breaker("tags", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig)
 	e.stepSpare.Leaf = &flujoimpl.Leaf[flujotest.Job, []string]{
 		Name:  "spare",
 		Plain: flujotest.SpareTags,
 	}
 	e.stepSpare.Attempts = 2
-	e.stepSpare.Breaker = p.Breaker("spare", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepTags, &e.stepSpare); err != nil {
 		return nil, err
 	}
@@ -1925,7 +1897,6 @@ func NewCountForeverExecutor(opts ...flujo.CoreOption) (*CountForeverExecutor, e
 		Plain: flujotest.AddOne,
 	}
 	e.stepAdd.Attempts = 2
-	e.stepAdd.Breaker = p.Breaker("add", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepAdd); err != nil {
 		return nil, err
 	}
@@ -2024,7 +1995,6 @@ func NewCountForever2Executor(opts ...flujo.CoreOption) (*CountForever2Executor,
 		Plain: flujotest.AddOne,
 	}
 	e.stepAdd.Attempts = 2
-	e.stepAdd.Breaker = p.Breaker("add", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepAdd); err != nil {
 		return nil, err
 	}
@@ -2123,7 +2093,6 @@ func NewCountTo3Executor(opts ...flujo.CoreOption) (*CountTo3Executor, error) {
 		Plain: flujotest.AddOne,
 	}
 	e.stepAdd.Attempts = 2
-	e.stepAdd.Breaker = p.Breaker("add", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepAdd); err != nil {
 		return nil, err
 	}
@@ -2226,13 +2195,11 @@ func NewFailBeforeCachedExecutor(opts ...flujo.CoreOption) (*FailBeforeCachedExe
 		},
 	}
 	e.stepFail.Attempts = 1
-	e.stepFail.Breaker = p.Breaker("fail", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig)
 	e.stepTags.Leaf = &flujoimpl.Leaf[flujotest.Job, []string]{
 		Name:  "tags",
 		Plain: flujotest.Tags,
 	}
 	e.stepTags.Attempts = 2
-	e.stepTags.Breaker = p.Breaker("tags", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepFail, &e.stepTags); err != nil {
 		return nil, err
 	}
@@ -2323,7 +2290,6 @@ func NewFailOnceExecutor(opts ...flujo.CoreOption) (*FailOnceExecutor, error) {
 		},
 	}
 	e.stepFail.Attempts = 1
-	e.stepFail.Breaker = p.Breaker("fail", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepFail); err != nil {
 		return nil, err
 	}
@@ -2423,7 +2389,6 @@ func NewFanBranchFailsExecutor(opts ...flujo.CoreOption) (*FanBranchFailsExecuto
 		},
 	}
 	e.stepA1.Attempts = 2
-	e.stepA1.Breaker = p.Breaker("a1", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig)
 	e.stepB.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name: "b",
 		Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
@@ -2440,7 +2405,6 @@ func NewFanBranchFailsExecutor(opts ...flujo.CoreOption) (*FanBranchFailsExecuto
 		},
 	}
 	e.stepB.Attempts = 2
-	e.stepB.Breaker = p.Breaker("b", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig)
 	e.stepFail.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "fail",
 		Plain: flujotest.Fail,
@@ -2449,7 +2413,6 @@ func NewFanBranchFailsExecutor(opts ...flujo.CoreOption) (*FanBranchFailsExecuto
 		},
 	}
 	e.stepFail.Attempts = 1
-	e.stepFail.Breaker = p.Breaker("fail", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, &e.scratch, &e.stepA1, &e.stepB, &e.stepFail); err != nil {
 		return nil, err
 	}
@@ -2635,7 +2598,6 @@ func NewFanErrorOnConflictExecutor(opts ...flujo.CoreOption) (*FanErrorOnConflic
 		},
 	}
 	e.stepA1.Attempts = 2
-	e.stepA1.Breaker = p.Breaker("a1", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig)
 	e.stepB.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name: "b",
 		Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
@@ -2652,7 +2614,6 @@ func NewFanErrorOnConflictExecutor(opts ...flujo.CoreOption) (*FanErrorOnConflic
 		},
 	}
 	e.stepB.Attempts = 2
-	e.stepB.Breaker = p.Breaker("b", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig)
 	e.stepA2.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name: "a2",
 		Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
@@ -2669,7 +2630,6 @@ func NewFanErrorOnConflictExecutor(opts ...flujo.CoreOption) (*FanErrorOnConflic
 		},
 	}
 	e.stepA2.Attempts = 2
-	e.stepA2.Breaker = p.Breaker("a2", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig)
 	e.stepEcho.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "echo",
 		Plain: flujotest.Echo,
@@ -2678,7 +2638,6 @@ func NewFanErrorOnConflictExecutor(opts ...flujo.CoreOption) (*FanErrorOnConflic
 		},
 	}
 	e.stepEcho.Attempts = 2
-	e.stepEcho.Breaker = p.Breaker("echo", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, &e.scratch, &e.stepA1, &e.stepB, &e.stepA2, &e.stepEcho); err != nil {
 		return nil, err
 	}
@@ -2901,7 +2860,6 @@ func NewFanJoinFailsExecutor(opts ...flujo.CoreOption) (*FanJoinFailsExecutor, e
 		},
 	}
 	e.stepA1.Attempts = 2
-	e.stepA1.Breaker = p.Breaker("a1", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig)
 	e.stepB.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name: "b",
 		Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
@@ -2918,7 +2876,6 @@ func NewFanJoinFailsExecutor(opts ...flujo.CoreOption) (*FanJoinFailsExecutor, e
 		},
 	}
 	e.stepB.Attempts = 2
-	e.stepB.Breaker = p.Breaker("b", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig)
 	e.stepFail.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "fail",
 		Plain: flujotest.Fail,
@@ -2927,7 +2884,6 @@ func NewFanJoinFailsExecutor(opts ...flujo.CoreOption) (*FanJoinFailsExecutor, e
 		},
 	}
 	e.stepFail.Attempts = 1
-	e.stepFail.Breaker = p.Breaker("fail", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, &e.scratch, &e.stepA1, &e.stepB, &e.stepFail); err != nil {
 		return nil, err
 	}
@@ -3108,7 +3064,6 @@ func NewFanKeepFirstExecutor(opts ...flujo.CoreOption) (*FanKeepFirstExecutor, e
 		},
 	}
 	e.stepA1.Attempts = 2
-	e.stepA1.Breaker = p.Breaker("a1", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig)
 	e.stepB.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name: "b",
 		Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
@@ -3125,7 +3080,6 @@ func NewFanKeepFirstExecutor(opts ...flujo.CoreOption) (*FanKeepFirstExecutor, e
 		},
 	}
 	e.stepB.Attempts = 2
-	e.stepB.Breaker = p.Breaker("b", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig)
 	e.stepA2.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name: "a2",
 		Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
@@ -3142,7 +3096,6 @@ func NewFanKeepFirstExecutor(opts ...flujo.CoreOption) (*FanKeepFirstExecutor, e
 		},
 	}
 	e.stepA2.Attempts = 2
-	e.stepA2.Breaker = p.Breaker("a2", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig)
 	e.stepEcho.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "echo",
 		Plain: flujotest.Echo,
@@ -3151,7 +3104,6 @@ func NewFanKeepFirstExecutor(opts ...flujo.CoreOption) (*FanKeepFirstExecutor, e
 		},
 	}
 	e.stepEcho.Attempts = 2
-	e.stepEcho.Breaker = p.Breaker("echo", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, &e.scratch, &e.stepA1, &e.stepB, &e.stepA2, &e.stepEcho); err != nil {
 		return nil, err
 	}
@@ -3352,7 +3304,6 @@ func NewFanMergeUpdateExecutor(opts ...flujo.CoreOption) (*FanMergeUpdateExecuto
 		},
 	}
 	e.stepA1.Attempts = 2
-	e.stepA1.Breaker = p.Breaker("a1", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig)
 	e.stepB.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name: "b",
 		Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
@@ -3369,7 +3320,6 @@ func NewFanMergeUpdateExecutor(opts ...flujo.CoreOption) (*FanMergeUpdateExecuto
 		},
 	}
 	e.stepB.Attempts = 2
-	e.stepB.Breaker = p.Breaker("b", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig)
 	e.stepA2.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name: "a2",
 		Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
@@ -3386,7 +3336,6 @@ func NewFanMergeUpdateExecutor(opts ...flujo.CoreOption) (*FanMergeUpdateExecuto
 		},
 	}
 	e.stepA2.Attempts = 2
-	e.stepA2.Breaker = p.Breaker("a2", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig)
 	e.stepEcho.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "echo",
 		Plain: flujotest.Echo,
@@ -3395,7 +3344,6 @@ func NewFanMergeUpdateExecutor(opts ...flujo.CoreOption) (*FanMergeUpdateExecuto
 		},
 	}
 	e.stepEcho.Attempts = 2
-	e.stepEcho.Breaker = p.Breaker("echo", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, &e.scratch, &e.stepA1, &e.stepB, &e.stepA2, &e.stepEcho); err != nil {
 		return nil, err
 	}
@@ -3596,7 +3544,6 @@ func NewFanNoMergeExecutor(opts ...flujo.CoreOption) (*FanNoMergeExecutor, error
 		},
 	}
 	e.stepA1.Attempts = 2
-	e.stepA1.Breaker = p.Breaker("a1", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig)
 	e.stepB.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name: "b",
 		Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
@@ -3613,7 +3560,6 @@ func NewFanNoMergeExecutor(opts ...flujo.CoreOption) (*FanNoMergeExecutor, error
 		},
 	}
 	e.stepB.Attempts = 2
-	e.stepB.Breaker = p.Breaker("b", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig)
 	e.stepA2.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name: "a2",
 		Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
@@ -3630,7 +3576,6 @@ func NewFanNoMergeExecutor(opts ...flujo.CoreOption) (*FanNoMergeExecutor, error
 		},
 	}
 	e.stepA2.Attempts = 2
-	e.stepA2.Breaker = p.Breaker("a2", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig)
 	e.stepEcho.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "echo",
 		Plain: flujotest.Echo,
@@ -3639,7 +3584,6 @@ func NewFanNoMergeExecutor(opts ...flujo.CoreOption) (*FanNoMergeExecutor, error
 		},
 	}
 	e.stepEcho.Attempts = 2
-	e.stepEcho.Breaker = p.Breaker("echo", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, &e.scratch, &e.stepA1, &e.stepB, &e.stepA2, &e.stepEcho); err != nil {
 		return nil, err
 	}
@@ -3802,7 +3746,6 @@ func NewFlakyDefaultExecutor(opts ...flujo.CoreOption) (*FlakyDefaultExecutor, e
 		},
 	}
 	e.stepFlaky.Attempts = 2
-	e.stepFlaky.Breaker = p.Breaker("flaky", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepFlaky); err != nil {
 		return nil, err
 	}
@@ -3873,7 +3816,6 @@ func NewFlakyRetries3Executor(opts ...flujo.CoreOption) (*FlakyRetries3Executor,
 		},
 	}
 	e.stepFlaky.Attempts = 4
-	e.stepFlaky.Breaker = p.Breaker("flaky", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepFlaky); err != nil {
 		return nil, err
 	}
@@ -3944,7 +3886,6 @@ func NewGoexitMapExecutor(opts ...flujo.CoreOption) (*GoexitMapExecutor, error) 
 		},
 	}
 	e.stepExit.Attempts = 1
-	e.stepExit.Breaker = p.Breaker("exit", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepExit); err != nil {
 		return nil, err
 	}
@@ -4067,7 +4008,6 @@ func NewGoexitParallelExecutor(opts ...flujo.CoreOption) (*GoexitParallelExecuto
 		},
 	}
 	e.stepExit.Attempts = 1
-	e.stepExit.Breaker = p.Breaker("exit", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig)
 	e.stepEcho.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "echo",
 		Plain: flujotest.Echo,
@@ -4076,7 +4016,6 @@ func NewGoexitParallelExecutor(opts ...flujo.CoreOption) (*GoexitParallelExecuto
 		},
 	}
 	e.stepEcho.Attempts = 2
-	e.stepEcho.Breaker = p.Breaker("echo", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, &e.scratch, &e.stepExit, &e.stepEcho); err != nil {
 		return nil, err
 	}
@@ -4205,7 +4144,6 @@ func NewGoexitStepExecutor(opts ...flujo.CoreOption) (*GoexitStepExecutor, error
 		},
 	}
 	e.stepExit.Attempts = 1
-	e.stepExit.Breaker = p.Breaker("exit", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepExit); err != nil {
 		return nil, err
 	}
@@ -4277,7 +4215,6 @@ func NewGoexitTimedExecutor(opts ...flujo.CoreOption) (*GoexitTimedExecutor, err
 	}
 	e.stepExit.Attempts = 1
 	e.stepExit.Timeout = time.Duration(int64(3600000000000))
-	e.stepExit.Breaker = p.Breaker("exit", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepExit); err != nil {
 		return nil, err
 	}
@@ -4345,7 +4282,6 @@ func NewHeldExecutor(opts ...flujo.CoreOption) (*HeldExecutor, error) {
 		Plain: flujotest.HoldUntilOpen,
 	}
 	e.stepHeld.Attempts = 1
-	e.stepHeld.Breaker = p.Breaker("held", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepHeld); err != nil {
 		return nil, err
 	}
@@ -4418,7 +4354,6 @@ func NewHistoryExecutor(opts ...flujo.CoreOption) (*HistoryExecutor, error) {
 		},
 	}
 	e.stepFirst.Attempts = 2
-	e.stepFirst.Breaker = p.Breaker("first", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig)
 	e.stepSecond.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "second",
 		Plain: flujotest.Echo,
@@ -4427,7 +4362,6 @@ func NewHistoryExecutor(opts ...flujo.CoreOption) (*HistoryExecutor, error) {
 		},
 	}
 	e.stepSecond.Attempts = 2
-	e.stepSecond.Breaker = p.Breaker("second", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig)
 	e.stepThird.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "third",
 		Plain: flujotest.Echo,
@@ -4436,7 +4370,6 @@ func NewHistoryExecutor(opts ...flujo.CoreOption) (*HistoryExecutor, error) {
 		},
 	}
 	e.stepThird.Attempts = 2
-	e.stepThird.Breaker = p.Breaker("third", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepFirst, &e.stepSecond, &e.stepThird); err != nil {
 		return nil, err
 	}
@@ -4544,7 +4477,6 @@ func NewIOBurstExecutor(opts ...flujo.CoreOption) (*IOBurstExecutor, error) {
 		Plain: flujotest.WaitForAll,
 	}
 	e.stepIo.Attempts = 1
-	e.stepIo.Breaker = p.Breaker("io", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepIo); err != nil {
 		return nil, err
 	}
@@ -4635,7 +4567,6 @@ func NewJoinFailsAfterIgnoredExecutor(opts ...flujo.CoreOption) (*JoinFailsAfter
 		},
 	}
 	e.stepEcho.Attempts = 2
-	e.stepEcho.Breaker = p.Breaker("echo", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig)
 	e.stepFail.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "fail",
 		Plain: flujotest.Fail,
@@ -4644,7 +4575,6 @@ func NewJoinFailsAfterIgnoredExecutor(opts ...flujo.CoreOption) (*JoinFailsAfter
 		},
 	}
 	e.stepFail.Attempts = 1
-	e.stepFail.Breaker = p.Breaker("fail", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, &e.scratch, &e.stepEcho, &e.stepFail); err != nil {
 		return nil, err
 	}
@@ -4788,7 +4718,6 @@ func NewMapEchoExecutor(opts ...flujo.CoreOption) (*MapEchoExecutor, error) {
 		},
 	}
 	e.stepEcho.Attempts = 2
-	e.stepEcho.Breaker = p.Breaker("echo", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepEcho); err != nil {
 		return nil, err
 	}
@@ -4891,7 +4820,6 @@ func NewMapFlakyInOrderExecutor(opts ...flujo.CoreOption) (*MapFlakyInOrderExecu
 		},
 	}
 	e.stepFlaky.Attempts = 1
-	e.stepFlaky.Breaker = p.Breaker("flaky", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepFlaky); err != nil {
 		return nil, err
 	}
@@ -5009,7 +4937,6 @@ func NewMaybeConflictExecutor(opts ...flujo.CoreOption) (*MaybeConflictExecutor,
 		},
 	}
 	e.stepX.Attempts = 2
-	e.stepX.Breaker = p.Breaker("x", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig)
 	e.stepY.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name: "y",
 		Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
@@ -5026,7 +4953,6 @@ func NewMaybeConflictExecutor(opts ...flujo.CoreOption) (*MaybeConflictExecutor,
 		},
 	}
 	e.stepY.Attempts = 2
-	e.stepY.Breaker = p.Breaker("y", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, &e.scratch, &e.stepX, &e.stepY); err != nil {
 		return nil, err
 	}
@@ -5190,7 +5116,6 @@ func NewPanicAtTwoDepthsExecutor(opts ...flujo.CoreOption) (*PanicAtTwoDepthsExe
 		},
 	}
 	e.stepPanicdeep.Attempts = 1
-	e.stepPanicdeep.Breaker = p.Breaker("panicdeep", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig)
 	e.stepPanic.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "panic",
 		Plain: flujotest.Panic,
@@ -5199,7 +5124,6 @@ func NewPanicAtTwoDepthsExecutor(opts ...flujo.CoreOption) (*PanicAtTwoDepthsExe
 		},
 	}
 	e.stepPanic.Attempts = 1
-	e.stepPanic.Breaker = p.Breaker("panic", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepPanicdeep, &e.stepPanic); err != nil {
 		return nil, err
 	}
@@ -5315,7 +5239,6 @@ func NewPanicsExecutor(opts ...flujo.CoreOption) (*PanicsExecutor, error) {
 		},
 	}
 	e.stepPanic.Attempts = 1
-	e.stepPanic.Breaker = p.Breaker("panic", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepPanic); err != nil {
 		return nil, err
 	}
@@ -5401,7 +5324,6 @@ func NewParallelBlocksExecutor(opts ...flujo.CoreOption) (*ParallelBlocksExecuto
 		},
 	}
 	e.stepBlock.Attempts = 2
-	e.stepBlock.Breaker = p.Breaker("block", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig)
 	e.stepEcho.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "echo",
 		Plain: flujotest.Echo,
@@ -5410,7 +5332,6 @@ func NewParallelBlocksExecutor(opts ...flujo.CoreOption) (*ParallelBlocksExecuto
 		},
 	}
 	e.stepEcho.Attempts = 2
-	e.stepEcho.Breaker = p.Breaker("echo", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, &e.scratch, &e.stepBlock, &e.stepEcho); err != nil {
 		return nil, err
 	}
@@ -5557,7 +5478,6 @@ func NewParallelIgnoreExecutor(opts ...flujo.CoreOption) (*ParallelIgnoreExecuto
 		},
 	}
 	e.stepEcho.Attempts = 2
-	e.stepEcho.Breaker = p.Breaker("echo", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig)
 	e.stepFail.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "fail",
 		Plain: flujotest.Fail,
@@ -5566,7 +5486,6 @@ func NewParallelIgnoreExecutor(opts ...flujo.CoreOption) (*ParallelIgnoreExecuto
 		},
 	}
 	e.stepFail.Attempts = 1
-	e.stepFail.Breaker = p.Breaker("fail", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, &e.scratch, &e.stepEcho, &e.stepFail); err != nil {
 		return nil, err
 	}
@@ -5715,7 +5634,6 @@ func NewParallelPropagateExecutor(opts ...flujo.CoreOption) (*ParallelPropagateE
 		},
 	}
 	e.stepEcho.Attempts = 2
-	e.stepEcho.Breaker = p.Breaker("echo", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig)
 	e.stepFail.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "fail",
 		Plain: flujotest.Fail,
@@ -5724,7 +5642,6 @@ func NewParallelPropagateExecutor(opts ...flujo.CoreOption) (*ParallelPropagateE
 		},
 	}
 	e.stepFail.Attempts = 1
-	e.stepFail.Breaker = p.Breaker("fail", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, &e.scratch, &e.stepEcho, &e.stepFail); err != nil {
 		return nil, err
 	}
@@ -5874,7 +5791,6 @@ func NewParallelSpendExecutor(opts ...flujo.CoreOption) (*ParallelSpendExecutor,
 		},
 	}
 	e.stepLeft.Attempts = 2
-	e.stepLeft.Breaker = p.Breaker("left", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig)
 	e.stepRight.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "right",
 		Plain: flujotest.Echo,
@@ -5883,7 +5799,6 @@ func NewParallelSpendExecutor(opts ...flujo.CoreOption) (*ParallelSpendExecutor,
 		},
 	}
 	e.stepRight.Attempts = 2
-	e.stepRight.Breaker = p.Breaker("right", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig)
 	e.stepAfter.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "after",
 		Plain: flujotest.Echo,
@@ -5892,7 +5807,6 @@ func NewParallelSpendExecutor(opts ...flujo.CoreOption) (*ParallelSpendExecutor,
 		},
 	}
 	e.stepAfter.Attempts = 2
-	e.stepAfter.Breaker = p.Breaker("after", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, &e.scratch, &e.stepLeft, &e.stepRight, &e.stepAfter); err != nil {
 		return nil, err
 	}
@@ -6042,7 +5956,6 @@ func NewRouteNoDefaultExecutor(opts ...flujo.CoreOption) (*RouteNoDefaultExecuto
 		},
 	}
 	e.stepLower.Attempts = 2
-	e.stepLower.Breaker = p.Breaker("lower", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig)
 	e.stepUpper.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "upper",
 		Plain: flujotest.Upper,
@@ -6051,7 +5964,6 @@ func NewRouteNoDefaultExecutor(opts ...flujo.CoreOption) (*RouteNoDefaultExecuto
 		},
 	}
 	e.stepUpper.Attempts = 2
-	e.stepUpper.Breaker = p.Breaker("upper", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepLower, &e.stepUpper); err != nil {
 		return nil, err
 	}
@@ -6154,7 +6066,6 @@ func NewRouteWithDefaultExecutor(opts ...flujo.CoreOption) (*RouteWithDefaultExe
 		},
 	}
 	e.stepLower.Attempts = 2
-	e.stepLower.Breaker = p.Breaker("lower", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig)
 	e.stepUpper.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "upper",
 		Plain: flujotest.Upper,
@@ -6163,7 +6074,6 @@ func NewRouteWithDefaultExecutor(opts ...flujo.CoreOption) (*RouteWithDefaultExe
 		},
 	}
 	e.stepUpper.Attempts = 2
-	e.stepUpper.Breaker = p.Breaker("upper", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig)
 	e.stepOther.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "other",
 		Plain: flujotest.Other,
@@ -6172,7 +6082,6 @@ func NewRouteWithDefaultExecutor(opts ...flujo.CoreOption) (*RouteWithDefaultExe
 		},
 	}
 	e.stepOther.Attempts = 2
-	e.stepOther.Breaker = p.Breaker("other", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepLower, &e.stepUpper, &e.stepOther); err != nil {
 		return nil, err
 	}
@@ -6274,7 +6183,6 @@ func NewSpend3Executor(opts ...flujo.CoreOption) (*Spend3Executor, error) {
 		},
 	}
 	e.stepS1.Attempts = 2
-	e.stepS1.Breaker = p.Breaker("s1", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig)
 	e.stepS2.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "s2",
 		Plain: flujotest.Echo,
@@ -6283,7 +6191,6 @@ func NewSpend3Executor(opts ...flujo.CoreOption) (*Spend3Executor, error) {
 		},
 	}
 	e.stepS2.Attempts = 2
-	e.stepS2.Breaker = p.Breaker("s2", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig)
 	e.stepS3.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "s3",
 		Plain: flujotest.Echo,
@@ -6292,7 +6199,6 @@ func NewSpend3Executor(opts ...flujo.CoreOption) (*Spend3Executor, error) {
 		},
 	}
 	e.stepS3.Attempts = 2
-	e.stepS3.Breaker = p.Breaker("s3", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepS1, &e.stepS2, &e.stepS3); err != nil {
 		return nil, err
 	}
@@ -6397,7 +6303,6 @@ func NewStateRetryExecutor(opts ...flujo.CoreOption) (*StateRetryExecutor, error
 		},
 	}
 	e.stepLogflake.Attempts = 3
-	e.stepLogflake.Breaker = p.Breaker("logflake", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepLogflake); err != nil {
 		return nil, err
 	}
@@ -6469,7 +6374,6 @@ func NewTimesOutExecutor(opts ...flujo.CoreOption) (*TimesOutExecutor, error) {
 	}
 	e.stepBlock.Attempts = 2
 	e.stepBlock.Timeout = time.Duration(int64(5000000))
-	e.stepBlock.Breaker = p.Breaker("block", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepBlock); err != nil {
 		return nil, err
 	}
@@ -6569,7 +6473,6 @@ func NewTwoFansExecutor(opts ...flujo.CoreOption) (*TwoFansExecutor, error) {
 		},
 	}
 	e.stepL1.Attempts = 2
-	e.stepL1.Breaker = p.Breaker("l1", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig)
 	e.stepR1.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "r1",
 		Plain: flujotest.Echo,
@@ -6578,7 +6481,6 @@ func NewTwoFansExecutor(opts ...flujo.CoreOption) (*TwoFansExecutor, error) {
 		},
 	}
 	e.stepR1.Attempts = 2
-	e.stepR1.Breaker = p.Breaker("r1", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig)
 	e.stepL2.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "l2",
 		Plain: flujotest.Echo,
@@ -6587,7 +6489,6 @@ func NewTwoFansExecutor(opts ...flujo.CoreOption) (*TwoFansExecutor, error) {
 		},
 	}
 	e.stepL2.Attempts = 2
-	e.stepL2.Breaker = p.Breaker("l2", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig)
 	e.stepR2.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "r2",
 		Plain: flujotest.Echo,
@@ -6596,7 +6497,6 @@ func NewTwoFansExecutor(opts ...flujo.CoreOption) (*TwoFansExecutor, error) {
 		},
 	}
 	e.stepR2.Attempts = 2
-	e.stepR2.Breaker = p.Breaker("r2", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, &e.scratch, &e.stepL1, &e.stepR1, &e.stepL2, &e.stepR2); err != nil {
 		return nil, err
 	}
@@ -6804,7 +6704,6 @@ func NewValidatedExecutor(opts ...flujo.CoreOption) (*ValidatedExecutor, error) 
 		},
 	}
 	e.stepDraft.Attempts = 3
-	e.stepDraft.Breaker = p.Breaker("draft", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepDraft); err != nil {
 		return nil, err
 	}
@@ -6876,7 +6775,6 @@ func NewWithFailedFallbackExecutor(opts ...flujo.CoreOption) (*WithFailedFallbac
 		},
 	}
 	e.stepFail.Attempts = 2
-	e.stepFail.Breaker = p.Breaker("fail", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig)
 	e.stepFailtoo.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "failtoo",
 		Plain: flujotest.FailToo,
@@ -6885,7 +6783,6 @@ func NewWithFailedFallbackExecutor(opts ...flujo.CoreOption) (*WithFailedFallbac
 		},
 	}
 	e.stepFailtoo.Attempts = 2
-	e.stepFailtoo.Breaker = p.Breaker("failtoo", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepFail, &e.stepFailtoo); err != nil {
 		return nil, err
 	}
@@ -6965,7 +6862,6 @@ func NewWithFallbackExecutor(opts ...flujo.CoreOption) (*WithFallbackExecutor, e
 		},
 	}
 	e.stepFail.Attempts = 2
-	e.stepFail.Breaker = p.Breaker("fail", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig)
 	e.stepRescue.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "rescue",
 		Plain: flujotest.Rescue,
@@ -6974,7 +6870,6 @@ func NewWithFallbackExecutor(opts ...flujo.CoreOption) (*WithFallbackExecutor, e
 		},
 	}
 	e.stepRescue.Attempts = 2
-	e.stepRescue.Breaker = p.Breaker("rescue", 2, time.Duration(int64(30000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepFail, &e.stepRescue); err != nil {
 		return nil, err
 	}

@@ -98,7 +98,6 @@ func NewBackoffLongExecutor(opts ...flujo.CoreOption) (*BackoffLongExecutor, err
 		},
 	}
 	e.stepFail.Attempts = 2
-	e.stepFail.Breaker = p.Breaker("fail", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepFail); err != nil {
 		return nil, err
 	}
@@ -168,7 +167,6 @@ func NewBadInputRetriedExecutor(opts ...flujo.CoreOption) (*BadInputRetriedExecu
 		},
 	}
 	e.stepUpstream.Attempts = 3
-	e.stepUpstream.Breaker = p.Breaker("upstream", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepUpstream); err != nil {
 		return nil, err
 	}
@@ -238,7 +236,6 @@ func NewBreakerCancelsExecutor(opts ...flujo.CoreOption) (*BreakerCancelsExecuto
 		},
 	}
 	e.stepCancel.Attempts = 1
-	e.stepCancel.Breaker = p.Breaker("cancel", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepCancel); err != nil {
 		return nil, err
 	}
@@ -309,7 +306,6 @@ func NewBreakerCustomExecutor(opts ...flujo.CoreOption) (*BreakerCustomExecutor,
 		BreakerCounts: flujotest.CountsOnlyBadInput,
 	}
 	e.stepUpstream.Attempts = 1
-	e.stepUpstream.Breaker = p.Breaker("upstream", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepUpstream); err != nil {
 		return nil, err
 	}
@@ -379,7 +375,6 @@ func NewBreakerFailExecutor(opts ...flujo.CoreOption) (*BreakerFailExecutor, err
 		},
 	}
 	e.stepFail.Attempts = 1
-	e.stepFail.Breaker = p.Breaker("fail", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepFail); err != nil {
 		return nil, err
 	}
@@ -449,7 +444,6 @@ func NewBreakerFlakyExecutor(opts ...flujo.CoreOption) (*BreakerFlakyExecutor, e
 		},
 	}
 	e.stepFlaky.Attempts = 1
-	e.stepFlaky.Breaker = p.Breaker("flaky", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepFlaky); err != nil {
 		return nil, err
 	}
@@ -519,7 +513,6 @@ func NewBreakerPanicsExecutor(opts ...flujo.CoreOption) (*BreakerPanicsExecutor,
 		},
 	}
 	e.stepPanic.Attempts = 1
-	e.stepPanic.Breaker = p.Breaker("panic", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepPanic); err != nil {
 		return nil, err
 	}
@@ -590,7 +583,6 @@ func NewBreakerTimesOutExecutor(opts ...flujo.CoreOption) (*BreakerTimesOutExecu
 	}
 	e.stepBlock.Attempts = 1
 	e.stepBlock.Timeout = time.Duration(int64(5000000))
-	e.stepBlock.Breaker = p.Breaker("block", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepBlock); err != nil {
 		return nil, err
 	}
@@ -660,7 +652,6 @@ func NewBreakerUpstreamExecutor(opts ...flujo.CoreOption) (*BreakerUpstreamExecu
 		},
 	}
 	e.stepUpstream.Attempts = 1
-	e.stepUpstream.Breaker = p.Breaker("upstream", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepUpstream); err != nil {
 		return nil, err
 	}
@@ -731,7 +722,6 @@ func NewBreakerValidatedExecutor(opts ...flujo.CoreOption) (*BreakerValidatedExe
 		},
 	}
 	e.stepDraft.Attempts = 1
-	e.stepDraft.Breaker = p.Breaker("draft", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepDraft); err != nil {
 		return nil, err
 	}
@@ -803,7 +793,6 @@ func NewBudgetFallbackExecutor(opts ...flujo.CoreOption) (*BudgetFallbackExecuto
 		},
 	}
 	e.stepPrimary.Attempts = 1
-	e.stepPrimary.Breaker = p.Breaker("primary", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	e.stepRescue.Leaf = &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
 		Name:  "rescue",
 		Plain: flujotest.PayB,
@@ -812,7 +801,6 @@ func NewBudgetFallbackExecutor(opts ...flujo.CoreOption) (*BudgetFallbackExecuto
 		},
 	}
 	e.stepRescue.Attempts = 1
-	e.stepRescue.Breaker = p.Breaker("rescue", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepPrimary, &e.stepRescue); err != nil {
 		return nil, err
 	}
@@ -905,7 +893,6 @@ func NewBudgetFanExecutor(opts ...flujo.CoreOption) (*BudgetFanExecutor, error) 
 		},
 	}
 	e.stepPaid.Attempts = 1
-	e.stepPaid.Breaker = p.Breaker("paid", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	e.stepFree.Leaf = &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
 		Name:  "free",
 		Plain: flujotest.PayB,
@@ -914,7 +901,6 @@ func NewBudgetFanExecutor(opts ...flujo.CoreOption) (*BudgetFanExecutor, error) 
 		},
 	}
 	e.stepFree.Attempts = 1
-	e.stepFree.Breaker = p.Breaker("free", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, &e.scratch, &e.stepPaid, &e.stepFree); err != nil {
 		return nil, err
 	}
@@ -1057,7 +1043,6 @@ func NewBudgetFan4Executor(opts ...flujo.CoreOption) (*BudgetFan4Executor, error
 		},
 	}
 	e.stepB1.Attempts = 1
-	e.stepB1.Breaker = p.Breaker("b1", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	e.stepB2.Leaf = &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
 		Name:  "b2",
 		Plain: flujotest.PayB,
@@ -1066,7 +1051,6 @@ func NewBudgetFan4Executor(opts ...flujo.CoreOption) (*BudgetFan4Executor, error
 		},
 	}
 	e.stepB2.Attempts = 1
-	e.stepB2.Breaker = p.Breaker("b2", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	e.stepB3.Leaf = &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
 		Name:  "b3",
 		Plain: flujotest.PayC,
@@ -1075,7 +1059,6 @@ func NewBudgetFan4Executor(opts ...flujo.CoreOption) (*BudgetFan4Executor, error
 		},
 	}
 	e.stepB3.Attempts = 1
-	e.stepB3.Breaker = p.Breaker("b3", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	e.stepB4.Leaf = &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
 		Name:  "b4",
 		Plain: flujotest.PayD,
@@ -1084,7 +1067,6 @@ func NewBudgetFan4Executor(opts ...flujo.CoreOption) (*BudgetFan4Executor, error
 		},
 	}
 	e.stepB4.Attempts = 1
-	e.stepB4.Breaker = p.Breaker("b4", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, &e.scratch, &e.stepB1, &e.stepB2, &e.stepB3, &e.stepB4); err != nil {
 		return nil, err
 	}
@@ -1245,7 +1227,6 @@ func NewBudgetHoldFanExecutor(opts ...flujo.CoreOption) (*BudgetHoldFanExecutor,
 		},
 	}
 	e.stepPaid.Attempts = 1
-	e.stepPaid.Breaker = p.Breaker("paid", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	e.stepHold.Leaf = &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
 		Name:  "hold",
 		Plain: flujotest.Hold,
@@ -1254,7 +1235,6 @@ func NewBudgetHoldFanExecutor(opts ...flujo.CoreOption) (*BudgetHoldFanExecutor,
 		},
 	}
 	e.stepHold.Attempts = 1
-	e.stepHold.Breaker = p.Breaker("hold", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, &e.scratch, &e.stepPaid, &e.stepHold); err != nil {
 		return nil, err
 	}
@@ -1380,7 +1360,6 @@ func NewBudgetMapExecutor(opts ...flujo.CoreOption) (*BudgetMapExecutor, error) 
 		},
 	}
 	e.stepItem.Attempts = 1
-	e.stepItem.Breaker = p.Breaker("item", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepItem); err != nil {
 		return nil, err
 	}
@@ -1483,7 +1462,6 @@ func NewBudgetRejectedExecutor(opts ...flujo.CoreOption) (*BudgetRejectedExecuto
 		},
 	}
 	e.stepRejected.Attempts = 1
-	e.stepRejected.Breaker = p.Breaker("rejected", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepRejected); err != nil {
 		return nil, err
 	}
@@ -1554,7 +1532,6 @@ func NewBudgetRejectedRetriesExecutor(opts ...flujo.CoreOption) (*BudgetRejected
 		},
 	}
 	e.stepRejected.Attempts = 3
-	e.stepRejected.Breaker = p.Breaker("rejected", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepRejected); err != nil {
 		return nil, err
 	}
@@ -1641,7 +1618,6 @@ func NewCachedTagsExecutor(opts ...flujo.CoreOption) (*CachedTagsExecutor, error
 		CopyOut: flujogenCopySliceString,
 	}
 	e.stepTags.Attempts = 1
-	e.stepTags.Breaker = p.Breaker("tags", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	e.stepTags.Cache = flujoimpl.UnkeyedCache[flujotest.Job, []string]{C: e.cacheTags}
 	if e.svc, err = p.Services(flujoimpl.Deps{
 		Build: e.build,
@@ -1782,7 +1758,6 @@ func NewCachedTagsSharedExecutor(opts ...flujo.CoreOption) (*CachedTagsSharedExe
 		},
 	}
 	e.stepTags.Attempts = 2
-	e.stepTags.Breaker = p.Breaker("tags", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	e.stepTags.Cache = flujoimpl.UnkeyedCache[flujotest.Job, []string]{C: e.cacheTags}
 	if e.svc, err = p.Services(flujoimpl.Deps{
 		Build: e.build,
@@ -1924,7 +1899,6 @@ func NewCachedTagsTTLExecutor(opts ...flujo.CoreOption) (*CachedTagsTTLExecutor,
 		CopyOut: flujogenCopySliceString,
 	}
 	e.stepTags.Attempts = 1
-	e.stepTags.Breaker = p.Breaker("tags", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	e.stepTags.Cache = flujoimpl.UnkeyedCache[flujotest.Job, []string]{C: e.cacheTags}
 	if e.svc, err = p.Services(flujoimpl.Deps{
 		Build: e.build,
@@ -2067,14 +2041,12 @@ func NewCachedTagsWithFallbackExecutor(opts ...flujo.CoreOption) (*CachedTagsWit
 		CopyOut: flujogenCopySliceString,
 	}
 	e.stepTags.Attempts = 1
-	e.stepTags.Breaker = p.Breaker("tags", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	e.stepTags.Cache = flujoimpl.UnkeyedCache[flujotest.Job, []string]{C: e.cacheTags}
 	e.stepSpare.Leaf = &flujoimpl.Leaf[flujotest.Job, []string]{
 		Name:  "spare",
 		Plain: flujotest.SpareTags,
 	}
 	e.stepSpare.Attempts = 2
-	e.stepSpare.Breaker = p.Breaker("spare", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{
 		Build: e.build,
 		Close: func(*flujoimpl.Engine) []flujoimpl.Closer {
@@ -2206,7 +2178,6 @@ func NewCountForeverExecutor(opts ...flujo.CoreOption) (*CountForeverExecutor, e
 		Plain: flujotest.AddOne,
 	}
 	e.stepAdd.Attempts = 2
-	e.stepAdd.Breaker = p.Breaker("add", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepAdd); err != nil {
 		return nil, err
 	}
@@ -2304,7 +2275,6 @@ func NewCountForever2Executor(opts ...flujo.CoreOption) (*CountForever2Executor,
 		Plain: flujotest.AddOne,
 	}
 	e.stepAdd.Attempts = 2
-	e.stepAdd.Breaker = p.Breaker("add", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepAdd); err != nil {
 		return nil, err
 	}
@@ -2402,7 +2372,6 @@ func NewCountTo3Executor(opts ...flujo.CoreOption) (*CountTo3Executor, error) {
 		Plain: flujotest.AddOne,
 	}
 	e.stepAdd.Attempts = 2
-	e.stepAdd.Breaker = p.Breaker("add", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepAdd); err != nil {
 		return nil, err
 	}
@@ -2520,7 +2489,6 @@ func NewFailBeforeCachedExecutor(opts ...flujo.CoreOption) (*FailBeforeCachedExe
 		},
 	}
 	e.stepFail.Attempts = 1
-	e.stepFail.Breaker = p.Breaker("fail", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	e.stepTags.Leaf = &flujoimpl.Leaf[flujotest.Job, []string]{
 		Name:  "tags",
 		Plain: flujotest.Tags,
@@ -2530,7 +2498,6 @@ func NewFailBeforeCachedExecutor(opts ...flujo.CoreOption) (*FailBeforeCachedExe
 		CopyOut: flujogenCopySliceString,
 	}
 	e.stepTags.Attempts = 2
-	e.stepTags.Breaker = p.Breaker("tags", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	e.stepTags.Cache = flujoimpl.UnkeyedCache[flujotest.Job, []string]{C: e.cacheTags}
 	if e.svc, err = p.Services(flujoimpl.Deps{
 		Build: e.build,
@@ -2675,7 +2642,6 @@ func NewFailOnceExecutor(opts ...flujo.CoreOption) (*FailOnceExecutor, error) {
 		},
 	}
 	e.stepFail.Attempts = 1
-	e.stepFail.Breaker = p.Breaker("fail", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepFail); err != nil {
 		return nil, err
 	}
@@ -2774,7 +2740,6 @@ func NewFanBranchFailsExecutor(opts ...flujo.CoreOption) (*FanBranchFailsExecuto
 		},
 	}
 	e.stepA1.Attempts = 2
-	e.stepA1.Breaker = p.Breaker("a1", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	e.stepB.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name: "b",
 		Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
@@ -2791,7 +2756,6 @@ func NewFanBranchFailsExecutor(opts ...flujo.CoreOption) (*FanBranchFailsExecuto
 		},
 	}
 	e.stepB.Attempts = 2
-	e.stepB.Breaker = p.Breaker("b", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	e.stepFail.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "fail",
 		Plain: flujotest.Fail,
@@ -2800,7 +2764,6 @@ func NewFanBranchFailsExecutor(opts ...flujo.CoreOption) (*FanBranchFailsExecuto
 		},
 	}
 	e.stepFail.Attempts = 1
-	e.stepFail.Breaker = p.Breaker("fail", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, &e.scratch, &e.stepA1, &e.stepB, &e.stepFail); err != nil {
 		return nil, err
 	}
@@ -2985,7 +2948,6 @@ func NewFanErrorOnConflictExecutor(opts ...flujo.CoreOption) (*FanErrorOnConflic
 		},
 	}
 	e.stepA1.Attempts = 2
-	e.stepA1.Breaker = p.Breaker("a1", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	e.stepB.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name: "b",
 		Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
@@ -3002,7 +2964,6 @@ func NewFanErrorOnConflictExecutor(opts ...flujo.CoreOption) (*FanErrorOnConflic
 		},
 	}
 	e.stepB.Attempts = 2
-	e.stepB.Breaker = p.Breaker("b", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	e.stepA2.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name: "a2",
 		Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
@@ -3019,7 +2980,6 @@ func NewFanErrorOnConflictExecutor(opts ...flujo.CoreOption) (*FanErrorOnConflic
 		},
 	}
 	e.stepA2.Attempts = 2
-	e.stepA2.Breaker = p.Breaker("a2", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	e.stepEcho.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "echo",
 		Plain: flujotest.Echo,
@@ -3028,7 +2988,6 @@ func NewFanErrorOnConflictExecutor(opts ...flujo.CoreOption) (*FanErrorOnConflic
 		},
 	}
 	e.stepEcho.Attempts = 2
-	e.stepEcho.Breaker = p.Breaker("echo", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, &e.scratch, &e.stepA1, &e.stepB, &e.stepA2, &e.stepEcho); err != nil {
 		return nil, err
 	}
@@ -3250,7 +3209,6 @@ func NewFanJoinFailsExecutor(opts ...flujo.CoreOption) (*FanJoinFailsExecutor, e
 		},
 	}
 	e.stepA1.Attempts = 2
-	e.stepA1.Breaker = p.Breaker("a1", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	e.stepB.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name: "b",
 		Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
@@ -3267,7 +3225,6 @@ func NewFanJoinFailsExecutor(opts ...flujo.CoreOption) (*FanJoinFailsExecutor, e
 		},
 	}
 	e.stepB.Attempts = 2
-	e.stepB.Breaker = p.Breaker("b", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	e.stepFail.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "fail",
 		Plain: flujotest.Fail,
@@ -3276,7 +3233,6 @@ func NewFanJoinFailsExecutor(opts ...flujo.CoreOption) (*FanJoinFailsExecutor, e
 		},
 	}
 	e.stepFail.Attempts = 1
-	e.stepFail.Breaker = p.Breaker("fail", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, &e.scratch, &e.stepA1, &e.stepB, &e.stepFail); err != nil {
 		return nil, err
 	}
@@ -3456,7 +3412,6 @@ func NewFanKeepFirstExecutor(opts ...flujo.CoreOption) (*FanKeepFirstExecutor, e
 		},
 	}
 	e.stepA1.Attempts = 2
-	e.stepA1.Breaker = p.Breaker("a1", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	e.stepB.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name: "b",
 		Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
@@ -3473,7 +3428,6 @@ func NewFanKeepFirstExecutor(opts ...flujo.CoreOption) (*FanKeepFirstExecutor, e
 		},
 	}
 	e.stepB.Attempts = 2
-	e.stepB.Breaker = p.Breaker("b", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	e.stepA2.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name: "a2",
 		Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
@@ -3490,7 +3444,6 @@ func NewFanKeepFirstExecutor(opts ...flujo.CoreOption) (*FanKeepFirstExecutor, e
 		},
 	}
 	e.stepA2.Attempts = 2
-	e.stepA2.Breaker = p.Breaker("a2", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	e.stepEcho.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "echo",
 		Plain: flujotest.Echo,
@@ -3499,7 +3452,6 @@ func NewFanKeepFirstExecutor(opts ...flujo.CoreOption) (*FanKeepFirstExecutor, e
 		},
 	}
 	e.stepEcho.Attempts = 2
-	e.stepEcho.Breaker = p.Breaker("echo", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, &e.scratch, &e.stepA1, &e.stepB, &e.stepA2, &e.stepEcho); err != nil {
 		return nil, err
 	}
@@ -3699,7 +3651,6 @@ func NewFanMergeUpdateExecutor(opts ...flujo.CoreOption) (*FanMergeUpdateExecuto
 		},
 	}
 	e.stepA1.Attempts = 2
-	e.stepA1.Breaker = p.Breaker("a1", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	e.stepB.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name: "b",
 		Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
@@ -3716,7 +3667,6 @@ func NewFanMergeUpdateExecutor(opts ...flujo.CoreOption) (*FanMergeUpdateExecuto
 		},
 	}
 	e.stepB.Attempts = 2
-	e.stepB.Breaker = p.Breaker("b", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	e.stepA2.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name: "a2",
 		Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
@@ -3733,7 +3683,6 @@ func NewFanMergeUpdateExecutor(opts ...flujo.CoreOption) (*FanMergeUpdateExecuto
 		},
 	}
 	e.stepA2.Attempts = 2
-	e.stepA2.Breaker = p.Breaker("a2", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	e.stepEcho.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "echo",
 		Plain: flujotest.Echo,
@@ -3742,7 +3691,6 @@ func NewFanMergeUpdateExecutor(opts ...flujo.CoreOption) (*FanMergeUpdateExecuto
 		},
 	}
 	e.stepEcho.Attempts = 2
-	e.stepEcho.Breaker = p.Breaker("echo", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, &e.scratch, &e.stepA1, &e.stepB, &e.stepA2, &e.stepEcho); err != nil {
 		return nil, err
 	}
@@ -3942,7 +3890,6 @@ func NewFanNoMergeExecutor(opts ...flujo.CoreOption) (*FanNoMergeExecutor, error
 		},
 	}
 	e.stepA1.Attempts = 2
-	e.stepA1.Breaker = p.Breaker("a1", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	e.stepB.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name: "b",
 		Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
@@ -3959,7 +3906,6 @@ func NewFanNoMergeExecutor(opts ...flujo.CoreOption) (*FanNoMergeExecutor, error
 		},
 	}
 	e.stepB.Attempts = 2
-	e.stepB.Breaker = p.Breaker("b", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	e.stepA2.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name: "a2",
 		Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
@@ -3976,7 +3922,6 @@ func NewFanNoMergeExecutor(opts ...flujo.CoreOption) (*FanNoMergeExecutor, error
 		},
 	}
 	e.stepA2.Attempts = 2
-	e.stepA2.Breaker = p.Breaker("a2", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	e.stepEcho.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "echo",
 		Plain: flujotest.Echo,
@@ -3985,7 +3930,6 @@ func NewFanNoMergeExecutor(opts ...flujo.CoreOption) (*FanNoMergeExecutor, error
 		},
 	}
 	e.stepEcho.Attempts = 2
-	e.stepEcho.Breaker = p.Breaker("echo", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, &e.scratch, &e.stepA1, &e.stepB, &e.stepA2, &e.stepEcho); err != nil {
 		return nil, err
 	}
@@ -4147,7 +4091,6 @@ func NewFlakyDefaultExecutor(opts ...flujo.CoreOption) (*FlakyDefaultExecutor, e
 		},
 	}
 	e.stepFlaky.Attempts = 2
-	e.stepFlaky.Breaker = p.Breaker("flaky", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepFlaky); err != nil {
 		return nil, err
 	}
@@ -4217,7 +4160,6 @@ func NewFlakyRetries3Executor(opts ...flujo.CoreOption) (*FlakyRetries3Executor,
 		},
 	}
 	e.stepFlaky.Attempts = 4
-	e.stepFlaky.Breaker = p.Breaker("flaky", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepFlaky); err != nil {
 		return nil, err
 	}
@@ -4287,7 +4229,6 @@ func NewGoexitMapExecutor(opts ...flujo.CoreOption) (*GoexitMapExecutor, error) 
 		},
 	}
 	e.stepExit.Attempts = 1
-	e.stepExit.Breaker = p.Breaker("exit", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepExit); err != nil {
 		return nil, err
 	}
@@ -4409,7 +4350,6 @@ func NewGoexitParallelExecutor(opts ...flujo.CoreOption) (*GoexitParallelExecuto
 		},
 	}
 	e.stepExit.Attempts = 1
-	e.stepExit.Breaker = p.Breaker("exit", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	e.stepEcho.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "echo",
 		Plain: flujotest.Echo,
@@ -4418,7 +4358,6 @@ func NewGoexitParallelExecutor(opts ...flujo.CoreOption) (*GoexitParallelExecuto
 		},
 	}
 	e.stepEcho.Attempts = 2
-	e.stepEcho.Breaker = p.Breaker("echo", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, &e.scratch, &e.stepExit, &e.stepEcho); err != nil {
 		return nil, err
 	}
@@ -4546,7 +4485,6 @@ func NewGoexitStepExecutor(opts ...flujo.CoreOption) (*GoexitStepExecutor, error
 		},
 	}
 	e.stepExit.Attempts = 1
-	e.stepExit.Breaker = p.Breaker("exit", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepExit); err != nil {
 		return nil, err
 	}
@@ -4617,7 +4555,6 @@ func NewGoexitTimedExecutor(opts ...flujo.CoreOption) (*GoexitTimedExecutor, err
 	}
 	e.stepExit.Attempts = 1
 	e.stepExit.Timeout = time.Duration(int64(3600000000000))
-	e.stepExit.Breaker = p.Breaker("exit", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepExit); err != nil {
 		return nil, err
 	}
@@ -4684,7 +4621,6 @@ func NewHeldExecutor(opts ...flujo.CoreOption) (*HeldExecutor, error) {
 		Plain: flujotest.HoldUntilOpen,
 	}
 	e.stepHeld.Attempts = 1
-	e.stepHeld.Breaker = p.Breaker("held", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepHeld); err != nil {
 		return nil, err
 	}
@@ -4756,7 +4692,6 @@ func NewHistoryExecutor(opts ...flujo.CoreOption) (*HistoryExecutor, error) {
 		},
 	}
 	e.stepFirst.Attempts = 2
-	e.stepFirst.Breaker = p.Breaker("first", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	e.stepSecond.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "second",
 		Plain: flujotest.Echo,
@@ -4765,7 +4700,6 @@ func NewHistoryExecutor(opts ...flujo.CoreOption) (*HistoryExecutor, error) {
 		},
 	}
 	e.stepSecond.Attempts = 2
-	e.stepSecond.Breaker = p.Breaker("second", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	e.stepThird.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "third",
 		Plain: flujotest.Echo,
@@ -4774,7 +4708,6 @@ func NewHistoryExecutor(opts ...flujo.CoreOption) (*HistoryExecutor, error) {
 		},
 	}
 	e.stepThird.Attempts = 2
-	e.stepThird.Breaker = p.Breaker("third", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepFirst, &e.stepSecond, &e.stepThird); err != nil {
 		return nil, err
 	}
@@ -4881,7 +4814,6 @@ func NewIOBurstExecutor(opts ...flujo.CoreOption) (*IOBurstExecutor, error) {
 		Plain: flujotest.WaitForAll,
 	}
 	e.stepIo.Attempts = 1
-	e.stepIo.Breaker = p.Breaker("io", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepIo); err != nil {
 		return nil, err
 	}
@@ -4971,7 +4903,6 @@ func NewJoinFailsAfterIgnoredExecutor(opts ...flujo.CoreOption) (*JoinFailsAfter
 		},
 	}
 	e.stepEcho.Attempts = 2
-	e.stepEcho.Breaker = p.Breaker("echo", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	e.stepFail.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "fail",
 		Plain: flujotest.Fail,
@@ -4980,7 +4911,6 @@ func NewJoinFailsAfterIgnoredExecutor(opts ...flujo.CoreOption) (*JoinFailsAfter
 		},
 	}
 	e.stepFail.Attempts = 1
-	e.stepFail.Breaker = p.Breaker("fail", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, &e.scratch, &e.stepEcho, &e.stepFail); err != nil {
 		return nil, err
 	}
@@ -5123,7 +5053,6 @@ func NewMapEchoExecutor(opts ...flujo.CoreOption) (*MapEchoExecutor, error) {
 		},
 	}
 	e.stepEcho.Attempts = 2
-	e.stepEcho.Breaker = p.Breaker("echo", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepEcho); err != nil {
 		return nil, err
 	}
@@ -5225,7 +5154,6 @@ func NewMapFlakyInOrderExecutor(opts ...flujo.CoreOption) (*MapFlakyInOrderExecu
 		},
 	}
 	e.stepFlaky.Attempts = 1
-	e.stepFlaky.Breaker = p.Breaker("flaky", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepFlaky); err != nil {
 		return nil, err
 	}
@@ -5342,7 +5270,6 @@ func NewMaybeConflictExecutor(opts ...flujo.CoreOption) (*MaybeConflictExecutor,
 		},
 	}
 	e.stepX.Attempts = 2
-	e.stepX.Breaker = p.Breaker("x", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	e.stepY.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name: "y",
 		Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
@@ -5359,7 +5286,6 @@ func NewMaybeConflictExecutor(opts ...flujo.CoreOption) (*MaybeConflictExecutor,
 		},
 	}
 	e.stepY.Attempts = 2
-	e.stepY.Breaker = p.Breaker("y", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, &e.scratch, &e.stepX, &e.stepY); err != nil {
 		return nil, err
 	}
@@ -5522,7 +5448,6 @@ func NewPanicAtTwoDepthsExecutor(opts ...flujo.CoreOption) (*PanicAtTwoDepthsExe
 		},
 	}
 	e.stepPanicdeep.Attempts = 1
-	e.stepPanicdeep.Breaker = p.Breaker("panicdeep", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	e.stepPanic.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "panic",
 		Plain: flujotest.Panic,
@@ -5531,7 +5456,6 @@ func NewPanicAtTwoDepthsExecutor(opts ...flujo.CoreOption) (*PanicAtTwoDepthsExe
 		},
 	}
 	e.stepPanic.Attempts = 1
-	e.stepPanic.Breaker = p.Breaker("panic", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepPanicdeep, &e.stepPanic); err != nil {
 		return nil, err
 	}
@@ -5646,7 +5570,6 @@ func NewPanicsExecutor(opts ...flujo.CoreOption) (*PanicsExecutor, error) {
 		},
 	}
 	e.stepPanic.Attempts = 1
-	e.stepPanic.Breaker = p.Breaker("panic", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepPanic); err != nil {
 		return nil, err
 	}
@@ -5731,7 +5654,6 @@ func NewParallelBlocksExecutor(opts ...flujo.CoreOption) (*ParallelBlocksExecuto
 		},
 	}
 	e.stepBlock.Attempts = 2
-	e.stepBlock.Breaker = p.Breaker("block", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	e.stepEcho.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "echo",
 		Plain: flujotest.Echo,
@@ -5740,7 +5662,6 @@ func NewParallelBlocksExecutor(opts ...flujo.CoreOption) (*ParallelBlocksExecuto
 		},
 	}
 	e.stepEcho.Attempts = 2
-	e.stepEcho.Breaker = p.Breaker("echo", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, &e.scratch, &e.stepBlock, &e.stepEcho); err != nil {
 		return nil, err
 	}
@@ -5886,7 +5807,6 @@ func NewParallelIgnoreExecutor(opts ...flujo.CoreOption) (*ParallelIgnoreExecuto
 		},
 	}
 	e.stepEcho.Attempts = 2
-	e.stepEcho.Breaker = p.Breaker("echo", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	e.stepFail.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "fail",
 		Plain: flujotest.Fail,
@@ -5895,7 +5815,6 @@ func NewParallelIgnoreExecutor(opts ...flujo.CoreOption) (*ParallelIgnoreExecuto
 		},
 	}
 	e.stepFail.Attempts = 1
-	e.stepFail.Breaker = p.Breaker("fail", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, &e.scratch, &e.stepEcho, &e.stepFail); err != nil {
 		return nil, err
 	}
@@ -6043,7 +5962,6 @@ func NewParallelPropagateExecutor(opts ...flujo.CoreOption) (*ParallelPropagateE
 		},
 	}
 	e.stepEcho.Attempts = 2
-	e.stepEcho.Breaker = p.Breaker("echo", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	e.stepFail.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "fail",
 		Plain: flujotest.Fail,
@@ -6052,7 +5970,6 @@ func NewParallelPropagateExecutor(opts ...flujo.CoreOption) (*ParallelPropagateE
 		},
 	}
 	e.stepFail.Attempts = 1
-	e.stepFail.Breaker = p.Breaker("fail", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, &e.scratch, &e.stepEcho, &e.stepFail); err != nil {
 		return nil, err
 	}
@@ -6201,7 +6118,6 @@ func NewParallelSpendExecutor(opts ...flujo.CoreOption) (*ParallelSpendExecutor,
 		},
 	}
 	e.stepLeft.Attempts = 2
-	e.stepLeft.Breaker = p.Breaker("left", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	e.stepRight.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "right",
 		Plain: flujotest.Echo,
@@ -6210,7 +6126,6 @@ func NewParallelSpendExecutor(opts ...flujo.CoreOption) (*ParallelSpendExecutor,
 		},
 	}
 	e.stepRight.Attempts = 2
-	e.stepRight.Breaker = p.Breaker("right", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	e.stepAfter.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "after",
 		Plain: flujotest.Echo,
@@ -6219,7 +6134,6 @@ func NewParallelSpendExecutor(opts ...flujo.CoreOption) (*ParallelSpendExecutor,
 		},
 	}
 	e.stepAfter.Attempts = 2
-	e.stepAfter.Breaker = p.Breaker("after", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, &e.scratch, &e.stepLeft, &e.stepRight, &e.stepAfter); err != nil {
 		return nil, err
 	}
@@ -6368,7 +6282,6 @@ func NewRouteNoDefaultExecutor(opts ...flujo.CoreOption) (*RouteNoDefaultExecuto
 		},
 	}
 	e.stepLower.Attempts = 2
-	e.stepLower.Breaker = p.Breaker("lower", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	e.stepUpper.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "upper",
 		Plain: flujotest.Upper,
@@ -6377,7 +6290,6 @@ func NewRouteNoDefaultExecutor(opts ...flujo.CoreOption) (*RouteNoDefaultExecuto
 		},
 	}
 	e.stepUpper.Attempts = 2
-	e.stepUpper.Breaker = p.Breaker("upper", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepLower, &e.stepUpper); err != nil {
 		return nil, err
 	}
@@ -6479,7 +6391,6 @@ func NewRouteWithDefaultExecutor(opts ...flujo.CoreOption) (*RouteWithDefaultExe
 		},
 	}
 	e.stepLower.Attempts = 2
-	e.stepLower.Breaker = p.Breaker("lower", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	e.stepUpper.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "upper",
 		Plain: flujotest.Upper,
@@ -6488,7 +6399,6 @@ func NewRouteWithDefaultExecutor(opts ...flujo.CoreOption) (*RouteWithDefaultExe
 		},
 	}
 	e.stepUpper.Attempts = 2
-	e.stepUpper.Breaker = p.Breaker("upper", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	e.stepOther.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "other",
 		Plain: flujotest.Other,
@@ -6497,7 +6407,6 @@ func NewRouteWithDefaultExecutor(opts ...flujo.CoreOption) (*RouteWithDefaultExe
 		},
 	}
 	e.stepOther.Attempts = 2
-	e.stepOther.Breaker = p.Breaker("other", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepLower, &e.stepUpper, &e.stepOther); err != nil {
 		return nil, err
 	}
@@ -6598,7 +6507,6 @@ func NewSpend3Executor(opts ...flujo.CoreOption) (*Spend3Executor, error) {
 		},
 	}
 	e.stepS1.Attempts = 2
-	e.stepS1.Breaker = p.Breaker("s1", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	e.stepS2.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "s2",
 		Plain: flujotest.Echo,
@@ -6607,7 +6515,6 @@ func NewSpend3Executor(opts ...flujo.CoreOption) (*Spend3Executor, error) {
 		},
 	}
 	e.stepS2.Attempts = 2
-	e.stepS2.Breaker = p.Breaker("s2", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	e.stepS3.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "s3",
 		Plain: flujotest.Echo,
@@ -6616,7 +6523,6 @@ func NewSpend3Executor(opts ...flujo.CoreOption) (*Spend3Executor, error) {
 		},
 	}
 	e.stepS3.Attempts = 2
-	e.stepS3.Breaker = p.Breaker("s3", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepS1, &e.stepS2, &e.stepS3); err != nil {
 		return nil, err
 	}
@@ -6720,7 +6626,6 @@ func NewStateRetryExecutor(opts ...flujo.CoreOption) (*StateRetryExecutor, error
 		},
 	}
 	e.stepLogflake.Attempts = 3
-	e.stepLogflake.Breaker = p.Breaker("logflake", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepLogflake); err != nil {
 		return nil, err
 	}
@@ -6791,7 +6696,6 @@ func NewTimesOutExecutor(opts ...flujo.CoreOption) (*TimesOutExecutor, error) {
 	}
 	e.stepBlock.Attempts = 2
 	e.stepBlock.Timeout = time.Duration(int64(5000000))
-	e.stepBlock.Breaker = p.Breaker("block", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepBlock); err != nil {
 		return nil, err
 	}
@@ -6890,7 +6794,6 @@ func NewTwoFansExecutor(opts ...flujo.CoreOption) (*TwoFansExecutor, error) {
 		},
 	}
 	e.stepL1.Attempts = 2
-	e.stepL1.Breaker = p.Breaker("l1", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	e.stepR1.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "r1",
 		Plain: flujotest.Echo,
@@ -6899,7 +6802,6 @@ func NewTwoFansExecutor(opts ...flujo.CoreOption) (*TwoFansExecutor, error) {
 		},
 	}
 	e.stepR1.Attempts = 2
-	e.stepR1.Breaker = p.Breaker("r1", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	e.stepL2.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "l2",
 		Plain: flujotest.Echo,
@@ -6908,7 +6810,6 @@ func NewTwoFansExecutor(opts ...flujo.CoreOption) (*TwoFansExecutor, error) {
 		},
 	}
 	e.stepL2.Attempts = 2
-	e.stepL2.Breaker = p.Breaker("l2", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	e.stepR2.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "r2",
 		Plain: flujotest.Echo,
@@ -6917,7 +6818,6 @@ func NewTwoFansExecutor(opts ...flujo.CoreOption) (*TwoFansExecutor, error) {
 		},
 	}
 	e.stepR2.Attempts = 2
-	e.stepR2.Breaker = p.Breaker("r2", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, &e.scratch, &e.stepL1, &e.stepR1, &e.stepL2, &e.stepR2); err != nil {
 		return nil, err
 	}
@@ -7124,7 +7024,6 @@ func NewValidatedExecutor(opts ...flujo.CoreOption) (*ValidatedExecutor, error) 
 		},
 	}
 	e.stepDraft.Attempts = 3
-	e.stepDraft.Breaker = p.Breaker("draft", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepDraft); err != nil {
 		return nil, err
 	}
@@ -7195,7 +7094,6 @@ func NewWithFailedFallbackExecutor(opts ...flujo.CoreOption) (*WithFailedFallbac
 		},
 	}
 	e.stepFail.Attempts = 2
-	e.stepFail.Breaker = p.Breaker("fail", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	e.stepFailtoo.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "failtoo",
 		Plain: flujotest.FailToo,
@@ -7204,7 +7102,6 @@ func NewWithFailedFallbackExecutor(opts ...flujo.CoreOption) (*WithFailedFallbac
 		},
 	}
 	e.stepFailtoo.Attempts = 2
-	e.stepFailtoo.Breaker = p.Breaker("failtoo", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepFail, &e.stepFailtoo); err != nil {
 		return nil, err
 	}
@@ -7283,7 +7180,6 @@ func NewWithFallbackExecutor(opts ...flujo.CoreOption) (*WithFallbackExecutor, e
 		},
 	}
 	e.stepFail.Attempts = 2
-	e.stepFail.Breaker = p.Breaker("fail", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	e.stepRescue.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "rescue",
 		Plain: flujotest.Rescue,
@@ -7292,7 +7188,6 @@ func NewWithFallbackExecutor(opts ...flujo.CoreOption) (*WithFallbackExecutor, e
 		},
 	}
 	e.stepRescue.Attempts = 2
-	e.stepRescue.Breaker = p.Breaker("rescue", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepFail, &e.stepRescue); err != nil {
 		return nil, err
 	}

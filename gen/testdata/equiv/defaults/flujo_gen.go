@@ -90,7 +90,6 @@ func NewBackoffLongExecutor(opts ...flujo.CoreOption) (*BackoffLongExecutor, err
 		},
 	}
 	e.stepFail.Attempts = 2
-	e.stepFail.Breaker = p.Breaker("fail", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepFail); err != nil {
 		return nil, err
 	}
@@ -153,7 +152,6 @@ func NewBadInputRetriedExecutor(opts ...flujo.CoreOption) (*BadInputRetriedExecu
 		},
 	}
 	e.stepUpstream.Attempts = 3
-	e.stepUpstream.Breaker = p.Breaker("upstream", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepUpstream); err != nil {
 		return nil, err
 	}
@@ -216,7 +214,6 @@ func NewBreakerCancelsExecutor(opts ...flujo.CoreOption) (*BreakerCancelsExecuto
 		},
 	}
 	e.stepCancel.Attempts = 1
-	e.stepCancel.Breaker = p.Breaker("cancel", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepCancel); err != nil {
 		return nil, err
 	}
@@ -280,7 +277,6 @@ func NewBreakerCustomExecutor(opts ...flujo.CoreOption) (*BreakerCustomExecutor,
 		BreakerCounts: flujotest.CountsOnlyBadInput,
 	}
 	e.stepUpstream.Attempts = 1
-	e.stepUpstream.Breaker = p.Breaker("upstream", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepUpstream); err != nil {
 		return nil, err
 	}
@@ -343,7 +339,6 @@ func NewBreakerFailExecutor(opts ...flujo.CoreOption) (*BreakerFailExecutor, err
 		},
 	}
 	e.stepFail.Attempts = 1
-	e.stepFail.Breaker = p.Breaker("fail", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepFail); err != nil {
 		return nil, err
 	}
@@ -406,7 +401,6 @@ func NewBreakerFlakyExecutor(opts ...flujo.CoreOption) (*BreakerFlakyExecutor, e
 		},
 	}
 	e.stepFlaky.Attempts = 1
-	e.stepFlaky.Breaker = p.Breaker("flaky", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepFlaky); err != nil {
 		return nil, err
 	}
@@ -469,7 +463,6 @@ func NewBreakerPanicsExecutor(opts ...flujo.CoreOption) (*BreakerPanicsExecutor,
 		},
 	}
 	e.stepPanic.Attempts = 1
-	e.stepPanic.Breaker = p.Breaker("panic", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepPanic); err != nil {
 		return nil, err
 	}
@@ -533,7 +526,6 @@ func NewBreakerTimesOutExecutor(opts ...flujo.CoreOption) (*BreakerTimesOutExecu
 	}
 	e.stepBlock.Attempts = 1
 	e.stepBlock.Timeout = time.Duration(int64(5000000))
-	e.stepBlock.Breaker = p.Breaker("block", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepBlock); err != nil {
 		return nil, err
 	}
@@ -596,7 +588,6 @@ func NewBreakerUpstreamExecutor(opts ...flujo.CoreOption) (*BreakerUpstreamExecu
 		},
 	}
 	e.stepUpstream.Attempts = 1
-	e.stepUpstream.Breaker = p.Breaker("upstream", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepUpstream); err != nil {
 		return nil, err
 	}
@@ -660,7 +651,6 @@ func NewBreakerValidatedExecutor(opts ...flujo.CoreOption) (*BreakerValidatedExe
 		},
 	}
 	e.stepDraft.Attempts = 1
-	e.stepDraft.Breaker = p.Breaker("draft", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepDraft); err != nil {
 		return nil, err
 	}
@@ -725,7 +715,6 @@ func NewBudgetFallbackExecutor(opts ...flujo.CoreOption) (*BudgetFallbackExecuto
 		},
 	}
 	e.stepPrimary.Attempts = 1
-	e.stepPrimary.Breaker = p.Breaker("primary", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	e.stepRescue.Leaf = &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
 		Name:  "rescue",
 		Plain: flujotest.PayB,
@@ -734,7 +723,6 @@ func NewBudgetFallbackExecutor(opts ...flujo.CoreOption) (*BudgetFallbackExecuto
 		},
 	}
 	e.stepRescue.Attempts = 1
-	e.stepRescue.Breaker = p.Breaker("rescue", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepPrimary, &e.stepRescue); err != nil {
 		return nil, err
 	}
@@ -820,7 +808,6 @@ func NewBudgetFanExecutor(opts ...flujo.CoreOption) (*BudgetFanExecutor, error) 
 		},
 	}
 	e.stepPaid.Attempts = 1
-	e.stepPaid.Breaker = p.Breaker("paid", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	e.stepFree.Leaf = &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
 		Name:  "free",
 		Plain: flujotest.PayB,
@@ -829,7 +816,6 @@ func NewBudgetFanExecutor(opts ...flujo.CoreOption) (*BudgetFanExecutor, error) 
 		},
 	}
 	e.stepFree.Attempts = 1
-	e.stepFree.Breaker = p.Breaker("free", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, &e.scratch, &e.stepPaid, &e.stepFree); err != nil {
 		return nil, err
 	}
@@ -965,7 +951,6 @@ func NewBudgetFan4Executor(opts ...flujo.CoreOption) (*BudgetFan4Executor, error
 		},
 	}
 	e.stepB1.Attempts = 1
-	e.stepB1.Breaker = p.Breaker("b1", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	e.stepB2.Leaf = &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
 		Name:  "b2",
 		Plain: flujotest.PayB,
@@ -974,7 +959,6 @@ func NewBudgetFan4Executor(opts ...flujo.CoreOption) (*BudgetFan4Executor, error
 		},
 	}
 	e.stepB2.Attempts = 1
-	e.stepB2.Breaker = p.Breaker("b2", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	e.stepB3.Leaf = &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
 		Name:  "b3",
 		Plain: flujotest.PayC,
@@ -983,7 +967,6 @@ func NewBudgetFan4Executor(opts ...flujo.CoreOption) (*BudgetFan4Executor, error
 		},
 	}
 	e.stepB3.Attempts = 1
-	e.stepB3.Breaker = p.Breaker("b3", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	e.stepB4.Leaf = &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
 		Name:  "b4",
 		Plain: flujotest.PayD,
@@ -992,7 +975,6 @@ func NewBudgetFan4Executor(opts ...flujo.CoreOption) (*BudgetFan4Executor, error
 		},
 	}
 	e.stepB4.Attempts = 1
-	e.stepB4.Breaker = p.Breaker("b4", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, &e.scratch, &e.stepB1, &e.stepB2, &e.stepB3, &e.stepB4); err != nil {
 		return nil, err
 	}
@@ -1146,7 +1128,6 @@ func NewBudgetHoldFanExecutor(opts ...flujo.CoreOption) (*BudgetHoldFanExecutor,
 		},
 	}
 	e.stepPaid.Attempts = 1
-	e.stepPaid.Breaker = p.Breaker("paid", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	e.stepHold.Leaf = &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
 		Name:  "hold",
 		Plain: flujotest.Hold,
@@ -1155,7 +1136,6 @@ func NewBudgetHoldFanExecutor(opts ...flujo.CoreOption) (*BudgetHoldFanExecutor,
 		},
 	}
 	e.stepHold.Attempts = 1
-	e.stepHold.Breaker = p.Breaker("hold", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, &e.scratch, &e.stepPaid, &e.stepHold); err != nil {
 		return nil, err
 	}
@@ -1274,7 +1254,6 @@ func NewBudgetMapExecutor(opts ...flujo.CoreOption) (*BudgetMapExecutor, error) 
 		},
 	}
 	e.stepItem.Attempts = 1
-	e.stepItem.Breaker = p.Breaker("item", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepItem); err != nil {
 		return nil, err
 	}
@@ -1370,7 +1349,6 @@ func NewBudgetRejectedExecutor(opts ...flujo.CoreOption) (*BudgetRejectedExecuto
 		},
 	}
 	e.stepRejected.Attempts = 1
-	e.stepRejected.Breaker = p.Breaker("rejected", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepRejected); err != nil {
 		return nil, err
 	}
@@ -1434,7 +1412,6 @@ func NewBudgetRejectedRetriesExecutor(opts ...flujo.CoreOption) (*BudgetRejected
 		},
 	}
 	e.stepRejected.Attempts = 3
-	e.stepRejected.Breaker = p.Breaker("rejected", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepRejected); err != nil {
 		return nil, err
 	}
@@ -1494,7 +1471,6 @@ func NewCachedTagsExecutor(opts ...flujo.CoreOption) (*CachedTagsExecutor, error
 		Plain: flujotest.Tags,
 	}
 	e.stepTags.Attempts = 1
-	e.stepTags.Breaker = p.Breaker("tags", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepTags); err != nil {
 		return nil, err
 	}
@@ -1554,7 +1530,6 @@ func NewCachedTagsSharedExecutor(opts ...flujo.CoreOption) (*CachedTagsSharedExe
 		Plain: flujotest.Tags,
 	}
 	e.stepTags.Attempts = 2
-	e.stepTags.Breaker = p.Breaker("tags", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepTags); err != nil {
 		return nil, err
 	}
@@ -1614,7 +1589,6 @@ func NewCachedTagsTTLExecutor(opts ...flujo.CoreOption) (*CachedTagsTTLExecutor,
 		Plain: flujotest.Tags,
 	}
 	e.stepTags.Attempts = 1
-	e.stepTags.Breaker = p.Breaker("tags", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepTags); err != nil {
 		return nil, err
 	}
@@ -1675,13 +1649,11 @@ func NewCachedTagsWithFallbackExecutor(opts ...flujo.CoreOption) (*CachedTagsWit
 		Plain: flujotest.Tags,
 	}
 	e.stepTags.Attempts = 1
-	e.stepTags.Breaker = p.Breaker("tags", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	e.stepSpare.Leaf = &flujoimpl.Leaf[flujotest.Job, []string]{
 		Name:  "spare",
 		Plain: flujotest.SpareTags,
 	}
 	e.stepSpare.Attempts = 2
-	e.stepSpare.Breaker = p.Breaker("spare", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepTags, &e.stepSpare); err != nil {
 		return nil, err
 	}
@@ -1749,7 +1721,6 @@ func NewCountForeverExecutor(opts ...flujo.CoreOption) (*CountForeverExecutor, e
 		Plain: flujotest.AddOne,
 	}
 	e.stepAdd.Attempts = 2
-	e.stepAdd.Breaker = p.Breaker("add", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepAdd); err != nil {
 		return nil, err
 	}
@@ -1840,7 +1811,6 @@ func NewCountForever2Executor(opts ...flujo.CoreOption) (*CountForever2Executor,
 		Plain: flujotest.AddOne,
 	}
 	e.stepAdd.Attempts = 2
-	e.stepAdd.Breaker = p.Breaker("add", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepAdd); err != nil {
 		return nil, err
 	}
@@ -1931,7 +1901,6 @@ func NewCountTo3Executor(opts ...flujo.CoreOption) (*CountTo3Executor, error) {
 		Plain: flujotest.AddOne,
 	}
 	e.stepAdd.Attempts = 2
-	e.stepAdd.Breaker = p.Breaker("add", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepAdd); err != nil {
 		return nil, err
 	}
@@ -2026,13 +1995,11 @@ func NewFailBeforeCachedExecutor(opts ...flujo.CoreOption) (*FailBeforeCachedExe
 		},
 	}
 	e.stepFail.Attempts = 1
-	e.stepFail.Breaker = p.Breaker("fail", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	e.stepTags.Leaf = &flujoimpl.Leaf[flujotest.Job, []string]{
 		Name:  "tags",
 		Plain: flujotest.Tags,
 	}
 	e.stepTags.Attempts = 2
-	e.stepTags.Breaker = p.Breaker("tags", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepFail, &e.stepTags); err != nil {
 		return nil, err
 	}
@@ -2115,7 +2082,6 @@ func NewFailOnceExecutor(opts ...flujo.CoreOption) (*FailOnceExecutor, error) {
 		},
 	}
 	e.stepFail.Attempts = 1
-	e.stepFail.Breaker = p.Breaker("fail", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepFail); err != nil {
 		return nil, err
 	}
@@ -2207,7 +2173,6 @@ func NewFanBranchFailsExecutor(opts ...flujo.CoreOption) (*FanBranchFailsExecuto
 		},
 	}
 	e.stepA1.Attempts = 2
-	e.stepA1.Breaker = p.Breaker("a1", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	e.stepB.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name: "b",
 		Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
@@ -2224,7 +2189,6 @@ func NewFanBranchFailsExecutor(opts ...flujo.CoreOption) (*FanBranchFailsExecuto
 		},
 	}
 	e.stepB.Attempts = 2
-	e.stepB.Breaker = p.Breaker("b", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	e.stepFail.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "fail",
 		Plain: flujotest.Fail,
@@ -2233,7 +2197,6 @@ func NewFanBranchFailsExecutor(opts ...flujo.CoreOption) (*FanBranchFailsExecuto
 		},
 	}
 	e.stepFail.Attempts = 1
-	e.stepFail.Breaker = p.Breaker("fail", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, &e.scratch, &e.stepA1, &e.stepB, &e.stepFail); err != nil {
 		return nil, err
 	}
@@ -2411,7 +2374,6 @@ func NewFanErrorOnConflictExecutor(opts ...flujo.CoreOption) (*FanErrorOnConflic
 		},
 	}
 	e.stepA1.Attempts = 2
-	e.stepA1.Breaker = p.Breaker("a1", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	e.stepB.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name: "b",
 		Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
@@ -2428,7 +2390,6 @@ func NewFanErrorOnConflictExecutor(opts ...flujo.CoreOption) (*FanErrorOnConflic
 		},
 	}
 	e.stepB.Attempts = 2
-	e.stepB.Breaker = p.Breaker("b", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	e.stepA2.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name: "a2",
 		Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
@@ -2445,7 +2406,6 @@ func NewFanErrorOnConflictExecutor(opts ...flujo.CoreOption) (*FanErrorOnConflic
 		},
 	}
 	e.stepA2.Attempts = 2
-	e.stepA2.Breaker = p.Breaker("a2", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	e.stepEcho.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "echo",
 		Plain: flujotest.Echo,
@@ -2454,7 +2414,6 @@ func NewFanErrorOnConflictExecutor(opts ...flujo.CoreOption) (*FanErrorOnConflic
 		},
 	}
 	e.stepEcho.Attempts = 2
-	e.stepEcho.Breaker = p.Breaker("echo", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, &e.scratch, &e.stepA1, &e.stepB, &e.stepA2, &e.stepEcho); err != nil {
 		return nil, err
 	}
@@ -2669,7 +2628,6 @@ func NewFanJoinFailsExecutor(opts ...flujo.CoreOption) (*FanJoinFailsExecutor, e
 		},
 	}
 	e.stepA1.Attempts = 2
-	e.stepA1.Breaker = p.Breaker("a1", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	e.stepB.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name: "b",
 		Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
@@ -2686,7 +2644,6 @@ func NewFanJoinFailsExecutor(opts ...flujo.CoreOption) (*FanJoinFailsExecutor, e
 		},
 	}
 	e.stepB.Attempts = 2
-	e.stepB.Breaker = p.Breaker("b", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	e.stepFail.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "fail",
 		Plain: flujotest.Fail,
@@ -2695,7 +2652,6 @@ func NewFanJoinFailsExecutor(opts ...flujo.CoreOption) (*FanJoinFailsExecutor, e
 		},
 	}
 	e.stepFail.Attempts = 1
-	e.stepFail.Breaker = p.Breaker("fail", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, &e.scratch, &e.stepA1, &e.stepB, &e.stepFail); err != nil {
 		return nil, err
 	}
@@ -2868,7 +2824,6 @@ func NewFanKeepFirstExecutor(opts ...flujo.CoreOption) (*FanKeepFirstExecutor, e
 		},
 	}
 	e.stepA1.Attempts = 2
-	e.stepA1.Breaker = p.Breaker("a1", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	e.stepB.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name: "b",
 		Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
@@ -2885,7 +2840,6 @@ func NewFanKeepFirstExecutor(opts ...flujo.CoreOption) (*FanKeepFirstExecutor, e
 		},
 	}
 	e.stepB.Attempts = 2
-	e.stepB.Breaker = p.Breaker("b", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	e.stepA2.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name: "a2",
 		Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
@@ -2902,7 +2856,6 @@ func NewFanKeepFirstExecutor(opts ...flujo.CoreOption) (*FanKeepFirstExecutor, e
 		},
 	}
 	e.stepA2.Attempts = 2
-	e.stepA2.Breaker = p.Breaker("a2", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	e.stepEcho.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "echo",
 		Plain: flujotest.Echo,
@@ -2911,7 +2864,6 @@ func NewFanKeepFirstExecutor(opts ...flujo.CoreOption) (*FanKeepFirstExecutor, e
 		},
 	}
 	e.stepEcho.Attempts = 2
-	e.stepEcho.Breaker = p.Breaker("echo", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, &e.scratch, &e.stepA1, &e.stepB, &e.stepA2, &e.stepEcho); err != nil {
 		return nil, err
 	}
@@ -3104,7 +3056,6 @@ func NewFanMergeUpdateExecutor(opts ...flujo.CoreOption) (*FanMergeUpdateExecuto
 		},
 	}
 	e.stepA1.Attempts = 2
-	e.stepA1.Breaker = p.Breaker("a1", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	e.stepB.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name: "b",
 		Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
@@ -3121,7 +3072,6 @@ func NewFanMergeUpdateExecutor(opts ...flujo.CoreOption) (*FanMergeUpdateExecuto
 		},
 	}
 	e.stepB.Attempts = 2
-	e.stepB.Breaker = p.Breaker("b", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	e.stepA2.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name: "a2",
 		Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
@@ -3138,7 +3088,6 @@ func NewFanMergeUpdateExecutor(opts ...flujo.CoreOption) (*FanMergeUpdateExecuto
 		},
 	}
 	e.stepA2.Attempts = 2
-	e.stepA2.Breaker = p.Breaker("a2", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	e.stepEcho.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "echo",
 		Plain: flujotest.Echo,
@@ -3147,7 +3096,6 @@ func NewFanMergeUpdateExecutor(opts ...flujo.CoreOption) (*FanMergeUpdateExecuto
 		},
 	}
 	e.stepEcho.Attempts = 2
-	e.stepEcho.Breaker = p.Breaker("echo", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, &e.scratch, &e.stepA1, &e.stepB, &e.stepA2, &e.stepEcho); err != nil {
 		return nil, err
 	}
@@ -3340,7 +3288,6 @@ func NewFanNoMergeExecutor(opts ...flujo.CoreOption) (*FanNoMergeExecutor, error
 		},
 	}
 	e.stepA1.Attempts = 2
-	e.stepA1.Breaker = p.Breaker("a1", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	e.stepB.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name: "b",
 		Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
@@ -3357,7 +3304,6 @@ func NewFanNoMergeExecutor(opts ...flujo.CoreOption) (*FanNoMergeExecutor, error
 		},
 	}
 	e.stepB.Attempts = 2
-	e.stepB.Breaker = p.Breaker("b", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	e.stepA2.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name: "a2",
 		Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
@@ -3374,7 +3320,6 @@ func NewFanNoMergeExecutor(opts ...flujo.CoreOption) (*FanNoMergeExecutor, error
 		},
 	}
 	e.stepA2.Attempts = 2
-	e.stepA2.Breaker = p.Breaker("a2", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	e.stepEcho.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "echo",
 		Plain: flujotest.Echo,
@@ -3383,7 +3328,6 @@ func NewFanNoMergeExecutor(opts ...flujo.CoreOption) (*FanNoMergeExecutor, error
 		},
 	}
 	e.stepEcho.Attempts = 2
-	e.stepEcho.Breaker = p.Breaker("echo", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, &e.scratch, &e.stepA1, &e.stepB, &e.stepA2, &e.stepEcho); err != nil {
 		return nil, err
 	}
@@ -3538,7 +3482,6 @@ func NewFlakyDefaultExecutor(opts ...flujo.CoreOption) (*FlakyDefaultExecutor, e
 		},
 	}
 	e.stepFlaky.Attempts = 2
-	e.stepFlaky.Breaker = p.Breaker("flaky", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepFlaky); err != nil {
 		return nil, err
 	}
@@ -3601,7 +3544,6 @@ func NewFlakyRetries3Executor(opts ...flujo.CoreOption) (*FlakyRetries3Executor,
 		},
 	}
 	e.stepFlaky.Attempts = 4
-	e.stepFlaky.Breaker = p.Breaker("flaky", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepFlaky); err != nil {
 		return nil, err
 	}
@@ -3664,7 +3606,6 @@ func NewGoexitMapExecutor(opts ...flujo.CoreOption) (*GoexitMapExecutor, error) 
 		},
 	}
 	e.stepExit.Attempts = 1
-	e.stepExit.Breaker = p.Breaker("exit", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepExit); err != nil {
 		return nil, err
 	}
@@ -3779,7 +3720,6 @@ func NewGoexitParallelExecutor(opts ...flujo.CoreOption) (*GoexitParallelExecuto
 		},
 	}
 	e.stepExit.Attempts = 1
-	e.stepExit.Breaker = p.Breaker("exit", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	e.stepEcho.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "echo",
 		Plain: flujotest.Echo,
@@ -3788,7 +3728,6 @@ func NewGoexitParallelExecutor(opts ...flujo.CoreOption) (*GoexitParallelExecuto
 		},
 	}
 	e.stepEcho.Attempts = 2
-	e.stepEcho.Breaker = p.Breaker("echo", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, &e.scratch, &e.stepExit, &e.stepEcho); err != nil {
 		return nil, err
 	}
@@ -3909,7 +3848,6 @@ func NewGoexitStepExecutor(opts ...flujo.CoreOption) (*GoexitStepExecutor, error
 		},
 	}
 	e.stepExit.Attempts = 1
-	e.stepExit.Breaker = p.Breaker("exit", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepExit); err != nil {
 		return nil, err
 	}
@@ -3973,7 +3911,6 @@ func NewGoexitTimedExecutor(opts ...flujo.CoreOption) (*GoexitTimedExecutor, err
 	}
 	e.stepExit.Attempts = 1
 	e.stepExit.Timeout = time.Duration(int64(3600000000000))
-	e.stepExit.Breaker = p.Breaker("exit", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepExit); err != nil {
 		return nil, err
 	}
@@ -4033,7 +3970,6 @@ func NewHeldExecutor(opts ...flujo.CoreOption) (*HeldExecutor, error) {
 		Plain: flujotest.HoldUntilOpen,
 	}
 	e.stepHeld.Attempts = 1
-	e.stepHeld.Breaker = p.Breaker("held", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepHeld); err != nil {
 		return nil, err
 	}
@@ -4098,7 +4034,6 @@ func NewHistoryExecutor(opts ...flujo.CoreOption) (*HistoryExecutor, error) {
 		},
 	}
 	e.stepFirst.Attempts = 2
-	e.stepFirst.Breaker = p.Breaker("first", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	e.stepSecond.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "second",
 		Plain: flujotest.Echo,
@@ -4107,7 +4042,6 @@ func NewHistoryExecutor(opts ...flujo.CoreOption) (*HistoryExecutor, error) {
 		},
 	}
 	e.stepSecond.Attempts = 2
-	e.stepSecond.Breaker = p.Breaker("second", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	e.stepThird.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "third",
 		Plain: flujotest.Echo,
@@ -4116,7 +4050,6 @@ func NewHistoryExecutor(opts ...flujo.CoreOption) (*HistoryExecutor, error) {
 		},
 	}
 	e.stepThird.Attempts = 2
-	e.stepThird.Breaker = p.Breaker("third", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepFirst, &e.stepSecond, &e.stepThird); err != nil {
 		return nil, err
 	}
@@ -4216,7 +4149,6 @@ func NewIOBurstExecutor(opts ...flujo.CoreOption) (*IOBurstExecutor, error) {
 		Plain: flujotest.WaitForAll,
 	}
 	e.stepIo.Attempts = 1
-	e.stepIo.Breaker = p.Breaker("io", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepIo); err != nil {
 		return nil, err
 	}
@@ -4299,7 +4231,6 @@ func NewJoinFailsAfterIgnoredExecutor(opts ...flujo.CoreOption) (*JoinFailsAfter
 		},
 	}
 	e.stepEcho.Attempts = 2
-	e.stepEcho.Breaker = p.Breaker("echo", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	e.stepFail.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "fail",
 		Plain: flujotest.Fail,
@@ -4308,7 +4239,6 @@ func NewJoinFailsAfterIgnoredExecutor(opts ...flujo.CoreOption) (*JoinFailsAfter
 		},
 	}
 	e.stepFail.Attempts = 1
-	e.stepFail.Breaker = p.Breaker("fail", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, &e.scratch, &e.stepEcho, &e.stepFail); err != nil {
 		return nil, err
 	}
@@ -4444,7 +4374,6 @@ func NewMapEchoExecutor(opts ...flujo.CoreOption) (*MapEchoExecutor, error) {
 		},
 	}
 	e.stepEcho.Attempts = 2
-	e.stepEcho.Breaker = p.Breaker("echo", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepEcho); err != nil {
 		return nil, err
 	}
@@ -4539,7 +4468,6 @@ func NewMapFlakyInOrderExecutor(opts ...flujo.CoreOption) (*MapFlakyInOrderExecu
 		},
 	}
 	e.stepFlaky.Attempts = 1
-	e.stepFlaky.Breaker = p.Breaker("flaky", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepFlaky); err != nil {
 		return nil, err
 	}
@@ -4649,7 +4577,6 @@ func NewMaybeConflictExecutor(opts ...flujo.CoreOption) (*MaybeConflictExecutor,
 		},
 	}
 	e.stepX.Attempts = 2
-	e.stepX.Breaker = p.Breaker("x", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	e.stepY.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name: "y",
 		Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
@@ -4666,7 +4593,6 @@ func NewMaybeConflictExecutor(opts ...flujo.CoreOption) (*MaybeConflictExecutor,
 		},
 	}
 	e.stepY.Attempts = 2
-	e.stepY.Breaker = p.Breaker("y", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, &e.scratch, &e.stepX, &e.stepY); err != nil {
 		return nil, err
 	}
@@ -4822,7 +4748,6 @@ func NewPanicAtTwoDepthsExecutor(opts ...flujo.CoreOption) (*PanicAtTwoDepthsExe
 		},
 	}
 	e.stepPanicdeep.Attempts = 1
-	e.stepPanicdeep.Breaker = p.Breaker("panicdeep", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	e.stepPanic.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "panic",
 		Plain: flujotest.Panic,
@@ -4831,7 +4756,6 @@ func NewPanicAtTwoDepthsExecutor(opts ...flujo.CoreOption) (*PanicAtTwoDepthsExe
 		},
 	}
 	e.stepPanic.Attempts = 1
-	e.stepPanic.Breaker = p.Breaker("panic", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepPanicdeep, &e.stepPanic); err != nil {
 		return nil, err
 	}
@@ -4939,7 +4863,6 @@ func NewPanicsExecutor(opts ...flujo.CoreOption) (*PanicsExecutor, error) {
 		},
 	}
 	e.stepPanic.Attempts = 1
-	e.stepPanic.Breaker = p.Breaker("panic", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepPanic); err != nil {
 		return nil, err
 	}
@@ -5017,7 +4940,6 @@ func NewParallelBlocksExecutor(opts ...flujo.CoreOption) (*ParallelBlocksExecuto
 		},
 	}
 	e.stepBlock.Attempts = 2
-	e.stepBlock.Breaker = p.Breaker("block", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	e.stepEcho.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "echo",
 		Plain: flujotest.Echo,
@@ -5026,7 +4948,6 @@ func NewParallelBlocksExecutor(opts ...flujo.CoreOption) (*ParallelBlocksExecuto
 		},
 	}
 	e.stepEcho.Attempts = 2
-	e.stepEcho.Breaker = p.Breaker("echo", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, &e.scratch, &e.stepBlock, &e.stepEcho); err != nil {
 		return nil, err
 	}
@@ -5165,7 +5086,6 @@ func NewParallelIgnoreExecutor(opts ...flujo.CoreOption) (*ParallelIgnoreExecuto
 		},
 	}
 	e.stepEcho.Attempts = 2
-	e.stepEcho.Breaker = p.Breaker("echo", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	e.stepFail.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "fail",
 		Plain: flujotest.Fail,
@@ -5174,7 +5094,6 @@ func NewParallelIgnoreExecutor(opts ...flujo.CoreOption) (*ParallelIgnoreExecuto
 		},
 	}
 	e.stepFail.Attempts = 1
-	e.stepFail.Breaker = p.Breaker("fail", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, &e.scratch, &e.stepEcho, &e.stepFail); err != nil {
 		return nil, err
 	}
@@ -5315,7 +5234,6 @@ func NewParallelPropagateExecutor(opts ...flujo.CoreOption) (*ParallelPropagateE
 		},
 	}
 	e.stepEcho.Attempts = 2
-	e.stepEcho.Breaker = p.Breaker("echo", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	e.stepFail.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "fail",
 		Plain: flujotest.Fail,
@@ -5324,7 +5242,6 @@ func NewParallelPropagateExecutor(opts ...flujo.CoreOption) (*ParallelPropagateE
 		},
 	}
 	e.stepFail.Attempts = 1
-	e.stepFail.Breaker = p.Breaker("fail", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, &e.scratch, &e.stepEcho, &e.stepFail); err != nil {
 		return nil, err
 	}
@@ -5466,7 +5383,6 @@ func NewParallelSpendExecutor(opts ...flujo.CoreOption) (*ParallelSpendExecutor,
 		},
 	}
 	e.stepLeft.Attempts = 2
-	e.stepLeft.Breaker = p.Breaker("left", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	e.stepRight.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "right",
 		Plain: flujotest.Echo,
@@ -5475,7 +5391,6 @@ func NewParallelSpendExecutor(opts ...flujo.CoreOption) (*ParallelSpendExecutor,
 		},
 	}
 	e.stepRight.Attempts = 2
-	e.stepRight.Breaker = p.Breaker("right", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	e.stepAfter.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "after",
 		Plain: flujotest.Echo,
@@ -5484,7 +5399,6 @@ func NewParallelSpendExecutor(opts ...flujo.CoreOption) (*ParallelSpendExecutor,
 		},
 	}
 	e.stepAfter.Attempts = 2
-	e.stepAfter.Breaker = p.Breaker("after", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, &e.scratch, &e.stepLeft, &e.stepRight, &e.stepAfter); err != nil {
 		return nil, err
 	}
@@ -5626,7 +5540,6 @@ func NewRouteNoDefaultExecutor(opts ...flujo.CoreOption) (*RouteNoDefaultExecuto
 		},
 	}
 	e.stepLower.Attempts = 2
-	e.stepLower.Breaker = p.Breaker("lower", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	e.stepUpper.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "upper",
 		Plain: flujotest.Upper,
@@ -5635,7 +5548,6 @@ func NewRouteNoDefaultExecutor(opts ...flujo.CoreOption) (*RouteNoDefaultExecuto
 		},
 	}
 	e.stepUpper.Attempts = 2
-	e.stepUpper.Breaker = p.Breaker("upper", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepLower, &e.stepUpper); err != nil {
 		return nil, err
 	}
@@ -5730,7 +5642,6 @@ func NewRouteWithDefaultExecutor(opts ...flujo.CoreOption) (*RouteWithDefaultExe
 		},
 	}
 	e.stepLower.Attempts = 2
-	e.stepLower.Breaker = p.Breaker("lower", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	e.stepUpper.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "upper",
 		Plain: flujotest.Upper,
@@ -5739,7 +5650,6 @@ func NewRouteWithDefaultExecutor(opts ...flujo.CoreOption) (*RouteWithDefaultExe
 		},
 	}
 	e.stepUpper.Attempts = 2
-	e.stepUpper.Breaker = p.Breaker("upper", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	e.stepOther.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "other",
 		Plain: flujotest.Other,
@@ -5748,7 +5658,6 @@ func NewRouteWithDefaultExecutor(opts ...flujo.CoreOption) (*RouteWithDefaultExe
 		},
 	}
 	e.stepOther.Attempts = 2
-	e.stepOther.Breaker = p.Breaker("other", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepLower, &e.stepUpper, &e.stepOther); err != nil {
 		return nil, err
 	}
@@ -5842,7 +5751,6 @@ func NewSpend3Executor(opts ...flujo.CoreOption) (*Spend3Executor, error) {
 		},
 	}
 	e.stepS1.Attempts = 2
-	e.stepS1.Breaker = p.Breaker("s1", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	e.stepS2.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "s2",
 		Plain: flujotest.Echo,
@@ -5851,7 +5759,6 @@ func NewSpend3Executor(opts ...flujo.CoreOption) (*Spend3Executor, error) {
 		},
 	}
 	e.stepS2.Attempts = 2
-	e.stepS2.Breaker = p.Breaker("s2", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	e.stepS3.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "s3",
 		Plain: flujotest.Echo,
@@ -5860,7 +5767,6 @@ func NewSpend3Executor(opts ...flujo.CoreOption) (*Spend3Executor, error) {
 		},
 	}
 	e.stepS3.Attempts = 2
-	e.stepS3.Breaker = p.Breaker("s3", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepS1, &e.stepS2, &e.stepS3); err != nil {
 		return nil, err
 	}
@@ -5957,7 +5863,6 @@ func NewStateRetryExecutor(opts ...flujo.CoreOption) (*StateRetryExecutor, error
 		},
 	}
 	e.stepLogflake.Attempts = 3
-	e.stepLogflake.Breaker = p.Breaker("logflake", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepLogflake); err != nil {
 		return nil, err
 	}
@@ -6021,7 +5926,6 @@ func NewTimesOutExecutor(opts ...flujo.CoreOption) (*TimesOutExecutor, error) {
 	}
 	e.stepBlock.Attempts = 2
 	e.stepBlock.Timeout = time.Duration(int64(5000000))
-	e.stepBlock.Breaker = p.Breaker("block", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepBlock); err != nil {
 		return nil, err
 	}
@@ -6113,7 +6017,6 @@ func NewTwoFansExecutor(opts ...flujo.CoreOption) (*TwoFansExecutor, error) {
 		},
 	}
 	e.stepL1.Attempts = 2
-	e.stepL1.Breaker = p.Breaker("l1", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	e.stepR1.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "r1",
 		Plain: flujotest.Echo,
@@ -6122,7 +6025,6 @@ func NewTwoFansExecutor(opts ...flujo.CoreOption) (*TwoFansExecutor, error) {
 		},
 	}
 	e.stepR1.Attempts = 2
-	e.stepR1.Breaker = p.Breaker("r1", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	e.stepL2.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "l2",
 		Plain: flujotest.Echo,
@@ -6131,7 +6033,6 @@ func NewTwoFansExecutor(opts ...flujo.CoreOption) (*TwoFansExecutor, error) {
 		},
 	}
 	e.stepL2.Attempts = 2
-	e.stepL2.Breaker = p.Breaker("l2", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	e.stepR2.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "r2",
 		Plain: flujotest.Echo,
@@ -6140,7 +6041,6 @@ func NewTwoFansExecutor(opts ...flujo.CoreOption) (*TwoFansExecutor, error) {
 		},
 	}
 	e.stepR2.Attempts = 2
-	e.stepR2.Breaker = p.Breaker("r2", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, &e.scratch, &e.stepL1, &e.stepR1, &e.stepL2, &e.stepR2); err != nil {
 		return nil, err
 	}
@@ -6340,7 +6240,6 @@ func NewValidatedExecutor(opts ...flujo.CoreOption) (*ValidatedExecutor, error) 
 		},
 	}
 	e.stepDraft.Attempts = 3
-	e.stepDraft.Breaker = p.Breaker("draft", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepDraft); err != nil {
 		return nil, err
 	}
@@ -6404,7 +6303,6 @@ func NewWithFailedFallbackExecutor(opts ...flujo.CoreOption) (*WithFailedFallbac
 		},
 	}
 	e.stepFail.Attempts = 2
-	e.stepFail.Breaker = p.Breaker("fail", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	e.stepFailtoo.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "failtoo",
 		Plain: flujotest.FailToo,
@@ -6413,7 +6311,6 @@ func NewWithFailedFallbackExecutor(opts ...flujo.CoreOption) (*WithFailedFallbac
 		},
 	}
 	e.stepFailtoo.Attempts = 2
-	e.stepFailtoo.Breaker = p.Breaker("failtoo", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepFail, &e.stepFailtoo); err != nil {
 		return nil, err
 	}
@@ -6485,7 +6382,6 @@ func NewWithFallbackExecutor(opts ...flujo.CoreOption) (*WithFallbackExecutor, e
 		},
 	}
 	e.stepFail.Attempts = 2
-	e.stepFail.Breaker = p.Breaker("fail", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	e.stepRescue.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "rescue",
 		Plain: flujotest.Rescue,
@@ -6494,7 +6390,6 @@ func NewWithFallbackExecutor(opts ...flujo.CoreOption) (*WithFallbackExecutor, e
 		},
 	}
 	e.stepRescue.Attempts = 2
-	e.stepRescue.Breaker = p.Breaker("rescue", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepFail, &e.stepRescue); err != nil {
 		return nil, err
 	}

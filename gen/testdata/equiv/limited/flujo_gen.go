@@ -101,7 +101,6 @@ func NewBackoffLongExecutor(opts ...flujo.CoreOption) (*BackoffLongExecutor, err
 		},
 	}
 	e.stepFail.Attempts = 2
-	e.stepFail.Breaker = p.Breaker("fail", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepFail); err != nil {
 		return nil, err
 	}
@@ -175,7 +174,6 @@ func NewBadInputRetriedExecutor(opts ...flujo.CoreOption) (*BadInputRetriedExecu
 		},
 	}
 	e.stepUpstream.Attempts = 3
-	e.stepUpstream.Breaker = p.Breaker("upstream", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepUpstream); err != nil {
 		return nil, err
 	}
@@ -249,7 +247,6 @@ func NewBreakerCancelsExecutor(opts ...flujo.CoreOption) (*BreakerCancelsExecuto
 		},
 	}
 	e.stepCancel.Attempts = 1
-	e.stepCancel.Breaker = p.Breaker("cancel", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepCancel); err != nil {
 		return nil, err
 	}
@@ -324,7 +321,6 @@ func NewBreakerCustomExecutor(opts ...flujo.CoreOption) (*BreakerCustomExecutor,
 		BreakerCounts: flujotest.CountsOnlyBadInput,
 	}
 	e.stepUpstream.Attempts = 1
-	e.stepUpstream.Breaker = p.Breaker("upstream", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepUpstream); err != nil {
 		return nil, err
 	}
@@ -398,7 +394,6 @@ func NewBreakerFailExecutor(opts ...flujo.CoreOption) (*BreakerFailExecutor, err
 		},
 	}
 	e.stepFail.Attempts = 1
-	e.stepFail.Breaker = p.Breaker("fail", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepFail); err != nil {
 		return nil, err
 	}
@@ -472,7 +467,6 @@ func NewBreakerFlakyExecutor(opts ...flujo.CoreOption) (*BreakerFlakyExecutor, e
 		},
 	}
 	e.stepFlaky.Attempts = 1
-	e.stepFlaky.Breaker = p.Breaker("flaky", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepFlaky); err != nil {
 		return nil, err
 	}
@@ -546,7 +540,6 @@ func NewBreakerPanicsExecutor(opts ...flujo.CoreOption) (*BreakerPanicsExecutor,
 		},
 	}
 	e.stepPanic.Attempts = 1
-	e.stepPanic.Breaker = p.Breaker("panic", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepPanic); err != nil {
 		return nil, err
 	}
@@ -621,7 +614,6 @@ func NewBreakerTimesOutExecutor(opts ...flujo.CoreOption) (*BreakerTimesOutExecu
 	}
 	e.stepBlock.Attempts = 1
 	e.stepBlock.Timeout = time.Duration(int64(5000000))
-	e.stepBlock.Breaker = p.Breaker("block", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepBlock); err != nil {
 		return nil, err
 	}
@@ -695,7 +687,6 @@ func NewBreakerUpstreamExecutor(opts ...flujo.CoreOption) (*BreakerUpstreamExecu
 		},
 	}
 	e.stepUpstream.Attempts = 1
-	e.stepUpstream.Breaker = p.Breaker("upstream", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepUpstream); err != nil {
 		return nil, err
 	}
@@ -770,7 +761,6 @@ func NewBreakerValidatedExecutor(opts ...flujo.CoreOption) (*BreakerValidatedExe
 		},
 	}
 	e.stepDraft.Attempts = 1
-	e.stepDraft.Breaker = p.Breaker("draft", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepDraft); err != nil {
 		return nil, err
 	}
@@ -846,7 +836,6 @@ func NewBudgetFallbackExecutor(opts ...flujo.CoreOption) (*BudgetFallbackExecuto
 		},
 	}
 	e.stepPrimary.Attempts = 1
-	e.stepPrimary.Breaker = p.Breaker("primary", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	e.stepRescue.Leaf = &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
 		Name:  "rescue",
 		Plain: flujotest.PayB,
@@ -855,7 +844,6 @@ func NewBudgetFallbackExecutor(opts ...flujo.CoreOption) (*BudgetFallbackExecuto
 		},
 	}
 	e.stepRescue.Attempts = 1
-	e.stepRescue.Breaker = p.Breaker("rescue", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepPrimary, &e.stepRescue); err != nil {
 		return nil, err
 	}
@@ -952,7 +940,6 @@ func NewBudgetFanExecutor(opts ...flujo.CoreOption) (*BudgetFanExecutor, error) 
 		},
 	}
 	e.stepPaid.Attempts = 1
-	e.stepPaid.Breaker = p.Breaker("paid", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	e.stepFree.Leaf = &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
 		Name:  "free",
 		Plain: flujotest.PayB,
@@ -961,7 +948,6 @@ func NewBudgetFanExecutor(opts ...flujo.CoreOption) (*BudgetFanExecutor, error) 
 		},
 	}
 	e.stepFree.Attempts = 1
-	e.stepFree.Breaker = p.Breaker("free", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, &e.scratch, &e.stepPaid, &e.stepFree); err != nil {
 		return nil, err
 	}
@@ -1108,7 +1094,6 @@ func NewBudgetFan4Executor(opts ...flujo.CoreOption) (*BudgetFan4Executor, error
 		},
 	}
 	e.stepB1.Attempts = 1
-	e.stepB1.Breaker = p.Breaker("b1", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	e.stepB2.Leaf = &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
 		Name:  "b2",
 		Plain: flujotest.PayB,
@@ -1117,7 +1102,6 @@ func NewBudgetFan4Executor(opts ...flujo.CoreOption) (*BudgetFan4Executor, error
 		},
 	}
 	e.stepB2.Attempts = 1
-	e.stepB2.Breaker = p.Breaker("b2", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	e.stepB3.Leaf = &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
 		Name:  "b3",
 		Plain: flujotest.PayC,
@@ -1126,7 +1110,6 @@ func NewBudgetFan4Executor(opts ...flujo.CoreOption) (*BudgetFan4Executor, error
 		},
 	}
 	e.stepB3.Attempts = 1
-	e.stepB3.Breaker = p.Breaker("b3", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	e.stepB4.Leaf = &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
 		Name:  "b4",
 		Plain: flujotest.PayD,
@@ -1135,7 +1118,6 @@ func NewBudgetFan4Executor(opts ...flujo.CoreOption) (*BudgetFan4Executor, error
 		},
 	}
 	e.stepB4.Attempts = 1
-	e.stepB4.Breaker = p.Breaker("b4", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, &e.scratch, &e.stepB1, &e.stepB2, &e.stepB3, &e.stepB4); err != nil {
 		return nil, err
 	}
@@ -1300,7 +1282,6 @@ func NewBudgetHoldFanExecutor(opts ...flujo.CoreOption) (*BudgetHoldFanExecutor,
 		},
 	}
 	e.stepPaid.Attempts = 1
-	e.stepPaid.Breaker = p.Breaker("paid", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	e.stepHold.Leaf = &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
 		Name:  "hold",
 		Plain: flujotest.Hold,
@@ -1309,7 +1290,6 @@ func NewBudgetHoldFanExecutor(opts ...flujo.CoreOption) (*BudgetHoldFanExecutor,
 		},
 	}
 	e.stepHold.Attempts = 1
-	e.stepHold.Breaker = p.Breaker("hold", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, &e.scratch, &e.stepPaid, &e.stepHold); err != nil {
 		return nil, err
 	}
@@ -1439,7 +1419,6 @@ func NewBudgetMapExecutor(opts ...flujo.CoreOption) (*BudgetMapExecutor, error) 
 		},
 	}
 	e.stepItem.Attempts = 1
-	e.stepItem.Breaker = p.Breaker("item", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepItem); err != nil {
 		return nil, err
 	}
@@ -1546,7 +1525,6 @@ func NewBudgetRejectedExecutor(opts ...flujo.CoreOption) (*BudgetRejectedExecuto
 		},
 	}
 	e.stepRejected.Attempts = 1
-	e.stepRejected.Breaker = p.Breaker("rejected", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepRejected); err != nil {
 		return nil, err
 	}
@@ -1621,7 +1599,6 @@ func NewBudgetRejectedRetriesExecutor(opts ...flujo.CoreOption) (*BudgetRejected
 		},
 	}
 	e.stepRejected.Attempts = 3
-	e.stepRejected.Breaker = p.Breaker("rejected", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepRejected); err != nil {
 		return nil, err
 	}
@@ -1692,7 +1669,6 @@ func NewCachedTagsExecutor(opts ...flujo.CoreOption) (*CachedTagsExecutor, error
 		Plain: flujotest.Tags,
 	}
 	e.stepTags.Attempts = 1
-	e.stepTags.Breaker = p.Breaker("tags", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepTags); err != nil {
 		return nil, err
 	}
@@ -1763,7 +1739,6 @@ func NewCachedTagsSharedExecutor(opts ...flujo.CoreOption) (*CachedTagsSharedExe
 		Plain: flujotest.Tags,
 	}
 	e.stepTags.Attempts = 2
-	e.stepTags.Breaker = p.Breaker("tags", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepTags); err != nil {
 		return nil, err
 	}
@@ -1834,7 +1809,6 @@ func NewCachedTagsTTLExecutor(opts ...flujo.CoreOption) (*CachedTagsTTLExecutor,
 		Plain: flujotest.Tags,
 	}
 	e.stepTags.Attempts = 1
-	e.stepTags.Breaker = p.Breaker("tags", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepTags); err != nil {
 		return nil, err
 	}
@@ -1906,13 +1880,11 @@ func NewCachedTagsWithFallbackExecutor(opts ...flujo.CoreOption) (*CachedTagsWit
 		Plain: flujotest.Tags,
 	}
 	e.stepTags.Attempts = 1
-	e.stepTags.Breaker = p.Breaker("tags", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	e.stepSpare.Leaf = &flujoimpl.Leaf[flujotest.Job, []string]{
 		Name:  "spare",
 		Plain: flujotest.SpareTags,
 	}
 	e.stepSpare.Attempts = 2
-	e.stepSpare.Breaker = p.Breaker("spare", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepTags, &e.stepSpare); err != nil {
 		return nil, err
 	}
@@ -1991,7 +1963,6 @@ func NewCountForeverExecutor(opts ...flujo.CoreOption) (*CountForeverExecutor, e
 		Plain: flujotest.AddOne,
 	}
 	e.stepAdd.Attempts = 2
-	e.stepAdd.Breaker = p.Breaker("add", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepAdd); err != nil {
 		return nil, err
 	}
@@ -2093,7 +2064,6 @@ func NewCountForever2Executor(opts ...flujo.CoreOption) (*CountForever2Executor,
 		Plain: flujotest.AddOne,
 	}
 	e.stepAdd.Attempts = 2
-	e.stepAdd.Breaker = p.Breaker("add", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepAdd); err != nil {
 		return nil, err
 	}
@@ -2195,7 +2165,6 @@ func NewCountTo3Executor(opts ...flujo.CoreOption) (*CountTo3Executor, error) {
 		Plain: flujotest.AddOne,
 	}
 	e.stepAdd.Attempts = 2
-	e.stepAdd.Breaker = p.Breaker("add", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepAdd); err != nil {
 		return nil, err
 	}
@@ -2301,13 +2270,11 @@ func NewFailBeforeCachedExecutor(opts ...flujo.CoreOption) (*FailBeforeCachedExe
 		},
 	}
 	e.stepFail.Attempts = 1
-	e.stepFail.Breaker = p.Breaker("fail", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	e.stepTags.Leaf = &flujoimpl.Leaf[flujotest.Job, []string]{
 		Name:  "tags",
 		Plain: flujotest.Tags,
 	}
 	e.stepTags.Attempts = 2
-	e.stepTags.Breaker = p.Breaker("tags", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepFail, &e.stepTags); err != nil {
 		return nil, err
 	}
@@ -2401,7 +2368,6 @@ func NewFailOnceExecutor(opts ...flujo.CoreOption) (*FailOnceExecutor, error) {
 		},
 	}
 	e.stepFail.Attempts = 1
-	e.stepFail.Breaker = p.Breaker("fail", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepFail); err != nil {
 		return nil, err
 	}
@@ -2504,7 +2470,6 @@ func NewFanBranchFailsExecutor(opts ...flujo.CoreOption) (*FanBranchFailsExecuto
 		},
 	}
 	e.stepA1.Attempts = 2
-	e.stepA1.Breaker = p.Breaker("a1", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	e.stepB.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name: "b",
 		Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
@@ -2521,7 +2486,6 @@ func NewFanBranchFailsExecutor(opts ...flujo.CoreOption) (*FanBranchFailsExecuto
 		},
 	}
 	e.stepB.Attempts = 2
-	e.stepB.Breaker = p.Breaker("b", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	e.stepFail.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "fail",
 		Plain: flujotest.Fail,
@@ -2530,7 +2494,6 @@ func NewFanBranchFailsExecutor(opts ...flujo.CoreOption) (*FanBranchFailsExecuto
 		},
 	}
 	e.stepFail.Attempts = 1
-	e.stepFail.Breaker = p.Breaker("fail", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, &e.scratch, &e.stepA1, &e.stepB, &e.stepFail); err != nil {
 		return nil, err
 	}
@@ -2719,7 +2682,6 @@ func NewFanErrorOnConflictExecutor(opts ...flujo.CoreOption) (*FanErrorOnConflic
 		},
 	}
 	e.stepA1.Attempts = 2
-	e.stepA1.Breaker = p.Breaker("a1", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	e.stepB.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name: "b",
 		Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
@@ -2736,7 +2698,6 @@ func NewFanErrorOnConflictExecutor(opts ...flujo.CoreOption) (*FanErrorOnConflic
 		},
 	}
 	e.stepB.Attempts = 2
-	e.stepB.Breaker = p.Breaker("b", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	e.stepA2.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name: "a2",
 		Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
@@ -2753,7 +2714,6 @@ func NewFanErrorOnConflictExecutor(opts ...flujo.CoreOption) (*FanErrorOnConflic
 		},
 	}
 	e.stepA2.Attempts = 2
-	e.stepA2.Breaker = p.Breaker("a2", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	e.stepEcho.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "echo",
 		Plain: flujotest.Echo,
@@ -2762,7 +2722,6 @@ func NewFanErrorOnConflictExecutor(opts ...flujo.CoreOption) (*FanErrorOnConflic
 		},
 	}
 	e.stepEcho.Attempts = 2
-	e.stepEcho.Breaker = p.Breaker("echo", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, &e.scratch, &e.stepA1, &e.stepB, &e.stepA2, &e.stepEcho); err != nil {
 		return nil, err
 	}
@@ -2988,7 +2947,6 @@ func NewFanJoinFailsExecutor(opts ...flujo.CoreOption) (*FanJoinFailsExecutor, e
 		},
 	}
 	e.stepA1.Attempts = 2
-	e.stepA1.Breaker = p.Breaker("a1", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	e.stepB.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name: "b",
 		Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
@@ -3005,7 +2963,6 @@ func NewFanJoinFailsExecutor(opts ...flujo.CoreOption) (*FanJoinFailsExecutor, e
 		},
 	}
 	e.stepB.Attempts = 2
-	e.stepB.Breaker = p.Breaker("b", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	e.stepFail.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "fail",
 		Plain: flujotest.Fail,
@@ -3014,7 +2971,6 @@ func NewFanJoinFailsExecutor(opts ...flujo.CoreOption) (*FanJoinFailsExecutor, e
 		},
 	}
 	e.stepFail.Attempts = 1
-	e.stepFail.Breaker = p.Breaker("fail", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, &e.scratch, &e.stepA1, &e.stepB, &e.stepFail); err != nil {
 		return nil, err
 	}
@@ -3198,7 +3154,6 @@ func NewFanKeepFirstExecutor(opts ...flujo.CoreOption) (*FanKeepFirstExecutor, e
 		},
 	}
 	e.stepA1.Attempts = 2
-	e.stepA1.Breaker = p.Breaker("a1", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	e.stepB.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name: "b",
 		Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
@@ -3215,7 +3170,6 @@ func NewFanKeepFirstExecutor(opts ...flujo.CoreOption) (*FanKeepFirstExecutor, e
 		},
 	}
 	e.stepB.Attempts = 2
-	e.stepB.Breaker = p.Breaker("b", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	e.stepA2.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name: "a2",
 		Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
@@ -3232,7 +3186,6 @@ func NewFanKeepFirstExecutor(opts ...flujo.CoreOption) (*FanKeepFirstExecutor, e
 		},
 	}
 	e.stepA2.Attempts = 2
-	e.stepA2.Breaker = p.Breaker("a2", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	e.stepEcho.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "echo",
 		Plain: flujotest.Echo,
@@ -3241,7 +3194,6 @@ func NewFanKeepFirstExecutor(opts ...flujo.CoreOption) (*FanKeepFirstExecutor, e
 		},
 	}
 	e.stepEcho.Attempts = 2
-	e.stepEcho.Breaker = p.Breaker("echo", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, &e.scratch, &e.stepA1, &e.stepB, &e.stepA2, &e.stepEcho); err != nil {
 		return nil, err
 	}
@@ -3445,7 +3397,6 @@ func NewFanMergeUpdateExecutor(opts ...flujo.CoreOption) (*FanMergeUpdateExecuto
 		},
 	}
 	e.stepA1.Attempts = 2
-	e.stepA1.Breaker = p.Breaker("a1", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	e.stepB.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name: "b",
 		Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
@@ -3462,7 +3413,6 @@ func NewFanMergeUpdateExecutor(opts ...flujo.CoreOption) (*FanMergeUpdateExecuto
 		},
 	}
 	e.stepB.Attempts = 2
-	e.stepB.Breaker = p.Breaker("b", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	e.stepA2.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name: "a2",
 		Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
@@ -3479,7 +3429,6 @@ func NewFanMergeUpdateExecutor(opts ...flujo.CoreOption) (*FanMergeUpdateExecuto
 		},
 	}
 	e.stepA2.Attempts = 2
-	e.stepA2.Breaker = p.Breaker("a2", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	e.stepEcho.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "echo",
 		Plain: flujotest.Echo,
@@ -3488,7 +3437,6 @@ func NewFanMergeUpdateExecutor(opts ...flujo.CoreOption) (*FanMergeUpdateExecuto
 		},
 	}
 	e.stepEcho.Attempts = 2
-	e.stepEcho.Breaker = p.Breaker("echo", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, &e.scratch, &e.stepA1, &e.stepB, &e.stepA2, &e.stepEcho); err != nil {
 		return nil, err
 	}
@@ -3692,7 +3640,6 @@ func NewFanNoMergeExecutor(opts ...flujo.CoreOption) (*FanNoMergeExecutor, error
 		},
 	}
 	e.stepA1.Attempts = 2
-	e.stepA1.Breaker = p.Breaker("a1", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	e.stepB.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name: "b",
 		Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
@@ -3709,7 +3656,6 @@ func NewFanNoMergeExecutor(opts ...flujo.CoreOption) (*FanNoMergeExecutor, error
 		},
 	}
 	e.stepB.Attempts = 2
-	e.stepB.Breaker = p.Breaker("b", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	e.stepA2.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name: "a2",
 		Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
@@ -3726,7 +3672,6 @@ func NewFanNoMergeExecutor(opts ...flujo.CoreOption) (*FanNoMergeExecutor, error
 		},
 	}
 	e.stepA2.Attempts = 2
-	e.stepA2.Breaker = p.Breaker("a2", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	e.stepEcho.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "echo",
 		Plain: flujotest.Echo,
@@ -3735,7 +3680,6 @@ func NewFanNoMergeExecutor(opts ...flujo.CoreOption) (*FanNoMergeExecutor, error
 		},
 	}
 	e.stepEcho.Attempts = 2
-	e.stepEcho.Breaker = p.Breaker("echo", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, &e.scratch, &e.stepA1, &e.stepB, &e.stepA2, &e.stepEcho); err != nil {
 		return nil, err
 	}
@@ -3901,7 +3845,6 @@ func NewFlakyDefaultExecutor(opts ...flujo.CoreOption) (*FlakyDefaultExecutor, e
 		},
 	}
 	e.stepFlaky.Attempts = 2
-	e.stepFlaky.Breaker = p.Breaker("flaky", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepFlaky); err != nil {
 		return nil, err
 	}
@@ -3975,7 +3918,6 @@ func NewFlakyRetries3Executor(opts ...flujo.CoreOption) (*FlakyRetries3Executor,
 		},
 	}
 	e.stepFlaky.Attempts = 4
-	e.stepFlaky.Breaker = p.Breaker("flaky", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepFlaky); err != nil {
 		return nil, err
 	}
@@ -4049,7 +3991,6 @@ func NewGoexitMapExecutor(opts ...flujo.CoreOption) (*GoexitMapExecutor, error) 
 		},
 	}
 	e.stepExit.Attempts = 1
-	e.stepExit.Breaker = p.Breaker("exit", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepExit); err != nil {
 		return nil, err
 	}
@@ -4175,7 +4116,6 @@ func NewGoexitParallelExecutor(opts ...flujo.CoreOption) (*GoexitParallelExecuto
 		},
 	}
 	e.stepExit.Attempts = 1
-	e.stepExit.Breaker = p.Breaker("exit", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	e.stepEcho.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "echo",
 		Plain: flujotest.Echo,
@@ -4184,7 +4124,6 @@ func NewGoexitParallelExecutor(opts ...flujo.CoreOption) (*GoexitParallelExecuto
 		},
 	}
 	e.stepEcho.Attempts = 2
-	e.stepEcho.Breaker = p.Breaker("echo", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, &e.scratch, &e.stepExit, &e.stepEcho); err != nil {
 		return nil, err
 	}
@@ -4316,7 +4255,6 @@ func NewGoexitStepExecutor(opts ...flujo.CoreOption) (*GoexitStepExecutor, error
 		},
 	}
 	e.stepExit.Attempts = 1
-	e.stepExit.Breaker = p.Breaker("exit", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepExit); err != nil {
 		return nil, err
 	}
@@ -4391,7 +4329,6 @@ func NewGoexitTimedExecutor(opts ...flujo.CoreOption) (*GoexitTimedExecutor, err
 	}
 	e.stepExit.Attempts = 1
 	e.stepExit.Timeout = time.Duration(int64(3600000000000))
-	e.stepExit.Breaker = p.Breaker("exit", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepExit); err != nil {
 		return nil, err
 	}
@@ -4462,7 +4399,6 @@ func NewHeldExecutor(opts ...flujo.CoreOption) (*HeldExecutor, error) {
 		Plain: flujotest.HoldUntilOpen,
 	}
 	e.stepHeld.Attempts = 1
-	e.stepHeld.Breaker = p.Breaker("held", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepHeld); err != nil {
 		return nil, err
 	}
@@ -4538,7 +4474,6 @@ func NewHistoryExecutor(opts ...flujo.CoreOption) (*HistoryExecutor, error) {
 		},
 	}
 	e.stepFirst.Attempts = 2
-	e.stepFirst.Breaker = p.Breaker("first", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	e.stepSecond.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "second",
 		Plain: flujotest.Echo,
@@ -4547,7 +4482,6 @@ func NewHistoryExecutor(opts ...flujo.CoreOption) (*HistoryExecutor, error) {
 		},
 	}
 	e.stepSecond.Attempts = 2
-	e.stepSecond.Breaker = p.Breaker("second", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	e.stepThird.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "third",
 		Plain: flujotest.Echo,
@@ -4556,7 +4490,6 @@ func NewHistoryExecutor(opts ...flujo.CoreOption) (*HistoryExecutor, error) {
 		},
 	}
 	e.stepThird.Attempts = 2
-	e.stepThird.Breaker = p.Breaker("third", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepFirst, &e.stepSecond, &e.stepThird); err != nil {
 		return nil, err
 	}
@@ -4667,7 +4600,6 @@ func NewIOBurstExecutor(opts ...flujo.CoreOption) (*IOBurstExecutor, error) {
 		Plain: flujotest.WaitForAll,
 	}
 	e.stepIo.Attempts = 1
-	e.stepIo.Breaker = p.Breaker("io", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepIo); err != nil {
 		return nil, err
 	}
@@ -4761,7 +4693,6 @@ func NewJoinFailsAfterIgnoredExecutor(opts ...flujo.CoreOption) (*JoinFailsAfter
 		},
 	}
 	e.stepEcho.Attempts = 2
-	e.stepEcho.Breaker = p.Breaker("echo", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	e.stepFail.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "fail",
 		Plain: flujotest.Fail,
@@ -4770,7 +4701,6 @@ func NewJoinFailsAfterIgnoredExecutor(opts ...flujo.CoreOption) (*JoinFailsAfter
 		},
 	}
 	e.stepFail.Attempts = 1
-	e.stepFail.Breaker = p.Breaker("fail", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, &e.scratch, &e.stepEcho, &e.stepFail); err != nil {
 		return nil, err
 	}
@@ -4917,7 +4847,6 @@ func NewMapEchoExecutor(opts ...flujo.CoreOption) (*MapEchoExecutor, error) {
 		},
 	}
 	e.stepEcho.Attempts = 2
-	e.stepEcho.Breaker = p.Breaker("echo", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepEcho); err != nil {
 		return nil, err
 	}
@@ -5023,7 +4952,6 @@ func NewMapFlakyInOrderExecutor(opts ...flujo.CoreOption) (*MapFlakyInOrderExecu
 		},
 	}
 	e.stepFlaky.Attempts = 1
-	e.stepFlaky.Breaker = p.Breaker("flaky", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepFlaky); err != nil {
 		return nil, err
 	}
@@ -5144,7 +5072,6 @@ func NewMaybeConflictExecutor(opts ...flujo.CoreOption) (*MaybeConflictExecutor,
 		},
 	}
 	e.stepX.Attempts = 2
-	e.stepX.Breaker = p.Breaker("x", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	e.stepY.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name: "y",
 		Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
@@ -5161,7 +5088,6 @@ func NewMaybeConflictExecutor(opts ...flujo.CoreOption) (*MaybeConflictExecutor,
 		},
 	}
 	e.stepY.Attempts = 2
-	e.stepY.Breaker = p.Breaker("y", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, &e.scratch, &e.stepX, &e.stepY); err != nil {
 		return nil, err
 	}
@@ -5328,7 +5254,6 @@ func NewPanicAtTwoDepthsExecutor(opts ...flujo.CoreOption) (*PanicAtTwoDepthsExe
 		},
 	}
 	e.stepPanicdeep.Attempts = 1
-	e.stepPanicdeep.Breaker = p.Breaker("panicdeep", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	e.stepPanic.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "panic",
 		Plain: flujotest.Panic,
@@ -5337,7 +5262,6 @@ func NewPanicAtTwoDepthsExecutor(opts ...flujo.CoreOption) (*PanicAtTwoDepthsExe
 		},
 	}
 	e.stepPanic.Attempts = 1
-	e.stepPanic.Breaker = p.Breaker("panic", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepPanicdeep, &e.stepPanic); err != nil {
 		return nil, err
 	}
@@ -5456,7 +5380,6 @@ func NewPanicsExecutor(opts ...flujo.CoreOption) (*PanicsExecutor, error) {
 		},
 	}
 	e.stepPanic.Attempts = 1
-	e.stepPanic.Breaker = p.Breaker("panic", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepPanic); err != nil {
 		return nil, err
 	}
@@ -5545,7 +5468,6 @@ func NewParallelBlocksExecutor(opts ...flujo.CoreOption) (*ParallelBlocksExecuto
 		},
 	}
 	e.stepBlock.Attempts = 2
-	e.stepBlock.Breaker = p.Breaker("block", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	e.stepEcho.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "echo",
 		Plain: flujotest.Echo,
@@ -5554,7 +5476,6 @@ func NewParallelBlocksExecutor(opts ...flujo.CoreOption) (*ParallelBlocksExecuto
 		},
 	}
 	e.stepEcho.Attempts = 2
-	e.stepEcho.Breaker = p.Breaker("echo", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, &e.scratch, &e.stepBlock, &e.stepEcho); err != nil {
 		return nil, err
 	}
@@ -5704,7 +5625,6 @@ func NewParallelIgnoreExecutor(opts ...flujo.CoreOption) (*ParallelIgnoreExecuto
 		},
 	}
 	e.stepEcho.Attempts = 2
-	e.stepEcho.Breaker = p.Breaker("echo", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	e.stepFail.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "fail",
 		Plain: flujotest.Fail,
@@ -5713,7 +5633,6 @@ func NewParallelIgnoreExecutor(opts ...flujo.CoreOption) (*ParallelIgnoreExecuto
 		},
 	}
 	e.stepFail.Attempts = 1
-	e.stepFail.Breaker = p.Breaker("fail", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, &e.scratch, &e.stepEcho, &e.stepFail); err != nil {
 		return nil, err
 	}
@@ -5865,7 +5784,6 @@ func NewParallelPropagateExecutor(opts ...flujo.CoreOption) (*ParallelPropagateE
 		},
 	}
 	e.stepEcho.Attempts = 2
-	e.stepEcho.Breaker = p.Breaker("echo", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	e.stepFail.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "fail",
 		Plain: flujotest.Fail,
@@ -5874,7 +5792,6 @@ func NewParallelPropagateExecutor(opts ...flujo.CoreOption) (*ParallelPropagateE
 		},
 	}
 	e.stepFail.Attempts = 1
-	e.stepFail.Breaker = p.Breaker("fail", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, &e.scratch, &e.stepEcho, &e.stepFail); err != nil {
 		return nil, err
 	}
@@ -6027,7 +5944,6 @@ func NewParallelSpendExecutor(opts ...flujo.CoreOption) (*ParallelSpendExecutor,
 		},
 	}
 	e.stepLeft.Attempts = 2
-	e.stepLeft.Breaker = p.Breaker("left", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	e.stepRight.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "right",
 		Plain: flujotest.Echo,
@@ -6036,7 +5952,6 @@ func NewParallelSpendExecutor(opts ...flujo.CoreOption) (*ParallelSpendExecutor,
 		},
 	}
 	e.stepRight.Attempts = 2
-	e.stepRight.Breaker = p.Breaker("right", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	e.stepAfter.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "after",
 		Plain: flujotest.Echo,
@@ -6045,7 +5960,6 @@ func NewParallelSpendExecutor(opts ...flujo.CoreOption) (*ParallelSpendExecutor,
 		},
 	}
 	e.stepAfter.Attempts = 2
-	e.stepAfter.Breaker = p.Breaker("after", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, &e.scratch, &e.stepLeft, &e.stepRight, &e.stepAfter); err != nil {
 		return nil, err
 	}
@@ -6198,7 +6112,6 @@ func NewRouteNoDefaultExecutor(opts ...flujo.CoreOption) (*RouteNoDefaultExecuto
 		},
 	}
 	e.stepLower.Attempts = 2
-	e.stepLower.Breaker = p.Breaker("lower", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	e.stepUpper.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "upper",
 		Plain: flujotest.Upper,
@@ -6207,7 +6120,6 @@ func NewRouteNoDefaultExecutor(opts ...flujo.CoreOption) (*RouteNoDefaultExecuto
 		},
 	}
 	e.stepUpper.Attempts = 2
-	e.stepUpper.Breaker = p.Breaker("upper", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepLower, &e.stepUpper); err != nil {
 		return nil, err
 	}
@@ -6313,7 +6225,6 @@ func NewRouteWithDefaultExecutor(opts ...flujo.CoreOption) (*RouteWithDefaultExe
 		},
 	}
 	e.stepLower.Attempts = 2
-	e.stepLower.Breaker = p.Breaker("lower", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	e.stepUpper.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "upper",
 		Plain: flujotest.Upper,
@@ -6322,7 +6233,6 @@ func NewRouteWithDefaultExecutor(opts ...flujo.CoreOption) (*RouteWithDefaultExe
 		},
 	}
 	e.stepUpper.Attempts = 2
-	e.stepUpper.Breaker = p.Breaker("upper", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	e.stepOther.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "other",
 		Plain: flujotest.Other,
@@ -6331,7 +6241,6 @@ func NewRouteWithDefaultExecutor(opts ...flujo.CoreOption) (*RouteWithDefaultExe
 		},
 	}
 	e.stepOther.Attempts = 2
-	e.stepOther.Breaker = p.Breaker("other", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepLower, &e.stepUpper, &e.stepOther); err != nil {
 		return nil, err
 	}
@@ -6436,7 +6345,6 @@ func NewSpend3Executor(opts ...flujo.CoreOption) (*Spend3Executor, error) {
 		},
 	}
 	e.stepS1.Attempts = 2
-	e.stepS1.Breaker = p.Breaker("s1", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	e.stepS2.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "s2",
 		Plain: flujotest.Echo,
@@ -6445,7 +6353,6 @@ func NewSpend3Executor(opts ...flujo.CoreOption) (*Spend3Executor, error) {
 		},
 	}
 	e.stepS2.Attempts = 2
-	e.stepS2.Breaker = p.Breaker("s2", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	e.stepS3.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "s3",
 		Plain: flujotest.Echo,
@@ -6454,7 +6361,6 @@ func NewSpend3Executor(opts ...flujo.CoreOption) (*Spend3Executor, error) {
 		},
 	}
 	e.stepS3.Attempts = 2
-	e.stepS3.Breaker = p.Breaker("s3", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepS1, &e.stepS2, &e.stepS3); err != nil {
 		return nil, err
 	}
@@ -6562,7 +6468,6 @@ func NewStateRetryExecutor(opts ...flujo.CoreOption) (*StateRetryExecutor, error
 		},
 	}
 	e.stepLogflake.Attempts = 3
-	e.stepLogflake.Breaker = p.Breaker("logflake", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepLogflake); err != nil {
 		return nil, err
 	}
@@ -6637,7 +6542,6 @@ func NewTimesOutExecutor(opts ...flujo.CoreOption) (*TimesOutExecutor, error) {
 	}
 	e.stepBlock.Attempts = 2
 	e.stepBlock.Timeout = time.Duration(int64(5000000))
-	e.stepBlock.Breaker = p.Breaker("block", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepBlock); err != nil {
 		return nil, err
 	}
@@ -6740,7 +6644,6 @@ func NewTwoFansExecutor(opts ...flujo.CoreOption) (*TwoFansExecutor, error) {
 		},
 	}
 	e.stepL1.Attempts = 2
-	e.stepL1.Breaker = p.Breaker("l1", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	e.stepR1.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "r1",
 		Plain: flujotest.Echo,
@@ -6749,7 +6652,6 @@ func NewTwoFansExecutor(opts ...flujo.CoreOption) (*TwoFansExecutor, error) {
 		},
 	}
 	e.stepR1.Attempts = 2
-	e.stepR1.Breaker = p.Breaker("r1", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	e.stepL2.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "l2",
 		Plain: flujotest.Echo,
@@ -6758,7 +6660,6 @@ func NewTwoFansExecutor(opts ...flujo.CoreOption) (*TwoFansExecutor, error) {
 		},
 	}
 	e.stepL2.Attempts = 2
-	e.stepL2.Breaker = p.Breaker("l2", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	e.stepR2.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "r2",
 		Plain: flujotest.Echo,
@@ -6767,7 +6668,6 @@ func NewTwoFansExecutor(opts ...flujo.CoreOption) (*TwoFansExecutor, error) {
 		},
 	}
 	e.stepR2.Attempts = 2
-	e.stepR2.Breaker = p.Breaker("r2", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, &e.scratch, &e.stepL1, &e.stepR1, &e.stepL2, &e.stepR2); err != nil {
 		return nil, err
 	}
@@ -6978,7 +6878,6 @@ func NewValidatedExecutor(opts ...flujo.CoreOption) (*ValidatedExecutor, error) 
 		},
 	}
 	e.stepDraft.Attempts = 3
-	e.stepDraft.Breaker = p.Breaker("draft", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepDraft); err != nil {
 		return nil, err
 	}
@@ -7053,7 +6952,6 @@ func NewWithFailedFallbackExecutor(opts ...flujo.CoreOption) (*WithFailedFallbac
 		},
 	}
 	e.stepFail.Attempts = 2
-	e.stepFail.Breaker = p.Breaker("fail", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	e.stepFailtoo.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "failtoo",
 		Plain: flujotest.FailToo,
@@ -7062,7 +6960,6 @@ func NewWithFailedFallbackExecutor(opts ...flujo.CoreOption) (*WithFailedFallbac
 		},
 	}
 	e.stepFailtoo.Attempts = 2
-	e.stepFailtoo.Breaker = p.Breaker("failtoo", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepFail, &e.stepFailtoo); err != nil {
 		return nil, err
 	}
@@ -7145,7 +7042,6 @@ func NewWithFallbackExecutor(opts ...flujo.CoreOption) (*WithFallbackExecutor, e
 		},
 	}
 	e.stepFail.Attempts = 2
-	e.stepFail.Breaker = p.Breaker("fail", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	e.stepRescue.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "rescue",
 		Plain: flujotest.Rescue,
@@ -7154,7 +7050,6 @@ func NewWithFallbackExecutor(opts ...flujo.CoreOption) (*WithFallbackExecutor, e
 		},
 	}
 	e.stepRescue.Attempts = 2
-	e.stepRescue.Breaker = p.Breaker("rescue", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepFail, &e.stepRescue); err != nil {
 		return nil, err
 	}

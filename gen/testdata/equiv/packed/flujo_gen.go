@@ -100,7 +100,6 @@ func NewBackoffLongExecutor(opts ...flujo.CoreOption) (*BackoffLongExecutor, err
 		},
 	}
 	e.stepFail.Attempts = 2
-	e.stepFail.Breaker = p.Breaker("fail", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepFail); err != nil {
 		return nil, err
 	}
@@ -172,7 +171,6 @@ func NewBadInputRetriedExecutor(opts ...flujo.CoreOption) (*BadInputRetriedExecu
 		},
 	}
 	e.stepUpstream.Attempts = 3
-	e.stepUpstream.Breaker = p.Breaker("upstream", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepUpstream); err != nil {
 		return nil, err
 	}
@@ -244,7 +242,6 @@ func NewBreakerCancelsExecutor(opts ...flujo.CoreOption) (*BreakerCancelsExecuto
 		},
 	}
 	e.stepCancel.Attempts = 1
-	e.stepCancel.Breaker = p.Breaker("cancel", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepCancel); err != nil {
 		return nil, err
 	}
@@ -317,7 +314,6 @@ func NewBreakerCustomExecutor(opts ...flujo.CoreOption) (*BreakerCustomExecutor,
 		BreakerCounts: flujotest.CountsOnlyBadInput,
 	}
 	e.stepUpstream.Attempts = 1
-	e.stepUpstream.Breaker = p.Breaker("upstream", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepUpstream); err != nil {
 		return nil, err
 	}
@@ -389,7 +385,6 @@ func NewBreakerFailExecutor(opts ...flujo.CoreOption) (*BreakerFailExecutor, err
 		},
 	}
 	e.stepFail.Attempts = 1
-	e.stepFail.Breaker = p.Breaker("fail", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepFail); err != nil {
 		return nil, err
 	}
@@ -461,7 +456,6 @@ func NewBreakerFlakyExecutor(opts ...flujo.CoreOption) (*BreakerFlakyExecutor, e
 		},
 	}
 	e.stepFlaky.Attempts = 1
-	e.stepFlaky.Breaker = p.Breaker("flaky", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepFlaky); err != nil {
 		return nil, err
 	}
@@ -533,7 +527,6 @@ func NewBreakerPanicsExecutor(opts ...flujo.CoreOption) (*BreakerPanicsExecutor,
 		},
 	}
 	e.stepPanic.Attempts = 1
-	e.stepPanic.Breaker = p.Breaker("panic", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepPanic); err != nil {
 		return nil, err
 	}
@@ -606,7 +599,6 @@ func NewBreakerTimesOutExecutor(opts ...flujo.CoreOption) (*BreakerTimesOutExecu
 	}
 	e.stepBlock.Attempts = 1
 	e.stepBlock.Timeout = time.Duration(int64(5000000))
-	e.stepBlock.Breaker = p.Breaker("block", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepBlock); err != nil {
 		return nil, err
 	}
@@ -678,7 +670,6 @@ func NewBreakerUpstreamExecutor(opts ...flujo.CoreOption) (*BreakerUpstreamExecu
 		},
 	}
 	e.stepUpstream.Attempts = 1
-	e.stepUpstream.Breaker = p.Breaker("upstream", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepUpstream); err != nil {
 		return nil, err
 	}
@@ -751,7 +742,6 @@ func NewBreakerValidatedExecutor(opts ...flujo.CoreOption) (*BreakerValidatedExe
 		},
 	}
 	e.stepDraft.Attempts = 1
-	e.stepDraft.Breaker = p.Breaker("draft", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepDraft); err != nil {
 		return nil, err
 	}
@@ -825,7 +815,6 @@ func NewBudgetFallbackExecutor(opts ...flujo.CoreOption) (*BudgetFallbackExecuto
 		},
 	}
 	e.stepPrimary.Attempts = 1
-	e.stepPrimary.Breaker = p.Breaker("primary", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	e.stepRescue.Leaf = &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
 		Name:  "rescue",
 		Plain: flujotest.PayB,
@@ -834,7 +823,6 @@ func NewBudgetFallbackExecutor(opts ...flujo.CoreOption) (*BudgetFallbackExecuto
 		},
 	}
 	e.stepRescue.Attempts = 1
-	e.stepRescue.Breaker = p.Breaker("rescue", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepPrimary, &e.stepRescue); err != nil {
 		return nil, err
 	}
@@ -929,7 +917,6 @@ func NewBudgetFanExecutor(opts ...flujo.CoreOption) (*BudgetFanExecutor, error) 
 		},
 	}
 	e.stepPaid.Attempts = 1
-	e.stepPaid.Breaker = p.Breaker("paid", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	e.stepFree.Leaf = &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
 		Name:  "free",
 		Plain: flujotest.PayB,
@@ -938,7 +925,6 @@ func NewBudgetFanExecutor(opts ...flujo.CoreOption) (*BudgetFanExecutor, error) 
 		},
 	}
 	e.stepFree.Attempts = 1
-	e.stepFree.Breaker = p.Breaker("free", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, &e.scratch, &e.stepPaid, &e.stepFree); err != nil {
 		return nil, err
 	}
@@ -1083,7 +1069,6 @@ func NewBudgetFan4Executor(opts ...flujo.CoreOption) (*BudgetFan4Executor, error
 		},
 	}
 	e.stepB1.Attempts = 1
-	e.stepB1.Breaker = p.Breaker("b1", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	e.stepB2.Leaf = &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
 		Name:  "b2",
 		Plain: flujotest.PayB,
@@ -1092,7 +1077,6 @@ func NewBudgetFan4Executor(opts ...flujo.CoreOption) (*BudgetFan4Executor, error
 		},
 	}
 	e.stepB2.Attempts = 1
-	e.stepB2.Breaker = p.Breaker("b2", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	e.stepB3.Leaf = &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
 		Name:  "b3",
 		Plain: flujotest.PayC,
@@ -1101,7 +1085,6 @@ func NewBudgetFan4Executor(opts ...flujo.CoreOption) (*BudgetFan4Executor, error
 		},
 	}
 	e.stepB3.Attempts = 1
-	e.stepB3.Breaker = p.Breaker("b3", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	e.stepB4.Leaf = &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
 		Name:  "b4",
 		Plain: flujotest.PayD,
@@ -1110,7 +1093,6 @@ func NewBudgetFan4Executor(opts ...flujo.CoreOption) (*BudgetFan4Executor, error
 		},
 	}
 	e.stepB4.Attempts = 1
-	e.stepB4.Breaker = p.Breaker("b4", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, &e.scratch, &e.stepB1, &e.stepB2, &e.stepB3, &e.stepB4); err != nil {
 		return nil, err
 	}
@@ -1273,7 +1255,6 @@ func NewBudgetHoldFanExecutor(opts ...flujo.CoreOption) (*BudgetHoldFanExecutor,
 		},
 	}
 	e.stepPaid.Attempts = 1
-	e.stepPaid.Breaker = p.Breaker("paid", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	e.stepHold.Leaf = &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
 		Name:  "hold",
 		Plain: flujotest.Hold,
@@ -1282,7 +1263,6 @@ func NewBudgetHoldFanExecutor(opts ...flujo.CoreOption) (*BudgetHoldFanExecutor,
 		},
 	}
 	e.stepHold.Attempts = 1
-	e.stepHold.Breaker = p.Breaker("hold", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, &e.scratch, &e.stepPaid, &e.stepHold); err != nil {
 		return nil, err
 	}
@@ -1410,7 +1390,6 @@ func NewBudgetMapExecutor(opts ...flujo.CoreOption) (*BudgetMapExecutor, error) 
 		},
 	}
 	e.stepItem.Attempts = 1
-	e.stepItem.Breaker = p.Breaker("item", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepItem); err != nil {
 		return nil, err
 	}
@@ -1515,7 +1494,6 @@ func NewBudgetRejectedExecutor(opts ...flujo.CoreOption) (*BudgetRejectedExecuto
 		},
 	}
 	e.stepRejected.Attempts = 1
-	e.stepRejected.Breaker = p.Breaker("rejected", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepRejected); err != nil {
 		return nil, err
 	}
@@ -1588,7 +1566,6 @@ func NewBudgetRejectedRetriesExecutor(opts ...flujo.CoreOption) (*BudgetRejected
 		},
 	}
 	e.stepRejected.Attempts = 3
-	e.stepRejected.Breaker = p.Breaker("rejected", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepRejected); err != nil {
 		return nil, err
 	}
@@ -1678,7 +1655,6 @@ func NewCachedTagsExecutor(opts ...flujo.CoreOption) (*CachedTagsExecutor, error
 		},
 	}
 	e.stepTags.Attempts = 1
-	e.stepTags.Breaker = p.Breaker("tags", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	e.stepTags.Cache = flujoimpl.UnkeyedCache[flujotest.Job, []string]{C: e.cacheTags}
 	if e.svc, err = p.Services(flujoimpl.Deps{
 		Build: e.build,
@@ -1826,7 +1802,6 @@ func NewCachedTagsSharedExecutor(opts ...flujo.CoreOption) (*CachedTagsSharedExe
 		},
 	}
 	e.stepTags.Attempts = 2
-	e.stepTags.Breaker = p.Breaker("tags", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	e.stepTags.Cache = flujoimpl.UnkeyedCache[flujotest.Job, []string]{C: e.cacheTags}
 	if e.svc, err = p.Services(flujoimpl.Deps{
 		Build: e.build,
@@ -1974,7 +1949,6 @@ func NewCachedTagsTTLExecutor(opts ...flujo.CoreOption) (*CachedTagsTTLExecutor,
 		},
 	}
 	e.stepTags.Attempts = 1
-	e.stepTags.Breaker = p.Breaker("tags", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	e.stepTags.Cache = flujoimpl.UnkeyedCache[flujotest.Job, []string]{C: e.cacheTags}
 	if e.svc, err = p.Services(flujoimpl.Deps{
 		Build: e.build,
@@ -2123,14 +2097,12 @@ func NewCachedTagsWithFallbackExecutor(opts ...flujo.CoreOption) (*CachedTagsWit
 		},
 	}
 	e.stepTags.Attempts = 1
-	e.stepTags.Breaker = p.Breaker("tags", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	e.stepTags.Cache = flujoimpl.UnkeyedCache[flujotest.Job, []string]{C: e.cacheTags}
 	e.stepSpare.Leaf = &flujoimpl.Leaf[flujotest.Job, []string]{
 		Name:  "spare",
 		Plain: flujotest.SpareTags,
 	}
 	e.stepSpare.Attempts = 2
-	e.stepSpare.Breaker = p.Breaker("spare", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{
 		Build: e.build,
 		Close: func(*flujoimpl.Engine) []flujoimpl.Closer {
@@ -2267,7 +2239,6 @@ func NewCountForeverExecutor(opts ...flujo.CoreOption) (*CountForeverExecutor, e
 		Plain: flujotest.AddOne,
 	}
 	e.stepAdd.Attempts = 2
-	e.stepAdd.Breaker = p.Breaker("add", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepAdd); err != nil {
 		return nil, err
 	}
@@ -2367,7 +2338,6 @@ func NewCountForever2Executor(opts ...flujo.CoreOption) (*CountForever2Executor,
 		Plain: flujotest.AddOne,
 	}
 	e.stepAdd.Attempts = 2
-	e.stepAdd.Breaker = p.Breaker("add", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepAdd); err != nil {
 		return nil, err
 	}
@@ -2467,7 +2437,6 @@ func NewCountTo3Executor(opts ...flujo.CoreOption) (*CountTo3Executor, error) {
 		Plain: flujotest.AddOne,
 	}
 	e.stepAdd.Attempts = 2
-	e.stepAdd.Breaker = p.Breaker("add", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepAdd); err != nil {
 		return nil, err
 	}
@@ -2589,7 +2558,6 @@ func NewFailBeforeCachedExecutor(opts ...flujo.CoreOption) (*FailBeforeCachedExe
 		},
 	}
 	e.stepFail.Attempts = 1
-	e.stepFail.Breaker = p.Breaker("fail", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	e.stepTags.Leaf = &flujoimpl.Leaf[flujotest.Job, []string]{
 		Name:  "tags",
 		Plain: flujotest.Tags,
@@ -2598,7 +2566,6 @@ func NewFailBeforeCachedExecutor(opts ...flujo.CoreOption) (*FailBeforeCachedExe
 		},
 	}
 	e.stepTags.Attempts = 2
-	e.stepTags.Breaker = p.Breaker("tags", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	e.stepTags.Cache = flujoimpl.UnkeyedCache[flujotest.Job, []string]{C: e.cacheTags}
 	if e.svc, err = p.Services(flujoimpl.Deps{
 		Build: e.build,
@@ -2748,7 +2715,6 @@ func NewFailOnceExecutor(opts ...flujo.CoreOption) (*FailOnceExecutor, error) {
 		},
 	}
 	e.stepFail.Attempts = 1
-	e.stepFail.Breaker = p.Breaker("fail", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepFail); err != nil {
 		return nil, err
 	}
@@ -2849,7 +2815,6 @@ func NewFanBranchFailsExecutor(opts ...flujo.CoreOption) (*FanBranchFailsExecuto
 		},
 	}
 	e.stepA1.Attempts = 2
-	e.stepA1.Breaker = p.Breaker("a1", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	e.stepB.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name: "b",
 		Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
@@ -2866,7 +2831,6 @@ func NewFanBranchFailsExecutor(opts ...flujo.CoreOption) (*FanBranchFailsExecuto
 		},
 	}
 	e.stepB.Attempts = 2
-	e.stepB.Breaker = p.Breaker("b", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	e.stepFail.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "fail",
 		Plain: flujotest.Fail,
@@ -2875,7 +2839,6 @@ func NewFanBranchFailsExecutor(opts ...flujo.CoreOption) (*FanBranchFailsExecuto
 		},
 	}
 	e.stepFail.Attempts = 1
-	e.stepFail.Breaker = p.Breaker("fail", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, &e.scratch, &e.stepA1, &e.stepB, &e.stepFail); err != nil {
 		return nil, err
 	}
@@ -3062,7 +3025,6 @@ func NewFanErrorOnConflictExecutor(opts ...flujo.CoreOption) (*FanErrorOnConflic
 		},
 	}
 	e.stepA1.Attempts = 2
-	e.stepA1.Breaker = p.Breaker("a1", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	e.stepB.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name: "b",
 		Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
@@ -3079,7 +3041,6 @@ func NewFanErrorOnConflictExecutor(opts ...flujo.CoreOption) (*FanErrorOnConflic
 		},
 	}
 	e.stepB.Attempts = 2
-	e.stepB.Breaker = p.Breaker("b", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	e.stepA2.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name: "a2",
 		Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
@@ -3096,7 +3057,6 @@ func NewFanErrorOnConflictExecutor(opts ...flujo.CoreOption) (*FanErrorOnConflic
 		},
 	}
 	e.stepA2.Attempts = 2
-	e.stepA2.Breaker = p.Breaker("a2", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	e.stepEcho.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "echo",
 		Plain: flujotest.Echo,
@@ -3105,7 +3065,6 @@ func NewFanErrorOnConflictExecutor(opts ...flujo.CoreOption) (*FanErrorOnConflic
 		},
 	}
 	e.stepEcho.Attempts = 2
-	e.stepEcho.Breaker = p.Breaker("echo", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, &e.scratch, &e.stepA1, &e.stepB, &e.stepA2, &e.stepEcho); err != nil {
 		return nil, err
 	}
@@ -3329,7 +3288,6 @@ func NewFanJoinFailsExecutor(opts ...flujo.CoreOption) (*FanJoinFailsExecutor, e
 		},
 	}
 	e.stepA1.Attempts = 2
-	e.stepA1.Breaker = p.Breaker("a1", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	e.stepB.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name: "b",
 		Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
@@ -3346,7 +3304,6 @@ func NewFanJoinFailsExecutor(opts ...flujo.CoreOption) (*FanJoinFailsExecutor, e
 		},
 	}
 	e.stepB.Attempts = 2
-	e.stepB.Breaker = p.Breaker("b", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	e.stepFail.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "fail",
 		Plain: flujotest.Fail,
@@ -3355,7 +3312,6 @@ func NewFanJoinFailsExecutor(opts ...flujo.CoreOption) (*FanJoinFailsExecutor, e
 		},
 	}
 	e.stepFail.Attempts = 1
-	e.stepFail.Breaker = p.Breaker("fail", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, &e.scratch, &e.stepA1, &e.stepB, &e.stepFail); err != nil {
 		return nil, err
 	}
@@ -3537,7 +3493,6 @@ func NewFanKeepFirstExecutor(opts ...flujo.CoreOption) (*FanKeepFirstExecutor, e
 		},
 	}
 	e.stepA1.Attempts = 2
-	e.stepA1.Breaker = p.Breaker("a1", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	e.stepB.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name: "b",
 		Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
@@ -3554,7 +3509,6 @@ func NewFanKeepFirstExecutor(opts ...flujo.CoreOption) (*FanKeepFirstExecutor, e
 		},
 	}
 	e.stepB.Attempts = 2
-	e.stepB.Breaker = p.Breaker("b", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	e.stepA2.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name: "a2",
 		Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
@@ -3571,7 +3525,6 @@ func NewFanKeepFirstExecutor(opts ...flujo.CoreOption) (*FanKeepFirstExecutor, e
 		},
 	}
 	e.stepA2.Attempts = 2
-	e.stepA2.Breaker = p.Breaker("a2", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	e.stepEcho.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "echo",
 		Plain: flujotest.Echo,
@@ -3580,7 +3533,6 @@ func NewFanKeepFirstExecutor(opts ...flujo.CoreOption) (*FanKeepFirstExecutor, e
 		},
 	}
 	e.stepEcho.Attempts = 2
-	e.stepEcho.Breaker = p.Breaker("echo", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, &e.scratch, &e.stepA1, &e.stepB, &e.stepA2, &e.stepEcho); err != nil {
 		return nil, err
 	}
@@ -3782,7 +3734,6 @@ func NewFanMergeUpdateExecutor(opts ...flujo.CoreOption) (*FanMergeUpdateExecuto
 		},
 	}
 	e.stepA1.Attempts = 2
-	e.stepA1.Breaker = p.Breaker("a1", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	e.stepB.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name: "b",
 		Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
@@ -3799,7 +3750,6 @@ func NewFanMergeUpdateExecutor(opts ...flujo.CoreOption) (*FanMergeUpdateExecuto
 		},
 	}
 	e.stepB.Attempts = 2
-	e.stepB.Breaker = p.Breaker("b", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	e.stepA2.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name: "a2",
 		Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
@@ -3816,7 +3766,6 @@ func NewFanMergeUpdateExecutor(opts ...flujo.CoreOption) (*FanMergeUpdateExecuto
 		},
 	}
 	e.stepA2.Attempts = 2
-	e.stepA2.Breaker = p.Breaker("a2", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	e.stepEcho.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "echo",
 		Plain: flujotest.Echo,
@@ -3825,7 +3774,6 @@ func NewFanMergeUpdateExecutor(opts ...flujo.CoreOption) (*FanMergeUpdateExecuto
 		},
 	}
 	e.stepEcho.Attempts = 2
-	e.stepEcho.Breaker = p.Breaker("echo", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, &e.scratch, &e.stepA1, &e.stepB, &e.stepA2, &e.stepEcho); err != nil {
 		return nil, err
 	}
@@ -4027,7 +3975,6 @@ func NewFanNoMergeExecutor(opts ...flujo.CoreOption) (*FanNoMergeExecutor, error
 		},
 	}
 	e.stepA1.Attempts = 2
-	e.stepA1.Breaker = p.Breaker("a1", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	e.stepB.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name: "b",
 		Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
@@ -4044,7 +3991,6 @@ func NewFanNoMergeExecutor(opts ...flujo.CoreOption) (*FanNoMergeExecutor, error
 		},
 	}
 	e.stepB.Attempts = 2
-	e.stepB.Breaker = p.Breaker("b", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	e.stepA2.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name: "a2",
 		Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
@@ -4061,7 +4007,6 @@ func NewFanNoMergeExecutor(opts ...flujo.CoreOption) (*FanNoMergeExecutor, error
 		},
 	}
 	e.stepA2.Attempts = 2
-	e.stepA2.Breaker = p.Breaker("a2", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	e.stepEcho.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "echo",
 		Plain: flujotest.Echo,
@@ -4070,7 +4015,6 @@ func NewFanNoMergeExecutor(opts ...flujo.CoreOption) (*FanNoMergeExecutor, error
 		},
 	}
 	e.stepEcho.Attempts = 2
-	e.stepEcho.Breaker = p.Breaker("echo", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, &e.scratch, &e.stepA1, &e.stepB, &e.stepA2, &e.stepEcho); err != nil {
 		return nil, err
 	}
@@ -4234,7 +4178,6 @@ func NewFlakyDefaultExecutor(opts ...flujo.CoreOption) (*FlakyDefaultExecutor, e
 		},
 	}
 	e.stepFlaky.Attempts = 2
-	e.stepFlaky.Breaker = p.Breaker("flaky", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepFlaky); err != nil {
 		return nil, err
 	}
@@ -4306,7 +4249,6 @@ func NewFlakyRetries3Executor(opts ...flujo.CoreOption) (*FlakyRetries3Executor,
 		},
 	}
 	e.stepFlaky.Attempts = 4
-	e.stepFlaky.Breaker = p.Breaker("flaky", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepFlaky); err != nil {
 		return nil, err
 	}
@@ -4378,7 +4320,6 @@ func NewGoexitMapExecutor(opts ...flujo.CoreOption) (*GoexitMapExecutor, error) 
 		},
 	}
 	e.stepExit.Attempts = 1
-	e.stepExit.Breaker = p.Breaker("exit", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepExit); err != nil {
 		return nil, err
 	}
@@ -4502,7 +4443,6 @@ func NewGoexitParallelExecutor(opts ...flujo.CoreOption) (*GoexitParallelExecuto
 		},
 	}
 	e.stepExit.Attempts = 1
-	e.stepExit.Breaker = p.Breaker("exit", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	e.stepEcho.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "echo",
 		Plain: flujotest.Echo,
@@ -4511,7 +4451,6 @@ func NewGoexitParallelExecutor(opts ...flujo.CoreOption) (*GoexitParallelExecuto
 		},
 	}
 	e.stepEcho.Attempts = 2
-	e.stepEcho.Breaker = p.Breaker("echo", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, &e.scratch, &e.stepExit, &e.stepEcho); err != nil {
 		return nil, err
 	}
@@ -4641,7 +4580,6 @@ func NewGoexitStepExecutor(opts ...flujo.CoreOption) (*GoexitStepExecutor, error
 		},
 	}
 	e.stepExit.Attempts = 1
-	e.stepExit.Breaker = p.Breaker("exit", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepExit); err != nil {
 		return nil, err
 	}
@@ -4714,7 +4652,6 @@ func NewGoexitTimedExecutor(opts ...flujo.CoreOption) (*GoexitTimedExecutor, err
 	}
 	e.stepExit.Attempts = 1
 	e.stepExit.Timeout = time.Duration(int64(3600000000000))
-	e.stepExit.Breaker = p.Breaker("exit", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepExit); err != nil {
 		return nil, err
 	}
@@ -4783,7 +4720,6 @@ func NewHeldExecutor(opts ...flujo.CoreOption) (*HeldExecutor, error) {
 		Plain: flujotest.HoldUntilOpen,
 	}
 	e.stepHeld.Attempts = 1
-	e.stepHeld.Breaker = p.Breaker("held", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepHeld); err != nil {
 		return nil, err
 	}
@@ -4857,7 +4793,6 @@ func NewHistoryExecutor(opts ...flujo.CoreOption) (*HistoryExecutor, error) {
 		},
 	}
 	e.stepFirst.Attempts = 2
-	e.stepFirst.Breaker = p.Breaker("first", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	e.stepSecond.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "second",
 		Plain: flujotest.Echo,
@@ -4866,7 +4801,6 @@ func NewHistoryExecutor(opts ...flujo.CoreOption) (*HistoryExecutor, error) {
 		},
 	}
 	e.stepSecond.Attempts = 2
-	e.stepSecond.Breaker = p.Breaker("second", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	e.stepThird.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "third",
 		Plain: flujotest.Echo,
@@ -4875,7 +4809,6 @@ func NewHistoryExecutor(opts ...flujo.CoreOption) (*HistoryExecutor, error) {
 		},
 	}
 	e.stepThird.Attempts = 2
-	e.stepThird.Breaker = p.Breaker("third", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepFirst, &e.stepSecond, &e.stepThird); err != nil {
 		return nil, err
 	}
@@ -4984,7 +4917,6 @@ func NewIOBurstExecutor(opts ...flujo.CoreOption) (*IOBurstExecutor, error) {
 		Plain: flujotest.WaitForAll,
 	}
 	e.stepIo.Attempts = 1
-	e.stepIo.Breaker = p.Breaker("io", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepIo); err != nil {
 		return nil, err
 	}
@@ -5076,7 +5008,6 @@ func NewJoinFailsAfterIgnoredExecutor(opts ...flujo.CoreOption) (*JoinFailsAfter
 		},
 	}
 	e.stepEcho.Attempts = 2
-	e.stepEcho.Breaker = p.Breaker("echo", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	e.stepFail.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "fail",
 		Plain: flujotest.Fail,
@@ -5085,7 +5016,6 @@ func NewJoinFailsAfterIgnoredExecutor(opts ...flujo.CoreOption) (*JoinFailsAfter
 		},
 	}
 	e.stepFail.Attempts = 1
-	e.stepFail.Breaker = p.Breaker("fail", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, &e.scratch, &e.stepEcho, &e.stepFail); err != nil {
 		return nil, err
 	}
@@ -5230,7 +5160,6 @@ func NewMapEchoExecutor(opts ...flujo.CoreOption) (*MapEchoExecutor, error) {
 		},
 	}
 	e.stepEcho.Attempts = 2
-	e.stepEcho.Breaker = p.Breaker("echo", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepEcho); err != nil {
 		return nil, err
 	}
@@ -5334,7 +5263,6 @@ func NewMapFlakyInOrderExecutor(opts ...flujo.CoreOption) (*MapFlakyInOrderExecu
 		},
 	}
 	e.stepFlaky.Attempts = 1
-	e.stepFlaky.Breaker = p.Breaker("flaky", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepFlaky); err != nil {
 		return nil, err
 	}
@@ -5453,7 +5381,6 @@ func NewMaybeConflictExecutor(opts ...flujo.CoreOption) (*MaybeConflictExecutor,
 		},
 	}
 	e.stepX.Attempts = 2
-	e.stepX.Breaker = p.Breaker("x", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	e.stepY.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name: "y",
 		Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
@@ -5470,7 +5397,6 @@ func NewMaybeConflictExecutor(opts ...flujo.CoreOption) (*MaybeConflictExecutor,
 		},
 	}
 	e.stepY.Attempts = 2
-	e.stepY.Breaker = p.Breaker("y", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, &e.scratch, &e.stepX, &e.stepY); err != nil {
 		return nil, err
 	}
@@ -5635,7 +5561,6 @@ func NewPanicAtTwoDepthsExecutor(opts ...flujo.CoreOption) (*PanicAtTwoDepthsExe
 		},
 	}
 	e.stepPanicdeep.Attempts = 1
-	e.stepPanicdeep.Breaker = p.Breaker("panicdeep", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	e.stepPanic.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "panic",
 		Plain: flujotest.Panic,
@@ -5644,7 +5569,6 @@ func NewPanicAtTwoDepthsExecutor(opts ...flujo.CoreOption) (*PanicAtTwoDepthsExe
 		},
 	}
 	e.stepPanic.Attempts = 1
-	e.stepPanic.Breaker = p.Breaker("panic", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepPanicdeep, &e.stepPanic); err != nil {
 		return nil, err
 	}
@@ -5761,7 +5685,6 @@ func NewPanicsExecutor(opts ...flujo.CoreOption) (*PanicsExecutor, error) {
 		},
 	}
 	e.stepPanic.Attempts = 1
-	e.stepPanic.Breaker = p.Breaker("panic", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepPanic); err != nil {
 		return nil, err
 	}
@@ -5848,7 +5771,6 @@ func NewParallelBlocksExecutor(opts ...flujo.CoreOption) (*ParallelBlocksExecuto
 		},
 	}
 	e.stepBlock.Attempts = 2
-	e.stepBlock.Breaker = p.Breaker("block", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	e.stepEcho.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "echo",
 		Plain: flujotest.Echo,
@@ -5857,7 +5779,6 @@ func NewParallelBlocksExecutor(opts ...flujo.CoreOption) (*ParallelBlocksExecuto
 		},
 	}
 	e.stepEcho.Attempts = 2
-	e.stepEcho.Breaker = p.Breaker("echo", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, &e.scratch, &e.stepBlock, &e.stepEcho); err != nil {
 		return nil, err
 	}
@@ -6005,7 +5926,6 @@ func NewParallelIgnoreExecutor(opts ...flujo.CoreOption) (*ParallelIgnoreExecuto
 		},
 	}
 	e.stepEcho.Attempts = 2
-	e.stepEcho.Breaker = p.Breaker("echo", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	e.stepFail.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "fail",
 		Plain: flujotest.Fail,
@@ -6014,7 +5934,6 @@ func NewParallelIgnoreExecutor(opts ...flujo.CoreOption) (*ParallelIgnoreExecuto
 		},
 	}
 	e.stepFail.Attempts = 1
-	e.stepFail.Breaker = p.Breaker("fail", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, &e.scratch, &e.stepEcho, &e.stepFail); err != nil {
 		return nil, err
 	}
@@ -6164,7 +6083,6 @@ func NewParallelPropagateExecutor(opts ...flujo.CoreOption) (*ParallelPropagateE
 		},
 	}
 	e.stepEcho.Attempts = 2
-	e.stepEcho.Breaker = p.Breaker("echo", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	e.stepFail.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "fail",
 		Plain: flujotest.Fail,
@@ -6173,7 +6091,6 @@ func NewParallelPropagateExecutor(opts ...flujo.CoreOption) (*ParallelPropagateE
 		},
 	}
 	e.stepFail.Attempts = 1
-	e.stepFail.Breaker = p.Breaker("fail", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, &e.scratch, &e.stepEcho, &e.stepFail); err != nil {
 		return nil, err
 	}
@@ -6324,7 +6241,6 @@ func NewParallelSpendExecutor(opts ...flujo.CoreOption) (*ParallelSpendExecutor,
 		},
 	}
 	e.stepLeft.Attempts = 2
-	e.stepLeft.Breaker = p.Breaker("left", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	e.stepRight.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "right",
 		Plain: flujotest.Echo,
@@ -6333,7 +6249,6 @@ func NewParallelSpendExecutor(opts ...flujo.CoreOption) (*ParallelSpendExecutor,
 		},
 	}
 	e.stepRight.Attempts = 2
-	e.stepRight.Breaker = p.Breaker("right", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	e.stepAfter.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "after",
 		Plain: flujotest.Echo,
@@ -6342,7 +6257,6 @@ func NewParallelSpendExecutor(opts ...flujo.CoreOption) (*ParallelSpendExecutor,
 		},
 	}
 	e.stepAfter.Attempts = 2
-	e.stepAfter.Breaker = p.Breaker("after", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, &e.scratch, &e.stepLeft, &e.stepRight, &e.stepAfter); err != nil {
 		return nil, err
 	}
@@ -6493,7 +6407,6 @@ func NewRouteNoDefaultExecutor(opts ...flujo.CoreOption) (*RouteNoDefaultExecuto
 		},
 	}
 	e.stepLower.Attempts = 2
-	e.stepLower.Breaker = p.Breaker("lower", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	e.stepUpper.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "upper",
 		Plain: flujotest.Upper,
@@ -6502,7 +6415,6 @@ func NewRouteNoDefaultExecutor(opts ...flujo.CoreOption) (*RouteNoDefaultExecuto
 		},
 	}
 	e.stepUpper.Attempts = 2
-	e.stepUpper.Breaker = p.Breaker("upper", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepLower, &e.stepUpper); err != nil {
 		return nil, err
 	}
@@ -6606,7 +6518,6 @@ func NewRouteWithDefaultExecutor(opts ...flujo.CoreOption) (*RouteWithDefaultExe
 		},
 	}
 	e.stepLower.Attempts = 2
-	e.stepLower.Breaker = p.Breaker("lower", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	e.stepUpper.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "upper",
 		Plain: flujotest.Upper,
@@ -6615,7 +6526,6 @@ func NewRouteWithDefaultExecutor(opts ...flujo.CoreOption) (*RouteWithDefaultExe
 		},
 	}
 	e.stepUpper.Attempts = 2
-	e.stepUpper.Breaker = p.Breaker("upper", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	e.stepOther.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "other",
 		Plain: flujotest.Other,
@@ -6624,7 +6534,6 @@ func NewRouteWithDefaultExecutor(opts ...flujo.CoreOption) (*RouteWithDefaultExe
 		},
 	}
 	e.stepOther.Attempts = 2
-	e.stepOther.Breaker = p.Breaker("other", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepLower, &e.stepUpper, &e.stepOther); err != nil {
 		return nil, err
 	}
@@ -6727,7 +6636,6 @@ func NewSpend3Executor(opts ...flujo.CoreOption) (*Spend3Executor, error) {
 		},
 	}
 	e.stepS1.Attempts = 2
-	e.stepS1.Breaker = p.Breaker("s1", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	e.stepS2.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "s2",
 		Plain: flujotest.Echo,
@@ -6736,7 +6644,6 @@ func NewSpend3Executor(opts ...flujo.CoreOption) (*Spend3Executor, error) {
 		},
 	}
 	e.stepS2.Attempts = 2
-	e.stepS2.Breaker = p.Breaker("s2", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	e.stepS3.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "s3",
 		Plain: flujotest.Echo,
@@ -6745,7 +6652,6 @@ func NewSpend3Executor(opts ...flujo.CoreOption) (*Spend3Executor, error) {
 		},
 	}
 	e.stepS3.Attempts = 2
-	e.stepS3.Breaker = p.Breaker("s3", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepS1, &e.stepS2, &e.stepS3); err != nil {
 		return nil, err
 	}
@@ -6851,7 +6757,6 @@ func NewStateRetryExecutor(opts ...flujo.CoreOption) (*StateRetryExecutor, error
 		},
 	}
 	e.stepLogflake.Attempts = 3
-	e.stepLogflake.Breaker = p.Breaker("logflake", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepLogflake); err != nil {
 		return nil, err
 	}
@@ -6924,7 +6829,6 @@ func NewTimesOutExecutor(opts ...flujo.CoreOption) (*TimesOutExecutor, error) {
 	}
 	e.stepBlock.Attempts = 2
 	e.stepBlock.Timeout = time.Duration(int64(5000000))
-	e.stepBlock.Breaker = p.Breaker("block", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepBlock); err != nil {
 		return nil, err
 	}
@@ -7025,7 +6929,6 @@ func NewTwoFansExecutor(opts ...flujo.CoreOption) (*TwoFansExecutor, error) {
 		},
 	}
 	e.stepL1.Attempts = 2
-	e.stepL1.Breaker = p.Breaker("l1", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	e.stepR1.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "r1",
 		Plain: flujotest.Echo,
@@ -7034,7 +6937,6 @@ func NewTwoFansExecutor(opts ...flujo.CoreOption) (*TwoFansExecutor, error) {
 		},
 	}
 	e.stepR1.Attempts = 2
-	e.stepR1.Breaker = p.Breaker("r1", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	e.stepL2.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "l2",
 		Plain: flujotest.Echo,
@@ -7043,7 +6945,6 @@ func NewTwoFansExecutor(opts ...flujo.CoreOption) (*TwoFansExecutor, error) {
 		},
 	}
 	e.stepL2.Attempts = 2
-	e.stepL2.Breaker = p.Breaker("l2", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	e.stepR2.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "r2",
 		Plain: flujotest.Echo,
@@ -7052,7 +6953,6 @@ func NewTwoFansExecutor(opts ...flujo.CoreOption) (*TwoFansExecutor, error) {
 		},
 	}
 	e.stepR2.Attempts = 2
-	e.stepR2.Breaker = p.Breaker("r2", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, &e.scratch, &e.stepL1, &e.stepR1, &e.stepL2, &e.stepR2); err != nil {
 		return nil, err
 	}
@@ -7261,7 +7161,6 @@ func NewValidatedExecutor(opts ...flujo.CoreOption) (*ValidatedExecutor, error) 
 		},
 	}
 	e.stepDraft.Attempts = 3
-	e.stepDraft.Breaker = p.Breaker("draft", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepDraft); err != nil {
 		return nil, err
 	}
@@ -7334,7 +7233,6 @@ func NewWithFailedFallbackExecutor(opts ...flujo.CoreOption) (*WithFailedFallbac
 		},
 	}
 	e.stepFail.Attempts = 2
-	e.stepFail.Breaker = p.Breaker("fail", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	e.stepFailtoo.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "failtoo",
 		Plain: flujotest.FailToo,
@@ -7343,7 +7241,6 @@ func NewWithFailedFallbackExecutor(opts ...flujo.CoreOption) (*WithFailedFallbac
 		},
 	}
 	e.stepFailtoo.Attempts = 2
-	e.stepFailtoo.Breaker = p.Breaker("failtoo", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepFail, &e.stepFailtoo); err != nil {
 		return nil, err
 	}
@@ -7424,7 +7321,6 @@ func NewWithFallbackExecutor(opts ...flujo.CoreOption) (*WithFallbackExecutor, e
 		},
 	}
 	e.stepFail.Attempts = 2
-	e.stepFail.Breaker = p.Breaker("fail", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	e.stepRescue.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "rescue",
 		Plain: flujotest.Rescue,
@@ -7433,7 +7329,6 @@ func NewWithFallbackExecutor(opts ...flujo.CoreOption) (*WithFallbackExecutor, e
 		},
 	}
 	e.stepRescue.Attempts = 2
-	e.stepRescue.Breaker = p.Breaker("rescue", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepFail, &e.stepRescue); err != nil {
 		return nil, err
 	}

@@ -73,7 +73,6 @@ func NewLookerExecutor(opts ...flujo.CoreOption) (*LookerExecutor, error) {
 		},
 	}
 	e.stepLookup.Attempts = 2
-	e.stepLookup.Breaker = p.Breaker("lookup", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	e.stepLookup.Cache = e.cacheLookup
 	if e.svc, err = p.Services(flujoimpl.Deps{
 		Build: e.build,
@@ -197,7 +196,6 @@ func NewPlainExecutor(opts ...flujo.CoreOption) (*PlainExecutor, error) {
 		Plain: hashing.Lookup,
 	}
 	e.stepPlain.Attempts = 2
-	e.stepPlain.Breaker = p.Breaker("plain", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepPlain); err != nil {
 		return nil, err
 	}
@@ -286,7 +284,6 @@ func NewSearcherExecutor(opts ...flujo.CoreOption) (*SearcherExecutor, error) {
 		CopyOut: flujogenCopyResult,
 	}
 	e.stepSearch.Attempts = 2
-	e.stepSearch.Breaker = p.Breaker("search", 10, time.Duration(int64(60000000000)), flujoimpl.FromConfig)
 	e.stepSearch.Cache = flujoimpl.UnkeyedCache[hashing.Query, hashing.Result]{C: e.cacheSearch}
 	if e.svc, err = p.Services(flujoimpl.Deps{
 		Build: e.build,
