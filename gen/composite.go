@@ -75,11 +75,16 @@ func (pg *pipelineGen) pipelineBody(n *analysis.Node) []jen.Code {
 		c("res.Attempts = 1"),
 		c(fmt.Sprintf("if r.Record { res.Steps = make([]{}, 0, %d) }", len(n.Children)), qf("StepResult")),
 	}
+	// The children's results, declared on one line.
+	crs := make([]string, len(n.Children))
+	for i, ch := range n.Children {
+		crs[i] = "cr" + pg.name(ch)
+	}
+	b = append(b, c("var "+strings.Join(crs, ", ")+" {}", qf("StepResult")))
 	prev := "in"
 	for _, ch := range n.Children {
 		v, cr := "out"+pg.name(ch), "cr"+pg.name(ch)
 		b = append(b,
-			c("var "+cr+" {}", qf("StepResult")),
 			c(v+", abort := "+pg.call(ch, "ctx", prev, "r", "&"+cr)),
 			childDone(cr, pg.out(n)),
 		)

@@ -65,15 +65,15 @@ func (g *generator) guards(f *jen.File, pipes []*pipelineGen) {
 		}
 	}
 	sort.SliceStable(list, func(i, j int) bool { return list[i].key < list[j].key })
-	defs := make([]jen.Code, len(list))
+	defs := make([]jen.Code, len(list), len(list)+1)
 	for i, gd := range list {
 		defs[i] = jen.Id("_").Add(gd.sig).Op("=").Add(gd.ref)
 	}
+	// The flujoimpl version this file needs: regenerate with the flujogen of
+	// the flujo module in go.mod when it fails.
+	defs = append(defs, jen.Line().Id("_").Op("=").Add(qi(supportVersion)).Comment("needs a flujoimpl that supports this file's version: regenerate with the flujogen of the flujo module in go.mod"))
 	f.Comment(StaleMessage)
 	f.Var().Defs(defs...)
-	f.Line()
-	f.Comment("This file needs a flujoimpl package that supports its generated-code version; if the line below fails to compile, regenerate with the flujogen of the flujo module version in go.mod.")
-	f.Const().Id("_").Op("=").Add(qi(supportVersion))
 	f.Line()
 	f.Comment("flujogenMethods gives each executor the methods it has on its services, as the ExecutorCore has them; the name keeps the embedded field unexported.")
 	f.Type().Id("flujogenMethods").Op("=").Add(qi("Methods"))

@@ -26,10 +26,9 @@ var (
 	_ func(Draft) Draft                              = Quarantine
 	_ func(Draft) Record                             = RecordFields
 	_ func([]Record) Report                          = Summarise
-)
 
-// This file needs a flujoimpl package that supports its generated-code version; if the line below fails to compile, regenerate with the flujogen of the flujo module version in go.mod.
-const _ = flujoimpl.SupportPackageIsVersion4
+	_ = flujoimpl.SupportPackageIsVersion4 // needs a flujoimpl that supports this file's version: regenerate with the flujogen of the flujo module in go.mod
+)
 
 // flujogenMethods gives each executor the methods it has on its services, as the ExecutorCore has them; the name keeps the embedded field unexported.
 type flujogenMethods = flujoimpl.Methods
@@ -237,17 +236,15 @@ func (e *OrdersExecutor) runOrders(ctx context.Context, in string, r *flujoimpl.
 	if r.Record {
 		res.Steps = make([]flujo.StepResult, 0, 3)
 	}
-	var crParse flujo.StepResult
+	var crParse, crRows, crSummarise flujo.StepResult
 	outParse, abort := e.stepParse.Run(ctx, &r.Eng.Env, in, r.Frame(), &crParse)
 	if stop, abort := flujoimpl.Child(res, &crParse, r.Record, abort); stop {
 		return *new(Report), abort
 	}
-	var crRows flujo.StepResult
 	outRows, abort := e.runRows(ctx, outParse, r, &crRows)
 	if stop, abort := flujoimpl.Child(res, &crRows, r.Record, abort); stop {
 		return *new(Report), abort
 	}
-	var crSummarise flujo.StepResult
 	outSummarise, abort := e.stepSummarise.Run(ctx, &r.Eng.Env, outRows, r.Frame(), &crSummarise)
 	if stop, abort := flujoimpl.Child(res, &crSummarise, r.Record, abort); stop {
 		return *new(Report), abort
@@ -294,17 +291,15 @@ func (e *OrdersExecutor) runRow(ctx context.Context, in Row, r *flujoimpl.Run[st
 	if r.Record {
 		res.Steps = make([]flujo.StepResult, 0, 3)
 	}
-	var crDraft flujo.StepResult
+	var crDraft, crNormalise, crComplete flujo.StepResult
 	outDraft, abort := e.stepDraft.Run(ctx, &r.Eng.Env, in, r.Frame(), &crDraft)
 	if stop, abort := flujoimpl.Child(res, &crDraft, r.Record, abort); stop {
 		return *new(Record), abort
 	}
-	var crNormalise flujo.StepResult
 	outNormalise, abort := e.runNormalise(ctx, outDraft, r, &crNormalise)
 	if stop, abort := flujoimpl.Child(res, &crNormalise, r.Record, abort); stop {
 		return *new(Record), abort
 	}
-	var crComplete flujo.StepResult
 	outComplete, abort := e.runComplete(ctx, outNormalise, r, &crComplete)
 	if stop, abort := flujoimpl.Child(res, &crComplete, r.Record, abort); stop {
 		return *new(Record), abort
@@ -412,12 +407,11 @@ func (e *OrdersExecutor) runGeo(ctx context.Context, in Draft, r *flujoimpl.Run[
 	if r.Record {
 		res.Steps = make([]flujo.StepResult, 0, 2)
 	}
-	var crCountryCode flujo.StepResult
+	var crCountryCode, crLookupCountry flujo.StepResult
 	outCountryCode, abort := e.stepCountryCode.Run(ctx, &r.Eng.Env, in, r.Frame(), &crCountryCode)
 	if stop, abort := flujoimpl.Child(res, &crCountryCode, r.Record, abort); stop {
 		return *new(Country), abort
 	}
-	var crLookupCountry flujo.StepResult
 	outLookupCountry, abort := e.stepLookupCountry.Run(ctx, &r.Eng.Env, outCountryCode, r.Frame(), &crLookupCountry)
 	if stop, abort := flujoimpl.Child(res, &crLookupCountry, r.Record, abort); stop {
 		return *new(Country), abort

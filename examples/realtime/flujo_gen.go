@@ -19,10 +19,9 @@ var (
 	_ func(context.Context, Question) (Query, error) = ParseQuestion
 	_ func(Query) Prompt                             = Retrieve
 	_ func(Reply) error                              = ValidReply
-)
 
-// This file needs a flujoimpl package that supports its generated-code version; if the line below fails to compile, regenerate with the flujogen of the flujo module version in go.mod.
-const _ = flujoimpl.SupportPackageIsVersion4
+	_ = flujoimpl.SupportPackageIsVersion4 // needs a flujoimpl that supports this file's version: regenerate with the flujogen of the flujo module in go.mod
+)
 
 // flujogenMethods gives each executor the methods it has on its services, as the ExecutorCore has them; the name keeps the embedded field unexported.
 type flujogenMethods = flujoimpl.Methods
@@ -122,17 +121,15 @@ func (e *AnswerExecutor) runAnswer(ctx context.Context, in Question, r *flujoimp
 	if r.Record {
 		res.Steps = make([]flujo.StepResult, 0, 3)
 	}
-	var crParse flujo.StepResult
+	var crParse, crRetrieve, crGenerate flujo.StepResult
 	outParse, abort := e.stepParse.Run(ctx, &r.Eng.Env, in, r.Frame(), &crParse)
 	if stop, abort := flujoimpl.Child(res, &crParse, r.Record, abort); stop {
 		return *new(Reply), abort
 	}
-	var crRetrieve flujo.StepResult
 	outRetrieve, abort := e.stepRetrieve.Run(ctx, &r.Eng.Env, outParse, r.Frame(), &crRetrieve)
 	if stop, abort := flujoimpl.Child(res, &crRetrieve, r.Record, abort); stop {
 		return *new(Reply), abort
 	}
-	var crGenerate flujo.StepResult
 	outGenerate, abort := e.stepGenerate.Run(ctx, &r.Eng.Env, outRetrieve, r.Frame(), &crGenerate)
 	if stop, abort := flujoimpl.Child(res, &crGenerate, r.Record, abort); stop {
 		return *new(Reply), abort

@@ -25,10 +25,9 @@ var (
 	_ func(context.Context, Enriched) (Routed, error)                        = PageOnCall
 	_ func(context.Context, Classification, *TriageState) (Sentiment, error) = ScoreSentiment
 	_ func(Classification) error                                             = ValidClassification
-)
 
-// This file needs a flujoimpl package that supports its generated-code version; if the line below fails to compile, regenerate with the flujogen of the flujo module version in go.mod.
-const _ = flujoimpl.SupportPackageIsVersion4
+	_ = flujoimpl.SupportPackageIsVersion4 // needs a flujoimpl that supports this file's version: regenerate with the flujogen of the flujo module in go.mod
+)
 
 // flujogenMethods gives each executor the methods it has on its services, as the ExecutorCore has them; the name keeps the embedded field unexported.
 type flujogenMethods = flujoimpl.Methods
@@ -171,17 +170,15 @@ func (e *TriageExecutor) runTriage(ctx context.Context, in Ticket, r *flujoimpl.
 	if r.Record {
 		res.Steps = make([]flujo.StepResult, 0, 3)
 	}
-	var crClassify flujo.StepResult
+	var crClassify, crEnrich, crRoute flujo.StepResult
 	outClassify, abort := e.runClassify(ctx, in, r, &crClassify)
 	if stop, abort := flujoimpl.Child(res, &crClassify, r.Record, abort); stop {
 		return *new(Routed), abort
 	}
-	var crEnrich flujo.StepResult
 	outEnrich, abort := e.runEnrich(ctx, outClassify, r, &crEnrich)
 	if stop, abort := flujoimpl.Child(res, &crEnrich, r.Record, abort); stop {
 		return *new(Routed), abort
 	}
-	var crRoute flujo.StepResult
 	outRoute, abort := e.runRoute(ctx, outEnrich, r, &crRoute)
 	if stop, abort := flujoimpl.Child(res, &crRoute, r.Record, abort); stop {
 		return *new(Routed), abort

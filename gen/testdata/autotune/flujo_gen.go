@@ -16,10 +16,9 @@ import (
 var (
 	_ func(int) int                           = Inc
 	_ func(context.Context, int) (int, error) = Square
-)
 
-// This file needs a flujoimpl package that supports its generated-code version; if the line below fails to compile, regenerate with the flujogen of the flujo module version in go.mod.
-const _ = flujoimpl.SupportPackageIsVersion4
+	_ = flujoimpl.SupportPackageIsVersion4 // needs a flujoimpl that supports this file's version: regenerate with the flujogen of the flujo module in go.mod
+)
 
 // flujogenMethods gives each executor the methods it has on its services, as the ExecutorCore has them; the name keeps the embedded field unexported.
 type flujogenMethods = flujoimpl.Methods
@@ -184,12 +183,11 @@ func (e *TunedExecutor) runTuned(ctx context.Context, in int, r *flujoimpl.Run[s
 	if r.Record {
 		res.Steps = make([]flujo.StepResult, 0, 2)
 	}
-	var crSquare flujo.StepResult
+	var crSquare, crInc flujo.StepResult
 	outSquare, abort := e.stepSquare.Run(ctx, &r.Eng.Env, in, r.Frame(), &crSquare)
 	if stop, abort := flujoimpl.Child(res, &crSquare, r.Record, abort); stop {
 		return *new(int), abort
 	}
-	var crInc flujo.StepResult
 	outInc, abort := e.stepInc.Run(ctx, &r.Eng.Env, outSquare, r.Frame(), &crInc)
 	if stop, abort := flujoimpl.Child(res, &crInc, r.Record, abort); stop {
 		return *new(int), abort

@@ -19,10 +19,9 @@ var (
 	_ func(context.Context, Order) (Order, error) = Price
 	_ func(context.Context, Order) (Order, error) = Quote
 	_ func(context.Context, Order) (Order, error) = Ship
-)
 
-// This file needs a flujoimpl package that supports its generated-code version; if the line below fails to compile, regenerate with the flujogen of the flujo module version in go.mod.
-const _ = flujoimpl.SupportPackageIsVersion4
+	_ = flujoimpl.SupportPackageIsVersion4 // needs a flujoimpl that supports this file's version: regenerate with the flujogen of the flujo module in go.mod
+)
 
 // flujogenMethods gives each executor the methods it has on its services, as the ExecutorCore has them; the name keeps the embedded field unexported.
 type flujogenMethods = flujoimpl.Methods
@@ -202,27 +201,23 @@ func (e *FulfilExecutor) runFulfil(ctx context.Context, in Order, r *flujoimpl.R
 	if r.Record {
 		res.Steps = make([]flujo.StepResult, 0, 5)
 	}
-	var crPrice flujo.StepResult
+	var crPrice, crQuote, crShip, crPack, crNotify flujo.StepResult
 	outPrice, abort := e.stepPrice.Run(ctx, &r.Eng.Env, in, r.Frame(), &crPrice)
 	if stop, abort := flujoimpl.Child(res, &crPrice, r.Record, abort); stop {
 		return *new(Order), abort
 	}
-	var crQuote flujo.StepResult
 	outQuote, abort := e.stepQuote.Run(ctx, &r.Eng.Env, outPrice, r.Frame(), &crQuote)
 	if stop, abort := flujoimpl.Child(res, &crQuote, r.Record, abort); stop {
 		return *new(Order), abort
 	}
-	var crShip flujo.StepResult
 	outShip, abort := e.stepShip.Run(ctx, &r.Eng.Env, outQuote, r.Frame(), &crShip)
 	if stop, abort := flujoimpl.Child(res, &crShip, r.Record, abort); stop {
 		return *new(Order), abort
 	}
-	var crPack flujo.StepResult
 	outPack, abort := e.stepPack.Run(ctx, &r.Eng.Env, outShip, r.Frame(), &crPack)
 	if stop, abort := flujoimpl.Child(res, &crPack, r.Record, abort); stop {
 		return *new(Order), abort
 	}
-	var crNotify flujo.StepResult
 	outNotify, abort := e.stepNotify.Run(ctx, &r.Eng.Env, outPack, r.Frame(), &crNotify)
 	if stop, abort := flujoimpl.Child(res, &crNotify, r.Record, abort); stop {
 		return *new(Order), abort

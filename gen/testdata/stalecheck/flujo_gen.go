@@ -14,10 +14,9 @@ import (
 var (
 	_ func(context.Context, int) (int, error) = Double
 	_ func(int) int                           = Inc
-)
 
-// This file needs a flujoimpl package that supports its generated-code version; if the line below fails to compile, regenerate with the flujogen of the flujo module version in go.mod.
-const _ = flujoimpl.SupportPackageIsVersion4
+	_ = flujoimpl.SupportPackageIsVersion4 // needs a flujoimpl that supports this file's version: regenerate with the flujogen of the flujo module in go.mod
+)
 
 // flujogenMethods gives each executor the methods it has on its services, as the ExecutorCore has them; the name keeps the embedded field unexported.
 type flujogenMethods = flujoimpl.Methods
@@ -94,12 +93,11 @@ func (e *DoublerExecutor) runDoubler(ctx context.Context, in int, r *flujoimpl.R
 	if r.Record {
 		res.Steps = make([]flujo.StepResult, 0, 2)
 	}
-	var crDouble flujo.StepResult
+	var crDouble, crInc flujo.StepResult
 	outDouble, abort := e.stepDouble.Run(ctx, &r.Eng.Env, in, r.Frame(), &crDouble)
 	if stop, abort := flujoimpl.Child(res, &crDouble, r.Record, abort); stop {
 		return *new(int), abort
 	}
-	var crInc flujo.StepResult
 	outInc, abort := e.stepInc.Run(ctx, &r.Eng.Env, outDouble, r.Frame(), &crInc)
 	if stop, abort := flujoimpl.Child(res, &crInc, r.Record, abort); stop {
 		return *new(int), abort

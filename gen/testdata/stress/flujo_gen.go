@@ -26,10 +26,9 @@ var (
 	_ func(context.Context, Item) (Item, error)         = QuietM
 	_ func(context.Context, Item) (Item, error)         = Rescue
 	_ func(context.Context, Item, *State) (Item, error) = Seed
-)
 
-// This file needs a flujoimpl package that supports its generated-code version; if the line below fails to compile, regenerate with the flujogen of the flujo module version in go.mod.
-const _ = flujoimpl.SupportPackageIsVersion4
+	_ = flujoimpl.SupportPackageIsVersion4 // needs a flujoimpl that supports this file's version: regenerate with the flujogen of the flujo module in go.mod
+)
 
 // flujogenMethods gives each executor the methods it has on its services, as the ExecutorCore has them; the name keeps the embedded field unexported.
 type flujogenMethods = flujoimpl.Methods
@@ -1255,12 +1254,11 @@ func (e *LoudSeqExecutor) runLseq(ctx context.Context, in Item, r *flujoimpl.Run
 	if r.Record {
 		res.Steps = make([]flujo.StepResult, 0, 2)
 	}
-	var crSeed flujo.StepResult
+	var crSeed, crLfan flujo.StepResult
 	outSeed, abort := e.stepSeed.Run(ctx, &r.Eng.Env, in, r.Frame(), &crSeed)
 	if stop, abort := flujoimpl.Child(res, &crSeed, r.Record, abort); stop {
 		return *new(Item), abort
 	}
-	var crLfan flujo.StepResult
 	outLfan, abort := e.runLfan(ctx, outSeed, r, &crLfan)
 	if stop, abort := flujoimpl.Child(res, &crLfan, r.Record, abort); stop {
 		return *new(Item), abort
@@ -2840,12 +2838,11 @@ func (e *QuietSeqExecutor) runQseq(ctx context.Context, in Item, r *flujoimpl.Ru
 	if r.Record {
 		res.Steps = make([]flujo.StepResult, 0, 2)
 	}
-	var crSeed flujo.StepResult
+	var crSeed, crQfan flujo.StepResult
 	outSeed, abort := e.stepSeed.Run(ctx, &r.Eng.Env, in, r.Frame(), &crSeed)
 	if stop, abort := flujoimpl.Child(res, &crSeed, r.Record, abort); stop {
 		return *new(Item), abort
 	}
-	var crQfan flujo.StepResult
 	outQfan, abort := e.runQfan(ctx, outSeed, r, &crQfan)
 	if stop, abort := flujoimpl.Child(res, &crQfan, r.Record, abort); stop {
 		return *new(Item), abort

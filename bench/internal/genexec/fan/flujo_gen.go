@@ -20,10 +20,9 @@ var (
 	_ func(context.Context, int, *State) (int, error) = WriteB
 	_ func(context.Context, int, *State) (int, error) = WriteC
 	_ func(context.Context, int, *State) (int, error) = WriteD
-)
 
-// This file needs a flujoimpl package that supports its generated-code version; if the line below fails to compile, regenerate with the flujogen of the flujo module version in go.mod.
-const _ = flujoimpl.SupportPackageIsVersion4
+	_ = flujoimpl.SupportPackageIsVersion4 // needs a flujoimpl that supports this file's version: regenerate with the flujogen of the flujo module in go.mod
+)
 
 // flujogenMethods gives each executor the methods it has on its services, as the ExecutorCore has them; the name keeps the embedded field unexported.
 type flujogenMethods = flujoimpl.Methods

@@ -16,10 +16,9 @@ import (
 var (
 	_ func(context.Context, Request) (Request, error) = CallUpstream
 	_ func(context.Context, int) (int, error)         = Wait
-)
 
-// This file needs a flujoimpl package that supports its generated-code version; if the line below fails to compile, regenerate with the flujogen of the flujo module version in go.mod.
-const _ = flujoimpl.SupportPackageIsVersion4
+	_ = flujoimpl.SupportPackageIsVersion4 // needs a flujoimpl that supports this file's version: regenerate with the flujogen of the flujo module in go.mod
+)
 
 // flujogenMethods gives each executor the methods it has on its services, as the ExecutorCore has them; the name keeps the embedded field unexported.
 type flujogenMethods = flujoimpl.Methods
@@ -102,17 +101,15 @@ func (e *BurstExecutor) runBurst(ctx context.Context, in int, r *flujoimpl.Run[s
 	if r.Record {
 		res.Steps = make([]flujo.StepResult, 0, 3)
 	}
-	var crA flujo.StepResult
+	var crA, crB, crC flujo.StepResult
 	outA, abort := e.stepA.Run(ctx, &r.Eng.Env, in, r.Frame(), &crA)
 	if stop, abort := flujoimpl.Child(res, &crA, r.Record, abort); stop {
 		return *new(int), abort
 	}
-	var crB flujo.StepResult
 	outB, abort := e.stepB.Run(ctx, &r.Eng.Env, outA, r.Frame(), &crB)
 	if stop, abort := flujoimpl.Child(res, &crB, r.Record, abort); stop {
 		return *new(int), abort
 	}
-	var crC flujo.StepResult
 	outC, abort := e.stepC.Run(ctx, &r.Eng.Env, outB, r.Frame(), &crC)
 	if stop, abort := flujoimpl.Child(res, &crC, r.Record, abort); stop {
 		return *new(int), abort

@@ -59,10 +59,9 @@ var (
 	_ func(context.Context, flujotest.Job, *flujotest.State) (flujotest.Job, error)                 = flujotest.WriteA
 	_ func(context.Context, flujotest.Job, *flujotest.State) (flujotest.Job, error)                 = flujotest.WriteA2
 	_ func(context.Context, flujotest.Job, *flujotest.State) (flujotest.Job, error)                 = flujotest.WriteB
-)
 
-// This file needs a flujoimpl package that supports its generated-code version; if the line below fails to compile, regenerate with the flujogen of the flujo module version in go.mod.
-const _ = flujoimpl.SupportPackageIsVersion4
+	_ = flujoimpl.SupportPackageIsVersion4 // needs a flujoimpl that supports this file's version: regenerate with the flujogen of the flujo module in go.mod
+)
 
 // flujogenMethods gives each executor the methods it has on its services, as the ExecutorCore has them; the name keeps the embedded field unexported.
 type flujogenMethods = flujoimpl.Methods
@@ -2670,12 +2669,11 @@ func (e *FailBeforeCachedExecutor) runFailfirst(ctx context.Context, in flujotes
 	if r.Record {
 		res.Steps = make([]flujo.StepResult, 0, 2)
 	}
-	var crFail flujo.StepResult
+	var crFail, crTags flujo.StepResult
 	outFail, abort := e.stepFail.Run(ctx, &r.Eng.Env, in, r.Frame(), &crFail)
 	if stop, abort := flujoimpl.Child(res, &crFail, r.Record, abort); stop {
 		return *new([]string), abort
 	}
-	var crTags flujo.StepResult
 	outTags, abort := e.stepTags.Run(ctx, &r.Eng.Env, outFail, r.Frame(), &crTags)
 	if stop, abort := flujoimpl.Child(res, &crTags, r.Record, abort); stop {
 		return *new([]string), abort
@@ -2950,12 +2948,11 @@ func (e *FanBranchFailsExecutor) runP1(ctx context.Context, in flujotest.Job, r 
 	if r.Record {
 		res.Steps = make([]flujo.StepResult, 0, 2)
 	}
-	var crA1 flujo.StepResult
+	var crA1, crB flujo.StepResult
 	outA1, abort := e.stepA1.Run(ctx, &r.Eng.Env, in, r.Frame(), &crA1)
 	if stop, abort := flujoimpl.Child(res, &crA1, r.Record, abort); stop {
 		return *new(flujotest.Job), abort
 	}
-	var crB flujo.StepResult
 	outB, abort := e.stepB.Run(ctx, &r.Eng.Env, outA1, r.Frame(), &crB)
 	if stop, abort := flujoimpl.Child(res, &crB, r.Record, abort); stop {
 		return *new(flujotest.Job), abort
@@ -3214,12 +3211,11 @@ func (e *FanErrorOnConflictExecutor) runP1(ctx context.Context, in flujotest.Job
 	if r.Record {
 		res.Steps = make([]flujo.StepResult, 0, 2)
 	}
-	var crA1 flujo.StepResult
+	var crA1, crB flujo.StepResult
 	outA1, abort := e.stepA1.Run(ctx, &r.Eng.Env, in, r.Frame(), &crA1)
 	if stop, abort := flujoimpl.Child(res, &crA1, r.Record, abort); stop {
 		return *new(flujotest.Job), abort
 	}
-	var crB flujo.StepResult
 	outB, abort := e.stepB.Run(ctx, &r.Eng.Env, outA1, r.Frame(), &crB)
 	if stop, abort := flujoimpl.Child(res, &crB, r.Record, abort); stop {
 		return *new(flujotest.Job), abort
@@ -3659,12 +3655,11 @@ func (e *FanKeepFirstExecutor) runP1(ctx context.Context, in flujotest.Job, r *f
 	if r.Record {
 		res.Steps = make([]flujo.StepResult, 0, 2)
 	}
-	var crA1 flujo.StepResult
+	var crA1, crB flujo.StepResult
 	outA1, abort := e.stepA1.Run(ctx, &r.Eng.Env, in, r.Frame(), &crA1)
 	if stop, abort := flujoimpl.Child(res, &crA1, r.Record, abort); stop {
 		return *new(flujotest.Job), abort
 	}
-	var crB flujo.StepResult
 	outB, abort := e.stepB.Run(ctx, &r.Eng.Env, outA1, r.Frame(), &crB)
 	if stop, abort := flujoimpl.Child(res, &crB, r.Record, abort); stop {
 		return *new(flujotest.Job), abort
@@ -3900,12 +3895,11 @@ func (e *FanMergeUpdateExecutor) runP1(ctx context.Context, in flujotest.Job, r 
 	if r.Record {
 		res.Steps = make([]flujo.StepResult, 0, 2)
 	}
-	var crA1 flujo.StepResult
+	var crA1, crB flujo.StepResult
 	outA1, abort := e.stepA1.Run(ctx, &r.Eng.Env, in, r.Frame(), &crA1)
 	if stop, abort := flujoimpl.Child(res, &crA1, r.Record, abort); stop {
 		return *new(flujotest.Job), abort
 	}
-	var crB flujo.StepResult
 	outB, abort := e.stepB.Run(ctx, &r.Eng.Env, outA1, r.Frame(), &crB)
 	if stop, abort := flujoimpl.Child(res, &crB, r.Record, abort); stop {
 		return *new(flujotest.Job), abort
@@ -4133,12 +4127,11 @@ func (e *FanNoMergeExecutor) runP1(ctx context.Context, in flujotest.Job, r *flu
 	if r.Record {
 		res.Steps = make([]flujo.StepResult, 0, 2)
 	}
-	var crA1 flujo.StepResult
+	var crA1, crB flujo.StepResult
 	outA1, abort := e.stepA1.Run(ctx, &r.Eng.Env, in, r.Frame(), &crA1)
 	if stop, abort := flujoimpl.Child(res, &crA1, r.Record, abort); stop {
 		return *new(flujotest.Job), abort
 	}
-	var crB flujo.StepResult
 	outB, abort := e.stepB.Run(ctx, &r.Eng.Env, outA1, r.Frame(), &crB)
 	if stop, abort := flujoimpl.Child(res, &crB, r.Record, abort); stop {
 		return *new(flujotest.Job), abort
@@ -4855,12 +4848,11 @@ func (e *HistoryExecutor) runOuter(ctx context.Context, in flujotest.Job, r *flu
 	if r.Record {
 		res.Steps = make([]flujo.StepResult, 0, 2)
 	}
-	var crFirst flujo.StepResult
+	var crFirst, crInner flujo.StepResult
 	outFirst, abort := e.stepFirst.Run(ctx, &r.Eng.Env, in, r.Frame(), &crFirst)
 	if stop, abort := flujoimpl.Child(res, &crFirst, r.Record, abort); stop {
 		return *new(flujotest.Job), abort
 	}
-	var crInner flujo.StepResult
 	outInner, abort := e.runInner(ctx, outFirst, r, &crInner)
 	if stop, abort := flujoimpl.Child(res, &crInner, r.Record, abort); stop {
 		return *new(flujotest.Job), abort
@@ -4875,12 +4867,11 @@ func (e *HistoryExecutor) runInner(ctx context.Context, in flujotest.Job, r *flu
 	if r.Record {
 		res.Steps = make([]flujo.StepResult, 0, 2)
 	}
-	var crSecond flujo.StepResult
+	var crSecond, crThird flujo.StepResult
 	outSecond, abort := e.stepSecond.Run(ctx, &r.Eng.Env, in, r.Frame(), &crSecond)
 	if stop, abort := flujoimpl.Child(res, &crSecond, r.Record, abort); stop {
 		return *new(flujotest.Job), abort
 	}
-	var crThird flujo.StepResult
 	outThird, abort := e.stepThird.Run(ctx, &r.Eng.Env, outSecond, r.Frame(), &crThird)
 	if stop, abort := flujoimpl.Child(res, &crThird, r.Record, abort); stop {
 		return *new(flujotest.Job), abort
@@ -6303,12 +6294,11 @@ func (e *ParallelSpendExecutor) runSpend(ctx context.Context, in flujotest.Job, 
 	if r.Record {
 		res.Steps = make([]flujo.StepResult, 0, 2)
 	}
-	var crFan flujo.StepResult
+	var crFan, crAfter flujo.StepResult
 	outFan, abort := e.runFan(ctx, in, r, &crFan)
 	if stop, abort := flujoimpl.Child(res, &crFan, r.Record, abort); stop {
 		return *new(flujotest.Job), abort
 	}
-	var crAfter flujo.StepResult
 	outAfter, abort := e.stepAfter.Run(ctx, &r.Eng.Env, outFan, r.Frame(), &crAfter)
 	if stop, abort := flujoimpl.Child(res, &crAfter, r.Record, abort); stop {
 		return *new(flujotest.Job), abort
@@ -6698,17 +6688,15 @@ func (e *Spend3Executor) runSpend(ctx context.Context, in flujotest.Job, r *fluj
 	if r.Record {
 		res.Steps = make([]flujo.StepResult, 0, 3)
 	}
-	var crS1 flujo.StepResult
+	var crS1, crS2, crS3 flujo.StepResult
 	outS1, abort := e.stepS1.Run(ctx, &r.Eng.Env, in, r.Frame(), &crS1)
 	if stop, abort := flujoimpl.Child(res, &crS1, r.Record, abort); stop {
 		return *new(flujotest.Job), abort
 	}
-	var crS2 flujo.StepResult
 	outS2, abort := e.stepS2.Run(ctx, &r.Eng.Env, outS1, r.Frame(), &crS2)
 	if stop, abort := flujoimpl.Child(res, &crS2, r.Record, abort); stop {
 		return *new(flujotest.Job), abort
 	}
-	var crS3 flujo.StepResult
 	outS3, abort := e.stepS3.Run(ctx, &r.Eng.Env, outS2, r.Frame(), &crS3)
 	if stop, abort := flujoimpl.Child(res, &crS3, r.Record, abort); stop {
 		return *new(flujotest.Job), abort
@@ -6999,12 +6987,11 @@ func (e *TwoFansExecutor) runTwo(ctx context.Context, in flujotest.Job, r *flujo
 	if r.Record {
 		res.Steps = make([]flujo.StepResult, 0, 2)
 	}
-	var crFan1 flujo.StepResult
+	var crFan1, crFan2 flujo.StepResult
 	outFan1, abort := e.runFan1(ctx, in, r, &crFan1)
 	if stop, abort := flujoimpl.Child(res, &crFan1, r.Record, abort); stop {
 		return *new(flujotest.Job), abort
 	}
-	var crFan2 flujo.StepResult
 	outFan2, abort := e.runFan2(ctx, outFan1, r, &crFan2)
 	if stop, abort := flujoimpl.Child(res, &crFan2, r.Record, abort); stop {
 		return *new(flujotest.Job), abort
