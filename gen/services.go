@@ -208,7 +208,7 @@ func (pg *pipelineGen) emitServices(f *jen.File) {
 		} else {
 			body = append(body, jen.If(jen.Id("level").Op("<").Add(qr("PressureHigh"))).Block(c("return")))
 		}
-		f.Comment("shrink reacts to memory pressure: from high pressure on, the caches admit no new results and give back half their capacity and the pool drops its idle objects; below, the caches admit again at full capacity.")
+		f.Comment("shrink reacts to memory pressure: from high pressure on, the caches admit no new results and give back half their capacity; below, they admit again at full capacity.")
 		f.Add(recv()).Id("shrink").Params(jen.Id("level").Add(qr("PressureLevel"))).Block(append(body, shrink...)...)
 	}
 }

@@ -153,7 +153,7 @@ func (e *GreeterExecutor) closeParts() {
 	}
 }
 
-// shrink reacts to memory pressure: from high pressure on, the caches admit no new results and give back half their capacity and the pool drops its idle objects; below, the caches admit again at full capacity.
+// shrink reacts to memory pressure: from high pressure on, the caches admit no new results and give back half their capacity; below, they admit again at full capacity.
 func (e *GreeterExecutor) shrink(level runtime.PressureLevel) {
 	if level < runtime.PressureHigh {
 		e.cachesShrunk.Store(false)
@@ -293,7 +293,7 @@ func (e *LookerExecutor) closeParts() {
 	}
 }
 
-// shrink reacts to memory pressure: from high pressure on, the caches admit no new results and give back half their capacity and the pool drops its idle objects; below, the caches admit again at full capacity.
+// shrink reacts to memory pressure: from high pressure on, the caches admit no new results and give back half their capacity; below, they admit again at full capacity.
 func (e *LookerExecutor) shrink(level runtime.PressureLevel) {
 	if level < runtime.PressureHigh {
 		e.cachesShrunk.Store(false)
@@ -500,7 +500,7 @@ func (e *SearcherExecutor) closeParts() {
 	}
 }
 
-// shrink reacts to memory pressure: from high pressure on, the caches admit no new results and give back half their capacity and the pool drops its idle objects; below, the caches admit again at full capacity.
+// shrink reacts to memory pressure: from high pressure on, the caches admit no new results and give back half their capacity; below, they admit again at full capacity.
 func (e *SearcherExecutor) shrink(level runtime.PressureLevel) {
 	if level < runtime.PressureHigh {
 		e.cachesShrunk.Store(false)

@@ -791,7 +791,7 @@ func (e *LoudMapExecutor) closeParts() {
 	}
 }
 
-// shrink reacts to memory pressure: from high pressure on, the caches admit no new results and give back half their capacity and the pool drops its idle objects; below, the caches admit again at full capacity.
+// shrink reacts to memory pressure: from high pressure on, the caches admit no new results and give back half their capacity; below, they admit again at full capacity.
 func (e *LoudMapExecutor) shrink(level runtime.PressureLevel) {
 	if level < runtime.PressureHigh {
 		e.cachesShrunk.Store(false)
@@ -1236,7 +1236,7 @@ func (e *LoudSeqExecutor) closeParts() {
 	}
 }
 
-// shrink reacts to memory pressure: from high pressure on, the caches admit no new results and give back half their capacity and the pool drops its idle objects; below, the caches admit again at full capacity.
+// shrink reacts to memory pressure: from high pressure on, the caches admit no new results and give back half their capacity; below, they admit again at full capacity.
 func (e *LoudSeqExecutor) shrink(level runtime.PressureLevel) {
 	if level < runtime.PressureHigh {
 		e.cachesShrunk.Store(false)
@@ -2820,7 +2820,7 @@ func (e *QuietSeqExecutor) closeParts() {
 	}
 }
 
-// shrink reacts to memory pressure: from high pressure on, the caches admit no new results and give back half their capacity and the pool drops its idle objects; below, the caches admit again at full capacity.
+// shrink reacts to memory pressure: from high pressure on, the caches admit no new results and give back half their capacity; below, they admit again at full capacity.
 func (e *QuietSeqExecutor) shrink(level runtime.PressureLevel) {
 	if level < runtime.PressureHigh {
 		e.cachesShrunk.Store(false)

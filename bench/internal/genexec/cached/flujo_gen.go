@@ -153,7 +153,7 @@ func (e *OneExecutor) closeParts() {
 	}
 }
 
-// shrink reacts to memory pressure: from high pressure on, the caches admit no new results and give back half their capacity and the pool drops its idle objects; below, the caches admit again at full capacity.
+// shrink reacts to memory pressure: from high pressure on, the caches admit no new results and give back half their capacity; below, they admit again at full capacity.
 func (e *OneExecutor) shrink(level runtime.PressureLevel) {
 	if level < runtime.PressureHigh {
 		e.cachesShrunk.Store(false)

@@ -1700,7 +1700,7 @@ func (e *CachedTagsExecutor) closeParts() {
 	}
 }
 
-// shrink reacts to memory pressure: from high pressure on, the caches admit no new results and give back half their capacity and the pool drops its idle objects; below, the caches admit again at full capacity.
+// shrink reacts to memory pressure: from high pressure on, the caches admit no new results and give back half their capacity; below, they admit again at full capacity.
 func (e *CachedTagsExecutor) shrink(level runtime.PressureLevel) {
 	if level < runtime.PressureHigh {
 		e.cachesShrunk.Store(false)
@@ -1840,7 +1840,7 @@ func (e *CachedTagsSharedExecutor) closeParts() {
 	}
 }
 
-// shrink reacts to memory pressure: from high pressure on, the caches admit no new results and give back half their capacity and the pool drops its idle objects; below, the caches admit again at full capacity.
+// shrink reacts to memory pressure: from high pressure on, the caches admit no new results and give back half their capacity; below, they admit again at full capacity.
 func (e *CachedTagsSharedExecutor) shrink(level runtime.PressureLevel) {
 	if level < runtime.PressureHigh {
 		e.cachesShrunk.Store(false)
@@ -1981,7 +1981,7 @@ func (e *CachedTagsTTLExecutor) closeParts() {
 	}
 }
 
-// shrink reacts to memory pressure: from high pressure on, the caches admit no new results and give back half their capacity and the pool drops its idle objects; below, the caches admit again at full capacity.
+// shrink reacts to memory pressure: from high pressure on, the caches admit no new results and give back half their capacity; below, they admit again at full capacity.
 func (e *CachedTagsTTLExecutor) shrink(level runtime.PressureLevel) {
 	if level < runtime.PressureHigh {
 		e.cachesShrunk.Store(false)
@@ -2128,7 +2128,7 @@ func (e *CachedTagsWithFallbackExecutor) closeParts() {
 	}
 }
 
-// shrink reacts to memory pressure: from high pressure on, the caches admit no new results and give back half their capacity and the pool drops its idle objects; below, the caches admit again at full capacity.
+// shrink reacts to memory pressure: from high pressure on, the caches admit no new results and give back half their capacity; below, they admit again at full capacity.
 func (e *CachedTagsWithFallbackExecutor) shrink(level runtime.PressureLevel) {
 	if level < runtime.PressureHigh {
 		e.cachesShrunk.Store(false)
@@ -2580,7 +2580,7 @@ func (e *FailBeforeCachedExecutor) closeParts() {
 	}
 }
 
-// shrink reacts to memory pressure: from high pressure on, the caches admit no new results and give back half their capacity and the pool drops its idle objects; below, the caches admit again at full capacity.
+// shrink reacts to memory pressure: from high pressure on, the caches admit no new results and give back half their capacity; below, they admit again at full capacity.
 func (e *FailBeforeCachedExecutor) shrink(level runtime.PressureLevel) {
 	if level < runtime.PressureHigh {
 		e.cachesShrunk.Store(false)
