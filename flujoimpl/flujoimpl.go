@@ -69,3 +69,53 @@ func Configure(executor, pipeline string, compiled runtime.OptimizationConfig, s
 	cfg, err := kernel.GeneratedConfig(executor, pipeline, compiled, stepsDigest, &o)
 	return CoreSettings{Clock: o.Clock, Logger: o.Logger, Sink: o.TelemetrySink(), Sampler: o.Sampler}, cfg, err
 }
+
+// Parts are what a generated executor keeps per leaf step that needs no
+// types: counters, circuit breakers and monitor handles.
+type Parts = kernel.Parts
+
+// Own says which compiled-in breaker settings a step override fixed.
+type Own = kernel.Own
+
+// The settings Own may name; FromConfig names none.
+const (
+	FromConfig   = kernel.FromConfig
+	OwnThreshold = kernel.OwnThreshold
+	OwnRecovery  = kernel.OwnRecovery
+)
+
+// NewParts applies opts and returns the parts of the generated executor
+// named executor, of the pipeline named pipeline, started with the
+// configuration Configure gives for compiled, stepsDigest and opts.
+func NewParts(executor, pipeline string, compiled runtime.OptimizationConfig, stepsDigest string, opts []flujo.CoreOption) (*Parts, error) {
+	set, cfg, err := Configure(executor, pipeline, compiled, stepsDigest, opts)
+	if err != nil {
+		return nil, err
+	}
+	return kernel.NewParts(cfg, kernel.Deps{Clock: set.Clock, Logger: set.Logger, Sink: set.Sink, Sampler: set.Sampler, Name: executor}, flujo.CountsAsBreakerFailure), nil
+}
+
+// StartRecorded admits a recorded run (ExecuteResult) of the pipeline
+// named pipeline on s and returns it: its state is st or, when st is nil,
+// flujo.WithState's (a pipeline without state passes "" and ignores it),
+// its budget flujo.WithUsageLimits'. Unless it returns an error, the caller
+// ends the run with s.Track.Exit.
+func StartRecorded[S any](s *Services, pipeline string, st *S, opts []flujo.ExecOption) (Run[S], error) {
+	state, limits := ExecOptionsOf(opts)
+	if pipeline != "" {
+		var err error
+		if st, err = RunState(pipeline, st, state); err != nil {
+			return Run[S]{}, err
+		}
+	}
+	if !s.Track.Enter() {
+		return Run[S]{}, flujo.ErrClosed
+	}
+	r := NewRun(s, st, true)
+	var err error
+	if r.Budget, err = runtime.RunBudget(limits); err != nil {
+		s.Track.Exit()
+		return Run[S]{}, err
+	}
+	return r, nil
+}

@@ -20,9 +20,6 @@ type Leaf[In, Out any] = kernel.Leaf[In, Out]
 // Step is a leaf step as the configuration in force runs it.
 type Step[In, Out any] = kernel.Step[In, Out]
 
-// StepCounters count the executions of one step.
-type StepCounters = kernel.StepCounters
-
 // UnkeyedCache is a result cache whose keys identify inputs on their own.
 type UnkeyedCache[In, Out any] = kernel.UnkeyedCache[In, Out]
 
@@ -49,26 +46,10 @@ type Engine = kernel.Engine
 // Closer stops a component.
 type Closer = kernel.Closer
 
-// NewServices builds the services of cfg.
-func NewServices(cfg runtime.OptimizationConfig, deps Deps) (*Services, error) {
-	return kernel.NewServices(cfg, deps)
-}
-
-// CompiledIn names the fields a generated executor cannot change while it runs.
-func CompiledIn(old, next *runtime.OptimizationConfig) []string { return kernel.CompiledIn(old, next) }
-
-// AddBreaker adds a step breaker's counters to the step's stats.
-func AddBreaker(steps map[string]runtime.StatsStep, name string, b *runtime.Breaker) {
-	kernel.AddBreaker(steps, name, b)
-}
-
 // AddCache adds a step cache's figures to the stats.
 func AddCache(s *runtime.Stats, name string, cs runtime.ResultCacheStats) {
 	kernel.AddCache(s, name, cs)
 }
-
-// AddPool adds a pool's figures to the stats.
-func AddPool(s *runtime.Stats, ps runtime.PoolStats) { kernel.AddPool(s, ps) }
 
 // IsUsageLimit reports whether err is a usage limit's abort.
 func IsUsageLimit(err error) bool { return kernel.IsUsageLimit(err) }
@@ -94,3 +75,6 @@ func MethodsOf(s *Services) Methods { return kernel.MethodsOf(s) }
 func WithMetrics(pr *runtime.PipelineResult, err error) (*runtime.PipelineResult, runtime.Metrics, error) {
 	return kernel.WithMetrics(pr, err)
 }
+
+// Scratch is the object pool of an executor's Parallel working space.
+type Scratch[T any] = kernel.Scratch[T]

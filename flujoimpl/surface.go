@@ -1,11 +1,11 @@
 package flujoimpl
 
-// SupportPackageIsVersion3 is referenced by code that flujogen generates
-// for version 3 of the contract between generated executors and this
+// SupportPackageIsVersion4 is referenced by code that flujogen generates
+// for version 4 of the contract between generated executors and this
 // package: the identifiers of Surface, and the runtime package's. A flujo
 // module that drops that contract drops the constant, so stale generated
 // code fails go build instead of misbehaving.
-const SupportPackageIsVersion3 = true
+const SupportPackageIsVersion4 = true
 
 // Surface lists every identifier of this package that generated code of
 // the current version uses. It is the one place that lists them: flujogen's
@@ -13,15 +13,12 @@ const SupportPackageIsVersion3 = true
 // here. Add or remove a name only together with a new
 // SupportPackageIsVersion constant.
 var Surface = []string{
-	"SupportPackageIsVersion3",
+	"SupportPackageIsVersion4",
 	"Abandoned",
-	"AddBreaker",
 	"AddCache",
-	"AddPool",
 	"Branches",
 	"Child",
 	"Closer",
-	"CompiledIn",
 	"CompositeTimeout",
 	"Configure",
 	"CoreOptionsOf",
@@ -35,6 +32,7 @@ var Surface = []string{
 	"FailedRunError",
 	"Fallback",
 	"Frame",
+	"FromConfig",
 	"Gather",
 	"GoexitResult",
 	"Guard",
@@ -50,16 +48,21 @@ var Surface = []string{
 	"Methods",
 	"MethodsOf",
 	"Ms",
+	"NewParts",
 	"NewRun",
-	"NewServices",
 	"NoCase",
+	"Own",
+	"OwnRecovery",
+	"OwnThreshold",
+	"Parts",
 	"Run",
 	"RunBranch",
 	"RunMetrics",
 	"RunState",
+	"Scratch",
 	"Services",
+	"StartRecorded",
 	"Step",
-	"StepCounters",
 	"Succeed",
 	"UnkeyedCache",
 	"Validated",

@@ -75,12 +75,17 @@ func (pg *pipelineGen) pipelineBody(n *analysis.Node) []jen.Code {
 		c("res.Attempts = 1"),
 		c(fmt.Sprintf("if r.Record { res.Steps = make([]{}, 0, %d) }", len(n.Children)), qf("StepResult")),
 	}
+	// The children's results, declared on one line.
+	crs := make([]string, len(n.Children))
+	for i, ch := range n.Children {
+		crs[i] = "cr" + pg.name(ch)
+	}
+	b = append(b, c("var "+strings.Join(crs, ", ")+" {}", qf("StepResult")))
 	prev := "in"
 	for _, ch := range n.Children {
 		v, cr := "out"+pg.name(ch), "cr"+pg.name(ch)
 		b = append(b,
-			c("var "+cr+" {}", qf("StepResult")),
-			c(v+", abort := e."+pg.runName(ch)+"(ctx, "+prev+", r, &"+cr+")"),
+			c(v+", abort := "+pg.call(ch, "ctx", prev, "r", "&"+cr)),
 			childDone(cr, pg.out(n)),
 		)
 		prev = v
@@ -99,7 +104,7 @@ func (pg *pipelineGen) loopBody(n *analysis.Node) []jen.Code {
 		jen.For(jen.Id("i").Op(":=").Lit(1), jen.Id("i").Op("<=").Lit(max), jen.Id("i").Op("++")).Block(
 			pg.ctxErr(n, "cerr := ", "; cerr != nil {\nres.Err = cerr\nreturn *new({}), cerr\n}", T.Clone()),
 			c("var cr {}", qf("StepResult")),
-			c("nv, abort := e."+pg.runName(body)+"(ctx, v, r, &cr)"),
+			c("nv, abort := "+pg.call(body, "ctx", "v", "r", "&cr")),
 			c("res.Attempts = i"),
 			childDone("cr", T.Clone()),
 			c("v = nv"),
@@ -116,10 +121,10 @@ func (pg *pipelineGen) branchBody(n *analysis.Node) []jen.Code {
 	out := pg.out(n)
 	cases := []jen.Code{}
 	for i, k := range n.Branch.Keys {
-		cases = append(cases, jen.Case(jen.Lit(k)).Block(c("o, abort = e."+pg.runName(n.Children[i])+"(ctx, in, r, &cr)")))
+		cases = append(cases, jen.Case(jen.Lit(k)).Block(c("o, abort = "+pg.call(n.Children[i], "ctx", "in", "r", "&cr"))))
 	}
 	if d := n.Options.Default; d != nil {
-		cases = append(cases, jen.Default().Block(c("o, abort = e."+pg.runName(d)+"(ctx, in, r, &cr)")))
+		cases = append(cases, jen.Default().Block(c("o, abort = "+pg.call(d, "ctx", "in", "r", "&cr"))))
 	} else {
 		cases = append(cases, jen.Default().Block(
 			c("{}(res, "+strq(n.Name)+", key)", qi("NoCase")),
@@ -173,7 +178,9 @@ func (pg *pipelineGen) emitScratchUnion(f *jen.File) {
 
 // pooled reports whether Parallel scratch space is pooled
 // (enable_object_pool).
-func (pg *pipelineGen) pooled() bool { return pg.g.cfg.Optimization.EnableObjectPool }
+func (pg *pipelineGen) pooled() bool {
+	return pg.g.cfg.Optimization.EnableObjectPool && len(pg.branchStates) > 0
+}
 
 // emitScratch emits the working space of one run of the Parallel n: what
 // its branches write, in one object, pooled with enable_object_pool, so a
@@ -313,15 +320,14 @@ func (pg *pipelineGen) scopeField() []jen.Code {
 	return []jen.Code{jen.Line(), jen.Id(scopePool).Op("*").Add(qr("ScopePool")).Comment("cancellable contexts of Parallel and Map runs")}
 }
 
-// withScopePool adds the making of the scope pool to the constructor body
-// b, before its final return.
-func (pg *pipelineGen) withScopePool(b []jen.Code) []jen.Code {
+// scopePoolInit returns the making of the scope pool in the constructor,
+// if any; fail is how the constructor returns an error.
+func (pg *pipelineGen) scopePoolInit(fail string) []jen.Code {
 	if !pg.scoped() {
-		return b
+		return nil
 	}
 	cfg := pg.g.cfg.Optimization
-	mk := c(fmt.Sprintf("if e.%s, err = {}(%d, %v); err != nil { return fail(err) }", scopePool, cfg.ObjectPoolMaxSize, cfg.ObjectPoolCleanupThreshold), qr("NewScopePool"))
-	return append(b[:len(b)-1:len(b)-1], mk, b[len(b)-1])
+	return []jen.Code{c(fmt.Sprintf("if e.%s, err = {}(%d, %v); err != nil { %s }", scopePool, cfg.ObjectPoolMaxSize, cfg.ObjectPoolCleanupThreshold, fail), qr("NewScopePool"))}
 }
 
 func (pg *pipelineGen) parallelBody(f *jen.File, n *analysis.Node) []jen.Code {
@@ -361,8 +367,8 @@ func (pg *pipelineGen) parallelBody(f *jen.File, n *analysis.Node) []jen.Code {
 		// Parallel waiting for it.
 		b = append(b,
 			c("e.svc.Track.EnterChild()"),
-			c(fmt.Sprintf("go func() {\ndefer e.svc.Track.ExitChild()\n{}(sc.done, %d, %s, &sc.results[%d], &sc.o%d, &sc.aborts[%d], func() ({}, error) { return e.%s(bctx, in, &%s, &sc.results[%d]) })\n}()",
-				i, strq(br.Name), i, i, i, pg.runName(br), rs, i), qi("RunBranch"), pg.out(br)),
+			c(fmt.Sprintf("go func() {\ndefer e.svc.Track.ExitChild()\n{}(sc.done, %d, %s, &sc.results[%d], &sc.o%d, &sc.aborts[%d], func() ({}, error) { return %s })\n}()",
+				i, strq(br.Name), i, i, i, pg.call(br, "bctx", "in", "&"+rs, fmt.Sprintf("&sc.results[%d]", i))), qi("RunBranch"), pg.out(br)),
 		)
 	}
 	abandon := ""
@@ -419,7 +425,7 @@ func (pg *pipelineGen) mapBody(n *analysis.Node) []jen.Code {
 		c("outs := make([]{}, len(in))", outElem),
 		c("results := make([]{}, len(in))", qf("StepResult")),
 		c("finished := make([]bool, len(in))"),
-		c("run := func(ctx {}, i int, cr *{}) ({}, error) {\nreturn e."+pg.runName(body)+"(ctx, in[i], r, cr)\n}",
+		c("run := func(ctx {}, i int, cr *{}) ({}, error) {\nreturn "+pg.call(body, "ctx", "in[i]", "r", "cr")+"\n}",
 			jen.Qual("context", "Context"), qf("StepResult"), outElem.Clone()),
 	}
 	seq := c("abort, failed = {}(ctx, outs, results, finished, run)", qi("MapSeq"))

@@ -65,15 +65,15 @@ func (g *generator) guards(f *jen.File, pipes []*pipelineGen) {
 		}
 	}
 	sort.SliceStable(list, func(i, j int) bool { return list[i].key < list[j].key })
-	defs := make([]jen.Code, len(list))
+	defs := make([]jen.Code, len(list), len(list)+1)
 	for i, gd := range list {
 		defs[i] = jen.Id("_").Add(gd.sig).Op("=").Add(gd.ref)
 	}
+	// The flujoimpl version this file needs: regenerate with the flujogen of
+	// the flujo module in go.mod when it fails.
+	defs = append(defs, jen.Line().Id("_").Op("=").Add(qi(supportVersion)).Comment("needs a flujoimpl that supports this file's version: regenerate with the flujogen of the flujo module in go.mod"))
 	f.Comment(StaleMessage)
 	f.Var().Defs(defs...)
-	f.Line()
-	f.Comment("This file needs a flujoimpl package that supports its generated-code version; if the line below fails to compile, regenerate with the flujogen of the flujo module version in go.mod.")
-	f.Const().Id("_").Op("=").Add(qi(supportVersion))
 	f.Line()
 	f.Comment("flujogenMethods gives each executor the methods it has on its services, as the ExecutorCore has them; the name keeps the embedded field unexported.")
 	f.Type().Id("flujogenMethods").Op("=").Add(qi("Methods"))
@@ -119,12 +119,17 @@ func (pg *pipelineGen) emit(f *jen.File) {
 	pg.emitScratchUnion(f)
 
 	cfgFn := "flujogenConfig" + X
-	f.Commentf("%s is the configuration compiled into %s.", cfgFn, X)
-	f.Func().Id(cfgFn).Params().Add(qr("OptimizationConfig")).Block(
-		append(append([]jen.Code{c("c := {}()", qr("DefaultOptimizationConfig"))}, configCode(cfg)...), c("return c"))...)
+	var cfgCall jen.Code = jen.Id(cfgFn).Call()
+	if set := configCode(cfg); len(set) > 0 {
+		f.Commentf("%s is the configuration compiled into %s.", cfgFn, X)
+		f.Func().Id(cfgFn).Params().Add(qr("OptimizationConfig")).Block(
+			append(append([]jen.Code{c("c := {}()", qr("DefaultOptimizationConfig"))}, set...), c("return c"))...)
+	} else {
+		cfgCall = qr("DefaultOptimizationConfig").Call() // the configuration compiled in
+	}
 
 	f.Commentf("%s returns an executor of %s. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.", pg.ctor, p.Var)
-	f.Func().Id(pg.ctor).Params(jen.Id("opts").Op("...").Add(qf("CoreOption"))).Params(jen.Op("*").Id(X), jen.Error()).Block(pg.withScopePool(pg.constructor(cfgFn))...)
+	f.Func().Id(pg.ctor).Params(jen.Id("opts").Op("...").Add(qf("CoreOption"))).Params(jen.Op("*").Id(X), jen.Error()).Block(pg.constructor(cfgCall)...)
 
 	recv := func() *jen.Statement { return jen.Func().Params(jen.Id("e").Op("*").Id(X)) }
 	stateParam := []jen.Code{}
@@ -147,7 +152,7 @@ func (pg *pipelineGen) emit(f *jen.File) {
 		c("defer e.svc.Track.Exit()"),
 		newRun("false"),
 		c("var res {}", qf("StepResult")),
-		c("out, abort := e." + pg.runName(root) + "(ctx, in, &r, &res)"),
+		c("out, abort := " + pg.call(root, "ctx", "in", "&r", "&res")),
 		c("if err := e.svc.EndRun(&res, abort); err != nil { return *new({}), err }", out.Clone()),
 		c("return out, nil"),
 	}
@@ -159,29 +164,19 @@ func (pg *pipelineGen) emit(f *jen.File) {
 	resParams := append([]jen.Code{jen.Id("ctx").Qual("context", "Context"), jen.Id("in").Add(in.Clone())}, stateParam...)
 	resParams = append(resParams, jen.Id("opts").Op("...").Add(qf("ExecOption")))
 	doc := fmt.Sprintf("ExecuteResult runs %s on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.", p.Var)
-	er := []jen.Code{c("_, limits := {}(opts)", qi("ExecOptionsOf"))}
+	start := c("r, err := {}[{}](e.svc, \"\", nil, opts)", qi("StartRecorded"), jen.Struct())
 	if pg.stateKey != "" {
-		er = []jen.Code{
-			c("state, limits := {}(opts)", qi("ExecOptionsOf")),
-			c("st, err := {}("+strq(p.Name)+", st, state)", qi("RunState")),
-			c("if err != nil { return nil, err }"),
-		}
+		start = c("r, err := {}(e.svc, "+strq(p.Name)+", st, opts)", qi("StartRecorded"))
 		doc += " The state is st or, when st is nil, WithState's; without either the run starts from a zero state, returned in FinalState."
 	}
-	er = append(er,
-		c("if !e.svc.Track.Enter() { return nil, {} }", qf("ErrClosed")),
+	er := []jen.Code{
+		start,
+		c("if err != nil { return nil, err }"),
 		c("defer e.svc.Track.Exit()"),
-		newRun("true"),
-	)
-	if pg.stateKey == "" {
-		er = append(er, c("var err error")) // RunState declares it otherwise
-	}
-	er = append(er,
-		c("if r.Budget, err = {}(limits); err != nil { return nil, err }", qr("RunBudget")),
 		c("var res {}", qf("StepResult")),
-		c("_, abort := e."+pg.runName(root)+"(ctx, in, &r, &res)"),
+		c("_, abort := " + pg.call(root, "ctx", "in", "&r", "&res")),
 		c(fmt.Sprintf("return e.svc.EndRecordedRun(&res, abort, %s, r.Budget, %v)", finalState, root.Kind == analysis.KindPipeline)),
-	)
+	}
 	f.Comment(doc)
 	f.Add(recv()).Id("ExecuteResult").Params(resParams...).Params(jen.Op("*").Add(qf("PipelineResult")), jen.Error()).Block(er...)
 

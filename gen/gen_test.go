@@ -80,16 +80,14 @@ func TestDisabledOptimizationsLeaveNoCode(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// The executor-wide components are the kernel's, built from the
-	// configuration at run time: the generated file holds only the steps'
-	// breakers, and the configuration says which components are off.
+	// The executor-wide components and the steps' breakers are the
+	// kernel's, built from the configuration at run time: the configuration
+	// compiled in says which are off.
 	for _, tc := range []struct {
 		marker      string
 		inOn, inOff bool
 	}{
-		{"runtime.Breaker", true, false},
-		{"Breaker:", true, false},
-		{"e.brk", true, false},
+		{"EnableCircuitBreaker = false", false, true},
 		{"EnablePerformanceMonitoring = false", false, true},
 		{"EnableOptimizedTelemetry = false", false, true},
 	} {
@@ -112,7 +110,7 @@ func TestOverridesCompileIn(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(out, "Attempts: 4") || !strings.Contains(out, "FailureThreshold: 7") {
+	if !strings.Contains(out, "Attempts = 4") || !strings.Contains(out, `p.Breaker("flaky", 7, `) {
 		t.Errorf("the step override did not reach the generated constants")
 	}
 }

@@ -153,6 +153,25 @@ func (pg *pipelineGen) name(n *analysis.Node) string {
 // runName is the method that runs n, fallback included.
 func (pg *pipelineGen) runName(n *analysis.Node) string { return "run" + pg.name(n) }
 
+// call returns the call that runs n, fallback included, on in with the
+// context ctx and the run r (a *Run) into the result res: a leaf without a
+// fallback is a call of its kernel step, the rest a call of runName.
+func (pg *pipelineGen) call(n *analysis.Node, ctx, in, r, res string) string {
+	if n.Kind.Leaf() && n.Options.Fallback == nil {
+		return pg.stepCall(n, ctx, in, r, res)
+	}
+	return "e." + pg.runName(n) + "(" + ctx + ", " + in + ", " + r + ", " + res + ")"
+}
+
+// stepCall returns the call of the leaf n's kernel step; see call.
+func (pg *pipelineGen) stepCall(n *analysis.Node, ctx, in, r, res string) string {
+	env, frame := "&"+r+".Eng.Env", r+".Frame()"
+	if strings.HasPrefix(r, "&") { // the address of a Run value
+		env, frame = r+".Eng.Env", r[1:]+".Frame()"
+	}
+	return "e." + pg.kstepName(n) + ".Run(" + ctx + ", " + env + ", " + in + ", " + frame + ", " + res + ")"
+}
+
 // stepName is the method that runs n without its fallback.
 func (pg *pipelineGen) stepName(n *analysis.Node) string { return "primary" + pg.name(n) }
 

@@ -2,7 +2,6 @@ package gen
 
 import (
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/dave/jennifer/jen"
@@ -245,9 +244,7 @@ func (pg *pipelineGen) emitNode(f *jen.File, n *analysis.Node) {
 		inner = pg.stepName(n)
 		pg.emitFallback(f, n, inner)
 	}
-	if n.Kind.Leaf() {
-		pg.emitLeaf(f, n, inner)
-	} else {
+	if !n.Kind.Leaf() {
 		pg.emitComposite(f, n, inner)
 	}
 	for _, ch := range n.Children {
@@ -262,9 +259,13 @@ func (pg *pipelineGen) emitNode(f *jen.File, n *analysis.Node) {
 // run on an equal input is a hit.
 func (pg *pipelineGen) emitFallback(f *jen.File, n *analysis.Node, primary string) {
 	fb := n.Options.Fallback
-	call := c("{}(res, &fb, out, abort, func() ({}, error) { return e."+pg.runName(fb)+"(ctx, in, r, &fb) })", qi("WithFallback"), pg.out(n))
+	primaryCall := "e." + primary + "(ctx, in, r, res)"
+	if n.Kind.Leaf() {
+		primaryCall = pg.stepCall(n, "ctx", "in", "r", "res")
+	}
+	call := c("{}(res, &fb, out, abort, func() ({}, error) { return "+pg.call(fb, "ctx", "in", "r", "&fb")+" })", qi("WithFallback"), pg.out(n))
 	body := []jen.Code{
-		c("out, abort := e." + primary + "(ctx, in, r, res)"),
+		c("out, abort := " + primaryCall),
 		c("var fb {}", qf("StepResult")),
 	}
 	if lp := pg.leafPlan(n); lp != nil && lp.cache {
@@ -315,25 +316,9 @@ func durationLit(d time.Duration) jen.Code {
 	return jen.Qual("time", "Duration").Call(jen.Lit(int64(d)))
 }
 
-// emitLeaf emits a leaf's method: one call of its kernel step.
-func (pg *pipelineGen) emitLeaf(f *jen.File, n *analysis.Node, name string) {
-	lp := pg.leafPlan(n)
-	doc := fmt.Sprintf("%s runs the %s %q: %d attempt(s)", name, strings.ToLower(string(n.Kind)), n.Name, lp.attempts)
-	if lp.breaker {
-		doc += fmt.Sprintf(", circuit breaker (threshold %d, recovery %v)", lp.threshold, lp.recovery)
-	}
-	if lp.timeout > 0 {
-		doc += fmt.Sprintf(", timeout %v per attempt", lp.timeout)
-	}
-	pg.method(f, n, name, doc+".", []jen.Code{c("return e."+pg.kstepName(n)+".Run(ctx, &r.Eng.Env, in, {}, res)", pg.frame())})
-}
-
-// frame is the kernel frame of the run r.
-func (pg *pipelineGen) frame() jen.Code { return jen.Id("r.Frame()") }
-
-// leafInit returns the statement that builds the kernel step of the leaf
-// lp in the constructor.
-func (pg *pipelineGen) leafInit(lp *leafPlan, slot int) jen.Code {
+// leafInit returns the statements that build the kernel step of the leaf
+// lp in the constructor: its Leaf, then its settings, one a line.
+func (pg *pipelineGen) leafInit(lp *leafPlan) []jen.Code {
 	g, n := pg.g, lp.n
 	in, out := pg.in(n), pg.out(n)
 	o := n.Options
@@ -377,22 +362,25 @@ func (pg *pipelineGen) leafInit(lp *leafPlan, slot int) jen.Code {
 	if n.Step.OutReportsUsage {
 		leaf.set("Usage", jen.Func().Params(jen.Id("o").Add(out.Clone())).Add(qr("Usage")).Block(c("return o.Usage()")))
 	}
-	counts := qf("CountsAsBreakerFailure")
-	if o.BreakerCounts != nil {
-		counts = g.fn(*o.BreakerCounts)
+	if o.BreakerCounts != nil { // else flujo.CountsAsBreakerFailure, set by the kernel
+		leaf.set("BreakerCounts", g.fn(*o.BreakerCounts))
 	}
-	leaf.set("BreakerCounts", counts)
 	step := newLiteral(stepFields...)
 	step.set("Attempts", jen.Lit(lp.attempts))
-	step.set("Counters", jen.Op("&").Id("e."+pg.cntName(n)))
 	if lp.timeout > 0 {
 		step.set("Timeout", durationLit(lp.timeout))
 	}
-	if lp.breaker {
-		step.set("Breaker", jen.Id("e."+pg.brkName(n)))
-	}
-	if slot > 0 {
-		step.set("Slot", jen.Lit(slot))
+	if lp.breaker && (lp.ownThreshold || lp.ownRecovery) { // else the kernel builds it from the configuration
+		var own jen.Code
+		switch {
+		case lp.ownThreshold && lp.ownRecovery:
+			own = qi("OwnThreshold").Op("|").Add(qi("OwnRecovery"))
+		case lp.ownThreshold:
+			own = qi("OwnThreshold")
+		case lp.ownRecovery:
+			own = qi("OwnRecovery")
+		}
+		step.set("Breaker", jen.Id("p").Dot("Breaker").Call(jen.Lit(n.Name), jen.Lit(lp.threshold), durationLit(lp.recovery), own))
 	}
 	if lp.cache {
 		if lp.hashFn != "" {
@@ -410,7 +398,7 @@ func (pg *pipelineGen) leafInit(lp *leafPlan, slot int) jen.Code {
 		}
 	}
 	step.set("Leaf", jen.Op("&").Add(qi("Leaf").Types(in.Clone(), out.Clone())).Add(leaf.block()))
-	return jen.Id("e." + pg.kstepName(n)).Op("=").Add(qi("Step").Types(in.Clone(), out.Clone())).Add(step.block())
+	return step.assign("e." + pg.kstepName(n))
 }
 
 // leafFields and stepFields are the fields of the kernel's Leaf and Step,
@@ -446,6 +434,18 @@ func (l *literal) items() []jen.Code {
 	for _, k := range l.order {
 		if v, ok := l.vals[k]; ok {
 			out = append(out, jen.Id(k).Op(":").Add(v))
+		}
+	}
+	return out
+}
+
+// assign returns one assignment of each set field of the variable v, in
+// order.
+func (l *literal) assign(v string) []jen.Code {
+	var out []jen.Code
+	for _, k := range l.order {
+		if val, ok := l.vals[k]; ok {
+			out = append(out, jen.Id(v+"."+k).Op("=").Add(val))
 		}
 	}
 	return out

@@ -18,19 +18,9 @@ import (
 // latencies.
 func (pg *pipelineGen) monitoring() bool { return pg.g.cfg.Optimization.EnablePerformanceMonitoring }
 
-// shrinks reports whether the executor has caches or a pool to give back
-// under memory pressure.
-func (pg *pipelineGen) shrinks() bool { return len(pg.caches) > 0 || pg.pooled() }
-
-// breakers reports whether a step of the pipeline has a circuit breaker.
-func (pg *pipelineGen) breakers() bool {
-	for _, lp := range pg.leaves {
-		if lp.breaker {
-			return true
-		}
-	}
-	return false
-}
+// shrinks reports whether the executor has caches to give back under
+// memory pressure (the kernel's Parts shrink the pool).
+func (pg *pipelineGen) shrinks() bool { return len(pg.caches) > 0 }
 
 // fields returns the executor struct's fields.
 func (pg *pipelineGen) fields() []jen.Code {
@@ -39,7 +29,7 @@ func (pg *pipelineGen) fields() []jen.Code {
 		jen.Id("svc").Op("*").Add(qi("Services")).Comment("configuration, components, run gate and counters"),
 	}
 	if pg.pooled() {
-		fields = append(fields, jen.Id("scratch").Qual("sync/atomic", "Pointer").Types(qr("Pool").Types(jen.Id(pg.scratchUnion()))).Comment("working space of Parallel runs (enable_object_pool)"))
+		fields = append(fields, jen.Id("scratch").Add(qi("Scratch").Types(jen.Id(pg.scratchUnion()))).Comment("working space of Parallel runs (enable_object_pool)"))
 	}
 	if len(pg.caches) > 0 {
 		fields = append(fields, jen.Id("cachesShrunk").Qual("sync/atomic", "Bool").Comment("the caches admit no new results (memory pressure, auto-tuner)"))
@@ -51,40 +41,36 @@ func (pg *pipelineGen) fields() []jen.Code {
 			fields = append(fields, jen.Id("compressor").Op("*").Add(qr("Compressor")).Comment("shared by the caches"))
 		}
 	}
-	for _, lp := range pg.leaves {
-		fields = append(fields, jen.Line(), jen.Comment(fmt.Sprintf("Step %q.", lp.n.Name)),
-			jen.Id(pg.kstepName(lp.n)).Add(qi("Step").Types(pg.in(lp.n), pg.out(lp.n))),
-			jen.Id(pg.cntName(lp.n)).Add(qi("StepCounters")))
-		if lp.breaker {
-			fields = append(fields, jen.Id(pg.brkName(lp.n)).Op("*").Add(qr("Breaker")))
+	for i, lp := range pg.leaves {
+		field := jen.Id(pg.kstepName(lp.n)).Add(qi("Step").Types(pg.in(lp.n), pg.out(lp.n)))
+		if i == 0 {
+			field = jen.Line().Add(field)
 		}
-		if lp.cache {
-			fields = append(fields, jen.Id(pg.cacheName(lp.n)).Add(pg.cacheType(lp)))
-		}
+		fields = append(fields, field)
+	}
+	for _, lp := range pg.caches {
+		fields = append(fields, jen.Id(pg.cacheName(lp.n)).Add(pg.cacheType(lp)))
 	}
 	return fields
 }
 
-// constructor returns the body of NewXExecutor: the steps' breakers and
-// caches, the services, then the kernel steps.
-func (pg *pipelineGen) constructor(cfgFn string) []jen.Code {
+// constructor returns the body of NewXExecutor: the steps' caches, the
+// kernel steps, then the services, which register the steps.
+func (pg *pipelineGen) constructor(cfgCall jen.Code) []jen.Code {
 	cfg := pg.g.cfg.Optimization
 	digest := kernel.StepsDigest(pg.p.Name, pg.g.cfg.Steps)
 	b := []jen.Code{
-		c("set, cfg, err := {}("+strq(pg.X)+", "+strq(pg.p.Name)+", "+cfgFn+"(), "+strq(digest)+", opts)", qi("Configure")),
+		c("p, err := {}("+strq(pg.X)+", "+strq(pg.p.Name)+", {}, "+strq(digest)+", opts)", qi("NewParts"), cfgCall),
 		c("if err != nil { return nil, err }"),
-		c("clock := set.Clock"),
 		jen.Id("e").Op(":=").Op("&").Id(pg.X).Values(),
-		c("fail := func(err error) (*" + pg.X + ", error) {\ne.closeParts()\nreturn nil, err\n}"),
+	}
+	fail := "return nil, err"
+	if len(pg.caches) > 0 {
+		fail = "return fail(err)"
+		b = append(b, c("fail := func(err error) (*"+pg.X+", error) {\ne.closeParts()\nreturn nil, err\n}"))
 	}
 	check := func(assign string, args ...jen.Code) jen.Code {
-		return c("if "+assign+"; err != nil { return fail(err) }", args...)
-	}
-	for _, lp := range pg.leaves {
-		if lp.breaker {
-			b = append(b, check(fmt.Sprintf("e.%s, err = {}(%s, {}{FailureThreshold: %d, RecoveryTimeout: {}, Clock: clock})",
-				pg.brkName(lp.n), strq(lp.n.Name), lp.threshold), qr("NewBreaker"), qr("BreakerSettings"), durationLit(lp.recovery)))
-		}
+		return c("if "+assign+"; err != nil { "+fail+" }", args...)
 	}
 	if len(pg.caches) > 0 {
 		if cfg.EnableAlgorithmOptimization {
@@ -92,7 +78,7 @@ func (pg *pipelineGen) constructor(cfgFn string) []jen.Code {
 		}
 		b = append(b,
 			c("// Expiry is checked on every hit against a coarse reading of the system clock, as in the ExecutorCore."),
-			c("cacheClock, coarse := {}(clock)", qr("NewCacheClock")),
+			c("cacheClock, coarse := {}(p.Clock())", qr("NewCacheClock")),
 			c("e.coarse = coarse"),
 		)
 		codec := ""
@@ -111,27 +97,31 @@ func (pg *pipelineGen) constructor(cfgFn string) []jen.Code {
 			b = append(b, c("e.coarse.Need({})", durationLit(lp.cacheTTL)))
 		}
 	}
-	deps := jen.Dict{
-		jen.Id("Clock"):   jen.Id("clock"),
-		jen.Id("Logger"):  jen.Id("set.Logger"),
-		jen.Id("Sink"):    jen.Id("set.Sink"),
-		jen.Id("Sampler"): jen.Id("set.Sampler"),
-		jen.Id("Name"):    jen.Lit(pg.X),
-		jen.Id("Build"):   jen.Id("e.build"),
-		jen.Id("Fixed"):   qi("CompiledIn"),
-		jen.Id("Stats"):   jen.Id("e.addStats"),
-		jen.Id("Close"):   jen.Func().Params(jen.Op("*").Add(qi("Engine"))).Index().Add(qi("Closer")).Block(c("e.closeParts()"), c("return nil")),
+	b = append(b, pg.scopePoolInit(fail)...)
+	pool := jen.Nil()
+	if pg.pooled() {
+		u := pg.scratchUnion()
+		b = append(b, c("e.scratch.New, e.scratch.Reset = new"+u+", reset"+u))
+		pool = jen.Op("&").Id("e.scratch")
+	}
+	for _, lp := range pg.leaves {
+		b = append(b, pg.leafInit(lp)...)
+	}
+	deps := jen.Dict{}
+	if len(pg.caches) > 0 {
+		deps[jen.Id("Build")] = jen.Id("e.build")
+		deps[jen.Id("Stats")] = jen.Id("e.addStats")
+		deps[jen.Id("Close")] = jen.Func().Params(jen.Op("*").Add(qi("Engine"))).Index().Add(qi("Closer")).Block(c("e.closeParts()"), c("return nil"))
+		deps[jen.Id("PauseCaches")] = jen.Func().Params(jen.Id("_").Op("*").Add(qi("Engine")), jen.Id("pause").Bool()).Block(c("e.cachesShrunk.Store(pause)"))
 	}
 	if pg.shrinks() {
 		deps[jen.Id("Shrink")] = jen.Id("e.shrink")
 	}
-	if len(pg.caches) > 0 {
-		deps[jen.Id("PauseCaches")] = jen.Func().Params(jen.Id("_").Op("*").Add(qi("Engine")), jen.Id("pause").Bool()).Block(c("e.cachesShrunk.Store(pause)"))
+	steps := []jen.Code{qi("Deps").Values(deps), pool}
+	for _, lp := range pg.leaves {
+		steps = append(steps, jen.Op("&").Id("e."+pg.kstepName(lp.n)))
 	}
-	b = append(b, check("e.svc, err = {}(cfg, {})", qi("NewServices"), qi("Deps").Values(deps)), c("e.flujogenMethods = {}(e.svc)", qi("MethodsOf")))
-	for i, lp := range pg.leaves {
-		b = append(b, pg.leafInit(lp, i))
-	}
+	b = append(b, check("e.svc, err = p.Services({})", jen.List(steps...)), c("e.flujogenMethods = {}(e.svc)", qi("MethodsOf")))
 	return append(b, c("return e, nil"))
 }
 
@@ -141,46 +131,14 @@ func (pg *pipelineGen) emitServices(f *jen.File) {
 	recv := func() *jen.Statement { return jen.Func().Params(jen.Id("e").Op("*").Id(pg.X)) }
 	engine := jen.Op("*").Add(qi("Engine"))
 
-	// build: a new pool when its settings change, breakers renewed and
-	// caches rebuilt when theirs do, as the ExecutorCore builds new ones;
-	// the steps' monitor handles for the monitor in force.
+	// build: the caches rebuilt when their settings change, as the
+	// ExecutorCore builds new ones. The kernel's Parts renew the breakers,
+	// the pool and the monitor handles.
 	var body, commit []jen.Code
-	if pg.pooled() || pg.breakers() || len(pg.caches) > 0 {
-		body = append(body, c("cfg := &next.Config"))
+	if len(pg.caches) == 0 {
+		return // the kernel's Parts keep the rest
 	}
-	if pg.pooled() {
-		u := pg.scratchUnion()
-		body = append(body, c("var pool *{}", qr("Pool").Types(jen.Id(u))),
-			jen.If(jen.Id("old == nil || cfg.ObjectPoolMaxSize != old.Config.ObjectPoolMaxSize || cfg.ObjectPoolCleanupThreshold != old.Config.ObjectPoolCleanupThreshold")).Block(
-				c("p, err := {}(cfg.ObjectPoolMaxSize, cfg.ObjectPoolCleanupThreshold, new"+u+", reset"+u+")", qr("NewPool")),
-				c("if err != nil { return nil, nil, err }"),
-				c("pool = p"),
-			))
-		commit = append(commit, c("if pool != nil { e.scratch.Store(pool) }"))
-	}
-	if pg.breakers() {
-		// A step override keeps its value.
-		body = append(body,
-			c("renew := old != nil && (cfg.CircuitBreakerFailureThreshold != old.Config.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.Config.CircuitBreakerRecoveryTimeoutSeconds)"),
-			c("recovery := {}(cfg.CircuitBreakerRecoveryTimeoutSeconds) * {}", jen.Qual("time", "Duration"), jen.Qual("time", "Second")),
-			c("if err := {}(\"\", {}{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery}); renew && err != nil { return nil, nil, err }",
-				qr("CheckBreakerSettings"), qr("BreakerSettings")))
-		var renew []jen.Code
-		for _, lp := range pg.leaves {
-			if !lp.breaker {
-				continue
-			}
-			var threshold, recovery jen.Code = jen.Id("cfg.CircuitBreakerFailureThreshold"), jen.Id("recovery")
-			if lp.ownThreshold {
-				threshold = jen.Lit(lp.threshold)
-			}
-			if lp.ownRecovery {
-				recovery = durationLit(lp.recovery)
-			}
-			renew = append(renew, c("_ = e."+pg.brkName(lp.n)+".Renew({}{FailureThreshold: {}, RecoveryTimeout: {}})", qr("BreakerSettings"), threshold, recovery))
-		}
-		commit = append(commit, jen.If(jen.Id("renew")).Block(renew...))
-	}
+	body = append(body, c("cfg := &next.Config"))
 	if len(pg.caches) > 0 {
 		// A TTL of the CacheTTL option or of a step override keeps its value.
 		body = append(body,
@@ -198,15 +156,6 @@ func (pg *pipelineGen) emitServices(f *jen.File) {
 		commit = append(commit, jen.If(jen.Id("rebuild")).Block(rebuild...))
 		body = append(body, c("next.Env.CachePaused = &e.cachesShrunk"))
 	}
-	handles := make([]jen.Code, len(pg.leaves))
-	for i, lp := range pg.leaves {
-		handles[i] = c("next.Monitor.Step(" + strq(lp.n.Name) + ")")
-	}
-	body = append(body, jen.If(jen.Id("next.Monitor != nil && old != nil && old.Monitor == next.Monitor")).Block(
-		c("next.Env.Monitors = old.Env.Monitors"),
-	).Else().If(jen.Id("next.Monitor != nil")).Block(
-		jen.Id("next.Env.Monitors").Op("=").Index().Op("*").Add(qr("StepMonitor")).Values(handles...),
-	))
 	if len(commit) == 0 {
 		body = append(body, c("return nil, nil, nil"))
 	} else {
@@ -215,25 +164,16 @@ func (pg *pipelineGen) emitServices(f *jen.File) {
 	f.Commentf("build builds the parts of next that %s keeps itself, taking over old's (nil for the first configuration); the changes to shared parts apply when the returned function runs.", pg.X)
 	f.Add(recv()).Id("build").Params(jen.Id("old"), jen.Id("next").Add(engine)).Params(jen.Func().Params(), jen.Index().Add(qi("Closer")), jen.Error()).Block(body...)
 
-	// addStats: the steps' counters, breakers and caches, and the pool.
+	// addStats: the caches (the kernel's Parts add the steps' counters and
+	// breakers, and the pool).
 	var stats []jen.Code
-	for _, lp := range pg.leaves {
-		name := strq(lp.n.Name)
-		stats = append(stats, c("e."+pg.cntName(lp.n)+".AddTo(s.Steps, "+name+")"))
-		if lp.breaker {
-			stats = append(stats, c("{}(s.Steps, "+name+", e."+pg.brkName(lp.n)+")", qi("AddBreaker")))
-		}
-		if lp.cache {
-			// A cache counts from its first lookup, as the ExecutorCore
-			// builds a step's cache then.
-			stats = append(stats, c("if cs := e."+pg.cacheName(lp.n)+".Stats(); cs.Hits+cs.Misses > 0 { {}(s, "+name+", cs) }", qi("AddCache")))
-		}
+	for _, lp := range pg.caches {
+		// A cache counts from its first lookup, as the ExecutorCore
+		// builds a step's cache then.
+		stats = append(stats, c("if cs := e."+pg.cacheName(lp.n)+".Stats(); cs.Hits+cs.Misses > 0 { {}(s, "+strq(lp.n.Name)+", cs) }", qi("AddCache")))
 	}
 	if len(pg.caches) > 0 {
 		stats = append(stats, c("s.Cache.AdmissionPaused = e.cachesShrunk.Load()"))
-	}
-	if pg.pooled() {
-		stats = append(stats, c("{}(s, e.scratch.Load().Stats())", qi("AddPool")))
 	}
 	f.Comment("addStats adds the figures of the executor's own parts to s.")
 	f.Add(recv()).Id("addStats").Params(jen.Id("_").Add(engine), jen.Id("s").Op("*").Add(qr("Stats"))).Block(stats...)
@@ -249,17 +189,16 @@ func (pg *pipelineGen) emitServices(f *jen.File) {
 			closing = append(closing, c("if e.compressor != nil { e.compressor.Close() }"))
 		}
 	}
-	f.Comment("closeParts stops the executor's own parts, those built so far when its constructor fails.")
-	f.Add(recv()).Id("closeParts").Params().Block(closing...)
+	if len(closing) > 0 {
+		f.Comment("closeParts stops the executor's own parts, those built so far when its constructor fails.")
+		f.Add(recv()).Id("closeParts").Params().Block(closing...)
+	}
 
 	if pg.shrinks() {
 		var shrink, restore []jen.Code
 		for _, lp := range pg.caches {
 			shrink = append(shrink, c("e."+pg.cacheName(lp.n)+".Shrink(0.5)"))
 			restore = append(restore, c("e."+pg.cacheName(lp.n)+".RestoreCapacity()"))
-		}
-		if pg.pooled() {
-			shrink = append(shrink, c("e.scratch.Load().Shrink()"))
 		}
 		var body []jen.Code
 		if len(pg.caches) > 0 {
@@ -269,7 +208,7 @@ func (pg *pipelineGen) emitServices(f *jen.File) {
 		} else {
 			body = append(body, jen.If(jen.Id("level").Op("<").Add(qr("PressureHigh"))).Block(c("return")))
 		}
-		f.Comment("shrink reacts to memory pressure: from high pressure on, the caches admit no new results and give back half their capacity and the pool drops its idle objects; below, the caches admit again at full capacity.")
+		f.Comment("shrink reacts to memory pressure: from high pressure on, the caches admit no new results and give back half their capacity; below, they admit again at full capacity.")
 		f.Add(recv()).Id("shrink").Params(jen.Id("level").Add(qr("PressureLevel"))).Block(append(body, shrink...)...)
 	}
 }

@@ -26,63 +26,31 @@ var (
 	_ func(Draft) Draft                              = Quarantine
 	_ func(Draft) Record                             = RecordFields
 	_ func([]Record) Report                          = Summarise
-)
 
-// This file needs a flujoimpl package that supports its generated-code version; if the line below fails to compile, regenerate with the flujogen of the flujo module version in go.mod.
-const _ = flujoimpl.SupportPackageIsVersion3
+	_ = flujoimpl.SupportPackageIsVersion4 // needs a flujoimpl that supports this file's version: regenerate with the flujogen of the flujo module in go.mod
+)
 
 // flujogenMethods gives each executor the methods it has on its services, as the ExecutorCore has them; the name keeps the embedded field unexported.
 type flujogenMethods = flujoimpl.Methods
 
 // OrdersExecutor runs the pipeline Orders ("orders") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type OrdersExecutor struct {
-	flujogenMethods                                                     // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
-	svc             *flujoimpl.Services                                 // configuration, components, run gate and counters
-	scratch         atomic.Pointer[runtime.Pool[scratchOrdersExecutor]] // working space of Parallel runs (enable_object_pool)
-	cachesShrunk    atomic.Bool                                         // the caches admit no new results (memory pressure, auto-tuner)
-	seed            runtime.Hash                                        // cache keys
-	coarse          *runtime.CoarseClock                                // cache expiry against the system clock
+	flujogenMethods                                          // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
+	svc             *flujoimpl.Services                      // configuration, components, run gate and counters
+	scratch         flujoimpl.Scratch[scratchOrdersExecutor] // working space of Parallel runs (enable_object_pool)
+	cachesShrunk    atomic.Bool                              // the caches admit no new results (memory pressure, auto-tuner)
+	seed            runtime.Hash                             // cache keys
+	coarse          *runtime.CoarseClock                     // cache expiry against the system clock
 
-	// Step "parse".
-	stepParse flujoimpl.Step[string, []Row]
-	cntParse  flujoimpl.StepCounters
-	brkParse  *runtime.Breaker
-
-	// Step "draft".
-	stepDraft flujoimpl.Step[Row, Draft]
-	cntDraft  flujoimpl.StepCounters
-	brkDraft  *runtime.Breaker
-
-	// Step "normalise-pass".
-	stepNormalisePass flujoimpl.Step[Draft, Draft]
-	cntNormalisePass  flujoimpl.StepCounters
-	brkNormalisePass  *runtime.Breaker
-
-	// Step "quarantine".
-	stepQuarantine flujoimpl.Step[Draft, Draft]
-	cntQuarantine  flujoimpl.StepCounters
-	brkQuarantine  *runtime.Breaker
-
-	// Step "fields".
-	stepFields flujoimpl.Step[Draft, Record]
-	cntFields  flujoimpl.StepCounters
-	brkFields  *runtime.Breaker
-
-	// Step "country-code".
-	stepCountryCode flujoimpl.Step[Draft, string]
-	cntCountryCode  flujoimpl.StepCounters
-	brkCountryCode  *runtime.Breaker
-
-	// Step "lookup-country".
+	stepParse          flujoimpl.Step[string, []Row]
+	stepDraft          flujoimpl.Step[Row, Draft]
+	stepNormalisePass  flujoimpl.Step[Draft, Draft]
+	stepQuarantine     flujoimpl.Step[Draft, Draft]
+	stepFields         flujoimpl.Step[Draft, Record]
+	stepCountryCode    flujoimpl.Step[Draft, string]
 	stepLookupCountry  flujoimpl.Step[string, Country]
-	cntLookupCountry   flujoimpl.StepCounters
-	brkLookupCountry   *runtime.Breaker
+	stepSummarise      flujoimpl.Step[[]Record, Report]
 	cacheLookupCountry *runtime.ResultCacheK[string, Country]
-
-	// Step "summarise".
-	stepSummarise flujoimpl.Step[[]Record, Report]
-	cntSummarise  flujoimpl.StepCounters
-	brkSummarise  *runtime.Breaker
 }
 
 // scratchOrdersExecutor is the pooled working space of the Parallel runs of OrdersExecutor, one field per Parallel.
@@ -106,160 +74,83 @@ func flujogenConfigOrdersExecutor() runtime.OptimizationConfig {
 
 // NewOrdersExecutor returns an executor of Orders. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewOrdersExecutor(opts ...flujo.CoreOption) (*OrdersExecutor, error) {
-	set, cfg, err := flujoimpl.Configure("OrdersExecutor", "orders", flujogenConfigOrdersExecutor(), "", opts)
+	p, err := flujoimpl.NewParts("OrdersExecutor", "orders", flujogenConfigOrdersExecutor(), "", opts)
 	if err != nil {
 		return nil, err
 	}
-	clock := set.Clock
 	e := &OrdersExecutor{}
 	fail := func(err error) (*OrdersExecutor, error) {
 		e.closeParts()
 		return nil, err
 	}
-	if e.brkParse, err = runtime.NewBreaker("parse", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
-		return fail(err)
-	}
-	if e.brkDraft, err = runtime.NewBreaker("draft", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
-		return fail(err)
-	}
-	if e.brkNormalisePass, err = runtime.NewBreaker("normalise-pass", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
-		return fail(err)
-	}
-	if e.brkQuarantine, err = runtime.NewBreaker("quarantine", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
-		return fail(err)
-	}
-	if e.brkFields, err = runtime.NewBreaker("fields", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
-		return fail(err)
-	}
-	if e.brkCountryCode, err = runtime.NewBreaker("country-code", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
-		return fail(err)
-	}
-	if e.brkLookupCountry, err = runtime.NewBreaker("lookup-country", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
-		return fail(err)
-	}
-	if e.brkSummarise, err = runtime.NewBreaker("summarise", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
-		return fail(err)
-	}
 	e.seed = runtime.NewHash()
 	// Expiry is checked on every hit against a coarse reading of the system clock, as in the ExecutorCore.
-	cacheClock, coarse := runtime.NewCacheClock(clock)
+	cacheClock, coarse := runtime.NewCacheClock(p.Clock())
 	e.coarse = coarse
 	if e.cacheLookupCountry, err = runtime.NewResultCacheK[string, Country](runtime.ResultCacheOptions{MaxSize: 500, TTL: time.Duration(int64(7200000000000)), Clock: cacheClock}); err != nil {
 		return fail(err)
 	}
 	e.coarse.Need(time.Duration(int64(7200000000000)))
-	if e.svc, err = flujoimpl.NewServices(cfg, flujoimpl.Deps{
+	e.scratch.New, e.scratch.Reset = newscratchOrdersExecutor, resetscratchOrdersExecutor
+	e.stepParse.Leaf = &flujoimpl.Leaf[string, []Row]{
+		Name:  "parse",
+		Plain: ParseCSV,
+	}
+	e.stepParse.Attempts = 1
+	e.stepDraft.Leaf = &flujoimpl.Leaf[Row, Draft]{
+		Name: "draft",
+		Pure: NewDraft,
+	}
+	e.stepDraft.Attempts = 2
+	e.stepNormalisePass.Leaf = &flujoimpl.Leaf[Draft, Draft]{
+		Name: "normalise-pass",
+		Pure: NormalisePass,
+	}
+	e.stepNormalisePass.Attempts = 2
+	e.stepQuarantine.Leaf = &flujoimpl.Leaf[Draft, Draft]{
+		Name: "quarantine",
+		Pure: Quarantine,
+	}
+	e.stepQuarantine.Attempts = 2
+	e.stepFields.Leaf = &flujoimpl.Leaf[Draft, Record]{
+		Name: "fields",
+		Pure: RecordFields,
+	}
+	e.stepFields.Attempts = 2
+	e.stepCountryCode.Leaf = &flujoimpl.Leaf[Draft, string]{
+		Name: "country-code",
+		Pure: CountryCode,
+	}
+	e.stepCountryCode.Attempts = 2
+	e.stepLookupCountry.Leaf = &flujoimpl.Leaf[string, Country]{
+		Name:  "lookup-country",
+		Plain: LookupCountry,
+		Key: func(in string) (uint64, bool) {
+			return flujogenHashString(e.seed, in).Sum64(), true
+		},
+	}
+	e.stepLookupCountry.Attempts = 2
+	e.stepLookupCountry.Cache = e.cacheLookupCountry
+	e.stepSummarise.Leaf = &flujoimpl.Leaf[[]Record, Report]{
+		Name: "summarise",
+		Pure: Summarise,
+	}
+	e.stepSummarise.Attempts = 2
+	if e.svc, err = p.Services(flujoimpl.Deps{
 		Build: e.build,
-		Clock: clock,
 		Close: func(*flujoimpl.Engine) []flujoimpl.Closer {
 			e.closeParts()
 			return nil
 		},
-		Fixed:  flujoimpl.CompiledIn,
-		Logger: set.Logger,
-		Name:   "OrdersExecutor",
 		PauseCaches: func(_ *flujoimpl.Engine, pause bool) {
 			e.cachesShrunk.Store(pause)
 		},
-		Sampler: set.Sampler,
-		Shrink:  e.shrink,
-		Sink:    set.Sink,
-		Stats:   e.addStats,
-	}); err != nil {
+		Shrink: e.shrink,
+		Stats:  e.addStats,
+	}, &e.scratch, &e.stepParse, &e.stepDraft, &e.stepNormalisePass, &e.stepQuarantine, &e.stepFields, &e.stepCountryCode, &e.stepLookupCountry, &e.stepSummarise); err != nil {
 		return fail(err)
 	}
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
-	e.stepParse = flujoimpl.Step[string, []Row]{
-		Leaf: &flujoimpl.Leaf[string, []Row]{
-			Name:          "parse",
-			Plain:         ParseCSV,
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-		},
-		Attempts: 1,
-		Breaker:  e.brkParse,
-		Counters: &e.cntParse,
-	}
-	e.stepDraft = flujoimpl.Step[Row, Draft]{
-		Leaf: &flujoimpl.Leaf[Row, Draft]{
-			Name:          "draft",
-			Pure:          NewDraft,
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-		},
-		Attempts: 2,
-		Breaker:  e.brkDraft,
-		Slot:     1,
-		Counters: &e.cntDraft,
-	}
-	e.stepNormalisePass = flujoimpl.Step[Draft, Draft]{
-		Leaf: &flujoimpl.Leaf[Draft, Draft]{
-			Name:          "normalise-pass",
-			Pure:          NormalisePass,
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-		},
-		Attempts: 2,
-		Breaker:  e.brkNormalisePass,
-		Slot:     2,
-		Counters: &e.cntNormalisePass,
-	}
-	e.stepQuarantine = flujoimpl.Step[Draft, Draft]{
-		Leaf: &flujoimpl.Leaf[Draft, Draft]{
-			Name:          "quarantine",
-			Pure:          Quarantine,
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-		},
-		Attempts: 2,
-		Breaker:  e.brkQuarantine,
-		Slot:     3,
-		Counters: &e.cntQuarantine,
-	}
-	e.stepFields = flujoimpl.Step[Draft, Record]{
-		Leaf: &flujoimpl.Leaf[Draft, Record]{
-			Name:          "fields",
-			Pure:          RecordFields,
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-		},
-		Attempts: 2,
-		Breaker:  e.brkFields,
-		Slot:     4,
-		Counters: &e.cntFields,
-	}
-	e.stepCountryCode = flujoimpl.Step[Draft, string]{
-		Leaf: &flujoimpl.Leaf[Draft, string]{
-			Name:          "country-code",
-			Pure:          CountryCode,
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-		},
-		Attempts: 2,
-		Breaker:  e.brkCountryCode,
-		Slot:     5,
-		Counters: &e.cntCountryCode,
-	}
-	e.stepLookupCountry = flujoimpl.Step[string, Country]{
-		Leaf: &flujoimpl.Leaf[string, Country]{
-			Name:          "lookup-country",
-			Plain:         LookupCountry,
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-			Key: func(in string) (uint64, bool) {
-				return flujogenHashString(e.seed, in).Sum64(), true
-			},
-		},
-		Attempts: 2,
-		Breaker:  e.brkLookupCountry,
-		Slot:     6,
-		Cache:    e.cacheLookupCountry,
-		Counters: &e.cntLookupCountry,
-	}
-	e.stepSummarise = flujoimpl.Step[[]Record, Report]{
-		Leaf: &flujoimpl.Leaf[[]Record, Report]{
-			Name:          "summarise",
-			Pure:          Summarise,
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-		},
-		Attempts: 2,
-		Breaker:  e.brkSummarise,
-		Slot:     7,
-		Counters: &e.cntSummarise,
-	}
 	return e, nil
 }
 
@@ -280,16 +171,11 @@ func (e *OrdersExecutor) Execute(ctx context.Context, in string) (Report, error)
 
 // ExecuteResult runs Orders on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *OrdersExecutor) ExecuteResult(ctx context.Context, in string, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujoimpl.ExecOptionsOf(opts)
-	if !e.svc.Track.Enter() {
-		return nil, flujo.ErrClosed
-	}
-	defer e.svc.Track.Exit()
-	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
-	var err error
-	if r.Budget, err = runtime.RunBudget(limits); err != nil {
+	r, err := flujoimpl.StartRecorded[struct{}](e.svc, "", nil, opts)
+	if err != nil {
 		return nil, err
 	}
+	defer e.svc.Track.Exit()
 	var res flujo.StepResult
 	_, abort := e.runOrders(ctx, in, &r, &res)
 	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, true)
@@ -303,41 +189,10 @@ func (e *OrdersExecutor) ExecuteWithMonitoring(ctx context.Context, in string, o
 // build builds the parts of next that OrdersExecutor keeps itself, taking over old's (nil for the first configuration); the changes to shared parts apply when the returned function runs.
 func (e *OrdersExecutor) build(old, next *flujoimpl.Engine) (func(), []flujoimpl.Closer, error) {
 	cfg := &next.Config
-	var pool *runtime.Pool[scratchOrdersExecutor]
-	if old == nil || cfg.ObjectPoolMaxSize != old.Config.ObjectPoolMaxSize || cfg.ObjectPoolCleanupThreshold != old.Config.ObjectPoolCleanupThreshold {
-		p, err := runtime.NewPool(cfg.ObjectPoolMaxSize, cfg.ObjectPoolCleanupThreshold, newscratchOrdersExecutor, resetscratchOrdersExecutor)
-		if err != nil {
-			return nil, nil, err
-		}
-		pool = p
-	}
-	renew := old != nil && (cfg.CircuitBreakerFailureThreshold != old.Config.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.Config.CircuitBreakerRecoveryTimeoutSeconds)
-	recovery := time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second
-	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery}); renew && err != nil {
-		return nil, nil, err
-	}
 	rebuild := old != nil && (cfg.CacheMaxSize != old.Config.CacheMaxSize || cfg.CacheTTLSeconds != old.Config.CacheTTLSeconds)
 	ttl := time.Duration(cfg.CacheTTLSeconds) * time.Second
 	next.Env.CachePaused = &e.cachesShrunk
-	if next.Monitor != nil && old != nil && old.Monitor == next.Monitor {
-		next.Env.Monitors = old.Env.Monitors
-	} else if next.Monitor != nil {
-		next.Env.Monitors = []*runtime.StepMonitor{next.Monitor.Step("parse"), next.Monitor.Step("draft"), next.Monitor.Step("normalise-pass"), next.Monitor.Step("quarantine"), next.Monitor.Step("fields"), next.Monitor.Step("country-code"), next.Monitor.Step("lookup-country"), next.Monitor.Step("summarise")}
-	}
 	return func() {
-		if pool != nil {
-			e.scratch.Store(pool)
-		}
-		if renew {
-			_ = e.brkParse.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-			_ = e.brkDraft.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-			_ = e.brkNormalisePass.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-			_ = e.brkQuarantine.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-			_ = e.brkFields.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-			_ = e.brkCountryCode.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-			_ = e.brkLookupCountry.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-			_ = e.brkSummarise.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-		}
 		if rebuild {
 			_ = e.cacheLookupCountry.Rebuild(cfg.CacheMaxSize, ttl) // valid: Import checked it
 			e.coarse.Need(ttl)
@@ -347,27 +202,10 @@ func (e *OrdersExecutor) build(old, next *flujoimpl.Engine) (func(), []flujoimpl
 
 // addStats adds the figures of the executor's own parts to s.
 func (e *OrdersExecutor) addStats(_ *flujoimpl.Engine, s *runtime.Stats) {
-	e.cntParse.AddTo(s.Steps, "parse")
-	flujoimpl.AddBreaker(s.Steps, "parse", e.brkParse)
-	e.cntDraft.AddTo(s.Steps, "draft")
-	flujoimpl.AddBreaker(s.Steps, "draft", e.brkDraft)
-	e.cntNormalisePass.AddTo(s.Steps, "normalise-pass")
-	flujoimpl.AddBreaker(s.Steps, "normalise-pass", e.brkNormalisePass)
-	e.cntQuarantine.AddTo(s.Steps, "quarantine")
-	flujoimpl.AddBreaker(s.Steps, "quarantine", e.brkQuarantine)
-	e.cntFields.AddTo(s.Steps, "fields")
-	flujoimpl.AddBreaker(s.Steps, "fields", e.brkFields)
-	e.cntCountryCode.AddTo(s.Steps, "country-code")
-	flujoimpl.AddBreaker(s.Steps, "country-code", e.brkCountryCode)
-	e.cntLookupCountry.AddTo(s.Steps, "lookup-country")
-	flujoimpl.AddBreaker(s.Steps, "lookup-country", e.brkLookupCountry)
 	if cs := e.cacheLookupCountry.Stats(); cs.Hits+cs.Misses > 0 {
 		flujoimpl.AddCache(s, "lookup-country", cs)
 	}
-	e.cntSummarise.AddTo(s.Steps, "summarise")
-	flujoimpl.AddBreaker(s.Steps, "summarise", e.brkSummarise)
 	s.Cache.AdmissionPaused = e.cachesShrunk.Load()
-	flujoimpl.AddPool(s, e.scratch.Load().Stats())
 }
 
 // closeParts stops the executor's own parts, those built so far when its constructor fails.
@@ -380,7 +218,7 @@ func (e *OrdersExecutor) closeParts() {
 	}
 }
 
-// shrink reacts to memory pressure: from high pressure on, the caches admit no new results and give back half their capacity and the pool drops its idle objects; below, the caches admit again at full capacity.
+// shrink reacts to memory pressure: from high pressure on, the caches admit no new results and give back half their capacity; below, they admit again at full capacity.
 func (e *OrdersExecutor) shrink(level runtime.PressureLevel) {
 	if level < runtime.PressureHigh {
 		e.cachesShrunk.Store(false)
@@ -389,7 +227,6 @@ func (e *OrdersExecutor) shrink(level runtime.PressureLevel) {
 	}
 	e.cachesShrunk.Store(true)
 	e.cacheLookupCountry.Shrink(0.5)
-	e.scratch.Load().Shrink()
 }
 
 // runOrders runs the Pipeline "orders".
@@ -399,27 +236,20 @@ func (e *OrdersExecutor) runOrders(ctx context.Context, in string, r *flujoimpl.
 	if r.Record {
 		res.Steps = make([]flujo.StepResult, 0, 3)
 	}
-	var crParse flujo.StepResult
-	outParse, abort := e.runParse(ctx, in, r, &crParse)
+	var crParse, crRows, crSummarise flujo.StepResult
+	outParse, abort := e.stepParse.Run(ctx, &r.Eng.Env, in, r.Frame(), &crParse)
 	if stop, abort := flujoimpl.Child(res, &crParse, r.Record, abort); stop {
 		return *new(Report), abort
 	}
-	var crRows flujo.StepResult
 	outRows, abort := e.runRows(ctx, outParse, r, &crRows)
 	if stop, abort := flujoimpl.Child(res, &crRows, r.Record, abort); stop {
 		return *new(Report), abort
 	}
-	var crSummarise flujo.StepResult
-	outSummarise, abort := e.runSummarise(ctx, outRows, r, &crSummarise)
+	outSummarise, abort := e.stepSummarise.Run(ctx, &r.Eng.Env, outRows, r.Frame(), &crSummarise)
 	if stop, abort := flujoimpl.Child(res, &crSummarise, r.Record, abort); stop {
 		return *new(Report), abort
 	}
 	return flujoimpl.Succeed(res, r.Record, outSummarise), nil
-}
-
-// runParse runs the step "parse": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *OrdersExecutor) runParse(ctx context.Context, in string, r *flujoimpl.Run[struct{}], res *flujo.StepResult) ([]Row, error) {
-	return e.stepParse.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // runRows runs the Map "rows".
@@ -461,17 +291,15 @@ func (e *OrdersExecutor) runRow(ctx context.Context, in Row, r *flujoimpl.Run[st
 	if r.Record {
 		res.Steps = make([]flujo.StepResult, 0, 3)
 	}
-	var crDraft flujo.StepResult
-	outDraft, abort := e.runDraft(ctx, in, r, &crDraft)
+	var crDraft, crNormalise, crComplete flujo.StepResult
+	outDraft, abort := e.stepDraft.Run(ctx, &r.Eng.Env, in, r.Frame(), &crDraft)
 	if stop, abort := flujoimpl.Child(res, &crDraft, r.Record, abort); stop {
 		return *new(Record), abort
 	}
-	var crNormalise flujo.StepResult
 	outNormalise, abort := e.runNormalise(ctx, outDraft, r, &crNormalise)
 	if stop, abort := flujoimpl.Child(res, &crNormalise, r.Record, abort); stop {
 		return *new(Record), abort
 	}
-	var crComplete flujo.StepResult
 	outComplete, abort := e.runComplete(ctx, outNormalise, r, &crComplete)
 	if stop, abort := flujoimpl.Child(res, &crComplete, r.Record, abort); stop {
 		return *new(Record), abort
@@ -479,16 +307,11 @@ func (e *OrdersExecutor) runRow(ctx context.Context, in Row, r *flujoimpl.Run[st
 	return flujoimpl.Succeed(res, r.Record, outComplete), nil
 }
 
-// runDraft runs the func "draft": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *OrdersExecutor) runDraft(ctx context.Context, in Row, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (Draft, error) {
-	return e.stepDraft.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
-}
-
 // runNormalise runs "normalise" and, when it fails, its fallback "quarantine".
 func (e *OrdersExecutor) runNormalise(ctx context.Context, in Draft, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (Draft, error) {
 	out, abort := e.primaryNormalise(ctx, in, r, res)
 	var fb flujo.StepResult
-	out, _, abort = flujoimpl.WithFallback(res, &fb, out, abort, func() (Draft, error) { return e.runQuarantine(ctx, in, r, &fb) })
+	out, _, abort = flujoimpl.WithFallback(res, &fb, out, abort, func() (Draft, error) { return e.stepQuarantine.Run(ctx, &r.Eng.Env, in, r.Frame(), &fb) })
 	return out, abort
 }
 
@@ -504,7 +327,7 @@ func (e *OrdersExecutor) primaryNormalise(ctx context.Context, in Draft, r *fluj
 			return *new(Draft), cerr
 		}
 		var cr flujo.StepResult
-		nv, abort := e.runNormalisePass(ctx, v, r, &cr)
+		nv, abort := e.stepNormalisePass.Run(ctx, &r.Eng.Env, v, r.Frame(), &cr)
 		res.Attempts = i
 		if stop, abort := flujoimpl.Child(res, &cr, r.Record, abort); stop {
 			return *new(Draft), abort
@@ -521,16 +344,6 @@ func (e *OrdersExecutor) primaryNormalise(ctx context.Context, in Draft, r *fluj
 	}
 	flujoimpl.LoopExhausted(res, "normalise", 4)
 	return *new(Draft), nil
-}
-
-// runNormalisePass runs the func "normalise-pass": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *OrdersExecutor) runNormalisePass(ctx context.Context, in Draft, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (Draft, error) {
-	return e.stepNormalisePass.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
-}
-
-// runQuarantine runs the func "quarantine": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *OrdersExecutor) runQuarantine(ctx context.Context, in Draft, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (Draft, error) {
-	return e.stepQuarantine.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // scratchOrdersExecutorComplete is the working space of one run of parallel "complete".
@@ -561,7 +374,9 @@ func (e *OrdersExecutor) runComplete(ctx context.Context, in Draft, r *flujoimpl
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 0, "fields", &sc.results[0], &sc.o0, &sc.aborts[0], func() (Record, error) { return e.runFields(bctx, in, &sc.r0, &sc.results[0]) })
+		flujoimpl.RunBranch(sc.done, 0, "fields", &sc.results[0], &sc.o0, &sc.aborts[0], func() (Record, error) {
+			return e.stepFields.Run(bctx, &sc.r0.Eng.Env, in, sc.r0.Frame(), &sc.results[0])
+		})
 	}()
 	sc.r1 = *r
 	e.svc.Track.EnterChild()
@@ -585,11 +400,6 @@ func (e *OrdersExecutor) runComplete(ctx context.Context, in Draft, r *flujoimpl
 	return flujoimpl.Succeed(res, r.Record, out), nil
 }
 
-// runFields runs the func "fields": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *OrdersExecutor) runFields(ctx context.Context, in Draft, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (Record, error) {
-	return e.stepFields.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
-}
-
 // runGeo runs the Pipeline "geo".
 func (e *OrdersExecutor) runGeo(ctx context.Context, in Draft, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (Country, error) {
 	res.Name = "geo"
@@ -597,32 +407,16 @@ func (e *OrdersExecutor) runGeo(ctx context.Context, in Draft, r *flujoimpl.Run[
 	if r.Record {
 		res.Steps = make([]flujo.StepResult, 0, 2)
 	}
-	var crCountryCode flujo.StepResult
-	outCountryCode, abort := e.runCountryCode(ctx, in, r, &crCountryCode)
+	var crCountryCode, crLookupCountry flujo.StepResult
+	outCountryCode, abort := e.stepCountryCode.Run(ctx, &r.Eng.Env, in, r.Frame(), &crCountryCode)
 	if stop, abort := flujoimpl.Child(res, &crCountryCode, r.Record, abort); stop {
 		return *new(Country), abort
 	}
-	var crLookupCountry flujo.StepResult
-	outLookupCountry, abort := e.runLookupCountry(ctx, outCountryCode, r, &crLookupCountry)
+	outLookupCountry, abort := e.stepLookupCountry.Run(ctx, &r.Eng.Env, outCountryCode, r.Frame(), &crLookupCountry)
 	if stop, abort := flujoimpl.Child(res, &crLookupCountry, r.Record, abort); stop {
 		return *new(Country), abort
 	}
 	return flujoimpl.Succeed(res, r.Record, outLookupCountry), nil
-}
-
-// runCountryCode runs the func "country-code": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *OrdersExecutor) runCountryCode(ctx context.Context, in Draft, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (string, error) {
-	return e.stepCountryCode.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
-}
-
-// runLookupCountry runs the step "lookup-country": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *OrdersExecutor) runLookupCountry(ctx context.Context, in string, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (Country, error) {
-	return e.stepLookupCountry.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
-}
-
-// runSummarise runs the func "summarise": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *OrdersExecutor) runSummarise(ctx context.Context, in []Record, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (Report, error) {
-	return e.stepSummarise.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // flujogenHashString adds v to h in the canonical order of the runtime's hashing primitives.

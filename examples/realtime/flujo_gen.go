@@ -10,7 +10,6 @@ import (
 	"github.com/flujo/flujo"
 	"github.com/flujo/flujo/flujoimpl"
 	"github.com/flujo/flujo/runtime"
-	"sync/atomic"
 	"time"
 )
 
@@ -20,44 +19,21 @@ var (
 	_ func(context.Context, Question) (Query, error) = ParseQuestion
 	_ func(Query) Prompt                             = Retrieve
 	_ func(Reply) error                              = ValidReply
-)
 
-// This file needs a flujoimpl package that supports its generated-code version; if the line below fails to compile, regenerate with the flujogen of the flujo module version in go.mod.
-const _ = flujoimpl.SupportPackageIsVersion3
+	_ = flujoimpl.SupportPackageIsVersion4 // needs a flujoimpl that supports this file's version: regenerate with the flujogen of the flujo module in go.mod
+)
 
 // flujogenMethods gives each executor the methods it has on its services, as the ExecutorCore has them; the name keeps the embedded field unexported.
 type flujogenMethods = flujoimpl.Methods
 
 // AnswerExecutor runs the pipeline Answer ("answer") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type AnswerExecutor struct {
-	flujogenMethods                                                     // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
-	svc             *flujoimpl.Services                                 // configuration, components, run gate and counters
-	scratch         atomic.Pointer[runtime.Pool[scratchAnswerExecutor]] // working space of Parallel runs (enable_object_pool)
+	flujogenMethods                     // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
+	svc             *flujoimpl.Services // configuration, components, run gate and counters
 
-	// Step "parse".
-	stepParse flujoimpl.Step[Question, Query]
-	cntParse  flujoimpl.StepCounters
-	brkParse  *runtime.Breaker
-
-	// Step "retrieve".
+	stepParse    flujoimpl.Step[Question, Query]
 	stepRetrieve flujoimpl.Step[Query, Prompt]
-	cntRetrieve  flujoimpl.StepCounters
-	brkRetrieve  *runtime.Breaker
-
-	// Step "generate".
 	stepGenerate flujoimpl.Step[Prompt, Reply]
-	cntGenerate  flujoimpl.StepCounters
-	brkGenerate  *runtime.Breaker
-}
-
-// scratchAnswerExecutor is the pooled working space of the Parallel runs of AnswerExecutor, one field per Parallel.
-type scratchAnswerExecutor struct{}
-
-func newscratchAnswerExecutor() scratchAnswerExecutor {
-	return scratchAnswerExecutor{}
-}
-func resetscratchAnswerExecutor(u *scratchAnswerExecutor) {
-	*u = scratchAnswerExecutor{}
 }
 
 // flujogenConfigAnswerExecutor is the configuration compiled into AnswerExecutor.
@@ -74,80 +50,35 @@ func flujogenConfigAnswerExecutor() runtime.OptimizationConfig {
 
 // NewAnswerExecutor returns an executor of Answer. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewAnswerExecutor(opts ...flujo.CoreOption) (*AnswerExecutor, error) {
-	set, cfg, err := flujoimpl.Configure("AnswerExecutor", "answer", flujogenConfigAnswerExecutor(), "", opts)
+	p, err := flujoimpl.NewParts("AnswerExecutor", "answer", flujogenConfigAnswerExecutor(), "", opts)
 	if err != nil {
 		return nil, err
 	}
-	clock := set.Clock
 	e := &AnswerExecutor{}
-	fail := func(err error) (*AnswerExecutor, error) {
-		e.closeParts()
+	e.stepParse.Leaf = &flujoimpl.Leaf[Question, Query]{
+		Name:  "parse",
+		Plain: ParseQuestion,
+	}
+	e.stepParse.Attempts = 1
+	e.stepRetrieve.Leaf = &flujoimpl.Leaf[Query, Prompt]{
+		Name: "retrieve",
+		Pure: Retrieve,
+	}
+	e.stepRetrieve.Attempts = 2
+	e.stepGenerate.Leaf = &flujoimpl.Leaf[Prompt, Reply]{
+		Name:       "generate",
+		Plain:      Generate,
+		Validators: []func(Reply) error{ValidReply},
+		Usage: func(o Reply) runtime.Usage {
+			return o.Usage()
+		},
+	}
+	e.stepGenerate.Attempts = 2
+	e.stepGenerate.Timeout = time.Duration(int64(200000000))
+	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepParse, &e.stepRetrieve, &e.stepGenerate); err != nil {
 		return nil, err
 	}
-	if e.brkParse, err = runtime.NewBreaker("parse", runtime.BreakerSettings{FailureThreshold: 3, RecoveryTimeout: time.Duration(int64(30000000000)), Clock: clock}); err != nil {
-		return fail(err)
-	}
-	if e.brkRetrieve, err = runtime.NewBreaker("retrieve", runtime.BreakerSettings{FailureThreshold: 3, RecoveryTimeout: time.Duration(int64(30000000000)), Clock: clock}); err != nil {
-		return fail(err)
-	}
-	if e.brkGenerate, err = runtime.NewBreaker("generate", runtime.BreakerSettings{FailureThreshold: 3, RecoveryTimeout: time.Duration(int64(30000000000)), Clock: clock}); err != nil {
-		return fail(err)
-	}
-	if e.svc, err = flujoimpl.NewServices(cfg, flujoimpl.Deps{
-		Build: e.build,
-		Clock: clock,
-		Close: func(*flujoimpl.Engine) []flujoimpl.Closer {
-			e.closeParts()
-			return nil
-		},
-		Fixed:   flujoimpl.CompiledIn,
-		Logger:  set.Logger,
-		Name:    "AnswerExecutor",
-		Sampler: set.Sampler,
-		Shrink:  e.shrink,
-		Sink:    set.Sink,
-		Stats:   e.addStats,
-	}); err != nil {
-		return fail(err)
-	}
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
-	e.stepParse = flujoimpl.Step[Question, Query]{
-		Leaf: &flujoimpl.Leaf[Question, Query]{
-			Name:          "parse",
-			Plain:         ParseQuestion,
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-		},
-		Attempts: 1,
-		Breaker:  e.brkParse,
-		Counters: &e.cntParse,
-	}
-	e.stepRetrieve = flujoimpl.Step[Query, Prompt]{
-		Leaf: &flujoimpl.Leaf[Query, Prompt]{
-			Name:          "retrieve",
-			Pure:          Retrieve,
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-		},
-		Attempts: 2,
-		Breaker:  e.brkRetrieve,
-		Slot:     1,
-		Counters: &e.cntRetrieve,
-	}
-	e.stepGenerate = flujoimpl.Step[Prompt, Reply]{
-		Leaf: &flujoimpl.Leaf[Prompt, Reply]{
-			Name:       "generate",
-			Plain:      Generate,
-			Validators: []func(Reply) error{ValidReply},
-			Usage: func(o Reply) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-		},
-		Attempts: 2,
-		Timeout:  time.Duration(int64(200000000)),
-		Breaker:  e.brkGenerate,
-		Slot:     2,
-		Counters: &e.cntGenerate,
-	}
 	return e, nil
 }
 
@@ -168,16 +99,11 @@ func (e *AnswerExecutor) Execute(ctx context.Context, in Question) (Reply, error
 
 // ExecuteResult runs Answer on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *AnswerExecutor) ExecuteResult(ctx context.Context, in Question, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujoimpl.ExecOptionsOf(opts)
-	if !e.svc.Track.Enter() {
-		return nil, flujo.ErrClosed
-	}
-	defer e.svc.Track.Exit()
-	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
-	var err error
-	if r.Budget, err = runtime.RunBudget(limits); err != nil {
+	r, err := flujoimpl.StartRecorded[struct{}](e.svc, "", nil, opts)
+	if err != nil {
 		return nil, err
 	}
+	defer e.svc.Track.Exit()
 	var res flujo.StepResult
 	_, abort := e.runAnswer(ctx, in, &r, &res)
 	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, true)
@@ -188,61 +114,6 @@ func (e *AnswerExecutor) ExecuteWithMonitoring(ctx context.Context, in Question,
 	return flujoimpl.WithMetrics(e.ExecuteResult(ctx, in, opts...))
 }
 
-// build builds the parts of next that AnswerExecutor keeps itself, taking over old's (nil for the first configuration); the changes to shared parts apply when the returned function runs.
-func (e *AnswerExecutor) build(old, next *flujoimpl.Engine) (func(), []flujoimpl.Closer, error) {
-	cfg := &next.Config
-	var pool *runtime.Pool[scratchAnswerExecutor]
-	if old == nil || cfg.ObjectPoolMaxSize != old.Config.ObjectPoolMaxSize || cfg.ObjectPoolCleanupThreshold != old.Config.ObjectPoolCleanupThreshold {
-		p, err := runtime.NewPool(cfg.ObjectPoolMaxSize, cfg.ObjectPoolCleanupThreshold, newscratchAnswerExecutor, resetscratchAnswerExecutor)
-		if err != nil {
-			return nil, nil, err
-		}
-		pool = p
-	}
-	renew := old != nil && (cfg.CircuitBreakerFailureThreshold != old.Config.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.Config.CircuitBreakerRecoveryTimeoutSeconds)
-	recovery := time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second
-	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery}); renew && err != nil {
-		return nil, nil, err
-	}
-	if next.Monitor != nil && old != nil && old.Monitor == next.Monitor {
-		next.Env.Monitors = old.Env.Monitors
-	} else if next.Monitor != nil {
-		next.Env.Monitors = []*runtime.StepMonitor{next.Monitor.Step("parse"), next.Monitor.Step("retrieve"), next.Monitor.Step("generate")}
-	}
-	return func() {
-		if pool != nil {
-			e.scratch.Store(pool)
-		}
-		if renew {
-			_ = e.brkParse.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-			_ = e.brkRetrieve.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-			_ = e.brkGenerate.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-		}
-	}, nil, nil
-}
-
-// addStats adds the figures of the executor's own parts to s.
-func (e *AnswerExecutor) addStats(_ *flujoimpl.Engine, s *runtime.Stats) {
-	e.cntParse.AddTo(s.Steps, "parse")
-	flujoimpl.AddBreaker(s.Steps, "parse", e.brkParse)
-	e.cntRetrieve.AddTo(s.Steps, "retrieve")
-	flujoimpl.AddBreaker(s.Steps, "retrieve", e.brkRetrieve)
-	e.cntGenerate.AddTo(s.Steps, "generate")
-	flujoimpl.AddBreaker(s.Steps, "generate", e.brkGenerate)
-	flujoimpl.AddPool(s, e.scratch.Load().Stats())
-}
-
-// closeParts stops the executor's own parts, those built so far when its constructor fails.
-func (e *AnswerExecutor) closeParts() {}
-
-// shrink reacts to memory pressure: from high pressure on, the caches admit no new results and give back half their capacity and the pool drops its idle objects; below, the caches admit again at full capacity.
-func (e *AnswerExecutor) shrink(level runtime.PressureLevel) {
-	if level < runtime.PressureHigh {
-		return
-	}
-	e.scratch.Load().Shrink()
-}
-
 // runAnswer runs the Pipeline "answer".
 func (e *AnswerExecutor) runAnswer(ctx context.Context, in Question, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (Reply, error) {
 	res.Name = "answer"
@@ -250,35 +121,18 @@ func (e *AnswerExecutor) runAnswer(ctx context.Context, in Question, r *flujoimp
 	if r.Record {
 		res.Steps = make([]flujo.StepResult, 0, 3)
 	}
-	var crParse flujo.StepResult
-	outParse, abort := e.runParse(ctx, in, r, &crParse)
+	var crParse, crRetrieve, crGenerate flujo.StepResult
+	outParse, abort := e.stepParse.Run(ctx, &r.Eng.Env, in, r.Frame(), &crParse)
 	if stop, abort := flujoimpl.Child(res, &crParse, r.Record, abort); stop {
 		return *new(Reply), abort
 	}
-	var crRetrieve flujo.StepResult
-	outRetrieve, abort := e.runRetrieve(ctx, outParse, r, &crRetrieve)
+	outRetrieve, abort := e.stepRetrieve.Run(ctx, &r.Eng.Env, outParse, r.Frame(), &crRetrieve)
 	if stop, abort := flujoimpl.Child(res, &crRetrieve, r.Record, abort); stop {
 		return *new(Reply), abort
 	}
-	var crGenerate flujo.StepResult
-	outGenerate, abort := e.runGenerate(ctx, outRetrieve, r, &crGenerate)
+	outGenerate, abort := e.stepGenerate.Run(ctx, &r.Eng.Env, outRetrieve, r.Frame(), &crGenerate)
 	if stop, abort := flujoimpl.Child(res, &crGenerate, r.Record, abort); stop {
 		return *new(Reply), abort
 	}
 	return flujoimpl.Succeed(res, r.Record, outGenerate), nil
-}
-
-// runParse runs the step "parse": 1 attempt(s), circuit breaker (threshold 3, recovery 30s).
-func (e *AnswerExecutor) runParse(ctx context.Context, in Question, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (Query, error) {
-	return e.stepParse.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
-}
-
-// runRetrieve runs the func "retrieve": 2 attempt(s), circuit breaker (threshold 3, recovery 30s).
-func (e *AnswerExecutor) runRetrieve(ctx context.Context, in Query, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (Prompt, error) {
-	return e.stepRetrieve.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
-}
-
-// runGenerate runs the step "generate": 2 attempt(s), circuit breaker (threshold 3, recovery 30s), timeout 200ms per attempt.
-func (e *AnswerExecutor) runGenerate(ctx context.Context, in Prompt, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (Reply, error) {
-	return e.stepGenerate.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }

@@ -10,7 +10,6 @@ import (
 	"github.com/flujo/flujo"
 	"github.com/flujo/flujo/flujoimpl"
 	"github.com/flujo/flujo/runtime"
-	"sync/atomic"
 	"time"
 )
 
@@ -26,54 +25,26 @@ var (
 	_ func(context.Context, Enriched) (Routed, error)                        = PageOnCall
 	_ func(context.Context, Classification, *TriageState) (Sentiment, error) = ScoreSentiment
 	_ func(Classification) error                                             = ValidClassification
-)
 
-// This file needs a flujoimpl package that supports its generated-code version; if the line below fails to compile, regenerate with the flujogen of the flujo module version in go.mod.
-const _ = flujoimpl.SupportPackageIsVersion3
+	_ = flujoimpl.SupportPackageIsVersion4 // needs a flujoimpl that supports this file's version: regenerate with the flujogen of the flujo module in go.mod
+)
 
 // flujogenMethods gives each executor the methods it has on its services, as the ExecutorCore has them; the name keeps the embedded field unexported.
 type flujogenMethods = flujoimpl.Methods
 
 // TriageExecutor runs the pipeline Triage ("triage") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type TriageExecutor struct {
-	flujogenMethods                                                     // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
-	svc             *flujoimpl.Services                                 // configuration, components, run gate and counters
-	scratch         atomic.Pointer[runtime.Pool[scratchTriageExecutor]] // working space of Parallel runs (enable_object_pool)
+	flujogenMethods                                          // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
+	svc             *flujoimpl.Services                      // configuration, components, run gate and counters
+	scratch         flujoimpl.Scratch[scratchTriageExecutor] // working space of Parallel runs (enable_object_pool)
 
-	// Step "classify".
-	stepClassify flujoimpl.Step[Ticket, Classification]
-	cntClassify  flujoimpl.StepCounters
-	brkClassify  *runtime.Breaker
-
-	// Step "classify-cheap".
+	stepClassify      flujoimpl.Step[Ticket, Classification]
 	stepClassifyCheap flujoimpl.Step[Ticket, Classification]
-	cntClassifyCheap  flujoimpl.StepCounters
-	brkClassifyCheap  *runtime.Breaker
-
-	// Step "crm".
-	stepCrm flujoimpl.Step[Classification, CustomerContext]
-	cntCrm  flujoimpl.StepCounters
-	brkCrm  *runtime.Breaker
-
-	// Step "sentiment".
-	stepSentiment flujoimpl.Step[Classification, Sentiment]
-	cntSentiment  flujoimpl.StepCounters
-	brkSentiment  *runtime.Breaker
-
-	// Step "queue".
-	stepQueue flujoimpl.Step[Enriched, Routed]
-	cntQueue  flujoimpl.StepCounters
-	brkQueue  *runtime.Breaker
-
-	// Step "page".
-	stepPage flujoimpl.Step[Enriched, Routed]
-	cntPage  flujoimpl.StepCounters
-	brkPage  *runtime.Breaker
-
-	// Step "backlog".
-	stepBacklog flujoimpl.Step[Enriched, Routed]
-	cntBacklog  flujoimpl.StepCounters
-	brkBacklog  *runtime.Breaker
+	stepCrm           flujoimpl.Step[Classification, CustomerContext]
+	stepSentiment     flujoimpl.Step[Classification, Sentiment]
+	stepQueue         flujoimpl.Step[Enriched, Routed]
+	stepPage          flujoimpl.Step[Enriched, Routed]
+	stepBacklog       flujoimpl.Step[Enriched, Routed]
 }
 
 // scratchTriageExecutor is the pooled working space of the Parallel runs of TriageExecutor, one field per Parallel.
@@ -88,161 +59,75 @@ func resetscratchTriageExecutor(u *scratchTriageExecutor) {
 	*u = scratchTriageExecutor{parEnrich: scratchTriageExecutorEnrich{done: u.parEnrich.done}}
 }
 
-// flujogenConfigTriageExecutor is the configuration compiled into TriageExecutor.
-func flujogenConfigTriageExecutor() runtime.OptimizationConfig {
-	c := runtime.DefaultOptimizationConfig()
-	return c
-}
-
 // NewTriageExecutor returns an executor of Triage. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewTriageExecutor(opts ...flujo.CoreOption) (*TriageExecutor, error) {
-	set, cfg, err := flujoimpl.Configure("TriageExecutor", "triage", flujogenConfigTriageExecutor(), "", opts)
+	p, err := flujoimpl.NewParts("TriageExecutor", "triage", runtime.DefaultOptimizationConfig(), "", opts)
 	if err != nil {
 		return nil, err
 	}
-	clock := set.Clock
 	e := &TriageExecutor{}
-	fail := func(err error) (*TriageExecutor, error) {
-		e.closeParts()
+	e.scratch.New, e.scratch.Reset = newscratchTriageExecutor, resetscratchTriageExecutor
+	e.stepClassify.Leaf = &flujoimpl.Leaf[Ticket, Classification]{
+		Name:       "classify",
+		Plain:      Classify,
+		Backoff:    runtime.Backoff{Initial: time.Duration(int64(500000)), Max: time.Duration(int64(2000000)), Multiplier: 2},
+		Validators: []func(Classification) error{ValidClassification},
+		Usage: func(o Classification) runtime.Usage {
+			return o.Usage()
+		},
+	}
+	e.stepClassify.Attempts = 3
+	e.stepClassifyCheap.Leaf = &flujoimpl.Leaf[Ticket, Classification]{
+		Name:       "classify-cheap",
+		Plain:      ClassifyCheap,
+		Validators: []func(Classification) error{ValidClassification},
+		Usage: func(o Classification) runtime.Usage {
+			return o.Usage()
+		},
+	}
+	e.stepClassifyCheap.Attempts = 2
+	e.stepCrm.Leaf = &flujoimpl.Leaf[Classification, CustomerContext]{
+		Name:  "crm",
+		Plain: LookupCRM,
+	}
+	e.stepCrm.Attempts = 2
+	e.stepCrm.Timeout = time.Duration(int64(200000000))
+	e.stepSentiment.Leaf = &flujoimpl.Leaf[Classification, Sentiment]{
+		Name: "sentiment",
+		Attempt: func(ctx context.Context, in Classification, s any) (Sentiment, error) {
+			st := s.(*TriageState)
+			w := *st
+			w.Flags = flujogenCopySliceString(st.Flags)
+			out, err := ScoreSentiment(ctx, in, &w)
+			if err == nil {
+				*st = w
+			}
+			return out, err
+		},
+		Usage: func(o Sentiment) runtime.Usage {
+			return o.Usage()
+		},
+	}
+	e.stepSentiment.Attempts = 2
+	e.stepQueue.Leaf = &flujoimpl.Leaf[Enriched, Routed]{
+		Name:  "queue",
+		Plain: Enqueue,
+	}
+	e.stepQueue.Attempts = 2
+	e.stepPage.Leaf = &flujoimpl.Leaf[Enriched, Routed]{
+		Name:  "page",
+		Plain: PageOnCall,
+	}
+	e.stepPage.Attempts = 2
+	e.stepBacklog.Leaf = &flujoimpl.Leaf[Enriched, Routed]{
+		Name:  "backlog",
+		Plain: Backlog,
+	}
+	e.stepBacklog.Attempts = 2
+	if e.svc, err = p.Services(flujoimpl.Deps{}, &e.scratch, &e.stepClassify, &e.stepClassifyCheap, &e.stepCrm, &e.stepSentiment, &e.stepQueue, &e.stepPage, &e.stepBacklog); err != nil {
 		return nil, err
 	}
-	if e.brkClassify, err = runtime.NewBreaker("classify", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
-		return fail(err)
-	}
-	if e.brkClassifyCheap, err = runtime.NewBreaker("classify-cheap", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
-		return fail(err)
-	}
-	if e.brkCrm, err = runtime.NewBreaker("crm", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
-		return fail(err)
-	}
-	if e.brkSentiment, err = runtime.NewBreaker("sentiment", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
-		return fail(err)
-	}
-	if e.brkQueue, err = runtime.NewBreaker("queue", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
-		return fail(err)
-	}
-	if e.brkPage, err = runtime.NewBreaker("page", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
-		return fail(err)
-	}
-	if e.brkBacklog, err = runtime.NewBreaker("backlog", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
-		return fail(err)
-	}
-	if e.svc, err = flujoimpl.NewServices(cfg, flujoimpl.Deps{
-		Build: e.build,
-		Clock: clock,
-		Close: func(*flujoimpl.Engine) []flujoimpl.Closer {
-			e.closeParts()
-			return nil
-		},
-		Fixed:   flujoimpl.CompiledIn,
-		Logger:  set.Logger,
-		Name:    "TriageExecutor",
-		Sampler: set.Sampler,
-		Shrink:  e.shrink,
-		Sink:    set.Sink,
-		Stats:   e.addStats,
-	}); err != nil {
-		return fail(err)
-	}
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
-	e.stepClassify = flujoimpl.Step[Ticket, Classification]{
-		Leaf: &flujoimpl.Leaf[Ticket, Classification]{
-			Name:       "classify",
-			Plain:      Classify,
-			Backoff:    runtime.Backoff{Initial: time.Duration(int64(500000)), Max: time.Duration(int64(2000000)), Multiplier: 2},
-			Validators: []func(Classification) error{ValidClassification},
-			Usage: func(o Classification) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-		},
-		Attempts: 3,
-		Breaker:  e.brkClassify,
-		Counters: &e.cntClassify,
-	}
-	e.stepClassifyCheap = flujoimpl.Step[Ticket, Classification]{
-		Leaf: &flujoimpl.Leaf[Ticket, Classification]{
-			Name:       "classify-cheap",
-			Plain:      ClassifyCheap,
-			Validators: []func(Classification) error{ValidClassification},
-			Usage: func(o Classification) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-		},
-		Attempts: 2,
-		Breaker:  e.brkClassifyCheap,
-		Slot:     1,
-		Counters: &e.cntClassifyCheap,
-	}
-	e.stepCrm = flujoimpl.Step[Classification, CustomerContext]{
-		Leaf: &flujoimpl.Leaf[Classification, CustomerContext]{
-			Name:          "crm",
-			Plain:         LookupCRM,
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-		},
-		Attempts: 2,
-		Timeout:  time.Duration(int64(200000000)),
-		Breaker:  e.brkCrm,
-		Slot:     2,
-		Counters: &e.cntCrm,
-	}
-	e.stepSentiment = flujoimpl.Step[Classification, Sentiment]{
-		Leaf: &flujoimpl.Leaf[Classification, Sentiment]{
-			Name: "sentiment",
-			Attempt: func(ctx context.Context, in Classification, s any) (Sentiment, error) {
-				st := s.(*TriageState)
-				w := *st
-				w.Flags = flujogenCopySliceString(st.Flags)
-				out, err := ScoreSentiment(ctx, in, &w)
-				if err == nil {
-					*st = w
-				}
-				return out, err
-			},
-			Usage: func(o Sentiment) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-		},
-		Attempts: 2,
-		Breaker:  e.brkSentiment,
-		Slot:     3,
-		Counters: &e.cntSentiment,
-	}
-	e.stepQueue = flujoimpl.Step[Enriched, Routed]{
-		Leaf: &flujoimpl.Leaf[Enriched, Routed]{
-			Name:          "queue",
-			Plain:         Enqueue,
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-		},
-		Attempts: 2,
-		Breaker:  e.brkQueue,
-		Slot:     4,
-		Counters: &e.cntQueue,
-	}
-	e.stepPage = flujoimpl.Step[Enriched, Routed]{
-		Leaf: &flujoimpl.Leaf[Enriched, Routed]{
-			Name:          "page",
-			Plain:         PageOnCall,
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-		},
-		Attempts: 2,
-		Breaker:  e.brkPage,
-		Slot:     5,
-		Counters: &e.cntPage,
-	}
-	e.stepBacklog = flujoimpl.Step[Enriched, Routed]{
-		Leaf: &flujoimpl.Leaf[Enriched, Routed]{
-			Name:          "backlog",
-			Plain:         Backlog,
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-		},
-		Attempts: 2,
-		Breaker:  e.brkBacklog,
-		Slot:     6,
-		Counters: &e.cntBacklog,
-	}
 	return e, nil
 }
 
@@ -263,19 +148,11 @@ func (e *TriageExecutor) Execute(ctx context.Context, in Ticket, st *TriageState
 
 // ExecuteResult runs Triage on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage. The state is st or, when st is nil, WithState's; without either the run starts from a zero state, returned in FinalState.
 func (e *TriageExecutor) ExecuteResult(ctx context.Context, in Ticket, st *TriageState, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	state, limits := flujoimpl.ExecOptionsOf(opts)
-	st, err := flujoimpl.RunState("triage", st, state)
+	r, err := flujoimpl.StartRecorded(e.svc, "triage", st, opts)
 	if err != nil {
 		return nil, err
 	}
-	if !e.svc.Track.Enter() {
-		return nil, flujo.ErrClosed
-	}
 	defer e.svc.Track.Exit()
-	r := flujoimpl.NewRun(e.svc, st, true)
-	if r.Budget, err = runtime.RunBudget(limits); err != nil {
-		return nil, err
-	}
 	var res flujo.StepResult
 	_, abort := e.runTriage(ctx, in, &r, &res)
 	return e.svc.EndRecordedRun(&res, abort, r.State, r.Budget, true)
@@ -286,73 +163,6 @@ func (e *TriageExecutor) ExecuteWithMonitoring(ctx context.Context, in Ticket, s
 	return flujoimpl.WithMetrics(e.ExecuteResult(ctx, in, st, opts...))
 }
 
-// build builds the parts of next that TriageExecutor keeps itself, taking over old's (nil for the first configuration); the changes to shared parts apply when the returned function runs.
-func (e *TriageExecutor) build(old, next *flujoimpl.Engine) (func(), []flujoimpl.Closer, error) {
-	cfg := &next.Config
-	var pool *runtime.Pool[scratchTriageExecutor]
-	if old == nil || cfg.ObjectPoolMaxSize != old.Config.ObjectPoolMaxSize || cfg.ObjectPoolCleanupThreshold != old.Config.ObjectPoolCleanupThreshold {
-		p, err := runtime.NewPool(cfg.ObjectPoolMaxSize, cfg.ObjectPoolCleanupThreshold, newscratchTriageExecutor, resetscratchTriageExecutor)
-		if err != nil {
-			return nil, nil, err
-		}
-		pool = p
-	}
-	renew := old != nil && (cfg.CircuitBreakerFailureThreshold != old.Config.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.Config.CircuitBreakerRecoveryTimeoutSeconds)
-	recovery := time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second
-	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery}); renew && err != nil {
-		return nil, nil, err
-	}
-	if next.Monitor != nil && old != nil && old.Monitor == next.Monitor {
-		next.Env.Monitors = old.Env.Monitors
-	} else if next.Monitor != nil {
-		next.Env.Monitors = []*runtime.StepMonitor{next.Monitor.Step("classify"), next.Monitor.Step("classify-cheap"), next.Monitor.Step("crm"), next.Monitor.Step("sentiment"), next.Monitor.Step("queue"), next.Monitor.Step("page"), next.Monitor.Step("backlog")}
-	}
-	return func() {
-		if pool != nil {
-			e.scratch.Store(pool)
-		}
-		if renew {
-			_ = e.brkClassify.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-			_ = e.brkClassifyCheap.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-			_ = e.brkCrm.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-			_ = e.brkSentiment.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-			_ = e.brkQueue.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-			_ = e.brkPage.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-			_ = e.brkBacklog.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-		}
-	}, nil, nil
-}
-
-// addStats adds the figures of the executor's own parts to s.
-func (e *TriageExecutor) addStats(_ *flujoimpl.Engine, s *runtime.Stats) {
-	e.cntClassify.AddTo(s.Steps, "classify")
-	flujoimpl.AddBreaker(s.Steps, "classify", e.brkClassify)
-	e.cntClassifyCheap.AddTo(s.Steps, "classify-cheap")
-	flujoimpl.AddBreaker(s.Steps, "classify-cheap", e.brkClassifyCheap)
-	e.cntCrm.AddTo(s.Steps, "crm")
-	flujoimpl.AddBreaker(s.Steps, "crm", e.brkCrm)
-	e.cntSentiment.AddTo(s.Steps, "sentiment")
-	flujoimpl.AddBreaker(s.Steps, "sentiment", e.brkSentiment)
-	e.cntQueue.AddTo(s.Steps, "queue")
-	flujoimpl.AddBreaker(s.Steps, "queue", e.brkQueue)
-	e.cntPage.AddTo(s.Steps, "page")
-	flujoimpl.AddBreaker(s.Steps, "page", e.brkPage)
-	e.cntBacklog.AddTo(s.Steps, "backlog")
-	flujoimpl.AddBreaker(s.Steps, "backlog", e.brkBacklog)
-	flujoimpl.AddPool(s, e.scratch.Load().Stats())
-}
-
-// closeParts stops the executor's own parts, those built so far when its constructor fails.
-func (e *TriageExecutor) closeParts() {}
-
-// shrink reacts to memory pressure: from high pressure on, the caches admit no new results and give back half their capacity and the pool drops its idle objects; below, the caches admit again at full capacity.
-func (e *TriageExecutor) shrink(level runtime.PressureLevel) {
-	if level < runtime.PressureHigh {
-		return
-	}
-	e.scratch.Load().Shrink()
-}
-
 // runTriage runs the Pipeline "triage".
 func (e *TriageExecutor) runTriage(ctx context.Context, in Ticket, r *flujoimpl.Run[TriageState], res *flujo.StepResult) (Routed, error) {
 	res.Name = "triage"
@@ -360,17 +170,15 @@ func (e *TriageExecutor) runTriage(ctx context.Context, in Ticket, r *flujoimpl.
 	if r.Record {
 		res.Steps = make([]flujo.StepResult, 0, 3)
 	}
-	var crClassify flujo.StepResult
+	var crClassify, crEnrich, crRoute flujo.StepResult
 	outClassify, abort := e.runClassify(ctx, in, r, &crClassify)
 	if stop, abort := flujoimpl.Child(res, &crClassify, r.Record, abort); stop {
 		return *new(Routed), abort
 	}
-	var crEnrich flujo.StepResult
 	outEnrich, abort := e.runEnrich(ctx, outClassify, r, &crEnrich)
 	if stop, abort := flujoimpl.Child(res, &crEnrich, r.Record, abort); stop {
 		return *new(Routed), abort
 	}
-	var crRoute flujo.StepResult
 	outRoute, abort := e.runRoute(ctx, outEnrich, r, &crRoute)
 	if stop, abort := flujoimpl.Child(res, &crRoute, r.Record, abort); stop {
 		return *new(Routed), abort
@@ -380,20 +188,10 @@ func (e *TriageExecutor) runTriage(ctx context.Context, in Ticket, r *flujoimpl.
 
 // runClassify runs "classify" and, when it fails, its fallback "classify-cheap".
 func (e *TriageExecutor) runClassify(ctx context.Context, in Ticket, r *flujoimpl.Run[TriageState], res *flujo.StepResult) (Classification, error) {
-	out, abort := e.primaryClassify(ctx, in, r, res)
+	out, abort := e.stepClassify.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 	var fb flujo.StepResult
-	out, _, abort = flujoimpl.WithFallback(res, &fb, out, abort, func() (Classification, error) { return e.runClassifyCheap(ctx, in, r, &fb) })
+	out, _, abort = flujoimpl.WithFallback(res, &fb, out, abort, func() (Classification, error) { return e.stepClassifyCheap.Run(ctx, &r.Eng.Env, in, r.Frame(), &fb) })
 	return out, abort
-}
-
-// primaryClassify runs the step "classify": 3 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *TriageExecutor) primaryClassify(ctx context.Context, in Ticket, r *flujoimpl.Run[TriageState], res *flujo.StepResult) (Classification, error) {
-	return e.stepClassify.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
-}
-
-// runClassifyCheap runs the step "classify-cheap": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *TriageExecutor) runClassifyCheap(ctx context.Context, in Ticket, r *flujoimpl.Run[TriageState], res *flujo.StepResult) (Classification, error) {
-	return e.stepClassifyCheap.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // scratchTriageExecutorEnrich is the working space of one run of parallel "enrich".
@@ -425,7 +223,9 @@ func (e *TriageExecutor) runEnrich(ctx context.Context, in Classification, r *fl
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 0, "crm", &sc.results[0], &sc.o0, &sc.aborts[0], func() (CustomerContext, error) { return e.runCrm(bctx, in, &sc.r0, &sc.results[0]) })
+		flujoimpl.RunBranch(sc.done, 0, "crm", &sc.results[0], &sc.o0, &sc.aborts[0], func() (CustomerContext, error) {
+			return e.stepCrm.Run(bctx, &sc.r0.Eng.Env, in, sc.r0.Frame(), &sc.results[0])
+		})
 	}()
 	sc.r1 = *r
 	sc.w1 = *r.State
@@ -434,7 +234,9 @@ func (e *TriageExecutor) runEnrich(ctx context.Context, in Classification, r *fl
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 1, "sentiment", &sc.results[1], &sc.o1, &sc.aborts[1], func() (Sentiment, error) { return e.runSentiment(bctx, in, &sc.r1, &sc.results[1]) })
+		flujoimpl.RunBranch(sc.done, 1, "sentiment", &sc.results[1], &sc.o1, &sc.aborts[1], func() (Sentiment, error) {
+			return e.stepSentiment.Run(bctx, &sc.r1.Eng.Env, in, sc.r1.Frame(), &sc.results[1])
+		})
 	}()
 	abort, failed, cerr := flujoimpl.Gather(ctx, sc.done, sc.results[:], sc.aborts[:], sc.finished[:], true, cancel)
 	if cerr != nil {
@@ -458,16 +260,6 @@ func (e *TriageExecutor) runEnrich(ctx context.Context, in Classification, r *fl
 	return flujoimpl.Succeed(res, r.Record, out), nil
 }
 
-// runCrm runs the step "crm": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s), timeout 200ms per attempt.
-func (e *TriageExecutor) runCrm(ctx context.Context, in Classification, r *flujoimpl.Run[TriageState], res *flujo.StepResult) (CustomerContext, error) {
-	return e.stepCrm.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
-}
-
-// runSentiment runs the steps "sentiment": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *TriageExecutor) runSentiment(ctx context.Context, in Classification, r *flujoimpl.Run[TriageState], res *flujo.StepResult) (Sentiment, error) {
-	return e.stepSentiment.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
-}
-
 // runRoute runs the Branch "route".
 func (e *TriageExecutor) runRoute(ctx context.Context, in Enriched, r *flujoimpl.Run[TriageState], res *flujo.StepResult) (Routed, error) {
 	start := r.Eng.Env.Clock.Nanotime()
@@ -485,31 +277,16 @@ func (e *TriageExecutor) runRoute(ctx context.Context, in Enriched, r *flujoimpl
 	var abort error
 	switch key {
 	case "normal":
-		o, abort = e.runQueue(ctx, in, r, &cr)
+		o, abort = e.stepQueue.Run(ctx, &r.Eng.Env, in, r.Frame(), &cr)
 	case "urgent":
-		o, abort = e.runPage(ctx, in, r, &cr)
+		o, abort = e.stepPage.Run(ctx, &r.Eng.Env, in, r.Frame(), &cr)
 	default:
-		o, abort = e.runBacklog(ctx, in, r, &cr)
+		o, abort = e.stepBacklog.Run(ctx, &r.Eng.Env, in, r.Frame(), &cr)
 	}
 	if stop, abort := flujoimpl.Child(res, &cr, r.Record, abort); stop {
 		return *new(Routed), abort
 	}
 	return flujoimpl.Succeed(res, r.Record, o), nil
-}
-
-// runQueue runs the step "queue": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *TriageExecutor) runQueue(ctx context.Context, in Enriched, r *flujoimpl.Run[TriageState], res *flujo.StepResult) (Routed, error) {
-	return e.stepQueue.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
-}
-
-// runPage runs the step "page": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *TriageExecutor) runPage(ctx context.Context, in Enriched, r *flujoimpl.Run[TriageState], res *flujo.StepResult) (Routed, error) {
-	return e.stepPage.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
-}
-
-// runBacklog runs the step "backlog": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *TriageExecutor) runBacklog(ctx context.Context, in Enriched, r *flujoimpl.Run[TriageState], res *flujo.StepResult) (Routed, error) {
-	return e.stepBacklog.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // flujogenCopyTriageState returns a deep copy of v.

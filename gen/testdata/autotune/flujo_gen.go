@@ -16,43 +16,24 @@ import (
 var (
 	_ func(int) int                           = Inc
 	_ func(context.Context, int) (int, error) = Square
-)
 
-// This file needs a flujoimpl package that supports its generated-code version; if the line below fails to compile, regenerate with the flujogen of the flujo module version in go.mod.
-const _ = flujoimpl.SupportPackageIsVersion3
+	_ = flujoimpl.SupportPackageIsVersion4 // needs a flujoimpl that supports this file's version: regenerate with the flujogen of the flujo module in go.mod
+)
 
 // flujogenMethods gives each executor the methods it has on its services, as the ExecutorCore has them; the name keeps the embedded field unexported.
 type flujogenMethods = flujoimpl.Methods
 
 // TunedExecutor runs the pipeline Tuned ("tuned") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type TunedExecutor struct {
-	flujogenMethods                                                    // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
-	svc             *flujoimpl.Services                                // configuration, components, run gate and counters
-	scratch         atomic.Pointer[runtime.Pool[scratchTunedExecutor]] // working space of Parallel runs (enable_object_pool)
-	cachesShrunk    atomic.Bool                                        // the caches admit no new results (memory pressure, auto-tuner)
-	seed            runtime.Hash                                       // cache keys
-	coarse          *runtime.CoarseClock                               // cache expiry against the system clock
+	flujogenMethods                      // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
+	svc             *flujoimpl.Services  // configuration, components, run gate and counters
+	cachesShrunk    atomic.Bool          // the caches admit no new results (memory pressure, auto-tuner)
+	seed            runtime.Hash         // cache keys
+	coarse          *runtime.CoarseClock // cache expiry against the system clock
 
-	// Step "square".
 	stepSquare  flujoimpl.Step[int, int]
-	cntSquare   flujoimpl.StepCounters
-	brkSquare   *runtime.Breaker
+	stepInc     flujoimpl.Step[int, int]
 	cacheSquare *runtime.ResultCacheK[int, int]
-
-	// Step "inc".
-	stepInc flujoimpl.Step[int, int]
-	cntInc  flujoimpl.StepCounters
-	brkInc  *runtime.Breaker
-}
-
-// scratchTunedExecutor is the pooled working space of the Parallel runs of TunedExecutor, one field per Parallel.
-type scratchTunedExecutor struct{}
-
-func newscratchTunedExecutor() scratchTunedExecutor {
-	return scratchTunedExecutor{}
-}
-func resetscratchTunedExecutor(u *scratchTunedExecutor) {
-	*u = scratchTunedExecutor{}
 }
 
 // flujogenConfigTunedExecutor is the configuration compiled into TunedExecutor.
@@ -71,76 +52,52 @@ func flujogenConfigTunedExecutor() runtime.OptimizationConfig {
 
 // NewTunedExecutor returns an executor of Tuned. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewTunedExecutor(opts ...flujo.CoreOption) (*TunedExecutor, error) {
-	set, cfg, err := flujoimpl.Configure("TunedExecutor", "tuned", flujogenConfigTunedExecutor(), "", opts)
+	p, err := flujoimpl.NewParts("TunedExecutor", "tuned", flujogenConfigTunedExecutor(), "", opts)
 	if err != nil {
 		return nil, err
 	}
-	clock := set.Clock
 	e := &TunedExecutor{}
 	fail := func(err error) (*TunedExecutor, error) {
 		e.closeParts()
 		return nil, err
 	}
-	if e.brkSquare, err = runtime.NewBreaker("square", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
-		return fail(err)
-	}
-	if e.brkInc, err = runtime.NewBreaker("inc", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
-		return fail(err)
-	}
 	e.seed = runtime.NewHash()
 	// Expiry is checked on every hit against a coarse reading of the system clock, as in the ExecutorCore.
-	cacheClock, coarse := runtime.NewCacheClock(clock)
+	cacheClock, coarse := runtime.NewCacheClock(p.Clock())
 	e.coarse = coarse
 	if e.cacheSquare, err = runtime.NewResultCacheK[int, int](runtime.ResultCacheOptions{MaxSize: 500, TTL: time.Duration(int64(7200000000000)), Clock: cacheClock}); err != nil {
 		return fail(err)
 	}
 	e.coarse.Need(time.Duration(int64(7200000000000)))
-	if e.svc, err = flujoimpl.NewServices(cfg, flujoimpl.Deps{
+	e.stepSquare.Leaf = &flujoimpl.Leaf[int, int]{
+		Name:  "square",
+		Plain: Square,
+		Key: func(in int) (uint64, bool) {
+			return flujogenHashInt(e.seed, in).Sum64(), true
+		},
+	}
+	e.stepSquare.Attempts = 2
+	e.stepSquare.Cache = e.cacheSquare
+	e.stepInc.Leaf = &flujoimpl.Leaf[int, int]{
+		Name: "inc",
+		Pure: Inc,
+	}
+	e.stepInc.Attempts = 2
+	if e.svc, err = p.Services(flujoimpl.Deps{
 		Build: e.build,
-		Clock: clock,
 		Close: func(*flujoimpl.Engine) []flujoimpl.Closer {
 			e.closeParts()
 			return nil
 		},
-		Fixed:  flujoimpl.CompiledIn,
-		Logger: set.Logger,
-		Name:   "TunedExecutor",
 		PauseCaches: func(_ *flujoimpl.Engine, pause bool) {
 			e.cachesShrunk.Store(pause)
 		},
-		Sampler: set.Sampler,
-		Shrink:  e.shrink,
-		Sink:    set.Sink,
-		Stats:   e.addStats,
-	}); err != nil {
+		Shrink: e.shrink,
+		Stats:  e.addStats,
+	}, nil, &e.stepSquare, &e.stepInc); err != nil {
 		return fail(err)
 	}
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
-	e.stepSquare = flujoimpl.Step[int, int]{
-		Leaf: &flujoimpl.Leaf[int, int]{
-			Name:          "square",
-			Plain:         Square,
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-			Key: func(in int) (uint64, bool) {
-				return flujogenHashInt(e.seed, in).Sum64(), true
-			},
-		},
-		Attempts: 2,
-		Breaker:  e.brkSquare,
-		Cache:    e.cacheSquare,
-		Counters: &e.cntSquare,
-	}
-	e.stepInc = flujoimpl.Step[int, int]{
-		Leaf: &flujoimpl.Leaf[int, int]{
-			Name:          "inc",
-			Pure:          Inc,
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-		},
-		Attempts: 2,
-		Breaker:  e.brkInc,
-		Slot:     1,
-		Counters: &e.cntInc,
-	}
 	return e, nil
 }
 
@@ -161,16 +118,11 @@ func (e *TunedExecutor) Execute(ctx context.Context, in int) (int, error) {
 
 // ExecuteResult runs Tuned on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *TunedExecutor) ExecuteResult(ctx context.Context, in int, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujoimpl.ExecOptionsOf(opts)
-	if !e.svc.Track.Enter() {
-		return nil, flujo.ErrClosed
-	}
-	defer e.svc.Track.Exit()
-	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
-	var err error
-	if r.Budget, err = runtime.RunBudget(limits); err != nil {
+	r, err := flujoimpl.StartRecorded[struct{}](e.svc, "", nil, opts)
+	if err != nil {
 		return nil, err
 	}
+	defer e.svc.Track.Exit()
 	var res flujo.StepResult
 	_, abort := e.runTuned(ctx, in, &r, &res)
 	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, true)
@@ -184,35 +136,10 @@ func (e *TunedExecutor) ExecuteWithMonitoring(ctx context.Context, in int, opts 
 // build builds the parts of next that TunedExecutor keeps itself, taking over old's (nil for the first configuration); the changes to shared parts apply when the returned function runs.
 func (e *TunedExecutor) build(old, next *flujoimpl.Engine) (func(), []flujoimpl.Closer, error) {
 	cfg := &next.Config
-	var pool *runtime.Pool[scratchTunedExecutor]
-	if old == nil || cfg.ObjectPoolMaxSize != old.Config.ObjectPoolMaxSize || cfg.ObjectPoolCleanupThreshold != old.Config.ObjectPoolCleanupThreshold {
-		p, err := runtime.NewPool(cfg.ObjectPoolMaxSize, cfg.ObjectPoolCleanupThreshold, newscratchTunedExecutor, resetscratchTunedExecutor)
-		if err != nil {
-			return nil, nil, err
-		}
-		pool = p
-	}
-	renew := old != nil && (cfg.CircuitBreakerFailureThreshold != old.Config.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.Config.CircuitBreakerRecoveryTimeoutSeconds)
-	recovery := time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second
-	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery}); renew && err != nil {
-		return nil, nil, err
-	}
 	rebuild := old != nil && (cfg.CacheMaxSize != old.Config.CacheMaxSize || cfg.CacheTTLSeconds != old.Config.CacheTTLSeconds)
 	ttl := time.Duration(cfg.CacheTTLSeconds) * time.Second
 	next.Env.CachePaused = &e.cachesShrunk
-	if next.Monitor != nil && old != nil && old.Monitor == next.Monitor {
-		next.Env.Monitors = old.Env.Monitors
-	} else if next.Monitor != nil {
-		next.Env.Monitors = []*runtime.StepMonitor{next.Monitor.Step("square"), next.Monitor.Step("inc")}
-	}
 	return func() {
-		if pool != nil {
-			e.scratch.Store(pool)
-		}
-		if renew {
-			_ = e.brkSquare.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-			_ = e.brkInc.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-		}
 		if rebuild {
 			_ = e.cacheSquare.Rebuild(cfg.CacheMaxSize, ttl) // valid: Import checked it
 			e.coarse.Need(ttl)
@@ -222,15 +149,10 @@ func (e *TunedExecutor) build(old, next *flujoimpl.Engine) (func(), []flujoimpl.
 
 // addStats adds the figures of the executor's own parts to s.
 func (e *TunedExecutor) addStats(_ *flujoimpl.Engine, s *runtime.Stats) {
-	e.cntSquare.AddTo(s.Steps, "square")
-	flujoimpl.AddBreaker(s.Steps, "square", e.brkSquare)
 	if cs := e.cacheSquare.Stats(); cs.Hits+cs.Misses > 0 {
 		flujoimpl.AddCache(s, "square", cs)
 	}
-	e.cntInc.AddTo(s.Steps, "inc")
-	flujoimpl.AddBreaker(s.Steps, "inc", e.brkInc)
 	s.Cache.AdmissionPaused = e.cachesShrunk.Load()
-	flujoimpl.AddPool(s, e.scratch.Load().Stats())
 }
 
 // closeParts stops the executor's own parts, those built so far when its constructor fails.
@@ -243,7 +165,7 @@ func (e *TunedExecutor) closeParts() {
 	}
 }
 
-// shrink reacts to memory pressure: from high pressure on, the caches admit no new results and give back half their capacity and the pool drops its idle objects; below, the caches admit again at full capacity.
+// shrink reacts to memory pressure: from high pressure on, the caches admit no new results and give back half their capacity; below, they admit again at full capacity.
 func (e *TunedExecutor) shrink(level runtime.PressureLevel) {
 	if level < runtime.PressureHigh {
 		e.cachesShrunk.Store(false)
@@ -252,7 +174,6 @@ func (e *TunedExecutor) shrink(level runtime.PressureLevel) {
 	}
 	e.cachesShrunk.Store(true)
 	e.cacheSquare.Shrink(0.5)
-	e.scratch.Load().Shrink()
 }
 
 // runTuned runs the Pipeline "tuned".
@@ -262,27 +183,16 @@ func (e *TunedExecutor) runTuned(ctx context.Context, in int, r *flujoimpl.Run[s
 	if r.Record {
 		res.Steps = make([]flujo.StepResult, 0, 2)
 	}
-	var crSquare flujo.StepResult
-	outSquare, abort := e.runSquare(ctx, in, r, &crSquare)
+	var crSquare, crInc flujo.StepResult
+	outSquare, abort := e.stepSquare.Run(ctx, &r.Eng.Env, in, r.Frame(), &crSquare)
 	if stop, abort := flujoimpl.Child(res, &crSquare, r.Record, abort); stop {
 		return *new(int), abort
 	}
-	var crInc flujo.StepResult
-	outInc, abort := e.runInc(ctx, outSquare, r, &crInc)
+	outInc, abort := e.stepInc.Run(ctx, &r.Eng.Env, outSquare, r.Frame(), &crInc)
 	if stop, abort := flujoimpl.Child(res, &crInc, r.Record, abort); stop {
 		return *new(int), abort
 	}
 	return flujoimpl.Succeed(res, r.Record, outInc), nil
-}
-
-// runSquare runs the step "square": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *TunedExecutor) runSquare(ctx context.Context, in int, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (int, error) {
-	return e.stepSquare.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
-}
-
-// runInc runs the func "inc": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *TunedExecutor) runInc(ctx context.Context, in int, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (int, error) {
-	return e.stepInc.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // flujogenHashInt adds v to h in the canonical order of the runtime's hashing primitives.

@@ -17,38 +17,23 @@ var (
 	_ func(context.Context, Private) (string, error) = Greet
 	_ func(context.Context, Key) (int, error)        = Lookup
 	_ func(context.Context, Query) (Result, error)   = Search
-)
 
-// This file needs a flujoimpl package that supports its generated-code version; if the line below fails to compile, regenerate with the flujogen of the flujo module version in go.mod.
-const _ = flujoimpl.SupportPackageIsVersion3
+	_ = flujoimpl.SupportPackageIsVersion4 // needs a flujoimpl that supports this file's version: regenerate with the flujogen of the flujo module in go.mod
+)
 
 // flujogenMethods gives each executor the methods it has on its services, as the ExecutorCore has them; the name keeps the embedded field unexported.
 type flujogenMethods = flujoimpl.Methods
 
 // GreeterExecutor runs the pipeline Greeter ("greet") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type GreeterExecutor struct {
-	flujogenMethods                                                      // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
-	svc             *flujoimpl.Services                                  // configuration, components, run gate and counters
-	scratch         atomic.Pointer[runtime.Pool[scratchGreeterExecutor]] // working space of Parallel runs (enable_object_pool)
-	cachesShrunk    atomic.Bool                                          // the caches admit no new results (memory pressure, auto-tuner)
-	seed            runtime.Hash                                         // cache keys
-	coarse          *runtime.CoarseClock                                 // cache expiry against the system clock
+	flujogenMethods                      // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
+	svc             *flujoimpl.Services  // configuration, components, run gate and counters
+	cachesShrunk    atomic.Bool          // the caches admit no new results (memory pressure, auto-tuner)
+	seed            runtime.Hash         // cache keys
+	coarse          *runtime.CoarseClock // cache expiry against the system clock
 
-	// Step "greet".
 	stepGreet  flujoimpl.Step[Private, string]
-	cntGreet   flujoimpl.StepCounters
-	brkGreet   *runtime.Breaker
 	cacheGreet *runtime.ResultCacheK[Private, string]
-}
-
-// scratchGreeterExecutor is the pooled working space of the Parallel runs of GreeterExecutor, one field per Parallel.
-type scratchGreeterExecutor struct{}
-
-func newscratchGreeterExecutor() scratchGreeterExecutor {
-	return scratchGreeterExecutor{}
-}
-func resetscratchGreeterExecutor(u *scratchGreeterExecutor) {
-	*u = scratchGreeterExecutor{}
 }
 
 // flujogenConfigGreeterExecutor is the configuration compiled into GreeterExecutor.
@@ -60,62 +45,47 @@ func flujogenConfigGreeterExecutor() runtime.OptimizationConfig {
 
 // NewGreeterExecutor returns an executor of Greeter. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewGreeterExecutor(opts ...flujo.CoreOption) (*GreeterExecutor, error) {
-	set, cfg, err := flujoimpl.Configure("GreeterExecutor", "greet", flujogenConfigGreeterExecutor(), "", opts)
+	p, err := flujoimpl.NewParts("GreeterExecutor", "greet", flujogenConfigGreeterExecutor(), "", opts)
 	if err != nil {
 		return nil, err
 	}
-	clock := set.Clock
 	e := &GreeterExecutor{}
 	fail := func(err error) (*GreeterExecutor, error) {
 		e.closeParts()
 		return nil, err
 	}
-	if e.brkGreet, err = runtime.NewBreaker("greet", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
-		return fail(err)
-	}
 	e.seed = runtime.NewHash()
 	// Expiry is checked on every hit against a coarse reading of the system clock, as in the ExecutorCore.
-	cacheClock, coarse := runtime.NewCacheClock(clock)
+	cacheClock, coarse := runtime.NewCacheClock(p.Clock())
 	e.coarse = coarse
 	if e.cacheGreet, err = runtime.NewResultCacheK[Private, string](runtime.ResultCacheOptions{MaxSize: 500, TTL: time.Duration(int64(7200000000000)), Clock: cacheClock}); err != nil {
 		return fail(err)
 	}
 	e.coarse.Need(time.Duration(int64(7200000000000)))
-	if e.svc, err = flujoimpl.NewServices(cfg, flujoimpl.Deps{
+	e.stepGreet.Leaf = &flujoimpl.Leaf[Private, string]{
+		Name:  "greet",
+		Plain: Greet,
+		Key: func(in Private) (uint64, bool) {
+			return flujogenHashPrivate(e.seed, in).Sum64(), true
+		},
+	}
+	e.stepGreet.Attempts = 2
+	e.stepGreet.Cache = e.cacheGreet
+	if e.svc, err = p.Services(flujoimpl.Deps{
 		Build: e.build,
-		Clock: clock,
 		Close: func(*flujoimpl.Engine) []flujoimpl.Closer {
 			e.closeParts()
 			return nil
 		},
-		Fixed:  flujoimpl.CompiledIn,
-		Logger: set.Logger,
-		Name:   "GreeterExecutor",
 		PauseCaches: func(_ *flujoimpl.Engine, pause bool) {
 			e.cachesShrunk.Store(pause)
 		},
-		Sampler: set.Sampler,
-		Shrink:  e.shrink,
-		Sink:    set.Sink,
-		Stats:   e.addStats,
-	}); err != nil {
+		Shrink: e.shrink,
+		Stats:  e.addStats,
+	}, nil, &e.stepGreet); err != nil {
 		return fail(err)
 	}
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
-	e.stepGreet = flujoimpl.Step[Private, string]{
-		Leaf: &flujoimpl.Leaf[Private, string]{
-			Name:          "greet",
-			Plain:         Greet,
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-			Key: func(in Private) (uint64, bool) {
-				return flujogenHashPrivate(e.seed, in).Sum64(), true
-			},
-		},
-		Attempts: 2,
-		Breaker:  e.brkGreet,
-		Cache:    e.cacheGreet,
-		Counters: &e.cntGreet,
-	}
 	return e, nil
 }
 
@@ -127,7 +97,7 @@ func (e *GreeterExecutor) Execute(ctx context.Context, in Private) (string, erro
 	defer e.svc.Track.Exit()
 	r := flujoimpl.NewRun[struct{}](e.svc, nil, false)
 	var res flujo.StepResult
-	out, abort := e.runGreet(ctx, in, &r, &res)
+	out, abort := e.stepGreet.Run(ctx, &r.Eng.Env, in, r.Frame(), &res)
 	if err := e.svc.EndRun(&res, abort); err != nil {
 		return *new(string), err
 	}
@@ -136,18 +106,13 @@ func (e *GreeterExecutor) Execute(ctx context.Context, in Private) (string, erro
 
 // ExecuteResult runs Greeter on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *GreeterExecutor) ExecuteResult(ctx context.Context, in Private, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujoimpl.ExecOptionsOf(opts)
-	if !e.svc.Track.Enter() {
-		return nil, flujo.ErrClosed
-	}
-	defer e.svc.Track.Exit()
-	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
-	var err error
-	if r.Budget, err = runtime.RunBudget(limits); err != nil {
+	r, err := flujoimpl.StartRecorded[struct{}](e.svc, "", nil, opts)
+	if err != nil {
 		return nil, err
 	}
+	defer e.svc.Track.Exit()
 	var res flujo.StepResult
-	_, abort := e.runGreet(ctx, in, &r, &res)
+	_, abort := e.stepGreet.Run(ctx, &r.Eng.Env, in, r.Frame(), &res)
 	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
 }
 
@@ -159,34 +124,10 @@ func (e *GreeterExecutor) ExecuteWithMonitoring(ctx context.Context, in Private,
 // build builds the parts of next that GreeterExecutor keeps itself, taking over old's (nil for the first configuration); the changes to shared parts apply when the returned function runs.
 func (e *GreeterExecutor) build(old, next *flujoimpl.Engine) (func(), []flujoimpl.Closer, error) {
 	cfg := &next.Config
-	var pool *runtime.Pool[scratchGreeterExecutor]
-	if old == nil || cfg.ObjectPoolMaxSize != old.Config.ObjectPoolMaxSize || cfg.ObjectPoolCleanupThreshold != old.Config.ObjectPoolCleanupThreshold {
-		p, err := runtime.NewPool(cfg.ObjectPoolMaxSize, cfg.ObjectPoolCleanupThreshold, newscratchGreeterExecutor, resetscratchGreeterExecutor)
-		if err != nil {
-			return nil, nil, err
-		}
-		pool = p
-	}
-	renew := old != nil && (cfg.CircuitBreakerFailureThreshold != old.Config.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.Config.CircuitBreakerRecoveryTimeoutSeconds)
-	recovery := time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second
-	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery}); renew && err != nil {
-		return nil, nil, err
-	}
 	rebuild := old != nil && (cfg.CacheMaxSize != old.Config.CacheMaxSize || cfg.CacheTTLSeconds != old.Config.CacheTTLSeconds)
 	ttl := time.Duration(cfg.CacheTTLSeconds) * time.Second
 	next.Env.CachePaused = &e.cachesShrunk
-	if next.Monitor != nil && old != nil && old.Monitor == next.Monitor {
-		next.Env.Monitors = old.Env.Monitors
-	} else if next.Monitor != nil {
-		next.Env.Monitors = []*runtime.StepMonitor{next.Monitor.Step("greet")}
-	}
 	return func() {
-		if pool != nil {
-			e.scratch.Store(pool)
-		}
-		if renew {
-			_ = e.brkGreet.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-		}
 		if rebuild {
 			_ = e.cacheGreet.Rebuild(cfg.CacheMaxSize, ttl) // valid: Import checked it
 			e.coarse.Need(ttl)
@@ -196,13 +137,10 @@ func (e *GreeterExecutor) build(old, next *flujoimpl.Engine) (func(), []flujoimp
 
 // addStats adds the figures of the executor's own parts to s.
 func (e *GreeterExecutor) addStats(_ *flujoimpl.Engine, s *runtime.Stats) {
-	e.cntGreet.AddTo(s.Steps, "greet")
-	flujoimpl.AddBreaker(s.Steps, "greet", e.brkGreet)
 	if cs := e.cacheGreet.Stats(); cs.Hits+cs.Misses > 0 {
 		flujoimpl.AddCache(s, "greet", cs)
 	}
 	s.Cache.AdmissionPaused = e.cachesShrunk.Load()
-	flujoimpl.AddPool(s, e.scratch.Load().Stats())
 }
 
 // closeParts stops the executor's own parts, those built so far when its constructor fails.
@@ -215,7 +153,7 @@ func (e *GreeterExecutor) closeParts() {
 	}
 }
 
-// shrink reacts to memory pressure: from high pressure on, the caches admit no new results and give back half their capacity and the pool drops its idle objects; below, the caches admit again at full capacity.
+// shrink reacts to memory pressure: from high pressure on, the caches admit no new results and give back half their capacity; below, they admit again at full capacity.
 func (e *GreeterExecutor) shrink(level runtime.PressureLevel) {
 	if level < runtime.PressureHigh {
 		e.cachesShrunk.Store(false)
@@ -224,38 +162,18 @@ func (e *GreeterExecutor) shrink(level runtime.PressureLevel) {
 	}
 	e.cachesShrunk.Store(true)
 	e.cacheGreet.Shrink(0.5)
-	e.scratch.Load().Shrink()
-}
-
-// runGreet runs the step "greet": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *GreeterExecutor) runGreet(ctx context.Context, in Private, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (string, error) {
-	return e.stepGreet.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // LookerExecutor runs the pipeline Looker ("lookup") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type LookerExecutor struct {
-	flujogenMethods                                                     // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
-	svc             *flujoimpl.Services                                 // configuration, components, run gate and counters
-	scratch         atomic.Pointer[runtime.Pool[scratchLookerExecutor]] // working space of Parallel runs (enable_object_pool)
-	cachesShrunk    atomic.Bool                                         // the caches admit no new results (memory pressure, auto-tuner)
-	seed            runtime.Hash                                        // cache keys
-	coarse          *runtime.CoarseClock                                // cache expiry against the system clock
+	flujogenMethods                      // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
+	svc             *flujoimpl.Services  // configuration, components, run gate and counters
+	cachesShrunk    atomic.Bool          // the caches admit no new results (memory pressure, auto-tuner)
+	seed            runtime.Hash         // cache keys
+	coarse          *runtime.CoarseClock // cache expiry against the system clock
 
-	// Step "lookup".
 	stepLookup  flujoimpl.Step[Key, int]
-	cntLookup   flujoimpl.StepCounters
-	brkLookup   *runtime.Breaker
 	cacheLookup *runtime.ResultCacheK[Key, int]
-}
-
-// scratchLookerExecutor is the pooled working space of the Parallel runs of LookerExecutor, one field per Parallel.
-type scratchLookerExecutor struct{}
-
-func newscratchLookerExecutor() scratchLookerExecutor {
-	return scratchLookerExecutor{}
-}
-func resetscratchLookerExecutor(u *scratchLookerExecutor) {
-	*u = scratchLookerExecutor{}
 }
 
 // flujogenConfigLookerExecutor is the configuration compiled into LookerExecutor.
@@ -267,62 +185,47 @@ func flujogenConfigLookerExecutor() runtime.OptimizationConfig {
 
 // NewLookerExecutor returns an executor of Looker. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewLookerExecutor(opts ...flujo.CoreOption) (*LookerExecutor, error) {
-	set, cfg, err := flujoimpl.Configure("LookerExecutor", "lookup", flujogenConfigLookerExecutor(), "", opts)
+	p, err := flujoimpl.NewParts("LookerExecutor", "lookup", flujogenConfigLookerExecutor(), "", opts)
 	if err != nil {
 		return nil, err
 	}
-	clock := set.Clock
 	e := &LookerExecutor{}
 	fail := func(err error) (*LookerExecutor, error) {
 		e.closeParts()
 		return nil, err
 	}
-	if e.brkLookup, err = runtime.NewBreaker("lookup", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
-		return fail(err)
-	}
 	e.seed = runtime.NewHash()
 	// Expiry is checked on every hit against a coarse reading of the system clock, as in the ExecutorCore.
-	cacheClock, coarse := runtime.NewCacheClock(clock)
+	cacheClock, coarse := runtime.NewCacheClock(p.Clock())
 	e.coarse = coarse
 	if e.cacheLookup, err = runtime.NewResultCacheK[Key, int](runtime.ResultCacheOptions{MaxSize: 500, TTL: time.Duration(int64(7200000000000)), Clock: cacheClock}); err != nil {
 		return fail(err)
 	}
 	e.coarse.Need(time.Duration(int64(7200000000000)))
-	if e.svc, err = flujoimpl.NewServices(cfg, flujoimpl.Deps{
+	e.stepLookup.Leaf = &flujoimpl.Leaf[Key, int]{
+		Name:  "lookup",
+		Plain: Lookup,
+		Key: func(in Key) (uint64, bool) {
+			return flujogenHashKey(e.seed, in).Sum64(), true
+		},
+	}
+	e.stepLookup.Attempts = 2
+	e.stepLookup.Cache = e.cacheLookup
+	if e.svc, err = p.Services(flujoimpl.Deps{
 		Build: e.build,
-		Clock: clock,
 		Close: func(*flujoimpl.Engine) []flujoimpl.Closer {
 			e.closeParts()
 			return nil
 		},
-		Fixed:  flujoimpl.CompiledIn,
-		Logger: set.Logger,
-		Name:   "LookerExecutor",
 		PauseCaches: func(_ *flujoimpl.Engine, pause bool) {
 			e.cachesShrunk.Store(pause)
 		},
-		Sampler: set.Sampler,
-		Shrink:  e.shrink,
-		Sink:    set.Sink,
-		Stats:   e.addStats,
-	}); err != nil {
+		Shrink: e.shrink,
+		Stats:  e.addStats,
+	}, nil, &e.stepLookup); err != nil {
 		return fail(err)
 	}
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
-	e.stepLookup = flujoimpl.Step[Key, int]{
-		Leaf: &flujoimpl.Leaf[Key, int]{
-			Name:          "lookup",
-			Plain:         Lookup,
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-			Key: func(in Key) (uint64, bool) {
-				return flujogenHashKey(e.seed, in).Sum64(), true
-			},
-		},
-		Attempts: 2,
-		Breaker:  e.brkLookup,
-		Cache:    e.cacheLookup,
-		Counters: &e.cntLookup,
-	}
 	return e, nil
 }
 
@@ -334,7 +237,7 @@ func (e *LookerExecutor) Execute(ctx context.Context, in Key) (int, error) {
 	defer e.svc.Track.Exit()
 	r := flujoimpl.NewRun[struct{}](e.svc, nil, false)
 	var res flujo.StepResult
-	out, abort := e.runLookup(ctx, in, &r, &res)
+	out, abort := e.stepLookup.Run(ctx, &r.Eng.Env, in, r.Frame(), &res)
 	if err := e.svc.EndRun(&res, abort); err != nil {
 		return *new(int), err
 	}
@@ -343,18 +246,13 @@ func (e *LookerExecutor) Execute(ctx context.Context, in Key) (int, error) {
 
 // ExecuteResult runs Looker on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *LookerExecutor) ExecuteResult(ctx context.Context, in Key, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujoimpl.ExecOptionsOf(opts)
-	if !e.svc.Track.Enter() {
-		return nil, flujo.ErrClosed
-	}
-	defer e.svc.Track.Exit()
-	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
-	var err error
-	if r.Budget, err = runtime.RunBudget(limits); err != nil {
+	r, err := flujoimpl.StartRecorded[struct{}](e.svc, "", nil, opts)
+	if err != nil {
 		return nil, err
 	}
+	defer e.svc.Track.Exit()
 	var res flujo.StepResult
-	_, abort := e.runLookup(ctx, in, &r, &res)
+	_, abort := e.stepLookup.Run(ctx, &r.Eng.Env, in, r.Frame(), &res)
 	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
 }
 
@@ -366,34 +264,10 @@ func (e *LookerExecutor) ExecuteWithMonitoring(ctx context.Context, in Key, opts
 // build builds the parts of next that LookerExecutor keeps itself, taking over old's (nil for the first configuration); the changes to shared parts apply when the returned function runs.
 func (e *LookerExecutor) build(old, next *flujoimpl.Engine) (func(), []flujoimpl.Closer, error) {
 	cfg := &next.Config
-	var pool *runtime.Pool[scratchLookerExecutor]
-	if old == nil || cfg.ObjectPoolMaxSize != old.Config.ObjectPoolMaxSize || cfg.ObjectPoolCleanupThreshold != old.Config.ObjectPoolCleanupThreshold {
-		p, err := runtime.NewPool(cfg.ObjectPoolMaxSize, cfg.ObjectPoolCleanupThreshold, newscratchLookerExecutor, resetscratchLookerExecutor)
-		if err != nil {
-			return nil, nil, err
-		}
-		pool = p
-	}
-	renew := old != nil && (cfg.CircuitBreakerFailureThreshold != old.Config.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.Config.CircuitBreakerRecoveryTimeoutSeconds)
-	recovery := time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second
-	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery}); renew && err != nil {
-		return nil, nil, err
-	}
 	rebuild := old != nil && (cfg.CacheMaxSize != old.Config.CacheMaxSize || cfg.CacheTTLSeconds != old.Config.CacheTTLSeconds)
 	ttl := time.Duration(cfg.CacheTTLSeconds) * time.Second
 	next.Env.CachePaused = &e.cachesShrunk
-	if next.Monitor != nil && old != nil && old.Monitor == next.Monitor {
-		next.Env.Monitors = old.Env.Monitors
-	} else if next.Monitor != nil {
-		next.Env.Monitors = []*runtime.StepMonitor{next.Monitor.Step("lookup")}
-	}
 	return func() {
-		if pool != nil {
-			e.scratch.Store(pool)
-		}
-		if renew {
-			_ = e.brkLookup.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-		}
 		if rebuild {
 			_ = e.cacheLookup.Rebuild(cfg.CacheMaxSize, ttl) // valid: Import checked it
 			e.coarse.Need(ttl)
@@ -403,13 +277,10 @@ func (e *LookerExecutor) build(old, next *flujoimpl.Engine) (func(), []flujoimpl
 
 // addStats adds the figures of the executor's own parts to s.
 func (e *LookerExecutor) addStats(_ *flujoimpl.Engine, s *runtime.Stats) {
-	e.cntLookup.AddTo(s.Steps, "lookup")
-	flujoimpl.AddBreaker(s.Steps, "lookup", e.brkLookup)
 	if cs := e.cacheLookup.Stats(); cs.Hits+cs.Misses > 0 {
 		flujoimpl.AddCache(s, "lookup", cs)
 	}
 	s.Cache.AdmissionPaused = e.cachesShrunk.Load()
-	flujoimpl.AddPool(s, e.scratch.Load().Stats())
 }
 
 // closeParts stops the executor's own parts, those built so far when its constructor fails.
@@ -422,7 +293,7 @@ func (e *LookerExecutor) closeParts() {
 	}
 }
 
-// shrink reacts to memory pressure: from high pressure on, the caches admit no new results and give back half their capacity and the pool drops its idle objects; below, the caches admit again at full capacity.
+// shrink reacts to memory pressure: from high pressure on, the caches admit no new results and give back half their capacity; below, they admit again at full capacity.
 func (e *LookerExecutor) shrink(level runtime.PressureLevel) {
 	if level < runtime.PressureHigh {
 		e.cachesShrunk.Store(false)
@@ -431,34 +302,14 @@ func (e *LookerExecutor) shrink(level runtime.PressureLevel) {
 	}
 	e.cachesShrunk.Store(true)
 	e.cacheLookup.Shrink(0.5)
-	e.scratch.Load().Shrink()
-}
-
-// runLookup runs the step "lookup": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *LookerExecutor) runLookup(ctx context.Context, in Key, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (int, error) {
-	return e.stepLookup.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // PlainExecutor runs the pipeline Plain ("plain") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type PlainExecutor struct {
-	flujogenMethods                                                    // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
-	svc             *flujoimpl.Services                                // configuration, components, run gate and counters
-	scratch         atomic.Pointer[runtime.Pool[scratchPlainExecutor]] // working space of Parallel runs (enable_object_pool)
+	flujogenMethods                     // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
+	svc             *flujoimpl.Services // configuration, components, run gate and counters
 
-	// Step "plain".
 	stepPlain flujoimpl.Step[Key, int]
-	cntPlain  flujoimpl.StepCounters
-	brkPlain  *runtime.Breaker
-}
-
-// scratchPlainExecutor is the pooled working space of the Parallel runs of PlainExecutor, one field per Parallel.
-type scratchPlainExecutor struct{}
-
-func newscratchPlainExecutor() scratchPlainExecutor {
-	return scratchPlainExecutor{}
-}
-func resetscratchPlainExecutor(u *scratchPlainExecutor) {
-	*u = scratchPlainExecutor{}
 }
 
 // flujogenConfigPlainExecutor is the configuration compiled into PlainExecutor.
@@ -470,47 +321,20 @@ func flujogenConfigPlainExecutor() runtime.OptimizationConfig {
 
 // NewPlainExecutor returns an executor of Plain. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewPlainExecutor(opts ...flujo.CoreOption) (*PlainExecutor, error) {
-	set, cfg, err := flujoimpl.Configure("PlainExecutor", "plain", flujogenConfigPlainExecutor(), "", opts)
+	p, err := flujoimpl.NewParts("PlainExecutor", "plain", flujogenConfigPlainExecutor(), "", opts)
 	if err != nil {
 		return nil, err
 	}
-	clock := set.Clock
 	e := &PlainExecutor{}
-	fail := func(err error) (*PlainExecutor, error) {
-		e.closeParts()
+	e.stepPlain.Leaf = &flujoimpl.Leaf[Key, int]{
+		Name:  "plain",
+		Plain: Lookup,
+	}
+	e.stepPlain.Attempts = 2
+	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepPlain); err != nil {
 		return nil, err
 	}
-	if e.brkPlain, err = runtime.NewBreaker("plain", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
-		return fail(err)
-	}
-	if e.svc, err = flujoimpl.NewServices(cfg, flujoimpl.Deps{
-		Build: e.build,
-		Clock: clock,
-		Close: func(*flujoimpl.Engine) []flujoimpl.Closer {
-			e.closeParts()
-			return nil
-		},
-		Fixed:   flujoimpl.CompiledIn,
-		Logger:  set.Logger,
-		Name:    "PlainExecutor",
-		Sampler: set.Sampler,
-		Shrink:  e.shrink,
-		Sink:    set.Sink,
-		Stats:   e.addStats,
-	}); err != nil {
-		return fail(err)
-	}
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
-	e.stepPlain = flujoimpl.Step[Key, int]{
-		Leaf: &flujoimpl.Leaf[Key, int]{
-			Name:          "plain",
-			Plain:         Lookup,
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-		},
-		Attempts: 2,
-		Breaker:  e.brkPlain,
-		Counters: &e.cntPlain,
-	}
 	return e, nil
 }
 
@@ -522,7 +346,7 @@ func (e *PlainExecutor) Execute(ctx context.Context, in Key) (int, error) {
 	defer e.svc.Track.Exit()
 	r := flujoimpl.NewRun[struct{}](e.svc, nil, false)
 	var res flujo.StepResult
-	out, abort := e.runPlain(ctx, in, &r, &res)
+	out, abort := e.stepPlain.Run(ctx, &r.Eng.Env, in, r.Frame(), &res)
 	if err := e.svc.EndRun(&res, abort); err != nil {
 		return *new(int), err
 	}
@@ -531,18 +355,13 @@ func (e *PlainExecutor) Execute(ctx context.Context, in Key) (int, error) {
 
 // ExecuteResult runs Plain on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *PlainExecutor) ExecuteResult(ctx context.Context, in Key, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujoimpl.ExecOptionsOf(opts)
-	if !e.svc.Track.Enter() {
-		return nil, flujo.ErrClosed
-	}
-	defer e.svc.Track.Exit()
-	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
-	var err error
-	if r.Budget, err = runtime.RunBudget(limits); err != nil {
+	r, err := flujoimpl.StartRecorded[struct{}](e.svc, "", nil, opts)
+	if err != nil {
 		return nil, err
 	}
+	defer e.svc.Track.Exit()
 	var res flujo.StepResult
-	_, abort := e.runPlain(ctx, in, &r, &res)
+	_, abort := e.stepPlain.Run(ctx, &r.Eng.Env, in, r.Frame(), &res)
 	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
 }
 
@@ -551,84 +370,16 @@ func (e *PlainExecutor) ExecuteWithMonitoring(ctx context.Context, in Key, opts 
 	return flujoimpl.WithMetrics(e.ExecuteResult(ctx, in, opts...))
 }
 
-// build builds the parts of next that PlainExecutor keeps itself, taking over old's (nil for the first configuration); the changes to shared parts apply when the returned function runs.
-func (e *PlainExecutor) build(old, next *flujoimpl.Engine) (func(), []flujoimpl.Closer, error) {
-	cfg := &next.Config
-	var pool *runtime.Pool[scratchPlainExecutor]
-	if old == nil || cfg.ObjectPoolMaxSize != old.Config.ObjectPoolMaxSize || cfg.ObjectPoolCleanupThreshold != old.Config.ObjectPoolCleanupThreshold {
-		p, err := runtime.NewPool(cfg.ObjectPoolMaxSize, cfg.ObjectPoolCleanupThreshold, newscratchPlainExecutor, resetscratchPlainExecutor)
-		if err != nil {
-			return nil, nil, err
-		}
-		pool = p
-	}
-	renew := old != nil && (cfg.CircuitBreakerFailureThreshold != old.Config.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.Config.CircuitBreakerRecoveryTimeoutSeconds)
-	recovery := time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second
-	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery}); renew && err != nil {
-		return nil, nil, err
-	}
-	if next.Monitor != nil && old != nil && old.Monitor == next.Monitor {
-		next.Env.Monitors = old.Env.Monitors
-	} else if next.Monitor != nil {
-		next.Env.Monitors = []*runtime.StepMonitor{next.Monitor.Step("plain")}
-	}
-	return func() {
-		if pool != nil {
-			e.scratch.Store(pool)
-		}
-		if renew {
-			_ = e.brkPlain.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-		}
-	}, nil, nil
-}
-
-// addStats adds the figures of the executor's own parts to s.
-func (e *PlainExecutor) addStats(_ *flujoimpl.Engine, s *runtime.Stats) {
-	e.cntPlain.AddTo(s.Steps, "plain")
-	flujoimpl.AddBreaker(s.Steps, "plain", e.brkPlain)
-	flujoimpl.AddPool(s, e.scratch.Load().Stats())
-}
-
-// closeParts stops the executor's own parts, those built so far when its constructor fails.
-func (e *PlainExecutor) closeParts() {}
-
-// shrink reacts to memory pressure: from high pressure on, the caches admit no new results and give back half their capacity and the pool drops its idle objects; below, the caches admit again at full capacity.
-func (e *PlainExecutor) shrink(level runtime.PressureLevel) {
-	if level < runtime.PressureHigh {
-		return
-	}
-	e.scratch.Load().Shrink()
-}
-
-// runPlain runs the step "plain": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *PlainExecutor) runPlain(ctx context.Context, in Key, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (int, error) {
-	return e.stepPlain.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
-}
-
 // SearcherExecutor runs the pipeline Searcher ("search") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type SearcherExecutor struct {
-	flujogenMethods                                                       // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
-	svc             *flujoimpl.Services                                   // configuration, components, run gate and counters
-	scratch         atomic.Pointer[runtime.Pool[scratchSearcherExecutor]] // working space of Parallel runs (enable_object_pool)
-	cachesShrunk    atomic.Bool                                           // the caches admit no new results (memory pressure, auto-tuner)
-	seed            runtime.Hash                                          // cache keys
-	coarse          *runtime.CoarseClock                                  // cache expiry against the system clock
+	flujogenMethods                      // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
+	svc             *flujoimpl.Services  // configuration, components, run gate and counters
+	cachesShrunk    atomic.Bool          // the caches admit no new results (memory pressure, auto-tuner)
+	seed            runtime.Hash         // cache keys
+	coarse          *runtime.CoarseClock // cache expiry against the system clock
 
-	// Step "search".
 	stepSearch  flujoimpl.Step[Query, Result]
-	cntSearch   flujoimpl.StepCounters
-	brkSearch   *runtime.Breaker
 	cacheSearch *runtime.ResultCache[Result]
-}
-
-// scratchSearcherExecutor is the pooled working space of the Parallel runs of SearcherExecutor, one field per Parallel.
-type scratchSearcherExecutor struct{}
-
-func newscratchSearcherExecutor() scratchSearcherExecutor {
-	return scratchSearcherExecutor{}
-}
-func resetscratchSearcherExecutor(u *scratchSearcherExecutor) {
-	*u = scratchSearcherExecutor{}
 }
 
 // flujogenConfigSearcherExecutor is the configuration compiled into SearcherExecutor.
@@ -640,63 +391,48 @@ func flujogenConfigSearcherExecutor() runtime.OptimizationConfig {
 
 // NewSearcherExecutor returns an executor of Searcher. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewSearcherExecutor(opts ...flujo.CoreOption) (*SearcherExecutor, error) {
-	set, cfg, err := flujoimpl.Configure("SearcherExecutor", "search", flujogenConfigSearcherExecutor(), "", opts)
+	p, err := flujoimpl.NewParts("SearcherExecutor", "search", flujogenConfigSearcherExecutor(), "", opts)
 	if err != nil {
 		return nil, err
 	}
-	clock := set.Clock
 	e := &SearcherExecutor{}
 	fail := func(err error) (*SearcherExecutor, error) {
 		e.closeParts()
 		return nil, err
 	}
-	if e.brkSearch, err = runtime.NewBreaker("search", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
-		return fail(err)
-	}
 	e.seed = runtime.NewHash()
 	// Expiry is checked on every hit against a coarse reading of the system clock, as in the ExecutorCore.
-	cacheClock, coarse := runtime.NewCacheClock(clock)
+	cacheClock, coarse := runtime.NewCacheClock(p.Clock())
 	e.coarse = coarse
 	if e.cacheSearch, err = runtime.NewResultCache[Result](runtime.ResultCacheOptions{MaxSize: 500, TTL: time.Duration(int64(7200000000000)), Clock: cacheClock}); err != nil {
 		return fail(err)
 	}
 	e.coarse.Need(time.Duration(int64(7200000000000)))
-	if e.svc, err = flujoimpl.NewServices(cfg, flujoimpl.Deps{
+	e.stepSearch.Leaf = &flujoimpl.Leaf[Query, Result]{
+		Name:  "search",
+		Plain: Search,
+		Key: func(in Query) (uint64, bool) {
+			return flujogenHashQuery(e.seed, in).Sum64(), true
+		},
+		CopyOut: flujogenCopyResult,
+	}
+	e.stepSearch.Attempts = 2
+	e.stepSearch.Cache = flujoimpl.UnkeyedCache[Query, Result]{C: e.cacheSearch}
+	if e.svc, err = p.Services(flujoimpl.Deps{
 		Build: e.build,
-		Clock: clock,
 		Close: func(*flujoimpl.Engine) []flujoimpl.Closer {
 			e.closeParts()
 			return nil
 		},
-		Fixed:  flujoimpl.CompiledIn,
-		Logger: set.Logger,
-		Name:   "SearcherExecutor",
 		PauseCaches: func(_ *flujoimpl.Engine, pause bool) {
 			e.cachesShrunk.Store(pause)
 		},
-		Sampler: set.Sampler,
-		Shrink:  e.shrink,
-		Sink:    set.Sink,
-		Stats:   e.addStats,
-	}); err != nil {
+		Shrink: e.shrink,
+		Stats:  e.addStats,
+	}, nil, &e.stepSearch); err != nil {
 		return fail(err)
 	}
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
-	e.stepSearch = flujoimpl.Step[Query, Result]{
-		Leaf: &flujoimpl.Leaf[Query, Result]{
-			Name:          "search",
-			Plain:         Search,
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-			Key: func(in Query) (uint64, bool) {
-				return flujogenHashQuery(e.seed, in).Sum64(), true
-			},
-			CopyOut: flujogenCopyResult,
-		},
-		Attempts: 2,
-		Breaker:  e.brkSearch,
-		Cache:    flujoimpl.UnkeyedCache[Query, Result]{C: e.cacheSearch},
-		Counters: &e.cntSearch,
-	}
 	return e, nil
 }
 
@@ -708,7 +444,7 @@ func (e *SearcherExecutor) Execute(ctx context.Context, in Query) (Result, error
 	defer e.svc.Track.Exit()
 	r := flujoimpl.NewRun[struct{}](e.svc, nil, false)
 	var res flujo.StepResult
-	out, abort := e.runSearch(ctx, in, &r, &res)
+	out, abort := e.stepSearch.Run(ctx, &r.Eng.Env, in, r.Frame(), &res)
 	if err := e.svc.EndRun(&res, abort); err != nil {
 		return *new(Result), err
 	}
@@ -717,18 +453,13 @@ func (e *SearcherExecutor) Execute(ctx context.Context, in Query) (Result, error
 
 // ExecuteResult runs Searcher on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *SearcherExecutor) ExecuteResult(ctx context.Context, in Query, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujoimpl.ExecOptionsOf(opts)
-	if !e.svc.Track.Enter() {
-		return nil, flujo.ErrClosed
-	}
-	defer e.svc.Track.Exit()
-	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
-	var err error
-	if r.Budget, err = runtime.RunBudget(limits); err != nil {
+	r, err := flujoimpl.StartRecorded[struct{}](e.svc, "", nil, opts)
+	if err != nil {
 		return nil, err
 	}
+	defer e.svc.Track.Exit()
 	var res flujo.StepResult
-	_, abort := e.runSearch(ctx, in, &r, &res)
+	_, abort := e.stepSearch.Run(ctx, &r.Eng.Env, in, r.Frame(), &res)
 	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
 }
 
@@ -740,34 +471,10 @@ func (e *SearcherExecutor) ExecuteWithMonitoring(ctx context.Context, in Query, 
 // build builds the parts of next that SearcherExecutor keeps itself, taking over old's (nil for the first configuration); the changes to shared parts apply when the returned function runs.
 func (e *SearcherExecutor) build(old, next *flujoimpl.Engine) (func(), []flujoimpl.Closer, error) {
 	cfg := &next.Config
-	var pool *runtime.Pool[scratchSearcherExecutor]
-	if old == nil || cfg.ObjectPoolMaxSize != old.Config.ObjectPoolMaxSize || cfg.ObjectPoolCleanupThreshold != old.Config.ObjectPoolCleanupThreshold {
-		p, err := runtime.NewPool(cfg.ObjectPoolMaxSize, cfg.ObjectPoolCleanupThreshold, newscratchSearcherExecutor, resetscratchSearcherExecutor)
-		if err != nil {
-			return nil, nil, err
-		}
-		pool = p
-	}
-	renew := old != nil && (cfg.CircuitBreakerFailureThreshold != old.Config.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.Config.CircuitBreakerRecoveryTimeoutSeconds)
-	recovery := time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second
-	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery}); renew && err != nil {
-		return nil, nil, err
-	}
 	rebuild := old != nil && (cfg.CacheMaxSize != old.Config.CacheMaxSize || cfg.CacheTTLSeconds != old.Config.CacheTTLSeconds)
 	ttl := time.Duration(cfg.CacheTTLSeconds) * time.Second
 	next.Env.CachePaused = &e.cachesShrunk
-	if next.Monitor != nil && old != nil && old.Monitor == next.Monitor {
-		next.Env.Monitors = old.Env.Monitors
-	} else if next.Monitor != nil {
-		next.Env.Monitors = []*runtime.StepMonitor{next.Monitor.Step("search")}
-	}
 	return func() {
-		if pool != nil {
-			e.scratch.Store(pool)
-		}
-		if renew {
-			_ = e.brkSearch.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-		}
 		if rebuild {
 			_ = e.cacheSearch.Rebuild(cfg.CacheMaxSize, ttl) // valid: Import checked it
 			e.coarse.Need(ttl)
@@ -777,13 +484,10 @@ func (e *SearcherExecutor) build(old, next *flujoimpl.Engine) (func(), []flujoim
 
 // addStats adds the figures of the executor's own parts to s.
 func (e *SearcherExecutor) addStats(_ *flujoimpl.Engine, s *runtime.Stats) {
-	e.cntSearch.AddTo(s.Steps, "search")
-	flujoimpl.AddBreaker(s.Steps, "search", e.brkSearch)
 	if cs := e.cacheSearch.Stats(); cs.Hits+cs.Misses > 0 {
 		flujoimpl.AddCache(s, "search", cs)
 	}
 	s.Cache.AdmissionPaused = e.cachesShrunk.Load()
-	flujoimpl.AddPool(s, e.scratch.Load().Stats())
 }
 
 // closeParts stops the executor's own parts, those built so far when its constructor fails.
@@ -796,7 +500,7 @@ func (e *SearcherExecutor) closeParts() {
 	}
 }
 
-// shrink reacts to memory pressure: from high pressure on, the caches admit no new results and give back half their capacity and the pool drops its idle objects; below, the caches admit again at full capacity.
+// shrink reacts to memory pressure: from high pressure on, the caches admit no new results and give back half their capacity; below, they admit again at full capacity.
 func (e *SearcherExecutor) shrink(level runtime.PressureLevel) {
 	if level < runtime.PressureHigh {
 		e.cachesShrunk.Store(false)
@@ -805,12 +509,6 @@ func (e *SearcherExecutor) shrink(level runtime.PressureLevel) {
 	}
 	e.cachesShrunk.Store(true)
 	e.cacheSearch.Shrink(0.5)
-	e.scratch.Load().Shrink()
-}
-
-// runSearch runs the step "search": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *SearcherExecutor) runSearch(ctx context.Context, in Query, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (Result, error) {
-	return e.stepSearch.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // flujogenCopyResult returns a deep copy of v.

@@ -19,58 +19,27 @@ var (
 	_ func(context.Context, Order) (Order, error) = Price
 	_ func(context.Context, Order) (Order, error) = Quote
 	_ func(context.Context, Order) (Order, error) = Ship
-)
 
-// This file needs a flujoimpl package that supports its generated-code version; if the line below fails to compile, regenerate with the flujogen of the flujo module version in go.mod.
-const _ = flujoimpl.SupportPackageIsVersion3
+	_ = flujoimpl.SupportPackageIsVersion4 // needs a flujoimpl that supports this file's version: regenerate with the flujogen of the flujo module in go.mod
+)
 
 // flujogenMethods gives each executor the methods it has on its services, as the ExecutorCore has them; the name keeps the embedded field unexported.
 type flujogenMethods = flujoimpl.Methods
 
 // FulfilExecutor runs the pipeline Fulfil ("fulfil") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type FulfilExecutor struct {
-	flujogenMethods                                                     // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
-	svc             *flujoimpl.Services                                 // configuration, components, run gate and counters
-	scratch         atomic.Pointer[runtime.Pool[scratchFulfilExecutor]] // working space of Parallel runs (enable_object_pool)
-	cachesShrunk    atomic.Bool                                         // the caches admit no new results (memory pressure, auto-tuner)
-	seed            runtime.Hash                                        // cache keys
-	coarse          *runtime.CoarseClock                                // cache expiry against the system clock
+	flujogenMethods                      // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
+	svc             *flujoimpl.Services  // configuration, components, run gate and counters
+	cachesShrunk    atomic.Bool          // the caches admit no new results (memory pressure, auto-tuner)
+	seed            runtime.Hash         // cache keys
+	coarse          *runtime.CoarseClock // cache expiry against the system clock
 
-	// Step "price".
-	stepPrice flujoimpl.Step[Order, Order]
-	cntPrice  flujoimpl.StepCounters
-	brkPrice  *runtime.Breaker
-
-	// Step "quote".
-	stepQuote flujoimpl.Step[Order, Order]
-	cntQuote  flujoimpl.StepCounters
-	brkQuote  *runtime.Breaker
-
-	// Step "ship".
-	stepShip  flujoimpl.Step[Order, Order]
-	cntShip   flujoimpl.StepCounters
-	brkShip   *runtime.Breaker
-	cacheShip *runtime.ResultCacheK[Order, Order]
-
-	// Step "pack".
-	stepPack flujoimpl.Step[Order, Order]
-	cntPack  flujoimpl.StepCounters
-	brkPack  *runtime.Breaker
-
-	// Step "notify".
+	stepPrice  flujoimpl.Step[Order, Order]
+	stepQuote  flujoimpl.Step[Order, Order]
+	stepShip   flujoimpl.Step[Order, Order]
+	stepPack   flujoimpl.Step[Order, Order]
 	stepNotify flujoimpl.Step[Order, Order]
-	cntNotify  flujoimpl.StepCounters
-	brkNotify  *runtime.Breaker
-}
-
-// scratchFulfilExecutor is the pooled working space of the Parallel runs of FulfilExecutor, one field per Parallel.
-type scratchFulfilExecutor struct{}
-
-func newscratchFulfilExecutor() scratchFulfilExecutor {
-	return scratchFulfilExecutor{}
-}
-func resetscratchFulfilExecutor(u *scratchFulfilExecutor) {
-	*u = scratchFulfilExecutor{}
+	cacheShip  *runtime.ResultCacheK[Order, Order]
 }
 
 // flujogenConfigFulfilExecutor is the configuration compiled into FulfilExecutor.
@@ -84,119 +53,69 @@ func flujogenConfigFulfilExecutor() runtime.OptimizationConfig {
 
 // NewFulfilExecutor returns an executor of Fulfil. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewFulfilExecutor(opts ...flujo.CoreOption) (*FulfilExecutor, error) {
-	set, cfg, err := flujoimpl.Configure("FulfilExecutor", "fulfil", flujogenConfigFulfilExecutor(), "0b81a033870fe3ad", opts)
+	p, err := flujoimpl.NewParts("FulfilExecutor", "fulfil", flujogenConfigFulfilExecutor(), "0b81a033870fe3ad", opts)
 	if err != nil {
 		return nil, err
 	}
-	clock := set.Clock
 	e := &FulfilExecutor{}
 	fail := func(err error) (*FulfilExecutor, error) {
 		e.closeParts()
 		return nil, err
 	}
-	if e.brkPrice, err = runtime.NewBreaker("price", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(120000000000)), Clock: clock}); err != nil {
-		return fail(err)
-	}
-	if e.brkQuote, err = runtime.NewBreaker("quote", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(120000000000)), Clock: clock}); err != nil {
-		return fail(err)
-	}
-	if e.brkShip, err = runtime.NewBreaker("ship", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(120000000000)), Clock: clock}); err != nil {
-		return fail(err)
-	}
-	if e.brkPack, err = runtime.NewBreaker("pack", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(120000000000)), Clock: clock}); err != nil {
-		return fail(err)
-	}
-	if e.brkNotify, err = runtime.NewBreaker("notify", runtime.BreakerSettings{FailureThreshold: 2, RecoveryTimeout: time.Duration(int64(30000000000)), Clock: clock}); err != nil {
-		return fail(err)
-	}
 	e.seed = runtime.NewHash()
 	// Expiry is checked on every hit against a coarse reading of the system clock, as in the ExecutorCore.
-	cacheClock, coarse := runtime.NewCacheClock(clock)
+	cacheClock, coarse := runtime.NewCacheClock(p.Clock())
 	e.coarse = coarse
 	if e.cacheShip, err = runtime.NewResultCacheK[Order, Order](runtime.ResultCacheOptions{MaxSize: 500, TTL: time.Duration(int64(60000000000)), Clock: cacheClock}); err != nil {
 		return fail(err)
 	}
 	e.coarse.Need(time.Duration(int64(60000000000)))
-	if e.svc, err = flujoimpl.NewServices(cfg, flujoimpl.Deps{
+	e.stepPrice.Leaf = &flujoimpl.Leaf[Order, Order]{
+		Name:  "price",
+		Plain: Price,
+	}
+	e.stepPrice.Attempts = 4
+	e.stepQuote.Leaf = &flujoimpl.Leaf[Order, Order]{
+		Name:  "quote",
+		Plain: Quote,
+	}
+	e.stepQuote.Attempts = 2
+	e.stepShip.Leaf = &flujoimpl.Leaf[Order, Order]{
+		Name:  "ship",
+		Plain: Ship,
+		Key: func(in Order) (uint64, bool) {
+			return flujogenHashOrder(e.seed, in).Sum64(), true
+		},
+	}
+	e.stepShip.Attempts = 2
+	e.stepShip.Cache = e.cacheShip
+	e.stepPack.Leaf = &flujoimpl.Leaf[Order, Order]{
+		Name:  "pack",
+		Plain: Pack,
+	}
+	e.stepPack.Attempts = 1
+	e.stepPack.Timeout = time.Duration(int64(5000000))
+	e.stepNotify.Leaf = &flujoimpl.Leaf[Order, Order]{
+		Name:  "notify",
+		Plain: Notify,
+	}
+	e.stepNotify.Attempts = 1
+	e.stepNotify.Breaker = p.Breaker("notify", 2, time.Duration(int64(30000000000)), flujoimpl.OwnThreshold|flujoimpl.OwnRecovery)
+	if e.svc, err = p.Services(flujoimpl.Deps{
 		Build: e.build,
-		Clock: clock,
 		Close: func(*flujoimpl.Engine) []flujoimpl.Closer {
 			e.closeParts()
 			return nil
 		},
-		Fixed:  flujoimpl.CompiledIn,
-		Logger: set.Logger,
-		Name:   "FulfilExecutor",
 		PauseCaches: func(_ *flujoimpl.Engine, pause bool) {
 			e.cachesShrunk.Store(pause)
 		},
-		Sampler: set.Sampler,
-		Shrink:  e.shrink,
-		Sink:    set.Sink,
-		Stats:   e.addStats,
-	}); err != nil {
+		Shrink: e.shrink,
+		Stats:  e.addStats,
+	}, nil, &e.stepPrice, &e.stepQuote, &e.stepShip, &e.stepPack, &e.stepNotify); err != nil {
 		return fail(err)
 	}
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
-	e.stepPrice = flujoimpl.Step[Order, Order]{
-		Leaf: &flujoimpl.Leaf[Order, Order]{
-			Name:          "price",
-			Plain:         Price,
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-		},
-		Attempts: 4,
-		Breaker:  e.brkPrice,
-		Counters: &e.cntPrice,
-	}
-	e.stepQuote = flujoimpl.Step[Order, Order]{
-		Leaf: &flujoimpl.Leaf[Order, Order]{
-			Name:          "quote",
-			Plain:         Quote,
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-		},
-		Attempts: 2,
-		Breaker:  e.brkQuote,
-		Slot:     1,
-		Counters: &e.cntQuote,
-	}
-	e.stepShip = flujoimpl.Step[Order, Order]{
-		Leaf: &flujoimpl.Leaf[Order, Order]{
-			Name:          "ship",
-			Plain:         Ship,
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-			Key: func(in Order) (uint64, bool) {
-				return flujogenHashOrder(e.seed, in).Sum64(), true
-			},
-		},
-		Attempts: 2,
-		Breaker:  e.brkShip,
-		Slot:     2,
-		Cache:    e.cacheShip,
-		Counters: &e.cntShip,
-	}
-	e.stepPack = flujoimpl.Step[Order, Order]{
-		Leaf: &flujoimpl.Leaf[Order, Order]{
-			Name:          "pack",
-			Plain:         Pack,
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-		},
-		Attempts: 1,
-		Timeout:  time.Duration(int64(5000000)),
-		Breaker:  e.brkPack,
-		Slot:     3,
-		Counters: &e.cntPack,
-	}
-	e.stepNotify = flujoimpl.Step[Order, Order]{
-		Leaf: &flujoimpl.Leaf[Order, Order]{
-			Name:          "notify",
-			Plain:         Notify,
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-		},
-		Attempts: 1,
-		Breaker:  e.brkNotify,
-		Slot:     4,
-		Counters: &e.cntNotify,
-	}
 	return e, nil
 }
 
@@ -217,16 +136,11 @@ func (e *FulfilExecutor) Execute(ctx context.Context, in Order) (Order, error) {
 
 // ExecuteResult runs Fulfil on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *FulfilExecutor) ExecuteResult(ctx context.Context, in Order, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujoimpl.ExecOptionsOf(opts)
-	if !e.svc.Track.Enter() {
-		return nil, flujo.ErrClosed
-	}
-	defer e.svc.Track.Exit()
-	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
-	var err error
-	if r.Budget, err = runtime.RunBudget(limits); err != nil {
+	r, err := flujoimpl.StartRecorded[struct{}](e.svc, "", nil, opts)
+	if err != nil {
 		return nil, err
 	}
+	defer e.svc.Track.Exit()
 	var res flujo.StepResult
 	_, abort := e.runFulfil(ctx, in, &r, &res)
 	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, true)
@@ -240,38 +154,10 @@ func (e *FulfilExecutor) ExecuteWithMonitoring(ctx context.Context, in Order, op
 // build builds the parts of next that FulfilExecutor keeps itself, taking over old's (nil for the first configuration); the changes to shared parts apply when the returned function runs.
 func (e *FulfilExecutor) build(old, next *flujoimpl.Engine) (func(), []flujoimpl.Closer, error) {
 	cfg := &next.Config
-	var pool *runtime.Pool[scratchFulfilExecutor]
-	if old == nil || cfg.ObjectPoolMaxSize != old.Config.ObjectPoolMaxSize || cfg.ObjectPoolCleanupThreshold != old.Config.ObjectPoolCleanupThreshold {
-		p, err := runtime.NewPool(cfg.ObjectPoolMaxSize, cfg.ObjectPoolCleanupThreshold, newscratchFulfilExecutor, resetscratchFulfilExecutor)
-		if err != nil {
-			return nil, nil, err
-		}
-		pool = p
-	}
-	renew := old != nil && (cfg.CircuitBreakerFailureThreshold != old.Config.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.Config.CircuitBreakerRecoveryTimeoutSeconds)
-	recovery := time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second
-	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery}); renew && err != nil {
-		return nil, nil, err
-	}
 	rebuild := old != nil && (cfg.CacheMaxSize != old.Config.CacheMaxSize || cfg.CacheTTLSeconds != old.Config.CacheTTLSeconds)
 	ttl := time.Duration(cfg.CacheTTLSeconds) * time.Second
 	next.Env.CachePaused = &e.cachesShrunk
-	if next.Monitor != nil && old != nil && old.Monitor == next.Monitor {
-		next.Env.Monitors = old.Env.Monitors
-	} else if next.Monitor != nil {
-		next.Env.Monitors = []*runtime.StepMonitor{next.Monitor.Step("price"), next.Monitor.Step("quote"), next.Monitor.Step("ship"), next.Monitor.Step("pack"), next.Monitor.Step("notify")}
-	}
 	return func() {
-		if pool != nil {
-			e.scratch.Store(pool)
-		}
-		if renew {
-			_ = e.brkPrice.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-			_ = e.brkQuote.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-			_ = e.brkShip.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-			_ = e.brkPack.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-			_ = e.brkNotify.Renew(runtime.BreakerSettings{FailureThreshold: 2, RecoveryTimeout: time.Duration(int64(30000000000))})
-		}
 		if rebuild {
 			_ = e.cacheShip.Rebuild(cfg.CacheMaxSize, time.Duration(int64(60000000000))) // valid: Import checked it
 			e.coarse.Need(ttl)
@@ -281,21 +167,10 @@ func (e *FulfilExecutor) build(old, next *flujoimpl.Engine) (func(), []flujoimpl
 
 // addStats adds the figures of the executor's own parts to s.
 func (e *FulfilExecutor) addStats(_ *flujoimpl.Engine, s *runtime.Stats) {
-	e.cntPrice.AddTo(s.Steps, "price")
-	flujoimpl.AddBreaker(s.Steps, "price", e.brkPrice)
-	e.cntQuote.AddTo(s.Steps, "quote")
-	flujoimpl.AddBreaker(s.Steps, "quote", e.brkQuote)
-	e.cntShip.AddTo(s.Steps, "ship")
-	flujoimpl.AddBreaker(s.Steps, "ship", e.brkShip)
 	if cs := e.cacheShip.Stats(); cs.Hits+cs.Misses > 0 {
 		flujoimpl.AddCache(s, "ship", cs)
 	}
-	e.cntPack.AddTo(s.Steps, "pack")
-	flujoimpl.AddBreaker(s.Steps, "pack", e.brkPack)
-	e.cntNotify.AddTo(s.Steps, "notify")
-	flujoimpl.AddBreaker(s.Steps, "notify", e.brkNotify)
 	s.Cache.AdmissionPaused = e.cachesShrunk.Load()
-	flujoimpl.AddPool(s, e.scratch.Load().Stats())
 }
 
 // closeParts stops the executor's own parts, those built so far when its constructor fails.
@@ -308,7 +183,7 @@ func (e *FulfilExecutor) closeParts() {
 	}
 }
 
-// shrink reacts to memory pressure: from high pressure on, the caches admit no new results and give back half their capacity and the pool drops its idle objects; below, the caches admit again at full capacity.
+// shrink reacts to memory pressure: from high pressure on, the caches admit no new results and give back half their capacity; below, they admit again at full capacity.
 func (e *FulfilExecutor) shrink(level runtime.PressureLevel) {
 	if level < runtime.PressureHigh {
 		e.cachesShrunk.Store(false)
@@ -317,7 +192,6 @@ func (e *FulfilExecutor) shrink(level runtime.PressureLevel) {
 	}
 	e.cachesShrunk.Store(true)
 	e.cacheShip.Shrink(0.5)
-	e.scratch.Load().Shrink()
 }
 
 // runFulfil runs the Pipeline "fulfil".
@@ -327,57 +201,28 @@ func (e *FulfilExecutor) runFulfil(ctx context.Context, in Order, r *flujoimpl.R
 	if r.Record {
 		res.Steps = make([]flujo.StepResult, 0, 5)
 	}
-	var crPrice flujo.StepResult
-	outPrice, abort := e.runPrice(ctx, in, r, &crPrice)
+	var crPrice, crQuote, crShip, crPack, crNotify flujo.StepResult
+	outPrice, abort := e.stepPrice.Run(ctx, &r.Eng.Env, in, r.Frame(), &crPrice)
 	if stop, abort := flujoimpl.Child(res, &crPrice, r.Record, abort); stop {
 		return *new(Order), abort
 	}
-	var crQuote flujo.StepResult
-	outQuote, abort := e.runQuote(ctx, outPrice, r, &crQuote)
+	outQuote, abort := e.stepQuote.Run(ctx, &r.Eng.Env, outPrice, r.Frame(), &crQuote)
 	if stop, abort := flujoimpl.Child(res, &crQuote, r.Record, abort); stop {
 		return *new(Order), abort
 	}
-	var crShip flujo.StepResult
-	outShip, abort := e.runShip(ctx, outQuote, r, &crShip)
+	outShip, abort := e.stepShip.Run(ctx, &r.Eng.Env, outQuote, r.Frame(), &crShip)
 	if stop, abort := flujoimpl.Child(res, &crShip, r.Record, abort); stop {
 		return *new(Order), abort
 	}
-	var crPack flujo.StepResult
-	outPack, abort := e.runPack(ctx, outShip, r, &crPack)
+	outPack, abort := e.stepPack.Run(ctx, &r.Eng.Env, outShip, r.Frame(), &crPack)
 	if stop, abort := flujoimpl.Child(res, &crPack, r.Record, abort); stop {
 		return *new(Order), abort
 	}
-	var crNotify flujo.StepResult
-	outNotify, abort := e.runNotify(ctx, outPack, r, &crNotify)
+	outNotify, abort := e.stepNotify.Run(ctx, &r.Eng.Env, outPack, r.Frame(), &crNotify)
 	if stop, abort := flujoimpl.Child(res, &crNotify, r.Record, abort); stop {
 		return *new(Order), abort
 	}
 	return flujoimpl.Succeed(res, r.Record, outNotify), nil
-}
-
-// runPrice runs the step "price": 4 attempt(s), circuit breaker (threshold 10, recovery 2m0s).
-func (e *FulfilExecutor) runPrice(ctx context.Context, in Order, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (Order, error) {
-	return e.stepPrice.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
-}
-
-// runQuote runs the step "quote": 2 attempt(s), circuit breaker (threshold 10, recovery 2m0s).
-func (e *FulfilExecutor) runQuote(ctx context.Context, in Order, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (Order, error) {
-	return e.stepQuote.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
-}
-
-// runShip runs the step "ship": 2 attempt(s), circuit breaker (threshold 10, recovery 2m0s).
-func (e *FulfilExecutor) runShip(ctx context.Context, in Order, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (Order, error) {
-	return e.stepShip.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
-}
-
-// runPack runs the step "pack": 1 attempt(s), circuit breaker (threshold 10, recovery 2m0s), timeout 5ms per attempt.
-func (e *FulfilExecutor) runPack(ctx context.Context, in Order, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (Order, error) {
-	return e.stepPack.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
-}
-
-// runNotify runs the step "notify": 1 attempt(s), circuit breaker (threshold 2, recovery 30s).
-func (e *FulfilExecutor) runNotify(ctx context.Context, in Order, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (Order, error) {
-	return e.stepNotify.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // flujogenHashOrder adds v to h in the canonical order of the runtime's hashing primitives.

@@ -8,112 +8,49 @@ import (
 	"github.com/flujo/flujo"
 	"github.com/flujo/flujo/flujoimpl"
 	"github.com/flujo/flujo/runtime"
-	"sync/atomic"
-	"time"
 )
 
 // If a line below fails to compile, this file is stale: run `go generate` (flujogen generate) in this package.
 var (
 	_ func(context.Context, int) (int, error) = Double
 	_ func(int) int                           = Inc
-)
 
-// This file needs a flujoimpl package that supports its generated-code version; if the line below fails to compile, regenerate with the flujogen of the flujo module version in go.mod.
-const _ = flujoimpl.SupportPackageIsVersion3
+	_ = flujoimpl.SupportPackageIsVersion4 // needs a flujoimpl that supports this file's version: regenerate with the flujogen of the flujo module in go.mod
+)
 
 // flujogenMethods gives each executor the methods it has on its services, as the ExecutorCore has them; the name keeps the embedded field unexported.
 type flujogenMethods = flujoimpl.Methods
 
 // DoublerExecutor runs the pipeline Doubler ("doubler") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type DoublerExecutor struct {
-	flujogenMethods                                                      // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
-	svc             *flujoimpl.Services                                  // configuration, components, run gate and counters
-	scratch         atomic.Pointer[runtime.Pool[scratchDoublerExecutor]] // working space of Parallel runs (enable_object_pool)
+	flujogenMethods                     // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
+	svc             *flujoimpl.Services // configuration, components, run gate and counters
 
-	// Step "double".
 	stepDouble flujoimpl.Step[int, int]
-	cntDouble  flujoimpl.StepCounters
-	brkDouble  *runtime.Breaker
-
-	// Step "inc".
-	stepInc flujoimpl.Step[int, int]
-	cntInc  flujoimpl.StepCounters
-	brkInc  *runtime.Breaker
-}
-
-// scratchDoublerExecutor is the pooled working space of the Parallel runs of DoublerExecutor, one field per Parallel.
-type scratchDoublerExecutor struct{}
-
-func newscratchDoublerExecutor() scratchDoublerExecutor {
-	return scratchDoublerExecutor{}
-}
-func resetscratchDoublerExecutor(u *scratchDoublerExecutor) {
-	*u = scratchDoublerExecutor{}
-}
-
-// flujogenConfigDoublerExecutor is the configuration compiled into DoublerExecutor.
-func flujogenConfigDoublerExecutor() runtime.OptimizationConfig {
-	c := runtime.DefaultOptimizationConfig()
-	return c
+	stepInc    flujoimpl.Step[int, int]
 }
 
 // NewDoublerExecutor returns an executor of Doubler. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewDoublerExecutor(opts ...flujo.CoreOption) (*DoublerExecutor, error) {
-	set, cfg, err := flujoimpl.Configure("DoublerExecutor", "doubler", flujogenConfigDoublerExecutor(), "", opts)
+	p, err := flujoimpl.NewParts("DoublerExecutor", "doubler", runtime.DefaultOptimizationConfig(), "", opts)
 	if err != nil {
 		return nil, err
 	}
-	clock := set.Clock
 	e := &DoublerExecutor{}
-	fail := func(err error) (*DoublerExecutor, error) {
-		e.closeParts()
+	e.stepDouble.Leaf = &flujoimpl.Leaf[int, int]{
+		Name:  "double",
+		Plain: Double,
+	}
+	e.stepDouble.Attempts = 3
+	e.stepInc.Leaf = &flujoimpl.Leaf[int, int]{
+		Name: "inc",
+		Pure: Inc,
+	}
+	e.stepInc.Attempts = 2
+	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepDouble, &e.stepInc); err != nil {
 		return nil, err
 	}
-	if e.brkDouble, err = runtime.NewBreaker("double", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
-		return fail(err)
-	}
-	if e.brkInc, err = runtime.NewBreaker("inc", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
-		return fail(err)
-	}
-	if e.svc, err = flujoimpl.NewServices(cfg, flujoimpl.Deps{
-		Build: e.build,
-		Clock: clock,
-		Close: func(*flujoimpl.Engine) []flujoimpl.Closer {
-			e.closeParts()
-			return nil
-		},
-		Fixed:   flujoimpl.CompiledIn,
-		Logger:  set.Logger,
-		Name:    "DoublerExecutor",
-		Sampler: set.Sampler,
-		Shrink:  e.shrink,
-		Sink:    set.Sink,
-		Stats:   e.addStats,
-	}); err != nil {
-		return fail(err)
-	}
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
-	e.stepDouble = flujoimpl.Step[int, int]{
-		Leaf: &flujoimpl.Leaf[int, int]{
-			Name:          "double",
-			Plain:         Double,
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-		},
-		Attempts: 3,
-		Breaker:  e.brkDouble,
-		Counters: &e.cntDouble,
-	}
-	e.stepInc = flujoimpl.Step[int, int]{
-		Leaf: &flujoimpl.Leaf[int, int]{
-			Name:          "inc",
-			Pure:          Inc,
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-		},
-		Attempts: 2,
-		Breaker:  e.brkInc,
-		Slot:     1,
-		Counters: &e.cntInc,
-	}
 	return e, nil
 }
 
@@ -134,16 +71,11 @@ func (e *DoublerExecutor) Execute(ctx context.Context, in int) (int, error) {
 
 // ExecuteResult runs Doubler on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *DoublerExecutor) ExecuteResult(ctx context.Context, in int, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujoimpl.ExecOptionsOf(opts)
-	if !e.svc.Track.Enter() {
-		return nil, flujo.ErrClosed
-	}
-	defer e.svc.Track.Exit()
-	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
-	var err error
-	if r.Budget, err = runtime.RunBudget(limits); err != nil {
+	r, err := flujoimpl.StartRecorded[struct{}](e.svc, "", nil, opts)
+	if err != nil {
 		return nil, err
 	}
+	defer e.svc.Track.Exit()
 	var res flujo.StepResult
 	_, abort := e.runDoubler(ctx, in, &r, &res)
 	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, true)
@@ -154,58 +86,6 @@ func (e *DoublerExecutor) ExecuteWithMonitoring(ctx context.Context, in int, opt
 	return flujoimpl.WithMetrics(e.ExecuteResult(ctx, in, opts...))
 }
 
-// build builds the parts of next that DoublerExecutor keeps itself, taking over old's (nil for the first configuration); the changes to shared parts apply when the returned function runs.
-func (e *DoublerExecutor) build(old, next *flujoimpl.Engine) (func(), []flujoimpl.Closer, error) {
-	cfg := &next.Config
-	var pool *runtime.Pool[scratchDoublerExecutor]
-	if old == nil || cfg.ObjectPoolMaxSize != old.Config.ObjectPoolMaxSize || cfg.ObjectPoolCleanupThreshold != old.Config.ObjectPoolCleanupThreshold {
-		p, err := runtime.NewPool(cfg.ObjectPoolMaxSize, cfg.ObjectPoolCleanupThreshold, newscratchDoublerExecutor, resetscratchDoublerExecutor)
-		if err != nil {
-			return nil, nil, err
-		}
-		pool = p
-	}
-	renew := old != nil && (cfg.CircuitBreakerFailureThreshold != old.Config.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.Config.CircuitBreakerRecoveryTimeoutSeconds)
-	recovery := time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second
-	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery}); renew && err != nil {
-		return nil, nil, err
-	}
-	if next.Monitor != nil && old != nil && old.Monitor == next.Monitor {
-		next.Env.Monitors = old.Env.Monitors
-	} else if next.Monitor != nil {
-		next.Env.Monitors = []*runtime.StepMonitor{next.Monitor.Step("double"), next.Monitor.Step("inc")}
-	}
-	return func() {
-		if pool != nil {
-			e.scratch.Store(pool)
-		}
-		if renew {
-			_ = e.brkDouble.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-			_ = e.brkInc.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-		}
-	}, nil, nil
-}
-
-// addStats adds the figures of the executor's own parts to s.
-func (e *DoublerExecutor) addStats(_ *flujoimpl.Engine, s *runtime.Stats) {
-	e.cntDouble.AddTo(s.Steps, "double")
-	flujoimpl.AddBreaker(s.Steps, "double", e.brkDouble)
-	e.cntInc.AddTo(s.Steps, "inc")
-	flujoimpl.AddBreaker(s.Steps, "inc", e.brkInc)
-	flujoimpl.AddPool(s, e.scratch.Load().Stats())
-}
-
-// closeParts stops the executor's own parts, those built so far when its constructor fails.
-func (e *DoublerExecutor) closeParts() {}
-
-// shrink reacts to memory pressure: from high pressure on, the caches admit no new results and give back half their capacity and the pool drops its idle objects; below, the caches admit again at full capacity.
-func (e *DoublerExecutor) shrink(level runtime.PressureLevel) {
-	if level < runtime.PressureHigh {
-		return
-	}
-	e.scratch.Load().Shrink()
-}
-
 // runDoubler runs the Pipeline "doubler".
 func (e *DoublerExecutor) runDoubler(ctx context.Context, in int, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (int, error) {
 	res.Name = "doubler"
@@ -213,25 +93,14 @@ func (e *DoublerExecutor) runDoubler(ctx context.Context, in int, r *flujoimpl.R
 	if r.Record {
 		res.Steps = make([]flujo.StepResult, 0, 2)
 	}
-	var crDouble flujo.StepResult
-	outDouble, abort := e.runDouble(ctx, in, r, &crDouble)
+	var crDouble, crInc flujo.StepResult
+	outDouble, abort := e.stepDouble.Run(ctx, &r.Eng.Env, in, r.Frame(), &crDouble)
 	if stop, abort := flujoimpl.Child(res, &crDouble, r.Record, abort); stop {
 		return *new(int), abort
 	}
-	var crInc flujo.StepResult
-	outInc, abort := e.runInc(ctx, outDouble, r, &crInc)
+	outInc, abort := e.stepInc.Run(ctx, &r.Eng.Env, outDouble, r.Frame(), &crInc)
 	if stop, abort := flujoimpl.Child(res, &crInc, r.Record, abort); stop {
 		return *new(int), abort
 	}
 	return flujoimpl.Succeed(res, r.Record, outInc), nil
-}
-
-// runDouble runs the step "double": 3 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *DoublerExecutor) runDouble(ctx context.Context, in int, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (int, error) {
-	return e.stepDouble.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
-}
-
-// runInc runs the func "inc": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *DoublerExecutor) runInc(ctx context.Context, in int, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (int, error) {
-	return e.stepInc.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }

@@ -26,39 +26,23 @@ var (
 	_ func(context.Context, Item) (Item, error)         = QuietM
 	_ func(context.Context, Item) (Item, error)         = Rescue
 	_ func(context.Context, Item, *State) (Item, error) = Seed
-)
 
-// This file needs a flujoimpl package that supports its generated-code version; if the line below fails to compile, regenerate with the flujogen of the flujo module version in go.mod.
-const _ = flujoimpl.SupportPackageIsVersion3
+	_ = flujoimpl.SupportPackageIsVersion4 // needs a flujoimpl that supports this file's version: regenerate with the flujogen of the flujo module in go.mod
+)
 
 // flujogenMethods gives each executor the methods it has on its services, as the ExecutorCore has them; the name keeps the embedded field unexported.
 type flujogenMethods = flujoimpl.Methods
 
 // LoudConflictExecutor runs the pipeline LoudConflict ("lfan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type LoudConflictExecutor struct {
-	flujogenMethods                                                           // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
-	svc             *flujoimpl.Services                                       // configuration, components, run gate and counters
-	scratch         atomic.Pointer[runtime.Pool[scratchLoudConflictExecutor]] // working space of Parallel runs (enable_object_pool)
+	flujogenMethods                                                // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
+	svc             *flujoimpl.Services                            // configuration, components, run gate and counters
+	scratch         flujoimpl.Scratch[scratchLoudConflictExecutor] // working space of Parallel runs (enable_object_pool)
 
-	// Step "la".
 	stepLa flujoimpl.Step[Item, Item]
-	cntLa  flujoimpl.StepCounters
-	brkLa  *runtime.Breaker
-
-	// Step "lb".
 	stepLb flujoimpl.Step[Item, Item]
-	cntLb  flujoimpl.StepCounters
-	brkLb  *runtime.Breaker
-
-	// Step "lr".
 	stepLr flujoimpl.Step[Item, Item]
-	cntLr  flujoimpl.StepCounters
-	brkLr  *runtime.Breaker
-
-	// Step "lc".
 	stepLc flujoimpl.Step[Item, Item]
-	cntLc  flujoimpl.StepCounters
-	brkLc  *runtime.Breaker
 }
 
 // scratchLoudConflictExecutor is the pooled working space of the Parallel runs of LoudConflictExecutor, one field per Parallel.
@@ -83,118 +67,65 @@ func flujogenConfigLoudConflictExecutor() runtime.OptimizationConfig {
 
 // NewLoudConflictExecutor returns an executor of LoudConflict. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewLoudConflictExecutor(opts ...flujo.CoreOption) (*LoudConflictExecutor, error) {
-	set, cfg, err := flujoimpl.Configure("LoudConflictExecutor", "lfan", flujogenConfigLoudConflictExecutor(), "", opts)
+	p, err := flujoimpl.NewParts("LoudConflictExecutor", "lfan", flujogenConfigLoudConflictExecutor(), "", opts)
 	if err != nil {
 		return nil, err
 	}
-	clock := set.Clock
 	e := &LoudConflictExecutor{}
-	fail := func(err error) (*LoudConflictExecutor, error) {
-		e.closeParts()
+	e.scratch.New, e.scratch.Reset = newscratchLoudConflictExecutor, resetscratchLoudConflictExecutor
+	e.stepLa.Leaf = &flujoimpl.Leaf[Item, Item]{
+		Name: "la",
+		Attempt: func(ctx context.Context, in Item, s any) (Item, error) {
+			st := s.(*State)
+			w := *st
+			out, err := LoudA(ctx, in, &w)
+			if err == nil {
+				*st = w
+			}
+			return out, err
+		},
+		Usage: func(o Item) runtime.Usage {
+			return o.Usage()
+		},
+	}
+	e.stepLa.Attempts = 1
+	e.stepLb.Leaf = &flujoimpl.Leaf[Item, Item]{
+		Name: "lb",
+		Attempt: func(ctx context.Context, in Item, s any) (Item, error) {
+			st := s.(*State)
+			w := *st
+			out, err := LoudB(ctx, in, &w)
+			if err == nil {
+				*st = w
+			}
+			return out, err
+		},
+		Usage: func(o Item) runtime.Usage {
+			return o.Usage()
+		},
+	}
+	e.stepLb.Attempts = 1
+	e.stepLr.Leaf = &flujoimpl.Leaf[Item, Item]{
+		Name:  "lr",
+		Plain: Rescue,
+		Usage: func(o Item) runtime.Usage {
+			return o.Usage()
+		},
+	}
+	e.stepLr.Attempts = 2
+	e.stepLc.Leaf = &flujoimpl.Leaf[Item, Item]{
+		Name:  "lc",
+		Plain: LoudC,
+		Usage: func(o Item) runtime.Usage {
+			return o.Usage()
+		},
+	}
+	e.stepLc.Attempts = 1
+	e.stepLc.Timeout = time.Duration(int64(20000000))
+	if e.svc, err = p.Services(flujoimpl.Deps{}, &e.scratch, &e.stepLa, &e.stepLb, &e.stepLr, &e.stepLc); err != nil {
 		return nil, err
 	}
-	if e.brkLa, err = runtime.NewBreaker("la", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
-		return fail(err)
-	}
-	if e.brkLb, err = runtime.NewBreaker("lb", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
-		return fail(err)
-	}
-	if e.brkLr, err = runtime.NewBreaker("lr", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
-		return fail(err)
-	}
-	if e.brkLc, err = runtime.NewBreaker("lc", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
-		return fail(err)
-	}
-	if e.svc, err = flujoimpl.NewServices(cfg, flujoimpl.Deps{
-		Build: e.build,
-		Clock: clock,
-		Close: func(*flujoimpl.Engine) []flujoimpl.Closer {
-			e.closeParts()
-			return nil
-		},
-		Fixed:   flujoimpl.CompiledIn,
-		Logger:  set.Logger,
-		Name:    "LoudConflictExecutor",
-		Sampler: set.Sampler,
-		Shrink:  e.shrink,
-		Sink:    set.Sink,
-		Stats:   e.addStats,
-	}); err != nil {
-		return fail(err)
-	}
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
-	e.stepLa = flujoimpl.Step[Item, Item]{
-		Leaf: &flujoimpl.Leaf[Item, Item]{
-			Name: "la",
-			Attempt: func(ctx context.Context, in Item, s any) (Item, error) {
-				st := s.(*State)
-				w := *st
-				out, err := LoudA(ctx, in, &w)
-				if err == nil {
-					*st = w
-				}
-				return out, err
-			},
-			Usage: func(o Item) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-		},
-		Attempts: 1,
-		Breaker:  e.brkLa,
-		Counters: &e.cntLa,
-	}
-	e.stepLb = flujoimpl.Step[Item, Item]{
-		Leaf: &flujoimpl.Leaf[Item, Item]{
-			Name: "lb",
-			Attempt: func(ctx context.Context, in Item, s any) (Item, error) {
-				st := s.(*State)
-				w := *st
-				out, err := LoudB(ctx, in, &w)
-				if err == nil {
-					*st = w
-				}
-				return out, err
-			},
-			Usage: func(o Item) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-		},
-		Attempts: 1,
-		Breaker:  e.brkLb,
-		Slot:     1,
-		Counters: &e.cntLb,
-	}
-	e.stepLr = flujoimpl.Step[Item, Item]{
-		Leaf: &flujoimpl.Leaf[Item, Item]{
-			Name:  "lr",
-			Plain: Rescue,
-			Usage: func(o Item) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-		},
-		Attempts: 2,
-		Breaker:  e.brkLr,
-		Slot:     2,
-		Counters: &e.cntLr,
-	}
-	e.stepLc = flujoimpl.Step[Item, Item]{
-		Leaf: &flujoimpl.Leaf[Item, Item]{
-			Name:  "lc",
-			Plain: LoudC,
-			Usage: func(o Item) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-		},
-		Attempts: 1,
-		Timeout:  time.Duration(int64(20000000)),
-		Breaker:  e.brkLc,
-		Slot:     3,
-		Counters: &e.cntLc,
-	}
 	return e, nil
 }
 
@@ -215,19 +146,11 @@ func (e *LoudConflictExecutor) Execute(ctx context.Context, in Item, st *State) 
 
 // ExecuteResult runs LoudConflict on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage. The state is st or, when st is nil, WithState's; without either the run starts from a zero state, returned in FinalState.
 func (e *LoudConflictExecutor) ExecuteResult(ctx context.Context, in Item, st *State, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	state, limits := flujoimpl.ExecOptionsOf(opts)
-	st, err := flujoimpl.RunState("lfan", st, state)
+	r, err := flujoimpl.StartRecorded(e.svc, "lfan", st, opts)
 	if err != nil {
 		return nil, err
 	}
-	if !e.svc.Track.Enter() {
-		return nil, flujo.ErrClosed
-	}
 	defer e.svc.Track.Exit()
-	r := flujoimpl.NewRun(e.svc, st, true)
-	if r.Budget, err = runtime.RunBudget(limits); err != nil {
-		return nil, err
-	}
 	var res flujo.StepResult
 	_, abort := e.runLfan(ctx, in, &r, &res)
 	return e.svc.EndRecordedRun(&res, abort, r.State, r.Budget, false)
@@ -236,64 +159,6 @@ func (e *LoudConflictExecutor) ExecuteResult(ctx context.Context, in Item, st *S
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
 func (e *LoudConflictExecutor) ExecuteWithMonitoring(ctx context.Context, in Item, st *State, opts ...flujo.ExecOption) (*flujo.PipelineResult, flujo.Metrics, error) {
 	return flujoimpl.WithMetrics(e.ExecuteResult(ctx, in, st, opts...))
-}
-
-// build builds the parts of next that LoudConflictExecutor keeps itself, taking over old's (nil for the first configuration); the changes to shared parts apply when the returned function runs.
-func (e *LoudConflictExecutor) build(old, next *flujoimpl.Engine) (func(), []flujoimpl.Closer, error) {
-	cfg := &next.Config
-	var pool *runtime.Pool[scratchLoudConflictExecutor]
-	if old == nil || cfg.ObjectPoolMaxSize != old.Config.ObjectPoolMaxSize || cfg.ObjectPoolCleanupThreshold != old.Config.ObjectPoolCleanupThreshold {
-		p, err := runtime.NewPool(cfg.ObjectPoolMaxSize, cfg.ObjectPoolCleanupThreshold, newscratchLoudConflictExecutor, resetscratchLoudConflictExecutor)
-		if err != nil {
-			return nil, nil, err
-		}
-		pool = p
-	}
-	renew := old != nil && (cfg.CircuitBreakerFailureThreshold != old.Config.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.Config.CircuitBreakerRecoveryTimeoutSeconds)
-	recovery := time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second
-	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery}); renew && err != nil {
-		return nil, nil, err
-	}
-	if next.Monitor != nil && old != nil && old.Monitor == next.Monitor {
-		next.Env.Monitors = old.Env.Monitors
-	} else if next.Monitor != nil {
-		next.Env.Monitors = []*runtime.StepMonitor{next.Monitor.Step("la"), next.Monitor.Step("lb"), next.Monitor.Step("lr"), next.Monitor.Step("lc")}
-	}
-	return func() {
-		if pool != nil {
-			e.scratch.Store(pool)
-		}
-		if renew {
-			_ = e.brkLa.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-			_ = e.brkLb.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-			_ = e.brkLr.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-			_ = e.brkLc.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-		}
-	}, nil, nil
-}
-
-// addStats adds the figures of the executor's own parts to s.
-func (e *LoudConflictExecutor) addStats(_ *flujoimpl.Engine, s *runtime.Stats) {
-	e.cntLa.AddTo(s.Steps, "la")
-	flujoimpl.AddBreaker(s.Steps, "la", e.brkLa)
-	e.cntLb.AddTo(s.Steps, "lb")
-	flujoimpl.AddBreaker(s.Steps, "lb", e.brkLb)
-	e.cntLr.AddTo(s.Steps, "lr")
-	flujoimpl.AddBreaker(s.Steps, "lr", e.brkLr)
-	e.cntLc.AddTo(s.Steps, "lc")
-	flujoimpl.AddBreaker(s.Steps, "lc", e.brkLc)
-	flujoimpl.AddPool(s, e.scratch.Load().Stats())
-}
-
-// closeParts stops the executor's own parts, those built so far when its constructor fails.
-func (e *LoudConflictExecutor) closeParts() {}
-
-// shrink reacts to memory pressure: from high pressure on, the caches admit no new results and give back half their capacity and the pool drops its idle objects; below, the caches admit again at full capacity.
-func (e *LoudConflictExecutor) shrink(level runtime.PressureLevel) {
-	if level < runtime.PressureHigh {
-		return
-	}
-	e.scratch.Load().Shrink()
 }
 
 // scratchLoudConflictExecutorLfan is the working space of one run of parallel "lfan".
@@ -330,7 +195,7 @@ func (e *LoudConflictExecutor) runLfan(ctx context.Context, in Item, r *flujoimp
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 0, "la", &sc.results[0], &sc.o0, &sc.aborts[0], func() (Item, error) { return e.runLa(bctx, in, &sc.r0, &sc.results[0]) })
+		flujoimpl.RunBranch(sc.done, 0, "la", &sc.results[0], &sc.o0, &sc.aborts[0], func() (Item, error) { return e.stepLa.Run(bctx, &sc.r0.Eng.Env, in, sc.r0.Frame(), &sc.results[0]) })
 	}()
 	sc.r1 = *r
 	sc.w1 = *r.State
@@ -344,7 +209,7 @@ func (e *LoudConflictExecutor) runLfan(ctx context.Context, in Item, r *flujoimp
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 2, "lc", &sc.results[2], &sc.o2, &sc.aborts[2], func() (Item, error) { return e.runLc(bctx, in, &sc.r2, &sc.results[2]) })
+		flujoimpl.RunBranch(sc.done, 2, "lc", &sc.results[2], &sc.o2, &sc.aborts[2], func() (Item, error) { return e.stepLc.Run(bctx, &sc.r2.Eng.Env, in, sc.r2.Frame(), &sc.results[2]) })
 	}()
 	abort, failed, cerr := flujoimpl.Gather(ctx, sc.done, sc.results[:], sc.aborts[:], sc.finished[:], true, cancel)
 	if cerr != nil {
@@ -368,59 +233,24 @@ func (e *LoudConflictExecutor) runLfan(ctx context.Context, in Item, r *flujoimp
 	return flujoimpl.Succeed(res, r.Record, out), nil
 }
 
-// runLa runs the steps "la": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *LoudConflictExecutor) runLa(ctx context.Context, in Item, r *flujoimpl.Run[State], res *flujo.StepResult) (Item, error) {
-	return e.stepLa.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
-}
-
 // runLb runs "lb" and, when it fails, its fallback "lr".
 func (e *LoudConflictExecutor) runLb(ctx context.Context, in Item, r *flujoimpl.Run[State], res *flujo.StepResult) (Item, error) {
-	out, abort := e.primaryLb(ctx, in, r, res)
+	out, abort := e.stepLb.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 	var fb flujo.StepResult
-	out, _, abort = flujoimpl.WithFallback(res, &fb, out, abort, func() (Item, error) { return e.runLr(ctx, in, r, &fb) })
+	out, _, abort = flujoimpl.WithFallback(res, &fb, out, abort, func() (Item, error) { return e.stepLr.Run(ctx, &r.Eng.Env, in, r.Frame(), &fb) })
 	return out, abort
-}
-
-// primaryLb runs the steps "lb": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *LoudConflictExecutor) primaryLb(ctx context.Context, in Item, r *flujoimpl.Run[State], res *flujo.StepResult) (Item, error) {
-	return e.stepLb.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
-}
-
-// runLr runs the step "lr": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *LoudConflictExecutor) runLr(ctx context.Context, in Item, r *flujoimpl.Run[State], res *flujo.StepResult) (Item, error) {
-	return e.stepLr.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
-}
-
-// runLc runs the step "lc": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s), timeout 20ms per attempt.
-func (e *LoudConflictExecutor) runLc(ctx context.Context, in Item, r *flujoimpl.Run[State], res *flujo.StepResult) (Item, error) {
-	return e.stepLc.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // LoudIgnoreExecutor runs the pipeline LoudIgnore ("lfan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type LoudIgnoreExecutor struct {
-	flujogenMethods                                                         // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
-	svc             *flujoimpl.Services                                     // configuration, components, run gate and counters
-	scratch         atomic.Pointer[runtime.Pool[scratchLoudIgnoreExecutor]] // working space of Parallel runs (enable_object_pool)
+	flujogenMethods                                              // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
+	svc             *flujoimpl.Services                          // configuration, components, run gate and counters
+	scratch         flujoimpl.Scratch[scratchLoudIgnoreExecutor] // working space of Parallel runs (enable_object_pool)
 
-	// Step "la".
 	stepLa flujoimpl.Step[Item, Item]
-	cntLa  flujoimpl.StepCounters
-	brkLa  *runtime.Breaker
-
-	// Step "lb".
 	stepLb flujoimpl.Step[Item, Item]
-	cntLb  flujoimpl.StepCounters
-	brkLb  *runtime.Breaker
-
-	// Step "lr".
 	stepLr flujoimpl.Step[Item, Item]
-	cntLr  flujoimpl.StepCounters
-	brkLr  *runtime.Breaker
-
-	// Step "lc".
 	stepLc flujoimpl.Step[Item, Item]
-	cntLc  flujoimpl.StepCounters
-	brkLc  *runtime.Breaker
 }
 
 // scratchLoudIgnoreExecutor is the pooled working space of the Parallel runs of LoudIgnoreExecutor, one field per Parallel.
@@ -445,118 +275,65 @@ func flujogenConfigLoudIgnoreExecutor() runtime.OptimizationConfig {
 
 // NewLoudIgnoreExecutor returns an executor of LoudIgnore. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewLoudIgnoreExecutor(opts ...flujo.CoreOption) (*LoudIgnoreExecutor, error) {
-	set, cfg, err := flujoimpl.Configure("LoudIgnoreExecutor", "lfan", flujogenConfigLoudIgnoreExecutor(), "", opts)
+	p, err := flujoimpl.NewParts("LoudIgnoreExecutor", "lfan", flujogenConfigLoudIgnoreExecutor(), "", opts)
 	if err != nil {
 		return nil, err
 	}
-	clock := set.Clock
 	e := &LoudIgnoreExecutor{}
-	fail := func(err error) (*LoudIgnoreExecutor, error) {
-		e.closeParts()
+	e.scratch.New, e.scratch.Reset = newscratchLoudIgnoreExecutor, resetscratchLoudIgnoreExecutor
+	e.stepLa.Leaf = &flujoimpl.Leaf[Item, Item]{
+		Name: "la",
+		Attempt: func(ctx context.Context, in Item, s any) (Item, error) {
+			st := s.(*State)
+			w := *st
+			out, err := LoudA(ctx, in, &w)
+			if err == nil {
+				*st = w
+			}
+			return out, err
+		},
+		Usage: func(o Item) runtime.Usage {
+			return o.Usage()
+		},
+	}
+	e.stepLa.Attempts = 1
+	e.stepLb.Leaf = &flujoimpl.Leaf[Item, Item]{
+		Name: "lb",
+		Attempt: func(ctx context.Context, in Item, s any) (Item, error) {
+			st := s.(*State)
+			w := *st
+			out, err := LoudB(ctx, in, &w)
+			if err == nil {
+				*st = w
+			}
+			return out, err
+		},
+		Usage: func(o Item) runtime.Usage {
+			return o.Usage()
+		},
+	}
+	e.stepLb.Attempts = 1
+	e.stepLr.Leaf = &flujoimpl.Leaf[Item, Item]{
+		Name:  "lr",
+		Plain: Rescue,
+		Usage: func(o Item) runtime.Usage {
+			return o.Usage()
+		},
+	}
+	e.stepLr.Attempts = 2
+	e.stepLc.Leaf = &flujoimpl.Leaf[Item, Item]{
+		Name:  "lc",
+		Plain: LoudC,
+		Usage: func(o Item) runtime.Usage {
+			return o.Usage()
+		},
+	}
+	e.stepLc.Attempts = 1
+	e.stepLc.Timeout = time.Duration(int64(20000000))
+	if e.svc, err = p.Services(flujoimpl.Deps{}, &e.scratch, &e.stepLa, &e.stepLb, &e.stepLr, &e.stepLc); err != nil {
 		return nil, err
 	}
-	if e.brkLa, err = runtime.NewBreaker("la", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
-		return fail(err)
-	}
-	if e.brkLb, err = runtime.NewBreaker("lb", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
-		return fail(err)
-	}
-	if e.brkLr, err = runtime.NewBreaker("lr", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
-		return fail(err)
-	}
-	if e.brkLc, err = runtime.NewBreaker("lc", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
-		return fail(err)
-	}
-	if e.svc, err = flujoimpl.NewServices(cfg, flujoimpl.Deps{
-		Build: e.build,
-		Clock: clock,
-		Close: func(*flujoimpl.Engine) []flujoimpl.Closer {
-			e.closeParts()
-			return nil
-		},
-		Fixed:   flujoimpl.CompiledIn,
-		Logger:  set.Logger,
-		Name:    "LoudIgnoreExecutor",
-		Sampler: set.Sampler,
-		Shrink:  e.shrink,
-		Sink:    set.Sink,
-		Stats:   e.addStats,
-	}); err != nil {
-		return fail(err)
-	}
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
-	e.stepLa = flujoimpl.Step[Item, Item]{
-		Leaf: &flujoimpl.Leaf[Item, Item]{
-			Name: "la",
-			Attempt: func(ctx context.Context, in Item, s any) (Item, error) {
-				st := s.(*State)
-				w := *st
-				out, err := LoudA(ctx, in, &w)
-				if err == nil {
-					*st = w
-				}
-				return out, err
-			},
-			Usage: func(o Item) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-		},
-		Attempts: 1,
-		Breaker:  e.brkLa,
-		Counters: &e.cntLa,
-	}
-	e.stepLb = flujoimpl.Step[Item, Item]{
-		Leaf: &flujoimpl.Leaf[Item, Item]{
-			Name: "lb",
-			Attempt: func(ctx context.Context, in Item, s any) (Item, error) {
-				st := s.(*State)
-				w := *st
-				out, err := LoudB(ctx, in, &w)
-				if err == nil {
-					*st = w
-				}
-				return out, err
-			},
-			Usage: func(o Item) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-		},
-		Attempts: 1,
-		Breaker:  e.brkLb,
-		Slot:     1,
-		Counters: &e.cntLb,
-	}
-	e.stepLr = flujoimpl.Step[Item, Item]{
-		Leaf: &flujoimpl.Leaf[Item, Item]{
-			Name:  "lr",
-			Plain: Rescue,
-			Usage: func(o Item) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-		},
-		Attempts: 2,
-		Breaker:  e.brkLr,
-		Slot:     2,
-		Counters: &e.cntLr,
-	}
-	e.stepLc = flujoimpl.Step[Item, Item]{
-		Leaf: &flujoimpl.Leaf[Item, Item]{
-			Name:  "lc",
-			Plain: LoudC,
-			Usage: func(o Item) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-		},
-		Attempts: 1,
-		Timeout:  time.Duration(int64(20000000)),
-		Breaker:  e.brkLc,
-		Slot:     3,
-		Counters: &e.cntLc,
-	}
 	return e, nil
 }
 
@@ -577,19 +354,11 @@ func (e *LoudIgnoreExecutor) Execute(ctx context.Context, in Item, st *State) (I
 
 // ExecuteResult runs LoudIgnore on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage. The state is st or, when st is nil, WithState's; without either the run starts from a zero state, returned in FinalState.
 func (e *LoudIgnoreExecutor) ExecuteResult(ctx context.Context, in Item, st *State, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	state, limits := flujoimpl.ExecOptionsOf(opts)
-	st, err := flujoimpl.RunState("lfan", st, state)
+	r, err := flujoimpl.StartRecorded(e.svc, "lfan", st, opts)
 	if err != nil {
 		return nil, err
 	}
-	if !e.svc.Track.Enter() {
-		return nil, flujo.ErrClosed
-	}
 	defer e.svc.Track.Exit()
-	r := flujoimpl.NewRun(e.svc, st, true)
-	if r.Budget, err = runtime.RunBudget(limits); err != nil {
-		return nil, err
-	}
 	var res flujo.StepResult
 	_, abort := e.runLfan(ctx, in, &r, &res)
 	return e.svc.EndRecordedRun(&res, abort, r.State, r.Budget, false)
@@ -598,64 +367,6 @@ func (e *LoudIgnoreExecutor) ExecuteResult(ctx context.Context, in Item, st *Sta
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
 func (e *LoudIgnoreExecutor) ExecuteWithMonitoring(ctx context.Context, in Item, st *State, opts ...flujo.ExecOption) (*flujo.PipelineResult, flujo.Metrics, error) {
 	return flujoimpl.WithMetrics(e.ExecuteResult(ctx, in, st, opts...))
-}
-
-// build builds the parts of next that LoudIgnoreExecutor keeps itself, taking over old's (nil for the first configuration); the changes to shared parts apply when the returned function runs.
-func (e *LoudIgnoreExecutor) build(old, next *flujoimpl.Engine) (func(), []flujoimpl.Closer, error) {
-	cfg := &next.Config
-	var pool *runtime.Pool[scratchLoudIgnoreExecutor]
-	if old == nil || cfg.ObjectPoolMaxSize != old.Config.ObjectPoolMaxSize || cfg.ObjectPoolCleanupThreshold != old.Config.ObjectPoolCleanupThreshold {
-		p, err := runtime.NewPool(cfg.ObjectPoolMaxSize, cfg.ObjectPoolCleanupThreshold, newscratchLoudIgnoreExecutor, resetscratchLoudIgnoreExecutor)
-		if err != nil {
-			return nil, nil, err
-		}
-		pool = p
-	}
-	renew := old != nil && (cfg.CircuitBreakerFailureThreshold != old.Config.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.Config.CircuitBreakerRecoveryTimeoutSeconds)
-	recovery := time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second
-	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery}); renew && err != nil {
-		return nil, nil, err
-	}
-	if next.Monitor != nil && old != nil && old.Monitor == next.Monitor {
-		next.Env.Monitors = old.Env.Monitors
-	} else if next.Monitor != nil {
-		next.Env.Monitors = []*runtime.StepMonitor{next.Monitor.Step("la"), next.Monitor.Step("lb"), next.Monitor.Step("lr"), next.Monitor.Step("lc")}
-	}
-	return func() {
-		if pool != nil {
-			e.scratch.Store(pool)
-		}
-		if renew {
-			_ = e.brkLa.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-			_ = e.brkLb.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-			_ = e.brkLr.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-			_ = e.brkLc.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-		}
-	}, nil, nil
-}
-
-// addStats adds the figures of the executor's own parts to s.
-func (e *LoudIgnoreExecutor) addStats(_ *flujoimpl.Engine, s *runtime.Stats) {
-	e.cntLa.AddTo(s.Steps, "la")
-	flujoimpl.AddBreaker(s.Steps, "la", e.brkLa)
-	e.cntLb.AddTo(s.Steps, "lb")
-	flujoimpl.AddBreaker(s.Steps, "lb", e.brkLb)
-	e.cntLr.AddTo(s.Steps, "lr")
-	flujoimpl.AddBreaker(s.Steps, "lr", e.brkLr)
-	e.cntLc.AddTo(s.Steps, "lc")
-	flujoimpl.AddBreaker(s.Steps, "lc", e.brkLc)
-	flujoimpl.AddPool(s, e.scratch.Load().Stats())
-}
-
-// closeParts stops the executor's own parts, those built so far when its constructor fails.
-func (e *LoudIgnoreExecutor) closeParts() {}
-
-// shrink reacts to memory pressure: from high pressure on, the caches admit no new results and give back half their capacity and the pool drops its idle objects; below, the caches admit again at full capacity.
-func (e *LoudIgnoreExecutor) shrink(level runtime.PressureLevel) {
-	if level < runtime.PressureHigh {
-		return
-	}
-	e.scratch.Load().Shrink()
 }
 
 // scratchLoudIgnoreExecutorLfan is the working space of one run of parallel "lfan".
@@ -692,7 +403,7 @@ func (e *LoudIgnoreExecutor) runLfan(ctx context.Context, in Item, r *flujoimpl.
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 0, "la", &sc.results[0], &sc.o0, &sc.aborts[0], func() (Item, error) { return e.runLa(bctx, in, &sc.r0, &sc.results[0]) })
+		flujoimpl.RunBranch(sc.done, 0, "la", &sc.results[0], &sc.o0, &sc.aborts[0], func() (Item, error) { return e.stepLa.Run(bctx, &sc.r0.Eng.Env, in, sc.r0.Frame(), &sc.results[0]) })
 	}()
 	sc.r1 = *r
 	sc.w1 = *r.State
@@ -706,7 +417,7 @@ func (e *LoudIgnoreExecutor) runLfan(ctx context.Context, in Item, r *flujoimpl.
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 2, "lc", &sc.results[2], &sc.o2, &sc.aborts[2], func() (Item, error) { return e.runLc(bctx, in, &sc.r2, &sc.results[2]) })
+		flujoimpl.RunBranch(sc.done, 2, "lc", &sc.results[2], &sc.o2, &sc.aborts[2], func() (Item, error) { return e.stepLc.Run(bctx, &sc.r2.Eng.Env, in, sc.r2.Frame(), &sc.results[2]) })
 	}()
 	abort, failed, cerr := flujoimpl.Gather(ctx, sc.done, sc.results[:], sc.aborts[:], sc.finished[:], false, cancel)
 	if cerr != nil {
@@ -730,59 +441,24 @@ func (e *LoudIgnoreExecutor) runLfan(ctx context.Context, in Item, r *flujoimpl.
 	return flujoimpl.Succeed(res, r.Record, out), nil
 }
 
-// runLa runs the steps "la": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *LoudIgnoreExecutor) runLa(ctx context.Context, in Item, r *flujoimpl.Run[State], res *flujo.StepResult) (Item, error) {
-	return e.stepLa.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
-}
-
 // runLb runs "lb" and, when it fails, its fallback "lr".
 func (e *LoudIgnoreExecutor) runLb(ctx context.Context, in Item, r *flujoimpl.Run[State], res *flujo.StepResult) (Item, error) {
-	out, abort := e.primaryLb(ctx, in, r, res)
+	out, abort := e.stepLb.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 	var fb flujo.StepResult
-	out, _, abort = flujoimpl.WithFallback(res, &fb, out, abort, func() (Item, error) { return e.runLr(ctx, in, r, &fb) })
+	out, _, abort = flujoimpl.WithFallback(res, &fb, out, abort, func() (Item, error) { return e.stepLr.Run(ctx, &r.Eng.Env, in, r.Frame(), &fb) })
 	return out, abort
-}
-
-// primaryLb runs the steps "lb": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *LoudIgnoreExecutor) primaryLb(ctx context.Context, in Item, r *flujoimpl.Run[State], res *flujo.StepResult) (Item, error) {
-	return e.stepLb.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
-}
-
-// runLr runs the step "lr": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *LoudIgnoreExecutor) runLr(ctx context.Context, in Item, r *flujoimpl.Run[State], res *flujo.StepResult) (Item, error) {
-	return e.stepLr.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
-}
-
-// runLc runs the step "lc": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s), timeout 20ms per attempt.
-func (e *LoudIgnoreExecutor) runLc(ctx context.Context, in Item, r *flujoimpl.Run[State], res *flujo.StepResult) (Item, error) {
-	return e.stepLc.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // LoudKeepFirstExecutor runs the pipeline LoudKeepFirst ("lfan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type LoudKeepFirstExecutor struct {
-	flujogenMethods                                                            // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
-	svc             *flujoimpl.Services                                        // configuration, components, run gate and counters
-	scratch         atomic.Pointer[runtime.Pool[scratchLoudKeepFirstExecutor]] // working space of Parallel runs (enable_object_pool)
+	flujogenMethods                                                 // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
+	svc             *flujoimpl.Services                             // configuration, components, run gate and counters
+	scratch         flujoimpl.Scratch[scratchLoudKeepFirstExecutor] // working space of Parallel runs (enable_object_pool)
 
-	// Step "la".
 	stepLa flujoimpl.Step[Item, Item]
-	cntLa  flujoimpl.StepCounters
-	brkLa  *runtime.Breaker
-
-	// Step "lb".
 	stepLb flujoimpl.Step[Item, Item]
-	cntLb  flujoimpl.StepCounters
-	brkLb  *runtime.Breaker
-
-	// Step "lr".
 	stepLr flujoimpl.Step[Item, Item]
-	cntLr  flujoimpl.StepCounters
-	brkLr  *runtime.Breaker
-
-	// Step "lc".
 	stepLc flujoimpl.Step[Item, Item]
-	cntLc  flujoimpl.StepCounters
-	brkLc  *runtime.Breaker
 }
 
 // scratchLoudKeepFirstExecutor is the pooled working space of the Parallel runs of LoudKeepFirstExecutor, one field per Parallel.
@@ -807,118 +483,65 @@ func flujogenConfigLoudKeepFirstExecutor() runtime.OptimizationConfig {
 
 // NewLoudKeepFirstExecutor returns an executor of LoudKeepFirst. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewLoudKeepFirstExecutor(opts ...flujo.CoreOption) (*LoudKeepFirstExecutor, error) {
-	set, cfg, err := flujoimpl.Configure("LoudKeepFirstExecutor", "lfan", flujogenConfigLoudKeepFirstExecutor(), "", opts)
+	p, err := flujoimpl.NewParts("LoudKeepFirstExecutor", "lfan", flujogenConfigLoudKeepFirstExecutor(), "", opts)
 	if err != nil {
 		return nil, err
 	}
-	clock := set.Clock
 	e := &LoudKeepFirstExecutor{}
-	fail := func(err error) (*LoudKeepFirstExecutor, error) {
-		e.closeParts()
+	e.scratch.New, e.scratch.Reset = newscratchLoudKeepFirstExecutor, resetscratchLoudKeepFirstExecutor
+	e.stepLa.Leaf = &flujoimpl.Leaf[Item, Item]{
+		Name: "la",
+		Attempt: func(ctx context.Context, in Item, s any) (Item, error) {
+			st := s.(*State)
+			w := *st
+			out, err := LoudA(ctx, in, &w)
+			if err == nil {
+				*st = w
+			}
+			return out, err
+		},
+		Usage: func(o Item) runtime.Usage {
+			return o.Usage()
+		},
+	}
+	e.stepLa.Attempts = 1
+	e.stepLb.Leaf = &flujoimpl.Leaf[Item, Item]{
+		Name: "lb",
+		Attempt: func(ctx context.Context, in Item, s any) (Item, error) {
+			st := s.(*State)
+			w := *st
+			out, err := LoudB(ctx, in, &w)
+			if err == nil {
+				*st = w
+			}
+			return out, err
+		},
+		Usage: func(o Item) runtime.Usage {
+			return o.Usage()
+		},
+	}
+	e.stepLb.Attempts = 1
+	e.stepLr.Leaf = &flujoimpl.Leaf[Item, Item]{
+		Name:  "lr",
+		Plain: Rescue,
+		Usage: func(o Item) runtime.Usage {
+			return o.Usage()
+		},
+	}
+	e.stepLr.Attempts = 2
+	e.stepLc.Leaf = &flujoimpl.Leaf[Item, Item]{
+		Name:  "lc",
+		Plain: LoudC,
+		Usage: func(o Item) runtime.Usage {
+			return o.Usage()
+		},
+	}
+	e.stepLc.Attempts = 1
+	e.stepLc.Timeout = time.Duration(int64(20000000))
+	if e.svc, err = p.Services(flujoimpl.Deps{}, &e.scratch, &e.stepLa, &e.stepLb, &e.stepLr, &e.stepLc); err != nil {
 		return nil, err
 	}
-	if e.brkLa, err = runtime.NewBreaker("la", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
-		return fail(err)
-	}
-	if e.brkLb, err = runtime.NewBreaker("lb", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
-		return fail(err)
-	}
-	if e.brkLr, err = runtime.NewBreaker("lr", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
-		return fail(err)
-	}
-	if e.brkLc, err = runtime.NewBreaker("lc", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
-		return fail(err)
-	}
-	if e.svc, err = flujoimpl.NewServices(cfg, flujoimpl.Deps{
-		Build: e.build,
-		Clock: clock,
-		Close: func(*flujoimpl.Engine) []flujoimpl.Closer {
-			e.closeParts()
-			return nil
-		},
-		Fixed:   flujoimpl.CompiledIn,
-		Logger:  set.Logger,
-		Name:    "LoudKeepFirstExecutor",
-		Sampler: set.Sampler,
-		Shrink:  e.shrink,
-		Sink:    set.Sink,
-		Stats:   e.addStats,
-	}); err != nil {
-		return fail(err)
-	}
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
-	e.stepLa = flujoimpl.Step[Item, Item]{
-		Leaf: &flujoimpl.Leaf[Item, Item]{
-			Name: "la",
-			Attempt: func(ctx context.Context, in Item, s any) (Item, error) {
-				st := s.(*State)
-				w := *st
-				out, err := LoudA(ctx, in, &w)
-				if err == nil {
-					*st = w
-				}
-				return out, err
-			},
-			Usage: func(o Item) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-		},
-		Attempts: 1,
-		Breaker:  e.brkLa,
-		Counters: &e.cntLa,
-	}
-	e.stepLb = flujoimpl.Step[Item, Item]{
-		Leaf: &flujoimpl.Leaf[Item, Item]{
-			Name: "lb",
-			Attempt: func(ctx context.Context, in Item, s any) (Item, error) {
-				st := s.(*State)
-				w := *st
-				out, err := LoudB(ctx, in, &w)
-				if err == nil {
-					*st = w
-				}
-				return out, err
-			},
-			Usage: func(o Item) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-		},
-		Attempts: 1,
-		Breaker:  e.brkLb,
-		Slot:     1,
-		Counters: &e.cntLb,
-	}
-	e.stepLr = flujoimpl.Step[Item, Item]{
-		Leaf: &flujoimpl.Leaf[Item, Item]{
-			Name:  "lr",
-			Plain: Rescue,
-			Usage: func(o Item) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-		},
-		Attempts: 2,
-		Breaker:  e.brkLr,
-		Slot:     2,
-		Counters: &e.cntLr,
-	}
-	e.stepLc = flujoimpl.Step[Item, Item]{
-		Leaf: &flujoimpl.Leaf[Item, Item]{
-			Name:  "lc",
-			Plain: LoudC,
-			Usage: func(o Item) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-		},
-		Attempts: 1,
-		Timeout:  time.Duration(int64(20000000)),
-		Breaker:  e.brkLc,
-		Slot:     3,
-		Counters: &e.cntLc,
-	}
 	return e, nil
 }
 
@@ -939,19 +562,11 @@ func (e *LoudKeepFirstExecutor) Execute(ctx context.Context, in Item, st *State)
 
 // ExecuteResult runs LoudKeepFirst on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage. The state is st or, when st is nil, WithState's; without either the run starts from a zero state, returned in FinalState.
 func (e *LoudKeepFirstExecutor) ExecuteResult(ctx context.Context, in Item, st *State, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	state, limits := flujoimpl.ExecOptionsOf(opts)
-	st, err := flujoimpl.RunState("lfan", st, state)
+	r, err := flujoimpl.StartRecorded(e.svc, "lfan", st, opts)
 	if err != nil {
 		return nil, err
 	}
-	if !e.svc.Track.Enter() {
-		return nil, flujo.ErrClosed
-	}
 	defer e.svc.Track.Exit()
-	r := flujoimpl.NewRun(e.svc, st, true)
-	if r.Budget, err = runtime.RunBudget(limits); err != nil {
-		return nil, err
-	}
 	var res flujo.StepResult
 	_, abort := e.runLfan(ctx, in, &r, &res)
 	return e.svc.EndRecordedRun(&res, abort, r.State, r.Budget, false)
@@ -960,64 +575,6 @@ func (e *LoudKeepFirstExecutor) ExecuteResult(ctx context.Context, in Item, st *
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
 func (e *LoudKeepFirstExecutor) ExecuteWithMonitoring(ctx context.Context, in Item, st *State, opts ...flujo.ExecOption) (*flujo.PipelineResult, flujo.Metrics, error) {
 	return flujoimpl.WithMetrics(e.ExecuteResult(ctx, in, st, opts...))
-}
-
-// build builds the parts of next that LoudKeepFirstExecutor keeps itself, taking over old's (nil for the first configuration); the changes to shared parts apply when the returned function runs.
-func (e *LoudKeepFirstExecutor) build(old, next *flujoimpl.Engine) (func(), []flujoimpl.Closer, error) {
-	cfg := &next.Config
-	var pool *runtime.Pool[scratchLoudKeepFirstExecutor]
-	if old == nil || cfg.ObjectPoolMaxSize != old.Config.ObjectPoolMaxSize || cfg.ObjectPoolCleanupThreshold != old.Config.ObjectPoolCleanupThreshold {
-		p, err := runtime.NewPool(cfg.ObjectPoolMaxSize, cfg.ObjectPoolCleanupThreshold, newscratchLoudKeepFirstExecutor, resetscratchLoudKeepFirstExecutor)
-		if err != nil {
-			return nil, nil, err
-		}
-		pool = p
-	}
-	renew := old != nil && (cfg.CircuitBreakerFailureThreshold != old.Config.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.Config.CircuitBreakerRecoveryTimeoutSeconds)
-	recovery := time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second
-	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery}); renew && err != nil {
-		return nil, nil, err
-	}
-	if next.Monitor != nil && old != nil && old.Monitor == next.Monitor {
-		next.Env.Monitors = old.Env.Monitors
-	} else if next.Monitor != nil {
-		next.Env.Monitors = []*runtime.StepMonitor{next.Monitor.Step("la"), next.Monitor.Step("lb"), next.Monitor.Step("lr"), next.Monitor.Step("lc")}
-	}
-	return func() {
-		if pool != nil {
-			e.scratch.Store(pool)
-		}
-		if renew {
-			_ = e.brkLa.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-			_ = e.brkLb.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-			_ = e.brkLr.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-			_ = e.brkLc.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-		}
-	}, nil, nil
-}
-
-// addStats adds the figures of the executor's own parts to s.
-func (e *LoudKeepFirstExecutor) addStats(_ *flujoimpl.Engine, s *runtime.Stats) {
-	e.cntLa.AddTo(s.Steps, "la")
-	flujoimpl.AddBreaker(s.Steps, "la", e.brkLa)
-	e.cntLb.AddTo(s.Steps, "lb")
-	flujoimpl.AddBreaker(s.Steps, "lb", e.brkLb)
-	e.cntLr.AddTo(s.Steps, "lr")
-	flujoimpl.AddBreaker(s.Steps, "lr", e.brkLr)
-	e.cntLc.AddTo(s.Steps, "lc")
-	flujoimpl.AddBreaker(s.Steps, "lc", e.brkLc)
-	flujoimpl.AddPool(s, e.scratch.Load().Stats())
-}
-
-// closeParts stops the executor's own parts, those built so far when its constructor fails.
-func (e *LoudKeepFirstExecutor) closeParts() {}
-
-// shrink reacts to memory pressure: from high pressure on, the caches admit no new results and give back half their capacity and the pool drops its idle objects; below, the caches admit again at full capacity.
-func (e *LoudKeepFirstExecutor) shrink(level runtime.PressureLevel) {
-	if level < runtime.PressureHigh {
-		return
-	}
-	e.scratch.Load().Shrink()
 }
 
 // scratchLoudKeepFirstExecutorLfan is the working space of one run of parallel "lfan".
@@ -1054,7 +611,7 @@ func (e *LoudKeepFirstExecutor) runLfan(ctx context.Context, in Item, r *flujoim
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 0, "la", &sc.results[0], &sc.o0, &sc.aborts[0], func() (Item, error) { return e.runLa(bctx, in, &sc.r0, &sc.results[0]) })
+		flujoimpl.RunBranch(sc.done, 0, "la", &sc.results[0], &sc.o0, &sc.aborts[0], func() (Item, error) { return e.stepLa.Run(bctx, &sc.r0.Eng.Env, in, sc.r0.Frame(), &sc.results[0]) })
 	}()
 	sc.r1 = *r
 	sc.w1 = *r.State
@@ -1068,7 +625,7 @@ func (e *LoudKeepFirstExecutor) runLfan(ctx context.Context, in Item, r *flujoim
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 2, "lc", &sc.results[2], &sc.o2, &sc.aborts[2], func() (Item, error) { return e.runLc(bctx, in, &sc.r2, &sc.results[2]) })
+		flujoimpl.RunBranch(sc.done, 2, "lc", &sc.results[2], &sc.o2, &sc.aborts[2], func() (Item, error) { return e.stepLc.Run(bctx, &sc.r2.Eng.Env, in, sc.r2.Frame(), &sc.results[2]) })
 	}()
 	abort, failed, cerr := flujoimpl.Gather(ctx, sc.done, sc.results[:], sc.aborts[:], sc.finished[:], true, cancel)
 	if cerr != nil {
@@ -1092,58 +649,24 @@ func (e *LoudKeepFirstExecutor) runLfan(ctx context.Context, in Item, r *flujoim
 	return flujoimpl.Succeed(res, r.Record, out), nil
 }
 
-// runLa runs the steps "la": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *LoudKeepFirstExecutor) runLa(ctx context.Context, in Item, r *flujoimpl.Run[State], res *flujo.StepResult) (Item, error) {
-	return e.stepLa.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
-}
-
 // runLb runs "lb" and, when it fails, its fallback "lr".
 func (e *LoudKeepFirstExecutor) runLb(ctx context.Context, in Item, r *flujoimpl.Run[State], res *flujo.StepResult) (Item, error) {
-	out, abort := e.primaryLb(ctx, in, r, res)
+	out, abort := e.stepLb.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 	var fb flujo.StepResult
-	out, _, abort = flujoimpl.WithFallback(res, &fb, out, abort, func() (Item, error) { return e.runLr(ctx, in, r, &fb) })
+	out, _, abort = flujoimpl.WithFallback(res, &fb, out, abort, func() (Item, error) { return e.stepLr.Run(ctx, &r.Eng.Env, in, r.Frame(), &fb) })
 	return out, abort
-}
-
-// primaryLb runs the steps "lb": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *LoudKeepFirstExecutor) primaryLb(ctx context.Context, in Item, r *flujoimpl.Run[State], res *flujo.StepResult) (Item, error) {
-	return e.stepLb.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
-}
-
-// runLr runs the step "lr": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *LoudKeepFirstExecutor) runLr(ctx context.Context, in Item, r *flujoimpl.Run[State], res *flujo.StepResult) (Item, error) {
-	return e.stepLr.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
-}
-
-// runLc runs the step "lc": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s), timeout 20ms per attempt.
-func (e *LoudKeepFirstExecutor) runLc(ctx context.Context, in Item, r *flujoimpl.Run[State], res *flujo.StepResult) (Item, error) {
-	return e.stepLc.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // LoudMapExecutor runs the pipeline LoudMap ("lmap") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type LoudMapExecutor struct {
-	flujogenMethods                                                      // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
-	svc             *flujoimpl.Services                                  // configuration, components, run gate and counters
-	scratch         atomic.Pointer[runtime.Pool[scratchLoudMapExecutor]] // working space of Parallel runs (enable_object_pool)
-	cachesShrunk    atomic.Bool                                          // the caches admit no new results (memory pressure, auto-tuner)
-	seed            runtime.Hash                                         // cache keys
-	coarse          *runtime.CoarseClock                                 // cache expiry against the system clock
+	flujogenMethods                      // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
+	svc             *flujoimpl.Services  // configuration, components, run gate and counters
+	cachesShrunk    atomic.Bool          // the caches admit no new results (memory pressure, auto-tuner)
+	seed            runtime.Hash         // cache keys
+	coarse          *runtime.CoarseClock // cache expiry against the system clock
 
-	// Step "lm".
 	stepLm  flujoimpl.Step[Item, Item]
-	cntLm   flujoimpl.StepCounters
-	brkLm   *runtime.Breaker
 	cacheLm *runtime.ResultCache[Item]
-}
-
-// scratchLoudMapExecutor is the pooled working space of the Parallel runs of LoudMapExecutor, one field per Parallel.
-type scratchLoudMapExecutor struct{}
-
-func newscratchLoudMapExecutor() scratchLoudMapExecutor {
-	return scratchLoudMapExecutor{}
-}
-func resetscratchLoudMapExecutor(u *scratchLoudMapExecutor) {
-	*u = scratchLoudMapExecutor{}
 }
 
 // flujogenConfigLoudMapExecutor is the configuration compiled into LoudMapExecutor.
@@ -1156,66 +679,51 @@ func flujogenConfigLoudMapExecutor() runtime.OptimizationConfig {
 
 // NewLoudMapExecutor returns an executor of LoudMap. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewLoudMapExecutor(opts ...flujo.CoreOption) (*LoudMapExecutor, error) {
-	set, cfg, err := flujoimpl.Configure("LoudMapExecutor", "lmap", flujogenConfigLoudMapExecutor(), "", opts)
+	p, err := flujoimpl.NewParts("LoudMapExecutor", "lmap", flujogenConfigLoudMapExecutor(), "", opts)
 	if err != nil {
 		return nil, err
 	}
-	clock := set.Clock
 	e := &LoudMapExecutor{}
 	fail := func(err error) (*LoudMapExecutor, error) {
 		e.closeParts()
 		return nil, err
 	}
-	if e.brkLm, err = runtime.NewBreaker("lm", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
-		return fail(err)
-	}
 	e.seed = runtime.NewHash()
 	// Expiry is checked on every hit against a coarse reading of the system clock, as in the ExecutorCore.
-	cacheClock, coarse := runtime.NewCacheClock(clock)
+	cacheClock, coarse := runtime.NewCacheClock(p.Clock())
 	e.coarse = coarse
 	if e.cacheLm, err = runtime.NewResultCache[Item](runtime.ResultCacheOptions{MaxSize: 500, TTL: time.Duration(int64(7200000000000)), Clock: cacheClock}); err != nil {
 		return fail(err)
 	}
 	e.coarse.Need(time.Duration(int64(7200000000000)))
-	if e.svc, err = flujoimpl.NewServices(cfg, flujoimpl.Deps{
+	e.stepLm.Leaf = &flujoimpl.Leaf[Item, Item]{
+		Name:  "lm",
+		Plain: LoudM,
+		Usage: func(o Item) runtime.Usage {
+			return o.Usage()
+		},
+		Key: func(in Item) (uint64, bool) {
+			return flujogenHashItem(e.seed, in).Sum64(), true
+		},
+		CopyOut: flujogenCopyItem,
+	}
+	e.stepLm.Attempts = 1
+	e.stepLm.Cache = flujoimpl.UnkeyedCache[Item, Item]{C: e.cacheLm}
+	if e.svc, err = p.Services(flujoimpl.Deps{
 		Build: e.build,
-		Clock: clock,
 		Close: func(*flujoimpl.Engine) []flujoimpl.Closer {
 			e.closeParts()
 			return nil
 		},
-		Fixed:  flujoimpl.CompiledIn,
-		Logger: set.Logger,
-		Name:   "LoudMapExecutor",
 		PauseCaches: func(_ *flujoimpl.Engine, pause bool) {
 			e.cachesShrunk.Store(pause)
 		},
-		Sampler: set.Sampler,
-		Shrink:  e.shrink,
-		Sink:    set.Sink,
-		Stats:   e.addStats,
-	}); err != nil {
+		Shrink: e.shrink,
+		Stats:  e.addStats,
+	}, nil, &e.stepLm); err != nil {
 		return fail(err)
 	}
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
-	e.stepLm = flujoimpl.Step[Item, Item]{
-		Leaf: &flujoimpl.Leaf[Item, Item]{
-			Name:  "lm",
-			Plain: LoudM,
-			Usage: func(o Item) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-			Key: func(in Item) (uint64, bool) {
-				return flujogenHashItem(e.seed, in).Sum64(), true
-			},
-			CopyOut: flujogenCopyItem,
-		},
-		Attempts: 1,
-		Breaker:  e.brkLm,
-		Cache:    flujoimpl.UnkeyedCache[Item, Item]{C: e.cacheLm},
-		Counters: &e.cntLm,
-	}
 	return e, nil
 }
 
@@ -1236,16 +744,11 @@ func (e *LoudMapExecutor) Execute(ctx context.Context, in []Item) ([]Item, error
 
 // ExecuteResult runs LoudMap on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *LoudMapExecutor) ExecuteResult(ctx context.Context, in []Item, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujoimpl.ExecOptionsOf(opts)
-	if !e.svc.Track.Enter() {
-		return nil, flujo.ErrClosed
-	}
-	defer e.svc.Track.Exit()
-	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
-	var err error
-	if r.Budget, err = runtime.RunBudget(limits); err != nil {
+	r, err := flujoimpl.StartRecorded[struct{}](e.svc, "", nil, opts)
+	if err != nil {
 		return nil, err
 	}
+	defer e.svc.Track.Exit()
 	var res flujo.StepResult
 	_, abort := e.runLmap(ctx, in, &r, &res)
 	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
@@ -1259,34 +762,10 @@ func (e *LoudMapExecutor) ExecuteWithMonitoring(ctx context.Context, in []Item, 
 // build builds the parts of next that LoudMapExecutor keeps itself, taking over old's (nil for the first configuration); the changes to shared parts apply when the returned function runs.
 func (e *LoudMapExecutor) build(old, next *flujoimpl.Engine) (func(), []flujoimpl.Closer, error) {
 	cfg := &next.Config
-	var pool *runtime.Pool[scratchLoudMapExecutor]
-	if old == nil || cfg.ObjectPoolMaxSize != old.Config.ObjectPoolMaxSize || cfg.ObjectPoolCleanupThreshold != old.Config.ObjectPoolCleanupThreshold {
-		p, err := runtime.NewPool(cfg.ObjectPoolMaxSize, cfg.ObjectPoolCleanupThreshold, newscratchLoudMapExecutor, resetscratchLoudMapExecutor)
-		if err != nil {
-			return nil, nil, err
-		}
-		pool = p
-	}
-	renew := old != nil && (cfg.CircuitBreakerFailureThreshold != old.Config.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.Config.CircuitBreakerRecoveryTimeoutSeconds)
-	recovery := time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second
-	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery}); renew && err != nil {
-		return nil, nil, err
-	}
 	rebuild := old != nil && (cfg.CacheMaxSize != old.Config.CacheMaxSize || cfg.CacheTTLSeconds != old.Config.CacheTTLSeconds)
 	ttl := time.Duration(cfg.CacheTTLSeconds) * time.Second
 	next.Env.CachePaused = &e.cachesShrunk
-	if next.Monitor != nil && old != nil && old.Monitor == next.Monitor {
-		next.Env.Monitors = old.Env.Monitors
-	} else if next.Monitor != nil {
-		next.Env.Monitors = []*runtime.StepMonitor{next.Monitor.Step("lm")}
-	}
 	return func() {
-		if pool != nil {
-			e.scratch.Store(pool)
-		}
-		if renew {
-			_ = e.brkLm.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-		}
 		if rebuild {
 			_ = e.cacheLm.Rebuild(cfg.CacheMaxSize, ttl) // valid: Import checked it
 			e.coarse.Need(ttl)
@@ -1296,13 +775,10 @@ func (e *LoudMapExecutor) build(old, next *flujoimpl.Engine) (func(), []flujoimp
 
 // addStats adds the figures of the executor's own parts to s.
 func (e *LoudMapExecutor) addStats(_ *flujoimpl.Engine, s *runtime.Stats) {
-	e.cntLm.AddTo(s.Steps, "lm")
-	flujoimpl.AddBreaker(s.Steps, "lm", e.brkLm)
 	if cs := e.cacheLm.Stats(); cs.Hits+cs.Misses > 0 {
 		flujoimpl.AddCache(s, "lm", cs)
 	}
 	s.Cache.AdmissionPaused = e.cachesShrunk.Load()
-	flujoimpl.AddPool(s, e.scratch.Load().Stats())
 }
 
 // closeParts stops the executor's own parts, those built so far when its constructor fails.
@@ -1315,7 +791,7 @@ func (e *LoudMapExecutor) closeParts() {
 	}
 }
 
-// shrink reacts to memory pressure: from high pressure on, the caches admit no new results and give back half their capacity and the pool drops its idle objects; below, the caches admit again at full capacity.
+// shrink reacts to memory pressure: from high pressure on, the caches admit no new results and give back half their capacity; below, they admit again at full capacity.
 func (e *LoudMapExecutor) shrink(level runtime.PressureLevel) {
 	if level < runtime.PressureHigh {
 		e.cachesShrunk.Store(false)
@@ -1324,7 +800,6 @@ func (e *LoudMapExecutor) shrink(level runtime.PressureLevel) {
 	}
 	e.cachesShrunk.Store(true)
 	e.cacheLm.Shrink(0.5)
-	e.scratch.Load().Shrink()
 }
 
 // runLmap runs the Map "lmap".
@@ -1337,7 +812,7 @@ func (e *LoudMapExecutor) runLmap(ctx context.Context, in []Item, r *flujoimpl.R
 	results := make([]flujo.StepResult, len(in))
 	finished := make([]bool, len(in))
 	run := func(ctx context.Context, i int, cr *flujo.StepResult) (Item, error) {
-		return e.runLm(ctx, in[i], r, cr)
+		return e.stepLm.Run(ctx, &r.Eng.Env, in[i], r.Frame(), cr)
 	}
 	var abort error
 	var failed int
@@ -1359,36 +834,16 @@ func (e *LoudMapExecutor) runLmap(ctx context.Context, in []Item, r *flujoimpl.R
 	return flujoimpl.Succeed(res, r.Record, outs), nil
 }
 
-// runLm runs the step "lm": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *LoudMapExecutor) runLm(ctx context.Context, in Item, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (Item, error) {
-	return e.stepLm.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
-}
-
 // LoudNoMergeExecutor runs the pipeline LoudNoMerge ("lfan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type LoudNoMergeExecutor struct {
-	flujogenMethods                                                          // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
-	svc             *flujoimpl.Services                                      // configuration, components, run gate and counters
-	scratch         atomic.Pointer[runtime.Pool[scratchLoudNoMergeExecutor]] // working space of Parallel runs (enable_object_pool)
+	flujogenMethods                                               // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
+	svc             *flujoimpl.Services                           // configuration, components, run gate and counters
+	scratch         flujoimpl.Scratch[scratchLoudNoMergeExecutor] // working space of Parallel runs (enable_object_pool)
 
-	// Step "la".
 	stepLa flujoimpl.Step[Item, Item]
-	cntLa  flujoimpl.StepCounters
-	brkLa  *runtime.Breaker
-
-	// Step "lb".
 	stepLb flujoimpl.Step[Item, Item]
-	cntLb  flujoimpl.StepCounters
-	brkLb  *runtime.Breaker
-
-	// Step "lr".
 	stepLr flujoimpl.Step[Item, Item]
-	cntLr  flujoimpl.StepCounters
-	brkLr  *runtime.Breaker
-
-	// Step "lc".
 	stepLc flujoimpl.Step[Item, Item]
-	cntLc  flujoimpl.StepCounters
-	brkLc  *runtime.Breaker
 }
 
 // scratchLoudNoMergeExecutor is the pooled working space of the Parallel runs of LoudNoMergeExecutor, one field per Parallel.
@@ -1413,118 +868,65 @@ func flujogenConfigLoudNoMergeExecutor() runtime.OptimizationConfig {
 
 // NewLoudNoMergeExecutor returns an executor of LoudNoMerge. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewLoudNoMergeExecutor(opts ...flujo.CoreOption) (*LoudNoMergeExecutor, error) {
-	set, cfg, err := flujoimpl.Configure("LoudNoMergeExecutor", "lfan", flujogenConfigLoudNoMergeExecutor(), "", opts)
+	p, err := flujoimpl.NewParts("LoudNoMergeExecutor", "lfan", flujogenConfigLoudNoMergeExecutor(), "", opts)
 	if err != nil {
 		return nil, err
 	}
-	clock := set.Clock
 	e := &LoudNoMergeExecutor{}
-	fail := func(err error) (*LoudNoMergeExecutor, error) {
-		e.closeParts()
+	e.scratch.New, e.scratch.Reset = newscratchLoudNoMergeExecutor, resetscratchLoudNoMergeExecutor
+	e.stepLa.Leaf = &flujoimpl.Leaf[Item, Item]{
+		Name: "la",
+		Attempt: func(ctx context.Context, in Item, s any) (Item, error) {
+			st := s.(*State)
+			w := *st
+			out, err := LoudA(ctx, in, &w)
+			if err == nil {
+				*st = w
+			}
+			return out, err
+		},
+		Usage: func(o Item) runtime.Usage {
+			return o.Usage()
+		},
+	}
+	e.stepLa.Attempts = 1
+	e.stepLb.Leaf = &flujoimpl.Leaf[Item, Item]{
+		Name: "lb",
+		Attempt: func(ctx context.Context, in Item, s any) (Item, error) {
+			st := s.(*State)
+			w := *st
+			out, err := LoudB(ctx, in, &w)
+			if err == nil {
+				*st = w
+			}
+			return out, err
+		},
+		Usage: func(o Item) runtime.Usage {
+			return o.Usage()
+		},
+	}
+	e.stepLb.Attempts = 1
+	e.stepLr.Leaf = &flujoimpl.Leaf[Item, Item]{
+		Name:  "lr",
+		Plain: Rescue,
+		Usage: func(o Item) runtime.Usage {
+			return o.Usage()
+		},
+	}
+	e.stepLr.Attempts = 2
+	e.stepLc.Leaf = &flujoimpl.Leaf[Item, Item]{
+		Name:  "lc",
+		Plain: LoudC,
+		Usage: func(o Item) runtime.Usage {
+			return o.Usage()
+		},
+	}
+	e.stepLc.Attempts = 1
+	e.stepLc.Timeout = time.Duration(int64(20000000))
+	if e.svc, err = p.Services(flujoimpl.Deps{}, &e.scratch, &e.stepLa, &e.stepLb, &e.stepLr, &e.stepLc); err != nil {
 		return nil, err
 	}
-	if e.brkLa, err = runtime.NewBreaker("la", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
-		return fail(err)
-	}
-	if e.brkLb, err = runtime.NewBreaker("lb", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
-		return fail(err)
-	}
-	if e.brkLr, err = runtime.NewBreaker("lr", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
-		return fail(err)
-	}
-	if e.brkLc, err = runtime.NewBreaker("lc", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
-		return fail(err)
-	}
-	if e.svc, err = flujoimpl.NewServices(cfg, flujoimpl.Deps{
-		Build: e.build,
-		Clock: clock,
-		Close: func(*flujoimpl.Engine) []flujoimpl.Closer {
-			e.closeParts()
-			return nil
-		},
-		Fixed:   flujoimpl.CompiledIn,
-		Logger:  set.Logger,
-		Name:    "LoudNoMergeExecutor",
-		Sampler: set.Sampler,
-		Shrink:  e.shrink,
-		Sink:    set.Sink,
-		Stats:   e.addStats,
-	}); err != nil {
-		return fail(err)
-	}
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
-	e.stepLa = flujoimpl.Step[Item, Item]{
-		Leaf: &flujoimpl.Leaf[Item, Item]{
-			Name: "la",
-			Attempt: func(ctx context.Context, in Item, s any) (Item, error) {
-				st := s.(*State)
-				w := *st
-				out, err := LoudA(ctx, in, &w)
-				if err == nil {
-					*st = w
-				}
-				return out, err
-			},
-			Usage: func(o Item) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-		},
-		Attempts: 1,
-		Breaker:  e.brkLa,
-		Counters: &e.cntLa,
-	}
-	e.stepLb = flujoimpl.Step[Item, Item]{
-		Leaf: &flujoimpl.Leaf[Item, Item]{
-			Name: "lb",
-			Attempt: func(ctx context.Context, in Item, s any) (Item, error) {
-				st := s.(*State)
-				w := *st
-				out, err := LoudB(ctx, in, &w)
-				if err == nil {
-					*st = w
-				}
-				return out, err
-			},
-			Usage: func(o Item) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-		},
-		Attempts: 1,
-		Breaker:  e.brkLb,
-		Slot:     1,
-		Counters: &e.cntLb,
-	}
-	e.stepLr = flujoimpl.Step[Item, Item]{
-		Leaf: &flujoimpl.Leaf[Item, Item]{
-			Name:  "lr",
-			Plain: Rescue,
-			Usage: func(o Item) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-		},
-		Attempts: 2,
-		Breaker:  e.brkLr,
-		Slot:     2,
-		Counters: &e.cntLr,
-	}
-	e.stepLc = flujoimpl.Step[Item, Item]{
-		Leaf: &flujoimpl.Leaf[Item, Item]{
-			Name:  "lc",
-			Plain: LoudC,
-			Usage: func(o Item) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-		},
-		Attempts: 1,
-		Timeout:  time.Duration(int64(20000000)),
-		Breaker:  e.brkLc,
-		Slot:     3,
-		Counters: &e.cntLc,
-	}
 	return e, nil
 }
 
@@ -1545,19 +947,11 @@ func (e *LoudNoMergeExecutor) Execute(ctx context.Context, in Item, st *State) (
 
 // ExecuteResult runs LoudNoMerge on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage. The state is st or, when st is nil, WithState's; without either the run starts from a zero state, returned in FinalState.
 func (e *LoudNoMergeExecutor) ExecuteResult(ctx context.Context, in Item, st *State, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	state, limits := flujoimpl.ExecOptionsOf(opts)
-	st, err := flujoimpl.RunState("lfan", st, state)
+	r, err := flujoimpl.StartRecorded(e.svc, "lfan", st, opts)
 	if err != nil {
 		return nil, err
 	}
-	if !e.svc.Track.Enter() {
-		return nil, flujo.ErrClosed
-	}
 	defer e.svc.Track.Exit()
-	r := flujoimpl.NewRun(e.svc, st, true)
-	if r.Budget, err = runtime.RunBudget(limits); err != nil {
-		return nil, err
-	}
 	var res flujo.StepResult
 	_, abort := e.runLfan(ctx, in, &r, &res)
 	return e.svc.EndRecordedRun(&res, abort, r.State, r.Budget, false)
@@ -1566,64 +960,6 @@ func (e *LoudNoMergeExecutor) ExecuteResult(ctx context.Context, in Item, st *St
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
 func (e *LoudNoMergeExecutor) ExecuteWithMonitoring(ctx context.Context, in Item, st *State, opts ...flujo.ExecOption) (*flujo.PipelineResult, flujo.Metrics, error) {
 	return flujoimpl.WithMetrics(e.ExecuteResult(ctx, in, st, opts...))
-}
-
-// build builds the parts of next that LoudNoMergeExecutor keeps itself, taking over old's (nil for the first configuration); the changes to shared parts apply when the returned function runs.
-func (e *LoudNoMergeExecutor) build(old, next *flujoimpl.Engine) (func(), []flujoimpl.Closer, error) {
-	cfg := &next.Config
-	var pool *runtime.Pool[scratchLoudNoMergeExecutor]
-	if old == nil || cfg.ObjectPoolMaxSize != old.Config.ObjectPoolMaxSize || cfg.ObjectPoolCleanupThreshold != old.Config.ObjectPoolCleanupThreshold {
-		p, err := runtime.NewPool(cfg.ObjectPoolMaxSize, cfg.ObjectPoolCleanupThreshold, newscratchLoudNoMergeExecutor, resetscratchLoudNoMergeExecutor)
-		if err != nil {
-			return nil, nil, err
-		}
-		pool = p
-	}
-	renew := old != nil && (cfg.CircuitBreakerFailureThreshold != old.Config.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.Config.CircuitBreakerRecoveryTimeoutSeconds)
-	recovery := time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second
-	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery}); renew && err != nil {
-		return nil, nil, err
-	}
-	if next.Monitor != nil && old != nil && old.Monitor == next.Monitor {
-		next.Env.Monitors = old.Env.Monitors
-	} else if next.Monitor != nil {
-		next.Env.Monitors = []*runtime.StepMonitor{next.Monitor.Step("la"), next.Monitor.Step("lb"), next.Monitor.Step("lr"), next.Monitor.Step("lc")}
-	}
-	return func() {
-		if pool != nil {
-			e.scratch.Store(pool)
-		}
-		if renew {
-			_ = e.brkLa.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-			_ = e.brkLb.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-			_ = e.brkLr.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-			_ = e.brkLc.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-		}
-	}, nil, nil
-}
-
-// addStats adds the figures of the executor's own parts to s.
-func (e *LoudNoMergeExecutor) addStats(_ *flujoimpl.Engine, s *runtime.Stats) {
-	e.cntLa.AddTo(s.Steps, "la")
-	flujoimpl.AddBreaker(s.Steps, "la", e.brkLa)
-	e.cntLb.AddTo(s.Steps, "lb")
-	flujoimpl.AddBreaker(s.Steps, "lb", e.brkLb)
-	e.cntLr.AddTo(s.Steps, "lr")
-	flujoimpl.AddBreaker(s.Steps, "lr", e.brkLr)
-	e.cntLc.AddTo(s.Steps, "lc")
-	flujoimpl.AddBreaker(s.Steps, "lc", e.brkLc)
-	flujoimpl.AddPool(s, e.scratch.Load().Stats())
-}
-
-// closeParts stops the executor's own parts, those built so far when its constructor fails.
-func (e *LoudNoMergeExecutor) closeParts() {}
-
-// shrink reacts to memory pressure: from high pressure on, the caches admit no new results and give back half their capacity and the pool drops its idle objects; below, the caches admit again at full capacity.
-func (e *LoudNoMergeExecutor) shrink(level runtime.PressureLevel) {
-	if level < runtime.PressureHigh {
-		return
-	}
-	e.scratch.Load().Shrink()
 }
 
 // scratchLoudNoMergeExecutorLfan is the working space of one run of parallel "lfan".
@@ -1660,7 +996,7 @@ func (e *LoudNoMergeExecutor) runLfan(ctx context.Context, in Item, r *flujoimpl
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 0, "la", &sc.results[0], &sc.o0, &sc.aborts[0], func() (Item, error) { return e.runLa(bctx, in, &sc.r0, &sc.results[0]) })
+		flujoimpl.RunBranch(sc.done, 0, "la", &sc.results[0], &sc.o0, &sc.aborts[0], func() (Item, error) { return e.stepLa.Run(bctx, &sc.r0.Eng.Env, in, sc.r0.Frame(), &sc.results[0]) })
 	}()
 	sc.r1 = *r
 	sc.w1 = *r.State
@@ -1674,7 +1010,7 @@ func (e *LoudNoMergeExecutor) runLfan(ctx context.Context, in Item, r *flujoimpl
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 2, "lc", &sc.results[2], &sc.o2, &sc.aborts[2], func() (Item, error) { return e.runLc(bctx, in, &sc.r2, &sc.results[2]) })
+		flujoimpl.RunBranch(sc.done, 2, "lc", &sc.results[2], &sc.o2, &sc.aborts[2], func() (Item, error) { return e.stepLc.Run(bctx, &sc.r2.Eng.Env, in, sc.r2.Frame(), &sc.results[2]) })
 	}()
 	abort, failed, cerr := flujoimpl.Gather(ctx, sc.done, sc.results[:], sc.aborts[:], sc.finished[:], true, cancel)
 	if cerr != nil {
@@ -1692,63 +1028,28 @@ func (e *LoudNoMergeExecutor) runLfan(ctx context.Context, in Item, r *flujoimpl
 	return flujoimpl.Succeed(res, r.Record, out), nil
 }
 
-// runLa runs the steps "la": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *LoudNoMergeExecutor) runLa(ctx context.Context, in Item, r *flujoimpl.Run[State], res *flujo.StepResult) (Item, error) {
-	return e.stepLa.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
-}
-
 // runLb runs "lb" and, when it fails, its fallback "lr".
 func (e *LoudNoMergeExecutor) runLb(ctx context.Context, in Item, r *flujoimpl.Run[State], res *flujo.StepResult) (Item, error) {
-	out, abort := e.primaryLb(ctx, in, r, res)
+	out, abort := e.stepLb.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 	var fb flujo.StepResult
-	out, _, abort = flujoimpl.WithFallback(res, &fb, out, abort, func() (Item, error) { return e.runLr(ctx, in, r, &fb) })
+	out, _, abort = flujoimpl.WithFallback(res, &fb, out, abort, func() (Item, error) { return e.stepLr.Run(ctx, &r.Eng.Env, in, r.Frame(), &fb) })
 	return out, abort
-}
-
-// primaryLb runs the steps "lb": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *LoudNoMergeExecutor) primaryLb(ctx context.Context, in Item, r *flujoimpl.Run[State], res *flujo.StepResult) (Item, error) {
-	return e.stepLb.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
-}
-
-// runLr runs the step "lr": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *LoudNoMergeExecutor) runLr(ctx context.Context, in Item, r *flujoimpl.Run[State], res *flujo.StepResult) (Item, error) {
-	return e.stepLr.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
-}
-
-// runLc runs the step "lc": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s), timeout 20ms per attempt.
-func (e *LoudNoMergeExecutor) runLc(ctx context.Context, in Item, r *flujoimpl.Run[State], res *flujo.StepResult) (Item, error) {
-	return e.stepLc.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // LoudSeqExecutor runs the pipeline LoudSeq ("lseq") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type LoudSeqExecutor struct {
-	flujogenMethods                                                      // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
-	svc             *flujoimpl.Services                                  // configuration, components, run gate and counters
-	scratch         atomic.Pointer[runtime.Pool[scratchLoudSeqExecutor]] // working space of Parallel runs (enable_object_pool)
-	cachesShrunk    atomic.Bool                                          // the caches admit no new results (memory pressure, auto-tuner)
-	seed            runtime.Hash                                         // cache keys
-	coarse          *runtime.CoarseClock                                 // cache expiry against the system clock
+	flujogenMethods                                           // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
+	svc             *flujoimpl.Services                       // configuration, components, run gate and counters
+	scratch         flujoimpl.Scratch[scratchLoudSeqExecutor] // working space of Parallel runs (enable_object_pool)
+	cachesShrunk    atomic.Bool                               // the caches admit no new results (memory pressure, auto-tuner)
+	seed            runtime.Hash                              // cache keys
+	coarse          *runtime.CoarseClock                      // cache expiry against the system clock
 
-	// Step "seed".
 	stepSeed flujoimpl.Step[Item, Item]
-	cntSeed  flujoimpl.StepCounters
-	brkSeed  *runtime.Breaker
-
-	// Step "la".
-	stepLa flujoimpl.Step[Item, Item]
-	cntLa  flujoimpl.StepCounters
-	brkLa  *runtime.Breaker
-
-	// Step "lb".
-	stepLb flujoimpl.Step[Item, Item]
-	cntLb  flujoimpl.StepCounters
-	brkLb  *runtime.Breaker
-
-	// Step "lc".
-	stepLc  flujoimpl.Step[Item, Item]
-	cntLc   flujoimpl.StepCounters
-	brkLc   *runtime.Breaker
-	cacheLc *runtime.ResultCache[Item]
+	stepLa   flujoimpl.Step[Item, Item]
+	stepLb   flujoimpl.Step[Item, Item]
+	stepLc   flujoimpl.Step[Item, Item]
+	cacheLc  *runtime.ResultCache[Item]
 }
 
 // scratchLoudSeqExecutor is the pooled working space of the Parallel runs of LoudSeqExecutor, one field per Parallel.
@@ -1773,142 +1074,101 @@ func flujogenConfigLoudSeqExecutor() runtime.OptimizationConfig {
 
 // NewLoudSeqExecutor returns an executor of LoudSeq. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewLoudSeqExecutor(opts ...flujo.CoreOption) (*LoudSeqExecutor, error) {
-	set, cfg, err := flujoimpl.Configure("LoudSeqExecutor", "lseq", flujogenConfigLoudSeqExecutor(), "", opts)
+	p, err := flujoimpl.NewParts("LoudSeqExecutor", "lseq", flujogenConfigLoudSeqExecutor(), "", opts)
 	if err != nil {
 		return nil, err
 	}
-	clock := set.Clock
 	e := &LoudSeqExecutor{}
 	fail := func(err error) (*LoudSeqExecutor, error) {
 		e.closeParts()
 		return nil, err
 	}
-	if e.brkSeed, err = runtime.NewBreaker("seed", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
-		return fail(err)
-	}
-	if e.brkLa, err = runtime.NewBreaker("la", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
-		return fail(err)
-	}
-	if e.brkLb, err = runtime.NewBreaker("lb", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
-		return fail(err)
-	}
-	if e.brkLc, err = runtime.NewBreaker("lc", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
-		return fail(err)
-	}
 	e.seed = runtime.NewHash()
 	// Expiry is checked on every hit against a coarse reading of the system clock, as in the ExecutorCore.
-	cacheClock, coarse := runtime.NewCacheClock(clock)
+	cacheClock, coarse := runtime.NewCacheClock(p.Clock())
 	e.coarse = coarse
 	if e.cacheLc, err = runtime.NewResultCache[Item](runtime.ResultCacheOptions{MaxSize: 500, TTL: time.Duration(int64(7200000000000)), Clock: cacheClock}); err != nil {
 		return fail(err)
 	}
 	e.coarse.Need(time.Duration(int64(7200000000000)))
-	if e.svc, err = flujoimpl.NewServices(cfg, flujoimpl.Deps{
+	e.scratch.New, e.scratch.Reset = newscratchLoudSeqExecutor, resetscratchLoudSeqExecutor
+	e.stepSeed.Leaf = &flujoimpl.Leaf[Item, Item]{
+		Name: "seed",
+		Attempt: func(ctx context.Context, in Item, s any) (Item, error) {
+			st := s.(*State)
+			w := *st
+			out, err := Seed(ctx, in, &w)
+			if err == nil {
+				*st = w
+			}
+			return out, err
+		},
+		Usage: func(o Item) runtime.Usage {
+			return o.Usage()
+		},
+	}
+	e.stepSeed.Attempts = 2
+	e.stepLa.Leaf = &flujoimpl.Leaf[Item, Item]{
+		Name: "la",
+		Attempt: func(ctx context.Context, in Item, s any) (Item, error) {
+			st := s.(*State)
+			w := *st
+			out, err := LoudA(ctx, in, &w)
+			if err == nil {
+				*st = w
+			}
+			return out, err
+		},
+		Usage: func(o Item) runtime.Usage {
+			return o.Usage()
+		},
+	}
+	e.stepLa.Attempts = 1
+	e.stepLb.Leaf = &flujoimpl.Leaf[Item, Item]{
+		Name: "lb",
+		Attempt: func(ctx context.Context, in Item, s any) (Item, error) {
+			st := s.(*State)
+			w := *st
+			out, err := LoudB(ctx, in, &w)
+			if err == nil {
+				*st = w
+			}
+			return out, err
+		},
+		Usage: func(o Item) runtime.Usage {
+			return o.Usage()
+		},
+	}
+	e.stepLb.Attempts = 1
+	e.stepLc.Leaf = &flujoimpl.Leaf[Item, Item]{
+		Name:  "lc",
+		Plain: LoudC,
+		Usage: func(o Item) runtime.Usage {
+			return o.Usage()
+		},
+		Key: func(in Item) (uint64, bool) {
+			return flujogenHashItem(e.seed, in).Sum64(), true
+		},
+		CopyOut: flujogenCopyItem,
+	}
+	e.stepLc.Attempts = 1
+	e.stepLc.Timeout = time.Duration(int64(20000000))
+	e.stepLc.Cache = flujoimpl.UnkeyedCache[Item, Item]{C: e.cacheLc}
+	if e.svc, err = p.Services(flujoimpl.Deps{
 		Build: e.build,
-		Clock: clock,
 		Close: func(*flujoimpl.Engine) []flujoimpl.Closer {
 			e.closeParts()
 			return nil
 		},
-		Fixed:  flujoimpl.CompiledIn,
-		Logger: set.Logger,
-		Name:   "LoudSeqExecutor",
 		PauseCaches: func(_ *flujoimpl.Engine, pause bool) {
 			e.cachesShrunk.Store(pause)
 		},
-		Sampler: set.Sampler,
-		Shrink:  e.shrink,
-		Sink:    set.Sink,
-		Stats:   e.addStats,
-	}); err != nil {
+		Shrink: e.shrink,
+		Stats:  e.addStats,
+	}, &e.scratch, &e.stepSeed, &e.stepLa, &e.stepLb, &e.stepLc); err != nil {
 		return fail(err)
 	}
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
-	e.stepSeed = flujoimpl.Step[Item, Item]{
-		Leaf: &flujoimpl.Leaf[Item, Item]{
-			Name: "seed",
-			Attempt: func(ctx context.Context, in Item, s any) (Item, error) {
-				st := s.(*State)
-				w := *st
-				out, err := Seed(ctx, in, &w)
-				if err == nil {
-					*st = w
-				}
-				return out, err
-			},
-			Usage: func(o Item) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-		},
-		Attempts: 2,
-		Breaker:  e.brkSeed,
-		Counters: &e.cntSeed,
-	}
-	e.stepLa = flujoimpl.Step[Item, Item]{
-		Leaf: &flujoimpl.Leaf[Item, Item]{
-			Name: "la",
-			Attempt: func(ctx context.Context, in Item, s any) (Item, error) {
-				st := s.(*State)
-				w := *st
-				out, err := LoudA(ctx, in, &w)
-				if err == nil {
-					*st = w
-				}
-				return out, err
-			},
-			Usage: func(o Item) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-		},
-		Attempts: 1,
-		Breaker:  e.brkLa,
-		Slot:     1,
-		Counters: &e.cntLa,
-	}
-	e.stepLb = flujoimpl.Step[Item, Item]{
-		Leaf: &flujoimpl.Leaf[Item, Item]{
-			Name: "lb",
-			Attempt: func(ctx context.Context, in Item, s any) (Item, error) {
-				st := s.(*State)
-				w := *st
-				out, err := LoudB(ctx, in, &w)
-				if err == nil {
-					*st = w
-				}
-				return out, err
-			},
-			Usage: func(o Item) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-		},
-		Attempts: 1,
-		Breaker:  e.brkLb,
-		Slot:     2,
-		Counters: &e.cntLb,
-	}
-	e.stepLc = flujoimpl.Step[Item, Item]{
-		Leaf: &flujoimpl.Leaf[Item, Item]{
-			Name:  "lc",
-			Plain: LoudC,
-			Usage: func(o Item) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-			Key: func(in Item) (uint64, bool) {
-				return flujogenHashItem(e.seed, in).Sum64(), true
-			},
-			CopyOut: flujogenCopyItem,
-		},
-		Attempts: 1,
-		Timeout:  time.Duration(int64(20000000)),
-		Breaker:  e.brkLc,
-		Slot:     3,
-		Cache:    flujoimpl.UnkeyedCache[Item, Item]{C: e.cacheLc},
-		Counters: &e.cntLc,
-	}
 	return e, nil
 }
 
@@ -1929,19 +1189,11 @@ func (e *LoudSeqExecutor) Execute(ctx context.Context, in Item, st *State) (Item
 
 // ExecuteResult runs LoudSeq on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage. The state is st or, when st is nil, WithState's; without either the run starts from a zero state, returned in FinalState.
 func (e *LoudSeqExecutor) ExecuteResult(ctx context.Context, in Item, st *State, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	state, limits := flujoimpl.ExecOptionsOf(opts)
-	st, err := flujoimpl.RunState("lseq", st, state)
+	r, err := flujoimpl.StartRecorded(e.svc, "lseq", st, opts)
 	if err != nil {
 		return nil, err
 	}
-	if !e.svc.Track.Enter() {
-		return nil, flujo.ErrClosed
-	}
 	defer e.svc.Track.Exit()
-	r := flujoimpl.NewRun(e.svc, st, true)
-	if r.Budget, err = runtime.RunBudget(limits); err != nil {
-		return nil, err
-	}
 	var res flujo.StepResult
 	_, abort := e.runLseq(ctx, in, &r, &res)
 	return e.svc.EndRecordedRun(&res, abort, r.State, r.Budget, true)
@@ -1955,37 +1207,10 @@ func (e *LoudSeqExecutor) ExecuteWithMonitoring(ctx context.Context, in Item, st
 // build builds the parts of next that LoudSeqExecutor keeps itself, taking over old's (nil for the first configuration); the changes to shared parts apply when the returned function runs.
 func (e *LoudSeqExecutor) build(old, next *flujoimpl.Engine) (func(), []flujoimpl.Closer, error) {
 	cfg := &next.Config
-	var pool *runtime.Pool[scratchLoudSeqExecutor]
-	if old == nil || cfg.ObjectPoolMaxSize != old.Config.ObjectPoolMaxSize || cfg.ObjectPoolCleanupThreshold != old.Config.ObjectPoolCleanupThreshold {
-		p, err := runtime.NewPool(cfg.ObjectPoolMaxSize, cfg.ObjectPoolCleanupThreshold, newscratchLoudSeqExecutor, resetscratchLoudSeqExecutor)
-		if err != nil {
-			return nil, nil, err
-		}
-		pool = p
-	}
-	renew := old != nil && (cfg.CircuitBreakerFailureThreshold != old.Config.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.Config.CircuitBreakerRecoveryTimeoutSeconds)
-	recovery := time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second
-	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery}); renew && err != nil {
-		return nil, nil, err
-	}
 	rebuild := old != nil && (cfg.CacheMaxSize != old.Config.CacheMaxSize || cfg.CacheTTLSeconds != old.Config.CacheTTLSeconds)
 	ttl := time.Duration(cfg.CacheTTLSeconds) * time.Second
 	next.Env.CachePaused = &e.cachesShrunk
-	if next.Monitor != nil && old != nil && old.Monitor == next.Monitor {
-		next.Env.Monitors = old.Env.Monitors
-	} else if next.Monitor != nil {
-		next.Env.Monitors = []*runtime.StepMonitor{next.Monitor.Step("seed"), next.Monitor.Step("la"), next.Monitor.Step("lb"), next.Monitor.Step("lc")}
-	}
 	return func() {
-		if pool != nil {
-			e.scratch.Store(pool)
-		}
-		if renew {
-			_ = e.brkSeed.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-			_ = e.brkLa.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-			_ = e.brkLb.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-			_ = e.brkLc.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-		}
 		if rebuild {
 			_ = e.cacheLc.Rebuild(cfg.CacheMaxSize, ttl) // valid: Import checked it
 			e.coarse.Need(ttl)
@@ -1995,19 +1220,10 @@ func (e *LoudSeqExecutor) build(old, next *flujoimpl.Engine) (func(), []flujoimp
 
 // addStats adds the figures of the executor's own parts to s.
 func (e *LoudSeqExecutor) addStats(_ *flujoimpl.Engine, s *runtime.Stats) {
-	e.cntSeed.AddTo(s.Steps, "seed")
-	flujoimpl.AddBreaker(s.Steps, "seed", e.brkSeed)
-	e.cntLa.AddTo(s.Steps, "la")
-	flujoimpl.AddBreaker(s.Steps, "la", e.brkLa)
-	e.cntLb.AddTo(s.Steps, "lb")
-	flujoimpl.AddBreaker(s.Steps, "lb", e.brkLb)
-	e.cntLc.AddTo(s.Steps, "lc")
-	flujoimpl.AddBreaker(s.Steps, "lc", e.brkLc)
 	if cs := e.cacheLc.Stats(); cs.Hits+cs.Misses > 0 {
 		flujoimpl.AddCache(s, "lc", cs)
 	}
 	s.Cache.AdmissionPaused = e.cachesShrunk.Load()
-	flujoimpl.AddPool(s, e.scratch.Load().Stats())
 }
 
 // closeParts stops the executor's own parts, those built so far when its constructor fails.
@@ -2020,7 +1236,7 @@ func (e *LoudSeqExecutor) closeParts() {
 	}
 }
 
-// shrink reacts to memory pressure: from high pressure on, the caches admit no new results and give back half their capacity and the pool drops its idle objects; below, the caches admit again at full capacity.
+// shrink reacts to memory pressure: from high pressure on, the caches admit no new results and give back half their capacity; below, they admit again at full capacity.
 func (e *LoudSeqExecutor) shrink(level runtime.PressureLevel) {
 	if level < runtime.PressureHigh {
 		e.cachesShrunk.Store(false)
@@ -2029,7 +1245,6 @@ func (e *LoudSeqExecutor) shrink(level runtime.PressureLevel) {
 	}
 	e.cachesShrunk.Store(true)
 	e.cacheLc.Shrink(0.5)
-	e.scratch.Load().Shrink()
 }
 
 // runLseq runs the Pipeline "lseq".
@@ -2039,22 +1254,16 @@ func (e *LoudSeqExecutor) runLseq(ctx context.Context, in Item, r *flujoimpl.Run
 	if r.Record {
 		res.Steps = make([]flujo.StepResult, 0, 2)
 	}
-	var crSeed flujo.StepResult
-	outSeed, abort := e.runSeed(ctx, in, r, &crSeed)
+	var crSeed, crLfan flujo.StepResult
+	outSeed, abort := e.stepSeed.Run(ctx, &r.Eng.Env, in, r.Frame(), &crSeed)
 	if stop, abort := flujoimpl.Child(res, &crSeed, r.Record, abort); stop {
 		return *new(Item), abort
 	}
-	var crLfan flujo.StepResult
 	outLfan, abort := e.runLfan(ctx, outSeed, r, &crLfan)
 	if stop, abort := flujoimpl.Child(res, &crLfan, r.Record, abort); stop {
 		return *new(Item), abort
 	}
 	return flujoimpl.Succeed(res, r.Record, outLfan), nil
-}
-
-// runSeed runs the steps "seed": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *LoudSeqExecutor) runSeed(ctx context.Context, in Item, r *flujoimpl.Run[State], res *flujo.StepResult) (Item, error) {
-	return e.stepSeed.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // scratchLoudSeqExecutorLfan is the working space of one run of parallel "lfan".
@@ -2091,7 +1300,7 @@ func (e *LoudSeqExecutor) runLfan(ctx context.Context, in Item, r *flujoimpl.Run
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 0, "la", &sc.results[0], &sc.o0, &sc.aborts[0], func() (Item, error) { return e.runLa(bctx, in, &sc.r0, &sc.results[0]) })
+		flujoimpl.RunBranch(sc.done, 0, "la", &sc.results[0], &sc.o0, &sc.aborts[0], func() (Item, error) { return e.stepLa.Run(bctx, &sc.r0.Eng.Env, in, sc.r0.Frame(), &sc.results[0]) })
 	}()
 	sc.r1 = *r
 	sc.w1 = *r.State
@@ -2099,13 +1308,13 @@ func (e *LoudSeqExecutor) runLfan(ctx context.Context, in Item, r *flujoimpl.Run
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 1, "lb", &sc.results[1], &sc.o1, &sc.aborts[1], func() (Item, error) { return e.runLb(bctx, in, &sc.r1, &sc.results[1]) })
+		flujoimpl.RunBranch(sc.done, 1, "lb", &sc.results[1], &sc.o1, &sc.aborts[1], func() (Item, error) { return e.stepLb.Run(bctx, &sc.r1.Eng.Env, in, sc.r1.Frame(), &sc.results[1]) })
 	}()
 	sc.r2 = *r
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 2, "lc", &sc.results[2], &sc.o2, &sc.aborts[2], func() (Item, error) { return e.runLc(bctx, in, &sc.r2, &sc.results[2]) })
+		flujoimpl.RunBranch(sc.done, 2, "lc", &sc.results[2], &sc.o2, &sc.aborts[2], func() (Item, error) { return e.stepLc.Run(bctx, &sc.r2.Eng.Env, in, sc.r2.Frame(), &sc.results[2]) })
 	}()
 	abort, failed, cerr := flujoimpl.Gather(ctx, sc.done, sc.results[:], sc.aborts[:], sc.finished[:], true, cancel)
 	if cerr != nil {
@@ -2129,46 +1338,16 @@ func (e *LoudSeqExecutor) runLfan(ctx context.Context, in Item, r *flujoimpl.Run
 	return flujoimpl.Succeed(res, r.Record, out), nil
 }
 
-// runLa runs the steps "la": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *LoudSeqExecutor) runLa(ctx context.Context, in Item, r *flujoimpl.Run[State], res *flujo.StepResult) (Item, error) {
-	return e.stepLa.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
-}
-
-// runLb runs the steps "lb": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *LoudSeqExecutor) runLb(ctx context.Context, in Item, r *flujoimpl.Run[State], res *flujo.StepResult) (Item, error) {
-	return e.stepLb.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
-}
-
-// runLc runs the step "lc": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s), timeout 20ms per attempt.
-func (e *LoudSeqExecutor) runLc(ctx context.Context, in Item, r *flujoimpl.Run[State], res *flujo.StepResult) (Item, error) {
-	return e.stepLc.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
-}
-
 // LoudUpdateExecutor runs the pipeline LoudUpdate ("lfan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type LoudUpdateExecutor struct {
-	flujogenMethods                                                         // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
-	svc             *flujoimpl.Services                                     // configuration, components, run gate and counters
-	scratch         atomic.Pointer[runtime.Pool[scratchLoudUpdateExecutor]] // working space of Parallel runs (enable_object_pool)
+	flujogenMethods                                              // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
+	svc             *flujoimpl.Services                          // configuration, components, run gate and counters
+	scratch         flujoimpl.Scratch[scratchLoudUpdateExecutor] // working space of Parallel runs (enable_object_pool)
 
-	// Step "la".
 	stepLa flujoimpl.Step[Item, Item]
-	cntLa  flujoimpl.StepCounters
-	brkLa  *runtime.Breaker
-
-	// Step "lb".
 	stepLb flujoimpl.Step[Item, Item]
-	cntLb  flujoimpl.StepCounters
-	brkLb  *runtime.Breaker
-
-	// Step "lr".
 	stepLr flujoimpl.Step[Item, Item]
-	cntLr  flujoimpl.StepCounters
-	brkLr  *runtime.Breaker
-
-	// Step "lc".
 	stepLc flujoimpl.Step[Item, Item]
-	cntLc  flujoimpl.StepCounters
-	brkLc  *runtime.Breaker
 }
 
 // scratchLoudUpdateExecutor is the pooled working space of the Parallel runs of LoudUpdateExecutor, one field per Parallel.
@@ -2193,118 +1372,65 @@ func flujogenConfigLoudUpdateExecutor() runtime.OptimizationConfig {
 
 // NewLoudUpdateExecutor returns an executor of LoudUpdate. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewLoudUpdateExecutor(opts ...flujo.CoreOption) (*LoudUpdateExecutor, error) {
-	set, cfg, err := flujoimpl.Configure("LoudUpdateExecutor", "lfan", flujogenConfigLoudUpdateExecutor(), "", opts)
+	p, err := flujoimpl.NewParts("LoudUpdateExecutor", "lfan", flujogenConfigLoudUpdateExecutor(), "", opts)
 	if err != nil {
 		return nil, err
 	}
-	clock := set.Clock
 	e := &LoudUpdateExecutor{}
-	fail := func(err error) (*LoudUpdateExecutor, error) {
-		e.closeParts()
+	e.scratch.New, e.scratch.Reset = newscratchLoudUpdateExecutor, resetscratchLoudUpdateExecutor
+	e.stepLa.Leaf = &flujoimpl.Leaf[Item, Item]{
+		Name: "la",
+		Attempt: func(ctx context.Context, in Item, s any) (Item, error) {
+			st := s.(*State)
+			w := *st
+			out, err := LoudA(ctx, in, &w)
+			if err == nil {
+				*st = w
+			}
+			return out, err
+		},
+		Usage: func(o Item) runtime.Usage {
+			return o.Usage()
+		},
+	}
+	e.stepLa.Attempts = 1
+	e.stepLb.Leaf = &flujoimpl.Leaf[Item, Item]{
+		Name: "lb",
+		Attempt: func(ctx context.Context, in Item, s any) (Item, error) {
+			st := s.(*State)
+			w := *st
+			out, err := LoudB(ctx, in, &w)
+			if err == nil {
+				*st = w
+			}
+			return out, err
+		},
+		Usage: func(o Item) runtime.Usage {
+			return o.Usage()
+		},
+	}
+	e.stepLb.Attempts = 1
+	e.stepLr.Leaf = &flujoimpl.Leaf[Item, Item]{
+		Name:  "lr",
+		Plain: Rescue,
+		Usage: func(o Item) runtime.Usage {
+			return o.Usage()
+		},
+	}
+	e.stepLr.Attempts = 2
+	e.stepLc.Leaf = &flujoimpl.Leaf[Item, Item]{
+		Name:  "lc",
+		Plain: LoudC,
+		Usage: func(o Item) runtime.Usage {
+			return o.Usage()
+		},
+	}
+	e.stepLc.Attempts = 1
+	e.stepLc.Timeout = time.Duration(int64(20000000))
+	if e.svc, err = p.Services(flujoimpl.Deps{}, &e.scratch, &e.stepLa, &e.stepLb, &e.stepLr, &e.stepLc); err != nil {
 		return nil, err
 	}
-	if e.brkLa, err = runtime.NewBreaker("la", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
-		return fail(err)
-	}
-	if e.brkLb, err = runtime.NewBreaker("lb", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
-		return fail(err)
-	}
-	if e.brkLr, err = runtime.NewBreaker("lr", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
-		return fail(err)
-	}
-	if e.brkLc, err = runtime.NewBreaker("lc", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
-		return fail(err)
-	}
-	if e.svc, err = flujoimpl.NewServices(cfg, flujoimpl.Deps{
-		Build: e.build,
-		Clock: clock,
-		Close: func(*flujoimpl.Engine) []flujoimpl.Closer {
-			e.closeParts()
-			return nil
-		},
-		Fixed:   flujoimpl.CompiledIn,
-		Logger:  set.Logger,
-		Name:    "LoudUpdateExecutor",
-		Sampler: set.Sampler,
-		Shrink:  e.shrink,
-		Sink:    set.Sink,
-		Stats:   e.addStats,
-	}); err != nil {
-		return fail(err)
-	}
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
-	e.stepLa = flujoimpl.Step[Item, Item]{
-		Leaf: &flujoimpl.Leaf[Item, Item]{
-			Name: "la",
-			Attempt: func(ctx context.Context, in Item, s any) (Item, error) {
-				st := s.(*State)
-				w := *st
-				out, err := LoudA(ctx, in, &w)
-				if err == nil {
-					*st = w
-				}
-				return out, err
-			},
-			Usage: func(o Item) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-		},
-		Attempts: 1,
-		Breaker:  e.brkLa,
-		Counters: &e.cntLa,
-	}
-	e.stepLb = flujoimpl.Step[Item, Item]{
-		Leaf: &flujoimpl.Leaf[Item, Item]{
-			Name: "lb",
-			Attempt: func(ctx context.Context, in Item, s any) (Item, error) {
-				st := s.(*State)
-				w := *st
-				out, err := LoudB(ctx, in, &w)
-				if err == nil {
-					*st = w
-				}
-				return out, err
-			},
-			Usage: func(o Item) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-		},
-		Attempts: 1,
-		Breaker:  e.brkLb,
-		Slot:     1,
-		Counters: &e.cntLb,
-	}
-	e.stepLr = flujoimpl.Step[Item, Item]{
-		Leaf: &flujoimpl.Leaf[Item, Item]{
-			Name:  "lr",
-			Plain: Rescue,
-			Usage: func(o Item) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-		},
-		Attempts: 2,
-		Breaker:  e.brkLr,
-		Slot:     2,
-		Counters: &e.cntLr,
-	}
-	e.stepLc = flujoimpl.Step[Item, Item]{
-		Leaf: &flujoimpl.Leaf[Item, Item]{
-			Name:  "lc",
-			Plain: LoudC,
-			Usage: func(o Item) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-		},
-		Attempts: 1,
-		Timeout:  time.Duration(int64(20000000)),
-		Breaker:  e.brkLc,
-		Slot:     3,
-		Counters: &e.cntLc,
-	}
 	return e, nil
 }
 
@@ -2325,19 +1451,11 @@ func (e *LoudUpdateExecutor) Execute(ctx context.Context, in Item, st *State) (I
 
 // ExecuteResult runs LoudUpdate on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage. The state is st or, when st is nil, WithState's; without either the run starts from a zero state, returned in FinalState.
 func (e *LoudUpdateExecutor) ExecuteResult(ctx context.Context, in Item, st *State, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	state, limits := flujoimpl.ExecOptionsOf(opts)
-	st, err := flujoimpl.RunState("lfan", st, state)
+	r, err := flujoimpl.StartRecorded(e.svc, "lfan", st, opts)
 	if err != nil {
 		return nil, err
 	}
-	if !e.svc.Track.Enter() {
-		return nil, flujo.ErrClosed
-	}
 	defer e.svc.Track.Exit()
-	r := flujoimpl.NewRun(e.svc, st, true)
-	if r.Budget, err = runtime.RunBudget(limits); err != nil {
-		return nil, err
-	}
 	var res flujo.StepResult
 	_, abort := e.runLfan(ctx, in, &r, &res)
 	return e.svc.EndRecordedRun(&res, abort, r.State, r.Budget, false)
@@ -2346,64 +1464,6 @@ func (e *LoudUpdateExecutor) ExecuteResult(ctx context.Context, in Item, st *Sta
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
 func (e *LoudUpdateExecutor) ExecuteWithMonitoring(ctx context.Context, in Item, st *State, opts ...flujo.ExecOption) (*flujo.PipelineResult, flujo.Metrics, error) {
 	return flujoimpl.WithMetrics(e.ExecuteResult(ctx, in, st, opts...))
-}
-
-// build builds the parts of next that LoudUpdateExecutor keeps itself, taking over old's (nil for the first configuration); the changes to shared parts apply when the returned function runs.
-func (e *LoudUpdateExecutor) build(old, next *flujoimpl.Engine) (func(), []flujoimpl.Closer, error) {
-	cfg := &next.Config
-	var pool *runtime.Pool[scratchLoudUpdateExecutor]
-	if old == nil || cfg.ObjectPoolMaxSize != old.Config.ObjectPoolMaxSize || cfg.ObjectPoolCleanupThreshold != old.Config.ObjectPoolCleanupThreshold {
-		p, err := runtime.NewPool(cfg.ObjectPoolMaxSize, cfg.ObjectPoolCleanupThreshold, newscratchLoudUpdateExecutor, resetscratchLoudUpdateExecutor)
-		if err != nil {
-			return nil, nil, err
-		}
-		pool = p
-	}
-	renew := old != nil && (cfg.CircuitBreakerFailureThreshold != old.Config.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.Config.CircuitBreakerRecoveryTimeoutSeconds)
-	recovery := time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second
-	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery}); renew && err != nil {
-		return nil, nil, err
-	}
-	if next.Monitor != nil && old != nil && old.Monitor == next.Monitor {
-		next.Env.Monitors = old.Env.Monitors
-	} else if next.Monitor != nil {
-		next.Env.Monitors = []*runtime.StepMonitor{next.Monitor.Step("la"), next.Monitor.Step("lb"), next.Monitor.Step("lr"), next.Monitor.Step("lc")}
-	}
-	return func() {
-		if pool != nil {
-			e.scratch.Store(pool)
-		}
-		if renew {
-			_ = e.brkLa.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-			_ = e.brkLb.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-			_ = e.brkLr.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-			_ = e.brkLc.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-		}
-	}, nil, nil
-}
-
-// addStats adds the figures of the executor's own parts to s.
-func (e *LoudUpdateExecutor) addStats(_ *flujoimpl.Engine, s *runtime.Stats) {
-	e.cntLa.AddTo(s.Steps, "la")
-	flujoimpl.AddBreaker(s.Steps, "la", e.brkLa)
-	e.cntLb.AddTo(s.Steps, "lb")
-	flujoimpl.AddBreaker(s.Steps, "lb", e.brkLb)
-	e.cntLr.AddTo(s.Steps, "lr")
-	flujoimpl.AddBreaker(s.Steps, "lr", e.brkLr)
-	e.cntLc.AddTo(s.Steps, "lc")
-	flujoimpl.AddBreaker(s.Steps, "lc", e.brkLc)
-	flujoimpl.AddPool(s, e.scratch.Load().Stats())
-}
-
-// closeParts stops the executor's own parts, those built so far when its constructor fails.
-func (e *LoudUpdateExecutor) closeParts() {}
-
-// shrink reacts to memory pressure: from high pressure on, the caches admit no new results and give back half their capacity and the pool drops its idle objects; below, the caches admit again at full capacity.
-func (e *LoudUpdateExecutor) shrink(level runtime.PressureLevel) {
-	if level < runtime.PressureHigh {
-		return
-	}
-	e.scratch.Load().Shrink()
 }
 
 // scratchLoudUpdateExecutorLfan is the working space of one run of parallel "lfan".
@@ -2440,7 +1500,7 @@ func (e *LoudUpdateExecutor) runLfan(ctx context.Context, in Item, r *flujoimpl.
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 0, "la", &sc.results[0], &sc.o0, &sc.aborts[0], func() (Item, error) { return e.runLa(bctx, in, &sc.r0, &sc.results[0]) })
+		flujoimpl.RunBranch(sc.done, 0, "la", &sc.results[0], &sc.o0, &sc.aborts[0], func() (Item, error) { return e.stepLa.Run(bctx, &sc.r0.Eng.Env, in, sc.r0.Frame(), &sc.results[0]) })
 	}()
 	sc.r1 = *r
 	sc.w1 = *r.State
@@ -2454,7 +1514,7 @@ func (e *LoudUpdateExecutor) runLfan(ctx context.Context, in Item, r *flujoimpl.
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 2, "lc", &sc.results[2], &sc.o2, &sc.aborts[2], func() (Item, error) { return e.runLc(bctx, in, &sc.r2, &sc.results[2]) })
+		flujoimpl.RunBranch(sc.done, 2, "lc", &sc.results[2], &sc.o2, &sc.aborts[2], func() (Item, error) { return e.stepLc.Run(bctx, &sc.r2.Eng.Env, in, sc.r2.Frame(), &sc.results[2]) })
 	}()
 	abort, failed, cerr := flujoimpl.Gather(ctx, sc.done, sc.results[:], sc.aborts[:], sc.finished[:], true, cancel)
 	if cerr != nil {
@@ -2478,49 +1538,22 @@ func (e *LoudUpdateExecutor) runLfan(ctx context.Context, in Item, r *flujoimpl.
 	return flujoimpl.Succeed(res, r.Record, out), nil
 }
 
-// runLa runs the steps "la": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *LoudUpdateExecutor) runLa(ctx context.Context, in Item, r *flujoimpl.Run[State], res *flujo.StepResult) (Item, error) {
-	return e.stepLa.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
-}
-
 // runLb runs "lb" and, when it fails, its fallback "lr".
 func (e *LoudUpdateExecutor) runLb(ctx context.Context, in Item, r *flujoimpl.Run[State], res *flujo.StepResult) (Item, error) {
-	out, abort := e.primaryLb(ctx, in, r, res)
+	out, abort := e.stepLb.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 	var fb flujo.StepResult
-	out, _, abort = flujoimpl.WithFallback(res, &fb, out, abort, func() (Item, error) { return e.runLr(ctx, in, r, &fb) })
+	out, _, abort = flujoimpl.WithFallback(res, &fb, out, abort, func() (Item, error) { return e.stepLr.Run(ctx, &r.Eng.Env, in, r.Frame(), &fb) })
 	return out, abort
-}
-
-// primaryLb runs the steps "lb": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *LoudUpdateExecutor) primaryLb(ctx context.Context, in Item, r *flujoimpl.Run[State], res *flujo.StepResult) (Item, error) {
-	return e.stepLb.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
-}
-
-// runLr runs the step "lr": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *LoudUpdateExecutor) runLr(ctx context.Context, in Item, r *flujoimpl.Run[State], res *flujo.StepResult) (Item, error) {
-	return e.stepLr.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
-}
-
-// runLc runs the step "lc": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s), timeout 20ms per attempt.
-func (e *LoudUpdateExecutor) runLc(ctx context.Context, in Item, r *flujoimpl.Run[State], res *flujo.StepResult) (Item, error) {
-	return e.stepLc.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // MapFanExecutor runs the pipeline MapFan ("mfan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type MapFanExecutor struct {
-	flujogenMethods                                                     // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
-	svc             *flujoimpl.Services                                 // configuration, components, run gate and counters
-	scratch         atomic.Pointer[runtime.Pool[scratchMapFanExecutor]] // working space of Parallel runs (enable_object_pool)
+	flujogenMethods                                          // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
+	svc             *flujoimpl.Services                      // configuration, components, run gate and counters
+	scratch         flujoimpl.Scratch[scratchMapFanExecutor] // working space of Parallel runs (enable_object_pool)
 
-	// Step "qc".
 	stepQc flujoimpl.Step[Item, Item]
-	cntQc  flujoimpl.StepCounters
-	brkQc  *runtime.Breaker
-
-	// Step "qm".
 	stepQm flujoimpl.Step[Item, Item]
-	cntQm  flujoimpl.StepCounters
-	brkQm  *runtime.Breaker
 
 	scopes *runtime.ScopePool // cancellable contexts of Parallel and Map runs
 }
@@ -2547,70 +1580,35 @@ func flujogenConfigMapFanExecutor() runtime.OptimizationConfig {
 
 // NewMapFanExecutor returns an executor of MapFan. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewMapFanExecutor(opts ...flujo.CoreOption) (*MapFanExecutor, error) {
-	set, cfg, err := flujoimpl.Configure("MapFanExecutor", "mfan", flujogenConfigMapFanExecutor(), "", opts)
+	p, err := flujoimpl.NewParts("MapFanExecutor", "mfan", flujogenConfigMapFanExecutor(), "", opts)
 	if err != nil {
 		return nil, err
 	}
-	clock := set.Clock
 	e := &MapFanExecutor{}
-	fail := func(err error) (*MapFanExecutor, error) {
-		e.closeParts()
+	if e.scopes, err = runtime.NewScopePool(8, 0.9); err != nil {
 		return nil, err
 	}
-	if e.brkQc, err = runtime.NewBreaker("qc", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
-		return fail(err)
-	}
-	if e.brkQm, err = runtime.NewBreaker("qm", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
-		return fail(err)
-	}
-	if e.svc, err = flujoimpl.NewServices(cfg, flujoimpl.Deps{
-		Build: e.build,
-		Clock: clock,
-		Close: func(*flujoimpl.Engine) []flujoimpl.Closer {
-			e.closeParts()
-			return nil
+	e.scratch.New, e.scratch.Reset = newscratchMapFanExecutor, resetscratchMapFanExecutor
+	e.stepQc.Leaf = &flujoimpl.Leaf[Item, Item]{
+		Name:  "qc",
+		Plain: QuietC,
+		Usage: func(o Item) runtime.Usage {
+			return o.Usage()
 		},
-		Fixed:   flujoimpl.CompiledIn,
-		Logger:  set.Logger,
-		Name:    "MapFanExecutor",
-		Sampler: set.Sampler,
-		Shrink:  e.shrink,
-		Sink:    set.Sink,
-		Stats:   e.addStats,
-	}); err != nil {
-		return fail(err)
+	}
+	e.stepQc.Attempts = 1
+	e.stepQm.Leaf = &flujoimpl.Leaf[Item, Item]{
+		Name:  "qm",
+		Plain: QuietM,
+		Usage: func(o Item) runtime.Usage {
+			return o.Usage()
+		},
+	}
+	e.stepQm.Attempts = 1
+	if e.svc, err = p.Services(flujoimpl.Deps{}, &e.scratch, &e.stepQc, &e.stepQm); err != nil {
+		return nil, err
 	}
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
-	e.stepQc = flujoimpl.Step[Item, Item]{
-		Leaf: &flujoimpl.Leaf[Item, Item]{
-			Name:  "qc",
-			Plain: QuietC,
-			Usage: func(o Item) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-		},
-		Attempts: 1,
-		Breaker:  e.brkQc,
-		Counters: &e.cntQc,
-	}
-	e.stepQm = flujoimpl.Step[Item, Item]{
-		Leaf: &flujoimpl.Leaf[Item, Item]{
-			Name:  "qm",
-			Plain: QuietM,
-			Usage: func(o Item) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-		},
-		Attempts: 1,
-		Breaker:  e.brkQm,
-		Slot:     1,
-		Counters: &e.cntQm,
-	}
-	if e.scopes, err = runtime.NewScopePool(8, 0.9); err != nil {
-		return fail(err)
-	}
 	return e, nil
 }
 
@@ -2631,16 +1629,11 @@ func (e *MapFanExecutor) Execute(ctx context.Context, in []Item) ([]Item, error)
 
 // ExecuteResult runs MapFan on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *MapFanExecutor) ExecuteResult(ctx context.Context, in []Item, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujoimpl.ExecOptionsOf(opts)
-	if !e.svc.Track.Enter() {
-		return nil, flujo.ErrClosed
-	}
-	defer e.svc.Track.Exit()
-	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
-	var err error
-	if r.Budget, err = runtime.RunBudget(limits); err != nil {
+	r, err := flujoimpl.StartRecorded[struct{}](e.svc, "", nil, opts)
+	if err != nil {
 		return nil, err
 	}
+	defer e.svc.Track.Exit()
 	var res flujo.StepResult
 	_, abort := e.runMfan(ctx, in, &r, &res)
 	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
@@ -2649,58 +1642,6 @@ func (e *MapFanExecutor) ExecuteResult(ctx context.Context, in []Item, opts ...f
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
 func (e *MapFanExecutor) ExecuteWithMonitoring(ctx context.Context, in []Item, opts ...flujo.ExecOption) (*flujo.PipelineResult, flujo.Metrics, error) {
 	return flujoimpl.WithMetrics(e.ExecuteResult(ctx, in, opts...))
-}
-
-// build builds the parts of next that MapFanExecutor keeps itself, taking over old's (nil for the first configuration); the changes to shared parts apply when the returned function runs.
-func (e *MapFanExecutor) build(old, next *flujoimpl.Engine) (func(), []flujoimpl.Closer, error) {
-	cfg := &next.Config
-	var pool *runtime.Pool[scratchMapFanExecutor]
-	if old == nil || cfg.ObjectPoolMaxSize != old.Config.ObjectPoolMaxSize || cfg.ObjectPoolCleanupThreshold != old.Config.ObjectPoolCleanupThreshold {
-		p, err := runtime.NewPool(cfg.ObjectPoolMaxSize, cfg.ObjectPoolCleanupThreshold, newscratchMapFanExecutor, resetscratchMapFanExecutor)
-		if err != nil {
-			return nil, nil, err
-		}
-		pool = p
-	}
-	renew := old != nil && (cfg.CircuitBreakerFailureThreshold != old.Config.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.Config.CircuitBreakerRecoveryTimeoutSeconds)
-	recovery := time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second
-	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery}); renew && err != nil {
-		return nil, nil, err
-	}
-	if next.Monitor != nil && old != nil && old.Monitor == next.Monitor {
-		next.Env.Monitors = old.Env.Monitors
-	} else if next.Monitor != nil {
-		next.Env.Monitors = []*runtime.StepMonitor{next.Monitor.Step("qc"), next.Monitor.Step("qm")}
-	}
-	return func() {
-		if pool != nil {
-			e.scratch.Store(pool)
-		}
-		if renew {
-			_ = e.brkQc.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-			_ = e.brkQm.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-		}
-	}, nil, nil
-}
-
-// addStats adds the figures of the executor's own parts to s.
-func (e *MapFanExecutor) addStats(_ *flujoimpl.Engine, s *runtime.Stats) {
-	e.cntQc.AddTo(s.Steps, "qc")
-	flujoimpl.AddBreaker(s.Steps, "qc", e.brkQc)
-	e.cntQm.AddTo(s.Steps, "qm")
-	flujoimpl.AddBreaker(s.Steps, "qm", e.brkQm)
-	flujoimpl.AddPool(s, e.scratch.Load().Stats())
-}
-
-// closeParts stops the executor's own parts, those built so far when its constructor fails.
-func (e *MapFanExecutor) closeParts() {}
-
-// shrink reacts to memory pressure: from high pressure on, the caches admit no new results and give back half their capacity and the pool drops its idle objects; below, the caches admit again at full capacity.
-func (e *MapFanExecutor) shrink(level runtime.PressureLevel) {
-	if level < runtime.PressureHigh {
-		return
-	}
-	e.scratch.Load().Shrink()
 }
 
 // runMfan runs the Map "mfan".
@@ -2764,13 +1705,13 @@ func (e *MapFanExecutor) runInner(ctx context.Context, in Item, r *flujoimpl.Run
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 0, "qc", &sc.results[0], &sc.o0, &sc.aborts[0], func() (Item, error) { return e.runQc(bctx, in, &sc.r0, &sc.results[0]) })
+		flujoimpl.RunBranch(sc.done, 0, "qc", &sc.results[0], &sc.o0, &sc.aborts[0], func() (Item, error) { return e.stepQc.Run(bctx, &sc.r0.Eng.Env, in, sc.r0.Frame(), &sc.results[0]) })
 	}()
 	sc.r1 = *r
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 1, "qm", &sc.results[1], &sc.o1, &sc.aborts[1], func() (Item, error) { return e.runQm(bctx, in, &sc.r1, &sc.results[1]) })
+		flujoimpl.RunBranch(sc.done, 1, "qm", &sc.results[1], &sc.o1, &sc.aborts[1], func() (Item, error) { return e.stepQm.Run(bctx, &sc.r1.Eng.Env, in, sc.r1.Frame(), &sc.results[1]) })
 	}()
 	abort, failed, cerr := flujoimpl.Gather(ctx, sc.done, sc.results[:], sc.aborts[:], sc.finished[:], true, bctx.Cancel)
 	if cerr != nil {
@@ -2791,36 +1732,15 @@ func (e *MapFanExecutor) runInner(ctx context.Context, in Item, r *flujoimpl.Run
 	return flujoimpl.Succeed(res, r.Record, out), nil
 }
 
-// runQc runs the step "qc": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *MapFanExecutor) runQc(ctx context.Context, in Item, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (Item, error) {
-	return e.stepQc.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
-}
-
-// runQm runs the step "qm": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *MapFanExecutor) runQm(ctx context.Context, in Item, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (Item, error) {
-	return e.stepQm.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
-}
-
 // QuietConflictExecutor runs the pipeline QuietConflict ("qfan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type QuietConflictExecutor struct {
-	flujogenMethods                                                            // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
-	svc             *flujoimpl.Services                                        // configuration, components, run gate and counters
-	scratch         atomic.Pointer[runtime.Pool[scratchQuietConflictExecutor]] // working space of Parallel runs (enable_object_pool)
+	flujogenMethods                                                 // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
+	svc             *flujoimpl.Services                             // configuration, components, run gate and counters
+	scratch         flujoimpl.Scratch[scratchQuietConflictExecutor] // working space of Parallel runs (enable_object_pool)
 
-	// Step "qa".
 	stepQa flujoimpl.Step[Item, Item]
-	cntQa  flujoimpl.StepCounters
-	brkQa  *runtime.Breaker
-
-	// Step "qb".
 	stepQb flujoimpl.Step[Item, Item]
-	cntQb  flujoimpl.StepCounters
-	brkQb  *runtime.Breaker
-
-	// Step "qc".
 	stepQc flujoimpl.Step[Item, Item]
-	cntQc  flujoimpl.StepCounters
-	brkQc  *runtime.Breaker
 
 	scopes *runtime.ScopePool // cancellable contexts of Parallel and Map runs
 }
@@ -2847,103 +1767,59 @@ func flujogenConfigQuietConflictExecutor() runtime.OptimizationConfig {
 
 // NewQuietConflictExecutor returns an executor of QuietConflict. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewQuietConflictExecutor(opts ...flujo.CoreOption) (*QuietConflictExecutor, error) {
-	set, cfg, err := flujoimpl.Configure("QuietConflictExecutor", "qfan", flujogenConfigQuietConflictExecutor(), "", opts)
+	p, err := flujoimpl.NewParts("QuietConflictExecutor", "qfan", flujogenConfigQuietConflictExecutor(), "", opts)
 	if err != nil {
 		return nil, err
 	}
-	clock := set.Clock
 	e := &QuietConflictExecutor{}
-	fail := func(err error) (*QuietConflictExecutor, error) {
-		e.closeParts()
+	if e.scopes, err = runtime.NewScopePool(8, 0.9); err != nil {
 		return nil, err
 	}
-	if e.brkQa, err = runtime.NewBreaker("qa", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
-		return fail(err)
-	}
-	if e.brkQb, err = runtime.NewBreaker("qb", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
-		return fail(err)
-	}
-	if e.brkQc, err = runtime.NewBreaker("qc", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
-		return fail(err)
-	}
-	if e.svc, err = flujoimpl.NewServices(cfg, flujoimpl.Deps{
-		Build: e.build,
-		Clock: clock,
-		Close: func(*flujoimpl.Engine) []flujoimpl.Closer {
-			e.closeParts()
-			return nil
+	e.scratch.New, e.scratch.Reset = newscratchQuietConflictExecutor, resetscratchQuietConflictExecutor
+	e.stepQa.Leaf = &flujoimpl.Leaf[Item, Item]{
+		Name: "qa",
+		Attempt: func(ctx context.Context, in Item, s any) (Item, error) {
+			st := s.(*State)
+			w := *st
+			out, err := QuietA(ctx, in, &w)
+			if err == nil {
+				*st = w
+			}
+			return out, err
 		},
-		Fixed:   flujoimpl.CompiledIn,
-		Logger:  set.Logger,
-		Name:    "QuietConflictExecutor",
-		Sampler: set.Sampler,
-		Shrink:  e.shrink,
-		Sink:    set.Sink,
-		Stats:   e.addStats,
-	}); err != nil {
-		return fail(err)
+		Usage: func(o Item) runtime.Usage {
+			return o.Usage()
+		},
+	}
+	e.stepQa.Attempts = 1
+	e.stepQb.Leaf = &flujoimpl.Leaf[Item, Item]{
+		Name: "qb",
+		Attempt: func(ctx context.Context, in Item, s any) (Item, error) {
+			st := s.(*State)
+			w := *st
+			out, err := QuietB(ctx, in, &w)
+			if err == nil {
+				*st = w
+			}
+			return out, err
+		},
+		Usage: func(o Item) runtime.Usage {
+			return o.Usage()
+		},
+	}
+	e.stepQb.Attempts = 1
+	e.stepQc.Leaf = &flujoimpl.Leaf[Item, Item]{
+		Name:  "qc",
+		Plain: QuietC,
+		Usage: func(o Item) runtime.Usage {
+			return o.Usage()
+		},
+	}
+	e.stepQc.Attempts = 1
+	if e.svc, err = p.Services(flujoimpl.Deps{}, &e.scratch, &e.stepQa, &e.stepQb, &e.stepQc); err != nil {
+		return nil, err
 	}
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
-	e.stepQa = flujoimpl.Step[Item, Item]{
-		Leaf: &flujoimpl.Leaf[Item, Item]{
-			Name: "qa",
-			Attempt: func(ctx context.Context, in Item, s any) (Item, error) {
-				st := s.(*State)
-				w := *st
-				out, err := QuietA(ctx, in, &w)
-				if err == nil {
-					*st = w
-				}
-				return out, err
-			},
-			Usage: func(o Item) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-		},
-		Attempts: 1,
-		Breaker:  e.brkQa,
-		Counters: &e.cntQa,
-	}
-	e.stepQb = flujoimpl.Step[Item, Item]{
-		Leaf: &flujoimpl.Leaf[Item, Item]{
-			Name: "qb",
-			Attempt: func(ctx context.Context, in Item, s any) (Item, error) {
-				st := s.(*State)
-				w := *st
-				out, err := QuietB(ctx, in, &w)
-				if err == nil {
-					*st = w
-				}
-				return out, err
-			},
-			Usage: func(o Item) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-		},
-		Attempts: 1,
-		Breaker:  e.brkQb,
-		Slot:     1,
-		Counters: &e.cntQb,
-	}
-	e.stepQc = flujoimpl.Step[Item, Item]{
-		Leaf: &flujoimpl.Leaf[Item, Item]{
-			Name:  "qc",
-			Plain: QuietC,
-			Usage: func(o Item) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-		},
-		Attempts: 1,
-		Breaker:  e.brkQc,
-		Slot:     2,
-		Counters: &e.cntQc,
-	}
-	if e.scopes, err = runtime.NewScopePool(8, 0.9); err != nil {
-		return fail(err)
-	}
 	return e, nil
 }
 
@@ -2964,19 +1840,11 @@ func (e *QuietConflictExecutor) Execute(ctx context.Context, in Item, st *State)
 
 // ExecuteResult runs QuietConflict on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage. The state is st or, when st is nil, WithState's; without either the run starts from a zero state, returned in FinalState.
 func (e *QuietConflictExecutor) ExecuteResult(ctx context.Context, in Item, st *State, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	state, limits := flujoimpl.ExecOptionsOf(opts)
-	st, err := flujoimpl.RunState("qfan", st, state)
+	r, err := flujoimpl.StartRecorded(e.svc, "qfan", st, opts)
 	if err != nil {
 		return nil, err
 	}
-	if !e.svc.Track.Enter() {
-		return nil, flujo.ErrClosed
-	}
 	defer e.svc.Track.Exit()
-	r := flujoimpl.NewRun(e.svc, st, true)
-	if r.Budget, err = runtime.RunBudget(limits); err != nil {
-		return nil, err
-	}
 	var res flujo.StepResult
 	_, abort := e.runQfan(ctx, in, &r, &res)
 	return e.svc.EndRecordedRun(&res, abort, r.State, r.Budget, false)
@@ -2985,61 +1853,6 @@ func (e *QuietConflictExecutor) ExecuteResult(ctx context.Context, in Item, st *
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
 func (e *QuietConflictExecutor) ExecuteWithMonitoring(ctx context.Context, in Item, st *State, opts ...flujo.ExecOption) (*flujo.PipelineResult, flujo.Metrics, error) {
 	return flujoimpl.WithMetrics(e.ExecuteResult(ctx, in, st, opts...))
-}
-
-// build builds the parts of next that QuietConflictExecutor keeps itself, taking over old's (nil for the first configuration); the changes to shared parts apply when the returned function runs.
-func (e *QuietConflictExecutor) build(old, next *flujoimpl.Engine) (func(), []flujoimpl.Closer, error) {
-	cfg := &next.Config
-	var pool *runtime.Pool[scratchQuietConflictExecutor]
-	if old == nil || cfg.ObjectPoolMaxSize != old.Config.ObjectPoolMaxSize || cfg.ObjectPoolCleanupThreshold != old.Config.ObjectPoolCleanupThreshold {
-		p, err := runtime.NewPool(cfg.ObjectPoolMaxSize, cfg.ObjectPoolCleanupThreshold, newscratchQuietConflictExecutor, resetscratchQuietConflictExecutor)
-		if err != nil {
-			return nil, nil, err
-		}
-		pool = p
-	}
-	renew := old != nil && (cfg.CircuitBreakerFailureThreshold != old.Config.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.Config.CircuitBreakerRecoveryTimeoutSeconds)
-	recovery := time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second
-	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery}); renew && err != nil {
-		return nil, nil, err
-	}
-	if next.Monitor != nil && old != nil && old.Monitor == next.Monitor {
-		next.Env.Monitors = old.Env.Monitors
-	} else if next.Monitor != nil {
-		next.Env.Monitors = []*runtime.StepMonitor{next.Monitor.Step("qa"), next.Monitor.Step("qb"), next.Monitor.Step("qc")}
-	}
-	return func() {
-		if pool != nil {
-			e.scratch.Store(pool)
-		}
-		if renew {
-			_ = e.brkQa.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-			_ = e.brkQb.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-			_ = e.brkQc.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-		}
-	}, nil, nil
-}
-
-// addStats adds the figures of the executor's own parts to s.
-func (e *QuietConflictExecutor) addStats(_ *flujoimpl.Engine, s *runtime.Stats) {
-	e.cntQa.AddTo(s.Steps, "qa")
-	flujoimpl.AddBreaker(s.Steps, "qa", e.brkQa)
-	e.cntQb.AddTo(s.Steps, "qb")
-	flujoimpl.AddBreaker(s.Steps, "qb", e.brkQb)
-	e.cntQc.AddTo(s.Steps, "qc")
-	flujoimpl.AddBreaker(s.Steps, "qc", e.brkQc)
-	flujoimpl.AddPool(s, e.scratch.Load().Stats())
-}
-
-// closeParts stops the executor's own parts, those built so far when its constructor fails.
-func (e *QuietConflictExecutor) closeParts() {}
-
-// shrink reacts to memory pressure: from high pressure on, the caches admit no new results and give back half their capacity and the pool drops its idle objects; below, the caches admit again at full capacity.
-func (e *QuietConflictExecutor) shrink(level runtime.PressureLevel) {
-	if level < runtime.PressureHigh {
-		return
-	}
-	e.scratch.Load().Shrink()
 }
 
 // scratchQuietConflictExecutorQfan is the working space of one run of parallel "qfan".
@@ -3075,7 +1888,7 @@ func (e *QuietConflictExecutor) runQfan(ctx context.Context, in Item, r *flujoim
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 0, "qa", &sc.results[0], &sc.o0, &sc.aborts[0], func() (Item, error) { return e.runQa(bctx, in, &sc.r0, &sc.results[0]) })
+		flujoimpl.RunBranch(sc.done, 0, "qa", &sc.results[0], &sc.o0, &sc.aborts[0], func() (Item, error) { return e.stepQa.Run(bctx, &sc.r0.Eng.Env, in, sc.r0.Frame(), &sc.results[0]) })
 	}()
 	sc.r1 = *r
 	sc.w1 = *r.State
@@ -3083,13 +1896,13 @@ func (e *QuietConflictExecutor) runQfan(ctx context.Context, in Item, r *flujoim
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 1, "qb", &sc.results[1], &sc.o1, &sc.aborts[1], func() (Item, error) { return e.runQb(bctx, in, &sc.r1, &sc.results[1]) })
+		flujoimpl.RunBranch(sc.done, 1, "qb", &sc.results[1], &sc.o1, &sc.aborts[1], func() (Item, error) { return e.stepQb.Run(bctx, &sc.r1.Eng.Env, in, sc.r1.Frame(), &sc.results[1]) })
 	}()
 	sc.r2 = *r
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 2, "qc", &sc.results[2], &sc.o2, &sc.aborts[2], func() (Item, error) { return e.runQc(bctx, in, &sc.r2, &sc.results[2]) })
+		flujoimpl.RunBranch(sc.done, 2, "qc", &sc.results[2], &sc.o2, &sc.aborts[2], func() (Item, error) { return e.stepQc.Run(bctx, &sc.r2.Eng.Env, in, sc.r2.Frame(), &sc.results[2]) })
 	}()
 	abort, failed, cerr := flujoimpl.Gather(ctx, sc.done, sc.results[:], sc.aborts[:], sc.finished[:], true, bctx.Cancel)
 	if cerr != nil {
@@ -3116,41 +1929,15 @@ func (e *QuietConflictExecutor) runQfan(ctx context.Context, in Item, r *flujoim
 	return flujoimpl.Succeed(res, r.Record, out), nil
 }
 
-// runQa runs the steps "qa": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *QuietConflictExecutor) runQa(ctx context.Context, in Item, r *flujoimpl.Run[State], res *flujo.StepResult) (Item, error) {
-	return e.stepQa.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
-}
-
-// runQb runs the steps "qb": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *QuietConflictExecutor) runQb(ctx context.Context, in Item, r *flujoimpl.Run[State], res *flujo.StepResult) (Item, error) {
-	return e.stepQb.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
-}
-
-// runQc runs the step "qc": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *QuietConflictExecutor) runQc(ctx context.Context, in Item, r *flujoimpl.Run[State], res *flujo.StepResult) (Item, error) {
-	return e.stepQc.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
-}
-
 // QuietIgnoreExecutor runs the pipeline QuietIgnore ("qfan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type QuietIgnoreExecutor struct {
-	flujogenMethods                                                          // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
-	svc             *flujoimpl.Services                                      // configuration, components, run gate and counters
-	scratch         atomic.Pointer[runtime.Pool[scratchQuietIgnoreExecutor]] // working space of Parallel runs (enable_object_pool)
+	flujogenMethods                                               // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
+	svc             *flujoimpl.Services                           // configuration, components, run gate and counters
+	scratch         flujoimpl.Scratch[scratchQuietIgnoreExecutor] // working space of Parallel runs (enable_object_pool)
 
-	// Step "qa".
 	stepQa flujoimpl.Step[Item, Item]
-	cntQa  flujoimpl.StepCounters
-	brkQa  *runtime.Breaker
-
-	// Step "qb".
 	stepQb flujoimpl.Step[Item, Item]
-	cntQb  flujoimpl.StepCounters
-	brkQb  *runtime.Breaker
-
-	// Step "qc".
 	stepQc flujoimpl.Step[Item, Item]
-	cntQc  flujoimpl.StepCounters
-	brkQc  *runtime.Breaker
 
 	scopes *runtime.ScopePool // cancellable contexts of Parallel and Map runs
 }
@@ -3177,103 +1964,59 @@ func flujogenConfigQuietIgnoreExecutor() runtime.OptimizationConfig {
 
 // NewQuietIgnoreExecutor returns an executor of QuietIgnore. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewQuietIgnoreExecutor(opts ...flujo.CoreOption) (*QuietIgnoreExecutor, error) {
-	set, cfg, err := flujoimpl.Configure("QuietIgnoreExecutor", "qfan", flujogenConfigQuietIgnoreExecutor(), "", opts)
+	p, err := flujoimpl.NewParts("QuietIgnoreExecutor", "qfan", flujogenConfigQuietIgnoreExecutor(), "", opts)
 	if err != nil {
 		return nil, err
 	}
-	clock := set.Clock
 	e := &QuietIgnoreExecutor{}
-	fail := func(err error) (*QuietIgnoreExecutor, error) {
-		e.closeParts()
+	if e.scopes, err = runtime.NewScopePool(8, 0.9); err != nil {
 		return nil, err
 	}
-	if e.brkQa, err = runtime.NewBreaker("qa", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
-		return fail(err)
-	}
-	if e.brkQb, err = runtime.NewBreaker("qb", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
-		return fail(err)
-	}
-	if e.brkQc, err = runtime.NewBreaker("qc", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
-		return fail(err)
-	}
-	if e.svc, err = flujoimpl.NewServices(cfg, flujoimpl.Deps{
-		Build: e.build,
-		Clock: clock,
-		Close: func(*flujoimpl.Engine) []flujoimpl.Closer {
-			e.closeParts()
-			return nil
+	e.scratch.New, e.scratch.Reset = newscratchQuietIgnoreExecutor, resetscratchQuietIgnoreExecutor
+	e.stepQa.Leaf = &flujoimpl.Leaf[Item, Item]{
+		Name: "qa",
+		Attempt: func(ctx context.Context, in Item, s any) (Item, error) {
+			st := s.(*State)
+			w := *st
+			out, err := QuietA(ctx, in, &w)
+			if err == nil {
+				*st = w
+			}
+			return out, err
 		},
-		Fixed:   flujoimpl.CompiledIn,
-		Logger:  set.Logger,
-		Name:    "QuietIgnoreExecutor",
-		Sampler: set.Sampler,
-		Shrink:  e.shrink,
-		Sink:    set.Sink,
-		Stats:   e.addStats,
-	}); err != nil {
-		return fail(err)
+		Usage: func(o Item) runtime.Usage {
+			return o.Usage()
+		},
+	}
+	e.stepQa.Attempts = 1
+	e.stepQb.Leaf = &flujoimpl.Leaf[Item, Item]{
+		Name: "qb",
+		Attempt: func(ctx context.Context, in Item, s any) (Item, error) {
+			st := s.(*State)
+			w := *st
+			out, err := QuietB(ctx, in, &w)
+			if err == nil {
+				*st = w
+			}
+			return out, err
+		},
+		Usage: func(o Item) runtime.Usage {
+			return o.Usage()
+		},
+	}
+	e.stepQb.Attempts = 1
+	e.stepQc.Leaf = &flujoimpl.Leaf[Item, Item]{
+		Name:  "qc",
+		Plain: QuietC,
+		Usage: func(o Item) runtime.Usage {
+			return o.Usage()
+		},
+	}
+	e.stepQc.Attempts = 1
+	if e.svc, err = p.Services(flujoimpl.Deps{}, &e.scratch, &e.stepQa, &e.stepQb, &e.stepQc); err != nil {
+		return nil, err
 	}
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
-	e.stepQa = flujoimpl.Step[Item, Item]{
-		Leaf: &flujoimpl.Leaf[Item, Item]{
-			Name: "qa",
-			Attempt: func(ctx context.Context, in Item, s any) (Item, error) {
-				st := s.(*State)
-				w := *st
-				out, err := QuietA(ctx, in, &w)
-				if err == nil {
-					*st = w
-				}
-				return out, err
-			},
-			Usage: func(o Item) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-		},
-		Attempts: 1,
-		Breaker:  e.brkQa,
-		Counters: &e.cntQa,
-	}
-	e.stepQb = flujoimpl.Step[Item, Item]{
-		Leaf: &flujoimpl.Leaf[Item, Item]{
-			Name: "qb",
-			Attempt: func(ctx context.Context, in Item, s any) (Item, error) {
-				st := s.(*State)
-				w := *st
-				out, err := QuietB(ctx, in, &w)
-				if err == nil {
-					*st = w
-				}
-				return out, err
-			},
-			Usage: func(o Item) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-		},
-		Attempts: 1,
-		Breaker:  e.brkQb,
-		Slot:     1,
-		Counters: &e.cntQb,
-	}
-	e.stepQc = flujoimpl.Step[Item, Item]{
-		Leaf: &flujoimpl.Leaf[Item, Item]{
-			Name:  "qc",
-			Plain: QuietC,
-			Usage: func(o Item) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-		},
-		Attempts: 1,
-		Breaker:  e.brkQc,
-		Slot:     2,
-		Counters: &e.cntQc,
-	}
-	if e.scopes, err = runtime.NewScopePool(8, 0.9); err != nil {
-		return fail(err)
-	}
 	return e, nil
 }
 
@@ -3294,19 +2037,11 @@ func (e *QuietIgnoreExecutor) Execute(ctx context.Context, in Item, st *State) (
 
 // ExecuteResult runs QuietIgnore on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage. The state is st or, when st is nil, WithState's; without either the run starts from a zero state, returned in FinalState.
 func (e *QuietIgnoreExecutor) ExecuteResult(ctx context.Context, in Item, st *State, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	state, limits := flujoimpl.ExecOptionsOf(opts)
-	st, err := flujoimpl.RunState("qfan", st, state)
+	r, err := flujoimpl.StartRecorded(e.svc, "qfan", st, opts)
 	if err != nil {
 		return nil, err
 	}
-	if !e.svc.Track.Enter() {
-		return nil, flujo.ErrClosed
-	}
 	defer e.svc.Track.Exit()
-	r := flujoimpl.NewRun(e.svc, st, true)
-	if r.Budget, err = runtime.RunBudget(limits); err != nil {
-		return nil, err
-	}
 	var res flujo.StepResult
 	_, abort := e.runQfan(ctx, in, &r, &res)
 	return e.svc.EndRecordedRun(&res, abort, r.State, r.Budget, false)
@@ -3315,61 +2050,6 @@ func (e *QuietIgnoreExecutor) ExecuteResult(ctx context.Context, in Item, st *St
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
 func (e *QuietIgnoreExecutor) ExecuteWithMonitoring(ctx context.Context, in Item, st *State, opts ...flujo.ExecOption) (*flujo.PipelineResult, flujo.Metrics, error) {
 	return flujoimpl.WithMetrics(e.ExecuteResult(ctx, in, st, opts...))
-}
-
-// build builds the parts of next that QuietIgnoreExecutor keeps itself, taking over old's (nil for the first configuration); the changes to shared parts apply when the returned function runs.
-func (e *QuietIgnoreExecutor) build(old, next *flujoimpl.Engine) (func(), []flujoimpl.Closer, error) {
-	cfg := &next.Config
-	var pool *runtime.Pool[scratchQuietIgnoreExecutor]
-	if old == nil || cfg.ObjectPoolMaxSize != old.Config.ObjectPoolMaxSize || cfg.ObjectPoolCleanupThreshold != old.Config.ObjectPoolCleanupThreshold {
-		p, err := runtime.NewPool(cfg.ObjectPoolMaxSize, cfg.ObjectPoolCleanupThreshold, newscratchQuietIgnoreExecutor, resetscratchQuietIgnoreExecutor)
-		if err != nil {
-			return nil, nil, err
-		}
-		pool = p
-	}
-	renew := old != nil && (cfg.CircuitBreakerFailureThreshold != old.Config.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.Config.CircuitBreakerRecoveryTimeoutSeconds)
-	recovery := time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second
-	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery}); renew && err != nil {
-		return nil, nil, err
-	}
-	if next.Monitor != nil && old != nil && old.Monitor == next.Monitor {
-		next.Env.Monitors = old.Env.Monitors
-	} else if next.Monitor != nil {
-		next.Env.Monitors = []*runtime.StepMonitor{next.Monitor.Step("qa"), next.Monitor.Step("qb"), next.Monitor.Step("qc")}
-	}
-	return func() {
-		if pool != nil {
-			e.scratch.Store(pool)
-		}
-		if renew {
-			_ = e.brkQa.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-			_ = e.brkQb.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-			_ = e.brkQc.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-		}
-	}, nil, nil
-}
-
-// addStats adds the figures of the executor's own parts to s.
-func (e *QuietIgnoreExecutor) addStats(_ *flujoimpl.Engine, s *runtime.Stats) {
-	e.cntQa.AddTo(s.Steps, "qa")
-	flujoimpl.AddBreaker(s.Steps, "qa", e.brkQa)
-	e.cntQb.AddTo(s.Steps, "qb")
-	flujoimpl.AddBreaker(s.Steps, "qb", e.brkQb)
-	e.cntQc.AddTo(s.Steps, "qc")
-	flujoimpl.AddBreaker(s.Steps, "qc", e.brkQc)
-	flujoimpl.AddPool(s, e.scratch.Load().Stats())
-}
-
-// closeParts stops the executor's own parts, those built so far when its constructor fails.
-func (e *QuietIgnoreExecutor) closeParts() {}
-
-// shrink reacts to memory pressure: from high pressure on, the caches admit no new results and give back half their capacity and the pool drops its idle objects; below, the caches admit again at full capacity.
-func (e *QuietIgnoreExecutor) shrink(level runtime.PressureLevel) {
-	if level < runtime.PressureHigh {
-		return
-	}
-	e.scratch.Load().Shrink()
 }
 
 // scratchQuietIgnoreExecutorQfan is the working space of one run of parallel "qfan".
@@ -3405,7 +2085,7 @@ func (e *QuietIgnoreExecutor) runQfan(ctx context.Context, in Item, r *flujoimpl
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 0, "qa", &sc.results[0], &sc.o0, &sc.aborts[0], func() (Item, error) { return e.runQa(bctx, in, &sc.r0, &sc.results[0]) })
+		flujoimpl.RunBranch(sc.done, 0, "qa", &sc.results[0], &sc.o0, &sc.aborts[0], func() (Item, error) { return e.stepQa.Run(bctx, &sc.r0.Eng.Env, in, sc.r0.Frame(), &sc.results[0]) })
 	}()
 	sc.r1 = *r
 	sc.w1 = *r.State
@@ -3413,13 +2093,13 @@ func (e *QuietIgnoreExecutor) runQfan(ctx context.Context, in Item, r *flujoimpl
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 1, "qb", &sc.results[1], &sc.o1, &sc.aborts[1], func() (Item, error) { return e.runQb(bctx, in, &sc.r1, &sc.results[1]) })
+		flujoimpl.RunBranch(sc.done, 1, "qb", &sc.results[1], &sc.o1, &sc.aborts[1], func() (Item, error) { return e.stepQb.Run(bctx, &sc.r1.Eng.Env, in, sc.r1.Frame(), &sc.results[1]) })
 	}()
 	sc.r2 = *r
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 2, "qc", &sc.results[2], &sc.o2, &sc.aborts[2], func() (Item, error) { return e.runQc(bctx, in, &sc.r2, &sc.results[2]) })
+		flujoimpl.RunBranch(sc.done, 2, "qc", &sc.results[2], &sc.o2, &sc.aborts[2], func() (Item, error) { return e.stepQc.Run(bctx, &sc.r2.Eng.Env, in, sc.r2.Frame(), &sc.results[2]) })
 	}()
 	abort, failed, cerr := flujoimpl.Gather(ctx, sc.done, sc.results[:], sc.aborts[:], sc.finished[:], false, bctx.Cancel)
 	if cerr != nil {
@@ -3446,41 +2126,15 @@ func (e *QuietIgnoreExecutor) runQfan(ctx context.Context, in Item, r *flujoimpl
 	return flujoimpl.Succeed(res, r.Record, out), nil
 }
 
-// runQa runs the steps "qa": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *QuietIgnoreExecutor) runQa(ctx context.Context, in Item, r *flujoimpl.Run[State], res *flujo.StepResult) (Item, error) {
-	return e.stepQa.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
-}
-
-// runQb runs the steps "qb": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *QuietIgnoreExecutor) runQb(ctx context.Context, in Item, r *flujoimpl.Run[State], res *flujo.StepResult) (Item, error) {
-	return e.stepQb.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
-}
-
-// runQc runs the step "qc": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *QuietIgnoreExecutor) runQc(ctx context.Context, in Item, r *flujoimpl.Run[State], res *flujo.StepResult) (Item, error) {
-	return e.stepQc.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
-}
-
 // QuietKeepFirstExecutor runs the pipeline QuietKeepFirst ("qfan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type QuietKeepFirstExecutor struct {
-	flujogenMethods                                                             // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
-	svc             *flujoimpl.Services                                         // configuration, components, run gate and counters
-	scratch         atomic.Pointer[runtime.Pool[scratchQuietKeepFirstExecutor]] // working space of Parallel runs (enable_object_pool)
+	flujogenMethods                                                  // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
+	svc             *flujoimpl.Services                              // configuration, components, run gate and counters
+	scratch         flujoimpl.Scratch[scratchQuietKeepFirstExecutor] // working space of Parallel runs (enable_object_pool)
 
-	// Step "qa".
 	stepQa flujoimpl.Step[Item, Item]
-	cntQa  flujoimpl.StepCounters
-	brkQa  *runtime.Breaker
-
-	// Step "qb".
 	stepQb flujoimpl.Step[Item, Item]
-	cntQb  flujoimpl.StepCounters
-	brkQb  *runtime.Breaker
-
-	// Step "qc".
 	stepQc flujoimpl.Step[Item, Item]
-	cntQc  flujoimpl.StepCounters
-	brkQc  *runtime.Breaker
 
 	scopes *runtime.ScopePool // cancellable contexts of Parallel and Map runs
 }
@@ -3507,103 +2161,59 @@ func flujogenConfigQuietKeepFirstExecutor() runtime.OptimizationConfig {
 
 // NewQuietKeepFirstExecutor returns an executor of QuietKeepFirst. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewQuietKeepFirstExecutor(opts ...flujo.CoreOption) (*QuietKeepFirstExecutor, error) {
-	set, cfg, err := flujoimpl.Configure("QuietKeepFirstExecutor", "qfan", flujogenConfigQuietKeepFirstExecutor(), "", opts)
+	p, err := flujoimpl.NewParts("QuietKeepFirstExecutor", "qfan", flujogenConfigQuietKeepFirstExecutor(), "", opts)
 	if err != nil {
 		return nil, err
 	}
-	clock := set.Clock
 	e := &QuietKeepFirstExecutor{}
-	fail := func(err error) (*QuietKeepFirstExecutor, error) {
-		e.closeParts()
+	if e.scopes, err = runtime.NewScopePool(8, 0.9); err != nil {
 		return nil, err
 	}
-	if e.brkQa, err = runtime.NewBreaker("qa", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
-		return fail(err)
-	}
-	if e.brkQb, err = runtime.NewBreaker("qb", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
-		return fail(err)
-	}
-	if e.brkQc, err = runtime.NewBreaker("qc", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
-		return fail(err)
-	}
-	if e.svc, err = flujoimpl.NewServices(cfg, flujoimpl.Deps{
-		Build: e.build,
-		Clock: clock,
-		Close: func(*flujoimpl.Engine) []flujoimpl.Closer {
-			e.closeParts()
-			return nil
+	e.scratch.New, e.scratch.Reset = newscratchQuietKeepFirstExecutor, resetscratchQuietKeepFirstExecutor
+	e.stepQa.Leaf = &flujoimpl.Leaf[Item, Item]{
+		Name: "qa",
+		Attempt: func(ctx context.Context, in Item, s any) (Item, error) {
+			st := s.(*State)
+			w := *st
+			out, err := QuietA(ctx, in, &w)
+			if err == nil {
+				*st = w
+			}
+			return out, err
 		},
-		Fixed:   flujoimpl.CompiledIn,
-		Logger:  set.Logger,
-		Name:    "QuietKeepFirstExecutor",
-		Sampler: set.Sampler,
-		Shrink:  e.shrink,
-		Sink:    set.Sink,
-		Stats:   e.addStats,
-	}); err != nil {
-		return fail(err)
+		Usage: func(o Item) runtime.Usage {
+			return o.Usage()
+		},
+	}
+	e.stepQa.Attempts = 1
+	e.stepQb.Leaf = &flujoimpl.Leaf[Item, Item]{
+		Name: "qb",
+		Attempt: func(ctx context.Context, in Item, s any) (Item, error) {
+			st := s.(*State)
+			w := *st
+			out, err := QuietB(ctx, in, &w)
+			if err == nil {
+				*st = w
+			}
+			return out, err
+		},
+		Usage: func(o Item) runtime.Usage {
+			return o.Usage()
+		},
+	}
+	e.stepQb.Attempts = 1
+	e.stepQc.Leaf = &flujoimpl.Leaf[Item, Item]{
+		Name:  "qc",
+		Plain: QuietC,
+		Usage: func(o Item) runtime.Usage {
+			return o.Usage()
+		},
+	}
+	e.stepQc.Attempts = 1
+	if e.svc, err = p.Services(flujoimpl.Deps{}, &e.scratch, &e.stepQa, &e.stepQb, &e.stepQc); err != nil {
+		return nil, err
 	}
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
-	e.stepQa = flujoimpl.Step[Item, Item]{
-		Leaf: &flujoimpl.Leaf[Item, Item]{
-			Name: "qa",
-			Attempt: func(ctx context.Context, in Item, s any) (Item, error) {
-				st := s.(*State)
-				w := *st
-				out, err := QuietA(ctx, in, &w)
-				if err == nil {
-					*st = w
-				}
-				return out, err
-			},
-			Usage: func(o Item) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-		},
-		Attempts: 1,
-		Breaker:  e.brkQa,
-		Counters: &e.cntQa,
-	}
-	e.stepQb = flujoimpl.Step[Item, Item]{
-		Leaf: &flujoimpl.Leaf[Item, Item]{
-			Name: "qb",
-			Attempt: func(ctx context.Context, in Item, s any) (Item, error) {
-				st := s.(*State)
-				w := *st
-				out, err := QuietB(ctx, in, &w)
-				if err == nil {
-					*st = w
-				}
-				return out, err
-			},
-			Usage: func(o Item) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-		},
-		Attempts: 1,
-		Breaker:  e.brkQb,
-		Slot:     1,
-		Counters: &e.cntQb,
-	}
-	e.stepQc = flujoimpl.Step[Item, Item]{
-		Leaf: &flujoimpl.Leaf[Item, Item]{
-			Name:  "qc",
-			Plain: QuietC,
-			Usage: func(o Item) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-		},
-		Attempts: 1,
-		Breaker:  e.brkQc,
-		Slot:     2,
-		Counters: &e.cntQc,
-	}
-	if e.scopes, err = runtime.NewScopePool(8, 0.9); err != nil {
-		return fail(err)
-	}
 	return e, nil
 }
 
@@ -3624,19 +2234,11 @@ func (e *QuietKeepFirstExecutor) Execute(ctx context.Context, in Item, st *State
 
 // ExecuteResult runs QuietKeepFirst on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage. The state is st or, when st is nil, WithState's; without either the run starts from a zero state, returned in FinalState.
 func (e *QuietKeepFirstExecutor) ExecuteResult(ctx context.Context, in Item, st *State, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	state, limits := flujoimpl.ExecOptionsOf(opts)
-	st, err := flujoimpl.RunState("qfan", st, state)
+	r, err := flujoimpl.StartRecorded(e.svc, "qfan", st, opts)
 	if err != nil {
 		return nil, err
 	}
-	if !e.svc.Track.Enter() {
-		return nil, flujo.ErrClosed
-	}
 	defer e.svc.Track.Exit()
-	r := flujoimpl.NewRun(e.svc, st, true)
-	if r.Budget, err = runtime.RunBudget(limits); err != nil {
-		return nil, err
-	}
 	var res flujo.StepResult
 	_, abort := e.runQfan(ctx, in, &r, &res)
 	return e.svc.EndRecordedRun(&res, abort, r.State, r.Budget, false)
@@ -3645,61 +2247,6 @@ func (e *QuietKeepFirstExecutor) ExecuteResult(ctx context.Context, in Item, st 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
 func (e *QuietKeepFirstExecutor) ExecuteWithMonitoring(ctx context.Context, in Item, st *State, opts ...flujo.ExecOption) (*flujo.PipelineResult, flujo.Metrics, error) {
 	return flujoimpl.WithMetrics(e.ExecuteResult(ctx, in, st, opts...))
-}
-
-// build builds the parts of next that QuietKeepFirstExecutor keeps itself, taking over old's (nil for the first configuration); the changes to shared parts apply when the returned function runs.
-func (e *QuietKeepFirstExecutor) build(old, next *flujoimpl.Engine) (func(), []flujoimpl.Closer, error) {
-	cfg := &next.Config
-	var pool *runtime.Pool[scratchQuietKeepFirstExecutor]
-	if old == nil || cfg.ObjectPoolMaxSize != old.Config.ObjectPoolMaxSize || cfg.ObjectPoolCleanupThreshold != old.Config.ObjectPoolCleanupThreshold {
-		p, err := runtime.NewPool(cfg.ObjectPoolMaxSize, cfg.ObjectPoolCleanupThreshold, newscratchQuietKeepFirstExecutor, resetscratchQuietKeepFirstExecutor)
-		if err != nil {
-			return nil, nil, err
-		}
-		pool = p
-	}
-	renew := old != nil && (cfg.CircuitBreakerFailureThreshold != old.Config.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.Config.CircuitBreakerRecoveryTimeoutSeconds)
-	recovery := time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second
-	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery}); renew && err != nil {
-		return nil, nil, err
-	}
-	if next.Monitor != nil && old != nil && old.Monitor == next.Monitor {
-		next.Env.Monitors = old.Env.Monitors
-	} else if next.Monitor != nil {
-		next.Env.Monitors = []*runtime.StepMonitor{next.Monitor.Step("qa"), next.Monitor.Step("qb"), next.Monitor.Step("qc")}
-	}
-	return func() {
-		if pool != nil {
-			e.scratch.Store(pool)
-		}
-		if renew {
-			_ = e.brkQa.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-			_ = e.brkQb.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-			_ = e.brkQc.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-		}
-	}, nil, nil
-}
-
-// addStats adds the figures of the executor's own parts to s.
-func (e *QuietKeepFirstExecutor) addStats(_ *flujoimpl.Engine, s *runtime.Stats) {
-	e.cntQa.AddTo(s.Steps, "qa")
-	flujoimpl.AddBreaker(s.Steps, "qa", e.brkQa)
-	e.cntQb.AddTo(s.Steps, "qb")
-	flujoimpl.AddBreaker(s.Steps, "qb", e.brkQb)
-	e.cntQc.AddTo(s.Steps, "qc")
-	flujoimpl.AddBreaker(s.Steps, "qc", e.brkQc)
-	flujoimpl.AddPool(s, e.scratch.Load().Stats())
-}
-
-// closeParts stops the executor's own parts, those built so far when its constructor fails.
-func (e *QuietKeepFirstExecutor) closeParts() {}
-
-// shrink reacts to memory pressure: from high pressure on, the caches admit no new results and give back half their capacity and the pool drops its idle objects; below, the caches admit again at full capacity.
-func (e *QuietKeepFirstExecutor) shrink(level runtime.PressureLevel) {
-	if level < runtime.PressureHigh {
-		return
-	}
-	e.scratch.Load().Shrink()
 }
 
 // scratchQuietKeepFirstExecutorQfan is the working space of one run of parallel "qfan".
@@ -3735,7 +2282,7 @@ func (e *QuietKeepFirstExecutor) runQfan(ctx context.Context, in Item, r *flujoi
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 0, "qa", &sc.results[0], &sc.o0, &sc.aborts[0], func() (Item, error) { return e.runQa(bctx, in, &sc.r0, &sc.results[0]) })
+		flujoimpl.RunBranch(sc.done, 0, "qa", &sc.results[0], &sc.o0, &sc.aborts[0], func() (Item, error) { return e.stepQa.Run(bctx, &sc.r0.Eng.Env, in, sc.r0.Frame(), &sc.results[0]) })
 	}()
 	sc.r1 = *r
 	sc.w1 = *r.State
@@ -3743,13 +2290,13 @@ func (e *QuietKeepFirstExecutor) runQfan(ctx context.Context, in Item, r *flujoi
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 1, "qb", &sc.results[1], &sc.o1, &sc.aborts[1], func() (Item, error) { return e.runQb(bctx, in, &sc.r1, &sc.results[1]) })
+		flujoimpl.RunBranch(sc.done, 1, "qb", &sc.results[1], &sc.o1, &sc.aborts[1], func() (Item, error) { return e.stepQb.Run(bctx, &sc.r1.Eng.Env, in, sc.r1.Frame(), &sc.results[1]) })
 	}()
 	sc.r2 = *r
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 2, "qc", &sc.results[2], &sc.o2, &sc.aborts[2], func() (Item, error) { return e.runQc(bctx, in, &sc.r2, &sc.results[2]) })
+		flujoimpl.RunBranch(sc.done, 2, "qc", &sc.results[2], &sc.o2, &sc.aborts[2], func() (Item, error) { return e.stepQc.Run(bctx, &sc.r2.Eng.Env, in, sc.r2.Frame(), &sc.results[2]) })
 	}()
 	abort, failed, cerr := flujoimpl.Gather(ctx, sc.done, sc.results[:], sc.aborts[:], sc.finished[:], true, bctx.Cancel)
 	if cerr != nil {
@@ -3776,43 +2323,12 @@ func (e *QuietKeepFirstExecutor) runQfan(ctx context.Context, in Item, r *flujoi
 	return flujoimpl.Succeed(res, r.Record, out), nil
 }
 
-// runQa runs the steps "qa": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *QuietKeepFirstExecutor) runQa(ctx context.Context, in Item, r *flujoimpl.Run[State], res *flujo.StepResult) (Item, error) {
-	return e.stepQa.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
-}
-
-// runQb runs the steps "qb": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *QuietKeepFirstExecutor) runQb(ctx context.Context, in Item, r *flujoimpl.Run[State], res *flujo.StepResult) (Item, error) {
-	return e.stepQb.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
-}
-
-// runQc runs the step "qc": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *QuietKeepFirstExecutor) runQc(ctx context.Context, in Item, r *flujoimpl.Run[State], res *flujo.StepResult) (Item, error) {
-	return e.stepQc.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
-}
-
 // QuietMapExecutor runs the pipeline QuietMap ("qmap") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type QuietMapExecutor struct {
-	flujogenMethods                                                       // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
-	svc             *flujoimpl.Services                                   // configuration, components, run gate and counters
-	scratch         atomic.Pointer[runtime.Pool[scratchQuietMapExecutor]] // working space of Parallel runs (enable_object_pool)
+	flujogenMethods                     // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
+	svc             *flujoimpl.Services // configuration, components, run gate and counters
 
-	// Step "qm".
 	stepQm flujoimpl.Step[Item, Item]
-	cntQm  flujoimpl.StepCounters
-	brkQm  *runtime.Breaker
-
-	scopes *runtime.ScopePool // cancellable contexts of Parallel and Map runs
-}
-
-// scratchQuietMapExecutor is the pooled working space of the Parallel runs of QuietMapExecutor, one field per Parallel.
-type scratchQuietMapExecutor struct{}
-
-func newscratchQuietMapExecutor() scratchQuietMapExecutor {
-	return scratchQuietMapExecutor{}
-}
-func resetscratchQuietMapExecutor(u *scratchQuietMapExecutor) {
-	*u = scratchQuietMapExecutor{}
 }
 
 // flujogenConfigQuietMapExecutor is the configuration compiled into QuietMapExecutor.
@@ -3825,53 +2341,23 @@ func flujogenConfigQuietMapExecutor() runtime.OptimizationConfig {
 
 // NewQuietMapExecutor returns an executor of QuietMap. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewQuietMapExecutor(opts ...flujo.CoreOption) (*QuietMapExecutor, error) {
-	set, cfg, err := flujoimpl.Configure("QuietMapExecutor", "qmap", flujogenConfigQuietMapExecutor(), "", opts)
+	p, err := flujoimpl.NewParts("QuietMapExecutor", "qmap", flujogenConfigQuietMapExecutor(), "", opts)
 	if err != nil {
 		return nil, err
 	}
-	clock := set.Clock
 	e := &QuietMapExecutor{}
-	fail := func(err error) (*QuietMapExecutor, error) {
-		e.closeParts()
+	e.stepQm.Leaf = &flujoimpl.Leaf[Item, Item]{
+		Name:  "qm",
+		Plain: QuietM,
+		Usage: func(o Item) runtime.Usage {
+			return o.Usage()
+		},
+	}
+	e.stepQm.Attempts = 1
+	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepQm); err != nil {
 		return nil, err
 	}
-	if e.brkQm, err = runtime.NewBreaker("qm", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
-		return fail(err)
-	}
-	if e.svc, err = flujoimpl.NewServices(cfg, flujoimpl.Deps{
-		Build: e.build,
-		Clock: clock,
-		Close: func(*flujoimpl.Engine) []flujoimpl.Closer {
-			e.closeParts()
-			return nil
-		},
-		Fixed:   flujoimpl.CompiledIn,
-		Logger:  set.Logger,
-		Name:    "QuietMapExecutor",
-		Sampler: set.Sampler,
-		Shrink:  e.shrink,
-		Sink:    set.Sink,
-		Stats:   e.addStats,
-	}); err != nil {
-		return fail(err)
-	}
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
-	e.stepQm = flujoimpl.Step[Item, Item]{
-		Leaf: &flujoimpl.Leaf[Item, Item]{
-			Name:  "qm",
-			Plain: QuietM,
-			Usage: func(o Item) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-		},
-		Attempts: 1,
-		Breaker:  e.brkQm,
-		Counters: &e.cntQm,
-	}
-	if e.scopes, err = runtime.NewScopePool(8, 0.9); err != nil {
-		return fail(err)
-	}
 	return e, nil
 }
 
@@ -3892,16 +2378,11 @@ func (e *QuietMapExecutor) Execute(ctx context.Context, in []Item) ([]Item, erro
 
 // ExecuteResult runs QuietMap on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *QuietMapExecutor) ExecuteResult(ctx context.Context, in []Item, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujoimpl.ExecOptionsOf(opts)
-	if !e.svc.Track.Enter() {
-		return nil, flujo.ErrClosed
-	}
-	defer e.svc.Track.Exit()
-	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
-	var err error
-	if r.Budget, err = runtime.RunBudget(limits); err != nil {
+	r, err := flujoimpl.StartRecorded[struct{}](e.svc, "", nil, opts)
+	if err != nil {
 		return nil, err
 	}
+	defer e.svc.Track.Exit()
 	var res flujo.StepResult
 	_, abort := e.runQmap(ctx, in, &r, &res)
 	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
@@ -3910,55 +2391,6 @@ func (e *QuietMapExecutor) ExecuteResult(ctx context.Context, in []Item, opts ..
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
 func (e *QuietMapExecutor) ExecuteWithMonitoring(ctx context.Context, in []Item, opts ...flujo.ExecOption) (*flujo.PipelineResult, flujo.Metrics, error) {
 	return flujoimpl.WithMetrics(e.ExecuteResult(ctx, in, opts...))
-}
-
-// build builds the parts of next that QuietMapExecutor keeps itself, taking over old's (nil for the first configuration); the changes to shared parts apply when the returned function runs.
-func (e *QuietMapExecutor) build(old, next *flujoimpl.Engine) (func(), []flujoimpl.Closer, error) {
-	cfg := &next.Config
-	var pool *runtime.Pool[scratchQuietMapExecutor]
-	if old == nil || cfg.ObjectPoolMaxSize != old.Config.ObjectPoolMaxSize || cfg.ObjectPoolCleanupThreshold != old.Config.ObjectPoolCleanupThreshold {
-		p, err := runtime.NewPool(cfg.ObjectPoolMaxSize, cfg.ObjectPoolCleanupThreshold, newscratchQuietMapExecutor, resetscratchQuietMapExecutor)
-		if err != nil {
-			return nil, nil, err
-		}
-		pool = p
-	}
-	renew := old != nil && (cfg.CircuitBreakerFailureThreshold != old.Config.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.Config.CircuitBreakerRecoveryTimeoutSeconds)
-	recovery := time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second
-	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery}); renew && err != nil {
-		return nil, nil, err
-	}
-	if next.Monitor != nil && old != nil && old.Monitor == next.Monitor {
-		next.Env.Monitors = old.Env.Monitors
-	} else if next.Monitor != nil {
-		next.Env.Monitors = []*runtime.StepMonitor{next.Monitor.Step("qm")}
-	}
-	return func() {
-		if pool != nil {
-			e.scratch.Store(pool)
-		}
-		if renew {
-			_ = e.brkQm.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-		}
-	}, nil, nil
-}
-
-// addStats adds the figures of the executor's own parts to s.
-func (e *QuietMapExecutor) addStats(_ *flujoimpl.Engine, s *runtime.Stats) {
-	e.cntQm.AddTo(s.Steps, "qm")
-	flujoimpl.AddBreaker(s.Steps, "qm", e.brkQm)
-	flujoimpl.AddPool(s, e.scratch.Load().Stats())
-}
-
-// closeParts stops the executor's own parts, those built so far when its constructor fails.
-func (e *QuietMapExecutor) closeParts() {}
-
-// shrink reacts to memory pressure: from high pressure on, the caches admit no new results and give back half their capacity and the pool drops its idle objects; below, the caches admit again at full capacity.
-func (e *QuietMapExecutor) shrink(level runtime.PressureLevel) {
-	if level < runtime.PressureHigh {
-		return
-	}
-	e.scratch.Load().Shrink()
 }
 
 // runQmap runs the Map "qmap".
@@ -3971,23 +2403,21 @@ func (e *QuietMapExecutor) runQmap(ctx context.Context, in []Item, r *flujoimpl.
 	results := make([]flujo.StepResult, len(in))
 	finished := make([]bool, len(in))
 	run := func(ctx context.Context, i int, cr *flujo.StepResult) (Item, error) {
-		return e.runQm(ctx, in[i], r, cr)
+		return e.stepQm.Run(ctx, &r.Eng.Env, in[i], r.Frame(), cr)
 	}
 	var abort error
 	var failed int
 	if workers := min(4, len(in)); workers <= 1 {
 		abort, failed = flujoimpl.MapSeq(ctx, outs, results, finished, run)
 	} else {
-		mctx := e.scopes.Get(ctx)
+		mctx, cancel := context.WithCancel(ctx)
+		defer cancel()
 		var cerr error
-		abort, failed, cerr = flujoimpl.MapWorkers(ctx, mctx, mctx.Cancel, &e.svc.Track, workers, "qm", outs, results, finished, run)
+		abort, failed, cerr = flujoimpl.MapWorkers(ctx, mctx, cancel, &e.svc.Track, workers, "qm", outs, results, finished, run)
 		if cerr != nil {
-			// Workers still running hold the scope: it is cancelled, never reused.
-			mctx.Abandon()
 			res.Err = cerr
 			return nil, cerr
 		}
-		e.scopes.Put(mctx)
 	}
 	if stop, abort := flujoimpl.Elements(res, results, finished, r.Record, abort, failed); stop {
 		return nil, abort
@@ -3995,31 +2425,15 @@ func (e *QuietMapExecutor) runQmap(ctx context.Context, in []Item, r *flujoimpl.
 	return flujoimpl.Succeed(res, r.Record, outs), nil
 }
 
-// runQm runs the step "qm": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *QuietMapExecutor) runQm(ctx context.Context, in Item, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (Item, error) {
-	return e.stepQm.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
-}
-
 // QuietNoMergeExecutor runs the pipeline QuietNoMerge ("qfan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type QuietNoMergeExecutor struct {
-	flujogenMethods                                                           // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
-	svc             *flujoimpl.Services                                       // configuration, components, run gate and counters
-	scratch         atomic.Pointer[runtime.Pool[scratchQuietNoMergeExecutor]] // working space of Parallel runs (enable_object_pool)
+	flujogenMethods                                                // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
+	svc             *flujoimpl.Services                            // configuration, components, run gate and counters
+	scratch         flujoimpl.Scratch[scratchQuietNoMergeExecutor] // working space of Parallel runs (enable_object_pool)
 
-	// Step "qa".
 	stepQa flujoimpl.Step[Item, Item]
-	cntQa  flujoimpl.StepCounters
-	brkQa  *runtime.Breaker
-
-	// Step "qb".
 	stepQb flujoimpl.Step[Item, Item]
-	cntQb  flujoimpl.StepCounters
-	brkQb  *runtime.Breaker
-
-	// Step "qc".
 	stepQc flujoimpl.Step[Item, Item]
-	cntQc  flujoimpl.StepCounters
-	brkQc  *runtime.Breaker
 
 	scopes *runtime.ScopePool // cancellable contexts of Parallel and Map runs
 }
@@ -4046,103 +2460,59 @@ func flujogenConfigQuietNoMergeExecutor() runtime.OptimizationConfig {
 
 // NewQuietNoMergeExecutor returns an executor of QuietNoMerge. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewQuietNoMergeExecutor(opts ...flujo.CoreOption) (*QuietNoMergeExecutor, error) {
-	set, cfg, err := flujoimpl.Configure("QuietNoMergeExecutor", "qfan", flujogenConfigQuietNoMergeExecutor(), "", opts)
+	p, err := flujoimpl.NewParts("QuietNoMergeExecutor", "qfan", flujogenConfigQuietNoMergeExecutor(), "", opts)
 	if err != nil {
 		return nil, err
 	}
-	clock := set.Clock
 	e := &QuietNoMergeExecutor{}
-	fail := func(err error) (*QuietNoMergeExecutor, error) {
-		e.closeParts()
+	if e.scopes, err = runtime.NewScopePool(8, 0.9); err != nil {
 		return nil, err
 	}
-	if e.brkQa, err = runtime.NewBreaker("qa", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
-		return fail(err)
-	}
-	if e.brkQb, err = runtime.NewBreaker("qb", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
-		return fail(err)
-	}
-	if e.brkQc, err = runtime.NewBreaker("qc", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
-		return fail(err)
-	}
-	if e.svc, err = flujoimpl.NewServices(cfg, flujoimpl.Deps{
-		Build: e.build,
-		Clock: clock,
-		Close: func(*flujoimpl.Engine) []flujoimpl.Closer {
-			e.closeParts()
-			return nil
+	e.scratch.New, e.scratch.Reset = newscratchQuietNoMergeExecutor, resetscratchQuietNoMergeExecutor
+	e.stepQa.Leaf = &flujoimpl.Leaf[Item, Item]{
+		Name: "qa",
+		Attempt: func(ctx context.Context, in Item, s any) (Item, error) {
+			st := s.(*State)
+			w := *st
+			out, err := QuietA(ctx, in, &w)
+			if err == nil {
+				*st = w
+			}
+			return out, err
 		},
-		Fixed:   flujoimpl.CompiledIn,
-		Logger:  set.Logger,
-		Name:    "QuietNoMergeExecutor",
-		Sampler: set.Sampler,
-		Shrink:  e.shrink,
-		Sink:    set.Sink,
-		Stats:   e.addStats,
-	}); err != nil {
-		return fail(err)
+		Usage: func(o Item) runtime.Usage {
+			return o.Usage()
+		},
+	}
+	e.stepQa.Attempts = 1
+	e.stepQb.Leaf = &flujoimpl.Leaf[Item, Item]{
+		Name: "qb",
+		Attempt: func(ctx context.Context, in Item, s any) (Item, error) {
+			st := s.(*State)
+			w := *st
+			out, err := QuietB(ctx, in, &w)
+			if err == nil {
+				*st = w
+			}
+			return out, err
+		},
+		Usage: func(o Item) runtime.Usage {
+			return o.Usage()
+		},
+	}
+	e.stepQb.Attempts = 1
+	e.stepQc.Leaf = &flujoimpl.Leaf[Item, Item]{
+		Name:  "qc",
+		Plain: QuietC,
+		Usage: func(o Item) runtime.Usage {
+			return o.Usage()
+		},
+	}
+	e.stepQc.Attempts = 1
+	if e.svc, err = p.Services(flujoimpl.Deps{}, &e.scratch, &e.stepQa, &e.stepQb, &e.stepQc); err != nil {
+		return nil, err
 	}
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
-	e.stepQa = flujoimpl.Step[Item, Item]{
-		Leaf: &flujoimpl.Leaf[Item, Item]{
-			Name: "qa",
-			Attempt: func(ctx context.Context, in Item, s any) (Item, error) {
-				st := s.(*State)
-				w := *st
-				out, err := QuietA(ctx, in, &w)
-				if err == nil {
-					*st = w
-				}
-				return out, err
-			},
-			Usage: func(o Item) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-		},
-		Attempts: 1,
-		Breaker:  e.brkQa,
-		Counters: &e.cntQa,
-	}
-	e.stepQb = flujoimpl.Step[Item, Item]{
-		Leaf: &flujoimpl.Leaf[Item, Item]{
-			Name: "qb",
-			Attempt: func(ctx context.Context, in Item, s any) (Item, error) {
-				st := s.(*State)
-				w := *st
-				out, err := QuietB(ctx, in, &w)
-				if err == nil {
-					*st = w
-				}
-				return out, err
-			},
-			Usage: func(o Item) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-		},
-		Attempts: 1,
-		Breaker:  e.brkQb,
-		Slot:     1,
-		Counters: &e.cntQb,
-	}
-	e.stepQc = flujoimpl.Step[Item, Item]{
-		Leaf: &flujoimpl.Leaf[Item, Item]{
-			Name:  "qc",
-			Plain: QuietC,
-			Usage: func(o Item) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-		},
-		Attempts: 1,
-		Breaker:  e.brkQc,
-		Slot:     2,
-		Counters: &e.cntQc,
-	}
-	if e.scopes, err = runtime.NewScopePool(8, 0.9); err != nil {
-		return fail(err)
-	}
 	return e, nil
 }
 
@@ -4163,19 +2533,11 @@ func (e *QuietNoMergeExecutor) Execute(ctx context.Context, in Item, st *State) 
 
 // ExecuteResult runs QuietNoMerge on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage. The state is st or, when st is nil, WithState's; without either the run starts from a zero state, returned in FinalState.
 func (e *QuietNoMergeExecutor) ExecuteResult(ctx context.Context, in Item, st *State, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	state, limits := flujoimpl.ExecOptionsOf(opts)
-	st, err := flujoimpl.RunState("qfan", st, state)
+	r, err := flujoimpl.StartRecorded(e.svc, "qfan", st, opts)
 	if err != nil {
 		return nil, err
 	}
-	if !e.svc.Track.Enter() {
-		return nil, flujo.ErrClosed
-	}
 	defer e.svc.Track.Exit()
-	r := flujoimpl.NewRun(e.svc, st, true)
-	if r.Budget, err = runtime.RunBudget(limits); err != nil {
-		return nil, err
-	}
 	var res flujo.StepResult
 	_, abort := e.runQfan(ctx, in, &r, &res)
 	return e.svc.EndRecordedRun(&res, abort, r.State, r.Budget, false)
@@ -4184,61 +2546,6 @@ func (e *QuietNoMergeExecutor) ExecuteResult(ctx context.Context, in Item, st *S
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
 func (e *QuietNoMergeExecutor) ExecuteWithMonitoring(ctx context.Context, in Item, st *State, opts ...flujo.ExecOption) (*flujo.PipelineResult, flujo.Metrics, error) {
 	return flujoimpl.WithMetrics(e.ExecuteResult(ctx, in, st, opts...))
-}
-
-// build builds the parts of next that QuietNoMergeExecutor keeps itself, taking over old's (nil for the first configuration); the changes to shared parts apply when the returned function runs.
-func (e *QuietNoMergeExecutor) build(old, next *flujoimpl.Engine) (func(), []flujoimpl.Closer, error) {
-	cfg := &next.Config
-	var pool *runtime.Pool[scratchQuietNoMergeExecutor]
-	if old == nil || cfg.ObjectPoolMaxSize != old.Config.ObjectPoolMaxSize || cfg.ObjectPoolCleanupThreshold != old.Config.ObjectPoolCleanupThreshold {
-		p, err := runtime.NewPool(cfg.ObjectPoolMaxSize, cfg.ObjectPoolCleanupThreshold, newscratchQuietNoMergeExecutor, resetscratchQuietNoMergeExecutor)
-		if err != nil {
-			return nil, nil, err
-		}
-		pool = p
-	}
-	renew := old != nil && (cfg.CircuitBreakerFailureThreshold != old.Config.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.Config.CircuitBreakerRecoveryTimeoutSeconds)
-	recovery := time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second
-	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery}); renew && err != nil {
-		return nil, nil, err
-	}
-	if next.Monitor != nil && old != nil && old.Monitor == next.Monitor {
-		next.Env.Monitors = old.Env.Monitors
-	} else if next.Monitor != nil {
-		next.Env.Monitors = []*runtime.StepMonitor{next.Monitor.Step("qa"), next.Monitor.Step("qb"), next.Monitor.Step("qc")}
-	}
-	return func() {
-		if pool != nil {
-			e.scratch.Store(pool)
-		}
-		if renew {
-			_ = e.brkQa.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-			_ = e.brkQb.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-			_ = e.brkQc.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-		}
-	}, nil, nil
-}
-
-// addStats adds the figures of the executor's own parts to s.
-func (e *QuietNoMergeExecutor) addStats(_ *flujoimpl.Engine, s *runtime.Stats) {
-	e.cntQa.AddTo(s.Steps, "qa")
-	flujoimpl.AddBreaker(s.Steps, "qa", e.brkQa)
-	e.cntQb.AddTo(s.Steps, "qb")
-	flujoimpl.AddBreaker(s.Steps, "qb", e.brkQb)
-	e.cntQc.AddTo(s.Steps, "qc")
-	flujoimpl.AddBreaker(s.Steps, "qc", e.brkQc)
-	flujoimpl.AddPool(s, e.scratch.Load().Stats())
-}
-
-// closeParts stops the executor's own parts, those built so far when its constructor fails.
-func (e *QuietNoMergeExecutor) closeParts() {}
-
-// shrink reacts to memory pressure: from high pressure on, the caches admit no new results and give back half their capacity and the pool drops its idle objects; below, the caches admit again at full capacity.
-func (e *QuietNoMergeExecutor) shrink(level runtime.PressureLevel) {
-	if level < runtime.PressureHigh {
-		return
-	}
-	e.scratch.Load().Shrink()
 }
 
 // scratchQuietNoMergeExecutorQfan is the working space of one run of parallel "qfan".
@@ -4274,7 +2581,7 @@ func (e *QuietNoMergeExecutor) runQfan(ctx context.Context, in Item, r *flujoimp
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 0, "qa", &sc.results[0], &sc.o0, &sc.aborts[0], func() (Item, error) { return e.runQa(bctx, in, &sc.r0, &sc.results[0]) })
+		flujoimpl.RunBranch(sc.done, 0, "qa", &sc.results[0], &sc.o0, &sc.aborts[0], func() (Item, error) { return e.stepQa.Run(bctx, &sc.r0.Eng.Env, in, sc.r0.Frame(), &sc.results[0]) })
 	}()
 	sc.r1 = *r
 	sc.w1 = *r.State
@@ -4282,13 +2589,13 @@ func (e *QuietNoMergeExecutor) runQfan(ctx context.Context, in Item, r *flujoimp
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 1, "qb", &sc.results[1], &sc.o1, &sc.aborts[1], func() (Item, error) { return e.runQb(bctx, in, &sc.r1, &sc.results[1]) })
+		flujoimpl.RunBranch(sc.done, 1, "qb", &sc.results[1], &sc.o1, &sc.aborts[1], func() (Item, error) { return e.stepQb.Run(bctx, &sc.r1.Eng.Env, in, sc.r1.Frame(), &sc.results[1]) })
 	}()
 	sc.r2 = *r
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 2, "qc", &sc.results[2], &sc.o2, &sc.aborts[2], func() (Item, error) { return e.runQc(bctx, in, &sc.r2, &sc.results[2]) })
+		flujoimpl.RunBranch(sc.done, 2, "qc", &sc.results[2], &sc.o2, &sc.aborts[2], func() (Item, error) { return e.stepQc.Run(bctx, &sc.r2.Eng.Env, in, sc.r2.Frame(), &sc.results[2]) })
 	}()
 	abort, failed, cerr := flujoimpl.Gather(ctx, sc.done, sc.results[:], sc.aborts[:], sc.finished[:], true, bctx.Cancel)
 	if cerr != nil {
@@ -4309,50 +2616,20 @@ func (e *QuietNoMergeExecutor) runQfan(ctx context.Context, in Item, r *flujoimp
 	return flujoimpl.Succeed(res, r.Record, out), nil
 }
 
-// runQa runs the steps "qa": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *QuietNoMergeExecutor) runQa(ctx context.Context, in Item, r *flujoimpl.Run[State], res *flujo.StepResult) (Item, error) {
-	return e.stepQa.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
-}
-
-// runQb runs the steps "qb": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *QuietNoMergeExecutor) runQb(ctx context.Context, in Item, r *flujoimpl.Run[State], res *flujo.StepResult) (Item, error) {
-	return e.stepQb.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
-}
-
-// runQc runs the step "qc": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *QuietNoMergeExecutor) runQc(ctx context.Context, in Item, r *flujoimpl.Run[State], res *flujo.StepResult) (Item, error) {
-	return e.stepQc.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
-}
-
 // QuietSeqExecutor runs the pipeline QuietSeq ("qseq") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type QuietSeqExecutor struct {
-	flujogenMethods                                                       // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
-	svc             *flujoimpl.Services                                   // configuration, components, run gate and counters
-	scratch         atomic.Pointer[runtime.Pool[scratchQuietSeqExecutor]] // working space of Parallel runs (enable_object_pool)
-	cachesShrunk    atomic.Bool                                           // the caches admit no new results (memory pressure, auto-tuner)
-	seed            runtime.Hash                                          // cache keys
-	coarse          *runtime.CoarseClock                                  // cache expiry against the system clock
+	flujogenMethods                                            // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
+	svc             *flujoimpl.Services                        // configuration, components, run gate and counters
+	scratch         flujoimpl.Scratch[scratchQuietSeqExecutor] // working space of Parallel runs (enable_object_pool)
+	cachesShrunk    atomic.Bool                                // the caches admit no new results (memory pressure, auto-tuner)
+	seed            runtime.Hash                               // cache keys
+	coarse          *runtime.CoarseClock                       // cache expiry against the system clock
 
-	// Step "seed".
 	stepSeed flujoimpl.Step[Item, Item]
-	cntSeed  flujoimpl.StepCounters
-	brkSeed  *runtime.Breaker
-
-	// Step "qa".
-	stepQa flujoimpl.Step[Item, Item]
-	cntQa  flujoimpl.StepCounters
-	brkQa  *runtime.Breaker
-
-	// Step "qb".
-	stepQb flujoimpl.Step[Item, Item]
-	cntQb  flujoimpl.StepCounters
-	brkQb  *runtime.Breaker
-
-	// Step "qc".
-	stepQc  flujoimpl.Step[Item, Item]
-	cntQc   flujoimpl.StepCounters
-	brkQc   *runtime.Breaker
-	cacheQc *runtime.ResultCache[Item]
+	stepQa   flujoimpl.Step[Item, Item]
+	stepQb   flujoimpl.Step[Item, Item]
+	stepQc   flujoimpl.Step[Item, Item]
+	cacheQc  *runtime.ResultCache[Item]
 
 	scopes *runtime.ScopePool // cancellable contexts of Parallel and Map runs
 }
@@ -4379,144 +2656,103 @@ func flujogenConfigQuietSeqExecutor() runtime.OptimizationConfig {
 
 // NewQuietSeqExecutor returns an executor of QuietSeq. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewQuietSeqExecutor(opts ...flujo.CoreOption) (*QuietSeqExecutor, error) {
-	set, cfg, err := flujoimpl.Configure("QuietSeqExecutor", "qseq", flujogenConfigQuietSeqExecutor(), "", opts)
+	p, err := flujoimpl.NewParts("QuietSeqExecutor", "qseq", flujogenConfigQuietSeqExecutor(), "", opts)
 	if err != nil {
 		return nil, err
 	}
-	clock := set.Clock
 	e := &QuietSeqExecutor{}
 	fail := func(err error) (*QuietSeqExecutor, error) {
 		e.closeParts()
 		return nil, err
 	}
-	if e.brkSeed, err = runtime.NewBreaker("seed", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
-		return fail(err)
-	}
-	if e.brkQa, err = runtime.NewBreaker("qa", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
-		return fail(err)
-	}
-	if e.brkQb, err = runtime.NewBreaker("qb", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
-		return fail(err)
-	}
-	if e.brkQc, err = runtime.NewBreaker("qc", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
-		return fail(err)
-	}
 	e.seed = runtime.NewHash()
 	// Expiry is checked on every hit against a coarse reading of the system clock, as in the ExecutorCore.
-	cacheClock, coarse := runtime.NewCacheClock(clock)
+	cacheClock, coarse := runtime.NewCacheClock(p.Clock())
 	e.coarse = coarse
 	if e.cacheQc, err = runtime.NewResultCache[Item](runtime.ResultCacheOptions{MaxSize: 500, TTL: time.Duration(int64(7200000000000)), Clock: cacheClock}); err != nil {
 		return fail(err)
 	}
 	e.coarse.Need(time.Duration(int64(7200000000000)))
-	if e.svc, err = flujoimpl.NewServices(cfg, flujoimpl.Deps{
+	if e.scopes, err = runtime.NewScopePool(8, 0.9); err != nil {
+		return fail(err)
+	}
+	e.scratch.New, e.scratch.Reset = newscratchQuietSeqExecutor, resetscratchQuietSeqExecutor
+	e.stepSeed.Leaf = &flujoimpl.Leaf[Item, Item]{
+		Name: "seed",
+		Attempt: func(ctx context.Context, in Item, s any) (Item, error) {
+			st := s.(*State)
+			w := *st
+			out, err := Seed(ctx, in, &w)
+			if err == nil {
+				*st = w
+			}
+			return out, err
+		},
+		Usage: func(o Item) runtime.Usage {
+			return o.Usage()
+		},
+	}
+	e.stepSeed.Attempts = 2
+	e.stepQa.Leaf = &flujoimpl.Leaf[Item, Item]{
+		Name: "qa",
+		Attempt: func(ctx context.Context, in Item, s any) (Item, error) {
+			st := s.(*State)
+			w := *st
+			out, err := QuietA(ctx, in, &w)
+			if err == nil {
+				*st = w
+			}
+			return out, err
+		},
+		Usage: func(o Item) runtime.Usage {
+			return o.Usage()
+		},
+	}
+	e.stepQa.Attempts = 1
+	e.stepQb.Leaf = &flujoimpl.Leaf[Item, Item]{
+		Name: "qb",
+		Attempt: func(ctx context.Context, in Item, s any) (Item, error) {
+			st := s.(*State)
+			w := *st
+			out, err := QuietB(ctx, in, &w)
+			if err == nil {
+				*st = w
+			}
+			return out, err
+		},
+		Usage: func(o Item) runtime.Usage {
+			return o.Usage()
+		},
+	}
+	e.stepQb.Attempts = 1
+	e.stepQc.Leaf = &flujoimpl.Leaf[Item, Item]{
+		Name:  "qc",
+		Plain: QuietC,
+		Usage: func(o Item) runtime.Usage {
+			return o.Usage()
+		},
+		Key: func(in Item) (uint64, bool) {
+			return flujogenHashItem(e.seed, in).Sum64(), true
+		},
+		CopyOut: flujogenCopyItem,
+	}
+	e.stepQc.Attempts = 1
+	e.stepQc.Cache = flujoimpl.UnkeyedCache[Item, Item]{C: e.cacheQc}
+	if e.svc, err = p.Services(flujoimpl.Deps{
 		Build: e.build,
-		Clock: clock,
 		Close: func(*flujoimpl.Engine) []flujoimpl.Closer {
 			e.closeParts()
 			return nil
 		},
-		Fixed:  flujoimpl.CompiledIn,
-		Logger: set.Logger,
-		Name:   "QuietSeqExecutor",
 		PauseCaches: func(_ *flujoimpl.Engine, pause bool) {
 			e.cachesShrunk.Store(pause)
 		},
-		Sampler: set.Sampler,
-		Shrink:  e.shrink,
-		Sink:    set.Sink,
-		Stats:   e.addStats,
-	}); err != nil {
+		Shrink: e.shrink,
+		Stats:  e.addStats,
+	}, &e.scratch, &e.stepSeed, &e.stepQa, &e.stepQb, &e.stepQc); err != nil {
 		return fail(err)
 	}
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
-	e.stepSeed = flujoimpl.Step[Item, Item]{
-		Leaf: &flujoimpl.Leaf[Item, Item]{
-			Name: "seed",
-			Attempt: func(ctx context.Context, in Item, s any) (Item, error) {
-				st := s.(*State)
-				w := *st
-				out, err := Seed(ctx, in, &w)
-				if err == nil {
-					*st = w
-				}
-				return out, err
-			},
-			Usage: func(o Item) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-		},
-		Attempts: 2,
-		Breaker:  e.brkSeed,
-		Counters: &e.cntSeed,
-	}
-	e.stepQa = flujoimpl.Step[Item, Item]{
-		Leaf: &flujoimpl.Leaf[Item, Item]{
-			Name: "qa",
-			Attempt: func(ctx context.Context, in Item, s any) (Item, error) {
-				st := s.(*State)
-				w := *st
-				out, err := QuietA(ctx, in, &w)
-				if err == nil {
-					*st = w
-				}
-				return out, err
-			},
-			Usage: func(o Item) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-		},
-		Attempts: 1,
-		Breaker:  e.brkQa,
-		Slot:     1,
-		Counters: &e.cntQa,
-	}
-	e.stepQb = flujoimpl.Step[Item, Item]{
-		Leaf: &flujoimpl.Leaf[Item, Item]{
-			Name: "qb",
-			Attempt: func(ctx context.Context, in Item, s any) (Item, error) {
-				st := s.(*State)
-				w := *st
-				out, err := QuietB(ctx, in, &w)
-				if err == nil {
-					*st = w
-				}
-				return out, err
-			},
-			Usage: func(o Item) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-		},
-		Attempts: 1,
-		Breaker:  e.brkQb,
-		Slot:     2,
-		Counters: &e.cntQb,
-	}
-	e.stepQc = flujoimpl.Step[Item, Item]{
-		Leaf: &flujoimpl.Leaf[Item, Item]{
-			Name:  "qc",
-			Plain: QuietC,
-			Usage: func(o Item) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-			Key: func(in Item) (uint64, bool) {
-				return flujogenHashItem(e.seed, in).Sum64(), true
-			},
-			CopyOut: flujogenCopyItem,
-		},
-		Attempts: 1,
-		Breaker:  e.brkQc,
-		Slot:     3,
-		Cache:    flujoimpl.UnkeyedCache[Item, Item]{C: e.cacheQc},
-		Counters: &e.cntQc,
-	}
-	if e.scopes, err = runtime.NewScopePool(8, 0.9); err != nil {
-		return fail(err)
-	}
 	return e, nil
 }
 
@@ -4537,19 +2773,11 @@ func (e *QuietSeqExecutor) Execute(ctx context.Context, in Item, st *State) (Ite
 
 // ExecuteResult runs QuietSeq on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage. The state is st or, when st is nil, WithState's; without either the run starts from a zero state, returned in FinalState.
 func (e *QuietSeqExecutor) ExecuteResult(ctx context.Context, in Item, st *State, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	state, limits := flujoimpl.ExecOptionsOf(opts)
-	st, err := flujoimpl.RunState("qseq", st, state)
+	r, err := flujoimpl.StartRecorded(e.svc, "qseq", st, opts)
 	if err != nil {
 		return nil, err
 	}
-	if !e.svc.Track.Enter() {
-		return nil, flujo.ErrClosed
-	}
 	defer e.svc.Track.Exit()
-	r := flujoimpl.NewRun(e.svc, st, true)
-	if r.Budget, err = runtime.RunBudget(limits); err != nil {
-		return nil, err
-	}
 	var res flujo.StepResult
 	_, abort := e.runQseq(ctx, in, &r, &res)
 	return e.svc.EndRecordedRun(&res, abort, r.State, r.Budget, true)
@@ -4563,37 +2791,10 @@ func (e *QuietSeqExecutor) ExecuteWithMonitoring(ctx context.Context, in Item, s
 // build builds the parts of next that QuietSeqExecutor keeps itself, taking over old's (nil for the first configuration); the changes to shared parts apply when the returned function runs.
 func (e *QuietSeqExecutor) build(old, next *flujoimpl.Engine) (func(), []flujoimpl.Closer, error) {
 	cfg := &next.Config
-	var pool *runtime.Pool[scratchQuietSeqExecutor]
-	if old == nil || cfg.ObjectPoolMaxSize != old.Config.ObjectPoolMaxSize || cfg.ObjectPoolCleanupThreshold != old.Config.ObjectPoolCleanupThreshold {
-		p, err := runtime.NewPool(cfg.ObjectPoolMaxSize, cfg.ObjectPoolCleanupThreshold, newscratchQuietSeqExecutor, resetscratchQuietSeqExecutor)
-		if err != nil {
-			return nil, nil, err
-		}
-		pool = p
-	}
-	renew := old != nil && (cfg.CircuitBreakerFailureThreshold != old.Config.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.Config.CircuitBreakerRecoveryTimeoutSeconds)
-	recovery := time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second
-	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery}); renew && err != nil {
-		return nil, nil, err
-	}
 	rebuild := old != nil && (cfg.CacheMaxSize != old.Config.CacheMaxSize || cfg.CacheTTLSeconds != old.Config.CacheTTLSeconds)
 	ttl := time.Duration(cfg.CacheTTLSeconds) * time.Second
 	next.Env.CachePaused = &e.cachesShrunk
-	if next.Monitor != nil && old != nil && old.Monitor == next.Monitor {
-		next.Env.Monitors = old.Env.Monitors
-	} else if next.Monitor != nil {
-		next.Env.Monitors = []*runtime.StepMonitor{next.Monitor.Step("seed"), next.Monitor.Step("qa"), next.Monitor.Step("qb"), next.Monitor.Step("qc")}
-	}
 	return func() {
-		if pool != nil {
-			e.scratch.Store(pool)
-		}
-		if renew {
-			_ = e.brkSeed.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-			_ = e.brkQa.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-			_ = e.brkQb.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-			_ = e.brkQc.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-		}
 		if rebuild {
 			_ = e.cacheQc.Rebuild(cfg.CacheMaxSize, ttl) // valid: Import checked it
 			e.coarse.Need(ttl)
@@ -4603,19 +2804,10 @@ func (e *QuietSeqExecutor) build(old, next *flujoimpl.Engine) (func(), []flujoim
 
 // addStats adds the figures of the executor's own parts to s.
 func (e *QuietSeqExecutor) addStats(_ *flujoimpl.Engine, s *runtime.Stats) {
-	e.cntSeed.AddTo(s.Steps, "seed")
-	flujoimpl.AddBreaker(s.Steps, "seed", e.brkSeed)
-	e.cntQa.AddTo(s.Steps, "qa")
-	flujoimpl.AddBreaker(s.Steps, "qa", e.brkQa)
-	e.cntQb.AddTo(s.Steps, "qb")
-	flujoimpl.AddBreaker(s.Steps, "qb", e.brkQb)
-	e.cntQc.AddTo(s.Steps, "qc")
-	flujoimpl.AddBreaker(s.Steps, "qc", e.brkQc)
 	if cs := e.cacheQc.Stats(); cs.Hits+cs.Misses > 0 {
 		flujoimpl.AddCache(s, "qc", cs)
 	}
 	s.Cache.AdmissionPaused = e.cachesShrunk.Load()
-	flujoimpl.AddPool(s, e.scratch.Load().Stats())
 }
 
 // closeParts stops the executor's own parts, those built so far when its constructor fails.
@@ -4628,7 +2820,7 @@ func (e *QuietSeqExecutor) closeParts() {
 	}
 }
 
-// shrink reacts to memory pressure: from high pressure on, the caches admit no new results and give back half their capacity and the pool drops its idle objects; below, the caches admit again at full capacity.
+// shrink reacts to memory pressure: from high pressure on, the caches admit no new results and give back half their capacity; below, they admit again at full capacity.
 func (e *QuietSeqExecutor) shrink(level runtime.PressureLevel) {
 	if level < runtime.PressureHigh {
 		e.cachesShrunk.Store(false)
@@ -4637,7 +2829,6 @@ func (e *QuietSeqExecutor) shrink(level runtime.PressureLevel) {
 	}
 	e.cachesShrunk.Store(true)
 	e.cacheQc.Shrink(0.5)
-	e.scratch.Load().Shrink()
 }
 
 // runQseq runs the Pipeline "qseq".
@@ -4647,22 +2838,16 @@ func (e *QuietSeqExecutor) runQseq(ctx context.Context, in Item, r *flujoimpl.Ru
 	if r.Record {
 		res.Steps = make([]flujo.StepResult, 0, 2)
 	}
-	var crSeed flujo.StepResult
-	outSeed, abort := e.runSeed(ctx, in, r, &crSeed)
+	var crSeed, crQfan flujo.StepResult
+	outSeed, abort := e.stepSeed.Run(ctx, &r.Eng.Env, in, r.Frame(), &crSeed)
 	if stop, abort := flujoimpl.Child(res, &crSeed, r.Record, abort); stop {
 		return *new(Item), abort
 	}
-	var crQfan flujo.StepResult
 	outQfan, abort := e.runQfan(ctx, outSeed, r, &crQfan)
 	if stop, abort := flujoimpl.Child(res, &crQfan, r.Record, abort); stop {
 		return *new(Item), abort
 	}
 	return flujoimpl.Succeed(res, r.Record, outQfan), nil
-}
-
-// runSeed runs the steps "seed": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *QuietSeqExecutor) runSeed(ctx context.Context, in Item, r *flujoimpl.Run[State], res *flujo.StepResult) (Item, error) {
-	return e.stepSeed.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // scratchQuietSeqExecutorQfan is the working space of one run of parallel "qfan".
@@ -4698,7 +2883,7 @@ func (e *QuietSeqExecutor) runQfan(ctx context.Context, in Item, r *flujoimpl.Ru
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 0, "qa", &sc.results[0], &sc.o0, &sc.aborts[0], func() (Item, error) { return e.runQa(bctx, in, &sc.r0, &sc.results[0]) })
+		flujoimpl.RunBranch(sc.done, 0, "qa", &sc.results[0], &sc.o0, &sc.aborts[0], func() (Item, error) { return e.stepQa.Run(bctx, &sc.r0.Eng.Env, in, sc.r0.Frame(), &sc.results[0]) })
 	}()
 	sc.r1 = *r
 	sc.w1 = *r.State
@@ -4706,13 +2891,13 @@ func (e *QuietSeqExecutor) runQfan(ctx context.Context, in Item, r *flujoimpl.Ru
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 1, "qb", &sc.results[1], &sc.o1, &sc.aborts[1], func() (Item, error) { return e.runQb(bctx, in, &sc.r1, &sc.results[1]) })
+		flujoimpl.RunBranch(sc.done, 1, "qb", &sc.results[1], &sc.o1, &sc.aborts[1], func() (Item, error) { return e.stepQb.Run(bctx, &sc.r1.Eng.Env, in, sc.r1.Frame(), &sc.results[1]) })
 	}()
 	sc.r2 = *r
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 2, "qc", &sc.results[2], &sc.o2, &sc.aborts[2], func() (Item, error) { return e.runQc(bctx, in, &sc.r2, &sc.results[2]) })
+		flujoimpl.RunBranch(sc.done, 2, "qc", &sc.results[2], &sc.o2, &sc.aborts[2], func() (Item, error) { return e.stepQc.Run(bctx, &sc.r2.Eng.Env, in, sc.r2.Frame(), &sc.results[2]) })
 	}()
 	abort, failed, cerr := flujoimpl.Gather(ctx, sc.done, sc.results[:], sc.aborts[:], sc.finished[:], true, bctx.Cancel)
 	if cerr != nil {
@@ -4739,36 +2924,14 @@ func (e *QuietSeqExecutor) runQfan(ctx context.Context, in Item, r *flujoimpl.Ru
 	return flujoimpl.Succeed(res, r.Record, out), nil
 }
 
-// runQa runs the steps "qa": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *QuietSeqExecutor) runQa(ctx context.Context, in Item, r *flujoimpl.Run[State], res *flujo.StepResult) (Item, error) {
-	return e.stepQa.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
-}
-
-// runQb runs the steps "qb": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *QuietSeqExecutor) runQb(ctx context.Context, in Item, r *flujoimpl.Run[State], res *flujo.StepResult) (Item, error) {
-	return e.stepQb.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
-}
-
-// runQc runs the step "qc": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *QuietSeqExecutor) runQc(ctx context.Context, in Item, r *flujoimpl.Run[State], res *flujo.StepResult) (Item, error) {
-	return e.stepQc.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
-}
-
 // QuietTimeoutExecutor runs the pipeline QuietTimeout ("qtfan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type QuietTimeoutExecutor struct {
-	flujogenMethods                                                           // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
-	svc             *flujoimpl.Services                                       // configuration, components, run gate and counters
-	scratch         atomic.Pointer[runtime.Pool[scratchQuietTimeoutExecutor]] // working space of Parallel runs (enable_object_pool)
+	flujogenMethods                                                // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
+	svc             *flujoimpl.Services                            // configuration, components, run gate and counters
+	scratch         flujoimpl.Scratch[scratchQuietTimeoutExecutor] // working space of Parallel runs (enable_object_pool)
 
-	// Step "qa".
 	stepQa flujoimpl.Step[Item, Item]
-	cntQa  flujoimpl.StepCounters
-	brkQa  *runtime.Breaker
-
-	// Step "qc".
 	stepQc flujoimpl.Step[Item, Item]
-	cntQc  flujoimpl.StepCounters
-	brkQc  *runtime.Breaker
 
 	scopes *runtime.ScopePool // cancellable contexts of Parallel and Map runs
 }
@@ -4795,79 +2958,44 @@ func flujogenConfigQuietTimeoutExecutor() runtime.OptimizationConfig {
 
 // NewQuietTimeoutExecutor returns an executor of QuietTimeout. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewQuietTimeoutExecutor(opts ...flujo.CoreOption) (*QuietTimeoutExecutor, error) {
-	set, cfg, err := flujoimpl.Configure("QuietTimeoutExecutor", "qtfan", flujogenConfigQuietTimeoutExecutor(), "", opts)
+	p, err := flujoimpl.NewParts("QuietTimeoutExecutor", "qtfan", flujogenConfigQuietTimeoutExecutor(), "", opts)
 	if err != nil {
 		return nil, err
 	}
-	clock := set.Clock
 	e := &QuietTimeoutExecutor{}
-	fail := func(err error) (*QuietTimeoutExecutor, error) {
-		e.closeParts()
+	if e.scopes, err = runtime.NewScopePool(8, 0.9); err != nil {
 		return nil, err
 	}
-	if e.brkQa, err = runtime.NewBreaker("qa", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
-		return fail(err)
-	}
-	if e.brkQc, err = runtime.NewBreaker("qc", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
-		return fail(err)
-	}
-	if e.svc, err = flujoimpl.NewServices(cfg, flujoimpl.Deps{
-		Build: e.build,
-		Clock: clock,
-		Close: func(*flujoimpl.Engine) []flujoimpl.Closer {
-			e.closeParts()
-			return nil
+	e.scratch.New, e.scratch.Reset = newscratchQuietTimeoutExecutor, resetscratchQuietTimeoutExecutor
+	e.stepQa.Leaf = &flujoimpl.Leaf[Item, Item]{
+		Name: "qa",
+		Attempt: func(ctx context.Context, in Item, s any) (Item, error) {
+			st := s.(*State)
+			w := *st
+			out, err := QuietA(ctx, in, &w)
+			if err == nil {
+				*st = w
+			}
+			return out, err
 		},
-		Fixed:   flujoimpl.CompiledIn,
-		Logger:  set.Logger,
-		Name:    "QuietTimeoutExecutor",
-		Sampler: set.Sampler,
-		Shrink:  e.shrink,
-		Sink:    set.Sink,
-		Stats:   e.addStats,
-	}); err != nil {
-		return fail(err)
+		Usage: func(o Item) runtime.Usage {
+			return o.Usage()
+		},
+	}
+	e.stepQa.Attempts = 1
+	e.stepQc.Leaf = &flujoimpl.Leaf[Item, Item]{
+		Name:  "qc",
+		Plain: QuietC,
+		Usage: func(o Item) runtime.Usage {
+			return o.Usage()
+		},
+	}
+	e.stepQc.Attempts = 1
+	e.stepQc.Timeout = time.Duration(int64(1000000))
+	if e.svc, err = p.Services(flujoimpl.Deps{}, &e.scratch, &e.stepQa, &e.stepQc); err != nil {
+		return nil, err
 	}
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
-	e.stepQa = flujoimpl.Step[Item, Item]{
-		Leaf: &flujoimpl.Leaf[Item, Item]{
-			Name: "qa",
-			Attempt: func(ctx context.Context, in Item, s any) (Item, error) {
-				st := s.(*State)
-				w := *st
-				out, err := QuietA(ctx, in, &w)
-				if err == nil {
-					*st = w
-				}
-				return out, err
-			},
-			Usage: func(o Item) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-		},
-		Attempts: 1,
-		Breaker:  e.brkQa,
-		Counters: &e.cntQa,
-	}
-	e.stepQc = flujoimpl.Step[Item, Item]{
-		Leaf: &flujoimpl.Leaf[Item, Item]{
-			Name:  "qc",
-			Plain: QuietC,
-			Usage: func(o Item) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-		},
-		Attempts: 1,
-		Timeout:  time.Duration(int64(1000000)),
-		Breaker:  e.brkQc,
-		Slot:     1,
-		Counters: &e.cntQc,
-	}
-	if e.scopes, err = runtime.NewScopePool(8, 0.9); err != nil {
-		return fail(err)
-	}
 	return e, nil
 }
 
@@ -4888,19 +3016,11 @@ func (e *QuietTimeoutExecutor) Execute(ctx context.Context, in Item, st *State) 
 
 // ExecuteResult runs QuietTimeout on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage. The state is st or, when st is nil, WithState's; without either the run starts from a zero state, returned in FinalState.
 func (e *QuietTimeoutExecutor) ExecuteResult(ctx context.Context, in Item, st *State, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	state, limits := flujoimpl.ExecOptionsOf(opts)
-	st, err := flujoimpl.RunState("qtfan", st, state)
+	r, err := flujoimpl.StartRecorded(e.svc, "qtfan", st, opts)
 	if err != nil {
 		return nil, err
 	}
-	if !e.svc.Track.Enter() {
-		return nil, flujo.ErrClosed
-	}
 	defer e.svc.Track.Exit()
-	r := flujoimpl.NewRun(e.svc, st, true)
-	if r.Budget, err = runtime.RunBudget(limits); err != nil {
-		return nil, err
-	}
 	var res flujo.StepResult
 	_, abort := e.runQtfan(ctx, in, &r, &res)
 	return e.svc.EndRecordedRun(&res, abort, r.State, r.Budget, false)
@@ -4909,58 +3029,6 @@ func (e *QuietTimeoutExecutor) ExecuteResult(ctx context.Context, in Item, st *S
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
 func (e *QuietTimeoutExecutor) ExecuteWithMonitoring(ctx context.Context, in Item, st *State, opts ...flujo.ExecOption) (*flujo.PipelineResult, flujo.Metrics, error) {
 	return flujoimpl.WithMetrics(e.ExecuteResult(ctx, in, st, opts...))
-}
-
-// build builds the parts of next that QuietTimeoutExecutor keeps itself, taking over old's (nil for the first configuration); the changes to shared parts apply when the returned function runs.
-func (e *QuietTimeoutExecutor) build(old, next *flujoimpl.Engine) (func(), []flujoimpl.Closer, error) {
-	cfg := &next.Config
-	var pool *runtime.Pool[scratchQuietTimeoutExecutor]
-	if old == nil || cfg.ObjectPoolMaxSize != old.Config.ObjectPoolMaxSize || cfg.ObjectPoolCleanupThreshold != old.Config.ObjectPoolCleanupThreshold {
-		p, err := runtime.NewPool(cfg.ObjectPoolMaxSize, cfg.ObjectPoolCleanupThreshold, newscratchQuietTimeoutExecutor, resetscratchQuietTimeoutExecutor)
-		if err != nil {
-			return nil, nil, err
-		}
-		pool = p
-	}
-	renew := old != nil && (cfg.CircuitBreakerFailureThreshold != old.Config.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.Config.CircuitBreakerRecoveryTimeoutSeconds)
-	recovery := time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second
-	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery}); renew && err != nil {
-		return nil, nil, err
-	}
-	if next.Monitor != nil && old != nil && old.Monitor == next.Monitor {
-		next.Env.Monitors = old.Env.Monitors
-	} else if next.Monitor != nil {
-		next.Env.Monitors = []*runtime.StepMonitor{next.Monitor.Step("qa"), next.Monitor.Step("qc")}
-	}
-	return func() {
-		if pool != nil {
-			e.scratch.Store(pool)
-		}
-		if renew {
-			_ = e.brkQa.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-			_ = e.brkQc.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-		}
-	}, nil, nil
-}
-
-// addStats adds the figures of the executor's own parts to s.
-func (e *QuietTimeoutExecutor) addStats(_ *flujoimpl.Engine, s *runtime.Stats) {
-	e.cntQa.AddTo(s.Steps, "qa")
-	flujoimpl.AddBreaker(s.Steps, "qa", e.brkQa)
-	e.cntQc.AddTo(s.Steps, "qc")
-	flujoimpl.AddBreaker(s.Steps, "qc", e.brkQc)
-	flujoimpl.AddPool(s, e.scratch.Load().Stats())
-}
-
-// closeParts stops the executor's own parts, those built so far when its constructor fails.
-func (e *QuietTimeoutExecutor) closeParts() {}
-
-// shrink reacts to memory pressure: from high pressure on, the caches admit no new results and give back half their capacity and the pool drops its idle objects; below, the caches admit again at full capacity.
-func (e *QuietTimeoutExecutor) shrink(level runtime.PressureLevel) {
-	if level < runtime.PressureHigh {
-		return
-	}
-	e.scratch.Load().Shrink()
 }
 
 // scratchQuietTimeoutExecutorQtfan is the working space of one run of parallel "qtfan".
@@ -4993,13 +3061,13 @@ func (e *QuietTimeoutExecutor) runQtfan(ctx context.Context, in Item, r *flujoim
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 0, "qa", &sc.results[0], &sc.o0, &sc.aborts[0], func() (Item, error) { return e.runQa(bctx, in, &sc.r0, &sc.results[0]) })
+		flujoimpl.RunBranch(sc.done, 0, "qa", &sc.results[0], &sc.o0, &sc.aborts[0], func() (Item, error) { return e.stepQa.Run(bctx, &sc.r0.Eng.Env, in, sc.r0.Frame(), &sc.results[0]) })
 	}()
 	sc.r1 = *r
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 1, "qc", &sc.results[1], &sc.o1, &sc.aborts[1], func() (Item, error) { return e.runQc(bctx, in, &sc.r1, &sc.results[1]) })
+		flujoimpl.RunBranch(sc.done, 1, "qc", &sc.results[1], &sc.o1, &sc.aborts[1], func() (Item, error) { return e.stepQc.Run(bctx, &sc.r1.Eng.Env, in, sc.r1.Frame(), &sc.results[1]) })
 	}()
 	abort, failed, cerr := flujoimpl.Gather(ctx, sc.done, sc.results[:], sc.aborts[:], sc.finished[:], true, bctx.Cancel)
 	if cerr != nil {
@@ -5023,36 +3091,15 @@ func (e *QuietTimeoutExecutor) runQtfan(ctx context.Context, in Item, r *flujoim
 	return flujoimpl.Succeed(res, r.Record, out), nil
 }
 
-// runQa runs the steps "qa": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *QuietTimeoutExecutor) runQa(ctx context.Context, in Item, r *flujoimpl.Run[State], res *flujo.StepResult) (Item, error) {
-	return e.stepQa.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
-}
-
-// runQc runs the step "qc": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s), timeout 1ms per attempt.
-func (e *QuietTimeoutExecutor) runQc(ctx context.Context, in Item, r *flujoimpl.Run[State], res *flujo.StepResult) (Item, error) {
-	return e.stepQc.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
-}
-
 // QuietUpdateExecutor runs the pipeline QuietUpdate ("qfan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type QuietUpdateExecutor struct {
-	flujogenMethods                                                          // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
-	svc             *flujoimpl.Services                                      // configuration, components, run gate and counters
-	scratch         atomic.Pointer[runtime.Pool[scratchQuietUpdateExecutor]] // working space of Parallel runs (enable_object_pool)
+	flujogenMethods                                               // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
+	svc             *flujoimpl.Services                           // configuration, components, run gate and counters
+	scratch         flujoimpl.Scratch[scratchQuietUpdateExecutor] // working space of Parallel runs (enable_object_pool)
 
-	// Step "qa".
 	stepQa flujoimpl.Step[Item, Item]
-	cntQa  flujoimpl.StepCounters
-	brkQa  *runtime.Breaker
-
-	// Step "qb".
 	stepQb flujoimpl.Step[Item, Item]
-	cntQb  flujoimpl.StepCounters
-	brkQb  *runtime.Breaker
-
-	// Step "qc".
 	stepQc flujoimpl.Step[Item, Item]
-	cntQc  flujoimpl.StepCounters
-	brkQc  *runtime.Breaker
 
 	scopes *runtime.ScopePool // cancellable contexts of Parallel and Map runs
 }
@@ -5079,103 +3126,59 @@ func flujogenConfigQuietUpdateExecutor() runtime.OptimizationConfig {
 
 // NewQuietUpdateExecutor returns an executor of QuietUpdate. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewQuietUpdateExecutor(opts ...flujo.CoreOption) (*QuietUpdateExecutor, error) {
-	set, cfg, err := flujoimpl.Configure("QuietUpdateExecutor", "qfan", flujogenConfigQuietUpdateExecutor(), "", opts)
+	p, err := flujoimpl.NewParts("QuietUpdateExecutor", "qfan", flujogenConfigQuietUpdateExecutor(), "", opts)
 	if err != nil {
 		return nil, err
 	}
-	clock := set.Clock
 	e := &QuietUpdateExecutor{}
-	fail := func(err error) (*QuietUpdateExecutor, error) {
-		e.closeParts()
+	if e.scopes, err = runtime.NewScopePool(8, 0.9); err != nil {
 		return nil, err
 	}
-	if e.brkQa, err = runtime.NewBreaker("qa", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
-		return fail(err)
-	}
-	if e.brkQb, err = runtime.NewBreaker("qb", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
-		return fail(err)
-	}
-	if e.brkQc, err = runtime.NewBreaker("qc", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
-		return fail(err)
-	}
-	if e.svc, err = flujoimpl.NewServices(cfg, flujoimpl.Deps{
-		Build: e.build,
-		Clock: clock,
-		Close: func(*flujoimpl.Engine) []flujoimpl.Closer {
-			e.closeParts()
-			return nil
+	e.scratch.New, e.scratch.Reset = newscratchQuietUpdateExecutor, resetscratchQuietUpdateExecutor
+	e.stepQa.Leaf = &flujoimpl.Leaf[Item, Item]{
+		Name: "qa",
+		Attempt: func(ctx context.Context, in Item, s any) (Item, error) {
+			st := s.(*State)
+			w := *st
+			out, err := QuietA(ctx, in, &w)
+			if err == nil {
+				*st = w
+			}
+			return out, err
 		},
-		Fixed:   flujoimpl.CompiledIn,
-		Logger:  set.Logger,
-		Name:    "QuietUpdateExecutor",
-		Sampler: set.Sampler,
-		Shrink:  e.shrink,
-		Sink:    set.Sink,
-		Stats:   e.addStats,
-	}); err != nil {
-		return fail(err)
+		Usage: func(o Item) runtime.Usage {
+			return o.Usage()
+		},
+	}
+	e.stepQa.Attempts = 1
+	e.stepQb.Leaf = &flujoimpl.Leaf[Item, Item]{
+		Name: "qb",
+		Attempt: func(ctx context.Context, in Item, s any) (Item, error) {
+			st := s.(*State)
+			w := *st
+			out, err := QuietB(ctx, in, &w)
+			if err == nil {
+				*st = w
+			}
+			return out, err
+		},
+		Usage: func(o Item) runtime.Usage {
+			return o.Usage()
+		},
+	}
+	e.stepQb.Attempts = 1
+	e.stepQc.Leaf = &flujoimpl.Leaf[Item, Item]{
+		Name:  "qc",
+		Plain: QuietC,
+		Usage: func(o Item) runtime.Usage {
+			return o.Usage()
+		},
+	}
+	e.stepQc.Attempts = 1
+	if e.svc, err = p.Services(flujoimpl.Deps{}, &e.scratch, &e.stepQa, &e.stepQb, &e.stepQc); err != nil {
+		return nil, err
 	}
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
-	e.stepQa = flujoimpl.Step[Item, Item]{
-		Leaf: &flujoimpl.Leaf[Item, Item]{
-			Name: "qa",
-			Attempt: func(ctx context.Context, in Item, s any) (Item, error) {
-				st := s.(*State)
-				w := *st
-				out, err := QuietA(ctx, in, &w)
-				if err == nil {
-					*st = w
-				}
-				return out, err
-			},
-			Usage: func(o Item) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-		},
-		Attempts: 1,
-		Breaker:  e.brkQa,
-		Counters: &e.cntQa,
-	}
-	e.stepQb = flujoimpl.Step[Item, Item]{
-		Leaf: &flujoimpl.Leaf[Item, Item]{
-			Name: "qb",
-			Attempt: func(ctx context.Context, in Item, s any) (Item, error) {
-				st := s.(*State)
-				w := *st
-				out, err := QuietB(ctx, in, &w)
-				if err == nil {
-					*st = w
-				}
-				return out, err
-			},
-			Usage: func(o Item) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-		},
-		Attempts: 1,
-		Breaker:  e.brkQb,
-		Slot:     1,
-		Counters: &e.cntQb,
-	}
-	e.stepQc = flujoimpl.Step[Item, Item]{
-		Leaf: &flujoimpl.Leaf[Item, Item]{
-			Name:  "qc",
-			Plain: QuietC,
-			Usage: func(o Item) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-		},
-		Attempts: 1,
-		Breaker:  e.brkQc,
-		Slot:     2,
-		Counters: &e.cntQc,
-	}
-	if e.scopes, err = runtime.NewScopePool(8, 0.9); err != nil {
-		return fail(err)
-	}
 	return e, nil
 }
 
@@ -5196,19 +3199,11 @@ func (e *QuietUpdateExecutor) Execute(ctx context.Context, in Item, st *State) (
 
 // ExecuteResult runs QuietUpdate on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage. The state is st or, when st is nil, WithState's; without either the run starts from a zero state, returned in FinalState.
 func (e *QuietUpdateExecutor) ExecuteResult(ctx context.Context, in Item, st *State, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	state, limits := flujoimpl.ExecOptionsOf(opts)
-	st, err := flujoimpl.RunState("qfan", st, state)
+	r, err := flujoimpl.StartRecorded(e.svc, "qfan", st, opts)
 	if err != nil {
 		return nil, err
 	}
-	if !e.svc.Track.Enter() {
-		return nil, flujo.ErrClosed
-	}
 	defer e.svc.Track.Exit()
-	r := flujoimpl.NewRun(e.svc, st, true)
-	if r.Budget, err = runtime.RunBudget(limits); err != nil {
-		return nil, err
-	}
 	var res flujo.StepResult
 	_, abort := e.runQfan(ctx, in, &r, &res)
 	return e.svc.EndRecordedRun(&res, abort, r.State, r.Budget, false)
@@ -5217,61 +3212,6 @@ func (e *QuietUpdateExecutor) ExecuteResult(ctx context.Context, in Item, st *St
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
 func (e *QuietUpdateExecutor) ExecuteWithMonitoring(ctx context.Context, in Item, st *State, opts ...flujo.ExecOption) (*flujo.PipelineResult, flujo.Metrics, error) {
 	return flujoimpl.WithMetrics(e.ExecuteResult(ctx, in, st, opts...))
-}
-
-// build builds the parts of next that QuietUpdateExecutor keeps itself, taking over old's (nil for the first configuration); the changes to shared parts apply when the returned function runs.
-func (e *QuietUpdateExecutor) build(old, next *flujoimpl.Engine) (func(), []flujoimpl.Closer, error) {
-	cfg := &next.Config
-	var pool *runtime.Pool[scratchQuietUpdateExecutor]
-	if old == nil || cfg.ObjectPoolMaxSize != old.Config.ObjectPoolMaxSize || cfg.ObjectPoolCleanupThreshold != old.Config.ObjectPoolCleanupThreshold {
-		p, err := runtime.NewPool(cfg.ObjectPoolMaxSize, cfg.ObjectPoolCleanupThreshold, newscratchQuietUpdateExecutor, resetscratchQuietUpdateExecutor)
-		if err != nil {
-			return nil, nil, err
-		}
-		pool = p
-	}
-	renew := old != nil && (cfg.CircuitBreakerFailureThreshold != old.Config.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.Config.CircuitBreakerRecoveryTimeoutSeconds)
-	recovery := time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second
-	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery}); renew && err != nil {
-		return nil, nil, err
-	}
-	if next.Monitor != nil && old != nil && old.Monitor == next.Monitor {
-		next.Env.Monitors = old.Env.Monitors
-	} else if next.Monitor != nil {
-		next.Env.Monitors = []*runtime.StepMonitor{next.Monitor.Step("qa"), next.Monitor.Step("qb"), next.Monitor.Step("qc")}
-	}
-	return func() {
-		if pool != nil {
-			e.scratch.Store(pool)
-		}
-		if renew {
-			_ = e.brkQa.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-			_ = e.brkQb.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-			_ = e.brkQc.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-		}
-	}, nil, nil
-}
-
-// addStats adds the figures of the executor's own parts to s.
-func (e *QuietUpdateExecutor) addStats(_ *flujoimpl.Engine, s *runtime.Stats) {
-	e.cntQa.AddTo(s.Steps, "qa")
-	flujoimpl.AddBreaker(s.Steps, "qa", e.brkQa)
-	e.cntQb.AddTo(s.Steps, "qb")
-	flujoimpl.AddBreaker(s.Steps, "qb", e.brkQb)
-	e.cntQc.AddTo(s.Steps, "qc")
-	flujoimpl.AddBreaker(s.Steps, "qc", e.brkQc)
-	flujoimpl.AddPool(s, e.scratch.Load().Stats())
-}
-
-// closeParts stops the executor's own parts, those built so far when its constructor fails.
-func (e *QuietUpdateExecutor) closeParts() {}
-
-// shrink reacts to memory pressure: from high pressure on, the caches admit no new results and give back half their capacity and the pool drops its idle objects; below, the caches admit again at full capacity.
-func (e *QuietUpdateExecutor) shrink(level runtime.PressureLevel) {
-	if level < runtime.PressureHigh {
-		return
-	}
-	e.scratch.Load().Shrink()
 }
 
 // scratchQuietUpdateExecutorQfan is the working space of one run of parallel "qfan".
@@ -5307,7 +3247,7 @@ func (e *QuietUpdateExecutor) runQfan(ctx context.Context, in Item, r *flujoimpl
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 0, "qa", &sc.results[0], &sc.o0, &sc.aborts[0], func() (Item, error) { return e.runQa(bctx, in, &sc.r0, &sc.results[0]) })
+		flujoimpl.RunBranch(sc.done, 0, "qa", &sc.results[0], &sc.o0, &sc.aborts[0], func() (Item, error) { return e.stepQa.Run(bctx, &sc.r0.Eng.Env, in, sc.r0.Frame(), &sc.results[0]) })
 	}()
 	sc.r1 = *r
 	sc.w1 = *r.State
@@ -5315,13 +3255,13 @@ func (e *QuietUpdateExecutor) runQfan(ctx context.Context, in Item, r *flujoimpl
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 1, "qb", &sc.results[1], &sc.o1, &sc.aborts[1], func() (Item, error) { return e.runQb(bctx, in, &sc.r1, &sc.results[1]) })
+		flujoimpl.RunBranch(sc.done, 1, "qb", &sc.results[1], &sc.o1, &sc.aborts[1], func() (Item, error) { return e.stepQb.Run(bctx, &sc.r1.Eng.Env, in, sc.r1.Frame(), &sc.results[1]) })
 	}()
 	sc.r2 = *r
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 2, "qc", &sc.results[2], &sc.o2, &sc.aborts[2], func() (Item, error) { return e.runQc(bctx, in, &sc.r2, &sc.results[2]) })
+		flujoimpl.RunBranch(sc.done, 2, "qc", &sc.results[2], &sc.o2, &sc.aborts[2], func() (Item, error) { return e.stepQc.Run(bctx, &sc.r2.Eng.Env, in, sc.r2.Frame(), &sc.results[2]) })
 	}()
 	abort, failed, cerr := flujoimpl.Gather(ctx, sc.done, sc.results[:], sc.aborts[:], sc.finished[:], true, bctx.Cancel)
 	if cerr != nil {
@@ -5346,21 +3286,6 @@ func (e *QuietUpdateExecutor) runQfan(ctx context.Context, in Item, r *flujoimpl
 		r.State.B = sc.w1.B
 	}
 	return flujoimpl.Succeed(res, r.Record, out), nil
-}
-
-// runQa runs the steps "qa": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *QuietUpdateExecutor) runQa(ctx context.Context, in Item, r *flujoimpl.Run[State], res *flujo.StepResult) (Item, error) {
-	return e.stepQa.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
-}
-
-// runQb runs the steps "qb": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *QuietUpdateExecutor) runQb(ctx context.Context, in Item, r *flujoimpl.Run[State], res *flujo.StepResult) (Item, error) {
-	return e.stepQb.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
-}
-
-// runQc runs the step "qc": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *QuietUpdateExecutor) runQc(ctx context.Context, in Item, r *flujoimpl.Run[State], res *flujo.StepResult) (Item, error) {
-	return e.stepQc.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // flujogenCopyItem returns a deep copy of v.

@@ -10,7 +10,6 @@ import (
 	"github.com/flujo/flujo"
 	"github.com/flujo/flujo/flujoimpl"
 	"github.com/flujo/flujo/runtime"
-	"sync/atomic"
 	"time"
 )
 
@@ -21,39 +20,23 @@ var (
 	_ func(context.Context, int, *State) (int, error) = WriteB
 	_ func(context.Context, int, *State) (int, error) = WriteC
 	_ func(context.Context, int, *State) (int, error) = WriteD
-)
 
-// This file needs a flujoimpl package that supports its generated-code version; if the line below fails to compile, regenerate with the flujogen of the flujo module version in go.mod.
-const _ = flujoimpl.SupportPackageIsVersion3
+	_ = flujoimpl.SupportPackageIsVersion4 // needs a flujoimpl that supports this file's version: regenerate with the flujogen of the flujo module in go.mod
+)
 
 // flujogenMethods gives each executor the methods it has on its services, as the ExecutorCore has them; the name keeps the embedded field unexported.
 type flujogenMethods = flujoimpl.Methods
 
 // FanExecutor runs the pipeline Fan ("fan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type FanExecutor struct {
-	flujogenMethods                                                  // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
-	svc             *flujoimpl.Services                              // configuration, components, run gate and counters
-	scratch         atomic.Pointer[runtime.Pool[scratchFanExecutor]] // working space of Parallel runs (enable_object_pool)
+	flujogenMethods                                       // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
+	svc             *flujoimpl.Services                   // configuration, components, run gate and counters
+	scratch         flujoimpl.Scratch[scratchFanExecutor] // working space of Parallel runs (enable_object_pool)
 
-	// Step "a".
 	stepA flujoimpl.Step[int, int]
-	cntA  flujoimpl.StepCounters
-	brkA  *runtime.Breaker
-
-	// Step "b".
 	stepB flujoimpl.Step[int, int]
-	cntB  flujoimpl.StepCounters
-	brkB  *runtime.Breaker
-
-	// Step "c".
 	stepC flujoimpl.Step[int, int]
-	cntC  flujoimpl.StepCounters
-	brkC  *runtime.Breaker
-
-	// Step "d".
 	stepD flujoimpl.Step[int, int]
-	cntD  flujoimpl.StepCounters
-	brkD  *runtime.Breaker
 
 	scopes *runtime.ScopePool // cancellable contexts of Parallel and Map runs
 }
@@ -70,132 +53,73 @@ func resetscratchFanExecutor(u *scratchFanExecutor) {
 	*u = scratchFanExecutor{parFan: scratchFanExecutorFan{done: u.parFan.done}}
 }
 
-// flujogenConfigFanExecutor is the configuration compiled into FanExecutor.
-func flujogenConfigFanExecutor() runtime.OptimizationConfig {
-	c := runtime.DefaultOptimizationConfig()
-	return c
-}
-
 // NewFanExecutor returns an executor of Fan. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewFanExecutor(opts ...flujo.CoreOption) (*FanExecutor, error) {
-	set, cfg, err := flujoimpl.Configure("FanExecutor", "fan", flujogenConfigFanExecutor(), "", opts)
+	p, err := flujoimpl.NewParts("FanExecutor", "fan", runtime.DefaultOptimizationConfig(), "", opts)
 	if err != nil {
 		return nil, err
 	}
-	clock := set.Clock
 	e := &FanExecutor{}
-	fail := func(err error) (*FanExecutor, error) {
-		e.closeParts()
+	if e.scopes, err = runtime.NewScopePool(50, 0.9); err != nil {
 		return nil, err
 	}
-	if e.brkA, err = runtime.NewBreaker("a", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
-		return fail(err)
-	}
-	if e.brkB, err = runtime.NewBreaker("b", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
-		return fail(err)
-	}
-	if e.brkC, err = runtime.NewBreaker("c", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
-		return fail(err)
-	}
-	if e.brkD, err = runtime.NewBreaker("d", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
-		return fail(err)
-	}
-	if e.svc, err = flujoimpl.NewServices(cfg, flujoimpl.Deps{
-		Build: e.build,
-		Clock: clock,
-		Close: func(*flujoimpl.Engine) []flujoimpl.Closer {
-			e.closeParts()
-			return nil
+	e.scratch.New, e.scratch.Reset = newscratchFanExecutor, resetscratchFanExecutor
+	e.stepA.Leaf = &flujoimpl.Leaf[int, int]{
+		Name: "a",
+		Attempt: func(ctx context.Context, in int, s any) (int, error) {
+			st := s.(*State)
+			w := *st
+			out, err := WriteA(ctx, in, &w)
+			if err == nil {
+				*st = w
+			}
+			return out, err
 		},
-		Fixed:   flujoimpl.CompiledIn,
-		Logger:  set.Logger,
-		Name:    "FanExecutor",
-		Sampler: set.Sampler,
-		Shrink:  e.shrink,
-		Sink:    set.Sink,
-		Stats:   e.addStats,
-	}); err != nil {
-		return fail(err)
+	}
+	e.stepA.Attempts = 2
+	e.stepB.Leaf = &flujoimpl.Leaf[int, int]{
+		Name: "b",
+		Attempt: func(ctx context.Context, in int, s any) (int, error) {
+			st := s.(*State)
+			w := *st
+			out, err := WriteB(ctx, in, &w)
+			if err == nil {
+				*st = w
+			}
+			return out, err
+		},
+	}
+	e.stepB.Attempts = 2
+	e.stepC.Leaf = &flujoimpl.Leaf[int, int]{
+		Name: "c",
+		Attempt: func(ctx context.Context, in int, s any) (int, error) {
+			st := s.(*State)
+			w := *st
+			out, err := WriteC(ctx, in, &w)
+			if err == nil {
+				*st = w
+			}
+			return out, err
+		},
+	}
+	e.stepC.Attempts = 2
+	e.stepD.Leaf = &flujoimpl.Leaf[int, int]{
+		Name: "d",
+		Attempt: func(ctx context.Context, in int, s any) (int, error) {
+			st := s.(*State)
+			w := *st
+			out, err := WriteD(ctx, in, &w)
+			if err == nil {
+				*st = w
+			}
+			return out, err
+		},
+	}
+	e.stepD.Attempts = 2
+	if e.svc, err = p.Services(flujoimpl.Deps{}, &e.scratch, &e.stepA, &e.stepB, &e.stepC, &e.stepD); err != nil {
+		return nil, err
 	}
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
-	e.stepA = flujoimpl.Step[int, int]{
-		Leaf: &flujoimpl.Leaf[int, int]{
-			Name: "a",
-			Attempt: func(ctx context.Context, in int, s any) (int, error) {
-				st := s.(*State)
-				w := *st
-				out, err := WriteA(ctx, in, &w)
-				if err == nil {
-					*st = w
-				}
-				return out, err
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-		},
-		Attempts: 2,
-		Breaker:  e.brkA,
-		Counters: &e.cntA,
-	}
-	e.stepB = flujoimpl.Step[int, int]{
-		Leaf: &flujoimpl.Leaf[int, int]{
-			Name: "b",
-			Attempt: func(ctx context.Context, in int, s any) (int, error) {
-				st := s.(*State)
-				w := *st
-				out, err := WriteB(ctx, in, &w)
-				if err == nil {
-					*st = w
-				}
-				return out, err
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-		},
-		Attempts: 2,
-		Breaker:  e.brkB,
-		Slot:     1,
-		Counters: &e.cntB,
-	}
-	e.stepC = flujoimpl.Step[int, int]{
-		Leaf: &flujoimpl.Leaf[int, int]{
-			Name: "c",
-			Attempt: func(ctx context.Context, in int, s any) (int, error) {
-				st := s.(*State)
-				w := *st
-				out, err := WriteC(ctx, in, &w)
-				if err == nil {
-					*st = w
-				}
-				return out, err
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-		},
-		Attempts: 2,
-		Breaker:  e.brkC,
-		Slot:     2,
-		Counters: &e.cntC,
-	}
-	e.stepD = flujoimpl.Step[int, int]{
-		Leaf: &flujoimpl.Leaf[int, int]{
-			Name: "d",
-			Attempt: func(ctx context.Context, in int, s any) (int, error) {
-				st := s.(*State)
-				w := *st
-				out, err := WriteD(ctx, in, &w)
-				if err == nil {
-					*st = w
-				}
-				return out, err
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-		},
-		Attempts: 2,
-		Breaker:  e.brkD,
-		Slot:     3,
-		Counters: &e.cntD,
-	}
-	if e.scopes, err = runtime.NewScopePool(50, 0.9); err != nil {
-		return fail(err)
-	}
 	return e, nil
 }
 
@@ -216,19 +140,11 @@ func (e *FanExecutor) Execute(ctx context.Context, in int, st *State) (int, erro
 
 // ExecuteResult runs Fan on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage. The state is st or, when st is nil, WithState's; without either the run starts from a zero state, returned in FinalState.
 func (e *FanExecutor) ExecuteResult(ctx context.Context, in int, st *State, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	state, limits := flujoimpl.ExecOptionsOf(opts)
-	st, err := flujoimpl.RunState("fan", st, state)
+	r, err := flujoimpl.StartRecorded(e.svc, "fan", st, opts)
 	if err != nil {
 		return nil, err
 	}
-	if !e.svc.Track.Enter() {
-		return nil, flujo.ErrClosed
-	}
 	defer e.svc.Track.Exit()
-	r := flujoimpl.NewRun(e.svc, st, true)
-	if r.Budget, err = runtime.RunBudget(limits); err != nil {
-		return nil, err
-	}
 	var res flujo.StepResult
 	_, abort := e.runFan(ctx, in, &r, &res)
 	return e.svc.EndRecordedRun(&res, abort, r.State, r.Budget, false)
@@ -237,64 +153,6 @@ func (e *FanExecutor) ExecuteResult(ctx context.Context, in int, st *State, opts
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
 func (e *FanExecutor) ExecuteWithMonitoring(ctx context.Context, in int, st *State, opts ...flujo.ExecOption) (*flujo.PipelineResult, flujo.Metrics, error) {
 	return flujoimpl.WithMetrics(e.ExecuteResult(ctx, in, st, opts...))
-}
-
-// build builds the parts of next that FanExecutor keeps itself, taking over old's (nil for the first configuration); the changes to shared parts apply when the returned function runs.
-func (e *FanExecutor) build(old, next *flujoimpl.Engine) (func(), []flujoimpl.Closer, error) {
-	cfg := &next.Config
-	var pool *runtime.Pool[scratchFanExecutor]
-	if old == nil || cfg.ObjectPoolMaxSize != old.Config.ObjectPoolMaxSize || cfg.ObjectPoolCleanupThreshold != old.Config.ObjectPoolCleanupThreshold {
-		p, err := runtime.NewPool(cfg.ObjectPoolMaxSize, cfg.ObjectPoolCleanupThreshold, newscratchFanExecutor, resetscratchFanExecutor)
-		if err != nil {
-			return nil, nil, err
-		}
-		pool = p
-	}
-	renew := old != nil && (cfg.CircuitBreakerFailureThreshold != old.Config.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.Config.CircuitBreakerRecoveryTimeoutSeconds)
-	recovery := time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second
-	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery}); renew && err != nil {
-		return nil, nil, err
-	}
-	if next.Monitor != nil && old != nil && old.Monitor == next.Monitor {
-		next.Env.Monitors = old.Env.Monitors
-	} else if next.Monitor != nil {
-		next.Env.Monitors = []*runtime.StepMonitor{next.Monitor.Step("a"), next.Monitor.Step("b"), next.Monitor.Step("c"), next.Monitor.Step("d")}
-	}
-	return func() {
-		if pool != nil {
-			e.scratch.Store(pool)
-		}
-		if renew {
-			_ = e.brkA.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-			_ = e.brkB.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-			_ = e.brkC.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-			_ = e.brkD.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-		}
-	}, nil, nil
-}
-
-// addStats adds the figures of the executor's own parts to s.
-func (e *FanExecutor) addStats(_ *flujoimpl.Engine, s *runtime.Stats) {
-	e.cntA.AddTo(s.Steps, "a")
-	flujoimpl.AddBreaker(s.Steps, "a", e.brkA)
-	e.cntB.AddTo(s.Steps, "b")
-	flujoimpl.AddBreaker(s.Steps, "b", e.brkB)
-	e.cntC.AddTo(s.Steps, "c")
-	flujoimpl.AddBreaker(s.Steps, "c", e.brkC)
-	e.cntD.AddTo(s.Steps, "d")
-	flujoimpl.AddBreaker(s.Steps, "d", e.brkD)
-	flujoimpl.AddPool(s, e.scratch.Load().Stats())
-}
-
-// closeParts stops the executor's own parts, those built so far when its constructor fails.
-func (e *FanExecutor) closeParts() {}
-
-// shrink reacts to memory pressure: from high pressure on, the caches admit no new results and give back half their capacity and the pool drops its idle objects; below, the caches admit again at full capacity.
-func (e *FanExecutor) shrink(level runtime.PressureLevel) {
-	if level < runtime.PressureHigh {
-		return
-	}
-	e.scratch.Load().Shrink()
 }
 
 // scratchFanExecutorFan is the working space of one run of parallel "fan".
@@ -334,7 +192,7 @@ func (e *FanExecutor) runFan(ctx context.Context, in int, r *flujoimpl.Run[State
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 0, "a", &sc.results[0], &sc.o0, &sc.aborts[0], func() (int, error) { return e.runA(bctx, in, &sc.r0, &sc.results[0]) })
+		flujoimpl.RunBranch(sc.done, 0, "a", &sc.results[0], &sc.o0, &sc.aborts[0], func() (int, error) { return e.stepA.Run(bctx, &sc.r0.Eng.Env, in, sc.r0.Frame(), &sc.results[0]) })
 	}()
 	sc.r1 = *r
 	sc.w1 = *r.State
@@ -342,7 +200,7 @@ func (e *FanExecutor) runFan(ctx context.Context, in int, r *flujoimpl.Run[State
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 1, "b", &sc.results[1], &sc.o1, &sc.aborts[1], func() (int, error) { return e.runB(bctx, in, &sc.r1, &sc.results[1]) })
+		flujoimpl.RunBranch(sc.done, 1, "b", &sc.results[1], &sc.o1, &sc.aborts[1], func() (int, error) { return e.stepB.Run(bctx, &sc.r1.Eng.Env, in, sc.r1.Frame(), &sc.results[1]) })
 	}()
 	sc.r2 = *r
 	sc.w2 = *r.State
@@ -350,7 +208,7 @@ func (e *FanExecutor) runFan(ctx context.Context, in int, r *flujoimpl.Run[State
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 2, "c", &sc.results[2], &sc.o2, &sc.aborts[2], func() (int, error) { return e.runC(bctx, in, &sc.r2, &sc.results[2]) })
+		flujoimpl.RunBranch(sc.done, 2, "c", &sc.results[2], &sc.o2, &sc.aborts[2], func() (int, error) { return e.stepC.Run(bctx, &sc.r2.Eng.Env, in, sc.r2.Frame(), &sc.results[2]) })
 	}()
 	sc.r3 = *r
 	sc.w3 = *r.State
@@ -358,7 +216,7 @@ func (e *FanExecutor) runFan(ctx context.Context, in int, r *flujoimpl.Run[State
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 3, "d", &sc.results[3], &sc.o3, &sc.aborts[3], func() (int, error) { return e.runD(bctx, in, &sc.r3, &sc.results[3]) })
+		flujoimpl.RunBranch(sc.done, 3, "d", &sc.results[3], &sc.o3, &sc.aborts[3], func() (int, error) { return e.stepD.Run(bctx, &sc.r3.Eng.Env, in, sc.r3.Frame(), &sc.results[3]) })
 	}()
 	abort, failed, cerr := flujoimpl.Gather(ctx, sc.done, sc.results[:], sc.aborts[:], sc.finished[:], true, bctx.Cancel)
 	if cerr != nil {
@@ -389,24 +247,4 @@ func (e *FanExecutor) runFan(ctx context.Context, in int, r *flujoimpl.Run[State
 		r.State.D = sc.w3.D
 	}
 	return flujoimpl.Succeed(res, r.Record, out), nil
-}
-
-// runA runs the steps "a": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *FanExecutor) runA(ctx context.Context, in int, r *flujoimpl.Run[State], res *flujo.StepResult) (int, error) {
-	return e.stepA.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
-}
-
-// runB runs the steps "b": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *FanExecutor) runB(ctx context.Context, in int, r *flujoimpl.Run[State], res *flujo.StepResult) (int, error) {
-	return e.stepB.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
-}
-
-// runC runs the steps "c": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *FanExecutor) runC(ctx context.Context, in int, r *flujoimpl.Run[State], res *flujo.StepResult) (int, error) {
-	return e.stepC.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
-}
-
-// runD runs the steps "d": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *FanExecutor) runD(ctx context.Context, in int, r *flujoimpl.Run[State], res *flujo.StepResult) (int, error) {
-	return e.stepD.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }

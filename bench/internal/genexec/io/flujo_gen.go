@@ -10,131 +10,55 @@ import (
 	"github.com/flujo/flujo"
 	"github.com/flujo/flujo/flujoimpl"
 	"github.com/flujo/flujo/runtime"
-	"sync/atomic"
-	"time"
 )
 
 // If a line below fails to compile, this file is stale: run `go generate` (flujogen generate) in this package.
 var (
 	_ func(context.Context, Request) (Request, error) = CallUpstream
 	_ func(context.Context, int) (int, error)         = Wait
-)
 
-// This file needs a flujoimpl package that supports its generated-code version; if the line below fails to compile, regenerate with the flujogen of the flujo module version in go.mod.
-const _ = flujoimpl.SupportPackageIsVersion3
+	_ = flujoimpl.SupportPackageIsVersion4 // needs a flujoimpl that supports this file's version: regenerate with the flujogen of the flujo module in go.mod
+)
 
 // flujogenMethods gives each executor the methods it has on its services, as the ExecutorCore has them; the name keeps the embedded field unexported.
 type flujogenMethods = flujoimpl.Methods
 
 // BurstExecutor runs the pipeline Burst ("burst") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type BurstExecutor struct {
-	flujogenMethods                                                    // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
-	svc             *flujoimpl.Services                                // configuration, components, run gate and counters
-	scratch         atomic.Pointer[runtime.Pool[scratchBurstExecutor]] // working space of Parallel runs (enable_object_pool)
+	flujogenMethods                     // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
+	svc             *flujoimpl.Services // configuration, components, run gate and counters
 
-	// Step "a".
 	stepA flujoimpl.Step[int, int]
-	cntA  flujoimpl.StepCounters
-	brkA  *runtime.Breaker
-
-	// Step "b".
 	stepB flujoimpl.Step[int, int]
-	cntB  flujoimpl.StepCounters
-	brkB  *runtime.Breaker
-
-	// Step "c".
 	stepC flujoimpl.Step[int, int]
-	cntC  flujoimpl.StepCounters
-	brkC  *runtime.Breaker
-}
-
-// scratchBurstExecutor is the pooled working space of the Parallel runs of BurstExecutor, one field per Parallel.
-type scratchBurstExecutor struct{}
-
-func newscratchBurstExecutor() scratchBurstExecutor {
-	return scratchBurstExecutor{}
-}
-func resetscratchBurstExecutor(u *scratchBurstExecutor) {
-	*u = scratchBurstExecutor{}
-}
-
-// flujogenConfigBurstExecutor is the configuration compiled into BurstExecutor.
-func flujogenConfigBurstExecutor() runtime.OptimizationConfig {
-	c := runtime.DefaultOptimizationConfig()
-	return c
 }
 
 // NewBurstExecutor returns an executor of Burst. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewBurstExecutor(opts ...flujo.CoreOption) (*BurstExecutor, error) {
-	set, cfg, err := flujoimpl.Configure("BurstExecutor", "burst", flujogenConfigBurstExecutor(), "", opts)
+	p, err := flujoimpl.NewParts("BurstExecutor", "burst", runtime.DefaultOptimizationConfig(), "", opts)
 	if err != nil {
 		return nil, err
 	}
-	clock := set.Clock
 	e := &BurstExecutor{}
-	fail := func(err error) (*BurstExecutor, error) {
-		e.closeParts()
+	e.stepA.Leaf = &flujoimpl.Leaf[int, int]{
+		Name:  "a",
+		Plain: Wait,
+	}
+	e.stepA.Attempts = 2
+	e.stepB.Leaf = &flujoimpl.Leaf[int, int]{
+		Name:  "b",
+		Plain: Wait,
+	}
+	e.stepB.Attempts = 2
+	e.stepC.Leaf = &flujoimpl.Leaf[int, int]{
+		Name:  "c",
+		Plain: Wait,
+	}
+	e.stepC.Attempts = 2
+	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepA, &e.stepB, &e.stepC); err != nil {
 		return nil, err
 	}
-	if e.brkA, err = runtime.NewBreaker("a", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
-		return fail(err)
-	}
-	if e.brkB, err = runtime.NewBreaker("b", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
-		return fail(err)
-	}
-	if e.brkC, err = runtime.NewBreaker("c", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
-		return fail(err)
-	}
-	if e.svc, err = flujoimpl.NewServices(cfg, flujoimpl.Deps{
-		Build: e.build,
-		Clock: clock,
-		Close: func(*flujoimpl.Engine) []flujoimpl.Closer {
-			e.closeParts()
-			return nil
-		},
-		Fixed:   flujoimpl.CompiledIn,
-		Logger:  set.Logger,
-		Name:    "BurstExecutor",
-		Sampler: set.Sampler,
-		Shrink:  e.shrink,
-		Sink:    set.Sink,
-		Stats:   e.addStats,
-	}); err != nil {
-		return fail(err)
-	}
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
-	e.stepA = flujoimpl.Step[int, int]{
-		Leaf: &flujoimpl.Leaf[int, int]{
-			Name:          "a",
-			Plain:         Wait,
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-		},
-		Attempts: 2,
-		Breaker:  e.brkA,
-		Counters: &e.cntA,
-	}
-	e.stepB = flujoimpl.Step[int, int]{
-		Leaf: &flujoimpl.Leaf[int, int]{
-			Name:          "b",
-			Plain:         Wait,
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-		},
-		Attempts: 2,
-		Breaker:  e.brkB,
-		Slot:     1,
-		Counters: &e.cntB,
-	}
-	e.stepC = flujoimpl.Step[int, int]{
-		Leaf: &flujoimpl.Leaf[int, int]{
-			Name:          "c",
-			Plain:         Wait,
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-		},
-		Attempts: 2,
-		Breaker:  e.brkC,
-		Slot:     2,
-		Counters: &e.cntC,
-	}
 	return e, nil
 }
 
@@ -155,16 +79,11 @@ func (e *BurstExecutor) Execute(ctx context.Context, in int) (int, error) {
 
 // ExecuteResult runs Burst on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *BurstExecutor) ExecuteResult(ctx context.Context, in int, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujoimpl.ExecOptionsOf(opts)
-	if !e.svc.Track.Enter() {
-		return nil, flujo.ErrClosed
-	}
-	defer e.svc.Track.Exit()
-	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
-	var err error
-	if r.Budget, err = runtime.RunBudget(limits); err != nil {
+	r, err := flujoimpl.StartRecorded[struct{}](e.svc, "", nil, opts)
+	if err != nil {
 		return nil, err
 	}
+	defer e.svc.Track.Exit()
 	var res flujo.StepResult
 	_, abort := e.runBurst(ctx, in, &r, &res)
 	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, true)
@@ -175,61 +94,6 @@ func (e *BurstExecutor) ExecuteWithMonitoring(ctx context.Context, in int, opts 
 	return flujoimpl.WithMetrics(e.ExecuteResult(ctx, in, opts...))
 }
 
-// build builds the parts of next that BurstExecutor keeps itself, taking over old's (nil for the first configuration); the changes to shared parts apply when the returned function runs.
-func (e *BurstExecutor) build(old, next *flujoimpl.Engine) (func(), []flujoimpl.Closer, error) {
-	cfg := &next.Config
-	var pool *runtime.Pool[scratchBurstExecutor]
-	if old == nil || cfg.ObjectPoolMaxSize != old.Config.ObjectPoolMaxSize || cfg.ObjectPoolCleanupThreshold != old.Config.ObjectPoolCleanupThreshold {
-		p, err := runtime.NewPool(cfg.ObjectPoolMaxSize, cfg.ObjectPoolCleanupThreshold, newscratchBurstExecutor, resetscratchBurstExecutor)
-		if err != nil {
-			return nil, nil, err
-		}
-		pool = p
-	}
-	renew := old != nil && (cfg.CircuitBreakerFailureThreshold != old.Config.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.Config.CircuitBreakerRecoveryTimeoutSeconds)
-	recovery := time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second
-	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery}); renew && err != nil {
-		return nil, nil, err
-	}
-	if next.Monitor != nil && old != nil && old.Monitor == next.Monitor {
-		next.Env.Monitors = old.Env.Monitors
-	} else if next.Monitor != nil {
-		next.Env.Monitors = []*runtime.StepMonitor{next.Monitor.Step("a"), next.Monitor.Step("b"), next.Monitor.Step("c")}
-	}
-	return func() {
-		if pool != nil {
-			e.scratch.Store(pool)
-		}
-		if renew {
-			_ = e.brkA.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-			_ = e.brkB.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-			_ = e.brkC.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-		}
-	}, nil, nil
-}
-
-// addStats adds the figures of the executor's own parts to s.
-func (e *BurstExecutor) addStats(_ *flujoimpl.Engine, s *runtime.Stats) {
-	e.cntA.AddTo(s.Steps, "a")
-	flujoimpl.AddBreaker(s.Steps, "a", e.brkA)
-	e.cntB.AddTo(s.Steps, "b")
-	flujoimpl.AddBreaker(s.Steps, "b", e.brkB)
-	e.cntC.AddTo(s.Steps, "c")
-	flujoimpl.AddBreaker(s.Steps, "c", e.brkC)
-	flujoimpl.AddPool(s, e.scratch.Load().Stats())
-}
-
-// closeParts stops the executor's own parts, those built so far when its constructor fails.
-func (e *BurstExecutor) closeParts() {}
-
-// shrink reacts to memory pressure: from high pressure on, the caches admit no new results and give back half their capacity and the pool drops its idle objects; below, the caches admit again at full capacity.
-func (e *BurstExecutor) shrink(level runtime.PressureLevel) {
-	if level < runtime.PressureHigh {
-		return
-	}
-	e.scratch.Load().Shrink()
-}
-
 // runBurst runs the Pipeline "burst".
 func (e *BurstExecutor) runBurst(ctx context.Context, in int, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (int, error) {
 	res.Name = "burst"
@@ -237,110 +101,46 @@ func (e *BurstExecutor) runBurst(ctx context.Context, in int, r *flujoimpl.Run[s
 	if r.Record {
 		res.Steps = make([]flujo.StepResult, 0, 3)
 	}
-	var crA flujo.StepResult
-	outA, abort := e.runA(ctx, in, r, &crA)
+	var crA, crB, crC flujo.StepResult
+	outA, abort := e.stepA.Run(ctx, &r.Eng.Env, in, r.Frame(), &crA)
 	if stop, abort := flujoimpl.Child(res, &crA, r.Record, abort); stop {
 		return *new(int), abort
 	}
-	var crB flujo.StepResult
-	outB, abort := e.runB(ctx, outA, r, &crB)
+	outB, abort := e.stepB.Run(ctx, &r.Eng.Env, outA, r.Frame(), &crB)
 	if stop, abort := flujoimpl.Child(res, &crB, r.Record, abort); stop {
 		return *new(int), abort
 	}
-	var crC flujo.StepResult
-	outC, abort := e.runC(ctx, outB, r, &crC)
+	outC, abort := e.stepC.Run(ctx, &r.Eng.Env, outB, r.Frame(), &crC)
 	if stop, abort := flujoimpl.Child(res, &crC, r.Record, abort); stop {
 		return *new(int), abort
 	}
 	return flujoimpl.Succeed(res, r.Record, outC), nil
 }
 
-// runA runs the step "a": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *BurstExecutor) runA(ctx context.Context, in int, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (int, error) {
-	return e.stepA.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
-}
-
-// runB runs the step "b": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *BurstExecutor) runB(ctx context.Context, in int, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (int, error) {
-	return e.stepB.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
-}
-
-// runC runs the step "c": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *BurstExecutor) runC(ctx context.Context, in int, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (int, error) {
-	return e.stepC.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
-}
-
 // OverloadExecutor runs the pipeline Overload ("call") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type OverloadExecutor struct {
-	flujogenMethods                                                       // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
-	svc             *flujoimpl.Services                                   // configuration, components, run gate and counters
-	scratch         atomic.Pointer[runtime.Pool[scratchOverloadExecutor]] // working space of Parallel runs (enable_object_pool)
+	flujogenMethods                     // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
+	svc             *flujoimpl.Services // configuration, components, run gate and counters
 
-	// Step "call".
 	stepCall flujoimpl.Step[Request, Request]
-	cntCall  flujoimpl.StepCounters
-	brkCall  *runtime.Breaker
-}
-
-// scratchOverloadExecutor is the pooled working space of the Parallel runs of OverloadExecutor, one field per Parallel.
-type scratchOverloadExecutor struct{}
-
-func newscratchOverloadExecutor() scratchOverloadExecutor {
-	return scratchOverloadExecutor{}
-}
-func resetscratchOverloadExecutor(u *scratchOverloadExecutor) {
-	*u = scratchOverloadExecutor{}
-}
-
-// flujogenConfigOverloadExecutor is the configuration compiled into OverloadExecutor.
-func flujogenConfigOverloadExecutor() runtime.OptimizationConfig {
-	c := runtime.DefaultOptimizationConfig()
-	return c
 }
 
 // NewOverloadExecutor returns an executor of Overload. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewOverloadExecutor(opts ...flujo.CoreOption) (*OverloadExecutor, error) {
-	set, cfg, err := flujoimpl.Configure("OverloadExecutor", "call", flujogenConfigOverloadExecutor(), "", opts)
+	p, err := flujoimpl.NewParts("OverloadExecutor", "call", runtime.DefaultOptimizationConfig(), "", opts)
 	if err != nil {
 		return nil, err
 	}
-	clock := set.Clock
 	e := &OverloadExecutor{}
-	fail := func(err error) (*OverloadExecutor, error) {
-		e.closeParts()
+	e.stepCall.Leaf = &flujoimpl.Leaf[Request, Request]{
+		Name:  "call",
+		Plain: CallUpstream,
+	}
+	e.stepCall.Attempts = 1
+	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepCall); err != nil {
 		return nil, err
 	}
-	if e.brkCall, err = runtime.NewBreaker("call", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
-		return fail(err)
-	}
-	if e.svc, err = flujoimpl.NewServices(cfg, flujoimpl.Deps{
-		Build: e.build,
-		Clock: clock,
-		Close: func(*flujoimpl.Engine) []flujoimpl.Closer {
-			e.closeParts()
-			return nil
-		},
-		Fixed:   flujoimpl.CompiledIn,
-		Logger:  set.Logger,
-		Name:    "OverloadExecutor",
-		Sampler: set.Sampler,
-		Shrink:  e.shrink,
-		Sink:    set.Sink,
-		Stats:   e.addStats,
-	}); err != nil {
-		return fail(err)
-	}
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
-	e.stepCall = flujoimpl.Step[Request, Request]{
-		Leaf: &flujoimpl.Leaf[Request, Request]{
-			Name:          "call",
-			Plain:         CallUpstream,
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-		},
-		Attempts: 1,
-		Breaker:  e.brkCall,
-		Counters: &e.cntCall,
-	}
 	return e, nil
 }
 
@@ -352,7 +152,7 @@ func (e *OverloadExecutor) Execute(ctx context.Context, in Request) (Request, er
 	defer e.svc.Track.Exit()
 	r := flujoimpl.NewRun[struct{}](e.svc, nil, false)
 	var res flujo.StepResult
-	out, abort := e.runCall(ctx, in, &r, &res)
+	out, abort := e.stepCall.Run(ctx, &r.Eng.Env, in, r.Frame(), &res)
 	if err := e.svc.EndRun(&res, abort); err != nil {
 		return *new(Request), err
 	}
@@ -361,76 +161,17 @@ func (e *OverloadExecutor) Execute(ctx context.Context, in Request) (Request, er
 
 // ExecuteResult runs Overload on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *OverloadExecutor) ExecuteResult(ctx context.Context, in Request, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujoimpl.ExecOptionsOf(opts)
-	if !e.svc.Track.Enter() {
-		return nil, flujo.ErrClosed
-	}
-	defer e.svc.Track.Exit()
-	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
-	var err error
-	if r.Budget, err = runtime.RunBudget(limits); err != nil {
+	r, err := flujoimpl.StartRecorded[struct{}](e.svc, "", nil, opts)
+	if err != nil {
 		return nil, err
 	}
+	defer e.svc.Track.Exit()
 	var res flujo.StepResult
-	_, abort := e.runCall(ctx, in, &r, &res)
+	_, abort := e.stepCall.Run(ctx, &r.Eng.Env, in, r.Frame(), &res)
 	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
 }
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
 func (e *OverloadExecutor) ExecuteWithMonitoring(ctx context.Context, in Request, opts ...flujo.ExecOption) (*flujo.PipelineResult, flujo.Metrics, error) {
 	return flujoimpl.WithMetrics(e.ExecuteResult(ctx, in, opts...))
-}
-
-// build builds the parts of next that OverloadExecutor keeps itself, taking over old's (nil for the first configuration); the changes to shared parts apply when the returned function runs.
-func (e *OverloadExecutor) build(old, next *flujoimpl.Engine) (func(), []flujoimpl.Closer, error) {
-	cfg := &next.Config
-	var pool *runtime.Pool[scratchOverloadExecutor]
-	if old == nil || cfg.ObjectPoolMaxSize != old.Config.ObjectPoolMaxSize || cfg.ObjectPoolCleanupThreshold != old.Config.ObjectPoolCleanupThreshold {
-		p, err := runtime.NewPool(cfg.ObjectPoolMaxSize, cfg.ObjectPoolCleanupThreshold, newscratchOverloadExecutor, resetscratchOverloadExecutor)
-		if err != nil {
-			return nil, nil, err
-		}
-		pool = p
-	}
-	renew := old != nil && (cfg.CircuitBreakerFailureThreshold != old.Config.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.Config.CircuitBreakerRecoveryTimeoutSeconds)
-	recovery := time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second
-	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery}); renew && err != nil {
-		return nil, nil, err
-	}
-	if next.Monitor != nil && old != nil && old.Monitor == next.Monitor {
-		next.Env.Monitors = old.Env.Monitors
-	} else if next.Monitor != nil {
-		next.Env.Monitors = []*runtime.StepMonitor{next.Monitor.Step("call")}
-	}
-	return func() {
-		if pool != nil {
-			e.scratch.Store(pool)
-		}
-		if renew {
-			_ = e.brkCall.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-		}
-	}, nil, nil
-}
-
-// addStats adds the figures of the executor's own parts to s.
-func (e *OverloadExecutor) addStats(_ *flujoimpl.Engine, s *runtime.Stats) {
-	e.cntCall.AddTo(s.Steps, "call")
-	flujoimpl.AddBreaker(s.Steps, "call", e.brkCall)
-	flujoimpl.AddPool(s, e.scratch.Load().Stats())
-}
-
-// closeParts stops the executor's own parts, those built so far when its constructor fails.
-func (e *OverloadExecutor) closeParts() {}
-
-// shrink reacts to memory pressure: from high pressure on, the caches admit no new results and give back half their capacity and the pool drops its idle objects; below, the caches admit again at full capacity.
-func (e *OverloadExecutor) shrink(level runtime.PressureLevel) {
-	if level < runtime.PressureHigh {
-		return
-	}
-	e.scratch.Load().Shrink()
-}
-
-// runCall runs the step "call": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *OverloadExecutor) runCall(ctx context.Context, in Request, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (Request, error) {
-	return e.stepCall.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }

@@ -10,41 +10,24 @@ import (
 	"github.com/flujo/flujo"
 	"github.com/flujo/flujo/flujoimpl"
 	"github.com/flujo/flujo/runtime"
-	"sync/atomic"
-	"time"
 )
 
 // If a line below fails to compile, this file is stale: run `go generate` (flujogen generate) in this package.
 var (
 	_ func(context.Context, int) (int, error) = Inc
-)
 
-// This file needs a flujoimpl package that supports its generated-code version; if the line below fails to compile, regenerate with the flujogen of the flujo module version in go.mod.
-const _ = flujoimpl.SupportPackageIsVersion3
+	_ = flujoimpl.SupportPackageIsVersion4 // needs a flujoimpl that supports this file's version: regenerate with the flujogen of the flujo module in go.mod
+)
 
 // flujogenMethods gives each executor the methods it has on its services, as the ExecutorCore has them; the name keeps the embedded field unexported.
 type flujogenMethods = flujoimpl.Methods
 
 // OneExecutor runs the pipeline One ("one") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type OneExecutor struct {
-	flujogenMethods                                                  // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
-	svc             *flujoimpl.Services                              // configuration, components, run gate and counters
-	scratch         atomic.Pointer[runtime.Pool[scratchOneExecutor]] // working space of Parallel runs (enable_object_pool)
+	flujogenMethods                     // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
+	svc             *flujoimpl.Services // configuration, components, run gate and counters
 
-	// Step "inc".
 	stepInc flujoimpl.Step[int, int]
-	cntInc  flujoimpl.StepCounters
-	brkInc  *runtime.Breaker
-}
-
-// scratchOneExecutor is the pooled working space of the Parallel runs of OneExecutor, one field per Parallel.
-type scratchOneExecutor struct{}
-
-func newscratchOneExecutor() scratchOneExecutor {
-	return scratchOneExecutor{}
-}
-func resetscratchOneExecutor(u *scratchOneExecutor) {
-	*u = scratchOneExecutor{}
 }
 
 // flujogenConfigOneExecutor is the configuration compiled into OneExecutor.
@@ -57,47 +40,20 @@ func flujogenConfigOneExecutor() runtime.OptimizationConfig {
 
 // NewOneExecutor returns an executor of One. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewOneExecutor(opts ...flujo.CoreOption) (*OneExecutor, error) {
-	set, cfg, err := flujoimpl.Configure("OneExecutor", "one", flujogenConfigOneExecutor(), "", opts)
+	p, err := flujoimpl.NewParts("OneExecutor", "one", flujogenConfigOneExecutor(), "", opts)
 	if err != nil {
 		return nil, err
 	}
-	clock := set.Clock
 	e := &OneExecutor{}
-	fail := func(err error) (*OneExecutor, error) {
-		e.closeParts()
+	e.stepInc.Leaf = &flujoimpl.Leaf[int, int]{
+		Name:  "inc",
+		Plain: Inc,
+	}
+	e.stepInc.Attempts = 2
+	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepInc); err != nil {
 		return nil, err
 	}
-	if e.brkInc, err = runtime.NewBreaker("inc", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
-		return fail(err)
-	}
-	if e.svc, err = flujoimpl.NewServices(cfg, flujoimpl.Deps{
-		Build: e.build,
-		Clock: clock,
-		Close: func(*flujoimpl.Engine) []flujoimpl.Closer {
-			e.closeParts()
-			return nil
-		},
-		Fixed:   flujoimpl.CompiledIn,
-		Logger:  set.Logger,
-		Name:    "OneExecutor",
-		Sampler: set.Sampler,
-		Shrink:  e.shrink,
-		Sink:    set.Sink,
-		Stats:   e.addStats,
-	}); err != nil {
-		return fail(err)
-	}
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
-	e.stepInc = flujoimpl.Step[int, int]{
-		Leaf: &flujoimpl.Leaf[int, int]{
-			Name:          "inc",
-			Plain:         Inc,
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-		},
-		Attempts: 2,
-		Breaker:  e.brkInc,
-		Counters: &e.cntInc,
-	}
 	return e, nil
 }
 
@@ -118,16 +74,11 @@ func (e *OneExecutor) Execute(ctx context.Context, in int) (int, error) {
 
 // ExecuteResult runs One on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *OneExecutor) ExecuteResult(ctx context.Context, in int, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujoimpl.ExecOptionsOf(opts)
-	if !e.svc.Track.Enter() {
-		return nil, flujo.ErrClosed
-	}
-	defer e.svc.Track.Exit()
-	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
-	var err error
-	if r.Budget, err = runtime.RunBudget(limits); err != nil {
+	r, err := flujoimpl.StartRecorded[struct{}](e.svc, "", nil, opts)
+	if err != nil {
 		return nil, err
 	}
+	defer e.svc.Track.Exit()
 	var res flujo.StepResult
 	_, abort := e.runOne(ctx, in, &r, &res)
 	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, true)
@@ -138,55 +89,6 @@ func (e *OneExecutor) ExecuteWithMonitoring(ctx context.Context, in int, opts ..
 	return flujoimpl.WithMetrics(e.ExecuteResult(ctx, in, opts...))
 }
 
-// build builds the parts of next that OneExecutor keeps itself, taking over old's (nil for the first configuration); the changes to shared parts apply when the returned function runs.
-func (e *OneExecutor) build(old, next *flujoimpl.Engine) (func(), []flujoimpl.Closer, error) {
-	cfg := &next.Config
-	var pool *runtime.Pool[scratchOneExecutor]
-	if old == nil || cfg.ObjectPoolMaxSize != old.Config.ObjectPoolMaxSize || cfg.ObjectPoolCleanupThreshold != old.Config.ObjectPoolCleanupThreshold {
-		p, err := runtime.NewPool(cfg.ObjectPoolMaxSize, cfg.ObjectPoolCleanupThreshold, newscratchOneExecutor, resetscratchOneExecutor)
-		if err != nil {
-			return nil, nil, err
-		}
-		pool = p
-	}
-	renew := old != nil && (cfg.CircuitBreakerFailureThreshold != old.Config.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.Config.CircuitBreakerRecoveryTimeoutSeconds)
-	recovery := time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second
-	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery}); renew && err != nil {
-		return nil, nil, err
-	}
-	if next.Monitor != nil && old != nil && old.Monitor == next.Monitor {
-		next.Env.Monitors = old.Env.Monitors
-	} else if next.Monitor != nil {
-		next.Env.Monitors = []*runtime.StepMonitor{next.Monitor.Step("inc")}
-	}
-	return func() {
-		if pool != nil {
-			e.scratch.Store(pool)
-		}
-		if renew {
-			_ = e.brkInc.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-		}
-	}, nil, nil
-}
-
-// addStats adds the figures of the executor's own parts to s.
-func (e *OneExecutor) addStats(_ *flujoimpl.Engine, s *runtime.Stats) {
-	e.cntInc.AddTo(s.Steps, "inc")
-	flujoimpl.AddBreaker(s.Steps, "inc", e.brkInc)
-	flujoimpl.AddPool(s, e.scratch.Load().Stats())
-}
-
-// closeParts stops the executor's own parts, those built so far when its constructor fails.
-func (e *OneExecutor) closeParts() {}
-
-// shrink reacts to memory pressure: from high pressure on, the caches admit no new results and give back half their capacity and the pool drops its idle objects; below, the caches admit again at full capacity.
-func (e *OneExecutor) shrink(level runtime.PressureLevel) {
-	if level < runtime.PressureHigh {
-		return
-	}
-	e.scratch.Load().Shrink()
-}
-
 // runOne runs the Pipeline "one".
 func (e *OneExecutor) runOne(ctx context.Context, in int, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (int, error) {
 	res.Name = "one"
@@ -195,14 +97,9 @@ func (e *OneExecutor) runOne(ctx context.Context, in int, r *flujoimpl.Run[struc
 		res.Steps = make([]flujo.StepResult, 0, 1)
 	}
 	var crInc flujo.StepResult
-	outInc, abort := e.runInc(ctx, in, r, &crInc)
+	outInc, abort := e.stepInc.Run(ctx, &r.Eng.Env, in, r.Frame(), &crInc)
 	if stop, abort := flujoimpl.Child(res, &crInc, r.Record, abort); stop {
 		return *new(int), abort
 	}
 	return flujoimpl.Succeed(res, r.Record, outInc), nil
-}
-
-// runInc runs the step "inc": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *OneExecutor) runInc(ctx context.Context, in int, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (int, error) {
-	return e.stepInc.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }

@@ -59,34 +59,19 @@ var (
 	_ func(context.Context, flujotest.Job, *flujotest.State) (flujotest.Job, error)                 = flujotest.WriteA
 	_ func(context.Context, flujotest.Job, *flujotest.State) (flujotest.Job, error)                 = flujotest.WriteA2
 	_ func(context.Context, flujotest.Job, *flujotest.State) (flujotest.Job, error)                 = flujotest.WriteB
-)
 
-// This file needs a flujoimpl package that supports its generated-code version; if the line below fails to compile, regenerate with the flujogen of the flujo module version in go.mod.
-const _ = flujoimpl.SupportPackageIsVersion3
+	_ = flujoimpl.SupportPackageIsVersion4 // needs a flujoimpl that supports this file's version: regenerate with the flujogen of the flujo module in go.mod
+)
 
 // flujogenMethods gives each executor the methods it has on its services, as the ExecutorCore has them; the name keeps the embedded field unexported.
 type flujogenMethods = flujoimpl.Methods
 
 // BackoffLongExecutor runs the pipeline BackoffLong ("fail") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type BackoffLongExecutor struct {
-	flujogenMethods                                                          // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
-	svc             *flujoimpl.Services                                      // configuration, components, run gate and counters
-	scratch         atomic.Pointer[runtime.Pool[scratchBackoffLongExecutor]] // working space of Parallel runs (enable_object_pool)
+	flujogenMethods                     // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
+	svc             *flujoimpl.Services // configuration, components, run gate and counters
 
-	// Step "fail".
 	stepFail flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cntFail  flujoimpl.StepCounters
-	brkFail  *runtime.Breaker
-}
-
-// scratchBackoffLongExecutor is the pooled working space of the Parallel runs of BackoffLongExecutor, one field per Parallel.
-type scratchBackoffLongExecutor struct{}
-
-func newscratchBackoffLongExecutor() scratchBackoffLongExecutor {
-	return scratchBackoffLongExecutor{}
-}
-func resetscratchBackoffLongExecutor(u *scratchBackoffLongExecutor) {
-	*u = scratchBackoffLongExecutor{}
 }
 
 // flujogenConfigBackoffLongExecutor is the configuration compiled into BackoffLongExecutor.
@@ -100,51 +85,24 @@ func flujogenConfigBackoffLongExecutor() runtime.OptimizationConfig {
 
 // NewBackoffLongExecutor returns an executor of BackoffLong. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewBackoffLongExecutor(opts ...flujo.CoreOption) (*BackoffLongExecutor, error) {
-	set, cfg, err := flujoimpl.Configure("BackoffLongExecutor", "fail", flujogenConfigBackoffLongExecutor(), "", opts)
+	p, err := flujoimpl.NewParts("BackoffLongExecutor", "fail", flujogenConfigBackoffLongExecutor(), "", opts)
 	if err != nil {
 		return nil, err
 	}
-	clock := set.Clock
 	e := &BackoffLongExecutor{}
-	fail := func(err error) (*BackoffLongExecutor, error) {
-		e.closeParts()
+	e.stepFail.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name:    "fail",
+		Plain:   flujotest.Fail,
+		Backoff: runtime.Backoff{Initial: time.Duration(int64(3600000000000)), Max: time.Duration(int64(3600000000000)), Multiplier: 2},
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
+		},
+	}
+	e.stepFail.Attempts = 2
+	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepFail); err != nil {
 		return nil, err
 	}
-	if e.brkFail, err = runtime.NewBreaker("fail", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
-		return fail(err)
-	}
-	if e.svc, err = flujoimpl.NewServices(cfg, flujoimpl.Deps{
-		Build: e.build,
-		Clock: clock,
-		Close: func(*flujoimpl.Engine) []flujoimpl.Closer {
-			e.closeParts()
-			return nil
-		},
-		Fixed:   flujoimpl.CompiledIn,
-		Logger:  set.Logger,
-		Name:    "BackoffLongExecutor",
-		Sampler: set.Sampler,
-		Shrink:  e.shrink,
-		Sink:    set.Sink,
-		Stats:   e.addStats,
-	}); err != nil {
-		return fail(err)
-	}
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
-	e.stepFail = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name:    "fail",
-			Plain:   flujotest.Fail,
-			Backoff: runtime.Backoff{Initial: time.Duration(int64(3600000000000)), Max: time.Duration(int64(3600000000000)), Multiplier: 2},
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-		},
-		Attempts: 2,
-		Breaker:  e.brkFail,
-		Counters: &e.cntFail,
-	}
 	return e, nil
 }
 
@@ -156,7 +114,7 @@ func (e *BackoffLongExecutor) Execute(ctx context.Context, in flujotest.Job) (fl
 	defer e.svc.Track.Exit()
 	r := flujoimpl.NewRun[struct{}](e.svc, nil, false)
 	var res flujo.StepResult
-	out, abort := e.runFail(ctx, in, &r, &res)
+	out, abort := e.stepFail.Run(ctx, &r.Eng.Env, in, r.Frame(), &res)
 	if err := e.svc.EndRun(&res, abort); err != nil {
 		return *new(flujotest.Job), err
 	}
@@ -165,18 +123,13 @@ func (e *BackoffLongExecutor) Execute(ctx context.Context, in flujotest.Job) (fl
 
 // ExecuteResult runs BackoffLong on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *BackoffLongExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujoimpl.ExecOptionsOf(opts)
-	if !e.svc.Track.Enter() {
-		return nil, flujo.ErrClosed
-	}
-	defer e.svc.Track.Exit()
-	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
-	var err error
-	if r.Budget, err = runtime.RunBudget(limits); err != nil {
+	r, err := flujoimpl.StartRecorded[struct{}](e.svc, "", nil, opts)
+	if err != nil {
 		return nil, err
 	}
+	defer e.svc.Track.Exit()
 	var res flujo.StepResult
-	_, abort := e.runFail(ctx, in, &r, &res)
+	_, abort := e.stepFail.Run(ctx, &r.Eng.Env, in, r.Frame(), &res)
 	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
 }
 
@@ -185,80 +138,12 @@ func (e *BackoffLongExecutor) ExecuteWithMonitoring(ctx context.Context, in fluj
 	return flujoimpl.WithMetrics(e.ExecuteResult(ctx, in, opts...))
 }
 
-// build builds the parts of next that BackoffLongExecutor keeps itself, taking over old's (nil for the first configuration); the changes to shared parts apply when the returned function runs.
-func (e *BackoffLongExecutor) build(old, next *flujoimpl.Engine) (func(), []flujoimpl.Closer, error) {
-	cfg := &next.Config
-	var pool *runtime.Pool[scratchBackoffLongExecutor]
-	if old == nil || cfg.ObjectPoolMaxSize != old.Config.ObjectPoolMaxSize || cfg.ObjectPoolCleanupThreshold != old.Config.ObjectPoolCleanupThreshold {
-		p, err := runtime.NewPool(cfg.ObjectPoolMaxSize, cfg.ObjectPoolCleanupThreshold, newscratchBackoffLongExecutor, resetscratchBackoffLongExecutor)
-		if err != nil {
-			return nil, nil, err
-		}
-		pool = p
-	}
-	renew := old != nil && (cfg.CircuitBreakerFailureThreshold != old.Config.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.Config.CircuitBreakerRecoveryTimeoutSeconds)
-	recovery := time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second
-	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery}); renew && err != nil {
-		return nil, nil, err
-	}
-	if next.Monitor != nil && old != nil && old.Monitor == next.Monitor {
-		next.Env.Monitors = old.Env.Monitors
-	} else if next.Monitor != nil {
-		next.Env.Monitors = []*runtime.StepMonitor{next.Monitor.Step("fail")}
-	}
-	return func() {
-		if pool != nil {
-			e.scratch.Store(pool)
-		}
-		if renew {
-			_ = e.brkFail.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-		}
-	}, nil, nil
-}
-
-// addStats adds the figures of the executor's own parts to s.
-func (e *BackoffLongExecutor) addStats(_ *flujoimpl.Engine, s *runtime.Stats) {
-	e.cntFail.AddTo(s.Steps, "fail")
-	flujoimpl.AddBreaker(s.Steps, "fail", e.brkFail)
-	flujoimpl.AddPool(s, e.scratch.Load().Stats())
-}
-
-// closeParts stops the executor's own parts, those built so far when its constructor fails.
-func (e *BackoffLongExecutor) closeParts() {}
-
-// shrink reacts to memory pressure: from high pressure on, the caches admit no new results and give back half their capacity and the pool drops its idle objects; below, the caches admit again at full capacity.
-func (e *BackoffLongExecutor) shrink(level runtime.PressureLevel) {
-	if level < runtime.PressureHigh {
-		return
-	}
-	e.scratch.Load().Shrink()
-}
-
-// runFail runs the step "fail": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *BackoffLongExecutor) runFail(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepFail.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
-}
-
 // BadInputRetriedExecutor runs the pipeline BadInputRetried ("upstream") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type BadInputRetriedExecutor struct {
-	flujogenMethods                                                              // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
-	svc             *flujoimpl.Services                                          // configuration, components, run gate and counters
-	scratch         atomic.Pointer[runtime.Pool[scratchBadInputRetriedExecutor]] // working space of Parallel runs (enable_object_pool)
+	flujogenMethods                     // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
+	svc             *flujoimpl.Services // configuration, components, run gate and counters
 
-	// Step "upstream".
 	stepUpstream flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cntUpstream  flujoimpl.StepCounters
-	brkUpstream  *runtime.Breaker
-}
-
-// scratchBadInputRetriedExecutor is the pooled working space of the Parallel runs of BadInputRetriedExecutor, one field per Parallel.
-type scratchBadInputRetriedExecutor struct{}
-
-func newscratchBadInputRetriedExecutor() scratchBadInputRetriedExecutor {
-	return scratchBadInputRetriedExecutor{}
-}
-func resetscratchBadInputRetriedExecutor(u *scratchBadInputRetriedExecutor) {
-	*u = scratchBadInputRetriedExecutor{}
 }
 
 // flujogenConfigBadInputRetriedExecutor is the configuration compiled into BadInputRetriedExecutor.
@@ -272,50 +157,23 @@ func flujogenConfigBadInputRetriedExecutor() runtime.OptimizationConfig {
 
 // NewBadInputRetriedExecutor returns an executor of BadInputRetried. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewBadInputRetriedExecutor(opts ...flujo.CoreOption) (*BadInputRetriedExecutor, error) {
-	set, cfg, err := flujoimpl.Configure("BadInputRetriedExecutor", "upstream", flujogenConfigBadInputRetriedExecutor(), "", opts)
+	p, err := flujoimpl.NewParts("BadInputRetriedExecutor", "upstream", flujogenConfigBadInputRetriedExecutor(), "", opts)
 	if err != nil {
 		return nil, err
 	}
-	clock := set.Clock
 	e := &BadInputRetriedExecutor{}
-	fail := func(err error) (*BadInputRetriedExecutor, error) {
-		e.closeParts()
+	e.stepUpstream.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name:  "upstream",
+		Plain: flujotest.Upstream,
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
+		},
+	}
+	e.stepUpstream.Attempts = 3
+	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepUpstream); err != nil {
 		return nil, err
 	}
-	if e.brkUpstream, err = runtime.NewBreaker("upstream", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
-		return fail(err)
-	}
-	if e.svc, err = flujoimpl.NewServices(cfg, flujoimpl.Deps{
-		Build: e.build,
-		Clock: clock,
-		Close: func(*flujoimpl.Engine) []flujoimpl.Closer {
-			e.closeParts()
-			return nil
-		},
-		Fixed:   flujoimpl.CompiledIn,
-		Logger:  set.Logger,
-		Name:    "BadInputRetriedExecutor",
-		Sampler: set.Sampler,
-		Shrink:  e.shrink,
-		Sink:    set.Sink,
-		Stats:   e.addStats,
-	}); err != nil {
-		return fail(err)
-	}
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
-	e.stepUpstream = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name:  "upstream",
-			Plain: flujotest.Upstream,
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-		},
-		Attempts: 3,
-		Breaker:  e.brkUpstream,
-		Counters: &e.cntUpstream,
-	}
 	return e, nil
 }
 
@@ -327,7 +185,7 @@ func (e *BadInputRetriedExecutor) Execute(ctx context.Context, in flujotest.Job)
 	defer e.svc.Track.Exit()
 	r := flujoimpl.NewRun[struct{}](e.svc, nil, false)
 	var res flujo.StepResult
-	out, abort := e.runUpstream(ctx, in, &r, &res)
+	out, abort := e.stepUpstream.Run(ctx, &r.Eng.Env, in, r.Frame(), &res)
 	if err := e.svc.EndRun(&res, abort); err != nil {
 		return *new(flujotest.Job), err
 	}
@@ -336,18 +194,13 @@ func (e *BadInputRetriedExecutor) Execute(ctx context.Context, in flujotest.Job)
 
 // ExecuteResult runs BadInputRetried on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *BadInputRetriedExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujoimpl.ExecOptionsOf(opts)
-	if !e.svc.Track.Enter() {
-		return nil, flujo.ErrClosed
-	}
-	defer e.svc.Track.Exit()
-	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
-	var err error
-	if r.Budget, err = runtime.RunBudget(limits); err != nil {
+	r, err := flujoimpl.StartRecorded[struct{}](e.svc, "", nil, opts)
+	if err != nil {
 		return nil, err
 	}
+	defer e.svc.Track.Exit()
 	var res flujo.StepResult
-	_, abort := e.runUpstream(ctx, in, &r, &res)
+	_, abort := e.stepUpstream.Run(ctx, &r.Eng.Env, in, r.Frame(), &res)
 	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
 }
 
@@ -356,80 +209,12 @@ func (e *BadInputRetriedExecutor) ExecuteWithMonitoring(ctx context.Context, in 
 	return flujoimpl.WithMetrics(e.ExecuteResult(ctx, in, opts...))
 }
 
-// build builds the parts of next that BadInputRetriedExecutor keeps itself, taking over old's (nil for the first configuration); the changes to shared parts apply when the returned function runs.
-func (e *BadInputRetriedExecutor) build(old, next *flujoimpl.Engine) (func(), []flujoimpl.Closer, error) {
-	cfg := &next.Config
-	var pool *runtime.Pool[scratchBadInputRetriedExecutor]
-	if old == nil || cfg.ObjectPoolMaxSize != old.Config.ObjectPoolMaxSize || cfg.ObjectPoolCleanupThreshold != old.Config.ObjectPoolCleanupThreshold {
-		p, err := runtime.NewPool(cfg.ObjectPoolMaxSize, cfg.ObjectPoolCleanupThreshold, newscratchBadInputRetriedExecutor, resetscratchBadInputRetriedExecutor)
-		if err != nil {
-			return nil, nil, err
-		}
-		pool = p
-	}
-	renew := old != nil && (cfg.CircuitBreakerFailureThreshold != old.Config.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.Config.CircuitBreakerRecoveryTimeoutSeconds)
-	recovery := time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second
-	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery}); renew && err != nil {
-		return nil, nil, err
-	}
-	if next.Monitor != nil && old != nil && old.Monitor == next.Monitor {
-		next.Env.Monitors = old.Env.Monitors
-	} else if next.Monitor != nil {
-		next.Env.Monitors = []*runtime.StepMonitor{next.Monitor.Step("upstream")}
-	}
-	return func() {
-		if pool != nil {
-			e.scratch.Store(pool)
-		}
-		if renew {
-			_ = e.brkUpstream.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-		}
-	}, nil, nil
-}
-
-// addStats adds the figures of the executor's own parts to s.
-func (e *BadInputRetriedExecutor) addStats(_ *flujoimpl.Engine, s *runtime.Stats) {
-	e.cntUpstream.AddTo(s.Steps, "upstream")
-	flujoimpl.AddBreaker(s.Steps, "upstream", e.brkUpstream)
-	flujoimpl.AddPool(s, e.scratch.Load().Stats())
-}
-
-// closeParts stops the executor's own parts, those built so far when its constructor fails.
-func (e *BadInputRetriedExecutor) closeParts() {}
-
-// shrink reacts to memory pressure: from high pressure on, the caches admit no new results and give back half their capacity and the pool drops its idle objects; below, the caches admit again at full capacity.
-func (e *BadInputRetriedExecutor) shrink(level runtime.PressureLevel) {
-	if level < runtime.PressureHigh {
-		return
-	}
-	e.scratch.Load().Shrink()
-}
-
-// runUpstream runs the step "upstream": 3 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *BadInputRetriedExecutor) runUpstream(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepUpstream.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
-}
-
 // BreakerCancelsExecutor runs the pipeline BreakerCancels ("cancel") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type BreakerCancelsExecutor struct {
-	flujogenMethods                                                             // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
-	svc             *flujoimpl.Services                                         // configuration, components, run gate and counters
-	scratch         atomic.Pointer[runtime.Pool[scratchBreakerCancelsExecutor]] // working space of Parallel runs (enable_object_pool)
+	flujogenMethods                     // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
+	svc             *flujoimpl.Services // configuration, components, run gate and counters
 
-	// Step "cancel".
 	stepCancel flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cntCancel  flujoimpl.StepCounters
-	brkCancel  *runtime.Breaker
-}
-
-// scratchBreakerCancelsExecutor is the pooled working space of the Parallel runs of BreakerCancelsExecutor, one field per Parallel.
-type scratchBreakerCancelsExecutor struct{}
-
-func newscratchBreakerCancelsExecutor() scratchBreakerCancelsExecutor {
-	return scratchBreakerCancelsExecutor{}
-}
-func resetscratchBreakerCancelsExecutor(u *scratchBreakerCancelsExecutor) {
-	*u = scratchBreakerCancelsExecutor{}
 }
 
 // flujogenConfigBreakerCancelsExecutor is the configuration compiled into BreakerCancelsExecutor.
@@ -443,50 +228,23 @@ func flujogenConfigBreakerCancelsExecutor() runtime.OptimizationConfig {
 
 // NewBreakerCancelsExecutor returns an executor of BreakerCancels. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewBreakerCancelsExecutor(opts ...flujo.CoreOption) (*BreakerCancelsExecutor, error) {
-	set, cfg, err := flujoimpl.Configure("BreakerCancelsExecutor", "cancel", flujogenConfigBreakerCancelsExecutor(), "", opts)
+	p, err := flujoimpl.NewParts("BreakerCancelsExecutor", "cancel", flujogenConfigBreakerCancelsExecutor(), "", opts)
 	if err != nil {
 		return nil, err
 	}
-	clock := set.Clock
 	e := &BreakerCancelsExecutor{}
-	fail := func(err error) (*BreakerCancelsExecutor, error) {
-		e.closeParts()
+	e.stepCancel.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name:  "cancel",
+		Plain: flujotest.CancelCaller,
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
+		},
+	}
+	e.stepCancel.Attempts = 1
+	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepCancel); err != nil {
 		return nil, err
 	}
-	if e.brkCancel, err = runtime.NewBreaker("cancel", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
-		return fail(err)
-	}
-	if e.svc, err = flujoimpl.NewServices(cfg, flujoimpl.Deps{
-		Build: e.build,
-		Clock: clock,
-		Close: func(*flujoimpl.Engine) []flujoimpl.Closer {
-			e.closeParts()
-			return nil
-		},
-		Fixed:   flujoimpl.CompiledIn,
-		Logger:  set.Logger,
-		Name:    "BreakerCancelsExecutor",
-		Sampler: set.Sampler,
-		Shrink:  e.shrink,
-		Sink:    set.Sink,
-		Stats:   e.addStats,
-	}); err != nil {
-		return fail(err)
-	}
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
-	e.stepCancel = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name:  "cancel",
-			Plain: flujotest.CancelCaller,
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-		},
-		Attempts: 1,
-		Breaker:  e.brkCancel,
-		Counters: &e.cntCancel,
-	}
 	return e, nil
 }
 
@@ -498,7 +256,7 @@ func (e *BreakerCancelsExecutor) Execute(ctx context.Context, in flujotest.Job) 
 	defer e.svc.Track.Exit()
 	r := flujoimpl.NewRun[struct{}](e.svc, nil, false)
 	var res flujo.StepResult
-	out, abort := e.runCancel(ctx, in, &r, &res)
+	out, abort := e.stepCancel.Run(ctx, &r.Eng.Env, in, r.Frame(), &res)
 	if err := e.svc.EndRun(&res, abort); err != nil {
 		return *new(flujotest.Job), err
 	}
@@ -507,18 +265,13 @@ func (e *BreakerCancelsExecutor) Execute(ctx context.Context, in flujotest.Job) 
 
 // ExecuteResult runs BreakerCancels on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *BreakerCancelsExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujoimpl.ExecOptionsOf(opts)
-	if !e.svc.Track.Enter() {
-		return nil, flujo.ErrClosed
-	}
-	defer e.svc.Track.Exit()
-	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
-	var err error
-	if r.Budget, err = runtime.RunBudget(limits); err != nil {
+	r, err := flujoimpl.StartRecorded[struct{}](e.svc, "", nil, opts)
+	if err != nil {
 		return nil, err
 	}
+	defer e.svc.Track.Exit()
 	var res flujo.StepResult
-	_, abort := e.runCancel(ctx, in, &r, &res)
+	_, abort := e.stepCancel.Run(ctx, &r.Eng.Env, in, r.Frame(), &res)
 	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
 }
 
@@ -527,80 +280,12 @@ func (e *BreakerCancelsExecutor) ExecuteWithMonitoring(ctx context.Context, in f
 	return flujoimpl.WithMetrics(e.ExecuteResult(ctx, in, opts...))
 }
 
-// build builds the parts of next that BreakerCancelsExecutor keeps itself, taking over old's (nil for the first configuration); the changes to shared parts apply when the returned function runs.
-func (e *BreakerCancelsExecutor) build(old, next *flujoimpl.Engine) (func(), []flujoimpl.Closer, error) {
-	cfg := &next.Config
-	var pool *runtime.Pool[scratchBreakerCancelsExecutor]
-	if old == nil || cfg.ObjectPoolMaxSize != old.Config.ObjectPoolMaxSize || cfg.ObjectPoolCleanupThreshold != old.Config.ObjectPoolCleanupThreshold {
-		p, err := runtime.NewPool(cfg.ObjectPoolMaxSize, cfg.ObjectPoolCleanupThreshold, newscratchBreakerCancelsExecutor, resetscratchBreakerCancelsExecutor)
-		if err != nil {
-			return nil, nil, err
-		}
-		pool = p
-	}
-	renew := old != nil && (cfg.CircuitBreakerFailureThreshold != old.Config.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.Config.CircuitBreakerRecoveryTimeoutSeconds)
-	recovery := time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second
-	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery}); renew && err != nil {
-		return nil, nil, err
-	}
-	if next.Monitor != nil && old != nil && old.Monitor == next.Monitor {
-		next.Env.Monitors = old.Env.Monitors
-	} else if next.Monitor != nil {
-		next.Env.Monitors = []*runtime.StepMonitor{next.Monitor.Step("cancel")}
-	}
-	return func() {
-		if pool != nil {
-			e.scratch.Store(pool)
-		}
-		if renew {
-			_ = e.brkCancel.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-		}
-	}, nil, nil
-}
-
-// addStats adds the figures of the executor's own parts to s.
-func (e *BreakerCancelsExecutor) addStats(_ *flujoimpl.Engine, s *runtime.Stats) {
-	e.cntCancel.AddTo(s.Steps, "cancel")
-	flujoimpl.AddBreaker(s.Steps, "cancel", e.brkCancel)
-	flujoimpl.AddPool(s, e.scratch.Load().Stats())
-}
-
-// closeParts stops the executor's own parts, those built so far when its constructor fails.
-func (e *BreakerCancelsExecutor) closeParts() {}
-
-// shrink reacts to memory pressure: from high pressure on, the caches admit no new results and give back half their capacity and the pool drops its idle objects; below, the caches admit again at full capacity.
-func (e *BreakerCancelsExecutor) shrink(level runtime.PressureLevel) {
-	if level < runtime.PressureHigh {
-		return
-	}
-	e.scratch.Load().Shrink()
-}
-
-// runCancel runs the step "cancel": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *BreakerCancelsExecutor) runCancel(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepCancel.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
-}
-
 // BreakerCustomExecutor runs the pipeline BreakerCustom ("upstream") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type BreakerCustomExecutor struct {
-	flujogenMethods                                                            // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
-	svc             *flujoimpl.Services                                        // configuration, components, run gate and counters
-	scratch         atomic.Pointer[runtime.Pool[scratchBreakerCustomExecutor]] // working space of Parallel runs (enable_object_pool)
+	flujogenMethods                     // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
+	svc             *flujoimpl.Services // configuration, components, run gate and counters
 
-	// Step "upstream".
 	stepUpstream flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cntUpstream  flujoimpl.StepCounters
-	brkUpstream  *runtime.Breaker
-}
-
-// scratchBreakerCustomExecutor is the pooled working space of the Parallel runs of BreakerCustomExecutor, one field per Parallel.
-type scratchBreakerCustomExecutor struct{}
-
-func newscratchBreakerCustomExecutor() scratchBreakerCustomExecutor {
-	return scratchBreakerCustomExecutor{}
-}
-func resetscratchBreakerCustomExecutor(u *scratchBreakerCustomExecutor) {
-	*u = scratchBreakerCustomExecutor{}
 }
 
 // flujogenConfigBreakerCustomExecutor is the configuration compiled into BreakerCustomExecutor.
@@ -614,50 +299,24 @@ func flujogenConfigBreakerCustomExecutor() runtime.OptimizationConfig {
 
 // NewBreakerCustomExecutor returns an executor of BreakerCustom. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewBreakerCustomExecutor(opts ...flujo.CoreOption) (*BreakerCustomExecutor, error) {
-	set, cfg, err := flujoimpl.Configure("BreakerCustomExecutor", "upstream", flujogenConfigBreakerCustomExecutor(), "", opts)
+	p, err := flujoimpl.NewParts("BreakerCustomExecutor", "upstream", flujogenConfigBreakerCustomExecutor(), "", opts)
 	if err != nil {
 		return nil, err
 	}
-	clock := set.Clock
 	e := &BreakerCustomExecutor{}
-	fail := func(err error) (*BreakerCustomExecutor, error) {
-		e.closeParts()
+	e.stepUpstream.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name:  "upstream",
+		Plain: flujotest.Upstream,
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
+		},
+		BreakerCounts: flujotest.CountsOnlyBadInput,
+	}
+	e.stepUpstream.Attempts = 1
+	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepUpstream); err != nil {
 		return nil, err
 	}
-	if e.brkUpstream, err = runtime.NewBreaker("upstream", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
-		return fail(err)
-	}
-	if e.svc, err = flujoimpl.NewServices(cfg, flujoimpl.Deps{
-		Build: e.build,
-		Clock: clock,
-		Close: func(*flujoimpl.Engine) []flujoimpl.Closer {
-			e.closeParts()
-			return nil
-		},
-		Fixed:   flujoimpl.CompiledIn,
-		Logger:  set.Logger,
-		Name:    "BreakerCustomExecutor",
-		Sampler: set.Sampler,
-		Shrink:  e.shrink,
-		Sink:    set.Sink,
-		Stats:   e.addStats,
-	}); err != nil {
-		return fail(err)
-	}
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
-	e.stepUpstream = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name:  "upstream",
-			Plain: flujotest.Upstream,
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujotest.CountsOnlyBadInput,
-		},
-		Attempts: 1,
-		Breaker:  e.brkUpstream,
-		Counters: &e.cntUpstream,
-	}
 	return e, nil
 }
 
@@ -669,7 +328,7 @@ func (e *BreakerCustomExecutor) Execute(ctx context.Context, in flujotest.Job) (
 	defer e.svc.Track.Exit()
 	r := flujoimpl.NewRun[struct{}](e.svc, nil, false)
 	var res flujo.StepResult
-	out, abort := e.runUpstream(ctx, in, &r, &res)
+	out, abort := e.stepUpstream.Run(ctx, &r.Eng.Env, in, r.Frame(), &res)
 	if err := e.svc.EndRun(&res, abort); err != nil {
 		return *new(flujotest.Job), err
 	}
@@ -678,18 +337,13 @@ func (e *BreakerCustomExecutor) Execute(ctx context.Context, in flujotest.Job) (
 
 // ExecuteResult runs BreakerCustom on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *BreakerCustomExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujoimpl.ExecOptionsOf(opts)
-	if !e.svc.Track.Enter() {
-		return nil, flujo.ErrClosed
-	}
-	defer e.svc.Track.Exit()
-	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
-	var err error
-	if r.Budget, err = runtime.RunBudget(limits); err != nil {
+	r, err := flujoimpl.StartRecorded[struct{}](e.svc, "", nil, opts)
+	if err != nil {
 		return nil, err
 	}
+	defer e.svc.Track.Exit()
 	var res flujo.StepResult
-	_, abort := e.runUpstream(ctx, in, &r, &res)
+	_, abort := e.stepUpstream.Run(ctx, &r.Eng.Env, in, r.Frame(), &res)
 	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
 }
 
@@ -698,80 +352,12 @@ func (e *BreakerCustomExecutor) ExecuteWithMonitoring(ctx context.Context, in fl
 	return flujoimpl.WithMetrics(e.ExecuteResult(ctx, in, opts...))
 }
 
-// build builds the parts of next that BreakerCustomExecutor keeps itself, taking over old's (nil for the first configuration); the changes to shared parts apply when the returned function runs.
-func (e *BreakerCustomExecutor) build(old, next *flujoimpl.Engine) (func(), []flujoimpl.Closer, error) {
-	cfg := &next.Config
-	var pool *runtime.Pool[scratchBreakerCustomExecutor]
-	if old == nil || cfg.ObjectPoolMaxSize != old.Config.ObjectPoolMaxSize || cfg.ObjectPoolCleanupThreshold != old.Config.ObjectPoolCleanupThreshold {
-		p, err := runtime.NewPool(cfg.ObjectPoolMaxSize, cfg.ObjectPoolCleanupThreshold, newscratchBreakerCustomExecutor, resetscratchBreakerCustomExecutor)
-		if err != nil {
-			return nil, nil, err
-		}
-		pool = p
-	}
-	renew := old != nil && (cfg.CircuitBreakerFailureThreshold != old.Config.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.Config.CircuitBreakerRecoveryTimeoutSeconds)
-	recovery := time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second
-	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery}); renew && err != nil {
-		return nil, nil, err
-	}
-	if next.Monitor != nil && old != nil && old.Monitor == next.Monitor {
-		next.Env.Monitors = old.Env.Monitors
-	} else if next.Monitor != nil {
-		next.Env.Monitors = []*runtime.StepMonitor{next.Monitor.Step("upstream")}
-	}
-	return func() {
-		if pool != nil {
-			e.scratch.Store(pool)
-		}
-		if renew {
-			_ = e.brkUpstream.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-		}
-	}, nil, nil
-}
-
-// addStats adds the figures of the executor's own parts to s.
-func (e *BreakerCustomExecutor) addStats(_ *flujoimpl.Engine, s *runtime.Stats) {
-	e.cntUpstream.AddTo(s.Steps, "upstream")
-	flujoimpl.AddBreaker(s.Steps, "upstream", e.brkUpstream)
-	flujoimpl.AddPool(s, e.scratch.Load().Stats())
-}
-
-// closeParts stops the executor's own parts, those built so far when its constructor fails.
-func (e *BreakerCustomExecutor) closeParts() {}
-
-// shrink reacts to memory pressure: from high pressure on, the caches admit no new results and give back half their capacity and the pool drops its idle objects; below, the caches admit again at full capacity.
-func (e *BreakerCustomExecutor) shrink(level runtime.PressureLevel) {
-	if level < runtime.PressureHigh {
-		return
-	}
-	e.scratch.Load().Shrink()
-}
-
-// runUpstream runs the step "upstream": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *BreakerCustomExecutor) runUpstream(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepUpstream.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
-}
-
 // BreakerFailExecutor runs the pipeline BreakerFail ("fail") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type BreakerFailExecutor struct {
-	flujogenMethods                                                          // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
-	svc             *flujoimpl.Services                                      // configuration, components, run gate and counters
-	scratch         atomic.Pointer[runtime.Pool[scratchBreakerFailExecutor]] // working space of Parallel runs (enable_object_pool)
+	flujogenMethods                     // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
+	svc             *flujoimpl.Services // configuration, components, run gate and counters
 
-	// Step "fail".
 	stepFail flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cntFail  flujoimpl.StepCounters
-	brkFail  *runtime.Breaker
-}
-
-// scratchBreakerFailExecutor is the pooled working space of the Parallel runs of BreakerFailExecutor, one field per Parallel.
-type scratchBreakerFailExecutor struct{}
-
-func newscratchBreakerFailExecutor() scratchBreakerFailExecutor {
-	return scratchBreakerFailExecutor{}
-}
-func resetscratchBreakerFailExecutor(u *scratchBreakerFailExecutor) {
-	*u = scratchBreakerFailExecutor{}
 }
 
 // flujogenConfigBreakerFailExecutor is the configuration compiled into BreakerFailExecutor.
@@ -785,50 +371,23 @@ func flujogenConfigBreakerFailExecutor() runtime.OptimizationConfig {
 
 // NewBreakerFailExecutor returns an executor of BreakerFail. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewBreakerFailExecutor(opts ...flujo.CoreOption) (*BreakerFailExecutor, error) {
-	set, cfg, err := flujoimpl.Configure("BreakerFailExecutor", "fail", flujogenConfigBreakerFailExecutor(), "", opts)
+	p, err := flujoimpl.NewParts("BreakerFailExecutor", "fail", flujogenConfigBreakerFailExecutor(), "", opts)
 	if err != nil {
 		return nil, err
 	}
-	clock := set.Clock
 	e := &BreakerFailExecutor{}
-	fail := func(err error) (*BreakerFailExecutor, error) {
-		e.closeParts()
+	e.stepFail.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name:  "fail",
+		Plain: flujotest.Fail,
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
+		},
+	}
+	e.stepFail.Attempts = 1
+	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepFail); err != nil {
 		return nil, err
 	}
-	if e.brkFail, err = runtime.NewBreaker("fail", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
-		return fail(err)
-	}
-	if e.svc, err = flujoimpl.NewServices(cfg, flujoimpl.Deps{
-		Build: e.build,
-		Clock: clock,
-		Close: func(*flujoimpl.Engine) []flujoimpl.Closer {
-			e.closeParts()
-			return nil
-		},
-		Fixed:   flujoimpl.CompiledIn,
-		Logger:  set.Logger,
-		Name:    "BreakerFailExecutor",
-		Sampler: set.Sampler,
-		Shrink:  e.shrink,
-		Sink:    set.Sink,
-		Stats:   e.addStats,
-	}); err != nil {
-		return fail(err)
-	}
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
-	e.stepFail = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name:  "fail",
-			Plain: flujotest.Fail,
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-		},
-		Attempts: 1,
-		Breaker:  e.brkFail,
-		Counters: &e.cntFail,
-	}
 	return e, nil
 }
 
@@ -840,7 +399,7 @@ func (e *BreakerFailExecutor) Execute(ctx context.Context, in flujotest.Job) (fl
 	defer e.svc.Track.Exit()
 	r := flujoimpl.NewRun[struct{}](e.svc, nil, false)
 	var res flujo.StepResult
-	out, abort := e.runFail(ctx, in, &r, &res)
+	out, abort := e.stepFail.Run(ctx, &r.Eng.Env, in, r.Frame(), &res)
 	if err := e.svc.EndRun(&res, abort); err != nil {
 		return *new(flujotest.Job), err
 	}
@@ -849,18 +408,13 @@ func (e *BreakerFailExecutor) Execute(ctx context.Context, in flujotest.Job) (fl
 
 // ExecuteResult runs BreakerFail on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *BreakerFailExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujoimpl.ExecOptionsOf(opts)
-	if !e.svc.Track.Enter() {
-		return nil, flujo.ErrClosed
-	}
-	defer e.svc.Track.Exit()
-	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
-	var err error
-	if r.Budget, err = runtime.RunBudget(limits); err != nil {
+	r, err := flujoimpl.StartRecorded[struct{}](e.svc, "", nil, opts)
+	if err != nil {
 		return nil, err
 	}
+	defer e.svc.Track.Exit()
 	var res flujo.StepResult
-	_, abort := e.runFail(ctx, in, &r, &res)
+	_, abort := e.stepFail.Run(ctx, &r.Eng.Env, in, r.Frame(), &res)
 	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
 }
 
@@ -869,80 +423,12 @@ func (e *BreakerFailExecutor) ExecuteWithMonitoring(ctx context.Context, in fluj
 	return flujoimpl.WithMetrics(e.ExecuteResult(ctx, in, opts...))
 }
 
-// build builds the parts of next that BreakerFailExecutor keeps itself, taking over old's (nil for the first configuration); the changes to shared parts apply when the returned function runs.
-func (e *BreakerFailExecutor) build(old, next *flujoimpl.Engine) (func(), []flujoimpl.Closer, error) {
-	cfg := &next.Config
-	var pool *runtime.Pool[scratchBreakerFailExecutor]
-	if old == nil || cfg.ObjectPoolMaxSize != old.Config.ObjectPoolMaxSize || cfg.ObjectPoolCleanupThreshold != old.Config.ObjectPoolCleanupThreshold {
-		p, err := runtime.NewPool(cfg.ObjectPoolMaxSize, cfg.ObjectPoolCleanupThreshold, newscratchBreakerFailExecutor, resetscratchBreakerFailExecutor)
-		if err != nil {
-			return nil, nil, err
-		}
-		pool = p
-	}
-	renew := old != nil && (cfg.CircuitBreakerFailureThreshold != old.Config.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.Config.CircuitBreakerRecoveryTimeoutSeconds)
-	recovery := time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second
-	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery}); renew && err != nil {
-		return nil, nil, err
-	}
-	if next.Monitor != nil && old != nil && old.Monitor == next.Monitor {
-		next.Env.Monitors = old.Env.Monitors
-	} else if next.Monitor != nil {
-		next.Env.Monitors = []*runtime.StepMonitor{next.Monitor.Step("fail")}
-	}
-	return func() {
-		if pool != nil {
-			e.scratch.Store(pool)
-		}
-		if renew {
-			_ = e.brkFail.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-		}
-	}, nil, nil
-}
-
-// addStats adds the figures of the executor's own parts to s.
-func (e *BreakerFailExecutor) addStats(_ *flujoimpl.Engine, s *runtime.Stats) {
-	e.cntFail.AddTo(s.Steps, "fail")
-	flujoimpl.AddBreaker(s.Steps, "fail", e.brkFail)
-	flujoimpl.AddPool(s, e.scratch.Load().Stats())
-}
-
-// closeParts stops the executor's own parts, those built so far when its constructor fails.
-func (e *BreakerFailExecutor) closeParts() {}
-
-// shrink reacts to memory pressure: from high pressure on, the caches admit no new results and give back half their capacity and the pool drops its idle objects; below, the caches admit again at full capacity.
-func (e *BreakerFailExecutor) shrink(level runtime.PressureLevel) {
-	if level < runtime.PressureHigh {
-		return
-	}
-	e.scratch.Load().Shrink()
-}
-
-// runFail runs the step "fail": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *BreakerFailExecutor) runFail(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepFail.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
-}
-
 // BreakerFlakyExecutor runs the pipeline BreakerFlaky ("flaky") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type BreakerFlakyExecutor struct {
-	flujogenMethods                                                           // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
-	svc             *flujoimpl.Services                                       // configuration, components, run gate and counters
-	scratch         atomic.Pointer[runtime.Pool[scratchBreakerFlakyExecutor]] // working space of Parallel runs (enable_object_pool)
+	flujogenMethods                     // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
+	svc             *flujoimpl.Services // configuration, components, run gate and counters
 
-	// Step "flaky".
 	stepFlaky flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cntFlaky  flujoimpl.StepCounters
-	brkFlaky  *runtime.Breaker
-}
-
-// scratchBreakerFlakyExecutor is the pooled working space of the Parallel runs of BreakerFlakyExecutor, one field per Parallel.
-type scratchBreakerFlakyExecutor struct{}
-
-func newscratchBreakerFlakyExecutor() scratchBreakerFlakyExecutor {
-	return scratchBreakerFlakyExecutor{}
-}
-func resetscratchBreakerFlakyExecutor(u *scratchBreakerFlakyExecutor) {
-	*u = scratchBreakerFlakyExecutor{}
 }
 
 // flujogenConfigBreakerFlakyExecutor is the configuration compiled into BreakerFlakyExecutor.
@@ -956,50 +442,23 @@ func flujogenConfigBreakerFlakyExecutor() runtime.OptimizationConfig {
 
 // NewBreakerFlakyExecutor returns an executor of BreakerFlaky. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewBreakerFlakyExecutor(opts ...flujo.CoreOption) (*BreakerFlakyExecutor, error) {
-	set, cfg, err := flujoimpl.Configure("BreakerFlakyExecutor", "flaky", flujogenConfigBreakerFlakyExecutor(), "", opts)
+	p, err := flujoimpl.NewParts("BreakerFlakyExecutor", "flaky", flujogenConfigBreakerFlakyExecutor(), "", opts)
 	if err != nil {
 		return nil, err
 	}
-	clock := set.Clock
 	e := &BreakerFlakyExecutor{}
-	fail := func(err error) (*BreakerFlakyExecutor, error) {
-		e.closeParts()
+	e.stepFlaky.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name:  "flaky",
+		Plain: flujotest.Flaky,
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
+		},
+	}
+	e.stepFlaky.Attempts = 1
+	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepFlaky); err != nil {
 		return nil, err
 	}
-	if e.brkFlaky, err = runtime.NewBreaker("flaky", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
-		return fail(err)
-	}
-	if e.svc, err = flujoimpl.NewServices(cfg, flujoimpl.Deps{
-		Build: e.build,
-		Clock: clock,
-		Close: func(*flujoimpl.Engine) []flujoimpl.Closer {
-			e.closeParts()
-			return nil
-		},
-		Fixed:   flujoimpl.CompiledIn,
-		Logger:  set.Logger,
-		Name:    "BreakerFlakyExecutor",
-		Sampler: set.Sampler,
-		Shrink:  e.shrink,
-		Sink:    set.Sink,
-		Stats:   e.addStats,
-	}); err != nil {
-		return fail(err)
-	}
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
-	e.stepFlaky = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name:  "flaky",
-			Plain: flujotest.Flaky,
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-		},
-		Attempts: 1,
-		Breaker:  e.brkFlaky,
-		Counters: &e.cntFlaky,
-	}
 	return e, nil
 }
 
@@ -1011,7 +470,7 @@ func (e *BreakerFlakyExecutor) Execute(ctx context.Context, in flujotest.Job) (f
 	defer e.svc.Track.Exit()
 	r := flujoimpl.NewRun[struct{}](e.svc, nil, false)
 	var res flujo.StepResult
-	out, abort := e.runFlaky(ctx, in, &r, &res)
+	out, abort := e.stepFlaky.Run(ctx, &r.Eng.Env, in, r.Frame(), &res)
 	if err := e.svc.EndRun(&res, abort); err != nil {
 		return *new(flujotest.Job), err
 	}
@@ -1020,18 +479,13 @@ func (e *BreakerFlakyExecutor) Execute(ctx context.Context, in flujotest.Job) (f
 
 // ExecuteResult runs BreakerFlaky on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *BreakerFlakyExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujoimpl.ExecOptionsOf(opts)
-	if !e.svc.Track.Enter() {
-		return nil, flujo.ErrClosed
-	}
-	defer e.svc.Track.Exit()
-	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
-	var err error
-	if r.Budget, err = runtime.RunBudget(limits); err != nil {
+	r, err := flujoimpl.StartRecorded[struct{}](e.svc, "", nil, opts)
+	if err != nil {
 		return nil, err
 	}
+	defer e.svc.Track.Exit()
 	var res flujo.StepResult
-	_, abort := e.runFlaky(ctx, in, &r, &res)
+	_, abort := e.stepFlaky.Run(ctx, &r.Eng.Env, in, r.Frame(), &res)
 	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
 }
 
@@ -1040,80 +494,12 @@ func (e *BreakerFlakyExecutor) ExecuteWithMonitoring(ctx context.Context, in flu
 	return flujoimpl.WithMetrics(e.ExecuteResult(ctx, in, opts...))
 }
 
-// build builds the parts of next that BreakerFlakyExecutor keeps itself, taking over old's (nil for the first configuration); the changes to shared parts apply when the returned function runs.
-func (e *BreakerFlakyExecutor) build(old, next *flujoimpl.Engine) (func(), []flujoimpl.Closer, error) {
-	cfg := &next.Config
-	var pool *runtime.Pool[scratchBreakerFlakyExecutor]
-	if old == nil || cfg.ObjectPoolMaxSize != old.Config.ObjectPoolMaxSize || cfg.ObjectPoolCleanupThreshold != old.Config.ObjectPoolCleanupThreshold {
-		p, err := runtime.NewPool(cfg.ObjectPoolMaxSize, cfg.ObjectPoolCleanupThreshold, newscratchBreakerFlakyExecutor, resetscratchBreakerFlakyExecutor)
-		if err != nil {
-			return nil, nil, err
-		}
-		pool = p
-	}
-	renew := old != nil && (cfg.CircuitBreakerFailureThreshold != old.Config.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.Config.CircuitBreakerRecoveryTimeoutSeconds)
-	recovery := time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second
-	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery}); renew && err != nil {
-		return nil, nil, err
-	}
-	if next.Monitor != nil && old != nil && old.Monitor == next.Monitor {
-		next.Env.Monitors = old.Env.Monitors
-	} else if next.Monitor != nil {
-		next.Env.Monitors = []*runtime.StepMonitor{next.Monitor.Step("flaky")}
-	}
-	return func() {
-		if pool != nil {
-			e.scratch.Store(pool)
-		}
-		if renew {
-			_ = e.brkFlaky.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-		}
-	}, nil, nil
-}
-
-// addStats adds the figures of the executor's own parts to s.
-func (e *BreakerFlakyExecutor) addStats(_ *flujoimpl.Engine, s *runtime.Stats) {
-	e.cntFlaky.AddTo(s.Steps, "flaky")
-	flujoimpl.AddBreaker(s.Steps, "flaky", e.brkFlaky)
-	flujoimpl.AddPool(s, e.scratch.Load().Stats())
-}
-
-// closeParts stops the executor's own parts, those built so far when its constructor fails.
-func (e *BreakerFlakyExecutor) closeParts() {}
-
-// shrink reacts to memory pressure: from high pressure on, the caches admit no new results and give back half their capacity and the pool drops its idle objects; below, the caches admit again at full capacity.
-func (e *BreakerFlakyExecutor) shrink(level runtime.PressureLevel) {
-	if level < runtime.PressureHigh {
-		return
-	}
-	e.scratch.Load().Shrink()
-}
-
-// runFlaky runs the step "flaky": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *BreakerFlakyExecutor) runFlaky(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepFlaky.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
-}
-
 // BreakerPanicsExecutor runs the pipeline BreakerPanics ("panic") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type BreakerPanicsExecutor struct {
-	flujogenMethods                                                            // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
-	svc             *flujoimpl.Services                                        // configuration, components, run gate and counters
-	scratch         atomic.Pointer[runtime.Pool[scratchBreakerPanicsExecutor]] // working space of Parallel runs (enable_object_pool)
+	flujogenMethods                     // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
+	svc             *flujoimpl.Services // configuration, components, run gate and counters
 
-	// Step "panic".
 	stepPanic flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cntPanic  flujoimpl.StepCounters
-	brkPanic  *runtime.Breaker
-}
-
-// scratchBreakerPanicsExecutor is the pooled working space of the Parallel runs of BreakerPanicsExecutor, one field per Parallel.
-type scratchBreakerPanicsExecutor struct{}
-
-func newscratchBreakerPanicsExecutor() scratchBreakerPanicsExecutor {
-	return scratchBreakerPanicsExecutor{}
-}
-func resetscratchBreakerPanicsExecutor(u *scratchBreakerPanicsExecutor) {
-	*u = scratchBreakerPanicsExecutor{}
 }
 
 // flujogenConfigBreakerPanicsExecutor is the configuration compiled into BreakerPanicsExecutor.
@@ -1127,50 +513,23 @@ func flujogenConfigBreakerPanicsExecutor() runtime.OptimizationConfig {
 
 // NewBreakerPanicsExecutor returns an executor of BreakerPanics. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewBreakerPanicsExecutor(opts ...flujo.CoreOption) (*BreakerPanicsExecutor, error) {
-	set, cfg, err := flujoimpl.Configure("BreakerPanicsExecutor", "panic", flujogenConfigBreakerPanicsExecutor(), "", opts)
+	p, err := flujoimpl.NewParts("BreakerPanicsExecutor", "panic", flujogenConfigBreakerPanicsExecutor(), "", opts)
 	if err != nil {
 		return nil, err
 	}
-	clock := set.Clock
 	e := &BreakerPanicsExecutor{}
-	fail := func(err error) (*BreakerPanicsExecutor, error) {
-		e.closeParts()
+	e.stepPanic.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name:  "panic",
+		Plain: flujotest.Panic,
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
+		},
+	}
+	e.stepPanic.Attempts = 1
+	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepPanic); err != nil {
 		return nil, err
 	}
-	if e.brkPanic, err = runtime.NewBreaker("panic", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
-		return fail(err)
-	}
-	if e.svc, err = flujoimpl.NewServices(cfg, flujoimpl.Deps{
-		Build: e.build,
-		Clock: clock,
-		Close: func(*flujoimpl.Engine) []flujoimpl.Closer {
-			e.closeParts()
-			return nil
-		},
-		Fixed:   flujoimpl.CompiledIn,
-		Logger:  set.Logger,
-		Name:    "BreakerPanicsExecutor",
-		Sampler: set.Sampler,
-		Shrink:  e.shrink,
-		Sink:    set.Sink,
-		Stats:   e.addStats,
-	}); err != nil {
-		return fail(err)
-	}
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
-	e.stepPanic = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name:  "panic",
-			Plain: flujotest.Panic,
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-		},
-		Attempts: 1,
-		Breaker:  e.brkPanic,
-		Counters: &e.cntPanic,
-	}
 	return e, nil
 }
 
@@ -1182,7 +541,7 @@ func (e *BreakerPanicsExecutor) Execute(ctx context.Context, in flujotest.Job) (
 	defer e.svc.Track.Exit()
 	r := flujoimpl.NewRun[struct{}](e.svc, nil, false)
 	var res flujo.StepResult
-	out, abort := e.runPanic(ctx, in, &r, &res)
+	out, abort := e.stepPanic.Run(ctx, &r.Eng.Env, in, r.Frame(), &res)
 	if err := e.svc.EndRun(&res, abort); err != nil {
 		return *new(flujotest.Job), err
 	}
@@ -1191,18 +550,13 @@ func (e *BreakerPanicsExecutor) Execute(ctx context.Context, in flujotest.Job) (
 
 // ExecuteResult runs BreakerPanics on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *BreakerPanicsExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujoimpl.ExecOptionsOf(opts)
-	if !e.svc.Track.Enter() {
-		return nil, flujo.ErrClosed
-	}
-	defer e.svc.Track.Exit()
-	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
-	var err error
-	if r.Budget, err = runtime.RunBudget(limits); err != nil {
+	r, err := flujoimpl.StartRecorded[struct{}](e.svc, "", nil, opts)
+	if err != nil {
 		return nil, err
 	}
+	defer e.svc.Track.Exit()
 	var res flujo.StepResult
-	_, abort := e.runPanic(ctx, in, &r, &res)
+	_, abort := e.stepPanic.Run(ctx, &r.Eng.Env, in, r.Frame(), &res)
 	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
 }
 
@@ -1211,80 +565,12 @@ func (e *BreakerPanicsExecutor) ExecuteWithMonitoring(ctx context.Context, in fl
 	return flujoimpl.WithMetrics(e.ExecuteResult(ctx, in, opts...))
 }
 
-// build builds the parts of next that BreakerPanicsExecutor keeps itself, taking over old's (nil for the first configuration); the changes to shared parts apply when the returned function runs.
-func (e *BreakerPanicsExecutor) build(old, next *flujoimpl.Engine) (func(), []flujoimpl.Closer, error) {
-	cfg := &next.Config
-	var pool *runtime.Pool[scratchBreakerPanicsExecutor]
-	if old == nil || cfg.ObjectPoolMaxSize != old.Config.ObjectPoolMaxSize || cfg.ObjectPoolCleanupThreshold != old.Config.ObjectPoolCleanupThreshold {
-		p, err := runtime.NewPool(cfg.ObjectPoolMaxSize, cfg.ObjectPoolCleanupThreshold, newscratchBreakerPanicsExecutor, resetscratchBreakerPanicsExecutor)
-		if err != nil {
-			return nil, nil, err
-		}
-		pool = p
-	}
-	renew := old != nil && (cfg.CircuitBreakerFailureThreshold != old.Config.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.Config.CircuitBreakerRecoveryTimeoutSeconds)
-	recovery := time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second
-	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery}); renew && err != nil {
-		return nil, nil, err
-	}
-	if next.Monitor != nil && old != nil && old.Monitor == next.Monitor {
-		next.Env.Monitors = old.Env.Monitors
-	} else if next.Monitor != nil {
-		next.Env.Monitors = []*runtime.StepMonitor{next.Monitor.Step("panic")}
-	}
-	return func() {
-		if pool != nil {
-			e.scratch.Store(pool)
-		}
-		if renew {
-			_ = e.brkPanic.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-		}
-	}, nil, nil
-}
-
-// addStats adds the figures of the executor's own parts to s.
-func (e *BreakerPanicsExecutor) addStats(_ *flujoimpl.Engine, s *runtime.Stats) {
-	e.cntPanic.AddTo(s.Steps, "panic")
-	flujoimpl.AddBreaker(s.Steps, "panic", e.brkPanic)
-	flujoimpl.AddPool(s, e.scratch.Load().Stats())
-}
-
-// closeParts stops the executor's own parts, those built so far when its constructor fails.
-func (e *BreakerPanicsExecutor) closeParts() {}
-
-// shrink reacts to memory pressure: from high pressure on, the caches admit no new results and give back half their capacity and the pool drops its idle objects; below, the caches admit again at full capacity.
-func (e *BreakerPanicsExecutor) shrink(level runtime.PressureLevel) {
-	if level < runtime.PressureHigh {
-		return
-	}
-	e.scratch.Load().Shrink()
-}
-
-// runPanic runs the step "panic": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *BreakerPanicsExecutor) runPanic(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepPanic.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
-}
-
 // BreakerTimesOutExecutor runs the pipeline BreakerTimesOut ("block") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type BreakerTimesOutExecutor struct {
-	flujogenMethods                                                              // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
-	svc             *flujoimpl.Services                                          // configuration, components, run gate and counters
-	scratch         atomic.Pointer[runtime.Pool[scratchBreakerTimesOutExecutor]] // working space of Parallel runs (enable_object_pool)
+	flujogenMethods                     // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
+	svc             *flujoimpl.Services // configuration, components, run gate and counters
 
-	// Step "block".
 	stepBlock flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cntBlock  flujoimpl.StepCounters
-	brkBlock  *runtime.Breaker
-}
-
-// scratchBreakerTimesOutExecutor is the pooled working space of the Parallel runs of BreakerTimesOutExecutor, one field per Parallel.
-type scratchBreakerTimesOutExecutor struct{}
-
-func newscratchBreakerTimesOutExecutor() scratchBreakerTimesOutExecutor {
-	return scratchBreakerTimesOutExecutor{}
-}
-func resetscratchBreakerTimesOutExecutor(u *scratchBreakerTimesOutExecutor) {
-	*u = scratchBreakerTimesOutExecutor{}
 }
 
 // flujogenConfigBreakerTimesOutExecutor is the configuration compiled into BreakerTimesOutExecutor.
@@ -1298,51 +584,24 @@ func flujogenConfigBreakerTimesOutExecutor() runtime.OptimizationConfig {
 
 // NewBreakerTimesOutExecutor returns an executor of BreakerTimesOut. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewBreakerTimesOutExecutor(opts ...flujo.CoreOption) (*BreakerTimesOutExecutor, error) {
-	set, cfg, err := flujoimpl.Configure("BreakerTimesOutExecutor", "block", flujogenConfigBreakerTimesOutExecutor(), "", opts)
+	p, err := flujoimpl.NewParts("BreakerTimesOutExecutor", "block", flujogenConfigBreakerTimesOutExecutor(), "", opts)
 	if err != nil {
 		return nil, err
 	}
-	clock := set.Clock
 	e := &BreakerTimesOutExecutor{}
-	fail := func(err error) (*BreakerTimesOutExecutor, error) {
-		e.closeParts()
+	e.stepBlock.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name:  "block",
+		Plain: flujotest.Block,
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
+		},
+	}
+	e.stepBlock.Attempts = 1
+	e.stepBlock.Timeout = time.Duration(int64(5000000))
+	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepBlock); err != nil {
 		return nil, err
 	}
-	if e.brkBlock, err = runtime.NewBreaker("block", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
-		return fail(err)
-	}
-	if e.svc, err = flujoimpl.NewServices(cfg, flujoimpl.Deps{
-		Build: e.build,
-		Clock: clock,
-		Close: func(*flujoimpl.Engine) []flujoimpl.Closer {
-			e.closeParts()
-			return nil
-		},
-		Fixed:   flujoimpl.CompiledIn,
-		Logger:  set.Logger,
-		Name:    "BreakerTimesOutExecutor",
-		Sampler: set.Sampler,
-		Shrink:  e.shrink,
-		Sink:    set.Sink,
-		Stats:   e.addStats,
-	}); err != nil {
-		return fail(err)
-	}
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
-	e.stepBlock = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name:  "block",
-			Plain: flujotest.Block,
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-		},
-		Attempts: 1,
-		Timeout:  time.Duration(int64(5000000)),
-		Breaker:  e.brkBlock,
-		Counters: &e.cntBlock,
-	}
 	return e, nil
 }
 
@@ -1354,7 +613,7 @@ func (e *BreakerTimesOutExecutor) Execute(ctx context.Context, in flujotest.Job)
 	defer e.svc.Track.Exit()
 	r := flujoimpl.NewRun[struct{}](e.svc, nil, false)
 	var res flujo.StepResult
-	out, abort := e.runBlock(ctx, in, &r, &res)
+	out, abort := e.stepBlock.Run(ctx, &r.Eng.Env, in, r.Frame(), &res)
 	if err := e.svc.EndRun(&res, abort); err != nil {
 		return *new(flujotest.Job), err
 	}
@@ -1363,18 +622,13 @@ func (e *BreakerTimesOutExecutor) Execute(ctx context.Context, in flujotest.Job)
 
 // ExecuteResult runs BreakerTimesOut on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *BreakerTimesOutExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujoimpl.ExecOptionsOf(opts)
-	if !e.svc.Track.Enter() {
-		return nil, flujo.ErrClosed
-	}
-	defer e.svc.Track.Exit()
-	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
-	var err error
-	if r.Budget, err = runtime.RunBudget(limits); err != nil {
+	r, err := flujoimpl.StartRecorded[struct{}](e.svc, "", nil, opts)
+	if err != nil {
 		return nil, err
 	}
+	defer e.svc.Track.Exit()
 	var res flujo.StepResult
-	_, abort := e.runBlock(ctx, in, &r, &res)
+	_, abort := e.stepBlock.Run(ctx, &r.Eng.Env, in, r.Frame(), &res)
 	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
 }
 
@@ -1383,80 +637,12 @@ func (e *BreakerTimesOutExecutor) ExecuteWithMonitoring(ctx context.Context, in 
 	return flujoimpl.WithMetrics(e.ExecuteResult(ctx, in, opts...))
 }
 
-// build builds the parts of next that BreakerTimesOutExecutor keeps itself, taking over old's (nil for the first configuration); the changes to shared parts apply when the returned function runs.
-func (e *BreakerTimesOutExecutor) build(old, next *flujoimpl.Engine) (func(), []flujoimpl.Closer, error) {
-	cfg := &next.Config
-	var pool *runtime.Pool[scratchBreakerTimesOutExecutor]
-	if old == nil || cfg.ObjectPoolMaxSize != old.Config.ObjectPoolMaxSize || cfg.ObjectPoolCleanupThreshold != old.Config.ObjectPoolCleanupThreshold {
-		p, err := runtime.NewPool(cfg.ObjectPoolMaxSize, cfg.ObjectPoolCleanupThreshold, newscratchBreakerTimesOutExecutor, resetscratchBreakerTimesOutExecutor)
-		if err != nil {
-			return nil, nil, err
-		}
-		pool = p
-	}
-	renew := old != nil && (cfg.CircuitBreakerFailureThreshold != old.Config.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.Config.CircuitBreakerRecoveryTimeoutSeconds)
-	recovery := time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second
-	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery}); renew && err != nil {
-		return nil, nil, err
-	}
-	if next.Monitor != nil && old != nil && old.Monitor == next.Monitor {
-		next.Env.Monitors = old.Env.Monitors
-	} else if next.Monitor != nil {
-		next.Env.Monitors = []*runtime.StepMonitor{next.Monitor.Step("block")}
-	}
-	return func() {
-		if pool != nil {
-			e.scratch.Store(pool)
-		}
-		if renew {
-			_ = e.brkBlock.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-		}
-	}, nil, nil
-}
-
-// addStats adds the figures of the executor's own parts to s.
-func (e *BreakerTimesOutExecutor) addStats(_ *flujoimpl.Engine, s *runtime.Stats) {
-	e.cntBlock.AddTo(s.Steps, "block")
-	flujoimpl.AddBreaker(s.Steps, "block", e.brkBlock)
-	flujoimpl.AddPool(s, e.scratch.Load().Stats())
-}
-
-// closeParts stops the executor's own parts, those built so far when its constructor fails.
-func (e *BreakerTimesOutExecutor) closeParts() {}
-
-// shrink reacts to memory pressure: from high pressure on, the caches admit no new results and give back half their capacity and the pool drops its idle objects; below, the caches admit again at full capacity.
-func (e *BreakerTimesOutExecutor) shrink(level runtime.PressureLevel) {
-	if level < runtime.PressureHigh {
-		return
-	}
-	e.scratch.Load().Shrink()
-}
-
-// runBlock runs the step "block": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s), timeout 5ms per attempt.
-func (e *BreakerTimesOutExecutor) runBlock(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepBlock.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
-}
-
 // BreakerUpstreamExecutor runs the pipeline BreakerUpstream ("upstream") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type BreakerUpstreamExecutor struct {
-	flujogenMethods                                                              // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
-	svc             *flujoimpl.Services                                          // configuration, components, run gate and counters
-	scratch         atomic.Pointer[runtime.Pool[scratchBreakerUpstreamExecutor]] // working space of Parallel runs (enable_object_pool)
+	flujogenMethods                     // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
+	svc             *flujoimpl.Services // configuration, components, run gate and counters
 
-	// Step "upstream".
 	stepUpstream flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cntUpstream  flujoimpl.StepCounters
-	brkUpstream  *runtime.Breaker
-}
-
-// scratchBreakerUpstreamExecutor is the pooled working space of the Parallel runs of BreakerUpstreamExecutor, one field per Parallel.
-type scratchBreakerUpstreamExecutor struct{}
-
-func newscratchBreakerUpstreamExecutor() scratchBreakerUpstreamExecutor {
-	return scratchBreakerUpstreamExecutor{}
-}
-func resetscratchBreakerUpstreamExecutor(u *scratchBreakerUpstreamExecutor) {
-	*u = scratchBreakerUpstreamExecutor{}
 }
 
 // flujogenConfigBreakerUpstreamExecutor is the configuration compiled into BreakerUpstreamExecutor.
@@ -1470,50 +656,23 @@ func flujogenConfigBreakerUpstreamExecutor() runtime.OptimizationConfig {
 
 // NewBreakerUpstreamExecutor returns an executor of BreakerUpstream. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewBreakerUpstreamExecutor(opts ...flujo.CoreOption) (*BreakerUpstreamExecutor, error) {
-	set, cfg, err := flujoimpl.Configure("BreakerUpstreamExecutor", "upstream", flujogenConfigBreakerUpstreamExecutor(), "", opts)
+	p, err := flujoimpl.NewParts("BreakerUpstreamExecutor", "upstream", flujogenConfigBreakerUpstreamExecutor(), "", opts)
 	if err != nil {
 		return nil, err
 	}
-	clock := set.Clock
 	e := &BreakerUpstreamExecutor{}
-	fail := func(err error) (*BreakerUpstreamExecutor, error) {
-		e.closeParts()
+	e.stepUpstream.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name:  "upstream",
+		Plain: flujotest.Upstream,
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
+		},
+	}
+	e.stepUpstream.Attempts = 1
+	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepUpstream); err != nil {
 		return nil, err
 	}
-	if e.brkUpstream, err = runtime.NewBreaker("upstream", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
-		return fail(err)
-	}
-	if e.svc, err = flujoimpl.NewServices(cfg, flujoimpl.Deps{
-		Build: e.build,
-		Clock: clock,
-		Close: func(*flujoimpl.Engine) []flujoimpl.Closer {
-			e.closeParts()
-			return nil
-		},
-		Fixed:   flujoimpl.CompiledIn,
-		Logger:  set.Logger,
-		Name:    "BreakerUpstreamExecutor",
-		Sampler: set.Sampler,
-		Shrink:  e.shrink,
-		Sink:    set.Sink,
-		Stats:   e.addStats,
-	}); err != nil {
-		return fail(err)
-	}
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
-	e.stepUpstream = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name:  "upstream",
-			Plain: flujotest.Upstream,
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-		},
-		Attempts: 1,
-		Breaker:  e.brkUpstream,
-		Counters: &e.cntUpstream,
-	}
 	return e, nil
 }
 
@@ -1525,7 +684,7 @@ func (e *BreakerUpstreamExecutor) Execute(ctx context.Context, in flujotest.Job)
 	defer e.svc.Track.Exit()
 	r := flujoimpl.NewRun[struct{}](e.svc, nil, false)
 	var res flujo.StepResult
-	out, abort := e.runUpstream(ctx, in, &r, &res)
+	out, abort := e.stepUpstream.Run(ctx, &r.Eng.Env, in, r.Frame(), &res)
 	if err := e.svc.EndRun(&res, abort); err != nil {
 		return *new(flujotest.Job), err
 	}
@@ -1534,18 +693,13 @@ func (e *BreakerUpstreamExecutor) Execute(ctx context.Context, in flujotest.Job)
 
 // ExecuteResult runs BreakerUpstream on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *BreakerUpstreamExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujoimpl.ExecOptionsOf(opts)
-	if !e.svc.Track.Enter() {
-		return nil, flujo.ErrClosed
-	}
-	defer e.svc.Track.Exit()
-	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
-	var err error
-	if r.Budget, err = runtime.RunBudget(limits); err != nil {
+	r, err := flujoimpl.StartRecorded[struct{}](e.svc, "", nil, opts)
+	if err != nil {
 		return nil, err
 	}
+	defer e.svc.Track.Exit()
 	var res flujo.StepResult
-	_, abort := e.runUpstream(ctx, in, &r, &res)
+	_, abort := e.stepUpstream.Run(ctx, &r.Eng.Env, in, r.Frame(), &res)
 	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
 }
 
@@ -1554,80 +708,12 @@ func (e *BreakerUpstreamExecutor) ExecuteWithMonitoring(ctx context.Context, in 
 	return flujoimpl.WithMetrics(e.ExecuteResult(ctx, in, opts...))
 }
 
-// build builds the parts of next that BreakerUpstreamExecutor keeps itself, taking over old's (nil for the first configuration); the changes to shared parts apply when the returned function runs.
-func (e *BreakerUpstreamExecutor) build(old, next *flujoimpl.Engine) (func(), []flujoimpl.Closer, error) {
-	cfg := &next.Config
-	var pool *runtime.Pool[scratchBreakerUpstreamExecutor]
-	if old == nil || cfg.ObjectPoolMaxSize != old.Config.ObjectPoolMaxSize || cfg.ObjectPoolCleanupThreshold != old.Config.ObjectPoolCleanupThreshold {
-		p, err := runtime.NewPool(cfg.ObjectPoolMaxSize, cfg.ObjectPoolCleanupThreshold, newscratchBreakerUpstreamExecutor, resetscratchBreakerUpstreamExecutor)
-		if err != nil {
-			return nil, nil, err
-		}
-		pool = p
-	}
-	renew := old != nil && (cfg.CircuitBreakerFailureThreshold != old.Config.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.Config.CircuitBreakerRecoveryTimeoutSeconds)
-	recovery := time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second
-	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery}); renew && err != nil {
-		return nil, nil, err
-	}
-	if next.Monitor != nil && old != nil && old.Monitor == next.Monitor {
-		next.Env.Monitors = old.Env.Monitors
-	} else if next.Monitor != nil {
-		next.Env.Monitors = []*runtime.StepMonitor{next.Monitor.Step("upstream")}
-	}
-	return func() {
-		if pool != nil {
-			e.scratch.Store(pool)
-		}
-		if renew {
-			_ = e.brkUpstream.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-		}
-	}, nil, nil
-}
-
-// addStats adds the figures of the executor's own parts to s.
-func (e *BreakerUpstreamExecutor) addStats(_ *flujoimpl.Engine, s *runtime.Stats) {
-	e.cntUpstream.AddTo(s.Steps, "upstream")
-	flujoimpl.AddBreaker(s.Steps, "upstream", e.brkUpstream)
-	flujoimpl.AddPool(s, e.scratch.Load().Stats())
-}
-
-// closeParts stops the executor's own parts, those built so far when its constructor fails.
-func (e *BreakerUpstreamExecutor) closeParts() {}
-
-// shrink reacts to memory pressure: from high pressure on, the caches admit no new results and give back half their capacity and the pool drops its idle objects; below, the caches admit again at full capacity.
-func (e *BreakerUpstreamExecutor) shrink(level runtime.PressureLevel) {
-	if level < runtime.PressureHigh {
-		return
-	}
-	e.scratch.Load().Shrink()
-}
-
-// runUpstream runs the step "upstream": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *BreakerUpstreamExecutor) runUpstream(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepUpstream.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
-}
-
 // BreakerValidatedExecutor runs the pipeline BreakerValidated ("draft") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type BreakerValidatedExecutor struct {
-	flujogenMethods                                                               // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
-	svc             *flujoimpl.Services                                           // configuration, components, run gate and counters
-	scratch         atomic.Pointer[runtime.Pool[scratchBreakerValidatedExecutor]] // working space of Parallel runs (enable_object_pool)
+	flujogenMethods                     // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
+	svc             *flujoimpl.Services // configuration, components, run gate and counters
 
-	// Step "draft".
 	stepDraft flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cntDraft  flujoimpl.StepCounters
-	brkDraft  *runtime.Breaker
-}
-
-// scratchBreakerValidatedExecutor is the pooled working space of the Parallel runs of BreakerValidatedExecutor, one field per Parallel.
-type scratchBreakerValidatedExecutor struct{}
-
-func newscratchBreakerValidatedExecutor() scratchBreakerValidatedExecutor {
-	return scratchBreakerValidatedExecutor{}
-}
-func resetscratchBreakerValidatedExecutor(u *scratchBreakerValidatedExecutor) {
-	*u = scratchBreakerValidatedExecutor{}
 }
 
 // flujogenConfigBreakerValidatedExecutor is the configuration compiled into BreakerValidatedExecutor.
@@ -1641,51 +727,24 @@ func flujogenConfigBreakerValidatedExecutor() runtime.OptimizationConfig {
 
 // NewBreakerValidatedExecutor returns an executor of BreakerValidated. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewBreakerValidatedExecutor(opts ...flujo.CoreOption) (*BreakerValidatedExecutor, error) {
-	set, cfg, err := flujoimpl.Configure("BreakerValidatedExecutor", "draft", flujogenConfigBreakerValidatedExecutor(), "", opts)
+	p, err := flujoimpl.NewParts("BreakerValidatedExecutor", "draft", flujogenConfigBreakerValidatedExecutor(), "", opts)
 	if err != nil {
 		return nil, err
 	}
-	clock := set.Clock
 	e := &BreakerValidatedExecutor{}
-	fail := func(err error) (*BreakerValidatedExecutor, error) {
-		e.closeParts()
+	e.stepDraft.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name:       "draft",
+		Plain:      flujotest.Draft,
+		Validators: []func(flujotest.Job) error{flujotest.MustBeFinal},
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
+		},
+	}
+	e.stepDraft.Attempts = 1
+	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepDraft); err != nil {
 		return nil, err
 	}
-	if e.brkDraft, err = runtime.NewBreaker("draft", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
-		return fail(err)
-	}
-	if e.svc, err = flujoimpl.NewServices(cfg, flujoimpl.Deps{
-		Build: e.build,
-		Clock: clock,
-		Close: func(*flujoimpl.Engine) []flujoimpl.Closer {
-			e.closeParts()
-			return nil
-		},
-		Fixed:   flujoimpl.CompiledIn,
-		Logger:  set.Logger,
-		Name:    "BreakerValidatedExecutor",
-		Sampler: set.Sampler,
-		Shrink:  e.shrink,
-		Sink:    set.Sink,
-		Stats:   e.addStats,
-	}); err != nil {
-		return fail(err)
-	}
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
-	e.stepDraft = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name:       "draft",
-			Plain:      flujotest.Draft,
-			Validators: []func(flujotest.Job) error{flujotest.MustBeFinal},
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-		},
-		Attempts: 1,
-		Breaker:  e.brkDraft,
-		Counters: &e.cntDraft,
-	}
 	return e, nil
 }
 
@@ -1697,7 +756,7 @@ func (e *BreakerValidatedExecutor) Execute(ctx context.Context, in flujotest.Job
 	defer e.svc.Track.Exit()
 	r := flujoimpl.NewRun[struct{}](e.svc, nil, false)
 	var res flujo.StepResult
-	out, abort := e.runDraft(ctx, in, &r, &res)
+	out, abort := e.stepDraft.Run(ctx, &r.Eng.Env, in, r.Frame(), &res)
 	if err := e.svc.EndRun(&res, abort); err != nil {
 		return *new(flujotest.Job), err
 	}
@@ -1706,18 +765,13 @@ func (e *BreakerValidatedExecutor) Execute(ctx context.Context, in flujotest.Job
 
 // ExecuteResult runs BreakerValidated on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *BreakerValidatedExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujoimpl.ExecOptionsOf(opts)
-	if !e.svc.Track.Enter() {
-		return nil, flujo.ErrClosed
-	}
-	defer e.svc.Track.Exit()
-	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
-	var err error
-	if r.Budget, err = runtime.RunBudget(limits); err != nil {
+	r, err := flujoimpl.StartRecorded[struct{}](e.svc, "", nil, opts)
+	if err != nil {
 		return nil, err
 	}
+	defer e.svc.Track.Exit()
 	var res flujo.StepResult
-	_, abort := e.runDraft(ctx, in, &r, &res)
+	_, abort := e.stepDraft.Run(ctx, &r.Eng.Env, in, r.Frame(), &res)
 	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
 }
 
@@ -1726,85 +780,13 @@ func (e *BreakerValidatedExecutor) ExecuteWithMonitoring(ctx context.Context, in
 	return flujoimpl.WithMetrics(e.ExecuteResult(ctx, in, opts...))
 }
 
-// build builds the parts of next that BreakerValidatedExecutor keeps itself, taking over old's (nil for the first configuration); the changes to shared parts apply when the returned function runs.
-func (e *BreakerValidatedExecutor) build(old, next *flujoimpl.Engine) (func(), []flujoimpl.Closer, error) {
-	cfg := &next.Config
-	var pool *runtime.Pool[scratchBreakerValidatedExecutor]
-	if old == nil || cfg.ObjectPoolMaxSize != old.Config.ObjectPoolMaxSize || cfg.ObjectPoolCleanupThreshold != old.Config.ObjectPoolCleanupThreshold {
-		p, err := runtime.NewPool(cfg.ObjectPoolMaxSize, cfg.ObjectPoolCleanupThreshold, newscratchBreakerValidatedExecutor, resetscratchBreakerValidatedExecutor)
-		if err != nil {
-			return nil, nil, err
-		}
-		pool = p
-	}
-	renew := old != nil && (cfg.CircuitBreakerFailureThreshold != old.Config.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.Config.CircuitBreakerRecoveryTimeoutSeconds)
-	recovery := time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second
-	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery}); renew && err != nil {
-		return nil, nil, err
-	}
-	if next.Monitor != nil && old != nil && old.Monitor == next.Monitor {
-		next.Env.Monitors = old.Env.Monitors
-	} else if next.Monitor != nil {
-		next.Env.Monitors = []*runtime.StepMonitor{next.Monitor.Step("draft")}
-	}
-	return func() {
-		if pool != nil {
-			e.scratch.Store(pool)
-		}
-		if renew {
-			_ = e.brkDraft.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-		}
-	}, nil, nil
-}
-
-// addStats adds the figures of the executor's own parts to s.
-func (e *BreakerValidatedExecutor) addStats(_ *flujoimpl.Engine, s *runtime.Stats) {
-	e.cntDraft.AddTo(s.Steps, "draft")
-	flujoimpl.AddBreaker(s.Steps, "draft", e.brkDraft)
-	flujoimpl.AddPool(s, e.scratch.Load().Stats())
-}
-
-// closeParts stops the executor's own parts, those built so far when its constructor fails.
-func (e *BreakerValidatedExecutor) closeParts() {}
-
-// shrink reacts to memory pressure: from high pressure on, the caches admit no new results and give back half their capacity and the pool drops its idle objects; below, the caches admit again at full capacity.
-func (e *BreakerValidatedExecutor) shrink(level runtime.PressureLevel) {
-	if level < runtime.PressureHigh {
-		return
-	}
-	e.scratch.Load().Shrink()
-}
-
-// runDraft runs the step "draft": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *BreakerValidatedExecutor) runDraft(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepDraft.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
-}
-
 // BudgetFallbackExecutor runs the pipeline BudgetFallback ("primary") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type BudgetFallbackExecutor struct {
-	flujogenMethods                                                             // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
-	svc             *flujoimpl.Services                                         // configuration, components, run gate and counters
-	scratch         atomic.Pointer[runtime.Pool[scratchBudgetFallbackExecutor]] // working space of Parallel runs (enable_object_pool)
+	flujogenMethods                     // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
+	svc             *flujoimpl.Services // configuration, components, run gate and counters
 
-	// Step "primary".
 	stepPrimary flujoimpl.Step[flujotest.Bill, flujotest.Charge]
-	cntPrimary  flujoimpl.StepCounters
-	brkPrimary  *runtime.Breaker
-
-	// Step "rescue".
-	stepRescue flujoimpl.Step[flujotest.Bill, flujotest.Charge]
-	cntRescue  flujoimpl.StepCounters
-	brkRescue  *runtime.Breaker
-}
-
-// scratchBudgetFallbackExecutor is the pooled working space of the Parallel runs of BudgetFallbackExecutor, one field per Parallel.
-type scratchBudgetFallbackExecutor struct{}
-
-func newscratchBudgetFallbackExecutor() scratchBudgetFallbackExecutor {
-	return scratchBudgetFallbackExecutor{}
-}
-func resetscratchBudgetFallbackExecutor(u *scratchBudgetFallbackExecutor) {
-	*u = scratchBudgetFallbackExecutor{}
+	stepRescue  flujoimpl.Step[flujotest.Bill, flujotest.Charge]
 }
 
 // flujogenConfigBudgetFallbackExecutor is the configuration compiled into BudgetFallbackExecutor.
@@ -1818,68 +800,32 @@ func flujogenConfigBudgetFallbackExecutor() runtime.OptimizationConfig {
 
 // NewBudgetFallbackExecutor returns an executor of BudgetFallback. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewBudgetFallbackExecutor(opts ...flujo.CoreOption) (*BudgetFallbackExecutor, error) {
-	set, cfg, err := flujoimpl.Configure("BudgetFallbackExecutor", "primary", flujogenConfigBudgetFallbackExecutor(), "", opts)
+	p, err := flujoimpl.NewParts("BudgetFallbackExecutor", "primary", flujogenConfigBudgetFallbackExecutor(), "", opts)
 	if err != nil {
 		return nil, err
 	}
-	clock := set.Clock
 	e := &BudgetFallbackExecutor{}
-	fail := func(err error) (*BudgetFallbackExecutor, error) {
-		e.closeParts()
+	e.stepPrimary.Leaf = &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
+		Name:       "primary",
+		Plain:      flujotest.PayA,
+		Validators: []func(flujotest.Charge) error{flujotest.RejectAll},
+		Usage: func(o flujotest.Charge) runtime.Usage {
+			return o.Usage()
+		},
+	}
+	e.stepPrimary.Attempts = 1
+	e.stepRescue.Leaf = &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
+		Name:  "rescue",
+		Plain: flujotest.PayB,
+		Usage: func(o flujotest.Charge) runtime.Usage {
+			return o.Usage()
+		},
+	}
+	e.stepRescue.Attempts = 1
+	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepPrimary, &e.stepRescue); err != nil {
 		return nil, err
 	}
-	if e.brkPrimary, err = runtime.NewBreaker("primary", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
-		return fail(err)
-	}
-	if e.brkRescue, err = runtime.NewBreaker("rescue", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
-		return fail(err)
-	}
-	if e.svc, err = flujoimpl.NewServices(cfg, flujoimpl.Deps{
-		Build: e.build,
-		Clock: clock,
-		Close: func(*flujoimpl.Engine) []flujoimpl.Closer {
-			e.closeParts()
-			return nil
-		},
-		Fixed:   flujoimpl.CompiledIn,
-		Logger:  set.Logger,
-		Name:    "BudgetFallbackExecutor",
-		Sampler: set.Sampler,
-		Shrink:  e.shrink,
-		Sink:    set.Sink,
-		Stats:   e.addStats,
-	}); err != nil {
-		return fail(err)
-	}
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
-	e.stepPrimary = flujoimpl.Step[flujotest.Bill, flujotest.Charge]{
-		Leaf: &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
-			Name:       "primary",
-			Plain:      flujotest.PayA,
-			Validators: []func(flujotest.Charge) error{flujotest.RejectAll},
-			Usage: func(o flujotest.Charge) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-		},
-		Attempts: 1,
-		Breaker:  e.brkPrimary,
-		Counters: &e.cntPrimary,
-	}
-	e.stepRescue = flujoimpl.Step[flujotest.Bill, flujotest.Charge]{
-		Leaf: &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
-			Name:  "rescue",
-			Plain: flujotest.PayB,
-			Usage: func(o flujotest.Charge) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-		},
-		Attempts: 1,
-		Breaker:  e.brkRescue,
-		Slot:     1,
-		Counters: &e.cntRescue,
-	}
 	return e, nil
 }
 
@@ -1900,16 +846,11 @@ func (e *BudgetFallbackExecutor) Execute(ctx context.Context, in flujotest.Bill)
 
 // ExecuteResult runs BudgetFallback on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *BudgetFallbackExecutor) ExecuteResult(ctx context.Context, in flujotest.Bill, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujoimpl.ExecOptionsOf(opts)
-	if !e.svc.Track.Enter() {
-		return nil, flujo.ErrClosed
-	}
-	defer e.svc.Track.Exit()
-	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
-	var err error
-	if r.Budget, err = runtime.RunBudget(limits); err != nil {
+	r, err := flujoimpl.StartRecorded[struct{}](e.svc, "", nil, opts)
+	if err != nil {
 		return nil, err
 	}
+	defer e.svc.Track.Exit()
 	var res flujo.StepResult
 	_, abort := e.runPrimary(ctx, in, &r, &res)
 	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
@@ -1920,91 +861,22 @@ func (e *BudgetFallbackExecutor) ExecuteWithMonitoring(ctx context.Context, in f
 	return flujoimpl.WithMetrics(e.ExecuteResult(ctx, in, opts...))
 }
 
-// build builds the parts of next that BudgetFallbackExecutor keeps itself, taking over old's (nil for the first configuration); the changes to shared parts apply when the returned function runs.
-func (e *BudgetFallbackExecutor) build(old, next *flujoimpl.Engine) (func(), []flujoimpl.Closer, error) {
-	cfg := &next.Config
-	var pool *runtime.Pool[scratchBudgetFallbackExecutor]
-	if old == nil || cfg.ObjectPoolMaxSize != old.Config.ObjectPoolMaxSize || cfg.ObjectPoolCleanupThreshold != old.Config.ObjectPoolCleanupThreshold {
-		p, err := runtime.NewPool(cfg.ObjectPoolMaxSize, cfg.ObjectPoolCleanupThreshold, newscratchBudgetFallbackExecutor, resetscratchBudgetFallbackExecutor)
-		if err != nil {
-			return nil, nil, err
-		}
-		pool = p
-	}
-	renew := old != nil && (cfg.CircuitBreakerFailureThreshold != old.Config.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.Config.CircuitBreakerRecoveryTimeoutSeconds)
-	recovery := time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second
-	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery}); renew && err != nil {
-		return nil, nil, err
-	}
-	if next.Monitor != nil && old != nil && old.Monitor == next.Monitor {
-		next.Env.Monitors = old.Env.Monitors
-	} else if next.Monitor != nil {
-		next.Env.Monitors = []*runtime.StepMonitor{next.Monitor.Step("primary"), next.Monitor.Step("rescue")}
-	}
-	return func() {
-		if pool != nil {
-			e.scratch.Store(pool)
-		}
-		if renew {
-			_ = e.brkPrimary.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-			_ = e.brkRescue.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-		}
-	}, nil, nil
-}
-
-// addStats adds the figures of the executor's own parts to s.
-func (e *BudgetFallbackExecutor) addStats(_ *flujoimpl.Engine, s *runtime.Stats) {
-	e.cntPrimary.AddTo(s.Steps, "primary")
-	flujoimpl.AddBreaker(s.Steps, "primary", e.brkPrimary)
-	e.cntRescue.AddTo(s.Steps, "rescue")
-	flujoimpl.AddBreaker(s.Steps, "rescue", e.brkRescue)
-	flujoimpl.AddPool(s, e.scratch.Load().Stats())
-}
-
-// closeParts stops the executor's own parts, those built so far when its constructor fails.
-func (e *BudgetFallbackExecutor) closeParts() {}
-
-// shrink reacts to memory pressure: from high pressure on, the caches admit no new results and give back half their capacity and the pool drops its idle objects; below, the caches admit again at full capacity.
-func (e *BudgetFallbackExecutor) shrink(level runtime.PressureLevel) {
-	if level < runtime.PressureHigh {
-		return
-	}
-	e.scratch.Load().Shrink()
-}
-
 // runPrimary runs "primary" and, when it fails, its fallback "rescue".
 func (e *BudgetFallbackExecutor) runPrimary(ctx context.Context, in flujotest.Bill, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
-	out, abort := e.primaryPrimary(ctx, in, r, res)
+	out, abort := e.stepPrimary.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 	var fb flujo.StepResult
-	out, _, abort = flujoimpl.WithFallback(res, &fb, out, abort, func() (flujotest.Charge, error) { return e.runRescue(ctx, in, r, &fb) })
+	out, _, abort = flujoimpl.WithFallback(res, &fb, out, abort, func() (flujotest.Charge, error) { return e.stepRescue.Run(ctx, &r.Eng.Env, in, r.Frame(), &fb) })
 	return out, abort
-}
-
-// primaryPrimary runs the step "primary": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *BudgetFallbackExecutor) primaryPrimary(ctx context.Context, in flujotest.Bill, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
-	return e.stepPrimary.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
-}
-
-// runRescue runs the step "rescue": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *BudgetFallbackExecutor) runRescue(ctx context.Context, in flujotest.Bill, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
-	return e.stepRescue.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // BudgetFanExecutor runs the pipeline BudgetFan ("fan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type BudgetFanExecutor struct {
-	flujogenMethods                                                        // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
-	svc             *flujoimpl.Services                                    // configuration, components, run gate and counters
-	scratch         atomic.Pointer[runtime.Pool[scratchBudgetFanExecutor]] // working space of Parallel runs (enable_object_pool)
+	flujogenMethods                                             // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
+	svc             *flujoimpl.Services                         // configuration, components, run gate and counters
+	scratch         flujoimpl.Scratch[scratchBudgetFanExecutor] // working space of Parallel runs (enable_object_pool)
 
-	// Step "paid".
 	stepPaid flujoimpl.Step[flujotest.Bill, flujotest.Charge]
-	cntPaid  flujoimpl.StepCounters
-	brkPaid  *runtime.Breaker
-
-	// Step "free".
 	stepFree flujoimpl.Step[flujotest.Bill, flujotest.Charge]
-	cntFree  flujoimpl.StepCounters
-	brkFree  *runtime.Breaker
 }
 
 // scratchBudgetFanExecutor is the pooled working space of the Parallel runs of BudgetFanExecutor, one field per Parallel.
@@ -2030,67 +902,32 @@ func flujogenConfigBudgetFanExecutor() runtime.OptimizationConfig {
 
 // NewBudgetFanExecutor returns an executor of BudgetFan. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewBudgetFanExecutor(opts ...flujo.CoreOption) (*BudgetFanExecutor, error) {
-	set, cfg, err := flujoimpl.Configure("BudgetFanExecutor", "fan", flujogenConfigBudgetFanExecutor(), "", opts)
+	p, err := flujoimpl.NewParts("BudgetFanExecutor", "fan", flujogenConfigBudgetFanExecutor(), "", opts)
 	if err != nil {
 		return nil, err
 	}
-	clock := set.Clock
 	e := &BudgetFanExecutor{}
-	fail := func(err error) (*BudgetFanExecutor, error) {
-		e.closeParts()
+	e.scratch.New, e.scratch.Reset = newscratchBudgetFanExecutor, resetscratchBudgetFanExecutor
+	e.stepPaid.Leaf = &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
+		Name:  "paid",
+		Plain: flujotest.PayA,
+		Usage: func(o flujotest.Charge) runtime.Usage {
+			return o.Usage()
+		},
+	}
+	e.stepPaid.Attempts = 1
+	e.stepFree.Leaf = &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
+		Name:  "free",
+		Plain: flujotest.PayB,
+		Usage: func(o flujotest.Charge) runtime.Usage {
+			return o.Usage()
+		},
+	}
+	e.stepFree.Attempts = 1
+	if e.svc, err = p.Services(flujoimpl.Deps{}, &e.scratch, &e.stepPaid, &e.stepFree); err != nil {
 		return nil, err
 	}
-	if e.brkPaid, err = runtime.NewBreaker("paid", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
-		return fail(err)
-	}
-	if e.brkFree, err = runtime.NewBreaker("free", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
-		return fail(err)
-	}
-	if e.svc, err = flujoimpl.NewServices(cfg, flujoimpl.Deps{
-		Build: e.build,
-		Clock: clock,
-		Close: func(*flujoimpl.Engine) []flujoimpl.Closer {
-			e.closeParts()
-			return nil
-		},
-		Fixed:   flujoimpl.CompiledIn,
-		Logger:  set.Logger,
-		Name:    "BudgetFanExecutor",
-		Sampler: set.Sampler,
-		Shrink:  e.shrink,
-		Sink:    set.Sink,
-		Stats:   e.addStats,
-	}); err != nil {
-		return fail(err)
-	}
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
-	e.stepPaid = flujoimpl.Step[flujotest.Bill, flujotest.Charge]{
-		Leaf: &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
-			Name:  "paid",
-			Plain: flujotest.PayA,
-			Usage: func(o flujotest.Charge) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-		},
-		Attempts: 1,
-		Breaker:  e.brkPaid,
-		Counters: &e.cntPaid,
-	}
-	e.stepFree = flujoimpl.Step[flujotest.Bill, flujotest.Charge]{
-		Leaf: &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
-			Name:  "free",
-			Plain: flujotest.PayB,
-			Usage: func(o flujotest.Charge) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-		},
-		Attempts: 1,
-		Breaker:  e.brkFree,
-		Slot:     1,
-		Counters: &e.cntFree,
-	}
 	return e, nil
 }
 
@@ -2111,16 +948,11 @@ func (e *BudgetFanExecutor) Execute(ctx context.Context, in flujotest.Bill) (flu
 
 // ExecuteResult runs BudgetFan on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *BudgetFanExecutor) ExecuteResult(ctx context.Context, in flujotest.Bill, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujoimpl.ExecOptionsOf(opts)
-	if !e.svc.Track.Enter() {
-		return nil, flujo.ErrClosed
-	}
-	defer e.svc.Track.Exit()
-	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
-	var err error
-	if r.Budget, err = runtime.RunBudget(limits); err != nil {
+	r, err := flujoimpl.StartRecorded[struct{}](e.svc, "", nil, opts)
+	if err != nil {
 		return nil, err
 	}
+	defer e.svc.Track.Exit()
 	var res flujo.StepResult
 	_, abort := e.runFan(ctx, in, &r, &res)
 	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
@@ -2129,58 +961,6 @@ func (e *BudgetFanExecutor) ExecuteResult(ctx context.Context, in flujotest.Bill
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
 func (e *BudgetFanExecutor) ExecuteWithMonitoring(ctx context.Context, in flujotest.Bill, opts ...flujo.ExecOption) (*flujo.PipelineResult, flujo.Metrics, error) {
 	return flujoimpl.WithMetrics(e.ExecuteResult(ctx, in, opts...))
-}
-
-// build builds the parts of next that BudgetFanExecutor keeps itself, taking over old's (nil for the first configuration); the changes to shared parts apply when the returned function runs.
-func (e *BudgetFanExecutor) build(old, next *flujoimpl.Engine) (func(), []flujoimpl.Closer, error) {
-	cfg := &next.Config
-	var pool *runtime.Pool[scratchBudgetFanExecutor]
-	if old == nil || cfg.ObjectPoolMaxSize != old.Config.ObjectPoolMaxSize || cfg.ObjectPoolCleanupThreshold != old.Config.ObjectPoolCleanupThreshold {
-		p, err := runtime.NewPool(cfg.ObjectPoolMaxSize, cfg.ObjectPoolCleanupThreshold, newscratchBudgetFanExecutor, resetscratchBudgetFanExecutor)
-		if err != nil {
-			return nil, nil, err
-		}
-		pool = p
-	}
-	renew := old != nil && (cfg.CircuitBreakerFailureThreshold != old.Config.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.Config.CircuitBreakerRecoveryTimeoutSeconds)
-	recovery := time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second
-	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery}); renew && err != nil {
-		return nil, nil, err
-	}
-	if next.Monitor != nil && old != nil && old.Monitor == next.Monitor {
-		next.Env.Monitors = old.Env.Monitors
-	} else if next.Monitor != nil {
-		next.Env.Monitors = []*runtime.StepMonitor{next.Monitor.Step("paid"), next.Monitor.Step("free")}
-	}
-	return func() {
-		if pool != nil {
-			e.scratch.Store(pool)
-		}
-		if renew {
-			_ = e.brkPaid.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-			_ = e.brkFree.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-		}
-	}, nil, nil
-}
-
-// addStats adds the figures of the executor's own parts to s.
-func (e *BudgetFanExecutor) addStats(_ *flujoimpl.Engine, s *runtime.Stats) {
-	e.cntPaid.AddTo(s.Steps, "paid")
-	flujoimpl.AddBreaker(s.Steps, "paid", e.brkPaid)
-	e.cntFree.AddTo(s.Steps, "free")
-	flujoimpl.AddBreaker(s.Steps, "free", e.brkFree)
-	flujoimpl.AddPool(s, e.scratch.Load().Stats())
-}
-
-// closeParts stops the executor's own parts, those built so far when its constructor fails.
-func (e *BudgetFanExecutor) closeParts() {}
-
-// shrink reacts to memory pressure: from high pressure on, the caches admit no new results and give back half their capacity and the pool drops its idle objects; below, the caches admit again at full capacity.
-func (e *BudgetFanExecutor) shrink(level runtime.PressureLevel) {
-	if level < runtime.PressureHigh {
-		return
-	}
-	e.scratch.Load().Shrink()
 }
 
 // scratchBudgetFanExecutorFan is the working space of one run of parallel "fan".
@@ -2211,13 +991,17 @@ func (e *BudgetFanExecutor) runFan(ctx context.Context, in flujotest.Bill, r *fl
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 0, "paid", &sc.results[0], &sc.o0, &sc.aborts[0], func() (flujotest.Charge, error) { return e.runPaid(bctx, in, &sc.r0, &sc.results[0]) })
+		flujoimpl.RunBranch(sc.done, 0, "paid", &sc.results[0], &sc.o0, &sc.aborts[0], func() (flujotest.Charge, error) {
+			return e.stepPaid.Run(bctx, &sc.r0.Eng.Env, in, sc.r0.Frame(), &sc.results[0])
+		})
 	}()
 	sc.r1 = *r
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 1, "free", &sc.results[1], &sc.o1, &sc.aborts[1], func() (flujotest.Charge, error) { return e.runFree(bctx, in, &sc.r1, &sc.results[1]) })
+		flujoimpl.RunBranch(sc.done, 1, "free", &sc.results[1], &sc.o1, &sc.aborts[1], func() (flujotest.Charge, error) {
+			return e.stepFree.Run(bctx, &sc.r1.Eng.Env, in, sc.r1.Frame(), &sc.results[1])
+		})
 	}()
 	abort, failed, cerr := flujoimpl.Gather(ctx, sc.done, sc.results[:], sc.aborts[:], sc.finished[:], true, cancel)
 	if cerr != nil {
@@ -2235,41 +1019,16 @@ func (e *BudgetFanExecutor) runFan(ctx context.Context, in flujotest.Bill, r *fl
 	return flujoimpl.Succeed(res, r.Record, out), nil
 }
 
-// runPaid runs the step "paid": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *BudgetFanExecutor) runPaid(ctx context.Context, in flujotest.Bill, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
-	return e.stepPaid.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
-}
-
-// runFree runs the step "free": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *BudgetFanExecutor) runFree(ctx context.Context, in flujotest.Bill, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
-	return e.stepFree.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
-}
-
 // BudgetFan4Executor runs the pipeline BudgetFan4 ("fan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type BudgetFan4Executor struct {
-	flujogenMethods                                                         // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
-	svc             *flujoimpl.Services                                     // configuration, components, run gate and counters
-	scratch         atomic.Pointer[runtime.Pool[scratchBudgetFan4Executor]] // working space of Parallel runs (enable_object_pool)
+	flujogenMethods                                              // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
+	svc             *flujoimpl.Services                          // configuration, components, run gate and counters
+	scratch         flujoimpl.Scratch[scratchBudgetFan4Executor] // working space of Parallel runs (enable_object_pool)
 
-	// Step "b1".
 	stepB1 flujoimpl.Step[flujotest.Bill, flujotest.Charge]
-	cntB1  flujoimpl.StepCounters
-	brkB1  *runtime.Breaker
-
-	// Step "b2".
 	stepB2 flujoimpl.Step[flujotest.Bill, flujotest.Charge]
-	cntB2  flujoimpl.StepCounters
-	brkB2  *runtime.Breaker
-
-	// Step "b3".
 	stepB3 flujoimpl.Step[flujotest.Bill, flujotest.Charge]
-	cntB3  flujoimpl.StepCounters
-	brkB3  *runtime.Breaker
-
-	// Step "b4".
 	stepB4 flujoimpl.Step[flujotest.Bill, flujotest.Charge]
-	cntB4  flujoimpl.StepCounters
-	brkB4  *runtime.Breaker
 }
 
 // scratchBudgetFan4Executor is the pooled working space of the Parallel runs of BudgetFan4Executor, one field per Parallel.
@@ -2295,101 +1054,48 @@ func flujogenConfigBudgetFan4Executor() runtime.OptimizationConfig {
 
 // NewBudgetFan4Executor returns an executor of BudgetFan4. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewBudgetFan4Executor(opts ...flujo.CoreOption) (*BudgetFan4Executor, error) {
-	set, cfg, err := flujoimpl.Configure("BudgetFan4Executor", "fan", flujogenConfigBudgetFan4Executor(), "", opts)
+	p, err := flujoimpl.NewParts("BudgetFan4Executor", "fan", flujogenConfigBudgetFan4Executor(), "", opts)
 	if err != nil {
 		return nil, err
 	}
-	clock := set.Clock
 	e := &BudgetFan4Executor{}
-	fail := func(err error) (*BudgetFan4Executor, error) {
-		e.closeParts()
+	e.scratch.New, e.scratch.Reset = newscratchBudgetFan4Executor, resetscratchBudgetFan4Executor
+	e.stepB1.Leaf = &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
+		Name:  "b1",
+		Plain: flujotest.PayA,
+		Usage: func(o flujotest.Charge) runtime.Usage {
+			return o.Usage()
+		},
+	}
+	e.stepB1.Attempts = 1
+	e.stepB2.Leaf = &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
+		Name:  "b2",
+		Plain: flujotest.PayB,
+		Usage: func(o flujotest.Charge) runtime.Usage {
+			return o.Usage()
+		},
+	}
+	e.stepB2.Attempts = 1
+	e.stepB3.Leaf = &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
+		Name:  "b3",
+		Plain: flujotest.PayC,
+		Usage: func(o flujotest.Charge) runtime.Usage {
+			return o.Usage()
+		},
+	}
+	e.stepB3.Attempts = 1
+	e.stepB4.Leaf = &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
+		Name:  "b4",
+		Plain: flujotest.PayD,
+		Usage: func(o flujotest.Charge) runtime.Usage {
+			return o.Usage()
+		},
+	}
+	e.stepB4.Attempts = 1
+	if e.svc, err = p.Services(flujoimpl.Deps{}, &e.scratch, &e.stepB1, &e.stepB2, &e.stepB3, &e.stepB4); err != nil {
 		return nil, err
 	}
-	if e.brkB1, err = runtime.NewBreaker("b1", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
-		return fail(err)
-	}
-	if e.brkB2, err = runtime.NewBreaker("b2", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
-		return fail(err)
-	}
-	if e.brkB3, err = runtime.NewBreaker("b3", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
-		return fail(err)
-	}
-	if e.brkB4, err = runtime.NewBreaker("b4", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
-		return fail(err)
-	}
-	if e.svc, err = flujoimpl.NewServices(cfg, flujoimpl.Deps{
-		Build: e.build,
-		Clock: clock,
-		Close: func(*flujoimpl.Engine) []flujoimpl.Closer {
-			e.closeParts()
-			return nil
-		},
-		Fixed:   flujoimpl.CompiledIn,
-		Logger:  set.Logger,
-		Name:    "BudgetFan4Executor",
-		Sampler: set.Sampler,
-		Shrink:  e.shrink,
-		Sink:    set.Sink,
-		Stats:   e.addStats,
-	}); err != nil {
-		return fail(err)
-	}
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
-	e.stepB1 = flujoimpl.Step[flujotest.Bill, flujotest.Charge]{
-		Leaf: &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
-			Name:  "b1",
-			Plain: flujotest.PayA,
-			Usage: func(o flujotest.Charge) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-		},
-		Attempts: 1,
-		Breaker:  e.brkB1,
-		Counters: &e.cntB1,
-	}
-	e.stepB2 = flujoimpl.Step[flujotest.Bill, flujotest.Charge]{
-		Leaf: &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
-			Name:  "b2",
-			Plain: flujotest.PayB,
-			Usage: func(o flujotest.Charge) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-		},
-		Attempts: 1,
-		Breaker:  e.brkB2,
-		Slot:     1,
-		Counters: &e.cntB2,
-	}
-	e.stepB3 = flujoimpl.Step[flujotest.Bill, flujotest.Charge]{
-		Leaf: &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
-			Name:  "b3",
-			Plain: flujotest.PayC,
-			Usage: func(o flujotest.Charge) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-		},
-		Attempts: 1,
-		Breaker:  e.brkB3,
-		Slot:     2,
-		Counters: &e.cntB3,
-	}
-	e.stepB4 = flujoimpl.Step[flujotest.Bill, flujotest.Charge]{
-		Leaf: &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
-			Name:  "b4",
-			Plain: flujotest.PayD,
-			Usage: func(o flujotest.Charge) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-		},
-		Attempts: 1,
-		Breaker:  e.brkB4,
-		Slot:     3,
-		Counters: &e.cntB4,
-	}
 	return e, nil
 }
 
@@ -2410,16 +1116,11 @@ func (e *BudgetFan4Executor) Execute(ctx context.Context, in flujotest.Bill) (fl
 
 // ExecuteResult runs BudgetFan4 on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *BudgetFan4Executor) ExecuteResult(ctx context.Context, in flujotest.Bill, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujoimpl.ExecOptionsOf(opts)
-	if !e.svc.Track.Enter() {
-		return nil, flujo.ErrClosed
-	}
-	defer e.svc.Track.Exit()
-	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
-	var err error
-	if r.Budget, err = runtime.RunBudget(limits); err != nil {
+	r, err := flujoimpl.StartRecorded[struct{}](e.svc, "", nil, opts)
+	if err != nil {
 		return nil, err
 	}
+	defer e.svc.Track.Exit()
 	var res flujo.StepResult
 	_, abort := e.runFan(ctx, in, &r, &res)
 	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
@@ -2428,64 +1129,6 @@ func (e *BudgetFan4Executor) ExecuteResult(ctx context.Context, in flujotest.Bil
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
 func (e *BudgetFan4Executor) ExecuteWithMonitoring(ctx context.Context, in flujotest.Bill, opts ...flujo.ExecOption) (*flujo.PipelineResult, flujo.Metrics, error) {
 	return flujoimpl.WithMetrics(e.ExecuteResult(ctx, in, opts...))
-}
-
-// build builds the parts of next that BudgetFan4Executor keeps itself, taking over old's (nil for the first configuration); the changes to shared parts apply when the returned function runs.
-func (e *BudgetFan4Executor) build(old, next *flujoimpl.Engine) (func(), []flujoimpl.Closer, error) {
-	cfg := &next.Config
-	var pool *runtime.Pool[scratchBudgetFan4Executor]
-	if old == nil || cfg.ObjectPoolMaxSize != old.Config.ObjectPoolMaxSize || cfg.ObjectPoolCleanupThreshold != old.Config.ObjectPoolCleanupThreshold {
-		p, err := runtime.NewPool(cfg.ObjectPoolMaxSize, cfg.ObjectPoolCleanupThreshold, newscratchBudgetFan4Executor, resetscratchBudgetFan4Executor)
-		if err != nil {
-			return nil, nil, err
-		}
-		pool = p
-	}
-	renew := old != nil && (cfg.CircuitBreakerFailureThreshold != old.Config.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.Config.CircuitBreakerRecoveryTimeoutSeconds)
-	recovery := time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second
-	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery}); renew && err != nil {
-		return nil, nil, err
-	}
-	if next.Monitor != nil && old != nil && old.Monitor == next.Monitor {
-		next.Env.Monitors = old.Env.Monitors
-	} else if next.Monitor != nil {
-		next.Env.Monitors = []*runtime.StepMonitor{next.Monitor.Step("b1"), next.Monitor.Step("b2"), next.Monitor.Step("b3"), next.Monitor.Step("b4")}
-	}
-	return func() {
-		if pool != nil {
-			e.scratch.Store(pool)
-		}
-		if renew {
-			_ = e.brkB1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-			_ = e.brkB2.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-			_ = e.brkB3.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-			_ = e.brkB4.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-		}
-	}, nil, nil
-}
-
-// addStats adds the figures of the executor's own parts to s.
-func (e *BudgetFan4Executor) addStats(_ *flujoimpl.Engine, s *runtime.Stats) {
-	e.cntB1.AddTo(s.Steps, "b1")
-	flujoimpl.AddBreaker(s.Steps, "b1", e.brkB1)
-	e.cntB2.AddTo(s.Steps, "b2")
-	flujoimpl.AddBreaker(s.Steps, "b2", e.brkB2)
-	e.cntB3.AddTo(s.Steps, "b3")
-	flujoimpl.AddBreaker(s.Steps, "b3", e.brkB3)
-	e.cntB4.AddTo(s.Steps, "b4")
-	flujoimpl.AddBreaker(s.Steps, "b4", e.brkB4)
-	flujoimpl.AddPool(s, e.scratch.Load().Stats())
-}
-
-// closeParts stops the executor's own parts, those built so far when its constructor fails.
-func (e *BudgetFan4Executor) closeParts() {}
-
-// shrink reacts to memory pressure: from high pressure on, the caches admit no new results and give back half their capacity and the pool drops its idle objects; below, the caches admit again at full capacity.
-func (e *BudgetFan4Executor) shrink(level runtime.PressureLevel) {
-	if level < runtime.PressureHigh {
-		return
-	}
-	e.scratch.Load().Shrink()
 }
 
 // scratchBudgetFan4ExecutorFan is the working space of one run of parallel "fan".
@@ -2520,25 +1163,33 @@ func (e *BudgetFan4Executor) runFan(ctx context.Context, in flujotest.Bill, r *f
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 0, "b1", &sc.results[0], &sc.o0, &sc.aborts[0], func() (flujotest.Charge, error) { return e.runB1(bctx, in, &sc.r0, &sc.results[0]) })
+		flujoimpl.RunBranch(sc.done, 0, "b1", &sc.results[0], &sc.o0, &sc.aborts[0], func() (flujotest.Charge, error) {
+			return e.stepB1.Run(bctx, &sc.r0.Eng.Env, in, sc.r0.Frame(), &sc.results[0])
+		})
 	}()
 	sc.r1 = *r
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 1, "b2", &sc.results[1], &sc.o1, &sc.aborts[1], func() (flujotest.Charge, error) { return e.runB2(bctx, in, &sc.r1, &sc.results[1]) })
+		flujoimpl.RunBranch(sc.done, 1, "b2", &sc.results[1], &sc.o1, &sc.aborts[1], func() (flujotest.Charge, error) {
+			return e.stepB2.Run(bctx, &sc.r1.Eng.Env, in, sc.r1.Frame(), &sc.results[1])
+		})
 	}()
 	sc.r2 = *r
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 2, "b3", &sc.results[2], &sc.o2, &sc.aborts[2], func() (flujotest.Charge, error) { return e.runB3(bctx, in, &sc.r2, &sc.results[2]) })
+		flujoimpl.RunBranch(sc.done, 2, "b3", &sc.results[2], &sc.o2, &sc.aborts[2], func() (flujotest.Charge, error) {
+			return e.stepB3.Run(bctx, &sc.r2.Eng.Env, in, sc.r2.Frame(), &sc.results[2])
+		})
 	}()
 	sc.r3 = *r
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 3, "b4", &sc.results[3], &sc.o3, &sc.aborts[3], func() (flujotest.Charge, error) { return e.runB4(bctx, in, &sc.r3, &sc.results[3]) })
+		flujoimpl.RunBranch(sc.done, 3, "b4", &sc.results[3], &sc.o3, &sc.aborts[3], func() (flujotest.Charge, error) {
+			return e.stepB4.Run(bctx, &sc.r3.Eng.Env, in, sc.r3.Frame(), &sc.results[3])
+		})
 	}()
 	abort, failed, cerr := flujoimpl.Gather(ctx, sc.done, sc.results[:], sc.aborts[:], sc.finished[:], true, cancel)
 	if cerr != nil {
@@ -2556,41 +1207,14 @@ func (e *BudgetFan4Executor) runFan(ctx context.Context, in flujotest.Bill, r *f
 	return flujoimpl.Succeed(res, r.Record, out), nil
 }
 
-// runB1 runs the step "b1": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *BudgetFan4Executor) runB1(ctx context.Context, in flujotest.Bill, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
-	return e.stepB1.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
-}
-
-// runB2 runs the step "b2": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *BudgetFan4Executor) runB2(ctx context.Context, in flujotest.Bill, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
-	return e.stepB2.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
-}
-
-// runB3 runs the step "b3": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *BudgetFan4Executor) runB3(ctx context.Context, in flujotest.Bill, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
-	return e.stepB3.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
-}
-
-// runB4 runs the step "b4": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *BudgetFan4Executor) runB4(ctx context.Context, in flujotest.Bill, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
-	return e.stepB4.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
-}
-
 // BudgetHoldFanExecutor runs the pipeline BudgetHoldFan ("fan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type BudgetHoldFanExecutor struct {
-	flujogenMethods                                                            // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
-	svc             *flujoimpl.Services                                        // configuration, components, run gate and counters
-	scratch         atomic.Pointer[runtime.Pool[scratchBudgetHoldFanExecutor]] // working space of Parallel runs (enable_object_pool)
+	flujogenMethods                                                 // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
+	svc             *flujoimpl.Services                             // configuration, components, run gate and counters
+	scratch         flujoimpl.Scratch[scratchBudgetHoldFanExecutor] // working space of Parallel runs (enable_object_pool)
 
-	// Step "paid".
 	stepPaid flujoimpl.Step[flujotest.Bill, flujotest.Charge]
-	cntPaid  flujoimpl.StepCounters
-	brkPaid  *runtime.Breaker
-
-	// Step "hold".
 	stepHold flujoimpl.Step[flujotest.Bill, flujotest.Charge]
-	cntHold  flujoimpl.StepCounters
-	brkHold  *runtime.Breaker
 }
 
 // scratchBudgetHoldFanExecutor is the pooled working space of the Parallel runs of BudgetHoldFanExecutor, one field per Parallel.
@@ -2616,67 +1240,32 @@ func flujogenConfigBudgetHoldFanExecutor() runtime.OptimizationConfig {
 
 // NewBudgetHoldFanExecutor returns an executor of BudgetHoldFan. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewBudgetHoldFanExecutor(opts ...flujo.CoreOption) (*BudgetHoldFanExecutor, error) {
-	set, cfg, err := flujoimpl.Configure("BudgetHoldFanExecutor", "fan", flujogenConfigBudgetHoldFanExecutor(), "", opts)
+	p, err := flujoimpl.NewParts("BudgetHoldFanExecutor", "fan", flujogenConfigBudgetHoldFanExecutor(), "", opts)
 	if err != nil {
 		return nil, err
 	}
-	clock := set.Clock
 	e := &BudgetHoldFanExecutor{}
-	fail := func(err error) (*BudgetHoldFanExecutor, error) {
-		e.closeParts()
+	e.scratch.New, e.scratch.Reset = newscratchBudgetHoldFanExecutor, resetscratchBudgetHoldFanExecutor
+	e.stepPaid.Leaf = &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
+		Name:  "paid",
+		Plain: flujotest.PayA,
+		Usage: func(o flujotest.Charge) runtime.Usage {
+			return o.Usage()
+		},
+	}
+	e.stepPaid.Attempts = 1
+	e.stepHold.Leaf = &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
+		Name:  "hold",
+		Plain: flujotest.Hold,
+		Usage: func(o flujotest.Charge) runtime.Usage {
+			return o.Usage()
+		},
+	}
+	e.stepHold.Attempts = 1
+	if e.svc, err = p.Services(flujoimpl.Deps{}, &e.scratch, &e.stepPaid, &e.stepHold); err != nil {
 		return nil, err
 	}
-	if e.brkPaid, err = runtime.NewBreaker("paid", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
-		return fail(err)
-	}
-	if e.brkHold, err = runtime.NewBreaker("hold", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
-		return fail(err)
-	}
-	if e.svc, err = flujoimpl.NewServices(cfg, flujoimpl.Deps{
-		Build: e.build,
-		Clock: clock,
-		Close: func(*flujoimpl.Engine) []flujoimpl.Closer {
-			e.closeParts()
-			return nil
-		},
-		Fixed:   flujoimpl.CompiledIn,
-		Logger:  set.Logger,
-		Name:    "BudgetHoldFanExecutor",
-		Sampler: set.Sampler,
-		Shrink:  e.shrink,
-		Sink:    set.Sink,
-		Stats:   e.addStats,
-	}); err != nil {
-		return fail(err)
-	}
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
-	e.stepPaid = flujoimpl.Step[flujotest.Bill, flujotest.Charge]{
-		Leaf: &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
-			Name:  "paid",
-			Plain: flujotest.PayA,
-			Usage: func(o flujotest.Charge) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-		},
-		Attempts: 1,
-		Breaker:  e.brkPaid,
-		Counters: &e.cntPaid,
-	}
-	e.stepHold = flujoimpl.Step[flujotest.Bill, flujotest.Charge]{
-		Leaf: &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
-			Name:  "hold",
-			Plain: flujotest.Hold,
-			Usage: func(o flujotest.Charge) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-		},
-		Attempts: 1,
-		Breaker:  e.brkHold,
-		Slot:     1,
-		Counters: &e.cntHold,
-	}
 	return e, nil
 }
 
@@ -2697,16 +1286,11 @@ func (e *BudgetHoldFanExecutor) Execute(ctx context.Context, in flujotest.Bill) 
 
 // ExecuteResult runs BudgetHoldFan on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *BudgetHoldFanExecutor) ExecuteResult(ctx context.Context, in flujotest.Bill, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujoimpl.ExecOptionsOf(opts)
-	if !e.svc.Track.Enter() {
-		return nil, flujo.ErrClosed
-	}
-	defer e.svc.Track.Exit()
-	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
-	var err error
-	if r.Budget, err = runtime.RunBudget(limits); err != nil {
+	r, err := flujoimpl.StartRecorded[struct{}](e.svc, "", nil, opts)
+	if err != nil {
 		return nil, err
 	}
+	defer e.svc.Track.Exit()
 	var res flujo.StepResult
 	_, abort := e.runFan(ctx, in, &r, &res)
 	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
@@ -2715,58 +1299,6 @@ func (e *BudgetHoldFanExecutor) ExecuteResult(ctx context.Context, in flujotest.
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
 func (e *BudgetHoldFanExecutor) ExecuteWithMonitoring(ctx context.Context, in flujotest.Bill, opts ...flujo.ExecOption) (*flujo.PipelineResult, flujo.Metrics, error) {
 	return flujoimpl.WithMetrics(e.ExecuteResult(ctx, in, opts...))
-}
-
-// build builds the parts of next that BudgetHoldFanExecutor keeps itself, taking over old's (nil for the first configuration); the changes to shared parts apply when the returned function runs.
-func (e *BudgetHoldFanExecutor) build(old, next *flujoimpl.Engine) (func(), []flujoimpl.Closer, error) {
-	cfg := &next.Config
-	var pool *runtime.Pool[scratchBudgetHoldFanExecutor]
-	if old == nil || cfg.ObjectPoolMaxSize != old.Config.ObjectPoolMaxSize || cfg.ObjectPoolCleanupThreshold != old.Config.ObjectPoolCleanupThreshold {
-		p, err := runtime.NewPool(cfg.ObjectPoolMaxSize, cfg.ObjectPoolCleanupThreshold, newscratchBudgetHoldFanExecutor, resetscratchBudgetHoldFanExecutor)
-		if err != nil {
-			return nil, nil, err
-		}
-		pool = p
-	}
-	renew := old != nil && (cfg.CircuitBreakerFailureThreshold != old.Config.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.Config.CircuitBreakerRecoveryTimeoutSeconds)
-	recovery := time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second
-	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery}); renew && err != nil {
-		return nil, nil, err
-	}
-	if next.Monitor != nil && old != nil && old.Monitor == next.Monitor {
-		next.Env.Monitors = old.Env.Monitors
-	} else if next.Monitor != nil {
-		next.Env.Monitors = []*runtime.StepMonitor{next.Monitor.Step("paid"), next.Monitor.Step("hold")}
-	}
-	return func() {
-		if pool != nil {
-			e.scratch.Store(pool)
-		}
-		if renew {
-			_ = e.brkPaid.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-			_ = e.brkHold.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-		}
-	}, nil, nil
-}
-
-// addStats adds the figures of the executor's own parts to s.
-func (e *BudgetHoldFanExecutor) addStats(_ *flujoimpl.Engine, s *runtime.Stats) {
-	e.cntPaid.AddTo(s.Steps, "paid")
-	flujoimpl.AddBreaker(s.Steps, "paid", e.brkPaid)
-	e.cntHold.AddTo(s.Steps, "hold")
-	flujoimpl.AddBreaker(s.Steps, "hold", e.brkHold)
-	flujoimpl.AddPool(s, e.scratch.Load().Stats())
-}
-
-// closeParts stops the executor's own parts, those built so far when its constructor fails.
-func (e *BudgetHoldFanExecutor) closeParts() {}
-
-// shrink reacts to memory pressure: from high pressure on, the caches admit no new results and give back half their capacity and the pool drops its idle objects; below, the caches admit again at full capacity.
-func (e *BudgetHoldFanExecutor) shrink(level runtime.PressureLevel) {
-	if level < runtime.PressureHigh {
-		return
-	}
-	e.scratch.Load().Shrink()
 }
 
 // scratchBudgetHoldFanExecutorFan is the working space of one run of parallel "fan".
@@ -2797,13 +1329,17 @@ func (e *BudgetHoldFanExecutor) runFan(ctx context.Context, in flujotest.Bill, r
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 0, "paid", &sc.results[0], &sc.o0, &sc.aborts[0], func() (flujotest.Charge, error) { return e.runPaid(bctx, in, &sc.r0, &sc.results[0]) })
+		flujoimpl.RunBranch(sc.done, 0, "paid", &sc.results[0], &sc.o0, &sc.aborts[0], func() (flujotest.Charge, error) {
+			return e.stepPaid.Run(bctx, &sc.r0.Eng.Env, in, sc.r0.Frame(), &sc.results[0])
+		})
 	}()
 	sc.r1 = *r
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 1, "hold", &sc.results[1], &sc.o1, &sc.aborts[1], func() (flujotest.Charge, error) { return e.runHold(bctx, in, &sc.r1, &sc.results[1]) })
+		flujoimpl.RunBranch(sc.done, 1, "hold", &sc.results[1], &sc.o1, &sc.aborts[1], func() (flujotest.Charge, error) {
+			return e.stepHold.Run(bctx, &sc.r1.Eng.Env, in, sc.r1.Frame(), &sc.results[1])
+		})
 	}()
 	abort, failed, cerr := flujoimpl.Gather(ctx, sc.done, sc.results[:], sc.aborts[:], sc.finished[:], true, cancel)
 	if cerr != nil {
@@ -2821,36 +1357,12 @@ func (e *BudgetHoldFanExecutor) runFan(ctx context.Context, in flujotest.Bill, r
 	return flujoimpl.Succeed(res, r.Record, out), nil
 }
 
-// runPaid runs the step "paid": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *BudgetHoldFanExecutor) runPaid(ctx context.Context, in flujotest.Bill, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
-	return e.stepPaid.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
-}
-
-// runHold runs the step "hold": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *BudgetHoldFanExecutor) runHold(ctx context.Context, in flujotest.Bill, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
-	return e.stepHold.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
-}
-
 // BudgetMapExecutor runs the pipeline BudgetMap ("each") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type BudgetMapExecutor struct {
-	flujogenMethods                                                        // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
-	svc             *flujoimpl.Services                                    // configuration, components, run gate and counters
-	scratch         atomic.Pointer[runtime.Pool[scratchBudgetMapExecutor]] // working space of Parallel runs (enable_object_pool)
+	flujogenMethods                     // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
+	svc             *flujoimpl.Services // configuration, components, run gate and counters
 
-	// Step "item".
 	stepItem flujoimpl.Step[flujotest.Bill, flujotest.Charge]
-	cntItem  flujoimpl.StepCounters
-	brkItem  *runtime.Breaker
-}
-
-// scratchBudgetMapExecutor is the pooled working space of the Parallel runs of BudgetMapExecutor, one field per Parallel.
-type scratchBudgetMapExecutor struct{}
-
-func newscratchBudgetMapExecutor() scratchBudgetMapExecutor {
-	return scratchBudgetMapExecutor{}
-}
-func resetscratchBudgetMapExecutor(u *scratchBudgetMapExecutor) {
-	*u = scratchBudgetMapExecutor{}
 }
 
 // flujogenConfigBudgetMapExecutor is the configuration compiled into BudgetMapExecutor.
@@ -2864,50 +1376,23 @@ func flujogenConfigBudgetMapExecutor() runtime.OptimizationConfig {
 
 // NewBudgetMapExecutor returns an executor of BudgetMap. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewBudgetMapExecutor(opts ...flujo.CoreOption) (*BudgetMapExecutor, error) {
-	set, cfg, err := flujoimpl.Configure("BudgetMapExecutor", "each", flujogenConfigBudgetMapExecutor(), "", opts)
+	p, err := flujoimpl.NewParts("BudgetMapExecutor", "each", flujogenConfigBudgetMapExecutor(), "", opts)
 	if err != nil {
 		return nil, err
 	}
-	clock := set.Clock
 	e := &BudgetMapExecutor{}
-	fail := func(err error) (*BudgetMapExecutor, error) {
-		e.closeParts()
+	e.stepItem.Leaf = &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
+		Name:  "item",
+		Plain: flujotest.Item,
+		Usage: func(o flujotest.Charge) runtime.Usage {
+			return o.Usage()
+		},
+	}
+	e.stepItem.Attempts = 1
+	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepItem); err != nil {
 		return nil, err
 	}
-	if e.brkItem, err = runtime.NewBreaker("item", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
-		return fail(err)
-	}
-	if e.svc, err = flujoimpl.NewServices(cfg, flujoimpl.Deps{
-		Build: e.build,
-		Clock: clock,
-		Close: func(*flujoimpl.Engine) []flujoimpl.Closer {
-			e.closeParts()
-			return nil
-		},
-		Fixed:   flujoimpl.CompiledIn,
-		Logger:  set.Logger,
-		Name:    "BudgetMapExecutor",
-		Sampler: set.Sampler,
-		Shrink:  e.shrink,
-		Sink:    set.Sink,
-		Stats:   e.addStats,
-	}); err != nil {
-		return fail(err)
-	}
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
-	e.stepItem = flujoimpl.Step[flujotest.Bill, flujotest.Charge]{
-		Leaf: &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
-			Name:  "item",
-			Plain: flujotest.Item,
-			Usage: func(o flujotest.Charge) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-		},
-		Attempts: 1,
-		Breaker:  e.brkItem,
-		Counters: &e.cntItem,
-	}
 	return e, nil
 }
 
@@ -2928,16 +1413,11 @@ func (e *BudgetMapExecutor) Execute(ctx context.Context, in []flujotest.Bill) ([
 
 // ExecuteResult runs BudgetMap on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *BudgetMapExecutor) ExecuteResult(ctx context.Context, in []flujotest.Bill, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujoimpl.ExecOptionsOf(opts)
-	if !e.svc.Track.Enter() {
-		return nil, flujo.ErrClosed
-	}
-	defer e.svc.Track.Exit()
-	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
-	var err error
-	if r.Budget, err = runtime.RunBudget(limits); err != nil {
+	r, err := flujoimpl.StartRecorded[struct{}](e.svc, "", nil, opts)
+	if err != nil {
 		return nil, err
 	}
+	defer e.svc.Track.Exit()
 	var res flujo.StepResult
 	_, abort := e.runEach(ctx, in, &r, &res)
 	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
@@ -2946,55 +1426,6 @@ func (e *BudgetMapExecutor) ExecuteResult(ctx context.Context, in []flujotest.Bi
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
 func (e *BudgetMapExecutor) ExecuteWithMonitoring(ctx context.Context, in []flujotest.Bill, opts ...flujo.ExecOption) (*flujo.PipelineResult, flujo.Metrics, error) {
 	return flujoimpl.WithMetrics(e.ExecuteResult(ctx, in, opts...))
-}
-
-// build builds the parts of next that BudgetMapExecutor keeps itself, taking over old's (nil for the first configuration); the changes to shared parts apply when the returned function runs.
-func (e *BudgetMapExecutor) build(old, next *flujoimpl.Engine) (func(), []flujoimpl.Closer, error) {
-	cfg := &next.Config
-	var pool *runtime.Pool[scratchBudgetMapExecutor]
-	if old == nil || cfg.ObjectPoolMaxSize != old.Config.ObjectPoolMaxSize || cfg.ObjectPoolCleanupThreshold != old.Config.ObjectPoolCleanupThreshold {
-		p, err := runtime.NewPool(cfg.ObjectPoolMaxSize, cfg.ObjectPoolCleanupThreshold, newscratchBudgetMapExecutor, resetscratchBudgetMapExecutor)
-		if err != nil {
-			return nil, nil, err
-		}
-		pool = p
-	}
-	renew := old != nil && (cfg.CircuitBreakerFailureThreshold != old.Config.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.Config.CircuitBreakerRecoveryTimeoutSeconds)
-	recovery := time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second
-	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery}); renew && err != nil {
-		return nil, nil, err
-	}
-	if next.Monitor != nil && old != nil && old.Monitor == next.Monitor {
-		next.Env.Monitors = old.Env.Monitors
-	} else if next.Monitor != nil {
-		next.Env.Monitors = []*runtime.StepMonitor{next.Monitor.Step("item")}
-	}
-	return func() {
-		if pool != nil {
-			e.scratch.Store(pool)
-		}
-		if renew {
-			_ = e.brkItem.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-		}
-	}, nil, nil
-}
-
-// addStats adds the figures of the executor's own parts to s.
-func (e *BudgetMapExecutor) addStats(_ *flujoimpl.Engine, s *runtime.Stats) {
-	e.cntItem.AddTo(s.Steps, "item")
-	flujoimpl.AddBreaker(s.Steps, "item", e.brkItem)
-	flujoimpl.AddPool(s, e.scratch.Load().Stats())
-}
-
-// closeParts stops the executor's own parts, those built so far when its constructor fails.
-func (e *BudgetMapExecutor) closeParts() {}
-
-// shrink reacts to memory pressure: from high pressure on, the caches admit no new results and give back half their capacity and the pool drops its idle objects; below, the caches admit again at full capacity.
-func (e *BudgetMapExecutor) shrink(level runtime.PressureLevel) {
-	if level < runtime.PressureHigh {
-		return
-	}
-	e.scratch.Load().Shrink()
 }
 
 // runEach runs the Map "each".
@@ -3007,7 +1438,7 @@ func (e *BudgetMapExecutor) runEach(ctx context.Context, in []flujotest.Bill, r 
 	results := make([]flujo.StepResult, len(in))
 	finished := make([]bool, len(in))
 	run := func(ctx context.Context, i int, cr *flujo.StepResult) (flujotest.Charge, error) {
-		return e.runItem(ctx, in[i], r, cr)
+		return e.stepItem.Run(ctx, &r.Eng.Env, in[i], r.Frame(), cr)
 	}
 	var abort error
 	var failed int
@@ -3029,31 +1460,12 @@ func (e *BudgetMapExecutor) runEach(ctx context.Context, in []flujotest.Bill, r 
 	return flujoimpl.Succeed(res, r.Record, outs), nil
 }
 
-// runItem runs the step "item": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *BudgetMapExecutor) runItem(ctx context.Context, in flujotest.Bill, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
-	return e.stepItem.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
-}
-
 // BudgetRejectedExecutor runs the pipeline BudgetRejected ("rejected") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type BudgetRejectedExecutor struct {
-	flujogenMethods                                                             // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
-	svc             *flujoimpl.Services                                         // configuration, components, run gate and counters
-	scratch         atomic.Pointer[runtime.Pool[scratchBudgetRejectedExecutor]] // working space of Parallel runs (enable_object_pool)
+	flujogenMethods                     // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
+	svc             *flujoimpl.Services // configuration, components, run gate and counters
 
-	// Step "rejected".
 	stepRejected flujoimpl.Step[flujotest.Bill, flujotest.Charge]
-	cntRejected  flujoimpl.StepCounters
-	brkRejected  *runtime.Breaker
-}
-
-// scratchBudgetRejectedExecutor is the pooled working space of the Parallel runs of BudgetRejectedExecutor, one field per Parallel.
-type scratchBudgetRejectedExecutor struct{}
-
-func newscratchBudgetRejectedExecutor() scratchBudgetRejectedExecutor {
-	return scratchBudgetRejectedExecutor{}
-}
-func resetscratchBudgetRejectedExecutor(u *scratchBudgetRejectedExecutor) {
-	*u = scratchBudgetRejectedExecutor{}
 }
 
 // flujogenConfigBudgetRejectedExecutor is the configuration compiled into BudgetRejectedExecutor.
@@ -3067,51 +1479,24 @@ func flujogenConfigBudgetRejectedExecutor() runtime.OptimizationConfig {
 
 // NewBudgetRejectedExecutor returns an executor of BudgetRejected. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewBudgetRejectedExecutor(opts ...flujo.CoreOption) (*BudgetRejectedExecutor, error) {
-	set, cfg, err := flujoimpl.Configure("BudgetRejectedExecutor", "rejected", flujogenConfigBudgetRejectedExecutor(), "", opts)
+	p, err := flujoimpl.NewParts("BudgetRejectedExecutor", "rejected", flujogenConfigBudgetRejectedExecutor(), "", opts)
 	if err != nil {
 		return nil, err
 	}
-	clock := set.Clock
 	e := &BudgetRejectedExecutor{}
-	fail := func(err error) (*BudgetRejectedExecutor, error) {
-		e.closeParts()
+	e.stepRejected.Leaf = &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
+		Name:       "rejected",
+		Plain:      flujotest.PayA,
+		Validators: []func(flujotest.Charge) error{flujotest.RejectAll},
+		Usage: func(o flujotest.Charge) runtime.Usage {
+			return o.Usage()
+		},
+	}
+	e.stepRejected.Attempts = 1
+	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepRejected); err != nil {
 		return nil, err
 	}
-	if e.brkRejected, err = runtime.NewBreaker("rejected", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
-		return fail(err)
-	}
-	if e.svc, err = flujoimpl.NewServices(cfg, flujoimpl.Deps{
-		Build: e.build,
-		Clock: clock,
-		Close: func(*flujoimpl.Engine) []flujoimpl.Closer {
-			e.closeParts()
-			return nil
-		},
-		Fixed:   flujoimpl.CompiledIn,
-		Logger:  set.Logger,
-		Name:    "BudgetRejectedExecutor",
-		Sampler: set.Sampler,
-		Shrink:  e.shrink,
-		Sink:    set.Sink,
-		Stats:   e.addStats,
-	}); err != nil {
-		return fail(err)
-	}
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
-	e.stepRejected = flujoimpl.Step[flujotest.Bill, flujotest.Charge]{
-		Leaf: &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
-			Name:       "rejected",
-			Plain:      flujotest.PayA,
-			Validators: []func(flujotest.Charge) error{flujotest.RejectAll},
-			Usage: func(o flujotest.Charge) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-		},
-		Attempts: 1,
-		Breaker:  e.brkRejected,
-		Counters: &e.cntRejected,
-	}
 	return e, nil
 }
 
@@ -3123,7 +1508,7 @@ func (e *BudgetRejectedExecutor) Execute(ctx context.Context, in flujotest.Bill)
 	defer e.svc.Track.Exit()
 	r := flujoimpl.NewRun[struct{}](e.svc, nil, false)
 	var res flujo.StepResult
-	out, abort := e.runRejected(ctx, in, &r, &res)
+	out, abort := e.stepRejected.Run(ctx, &r.Eng.Env, in, r.Frame(), &res)
 	if err := e.svc.EndRun(&res, abort); err != nil {
 		return *new(flujotest.Charge), err
 	}
@@ -3132,18 +1517,13 @@ func (e *BudgetRejectedExecutor) Execute(ctx context.Context, in flujotest.Bill)
 
 // ExecuteResult runs BudgetRejected on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *BudgetRejectedExecutor) ExecuteResult(ctx context.Context, in flujotest.Bill, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujoimpl.ExecOptionsOf(opts)
-	if !e.svc.Track.Enter() {
-		return nil, flujo.ErrClosed
-	}
-	defer e.svc.Track.Exit()
-	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
-	var err error
-	if r.Budget, err = runtime.RunBudget(limits); err != nil {
+	r, err := flujoimpl.StartRecorded[struct{}](e.svc, "", nil, opts)
+	if err != nil {
 		return nil, err
 	}
+	defer e.svc.Track.Exit()
 	var res flujo.StepResult
-	_, abort := e.runRejected(ctx, in, &r, &res)
+	_, abort := e.stepRejected.Run(ctx, &r.Eng.Env, in, r.Frame(), &res)
 	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
 }
 
@@ -3152,80 +1532,12 @@ func (e *BudgetRejectedExecutor) ExecuteWithMonitoring(ctx context.Context, in f
 	return flujoimpl.WithMetrics(e.ExecuteResult(ctx, in, opts...))
 }
 
-// build builds the parts of next that BudgetRejectedExecutor keeps itself, taking over old's (nil for the first configuration); the changes to shared parts apply when the returned function runs.
-func (e *BudgetRejectedExecutor) build(old, next *flujoimpl.Engine) (func(), []flujoimpl.Closer, error) {
-	cfg := &next.Config
-	var pool *runtime.Pool[scratchBudgetRejectedExecutor]
-	if old == nil || cfg.ObjectPoolMaxSize != old.Config.ObjectPoolMaxSize || cfg.ObjectPoolCleanupThreshold != old.Config.ObjectPoolCleanupThreshold {
-		p, err := runtime.NewPool(cfg.ObjectPoolMaxSize, cfg.ObjectPoolCleanupThreshold, newscratchBudgetRejectedExecutor, resetscratchBudgetRejectedExecutor)
-		if err != nil {
-			return nil, nil, err
-		}
-		pool = p
-	}
-	renew := old != nil && (cfg.CircuitBreakerFailureThreshold != old.Config.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.Config.CircuitBreakerRecoveryTimeoutSeconds)
-	recovery := time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second
-	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery}); renew && err != nil {
-		return nil, nil, err
-	}
-	if next.Monitor != nil && old != nil && old.Monitor == next.Monitor {
-		next.Env.Monitors = old.Env.Monitors
-	} else if next.Monitor != nil {
-		next.Env.Monitors = []*runtime.StepMonitor{next.Monitor.Step("rejected")}
-	}
-	return func() {
-		if pool != nil {
-			e.scratch.Store(pool)
-		}
-		if renew {
-			_ = e.brkRejected.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-		}
-	}, nil, nil
-}
-
-// addStats adds the figures of the executor's own parts to s.
-func (e *BudgetRejectedExecutor) addStats(_ *flujoimpl.Engine, s *runtime.Stats) {
-	e.cntRejected.AddTo(s.Steps, "rejected")
-	flujoimpl.AddBreaker(s.Steps, "rejected", e.brkRejected)
-	flujoimpl.AddPool(s, e.scratch.Load().Stats())
-}
-
-// closeParts stops the executor's own parts, those built so far when its constructor fails.
-func (e *BudgetRejectedExecutor) closeParts() {}
-
-// shrink reacts to memory pressure: from high pressure on, the caches admit no new results and give back half their capacity and the pool drops its idle objects; below, the caches admit again at full capacity.
-func (e *BudgetRejectedExecutor) shrink(level runtime.PressureLevel) {
-	if level < runtime.PressureHigh {
-		return
-	}
-	e.scratch.Load().Shrink()
-}
-
-// runRejected runs the step "rejected": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *BudgetRejectedExecutor) runRejected(ctx context.Context, in flujotest.Bill, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
-	return e.stepRejected.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
-}
-
 // BudgetRejectedRetriesExecutor runs the pipeline BudgetRejectedRetries ("rejected") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type BudgetRejectedRetriesExecutor struct {
-	flujogenMethods                                                                    // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
-	svc             *flujoimpl.Services                                                // configuration, components, run gate and counters
-	scratch         atomic.Pointer[runtime.Pool[scratchBudgetRejectedRetriesExecutor]] // working space of Parallel runs (enable_object_pool)
+	flujogenMethods                     // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
+	svc             *flujoimpl.Services // configuration, components, run gate and counters
 
-	// Step "rejected".
 	stepRejected flujoimpl.Step[flujotest.Bill, flujotest.Charge]
-	cntRejected  flujoimpl.StepCounters
-	brkRejected  *runtime.Breaker
-}
-
-// scratchBudgetRejectedRetriesExecutor is the pooled working space of the Parallel runs of BudgetRejectedRetriesExecutor, one field per Parallel.
-type scratchBudgetRejectedRetriesExecutor struct{}
-
-func newscratchBudgetRejectedRetriesExecutor() scratchBudgetRejectedRetriesExecutor {
-	return scratchBudgetRejectedRetriesExecutor{}
-}
-func resetscratchBudgetRejectedRetriesExecutor(u *scratchBudgetRejectedRetriesExecutor) {
-	*u = scratchBudgetRejectedRetriesExecutor{}
 }
 
 // flujogenConfigBudgetRejectedRetriesExecutor is the configuration compiled into BudgetRejectedRetriesExecutor.
@@ -3239,51 +1551,24 @@ func flujogenConfigBudgetRejectedRetriesExecutor() runtime.OptimizationConfig {
 
 // NewBudgetRejectedRetriesExecutor returns an executor of BudgetRejectedRetries. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewBudgetRejectedRetriesExecutor(opts ...flujo.CoreOption) (*BudgetRejectedRetriesExecutor, error) {
-	set, cfg, err := flujoimpl.Configure("BudgetRejectedRetriesExecutor", "rejected", flujogenConfigBudgetRejectedRetriesExecutor(), "", opts)
+	p, err := flujoimpl.NewParts("BudgetRejectedRetriesExecutor", "rejected", flujogenConfigBudgetRejectedRetriesExecutor(), "", opts)
 	if err != nil {
 		return nil, err
 	}
-	clock := set.Clock
 	e := &BudgetRejectedRetriesExecutor{}
-	fail := func(err error) (*BudgetRejectedRetriesExecutor, error) {
-		e.closeParts()
+	e.stepRejected.Leaf = &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
+		Name:       "rejected",
+		Plain:      flujotest.PayA,
+		Validators: []func(flujotest.Charge) error{flujotest.RejectAll},
+		Usage: func(o flujotest.Charge) runtime.Usage {
+			return o.Usage()
+		},
+	}
+	e.stepRejected.Attempts = 3
+	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepRejected); err != nil {
 		return nil, err
 	}
-	if e.brkRejected, err = runtime.NewBreaker("rejected", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
-		return fail(err)
-	}
-	if e.svc, err = flujoimpl.NewServices(cfg, flujoimpl.Deps{
-		Build: e.build,
-		Clock: clock,
-		Close: func(*flujoimpl.Engine) []flujoimpl.Closer {
-			e.closeParts()
-			return nil
-		},
-		Fixed:   flujoimpl.CompiledIn,
-		Logger:  set.Logger,
-		Name:    "BudgetRejectedRetriesExecutor",
-		Sampler: set.Sampler,
-		Shrink:  e.shrink,
-		Sink:    set.Sink,
-		Stats:   e.addStats,
-	}); err != nil {
-		return fail(err)
-	}
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
-	e.stepRejected = flujoimpl.Step[flujotest.Bill, flujotest.Charge]{
-		Leaf: &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
-			Name:       "rejected",
-			Plain:      flujotest.PayA,
-			Validators: []func(flujotest.Charge) error{flujotest.RejectAll},
-			Usage: func(o flujotest.Charge) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-		},
-		Attempts: 3,
-		Breaker:  e.brkRejected,
-		Counters: &e.cntRejected,
-	}
 	return e, nil
 }
 
@@ -3295,7 +1580,7 @@ func (e *BudgetRejectedRetriesExecutor) Execute(ctx context.Context, in flujotes
 	defer e.svc.Track.Exit()
 	r := flujoimpl.NewRun[struct{}](e.svc, nil, false)
 	var res flujo.StepResult
-	out, abort := e.runRejected(ctx, in, &r, &res)
+	out, abort := e.stepRejected.Run(ctx, &r.Eng.Env, in, r.Frame(), &res)
 	if err := e.svc.EndRun(&res, abort); err != nil {
 		return *new(flujotest.Charge), err
 	}
@@ -3304,18 +1589,13 @@ func (e *BudgetRejectedRetriesExecutor) Execute(ctx context.Context, in flujotes
 
 // ExecuteResult runs BudgetRejectedRetries on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *BudgetRejectedRetriesExecutor) ExecuteResult(ctx context.Context, in flujotest.Bill, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujoimpl.ExecOptionsOf(opts)
-	if !e.svc.Track.Enter() {
-		return nil, flujo.ErrClosed
-	}
-	defer e.svc.Track.Exit()
-	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
-	var err error
-	if r.Budget, err = runtime.RunBudget(limits); err != nil {
+	r, err := flujoimpl.StartRecorded[struct{}](e.svc, "", nil, opts)
+	if err != nil {
 		return nil, err
 	}
+	defer e.svc.Track.Exit()
 	var res flujo.StepResult
-	_, abort := e.runRejected(ctx, in, &r, &res)
+	_, abort := e.stepRejected.Run(ctx, &r.Eng.Env, in, r.Frame(), &res)
 	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
 }
 
@@ -3324,84 +1604,16 @@ func (e *BudgetRejectedRetriesExecutor) ExecuteWithMonitoring(ctx context.Contex
 	return flujoimpl.WithMetrics(e.ExecuteResult(ctx, in, opts...))
 }
 
-// build builds the parts of next that BudgetRejectedRetriesExecutor keeps itself, taking over old's (nil for the first configuration); the changes to shared parts apply when the returned function runs.
-func (e *BudgetRejectedRetriesExecutor) build(old, next *flujoimpl.Engine) (func(), []flujoimpl.Closer, error) {
-	cfg := &next.Config
-	var pool *runtime.Pool[scratchBudgetRejectedRetriesExecutor]
-	if old == nil || cfg.ObjectPoolMaxSize != old.Config.ObjectPoolMaxSize || cfg.ObjectPoolCleanupThreshold != old.Config.ObjectPoolCleanupThreshold {
-		p, err := runtime.NewPool(cfg.ObjectPoolMaxSize, cfg.ObjectPoolCleanupThreshold, newscratchBudgetRejectedRetriesExecutor, resetscratchBudgetRejectedRetriesExecutor)
-		if err != nil {
-			return nil, nil, err
-		}
-		pool = p
-	}
-	renew := old != nil && (cfg.CircuitBreakerFailureThreshold != old.Config.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.Config.CircuitBreakerRecoveryTimeoutSeconds)
-	recovery := time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second
-	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery}); renew && err != nil {
-		return nil, nil, err
-	}
-	if next.Monitor != nil && old != nil && old.Monitor == next.Monitor {
-		next.Env.Monitors = old.Env.Monitors
-	} else if next.Monitor != nil {
-		next.Env.Monitors = []*runtime.StepMonitor{next.Monitor.Step("rejected")}
-	}
-	return func() {
-		if pool != nil {
-			e.scratch.Store(pool)
-		}
-		if renew {
-			_ = e.brkRejected.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-		}
-	}, nil, nil
-}
-
-// addStats adds the figures of the executor's own parts to s.
-func (e *BudgetRejectedRetriesExecutor) addStats(_ *flujoimpl.Engine, s *runtime.Stats) {
-	e.cntRejected.AddTo(s.Steps, "rejected")
-	flujoimpl.AddBreaker(s.Steps, "rejected", e.brkRejected)
-	flujoimpl.AddPool(s, e.scratch.Load().Stats())
-}
-
-// closeParts stops the executor's own parts, those built so far when its constructor fails.
-func (e *BudgetRejectedRetriesExecutor) closeParts() {}
-
-// shrink reacts to memory pressure: from high pressure on, the caches admit no new results and give back half their capacity and the pool drops its idle objects; below, the caches admit again at full capacity.
-func (e *BudgetRejectedRetriesExecutor) shrink(level runtime.PressureLevel) {
-	if level < runtime.PressureHigh {
-		return
-	}
-	e.scratch.Load().Shrink()
-}
-
-// runRejected runs the step "rejected": 3 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *BudgetRejectedRetriesExecutor) runRejected(ctx context.Context, in flujotest.Bill, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Charge, error) {
-	return e.stepRejected.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
-}
-
 // CachedTagsExecutor runs the pipeline CachedTags ("tags") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type CachedTagsExecutor struct {
-	flujogenMethods                                                         // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
-	svc             *flujoimpl.Services                                     // configuration, components, run gate and counters
-	scratch         atomic.Pointer[runtime.Pool[scratchCachedTagsExecutor]] // working space of Parallel runs (enable_object_pool)
-	cachesShrunk    atomic.Bool                                             // the caches admit no new results (memory pressure, auto-tuner)
-	coarse          *runtime.CoarseClock                                    // cache expiry against the system clock
-	compressor      *runtime.Compressor                                     // shared by the caches
+	flujogenMethods                      // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
+	svc             *flujoimpl.Services  // configuration, components, run gate and counters
+	cachesShrunk    atomic.Bool          // the caches admit no new results (memory pressure, auto-tuner)
+	coarse          *runtime.CoarseClock // cache expiry against the system clock
+	compressor      *runtime.Compressor  // shared by the caches
 
-	// Step "tags".
 	stepTags  flujoimpl.Step[flujotest.Job, []string]
-	cntTags   flujoimpl.StepCounters
-	brkTags   *runtime.Breaker
 	cacheTags *runtime.ResultCache[[]string]
-}
-
-// scratchCachedTagsExecutor is the pooled working space of the Parallel runs of CachedTagsExecutor, one field per Parallel.
-type scratchCachedTagsExecutor struct{}
-
-func newscratchCachedTagsExecutor() scratchCachedTagsExecutor {
-	return scratchCachedTagsExecutor{}
-}
-func resetscratchCachedTagsExecutor(u *scratchCachedTagsExecutor) {
-	*u = scratchCachedTagsExecutor{}
 }
 
 // flujogenConfigCachedTagsExecutor is the configuration compiled into CachedTagsExecutor.
@@ -3415,21 +1627,17 @@ func flujogenConfigCachedTagsExecutor() runtime.OptimizationConfig {
 
 // NewCachedTagsExecutor returns an executor of CachedTags. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewCachedTagsExecutor(opts ...flujo.CoreOption) (*CachedTagsExecutor, error) {
-	set, cfg, err := flujoimpl.Configure("CachedTagsExecutor", "tags", flujogenConfigCachedTagsExecutor(), "", opts)
+	p, err := flujoimpl.NewParts("CachedTagsExecutor", "tags", flujogenConfigCachedTagsExecutor(), "", opts)
 	if err != nil {
 		return nil, err
 	}
-	clock := set.Clock
 	e := &CachedTagsExecutor{}
 	fail := func(err error) (*CachedTagsExecutor, error) {
 		e.closeParts()
 		return nil, err
 	}
-	if e.brkTags, err = runtime.NewBreaker("tags", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
-		return fail(err)
-	}
 	// Expiry is checked on every hit against a coarse reading of the system clock, as in the ExecutorCore.
-	cacheClock, coarse := runtime.NewCacheClock(clock)
+	cacheClock, coarse := runtime.NewCacheClock(p.Clock())
 	e.coarse = coarse
 	if e.compressor, err = runtime.NewCompressor(); err != nil {
 		return fail(err)
@@ -3438,41 +1646,30 @@ func NewCachedTagsExecutor(opts ...flujo.CoreOption) (*CachedTagsExecutor, error
 		return fail(err)
 	}
 	e.coarse.Need(time.Duration(int64(7200000000000)))
-	if e.svc, err = flujoimpl.NewServices(cfg, flujoimpl.Deps{
+	e.stepTags.Leaf = &flujoimpl.Leaf[flujotest.Job, []string]{
+		Name:  "tags",
+		Plain: flujotest.Tags,
+		Key: func(in flujotest.Job) (uint64, bool) {
+			return flujoimpl.JSONKey("step|tags|flujotest.Job->[]string|Cache()|Retries(0)", in)
+		},
+	}
+	e.stepTags.Attempts = 1
+	e.stepTags.Cache = flujoimpl.UnkeyedCache[flujotest.Job, []string]{C: e.cacheTags}
+	if e.svc, err = p.Services(flujoimpl.Deps{
 		Build: e.build,
-		Clock: clock,
 		Close: func(*flujoimpl.Engine) []flujoimpl.Closer {
 			e.closeParts()
 			return nil
 		},
-		Fixed:  flujoimpl.CompiledIn,
-		Logger: set.Logger,
-		Name:   "CachedTagsExecutor",
 		PauseCaches: func(_ *flujoimpl.Engine, pause bool) {
 			e.cachesShrunk.Store(pause)
 		},
-		Sampler: set.Sampler,
-		Shrink:  e.shrink,
-		Sink:    set.Sink,
-		Stats:   e.addStats,
-	}); err != nil {
+		Shrink: e.shrink,
+		Stats:  e.addStats,
+	}, nil, &e.stepTags); err != nil {
 		return fail(err)
 	}
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
-	e.stepTags = flujoimpl.Step[flujotest.Job, []string]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, []string]{
-			Name:          "tags",
-			Plain:         flujotest.Tags,
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-			Key: func(in flujotest.Job) (uint64, bool) {
-				return flujoimpl.JSONKey("step|tags|flujotest.Job->[]string|Cache()|Retries(0)", in)
-			},
-		},
-		Attempts: 1,
-		Breaker:  e.brkTags,
-		Cache:    flujoimpl.UnkeyedCache[flujotest.Job, []string]{C: e.cacheTags},
-		Counters: &e.cntTags,
-	}
 	return e, nil
 }
 
@@ -3484,7 +1681,7 @@ func (e *CachedTagsExecutor) Execute(ctx context.Context, in flujotest.Job) ([]s
 	defer e.svc.Track.Exit()
 	r := flujoimpl.NewRun[struct{}](e.svc, nil, false)
 	var res flujo.StepResult
-	out, abort := e.runTags(ctx, in, &r, &res)
+	out, abort := e.stepTags.Run(ctx, &r.Eng.Env, in, r.Frame(), &res)
 	if err := e.svc.EndRun(&res, abort); err != nil {
 		return *new([]string), err
 	}
@@ -3493,18 +1690,13 @@ func (e *CachedTagsExecutor) Execute(ctx context.Context, in flujotest.Job) ([]s
 
 // ExecuteResult runs CachedTags on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *CachedTagsExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujoimpl.ExecOptionsOf(opts)
-	if !e.svc.Track.Enter() {
-		return nil, flujo.ErrClosed
-	}
-	defer e.svc.Track.Exit()
-	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
-	var err error
-	if r.Budget, err = runtime.RunBudget(limits); err != nil {
+	r, err := flujoimpl.StartRecorded[struct{}](e.svc, "", nil, opts)
+	if err != nil {
 		return nil, err
 	}
+	defer e.svc.Track.Exit()
 	var res flujo.StepResult
-	_, abort := e.runTags(ctx, in, &r, &res)
+	_, abort := e.stepTags.Run(ctx, &r.Eng.Env, in, r.Frame(), &res)
 	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
 }
 
@@ -3516,34 +1708,10 @@ func (e *CachedTagsExecutor) ExecuteWithMonitoring(ctx context.Context, in flujo
 // build builds the parts of next that CachedTagsExecutor keeps itself, taking over old's (nil for the first configuration); the changes to shared parts apply when the returned function runs.
 func (e *CachedTagsExecutor) build(old, next *flujoimpl.Engine) (func(), []flujoimpl.Closer, error) {
 	cfg := &next.Config
-	var pool *runtime.Pool[scratchCachedTagsExecutor]
-	if old == nil || cfg.ObjectPoolMaxSize != old.Config.ObjectPoolMaxSize || cfg.ObjectPoolCleanupThreshold != old.Config.ObjectPoolCleanupThreshold {
-		p, err := runtime.NewPool(cfg.ObjectPoolMaxSize, cfg.ObjectPoolCleanupThreshold, newscratchCachedTagsExecutor, resetscratchCachedTagsExecutor)
-		if err != nil {
-			return nil, nil, err
-		}
-		pool = p
-	}
-	renew := old != nil && (cfg.CircuitBreakerFailureThreshold != old.Config.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.Config.CircuitBreakerRecoveryTimeoutSeconds)
-	recovery := time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second
-	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery}); renew && err != nil {
-		return nil, nil, err
-	}
 	rebuild := old != nil && (cfg.CacheMaxSize != old.Config.CacheMaxSize || cfg.CacheTTLSeconds != old.Config.CacheTTLSeconds)
 	ttl := time.Duration(cfg.CacheTTLSeconds) * time.Second
 	next.Env.CachePaused = &e.cachesShrunk
-	if next.Monitor != nil && old != nil && old.Monitor == next.Monitor {
-		next.Env.Monitors = old.Env.Monitors
-	} else if next.Monitor != nil {
-		next.Env.Monitors = []*runtime.StepMonitor{next.Monitor.Step("tags")}
-	}
 	return func() {
-		if pool != nil {
-			e.scratch.Store(pool)
-		}
-		if renew {
-			_ = e.brkTags.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-		}
 		if rebuild {
 			_ = e.cacheTags.Rebuild(cfg.CacheMaxSize, ttl) // valid: Import checked it
 			e.coarse.Need(ttl)
@@ -3553,13 +1721,10 @@ func (e *CachedTagsExecutor) build(old, next *flujoimpl.Engine) (func(), []flujo
 
 // addStats adds the figures of the executor's own parts to s.
 func (e *CachedTagsExecutor) addStats(_ *flujoimpl.Engine, s *runtime.Stats) {
-	e.cntTags.AddTo(s.Steps, "tags")
-	flujoimpl.AddBreaker(s.Steps, "tags", e.brkTags)
 	if cs := e.cacheTags.Stats(); cs.Hits+cs.Misses > 0 {
 		flujoimpl.AddCache(s, "tags", cs)
 	}
 	s.Cache.AdmissionPaused = e.cachesShrunk.Load()
-	flujoimpl.AddPool(s, e.scratch.Load().Stats())
 }
 
 // closeParts stops the executor's own parts, those built so far when its constructor fails.
@@ -3575,7 +1740,7 @@ func (e *CachedTagsExecutor) closeParts() {
 	}
 }
 
-// shrink reacts to memory pressure: from high pressure on, the caches admit no new results and give back half their capacity and the pool drops its idle objects; below, the caches admit again at full capacity.
+// shrink reacts to memory pressure: from high pressure on, the caches admit no new results and give back half their capacity; below, they admit again at full capacity.
 func (e *CachedTagsExecutor) shrink(level runtime.PressureLevel) {
 	if level < runtime.PressureHigh {
 		e.cachesShrunk.Store(false)
@@ -3584,38 +1749,18 @@ func (e *CachedTagsExecutor) shrink(level runtime.PressureLevel) {
 	}
 	e.cachesShrunk.Store(true)
 	e.cacheTags.Shrink(0.5)
-	e.scratch.Load().Shrink()
-}
-
-// runTags runs the step "tags": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *CachedTagsExecutor) runTags(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) ([]string, error) {
-	return e.stepTags.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // CachedTagsSharedExecutor runs the pipeline CachedTagsShared ("tags") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type CachedTagsSharedExecutor struct {
-	flujogenMethods                                                               // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
-	svc             *flujoimpl.Services                                           // configuration, components, run gate and counters
-	scratch         atomic.Pointer[runtime.Pool[scratchCachedTagsSharedExecutor]] // working space of Parallel runs (enable_object_pool)
-	cachesShrunk    atomic.Bool                                                   // the caches admit no new results (memory pressure, auto-tuner)
-	coarse          *runtime.CoarseClock                                          // cache expiry against the system clock
-	compressor      *runtime.Compressor                                           // shared by the caches
+	flujogenMethods                      // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
+	svc             *flujoimpl.Services  // configuration, components, run gate and counters
+	cachesShrunk    atomic.Bool          // the caches admit no new results (memory pressure, auto-tuner)
+	coarse          *runtime.CoarseClock // cache expiry against the system clock
+	compressor      *runtime.Compressor  // shared by the caches
 
-	// Step "tags".
 	stepTags  flujoimpl.Step[flujotest.Job, []string]
-	cntTags   flujoimpl.StepCounters
-	brkTags   *runtime.Breaker
 	cacheTags *runtime.ResultCache[[]string]
-}
-
-// scratchCachedTagsSharedExecutor is the pooled working space of the Parallel runs of CachedTagsSharedExecutor, one field per Parallel.
-type scratchCachedTagsSharedExecutor struct{}
-
-func newscratchCachedTagsSharedExecutor() scratchCachedTagsSharedExecutor {
-	return scratchCachedTagsSharedExecutor{}
-}
-func resetscratchCachedTagsSharedExecutor(u *scratchCachedTagsSharedExecutor) {
-	*u = scratchCachedTagsSharedExecutor{}
 }
 
 // flujogenConfigCachedTagsSharedExecutor is the configuration compiled into CachedTagsSharedExecutor.
@@ -3629,21 +1774,17 @@ func flujogenConfigCachedTagsSharedExecutor() runtime.OptimizationConfig {
 
 // NewCachedTagsSharedExecutor returns an executor of CachedTagsShared. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewCachedTagsSharedExecutor(opts ...flujo.CoreOption) (*CachedTagsSharedExecutor, error) {
-	set, cfg, err := flujoimpl.Configure("CachedTagsSharedExecutor", "tags", flujogenConfigCachedTagsSharedExecutor(), "", opts)
+	p, err := flujoimpl.NewParts("CachedTagsSharedExecutor", "tags", flujogenConfigCachedTagsSharedExecutor(), "", opts)
 	if err != nil {
 		return nil, err
 	}
-	clock := set.Clock
 	e := &CachedTagsSharedExecutor{}
 	fail := func(err error) (*CachedTagsSharedExecutor, error) {
 		e.closeParts()
 		return nil, err
 	}
-	if e.brkTags, err = runtime.NewBreaker("tags", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
-		return fail(err)
-	}
 	// Expiry is checked on every hit against a coarse reading of the system clock, as in the ExecutorCore.
-	cacheClock, coarse := runtime.NewCacheClock(clock)
+	cacheClock, coarse := runtime.NewCacheClock(p.Clock())
 	e.coarse = coarse
 	if e.compressor, err = runtime.NewCompressor(); err != nil {
 		return fail(err)
@@ -3652,41 +1793,30 @@ func NewCachedTagsSharedExecutor(opts ...flujo.CoreOption) (*CachedTagsSharedExe
 		return fail(err)
 	}
 	e.coarse.Need(time.Duration(int64(7200000000000)))
-	if e.svc, err = flujoimpl.NewServices(cfg, flujoimpl.Deps{
+	e.stepTags.Leaf = &flujoimpl.Leaf[flujotest.Job, []string]{
+		Name:  "tags",
+		Plain: flujotest.Tags,
+		Key: func(in flujotest.Job) (uint64, bool) {
+			return flujoimpl.JSONKey("step|tags|flujotest.Job->[]string|Cache()|ImmutableOutput()", in)
+		},
+	}
+	e.stepTags.Attempts = 2
+	e.stepTags.Cache = flujoimpl.UnkeyedCache[flujotest.Job, []string]{C: e.cacheTags}
+	if e.svc, err = p.Services(flujoimpl.Deps{
 		Build: e.build,
-		Clock: clock,
 		Close: func(*flujoimpl.Engine) []flujoimpl.Closer {
 			e.closeParts()
 			return nil
 		},
-		Fixed:  flujoimpl.CompiledIn,
-		Logger: set.Logger,
-		Name:   "CachedTagsSharedExecutor",
 		PauseCaches: func(_ *flujoimpl.Engine, pause bool) {
 			e.cachesShrunk.Store(pause)
 		},
-		Sampler: set.Sampler,
-		Shrink:  e.shrink,
-		Sink:    set.Sink,
-		Stats:   e.addStats,
-	}); err != nil {
+		Shrink: e.shrink,
+		Stats:  e.addStats,
+	}, nil, &e.stepTags); err != nil {
 		return fail(err)
 	}
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
-	e.stepTags = flujoimpl.Step[flujotest.Job, []string]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, []string]{
-			Name:          "tags",
-			Plain:         flujotest.Tags,
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-			Key: func(in flujotest.Job) (uint64, bool) {
-				return flujoimpl.JSONKey("step|tags|flujotest.Job->[]string|Cache()|ImmutableOutput()", in)
-			},
-		},
-		Attempts: 2,
-		Breaker:  e.brkTags,
-		Cache:    flujoimpl.UnkeyedCache[flujotest.Job, []string]{C: e.cacheTags},
-		Counters: &e.cntTags,
-	}
 	return e, nil
 }
 
@@ -3698,7 +1828,7 @@ func (e *CachedTagsSharedExecutor) Execute(ctx context.Context, in flujotest.Job
 	defer e.svc.Track.Exit()
 	r := flujoimpl.NewRun[struct{}](e.svc, nil, false)
 	var res flujo.StepResult
-	out, abort := e.runTags(ctx, in, &r, &res)
+	out, abort := e.stepTags.Run(ctx, &r.Eng.Env, in, r.Frame(), &res)
 	if err := e.svc.EndRun(&res, abort); err != nil {
 		return *new([]string), err
 	}
@@ -3707,18 +1837,13 @@ func (e *CachedTagsSharedExecutor) Execute(ctx context.Context, in flujotest.Job
 
 // ExecuteResult runs CachedTagsShared on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *CachedTagsSharedExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujoimpl.ExecOptionsOf(opts)
-	if !e.svc.Track.Enter() {
-		return nil, flujo.ErrClosed
-	}
-	defer e.svc.Track.Exit()
-	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
-	var err error
-	if r.Budget, err = runtime.RunBudget(limits); err != nil {
+	r, err := flujoimpl.StartRecorded[struct{}](e.svc, "", nil, opts)
+	if err != nil {
 		return nil, err
 	}
+	defer e.svc.Track.Exit()
 	var res flujo.StepResult
-	_, abort := e.runTags(ctx, in, &r, &res)
+	_, abort := e.stepTags.Run(ctx, &r.Eng.Env, in, r.Frame(), &res)
 	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
 }
 
@@ -3730,34 +1855,10 @@ func (e *CachedTagsSharedExecutor) ExecuteWithMonitoring(ctx context.Context, in
 // build builds the parts of next that CachedTagsSharedExecutor keeps itself, taking over old's (nil for the first configuration); the changes to shared parts apply when the returned function runs.
 func (e *CachedTagsSharedExecutor) build(old, next *flujoimpl.Engine) (func(), []flujoimpl.Closer, error) {
 	cfg := &next.Config
-	var pool *runtime.Pool[scratchCachedTagsSharedExecutor]
-	if old == nil || cfg.ObjectPoolMaxSize != old.Config.ObjectPoolMaxSize || cfg.ObjectPoolCleanupThreshold != old.Config.ObjectPoolCleanupThreshold {
-		p, err := runtime.NewPool(cfg.ObjectPoolMaxSize, cfg.ObjectPoolCleanupThreshold, newscratchCachedTagsSharedExecutor, resetscratchCachedTagsSharedExecutor)
-		if err != nil {
-			return nil, nil, err
-		}
-		pool = p
-	}
-	renew := old != nil && (cfg.CircuitBreakerFailureThreshold != old.Config.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.Config.CircuitBreakerRecoveryTimeoutSeconds)
-	recovery := time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second
-	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery}); renew && err != nil {
-		return nil, nil, err
-	}
 	rebuild := old != nil && (cfg.CacheMaxSize != old.Config.CacheMaxSize || cfg.CacheTTLSeconds != old.Config.CacheTTLSeconds)
 	ttl := time.Duration(cfg.CacheTTLSeconds) * time.Second
 	next.Env.CachePaused = &e.cachesShrunk
-	if next.Monitor != nil && old != nil && old.Monitor == next.Monitor {
-		next.Env.Monitors = old.Env.Monitors
-	} else if next.Monitor != nil {
-		next.Env.Monitors = []*runtime.StepMonitor{next.Monitor.Step("tags")}
-	}
 	return func() {
-		if pool != nil {
-			e.scratch.Store(pool)
-		}
-		if renew {
-			_ = e.brkTags.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-		}
 		if rebuild {
 			_ = e.cacheTags.Rebuild(cfg.CacheMaxSize, ttl) // valid: Import checked it
 			e.coarse.Need(ttl)
@@ -3767,13 +1868,10 @@ func (e *CachedTagsSharedExecutor) build(old, next *flujoimpl.Engine) (func(), [
 
 // addStats adds the figures of the executor's own parts to s.
 func (e *CachedTagsSharedExecutor) addStats(_ *flujoimpl.Engine, s *runtime.Stats) {
-	e.cntTags.AddTo(s.Steps, "tags")
-	flujoimpl.AddBreaker(s.Steps, "tags", e.brkTags)
 	if cs := e.cacheTags.Stats(); cs.Hits+cs.Misses > 0 {
 		flujoimpl.AddCache(s, "tags", cs)
 	}
 	s.Cache.AdmissionPaused = e.cachesShrunk.Load()
-	flujoimpl.AddPool(s, e.scratch.Load().Stats())
 }
 
 // closeParts stops the executor's own parts, those built so far when its constructor fails.
@@ -3789,7 +1887,7 @@ func (e *CachedTagsSharedExecutor) closeParts() {
 	}
 }
 
-// shrink reacts to memory pressure: from high pressure on, the caches admit no new results and give back half their capacity and the pool drops its idle objects; below, the caches admit again at full capacity.
+// shrink reacts to memory pressure: from high pressure on, the caches admit no new results and give back half their capacity; below, they admit again at full capacity.
 func (e *CachedTagsSharedExecutor) shrink(level runtime.PressureLevel) {
 	if level < runtime.PressureHigh {
 		e.cachesShrunk.Store(false)
@@ -3798,38 +1896,18 @@ func (e *CachedTagsSharedExecutor) shrink(level runtime.PressureLevel) {
 	}
 	e.cachesShrunk.Store(true)
 	e.cacheTags.Shrink(0.5)
-	e.scratch.Load().Shrink()
-}
-
-// runTags runs the step "tags": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *CachedTagsSharedExecutor) runTags(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) ([]string, error) {
-	return e.stepTags.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // CachedTagsTTLExecutor runs the pipeline CachedTagsTTL ("tags") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type CachedTagsTTLExecutor struct {
-	flujogenMethods                                                            // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
-	svc             *flujoimpl.Services                                        // configuration, components, run gate and counters
-	scratch         atomic.Pointer[runtime.Pool[scratchCachedTagsTTLExecutor]] // working space of Parallel runs (enable_object_pool)
-	cachesShrunk    atomic.Bool                                                // the caches admit no new results (memory pressure, auto-tuner)
-	coarse          *runtime.CoarseClock                                       // cache expiry against the system clock
-	compressor      *runtime.Compressor                                        // shared by the caches
+	flujogenMethods                      // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
+	svc             *flujoimpl.Services  // configuration, components, run gate and counters
+	cachesShrunk    atomic.Bool          // the caches admit no new results (memory pressure, auto-tuner)
+	coarse          *runtime.CoarseClock // cache expiry against the system clock
+	compressor      *runtime.Compressor  // shared by the caches
 
-	// Step "tags".
 	stepTags  flujoimpl.Step[flujotest.Job, []string]
-	cntTags   flujoimpl.StepCounters
-	brkTags   *runtime.Breaker
 	cacheTags *runtime.ResultCache[[]string]
-}
-
-// scratchCachedTagsTTLExecutor is the pooled working space of the Parallel runs of CachedTagsTTLExecutor, one field per Parallel.
-type scratchCachedTagsTTLExecutor struct{}
-
-func newscratchCachedTagsTTLExecutor() scratchCachedTagsTTLExecutor {
-	return scratchCachedTagsTTLExecutor{}
-}
-func resetscratchCachedTagsTTLExecutor(u *scratchCachedTagsTTLExecutor) {
-	*u = scratchCachedTagsTTLExecutor{}
 }
 
 // flujogenConfigCachedTagsTTLExecutor is the configuration compiled into CachedTagsTTLExecutor.
@@ -3843,21 +1921,17 @@ func flujogenConfigCachedTagsTTLExecutor() runtime.OptimizationConfig {
 
 // NewCachedTagsTTLExecutor returns an executor of CachedTagsTTL. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewCachedTagsTTLExecutor(opts ...flujo.CoreOption) (*CachedTagsTTLExecutor, error) {
-	set, cfg, err := flujoimpl.Configure("CachedTagsTTLExecutor", "tags", flujogenConfigCachedTagsTTLExecutor(), "", opts)
+	p, err := flujoimpl.NewParts("CachedTagsTTLExecutor", "tags", flujogenConfigCachedTagsTTLExecutor(), "", opts)
 	if err != nil {
 		return nil, err
 	}
-	clock := set.Clock
 	e := &CachedTagsTTLExecutor{}
 	fail := func(err error) (*CachedTagsTTLExecutor, error) {
 		e.closeParts()
 		return nil, err
 	}
-	if e.brkTags, err = runtime.NewBreaker("tags", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
-		return fail(err)
-	}
 	// Expiry is checked on every hit against a coarse reading of the system clock, as in the ExecutorCore.
-	cacheClock, coarse := runtime.NewCacheClock(clock)
+	cacheClock, coarse := runtime.NewCacheClock(p.Clock())
 	e.coarse = coarse
 	if e.compressor, err = runtime.NewCompressor(); err != nil {
 		return fail(err)
@@ -3866,41 +1940,30 @@ func NewCachedTagsTTLExecutor(opts ...flujo.CoreOption) (*CachedTagsTTLExecutor,
 		return fail(err)
 	}
 	e.coarse.Need(time.Duration(int64(60000000000)))
-	if e.svc, err = flujoimpl.NewServices(cfg, flujoimpl.Deps{
+	e.stepTags.Leaf = &flujoimpl.Leaf[flujotest.Job, []string]{
+		Name:  "tags",
+		Plain: flujotest.Tags,
+		Key: func(in flujotest.Job) (uint64, bool) {
+			return flujoimpl.JSONKey("step|tags|flujotest.Job->[]string|CacheTTL(1m0s)|Retries(0)", in)
+		},
+	}
+	e.stepTags.Attempts = 1
+	e.stepTags.Cache = flujoimpl.UnkeyedCache[flujotest.Job, []string]{C: e.cacheTags}
+	if e.svc, err = p.Services(flujoimpl.Deps{
 		Build: e.build,
-		Clock: clock,
 		Close: func(*flujoimpl.Engine) []flujoimpl.Closer {
 			e.closeParts()
 			return nil
 		},
-		Fixed:  flujoimpl.CompiledIn,
-		Logger: set.Logger,
-		Name:   "CachedTagsTTLExecutor",
 		PauseCaches: func(_ *flujoimpl.Engine, pause bool) {
 			e.cachesShrunk.Store(pause)
 		},
-		Sampler: set.Sampler,
-		Shrink:  e.shrink,
-		Sink:    set.Sink,
-		Stats:   e.addStats,
-	}); err != nil {
+		Shrink: e.shrink,
+		Stats:  e.addStats,
+	}, nil, &e.stepTags); err != nil {
 		return fail(err)
 	}
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
-	e.stepTags = flujoimpl.Step[flujotest.Job, []string]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, []string]{
-			Name:          "tags",
-			Plain:         flujotest.Tags,
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-			Key: func(in flujotest.Job) (uint64, bool) {
-				return flujoimpl.JSONKey("step|tags|flujotest.Job->[]string|CacheTTL(1m0s)|Retries(0)", in)
-			},
-		},
-		Attempts: 1,
-		Breaker:  e.brkTags,
-		Cache:    flujoimpl.UnkeyedCache[flujotest.Job, []string]{C: e.cacheTags},
-		Counters: &e.cntTags,
-	}
 	return e, nil
 }
 
@@ -3912,7 +1975,7 @@ func (e *CachedTagsTTLExecutor) Execute(ctx context.Context, in flujotest.Job) (
 	defer e.svc.Track.Exit()
 	r := flujoimpl.NewRun[struct{}](e.svc, nil, false)
 	var res flujo.StepResult
-	out, abort := e.runTags(ctx, in, &r, &res)
+	out, abort := e.stepTags.Run(ctx, &r.Eng.Env, in, r.Frame(), &res)
 	if err := e.svc.EndRun(&res, abort); err != nil {
 		return *new([]string), err
 	}
@@ -3921,18 +1984,13 @@ func (e *CachedTagsTTLExecutor) Execute(ctx context.Context, in flujotest.Job) (
 
 // ExecuteResult runs CachedTagsTTL on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *CachedTagsTTLExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujoimpl.ExecOptionsOf(opts)
-	if !e.svc.Track.Enter() {
-		return nil, flujo.ErrClosed
-	}
-	defer e.svc.Track.Exit()
-	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
-	var err error
-	if r.Budget, err = runtime.RunBudget(limits); err != nil {
+	r, err := flujoimpl.StartRecorded[struct{}](e.svc, "", nil, opts)
+	if err != nil {
 		return nil, err
 	}
+	defer e.svc.Track.Exit()
 	var res flujo.StepResult
-	_, abort := e.runTags(ctx, in, &r, &res)
+	_, abort := e.stepTags.Run(ctx, &r.Eng.Env, in, r.Frame(), &res)
 	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
 }
 
@@ -3944,34 +2002,10 @@ func (e *CachedTagsTTLExecutor) ExecuteWithMonitoring(ctx context.Context, in fl
 // build builds the parts of next that CachedTagsTTLExecutor keeps itself, taking over old's (nil for the first configuration); the changes to shared parts apply when the returned function runs.
 func (e *CachedTagsTTLExecutor) build(old, next *flujoimpl.Engine) (func(), []flujoimpl.Closer, error) {
 	cfg := &next.Config
-	var pool *runtime.Pool[scratchCachedTagsTTLExecutor]
-	if old == nil || cfg.ObjectPoolMaxSize != old.Config.ObjectPoolMaxSize || cfg.ObjectPoolCleanupThreshold != old.Config.ObjectPoolCleanupThreshold {
-		p, err := runtime.NewPool(cfg.ObjectPoolMaxSize, cfg.ObjectPoolCleanupThreshold, newscratchCachedTagsTTLExecutor, resetscratchCachedTagsTTLExecutor)
-		if err != nil {
-			return nil, nil, err
-		}
-		pool = p
-	}
-	renew := old != nil && (cfg.CircuitBreakerFailureThreshold != old.Config.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.Config.CircuitBreakerRecoveryTimeoutSeconds)
-	recovery := time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second
-	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery}); renew && err != nil {
-		return nil, nil, err
-	}
 	rebuild := old != nil && (cfg.CacheMaxSize != old.Config.CacheMaxSize || cfg.CacheTTLSeconds != old.Config.CacheTTLSeconds)
 	ttl := time.Duration(cfg.CacheTTLSeconds) * time.Second
 	next.Env.CachePaused = &e.cachesShrunk
-	if next.Monitor != nil && old != nil && old.Monitor == next.Monitor {
-		next.Env.Monitors = old.Env.Monitors
-	} else if next.Monitor != nil {
-		next.Env.Monitors = []*runtime.StepMonitor{next.Monitor.Step("tags")}
-	}
 	return func() {
-		if pool != nil {
-			e.scratch.Store(pool)
-		}
-		if renew {
-			_ = e.brkTags.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-		}
 		if rebuild {
 			_ = e.cacheTags.Rebuild(cfg.CacheMaxSize, time.Duration(int64(60000000000))) // valid: Import checked it
 			e.coarse.Need(ttl)
@@ -3981,13 +2015,10 @@ func (e *CachedTagsTTLExecutor) build(old, next *flujoimpl.Engine) (func(), []fl
 
 // addStats adds the figures of the executor's own parts to s.
 func (e *CachedTagsTTLExecutor) addStats(_ *flujoimpl.Engine, s *runtime.Stats) {
-	e.cntTags.AddTo(s.Steps, "tags")
-	flujoimpl.AddBreaker(s.Steps, "tags", e.brkTags)
 	if cs := e.cacheTags.Stats(); cs.Hits+cs.Misses > 0 {
 		flujoimpl.AddCache(s, "tags", cs)
 	}
 	s.Cache.AdmissionPaused = e.cachesShrunk.Load()
-	flujoimpl.AddPool(s, e.scratch.Load().Stats())
 }
 
 // closeParts stops the executor's own parts, those built so far when its constructor fails.
@@ -4003,7 +2034,7 @@ func (e *CachedTagsTTLExecutor) closeParts() {
 	}
 }
 
-// shrink reacts to memory pressure: from high pressure on, the caches admit no new results and give back half their capacity and the pool drops its idle objects; below, the caches admit again at full capacity.
+// shrink reacts to memory pressure: from high pressure on, the caches admit no new results and give back half their capacity; below, they admit again at full capacity.
 func (e *CachedTagsTTLExecutor) shrink(level runtime.PressureLevel) {
 	if level < runtime.PressureHigh {
 		e.cachesShrunk.Store(false)
@@ -4012,43 +2043,19 @@ func (e *CachedTagsTTLExecutor) shrink(level runtime.PressureLevel) {
 	}
 	e.cachesShrunk.Store(true)
 	e.cacheTags.Shrink(0.5)
-	e.scratch.Load().Shrink()
-}
-
-// runTags runs the step "tags": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *CachedTagsTTLExecutor) runTags(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) ([]string, error) {
-	return e.stepTags.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // CachedTagsWithFallbackExecutor runs the pipeline CachedTagsWithFallback ("tags") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type CachedTagsWithFallbackExecutor struct {
-	flujogenMethods                                                                     // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
-	svc             *flujoimpl.Services                                                 // configuration, components, run gate and counters
-	scratch         atomic.Pointer[runtime.Pool[scratchCachedTagsWithFallbackExecutor]] // working space of Parallel runs (enable_object_pool)
-	cachesShrunk    atomic.Bool                                                         // the caches admit no new results (memory pressure, auto-tuner)
-	coarse          *runtime.CoarseClock                                                // cache expiry against the system clock
-	compressor      *runtime.Compressor                                                 // shared by the caches
+	flujogenMethods                      // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
+	svc             *flujoimpl.Services  // configuration, components, run gate and counters
+	cachesShrunk    atomic.Bool          // the caches admit no new results (memory pressure, auto-tuner)
+	coarse          *runtime.CoarseClock // cache expiry against the system clock
+	compressor      *runtime.Compressor  // shared by the caches
 
-	// Step "tags".
 	stepTags  flujoimpl.Step[flujotest.Job, []string]
-	cntTags   flujoimpl.StepCounters
-	brkTags   *runtime.Breaker
-	cacheTags *runtime.ResultCache[[]string]
-
-	// Step "spare".
 	stepSpare flujoimpl.Step[flujotest.Job, []string]
-	cntSpare  flujoimpl.StepCounters
-	brkSpare  *runtime.Breaker
-}
-
-// scratchCachedTagsWithFallbackExecutor is the pooled working space of the Parallel runs of CachedTagsWithFallbackExecutor, one field per Parallel.
-type scratchCachedTagsWithFallbackExecutor struct{}
-
-func newscratchCachedTagsWithFallbackExecutor() scratchCachedTagsWithFallbackExecutor {
-	return scratchCachedTagsWithFallbackExecutor{}
-}
-func resetscratchCachedTagsWithFallbackExecutor(u *scratchCachedTagsWithFallbackExecutor) {
-	*u = scratchCachedTagsWithFallbackExecutor{}
+	cacheTags *runtime.ResultCache[[]string]
 }
 
 // flujogenConfigCachedTagsWithFallbackExecutor is the configuration compiled into CachedTagsWithFallbackExecutor.
@@ -4062,24 +2069,17 @@ func flujogenConfigCachedTagsWithFallbackExecutor() runtime.OptimizationConfig {
 
 // NewCachedTagsWithFallbackExecutor returns an executor of CachedTagsWithFallback. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewCachedTagsWithFallbackExecutor(opts ...flujo.CoreOption) (*CachedTagsWithFallbackExecutor, error) {
-	set, cfg, err := flujoimpl.Configure("CachedTagsWithFallbackExecutor", "tags", flujogenConfigCachedTagsWithFallbackExecutor(), "", opts)
+	p, err := flujoimpl.NewParts("CachedTagsWithFallbackExecutor", "tags", flujogenConfigCachedTagsWithFallbackExecutor(), "", opts)
 	if err != nil {
 		return nil, err
 	}
-	clock := set.Clock
 	e := &CachedTagsWithFallbackExecutor{}
 	fail := func(err error) (*CachedTagsWithFallbackExecutor, error) {
 		e.closeParts()
 		return nil, err
 	}
-	if e.brkTags, err = runtime.NewBreaker("tags", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
-		return fail(err)
-	}
-	if e.brkSpare, err = runtime.NewBreaker("spare", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
-		return fail(err)
-	}
 	// Expiry is checked on every hit against a coarse reading of the system clock, as in the ExecutorCore.
-	cacheClock, coarse := runtime.NewCacheClock(clock)
+	cacheClock, coarse := runtime.NewCacheClock(p.Clock())
 	e.coarse = coarse
 	if e.compressor, err = runtime.NewCompressor(); err != nil {
 		return fail(err)
@@ -4088,52 +2088,35 @@ func NewCachedTagsWithFallbackExecutor(opts ...flujo.CoreOption) (*CachedTagsWit
 		return fail(err)
 	}
 	e.coarse.Need(time.Duration(int64(7200000000000)))
-	if e.svc, err = flujoimpl.NewServices(cfg, flujoimpl.Deps{
+	e.stepTags.Leaf = &flujoimpl.Leaf[flujotest.Job, []string]{
+		Name:  "tags",
+		Plain: flujotest.Tags,
+		Key: func(in flujotest.Job) (uint64, bool) {
+			return flujoimpl.JSONKey("step|tags|flujotest.Job->[]string|Cache()|Retries(0)|Fallback(\"spare\")", in)
+		},
+	}
+	e.stepTags.Attempts = 1
+	e.stepTags.Cache = flujoimpl.UnkeyedCache[flujotest.Job, []string]{C: e.cacheTags}
+	e.stepSpare.Leaf = &flujoimpl.Leaf[flujotest.Job, []string]{
+		Name:  "spare",
+		Plain: flujotest.SpareTags,
+	}
+	e.stepSpare.Attempts = 2
+	if e.svc, err = p.Services(flujoimpl.Deps{
 		Build: e.build,
-		Clock: clock,
 		Close: func(*flujoimpl.Engine) []flujoimpl.Closer {
 			e.closeParts()
 			return nil
 		},
-		Fixed:  flujoimpl.CompiledIn,
-		Logger: set.Logger,
-		Name:   "CachedTagsWithFallbackExecutor",
 		PauseCaches: func(_ *flujoimpl.Engine, pause bool) {
 			e.cachesShrunk.Store(pause)
 		},
-		Sampler: set.Sampler,
-		Shrink:  e.shrink,
-		Sink:    set.Sink,
-		Stats:   e.addStats,
-	}); err != nil {
+		Shrink: e.shrink,
+		Stats:  e.addStats,
+	}, nil, &e.stepTags, &e.stepSpare); err != nil {
 		return fail(err)
 	}
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
-	e.stepTags = flujoimpl.Step[flujotest.Job, []string]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, []string]{
-			Name:          "tags",
-			Plain:         flujotest.Tags,
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-			Key: func(in flujotest.Job) (uint64, bool) {
-				return flujoimpl.JSONKey("step|tags|flujotest.Job->[]string|Cache()|Retries(0)|Fallback(\"spare\")", in)
-			},
-		},
-		Attempts: 1,
-		Breaker:  e.brkTags,
-		Cache:    flujoimpl.UnkeyedCache[flujotest.Job, []string]{C: e.cacheTags},
-		Counters: &e.cntTags,
-	}
-	e.stepSpare = flujoimpl.Step[flujotest.Job, []string]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, []string]{
-			Name:          "spare",
-			Plain:         flujotest.SpareTags,
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-		},
-		Attempts: 2,
-		Breaker:  e.brkSpare,
-		Slot:     1,
-		Counters: &e.cntSpare,
-	}
 	return e, nil
 }
 
@@ -4154,16 +2137,11 @@ func (e *CachedTagsWithFallbackExecutor) Execute(ctx context.Context, in flujote
 
 // ExecuteResult runs CachedTagsWithFallback on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *CachedTagsWithFallbackExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujoimpl.ExecOptionsOf(opts)
-	if !e.svc.Track.Enter() {
-		return nil, flujo.ErrClosed
-	}
-	defer e.svc.Track.Exit()
-	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
-	var err error
-	if r.Budget, err = runtime.RunBudget(limits); err != nil {
+	r, err := flujoimpl.StartRecorded[struct{}](e.svc, "", nil, opts)
+	if err != nil {
 		return nil, err
 	}
+	defer e.svc.Track.Exit()
 	var res flujo.StepResult
 	_, abort := e.runTags(ctx, in, &r, &res)
 	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
@@ -4177,35 +2155,10 @@ func (e *CachedTagsWithFallbackExecutor) ExecuteWithMonitoring(ctx context.Conte
 // build builds the parts of next that CachedTagsWithFallbackExecutor keeps itself, taking over old's (nil for the first configuration); the changes to shared parts apply when the returned function runs.
 func (e *CachedTagsWithFallbackExecutor) build(old, next *flujoimpl.Engine) (func(), []flujoimpl.Closer, error) {
 	cfg := &next.Config
-	var pool *runtime.Pool[scratchCachedTagsWithFallbackExecutor]
-	if old == nil || cfg.ObjectPoolMaxSize != old.Config.ObjectPoolMaxSize || cfg.ObjectPoolCleanupThreshold != old.Config.ObjectPoolCleanupThreshold {
-		p, err := runtime.NewPool(cfg.ObjectPoolMaxSize, cfg.ObjectPoolCleanupThreshold, newscratchCachedTagsWithFallbackExecutor, resetscratchCachedTagsWithFallbackExecutor)
-		if err != nil {
-			return nil, nil, err
-		}
-		pool = p
-	}
-	renew := old != nil && (cfg.CircuitBreakerFailureThreshold != old.Config.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.Config.CircuitBreakerRecoveryTimeoutSeconds)
-	recovery := time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second
-	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery}); renew && err != nil {
-		return nil, nil, err
-	}
 	rebuild := old != nil && (cfg.CacheMaxSize != old.Config.CacheMaxSize || cfg.CacheTTLSeconds != old.Config.CacheTTLSeconds)
 	ttl := time.Duration(cfg.CacheTTLSeconds) * time.Second
 	next.Env.CachePaused = &e.cachesShrunk
-	if next.Monitor != nil && old != nil && old.Monitor == next.Monitor {
-		next.Env.Monitors = old.Env.Monitors
-	} else if next.Monitor != nil {
-		next.Env.Monitors = []*runtime.StepMonitor{next.Monitor.Step("tags"), next.Monitor.Step("spare")}
-	}
 	return func() {
-		if pool != nil {
-			e.scratch.Store(pool)
-		}
-		if renew {
-			_ = e.brkTags.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-			_ = e.brkSpare.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-		}
 		if rebuild {
 			_ = e.cacheTags.Rebuild(cfg.CacheMaxSize, ttl) // valid: Import checked it
 			e.coarse.Need(ttl)
@@ -4215,15 +2168,10 @@ func (e *CachedTagsWithFallbackExecutor) build(old, next *flujoimpl.Engine) (fun
 
 // addStats adds the figures of the executor's own parts to s.
 func (e *CachedTagsWithFallbackExecutor) addStats(_ *flujoimpl.Engine, s *runtime.Stats) {
-	e.cntTags.AddTo(s.Steps, "tags")
-	flujoimpl.AddBreaker(s.Steps, "tags", e.brkTags)
 	if cs := e.cacheTags.Stats(); cs.Hits+cs.Misses > 0 {
 		flujoimpl.AddCache(s, "tags", cs)
 	}
-	e.cntSpare.AddTo(s.Steps, "spare")
-	flujoimpl.AddBreaker(s.Steps, "spare", e.brkSpare)
 	s.Cache.AdmissionPaused = e.cachesShrunk.Load()
-	flujoimpl.AddPool(s, e.scratch.Load().Stats())
 }
 
 // closeParts stops the executor's own parts, those built so far when its constructor fails.
@@ -4239,7 +2187,7 @@ func (e *CachedTagsWithFallbackExecutor) closeParts() {
 	}
 }
 
-// shrink reacts to memory pressure: from high pressure on, the caches admit no new results and give back half their capacity and the pool drops its idle objects; below, the caches admit again at full capacity.
+// shrink reacts to memory pressure: from high pressure on, the caches admit no new results and give back half their capacity; below, they admit again at full capacity.
 func (e *CachedTagsWithFallbackExecutor) shrink(level runtime.PressureLevel) {
 	if level < runtime.PressureHigh {
 		e.cachesShrunk.Store(false)
@@ -4248,50 +2196,25 @@ func (e *CachedTagsWithFallbackExecutor) shrink(level runtime.PressureLevel) {
 	}
 	e.cachesShrunk.Store(true)
 	e.cacheTags.Shrink(0.5)
-	e.scratch.Load().Shrink()
 }
 
 // runTags runs "tags" and, when it fails, its fallback "spare".
 func (e *CachedTagsWithFallbackExecutor) runTags(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) ([]string, error) {
-	out, abort := e.primaryTags(ctx, in, r, res)
+	out, abort := e.stepTags.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 	var fb flujo.StepResult
-	out, rescued, abort := flujoimpl.WithFallback(res, &fb, out, abort, func() ([]string, error) { return e.runSpare(ctx, in, r, &fb) })
+	out, rescued, abort := flujoimpl.WithFallback(res, &fb, out, abort, func() ([]string, error) { return e.stepSpare.Run(ctx, &r.Eng.Env, in, r.Frame(), &fb) })
 	if rescued {
 		e.stepTags.CacheFallback(&r.Eng.Env, in, out)
 	}
 	return out, abort
 }
 
-// primaryTags runs the step "tags": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *CachedTagsWithFallbackExecutor) primaryTags(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) ([]string, error) {
-	return e.stepTags.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
-}
-
-// runSpare runs the step "spare": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *CachedTagsWithFallbackExecutor) runSpare(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) ([]string, error) {
-	return e.stepSpare.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
-}
-
 // CountForeverExecutor runs the pipeline CountForever ("count") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type CountForeverExecutor struct {
-	flujogenMethods                                                           // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
-	svc             *flujoimpl.Services                                       // configuration, components, run gate and counters
-	scratch         atomic.Pointer[runtime.Pool[scratchCountForeverExecutor]] // working space of Parallel runs (enable_object_pool)
+	flujogenMethods                     // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
+	svc             *flujoimpl.Services // configuration, components, run gate and counters
 
-	// Step "add".
 	stepAdd flujoimpl.Step[int, int]
-	cntAdd  flujoimpl.StepCounters
-	brkAdd  *runtime.Breaker
-}
-
-// scratchCountForeverExecutor is the pooled working space of the Parallel runs of CountForeverExecutor, one field per Parallel.
-type scratchCountForeverExecutor struct{}
-
-func newscratchCountForeverExecutor() scratchCountForeverExecutor {
-	return scratchCountForeverExecutor{}
-}
-func resetscratchCountForeverExecutor(u *scratchCountForeverExecutor) {
-	*u = scratchCountForeverExecutor{}
 }
 
 // flujogenConfigCountForeverExecutor is the configuration compiled into CountForeverExecutor.
@@ -4305,47 +2228,20 @@ func flujogenConfigCountForeverExecutor() runtime.OptimizationConfig {
 
 // NewCountForeverExecutor returns an executor of CountForever. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewCountForeverExecutor(opts ...flujo.CoreOption) (*CountForeverExecutor, error) {
-	set, cfg, err := flujoimpl.Configure("CountForeverExecutor", "count", flujogenConfigCountForeverExecutor(), "", opts)
+	p, err := flujoimpl.NewParts("CountForeverExecutor", "count", flujogenConfigCountForeverExecutor(), "", opts)
 	if err != nil {
 		return nil, err
 	}
-	clock := set.Clock
 	e := &CountForeverExecutor{}
-	fail := func(err error) (*CountForeverExecutor, error) {
-		e.closeParts()
+	e.stepAdd.Leaf = &flujoimpl.Leaf[int, int]{
+		Name:  "add",
+		Plain: flujotest.AddOne,
+	}
+	e.stepAdd.Attempts = 2
+	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepAdd); err != nil {
 		return nil, err
 	}
-	if e.brkAdd, err = runtime.NewBreaker("add", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
-		return fail(err)
-	}
-	if e.svc, err = flujoimpl.NewServices(cfg, flujoimpl.Deps{
-		Build: e.build,
-		Clock: clock,
-		Close: func(*flujoimpl.Engine) []flujoimpl.Closer {
-			e.closeParts()
-			return nil
-		},
-		Fixed:   flujoimpl.CompiledIn,
-		Logger:  set.Logger,
-		Name:    "CountForeverExecutor",
-		Sampler: set.Sampler,
-		Shrink:  e.shrink,
-		Sink:    set.Sink,
-		Stats:   e.addStats,
-	}); err != nil {
-		return fail(err)
-	}
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
-	e.stepAdd = flujoimpl.Step[int, int]{
-		Leaf: &flujoimpl.Leaf[int, int]{
-			Name:          "add",
-			Plain:         flujotest.AddOne,
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-		},
-		Attempts: 2,
-		Breaker:  e.brkAdd,
-		Counters: &e.cntAdd,
-	}
 	return e, nil
 }
 
@@ -4366,16 +2262,11 @@ func (e *CountForeverExecutor) Execute(ctx context.Context, in int) (int, error)
 
 // ExecuteResult runs CountForever on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *CountForeverExecutor) ExecuteResult(ctx context.Context, in int, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujoimpl.ExecOptionsOf(opts)
-	if !e.svc.Track.Enter() {
-		return nil, flujo.ErrClosed
-	}
-	defer e.svc.Track.Exit()
-	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
-	var err error
-	if r.Budget, err = runtime.RunBudget(limits); err != nil {
+	r, err := flujoimpl.StartRecorded[struct{}](e.svc, "", nil, opts)
+	if err != nil {
 		return nil, err
 	}
+	defer e.svc.Track.Exit()
 	var res flujo.StepResult
 	_, abort := e.runCount(ctx, in, &r, &res)
 	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
@@ -4384,55 +2275,6 @@ func (e *CountForeverExecutor) ExecuteResult(ctx context.Context, in int, opts .
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
 func (e *CountForeverExecutor) ExecuteWithMonitoring(ctx context.Context, in int, opts ...flujo.ExecOption) (*flujo.PipelineResult, flujo.Metrics, error) {
 	return flujoimpl.WithMetrics(e.ExecuteResult(ctx, in, opts...))
-}
-
-// build builds the parts of next that CountForeverExecutor keeps itself, taking over old's (nil for the first configuration); the changes to shared parts apply when the returned function runs.
-func (e *CountForeverExecutor) build(old, next *flujoimpl.Engine) (func(), []flujoimpl.Closer, error) {
-	cfg := &next.Config
-	var pool *runtime.Pool[scratchCountForeverExecutor]
-	if old == nil || cfg.ObjectPoolMaxSize != old.Config.ObjectPoolMaxSize || cfg.ObjectPoolCleanupThreshold != old.Config.ObjectPoolCleanupThreshold {
-		p, err := runtime.NewPool(cfg.ObjectPoolMaxSize, cfg.ObjectPoolCleanupThreshold, newscratchCountForeverExecutor, resetscratchCountForeverExecutor)
-		if err != nil {
-			return nil, nil, err
-		}
-		pool = p
-	}
-	renew := old != nil && (cfg.CircuitBreakerFailureThreshold != old.Config.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.Config.CircuitBreakerRecoveryTimeoutSeconds)
-	recovery := time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second
-	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery}); renew && err != nil {
-		return nil, nil, err
-	}
-	if next.Monitor != nil && old != nil && old.Monitor == next.Monitor {
-		next.Env.Monitors = old.Env.Monitors
-	} else if next.Monitor != nil {
-		next.Env.Monitors = []*runtime.StepMonitor{next.Monitor.Step("add")}
-	}
-	return func() {
-		if pool != nil {
-			e.scratch.Store(pool)
-		}
-		if renew {
-			_ = e.brkAdd.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-		}
-	}, nil, nil
-}
-
-// addStats adds the figures of the executor's own parts to s.
-func (e *CountForeverExecutor) addStats(_ *flujoimpl.Engine, s *runtime.Stats) {
-	e.cntAdd.AddTo(s.Steps, "add")
-	flujoimpl.AddBreaker(s.Steps, "add", e.brkAdd)
-	flujoimpl.AddPool(s, e.scratch.Load().Stats())
-}
-
-// closeParts stops the executor's own parts, those built so far when its constructor fails.
-func (e *CountForeverExecutor) closeParts() {}
-
-// shrink reacts to memory pressure: from high pressure on, the caches admit no new results and give back half their capacity and the pool drops its idle objects; below, the caches admit again at full capacity.
-func (e *CountForeverExecutor) shrink(level runtime.PressureLevel) {
-	if level < runtime.PressureHigh {
-		return
-	}
-	e.scratch.Load().Shrink()
 }
 
 // runCount runs the Loop "count".
@@ -4447,7 +2289,7 @@ func (e *CountForeverExecutor) runCount(ctx context.Context, in int, r *flujoimp
 			return *new(int), cerr
 		}
 		var cr flujo.StepResult
-		nv, abort := e.runAdd(ctx, v, r, &cr)
+		nv, abort := e.stepAdd.Run(ctx, &r.Eng.Env, v, r.Frame(), &cr)
 		res.Attempts = i
 		if stop, abort := flujoimpl.Child(res, &cr, r.Record, abort); stop {
 			return *new(int), abort
@@ -4466,31 +2308,12 @@ func (e *CountForeverExecutor) runCount(ctx context.Context, in int, r *flujoimp
 	return *new(int), nil
 }
 
-// runAdd runs the step "add": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *CountForeverExecutor) runAdd(ctx context.Context, in int, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (int, error) {
-	return e.stepAdd.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
-}
-
 // CountForever2Executor runs the pipeline CountForever2 ("count") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type CountForever2Executor struct {
-	flujogenMethods                                                            // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
-	svc             *flujoimpl.Services                                        // configuration, components, run gate and counters
-	scratch         atomic.Pointer[runtime.Pool[scratchCountForever2Executor]] // working space of Parallel runs (enable_object_pool)
+	flujogenMethods                     // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
+	svc             *flujoimpl.Services // configuration, components, run gate and counters
 
-	// Step "add".
 	stepAdd flujoimpl.Step[int, int]
-	cntAdd  flujoimpl.StepCounters
-	brkAdd  *runtime.Breaker
-}
-
-// scratchCountForever2Executor is the pooled working space of the Parallel runs of CountForever2Executor, one field per Parallel.
-type scratchCountForever2Executor struct{}
-
-func newscratchCountForever2Executor() scratchCountForever2Executor {
-	return scratchCountForever2Executor{}
-}
-func resetscratchCountForever2Executor(u *scratchCountForever2Executor) {
-	*u = scratchCountForever2Executor{}
 }
 
 // flujogenConfigCountForever2Executor is the configuration compiled into CountForever2Executor.
@@ -4504,47 +2327,20 @@ func flujogenConfigCountForever2Executor() runtime.OptimizationConfig {
 
 // NewCountForever2Executor returns an executor of CountForever2. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewCountForever2Executor(opts ...flujo.CoreOption) (*CountForever2Executor, error) {
-	set, cfg, err := flujoimpl.Configure("CountForever2Executor", "count", flujogenConfigCountForever2Executor(), "", opts)
+	p, err := flujoimpl.NewParts("CountForever2Executor", "count", flujogenConfigCountForever2Executor(), "", opts)
 	if err != nil {
 		return nil, err
 	}
-	clock := set.Clock
 	e := &CountForever2Executor{}
-	fail := func(err error) (*CountForever2Executor, error) {
-		e.closeParts()
+	e.stepAdd.Leaf = &flujoimpl.Leaf[int, int]{
+		Name:  "add",
+		Plain: flujotest.AddOne,
+	}
+	e.stepAdd.Attempts = 2
+	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepAdd); err != nil {
 		return nil, err
 	}
-	if e.brkAdd, err = runtime.NewBreaker("add", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
-		return fail(err)
-	}
-	if e.svc, err = flujoimpl.NewServices(cfg, flujoimpl.Deps{
-		Build: e.build,
-		Clock: clock,
-		Close: func(*flujoimpl.Engine) []flujoimpl.Closer {
-			e.closeParts()
-			return nil
-		},
-		Fixed:   flujoimpl.CompiledIn,
-		Logger:  set.Logger,
-		Name:    "CountForever2Executor",
-		Sampler: set.Sampler,
-		Shrink:  e.shrink,
-		Sink:    set.Sink,
-		Stats:   e.addStats,
-	}); err != nil {
-		return fail(err)
-	}
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
-	e.stepAdd = flujoimpl.Step[int, int]{
-		Leaf: &flujoimpl.Leaf[int, int]{
-			Name:          "add",
-			Plain:         flujotest.AddOne,
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-		},
-		Attempts: 2,
-		Breaker:  e.brkAdd,
-		Counters: &e.cntAdd,
-	}
 	return e, nil
 }
 
@@ -4565,16 +2361,11 @@ func (e *CountForever2Executor) Execute(ctx context.Context, in int) (int, error
 
 // ExecuteResult runs CountForever2 on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *CountForever2Executor) ExecuteResult(ctx context.Context, in int, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujoimpl.ExecOptionsOf(opts)
-	if !e.svc.Track.Enter() {
-		return nil, flujo.ErrClosed
-	}
-	defer e.svc.Track.Exit()
-	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
-	var err error
-	if r.Budget, err = runtime.RunBudget(limits); err != nil {
+	r, err := flujoimpl.StartRecorded[struct{}](e.svc, "", nil, opts)
+	if err != nil {
 		return nil, err
 	}
+	defer e.svc.Track.Exit()
 	var res flujo.StepResult
 	_, abort := e.runCount(ctx, in, &r, &res)
 	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
@@ -4583,55 +2374,6 @@ func (e *CountForever2Executor) ExecuteResult(ctx context.Context, in int, opts 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
 func (e *CountForever2Executor) ExecuteWithMonitoring(ctx context.Context, in int, opts ...flujo.ExecOption) (*flujo.PipelineResult, flujo.Metrics, error) {
 	return flujoimpl.WithMetrics(e.ExecuteResult(ctx, in, opts...))
-}
-
-// build builds the parts of next that CountForever2Executor keeps itself, taking over old's (nil for the first configuration); the changes to shared parts apply when the returned function runs.
-func (e *CountForever2Executor) build(old, next *flujoimpl.Engine) (func(), []flujoimpl.Closer, error) {
-	cfg := &next.Config
-	var pool *runtime.Pool[scratchCountForever2Executor]
-	if old == nil || cfg.ObjectPoolMaxSize != old.Config.ObjectPoolMaxSize || cfg.ObjectPoolCleanupThreshold != old.Config.ObjectPoolCleanupThreshold {
-		p, err := runtime.NewPool(cfg.ObjectPoolMaxSize, cfg.ObjectPoolCleanupThreshold, newscratchCountForever2Executor, resetscratchCountForever2Executor)
-		if err != nil {
-			return nil, nil, err
-		}
-		pool = p
-	}
-	renew := old != nil && (cfg.CircuitBreakerFailureThreshold != old.Config.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.Config.CircuitBreakerRecoveryTimeoutSeconds)
-	recovery := time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second
-	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery}); renew && err != nil {
-		return nil, nil, err
-	}
-	if next.Monitor != nil && old != nil && old.Monitor == next.Monitor {
-		next.Env.Monitors = old.Env.Monitors
-	} else if next.Monitor != nil {
-		next.Env.Monitors = []*runtime.StepMonitor{next.Monitor.Step("add")}
-	}
-	return func() {
-		if pool != nil {
-			e.scratch.Store(pool)
-		}
-		if renew {
-			_ = e.brkAdd.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-		}
-	}, nil, nil
-}
-
-// addStats adds the figures of the executor's own parts to s.
-func (e *CountForever2Executor) addStats(_ *flujoimpl.Engine, s *runtime.Stats) {
-	e.cntAdd.AddTo(s.Steps, "add")
-	flujoimpl.AddBreaker(s.Steps, "add", e.brkAdd)
-	flujoimpl.AddPool(s, e.scratch.Load().Stats())
-}
-
-// closeParts stops the executor's own parts, those built so far when its constructor fails.
-func (e *CountForever2Executor) closeParts() {}
-
-// shrink reacts to memory pressure: from high pressure on, the caches admit no new results and give back half their capacity and the pool drops its idle objects; below, the caches admit again at full capacity.
-func (e *CountForever2Executor) shrink(level runtime.PressureLevel) {
-	if level < runtime.PressureHigh {
-		return
-	}
-	e.scratch.Load().Shrink()
 }
 
 // runCount runs the Loop "count".
@@ -4646,7 +2388,7 @@ func (e *CountForever2Executor) runCount(ctx context.Context, in int, r *flujoim
 			return *new(int), cerr
 		}
 		var cr flujo.StepResult
-		nv, abort := e.runAdd(ctx, v, r, &cr)
+		nv, abort := e.stepAdd.Run(ctx, &r.Eng.Env, v, r.Frame(), &cr)
 		res.Attempts = i
 		if stop, abort := flujoimpl.Child(res, &cr, r.Record, abort); stop {
 			return *new(int), abort
@@ -4665,31 +2407,12 @@ func (e *CountForever2Executor) runCount(ctx context.Context, in int, r *flujoim
 	return *new(int), nil
 }
 
-// runAdd runs the step "add": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *CountForever2Executor) runAdd(ctx context.Context, in int, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (int, error) {
-	return e.stepAdd.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
-}
-
 // CountTo3Executor runs the pipeline CountTo3 ("count") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type CountTo3Executor struct {
-	flujogenMethods                                                       // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
-	svc             *flujoimpl.Services                                   // configuration, components, run gate and counters
-	scratch         atomic.Pointer[runtime.Pool[scratchCountTo3Executor]] // working space of Parallel runs (enable_object_pool)
+	flujogenMethods                     // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
+	svc             *flujoimpl.Services // configuration, components, run gate and counters
 
-	// Step "add".
 	stepAdd flujoimpl.Step[int, int]
-	cntAdd  flujoimpl.StepCounters
-	brkAdd  *runtime.Breaker
-}
-
-// scratchCountTo3Executor is the pooled working space of the Parallel runs of CountTo3Executor, one field per Parallel.
-type scratchCountTo3Executor struct{}
-
-func newscratchCountTo3Executor() scratchCountTo3Executor {
-	return scratchCountTo3Executor{}
-}
-func resetscratchCountTo3Executor(u *scratchCountTo3Executor) {
-	*u = scratchCountTo3Executor{}
 }
 
 // flujogenConfigCountTo3Executor is the configuration compiled into CountTo3Executor.
@@ -4703,47 +2426,20 @@ func flujogenConfigCountTo3Executor() runtime.OptimizationConfig {
 
 // NewCountTo3Executor returns an executor of CountTo3. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewCountTo3Executor(opts ...flujo.CoreOption) (*CountTo3Executor, error) {
-	set, cfg, err := flujoimpl.Configure("CountTo3Executor", "count", flujogenConfigCountTo3Executor(), "", opts)
+	p, err := flujoimpl.NewParts("CountTo3Executor", "count", flujogenConfigCountTo3Executor(), "", opts)
 	if err != nil {
 		return nil, err
 	}
-	clock := set.Clock
 	e := &CountTo3Executor{}
-	fail := func(err error) (*CountTo3Executor, error) {
-		e.closeParts()
+	e.stepAdd.Leaf = &flujoimpl.Leaf[int, int]{
+		Name:  "add",
+		Plain: flujotest.AddOne,
+	}
+	e.stepAdd.Attempts = 2
+	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepAdd); err != nil {
 		return nil, err
 	}
-	if e.brkAdd, err = runtime.NewBreaker("add", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
-		return fail(err)
-	}
-	if e.svc, err = flujoimpl.NewServices(cfg, flujoimpl.Deps{
-		Build: e.build,
-		Clock: clock,
-		Close: func(*flujoimpl.Engine) []flujoimpl.Closer {
-			e.closeParts()
-			return nil
-		},
-		Fixed:   flujoimpl.CompiledIn,
-		Logger:  set.Logger,
-		Name:    "CountTo3Executor",
-		Sampler: set.Sampler,
-		Shrink:  e.shrink,
-		Sink:    set.Sink,
-		Stats:   e.addStats,
-	}); err != nil {
-		return fail(err)
-	}
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
-	e.stepAdd = flujoimpl.Step[int, int]{
-		Leaf: &flujoimpl.Leaf[int, int]{
-			Name:          "add",
-			Plain:         flujotest.AddOne,
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-		},
-		Attempts: 2,
-		Breaker:  e.brkAdd,
-		Counters: &e.cntAdd,
-	}
 	return e, nil
 }
 
@@ -4764,16 +2460,11 @@ func (e *CountTo3Executor) Execute(ctx context.Context, in int) (int, error) {
 
 // ExecuteResult runs CountTo3 on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *CountTo3Executor) ExecuteResult(ctx context.Context, in int, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujoimpl.ExecOptionsOf(opts)
-	if !e.svc.Track.Enter() {
-		return nil, flujo.ErrClosed
-	}
-	defer e.svc.Track.Exit()
-	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
-	var err error
-	if r.Budget, err = runtime.RunBudget(limits); err != nil {
+	r, err := flujoimpl.StartRecorded[struct{}](e.svc, "", nil, opts)
+	if err != nil {
 		return nil, err
 	}
+	defer e.svc.Track.Exit()
 	var res flujo.StepResult
 	_, abort := e.runCount(ctx, in, &r, &res)
 	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
@@ -4782,55 +2473,6 @@ func (e *CountTo3Executor) ExecuteResult(ctx context.Context, in int, opts ...fl
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
 func (e *CountTo3Executor) ExecuteWithMonitoring(ctx context.Context, in int, opts ...flujo.ExecOption) (*flujo.PipelineResult, flujo.Metrics, error) {
 	return flujoimpl.WithMetrics(e.ExecuteResult(ctx, in, opts...))
-}
-
-// build builds the parts of next that CountTo3Executor keeps itself, taking over old's (nil for the first configuration); the changes to shared parts apply when the returned function runs.
-func (e *CountTo3Executor) build(old, next *flujoimpl.Engine) (func(), []flujoimpl.Closer, error) {
-	cfg := &next.Config
-	var pool *runtime.Pool[scratchCountTo3Executor]
-	if old == nil || cfg.ObjectPoolMaxSize != old.Config.ObjectPoolMaxSize || cfg.ObjectPoolCleanupThreshold != old.Config.ObjectPoolCleanupThreshold {
-		p, err := runtime.NewPool(cfg.ObjectPoolMaxSize, cfg.ObjectPoolCleanupThreshold, newscratchCountTo3Executor, resetscratchCountTo3Executor)
-		if err != nil {
-			return nil, nil, err
-		}
-		pool = p
-	}
-	renew := old != nil && (cfg.CircuitBreakerFailureThreshold != old.Config.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.Config.CircuitBreakerRecoveryTimeoutSeconds)
-	recovery := time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second
-	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery}); renew && err != nil {
-		return nil, nil, err
-	}
-	if next.Monitor != nil && old != nil && old.Monitor == next.Monitor {
-		next.Env.Monitors = old.Env.Monitors
-	} else if next.Monitor != nil {
-		next.Env.Monitors = []*runtime.StepMonitor{next.Monitor.Step("add")}
-	}
-	return func() {
-		if pool != nil {
-			e.scratch.Store(pool)
-		}
-		if renew {
-			_ = e.brkAdd.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-		}
-	}, nil, nil
-}
-
-// addStats adds the figures of the executor's own parts to s.
-func (e *CountTo3Executor) addStats(_ *flujoimpl.Engine, s *runtime.Stats) {
-	e.cntAdd.AddTo(s.Steps, "add")
-	flujoimpl.AddBreaker(s.Steps, "add", e.brkAdd)
-	flujoimpl.AddPool(s, e.scratch.Load().Stats())
-}
-
-// closeParts stops the executor's own parts, those built so far when its constructor fails.
-func (e *CountTo3Executor) closeParts() {}
-
-// shrink reacts to memory pressure: from high pressure on, the caches admit no new results and give back half their capacity and the pool drops its idle objects; below, the caches admit again at full capacity.
-func (e *CountTo3Executor) shrink(level runtime.PressureLevel) {
-	if level < runtime.PressureHigh {
-		return
-	}
-	e.scratch.Load().Shrink()
 }
 
 // runCount runs the Loop "count".
@@ -4845,7 +2487,7 @@ func (e *CountTo3Executor) runCount(ctx context.Context, in int, r *flujoimpl.Ru
 			return *new(int), cerr
 		}
 		var cr flujo.StepResult
-		nv, abort := e.runAdd(ctx, v, r, &cr)
+		nv, abort := e.stepAdd.Run(ctx, &r.Eng.Env, v, r.Frame(), &cr)
 		res.Attempts = i
 		if stop, abort := flujoimpl.Child(res, &cr, r.Record, abort); stop {
 			return *new(int), abort
@@ -4864,40 +2506,17 @@ func (e *CountTo3Executor) runCount(ctx context.Context, in int, r *flujoimpl.Ru
 	return *new(int), nil
 }
 
-// runAdd runs the step "add": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *CountTo3Executor) runAdd(ctx context.Context, in int, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (int, error) {
-	return e.stepAdd.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
-}
-
 // FailBeforeCachedExecutor runs the pipeline FailBeforeCached ("failfirst") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type FailBeforeCachedExecutor struct {
-	flujogenMethods                                                               // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
-	svc             *flujoimpl.Services                                           // configuration, components, run gate and counters
-	scratch         atomic.Pointer[runtime.Pool[scratchFailBeforeCachedExecutor]] // working space of Parallel runs (enable_object_pool)
-	cachesShrunk    atomic.Bool                                                   // the caches admit no new results (memory pressure, auto-tuner)
-	coarse          *runtime.CoarseClock                                          // cache expiry against the system clock
-	compressor      *runtime.Compressor                                           // shared by the caches
+	flujogenMethods                      // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
+	svc             *flujoimpl.Services  // configuration, components, run gate and counters
+	cachesShrunk    atomic.Bool          // the caches admit no new results (memory pressure, auto-tuner)
+	coarse          *runtime.CoarseClock // cache expiry against the system clock
+	compressor      *runtime.Compressor  // shared by the caches
 
-	// Step "fail".
-	stepFail flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cntFail  flujoimpl.StepCounters
-	brkFail  *runtime.Breaker
-
-	// Step "tags".
+	stepFail  flujoimpl.Step[flujotest.Job, flujotest.Job]
 	stepTags  flujoimpl.Step[flujotest.Job, []string]
-	cntTags   flujoimpl.StepCounters
-	brkTags   *runtime.Breaker
 	cacheTags *runtime.ResultCache[[]string]
-}
-
-// scratchFailBeforeCachedExecutor is the pooled working space of the Parallel runs of FailBeforeCachedExecutor, one field per Parallel.
-type scratchFailBeforeCachedExecutor struct{}
-
-func newscratchFailBeforeCachedExecutor() scratchFailBeforeCachedExecutor {
-	return scratchFailBeforeCachedExecutor{}
-}
-func resetscratchFailBeforeCachedExecutor(u *scratchFailBeforeCachedExecutor) {
-	*u = scratchFailBeforeCachedExecutor{}
 }
 
 // flujogenConfigFailBeforeCachedExecutor is the configuration compiled into FailBeforeCachedExecutor.
@@ -4911,24 +2530,17 @@ func flujogenConfigFailBeforeCachedExecutor() runtime.OptimizationConfig {
 
 // NewFailBeforeCachedExecutor returns an executor of FailBeforeCached. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewFailBeforeCachedExecutor(opts ...flujo.CoreOption) (*FailBeforeCachedExecutor, error) {
-	set, cfg, err := flujoimpl.Configure("FailBeforeCachedExecutor", "failfirst", flujogenConfigFailBeforeCachedExecutor(), "", opts)
+	p, err := flujoimpl.NewParts("FailBeforeCachedExecutor", "failfirst", flujogenConfigFailBeforeCachedExecutor(), "", opts)
 	if err != nil {
 		return nil, err
 	}
-	clock := set.Clock
 	e := &FailBeforeCachedExecutor{}
 	fail := func(err error) (*FailBeforeCachedExecutor, error) {
 		e.closeParts()
 		return nil, err
 	}
-	if e.brkFail, err = runtime.NewBreaker("fail", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
-		return fail(err)
-	}
-	if e.brkTags, err = runtime.NewBreaker("tags", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
-		return fail(err)
-	}
 	// Expiry is checked on every hit against a coarse reading of the system clock, as in the ExecutorCore.
-	cacheClock, coarse := runtime.NewCacheClock(clock)
+	cacheClock, coarse := runtime.NewCacheClock(p.Clock())
 	e.coarse = coarse
 	if e.compressor, err = runtime.NewCompressor(); err != nil {
 		return fail(err)
@@ -4937,55 +2549,38 @@ func NewFailBeforeCachedExecutor(opts ...flujo.CoreOption) (*FailBeforeCachedExe
 		return fail(err)
 	}
 	e.coarse.Need(time.Duration(int64(7200000000000)))
-	if e.svc, err = flujoimpl.NewServices(cfg, flujoimpl.Deps{
+	e.stepFail.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name:  "fail",
+		Plain: flujotest.Fail,
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
+		},
+	}
+	e.stepFail.Attempts = 1
+	e.stepTags.Leaf = &flujoimpl.Leaf[flujotest.Job, []string]{
+		Name:  "tags",
+		Plain: flujotest.Tags,
+		Key: func(in flujotest.Job) (uint64, bool) {
+			return flujoimpl.JSONKey("step|tags|flujotest.Job->[]string|Cache()", in)
+		},
+	}
+	e.stepTags.Attempts = 2
+	e.stepTags.Cache = flujoimpl.UnkeyedCache[flujotest.Job, []string]{C: e.cacheTags}
+	if e.svc, err = p.Services(flujoimpl.Deps{
 		Build: e.build,
-		Clock: clock,
 		Close: func(*flujoimpl.Engine) []flujoimpl.Closer {
 			e.closeParts()
 			return nil
 		},
-		Fixed:  flujoimpl.CompiledIn,
-		Logger: set.Logger,
-		Name:   "FailBeforeCachedExecutor",
 		PauseCaches: func(_ *flujoimpl.Engine, pause bool) {
 			e.cachesShrunk.Store(pause)
 		},
-		Sampler: set.Sampler,
-		Shrink:  e.shrink,
-		Sink:    set.Sink,
-		Stats:   e.addStats,
-	}); err != nil {
+		Shrink: e.shrink,
+		Stats:  e.addStats,
+	}, nil, &e.stepFail, &e.stepTags); err != nil {
 		return fail(err)
 	}
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
-	e.stepFail = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name:  "fail",
-			Plain: flujotest.Fail,
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-		},
-		Attempts: 1,
-		Breaker:  e.brkFail,
-		Counters: &e.cntFail,
-	}
-	e.stepTags = flujoimpl.Step[flujotest.Job, []string]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, []string]{
-			Name:          "tags",
-			Plain:         flujotest.Tags,
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-			Key: func(in flujotest.Job) (uint64, bool) {
-				return flujoimpl.JSONKey("step|tags|flujotest.Job->[]string|Cache()", in)
-			},
-		},
-		Attempts: 2,
-		Breaker:  e.brkTags,
-		Slot:     1,
-		Cache:    flujoimpl.UnkeyedCache[flujotest.Job, []string]{C: e.cacheTags},
-		Counters: &e.cntTags,
-	}
 	return e, nil
 }
 
@@ -5006,16 +2601,11 @@ func (e *FailBeforeCachedExecutor) Execute(ctx context.Context, in flujotest.Job
 
 // ExecuteResult runs FailBeforeCached on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *FailBeforeCachedExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujoimpl.ExecOptionsOf(opts)
-	if !e.svc.Track.Enter() {
-		return nil, flujo.ErrClosed
-	}
-	defer e.svc.Track.Exit()
-	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
-	var err error
-	if r.Budget, err = runtime.RunBudget(limits); err != nil {
+	r, err := flujoimpl.StartRecorded[struct{}](e.svc, "", nil, opts)
+	if err != nil {
 		return nil, err
 	}
+	defer e.svc.Track.Exit()
 	var res flujo.StepResult
 	_, abort := e.runFailfirst(ctx, in, &r, &res)
 	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, true)
@@ -5029,35 +2619,10 @@ func (e *FailBeforeCachedExecutor) ExecuteWithMonitoring(ctx context.Context, in
 // build builds the parts of next that FailBeforeCachedExecutor keeps itself, taking over old's (nil for the first configuration); the changes to shared parts apply when the returned function runs.
 func (e *FailBeforeCachedExecutor) build(old, next *flujoimpl.Engine) (func(), []flujoimpl.Closer, error) {
 	cfg := &next.Config
-	var pool *runtime.Pool[scratchFailBeforeCachedExecutor]
-	if old == nil || cfg.ObjectPoolMaxSize != old.Config.ObjectPoolMaxSize || cfg.ObjectPoolCleanupThreshold != old.Config.ObjectPoolCleanupThreshold {
-		p, err := runtime.NewPool(cfg.ObjectPoolMaxSize, cfg.ObjectPoolCleanupThreshold, newscratchFailBeforeCachedExecutor, resetscratchFailBeforeCachedExecutor)
-		if err != nil {
-			return nil, nil, err
-		}
-		pool = p
-	}
-	renew := old != nil && (cfg.CircuitBreakerFailureThreshold != old.Config.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.Config.CircuitBreakerRecoveryTimeoutSeconds)
-	recovery := time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second
-	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery}); renew && err != nil {
-		return nil, nil, err
-	}
 	rebuild := old != nil && (cfg.CacheMaxSize != old.Config.CacheMaxSize || cfg.CacheTTLSeconds != old.Config.CacheTTLSeconds)
 	ttl := time.Duration(cfg.CacheTTLSeconds) * time.Second
 	next.Env.CachePaused = &e.cachesShrunk
-	if next.Monitor != nil && old != nil && old.Monitor == next.Monitor {
-		next.Env.Monitors = old.Env.Monitors
-	} else if next.Monitor != nil {
-		next.Env.Monitors = []*runtime.StepMonitor{next.Monitor.Step("fail"), next.Monitor.Step("tags")}
-	}
 	return func() {
-		if pool != nil {
-			e.scratch.Store(pool)
-		}
-		if renew {
-			_ = e.brkFail.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-			_ = e.brkTags.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-		}
 		if rebuild {
 			_ = e.cacheTags.Rebuild(cfg.CacheMaxSize, ttl) // valid: Import checked it
 			e.coarse.Need(ttl)
@@ -5067,15 +2632,10 @@ func (e *FailBeforeCachedExecutor) build(old, next *flujoimpl.Engine) (func(), [
 
 // addStats adds the figures of the executor's own parts to s.
 func (e *FailBeforeCachedExecutor) addStats(_ *flujoimpl.Engine, s *runtime.Stats) {
-	e.cntFail.AddTo(s.Steps, "fail")
-	flujoimpl.AddBreaker(s.Steps, "fail", e.brkFail)
-	e.cntTags.AddTo(s.Steps, "tags")
-	flujoimpl.AddBreaker(s.Steps, "tags", e.brkTags)
 	if cs := e.cacheTags.Stats(); cs.Hits+cs.Misses > 0 {
 		flujoimpl.AddCache(s, "tags", cs)
 	}
 	s.Cache.AdmissionPaused = e.cachesShrunk.Load()
-	flujoimpl.AddPool(s, e.scratch.Load().Stats())
 }
 
 // closeParts stops the executor's own parts, those built so far when its constructor fails.
@@ -5091,7 +2651,7 @@ func (e *FailBeforeCachedExecutor) closeParts() {
 	}
 }
 
-// shrink reacts to memory pressure: from high pressure on, the caches admit no new results and give back half their capacity and the pool drops its idle objects; below, the caches admit again at full capacity.
+// shrink reacts to memory pressure: from high pressure on, the caches admit no new results and give back half their capacity; below, they admit again at full capacity.
 func (e *FailBeforeCachedExecutor) shrink(level runtime.PressureLevel) {
 	if level < runtime.PressureHigh {
 		e.cachesShrunk.Store(false)
@@ -5100,7 +2660,6 @@ func (e *FailBeforeCachedExecutor) shrink(level runtime.PressureLevel) {
 	}
 	e.cachesShrunk.Store(true)
 	e.cacheTags.Shrink(0.5)
-	e.scratch.Load().Shrink()
 }
 
 // runFailfirst runs the Pipeline "failfirst".
@@ -5110,49 +2669,24 @@ func (e *FailBeforeCachedExecutor) runFailfirst(ctx context.Context, in flujotes
 	if r.Record {
 		res.Steps = make([]flujo.StepResult, 0, 2)
 	}
-	var crFail flujo.StepResult
-	outFail, abort := e.runFail(ctx, in, r, &crFail)
+	var crFail, crTags flujo.StepResult
+	outFail, abort := e.stepFail.Run(ctx, &r.Eng.Env, in, r.Frame(), &crFail)
 	if stop, abort := flujoimpl.Child(res, &crFail, r.Record, abort); stop {
 		return *new([]string), abort
 	}
-	var crTags flujo.StepResult
-	outTags, abort := e.runTags(ctx, outFail, r, &crTags)
+	outTags, abort := e.stepTags.Run(ctx, &r.Eng.Env, outFail, r.Frame(), &crTags)
 	if stop, abort := flujoimpl.Child(res, &crTags, r.Record, abort); stop {
 		return *new([]string), abort
 	}
 	return flujoimpl.Succeed(res, r.Record, outTags), nil
 }
 
-// runFail runs the step "fail": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *FailBeforeCachedExecutor) runFail(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepFail.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
-}
-
-// runTags runs the step "tags": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *FailBeforeCachedExecutor) runTags(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) ([]string, error) {
-	return e.stepTags.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
-}
-
 // FailOnceExecutor runs the pipeline FailOnce ("fail") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type FailOnceExecutor struct {
-	flujogenMethods                                                       // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
-	svc             *flujoimpl.Services                                   // configuration, components, run gate and counters
-	scratch         atomic.Pointer[runtime.Pool[scratchFailOnceExecutor]] // working space of Parallel runs (enable_object_pool)
+	flujogenMethods                     // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
+	svc             *flujoimpl.Services // configuration, components, run gate and counters
 
-	// Step "fail".
 	stepFail flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cntFail  flujoimpl.StepCounters
-	brkFail  *runtime.Breaker
-}
-
-// scratchFailOnceExecutor is the pooled working space of the Parallel runs of FailOnceExecutor, one field per Parallel.
-type scratchFailOnceExecutor struct{}
-
-func newscratchFailOnceExecutor() scratchFailOnceExecutor {
-	return scratchFailOnceExecutor{}
-}
-func resetscratchFailOnceExecutor(u *scratchFailOnceExecutor) {
-	*u = scratchFailOnceExecutor{}
 }
 
 // flujogenConfigFailOnceExecutor is the configuration compiled into FailOnceExecutor.
@@ -5166,50 +2700,23 @@ func flujogenConfigFailOnceExecutor() runtime.OptimizationConfig {
 
 // NewFailOnceExecutor returns an executor of FailOnce. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewFailOnceExecutor(opts ...flujo.CoreOption) (*FailOnceExecutor, error) {
-	set, cfg, err := flujoimpl.Configure("FailOnceExecutor", "fail", flujogenConfigFailOnceExecutor(), "", opts)
+	p, err := flujoimpl.NewParts("FailOnceExecutor", "fail", flujogenConfigFailOnceExecutor(), "", opts)
 	if err != nil {
 		return nil, err
 	}
-	clock := set.Clock
 	e := &FailOnceExecutor{}
-	fail := func(err error) (*FailOnceExecutor, error) {
-		e.closeParts()
+	e.stepFail.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name:  "fail",
+		Plain: flujotest.Fail,
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
+		},
+	}
+	e.stepFail.Attempts = 1
+	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepFail); err != nil {
 		return nil, err
 	}
-	if e.brkFail, err = runtime.NewBreaker("fail", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
-		return fail(err)
-	}
-	if e.svc, err = flujoimpl.NewServices(cfg, flujoimpl.Deps{
-		Build: e.build,
-		Clock: clock,
-		Close: func(*flujoimpl.Engine) []flujoimpl.Closer {
-			e.closeParts()
-			return nil
-		},
-		Fixed:   flujoimpl.CompiledIn,
-		Logger:  set.Logger,
-		Name:    "FailOnceExecutor",
-		Sampler: set.Sampler,
-		Shrink:  e.shrink,
-		Sink:    set.Sink,
-		Stats:   e.addStats,
-	}); err != nil {
-		return fail(err)
-	}
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
-	e.stepFail = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name:  "fail",
-			Plain: flujotest.Fail,
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-		},
-		Attempts: 1,
-		Breaker:  e.brkFail,
-		Counters: &e.cntFail,
-	}
 	return e, nil
 }
 
@@ -5221,7 +2728,7 @@ func (e *FailOnceExecutor) Execute(ctx context.Context, in flujotest.Job) (flujo
 	defer e.svc.Track.Exit()
 	r := flujoimpl.NewRun[struct{}](e.svc, nil, false)
 	var res flujo.StepResult
-	out, abort := e.runFail(ctx, in, &r, &res)
+	out, abort := e.stepFail.Run(ctx, &r.Eng.Env, in, r.Frame(), &res)
 	if err := e.svc.EndRun(&res, abort); err != nil {
 		return *new(flujotest.Job), err
 	}
@@ -5230,18 +2737,13 @@ func (e *FailOnceExecutor) Execute(ctx context.Context, in flujotest.Job) (flujo
 
 // ExecuteResult runs FailOnce on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *FailOnceExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujoimpl.ExecOptionsOf(opts)
-	if !e.svc.Track.Enter() {
-		return nil, flujo.ErrClosed
-	}
-	defer e.svc.Track.Exit()
-	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
-	var err error
-	if r.Budget, err = runtime.RunBudget(limits); err != nil {
+	r, err := flujoimpl.StartRecorded[struct{}](e.svc, "", nil, opts)
+	if err != nil {
 		return nil, err
 	}
+	defer e.svc.Track.Exit()
 	var res flujo.StepResult
-	_, abort := e.runFail(ctx, in, &r, &res)
+	_, abort := e.stepFail.Run(ctx, &r.Eng.Env, in, r.Frame(), &res)
 	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
 }
 
@@ -5250,80 +2752,15 @@ func (e *FailOnceExecutor) ExecuteWithMonitoring(ctx context.Context, in flujote
 	return flujoimpl.WithMetrics(e.ExecuteResult(ctx, in, opts...))
 }
 
-// build builds the parts of next that FailOnceExecutor keeps itself, taking over old's (nil for the first configuration); the changes to shared parts apply when the returned function runs.
-func (e *FailOnceExecutor) build(old, next *flujoimpl.Engine) (func(), []flujoimpl.Closer, error) {
-	cfg := &next.Config
-	var pool *runtime.Pool[scratchFailOnceExecutor]
-	if old == nil || cfg.ObjectPoolMaxSize != old.Config.ObjectPoolMaxSize || cfg.ObjectPoolCleanupThreshold != old.Config.ObjectPoolCleanupThreshold {
-		p, err := runtime.NewPool(cfg.ObjectPoolMaxSize, cfg.ObjectPoolCleanupThreshold, newscratchFailOnceExecutor, resetscratchFailOnceExecutor)
-		if err != nil {
-			return nil, nil, err
-		}
-		pool = p
-	}
-	renew := old != nil && (cfg.CircuitBreakerFailureThreshold != old.Config.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.Config.CircuitBreakerRecoveryTimeoutSeconds)
-	recovery := time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second
-	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery}); renew && err != nil {
-		return nil, nil, err
-	}
-	if next.Monitor != nil && old != nil && old.Monitor == next.Monitor {
-		next.Env.Monitors = old.Env.Monitors
-	} else if next.Monitor != nil {
-		next.Env.Monitors = []*runtime.StepMonitor{next.Monitor.Step("fail")}
-	}
-	return func() {
-		if pool != nil {
-			e.scratch.Store(pool)
-		}
-		if renew {
-			_ = e.brkFail.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-		}
-	}, nil, nil
-}
-
-// addStats adds the figures of the executor's own parts to s.
-func (e *FailOnceExecutor) addStats(_ *flujoimpl.Engine, s *runtime.Stats) {
-	e.cntFail.AddTo(s.Steps, "fail")
-	flujoimpl.AddBreaker(s.Steps, "fail", e.brkFail)
-	flujoimpl.AddPool(s, e.scratch.Load().Stats())
-}
-
-// closeParts stops the executor's own parts, those built so far when its constructor fails.
-func (e *FailOnceExecutor) closeParts() {}
-
-// shrink reacts to memory pressure: from high pressure on, the caches admit no new results and give back half their capacity and the pool drops its idle objects; below, the caches admit again at full capacity.
-func (e *FailOnceExecutor) shrink(level runtime.PressureLevel) {
-	if level < runtime.PressureHigh {
-		return
-	}
-	e.scratch.Load().Shrink()
-}
-
-// runFail runs the step "fail": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *FailOnceExecutor) runFail(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepFail.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
-}
-
 // FanBranchFailsExecutor runs the pipeline FanBranchFails ("fan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type FanBranchFailsExecutor struct {
-	flujogenMethods                                                             // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
-	svc             *flujoimpl.Services                                         // configuration, components, run gate and counters
-	scratch         atomic.Pointer[runtime.Pool[scratchFanBranchFailsExecutor]] // working space of Parallel runs (enable_object_pool)
+	flujogenMethods                                                  // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
+	svc             *flujoimpl.Services                              // configuration, components, run gate and counters
+	scratch         flujoimpl.Scratch[scratchFanBranchFailsExecutor] // working space of Parallel runs (enable_object_pool)
 
-	// Step "a1".
-	stepA1 flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cntA1  flujoimpl.StepCounters
-	brkA1  *runtime.Breaker
-
-	// Step "b".
-	stepB flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cntB  flujoimpl.StepCounters
-	brkB  *runtime.Breaker
-
-	// Step "fail".
+	stepA1   flujoimpl.Step[flujotest.Job, flujotest.Job]
+	stepB    flujoimpl.Step[flujotest.Job, flujotest.Job]
 	stepFail flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cntFail  flujoimpl.StepCounters
-	brkFail  *runtime.Breaker
 
 	scopes *runtime.ScopePool // cancellable contexts of Parallel and Map runs
 }
@@ -5351,103 +2788,59 @@ func flujogenConfigFanBranchFailsExecutor() runtime.OptimizationConfig {
 
 // NewFanBranchFailsExecutor returns an executor of FanBranchFails. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewFanBranchFailsExecutor(opts ...flujo.CoreOption) (*FanBranchFailsExecutor, error) {
-	set, cfg, err := flujoimpl.Configure("FanBranchFailsExecutor", "fan", flujogenConfigFanBranchFailsExecutor(), "", opts)
+	p, err := flujoimpl.NewParts("FanBranchFailsExecutor", "fan", flujogenConfigFanBranchFailsExecutor(), "", opts)
 	if err != nil {
 		return nil, err
 	}
-	clock := set.Clock
 	e := &FanBranchFailsExecutor{}
-	fail := func(err error) (*FanBranchFailsExecutor, error) {
-		e.closeParts()
+	if e.scopes, err = runtime.NewScopePool(50, 0.9); err != nil {
 		return nil, err
 	}
-	if e.brkA1, err = runtime.NewBreaker("a1", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
-		return fail(err)
-	}
-	if e.brkB, err = runtime.NewBreaker("b", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
-		return fail(err)
-	}
-	if e.brkFail, err = runtime.NewBreaker("fail", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
-		return fail(err)
-	}
-	if e.svc, err = flujoimpl.NewServices(cfg, flujoimpl.Deps{
-		Build: e.build,
-		Clock: clock,
-		Close: func(*flujoimpl.Engine) []flujoimpl.Closer {
-			e.closeParts()
-			return nil
+	e.scratch.New, e.scratch.Reset = newscratchFanBranchFailsExecutor, resetscratchFanBranchFailsExecutor
+	e.stepA1.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name: "a1",
+		Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
+			st := s.(*flujotest.State)
+			w := *st
+			out, err := flujotest.WriteA(ctx, in, &w)
+			if err == nil {
+				*st = w
+			}
+			return out, err
 		},
-		Fixed:   flujoimpl.CompiledIn,
-		Logger:  set.Logger,
-		Name:    "FanBranchFailsExecutor",
-		Sampler: set.Sampler,
-		Shrink:  e.shrink,
-		Sink:    set.Sink,
-		Stats:   e.addStats,
-	}); err != nil {
-		return fail(err)
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
+		},
+	}
+	e.stepA1.Attempts = 2
+	e.stepB.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name: "b",
+		Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
+			st := s.(*flujotest.State)
+			w := *st
+			out, err := flujotest.WriteB(ctx, in, &w)
+			if err == nil {
+				*st = w
+			}
+			return out, err
+		},
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
+		},
+	}
+	e.stepB.Attempts = 2
+	e.stepFail.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name:  "fail",
+		Plain: flujotest.Fail,
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
+		},
+	}
+	e.stepFail.Attempts = 1
+	if e.svc, err = p.Services(flujoimpl.Deps{}, &e.scratch, &e.stepA1, &e.stepB, &e.stepFail); err != nil {
+		return nil, err
 	}
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
-	e.stepA1 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "a1",
-			Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
-				st := s.(*flujotest.State)
-				w := *st
-				out, err := flujotest.WriteA(ctx, in, &w)
-				if err == nil {
-					*st = w
-				}
-				return out, err
-			},
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-		},
-		Attempts: 2,
-		Breaker:  e.brkA1,
-		Counters: &e.cntA1,
-	}
-	e.stepB = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "b",
-			Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
-				st := s.(*flujotest.State)
-				w := *st
-				out, err := flujotest.WriteB(ctx, in, &w)
-				if err == nil {
-					*st = w
-				}
-				return out, err
-			},
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-		},
-		Attempts: 2,
-		Breaker:  e.brkB,
-		Slot:     1,
-		Counters: &e.cntB,
-	}
-	e.stepFail = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name:  "fail",
-			Plain: flujotest.Fail,
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-		},
-		Attempts: 1,
-		Breaker:  e.brkFail,
-		Slot:     2,
-		Counters: &e.cntFail,
-	}
-	if e.scopes, err = runtime.NewScopePool(50, 0.9); err != nil {
-		return fail(err)
-	}
 	return e, nil
 }
 
@@ -5468,19 +2861,11 @@ func (e *FanBranchFailsExecutor) Execute(ctx context.Context, in flujotest.Job, 
 
 // ExecuteResult runs FanBranchFails on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage. The state is st or, when st is nil, WithState's; without either the run starts from a zero state, returned in FinalState.
 func (e *FanBranchFailsExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, st *flujotest.State, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	state, limits := flujoimpl.ExecOptionsOf(opts)
-	st, err := flujoimpl.RunState("fan", st, state)
+	r, err := flujoimpl.StartRecorded(e.svc, "fan", st, opts)
 	if err != nil {
 		return nil, err
 	}
-	if !e.svc.Track.Enter() {
-		return nil, flujo.ErrClosed
-	}
 	defer e.svc.Track.Exit()
-	r := flujoimpl.NewRun(e.svc, st, true)
-	if r.Budget, err = runtime.RunBudget(limits); err != nil {
-		return nil, err
-	}
 	var res flujo.StepResult
 	_, abort := e.runFan(ctx, in, &r, &res)
 	return e.svc.EndRecordedRun(&res, abort, r.State, r.Budget, false)
@@ -5489,61 +2874,6 @@ func (e *FanBranchFailsExecutor) ExecuteResult(ctx context.Context, in flujotest
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
 func (e *FanBranchFailsExecutor) ExecuteWithMonitoring(ctx context.Context, in flujotest.Job, st *flujotest.State, opts ...flujo.ExecOption) (*flujo.PipelineResult, flujo.Metrics, error) {
 	return flujoimpl.WithMetrics(e.ExecuteResult(ctx, in, st, opts...))
-}
-
-// build builds the parts of next that FanBranchFailsExecutor keeps itself, taking over old's (nil for the first configuration); the changes to shared parts apply when the returned function runs.
-func (e *FanBranchFailsExecutor) build(old, next *flujoimpl.Engine) (func(), []flujoimpl.Closer, error) {
-	cfg := &next.Config
-	var pool *runtime.Pool[scratchFanBranchFailsExecutor]
-	if old == nil || cfg.ObjectPoolMaxSize != old.Config.ObjectPoolMaxSize || cfg.ObjectPoolCleanupThreshold != old.Config.ObjectPoolCleanupThreshold {
-		p, err := runtime.NewPool(cfg.ObjectPoolMaxSize, cfg.ObjectPoolCleanupThreshold, newscratchFanBranchFailsExecutor, resetscratchFanBranchFailsExecutor)
-		if err != nil {
-			return nil, nil, err
-		}
-		pool = p
-	}
-	renew := old != nil && (cfg.CircuitBreakerFailureThreshold != old.Config.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.Config.CircuitBreakerRecoveryTimeoutSeconds)
-	recovery := time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second
-	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery}); renew && err != nil {
-		return nil, nil, err
-	}
-	if next.Monitor != nil && old != nil && old.Monitor == next.Monitor {
-		next.Env.Monitors = old.Env.Monitors
-	} else if next.Monitor != nil {
-		next.Env.Monitors = []*runtime.StepMonitor{next.Monitor.Step("a1"), next.Monitor.Step("b"), next.Monitor.Step("fail")}
-	}
-	return func() {
-		if pool != nil {
-			e.scratch.Store(pool)
-		}
-		if renew {
-			_ = e.brkA1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-			_ = e.brkB.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-			_ = e.brkFail.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-		}
-	}, nil, nil
-}
-
-// addStats adds the figures of the executor's own parts to s.
-func (e *FanBranchFailsExecutor) addStats(_ *flujoimpl.Engine, s *runtime.Stats) {
-	e.cntA1.AddTo(s.Steps, "a1")
-	flujoimpl.AddBreaker(s.Steps, "a1", e.brkA1)
-	e.cntB.AddTo(s.Steps, "b")
-	flujoimpl.AddBreaker(s.Steps, "b", e.brkB)
-	e.cntFail.AddTo(s.Steps, "fail")
-	flujoimpl.AddBreaker(s.Steps, "fail", e.brkFail)
-	flujoimpl.AddPool(s, e.scratch.Load().Stats())
-}
-
-// closeParts stops the executor's own parts, those built so far when its constructor fails.
-func (e *FanBranchFailsExecutor) closeParts() {}
-
-// shrink reacts to memory pressure: from high pressure on, the caches admit no new results and give back half their capacity and the pool drops its idle objects; below, the caches admit again at full capacity.
-func (e *FanBranchFailsExecutor) shrink(level runtime.PressureLevel) {
-	if level < runtime.PressureHigh {
-		return
-	}
-	e.scratch.Load().Shrink()
 }
 
 // scratchFanBranchFailsExecutorFan is the working space of one run of parallel "fan".
@@ -5582,7 +2912,9 @@ func (e *FanBranchFailsExecutor) runFan(ctx context.Context, in flujotest.Job, r
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 1, "fail", &sc.results[1], &sc.o1, &sc.aborts[1], func() (flujotest.Job, error) { return e.runFail(bctx, in, &sc.r1, &sc.results[1]) })
+		flujoimpl.RunBranch(sc.done, 1, "fail", &sc.results[1], &sc.o1, &sc.aborts[1], func() (flujotest.Job, error) {
+			return e.stepFail.Run(bctx, &sc.r1.Eng.Env, in, sc.r1.Frame(), &sc.results[1])
+		})
 	}()
 	abort, failed, cerr := flujoimpl.Gather(ctx, sc.done, sc.results[:], sc.aborts[:], sc.finished[:], true, bctx.Cancel)
 	if cerr != nil {
@@ -5616,59 +2948,28 @@ func (e *FanBranchFailsExecutor) runP1(ctx context.Context, in flujotest.Job, r 
 	if r.Record {
 		res.Steps = make([]flujo.StepResult, 0, 2)
 	}
-	var crA1 flujo.StepResult
-	outA1, abort := e.runA1(ctx, in, r, &crA1)
+	var crA1, crB flujo.StepResult
+	outA1, abort := e.stepA1.Run(ctx, &r.Eng.Env, in, r.Frame(), &crA1)
 	if stop, abort := flujoimpl.Child(res, &crA1, r.Record, abort); stop {
 		return *new(flujotest.Job), abort
 	}
-	var crB flujo.StepResult
-	outB, abort := e.runB(ctx, outA1, r, &crB)
+	outB, abort := e.stepB.Run(ctx, &r.Eng.Env, outA1, r.Frame(), &crB)
 	if stop, abort := flujoimpl.Child(res, &crB, r.Record, abort); stop {
 		return *new(flujotest.Job), abort
 	}
 	return flujoimpl.Succeed(res, r.Record, outB), nil
 }
 
-// runA1 runs the steps "a1": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *FanBranchFailsExecutor) runA1(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepA1.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
-}
-
-// runB runs the steps "b": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *FanBranchFailsExecutor) runB(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepB.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
-}
-
-// runFail runs the step "fail": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *FanBranchFailsExecutor) runFail(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepFail.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
-}
-
 // FanErrorOnConflictExecutor runs the pipeline FanErrorOnConflict ("fan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type FanErrorOnConflictExecutor struct {
-	flujogenMethods                                                                 // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
-	svc             *flujoimpl.Services                                             // configuration, components, run gate and counters
-	scratch         atomic.Pointer[runtime.Pool[scratchFanErrorOnConflictExecutor]] // working space of Parallel runs (enable_object_pool)
+	flujogenMethods                                                      // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
+	svc             *flujoimpl.Services                                  // configuration, components, run gate and counters
+	scratch         flujoimpl.Scratch[scratchFanErrorOnConflictExecutor] // working space of Parallel runs (enable_object_pool)
 
-	// Step "a1".
-	stepA1 flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cntA1  flujoimpl.StepCounters
-	brkA1  *runtime.Breaker
-
-	// Step "b".
-	stepB flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cntB  flujoimpl.StepCounters
-	brkB  *runtime.Breaker
-
-	// Step "a2".
-	stepA2 flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cntA2  flujoimpl.StepCounters
-	brkA2  *runtime.Breaker
-
-	// Step "echo".
+	stepA1   flujoimpl.Step[flujotest.Job, flujotest.Job]
+	stepB    flujoimpl.Step[flujotest.Job, flujotest.Job]
+	stepA2   flujoimpl.Step[flujotest.Job, flujotest.Job]
 	stepEcho flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cntEcho  flujoimpl.StepCounters
-	brkEcho  *runtime.Breaker
 
 	scopes *runtime.ScopePool // cancellable contexts of Parallel and Map runs
 }
@@ -5696,128 +2997,75 @@ func flujogenConfigFanErrorOnConflictExecutor() runtime.OptimizationConfig {
 
 // NewFanErrorOnConflictExecutor returns an executor of FanErrorOnConflict. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewFanErrorOnConflictExecutor(opts ...flujo.CoreOption) (*FanErrorOnConflictExecutor, error) {
-	set, cfg, err := flujoimpl.Configure("FanErrorOnConflictExecutor", "fan", flujogenConfigFanErrorOnConflictExecutor(), "", opts)
+	p, err := flujoimpl.NewParts("FanErrorOnConflictExecutor", "fan", flujogenConfigFanErrorOnConflictExecutor(), "", opts)
 	if err != nil {
 		return nil, err
 	}
-	clock := set.Clock
 	e := &FanErrorOnConflictExecutor{}
-	fail := func(err error) (*FanErrorOnConflictExecutor, error) {
-		e.closeParts()
+	if e.scopes, err = runtime.NewScopePool(50, 0.9); err != nil {
 		return nil, err
 	}
-	if e.brkA1, err = runtime.NewBreaker("a1", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
-		return fail(err)
-	}
-	if e.brkB, err = runtime.NewBreaker("b", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
-		return fail(err)
-	}
-	if e.brkA2, err = runtime.NewBreaker("a2", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
-		return fail(err)
-	}
-	if e.brkEcho, err = runtime.NewBreaker("echo", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
-		return fail(err)
-	}
-	if e.svc, err = flujoimpl.NewServices(cfg, flujoimpl.Deps{
-		Build: e.build,
-		Clock: clock,
-		Close: func(*flujoimpl.Engine) []flujoimpl.Closer {
-			e.closeParts()
-			return nil
+	e.scratch.New, e.scratch.Reset = newscratchFanErrorOnConflictExecutor, resetscratchFanErrorOnConflictExecutor
+	e.stepA1.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name: "a1",
+		Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
+			st := s.(*flujotest.State)
+			w := *st
+			out, err := flujotest.WriteA(ctx, in, &w)
+			if err == nil {
+				*st = w
+			}
+			return out, err
 		},
-		Fixed:   flujoimpl.CompiledIn,
-		Logger:  set.Logger,
-		Name:    "FanErrorOnConflictExecutor",
-		Sampler: set.Sampler,
-		Shrink:  e.shrink,
-		Sink:    set.Sink,
-		Stats:   e.addStats,
-	}); err != nil {
-		return fail(err)
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
+		},
+	}
+	e.stepA1.Attempts = 2
+	e.stepB.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name: "b",
+		Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
+			st := s.(*flujotest.State)
+			w := *st
+			out, err := flujotest.WriteB(ctx, in, &w)
+			if err == nil {
+				*st = w
+			}
+			return out, err
+		},
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
+		},
+	}
+	e.stepB.Attempts = 2
+	e.stepA2.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name: "a2",
+		Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
+			st := s.(*flujotest.State)
+			w := *st
+			out, err := flujotest.WriteA2(ctx, in, &w)
+			if err == nil {
+				*st = w
+			}
+			return out, err
+		},
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
+		},
+	}
+	e.stepA2.Attempts = 2
+	e.stepEcho.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name:  "echo",
+		Plain: flujotest.Echo,
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
+		},
+	}
+	e.stepEcho.Attempts = 2
+	if e.svc, err = p.Services(flujoimpl.Deps{}, &e.scratch, &e.stepA1, &e.stepB, &e.stepA2, &e.stepEcho); err != nil {
+		return nil, err
 	}
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
-	e.stepA1 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "a1",
-			Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
-				st := s.(*flujotest.State)
-				w := *st
-				out, err := flujotest.WriteA(ctx, in, &w)
-				if err == nil {
-					*st = w
-				}
-				return out, err
-			},
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-		},
-		Attempts: 2,
-		Breaker:  e.brkA1,
-		Counters: &e.cntA1,
-	}
-	e.stepB = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "b",
-			Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
-				st := s.(*flujotest.State)
-				w := *st
-				out, err := flujotest.WriteB(ctx, in, &w)
-				if err == nil {
-					*st = w
-				}
-				return out, err
-			},
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-		},
-		Attempts: 2,
-		Breaker:  e.brkB,
-		Slot:     1,
-		Counters: &e.cntB,
-	}
-	e.stepA2 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "a2",
-			Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
-				st := s.(*flujotest.State)
-				w := *st
-				out, err := flujotest.WriteA2(ctx, in, &w)
-				if err == nil {
-					*st = w
-				}
-				return out, err
-			},
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-		},
-		Attempts: 2,
-		Breaker:  e.brkA2,
-		Slot:     2,
-		Counters: &e.cntA2,
-	}
-	e.stepEcho = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name:  "echo",
-			Plain: flujotest.Echo,
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-		},
-		Attempts: 2,
-		Breaker:  e.brkEcho,
-		Slot:     3,
-		Counters: &e.cntEcho,
-	}
-	if e.scopes, err = runtime.NewScopePool(50, 0.9); err != nil {
-		return fail(err)
-	}
 	return e, nil
 }
 
@@ -5838,19 +3086,11 @@ func (e *FanErrorOnConflictExecutor) Execute(ctx context.Context, in flujotest.J
 
 // ExecuteResult runs FanErrorOnConflict on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage. The state is st or, when st is nil, WithState's; without either the run starts from a zero state, returned in FinalState.
 func (e *FanErrorOnConflictExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, st *flujotest.State, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	state, limits := flujoimpl.ExecOptionsOf(opts)
-	st, err := flujoimpl.RunState("fan", st, state)
+	r, err := flujoimpl.StartRecorded(e.svc, "fan", st, opts)
 	if err != nil {
 		return nil, err
 	}
-	if !e.svc.Track.Enter() {
-		return nil, flujo.ErrClosed
-	}
 	defer e.svc.Track.Exit()
-	r := flujoimpl.NewRun(e.svc, st, true)
-	if r.Budget, err = runtime.RunBudget(limits); err != nil {
-		return nil, err
-	}
 	var res flujo.StepResult
 	_, abort := e.runFan(ctx, in, &r, &res)
 	return e.svc.EndRecordedRun(&res, abort, r.State, r.Budget, false)
@@ -5859,64 +3099,6 @@ func (e *FanErrorOnConflictExecutor) ExecuteResult(ctx context.Context, in flujo
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
 func (e *FanErrorOnConflictExecutor) ExecuteWithMonitoring(ctx context.Context, in flujotest.Job, st *flujotest.State, opts ...flujo.ExecOption) (*flujo.PipelineResult, flujo.Metrics, error) {
 	return flujoimpl.WithMetrics(e.ExecuteResult(ctx, in, st, opts...))
-}
-
-// build builds the parts of next that FanErrorOnConflictExecutor keeps itself, taking over old's (nil for the first configuration); the changes to shared parts apply when the returned function runs.
-func (e *FanErrorOnConflictExecutor) build(old, next *flujoimpl.Engine) (func(), []flujoimpl.Closer, error) {
-	cfg := &next.Config
-	var pool *runtime.Pool[scratchFanErrorOnConflictExecutor]
-	if old == nil || cfg.ObjectPoolMaxSize != old.Config.ObjectPoolMaxSize || cfg.ObjectPoolCleanupThreshold != old.Config.ObjectPoolCleanupThreshold {
-		p, err := runtime.NewPool(cfg.ObjectPoolMaxSize, cfg.ObjectPoolCleanupThreshold, newscratchFanErrorOnConflictExecutor, resetscratchFanErrorOnConflictExecutor)
-		if err != nil {
-			return nil, nil, err
-		}
-		pool = p
-	}
-	renew := old != nil && (cfg.CircuitBreakerFailureThreshold != old.Config.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.Config.CircuitBreakerRecoveryTimeoutSeconds)
-	recovery := time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second
-	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery}); renew && err != nil {
-		return nil, nil, err
-	}
-	if next.Monitor != nil && old != nil && old.Monitor == next.Monitor {
-		next.Env.Monitors = old.Env.Monitors
-	} else if next.Monitor != nil {
-		next.Env.Monitors = []*runtime.StepMonitor{next.Monitor.Step("a1"), next.Monitor.Step("b"), next.Monitor.Step("a2"), next.Monitor.Step("echo")}
-	}
-	return func() {
-		if pool != nil {
-			e.scratch.Store(pool)
-		}
-		if renew {
-			_ = e.brkA1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-			_ = e.brkB.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-			_ = e.brkA2.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-			_ = e.brkEcho.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-		}
-	}, nil, nil
-}
-
-// addStats adds the figures of the executor's own parts to s.
-func (e *FanErrorOnConflictExecutor) addStats(_ *flujoimpl.Engine, s *runtime.Stats) {
-	e.cntA1.AddTo(s.Steps, "a1")
-	flujoimpl.AddBreaker(s.Steps, "a1", e.brkA1)
-	e.cntB.AddTo(s.Steps, "b")
-	flujoimpl.AddBreaker(s.Steps, "b", e.brkB)
-	e.cntA2.AddTo(s.Steps, "a2")
-	flujoimpl.AddBreaker(s.Steps, "a2", e.brkA2)
-	e.cntEcho.AddTo(s.Steps, "echo")
-	flujoimpl.AddBreaker(s.Steps, "echo", e.brkEcho)
-	flujoimpl.AddPool(s, e.scratch.Load().Stats())
-}
-
-// closeParts stops the executor's own parts, those built so far when its constructor fails.
-func (e *FanErrorOnConflictExecutor) closeParts() {}
-
-// shrink reacts to memory pressure: from high pressure on, the caches admit no new results and give back half their capacity and the pool drops its idle objects; below, the caches admit again at full capacity.
-func (e *FanErrorOnConflictExecutor) shrink(level runtime.PressureLevel) {
-	if level < runtime.PressureHigh {
-		return
-	}
-	e.scratch.Load().Shrink()
 }
 
 // scratchFanErrorOnConflictExecutorFan is the working space of one run of parallel "fan".
@@ -5979,13 +3161,17 @@ func (e *FanErrorOnConflictExecutor) runFan(ctx context.Context, in flujotest.Jo
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 1, "a2", &sc.results[1], &sc.o1, &sc.aborts[1], func() (flujotest.Job, error) { return e.runA2(bctx, in, &sc.r1, &sc.results[1]) })
+		flujoimpl.RunBranch(sc.done, 1, "a2", &sc.results[1], &sc.o1, &sc.aborts[1], func() (flujotest.Job, error) {
+			return e.stepA2.Run(bctx, &sc.r1.Eng.Env, in, sc.r1.Frame(), &sc.results[1])
+		})
 	}()
 	sc.r2 = *r
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 2, "echo", &sc.results[2], &sc.o2, &sc.aborts[2], func() (flujotest.Job, error) { return e.runEcho(bctx, in, &sc.r2, &sc.results[2]) })
+		flujoimpl.RunBranch(sc.done, 2, "echo", &sc.results[2], &sc.o2, &sc.aborts[2], func() (flujotest.Job, error) {
+			return e.stepEcho.Run(bctx, &sc.r2.Eng.Env, in, sc.r2.Frame(), &sc.results[2])
+		})
 	}()
 	abort, failed, cerr := flujoimpl.Gather(ctx, sc.done, sc.results[:], sc.aborts[:], sc.finished[:], true, bctx.Cancel)
 	if cerr != nil {
@@ -6025,59 +3211,27 @@ func (e *FanErrorOnConflictExecutor) runP1(ctx context.Context, in flujotest.Job
 	if r.Record {
 		res.Steps = make([]flujo.StepResult, 0, 2)
 	}
-	var crA1 flujo.StepResult
-	outA1, abort := e.runA1(ctx, in, r, &crA1)
+	var crA1, crB flujo.StepResult
+	outA1, abort := e.stepA1.Run(ctx, &r.Eng.Env, in, r.Frame(), &crA1)
 	if stop, abort := flujoimpl.Child(res, &crA1, r.Record, abort); stop {
 		return *new(flujotest.Job), abort
 	}
-	var crB flujo.StepResult
-	outB, abort := e.runB(ctx, outA1, r, &crB)
+	outB, abort := e.stepB.Run(ctx, &r.Eng.Env, outA1, r.Frame(), &crB)
 	if stop, abort := flujoimpl.Child(res, &crB, r.Record, abort); stop {
 		return *new(flujotest.Job), abort
 	}
 	return flujoimpl.Succeed(res, r.Record, outB), nil
 }
 
-// runA1 runs the steps "a1": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *FanErrorOnConflictExecutor) runA1(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepA1.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
-}
-
-// runB runs the steps "b": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *FanErrorOnConflictExecutor) runB(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepB.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
-}
-
-// runA2 runs the steps "a2": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *FanErrorOnConflictExecutor) runA2(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepA2.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
-}
-
-// runEcho runs the step "echo": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *FanErrorOnConflictExecutor) runEcho(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepEcho.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
-}
-
 // FanJoinFailsExecutor runs the pipeline FanJoinFails ("fan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type FanJoinFailsExecutor struct {
-	flujogenMethods                                                           // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
-	svc             *flujoimpl.Services                                       // configuration, components, run gate and counters
-	scratch         atomic.Pointer[runtime.Pool[scratchFanJoinFailsExecutor]] // working space of Parallel runs (enable_object_pool)
+	flujogenMethods                                                // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
+	svc             *flujoimpl.Services                            // configuration, components, run gate and counters
+	scratch         flujoimpl.Scratch[scratchFanJoinFailsExecutor] // working space of Parallel runs (enable_object_pool)
 
-	// Step "a1".
-	stepA1 flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cntA1  flujoimpl.StepCounters
-	brkA1  *runtime.Breaker
-
-	// Step "b".
-	stepB flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cntB  flujoimpl.StepCounters
-	brkB  *runtime.Breaker
-
-	// Step "fail".
+	stepA1   flujoimpl.Step[flujotest.Job, flujotest.Job]
+	stepB    flujoimpl.Step[flujotest.Job, flujotest.Job]
 	stepFail flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cntFail  flujoimpl.StepCounters
-	brkFail  *runtime.Breaker
 
 	scopes *runtime.ScopePool // cancellable contexts of Parallel and Map runs
 }
@@ -6105,103 +3259,59 @@ func flujogenConfigFanJoinFailsExecutor() runtime.OptimizationConfig {
 
 // NewFanJoinFailsExecutor returns an executor of FanJoinFails. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewFanJoinFailsExecutor(opts ...flujo.CoreOption) (*FanJoinFailsExecutor, error) {
-	set, cfg, err := flujoimpl.Configure("FanJoinFailsExecutor", "fan", flujogenConfigFanJoinFailsExecutor(), "", opts)
+	p, err := flujoimpl.NewParts("FanJoinFailsExecutor", "fan", flujogenConfigFanJoinFailsExecutor(), "", opts)
 	if err != nil {
 		return nil, err
 	}
-	clock := set.Clock
 	e := &FanJoinFailsExecutor{}
-	fail := func(err error) (*FanJoinFailsExecutor, error) {
-		e.closeParts()
+	if e.scopes, err = runtime.NewScopePool(50, 0.9); err != nil {
 		return nil, err
 	}
-	if e.brkA1, err = runtime.NewBreaker("a1", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
-		return fail(err)
-	}
-	if e.brkB, err = runtime.NewBreaker("b", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
-		return fail(err)
-	}
-	if e.brkFail, err = runtime.NewBreaker("fail", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
-		return fail(err)
-	}
-	if e.svc, err = flujoimpl.NewServices(cfg, flujoimpl.Deps{
-		Build: e.build,
-		Clock: clock,
-		Close: func(*flujoimpl.Engine) []flujoimpl.Closer {
-			e.closeParts()
-			return nil
+	e.scratch.New, e.scratch.Reset = newscratchFanJoinFailsExecutor, resetscratchFanJoinFailsExecutor
+	e.stepA1.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name: "a1",
+		Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
+			st := s.(*flujotest.State)
+			w := *st
+			out, err := flujotest.WriteA(ctx, in, &w)
+			if err == nil {
+				*st = w
+			}
+			return out, err
 		},
-		Fixed:   flujoimpl.CompiledIn,
-		Logger:  set.Logger,
-		Name:    "FanJoinFailsExecutor",
-		Sampler: set.Sampler,
-		Shrink:  e.shrink,
-		Sink:    set.Sink,
-		Stats:   e.addStats,
-	}); err != nil {
-		return fail(err)
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
+		},
+	}
+	e.stepA1.Attempts = 2
+	e.stepB.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name: "b",
+		Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
+			st := s.(*flujotest.State)
+			w := *st
+			out, err := flujotest.WriteB(ctx, in, &w)
+			if err == nil {
+				*st = w
+			}
+			return out, err
+		},
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
+		},
+	}
+	e.stepB.Attempts = 2
+	e.stepFail.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name:  "fail",
+		Plain: flujotest.Fail,
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
+		},
+	}
+	e.stepFail.Attempts = 1
+	if e.svc, err = p.Services(flujoimpl.Deps{}, &e.scratch, &e.stepA1, &e.stepB, &e.stepFail); err != nil {
+		return nil, err
 	}
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
-	e.stepA1 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "a1",
-			Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
-				st := s.(*flujotest.State)
-				w := *st
-				out, err := flujotest.WriteA(ctx, in, &w)
-				if err == nil {
-					*st = w
-				}
-				return out, err
-			},
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-		},
-		Attempts: 2,
-		Breaker:  e.brkA1,
-		Counters: &e.cntA1,
-	}
-	e.stepB = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "b",
-			Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
-				st := s.(*flujotest.State)
-				w := *st
-				out, err := flujotest.WriteB(ctx, in, &w)
-				if err == nil {
-					*st = w
-				}
-				return out, err
-			},
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-		},
-		Attempts: 2,
-		Breaker:  e.brkB,
-		Slot:     1,
-		Counters: &e.cntB,
-	}
-	e.stepFail = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name:  "fail",
-			Plain: flujotest.Fail,
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-		},
-		Attempts: 1,
-		Breaker:  e.brkFail,
-		Slot:     2,
-		Counters: &e.cntFail,
-	}
-	if e.scopes, err = runtime.NewScopePool(50, 0.9); err != nil {
-		return fail(err)
-	}
 	return e, nil
 }
 
@@ -6222,19 +3332,11 @@ func (e *FanJoinFailsExecutor) Execute(ctx context.Context, in flujotest.Job, st
 
 // ExecuteResult runs FanJoinFails on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage. The state is st or, when st is nil, WithState's; without either the run starts from a zero state, returned in FinalState.
 func (e *FanJoinFailsExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, st *flujotest.State, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	state, limits := flujoimpl.ExecOptionsOf(opts)
-	st, err := flujoimpl.RunState("fan", st, state)
+	r, err := flujoimpl.StartRecorded(e.svc, "fan", st, opts)
 	if err != nil {
 		return nil, err
 	}
-	if !e.svc.Track.Enter() {
-		return nil, flujo.ErrClosed
-	}
 	defer e.svc.Track.Exit()
-	r := flujoimpl.NewRun(e.svc, st, true)
-	if r.Budget, err = runtime.RunBudget(limits); err != nil {
-		return nil, err
-	}
 	var res flujo.StepResult
 	_, abort := e.runFan(ctx, in, &r, &res)
 	return e.svc.EndRecordedRun(&res, abort, r.State, r.Budget, false)
@@ -6243,61 +3345,6 @@ func (e *FanJoinFailsExecutor) ExecuteResult(ctx context.Context, in flujotest.J
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
 func (e *FanJoinFailsExecutor) ExecuteWithMonitoring(ctx context.Context, in flujotest.Job, st *flujotest.State, opts ...flujo.ExecOption) (*flujo.PipelineResult, flujo.Metrics, error) {
 	return flujoimpl.WithMetrics(e.ExecuteResult(ctx, in, st, opts...))
-}
-
-// build builds the parts of next that FanJoinFailsExecutor keeps itself, taking over old's (nil for the first configuration); the changes to shared parts apply when the returned function runs.
-func (e *FanJoinFailsExecutor) build(old, next *flujoimpl.Engine) (func(), []flujoimpl.Closer, error) {
-	cfg := &next.Config
-	var pool *runtime.Pool[scratchFanJoinFailsExecutor]
-	if old == nil || cfg.ObjectPoolMaxSize != old.Config.ObjectPoolMaxSize || cfg.ObjectPoolCleanupThreshold != old.Config.ObjectPoolCleanupThreshold {
-		p, err := runtime.NewPool(cfg.ObjectPoolMaxSize, cfg.ObjectPoolCleanupThreshold, newscratchFanJoinFailsExecutor, resetscratchFanJoinFailsExecutor)
-		if err != nil {
-			return nil, nil, err
-		}
-		pool = p
-	}
-	renew := old != nil && (cfg.CircuitBreakerFailureThreshold != old.Config.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.Config.CircuitBreakerRecoveryTimeoutSeconds)
-	recovery := time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second
-	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery}); renew && err != nil {
-		return nil, nil, err
-	}
-	if next.Monitor != nil && old != nil && old.Monitor == next.Monitor {
-		next.Env.Monitors = old.Env.Monitors
-	} else if next.Monitor != nil {
-		next.Env.Monitors = []*runtime.StepMonitor{next.Monitor.Step("a1"), next.Monitor.Step("b"), next.Monitor.Step("fail")}
-	}
-	return func() {
-		if pool != nil {
-			e.scratch.Store(pool)
-		}
-		if renew {
-			_ = e.brkA1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-			_ = e.brkB.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-			_ = e.brkFail.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-		}
-	}, nil, nil
-}
-
-// addStats adds the figures of the executor's own parts to s.
-func (e *FanJoinFailsExecutor) addStats(_ *flujoimpl.Engine, s *runtime.Stats) {
-	e.cntA1.AddTo(s.Steps, "a1")
-	flujoimpl.AddBreaker(s.Steps, "a1", e.brkA1)
-	e.cntB.AddTo(s.Steps, "b")
-	flujoimpl.AddBreaker(s.Steps, "b", e.brkB)
-	e.cntFail.AddTo(s.Steps, "fail")
-	flujoimpl.AddBreaker(s.Steps, "fail", e.brkFail)
-	flujoimpl.AddPool(s, e.scratch.Load().Stats())
-}
-
-// closeParts stops the executor's own parts, those built so far when its constructor fails.
-func (e *FanJoinFailsExecutor) closeParts() {}
-
-// shrink reacts to memory pressure: from high pressure on, the caches admit no new results and give back half their capacity and the pool drops its idle objects; below, the caches admit again at full capacity.
-func (e *FanJoinFailsExecutor) shrink(level runtime.PressureLevel) {
-	if level < runtime.PressureHigh {
-		return
-	}
-	e.scratch.Load().Shrink()
 }
 
 // scratchFanJoinFailsExecutorFan is the working space of one run of parallel "fan".
@@ -6333,7 +3380,9 @@ func (e *FanJoinFailsExecutor) runFan(ctx context.Context, in flujotest.Job, r *
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 0, "a1", &sc.results[0], &sc.o0, &sc.aborts[0], func() (flujotest.Job, error) { return e.runA1(bctx, in, &sc.r0, &sc.results[0]) })
+		flujoimpl.RunBranch(sc.done, 0, "a1", &sc.results[0], &sc.o0, &sc.aborts[0], func() (flujotest.Job, error) {
+			return e.stepA1.Run(bctx, &sc.r0.Eng.Env, in, sc.r0.Frame(), &sc.results[0])
+		})
 	}()
 	sc.r1 = *r
 	sc.w1 = *r.State
@@ -6341,13 +3390,17 @@ func (e *FanJoinFailsExecutor) runFan(ctx context.Context, in flujotest.Job, r *
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 1, "b", &sc.results[1], &sc.o1, &sc.aborts[1], func() (flujotest.Job, error) { return e.runB(bctx, in, &sc.r1, &sc.results[1]) })
+		flujoimpl.RunBranch(sc.done, 1, "b", &sc.results[1], &sc.o1, &sc.aborts[1], func() (flujotest.Job, error) {
+			return e.stepB.Run(bctx, &sc.r1.Eng.Env, in, sc.r1.Frame(), &sc.results[1])
+		})
 	}()
 	sc.r2 = *r
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 2, "fail", &sc.results[2], &sc.o2, &sc.aborts[2], func() (flujotest.Job, error) { return e.runFail(bctx, in, &sc.r2, &sc.results[2]) })
+		flujoimpl.RunBranch(sc.done, 2, "fail", &sc.results[2], &sc.o2, &sc.aborts[2], func() (flujotest.Job, error) {
+			return e.stepFail.Run(bctx, &sc.r2.Eng.Env, in, sc.r2.Frame(), &sc.results[2])
+		})
 	}()
 	abort, failed, cerr := flujoimpl.Gather(ctx, sc.done, sc.results[:], sc.aborts[:], sc.finished[:], false, bctx.Cancel)
 	if cerr != nil {
@@ -6374,46 +3427,16 @@ func (e *FanJoinFailsExecutor) runFan(ctx context.Context, in flujotest.Job, r *
 	return flujoimpl.Succeed(res, r.Record, out), nil
 }
 
-// runA1 runs the steps "a1": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *FanJoinFailsExecutor) runA1(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepA1.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
-}
-
-// runB runs the steps "b": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *FanJoinFailsExecutor) runB(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepB.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
-}
-
-// runFail runs the step "fail": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *FanJoinFailsExecutor) runFail(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepFail.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
-}
-
 // FanKeepFirstExecutor runs the pipeline FanKeepFirst ("fan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type FanKeepFirstExecutor struct {
-	flujogenMethods                                                           // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
-	svc             *flujoimpl.Services                                       // configuration, components, run gate and counters
-	scratch         atomic.Pointer[runtime.Pool[scratchFanKeepFirstExecutor]] // working space of Parallel runs (enable_object_pool)
+	flujogenMethods                                                // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
+	svc             *flujoimpl.Services                            // configuration, components, run gate and counters
+	scratch         flujoimpl.Scratch[scratchFanKeepFirstExecutor] // working space of Parallel runs (enable_object_pool)
 
-	// Step "a1".
-	stepA1 flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cntA1  flujoimpl.StepCounters
-	brkA1  *runtime.Breaker
-
-	// Step "b".
-	stepB flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cntB  flujoimpl.StepCounters
-	brkB  *runtime.Breaker
-
-	// Step "a2".
-	stepA2 flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cntA2  flujoimpl.StepCounters
-	brkA2  *runtime.Breaker
-
-	// Step "echo".
+	stepA1   flujoimpl.Step[flujotest.Job, flujotest.Job]
+	stepB    flujoimpl.Step[flujotest.Job, flujotest.Job]
+	stepA2   flujoimpl.Step[flujotest.Job, flujotest.Job]
 	stepEcho flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cntEcho  flujoimpl.StepCounters
-	brkEcho  *runtime.Breaker
 
 	scopes *runtime.ScopePool // cancellable contexts of Parallel and Map runs
 }
@@ -6441,128 +3464,75 @@ func flujogenConfigFanKeepFirstExecutor() runtime.OptimizationConfig {
 
 // NewFanKeepFirstExecutor returns an executor of FanKeepFirst. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewFanKeepFirstExecutor(opts ...flujo.CoreOption) (*FanKeepFirstExecutor, error) {
-	set, cfg, err := flujoimpl.Configure("FanKeepFirstExecutor", "fan", flujogenConfigFanKeepFirstExecutor(), "", opts)
+	p, err := flujoimpl.NewParts("FanKeepFirstExecutor", "fan", flujogenConfigFanKeepFirstExecutor(), "", opts)
 	if err != nil {
 		return nil, err
 	}
-	clock := set.Clock
 	e := &FanKeepFirstExecutor{}
-	fail := func(err error) (*FanKeepFirstExecutor, error) {
-		e.closeParts()
+	if e.scopes, err = runtime.NewScopePool(50, 0.9); err != nil {
 		return nil, err
 	}
-	if e.brkA1, err = runtime.NewBreaker("a1", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
-		return fail(err)
-	}
-	if e.brkB, err = runtime.NewBreaker("b", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
-		return fail(err)
-	}
-	if e.brkA2, err = runtime.NewBreaker("a2", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
-		return fail(err)
-	}
-	if e.brkEcho, err = runtime.NewBreaker("echo", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
-		return fail(err)
-	}
-	if e.svc, err = flujoimpl.NewServices(cfg, flujoimpl.Deps{
-		Build: e.build,
-		Clock: clock,
-		Close: func(*flujoimpl.Engine) []flujoimpl.Closer {
-			e.closeParts()
-			return nil
+	e.scratch.New, e.scratch.Reset = newscratchFanKeepFirstExecutor, resetscratchFanKeepFirstExecutor
+	e.stepA1.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name: "a1",
+		Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
+			st := s.(*flujotest.State)
+			w := *st
+			out, err := flujotest.WriteA(ctx, in, &w)
+			if err == nil {
+				*st = w
+			}
+			return out, err
 		},
-		Fixed:   flujoimpl.CompiledIn,
-		Logger:  set.Logger,
-		Name:    "FanKeepFirstExecutor",
-		Sampler: set.Sampler,
-		Shrink:  e.shrink,
-		Sink:    set.Sink,
-		Stats:   e.addStats,
-	}); err != nil {
-		return fail(err)
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
+		},
+	}
+	e.stepA1.Attempts = 2
+	e.stepB.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name: "b",
+		Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
+			st := s.(*flujotest.State)
+			w := *st
+			out, err := flujotest.WriteB(ctx, in, &w)
+			if err == nil {
+				*st = w
+			}
+			return out, err
+		},
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
+		},
+	}
+	e.stepB.Attempts = 2
+	e.stepA2.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name: "a2",
+		Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
+			st := s.(*flujotest.State)
+			w := *st
+			out, err := flujotest.WriteA2(ctx, in, &w)
+			if err == nil {
+				*st = w
+			}
+			return out, err
+		},
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
+		},
+	}
+	e.stepA2.Attempts = 2
+	e.stepEcho.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name:  "echo",
+		Plain: flujotest.Echo,
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
+		},
+	}
+	e.stepEcho.Attempts = 2
+	if e.svc, err = p.Services(flujoimpl.Deps{}, &e.scratch, &e.stepA1, &e.stepB, &e.stepA2, &e.stepEcho); err != nil {
+		return nil, err
 	}
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
-	e.stepA1 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "a1",
-			Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
-				st := s.(*flujotest.State)
-				w := *st
-				out, err := flujotest.WriteA(ctx, in, &w)
-				if err == nil {
-					*st = w
-				}
-				return out, err
-			},
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-		},
-		Attempts: 2,
-		Breaker:  e.brkA1,
-		Counters: &e.cntA1,
-	}
-	e.stepB = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "b",
-			Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
-				st := s.(*flujotest.State)
-				w := *st
-				out, err := flujotest.WriteB(ctx, in, &w)
-				if err == nil {
-					*st = w
-				}
-				return out, err
-			},
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-		},
-		Attempts: 2,
-		Breaker:  e.brkB,
-		Slot:     1,
-		Counters: &e.cntB,
-	}
-	e.stepA2 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "a2",
-			Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
-				st := s.(*flujotest.State)
-				w := *st
-				out, err := flujotest.WriteA2(ctx, in, &w)
-				if err == nil {
-					*st = w
-				}
-				return out, err
-			},
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-		},
-		Attempts: 2,
-		Breaker:  e.brkA2,
-		Slot:     2,
-		Counters: &e.cntA2,
-	}
-	e.stepEcho = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name:  "echo",
-			Plain: flujotest.Echo,
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-		},
-		Attempts: 2,
-		Breaker:  e.brkEcho,
-		Slot:     3,
-		Counters: &e.cntEcho,
-	}
-	if e.scopes, err = runtime.NewScopePool(50, 0.9); err != nil {
-		return fail(err)
-	}
 	return e, nil
 }
 
@@ -6583,19 +3553,11 @@ func (e *FanKeepFirstExecutor) Execute(ctx context.Context, in flujotest.Job, st
 
 // ExecuteResult runs FanKeepFirst on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage. The state is st or, when st is nil, WithState's; without either the run starts from a zero state, returned in FinalState.
 func (e *FanKeepFirstExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, st *flujotest.State, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	state, limits := flujoimpl.ExecOptionsOf(opts)
-	st, err := flujoimpl.RunState("fan", st, state)
+	r, err := flujoimpl.StartRecorded(e.svc, "fan", st, opts)
 	if err != nil {
 		return nil, err
 	}
-	if !e.svc.Track.Enter() {
-		return nil, flujo.ErrClosed
-	}
 	defer e.svc.Track.Exit()
-	r := flujoimpl.NewRun(e.svc, st, true)
-	if r.Budget, err = runtime.RunBudget(limits); err != nil {
-		return nil, err
-	}
 	var res flujo.StepResult
 	_, abort := e.runFan(ctx, in, &r, &res)
 	return e.svc.EndRecordedRun(&res, abort, r.State, r.Budget, false)
@@ -6604,64 +3566,6 @@ func (e *FanKeepFirstExecutor) ExecuteResult(ctx context.Context, in flujotest.J
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
 func (e *FanKeepFirstExecutor) ExecuteWithMonitoring(ctx context.Context, in flujotest.Job, st *flujotest.State, opts ...flujo.ExecOption) (*flujo.PipelineResult, flujo.Metrics, error) {
 	return flujoimpl.WithMetrics(e.ExecuteResult(ctx, in, st, opts...))
-}
-
-// build builds the parts of next that FanKeepFirstExecutor keeps itself, taking over old's (nil for the first configuration); the changes to shared parts apply when the returned function runs.
-func (e *FanKeepFirstExecutor) build(old, next *flujoimpl.Engine) (func(), []flujoimpl.Closer, error) {
-	cfg := &next.Config
-	var pool *runtime.Pool[scratchFanKeepFirstExecutor]
-	if old == nil || cfg.ObjectPoolMaxSize != old.Config.ObjectPoolMaxSize || cfg.ObjectPoolCleanupThreshold != old.Config.ObjectPoolCleanupThreshold {
-		p, err := runtime.NewPool(cfg.ObjectPoolMaxSize, cfg.ObjectPoolCleanupThreshold, newscratchFanKeepFirstExecutor, resetscratchFanKeepFirstExecutor)
-		if err != nil {
-			return nil, nil, err
-		}
-		pool = p
-	}
-	renew := old != nil && (cfg.CircuitBreakerFailureThreshold != old.Config.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.Config.CircuitBreakerRecoveryTimeoutSeconds)
-	recovery := time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second
-	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery}); renew && err != nil {
-		return nil, nil, err
-	}
-	if next.Monitor != nil && old != nil && old.Monitor == next.Monitor {
-		next.Env.Monitors = old.Env.Monitors
-	} else if next.Monitor != nil {
-		next.Env.Monitors = []*runtime.StepMonitor{next.Monitor.Step("a1"), next.Monitor.Step("b"), next.Monitor.Step("a2"), next.Monitor.Step("echo")}
-	}
-	return func() {
-		if pool != nil {
-			e.scratch.Store(pool)
-		}
-		if renew {
-			_ = e.brkA1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-			_ = e.brkB.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-			_ = e.brkA2.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-			_ = e.brkEcho.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-		}
-	}, nil, nil
-}
-
-// addStats adds the figures of the executor's own parts to s.
-func (e *FanKeepFirstExecutor) addStats(_ *flujoimpl.Engine, s *runtime.Stats) {
-	e.cntA1.AddTo(s.Steps, "a1")
-	flujoimpl.AddBreaker(s.Steps, "a1", e.brkA1)
-	e.cntB.AddTo(s.Steps, "b")
-	flujoimpl.AddBreaker(s.Steps, "b", e.brkB)
-	e.cntA2.AddTo(s.Steps, "a2")
-	flujoimpl.AddBreaker(s.Steps, "a2", e.brkA2)
-	e.cntEcho.AddTo(s.Steps, "echo")
-	flujoimpl.AddBreaker(s.Steps, "echo", e.brkEcho)
-	flujoimpl.AddPool(s, e.scratch.Load().Stats())
-}
-
-// closeParts stops the executor's own parts, those built so far when its constructor fails.
-func (e *FanKeepFirstExecutor) closeParts() {}
-
-// shrink reacts to memory pressure: from high pressure on, the caches admit no new results and give back half their capacity and the pool drops its idle objects; below, the caches admit again at full capacity.
-func (e *FanKeepFirstExecutor) shrink(level runtime.PressureLevel) {
-	if level < runtime.PressureHigh {
-		return
-	}
-	e.scratch.Load().Shrink()
 }
 
 // scratchFanKeepFirstExecutorFan is the working space of one run of parallel "fan".
@@ -6705,13 +3609,17 @@ func (e *FanKeepFirstExecutor) runFan(ctx context.Context, in flujotest.Job, r *
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 1, "a2", &sc.results[1], &sc.o1, &sc.aborts[1], func() (flujotest.Job, error) { return e.runA2(bctx, in, &sc.r1, &sc.results[1]) })
+		flujoimpl.RunBranch(sc.done, 1, "a2", &sc.results[1], &sc.o1, &sc.aborts[1], func() (flujotest.Job, error) {
+			return e.stepA2.Run(bctx, &sc.r1.Eng.Env, in, sc.r1.Frame(), &sc.results[1])
+		})
 	}()
 	sc.r2 = *r
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 2, "echo", &sc.results[2], &sc.o2, &sc.aborts[2], func() (flujotest.Job, error) { return e.runEcho(bctx, in, &sc.r2, &sc.results[2]) })
+		flujoimpl.RunBranch(sc.done, 2, "echo", &sc.results[2], &sc.o2, &sc.aborts[2], func() (flujotest.Job, error) {
+			return e.stepEcho.Run(bctx, &sc.r2.Eng.Env, in, sc.r2.Frame(), &sc.results[2])
+		})
 	}()
 	abort, failed, cerr := flujoimpl.Gather(ctx, sc.done, sc.results[:], sc.aborts[:], sc.finished[:], true, bctx.Cancel)
 	if cerr != nil {
@@ -6747,64 +3655,28 @@ func (e *FanKeepFirstExecutor) runP1(ctx context.Context, in flujotest.Job, r *f
 	if r.Record {
 		res.Steps = make([]flujo.StepResult, 0, 2)
 	}
-	var crA1 flujo.StepResult
-	outA1, abort := e.runA1(ctx, in, r, &crA1)
+	var crA1, crB flujo.StepResult
+	outA1, abort := e.stepA1.Run(ctx, &r.Eng.Env, in, r.Frame(), &crA1)
 	if stop, abort := flujoimpl.Child(res, &crA1, r.Record, abort); stop {
 		return *new(flujotest.Job), abort
 	}
-	var crB flujo.StepResult
-	outB, abort := e.runB(ctx, outA1, r, &crB)
+	outB, abort := e.stepB.Run(ctx, &r.Eng.Env, outA1, r.Frame(), &crB)
 	if stop, abort := flujoimpl.Child(res, &crB, r.Record, abort); stop {
 		return *new(flujotest.Job), abort
 	}
 	return flujoimpl.Succeed(res, r.Record, outB), nil
 }
 
-// runA1 runs the steps "a1": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *FanKeepFirstExecutor) runA1(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepA1.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
-}
-
-// runB runs the steps "b": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *FanKeepFirstExecutor) runB(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepB.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
-}
-
-// runA2 runs the steps "a2": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *FanKeepFirstExecutor) runA2(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepA2.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
-}
-
-// runEcho runs the step "echo": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *FanKeepFirstExecutor) runEcho(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepEcho.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
-}
-
 // FanMergeUpdateExecutor runs the pipeline FanMergeUpdate ("fan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type FanMergeUpdateExecutor struct {
-	flujogenMethods                                                             // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
-	svc             *flujoimpl.Services                                         // configuration, components, run gate and counters
-	scratch         atomic.Pointer[runtime.Pool[scratchFanMergeUpdateExecutor]] // working space of Parallel runs (enable_object_pool)
+	flujogenMethods                                                  // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
+	svc             *flujoimpl.Services                              // configuration, components, run gate and counters
+	scratch         flujoimpl.Scratch[scratchFanMergeUpdateExecutor] // working space of Parallel runs (enable_object_pool)
 
-	// Step "a1".
-	stepA1 flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cntA1  flujoimpl.StepCounters
-	brkA1  *runtime.Breaker
-
-	// Step "b".
-	stepB flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cntB  flujoimpl.StepCounters
-	brkB  *runtime.Breaker
-
-	// Step "a2".
-	stepA2 flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cntA2  flujoimpl.StepCounters
-	brkA2  *runtime.Breaker
-
-	// Step "echo".
+	stepA1   flujoimpl.Step[flujotest.Job, flujotest.Job]
+	stepB    flujoimpl.Step[flujotest.Job, flujotest.Job]
+	stepA2   flujoimpl.Step[flujotest.Job, flujotest.Job]
 	stepEcho flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cntEcho  flujoimpl.StepCounters
-	brkEcho  *runtime.Breaker
 
 	scopes *runtime.ScopePool // cancellable contexts of Parallel and Map runs
 }
@@ -6832,128 +3704,75 @@ func flujogenConfigFanMergeUpdateExecutor() runtime.OptimizationConfig {
 
 // NewFanMergeUpdateExecutor returns an executor of FanMergeUpdate. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewFanMergeUpdateExecutor(opts ...flujo.CoreOption) (*FanMergeUpdateExecutor, error) {
-	set, cfg, err := flujoimpl.Configure("FanMergeUpdateExecutor", "fan", flujogenConfigFanMergeUpdateExecutor(), "", opts)
+	p, err := flujoimpl.NewParts("FanMergeUpdateExecutor", "fan", flujogenConfigFanMergeUpdateExecutor(), "", opts)
 	if err != nil {
 		return nil, err
 	}
-	clock := set.Clock
 	e := &FanMergeUpdateExecutor{}
-	fail := func(err error) (*FanMergeUpdateExecutor, error) {
-		e.closeParts()
+	if e.scopes, err = runtime.NewScopePool(50, 0.9); err != nil {
 		return nil, err
 	}
-	if e.brkA1, err = runtime.NewBreaker("a1", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
-		return fail(err)
-	}
-	if e.brkB, err = runtime.NewBreaker("b", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
-		return fail(err)
-	}
-	if e.brkA2, err = runtime.NewBreaker("a2", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
-		return fail(err)
-	}
-	if e.brkEcho, err = runtime.NewBreaker("echo", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
-		return fail(err)
-	}
-	if e.svc, err = flujoimpl.NewServices(cfg, flujoimpl.Deps{
-		Build: e.build,
-		Clock: clock,
-		Close: func(*flujoimpl.Engine) []flujoimpl.Closer {
-			e.closeParts()
-			return nil
+	e.scratch.New, e.scratch.Reset = newscratchFanMergeUpdateExecutor, resetscratchFanMergeUpdateExecutor
+	e.stepA1.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name: "a1",
+		Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
+			st := s.(*flujotest.State)
+			w := *st
+			out, err := flujotest.WriteA(ctx, in, &w)
+			if err == nil {
+				*st = w
+			}
+			return out, err
 		},
-		Fixed:   flujoimpl.CompiledIn,
-		Logger:  set.Logger,
-		Name:    "FanMergeUpdateExecutor",
-		Sampler: set.Sampler,
-		Shrink:  e.shrink,
-		Sink:    set.Sink,
-		Stats:   e.addStats,
-	}); err != nil {
-		return fail(err)
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
+		},
+	}
+	e.stepA1.Attempts = 2
+	e.stepB.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name: "b",
+		Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
+			st := s.(*flujotest.State)
+			w := *st
+			out, err := flujotest.WriteB(ctx, in, &w)
+			if err == nil {
+				*st = w
+			}
+			return out, err
+		},
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
+		},
+	}
+	e.stepB.Attempts = 2
+	e.stepA2.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name: "a2",
+		Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
+			st := s.(*flujotest.State)
+			w := *st
+			out, err := flujotest.WriteA2(ctx, in, &w)
+			if err == nil {
+				*st = w
+			}
+			return out, err
+		},
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
+		},
+	}
+	e.stepA2.Attempts = 2
+	e.stepEcho.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name:  "echo",
+		Plain: flujotest.Echo,
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
+		},
+	}
+	e.stepEcho.Attempts = 2
+	if e.svc, err = p.Services(flujoimpl.Deps{}, &e.scratch, &e.stepA1, &e.stepB, &e.stepA2, &e.stepEcho); err != nil {
+		return nil, err
 	}
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
-	e.stepA1 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "a1",
-			Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
-				st := s.(*flujotest.State)
-				w := *st
-				out, err := flujotest.WriteA(ctx, in, &w)
-				if err == nil {
-					*st = w
-				}
-				return out, err
-			},
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-		},
-		Attempts: 2,
-		Breaker:  e.brkA1,
-		Counters: &e.cntA1,
-	}
-	e.stepB = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "b",
-			Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
-				st := s.(*flujotest.State)
-				w := *st
-				out, err := flujotest.WriteB(ctx, in, &w)
-				if err == nil {
-					*st = w
-				}
-				return out, err
-			},
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-		},
-		Attempts: 2,
-		Breaker:  e.brkB,
-		Slot:     1,
-		Counters: &e.cntB,
-	}
-	e.stepA2 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "a2",
-			Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
-				st := s.(*flujotest.State)
-				w := *st
-				out, err := flujotest.WriteA2(ctx, in, &w)
-				if err == nil {
-					*st = w
-				}
-				return out, err
-			},
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-		},
-		Attempts: 2,
-		Breaker:  e.brkA2,
-		Slot:     2,
-		Counters: &e.cntA2,
-	}
-	e.stepEcho = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name:  "echo",
-			Plain: flujotest.Echo,
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-		},
-		Attempts: 2,
-		Breaker:  e.brkEcho,
-		Slot:     3,
-		Counters: &e.cntEcho,
-	}
-	if e.scopes, err = runtime.NewScopePool(50, 0.9); err != nil {
-		return fail(err)
-	}
 	return e, nil
 }
 
@@ -6974,19 +3793,11 @@ func (e *FanMergeUpdateExecutor) Execute(ctx context.Context, in flujotest.Job, 
 
 // ExecuteResult runs FanMergeUpdate on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage. The state is st or, when st is nil, WithState's; without either the run starts from a zero state, returned in FinalState.
 func (e *FanMergeUpdateExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, st *flujotest.State, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	state, limits := flujoimpl.ExecOptionsOf(opts)
-	st, err := flujoimpl.RunState("fan", st, state)
+	r, err := flujoimpl.StartRecorded(e.svc, "fan", st, opts)
 	if err != nil {
 		return nil, err
 	}
-	if !e.svc.Track.Enter() {
-		return nil, flujo.ErrClosed
-	}
 	defer e.svc.Track.Exit()
-	r := flujoimpl.NewRun(e.svc, st, true)
-	if r.Budget, err = runtime.RunBudget(limits); err != nil {
-		return nil, err
-	}
 	var res flujo.StepResult
 	_, abort := e.runFan(ctx, in, &r, &res)
 	return e.svc.EndRecordedRun(&res, abort, r.State, r.Budget, false)
@@ -6995,64 +3806,6 @@ func (e *FanMergeUpdateExecutor) ExecuteResult(ctx context.Context, in flujotest
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
 func (e *FanMergeUpdateExecutor) ExecuteWithMonitoring(ctx context.Context, in flujotest.Job, st *flujotest.State, opts ...flujo.ExecOption) (*flujo.PipelineResult, flujo.Metrics, error) {
 	return flujoimpl.WithMetrics(e.ExecuteResult(ctx, in, st, opts...))
-}
-
-// build builds the parts of next that FanMergeUpdateExecutor keeps itself, taking over old's (nil for the first configuration); the changes to shared parts apply when the returned function runs.
-func (e *FanMergeUpdateExecutor) build(old, next *flujoimpl.Engine) (func(), []flujoimpl.Closer, error) {
-	cfg := &next.Config
-	var pool *runtime.Pool[scratchFanMergeUpdateExecutor]
-	if old == nil || cfg.ObjectPoolMaxSize != old.Config.ObjectPoolMaxSize || cfg.ObjectPoolCleanupThreshold != old.Config.ObjectPoolCleanupThreshold {
-		p, err := runtime.NewPool(cfg.ObjectPoolMaxSize, cfg.ObjectPoolCleanupThreshold, newscratchFanMergeUpdateExecutor, resetscratchFanMergeUpdateExecutor)
-		if err != nil {
-			return nil, nil, err
-		}
-		pool = p
-	}
-	renew := old != nil && (cfg.CircuitBreakerFailureThreshold != old.Config.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.Config.CircuitBreakerRecoveryTimeoutSeconds)
-	recovery := time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second
-	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery}); renew && err != nil {
-		return nil, nil, err
-	}
-	if next.Monitor != nil && old != nil && old.Monitor == next.Monitor {
-		next.Env.Monitors = old.Env.Monitors
-	} else if next.Monitor != nil {
-		next.Env.Monitors = []*runtime.StepMonitor{next.Monitor.Step("a1"), next.Monitor.Step("b"), next.Monitor.Step("a2"), next.Monitor.Step("echo")}
-	}
-	return func() {
-		if pool != nil {
-			e.scratch.Store(pool)
-		}
-		if renew {
-			_ = e.brkA1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-			_ = e.brkB.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-			_ = e.brkA2.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-			_ = e.brkEcho.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-		}
-	}, nil, nil
-}
-
-// addStats adds the figures of the executor's own parts to s.
-func (e *FanMergeUpdateExecutor) addStats(_ *flujoimpl.Engine, s *runtime.Stats) {
-	e.cntA1.AddTo(s.Steps, "a1")
-	flujoimpl.AddBreaker(s.Steps, "a1", e.brkA1)
-	e.cntB.AddTo(s.Steps, "b")
-	flujoimpl.AddBreaker(s.Steps, "b", e.brkB)
-	e.cntA2.AddTo(s.Steps, "a2")
-	flujoimpl.AddBreaker(s.Steps, "a2", e.brkA2)
-	e.cntEcho.AddTo(s.Steps, "echo")
-	flujoimpl.AddBreaker(s.Steps, "echo", e.brkEcho)
-	flujoimpl.AddPool(s, e.scratch.Load().Stats())
-}
-
-// closeParts stops the executor's own parts, those built so far when its constructor fails.
-func (e *FanMergeUpdateExecutor) closeParts() {}
-
-// shrink reacts to memory pressure: from high pressure on, the caches admit no new results and give back half their capacity and the pool drops its idle objects; below, the caches admit again at full capacity.
-func (e *FanMergeUpdateExecutor) shrink(level runtime.PressureLevel) {
-	if level < runtime.PressureHigh {
-		return
-	}
-	e.scratch.Load().Shrink()
 }
 
 // scratchFanMergeUpdateExecutorFan is the working space of one run of parallel "fan".
@@ -7096,13 +3849,17 @@ func (e *FanMergeUpdateExecutor) runFan(ctx context.Context, in flujotest.Job, r
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 1, "a2", &sc.results[1], &sc.o1, &sc.aborts[1], func() (flujotest.Job, error) { return e.runA2(bctx, in, &sc.r1, &sc.results[1]) })
+		flujoimpl.RunBranch(sc.done, 1, "a2", &sc.results[1], &sc.o1, &sc.aborts[1], func() (flujotest.Job, error) {
+			return e.stepA2.Run(bctx, &sc.r1.Eng.Env, in, sc.r1.Frame(), &sc.results[1])
+		})
 	}()
 	sc.r2 = *r
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 2, "echo", &sc.results[2], &sc.o2, &sc.aborts[2], func() (flujotest.Job, error) { return e.runEcho(bctx, in, &sc.r2, &sc.results[2]) })
+		flujoimpl.RunBranch(sc.done, 2, "echo", &sc.results[2], &sc.o2, &sc.aborts[2], func() (flujotest.Job, error) {
+			return e.stepEcho.Run(bctx, &sc.r2.Eng.Env, in, sc.r2.Frame(), &sc.results[2])
+		})
 	}()
 	abort, failed, cerr := flujoimpl.Gather(ctx, sc.done, sc.results[:], sc.aborts[:], sc.finished[:], true, bctx.Cancel)
 	if cerr != nil {
@@ -7138,64 +3895,28 @@ func (e *FanMergeUpdateExecutor) runP1(ctx context.Context, in flujotest.Job, r 
 	if r.Record {
 		res.Steps = make([]flujo.StepResult, 0, 2)
 	}
-	var crA1 flujo.StepResult
-	outA1, abort := e.runA1(ctx, in, r, &crA1)
+	var crA1, crB flujo.StepResult
+	outA1, abort := e.stepA1.Run(ctx, &r.Eng.Env, in, r.Frame(), &crA1)
 	if stop, abort := flujoimpl.Child(res, &crA1, r.Record, abort); stop {
 		return *new(flujotest.Job), abort
 	}
-	var crB flujo.StepResult
-	outB, abort := e.runB(ctx, outA1, r, &crB)
+	outB, abort := e.stepB.Run(ctx, &r.Eng.Env, outA1, r.Frame(), &crB)
 	if stop, abort := flujoimpl.Child(res, &crB, r.Record, abort); stop {
 		return *new(flujotest.Job), abort
 	}
 	return flujoimpl.Succeed(res, r.Record, outB), nil
 }
 
-// runA1 runs the steps "a1": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *FanMergeUpdateExecutor) runA1(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepA1.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
-}
-
-// runB runs the steps "b": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *FanMergeUpdateExecutor) runB(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepB.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
-}
-
-// runA2 runs the steps "a2": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *FanMergeUpdateExecutor) runA2(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepA2.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
-}
-
-// runEcho runs the step "echo": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *FanMergeUpdateExecutor) runEcho(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepEcho.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
-}
-
 // FanNoMergeExecutor runs the pipeline FanNoMerge ("fan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type FanNoMergeExecutor struct {
-	flujogenMethods                                                         // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
-	svc             *flujoimpl.Services                                     // configuration, components, run gate and counters
-	scratch         atomic.Pointer[runtime.Pool[scratchFanNoMergeExecutor]] // working space of Parallel runs (enable_object_pool)
+	flujogenMethods                                              // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
+	svc             *flujoimpl.Services                          // configuration, components, run gate and counters
+	scratch         flujoimpl.Scratch[scratchFanNoMergeExecutor] // working space of Parallel runs (enable_object_pool)
 
-	// Step "a1".
-	stepA1 flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cntA1  flujoimpl.StepCounters
-	brkA1  *runtime.Breaker
-
-	// Step "b".
-	stepB flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cntB  flujoimpl.StepCounters
-	brkB  *runtime.Breaker
-
-	// Step "a2".
-	stepA2 flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cntA2  flujoimpl.StepCounters
-	brkA2  *runtime.Breaker
-
-	// Step "echo".
+	stepA1   flujoimpl.Step[flujotest.Job, flujotest.Job]
+	stepB    flujoimpl.Step[flujotest.Job, flujotest.Job]
+	stepA2   flujoimpl.Step[flujotest.Job, flujotest.Job]
 	stepEcho flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cntEcho  flujoimpl.StepCounters
-	brkEcho  *runtime.Breaker
 
 	scopes *runtime.ScopePool // cancellable contexts of Parallel and Map runs
 }
@@ -7223,128 +3944,75 @@ func flujogenConfigFanNoMergeExecutor() runtime.OptimizationConfig {
 
 // NewFanNoMergeExecutor returns an executor of FanNoMerge. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewFanNoMergeExecutor(opts ...flujo.CoreOption) (*FanNoMergeExecutor, error) {
-	set, cfg, err := flujoimpl.Configure("FanNoMergeExecutor", "fan", flujogenConfigFanNoMergeExecutor(), "", opts)
+	p, err := flujoimpl.NewParts("FanNoMergeExecutor", "fan", flujogenConfigFanNoMergeExecutor(), "", opts)
 	if err != nil {
 		return nil, err
 	}
-	clock := set.Clock
 	e := &FanNoMergeExecutor{}
-	fail := func(err error) (*FanNoMergeExecutor, error) {
-		e.closeParts()
+	if e.scopes, err = runtime.NewScopePool(50, 0.9); err != nil {
 		return nil, err
 	}
-	if e.brkA1, err = runtime.NewBreaker("a1", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
-		return fail(err)
-	}
-	if e.brkB, err = runtime.NewBreaker("b", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
-		return fail(err)
-	}
-	if e.brkA2, err = runtime.NewBreaker("a2", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
-		return fail(err)
-	}
-	if e.brkEcho, err = runtime.NewBreaker("echo", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
-		return fail(err)
-	}
-	if e.svc, err = flujoimpl.NewServices(cfg, flujoimpl.Deps{
-		Build: e.build,
-		Clock: clock,
-		Close: func(*flujoimpl.Engine) []flujoimpl.Closer {
-			e.closeParts()
-			return nil
+	e.scratch.New, e.scratch.Reset = newscratchFanNoMergeExecutor, resetscratchFanNoMergeExecutor
+	e.stepA1.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name: "a1",
+		Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
+			st := s.(*flujotest.State)
+			w := *st
+			out, err := flujotest.WriteA(ctx, in, &w)
+			if err == nil {
+				*st = w
+			}
+			return out, err
 		},
-		Fixed:   flujoimpl.CompiledIn,
-		Logger:  set.Logger,
-		Name:    "FanNoMergeExecutor",
-		Sampler: set.Sampler,
-		Shrink:  e.shrink,
-		Sink:    set.Sink,
-		Stats:   e.addStats,
-	}); err != nil {
-		return fail(err)
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
+		},
+	}
+	e.stepA1.Attempts = 2
+	e.stepB.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name: "b",
+		Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
+			st := s.(*flujotest.State)
+			w := *st
+			out, err := flujotest.WriteB(ctx, in, &w)
+			if err == nil {
+				*st = w
+			}
+			return out, err
+		},
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
+		},
+	}
+	e.stepB.Attempts = 2
+	e.stepA2.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name: "a2",
+		Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
+			st := s.(*flujotest.State)
+			w := *st
+			out, err := flujotest.WriteA2(ctx, in, &w)
+			if err == nil {
+				*st = w
+			}
+			return out, err
+		},
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
+		},
+	}
+	e.stepA2.Attempts = 2
+	e.stepEcho.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name:  "echo",
+		Plain: flujotest.Echo,
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
+		},
+	}
+	e.stepEcho.Attempts = 2
+	if e.svc, err = p.Services(flujoimpl.Deps{}, &e.scratch, &e.stepA1, &e.stepB, &e.stepA2, &e.stepEcho); err != nil {
+		return nil, err
 	}
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
-	e.stepA1 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "a1",
-			Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
-				st := s.(*flujotest.State)
-				w := *st
-				out, err := flujotest.WriteA(ctx, in, &w)
-				if err == nil {
-					*st = w
-				}
-				return out, err
-			},
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-		},
-		Attempts: 2,
-		Breaker:  e.brkA1,
-		Counters: &e.cntA1,
-	}
-	e.stepB = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "b",
-			Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
-				st := s.(*flujotest.State)
-				w := *st
-				out, err := flujotest.WriteB(ctx, in, &w)
-				if err == nil {
-					*st = w
-				}
-				return out, err
-			},
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-		},
-		Attempts: 2,
-		Breaker:  e.brkB,
-		Slot:     1,
-		Counters: &e.cntB,
-	}
-	e.stepA2 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "a2",
-			Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
-				st := s.(*flujotest.State)
-				w := *st
-				out, err := flujotest.WriteA2(ctx, in, &w)
-				if err == nil {
-					*st = w
-				}
-				return out, err
-			},
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-		},
-		Attempts: 2,
-		Breaker:  e.brkA2,
-		Slot:     2,
-		Counters: &e.cntA2,
-	}
-	e.stepEcho = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name:  "echo",
-			Plain: flujotest.Echo,
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-		},
-		Attempts: 2,
-		Breaker:  e.brkEcho,
-		Slot:     3,
-		Counters: &e.cntEcho,
-	}
-	if e.scopes, err = runtime.NewScopePool(50, 0.9); err != nil {
-		return fail(err)
-	}
 	return e, nil
 }
 
@@ -7365,19 +4033,11 @@ func (e *FanNoMergeExecutor) Execute(ctx context.Context, in flujotest.Job, st *
 
 // ExecuteResult runs FanNoMerge on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage. The state is st or, when st is nil, WithState's; without either the run starts from a zero state, returned in FinalState.
 func (e *FanNoMergeExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, st *flujotest.State, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	state, limits := flujoimpl.ExecOptionsOf(opts)
-	st, err := flujoimpl.RunState("fan", st, state)
+	r, err := flujoimpl.StartRecorded(e.svc, "fan", st, opts)
 	if err != nil {
 		return nil, err
 	}
-	if !e.svc.Track.Enter() {
-		return nil, flujo.ErrClosed
-	}
 	defer e.svc.Track.Exit()
-	r := flujoimpl.NewRun(e.svc, st, true)
-	if r.Budget, err = runtime.RunBudget(limits); err != nil {
-		return nil, err
-	}
 	var res flujo.StepResult
 	_, abort := e.runFan(ctx, in, &r, &res)
 	return e.svc.EndRecordedRun(&res, abort, r.State, r.Budget, false)
@@ -7386,64 +4046,6 @@ func (e *FanNoMergeExecutor) ExecuteResult(ctx context.Context, in flujotest.Job
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
 func (e *FanNoMergeExecutor) ExecuteWithMonitoring(ctx context.Context, in flujotest.Job, st *flujotest.State, opts ...flujo.ExecOption) (*flujo.PipelineResult, flujo.Metrics, error) {
 	return flujoimpl.WithMetrics(e.ExecuteResult(ctx, in, st, opts...))
-}
-
-// build builds the parts of next that FanNoMergeExecutor keeps itself, taking over old's (nil for the first configuration); the changes to shared parts apply when the returned function runs.
-func (e *FanNoMergeExecutor) build(old, next *flujoimpl.Engine) (func(), []flujoimpl.Closer, error) {
-	cfg := &next.Config
-	var pool *runtime.Pool[scratchFanNoMergeExecutor]
-	if old == nil || cfg.ObjectPoolMaxSize != old.Config.ObjectPoolMaxSize || cfg.ObjectPoolCleanupThreshold != old.Config.ObjectPoolCleanupThreshold {
-		p, err := runtime.NewPool(cfg.ObjectPoolMaxSize, cfg.ObjectPoolCleanupThreshold, newscratchFanNoMergeExecutor, resetscratchFanNoMergeExecutor)
-		if err != nil {
-			return nil, nil, err
-		}
-		pool = p
-	}
-	renew := old != nil && (cfg.CircuitBreakerFailureThreshold != old.Config.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.Config.CircuitBreakerRecoveryTimeoutSeconds)
-	recovery := time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second
-	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery}); renew && err != nil {
-		return nil, nil, err
-	}
-	if next.Monitor != nil && old != nil && old.Monitor == next.Monitor {
-		next.Env.Monitors = old.Env.Monitors
-	} else if next.Monitor != nil {
-		next.Env.Monitors = []*runtime.StepMonitor{next.Monitor.Step("a1"), next.Monitor.Step("b"), next.Monitor.Step("a2"), next.Monitor.Step("echo")}
-	}
-	return func() {
-		if pool != nil {
-			e.scratch.Store(pool)
-		}
-		if renew {
-			_ = e.brkA1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-			_ = e.brkB.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-			_ = e.brkA2.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-			_ = e.brkEcho.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-		}
-	}, nil, nil
-}
-
-// addStats adds the figures of the executor's own parts to s.
-func (e *FanNoMergeExecutor) addStats(_ *flujoimpl.Engine, s *runtime.Stats) {
-	e.cntA1.AddTo(s.Steps, "a1")
-	flujoimpl.AddBreaker(s.Steps, "a1", e.brkA1)
-	e.cntB.AddTo(s.Steps, "b")
-	flujoimpl.AddBreaker(s.Steps, "b", e.brkB)
-	e.cntA2.AddTo(s.Steps, "a2")
-	flujoimpl.AddBreaker(s.Steps, "a2", e.brkA2)
-	e.cntEcho.AddTo(s.Steps, "echo")
-	flujoimpl.AddBreaker(s.Steps, "echo", e.brkEcho)
-	flujoimpl.AddPool(s, e.scratch.Load().Stats())
-}
-
-// closeParts stops the executor's own parts, those built so far when its constructor fails.
-func (e *FanNoMergeExecutor) closeParts() {}
-
-// shrink reacts to memory pressure: from high pressure on, the caches admit no new results and give back half their capacity and the pool drops its idle objects; below, the caches admit again at full capacity.
-func (e *FanNoMergeExecutor) shrink(level runtime.PressureLevel) {
-	if level < runtime.PressureHigh {
-		return
-	}
-	e.scratch.Load().Shrink()
 }
 
 // scratchFanNoMergeExecutorFan is the working space of one run of parallel "fan".
@@ -7487,13 +4089,17 @@ func (e *FanNoMergeExecutor) runFan(ctx context.Context, in flujotest.Job, r *fl
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 1, "a2", &sc.results[1], &sc.o1, &sc.aborts[1], func() (flujotest.Job, error) { return e.runA2(bctx, in, &sc.r1, &sc.results[1]) })
+		flujoimpl.RunBranch(sc.done, 1, "a2", &sc.results[1], &sc.o1, &sc.aborts[1], func() (flujotest.Job, error) {
+			return e.stepA2.Run(bctx, &sc.r1.Eng.Env, in, sc.r1.Frame(), &sc.results[1])
+		})
 	}()
 	sc.r2 = *r
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 2, "echo", &sc.results[2], &sc.o2, &sc.aborts[2], func() (flujotest.Job, error) { return e.runEcho(bctx, in, &sc.r2, &sc.results[2]) })
+		flujoimpl.RunBranch(sc.done, 2, "echo", &sc.results[2], &sc.o2, &sc.aborts[2], func() (flujotest.Job, error) {
+			return e.stepEcho.Run(bctx, &sc.r2.Eng.Env, in, sc.r2.Frame(), &sc.results[2])
+		})
 	}()
 	abort, failed, cerr := flujoimpl.Gather(ctx, sc.done, sc.results[:], sc.aborts[:], sc.finished[:], true, bctx.Cancel)
 	if cerr != nil {
@@ -7521,59 +4127,24 @@ func (e *FanNoMergeExecutor) runP1(ctx context.Context, in flujotest.Job, r *flu
 	if r.Record {
 		res.Steps = make([]flujo.StepResult, 0, 2)
 	}
-	var crA1 flujo.StepResult
-	outA1, abort := e.runA1(ctx, in, r, &crA1)
+	var crA1, crB flujo.StepResult
+	outA1, abort := e.stepA1.Run(ctx, &r.Eng.Env, in, r.Frame(), &crA1)
 	if stop, abort := flujoimpl.Child(res, &crA1, r.Record, abort); stop {
 		return *new(flujotest.Job), abort
 	}
-	var crB flujo.StepResult
-	outB, abort := e.runB(ctx, outA1, r, &crB)
+	outB, abort := e.stepB.Run(ctx, &r.Eng.Env, outA1, r.Frame(), &crB)
 	if stop, abort := flujoimpl.Child(res, &crB, r.Record, abort); stop {
 		return *new(flujotest.Job), abort
 	}
 	return flujoimpl.Succeed(res, r.Record, outB), nil
 }
 
-// runA1 runs the steps "a1": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *FanNoMergeExecutor) runA1(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepA1.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
-}
-
-// runB runs the steps "b": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *FanNoMergeExecutor) runB(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepB.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
-}
-
-// runA2 runs the steps "a2": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *FanNoMergeExecutor) runA2(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepA2.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
-}
-
-// runEcho runs the step "echo": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *FanNoMergeExecutor) runEcho(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepEcho.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
-}
-
 // FlakyDefaultExecutor runs the pipeline FlakyDefault ("flaky") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type FlakyDefaultExecutor struct {
-	flujogenMethods                                                           // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
-	svc             *flujoimpl.Services                                       // configuration, components, run gate and counters
-	scratch         atomic.Pointer[runtime.Pool[scratchFlakyDefaultExecutor]] // working space of Parallel runs (enable_object_pool)
+	flujogenMethods                     // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
+	svc             *flujoimpl.Services // configuration, components, run gate and counters
 
-	// Step "flaky".
 	stepFlaky flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cntFlaky  flujoimpl.StepCounters
-	brkFlaky  *runtime.Breaker
-}
-
-// scratchFlakyDefaultExecutor is the pooled working space of the Parallel runs of FlakyDefaultExecutor, one field per Parallel.
-type scratchFlakyDefaultExecutor struct{}
-
-func newscratchFlakyDefaultExecutor() scratchFlakyDefaultExecutor {
-	return scratchFlakyDefaultExecutor{}
-}
-func resetscratchFlakyDefaultExecutor(u *scratchFlakyDefaultExecutor) {
-	*u = scratchFlakyDefaultExecutor{}
 }
 
 // flujogenConfigFlakyDefaultExecutor is the configuration compiled into FlakyDefaultExecutor.
@@ -7587,50 +4158,23 @@ func flujogenConfigFlakyDefaultExecutor() runtime.OptimizationConfig {
 
 // NewFlakyDefaultExecutor returns an executor of FlakyDefault. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewFlakyDefaultExecutor(opts ...flujo.CoreOption) (*FlakyDefaultExecutor, error) {
-	set, cfg, err := flujoimpl.Configure("FlakyDefaultExecutor", "flaky", flujogenConfigFlakyDefaultExecutor(), "", opts)
+	p, err := flujoimpl.NewParts("FlakyDefaultExecutor", "flaky", flujogenConfigFlakyDefaultExecutor(), "", opts)
 	if err != nil {
 		return nil, err
 	}
-	clock := set.Clock
 	e := &FlakyDefaultExecutor{}
-	fail := func(err error) (*FlakyDefaultExecutor, error) {
-		e.closeParts()
+	e.stepFlaky.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name:  "flaky",
+		Plain: flujotest.Flaky,
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
+		},
+	}
+	e.stepFlaky.Attempts = 2
+	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepFlaky); err != nil {
 		return nil, err
 	}
-	if e.brkFlaky, err = runtime.NewBreaker("flaky", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
-		return fail(err)
-	}
-	if e.svc, err = flujoimpl.NewServices(cfg, flujoimpl.Deps{
-		Build: e.build,
-		Clock: clock,
-		Close: func(*flujoimpl.Engine) []flujoimpl.Closer {
-			e.closeParts()
-			return nil
-		},
-		Fixed:   flujoimpl.CompiledIn,
-		Logger:  set.Logger,
-		Name:    "FlakyDefaultExecutor",
-		Sampler: set.Sampler,
-		Shrink:  e.shrink,
-		Sink:    set.Sink,
-		Stats:   e.addStats,
-	}); err != nil {
-		return fail(err)
-	}
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
-	e.stepFlaky = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name:  "flaky",
-			Plain: flujotest.Flaky,
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-		},
-		Attempts: 2,
-		Breaker:  e.brkFlaky,
-		Counters: &e.cntFlaky,
-	}
 	return e, nil
 }
 
@@ -7642,7 +4186,7 @@ func (e *FlakyDefaultExecutor) Execute(ctx context.Context, in flujotest.Job) (f
 	defer e.svc.Track.Exit()
 	r := flujoimpl.NewRun[struct{}](e.svc, nil, false)
 	var res flujo.StepResult
-	out, abort := e.runFlaky(ctx, in, &r, &res)
+	out, abort := e.stepFlaky.Run(ctx, &r.Eng.Env, in, r.Frame(), &res)
 	if err := e.svc.EndRun(&res, abort); err != nil {
 		return *new(flujotest.Job), err
 	}
@@ -7651,18 +4195,13 @@ func (e *FlakyDefaultExecutor) Execute(ctx context.Context, in flujotest.Job) (f
 
 // ExecuteResult runs FlakyDefault on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *FlakyDefaultExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujoimpl.ExecOptionsOf(opts)
-	if !e.svc.Track.Enter() {
-		return nil, flujo.ErrClosed
-	}
-	defer e.svc.Track.Exit()
-	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
-	var err error
-	if r.Budget, err = runtime.RunBudget(limits); err != nil {
+	r, err := flujoimpl.StartRecorded[struct{}](e.svc, "", nil, opts)
+	if err != nil {
 		return nil, err
 	}
+	defer e.svc.Track.Exit()
 	var res flujo.StepResult
-	_, abort := e.runFlaky(ctx, in, &r, &res)
+	_, abort := e.stepFlaky.Run(ctx, &r.Eng.Env, in, r.Frame(), &res)
 	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
 }
 
@@ -7671,80 +4210,12 @@ func (e *FlakyDefaultExecutor) ExecuteWithMonitoring(ctx context.Context, in flu
 	return flujoimpl.WithMetrics(e.ExecuteResult(ctx, in, opts...))
 }
 
-// build builds the parts of next that FlakyDefaultExecutor keeps itself, taking over old's (nil for the first configuration); the changes to shared parts apply when the returned function runs.
-func (e *FlakyDefaultExecutor) build(old, next *flujoimpl.Engine) (func(), []flujoimpl.Closer, error) {
-	cfg := &next.Config
-	var pool *runtime.Pool[scratchFlakyDefaultExecutor]
-	if old == nil || cfg.ObjectPoolMaxSize != old.Config.ObjectPoolMaxSize || cfg.ObjectPoolCleanupThreshold != old.Config.ObjectPoolCleanupThreshold {
-		p, err := runtime.NewPool(cfg.ObjectPoolMaxSize, cfg.ObjectPoolCleanupThreshold, newscratchFlakyDefaultExecutor, resetscratchFlakyDefaultExecutor)
-		if err != nil {
-			return nil, nil, err
-		}
-		pool = p
-	}
-	renew := old != nil && (cfg.CircuitBreakerFailureThreshold != old.Config.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.Config.CircuitBreakerRecoveryTimeoutSeconds)
-	recovery := time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second
-	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery}); renew && err != nil {
-		return nil, nil, err
-	}
-	if next.Monitor != nil && old != nil && old.Monitor == next.Monitor {
-		next.Env.Monitors = old.Env.Monitors
-	} else if next.Monitor != nil {
-		next.Env.Monitors = []*runtime.StepMonitor{next.Monitor.Step("flaky")}
-	}
-	return func() {
-		if pool != nil {
-			e.scratch.Store(pool)
-		}
-		if renew {
-			_ = e.brkFlaky.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-		}
-	}, nil, nil
-}
-
-// addStats adds the figures of the executor's own parts to s.
-func (e *FlakyDefaultExecutor) addStats(_ *flujoimpl.Engine, s *runtime.Stats) {
-	e.cntFlaky.AddTo(s.Steps, "flaky")
-	flujoimpl.AddBreaker(s.Steps, "flaky", e.brkFlaky)
-	flujoimpl.AddPool(s, e.scratch.Load().Stats())
-}
-
-// closeParts stops the executor's own parts, those built so far when its constructor fails.
-func (e *FlakyDefaultExecutor) closeParts() {}
-
-// shrink reacts to memory pressure: from high pressure on, the caches admit no new results and give back half their capacity and the pool drops its idle objects; below, the caches admit again at full capacity.
-func (e *FlakyDefaultExecutor) shrink(level runtime.PressureLevel) {
-	if level < runtime.PressureHigh {
-		return
-	}
-	e.scratch.Load().Shrink()
-}
-
-// runFlaky runs the step "flaky": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *FlakyDefaultExecutor) runFlaky(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepFlaky.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
-}
-
 // FlakyRetries3Executor runs the pipeline FlakyRetries3 ("flaky") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type FlakyRetries3Executor struct {
-	flujogenMethods                                                            // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
-	svc             *flujoimpl.Services                                        // configuration, components, run gate and counters
-	scratch         atomic.Pointer[runtime.Pool[scratchFlakyRetries3Executor]] // working space of Parallel runs (enable_object_pool)
+	flujogenMethods                     // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
+	svc             *flujoimpl.Services // configuration, components, run gate and counters
 
-	// Step "flaky".
 	stepFlaky flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cntFlaky  flujoimpl.StepCounters
-	brkFlaky  *runtime.Breaker
-}
-
-// scratchFlakyRetries3Executor is the pooled working space of the Parallel runs of FlakyRetries3Executor, one field per Parallel.
-type scratchFlakyRetries3Executor struct{}
-
-func newscratchFlakyRetries3Executor() scratchFlakyRetries3Executor {
-	return scratchFlakyRetries3Executor{}
-}
-func resetscratchFlakyRetries3Executor(u *scratchFlakyRetries3Executor) {
-	*u = scratchFlakyRetries3Executor{}
 }
 
 // flujogenConfigFlakyRetries3Executor is the configuration compiled into FlakyRetries3Executor.
@@ -7758,50 +4229,23 @@ func flujogenConfigFlakyRetries3Executor() runtime.OptimizationConfig {
 
 // NewFlakyRetries3Executor returns an executor of FlakyRetries3. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewFlakyRetries3Executor(opts ...flujo.CoreOption) (*FlakyRetries3Executor, error) {
-	set, cfg, err := flujoimpl.Configure("FlakyRetries3Executor", "flaky", flujogenConfigFlakyRetries3Executor(), "", opts)
+	p, err := flujoimpl.NewParts("FlakyRetries3Executor", "flaky", flujogenConfigFlakyRetries3Executor(), "", opts)
 	if err != nil {
 		return nil, err
 	}
-	clock := set.Clock
 	e := &FlakyRetries3Executor{}
-	fail := func(err error) (*FlakyRetries3Executor, error) {
-		e.closeParts()
+	e.stepFlaky.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name:  "flaky",
+		Plain: flujotest.Flaky,
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
+		},
+	}
+	e.stepFlaky.Attempts = 4
+	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepFlaky); err != nil {
 		return nil, err
 	}
-	if e.brkFlaky, err = runtime.NewBreaker("flaky", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
-		return fail(err)
-	}
-	if e.svc, err = flujoimpl.NewServices(cfg, flujoimpl.Deps{
-		Build: e.build,
-		Clock: clock,
-		Close: func(*flujoimpl.Engine) []flujoimpl.Closer {
-			e.closeParts()
-			return nil
-		},
-		Fixed:   flujoimpl.CompiledIn,
-		Logger:  set.Logger,
-		Name:    "FlakyRetries3Executor",
-		Sampler: set.Sampler,
-		Shrink:  e.shrink,
-		Sink:    set.Sink,
-		Stats:   e.addStats,
-	}); err != nil {
-		return fail(err)
-	}
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
-	e.stepFlaky = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name:  "flaky",
-			Plain: flujotest.Flaky,
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-		},
-		Attempts: 4,
-		Breaker:  e.brkFlaky,
-		Counters: &e.cntFlaky,
-	}
 	return e, nil
 }
 
@@ -7813,7 +4257,7 @@ func (e *FlakyRetries3Executor) Execute(ctx context.Context, in flujotest.Job) (
 	defer e.svc.Track.Exit()
 	r := flujoimpl.NewRun[struct{}](e.svc, nil, false)
 	var res flujo.StepResult
-	out, abort := e.runFlaky(ctx, in, &r, &res)
+	out, abort := e.stepFlaky.Run(ctx, &r.Eng.Env, in, r.Frame(), &res)
 	if err := e.svc.EndRun(&res, abort); err != nil {
 		return *new(flujotest.Job), err
 	}
@@ -7822,18 +4266,13 @@ func (e *FlakyRetries3Executor) Execute(ctx context.Context, in flujotest.Job) (
 
 // ExecuteResult runs FlakyRetries3 on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *FlakyRetries3Executor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujoimpl.ExecOptionsOf(opts)
-	if !e.svc.Track.Enter() {
-		return nil, flujo.ErrClosed
-	}
-	defer e.svc.Track.Exit()
-	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
-	var err error
-	if r.Budget, err = runtime.RunBudget(limits); err != nil {
+	r, err := flujoimpl.StartRecorded[struct{}](e.svc, "", nil, opts)
+	if err != nil {
 		return nil, err
 	}
+	defer e.svc.Track.Exit()
 	var res flujo.StepResult
-	_, abort := e.runFlaky(ctx, in, &r, &res)
+	_, abort := e.stepFlaky.Run(ctx, &r.Eng.Env, in, r.Frame(), &res)
 	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
 }
 
@@ -7842,82 +4281,12 @@ func (e *FlakyRetries3Executor) ExecuteWithMonitoring(ctx context.Context, in fl
 	return flujoimpl.WithMetrics(e.ExecuteResult(ctx, in, opts...))
 }
 
-// build builds the parts of next that FlakyRetries3Executor keeps itself, taking over old's (nil for the first configuration); the changes to shared parts apply when the returned function runs.
-func (e *FlakyRetries3Executor) build(old, next *flujoimpl.Engine) (func(), []flujoimpl.Closer, error) {
-	cfg := &next.Config
-	var pool *runtime.Pool[scratchFlakyRetries3Executor]
-	if old == nil || cfg.ObjectPoolMaxSize != old.Config.ObjectPoolMaxSize || cfg.ObjectPoolCleanupThreshold != old.Config.ObjectPoolCleanupThreshold {
-		p, err := runtime.NewPool(cfg.ObjectPoolMaxSize, cfg.ObjectPoolCleanupThreshold, newscratchFlakyRetries3Executor, resetscratchFlakyRetries3Executor)
-		if err != nil {
-			return nil, nil, err
-		}
-		pool = p
-	}
-	renew := old != nil && (cfg.CircuitBreakerFailureThreshold != old.Config.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.Config.CircuitBreakerRecoveryTimeoutSeconds)
-	recovery := time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second
-	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery}); renew && err != nil {
-		return nil, nil, err
-	}
-	if next.Monitor != nil && old != nil && old.Monitor == next.Monitor {
-		next.Env.Monitors = old.Env.Monitors
-	} else if next.Monitor != nil {
-		next.Env.Monitors = []*runtime.StepMonitor{next.Monitor.Step("flaky")}
-	}
-	return func() {
-		if pool != nil {
-			e.scratch.Store(pool)
-		}
-		if renew {
-			_ = e.brkFlaky.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-		}
-	}, nil, nil
-}
-
-// addStats adds the figures of the executor's own parts to s.
-func (e *FlakyRetries3Executor) addStats(_ *flujoimpl.Engine, s *runtime.Stats) {
-	e.cntFlaky.AddTo(s.Steps, "flaky")
-	flujoimpl.AddBreaker(s.Steps, "flaky", e.brkFlaky)
-	flujoimpl.AddPool(s, e.scratch.Load().Stats())
-}
-
-// closeParts stops the executor's own parts, those built so far when its constructor fails.
-func (e *FlakyRetries3Executor) closeParts() {}
-
-// shrink reacts to memory pressure: from high pressure on, the caches admit no new results and give back half their capacity and the pool drops its idle objects; below, the caches admit again at full capacity.
-func (e *FlakyRetries3Executor) shrink(level runtime.PressureLevel) {
-	if level < runtime.PressureHigh {
-		return
-	}
-	e.scratch.Load().Shrink()
-}
-
-// runFlaky runs the step "flaky": 4 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *FlakyRetries3Executor) runFlaky(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepFlaky.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
-}
-
 // GoexitMapExecutor runs the pipeline GoexitMap ("each") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type GoexitMapExecutor struct {
-	flujogenMethods                                                        // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
-	svc             *flujoimpl.Services                                    // configuration, components, run gate and counters
-	scratch         atomic.Pointer[runtime.Pool[scratchGoexitMapExecutor]] // working space of Parallel runs (enable_object_pool)
+	flujogenMethods                     // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
+	svc             *flujoimpl.Services // configuration, components, run gate and counters
 
-	// Step "exit".
 	stepExit flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cntExit  flujoimpl.StepCounters
-	brkExit  *runtime.Breaker
-
-	scopes *runtime.ScopePool // cancellable contexts of Parallel and Map runs
-}
-
-// scratchGoexitMapExecutor is the pooled working space of the Parallel runs of GoexitMapExecutor, one field per Parallel.
-type scratchGoexitMapExecutor struct{}
-
-func newscratchGoexitMapExecutor() scratchGoexitMapExecutor {
-	return scratchGoexitMapExecutor{}
-}
-func resetscratchGoexitMapExecutor(u *scratchGoexitMapExecutor) {
-	*u = scratchGoexitMapExecutor{}
 }
 
 // flujogenConfigGoexitMapExecutor is the configuration compiled into GoexitMapExecutor.
@@ -7931,53 +4300,23 @@ func flujogenConfigGoexitMapExecutor() runtime.OptimizationConfig {
 
 // NewGoexitMapExecutor returns an executor of GoexitMap. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewGoexitMapExecutor(opts ...flujo.CoreOption) (*GoexitMapExecutor, error) {
-	set, cfg, err := flujoimpl.Configure("GoexitMapExecutor", "each", flujogenConfigGoexitMapExecutor(), "", opts)
+	p, err := flujoimpl.NewParts("GoexitMapExecutor", "each", flujogenConfigGoexitMapExecutor(), "", opts)
 	if err != nil {
 		return nil, err
 	}
-	clock := set.Clock
 	e := &GoexitMapExecutor{}
-	fail := func(err error) (*GoexitMapExecutor, error) {
-		e.closeParts()
+	e.stepExit.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name:  "exit",
+		Plain: flujotest.ExitOnExit,
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
+		},
+	}
+	e.stepExit.Attempts = 1
+	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepExit); err != nil {
 		return nil, err
 	}
-	if e.brkExit, err = runtime.NewBreaker("exit", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
-		return fail(err)
-	}
-	if e.svc, err = flujoimpl.NewServices(cfg, flujoimpl.Deps{
-		Build: e.build,
-		Clock: clock,
-		Close: func(*flujoimpl.Engine) []flujoimpl.Closer {
-			e.closeParts()
-			return nil
-		},
-		Fixed:   flujoimpl.CompiledIn,
-		Logger:  set.Logger,
-		Name:    "GoexitMapExecutor",
-		Sampler: set.Sampler,
-		Shrink:  e.shrink,
-		Sink:    set.Sink,
-		Stats:   e.addStats,
-	}); err != nil {
-		return fail(err)
-	}
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
-	e.stepExit = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name:  "exit",
-			Plain: flujotest.ExitOnExit,
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-		},
-		Attempts: 1,
-		Breaker:  e.brkExit,
-		Counters: &e.cntExit,
-	}
-	if e.scopes, err = runtime.NewScopePool(50, 0.9); err != nil {
-		return fail(err)
-	}
 	return e, nil
 }
 
@@ -7998,16 +4337,11 @@ func (e *GoexitMapExecutor) Execute(ctx context.Context, in []flujotest.Job) ([]
 
 // ExecuteResult runs GoexitMap on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *GoexitMapExecutor) ExecuteResult(ctx context.Context, in []flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujoimpl.ExecOptionsOf(opts)
-	if !e.svc.Track.Enter() {
-		return nil, flujo.ErrClosed
-	}
-	defer e.svc.Track.Exit()
-	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
-	var err error
-	if r.Budget, err = runtime.RunBudget(limits); err != nil {
+	r, err := flujoimpl.StartRecorded[struct{}](e.svc, "", nil, opts)
+	if err != nil {
 		return nil, err
 	}
+	defer e.svc.Track.Exit()
 	var res flujo.StepResult
 	_, abort := e.runEach(ctx, in, &r, &res)
 	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
@@ -8016,55 +4350,6 @@ func (e *GoexitMapExecutor) ExecuteResult(ctx context.Context, in []flujotest.Jo
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
 func (e *GoexitMapExecutor) ExecuteWithMonitoring(ctx context.Context, in []flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, flujo.Metrics, error) {
 	return flujoimpl.WithMetrics(e.ExecuteResult(ctx, in, opts...))
-}
-
-// build builds the parts of next that GoexitMapExecutor keeps itself, taking over old's (nil for the first configuration); the changes to shared parts apply when the returned function runs.
-func (e *GoexitMapExecutor) build(old, next *flujoimpl.Engine) (func(), []flujoimpl.Closer, error) {
-	cfg := &next.Config
-	var pool *runtime.Pool[scratchGoexitMapExecutor]
-	if old == nil || cfg.ObjectPoolMaxSize != old.Config.ObjectPoolMaxSize || cfg.ObjectPoolCleanupThreshold != old.Config.ObjectPoolCleanupThreshold {
-		p, err := runtime.NewPool(cfg.ObjectPoolMaxSize, cfg.ObjectPoolCleanupThreshold, newscratchGoexitMapExecutor, resetscratchGoexitMapExecutor)
-		if err != nil {
-			return nil, nil, err
-		}
-		pool = p
-	}
-	renew := old != nil && (cfg.CircuitBreakerFailureThreshold != old.Config.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.Config.CircuitBreakerRecoveryTimeoutSeconds)
-	recovery := time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second
-	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery}); renew && err != nil {
-		return nil, nil, err
-	}
-	if next.Monitor != nil && old != nil && old.Monitor == next.Monitor {
-		next.Env.Monitors = old.Env.Monitors
-	} else if next.Monitor != nil {
-		next.Env.Monitors = []*runtime.StepMonitor{next.Monitor.Step("exit")}
-	}
-	return func() {
-		if pool != nil {
-			e.scratch.Store(pool)
-		}
-		if renew {
-			_ = e.brkExit.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-		}
-	}, nil, nil
-}
-
-// addStats adds the figures of the executor's own parts to s.
-func (e *GoexitMapExecutor) addStats(_ *flujoimpl.Engine, s *runtime.Stats) {
-	e.cntExit.AddTo(s.Steps, "exit")
-	flujoimpl.AddBreaker(s.Steps, "exit", e.brkExit)
-	flujoimpl.AddPool(s, e.scratch.Load().Stats())
-}
-
-// closeParts stops the executor's own parts, those built so far when its constructor fails.
-func (e *GoexitMapExecutor) closeParts() {}
-
-// shrink reacts to memory pressure: from high pressure on, the caches admit no new results and give back half their capacity and the pool drops its idle objects; below, the caches admit again at full capacity.
-func (e *GoexitMapExecutor) shrink(level runtime.PressureLevel) {
-	if level < runtime.PressureHigh {
-		return
-	}
-	e.scratch.Load().Shrink()
 }
 
 // runEach runs the Map "each".
@@ -8077,23 +4362,21 @@ func (e *GoexitMapExecutor) runEach(ctx context.Context, in []flujotest.Job, r *
 	results := make([]flujo.StepResult, len(in))
 	finished := make([]bool, len(in))
 	run := func(ctx context.Context, i int, cr *flujo.StepResult) (flujotest.Job, error) {
-		return e.runExit(ctx, in[i], r, cr)
+		return e.stepExit.Run(ctx, &r.Eng.Env, in[i], r.Frame(), cr)
 	}
 	var abort error
 	var failed int
 	if workers := min(2, len(in)); workers <= 1 {
 		abort, failed = flujoimpl.MapSeq(ctx, outs, results, finished, run)
 	} else {
-		mctx := e.scopes.Get(ctx)
+		mctx, cancel := context.WithCancel(ctx)
+		defer cancel()
 		var cerr error
-		abort, failed, cerr = flujoimpl.MapWorkers(ctx, mctx, mctx.Cancel, &e.svc.Track, workers, "exit", outs, results, finished, run)
+		abort, failed, cerr = flujoimpl.MapWorkers(ctx, mctx, cancel, &e.svc.Track, workers, "exit", outs, results, finished, run)
 		if cerr != nil {
-			// Workers still running hold the scope: it is cancelled, never reused.
-			mctx.Abandon()
 			res.Err = cerr
 			return nil, cerr
 		}
-		e.scopes.Put(mctx)
 	}
 	if stop, abort := flujoimpl.Elements(res, results, finished, r.Record, abort, failed); stop {
 		return nil, abort
@@ -8101,26 +4384,14 @@ func (e *GoexitMapExecutor) runEach(ctx context.Context, in []flujotest.Job, r *
 	return flujoimpl.Succeed(res, r.Record, outs), nil
 }
 
-// runExit runs the step "exit": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *GoexitMapExecutor) runExit(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepExit.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
-}
-
 // GoexitParallelExecutor runs the pipeline GoexitParallel ("fan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type GoexitParallelExecutor struct {
-	flujogenMethods                                                             // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
-	svc             *flujoimpl.Services                                         // configuration, components, run gate and counters
-	scratch         atomic.Pointer[runtime.Pool[scratchGoexitParallelExecutor]] // working space of Parallel runs (enable_object_pool)
+	flujogenMethods                                                  // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
+	svc             *flujoimpl.Services                              // configuration, components, run gate and counters
+	scratch         flujoimpl.Scratch[scratchGoexitParallelExecutor] // working space of Parallel runs (enable_object_pool)
 
-	// Step "exit".
 	stepExit flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cntExit  flujoimpl.StepCounters
-	brkExit  *runtime.Breaker
-
-	// Step "echo".
 	stepEcho flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cntEcho  flujoimpl.StepCounters
-	brkEcho  *runtime.Breaker
 
 	scopes *runtime.ScopePool // cancellable contexts of Parallel and Map runs
 }
@@ -8148,70 +4419,35 @@ func flujogenConfigGoexitParallelExecutor() runtime.OptimizationConfig {
 
 // NewGoexitParallelExecutor returns an executor of GoexitParallel. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewGoexitParallelExecutor(opts ...flujo.CoreOption) (*GoexitParallelExecutor, error) {
-	set, cfg, err := flujoimpl.Configure("GoexitParallelExecutor", "fan", flujogenConfigGoexitParallelExecutor(), "", opts)
+	p, err := flujoimpl.NewParts("GoexitParallelExecutor", "fan", flujogenConfigGoexitParallelExecutor(), "", opts)
 	if err != nil {
 		return nil, err
 	}
-	clock := set.Clock
 	e := &GoexitParallelExecutor{}
-	fail := func(err error) (*GoexitParallelExecutor, error) {
-		e.closeParts()
+	if e.scopes, err = runtime.NewScopePool(50, 0.9); err != nil {
 		return nil, err
 	}
-	if e.brkExit, err = runtime.NewBreaker("exit", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
-		return fail(err)
-	}
-	if e.brkEcho, err = runtime.NewBreaker("echo", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
-		return fail(err)
-	}
-	if e.svc, err = flujoimpl.NewServices(cfg, flujoimpl.Deps{
-		Build: e.build,
-		Clock: clock,
-		Close: func(*flujoimpl.Engine) []flujoimpl.Closer {
-			e.closeParts()
-			return nil
+	e.scratch.New, e.scratch.Reset = newscratchGoexitParallelExecutor, resetscratchGoexitParallelExecutor
+	e.stepExit.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name:  "exit",
+		Plain: flujotest.ExitOnExit,
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
 		},
-		Fixed:   flujoimpl.CompiledIn,
-		Logger:  set.Logger,
-		Name:    "GoexitParallelExecutor",
-		Sampler: set.Sampler,
-		Shrink:  e.shrink,
-		Sink:    set.Sink,
-		Stats:   e.addStats,
-	}); err != nil {
-		return fail(err)
+	}
+	e.stepExit.Attempts = 1
+	e.stepEcho.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name:  "echo",
+		Plain: flujotest.Echo,
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
+		},
+	}
+	e.stepEcho.Attempts = 2
+	if e.svc, err = p.Services(flujoimpl.Deps{}, &e.scratch, &e.stepExit, &e.stepEcho); err != nil {
+		return nil, err
 	}
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
-	e.stepExit = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name:  "exit",
-			Plain: flujotest.ExitOnExit,
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-		},
-		Attempts: 1,
-		Breaker:  e.brkExit,
-		Counters: &e.cntExit,
-	}
-	e.stepEcho = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name:  "echo",
-			Plain: flujotest.Echo,
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-		},
-		Attempts: 2,
-		Breaker:  e.brkEcho,
-		Slot:     1,
-		Counters: &e.cntEcho,
-	}
-	if e.scopes, err = runtime.NewScopePool(50, 0.9); err != nil {
-		return fail(err)
-	}
 	return e, nil
 }
 
@@ -8232,16 +4468,11 @@ func (e *GoexitParallelExecutor) Execute(ctx context.Context, in flujotest.Job) 
 
 // ExecuteResult runs GoexitParallel on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *GoexitParallelExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujoimpl.ExecOptionsOf(opts)
-	if !e.svc.Track.Enter() {
-		return nil, flujo.ErrClosed
-	}
-	defer e.svc.Track.Exit()
-	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
-	var err error
-	if r.Budget, err = runtime.RunBudget(limits); err != nil {
+	r, err := flujoimpl.StartRecorded[struct{}](e.svc, "", nil, opts)
+	if err != nil {
 		return nil, err
 	}
+	defer e.svc.Track.Exit()
 	var res flujo.StepResult
 	_, abort := e.runFan(ctx, in, &r, &res)
 	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
@@ -8250,58 +4481,6 @@ func (e *GoexitParallelExecutor) ExecuteResult(ctx context.Context, in flujotest
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
 func (e *GoexitParallelExecutor) ExecuteWithMonitoring(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, flujo.Metrics, error) {
 	return flujoimpl.WithMetrics(e.ExecuteResult(ctx, in, opts...))
-}
-
-// build builds the parts of next that GoexitParallelExecutor keeps itself, taking over old's (nil for the first configuration); the changes to shared parts apply when the returned function runs.
-func (e *GoexitParallelExecutor) build(old, next *flujoimpl.Engine) (func(), []flujoimpl.Closer, error) {
-	cfg := &next.Config
-	var pool *runtime.Pool[scratchGoexitParallelExecutor]
-	if old == nil || cfg.ObjectPoolMaxSize != old.Config.ObjectPoolMaxSize || cfg.ObjectPoolCleanupThreshold != old.Config.ObjectPoolCleanupThreshold {
-		p, err := runtime.NewPool(cfg.ObjectPoolMaxSize, cfg.ObjectPoolCleanupThreshold, newscratchGoexitParallelExecutor, resetscratchGoexitParallelExecutor)
-		if err != nil {
-			return nil, nil, err
-		}
-		pool = p
-	}
-	renew := old != nil && (cfg.CircuitBreakerFailureThreshold != old.Config.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.Config.CircuitBreakerRecoveryTimeoutSeconds)
-	recovery := time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second
-	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery}); renew && err != nil {
-		return nil, nil, err
-	}
-	if next.Monitor != nil && old != nil && old.Monitor == next.Monitor {
-		next.Env.Monitors = old.Env.Monitors
-	} else if next.Monitor != nil {
-		next.Env.Monitors = []*runtime.StepMonitor{next.Monitor.Step("exit"), next.Monitor.Step("echo")}
-	}
-	return func() {
-		if pool != nil {
-			e.scratch.Store(pool)
-		}
-		if renew {
-			_ = e.brkExit.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-			_ = e.brkEcho.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-		}
-	}, nil, nil
-}
-
-// addStats adds the figures of the executor's own parts to s.
-func (e *GoexitParallelExecutor) addStats(_ *flujoimpl.Engine, s *runtime.Stats) {
-	e.cntExit.AddTo(s.Steps, "exit")
-	flujoimpl.AddBreaker(s.Steps, "exit", e.brkExit)
-	e.cntEcho.AddTo(s.Steps, "echo")
-	flujoimpl.AddBreaker(s.Steps, "echo", e.brkEcho)
-	flujoimpl.AddPool(s, e.scratch.Load().Stats())
-}
-
-// closeParts stops the executor's own parts, those built so far when its constructor fails.
-func (e *GoexitParallelExecutor) closeParts() {}
-
-// shrink reacts to memory pressure: from high pressure on, the caches admit no new results and give back half their capacity and the pool drops its idle objects; below, the caches admit again at full capacity.
-func (e *GoexitParallelExecutor) shrink(level runtime.PressureLevel) {
-	if level < runtime.PressureHigh {
-		return
-	}
-	e.scratch.Load().Shrink()
 }
 
 // scratchGoexitParallelExecutorFan is the working space of one run of parallel "fan".
@@ -8331,13 +4510,17 @@ func (e *GoexitParallelExecutor) runFan(ctx context.Context, in flujotest.Job, r
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 0, "exit", &sc.results[0], &sc.o0, &sc.aborts[0], func() (flujotest.Job, error) { return e.runExit(bctx, in, &sc.r0, &sc.results[0]) })
+		flujoimpl.RunBranch(sc.done, 0, "exit", &sc.results[0], &sc.o0, &sc.aborts[0], func() (flujotest.Job, error) {
+			return e.stepExit.Run(bctx, &sc.r0.Eng.Env, in, sc.r0.Frame(), &sc.results[0])
+		})
 	}()
 	sc.r1 = *r
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 1, "echo", &sc.results[1], &sc.o1, &sc.aborts[1], func() (flujotest.Job, error) { return e.runEcho(bctx, in, &sc.r1, &sc.results[1]) })
+		flujoimpl.RunBranch(sc.done, 1, "echo", &sc.results[1], &sc.o1, &sc.aborts[1], func() (flujotest.Job, error) {
+			return e.stepEcho.Run(bctx, &sc.r1.Eng.Env, in, sc.r1.Frame(), &sc.results[1])
+		})
 	}()
 	abort, failed, cerr := flujoimpl.Gather(ctx, sc.done, sc.results[:], sc.aborts[:], sc.finished[:], true, bctx.Cancel)
 	if cerr != nil {
@@ -8358,36 +4541,12 @@ func (e *GoexitParallelExecutor) runFan(ctx context.Context, in flujotest.Job, r
 	return flujoimpl.Succeed(res, r.Record, out), nil
 }
 
-// runExit runs the step "exit": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *GoexitParallelExecutor) runExit(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepExit.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
-}
-
-// runEcho runs the step "echo": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *GoexitParallelExecutor) runEcho(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepEcho.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
-}
-
 // GoexitStepExecutor runs the pipeline GoexitStep ("exit") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type GoexitStepExecutor struct {
-	flujogenMethods                                                         // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
-	svc             *flujoimpl.Services                                     // configuration, components, run gate and counters
-	scratch         atomic.Pointer[runtime.Pool[scratchGoexitStepExecutor]] // working space of Parallel runs (enable_object_pool)
+	flujogenMethods                     // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
+	svc             *flujoimpl.Services // configuration, components, run gate and counters
 
-	// Step "exit".
 	stepExit flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cntExit  flujoimpl.StepCounters
-	brkExit  *runtime.Breaker
-}
-
-// scratchGoexitStepExecutor is the pooled working space of the Parallel runs of GoexitStepExecutor, one field per Parallel.
-type scratchGoexitStepExecutor struct{}
-
-func newscratchGoexitStepExecutor() scratchGoexitStepExecutor {
-	return scratchGoexitStepExecutor{}
-}
-func resetscratchGoexitStepExecutor(u *scratchGoexitStepExecutor) {
-	*u = scratchGoexitStepExecutor{}
 }
 
 // flujogenConfigGoexitStepExecutor is the configuration compiled into GoexitStepExecutor.
@@ -8401,50 +4560,23 @@ func flujogenConfigGoexitStepExecutor() runtime.OptimizationConfig {
 
 // NewGoexitStepExecutor returns an executor of GoexitStep. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewGoexitStepExecutor(opts ...flujo.CoreOption) (*GoexitStepExecutor, error) {
-	set, cfg, err := flujoimpl.Configure("GoexitStepExecutor", "exit", flujogenConfigGoexitStepExecutor(), "", opts)
+	p, err := flujoimpl.NewParts("GoexitStepExecutor", "exit", flujogenConfigGoexitStepExecutor(), "", opts)
 	if err != nil {
 		return nil, err
 	}
-	clock := set.Clock
 	e := &GoexitStepExecutor{}
-	fail := func(err error) (*GoexitStepExecutor, error) {
-		e.closeParts()
+	e.stepExit.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name:  "exit",
+		Plain: flujotest.ExitOnExit,
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
+		},
+	}
+	e.stepExit.Attempts = 1
+	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepExit); err != nil {
 		return nil, err
 	}
-	if e.brkExit, err = runtime.NewBreaker("exit", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
-		return fail(err)
-	}
-	if e.svc, err = flujoimpl.NewServices(cfg, flujoimpl.Deps{
-		Build: e.build,
-		Clock: clock,
-		Close: func(*flujoimpl.Engine) []flujoimpl.Closer {
-			e.closeParts()
-			return nil
-		},
-		Fixed:   flujoimpl.CompiledIn,
-		Logger:  set.Logger,
-		Name:    "GoexitStepExecutor",
-		Sampler: set.Sampler,
-		Shrink:  e.shrink,
-		Sink:    set.Sink,
-		Stats:   e.addStats,
-	}); err != nil {
-		return fail(err)
-	}
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
-	e.stepExit = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name:  "exit",
-			Plain: flujotest.ExitOnExit,
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-		},
-		Attempts: 1,
-		Breaker:  e.brkExit,
-		Counters: &e.cntExit,
-	}
 	return e, nil
 }
 
@@ -8456,7 +4588,7 @@ func (e *GoexitStepExecutor) Execute(ctx context.Context, in flujotest.Job) (flu
 	defer e.svc.Track.Exit()
 	r := flujoimpl.NewRun[struct{}](e.svc, nil, false)
 	var res flujo.StepResult
-	out, abort := e.runExit(ctx, in, &r, &res)
+	out, abort := e.stepExit.Run(ctx, &r.Eng.Env, in, r.Frame(), &res)
 	if err := e.svc.EndRun(&res, abort); err != nil {
 		return *new(flujotest.Job), err
 	}
@@ -8465,18 +4597,13 @@ func (e *GoexitStepExecutor) Execute(ctx context.Context, in flujotest.Job) (flu
 
 // ExecuteResult runs GoexitStep on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *GoexitStepExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujoimpl.ExecOptionsOf(opts)
-	if !e.svc.Track.Enter() {
-		return nil, flujo.ErrClosed
-	}
-	defer e.svc.Track.Exit()
-	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
-	var err error
-	if r.Budget, err = runtime.RunBudget(limits); err != nil {
+	r, err := flujoimpl.StartRecorded[struct{}](e.svc, "", nil, opts)
+	if err != nil {
 		return nil, err
 	}
+	defer e.svc.Track.Exit()
 	var res flujo.StepResult
-	_, abort := e.runExit(ctx, in, &r, &res)
+	_, abort := e.stepExit.Run(ctx, &r.Eng.Env, in, r.Frame(), &res)
 	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
 }
 
@@ -8485,80 +4612,12 @@ func (e *GoexitStepExecutor) ExecuteWithMonitoring(ctx context.Context, in flujo
 	return flujoimpl.WithMetrics(e.ExecuteResult(ctx, in, opts...))
 }
 
-// build builds the parts of next that GoexitStepExecutor keeps itself, taking over old's (nil for the first configuration); the changes to shared parts apply when the returned function runs.
-func (e *GoexitStepExecutor) build(old, next *flujoimpl.Engine) (func(), []flujoimpl.Closer, error) {
-	cfg := &next.Config
-	var pool *runtime.Pool[scratchGoexitStepExecutor]
-	if old == nil || cfg.ObjectPoolMaxSize != old.Config.ObjectPoolMaxSize || cfg.ObjectPoolCleanupThreshold != old.Config.ObjectPoolCleanupThreshold {
-		p, err := runtime.NewPool(cfg.ObjectPoolMaxSize, cfg.ObjectPoolCleanupThreshold, newscratchGoexitStepExecutor, resetscratchGoexitStepExecutor)
-		if err != nil {
-			return nil, nil, err
-		}
-		pool = p
-	}
-	renew := old != nil && (cfg.CircuitBreakerFailureThreshold != old.Config.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.Config.CircuitBreakerRecoveryTimeoutSeconds)
-	recovery := time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second
-	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery}); renew && err != nil {
-		return nil, nil, err
-	}
-	if next.Monitor != nil && old != nil && old.Monitor == next.Monitor {
-		next.Env.Monitors = old.Env.Monitors
-	} else if next.Monitor != nil {
-		next.Env.Monitors = []*runtime.StepMonitor{next.Monitor.Step("exit")}
-	}
-	return func() {
-		if pool != nil {
-			e.scratch.Store(pool)
-		}
-		if renew {
-			_ = e.brkExit.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-		}
-	}, nil, nil
-}
-
-// addStats adds the figures of the executor's own parts to s.
-func (e *GoexitStepExecutor) addStats(_ *flujoimpl.Engine, s *runtime.Stats) {
-	e.cntExit.AddTo(s.Steps, "exit")
-	flujoimpl.AddBreaker(s.Steps, "exit", e.brkExit)
-	flujoimpl.AddPool(s, e.scratch.Load().Stats())
-}
-
-// closeParts stops the executor's own parts, those built so far when its constructor fails.
-func (e *GoexitStepExecutor) closeParts() {}
-
-// shrink reacts to memory pressure: from high pressure on, the caches admit no new results and give back half their capacity and the pool drops its idle objects; below, the caches admit again at full capacity.
-func (e *GoexitStepExecutor) shrink(level runtime.PressureLevel) {
-	if level < runtime.PressureHigh {
-		return
-	}
-	e.scratch.Load().Shrink()
-}
-
-// runExit runs the step "exit": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *GoexitStepExecutor) runExit(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepExit.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
-}
-
 // GoexitTimedExecutor runs the pipeline GoexitTimed ("exit") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type GoexitTimedExecutor struct {
-	flujogenMethods                                                          // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
-	svc             *flujoimpl.Services                                      // configuration, components, run gate and counters
-	scratch         atomic.Pointer[runtime.Pool[scratchGoexitTimedExecutor]] // working space of Parallel runs (enable_object_pool)
+	flujogenMethods                     // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
+	svc             *flujoimpl.Services // configuration, components, run gate and counters
 
-	// Step "exit".
 	stepExit flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cntExit  flujoimpl.StepCounters
-	brkExit  *runtime.Breaker
-}
-
-// scratchGoexitTimedExecutor is the pooled working space of the Parallel runs of GoexitTimedExecutor, one field per Parallel.
-type scratchGoexitTimedExecutor struct{}
-
-func newscratchGoexitTimedExecutor() scratchGoexitTimedExecutor {
-	return scratchGoexitTimedExecutor{}
-}
-func resetscratchGoexitTimedExecutor(u *scratchGoexitTimedExecutor) {
-	*u = scratchGoexitTimedExecutor{}
 }
 
 // flujogenConfigGoexitTimedExecutor is the configuration compiled into GoexitTimedExecutor.
@@ -8572,51 +4631,24 @@ func flujogenConfigGoexitTimedExecutor() runtime.OptimizationConfig {
 
 // NewGoexitTimedExecutor returns an executor of GoexitTimed. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewGoexitTimedExecutor(opts ...flujo.CoreOption) (*GoexitTimedExecutor, error) {
-	set, cfg, err := flujoimpl.Configure("GoexitTimedExecutor", "exit", flujogenConfigGoexitTimedExecutor(), "", opts)
+	p, err := flujoimpl.NewParts("GoexitTimedExecutor", "exit", flujogenConfigGoexitTimedExecutor(), "", opts)
 	if err != nil {
 		return nil, err
 	}
-	clock := set.Clock
 	e := &GoexitTimedExecutor{}
-	fail := func(err error) (*GoexitTimedExecutor, error) {
-		e.closeParts()
+	e.stepExit.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name:  "exit",
+		Plain: flujotest.ExitOnExit,
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
+		},
+	}
+	e.stepExit.Attempts = 1
+	e.stepExit.Timeout = time.Duration(int64(3600000000000))
+	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepExit); err != nil {
 		return nil, err
 	}
-	if e.brkExit, err = runtime.NewBreaker("exit", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
-		return fail(err)
-	}
-	if e.svc, err = flujoimpl.NewServices(cfg, flujoimpl.Deps{
-		Build: e.build,
-		Clock: clock,
-		Close: func(*flujoimpl.Engine) []flujoimpl.Closer {
-			e.closeParts()
-			return nil
-		},
-		Fixed:   flujoimpl.CompiledIn,
-		Logger:  set.Logger,
-		Name:    "GoexitTimedExecutor",
-		Sampler: set.Sampler,
-		Shrink:  e.shrink,
-		Sink:    set.Sink,
-		Stats:   e.addStats,
-	}); err != nil {
-		return fail(err)
-	}
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
-	e.stepExit = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name:  "exit",
-			Plain: flujotest.ExitOnExit,
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-		},
-		Attempts: 1,
-		Timeout:  time.Duration(int64(3600000000000)),
-		Breaker:  e.brkExit,
-		Counters: &e.cntExit,
-	}
 	return e, nil
 }
 
@@ -8628,7 +4660,7 @@ func (e *GoexitTimedExecutor) Execute(ctx context.Context, in flujotest.Job) (fl
 	defer e.svc.Track.Exit()
 	r := flujoimpl.NewRun[struct{}](e.svc, nil, false)
 	var res flujo.StepResult
-	out, abort := e.runExit(ctx, in, &r, &res)
+	out, abort := e.stepExit.Run(ctx, &r.Eng.Env, in, r.Frame(), &res)
 	if err := e.svc.EndRun(&res, abort); err != nil {
 		return *new(flujotest.Job), err
 	}
@@ -8637,18 +4669,13 @@ func (e *GoexitTimedExecutor) Execute(ctx context.Context, in flujotest.Job) (fl
 
 // ExecuteResult runs GoexitTimed on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *GoexitTimedExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujoimpl.ExecOptionsOf(opts)
-	if !e.svc.Track.Enter() {
-		return nil, flujo.ErrClosed
-	}
-	defer e.svc.Track.Exit()
-	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
-	var err error
-	if r.Budget, err = runtime.RunBudget(limits); err != nil {
+	r, err := flujoimpl.StartRecorded[struct{}](e.svc, "", nil, opts)
+	if err != nil {
 		return nil, err
 	}
+	defer e.svc.Track.Exit()
 	var res flujo.StepResult
-	_, abort := e.runExit(ctx, in, &r, &res)
+	_, abort := e.stepExit.Run(ctx, &r.Eng.Env, in, r.Frame(), &res)
 	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
 }
 
@@ -8657,80 +4684,12 @@ func (e *GoexitTimedExecutor) ExecuteWithMonitoring(ctx context.Context, in fluj
 	return flujoimpl.WithMetrics(e.ExecuteResult(ctx, in, opts...))
 }
 
-// build builds the parts of next that GoexitTimedExecutor keeps itself, taking over old's (nil for the first configuration); the changes to shared parts apply when the returned function runs.
-func (e *GoexitTimedExecutor) build(old, next *flujoimpl.Engine) (func(), []flujoimpl.Closer, error) {
-	cfg := &next.Config
-	var pool *runtime.Pool[scratchGoexitTimedExecutor]
-	if old == nil || cfg.ObjectPoolMaxSize != old.Config.ObjectPoolMaxSize || cfg.ObjectPoolCleanupThreshold != old.Config.ObjectPoolCleanupThreshold {
-		p, err := runtime.NewPool(cfg.ObjectPoolMaxSize, cfg.ObjectPoolCleanupThreshold, newscratchGoexitTimedExecutor, resetscratchGoexitTimedExecutor)
-		if err != nil {
-			return nil, nil, err
-		}
-		pool = p
-	}
-	renew := old != nil && (cfg.CircuitBreakerFailureThreshold != old.Config.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.Config.CircuitBreakerRecoveryTimeoutSeconds)
-	recovery := time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second
-	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery}); renew && err != nil {
-		return nil, nil, err
-	}
-	if next.Monitor != nil && old != nil && old.Monitor == next.Monitor {
-		next.Env.Monitors = old.Env.Monitors
-	} else if next.Monitor != nil {
-		next.Env.Monitors = []*runtime.StepMonitor{next.Monitor.Step("exit")}
-	}
-	return func() {
-		if pool != nil {
-			e.scratch.Store(pool)
-		}
-		if renew {
-			_ = e.brkExit.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-		}
-	}, nil, nil
-}
-
-// addStats adds the figures of the executor's own parts to s.
-func (e *GoexitTimedExecutor) addStats(_ *flujoimpl.Engine, s *runtime.Stats) {
-	e.cntExit.AddTo(s.Steps, "exit")
-	flujoimpl.AddBreaker(s.Steps, "exit", e.brkExit)
-	flujoimpl.AddPool(s, e.scratch.Load().Stats())
-}
-
-// closeParts stops the executor's own parts, those built so far when its constructor fails.
-func (e *GoexitTimedExecutor) closeParts() {}
-
-// shrink reacts to memory pressure: from high pressure on, the caches admit no new results and give back half their capacity and the pool drops its idle objects; below, the caches admit again at full capacity.
-func (e *GoexitTimedExecutor) shrink(level runtime.PressureLevel) {
-	if level < runtime.PressureHigh {
-		return
-	}
-	e.scratch.Load().Shrink()
-}
-
-// runExit runs the step "exit": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s), timeout 1h0m0s per attempt.
-func (e *GoexitTimedExecutor) runExit(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepExit.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
-}
-
 // HeldExecutor runs the pipeline Held ("held") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type HeldExecutor struct {
-	flujogenMethods                                                   // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
-	svc             *flujoimpl.Services                               // configuration, components, run gate and counters
-	scratch         atomic.Pointer[runtime.Pool[scratchHeldExecutor]] // working space of Parallel runs (enable_object_pool)
+	flujogenMethods                     // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
+	svc             *flujoimpl.Services // configuration, components, run gate and counters
 
-	// Step "held".
 	stepHeld flujoimpl.Step[flujotest.Arrival, flujotest.Arrival]
-	cntHeld  flujoimpl.StepCounters
-	brkHeld  *runtime.Breaker
-}
-
-// scratchHeldExecutor is the pooled working space of the Parallel runs of HeldExecutor, one field per Parallel.
-type scratchHeldExecutor struct{}
-
-func newscratchHeldExecutor() scratchHeldExecutor {
-	return scratchHeldExecutor{}
-}
-func resetscratchHeldExecutor(u *scratchHeldExecutor) {
-	*u = scratchHeldExecutor{}
 }
 
 // flujogenConfigHeldExecutor is the configuration compiled into HeldExecutor.
@@ -8744,47 +4703,20 @@ func flujogenConfigHeldExecutor() runtime.OptimizationConfig {
 
 // NewHeldExecutor returns an executor of Held. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewHeldExecutor(opts ...flujo.CoreOption) (*HeldExecutor, error) {
-	set, cfg, err := flujoimpl.Configure("HeldExecutor", "held", flujogenConfigHeldExecutor(), "", opts)
+	p, err := flujoimpl.NewParts("HeldExecutor", "held", flujogenConfigHeldExecutor(), "", opts)
 	if err != nil {
 		return nil, err
 	}
-	clock := set.Clock
 	e := &HeldExecutor{}
-	fail := func(err error) (*HeldExecutor, error) {
-		e.closeParts()
+	e.stepHeld.Leaf = &flujoimpl.Leaf[flujotest.Arrival, flujotest.Arrival]{
+		Name:  "held",
+		Plain: flujotest.HoldUntilOpen,
+	}
+	e.stepHeld.Attempts = 1
+	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepHeld); err != nil {
 		return nil, err
 	}
-	if e.brkHeld, err = runtime.NewBreaker("held", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
-		return fail(err)
-	}
-	if e.svc, err = flujoimpl.NewServices(cfg, flujoimpl.Deps{
-		Build: e.build,
-		Clock: clock,
-		Close: func(*flujoimpl.Engine) []flujoimpl.Closer {
-			e.closeParts()
-			return nil
-		},
-		Fixed:   flujoimpl.CompiledIn,
-		Logger:  set.Logger,
-		Name:    "HeldExecutor",
-		Sampler: set.Sampler,
-		Shrink:  e.shrink,
-		Sink:    set.Sink,
-		Stats:   e.addStats,
-	}); err != nil {
-		return fail(err)
-	}
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
-	e.stepHeld = flujoimpl.Step[flujotest.Arrival, flujotest.Arrival]{
-		Leaf: &flujoimpl.Leaf[flujotest.Arrival, flujotest.Arrival]{
-			Name:          "held",
-			Plain:         flujotest.HoldUntilOpen,
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-		},
-		Attempts: 1,
-		Breaker:  e.brkHeld,
-		Counters: &e.cntHeld,
-	}
 	return e, nil
 }
 
@@ -8796,7 +4728,7 @@ func (e *HeldExecutor) Execute(ctx context.Context, in flujotest.Arrival) (flujo
 	defer e.svc.Track.Exit()
 	r := flujoimpl.NewRun[struct{}](e.svc, nil, false)
 	var res flujo.StepResult
-	out, abort := e.runHeld(ctx, in, &r, &res)
+	out, abort := e.stepHeld.Run(ctx, &r.Eng.Env, in, r.Frame(), &res)
 	if err := e.svc.EndRun(&res, abort); err != nil {
 		return *new(flujotest.Arrival), err
 	}
@@ -8805,18 +4737,13 @@ func (e *HeldExecutor) Execute(ctx context.Context, in flujotest.Arrival) (flujo
 
 // ExecuteResult runs Held on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *HeldExecutor) ExecuteResult(ctx context.Context, in flujotest.Arrival, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujoimpl.ExecOptionsOf(opts)
-	if !e.svc.Track.Enter() {
-		return nil, flujo.ErrClosed
-	}
-	defer e.svc.Track.Exit()
-	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
-	var err error
-	if r.Budget, err = runtime.RunBudget(limits); err != nil {
+	r, err := flujoimpl.StartRecorded[struct{}](e.svc, "", nil, opts)
+	if err != nil {
 		return nil, err
 	}
+	defer e.svc.Track.Exit()
 	var res flujo.StepResult
-	_, abort := e.runHeld(ctx, in, &r, &res)
+	_, abort := e.stepHeld.Run(ctx, &r.Eng.Env, in, r.Frame(), &res)
 	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
 }
 
@@ -8825,90 +4752,14 @@ func (e *HeldExecutor) ExecuteWithMonitoring(ctx context.Context, in flujotest.A
 	return flujoimpl.WithMetrics(e.ExecuteResult(ctx, in, opts...))
 }
 
-// build builds the parts of next that HeldExecutor keeps itself, taking over old's (nil for the first configuration); the changes to shared parts apply when the returned function runs.
-func (e *HeldExecutor) build(old, next *flujoimpl.Engine) (func(), []flujoimpl.Closer, error) {
-	cfg := &next.Config
-	var pool *runtime.Pool[scratchHeldExecutor]
-	if old == nil || cfg.ObjectPoolMaxSize != old.Config.ObjectPoolMaxSize || cfg.ObjectPoolCleanupThreshold != old.Config.ObjectPoolCleanupThreshold {
-		p, err := runtime.NewPool(cfg.ObjectPoolMaxSize, cfg.ObjectPoolCleanupThreshold, newscratchHeldExecutor, resetscratchHeldExecutor)
-		if err != nil {
-			return nil, nil, err
-		}
-		pool = p
-	}
-	renew := old != nil && (cfg.CircuitBreakerFailureThreshold != old.Config.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.Config.CircuitBreakerRecoveryTimeoutSeconds)
-	recovery := time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second
-	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery}); renew && err != nil {
-		return nil, nil, err
-	}
-	if next.Monitor != nil && old != nil && old.Monitor == next.Monitor {
-		next.Env.Monitors = old.Env.Monitors
-	} else if next.Monitor != nil {
-		next.Env.Monitors = []*runtime.StepMonitor{next.Monitor.Step("held")}
-	}
-	return func() {
-		if pool != nil {
-			e.scratch.Store(pool)
-		}
-		if renew {
-			_ = e.brkHeld.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-		}
-	}, nil, nil
-}
-
-// addStats adds the figures of the executor's own parts to s.
-func (e *HeldExecutor) addStats(_ *flujoimpl.Engine, s *runtime.Stats) {
-	e.cntHeld.AddTo(s.Steps, "held")
-	flujoimpl.AddBreaker(s.Steps, "held", e.brkHeld)
-	flujoimpl.AddPool(s, e.scratch.Load().Stats())
-}
-
-// closeParts stops the executor's own parts, those built so far when its constructor fails.
-func (e *HeldExecutor) closeParts() {}
-
-// shrink reacts to memory pressure: from high pressure on, the caches admit no new results and give back half their capacity and the pool drops its idle objects; below, the caches admit again at full capacity.
-func (e *HeldExecutor) shrink(level runtime.PressureLevel) {
-	if level < runtime.PressureHigh {
-		return
-	}
-	e.scratch.Load().Shrink()
-}
-
-// runHeld runs the step "held": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *HeldExecutor) runHeld(ctx context.Context, in flujotest.Arrival, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Arrival, error) {
-	return e.stepHeld.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
-}
-
 // HistoryExecutor runs the pipeline History ("outer") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type HistoryExecutor struct {
-	flujogenMethods                                                      // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
-	svc             *flujoimpl.Services                                  // configuration, components, run gate and counters
-	scratch         atomic.Pointer[runtime.Pool[scratchHistoryExecutor]] // working space of Parallel runs (enable_object_pool)
+	flujogenMethods                     // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
+	svc             *flujoimpl.Services // configuration, components, run gate and counters
 
-	// Step "first".
-	stepFirst flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cntFirst  flujoimpl.StepCounters
-	brkFirst  *runtime.Breaker
-
-	// Step "second".
+	stepFirst  flujoimpl.Step[flujotest.Job, flujotest.Job]
 	stepSecond flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cntSecond  flujoimpl.StepCounters
-	brkSecond  *runtime.Breaker
-
-	// Step "third".
-	stepThird flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cntThird  flujoimpl.StepCounters
-	brkThird  *runtime.Breaker
-}
-
-// scratchHistoryExecutor is the pooled working space of the Parallel runs of HistoryExecutor, one field per Parallel.
-type scratchHistoryExecutor struct{}
-
-func newscratchHistoryExecutor() scratchHistoryExecutor {
-	return scratchHistoryExecutor{}
-}
-func resetscratchHistoryExecutor(u *scratchHistoryExecutor) {
-	*u = scratchHistoryExecutor{}
+	stepThird  flujoimpl.Step[flujotest.Job, flujotest.Job]
 }
 
 // flujogenConfigHistoryExecutor is the configuration compiled into HistoryExecutor.
@@ -8922,84 +4773,39 @@ func flujogenConfigHistoryExecutor() runtime.OptimizationConfig {
 
 // NewHistoryExecutor returns an executor of History. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewHistoryExecutor(opts ...flujo.CoreOption) (*HistoryExecutor, error) {
-	set, cfg, err := flujoimpl.Configure("HistoryExecutor", "outer", flujogenConfigHistoryExecutor(), "", opts)
+	p, err := flujoimpl.NewParts("HistoryExecutor", "outer", flujogenConfigHistoryExecutor(), "", opts)
 	if err != nil {
 		return nil, err
 	}
-	clock := set.Clock
 	e := &HistoryExecutor{}
-	fail := func(err error) (*HistoryExecutor, error) {
-		e.closeParts()
+	e.stepFirst.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name:  "first",
+		Plain: flujotest.Echo,
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
+		},
+	}
+	e.stepFirst.Attempts = 2
+	e.stepSecond.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name:  "second",
+		Plain: flujotest.Echo,
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
+		},
+	}
+	e.stepSecond.Attempts = 2
+	e.stepThird.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name:  "third",
+		Plain: flujotest.Echo,
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
+		},
+	}
+	e.stepThird.Attempts = 2
+	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepFirst, &e.stepSecond, &e.stepThird); err != nil {
 		return nil, err
 	}
-	if e.brkFirst, err = runtime.NewBreaker("first", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
-		return fail(err)
-	}
-	if e.brkSecond, err = runtime.NewBreaker("second", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
-		return fail(err)
-	}
-	if e.brkThird, err = runtime.NewBreaker("third", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
-		return fail(err)
-	}
-	if e.svc, err = flujoimpl.NewServices(cfg, flujoimpl.Deps{
-		Build: e.build,
-		Clock: clock,
-		Close: func(*flujoimpl.Engine) []flujoimpl.Closer {
-			e.closeParts()
-			return nil
-		},
-		Fixed:   flujoimpl.CompiledIn,
-		Logger:  set.Logger,
-		Name:    "HistoryExecutor",
-		Sampler: set.Sampler,
-		Shrink:  e.shrink,
-		Sink:    set.Sink,
-		Stats:   e.addStats,
-	}); err != nil {
-		return fail(err)
-	}
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
-	e.stepFirst = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name:  "first",
-			Plain: flujotest.Echo,
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-		},
-		Attempts: 2,
-		Breaker:  e.brkFirst,
-		Counters: &e.cntFirst,
-	}
-	e.stepSecond = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name:  "second",
-			Plain: flujotest.Echo,
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-		},
-		Attempts: 2,
-		Breaker:  e.brkSecond,
-		Slot:     1,
-		Counters: &e.cntSecond,
-	}
-	e.stepThird = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name:  "third",
-			Plain: flujotest.Echo,
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-		},
-		Attempts: 2,
-		Breaker:  e.brkThird,
-		Slot:     2,
-		Counters: &e.cntThird,
-	}
 	return e, nil
 }
 
@@ -9020,16 +4826,11 @@ func (e *HistoryExecutor) Execute(ctx context.Context, in flujotest.Job) (flujot
 
 // ExecuteResult runs History on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *HistoryExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujoimpl.ExecOptionsOf(opts)
-	if !e.svc.Track.Enter() {
-		return nil, flujo.ErrClosed
-	}
-	defer e.svc.Track.Exit()
-	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
-	var err error
-	if r.Budget, err = runtime.RunBudget(limits); err != nil {
+	r, err := flujoimpl.StartRecorded[struct{}](e.svc, "", nil, opts)
+	if err != nil {
 		return nil, err
 	}
+	defer e.svc.Track.Exit()
 	var res flujo.StepResult
 	_, abort := e.runOuter(ctx, in, &r, &res)
 	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, true)
@@ -9040,61 +4841,6 @@ func (e *HistoryExecutor) ExecuteWithMonitoring(ctx context.Context, in flujotes
 	return flujoimpl.WithMetrics(e.ExecuteResult(ctx, in, opts...))
 }
 
-// build builds the parts of next that HistoryExecutor keeps itself, taking over old's (nil for the first configuration); the changes to shared parts apply when the returned function runs.
-func (e *HistoryExecutor) build(old, next *flujoimpl.Engine) (func(), []flujoimpl.Closer, error) {
-	cfg := &next.Config
-	var pool *runtime.Pool[scratchHistoryExecutor]
-	if old == nil || cfg.ObjectPoolMaxSize != old.Config.ObjectPoolMaxSize || cfg.ObjectPoolCleanupThreshold != old.Config.ObjectPoolCleanupThreshold {
-		p, err := runtime.NewPool(cfg.ObjectPoolMaxSize, cfg.ObjectPoolCleanupThreshold, newscratchHistoryExecutor, resetscratchHistoryExecutor)
-		if err != nil {
-			return nil, nil, err
-		}
-		pool = p
-	}
-	renew := old != nil && (cfg.CircuitBreakerFailureThreshold != old.Config.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.Config.CircuitBreakerRecoveryTimeoutSeconds)
-	recovery := time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second
-	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery}); renew && err != nil {
-		return nil, nil, err
-	}
-	if next.Monitor != nil && old != nil && old.Monitor == next.Monitor {
-		next.Env.Monitors = old.Env.Monitors
-	} else if next.Monitor != nil {
-		next.Env.Monitors = []*runtime.StepMonitor{next.Monitor.Step("first"), next.Monitor.Step("second"), next.Monitor.Step("third")}
-	}
-	return func() {
-		if pool != nil {
-			e.scratch.Store(pool)
-		}
-		if renew {
-			_ = e.brkFirst.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-			_ = e.brkSecond.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-			_ = e.brkThird.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-		}
-	}, nil, nil
-}
-
-// addStats adds the figures of the executor's own parts to s.
-func (e *HistoryExecutor) addStats(_ *flujoimpl.Engine, s *runtime.Stats) {
-	e.cntFirst.AddTo(s.Steps, "first")
-	flujoimpl.AddBreaker(s.Steps, "first", e.brkFirst)
-	e.cntSecond.AddTo(s.Steps, "second")
-	flujoimpl.AddBreaker(s.Steps, "second", e.brkSecond)
-	e.cntThird.AddTo(s.Steps, "third")
-	flujoimpl.AddBreaker(s.Steps, "third", e.brkThird)
-	flujoimpl.AddPool(s, e.scratch.Load().Stats())
-}
-
-// closeParts stops the executor's own parts, those built so far when its constructor fails.
-func (e *HistoryExecutor) closeParts() {}
-
-// shrink reacts to memory pressure: from high pressure on, the caches admit no new results and give back half their capacity and the pool drops its idle objects; below, the caches admit again at full capacity.
-func (e *HistoryExecutor) shrink(level runtime.PressureLevel) {
-	if level < runtime.PressureHigh {
-		return
-	}
-	e.scratch.Load().Shrink()
-}
-
 // runOuter runs the Pipeline "outer".
 func (e *HistoryExecutor) runOuter(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
 	res.Name = "outer"
@@ -9102,22 +4848,16 @@ func (e *HistoryExecutor) runOuter(ctx context.Context, in flujotest.Job, r *flu
 	if r.Record {
 		res.Steps = make([]flujo.StepResult, 0, 2)
 	}
-	var crFirst flujo.StepResult
-	outFirst, abort := e.runFirst(ctx, in, r, &crFirst)
+	var crFirst, crInner flujo.StepResult
+	outFirst, abort := e.stepFirst.Run(ctx, &r.Eng.Env, in, r.Frame(), &crFirst)
 	if stop, abort := flujoimpl.Child(res, &crFirst, r.Record, abort); stop {
 		return *new(flujotest.Job), abort
 	}
-	var crInner flujo.StepResult
 	outInner, abort := e.runInner(ctx, outFirst, r, &crInner)
 	if stop, abort := flujoimpl.Child(res, &crInner, r.Record, abort); stop {
 		return *new(flujotest.Job), abort
 	}
 	return flujoimpl.Succeed(res, r.Record, outInner), nil
-}
-
-// runFirst runs the step "first": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *HistoryExecutor) runFirst(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepFirst.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // runInner runs the Pipeline "inner".
@@ -9127,49 +4867,24 @@ func (e *HistoryExecutor) runInner(ctx context.Context, in flujotest.Job, r *flu
 	if r.Record {
 		res.Steps = make([]flujo.StepResult, 0, 2)
 	}
-	var crSecond flujo.StepResult
-	outSecond, abort := e.runSecond(ctx, in, r, &crSecond)
+	var crSecond, crThird flujo.StepResult
+	outSecond, abort := e.stepSecond.Run(ctx, &r.Eng.Env, in, r.Frame(), &crSecond)
 	if stop, abort := flujoimpl.Child(res, &crSecond, r.Record, abort); stop {
 		return *new(flujotest.Job), abort
 	}
-	var crThird flujo.StepResult
-	outThird, abort := e.runThird(ctx, outSecond, r, &crThird)
+	outThird, abort := e.stepThird.Run(ctx, &r.Eng.Env, outSecond, r.Frame(), &crThird)
 	if stop, abort := flujoimpl.Child(res, &crThird, r.Record, abort); stop {
 		return *new(flujotest.Job), abort
 	}
 	return flujoimpl.Succeed(res, r.Record, outThird), nil
 }
 
-// runSecond runs the step "second": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *HistoryExecutor) runSecond(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepSecond.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
-}
-
-// runThird runs the step "third": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *HistoryExecutor) runThird(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepThird.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
-}
-
 // IOBurstExecutor runs the pipeline IOBurst ("io") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type IOBurstExecutor struct {
-	flujogenMethods                                                      // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
-	svc             *flujoimpl.Services                                  // configuration, components, run gate and counters
-	scratch         atomic.Pointer[runtime.Pool[scratchIOBurstExecutor]] // working space of Parallel runs (enable_object_pool)
+	flujogenMethods                     // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
+	svc             *flujoimpl.Services // configuration, components, run gate and counters
 
-	// Step "io".
 	stepIo flujoimpl.Step[flujotest.Arrival, flujotest.Arrival]
-	cntIo  flujoimpl.StepCounters
-	brkIo  *runtime.Breaker
-}
-
-// scratchIOBurstExecutor is the pooled working space of the Parallel runs of IOBurstExecutor, one field per Parallel.
-type scratchIOBurstExecutor struct{}
-
-func newscratchIOBurstExecutor() scratchIOBurstExecutor {
-	return scratchIOBurstExecutor{}
-}
-func resetscratchIOBurstExecutor(u *scratchIOBurstExecutor) {
-	*u = scratchIOBurstExecutor{}
 }
 
 // flujogenConfigIOBurstExecutor is the configuration compiled into IOBurstExecutor.
@@ -9183,47 +4898,20 @@ func flujogenConfigIOBurstExecutor() runtime.OptimizationConfig {
 
 // NewIOBurstExecutor returns an executor of IOBurst. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewIOBurstExecutor(opts ...flujo.CoreOption) (*IOBurstExecutor, error) {
-	set, cfg, err := flujoimpl.Configure("IOBurstExecutor", "io", flujogenConfigIOBurstExecutor(), "", opts)
+	p, err := flujoimpl.NewParts("IOBurstExecutor", "io", flujogenConfigIOBurstExecutor(), "", opts)
 	if err != nil {
 		return nil, err
 	}
-	clock := set.Clock
 	e := &IOBurstExecutor{}
-	fail := func(err error) (*IOBurstExecutor, error) {
-		e.closeParts()
+	e.stepIo.Leaf = &flujoimpl.Leaf[flujotest.Arrival, flujotest.Arrival]{
+		Name:  "io",
+		Plain: flujotest.WaitForAll,
+	}
+	e.stepIo.Attempts = 1
+	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepIo); err != nil {
 		return nil, err
 	}
-	if e.brkIo, err = runtime.NewBreaker("io", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
-		return fail(err)
-	}
-	if e.svc, err = flujoimpl.NewServices(cfg, flujoimpl.Deps{
-		Build: e.build,
-		Clock: clock,
-		Close: func(*flujoimpl.Engine) []flujoimpl.Closer {
-			e.closeParts()
-			return nil
-		},
-		Fixed:   flujoimpl.CompiledIn,
-		Logger:  set.Logger,
-		Name:    "IOBurstExecutor",
-		Sampler: set.Sampler,
-		Shrink:  e.shrink,
-		Sink:    set.Sink,
-		Stats:   e.addStats,
-	}); err != nil {
-		return fail(err)
-	}
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
-	e.stepIo = flujoimpl.Step[flujotest.Arrival, flujotest.Arrival]{
-		Leaf: &flujoimpl.Leaf[flujotest.Arrival, flujotest.Arrival]{
-			Name:          "io",
-			Plain:         flujotest.WaitForAll,
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-		},
-		Attempts: 1,
-		Breaker:  e.brkIo,
-		Counters: &e.cntIo,
-	}
 	return e, nil
 }
 
@@ -9235,7 +4923,7 @@ func (e *IOBurstExecutor) Execute(ctx context.Context, in flujotest.Arrival) (fl
 	defer e.svc.Track.Exit()
 	r := flujoimpl.NewRun[struct{}](e.svc, nil, false)
 	var res flujo.StepResult
-	out, abort := e.runIo(ctx, in, &r, &res)
+	out, abort := e.stepIo.Run(ctx, &r.Eng.Env, in, r.Frame(), &res)
 	if err := e.svc.EndRun(&res, abort); err != nil {
 		return *new(flujotest.Arrival), err
 	}
@@ -9244,18 +4932,13 @@ func (e *IOBurstExecutor) Execute(ctx context.Context, in flujotest.Arrival) (fl
 
 // ExecuteResult runs IOBurst on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *IOBurstExecutor) ExecuteResult(ctx context.Context, in flujotest.Arrival, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujoimpl.ExecOptionsOf(opts)
-	if !e.svc.Track.Enter() {
-		return nil, flujo.ErrClosed
-	}
-	defer e.svc.Track.Exit()
-	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
-	var err error
-	if r.Budget, err = runtime.RunBudget(limits); err != nil {
+	r, err := flujoimpl.StartRecorded[struct{}](e.svc, "", nil, opts)
+	if err != nil {
 		return nil, err
 	}
+	defer e.svc.Track.Exit()
 	var res flujo.StepResult
-	_, abort := e.runIo(ctx, in, &r, &res)
+	_, abort := e.stepIo.Run(ctx, &r.Eng.Env, in, r.Frame(), &res)
 	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
 }
 
@@ -9264,75 +4947,14 @@ func (e *IOBurstExecutor) ExecuteWithMonitoring(ctx context.Context, in flujotes
 	return flujoimpl.WithMetrics(e.ExecuteResult(ctx, in, opts...))
 }
 
-// build builds the parts of next that IOBurstExecutor keeps itself, taking over old's (nil for the first configuration); the changes to shared parts apply when the returned function runs.
-func (e *IOBurstExecutor) build(old, next *flujoimpl.Engine) (func(), []flujoimpl.Closer, error) {
-	cfg := &next.Config
-	var pool *runtime.Pool[scratchIOBurstExecutor]
-	if old == nil || cfg.ObjectPoolMaxSize != old.Config.ObjectPoolMaxSize || cfg.ObjectPoolCleanupThreshold != old.Config.ObjectPoolCleanupThreshold {
-		p, err := runtime.NewPool(cfg.ObjectPoolMaxSize, cfg.ObjectPoolCleanupThreshold, newscratchIOBurstExecutor, resetscratchIOBurstExecutor)
-		if err != nil {
-			return nil, nil, err
-		}
-		pool = p
-	}
-	renew := old != nil && (cfg.CircuitBreakerFailureThreshold != old.Config.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.Config.CircuitBreakerRecoveryTimeoutSeconds)
-	recovery := time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second
-	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery}); renew && err != nil {
-		return nil, nil, err
-	}
-	if next.Monitor != nil && old != nil && old.Monitor == next.Monitor {
-		next.Env.Monitors = old.Env.Monitors
-	} else if next.Monitor != nil {
-		next.Env.Monitors = []*runtime.StepMonitor{next.Monitor.Step("io")}
-	}
-	return func() {
-		if pool != nil {
-			e.scratch.Store(pool)
-		}
-		if renew {
-			_ = e.brkIo.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-		}
-	}, nil, nil
-}
-
-// addStats adds the figures of the executor's own parts to s.
-func (e *IOBurstExecutor) addStats(_ *flujoimpl.Engine, s *runtime.Stats) {
-	e.cntIo.AddTo(s.Steps, "io")
-	flujoimpl.AddBreaker(s.Steps, "io", e.brkIo)
-	flujoimpl.AddPool(s, e.scratch.Load().Stats())
-}
-
-// closeParts stops the executor's own parts, those built so far when its constructor fails.
-func (e *IOBurstExecutor) closeParts() {}
-
-// shrink reacts to memory pressure: from high pressure on, the caches admit no new results and give back half their capacity and the pool drops its idle objects; below, the caches admit again at full capacity.
-func (e *IOBurstExecutor) shrink(level runtime.PressureLevel) {
-	if level < runtime.PressureHigh {
-		return
-	}
-	e.scratch.Load().Shrink()
-}
-
-// runIo runs the step "io": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *IOBurstExecutor) runIo(ctx context.Context, in flujotest.Arrival, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Arrival, error) {
-	return e.stepIo.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
-}
-
 // JoinFailsAfterIgnoredExecutor runs the pipeline JoinFailsAfterIgnored ("joined") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type JoinFailsAfterIgnoredExecutor struct {
-	flujogenMethods                                                                    // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
-	svc             *flujoimpl.Services                                                // configuration, components, run gate and counters
-	scratch         atomic.Pointer[runtime.Pool[scratchJoinFailsAfterIgnoredExecutor]] // working space of Parallel runs (enable_object_pool)
+	flujogenMethods                                                         // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
+	svc             *flujoimpl.Services                                     // configuration, components, run gate and counters
+	scratch         flujoimpl.Scratch[scratchJoinFailsAfterIgnoredExecutor] // working space of Parallel runs (enable_object_pool)
 
-	// Step "echo".
 	stepEcho flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cntEcho  flujoimpl.StepCounters
-	brkEcho  *runtime.Breaker
-
-	// Step "fail".
 	stepFail flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cntFail  flujoimpl.StepCounters
-	brkFail  *runtime.Breaker
 
 	scopes *runtime.ScopePool // cancellable contexts of Parallel and Map runs
 }
@@ -9360,70 +4982,35 @@ func flujogenConfigJoinFailsAfterIgnoredExecutor() runtime.OptimizationConfig {
 
 // NewJoinFailsAfterIgnoredExecutor returns an executor of JoinFailsAfterIgnored. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewJoinFailsAfterIgnoredExecutor(opts ...flujo.CoreOption) (*JoinFailsAfterIgnoredExecutor, error) {
-	set, cfg, err := flujoimpl.Configure("JoinFailsAfterIgnoredExecutor", "joined", flujogenConfigJoinFailsAfterIgnoredExecutor(), "", opts)
+	p, err := flujoimpl.NewParts("JoinFailsAfterIgnoredExecutor", "joined", flujogenConfigJoinFailsAfterIgnoredExecutor(), "", opts)
 	if err != nil {
 		return nil, err
 	}
-	clock := set.Clock
 	e := &JoinFailsAfterIgnoredExecutor{}
-	fail := func(err error) (*JoinFailsAfterIgnoredExecutor, error) {
-		e.closeParts()
+	if e.scopes, err = runtime.NewScopePool(50, 0.9); err != nil {
 		return nil, err
 	}
-	if e.brkEcho, err = runtime.NewBreaker("echo", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
-		return fail(err)
-	}
-	if e.brkFail, err = runtime.NewBreaker("fail", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
-		return fail(err)
-	}
-	if e.svc, err = flujoimpl.NewServices(cfg, flujoimpl.Deps{
-		Build: e.build,
-		Clock: clock,
-		Close: func(*flujoimpl.Engine) []flujoimpl.Closer {
-			e.closeParts()
-			return nil
+	e.scratch.New, e.scratch.Reset = newscratchJoinFailsAfterIgnoredExecutor, resetscratchJoinFailsAfterIgnoredExecutor
+	e.stepEcho.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name:  "echo",
+		Plain: flujotest.Echo,
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
 		},
-		Fixed:   flujoimpl.CompiledIn,
-		Logger:  set.Logger,
-		Name:    "JoinFailsAfterIgnoredExecutor",
-		Sampler: set.Sampler,
-		Shrink:  e.shrink,
-		Sink:    set.Sink,
-		Stats:   e.addStats,
-	}); err != nil {
-		return fail(err)
+	}
+	e.stepEcho.Attempts = 2
+	e.stepFail.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name:  "fail",
+		Plain: flujotest.Fail,
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
+		},
+	}
+	e.stepFail.Attempts = 1
+	if e.svc, err = p.Services(flujoimpl.Deps{}, &e.scratch, &e.stepEcho, &e.stepFail); err != nil {
+		return nil, err
 	}
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
-	e.stepEcho = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name:  "echo",
-			Plain: flujotest.Echo,
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-		},
-		Attempts: 2,
-		Breaker:  e.brkEcho,
-		Counters: &e.cntEcho,
-	}
-	e.stepFail = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name:  "fail",
-			Plain: flujotest.Fail,
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-		},
-		Attempts: 1,
-		Breaker:  e.brkFail,
-		Slot:     1,
-		Counters: &e.cntFail,
-	}
-	if e.scopes, err = runtime.NewScopePool(50, 0.9); err != nil {
-		return fail(err)
-	}
 	return e, nil
 }
 
@@ -9444,16 +5031,11 @@ func (e *JoinFailsAfterIgnoredExecutor) Execute(ctx context.Context, in flujotes
 
 // ExecuteResult runs JoinFailsAfterIgnored on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *JoinFailsAfterIgnoredExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujoimpl.ExecOptionsOf(opts)
-	if !e.svc.Track.Enter() {
-		return nil, flujo.ErrClosed
-	}
-	defer e.svc.Track.Exit()
-	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
-	var err error
-	if r.Budget, err = runtime.RunBudget(limits); err != nil {
+	r, err := flujoimpl.StartRecorded[struct{}](e.svc, "", nil, opts)
+	if err != nil {
 		return nil, err
 	}
+	defer e.svc.Track.Exit()
 	var res flujo.StepResult
 	_, abort := e.runJoined(ctx, in, &r, &res)
 	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, true)
@@ -9462,58 +5044,6 @@ func (e *JoinFailsAfterIgnoredExecutor) ExecuteResult(ctx context.Context, in fl
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
 func (e *JoinFailsAfterIgnoredExecutor) ExecuteWithMonitoring(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, flujo.Metrics, error) {
 	return flujoimpl.WithMetrics(e.ExecuteResult(ctx, in, opts...))
-}
-
-// build builds the parts of next that JoinFailsAfterIgnoredExecutor keeps itself, taking over old's (nil for the first configuration); the changes to shared parts apply when the returned function runs.
-func (e *JoinFailsAfterIgnoredExecutor) build(old, next *flujoimpl.Engine) (func(), []flujoimpl.Closer, error) {
-	cfg := &next.Config
-	var pool *runtime.Pool[scratchJoinFailsAfterIgnoredExecutor]
-	if old == nil || cfg.ObjectPoolMaxSize != old.Config.ObjectPoolMaxSize || cfg.ObjectPoolCleanupThreshold != old.Config.ObjectPoolCleanupThreshold {
-		p, err := runtime.NewPool(cfg.ObjectPoolMaxSize, cfg.ObjectPoolCleanupThreshold, newscratchJoinFailsAfterIgnoredExecutor, resetscratchJoinFailsAfterIgnoredExecutor)
-		if err != nil {
-			return nil, nil, err
-		}
-		pool = p
-	}
-	renew := old != nil && (cfg.CircuitBreakerFailureThreshold != old.Config.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.Config.CircuitBreakerRecoveryTimeoutSeconds)
-	recovery := time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second
-	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery}); renew && err != nil {
-		return nil, nil, err
-	}
-	if next.Monitor != nil && old != nil && old.Monitor == next.Monitor {
-		next.Env.Monitors = old.Env.Monitors
-	} else if next.Monitor != nil {
-		next.Env.Monitors = []*runtime.StepMonitor{next.Monitor.Step("echo"), next.Monitor.Step("fail")}
-	}
-	return func() {
-		if pool != nil {
-			e.scratch.Store(pool)
-		}
-		if renew {
-			_ = e.brkEcho.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-			_ = e.brkFail.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-		}
-	}, nil, nil
-}
-
-// addStats adds the figures of the executor's own parts to s.
-func (e *JoinFailsAfterIgnoredExecutor) addStats(_ *flujoimpl.Engine, s *runtime.Stats) {
-	e.cntEcho.AddTo(s.Steps, "echo")
-	flujoimpl.AddBreaker(s.Steps, "echo", e.brkEcho)
-	e.cntFail.AddTo(s.Steps, "fail")
-	flujoimpl.AddBreaker(s.Steps, "fail", e.brkFail)
-	flujoimpl.AddPool(s, e.scratch.Load().Stats())
-}
-
-// closeParts stops the executor's own parts, those built so far when its constructor fails.
-func (e *JoinFailsAfterIgnoredExecutor) closeParts() {}
-
-// shrink reacts to memory pressure: from high pressure on, the caches admit no new results and give back half their capacity and the pool drops its idle objects; below, the caches admit again at full capacity.
-func (e *JoinFailsAfterIgnoredExecutor) shrink(level runtime.PressureLevel) {
-	if level < runtime.PressureHigh {
-		return
-	}
-	e.scratch.Load().Shrink()
 }
 
 // runJoined runs the Pipeline "joined".
@@ -9558,13 +5088,17 @@ func (e *JoinFailsAfterIgnoredExecutor) runFan(ctx context.Context, in flujotest
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 0, "echo", &sc.results[0], &sc.o0, &sc.aborts[0], func() (flujotest.Job, error) { return e.runEcho(bctx, in, &sc.r0, &sc.results[0]) })
+		flujoimpl.RunBranch(sc.done, 0, "echo", &sc.results[0], &sc.o0, &sc.aborts[0], func() (flujotest.Job, error) {
+			return e.stepEcho.Run(bctx, &sc.r0.Eng.Env, in, sc.r0.Frame(), &sc.results[0])
+		})
 	}()
 	sc.r1 = *r
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 1, "fail", &sc.results[1], &sc.o1, &sc.aborts[1], func() (flujotest.Job, error) { return e.runFail(bctx, in, &sc.r1, &sc.results[1]) })
+		flujoimpl.RunBranch(sc.done, 1, "fail", &sc.results[1], &sc.o1, &sc.aborts[1], func() (flujotest.Job, error) {
+			return e.stepFail.Run(bctx, &sc.r1.Eng.Env, in, sc.r1.Frame(), &sc.results[1])
+		})
 	}()
 	abort, failed, cerr := flujoimpl.Gather(ctx, sc.done, sc.results[:], sc.aborts[:], sc.finished[:], false, bctx.Cancel)
 	if cerr != nil {
@@ -9585,38 +5119,12 @@ func (e *JoinFailsAfterIgnoredExecutor) runFan(ctx context.Context, in flujotest
 	return flujoimpl.Succeed(res, r.Record, out), nil
 }
 
-// runEcho runs the step "echo": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *JoinFailsAfterIgnoredExecutor) runEcho(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepEcho.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
-}
-
-// runFail runs the step "fail": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *JoinFailsAfterIgnoredExecutor) runFail(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepFail.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
-}
-
 // MapEchoExecutor runs the pipeline MapEcho ("each") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type MapEchoExecutor struct {
-	flujogenMethods                                                      // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
-	svc             *flujoimpl.Services                                  // configuration, components, run gate and counters
-	scratch         atomic.Pointer[runtime.Pool[scratchMapEchoExecutor]] // working space of Parallel runs (enable_object_pool)
+	flujogenMethods                     // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
+	svc             *flujoimpl.Services // configuration, components, run gate and counters
 
-	// Step "echo".
 	stepEcho flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cntEcho  flujoimpl.StepCounters
-	brkEcho  *runtime.Breaker
-
-	scopes *runtime.ScopePool // cancellable contexts of Parallel and Map runs
-}
-
-// scratchMapEchoExecutor is the pooled working space of the Parallel runs of MapEchoExecutor, one field per Parallel.
-type scratchMapEchoExecutor struct{}
-
-func newscratchMapEchoExecutor() scratchMapEchoExecutor {
-	return scratchMapEchoExecutor{}
-}
-func resetscratchMapEchoExecutor(u *scratchMapEchoExecutor) {
-	*u = scratchMapEchoExecutor{}
 }
 
 // flujogenConfigMapEchoExecutor is the configuration compiled into MapEchoExecutor.
@@ -9630,53 +5138,23 @@ func flujogenConfigMapEchoExecutor() runtime.OptimizationConfig {
 
 // NewMapEchoExecutor returns an executor of MapEcho. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewMapEchoExecutor(opts ...flujo.CoreOption) (*MapEchoExecutor, error) {
-	set, cfg, err := flujoimpl.Configure("MapEchoExecutor", "each", flujogenConfigMapEchoExecutor(), "", opts)
+	p, err := flujoimpl.NewParts("MapEchoExecutor", "each", flujogenConfigMapEchoExecutor(), "", opts)
 	if err != nil {
 		return nil, err
 	}
-	clock := set.Clock
 	e := &MapEchoExecutor{}
-	fail := func(err error) (*MapEchoExecutor, error) {
-		e.closeParts()
+	e.stepEcho.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name:  "echo",
+		Plain: flujotest.Echo,
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
+		},
+	}
+	e.stepEcho.Attempts = 2
+	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepEcho); err != nil {
 		return nil, err
 	}
-	if e.brkEcho, err = runtime.NewBreaker("echo", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
-		return fail(err)
-	}
-	if e.svc, err = flujoimpl.NewServices(cfg, flujoimpl.Deps{
-		Build: e.build,
-		Clock: clock,
-		Close: func(*flujoimpl.Engine) []flujoimpl.Closer {
-			e.closeParts()
-			return nil
-		},
-		Fixed:   flujoimpl.CompiledIn,
-		Logger:  set.Logger,
-		Name:    "MapEchoExecutor",
-		Sampler: set.Sampler,
-		Shrink:  e.shrink,
-		Sink:    set.Sink,
-		Stats:   e.addStats,
-	}); err != nil {
-		return fail(err)
-	}
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
-	e.stepEcho = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name:  "echo",
-			Plain: flujotest.Echo,
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-		},
-		Attempts: 2,
-		Breaker:  e.brkEcho,
-		Counters: &e.cntEcho,
-	}
-	if e.scopes, err = runtime.NewScopePool(50, 0.9); err != nil {
-		return fail(err)
-	}
 	return e, nil
 }
 
@@ -9697,16 +5175,11 @@ func (e *MapEchoExecutor) Execute(ctx context.Context, in []flujotest.Job) ([]fl
 
 // ExecuteResult runs MapEcho on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *MapEchoExecutor) ExecuteResult(ctx context.Context, in []flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujoimpl.ExecOptionsOf(opts)
-	if !e.svc.Track.Enter() {
-		return nil, flujo.ErrClosed
-	}
-	defer e.svc.Track.Exit()
-	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
-	var err error
-	if r.Budget, err = runtime.RunBudget(limits); err != nil {
+	r, err := flujoimpl.StartRecorded[struct{}](e.svc, "", nil, opts)
+	if err != nil {
 		return nil, err
 	}
+	defer e.svc.Track.Exit()
 	var res flujo.StepResult
 	_, abort := e.runEach(ctx, in, &r, &res)
 	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
@@ -9715,55 +5188,6 @@ func (e *MapEchoExecutor) ExecuteResult(ctx context.Context, in []flujotest.Job,
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
 func (e *MapEchoExecutor) ExecuteWithMonitoring(ctx context.Context, in []flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, flujo.Metrics, error) {
 	return flujoimpl.WithMetrics(e.ExecuteResult(ctx, in, opts...))
-}
-
-// build builds the parts of next that MapEchoExecutor keeps itself, taking over old's (nil for the first configuration); the changes to shared parts apply when the returned function runs.
-func (e *MapEchoExecutor) build(old, next *flujoimpl.Engine) (func(), []flujoimpl.Closer, error) {
-	cfg := &next.Config
-	var pool *runtime.Pool[scratchMapEchoExecutor]
-	if old == nil || cfg.ObjectPoolMaxSize != old.Config.ObjectPoolMaxSize || cfg.ObjectPoolCleanupThreshold != old.Config.ObjectPoolCleanupThreshold {
-		p, err := runtime.NewPool(cfg.ObjectPoolMaxSize, cfg.ObjectPoolCleanupThreshold, newscratchMapEchoExecutor, resetscratchMapEchoExecutor)
-		if err != nil {
-			return nil, nil, err
-		}
-		pool = p
-	}
-	renew := old != nil && (cfg.CircuitBreakerFailureThreshold != old.Config.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.Config.CircuitBreakerRecoveryTimeoutSeconds)
-	recovery := time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second
-	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery}); renew && err != nil {
-		return nil, nil, err
-	}
-	if next.Monitor != nil && old != nil && old.Monitor == next.Monitor {
-		next.Env.Monitors = old.Env.Monitors
-	} else if next.Monitor != nil {
-		next.Env.Monitors = []*runtime.StepMonitor{next.Monitor.Step("echo")}
-	}
-	return func() {
-		if pool != nil {
-			e.scratch.Store(pool)
-		}
-		if renew {
-			_ = e.brkEcho.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-		}
-	}, nil, nil
-}
-
-// addStats adds the figures of the executor's own parts to s.
-func (e *MapEchoExecutor) addStats(_ *flujoimpl.Engine, s *runtime.Stats) {
-	e.cntEcho.AddTo(s.Steps, "echo")
-	flujoimpl.AddBreaker(s.Steps, "echo", e.brkEcho)
-	flujoimpl.AddPool(s, e.scratch.Load().Stats())
-}
-
-// closeParts stops the executor's own parts, those built so far when its constructor fails.
-func (e *MapEchoExecutor) closeParts() {}
-
-// shrink reacts to memory pressure: from high pressure on, the caches admit no new results and give back half their capacity and the pool drops its idle objects; below, the caches admit again at full capacity.
-func (e *MapEchoExecutor) shrink(level runtime.PressureLevel) {
-	if level < runtime.PressureHigh {
-		return
-	}
-	e.scratch.Load().Shrink()
 }
 
 // runEach runs the Map "each".
@@ -9776,23 +5200,21 @@ func (e *MapEchoExecutor) runEach(ctx context.Context, in []flujotest.Job, r *fl
 	results := make([]flujo.StepResult, len(in))
 	finished := make([]bool, len(in))
 	run := func(ctx context.Context, i int, cr *flujo.StepResult) (flujotest.Job, error) {
-		return e.runEcho(ctx, in[i], r, cr)
+		return e.stepEcho.Run(ctx, &r.Eng.Env, in[i], r.Frame(), cr)
 	}
 	var abort error
 	var failed int
 	if workers := min(3, len(in)); workers <= 1 {
 		abort, failed = flujoimpl.MapSeq(ctx, outs, results, finished, run)
 	} else {
-		mctx := e.scopes.Get(ctx)
+		mctx, cancel := context.WithCancel(ctx)
+		defer cancel()
 		var cerr error
-		abort, failed, cerr = flujoimpl.MapWorkers(ctx, mctx, mctx.Cancel, &e.svc.Track, workers, "echo", outs, results, finished, run)
+		abort, failed, cerr = flujoimpl.MapWorkers(ctx, mctx, cancel, &e.svc.Track, workers, "echo", outs, results, finished, run)
 		if cerr != nil {
-			// Workers still running hold the scope: it is cancelled, never reused.
-			mctx.Abandon()
 			res.Err = cerr
 			return nil, cerr
 		}
-		e.scopes.Put(mctx)
 	}
 	if stop, abort := flujoimpl.Elements(res, results, finished, r.Record, abort, failed); stop {
 		return nil, abort
@@ -9800,31 +5222,12 @@ func (e *MapEchoExecutor) runEach(ctx context.Context, in []flujotest.Job, r *fl
 	return flujoimpl.Succeed(res, r.Record, outs), nil
 }
 
-// runEcho runs the step "echo": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *MapEchoExecutor) runEcho(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepEcho.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
-}
-
 // MapFlakyInOrderExecutor runs the pipeline MapFlakyInOrder ("each") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type MapFlakyInOrderExecutor struct {
-	flujogenMethods                                                              // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
-	svc             *flujoimpl.Services                                          // configuration, components, run gate and counters
-	scratch         atomic.Pointer[runtime.Pool[scratchMapFlakyInOrderExecutor]] // working space of Parallel runs (enable_object_pool)
+	flujogenMethods                     // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
+	svc             *flujoimpl.Services // configuration, components, run gate and counters
 
-	// Step "flaky".
 	stepFlaky flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cntFlaky  flujoimpl.StepCounters
-	brkFlaky  *runtime.Breaker
-}
-
-// scratchMapFlakyInOrderExecutor is the pooled working space of the Parallel runs of MapFlakyInOrderExecutor, one field per Parallel.
-type scratchMapFlakyInOrderExecutor struct{}
-
-func newscratchMapFlakyInOrderExecutor() scratchMapFlakyInOrderExecutor {
-	return scratchMapFlakyInOrderExecutor{}
-}
-func resetscratchMapFlakyInOrderExecutor(u *scratchMapFlakyInOrderExecutor) {
-	*u = scratchMapFlakyInOrderExecutor{}
 }
 
 // flujogenConfigMapFlakyInOrderExecutor is the configuration compiled into MapFlakyInOrderExecutor.
@@ -9838,50 +5241,23 @@ func flujogenConfigMapFlakyInOrderExecutor() runtime.OptimizationConfig {
 
 // NewMapFlakyInOrderExecutor returns an executor of MapFlakyInOrder. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewMapFlakyInOrderExecutor(opts ...flujo.CoreOption) (*MapFlakyInOrderExecutor, error) {
-	set, cfg, err := flujoimpl.Configure("MapFlakyInOrderExecutor", "each", flujogenConfigMapFlakyInOrderExecutor(), "", opts)
+	p, err := flujoimpl.NewParts("MapFlakyInOrderExecutor", "each", flujogenConfigMapFlakyInOrderExecutor(), "", opts)
 	if err != nil {
 		return nil, err
 	}
-	clock := set.Clock
 	e := &MapFlakyInOrderExecutor{}
-	fail := func(err error) (*MapFlakyInOrderExecutor, error) {
-		e.closeParts()
+	e.stepFlaky.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name:  "flaky",
+		Plain: flujotest.Flaky,
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
+		},
+	}
+	e.stepFlaky.Attempts = 1
+	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepFlaky); err != nil {
 		return nil, err
 	}
-	if e.brkFlaky, err = runtime.NewBreaker("flaky", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
-		return fail(err)
-	}
-	if e.svc, err = flujoimpl.NewServices(cfg, flujoimpl.Deps{
-		Build: e.build,
-		Clock: clock,
-		Close: func(*flujoimpl.Engine) []flujoimpl.Closer {
-			e.closeParts()
-			return nil
-		},
-		Fixed:   flujoimpl.CompiledIn,
-		Logger:  set.Logger,
-		Name:    "MapFlakyInOrderExecutor",
-		Sampler: set.Sampler,
-		Shrink:  e.shrink,
-		Sink:    set.Sink,
-		Stats:   e.addStats,
-	}); err != nil {
-		return fail(err)
-	}
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
-	e.stepFlaky = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name:  "flaky",
-			Plain: flujotest.Flaky,
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-		},
-		Attempts: 1,
-		Breaker:  e.brkFlaky,
-		Counters: &e.cntFlaky,
-	}
 	return e, nil
 }
 
@@ -9902,16 +5278,11 @@ func (e *MapFlakyInOrderExecutor) Execute(ctx context.Context, in []flujotest.Jo
 
 // ExecuteResult runs MapFlakyInOrder on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *MapFlakyInOrderExecutor) ExecuteResult(ctx context.Context, in []flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujoimpl.ExecOptionsOf(opts)
-	if !e.svc.Track.Enter() {
-		return nil, flujo.ErrClosed
-	}
-	defer e.svc.Track.Exit()
-	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
-	var err error
-	if r.Budget, err = runtime.RunBudget(limits); err != nil {
+	r, err := flujoimpl.StartRecorded[struct{}](e.svc, "", nil, opts)
+	if err != nil {
 		return nil, err
 	}
+	defer e.svc.Track.Exit()
 	var res flujo.StepResult
 	_, abort := e.runEach(ctx, in, &r, &res)
 	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
@@ -9920,55 +5291,6 @@ func (e *MapFlakyInOrderExecutor) ExecuteResult(ctx context.Context, in []flujot
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
 func (e *MapFlakyInOrderExecutor) ExecuteWithMonitoring(ctx context.Context, in []flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, flujo.Metrics, error) {
 	return flujoimpl.WithMetrics(e.ExecuteResult(ctx, in, opts...))
-}
-
-// build builds the parts of next that MapFlakyInOrderExecutor keeps itself, taking over old's (nil for the first configuration); the changes to shared parts apply when the returned function runs.
-func (e *MapFlakyInOrderExecutor) build(old, next *flujoimpl.Engine) (func(), []flujoimpl.Closer, error) {
-	cfg := &next.Config
-	var pool *runtime.Pool[scratchMapFlakyInOrderExecutor]
-	if old == nil || cfg.ObjectPoolMaxSize != old.Config.ObjectPoolMaxSize || cfg.ObjectPoolCleanupThreshold != old.Config.ObjectPoolCleanupThreshold {
-		p, err := runtime.NewPool(cfg.ObjectPoolMaxSize, cfg.ObjectPoolCleanupThreshold, newscratchMapFlakyInOrderExecutor, resetscratchMapFlakyInOrderExecutor)
-		if err != nil {
-			return nil, nil, err
-		}
-		pool = p
-	}
-	renew := old != nil && (cfg.CircuitBreakerFailureThreshold != old.Config.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.Config.CircuitBreakerRecoveryTimeoutSeconds)
-	recovery := time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second
-	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery}); renew && err != nil {
-		return nil, nil, err
-	}
-	if next.Monitor != nil && old != nil && old.Monitor == next.Monitor {
-		next.Env.Monitors = old.Env.Monitors
-	} else if next.Monitor != nil {
-		next.Env.Monitors = []*runtime.StepMonitor{next.Monitor.Step("flaky")}
-	}
-	return func() {
-		if pool != nil {
-			e.scratch.Store(pool)
-		}
-		if renew {
-			_ = e.brkFlaky.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-		}
-	}, nil, nil
-}
-
-// addStats adds the figures of the executor's own parts to s.
-func (e *MapFlakyInOrderExecutor) addStats(_ *flujoimpl.Engine, s *runtime.Stats) {
-	e.cntFlaky.AddTo(s.Steps, "flaky")
-	flujoimpl.AddBreaker(s.Steps, "flaky", e.brkFlaky)
-	flujoimpl.AddPool(s, e.scratch.Load().Stats())
-}
-
-// closeParts stops the executor's own parts, those built so far when its constructor fails.
-func (e *MapFlakyInOrderExecutor) closeParts() {}
-
-// shrink reacts to memory pressure: from high pressure on, the caches admit no new results and give back half their capacity and the pool drops its idle objects; below, the caches admit again at full capacity.
-func (e *MapFlakyInOrderExecutor) shrink(level runtime.PressureLevel) {
-	if level < runtime.PressureHigh {
-		return
-	}
-	e.scratch.Load().Shrink()
 }
 
 // runEach runs the Map "each".
@@ -9981,7 +5303,7 @@ func (e *MapFlakyInOrderExecutor) runEach(ctx context.Context, in []flujotest.Jo
 	results := make([]flujo.StepResult, len(in))
 	finished := make([]bool, len(in))
 	run := func(ctx context.Context, i int, cr *flujo.StepResult) (flujotest.Job, error) {
-		return e.runFlaky(ctx, in[i], r, cr)
+		return e.stepFlaky.Run(ctx, &r.Eng.Env, in[i], r.Frame(), cr)
 	}
 	abort, failed := flujoimpl.MapSeq(ctx, outs, results, finished, run)
 	if stop, abort := flujoimpl.Elements(res, results, finished, r.Record, abort, failed); stop {
@@ -9990,26 +5312,14 @@ func (e *MapFlakyInOrderExecutor) runEach(ctx context.Context, in []flujotest.Jo
 	return flujoimpl.Succeed(res, r.Record, outs), nil
 }
 
-// runFlaky runs the step "flaky": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *MapFlakyInOrderExecutor) runFlaky(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepFlaky.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
-}
-
 // MaybeConflictExecutor runs the pipeline MaybeConflict ("maybe") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type MaybeConflictExecutor struct {
-	flujogenMethods                                                            // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
-	svc             *flujoimpl.Services                                        // configuration, components, run gate and counters
-	scratch         atomic.Pointer[runtime.Pool[scratchMaybeConflictExecutor]] // working space of Parallel runs (enable_object_pool)
+	flujogenMethods                                                 // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
+	svc             *flujoimpl.Services                             // configuration, components, run gate and counters
+	scratch         flujoimpl.Scratch[scratchMaybeConflictExecutor] // working space of Parallel runs (enable_object_pool)
 
-	// Step "x".
 	stepX flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cntX  flujoimpl.StepCounters
-	brkX  *runtime.Breaker
-
-	// Step "y".
 	stepY flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cntY  flujoimpl.StepCounters
-	brkY  *runtime.Breaker
 
 	scopes *runtime.ScopePool // cancellable contexts of Parallel and Map runs
 }
@@ -10037,86 +5347,51 @@ func flujogenConfigMaybeConflictExecutor() runtime.OptimizationConfig {
 
 // NewMaybeConflictExecutor returns an executor of MaybeConflict. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewMaybeConflictExecutor(opts ...flujo.CoreOption) (*MaybeConflictExecutor, error) {
-	set, cfg, err := flujoimpl.Configure("MaybeConflictExecutor", "maybe", flujogenConfigMaybeConflictExecutor(), "", opts)
+	p, err := flujoimpl.NewParts("MaybeConflictExecutor", "maybe", flujogenConfigMaybeConflictExecutor(), "", opts)
 	if err != nil {
 		return nil, err
 	}
-	clock := set.Clock
 	e := &MaybeConflictExecutor{}
-	fail := func(err error) (*MaybeConflictExecutor, error) {
-		e.closeParts()
+	if e.scopes, err = runtime.NewScopePool(50, 0.9); err != nil {
 		return nil, err
 	}
-	if e.brkX, err = runtime.NewBreaker("x", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
-		return fail(err)
-	}
-	if e.brkY, err = runtime.NewBreaker("y", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
-		return fail(err)
-	}
-	if e.svc, err = flujoimpl.NewServices(cfg, flujoimpl.Deps{
-		Build: e.build,
-		Clock: clock,
-		Close: func(*flujoimpl.Engine) []flujoimpl.Closer {
-			e.closeParts()
-			return nil
+	e.scratch.New, e.scratch.Reset = newscratchMaybeConflictExecutor, resetscratchMaybeConflictExecutor
+	e.stepX.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name: "x",
+		Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
+			st := s.(*flujotest.State)
+			w := *st
+			out, err := flujotest.MaybeWriteX(ctx, in, &w)
+			if err == nil {
+				*st = w
+			}
+			return out, err
 		},
-		Fixed:   flujoimpl.CompiledIn,
-		Logger:  set.Logger,
-		Name:    "MaybeConflictExecutor",
-		Sampler: set.Sampler,
-		Shrink:  e.shrink,
-		Sink:    set.Sink,
-		Stats:   e.addStats,
-	}); err != nil {
-		return fail(err)
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
+		},
+	}
+	e.stepX.Attempts = 2
+	e.stepY.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name: "y",
+		Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
+			st := s.(*flujotest.State)
+			w := *st
+			out, err := flujotest.MaybeWriteY(ctx, in, &w)
+			if err == nil {
+				*st = w
+			}
+			return out, err
+		},
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
+		},
+	}
+	e.stepY.Attempts = 2
+	if e.svc, err = p.Services(flujoimpl.Deps{}, &e.scratch, &e.stepX, &e.stepY); err != nil {
+		return nil, err
 	}
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
-	e.stepX = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "x",
-			Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
-				st := s.(*flujotest.State)
-				w := *st
-				out, err := flujotest.MaybeWriteX(ctx, in, &w)
-				if err == nil {
-					*st = w
-				}
-				return out, err
-			},
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-		},
-		Attempts: 2,
-		Breaker:  e.brkX,
-		Counters: &e.cntX,
-	}
-	e.stepY = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "y",
-			Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
-				st := s.(*flujotest.State)
-				w := *st
-				out, err := flujotest.MaybeWriteY(ctx, in, &w)
-				if err == nil {
-					*st = w
-				}
-				return out, err
-			},
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-		},
-		Attempts: 2,
-		Breaker:  e.brkY,
-		Slot:     1,
-		Counters: &e.cntY,
-	}
-	if e.scopes, err = runtime.NewScopePool(50, 0.9); err != nil {
-		return fail(err)
-	}
 	return e, nil
 }
 
@@ -10137,19 +5412,11 @@ func (e *MaybeConflictExecutor) Execute(ctx context.Context, in flujotest.Job, s
 
 // ExecuteResult runs MaybeConflict on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage. The state is st or, when st is nil, WithState's; without either the run starts from a zero state, returned in FinalState.
 func (e *MaybeConflictExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, st *flujotest.State, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	state, limits := flujoimpl.ExecOptionsOf(opts)
-	st, err := flujoimpl.RunState("maybe", st, state)
+	r, err := flujoimpl.StartRecorded(e.svc, "maybe", st, opts)
 	if err != nil {
 		return nil, err
 	}
-	if !e.svc.Track.Enter() {
-		return nil, flujo.ErrClosed
-	}
 	defer e.svc.Track.Exit()
-	r := flujoimpl.NewRun(e.svc, st, true)
-	if r.Budget, err = runtime.RunBudget(limits); err != nil {
-		return nil, err
-	}
 	var res flujo.StepResult
 	_, abort := e.runMaybe(ctx, in, &r, &res)
 	return e.svc.EndRecordedRun(&res, abort, r.State, r.Budget, false)
@@ -10158,58 +5425,6 @@ func (e *MaybeConflictExecutor) ExecuteResult(ctx context.Context, in flujotest.
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
 func (e *MaybeConflictExecutor) ExecuteWithMonitoring(ctx context.Context, in flujotest.Job, st *flujotest.State, opts ...flujo.ExecOption) (*flujo.PipelineResult, flujo.Metrics, error) {
 	return flujoimpl.WithMetrics(e.ExecuteResult(ctx, in, st, opts...))
-}
-
-// build builds the parts of next that MaybeConflictExecutor keeps itself, taking over old's (nil for the first configuration); the changes to shared parts apply when the returned function runs.
-func (e *MaybeConflictExecutor) build(old, next *flujoimpl.Engine) (func(), []flujoimpl.Closer, error) {
-	cfg := &next.Config
-	var pool *runtime.Pool[scratchMaybeConflictExecutor]
-	if old == nil || cfg.ObjectPoolMaxSize != old.Config.ObjectPoolMaxSize || cfg.ObjectPoolCleanupThreshold != old.Config.ObjectPoolCleanupThreshold {
-		p, err := runtime.NewPool(cfg.ObjectPoolMaxSize, cfg.ObjectPoolCleanupThreshold, newscratchMaybeConflictExecutor, resetscratchMaybeConflictExecutor)
-		if err != nil {
-			return nil, nil, err
-		}
-		pool = p
-	}
-	renew := old != nil && (cfg.CircuitBreakerFailureThreshold != old.Config.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.Config.CircuitBreakerRecoveryTimeoutSeconds)
-	recovery := time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second
-	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery}); renew && err != nil {
-		return nil, nil, err
-	}
-	if next.Monitor != nil && old != nil && old.Monitor == next.Monitor {
-		next.Env.Monitors = old.Env.Monitors
-	} else if next.Monitor != nil {
-		next.Env.Monitors = []*runtime.StepMonitor{next.Monitor.Step("x"), next.Monitor.Step("y")}
-	}
-	return func() {
-		if pool != nil {
-			e.scratch.Store(pool)
-		}
-		if renew {
-			_ = e.brkX.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-			_ = e.brkY.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-		}
-	}, nil, nil
-}
-
-// addStats adds the figures of the executor's own parts to s.
-func (e *MaybeConflictExecutor) addStats(_ *flujoimpl.Engine, s *runtime.Stats) {
-	e.cntX.AddTo(s.Steps, "x")
-	flujoimpl.AddBreaker(s.Steps, "x", e.brkX)
-	e.cntY.AddTo(s.Steps, "y")
-	flujoimpl.AddBreaker(s.Steps, "y", e.brkY)
-	flujoimpl.AddPool(s, e.scratch.Load().Stats())
-}
-
-// closeParts stops the executor's own parts, those built so far when its constructor fails.
-func (e *MaybeConflictExecutor) closeParts() {}
-
-// shrink reacts to memory pressure: from high pressure on, the caches admit no new results and give back half their capacity and the pool drops its idle objects; below, the caches admit again at full capacity.
-func (e *MaybeConflictExecutor) shrink(level runtime.PressureLevel) {
-	if level < runtime.PressureHigh {
-		return
-	}
-	e.scratch.Load().Shrink()
 }
 
 // scratchMaybeConflictExecutorMaybe is the working space of one run of parallel "maybe".
@@ -10262,7 +5477,9 @@ func (e *MaybeConflictExecutor) runMaybe(ctx context.Context, in flujotest.Job, 
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 0, "x", &sc.results[0], &sc.o0, &sc.aborts[0], func() (flujotest.Job, error) { return e.runX(bctx, in, &sc.r0, &sc.results[0]) })
+		flujoimpl.RunBranch(sc.done, 0, "x", &sc.results[0], &sc.o0, &sc.aborts[0], func() (flujotest.Job, error) {
+			return e.stepX.Run(bctx, &sc.r0.Eng.Env, in, sc.r0.Frame(), &sc.results[0])
+		})
 	}()
 	sc.r1 = *r
 	sc.w1 = *r.State
@@ -10270,7 +5487,9 @@ func (e *MaybeConflictExecutor) runMaybe(ctx context.Context, in flujotest.Job, 
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 1, "y", &sc.results[1], &sc.o1, &sc.aborts[1], func() (flujotest.Job, error) { return e.runY(bctx, in, &sc.r1, &sc.results[1]) })
+		flujoimpl.RunBranch(sc.done, 1, "y", &sc.results[1], &sc.o1, &sc.aborts[1], func() (flujotest.Job, error) {
+			return e.stepY.Run(bctx, &sc.r1.Eng.Env, in, sc.r1.Frame(), &sc.results[1])
+		})
 	}()
 	abort, failed, cerr := flujoimpl.Gather(ctx, sc.done, sc.results[:], sc.aborts[:], sc.finished[:], true, bctx.Cancel)
 	if cerr != nil {
@@ -10300,41 +5519,13 @@ func (e *MaybeConflictExecutor) runMaybe(ctx context.Context, in flujotest.Job, 
 	return flujoimpl.Succeed(res, r.Record, out), nil
 }
 
-// runX runs the steps "x": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *MaybeConflictExecutor) runX(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepX.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
-}
-
-// runY runs the steps "y": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *MaybeConflictExecutor) runY(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepY.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
-}
-
 // PanicAtTwoDepthsExecutor runs the pipeline PanicAtTwoDepths ("route") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type PanicAtTwoDepthsExecutor struct {
-	flujogenMethods                                                               // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
-	svc             *flujoimpl.Services                                           // configuration, components, run gate and counters
-	scratch         atomic.Pointer[runtime.Pool[scratchPanicAtTwoDepthsExecutor]] // working space of Parallel runs (enable_object_pool)
+	flujogenMethods                     // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
+	svc             *flujoimpl.Services // configuration, components, run gate and counters
 
-	// Step "panicdeep".
 	stepPanicdeep flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cntPanicdeep  flujoimpl.StepCounters
-	brkPanicdeep  *runtime.Breaker
-
-	// Step "panic".
-	stepPanic flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cntPanic  flujoimpl.StepCounters
-	brkPanic  *runtime.Breaker
-}
-
-// scratchPanicAtTwoDepthsExecutor is the pooled working space of the Parallel runs of PanicAtTwoDepthsExecutor, one field per Parallel.
-type scratchPanicAtTwoDepthsExecutor struct{}
-
-func newscratchPanicAtTwoDepthsExecutor() scratchPanicAtTwoDepthsExecutor {
-	return scratchPanicAtTwoDepthsExecutor{}
-}
-func resetscratchPanicAtTwoDepthsExecutor(u *scratchPanicAtTwoDepthsExecutor) {
-	*u = scratchPanicAtTwoDepthsExecutor{}
+	stepPanic     flujoimpl.Step[flujotest.Job, flujotest.Job]
 }
 
 // flujogenConfigPanicAtTwoDepthsExecutor is the configuration compiled into PanicAtTwoDepthsExecutor.
@@ -10348,67 +5539,31 @@ func flujogenConfigPanicAtTwoDepthsExecutor() runtime.OptimizationConfig {
 
 // NewPanicAtTwoDepthsExecutor returns an executor of PanicAtTwoDepths. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewPanicAtTwoDepthsExecutor(opts ...flujo.CoreOption) (*PanicAtTwoDepthsExecutor, error) {
-	set, cfg, err := flujoimpl.Configure("PanicAtTwoDepthsExecutor", "route", flujogenConfigPanicAtTwoDepthsExecutor(), "", opts)
+	p, err := flujoimpl.NewParts("PanicAtTwoDepthsExecutor", "route", flujogenConfigPanicAtTwoDepthsExecutor(), "", opts)
 	if err != nil {
 		return nil, err
 	}
-	clock := set.Clock
 	e := &PanicAtTwoDepthsExecutor{}
-	fail := func(err error) (*PanicAtTwoDepthsExecutor, error) {
-		e.closeParts()
+	e.stepPanicdeep.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name:  "panicdeep",
+		Plain: flujotest.Panic,
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
+		},
+	}
+	e.stepPanicdeep.Attempts = 1
+	e.stepPanic.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name:  "panic",
+		Plain: flujotest.Panic,
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
+		},
+	}
+	e.stepPanic.Attempts = 1
+	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepPanicdeep, &e.stepPanic); err != nil {
 		return nil, err
 	}
-	if e.brkPanicdeep, err = runtime.NewBreaker("panicdeep", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
-		return fail(err)
-	}
-	if e.brkPanic, err = runtime.NewBreaker("panic", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
-		return fail(err)
-	}
-	if e.svc, err = flujoimpl.NewServices(cfg, flujoimpl.Deps{
-		Build: e.build,
-		Clock: clock,
-		Close: func(*flujoimpl.Engine) []flujoimpl.Closer {
-			e.closeParts()
-			return nil
-		},
-		Fixed:   flujoimpl.CompiledIn,
-		Logger:  set.Logger,
-		Name:    "PanicAtTwoDepthsExecutor",
-		Sampler: set.Sampler,
-		Shrink:  e.shrink,
-		Sink:    set.Sink,
-		Stats:   e.addStats,
-	}); err != nil {
-		return fail(err)
-	}
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
-	e.stepPanicdeep = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name:  "panicdeep",
-			Plain: flujotest.Panic,
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-		},
-		Attempts: 1,
-		Breaker:  e.brkPanicdeep,
-		Counters: &e.cntPanicdeep,
-	}
-	e.stepPanic = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name:  "panic",
-			Plain: flujotest.Panic,
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-		},
-		Attempts: 1,
-		Breaker:  e.brkPanic,
-		Slot:     1,
-		Counters: &e.cntPanic,
-	}
 	return e, nil
 }
 
@@ -10429,16 +5584,11 @@ func (e *PanicAtTwoDepthsExecutor) Execute(ctx context.Context, in flujotest.Job
 
 // ExecuteResult runs PanicAtTwoDepths on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *PanicAtTwoDepthsExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujoimpl.ExecOptionsOf(opts)
-	if !e.svc.Track.Enter() {
-		return nil, flujo.ErrClosed
-	}
-	defer e.svc.Track.Exit()
-	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
-	var err error
-	if r.Budget, err = runtime.RunBudget(limits); err != nil {
+	r, err := flujoimpl.StartRecorded[struct{}](e.svc, "", nil, opts)
+	if err != nil {
 		return nil, err
 	}
+	defer e.svc.Track.Exit()
 	var res flujo.StepResult
 	_, abort := e.runRoute(ctx, in, &r, &res)
 	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
@@ -10447,58 +5597,6 @@ func (e *PanicAtTwoDepthsExecutor) ExecuteResult(ctx context.Context, in flujote
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
 func (e *PanicAtTwoDepthsExecutor) ExecuteWithMonitoring(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, flujo.Metrics, error) {
 	return flujoimpl.WithMetrics(e.ExecuteResult(ctx, in, opts...))
-}
-
-// build builds the parts of next that PanicAtTwoDepthsExecutor keeps itself, taking over old's (nil for the first configuration); the changes to shared parts apply when the returned function runs.
-func (e *PanicAtTwoDepthsExecutor) build(old, next *flujoimpl.Engine) (func(), []flujoimpl.Closer, error) {
-	cfg := &next.Config
-	var pool *runtime.Pool[scratchPanicAtTwoDepthsExecutor]
-	if old == nil || cfg.ObjectPoolMaxSize != old.Config.ObjectPoolMaxSize || cfg.ObjectPoolCleanupThreshold != old.Config.ObjectPoolCleanupThreshold {
-		p, err := runtime.NewPool(cfg.ObjectPoolMaxSize, cfg.ObjectPoolCleanupThreshold, newscratchPanicAtTwoDepthsExecutor, resetscratchPanicAtTwoDepthsExecutor)
-		if err != nil {
-			return nil, nil, err
-		}
-		pool = p
-	}
-	renew := old != nil && (cfg.CircuitBreakerFailureThreshold != old.Config.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.Config.CircuitBreakerRecoveryTimeoutSeconds)
-	recovery := time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second
-	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery}); renew && err != nil {
-		return nil, nil, err
-	}
-	if next.Monitor != nil && old != nil && old.Monitor == next.Monitor {
-		next.Env.Monitors = old.Env.Monitors
-	} else if next.Monitor != nil {
-		next.Env.Monitors = []*runtime.StepMonitor{next.Monitor.Step("panicdeep"), next.Monitor.Step("panic")}
-	}
-	return func() {
-		if pool != nil {
-			e.scratch.Store(pool)
-		}
-		if renew {
-			_ = e.brkPanicdeep.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-			_ = e.brkPanic.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-		}
-	}, nil, nil
-}
-
-// addStats adds the figures of the executor's own parts to s.
-func (e *PanicAtTwoDepthsExecutor) addStats(_ *flujoimpl.Engine, s *runtime.Stats) {
-	e.cntPanicdeep.AddTo(s.Steps, "panicdeep")
-	flujoimpl.AddBreaker(s.Steps, "panicdeep", e.brkPanicdeep)
-	e.cntPanic.AddTo(s.Steps, "panic")
-	flujoimpl.AddBreaker(s.Steps, "panic", e.brkPanic)
-	flujoimpl.AddPool(s, e.scratch.Load().Stats())
-}
-
-// closeParts stops the executor's own parts, those built so far when its constructor fails.
-func (e *PanicAtTwoDepthsExecutor) closeParts() {}
-
-// shrink reacts to memory pressure: from high pressure on, the caches admit no new results and give back half their capacity and the pool drops its idle objects; below, the caches admit again at full capacity.
-func (e *PanicAtTwoDepthsExecutor) shrink(level runtime.PressureLevel) {
-	if level < runtime.PressureHigh {
-		return
-	}
-	e.scratch.Load().Shrink()
 }
 
 // runRoute runs the Branch "route".
@@ -10520,7 +5618,7 @@ func (e *PanicAtTwoDepthsExecutor) runRoute(ctx context.Context, in flujotest.Jo
 	case "deep":
 		o, abort = e.runInner(ctx, in, r, &cr)
 	case "top":
-		o, abort = e.runPanic(ctx, in, r, &cr)
+		o, abort = e.stepPanic.Run(ctx, &r.Eng.Env, in, r.Frame(), &cr)
 	default:
 		flujoimpl.NoCase(res, "route", key)
 		return *new(flujotest.Job), nil
@@ -10539,43 +5637,19 @@ func (e *PanicAtTwoDepthsExecutor) runInner(ctx context.Context, in flujotest.Jo
 		res.Steps = make([]flujo.StepResult, 0, 1)
 	}
 	var crPanicdeep flujo.StepResult
-	outPanicdeep, abort := e.runPanicdeep(ctx, in, r, &crPanicdeep)
+	outPanicdeep, abort := e.stepPanicdeep.Run(ctx, &r.Eng.Env, in, r.Frame(), &crPanicdeep)
 	if stop, abort := flujoimpl.Child(res, &crPanicdeep, r.Record, abort); stop {
 		return *new(flujotest.Job), abort
 	}
 	return flujoimpl.Succeed(res, r.Record, outPanicdeep), nil
 }
 
-// runPanicdeep runs the step "panicdeep": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *PanicAtTwoDepthsExecutor) runPanicdeep(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepPanicdeep.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
-}
-
-// runPanic runs the step "panic": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *PanicAtTwoDepthsExecutor) runPanic(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepPanic.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
-}
-
 // PanicsExecutor runs the pipeline Panics ("panic") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type PanicsExecutor struct {
-	flujogenMethods                                                     // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
-	svc             *flujoimpl.Services                                 // configuration, components, run gate and counters
-	scratch         atomic.Pointer[runtime.Pool[scratchPanicsExecutor]] // working space of Parallel runs (enable_object_pool)
+	flujogenMethods                     // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
+	svc             *flujoimpl.Services // configuration, components, run gate and counters
 
-	// Step "panic".
 	stepPanic flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cntPanic  flujoimpl.StepCounters
-	brkPanic  *runtime.Breaker
-}
-
-// scratchPanicsExecutor is the pooled working space of the Parallel runs of PanicsExecutor, one field per Parallel.
-type scratchPanicsExecutor struct{}
-
-func newscratchPanicsExecutor() scratchPanicsExecutor {
-	return scratchPanicsExecutor{}
-}
-func resetscratchPanicsExecutor(u *scratchPanicsExecutor) {
-	*u = scratchPanicsExecutor{}
 }
 
 // flujogenConfigPanicsExecutor is the configuration compiled into PanicsExecutor.
@@ -10589,50 +5663,23 @@ func flujogenConfigPanicsExecutor() runtime.OptimizationConfig {
 
 // NewPanicsExecutor returns an executor of Panics. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewPanicsExecutor(opts ...flujo.CoreOption) (*PanicsExecutor, error) {
-	set, cfg, err := flujoimpl.Configure("PanicsExecutor", "panic", flujogenConfigPanicsExecutor(), "", opts)
+	p, err := flujoimpl.NewParts("PanicsExecutor", "panic", flujogenConfigPanicsExecutor(), "", opts)
 	if err != nil {
 		return nil, err
 	}
-	clock := set.Clock
 	e := &PanicsExecutor{}
-	fail := func(err error) (*PanicsExecutor, error) {
-		e.closeParts()
+	e.stepPanic.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name:  "panic",
+		Plain: flujotest.Panic,
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
+		},
+	}
+	e.stepPanic.Attempts = 1
+	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepPanic); err != nil {
 		return nil, err
 	}
-	if e.brkPanic, err = runtime.NewBreaker("panic", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
-		return fail(err)
-	}
-	if e.svc, err = flujoimpl.NewServices(cfg, flujoimpl.Deps{
-		Build: e.build,
-		Clock: clock,
-		Close: func(*flujoimpl.Engine) []flujoimpl.Closer {
-			e.closeParts()
-			return nil
-		},
-		Fixed:   flujoimpl.CompiledIn,
-		Logger:  set.Logger,
-		Name:    "PanicsExecutor",
-		Sampler: set.Sampler,
-		Shrink:  e.shrink,
-		Sink:    set.Sink,
-		Stats:   e.addStats,
-	}); err != nil {
-		return fail(err)
-	}
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
-	e.stepPanic = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name:  "panic",
-			Plain: flujotest.Panic,
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-		},
-		Attempts: 1,
-		Breaker:  e.brkPanic,
-		Counters: &e.cntPanic,
-	}
 	return e, nil
 }
 
@@ -10644,7 +5691,7 @@ func (e *PanicsExecutor) Execute(ctx context.Context, in flujotest.Job) (flujote
 	defer e.svc.Track.Exit()
 	r := flujoimpl.NewRun[struct{}](e.svc, nil, false)
 	var res flujo.StepResult
-	out, abort := e.runPanic(ctx, in, &r, &res)
+	out, abort := e.stepPanic.Run(ctx, &r.Eng.Env, in, r.Frame(), &res)
 	if err := e.svc.EndRun(&res, abort); err != nil {
 		return *new(flujotest.Job), err
 	}
@@ -10653,18 +5700,13 @@ func (e *PanicsExecutor) Execute(ctx context.Context, in flujotest.Job) (flujote
 
 // ExecuteResult runs Panics on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *PanicsExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujoimpl.ExecOptionsOf(opts)
-	if !e.svc.Track.Enter() {
-		return nil, flujo.ErrClosed
-	}
-	defer e.svc.Track.Exit()
-	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
-	var err error
-	if r.Budget, err = runtime.RunBudget(limits); err != nil {
+	r, err := flujoimpl.StartRecorded[struct{}](e.svc, "", nil, opts)
+	if err != nil {
 		return nil, err
 	}
+	defer e.svc.Track.Exit()
 	var res flujo.StepResult
-	_, abort := e.runPanic(ctx, in, &r, &res)
+	_, abort := e.stepPanic.Run(ctx, &r.Eng.Env, in, r.Frame(), &res)
 	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
 }
 
@@ -10673,75 +5715,14 @@ func (e *PanicsExecutor) ExecuteWithMonitoring(ctx context.Context, in flujotest
 	return flujoimpl.WithMetrics(e.ExecuteResult(ctx, in, opts...))
 }
 
-// build builds the parts of next that PanicsExecutor keeps itself, taking over old's (nil for the first configuration); the changes to shared parts apply when the returned function runs.
-func (e *PanicsExecutor) build(old, next *flujoimpl.Engine) (func(), []flujoimpl.Closer, error) {
-	cfg := &next.Config
-	var pool *runtime.Pool[scratchPanicsExecutor]
-	if old == nil || cfg.ObjectPoolMaxSize != old.Config.ObjectPoolMaxSize || cfg.ObjectPoolCleanupThreshold != old.Config.ObjectPoolCleanupThreshold {
-		p, err := runtime.NewPool(cfg.ObjectPoolMaxSize, cfg.ObjectPoolCleanupThreshold, newscratchPanicsExecutor, resetscratchPanicsExecutor)
-		if err != nil {
-			return nil, nil, err
-		}
-		pool = p
-	}
-	renew := old != nil && (cfg.CircuitBreakerFailureThreshold != old.Config.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.Config.CircuitBreakerRecoveryTimeoutSeconds)
-	recovery := time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second
-	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery}); renew && err != nil {
-		return nil, nil, err
-	}
-	if next.Monitor != nil && old != nil && old.Monitor == next.Monitor {
-		next.Env.Monitors = old.Env.Monitors
-	} else if next.Monitor != nil {
-		next.Env.Monitors = []*runtime.StepMonitor{next.Monitor.Step("panic")}
-	}
-	return func() {
-		if pool != nil {
-			e.scratch.Store(pool)
-		}
-		if renew {
-			_ = e.brkPanic.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-		}
-	}, nil, nil
-}
-
-// addStats adds the figures of the executor's own parts to s.
-func (e *PanicsExecutor) addStats(_ *flujoimpl.Engine, s *runtime.Stats) {
-	e.cntPanic.AddTo(s.Steps, "panic")
-	flujoimpl.AddBreaker(s.Steps, "panic", e.brkPanic)
-	flujoimpl.AddPool(s, e.scratch.Load().Stats())
-}
-
-// closeParts stops the executor's own parts, those built so far when its constructor fails.
-func (e *PanicsExecutor) closeParts() {}
-
-// shrink reacts to memory pressure: from high pressure on, the caches admit no new results and give back half their capacity and the pool drops its idle objects; below, the caches admit again at full capacity.
-func (e *PanicsExecutor) shrink(level runtime.PressureLevel) {
-	if level < runtime.PressureHigh {
-		return
-	}
-	e.scratch.Load().Shrink()
-}
-
-// runPanic runs the step "panic": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *PanicsExecutor) runPanic(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepPanic.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
-}
-
 // ParallelBlocksExecutor runs the pipeline ParallelBlocks ("fan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type ParallelBlocksExecutor struct {
-	flujogenMethods                                                             // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
-	svc             *flujoimpl.Services                                         // configuration, components, run gate and counters
-	scratch         atomic.Pointer[runtime.Pool[scratchParallelBlocksExecutor]] // working space of Parallel runs (enable_object_pool)
+	flujogenMethods                                                  // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
+	svc             *flujoimpl.Services                              // configuration, components, run gate and counters
+	scratch         flujoimpl.Scratch[scratchParallelBlocksExecutor] // working space of Parallel runs (enable_object_pool)
 
-	// Step "block".
 	stepBlock flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cntBlock  flujoimpl.StepCounters
-	brkBlock  *runtime.Breaker
-
-	// Step "echo".
-	stepEcho flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cntEcho  flujoimpl.StepCounters
-	brkEcho  *runtime.Breaker
+	stepEcho  flujoimpl.Step[flujotest.Job, flujotest.Job]
 }
 
 // scratchParallelBlocksExecutor is the pooled working space of the Parallel runs of ParallelBlocksExecutor, one field per Parallel.
@@ -10767,67 +5748,32 @@ func flujogenConfigParallelBlocksExecutor() runtime.OptimizationConfig {
 
 // NewParallelBlocksExecutor returns an executor of ParallelBlocks. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewParallelBlocksExecutor(opts ...flujo.CoreOption) (*ParallelBlocksExecutor, error) {
-	set, cfg, err := flujoimpl.Configure("ParallelBlocksExecutor", "fan", flujogenConfigParallelBlocksExecutor(), "", opts)
+	p, err := flujoimpl.NewParts("ParallelBlocksExecutor", "fan", flujogenConfigParallelBlocksExecutor(), "", opts)
 	if err != nil {
 		return nil, err
 	}
-	clock := set.Clock
 	e := &ParallelBlocksExecutor{}
-	fail := func(err error) (*ParallelBlocksExecutor, error) {
-		e.closeParts()
+	e.scratch.New, e.scratch.Reset = newscratchParallelBlocksExecutor, resetscratchParallelBlocksExecutor
+	e.stepBlock.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name:  "block",
+		Plain: flujotest.Block,
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
+		},
+	}
+	e.stepBlock.Attempts = 2
+	e.stepEcho.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name:  "echo",
+		Plain: flujotest.Echo,
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
+		},
+	}
+	e.stepEcho.Attempts = 2
+	if e.svc, err = p.Services(flujoimpl.Deps{}, &e.scratch, &e.stepBlock, &e.stepEcho); err != nil {
 		return nil, err
 	}
-	if e.brkBlock, err = runtime.NewBreaker("block", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
-		return fail(err)
-	}
-	if e.brkEcho, err = runtime.NewBreaker("echo", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
-		return fail(err)
-	}
-	if e.svc, err = flujoimpl.NewServices(cfg, flujoimpl.Deps{
-		Build: e.build,
-		Clock: clock,
-		Close: func(*flujoimpl.Engine) []flujoimpl.Closer {
-			e.closeParts()
-			return nil
-		},
-		Fixed:   flujoimpl.CompiledIn,
-		Logger:  set.Logger,
-		Name:    "ParallelBlocksExecutor",
-		Sampler: set.Sampler,
-		Shrink:  e.shrink,
-		Sink:    set.Sink,
-		Stats:   e.addStats,
-	}); err != nil {
-		return fail(err)
-	}
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
-	e.stepBlock = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name:  "block",
-			Plain: flujotest.Block,
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-		},
-		Attempts: 2,
-		Breaker:  e.brkBlock,
-		Counters: &e.cntBlock,
-	}
-	e.stepEcho = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name:  "echo",
-			Plain: flujotest.Echo,
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-		},
-		Attempts: 2,
-		Breaker:  e.brkEcho,
-		Slot:     1,
-		Counters: &e.cntEcho,
-	}
 	return e, nil
 }
 
@@ -10848,16 +5794,11 @@ func (e *ParallelBlocksExecutor) Execute(ctx context.Context, in flujotest.Job) 
 
 // ExecuteResult runs ParallelBlocks on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *ParallelBlocksExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujoimpl.ExecOptionsOf(opts)
-	if !e.svc.Track.Enter() {
-		return nil, flujo.ErrClosed
-	}
-	defer e.svc.Track.Exit()
-	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
-	var err error
-	if r.Budget, err = runtime.RunBudget(limits); err != nil {
+	r, err := flujoimpl.StartRecorded[struct{}](e.svc, "", nil, opts)
+	if err != nil {
 		return nil, err
 	}
+	defer e.svc.Track.Exit()
 	var res flujo.StepResult
 	_, abort := e.runFan(ctx, in, &r, &res)
 	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
@@ -10866,58 +5807,6 @@ func (e *ParallelBlocksExecutor) ExecuteResult(ctx context.Context, in flujotest
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
 func (e *ParallelBlocksExecutor) ExecuteWithMonitoring(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, flujo.Metrics, error) {
 	return flujoimpl.WithMetrics(e.ExecuteResult(ctx, in, opts...))
-}
-
-// build builds the parts of next that ParallelBlocksExecutor keeps itself, taking over old's (nil for the first configuration); the changes to shared parts apply when the returned function runs.
-func (e *ParallelBlocksExecutor) build(old, next *flujoimpl.Engine) (func(), []flujoimpl.Closer, error) {
-	cfg := &next.Config
-	var pool *runtime.Pool[scratchParallelBlocksExecutor]
-	if old == nil || cfg.ObjectPoolMaxSize != old.Config.ObjectPoolMaxSize || cfg.ObjectPoolCleanupThreshold != old.Config.ObjectPoolCleanupThreshold {
-		p, err := runtime.NewPool(cfg.ObjectPoolMaxSize, cfg.ObjectPoolCleanupThreshold, newscratchParallelBlocksExecutor, resetscratchParallelBlocksExecutor)
-		if err != nil {
-			return nil, nil, err
-		}
-		pool = p
-	}
-	renew := old != nil && (cfg.CircuitBreakerFailureThreshold != old.Config.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.Config.CircuitBreakerRecoveryTimeoutSeconds)
-	recovery := time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second
-	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery}); renew && err != nil {
-		return nil, nil, err
-	}
-	if next.Monitor != nil && old != nil && old.Monitor == next.Monitor {
-		next.Env.Monitors = old.Env.Monitors
-	} else if next.Monitor != nil {
-		next.Env.Monitors = []*runtime.StepMonitor{next.Monitor.Step("block"), next.Monitor.Step("echo")}
-	}
-	return func() {
-		if pool != nil {
-			e.scratch.Store(pool)
-		}
-		if renew {
-			_ = e.brkBlock.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-			_ = e.brkEcho.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-		}
-	}, nil, nil
-}
-
-// addStats adds the figures of the executor's own parts to s.
-func (e *ParallelBlocksExecutor) addStats(_ *flujoimpl.Engine, s *runtime.Stats) {
-	e.cntBlock.AddTo(s.Steps, "block")
-	flujoimpl.AddBreaker(s.Steps, "block", e.brkBlock)
-	e.cntEcho.AddTo(s.Steps, "echo")
-	flujoimpl.AddBreaker(s.Steps, "echo", e.brkEcho)
-	flujoimpl.AddPool(s, e.scratch.Load().Stats())
-}
-
-// closeParts stops the executor's own parts, those built so far when its constructor fails.
-func (e *ParallelBlocksExecutor) closeParts() {}
-
-// shrink reacts to memory pressure: from high pressure on, the caches admit no new results and give back half their capacity and the pool drops its idle objects; below, the caches admit again at full capacity.
-func (e *ParallelBlocksExecutor) shrink(level runtime.PressureLevel) {
-	if level < runtime.PressureHigh {
-		return
-	}
-	e.scratch.Load().Shrink()
 }
 
 // scratchParallelBlocksExecutorFan is the working space of one run of parallel "fan".
@@ -10948,13 +5837,17 @@ func (e *ParallelBlocksExecutor) runFan(ctx context.Context, in flujotest.Job, r
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 0, "block", &sc.results[0], &sc.o0, &sc.aborts[0], func() (flujotest.Job, error) { return e.runBlock(bctx, in, &sc.r0, &sc.results[0]) })
+		flujoimpl.RunBranch(sc.done, 0, "block", &sc.results[0], &sc.o0, &sc.aborts[0], func() (flujotest.Job, error) {
+			return e.stepBlock.Run(bctx, &sc.r0.Eng.Env, in, sc.r0.Frame(), &sc.results[0])
+		})
 	}()
 	sc.r1 = *r
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 1, "echo", &sc.results[1], &sc.o1, &sc.aborts[1], func() (flujotest.Job, error) { return e.runEcho(bctx, in, &sc.r1, &sc.results[1]) })
+		flujoimpl.RunBranch(sc.done, 1, "echo", &sc.results[1], &sc.o1, &sc.aborts[1], func() (flujotest.Job, error) {
+			return e.stepEcho.Run(bctx, &sc.r1.Eng.Env, in, sc.r1.Frame(), &sc.results[1])
+		})
 	}()
 	abort, failed, cerr := flujoimpl.Gather(ctx, sc.done, sc.results[:], sc.aborts[:], sc.finished[:], true, cancel)
 	if cerr != nil {
@@ -10972,31 +5865,14 @@ func (e *ParallelBlocksExecutor) runFan(ctx context.Context, in flujotest.Job, r
 	return flujoimpl.Succeed(res, r.Record, out), nil
 }
 
-// runBlock runs the step "block": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *ParallelBlocksExecutor) runBlock(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepBlock.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
-}
-
-// runEcho runs the step "echo": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *ParallelBlocksExecutor) runEcho(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepEcho.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
-}
-
 // ParallelIgnoreExecutor runs the pipeline ParallelIgnore ("fan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type ParallelIgnoreExecutor struct {
-	flujogenMethods                                                             // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
-	svc             *flujoimpl.Services                                         // configuration, components, run gate and counters
-	scratch         atomic.Pointer[runtime.Pool[scratchParallelIgnoreExecutor]] // working space of Parallel runs (enable_object_pool)
+	flujogenMethods                                                  // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
+	svc             *flujoimpl.Services                              // configuration, components, run gate and counters
+	scratch         flujoimpl.Scratch[scratchParallelIgnoreExecutor] // working space of Parallel runs (enable_object_pool)
 
-	// Step "echo".
 	stepEcho flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cntEcho  flujoimpl.StepCounters
-	brkEcho  *runtime.Breaker
-
-	// Step "fail".
 	stepFail flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cntFail  flujoimpl.StepCounters
-	brkFail  *runtime.Breaker
 
 	scopes *runtime.ScopePool // cancellable contexts of Parallel and Map runs
 }
@@ -11024,70 +5900,35 @@ func flujogenConfigParallelIgnoreExecutor() runtime.OptimizationConfig {
 
 // NewParallelIgnoreExecutor returns an executor of ParallelIgnore. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewParallelIgnoreExecutor(opts ...flujo.CoreOption) (*ParallelIgnoreExecutor, error) {
-	set, cfg, err := flujoimpl.Configure("ParallelIgnoreExecutor", "fan", flujogenConfigParallelIgnoreExecutor(), "", opts)
+	p, err := flujoimpl.NewParts("ParallelIgnoreExecutor", "fan", flujogenConfigParallelIgnoreExecutor(), "", opts)
 	if err != nil {
 		return nil, err
 	}
-	clock := set.Clock
 	e := &ParallelIgnoreExecutor{}
-	fail := func(err error) (*ParallelIgnoreExecutor, error) {
-		e.closeParts()
+	if e.scopes, err = runtime.NewScopePool(50, 0.9); err != nil {
 		return nil, err
 	}
-	if e.brkEcho, err = runtime.NewBreaker("echo", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
-		return fail(err)
-	}
-	if e.brkFail, err = runtime.NewBreaker("fail", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
-		return fail(err)
-	}
-	if e.svc, err = flujoimpl.NewServices(cfg, flujoimpl.Deps{
-		Build: e.build,
-		Clock: clock,
-		Close: func(*flujoimpl.Engine) []flujoimpl.Closer {
-			e.closeParts()
-			return nil
+	e.scratch.New, e.scratch.Reset = newscratchParallelIgnoreExecutor, resetscratchParallelIgnoreExecutor
+	e.stepEcho.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name:  "echo",
+		Plain: flujotest.Echo,
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
 		},
-		Fixed:   flujoimpl.CompiledIn,
-		Logger:  set.Logger,
-		Name:    "ParallelIgnoreExecutor",
-		Sampler: set.Sampler,
-		Shrink:  e.shrink,
-		Sink:    set.Sink,
-		Stats:   e.addStats,
-	}); err != nil {
-		return fail(err)
+	}
+	e.stepEcho.Attempts = 2
+	e.stepFail.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name:  "fail",
+		Plain: flujotest.Fail,
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
+		},
+	}
+	e.stepFail.Attempts = 1
+	if e.svc, err = p.Services(flujoimpl.Deps{}, &e.scratch, &e.stepEcho, &e.stepFail); err != nil {
+		return nil, err
 	}
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
-	e.stepEcho = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name:  "echo",
-			Plain: flujotest.Echo,
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-		},
-		Attempts: 2,
-		Breaker:  e.brkEcho,
-		Counters: &e.cntEcho,
-	}
-	e.stepFail = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name:  "fail",
-			Plain: flujotest.Fail,
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-		},
-		Attempts: 1,
-		Breaker:  e.brkFail,
-		Slot:     1,
-		Counters: &e.cntFail,
-	}
-	if e.scopes, err = runtime.NewScopePool(50, 0.9); err != nil {
-		return fail(err)
-	}
 	return e, nil
 }
 
@@ -11108,16 +5949,11 @@ func (e *ParallelIgnoreExecutor) Execute(ctx context.Context, in flujotest.Job) 
 
 // ExecuteResult runs ParallelIgnore on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *ParallelIgnoreExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujoimpl.ExecOptionsOf(opts)
-	if !e.svc.Track.Enter() {
-		return nil, flujo.ErrClosed
-	}
-	defer e.svc.Track.Exit()
-	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
-	var err error
-	if r.Budget, err = runtime.RunBudget(limits); err != nil {
+	r, err := flujoimpl.StartRecorded[struct{}](e.svc, "", nil, opts)
+	if err != nil {
 		return nil, err
 	}
+	defer e.svc.Track.Exit()
 	var res flujo.StepResult
 	_, abort := e.runFan(ctx, in, &r, &res)
 	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
@@ -11126,58 +5962,6 @@ func (e *ParallelIgnoreExecutor) ExecuteResult(ctx context.Context, in flujotest
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
 func (e *ParallelIgnoreExecutor) ExecuteWithMonitoring(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, flujo.Metrics, error) {
 	return flujoimpl.WithMetrics(e.ExecuteResult(ctx, in, opts...))
-}
-
-// build builds the parts of next that ParallelIgnoreExecutor keeps itself, taking over old's (nil for the first configuration); the changes to shared parts apply when the returned function runs.
-func (e *ParallelIgnoreExecutor) build(old, next *flujoimpl.Engine) (func(), []flujoimpl.Closer, error) {
-	cfg := &next.Config
-	var pool *runtime.Pool[scratchParallelIgnoreExecutor]
-	if old == nil || cfg.ObjectPoolMaxSize != old.Config.ObjectPoolMaxSize || cfg.ObjectPoolCleanupThreshold != old.Config.ObjectPoolCleanupThreshold {
-		p, err := runtime.NewPool(cfg.ObjectPoolMaxSize, cfg.ObjectPoolCleanupThreshold, newscratchParallelIgnoreExecutor, resetscratchParallelIgnoreExecutor)
-		if err != nil {
-			return nil, nil, err
-		}
-		pool = p
-	}
-	renew := old != nil && (cfg.CircuitBreakerFailureThreshold != old.Config.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.Config.CircuitBreakerRecoveryTimeoutSeconds)
-	recovery := time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second
-	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery}); renew && err != nil {
-		return nil, nil, err
-	}
-	if next.Monitor != nil && old != nil && old.Monitor == next.Monitor {
-		next.Env.Monitors = old.Env.Monitors
-	} else if next.Monitor != nil {
-		next.Env.Monitors = []*runtime.StepMonitor{next.Monitor.Step("echo"), next.Monitor.Step("fail")}
-	}
-	return func() {
-		if pool != nil {
-			e.scratch.Store(pool)
-		}
-		if renew {
-			_ = e.brkEcho.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-			_ = e.brkFail.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-		}
-	}, nil, nil
-}
-
-// addStats adds the figures of the executor's own parts to s.
-func (e *ParallelIgnoreExecutor) addStats(_ *flujoimpl.Engine, s *runtime.Stats) {
-	e.cntEcho.AddTo(s.Steps, "echo")
-	flujoimpl.AddBreaker(s.Steps, "echo", e.brkEcho)
-	e.cntFail.AddTo(s.Steps, "fail")
-	flujoimpl.AddBreaker(s.Steps, "fail", e.brkFail)
-	flujoimpl.AddPool(s, e.scratch.Load().Stats())
-}
-
-// closeParts stops the executor's own parts, those built so far when its constructor fails.
-func (e *ParallelIgnoreExecutor) closeParts() {}
-
-// shrink reacts to memory pressure: from high pressure on, the caches admit no new results and give back half their capacity and the pool drops its idle objects; below, the caches admit again at full capacity.
-func (e *ParallelIgnoreExecutor) shrink(level runtime.PressureLevel) {
-	if level < runtime.PressureHigh {
-		return
-	}
-	e.scratch.Load().Shrink()
 }
 
 // scratchParallelIgnoreExecutorFan is the working space of one run of parallel "fan".
@@ -11207,13 +5991,17 @@ func (e *ParallelIgnoreExecutor) runFan(ctx context.Context, in flujotest.Job, r
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 0, "echo", &sc.results[0], &sc.o0, &sc.aborts[0], func() (flujotest.Job, error) { return e.runEcho(bctx, in, &sc.r0, &sc.results[0]) })
+		flujoimpl.RunBranch(sc.done, 0, "echo", &sc.results[0], &sc.o0, &sc.aborts[0], func() (flujotest.Job, error) {
+			return e.stepEcho.Run(bctx, &sc.r0.Eng.Env, in, sc.r0.Frame(), &sc.results[0])
+		})
 	}()
 	sc.r1 = *r
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 1, "fail", &sc.results[1], &sc.o1, &sc.aborts[1], func() (flujotest.Job, error) { return e.runFail(bctx, in, &sc.r1, &sc.results[1]) })
+		flujoimpl.RunBranch(sc.done, 1, "fail", &sc.results[1], &sc.o1, &sc.aborts[1], func() (flujotest.Job, error) {
+			return e.stepFail.Run(bctx, &sc.r1.Eng.Env, in, sc.r1.Frame(), &sc.results[1])
+		})
 	}()
 	abort, failed, cerr := flujoimpl.Gather(ctx, sc.done, sc.results[:], sc.aborts[:], sc.finished[:], false, bctx.Cancel)
 	if cerr != nil {
@@ -11234,31 +6022,14 @@ func (e *ParallelIgnoreExecutor) runFan(ctx context.Context, in flujotest.Job, r
 	return flujoimpl.Succeed(res, r.Record, out), nil
 }
 
-// runEcho runs the step "echo": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *ParallelIgnoreExecutor) runEcho(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepEcho.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
-}
-
-// runFail runs the step "fail": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *ParallelIgnoreExecutor) runFail(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepFail.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
-}
-
 // ParallelPropagateExecutor runs the pipeline ParallelPropagate ("fan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type ParallelPropagateExecutor struct {
-	flujogenMethods                                                                // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
-	svc             *flujoimpl.Services                                            // configuration, components, run gate and counters
-	scratch         atomic.Pointer[runtime.Pool[scratchParallelPropagateExecutor]] // working space of Parallel runs (enable_object_pool)
+	flujogenMethods                                                     // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
+	svc             *flujoimpl.Services                                 // configuration, components, run gate and counters
+	scratch         flujoimpl.Scratch[scratchParallelPropagateExecutor] // working space of Parallel runs (enable_object_pool)
 
-	// Step "echo".
 	stepEcho flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cntEcho  flujoimpl.StepCounters
-	brkEcho  *runtime.Breaker
-
-	// Step "fail".
 	stepFail flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cntFail  flujoimpl.StepCounters
-	brkFail  *runtime.Breaker
 
 	scopes *runtime.ScopePool // cancellable contexts of Parallel and Map runs
 }
@@ -11286,70 +6057,35 @@ func flujogenConfigParallelPropagateExecutor() runtime.OptimizationConfig {
 
 // NewParallelPropagateExecutor returns an executor of ParallelPropagate. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewParallelPropagateExecutor(opts ...flujo.CoreOption) (*ParallelPropagateExecutor, error) {
-	set, cfg, err := flujoimpl.Configure("ParallelPropagateExecutor", "fan", flujogenConfigParallelPropagateExecutor(), "", opts)
+	p, err := flujoimpl.NewParts("ParallelPropagateExecutor", "fan", flujogenConfigParallelPropagateExecutor(), "", opts)
 	if err != nil {
 		return nil, err
 	}
-	clock := set.Clock
 	e := &ParallelPropagateExecutor{}
-	fail := func(err error) (*ParallelPropagateExecutor, error) {
-		e.closeParts()
+	if e.scopes, err = runtime.NewScopePool(50, 0.9); err != nil {
 		return nil, err
 	}
-	if e.brkEcho, err = runtime.NewBreaker("echo", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
-		return fail(err)
-	}
-	if e.brkFail, err = runtime.NewBreaker("fail", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
-		return fail(err)
-	}
-	if e.svc, err = flujoimpl.NewServices(cfg, flujoimpl.Deps{
-		Build: e.build,
-		Clock: clock,
-		Close: func(*flujoimpl.Engine) []flujoimpl.Closer {
-			e.closeParts()
-			return nil
+	e.scratch.New, e.scratch.Reset = newscratchParallelPropagateExecutor, resetscratchParallelPropagateExecutor
+	e.stepEcho.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name:  "echo",
+		Plain: flujotest.Echo,
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
 		},
-		Fixed:   flujoimpl.CompiledIn,
-		Logger:  set.Logger,
-		Name:    "ParallelPropagateExecutor",
-		Sampler: set.Sampler,
-		Shrink:  e.shrink,
-		Sink:    set.Sink,
-		Stats:   e.addStats,
-	}); err != nil {
-		return fail(err)
+	}
+	e.stepEcho.Attempts = 2
+	e.stepFail.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name:  "fail",
+		Plain: flujotest.Fail,
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
+		},
+	}
+	e.stepFail.Attempts = 1
+	if e.svc, err = p.Services(flujoimpl.Deps{}, &e.scratch, &e.stepEcho, &e.stepFail); err != nil {
+		return nil, err
 	}
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
-	e.stepEcho = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name:  "echo",
-			Plain: flujotest.Echo,
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-		},
-		Attempts: 2,
-		Breaker:  e.brkEcho,
-		Counters: &e.cntEcho,
-	}
-	e.stepFail = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name:  "fail",
-			Plain: flujotest.Fail,
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-		},
-		Attempts: 1,
-		Breaker:  e.brkFail,
-		Slot:     1,
-		Counters: &e.cntFail,
-	}
-	if e.scopes, err = runtime.NewScopePool(50, 0.9); err != nil {
-		return fail(err)
-	}
 	return e, nil
 }
 
@@ -11370,16 +6106,11 @@ func (e *ParallelPropagateExecutor) Execute(ctx context.Context, in flujotest.Jo
 
 // ExecuteResult runs ParallelPropagate on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *ParallelPropagateExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujoimpl.ExecOptionsOf(opts)
-	if !e.svc.Track.Enter() {
-		return nil, flujo.ErrClosed
-	}
-	defer e.svc.Track.Exit()
-	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
-	var err error
-	if r.Budget, err = runtime.RunBudget(limits); err != nil {
+	r, err := flujoimpl.StartRecorded[struct{}](e.svc, "", nil, opts)
+	if err != nil {
 		return nil, err
 	}
+	defer e.svc.Track.Exit()
 	var res flujo.StepResult
 	_, abort := e.runFan(ctx, in, &r, &res)
 	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
@@ -11388,58 +6119,6 @@ func (e *ParallelPropagateExecutor) ExecuteResult(ctx context.Context, in flujot
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
 func (e *ParallelPropagateExecutor) ExecuteWithMonitoring(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, flujo.Metrics, error) {
 	return flujoimpl.WithMetrics(e.ExecuteResult(ctx, in, opts...))
-}
-
-// build builds the parts of next that ParallelPropagateExecutor keeps itself, taking over old's (nil for the first configuration); the changes to shared parts apply when the returned function runs.
-func (e *ParallelPropagateExecutor) build(old, next *flujoimpl.Engine) (func(), []flujoimpl.Closer, error) {
-	cfg := &next.Config
-	var pool *runtime.Pool[scratchParallelPropagateExecutor]
-	if old == nil || cfg.ObjectPoolMaxSize != old.Config.ObjectPoolMaxSize || cfg.ObjectPoolCleanupThreshold != old.Config.ObjectPoolCleanupThreshold {
-		p, err := runtime.NewPool(cfg.ObjectPoolMaxSize, cfg.ObjectPoolCleanupThreshold, newscratchParallelPropagateExecutor, resetscratchParallelPropagateExecutor)
-		if err != nil {
-			return nil, nil, err
-		}
-		pool = p
-	}
-	renew := old != nil && (cfg.CircuitBreakerFailureThreshold != old.Config.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.Config.CircuitBreakerRecoveryTimeoutSeconds)
-	recovery := time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second
-	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery}); renew && err != nil {
-		return nil, nil, err
-	}
-	if next.Monitor != nil && old != nil && old.Monitor == next.Monitor {
-		next.Env.Monitors = old.Env.Monitors
-	} else if next.Monitor != nil {
-		next.Env.Monitors = []*runtime.StepMonitor{next.Monitor.Step("echo"), next.Monitor.Step("fail")}
-	}
-	return func() {
-		if pool != nil {
-			e.scratch.Store(pool)
-		}
-		if renew {
-			_ = e.brkEcho.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-			_ = e.brkFail.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-		}
-	}, nil, nil
-}
-
-// addStats adds the figures of the executor's own parts to s.
-func (e *ParallelPropagateExecutor) addStats(_ *flujoimpl.Engine, s *runtime.Stats) {
-	e.cntEcho.AddTo(s.Steps, "echo")
-	flujoimpl.AddBreaker(s.Steps, "echo", e.brkEcho)
-	e.cntFail.AddTo(s.Steps, "fail")
-	flujoimpl.AddBreaker(s.Steps, "fail", e.brkFail)
-	flujoimpl.AddPool(s, e.scratch.Load().Stats())
-}
-
-// closeParts stops the executor's own parts, those built so far when its constructor fails.
-func (e *ParallelPropagateExecutor) closeParts() {}
-
-// shrink reacts to memory pressure: from high pressure on, the caches admit no new results and give back half their capacity and the pool drops its idle objects; below, the caches admit again at full capacity.
-func (e *ParallelPropagateExecutor) shrink(level runtime.PressureLevel) {
-	if level < runtime.PressureHigh {
-		return
-	}
-	e.scratch.Load().Shrink()
 }
 
 // scratchParallelPropagateExecutorFan is the working space of one run of parallel "fan".
@@ -11469,13 +6148,17 @@ func (e *ParallelPropagateExecutor) runFan(ctx context.Context, in flujotest.Job
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 0, "echo", &sc.results[0], &sc.o0, &sc.aborts[0], func() (flujotest.Job, error) { return e.runEcho(bctx, in, &sc.r0, &sc.results[0]) })
+		flujoimpl.RunBranch(sc.done, 0, "echo", &sc.results[0], &sc.o0, &sc.aborts[0], func() (flujotest.Job, error) {
+			return e.stepEcho.Run(bctx, &sc.r0.Eng.Env, in, sc.r0.Frame(), &sc.results[0])
+		})
 	}()
 	sc.r1 = *r
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 1, "fail", &sc.results[1], &sc.o1, &sc.aborts[1], func() (flujotest.Job, error) { return e.runFail(bctx, in, &sc.r1, &sc.results[1]) })
+		flujoimpl.RunBranch(sc.done, 1, "fail", &sc.results[1], &sc.o1, &sc.aborts[1], func() (flujotest.Job, error) {
+			return e.stepFail.Run(bctx, &sc.r1.Eng.Env, in, sc.r1.Frame(), &sc.results[1])
+		})
 	}()
 	abort, failed, cerr := flujoimpl.Gather(ctx, sc.done, sc.results[:], sc.aborts[:], sc.finished[:], true, bctx.Cancel)
 	if cerr != nil {
@@ -11496,36 +6179,15 @@ func (e *ParallelPropagateExecutor) runFan(ctx context.Context, in flujotest.Job
 	return flujoimpl.Succeed(res, r.Record, out), nil
 }
 
-// runEcho runs the step "echo": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *ParallelPropagateExecutor) runEcho(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepEcho.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
-}
-
-// runFail runs the step "fail": 1 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *ParallelPropagateExecutor) runFail(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepFail.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
-}
-
 // ParallelSpendExecutor runs the pipeline ParallelSpend ("spend") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type ParallelSpendExecutor struct {
-	flujogenMethods                                                            // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
-	svc             *flujoimpl.Services                                        // configuration, components, run gate and counters
-	scratch         atomic.Pointer[runtime.Pool[scratchParallelSpendExecutor]] // working space of Parallel runs (enable_object_pool)
+	flujogenMethods                                                 // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
+	svc             *flujoimpl.Services                             // configuration, components, run gate and counters
+	scratch         flujoimpl.Scratch[scratchParallelSpendExecutor] // working space of Parallel runs (enable_object_pool)
 
-	// Step "left".
-	stepLeft flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cntLeft  flujoimpl.StepCounters
-	brkLeft  *runtime.Breaker
-
-	// Step "right".
+	stepLeft  flujoimpl.Step[flujotest.Job, flujotest.Job]
 	stepRight flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cntRight  flujoimpl.StepCounters
-	brkRight  *runtime.Breaker
-
-	// Step "after".
 	stepAfter flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cntAfter  flujoimpl.StepCounters
-	brkAfter  *runtime.Breaker
 
 	scopes *runtime.ScopePool // cancellable contexts of Parallel and Map runs
 }
@@ -11553,87 +6215,43 @@ func flujogenConfigParallelSpendExecutor() runtime.OptimizationConfig {
 
 // NewParallelSpendExecutor returns an executor of ParallelSpend. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewParallelSpendExecutor(opts ...flujo.CoreOption) (*ParallelSpendExecutor, error) {
-	set, cfg, err := flujoimpl.Configure("ParallelSpendExecutor", "spend", flujogenConfigParallelSpendExecutor(), "", opts)
+	p, err := flujoimpl.NewParts("ParallelSpendExecutor", "spend", flujogenConfigParallelSpendExecutor(), "", opts)
 	if err != nil {
 		return nil, err
 	}
-	clock := set.Clock
 	e := &ParallelSpendExecutor{}
-	fail := func(err error) (*ParallelSpendExecutor, error) {
-		e.closeParts()
+	if e.scopes, err = runtime.NewScopePool(50, 0.9); err != nil {
 		return nil, err
 	}
-	if e.brkLeft, err = runtime.NewBreaker("left", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
-		return fail(err)
-	}
-	if e.brkRight, err = runtime.NewBreaker("right", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
-		return fail(err)
-	}
-	if e.brkAfter, err = runtime.NewBreaker("after", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
-		return fail(err)
-	}
-	if e.svc, err = flujoimpl.NewServices(cfg, flujoimpl.Deps{
-		Build: e.build,
-		Clock: clock,
-		Close: func(*flujoimpl.Engine) []flujoimpl.Closer {
-			e.closeParts()
-			return nil
+	e.scratch.New, e.scratch.Reset = newscratchParallelSpendExecutor, resetscratchParallelSpendExecutor
+	e.stepLeft.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name:  "left",
+		Plain: flujotest.Echo,
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
 		},
-		Fixed:   flujoimpl.CompiledIn,
-		Logger:  set.Logger,
-		Name:    "ParallelSpendExecutor",
-		Sampler: set.Sampler,
-		Shrink:  e.shrink,
-		Sink:    set.Sink,
-		Stats:   e.addStats,
-	}); err != nil {
-		return fail(err)
+	}
+	e.stepLeft.Attempts = 2
+	e.stepRight.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name:  "right",
+		Plain: flujotest.Echo,
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
+		},
+	}
+	e.stepRight.Attempts = 2
+	e.stepAfter.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name:  "after",
+		Plain: flujotest.Echo,
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
+		},
+	}
+	e.stepAfter.Attempts = 2
+	if e.svc, err = p.Services(flujoimpl.Deps{}, &e.scratch, &e.stepLeft, &e.stepRight, &e.stepAfter); err != nil {
+		return nil, err
 	}
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
-	e.stepLeft = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name:  "left",
-			Plain: flujotest.Echo,
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-		},
-		Attempts: 2,
-		Breaker:  e.brkLeft,
-		Counters: &e.cntLeft,
-	}
-	e.stepRight = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name:  "right",
-			Plain: flujotest.Echo,
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-		},
-		Attempts: 2,
-		Breaker:  e.brkRight,
-		Slot:     1,
-		Counters: &e.cntRight,
-	}
-	e.stepAfter = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name:  "after",
-			Plain: flujotest.Echo,
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-		},
-		Attempts: 2,
-		Breaker:  e.brkAfter,
-		Slot:     2,
-		Counters: &e.cntAfter,
-	}
-	if e.scopes, err = runtime.NewScopePool(50, 0.9); err != nil {
-		return fail(err)
-	}
 	return e, nil
 }
 
@@ -11654,16 +6272,11 @@ func (e *ParallelSpendExecutor) Execute(ctx context.Context, in flujotest.Job) (
 
 // ExecuteResult runs ParallelSpend on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *ParallelSpendExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujoimpl.ExecOptionsOf(opts)
-	if !e.svc.Track.Enter() {
-		return nil, flujo.ErrClosed
-	}
-	defer e.svc.Track.Exit()
-	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
-	var err error
-	if r.Budget, err = runtime.RunBudget(limits); err != nil {
+	r, err := flujoimpl.StartRecorded[struct{}](e.svc, "", nil, opts)
+	if err != nil {
 		return nil, err
 	}
+	defer e.svc.Track.Exit()
 	var res flujo.StepResult
 	_, abort := e.runSpend(ctx, in, &r, &res)
 	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, true)
@@ -11674,61 +6287,6 @@ func (e *ParallelSpendExecutor) ExecuteWithMonitoring(ctx context.Context, in fl
 	return flujoimpl.WithMetrics(e.ExecuteResult(ctx, in, opts...))
 }
 
-// build builds the parts of next that ParallelSpendExecutor keeps itself, taking over old's (nil for the first configuration); the changes to shared parts apply when the returned function runs.
-func (e *ParallelSpendExecutor) build(old, next *flujoimpl.Engine) (func(), []flujoimpl.Closer, error) {
-	cfg := &next.Config
-	var pool *runtime.Pool[scratchParallelSpendExecutor]
-	if old == nil || cfg.ObjectPoolMaxSize != old.Config.ObjectPoolMaxSize || cfg.ObjectPoolCleanupThreshold != old.Config.ObjectPoolCleanupThreshold {
-		p, err := runtime.NewPool(cfg.ObjectPoolMaxSize, cfg.ObjectPoolCleanupThreshold, newscratchParallelSpendExecutor, resetscratchParallelSpendExecutor)
-		if err != nil {
-			return nil, nil, err
-		}
-		pool = p
-	}
-	renew := old != nil && (cfg.CircuitBreakerFailureThreshold != old.Config.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.Config.CircuitBreakerRecoveryTimeoutSeconds)
-	recovery := time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second
-	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery}); renew && err != nil {
-		return nil, nil, err
-	}
-	if next.Monitor != nil && old != nil && old.Monitor == next.Monitor {
-		next.Env.Monitors = old.Env.Monitors
-	} else if next.Monitor != nil {
-		next.Env.Monitors = []*runtime.StepMonitor{next.Monitor.Step("left"), next.Monitor.Step("right"), next.Monitor.Step("after")}
-	}
-	return func() {
-		if pool != nil {
-			e.scratch.Store(pool)
-		}
-		if renew {
-			_ = e.brkLeft.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-			_ = e.brkRight.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-			_ = e.brkAfter.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-		}
-	}, nil, nil
-}
-
-// addStats adds the figures of the executor's own parts to s.
-func (e *ParallelSpendExecutor) addStats(_ *flujoimpl.Engine, s *runtime.Stats) {
-	e.cntLeft.AddTo(s.Steps, "left")
-	flujoimpl.AddBreaker(s.Steps, "left", e.brkLeft)
-	e.cntRight.AddTo(s.Steps, "right")
-	flujoimpl.AddBreaker(s.Steps, "right", e.brkRight)
-	e.cntAfter.AddTo(s.Steps, "after")
-	flujoimpl.AddBreaker(s.Steps, "after", e.brkAfter)
-	flujoimpl.AddPool(s, e.scratch.Load().Stats())
-}
-
-// closeParts stops the executor's own parts, those built so far when its constructor fails.
-func (e *ParallelSpendExecutor) closeParts() {}
-
-// shrink reacts to memory pressure: from high pressure on, the caches admit no new results and give back half their capacity and the pool drops its idle objects; below, the caches admit again at full capacity.
-func (e *ParallelSpendExecutor) shrink(level runtime.PressureLevel) {
-	if level < runtime.PressureHigh {
-		return
-	}
-	e.scratch.Load().Shrink()
-}
-
 // runSpend runs the Pipeline "spend".
 func (e *ParallelSpendExecutor) runSpend(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
 	res.Name = "spend"
@@ -11736,13 +6294,12 @@ func (e *ParallelSpendExecutor) runSpend(ctx context.Context, in flujotest.Job, 
 	if r.Record {
 		res.Steps = make([]flujo.StepResult, 0, 2)
 	}
-	var crFan flujo.StepResult
+	var crFan, crAfter flujo.StepResult
 	outFan, abort := e.runFan(ctx, in, r, &crFan)
 	if stop, abort := flujoimpl.Child(res, &crFan, r.Record, abort); stop {
 		return *new(flujotest.Job), abort
 	}
-	var crAfter flujo.StepResult
-	outAfter, abort := e.runAfter(ctx, outFan, r, &crAfter)
+	outAfter, abort := e.stepAfter.Run(ctx, &r.Eng.Env, outFan, r.Frame(), &crAfter)
 	if stop, abort := flujoimpl.Child(res, &crAfter, r.Record, abort); stop {
 		return *new(flujotest.Job), abort
 	}
@@ -11776,13 +6333,17 @@ func (e *ParallelSpendExecutor) runFan(ctx context.Context, in flujotest.Job, r 
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 0, "left", &sc.results[0], &sc.o0, &sc.aborts[0], func() (flujotest.Job, error) { return e.runLeft(bctx, in, &sc.r0, &sc.results[0]) })
+		flujoimpl.RunBranch(sc.done, 0, "left", &sc.results[0], &sc.o0, &sc.aborts[0], func() (flujotest.Job, error) {
+			return e.stepLeft.Run(bctx, &sc.r0.Eng.Env, in, sc.r0.Frame(), &sc.results[0])
+		})
 	}()
 	sc.r1 = *r
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 1, "right", &sc.results[1], &sc.o1, &sc.aborts[1], func() (flujotest.Job, error) { return e.runRight(bctx, in, &sc.r1, &sc.results[1]) })
+		flujoimpl.RunBranch(sc.done, 1, "right", &sc.results[1], &sc.o1, &sc.aborts[1], func() (flujotest.Job, error) {
+			return e.stepRight.Run(bctx, &sc.r1.Eng.Env, in, sc.r1.Frame(), &sc.results[1])
+		})
 	}()
 	abort, failed, cerr := flujoimpl.Gather(ctx, sc.done, sc.results[:], sc.aborts[:], sc.finished[:], true, bctx.Cancel)
 	if cerr != nil {
@@ -11803,46 +6364,13 @@ func (e *ParallelSpendExecutor) runFan(ctx context.Context, in flujotest.Job, r 
 	return flujoimpl.Succeed(res, r.Record, out), nil
 }
 
-// runLeft runs the step "left": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *ParallelSpendExecutor) runLeft(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepLeft.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
-}
-
-// runRight runs the step "right": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *ParallelSpendExecutor) runRight(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepRight.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
-}
-
-// runAfter runs the step "after": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *ParallelSpendExecutor) runAfter(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepAfter.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
-}
-
 // RouteNoDefaultExecutor runs the pipeline RouteNoDefault ("route") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type RouteNoDefaultExecutor struct {
-	flujogenMethods                                                             // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
-	svc             *flujoimpl.Services                                         // configuration, components, run gate and counters
-	scratch         atomic.Pointer[runtime.Pool[scratchRouteNoDefaultExecutor]] // working space of Parallel runs (enable_object_pool)
+	flujogenMethods                     // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
+	svc             *flujoimpl.Services // configuration, components, run gate and counters
 
-	// Step "lower".
 	stepLower flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cntLower  flujoimpl.StepCounters
-	brkLower  *runtime.Breaker
-
-	// Step "upper".
 	stepUpper flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cntUpper  flujoimpl.StepCounters
-	brkUpper  *runtime.Breaker
-}
-
-// scratchRouteNoDefaultExecutor is the pooled working space of the Parallel runs of RouteNoDefaultExecutor, one field per Parallel.
-type scratchRouteNoDefaultExecutor struct{}
-
-func newscratchRouteNoDefaultExecutor() scratchRouteNoDefaultExecutor {
-	return scratchRouteNoDefaultExecutor{}
-}
-func resetscratchRouteNoDefaultExecutor(u *scratchRouteNoDefaultExecutor) {
-	*u = scratchRouteNoDefaultExecutor{}
 }
 
 // flujogenConfigRouteNoDefaultExecutor is the configuration compiled into RouteNoDefaultExecutor.
@@ -11856,67 +6384,31 @@ func flujogenConfigRouteNoDefaultExecutor() runtime.OptimizationConfig {
 
 // NewRouteNoDefaultExecutor returns an executor of RouteNoDefault. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewRouteNoDefaultExecutor(opts ...flujo.CoreOption) (*RouteNoDefaultExecutor, error) {
-	set, cfg, err := flujoimpl.Configure("RouteNoDefaultExecutor", "route", flujogenConfigRouteNoDefaultExecutor(), "", opts)
+	p, err := flujoimpl.NewParts("RouteNoDefaultExecutor", "route", flujogenConfigRouteNoDefaultExecutor(), "", opts)
 	if err != nil {
 		return nil, err
 	}
-	clock := set.Clock
 	e := &RouteNoDefaultExecutor{}
-	fail := func(err error) (*RouteNoDefaultExecutor, error) {
-		e.closeParts()
+	e.stepLower.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name:  "lower",
+		Plain: flujotest.Lower,
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
+		},
+	}
+	e.stepLower.Attempts = 2
+	e.stepUpper.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name:  "upper",
+		Plain: flujotest.Upper,
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
+		},
+	}
+	e.stepUpper.Attempts = 2
+	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepLower, &e.stepUpper); err != nil {
 		return nil, err
 	}
-	if e.brkLower, err = runtime.NewBreaker("lower", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
-		return fail(err)
-	}
-	if e.brkUpper, err = runtime.NewBreaker("upper", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
-		return fail(err)
-	}
-	if e.svc, err = flujoimpl.NewServices(cfg, flujoimpl.Deps{
-		Build: e.build,
-		Clock: clock,
-		Close: func(*flujoimpl.Engine) []flujoimpl.Closer {
-			e.closeParts()
-			return nil
-		},
-		Fixed:   flujoimpl.CompiledIn,
-		Logger:  set.Logger,
-		Name:    "RouteNoDefaultExecutor",
-		Sampler: set.Sampler,
-		Shrink:  e.shrink,
-		Sink:    set.Sink,
-		Stats:   e.addStats,
-	}); err != nil {
-		return fail(err)
-	}
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
-	e.stepLower = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name:  "lower",
-			Plain: flujotest.Lower,
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-		},
-		Attempts: 2,
-		Breaker:  e.brkLower,
-		Counters: &e.cntLower,
-	}
-	e.stepUpper = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name:  "upper",
-			Plain: flujotest.Upper,
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-		},
-		Attempts: 2,
-		Breaker:  e.brkUpper,
-		Slot:     1,
-		Counters: &e.cntUpper,
-	}
 	return e, nil
 }
 
@@ -11937,16 +6429,11 @@ func (e *RouteNoDefaultExecutor) Execute(ctx context.Context, in flujotest.Job) 
 
 // ExecuteResult runs RouteNoDefault on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *RouteNoDefaultExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujoimpl.ExecOptionsOf(opts)
-	if !e.svc.Track.Enter() {
-		return nil, flujo.ErrClosed
-	}
-	defer e.svc.Track.Exit()
-	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
-	var err error
-	if r.Budget, err = runtime.RunBudget(limits); err != nil {
+	r, err := flujoimpl.StartRecorded[struct{}](e.svc, "", nil, opts)
+	if err != nil {
 		return nil, err
 	}
+	defer e.svc.Track.Exit()
 	var res flujo.StepResult
 	_, abort := e.runRoute(ctx, in, &r, &res)
 	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
@@ -11955,58 +6442,6 @@ func (e *RouteNoDefaultExecutor) ExecuteResult(ctx context.Context, in flujotest
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
 func (e *RouteNoDefaultExecutor) ExecuteWithMonitoring(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, flujo.Metrics, error) {
 	return flujoimpl.WithMetrics(e.ExecuteResult(ctx, in, opts...))
-}
-
-// build builds the parts of next that RouteNoDefaultExecutor keeps itself, taking over old's (nil for the first configuration); the changes to shared parts apply when the returned function runs.
-func (e *RouteNoDefaultExecutor) build(old, next *flujoimpl.Engine) (func(), []flujoimpl.Closer, error) {
-	cfg := &next.Config
-	var pool *runtime.Pool[scratchRouteNoDefaultExecutor]
-	if old == nil || cfg.ObjectPoolMaxSize != old.Config.ObjectPoolMaxSize || cfg.ObjectPoolCleanupThreshold != old.Config.ObjectPoolCleanupThreshold {
-		p, err := runtime.NewPool(cfg.ObjectPoolMaxSize, cfg.ObjectPoolCleanupThreshold, newscratchRouteNoDefaultExecutor, resetscratchRouteNoDefaultExecutor)
-		if err != nil {
-			return nil, nil, err
-		}
-		pool = p
-	}
-	renew := old != nil && (cfg.CircuitBreakerFailureThreshold != old.Config.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.Config.CircuitBreakerRecoveryTimeoutSeconds)
-	recovery := time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second
-	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery}); renew && err != nil {
-		return nil, nil, err
-	}
-	if next.Monitor != nil && old != nil && old.Monitor == next.Monitor {
-		next.Env.Monitors = old.Env.Monitors
-	} else if next.Monitor != nil {
-		next.Env.Monitors = []*runtime.StepMonitor{next.Monitor.Step("lower"), next.Monitor.Step("upper")}
-	}
-	return func() {
-		if pool != nil {
-			e.scratch.Store(pool)
-		}
-		if renew {
-			_ = e.brkLower.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-			_ = e.brkUpper.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-		}
-	}, nil, nil
-}
-
-// addStats adds the figures of the executor's own parts to s.
-func (e *RouteNoDefaultExecutor) addStats(_ *flujoimpl.Engine, s *runtime.Stats) {
-	e.cntLower.AddTo(s.Steps, "lower")
-	flujoimpl.AddBreaker(s.Steps, "lower", e.brkLower)
-	e.cntUpper.AddTo(s.Steps, "upper")
-	flujoimpl.AddBreaker(s.Steps, "upper", e.brkUpper)
-	flujoimpl.AddPool(s, e.scratch.Load().Stats())
-}
-
-// closeParts stops the executor's own parts, those built so far when its constructor fails.
-func (e *RouteNoDefaultExecutor) closeParts() {}
-
-// shrink reacts to memory pressure: from high pressure on, the caches admit no new results and give back half their capacity and the pool drops its idle objects; below, the caches admit again at full capacity.
-func (e *RouteNoDefaultExecutor) shrink(level runtime.PressureLevel) {
-	if level < runtime.PressureHigh {
-		return
-	}
-	e.scratch.Load().Shrink()
 }
 
 // runRoute runs the Branch "route".
@@ -12026,9 +6461,9 @@ func (e *RouteNoDefaultExecutor) runRoute(ctx context.Context, in flujotest.Job,
 	var abort error
 	switch key {
 	case "lower":
-		o, abort = e.runLower(ctx, in, r, &cr)
+		o, abort = e.stepLower.Run(ctx, &r.Eng.Env, in, r.Frame(), &cr)
 	case "upper":
-		o, abort = e.runUpper(ctx, in, r, &cr)
+		o, abort = e.stepUpper.Run(ctx, &r.Eng.Env, in, r.Frame(), &cr)
 	default:
 		flujoimpl.NoCase(res, "route", key)
 		return *new(flujotest.Job), nil
@@ -12039,46 +6474,14 @@ func (e *RouteNoDefaultExecutor) runRoute(ctx context.Context, in flujotest.Job,
 	return flujoimpl.Succeed(res, r.Record, o), nil
 }
 
-// runLower runs the step "lower": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *RouteNoDefaultExecutor) runLower(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepLower.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
-}
-
-// runUpper runs the step "upper": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *RouteNoDefaultExecutor) runUpper(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepUpper.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
-}
-
 // RouteWithDefaultExecutor runs the pipeline RouteWithDefault ("route") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type RouteWithDefaultExecutor struct {
-	flujogenMethods                                                               // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
-	svc             *flujoimpl.Services                                           // configuration, components, run gate and counters
-	scratch         atomic.Pointer[runtime.Pool[scratchRouteWithDefaultExecutor]] // working space of Parallel runs (enable_object_pool)
+	flujogenMethods                     // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
+	svc             *flujoimpl.Services // configuration, components, run gate and counters
 
-	// Step "lower".
 	stepLower flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cntLower  flujoimpl.StepCounters
-	brkLower  *runtime.Breaker
-
-	// Step "upper".
 	stepUpper flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cntUpper  flujoimpl.StepCounters
-	brkUpper  *runtime.Breaker
-
-	// Step "other".
 	stepOther flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cntOther  flujoimpl.StepCounters
-	brkOther  *runtime.Breaker
-}
-
-// scratchRouteWithDefaultExecutor is the pooled working space of the Parallel runs of RouteWithDefaultExecutor, one field per Parallel.
-type scratchRouteWithDefaultExecutor struct{}
-
-func newscratchRouteWithDefaultExecutor() scratchRouteWithDefaultExecutor {
-	return scratchRouteWithDefaultExecutor{}
-}
-func resetscratchRouteWithDefaultExecutor(u *scratchRouteWithDefaultExecutor) {
-	*u = scratchRouteWithDefaultExecutor{}
 }
 
 // flujogenConfigRouteWithDefaultExecutor is the configuration compiled into RouteWithDefaultExecutor.
@@ -12092,84 +6495,39 @@ func flujogenConfigRouteWithDefaultExecutor() runtime.OptimizationConfig {
 
 // NewRouteWithDefaultExecutor returns an executor of RouteWithDefault. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewRouteWithDefaultExecutor(opts ...flujo.CoreOption) (*RouteWithDefaultExecutor, error) {
-	set, cfg, err := flujoimpl.Configure("RouteWithDefaultExecutor", "route", flujogenConfigRouteWithDefaultExecutor(), "", opts)
+	p, err := flujoimpl.NewParts("RouteWithDefaultExecutor", "route", flujogenConfigRouteWithDefaultExecutor(), "", opts)
 	if err != nil {
 		return nil, err
 	}
-	clock := set.Clock
 	e := &RouteWithDefaultExecutor{}
-	fail := func(err error) (*RouteWithDefaultExecutor, error) {
-		e.closeParts()
+	e.stepLower.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name:  "lower",
+		Plain: flujotest.Lower,
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
+		},
+	}
+	e.stepLower.Attempts = 2
+	e.stepUpper.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name:  "upper",
+		Plain: flujotest.Upper,
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
+		},
+	}
+	e.stepUpper.Attempts = 2
+	e.stepOther.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name:  "other",
+		Plain: flujotest.Other,
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
+		},
+	}
+	e.stepOther.Attempts = 2
+	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepLower, &e.stepUpper, &e.stepOther); err != nil {
 		return nil, err
 	}
-	if e.brkLower, err = runtime.NewBreaker("lower", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
-		return fail(err)
-	}
-	if e.brkUpper, err = runtime.NewBreaker("upper", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
-		return fail(err)
-	}
-	if e.brkOther, err = runtime.NewBreaker("other", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
-		return fail(err)
-	}
-	if e.svc, err = flujoimpl.NewServices(cfg, flujoimpl.Deps{
-		Build: e.build,
-		Clock: clock,
-		Close: func(*flujoimpl.Engine) []flujoimpl.Closer {
-			e.closeParts()
-			return nil
-		},
-		Fixed:   flujoimpl.CompiledIn,
-		Logger:  set.Logger,
-		Name:    "RouteWithDefaultExecutor",
-		Sampler: set.Sampler,
-		Shrink:  e.shrink,
-		Sink:    set.Sink,
-		Stats:   e.addStats,
-	}); err != nil {
-		return fail(err)
-	}
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
-	e.stepLower = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name:  "lower",
-			Plain: flujotest.Lower,
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-		},
-		Attempts: 2,
-		Breaker:  e.brkLower,
-		Counters: &e.cntLower,
-	}
-	e.stepUpper = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name:  "upper",
-			Plain: flujotest.Upper,
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-		},
-		Attempts: 2,
-		Breaker:  e.brkUpper,
-		Slot:     1,
-		Counters: &e.cntUpper,
-	}
-	e.stepOther = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name:  "other",
-			Plain: flujotest.Other,
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-		},
-		Attempts: 2,
-		Breaker:  e.brkOther,
-		Slot:     2,
-		Counters: &e.cntOther,
-	}
 	return e, nil
 }
 
@@ -12190,16 +6548,11 @@ func (e *RouteWithDefaultExecutor) Execute(ctx context.Context, in flujotest.Job
 
 // ExecuteResult runs RouteWithDefault on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *RouteWithDefaultExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujoimpl.ExecOptionsOf(opts)
-	if !e.svc.Track.Enter() {
-		return nil, flujo.ErrClosed
-	}
-	defer e.svc.Track.Exit()
-	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
-	var err error
-	if r.Budget, err = runtime.RunBudget(limits); err != nil {
+	r, err := flujoimpl.StartRecorded[struct{}](e.svc, "", nil, opts)
+	if err != nil {
 		return nil, err
 	}
+	defer e.svc.Track.Exit()
 	var res flujo.StepResult
 	_, abort := e.runRoute(ctx, in, &r, &res)
 	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
@@ -12208,61 +6561,6 @@ func (e *RouteWithDefaultExecutor) ExecuteResult(ctx context.Context, in flujote
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
 func (e *RouteWithDefaultExecutor) ExecuteWithMonitoring(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, flujo.Metrics, error) {
 	return flujoimpl.WithMetrics(e.ExecuteResult(ctx, in, opts...))
-}
-
-// build builds the parts of next that RouteWithDefaultExecutor keeps itself, taking over old's (nil for the first configuration); the changes to shared parts apply when the returned function runs.
-func (e *RouteWithDefaultExecutor) build(old, next *flujoimpl.Engine) (func(), []flujoimpl.Closer, error) {
-	cfg := &next.Config
-	var pool *runtime.Pool[scratchRouteWithDefaultExecutor]
-	if old == nil || cfg.ObjectPoolMaxSize != old.Config.ObjectPoolMaxSize || cfg.ObjectPoolCleanupThreshold != old.Config.ObjectPoolCleanupThreshold {
-		p, err := runtime.NewPool(cfg.ObjectPoolMaxSize, cfg.ObjectPoolCleanupThreshold, newscratchRouteWithDefaultExecutor, resetscratchRouteWithDefaultExecutor)
-		if err != nil {
-			return nil, nil, err
-		}
-		pool = p
-	}
-	renew := old != nil && (cfg.CircuitBreakerFailureThreshold != old.Config.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.Config.CircuitBreakerRecoveryTimeoutSeconds)
-	recovery := time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second
-	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery}); renew && err != nil {
-		return nil, nil, err
-	}
-	if next.Monitor != nil && old != nil && old.Monitor == next.Monitor {
-		next.Env.Monitors = old.Env.Monitors
-	} else if next.Monitor != nil {
-		next.Env.Monitors = []*runtime.StepMonitor{next.Monitor.Step("lower"), next.Monitor.Step("upper"), next.Monitor.Step("other")}
-	}
-	return func() {
-		if pool != nil {
-			e.scratch.Store(pool)
-		}
-		if renew {
-			_ = e.brkLower.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-			_ = e.brkUpper.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-			_ = e.brkOther.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-		}
-	}, nil, nil
-}
-
-// addStats adds the figures of the executor's own parts to s.
-func (e *RouteWithDefaultExecutor) addStats(_ *flujoimpl.Engine, s *runtime.Stats) {
-	e.cntLower.AddTo(s.Steps, "lower")
-	flujoimpl.AddBreaker(s.Steps, "lower", e.brkLower)
-	e.cntUpper.AddTo(s.Steps, "upper")
-	flujoimpl.AddBreaker(s.Steps, "upper", e.brkUpper)
-	e.cntOther.AddTo(s.Steps, "other")
-	flujoimpl.AddBreaker(s.Steps, "other", e.brkOther)
-	flujoimpl.AddPool(s, e.scratch.Load().Stats())
-}
-
-// closeParts stops the executor's own parts, those built so far when its constructor fails.
-func (e *RouteWithDefaultExecutor) closeParts() {}
-
-// shrink reacts to memory pressure: from high pressure on, the caches admit no new results and give back half their capacity and the pool drops its idle objects; below, the caches admit again at full capacity.
-func (e *RouteWithDefaultExecutor) shrink(level runtime.PressureLevel) {
-	if level < runtime.PressureHigh {
-		return
-	}
-	e.scratch.Load().Shrink()
 }
 
 // runRoute runs the Branch "route".
@@ -12282,11 +6580,11 @@ func (e *RouteWithDefaultExecutor) runRoute(ctx context.Context, in flujotest.Jo
 	var abort error
 	switch key {
 	case "lower":
-		o, abort = e.runLower(ctx, in, r, &cr)
+		o, abort = e.stepLower.Run(ctx, &r.Eng.Env, in, r.Frame(), &cr)
 	case "upper":
-		o, abort = e.runUpper(ctx, in, r, &cr)
+		o, abort = e.stepUpper.Run(ctx, &r.Eng.Env, in, r.Frame(), &cr)
 	default:
-		o, abort = e.runOther(ctx, in, r, &cr)
+		o, abort = e.stepOther.Run(ctx, &r.Eng.Env, in, r.Frame(), &cr)
 	}
 	if stop, abort := flujoimpl.Child(res, &cr, r.Record, abort); stop {
 		return *new(flujotest.Job), abort
@@ -12294,51 +6592,14 @@ func (e *RouteWithDefaultExecutor) runRoute(ctx context.Context, in flujotest.Jo
 	return flujoimpl.Succeed(res, r.Record, o), nil
 }
 
-// runLower runs the step "lower": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *RouteWithDefaultExecutor) runLower(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepLower.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
-}
-
-// runUpper runs the step "upper": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *RouteWithDefaultExecutor) runUpper(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepUpper.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
-}
-
-// runOther runs the step "other": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *RouteWithDefaultExecutor) runOther(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepOther.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
-}
-
 // Spend3Executor runs the pipeline Spend3 ("spend") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type Spend3Executor struct {
-	flujogenMethods                                                     // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
-	svc             *flujoimpl.Services                                 // configuration, components, run gate and counters
-	scratch         atomic.Pointer[runtime.Pool[scratchSpend3Executor]] // working space of Parallel runs (enable_object_pool)
+	flujogenMethods                     // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
+	svc             *flujoimpl.Services // configuration, components, run gate and counters
 
-	// Step "s1".
 	stepS1 flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cntS1  flujoimpl.StepCounters
-	brkS1  *runtime.Breaker
-
-	// Step "s2".
 	stepS2 flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cntS2  flujoimpl.StepCounters
-	brkS2  *runtime.Breaker
-
-	// Step "s3".
 	stepS3 flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cntS3  flujoimpl.StepCounters
-	brkS3  *runtime.Breaker
-}
-
-// scratchSpend3Executor is the pooled working space of the Parallel runs of Spend3Executor, one field per Parallel.
-type scratchSpend3Executor struct{}
-
-func newscratchSpend3Executor() scratchSpend3Executor {
-	return scratchSpend3Executor{}
-}
-func resetscratchSpend3Executor(u *scratchSpend3Executor) {
-	*u = scratchSpend3Executor{}
 }
 
 // flujogenConfigSpend3Executor is the configuration compiled into Spend3Executor.
@@ -12352,84 +6613,39 @@ func flujogenConfigSpend3Executor() runtime.OptimizationConfig {
 
 // NewSpend3Executor returns an executor of Spend3. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewSpend3Executor(opts ...flujo.CoreOption) (*Spend3Executor, error) {
-	set, cfg, err := flujoimpl.Configure("Spend3Executor", "spend", flujogenConfigSpend3Executor(), "", opts)
+	p, err := flujoimpl.NewParts("Spend3Executor", "spend", flujogenConfigSpend3Executor(), "", opts)
 	if err != nil {
 		return nil, err
 	}
-	clock := set.Clock
 	e := &Spend3Executor{}
-	fail := func(err error) (*Spend3Executor, error) {
-		e.closeParts()
+	e.stepS1.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name:  "s1",
+		Plain: flujotest.Echo,
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
+		},
+	}
+	e.stepS1.Attempts = 2
+	e.stepS2.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name:  "s2",
+		Plain: flujotest.Echo,
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
+		},
+	}
+	e.stepS2.Attempts = 2
+	e.stepS3.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name:  "s3",
+		Plain: flujotest.Echo,
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
+		},
+	}
+	e.stepS3.Attempts = 2
+	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepS1, &e.stepS2, &e.stepS3); err != nil {
 		return nil, err
 	}
-	if e.brkS1, err = runtime.NewBreaker("s1", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
-		return fail(err)
-	}
-	if e.brkS2, err = runtime.NewBreaker("s2", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
-		return fail(err)
-	}
-	if e.brkS3, err = runtime.NewBreaker("s3", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
-		return fail(err)
-	}
-	if e.svc, err = flujoimpl.NewServices(cfg, flujoimpl.Deps{
-		Build: e.build,
-		Clock: clock,
-		Close: func(*flujoimpl.Engine) []flujoimpl.Closer {
-			e.closeParts()
-			return nil
-		},
-		Fixed:   flujoimpl.CompiledIn,
-		Logger:  set.Logger,
-		Name:    "Spend3Executor",
-		Sampler: set.Sampler,
-		Shrink:  e.shrink,
-		Sink:    set.Sink,
-		Stats:   e.addStats,
-	}); err != nil {
-		return fail(err)
-	}
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
-	e.stepS1 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name:  "s1",
-			Plain: flujotest.Echo,
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-		},
-		Attempts: 2,
-		Breaker:  e.brkS1,
-		Counters: &e.cntS1,
-	}
-	e.stepS2 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name:  "s2",
-			Plain: flujotest.Echo,
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-		},
-		Attempts: 2,
-		Breaker:  e.brkS2,
-		Slot:     1,
-		Counters: &e.cntS2,
-	}
-	e.stepS3 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name:  "s3",
-			Plain: flujotest.Echo,
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-		},
-		Attempts: 2,
-		Breaker:  e.brkS3,
-		Slot:     2,
-		Counters: &e.cntS3,
-	}
 	return e, nil
 }
 
@@ -12450,16 +6666,11 @@ func (e *Spend3Executor) Execute(ctx context.Context, in flujotest.Job) (flujote
 
 // ExecuteResult runs Spend3 on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *Spend3Executor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujoimpl.ExecOptionsOf(opts)
-	if !e.svc.Track.Enter() {
-		return nil, flujo.ErrClosed
-	}
-	defer e.svc.Track.Exit()
-	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
-	var err error
-	if r.Budget, err = runtime.RunBudget(limits); err != nil {
+	r, err := flujoimpl.StartRecorded[struct{}](e.svc, "", nil, opts)
+	if err != nil {
 		return nil, err
 	}
+	defer e.svc.Track.Exit()
 	var res flujo.StepResult
 	_, abort := e.runSpend(ctx, in, &r, &res)
 	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, true)
@@ -12470,61 +6681,6 @@ func (e *Spend3Executor) ExecuteWithMonitoring(ctx context.Context, in flujotest
 	return flujoimpl.WithMetrics(e.ExecuteResult(ctx, in, opts...))
 }
 
-// build builds the parts of next that Spend3Executor keeps itself, taking over old's (nil for the first configuration); the changes to shared parts apply when the returned function runs.
-func (e *Spend3Executor) build(old, next *flujoimpl.Engine) (func(), []flujoimpl.Closer, error) {
-	cfg := &next.Config
-	var pool *runtime.Pool[scratchSpend3Executor]
-	if old == nil || cfg.ObjectPoolMaxSize != old.Config.ObjectPoolMaxSize || cfg.ObjectPoolCleanupThreshold != old.Config.ObjectPoolCleanupThreshold {
-		p, err := runtime.NewPool(cfg.ObjectPoolMaxSize, cfg.ObjectPoolCleanupThreshold, newscratchSpend3Executor, resetscratchSpend3Executor)
-		if err != nil {
-			return nil, nil, err
-		}
-		pool = p
-	}
-	renew := old != nil && (cfg.CircuitBreakerFailureThreshold != old.Config.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.Config.CircuitBreakerRecoveryTimeoutSeconds)
-	recovery := time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second
-	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery}); renew && err != nil {
-		return nil, nil, err
-	}
-	if next.Monitor != nil && old != nil && old.Monitor == next.Monitor {
-		next.Env.Monitors = old.Env.Monitors
-	} else if next.Monitor != nil {
-		next.Env.Monitors = []*runtime.StepMonitor{next.Monitor.Step("s1"), next.Monitor.Step("s2"), next.Monitor.Step("s3")}
-	}
-	return func() {
-		if pool != nil {
-			e.scratch.Store(pool)
-		}
-		if renew {
-			_ = e.brkS1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-			_ = e.brkS2.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-			_ = e.brkS3.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-		}
-	}, nil, nil
-}
-
-// addStats adds the figures of the executor's own parts to s.
-func (e *Spend3Executor) addStats(_ *flujoimpl.Engine, s *runtime.Stats) {
-	e.cntS1.AddTo(s.Steps, "s1")
-	flujoimpl.AddBreaker(s.Steps, "s1", e.brkS1)
-	e.cntS2.AddTo(s.Steps, "s2")
-	flujoimpl.AddBreaker(s.Steps, "s2", e.brkS2)
-	e.cntS3.AddTo(s.Steps, "s3")
-	flujoimpl.AddBreaker(s.Steps, "s3", e.brkS3)
-	flujoimpl.AddPool(s, e.scratch.Load().Stats())
-}
-
-// closeParts stops the executor's own parts, those built so far when its constructor fails.
-func (e *Spend3Executor) closeParts() {}
-
-// shrink reacts to memory pressure: from high pressure on, the caches admit no new results and give back half their capacity and the pool drops its idle objects; below, the caches admit again at full capacity.
-func (e *Spend3Executor) shrink(level runtime.PressureLevel) {
-	if level < runtime.PressureHigh {
-		return
-	}
-	e.scratch.Load().Shrink()
-}
-
 // runSpend runs the Pipeline "spend".
 func (e *Spend3Executor) runSpend(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
 	res.Name = "spend"
@@ -12532,59 +6688,28 @@ func (e *Spend3Executor) runSpend(ctx context.Context, in flujotest.Job, r *fluj
 	if r.Record {
 		res.Steps = make([]flujo.StepResult, 0, 3)
 	}
-	var crS1 flujo.StepResult
-	outS1, abort := e.runS1(ctx, in, r, &crS1)
+	var crS1, crS2, crS3 flujo.StepResult
+	outS1, abort := e.stepS1.Run(ctx, &r.Eng.Env, in, r.Frame(), &crS1)
 	if stop, abort := flujoimpl.Child(res, &crS1, r.Record, abort); stop {
 		return *new(flujotest.Job), abort
 	}
-	var crS2 flujo.StepResult
-	outS2, abort := e.runS2(ctx, outS1, r, &crS2)
+	outS2, abort := e.stepS2.Run(ctx, &r.Eng.Env, outS1, r.Frame(), &crS2)
 	if stop, abort := flujoimpl.Child(res, &crS2, r.Record, abort); stop {
 		return *new(flujotest.Job), abort
 	}
-	var crS3 flujo.StepResult
-	outS3, abort := e.runS3(ctx, outS2, r, &crS3)
+	outS3, abort := e.stepS3.Run(ctx, &r.Eng.Env, outS2, r.Frame(), &crS3)
 	if stop, abort := flujoimpl.Child(res, &crS3, r.Record, abort); stop {
 		return *new(flujotest.Job), abort
 	}
 	return flujoimpl.Succeed(res, r.Record, outS3), nil
 }
 
-// runS1 runs the step "s1": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *Spend3Executor) runS1(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepS1.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
-}
-
-// runS2 runs the step "s2": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *Spend3Executor) runS2(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepS2.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
-}
-
-// runS3 runs the step "s3": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *Spend3Executor) runS3(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepS3.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
-}
-
 // StateRetryExecutor runs the pipeline StateRetry ("logflake") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type StateRetryExecutor struct {
-	flujogenMethods                                                         // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
-	svc             *flujoimpl.Services                                     // configuration, components, run gate and counters
-	scratch         atomic.Pointer[runtime.Pool[scratchStateRetryExecutor]] // working space of Parallel runs (enable_object_pool)
+	flujogenMethods                     // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
+	svc             *flujoimpl.Services // configuration, components, run gate and counters
 
-	// Step "logflake".
 	stepLogflake flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cntLogflake  flujoimpl.StepCounters
-	brkLogflake  *runtime.Breaker
-}
-
-// scratchStateRetryExecutor is the pooled working space of the Parallel runs of StateRetryExecutor, one field per Parallel.
-type scratchStateRetryExecutor struct{}
-
-func newscratchStateRetryExecutor() scratchStateRetryExecutor {
-	return scratchStateRetryExecutor{}
-}
-func resetscratchStateRetryExecutor(u *scratchStateRetryExecutor) {
-	*u = scratchStateRetryExecutor{}
 }
 
 // flujogenConfigStateRetryExecutor is the configuration compiled into StateRetryExecutor.
@@ -12598,59 +6723,32 @@ func flujogenConfigStateRetryExecutor() runtime.OptimizationConfig {
 
 // NewStateRetryExecutor returns an executor of StateRetry. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewStateRetryExecutor(opts ...flujo.CoreOption) (*StateRetryExecutor, error) {
-	set, cfg, err := flujoimpl.Configure("StateRetryExecutor", "logflake", flujogenConfigStateRetryExecutor(), "", opts)
+	p, err := flujoimpl.NewParts("StateRetryExecutor", "logflake", flujogenConfigStateRetryExecutor(), "", opts)
 	if err != nil {
 		return nil, err
 	}
-	clock := set.Clock
 	e := &StateRetryExecutor{}
-	fail := func(err error) (*StateRetryExecutor, error) {
-		e.closeParts()
+	e.stepLogflake.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name: "logflake",
+		Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
+			st := s.(*flujotest.State)
+			w := *st
+			w.Log = flujogenCopySliceString(st.Log)
+			out, err := flujotest.LogThenFlake(ctx, in, &w)
+			if err == nil {
+				*st = w
+			}
+			return out, err
+		},
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
+		},
+	}
+	e.stepLogflake.Attempts = 3
+	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepLogflake); err != nil {
 		return nil, err
 	}
-	if e.brkLogflake, err = runtime.NewBreaker("logflake", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
-		return fail(err)
-	}
-	if e.svc, err = flujoimpl.NewServices(cfg, flujoimpl.Deps{
-		Build: e.build,
-		Clock: clock,
-		Close: func(*flujoimpl.Engine) []flujoimpl.Closer {
-			e.closeParts()
-			return nil
-		},
-		Fixed:   flujoimpl.CompiledIn,
-		Logger:  set.Logger,
-		Name:    "StateRetryExecutor",
-		Sampler: set.Sampler,
-		Shrink:  e.shrink,
-		Sink:    set.Sink,
-		Stats:   e.addStats,
-	}); err != nil {
-		return fail(err)
-	}
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
-	e.stepLogflake = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name: "logflake",
-			Attempt: func(ctx context.Context, in flujotest.Job, s any) (flujotest.Job, error) {
-				st := s.(*flujotest.State)
-				w := *st
-				w.Log = flujogenCopySliceString(st.Log)
-				out, err := flujotest.LogThenFlake(ctx, in, &w)
-				if err == nil {
-					*st = w
-				}
-				return out, err
-			},
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-		},
-		Attempts: 3,
-		Breaker:  e.brkLogflake,
-		Counters: &e.cntLogflake,
-	}
 	return e, nil
 }
 
@@ -12662,7 +6760,7 @@ func (e *StateRetryExecutor) Execute(ctx context.Context, in flujotest.Job, st *
 	defer e.svc.Track.Exit()
 	r := flujoimpl.NewRun(e.svc, st, false)
 	var res flujo.StepResult
-	out, abort := e.runLogflake(ctx, in, &r, &res)
+	out, abort := e.stepLogflake.Run(ctx, &r.Eng.Env, in, r.Frame(), &res)
 	if err := e.svc.EndRun(&res, abort); err != nil {
 		return *new(flujotest.Job), err
 	}
@@ -12671,21 +6769,13 @@ func (e *StateRetryExecutor) Execute(ctx context.Context, in flujotest.Job, st *
 
 // ExecuteResult runs StateRetry on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage. The state is st or, when st is nil, WithState's; without either the run starts from a zero state, returned in FinalState.
 func (e *StateRetryExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, st *flujotest.State, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	state, limits := flujoimpl.ExecOptionsOf(opts)
-	st, err := flujoimpl.RunState("logflake", st, state)
+	r, err := flujoimpl.StartRecorded(e.svc, "logflake", st, opts)
 	if err != nil {
 		return nil, err
 	}
-	if !e.svc.Track.Enter() {
-		return nil, flujo.ErrClosed
-	}
 	defer e.svc.Track.Exit()
-	r := flujoimpl.NewRun(e.svc, st, true)
-	if r.Budget, err = runtime.RunBudget(limits); err != nil {
-		return nil, err
-	}
 	var res flujo.StepResult
-	_, abort := e.runLogflake(ctx, in, &r, &res)
+	_, abort := e.stepLogflake.Run(ctx, &r.Eng.Env, in, r.Frame(), &res)
 	return e.svc.EndRecordedRun(&res, abort, r.State, r.Budget, false)
 }
 
@@ -12694,80 +6784,12 @@ func (e *StateRetryExecutor) ExecuteWithMonitoring(ctx context.Context, in flujo
 	return flujoimpl.WithMetrics(e.ExecuteResult(ctx, in, st, opts...))
 }
 
-// build builds the parts of next that StateRetryExecutor keeps itself, taking over old's (nil for the first configuration); the changes to shared parts apply when the returned function runs.
-func (e *StateRetryExecutor) build(old, next *flujoimpl.Engine) (func(), []flujoimpl.Closer, error) {
-	cfg := &next.Config
-	var pool *runtime.Pool[scratchStateRetryExecutor]
-	if old == nil || cfg.ObjectPoolMaxSize != old.Config.ObjectPoolMaxSize || cfg.ObjectPoolCleanupThreshold != old.Config.ObjectPoolCleanupThreshold {
-		p, err := runtime.NewPool(cfg.ObjectPoolMaxSize, cfg.ObjectPoolCleanupThreshold, newscratchStateRetryExecutor, resetscratchStateRetryExecutor)
-		if err != nil {
-			return nil, nil, err
-		}
-		pool = p
-	}
-	renew := old != nil && (cfg.CircuitBreakerFailureThreshold != old.Config.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.Config.CircuitBreakerRecoveryTimeoutSeconds)
-	recovery := time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second
-	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery}); renew && err != nil {
-		return nil, nil, err
-	}
-	if next.Monitor != nil && old != nil && old.Monitor == next.Monitor {
-		next.Env.Monitors = old.Env.Monitors
-	} else if next.Monitor != nil {
-		next.Env.Monitors = []*runtime.StepMonitor{next.Monitor.Step("logflake")}
-	}
-	return func() {
-		if pool != nil {
-			e.scratch.Store(pool)
-		}
-		if renew {
-			_ = e.brkLogflake.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-		}
-	}, nil, nil
-}
-
-// addStats adds the figures of the executor's own parts to s.
-func (e *StateRetryExecutor) addStats(_ *flujoimpl.Engine, s *runtime.Stats) {
-	e.cntLogflake.AddTo(s.Steps, "logflake")
-	flujoimpl.AddBreaker(s.Steps, "logflake", e.brkLogflake)
-	flujoimpl.AddPool(s, e.scratch.Load().Stats())
-}
-
-// closeParts stops the executor's own parts, those built so far when its constructor fails.
-func (e *StateRetryExecutor) closeParts() {}
-
-// shrink reacts to memory pressure: from high pressure on, the caches admit no new results and give back half their capacity and the pool drops its idle objects; below, the caches admit again at full capacity.
-func (e *StateRetryExecutor) shrink(level runtime.PressureLevel) {
-	if level < runtime.PressureHigh {
-		return
-	}
-	e.scratch.Load().Shrink()
-}
-
-// runLogflake runs the steps "logflake": 3 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *StateRetryExecutor) runLogflake(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[flujotest.State], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepLogflake.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
-}
-
 // TimesOutExecutor runs the pipeline TimesOut ("block") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type TimesOutExecutor struct {
-	flujogenMethods                                                       // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
-	svc             *flujoimpl.Services                                   // configuration, components, run gate and counters
-	scratch         atomic.Pointer[runtime.Pool[scratchTimesOutExecutor]] // working space of Parallel runs (enable_object_pool)
+	flujogenMethods                     // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
+	svc             *flujoimpl.Services // configuration, components, run gate and counters
 
-	// Step "block".
 	stepBlock flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cntBlock  flujoimpl.StepCounters
-	brkBlock  *runtime.Breaker
-}
-
-// scratchTimesOutExecutor is the pooled working space of the Parallel runs of TimesOutExecutor, one field per Parallel.
-type scratchTimesOutExecutor struct{}
-
-func newscratchTimesOutExecutor() scratchTimesOutExecutor {
-	return scratchTimesOutExecutor{}
-}
-func resetscratchTimesOutExecutor(u *scratchTimesOutExecutor) {
-	*u = scratchTimesOutExecutor{}
 }
 
 // flujogenConfigTimesOutExecutor is the configuration compiled into TimesOutExecutor.
@@ -12781,51 +6803,24 @@ func flujogenConfigTimesOutExecutor() runtime.OptimizationConfig {
 
 // NewTimesOutExecutor returns an executor of TimesOut. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewTimesOutExecutor(opts ...flujo.CoreOption) (*TimesOutExecutor, error) {
-	set, cfg, err := flujoimpl.Configure("TimesOutExecutor", "block", flujogenConfigTimesOutExecutor(), "", opts)
+	p, err := flujoimpl.NewParts("TimesOutExecutor", "block", flujogenConfigTimesOutExecutor(), "", opts)
 	if err != nil {
 		return nil, err
 	}
-	clock := set.Clock
 	e := &TimesOutExecutor{}
-	fail := func(err error) (*TimesOutExecutor, error) {
-		e.closeParts()
+	e.stepBlock.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name:  "block",
+		Plain: flujotest.Block,
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
+		},
+	}
+	e.stepBlock.Attempts = 2
+	e.stepBlock.Timeout = time.Duration(int64(5000000))
+	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepBlock); err != nil {
 		return nil, err
 	}
-	if e.brkBlock, err = runtime.NewBreaker("block", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
-		return fail(err)
-	}
-	if e.svc, err = flujoimpl.NewServices(cfg, flujoimpl.Deps{
-		Build: e.build,
-		Clock: clock,
-		Close: func(*flujoimpl.Engine) []flujoimpl.Closer {
-			e.closeParts()
-			return nil
-		},
-		Fixed:   flujoimpl.CompiledIn,
-		Logger:  set.Logger,
-		Name:    "TimesOutExecutor",
-		Sampler: set.Sampler,
-		Shrink:  e.shrink,
-		Sink:    set.Sink,
-		Stats:   e.addStats,
-	}); err != nil {
-		return fail(err)
-	}
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
-	e.stepBlock = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name:  "block",
-			Plain: flujotest.Block,
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-		},
-		Attempts: 2,
-		Timeout:  time.Duration(int64(5000000)),
-		Breaker:  e.brkBlock,
-		Counters: &e.cntBlock,
-	}
 	return e, nil
 }
 
@@ -12837,7 +6832,7 @@ func (e *TimesOutExecutor) Execute(ctx context.Context, in flujotest.Job) (flujo
 	defer e.svc.Track.Exit()
 	r := flujoimpl.NewRun[struct{}](e.svc, nil, false)
 	var res flujo.StepResult
-	out, abort := e.runBlock(ctx, in, &r, &res)
+	out, abort := e.stepBlock.Run(ctx, &r.Eng.Env, in, r.Frame(), &res)
 	if err := e.svc.EndRun(&res, abort); err != nil {
 		return *new(flujotest.Job), err
 	}
@@ -12846,18 +6841,13 @@ func (e *TimesOutExecutor) Execute(ctx context.Context, in flujotest.Job) (flujo
 
 // ExecuteResult runs TimesOut on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *TimesOutExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujoimpl.ExecOptionsOf(opts)
-	if !e.svc.Track.Enter() {
-		return nil, flujo.ErrClosed
-	}
-	defer e.svc.Track.Exit()
-	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
-	var err error
-	if r.Budget, err = runtime.RunBudget(limits); err != nil {
+	r, err := flujoimpl.StartRecorded[struct{}](e.svc, "", nil, opts)
+	if err != nil {
 		return nil, err
 	}
+	defer e.svc.Track.Exit()
 	var res flujo.StepResult
-	_, abort := e.runBlock(ctx, in, &r, &res)
+	_, abort := e.stepBlock.Run(ctx, &r.Eng.Env, in, r.Frame(), &res)
 	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
 }
 
@@ -12866,85 +6856,16 @@ func (e *TimesOutExecutor) ExecuteWithMonitoring(ctx context.Context, in flujote
 	return flujoimpl.WithMetrics(e.ExecuteResult(ctx, in, opts...))
 }
 
-// build builds the parts of next that TimesOutExecutor keeps itself, taking over old's (nil for the first configuration); the changes to shared parts apply when the returned function runs.
-func (e *TimesOutExecutor) build(old, next *flujoimpl.Engine) (func(), []flujoimpl.Closer, error) {
-	cfg := &next.Config
-	var pool *runtime.Pool[scratchTimesOutExecutor]
-	if old == nil || cfg.ObjectPoolMaxSize != old.Config.ObjectPoolMaxSize || cfg.ObjectPoolCleanupThreshold != old.Config.ObjectPoolCleanupThreshold {
-		p, err := runtime.NewPool(cfg.ObjectPoolMaxSize, cfg.ObjectPoolCleanupThreshold, newscratchTimesOutExecutor, resetscratchTimesOutExecutor)
-		if err != nil {
-			return nil, nil, err
-		}
-		pool = p
-	}
-	renew := old != nil && (cfg.CircuitBreakerFailureThreshold != old.Config.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.Config.CircuitBreakerRecoveryTimeoutSeconds)
-	recovery := time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second
-	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery}); renew && err != nil {
-		return nil, nil, err
-	}
-	if next.Monitor != nil && old != nil && old.Monitor == next.Monitor {
-		next.Env.Monitors = old.Env.Monitors
-	} else if next.Monitor != nil {
-		next.Env.Monitors = []*runtime.StepMonitor{next.Monitor.Step("block")}
-	}
-	return func() {
-		if pool != nil {
-			e.scratch.Store(pool)
-		}
-		if renew {
-			_ = e.brkBlock.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-		}
-	}, nil, nil
-}
-
-// addStats adds the figures of the executor's own parts to s.
-func (e *TimesOutExecutor) addStats(_ *flujoimpl.Engine, s *runtime.Stats) {
-	e.cntBlock.AddTo(s.Steps, "block")
-	flujoimpl.AddBreaker(s.Steps, "block", e.brkBlock)
-	flujoimpl.AddPool(s, e.scratch.Load().Stats())
-}
-
-// closeParts stops the executor's own parts, those built so far when its constructor fails.
-func (e *TimesOutExecutor) closeParts() {}
-
-// shrink reacts to memory pressure: from high pressure on, the caches admit no new results and give back half their capacity and the pool drops its idle objects; below, the caches admit again at full capacity.
-func (e *TimesOutExecutor) shrink(level runtime.PressureLevel) {
-	if level < runtime.PressureHigh {
-		return
-	}
-	e.scratch.Load().Shrink()
-}
-
-// runBlock runs the step "block": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s), timeout 5ms per attempt.
-func (e *TimesOutExecutor) runBlock(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepBlock.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
-}
-
 // TwoFansExecutor runs the pipeline TwoFans ("two") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type TwoFansExecutor struct {
-	flujogenMethods                                                      // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
-	svc             *flujoimpl.Services                                  // configuration, components, run gate and counters
-	scratch         atomic.Pointer[runtime.Pool[scratchTwoFansExecutor]] // working space of Parallel runs (enable_object_pool)
+	flujogenMethods                                           // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
+	svc             *flujoimpl.Services                       // configuration, components, run gate and counters
+	scratch         flujoimpl.Scratch[scratchTwoFansExecutor] // working space of Parallel runs (enable_object_pool)
 
-	// Step "l1".
 	stepL1 flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cntL1  flujoimpl.StepCounters
-	brkL1  *runtime.Breaker
-
-	// Step "r1".
 	stepR1 flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cntR1  flujoimpl.StepCounters
-	brkR1  *runtime.Breaker
-
-	// Step "l2".
 	stepL2 flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cntL2  flujoimpl.StepCounters
-	brkL2  *runtime.Breaker
-
-	// Step "r2".
 	stepR2 flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cntR2  flujoimpl.StepCounters
-	brkR2  *runtime.Breaker
 
 	scopes *runtime.ScopePool // cancellable contexts of Parallel and Map runs
 }
@@ -12979,104 +6900,51 @@ func flujogenConfigTwoFansExecutor() runtime.OptimizationConfig {
 
 // NewTwoFansExecutor returns an executor of TwoFans. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewTwoFansExecutor(opts ...flujo.CoreOption) (*TwoFansExecutor, error) {
-	set, cfg, err := flujoimpl.Configure("TwoFansExecutor", "two", flujogenConfigTwoFansExecutor(), "", opts)
+	p, err := flujoimpl.NewParts("TwoFansExecutor", "two", flujogenConfigTwoFansExecutor(), "", opts)
 	if err != nil {
 		return nil, err
 	}
-	clock := set.Clock
 	e := &TwoFansExecutor{}
-	fail := func(err error) (*TwoFansExecutor, error) {
-		e.closeParts()
+	if e.scopes, err = runtime.NewScopePool(50, 0.9); err != nil {
 		return nil, err
 	}
-	if e.brkL1, err = runtime.NewBreaker("l1", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
-		return fail(err)
-	}
-	if e.brkR1, err = runtime.NewBreaker("r1", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
-		return fail(err)
-	}
-	if e.brkL2, err = runtime.NewBreaker("l2", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
-		return fail(err)
-	}
-	if e.brkR2, err = runtime.NewBreaker("r2", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
-		return fail(err)
-	}
-	if e.svc, err = flujoimpl.NewServices(cfg, flujoimpl.Deps{
-		Build: e.build,
-		Clock: clock,
-		Close: func(*flujoimpl.Engine) []flujoimpl.Closer {
-			e.closeParts()
-			return nil
+	e.scratch.New, e.scratch.Reset = newscratchTwoFansExecutor, resetscratchTwoFansExecutor
+	e.stepL1.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name:  "l1",
+		Plain: flujotest.Echo,
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
 		},
-		Fixed:   flujoimpl.CompiledIn,
-		Logger:  set.Logger,
-		Name:    "TwoFansExecutor",
-		Sampler: set.Sampler,
-		Shrink:  e.shrink,
-		Sink:    set.Sink,
-		Stats:   e.addStats,
-	}); err != nil {
-		return fail(err)
+	}
+	e.stepL1.Attempts = 2
+	e.stepR1.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name:  "r1",
+		Plain: flujotest.Echo,
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
+		},
+	}
+	e.stepR1.Attempts = 2
+	e.stepL2.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name:  "l2",
+		Plain: flujotest.Echo,
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
+		},
+	}
+	e.stepL2.Attempts = 2
+	e.stepR2.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name:  "r2",
+		Plain: flujotest.Echo,
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
+		},
+	}
+	e.stepR2.Attempts = 2
+	if e.svc, err = p.Services(flujoimpl.Deps{}, &e.scratch, &e.stepL1, &e.stepR1, &e.stepL2, &e.stepR2); err != nil {
+		return nil, err
 	}
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
-	e.stepL1 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name:  "l1",
-			Plain: flujotest.Echo,
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-		},
-		Attempts: 2,
-		Breaker:  e.brkL1,
-		Counters: &e.cntL1,
-	}
-	e.stepR1 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name:  "r1",
-			Plain: flujotest.Echo,
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-		},
-		Attempts: 2,
-		Breaker:  e.brkR1,
-		Slot:     1,
-		Counters: &e.cntR1,
-	}
-	e.stepL2 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name:  "l2",
-			Plain: flujotest.Echo,
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-		},
-		Attempts: 2,
-		Breaker:  e.brkL2,
-		Slot:     2,
-		Counters: &e.cntL2,
-	}
-	e.stepR2 = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name:  "r2",
-			Plain: flujotest.Echo,
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-		},
-		Attempts: 2,
-		Breaker:  e.brkR2,
-		Slot:     3,
-		Counters: &e.cntR2,
-	}
-	if e.scopes, err = runtime.NewScopePool(50, 0.9); err != nil {
-		return fail(err)
-	}
 	return e, nil
 }
 
@@ -13097,16 +6965,11 @@ func (e *TwoFansExecutor) Execute(ctx context.Context, in flujotest.Job) (flujot
 
 // ExecuteResult runs TwoFans on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *TwoFansExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujoimpl.ExecOptionsOf(opts)
-	if !e.svc.Track.Enter() {
-		return nil, flujo.ErrClosed
-	}
-	defer e.svc.Track.Exit()
-	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
-	var err error
-	if r.Budget, err = runtime.RunBudget(limits); err != nil {
+	r, err := flujoimpl.StartRecorded[struct{}](e.svc, "", nil, opts)
+	if err != nil {
 		return nil, err
 	}
+	defer e.svc.Track.Exit()
 	var res flujo.StepResult
 	_, abort := e.runTwo(ctx, in, &r, &res)
 	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, true)
@@ -13117,64 +6980,6 @@ func (e *TwoFansExecutor) ExecuteWithMonitoring(ctx context.Context, in flujotes
 	return flujoimpl.WithMetrics(e.ExecuteResult(ctx, in, opts...))
 }
 
-// build builds the parts of next that TwoFansExecutor keeps itself, taking over old's (nil for the first configuration); the changes to shared parts apply when the returned function runs.
-func (e *TwoFansExecutor) build(old, next *flujoimpl.Engine) (func(), []flujoimpl.Closer, error) {
-	cfg := &next.Config
-	var pool *runtime.Pool[scratchTwoFansExecutor]
-	if old == nil || cfg.ObjectPoolMaxSize != old.Config.ObjectPoolMaxSize || cfg.ObjectPoolCleanupThreshold != old.Config.ObjectPoolCleanupThreshold {
-		p, err := runtime.NewPool(cfg.ObjectPoolMaxSize, cfg.ObjectPoolCleanupThreshold, newscratchTwoFansExecutor, resetscratchTwoFansExecutor)
-		if err != nil {
-			return nil, nil, err
-		}
-		pool = p
-	}
-	renew := old != nil && (cfg.CircuitBreakerFailureThreshold != old.Config.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.Config.CircuitBreakerRecoveryTimeoutSeconds)
-	recovery := time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second
-	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery}); renew && err != nil {
-		return nil, nil, err
-	}
-	if next.Monitor != nil && old != nil && old.Monitor == next.Monitor {
-		next.Env.Monitors = old.Env.Monitors
-	} else if next.Monitor != nil {
-		next.Env.Monitors = []*runtime.StepMonitor{next.Monitor.Step("l1"), next.Monitor.Step("r1"), next.Monitor.Step("l2"), next.Monitor.Step("r2")}
-	}
-	return func() {
-		if pool != nil {
-			e.scratch.Store(pool)
-		}
-		if renew {
-			_ = e.brkL1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-			_ = e.brkR1.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-			_ = e.brkL2.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-			_ = e.brkR2.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-		}
-	}, nil, nil
-}
-
-// addStats adds the figures of the executor's own parts to s.
-func (e *TwoFansExecutor) addStats(_ *flujoimpl.Engine, s *runtime.Stats) {
-	e.cntL1.AddTo(s.Steps, "l1")
-	flujoimpl.AddBreaker(s.Steps, "l1", e.brkL1)
-	e.cntR1.AddTo(s.Steps, "r1")
-	flujoimpl.AddBreaker(s.Steps, "r1", e.brkR1)
-	e.cntL2.AddTo(s.Steps, "l2")
-	flujoimpl.AddBreaker(s.Steps, "l2", e.brkL2)
-	e.cntR2.AddTo(s.Steps, "r2")
-	flujoimpl.AddBreaker(s.Steps, "r2", e.brkR2)
-	flujoimpl.AddPool(s, e.scratch.Load().Stats())
-}
-
-// closeParts stops the executor's own parts, those built so far when its constructor fails.
-func (e *TwoFansExecutor) closeParts() {}
-
-// shrink reacts to memory pressure: from high pressure on, the caches admit no new results and give back half their capacity and the pool drops its idle objects; below, the caches admit again at full capacity.
-func (e *TwoFansExecutor) shrink(level runtime.PressureLevel) {
-	if level < runtime.PressureHigh {
-		return
-	}
-	e.scratch.Load().Shrink()
-}
-
 // runTwo runs the Pipeline "two".
 func (e *TwoFansExecutor) runTwo(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
 	res.Name = "two"
@@ -13182,12 +6987,11 @@ func (e *TwoFansExecutor) runTwo(ctx context.Context, in flujotest.Job, r *flujo
 	if r.Record {
 		res.Steps = make([]flujo.StepResult, 0, 2)
 	}
-	var crFan1 flujo.StepResult
+	var crFan1, crFan2 flujo.StepResult
 	outFan1, abort := e.runFan1(ctx, in, r, &crFan1)
 	if stop, abort := flujoimpl.Child(res, &crFan1, r.Record, abort); stop {
 		return *new(flujotest.Job), abort
 	}
-	var crFan2 flujo.StepResult
 	outFan2, abort := e.runFan2(ctx, outFan1, r, &crFan2)
 	if stop, abort := flujoimpl.Child(res, &crFan2, r.Record, abort); stop {
 		return *new(flujotest.Job), abort
@@ -13222,13 +7026,17 @@ func (e *TwoFansExecutor) runFan1(ctx context.Context, in flujotest.Job, r *fluj
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 0, "l1", &sc.results[0], &sc.o0, &sc.aborts[0], func() (flujotest.Job, error) { return e.runL1(bctx, in, &sc.r0, &sc.results[0]) })
+		flujoimpl.RunBranch(sc.done, 0, "l1", &sc.results[0], &sc.o0, &sc.aborts[0], func() (flujotest.Job, error) {
+			return e.stepL1.Run(bctx, &sc.r0.Eng.Env, in, sc.r0.Frame(), &sc.results[0])
+		})
 	}()
 	sc.r1 = *r
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 1, "r1", &sc.results[1], &sc.o1, &sc.aborts[1], func() (flujotest.Job, error) { return e.runR1(bctx, in, &sc.r1, &sc.results[1]) })
+		flujoimpl.RunBranch(sc.done, 1, "r1", &sc.results[1], &sc.o1, &sc.aborts[1], func() (flujotest.Job, error) {
+			return e.stepR1.Run(bctx, &sc.r1.Eng.Env, in, sc.r1.Frame(), &sc.results[1])
+		})
 	}()
 	abort, failed, cerr := flujoimpl.Gather(ctx, sc.done, sc.results[:], sc.aborts[:], sc.finished[:], true, bctx.Cancel)
 	if cerr != nil {
@@ -13247,16 +7055,6 @@ func (e *TwoFansExecutor) runFan1(ctx context.Context, in flujotest.Job, r *fluj
 		return *new(flujotest.Job), nil
 	}
 	return flujoimpl.Succeed(res, r.Record, out), nil
-}
-
-// runL1 runs the step "l1": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *TwoFansExecutor) runL1(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepL1.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
-}
-
-// runR1 runs the step "r1": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *TwoFansExecutor) runR1(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepR1.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // scratchTwoFansExecutorFan2 is the working space of one run of parallel "fan2".
@@ -13286,13 +7084,17 @@ func (e *TwoFansExecutor) runFan2(ctx context.Context, in flujotest.Job, r *fluj
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 0, "l2", &sc.results[0], &sc.o0, &sc.aborts[0], func() (flujotest.Job, error) { return e.runL2(bctx, in, &sc.r0, &sc.results[0]) })
+		flujoimpl.RunBranch(sc.done, 0, "l2", &sc.results[0], &sc.o0, &sc.aborts[0], func() (flujotest.Job, error) {
+			return e.stepL2.Run(bctx, &sc.r0.Eng.Env, in, sc.r0.Frame(), &sc.results[0])
+		})
 	}()
 	sc.r1 = *r
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 1, "r2", &sc.results[1], &sc.o1, &sc.aborts[1], func() (flujotest.Job, error) { return e.runR2(bctx, in, &sc.r1, &sc.results[1]) })
+		flujoimpl.RunBranch(sc.done, 1, "r2", &sc.results[1], &sc.o1, &sc.aborts[1], func() (flujotest.Job, error) {
+			return e.stepR2.Run(bctx, &sc.r1.Eng.Env, in, sc.r1.Frame(), &sc.results[1])
+		})
 	}()
 	abort, failed, cerr := flujoimpl.Gather(ctx, sc.done, sc.results[:], sc.aborts[:], sc.finished[:], true, bctx.Cancel)
 	if cerr != nil {
@@ -13313,36 +7115,12 @@ func (e *TwoFansExecutor) runFan2(ctx context.Context, in flujotest.Job, r *fluj
 	return flujoimpl.Succeed(res, r.Record, out), nil
 }
 
-// runL2 runs the step "l2": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *TwoFansExecutor) runL2(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepL2.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
-}
-
-// runR2 runs the step "r2": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *TwoFansExecutor) runR2(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepR2.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
-}
-
 // ValidatedExecutor runs the pipeline Validated ("draft") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type ValidatedExecutor struct {
-	flujogenMethods                                                        // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
-	svc             *flujoimpl.Services                                    // configuration, components, run gate and counters
-	scratch         atomic.Pointer[runtime.Pool[scratchValidatedExecutor]] // working space of Parallel runs (enable_object_pool)
+	flujogenMethods                     // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
+	svc             *flujoimpl.Services // configuration, components, run gate and counters
 
-	// Step "draft".
 	stepDraft flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cntDraft  flujoimpl.StepCounters
-	brkDraft  *runtime.Breaker
-}
-
-// scratchValidatedExecutor is the pooled working space of the Parallel runs of ValidatedExecutor, one field per Parallel.
-type scratchValidatedExecutor struct{}
-
-func newscratchValidatedExecutor() scratchValidatedExecutor {
-	return scratchValidatedExecutor{}
-}
-func resetscratchValidatedExecutor(u *scratchValidatedExecutor) {
-	*u = scratchValidatedExecutor{}
 }
 
 // flujogenConfigValidatedExecutor is the configuration compiled into ValidatedExecutor.
@@ -13356,51 +7134,24 @@ func flujogenConfigValidatedExecutor() runtime.OptimizationConfig {
 
 // NewValidatedExecutor returns an executor of Validated. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewValidatedExecutor(opts ...flujo.CoreOption) (*ValidatedExecutor, error) {
-	set, cfg, err := flujoimpl.Configure("ValidatedExecutor", "draft", flujogenConfigValidatedExecutor(), "", opts)
+	p, err := flujoimpl.NewParts("ValidatedExecutor", "draft", flujogenConfigValidatedExecutor(), "", opts)
 	if err != nil {
 		return nil, err
 	}
-	clock := set.Clock
 	e := &ValidatedExecutor{}
-	fail := func(err error) (*ValidatedExecutor, error) {
-		e.closeParts()
+	e.stepDraft.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name:       "draft",
+		Plain:      flujotest.Draft,
+		Validators: []func(flujotest.Job) error{flujotest.MustBeFinal},
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
+		},
+	}
+	e.stepDraft.Attempts = 3
+	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepDraft); err != nil {
 		return nil, err
 	}
-	if e.brkDraft, err = runtime.NewBreaker("draft", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
-		return fail(err)
-	}
-	if e.svc, err = flujoimpl.NewServices(cfg, flujoimpl.Deps{
-		Build: e.build,
-		Clock: clock,
-		Close: func(*flujoimpl.Engine) []flujoimpl.Closer {
-			e.closeParts()
-			return nil
-		},
-		Fixed:   flujoimpl.CompiledIn,
-		Logger:  set.Logger,
-		Name:    "ValidatedExecutor",
-		Sampler: set.Sampler,
-		Shrink:  e.shrink,
-		Sink:    set.Sink,
-		Stats:   e.addStats,
-	}); err != nil {
-		return fail(err)
-	}
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
-	e.stepDraft = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name:       "draft",
-			Plain:      flujotest.Draft,
-			Validators: []func(flujotest.Job) error{flujotest.MustBeFinal},
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-		},
-		Attempts: 3,
-		Breaker:  e.brkDraft,
-		Counters: &e.cntDraft,
-	}
 	return e, nil
 }
 
@@ -13412,7 +7163,7 @@ func (e *ValidatedExecutor) Execute(ctx context.Context, in flujotest.Job) (fluj
 	defer e.svc.Track.Exit()
 	r := flujoimpl.NewRun[struct{}](e.svc, nil, false)
 	var res flujo.StepResult
-	out, abort := e.runDraft(ctx, in, &r, &res)
+	out, abort := e.stepDraft.Run(ctx, &r.Eng.Env, in, r.Frame(), &res)
 	if err := e.svc.EndRun(&res, abort); err != nil {
 		return *new(flujotest.Job), err
 	}
@@ -13421,18 +7172,13 @@ func (e *ValidatedExecutor) Execute(ctx context.Context, in flujotest.Job) (fluj
 
 // ExecuteResult runs Validated on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *ValidatedExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujoimpl.ExecOptionsOf(opts)
-	if !e.svc.Track.Enter() {
-		return nil, flujo.ErrClosed
-	}
-	defer e.svc.Track.Exit()
-	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
-	var err error
-	if r.Budget, err = runtime.RunBudget(limits); err != nil {
+	r, err := flujoimpl.StartRecorded[struct{}](e.svc, "", nil, opts)
+	if err != nil {
 		return nil, err
 	}
+	defer e.svc.Track.Exit()
 	var res flujo.StepResult
-	_, abort := e.runDraft(ctx, in, &r, &res)
+	_, abort := e.stepDraft.Run(ctx, &r.Eng.Env, in, r.Frame(), &res)
 	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
 }
 
@@ -13441,85 +7187,13 @@ func (e *ValidatedExecutor) ExecuteWithMonitoring(ctx context.Context, in flujot
 	return flujoimpl.WithMetrics(e.ExecuteResult(ctx, in, opts...))
 }
 
-// build builds the parts of next that ValidatedExecutor keeps itself, taking over old's (nil for the first configuration); the changes to shared parts apply when the returned function runs.
-func (e *ValidatedExecutor) build(old, next *flujoimpl.Engine) (func(), []flujoimpl.Closer, error) {
-	cfg := &next.Config
-	var pool *runtime.Pool[scratchValidatedExecutor]
-	if old == nil || cfg.ObjectPoolMaxSize != old.Config.ObjectPoolMaxSize || cfg.ObjectPoolCleanupThreshold != old.Config.ObjectPoolCleanupThreshold {
-		p, err := runtime.NewPool(cfg.ObjectPoolMaxSize, cfg.ObjectPoolCleanupThreshold, newscratchValidatedExecutor, resetscratchValidatedExecutor)
-		if err != nil {
-			return nil, nil, err
-		}
-		pool = p
-	}
-	renew := old != nil && (cfg.CircuitBreakerFailureThreshold != old.Config.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.Config.CircuitBreakerRecoveryTimeoutSeconds)
-	recovery := time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second
-	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery}); renew && err != nil {
-		return nil, nil, err
-	}
-	if next.Monitor != nil && old != nil && old.Monitor == next.Monitor {
-		next.Env.Monitors = old.Env.Monitors
-	} else if next.Monitor != nil {
-		next.Env.Monitors = []*runtime.StepMonitor{next.Monitor.Step("draft")}
-	}
-	return func() {
-		if pool != nil {
-			e.scratch.Store(pool)
-		}
-		if renew {
-			_ = e.brkDraft.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-		}
-	}, nil, nil
-}
-
-// addStats adds the figures of the executor's own parts to s.
-func (e *ValidatedExecutor) addStats(_ *flujoimpl.Engine, s *runtime.Stats) {
-	e.cntDraft.AddTo(s.Steps, "draft")
-	flujoimpl.AddBreaker(s.Steps, "draft", e.brkDraft)
-	flujoimpl.AddPool(s, e.scratch.Load().Stats())
-}
-
-// closeParts stops the executor's own parts, those built so far when its constructor fails.
-func (e *ValidatedExecutor) closeParts() {}
-
-// shrink reacts to memory pressure: from high pressure on, the caches admit no new results and give back half their capacity and the pool drops its idle objects; below, the caches admit again at full capacity.
-func (e *ValidatedExecutor) shrink(level runtime.PressureLevel) {
-	if level < runtime.PressureHigh {
-		return
-	}
-	e.scratch.Load().Shrink()
-}
-
-// runDraft runs the step "draft": 3 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *ValidatedExecutor) runDraft(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepDraft.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
-}
-
 // WithFailedFallbackExecutor runs the pipeline WithFailedFallback ("fail") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type WithFailedFallbackExecutor struct {
-	flujogenMethods                                                                 // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
-	svc             *flujoimpl.Services                                             // configuration, components, run gate and counters
-	scratch         atomic.Pointer[runtime.Pool[scratchWithFailedFallbackExecutor]] // working space of Parallel runs (enable_object_pool)
+	flujogenMethods                     // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
+	svc             *flujoimpl.Services // configuration, components, run gate and counters
 
-	// Step "fail".
-	stepFail flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cntFail  flujoimpl.StepCounters
-	brkFail  *runtime.Breaker
-
-	// Step "failtoo".
+	stepFail    flujoimpl.Step[flujotest.Job, flujotest.Job]
 	stepFailtoo flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cntFailtoo  flujoimpl.StepCounters
-	brkFailtoo  *runtime.Breaker
-}
-
-// scratchWithFailedFallbackExecutor is the pooled working space of the Parallel runs of WithFailedFallbackExecutor, one field per Parallel.
-type scratchWithFailedFallbackExecutor struct{}
-
-func newscratchWithFailedFallbackExecutor() scratchWithFailedFallbackExecutor {
-	return scratchWithFailedFallbackExecutor{}
-}
-func resetscratchWithFailedFallbackExecutor(u *scratchWithFailedFallbackExecutor) {
-	*u = scratchWithFailedFallbackExecutor{}
 }
 
 // flujogenConfigWithFailedFallbackExecutor is the configuration compiled into WithFailedFallbackExecutor.
@@ -13533,67 +7207,31 @@ func flujogenConfigWithFailedFallbackExecutor() runtime.OptimizationConfig {
 
 // NewWithFailedFallbackExecutor returns an executor of WithFailedFallback. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewWithFailedFallbackExecutor(opts ...flujo.CoreOption) (*WithFailedFallbackExecutor, error) {
-	set, cfg, err := flujoimpl.Configure("WithFailedFallbackExecutor", "fail", flujogenConfigWithFailedFallbackExecutor(), "", opts)
+	p, err := flujoimpl.NewParts("WithFailedFallbackExecutor", "fail", flujogenConfigWithFailedFallbackExecutor(), "", opts)
 	if err != nil {
 		return nil, err
 	}
-	clock := set.Clock
 	e := &WithFailedFallbackExecutor{}
-	fail := func(err error) (*WithFailedFallbackExecutor, error) {
-		e.closeParts()
+	e.stepFail.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name:  "fail",
+		Plain: flujotest.Fail,
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
+		},
+	}
+	e.stepFail.Attempts = 2
+	e.stepFailtoo.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name:  "failtoo",
+		Plain: flujotest.FailToo,
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
+		},
+	}
+	e.stepFailtoo.Attempts = 2
+	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepFail, &e.stepFailtoo); err != nil {
 		return nil, err
 	}
-	if e.brkFail, err = runtime.NewBreaker("fail", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
-		return fail(err)
-	}
-	if e.brkFailtoo, err = runtime.NewBreaker("failtoo", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
-		return fail(err)
-	}
-	if e.svc, err = flujoimpl.NewServices(cfg, flujoimpl.Deps{
-		Build: e.build,
-		Clock: clock,
-		Close: func(*flujoimpl.Engine) []flujoimpl.Closer {
-			e.closeParts()
-			return nil
-		},
-		Fixed:   flujoimpl.CompiledIn,
-		Logger:  set.Logger,
-		Name:    "WithFailedFallbackExecutor",
-		Sampler: set.Sampler,
-		Shrink:  e.shrink,
-		Sink:    set.Sink,
-		Stats:   e.addStats,
-	}); err != nil {
-		return fail(err)
-	}
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
-	e.stepFail = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name:  "fail",
-			Plain: flujotest.Fail,
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-		},
-		Attempts: 2,
-		Breaker:  e.brkFail,
-		Counters: &e.cntFail,
-	}
-	e.stepFailtoo = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name:  "failtoo",
-			Plain: flujotest.FailToo,
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-		},
-		Attempts: 2,
-		Breaker:  e.brkFailtoo,
-		Slot:     1,
-		Counters: &e.cntFailtoo,
-	}
 	return e, nil
 }
 
@@ -13614,16 +7252,11 @@ func (e *WithFailedFallbackExecutor) Execute(ctx context.Context, in flujotest.J
 
 // ExecuteResult runs WithFailedFallback on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *WithFailedFallbackExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujoimpl.ExecOptionsOf(opts)
-	if !e.svc.Track.Enter() {
-		return nil, flujo.ErrClosed
-	}
-	defer e.svc.Track.Exit()
-	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
-	var err error
-	if r.Budget, err = runtime.RunBudget(limits); err != nil {
+	r, err := flujoimpl.StartRecorded[struct{}](e.svc, "", nil, opts)
+	if err != nil {
 		return nil, err
 	}
+	defer e.svc.Track.Exit()
 	var res flujo.StepResult
 	_, abort := e.runFail(ctx, in, &r, &res)
 	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
@@ -13634,101 +7267,21 @@ func (e *WithFailedFallbackExecutor) ExecuteWithMonitoring(ctx context.Context, 
 	return flujoimpl.WithMetrics(e.ExecuteResult(ctx, in, opts...))
 }
 
-// build builds the parts of next that WithFailedFallbackExecutor keeps itself, taking over old's (nil for the first configuration); the changes to shared parts apply when the returned function runs.
-func (e *WithFailedFallbackExecutor) build(old, next *flujoimpl.Engine) (func(), []flujoimpl.Closer, error) {
-	cfg := &next.Config
-	var pool *runtime.Pool[scratchWithFailedFallbackExecutor]
-	if old == nil || cfg.ObjectPoolMaxSize != old.Config.ObjectPoolMaxSize || cfg.ObjectPoolCleanupThreshold != old.Config.ObjectPoolCleanupThreshold {
-		p, err := runtime.NewPool(cfg.ObjectPoolMaxSize, cfg.ObjectPoolCleanupThreshold, newscratchWithFailedFallbackExecutor, resetscratchWithFailedFallbackExecutor)
-		if err != nil {
-			return nil, nil, err
-		}
-		pool = p
-	}
-	renew := old != nil && (cfg.CircuitBreakerFailureThreshold != old.Config.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.Config.CircuitBreakerRecoveryTimeoutSeconds)
-	recovery := time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second
-	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery}); renew && err != nil {
-		return nil, nil, err
-	}
-	if next.Monitor != nil && old != nil && old.Monitor == next.Monitor {
-		next.Env.Monitors = old.Env.Monitors
-	} else if next.Monitor != nil {
-		next.Env.Monitors = []*runtime.StepMonitor{next.Monitor.Step("fail"), next.Monitor.Step("failtoo")}
-	}
-	return func() {
-		if pool != nil {
-			e.scratch.Store(pool)
-		}
-		if renew {
-			_ = e.brkFail.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-			_ = e.brkFailtoo.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-		}
-	}, nil, nil
-}
-
-// addStats adds the figures of the executor's own parts to s.
-func (e *WithFailedFallbackExecutor) addStats(_ *flujoimpl.Engine, s *runtime.Stats) {
-	e.cntFail.AddTo(s.Steps, "fail")
-	flujoimpl.AddBreaker(s.Steps, "fail", e.brkFail)
-	e.cntFailtoo.AddTo(s.Steps, "failtoo")
-	flujoimpl.AddBreaker(s.Steps, "failtoo", e.brkFailtoo)
-	flujoimpl.AddPool(s, e.scratch.Load().Stats())
-}
-
-// closeParts stops the executor's own parts, those built so far when its constructor fails.
-func (e *WithFailedFallbackExecutor) closeParts() {}
-
-// shrink reacts to memory pressure: from high pressure on, the caches admit no new results and give back half their capacity and the pool drops its idle objects; below, the caches admit again at full capacity.
-func (e *WithFailedFallbackExecutor) shrink(level runtime.PressureLevel) {
-	if level < runtime.PressureHigh {
-		return
-	}
-	e.scratch.Load().Shrink()
-}
-
 // runFail runs "fail" and, when it fails, its fallback "failtoo".
 func (e *WithFailedFallbackExecutor) runFail(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	out, abort := e.primaryFail(ctx, in, r, res)
+	out, abort := e.stepFail.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 	var fb flujo.StepResult
-	out, _, abort = flujoimpl.WithFallback(res, &fb, out, abort, func() (flujotest.Job, error) { return e.runFailtoo(ctx, in, r, &fb) })
+	out, _, abort = flujoimpl.WithFallback(res, &fb, out, abort, func() (flujotest.Job, error) { return e.stepFailtoo.Run(ctx, &r.Eng.Env, in, r.Frame(), &fb) })
 	return out, abort
-}
-
-// primaryFail runs the step "fail": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *WithFailedFallbackExecutor) primaryFail(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepFail.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
-}
-
-// runFailtoo runs the step "failtoo": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *WithFailedFallbackExecutor) runFailtoo(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepFailtoo.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // WithFallbackExecutor runs the pipeline WithFallback ("fail") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type WithFallbackExecutor struct {
-	flujogenMethods                                                           // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
-	svc             *flujoimpl.Services                                       // configuration, components, run gate and counters
-	scratch         atomic.Pointer[runtime.Pool[scratchWithFallbackExecutor]] // working space of Parallel runs (enable_object_pool)
+	flujogenMethods                     // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
+	svc             *flujoimpl.Services // configuration, components, run gate and counters
 
-	// Step "fail".
-	stepFail flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cntFail  flujoimpl.StepCounters
-	brkFail  *runtime.Breaker
-
-	// Step "rescue".
+	stepFail   flujoimpl.Step[flujotest.Job, flujotest.Job]
 	stepRescue flujoimpl.Step[flujotest.Job, flujotest.Job]
-	cntRescue  flujoimpl.StepCounters
-	brkRescue  *runtime.Breaker
-}
-
-// scratchWithFallbackExecutor is the pooled working space of the Parallel runs of WithFallbackExecutor, one field per Parallel.
-type scratchWithFallbackExecutor struct{}
-
-func newscratchWithFallbackExecutor() scratchWithFallbackExecutor {
-	return scratchWithFallbackExecutor{}
-}
-func resetscratchWithFallbackExecutor(u *scratchWithFallbackExecutor) {
-	*u = scratchWithFallbackExecutor{}
 }
 
 // flujogenConfigWithFallbackExecutor is the configuration compiled into WithFallbackExecutor.
@@ -13742,67 +7295,31 @@ func flujogenConfigWithFallbackExecutor() runtime.OptimizationConfig {
 
 // NewWithFallbackExecutor returns an executor of WithFallback. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
 func NewWithFallbackExecutor(opts ...flujo.CoreOption) (*WithFallbackExecutor, error) {
-	set, cfg, err := flujoimpl.Configure("WithFallbackExecutor", "fail", flujogenConfigWithFallbackExecutor(), "", opts)
+	p, err := flujoimpl.NewParts("WithFallbackExecutor", "fail", flujogenConfigWithFallbackExecutor(), "", opts)
 	if err != nil {
 		return nil, err
 	}
-	clock := set.Clock
 	e := &WithFallbackExecutor{}
-	fail := func(err error) (*WithFallbackExecutor, error) {
-		e.closeParts()
+	e.stepFail.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name:  "fail",
+		Plain: flujotest.Fail,
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
+		},
+	}
+	e.stepFail.Attempts = 2
+	e.stepRescue.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name:  "rescue",
+		Plain: flujotest.Rescue,
+		Usage: func(o flujotest.Job) runtime.Usage {
+			return o.Usage()
+		},
+	}
+	e.stepRescue.Attempts = 2
+	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepFail, &e.stepRescue); err != nil {
 		return nil, err
 	}
-	if e.brkFail, err = runtime.NewBreaker("fail", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
-		return fail(err)
-	}
-	if e.brkRescue, err = runtime.NewBreaker("rescue", runtime.BreakerSettings{FailureThreshold: 10, RecoveryTimeout: time.Duration(int64(60000000000)), Clock: clock}); err != nil {
-		return fail(err)
-	}
-	if e.svc, err = flujoimpl.NewServices(cfg, flujoimpl.Deps{
-		Build: e.build,
-		Clock: clock,
-		Close: func(*flujoimpl.Engine) []flujoimpl.Closer {
-			e.closeParts()
-			return nil
-		},
-		Fixed:   flujoimpl.CompiledIn,
-		Logger:  set.Logger,
-		Name:    "WithFallbackExecutor",
-		Sampler: set.Sampler,
-		Shrink:  e.shrink,
-		Sink:    set.Sink,
-		Stats:   e.addStats,
-	}); err != nil {
-		return fail(err)
-	}
 	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
-	e.stepFail = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name:  "fail",
-			Plain: flujotest.Fail,
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-		},
-		Attempts: 2,
-		Breaker:  e.brkFail,
-		Counters: &e.cntFail,
-	}
-	e.stepRescue = flujoimpl.Step[flujotest.Job, flujotest.Job]{
-		Leaf: &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-			Name:  "rescue",
-			Plain: flujotest.Rescue,
-			Usage: func(o flujotest.Job) runtime.Usage {
-				return o.Usage()
-			},
-			BreakerCounts: flujo.CountsAsBreakerFailure,
-		},
-		Attempts: 2,
-		Breaker:  e.brkRescue,
-		Slot:     1,
-		Counters: &e.cntRescue,
-	}
 	return e, nil
 }
 
@@ -13823,16 +7340,11 @@ func (e *WithFallbackExecutor) Execute(ctx context.Context, in flujotest.Job) (f
 
 // ExecuteResult runs WithFallback on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
 func (e *WithFallbackExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
-	_, limits := flujoimpl.ExecOptionsOf(opts)
-	if !e.svc.Track.Enter() {
-		return nil, flujo.ErrClosed
-	}
-	defer e.svc.Track.Exit()
-	r := flujoimpl.NewRun[struct{}](e.svc, nil, true)
-	var err error
-	if r.Budget, err = runtime.RunBudget(limits); err != nil {
+	r, err := flujoimpl.StartRecorded[struct{}](e.svc, "", nil, opts)
+	if err != nil {
 		return nil, err
 	}
+	defer e.svc.Track.Exit()
 	var res flujo.StepResult
 	_, abort := e.runFail(ctx, in, &r, &res)
 	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
@@ -13843,74 +7355,12 @@ func (e *WithFallbackExecutor) ExecuteWithMonitoring(ctx context.Context, in flu
 	return flujoimpl.WithMetrics(e.ExecuteResult(ctx, in, opts...))
 }
 
-// build builds the parts of next that WithFallbackExecutor keeps itself, taking over old's (nil for the first configuration); the changes to shared parts apply when the returned function runs.
-func (e *WithFallbackExecutor) build(old, next *flujoimpl.Engine) (func(), []flujoimpl.Closer, error) {
-	cfg := &next.Config
-	var pool *runtime.Pool[scratchWithFallbackExecutor]
-	if old == nil || cfg.ObjectPoolMaxSize != old.Config.ObjectPoolMaxSize || cfg.ObjectPoolCleanupThreshold != old.Config.ObjectPoolCleanupThreshold {
-		p, err := runtime.NewPool(cfg.ObjectPoolMaxSize, cfg.ObjectPoolCleanupThreshold, newscratchWithFallbackExecutor, resetscratchWithFallbackExecutor)
-		if err != nil {
-			return nil, nil, err
-		}
-		pool = p
-	}
-	renew := old != nil && (cfg.CircuitBreakerFailureThreshold != old.Config.CircuitBreakerFailureThreshold || cfg.CircuitBreakerRecoveryTimeoutSeconds != old.Config.CircuitBreakerRecoveryTimeoutSeconds)
-	recovery := time.Duration(cfg.CircuitBreakerRecoveryTimeoutSeconds) * time.Second
-	if err := runtime.CheckBreakerSettings("", runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery}); renew && err != nil {
-		return nil, nil, err
-	}
-	if next.Monitor != nil && old != nil && old.Monitor == next.Monitor {
-		next.Env.Monitors = old.Env.Monitors
-	} else if next.Monitor != nil {
-		next.Env.Monitors = []*runtime.StepMonitor{next.Monitor.Step("fail"), next.Monitor.Step("rescue")}
-	}
-	return func() {
-		if pool != nil {
-			e.scratch.Store(pool)
-		}
-		if renew {
-			_ = e.brkFail.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-			_ = e.brkRescue.Renew(runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery})
-		}
-	}, nil, nil
-}
-
-// addStats adds the figures of the executor's own parts to s.
-func (e *WithFallbackExecutor) addStats(_ *flujoimpl.Engine, s *runtime.Stats) {
-	e.cntFail.AddTo(s.Steps, "fail")
-	flujoimpl.AddBreaker(s.Steps, "fail", e.brkFail)
-	e.cntRescue.AddTo(s.Steps, "rescue")
-	flujoimpl.AddBreaker(s.Steps, "rescue", e.brkRescue)
-	flujoimpl.AddPool(s, e.scratch.Load().Stats())
-}
-
-// closeParts stops the executor's own parts, those built so far when its constructor fails.
-func (e *WithFallbackExecutor) closeParts() {}
-
-// shrink reacts to memory pressure: from high pressure on, the caches admit no new results and give back half their capacity and the pool drops its idle objects; below, the caches admit again at full capacity.
-func (e *WithFallbackExecutor) shrink(level runtime.PressureLevel) {
-	if level < runtime.PressureHigh {
-		return
-	}
-	e.scratch.Load().Shrink()
-}
-
 // runFail runs "fail" and, when it fails, its fallback "rescue".
 func (e *WithFallbackExecutor) runFail(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	out, abort := e.primaryFail(ctx, in, r, res)
+	out, abort := e.stepFail.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 	var fb flujo.StepResult
-	out, _, abort = flujoimpl.WithFallback(res, &fb, out, abort, func() (flujotest.Job, error) { return e.runRescue(ctx, in, r, &fb) })
+	out, _, abort = flujoimpl.WithFallback(res, &fb, out, abort, func() (flujotest.Job, error) { return e.stepRescue.Run(ctx, &r.Eng.Env, in, r.Frame(), &fb) })
 	return out, abort
-}
-
-// primaryFail runs the step "fail": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *WithFallbackExecutor) primaryFail(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepFail.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
-}
-
-// runRescue runs the step "rescue": 2 attempt(s), circuit breaker (threshold 10, recovery 1m0s).
-func (e *WithFallbackExecutor) runRescue(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
-	return e.stepRescue.Run(ctx, &r.Eng.Env, in, r.Frame(), res)
 }
 
 // FlujogenRunner runs one generated executor with dynamically typed input, taking the ExecutorCore's run options.
