@@ -1,11 +1,11 @@
 package flujoimpl
 
-// SupportPackageIsVersion3 is referenced by code that flujogen generates
-// for version 3 of the contract between generated executors and this
+// SupportPackageIsVersion4 is referenced by code that flujogen generates
+// for version 4 of the contract between generated executors and this
 // package: the identifiers of Surface, and the runtime package's. A flujo
 // module that drops that contract drops the constant, so stale generated
 // code fails go build instead of misbehaving.
-const SupportPackageIsVersion3 = true
+const SupportPackageIsVersion4 = true
 
 // Surface lists every identifier of this package that generated code of
 // the current version uses. It is the one place that lists them: flujogen's
@@ -13,12 +13,12 @@ const SupportPackageIsVersion3 = true
 // here. Add or remove a name only together with a new
 // SupportPackageIsVersion constant.
 var Surface = []string{
-	"SupportPackageIsVersion3",
-	"Abandoned",
+	"SupportPackageIsVersion4",
 	"AddBreaker",
 	"AddCache",
 	"AddPool",
 	"Branches",
+	"CancelFunc",
 	"Child",
 	"Closer",
 	"CompiledIn",
@@ -34,8 +34,9 @@ var Surface = []string{
 	"Fail",
 	"FailedRunError",
 	"Fallback",
+	"Fan",
+	"FanBranch",
 	"Frame",
-	"Gather",
 	"GoexitResult",
 	"Guard",
 	"HeapMB",
@@ -54,7 +55,6 @@ var Surface = []string{
 	"NewServices",
 	"NoCase",
 	"Run",
-	"RunBranch",
 	"RunMetrics",
 	"RunState",
 	"Services",

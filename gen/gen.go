@@ -70,7 +70,7 @@ const (
 
 // supportVersion is the flujoimpl.SupportPackageIsVersionN constant the
 // generated code's version guard refers to.
-const supportVersion = "SupportPackageIsVersion3"
+const supportVersion = "SupportPackageIsVersion4"
 
 // Error is a problem that stops generation, at a position of the user's
 // source ("file:line:col") when one is known.

@@ -29,7 +29,7 @@ var (
 )
 
 // This file needs a flujoimpl package that supports its generated-code version; if the line below fails to compile, regenerate with the flujogen of the flujo module version in go.mod.
-const _ = flujoimpl.SupportPackageIsVersion3
+const _ = flujoimpl.SupportPackageIsVersion4
 
 // flujogenMethods gives each executor the methods it has on its services, as the ExecutorCore has them; the name keeps the embedded field unexported.
 type flujogenMethods = flujoimpl.Methods
@@ -91,7 +91,7 @@ type scratchOrdersExecutor struct {
 }
 
 func newscratchOrdersExecutor() scratchOrdersExecutor {
-	return scratchOrdersExecutor{parComplete: scratchOrdersExecutorComplete{done: make(chan int, 2)}}
+	return scratchOrdersExecutor{parComplete: scratchOrdersExecutorComplete{done: make(chan struct{}, 1)}}
 }
 func resetscratchOrdersExecutor(u *scratchOrdersExecutor) {
 	*u = scratchOrdersExecutor{parComplete: scratchOrdersExecutorComplete{done: u.parComplete.done}}
@@ -536,9 +536,9 @@ func (e *OrdersExecutor) runQuarantine(ctx context.Context, in Draft, r *flujoim
 // scratchOrdersExecutorComplete is the working space of one run of parallel "complete".
 type scratchOrdersExecutorComplete struct {
 	results  [2]flujo.StepResult
-	aborts   [2]error
-	finished [2]bool
-	done     chan int
+	branches [2]flujoimpl.FanBranch
+	fan      flujoimpl.Fan
+	done     chan struct{}
 	owner    *scratchOrdersExecutor // the pooled object holding this one
 	o0       Record
 	r0       flujoimpl.Run[struct{}]
@@ -557,21 +557,28 @@ func (e *OrdersExecutor) runComplete(ctx context.Context, in Draft, r *flujoimpl
 	sc.owner = u
 	bctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	sc.fan.Start(ctx, flujoimpl.CancelFunc(cancel), true, sc.results[:], sc.branches[:], sc.done)
 	sc.r0 = *r
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 0, "fields", &sc.results[0], &sc.o0, &sc.aborts[0], func() (Record, error) { return e.runFields(bctx, in, &sc.r0, &sc.results[0]) })
+		defer sc.fan.Exit(0, "fields")
+		var abort error
+		sc.o0, abort = e.runFields(bctx, in, &sc.r0, &sc.results[0])
+		sc.fan.Returned(0, abort)
 	}()
 	sc.r1 = *r
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 1, "geo", &sc.results[1], &sc.o1, &sc.aborts[1], func() (Country, error) { return e.runGeo(bctx, in, &sc.r1, &sc.results[1]) })
+		defer sc.fan.Exit(1, "geo")
+		var abort error
+		sc.o1, abort = e.runGeo(bctx, in, &sc.r1, &sc.results[1])
+		sc.fan.Returned(1, abort)
 	}()
-	abort, failed, cerr := flujoimpl.Gather(ctx, sc.done, sc.results[:], sc.aborts[:], sc.finished[:], true, cancel)
+	abort, failed, cerr := sc.fan.Wait()
 	if cerr != nil {
-		return *new(Record), flujoimpl.Abandoned(res, sc.results[:], sc.finished[:], cerr)
+		return *new(Record), sc.fan.Abandoned(res, cerr)
 	}
 	defer e.scratch.Load().Put(sc.owner)
 	if stop, abort := flujoimpl.Branches(res, sc.results[:], r.Record, abort, failed); stop {

@@ -29,7 +29,7 @@ var (
 )
 
 // This file needs a flujoimpl package that supports its generated-code version; if the line below fails to compile, regenerate with the flujogen of the flujo module version in go.mod.
-const _ = flujoimpl.SupportPackageIsVersion3
+const _ = flujoimpl.SupportPackageIsVersion4
 
 // flujogenMethods gives each executor the methods it has on its services, as the ExecutorCore has them; the name keeps the embedded field unexported.
 type flujogenMethods = flujoimpl.Methods
@@ -82,7 +82,7 @@ type scratchTriageExecutor struct {
 }
 
 func newscratchTriageExecutor() scratchTriageExecutor {
-	return scratchTriageExecutor{parEnrich: scratchTriageExecutorEnrich{done: make(chan int, 2)}}
+	return scratchTriageExecutor{parEnrich: scratchTriageExecutorEnrich{done: make(chan struct{}, 1)}}
 }
 func resetscratchTriageExecutor(u *scratchTriageExecutor) {
 	*u = scratchTriageExecutor{parEnrich: scratchTriageExecutorEnrich{done: u.parEnrich.done}}
@@ -399,9 +399,9 @@ func (e *TriageExecutor) runClassifyCheap(ctx context.Context, in Ticket, r *flu
 // scratchTriageExecutorEnrich is the working space of one run of parallel "enrich".
 type scratchTriageExecutorEnrich struct {
 	results  [2]flujo.StepResult
-	aborts   [2]error
-	finished [2]bool
-	done     chan int
+	branches [2]flujoimpl.FanBranch
+	fan      flujoimpl.Fan
+	done     chan struct{}
 	owner    *scratchTriageExecutor // the pooled object holding this one
 	o0       CustomerContext
 	r0       flujoimpl.Run[TriageState]
@@ -421,11 +421,15 @@ func (e *TriageExecutor) runEnrich(ctx context.Context, in Classification, r *fl
 	sc.owner = u
 	bctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	sc.fan.Start(ctx, flujoimpl.CancelFunc(cancel), true, sc.results[:], sc.branches[:], sc.done)
 	sc.r0 = *r
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 0, "crm", &sc.results[0], &sc.o0, &sc.aborts[0], func() (CustomerContext, error) { return e.runCrm(bctx, in, &sc.r0, &sc.results[0]) })
+		defer sc.fan.Exit(0, "crm")
+		var abort error
+		sc.o0, abort = e.runCrm(bctx, in, &sc.r0, &sc.results[0])
+		sc.fan.Returned(0, abort)
 	}()
 	sc.r1 = *r
 	sc.w1 = *r.State
@@ -434,11 +438,14 @@ func (e *TriageExecutor) runEnrich(ctx context.Context, in Classification, r *fl
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 1, "sentiment", &sc.results[1], &sc.o1, &sc.aborts[1], func() (Sentiment, error) { return e.runSentiment(bctx, in, &sc.r1, &sc.results[1]) })
+		defer sc.fan.Exit(1, "sentiment")
+		var abort error
+		sc.o1, abort = e.runSentiment(bctx, in, &sc.r1, &sc.results[1])
+		sc.fan.Returned(1, abort)
 	}()
-	abort, failed, cerr := flujoimpl.Gather(ctx, sc.done, sc.results[:], sc.aborts[:], sc.finished[:], true, cancel)
+	abort, failed, cerr := sc.fan.Wait()
 	if cerr != nil {
-		return *new(Enriched), flujoimpl.Abandoned(res, sc.results[:], sc.finished[:], cerr)
+		return *new(Enriched), sc.fan.Abandoned(res, cerr)
 	}
 	defer e.scratch.Load().Put(sc.owner)
 	if stop, abort := flujoimpl.Branches(res, sc.results[:], r.Record, abort, failed); stop {

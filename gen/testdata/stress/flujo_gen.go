@@ -29,7 +29,7 @@ var (
 )
 
 // This file needs a flujoimpl package that supports its generated-code version; if the line below fails to compile, regenerate with the flujogen of the flujo module version in go.mod.
-const _ = flujoimpl.SupportPackageIsVersion3
+const _ = flujoimpl.SupportPackageIsVersion4
 
 // flujogenMethods gives each executor the methods it has on its services, as the ExecutorCore has them; the name keeps the embedded field unexported.
 type flujogenMethods = flujoimpl.Methods
@@ -67,7 +67,7 @@ type scratchLoudConflictExecutor struct {
 }
 
 func newscratchLoudConflictExecutor() scratchLoudConflictExecutor {
-	return scratchLoudConflictExecutor{parLfan: scratchLoudConflictExecutorLfan{done: make(chan int, 3)}}
+	return scratchLoudConflictExecutor{parLfan: scratchLoudConflictExecutorLfan{done: make(chan struct{}, 1)}}
 }
 func resetscratchLoudConflictExecutor(u *scratchLoudConflictExecutor) {
 	*u = scratchLoudConflictExecutor{parLfan: scratchLoudConflictExecutorLfan{done: u.parLfan.done}}
@@ -299,9 +299,9 @@ func (e *LoudConflictExecutor) shrink(level runtime.PressureLevel) {
 // scratchLoudConflictExecutorLfan is the working space of one run of parallel "lfan".
 type scratchLoudConflictExecutorLfan struct {
 	results  [3]flujo.StepResult
-	aborts   [3]error
-	finished [3]bool
-	done     chan int
+	branches [3]flujoimpl.FanBranch
+	fan      flujoimpl.Fan
+	done     chan struct{}
 	owner    *scratchLoudConflictExecutor // the pooled object holding this one
 	o0       Item
 	r0       flujoimpl.Run[State]
@@ -324,13 +324,17 @@ func (e *LoudConflictExecutor) runLfan(ctx context.Context, in Item, r *flujoimp
 	sc.owner = u
 	bctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	sc.fan.Start(ctx, flujoimpl.CancelFunc(cancel), true, sc.results[:], sc.branches[:], sc.done)
 	sc.r0 = *r
 	sc.w0 = *r.State
 	sc.r0.State = &sc.w0
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 0, "la", &sc.results[0], &sc.o0, &sc.aborts[0], func() (Item, error) { return e.runLa(bctx, in, &sc.r0, &sc.results[0]) })
+		defer sc.fan.Exit(0, "la")
+		var abort error
+		sc.o0, abort = e.runLa(bctx, in, &sc.r0, &sc.results[0])
+		sc.fan.Returned(0, abort)
 	}()
 	sc.r1 = *r
 	sc.w1 = *r.State
@@ -338,17 +342,23 @@ func (e *LoudConflictExecutor) runLfan(ctx context.Context, in Item, r *flujoimp
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 1, "lb", &sc.results[1], &sc.o1, &sc.aborts[1], func() (Item, error) { return e.runLb(bctx, in, &sc.r1, &sc.results[1]) })
+		defer sc.fan.Exit(1, "lb")
+		var abort error
+		sc.o1, abort = e.runLb(bctx, in, &sc.r1, &sc.results[1])
+		sc.fan.Returned(1, abort)
 	}()
 	sc.r2 = *r
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 2, "lc", &sc.results[2], &sc.o2, &sc.aborts[2], func() (Item, error) { return e.runLc(bctx, in, &sc.r2, &sc.results[2]) })
+		defer sc.fan.Exit(2, "lc")
+		var abort error
+		sc.o2, abort = e.runLc(bctx, in, &sc.r2, &sc.results[2])
+		sc.fan.Returned(2, abort)
 	}()
-	abort, failed, cerr := flujoimpl.Gather(ctx, sc.done, sc.results[:], sc.aborts[:], sc.finished[:], true, cancel)
+	abort, failed, cerr := sc.fan.Wait()
 	if cerr != nil {
-		return *new(Item), flujoimpl.Abandoned(res, sc.results[:], sc.finished[:], cerr)
+		return *new(Item), sc.fan.Abandoned(res, cerr)
 	}
 	defer e.scratch.Load().Put(sc.owner)
 	if stop, abort := flujoimpl.Branches(res, sc.results[:], r.Record, abort, failed); stop {
@@ -429,7 +439,7 @@ type scratchLoudIgnoreExecutor struct {
 }
 
 func newscratchLoudIgnoreExecutor() scratchLoudIgnoreExecutor {
-	return scratchLoudIgnoreExecutor{parLfan: scratchLoudIgnoreExecutorLfan{done: make(chan int, 3)}}
+	return scratchLoudIgnoreExecutor{parLfan: scratchLoudIgnoreExecutorLfan{done: make(chan struct{}, 1)}}
 }
 func resetscratchLoudIgnoreExecutor(u *scratchLoudIgnoreExecutor) {
 	*u = scratchLoudIgnoreExecutor{parLfan: scratchLoudIgnoreExecutorLfan{done: u.parLfan.done}}
@@ -661,9 +671,9 @@ func (e *LoudIgnoreExecutor) shrink(level runtime.PressureLevel) {
 // scratchLoudIgnoreExecutorLfan is the working space of one run of parallel "lfan".
 type scratchLoudIgnoreExecutorLfan struct {
 	results  [3]flujo.StepResult
-	aborts   [3]error
-	finished [3]bool
-	done     chan int
+	branches [3]flujoimpl.FanBranch
+	fan      flujoimpl.Fan
+	done     chan struct{}
 	owner    *scratchLoudIgnoreExecutor // the pooled object holding this one
 	o0       Item
 	r0       flujoimpl.Run[State]
@@ -686,13 +696,17 @@ func (e *LoudIgnoreExecutor) runLfan(ctx context.Context, in Item, r *flujoimpl.
 	sc.owner = u
 	bctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	sc.fan.Start(ctx, flujoimpl.CancelFunc(cancel), false, sc.results[:], sc.branches[:], sc.done)
 	sc.r0 = *r
 	sc.w0 = *r.State
 	sc.r0.State = &sc.w0
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 0, "la", &sc.results[0], &sc.o0, &sc.aborts[0], func() (Item, error) { return e.runLa(bctx, in, &sc.r0, &sc.results[0]) })
+		defer sc.fan.Exit(0, "la")
+		var abort error
+		sc.o0, abort = e.runLa(bctx, in, &sc.r0, &sc.results[0])
+		sc.fan.Returned(0, abort)
 	}()
 	sc.r1 = *r
 	sc.w1 = *r.State
@@ -700,17 +714,23 @@ func (e *LoudIgnoreExecutor) runLfan(ctx context.Context, in Item, r *flujoimpl.
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 1, "lb", &sc.results[1], &sc.o1, &sc.aborts[1], func() (Item, error) { return e.runLb(bctx, in, &sc.r1, &sc.results[1]) })
+		defer sc.fan.Exit(1, "lb")
+		var abort error
+		sc.o1, abort = e.runLb(bctx, in, &sc.r1, &sc.results[1])
+		sc.fan.Returned(1, abort)
 	}()
 	sc.r2 = *r
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 2, "lc", &sc.results[2], &sc.o2, &sc.aborts[2], func() (Item, error) { return e.runLc(bctx, in, &sc.r2, &sc.results[2]) })
+		defer sc.fan.Exit(2, "lc")
+		var abort error
+		sc.o2, abort = e.runLc(bctx, in, &sc.r2, &sc.results[2])
+		sc.fan.Returned(2, abort)
 	}()
-	abort, failed, cerr := flujoimpl.Gather(ctx, sc.done, sc.results[:], sc.aborts[:], sc.finished[:], false, cancel)
+	abort, failed, cerr := sc.fan.Wait()
 	if cerr != nil {
-		return *new(Item), flujoimpl.Abandoned(res, sc.results[:], sc.finished[:], cerr)
+		return *new(Item), sc.fan.Abandoned(res, cerr)
 	}
 	defer e.scratch.Load().Put(sc.owner)
 	if stop, abort := flujoimpl.Branches(res, sc.results[:], r.Record, abort, failed); stop {
@@ -791,7 +811,7 @@ type scratchLoudKeepFirstExecutor struct {
 }
 
 func newscratchLoudKeepFirstExecutor() scratchLoudKeepFirstExecutor {
-	return scratchLoudKeepFirstExecutor{parLfan: scratchLoudKeepFirstExecutorLfan{done: make(chan int, 3)}}
+	return scratchLoudKeepFirstExecutor{parLfan: scratchLoudKeepFirstExecutorLfan{done: make(chan struct{}, 1)}}
 }
 func resetscratchLoudKeepFirstExecutor(u *scratchLoudKeepFirstExecutor) {
 	*u = scratchLoudKeepFirstExecutor{parLfan: scratchLoudKeepFirstExecutorLfan{done: u.parLfan.done}}
@@ -1023,9 +1043,9 @@ func (e *LoudKeepFirstExecutor) shrink(level runtime.PressureLevel) {
 // scratchLoudKeepFirstExecutorLfan is the working space of one run of parallel "lfan".
 type scratchLoudKeepFirstExecutorLfan struct {
 	results  [3]flujo.StepResult
-	aborts   [3]error
-	finished [3]bool
-	done     chan int
+	branches [3]flujoimpl.FanBranch
+	fan      flujoimpl.Fan
+	done     chan struct{}
 	owner    *scratchLoudKeepFirstExecutor // the pooled object holding this one
 	o0       Item
 	r0       flujoimpl.Run[State]
@@ -1048,13 +1068,17 @@ func (e *LoudKeepFirstExecutor) runLfan(ctx context.Context, in Item, r *flujoim
 	sc.owner = u
 	bctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	sc.fan.Start(ctx, flujoimpl.CancelFunc(cancel), true, sc.results[:], sc.branches[:], sc.done)
 	sc.r0 = *r
 	sc.w0 = *r.State
 	sc.r0.State = &sc.w0
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 0, "la", &sc.results[0], &sc.o0, &sc.aborts[0], func() (Item, error) { return e.runLa(bctx, in, &sc.r0, &sc.results[0]) })
+		defer sc.fan.Exit(0, "la")
+		var abort error
+		sc.o0, abort = e.runLa(bctx, in, &sc.r0, &sc.results[0])
+		sc.fan.Returned(0, abort)
 	}()
 	sc.r1 = *r
 	sc.w1 = *r.State
@@ -1062,17 +1086,23 @@ func (e *LoudKeepFirstExecutor) runLfan(ctx context.Context, in Item, r *flujoim
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 1, "lb", &sc.results[1], &sc.o1, &sc.aborts[1], func() (Item, error) { return e.runLb(bctx, in, &sc.r1, &sc.results[1]) })
+		defer sc.fan.Exit(1, "lb")
+		var abort error
+		sc.o1, abort = e.runLb(bctx, in, &sc.r1, &sc.results[1])
+		sc.fan.Returned(1, abort)
 	}()
 	sc.r2 = *r
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 2, "lc", &sc.results[2], &sc.o2, &sc.aborts[2], func() (Item, error) { return e.runLc(bctx, in, &sc.r2, &sc.results[2]) })
+		defer sc.fan.Exit(2, "lc")
+		var abort error
+		sc.o2, abort = e.runLc(bctx, in, &sc.r2, &sc.results[2])
+		sc.fan.Returned(2, abort)
 	}()
-	abort, failed, cerr := flujoimpl.Gather(ctx, sc.done, sc.results[:], sc.aborts[:], sc.finished[:], true, cancel)
+	abort, failed, cerr := sc.fan.Wait()
 	if cerr != nil {
-		return *new(Item), flujoimpl.Abandoned(res, sc.results[:], sc.finished[:], cerr)
+		return *new(Item), sc.fan.Abandoned(res, cerr)
 	}
 	defer e.scratch.Load().Put(sc.owner)
 	if stop, abort := flujoimpl.Branches(res, sc.results[:], r.Record, abort, failed); stop {
@@ -1397,7 +1427,7 @@ type scratchLoudNoMergeExecutor struct {
 }
 
 func newscratchLoudNoMergeExecutor() scratchLoudNoMergeExecutor {
-	return scratchLoudNoMergeExecutor{parLfan: scratchLoudNoMergeExecutorLfan{done: make(chan int, 3)}}
+	return scratchLoudNoMergeExecutor{parLfan: scratchLoudNoMergeExecutorLfan{done: make(chan struct{}, 1)}}
 }
 func resetscratchLoudNoMergeExecutor(u *scratchLoudNoMergeExecutor) {
 	*u = scratchLoudNoMergeExecutor{parLfan: scratchLoudNoMergeExecutorLfan{done: u.parLfan.done}}
@@ -1629,9 +1659,9 @@ func (e *LoudNoMergeExecutor) shrink(level runtime.PressureLevel) {
 // scratchLoudNoMergeExecutorLfan is the working space of one run of parallel "lfan".
 type scratchLoudNoMergeExecutorLfan struct {
 	results  [3]flujo.StepResult
-	aborts   [3]error
-	finished [3]bool
-	done     chan int
+	branches [3]flujoimpl.FanBranch
+	fan      flujoimpl.Fan
+	done     chan struct{}
 	owner    *scratchLoudNoMergeExecutor // the pooled object holding this one
 	o0       Item
 	r0       flujoimpl.Run[State]
@@ -1654,13 +1684,17 @@ func (e *LoudNoMergeExecutor) runLfan(ctx context.Context, in Item, r *flujoimpl
 	sc.owner = u
 	bctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	sc.fan.Start(ctx, flujoimpl.CancelFunc(cancel), true, sc.results[:], sc.branches[:], sc.done)
 	sc.r0 = *r
 	sc.w0 = *r.State
 	sc.r0.State = &sc.w0
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 0, "la", &sc.results[0], &sc.o0, &sc.aborts[0], func() (Item, error) { return e.runLa(bctx, in, &sc.r0, &sc.results[0]) })
+		defer sc.fan.Exit(0, "la")
+		var abort error
+		sc.o0, abort = e.runLa(bctx, in, &sc.r0, &sc.results[0])
+		sc.fan.Returned(0, abort)
 	}()
 	sc.r1 = *r
 	sc.w1 = *r.State
@@ -1668,17 +1702,23 @@ func (e *LoudNoMergeExecutor) runLfan(ctx context.Context, in Item, r *flujoimpl
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 1, "lb", &sc.results[1], &sc.o1, &sc.aborts[1], func() (Item, error) { return e.runLb(bctx, in, &sc.r1, &sc.results[1]) })
+		defer sc.fan.Exit(1, "lb")
+		var abort error
+		sc.o1, abort = e.runLb(bctx, in, &sc.r1, &sc.results[1])
+		sc.fan.Returned(1, abort)
 	}()
 	sc.r2 = *r
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 2, "lc", &sc.results[2], &sc.o2, &sc.aborts[2], func() (Item, error) { return e.runLc(bctx, in, &sc.r2, &sc.results[2]) })
+		defer sc.fan.Exit(2, "lc")
+		var abort error
+		sc.o2, abort = e.runLc(bctx, in, &sc.r2, &sc.results[2])
+		sc.fan.Returned(2, abort)
 	}()
-	abort, failed, cerr := flujoimpl.Gather(ctx, sc.done, sc.results[:], sc.aborts[:], sc.finished[:], true, cancel)
+	abort, failed, cerr := sc.fan.Wait()
 	if cerr != nil {
-		return *new(Item), flujoimpl.Abandoned(res, sc.results[:], sc.finished[:], cerr)
+		return *new(Item), sc.fan.Abandoned(res, cerr)
 	}
 	defer e.scratch.Load().Put(sc.owner)
 	if stop, abort := flujoimpl.Branches(res, sc.results[:], r.Record, abort, failed); stop {
@@ -1757,7 +1797,7 @@ type scratchLoudSeqExecutor struct {
 }
 
 func newscratchLoudSeqExecutor() scratchLoudSeqExecutor {
-	return scratchLoudSeqExecutor{parLfan: scratchLoudSeqExecutorLfan{done: make(chan int, 3)}}
+	return scratchLoudSeqExecutor{parLfan: scratchLoudSeqExecutorLfan{done: make(chan struct{}, 1)}}
 }
 func resetscratchLoudSeqExecutor(u *scratchLoudSeqExecutor) {
 	*u = scratchLoudSeqExecutor{parLfan: scratchLoudSeqExecutorLfan{done: u.parLfan.done}}
@@ -2060,9 +2100,9 @@ func (e *LoudSeqExecutor) runSeed(ctx context.Context, in Item, r *flujoimpl.Run
 // scratchLoudSeqExecutorLfan is the working space of one run of parallel "lfan".
 type scratchLoudSeqExecutorLfan struct {
 	results  [3]flujo.StepResult
-	aborts   [3]error
-	finished [3]bool
-	done     chan int
+	branches [3]flujoimpl.FanBranch
+	fan      flujoimpl.Fan
+	done     chan struct{}
 	owner    *scratchLoudSeqExecutor // the pooled object holding this one
 	o0       Item
 	r0       flujoimpl.Run[State]
@@ -2085,13 +2125,17 @@ func (e *LoudSeqExecutor) runLfan(ctx context.Context, in Item, r *flujoimpl.Run
 	sc.owner = u
 	bctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	sc.fan.Start(ctx, flujoimpl.CancelFunc(cancel), true, sc.results[:], sc.branches[:], sc.done)
 	sc.r0 = *r
 	sc.w0 = *r.State
 	sc.r0.State = &sc.w0
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 0, "la", &sc.results[0], &sc.o0, &sc.aborts[0], func() (Item, error) { return e.runLa(bctx, in, &sc.r0, &sc.results[0]) })
+		defer sc.fan.Exit(0, "la")
+		var abort error
+		sc.o0, abort = e.runLa(bctx, in, &sc.r0, &sc.results[0])
+		sc.fan.Returned(0, abort)
 	}()
 	sc.r1 = *r
 	sc.w1 = *r.State
@@ -2099,17 +2143,23 @@ func (e *LoudSeqExecutor) runLfan(ctx context.Context, in Item, r *flujoimpl.Run
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 1, "lb", &sc.results[1], &sc.o1, &sc.aborts[1], func() (Item, error) { return e.runLb(bctx, in, &sc.r1, &sc.results[1]) })
+		defer sc.fan.Exit(1, "lb")
+		var abort error
+		sc.o1, abort = e.runLb(bctx, in, &sc.r1, &sc.results[1])
+		sc.fan.Returned(1, abort)
 	}()
 	sc.r2 = *r
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 2, "lc", &sc.results[2], &sc.o2, &sc.aborts[2], func() (Item, error) { return e.runLc(bctx, in, &sc.r2, &sc.results[2]) })
+		defer sc.fan.Exit(2, "lc")
+		var abort error
+		sc.o2, abort = e.runLc(bctx, in, &sc.r2, &sc.results[2])
+		sc.fan.Returned(2, abort)
 	}()
-	abort, failed, cerr := flujoimpl.Gather(ctx, sc.done, sc.results[:], sc.aborts[:], sc.finished[:], true, cancel)
+	abort, failed, cerr := sc.fan.Wait()
 	if cerr != nil {
-		return *new(Item), flujoimpl.Abandoned(res, sc.results[:], sc.finished[:], cerr)
+		return *new(Item), sc.fan.Abandoned(res, cerr)
 	}
 	defer e.scratch.Load().Put(sc.owner)
 	if stop, abort := flujoimpl.Branches(res, sc.results[:], r.Record, abort, failed); stop {
@@ -2177,7 +2227,7 @@ type scratchLoudUpdateExecutor struct {
 }
 
 func newscratchLoudUpdateExecutor() scratchLoudUpdateExecutor {
-	return scratchLoudUpdateExecutor{parLfan: scratchLoudUpdateExecutorLfan{done: make(chan int, 3)}}
+	return scratchLoudUpdateExecutor{parLfan: scratchLoudUpdateExecutorLfan{done: make(chan struct{}, 1)}}
 }
 func resetscratchLoudUpdateExecutor(u *scratchLoudUpdateExecutor) {
 	*u = scratchLoudUpdateExecutor{parLfan: scratchLoudUpdateExecutorLfan{done: u.parLfan.done}}
@@ -2409,9 +2459,9 @@ func (e *LoudUpdateExecutor) shrink(level runtime.PressureLevel) {
 // scratchLoudUpdateExecutorLfan is the working space of one run of parallel "lfan".
 type scratchLoudUpdateExecutorLfan struct {
 	results  [3]flujo.StepResult
-	aborts   [3]error
-	finished [3]bool
-	done     chan int
+	branches [3]flujoimpl.FanBranch
+	fan      flujoimpl.Fan
+	done     chan struct{}
 	owner    *scratchLoudUpdateExecutor // the pooled object holding this one
 	o0       Item
 	r0       flujoimpl.Run[State]
@@ -2434,13 +2484,17 @@ func (e *LoudUpdateExecutor) runLfan(ctx context.Context, in Item, r *flujoimpl.
 	sc.owner = u
 	bctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	sc.fan.Start(ctx, flujoimpl.CancelFunc(cancel), true, sc.results[:], sc.branches[:], sc.done)
 	sc.r0 = *r
 	sc.w0 = *r.State
 	sc.r0.State = &sc.w0
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 0, "la", &sc.results[0], &sc.o0, &sc.aborts[0], func() (Item, error) { return e.runLa(bctx, in, &sc.r0, &sc.results[0]) })
+		defer sc.fan.Exit(0, "la")
+		var abort error
+		sc.o0, abort = e.runLa(bctx, in, &sc.r0, &sc.results[0])
+		sc.fan.Returned(0, abort)
 	}()
 	sc.r1 = *r
 	sc.w1 = *r.State
@@ -2448,17 +2502,23 @@ func (e *LoudUpdateExecutor) runLfan(ctx context.Context, in Item, r *flujoimpl.
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 1, "lb", &sc.results[1], &sc.o1, &sc.aborts[1], func() (Item, error) { return e.runLb(bctx, in, &sc.r1, &sc.results[1]) })
+		defer sc.fan.Exit(1, "lb")
+		var abort error
+		sc.o1, abort = e.runLb(bctx, in, &sc.r1, &sc.results[1])
+		sc.fan.Returned(1, abort)
 	}()
 	sc.r2 = *r
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 2, "lc", &sc.results[2], &sc.o2, &sc.aborts[2], func() (Item, error) { return e.runLc(bctx, in, &sc.r2, &sc.results[2]) })
+		defer sc.fan.Exit(2, "lc")
+		var abort error
+		sc.o2, abort = e.runLc(bctx, in, &sc.r2, &sc.results[2])
+		sc.fan.Returned(2, abort)
 	}()
-	abort, failed, cerr := flujoimpl.Gather(ctx, sc.done, sc.results[:], sc.aborts[:], sc.finished[:], true, cancel)
+	abort, failed, cerr := sc.fan.Wait()
 	if cerr != nil {
-		return *new(Item), flujoimpl.Abandoned(res, sc.results[:], sc.finished[:], cerr)
+		return *new(Item), sc.fan.Abandoned(res, cerr)
 	}
 	defer e.scratch.Load().Put(sc.owner)
 	if stop, abort := flujoimpl.Branches(res, sc.results[:], r.Record, abort, failed); stop {
@@ -2531,7 +2591,7 @@ type scratchMapFanExecutor struct {
 }
 
 func newscratchMapFanExecutor() scratchMapFanExecutor {
-	return scratchMapFanExecutor{parInner: scratchMapFanExecutorInner{done: make(chan int, 2)}}
+	return scratchMapFanExecutor{parInner: scratchMapFanExecutorInner{done: make(chan struct{}, 1)}}
 }
 func resetscratchMapFanExecutor(u *scratchMapFanExecutor) {
 	*u = scratchMapFanExecutor{parInner: scratchMapFanExecutorInner{done: u.parInner.done}}
@@ -2740,9 +2800,9 @@ func (e *MapFanExecutor) runMfan(ctx context.Context, in []Item, r *flujoimpl.Ru
 // scratchMapFanExecutorInner is the working space of one run of parallel "inner".
 type scratchMapFanExecutorInner struct {
 	results  [2]flujo.StepResult
-	aborts   [2]error
-	finished [2]bool
-	done     chan int
+	branches [2]flujoimpl.FanBranch
+	fan      flujoimpl.Fan
+	done     chan struct{}
 	owner    *scratchMapFanExecutor // the pooled object holding this one
 	o0       Item
 	r0       flujoimpl.Run[struct{}]
@@ -2760,23 +2820,30 @@ func (e *MapFanExecutor) runInner(ctx context.Context, in Item, r *flujoimpl.Run
 	sc := &u.parInner
 	sc.owner = u
 	bctx := e.scopes.Get(ctx)
+	sc.fan.Start(ctx, bctx, true, sc.results[:], sc.branches[:], sc.done)
 	sc.r0 = *r
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 0, "qc", &sc.results[0], &sc.o0, &sc.aborts[0], func() (Item, error) { return e.runQc(bctx, in, &sc.r0, &sc.results[0]) })
+		defer sc.fan.Exit(0, "qc")
+		var abort error
+		sc.o0, abort = e.runQc(bctx, in, &sc.r0, &sc.results[0])
+		sc.fan.Returned(0, abort)
 	}()
 	sc.r1 = *r
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 1, "qm", &sc.results[1], &sc.o1, &sc.aborts[1], func() (Item, error) { return e.runQm(bctx, in, &sc.r1, &sc.results[1]) })
+		defer sc.fan.Exit(1, "qm")
+		var abort error
+		sc.o1, abort = e.runQm(bctx, in, &sc.r1, &sc.results[1])
+		sc.fan.Returned(1, abort)
 	}()
-	abort, failed, cerr := flujoimpl.Gather(ctx, sc.done, sc.results[:], sc.aborts[:], sc.finished[:], true, bctx.Cancel)
+	abort, failed, cerr := sc.fan.Wait()
 	if cerr != nil {
 		// They hold the scope too: it is cancelled, never reused.
 		bctx.Abandon()
-		return *new(Item), flujoimpl.Abandoned(res, sc.results[:], sc.finished[:], cerr)
+		return *new(Item), sc.fan.Abandoned(res, cerr)
 	}
 	e.scopes.Put(bctx)
 	defer e.scratch.Load().Put(sc.owner)
@@ -2831,7 +2898,7 @@ type scratchQuietConflictExecutor struct {
 }
 
 func newscratchQuietConflictExecutor() scratchQuietConflictExecutor {
-	return scratchQuietConflictExecutor{parQfan: scratchQuietConflictExecutorQfan{done: make(chan int, 3)}}
+	return scratchQuietConflictExecutor{parQfan: scratchQuietConflictExecutorQfan{done: make(chan struct{}, 1)}}
 }
 func resetscratchQuietConflictExecutor(u *scratchQuietConflictExecutor) {
 	*u = scratchQuietConflictExecutor{parQfan: scratchQuietConflictExecutorQfan{done: u.parQfan.done}}
@@ -3045,9 +3112,9 @@ func (e *QuietConflictExecutor) shrink(level runtime.PressureLevel) {
 // scratchQuietConflictExecutorQfan is the working space of one run of parallel "qfan".
 type scratchQuietConflictExecutorQfan struct {
 	results  [3]flujo.StepResult
-	aborts   [3]error
-	finished [3]bool
-	done     chan int
+	branches [3]flujoimpl.FanBranch
+	fan      flujoimpl.Fan
+	done     chan struct{}
 	owner    *scratchQuietConflictExecutor // the pooled object holding this one
 	o0       Item
 	r0       flujoimpl.Run[State]
@@ -3069,13 +3136,17 @@ func (e *QuietConflictExecutor) runQfan(ctx context.Context, in Item, r *flujoim
 	sc := &u.parQfan
 	sc.owner = u
 	bctx := e.scopes.Get(ctx)
+	sc.fan.Start(ctx, bctx, true, sc.results[:], sc.branches[:], sc.done)
 	sc.r0 = *r
 	sc.w0 = *r.State
 	sc.r0.State = &sc.w0
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 0, "qa", &sc.results[0], &sc.o0, &sc.aborts[0], func() (Item, error) { return e.runQa(bctx, in, &sc.r0, &sc.results[0]) })
+		defer sc.fan.Exit(0, "qa")
+		var abort error
+		sc.o0, abort = e.runQa(bctx, in, &sc.r0, &sc.results[0])
+		sc.fan.Returned(0, abort)
 	}()
 	sc.r1 = *r
 	sc.w1 = *r.State
@@ -3083,19 +3154,25 @@ func (e *QuietConflictExecutor) runQfan(ctx context.Context, in Item, r *flujoim
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 1, "qb", &sc.results[1], &sc.o1, &sc.aborts[1], func() (Item, error) { return e.runQb(bctx, in, &sc.r1, &sc.results[1]) })
+		defer sc.fan.Exit(1, "qb")
+		var abort error
+		sc.o1, abort = e.runQb(bctx, in, &sc.r1, &sc.results[1])
+		sc.fan.Returned(1, abort)
 	}()
 	sc.r2 = *r
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 2, "qc", &sc.results[2], &sc.o2, &sc.aborts[2], func() (Item, error) { return e.runQc(bctx, in, &sc.r2, &sc.results[2]) })
+		defer sc.fan.Exit(2, "qc")
+		var abort error
+		sc.o2, abort = e.runQc(bctx, in, &sc.r2, &sc.results[2])
+		sc.fan.Returned(2, abort)
 	}()
-	abort, failed, cerr := flujoimpl.Gather(ctx, sc.done, sc.results[:], sc.aborts[:], sc.finished[:], true, bctx.Cancel)
+	abort, failed, cerr := sc.fan.Wait()
 	if cerr != nil {
 		// They hold the scope too: it is cancelled, never reused.
 		bctx.Abandon()
-		return *new(Item), flujoimpl.Abandoned(res, sc.results[:], sc.finished[:], cerr)
+		return *new(Item), sc.fan.Abandoned(res, cerr)
 	}
 	e.scopes.Put(bctx)
 	defer e.scratch.Load().Put(sc.owner)
@@ -3161,7 +3238,7 @@ type scratchQuietIgnoreExecutor struct {
 }
 
 func newscratchQuietIgnoreExecutor() scratchQuietIgnoreExecutor {
-	return scratchQuietIgnoreExecutor{parQfan: scratchQuietIgnoreExecutorQfan{done: make(chan int, 3)}}
+	return scratchQuietIgnoreExecutor{parQfan: scratchQuietIgnoreExecutorQfan{done: make(chan struct{}, 1)}}
 }
 func resetscratchQuietIgnoreExecutor(u *scratchQuietIgnoreExecutor) {
 	*u = scratchQuietIgnoreExecutor{parQfan: scratchQuietIgnoreExecutorQfan{done: u.parQfan.done}}
@@ -3375,9 +3452,9 @@ func (e *QuietIgnoreExecutor) shrink(level runtime.PressureLevel) {
 // scratchQuietIgnoreExecutorQfan is the working space of one run of parallel "qfan".
 type scratchQuietIgnoreExecutorQfan struct {
 	results  [3]flujo.StepResult
-	aborts   [3]error
-	finished [3]bool
-	done     chan int
+	branches [3]flujoimpl.FanBranch
+	fan      flujoimpl.Fan
+	done     chan struct{}
 	owner    *scratchQuietIgnoreExecutor // the pooled object holding this one
 	o0       Item
 	r0       flujoimpl.Run[State]
@@ -3399,13 +3476,17 @@ func (e *QuietIgnoreExecutor) runQfan(ctx context.Context, in Item, r *flujoimpl
 	sc := &u.parQfan
 	sc.owner = u
 	bctx := e.scopes.Get(ctx)
+	sc.fan.Start(ctx, bctx, false, sc.results[:], sc.branches[:], sc.done)
 	sc.r0 = *r
 	sc.w0 = *r.State
 	sc.r0.State = &sc.w0
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 0, "qa", &sc.results[0], &sc.o0, &sc.aborts[0], func() (Item, error) { return e.runQa(bctx, in, &sc.r0, &sc.results[0]) })
+		defer sc.fan.Exit(0, "qa")
+		var abort error
+		sc.o0, abort = e.runQa(bctx, in, &sc.r0, &sc.results[0])
+		sc.fan.Returned(0, abort)
 	}()
 	sc.r1 = *r
 	sc.w1 = *r.State
@@ -3413,19 +3494,25 @@ func (e *QuietIgnoreExecutor) runQfan(ctx context.Context, in Item, r *flujoimpl
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 1, "qb", &sc.results[1], &sc.o1, &sc.aborts[1], func() (Item, error) { return e.runQb(bctx, in, &sc.r1, &sc.results[1]) })
+		defer sc.fan.Exit(1, "qb")
+		var abort error
+		sc.o1, abort = e.runQb(bctx, in, &sc.r1, &sc.results[1])
+		sc.fan.Returned(1, abort)
 	}()
 	sc.r2 = *r
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 2, "qc", &sc.results[2], &sc.o2, &sc.aborts[2], func() (Item, error) { return e.runQc(bctx, in, &sc.r2, &sc.results[2]) })
+		defer sc.fan.Exit(2, "qc")
+		var abort error
+		sc.o2, abort = e.runQc(bctx, in, &sc.r2, &sc.results[2])
+		sc.fan.Returned(2, abort)
 	}()
-	abort, failed, cerr := flujoimpl.Gather(ctx, sc.done, sc.results[:], sc.aborts[:], sc.finished[:], false, bctx.Cancel)
+	abort, failed, cerr := sc.fan.Wait()
 	if cerr != nil {
 		// They hold the scope too: it is cancelled, never reused.
 		bctx.Abandon()
-		return *new(Item), flujoimpl.Abandoned(res, sc.results[:], sc.finished[:], cerr)
+		return *new(Item), sc.fan.Abandoned(res, cerr)
 	}
 	e.scopes.Put(bctx)
 	defer e.scratch.Load().Put(sc.owner)
@@ -3491,7 +3578,7 @@ type scratchQuietKeepFirstExecutor struct {
 }
 
 func newscratchQuietKeepFirstExecutor() scratchQuietKeepFirstExecutor {
-	return scratchQuietKeepFirstExecutor{parQfan: scratchQuietKeepFirstExecutorQfan{done: make(chan int, 3)}}
+	return scratchQuietKeepFirstExecutor{parQfan: scratchQuietKeepFirstExecutorQfan{done: make(chan struct{}, 1)}}
 }
 func resetscratchQuietKeepFirstExecutor(u *scratchQuietKeepFirstExecutor) {
 	*u = scratchQuietKeepFirstExecutor{parQfan: scratchQuietKeepFirstExecutorQfan{done: u.parQfan.done}}
@@ -3705,9 +3792,9 @@ func (e *QuietKeepFirstExecutor) shrink(level runtime.PressureLevel) {
 // scratchQuietKeepFirstExecutorQfan is the working space of one run of parallel "qfan".
 type scratchQuietKeepFirstExecutorQfan struct {
 	results  [3]flujo.StepResult
-	aborts   [3]error
-	finished [3]bool
-	done     chan int
+	branches [3]flujoimpl.FanBranch
+	fan      flujoimpl.Fan
+	done     chan struct{}
 	owner    *scratchQuietKeepFirstExecutor // the pooled object holding this one
 	o0       Item
 	r0       flujoimpl.Run[State]
@@ -3729,13 +3816,17 @@ func (e *QuietKeepFirstExecutor) runQfan(ctx context.Context, in Item, r *flujoi
 	sc := &u.parQfan
 	sc.owner = u
 	bctx := e.scopes.Get(ctx)
+	sc.fan.Start(ctx, bctx, true, sc.results[:], sc.branches[:], sc.done)
 	sc.r0 = *r
 	sc.w0 = *r.State
 	sc.r0.State = &sc.w0
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 0, "qa", &sc.results[0], &sc.o0, &sc.aborts[0], func() (Item, error) { return e.runQa(bctx, in, &sc.r0, &sc.results[0]) })
+		defer sc.fan.Exit(0, "qa")
+		var abort error
+		sc.o0, abort = e.runQa(bctx, in, &sc.r0, &sc.results[0])
+		sc.fan.Returned(0, abort)
 	}()
 	sc.r1 = *r
 	sc.w1 = *r.State
@@ -3743,19 +3834,25 @@ func (e *QuietKeepFirstExecutor) runQfan(ctx context.Context, in Item, r *flujoi
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 1, "qb", &sc.results[1], &sc.o1, &sc.aborts[1], func() (Item, error) { return e.runQb(bctx, in, &sc.r1, &sc.results[1]) })
+		defer sc.fan.Exit(1, "qb")
+		var abort error
+		sc.o1, abort = e.runQb(bctx, in, &sc.r1, &sc.results[1])
+		sc.fan.Returned(1, abort)
 	}()
 	sc.r2 = *r
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 2, "qc", &sc.results[2], &sc.o2, &sc.aborts[2], func() (Item, error) { return e.runQc(bctx, in, &sc.r2, &sc.results[2]) })
+		defer sc.fan.Exit(2, "qc")
+		var abort error
+		sc.o2, abort = e.runQc(bctx, in, &sc.r2, &sc.results[2])
+		sc.fan.Returned(2, abort)
 	}()
-	abort, failed, cerr := flujoimpl.Gather(ctx, sc.done, sc.results[:], sc.aborts[:], sc.finished[:], true, bctx.Cancel)
+	abort, failed, cerr := sc.fan.Wait()
 	if cerr != nil {
 		// They hold the scope too: it is cancelled, never reused.
 		bctx.Abandon()
-		return *new(Item), flujoimpl.Abandoned(res, sc.results[:], sc.finished[:], cerr)
+		return *new(Item), sc.fan.Abandoned(res, cerr)
 	}
 	e.scopes.Put(bctx)
 	defer e.scratch.Load().Put(sc.owner)
@@ -4030,7 +4127,7 @@ type scratchQuietNoMergeExecutor struct {
 }
 
 func newscratchQuietNoMergeExecutor() scratchQuietNoMergeExecutor {
-	return scratchQuietNoMergeExecutor{parQfan: scratchQuietNoMergeExecutorQfan{done: make(chan int, 3)}}
+	return scratchQuietNoMergeExecutor{parQfan: scratchQuietNoMergeExecutorQfan{done: make(chan struct{}, 1)}}
 }
 func resetscratchQuietNoMergeExecutor(u *scratchQuietNoMergeExecutor) {
 	*u = scratchQuietNoMergeExecutor{parQfan: scratchQuietNoMergeExecutorQfan{done: u.parQfan.done}}
@@ -4244,9 +4341,9 @@ func (e *QuietNoMergeExecutor) shrink(level runtime.PressureLevel) {
 // scratchQuietNoMergeExecutorQfan is the working space of one run of parallel "qfan".
 type scratchQuietNoMergeExecutorQfan struct {
 	results  [3]flujo.StepResult
-	aborts   [3]error
-	finished [3]bool
-	done     chan int
+	branches [3]flujoimpl.FanBranch
+	fan      flujoimpl.Fan
+	done     chan struct{}
 	owner    *scratchQuietNoMergeExecutor // the pooled object holding this one
 	o0       Item
 	r0       flujoimpl.Run[State]
@@ -4268,13 +4365,17 @@ func (e *QuietNoMergeExecutor) runQfan(ctx context.Context, in Item, r *flujoimp
 	sc := &u.parQfan
 	sc.owner = u
 	bctx := e.scopes.Get(ctx)
+	sc.fan.Start(ctx, bctx, true, sc.results[:], sc.branches[:], sc.done)
 	sc.r0 = *r
 	sc.w0 = *r.State
 	sc.r0.State = &sc.w0
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 0, "qa", &sc.results[0], &sc.o0, &sc.aborts[0], func() (Item, error) { return e.runQa(bctx, in, &sc.r0, &sc.results[0]) })
+		defer sc.fan.Exit(0, "qa")
+		var abort error
+		sc.o0, abort = e.runQa(bctx, in, &sc.r0, &sc.results[0])
+		sc.fan.Returned(0, abort)
 	}()
 	sc.r1 = *r
 	sc.w1 = *r.State
@@ -4282,19 +4383,25 @@ func (e *QuietNoMergeExecutor) runQfan(ctx context.Context, in Item, r *flujoimp
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 1, "qb", &sc.results[1], &sc.o1, &sc.aborts[1], func() (Item, error) { return e.runQb(bctx, in, &sc.r1, &sc.results[1]) })
+		defer sc.fan.Exit(1, "qb")
+		var abort error
+		sc.o1, abort = e.runQb(bctx, in, &sc.r1, &sc.results[1])
+		sc.fan.Returned(1, abort)
 	}()
 	sc.r2 = *r
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 2, "qc", &sc.results[2], &sc.o2, &sc.aborts[2], func() (Item, error) { return e.runQc(bctx, in, &sc.r2, &sc.results[2]) })
+		defer sc.fan.Exit(2, "qc")
+		var abort error
+		sc.o2, abort = e.runQc(bctx, in, &sc.r2, &sc.results[2])
+		sc.fan.Returned(2, abort)
 	}()
-	abort, failed, cerr := flujoimpl.Gather(ctx, sc.done, sc.results[:], sc.aborts[:], sc.finished[:], true, bctx.Cancel)
+	abort, failed, cerr := sc.fan.Wait()
 	if cerr != nil {
 		// They hold the scope too: it is cancelled, never reused.
 		bctx.Abandon()
-		return *new(Item), flujoimpl.Abandoned(res, sc.results[:], sc.finished[:], cerr)
+		return *new(Item), sc.fan.Abandoned(res, cerr)
 	}
 	e.scopes.Put(bctx)
 	defer e.scratch.Load().Put(sc.owner)
@@ -4363,7 +4470,7 @@ type scratchQuietSeqExecutor struct {
 }
 
 func newscratchQuietSeqExecutor() scratchQuietSeqExecutor {
-	return scratchQuietSeqExecutor{parQfan: scratchQuietSeqExecutorQfan{done: make(chan int, 3)}}
+	return scratchQuietSeqExecutor{parQfan: scratchQuietSeqExecutorQfan{done: make(chan struct{}, 1)}}
 }
 func resetscratchQuietSeqExecutor(u *scratchQuietSeqExecutor) {
 	*u = scratchQuietSeqExecutor{parQfan: scratchQuietSeqExecutorQfan{done: u.parQfan.done}}
@@ -4668,9 +4775,9 @@ func (e *QuietSeqExecutor) runSeed(ctx context.Context, in Item, r *flujoimpl.Ru
 // scratchQuietSeqExecutorQfan is the working space of one run of parallel "qfan".
 type scratchQuietSeqExecutorQfan struct {
 	results  [3]flujo.StepResult
-	aborts   [3]error
-	finished [3]bool
-	done     chan int
+	branches [3]flujoimpl.FanBranch
+	fan      flujoimpl.Fan
+	done     chan struct{}
 	owner    *scratchQuietSeqExecutor // the pooled object holding this one
 	o0       Item
 	r0       flujoimpl.Run[State]
@@ -4692,13 +4799,17 @@ func (e *QuietSeqExecutor) runQfan(ctx context.Context, in Item, r *flujoimpl.Ru
 	sc := &u.parQfan
 	sc.owner = u
 	bctx := e.scopes.Get(ctx)
+	sc.fan.Start(ctx, bctx, true, sc.results[:], sc.branches[:], sc.done)
 	sc.r0 = *r
 	sc.w0 = *r.State
 	sc.r0.State = &sc.w0
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 0, "qa", &sc.results[0], &sc.o0, &sc.aborts[0], func() (Item, error) { return e.runQa(bctx, in, &sc.r0, &sc.results[0]) })
+		defer sc.fan.Exit(0, "qa")
+		var abort error
+		sc.o0, abort = e.runQa(bctx, in, &sc.r0, &sc.results[0])
+		sc.fan.Returned(0, abort)
 	}()
 	sc.r1 = *r
 	sc.w1 = *r.State
@@ -4706,19 +4817,25 @@ func (e *QuietSeqExecutor) runQfan(ctx context.Context, in Item, r *flujoimpl.Ru
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 1, "qb", &sc.results[1], &sc.o1, &sc.aborts[1], func() (Item, error) { return e.runQb(bctx, in, &sc.r1, &sc.results[1]) })
+		defer sc.fan.Exit(1, "qb")
+		var abort error
+		sc.o1, abort = e.runQb(bctx, in, &sc.r1, &sc.results[1])
+		sc.fan.Returned(1, abort)
 	}()
 	sc.r2 = *r
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 2, "qc", &sc.results[2], &sc.o2, &sc.aborts[2], func() (Item, error) { return e.runQc(bctx, in, &sc.r2, &sc.results[2]) })
+		defer sc.fan.Exit(2, "qc")
+		var abort error
+		sc.o2, abort = e.runQc(bctx, in, &sc.r2, &sc.results[2])
+		sc.fan.Returned(2, abort)
 	}()
-	abort, failed, cerr := flujoimpl.Gather(ctx, sc.done, sc.results[:], sc.aborts[:], sc.finished[:], true, bctx.Cancel)
+	abort, failed, cerr := sc.fan.Wait()
 	if cerr != nil {
 		// They hold the scope too: it is cancelled, never reused.
 		bctx.Abandon()
-		return *new(Item), flujoimpl.Abandoned(res, sc.results[:], sc.finished[:], cerr)
+		return *new(Item), sc.fan.Abandoned(res, cerr)
 	}
 	e.scopes.Put(bctx)
 	defer e.scratch.Load().Put(sc.owner)
@@ -4779,7 +4896,7 @@ type scratchQuietTimeoutExecutor struct {
 }
 
 func newscratchQuietTimeoutExecutor() scratchQuietTimeoutExecutor {
-	return scratchQuietTimeoutExecutor{parQtfan: scratchQuietTimeoutExecutorQtfan{done: make(chan int, 2)}}
+	return scratchQuietTimeoutExecutor{parQtfan: scratchQuietTimeoutExecutorQtfan{done: make(chan struct{}, 1)}}
 }
 func resetscratchQuietTimeoutExecutor(u *scratchQuietTimeoutExecutor) {
 	*u = scratchQuietTimeoutExecutor{parQtfan: scratchQuietTimeoutExecutorQtfan{done: u.parQtfan.done}}
@@ -4966,9 +5083,9 @@ func (e *QuietTimeoutExecutor) shrink(level runtime.PressureLevel) {
 // scratchQuietTimeoutExecutorQtfan is the working space of one run of parallel "qtfan".
 type scratchQuietTimeoutExecutorQtfan struct {
 	results  [2]flujo.StepResult
-	aborts   [2]error
-	finished [2]bool
-	done     chan int
+	branches [2]flujoimpl.FanBranch
+	fan      flujoimpl.Fan
+	done     chan struct{}
 	owner    *scratchQuietTimeoutExecutor // the pooled object holding this one
 	o0       Item
 	r0       flujoimpl.Run[State]
@@ -4987,25 +5104,32 @@ func (e *QuietTimeoutExecutor) runQtfan(ctx context.Context, in Item, r *flujoim
 	sc := &u.parQtfan
 	sc.owner = u
 	bctx := e.scopes.Get(ctx)
+	sc.fan.Start(ctx, bctx, true, sc.results[:], sc.branches[:], sc.done)
 	sc.r0 = *r
 	sc.w0 = *r.State
 	sc.r0.State = &sc.w0
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 0, "qa", &sc.results[0], &sc.o0, &sc.aborts[0], func() (Item, error) { return e.runQa(bctx, in, &sc.r0, &sc.results[0]) })
+		defer sc.fan.Exit(0, "qa")
+		var abort error
+		sc.o0, abort = e.runQa(bctx, in, &sc.r0, &sc.results[0])
+		sc.fan.Returned(0, abort)
 	}()
 	sc.r1 = *r
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 1, "qc", &sc.results[1], &sc.o1, &sc.aborts[1], func() (Item, error) { return e.runQc(bctx, in, &sc.r1, &sc.results[1]) })
+		defer sc.fan.Exit(1, "qc")
+		var abort error
+		sc.o1, abort = e.runQc(bctx, in, &sc.r1, &sc.results[1])
+		sc.fan.Returned(1, abort)
 	}()
-	abort, failed, cerr := flujoimpl.Gather(ctx, sc.done, sc.results[:], sc.aborts[:], sc.finished[:], true, bctx.Cancel)
+	abort, failed, cerr := sc.fan.Wait()
 	if cerr != nil {
 		// They hold the scope too: it is cancelled, never reused.
 		bctx.Abandon()
-		return *new(Item), flujoimpl.Abandoned(res, sc.results[:], sc.finished[:], cerr)
+		return *new(Item), sc.fan.Abandoned(res, cerr)
 	}
 	e.scopes.Put(bctx)
 	defer e.scratch.Load().Put(sc.owner)
@@ -5063,7 +5187,7 @@ type scratchQuietUpdateExecutor struct {
 }
 
 func newscratchQuietUpdateExecutor() scratchQuietUpdateExecutor {
-	return scratchQuietUpdateExecutor{parQfan: scratchQuietUpdateExecutorQfan{done: make(chan int, 3)}}
+	return scratchQuietUpdateExecutor{parQfan: scratchQuietUpdateExecutorQfan{done: make(chan struct{}, 1)}}
 }
 func resetscratchQuietUpdateExecutor(u *scratchQuietUpdateExecutor) {
 	*u = scratchQuietUpdateExecutor{parQfan: scratchQuietUpdateExecutorQfan{done: u.parQfan.done}}
@@ -5277,9 +5401,9 @@ func (e *QuietUpdateExecutor) shrink(level runtime.PressureLevel) {
 // scratchQuietUpdateExecutorQfan is the working space of one run of parallel "qfan".
 type scratchQuietUpdateExecutorQfan struct {
 	results  [3]flujo.StepResult
-	aborts   [3]error
-	finished [3]bool
-	done     chan int
+	branches [3]flujoimpl.FanBranch
+	fan      flujoimpl.Fan
+	done     chan struct{}
 	owner    *scratchQuietUpdateExecutor // the pooled object holding this one
 	o0       Item
 	r0       flujoimpl.Run[State]
@@ -5301,13 +5425,17 @@ func (e *QuietUpdateExecutor) runQfan(ctx context.Context, in Item, r *flujoimpl
 	sc := &u.parQfan
 	sc.owner = u
 	bctx := e.scopes.Get(ctx)
+	sc.fan.Start(ctx, bctx, true, sc.results[:], sc.branches[:], sc.done)
 	sc.r0 = *r
 	sc.w0 = *r.State
 	sc.r0.State = &sc.w0
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 0, "qa", &sc.results[0], &sc.o0, &sc.aborts[0], func() (Item, error) { return e.runQa(bctx, in, &sc.r0, &sc.results[0]) })
+		defer sc.fan.Exit(0, "qa")
+		var abort error
+		sc.o0, abort = e.runQa(bctx, in, &sc.r0, &sc.results[0])
+		sc.fan.Returned(0, abort)
 	}()
 	sc.r1 = *r
 	sc.w1 = *r.State
@@ -5315,19 +5443,25 @@ func (e *QuietUpdateExecutor) runQfan(ctx context.Context, in Item, r *flujoimpl
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 1, "qb", &sc.results[1], &sc.o1, &sc.aborts[1], func() (Item, error) { return e.runQb(bctx, in, &sc.r1, &sc.results[1]) })
+		defer sc.fan.Exit(1, "qb")
+		var abort error
+		sc.o1, abort = e.runQb(bctx, in, &sc.r1, &sc.results[1])
+		sc.fan.Returned(1, abort)
 	}()
 	sc.r2 = *r
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 2, "qc", &sc.results[2], &sc.o2, &sc.aborts[2], func() (Item, error) { return e.runQc(bctx, in, &sc.r2, &sc.results[2]) })
+		defer sc.fan.Exit(2, "qc")
+		var abort error
+		sc.o2, abort = e.runQc(bctx, in, &sc.r2, &sc.results[2])
+		sc.fan.Returned(2, abort)
 	}()
-	abort, failed, cerr := flujoimpl.Gather(ctx, sc.done, sc.results[:], sc.aborts[:], sc.finished[:], true, bctx.Cancel)
+	abort, failed, cerr := sc.fan.Wait()
 	if cerr != nil {
 		// They hold the scope too: it is cancelled, never reused.
 		bctx.Abandon()
-		return *new(Item), flujoimpl.Abandoned(res, sc.results[:], sc.finished[:], cerr)
+		return *new(Item), sc.fan.Abandoned(res, cerr)
 	}
 	e.scopes.Put(bctx)
 	defer e.scratch.Load().Put(sc.owner)

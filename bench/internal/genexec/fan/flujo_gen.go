@@ -24,7 +24,7 @@ var (
 )
 
 // This file needs a flujoimpl package that supports its generated-code version; if the line below fails to compile, regenerate with the flujogen of the flujo module version in go.mod.
-const _ = flujoimpl.SupportPackageIsVersion3
+const _ = flujoimpl.SupportPackageIsVersion4
 
 // flujogenMethods gives each executor the methods it has on its services, as the ExecutorCore has them; the name keeps the embedded field unexported.
 type flujogenMethods = flujoimpl.Methods
@@ -64,7 +64,7 @@ type scratchFanExecutor struct {
 }
 
 func newscratchFanExecutor() scratchFanExecutor {
-	return scratchFanExecutor{parFan: scratchFanExecutorFan{done: make(chan int, 4)}}
+	return scratchFanExecutor{parFan: scratchFanExecutorFan{done: make(chan struct{}, 1)}}
 }
 func resetscratchFanExecutor(u *scratchFanExecutor) {
 	*u = scratchFanExecutor{parFan: scratchFanExecutorFan{done: u.parFan.done}}
@@ -300,9 +300,9 @@ func (e *FanExecutor) shrink(level runtime.PressureLevel) {
 // scratchFanExecutorFan is the working space of one run of parallel "fan".
 type scratchFanExecutorFan struct {
 	results  [4]flujo.StepResult
-	aborts   [4]error
-	finished [4]bool
-	done     chan int
+	branches [4]flujoimpl.FanBranch
+	fan      flujoimpl.Fan
+	done     chan struct{}
 	owner    *scratchFanExecutor // the pooled object holding this one
 	o0       int
 	r0       flujoimpl.Run[State]
@@ -328,13 +328,17 @@ func (e *FanExecutor) runFan(ctx context.Context, in int, r *flujoimpl.Run[State
 	sc := &u.parFan
 	sc.owner = u
 	bctx := e.scopes.Get(ctx)
+	sc.fan.Start(ctx, bctx, true, sc.results[:], sc.branches[:], sc.done)
 	sc.r0 = *r
 	sc.w0 = *r.State
 	sc.r0.State = &sc.w0
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 0, "a", &sc.results[0], &sc.o0, &sc.aborts[0], func() (int, error) { return e.runA(bctx, in, &sc.r0, &sc.results[0]) })
+		defer sc.fan.Exit(0, "a")
+		var abort error
+		sc.o0, abort = e.runA(bctx, in, &sc.r0, &sc.results[0])
+		sc.fan.Returned(0, abort)
 	}()
 	sc.r1 = *r
 	sc.w1 = *r.State
@@ -342,7 +346,10 @@ func (e *FanExecutor) runFan(ctx context.Context, in int, r *flujoimpl.Run[State
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 1, "b", &sc.results[1], &sc.o1, &sc.aborts[1], func() (int, error) { return e.runB(bctx, in, &sc.r1, &sc.results[1]) })
+		defer sc.fan.Exit(1, "b")
+		var abort error
+		sc.o1, abort = e.runB(bctx, in, &sc.r1, &sc.results[1])
+		sc.fan.Returned(1, abort)
 	}()
 	sc.r2 = *r
 	sc.w2 = *r.State
@@ -350,7 +357,10 @@ func (e *FanExecutor) runFan(ctx context.Context, in int, r *flujoimpl.Run[State
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 2, "c", &sc.results[2], &sc.o2, &sc.aborts[2], func() (int, error) { return e.runC(bctx, in, &sc.r2, &sc.results[2]) })
+		defer sc.fan.Exit(2, "c")
+		var abort error
+		sc.o2, abort = e.runC(bctx, in, &sc.r2, &sc.results[2])
+		sc.fan.Returned(2, abort)
 	}()
 	sc.r3 = *r
 	sc.w3 = *r.State
@@ -358,13 +368,16 @@ func (e *FanExecutor) runFan(ctx context.Context, in int, r *flujoimpl.Run[State
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 3, "d", &sc.results[3], &sc.o3, &sc.aborts[3], func() (int, error) { return e.runD(bctx, in, &sc.r3, &sc.results[3]) })
+		defer sc.fan.Exit(3, "d")
+		var abort error
+		sc.o3, abort = e.runD(bctx, in, &sc.r3, &sc.results[3])
+		sc.fan.Returned(3, abort)
 	}()
-	abort, failed, cerr := flujoimpl.Gather(ctx, sc.done, sc.results[:], sc.aborts[:], sc.finished[:], true, bctx.Cancel)
+	abort, failed, cerr := sc.fan.Wait()
 	if cerr != nil {
 		// They hold the scope too: it is cancelled, never reused.
 		bctx.Abandon()
-		return *new(int), flujoimpl.Abandoned(res, sc.results[:], sc.finished[:], cerr)
+		return *new(int), sc.fan.Abandoned(res, cerr)
 	}
 	e.scopes.Put(bctx)
 	defer e.scratch.Load().Put(sc.owner)

@@ -62,7 +62,7 @@ var (
 )
 
 // This file needs a flujoimpl package that supports its generated-code version; if the line below fails to compile, regenerate with the flujogen of the flujo module version in go.mod.
-const _ = flujoimpl.SupportPackageIsVersion3
+const _ = flujoimpl.SupportPackageIsVersion4
 
 // flujogenMethods gives each executor the methods it has on its services, as the ExecutorCore has them; the name keeps the embedded field unexported.
 type flujogenMethods = flujoimpl.Methods
@@ -1991,7 +1991,7 @@ type scratchBudgetFanExecutor struct {
 }
 
 func newscratchBudgetFanExecutor() scratchBudgetFanExecutor {
-	return scratchBudgetFanExecutor{parFan: scratchBudgetFanExecutorFan{done: make(chan int, 2)}}
+	return scratchBudgetFanExecutor{parFan: scratchBudgetFanExecutorFan{done: make(chan struct{}, 1)}}
 }
 func resetscratchBudgetFanExecutor(u *scratchBudgetFanExecutor) {
 	*u = scratchBudgetFanExecutor{parFan: scratchBudgetFanExecutorFan{done: u.parFan.done}}
@@ -2162,9 +2162,9 @@ func (e *BudgetFanExecutor) shrink(level runtime.PressureLevel) {
 // scratchBudgetFanExecutorFan is the working space of one run of parallel "fan".
 type scratchBudgetFanExecutorFan struct {
 	results  [2]flujo.StepResult
-	aborts   [2]error
-	finished [2]bool
-	done     chan int
+	branches [2]flujoimpl.FanBranch
+	fan      flujoimpl.Fan
+	done     chan struct{}
 	owner    *scratchBudgetFanExecutor // the pooled object holding this one
 	o0       flujotest.Charge
 	r0       flujoimpl.Run[struct{}]
@@ -2183,21 +2183,28 @@ func (e *BudgetFanExecutor) runFan(ctx context.Context, in flujotest.Bill, r *fl
 	sc.owner = u
 	bctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	sc.fan.Start(ctx, flujoimpl.CancelFunc(cancel), true, sc.results[:], sc.branches[:], sc.done)
 	sc.r0 = *r
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 0, "paid", &sc.results[0], &sc.o0, &sc.aborts[0], func() (flujotest.Charge, error) { return e.runPaid(bctx, in, &sc.r0, &sc.results[0]) })
+		defer sc.fan.Exit(0, "paid")
+		var abort error
+		sc.o0, abort = e.runPaid(bctx, in, &sc.r0, &sc.results[0])
+		sc.fan.Returned(0, abort)
 	}()
 	sc.r1 = *r
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 1, "free", &sc.results[1], &sc.o1, &sc.aborts[1], func() (flujotest.Charge, error) { return e.runFree(bctx, in, &sc.r1, &sc.results[1]) })
+		defer sc.fan.Exit(1, "free")
+		var abort error
+		sc.o1, abort = e.runFree(bctx, in, &sc.r1, &sc.results[1])
+		sc.fan.Returned(1, abort)
 	}()
-	abort, failed, cerr := flujoimpl.Gather(ctx, sc.done, sc.results[:], sc.aborts[:], sc.finished[:], true, cancel)
+	abort, failed, cerr := sc.fan.Wait()
 	if cerr != nil {
-		return *new(flujotest.Charge), flujoimpl.Abandoned(res, sc.results[:], sc.finished[:], cerr)
+		return *new(flujotest.Charge), sc.fan.Abandoned(res, cerr)
 	}
 	defer e.scratch.Load().Put(sc.owner)
 	if stop, abort := flujoimpl.Branches(res, sc.results[:], r.Record, abort, failed); stop {
@@ -2254,7 +2261,7 @@ type scratchBudgetFan4Executor struct {
 }
 
 func newscratchBudgetFan4Executor() scratchBudgetFan4Executor {
-	return scratchBudgetFan4Executor{parFan: scratchBudgetFan4ExecutorFan{done: make(chan int, 4)}}
+	return scratchBudgetFan4Executor{parFan: scratchBudgetFan4ExecutorFan{done: make(chan struct{}, 1)}}
 }
 func resetscratchBudgetFan4Executor(u *scratchBudgetFan4Executor) {
 	*u = scratchBudgetFan4Executor{parFan: scratchBudgetFan4ExecutorFan{done: u.parFan.done}}
@@ -2465,9 +2472,9 @@ func (e *BudgetFan4Executor) shrink(level runtime.PressureLevel) {
 // scratchBudgetFan4ExecutorFan is the working space of one run of parallel "fan".
 type scratchBudgetFan4ExecutorFan struct {
 	results  [4]flujo.StepResult
-	aborts   [4]error
-	finished [4]bool
-	done     chan int
+	branches [4]flujoimpl.FanBranch
+	fan      flujoimpl.Fan
+	done     chan struct{}
 	owner    *scratchBudgetFan4Executor // the pooled object holding this one
 	o0       flujotest.Charge
 	r0       flujoimpl.Run[struct{}]
@@ -2490,33 +2497,46 @@ func (e *BudgetFan4Executor) runFan(ctx context.Context, in flujotest.Bill, r *f
 	sc.owner = u
 	bctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	sc.fan.Start(ctx, flujoimpl.CancelFunc(cancel), true, sc.results[:], sc.branches[:], sc.done)
 	sc.r0 = *r
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 0, "b1", &sc.results[0], &sc.o0, &sc.aborts[0], func() (flujotest.Charge, error) { return e.runB1(bctx, in, &sc.r0, &sc.results[0]) })
+		defer sc.fan.Exit(0, "b1")
+		var abort error
+		sc.o0, abort = e.runB1(bctx, in, &sc.r0, &sc.results[0])
+		sc.fan.Returned(0, abort)
 	}()
 	sc.r1 = *r
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 1, "b2", &sc.results[1], &sc.o1, &sc.aborts[1], func() (flujotest.Charge, error) { return e.runB2(bctx, in, &sc.r1, &sc.results[1]) })
+		defer sc.fan.Exit(1, "b2")
+		var abort error
+		sc.o1, abort = e.runB2(bctx, in, &sc.r1, &sc.results[1])
+		sc.fan.Returned(1, abort)
 	}()
 	sc.r2 = *r
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 2, "b3", &sc.results[2], &sc.o2, &sc.aborts[2], func() (flujotest.Charge, error) { return e.runB3(bctx, in, &sc.r2, &sc.results[2]) })
+		defer sc.fan.Exit(2, "b3")
+		var abort error
+		sc.o2, abort = e.runB3(bctx, in, &sc.r2, &sc.results[2])
+		sc.fan.Returned(2, abort)
 	}()
 	sc.r3 = *r
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 3, "b4", &sc.results[3], &sc.o3, &sc.aborts[3], func() (flujotest.Charge, error) { return e.runB4(bctx, in, &sc.r3, &sc.results[3]) })
+		defer sc.fan.Exit(3, "b4")
+		var abort error
+		sc.o3, abort = e.runB4(bctx, in, &sc.r3, &sc.results[3])
+		sc.fan.Returned(3, abort)
 	}()
-	abort, failed, cerr := flujoimpl.Gather(ctx, sc.done, sc.results[:], sc.aborts[:], sc.finished[:], true, cancel)
+	abort, failed, cerr := sc.fan.Wait()
 	if cerr != nil {
-		return *new(flujotest.Charge), flujoimpl.Abandoned(res, sc.results[:], sc.finished[:], cerr)
+		return *new(flujotest.Charge), sc.fan.Abandoned(res, cerr)
 	}
 	defer e.scratch.Load().Put(sc.owner)
 	if stop, abort := flujoimpl.Branches(res, sc.results[:], r.Record, abort, failed); stop {
@@ -2573,7 +2593,7 @@ type scratchBudgetHoldFanExecutor struct {
 }
 
 func newscratchBudgetHoldFanExecutor() scratchBudgetHoldFanExecutor {
-	return scratchBudgetHoldFanExecutor{parFan: scratchBudgetHoldFanExecutorFan{done: make(chan int, 2)}}
+	return scratchBudgetHoldFanExecutor{parFan: scratchBudgetHoldFanExecutorFan{done: make(chan struct{}, 1)}}
 }
 func resetscratchBudgetHoldFanExecutor(u *scratchBudgetHoldFanExecutor) {
 	*u = scratchBudgetHoldFanExecutor{parFan: scratchBudgetHoldFanExecutorFan{done: u.parFan.done}}
@@ -2744,9 +2764,9 @@ func (e *BudgetHoldFanExecutor) shrink(level runtime.PressureLevel) {
 // scratchBudgetHoldFanExecutorFan is the working space of one run of parallel "fan".
 type scratchBudgetHoldFanExecutorFan struct {
 	results  [2]flujo.StepResult
-	aborts   [2]error
-	finished [2]bool
-	done     chan int
+	branches [2]flujoimpl.FanBranch
+	fan      flujoimpl.Fan
+	done     chan struct{}
 	owner    *scratchBudgetHoldFanExecutor // the pooled object holding this one
 	o0       flujotest.Charge
 	r0       flujoimpl.Run[struct{}]
@@ -2765,21 +2785,28 @@ func (e *BudgetHoldFanExecutor) runFan(ctx context.Context, in flujotest.Bill, r
 	sc.owner = u
 	bctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	sc.fan.Start(ctx, flujoimpl.CancelFunc(cancel), true, sc.results[:], sc.branches[:], sc.done)
 	sc.r0 = *r
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 0, "paid", &sc.results[0], &sc.o0, &sc.aborts[0], func() (flujotest.Charge, error) { return e.runPaid(bctx, in, &sc.r0, &sc.results[0]) })
+		defer sc.fan.Exit(0, "paid")
+		var abort error
+		sc.o0, abort = e.runPaid(bctx, in, &sc.r0, &sc.results[0])
+		sc.fan.Returned(0, abort)
 	}()
 	sc.r1 = *r
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 1, "hold", &sc.results[1], &sc.o1, &sc.aborts[1], func() (flujotest.Charge, error) { return e.runHold(bctx, in, &sc.r1, &sc.results[1]) })
+		defer sc.fan.Exit(1, "hold")
+		var abort error
+		sc.o1, abort = e.runHold(bctx, in, &sc.r1, &sc.results[1])
+		sc.fan.Returned(1, abort)
 	}()
-	abort, failed, cerr := flujoimpl.Gather(ctx, sc.done, sc.results[:], sc.aborts[:], sc.finished[:], true, cancel)
+	abort, failed, cerr := sc.fan.Wait()
 	if cerr != nil {
-		return *new(flujotest.Charge), flujoimpl.Abandoned(res, sc.results[:], sc.finished[:], cerr)
+		return *new(flujotest.Charge), sc.fan.Abandoned(res, cerr)
 	}
 	defer e.scratch.Load().Put(sc.owner)
 	if stop, abort := flujoimpl.Branches(res, sc.results[:], r.Record, abort, failed); stop {
@@ -5261,7 +5288,7 @@ type scratchFanBranchFailsExecutor struct {
 }
 
 func newscratchFanBranchFailsExecutor() scratchFanBranchFailsExecutor {
-	return scratchFanBranchFailsExecutor{parFan: scratchFanBranchFailsExecutorFan{done: make(chan int, 2)}}
+	return scratchFanBranchFailsExecutor{parFan: scratchFanBranchFailsExecutorFan{done: make(chan struct{}, 1)}}
 }
 func resetscratchFanBranchFailsExecutor(u *scratchFanBranchFailsExecutor) {
 	*u = scratchFanBranchFailsExecutor{parFan: scratchFanBranchFailsExecutorFan{done: u.parFan.done}}
@@ -5474,9 +5501,9 @@ func (e *FanBranchFailsExecutor) shrink(level runtime.PressureLevel) {
 // scratchFanBranchFailsExecutorFan is the working space of one run of parallel "fan".
 type scratchFanBranchFailsExecutorFan struct {
 	results  [2]flujo.StepResult
-	aborts   [2]error
-	finished [2]bool
-	done     chan int
+	branches [2]flujoimpl.FanBranch
+	fan      flujoimpl.Fan
+	done     chan struct{}
 	owner    *scratchFanBranchFailsExecutor // the pooled object holding this one
 	o0       flujotest.Job
 	r0       flujoimpl.Run[flujotest.State]
@@ -5495,25 +5522,32 @@ func (e *FanBranchFailsExecutor) runFan(ctx context.Context, in flujotest.Job, r
 	sc := &u.parFan
 	sc.owner = u
 	bctx := e.scopes.Get(ctx)
+	sc.fan.Start(ctx, bctx, true, sc.results[:], sc.branches[:], sc.done)
 	sc.r0 = *r
 	sc.w0 = *r.State
 	sc.r0.State = &sc.w0
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 0, "p1", &sc.results[0], &sc.o0, &sc.aborts[0], func() (flujotest.Job, error) { return e.runP1(bctx, in, &sc.r0, &sc.results[0]) })
+		defer sc.fan.Exit(0, "p1")
+		var abort error
+		sc.o0, abort = e.runP1(bctx, in, &sc.r0, &sc.results[0])
+		sc.fan.Returned(0, abort)
 	}()
 	sc.r1 = *r
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 1, "fail", &sc.results[1], &sc.o1, &sc.aborts[1], func() (flujotest.Job, error) { return e.runFail(bctx, in, &sc.r1, &sc.results[1]) })
+		defer sc.fan.Exit(1, "fail")
+		var abort error
+		sc.o1, abort = e.runFail(bctx, in, &sc.r1, &sc.results[1])
+		sc.fan.Returned(1, abort)
 	}()
-	abort, failed, cerr := flujoimpl.Gather(ctx, sc.done, sc.results[:], sc.aborts[:], sc.finished[:], true, bctx.Cancel)
+	abort, failed, cerr := sc.fan.Wait()
 	if cerr != nil {
 		// They hold the scope too: it is cancelled, never reused.
 		bctx.Abandon()
-		return *new(flujotest.Job), flujoimpl.Abandoned(res, sc.results[:], sc.finished[:], cerr)
+		return *new(flujotest.Job), sc.fan.Abandoned(res, cerr)
 	}
 	e.scopes.Put(bctx)
 	defer e.scratch.Load().Put(sc.owner)
@@ -5604,7 +5638,7 @@ type scratchFanErrorOnConflictExecutor struct {
 }
 
 func newscratchFanErrorOnConflictExecutor() scratchFanErrorOnConflictExecutor {
-	return scratchFanErrorOnConflictExecutor{parFan: scratchFanErrorOnConflictExecutorFan{done: make(chan int, 3)}}
+	return scratchFanErrorOnConflictExecutor{parFan: scratchFanErrorOnConflictExecutorFan{done: make(chan struct{}, 1)}}
 }
 func resetscratchFanErrorOnConflictExecutor(u *scratchFanErrorOnConflictExecutor) {
 	*u = scratchFanErrorOnConflictExecutor{parFan: scratchFanErrorOnConflictExecutorFan{done: u.parFan.done}}
@@ -5845,9 +5879,9 @@ func (e *FanErrorOnConflictExecutor) shrink(level runtime.PressureLevel) {
 // scratchFanErrorOnConflictExecutorFan is the working space of one run of parallel "fan".
 type scratchFanErrorOnConflictExecutorFan struct {
 	results  [3]flujo.StepResult
-	aborts   [3]error
-	finished [3]bool
-	done     chan int
+	branches [3]flujoimpl.FanBranch
+	fan      flujoimpl.Fan
+	done     chan struct{}
 	owner    *scratchFanErrorOnConflictExecutor // the pooled object holding this one
 	o0       flujotest.Job
 	r0       flujoimpl.Run[flujotest.State]
@@ -5888,13 +5922,17 @@ func (e *FanErrorOnConflictExecutor) runFan(ctx context.Context, in flujotest.Jo
 	sc := &u.parFan
 	sc.owner = u
 	bctx := e.scopes.Get(ctx)
+	sc.fan.Start(ctx, bctx, true, sc.results[:], sc.branches[:], sc.done)
 	sc.r0 = *r
 	sc.w0 = *r.State
 	sc.r0.State = &sc.w0
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 0, "p1", &sc.results[0], &sc.o0, &sc.aborts[0], func() (flujotest.Job, error) { return e.runP1(bctx, in, &sc.r0, &sc.results[0]) })
+		defer sc.fan.Exit(0, "p1")
+		var abort error
+		sc.o0, abort = e.runP1(bctx, in, &sc.r0, &sc.results[0])
+		sc.fan.Returned(0, abort)
 	}()
 	sc.r1 = *r
 	sc.w1 = *r.State
@@ -5902,19 +5940,25 @@ func (e *FanErrorOnConflictExecutor) runFan(ctx context.Context, in flujotest.Jo
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 1, "a2", &sc.results[1], &sc.o1, &sc.aborts[1], func() (flujotest.Job, error) { return e.runA2(bctx, in, &sc.r1, &sc.results[1]) })
+		defer sc.fan.Exit(1, "a2")
+		var abort error
+		sc.o1, abort = e.runA2(bctx, in, &sc.r1, &sc.results[1])
+		sc.fan.Returned(1, abort)
 	}()
 	sc.r2 = *r
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 2, "echo", &sc.results[2], &sc.o2, &sc.aborts[2], func() (flujotest.Job, error) { return e.runEcho(bctx, in, &sc.r2, &sc.results[2]) })
+		defer sc.fan.Exit(2, "echo")
+		var abort error
+		sc.o2, abort = e.runEcho(bctx, in, &sc.r2, &sc.results[2])
+		sc.fan.Returned(2, abort)
 	}()
-	abort, failed, cerr := flujoimpl.Gather(ctx, sc.done, sc.results[:], sc.aborts[:], sc.finished[:], true, bctx.Cancel)
+	abort, failed, cerr := sc.fan.Wait()
 	if cerr != nil {
 		// They hold the scope too: it is cancelled, never reused.
 		bctx.Abandon()
-		return *new(flujotest.Job), flujoimpl.Abandoned(res, sc.results[:], sc.finished[:], cerr)
+		return *new(flujotest.Job), sc.fan.Abandoned(res, cerr)
 	}
 	e.scopes.Put(bctx)
 	defer e.scratch.Load().Put(sc.owner)
@@ -6011,7 +6055,7 @@ type scratchFanJoinFailsExecutor struct {
 }
 
 func newscratchFanJoinFailsExecutor() scratchFanJoinFailsExecutor {
-	return scratchFanJoinFailsExecutor{parFan: scratchFanJoinFailsExecutorFan{done: make(chan int, 3)}}
+	return scratchFanJoinFailsExecutor{parFan: scratchFanJoinFailsExecutorFan{done: make(chan struct{}, 1)}}
 }
 func resetscratchFanJoinFailsExecutor(u *scratchFanJoinFailsExecutor) {
 	*u = scratchFanJoinFailsExecutor{parFan: scratchFanJoinFailsExecutorFan{done: u.parFan.done}}
@@ -6224,9 +6268,9 @@ func (e *FanJoinFailsExecutor) shrink(level runtime.PressureLevel) {
 // scratchFanJoinFailsExecutorFan is the working space of one run of parallel "fan".
 type scratchFanJoinFailsExecutorFan struct {
 	results  [3]flujo.StepResult
-	aborts   [3]error
-	finished [3]bool
-	done     chan int
+	branches [3]flujoimpl.FanBranch
+	fan      flujoimpl.Fan
+	done     chan struct{}
 	owner    *scratchFanJoinFailsExecutor // the pooled object holding this one
 	o0       flujotest.Job
 	r0       flujoimpl.Run[flujotest.State]
@@ -6248,13 +6292,17 @@ func (e *FanJoinFailsExecutor) runFan(ctx context.Context, in flujotest.Job, r *
 	sc := &u.parFan
 	sc.owner = u
 	bctx := e.scopes.Get(ctx)
+	sc.fan.Start(ctx, bctx, false, sc.results[:], sc.branches[:], sc.done)
 	sc.r0 = *r
 	sc.w0 = *r.State
 	sc.r0.State = &sc.w0
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 0, "a1", &sc.results[0], &sc.o0, &sc.aborts[0], func() (flujotest.Job, error) { return e.runA1(bctx, in, &sc.r0, &sc.results[0]) })
+		defer sc.fan.Exit(0, "a1")
+		var abort error
+		sc.o0, abort = e.runA1(bctx, in, &sc.r0, &sc.results[0])
+		sc.fan.Returned(0, abort)
 	}()
 	sc.r1 = *r
 	sc.w1 = *r.State
@@ -6262,19 +6310,25 @@ func (e *FanJoinFailsExecutor) runFan(ctx context.Context, in flujotest.Job, r *
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 1, "b", &sc.results[1], &sc.o1, &sc.aborts[1], func() (flujotest.Job, error) { return e.runB(bctx, in, &sc.r1, &sc.results[1]) })
+		defer sc.fan.Exit(1, "b")
+		var abort error
+		sc.o1, abort = e.runB(bctx, in, &sc.r1, &sc.results[1])
+		sc.fan.Returned(1, abort)
 	}()
 	sc.r2 = *r
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 2, "fail", &sc.results[2], &sc.o2, &sc.aborts[2], func() (flujotest.Job, error) { return e.runFail(bctx, in, &sc.r2, &sc.results[2]) })
+		defer sc.fan.Exit(2, "fail")
+		var abort error
+		sc.o2, abort = e.runFail(bctx, in, &sc.r2, &sc.results[2])
+		sc.fan.Returned(2, abort)
 	}()
-	abort, failed, cerr := flujoimpl.Gather(ctx, sc.done, sc.results[:], sc.aborts[:], sc.finished[:], false, bctx.Cancel)
+	abort, failed, cerr := sc.fan.Wait()
 	if cerr != nil {
 		// They hold the scope too: it is cancelled, never reused.
 		bctx.Abandon()
-		return *new(flujotest.Job), flujoimpl.Abandoned(res, sc.results[:], sc.finished[:], cerr)
+		return *new(flujotest.Job), sc.fan.Abandoned(res, cerr)
 	}
 	e.scopes.Put(bctx)
 	defer e.scratch.Load().Put(sc.owner)
@@ -6345,7 +6399,7 @@ type scratchFanKeepFirstExecutor struct {
 }
 
 func newscratchFanKeepFirstExecutor() scratchFanKeepFirstExecutor {
-	return scratchFanKeepFirstExecutor{parFan: scratchFanKeepFirstExecutorFan{done: make(chan int, 3)}}
+	return scratchFanKeepFirstExecutor{parFan: scratchFanKeepFirstExecutorFan{done: make(chan struct{}, 1)}}
 }
 func resetscratchFanKeepFirstExecutor(u *scratchFanKeepFirstExecutor) {
 	*u = scratchFanKeepFirstExecutor{parFan: scratchFanKeepFirstExecutorFan{done: u.parFan.done}}
@@ -6586,9 +6640,9 @@ func (e *FanKeepFirstExecutor) shrink(level runtime.PressureLevel) {
 // scratchFanKeepFirstExecutorFan is the working space of one run of parallel "fan".
 type scratchFanKeepFirstExecutorFan struct {
 	results  [3]flujo.StepResult
-	aborts   [3]error
-	finished [3]bool
-	done     chan int
+	branches [3]flujoimpl.FanBranch
+	fan      flujoimpl.Fan
+	done     chan struct{}
 	owner    *scratchFanKeepFirstExecutor // the pooled object holding this one
 	o0       flujotest.Job
 	r0       flujoimpl.Run[flujotest.State]
@@ -6610,13 +6664,17 @@ func (e *FanKeepFirstExecutor) runFan(ctx context.Context, in flujotest.Job, r *
 	sc := &u.parFan
 	sc.owner = u
 	bctx := e.scopes.Get(ctx)
+	sc.fan.Start(ctx, bctx, true, sc.results[:], sc.branches[:], sc.done)
 	sc.r0 = *r
 	sc.w0 = *r.State
 	sc.r0.State = &sc.w0
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 0, "p1", &sc.results[0], &sc.o0, &sc.aborts[0], func() (flujotest.Job, error) { return e.runP1(bctx, in, &sc.r0, &sc.results[0]) })
+		defer sc.fan.Exit(0, "p1")
+		var abort error
+		sc.o0, abort = e.runP1(bctx, in, &sc.r0, &sc.results[0])
+		sc.fan.Returned(0, abort)
 	}()
 	sc.r1 = *r
 	sc.w1 = *r.State
@@ -6624,19 +6682,25 @@ func (e *FanKeepFirstExecutor) runFan(ctx context.Context, in flujotest.Job, r *
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 1, "a2", &sc.results[1], &sc.o1, &sc.aborts[1], func() (flujotest.Job, error) { return e.runA2(bctx, in, &sc.r1, &sc.results[1]) })
+		defer sc.fan.Exit(1, "a2")
+		var abort error
+		sc.o1, abort = e.runA2(bctx, in, &sc.r1, &sc.results[1])
+		sc.fan.Returned(1, abort)
 	}()
 	sc.r2 = *r
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 2, "echo", &sc.results[2], &sc.o2, &sc.aborts[2], func() (flujotest.Job, error) { return e.runEcho(bctx, in, &sc.r2, &sc.results[2]) })
+		defer sc.fan.Exit(2, "echo")
+		var abort error
+		sc.o2, abort = e.runEcho(bctx, in, &sc.r2, &sc.results[2])
+		sc.fan.Returned(2, abort)
 	}()
-	abort, failed, cerr := flujoimpl.Gather(ctx, sc.done, sc.results[:], sc.aborts[:], sc.finished[:], true, bctx.Cancel)
+	abort, failed, cerr := sc.fan.Wait()
 	if cerr != nil {
 		// They hold the scope too: it is cancelled, never reused.
 		bctx.Abandon()
-		return *new(flujotest.Job), flujoimpl.Abandoned(res, sc.results[:], sc.finished[:], cerr)
+		return *new(flujotest.Job), sc.fan.Abandoned(res, cerr)
 	}
 	e.scopes.Put(bctx)
 	defer e.scratch.Load().Put(sc.owner)
@@ -6734,7 +6798,7 @@ type scratchFanMergeUpdateExecutor struct {
 }
 
 func newscratchFanMergeUpdateExecutor() scratchFanMergeUpdateExecutor {
-	return scratchFanMergeUpdateExecutor{parFan: scratchFanMergeUpdateExecutorFan{done: make(chan int, 3)}}
+	return scratchFanMergeUpdateExecutor{parFan: scratchFanMergeUpdateExecutorFan{done: make(chan struct{}, 1)}}
 }
 func resetscratchFanMergeUpdateExecutor(u *scratchFanMergeUpdateExecutor) {
 	*u = scratchFanMergeUpdateExecutor{parFan: scratchFanMergeUpdateExecutorFan{done: u.parFan.done}}
@@ -6975,9 +7039,9 @@ func (e *FanMergeUpdateExecutor) shrink(level runtime.PressureLevel) {
 // scratchFanMergeUpdateExecutorFan is the working space of one run of parallel "fan".
 type scratchFanMergeUpdateExecutorFan struct {
 	results  [3]flujo.StepResult
-	aborts   [3]error
-	finished [3]bool
-	done     chan int
+	branches [3]flujoimpl.FanBranch
+	fan      flujoimpl.Fan
+	done     chan struct{}
 	owner    *scratchFanMergeUpdateExecutor // the pooled object holding this one
 	o0       flujotest.Job
 	r0       flujoimpl.Run[flujotest.State]
@@ -6999,13 +7063,17 @@ func (e *FanMergeUpdateExecutor) runFan(ctx context.Context, in flujotest.Job, r
 	sc := &u.parFan
 	sc.owner = u
 	bctx := e.scopes.Get(ctx)
+	sc.fan.Start(ctx, bctx, true, sc.results[:], sc.branches[:], sc.done)
 	sc.r0 = *r
 	sc.w0 = *r.State
 	sc.r0.State = &sc.w0
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 0, "p1", &sc.results[0], &sc.o0, &sc.aborts[0], func() (flujotest.Job, error) { return e.runP1(bctx, in, &sc.r0, &sc.results[0]) })
+		defer sc.fan.Exit(0, "p1")
+		var abort error
+		sc.o0, abort = e.runP1(bctx, in, &sc.r0, &sc.results[0])
+		sc.fan.Returned(0, abort)
 	}()
 	sc.r1 = *r
 	sc.w1 = *r.State
@@ -7013,19 +7081,25 @@ func (e *FanMergeUpdateExecutor) runFan(ctx context.Context, in flujotest.Job, r
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 1, "a2", &sc.results[1], &sc.o1, &sc.aborts[1], func() (flujotest.Job, error) { return e.runA2(bctx, in, &sc.r1, &sc.results[1]) })
+		defer sc.fan.Exit(1, "a2")
+		var abort error
+		sc.o1, abort = e.runA2(bctx, in, &sc.r1, &sc.results[1])
+		sc.fan.Returned(1, abort)
 	}()
 	sc.r2 = *r
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 2, "echo", &sc.results[2], &sc.o2, &sc.aborts[2], func() (flujotest.Job, error) { return e.runEcho(bctx, in, &sc.r2, &sc.results[2]) })
+		defer sc.fan.Exit(2, "echo")
+		var abort error
+		sc.o2, abort = e.runEcho(bctx, in, &sc.r2, &sc.results[2])
+		sc.fan.Returned(2, abort)
 	}()
-	abort, failed, cerr := flujoimpl.Gather(ctx, sc.done, sc.results[:], sc.aborts[:], sc.finished[:], true, bctx.Cancel)
+	abort, failed, cerr := sc.fan.Wait()
 	if cerr != nil {
 		// They hold the scope too: it is cancelled, never reused.
 		bctx.Abandon()
-		return *new(flujotest.Job), flujoimpl.Abandoned(res, sc.results[:], sc.finished[:], cerr)
+		return *new(flujotest.Job), sc.fan.Abandoned(res, cerr)
 	}
 	e.scopes.Put(bctx)
 	defer e.scratch.Load().Put(sc.owner)
@@ -7123,7 +7197,7 @@ type scratchFanNoMergeExecutor struct {
 }
 
 func newscratchFanNoMergeExecutor() scratchFanNoMergeExecutor {
-	return scratchFanNoMergeExecutor{parFan: scratchFanNoMergeExecutorFan{done: make(chan int, 3)}}
+	return scratchFanNoMergeExecutor{parFan: scratchFanNoMergeExecutorFan{done: make(chan struct{}, 1)}}
 }
 func resetscratchFanNoMergeExecutor(u *scratchFanNoMergeExecutor) {
 	*u = scratchFanNoMergeExecutor{parFan: scratchFanNoMergeExecutorFan{done: u.parFan.done}}
@@ -7364,9 +7438,9 @@ func (e *FanNoMergeExecutor) shrink(level runtime.PressureLevel) {
 // scratchFanNoMergeExecutorFan is the working space of one run of parallel "fan".
 type scratchFanNoMergeExecutorFan struct {
 	results  [3]flujo.StepResult
-	aborts   [3]error
-	finished [3]bool
-	done     chan int
+	branches [3]flujoimpl.FanBranch
+	fan      flujoimpl.Fan
+	done     chan struct{}
 	owner    *scratchFanNoMergeExecutor // the pooled object holding this one
 	o0       flujotest.Job
 	r0       flujoimpl.Run[flujotest.State]
@@ -7388,13 +7462,17 @@ func (e *FanNoMergeExecutor) runFan(ctx context.Context, in flujotest.Job, r *fl
 	sc := &u.parFan
 	sc.owner = u
 	bctx := e.scopes.Get(ctx)
+	sc.fan.Start(ctx, bctx, true, sc.results[:], sc.branches[:], sc.done)
 	sc.r0 = *r
 	sc.w0 = *r.State
 	sc.r0.State = &sc.w0
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 0, "p1", &sc.results[0], &sc.o0, &sc.aborts[0], func() (flujotest.Job, error) { return e.runP1(bctx, in, &sc.r0, &sc.results[0]) })
+		defer sc.fan.Exit(0, "p1")
+		var abort error
+		sc.o0, abort = e.runP1(bctx, in, &sc.r0, &sc.results[0])
+		sc.fan.Returned(0, abort)
 	}()
 	sc.r1 = *r
 	sc.w1 = *r.State
@@ -7402,19 +7480,25 @@ func (e *FanNoMergeExecutor) runFan(ctx context.Context, in flujotest.Job, r *fl
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 1, "a2", &sc.results[1], &sc.o1, &sc.aborts[1], func() (flujotest.Job, error) { return e.runA2(bctx, in, &sc.r1, &sc.results[1]) })
+		defer sc.fan.Exit(1, "a2")
+		var abort error
+		sc.o1, abort = e.runA2(bctx, in, &sc.r1, &sc.results[1])
+		sc.fan.Returned(1, abort)
 	}()
 	sc.r2 = *r
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 2, "echo", &sc.results[2], &sc.o2, &sc.aborts[2], func() (flujotest.Job, error) { return e.runEcho(bctx, in, &sc.r2, &sc.results[2]) })
+		defer sc.fan.Exit(2, "echo")
+		var abort error
+		sc.o2, abort = e.runEcho(bctx, in, &sc.r2, &sc.results[2])
+		sc.fan.Returned(2, abort)
 	}()
-	abort, failed, cerr := flujoimpl.Gather(ctx, sc.done, sc.results[:], sc.aborts[:], sc.finished[:], true, bctx.Cancel)
+	abort, failed, cerr := sc.fan.Wait()
 	if cerr != nil {
 		// They hold the scope too: it is cancelled, never reused.
 		bctx.Abandon()
-		return *new(flujotest.Job), flujoimpl.Abandoned(res, sc.results[:], sc.finished[:], cerr)
+		return *new(flujotest.Job), sc.fan.Abandoned(res, cerr)
 	}
 	e.scopes.Put(bctx)
 	defer e.scratch.Load().Put(sc.owner)
@@ -8040,7 +8124,7 @@ type scratchGoexitParallelExecutor struct {
 }
 
 func newscratchGoexitParallelExecutor() scratchGoexitParallelExecutor {
-	return scratchGoexitParallelExecutor{parFan: scratchGoexitParallelExecutorFan{done: make(chan int, 2)}}
+	return scratchGoexitParallelExecutor{parFan: scratchGoexitParallelExecutorFan{done: make(chan struct{}, 1)}}
 }
 func resetscratchGoexitParallelExecutor(u *scratchGoexitParallelExecutor) {
 	*u = scratchGoexitParallelExecutor{parFan: scratchGoexitParallelExecutorFan{done: u.parFan.done}}
@@ -8214,9 +8298,9 @@ func (e *GoexitParallelExecutor) shrink(level runtime.PressureLevel) {
 // scratchGoexitParallelExecutorFan is the working space of one run of parallel "fan".
 type scratchGoexitParallelExecutorFan struct {
 	results  [2]flujo.StepResult
-	aborts   [2]error
-	finished [2]bool
-	done     chan int
+	branches [2]flujoimpl.FanBranch
+	fan      flujoimpl.Fan
+	done     chan struct{}
 	owner    *scratchGoexitParallelExecutor // the pooled object holding this one
 	o0       flujotest.Job
 	r0       flujoimpl.Run[struct{}]
@@ -8234,23 +8318,30 @@ func (e *GoexitParallelExecutor) runFan(ctx context.Context, in flujotest.Job, r
 	sc := &u.parFan
 	sc.owner = u
 	bctx := e.scopes.Get(ctx)
+	sc.fan.Start(ctx, bctx, true, sc.results[:], sc.branches[:], sc.done)
 	sc.r0 = *r
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 0, "exit", &sc.results[0], &sc.o0, &sc.aborts[0], func() (flujotest.Job, error) { return e.runExit(bctx, in, &sc.r0, &sc.results[0]) })
+		defer sc.fan.Exit(0, "exit")
+		var abort error
+		sc.o0, abort = e.runExit(bctx, in, &sc.r0, &sc.results[0])
+		sc.fan.Returned(0, abort)
 	}()
 	sc.r1 = *r
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 1, "echo", &sc.results[1], &sc.o1, &sc.aborts[1], func() (flujotest.Job, error) { return e.runEcho(bctx, in, &sc.r1, &sc.results[1]) })
+		defer sc.fan.Exit(1, "echo")
+		var abort error
+		sc.o1, abort = e.runEcho(bctx, in, &sc.r1, &sc.results[1])
+		sc.fan.Returned(1, abort)
 	}()
-	abort, failed, cerr := flujoimpl.Gather(ctx, sc.done, sc.results[:], sc.aborts[:], sc.finished[:], true, bctx.Cancel)
+	abort, failed, cerr := sc.fan.Wait()
 	if cerr != nil {
 		// They hold the scope too: it is cancelled, never reused.
 		bctx.Abandon()
-		return *new(flujotest.Job), flujoimpl.Abandoned(res, sc.results[:], sc.finished[:], cerr)
+		return *new(flujotest.Job), sc.fan.Abandoned(res, cerr)
 	}
 	e.scopes.Put(bctx)
 	defer e.scratch.Load().Put(sc.owner)
@@ -9240,7 +9331,7 @@ type scratchJoinFailsAfterIgnoredExecutor struct {
 }
 
 func newscratchJoinFailsAfterIgnoredExecutor() scratchJoinFailsAfterIgnoredExecutor {
-	return scratchJoinFailsAfterIgnoredExecutor{parFan: scratchJoinFailsAfterIgnoredExecutorFan{done: make(chan int, 2)}}
+	return scratchJoinFailsAfterIgnoredExecutor{parFan: scratchJoinFailsAfterIgnoredExecutorFan{done: make(chan struct{}, 1)}}
 }
 func resetscratchJoinFailsAfterIgnoredExecutor(u *scratchJoinFailsAfterIgnoredExecutor) {
 	*u = scratchJoinFailsAfterIgnoredExecutor{parFan: scratchJoinFailsAfterIgnoredExecutorFan{done: u.parFan.done}}
@@ -9429,9 +9520,9 @@ func (e *JoinFailsAfterIgnoredExecutor) runJoined(ctx context.Context, in flujot
 // scratchJoinFailsAfterIgnoredExecutorFan is the working space of one run of parallel "fan".
 type scratchJoinFailsAfterIgnoredExecutorFan struct {
 	results  [2]flujo.StepResult
-	aborts   [2]error
-	finished [2]bool
-	done     chan int
+	branches [2]flujoimpl.FanBranch
+	fan      flujoimpl.Fan
+	done     chan struct{}
 	owner    *scratchJoinFailsAfterIgnoredExecutor // the pooled object holding this one
 	o0       flujotest.Job
 	r0       flujoimpl.Run[struct{}]
@@ -9449,23 +9540,30 @@ func (e *JoinFailsAfterIgnoredExecutor) runFan(ctx context.Context, in flujotest
 	sc := &u.parFan
 	sc.owner = u
 	bctx := e.scopes.Get(ctx)
+	sc.fan.Start(ctx, bctx, false, sc.results[:], sc.branches[:], sc.done)
 	sc.r0 = *r
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 0, "echo", &sc.results[0], &sc.o0, &sc.aborts[0], func() (flujotest.Job, error) { return e.runEcho(bctx, in, &sc.r0, &sc.results[0]) })
+		defer sc.fan.Exit(0, "echo")
+		var abort error
+		sc.o0, abort = e.runEcho(bctx, in, &sc.r0, &sc.results[0])
+		sc.fan.Returned(0, abort)
 	}()
 	sc.r1 = *r
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 1, "fail", &sc.results[1], &sc.o1, &sc.aborts[1], func() (flujotest.Job, error) { return e.runFail(bctx, in, &sc.r1, &sc.results[1]) })
+		defer sc.fan.Exit(1, "fail")
+		var abort error
+		sc.o1, abort = e.runFail(bctx, in, &sc.r1, &sc.results[1])
+		sc.fan.Returned(1, abort)
 	}()
-	abort, failed, cerr := flujoimpl.Gather(ctx, sc.done, sc.results[:], sc.aborts[:], sc.finished[:], false, bctx.Cancel)
+	abort, failed, cerr := sc.fan.Wait()
 	if cerr != nil {
 		// They hold the scope too: it is cancelled, never reused.
 		bctx.Abandon()
-		return *new(flujotest.Job), flujoimpl.Abandoned(res, sc.results[:], sc.finished[:], cerr)
+		return *new(flujotest.Job), sc.fan.Abandoned(res, cerr)
 	}
 	e.scopes.Put(bctx)
 	defer e.scratch.Load().Put(sc.owner)
@@ -9911,7 +10009,7 @@ type scratchMaybeConflictExecutor struct {
 }
 
 func newscratchMaybeConflictExecutor() scratchMaybeConflictExecutor {
-	return scratchMaybeConflictExecutor{parMaybe: scratchMaybeConflictExecutorMaybe{done: make(chan int, 2)}}
+	return scratchMaybeConflictExecutor{parMaybe: scratchMaybeConflictExecutorMaybe{done: make(chan struct{}, 1)}}
 }
 func resetscratchMaybeConflictExecutor(u *scratchMaybeConflictExecutor) {
 	*u = scratchMaybeConflictExecutor{parMaybe: scratchMaybeConflictExecutorMaybe{done: u.parMaybe.done}}
@@ -10104,9 +10202,9 @@ func (e *MaybeConflictExecutor) shrink(level runtime.PressureLevel) {
 // scratchMaybeConflictExecutorMaybe is the working space of one run of parallel "maybe".
 type scratchMaybeConflictExecutorMaybe struct {
 	results  [2]flujo.StepResult
-	aborts   [2]error
-	finished [2]bool
-	done     chan int
+	branches [2]flujoimpl.FanBranch
+	fan      flujoimpl.Fan
+	done     chan struct{}
 	owner    *scratchMaybeConflictExecutor // the pooled object holding this one
 	o0       flujotest.Job
 	r0       flujoimpl.Run[flujotest.State]
@@ -10145,13 +10243,17 @@ func (e *MaybeConflictExecutor) runMaybe(ctx context.Context, in flujotest.Job, 
 	sc := &u.parMaybe
 	sc.owner = u
 	bctx := e.scopes.Get(ctx)
+	sc.fan.Start(ctx, bctx, true, sc.results[:], sc.branches[:], sc.done)
 	sc.r0 = *r
 	sc.w0 = *r.State
 	sc.r0.State = &sc.w0
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 0, "x", &sc.results[0], &sc.o0, &sc.aborts[0], func() (flujotest.Job, error) { return e.runX(bctx, in, &sc.r0, &sc.results[0]) })
+		defer sc.fan.Exit(0, "x")
+		var abort error
+		sc.o0, abort = e.runX(bctx, in, &sc.r0, &sc.results[0])
+		sc.fan.Returned(0, abort)
 	}()
 	sc.r1 = *r
 	sc.w1 = *r.State
@@ -10159,13 +10261,16 @@ func (e *MaybeConflictExecutor) runMaybe(ctx context.Context, in flujotest.Job, 
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 1, "y", &sc.results[1], &sc.o1, &sc.aborts[1], func() (flujotest.Job, error) { return e.runY(bctx, in, &sc.r1, &sc.results[1]) })
+		defer sc.fan.Exit(1, "y")
+		var abort error
+		sc.o1, abort = e.runY(bctx, in, &sc.r1, &sc.results[1])
+		sc.fan.Returned(1, abort)
 	}()
-	abort, failed, cerr := flujoimpl.Gather(ctx, sc.done, sc.results[:], sc.aborts[:], sc.finished[:], true, bctx.Cancel)
+	abort, failed, cerr := sc.fan.Wait()
 	if cerr != nil {
 		// They hold the scope too: it is cancelled, never reused.
 		bctx.Abandon()
-		return *new(flujotest.Job), flujoimpl.Abandoned(res, sc.results[:], sc.finished[:], cerr)
+		return *new(flujotest.Job), sc.fan.Abandoned(res, cerr)
 	}
 	e.scopes.Put(bctx)
 	defer e.scratch.Load().Put(sc.owner)
@@ -10635,7 +10740,7 @@ type scratchParallelBlocksExecutor struct {
 }
 
 func newscratchParallelBlocksExecutor() scratchParallelBlocksExecutor {
-	return scratchParallelBlocksExecutor{parFan: scratchParallelBlocksExecutorFan{done: make(chan int, 2)}}
+	return scratchParallelBlocksExecutor{parFan: scratchParallelBlocksExecutorFan{done: make(chan struct{}, 1)}}
 }
 func resetscratchParallelBlocksExecutor(u *scratchParallelBlocksExecutor) {
 	*u = scratchParallelBlocksExecutor{parFan: scratchParallelBlocksExecutorFan{done: u.parFan.done}}
@@ -10806,9 +10911,9 @@ func (e *ParallelBlocksExecutor) shrink(level runtime.PressureLevel) {
 // scratchParallelBlocksExecutorFan is the working space of one run of parallel "fan".
 type scratchParallelBlocksExecutorFan struct {
 	results  [2]flujo.StepResult
-	aborts   [2]error
-	finished [2]bool
-	done     chan int
+	branches [2]flujoimpl.FanBranch
+	fan      flujoimpl.Fan
+	done     chan struct{}
 	owner    *scratchParallelBlocksExecutor // the pooled object holding this one
 	o0       flujotest.Job
 	r0       flujoimpl.Run[struct{}]
@@ -10827,21 +10932,28 @@ func (e *ParallelBlocksExecutor) runFan(ctx context.Context, in flujotest.Job, r
 	sc.owner = u
 	bctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	sc.fan.Start(ctx, flujoimpl.CancelFunc(cancel), true, sc.results[:], sc.branches[:], sc.done)
 	sc.r0 = *r
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 0, "block", &sc.results[0], &sc.o0, &sc.aborts[0], func() (flujotest.Job, error) { return e.runBlock(bctx, in, &sc.r0, &sc.results[0]) })
+		defer sc.fan.Exit(0, "block")
+		var abort error
+		sc.o0, abort = e.runBlock(bctx, in, &sc.r0, &sc.results[0])
+		sc.fan.Returned(0, abort)
 	}()
 	sc.r1 = *r
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 1, "echo", &sc.results[1], &sc.o1, &sc.aborts[1], func() (flujotest.Job, error) { return e.runEcho(bctx, in, &sc.r1, &sc.results[1]) })
+		defer sc.fan.Exit(1, "echo")
+		var abort error
+		sc.o1, abort = e.runEcho(bctx, in, &sc.r1, &sc.results[1])
+		sc.fan.Returned(1, abort)
 	}()
-	abort, failed, cerr := flujoimpl.Gather(ctx, sc.done, sc.results[:], sc.aborts[:], sc.finished[:], true, cancel)
+	abort, failed, cerr := sc.fan.Wait()
 	if cerr != nil {
-		return *new(flujotest.Job), flujoimpl.Abandoned(res, sc.results[:], sc.finished[:], cerr)
+		return *new(flujotest.Job), sc.fan.Abandoned(res, cerr)
 	}
 	defer e.scratch.Load().Put(sc.owner)
 	if stop, abort := flujoimpl.Branches(res, sc.results[:], r.Record, abort, failed); stop {
@@ -10890,7 +11002,7 @@ type scratchParallelIgnoreExecutor struct {
 }
 
 func newscratchParallelIgnoreExecutor() scratchParallelIgnoreExecutor {
-	return scratchParallelIgnoreExecutor{parFan: scratchParallelIgnoreExecutorFan{done: make(chan int, 2)}}
+	return scratchParallelIgnoreExecutor{parFan: scratchParallelIgnoreExecutorFan{done: make(chan struct{}, 1)}}
 }
 func resetscratchParallelIgnoreExecutor(u *scratchParallelIgnoreExecutor) {
 	*u = scratchParallelIgnoreExecutor{parFan: scratchParallelIgnoreExecutorFan{done: u.parFan.done}}
@@ -11064,9 +11176,9 @@ func (e *ParallelIgnoreExecutor) shrink(level runtime.PressureLevel) {
 // scratchParallelIgnoreExecutorFan is the working space of one run of parallel "fan".
 type scratchParallelIgnoreExecutorFan struct {
 	results  [2]flujo.StepResult
-	aborts   [2]error
-	finished [2]bool
-	done     chan int
+	branches [2]flujoimpl.FanBranch
+	fan      flujoimpl.Fan
+	done     chan struct{}
 	owner    *scratchParallelIgnoreExecutor // the pooled object holding this one
 	o0       flujotest.Job
 	r0       flujoimpl.Run[struct{}]
@@ -11084,23 +11196,30 @@ func (e *ParallelIgnoreExecutor) runFan(ctx context.Context, in flujotest.Job, r
 	sc := &u.parFan
 	sc.owner = u
 	bctx := e.scopes.Get(ctx)
+	sc.fan.Start(ctx, bctx, false, sc.results[:], sc.branches[:], sc.done)
 	sc.r0 = *r
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 0, "echo", &sc.results[0], &sc.o0, &sc.aborts[0], func() (flujotest.Job, error) { return e.runEcho(bctx, in, &sc.r0, &sc.results[0]) })
+		defer sc.fan.Exit(0, "echo")
+		var abort error
+		sc.o0, abort = e.runEcho(bctx, in, &sc.r0, &sc.results[0])
+		sc.fan.Returned(0, abort)
 	}()
 	sc.r1 = *r
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 1, "fail", &sc.results[1], &sc.o1, &sc.aborts[1], func() (flujotest.Job, error) { return e.runFail(bctx, in, &sc.r1, &sc.results[1]) })
+		defer sc.fan.Exit(1, "fail")
+		var abort error
+		sc.o1, abort = e.runFail(bctx, in, &sc.r1, &sc.results[1])
+		sc.fan.Returned(1, abort)
 	}()
-	abort, failed, cerr := flujoimpl.Gather(ctx, sc.done, sc.results[:], sc.aborts[:], sc.finished[:], false, bctx.Cancel)
+	abort, failed, cerr := sc.fan.Wait()
 	if cerr != nil {
 		// They hold the scope too: it is cancelled, never reused.
 		bctx.Abandon()
-		return *new(flujotest.Job), flujoimpl.Abandoned(res, sc.results[:], sc.finished[:], cerr)
+		return *new(flujotest.Job), sc.fan.Abandoned(res, cerr)
 	}
 	e.scopes.Put(bctx)
 	defer e.scratch.Load().Put(sc.owner)
@@ -11150,7 +11269,7 @@ type scratchParallelPropagateExecutor struct {
 }
 
 func newscratchParallelPropagateExecutor() scratchParallelPropagateExecutor {
-	return scratchParallelPropagateExecutor{parFan: scratchParallelPropagateExecutorFan{done: make(chan int, 2)}}
+	return scratchParallelPropagateExecutor{parFan: scratchParallelPropagateExecutorFan{done: make(chan struct{}, 1)}}
 }
 func resetscratchParallelPropagateExecutor(u *scratchParallelPropagateExecutor) {
 	*u = scratchParallelPropagateExecutor{parFan: scratchParallelPropagateExecutorFan{done: u.parFan.done}}
@@ -11324,9 +11443,9 @@ func (e *ParallelPropagateExecutor) shrink(level runtime.PressureLevel) {
 // scratchParallelPropagateExecutorFan is the working space of one run of parallel "fan".
 type scratchParallelPropagateExecutorFan struct {
 	results  [2]flujo.StepResult
-	aborts   [2]error
-	finished [2]bool
-	done     chan int
+	branches [2]flujoimpl.FanBranch
+	fan      flujoimpl.Fan
+	done     chan struct{}
 	owner    *scratchParallelPropagateExecutor // the pooled object holding this one
 	o0       flujotest.Job
 	r0       flujoimpl.Run[struct{}]
@@ -11344,23 +11463,30 @@ func (e *ParallelPropagateExecutor) runFan(ctx context.Context, in flujotest.Job
 	sc := &u.parFan
 	sc.owner = u
 	bctx := e.scopes.Get(ctx)
+	sc.fan.Start(ctx, bctx, true, sc.results[:], sc.branches[:], sc.done)
 	sc.r0 = *r
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 0, "echo", &sc.results[0], &sc.o0, &sc.aborts[0], func() (flujotest.Job, error) { return e.runEcho(bctx, in, &sc.r0, &sc.results[0]) })
+		defer sc.fan.Exit(0, "echo")
+		var abort error
+		sc.o0, abort = e.runEcho(bctx, in, &sc.r0, &sc.results[0])
+		sc.fan.Returned(0, abort)
 	}()
 	sc.r1 = *r
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 1, "fail", &sc.results[1], &sc.o1, &sc.aborts[1], func() (flujotest.Job, error) { return e.runFail(bctx, in, &sc.r1, &sc.results[1]) })
+		defer sc.fan.Exit(1, "fail")
+		var abort error
+		sc.o1, abort = e.runFail(bctx, in, &sc.r1, &sc.results[1])
+		sc.fan.Returned(1, abort)
 	}()
-	abort, failed, cerr := flujoimpl.Gather(ctx, sc.done, sc.results[:], sc.aborts[:], sc.finished[:], true, bctx.Cancel)
+	abort, failed, cerr := sc.fan.Wait()
 	if cerr != nil {
 		// They hold the scope too: it is cancelled, never reused.
 		bctx.Abandon()
-		return *new(flujotest.Job), flujoimpl.Abandoned(res, sc.results[:], sc.finished[:], cerr)
+		return *new(flujotest.Job), sc.fan.Abandoned(res, cerr)
 	}
 	e.scopes.Put(bctx)
 	defer e.scratch.Load().Put(sc.owner)
@@ -11415,7 +11541,7 @@ type scratchParallelSpendExecutor struct {
 }
 
 func newscratchParallelSpendExecutor() scratchParallelSpendExecutor {
-	return scratchParallelSpendExecutor{parFan: scratchParallelSpendExecutorFan{done: make(chan int, 2)}}
+	return scratchParallelSpendExecutor{parFan: scratchParallelSpendExecutorFan{done: make(chan struct{}, 1)}}
 }
 func resetscratchParallelSpendExecutor(u *scratchParallelSpendExecutor) {
 	*u = scratchParallelSpendExecutor{parFan: scratchParallelSpendExecutorFan{done: u.parFan.done}}
@@ -11629,9 +11755,9 @@ func (e *ParallelSpendExecutor) runSpend(ctx context.Context, in flujotest.Job, 
 // scratchParallelSpendExecutorFan is the working space of one run of parallel "fan".
 type scratchParallelSpendExecutorFan struct {
 	results  [2]flujo.StepResult
-	aborts   [2]error
-	finished [2]bool
-	done     chan int
+	branches [2]flujoimpl.FanBranch
+	fan      flujoimpl.Fan
+	done     chan struct{}
 	owner    *scratchParallelSpendExecutor // the pooled object holding this one
 	o0       flujotest.Job
 	r0       flujoimpl.Run[struct{}]
@@ -11649,23 +11775,30 @@ func (e *ParallelSpendExecutor) runFan(ctx context.Context, in flujotest.Job, r 
 	sc := &u.parFan
 	sc.owner = u
 	bctx := e.scopes.Get(ctx)
+	sc.fan.Start(ctx, bctx, true, sc.results[:], sc.branches[:], sc.done)
 	sc.r0 = *r
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 0, "left", &sc.results[0], &sc.o0, &sc.aborts[0], func() (flujotest.Job, error) { return e.runLeft(bctx, in, &sc.r0, &sc.results[0]) })
+		defer sc.fan.Exit(0, "left")
+		var abort error
+		sc.o0, abort = e.runLeft(bctx, in, &sc.r0, &sc.results[0])
+		sc.fan.Returned(0, abort)
 	}()
 	sc.r1 = *r
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 1, "right", &sc.results[1], &sc.o1, &sc.aborts[1], func() (flujotest.Job, error) { return e.runRight(bctx, in, &sc.r1, &sc.results[1]) })
+		defer sc.fan.Exit(1, "right")
+		var abort error
+		sc.o1, abort = e.runRight(bctx, in, &sc.r1, &sc.results[1])
+		sc.fan.Returned(1, abort)
 	}()
-	abort, failed, cerr := flujoimpl.Gather(ctx, sc.done, sc.results[:], sc.aborts[:], sc.finished[:], true, bctx.Cancel)
+	abort, failed, cerr := sc.fan.Wait()
 	if cerr != nil {
 		// They hold the scope too: it is cancelled, never reused.
 		bctx.Abandon()
-		return *new(flujotest.Job), flujoimpl.Abandoned(res, sc.results[:], sc.finished[:], cerr)
+		return *new(flujotest.Job), sc.fan.Abandoned(res, cerr)
 	}
 	e.scopes.Put(bctx)
 	defer e.scratch.Load().Put(sc.owner)
@@ -12824,8 +12957,8 @@ type scratchTwoFansExecutor struct {
 
 func newscratchTwoFansExecutor() scratchTwoFansExecutor {
 	return scratchTwoFansExecutor{
-		parFan1: scratchTwoFansExecutorFan1{done: make(chan int, 2)},
-		parFan2: scratchTwoFansExecutorFan2{done: make(chan int, 2)},
+		parFan1: scratchTwoFansExecutorFan1{done: make(chan struct{}, 1)},
+		parFan2: scratchTwoFansExecutorFan2{done: make(chan struct{}, 1)},
 	}
 }
 func resetscratchTwoFansExecutor(u *scratchTwoFansExecutor) {
@@ -13063,9 +13196,9 @@ func (e *TwoFansExecutor) runTwo(ctx context.Context, in flujotest.Job, r *flujo
 // scratchTwoFansExecutorFan1 is the working space of one run of parallel "fan1".
 type scratchTwoFansExecutorFan1 struct {
 	results  [2]flujo.StepResult
-	aborts   [2]error
-	finished [2]bool
-	done     chan int
+	branches [2]flujoimpl.FanBranch
+	fan      flujoimpl.Fan
+	done     chan struct{}
 	owner    *scratchTwoFansExecutor // the pooled object holding this one
 	o0       flujotest.Job
 	r0       flujoimpl.Run[struct{}]
@@ -13083,23 +13216,30 @@ func (e *TwoFansExecutor) runFan1(ctx context.Context, in flujotest.Job, r *fluj
 	sc := &u.parFan1
 	sc.owner = u
 	bctx := e.scopes.Get(ctx)
+	sc.fan.Start(ctx, bctx, true, sc.results[:], sc.branches[:], sc.done)
 	sc.r0 = *r
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 0, "l1", &sc.results[0], &sc.o0, &sc.aborts[0], func() (flujotest.Job, error) { return e.runL1(bctx, in, &sc.r0, &sc.results[0]) })
+		defer sc.fan.Exit(0, "l1")
+		var abort error
+		sc.o0, abort = e.runL1(bctx, in, &sc.r0, &sc.results[0])
+		sc.fan.Returned(0, abort)
 	}()
 	sc.r1 = *r
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 1, "r1", &sc.results[1], &sc.o1, &sc.aborts[1], func() (flujotest.Job, error) { return e.runR1(bctx, in, &sc.r1, &sc.results[1]) })
+		defer sc.fan.Exit(1, "r1")
+		var abort error
+		sc.o1, abort = e.runR1(bctx, in, &sc.r1, &sc.results[1])
+		sc.fan.Returned(1, abort)
 	}()
-	abort, failed, cerr := flujoimpl.Gather(ctx, sc.done, sc.results[:], sc.aborts[:], sc.finished[:], true, bctx.Cancel)
+	abort, failed, cerr := sc.fan.Wait()
 	if cerr != nil {
 		// They hold the scope too: it is cancelled, never reused.
 		bctx.Abandon()
-		return *new(flujotest.Job), flujoimpl.Abandoned(res, sc.results[:], sc.finished[:], cerr)
+		return *new(flujotest.Job), sc.fan.Abandoned(res, cerr)
 	}
 	e.scopes.Put(bctx)
 	defer e.scratch.Load().Put(sc.owner)
@@ -13127,9 +13267,9 @@ func (e *TwoFansExecutor) runR1(ctx context.Context, in flujotest.Job, r *flujoi
 // scratchTwoFansExecutorFan2 is the working space of one run of parallel "fan2".
 type scratchTwoFansExecutorFan2 struct {
 	results  [2]flujo.StepResult
-	aborts   [2]error
-	finished [2]bool
-	done     chan int
+	branches [2]flujoimpl.FanBranch
+	fan      flujoimpl.Fan
+	done     chan struct{}
 	owner    *scratchTwoFansExecutor // the pooled object holding this one
 	o0       flujotest.Job
 	r0       flujoimpl.Run[struct{}]
@@ -13147,23 +13287,30 @@ func (e *TwoFansExecutor) runFan2(ctx context.Context, in flujotest.Job, r *fluj
 	sc := &u.parFan2
 	sc.owner = u
 	bctx := e.scopes.Get(ctx)
+	sc.fan.Start(ctx, bctx, true, sc.results[:], sc.branches[:], sc.done)
 	sc.r0 = *r
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 0, "l2", &sc.results[0], &sc.o0, &sc.aborts[0], func() (flujotest.Job, error) { return e.runL2(bctx, in, &sc.r0, &sc.results[0]) })
+		defer sc.fan.Exit(0, "l2")
+		var abort error
+		sc.o0, abort = e.runL2(bctx, in, &sc.r0, &sc.results[0])
+		sc.fan.Returned(0, abort)
 	}()
 	sc.r1 = *r
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 1, "r2", &sc.results[1], &sc.o1, &sc.aborts[1], func() (flujotest.Job, error) { return e.runR2(bctx, in, &sc.r1, &sc.results[1]) })
+		defer sc.fan.Exit(1, "r2")
+		var abort error
+		sc.o1, abort = e.runR2(bctx, in, &sc.r1, &sc.results[1])
+		sc.fan.Returned(1, abort)
 	}()
-	abort, failed, cerr := flujoimpl.Gather(ctx, sc.done, sc.results[:], sc.aborts[:], sc.finished[:], true, bctx.Cancel)
+	abort, failed, cerr := sc.fan.Wait()
 	if cerr != nil {
 		// They hold the scope too: it is cancelled, never reused.
 		bctx.Abandon()
-		return *new(flujotest.Job), flujoimpl.Abandoned(res, sc.results[:], sc.finished[:], cerr)
+		return *new(flujotest.Job), sc.fan.Abandoned(res, cerr)
 	}
 	e.scopes.Put(bctx)
 	defer e.scratch.Load().Put(sc.owner)

@@ -62,7 +62,7 @@ var (
 )
 
 // This file needs a flujoimpl package that supports its generated-code version; if the line below fails to compile, regenerate with the flujogen of the flujo module version in go.mod.
-const _ = flujoimpl.SupportPackageIsVersion3
+const _ = flujoimpl.SupportPackageIsVersion4
 
 // flujogenMethods gives each executor the methods it has on its services, as the ExecutorCore has them; the name keeps the embedded field unexported.
 type flujogenMethods = flujoimpl.Methods
@@ -1980,7 +1980,7 @@ type scratchBudgetFanExecutor struct {
 }
 
 func newscratchBudgetFanExecutor() scratchBudgetFanExecutor {
-	return scratchBudgetFanExecutor{parFan: scratchBudgetFanExecutorFan{done: make(chan int, 2)}}
+	return scratchBudgetFanExecutor{parFan: scratchBudgetFanExecutorFan{done: make(chan struct{}, 1)}}
 }
 func resetscratchBudgetFanExecutor(u *scratchBudgetFanExecutor) {
 	*u = scratchBudgetFanExecutor{parFan: scratchBudgetFanExecutorFan{done: u.parFan.done}}
@@ -2150,9 +2150,9 @@ func (e *BudgetFanExecutor) shrink(level runtime.PressureLevel) {
 // scratchBudgetFanExecutorFan is the working space of one run of parallel "fan".
 type scratchBudgetFanExecutorFan struct {
 	results  [2]flujo.StepResult
-	aborts   [2]error
-	finished [2]bool
-	done     chan int
+	branches [2]flujoimpl.FanBranch
+	fan      flujoimpl.Fan
+	done     chan struct{}
 	owner    *scratchBudgetFanExecutor // the pooled object holding this one
 	o0       flujotest.Charge
 	r0       flujoimpl.Run[struct{}]
@@ -2171,21 +2171,28 @@ func (e *BudgetFanExecutor) runFan(ctx context.Context, in flujotest.Bill, r *fl
 	sc.owner = u
 	bctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	sc.fan.Start(ctx, flujoimpl.CancelFunc(cancel), true, sc.results[:], sc.branches[:], sc.done)
 	sc.r0 = *r
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 0, "paid", &sc.results[0], &sc.o0, &sc.aborts[0], func() (flujotest.Charge, error) { return e.runPaid(bctx, in, &sc.r0, &sc.results[0]) })
+		defer sc.fan.Exit(0, "paid")
+		var abort error
+		sc.o0, abort = e.runPaid(bctx, in, &sc.r0, &sc.results[0])
+		sc.fan.Returned(0, abort)
 	}()
 	sc.r1 = *r
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 1, "free", &sc.results[1], &sc.o1, &sc.aborts[1], func() (flujotest.Charge, error) { return e.runFree(bctx, in, &sc.r1, &sc.results[1]) })
+		defer sc.fan.Exit(1, "free")
+		var abort error
+		sc.o1, abort = e.runFree(bctx, in, &sc.r1, &sc.results[1])
+		sc.fan.Returned(1, abort)
 	}()
-	abort, failed, cerr := flujoimpl.Gather(ctx, sc.done, sc.results[:], sc.aborts[:], sc.finished[:], true, cancel)
+	abort, failed, cerr := sc.fan.Wait()
 	if cerr != nil {
-		return *new(flujotest.Charge), flujoimpl.Abandoned(res, sc.results[:], sc.finished[:], cerr)
+		return *new(flujotest.Charge), sc.fan.Abandoned(res, cerr)
 	}
 	defer e.scratch.Load().Put(sc.owner)
 	if stop, abort := flujoimpl.Branches(res, sc.results[:], r.Record, abort, failed); stop {
@@ -2242,7 +2249,7 @@ type scratchBudgetFan4Executor struct {
 }
 
 func newscratchBudgetFan4Executor() scratchBudgetFan4Executor {
-	return scratchBudgetFan4Executor{parFan: scratchBudgetFan4ExecutorFan{done: make(chan int, 4)}}
+	return scratchBudgetFan4Executor{parFan: scratchBudgetFan4ExecutorFan{done: make(chan struct{}, 1)}}
 }
 func resetscratchBudgetFan4Executor(u *scratchBudgetFan4Executor) {
 	*u = scratchBudgetFan4Executor{parFan: scratchBudgetFan4ExecutorFan{done: u.parFan.done}}
@@ -2452,9 +2459,9 @@ func (e *BudgetFan4Executor) shrink(level runtime.PressureLevel) {
 // scratchBudgetFan4ExecutorFan is the working space of one run of parallel "fan".
 type scratchBudgetFan4ExecutorFan struct {
 	results  [4]flujo.StepResult
-	aborts   [4]error
-	finished [4]bool
-	done     chan int
+	branches [4]flujoimpl.FanBranch
+	fan      flujoimpl.Fan
+	done     chan struct{}
 	owner    *scratchBudgetFan4Executor // the pooled object holding this one
 	o0       flujotest.Charge
 	r0       flujoimpl.Run[struct{}]
@@ -2477,33 +2484,46 @@ func (e *BudgetFan4Executor) runFan(ctx context.Context, in flujotest.Bill, r *f
 	sc.owner = u
 	bctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	sc.fan.Start(ctx, flujoimpl.CancelFunc(cancel), true, sc.results[:], sc.branches[:], sc.done)
 	sc.r0 = *r
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 0, "b1", &sc.results[0], &sc.o0, &sc.aborts[0], func() (flujotest.Charge, error) { return e.runB1(bctx, in, &sc.r0, &sc.results[0]) })
+		defer sc.fan.Exit(0, "b1")
+		var abort error
+		sc.o0, abort = e.runB1(bctx, in, &sc.r0, &sc.results[0])
+		sc.fan.Returned(0, abort)
 	}()
 	sc.r1 = *r
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 1, "b2", &sc.results[1], &sc.o1, &sc.aborts[1], func() (flujotest.Charge, error) { return e.runB2(bctx, in, &sc.r1, &sc.results[1]) })
+		defer sc.fan.Exit(1, "b2")
+		var abort error
+		sc.o1, abort = e.runB2(bctx, in, &sc.r1, &sc.results[1])
+		sc.fan.Returned(1, abort)
 	}()
 	sc.r2 = *r
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 2, "b3", &sc.results[2], &sc.o2, &sc.aborts[2], func() (flujotest.Charge, error) { return e.runB3(bctx, in, &sc.r2, &sc.results[2]) })
+		defer sc.fan.Exit(2, "b3")
+		var abort error
+		sc.o2, abort = e.runB3(bctx, in, &sc.r2, &sc.results[2])
+		sc.fan.Returned(2, abort)
 	}()
 	sc.r3 = *r
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 3, "b4", &sc.results[3], &sc.o3, &sc.aborts[3], func() (flujotest.Charge, error) { return e.runB4(bctx, in, &sc.r3, &sc.results[3]) })
+		defer sc.fan.Exit(3, "b4")
+		var abort error
+		sc.o3, abort = e.runB4(bctx, in, &sc.r3, &sc.results[3])
+		sc.fan.Returned(3, abort)
 	}()
-	abort, failed, cerr := flujoimpl.Gather(ctx, sc.done, sc.results[:], sc.aborts[:], sc.finished[:], true, cancel)
+	abort, failed, cerr := sc.fan.Wait()
 	if cerr != nil {
-		return *new(flujotest.Charge), flujoimpl.Abandoned(res, sc.results[:], sc.finished[:], cerr)
+		return *new(flujotest.Charge), sc.fan.Abandoned(res, cerr)
 	}
 	defer e.scratch.Load().Put(sc.owner)
 	if stop, abort := flujoimpl.Branches(res, sc.results[:], r.Record, abort, failed); stop {
@@ -2560,7 +2580,7 @@ type scratchBudgetHoldFanExecutor struct {
 }
 
 func newscratchBudgetHoldFanExecutor() scratchBudgetHoldFanExecutor {
-	return scratchBudgetHoldFanExecutor{parFan: scratchBudgetHoldFanExecutorFan{done: make(chan int, 2)}}
+	return scratchBudgetHoldFanExecutor{parFan: scratchBudgetHoldFanExecutorFan{done: make(chan struct{}, 1)}}
 }
 func resetscratchBudgetHoldFanExecutor(u *scratchBudgetHoldFanExecutor) {
 	*u = scratchBudgetHoldFanExecutor{parFan: scratchBudgetHoldFanExecutorFan{done: u.parFan.done}}
@@ -2730,9 +2750,9 @@ func (e *BudgetHoldFanExecutor) shrink(level runtime.PressureLevel) {
 // scratchBudgetHoldFanExecutorFan is the working space of one run of parallel "fan".
 type scratchBudgetHoldFanExecutorFan struct {
 	results  [2]flujo.StepResult
-	aborts   [2]error
-	finished [2]bool
-	done     chan int
+	branches [2]flujoimpl.FanBranch
+	fan      flujoimpl.Fan
+	done     chan struct{}
 	owner    *scratchBudgetHoldFanExecutor // the pooled object holding this one
 	o0       flujotest.Charge
 	r0       flujoimpl.Run[struct{}]
@@ -2751,21 +2771,28 @@ func (e *BudgetHoldFanExecutor) runFan(ctx context.Context, in flujotest.Bill, r
 	sc.owner = u
 	bctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	sc.fan.Start(ctx, flujoimpl.CancelFunc(cancel), true, sc.results[:], sc.branches[:], sc.done)
 	sc.r0 = *r
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 0, "paid", &sc.results[0], &sc.o0, &sc.aborts[0], func() (flujotest.Charge, error) { return e.runPaid(bctx, in, &sc.r0, &sc.results[0]) })
+		defer sc.fan.Exit(0, "paid")
+		var abort error
+		sc.o0, abort = e.runPaid(bctx, in, &sc.r0, &sc.results[0])
+		sc.fan.Returned(0, abort)
 	}()
 	sc.r1 = *r
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 1, "hold", &sc.results[1], &sc.o1, &sc.aborts[1], func() (flujotest.Charge, error) { return e.runHold(bctx, in, &sc.r1, &sc.results[1]) })
+		defer sc.fan.Exit(1, "hold")
+		var abort error
+		sc.o1, abort = e.runHold(bctx, in, &sc.r1, &sc.results[1])
+		sc.fan.Returned(1, abort)
 	}()
-	abort, failed, cerr := flujoimpl.Gather(ctx, sc.done, sc.results[:], sc.aborts[:], sc.finished[:], true, cancel)
+	abort, failed, cerr := sc.fan.Wait()
 	if cerr != nil {
-		return *new(flujotest.Charge), flujoimpl.Abandoned(res, sc.results[:], sc.finished[:], cerr)
+		return *new(flujotest.Charge), sc.fan.Abandoned(res, cerr)
 	}
 	defer e.scratch.Load().Put(sc.owner)
 	if stop, abort := flujoimpl.Branches(res, sc.results[:], r.Record, abort, failed); stop {
@@ -5023,7 +5050,7 @@ type scratchFanBranchFailsExecutor struct {
 }
 
 func newscratchFanBranchFailsExecutor() scratchFanBranchFailsExecutor {
-	return scratchFanBranchFailsExecutor{parFan: scratchFanBranchFailsExecutorFan{done: make(chan int, 2)}}
+	return scratchFanBranchFailsExecutor{parFan: scratchFanBranchFailsExecutorFan{done: make(chan struct{}, 1)}}
 }
 func resetscratchFanBranchFailsExecutor(u *scratchFanBranchFailsExecutor) {
 	*u = scratchFanBranchFailsExecutor{parFan: scratchFanBranchFailsExecutorFan{done: u.parFan.done}}
@@ -5235,9 +5262,9 @@ func (e *FanBranchFailsExecutor) shrink(level runtime.PressureLevel) {
 // scratchFanBranchFailsExecutorFan is the working space of one run of parallel "fan".
 type scratchFanBranchFailsExecutorFan struct {
 	results  [2]flujo.StepResult
-	aborts   [2]error
-	finished [2]bool
-	done     chan int
+	branches [2]flujoimpl.FanBranch
+	fan      flujoimpl.Fan
+	done     chan struct{}
 	owner    *scratchFanBranchFailsExecutor // the pooled object holding this one
 	o0       flujotest.Job
 	r0       flujoimpl.Run[flujotest.State]
@@ -5256,25 +5283,32 @@ func (e *FanBranchFailsExecutor) runFan(ctx context.Context, in flujotest.Job, r
 	sc := &u.parFan
 	sc.owner = u
 	bctx := e.scopes.Get(ctx)
+	sc.fan.Start(ctx, bctx, true, sc.results[:], sc.branches[:], sc.done)
 	sc.r0 = *r
 	sc.w0 = *r.State
 	sc.r0.State = &sc.w0
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 0, "p1", &sc.results[0], &sc.o0, &sc.aborts[0], func() (flujotest.Job, error) { return e.runP1(bctx, in, &sc.r0, &sc.results[0]) })
+		defer sc.fan.Exit(0, "p1")
+		var abort error
+		sc.o0, abort = e.runP1(bctx, in, &sc.r0, &sc.results[0])
+		sc.fan.Returned(0, abort)
 	}()
 	sc.r1 = *r
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 1, "fail", &sc.results[1], &sc.o1, &sc.aborts[1], func() (flujotest.Job, error) { return e.runFail(bctx, in, &sc.r1, &sc.results[1]) })
+		defer sc.fan.Exit(1, "fail")
+		var abort error
+		sc.o1, abort = e.runFail(bctx, in, &sc.r1, &sc.results[1])
+		sc.fan.Returned(1, abort)
 	}()
-	abort, failed, cerr := flujoimpl.Gather(ctx, sc.done, sc.results[:], sc.aborts[:], sc.finished[:], true, bctx.Cancel)
+	abort, failed, cerr := sc.fan.Wait()
 	if cerr != nil {
 		// They hold the scope too: it is cancelled, never reused.
 		bctx.Abandon()
-		return *new(flujotest.Job), flujoimpl.Abandoned(res, sc.results[:], sc.finished[:], cerr)
+		return *new(flujotest.Job), sc.fan.Abandoned(res, cerr)
 	}
 	e.scopes.Put(bctx)
 	defer e.scratch.Load().Put(sc.owner)
@@ -5365,7 +5399,7 @@ type scratchFanErrorOnConflictExecutor struct {
 }
 
 func newscratchFanErrorOnConflictExecutor() scratchFanErrorOnConflictExecutor {
-	return scratchFanErrorOnConflictExecutor{parFan: scratchFanErrorOnConflictExecutorFan{done: make(chan int, 3)}}
+	return scratchFanErrorOnConflictExecutor{parFan: scratchFanErrorOnConflictExecutorFan{done: make(chan struct{}, 1)}}
 }
 func resetscratchFanErrorOnConflictExecutor(u *scratchFanErrorOnConflictExecutor) {
 	*u = scratchFanErrorOnConflictExecutor{parFan: scratchFanErrorOnConflictExecutorFan{done: u.parFan.done}}
@@ -5605,9 +5639,9 @@ func (e *FanErrorOnConflictExecutor) shrink(level runtime.PressureLevel) {
 // scratchFanErrorOnConflictExecutorFan is the working space of one run of parallel "fan".
 type scratchFanErrorOnConflictExecutorFan struct {
 	results  [3]flujo.StepResult
-	aborts   [3]error
-	finished [3]bool
-	done     chan int
+	branches [3]flujoimpl.FanBranch
+	fan      flujoimpl.Fan
+	done     chan struct{}
 	owner    *scratchFanErrorOnConflictExecutor // the pooled object holding this one
 	o0       flujotest.Job
 	r0       flujoimpl.Run[flujotest.State]
@@ -5648,13 +5682,17 @@ func (e *FanErrorOnConflictExecutor) runFan(ctx context.Context, in flujotest.Jo
 	sc := &u.parFan
 	sc.owner = u
 	bctx := e.scopes.Get(ctx)
+	sc.fan.Start(ctx, bctx, true, sc.results[:], sc.branches[:], sc.done)
 	sc.r0 = *r
 	sc.w0 = *r.State
 	sc.r0.State = &sc.w0
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 0, "p1", &sc.results[0], &sc.o0, &sc.aborts[0], func() (flujotest.Job, error) { return e.runP1(bctx, in, &sc.r0, &sc.results[0]) })
+		defer sc.fan.Exit(0, "p1")
+		var abort error
+		sc.o0, abort = e.runP1(bctx, in, &sc.r0, &sc.results[0])
+		sc.fan.Returned(0, abort)
 	}()
 	sc.r1 = *r
 	sc.w1 = *r.State
@@ -5662,19 +5700,25 @@ func (e *FanErrorOnConflictExecutor) runFan(ctx context.Context, in flujotest.Jo
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 1, "a2", &sc.results[1], &sc.o1, &sc.aborts[1], func() (flujotest.Job, error) { return e.runA2(bctx, in, &sc.r1, &sc.results[1]) })
+		defer sc.fan.Exit(1, "a2")
+		var abort error
+		sc.o1, abort = e.runA2(bctx, in, &sc.r1, &sc.results[1])
+		sc.fan.Returned(1, abort)
 	}()
 	sc.r2 = *r
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 2, "echo", &sc.results[2], &sc.o2, &sc.aborts[2], func() (flujotest.Job, error) { return e.runEcho(bctx, in, &sc.r2, &sc.results[2]) })
+		defer sc.fan.Exit(2, "echo")
+		var abort error
+		sc.o2, abort = e.runEcho(bctx, in, &sc.r2, &sc.results[2])
+		sc.fan.Returned(2, abort)
 	}()
-	abort, failed, cerr := flujoimpl.Gather(ctx, sc.done, sc.results[:], sc.aborts[:], sc.finished[:], true, bctx.Cancel)
+	abort, failed, cerr := sc.fan.Wait()
 	if cerr != nil {
 		// They hold the scope too: it is cancelled, never reused.
 		bctx.Abandon()
-		return *new(flujotest.Job), flujoimpl.Abandoned(res, sc.results[:], sc.finished[:], cerr)
+		return *new(flujotest.Job), sc.fan.Abandoned(res, cerr)
 	}
 	e.scopes.Put(bctx)
 	defer e.scratch.Load().Put(sc.owner)
@@ -5771,7 +5815,7 @@ type scratchFanJoinFailsExecutor struct {
 }
 
 func newscratchFanJoinFailsExecutor() scratchFanJoinFailsExecutor {
-	return scratchFanJoinFailsExecutor{parFan: scratchFanJoinFailsExecutorFan{done: make(chan int, 3)}}
+	return scratchFanJoinFailsExecutor{parFan: scratchFanJoinFailsExecutorFan{done: make(chan struct{}, 1)}}
 }
 func resetscratchFanJoinFailsExecutor(u *scratchFanJoinFailsExecutor) {
 	*u = scratchFanJoinFailsExecutor{parFan: scratchFanJoinFailsExecutorFan{done: u.parFan.done}}
@@ -5983,9 +6027,9 @@ func (e *FanJoinFailsExecutor) shrink(level runtime.PressureLevel) {
 // scratchFanJoinFailsExecutorFan is the working space of one run of parallel "fan".
 type scratchFanJoinFailsExecutorFan struct {
 	results  [3]flujo.StepResult
-	aborts   [3]error
-	finished [3]bool
-	done     chan int
+	branches [3]flujoimpl.FanBranch
+	fan      flujoimpl.Fan
+	done     chan struct{}
 	owner    *scratchFanJoinFailsExecutor // the pooled object holding this one
 	o0       flujotest.Job
 	r0       flujoimpl.Run[flujotest.State]
@@ -6007,13 +6051,17 @@ func (e *FanJoinFailsExecutor) runFan(ctx context.Context, in flujotest.Job, r *
 	sc := &u.parFan
 	sc.owner = u
 	bctx := e.scopes.Get(ctx)
+	sc.fan.Start(ctx, bctx, false, sc.results[:], sc.branches[:], sc.done)
 	sc.r0 = *r
 	sc.w0 = *r.State
 	sc.r0.State = &sc.w0
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 0, "a1", &sc.results[0], &sc.o0, &sc.aborts[0], func() (flujotest.Job, error) { return e.runA1(bctx, in, &sc.r0, &sc.results[0]) })
+		defer sc.fan.Exit(0, "a1")
+		var abort error
+		sc.o0, abort = e.runA1(bctx, in, &sc.r0, &sc.results[0])
+		sc.fan.Returned(0, abort)
 	}()
 	sc.r1 = *r
 	sc.w1 = *r.State
@@ -6021,19 +6069,25 @@ func (e *FanJoinFailsExecutor) runFan(ctx context.Context, in flujotest.Job, r *
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 1, "b", &sc.results[1], &sc.o1, &sc.aborts[1], func() (flujotest.Job, error) { return e.runB(bctx, in, &sc.r1, &sc.results[1]) })
+		defer sc.fan.Exit(1, "b")
+		var abort error
+		sc.o1, abort = e.runB(bctx, in, &sc.r1, &sc.results[1])
+		sc.fan.Returned(1, abort)
 	}()
 	sc.r2 = *r
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 2, "fail", &sc.results[2], &sc.o2, &sc.aborts[2], func() (flujotest.Job, error) { return e.runFail(bctx, in, &sc.r2, &sc.results[2]) })
+		defer sc.fan.Exit(2, "fail")
+		var abort error
+		sc.o2, abort = e.runFail(bctx, in, &sc.r2, &sc.results[2])
+		sc.fan.Returned(2, abort)
 	}()
-	abort, failed, cerr := flujoimpl.Gather(ctx, sc.done, sc.results[:], sc.aborts[:], sc.finished[:], false, bctx.Cancel)
+	abort, failed, cerr := sc.fan.Wait()
 	if cerr != nil {
 		// They hold the scope too: it is cancelled, never reused.
 		bctx.Abandon()
-		return *new(flujotest.Job), flujoimpl.Abandoned(res, sc.results[:], sc.finished[:], cerr)
+		return *new(flujotest.Job), sc.fan.Abandoned(res, cerr)
 	}
 	e.scopes.Put(bctx)
 	defer e.scratch.Load().Put(sc.owner)
@@ -6104,7 +6158,7 @@ type scratchFanKeepFirstExecutor struct {
 }
 
 func newscratchFanKeepFirstExecutor() scratchFanKeepFirstExecutor {
-	return scratchFanKeepFirstExecutor{parFan: scratchFanKeepFirstExecutorFan{done: make(chan int, 3)}}
+	return scratchFanKeepFirstExecutor{parFan: scratchFanKeepFirstExecutorFan{done: make(chan struct{}, 1)}}
 }
 func resetscratchFanKeepFirstExecutor(u *scratchFanKeepFirstExecutor) {
 	*u = scratchFanKeepFirstExecutor{parFan: scratchFanKeepFirstExecutorFan{done: u.parFan.done}}
@@ -6344,9 +6398,9 @@ func (e *FanKeepFirstExecutor) shrink(level runtime.PressureLevel) {
 // scratchFanKeepFirstExecutorFan is the working space of one run of parallel "fan".
 type scratchFanKeepFirstExecutorFan struct {
 	results  [3]flujo.StepResult
-	aborts   [3]error
-	finished [3]bool
-	done     chan int
+	branches [3]flujoimpl.FanBranch
+	fan      flujoimpl.Fan
+	done     chan struct{}
 	owner    *scratchFanKeepFirstExecutor // the pooled object holding this one
 	o0       flujotest.Job
 	r0       flujoimpl.Run[flujotest.State]
@@ -6368,13 +6422,17 @@ func (e *FanKeepFirstExecutor) runFan(ctx context.Context, in flujotest.Job, r *
 	sc := &u.parFan
 	sc.owner = u
 	bctx := e.scopes.Get(ctx)
+	sc.fan.Start(ctx, bctx, true, sc.results[:], sc.branches[:], sc.done)
 	sc.r0 = *r
 	sc.w0 = *r.State
 	sc.r0.State = &sc.w0
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 0, "p1", &sc.results[0], &sc.o0, &sc.aborts[0], func() (flujotest.Job, error) { return e.runP1(bctx, in, &sc.r0, &sc.results[0]) })
+		defer sc.fan.Exit(0, "p1")
+		var abort error
+		sc.o0, abort = e.runP1(bctx, in, &sc.r0, &sc.results[0])
+		sc.fan.Returned(0, abort)
 	}()
 	sc.r1 = *r
 	sc.w1 = *r.State
@@ -6382,19 +6440,25 @@ func (e *FanKeepFirstExecutor) runFan(ctx context.Context, in flujotest.Job, r *
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 1, "a2", &sc.results[1], &sc.o1, &sc.aborts[1], func() (flujotest.Job, error) { return e.runA2(bctx, in, &sc.r1, &sc.results[1]) })
+		defer sc.fan.Exit(1, "a2")
+		var abort error
+		sc.o1, abort = e.runA2(bctx, in, &sc.r1, &sc.results[1])
+		sc.fan.Returned(1, abort)
 	}()
 	sc.r2 = *r
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 2, "echo", &sc.results[2], &sc.o2, &sc.aborts[2], func() (flujotest.Job, error) { return e.runEcho(bctx, in, &sc.r2, &sc.results[2]) })
+		defer sc.fan.Exit(2, "echo")
+		var abort error
+		sc.o2, abort = e.runEcho(bctx, in, &sc.r2, &sc.results[2])
+		sc.fan.Returned(2, abort)
 	}()
-	abort, failed, cerr := flujoimpl.Gather(ctx, sc.done, sc.results[:], sc.aborts[:], sc.finished[:], true, bctx.Cancel)
+	abort, failed, cerr := sc.fan.Wait()
 	if cerr != nil {
 		// They hold the scope too: it is cancelled, never reused.
 		bctx.Abandon()
-		return *new(flujotest.Job), flujoimpl.Abandoned(res, sc.results[:], sc.finished[:], cerr)
+		return *new(flujotest.Job), sc.fan.Abandoned(res, cerr)
 	}
 	e.scopes.Put(bctx)
 	defer e.scratch.Load().Put(sc.owner)
@@ -6492,7 +6556,7 @@ type scratchFanMergeUpdateExecutor struct {
 }
 
 func newscratchFanMergeUpdateExecutor() scratchFanMergeUpdateExecutor {
-	return scratchFanMergeUpdateExecutor{parFan: scratchFanMergeUpdateExecutorFan{done: make(chan int, 3)}}
+	return scratchFanMergeUpdateExecutor{parFan: scratchFanMergeUpdateExecutorFan{done: make(chan struct{}, 1)}}
 }
 func resetscratchFanMergeUpdateExecutor(u *scratchFanMergeUpdateExecutor) {
 	*u = scratchFanMergeUpdateExecutor{parFan: scratchFanMergeUpdateExecutorFan{done: u.parFan.done}}
@@ -6732,9 +6796,9 @@ func (e *FanMergeUpdateExecutor) shrink(level runtime.PressureLevel) {
 // scratchFanMergeUpdateExecutorFan is the working space of one run of parallel "fan".
 type scratchFanMergeUpdateExecutorFan struct {
 	results  [3]flujo.StepResult
-	aborts   [3]error
-	finished [3]bool
-	done     chan int
+	branches [3]flujoimpl.FanBranch
+	fan      flujoimpl.Fan
+	done     chan struct{}
 	owner    *scratchFanMergeUpdateExecutor // the pooled object holding this one
 	o0       flujotest.Job
 	r0       flujoimpl.Run[flujotest.State]
@@ -6756,13 +6820,17 @@ func (e *FanMergeUpdateExecutor) runFan(ctx context.Context, in flujotest.Job, r
 	sc := &u.parFan
 	sc.owner = u
 	bctx := e.scopes.Get(ctx)
+	sc.fan.Start(ctx, bctx, true, sc.results[:], sc.branches[:], sc.done)
 	sc.r0 = *r
 	sc.w0 = *r.State
 	sc.r0.State = &sc.w0
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 0, "p1", &sc.results[0], &sc.o0, &sc.aborts[0], func() (flujotest.Job, error) { return e.runP1(bctx, in, &sc.r0, &sc.results[0]) })
+		defer sc.fan.Exit(0, "p1")
+		var abort error
+		sc.o0, abort = e.runP1(bctx, in, &sc.r0, &sc.results[0])
+		sc.fan.Returned(0, abort)
 	}()
 	sc.r1 = *r
 	sc.w1 = *r.State
@@ -6770,19 +6838,25 @@ func (e *FanMergeUpdateExecutor) runFan(ctx context.Context, in flujotest.Job, r
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 1, "a2", &sc.results[1], &sc.o1, &sc.aborts[1], func() (flujotest.Job, error) { return e.runA2(bctx, in, &sc.r1, &sc.results[1]) })
+		defer sc.fan.Exit(1, "a2")
+		var abort error
+		sc.o1, abort = e.runA2(bctx, in, &sc.r1, &sc.results[1])
+		sc.fan.Returned(1, abort)
 	}()
 	sc.r2 = *r
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 2, "echo", &sc.results[2], &sc.o2, &sc.aborts[2], func() (flujotest.Job, error) { return e.runEcho(bctx, in, &sc.r2, &sc.results[2]) })
+		defer sc.fan.Exit(2, "echo")
+		var abort error
+		sc.o2, abort = e.runEcho(bctx, in, &sc.r2, &sc.results[2])
+		sc.fan.Returned(2, abort)
 	}()
-	abort, failed, cerr := flujoimpl.Gather(ctx, sc.done, sc.results[:], sc.aborts[:], sc.finished[:], true, bctx.Cancel)
+	abort, failed, cerr := sc.fan.Wait()
 	if cerr != nil {
 		// They hold the scope too: it is cancelled, never reused.
 		bctx.Abandon()
-		return *new(flujotest.Job), flujoimpl.Abandoned(res, sc.results[:], sc.finished[:], cerr)
+		return *new(flujotest.Job), sc.fan.Abandoned(res, cerr)
 	}
 	e.scopes.Put(bctx)
 	defer e.scratch.Load().Put(sc.owner)
@@ -6880,7 +6954,7 @@ type scratchFanNoMergeExecutor struct {
 }
 
 func newscratchFanNoMergeExecutor() scratchFanNoMergeExecutor {
-	return scratchFanNoMergeExecutor{parFan: scratchFanNoMergeExecutorFan{done: make(chan int, 3)}}
+	return scratchFanNoMergeExecutor{parFan: scratchFanNoMergeExecutorFan{done: make(chan struct{}, 1)}}
 }
 func resetscratchFanNoMergeExecutor(u *scratchFanNoMergeExecutor) {
 	*u = scratchFanNoMergeExecutor{parFan: scratchFanNoMergeExecutorFan{done: u.parFan.done}}
@@ -7120,9 +7194,9 @@ func (e *FanNoMergeExecutor) shrink(level runtime.PressureLevel) {
 // scratchFanNoMergeExecutorFan is the working space of one run of parallel "fan".
 type scratchFanNoMergeExecutorFan struct {
 	results  [3]flujo.StepResult
-	aborts   [3]error
-	finished [3]bool
-	done     chan int
+	branches [3]flujoimpl.FanBranch
+	fan      flujoimpl.Fan
+	done     chan struct{}
 	owner    *scratchFanNoMergeExecutor // the pooled object holding this one
 	o0       flujotest.Job
 	r0       flujoimpl.Run[flujotest.State]
@@ -7144,13 +7218,17 @@ func (e *FanNoMergeExecutor) runFan(ctx context.Context, in flujotest.Job, r *fl
 	sc := &u.parFan
 	sc.owner = u
 	bctx := e.scopes.Get(ctx)
+	sc.fan.Start(ctx, bctx, true, sc.results[:], sc.branches[:], sc.done)
 	sc.r0 = *r
 	sc.w0 = *r.State
 	sc.r0.State = &sc.w0
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 0, "p1", &sc.results[0], &sc.o0, &sc.aborts[0], func() (flujotest.Job, error) { return e.runP1(bctx, in, &sc.r0, &sc.results[0]) })
+		defer sc.fan.Exit(0, "p1")
+		var abort error
+		sc.o0, abort = e.runP1(bctx, in, &sc.r0, &sc.results[0])
+		sc.fan.Returned(0, abort)
 	}()
 	sc.r1 = *r
 	sc.w1 = *r.State
@@ -7158,19 +7236,25 @@ func (e *FanNoMergeExecutor) runFan(ctx context.Context, in flujotest.Job, r *fl
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 1, "a2", &sc.results[1], &sc.o1, &sc.aborts[1], func() (flujotest.Job, error) { return e.runA2(bctx, in, &sc.r1, &sc.results[1]) })
+		defer sc.fan.Exit(1, "a2")
+		var abort error
+		sc.o1, abort = e.runA2(bctx, in, &sc.r1, &sc.results[1])
+		sc.fan.Returned(1, abort)
 	}()
 	sc.r2 = *r
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 2, "echo", &sc.results[2], &sc.o2, &sc.aborts[2], func() (flujotest.Job, error) { return e.runEcho(bctx, in, &sc.r2, &sc.results[2]) })
+		defer sc.fan.Exit(2, "echo")
+		var abort error
+		sc.o2, abort = e.runEcho(bctx, in, &sc.r2, &sc.results[2])
+		sc.fan.Returned(2, abort)
 	}()
-	abort, failed, cerr := flujoimpl.Gather(ctx, sc.done, sc.results[:], sc.aborts[:], sc.finished[:], true, bctx.Cancel)
+	abort, failed, cerr := sc.fan.Wait()
 	if cerr != nil {
 		// They hold the scope too: it is cancelled, never reused.
 		bctx.Abandon()
-		return *new(flujotest.Job), flujoimpl.Abandoned(res, sc.results[:], sc.finished[:], cerr)
+		return *new(flujotest.Job), sc.fan.Abandoned(res, cerr)
 	}
 	e.scopes.Put(bctx)
 	defer e.scratch.Load().Put(sc.owner)
@@ -7793,7 +7877,7 @@ type scratchGoexitParallelExecutor struct {
 }
 
 func newscratchGoexitParallelExecutor() scratchGoexitParallelExecutor {
-	return scratchGoexitParallelExecutor{parFan: scratchGoexitParallelExecutorFan{done: make(chan int, 2)}}
+	return scratchGoexitParallelExecutor{parFan: scratchGoexitParallelExecutorFan{done: make(chan struct{}, 1)}}
 }
 func resetscratchGoexitParallelExecutor(u *scratchGoexitParallelExecutor) {
 	*u = scratchGoexitParallelExecutor{parFan: scratchGoexitParallelExecutorFan{done: u.parFan.done}}
@@ -7966,9 +8050,9 @@ func (e *GoexitParallelExecutor) shrink(level runtime.PressureLevel) {
 // scratchGoexitParallelExecutorFan is the working space of one run of parallel "fan".
 type scratchGoexitParallelExecutorFan struct {
 	results  [2]flujo.StepResult
-	aborts   [2]error
-	finished [2]bool
-	done     chan int
+	branches [2]flujoimpl.FanBranch
+	fan      flujoimpl.Fan
+	done     chan struct{}
 	owner    *scratchGoexitParallelExecutor // the pooled object holding this one
 	o0       flujotest.Job
 	r0       flujoimpl.Run[struct{}]
@@ -7986,23 +8070,30 @@ func (e *GoexitParallelExecutor) runFan(ctx context.Context, in flujotest.Job, r
 	sc := &u.parFan
 	sc.owner = u
 	bctx := e.scopes.Get(ctx)
+	sc.fan.Start(ctx, bctx, true, sc.results[:], sc.branches[:], sc.done)
 	sc.r0 = *r
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 0, "exit", &sc.results[0], &sc.o0, &sc.aborts[0], func() (flujotest.Job, error) { return e.runExit(bctx, in, &sc.r0, &sc.results[0]) })
+		defer sc.fan.Exit(0, "exit")
+		var abort error
+		sc.o0, abort = e.runExit(bctx, in, &sc.r0, &sc.results[0])
+		sc.fan.Returned(0, abort)
 	}()
 	sc.r1 = *r
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 1, "echo", &sc.results[1], &sc.o1, &sc.aborts[1], func() (flujotest.Job, error) { return e.runEcho(bctx, in, &sc.r1, &sc.results[1]) })
+		defer sc.fan.Exit(1, "echo")
+		var abort error
+		sc.o1, abort = e.runEcho(bctx, in, &sc.r1, &sc.results[1])
+		sc.fan.Returned(1, abort)
 	}()
-	abort, failed, cerr := flujoimpl.Gather(ctx, sc.done, sc.results[:], sc.aborts[:], sc.finished[:], true, bctx.Cancel)
+	abort, failed, cerr := sc.fan.Wait()
 	if cerr != nil {
 		// They hold the scope too: it is cancelled, never reused.
 		bctx.Abandon()
-		return *new(flujotest.Job), flujoimpl.Abandoned(res, sc.results[:], sc.finished[:], cerr)
+		return *new(flujotest.Job), sc.fan.Abandoned(res, cerr)
 	}
 	e.scopes.Put(bctx)
 	defer e.scratch.Load().Put(sc.owner)
@@ -8987,7 +9078,7 @@ type scratchJoinFailsAfterIgnoredExecutor struct {
 }
 
 func newscratchJoinFailsAfterIgnoredExecutor() scratchJoinFailsAfterIgnoredExecutor {
-	return scratchJoinFailsAfterIgnoredExecutor{parFan: scratchJoinFailsAfterIgnoredExecutorFan{done: make(chan int, 2)}}
+	return scratchJoinFailsAfterIgnoredExecutor{parFan: scratchJoinFailsAfterIgnoredExecutorFan{done: make(chan struct{}, 1)}}
 }
 func resetscratchJoinFailsAfterIgnoredExecutor(u *scratchJoinFailsAfterIgnoredExecutor) {
 	*u = scratchJoinFailsAfterIgnoredExecutor{parFan: scratchJoinFailsAfterIgnoredExecutorFan{done: u.parFan.done}}
@@ -9175,9 +9266,9 @@ func (e *JoinFailsAfterIgnoredExecutor) runJoined(ctx context.Context, in flujot
 // scratchJoinFailsAfterIgnoredExecutorFan is the working space of one run of parallel "fan".
 type scratchJoinFailsAfterIgnoredExecutorFan struct {
 	results  [2]flujo.StepResult
-	aborts   [2]error
-	finished [2]bool
-	done     chan int
+	branches [2]flujoimpl.FanBranch
+	fan      flujoimpl.Fan
+	done     chan struct{}
 	owner    *scratchJoinFailsAfterIgnoredExecutor // the pooled object holding this one
 	o0       flujotest.Job
 	r0       flujoimpl.Run[struct{}]
@@ -9195,23 +9286,30 @@ func (e *JoinFailsAfterIgnoredExecutor) runFan(ctx context.Context, in flujotest
 	sc := &u.parFan
 	sc.owner = u
 	bctx := e.scopes.Get(ctx)
+	sc.fan.Start(ctx, bctx, false, sc.results[:], sc.branches[:], sc.done)
 	sc.r0 = *r
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 0, "echo", &sc.results[0], &sc.o0, &sc.aborts[0], func() (flujotest.Job, error) { return e.runEcho(bctx, in, &sc.r0, &sc.results[0]) })
+		defer sc.fan.Exit(0, "echo")
+		var abort error
+		sc.o0, abort = e.runEcho(bctx, in, &sc.r0, &sc.results[0])
+		sc.fan.Returned(0, abort)
 	}()
 	sc.r1 = *r
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 1, "fail", &sc.results[1], &sc.o1, &sc.aborts[1], func() (flujotest.Job, error) { return e.runFail(bctx, in, &sc.r1, &sc.results[1]) })
+		defer sc.fan.Exit(1, "fail")
+		var abort error
+		sc.o1, abort = e.runFail(bctx, in, &sc.r1, &sc.results[1])
+		sc.fan.Returned(1, abort)
 	}()
-	abort, failed, cerr := flujoimpl.Gather(ctx, sc.done, sc.results[:], sc.aborts[:], sc.finished[:], false, bctx.Cancel)
+	abort, failed, cerr := sc.fan.Wait()
 	if cerr != nil {
 		// They hold the scope too: it is cancelled, never reused.
 		bctx.Abandon()
-		return *new(flujotest.Job), flujoimpl.Abandoned(res, sc.results[:], sc.finished[:], cerr)
+		return *new(flujotest.Job), sc.fan.Abandoned(res, cerr)
 	}
 	e.scopes.Put(bctx)
 	defer e.scratch.Load().Put(sc.owner)
@@ -9655,7 +9753,7 @@ type scratchMaybeConflictExecutor struct {
 }
 
 func newscratchMaybeConflictExecutor() scratchMaybeConflictExecutor {
-	return scratchMaybeConflictExecutor{parMaybe: scratchMaybeConflictExecutorMaybe{done: make(chan int, 2)}}
+	return scratchMaybeConflictExecutor{parMaybe: scratchMaybeConflictExecutorMaybe{done: make(chan struct{}, 1)}}
 }
 func resetscratchMaybeConflictExecutor(u *scratchMaybeConflictExecutor) {
 	*u = scratchMaybeConflictExecutor{parMaybe: scratchMaybeConflictExecutorMaybe{done: u.parMaybe.done}}
@@ -9847,9 +9945,9 @@ func (e *MaybeConflictExecutor) shrink(level runtime.PressureLevel) {
 // scratchMaybeConflictExecutorMaybe is the working space of one run of parallel "maybe".
 type scratchMaybeConflictExecutorMaybe struct {
 	results  [2]flujo.StepResult
-	aborts   [2]error
-	finished [2]bool
-	done     chan int
+	branches [2]flujoimpl.FanBranch
+	fan      flujoimpl.Fan
+	done     chan struct{}
 	owner    *scratchMaybeConflictExecutor // the pooled object holding this one
 	o0       flujotest.Job
 	r0       flujoimpl.Run[flujotest.State]
@@ -9888,13 +9986,17 @@ func (e *MaybeConflictExecutor) runMaybe(ctx context.Context, in flujotest.Job, 
 	sc := &u.parMaybe
 	sc.owner = u
 	bctx := e.scopes.Get(ctx)
+	sc.fan.Start(ctx, bctx, true, sc.results[:], sc.branches[:], sc.done)
 	sc.r0 = *r
 	sc.w0 = *r.State
 	sc.r0.State = &sc.w0
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 0, "x", &sc.results[0], &sc.o0, &sc.aborts[0], func() (flujotest.Job, error) { return e.runX(bctx, in, &sc.r0, &sc.results[0]) })
+		defer sc.fan.Exit(0, "x")
+		var abort error
+		sc.o0, abort = e.runX(bctx, in, &sc.r0, &sc.results[0])
+		sc.fan.Returned(0, abort)
 	}()
 	sc.r1 = *r
 	sc.w1 = *r.State
@@ -9902,13 +10004,16 @@ func (e *MaybeConflictExecutor) runMaybe(ctx context.Context, in flujotest.Job, 
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 1, "y", &sc.results[1], &sc.o1, &sc.aborts[1], func() (flujotest.Job, error) { return e.runY(bctx, in, &sc.r1, &sc.results[1]) })
+		defer sc.fan.Exit(1, "y")
+		var abort error
+		sc.o1, abort = e.runY(bctx, in, &sc.r1, &sc.results[1])
+		sc.fan.Returned(1, abort)
 	}()
-	abort, failed, cerr := flujoimpl.Gather(ctx, sc.done, sc.results[:], sc.aborts[:], sc.finished[:], true, bctx.Cancel)
+	abort, failed, cerr := sc.fan.Wait()
 	if cerr != nil {
 		// They hold the scope too: it is cancelled, never reused.
 		bctx.Abandon()
-		return *new(flujotest.Job), flujoimpl.Abandoned(res, sc.results[:], sc.finished[:], cerr)
+		return *new(flujotest.Job), sc.fan.Abandoned(res, cerr)
 	}
 	e.scopes.Put(bctx)
 	defer e.scratch.Load().Put(sc.owner)
@@ -10376,7 +10481,7 @@ type scratchParallelBlocksExecutor struct {
 }
 
 func newscratchParallelBlocksExecutor() scratchParallelBlocksExecutor {
-	return scratchParallelBlocksExecutor{parFan: scratchParallelBlocksExecutorFan{done: make(chan int, 2)}}
+	return scratchParallelBlocksExecutor{parFan: scratchParallelBlocksExecutorFan{done: make(chan struct{}, 1)}}
 }
 func resetscratchParallelBlocksExecutor(u *scratchParallelBlocksExecutor) {
 	*u = scratchParallelBlocksExecutor{parFan: scratchParallelBlocksExecutorFan{done: u.parFan.done}}
@@ -10546,9 +10651,9 @@ func (e *ParallelBlocksExecutor) shrink(level runtime.PressureLevel) {
 // scratchParallelBlocksExecutorFan is the working space of one run of parallel "fan".
 type scratchParallelBlocksExecutorFan struct {
 	results  [2]flujo.StepResult
-	aborts   [2]error
-	finished [2]bool
-	done     chan int
+	branches [2]flujoimpl.FanBranch
+	fan      flujoimpl.Fan
+	done     chan struct{}
 	owner    *scratchParallelBlocksExecutor // the pooled object holding this one
 	o0       flujotest.Job
 	r0       flujoimpl.Run[struct{}]
@@ -10567,21 +10672,28 @@ func (e *ParallelBlocksExecutor) runFan(ctx context.Context, in flujotest.Job, r
 	sc.owner = u
 	bctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	sc.fan.Start(ctx, flujoimpl.CancelFunc(cancel), true, sc.results[:], sc.branches[:], sc.done)
 	sc.r0 = *r
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 0, "block", &sc.results[0], &sc.o0, &sc.aborts[0], func() (flujotest.Job, error) { return e.runBlock(bctx, in, &sc.r0, &sc.results[0]) })
+		defer sc.fan.Exit(0, "block")
+		var abort error
+		sc.o0, abort = e.runBlock(bctx, in, &sc.r0, &sc.results[0])
+		sc.fan.Returned(0, abort)
 	}()
 	sc.r1 = *r
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 1, "echo", &sc.results[1], &sc.o1, &sc.aborts[1], func() (flujotest.Job, error) { return e.runEcho(bctx, in, &sc.r1, &sc.results[1]) })
+		defer sc.fan.Exit(1, "echo")
+		var abort error
+		sc.o1, abort = e.runEcho(bctx, in, &sc.r1, &sc.results[1])
+		sc.fan.Returned(1, abort)
 	}()
-	abort, failed, cerr := flujoimpl.Gather(ctx, sc.done, sc.results[:], sc.aborts[:], sc.finished[:], true, cancel)
+	abort, failed, cerr := sc.fan.Wait()
 	if cerr != nil {
-		return *new(flujotest.Job), flujoimpl.Abandoned(res, sc.results[:], sc.finished[:], cerr)
+		return *new(flujotest.Job), sc.fan.Abandoned(res, cerr)
 	}
 	defer e.scratch.Load().Put(sc.owner)
 	if stop, abort := flujoimpl.Branches(res, sc.results[:], r.Record, abort, failed); stop {
@@ -10630,7 +10742,7 @@ type scratchParallelIgnoreExecutor struct {
 }
 
 func newscratchParallelIgnoreExecutor() scratchParallelIgnoreExecutor {
-	return scratchParallelIgnoreExecutor{parFan: scratchParallelIgnoreExecutorFan{done: make(chan int, 2)}}
+	return scratchParallelIgnoreExecutor{parFan: scratchParallelIgnoreExecutorFan{done: make(chan struct{}, 1)}}
 }
 func resetscratchParallelIgnoreExecutor(u *scratchParallelIgnoreExecutor) {
 	*u = scratchParallelIgnoreExecutor{parFan: scratchParallelIgnoreExecutorFan{done: u.parFan.done}}
@@ -10803,9 +10915,9 @@ func (e *ParallelIgnoreExecutor) shrink(level runtime.PressureLevel) {
 // scratchParallelIgnoreExecutorFan is the working space of one run of parallel "fan".
 type scratchParallelIgnoreExecutorFan struct {
 	results  [2]flujo.StepResult
-	aborts   [2]error
-	finished [2]bool
-	done     chan int
+	branches [2]flujoimpl.FanBranch
+	fan      flujoimpl.Fan
+	done     chan struct{}
 	owner    *scratchParallelIgnoreExecutor // the pooled object holding this one
 	o0       flujotest.Job
 	r0       flujoimpl.Run[struct{}]
@@ -10823,23 +10935,30 @@ func (e *ParallelIgnoreExecutor) runFan(ctx context.Context, in flujotest.Job, r
 	sc := &u.parFan
 	sc.owner = u
 	bctx := e.scopes.Get(ctx)
+	sc.fan.Start(ctx, bctx, false, sc.results[:], sc.branches[:], sc.done)
 	sc.r0 = *r
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 0, "echo", &sc.results[0], &sc.o0, &sc.aborts[0], func() (flujotest.Job, error) { return e.runEcho(bctx, in, &sc.r0, &sc.results[0]) })
+		defer sc.fan.Exit(0, "echo")
+		var abort error
+		sc.o0, abort = e.runEcho(bctx, in, &sc.r0, &sc.results[0])
+		sc.fan.Returned(0, abort)
 	}()
 	sc.r1 = *r
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 1, "fail", &sc.results[1], &sc.o1, &sc.aborts[1], func() (flujotest.Job, error) { return e.runFail(bctx, in, &sc.r1, &sc.results[1]) })
+		defer sc.fan.Exit(1, "fail")
+		var abort error
+		sc.o1, abort = e.runFail(bctx, in, &sc.r1, &sc.results[1])
+		sc.fan.Returned(1, abort)
 	}()
-	abort, failed, cerr := flujoimpl.Gather(ctx, sc.done, sc.results[:], sc.aborts[:], sc.finished[:], false, bctx.Cancel)
+	abort, failed, cerr := sc.fan.Wait()
 	if cerr != nil {
 		// They hold the scope too: it is cancelled, never reused.
 		bctx.Abandon()
-		return *new(flujotest.Job), flujoimpl.Abandoned(res, sc.results[:], sc.finished[:], cerr)
+		return *new(flujotest.Job), sc.fan.Abandoned(res, cerr)
 	}
 	e.scopes.Put(bctx)
 	defer e.scratch.Load().Put(sc.owner)
@@ -10889,7 +11008,7 @@ type scratchParallelPropagateExecutor struct {
 }
 
 func newscratchParallelPropagateExecutor() scratchParallelPropagateExecutor {
-	return scratchParallelPropagateExecutor{parFan: scratchParallelPropagateExecutorFan{done: make(chan int, 2)}}
+	return scratchParallelPropagateExecutor{parFan: scratchParallelPropagateExecutorFan{done: make(chan struct{}, 1)}}
 }
 func resetscratchParallelPropagateExecutor(u *scratchParallelPropagateExecutor) {
 	*u = scratchParallelPropagateExecutor{parFan: scratchParallelPropagateExecutorFan{done: u.parFan.done}}
@@ -11062,9 +11181,9 @@ func (e *ParallelPropagateExecutor) shrink(level runtime.PressureLevel) {
 // scratchParallelPropagateExecutorFan is the working space of one run of parallel "fan".
 type scratchParallelPropagateExecutorFan struct {
 	results  [2]flujo.StepResult
-	aborts   [2]error
-	finished [2]bool
-	done     chan int
+	branches [2]flujoimpl.FanBranch
+	fan      flujoimpl.Fan
+	done     chan struct{}
 	owner    *scratchParallelPropagateExecutor // the pooled object holding this one
 	o0       flujotest.Job
 	r0       flujoimpl.Run[struct{}]
@@ -11082,23 +11201,30 @@ func (e *ParallelPropagateExecutor) runFan(ctx context.Context, in flujotest.Job
 	sc := &u.parFan
 	sc.owner = u
 	bctx := e.scopes.Get(ctx)
+	sc.fan.Start(ctx, bctx, true, sc.results[:], sc.branches[:], sc.done)
 	sc.r0 = *r
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 0, "echo", &sc.results[0], &sc.o0, &sc.aborts[0], func() (flujotest.Job, error) { return e.runEcho(bctx, in, &sc.r0, &sc.results[0]) })
+		defer sc.fan.Exit(0, "echo")
+		var abort error
+		sc.o0, abort = e.runEcho(bctx, in, &sc.r0, &sc.results[0])
+		sc.fan.Returned(0, abort)
 	}()
 	sc.r1 = *r
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 1, "fail", &sc.results[1], &sc.o1, &sc.aborts[1], func() (flujotest.Job, error) { return e.runFail(bctx, in, &sc.r1, &sc.results[1]) })
+		defer sc.fan.Exit(1, "fail")
+		var abort error
+		sc.o1, abort = e.runFail(bctx, in, &sc.r1, &sc.results[1])
+		sc.fan.Returned(1, abort)
 	}()
-	abort, failed, cerr := flujoimpl.Gather(ctx, sc.done, sc.results[:], sc.aborts[:], sc.finished[:], true, bctx.Cancel)
+	abort, failed, cerr := sc.fan.Wait()
 	if cerr != nil {
 		// They hold the scope too: it is cancelled, never reused.
 		bctx.Abandon()
-		return *new(flujotest.Job), flujoimpl.Abandoned(res, sc.results[:], sc.finished[:], cerr)
+		return *new(flujotest.Job), sc.fan.Abandoned(res, cerr)
 	}
 	e.scopes.Put(bctx)
 	defer e.scratch.Load().Put(sc.owner)
@@ -11153,7 +11279,7 @@ type scratchParallelSpendExecutor struct {
 }
 
 func newscratchParallelSpendExecutor() scratchParallelSpendExecutor {
-	return scratchParallelSpendExecutor{parFan: scratchParallelSpendExecutorFan{done: make(chan int, 2)}}
+	return scratchParallelSpendExecutor{parFan: scratchParallelSpendExecutorFan{done: make(chan struct{}, 1)}}
 }
 func resetscratchParallelSpendExecutor(u *scratchParallelSpendExecutor) {
 	*u = scratchParallelSpendExecutor{parFan: scratchParallelSpendExecutorFan{done: u.parFan.done}}
@@ -11366,9 +11492,9 @@ func (e *ParallelSpendExecutor) runSpend(ctx context.Context, in flujotest.Job, 
 // scratchParallelSpendExecutorFan is the working space of one run of parallel "fan".
 type scratchParallelSpendExecutorFan struct {
 	results  [2]flujo.StepResult
-	aborts   [2]error
-	finished [2]bool
-	done     chan int
+	branches [2]flujoimpl.FanBranch
+	fan      flujoimpl.Fan
+	done     chan struct{}
 	owner    *scratchParallelSpendExecutor // the pooled object holding this one
 	o0       flujotest.Job
 	r0       flujoimpl.Run[struct{}]
@@ -11386,23 +11512,30 @@ func (e *ParallelSpendExecutor) runFan(ctx context.Context, in flujotest.Job, r 
 	sc := &u.parFan
 	sc.owner = u
 	bctx := e.scopes.Get(ctx)
+	sc.fan.Start(ctx, bctx, true, sc.results[:], sc.branches[:], sc.done)
 	sc.r0 = *r
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 0, "left", &sc.results[0], &sc.o0, &sc.aborts[0], func() (flujotest.Job, error) { return e.runLeft(bctx, in, &sc.r0, &sc.results[0]) })
+		defer sc.fan.Exit(0, "left")
+		var abort error
+		sc.o0, abort = e.runLeft(bctx, in, &sc.r0, &sc.results[0])
+		sc.fan.Returned(0, abort)
 	}()
 	sc.r1 = *r
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 1, "right", &sc.results[1], &sc.o1, &sc.aborts[1], func() (flujotest.Job, error) { return e.runRight(bctx, in, &sc.r1, &sc.results[1]) })
+		defer sc.fan.Exit(1, "right")
+		var abort error
+		sc.o1, abort = e.runRight(bctx, in, &sc.r1, &sc.results[1])
+		sc.fan.Returned(1, abort)
 	}()
-	abort, failed, cerr := flujoimpl.Gather(ctx, sc.done, sc.results[:], sc.aborts[:], sc.finished[:], true, bctx.Cancel)
+	abort, failed, cerr := sc.fan.Wait()
 	if cerr != nil {
 		// They hold the scope too: it is cancelled, never reused.
 		bctx.Abandon()
-		return *new(flujotest.Job), flujoimpl.Abandoned(res, sc.results[:], sc.finished[:], cerr)
+		return *new(flujotest.Job), sc.fan.Abandoned(res, cerr)
 	}
 	e.scopes.Put(bctx)
 	defer e.scratch.Load().Put(sc.owner)
@@ -12556,8 +12689,8 @@ type scratchTwoFansExecutor struct {
 
 func newscratchTwoFansExecutor() scratchTwoFansExecutor {
 	return scratchTwoFansExecutor{
-		parFan1: scratchTwoFansExecutorFan1{done: make(chan int, 2)},
-		parFan2: scratchTwoFansExecutorFan2{done: make(chan int, 2)},
+		parFan1: scratchTwoFansExecutorFan1{done: make(chan struct{}, 1)},
+		parFan2: scratchTwoFansExecutorFan2{done: make(chan struct{}, 1)},
 	}
 }
 func resetscratchTwoFansExecutor(u *scratchTwoFansExecutor) {
@@ -12794,9 +12927,9 @@ func (e *TwoFansExecutor) runTwo(ctx context.Context, in flujotest.Job, r *flujo
 // scratchTwoFansExecutorFan1 is the working space of one run of parallel "fan1".
 type scratchTwoFansExecutorFan1 struct {
 	results  [2]flujo.StepResult
-	aborts   [2]error
-	finished [2]bool
-	done     chan int
+	branches [2]flujoimpl.FanBranch
+	fan      flujoimpl.Fan
+	done     chan struct{}
 	owner    *scratchTwoFansExecutor // the pooled object holding this one
 	o0       flujotest.Job
 	r0       flujoimpl.Run[struct{}]
@@ -12814,23 +12947,30 @@ func (e *TwoFansExecutor) runFan1(ctx context.Context, in flujotest.Job, r *fluj
 	sc := &u.parFan1
 	sc.owner = u
 	bctx := e.scopes.Get(ctx)
+	sc.fan.Start(ctx, bctx, true, sc.results[:], sc.branches[:], sc.done)
 	sc.r0 = *r
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 0, "l1", &sc.results[0], &sc.o0, &sc.aborts[0], func() (flujotest.Job, error) { return e.runL1(bctx, in, &sc.r0, &sc.results[0]) })
+		defer sc.fan.Exit(0, "l1")
+		var abort error
+		sc.o0, abort = e.runL1(bctx, in, &sc.r0, &sc.results[0])
+		sc.fan.Returned(0, abort)
 	}()
 	sc.r1 = *r
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 1, "r1", &sc.results[1], &sc.o1, &sc.aborts[1], func() (flujotest.Job, error) { return e.runR1(bctx, in, &sc.r1, &sc.results[1]) })
+		defer sc.fan.Exit(1, "r1")
+		var abort error
+		sc.o1, abort = e.runR1(bctx, in, &sc.r1, &sc.results[1])
+		sc.fan.Returned(1, abort)
 	}()
-	abort, failed, cerr := flujoimpl.Gather(ctx, sc.done, sc.results[:], sc.aborts[:], sc.finished[:], true, bctx.Cancel)
+	abort, failed, cerr := sc.fan.Wait()
 	if cerr != nil {
 		// They hold the scope too: it is cancelled, never reused.
 		bctx.Abandon()
-		return *new(flujotest.Job), flujoimpl.Abandoned(res, sc.results[:], sc.finished[:], cerr)
+		return *new(flujotest.Job), sc.fan.Abandoned(res, cerr)
 	}
 	e.scopes.Put(bctx)
 	defer e.scratch.Load().Put(sc.owner)
@@ -12858,9 +12998,9 @@ func (e *TwoFansExecutor) runR1(ctx context.Context, in flujotest.Job, r *flujoi
 // scratchTwoFansExecutorFan2 is the working space of one run of parallel "fan2".
 type scratchTwoFansExecutorFan2 struct {
 	results  [2]flujo.StepResult
-	aborts   [2]error
-	finished [2]bool
-	done     chan int
+	branches [2]flujoimpl.FanBranch
+	fan      flujoimpl.Fan
+	done     chan struct{}
 	owner    *scratchTwoFansExecutor // the pooled object holding this one
 	o0       flujotest.Job
 	r0       flujoimpl.Run[struct{}]
@@ -12878,23 +13018,30 @@ func (e *TwoFansExecutor) runFan2(ctx context.Context, in flujotest.Job, r *fluj
 	sc := &u.parFan2
 	sc.owner = u
 	bctx := e.scopes.Get(ctx)
+	sc.fan.Start(ctx, bctx, true, sc.results[:], sc.branches[:], sc.done)
 	sc.r0 = *r
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 0, "l2", &sc.results[0], &sc.o0, &sc.aborts[0], func() (flujotest.Job, error) { return e.runL2(bctx, in, &sc.r0, &sc.results[0]) })
+		defer sc.fan.Exit(0, "l2")
+		var abort error
+		sc.o0, abort = e.runL2(bctx, in, &sc.r0, &sc.results[0])
+		sc.fan.Returned(0, abort)
 	}()
 	sc.r1 = *r
 	e.svc.Track.EnterChild()
 	go func() {
 		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 1, "r2", &sc.results[1], &sc.o1, &sc.aborts[1], func() (flujotest.Job, error) { return e.runR2(bctx, in, &sc.r1, &sc.results[1]) })
+		defer sc.fan.Exit(1, "r2")
+		var abort error
+		sc.o1, abort = e.runR2(bctx, in, &sc.r1, &sc.results[1])
+		sc.fan.Returned(1, abort)
 	}()
-	abort, failed, cerr := flujoimpl.Gather(ctx, sc.done, sc.results[:], sc.aborts[:], sc.finished[:], true, bctx.Cancel)
+	abort, failed, cerr := sc.fan.Wait()
 	if cerr != nil {
 		// They hold the scope too: it is cancelled, never reused.
 		bctx.Abandon()
-		return *new(flujotest.Job), flujoimpl.Abandoned(res, sc.results[:], sc.finished[:], cerr)
+		return *new(flujotest.Job), sc.fan.Abandoned(res, cerr)
 	}
 	e.scopes.Put(bctx)
 	defer e.scratch.Load().Put(sc.owner)
