@@ -202,10 +202,14 @@ func (f *Fan) cancelBranches() {
 // ends the run.
 func (f *Fan) Wait() (abort error, failed int, cerr error) {
 	if len(f.results) > 0 {
-		select {
-		case <-f.done:
-		case <-runtime.ContextDone(f.ctx):
-			return nil, -1, runtime.ContextErr(f.ctx)
+		if cdone := runtime.ContextDone(f.ctx); cdone == nil {
+			<-f.done // a context that is never done: a plain receive is cheaper than a select
+		} else {
+			select {
+			case <-f.done:
+			case <-cdone:
+				return nil, -1, runtime.ContextErr(f.ctx)
+			}
 		}
 	}
 	if i := f.abortBy.Load(); i > 0 {
