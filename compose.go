@@ -132,7 +132,7 @@ func (r execRun) parallel(ctx context.Context, n *parallelNode, in any, fr frame
 	defer cancel()
 	results := make([]StepResult, k)
 	fan := &sc.fan
-	fan.Start(ctx, kernel.CancelFunc(cancel), n.set.onFailure == Propagate, results, sc.branches, sc.done)
+	fan.Start(ctx, kernel.CancelFunc(cancel), n.set.onFailure == Propagate, results, sc.branches, sc.done, nil)
 	for i, br := range n.branches {
 		bfr := frame{state: states[i], budget: fr.budget}
 		r.core.goTracked(func() {

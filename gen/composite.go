@@ -347,9 +347,8 @@ func (pg *pipelineGen) parallelBody(f *jen.File, n *analysis.Node) []jen.Code {
 	default:
 		b = append(b, c("bctx := ctx"))
 	}
-	b = append(b, c(fmt.Sprintf("sc.fan.Start(ctx, {}, %v, sc.results[:], sc.branches[:], sc.done)", propagate), cancel))
 	bs := pg.branchStates[n]
-	for i, br := range n.Children {
+	for i := range n.Children {
 		rs := fmt.Sprintf("sc.r%d", i)
 		b = append(b, c(rs+" = *r"))
 		if i < len(bs) && bs[i].copied {
@@ -357,16 +356,18 @@ func (pg *pipelineGen) parallelBody(f *jen.File, n *analysis.Node) []jen.Code {
 			b = append(b, pg.stateCopy(w, "r.State", bs[i].fields, bs[i].whole, n.Pos, true)...)
 			b = append(b, c(rs+".State = &"+w))
 		}
+	}
+	// Start counts the branches' goroutines in the executor's run gate:
+	// nothing between it and the goroutines' start can fail.
+	b = append(b, c(fmt.Sprintf("sc.fan.Start(ctx, {}, %v, sc.results[:], sc.branches[:], sc.done, &e.svc.Track)", propagate), cancel))
+	for i, br := range n.Children {
 		// A step that calls runtime.Goexit ends the branch's goroutine
 		// before Returned: Exit reports the branch failed instead of
 		// leaving the Parallel waiting for it. The goroutine calls the
 		// branch directly, keeping its stack shallow: a new goroutine's
 		// stack is small, and growing it costs more than a trivial step.
-		b = append(b,
-			c("e.svc.Track.EnterChild()"),
-			c(fmt.Sprintf("go func() {\ndefer e.svc.Track.ExitChild()\ndefer sc.fan.Exit(%d, %s)\nvar abort error\nsc.o%d, abort = e.%s(bctx, in, &%s, &sc.results[%d])\nsc.fan.Returned(%d, abort)\n}()",
-				i, strq(br.Name), i, pg.runName(br), rs, i, i)),
-		)
+		b = append(b, c(fmt.Sprintf("go func() {\ndefer sc.fan.Exit(%d, %s)\nvar abort error\nsc.o%d, abort = e.%s(bctx, in, &sc.r%d, &sc.results[%d])\nsc.fan.Returned(%d, abort)\n}()",
+			i, strq(br.Name), i, pg.runName(br), i, i, i)))
 	}
 	abandon := ""
 	if cancellable && pg.scopeReusable(n) {

@@ -557,20 +557,16 @@ func (e *OrdersExecutor) runComplete(ctx context.Context, in Draft, r *flujoimpl
 	sc.owner = u
 	bctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	sc.fan.Start(ctx, flujoimpl.CancelFunc(cancel), true, sc.results[:], sc.branches[:], sc.done)
 	sc.r0 = *r
-	e.svc.Track.EnterChild()
+	sc.r1 = *r
+	sc.fan.Start(ctx, flujoimpl.CancelFunc(cancel), true, sc.results[:], sc.branches[:], sc.done, &e.svc.Track)
 	go func() {
-		defer e.svc.Track.ExitChild()
 		defer sc.fan.Exit(0, "fields")
 		var abort error
 		sc.o0, abort = e.runFields(bctx, in, &sc.r0, &sc.results[0])
 		sc.fan.Returned(0, abort)
 	}()
-	sc.r1 = *r
-	e.svc.Track.EnterChild()
 	go func() {
-		defer e.svc.Track.ExitChild()
 		defer sc.fan.Exit(1, "geo")
 		var abort error
 		sc.o1, abort = e.runGeo(bctx, in, &sc.r1, &sc.results[1])

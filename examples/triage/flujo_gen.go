@@ -421,23 +421,19 @@ func (e *TriageExecutor) runEnrich(ctx context.Context, in Classification, r *fl
 	sc.owner = u
 	bctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	sc.fan.Start(ctx, flujoimpl.CancelFunc(cancel), true, sc.results[:], sc.branches[:], sc.done)
 	sc.r0 = *r
-	e.svc.Track.EnterChild()
+	sc.r1 = *r
+	sc.w1 = *r.State
+	sc.w1.Flags = flujogenCopySliceString(r.State.Flags)
+	sc.r1.State = &sc.w1
+	sc.fan.Start(ctx, flujoimpl.CancelFunc(cancel), true, sc.results[:], sc.branches[:], sc.done, &e.svc.Track)
 	go func() {
-		defer e.svc.Track.ExitChild()
 		defer sc.fan.Exit(0, "crm")
 		var abort error
 		sc.o0, abort = e.runCrm(bctx, in, &sc.r0, &sc.results[0])
 		sc.fan.Returned(0, abort)
 	}()
-	sc.r1 = *r
-	sc.w1 = *r.State
-	sc.w1.Flags = flujogenCopySliceString(r.State.Flags)
-	sc.r1.State = &sc.w1
-	e.svc.Track.EnterChild()
 	go func() {
-		defer e.svc.Track.ExitChild()
 		defer sc.fan.Exit(1, "sentiment")
 		var abort error
 		sc.o1, abort = e.runSentiment(bctx, in, &sc.r1, &sc.results[1])

@@ -129,8 +129,9 @@ type FanBranch struct {
 // A Fan is reused across runs once Wait returned without cerr; after
 // cerr the branches still running may still write to it.
 type Fan struct {
-	ctx       context.Context // the caller's
-	cancel    Canceller       // the branches' context's, nil when nothing cancels it
+	ctx       context.Context  // the caller's
+	cancel    Canceller        // the branches' context's, nil when nothing cancels it
+	track     *runtime.RunGate // counts the branches' goroutines, nil when their starter does
 	results   []runtime.StepResult
 	branches  []FanBranch
 	done      chan struct{} // receives once the last branch ends
@@ -145,13 +146,20 @@ type Fan struct {
 // the branches' context: the first abort that ends the run (ctx done, or
 // a usage limit) cancels the siblings, and with propagate, so does a
 // failed branch. done, of capacity 1 at least and empty, wakes the
-// caller; its owner keeps it from run to run.
-func (f *Fan) Start(ctx context.Context, cancel Canceller, propagate bool, results []runtime.StepResult, branches []FanBranch, done chan struct{}) {
+// caller; its owner keeps it from run to run. track, when not nil, counts
+// the branches' goroutines from now (RunGate.EnterChild) until each ends
+// (Exit): start them right after Start.
+func (f *Fan) Start(ctx context.Context, cancel Canceller, propagate bool, results []runtime.StepResult, branches []FanBranch, done chan struct{}, track *runtime.RunGate) {
 	clear(branches)
-	f.ctx, f.cancel, f.propagate = ctx, cancel, propagate
+	f.ctx, f.cancel, f.propagate, f.track = ctx, cancel, propagate, track
 	f.results, f.branches, f.done = results, branches, done
 	f.left.Store(int32(len(results)))
 	f.abortBy.Store(0)
+	if track != nil {
+		for range results {
+			track.EnterChild()
+		}
+	}
 }
 
 // Returned records abort, the abort of branch i, whose run returned. The
@@ -165,8 +173,13 @@ func (f *Fan) Returned(i int, abort error) {
 // is reported failed with a *GoexitError, so that the Parallel does not
 // wait for it forever. Exit cancels the siblings when the branch ends the
 // run, and the last branch to end wakes the caller; Exit touches f no
-// more after that, since the caller may reuse it.
+// more after that, since the caller may reuse it. Last, the branch's
+// goroutine leaves the count of Start's track.
 func (f *Fan) Exit(i int, name string) {
+	track := f.track
+	if track != nil {
+		defer track.ExitChild()
+	}
 	b := &f.branches[i]
 	if !b.returned {
 		b.abort = nil

@@ -135,7 +135,7 @@ func (c *counter) Cancel() { c.n.Add(1) }
 // i writing results[i] and returning its abort, and returns what Wait
 // returned.
 func fanRun(ctx context.Context, f *Fan, cancel Canceller, propagate bool, results []rt.StepResult, runs ...func(res *rt.StepResult) error) (abort error, failed int, cerr error) {
-	f.Start(ctx, cancel, propagate, results, make([]FanBranch, len(runs)), make(chan struct{}, 1))
+	f.Start(ctx, cancel, propagate, results, make([]FanBranch, len(runs)), make(chan struct{}, 1), nil)
 	for i, run := range runs {
 		go func() {
 			defer f.Exit(i, fmt.Sprint("branch", i))

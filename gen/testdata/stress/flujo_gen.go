@@ -324,33 +324,27 @@ func (e *LoudConflictExecutor) runLfan(ctx context.Context, in Item, r *flujoimp
 	sc.owner = u
 	bctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	sc.fan.Start(ctx, flujoimpl.CancelFunc(cancel), true, sc.results[:], sc.branches[:], sc.done)
 	sc.r0 = *r
 	sc.w0 = *r.State
 	sc.r0.State = &sc.w0
-	e.svc.Track.EnterChild()
+	sc.r1 = *r
+	sc.w1 = *r.State
+	sc.r1.State = &sc.w1
+	sc.r2 = *r
+	sc.fan.Start(ctx, flujoimpl.CancelFunc(cancel), true, sc.results[:], sc.branches[:], sc.done, &e.svc.Track)
 	go func() {
-		defer e.svc.Track.ExitChild()
 		defer sc.fan.Exit(0, "la")
 		var abort error
 		sc.o0, abort = e.runLa(bctx, in, &sc.r0, &sc.results[0])
 		sc.fan.Returned(0, abort)
 	}()
-	sc.r1 = *r
-	sc.w1 = *r.State
-	sc.r1.State = &sc.w1
-	e.svc.Track.EnterChild()
 	go func() {
-		defer e.svc.Track.ExitChild()
 		defer sc.fan.Exit(1, "lb")
 		var abort error
 		sc.o1, abort = e.runLb(bctx, in, &sc.r1, &sc.results[1])
 		sc.fan.Returned(1, abort)
 	}()
-	sc.r2 = *r
-	e.svc.Track.EnterChild()
 	go func() {
-		defer e.svc.Track.ExitChild()
 		defer sc.fan.Exit(2, "lc")
 		var abort error
 		sc.o2, abort = e.runLc(bctx, in, &sc.r2, &sc.results[2])
@@ -696,33 +690,27 @@ func (e *LoudIgnoreExecutor) runLfan(ctx context.Context, in Item, r *flujoimpl.
 	sc.owner = u
 	bctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	sc.fan.Start(ctx, flujoimpl.CancelFunc(cancel), false, sc.results[:], sc.branches[:], sc.done)
 	sc.r0 = *r
 	sc.w0 = *r.State
 	sc.r0.State = &sc.w0
-	e.svc.Track.EnterChild()
+	sc.r1 = *r
+	sc.w1 = *r.State
+	sc.r1.State = &sc.w1
+	sc.r2 = *r
+	sc.fan.Start(ctx, flujoimpl.CancelFunc(cancel), false, sc.results[:], sc.branches[:], sc.done, &e.svc.Track)
 	go func() {
-		defer e.svc.Track.ExitChild()
 		defer sc.fan.Exit(0, "la")
 		var abort error
 		sc.o0, abort = e.runLa(bctx, in, &sc.r0, &sc.results[0])
 		sc.fan.Returned(0, abort)
 	}()
-	sc.r1 = *r
-	sc.w1 = *r.State
-	sc.r1.State = &sc.w1
-	e.svc.Track.EnterChild()
 	go func() {
-		defer e.svc.Track.ExitChild()
 		defer sc.fan.Exit(1, "lb")
 		var abort error
 		sc.o1, abort = e.runLb(bctx, in, &sc.r1, &sc.results[1])
 		sc.fan.Returned(1, abort)
 	}()
-	sc.r2 = *r
-	e.svc.Track.EnterChild()
 	go func() {
-		defer e.svc.Track.ExitChild()
 		defer sc.fan.Exit(2, "lc")
 		var abort error
 		sc.o2, abort = e.runLc(bctx, in, &sc.r2, &sc.results[2])
@@ -1068,33 +1056,27 @@ func (e *LoudKeepFirstExecutor) runLfan(ctx context.Context, in Item, r *flujoim
 	sc.owner = u
 	bctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	sc.fan.Start(ctx, flujoimpl.CancelFunc(cancel), true, sc.results[:], sc.branches[:], sc.done)
 	sc.r0 = *r
 	sc.w0 = *r.State
 	sc.r0.State = &sc.w0
-	e.svc.Track.EnterChild()
+	sc.r1 = *r
+	sc.w1 = *r.State
+	sc.r1.State = &sc.w1
+	sc.r2 = *r
+	sc.fan.Start(ctx, flujoimpl.CancelFunc(cancel), true, sc.results[:], sc.branches[:], sc.done, &e.svc.Track)
 	go func() {
-		defer e.svc.Track.ExitChild()
 		defer sc.fan.Exit(0, "la")
 		var abort error
 		sc.o0, abort = e.runLa(bctx, in, &sc.r0, &sc.results[0])
 		sc.fan.Returned(0, abort)
 	}()
-	sc.r1 = *r
-	sc.w1 = *r.State
-	sc.r1.State = &sc.w1
-	e.svc.Track.EnterChild()
 	go func() {
-		defer e.svc.Track.ExitChild()
 		defer sc.fan.Exit(1, "lb")
 		var abort error
 		sc.o1, abort = e.runLb(bctx, in, &sc.r1, &sc.results[1])
 		sc.fan.Returned(1, abort)
 	}()
-	sc.r2 = *r
-	e.svc.Track.EnterChild()
 	go func() {
-		defer e.svc.Track.ExitChild()
 		defer sc.fan.Exit(2, "lc")
 		var abort error
 		sc.o2, abort = e.runLc(bctx, in, &sc.r2, &sc.results[2])
@@ -1684,33 +1666,27 @@ func (e *LoudNoMergeExecutor) runLfan(ctx context.Context, in Item, r *flujoimpl
 	sc.owner = u
 	bctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	sc.fan.Start(ctx, flujoimpl.CancelFunc(cancel), true, sc.results[:], sc.branches[:], sc.done)
 	sc.r0 = *r
 	sc.w0 = *r.State
 	sc.r0.State = &sc.w0
-	e.svc.Track.EnterChild()
+	sc.r1 = *r
+	sc.w1 = *r.State
+	sc.r1.State = &sc.w1
+	sc.r2 = *r
+	sc.fan.Start(ctx, flujoimpl.CancelFunc(cancel), true, sc.results[:], sc.branches[:], sc.done, &e.svc.Track)
 	go func() {
-		defer e.svc.Track.ExitChild()
 		defer sc.fan.Exit(0, "la")
 		var abort error
 		sc.o0, abort = e.runLa(bctx, in, &sc.r0, &sc.results[0])
 		sc.fan.Returned(0, abort)
 	}()
-	sc.r1 = *r
-	sc.w1 = *r.State
-	sc.r1.State = &sc.w1
-	e.svc.Track.EnterChild()
 	go func() {
-		defer e.svc.Track.ExitChild()
 		defer sc.fan.Exit(1, "lb")
 		var abort error
 		sc.o1, abort = e.runLb(bctx, in, &sc.r1, &sc.results[1])
 		sc.fan.Returned(1, abort)
 	}()
-	sc.r2 = *r
-	e.svc.Track.EnterChild()
 	go func() {
-		defer e.svc.Track.ExitChild()
 		defer sc.fan.Exit(2, "lc")
 		var abort error
 		sc.o2, abort = e.runLc(bctx, in, &sc.r2, &sc.results[2])
@@ -2125,33 +2101,27 @@ func (e *LoudSeqExecutor) runLfan(ctx context.Context, in Item, r *flujoimpl.Run
 	sc.owner = u
 	bctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	sc.fan.Start(ctx, flujoimpl.CancelFunc(cancel), true, sc.results[:], sc.branches[:], sc.done)
 	sc.r0 = *r
 	sc.w0 = *r.State
 	sc.r0.State = &sc.w0
-	e.svc.Track.EnterChild()
+	sc.r1 = *r
+	sc.w1 = *r.State
+	sc.r1.State = &sc.w1
+	sc.r2 = *r
+	sc.fan.Start(ctx, flujoimpl.CancelFunc(cancel), true, sc.results[:], sc.branches[:], sc.done, &e.svc.Track)
 	go func() {
-		defer e.svc.Track.ExitChild()
 		defer sc.fan.Exit(0, "la")
 		var abort error
 		sc.o0, abort = e.runLa(bctx, in, &sc.r0, &sc.results[0])
 		sc.fan.Returned(0, abort)
 	}()
-	sc.r1 = *r
-	sc.w1 = *r.State
-	sc.r1.State = &sc.w1
-	e.svc.Track.EnterChild()
 	go func() {
-		defer e.svc.Track.ExitChild()
 		defer sc.fan.Exit(1, "lb")
 		var abort error
 		sc.o1, abort = e.runLb(bctx, in, &sc.r1, &sc.results[1])
 		sc.fan.Returned(1, abort)
 	}()
-	sc.r2 = *r
-	e.svc.Track.EnterChild()
 	go func() {
-		defer e.svc.Track.ExitChild()
 		defer sc.fan.Exit(2, "lc")
 		var abort error
 		sc.o2, abort = e.runLc(bctx, in, &sc.r2, &sc.results[2])
@@ -2484,33 +2454,27 @@ func (e *LoudUpdateExecutor) runLfan(ctx context.Context, in Item, r *flujoimpl.
 	sc.owner = u
 	bctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	sc.fan.Start(ctx, flujoimpl.CancelFunc(cancel), true, sc.results[:], sc.branches[:], sc.done)
 	sc.r0 = *r
 	sc.w0 = *r.State
 	sc.r0.State = &sc.w0
-	e.svc.Track.EnterChild()
+	sc.r1 = *r
+	sc.w1 = *r.State
+	sc.r1.State = &sc.w1
+	sc.r2 = *r
+	sc.fan.Start(ctx, flujoimpl.CancelFunc(cancel), true, sc.results[:], sc.branches[:], sc.done, &e.svc.Track)
 	go func() {
-		defer e.svc.Track.ExitChild()
 		defer sc.fan.Exit(0, "la")
 		var abort error
 		sc.o0, abort = e.runLa(bctx, in, &sc.r0, &sc.results[0])
 		sc.fan.Returned(0, abort)
 	}()
-	sc.r1 = *r
-	sc.w1 = *r.State
-	sc.r1.State = &sc.w1
-	e.svc.Track.EnterChild()
 	go func() {
-		defer e.svc.Track.ExitChild()
 		defer sc.fan.Exit(1, "lb")
 		var abort error
 		sc.o1, abort = e.runLb(bctx, in, &sc.r1, &sc.results[1])
 		sc.fan.Returned(1, abort)
 	}()
-	sc.r2 = *r
-	e.svc.Track.EnterChild()
 	go func() {
-		defer e.svc.Track.ExitChild()
 		defer sc.fan.Exit(2, "lc")
 		var abort error
 		sc.o2, abort = e.runLc(bctx, in, &sc.r2, &sc.results[2])
@@ -2820,20 +2784,16 @@ func (e *MapFanExecutor) runInner(ctx context.Context, in Item, r *flujoimpl.Run
 	sc := &u.parInner
 	sc.owner = u
 	bctx := e.scopes.Get(ctx)
-	sc.fan.Start(ctx, bctx, true, sc.results[:], sc.branches[:], sc.done)
 	sc.r0 = *r
-	e.svc.Track.EnterChild()
+	sc.r1 = *r
+	sc.fan.Start(ctx, bctx, true, sc.results[:], sc.branches[:], sc.done, &e.svc.Track)
 	go func() {
-		defer e.svc.Track.ExitChild()
 		defer sc.fan.Exit(0, "qc")
 		var abort error
 		sc.o0, abort = e.runQc(bctx, in, &sc.r0, &sc.results[0])
 		sc.fan.Returned(0, abort)
 	}()
-	sc.r1 = *r
-	e.svc.Track.EnterChild()
 	go func() {
-		defer e.svc.Track.ExitChild()
 		defer sc.fan.Exit(1, "qm")
 		var abort error
 		sc.o1, abort = e.runQm(bctx, in, &sc.r1, &sc.results[1])
@@ -3136,33 +3096,27 @@ func (e *QuietConflictExecutor) runQfan(ctx context.Context, in Item, r *flujoim
 	sc := &u.parQfan
 	sc.owner = u
 	bctx := e.scopes.Get(ctx)
-	sc.fan.Start(ctx, bctx, true, sc.results[:], sc.branches[:], sc.done)
 	sc.r0 = *r
 	sc.w0 = *r.State
 	sc.r0.State = &sc.w0
-	e.svc.Track.EnterChild()
+	sc.r1 = *r
+	sc.w1 = *r.State
+	sc.r1.State = &sc.w1
+	sc.r2 = *r
+	sc.fan.Start(ctx, bctx, true, sc.results[:], sc.branches[:], sc.done, &e.svc.Track)
 	go func() {
-		defer e.svc.Track.ExitChild()
 		defer sc.fan.Exit(0, "qa")
 		var abort error
 		sc.o0, abort = e.runQa(bctx, in, &sc.r0, &sc.results[0])
 		sc.fan.Returned(0, abort)
 	}()
-	sc.r1 = *r
-	sc.w1 = *r.State
-	sc.r1.State = &sc.w1
-	e.svc.Track.EnterChild()
 	go func() {
-		defer e.svc.Track.ExitChild()
 		defer sc.fan.Exit(1, "qb")
 		var abort error
 		sc.o1, abort = e.runQb(bctx, in, &sc.r1, &sc.results[1])
 		sc.fan.Returned(1, abort)
 	}()
-	sc.r2 = *r
-	e.svc.Track.EnterChild()
 	go func() {
-		defer e.svc.Track.ExitChild()
 		defer sc.fan.Exit(2, "qc")
 		var abort error
 		sc.o2, abort = e.runQc(bctx, in, &sc.r2, &sc.results[2])
@@ -3476,33 +3430,27 @@ func (e *QuietIgnoreExecutor) runQfan(ctx context.Context, in Item, r *flujoimpl
 	sc := &u.parQfan
 	sc.owner = u
 	bctx := e.scopes.Get(ctx)
-	sc.fan.Start(ctx, bctx, false, sc.results[:], sc.branches[:], sc.done)
 	sc.r0 = *r
 	sc.w0 = *r.State
 	sc.r0.State = &sc.w0
-	e.svc.Track.EnterChild()
+	sc.r1 = *r
+	sc.w1 = *r.State
+	sc.r1.State = &sc.w1
+	sc.r2 = *r
+	sc.fan.Start(ctx, bctx, false, sc.results[:], sc.branches[:], sc.done, &e.svc.Track)
 	go func() {
-		defer e.svc.Track.ExitChild()
 		defer sc.fan.Exit(0, "qa")
 		var abort error
 		sc.o0, abort = e.runQa(bctx, in, &sc.r0, &sc.results[0])
 		sc.fan.Returned(0, abort)
 	}()
-	sc.r1 = *r
-	sc.w1 = *r.State
-	sc.r1.State = &sc.w1
-	e.svc.Track.EnterChild()
 	go func() {
-		defer e.svc.Track.ExitChild()
 		defer sc.fan.Exit(1, "qb")
 		var abort error
 		sc.o1, abort = e.runQb(bctx, in, &sc.r1, &sc.results[1])
 		sc.fan.Returned(1, abort)
 	}()
-	sc.r2 = *r
-	e.svc.Track.EnterChild()
 	go func() {
-		defer e.svc.Track.ExitChild()
 		defer sc.fan.Exit(2, "qc")
 		var abort error
 		sc.o2, abort = e.runQc(bctx, in, &sc.r2, &sc.results[2])
@@ -3816,33 +3764,27 @@ func (e *QuietKeepFirstExecutor) runQfan(ctx context.Context, in Item, r *flujoi
 	sc := &u.parQfan
 	sc.owner = u
 	bctx := e.scopes.Get(ctx)
-	sc.fan.Start(ctx, bctx, true, sc.results[:], sc.branches[:], sc.done)
 	sc.r0 = *r
 	sc.w0 = *r.State
 	sc.r0.State = &sc.w0
-	e.svc.Track.EnterChild()
+	sc.r1 = *r
+	sc.w1 = *r.State
+	sc.r1.State = &sc.w1
+	sc.r2 = *r
+	sc.fan.Start(ctx, bctx, true, sc.results[:], sc.branches[:], sc.done, &e.svc.Track)
 	go func() {
-		defer e.svc.Track.ExitChild()
 		defer sc.fan.Exit(0, "qa")
 		var abort error
 		sc.o0, abort = e.runQa(bctx, in, &sc.r0, &sc.results[0])
 		sc.fan.Returned(0, abort)
 	}()
-	sc.r1 = *r
-	sc.w1 = *r.State
-	sc.r1.State = &sc.w1
-	e.svc.Track.EnterChild()
 	go func() {
-		defer e.svc.Track.ExitChild()
 		defer sc.fan.Exit(1, "qb")
 		var abort error
 		sc.o1, abort = e.runQb(bctx, in, &sc.r1, &sc.results[1])
 		sc.fan.Returned(1, abort)
 	}()
-	sc.r2 = *r
-	e.svc.Track.EnterChild()
 	go func() {
-		defer e.svc.Track.ExitChild()
 		defer sc.fan.Exit(2, "qc")
 		var abort error
 		sc.o2, abort = e.runQc(bctx, in, &sc.r2, &sc.results[2])
@@ -4365,33 +4307,27 @@ func (e *QuietNoMergeExecutor) runQfan(ctx context.Context, in Item, r *flujoimp
 	sc := &u.parQfan
 	sc.owner = u
 	bctx := e.scopes.Get(ctx)
-	sc.fan.Start(ctx, bctx, true, sc.results[:], sc.branches[:], sc.done)
 	sc.r0 = *r
 	sc.w0 = *r.State
 	sc.r0.State = &sc.w0
-	e.svc.Track.EnterChild()
+	sc.r1 = *r
+	sc.w1 = *r.State
+	sc.r1.State = &sc.w1
+	sc.r2 = *r
+	sc.fan.Start(ctx, bctx, true, sc.results[:], sc.branches[:], sc.done, &e.svc.Track)
 	go func() {
-		defer e.svc.Track.ExitChild()
 		defer sc.fan.Exit(0, "qa")
 		var abort error
 		sc.o0, abort = e.runQa(bctx, in, &sc.r0, &sc.results[0])
 		sc.fan.Returned(0, abort)
 	}()
-	sc.r1 = *r
-	sc.w1 = *r.State
-	sc.r1.State = &sc.w1
-	e.svc.Track.EnterChild()
 	go func() {
-		defer e.svc.Track.ExitChild()
 		defer sc.fan.Exit(1, "qb")
 		var abort error
 		sc.o1, abort = e.runQb(bctx, in, &sc.r1, &sc.results[1])
 		sc.fan.Returned(1, abort)
 	}()
-	sc.r2 = *r
-	e.svc.Track.EnterChild()
 	go func() {
-		defer e.svc.Track.ExitChild()
 		defer sc.fan.Exit(2, "qc")
 		var abort error
 		sc.o2, abort = e.runQc(bctx, in, &sc.r2, &sc.results[2])
@@ -4799,33 +4735,27 @@ func (e *QuietSeqExecutor) runQfan(ctx context.Context, in Item, r *flujoimpl.Ru
 	sc := &u.parQfan
 	sc.owner = u
 	bctx := e.scopes.Get(ctx)
-	sc.fan.Start(ctx, bctx, true, sc.results[:], sc.branches[:], sc.done)
 	sc.r0 = *r
 	sc.w0 = *r.State
 	sc.r0.State = &sc.w0
-	e.svc.Track.EnterChild()
+	sc.r1 = *r
+	sc.w1 = *r.State
+	sc.r1.State = &sc.w1
+	sc.r2 = *r
+	sc.fan.Start(ctx, bctx, true, sc.results[:], sc.branches[:], sc.done, &e.svc.Track)
 	go func() {
-		defer e.svc.Track.ExitChild()
 		defer sc.fan.Exit(0, "qa")
 		var abort error
 		sc.o0, abort = e.runQa(bctx, in, &sc.r0, &sc.results[0])
 		sc.fan.Returned(0, abort)
 	}()
-	sc.r1 = *r
-	sc.w1 = *r.State
-	sc.r1.State = &sc.w1
-	e.svc.Track.EnterChild()
 	go func() {
-		defer e.svc.Track.ExitChild()
 		defer sc.fan.Exit(1, "qb")
 		var abort error
 		sc.o1, abort = e.runQb(bctx, in, &sc.r1, &sc.results[1])
 		sc.fan.Returned(1, abort)
 	}()
-	sc.r2 = *r
-	e.svc.Track.EnterChild()
 	go func() {
-		defer e.svc.Track.ExitChild()
 		defer sc.fan.Exit(2, "qc")
 		var abort error
 		sc.o2, abort = e.runQc(bctx, in, &sc.r2, &sc.results[2])
@@ -5104,22 +5034,18 @@ func (e *QuietTimeoutExecutor) runQtfan(ctx context.Context, in Item, r *flujoim
 	sc := &u.parQtfan
 	sc.owner = u
 	bctx := e.scopes.Get(ctx)
-	sc.fan.Start(ctx, bctx, true, sc.results[:], sc.branches[:], sc.done)
 	sc.r0 = *r
 	sc.w0 = *r.State
 	sc.r0.State = &sc.w0
-	e.svc.Track.EnterChild()
+	sc.r1 = *r
+	sc.fan.Start(ctx, bctx, true, sc.results[:], sc.branches[:], sc.done, &e.svc.Track)
 	go func() {
-		defer e.svc.Track.ExitChild()
 		defer sc.fan.Exit(0, "qa")
 		var abort error
 		sc.o0, abort = e.runQa(bctx, in, &sc.r0, &sc.results[0])
 		sc.fan.Returned(0, abort)
 	}()
-	sc.r1 = *r
-	e.svc.Track.EnterChild()
 	go func() {
-		defer e.svc.Track.ExitChild()
 		defer sc.fan.Exit(1, "qc")
 		var abort error
 		sc.o1, abort = e.runQc(bctx, in, &sc.r1, &sc.results[1])
@@ -5425,33 +5351,27 @@ func (e *QuietUpdateExecutor) runQfan(ctx context.Context, in Item, r *flujoimpl
 	sc := &u.parQfan
 	sc.owner = u
 	bctx := e.scopes.Get(ctx)
-	sc.fan.Start(ctx, bctx, true, sc.results[:], sc.branches[:], sc.done)
 	sc.r0 = *r
 	sc.w0 = *r.State
 	sc.r0.State = &sc.w0
-	e.svc.Track.EnterChild()
+	sc.r1 = *r
+	sc.w1 = *r.State
+	sc.r1.State = &sc.w1
+	sc.r2 = *r
+	sc.fan.Start(ctx, bctx, true, sc.results[:], sc.branches[:], sc.done, &e.svc.Track)
 	go func() {
-		defer e.svc.Track.ExitChild()
 		defer sc.fan.Exit(0, "qa")
 		var abort error
 		sc.o0, abort = e.runQa(bctx, in, &sc.r0, &sc.results[0])
 		sc.fan.Returned(0, abort)
 	}()
-	sc.r1 = *r
-	sc.w1 = *r.State
-	sc.r1.State = &sc.w1
-	e.svc.Track.EnterChild()
 	go func() {
-		defer e.svc.Track.ExitChild()
 		defer sc.fan.Exit(1, "qb")
 		var abort error
 		sc.o1, abort = e.runQb(bctx, in, &sc.r1, &sc.results[1])
 		sc.fan.Returned(1, abort)
 	}()
-	sc.r2 = *r
-	e.svc.Track.EnterChild()
 	go func() {
-		defer e.svc.Track.ExitChild()
 		defer sc.fan.Exit(2, "qc")
 		var abort error
 		sc.o2, abort = e.runQc(bctx, in, &sc.r2, &sc.results[2])

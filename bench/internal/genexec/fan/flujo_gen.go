@@ -328,46 +328,38 @@ func (e *FanExecutor) runFan(ctx context.Context, in int, r *flujoimpl.Run[State
 	sc := &u.parFan
 	sc.owner = u
 	bctx := e.scopes.Get(ctx)
-	sc.fan.Start(ctx, bctx, true, sc.results[:], sc.branches[:], sc.done)
 	sc.r0 = *r
 	sc.w0 = *r.State
 	sc.r0.State = &sc.w0
-	e.svc.Track.EnterChild()
+	sc.r1 = *r
+	sc.w1 = *r.State
+	sc.r1.State = &sc.w1
+	sc.r2 = *r
+	sc.w2 = *r.State
+	sc.r2.State = &sc.w2
+	sc.r3 = *r
+	sc.w3 = *r.State
+	sc.r3.State = &sc.w3
+	sc.fan.Start(ctx, bctx, true, sc.results[:], sc.branches[:], sc.done, &e.svc.Track)
 	go func() {
-		defer e.svc.Track.ExitChild()
 		defer sc.fan.Exit(0, "a")
 		var abort error
 		sc.o0, abort = e.runA(bctx, in, &sc.r0, &sc.results[0])
 		sc.fan.Returned(0, abort)
 	}()
-	sc.r1 = *r
-	sc.w1 = *r.State
-	sc.r1.State = &sc.w1
-	e.svc.Track.EnterChild()
 	go func() {
-		defer e.svc.Track.ExitChild()
 		defer sc.fan.Exit(1, "b")
 		var abort error
 		sc.o1, abort = e.runB(bctx, in, &sc.r1, &sc.results[1])
 		sc.fan.Returned(1, abort)
 	}()
-	sc.r2 = *r
-	sc.w2 = *r.State
-	sc.r2.State = &sc.w2
-	e.svc.Track.EnterChild()
 	go func() {
-		defer e.svc.Track.ExitChild()
 		defer sc.fan.Exit(2, "c")
 		var abort error
 		sc.o2, abort = e.runC(bctx, in, &sc.r2, &sc.results[2])
 		sc.fan.Returned(2, abort)
 	}()
-	sc.r3 = *r
-	sc.w3 = *r.State
-	sc.r3.State = &sc.w3
-	e.svc.Track.EnterChild()
 	go func() {
-		defer e.svc.Track.ExitChild()
 		defer sc.fan.Exit(3, "d")
 		var abort error
 		sc.o3, abort = e.runD(bctx, in, &sc.r3, &sc.results[3])

@@ -2231,20 +2231,16 @@ func (e *BudgetFanExecutor) runFan(ctx context.Context, in flujotest.Bill, r *fl
 	sc.owner = u
 	bctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	sc.fan.Start(ctx, flujoimpl.CancelFunc(cancel), true, sc.results[:], sc.branches[:], sc.done)
 	sc.r0 = *r
-	e.svc.Track.EnterChild()
+	sc.r1 = *r
+	sc.fan.Start(ctx, flujoimpl.CancelFunc(cancel), true, sc.results[:], sc.branches[:], sc.done, &e.svc.Track)
 	go func() {
-		defer e.svc.Track.ExitChild()
 		defer sc.fan.Exit(0, "paid")
 		var abort error
 		sc.o0, abort = e.runPaid(bctx, in, &sc.r0, &sc.results[0])
 		sc.fan.Returned(0, abort)
 	}()
-	sc.r1 = *r
-	e.svc.Track.EnterChild()
 	go func() {
-		defer e.svc.Track.ExitChild()
 		defer sc.fan.Exit(1, "free")
 		var abort error
 		sc.o1, abort = e.runFree(bctx, in, &sc.r1, &sc.results[1])
@@ -2549,38 +2545,30 @@ func (e *BudgetFan4Executor) runFan(ctx context.Context, in flujotest.Bill, r *f
 	sc.owner = u
 	bctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	sc.fan.Start(ctx, flujoimpl.CancelFunc(cancel), true, sc.results[:], sc.branches[:], sc.done)
 	sc.r0 = *r
-	e.svc.Track.EnterChild()
+	sc.r1 = *r
+	sc.r2 = *r
+	sc.r3 = *r
+	sc.fan.Start(ctx, flujoimpl.CancelFunc(cancel), true, sc.results[:], sc.branches[:], sc.done, &e.svc.Track)
 	go func() {
-		defer e.svc.Track.ExitChild()
 		defer sc.fan.Exit(0, "b1")
 		var abort error
 		sc.o0, abort = e.runB1(bctx, in, &sc.r0, &sc.results[0])
 		sc.fan.Returned(0, abort)
 	}()
-	sc.r1 = *r
-	e.svc.Track.EnterChild()
 	go func() {
-		defer e.svc.Track.ExitChild()
 		defer sc.fan.Exit(1, "b2")
 		var abort error
 		sc.o1, abort = e.runB2(bctx, in, &sc.r1, &sc.results[1])
 		sc.fan.Returned(1, abort)
 	}()
-	sc.r2 = *r
-	e.svc.Track.EnterChild()
 	go func() {
-		defer e.svc.Track.ExitChild()
 		defer sc.fan.Exit(2, "b3")
 		var abort error
 		sc.o2, abort = e.runB3(bctx, in, &sc.r2, &sc.results[2])
 		sc.fan.Returned(2, abort)
 	}()
-	sc.r3 = *r
-	e.svc.Track.EnterChild()
 	go func() {
-		defer e.svc.Track.ExitChild()
 		defer sc.fan.Exit(3, "b4")
 		var abort error
 		sc.o3, abort = e.runB4(bctx, in, &sc.r3, &sc.results[3])
@@ -2841,20 +2829,16 @@ func (e *BudgetHoldFanExecutor) runFan(ctx context.Context, in flujotest.Bill, r
 	sc.owner = u
 	bctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	sc.fan.Start(ctx, flujoimpl.CancelFunc(cancel), true, sc.results[:], sc.branches[:], sc.done)
 	sc.r0 = *r
-	e.svc.Track.EnterChild()
+	sc.r1 = *r
+	sc.fan.Start(ctx, flujoimpl.CancelFunc(cancel), true, sc.results[:], sc.branches[:], sc.done, &e.svc.Track)
 	go func() {
-		defer e.svc.Track.ExitChild()
 		defer sc.fan.Exit(0, "paid")
 		var abort error
 		sc.o0, abort = e.runPaid(bctx, in, &sc.r0, &sc.results[0])
 		sc.fan.Returned(0, abort)
 	}()
-	sc.r1 = *r
-	e.svc.Track.EnterChild()
 	go func() {
-		defer e.svc.Track.ExitChild()
 		defer sc.fan.Exit(1, "hold")
 		var abort error
 		sc.o1, abort = e.runHold(bctx, in, &sc.r1, &sc.results[1])
@@ -5418,22 +5402,18 @@ func (e *FanBranchFailsExecutor) runFan(ctx context.Context, in flujotest.Job, r
 	sc := &u.parFan
 	sc.owner = u
 	bctx := e.scopes.Get(ctx)
-	sc.fan.Start(ctx, bctx, true, sc.results[:], sc.branches[:], sc.done)
 	sc.r0 = *r
 	sc.w0 = *r.State
 	sc.r0.State = &sc.w0
-	e.svc.Track.EnterChild()
+	sc.r1 = *r
+	sc.fan.Start(ctx, bctx, true, sc.results[:], sc.branches[:], sc.done, &e.svc.Track)
 	go func() {
-		defer e.svc.Track.ExitChild()
 		defer sc.fan.Exit(0, "p1")
 		var abort error
 		sc.o0, abort = e.runP1(bctx, in, &sc.r0, &sc.results[0])
 		sc.fan.Returned(0, abort)
 	}()
-	sc.r1 = *r
-	e.svc.Track.EnterChild()
 	go func() {
-		defer e.svc.Track.ExitChild()
 		defer sc.fan.Exit(1, "fail")
 		var abort error
 		sc.o1, abort = e.runFail(bctx, in, &sc.r1, &sc.results[1])
@@ -5822,33 +5802,27 @@ func (e *FanErrorOnConflictExecutor) runFan(ctx context.Context, in flujotest.Jo
 	sc := &u.parFan
 	sc.owner = u
 	bctx := e.scopes.Get(ctx)
-	sc.fan.Start(ctx, bctx, true, sc.results[:], sc.branches[:], sc.done)
 	sc.r0 = *r
 	sc.w0 = *r.State
 	sc.r0.State = &sc.w0
-	e.svc.Track.EnterChild()
+	sc.r1 = *r
+	sc.w1 = *r.State
+	sc.r1.State = &sc.w1
+	sc.r2 = *r
+	sc.fan.Start(ctx, bctx, true, sc.results[:], sc.branches[:], sc.done, &e.svc.Track)
 	go func() {
-		defer e.svc.Track.ExitChild()
 		defer sc.fan.Exit(0, "p1")
 		var abort error
 		sc.o0, abort = e.runP1(bctx, in, &sc.r0, &sc.results[0])
 		sc.fan.Returned(0, abort)
 	}()
-	sc.r1 = *r
-	sc.w1 = *r.State
-	sc.r1.State = &sc.w1
-	e.svc.Track.EnterChild()
 	go func() {
-		defer e.svc.Track.ExitChild()
 		defer sc.fan.Exit(1, "a2")
 		var abort error
 		sc.o1, abort = e.runA2(bctx, in, &sc.r1, &sc.results[1])
 		sc.fan.Returned(1, abort)
 	}()
-	sc.r2 = *r
-	e.svc.Track.EnterChild()
 	go func() {
-		defer e.svc.Track.ExitChild()
 		defer sc.fan.Exit(2, "echo")
 		var abort error
 		sc.o2, abort = e.runEcho(bctx, in, &sc.r2, &sc.results[2])
@@ -6196,33 +6170,27 @@ func (e *FanJoinFailsExecutor) runFan(ctx context.Context, in flujotest.Job, r *
 	sc := &u.parFan
 	sc.owner = u
 	bctx := e.scopes.Get(ctx)
-	sc.fan.Start(ctx, bctx, false, sc.results[:], sc.branches[:], sc.done)
 	sc.r0 = *r
 	sc.w0 = *r.State
 	sc.r0.State = &sc.w0
-	e.svc.Track.EnterChild()
+	sc.r1 = *r
+	sc.w1 = *r.State
+	sc.r1.State = &sc.w1
+	sc.r2 = *r
+	sc.fan.Start(ctx, bctx, false, sc.results[:], sc.branches[:], sc.done, &e.svc.Track)
 	go func() {
-		defer e.svc.Track.ExitChild()
 		defer sc.fan.Exit(0, "a1")
 		var abort error
 		sc.o0, abort = e.runA1(bctx, in, &sc.r0, &sc.results[0])
 		sc.fan.Returned(0, abort)
 	}()
-	sc.r1 = *r
-	sc.w1 = *r.State
-	sc.r1.State = &sc.w1
-	e.svc.Track.EnterChild()
 	go func() {
-		defer e.svc.Track.ExitChild()
 		defer sc.fan.Exit(1, "b")
 		var abort error
 		sc.o1, abort = e.runB(bctx, in, &sc.r1, &sc.results[1])
 		sc.fan.Returned(1, abort)
 	}()
-	sc.r2 = *r
-	e.svc.Track.EnterChild()
 	go func() {
-		defer e.svc.Track.ExitChild()
 		defer sc.fan.Exit(2, "fail")
 		var abort error
 		sc.o2, abort = e.runFail(bctx, in, &sc.r2, &sc.results[2])
@@ -6572,33 +6540,27 @@ func (e *FanKeepFirstExecutor) runFan(ctx context.Context, in flujotest.Job, r *
 	sc := &u.parFan
 	sc.owner = u
 	bctx := e.scopes.Get(ctx)
-	sc.fan.Start(ctx, bctx, true, sc.results[:], sc.branches[:], sc.done)
 	sc.r0 = *r
 	sc.w0 = *r.State
 	sc.r0.State = &sc.w0
-	e.svc.Track.EnterChild()
+	sc.r1 = *r
+	sc.w1 = *r.State
+	sc.r1.State = &sc.w1
+	sc.r2 = *r
+	sc.fan.Start(ctx, bctx, true, sc.results[:], sc.branches[:], sc.done, &e.svc.Track)
 	go func() {
-		defer e.svc.Track.ExitChild()
 		defer sc.fan.Exit(0, "p1")
 		var abort error
 		sc.o0, abort = e.runP1(bctx, in, &sc.r0, &sc.results[0])
 		sc.fan.Returned(0, abort)
 	}()
-	sc.r1 = *r
-	sc.w1 = *r.State
-	sc.r1.State = &sc.w1
-	e.svc.Track.EnterChild()
 	go func() {
-		defer e.svc.Track.ExitChild()
 		defer sc.fan.Exit(1, "a2")
 		var abort error
 		sc.o1, abort = e.runA2(bctx, in, &sc.r1, &sc.results[1])
 		sc.fan.Returned(1, abort)
 	}()
-	sc.r2 = *r
-	e.svc.Track.EnterChild()
 	go func() {
-		defer e.svc.Track.ExitChild()
 		defer sc.fan.Exit(2, "echo")
 		var abort error
 		sc.o2, abort = e.runEcho(bctx, in, &sc.r2, &sc.results[2])
@@ -6975,33 +6937,27 @@ func (e *FanMergeUpdateExecutor) runFan(ctx context.Context, in flujotest.Job, r
 	sc := &u.parFan
 	sc.owner = u
 	bctx := e.scopes.Get(ctx)
-	sc.fan.Start(ctx, bctx, true, sc.results[:], sc.branches[:], sc.done)
 	sc.r0 = *r
 	sc.w0 = *r.State
 	sc.r0.State = &sc.w0
-	e.svc.Track.EnterChild()
+	sc.r1 = *r
+	sc.w1 = *r.State
+	sc.r1.State = &sc.w1
+	sc.r2 = *r
+	sc.fan.Start(ctx, bctx, true, sc.results[:], sc.branches[:], sc.done, &e.svc.Track)
 	go func() {
-		defer e.svc.Track.ExitChild()
 		defer sc.fan.Exit(0, "p1")
 		var abort error
 		sc.o0, abort = e.runP1(bctx, in, &sc.r0, &sc.results[0])
 		sc.fan.Returned(0, abort)
 	}()
-	sc.r1 = *r
-	sc.w1 = *r.State
-	sc.r1.State = &sc.w1
-	e.svc.Track.EnterChild()
 	go func() {
-		defer e.svc.Track.ExitChild()
 		defer sc.fan.Exit(1, "a2")
 		var abort error
 		sc.o1, abort = e.runA2(bctx, in, &sc.r1, &sc.results[1])
 		sc.fan.Returned(1, abort)
 	}()
-	sc.r2 = *r
-	e.svc.Track.EnterChild()
 	go func() {
-		defer e.svc.Track.ExitChild()
 		defer sc.fan.Exit(2, "echo")
 		var abort error
 		sc.o2, abort = e.runEcho(bctx, in, &sc.r2, &sc.results[2])
@@ -7378,33 +7334,27 @@ func (e *FanNoMergeExecutor) runFan(ctx context.Context, in flujotest.Job, r *fl
 	sc := &u.parFan
 	sc.owner = u
 	bctx := e.scopes.Get(ctx)
-	sc.fan.Start(ctx, bctx, true, sc.results[:], sc.branches[:], sc.done)
 	sc.r0 = *r
 	sc.w0 = *r.State
 	sc.r0.State = &sc.w0
-	e.svc.Track.EnterChild()
+	sc.r1 = *r
+	sc.w1 = *r.State
+	sc.r1.State = &sc.w1
+	sc.r2 = *r
+	sc.fan.Start(ctx, bctx, true, sc.results[:], sc.branches[:], sc.done, &e.svc.Track)
 	go func() {
-		defer e.svc.Track.ExitChild()
 		defer sc.fan.Exit(0, "p1")
 		var abort error
 		sc.o0, abort = e.runP1(bctx, in, &sc.r0, &sc.results[0])
 		sc.fan.Returned(0, abort)
 	}()
-	sc.r1 = *r
-	sc.w1 = *r.State
-	sc.r1.State = &sc.w1
-	e.svc.Track.EnterChild()
 	go func() {
-		defer e.svc.Track.ExitChild()
 		defer sc.fan.Exit(1, "a2")
 		var abort error
 		sc.o1, abort = e.runA2(bctx, in, &sc.r1, &sc.results[1])
 		sc.fan.Returned(1, abort)
 	}()
-	sc.r2 = *r
-	e.svc.Track.EnterChild()
 	go func() {
-		defer e.svc.Track.ExitChild()
 		defer sc.fan.Exit(2, "echo")
 		var abort error
 		sc.o2, abort = e.runEcho(bctx, in, &sc.r2, &sc.results[2])
@@ -8250,20 +8200,16 @@ func (e *GoexitParallelExecutor) runFan(ctx context.Context, in flujotest.Job, r
 	sc := &u.parFan
 	sc.owner = u
 	bctx := e.scopes.Get(ctx)
-	sc.fan.Start(ctx, bctx, true, sc.results[:], sc.branches[:], sc.done)
 	sc.r0 = *r
-	e.svc.Track.EnterChild()
+	sc.r1 = *r
+	sc.fan.Start(ctx, bctx, true, sc.results[:], sc.branches[:], sc.done, &e.svc.Track)
 	go func() {
-		defer e.svc.Track.ExitChild()
 		defer sc.fan.Exit(0, "exit")
 		var abort error
 		sc.o0, abort = e.runExit(bctx, in, &sc.r0, &sc.results[0])
 		sc.fan.Returned(0, abort)
 	}()
-	sc.r1 = *r
-	e.svc.Track.EnterChild()
 	go func() {
-		defer e.svc.Track.ExitChild()
 		defer sc.fan.Exit(1, "echo")
 		var abort error
 		sc.o1, abort = e.runEcho(bctx, in, &sc.r1, &sc.results[1])
@@ -9496,20 +9442,16 @@ func (e *JoinFailsAfterIgnoredExecutor) runFan(ctx context.Context, in flujotest
 	sc := &u.parFan
 	sc.owner = u
 	bctx := e.scopes.Get(ctx)
-	sc.fan.Start(ctx, bctx, false, sc.results[:], sc.branches[:], sc.done)
 	sc.r0 = *r
-	e.svc.Track.EnterChild()
+	sc.r1 = *r
+	sc.fan.Start(ctx, bctx, false, sc.results[:], sc.branches[:], sc.done, &e.svc.Track)
 	go func() {
-		defer e.svc.Track.ExitChild()
 		defer sc.fan.Exit(0, "echo")
 		var abort error
 		sc.o0, abort = e.runEcho(bctx, in, &sc.r0, &sc.results[0])
 		sc.fan.Returned(0, abort)
 	}()
-	sc.r1 = *r
-	e.svc.Track.EnterChild()
 	go func() {
-		defer e.svc.Track.ExitChild()
 		defer sc.fan.Exit(1, "fail")
 		var abort error
 		sc.o1, abort = e.runFail(bctx, in, &sc.r1, &sc.results[1])
@@ -10211,24 +10153,20 @@ func (e *MaybeConflictExecutor) runMaybe(ctx context.Context, in flujotest.Job, 
 	sc := &u.parMaybe
 	sc.owner = u
 	bctx := e.scopes.Get(ctx)
-	sc.fan.Start(ctx, bctx, true, sc.results[:], sc.branches[:], sc.done)
 	sc.r0 = *r
 	sc.w0 = *r.State
 	sc.r0.State = &sc.w0
-	e.svc.Track.EnterChild()
+	sc.r1 = *r
+	sc.w1 = *r.State
+	sc.r1.State = &sc.w1
+	sc.fan.Start(ctx, bctx, true, sc.results[:], sc.branches[:], sc.done, &e.svc.Track)
 	go func() {
-		defer e.svc.Track.ExitChild()
 		defer sc.fan.Exit(0, "x")
 		var abort error
 		sc.o0, abort = e.runX(bctx, in, &sc.r0, &sc.results[0])
 		sc.fan.Returned(0, abort)
 	}()
-	sc.r1 = *r
-	sc.w1 = *r.State
-	sc.r1.State = &sc.w1
-	e.svc.Track.EnterChild()
 	go func() {
-		defer e.svc.Track.ExitChild()
 		defer sc.fan.Exit(1, "y")
 		var abort error
 		sc.o1, abort = e.runY(bctx, in, &sc.r1, &sc.results[1])
@@ -10912,20 +10850,16 @@ func (e *ParallelBlocksExecutor) runFan(ctx context.Context, in flujotest.Job, r
 	sc.owner = u
 	bctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	sc.fan.Start(ctx, flujoimpl.CancelFunc(cancel), true, sc.results[:], sc.branches[:], sc.done)
 	sc.r0 = *r
-	e.svc.Track.EnterChild()
+	sc.r1 = *r
+	sc.fan.Start(ctx, flujoimpl.CancelFunc(cancel), true, sc.results[:], sc.branches[:], sc.done, &e.svc.Track)
 	go func() {
-		defer e.svc.Track.ExitChild()
 		defer sc.fan.Exit(0, "block")
 		var abort error
 		sc.o0, abort = e.runBlock(bctx, in, &sc.r0, &sc.results[0])
 		sc.fan.Returned(0, abort)
 	}()
-	sc.r1 = *r
-	e.svc.Track.EnterChild()
 	go func() {
-		defer e.svc.Track.ExitChild()
 		defer sc.fan.Exit(1, "echo")
 		var abort error
 		sc.o1, abort = e.runEcho(bctx, in, &sc.r1, &sc.results[1])
@@ -11180,20 +11114,16 @@ func (e *ParallelIgnoreExecutor) runFan(ctx context.Context, in flujotest.Job, r
 	sc := &u.parFan
 	sc.owner = u
 	bctx := e.scopes.Get(ctx)
-	sc.fan.Start(ctx, bctx, false, sc.results[:], sc.branches[:], sc.done)
 	sc.r0 = *r
-	e.svc.Track.EnterChild()
+	sc.r1 = *r
+	sc.fan.Start(ctx, bctx, false, sc.results[:], sc.branches[:], sc.done, &e.svc.Track)
 	go func() {
-		defer e.svc.Track.ExitChild()
 		defer sc.fan.Exit(0, "echo")
 		var abort error
 		sc.o0, abort = e.runEcho(bctx, in, &sc.r0, &sc.results[0])
 		sc.fan.Returned(0, abort)
 	}()
-	sc.r1 = *r
-	e.svc.Track.EnterChild()
 	go func() {
-		defer e.svc.Track.ExitChild()
 		defer sc.fan.Exit(1, "fail")
 		var abort error
 		sc.o1, abort = e.runFail(bctx, in, &sc.r1, &sc.results[1])
@@ -11451,20 +11381,16 @@ func (e *ParallelPropagateExecutor) runFan(ctx context.Context, in flujotest.Job
 	sc := &u.parFan
 	sc.owner = u
 	bctx := e.scopes.Get(ctx)
-	sc.fan.Start(ctx, bctx, true, sc.results[:], sc.branches[:], sc.done)
 	sc.r0 = *r
-	e.svc.Track.EnterChild()
+	sc.r1 = *r
+	sc.fan.Start(ctx, bctx, true, sc.results[:], sc.branches[:], sc.done, &e.svc.Track)
 	go func() {
-		defer e.svc.Track.ExitChild()
 		defer sc.fan.Exit(0, "echo")
 		var abort error
 		sc.o0, abort = e.runEcho(bctx, in, &sc.r0, &sc.results[0])
 		sc.fan.Returned(0, abort)
 	}()
-	sc.r1 = *r
-	e.svc.Track.EnterChild()
 	go func() {
-		defer e.svc.Track.ExitChild()
 		defer sc.fan.Exit(1, "fail")
 		var abort error
 		sc.o1, abort = e.runFail(bctx, in, &sc.r1, &sc.results[1])
@@ -11767,20 +11693,16 @@ func (e *ParallelSpendExecutor) runFan(ctx context.Context, in flujotest.Job, r 
 	sc := &u.parFan
 	sc.owner = u
 	bctx := e.scopes.Get(ctx)
-	sc.fan.Start(ctx, bctx, true, sc.results[:], sc.branches[:], sc.done)
 	sc.r0 = *r
-	e.svc.Track.EnterChild()
+	sc.r1 = *r
+	sc.fan.Start(ctx, bctx, true, sc.results[:], sc.branches[:], sc.done, &e.svc.Track)
 	go func() {
-		defer e.svc.Track.ExitChild()
 		defer sc.fan.Exit(0, "left")
 		var abort error
 		sc.o0, abort = e.runLeft(bctx, in, &sc.r0, &sc.results[0])
 		sc.fan.Returned(0, abort)
 	}()
-	sc.r1 = *r
-	e.svc.Track.EnterChild()
 	go func() {
-		defer e.svc.Track.ExitChild()
 		defer sc.fan.Exit(1, "right")
 		var abort error
 		sc.o1, abort = e.runRight(bctx, in, &sc.r1, &sc.results[1])
@@ -13232,20 +13154,16 @@ func (e *TwoFansExecutor) runFan1(ctx context.Context, in flujotest.Job, r *fluj
 	sc := &u.parFan1
 	sc.owner = u
 	bctx := e.scopes.Get(ctx)
-	sc.fan.Start(ctx, bctx, true, sc.results[:], sc.branches[:], sc.done)
 	sc.r0 = *r
-	e.svc.Track.EnterChild()
+	sc.r1 = *r
+	sc.fan.Start(ctx, bctx, true, sc.results[:], sc.branches[:], sc.done, &e.svc.Track)
 	go func() {
-		defer e.svc.Track.ExitChild()
 		defer sc.fan.Exit(0, "l1")
 		var abort error
 		sc.o0, abort = e.runL1(bctx, in, &sc.r0, &sc.results[0])
 		sc.fan.Returned(0, abort)
 	}()
-	sc.r1 = *r
-	e.svc.Track.EnterChild()
 	go func() {
-		defer e.svc.Track.ExitChild()
 		defer sc.fan.Exit(1, "r1")
 		var abort error
 		sc.o1, abort = e.runR1(bctx, in, &sc.r1, &sc.results[1])
@@ -13303,20 +13221,16 @@ func (e *TwoFansExecutor) runFan2(ctx context.Context, in flujotest.Job, r *fluj
 	sc := &u.parFan2
 	sc.owner = u
 	bctx := e.scopes.Get(ctx)
-	sc.fan.Start(ctx, bctx, true, sc.results[:], sc.branches[:], sc.done)
 	sc.r0 = *r
-	e.svc.Track.EnterChild()
+	sc.r1 = *r
+	sc.fan.Start(ctx, bctx, true, sc.results[:], sc.branches[:], sc.done, &e.svc.Track)
 	go func() {
-		defer e.svc.Track.ExitChild()
 		defer sc.fan.Exit(0, "l2")
 		var abort error
 		sc.o0, abort = e.runL2(bctx, in, &sc.r0, &sc.results[0])
 		sc.fan.Returned(0, abort)
 	}()
-	sc.r1 = *r
-	e.svc.Track.EnterChild()
 	go func() {
-		defer e.svc.Track.ExitChild()
 		defer sc.fan.Exit(1, "r2")
 		var abort error
 		sc.o1, abort = e.runR2(bctx, in, &sc.r1, &sc.results[1])
