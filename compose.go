@@ -137,7 +137,7 @@ func (r execRun) parallel(ctx context.Context, n *parallelNode, in any, fr frame
 		bfr := frame{state: states[i], budget: fr.budget}
 		r.core.goTracked(func() {
 			defer fan.Exit(i, br.Name())
-			fan.Returned(i, r.exec(bctx, br, in, bfr, &results[i]))
+			sc.branches[i].Abort = r.exec(bctx, br, in, bfr, &results[i])
 		})
 	}
 	abort, failed, cerr := fan.Wait()

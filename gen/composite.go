@@ -362,12 +362,12 @@ func (pg *pipelineGen) parallelBody(f *jen.File, n *analysis.Node) []jen.Code {
 	b = append(b, c(fmt.Sprintf("sc.fan.Start(ctx, {}, %v, sc.results[:], sc.branches[:], sc.done, &e.svc.Track)", propagate), cancel))
 	for i, br := range n.Children {
 		// A step that calls runtime.Goexit ends the branch's goroutine
-		// before Returned: Exit reports the branch failed instead of
+		// before it assigns the branch's Abort: Exit reports the branch failed instead of
 		// leaving the Parallel waiting for it. The goroutine calls the
 		// branch directly, keeping its stack shallow: a new goroutine's
 		// stack is small, and growing it costs more than a trivial step.
-		b = append(b, c(fmt.Sprintf("go func() {\ndefer sc.fan.Exit(%d, %s)\nvar abort error\nsc.o%d, abort = e.%s(bctx, in, &sc.r%d, &sc.results[%d])\nsc.fan.Returned(%d, abort)\n}()",
-			i, strq(br.Name), i, pg.runName(br), i, i, i)))
+		b = append(b, c(fmt.Sprintf("go func() {\ndefer sc.fan.Exit(%d, %s)\nsc.o%d, sc.branches[%d].Abort = e.%s(bctx, in, &sc.r%d, &sc.results[%d])\n}()",
+			i, strq(br.Name), i, i, pg.runName(br), i, i)))
 	}
 	abandon := ""
 	if cancellable && pg.scopeReusable(n) {

@@ -562,15 +562,11 @@ func (e *OrdersExecutor) runComplete(ctx context.Context, in Draft, r *flujoimpl
 	sc.fan.Start(ctx, flujoimpl.CancelFunc(cancel), true, sc.results[:], sc.branches[:], sc.done, &e.svc.Track)
 	go func() {
 		defer sc.fan.Exit(0, "fields")
-		var abort error
-		sc.o0, abort = e.runFields(bctx, in, &sc.r0, &sc.results[0])
-		sc.fan.Returned(0, abort)
+		sc.o0, sc.branches[0].Abort = e.runFields(bctx, in, &sc.r0, &sc.results[0])
 	}()
 	go func() {
 		defer sc.fan.Exit(1, "geo")
-		var abort error
-		sc.o1, abort = e.runGeo(bctx, in, &sc.r1, &sc.results[1])
-		sc.fan.Returned(1, abort)
+		sc.o1, sc.branches[1].Abort = e.runGeo(bctx, in, &sc.r1, &sc.results[1])
 	}()
 	abort, failed, cerr := sc.fan.Wait()
 	if cerr != nil {

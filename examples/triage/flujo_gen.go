@@ -429,15 +429,11 @@ func (e *TriageExecutor) runEnrich(ctx context.Context, in Classification, r *fl
 	sc.fan.Start(ctx, flujoimpl.CancelFunc(cancel), true, sc.results[:], sc.branches[:], sc.done, &e.svc.Track)
 	go func() {
 		defer sc.fan.Exit(0, "crm")
-		var abort error
-		sc.o0, abort = e.runCrm(bctx, in, &sc.r0, &sc.results[0])
-		sc.fan.Returned(0, abort)
+		sc.o0, sc.branches[0].Abort = e.runCrm(bctx, in, &sc.r0, &sc.results[0])
 	}()
 	go func() {
 		defer sc.fan.Exit(1, "sentiment")
-		var abort error
-		sc.o1, abort = e.runSentiment(bctx, in, &sc.r1, &sc.results[1])
-		sc.fan.Returned(1, abort)
+		sc.o1, sc.branches[1].Abort = e.runSentiment(bctx, in, &sc.r1, &sc.results[1])
 	}()
 	abort, failed, cerr := sc.fan.Wait()
 	if cerr != nil {

@@ -2,6 +2,7 @@ package kernel
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"runtime/debug"
 	"sync"
@@ -110,16 +111,21 @@ func (f CancelFunc) Cancel() { f() }
 
 // FanBranch is what one branch of a Parallel run reports to its Fan: the
 // working space of a Fan, one per branch, that its owner keeps (pooled)
-// and the Fan clears at Start.
+// and the Fan resets at Start.
 type FanBranch struct {
-	abort    error       // the branch's abort, written by its goroutine
-	returned bool        // the branch's run returned: it did not call runtime.Goexit
+	// Abort is the branch's abort, which its goroutine assigns from the
+	// branch's run as the run returns.
+	Abort    error
 	finished atomic.Bool // the branch reported: its result and abort are final
 }
 
+// errRunning is the Abort of a branch whose run has not returned: still
+// there when the branch ends, it means that a step called runtime.Goexit.
+var errRunning = errors.New("flujo: the branch's run did not return")
+
 // Fan is where the branches of one run of a Parallel meet, each running on
-// a goroutine started for it. A branch's goroutine defers Exit, runs the
-// branch, and calls Returned with the branch's abort; the caller starts
+// a goroutine started for it. A branch's goroutine defers Exit and runs the
+// branch, assigning its abort to its FanBranch's Abort; the caller starts
 // the goroutines after Start and then calls Wait.
 //
 // The branches report to the Fan themselves: the branch that ends the run
@@ -150,7 +156,10 @@ type Fan struct {
 // the branches' goroutines from now (RunGate.EnterChild) until each ends
 // (Exit): start them right after Start.
 func (f *Fan) Start(ctx context.Context, cancel Canceller, propagate bool, results []runtime.StepResult, branches []FanBranch, done chan struct{}, track *runtime.RunGate) {
-	clear(branches)
+	for i := range branches {
+		branches[i].Abort = errRunning
+		branches[i].finished.Store(false)
+	}
 	f.ctx, f.cancel, f.propagate, f.track = ctx, cancel, propagate, track
 	f.results, f.branches, f.done = results, branches, done
 	f.left.Store(int32(len(results)))
@@ -162,15 +171,9 @@ func (f *Fan) Start(ctx context.Context, cancel Canceller, propagate bool, resul
 	}
 }
 
-// Returned records abort, the abort of branch i, whose run returned. The
-// branch's goroutine calls it last, after the run.
-func (f *Fan) Returned(i int, abort error) {
-	f.branches[i].abort, f.branches[i].returned = abort, true
-}
-
 // Exit reports branch i, named name, that ended: the branch's goroutine
-// defers it. A branch that did not return (a step called runtime.Goexit)
-// is reported failed with a *GoexitError, so that the Parallel does not
+// defers it. A branch whose run did not return, its Abort unassigned (a
+// step called runtime.Goexit), is reported failed with a *GoexitError, so that the Parallel does not
 // wait for it forever. Exit cancels the siblings when the branch ends the
 // run, and the last branch to end wakes the caller; Exit touches f no
 // more after that, since the caller may reuse it. Last, the branch's
@@ -181,11 +184,11 @@ func (f *Fan) Exit(i int, name string) {
 		defer track.ExitChild()
 	}
 	b := &f.branches[i]
-	if !b.returned {
-		b.abort = nil
+	if b.Abort == errRunning {
+		b.Abort = nil
 		GoexitResult(&f.results[i], name)
 	}
-	switch ab := b.abort; {
+	switch ab := b.Abort; {
 	case ab != nil && (runtime.ContextErr(f.ctx) != nil || IsUsageLimit(ab)):
 		f.abortBy.CompareAndSwap(0, int32(i)+1)
 		f.cancelBranches()
@@ -226,12 +229,12 @@ func (f *Fan) Wait() (abort error, failed int, cerr error) {
 		}
 	}
 	if i := f.abortBy.Load(); i > 0 {
-		abort = f.branches[i-1].abort
+		abort = f.branches[i-1].Abort
 	}
 	failed = -1
 	if f.propagate {
 		for i := range f.results {
-			if f.branches[i].abort == nil && !f.results[i].Success {
+			if f.branches[i].Abort == nil && !f.results[i].Success {
 				failed = i
 				break
 			}

@@ -139,7 +139,7 @@ func fanRun(ctx context.Context, f *Fan, cancel Canceller, propagate bool, resul
 	for i, run := range runs {
 		go func() {
 			defer f.Exit(i, fmt.Sprint("branch", i))
-			f.Returned(i, run(&results[i]))
+			f.branches[i].Abort = run(&results[i])
 		}()
 	}
 	return f.Wait()

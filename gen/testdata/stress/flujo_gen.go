@@ -334,21 +334,15 @@ func (e *LoudConflictExecutor) runLfan(ctx context.Context, in Item, r *flujoimp
 	sc.fan.Start(ctx, flujoimpl.CancelFunc(cancel), true, sc.results[:], sc.branches[:], sc.done, &e.svc.Track)
 	go func() {
 		defer sc.fan.Exit(0, "la")
-		var abort error
-		sc.o0, abort = e.runLa(bctx, in, &sc.r0, &sc.results[0])
-		sc.fan.Returned(0, abort)
+		sc.o0, sc.branches[0].Abort = e.runLa(bctx, in, &sc.r0, &sc.results[0])
 	}()
 	go func() {
 		defer sc.fan.Exit(1, "lb")
-		var abort error
-		sc.o1, abort = e.runLb(bctx, in, &sc.r1, &sc.results[1])
-		sc.fan.Returned(1, abort)
+		sc.o1, sc.branches[1].Abort = e.runLb(bctx, in, &sc.r1, &sc.results[1])
 	}()
 	go func() {
 		defer sc.fan.Exit(2, "lc")
-		var abort error
-		sc.o2, abort = e.runLc(bctx, in, &sc.r2, &sc.results[2])
-		sc.fan.Returned(2, abort)
+		sc.o2, sc.branches[2].Abort = e.runLc(bctx, in, &sc.r2, &sc.results[2])
 	}()
 	abort, failed, cerr := sc.fan.Wait()
 	if cerr != nil {
@@ -700,21 +694,15 @@ func (e *LoudIgnoreExecutor) runLfan(ctx context.Context, in Item, r *flujoimpl.
 	sc.fan.Start(ctx, flujoimpl.CancelFunc(cancel), false, sc.results[:], sc.branches[:], sc.done, &e.svc.Track)
 	go func() {
 		defer sc.fan.Exit(0, "la")
-		var abort error
-		sc.o0, abort = e.runLa(bctx, in, &sc.r0, &sc.results[0])
-		sc.fan.Returned(0, abort)
+		sc.o0, sc.branches[0].Abort = e.runLa(bctx, in, &sc.r0, &sc.results[0])
 	}()
 	go func() {
 		defer sc.fan.Exit(1, "lb")
-		var abort error
-		sc.o1, abort = e.runLb(bctx, in, &sc.r1, &sc.results[1])
-		sc.fan.Returned(1, abort)
+		sc.o1, sc.branches[1].Abort = e.runLb(bctx, in, &sc.r1, &sc.results[1])
 	}()
 	go func() {
 		defer sc.fan.Exit(2, "lc")
-		var abort error
-		sc.o2, abort = e.runLc(bctx, in, &sc.r2, &sc.results[2])
-		sc.fan.Returned(2, abort)
+		sc.o2, sc.branches[2].Abort = e.runLc(bctx, in, &sc.r2, &sc.results[2])
 	}()
 	abort, failed, cerr := sc.fan.Wait()
 	if cerr != nil {
@@ -1066,21 +1054,15 @@ func (e *LoudKeepFirstExecutor) runLfan(ctx context.Context, in Item, r *flujoim
 	sc.fan.Start(ctx, flujoimpl.CancelFunc(cancel), true, sc.results[:], sc.branches[:], sc.done, &e.svc.Track)
 	go func() {
 		defer sc.fan.Exit(0, "la")
-		var abort error
-		sc.o0, abort = e.runLa(bctx, in, &sc.r0, &sc.results[0])
-		sc.fan.Returned(0, abort)
+		sc.o0, sc.branches[0].Abort = e.runLa(bctx, in, &sc.r0, &sc.results[0])
 	}()
 	go func() {
 		defer sc.fan.Exit(1, "lb")
-		var abort error
-		sc.o1, abort = e.runLb(bctx, in, &sc.r1, &sc.results[1])
-		sc.fan.Returned(1, abort)
+		sc.o1, sc.branches[1].Abort = e.runLb(bctx, in, &sc.r1, &sc.results[1])
 	}()
 	go func() {
 		defer sc.fan.Exit(2, "lc")
-		var abort error
-		sc.o2, abort = e.runLc(bctx, in, &sc.r2, &sc.results[2])
-		sc.fan.Returned(2, abort)
+		sc.o2, sc.branches[2].Abort = e.runLc(bctx, in, &sc.r2, &sc.results[2])
 	}()
 	abort, failed, cerr := sc.fan.Wait()
 	if cerr != nil {
@@ -1676,21 +1658,15 @@ func (e *LoudNoMergeExecutor) runLfan(ctx context.Context, in Item, r *flujoimpl
 	sc.fan.Start(ctx, flujoimpl.CancelFunc(cancel), true, sc.results[:], sc.branches[:], sc.done, &e.svc.Track)
 	go func() {
 		defer sc.fan.Exit(0, "la")
-		var abort error
-		sc.o0, abort = e.runLa(bctx, in, &sc.r0, &sc.results[0])
-		sc.fan.Returned(0, abort)
+		sc.o0, sc.branches[0].Abort = e.runLa(bctx, in, &sc.r0, &sc.results[0])
 	}()
 	go func() {
 		defer sc.fan.Exit(1, "lb")
-		var abort error
-		sc.o1, abort = e.runLb(bctx, in, &sc.r1, &sc.results[1])
-		sc.fan.Returned(1, abort)
+		sc.o1, sc.branches[1].Abort = e.runLb(bctx, in, &sc.r1, &sc.results[1])
 	}()
 	go func() {
 		defer sc.fan.Exit(2, "lc")
-		var abort error
-		sc.o2, abort = e.runLc(bctx, in, &sc.r2, &sc.results[2])
-		sc.fan.Returned(2, abort)
+		sc.o2, sc.branches[2].Abort = e.runLc(bctx, in, &sc.r2, &sc.results[2])
 	}()
 	abort, failed, cerr := sc.fan.Wait()
 	if cerr != nil {
@@ -2111,21 +2087,15 @@ func (e *LoudSeqExecutor) runLfan(ctx context.Context, in Item, r *flujoimpl.Run
 	sc.fan.Start(ctx, flujoimpl.CancelFunc(cancel), true, sc.results[:], sc.branches[:], sc.done, &e.svc.Track)
 	go func() {
 		defer sc.fan.Exit(0, "la")
-		var abort error
-		sc.o0, abort = e.runLa(bctx, in, &sc.r0, &sc.results[0])
-		sc.fan.Returned(0, abort)
+		sc.o0, sc.branches[0].Abort = e.runLa(bctx, in, &sc.r0, &sc.results[0])
 	}()
 	go func() {
 		defer sc.fan.Exit(1, "lb")
-		var abort error
-		sc.o1, abort = e.runLb(bctx, in, &sc.r1, &sc.results[1])
-		sc.fan.Returned(1, abort)
+		sc.o1, sc.branches[1].Abort = e.runLb(bctx, in, &sc.r1, &sc.results[1])
 	}()
 	go func() {
 		defer sc.fan.Exit(2, "lc")
-		var abort error
-		sc.o2, abort = e.runLc(bctx, in, &sc.r2, &sc.results[2])
-		sc.fan.Returned(2, abort)
+		sc.o2, sc.branches[2].Abort = e.runLc(bctx, in, &sc.r2, &sc.results[2])
 	}()
 	abort, failed, cerr := sc.fan.Wait()
 	if cerr != nil {
@@ -2464,21 +2434,15 @@ func (e *LoudUpdateExecutor) runLfan(ctx context.Context, in Item, r *flujoimpl.
 	sc.fan.Start(ctx, flujoimpl.CancelFunc(cancel), true, sc.results[:], sc.branches[:], sc.done, &e.svc.Track)
 	go func() {
 		defer sc.fan.Exit(0, "la")
-		var abort error
-		sc.o0, abort = e.runLa(bctx, in, &sc.r0, &sc.results[0])
-		sc.fan.Returned(0, abort)
+		sc.o0, sc.branches[0].Abort = e.runLa(bctx, in, &sc.r0, &sc.results[0])
 	}()
 	go func() {
 		defer sc.fan.Exit(1, "lb")
-		var abort error
-		sc.o1, abort = e.runLb(bctx, in, &sc.r1, &sc.results[1])
-		sc.fan.Returned(1, abort)
+		sc.o1, sc.branches[1].Abort = e.runLb(bctx, in, &sc.r1, &sc.results[1])
 	}()
 	go func() {
 		defer sc.fan.Exit(2, "lc")
-		var abort error
-		sc.o2, abort = e.runLc(bctx, in, &sc.r2, &sc.results[2])
-		sc.fan.Returned(2, abort)
+		sc.o2, sc.branches[2].Abort = e.runLc(bctx, in, &sc.r2, &sc.results[2])
 	}()
 	abort, failed, cerr := sc.fan.Wait()
 	if cerr != nil {
@@ -2789,15 +2753,11 @@ func (e *MapFanExecutor) runInner(ctx context.Context, in Item, r *flujoimpl.Run
 	sc.fan.Start(ctx, bctx, true, sc.results[:], sc.branches[:], sc.done, &e.svc.Track)
 	go func() {
 		defer sc.fan.Exit(0, "qc")
-		var abort error
-		sc.o0, abort = e.runQc(bctx, in, &sc.r0, &sc.results[0])
-		sc.fan.Returned(0, abort)
+		sc.o0, sc.branches[0].Abort = e.runQc(bctx, in, &sc.r0, &sc.results[0])
 	}()
 	go func() {
 		defer sc.fan.Exit(1, "qm")
-		var abort error
-		sc.o1, abort = e.runQm(bctx, in, &sc.r1, &sc.results[1])
-		sc.fan.Returned(1, abort)
+		sc.o1, sc.branches[1].Abort = e.runQm(bctx, in, &sc.r1, &sc.results[1])
 	}()
 	abort, failed, cerr := sc.fan.Wait()
 	if cerr != nil {
@@ -3106,21 +3066,15 @@ func (e *QuietConflictExecutor) runQfan(ctx context.Context, in Item, r *flujoim
 	sc.fan.Start(ctx, bctx, true, sc.results[:], sc.branches[:], sc.done, &e.svc.Track)
 	go func() {
 		defer sc.fan.Exit(0, "qa")
-		var abort error
-		sc.o0, abort = e.runQa(bctx, in, &sc.r0, &sc.results[0])
-		sc.fan.Returned(0, abort)
+		sc.o0, sc.branches[0].Abort = e.runQa(bctx, in, &sc.r0, &sc.results[0])
 	}()
 	go func() {
 		defer sc.fan.Exit(1, "qb")
-		var abort error
-		sc.o1, abort = e.runQb(bctx, in, &sc.r1, &sc.results[1])
-		sc.fan.Returned(1, abort)
+		sc.o1, sc.branches[1].Abort = e.runQb(bctx, in, &sc.r1, &sc.results[1])
 	}()
 	go func() {
 		defer sc.fan.Exit(2, "qc")
-		var abort error
-		sc.o2, abort = e.runQc(bctx, in, &sc.r2, &sc.results[2])
-		sc.fan.Returned(2, abort)
+		sc.o2, sc.branches[2].Abort = e.runQc(bctx, in, &sc.r2, &sc.results[2])
 	}()
 	abort, failed, cerr := sc.fan.Wait()
 	if cerr != nil {
@@ -3440,21 +3394,15 @@ func (e *QuietIgnoreExecutor) runQfan(ctx context.Context, in Item, r *flujoimpl
 	sc.fan.Start(ctx, bctx, false, sc.results[:], sc.branches[:], sc.done, &e.svc.Track)
 	go func() {
 		defer sc.fan.Exit(0, "qa")
-		var abort error
-		sc.o0, abort = e.runQa(bctx, in, &sc.r0, &sc.results[0])
-		sc.fan.Returned(0, abort)
+		sc.o0, sc.branches[0].Abort = e.runQa(bctx, in, &sc.r0, &sc.results[0])
 	}()
 	go func() {
 		defer sc.fan.Exit(1, "qb")
-		var abort error
-		sc.o1, abort = e.runQb(bctx, in, &sc.r1, &sc.results[1])
-		sc.fan.Returned(1, abort)
+		sc.o1, sc.branches[1].Abort = e.runQb(bctx, in, &sc.r1, &sc.results[1])
 	}()
 	go func() {
 		defer sc.fan.Exit(2, "qc")
-		var abort error
-		sc.o2, abort = e.runQc(bctx, in, &sc.r2, &sc.results[2])
-		sc.fan.Returned(2, abort)
+		sc.o2, sc.branches[2].Abort = e.runQc(bctx, in, &sc.r2, &sc.results[2])
 	}()
 	abort, failed, cerr := sc.fan.Wait()
 	if cerr != nil {
@@ -3774,21 +3722,15 @@ func (e *QuietKeepFirstExecutor) runQfan(ctx context.Context, in Item, r *flujoi
 	sc.fan.Start(ctx, bctx, true, sc.results[:], sc.branches[:], sc.done, &e.svc.Track)
 	go func() {
 		defer sc.fan.Exit(0, "qa")
-		var abort error
-		sc.o0, abort = e.runQa(bctx, in, &sc.r0, &sc.results[0])
-		sc.fan.Returned(0, abort)
+		sc.o0, sc.branches[0].Abort = e.runQa(bctx, in, &sc.r0, &sc.results[0])
 	}()
 	go func() {
 		defer sc.fan.Exit(1, "qb")
-		var abort error
-		sc.o1, abort = e.runQb(bctx, in, &sc.r1, &sc.results[1])
-		sc.fan.Returned(1, abort)
+		sc.o1, sc.branches[1].Abort = e.runQb(bctx, in, &sc.r1, &sc.results[1])
 	}()
 	go func() {
 		defer sc.fan.Exit(2, "qc")
-		var abort error
-		sc.o2, abort = e.runQc(bctx, in, &sc.r2, &sc.results[2])
-		sc.fan.Returned(2, abort)
+		sc.o2, sc.branches[2].Abort = e.runQc(bctx, in, &sc.r2, &sc.results[2])
 	}()
 	abort, failed, cerr := sc.fan.Wait()
 	if cerr != nil {
@@ -4317,21 +4259,15 @@ func (e *QuietNoMergeExecutor) runQfan(ctx context.Context, in Item, r *flujoimp
 	sc.fan.Start(ctx, bctx, true, sc.results[:], sc.branches[:], sc.done, &e.svc.Track)
 	go func() {
 		defer sc.fan.Exit(0, "qa")
-		var abort error
-		sc.o0, abort = e.runQa(bctx, in, &sc.r0, &sc.results[0])
-		sc.fan.Returned(0, abort)
+		sc.o0, sc.branches[0].Abort = e.runQa(bctx, in, &sc.r0, &sc.results[0])
 	}()
 	go func() {
 		defer sc.fan.Exit(1, "qb")
-		var abort error
-		sc.o1, abort = e.runQb(bctx, in, &sc.r1, &sc.results[1])
-		sc.fan.Returned(1, abort)
+		sc.o1, sc.branches[1].Abort = e.runQb(bctx, in, &sc.r1, &sc.results[1])
 	}()
 	go func() {
 		defer sc.fan.Exit(2, "qc")
-		var abort error
-		sc.o2, abort = e.runQc(bctx, in, &sc.r2, &sc.results[2])
-		sc.fan.Returned(2, abort)
+		sc.o2, sc.branches[2].Abort = e.runQc(bctx, in, &sc.r2, &sc.results[2])
 	}()
 	abort, failed, cerr := sc.fan.Wait()
 	if cerr != nil {
@@ -4745,21 +4681,15 @@ func (e *QuietSeqExecutor) runQfan(ctx context.Context, in Item, r *flujoimpl.Ru
 	sc.fan.Start(ctx, bctx, true, sc.results[:], sc.branches[:], sc.done, &e.svc.Track)
 	go func() {
 		defer sc.fan.Exit(0, "qa")
-		var abort error
-		sc.o0, abort = e.runQa(bctx, in, &sc.r0, &sc.results[0])
-		sc.fan.Returned(0, abort)
+		sc.o0, sc.branches[0].Abort = e.runQa(bctx, in, &sc.r0, &sc.results[0])
 	}()
 	go func() {
 		defer sc.fan.Exit(1, "qb")
-		var abort error
-		sc.o1, abort = e.runQb(bctx, in, &sc.r1, &sc.results[1])
-		sc.fan.Returned(1, abort)
+		sc.o1, sc.branches[1].Abort = e.runQb(bctx, in, &sc.r1, &sc.results[1])
 	}()
 	go func() {
 		defer sc.fan.Exit(2, "qc")
-		var abort error
-		sc.o2, abort = e.runQc(bctx, in, &sc.r2, &sc.results[2])
-		sc.fan.Returned(2, abort)
+		sc.o2, sc.branches[2].Abort = e.runQc(bctx, in, &sc.r2, &sc.results[2])
 	}()
 	abort, failed, cerr := sc.fan.Wait()
 	if cerr != nil {
@@ -5041,15 +4971,11 @@ func (e *QuietTimeoutExecutor) runQtfan(ctx context.Context, in Item, r *flujoim
 	sc.fan.Start(ctx, bctx, true, sc.results[:], sc.branches[:], sc.done, &e.svc.Track)
 	go func() {
 		defer sc.fan.Exit(0, "qa")
-		var abort error
-		sc.o0, abort = e.runQa(bctx, in, &sc.r0, &sc.results[0])
-		sc.fan.Returned(0, abort)
+		sc.o0, sc.branches[0].Abort = e.runQa(bctx, in, &sc.r0, &sc.results[0])
 	}()
 	go func() {
 		defer sc.fan.Exit(1, "qc")
-		var abort error
-		sc.o1, abort = e.runQc(bctx, in, &sc.r1, &sc.results[1])
-		sc.fan.Returned(1, abort)
+		sc.o1, sc.branches[1].Abort = e.runQc(bctx, in, &sc.r1, &sc.results[1])
 	}()
 	abort, failed, cerr := sc.fan.Wait()
 	if cerr != nil {
@@ -5361,21 +5287,15 @@ func (e *QuietUpdateExecutor) runQfan(ctx context.Context, in Item, r *flujoimpl
 	sc.fan.Start(ctx, bctx, true, sc.results[:], sc.branches[:], sc.done, &e.svc.Track)
 	go func() {
 		defer sc.fan.Exit(0, "qa")
-		var abort error
-		sc.o0, abort = e.runQa(bctx, in, &sc.r0, &sc.results[0])
-		sc.fan.Returned(0, abort)
+		sc.o0, sc.branches[0].Abort = e.runQa(bctx, in, &sc.r0, &sc.results[0])
 	}()
 	go func() {
 		defer sc.fan.Exit(1, "qb")
-		var abort error
-		sc.o1, abort = e.runQb(bctx, in, &sc.r1, &sc.results[1])
-		sc.fan.Returned(1, abort)
+		sc.o1, sc.branches[1].Abort = e.runQb(bctx, in, &sc.r1, &sc.results[1])
 	}()
 	go func() {
 		defer sc.fan.Exit(2, "qc")
-		var abort error
-		sc.o2, abort = e.runQc(bctx, in, &sc.r2, &sc.results[2])
-		sc.fan.Returned(2, abort)
+		sc.o2, sc.branches[2].Abort = e.runQc(bctx, in, &sc.r2, &sc.results[2])
 	}()
 	abort, failed, cerr := sc.fan.Wait()
 	if cerr != nil {

@@ -343,27 +343,19 @@ func (e *FanExecutor) runFan(ctx context.Context, in int, r *flujoimpl.Run[State
 	sc.fan.Start(ctx, bctx, true, sc.results[:], sc.branches[:], sc.done, &e.svc.Track)
 	go func() {
 		defer sc.fan.Exit(0, "a")
-		var abort error
-		sc.o0, abort = e.runA(bctx, in, &sc.r0, &sc.results[0])
-		sc.fan.Returned(0, abort)
+		sc.o0, sc.branches[0].Abort = e.runA(bctx, in, &sc.r0, &sc.results[0])
 	}()
 	go func() {
 		defer sc.fan.Exit(1, "b")
-		var abort error
-		sc.o1, abort = e.runB(bctx, in, &sc.r1, &sc.results[1])
-		sc.fan.Returned(1, abort)
+		sc.o1, sc.branches[1].Abort = e.runB(bctx, in, &sc.r1, &sc.results[1])
 	}()
 	go func() {
 		defer sc.fan.Exit(2, "c")
-		var abort error
-		sc.o2, abort = e.runC(bctx, in, &sc.r2, &sc.results[2])
-		sc.fan.Returned(2, abort)
+		sc.o2, sc.branches[2].Abort = e.runC(bctx, in, &sc.r2, &sc.results[2])
 	}()
 	go func() {
 		defer sc.fan.Exit(3, "d")
-		var abort error
-		sc.o3, abort = e.runD(bctx, in, &sc.r3, &sc.results[3])
-		sc.fan.Returned(3, abort)
+		sc.o3, sc.branches[3].Abort = e.runD(bctx, in, &sc.r3, &sc.results[3])
 	}()
 	abort, failed, cerr := sc.fan.Wait()
 	if cerr != nil {

@@ -2200,15 +2200,11 @@ func (e *BudgetFanExecutor) runFan(ctx context.Context, in flujotest.Bill, r *fl
 	sc.fan.Start(ctx, flujoimpl.CancelFunc(cancel), true, sc.results[:], sc.branches[:], sc.done, &e.svc.Track)
 	go func() {
 		defer sc.fan.Exit(0, "paid")
-		var abort error
-		sc.o0, abort = e.runPaid(bctx, in, &sc.r0, &sc.results[0])
-		sc.fan.Returned(0, abort)
+		sc.o0, sc.branches[0].Abort = e.runPaid(bctx, in, &sc.r0, &sc.results[0])
 	}()
 	go func() {
 		defer sc.fan.Exit(1, "free")
-		var abort error
-		sc.o1, abort = e.runFree(bctx, in, &sc.r1, &sc.results[1])
-		sc.fan.Returned(1, abort)
+		sc.o1, sc.branches[1].Abort = e.runFree(bctx, in, &sc.r1, &sc.results[1])
 	}()
 	abort, failed, cerr := sc.fan.Wait()
 	if cerr != nil {
@@ -2513,27 +2509,19 @@ func (e *BudgetFan4Executor) runFan(ctx context.Context, in flujotest.Bill, r *f
 	sc.fan.Start(ctx, flujoimpl.CancelFunc(cancel), true, sc.results[:], sc.branches[:], sc.done, &e.svc.Track)
 	go func() {
 		defer sc.fan.Exit(0, "b1")
-		var abort error
-		sc.o0, abort = e.runB1(bctx, in, &sc.r0, &sc.results[0])
-		sc.fan.Returned(0, abort)
+		sc.o0, sc.branches[0].Abort = e.runB1(bctx, in, &sc.r0, &sc.results[0])
 	}()
 	go func() {
 		defer sc.fan.Exit(1, "b2")
-		var abort error
-		sc.o1, abort = e.runB2(bctx, in, &sc.r1, &sc.results[1])
-		sc.fan.Returned(1, abort)
+		sc.o1, sc.branches[1].Abort = e.runB2(bctx, in, &sc.r1, &sc.results[1])
 	}()
 	go func() {
 		defer sc.fan.Exit(2, "b3")
-		var abort error
-		sc.o2, abort = e.runB3(bctx, in, &sc.r2, &sc.results[2])
-		sc.fan.Returned(2, abort)
+		sc.o2, sc.branches[2].Abort = e.runB3(bctx, in, &sc.r2, &sc.results[2])
 	}()
 	go func() {
 		defer sc.fan.Exit(3, "b4")
-		var abort error
-		sc.o3, abort = e.runB4(bctx, in, &sc.r3, &sc.results[3])
-		sc.fan.Returned(3, abort)
+		sc.o3, sc.branches[3].Abort = e.runB4(bctx, in, &sc.r3, &sc.results[3])
 	}()
 	abort, failed, cerr := sc.fan.Wait()
 	if cerr != nil {
@@ -2792,15 +2780,11 @@ func (e *BudgetHoldFanExecutor) runFan(ctx context.Context, in flujotest.Bill, r
 	sc.fan.Start(ctx, flujoimpl.CancelFunc(cancel), true, sc.results[:], sc.branches[:], sc.done, &e.svc.Track)
 	go func() {
 		defer sc.fan.Exit(0, "paid")
-		var abort error
-		sc.o0, abort = e.runPaid(bctx, in, &sc.r0, &sc.results[0])
-		sc.fan.Returned(0, abort)
+		sc.o0, sc.branches[0].Abort = e.runPaid(bctx, in, &sc.r0, &sc.results[0])
 	}()
 	go func() {
 		defer sc.fan.Exit(1, "hold")
-		var abort error
-		sc.o1, abort = e.runHold(bctx, in, &sc.r1, &sc.results[1])
-		sc.fan.Returned(1, abort)
+		sc.o1, sc.branches[1].Abort = e.runHold(bctx, in, &sc.r1, &sc.results[1])
 	}()
 	abort, failed, cerr := sc.fan.Wait()
 	if cerr != nil {
@@ -5328,15 +5312,11 @@ func (e *FanBranchFailsExecutor) runFan(ctx context.Context, in flujotest.Job, r
 	sc.fan.Start(ctx, bctx, true, sc.results[:], sc.branches[:], sc.done, &e.svc.Track)
 	go func() {
 		defer sc.fan.Exit(0, "p1")
-		var abort error
-		sc.o0, abort = e.runP1(bctx, in, &sc.r0, &sc.results[0])
-		sc.fan.Returned(0, abort)
+		sc.o0, sc.branches[0].Abort = e.runP1(bctx, in, &sc.r0, &sc.results[0])
 	}()
 	go func() {
 		defer sc.fan.Exit(1, "fail")
-		var abort error
-		sc.o1, abort = e.runFail(bctx, in, &sc.r1, &sc.results[1])
-		sc.fan.Returned(1, abort)
+		sc.o1, sc.branches[1].Abort = e.runFail(bctx, in, &sc.r1, &sc.results[1])
 	}()
 	abort, failed, cerr := sc.fan.Wait()
 	if cerr != nil {
@@ -5728,21 +5708,15 @@ func (e *FanErrorOnConflictExecutor) runFan(ctx context.Context, in flujotest.Jo
 	sc.fan.Start(ctx, bctx, true, sc.results[:], sc.branches[:], sc.done, &e.svc.Track)
 	go func() {
 		defer sc.fan.Exit(0, "p1")
-		var abort error
-		sc.o0, abort = e.runP1(bctx, in, &sc.r0, &sc.results[0])
-		sc.fan.Returned(0, abort)
+		sc.o0, sc.branches[0].Abort = e.runP1(bctx, in, &sc.r0, &sc.results[0])
 	}()
 	go func() {
 		defer sc.fan.Exit(1, "a2")
-		var abort error
-		sc.o1, abort = e.runA2(bctx, in, &sc.r1, &sc.results[1])
-		sc.fan.Returned(1, abort)
+		sc.o1, sc.branches[1].Abort = e.runA2(bctx, in, &sc.r1, &sc.results[1])
 	}()
 	go func() {
 		defer sc.fan.Exit(2, "echo")
-		var abort error
-		sc.o2, abort = e.runEcho(bctx, in, &sc.r2, &sc.results[2])
-		sc.fan.Returned(2, abort)
+		sc.o2, sc.branches[2].Abort = e.runEcho(bctx, in, &sc.r2, &sc.results[2])
 	}()
 	abort, failed, cerr := sc.fan.Wait()
 	if cerr != nil {
@@ -6093,21 +6067,15 @@ func (e *FanJoinFailsExecutor) runFan(ctx context.Context, in flujotest.Job, r *
 	sc.fan.Start(ctx, bctx, false, sc.results[:], sc.branches[:], sc.done, &e.svc.Track)
 	go func() {
 		defer sc.fan.Exit(0, "a1")
-		var abort error
-		sc.o0, abort = e.runA1(bctx, in, &sc.r0, &sc.results[0])
-		sc.fan.Returned(0, abort)
+		sc.o0, sc.branches[0].Abort = e.runA1(bctx, in, &sc.r0, &sc.results[0])
 	}()
 	go func() {
 		defer sc.fan.Exit(1, "b")
-		var abort error
-		sc.o1, abort = e.runB(bctx, in, &sc.r1, &sc.results[1])
-		sc.fan.Returned(1, abort)
+		sc.o1, sc.branches[1].Abort = e.runB(bctx, in, &sc.r1, &sc.results[1])
 	}()
 	go func() {
 		defer sc.fan.Exit(2, "fail")
-		var abort error
-		sc.o2, abort = e.runFail(bctx, in, &sc.r2, &sc.results[2])
-		sc.fan.Returned(2, abort)
+		sc.o2, sc.branches[2].Abort = e.runFail(bctx, in, &sc.r2, &sc.results[2])
 	}()
 	abort, failed, cerr := sc.fan.Wait()
 	if cerr != nil {
@@ -6460,21 +6428,15 @@ func (e *FanKeepFirstExecutor) runFan(ctx context.Context, in flujotest.Job, r *
 	sc.fan.Start(ctx, bctx, true, sc.results[:], sc.branches[:], sc.done, &e.svc.Track)
 	go func() {
 		defer sc.fan.Exit(0, "p1")
-		var abort error
-		sc.o0, abort = e.runP1(bctx, in, &sc.r0, &sc.results[0])
-		sc.fan.Returned(0, abort)
+		sc.o0, sc.branches[0].Abort = e.runP1(bctx, in, &sc.r0, &sc.results[0])
 	}()
 	go func() {
 		defer sc.fan.Exit(1, "a2")
-		var abort error
-		sc.o1, abort = e.runA2(bctx, in, &sc.r1, &sc.results[1])
-		sc.fan.Returned(1, abort)
+		sc.o1, sc.branches[1].Abort = e.runA2(bctx, in, &sc.r1, &sc.results[1])
 	}()
 	go func() {
 		defer sc.fan.Exit(2, "echo")
-		var abort error
-		sc.o2, abort = e.runEcho(bctx, in, &sc.r2, &sc.results[2])
-		sc.fan.Returned(2, abort)
+		sc.o2, sc.branches[2].Abort = e.runEcho(bctx, in, &sc.r2, &sc.results[2])
 	}()
 	abort, failed, cerr := sc.fan.Wait()
 	if cerr != nil {
@@ -6854,21 +6816,15 @@ func (e *FanMergeUpdateExecutor) runFan(ctx context.Context, in flujotest.Job, r
 	sc.fan.Start(ctx, bctx, true, sc.results[:], sc.branches[:], sc.done, &e.svc.Track)
 	go func() {
 		defer sc.fan.Exit(0, "p1")
-		var abort error
-		sc.o0, abort = e.runP1(bctx, in, &sc.r0, &sc.results[0])
-		sc.fan.Returned(0, abort)
+		sc.o0, sc.branches[0].Abort = e.runP1(bctx, in, &sc.r0, &sc.results[0])
 	}()
 	go func() {
 		defer sc.fan.Exit(1, "a2")
-		var abort error
-		sc.o1, abort = e.runA2(bctx, in, &sc.r1, &sc.results[1])
-		sc.fan.Returned(1, abort)
+		sc.o1, sc.branches[1].Abort = e.runA2(bctx, in, &sc.r1, &sc.results[1])
 	}()
 	go func() {
 		defer sc.fan.Exit(2, "echo")
-		var abort error
-		sc.o2, abort = e.runEcho(bctx, in, &sc.r2, &sc.results[2])
-		sc.fan.Returned(2, abort)
+		sc.o2, sc.branches[2].Abort = e.runEcho(bctx, in, &sc.r2, &sc.results[2])
 	}()
 	abort, failed, cerr := sc.fan.Wait()
 	if cerr != nil {
@@ -7248,21 +7204,15 @@ func (e *FanNoMergeExecutor) runFan(ctx context.Context, in flujotest.Job, r *fl
 	sc.fan.Start(ctx, bctx, true, sc.results[:], sc.branches[:], sc.done, &e.svc.Track)
 	go func() {
 		defer sc.fan.Exit(0, "p1")
-		var abort error
-		sc.o0, abort = e.runP1(bctx, in, &sc.r0, &sc.results[0])
-		sc.fan.Returned(0, abort)
+		sc.o0, sc.branches[0].Abort = e.runP1(bctx, in, &sc.r0, &sc.results[0])
 	}()
 	go func() {
 		defer sc.fan.Exit(1, "a2")
-		var abort error
-		sc.o1, abort = e.runA2(bctx, in, &sc.r1, &sc.results[1])
-		sc.fan.Returned(1, abort)
+		sc.o1, sc.branches[1].Abort = e.runA2(bctx, in, &sc.r1, &sc.results[1])
 	}()
 	go func() {
 		defer sc.fan.Exit(2, "echo")
-		var abort error
-		sc.o2, abort = e.runEcho(bctx, in, &sc.r2, &sc.results[2])
-		sc.fan.Returned(2, abort)
+		sc.o2, sc.branches[2].Abort = e.runEcho(bctx, in, &sc.r2, &sc.results[2])
 	}()
 	abort, failed, cerr := sc.fan.Wait()
 	if cerr != nil {
@@ -8097,15 +8047,11 @@ func (e *GoexitParallelExecutor) runFan(ctx context.Context, in flujotest.Job, r
 	sc.fan.Start(ctx, bctx, true, sc.results[:], sc.branches[:], sc.done, &e.svc.Track)
 	go func() {
 		defer sc.fan.Exit(0, "exit")
-		var abort error
-		sc.o0, abort = e.runExit(bctx, in, &sc.r0, &sc.results[0])
-		sc.fan.Returned(0, abort)
+		sc.o0, sc.branches[0].Abort = e.runExit(bctx, in, &sc.r0, &sc.results[0])
 	}()
 	go func() {
 		defer sc.fan.Exit(1, "echo")
-		var abort error
-		sc.o1, abort = e.runEcho(bctx, in, &sc.r1, &sc.results[1])
-		sc.fan.Returned(1, abort)
+		sc.o1, sc.branches[1].Abort = e.runEcho(bctx, in, &sc.r1, &sc.results[1])
 	}()
 	abort, failed, cerr := sc.fan.Wait()
 	if cerr != nil {
@@ -9321,15 +9267,11 @@ func (e *JoinFailsAfterIgnoredExecutor) runFan(ctx context.Context, in flujotest
 	sc.fan.Start(ctx, bctx, false, sc.results[:], sc.branches[:], sc.done, &e.svc.Track)
 	go func() {
 		defer sc.fan.Exit(0, "echo")
-		var abort error
-		sc.o0, abort = e.runEcho(bctx, in, &sc.r0, &sc.results[0])
-		sc.fan.Returned(0, abort)
+		sc.o0, sc.branches[0].Abort = e.runEcho(bctx, in, &sc.r0, &sc.results[0])
 	}()
 	go func() {
 		defer sc.fan.Exit(1, "fail")
-		var abort error
-		sc.o1, abort = e.runFail(bctx, in, &sc.r1, &sc.results[1])
-		sc.fan.Returned(1, abort)
+		sc.o1, sc.branches[1].Abort = e.runFail(bctx, in, &sc.r1, &sc.results[1])
 	}()
 	abort, failed, cerr := sc.fan.Wait()
 	if cerr != nil {
@@ -10027,15 +9969,11 @@ func (e *MaybeConflictExecutor) runMaybe(ctx context.Context, in flujotest.Job, 
 	sc.fan.Start(ctx, bctx, true, sc.results[:], sc.branches[:], sc.done, &e.svc.Track)
 	go func() {
 		defer sc.fan.Exit(0, "x")
-		var abort error
-		sc.o0, abort = e.runX(bctx, in, &sc.r0, &sc.results[0])
-		sc.fan.Returned(0, abort)
+		sc.o0, sc.branches[0].Abort = e.runX(bctx, in, &sc.r0, &sc.results[0])
 	}()
 	go func() {
 		defer sc.fan.Exit(1, "y")
-		var abort error
-		sc.o1, abort = e.runY(bctx, in, &sc.r1, &sc.results[1])
-		sc.fan.Returned(1, abort)
+		sc.o1, sc.branches[1].Abort = e.runY(bctx, in, &sc.r1, &sc.results[1])
 	}()
 	abort, failed, cerr := sc.fan.Wait()
 	if cerr != nil {
@@ -10711,15 +10649,11 @@ func (e *ParallelBlocksExecutor) runFan(ctx context.Context, in flujotest.Job, r
 	sc.fan.Start(ctx, flujoimpl.CancelFunc(cancel), true, sc.results[:], sc.branches[:], sc.done, &e.svc.Track)
 	go func() {
 		defer sc.fan.Exit(0, "block")
-		var abort error
-		sc.o0, abort = e.runBlock(bctx, in, &sc.r0, &sc.results[0])
-		sc.fan.Returned(0, abort)
+		sc.o0, sc.branches[0].Abort = e.runBlock(bctx, in, &sc.r0, &sc.results[0])
 	}()
 	go func() {
 		defer sc.fan.Exit(1, "echo")
-		var abort error
-		sc.o1, abort = e.runEcho(bctx, in, &sc.r1, &sc.results[1])
-		sc.fan.Returned(1, abort)
+		sc.o1, sc.branches[1].Abort = e.runEcho(bctx, in, &sc.r1, &sc.results[1])
 	}()
 	abort, failed, cerr := sc.fan.Wait()
 	if cerr != nil {
@@ -10972,15 +10906,11 @@ func (e *ParallelIgnoreExecutor) runFan(ctx context.Context, in flujotest.Job, r
 	sc.fan.Start(ctx, bctx, false, sc.results[:], sc.branches[:], sc.done, &e.svc.Track)
 	go func() {
 		defer sc.fan.Exit(0, "echo")
-		var abort error
-		sc.o0, abort = e.runEcho(bctx, in, &sc.r0, &sc.results[0])
-		sc.fan.Returned(0, abort)
+		sc.o0, sc.branches[0].Abort = e.runEcho(bctx, in, &sc.r0, &sc.results[0])
 	}()
 	go func() {
 		defer sc.fan.Exit(1, "fail")
-		var abort error
-		sc.o1, abort = e.runFail(bctx, in, &sc.r1, &sc.results[1])
-		sc.fan.Returned(1, abort)
+		sc.o1, sc.branches[1].Abort = e.runFail(bctx, in, &sc.r1, &sc.results[1])
 	}()
 	abort, failed, cerr := sc.fan.Wait()
 	if cerr != nil {
@@ -11236,15 +11166,11 @@ func (e *ParallelPropagateExecutor) runFan(ctx context.Context, in flujotest.Job
 	sc.fan.Start(ctx, bctx, true, sc.results[:], sc.branches[:], sc.done, &e.svc.Track)
 	go func() {
 		defer sc.fan.Exit(0, "echo")
-		var abort error
-		sc.o0, abort = e.runEcho(bctx, in, &sc.r0, &sc.results[0])
-		sc.fan.Returned(0, abort)
+		sc.o0, sc.branches[0].Abort = e.runEcho(bctx, in, &sc.r0, &sc.results[0])
 	}()
 	go func() {
 		defer sc.fan.Exit(1, "fail")
-		var abort error
-		sc.o1, abort = e.runFail(bctx, in, &sc.r1, &sc.results[1])
-		sc.fan.Returned(1, abort)
+		sc.o1, sc.branches[1].Abort = e.runFail(bctx, in, &sc.r1, &sc.results[1])
 	}()
 	abort, failed, cerr := sc.fan.Wait()
 	if cerr != nil {
@@ -11545,15 +11471,11 @@ func (e *ParallelSpendExecutor) runFan(ctx context.Context, in flujotest.Job, r 
 	sc.fan.Start(ctx, bctx, true, sc.results[:], sc.branches[:], sc.done, &e.svc.Track)
 	go func() {
 		defer sc.fan.Exit(0, "left")
-		var abort error
-		sc.o0, abort = e.runLeft(bctx, in, &sc.r0, &sc.results[0])
-		sc.fan.Returned(0, abort)
+		sc.o0, sc.branches[0].Abort = e.runLeft(bctx, in, &sc.r0, &sc.results[0])
 	}()
 	go func() {
 		defer sc.fan.Exit(1, "right")
-		var abort error
-		sc.o1, abort = e.runRight(bctx, in, &sc.r1, &sc.results[1])
-		sc.fan.Returned(1, abort)
+		sc.o1, sc.branches[1].Abort = e.runRight(bctx, in, &sc.r1, &sc.results[1])
 	}()
 	abort, failed, cerr := sc.fan.Wait()
 	if cerr != nil {
@@ -12988,15 +12910,11 @@ func (e *TwoFansExecutor) runFan1(ctx context.Context, in flujotest.Job, r *fluj
 	sc.fan.Start(ctx, bctx, true, sc.results[:], sc.branches[:], sc.done, &e.svc.Track)
 	go func() {
 		defer sc.fan.Exit(0, "l1")
-		var abort error
-		sc.o0, abort = e.runL1(bctx, in, &sc.r0, &sc.results[0])
-		sc.fan.Returned(0, abort)
+		sc.o0, sc.branches[0].Abort = e.runL1(bctx, in, &sc.r0, &sc.results[0])
 	}()
 	go func() {
 		defer sc.fan.Exit(1, "r1")
-		var abort error
-		sc.o1, abort = e.runR1(bctx, in, &sc.r1, &sc.results[1])
-		sc.fan.Returned(1, abort)
+		sc.o1, sc.branches[1].Abort = e.runR1(bctx, in, &sc.r1, &sc.results[1])
 	}()
 	abort, failed, cerr := sc.fan.Wait()
 	if cerr != nil {
@@ -13055,15 +12973,11 @@ func (e *TwoFansExecutor) runFan2(ctx context.Context, in flujotest.Job, r *fluj
 	sc.fan.Start(ctx, bctx, true, sc.results[:], sc.branches[:], sc.done, &e.svc.Track)
 	go func() {
 		defer sc.fan.Exit(0, "l2")
-		var abort error
-		sc.o0, abort = e.runL2(bctx, in, &sc.r0, &sc.results[0])
-		sc.fan.Returned(0, abort)
+		sc.o0, sc.branches[0].Abort = e.runL2(bctx, in, &sc.r0, &sc.results[0])
 	}()
 	go func() {
 		defer sc.fan.Exit(1, "r2")
-		var abort error
-		sc.o1, abort = e.runR2(bctx, in, &sc.r1, &sc.results[1])
-		sc.fan.Returned(1, abort)
+		sc.o1, sc.branches[1].Abort = e.runR2(bctx, in, &sc.r1, &sc.results[1])
 	}()
 	abort, failed, cerr := sc.fan.Wait()
 	if cerr != nil {
