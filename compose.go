@@ -136,7 +136,7 @@ func (r execRun) parallel(ctx context.Context, n *parallelNode, in any, fr frame
 	for i, br := range n.branches {
 		bfr := frame{state: states[i], budget: fr.budget}
 		r.core.goTracked(func() {
-			defer fan.Exit(i, br.Name())
+			defer sc.fan.Exit(i, br.Name())
 			sc.branches[i].Abort = r.exec(bctx, br, in, bfr, &results[i])
 		})
 	}
