@@ -82,28 +82,28 @@ func (r execRun) branch(ctx context.Context, n *branchNode, in any, fr frame, re
 // parallelScratch is the working space of one Parallel run, pooled with
 // enable_object_pool.
 type parallelScratch struct {
-	done     chan int
-	aborts   []error
-	finished []bool
+	fan      kernel.Fan
+	done     chan struct{}
+	branches []kernel.FanBranch
 	states   []any
 	args     []reflect.Value
 }
 
 // prepare sizes the scratch space for k branches.
 func (sc *parallelScratch) prepare(k int) {
-	if cap(sc.done) < k {
-		sc.done = make(chan int, k)
+	if sc.done == nil {
+		sc.done = make(chan struct{}, 1)
 	}
-	if cap(sc.finished) < k {
-		sc.aborts, sc.finished, sc.states, sc.args = make([]error, k), make([]bool, k), make([]any, k), make([]reflect.Value, k)
+	if cap(sc.branches) < k {
+		sc.branches, sc.states, sc.args = make([]kernel.FanBranch, k), make([]any, k), make([]reflect.Value, k)
 	}
-	sc.aborts, sc.finished, sc.states, sc.args = sc.aborts[:k], sc.finished[:k], sc.states[:k], sc.args[:k]
+	sc.branches, sc.states, sc.args = sc.branches[:k], sc.states[:k], sc.args[:k]
 }
 
 // reset drops every reference the scratch space holds.
 func resetScratch(sc *parallelScratch) {
-	clear(sc.aborts)
-	clear(sc.finished)
+	sc.fan = kernel.Fan{}
+	clear(sc.branches)
 	clear(sc.states)
 	clear(sc.args)
 }
@@ -131,22 +131,21 @@ func (r execRun) parallel(ctx context.Context, n *parallelNode, in any, fr frame
 	bctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	results := make([]StepResult, k)
+	fan := &sc.fan
+	fan.Start(ctx, kernel.CancelFunc(cancel), n.set.onFailure == Propagate, results, sc.branches, sc.done, nil)
 	for i, br := range n.branches {
 		bfr := frame{state: states[i], budget: fr.budget}
 		r.core.goTracked(func() {
-			var discard any // a branch's output is in its result
-			kernel.RunBranch(sc.done, i, br.Name(), &results[i], &discard, &sc.aborts[i], func() (any, error) {
-				return nil, r.exec(bctx, br, in, bfr, &results[i])
-			})
+			defer sc.fan.Exit(i, br.Name())
+			sc.branches[i].Abort = r.exec(bctx, br, in, bfr, &results[i])
 		})
 	}
-	propagate := n.set.onFailure == Propagate
-	abort, failed, cerr := kernel.Gather(ctx, sc.done, results, sc.aborts, sc.finished, propagate, cancel)
+	abort, failed, cerr := fan.Wait()
 	if cerr != nil {
 		// The branches see the cancellation and end in goroutines the
 		// executor still counts. The scratch space is not reused: they may
-		// still send on its channel.
-		return kernel.Abandoned(res, results, sc.finished, cerr)
+		// still write to it.
+		return fan.Abandoned(res, cerr)
 	}
 	defer r.eng.putScratch(sc)
 	if stop, abort := kernel.Branches(res, results, true, abort, failed); stop {

@@ -3,6 +3,7 @@ package bench
 import (
 	"context"
 	"errors"
+	"sync"
 	"testing"
 	"time"
 
@@ -247,6 +248,64 @@ func BenchmarkGenExec(b *testing.B) {
 			b.Fatalf("state after the merge: %+v", st)
 		}
 	})
+	b.Run("parallel-4/hand", func(b *testing.B) {
+		var st fan.State
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := handFan(ctx, 1, &st); err != nil {
+				b.Fatal(err)
+			}
+		}
+		if st != (fan.State{A: 1, B: 1, C: 1, D: 1}) {
+			b.Fatalf("state after the merge: %+v", st)
+		}
+	})
+	b.Run("parallel-4/core", func(b *testing.B) {
+		c := genExecCore(b)
+		var st fan.State
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, _, err := flujo.Run[int](ctx, c, fan.Fan, 1, flujo.WithState(&st)); err != nil {
+				b.Fatal(err)
+			}
+		}
+		if st != (fan.State{A: 1, B: 1, C: 1, D: 1}) {
+			b.Fatalf("state after the merge: %+v", st)
+		}
+	})
+}
+
+// handFan is what a Go programmer writes by hand to run fan.Fan's four
+// writers in parallel: a goroutine per writer on a private copy of the
+// state, a sync.WaitGroup, the first error cancelling the others, and the
+// writes merged back field by field. It is the yardstick of the generated
+// Parallel.
+func handFan(ctx context.Context, x int, st *fan.State) (int, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	writers := [4]func(context.Context, int, *fan.State) (int, error){fan.WriteA, fan.WriteB, fan.WriteC, fan.WriteD}
+	var (
+		wg     sync.WaitGroup
+		outs   [4]int
+		errs   [4]error
+		states [4]fan.State
+	)
+	for i, w := range writers {
+		states[i] = *st
+		wg.Go(func() {
+			if outs[i], errs[i] = w(ctx, x, &states[i]); errs[i] != nil {
+				cancel()
+			}
+		})
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return 0, err
+		}
+	}
+	st.A, st.B, st.C, st.D = states[0].A, states[1].B, states[2].C, states[3].D
+	return fan.Sum(outs[0], outs[1], outs[2], outs[3]), nil
 }
 
 // TestGenExecHandMatchesExecutor checks that the hand-written baseline and

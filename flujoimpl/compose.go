@@ -40,21 +40,16 @@ func LoopExhausted(res *runtime.StepResult, loop string, maxLoops int) {
 // NoCase fails a Branch whose key has no case and no Default.
 func NoCase(res *runtime.StepResult, branch, key string) { kernel.NoCase(res, branch, key) }
 
-// RunBranch runs a Parallel's branch on the goroutine started for it.
-func RunBranch[Out any](done chan<- int, i int, name string, res *runtime.StepResult, out *Out, abort *error, run func() (Out, error)) {
-	kernel.RunBranch(done, i, name, res, out, abort, run)
-}
+// Fan is where the branches of one run of a Parallel meet: each branch's
+// goroutine defers Exit and calls Returned after the branch; the caller
+// calls Start, starts the goroutines, and Wait.
+type Fan = kernel.Fan
 
-// Gather waits for a Parallel's branches and finds the abort or failure
-// that ends it.
-func Gather(ctx context.Context, done <-chan int, results []runtime.StepResult, aborts []error, finished []bool, propagate bool, cancel func()) (abort error, failed int, cerr error) {
-	return kernel.Gather(ctx, done, results, aborts, finished, propagate, cancel)
-}
+// FanBranch is the working space of a Fan for one branch.
+type FanBranch = kernel.FanBranch
 
-// Abandoned ends a Parallel whose caller's context was done first.
-func Abandoned(res *runtime.StepResult, results []runtime.StepResult, finished []bool, cerr error) error {
-	return kernel.Abandoned(res, results, finished, cerr)
-}
+// CancelFunc is a context.CancelFunc as what a Fan cancels.
+type CancelFunc = kernel.CancelFunc
 
 // Branches folds a Parallel's branch results into its own.
 func Branches(res *runtime.StepResult, results []runtime.StepResult, record bool, abort error, failed int) (stop bool, err error) {

@@ -162,7 +162,7 @@ func (pg *pipelineGen) emitScratchUnion(f *jen.File) {
 	var mk, keep []string
 	for _, n := range pg.scratchPools() {
 		fields = append(fields, jen.Id(pg.partName(n)).Id(pg.scratchName(n)))
-		mk = append(mk, fmt.Sprintf("%s: %s{done: make(chan int, %d)},", pg.partName(n), pg.scratchName(n), len(n.Children)))
+		mk = append(mk, fmt.Sprintf("%s: %s{done: make(chan struct{ }, 1)},", pg.partName(n), pg.scratchName(n)))
 		keep = append(keep, fmt.Sprintf("%s: %s{done: u.%s.done},", pg.partName(n), pg.scratchName(n), pg.partName(n)))
 	}
 	f.Commentf("%s is the pooled working space of the Parallel runs of %s, one field per Parallel.", u, pg.X)
@@ -190,9 +190,9 @@ func (pg *pipelineGen) emitScratch(f *jen.File, n *analysis.Node) {
 	bs := pg.branchStates[n]
 	fields := []jen.Code{
 		jen.Id("results").Index(jen.Lit(k)).Add(qf("StepResult")),
-		jen.Id("aborts").Index(jen.Lit(k)).Error(),
-		jen.Id("finished").Index(jen.Lit(k)).Bool(),
-		jen.Id("done").Chan().Int(),
+		jen.Id("branches").Index(jen.Lit(k)).Add(qi("FanBranch")),
+		jen.Id("fan").Add(qi("Fan")),
+		jen.Id("done").Chan().Struct(),
 	}
 	if pg.pooled() {
 		fields = append(fields, jen.Id("owner").Op("*").Id(pg.scratchUnion()).Comment("the pooled object holding this one"))
@@ -212,7 +212,7 @@ func (pg *pipelineGen) emitScratch(f *jen.File, n *analysis.Node) {
 // run of the Parallel n: from the pool with enable_object_pool.
 func (pg *pipelineGen) getScratch(n *analysis.Node) []jen.Code {
 	if !pg.pooled() {
-		return []jen.Code{c(fmt.Sprintf("sc := &%s{done: make(chan int, %d)}", pg.scratchName(n), len(n.Children)))}
+		return []jen.Code{c(fmt.Sprintf("sc := &%s{done: make(chan struct{ }, 1)}", pg.scratchName(n)))}
 	}
 	return []jen.Code{c("u := e.scratch.Load().Get()"), c("sc := &u." + pg.partName(n)), c("sc.owner = u")}
 }
@@ -342,19 +342,19 @@ func (pg *pipelineGen) parallelBody(f *jen.File, n *analysis.Node) []jen.Code {
 	// Siblings are cancelled when one fails (Propagate) or aborts the run
 	// (a usage limit); else the caller's context is enough.
 	cancellable := propagate || pg.usage
-	cancel := "cancel"
+	var cancel jen.Code = jen.Nil() // nothing to cancel
 	switch {
 	case cancellable && pg.scopeReusable(n):
 		b = append(b, c("bctx := e."+scopePool+".Get(ctx)"))
-		cancel = "bctx.Cancel"
+		cancel = jen.Id("bctx")
 	case cancellable:
 		b = append(b, c("bctx, cancel := {}(ctx)", jen.Qual("context", "WithCancel")), c("defer cancel()"))
-	default: // nothing to cancel
+		cancel = qi("CancelFunc").Call(jen.Id("cancel"))
+	default:
 		b = append(b, c("bctx := ctx"))
-		cancel = "nil"
 	}
 	bs := pg.branchStates[n]
-	for i, br := range n.Children {
+	for i := range n.Children {
 		rs := fmt.Sprintf("sc.r%d", i)
 		b = append(b, c(rs+" = *r"))
 		if i < len(bs) && bs[i].copied {
@@ -362,25 +362,29 @@ func (pg *pipelineGen) parallelBody(f *jen.File, n *analysis.Node) []jen.Code {
 			b = append(b, pg.stateCopy(w, "r.State", bs[i].fields, bs[i].whole, n.Pos, true)...)
 			b = append(b, c(rs+".State = &"+w))
 		}
-		// A step that calls runtime.Goexit ends the branch's goroutine:
-		// RunBranch reports the branch failed instead of leaving the
-		// Parallel waiting for it.
-		b = append(b,
-			c("e.svc.Track.EnterChild()"),
-			c(fmt.Sprintf("go func() {\ndefer e.svc.Track.ExitChild()\n{}(sc.done, %d, %s, &sc.results[%d], &sc.o%d, &sc.aborts[%d], func() ({}, error) { return %s })\n}()",
-				i, strq(br.Name), i, i, i, pg.call(br, "bctx", "in", "&"+rs, fmt.Sprintf("&sc.results[%d]", i))), qi("RunBranch"), pg.out(br)),
-		)
+	}
+	// Start counts the branches' goroutines in the executor's run gate:
+	// nothing between it and the goroutines' start can fail.
+	b = append(b, c(fmt.Sprintf("sc.fan.Start(ctx, {}, %v, sc.results[:], sc.branches[:], sc.done, &e.svc.Track)", propagate), cancel))
+	for i, br := range n.Children {
+		// A step that calls runtime.Goexit ends the branch's goroutine
+		// before it assigns the branch's Abort: Exit reports the branch failed instead of
+		// leaving the Parallel waiting for it. The goroutine calls the
+		// branch directly, keeping its stack shallow: a new goroutine's
+		// stack is small, and growing it costs more than a trivial step.
+		b = append(b, c(fmt.Sprintf("go func() {\ndefer sc.fan.Exit(%d, %s)\nsc.o%d, sc.branches[%d].Abort = %s\n}()",
+			i, strq(br.Name), i, i, pg.call(br, "bctx", "in", fmt.Sprintf("&sc.r%d", i), fmt.Sprintf("&sc.results[%d]", i)))))
 	}
 	abandon := ""
 	if cancellable && pg.scopeReusable(n) {
 		abandon = "// They hold the scope too: it is cancelled, never reused.\nbctx.Abandon()\n"
 	}
 	b = append(b,
-		c(fmt.Sprintf("abort, failed, cerr := {}(ctx, sc.done, sc.results[:], sc.aborts[:], sc.finished[:], %v, %s)", propagate, cancel), qi("Gather")),
+		c("abort, failed, cerr := sc.fan.Wait()"),
 		// The branches still running see the cancellation and end in
 		// goroutines the executor counts; they may still write the scratch
 		// space, which is therefore not reused.
-		c("if cerr != nil {\n"+abandon+"return *new({}), {}(res, sc.results[:], sc.finished[:], cerr)\n}", out.Clone(), qi("Abandoned")),
+		c("if cerr != nil {\n"+abandon+"return *new({}), sc.fan.Abandoned(res, cerr)\n}", out.Clone()),
 	)
 	if cancellable && pg.scopeReusable(n) {
 		// Every branch has returned: nothing the executor started holds

@@ -59,7 +59,7 @@ type scratchOrdersExecutor struct {
 }
 
 func newscratchOrdersExecutor() scratchOrdersExecutor {
-	return scratchOrdersExecutor{parComplete: scratchOrdersExecutorComplete{done: make(chan int, 2)}}
+	return scratchOrdersExecutor{parComplete: scratchOrdersExecutorComplete{done: make(chan struct{}, 1)}}
 }
 func resetscratchOrdersExecutor(u *scratchOrdersExecutor) {
 	*u = scratchOrdersExecutor{parComplete: scratchOrdersExecutorComplete{done: u.parComplete.done}}
@@ -349,9 +349,9 @@ func (e *OrdersExecutor) primaryNormalise(ctx context.Context, in Draft, r *fluj
 // scratchOrdersExecutorComplete is the working space of one run of parallel "complete".
 type scratchOrdersExecutorComplete struct {
 	results  [2]flujo.StepResult
-	aborts   [2]error
-	finished [2]bool
-	done     chan int
+	branches [2]flujoimpl.FanBranch
+	fan      flujoimpl.Fan
+	done     chan struct{}
 	owner    *scratchOrdersExecutor // the pooled object holding this one
 	o0       Record
 	r0       flujoimpl.Run[struct{}]
@@ -371,22 +371,19 @@ func (e *OrdersExecutor) runComplete(ctx context.Context, in Draft, r *flujoimpl
 	bctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	sc.r0 = *r
-	e.svc.Track.EnterChild()
-	go func() {
-		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 0, "fields", &sc.results[0], &sc.o0, &sc.aborts[0], func() (Record, error) {
-			return e.stepFields.Run(bctx, &sc.r0.Eng.Env, in, sc.r0.Frame(), &sc.results[0])
-		})
-	}()
 	sc.r1 = *r
-	e.svc.Track.EnterChild()
+	sc.fan.Start(ctx, flujoimpl.CancelFunc(cancel), true, sc.results[:], sc.branches[:], sc.done, &e.svc.Track)
 	go func() {
-		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 1, "geo", &sc.results[1], &sc.o1, &sc.aborts[1], func() (Country, error) { return e.runGeo(bctx, in, &sc.r1, &sc.results[1]) })
+		defer sc.fan.Exit(0, "fields")
+		sc.o0, sc.branches[0].Abort = e.stepFields.Run(bctx, &sc.r0.Eng.Env, in, sc.r0.Frame(), &sc.results[0])
 	}()
-	abort, failed, cerr := flujoimpl.Gather(ctx, sc.done, sc.results[:], sc.aborts[:], sc.finished[:], true, cancel)
+	go func() {
+		defer sc.fan.Exit(1, "geo")
+		sc.o1, sc.branches[1].Abort = e.runGeo(bctx, in, &sc.r1, &sc.results[1])
+	}()
+	abort, failed, cerr := sc.fan.Wait()
 	if cerr != nil {
-		return *new(Record), flujoimpl.Abandoned(res, sc.results[:], sc.finished[:], cerr)
+		return *new(Record), sc.fan.Abandoned(res, cerr)
 	}
 	defer e.scratch.Load().Put(sc.owner)
 	if stop, abort := flujoimpl.Branches(res, sc.results[:], r.Record, abort, failed); stop {

@@ -53,7 +53,7 @@ type scratchTriageExecutor struct {
 }
 
 func newscratchTriageExecutor() scratchTriageExecutor {
-	return scratchTriageExecutor{parEnrich: scratchTriageExecutorEnrich{done: make(chan int, 2)}}
+	return scratchTriageExecutor{parEnrich: scratchTriageExecutorEnrich{done: make(chan struct{}, 1)}}
 }
 func resetscratchTriageExecutor(u *scratchTriageExecutor) {
 	*u = scratchTriageExecutor{parEnrich: scratchTriageExecutorEnrich{done: u.parEnrich.done}}
@@ -197,9 +197,9 @@ func (e *TriageExecutor) runClassify(ctx context.Context, in Ticket, r *flujoimp
 // scratchTriageExecutorEnrich is the working space of one run of parallel "enrich".
 type scratchTriageExecutorEnrich struct {
 	results  [2]flujo.StepResult
-	aborts   [2]error
-	finished [2]bool
-	done     chan int
+	branches [2]flujoimpl.FanBranch
+	fan      flujoimpl.Fan
+	done     chan struct{}
 	owner    *scratchTriageExecutor // the pooled object holding this one
 	o0       CustomerContext
 	r0       flujoimpl.Run[TriageState]
@@ -220,27 +220,22 @@ func (e *TriageExecutor) runEnrich(ctx context.Context, in Classification, r *fl
 	bctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	sc.r0 = *r
-	e.svc.Track.EnterChild()
-	go func() {
-		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 0, "crm", &sc.results[0], &sc.o0, &sc.aborts[0], func() (CustomerContext, error) {
-			return e.stepCrm.Run(bctx, &sc.r0.Eng.Env, in, sc.r0.Frame(), &sc.results[0])
-		})
-	}()
 	sc.r1 = *r
 	sc.w1 = *r.State
 	sc.w1.Flags = flujogenCopySliceString(r.State.Flags)
 	sc.r1.State = &sc.w1
-	e.svc.Track.EnterChild()
+	sc.fan.Start(ctx, flujoimpl.CancelFunc(cancel), true, sc.results[:], sc.branches[:], sc.done, &e.svc.Track)
 	go func() {
-		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 1, "sentiment", &sc.results[1], &sc.o1, &sc.aborts[1], func() (Sentiment, error) {
-			return e.stepSentiment.Run(bctx, &sc.r1.Eng.Env, in, sc.r1.Frame(), &sc.results[1])
-		})
+		defer sc.fan.Exit(0, "crm")
+		sc.o0, sc.branches[0].Abort = e.stepCrm.Run(bctx, &sc.r0.Eng.Env, in, sc.r0.Frame(), &sc.results[0])
 	}()
-	abort, failed, cerr := flujoimpl.Gather(ctx, sc.done, sc.results[:], sc.aborts[:], sc.finished[:], true, cancel)
+	go func() {
+		defer sc.fan.Exit(1, "sentiment")
+		sc.o1, sc.branches[1].Abort = e.stepSentiment.Run(bctx, &sc.r1.Eng.Env, in, sc.r1.Frame(), &sc.results[1])
+	}()
+	abort, failed, cerr := sc.fan.Wait()
 	if cerr != nil {
-		return *new(Enriched), flujoimpl.Abandoned(res, sc.results[:], sc.finished[:], cerr)
+		return *new(Enriched), sc.fan.Abandoned(res, cerr)
 	}
 	defer e.scratch.Load().Put(sc.owner)
 	if stop, abort := flujoimpl.Branches(res, sc.results[:], r.Record, abort, failed); stop {

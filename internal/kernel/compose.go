@@ -2,6 +2,7 @@ package kernel
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"runtime/debug"
 	"sync"
@@ -98,72 +99,157 @@ func NoCase(res *runtime.StepResult, branch, key string) {
 	Fail(res, &runtime.NoBranchError{Branch: branch, Key: key})
 }
 
-// RunBranch runs branch i of a Parallel, named name, on the goroutine the
-// Parallel started for it: run's output and abort go to *out and *abort,
-// its result is *res, then i is sent on done. A branch in which a step
-// calls runtime.Goexit is reported failed with a *GoexitError, so that
-// the Parallel does not wait for it forever.
-func RunBranch[Out any](done chan<- int, i int, name string, res *runtime.StepResult, out *Out, abort *error, run func() (Out, error)) {
-	exited := true
-	defer func() {
-		if exited {
-			var zero Out
-			*out, *abort = zero, nil
-			GoexitResult(res, name)
-			done <- i
-		}
-	}()
-	*out, *abort = run()
-	exited = false
-	done <- i
+// Canceller cancels the context under which the branches of a Parallel
+// run: a *runtime.CancelScope, or a context.CancelFunc as a CancelFunc.
+type Canceller interface{ Cancel() }
+
+// CancelFunc is a context.CancelFunc as a Canceller.
+type CancelFunc func()
+
+// Cancel calls f.
+func (f CancelFunc) Cancel() { f() }
+
+// FanBranch is what one branch of a Parallel run reports to its Fan: the
+// working space of a Fan, one per branch, that its owner keeps (pooled)
+// and the Fan resets at Start.
+type FanBranch struct {
+	// Abort is the branch's abort, which its goroutine assigns from the
+	// branch's run as the run returns.
+	Abort    error
+	finished atomic.Bool // the branch reported: its result and abort are final
 }
 
-// Gather waits for the len(results) branches of a Parallel run under ctx,
-// each of which sends its index on done once results[i] and aborts[i] hold
-// its outcome, and marks finished[i] as each reports. The first abort that
-// ends the run (ctx done, or a usage limit) is returned as abort and
-// cancels the siblings (cancel may be nil: nothing to cancel); the abort
-// of a branch that this cancellation caused is no outcome. With propagate,
-// a failed branch cancels its siblings too, and failed is the lowest index
-// of the failed branches seen, -1 if none. When ctx is done first, Gather
-// stops waiting and returns ctx's error as cerr: the branches still
-// running may still write results, aborts and done.
-func Gather(ctx context.Context, done <-chan int, results []runtime.StepResult, aborts []error, finished []bool, propagate bool, cancel func()) (abort error, failed int, cerr error) {
-	failed = -1
-	for range results {
-		select {
-		case i := <-done:
-			finished[i] = true
-			switch ab := aborts[i]; {
-			case ab != nil && (runtime.ContextErr(ctx) != nil || IsUsageLimit(ab)):
-				if abort == nil {
-					abort = ab
-					if cancel != nil {
-						cancel()
-					}
-				}
-			case ab != nil:
-				// cancelled because a sibling failed
-			case propagate && !results[i].Success && (failed < 0 || i < failed):
-				failed = i
-				if cancel != nil {
-					cancel()
-				}
+// errRunning is the Abort of a branch whose run has not returned: still
+// there when the branch ends, it means that a step called runtime.Goexit.
+var errRunning = errors.New("flujo: the branch's run did not return")
+
+// Fan is where the branches of one run of a Parallel meet, each running on
+// a goroutine started for it. A branch's goroutine defers Exit and runs the
+// branch, assigning its abort to its FanBranch's Abort; the caller starts
+// the goroutines after Start and then calls Wait.
+//
+// The branches report to the Fan themselves: the branch that ends the run
+// (by aborting it, or failing when failures propagate) cancels its
+// siblings at once, and only the last branch to end wakes the caller, so
+// that a run costs the caller one wake-up however many branches it has.
+// A Fan is reused across runs once Wait returned without cerr; after
+// cerr the branches still running may still write to it.
+type Fan struct {
+	ctx       context.Context  // the caller's
+	cancel    Canceller        // the branches' context's, nil when nothing cancels it
+	track     *runtime.RunGate // counts the branches' goroutines, nil when their starter does
+	results   []runtime.StepResult
+	branches  []FanBranch
+	done      chan struct{} // receives once the last branch ends
+	left      atomic.Int32  // the branches still running
+	abortBy   atomic.Int32  // 1 + the index of the branch whose abort ended the run first, 0 for none
+	propagate bool
+}
+
+// Start prepares f for a run under ctx of len(results) branches, branch i
+// writing its result to results[i] and reporting through branches[i] (of
+// the same length). cancel, which may be nil (nothing to cancel), cancels
+// the branches' context: the first abort that ends the run (ctx done, or
+// a usage limit) cancels the siblings, and with propagate, so does a
+// failed branch. done, of capacity 1 at least and empty, wakes the
+// caller; its owner keeps it from run to run. track, when not nil, counts
+// the branches' goroutines from now (RunGate.EnterChild) until each ends
+// (Exit): start them right after Start.
+func (f *Fan) Start(ctx context.Context, cancel Canceller, propagate bool, results []runtime.StepResult, branches []FanBranch, done chan struct{}, track *runtime.RunGate) {
+	for i := range branches {
+		branches[i].Abort = errRunning
+		branches[i].finished.Store(false)
+	}
+	f.ctx, f.cancel, f.propagate, f.track = ctx, cancel, propagate, track
+	f.results, f.branches, f.done = results, branches, done
+	f.left.Store(int32(len(results)))
+	f.abortBy.Store(0)
+	if track != nil {
+		for range results {
+			track.EnterChild()
+		}
+	}
+}
+
+// Exit reports branch i, named name, that ended: the branch's goroutine
+// defers it. A branch whose run did not return, its Abort unassigned (a
+// step called runtime.Goexit), is reported failed with a *GoexitError, so that the Parallel does not
+// wait for it forever. Exit cancels the siblings when the branch ends the
+// run, and the last branch to end wakes the caller; Exit touches f no
+// more after that, since the caller may reuse it. Last, the branch's
+// goroutine leaves the count of Start's track.
+func (f *Fan) Exit(i int, name string) {
+	track := f.track
+	if track != nil {
+		defer track.ExitChild()
+	}
+	b := &f.branches[i]
+	if b.Abort == errRunning {
+		b.Abort = nil
+		GoexitResult(&f.results[i], name)
+	}
+	switch ab := b.Abort; {
+	case ab != nil && (runtime.ContextErr(f.ctx) != nil || IsUsageLimit(ab)):
+		f.abortBy.CompareAndSwap(0, int32(i)+1)
+		f.cancelBranches()
+	case ab != nil:
+		// cancelled because a sibling failed or aborted
+	case f.propagate && !f.results[i].Success:
+		f.cancelBranches()
+	}
+	b.finished.Store(true)
+	if f.left.Add(-1) == 0 {
+		f.done <- struct{}{}
+	}
+}
+
+func (f *Fan) cancelBranches() {
+	if f.cancel != nil {
+		f.cancel.Cancel()
+	}
+}
+
+// Wait waits for the branches to end. It returns the first abort that
+// ended the run, and with propagate, failed, the lowest index of the
+// branches that failed (-1 if none); the abort of a branch that this
+// cancellation caused is no outcome. When the caller's context is done
+// first, Wait stops waiting and returns its error as cerr: the branches
+// still running may still write their results and the Fan, and Abandoned
+// ends the run.
+func (f *Fan) Wait() (abort error, failed int, cerr error) {
+	if len(f.results) > 0 {
+		if cdone := runtime.ContextDone(f.ctx); cdone == nil {
+			<-f.done // a context that is never done: a plain receive is cheaper than a select
+		} else {
+			select {
+			case <-f.done:
+			case <-cdone:
+				return nil, -1, runtime.ContextErr(f.ctx)
 			}
-		case <-runtime.ContextDone(ctx):
-			return abort, failed, runtime.ContextErr(ctx)
+		}
+	}
+	if i := f.abortBy.Load(); i > 0 {
+		abort = f.branches[i-1].Abort
+	}
+	failed = -1
+	if f.propagate {
+		for i := range f.results {
+			if f.branches[i].Abort == nil && !f.results[i].Success {
+				failed = i
+				break
+			}
 		}
 	}
 	return abort, failed, nil
 }
 
-// Abandoned ends res, the result of a Parallel whose caller's context was
-// done, with cerr, that context's error, before all its branches reported:
-// res's steps are the results of the branches that finished.
-func Abandoned(res *runtime.StepResult, results []runtime.StepResult, finished []bool, cerr error) error {
-	for i := range results {
-		if finished[i] {
-			res.Steps = append(res.Steps, results[i])
+// Abandoned ends res, the result of the Parallel whose Wait returned cerr,
+// its caller's context's error, before all its branches ended: res's steps
+// are the results of the branches that had ended.
+func (f *Fan) Abandoned(res *runtime.StepResult, cerr error) error {
+	for i := range f.results {
+		if f.branches[i].finished.Load() {
+			res.Steps = append(res.Steps, f.results[i])
 		}
 	}
 	res.Err = cerr

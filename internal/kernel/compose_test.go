@@ -3,7 +3,9 @@ package kernel
 import (
 	"context"
 	"errors"
+	"fmt"
 	"runtime"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -124,84 +126,95 @@ func TestLoopExhaustedAndNoCase(t *testing.T) {
 	}
 }
 
-func TestRunBranch(t *testing.T) {
-	done := make(chan int, 2)
-	var res [2]rt.StepResult
-	var outs [2]int
-	var aborts [2]error
-	go RunBranch(done, 0, "a", &res[0], &outs[0], &aborts[0], func() (int, error) {
-		res[0] = ok("a", 0, 0)
-		return 5, context.Canceled
-	})
-	go RunBranch(done, 1, "b", &res[1], &outs[1], &aborts[1], func() (int, error) {
-		runtime.Goexit()
-		return 6, nil
-	})
-	seen := map[int]bool{<-done: true, <-done: true}
-	if !seen[0] || !seen[1] {
-		t.Fatalf("reported %v, want both branches", seen)
+// counter is a Canceller that counts its calls.
+type counter struct{ n atomic.Int32 }
+
+func (c *counter) Cancel() { c.n.Add(1) }
+
+// fanRun runs one branch per function of runs through a Fan under ctx, run
+// i writing results[i] and returning its abort, and returns what Wait
+// returned.
+func fanRun(ctx context.Context, f *Fan, cancel Canceller, propagate bool, results []rt.StepResult, runs ...func(res *rt.StepResult) error) (abort error, failed int, cerr error) {
+	f.Start(ctx, cancel, propagate, results, make([]FanBranch, len(runs)), make(chan struct{}, 1), nil)
+	for i, run := range runs {
+		go func() {
+			defer f.Exit(i, fmt.Sprint("branch", i))
+			f.branches[i].Abort = run(&results[i])
+		}()
 	}
-	if outs[0] != 5 || aborts[0] != context.Canceled || !res[0].Success {
-		t.Errorf("branch a: out %v abort %v res %+v", outs[0], aborts[0], res[0])
-	}
-	var ge *rt.GoexitError
-	if outs[1] != 0 || aborts[1] != nil || res[1].Success || !errors.As(res[1].Err, &ge) || ge.Node != "b" {
-		t.Errorf("branch b: out %v abort %v res %+v, want a *GoexitError failure", outs[1], aborts[1], res[1])
-	}
+	return f.Wait()
 }
 
-// report sends the branches' indexes on a channel in order, as they would
-// report.
-func report(order ...int) chan int {
-	done := make(chan int, len(order))
-	for _, i := range order {
-		done <- i
-	}
-	return done
+// result returns a branch that writes r as its result and returns abort.
+func result(r rt.StepResult, abort error) func(*rt.StepResult) error {
+	return func(res *rt.StepResult) error { *res = r; return abort }
 }
 
-func TestGather(t *testing.T) {
+func TestFan(t *testing.T) {
 	ctx := context.Background()
 	limit := &rt.UsageLimitExceededError{}
-	results := []rt.StepResult{ok("a", 0, 0), failed("b"), failed("c")}
-	aborts := make([]error, 3)
-	cancels := 0
-	cancel := func() { cancels++ }
+	var f Fan
 
-	finished := make([]bool, 3)
-	abort, f, cerr := Gather(ctx, report(2, 0, 1), results, aborts, finished, true, cancel)
-	if abort != nil || f != 1 || cerr != nil || cancels != 2 || !(finished[0] && finished[1] && finished[2]) {
-		t.Errorf("propagate: abort %v failed %d cerr %v cancels %d finished %v; want branch 1, the lowest failed", abort, f, cerr, cancels, finished)
+	var c counter
+	results := make([]rt.StepResult, 3)
+	abort, fi, cerr := fanRun(ctx, &f, &c, true, results, result(ok("a", 0, 0), nil), result(failed("b"), nil), result(failed("c"), nil))
+	if abort != nil || fi != 1 || cerr != nil || c.n.Load() != 2 {
+		t.Errorf("propagate: abort %v failed %d cerr %v cancels %d; want branch 1, the lowest failed, and a cancellation per failure", abort, fi, cerr, c.n.Load())
 	}
-	cancels = 0
-	abort, f, _ = Gather(ctx, report(2, 0, 1), results, aborts, make([]bool, 3), false, nil)
-	if abort != nil || f != -1 {
-		t.Errorf("ignore: abort %v failed %d, want no failure", abort, f)
+	abort, fi, _ = fanRun(ctx, &f, nil, false, make([]rt.StepResult, 2), result(ok("a", 0, 0), nil), result(failed("b"), nil))
+	if abort != nil || fi != -1 {
+		t.Errorf("ignore: abort %v failed %d, want no failure", abort, fi)
 	}
-	aborts[0], aborts[2] = context.Canceled, limit
-	abort, _, _ = Gather(ctx, report(0, 2, 1), results, aborts, make([]bool, 3), true, cancel)
-	if abort != limit {
-		t.Errorf("abort %v, want the usage limit: a cancelled sibling's abort is no outcome", abort)
+
+	c = counter{}
+	abort, fi, _ = fanRun(ctx, &f, &c, true, make([]rt.StepResult, 3), result(ok("a", 0, 0), context.Canceled), result(failed("b"), nil), result(ok("c", 0, 0), limit))
+	if abort != limit || fi != 1 || c.n.Load() != 2 {
+		t.Errorf("abort %v failed %d cancels %d, want the usage limit (a cancelled sibling's abort is no outcome), branch 1 failed, two cancellations", abort, fi, c.n.Load())
 	}
-	aborts[1] = &rt.UsageLimitExceededError{}
-	cancels = 0
-	abort, _, _ = Gather(ctx, report(2, 1, 0), results, aborts, make([]bool, 3), false, cancel)
-	if abort != limit || cancels != 1 {
-		t.Errorf("abort %v cancels %d, want the first usage limit reported, one cancellation", abort, cancels)
+
+	// A usage limit after another: the first one reported ends the run.
+	first := &rt.UsageLimitExceededError{}
+	c = counter{}
+	abort, _, _ = fanRun(ctx, &f, &c, false, make([]rt.StepResult, 2), result(ok("a", 0, 0), first), func(res *rt.StepResult) error {
+		for c.n.Load() == 0 {
+			runtime.Gosched()
+		}
+		return limit
+	})
+	if abort != first || c.n.Load() != 2 {
+		t.Errorf("abort %v cancels %d, want the first usage limit reported", abort, c.n.Load())
+	}
+
+	results = make([]rt.StepResult, 2)
+	abort, fi, _ = fanRun(ctx, &f, nil, true, results, result(ok("a", 0, 0), context.Canceled), func(*rt.StepResult) error {
+		runtime.Goexit()
+		return nil
+	})
+	var ge *rt.GoexitError
+	if abort != nil || fi != 1 || results[1].Success || !errors.As(results[1].Err, &ge) || ge.Node != "branch1" {
+		t.Errorf("Goexit: abort %v failed %d result %+v, want a *GoexitError failure", abort, fi, results[1])
 	}
 
 	gone, stop := context.WithCancel(ctx)
 	stop()
-	finished = make([]bool, 3)
-	_, _, cerr = Gather(gone, make(chan int), results, make([]error, 3), finished, true, nil)
+	release := make(chan struct{})
+	results = make([]rt.StepResult, 2)
+	var g Fan
+	_, _, cerr = fanRun(gone, &g, nil, true, results, result(ok("a", 0, 0), nil), func(*rt.StepResult) error {
+		<-release
+		return nil
+	})
 	if cerr != context.Canceled {
 		t.Errorf("caller done: cerr %v", cerr)
 	}
+	for !g.branches[0].finished.Load() {
+		runtime.Gosched()
+	}
 	var res rt.StepResult
-	finished[1] = true
-	if err := Abandoned(&res, results, finished, cerr); err != cerr || res.Err != cerr || len(res.Steps) != 1 || res.Steps[0].Name != "b" {
+	if err := g.Abandoned(&res, cerr); err != cerr || res.Err != cerr || len(res.Steps) != 1 || res.Steps[0].Name != "a" {
 		t.Errorf("Abandoned: %v %+v", err, res)
 	}
+	close(release)
 }
 
 func TestBranches(t *testing.T) {

@@ -14,9 +14,8 @@
 //
 // The rules of composite nodes that need no knowledge of types live here
 // too (compose.go), one function each: what a Pipeline, Loop or Branch does
-// with a child's result (Child), a Parallel's branch runner, gathering and
-// folding of results (RunBranch, Gather, Abandoned, Branches), a Map's
-// sequential and concurrent loops (MapSeq, MapWorkers, Elements), the
+// with a child's result (Child), where a Parallel's branches meet (Fan)
+// and the folding of their results (Branches), a Map's sequential and concurrent loops (MapSeq, MapWorkers, Elements), the
 // composite failures (LoopExhausted, NoCase, JoinFailed, Guard for panics
 // in user code), and a composite's own Timeout and validators
 // (CompositeTimeout, Validated), and running a node's fallback

@@ -51,7 +51,7 @@ type scratchLoudConflictExecutor struct {
 }
 
 func newscratchLoudConflictExecutor() scratchLoudConflictExecutor {
-	return scratchLoudConflictExecutor{parLfan: scratchLoudConflictExecutorLfan{done: make(chan int, 3)}}
+	return scratchLoudConflictExecutor{parLfan: scratchLoudConflictExecutorLfan{done: make(chan struct{}, 1)}}
 }
 func resetscratchLoudConflictExecutor(u *scratchLoudConflictExecutor) {
 	*u = scratchLoudConflictExecutor{parLfan: scratchLoudConflictExecutorLfan{done: u.parLfan.done}}
@@ -164,9 +164,9 @@ func (e *LoudConflictExecutor) ExecuteWithMonitoring(ctx context.Context, in Ite
 // scratchLoudConflictExecutorLfan is the working space of one run of parallel "lfan".
 type scratchLoudConflictExecutorLfan struct {
 	results  [3]flujo.StepResult
-	aborts   [3]error
-	finished [3]bool
-	done     chan int
+	branches [3]flujoimpl.FanBranch
+	fan      flujoimpl.Fan
+	done     chan struct{}
 	owner    *scratchLoudConflictExecutor // the pooled object holding this one
 	o0       Item
 	r0       flujoimpl.Run[State]
@@ -192,28 +192,26 @@ func (e *LoudConflictExecutor) runLfan(ctx context.Context, in Item, r *flujoimp
 	sc.r0 = *r
 	sc.w0 = *r.State
 	sc.r0.State = &sc.w0
-	e.svc.Track.EnterChild()
-	go func() {
-		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 0, "la", &sc.results[0], &sc.o0, &sc.aborts[0], func() (Item, error) { return e.stepLa.Run(bctx, &sc.r0.Eng.Env, in, sc.r0.Frame(), &sc.results[0]) })
-	}()
 	sc.r1 = *r
 	sc.w1 = *r.State
 	sc.r1.State = &sc.w1
-	e.svc.Track.EnterChild()
-	go func() {
-		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 1, "lb", &sc.results[1], &sc.o1, &sc.aborts[1], func() (Item, error) { return e.runLb(bctx, in, &sc.r1, &sc.results[1]) })
-	}()
 	sc.r2 = *r
-	e.svc.Track.EnterChild()
+	sc.fan.Start(ctx, flujoimpl.CancelFunc(cancel), true, sc.results[:], sc.branches[:], sc.done, &e.svc.Track)
 	go func() {
-		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 2, "lc", &sc.results[2], &sc.o2, &sc.aborts[2], func() (Item, error) { return e.stepLc.Run(bctx, &sc.r2.Eng.Env, in, sc.r2.Frame(), &sc.results[2]) })
+		defer sc.fan.Exit(0, "la")
+		sc.o0, sc.branches[0].Abort = e.stepLa.Run(bctx, &sc.r0.Eng.Env, in, sc.r0.Frame(), &sc.results[0])
 	}()
-	abort, failed, cerr := flujoimpl.Gather(ctx, sc.done, sc.results[:], sc.aborts[:], sc.finished[:], true, cancel)
+	go func() {
+		defer sc.fan.Exit(1, "lb")
+		sc.o1, sc.branches[1].Abort = e.runLb(bctx, in, &sc.r1, &sc.results[1])
+	}()
+	go func() {
+		defer sc.fan.Exit(2, "lc")
+		sc.o2, sc.branches[2].Abort = e.stepLc.Run(bctx, &sc.r2.Eng.Env, in, sc.r2.Frame(), &sc.results[2])
+	}()
+	abort, failed, cerr := sc.fan.Wait()
 	if cerr != nil {
-		return *new(Item), flujoimpl.Abandoned(res, sc.results[:], sc.finished[:], cerr)
+		return *new(Item), sc.fan.Abandoned(res, cerr)
 	}
 	defer e.scratch.Load().Put(sc.owner)
 	if stop, abort := flujoimpl.Branches(res, sc.results[:], r.Record, abort, failed); stop {
@@ -259,7 +257,7 @@ type scratchLoudIgnoreExecutor struct {
 }
 
 func newscratchLoudIgnoreExecutor() scratchLoudIgnoreExecutor {
-	return scratchLoudIgnoreExecutor{parLfan: scratchLoudIgnoreExecutorLfan{done: make(chan int, 3)}}
+	return scratchLoudIgnoreExecutor{parLfan: scratchLoudIgnoreExecutorLfan{done: make(chan struct{}, 1)}}
 }
 func resetscratchLoudIgnoreExecutor(u *scratchLoudIgnoreExecutor) {
 	*u = scratchLoudIgnoreExecutor{parLfan: scratchLoudIgnoreExecutorLfan{done: u.parLfan.done}}
@@ -372,9 +370,9 @@ func (e *LoudIgnoreExecutor) ExecuteWithMonitoring(ctx context.Context, in Item,
 // scratchLoudIgnoreExecutorLfan is the working space of one run of parallel "lfan".
 type scratchLoudIgnoreExecutorLfan struct {
 	results  [3]flujo.StepResult
-	aborts   [3]error
-	finished [3]bool
-	done     chan int
+	branches [3]flujoimpl.FanBranch
+	fan      flujoimpl.Fan
+	done     chan struct{}
 	owner    *scratchLoudIgnoreExecutor // the pooled object holding this one
 	o0       Item
 	r0       flujoimpl.Run[State]
@@ -400,28 +398,26 @@ func (e *LoudIgnoreExecutor) runLfan(ctx context.Context, in Item, r *flujoimpl.
 	sc.r0 = *r
 	sc.w0 = *r.State
 	sc.r0.State = &sc.w0
-	e.svc.Track.EnterChild()
-	go func() {
-		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 0, "la", &sc.results[0], &sc.o0, &sc.aborts[0], func() (Item, error) { return e.stepLa.Run(bctx, &sc.r0.Eng.Env, in, sc.r0.Frame(), &sc.results[0]) })
-	}()
 	sc.r1 = *r
 	sc.w1 = *r.State
 	sc.r1.State = &sc.w1
-	e.svc.Track.EnterChild()
-	go func() {
-		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 1, "lb", &sc.results[1], &sc.o1, &sc.aborts[1], func() (Item, error) { return e.runLb(bctx, in, &sc.r1, &sc.results[1]) })
-	}()
 	sc.r2 = *r
-	e.svc.Track.EnterChild()
+	sc.fan.Start(ctx, flujoimpl.CancelFunc(cancel), false, sc.results[:], sc.branches[:], sc.done, &e.svc.Track)
 	go func() {
-		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 2, "lc", &sc.results[2], &sc.o2, &sc.aborts[2], func() (Item, error) { return e.stepLc.Run(bctx, &sc.r2.Eng.Env, in, sc.r2.Frame(), &sc.results[2]) })
+		defer sc.fan.Exit(0, "la")
+		sc.o0, sc.branches[0].Abort = e.stepLa.Run(bctx, &sc.r0.Eng.Env, in, sc.r0.Frame(), &sc.results[0])
 	}()
-	abort, failed, cerr := flujoimpl.Gather(ctx, sc.done, sc.results[:], sc.aborts[:], sc.finished[:], false, cancel)
+	go func() {
+		defer sc.fan.Exit(1, "lb")
+		sc.o1, sc.branches[1].Abort = e.runLb(bctx, in, &sc.r1, &sc.results[1])
+	}()
+	go func() {
+		defer sc.fan.Exit(2, "lc")
+		sc.o2, sc.branches[2].Abort = e.stepLc.Run(bctx, &sc.r2.Eng.Env, in, sc.r2.Frame(), &sc.results[2])
+	}()
+	abort, failed, cerr := sc.fan.Wait()
 	if cerr != nil {
-		return *new(Item), flujoimpl.Abandoned(res, sc.results[:], sc.finished[:], cerr)
+		return *new(Item), sc.fan.Abandoned(res, cerr)
 	}
 	defer e.scratch.Load().Put(sc.owner)
 	if stop, abort := flujoimpl.Branches(res, sc.results[:], r.Record, abort, failed); stop {
@@ -467,7 +463,7 @@ type scratchLoudKeepFirstExecutor struct {
 }
 
 func newscratchLoudKeepFirstExecutor() scratchLoudKeepFirstExecutor {
-	return scratchLoudKeepFirstExecutor{parLfan: scratchLoudKeepFirstExecutorLfan{done: make(chan int, 3)}}
+	return scratchLoudKeepFirstExecutor{parLfan: scratchLoudKeepFirstExecutorLfan{done: make(chan struct{}, 1)}}
 }
 func resetscratchLoudKeepFirstExecutor(u *scratchLoudKeepFirstExecutor) {
 	*u = scratchLoudKeepFirstExecutor{parLfan: scratchLoudKeepFirstExecutorLfan{done: u.parLfan.done}}
@@ -580,9 +576,9 @@ func (e *LoudKeepFirstExecutor) ExecuteWithMonitoring(ctx context.Context, in It
 // scratchLoudKeepFirstExecutorLfan is the working space of one run of parallel "lfan".
 type scratchLoudKeepFirstExecutorLfan struct {
 	results  [3]flujo.StepResult
-	aborts   [3]error
-	finished [3]bool
-	done     chan int
+	branches [3]flujoimpl.FanBranch
+	fan      flujoimpl.Fan
+	done     chan struct{}
 	owner    *scratchLoudKeepFirstExecutor // the pooled object holding this one
 	o0       Item
 	r0       flujoimpl.Run[State]
@@ -608,28 +604,26 @@ func (e *LoudKeepFirstExecutor) runLfan(ctx context.Context, in Item, r *flujoim
 	sc.r0 = *r
 	sc.w0 = *r.State
 	sc.r0.State = &sc.w0
-	e.svc.Track.EnterChild()
-	go func() {
-		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 0, "la", &sc.results[0], &sc.o0, &sc.aborts[0], func() (Item, error) { return e.stepLa.Run(bctx, &sc.r0.Eng.Env, in, sc.r0.Frame(), &sc.results[0]) })
-	}()
 	sc.r1 = *r
 	sc.w1 = *r.State
 	sc.r1.State = &sc.w1
-	e.svc.Track.EnterChild()
-	go func() {
-		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 1, "lb", &sc.results[1], &sc.o1, &sc.aborts[1], func() (Item, error) { return e.runLb(bctx, in, &sc.r1, &sc.results[1]) })
-	}()
 	sc.r2 = *r
-	e.svc.Track.EnterChild()
+	sc.fan.Start(ctx, flujoimpl.CancelFunc(cancel), true, sc.results[:], sc.branches[:], sc.done, &e.svc.Track)
 	go func() {
-		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 2, "lc", &sc.results[2], &sc.o2, &sc.aborts[2], func() (Item, error) { return e.stepLc.Run(bctx, &sc.r2.Eng.Env, in, sc.r2.Frame(), &sc.results[2]) })
+		defer sc.fan.Exit(0, "la")
+		sc.o0, sc.branches[0].Abort = e.stepLa.Run(bctx, &sc.r0.Eng.Env, in, sc.r0.Frame(), &sc.results[0])
 	}()
-	abort, failed, cerr := flujoimpl.Gather(ctx, sc.done, sc.results[:], sc.aborts[:], sc.finished[:], true, cancel)
+	go func() {
+		defer sc.fan.Exit(1, "lb")
+		sc.o1, sc.branches[1].Abort = e.runLb(bctx, in, &sc.r1, &sc.results[1])
+	}()
+	go func() {
+		defer sc.fan.Exit(2, "lc")
+		sc.o2, sc.branches[2].Abort = e.stepLc.Run(bctx, &sc.r2.Eng.Env, in, sc.r2.Frame(), &sc.results[2])
+	}()
+	abort, failed, cerr := sc.fan.Wait()
 	if cerr != nil {
-		return *new(Item), flujoimpl.Abandoned(res, sc.results[:], sc.finished[:], cerr)
+		return *new(Item), sc.fan.Abandoned(res, cerr)
 	}
 	defer e.scratch.Load().Put(sc.owner)
 	if stop, abort := flujoimpl.Branches(res, sc.results[:], r.Record, abort, failed); stop {
@@ -852,7 +846,7 @@ type scratchLoudNoMergeExecutor struct {
 }
 
 func newscratchLoudNoMergeExecutor() scratchLoudNoMergeExecutor {
-	return scratchLoudNoMergeExecutor{parLfan: scratchLoudNoMergeExecutorLfan{done: make(chan int, 3)}}
+	return scratchLoudNoMergeExecutor{parLfan: scratchLoudNoMergeExecutorLfan{done: make(chan struct{}, 1)}}
 }
 func resetscratchLoudNoMergeExecutor(u *scratchLoudNoMergeExecutor) {
 	*u = scratchLoudNoMergeExecutor{parLfan: scratchLoudNoMergeExecutorLfan{done: u.parLfan.done}}
@@ -965,9 +959,9 @@ func (e *LoudNoMergeExecutor) ExecuteWithMonitoring(ctx context.Context, in Item
 // scratchLoudNoMergeExecutorLfan is the working space of one run of parallel "lfan".
 type scratchLoudNoMergeExecutorLfan struct {
 	results  [3]flujo.StepResult
-	aborts   [3]error
-	finished [3]bool
-	done     chan int
+	branches [3]flujoimpl.FanBranch
+	fan      flujoimpl.Fan
+	done     chan struct{}
 	owner    *scratchLoudNoMergeExecutor // the pooled object holding this one
 	o0       Item
 	r0       flujoimpl.Run[State]
@@ -993,28 +987,26 @@ func (e *LoudNoMergeExecutor) runLfan(ctx context.Context, in Item, r *flujoimpl
 	sc.r0 = *r
 	sc.w0 = *r.State
 	sc.r0.State = &sc.w0
-	e.svc.Track.EnterChild()
-	go func() {
-		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 0, "la", &sc.results[0], &sc.o0, &sc.aborts[0], func() (Item, error) { return e.stepLa.Run(bctx, &sc.r0.Eng.Env, in, sc.r0.Frame(), &sc.results[0]) })
-	}()
 	sc.r1 = *r
 	sc.w1 = *r.State
 	sc.r1.State = &sc.w1
-	e.svc.Track.EnterChild()
-	go func() {
-		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 1, "lb", &sc.results[1], &sc.o1, &sc.aborts[1], func() (Item, error) { return e.runLb(bctx, in, &sc.r1, &sc.results[1]) })
-	}()
 	sc.r2 = *r
-	e.svc.Track.EnterChild()
+	sc.fan.Start(ctx, flujoimpl.CancelFunc(cancel), true, sc.results[:], sc.branches[:], sc.done, &e.svc.Track)
 	go func() {
-		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 2, "lc", &sc.results[2], &sc.o2, &sc.aborts[2], func() (Item, error) { return e.stepLc.Run(bctx, &sc.r2.Eng.Env, in, sc.r2.Frame(), &sc.results[2]) })
+		defer sc.fan.Exit(0, "la")
+		sc.o0, sc.branches[0].Abort = e.stepLa.Run(bctx, &sc.r0.Eng.Env, in, sc.r0.Frame(), &sc.results[0])
 	}()
-	abort, failed, cerr := flujoimpl.Gather(ctx, sc.done, sc.results[:], sc.aborts[:], sc.finished[:], true, cancel)
+	go func() {
+		defer sc.fan.Exit(1, "lb")
+		sc.o1, sc.branches[1].Abort = e.runLb(bctx, in, &sc.r1, &sc.results[1])
+	}()
+	go func() {
+		defer sc.fan.Exit(2, "lc")
+		sc.o2, sc.branches[2].Abort = e.stepLc.Run(bctx, &sc.r2.Eng.Env, in, sc.r2.Frame(), &sc.results[2])
+	}()
+	abort, failed, cerr := sc.fan.Wait()
 	if cerr != nil {
-		return *new(Item), flujoimpl.Abandoned(res, sc.results[:], sc.finished[:], cerr)
+		return *new(Item), sc.fan.Abandoned(res, cerr)
 	}
 	defer e.scratch.Load().Put(sc.owner)
 	if stop, abort := flujoimpl.Branches(res, sc.results[:], r.Record, abort, failed); stop {
@@ -1058,7 +1050,7 @@ type scratchLoudSeqExecutor struct {
 }
 
 func newscratchLoudSeqExecutor() scratchLoudSeqExecutor {
-	return scratchLoudSeqExecutor{parLfan: scratchLoudSeqExecutorLfan{done: make(chan int, 3)}}
+	return scratchLoudSeqExecutor{parLfan: scratchLoudSeqExecutorLfan{done: make(chan struct{}, 1)}}
 }
 func resetscratchLoudSeqExecutor(u *scratchLoudSeqExecutor) {
 	*u = scratchLoudSeqExecutor{parLfan: scratchLoudSeqExecutorLfan{done: u.parLfan.done}}
@@ -1269,9 +1261,9 @@ func (e *LoudSeqExecutor) runLseq(ctx context.Context, in Item, r *flujoimpl.Run
 // scratchLoudSeqExecutorLfan is the working space of one run of parallel "lfan".
 type scratchLoudSeqExecutorLfan struct {
 	results  [3]flujo.StepResult
-	aborts   [3]error
-	finished [3]bool
-	done     chan int
+	branches [3]flujoimpl.FanBranch
+	fan      flujoimpl.Fan
+	done     chan struct{}
 	owner    *scratchLoudSeqExecutor // the pooled object holding this one
 	o0       Item
 	r0       flujoimpl.Run[State]
@@ -1297,28 +1289,26 @@ func (e *LoudSeqExecutor) runLfan(ctx context.Context, in Item, r *flujoimpl.Run
 	sc.r0 = *r
 	sc.w0 = *r.State
 	sc.r0.State = &sc.w0
-	e.svc.Track.EnterChild()
-	go func() {
-		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 0, "la", &sc.results[0], &sc.o0, &sc.aborts[0], func() (Item, error) { return e.stepLa.Run(bctx, &sc.r0.Eng.Env, in, sc.r0.Frame(), &sc.results[0]) })
-	}()
 	sc.r1 = *r
 	sc.w1 = *r.State
 	sc.r1.State = &sc.w1
-	e.svc.Track.EnterChild()
-	go func() {
-		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 1, "lb", &sc.results[1], &sc.o1, &sc.aborts[1], func() (Item, error) { return e.stepLb.Run(bctx, &sc.r1.Eng.Env, in, sc.r1.Frame(), &sc.results[1]) })
-	}()
 	sc.r2 = *r
-	e.svc.Track.EnterChild()
+	sc.fan.Start(ctx, flujoimpl.CancelFunc(cancel), true, sc.results[:], sc.branches[:], sc.done, &e.svc.Track)
 	go func() {
-		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 2, "lc", &sc.results[2], &sc.o2, &sc.aborts[2], func() (Item, error) { return e.stepLc.Run(bctx, &sc.r2.Eng.Env, in, sc.r2.Frame(), &sc.results[2]) })
+		defer sc.fan.Exit(0, "la")
+		sc.o0, sc.branches[0].Abort = e.stepLa.Run(bctx, &sc.r0.Eng.Env, in, sc.r0.Frame(), &sc.results[0])
 	}()
-	abort, failed, cerr := flujoimpl.Gather(ctx, sc.done, sc.results[:], sc.aborts[:], sc.finished[:], true, cancel)
+	go func() {
+		defer sc.fan.Exit(1, "lb")
+		sc.o1, sc.branches[1].Abort = e.stepLb.Run(bctx, &sc.r1.Eng.Env, in, sc.r1.Frame(), &sc.results[1])
+	}()
+	go func() {
+		defer sc.fan.Exit(2, "lc")
+		sc.o2, sc.branches[2].Abort = e.stepLc.Run(bctx, &sc.r2.Eng.Env, in, sc.r2.Frame(), &sc.results[2])
+	}()
+	abort, failed, cerr := sc.fan.Wait()
 	if cerr != nil {
-		return *new(Item), flujoimpl.Abandoned(res, sc.results[:], sc.finished[:], cerr)
+		return *new(Item), sc.fan.Abandoned(res, cerr)
 	}
 	defer e.scratch.Load().Put(sc.owner)
 	if stop, abort := flujoimpl.Branches(res, sc.results[:], r.Record, abort, failed); stop {
@@ -1356,7 +1346,7 @@ type scratchLoudUpdateExecutor struct {
 }
 
 func newscratchLoudUpdateExecutor() scratchLoudUpdateExecutor {
-	return scratchLoudUpdateExecutor{parLfan: scratchLoudUpdateExecutorLfan{done: make(chan int, 3)}}
+	return scratchLoudUpdateExecutor{parLfan: scratchLoudUpdateExecutorLfan{done: make(chan struct{}, 1)}}
 }
 func resetscratchLoudUpdateExecutor(u *scratchLoudUpdateExecutor) {
 	*u = scratchLoudUpdateExecutor{parLfan: scratchLoudUpdateExecutorLfan{done: u.parLfan.done}}
@@ -1469,9 +1459,9 @@ func (e *LoudUpdateExecutor) ExecuteWithMonitoring(ctx context.Context, in Item,
 // scratchLoudUpdateExecutorLfan is the working space of one run of parallel "lfan".
 type scratchLoudUpdateExecutorLfan struct {
 	results  [3]flujo.StepResult
-	aborts   [3]error
-	finished [3]bool
-	done     chan int
+	branches [3]flujoimpl.FanBranch
+	fan      flujoimpl.Fan
+	done     chan struct{}
 	owner    *scratchLoudUpdateExecutor // the pooled object holding this one
 	o0       Item
 	r0       flujoimpl.Run[State]
@@ -1497,28 +1487,26 @@ func (e *LoudUpdateExecutor) runLfan(ctx context.Context, in Item, r *flujoimpl.
 	sc.r0 = *r
 	sc.w0 = *r.State
 	sc.r0.State = &sc.w0
-	e.svc.Track.EnterChild()
-	go func() {
-		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 0, "la", &sc.results[0], &sc.o0, &sc.aborts[0], func() (Item, error) { return e.stepLa.Run(bctx, &sc.r0.Eng.Env, in, sc.r0.Frame(), &sc.results[0]) })
-	}()
 	sc.r1 = *r
 	sc.w1 = *r.State
 	sc.r1.State = &sc.w1
-	e.svc.Track.EnterChild()
-	go func() {
-		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 1, "lb", &sc.results[1], &sc.o1, &sc.aborts[1], func() (Item, error) { return e.runLb(bctx, in, &sc.r1, &sc.results[1]) })
-	}()
 	sc.r2 = *r
-	e.svc.Track.EnterChild()
+	sc.fan.Start(ctx, flujoimpl.CancelFunc(cancel), true, sc.results[:], sc.branches[:], sc.done, &e.svc.Track)
 	go func() {
-		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 2, "lc", &sc.results[2], &sc.o2, &sc.aborts[2], func() (Item, error) { return e.stepLc.Run(bctx, &sc.r2.Eng.Env, in, sc.r2.Frame(), &sc.results[2]) })
+		defer sc.fan.Exit(0, "la")
+		sc.o0, sc.branches[0].Abort = e.stepLa.Run(bctx, &sc.r0.Eng.Env, in, sc.r0.Frame(), &sc.results[0])
 	}()
-	abort, failed, cerr := flujoimpl.Gather(ctx, sc.done, sc.results[:], sc.aborts[:], sc.finished[:], true, cancel)
+	go func() {
+		defer sc.fan.Exit(1, "lb")
+		sc.o1, sc.branches[1].Abort = e.runLb(bctx, in, &sc.r1, &sc.results[1])
+	}()
+	go func() {
+		defer sc.fan.Exit(2, "lc")
+		sc.o2, sc.branches[2].Abort = e.stepLc.Run(bctx, &sc.r2.Eng.Env, in, sc.r2.Frame(), &sc.results[2])
+	}()
+	abort, failed, cerr := sc.fan.Wait()
 	if cerr != nil {
-		return *new(Item), flujoimpl.Abandoned(res, sc.results[:], sc.finished[:], cerr)
+		return *new(Item), sc.fan.Abandoned(res, cerr)
 	}
 	defer e.scratch.Load().Put(sc.owner)
 	if stop, abort := flujoimpl.Branches(res, sc.results[:], r.Record, abort, failed); stop {
@@ -1564,7 +1552,7 @@ type scratchMapFanExecutor struct {
 }
 
 func newscratchMapFanExecutor() scratchMapFanExecutor {
-	return scratchMapFanExecutor{parInner: scratchMapFanExecutorInner{done: make(chan int, 2)}}
+	return scratchMapFanExecutor{parInner: scratchMapFanExecutorInner{done: make(chan struct{}, 1)}}
 }
 func resetscratchMapFanExecutor(u *scratchMapFanExecutor) {
 	*u = scratchMapFanExecutor{parInner: scratchMapFanExecutorInner{done: u.parInner.done}}
@@ -1681,9 +1669,9 @@ func (e *MapFanExecutor) runMfan(ctx context.Context, in []Item, r *flujoimpl.Ru
 // scratchMapFanExecutorInner is the working space of one run of parallel "inner".
 type scratchMapFanExecutorInner struct {
 	results  [2]flujo.StepResult
-	aborts   [2]error
-	finished [2]bool
-	done     chan int
+	branches [2]flujoimpl.FanBranch
+	fan      flujoimpl.Fan
+	done     chan struct{}
 	owner    *scratchMapFanExecutor // the pooled object holding this one
 	o0       Item
 	r0       flujoimpl.Run[struct{}]
@@ -1702,22 +1690,21 @@ func (e *MapFanExecutor) runInner(ctx context.Context, in Item, r *flujoimpl.Run
 	sc.owner = u
 	bctx := e.scopes.Get(ctx)
 	sc.r0 = *r
-	e.svc.Track.EnterChild()
-	go func() {
-		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 0, "qc", &sc.results[0], &sc.o0, &sc.aborts[0], func() (Item, error) { return e.stepQc.Run(bctx, &sc.r0.Eng.Env, in, sc.r0.Frame(), &sc.results[0]) })
-	}()
 	sc.r1 = *r
-	e.svc.Track.EnterChild()
+	sc.fan.Start(ctx, bctx, true, sc.results[:], sc.branches[:], sc.done, &e.svc.Track)
 	go func() {
-		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 1, "qm", &sc.results[1], &sc.o1, &sc.aborts[1], func() (Item, error) { return e.stepQm.Run(bctx, &sc.r1.Eng.Env, in, sc.r1.Frame(), &sc.results[1]) })
+		defer sc.fan.Exit(0, "qc")
+		sc.o0, sc.branches[0].Abort = e.stepQc.Run(bctx, &sc.r0.Eng.Env, in, sc.r0.Frame(), &sc.results[0])
 	}()
-	abort, failed, cerr := flujoimpl.Gather(ctx, sc.done, sc.results[:], sc.aborts[:], sc.finished[:], true, bctx.Cancel)
+	go func() {
+		defer sc.fan.Exit(1, "qm")
+		sc.o1, sc.branches[1].Abort = e.stepQm.Run(bctx, &sc.r1.Eng.Env, in, sc.r1.Frame(), &sc.results[1])
+	}()
+	abort, failed, cerr := sc.fan.Wait()
 	if cerr != nil {
 		// They hold the scope too: it is cancelled, never reused.
 		bctx.Abandon()
-		return *new(Item), flujoimpl.Abandoned(res, sc.results[:], sc.finished[:], cerr)
+		return *new(Item), sc.fan.Abandoned(res, cerr)
 	}
 	e.scopes.Put(bctx)
 	defer e.scratch.Load().Put(sc.owner)
@@ -1751,7 +1738,7 @@ type scratchQuietConflictExecutor struct {
 }
 
 func newscratchQuietConflictExecutor() scratchQuietConflictExecutor {
-	return scratchQuietConflictExecutor{parQfan: scratchQuietConflictExecutorQfan{done: make(chan int, 3)}}
+	return scratchQuietConflictExecutor{parQfan: scratchQuietConflictExecutorQfan{done: make(chan struct{}, 1)}}
 }
 func resetscratchQuietConflictExecutor(u *scratchQuietConflictExecutor) {
 	*u = scratchQuietConflictExecutor{parQfan: scratchQuietConflictExecutorQfan{done: u.parQfan.done}}
@@ -1858,9 +1845,9 @@ func (e *QuietConflictExecutor) ExecuteWithMonitoring(ctx context.Context, in It
 // scratchQuietConflictExecutorQfan is the working space of one run of parallel "qfan".
 type scratchQuietConflictExecutorQfan struct {
 	results  [3]flujo.StepResult
-	aborts   [3]error
-	finished [3]bool
-	done     chan int
+	branches [3]flujoimpl.FanBranch
+	fan      flujoimpl.Fan
+	done     chan struct{}
 	owner    *scratchQuietConflictExecutor // the pooled object holding this one
 	o0       Item
 	r0       flujoimpl.Run[State]
@@ -1885,30 +1872,28 @@ func (e *QuietConflictExecutor) runQfan(ctx context.Context, in Item, r *flujoim
 	sc.r0 = *r
 	sc.w0 = *r.State
 	sc.r0.State = &sc.w0
-	e.svc.Track.EnterChild()
-	go func() {
-		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 0, "qa", &sc.results[0], &sc.o0, &sc.aborts[0], func() (Item, error) { return e.stepQa.Run(bctx, &sc.r0.Eng.Env, in, sc.r0.Frame(), &sc.results[0]) })
-	}()
 	sc.r1 = *r
 	sc.w1 = *r.State
 	sc.r1.State = &sc.w1
-	e.svc.Track.EnterChild()
-	go func() {
-		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 1, "qb", &sc.results[1], &sc.o1, &sc.aborts[1], func() (Item, error) { return e.stepQb.Run(bctx, &sc.r1.Eng.Env, in, sc.r1.Frame(), &sc.results[1]) })
-	}()
 	sc.r2 = *r
-	e.svc.Track.EnterChild()
+	sc.fan.Start(ctx, bctx, true, sc.results[:], sc.branches[:], sc.done, &e.svc.Track)
 	go func() {
-		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 2, "qc", &sc.results[2], &sc.o2, &sc.aborts[2], func() (Item, error) { return e.stepQc.Run(bctx, &sc.r2.Eng.Env, in, sc.r2.Frame(), &sc.results[2]) })
+		defer sc.fan.Exit(0, "qa")
+		sc.o0, sc.branches[0].Abort = e.stepQa.Run(bctx, &sc.r0.Eng.Env, in, sc.r0.Frame(), &sc.results[0])
 	}()
-	abort, failed, cerr := flujoimpl.Gather(ctx, sc.done, sc.results[:], sc.aborts[:], sc.finished[:], true, bctx.Cancel)
+	go func() {
+		defer sc.fan.Exit(1, "qb")
+		sc.o1, sc.branches[1].Abort = e.stepQb.Run(bctx, &sc.r1.Eng.Env, in, sc.r1.Frame(), &sc.results[1])
+	}()
+	go func() {
+		defer sc.fan.Exit(2, "qc")
+		sc.o2, sc.branches[2].Abort = e.stepQc.Run(bctx, &sc.r2.Eng.Env, in, sc.r2.Frame(), &sc.results[2])
+	}()
+	abort, failed, cerr := sc.fan.Wait()
 	if cerr != nil {
 		// They hold the scope too: it is cancelled, never reused.
 		bctx.Abandon()
-		return *new(Item), flujoimpl.Abandoned(res, sc.results[:], sc.finished[:], cerr)
+		return *new(Item), sc.fan.Abandoned(res, cerr)
 	}
 	e.scopes.Put(bctx)
 	defer e.scratch.Load().Put(sc.owner)
@@ -1948,7 +1933,7 @@ type scratchQuietIgnoreExecutor struct {
 }
 
 func newscratchQuietIgnoreExecutor() scratchQuietIgnoreExecutor {
-	return scratchQuietIgnoreExecutor{parQfan: scratchQuietIgnoreExecutorQfan{done: make(chan int, 3)}}
+	return scratchQuietIgnoreExecutor{parQfan: scratchQuietIgnoreExecutorQfan{done: make(chan struct{}, 1)}}
 }
 func resetscratchQuietIgnoreExecutor(u *scratchQuietIgnoreExecutor) {
 	*u = scratchQuietIgnoreExecutor{parQfan: scratchQuietIgnoreExecutorQfan{done: u.parQfan.done}}
@@ -2055,9 +2040,9 @@ func (e *QuietIgnoreExecutor) ExecuteWithMonitoring(ctx context.Context, in Item
 // scratchQuietIgnoreExecutorQfan is the working space of one run of parallel "qfan".
 type scratchQuietIgnoreExecutorQfan struct {
 	results  [3]flujo.StepResult
-	aborts   [3]error
-	finished [3]bool
-	done     chan int
+	branches [3]flujoimpl.FanBranch
+	fan      flujoimpl.Fan
+	done     chan struct{}
 	owner    *scratchQuietIgnoreExecutor // the pooled object holding this one
 	o0       Item
 	r0       flujoimpl.Run[State]
@@ -2082,30 +2067,28 @@ func (e *QuietIgnoreExecutor) runQfan(ctx context.Context, in Item, r *flujoimpl
 	sc.r0 = *r
 	sc.w0 = *r.State
 	sc.r0.State = &sc.w0
-	e.svc.Track.EnterChild()
-	go func() {
-		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 0, "qa", &sc.results[0], &sc.o0, &sc.aborts[0], func() (Item, error) { return e.stepQa.Run(bctx, &sc.r0.Eng.Env, in, sc.r0.Frame(), &sc.results[0]) })
-	}()
 	sc.r1 = *r
 	sc.w1 = *r.State
 	sc.r1.State = &sc.w1
-	e.svc.Track.EnterChild()
-	go func() {
-		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 1, "qb", &sc.results[1], &sc.o1, &sc.aborts[1], func() (Item, error) { return e.stepQb.Run(bctx, &sc.r1.Eng.Env, in, sc.r1.Frame(), &sc.results[1]) })
-	}()
 	sc.r2 = *r
-	e.svc.Track.EnterChild()
+	sc.fan.Start(ctx, bctx, false, sc.results[:], sc.branches[:], sc.done, &e.svc.Track)
 	go func() {
-		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 2, "qc", &sc.results[2], &sc.o2, &sc.aborts[2], func() (Item, error) { return e.stepQc.Run(bctx, &sc.r2.Eng.Env, in, sc.r2.Frame(), &sc.results[2]) })
+		defer sc.fan.Exit(0, "qa")
+		sc.o0, sc.branches[0].Abort = e.stepQa.Run(bctx, &sc.r0.Eng.Env, in, sc.r0.Frame(), &sc.results[0])
 	}()
-	abort, failed, cerr := flujoimpl.Gather(ctx, sc.done, sc.results[:], sc.aborts[:], sc.finished[:], false, bctx.Cancel)
+	go func() {
+		defer sc.fan.Exit(1, "qb")
+		sc.o1, sc.branches[1].Abort = e.stepQb.Run(bctx, &sc.r1.Eng.Env, in, sc.r1.Frame(), &sc.results[1])
+	}()
+	go func() {
+		defer sc.fan.Exit(2, "qc")
+		sc.o2, sc.branches[2].Abort = e.stepQc.Run(bctx, &sc.r2.Eng.Env, in, sc.r2.Frame(), &sc.results[2])
+	}()
+	abort, failed, cerr := sc.fan.Wait()
 	if cerr != nil {
 		// They hold the scope too: it is cancelled, never reused.
 		bctx.Abandon()
-		return *new(Item), flujoimpl.Abandoned(res, sc.results[:], sc.finished[:], cerr)
+		return *new(Item), sc.fan.Abandoned(res, cerr)
 	}
 	e.scopes.Put(bctx)
 	defer e.scratch.Load().Put(sc.owner)
@@ -2145,7 +2128,7 @@ type scratchQuietKeepFirstExecutor struct {
 }
 
 func newscratchQuietKeepFirstExecutor() scratchQuietKeepFirstExecutor {
-	return scratchQuietKeepFirstExecutor{parQfan: scratchQuietKeepFirstExecutorQfan{done: make(chan int, 3)}}
+	return scratchQuietKeepFirstExecutor{parQfan: scratchQuietKeepFirstExecutorQfan{done: make(chan struct{}, 1)}}
 }
 func resetscratchQuietKeepFirstExecutor(u *scratchQuietKeepFirstExecutor) {
 	*u = scratchQuietKeepFirstExecutor{parQfan: scratchQuietKeepFirstExecutorQfan{done: u.parQfan.done}}
@@ -2252,9 +2235,9 @@ func (e *QuietKeepFirstExecutor) ExecuteWithMonitoring(ctx context.Context, in I
 // scratchQuietKeepFirstExecutorQfan is the working space of one run of parallel "qfan".
 type scratchQuietKeepFirstExecutorQfan struct {
 	results  [3]flujo.StepResult
-	aborts   [3]error
-	finished [3]bool
-	done     chan int
+	branches [3]flujoimpl.FanBranch
+	fan      flujoimpl.Fan
+	done     chan struct{}
 	owner    *scratchQuietKeepFirstExecutor // the pooled object holding this one
 	o0       Item
 	r0       flujoimpl.Run[State]
@@ -2279,30 +2262,28 @@ func (e *QuietKeepFirstExecutor) runQfan(ctx context.Context, in Item, r *flujoi
 	sc.r0 = *r
 	sc.w0 = *r.State
 	sc.r0.State = &sc.w0
-	e.svc.Track.EnterChild()
-	go func() {
-		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 0, "qa", &sc.results[0], &sc.o0, &sc.aborts[0], func() (Item, error) { return e.stepQa.Run(bctx, &sc.r0.Eng.Env, in, sc.r0.Frame(), &sc.results[0]) })
-	}()
 	sc.r1 = *r
 	sc.w1 = *r.State
 	sc.r1.State = &sc.w1
-	e.svc.Track.EnterChild()
-	go func() {
-		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 1, "qb", &sc.results[1], &sc.o1, &sc.aborts[1], func() (Item, error) { return e.stepQb.Run(bctx, &sc.r1.Eng.Env, in, sc.r1.Frame(), &sc.results[1]) })
-	}()
 	sc.r2 = *r
-	e.svc.Track.EnterChild()
+	sc.fan.Start(ctx, bctx, true, sc.results[:], sc.branches[:], sc.done, &e.svc.Track)
 	go func() {
-		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 2, "qc", &sc.results[2], &sc.o2, &sc.aborts[2], func() (Item, error) { return e.stepQc.Run(bctx, &sc.r2.Eng.Env, in, sc.r2.Frame(), &sc.results[2]) })
+		defer sc.fan.Exit(0, "qa")
+		sc.o0, sc.branches[0].Abort = e.stepQa.Run(bctx, &sc.r0.Eng.Env, in, sc.r0.Frame(), &sc.results[0])
 	}()
-	abort, failed, cerr := flujoimpl.Gather(ctx, sc.done, sc.results[:], sc.aborts[:], sc.finished[:], true, bctx.Cancel)
+	go func() {
+		defer sc.fan.Exit(1, "qb")
+		sc.o1, sc.branches[1].Abort = e.stepQb.Run(bctx, &sc.r1.Eng.Env, in, sc.r1.Frame(), &sc.results[1])
+	}()
+	go func() {
+		defer sc.fan.Exit(2, "qc")
+		sc.o2, sc.branches[2].Abort = e.stepQc.Run(bctx, &sc.r2.Eng.Env, in, sc.r2.Frame(), &sc.results[2])
+	}()
+	abort, failed, cerr := sc.fan.Wait()
 	if cerr != nil {
 		// They hold the scope too: it is cancelled, never reused.
 		bctx.Abandon()
-		return *new(Item), flujoimpl.Abandoned(res, sc.results[:], sc.finished[:], cerr)
+		return *new(Item), sc.fan.Abandoned(res, cerr)
 	}
 	e.scopes.Put(bctx)
 	defer e.scratch.Load().Put(sc.owner)
@@ -2444,7 +2425,7 @@ type scratchQuietNoMergeExecutor struct {
 }
 
 func newscratchQuietNoMergeExecutor() scratchQuietNoMergeExecutor {
-	return scratchQuietNoMergeExecutor{parQfan: scratchQuietNoMergeExecutorQfan{done: make(chan int, 3)}}
+	return scratchQuietNoMergeExecutor{parQfan: scratchQuietNoMergeExecutorQfan{done: make(chan struct{}, 1)}}
 }
 func resetscratchQuietNoMergeExecutor(u *scratchQuietNoMergeExecutor) {
 	*u = scratchQuietNoMergeExecutor{parQfan: scratchQuietNoMergeExecutorQfan{done: u.parQfan.done}}
@@ -2551,9 +2532,9 @@ func (e *QuietNoMergeExecutor) ExecuteWithMonitoring(ctx context.Context, in Ite
 // scratchQuietNoMergeExecutorQfan is the working space of one run of parallel "qfan".
 type scratchQuietNoMergeExecutorQfan struct {
 	results  [3]flujo.StepResult
-	aborts   [3]error
-	finished [3]bool
-	done     chan int
+	branches [3]flujoimpl.FanBranch
+	fan      flujoimpl.Fan
+	done     chan struct{}
 	owner    *scratchQuietNoMergeExecutor // the pooled object holding this one
 	o0       Item
 	r0       flujoimpl.Run[State]
@@ -2578,30 +2559,28 @@ func (e *QuietNoMergeExecutor) runQfan(ctx context.Context, in Item, r *flujoimp
 	sc.r0 = *r
 	sc.w0 = *r.State
 	sc.r0.State = &sc.w0
-	e.svc.Track.EnterChild()
-	go func() {
-		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 0, "qa", &sc.results[0], &sc.o0, &sc.aborts[0], func() (Item, error) { return e.stepQa.Run(bctx, &sc.r0.Eng.Env, in, sc.r0.Frame(), &sc.results[0]) })
-	}()
 	sc.r1 = *r
 	sc.w1 = *r.State
 	sc.r1.State = &sc.w1
-	e.svc.Track.EnterChild()
-	go func() {
-		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 1, "qb", &sc.results[1], &sc.o1, &sc.aborts[1], func() (Item, error) { return e.stepQb.Run(bctx, &sc.r1.Eng.Env, in, sc.r1.Frame(), &sc.results[1]) })
-	}()
 	sc.r2 = *r
-	e.svc.Track.EnterChild()
+	sc.fan.Start(ctx, bctx, true, sc.results[:], sc.branches[:], sc.done, &e.svc.Track)
 	go func() {
-		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 2, "qc", &sc.results[2], &sc.o2, &sc.aborts[2], func() (Item, error) { return e.stepQc.Run(bctx, &sc.r2.Eng.Env, in, sc.r2.Frame(), &sc.results[2]) })
+		defer sc.fan.Exit(0, "qa")
+		sc.o0, sc.branches[0].Abort = e.stepQa.Run(bctx, &sc.r0.Eng.Env, in, sc.r0.Frame(), &sc.results[0])
 	}()
-	abort, failed, cerr := flujoimpl.Gather(ctx, sc.done, sc.results[:], sc.aborts[:], sc.finished[:], true, bctx.Cancel)
+	go func() {
+		defer sc.fan.Exit(1, "qb")
+		sc.o1, sc.branches[1].Abort = e.stepQb.Run(bctx, &sc.r1.Eng.Env, in, sc.r1.Frame(), &sc.results[1])
+	}()
+	go func() {
+		defer sc.fan.Exit(2, "qc")
+		sc.o2, sc.branches[2].Abort = e.stepQc.Run(bctx, &sc.r2.Eng.Env, in, sc.r2.Frame(), &sc.results[2])
+	}()
+	abort, failed, cerr := sc.fan.Wait()
 	if cerr != nil {
 		// They hold the scope too: it is cancelled, never reused.
 		bctx.Abandon()
-		return *new(Item), flujoimpl.Abandoned(res, sc.results[:], sc.finished[:], cerr)
+		return *new(Item), sc.fan.Abandoned(res, cerr)
 	}
 	e.scopes.Put(bctx)
 	defer e.scratch.Load().Put(sc.owner)
@@ -2640,7 +2619,7 @@ type scratchQuietSeqExecutor struct {
 }
 
 func newscratchQuietSeqExecutor() scratchQuietSeqExecutor {
-	return scratchQuietSeqExecutor{parQfan: scratchQuietSeqExecutorQfan{done: make(chan int, 3)}}
+	return scratchQuietSeqExecutor{parQfan: scratchQuietSeqExecutorQfan{done: make(chan struct{}, 1)}}
 }
 func resetscratchQuietSeqExecutor(u *scratchQuietSeqExecutor) {
 	*u = scratchQuietSeqExecutor{parQfan: scratchQuietSeqExecutorQfan{done: u.parQfan.done}}
@@ -2853,9 +2832,9 @@ func (e *QuietSeqExecutor) runQseq(ctx context.Context, in Item, r *flujoimpl.Ru
 // scratchQuietSeqExecutorQfan is the working space of one run of parallel "qfan".
 type scratchQuietSeqExecutorQfan struct {
 	results  [3]flujo.StepResult
-	aborts   [3]error
-	finished [3]bool
-	done     chan int
+	branches [3]flujoimpl.FanBranch
+	fan      flujoimpl.Fan
+	done     chan struct{}
 	owner    *scratchQuietSeqExecutor // the pooled object holding this one
 	o0       Item
 	r0       flujoimpl.Run[State]
@@ -2880,30 +2859,28 @@ func (e *QuietSeqExecutor) runQfan(ctx context.Context, in Item, r *flujoimpl.Ru
 	sc.r0 = *r
 	sc.w0 = *r.State
 	sc.r0.State = &sc.w0
-	e.svc.Track.EnterChild()
-	go func() {
-		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 0, "qa", &sc.results[0], &sc.o0, &sc.aborts[0], func() (Item, error) { return e.stepQa.Run(bctx, &sc.r0.Eng.Env, in, sc.r0.Frame(), &sc.results[0]) })
-	}()
 	sc.r1 = *r
 	sc.w1 = *r.State
 	sc.r1.State = &sc.w1
-	e.svc.Track.EnterChild()
-	go func() {
-		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 1, "qb", &sc.results[1], &sc.o1, &sc.aborts[1], func() (Item, error) { return e.stepQb.Run(bctx, &sc.r1.Eng.Env, in, sc.r1.Frame(), &sc.results[1]) })
-	}()
 	sc.r2 = *r
-	e.svc.Track.EnterChild()
+	sc.fan.Start(ctx, bctx, true, sc.results[:], sc.branches[:], sc.done, &e.svc.Track)
 	go func() {
-		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 2, "qc", &sc.results[2], &sc.o2, &sc.aborts[2], func() (Item, error) { return e.stepQc.Run(bctx, &sc.r2.Eng.Env, in, sc.r2.Frame(), &sc.results[2]) })
+		defer sc.fan.Exit(0, "qa")
+		sc.o0, sc.branches[0].Abort = e.stepQa.Run(bctx, &sc.r0.Eng.Env, in, sc.r0.Frame(), &sc.results[0])
 	}()
-	abort, failed, cerr := flujoimpl.Gather(ctx, sc.done, sc.results[:], sc.aborts[:], sc.finished[:], true, bctx.Cancel)
+	go func() {
+		defer sc.fan.Exit(1, "qb")
+		sc.o1, sc.branches[1].Abort = e.stepQb.Run(bctx, &sc.r1.Eng.Env, in, sc.r1.Frame(), &sc.results[1])
+	}()
+	go func() {
+		defer sc.fan.Exit(2, "qc")
+		sc.o2, sc.branches[2].Abort = e.stepQc.Run(bctx, &sc.r2.Eng.Env, in, sc.r2.Frame(), &sc.results[2])
+	}()
+	abort, failed, cerr := sc.fan.Wait()
 	if cerr != nil {
 		// They hold the scope too: it is cancelled, never reused.
 		bctx.Abandon()
-		return *new(Item), flujoimpl.Abandoned(res, sc.results[:], sc.finished[:], cerr)
+		return *new(Item), sc.fan.Abandoned(res, cerr)
 	}
 	e.scopes.Put(bctx)
 	defer e.scratch.Load().Put(sc.owner)
@@ -2942,7 +2919,7 @@ type scratchQuietTimeoutExecutor struct {
 }
 
 func newscratchQuietTimeoutExecutor() scratchQuietTimeoutExecutor {
-	return scratchQuietTimeoutExecutor{parQtfan: scratchQuietTimeoutExecutorQtfan{done: make(chan int, 2)}}
+	return scratchQuietTimeoutExecutor{parQtfan: scratchQuietTimeoutExecutorQtfan{done: make(chan struct{}, 1)}}
 }
 func resetscratchQuietTimeoutExecutor(u *scratchQuietTimeoutExecutor) {
 	*u = scratchQuietTimeoutExecutor{parQtfan: scratchQuietTimeoutExecutorQtfan{done: u.parQtfan.done}}
@@ -3034,9 +3011,9 @@ func (e *QuietTimeoutExecutor) ExecuteWithMonitoring(ctx context.Context, in Ite
 // scratchQuietTimeoutExecutorQtfan is the working space of one run of parallel "qtfan".
 type scratchQuietTimeoutExecutorQtfan struct {
 	results  [2]flujo.StepResult
-	aborts   [2]error
-	finished [2]bool
-	done     chan int
+	branches [2]flujoimpl.FanBranch
+	fan      flujoimpl.Fan
+	done     chan struct{}
 	owner    *scratchQuietTimeoutExecutor // the pooled object holding this one
 	o0       Item
 	r0       flujoimpl.Run[State]
@@ -3058,22 +3035,21 @@ func (e *QuietTimeoutExecutor) runQtfan(ctx context.Context, in Item, r *flujoim
 	sc.r0 = *r
 	sc.w0 = *r.State
 	sc.r0.State = &sc.w0
-	e.svc.Track.EnterChild()
-	go func() {
-		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 0, "qa", &sc.results[0], &sc.o0, &sc.aborts[0], func() (Item, error) { return e.stepQa.Run(bctx, &sc.r0.Eng.Env, in, sc.r0.Frame(), &sc.results[0]) })
-	}()
 	sc.r1 = *r
-	e.svc.Track.EnterChild()
+	sc.fan.Start(ctx, bctx, true, sc.results[:], sc.branches[:], sc.done, &e.svc.Track)
 	go func() {
-		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 1, "qc", &sc.results[1], &sc.o1, &sc.aborts[1], func() (Item, error) { return e.stepQc.Run(bctx, &sc.r1.Eng.Env, in, sc.r1.Frame(), &sc.results[1]) })
+		defer sc.fan.Exit(0, "qa")
+		sc.o0, sc.branches[0].Abort = e.stepQa.Run(bctx, &sc.r0.Eng.Env, in, sc.r0.Frame(), &sc.results[0])
 	}()
-	abort, failed, cerr := flujoimpl.Gather(ctx, sc.done, sc.results[:], sc.aborts[:], sc.finished[:], true, bctx.Cancel)
+	go func() {
+		defer sc.fan.Exit(1, "qc")
+		sc.o1, sc.branches[1].Abort = e.stepQc.Run(bctx, &sc.r1.Eng.Env, in, sc.r1.Frame(), &sc.results[1])
+	}()
+	abort, failed, cerr := sc.fan.Wait()
 	if cerr != nil {
 		// They hold the scope too: it is cancelled, never reused.
 		bctx.Abandon()
-		return *new(Item), flujoimpl.Abandoned(res, sc.results[:], sc.finished[:], cerr)
+		return *new(Item), sc.fan.Abandoned(res, cerr)
 	}
 	e.scopes.Put(bctx)
 	defer e.scratch.Load().Put(sc.owner)
@@ -3110,7 +3086,7 @@ type scratchQuietUpdateExecutor struct {
 }
 
 func newscratchQuietUpdateExecutor() scratchQuietUpdateExecutor {
-	return scratchQuietUpdateExecutor{parQfan: scratchQuietUpdateExecutorQfan{done: make(chan int, 3)}}
+	return scratchQuietUpdateExecutor{parQfan: scratchQuietUpdateExecutorQfan{done: make(chan struct{}, 1)}}
 }
 func resetscratchQuietUpdateExecutor(u *scratchQuietUpdateExecutor) {
 	*u = scratchQuietUpdateExecutor{parQfan: scratchQuietUpdateExecutorQfan{done: u.parQfan.done}}
@@ -3217,9 +3193,9 @@ func (e *QuietUpdateExecutor) ExecuteWithMonitoring(ctx context.Context, in Item
 // scratchQuietUpdateExecutorQfan is the working space of one run of parallel "qfan".
 type scratchQuietUpdateExecutorQfan struct {
 	results  [3]flujo.StepResult
-	aborts   [3]error
-	finished [3]bool
-	done     chan int
+	branches [3]flujoimpl.FanBranch
+	fan      flujoimpl.Fan
+	done     chan struct{}
 	owner    *scratchQuietUpdateExecutor // the pooled object holding this one
 	o0       Item
 	r0       flujoimpl.Run[State]
@@ -3244,30 +3220,28 @@ func (e *QuietUpdateExecutor) runQfan(ctx context.Context, in Item, r *flujoimpl
 	sc.r0 = *r
 	sc.w0 = *r.State
 	sc.r0.State = &sc.w0
-	e.svc.Track.EnterChild()
-	go func() {
-		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 0, "qa", &sc.results[0], &sc.o0, &sc.aborts[0], func() (Item, error) { return e.stepQa.Run(bctx, &sc.r0.Eng.Env, in, sc.r0.Frame(), &sc.results[0]) })
-	}()
 	sc.r1 = *r
 	sc.w1 = *r.State
 	sc.r1.State = &sc.w1
-	e.svc.Track.EnterChild()
-	go func() {
-		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 1, "qb", &sc.results[1], &sc.o1, &sc.aborts[1], func() (Item, error) { return e.stepQb.Run(bctx, &sc.r1.Eng.Env, in, sc.r1.Frame(), &sc.results[1]) })
-	}()
 	sc.r2 = *r
-	e.svc.Track.EnterChild()
+	sc.fan.Start(ctx, bctx, true, sc.results[:], sc.branches[:], sc.done, &e.svc.Track)
 	go func() {
-		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 2, "qc", &sc.results[2], &sc.o2, &sc.aborts[2], func() (Item, error) { return e.stepQc.Run(bctx, &sc.r2.Eng.Env, in, sc.r2.Frame(), &sc.results[2]) })
+		defer sc.fan.Exit(0, "qa")
+		sc.o0, sc.branches[0].Abort = e.stepQa.Run(bctx, &sc.r0.Eng.Env, in, sc.r0.Frame(), &sc.results[0])
 	}()
-	abort, failed, cerr := flujoimpl.Gather(ctx, sc.done, sc.results[:], sc.aborts[:], sc.finished[:], true, bctx.Cancel)
+	go func() {
+		defer sc.fan.Exit(1, "qb")
+		sc.o1, sc.branches[1].Abort = e.stepQb.Run(bctx, &sc.r1.Eng.Env, in, sc.r1.Frame(), &sc.results[1])
+	}()
+	go func() {
+		defer sc.fan.Exit(2, "qc")
+		sc.o2, sc.branches[2].Abort = e.stepQc.Run(bctx, &sc.r2.Eng.Env, in, sc.r2.Frame(), &sc.results[2])
+	}()
+	abort, failed, cerr := sc.fan.Wait()
 	if cerr != nil {
 		// They hold the scope too: it is cancelled, never reused.
 		bctx.Abandon()
-		return *new(Item), flujoimpl.Abandoned(res, sc.results[:], sc.finished[:], cerr)
+		return *new(Item), sc.fan.Abandoned(res, cerr)
 	}
 	e.scopes.Put(bctx)
 	defer e.scratch.Load().Put(sc.owner)

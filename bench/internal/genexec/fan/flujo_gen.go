@@ -47,7 +47,7 @@ type scratchFanExecutor struct {
 }
 
 func newscratchFanExecutor() scratchFanExecutor {
-	return scratchFanExecutor{parFan: scratchFanExecutorFan{done: make(chan int, 4)}}
+	return scratchFanExecutor{parFan: scratchFanExecutorFan{done: make(chan struct{}, 1)}}
 }
 func resetscratchFanExecutor(u *scratchFanExecutor) {
 	*u = scratchFanExecutor{parFan: scratchFanExecutorFan{done: u.parFan.done}}
@@ -158,9 +158,9 @@ func (e *FanExecutor) ExecuteWithMonitoring(ctx context.Context, in int, st *Sta
 // scratchFanExecutorFan is the working space of one run of parallel "fan".
 type scratchFanExecutorFan struct {
 	results  [4]flujo.StepResult
-	aborts   [4]error
-	finished [4]bool
-	done     chan int
+	branches [4]flujoimpl.FanBranch
+	fan      flujoimpl.Fan
+	done     chan struct{}
 	owner    *scratchFanExecutor // the pooled object holding this one
 	o0       int
 	r0       flujoimpl.Run[State]
@@ -189,40 +189,37 @@ func (e *FanExecutor) runFan(ctx context.Context, in int, r *flujoimpl.Run[State
 	sc.r0 = *r
 	sc.w0 = *r.State
 	sc.r0.State = &sc.w0
-	e.svc.Track.EnterChild()
-	go func() {
-		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 0, "a", &sc.results[0], &sc.o0, &sc.aborts[0], func() (int, error) { return e.stepA.Run(bctx, &sc.r0.Eng.Env, in, sc.r0.Frame(), &sc.results[0]) })
-	}()
 	sc.r1 = *r
 	sc.w1 = *r.State
 	sc.r1.State = &sc.w1
-	e.svc.Track.EnterChild()
-	go func() {
-		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 1, "b", &sc.results[1], &sc.o1, &sc.aborts[1], func() (int, error) { return e.stepB.Run(bctx, &sc.r1.Eng.Env, in, sc.r1.Frame(), &sc.results[1]) })
-	}()
 	sc.r2 = *r
 	sc.w2 = *r.State
 	sc.r2.State = &sc.w2
-	e.svc.Track.EnterChild()
-	go func() {
-		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 2, "c", &sc.results[2], &sc.o2, &sc.aborts[2], func() (int, error) { return e.stepC.Run(bctx, &sc.r2.Eng.Env, in, sc.r2.Frame(), &sc.results[2]) })
-	}()
 	sc.r3 = *r
 	sc.w3 = *r.State
 	sc.r3.State = &sc.w3
-	e.svc.Track.EnterChild()
+	sc.fan.Start(ctx, bctx, true, sc.results[:], sc.branches[:], sc.done, &e.svc.Track)
 	go func() {
-		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 3, "d", &sc.results[3], &sc.o3, &sc.aborts[3], func() (int, error) { return e.stepD.Run(bctx, &sc.r3.Eng.Env, in, sc.r3.Frame(), &sc.results[3]) })
+		defer sc.fan.Exit(0, "a")
+		sc.o0, sc.branches[0].Abort = e.stepA.Run(bctx, &sc.r0.Eng.Env, in, sc.r0.Frame(), &sc.results[0])
 	}()
-	abort, failed, cerr := flujoimpl.Gather(ctx, sc.done, sc.results[:], sc.aborts[:], sc.finished[:], true, bctx.Cancel)
+	go func() {
+		defer sc.fan.Exit(1, "b")
+		sc.o1, sc.branches[1].Abort = e.stepB.Run(bctx, &sc.r1.Eng.Env, in, sc.r1.Frame(), &sc.results[1])
+	}()
+	go func() {
+		defer sc.fan.Exit(2, "c")
+		sc.o2, sc.branches[2].Abort = e.stepC.Run(bctx, &sc.r2.Eng.Env, in, sc.r2.Frame(), &sc.results[2])
+	}()
+	go func() {
+		defer sc.fan.Exit(3, "d")
+		sc.o3, sc.branches[3].Abort = e.stepD.Run(bctx, &sc.r3.Eng.Env, in, sc.r3.Frame(), &sc.results[3])
+	}()
+	abort, failed, cerr := sc.fan.Wait()
 	if cerr != nil {
 		// They hold the scope too: it is cancelled, never reused.
 		bctx.Abandon()
-		return *new(int), flujoimpl.Abandoned(res, sc.results[:], sc.finished[:], cerr)
+		return *new(int), sc.fan.Abandoned(res, cerr)
 	}
 	e.scopes.Put(bctx)
 	defer e.scratch.Load().Put(sc.owner)

@@ -785,7 +785,7 @@ type scratchBudgetFanExecutor struct {
 }
 
 func newscratchBudgetFanExecutor() scratchBudgetFanExecutor {
-	return scratchBudgetFanExecutor{parFan: scratchBudgetFanExecutorFan{done: make(chan int, 2)}}
+	return scratchBudgetFanExecutor{parFan: scratchBudgetFanExecutorFan{done: make(chan struct{}, 1)}}
 }
 func resetscratchBudgetFanExecutor(u *scratchBudgetFanExecutor) {
 	*u = scratchBudgetFanExecutor{parFan: scratchBudgetFanExecutorFan{done: u.parFan.done}}
@@ -857,9 +857,9 @@ func (e *BudgetFanExecutor) ExecuteWithMonitoring(ctx context.Context, in flujot
 // scratchBudgetFanExecutorFan is the working space of one run of parallel "fan".
 type scratchBudgetFanExecutorFan struct {
 	results  [2]flujo.StepResult
-	aborts   [2]error
-	finished [2]bool
-	done     chan int
+	branches [2]flujoimpl.FanBranch
+	fan      flujoimpl.Fan
+	done     chan struct{}
 	owner    *scratchBudgetFanExecutor // the pooled object holding this one
 	o0       flujotest.Charge
 	r0       flujoimpl.Run[struct{}]
@@ -879,24 +879,19 @@ func (e *BudgetFanExecutor) runFan(ctx context.Context, in flujotest.Bill, r *fl
 	bctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	sc.r0 = *r
-	e.svc.Track.EnterChild()
-	go func() {
-		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 0, "paid", &sc.results[0], &sc.o0, &sc.aborts[0], func() (flujotest.Charge, error) {
-			return e.stepPaid.Run(bctx, &sc.r0.Eng.Env, in, sc.r0.Frame(), &sc.results[0])
-		})
-	}()
 	sc.r1 = *r
-	e.svc.Track.EnterChild()
+	sc.fan.Start(ctx, flujoimpl.CancelFunc(cancel), true, sc.results[:], sc.branches[:], sc.done, &e.svc.Track)
 	go func() {
-		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 1, "free", &sc.results[1], &sc.o1, &sc.aborts[1], func() (flujotest.Charge, error) {
-			return e.stepFree.Run(bctx, &sc.r1.Eng.Env, in, sc.r1.Frame(), &sc.results[1])
-		})
+		defer sc.fan.Exit(0, "paid")
+		sc.o0, sc.branches[0].Abort = e.stepPaid.Run(bctx, &sc.r0.Eng.Env, in, sc.r0.Frame(), &sc.results[0])
 	}()
-	abort, failed, cerr := flujoimpl.Gather(ctx, sc.done, sc.results[:], sc.aborts[:], sc.finished[:], true, cancel)
+	go func() {
+		defer sc.fan.Exit(1, "free")
+		sc.o1, sc.branches[1].Abort = e.stepFree.Run(bctx, &sc.r1.Eng.Env, in, sc.r1.Frame(), &sc.results[1])
+	}()
+	abort, failed, cerr := sc.fan.Wait()
 	if cerr != nil {
-		return *new(flujotest.Charge), flujoimpl.Abandoned(res, sc.results[:], sc.finished[:], cerr)
+		return *new(flujotest.Charge), sc.fan.Abandoned(res, cerr)
 	}
 	defer e.scratch.Load().Put(sc.owner)
 	if stop, abort := flujoimpl.Branches(res, sc.results[:], r.Record, abort, failed); stop {
@@ -928,7 +923,7 @@ type scratchBudgetFan4Executor struct {
 }
 
 func newscratchBudgetFan4Executor() scratchBudgetFan4Executor {
-	return scratchBudgetFan4Executor{parFan: scratchBudgetFan4ExecutorFan{done: make(chan int, 4)}}
+	return scratchBudgetFan4Executor{parFan: scratchBudgetFan4ExecutorFan{done: make(chan struct{}, 1)}}
 }
 func resetscratchBudgetFan4Executor(u *scratchBudgetFan4Executor) {
 	*u = scratchBudgetFan4Executor{parFan: scratchBudgetFan4ExecutorFan{done: u.parFan.done}}
@@ -1016,9 +1011,9 @@ func (e *BudgetFan4Executor) ExecuteWithMonitoring(ctx context.Context, in flujo
 // scratchBudgetFan4ExecutorFan is the working space of one run of parallel "fan".
 type scratchBudgetFan4ExecutorFan struct {
 	results  [4]flujo.StepResult
-	aborts   [4]error
-	finished [4]bool
-	done     chan int
+	branches [4]flujoimpl.FanBranch
+	fan      flujoimpl.Fan
+	done     chan struct{}
 	owner    *scratchBudgetFan4Executor // the pooled object holding this one
 	o0       flujotest.Charge
 	r0       flujoimpl.Run[struct{}]
@@ -1042,40 +1037,29 @@ func (e *BudgetFan4Executor) runFan(ctx context.Context, in flujotest.Bill, r *f
 	bctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	sc.r0 = *r
-	e.svc.Track.EnterChild()
-	go func() {
-		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 0, "b1", &sc.results[0], &sc.o0, &sc.aborts[0], func() (flujotest.Charge, error) {
-			return e.stepB1.Run(bctx, &sc.r0.Eng.Env, in, sc.r0.Frame(), &sc.results[0])
-		})
-	}()
 	sc.r1 = *r
-	e.svc.Track.EnterChild()
-	go func() {
-		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 1, "b2", &sc.results[1], &sc.o1, &sc.aborts[1], func() (flujotest.Charge, error) {
-			return e.stepB2.Run(bctx, &sc.r1.Eng.Env, in, sc.r1.Frame(), &sc.results[1])
-		})
-	}()
 	sc.r2 = *r
-	e.svc.Track.EnterChild()
-	go func() {
-		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 2, "b3", &sc.results[2], &sc.o2, &sc.aborts[2], func() (flujotest.Charge, error) {
-			return e.stepB3.Run(bctx, &sc.r2.Eng.Env, in, sc.r2.Frame(), &sc.results[2])
-		})
-	}()
 	sc.r3 = *r
-	e.svc.Track.EnterChild()
+	sc.fan.Start(ctx, flujoimpl.CancelFunc(cancel), true, sc.results[:], sc.branches[:], sc.done, &e.svc.Track)
 	go func() {
-		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 3, "b4", &sc.results[3], &sc.o3, &sc.aborts[3], func() (flujotest.Charge, error) {
-			return e.stepB4.Run(bctx, &sc.r3.Eng.Env, in, sc.r3.Frame(), &sc.results[3])
-		})
+		defer sc.fan.Exit(0, "b1")
+		sc.o0, sc.branches[0].Abort = e.stepB1.Run(bctx, &sc.r0.Eng.Env, in, sc.r0.Frame(), &sc.results[0])
 	}()
-	abort, failed, cerr := flujoimpl.Gather(ctx, sc.done, sc.results[:], sc.aborts[:], sc.finished[:], true, cancel)
+	go func() {
+		defer sc.fan.Exit(1, "b2")
+		sc.o1, sc.branches[1].Abort = e.stepB2.Run(bctx, &sc.r1.Eng.Env, in, sc.r1.Frame(), &sc.results[1])
+	}()
+	go func() {
+		defer sc.fan.Exit(2, "b3")
+		sc.o2, sc.branches[2].Abort = e.stepB3.Run(bctx, &sc.r2.Eng.Env, in, sc.r2.Frame(), &sc.results[2])
+	}()
+	go func() {
+		defer sc.fan.Exit(3, "b4")
+		sc.o3, sc.branches[3].Abort = e.stepB4.Run(bctx, &sc.r3.Eng.Env, in, sc.r3.Frame(), &sc.results[3])
+	}()
+	abort, failed, cerr := sc.fan.Wait()
 	if cerr != nil {
-		return *new(flujotest.Charge), flujoimpl.Abandoned(res, sc.results[:], sc.finished[:], cerr)
+		return *new(flujotest.Charge), sc.fan.Abandoned(res, cerr)
 	}
 	defer e.scratch.Load().Put(sc.owner)
 	if stop, abort := flujoimpl.Branches(res, sc.results[:], r.Record, abort, failed); stop {
@@ -1105,7 +1089,7 @@ type scratchBudgetHoldFanExecutor struct {
 }
 
 func newscratchBudgetHoldFanExecutor() scratchBudgetHoldFanExecutor {
-	return scratchBudgetHoldFanExecutor{parFan: scratchBudgetHoldFanExecutorFan{done: make(chan int, 2)}}
+	return scratchBudgetHoldFanExecutor{parFan: scratchBudgetHoldFanExecutorFan{done: make(chan struct{}, 1)}}
 }
 func resetscratchBudgetHoldFanExecutor(u *scratchBudgetHoldFanExecutor) {
 	*u = scratchBudgetHoldFanExecutor{parFan: scratchBudgetHoldFanExecutorFan{done: u.parFan.done}}
@@ -1177,9 +1161,9 @@ func (e *BudgetHoldFanExecutor) ExecuteWithMonitoring(ctx context.Context, in fl
 // scratchBudgetHoldFanExecutorFan is the working space of one run of parallel "fan".
 type scratchBudgetHoldFanExecutorFan struct {
 	results  [2]flujo.StepResult
-	aborts   [2]error
-	finished [2]bool
-	done     chan int
+	branches [2]flujoimpl.FanBranch
+	fan      flujoimpl.Fan
+	done     chan struct{}
 	owner    *scratchBudgetHoldFanExecutor // the pooled object holding this one
 	o0       flujotest.Charge
 	r0       flujoimpl.Run[struct{}]
@@ -1199,24 +1183,19 @@ func (e *BudgetHoldFanExecutor) runFan(ctx context.Context, in flujotest.Bill, r
 	bctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	sc.r0 = *r
-	e.svc.Track.EnterChild()
-	go func() {
-		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 0, "paid", &sc.results[0], &sc.o0, &sc.aborts[0], func() (flujotest.Charge, error) {
-			return e.stepPaid.Run(bctx, &sc.r0.Eng.Env, in, sc.r0.Frame(), &sc.results[0])
-		})
-	}()
 	sc.r1 = *r
-	e.svc.Track.EnterChild()
+	sc.fan.Start(ctx, flujoimpl.CancelFunc(cancel), true, sc.results[:], sc.branches[:], sc.done, &e.svc.Track)
 	go func() {
-		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 1, "hold", &sc.results[1], &sc.o1, &sc.aborts[1], func() (flujotest.Charge, error) {
-			return e.stepHold.Run(bctx, &sc.r1.Eng.Env, in, sc.r1.Frame(), &sc.results[1])
-		})
+		defer sc.fan.Exit(0, "paid")
+		sc.o0, sc.branches[0].Abort = e.stepPaid.Run(bctx, &sc.r0.Eng.Env, in, sc.r0.Frame(), &sc.results[0])
 	}()
-	abort, failed, cerr := flujoimpl.Gather(ctx, sc.done, sc.results[:], sc.aborts[:], sc.finished[:], true, cancel)
+	go func() {
+		defer sc.fan.Exit(1, "hold")
+		sc.o1, sc.branches[1].Abort = e.stepHold.Run(bctx, &sc.r1.Eng.Env, in, sc.r1.Frame(), &sc.results[1])
+	}()
+	abort, failed, cerr := sc.fan.Wait()
 	if cerr != nil {
-		return *new(flujotest.Charge), flujoimpl.Abandoned(res, sc.results[:], sc.finished[:], cerr)
+		return *new(flujotest.Charge), sc.fan.Abandoned(res, cerr)
 	}
 	defer e.scratch.Load().Put(sc.owner)
 	if stop, abort := flujoimpl.Branches(res, sc.results[:], r.Record, abort, failed); stop {
@@ -2138,7 +2117,7 @@ type scratchFanBranchFailsExecutor struct {
 }
 
 func newscratchFanBranchFailsExecutor() scratchFanBranchFailsExecutor {
-	return scratchFanBranchFailsExecutor{parFan: scratchFanBranchFailsExecutorFan{done: make(chan int, 2)}}
+	return scratchFanBranchFailsExecutor{parFan: scratchFanBranchFailsExecutorFan{done: make(chan struct{}, 1)}}
 }
 func resetscratchFanBranchFailsExecutor(u *scratchFanBranchFailsExecutor) {
 	*u = scratchFanBranchFailsExecutor{parFan: scratchFanBranchFailsExecutorFan{done: u.parFan.done}}
@@ -2237,9 +2216,9 @@ func (e *FanBranchFailsExecutor) ExecuteWithMonitoring(ctx context.Context, in f
 // scratchFanBranchFailsExecutorFan is the working space of one run of parallel "fan".
 type scratchFanBranchFailsExecutorFan struct {
 	results  [2]flujo.StepResult
-	aborts   [2]error
-	finished [2]bool
-	done     chan int
+	branches [2]flujoimpl.FanBranch
+	fan      flujoimpl.Fan
+	done     chan struct{}
 	owner    *scratchFanBranchFailsExecutor // the pooled object holding this one
 	o0       flujotest.Job
 	r0       flujoimpl.Run[flujotest.State]
@@ -2261,24 +2240,21 @@ func (e *FanBranchFailsExecutor) runFan(ctx context.Context, in flujotest.Job, r
 	sc.r0 = *r
 	sc.w0 = *r.State
 	sc.r0.State = &sc.w0
-	e.svc.Track.EnterChild()
-	go func() {
-		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 0, "p1", &sc.results[0], &sc.o0, &sc.aborts[0], func() (flujotest.Job, error) { return e.runP1(bctx, in, &sc.r0, &sc.results[0]) })
-	}()
 	sc.r1 = *r
-	e.svc.Track.EnterChild()
+	sc.fan.Start(ctx, bctx, true, sc.results[:], sc.branches[:], sc.done, &e.svc.Track)
 	go func() {
-		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 1, "fail", &sc.results[1], &sc.o1, &sc.aborts[1], func() (flujotest.Job, error) {
-			return e.stepFail.Run(bctx, &sc.r1.Eng.Env, in, sc.r1.Frame(), &sc.results[1])
-		})
+		defer sc.fan.Exit(0, "p1")
+		sc.o0, sc.branches[0].Abort = e.runP1(bctx, in, &sc.r0, &sc.results[0])
 	}()
-	abort, failed, cerr := flujoimpl.Gather(ctx, sc.done, sc.results[:], sc.aborts[:], sc.finished[:], true, bctx.Cancel)
+	go func() {
+		defer sc.fan.Exit(1, "fail")
+		sc.o1, sc.branches[1].Abort = e.stepFail.Run(bctx, &sc.r1.Eng.Env, in, sc.r1.Frame(), &sc.results[1])
+	}()
+	abort, failed, cerr := sc.fan.Wait()
 	if cerr != nil {
 		// They hold the scope too: it is cancelled, never reused.
 		bctx.Abandon()
-		return *new(flujotest.Job), flujoimpl.Abandoned(res, sc.results[:], sc.finished[:], cerr)
+		return *new(flujotest.Job), sc.fan.Abandoned(res, cerr)
 	}
 	e.scopes.Put(bctx)
 	defer e.scratch.Load().Put(sc.owner)
@@ -2338,7 +2314,7 @@ type scratchFanErrorOnConflictExecutor struct {
 }
 
 func newscratchFanErrorOnConflictExecutor() scratchFanErrorOnConflictExecutor {
-	return scratchFanErrorOnConflictExecutor{parFan: scratchFanErrorOnConflictExecutorFan{done: make(chan int, 3)}}
+	return scratchFanErrorOnConflictExecutor{parFan: scratchFanErrorOnConflictExecutorFan{done: make(chan struct{}, 1)}}
 }
 func resetscratchFanErrorOnConflictExecutor(u *scratchFanErrorOnConflictExecutor) {
 	*u = scratchFanErrorOnConflictExecutor{parFan: scratchFanErrorOnConflictExecutorFan{done: u.parFan.done}}
@@ -2453,9 +2429,9 @@ func (e *FanErrorOnConflictExecutor) ExecuteWithMonitoring(ctx context.Context, 
 // scratchFanErrorOnConflictExecutorFan is the working space of one run of parallel "fan".
 type scratchFanErrorOnConflictExecutorFan struct {
 	results  [3]flujo.StepResult
-	aborts   [3]error
-	finished [3]bool
-	done     chan int
+	branches [3]flujoimpl.FanBranch
+	fan      flujoimpl.Fan
+	done     chan struct{}
 	owner    *scratchFanErrorOnConflictExecutor // the pooled object holding this one
 	o0       flujotest.Job
 	r0       flujoimpl.Run[flujotest.State]
@@ -2499,34 +2475,28 @@ func (e *FanErrorOnConflictExecutor) runFan(ctx context.Context, in flujotest.Jo
 	sc.r0 = *r
 	sc.w0 = *r.State
 	sc.r0.State = &sc.w0
-	e.svc.Track.EnterChild()
-	go func() {
-		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 0, "p1", &sc.results[0], &sc.o0, &sc.aborts[0], func() (flujotest.Job, error) { return e.runP1(bctx, in, &sc.r0, &sc.results[0]) })
-	}()
 	sc.r1 = *r
 	sc.w1 = *r.State
 	sc.r1.State = &sc.w1
-	e.svc.Track.EnterChild()
-	go func() {
-		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 1, "a2", &sc.results[1], &sc.o1, &sc.aborts[1], func() (flujotest.Job, error) {
-			return e.stepA2.Run(bctx, &sc.r1.Eng.Env, in, sc.r1.Frame(), &sc.results[1])
-		})
-	}()
 	sc.r2 = *r
-	e.svc.Track.EnterChild()
+	sc.fan.Start(ctx, bctx, true, sc.results[:], sc.branches[:], sc.done, &e.svc.Track)
 	go func() {
-		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 2, "echo", &sc.results[2], &sc.o2, &sc.aborts[2], func() (flujotest.Job, error) {
-			return e.stepEcho.Run(bctx, &sc.r2.Eng.Env, in, sc.r2.Frame(), &sc.results[2])
-		})
+		defer sc.fan.Exit(0, "p1")
+		sc.o0, sc.branches[0].Abort = e.runP1(bctx, in, &sc.r0, &sc.results[0])
 	}()
-	abort, failed, cerr := flujoimpl.Gather(ctx, sc.done, sc.results[:], sc.aborts[:], sc.finished[:], true, bctx.Cancel)
+	go func() {
+		defer sc.fan.Exit(1, "a2")
+		sc.o1, sc.branches[1].Abort = e.stepA2.Run(bctx, &sc.r1.Eng.Env, in, sc.r1.Frame(), &sc.results[1])
+	}()
+	go func() {
+		defer sc.fan.Exit(2, "echo")
+		sc.o2, sc.branches[2].Abort = e.stepEcho.Run(bctx, &sc.r2.Eng.Env, in, sc.r2.Frame(), &sc.results[2])
+	}()
+	abort, failed, cerr := sc.fan.Wait()
 	if cerr != nil {
 		// They hold the scope too: it is cancelled, never reused.
 		bctx.Abandon()
-		return *new(flujotest.Job), flujoimpl.Abandoned(res, sc.results[:], sc.finished[:], cerr)
+		return *new(flujotest.Job), sc.fan.Abandoned(res, cerr)
 	}
 	e.scopes.Put(bctx)
 	defer e.scratch.Load().Put(sc.owner)
@@ -2591,7 +2561,7 @@ type scratchFanJoinFailsExecutor struct {
 }
 
 func newscratchFanJoinFailsExecutor() scratchFanJoinFailsExecutor {
-	return scratchFanJoinFailsExecutor{parFan: scratchFanJoinFailsExecutorFan{done: make(chan int, 3)}}
+	return scratchFanJoinFailsExecutor{parFan: scratchFanJoinFailsExecutorFan{done: make(chan struct{}, 1)}}
 }
 func resetscratchFanJoinFailsExecutor(u *scratchFanJoinFailsExecutor) {
 	*u = scratchFanJoinFailsExecutor{parFan: scratchFanJoinFailsExecutorFan{done: u.parFan.done}}
@@ -2690,9 +2660,9 @@ func (e *FanJoinFailsExecutor) ExecuteWithMonitoring(ctx context.Context, in flu
 // scratchFanJoinFailsExecutorFan is the working space of one run of parallel "fan".
 type scratchFanJoinFailsExecutorFan struct {
 	results  [3]flujo.StepResult
-	aborts   [3]error
-	finished [3]bool
-	done     chan int
+	branches [3]flujoimpl.FanBranch
+	fan      flujoimpl.Fan
+	done     chan struct{}
 	owner    *scratchFanJoinFailsExecutor // the pooled object holding this one
 	o0       flujotest.Job
 	r0       flujoimpl.Run[flujotest.State]
@@ -2717,36 +2687,28 @@ func (e *FanJoinFailsExecutor) runFan(ctx context.Context, in flujotest.Job, r *
 	sc.r0 = *r
 	sc.w0 = *r.State
 	sc.r0.State = &sc.w0
-	e.svc.Track.EnterChild()
-	go func() {
-		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 0, "a1", &sc.results[0], &sc.o0, &sc.aborts[0], func() (flujotest.Job, error) {
-			return e.stepA1.Run(bctx, &sc.r0.Eng.Env, in, sc.r0.Frame(), &sc.results[0])
-		})
-	}()
 	sc.r1 = *r
 	sc.w1 = *r.State
 	sc.r1.State = &sc.w1
-	e.svc.Track.EnterChild()
-	go func() {
-		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 1, "b", &sc.results[1], &sc.o1, &sc.aborts[1], func() (flujotest.Job, error) {
-			return e.stepB.Run(bctx, &sc.r1.Eng.Env, in, sc.r1.Frame(), &sc.results[1])
-		})
-	}()
 	sc.r2 = *r
-	e.svc.Track.EnterChild()
+	sc.fan.Start(ctx, bctx, false, sc.results[:], sc.branches[:], sc.done, &e.svc.Track)
 	go func() {
-		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 2, "fail", &sc.results[2], &sc.o2, &sc.aborts[2], func() (flujotest.Job, error) {
-			return e.stepFail.Run(bctx, &sc.r2.Eng.Env, in, sc.r2.Frame(), &sc.results[2])
-		})
+		defer sc.fan.Exit(0, "a1")
+		sc.o0, sc.branches[0].Abort = e.stepA1.Run(bctx, &sc.r0.Eng.Env, in, sc.r0.Frame(), &sc.results[0])
 	}()
-	abort, failed, cerr := flujoimpl.Gather(ctx, sc.done, sc.results[:], sc.aborts[:], sc.finished[:], false, bctx.Cancel)
+	go func() {
+		defer sc.fan.Exit(1, "b")
+		sc.o1, sc.branches[1].Abort = e.stepB.Run(bctx, &sc.r1.Eng.Env, in, sc.r1.Frame(), &sc.results[1])
+	}()
+	go func() {
+		defer sc.fan.Exit(2, "fail")
+		sc.o2, sc.branches[2].Abort = e.stepFail.Run(bctx, &sc.r2.Eng.Env, in, sc.r2.Frame(), &sc.results[2])
+	}()
+	abort, failed, cerr := sc.fan.Wait()
 	if cerr != nil {
 		// They hold the scope too: it is cancelled, never reused.
 		bctx.Abandon()
-		return *new(flujotest.Job), flujoimpl.Abandoned(res, sc.results[:], sc.finished[:], cerr)
+		return *new(flujotest.Job), sc.fan.Abandoned(res, cerr)
 	}
 	e.scopes.Put(bctx)
 	defer e.scratch.Load().Put(sc.owner)
@@ -2787,7 +2749,7 @@ type scratchFanKeepFirstExecutor struct {
 }
 
 func newscratchFanKeepFirstExecutor() scratchFanKeepFirstExecutor {
-	return scratchFanKeepFirstExecutor{parFan: scratchFanKeepFirstExecutorFan{done: make(chan int, 3)}}
+	return scratchFanKeepFirstExecutor{parFan: scratchFanKeepFirstExecutorFan{done: make(chan struct{}, 1)}}
 }
 func resetscratchFanKeepFirstExecutor(u *scratchFanKeepFirstExecutor) {
 	*u = scratchFanKeepFirstExecutor{parFan: scratchFanKeepFirstExecutorFan{done: u.parFan.done}}
@@ -2902,9 +2864,9 @@ func (e *FanKeepFirstExecutor) ExecuteWithMonitoring(ctx context.Context, in flu
 // scratchFanKeepFirstExecutorFan is the working space of one run of parallel "fan".
 type scratchFanKeepFirstExecutorFan struct {
 	results  [3]flujo.StepResult
-	aborts   [3]error
-	finished [3]bool
-	done     chan int
+	branches [3]flujoimpl.FanBranch
+	fan      flujoimpl.Fan
+	done     chan struct{}
 	owner    *scratchFanKeepFirstExecutor // the pooled object holding this one
 	o0       flujotest.Job
 	r0       flujoimpl.Run[flujotest.State]
@@ -2929,34 +2891,28 @@ func (e *FanKeepFirstExecutor) runFan(ctx context.Context, in flujotest.Job, r *
 	sc.r0 = *r
 	sc.w0 = *r.State
 	sc.r0.State = &sc.w0
-	e.svc.Track.EnterChild()
-	go func() {
-		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 0, "p1", &sc.results[0], &sc.o0, &sc.aborts[0], func() (flujotest.Job, error) { return e.runP1(bctx, in, &sc.r0, &sc.results[0]) })
-	}()
 	sc.r1 = *r
 	sc.w1 = *r.State
 	sc.r1.State = &sc.w1
-	e.svc.Track.EnterChild()
-	go func() {
-		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 1, "a2", &sc.results[1], &sc.o1, &sc.aborts[1], func() (flujotest.Job, error) {
-			return e.stepA2.Run(bctx, &sc.r1.Eng.Env, in, sc.r1.Frame(), &sc.results[1])
-		})
-	}()
 	sc.r2 = *r
-	e.svc.Track.EnterChild()
+	sc.fan.Start(ctx, bctx, true, sc.results[:], sc.branches[:], sc.done, &e.svc.Track)
 	go func() {
-		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 2, "echo", &sc.results[2], &sc.o2, &sc.aborts[2], func() (flujotest.Job, error) {
-			return e.stepEcho.Run(bctx, &sc.r2.Eng.Env, in, sc.r2.Frame(), &sc.results[2])
-		})
+		defer sc.fan.Exit(0, "p1")
+		sc.o0, sc.branches[0].Abort = e.runP1(bctx, in, &sc.r0, &sc.results[0])
 	}()
-	abort, failed, cerr := flujoimpl.Gather(ctx, sc.done, sc.results[:], sc.aborts[:], sc.finished[:], true, bctx.Cancel)
+	go func() {
+		defer sc.fan.Exit(1, "a2")
+		sc.o1, sc.branches[1].Abort = e.stepA2.Run(bctx, &sc.r1.Eng.Env, in, sc.r1.Frame(), &sc.results[1])
+	}()
+	go func() {
+		defer sc.fan.Exit(2, "echo")
+		sc.o2, sc.branches[2].Abort = e.stepEcho.Run(bctx, &sc.r2.Eng.Env, in, sc.r2.Frame(), &sc.results[2])
+	}()
+	abort, failed, cerr := sc.fan.Wait()
 	if cerr != nil {
 		// They hold the scope too: it is cancelled, never reused.
 		bctx.Abandon()
-		return *new(flujotest.Job), flujoimpl.Abandoned(res, sc.results[:], sc.finished[:], cerr)
+		return *new(flujotest.Job), sc.fan.Abandoned(res, cerr)
 	}
 	e.scopes.Put(bctx)
 	defer e.scratch.Load().Put(sc.owner)
@@ -3018,7 +2974,7 @@ type scratchFanMergeUpdateExecutor struct {
 }
 
 func newscratchFanMergeUpdateExecutor() scratchFanMergeUpdateExecutor {
-	return scratchFanMergeUpdateExecutor{parFan: scratchFanMergeUpdateExecutorFan{done: make(chan int, 3)}}
+	return scratchFanMergeUpdateExecutor{parFan: scratchFanMergeUpdateExecutorFan{done: make(chan struct{}, 1)}}
 }
 func resetscratchFanMergeUpdateExecutor(u *scratchFanMergeUpdateExecutor) {
 	*u = scratchFanMergeUpdateExecutor{parFan: scratchFanMergeUpdateExecutorFan{done: u.parFan.done}}
@@ -3133,9 +3089,9 @@ func (e *FanMergeUpdateExecutor) ExecuteWithMonitoring(ctx context.Context, in f
 // scratchFanMergeUpdateExecutorFan is the working space of one run of parallel "fan".
 type scratchFanMergeUpdateExecutorFan struct {
 	results  [3]flujo.StepResult
-	aborts   [3]error
-	finished [3]bool
-	done     chan int
+	branches [3]flujoimpl.FanBranch
+	fan      flujoimpl.Fan
+	done     chan struct{}
 	owner    *scratchFanMergeUpdateExecutor // the pooled object holding this one
 	o0       flujotest.Job
 	r0       flujoimpl.Run[flujotest.State]
@@ -3160,34 +3116,28 @@ func (e *FanMergeUpdateExecutor) runFan(ctx context.Context, in flujotest.Job, r
 	sc.r0 = *r
 	sc.w0 = *r.State
 	sc.r0.State = &sc.w0
-	e.svc.Track.EnterChild()
-	go func() {
-		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 0, "p1", &sc.results[0], &sc.o0, &sc.aborts[0], func() (flujotest.Job, error) { return e.runP1(bctx, in, &sc.r0, &sc.results[0]) })
-	}()
 	sc.r1 = *r
 	sc.w1 = *r.State
 	sc.r1.State = &sc.w1
-	e.svc.Track.EnterChild()
-	go func() {
-		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 1, "a2", &sc.results[1], &sc.o1, &sc.aborts[1], func() (flujotest.Job, error) {
-			return e.stepA2.Run(bctx, &sc.r1.Eng.Env, in, sc.r1.Frame(), &sc.results[1])
-		})
-	}()
 	sc.r2 = *r
-	e.svc.Track.EnterChild()
+	sc.fan.Start(ctx, bctx, true, sc.results[:], sc.branches[:], sc.done, &e.svc.Track)
 	go func() {
-		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 2, "echo", &sc.results[2], &sc.o2, &sc.aborts[2], func() (flujotest.Job, error) {
-			return e.stepEcho.Run(bctx, &sc.r2.Eng.Env, in, sc.r2.Frame(), &sc.results[2])
-		})
+		defer sc.fan.Exit(0, "p1")
+		sc.o0, sc.branches[0].Abort = e.runP1(bctx, in, &sc.r0, &sc.results[0])
 	}()
-	abort, failed, cerr := flujoimpl.Gather(ctx, sc.done, sc.results[:], sc.aborts[:], sc.finished[:], true, bctx.Cancel)
+	go func() {
+		defer sc.fan.Exit(1, "a2")
+		sc.o1, sc.branches[1].Abort = e.stepA2.Run(bctx, &sc.r1.Eng.Env, in, sc.r1.Frame(), &sc.results[1])
+	}()
+	go func() {
+		defer sc.fan.Exit(2, "echo")
+		sc.o2, sc.branches[2].Abort = e.stepEcho.Run(bctx, &sc.r2.Eng.Env, in, sc.r2.Frame(), &sc.results[2])
+	}()
+	abort, failed, cerr := sc.fan.Wait()
 	if cerr != nil {
 		// They hold the scope too: it is cancelled, never reused.
 		bctx.Abandon()
-		return *new(flujotest.Job), flujoimpl.Abandoned(res, sc.results[:], sc.finished[:], cerr)
+		return *new(flujotest.Job), sc.fan.Abandoned(res, cerr)
 	}
 	e.scopes.Put(bctx)
 	defer e.scratch.Load().Put(sc.owner)
@@ -3249,7 +3199,7 @@ type scratchFanNoMergeExecutor struct {
 }
 
 func newscratchFanNoMergeExecutor() scratchFanNoMergeExecutor {
-	return scratchFanNoMergeExecutor{parFan: scratchFanNoMergeExecutorFan{done: make(chan int, 3)}}
+	return scratchFanNoMergeExecutor{parFan: scratchFanNoMergeExecutorFan{done: make(chan struct{}, 1)}}
 }
 func resetscratchFanNoMergeExecutor(u *scratchFanNoMergeExecutor) {
 	*u = scratchFanNoMergeExecutor{parFan: scratchFanNoMergeExecutorFan{done: u.parFan.done}}
@@ -3364,9 +3314,9 @@ func (e *FanNoMergeExecutor) ExecuteWithMonitoring(ctx context.Context, in flujo
 // scratchFanNoMergeExecutorFan is the working space of one run of parallel "fan".
 type scratchFanNoMergeExecutorFan struct {
 	results  [3]flujo.StepResult
-	aborts   [3]error
-	finished [3]bool
-	done     chan int
+	branches [3]flujoimpl.FanBranch
+	fan      flujoimpl.Fan
+	done     chan struct{}
 	owner    *scratchFanNoMergeExecutor // the pooled object holding this one
 	o0       flujotest.Job
 	r0       flujoimpl.Run[flujotest.State]
@@ -3391,34 +3341,28 @@ func (e *FanNoMergeExecutor) runFan(ctx context.Context, in flujotest.Job, r *fl
 	sc.r0 = *r
 	sc.w0 = *r.State
 	sc.r0.State = &sc.w0
-	e.svc.Track.EnterChild()
-	go func() {
-		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 0, "p1", &sc.results[0], &sc.o0, &sc.aborts[0], func() (flujotest.Job, error) { return e.runP1(bctx, in, &sc.r0, &sc.results[0]) })
-	}()
 	sc.r1 = *r
 	sc.w1 = *r.State
 	sc.r1.State = &sc.w1
-	e.svc.Track.EnterChild()
-	go func() {
-		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 1, "a2", &sc.results[1], &sc.o1, &sc.aborts[1], func() (flujotest.Job, error) {
-			return e.stepA2.Run(bctx, &sc.r1.Eng.Env, in, sc.r1.Frame(), &sc.results[1])
-		})
-	}()
 	sc.r2 = *r
-	e.svc.Track.EnterChild()
+	sc.fan.Start(ctx, bctx, true, sc.results[:], sc.branches[:], sc.done, &e.svc.Track)
 	go func() {
-		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 2, "echo", &sc.results[2], &sc.o2, &sc.aborts[2], func() (flujotest.Job, error) {
-			return e.stepEcho.Run(bctx, &sc.r2.Eng.Env, in, sc.r2.Frame(), &sc.results[2])
-		})
+		defer sc.fan.Exit(0, "p1")
+		sc.o0, sc.branches[0].Abort = e.runP1(bctx, in, &sc.r0, &sc.results[0])
 	}()
-	abort, failed, cerr := flujoimpl.Gather(ctx, sc.done, sc.results[:], sc.aborts[:], sc.finished[:], true, bctx.Cancel)
+	go func() {
+		defer sc.fan.Exit(1, "a2")
+		sc.o1, sc.branches[1].Abort = e.stepA2.Run(bctx, &sc.r1.Eng.Env, in, sc.r1.Frame(), &sc.results[1])
+	}()
+	go func() {
+		defer sc.fan.Exit(2, "echo")
+		sc.o2, sc.branches[2].Abort = e.stepEcho.Run(bctx, &sc.r2.Eng.Env, in, sc.r2.Frame(), &sc.results[2])
+	}()
+	abort, failed, cerr := sc.fan.Wait()
 	if cerr != nil {
 		// They hold the scope too: it is cancelled, never reused.
 		bctx.Abandon()
-		return *new(flujotest.Job), flujoimpl.Abandoned(res, sc.results[:], sc.finished[:], cerr)
+		return *new(flujotest.Job), sc.fan.Abandoned(res, cerr)
 	}
 	e.scopes.Put(bctx)
 	defer e.scratch.Load().Put(sc.owner)
@@ -3688,7 +3632,7 @@ type scratchGoexitParallelExecutor struct {
 }
 
 func newscratchGoexitParallelExecutor() scratchGoexitParallelExecutor {
-	return scratchGoexitParallelExecutor{parFan: scratchGoexitParallelExecutorFan{done: make(chan int, 2)}}
+	return scratchGoexitParallelExecutor{parFan: scratchGoexitParallelExecutorFan{done: make(chan struct{}, 1)}}
 }
 func resetscratchGoexitParallelExecutor(u *scratchGoexitParallelExecutor) {
 	*u = scratchGoexitParallelExecutor{parFan: scratchGoexitParallelExecutorFan{done: u.parFan.done}}
@@ -3763,9 +3707,9 @@ func (e *GoexitParallelExecutor) ExecuteWithMonitoring(ctx context.Context, in f
 // scratchGoexitParallelExecutorFan is the working space of one run of parallel "fan".
 type scratchGoexitParallelExecutorFan struct {
 	results  [2]flujo.StepResult
-	aborts   [2]error
-	finished [2]bool
-	done     chan int
+	branches [2]flujoimpl.FanBranch
+	fan      flujoimpl.Fan
+	done     chan struct{}
 	owner    *scratchGoexitParallelExecutor // the pooled object holding this one
 	o0       flujotest.Job
 	r0       flujoimpl.Run[struct{}]
@@ -3784,26 +3728,21 @@ func (e *GoexitParallelExecutor) runFan(ctx context.Context, in flujotest.Job, r
 	sc.owner = u
 	bctx := e.scopes.Get(ctx)
 	sc.r0 = *r
-	e.svc.Track.EnterChild()
-	go func() {
-		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 0, "exit", &sc.results[0], &sc.o0, &sc.aborts[0], func() (flujotest.Job, error) {
-			return e.stepExit.Run(bctx, &sc.r0.Eng.Env, in, sc.r0.Frame(), &sc.results[0])
-		})
-	}()
 	sc.r1 = *r
-	e.svc.Track.EnterChild()
+	sc.fan.Start(ctx, bctx, true, sc.results[:], sc.branches[:], sc.done, &e.svc.Track)
 	go func() {
-		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 1, "echo", &sc.results[1], &sc.o1, &sc.aborts[1], func() (flujotest.Job, error) {
-			return e.stepEcho.Run(bctx, &sc.r1.Eng.Env, in, sc.r1.Frame(), &sc.results[1])
-		})
+		defer sc.fan.Exit(0, "exit")
+		sc.o0, sc.branches[0].Abort = e.stepExit.Run(bctx, &sc.r0.Eng.Env, in, sc.r0.Frame(), &sc.results[0])
 	}()
-	abort, failed, cerr := flujoimpl.Gather(ctx, sc.done, sc.results[:], sc.aborts[:], sc.finished[:], true, bctx.Cancel)
+	go func() {
+		defer sc.fan.Exit(1, "echo")
+		sc.o1, sc.branches[1].Abort = e.stepEcho.Run(bctx, &sc.r1.Eng.Env, in, sc.r1.Frame(), &sc.results[1])
+	}()
+	abort, failed, cerr := sc.fan.Wait()
 	if cerr != nil {
 		// They hold the scope too: it is cancelled, never reused.
 		bctx.Abandon()
-		return *new(flujotest.Job), flujoimpl.Abandoned(res, sc.results[:], sc.finished[:], cerr)
+		return *new(flujotest.Job), sc.fan.Abandoned(res, cerr)
 	}
 	e.scopes.Put(bctx)
 	defer e.scratch.Load().Put(sc.owner)
@@ -4197,7 +4136,7 @@ type scratchJoinFailsAfterIgnoredExecutor struct {
 }
 
 func newscratchJoinFailsAfterIgnoredExecutor() scratchJoinFailsAfterIgnoredExecutor {
-	return scratchJoinFailsAfterIgnoredExecutor{parFan: scratchJoinFailsAfterIgnoredExecutorFan{done: make(chan int, 2)}}
+	return scratchJoinFailsAfterIgnoredExecutor{parFan: scratchJoinFailsAfterIgnoredExecutorFan{done: make(chan struct{}, 1)}}
 }
 func resetscratchJoinFailsAfterIgnoredExecutor(u *scratchJoinFailsAfterIgnoredExecutor) {
 	*u = scratchJoinFailsAfterIgnoredExecutor{parFan: scratchJoinFailsAfterIgnoredExecutorFan{done: u.parFan.done}}
@@ -4287,9 +4226,9 @@ func (e *JoinFailsAfterIgnoredExecutor) runJoined(ctx context.Context, in flujot
 // scratchJoinFailsAfterIgnoredExecutorFan is the working space of one run of parallel "fan".
 type scratchJoinFailsAfterIgnoredExecutorFan struct {
 	results  [2]flujo.StepResult
-	aborts   [2]error
-	finished [2]bool
-	done     chan int
+	branches [2]flujoimpl.FanBranch
+	fan      flujoimpl.Fan
+	done     chan struct{}
 	owner    *scratchJoinFailsAfterIgnoredExecutor // the pooled object holding this one
 	o0       flujotest.Job
 	r0       flujoimpl.Run[struct{}]
@@ -4308,26 +4247,21 @@ func (e *JoinFailsAfterIgnoredExecutor) runFan(ctx context.Context, in flujotest
 	sc.owner = u
 	bctx := e.scopes.Get(ctx)
 	sc.r0 = *r
-	e.svc.Track.EnterChild()
-	go func() {
-		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 0, "echo", &sc.results[0], &sc.o0, &sc.aborts[0], func() (flujotest.Job, error) {
-			return e.stepEcho.Run(bctx, &sc.r0.Eng.Env, in, sc.r0.Frame(), &sc.results[0])
-		})
-	}()
 	sc.r1 = *r
-	e.svc.Track.EnterChild()
+	sc.fan.Start(ctx, bctx, false, sc.results[:], sc.branches[:], sc.done, &e.svc.Track)
 	go func() {
-		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 1, "fail", &sc.results[1], &sc.o1, &sc.aborts[1], func() (flujotest.Job, error) {
-			return e.stepFail.Run(bctx, &sc.r1.Eng.Env, in, sc.r1.Frame(), &sc.results[1])
-		})
+		defer sc.fan.Exit(0, "echo")
+		sc.o0, sc.branches[0].Abort = e.stepEcho.Run(bctx, &sc.r0.Eng.Env, in, sc.r0.Frame(), &sc.results[0])
 	}()
-	abort, failed, cerr := flujoimpl.Gather(ctx, sc.done, sc.results[:], sc.aborts[:], sc.finished[:], false, bctx.Cancel)
+	go func() {
+		defer sc.fan.Exit(1, "fail")
+		sc.o1, sc.branches[1].Abort = e.stepFail.Run(bctx, &sc.r1.Eng.Env, in, sc.r1.Frame(), &sc.results[1])
+	}()
+	abort, failed, cerr := sc.fan.Wait()
 	if cerr != nil {
 		// They hold the scope too: it is cancelled, never reused.
 		bctx.Abandon()
-		return *new(flujotest.Job), flujoimpl.Abandoned(res, sc.results[:], sc.finished[:], cerr)
+		return *new(flujotest.Job), sc.fan.Abandoned(res, cerr)
 	}
 	e.scopes.Put(bctx)
 	defer e.scratch.Load().Put(sc.owner)
@@ -4535,7 +4469,7 @@ type scratchMaybeConflictExecutor struct {
 }
 
 func newscratchMaybeConflictExecutor() scratchMaybeConflictExecutor {
-	return scratchMaybeConflictExecutor{parMaybe: scratchMaybeConflictExecutorMaybe{done: make(chan int, 2)}}
+	return scratchMaybeConflictExecutor{parMaybe: scratchMaybeConflictExecutorMaybe{done: make(chan struct{}, 1)}}
 }
 func resetscratchMaybeConflictExecutor(u *scratchMaybeConflictExecutor) {
 	*u = scratchMaybeConflictExecutor{parMaybe: scratchMaybeConflictExecutorMaybe{done: u.parMaybe.done}}
@@ -4626,9 +4560,9 @@ func (e *MaybeConflictExecutor) ExecuteWithMonitoring(ctx context.Context, in fl
 // scratchMaybeConflictExecutorMaybe is the working space of one run of parallel "maybe".
 type scratchMaybeConflictExecutorMaybe struct {
 	results  [2]flujo.StepResult
-	aborts   [2]error
-	finished [2]bool
-	done     chan int
+	branches [2]flujoimpl.FanBranch
+	fan      flujoimpl.Fan
+	done     chan struct{}
 	owner    *scratchMaybeConflictExecutor // the pooled object holding this one
 	o0       flujotest.Job
 	r0       flujoimpl.Run[flujotest.State]
@@ -4670,28 +4604,23 @@ func (e *MaybeConflictExecutor) runMaybe(ctx context.Context, in flujotest.Job, 
 	sc.r0 = *r
 	sc.w0 = *r.State
 	sc.r0.State = &sc.w0
-	e.svc.Track.EnterChild()
-	go func() {
-		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 0, "x", &sc.results[0], &sc.o0, &sc.aborts[0], func() (flujotest.Job, error) {
-			return e.stepX.Run(bctx, &sc.r0.Eng.Env, in, sc.r0.Frame(), &sc.results[0])
-		})
-	}()
 	sc.r1 = *r
 	sc.w1 = *r.State
 	sc.r1.State = &sc.w1
-	e.svc.Track.EnterChild()
+	sc.fan.Start(ctx, bctx, true, sc.results[:], sc.branches[:], sc.done, &e.svc.Track)
 	go func() {
-		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 1, "y", &sc.results[1], &sc.o1, &sc.aborts[1], func() (flujotest.Job, error) {
-			return e.stepY.Run(bctx, &sc.r1.Eng.Env, in, sc.r1.Frame(), &sc.results[1])
-		})
+		defer sc.fan.Exit(0, "x")
+		sc.o0, sc.branches[0].Abort = e.stepX.Run(bctx, &sc.r0.Eng.Env, in, sc.r0.Frame(), &sc.results[0])
 	}()
-	abort, failed, cerr := flujoimpl.Gather(ctx, sc.done, sc.results[:], sc.aborts[:], sc.finished[:], true, bctx.Cancel)
+	go func() {
+		defer sc.fan.Exit(1, "y")
+		sc.o1, sc.branches[1].Abort = e.stepY.Run(bctx, &sc.r1.Eng.Env, in, sc.r1.Frame(), &sc.results[1])
+	}()
+	abort, failed, cerr := sc.fan.Wait()
 	if cerr != nil {
 		// They hold the scope too: it is cancelled, never reused.
 		bctx.Abandon()
-		return *new(flujotest.Job), flujoimpl.Abandoned(res, sc.results[:], sc.finished[:], cerr)
+		return *new(flujotest.Job), sc.fan.Abandoned(res, cerr)
 	}
 	e.scopes.Put(bctx)
 	defer e.scratch.Load().Put(sc.owner)
@@ -4909,7 +4838,7 @@ type scratchParallelBlocksExecutor struct {
 }
 
 func newscratchParallelBlocksExecutor() scratchParallelBlocksExecutor {
-	return scratchParallelBlocksExecutor{parFan: scratchParallelBlocksExecutorFan{done: make(chan int, 2)}}
+	return scratchParallelBlocksExecutor{parFan: scratchParallelBlocksExecutorFan{done: make(chan struct{}, 1)}}
 }
 func resetscratchParallelBlocksExecutor(u *scratchParallelBlocksExecutor) {
 	*u = scratchParallelBlocksExecutor{parFan: scratchParallelBlocksExecutorFan{done: u.parFan.done}}
@@ -4981,9 +4910,9 @@ func (e *ParallelBlocksExecutor) ExecuteWithMonitoring(ctx context.Context, in f
 // scratchParallelBlocksExecutorFan is the working space of one run of parallel "fan".
 type scratchParallelBlocksExecutorFan struct {
 	results  [2]flujo.StepResult
-	aborts   [2]error
-	finished [2]bool
-	done     chan int
+	branches [2]flujoimpl.FanBranch
+	fan      flujoimpl.Fan
+	done     chan struct{}
 	owner    *scratchParallelBlocksExecutor // the pooled object holding this one
 	o0       flujotest.Job
 	r0       flujoimpl.Run[struct{}]
@@ -5003,24 +4932,19 @@ func (e *ParallelBlocksExecutor) runFan(ctx context.Context, in flujotest.Job, r
 	bctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	sc.r0 = *r
-	e.svc.Track.EnterChild()
-	go func() {
-		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 0, "block", &sc.results[0], &sc.o0, &sc.aborts[0], func() (flujotest.Job, error) {
-			return e.stepBlock.Run(bctx, &sc.r0.Eng.Env, in, sc.r0.Frame(), &sc.results[0])
-		})
-	}()
 	sc.r1 = *r
-	e.svc.Track.EnterChild()
+	sc.fan.Start(ctx, flujoimpl.CancelFunc(cancel), true, sc.results[:], sc.branches[:], sc.done, &e.svc.Track)
 	go func() {
-		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 1, "echo", &sc.results[1], &sc.o1, &sc.aborts[1], func() (flujotest.Job, error) {
-			return e.stepEcho.Run(bctx, &sc.r1.Eng.Env, in, sc.r1.Frame(), &sc.results[1])
-		})
+		defer sc.fan.Exit(0, "block")
+		sc.o0, sc.branches[0].Abort = e.stepBlock.Run(bctx, &sc.r0.Eng.Env, in, sc.r0.Frame(), &sc.results[0])
 	}()
-	abort, failed, cerr := flujoimpl.Gather(ctx, sc.done, sc.results[:], sc.aborts[:], sc.finished[:], true, cancel)
+	go func() {
+		defer sc.fan.Exit(1, "echo")
+		sc.o1, sc.branches[1].Abort = e.stepEcho.Run(bctx, &sc.r1.Eng.Env, in, sc.r1.Frame(), &sc.results[1])
+	}()
+	abort, failed, cerr := sc.fan.Wait()
 	if cerr != nil {
-		return *new(flujotest.Job), flujoimpl.Abandoned(res, sc.results[:], sc.finished[:], cerr)
+		return *new(flujotest.Job), sc.fan.Abandoned(res, cerr)
 	}
 	defer e.scratch.Load().Put(sc.owner)
 	if stop, abort := flujoimpl.Branches(res, sc.results[:], r.Record, abort, failed); stop {
@@ -5052,7 +4976,7 @@ type scratchParallelIgnoreExecutor struct {
 }
 
 func newscratchParallelIgnoreExecutor() scratchParallelIgnoreExecutor {
-	return scratchParallelIgnoreExecutor{parFan: scratchParallelIgnoreExecutorFan{done: make(chan int, 2)}}
+	return scratchParallelIgnoreExecutor{parFan: scratchParallelIgnoreExecutorFan{done: make(chan struct{}, 1)}}
 }
 func resetscratchParallelIgnoreExecutor(u *scratchParallelIgnoreExecutor) {
 	*u = scratchParallelIgnoreExecutor{parFan: scratchParallelIgnoreExecutorFan{done: u.parFan.done}}
@@ -5127,9 +5051,9 @@ func (e *ParallelIgnoreExecutor) ExecuteWithMonitoring(ctx context.Context, in f
 // scratchParallelIgnoreExecutorFan is the working space of one run of parallel "fan".
 type scratchParallelIgnoreExecutorFan struct {
 	results  [2]flujo.StepResult
-	aborts   [2]error
-	finished [2]bool
-	done     chan int
+	branches [2]flujoimpl.FanBranch
+	fan      flujoimpl.Fan
+	done     chan struct{}
 	owner    *scratchParallelIgnoreExecutor // the pooled object holding this one
 	o0       flujotest.Job
 	r0       flujoimpl.Run[struct{}]
@@ -5148,26 +5072,21 @@ func (e *ParallelIgnoreExecutor) runFan(ctx context.Context, in flujotest.Job, r
 	sc.owner = u
 	bctx := e.scopes.Get(ctx)
 	sc.r0 = *r
-	e.svc.Track.EnterChild()
-	go func() {
-		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 0, "echo", &sc.results[0], &sc.o0, &sc.aborts[0], func() (flujotest.Job, error) {
-			return e.stepEcho.Run(bctx, &sc.r0.Eng.Env, in, sc.r0.Frame(), &sc.results[0])
-		})
-	}()
 	sc.r1 = *r
-	e.svc.Track.EnterChild()
+	sc.fan.Start(ctx, bctx, false, sc.results[:], sc.branches[:], sc.done, &e.svc.Track)
 	go func() {
-		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 1, "fail", &sc.results[1], &sc.o1, &sc.aborts[1], func() (flujotest.Job, error) {
-			return e.stepFail.Run(bctx, &sc.r1.Eng.Env, in, sc.r1.Frame(), &sc.results[1])
-		})
+		defer sc.fan.Exit(0, "echo")
+		sc.o0, sc.branches[0].Abort = e.stepEcho.Run(bctx, &sc.r0.Eng.Env, in, sc.r0.Frame(), &sc.results[0])
 	}()
-	abort, failed, cerr := flujoimpl.Gather(ctx, sc.done, sc.results[:], sc.aborts[:], sc.finished[:], false, bctx.Cancel)
+	go func() {
+		defer sc.fan.Exit(1, "fail")
+		sc.o1, sc.branches[1].Abort = e.stepFail.Run(bctx, &sc.r1.Eng.Env, in, sc.r1.Frame(), &sc.results[1])
+	}()
+	abort, failed, cerr := sc.fan.Wait()
 	if cerr != nil {
 		// They hold the scope too: it is cancelled, never reused.
 		bctx.Abandon()
-		return *new(flujotest.Job), flujoimpl.Abandoned(res, sc.results[:], sc.finished[:], cerr)
+		return *new(flujotest.Job), sc.fan.Abandoned(res, cerr)
 	}
 	e.scopes.Put(bctx)
 	defer e.scratch.Load().Put(sc.owner)
@@ -5200,7 +5119,7 @@ type scratchParallelPropagateExecutor struct {
 }
 
 func newscratchParallelPropagateExecutor() scratchParallelPropagateExecutor {
-	return scratchParallelPropagateExecutor{parFan: scratchParallelPropagateExecutorFan{done: make(chan int, 2)}}
+	return scratchParallelPropagateExecutor{parFan: scratchParallelPropagateExecutorFan{done: make(chan struct{}, 1)}}
 }
 func resetscratchParallelPropagateExecutor(u *scratchParallelPropagateExecutor) {
 	*u = scratchParallelPropagateExecutor{parFan: scratchParallelPropagateExecutorFan{done: u.parFan.done}}
@@ -5275,9 +5194,9 @@ func (e *ParallelPropagateExecutor) ExecuteWithMonitoring(ctx context.Context, i
 // scratchParallelPropagateExecutorFan is the working space of one run of parallel "fan".
 type scratchParallelPropagateExecutorFan struct {
 	results  [2]flujo.StepResult
-	aborts   [2]error
-	finished [2]bool
-	done     chan int
+	branches [2]flujoimpl.FanBranch
+	fan      flujoimpl.Fan
+	done     chan struct{}
 	owner    *scratchParallelPropagateExecutor // the pooled object holding this one
 	o0       flujotest.Job
 	r0       flujoimpl.Run[struct{}]
@@ -5296,26 +5215,21 @@ func (e *ParallelPropagateExecutor) runFan(ctx context.Context, in flujotest.Job
 	sc.owner = u
 	bctx := e.scopes.Get(ctx)
 	sc.r0 = *r
-	e.svc.Track.EnterChild()
-	go func() {
-		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 0, "echo", &sc.results[0], &sc.o0, &sc.aborts[0], func() (flujotest.Job, error) {
-			return e.stepEcho.Run(bctx, &sc.r0.Eng.Env, in, sc.r0.Frame(), &sc.results[0])
-		})
-	}()
 	sc.r1 = *r
-	e.svc.Track.EnterChild()
+	sc.fan.Start(ctx, bctx, true, sc.results[:], sc.branches[:], sc.done, &e.svc.Track)
 	go func() {
-		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 1, "fail", &sc.results[1], &sc.o1, &sc.aborts[1], func() (flujotest.Job, error) {
-			return e.stepFail.Run(bctx, &sc.r1.Eng.Env, in, sc.r1.Frame(), &sc.results[1])
-		})
+		defer sc.fan.Exit(0, "echo")
+		sc.o0, sc.branches[0].Abort = e.stepEcho.Run(bctx, &sc.r0.Eng.Env, in, sc.r0.Frame(), &sc.results[0])
 	}()
-	abort, failed, cerr := flujoimpl.Gather(ctx, sc.done, sc.results[:], sc.aborts[:], sc.finished[:], true, bctx.Cancel)
+	go func() {
+		defer sc.fan.Exit(1, "fail")
+		sc.o1, sc.branches[1].Abort = e.stepFail.Run(bctx, &sc.r1.Eng.Env, in, sc.r1.Frame(), &sc.results[1])
+	}()
+	abort, failed, cerr := sc.fan.Wait()
 	if cerr != nil {
 		// They hold the scope too: it is cancelled, never reused.
 		bctx.Abandon()
-		return *new(flujotest.Job), flujoimpl.Abandoned(res, sc.results[:], sc.finished[:], cerr)
+		return *new(flujotest.Job), sc.fan.Abandoned(res, cerr)
 	}
 	e.scopes.Put(bctx)
 	defer e.scratch.Load().Put(sc.owner)
@@ -5349,7 +5263,7 @@ type scratchParallelSpendExecutor struct {
 }
 
 func newscratchParallelSpendExecutor() scratchParallelSpendExecutor {
-	return scratchParallelSpendExecutor{parFan: scratchParallelSpendExecutorFan{done: make(chan int, 2)}}
+	return scratchParallelSpendExecutor{parFan: scratchParallelSpendExecutorFan{done: make(chan struct{}, 1)}}
 }
 func resetscratchParallelSpendExecutor(u *scratchParallelSpendExecutor) {
 	*u = scratchParallelSpendExecutor{parFan: scratchParallelSpendExecutorFan{done: u.parFan.done}}
@@ -5451,9 +5365,9 @@ func (e *ParallelSpendExecutor) runSpend(ctx context.Context, in flujotest.Job, 
 // scratchParallelSpendExecutorFan is the working space of one run of parallel "fan".
 type scratchParallelSpendExecutorFan struct {
 	results  [2]flujo.StepResult
-	aborts   [2]error
-	finished [2]bool
-	done     chan int
+	branches [2]flujoimpl.FanBranch
+	fan      flujoimpl.Fan
+	done     chan struct{}
 	owner    *scratchParallelSpendExecutor // the pooled object holding this one
 	o0       flujotest.Job
 	r0       flujoimpl.Run[struct{}]
@@ -5472,26 +5386,21 @@ func (e *ParallelSpendExecutor) runFan(ctx context.Context, in flujotest.Job, r 
 	sc.owner = u
 	bctx := e.scopes.Get(ctx)
 	sc.r0 = *r
-	e.svc.Track.EnterChild()
-	go func() {
-		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 0, "left", &sc.results[0], &sc.o0, &sc.aborts[0], func() (flujotest.Job, error) {
-			return e.stepLeft.Run(bctx, &sc.r0.Eng.Env, in, sc.r0.Frame(), &sc.results[0])
-		})
-	}()
 	sc.r1 = *r
-	e.svc.Track.EnterChild()
+	sc.fan.Start(ctx, bctx, true, sc.results[:], sc.branches[:], sc.done, &e.svc.Track)
 	go func() {
-		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 1, "right", &sc.results[1], &sc.o1, &sc.aborts[1], func() (flujotest.Job, error) {
-			return e.stepRight.Run(bctx, &sc.r1.Eng.Env, in, sc.r1.Frame(), &sc.results[1])
-		})
+		defer sc.fan.Exit(0, "left")
+		sc.o0, sc.branches[0].Abort = e.stepLeft.Run(bctx, &sc.r0.Eng.Env, in, sc.r0.Frame(), &sc.results[0])
 	}()
-	abort, failed, cerr := flujoimpl.Gather(ctx, sc.done, sc.results[:], sc.aborts[:], sc.finished[:], true, bctx.Cancel)
+	go func() {
+		defer sc.fan.Exit(1, "right")
+		sc.o1, sc.branches[1].Abort = e.stepRight.Run(bctx, &sc.r1.Eng.Env, in, sc.r1.Frame(), &sc.results[1])
+	}()
+	abort, failed, cerr := sc.fan.Wait()
 	if cerr != nil {
 		// They hold the scope too: it is cancelled, never reused.
 		bctx.Abandon()
-		return *new(flujotest.Job), flujoimpl.Abandoned(res, sc.results[:], sc.finished[:], cerr)
+		return *new(flujotest.Job), sc.fan.Abandoned(res, cerr)
 	}
 	e.scopes.Put(bctx)
 	defer e.scratch.Load().Put(sc.owner)
@@ -5975,8 +5884,8 @@ type scratchTwoFansExecutor struct {
 
 func newscratchTwoFansExecutor() scratchTwoFansExecutor {
 	return scratchTwoFansExecutor{
-		parFan1: scratchTwoFansExecutorFan1{done: make(chan int, 2)},
-		parFan2: scratchTwoFansExecutorFan2{done: make(chan int, 2)},
+		parFan1: scratchTwoFansExecutorFan1{done: make(chan struct{}, 1)},
+		parFan2: scratchTwoFansExecutorFan2{done: make(chan struct{}, 1)},
 	}
 }
 func resetscratchTwoFansExecutor(u *scratchTwoFansExecutor) {
@@ -6090,9 +5999,9 @@ func (e *TwoFansExecutor) runTwo(ctx context.Context, in flujotest.Job, r *flujo
 // scratchTwoFansExecutorFan1 is the working space of one run of parallel "fan1".
 type scratchTwoFansExecutorFan1 struct {
 	results  [2]flujo.StepResult
-	aborts   [2]error
-	finished [2]bool
-	done     chan int
+	branches [2]flujoimpl.FanBranch
+	fan      flujoimpl.Fan
+	done     chan struct{}
 	owner    *scratchTwoFansExecutor // the pooled object holding this one
 	o0       flujotest.Job
 	r0       flujoimpl.Run[struct{}]
@@ -6111,26 +6020,21 @@ func (e *TwoFansExecutor) runFan1(ctx context.Context, in flujotest.Job, r *fluj
 	sc.owner = u
 	bctx := e.scopes.Get(ctx)
 	sc.r0 = *r
-	e.svc.Track.EnterChild()
-	go func() {
-		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 0, "l1", &sc.results[0], &sc.o0, &sc.aborts[0], func() (flujotest.Job, error) {
-			return e.stepL1.Run(bctx, &sc.r0.Eng.Env, in, sc.r0.Frame(), &sc.results[0])
-		})
-	}()
 	sc.r1 = *r
-	e.svc.Track.EnterChild()
+	sc.fan.Start(ctx, bctx, true, sc.results[:], sc.branches[:], sc.done, &e.svc.Track)
 	go func() {
-		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 1, "r1", &sc.results[1], &sc.o1, &sc.aborts[1], func() (flujotest.Job, error) {
-			return e.stepR1.Run(bctx, &sc.r1.Eng.Env, in, sc.r1.Frame(), &sc.results[1])
-		})
+		defer sc.fan.Exit(0, "l1")
+		sc.o0, sc.branches[0].Abort = e.stepL1.Run(bctx, &sc.r0.Eng.Env, in, sc.r0.Frame(), &sc.results[0])
 	}()
-	abort, failed, cerr := flujoimpl.Gather(ctx, sc.done, sc.results[:], sc.aborts[:], sc.finished[:], true, bctx.Cancel)
+	go func() {
+		defer sc.fan.Exit(1, "r1")
+		sc.o1, sc.branches[1].Abort = e.stepR1.Run(bctx, &sc.r1.Eng.Env, in, sc.r1.Frame(), &sc.results[1])
+	}()
+	abort, failed, cerr := sc.fan.Wait()
 	if cerr != nil {
 		// They hold the scope too: it is cancelled, never reused.
 		bctx.Abandon()
-		return *new(flujotest.Job), flujoimpl.Abandoned(res, sc.results[:], sc.finished[:], cerr)
+		return *new(flujotest.Job), sc.fan.Abandoned(res, cerr)
 	}
 	e.scopes.Put(bctx)
 	defer e.scratch.Load().Put(sc.owner)
@@ -6148,9 +6052,9 @@ func (e *TwoFansExecutor) runFan1(ctx context.Context, in flujotest.Job, r *fluj
 // scratchTwoFansExecutorFan2 is the working space of one run of parallel "fan2".
 type scratchTwoFansExecutorFan2 struct {
 	results  [2]flujo.StepResult
-	aborts   [2]error
-	finished [2]bool
-	done     chan int
+	branches [2]flujoimpl.FanBranch
+	fan      flujoimpl.Fan
+	done     chan struct{}
 	owner    *scratchTwoFansExecutor // the pooled object holding this one
 	o0       flujotest.Job
 	r0       flujoimpl.Run[struct{}]
@@ -6169,26 +6073,21 @@ func (e *TwoFansExecutor) runFan2(ctx context.Context, in flujotest.Job, r *fluj
 	sc.owner = u
 	bctx := e.scopes.Get(ctx)
 	sc.r0 = *r
-	e.svc.Track.EnterChild()
-	go func() {
-		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 0, "l2", &sc.results[0], &sc.o0, &sc.aborts[0], func() (flujotest.Job, error) {
-			return e.stepL2.Run(bctx, &sc.r0.Eng.Env, in, sc.r0.Frame(), &sc.results[0])
-		})
-	}()
 	sc.r1 = *r
-	e.svc.Track.EnterChild()
+	sc.fan.Start(ctx, bctx, true, sc.results[:], sc.branches[:], sc.done, &e.svc.Track)
 	go func() {
-		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 1, "r2", &sc.results[1], &sc.o1, &sc.aborts[1], func() (flujotest.Job, error) {
-			return e.stepR2.Run(bctx, &sc.r1.Eng.Env, in, sc.r1.Frame(), &sc.results[1])
-		})
+		defer sc.fan.Exit(0, "l2")
+		sc.o0, sc.branches[0].Abort = e.stepL2.Run(bctx, &sc.r0.Eng.Env, in, sc.r0.Frame(), &sc.results[0])
 	}()
-	abort, failed, cerr := flujoimpl.Gather(ctx, sc.done, sc.results[:], sc.aborts[:], sc.finished[:], true, bctx.Cancel)
+	go func() {
+		defer sc.fan.Exit(1, "r2")
+		sc.o1, sc.branches[1].Abort = e.stepR2.Run(bctx, &sc.r1.Eng.Env, in, sc.r1.Frame(), &sc.results[1])
+	}()
+	abort, failed, cerr := sc.fan.Wait()
 	if cerr != nil {
 		// They hold the scope too: it is cancelled, never reused.
 		bctx.Abandon()
-		return *new(flujotest.Job), flujoimpl.Abandoned(res, sc.results[:], sc.finished[:], cerr)
+		return *new(flujotest.Job), sc.fan.Abandoned(res, cerr)
 	}
 	e.scopes.Put(bctx)
 	defer e.scratch.Load().Put(sc.owner)

@@ -885,7 +885,7 @@ type scratchBudgetFanExecutor struct {
 }
 
 func newscratchBudgetFanExecutor() scratchBudgetFanExecutor {
-	return scratchBudgetFanExecutor{parFan: scratchBudgetFanExecutorFan{done: make(chan int, 2)}}
+	return scratchBudgetFanExecutor{parFan: scratchBudgetFanExecutorFan{done: make(chan struct{}, 1)}}
 }
 func resetscratchBudgetFanExecutor(u *scratchBudgetFanExecutor) {
 	*u = scratchBudgetFanExecutor{parFan: scratchBudgetFanExecutorFan{done: u.parFan.done}}
@@ -966,9 +966,9 @@ func (e *BudgetFanExecutor) ExecuteWithMonitoring(ctx context.Context, in flujot
 // scratchBudgetFanExecutorFan is the working space of one run of parallel "fan".
 type scratchBudgetFanExecutorFan struct {
 	results  [2]flujo.StepResult
-	aborts   [2]error
-	finished [2]bool
-	done     chan int
+	branches [2]flujoimpl.FanBranch
+	fan      flujoimpl.Fan
+	done     chan struct{}
 	owner    *scratchBudgetFanExecutor // the pooled object holding this one
 	o0       flujotest.Charge
 	r0       flujoimpl.Run[struct{}]
@@ -988,24 +988,19 @@ func (e *BudgetFanExecutor) runFan(ctx context.Context, in flujotest.Bill, r *fl
 	bctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	sc.r0 = *r
-	e.svc.Track.EnterChild()
-	go func() {
-		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 0, "paid", &sc.results[0], &sc.o0, &sc.aborts[0], func() (flujotest.Charge, error) {
-			return e.stepPaid.Run(bctx, &sc.r0.Eng.Env, in, sc.r0.Frame(), &sc.results[0])
-		})
-	}()
 	sc.r1 = *r
-	e.svc.Track.EnterChild()
+	sc.fan.Start(ctx, flujoimpl.CancelFunc(cancel), true, sc.results[:], sc.branches[:], sc.done, &e.svc.Track)
 	go func() {
-		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 1, "free", &sc.results[1], &sc.o1, &sc.aborts[1], func() (flujotest.Charge, error) {
-			return e.stepFree.Run(bctx, &sc.r1.Eng.Env, in, sc.r1.Frame(), &sc.results[1])
-		})
+		defer sc.fan.Exit(0, "paid")
+		sc.o0, sc.branches[0].Abort = e.stepPaid.Run(bctx, &sc.r0.Eng.Env, in, sc.r0.Frame(), &sc.results[0])
 	}()
-	abort, failed, cerr := flujoimpl.Gather(ctx, sc.done, sc.results[:], sc.aborts[:], sc.finished[:], true, cancel)
+	go func() {
+		defer sc.fan.Exit(1, "free")
+		sc.o1, sc.branches[1].Abort = e.stepFree.Run(bctx, &sc.r1.Eng.Env, in, sc.r1.Frame(), &sc.results[1])
+	}()
+	abort, failed, cerr := sc.fan.Wait()
 	if cerr != nil {
-		return *new(flujotest.Charge), flujoimpl.Abandoned(res, sc.results[:], sc.finished[:], cerr)
+		return *new(flujotest.Charge), sc.fan.Abandoned(res, cerr)
 	}
 	defer e.scratch.Load().Put(sc.owner)
 	if stop, abort := flujoimpl.Branches(res, sc.results[:], r.Record, abort, failed); stop {
@@ -1037,7 +1032,7 @@ type scratchBudgetFan4Executor struct {
 }
 
 func newscratchBudgetFan4Executor() scratchBudgetFan4Executor {
-	return scratchBudgetFan4Executor{parFan: scratchBudgetFan4ExecutorFan{done: make(chan int, 4)}}
+	return scratchBudgetFan4Executor{parFan: scratchBudgetFan4ExecutorFan{done: make(chan struct{}, 1)}}
 }
 func resetscratchBudgetFan4Executor(u *scratchBudgetFan4Executor) {
 	*u = scratchBudgetFan4Executor{parFan: scratchBudgetFan4ExecutorFan{done: u.parFan.done}}
@@ -1134,9 +1129,9 @@ func (e *BudgetFan4Executor) ExecuteWithMonitoring(ctx context.Context, in flujo
 // scratchBudgetFan4ExecutorFan is the working space of one run of parallel "fan".
 type scratchBudgetFan4ExecutorFan struct {
 	results  [4]flujo.StepResult
-	aborts   [4]error
-	finished [4]bool
-	done     chan int
+	branches [4]flujoimpl.FanBranch
+	fan      flujoimpl.Fan
+	done     chan struct{}
 	owner    *scratchBudgetFan4Executor // the pooled object holding this one
 	o0       flujotest.Charge
 	r0       flujoimpl.Run[struct{}]
@@ -1160,40 +1155,29 @@ func (e *BudgetFan4Executor) runFan(ctx context.Context, in flujotest.Bill, r *f
 	bctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	sc.r0 = *r
-	e.svc.Track.EnterChild()
-	go func() {
-		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 0, "b1", &sc.results[0], &sc.o0, &sc.aborts[0], func() (flujotest.Charge, error) {
-			return e.stepB1.Run(bctx, &sc.r0.Eng.Env, in, sc.r0.Frame(), &sc.results[0])
-		})
-	}()
 	sc.r1 = *r
-	e.svc.Track.EnterChild()
-	go func() {
-		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 1, "b2", &sc.results[1], &sc.o1, &sc.aborts[1], func() (flujotest.Charge, error) {
-			return e.stepB2.Run(bctx, &sc.r1.Eng.Env, in, sc.r1.Frame(), &sc.results[1])
-		})
-	}()
 	sc.r2 = *r
-	e.svc.Track.EnterChild()
-	go func() {
-		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 2, "b3", &sc.results[2], &sc.o2, &sc.aborts[2], func() (flujotest.Charge, error) {
-			return e.stepB3.Run(bctx, &sc.r2.Eng.Env, in, sc.r2.Frame(), &sc.results[2])
-		})
-	}()
 	sc.r3 = *r
-	e.svc.Track.EnterChild()
+	sc.fan.Start(ctx, flujoimpl.CancelFunc(cancel), true, sc.results[:], sc.branches[:], sc.done, &e.svc.Track)
 	go func() {
-		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 3, "b4", &sc.results[3], &sc.o3, &sc.aborts[3], func() (flujotest.Charge, error) {
-			return e.stepB4.Run(bctx, &sc.r3.Eng.Env, in, sc.r3.Frame(), &sc.results[3])
-		})
+		defer sc.fan.Exit(0, "b1")
+		sc.o0, sc.branches[0].Abort = e.stepB1.Run(bctx, &sc.r0.Eng.Env, in, sc.r0.Frame(), &sc.results[0])
 	}()
-	abort, failed, cerr := flujoimpl.Gather(ctx, sc.done, sc.results[:], sc.aborts[:], sc.finished[:], true, cancel)
+	go func() {
+		defer sc.fan.Exit(1, "b2")
+		sc.o1, sc.branches[1].Abort = e.stepB2.Run(bctx, &sc.r1.Eng.Env, in, sc.r1.Frame(), &sc.results[1])
+	}()
+	go func() {
+		defer sc.fan.Exit(2, "b3")
+		sc.o2, sc.branches[2].Abort = e.stepB3.Run(bctx, &sc.r2.Eng.Env, in, sc.r2.Frame(), &sc.results[2])
+	}()
+	go func() {
+		defer sc.fan.Exit(3, "b4")
+		sc.o3, sc.branches[3].Abort = e.stepB4.Run(bctx, &sc.r3.Eng.Env, in, sc.r3.Frame(), &sc.results[3])
+	}()
+	abort, failed, cerr := sc.fan.Wait()
 	if cerr != nil {
-		return *new(flujotest.Charge), flujoimpl.Abandoned(res, sc.results[:], sc.finished[:], cerr)
+		return *new(flujotest.Charge), sc.fan.Abandoned(res, cerr)
 	}
 	defer e.scratch.Load().Put(sc.owner)
 	if stop, abort := flujoimpl.Branches(res, sc.results[:], r.Record, abort, failed); stop {
@@ -1223,7 +1207,7 @@ type scratchBudgetHoldFanExecutor struct {
 }
 
 func newscratchBudgetHoldFanExecutor() scratchBudgetHoldFanExecutor {
-	return scratchBudgetHoldFanExecutor{parFan: scratchBudgetHoldFanExecutorFan{done: make(chan int, 2)}}
+	return scratchBudgetHoldFanExecutor{parFan: scratchBudgetHoldFanExecutorFan{done: make(chan struct{}, 1)}}
 }
 func resetscratchBudgetHoldFanExecutor(u *scratchBudgetHoldFanExecutor) {
 	*u = scratchBudgetHoldFanExecutor{parFan: scratchBudgetHoldFanExecutorFan{done: u.parFan.done}}
@@ -1304,9 +1288,9 @@ func (e *BudgetHoldFanExecutor) ExecuteWithMonitoring(ctx context.Context, in fl
 // scratchBudgetHoldFanExecutorFan is the working space of one run of parallel "fan".
 type scratchBudgetHoldFanExecutorFan struct {
 	results  [2]flujo.StepResult
-	aborts   [2]error
-	finished [2]bool
-	done     chan int
+	branches [2]flujoimpl.FanBranch
+	fan      flujoimpl.Fan
+	done     chan struct{}
 	owner    *scratchBudgetHoldFanExecutor // the pooled object holding this one
 	o0       flujotest.Charge
 	r0       flujoimpl.Run[struct{}]
@@ -1326,24 +1310,19 @@ func (e *BudgetHoldFanExecutor) runFan(ctx context.Context, in flujotest.Bill, r
 	bctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	sc.r0 = *r
-	e.svc.Track.EnterChild()
-	go func() {
-		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 0, "paid", &sc.results[0], &sc.o0, &sc.aborts[0], func() (flujotest.Charge, error) {
-			return e.stepPaid.Run(bctx, &sc.r0.Eng.Env, in, sc.r0.Frame(), &sc.results[0])
-		})
-	}()
 	sc.r1 = *r
-	e.svc.Track.EnterChild()
+	sc.fan.Start(ctx, flujoimpl.CancelFunc(cancel), true, sc.results[:], sc.branches[:], sc.done, &e.svc.Track)
 	go func() {
-		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 1, "hold", &sc.results[1], &sc.o1, &sc.aborts[1], func() (flujotest.Charge, error) {
-			return e.stepHold.Run(bctx, &sc.r1.Eng.Env, in, sc.r1.Frame(), &sc.results[1])
-		})
+		defer sc.fan.Exit(0, "paid")
+		sc.o0, sc.branches[0].Abort = e.stepPaid.Run(bctx, &sc.r0.Eng.Env, in, sc.r0.Frame(), &sc.results[0])
 	}()
-	abort, failed, cerr := flujoimpl.Gather(ctx, sc.done, sc.results[:], sc.aborts[:], sc.finished[:], true, cancel)
+	go func() {
+		defer sc.fan.Exit(1, "hold")
+		sc.o1, sc.branches[1].Abort = e.stepHold.Run(bctx, &sc.r1.Eng.Env, in, sc.r1.Frame(), &sc.results[1])
+	}()
+	abort, failed, cerr := sc.fan.Wait()
 	if cerr != nil {
-		return *new(flujotest.Charge), flujoimpl.Abandoned(res, sc.results[:], sc.finished[:], cerr)
+		return *new(flujotest.Charge), sc.fan.Abandoned(res, cerr)
 	}
 	defer e.scratch.Load().Put(sc.owner)
 	if stop, abort := flujoimpl.Branches(res, sc.results[:], r.Record, abort, failed); stop {
@@ -2771,7 +2750,7 @@ type scratchFanBranchFailsExecutor struct {
 }
 
 func newscratchFanBranchFailsExecutor() scratchFanBranchFailsExecutor {
-	return scratchFanBranchFailsExecutor{parFan: scratchFanBranchFailsExecutorFan{done: make(chan int, 2)}}
+	return scratchFanBranchFailsExecutor{parFan: scratchFanBranchFailsExecutorFan{done: make(chan struct{}, 1)}}
 }
 func resetscratchFanBranchFailsExecutor(u *scratchFanBranchFailsExecutor) {
 	*u = scratchFanBranchFailsExecutor{parFan: scratchFanBranchFailsExecutorFan{done: u.parFan.done}}
@@ -2879,9 +2858,9 @@ func (e *FanBranchFailsExecutor) ExecuteWithMonitoring(ctx context.Context, in f
 // scratchFanBranchFailsExecutorFan is the working space of one run of parallel "fan".
 type scratchFanBranchFailsExecutorFan struct {
 	results  [2]flujo.StepResult
-	aborts   [2]error
-	finished [2]bool
-	done     chan int
+	branches [2]flujoimpl.FanBranch
+	fan      flujoimpl.Fan
+	done     chan struct{}
 	owner    *scratchFanBranchFailsExecutor // the pooled object holding this one
 	o0       flujotest.Job
 	r0       flujoimpl.Run[flujotest.State]
@@ -2903,24 +2882,21 @@ func (e *FanBranchFailsExecutor) runFan(ctx context.Context, in flujotest.Job, r
 	sc.r0 = *r
 	sc.w0 = *r.State
 	sc.r0.State = &sc.w0
-	e.svc.Track.EnterChild()
-	go func() {
-		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 0, "p1", &sc.results[0], &sc.o0, &sc.aborts[0], func() (flujotest.Job, error) { return e.runP1(bctx, in, &sc.r0, &sc.results[0]) })
-	}()
 	sc.r1 = *r
-	e.svc.Track.EnterChild()
+	sc.fan.Start(ctx, bctx, true, sc.results[:], sc.branches[:], sc.done, &e.svc.Track)
 	go func() {
-		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 1, "fail", &sc.results[1], &sc.o1, &sc.aborts[1], func() (flujotest.Job, error) {
-			return e.stepFail.Run(bctx, &sc.r1.Eng.Env, in, sc.r1.Frame(), &sc.results[1])
-		})
+		defer sc.fan.Exit(0, "p1")
+		sc.o0, sc.branches[0].Abort = e.runP1(bctx, in, &sc.r0, &sc.results[0])
 	}()
-	abort, failed, cerr := flujoimpl.Gather(ctx, sc.done, sc.results[:], sc.aborts[:], sc.finished[:], true, bctx.Cancel)
+	go func() {
+		defer sc.fan.Exit(1, "fail")
+		sc.o1, sc.branches[1].Abort = e.stepFail.Run(bctx, &sc.r1.Eng.Env, in, sc.r1.Frame(), &sc.results[1])
+	}()
+	abort, failed, cerr := sc.fan.Wait()
 	if cerr != nil {
 		// They hold the scope too: it is cancelled, never reused.
 		bctx.Abandon()
-		return *new(flujotest.Job), flujoimpl.Abandoned(res, sc.results[:], sc.finished[:], cerr)
+		return *new(flujotest.Job), sc.fan.Abandoned(res, cerr)
 	}
 	e.scopes.Put(bctx)
 	defer e.scratch.Load().Put(sc.owner)
@@ -2980,7 +2956,7 @@ type scratchFanErrorOnConflictExecutor struct {
 }
 
 func newscratchFanErrorOnConflictExecutor() scratchFanErrorOnConflictExecutor {
-	return scratchFanErrorOnConflictExecutor{parFan: scratchFanErrorOnConflictExecutorFan{done: make(chan int, 3)}}
+	return scratchFanErrorOnConflictExecutor{parFan: scratchFanErrorOnConflictExecutorFan{done: make(chan struct{}, 1)}}
 }
 func resetscratchFanErrorOnConflictExecutor(u *scratchFanErrorOnConflictExecutor) {
 	*u = scratchFanErrorOnConflictExecutor{parFan: scratchFanErrorOnConflictExecutorFan{done: u.parFan.done}}
@@ -3104,9 +3080,9 @@ func (e *FanErrorOnConflictExecutor) ExecuteWithMonitoring(ctx context.Context, 
 // scratchFanErrorOnConflictExecutorFan is the working space of one run of parallel "fan".
 type scratchFanErrorOnConflictExecutorFan struct {
 	results  [3]flujo.StepResult
-	aborts   [3]error
-	finished [3]bool
-	done     chan int
+	branches [3]flujoimpl.FanBranch
+	fan      flujoimpl.Fan
+	done     chan struct{}
 	owner    *scratchFanErrorOnConflictExecutor // the pooled object holding this one
 	o0       flujotest.Job
 	r0       flujoimpl.Run[flujotest.State]
@@ -3150,34 +3126,28 @@ func (e *FanErrorOnConflictExecutor) runFan(ctx context.Context, in flujotest.Jo
 	sc.r0 = *r
 	sc.w0 = *r.State
 	sc.r0.State = &sc.w0
-	e.svc.Track.EnterChild()
-	go func() {
-		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 0, "p1", &sc.results[0], &sc.o0, &sc.aborts[0], func() (flujotest.Job, error) { return e.runP1(bctx, in, &sc.r0, &sc.results[0]) })
-	}()
 	sc.r1 = *r
 	sc.w1 = *r.State
 	sc.r1.State = &sc.w1
-	e.svc.Track.EnterChild()
-	go func() {
-		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 1, "a2", &sc.results[1], &sc.o1, &sc.aborts[1], func() (flujotest.Job, error) {
-			return e.stepA2.Run(bctx, &sc.r1.Eng.Env, in, sc.r1.Frame(), &sc.results[1])
-		})
-	}()
 	sc.r2 = *r
-	e.svc.Track.EnterChild()
+	sc.fan.Start(ctx, bctx, true, sc.results[:], sc.branches[:], sc.done, &e.svc.Track)
 	go func() {
-		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 2, "echo", &sc.results[2], &sc.o2, &sc.aborts[2], func() (flujotest.Job, error) {
-			return e.stepEcho.Run(bctx, &sc.r2.Eng.Env, in, sc.r2.Frame(), &sc.results[2])
-		})
+		defer sc.fan.Exit(0, "p1")
+		sc.o0, sc.branches[0].Abort = e.runP1(bctx, in, &sc.r0, &sc.results[0])
 	}()
-	abort, failed, cerr := flujoimpl.Gather(ctx, sc.done, sc.results[:], sc.aborts[:], sc.finished[:], true, bctx.Cancel)
+	go func() {
+		defer sc.fan.Exit(1, "a2")
+		sc.o1, sc.branches[1].Abort = e.stepA2.Run(bctx, &sc.r1.Eng.Env, in, sc.r1.Frame(), &sc.results[1])
+	}()
+	go func() {
+		defer sc.fan.Exit(2, "echo")
+		sc.o2, sc.branches[2].Abort = e.stepEcho.Run(bctx, &sc.r2.Eng.Env, in, sc.r2.Frame(), &sc.results[2])
+	}()
+	abort, failed, cerr := sc.fan.Wait()
 	if cerr != nil {
 		// They hold the scope too: it is cancelled, never reused.
 		bctx.Abandon()
-		return *new(flujotest.Job), flujoimpl.Abandoned(res, sc.results[:], sc.finished[:], cerr)
+		return *new(flujotest.Job), sc.fan.Abandoned(res, cerr)
 	}
 	e.scopes.Put(bctx)
 	defer e.scratch.Load().Put(sc.owner)
@@ -3242,7 +3212,7 @@ type scratchFanJoinFailsExecutor struct {
 }
 
 func newscratchFanJoinFailsExecutor() scratchFanJoinFailsExecutor {
-	return scratchFanJoinFailsExecutor{parFan: scratchFanJoinFailsExecutorFan{done: make(chan int, 3)}}
+	return scratchFanJoinFailsExecutor{parFan: scratchFanJoinFailsExecutorFan{done: make(chan struct{}, 1)}}
 }
 func resetscratchFanJoinFailsExecutor(u *scratchFanJoinFailsExecutor) {
 	*u = scratchFanJoinFailsExecutor{parFan: scratchFanJoinFailsExecutorFan{done: u.parFan.done}}
@@ -3350,9 +3320,9 @@ func (e *FanJoinFailsExecutor) ExecuteWithMonitoring(ctx context.Context, in flu
 // scratchFanJoinFailsExecutorFan is the working space of one run of parallel "fan".
 type scratchFanJoinFailsExecutorFan struct {
 	results  [3]flujo.StepResult
-	aborts   [3]error
-	finished [3]bool
-	done     chan int
+	branches [3]flujoimpl.FanBranch
+	fan      flujoimpl.Fan
+	done     chan struct{}
 	owner    *scratchFanJoinFailsExecutor // the pooled object holding this one
 	o0       flujotest.Job
 	r0       flujoimpl.Run[flujotest.State]
@@ -3377,36 +3347,28 @@ func (e *FanJoinFailsExecutor) runFan(ctx context.Context, in flujotest.Job, r *
 	sc.r0 = *r
 	sc.w0 = *r.State
 	sc.r0.State = &sc.w0
-	e.svc.Track.EnterChild()
-	go func() {
-		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 0, "a1", &sc.results[0], &sc.o0, &sc.aborts[0], func() (flujotest.Job, error) {
-			return e.stepA1.Run(bctx, &sc.r0.Eng.Env, in, sc.r0.Frame(), &sc.results[0])
-		})
-	}()
 	sc.r1 = *r
 	sc.w1 = *r.State
 	sc.r1.State = &sc.w1
-	e.svc.Track.EnterChild()
-	go func() {
-		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 1, "b", &sc.results[1], &sc.o1, &sc.aborts[1], func() (flujotest.Job, error) {
-			return e.stepB.Run(bctx, &sc.r1.Eng.Env, in, sc.r1.Frame(), &sc.results[1])
-		})
-	}()
 	sc.r2 = *r
-	e.svc.Track.EnterChild()
+	sc.fan.Start(ctx, bctx, false, sc.results[:], sc.branches[:], sc.done, &e.svc.Track)
 	go func() {
-		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 2, "fail", &sc.results[2], &sc.o2, &sc.aborts[2], func() (flujotest.Job, error) {
-			return e.stepFail.Run(bctx, &sc.r2.Eng.Env, in, sc.r2.Frame(), &sc.results[2])
-		})
+		defer sc.fan.Exit(0, "a1")
+		sc.o0, sc.branches[0].Abort = e.stepA1.Run(bctx, &sc.r0.Eng.Env, in, sc.r0.Frame(), &sc.results[0])
 	}()
-	abort, failed, cerr := flujoimpl.Gather(ctx, sc.done, sc.results[:], sc.aborts[:], sc.finished[:], false, bctx.Cancel)
+	go func() {
+		defer sc.fan.Exit(1, "b")
+		sc.o1, sc.branches[1].Abort = e.stepB.Run(bctx, &sc.r1.Eng.Env, in, sc.r1.Frame(), &sc.results[1])
+	}()
+	go func() {
+		defer sc.fan.Exit(2, "fail")
+		sc.o2, sc.branches[2].Abort = e.stepFail.Run(bctx, &sc.r2.Eng.Env, in, sc.r2.Frame(), &sc.results[2])
+	}()
+	abort, failed, cerr := sc.fan.Wait()
 	if cerr != nil {
 		// They hold the scope too: it is cancelled, never reused.
 		bctx.Abandon()
-		return *new(flujotest.Job), flujoimpl.Abandoned(res, sc.results[:], sc.finished[:], cerr)
+		return *new(flujotest.Job), sc.fan.Abandoned(res, cerr)
 	}
 	e.scopes.Put(bctx)
 	defer e.scratch.Load().Put(sc.owner)
@@ -3447,7 +3409,7 @@ type scratchFanKeepFirstExecutor struct {
 }
 
 func newscratchFanKeepFirstExecutor() scratchFanKeepFirstExecutor {
-	return scratchFanKeepFirstExecutor{parFan: scratchFanKeepFirstExecutorFan{done: make(chan int, 3)}}
+	return scratchFanKeepFirstExecutor{parFan: scratchFanKeepFirstExecutorFan{done: make(chan struct{}, 1)}}
 }
 func resetscratchFanKeepFirstExecutor(u *scratchFanKeepFirstExecutor) {
 	*u = scratchFanKeepFirstExecutor{parFan: scratchFanKeepFirstExecutorFan{done: u.parFan.done}}
@@ -3571,9 +3533,9 @@ func (e *FanKeepFirstExecutor) ExecuteWithMonitoring(ctx context.Context, in flu
 // scratchFanKeepFirstExecutorFan is the working space of one run of parallel "fan".
 type scratchFanKeepFirstExecutorFan struct {
 	results  [3]flujo.StepResult
-	aborts   [3]error
-	finished [3]bool
-	done     chan int
+	branches [3]flujoimpl.FanBranch
+	fan      flujoimpl.Fan
+	done     chan struct{}
 	owner    *scratchFanKeepFirstExecutor // the pooled object holding this one
 	o0       flujotest.Job
 	r0       flujoimpl.Run[flujotest.State]
@@ -3598,34 +3560,28 @@ func (e *FanKeepFirstExecutor) runFan(ctx context.Context, in flujotest.Job, r *
 	sc.r0 = *r
 	sc.w0 = *r.State
 	sc.r0.State = &sc.w0
-	e.svc.Track.EnterChild()
-	go func() {
-		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 0, "p1", &sc.results[0], &sc.o0, &sc.aborts[0], func() (flujotest.Job, error) { return e.runP1(bctx, in, &sc.r0, &sc.results[0]) })
-	}()
 	sc.r1 = *r
 	sc.w1 = *r.State
 	sc.r1.State = &sc.w1
-	e.svc.Track.EnterChild()
-	go func() {
-		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 1, "a2", &sc.results[1], &sc.o1, &sc.aborts[1], func() (flujotest.Job, error) {
-			return e.stepA2.Run(bctx, &sc.r1.Eng.Env, in, sc.r1.Frame(), &sc.results[1])
-		})
-	}()
 	sc.r2 = *r
-	e.svc.Track.EnterChild()
+	sc.fan.Start(ctx, bctx, true, sc.results[:], sc.branches[:], sc.done, &e.svc.Track)
 	go func() {
-		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 2, "echo", &sc.results[2], &sc.o2, &sc.aborts[2], func() (flujotest.Job, error) {
-			return e.stepEcho.Run(bctx, &sc.r2.Eng.Env, in, sc.r2.Frame(), &sc.results[2])
-		})
+		defer sc.fan.Exit(0, "p1")
+		sc.o0, sc.branches[0].Abort = e.runP1(bctx, in, &sc.r0, &sc.results[0])
 	}()
-	abort, failed, cerr := flujoimpl.Gather(ctx, sc.done, sc.results[:], sc.aborts[:], sc.finished[:], true, bctx.Cancel)
+	go func() {
+		defer sc.fan.Exit(1, "a2")
+		sc.o1, sc.branches[1].Abort = e.stepA2.Run(bctx, &sc.r1.Eng.Env, in, sc.r1.Frame(), &sc.results[1])
+	}()
+	go func() {
+		defer sc.fan.Exit(2, "echo")
+		sc.o2, sc.branches[2].Abort = e.stepEcho.Run(bctx, &sc.r2.Eng.Env, in, sc.r2.Frame(), &sc.results[2])
+	}()
+	abort, failed, cerr := sc.fan.Wait()
 	if cerr != nil {
 		// They hold the scope too: it is cancelled, never reused.
 		bctx.Abandon()
-		return *new(flujotest.Job), flujoimpl.Abandoned(res, sc.results[:], sc.finished[:], cerr)
+		return *new(flujotest.Job), sc.fan.Abandoned(res, cerr)
 	}
 	e.scopes.Put(bctx)
 	defer e.scratch.Load().Put(sc.owner)
@@ -3687,7 +3643,7 @@ type scratchFanMergeUpdateExecutor struct {
 }
 
 func newscratchFanMergeUpdateExecutor() scratchFanMergeUpdateExecutor {
-	return scratchFanMergeUpdateExecutor{parFan: scratchFanMergeUpdateExecutorFan{done: make(chan int, 3)}}
+	return scratchFanMergeUpdateExecutor{parFan: scratchFanMergeUpdateExecutorFan{done: make(chan struct{}, 1)}}
 }
 func resetscratchFanMergeUpdateExecutor(u *scratchFanMergeUpdateExecutor) {
 	*u = scratchFanMergeUpdateExecutor{parFan: scratchFanMergeUpdateExecutorFan{done: u.parFan.done}}
@@ -3811,9 +3767,9 @@ func (e *FanMergeUpdateExecutor) ExecuteWithMonitoring(ctx context.Context, in f
 // scratchFanMergeUpdateExecutorFan is the working space of one run of parallel "fan".
 type scratchFanMergeUpdateExecutorFan struct {
 	results  [3]flujo.StepResult
-	aborts   [3]error
-	finished [3]bool
-	done     chan int
+	branches [3]flujoimpl.FanBranch
+	fan      flujoimpl.Fan
+	done     chan struct{}
 	owner    *scratchFanMergeUpdateExecutor // the pooled object holding this one
 	o0       flujotest.Job
 	r0       flujoimpl.Run[flujotest.State]
@@ -3838,34 +3794,28 @@ func (e *FanMergeUpdateExecutor) runFan(ctx context.Context, in flujotest.Job, r
 	sc.r0 = *r
 	sc.w0 = *r.State
 	sc.r0.State = &sc.w0
-	e.svc.Track.EnterChild()
-	go func() {
-		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 0, "p1", &sc.results[0], &sc.o0, &sc.aborts[0], func() (flujotest.Job, error) { return e.runP1(bctx, in, &sc.r0, &sc.results[0]) })
-	}()
 	sc.r1 = *r
 	sc.w1 = *r.State
 	sc.r1.State = &sc.w1
-	e.svc.Track.EnterChild()
-	go func() {
-		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 1, "a2", &sc.results[1], &sc.o1, &sc.aborts[1], func() (flujotest.Job, error) {
-			return e.stepA2.Run(bctx, &sc.r1.Eng.Env, in, sc.r1.Frame(), &sc.results[1])
-		})
-	}()
 	sc.r2 = *r
-	e.svc.Track.EnterChild()
+	sc.fan.Start(ctx, bctx, true, sc.results[:], sc.branches[:], sc.done, &e.svc.Track)
 	go func() {
-		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 2, "echo", &sc.results[2], &sc.o2, &sc.aborts[2], func() (flujotest.Job, error) {
-			return e.stepEcho.Run(bctx, &sc.r2.Eng.Env, in, sc.r2.Frame(), &sc.results[2])
-		})
+		defer sc.fan.Exit(0, "p1")
+		sc.o0, sc.branches[0].Abort = e.runP1(bctx, in, &sc.r0, &sc.results[0])
 	}()
-	abort, failed, cerr := flujoimpl.Gather(ctx, sc.done, sc.results[:], sc.aborts[:], sc.finished[:], true, bctx.Cancel)
+	go func() {
+		defer sc.fan.Exit(1, "a2")
+		sc.o1, sc.branches[1].Abort = e.stepA2.Run(bctx, &sc.r1.Eng.Env, in, sc.r1.Frame(), &sc.results[1])
+	}()
+	go func() {
+		defer sc.fan.Exit(2, "echo")
+		sc.o2, sc.branches[2].Abort = e.stepEcho.Run(bctx, &sc.r2.Eng.Env, in, sc.r2.Frame(), &sc.results[2])
+	}()
+	abort, failed, cerr := sc.fan.Wait()
 	if cerr != nil {
 		// They hold the scope too: it is cancelled, never reused.
 		bctx.Abandon()
-		return *new(flujotest.Job), flujoimpl.Abandoned(res, sc.results[:], sc.finished[:], cerr)
+		return *new(flujotest.Job), sc.fan.Abandoned(res, cerr)
 	}
 	e.scopes.Put(bctx)
 	defer e.scratch.Load().Put(sc.owner)
@@ -3927,7 +3877,7 @@ type scratchFanNoMergeExecutor struct {
 }
 
 func newscratchFanNoMergeExecutor() scratchFanNoMergeExecutor {
-	return scratchFanNoMergeExecutor{parFan: scratchFanNoMergeExecutorFan{done: make(chan int, 3)}}
+	return scratchFanNoMergeExecutor{parFan: scratchFanNoMergeExecutorFan{done: make(chan struct{}, 1)}}
 }
 func resetscratchFanNoMergeExecutor(u *scratchFanNoMergeExecutor) {
 	*u = scratchFanNoMergeExecutor{parFan: scratchFanNoMergeExecutorFan{done: u.parFan.done}}
@@ -4051,9 +4001,9 @@ func (e *FanNoMergeExecutor) ExecuteWithMonitoring(ctx context.Context, in flujo
 // scratchFanNoMergeExecutorFan is the working space of one run of parallel "fan".
 type scratchFanNoMergeExecutorFan struct {
 	results  [3]flujo.StepResult
-	aborts   [3]error
-	finished [3]bool
-	done     chan int
+	branches [3]flujoimpl.FanBranch
+	fan      flujoimpl.Fan
+	done     chan struct{}
 	owner    *scratchFanNoMergeExecutor // the pooled object holding this one
 	o0       flujotest.Job
 	r0       flujoimpl.Run[flujotest.State]
@@ -4078,34 +4028,28 @@ func (e *FanNoMergeExecutor) runFan(ctx context.Context, in flujotest.Job, r *fl
 	sc.r0 = *r
 	sc.w0 = *r.State
 	sc.r0.State = &sc.w0
-	e.svc.Track.EnterChild()
-	go func() {
-		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 0, "p1", &sc.results[0], &sc.o0, &sc.aborts[0], func() (flujotest.Job, error) { return e.runP1(bctx, in, &sc.r0, &sc.results[0]) })
-	}()
 	sc.r1 = *r
 	sc.w1 = *r.State
 	sc.r1.State = &sc.w1
-	e.svc.Track.EnterChild()
-	go func() {
-		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 1, "a2", &sc.results[1], &sc.o1, &sc.aborts[1], func() (flujotest.Job, error) {
-			return e.stepA2.Run(bctx, &sc.r1.Eng.Env, in, sc.r1.Frame(), &sc.results[1])
-		})
-	}()
 	sc.r2 = *r
-	e.svc.Track.EnterChild()
+	sc.fan.Start(ctx, bctx, true, sc.results[:], sc.branches[:], sc.done, &e.svc.Track)
 	go func() {
-		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 2, "echo", &sc.results[2], &sc.o2, &sc.aborts[2], func() (flujotest.Job, error) {
-			return e.stepEcho.Run(bctx, &sc.r2.Eng.Env, in, sc.r2.Frame(), &sc.results[2])
-		})
+		defer sc.fan.Exit(0, "p1")
+		sc.o0, sc.branches[0].Abort = e.runP1(bctx, in, &sc.r0, &sc.results[0])
 	}()
-	abort, failed, cerr := flujoimpl.Gather(ctx, sc.done, sc.results[:], sc.aborts[:], sc.finished[:], true, bctx.Cancel)
+	go func() {
+		defer sc.fan.Exit(1, "a2")
+		sc.o1, sc.branches[1].Abort = e.stepA2.Run(bctx, &sc.r1.Eng.Env, in, sc.r1.Frame(), &sc.results[1])
+	}()
+	go func() {
+		defer sc.fan.Exit(2, "echo")
+		sc.o2, sc.branches[2].Abort = e.stepEcho.Run(bctx, &sc.r2.Eng.Env, in, sc.r2.Frame(), &sc.results[2])
+	}()
+	abort, failed, cerr := sc.fan.Wait()
 	if cerr != nil {
 		// They hold the scope too: it is cancelled, never reused.
 		bctx.Abandon()
-		return *new(flujotest.Job), flujoimpl.Abandoned(res, sc.results[:], sc.finished[:], cerr)
+		return *new(flujotest.Job), sc.fan.Abandoned(res, cerr)
 	}
 	e.scopes.Put(bctx)
 	defer e.scratch.Load().Put(sc.owner)
@@ -4402,7 +4346,7 @@ type scratchGoexitParallelExecutor struct {
 }
 
 func newscratchGoexitParallelExecutor() scratchGoexitParallelExecutor {
-	return scratchGoexitParallelExecutor{parFan: scratchGoexitParallelExecutorFan{done: make(chan int, 2)}}
+	return scratchGoexitParallelExecutor{parFan: scratchGoexitParallelExecutorFan{done: make(chan struct{}, 1)}}
 }
 func resetscratchGoexitParallelExecutor(u *scratchGoexitParallelExecutor) {
 	*u = scratchGoexitParallelExecutor{parFan: scratchGoexitParallelExecutorFan{done: u.parFan.done}}
@@ -4486,9 +4430,9 @@ func (e *GoexitParallelExecutor) ExecuteWithMonitoring(ctx context.Context, in f
 // scratchGoexitParallelExecutorFan is the working space of one run of parallel "fan".
 type scratchGoexitParallelExecutorFan struct {
 	results  [2]flujo.StepResult
-	aborts   [2]error
-	finished [2]bool
-	done     chan int
+	branches [2]flujoimpl.FanBranch
+	fan      flujoimpl.Fan
+	done     chan struct{}
 	owner    *scratchGoexitParallelExecutor // the pooled object holding this one
 	o0       flujotest.Job
 	r0       flujoimpl.Run[struct{}]
@@ -4507,26 +4451,21 @@ func (e *GoexitParallelExecutor) runFan(ctx context.Context, in flujotest.Job, r
 	sc.owner = u
 	bctx := e.scopes.Get(ctx)
 	sc.r0 = *r
-	e.svc.Track.EnterChild()
-	go func() {
-		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 0, "exit", &sc.results[0], &sc.o0, &sc.aborts[0], func() (flujotest.Job, error) {
-			return e.stepExit.Run(bctx, &sc.r0.Eng.Env, in, sc.r0.Frame(), &sc.results[0])
-		})
-	}()
 	sc.r1 = *r
-	e.svc.Track.EnterChild()
+	sc.fan.Start(ctx, bctx, true, sc.results[:], sc.branches[:], sc.done, &e.svc.Track)
 	go func() {
-		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 1, "echo", &sc.results[1], &sc.o1, &sc.aborts[1], func() (flujotest.Job, error) {
-			return e.stepEcho.Run(bctx, &sc.r1.Eng.Env, in, sc.r1.Frame(), &sc.results[1])
-		})
+		defer sc.fan.Exit(0, "exit")
+		sc.o0, sc.branches[0].Abort = e.stepExit.Run(bctx, &sc.r0.Eng.Env, in, sc.r0.Frame(), &sc.results[0])
 	}()
-	abort, failed, cerr := flujoimpl.Gather(ctx, sc.done, sc.results[:], sc.aborts[:], sc.finished[:], true, bctx.Cancel)
+	go func() {
+		defer sc.fan.Exit(1, "echo")
+		sc.o1, sc.branches[1].Abort = e.stepEcho.Run(bctx, &sc.r1.Eng.Env, in, sc.r1.Frame(), &sc.results[1])
+	}()
+	abort, failed, cerr := sc.fan.Wait()
 	if cerr != nil {
 		// They hold the scope too: it is cancelled, never reused.
 		bctx.Abandon()
-		return *new(flujotest.Job), flujoimpl.Abandoned(res, sc.results[:], sc.finished[:], cerr)
+		return *new(flujotest.Job), sc.fan.Abandoned(res, cerr)
 	}
 	e.scopes.Put(bctx)
 	defer e.scratch.Load().Put(sc.owner)
@@ -4965,7 +4904,7 @@ type scratchJoinFailsAfterIgnoredExecutor struct {
 }
 
 func newscratchJoinFailsAfterIgnoredExecutor() scratchJoinFailsAfterIgnoredExecutor {
-	return scratchJoinFailsAfterIgnoredExecutor{parFan: scratchJoinFailsAfterIgnoredExecutorFan{done: make(chan int, 2)}}
+	return scratchJoinFailsAfterIgnoredExecutor{parFan: scratchJoinFailsAfterIgnoredExecutorFan{done: make(chan struct{}, 1)}}
 }
 func resetscratchJoinFailsAfterIgnoredExecutor(u *scratchJoinFailsAfterIgnoredExecutor) {
 	*u = scratchJoinFailsAfterIgnoredExecutor{parFan: scratchJoinFailsAfterIgnoredExecutorFan{done: u.parFan.done}}
@@ -5064,9 +5003,9 @@ func (e *JoinFailsAfterIgnoredExecutor) runJoined(ctx context.Context, in flujot
 // scratchJoinFailsAfterIgnoredExecutorFan is the working space of one run of parallel "fan".
 type scratchJoinFailsAfterIgnoredExecutorFan struct {
 	results  [2]flujo.StepResult
-	aborts   [2]error
-	finished [2]bool
-	done     chan int
+	branches [2]flujoimpl.FanBranch
+	fan      flujoimpl.Fan
+	done     chan struct{}
 	owner    *scratchJoinFailsAfterIgnoredExecutor // the pooled object holding this one
 	o0       flujotest.Job
 	r0       flujoimpl.Run[struct{}]
@@ -5085,26 +5024,21 @@ func (e *JoinFailsAfterIgnoredExecutor) runFan(ctx context.Context, in flujotest
 	sc.owner = u
 	bctx := e.scopes.Get(ctx)
 	sc.r0 = *r
-	e.svc.Track.EnterChild()
-	go func() {
-		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 0, "echo", &sc.results[0], &sc.o0, &sc.aborts[0], func() (flujotest.Job, error) {
-			return e.stepEcho.Run(bctx, &sc.r0.Eng.Env, in, sc.r0.Frame(), &sc.results[0])
-		})
-	}()
 	sc.r1 = *r
-	e.svc.Track.EnterChild()
+	sc.fan.Start(ctx, bctx, false, sc.results[:], sc.branches[:], sc.done, &e.svc.Track)
 	go func() {
-		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 1, "fail", &sc.results[1], &sc.o1, &sc.aborts[1], func() (flujotest.Job, error) {
-			return e.stepFail.Run(bctx, &sc.r1.Eng.Env, in, sc.r1.Frame(), &sc.results[1])
-		})
+		defer sc.fan.Exit(0, "echo")
+		sc.o0, sc.branches[0].Abort = e.stepEcho.Run(bctx, &sc.r0.Eng.Env, in, sc.r0.Frame(), &sc.results[0])
 	}()
-	abort, failed, cerr := flujoimpl.Gather(ctx, sc.done, sc.results[:], sc.aborts[:], sc.finished[:], false, bctx.Cancel)
+	go func() {
+		defer sc.fan.Exit(1, "fail")
+		sc.o1, sc.branches[1].Abort = e.stepFail.Run(bctx, &sc.r1.Eng.Env, in, sc.r1.Frame(), &sc.results[1])
+	}()
+	abort, failed, cerr := sc.fan.Wait()
 	if cerr != nil {
 		// They hold the scope too: it is cancelled, never reused.
 		bctx.Abandon()
-		return *new(flujotest.Job), flujoimpl.Abandoned(res, sc.results[:], sc.finished[:], cerr)
+		return *new(flujotest.Job), sc.fan.Abandoned(res, cerr)
 	}
 	e.scopes.Put(bctx)
 	defer e.scratch.Load().Put(sc.owner)
@@ -5330,7 +5264,7 @@ type scratchMaybeConflictExecutor struct {
 }
 
 func newscratchMaybeConflictExecutor() scratchMaybeConflictExecutor {
-	return scratchMaybeConflictExecutor{parMaybe: scratchMaybeConflictExecutorMaybe{done: make(chan int, 2)}}
+	return scratchMaybeConflictExecutor{parMaybe: scratchMaybeConflictExecutorMaybe{done: make(chan struct{}, 1)}}
 }
 func resetscratchMaybeConflictExecutor(u *scratchMaybeConflictExecutor) {
 	*u = scratchMaybeConflictExecutor{parMaybe: scratchMaybeConflictExecutorMaybe{done: u.parMaybe.done}}
@@ -5430,9 +5364,9 @@ func (e *MaybeConflictExecutor) ExecuteWithMonitoring(ctx context.Context, in fl
 // scratchMaybeConflictExecutorMaybe is the working space of one run of parallel "maybe".
 type scratchMaybeConflictExecutorMaybe struct {
 	results  [2]flujo.StepResult
-	aborts   [2]error
-	finished [2]bool
-	done     chan int
+	branches [2]flujoimpl.FanBranch
+	fan      flujoimpl.Fan
+	done     chan struct{}
 	owner    *scratchMaybeConflictExecutor // the pooled object holding this one
 	o0       flujotest.Job
 	r0       flujoimpl.Run[flujotest.State]
@@ -5474,28 +5408,23 @@ func (e *MaybeConflictExecutor) runMaybe(ctx context.Context, in flujotest.Job, 
 	sc.r0 = *r
 	sc.w0 = *r.State
 	sc.r0.State = &sc.w0
-	e.svc.Track.EnterChild()
-	go func() {
-		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 0, "x", &sc.results[0], &sc.o0, &sc.aborts[0], func() (flujotest.Job, error) {
-			return e.stepX.Run(bctx, &sc.r0.Eng.Env, in, sc.r0.Frame(), &sc.results[0])
-		})
-	}()
 	sc.r1 = *r
 	sc.w1 = *r.State
 	sc.r1.State = &sc.w1
-	e.svc.Track.EnterChild()
+	sc.fan.Start(ctx, bctx, true, sc.results[:], sc.branches[:], sc.done, &e.svc.Track)
 	go func() {
-		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 1, "y", &sc.results[1], &sc.o1, &sc.aborts[1], func() (flujotest.Job, error) {
-			return e.stepY.Run(bctx, &sc.r1.Eng.Env, in, sc.r1.Frame(), &sc.results[1])
-		})
+		defer sc.fan.Exit(0, "x")
+		sc.o0, sc.branches[0].Abort = e.stepX.Run(bctx, &sc.r0.Eng.Env, in, sc.r0.Frame(), &sc.results[0])
 	}()
-	abort, failed, cerr := flujoimpl.Gather(ctx, sc.done, sc.results[:], sc.aborts[:], sc.finished[:], true, bctx.Cancel)
+	go func() {
+		defer sc.fan.Exit(1, "y")
+		sc.o1, sc.branches[1].Abort = e.stepY.Run(bctx, &sc.r1.Eng.Env, in, sc.r1.Frame(), &sc.results[1])
+	}()
+	abort, failed, cerr := sc.fan.Wait()
 	if cerr != nil {
 		// They hold the scope too: it is cancelled, never reused.
 		bctx.Abandon()
-		return *new(flujotest.Job), flujoimpl.Abandoned(res, sc.results[:], sc.finished[:], cerr)
+		return *new(flujotest.Job), sc.fan.Abandoned(res, cerr)
 	}
 	e.scopes.Put(bctx)
 	defer e.scratch.Load().Put(sc.owner)
@@ -5731,7 +5660,7 @@ type scratchParallelBlocksExecutor struct {
 }
 
 func newscratchParallelBlocksExecutor() scratchParallelBlocksExecutor {
-	return scratchParallelBlocksExecutor{parFan: scratchParallelBlocksExecutorFan{done: make(chan int, 2)}}
+	return scratchParallelBlocksExecutor{parFan: scratchParallelBlocksExecutorFan{done: make(chan struct{}, 1)}}
 }
 func resetscratchParallelBlocksExecutor(u *scratchParallelBlocksExecutor) {
 	*u = scratchParallelBlocksExecutor{parFan: scratchParallelBlocksExecutorFan{done: u.parFan.done}}
@@ -5812,9 +5741,9 @@ func (e *ParallelBlocksExecutor) ExecuteWithMonitoring(ctx context.Context, in f
 // scratchParallelBlocksExecutorFan is the working space of one run of parallel "fan".
 type scratchParallelBlocksExecutorFan struct {
 	results  [2]flujo.StepResult
-	aborts   [2]error
-	finished [2]bool
-	done     chan int
+	branches [2]flujoimpl.FanBranch
+	fan      flujoimpl.Fan
+	done     chan struct{}
 	owner    *scratchParallelBlocksExecutor // the pooled object holding this one
 	o0       flujotest.Job
 	r0       flujoimpl.Run[struct{}]
@@ -5834,24 +5763,19 @@ func (e *ParallelBlocksExecutor) runFan(ctx context.Context, in flujotest.Job, r
 	bctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	sc.r0 = *r
-	e.svc.Track.EnterChild()
-	go func() {
-		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 0, "block", &sc.results[0], &sc.o0, &sc.aborts[0], func() (flujotest.Job, error) {
-			return e.stepBlock.Run(bctx, &sc.r0.Eng.Env, in, sc.r0.Frame(), &sc.results[0])
-		})
-	}()
 	sc.r1 = *r
-	e.svc.Track.EnterChild()
+	sc.fan.Start(ctx, flujoimpl.CancelFunc(cancel), true, sc.results[:], sc.branches[:], sc.done, &e.svc.Track)
 	go func() {
-		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 1, "echo", &sc.results[1], &sc.o1, &sc.aborts[1], func() (flujotest.Job, error) {
-			return e.stepEcho.Run(bctx, &sc.r1.Eng.Env, in, sc.r1.Frame(), &sc.results[1])
-		})
+		defer sc.fan.Exit(0, "block")
+		sc.o0, sc.branches[0].Abort = e.stepBlock.Run(bctx, &sc.r0.Eng.Env, in, sc.r0.Frame(), &sc.results[0])
 	}()
-	abort, failed, cerr := flujoimpl.Gather(ctx, sc.done, sc.results[:], sc.aborts[:], sc.finished[:], true, cancel)
+	go func() {
+		defer sc.fan.Exit(1, "echo")
+		sc.o1, sc.branches[1].Abort = e.stepEcho.Run(bctx, &sc.r1.Eng.Env, in, sc.r1.Frame(), &sc.results[1])
+	}()
+	abort, failed, cerr := sc.fan.Wait()
 	if cerr != nil {
-		return *new(flujotest.Job), flujoimpl.Abandoned(res, sc.results[:], sc.finished[:], cerr)
+		return *new(flujotest.Job), sc.fan.Abandoned(res, cerr)
 	}
 	defer e.scratch.Load().Put(sc.owner)
 	if stop, abort := flujoimpl.Branches(res, sc.results[:], r.Record, abort, failed); stop {
@@ -5883,7 +5807,7 @@ type scratchParallelIgnoreExecutor struct {
 }
 
 func newscratchParallelIgnoreExecutor() scratchParallelIgnoreExecutor {
-	return scratchParallelIgnoreExecutor{parFan: scratchParallelIgnoreExecutorFan{done: make(chan int, 2)}}
+	return scratchParallelIgnoreExecutor{parFan: scratchParallelIgnoreExecutorFan{done: make(chan struct{}, 1)}}
 }
 func resetscratchParallelIgnoreExecutor(u *scratchParallelIgnoreExecutor) {
 	*u = scratchParallelIgnoreExecutor{parFan: scratchParallelIgnoreExecutorFan{done: u.parFan.done}}
@@ -5967,9 +5891,9 @@ func (e *ParallelIgnoreExecutor) ExecuteWithMonitoring(ctx context.Context, in f
 // scratchParallelIgnoreExecutorFan is the working space of one run of parallel "fan".
 type scratchParallelIgnoreExecutorFan struct {
 	results  [2]flujo.StepResult
-	aborts   [2]error
-	finished [2]bool
-	done     chan int
+	branches [2]flujoimpl.FanBranch
+	fan      flujoimpl.Fan
+	done     chan struct{}
 	owner    *scratchParallelIgnoreExecutor // the pooled object holding this one
 	o0       flujotest.Job
 	r0       flujoimpl.Run[struct{}]
@@ -5988,26 +5912,21 @@ func (e *ParallelIgnoreExecutor) runFan(ctx context.Context, in flujotest.Job, r
 	sc.owner = u
 	bctx := e.scopes.Get(ctx)
 	sc.r0 = *r
-	e.svc.Track.EnterChild()
-	go func() {
-		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 0, "echo", &sc.results[0], &sc.o0, &sc.aborts[0], func() (flujotest.Job, error) {
-			return e.stepEcho.Run(bctx, &sc.r0.Eng.Env, in, sc.r0.Frame(), &sc.results[0])
-		})
-	}()
 	sc.r1 = *r
-	e.svc.Track.EnterChild()
+	sc.fan.Start(ctx, bctx, false, sc.results[:], sc.branches[:], sc.done, &e.svc.Track)
 	go func() {
-		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 1, "fail", &sc.results[1], &sc.o1, &sc.aborts[1], func() (flujotest.Job, error) {
-			return e.stepFail.Run(bctx, &sc.r1.Eng.Env, in, sc.r1.Frame(), &sc.results[1])
-		})
+		defer sc.fan.Exit(0, "echo")
+		sc.o0, sc.branches[0].Abort = e.stepEcho.Run(bctx, &sc.r0.Eng.Env, in, sc.r0.Frame(), &sc.results[0])
 	}()
-	abort, failed, cerr := flujoimpl.Gather(ctx, sc.done, sc.results[:], sc.aborts[:], sc.finished[:], false, bctx.Cancel)
+	go func() {
+		defer sc.fan.Exit(1, "fail")
+		sc.o1, sc.branches[1].Abort = e.stepFail.Run(bctx, &sc.r1.Eng.Env, in, sc.r1.Frame(), &sc.results[1])
+	}()
+	abort, failed, cerr := sc.fan.Wait()
 	if cerr != nil {
 		// They hold the scope too: it is cancelled, never reused.
 		bctx.Abandon()
-		return *new(flujotest.Job), flujoimpl.Abandoned(res, sc.results[:], sc.finished[:], cerr)
+		return *new(flujotest.Job), sc.fan.Abandoned(res, cerr)
 	}
 	e.scopes.Put(bctx)
 	defer e.scratch.Load().Put(sc.owner)
@@ -6040,7 +5959,7 @@ type scratchParallelPropagateExecutor struct {
 }
 
 func newscratchParallelPropagateExecutor() scratchParallelPropagateExecutor {
-	return scratchParallelPropagateExecutor{parFan: scratchParallelPropagateExecutorFan{done: make(chan int, 2)}}
+	return scratchParallelPropagateExecutor{parFan: scratchParallelPropagateExecutorFan{done: make(chan struct{}, 1)}}
 }
 func resetscratchParallelPropagateExecutor(u *scratchParallelPropagateExecutor) {
 	*u = scratchParallelPropagateExecutor{parFan: scratchParallelPropagateExecutorFan{done: u.parFan.done}}
@@ -6124,9 +6043,9 @@ func (e *ParallelPropagateExecutor) ExecuteWithMonitoring(ctx context.Context, i
 // scratchParallelPropagateExecutorFan is the working space of one run of parallel "fan".
 type scratchParallelPropagateExecutorFan struct {
 	results  [2]flujo.StepResult
-	aborts   [2]error
-	finished [2]bool
-	done     chan int
+	branches [2]flujoimpl.FanBranch
+	fan      flujoimpl.Fan
+	done     chan struct{}
 	owner    *scratchParallelPropagateExecutor // the pooled object holding this one
 	o0       flujotest.Job
 	r0       flujoimpl.Run[struct{}]
@@ -6145,26 +6064,21 @@ func (e *ParallelPropagateExecutor) runFan(ctx context.Context, in flujotest.Job
 	sc.owner = u
 	bctx := e.scopes.Get(ctx)
 	sc.r0 = *r
-	e.svc.Track.EnterChild()
-	go func() {
-		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 0, "echo", &sc.results[0], &sc.o0, &sc.aborts[0], func() (flujotest.Job, error) {
-			return e.stepEcho.Run(bctx, &sc.r0.Eng.Env, in, sc.r0.Frame(), &sc.results[0])
-		})
-	}()
 	sc.r1 = *r
-	e.svc.Track.EnterChild()
+	sc.fan.Start(ctx, bctx, true, sc.results[:], sc.branches[:], sc.done, &e.svc.Track)
 	go func() {
-		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 1, "fail", &sc.results[1], &sc.o1, &sc.aborts[1], func() (flujotest.Job, error) {
-			return e.stepFail.Run(bctx, &sc.r1.Eng.Env, in, sc.r1.Frame(), &sc.results[1])
-		})
+		defer sc.fan.Exit(0, "echo")
+		sc.o0, sc.branches[0].Abort = e.stepEcho.Run(bctx, &sc.r0.Eng.Env, in, sc.r0.Frame(), &sc.results[0])
 	}()
-	abort, failed, cerr := flujoimpl.Gather(ctx, sc.done, sc.results[:], sc.aborts[:], sc.finished[:], true, bctx.Cancel)
+	go func() {
+		defer sc.fan.Exit(1, "fail")
+		sc.o1, sc.branches[1].Abort = e.stepFail.Run(bctx, &sc.r1.Eng.Env, in, sc.r1.Frame(), &sc.results[1])
+	}()
+	abort, failed, cerr := sc.fan.Wait()
 	if cerr != nil {
 		// They hold the scope too: it is cancelled, never reused.
 		bctx.Abandon()
-		return *new(flujotest.Job), flujoimpl.Abandoned(res, sc.results[:], sc.finished[:], cerr)
+		return *new(flujotest.Job), sc.fan.Abandoned(res, cerr)
 	}
 	e.scopes.Put(bctx)
 	defer e.scratch.Load().Put(sc.owner)
@@ -6198,7 +6112,7 @@ type scratchParallelSpendExecutor struct {
 }
 
 func newscratchParallelSpendExecutor() scratchParallelSpendExecutor {
-	return scratchParallelSpendExecutor{parFan: scratchParallelSpendExecutorFan{done: make(chan int, 2)}}
+	return scratchParallelSpendExecutor{parFan: scratchParallelSpendExecutorFan{done: make(chan struct{}, 1)}}
 }
 func resetscratchParallelSpendExecutor(u *scratchParallelSpendExecutor) {
 	*u = scratchParallelSpendExecutor{parFan: scratchParallelSpendExecutorFan{done: u.parFan.done}}
@@ -6309,9 +6223,9 @@ func (e *ParallelSpendExecutor) runSpend(ctx context.Context, in flujotest.Job, 
 // scratchParallelSpendExecutorFan is the working space of one run of parallel "fan".
 type scratchParallelSpendExecutorFan struct {
 	results  [2]flujo.StepResult
-	aborts   [2]error
-	finished [2]bool
-	done     chan int
+	branches [2]flujoimpl.FanBranch
+	fan      flujoimpl.Fan
+	done     chan struct{}
 	owner    *scratchParallelSpendExecutor // the pooled object holding this one
 	o0       flujotest.Job
 	r0       flujoimpl.Run[struct{}]
@@ -6330,26 +6244,21 @@ func (e *ParallelSpendExecutor) runFan(ctx context.Context, in flujotest.Job, r 
 	sc.owner = u
 	bctx := e.scopes.Get(ctx)
 	sc.r0 = *r
-	e.svc.Track.EnterChild()
-	go func() {
-		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 0, "left", &sc.results[0], &sc.o0, &sc.aborts[0], func() (flujotest.Job, error) {
-			return e.stepLeft.Run(bctx, &sc.r0.Eng.Env, in, sc.r0.Frame(), &sc.results[0])
-		})
-	}()
 	sc.r1 = *r
-	e.svc.Track.EnterChild()
+	sc.fan.Start(ctx, bctx, true, sc.results[:], sc.branches[:], sc.done, &e.svc.Track)
 	go func() {
-		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 1, "right", &sc.results[1], &sc.o1, &sc.aborts[1], func() (flujotest.Job, error) {
-			return e.stepRight.Run(bctx, &sc.r1.Eng.Env, in, sc.r1.Frame(), &sc.results[1])
-		})
+		defer sc.fan.Exit(0, "left")
+		sc.o0, sc.branches[0].Abort = e.stepLeft.Run(bctx, &sc.r0.Eng.Env, in, sc.r0.Frame(), &sc.results[0])
 	}()
-	abort, failed, cerr := flujoimpl.Gather(ctx, sc.done, sc.results[:], sc.aborts[:], sc.finished[:], true, bctx.Cancel)
+	go func() {
+		defer sc.fan.Exit(1, "right")
+		sc.o1, sc.branches[1].Abort = e.stepRight.Run(bctx, &sc.r1.Eng.Env, in, sc.r1.Frame(), &sc.results[1])
+	}()
+	abort, failed, cerr := sc.fan.Wait()
 	if cerr != nil {
 		// They hold the scope too: it is cancelled, never reused.
 		bctx.Abandon()
-		return *new(flujotest.Job), flujoimpl.Abandoned(res, sc.results[:], sc.finished[:], cerr)
+		return *new(flujotest.Job), sc.fan.Abandoned(res, cerr)
 	}
 	e.scopes.Put(bctx)
 	defer e.scratch.Load().Put(sc.owner)
@@ -6878,8 +6787,8 @@ type scratchTwoFansExecutor struct {
 
 func newscratchTwoFansExecutor() scratchTwoFansExecutor {
 	return scratchTwoFansExecutor{
-		parFan1: scratchTwoFansExecutorFan1{done: make(chan int, 2)},
-		parFan2: scratchTwoFansExecutorFan2{done: make(chan int, 2)},
+		parFan1: scratchTwoFansExecutorFan1{done: make(chan struct{}, 1)},
+		parFan2: scratchTwoFansExecutorFan2{done: make(chan struct{}, 1)},
 	}
 }
 func resetscratchTwoFansExecutor(u *scratchTwoFansExecutor) {
@@ -7002,9 +6911,9 @@ func (e *TwoFansExecutor) runTwo(ctx context.Context, in flujotest.Job, r *flujo
 // scratchTwoFansExecutorFan1 is the working space of one run of parallel "fan1".
 type scratchTwoFansExecutorFan1 struct {
 	results  [2]flujo.StepResult
-	aborts   [2]error
-	finished [2]bool
-	done     chan int
+	branches [2]flujoimpl.FanBranch
+	fan      flujoimpl.Fan
+	done     chan struct{}
 	owner    *scratchTwoFansExecutor // the pooled object holding this one
 	o0       flujotest.Job
 	r0       flujoimpl.Run[struct{}]
@@ -7023,26 +6932,21 @@ func (e *TwoFansExecutor) runFan1(ctx context.Context, in flujotest.Job, r *fluj
 	sc.owner = u
 	bctx := e.scopes.Get(ctx)
 	sc.r0 = *r
-	e.svc.Track.EnterChild()
-	go func() {
-		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 0, "l1", &sc.results[0], &sc.o0, &sc.aborts[0], func() (flujotest.Job, error) {
-			return e.stepL1.Run(bctx, &sc.r0.Eng.Env, in, sc.r0.Frame(), &sc.results[0])
-		})
-	}()
 	sc.r1 = *r
-	e.svc.Track.EnterChild()
+	sc.fan.Start(ctx, bctx, true, sc.results[:], sc.branches[:], sc.done, &e.svc.Track)
 	go func() {
-		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 1, "r1", &sc.results[1], &sc.o1, &sc.aborts[1], func() (flujotest.Job, error) {
-			return e.stepR1.Run(bctx, &sc.r1.Eng.Env, in, sc.r1.Frame(), &sc.results[1])
-		})
+		defer sc.fan.Exit(0, "l1")
+		sc.o0, sc.branches[0].Abort = e.stepL1.Run(bctx, &sc.r0.Eng.Env, in, sc.r0.Frame(), &sc.results[0])
 	}()
-	abort, failed, cerr := flujoimpl.Gather(ctx, sc.done, sc.results[:], sc.aborts[:], sc.finished[:], true, bctx.Cancel)
+	go func() {
+		defer sc.fan.Exit(1, "r1")
+		sc.o1, sc.branches[1].Abort = e.stepR1.Run(bctx, &sc.r1.Eng.Env, in, sc.r1.Frame(), &sc.results[1])
+	}()
+	abort, failed, cerr := sc.fan.Wait()
 	if cerr != nil {
 		// They hold the scope too: it is cancelled, never reused.
 		bctx.Abandon()
-		return *new(flujotest.Job), flujoimpl.Abandoned(res, sc.results[:], sc.finished[:], cerr)
+		return *new(flujotest.Job), sc.fan.Abandoned(res, cerr)
 	}
 	e.scopes.Put(bctx)
 	defer e.scratch.Load().Put(sc.owner)
@@ -7060,9 +6964,9 @@ func (e *TwoFansExecutor) runFan1(ctx context.Context, in flujotest.Job, r *fluj
 // scratchTwoFansExecutorFan2 is the working space of one run of parallel "fan2".
 type scratchTwoFansExecutorFan2 struct {
 	results  [2]flujo.StepResult
-	aborts   [2]error
-	finished [2]bool
-	done     chan int
+	branches [2]flujoimpl.FanBranch
+	fan      flujoimpl.Fan
+	done     chan struct{}
 	owner    *scratchTwoFansExecutor // the pooled object holding this one
 	o0       flujotest.Job
 	r0       flujoimpl.Run[struct{}]
@@ -7081,26 +6985,21 @@ func (e *TwoFansExecutor) runFan2(ctx context.Context, in flujotest.Job, r *fluj
 	sc.owner = u
 	bctx := e.scopes.Get(ctx)
 	sc.r0 = *r
-	e.svc.Track.EnterChild()
-	go func() {
-		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 0, "l2", &sc.results[0], &sc.o0, &sc.aborts[0], func() (flujotest.Job, error) {
-			return e.stepL2.Run(bctx, &sc.r0.Eng.Env, in, sc.r0.Frame(), &sc.results[0])
-		})
-	}()
 	sc.r1 = *r
-	e.svc.Track.EnterChild()
+	sc.fan.Start(ctx, bctx, true, sc.results[:], sc.branches[:], sc.done, &e.svc.Track)
 	go func() {
-		defer e.svc.Track.ExitChild()
-		flujoimpl.RunBranch(sc.done, 1, "r2", &sc.results[1], &sc.o1, &sc.aborts[1], func() (flujotest.Job, error) {
-			return e.stepR2.Run(bctx, &sc.r1.Eng.Env, in, sc.r1.Frame(), &sc.results[1])
-		})
+		defer sc.fan.Exit(0, "l2")
+		sc.o0, sc.branches[0].Abort = e.stepL2.Run(bctx, &sc.r0.Eng.Env, in, sc.r0.Frame(), &sc.results[0])
 	}()
-	abort, failed, cerr := flujoimpl.Gather(ctx, sc.done, sc.results[:], sc.aborts[:], sc.finished[:], true, bctx.Cancel)
+	go func() {
+		defer sc.fan.Exit(1, "r2")
+		sc.o1, sc.branches[1].Abort = e.stepR2.Run(bctx, &sc.r1.Eng.Env, in, sc.r1.Frame(), &sc.results[1])
+	}()
+	abort, failed, cerr := sc.fan.Wait()
 	if cerr != nil {
 		// They hold the scope too: it is cancelled, never reused.
 		bctx.Abandon()
-		return *new(flujotest.Job), flujoimpl.Abandoned(res, sc.results[:], sc.finished[:], cerr)
+		return *new(flujotest.Job), sc.fan.Abandoned(res, cerr)
 	}
 	e.scopes.Put(bctx)
 	defer e.scratch.Load().Put(sc.owner)
