@@ -8,21 +8,24 @@ import (
 
 // RunCounters count whole runs.
 type RunCounters struct {
-	runs, failures, slow atomic.Uint64
-	// latency holds the measured run latencies: their total, maximum and
-	// the total's percentiles.
+	// untimed counts the runs whose latency was not measured; the others
+	// are the latency histogram's count.
+	untimed, failures, slow atomic.Uint64
+	// latency holds the measured run latencies: their count, total,
+	// maximum and the total's percentiles.
 	latency runtime.Histogram
 }
 
 // Record counts one finished run of latency ns that succeeded or not. A
 // run whose latency was not measured (0) adds none to the latencies.
 func (rc *RunCounters) Record(ns int64, ok bool, slowNs int64) {
-	rc.runs.Add(1)
 	if ns != 0 {
 		rc.latency.Record(ns)
 		if ns > slowNs {
 			rc.slow.Add(1)
 		}
+	} else {
+		rc.untimed.Add(1)
 	}
 	if !ok {
 		rc.failures.Add(1)
@@ -39,7 +42,7 @@ func (s *Services) Stats() runtime.Stats {
 	st.Memory.UsageMB = HeapMB()
 	runs := s.runs.latency.Snapshot()
 	st.Execution = runtime.StatsExecution{
-		Count:   s.runs.runs.Load(),
+		Count:   s.runs.untimed.Load() + runs.Count,
 		TotalMs: Ms(int64(runs.Sum)),
 		MaxMs:   Ms(int64(runs.Max)),
 		Slow:    s.runs.slow.Load(),

@@ -21,8 +21,10 @@ type Env struct {
 	Clock runtime.Clock
 	// Limiter bounds concurrent attempts; nil means no bound.
 	Limiter *runtime.Limiter
-	// Classifier learns which errors never recover; nil means every
-	// failure but a cancellation is retried.
+	// Classifier learns which errors never recover from the failed
+	// attempts and the retries after them (a success on the first attempt
+	// is not reported to it); nil means every failure but a cancellation is
+	// retried.
 	Classifier *runtime.ErrorClassifier
 	// Telemetry records one event per execution; nil when off.
 	Telemetry *runtime.Telemetry
@@ -125,9 +127,11 @@ type Step[In, Out any] struct {
 	Counters *StepCounters
 }
 
-// Run executes the step on in and writes how it went to *res. A non-nil
-// error aborts the whole run (the context is done, or a usage limit was
-// exceeded by this step's output); the step's own failure is in res.
+// Run executes the step on in and writes how it went to *res, which must
+// be a zero StepResult: every caller passes a fresh one, and Run sets only
+// the fields that differ from zero. A non-nil error aborts the whole run
+// (the context is done, or a usage limit was exceeded by this step's
+// output); the step's own failure is in res.
 func (s *Step[In, Out]) Run(ctx context.Context, env *Env, in In, fr Frame, res *runtime.StepResult) (Out, error) {
 	var zero Out
 	timed := !env.Untimed || fr.Record
@@ -135,7 +139,7 @@ func (s *Step[In, Out]) Run(ctx context.Context, env *Env, in In, fr Frame, res 
 	if timed {
 		start = env.Clock.Nanotime()
 	}
-	*res = runtime.StepResult{Name: s.Name}
+	res.Name = s.Name
 
 	var key uint64
 	cached := false
@@ -246,8 +250,12 @@ func (s *Step[In, Out]) Run(ctx context.Context, env *Env, in In, fr Frame, res 
 				br.RecordNeutral(permit)
 			}
 		}
-		if cl := env.Classifier; cl != nil {
-			cl.Observe(err)
+		// The classifier learns from failures and recoveries; a success
+		// without a failure before it teaches it nothing.
+		if cl := env.Classifier; cl != nil && (err != nil || prev != nil) {
+			if err != nil {
+				cl.Observe(err)
+			}
 			if prev != nil {
 				cl.ObserveRecovery(prev, err == nil)
 			}
