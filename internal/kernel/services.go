@@ -98,6 +98,12 @@ type Services struct {
 	Track runtime.RunGate
 	runs  RunCounters
 
+	// foldMu orders the replacement of the engine in force with Stats:
+	// folded holds, by step, the executions that the monitors replaced so
+	// far recorded, which the steps' counters do not count.
+	foldMu sync.Mutex
+	folded map[string]runtime.StatsStep
+
 	closed    bool               // guarded by mu
 	tuner     *runtime.AutoTuner // guarded by mu
 	closeOnce sync.Once
@@ -187,7 +193,19 @@ func (s *Services) ImportConfig(data []byte, format string) error {
 	if err != nil {
 		return err
 	}
+	s.foldMu.Lock()
+	if old.Monitor != nil && eng.Monitor != old.Monitor {
+		// The steps' executions that the old monitor recorded are counted
+		// nowhere else. An execution of a run still in flight that ends
+		// after this point is counted in the run's figures and telemetry
+		// only.
+		if s.folded == nil {
+			s.folded = map[string]runtime.StatsStep{}
+		}
+		addMonitorFigures(s.folded, old.Monitor.Snapshot(), true)
+	}
 	s.eng.Store(eng)
+	s.foldMu.Unlock()
 	s.deps.Logger.Info("flujo: configuration applied")
 	// Runs still using the old components finish against closed ones:
 	// telemetry then counts their events as dropped.

@@ -311,12 +311,14 @@ func (s *Step[In, Out]) finishAt(env *Env, res *runtime.StepResult, start, end, 
 	// A cancelled execution says nothing about the step: only telemetry
 	// hears of it.
 	if outcome != runtime.OutcomeCanceled {
-		s.Counters.Record(res, env.SlowNs.Load())
-		if m := s.Monitor; m != nil {
-			m.Record(end-start, res.Success)
-		} else if ms := env.Monitors; ms != nil {
-			ms[s.Slot].Record(end-start, res.Success)
+		m := s.Monitor
+		if ms := env.Monitors; m == nil && ms != nil {
+			m = ms[s.Slot]
 		}
+		if m != nil {
+			m.Record(end-start, res.Success)
+		}
+		s.Counters.Record(res, env.SlowNs, m != nil)
 		// Only an execution that held a permit is a sample: a cache hit, a
 		// breaker or limiter rejection took no service time.
 		if l := env.Limiter; l != nil && l.Adaptive() && res.Attempts > 0 && !res.CacheHit {
