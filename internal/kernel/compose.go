@@ -68,12 +68,22 @@ func Validated[Out any](step string, v func(Out) error, res *runtime.StepResult,
 // child: when it aborted, abort is returned and recorded as res's error;
 // when it failed, its error and feedback become res's and err is nil.
 func Child(res, cr *runtime.StepResult, record bool, abort error) (stop bool, err error) {
-	if record || !cr.Success {
-		res.Steps = append(res.Steps, *cr)
-	}
 	res.Cost += cr.Cost
 	res.Tokens += cr.Tokens
 	res.Latency += cr.Latency
+	if record || !cr.Success || abort != nil {
+		return childRest(res, cr, record, abort)
+	}
+	return false, nil
+}
+
+// childRest is Child for a child that is recorded, failed or aborted: small
+// enough apart for Child, the path of a successful unrecorded child, to be
+// inlined in generated code.
+func childRest(res, cr *runtime.StepResult, record bool, abort error) (stop bool, err error) {
+	if record || !cr.Success {
+		res.Steps = append(res.Steps, *cr)
+	}
 	if abort != nil {
 		res.Err = abort
 		return true, abort

@@ -149,13 +149,7 @@ func (s *Services) Export(format string) ([]byte, error) { return s.eng.Load().C
 
 // RecordRun counts one finished run of latency ns (0 when it was not
 // measured) that succeeded or not.
-func (s *Services) RecordRun(ns int64, ok bool) {
-	var slowNs int64 // read only for a measured run, the one it applies to
-	if ns != 0 {
-		slowNs = s.eng.Load().slowNs.Load()
-	}
-	s.runs.Record(ns, ok, slowNs)
-}
+func (s *Services) RecordRun(ns int64, ok bool) { s.runs.Record(ns, ok, &s.eng) }
 
 // ImportConfig lays data, a whole or partial configuration in format
 // ("json"), over the configuration in force, validates the result and

@@ -16,12 +16,13 @@ type RunCounters struct {
 	latency runtime.Histogram
 }
 
-// Record counts one finished run of latency ns that succeeded or not. A
-// run whose latency was not measured (0) adds none to the latencies.
-func (rc *RunCounters) Record(ns int64, ok bool, slowNs int64) {
+// Record counts one finished run of latency ns that succeeded or not; eng
+// holds the engine in force, whose slow-execution threshold applies. A run
+// whose latency was not measured (0) adds none to the latencies.
+func (rc *RunCounters) Record(ns int64, ok bool, eng *atomic.Pointer[Engine]) {
 	if ns != 0 {
 		rc.latency.Record(ns)
-		if ns > slowNs {
+		if ns > eng.Load().slowNs.Load() {
 			rc.slow.Add(1)
 		}
 	} else {

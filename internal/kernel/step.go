@@ -77,7 +77,8 @@ type Leaf[In, Out any] struct {
 	// state that Fork made, or nil for a step that takes none.
 	Call func(ctx context.Context, in In, work any) (Out, error)
 	// Plain and Pure, when set, are the step function of a Step or a Func
-	// itself, called directly in place of Call.
+	// itself, called directly in place of Call; such a step takes no state
+	// (Fork, Join and Attempt are nil).
 	Plain func(ctx context.Context, in In) (Out, error)
 	Pure  func(in In) Out
 	// Fork and Join give a StepS its private copy of the run's state and
@@ -164,8 +165,8 @@ func (s *Step[In, Out]) Run(ctx context.Context, env *Env, in In, fr Frame, res 
 
 	br := s.Breaker
 	lim := env.Limiter
-	var brFrom uint8
-	if br != nil {
+	var brFrom uint8 // for telemetry, which reports the breaker's transition
+	if br != nil && env.Telemetry != nil {
 		brFrom = uint8(br.State())
 	}
 	var served int64 // when the last attempt's permit was granted
@@ -364,9 +365,10 @@ func (s *Step[In, Out]) attemptTimed(ctx context.Context, env *Env, in In, state
 // goroutine, holding a permit of lim (nil for none) that it releases however
 // the attempt ends: Attempt in place, or Fork, Call and Join. A panic of the
 // step function becomes a *runtime.PanicError; one of Fork or Join goes on,
-// as under a Timeout. One deferred call releases the permit and recovers.
+// as under a Timeout. One deferred call releases the permit and recovers;
+// it calls recover only when the step function did not return.
 func (s *Step[In, Out]) attemptDirect(ctx context.Context, lim *runtime.Limiter, in In, state any) (out Out, err error) {
-	calling := false
+	calling := false // in the step function: a panic there is the step's failure
 	defer func() {
 		if lim != nil {
 			lim.Release()
@@ -378,9 +380,22 @@ func (s *Step[In, Out]) attemptDirect(ctx context.Context, lim *runtime.Limiter,
 			}
 		}
 	}()
-	if s.Attempt != nil {
+	switch {
+	case s.Plain != nil:
 		calling = true
-		return s.Attempt(ctx, in, state)
+		out, err = s.Plain(ctx, in)
+		calling = false
+		return out, err
+	case s.Pure != nil:
+		calling = true
+		out = s.Pure(in)
+		calling = false
+		return out, nil
+	case s.Attempt != nil:
+		calling = true
+		out, err = s.Attempt(ctx, in, state)
+		calling = false
+		return out, err
 	}
 	var work any
 	if s.Fork != nil {
