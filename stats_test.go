@@ -101,3 +101,55 @@ func TestFlagAutomaticOptimization(t *testing.T) {
 		}
 	}
 }
+
+// TestStepStatsSurviveMonitorChanges: a step's executions, latencies, slow
+// executions and failures, which the monitor's histogram counts while
+// monitoring is on, are kept when ImportConfig replaces the monitor or
+// turns monitoring off, and counted once.
+func TestStepStatsSurviveMonitorChanges(t *testing.T) {
+	c, clock := newTestCore(t, func(c *runtime.OptimizationConfig) {
+		c.EnablePerformanceMonitoring, c.SlowExecutionThresholdMs = true, 5
+	})
+	fail := false
+	step := Step("work", func(_ context.Context, s string) (string, error) {
+		clock.Advance(10 * time.Millisecond)
+		if fail {
+			return "", errors.New("down")
+		}
+		return s, nil
+	}, Retries(0))
+	run := func(n int) {
+		for range n {
+			c.Execute(context.Background(), step, "x")
+		}
+	}
+	want := func(when string, count, slow, failures uint64) {
+		t.Helper()
+		s := c.OptimizationStats()
+		w := s.Steps["work"]
+		if w.Execution.Count != count || w.Errors.Executions != count || w.Execution.Slow != slow ||
+			w.Errors.Failures != failures || s.Errors.Failures != failures || w.Execution.TotalMs != float64(10*count) || w.Execution.MaxMs != 10 {
+			t.Errorf("%s: execution %+v errors %+v; want %d executions of 10 ms, %d slow, %d failures", when, w.Execution, w.Errors, count, slow, failures)
+		}
+	}
+	run(2)
+	want("monitored", 2, 2, 0)
+	// A new slow threshold builds a new monitor.
+	if err := c.ImportConfig([]byte(`{"slow_execution_threshold_ms": 50}`), "json"); err != nil {
+		t.Fatal(err)
+	}
+	fail = true
+	run(3)
+	want("after a new monitor", 5, 2, 3)
+	if err := c.ImportConfig([]byte(`{"enable_performance_monitoring": false, "slow_execution_threshold_ms": 5}`), "json"); err != nil {
+		t.Fatal(err)
+	}
+	fail = false
+	run(1)
+	want("without monitoring", 6, 3, 3)
+	if err := c.ImportConfig([]byte(`{"enable_performance_monitoring": true}`), "json"); err != nil {
+		t.Fatal(err)
+	}
+	run(1)
+	want("monitored again", 7, 4, 3)
+}

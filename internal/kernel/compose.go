@@ -68,6 +68,9 @@ func Validated[Out any](step string, v func(Out) error, res *runtime.StepResult,
 // cost, tokens and latency. stop reports that the composite ends with this
 // child: when it aborted, abort is returned and recorded as res's error;
 // when it failed, its error and feedback become res's and err is nil.
+//
+// Child and its flujoimpl wrapper fit the compiler's inlining budget: the
+// generated code of a successful child makes no call.
 func Child(res, cr *runtime.StepResult, record bool, abort error) (stop bool, err error) {
 	if record || !cr.Success {
 		res.Steps = append(res.Steps, *cr)
@@ -75,15 +78,15 @@ func Child(res, cr *runtime.StepResult, record bool, abort error) (stop bool, er
 	res.Cost += cr.Cost
 	res.Tokens += cr.Tokens
 	res.Latency += cr.Latency
-	if abort != nil {
+	switch {
+	case abort != nil:
 		res.Err = abort
-		return true, abort
-	}
-	if !cr.Success {
+	case !cr.Success:
 		res.Success, res.Output, res.Err, res.Feedback = false, nil, cr.Err, cr.Feedback
-		return true, nil
+	default:
+		return false, nil
 	}
-	return false, nil
+	return true, abort
 }
 
 // LoopExhausted fails res, the result of the Loop named loop, whose exit

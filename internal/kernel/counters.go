@@ -7,7 +7,8 @@ import (
 )
 
 // StepCounters count the executions of one step. An executor keeps them
-// across configurations, so they are the step's whole history.
+// across configurations, so they are, with the step's monitor handles (see
+// Record), the step's whole history.
 type StepCounters struct {
 	Execs, Failures, Retries    atomic.Uint64
 	RecoveryAttempts, Recovered atomic.Uint64
@@ -16,9 +17,28 @@ type StepCounters struct {
 	TotalNs, MaxNs              atomic.Int64
 }
 
-// Record counts one finished execution whose result is res; slowNs is the
-// slow-execution threshold in force.
-func (s *StepCounters) Record(res *runtime.StepResult, slowNs int64) {
+// Record counts one finished execution whose result is res; slowNs holds
+// the slow-execution threshold in force. monitored says that the step's
+// monitor handle recorded the execution: the handle's histogram then holds
+// the execution, its latency, whether it was slow and whether it failed,
+// and Stats reads them there (the figures of a replaced monitor are folded
+// into the services', see Services.ImportConfig), so that they are counted
+// once; the counters keep only the retries.
+func (s *StepCounters) Record(res *runtime.StepResult, slowNs *atomic.Int64, monitored bool) {
+	if !monitored {
+		s.record(res, slowNs.Load())
+	}
+	if res.Attempts > 1 {
+		s.Retries.Add(uint64(res.Attempts - 1))
+		s.RecoveryAttempts.Add(1)
+		if res.Success {
+			s.Recovered.Add(1)
+		}
+	}
+}
+
+// record counts an execution no monitor recorded.
+func (s *StepCounters) record(res *runtime.StepResult, slowNs int64) {
 	s.Execs.Add(1)
 	lat := int64(res.Latency)
 	if lat != 0 { // an untimed execution adds nothing to the latencies
@@ -32,13 +52,6 @@ func (s *StepCounters) Record(res *runtime.StepResult, slowNs int64) {
 	}
 	if !res.Success {
 		s.Failures.Add(1)
-	}
-	if res.Attempts > 1 {
-		s.Retries.Add(uint64(res.Attempts - 1))
-		s.RecoveryAttempts.Add(1)
-		if res.Success {
-			s.Recovered.Add(1)
-		}
 	}
 }
 

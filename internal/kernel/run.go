@@ -159,14 +159,15 @@ func RunState[S any](node string, st *S, given any) (*S, error) {
 // error: abort, the run's abort (a usage limit, the context), or a
 // *runtime.StepError naming the failed node, or nil.
 func (s *Services) EndRun(res *runtime.StepResult, abort error) error {
-	s.RecordRun(int64(res.Latency), abort == nil && res.Success)
-	if abort != nil {
+	ok := abort == nil && res.Success
+	s.runs.Record(int64(res.Latency), ok, &s.eng)
+	switch {
+	case ok:
+		return nil
+	case abort != nil:
 		return abort
 	}
-	if !res.Success {
-		return FailedRunError(*res)
-	}
-	return nil
+	return FailedRunError(*res)
 }
 
 // EndRecordedRun counts a finished recorded run and returns its result and

@@ -98,6 +98,12 @@ type Services struct {
 	Track runtime.RunGate
 	runs  RunCounters
 
+	// foldMu orders the replacement of the engine in force with Stats:
+	// folded holds, by step, the executions that the monitors replaced so
+	// far recorded, which the steps' counters do not count.
+	foldMu sync.Mutex
+	folded map[string]runtime.StatsStep
+
 	closed    bool               // guarded by mu
 	tuner     *runtime.AutoTuner // guarded by mu
 	closeOnce sync.Once
@@ -143,13 +149,7 @@ func (s *Services) Export(format string) ([]byte, error) { return s.eng.Load().C
 
 // RecordRun counts one finished run of latency ns (0 when it was not
 // measured) that succeeded or not.
-func (s *Services) RecordRun(ns int64, ok bool) {
-	var slowNs int64 // read only for a measured run, the one it applies to
-	if ns != 0 {
-		slowNs = s.eng.Load().slowNs.Load()
-	}
-	s.runs.Record(ns, ok, slowNs)
-}
+func (s *Services) RecordRun(ns int64, ok bool) { s.runs.Record(ns, ok, &s.eng) }
 
 // ImportConfig lays data, a whole or partial configuration in format
 // ("json"), over the configuration in force, validates the result and
@@ -187,7 +187,19 @@ func (s *Services) ImportConfig(data []byte, format string) error {
 	if err != nil {
 		return err
 	}
+	s.foldMu.Lock()
+	if old.Monitor != nil && eng.Monitor != old.Monitor {
+		// The steps' executions that the old monitor recorded are counted
+		// nowhere else. An execution of a run still in flight that ends
+		// after this point is counted in the run's figures and telemetry
+		// only.
+		if s.folded == nil {
+			s.folded = map[string]runtime.StatsStep{}
+		}
+		addMonitorFigures(s.folded, old.Monitor.Snapshot(), true)
+	}
 	s.eng.Store(eng)
+	s.foldMu.Unlock()
 	s.deps.Logger.Info("flujo: configuration applied")
 	// Runs still using the old components finish against closed ones:
 	// telemetry then counts their events as dropped.

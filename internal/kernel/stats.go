@@ -8,21 +8,25 @@ import (
 
 // RunCounters count whole runs.
 type RunCounters struct {
-	runs, failures, slow atomic.Uint64
-	// latency holds the measured run latencies: their total, maximum and
-	// the total's percentiles.
+	// untimed counts the runs whose latency was not measured; the others
+	// are the latency histogram's count.
+	untimed, failures, slow atomic.Uint64
+	// latency holds the measured run latencies: their count, total,
+	// maximum and the total's percentiles.
 	latency runtime.Histogram
 }
 
-// Record counts one finished run of latency ns that succeeded or not. A
-// run whose latency was not measured (0) adds none to the latencies.
-func (rc *RunCounters) Record(ns int64, ok bool, slowNs int64) {
-	rc.runs.Add(1)
+// Record counts one finished run of latency ns that succeeded or not; eng
+// holds the engine in force, whose slow-execution threshold applies. A run
+// whose latency was not measured (0) adds none to the latencies.
+func (rc *RunCounters) Record(ns int64, ok bool, eng *atomic.Pointer[Engine]) {
 	if ns != 0 {
 		rc.latency.Record(ns)
-		if ns > slowNs {
+		if ns > eng.Load().slowNs.Load() {
 			rc.slow.Add(1)
 		}
+	} else {
+		rc.untimed.Add(1)
 	}
 	if !ok {
 		rc.failures.Add(1)
@@ -34,12 +38,18 @@ func (rc *RunCounters) Record(ns int64, ok bool, slowNs int64) {
 // steps (from the front end), their percentiles, errors and the error
 // classifier.
 func (s *Services) Stats() runtime.Stats {
+	st := runtime.Stats{Steps: map[string]runtime.StatsStep{}}
+	s.foldMu.Lock()
 	eng := s.eng.Load()
-	st := runtime.Stats{Config: eng.Config.Clone(), Steps: map[string]runtime.StatsStep{}}
+	for name, f := range s.folded {
+		st.Steps[name] = f
+	}
+	s.foldMu.Unlock()
+	st.Config = eng.Config.Clone()
 	st.Memory.UsageMB = HeapMB()
 	runs := s.runs.latency.Snapshot()
 	st.Execution = runtime.StatsExecution{
-		Count:   s.runs.runs.Load(),
+		Count:   s.runs.untimed.Load() + runs.Count,
 		TotalMs: Ms(int64(runs.Sum)),
 		MaxMs:   Ms(int64(runs.Max)),
 		Slow:    s.runs.slow.Load(),
@@ -64,6 +74,7 @@ func (s *Services) Stats() runtime.Stats {
 	}
 	if m := eng.Monitor; m != nil {
 		snap := m.Snapshot()
+		addMonitorFigures(st.Steps, snap, false)
 		for _, ms := range snap.Steps {
 			if step, ok := st.Steps[ms.Step]; ok {
 				step.Execution.P50Ms, step.Execution.P95Ms, step.Execution.P99Ms, step.Execution.Regression = ms.P50Ms, ms.P95Ms, ms.P99Ms, ms.Regressed
@@ -86,6 +97,26 @@ func (s *Services) Stats() runtime.Stats {
 		st.Errors.CachedPatterns = cc.Patterns
 	}
 	return st
+}
+
+// addMonitorFigures adds to steps what the monitor whose snapshot is snap
+// counted of each step's executions: their number, latencies, slow ones
+// and failures. all adds an entry for every step of the monitor; else a
+// step without an entry in steps gets one only if it ran.
+func addMonitorFigures(steps map[string]runtime.StatsStep, snap runtime.MonitorSnapshot, all bool) {
+	for _, ms := range snap.Steps {
+		st, ok := steps[ms.Step]
+		if !ok && !all && ms.Count == 0 {
+			continue
+		}
+		st.Execution.Count += ms.Count
+		st.Execution.TotalMs += ms.TotalMs
+		st.Execution.MaxMs = max(st.Execution.MaxMs, ms.MaxMs)
+		st.Execution.Slow += ms.Slow
+		st.Errors.Executions += ms.Count
+		st.Errors.Failures += ms.Errors
+		steps[ms.Step] = st
+	}
 }
 
 // AddBreaker adds the counters of a step's breaker to its entry of steps.

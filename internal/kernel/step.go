@@ -21,8 +21,10 @@ type Env struct {
 	Clock runtime.Clock
 	// Limiter bounds concurrent attempts; nil means no bound.
 	Limiter *runtime.Limiter
-	// Classifier learns which errors never recover; nil means every
-	// failure but a cancellation is retried.
+	// Classifier learns which errors never recover from the failed
+	// attempts and the retries after them (a success on the first attempt
+	// is not reported to it); nil means every failure but a cancellation is
+	// retried.
 	Classifier *runtime.ErrorClassifier
 	// Telemetry records one event per execution; nil when off.
 	Telemetry *runtime.Telemetry
@@ -75,7 +77,8 @@ type Leaf[In, Out any] struct {
 	// state that Fork made, or nil for a step that takes none.
 	Call func(ctx context.Context, in In, work any) (Out, error)
 	// Plain and Pure, when set, are the step function of a Step or a Func
-	// itself, called directly in place of Call.
+	// itself, called directly in place of Call; such a step takes no state
+	// (Fork, Join and Attempt are nil).
 	Plain func(ctx context.Context, in In) (Out, error)
 	Pure  func(in In) Out
 	// Fork and Join give a StepS its private copy of the run's state and
@@ -125,9 +128,11 @@ type Step[In, Out any] struct {
 	Counters *StepCounters
 }
 
-// Run executes the step on in and writes how it went to *res. A non-nil
-// error aborts the whole run (the context is done, or a usage limit was
-// exceeded by this step's output); the step's own failure is in res.
+// Run executes the step on in and writes how it went to *res, which must
+// be a zero StepResult: every caller passes a fresh one, and Run sets only
+// the fields that differ from zero. A non-nil error aborts the whole run
+// (the context is done, or a usage limit was exceeded by this step's
+// output); the step's own failure is in res.
 func (s *Step[In, Out]) Run(ctx context.Context, env *Env, in In, fr Frame, res *runtime.StepResult) (Out, error) {
 	var zero Out
 	timed := !env.Untimed || fr.Record
@@ -135,7 +140,7 @@ func (s *Step[In, Out]) Run(ctx context.Context, env *Env, in In, fr Frame, res 
 	if timed {
 		start = env.Clock.Nanotime()
 	}
-	*res = runtime.StepResult{Name: s.Name}
+	res.Name = s.Name
 
 	var key uint64
 	cached := false
@@ -160,8 +165,8 @@ func (s *Step[In, Out]) Run(ctx context.Context, env *Env, in In, fr Frame, res 
 
 	br := s.Breaker
 	lim := env.Limiter
-	var brFrom uint8
-	if br != nil {
+	var brFrom uint8 // for telemetry, which reports the breaker's transition
+	if br != nil && env.Telemetry != nil {
 		brFrom = uint8(br.State())
 	}
 	var served int64 // when the last attempt's permit was granted
@@ -246,8 +251,12 @@ func (s *Step[In, Out]) Run(ctx context.Context, env *Env, in In, fr Frame, res 
 				br.RecordNeutral(permit)
 			}
 		}
-		if cl := env.Classifier; cl != nil {
-			cl.Observe(err)
+		// The classifier learns from failures and recoveries; a success
+		// without a failure before it teaches it nothing.
+		if cl := env.Classifier; cl != nil && (err != nil || prev != nil) {
+			if err != nil {
+				cl.Observe(err)
+			}
 			if prev != nil {
 				cl.ObserveRecovery(prev, err == nil)
 			}
@@ -303,12 +312,14 @@ func (s *Step[In, Out]) finishAt(env *Env, res *runtime.StepResult, start, end, 
 	// A cancelled execution says nothing about the step: only telemetry
 	// hears of it.
 	if outcome != runtime.OutcomeCanceled {
-		s.Counters.Record(res, env.SlowNs.Load())
-		if m := s.Monitor; m != nil {
-			m.Record(end-start, res.Success)
-		} else if ms := env.Monitors; ms != nil {
-			ms[s.Slot].Record(end-start, res.Success)
+		m := s.Monitor
+		if ms := env.Monitors; m == nil && ms != nil {
+			m = ms[s.Slot]
 		}
+		if m != nil {
+			m.Record(end-start, res.Success)
+		}
+		s.Counters.Record(res, env.SlowNs, m != nil)
 		// Only an execution that held a permit is a sample: a cache hit, a
 		// breaker or limiter rejection took no service time.
 		if l := env.Limiter; l != nil && l.Adaptive() && res.Attempts > 0 && !res.CacheHit {
@@ -354,9 +365,10 @@ func (s *Step[In, Out]) attemptTimed(ctx context.Context, env *Env, in In, state
 // goroutine, holding a permit of lim (nil for none) that it releases however
 // the attempt ends: Attempt in place, or Fork, Call and Join. A panic of the
 // step function becomes a *runtime.PanicError; one of Fork or Join goes on,
-// as under a Timeout. One deferred call releases the permit and recovers.
+// as under a Timeout. One deferred call releases the permit and recovers;
+// it calls recover only when the step function did not return.
 func (s *Step[In, Out]) attemptDirect(ctx context.Context, lim *runtime.Limiter, in In, state any) (out Out, err error) {
-	calling := false
+	calling := false // in the step function: a panic there is the step's failure
 	defer func() {
 		if lim != nil {
 			lim.Release()
@@ -368,9 +380,22 @@ func (s *Step[In, Out]) attemptDirect(ctx context.Context, lim *runtime.Limiter,
 			}
 		}
 	}()
-	if s.Attempt != nil {
+	switch {
+	case s.Plain != nil:
 		calling = true
-		return s.Attempt(ctx, in, state)
+		out, err = s.Plain(ctx, in)
+		calling = false
+		return out, err
+	case s.Pure != nil:
+		calling = true
+		out = s.Pure(in)
+		calling = false
+		return out, nil
+	case s.Attempt != nil:
+		calling = true
+		out, err = s.Attempt(ctx, in, state)
+		calling = false
+		return out, err
 	}
 	var work any
 	if s.Fork != nil {
