@@ -1,4 +1,4 @@
-// Realtime serves a question-answering API over HTTP: one pipeline run per
+// Package realtime serves a question-answering API over HTTP: one pipeline run per
 // request, on an ExecutorCore configured with the real-time-api profile.
 //
 // POST /v1/answer takes {"question": "...", "max_tokens": N} and answers
@@ -15,13 +15,14 @@
 // GET /v1/stats and GET /v1/recommendations expose the executor's
 // statistics and recommendations; GET /healthz reports readiness.
 //
-// Run it from the module root:
+// Run it from the module root (the command is cmd/realtime, which calls
+// Main):
 //
-//	go run ./examples/realtime [-addr 127.0.0.1:8080]
-//	go run ./examples/realtime -demo
+//	go run ./examples/realtime/cmd/realtime [-addr 127.0.0.1:8080]
+//	go run ./examples/realtime/cmd/realtime -demo
 //
 // With -demo (or -once) it sends a few requests in-process, prints the
 // responses, the statistics and the recommendations, and exits.
-package main
+package realtime
 
 //go:generate go tool flujogen generate

@@ -3,7 +3,7 @@
 
 // flujogen configuration: examples/realtime/flujo.json sha256:49e5f17fab661217
 
-package main
+package realtime
 
 import (
 	"context"

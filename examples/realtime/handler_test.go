@@ -1,4 +1,4 @@
-package main
+package realtime
 
 import (
 	"bufio"
@@ -361,7 +361,7 @@ func TestNewHandlerAndUpstreamRejectBadArguments(t *testing.T) {
 
 func TestRunDemo(t *testing.T) {
 	var out, errb bytes.Buffer
-	if code := run(context.Background(), []string{"-demo", "-latency=0"}, &out, &errb); code != 0 {
+	if code := Main(context.Background(), []string{"-demo", "-latency=0"}, &out, &errb); code != 0 {
 		t.Fatalf("exit %d: %s", code, errb.String())
 	}
 	text := out.String()
@@ -400,7 +400,7 @@ func TestRunServesUntilCanceled(t *testing.T) {
 	var errb syncBuffer
 	done := make(chan int)
 	go func() {
-		code := run(ctx, []string{"-addr=127.0.0.1:0", "-latency=0"}, pw, &errb)
+		code := Main(ctx, []string{"-addr=127.0.0.1:0", "-latency=0"}, pw, &errb)
 		pw.Close()
 		done <- code
 	}()
@@ -440,7 +440,7 @@ func TestRunRejectsBadArguments(t *testing.T) {
 	}
 	for _, tt := range tests {
 		var out, errb bytes.Buffer
-		if code := run(context.Background(), tt.args, &out, &errb); code != tt.code || errb.Len() == 0 {
+		if code := Main(context.Background(), tt.args, &out, &errb); code != tt.code || errb.Len() == 0 {
 			t.Errorf("%v: exit %d, stderr %q; want %d and a message", tt.args, code, errb.String(), tt.code)
 		}
 	}

@@ -3,7 +3,7 @@
 // This file uses the executor flujogen generated (flujo_gen.go), which
 // flujogen itself does not see: it loads packages with the flujogen tag.
 
-package main
+package realtime
 
 import (
 	"github.com/flujo/flujo/examples/internal/statscmp"
@@ -12,16 +12,16 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
 	"time"
 
 	"github.com/flujo/flujo"
 )
 
-func main() { os.Exit(run(context.Background(), os.Args[1:], os.Stdout, os.Stderr)) }
-
-// run is the whole command, testable in-process: it returns the exit code.
-func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+// Main is the whole realtime command, testable in-process: it parses args,
+// serves (or with -demo runs the demo) and returns the exit code. opts are
+// given to the ExecutorCore and to the generated executor, for example the
+// shared services of a replica (contrib/redis's cmd/realtime-replica).
+func Main(ctx context.Context, args []string, stdout, stderr io.Writer, opts ...flujo.CoreOption) int {
 	fs := flag.NewFlagSet("realtime", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	addr := fs.String("addr", "127.0.0.1:8080", "address to serve on")
@@ -41,7 +41,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, err)
 		return 1
 	}
-	core, err := flujo.NewExecutorCore(cfg)
+	core, err := flujo.NewExecutorCore(cfg, opts...)
 	if err != nil {
 		fmt.Fprintln(stderr, err)
 		return 1
@@ -55,7 +55,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if *demo {
 		err = runDemo(stdout, h, upstream)
 		if err == nil {
-			err = runGenerated(stdout, core, *latency)
+			err = runGenerated(stdout, core, *latency, opts...)
 		}
 	} else {
 		err = serve(ctx, *addr, h, stdout)
@@ -83,12 +83,12 @@ func (g generatedExecutor) Run(ctx context.Context, q Question, opts ...flujo.Ex
 // runGenerated sends the demo requests again, to a handler on the generated
 // executor (configured by flujo.json, the same profile) and a fresh
 // upstream, and prints its stats next to the ExecutorCore's.
-func runGenerated(w io.Writer, core *flujo.ExecutorCore, latency time.Duration) error {
+func runGenerated(w io.Writer, core *flujo.ExecutorCore, latency time.Duration, opts ...flujo.CoreOption) error {
 	upstream, err := NewUpstream(latency)
 	if err != nil {
 		return err
 	}
-	gen, err := NewAnswerExecutor()
+	gen, err := NewAnswerExecutor(opts...)
 	if err != nil {
 		return err
 	}
