@@ -184,14 +184,15 @@ func ExampleCache() {
 	}
 	defer core.Close(context.Background())
 
+	codes := map[string]string{"Germany": "DE", "Japan": "JP"}
 	calls := 0
 	lookup := flujo.Step("lookup", func(_ context.Context, country string) (string, error) {
-		calls++
-		return strings.ToUpper(country[:2]), nil
+		calls++ // a slow remote call, in real code
+		return codes[country], nil
 	}, flujo.Cache())
 
 	for range 2 {
-		res, err := core.Execute(context.Background(), lookup, "germany")
+		res, err := core.Execute(context.Background(), lookup, "Germany")
 		if err != nil {
 			panic(err)
 		}
@@ -199,8 +200,8 @@ func ExampleCache() {
 	}
 	fmt.Println("calls:", calls)
 	// Output:
-	// GE cache hit: false attempts: 1
-	// GE cache hit: true attempts: 0
+	// DE cache hit: false attempts: 1
+	// DE cache hit: true attempts: 0
 	// calls: 1
 }
 
