@@ -437,11 +437,25 @@ func TestRunRejectsBadArguments(t *testing.T) {
 		{[]string{"-nope"}, 2},
 		{[]string{"-latency=-1s", "-demo"}, 2},
 		{[]string{"-addr=256.0.0.1:http"}, 1},
+		{[]string{"-upstream=sleepy", "-demo"}, 2},
 	}
 	for _, tt := range tests {
 		var out, errb bytes.Buffer
 		if code := Main(context.Background(), tt.args, &out, &errb); code != tt.code || errb.Len() == 0 {
 			t.Errorf("%v: exit %d, stderr %q; want %d and a message", tt.args, code, errb.String(), tt.code)
 		}
+	}
+}
+
+func TestModeFlag(t *testing.T) {
+	for _, m := range []Mode{Healthy, Failing, Hanging, Garbled} {
+		var got Mode
+		if err := got.Set(m.String()); err != nil || got != m {
+			t.Errorf("Set(%q) = %v, mode %v; want %v", m.String(), err, got, m)
+		}
+	}
+	var m Mode
+	if err := m.Set("sleepy"); err == nil || !strings.Contains(err.Error(), "healthy, failing, hanging or garbled") {
+		t.Errorf("Set(sleepy) = %v; want an error listing the modes", err)
 	}
 }

@@ -28,6 +28,8 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer, opts ...
 	demo := fs.Bool("demo", false, "send a few requests in-process, print the results and exit")
 	fs.BoolVar(demo, "once", false, "same as -demo")
 	latency := fs.Duration("latency", time.Millisecond, "time the simulated upstream model takes to answer")
+	mode := Healthy
+	fs.Var(&mode, "upstream", "how the simulated upstream model starts: healthy, failing, hanging or garbled")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -36,6 +38,7 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer, opts ...
 		fmt.Fprintln(stderr, err)
 		return 2
 	}
+	upstream.SetMode(mode)
 	cfg, err := Config()
 	if err != nil {
 		fmt.Fprintln(stderr, err)

@@ -40,6 +40,18 @@ func (m Mode) String() string {
 	return fmt.Sprintf("Mode(%d)", int32(m))
 }
 
+// Set sets m from its name ("healthy", "failing", "hanging" or "garbled"),
+// so that a Mode is a flag.Value.
+func (m *Mode) Set(name string) error {
+	for c := Healthy; c <= Garbled; c++ {
+		if c.String() == name {
+			*m = c
+			return nil
+		}
+	}
+	return fmt.Errorf("unknown upstream mode %q; want healthy, failing, hanging or garbled", name)
+}
+
 // UpstreamError is a call the upstream model refused.
 type UpstreamError struct{ Status int }
 
