@@ -311,7 +311,7 @@ func (s *Store) connect() bool {
 		b = &clientBox{c}
 		s.cl.Store(b)
 	}
-	ctx, cancel := context.WithTimeout(s.ctx, max(s.timeout, time.Second))
+	ctx, cancel := context.WithTimeout(s.ctx, s.timeout)
 	defer cancel()
 	if err := b.c.Do(ctx, b.c.B().Ping().Build()).Error(); err != nil {
 		s.record(err)
@@ -351,6 +351,9 @@ func (s *Store) healthLoop() {
 // record keeps err as the last error, redacted.
 func (s *Store) record(err error) {
 	msg := s.redact(err.Error())
+	if errors.Is(err, context.DeadlineExceeded) {
+		msg = fmt.Sprintf("no answer within %v (command_timeout_ms): the server is slow or unreachable", s.timeout)
+	}
 	s.lastErr.Store(&msg)
 }
 

@@ -17,7 +17,7 @@ import (
 	"github.com/redis/rueidis"
 
 	"github.com/flujo/flujo/contrib/redis"
-	"github.com/flujo/flujo/contrib/redis/internal/redistest"
+	"github.com/flujo/flujo/contrib/redis/redistest"
 	"github.com/flujo/flujo/runtime"
 )
 

@@ -1,6 +1,12 @@
 // Package redistest runs a real redis-server for tests: on 127.0.0.1, on a
 // free port, without persistence, stopped at the end of the test. A test
-// can stop it, start it again on the same port and make it sleep.
+// can stop it, start it again on the same port and make it sleep. It is
+// not internal so that benchmarks and services built on contrib/redis can
+// test against a real server too.
+//
+//	srv := redistest.Start(t) // skips t when redis-server is missing, fails it under CI
+//	cfg := runtime.DefaultDistributedConfig()
+//	cfg.Address = srv.Addr
 package redistest
 
 import (
