@@ -132,6 +132,12 @@ func (b *breakers) writeLoop() {
 		case <-b.signal:
 		case <-retry.C:
 		}
+		if !s.healthy.Load() {
+			// Keep the queue until the server answers again; background
+			// work is not counted as degraded calls.
+			retry.Reset(s.probe)
+			continue
+		}
 		b.mu.Lock()
 		batch := b.pending
 		b.pending = make(map[string]runtime.BreakerTransition, len(batch))
@@ -314,6 +320,9 @@ func (sub *subscription) reconcile(ctx context.Context) {
 
 func (sub *subscription) readBack(ctx context.Context) {
 	s := sub.b.s
+	if !s.healthy.Load() {
+		return
+	}
 	cl, cctx, cancel, err := s.begin(ctx)
 	if err != nil {
 		return
