@@ -337,13 +337,45 @@ func TestBudgetAdmitsExactlyN(t *testing.T) {
 			}
 		})
 	}
+	// Runs that reserve and commit a unit each, over and over, until the
+	// budget refuses: exactly N are admitted.
+	t.Run("commits", func(t *testing.T) {
+		budget := runtime.SharedBudget{Name: "tenant-loop", Window: time.Hour, TokenLimit: 100}
+		var admitted atomic.Int64
+		var wg sync.WaitGroup
+		for _, s := range stores {
+			for range 20 {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					for {
+						r, ok, err := s.Shared().Budgets.Reserve(context.Background(), budget, runtime.Usage{CompletionTokens: 1})
+						if err != nil {
+							t.Errorf("Reserve: %v", err)
+						}
+						if !ok {
+							return
+						}
+						admitted.Add(1)
+						if err := r.Commit(context.Background(), runtime.Usage{CompletionTokens: 1}); err != nil {
+							t.Errorf("Commit: %v", err)
+						}
+					}
+				}()
+			}
+		}
+		wg.Wait()
+		if admitted.Load() != 100 {
+			t.Fatalf("admitted %d runs; want 100", admitted.Load())
+		}
+	})
 	var reserved, refusedN uint64
 	for _, s := range stores {
 		reserved += s.Stats().BudgetReserved
 		refusedN += s.Stats().BudgetRefused
 	}
-	if reserved != 50 || refusedN != 70 {
-		t.Errorf("stats: reserved %d, refused %d; want 50, 70", reserved, refusedN)
+	if reserved != 150 || refusedN != 130 {
+		t.Errorf("stats: reserved %d, refused %d; want 150, 130", reserved, refusedN)
 	}
 }
 
