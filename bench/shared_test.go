@@ -77,8 +77,10 @@ func BenchmarkSharedCacheGet(b *testing.B) {
 			time.Sleep(time.Millisecond)
 		}
 	})
+	// 64 goroutines a processor: auto-pipelining batches their commands.
 	b.Run("parallel/flujo", func(b *testing.B) {
 		b.ReportAllocs()
+		b.SetParallelism(64)
 		b.RunParallel(func(pb *testing.PB) {
 			for pb.Next() {
 				if _, ok, err := cache.Get(ctx, "bench:c:hit"); !ok || err != nil {
