@@ -155,6 +155,22 @@ func (b *breakers) writeLoop() {
 	}
 }
 
+// flush sends what is queued now, once, unless the store is unhealthy.
+func (b *breakers) flush() {
+	if !b.s.healthy.Load() {
+		return
+	}
+	b.mu.Lock()
+	batch := b.pending
+	b.pending = map[string]runtime.BreakerTransition{}
+	b.mu.Unlock()
+	for _, t := range batch {
+		if b.write(t) != nil {
+			return
+		}
+	}
+}
+
 // requeue puts back a transition that could not be sent, unless a later
 // one of the same breaker is waiting or its open period is over.
 func (b *breakers) requeue(key string, t runtime.BreakerTransition) {

@@ -265,11 +265,15 @@ func (s *Store) Stats() runtime.StatsShared {
 // String names the store, its password redacted.
 func (s *Store) String() string { return s.name }
 
-// Close stops the background work (connecting, health probes, breaker
+// Close sends the breaker transitions still queued (when the server
+// answers), stops the background work (connecting, health probes, breaker
 // messages) and closes the connections. Calls after Close return
 // ErrClosed.
 func (s *Store) Close() {
 	s.closeOnce.Do(func() {
+		if s.brk != nil {
+			s.brk.flush()
+		}
 		s.cancel()
 		if s.brk != nil {
 			s.brk.stopAll()
