@@ -34,8 +34,9 @@
 // # Degradation
 //
 // New does not fail when the server is down: the store starts degraded and
-// keeps connecting in the background. A call that fails or times out marks
-// the store unhealthy; until a background PING succeeds again, every call
+// keeps connecting in the background. A call that gets no answer (the
+// connection failed or the command timeout passed) marks the store
+// unhealthy; until a background PING succeeds again, every call
 // fails at once with ErrDegraded, without a round trip, so a slow or dead
 // server costs a request nothing. Callers (flujo's executors) then use
 // their local state. Stats counts the calls, the degraded ones and the last
