@@ -100,7 +100,6 @@ func (b *breakers) Publish(t runtime.BreakerTransition) {
 	b.mu.Lock()
 	if _, ok := b.pending[t.Key]; !ok && len(b.pending) >= b.max {
 		b.mu.Unlock()
-		b.s.brkDropped.Add(1)
 		return
 	}
 	b.pending[t.Key] = t

@@ -112,7 +112,6 @@ type Store struct {
 	cacheMisses     atomic.Uint64
 	brkPublished    atomic.Uint64
 	brkApplied      atomic.Uint64
-	brkDropped      atomic.Uint64
 	budReserved     atomic.Uint64
 	budRefused      atomic.Uint64
 
