@@ -5,9 +5,11 @@ go 1.26.8
 require (
 	github.com/failsafe-go/failsafe-go v0.9.8
 	github.com/flujo/flujo v0.0.0
+	github.com/flujo/flujo/contrib/redis v0.0.0
 	github.com/hashicorp/golang-lru/v2 v2.0.7
 	github.com/maypok86/otter/v2 v2.4.0
 	github.com/mitchellh/hashstructure/v2 v2.0.2
+	github.com/redis/rueidis v1.0.80
 	github.com/sony/gobreaker/v2 v2.4.0
 )
 
@@ -26,10 +28,14 @@ require (
 	go.yaml.in/yaml/v4 v4.0.0-rc.2 // indirect
 	golang.org/x/mod v0.42.0 // indirect
 	golang.org/x/sync v0.25.0 // indirect
-	golang.org/x/text v0.17.0 // indirect
+	golang.org/x/sys v0.50.0 // indirect
+	golang.org/x/text v0.44.0 // indirect
 	golang.org/x/tools v0.52.0 // indirect
 )
 
-replace github.com/flujo/flujo => ../
+replace (
+	github.com/flujo/flujo => ../
+	github.com/flujo/flujo/contrib/redis => ../contrib/redis
+)
 
 tool github.com/flujo/flujo/cmd/flujogen

@@ -1,0 +1,52 @@
+package redis
+
+import (
+	"context"
+	"time"
+
+	"github.com/redis/rueidis"
+)
+
+// cache is the store's runtime.SharedCache: GET and SET with PX, each
+// bounded by the command timeout.
+type cache struct{ s *Store }
+
+// Get returns the value stored under key; ok is false when there is none.
+// err reports that the server did not answer in time.
+func (c cache) Get(ctx context.Context, key string) ([]byte, bool, error) {
+	s := c.s
+	cl, cctx, cancel, err := s.begin(ctx)
+	if err != nil {
+		return nil, false, err
+	}
+	defer cancel()
+	val, err := cl.Do(cctx, cl.B().Get().Key(key).Build()).AsBytes()
+	switch {
+	case err == nil:
+		s.cacheHits.Add(1)
+		return val, true, nil
+	case rueidis.IsRedisNil(err):
+		s.cacheMisses.Add(1)
+		return nil, false, nil
+	}
+	return nil, false, s.end(ctx, err)
+}
+
+// Set stores val under key for ttl, rounded up to a millisecond; a ttl
+// of 0 or less stores it without expiry.
+func (c cache) Set(ctx context.Context, key string, val []byte, ttl time.Duration) error {
+	s := c.s
+	cl, cctx, cancel, err := s.begin(ctx)
+	if err != nil {
+		return err
+	}
+	defer cancel()
+	var cmd rueidis.Completed
+	if ttl > 0 {
+		ms := (ttl + time.Millisecond - 1) / time.Millisecond
+		cmd = cl.B().Set().Key(key).Value(rueidis.BinaryString(val)).PxMilliseconds(int64(ms)).Build()
+	} else {
+		cmd = cl.B().Set().Key(key).Value(rueidis.BinaryString(val)).Build()
+	}
+	return s.end(ctx, cl.Do(cctx, cmd).Error())
+}

@@ -1,0 +1,153 @@
+package redis_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/flujo/flujo/contrib/redis"
+	"github.com/flujo/flujo/contrib/redis/redistest"
+	"github.com/flujo/flujo/runtime"
+)
+
+// failFast is how long a call may take when the server is down or asleep:
+// the command timeout plus room for a loaded machine. The faults below
+// last far longer, so a call that waited for the server would show.
+const failFast = commandTimeout + 750*time.Millisecond
+
+// TestKillAndRestart: with the server killed mid-use, calls fail fast and
+// are counted as degraded; restarted on the same port, the same Store
+// shares again, breaker messages included.
+func TestKillAndRestart(t *testing.T) {
+	srv := redistest.Start(t)
+	cfg := config(t, srv)
+	a, b := newStore(t, cfg), newStore(t, cfg)
+	onB := collect(t, b)
+	ctx := context.Background()
+	cache := a.Shared().Cache
+	if err := cache.Set(ctx, "k", []byte("v"), time.Minute); err != nil {
+		t.Fatal(err)
+	}
+
+	srv.Stop()
+	before := a.Stats()
+	for i := 0; i < 50; i++ {
+		start := time.Now()
+		_, ok, err := cache.Get(ctx, "k")
+		if d := time.Since(start); d > failFast {
+			t.Fatalf("Get %d with the server down took %v", i, d)
+		}
+		if ok || err == nil {
+			t.Fatalf("Get %d with the server down: ok %v, err %v; want an error", i, ok, err)
+		}
+		_, ok, err = a.Shared().Budgets.Reserve(ctx, runtime.SharedBudget{Name: "b", TokenLimit: 1}, runtime.Usage{PromptTokens: 1})
+		if ok || err == nil {
+			t.Fatalf("Reserve %d with the server down: ok %v, err %v; want an error", i, ok, err)
+		}
+	}
+	st := a.Stats()
+	if st.Healthy || st.Degraded-before.Degraded != 100 || st.Calls-before.Calls != 100 || st.LastError == "" {
+		t.Fatalf("stats with the server down: %+v (before %+v); want 100 more calls, all degraded, unhealthy, a last error", st, before)
+	}
+	t.Logf("last error: %s", st.LastError)
+	_, _, err := cache.Get(ctx, "k")
+	if !errors.Is(err, redis.ErrDegraded) {
+		t.Errorf("Get while unhealthy: %v; want ErrDegraded", err)
+	}
+
+	srv.Restart()
+	took := eventually(t, 10*time.Second, "Set after the restart", func() bool {
+		return cache.Set(ctx, "k2", []byte("v2"), time.Minute) == nil
+	})
+	t.Logf("sharing resumed %v after the restart", took)
+	if got, ok, err := b.Shared().Cache.Get(ctx, "k2"); string(got) != "v2" || !ok || err != nil {
+		t.Fatalf("Get on B after the restart: %q, %v, %v", got, ok, err)
+	}
+	if !a.Stats().Healthy {
+		t.Error("A unhealthy after sharing resumed")
+	}
+	// B subscribes again by itself.
+	eventually(t, 10*time.Second, "B hears A after the restart", func() bool {
+		a.Shared().Breakers.Publish(runtime.BreakerTransition{Key: "p/s", State: runtime.BreakerHalfOpen})
+		select {
+		case tr := <-onB.ch:
+			return tr.Key == "p/s"
+		case <-time.After(100 * time.Millisecond):
+			return false
+		}
+	})
+}
+
+// TestDownAtStart: New succeeds with the server down; the store serves
+// degraded and connects when the server comes up.
+func TestDownAtStart(t *testing.T) {
+	srv := redistest.Start(t)
+	srv.Stop()
+	cfg := config(t, srv)
+	s := newStore(t, cfg)
+	onS := collect(t, s)
+	ctx := context.Background()
+	if st := s.Stats(); st.Healthy || st.LastError == "" {
+		t.Fatalf("stats with the server down at start: %+v; want unhealthy with a last error", st)
+	}
+	if _, _, err := s.Shared().Cache.Get(ctx, "k"); !errors.Is(err, redis.ErrDegraded) {
+		t.Fatalf("Get: %v, want ErrDegraded", err)
+	}
+	srv.Restart()
+	eventually(t, 10*time.Second, "healthy after the server came up", func() bool { return s.Stats().Healthy })
+	if err := s.Shared().Cache.Set(ctx, "k", []byte("v"), time.Minute); err != nil {
+		t.Fatalf("Set: %v", err)
+	}
+	// The subscription started before the client existed works too.
+	other := newStore(t, cfg)
+	eventually(t, 10*time.Second, "transition heard", func() bool {
+		other.Shared().Breakers.Publish(runtime.BreakerTransition{Key: "p/x", State: runtime.BreakerHalfOpen})
+		select {
+		case <-onS.ch:
+			return true
+		case <-time.After(100 * time.Millisecond):
+			return false
+		}
+	})
+}
+
+// TestSlowServer: while the server sleeps (DEBUG SLEEP), calls return
+// within about the command timeout, then the store recovers.
+func TestSlowServer(t *testing.T) {
+	srv := redistest.Start(t)
+	s := newStore(t, config(t, srv))
+	cache := s.Shared().Cache
+	ctx := context.Background()
+	if err := cache.Set(ctx, "k", []byte("v"), time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	const sleep = 3 * time.Second
+	srv.Sleep(sleep)
+	time.Sleep(50 * time.Millisecond) // the server is asleep
+	asleep := time.Now()
+	var slowest time.Duration
+	for i := 0; i < 20; i++ {
+		start := time.Now()
+		_, ok, err := cache.Get(ctx, "k")
+		d := time.Since(start)
+		slowest = max(slowest, d)
+		if d > failFast {
+			t.Fatalf("Get %d with the server asleep took %v", i, d)
+		}
+		if ok || err == nil {
+			t.Fatalf("Get %d with the server asleep: ok %v, err %v; want an error", i, ok, err)
+		}
+	}
+	t.Logf("slowest call while asleep: %v (command timeout %v)", slowest, commandTimeout)
+	if time.Since(asleep) > sleep {
+		t.Fatal("the calls took longer than the sleep: they waited for the server")
+	}
+	if st := s.Stats(); st.Healthy || st.Degraded != 20 {
+		t.Fatalf("stats while asleep: %+v; want 20 degraded", st)
+	}
+	eventually(t, 10*time.Second, "served after the sleep", func() bool {
+		got, ok, err := cache.Get(ctx, "k")
+		return err == nil && ok && string(got) == "v"
+	})
+}
