@@ -4,7 +4,7 @@
 GO       ?= go
 FLUJOGEN := $(GO) run ./cmd/flujogen
 PROFILES := high-throughput memory-constrained latency-sensitive data-processing real-time-api batch-monitoring
-NESTED   := contrib/otel contrib/redis bench
+NESTED   := contrib/otel contrib/redis examples/realtime/cmd/realtime bench
 BENCHTIME ?= 1s
 COUNT    ?= 5
 
@@ -59,7 +59,7 @@ demo-examples:
 	@echo "== examples/etl"
 	@$(GO) run ./examples/etl
 	@echo "== examples/realtime"
-	@$(GO) run ./examples/realtime -demo
+	@cd examples/realtime/cmd/realtime && $(GO) run . -demo
 
 ## bench: side-by-side benchmarks against the peers, printed as one table.
 bench:

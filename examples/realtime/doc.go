@@ -15,11 +15,12 @@
 // GET /v1/stats and GET /v1/recommendations expose the executor's
 // statistics and recommendations; GET /healthz reports readiness.
 //
-// Run it from the module root (the command is cmd/realtime, which calls
-// Main):
+// The command is cmd/realtime, a module of its own that calls Main and
+// wires in what comes from contrib; run it from its directory:
 //
-//	go run ./examples/realtime/cmd/realtime [-addr 127.0.0.1:8080]
-//	go run ./examples/realtime/cmd/realtime -demo
+//	cd examples/realtime/cmd/realtime
+//	go run . [-addr 127.0.0.1:8080]
+//	go run . -demo
 //
 // With -demo (or -once) it sends a few requests in-process, prints the
 // responses, the statistics and the recommendations, and exits.

@@ -1,9 +1,11 @@
-//go:build !flujogen
-
 // Command realtime serves the question-answering API of package realtime;
-// see its documentation for the endpoints and flags. (realtime.Main uses
-// the generated executor, which flujogen does not see: it loads packages
-// with the flujogen tag, so this file is left out then.)
+// see its documentation for the endpoints and flags. It is a module of its
+// own, so that what it wires in from contrib (metrics, shared services)
+// stays out of the flujo module's dependencies. Run it from this
+// directory:
+//
+//	go run . [-addr 127.0.0.1:8080]
+//	go run . -demo
 package main
 
 import (
