@@ -47,8 +47,25 @@ type Sharing struct {
 	stopMu   sync.Mutex
 	stop     func()
 
+	// flights holds the lookups in flight by key prefix (one step of one
+	// pipeline and types): a *flights.
+	flights sync.Map
+
 	compOnce sync.Once
 	comp     *runtime.Compressor
+}
+
+// flights are the lookups in flight of one step, by local cache key.
+type flights struct {
+	mu sync.Mutex
+	m  map[uint64]*flight
+}
+
+// flight is one lookup in flight: its waiters take out when ok.
+type flight struct {
+	done chan struct{}
+	out  any
+	ok   bool
 }
 
 // NewSharing returns the sharing of s for an executor whose clock is
@@ -235,16 +252,9 @@ type SharedStep[In, Out any] struct {
 	// (the ExecutorCore's steps run over any); nil otherwise.
 	decodeAs reflect.Type
 	ttl      func() time.Duration
-
-	mu      sync.Mutex
-	flights map[uint64]*flight[Out]
-}
-
-// flight is one lookup in flight: its waiters take out when ok.
-type flight[Out any] struct {
-	done chan struct{}
-	out  Out
-	ok   bool
+	// flights are shared by every SharedStep of the same prefix, so that
+	// steps built concurrently share them.
+	flights *flights
 }
 
 // NewSharedStep returns the shared cache use of the step named step of the
@@ -259,8 +269,10 @@ func NewSharedStep[In, Out any](sh *Sharing, pipeline, step string, in, out refl
 	if !ok {
 		return nil
 	}
-	ss := &SharedStep[In, Out]{sh: sh, ttl: t.TTL, flights: map[uint64]*flight[Out]{},
+	ss := &SharedStep[In, Out]{sh: sh, ttl: t.TTL,
 		prefix: runtime.SharedCacheKeyPrefix(pipeline, step, runtime.TypeFingerprint(in, out))}
+	fl, _ := sh.flights.LoadOrStore(ss.prefix, &flights{m: map[uint64]*flight{}})
+	ss.flights = fl.(*flights)
 	if reflect.TypeFor[Out]().Kind() == reflect.Interface && out != nil && out.Kind() != reflect.Interface {
 		ss.decodeAs = out
 	}
@@ -275,22 +287,24 @@ type sharedValue[Out any] struct {
 }
 
 // join returns the flight of key and whether the caller leads it.
-func (ss *SharedStep[In, Out]) join(key uint64) (*flight[Out], bool) {
-	ss.mu.Lock()
-	defer ss.mu.Unlock()
-	if f, ok := ss.flights[key]; ok {
+func (ss *SharedStep[In, Out]) join(key uint64) (*flight, bool) {
+	fs := ss.flights
+	fs.mu.Lock()
+	defer fs.mu.Unlock()
+	if f, ok := fs.m[key]; ok {
 		return f, false
 	}
-	f := &flight[Out]{done: make(chan struct{})}
-	ss.flights[key] = f
+	f := &flight{done: make(chan struct{})}
+	fs.m[key] = f
 	return f, true
 }
 
 // leave ends the flight of key.
-func (ss *SharedStep[In, Out]) leave(key uint64, f *flight[Out]) {
-	ss.mu.Lock()
-	delete(ss.flights, key)
-	ss.mu.Unlock()
+func (ss *SharedStep[In, Out]) leave(key uint64, f *flight) {
+	fs := ss.flights
+	fs.mu.Lock()
+	delete(fs.m, key)
+	fs.mu.Unlock()
 	close(f.done)
 }
 
@@ -357,8 +371,8 @@ func (s *Step[In, Out]) runShared(ctx context.Context, env *Env, in In, fr Frame
 		case <-ctx.Done():
 			return *new(Out), s.aborted(env, res, start, !env.Untimed || fr.Record, ctx.Err())
 		}
-		if f.ok {
-			return s.sharedHit(env, fr, res, f.out, start, false), nil
+		if out, ok := f.out.(Out); ok && f.ok {
+			return s.sharedHit(env, fr, res, out, start, false), nil
 		}
 		// The leader failed: this execution runs on its own.
 		s.Counters.CacheMisses.Add(1)
