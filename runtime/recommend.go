@@ -602,7 +602,7 @@ func recommendRuleDistributedDegraded(s Stats, _ OptimizationConfig) []Recommend
 		ID: "distributed-degraded",
 		Description: fmt.Sprintf("%s did not answer %d of %d calls (%d in the last minutes; healthy now: %t); last error: %s",
 			store, d.Degraded, d.Calls, d.RecentDegraded, d.Healthy, last),
-		Impact: "while the store is unreachable or slow, replicas serve from local state: results are computed again on each replica, breakers open one replica at a time and budgets are kept per process; check the store's address, that it runs and is reachable, and that command_timeout_ms fits its latency",
+		Impact:   "while the store is unreachable or slow, replicas serve from local state: results are computed again on each replica, breakers open one replica at a time and budgets are kept per process; check the store's address, that it runs and is reachable, and that command_timeout_ms fits its latency",
 		Priority: PriorityHigh,
 	}}
 }
