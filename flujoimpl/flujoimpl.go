@@ -101,7 +101,8 @@ func NewParts(executor, pipeline string, compiled runtime.OptimizationConfig, st
 // StartRecorded admits a recorded run (ExecuteResult) of the pipeline
 // named pipeline on s and returns it: its state is st or, when st is nil,
 // flujo.WithState's (a pipeline without state passes "" and ignores it),
-// its budget flujo.WithUsageLimits'. Unless it returns an error, the caller
+// its budget flujo.WithUsageLimits' and flujo.WithSharedBudget's hold,
+// reserved here and settled by EndRecordedRun. Unless it returns an error, the caller
 // ends the run with s.Track.Exit.
 func StartRecorded[S any](s *Services, pipeline string, st *S, opts []flujo.ExecOption) (Run[S], error) {
 	o := options.ApplyExec(opts)

@@ -38,7 +38,14 @@ func (b *Budget) SetSettle(f func(spent Usage)) { b.settle = f }
 // executor calls it when the run ends. The tokens come as one total, in
 // PromptTokens.
 func (b *Budget) Settle() {
-	if b == nil || b.settle == nil || b.settled.Swap(true) {
+	if b == nil || b.settle == nil {
+		return // inlined: a run without a shared budget pays two comparisons
+	}
+	b.settleOnce()
+}
+
+func (b *Budget) settleOnce() {
+	if b.settled.Swap(true) {
 		return
 	}
 	cost, tokens := b.Totals()

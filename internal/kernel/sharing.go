@@ -134,9 +134,6 @@ func (sh *Sharing) call(err error) {
 // not cancelled with the run: a store that answers late is a degraded call
 // either way.
 func (sh *Sharing) ctx(parent context.Context) (context.Context, context.CancelFunc) {
-	if parent == nil {
-		parent = context.Background()
-	}
 	return context.WithTimeout(context.WithoutCancel(parent), sh.timeout)
 }
 
@@ -501,7 +498,7 @@ func (s *Services) RunBudget(o *options.Exec) (*runtime.Budget, error) {
 			_ = r.Commit(context.Background(), spent)
 			return
 		}
-		ctx, cancel := sh.ctx(nil)
+		ctx, cancel := sh.ctx(context.Background())
 		defer cancel()
 		sh.call(r.Commit(ctx, spent))
 	})
@@ -513,7 +510,7 @@ func (s *Services) RunBudget(o *options.Exec) (*runtime.Budget, error) {
 func (s *Services) reserve(b runtime.SharedBudget, hold runtime.Usage) (r runtime.Reservation, local bool, err error) {
 	sh := s.sharing
 	if sh != nil && sh.shared.Budgets != nil {
-		ctx, cancel := sh.ctx(nil)
+		ctx, cancel := sh.ctx(context.Background())
 		r, ok, err := sh.shared.Budgets.Reserve(ctx, b, hold)
 		if err == nil && ctx.Err() != nil {
 			err = ctx.Err()
