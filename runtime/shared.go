@@ -13,8 +13,8 @@ import (
 // executors take it with flujo.WithShared. A nil part is not shared: the
 // executor keeps that state to itself, as without a Shared.
 //
-// Every method is called with a context bounded by the store's own command
-// timeout, and an error from any of them means "the store did not answer":
+// Every call of Cache and Budgets gets a context bounded by CommandTimeout,
+// and an error from any of them means "the store did not answer":
 // the executor goes on with its local state (the L1 cache only, its local
 // breakers, a local budget), counts the call as degraded in its stats, and
 // tries the store again on the next call. No run fails because the store is
