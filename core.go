@@ -89,7 +89,7 @@ func NewExecutorCore(cfg runtime.OptimizationConfig, opts ...CoreOption) (*Execu
 	}
 	svc, err := kernel.NewServices(cfg, kernel.Deps{
 		Clock: set.Clock, Logger: set.Logger, Sink: set.TelemetrySink(), Sampler: set.Sampler,
-		Sleep: c.sleepFor, TunerTick: set.TunerTick, Name: "ExecutorCore",
+		Sleep: c.sleepFor, TunerTick: set.TunerTick, Name: "ExecutorCore", Shared: set.Shared,
 		Build: c.buildEngine, Stats: c.addStats, Shrink: c.shrink, PauseCaches: pauseCaches, Close: closeEngine,
 	})
 	if err != nil {
@@ -181,7 +181,7 @@ func (c *ExecutorCore) Execute(ctx context.Context, node Node, input any, opts .
 			return nil, &StateTypeError{Node: b.name, Expected: reflect.PointerTo(st), Got: t}
 		}
 	}
-	budget, err := runtime.RunBudget(o.Limits)
+	budget, err := c.svc.RunBudget(&o)
 	if err != nil {
 		return nil, err
 	}

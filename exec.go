@@ -127,8 +127,10 @@ func (r execRun) kernelStep(n *leafNode, info *nodeInfo, set *runtime.StepSettin
 		ks.leaf.Join = plans.copyInto
 	}
 	ks.step = kernel.Step[any, any]{Leaf: &ks.leaf, Attempts: set.Attempts, Timeout: set.Timeout, Counters: &srt.counters}
+	sh := r.core.svc.Sharing()
 	if eng.breakers != nil {
 		ks.step.Breaker = srt.breaker(eng.breakers, set.BreakerFailureThreshold, set.BreakerRecoveryTimeout)
+		sh.Breaker(kernel.BreakerKey(r.tree.pipeline, n.name), ks.step.Breaker)
 	}
 	if eng.k.Monitor != nil {
 		ks.step.Monitor = srt.monitor(eng.k.Monitor)
@@ -136,11 +138,12 @@ func (r execRun) kernelStep(n *leafNode, info *nodeInfo, set *runtime.StepSettin
 	if cs := eng.cache; cs != nil && set.Cache {
 		if sc := cs.forStep(n, set.CacheTTL); sc != nil {
 			fp := info.fingerprint
-			ks.step.Cache = anyCache{sc}
+			ks.step.Cache = anyCache{sc, set.CacheTTL}
 			ks.leaf.Key = func(in any) (uint64, bool) { return cs.key(fp, in) }
 			if !n.set.immutable && !cs.encoded {
 				ks.leaf.CopyOut = plans.deepCopy
 			}
+			ks.step.Shared = kernel.NewSharedStep(sh, r.tree.pipeline, n.name, n.in, n.out, ks.step.Cache)
 		}
 	}
 	srt.kstep.Store(ks)
@@ -155,7 +158,13 @@ type engineStep struct {
 }
 
 // anyCache is a step cache as the kernel uses it: keys identify inputs.
-type anyCache struct{ c stepCache }
+type anyCache struct {
+	c   stepCache
+	ttl time.Duration
+}
+
+// TTL returns how long entries live.
+func (a anyCache) TTL() time.Duration { return a.ttl }
 
 func (a anyCache) Get(key uint64, _ any) (any, bool)    { return a.c.get(key) }
 func (a anyCache) Set(key uint64, _ any, out any) error { return a.c.set(key, out) }

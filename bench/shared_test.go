@@ -3,6 +3,9 @@ package bench
 import (
 	"context"
 	"errors"
+	"github.com/flujo/flujo"
+	"github.com/flujo/flujo/bench/internal/genexec/defaults"
+	"github.com/flujo/flujo/internal/sharedtest"
 	"io"
 	"log/slog"
 	"testing"
@@ -123,44 +126,47 @@ func (s rueidisBreakerStore) SetData(name string, data []byte) error {
 }
 
 // BenchmarkSharedBreaker compares the closed path of a breaker whose state
-// the replicas share. flujo: a runtime.Breaker whose transitions the
-// store publishes (on state changes only) while it listens for the other
-// replicas': the closed path makes no call to Redis. gobreaker-distributed:
+// the replicas share. off, memory and redis run the generated one-step
+// executor (bench/internal/genexec/defaults) with breaker sharing off, on an
+// in-memory store, and on Redis through contrib/redis: a closed breaker
+// never calls the store (transitions are published on state changes
+// only), so the three should cost the same. gobreaker-distributed:
 // gobreaker v2's DistributedCircuitBreaker on Redis, which reads, locks,
 // writes and unlocks the shared state around every call. gobreaker: the
 // same breaker unshared, for scale.
 func BenchmarkSharedBreaker(b *testing.B) {
 	srv := redistest.Start(b)
 	ctx := context.Background()
-	b.Run("closed/flujo", func(b *testing.B) {
-		store := newSharedStore(b, srv)
-		shared := store.Shared().Breakers
-		stop := shared.Subscribe(func(runtime.BreakerTransition) {})
-		defer stop()
-		br, err := runtime.NewBreaker("step", runtime.BreakerSettings{
-			FailureThreshold: breakerThreshold,
-			RecoveryTimeout:  breakerRecovery,
-			OnStateChange: func(step string, _, to runtime.BreakerState) {
-				shared.Publish(runtime.BreakerTransition{Key: "bench/" + step, State: to, Until: time.Now().Add(breakerRecovery)})
-			},
+	for _, v := range []struct {
+		name   string
+		shared func(b *testing.B) []flujo.CoreOption
+	}{
+		{"off", func(*testing.B) []flujo.CoreOption { return nil }},
+		{"memory", func(*testing.B) []flujo.CoreOption {
+			return []flujo.CoreOption{flujo.WithShared(sharedtest.New().Replica())}
+		}},
+		{"redis", func(b *testing.B) []flujo.CoreOption {
+			return []flujo.CoreOption{flujo.WithShared(newSharedStore(b, srv).Shared())}
+		}},
+	} {
+		b.Run("closed/flujo-"+v.name, func(b *testing.B) {
+			e, err := defaults.NewOneExecutor(v.shared(b)...)
+			if err != nil {
+				b.Fatal(err)
+			}
+			genExecClose(b, e)
+			if st := e.OptimizationStats(); !st.Config.EnableCircuitBreaker {
+				b.Fatal("the executor has no breaker")
+			}
+			b.ReportAllocs()
+			x := 0
+			for b.Loop() {
+				if x, err = e.Execute(ctx, x); err != nil {
+					b.Fatal(err)
+				}
+			}
 		})
-		if err != nil {
-			b.Fatal(err)
-		}
-		b.ReportAllocs()
-		x := 0
-		for b.Loop() {
-			p := br.Allow()
-			if !p.Admitted() {
-				b.Fatal(br.Rejection(p))
-			}
-			if x, err = benchStep(ctx, x); err != nil {
-				br.RecordFailure(p)
-			} else {
-				br.RecordSuccess(p)
-			}
-		}
-	})
+	}
 	b.Run("closed/gobreaker-distributed", func(b *testing.B) {
 		cl, err := rueidis.NewClient(rueidis.ClientOption{InitAddress: []string{srv.Addr}, DisableCache: true})
 		if err != nil {

@@ -50,13 +50,15 @@ type CoreSettings struct {
 	// Sampler is flujo.WithResourceSampler's sampler; nil means the
 	// process's own readings.
 	Sampler runtime.ResourceSampler
+	// Shared is flujo.WithShared's services; nil without them.
+	Shared *runtime.Shared
 }
 
 // CoreOptionsOf applies opts and returns the settings they make, with the
 // ExecutorCore's defaults for those not given.
 func CoreOptionsOf(opts []flujo.CoreOption) CoreSettings {
 	o := options.ApplyCore(opts)
-	return CoreSettings{Clock: o.Clock, Logger: o.Logger, Sink: o.TelemetrySink(), Sampler: o.Sampler}
+	return CoreSettings{Clock: o.Clock, Logger: o.Logger, Sink: o.TelemetrySink(), Sampler: o.Sampler, Shared: o.Shared}
 }
 
 // Configure applies opts and returns the settings they make and the
@@ -67,7 +69,7 @@ func CoreOptionsOf(opts []flujo.CoreOption) CoreSettings {
 func Configure(executor, pipeline string, compiled runtime.OptimizationConfig, stepsDigest string, opts []flujo.CoreOption) (CoreSettings, runtime.OptimizationConfig, error) {
 	o := options.ApplyCore(opts)
 	cfg, err := kernel.GeneratedConfig(executor, pipeline, compiled, stepsDigest, &o)
-	return CoreSettings{Clock: o.Clock, Logger: o.Logger, Sink: o.TelemetrySink(), Sampler: o.Sampler}, cfg, err
+	return CoreSettings{Clock: o.Clock, Logger: o.Logger, Sink: o.TelemetrySink(), Sampler: o.Sampler, Shared: o.Shared}, cfg, err
 }
 
 // Parts are what a generated executor keeps per leaf step that needs no
@@ -92,19 +94,21 @@ func NewParts(executor, pipeline string, compiled runtime.OptimizationConfig, st
 	if err != nil {
 		return nil, err
 	}
-	return kernel.NewParts(cfg, kernel.Deps{Clock: set.Clock, Logger: set.Logger, Sink: set.Sink, Sampler: set.Sampler, Name: executor}, flujo.CountsAsBreakerFailure), nil
+	return kernel.NewParts(cfg, kernel.Deps{Clock: set.Clock, Logger: set.Logger, Sink: set.Sink, Sampler: set.Sampler, Name: executor,
+		Shared: set.Shared, Pipeline: pipeline}, flujo.CountsAsBreakerFailure), nil
 }
 
 // StartRecorded admits a recorded run (ExecuteResult) of the pipeline
 // named pipeline on s and returns it: its state is st or, when st is nil,
 // flujo.WithState's (a pipeline without state passes "" and ignores it),
-// its budget flujo.WithUsageLimits'. Unless it returns an error, the caller
+// its budget flujo.WithUsageLimits' and flujo.WithSharedBudget's hold,
+// reserved here and settled by EndRecordedRun. Unless it returns an error, the caller
 // ends the run with s.Track.Exit.
 func StartRecorded[S any](s *Services, pipeline string, st *S, opts []flujo.ExecOption) (Run[S], error) {
-	state, limits := ExecOptionsOf(opts)
+	o := options.ApplyExec(opts)
 	if pipeline != "" {
 		var err error
-		if st, err = RunState(pipeline, st, state); err != nil {
+		if st, err = RunState(pipeline, st, o.State); err != nil {
 			return Run[S]{}, err
 		}
 	}
@@ -113,7 +117,7 @@ func StartRecorded[S any](s *Services, pipeline string, st *S, opts []flujo.Exec
 	}
 	r := NewRun(s, st, true)
 	var err error
-	if r.Budget, err = runtime.RunBudget(limits); err != nil {
+	if r.Budget, err = s.RunBudget(&o); err != nil {
 		s.Track.Exit()
 		return Run[S]{}, err
 	}

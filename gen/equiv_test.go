@@ -44,9 +44,9 @@ var suiteVars = map[flujo.Node]string{
 
 type runnerSet struct {
 	cfg runtime.OptimizationConfig
-	// build builds the executor of the pipeline variable name; false when
-	// the file has none.
-	build func(name string, clock runtime.Clock) (runner, bool, error)
+	// build builds the executor of the pipeline variable name, with opts
+	// besides the clock; false when the file has none.
+	build func(name string, clock runtime.Clock, opts ...flujo.CoreOption) (runner, bool, error)
 }
 
 type runner struct {
@@ -70,22 +70,22 @@ func variants() []runnerSet {
 }
 
 // builder adapts the constructors of one generated file.
-func builder[R any](ctors map[string]func(...flujo.CoreOption) (R, error), conv func(R) runner) func(string, runtime.Clock) (runner, bool, error) {
-	return func(name string, clock runtime.Clock) (runner, bool, error) {
+func builder[R any](ctors map[string]func(...flujo.CoreOption) (R, error), conv func(R) runner) func(string, runtime.Clock, ...flujo.CoreOption) (runner, bool, error) {
+	return func(name string, clock runtime.Clock, opts ...flujo.CoreOption) (runner, bool, error) {
 		ctor, ok := ctors[name]
 		if !ok {
 			return runner{}, false, nil
 		}
-		r, err := ctor(flujo.WithClock(clock))
+		r, err := ctor(append([]flujo.CoreOption{flujo.WithClock(clock)}, opts...)...)
 		return conv(r), true, err
 	}
 }
 
 // imported builds with build and then imports cfg into the executor: the
 // variant of a generated file that differs from it in run-time fields only.
-func imported(build func(string, runtime.Clock) (runner, bool, error), cfg runtime.OptimizationConfig) func(string, runtime.Clock) (runner, bool, error) {
-	return func(name string, clock runtime.Clock) (runner, bool, error) {
-		r, ok, err := build(name, clock)
+func imported(build func(string, runtime.Clock, ...flujo.CoreOption) (runner, bool, error), cfg runtime.OptimizationConfig) func(string, runtime.Clock, ...flujo.CoreOption) (runner, bool, error) {
+	return func(name string, clock runtime.Clock, opts ...flujo.CoreOption) (runner, bool, error) {
+		r, ok, err := build(name, clock, opts...)
 		if err != nil || !ok {
 			return r, ok, err
 		}
@@ -119,6 +119,7 @@ type genEngine struct {
 	t       testing.TB
 	set     runnerSet
 	clock   runtime.Clock
+	opts    []flujo.CoreOption // besides the clock
 	mu      sync.Mutex
 	runners map[string]runner
 }
@@ -133,7 +134,7 @@ func (e *genEngine) Execute(ctx context.Context, node flujo.Node, input any, opt
 	r, ok := e.runners[name]
 	if !ok {
 		var err error
-		if r, ok, err = e.set.build(name, e.clock); err != nil {
+		if r, ok, err = e.set.build(name, e.clock, e.opts...); err != nil {
 			e.mu.Unlock()
 			e.t.Fatal(err)
 		} else if !ok {
@@ -159,6 +160,12 @@ func (e *genEngine) OptimizationStats() runtime.Stats {
 }
 
 func newGenEngine(t testing.TB, cfg runtime.OptimizationConfig, clock runtime.Clock) flujotest.Engine {
+	return newSharedGenEngine(t, cfg, clock)
+}
+
+// newSharedGenEngine is newGenEngine whose executors take opts besides the
+// clock.
+func newSharedGenEngine(t testing.TB, cfg runtime.OptimizationConfig, clock runtime.Clock, opts ...flujo.CoreOption) flujotest.Engine {
 	// A variant generated from cfg itself first: one whose run-time fields
 	// (a fixed concurrency cap) also match.
 	vs := variants()
@@ -169,7 +176,7 @@ func newGenEngine(t testing.TB, cfg runtime.OptimizationConfig, clock runtime.Cl
 		if !sameCompiled(v.cfg, cfg) {
 			continue
 		}
-		e := &genEngine{t: t, set: v, clock: clock, runners: map[string]runner{}}
+		e := &genEngine{t: t, set: v, clock: clock, opts: opts, runners: map[string]runner{}}
 		t.Cleanup(func() {
 			for _, r := range e.runners {
 				if err := r.close(context.Background()); err != nil {
@@ -192,3 +199,9 @@ func boolRank(b bool) int {
 
 // TestGeneratedSemantics runs the semantics suite on generated executors.
 func TestGeneratedSemantics(t *testing.T) { flujotest.RunSemantics(t, newGenEngine) }
+
+// TestGeneratedSharedSemantics runs the rules of sharing across replicas on
+// generated executors.
+func TestGeneratedSharedSemantics(t *testing.T) {
+	flujotest.RunSharedSemantics(t, newSharedGenEngine)
+}

@@ -182,6 +182,52 @@ type Breaker struct {
 	maxProbes uint64
 	clock     Clock
 	onChange  func(step string, from, to BreakerState)
+	// observe hears of the breaker's own transitions (SetObserver);
+	// remote is true while TripRemote moves it, which observe does not
+	// hear of. Both are guarded by mu.
+	observe func(to BreakerState, until time.Time)
+	remote  bool
+}
+
+// SetObserver makes observe hear of every transition the breaker makes by
+// itself: to open (until is then when the open period ends, by the wall
+// clock), to half-open and to closed (until is zero). Opens made by
+// TripRemote are not reported. It is called like OnStateChange, under the
+// breaker's lock, and must not block. Set it once, before the breaker is
+// used; the closed path never calls it.
+func (b *Breaker) SetObserver(observe func(to BreakerState, until time.Time)) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.observe = observe
+}
+
+// TripRemote opens the breaker until until, by the wall clock, because
+// another replica's breaker of the same step opened: no failure is
+// counted, and the observer does not hear of it. It does nothing and
+// returns false when until has passed or the breaker is already open at
+// least that long.
+func (b *Breaker) TripRemote(until time.Time) bool {
+	remaining := time.Until(until)
+	if remaining <= 0 {
+		return false
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	now, timeout := b.clock.Nanotime(), b.timeout.Load()
+	// The open period ends at changedAt + timeout: set changedAt so that
+	// it ends at until.
+	at := now + int64(remaining) - timeout
+	b.remote = true
+	defer func() { b.remote = false }()
+	for {
+		w := atomic.LoadUint64(&b.word)
+		if BreakerState(w>>breakerStateShift) == BreakerOpen && b.changedAt.Load() >= at {
+			return false
+		}
+		if b.moveLocked(w, BreakerOpen, at) {
+			return true
+		}
+	}
 }
 
 // NewBreaker returns a closed breaker for step.
@@ -469,6 +515,13 @@ func (b *Breaker) moveLocked(w uint64, to BreakerState, now int64) bool {
 	}
 	if from != to && b.onChange != nil {
 		b.onChange(b.step, from, to)
+	}
+	if b.observe != nil && !b.remote {
+		var until time.Time
+		if to == BreakerOpen {
+			until = time.Now().Add(time.Duration(b.timeout.Load()))
+		}
+		b.observe(to, until)
 	}
 	return true
 }

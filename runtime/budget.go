@@ -23,6 +23,33 @@ type Budget struct {
 	tokenLimit int64
 	cost       atomic.Uint64 // math.Float64bits of the total cost
 	tokens     atomic.Int64
+	// settle hears the totals when the run ends (SetSettle); settled
+	// makes it hear them once.
+	settle  func(spent Usage)
+	settled atomic.Bool
+}
+
+// SetSettle makes Settle report the run's totals to f: a shared budget's
+// reservation, which the run's spending replaces when it ends. Set it
+// before the run starts.
+func (b *Budget) SetSettle(f func(spent Usage)) { b.settle = f }
+
+// Settle reports the totals to the function SetSettle set, once; the
+// executor calls it when the run ends. The tokens come as one total, in
+// PromptTokens.
+func (b *Budget) Settle() {
+	if b == nil || b.settle == nil {
+		return // inlined: a run without a shared budget pays two comparisons
+	}
+	b.settleOnce()
+}
+
+func (b *Budget) settleOnce() {
+	if b.settled.Swap(true) {
+		return
+	}
+	cost, tokens := b.Totals()
+	b.settle(Usage{Cost: cost, PromptTokens: int(tokens)})
 }
 
 // BudgetBreach says which limit a charge took the total above.

@@ -245,6 +245,10 @@ func (c *ResultCache[V]) Close() {
 
 func (c *ResultCache[V]) either() cacheAdmin { return c.core.Load() }
 
+// TTL returns how long the cache's entries live: the TTL it was built or
+// last rebuilt with.
+func (c *ResultCache[V]) TTL() time.Duration { return c.core.Load().ttl }
+
 // Rebuild replaces the cache with an empty one of capacity maxSize whose
 // entries live ttl, as the ExecutorCore builds a new cache when
 // cache_max_size or cache_ttl_seconds change: entries and counters start
@@ -287,6 +291,10 @@ func (c *ResultCacheK[K, V]) Close() {
 }
 
 func (c *ResultCacheK[K, V]) either() cacheAdmin { return c.core.Load() }
+
+// TTL returns how long the cache's entries live: the TTL it was built or
+// last rebuilt with.
+func (c *ResultCacheK[K, V]) TTL() time.Duration { return c.core.Load().ttl }
 
 // Rebuild replaces the cache with an empty one of capacity maxSize whose
 // entries live ttl, as the ExecutorCore builds a new cache when
@@ -352,10 +360,11 @@ type cacheCore[E any] struct {
 	cacheCounters
 	c       *otter.Cache[uint64, E]
 	maxSize int
+	ttl     time.Duration
 }
 
 func newCacheCore[E any](opts ResultCacheOptions) (*cacheCore[E], error) {
-	cc := &cacheCore[E]{maxSize: opts.MaxSize}
+	cc := &cacheCore[E]{maxSize: opts.MaxSize, ttl: opts.TTL}
 	o := &otter.Options[uint64, E]{
 		MaximumSize:      opts.MaxSize,
 		InitialCapacity:  min(opts.MaxSize, 1024),

@@ -161,3 +161,17 @@ func codecUnpack(c *Compressor, b []byte) ([]byte, error) {
 	}
 	return nil, errCodecFrame
 }
+
+// PackValue frames enc, an encoded value, for storage outside the process
+// (a shared cache) as the result caches frame theirs: compressed with c
+// when c is not nil and enc is longer than above, tagged either way.
+// UnpackValue reverses it.
+func PackValue(c *Compressor, enc []byte, above int) []byte { return codecPack(c, enc, above) }
+
+// UnpackValue returns the encoded value that PackValue framed; c
+// decompresses it and may be nil for values stored uncompressed.
+func UnpackValue(c *Compressor, b []byte) ([]byte, error) { return codecUnpack(c, b) }
+
+// IsCompressedValue reports whether b, framed by PackValue, is compressed:
+// unpacking it needs a Compressor.
+func IsCompressedValue(b []byte) bool { return len(b) > 0 && b[len(b)-1] == codecTagZstd }

@@ -139,6 +139,7 @@ const (
 // (the first in that order wins), and it is nil when nothing needs changing.
 func Recommend(s Stats, cfg OptimizationConfig) []Recommendation {
 	rules := []func(Stats, OptimizationConfig) []Recommendation{
+		recommendRuleDistributedDegraded,
 		recommendRuleMemoryPressure,
 		recommendRuleCacheAdmissionResume,
 		recommendRuleErrorsLowRecovery,
@@ -577,4 +578,31 @@ func recommendRulePoolIdle(s Stats, cfg OptimizationConfig) []Recommendation {
 		ConfigChange{Field: "object_pool_max_size", Current: cfg.ObjectPoolMaxSize, Recommended: n},
 		fmt.Sprintf("The object pools hold %d idle objects but served only %d requests from them.", p.Idle, p.Hits),
 		"Smaller pools keep fewer unused objects alive.")}
+}
+
+// recommendRuleDistributedDegraded: the shared store (flujo.WithShared)
+// failed or timed out recently, or reports itself unhealthy, so the
+// executor served from its local state: results computed again, breakers
+// and budgets per replica. It names the store, the count and the last
+// error; the fix is outside the configuration.
+func recommendRuleDistributedDegraded(s Stats, _ OptimizationConfig) []Recommendation {
+	d := s.Distributed
+	if !d.Enabled || (d.RecentDegraded == 0 && d.Healthy) {
+		return nil
+	}
+	store := d.Store
+	if store == "" {
+		store = "the shared store"
+	}
+	last := d.LastError
+	if last == "" {
+		last = "none recorded"
+	}
+	return []Recommendation{{
+		ID: "distributed-degraded",
+		Description: fmt.Sprintf("%s did not answer %d of %d calls (%d in the last minutes; healthy now: %t); last error: %s",
+			store, d.Degraded, d.Calls, d.RecentDegraded, d.Healthy, last),
+		Impact:   "while the store is unreachable or slow, replicas serve from local state: results are computed again on each replica, breakers open one replica at a time and budgets are kept per process; check the store's address, that it runs and is reachable, and that command_timeout_ms fits its latency",
+		Priority: PriorityHigh,
+	}}
 }

@@ -13,8 +13,8 @@ import (
 // executors take it with flujo.WithShared. A nil part is not shared: the
 // executor keeps that state to itself, as without a Shared.
 //
-// Every method is called with a context bounded by the store's own command
-// timeout, and an error from any of them means "the store did not answer":
+// Every call of Cache and Budgets gets a context bounded by CommandTimeout,
+// and an error from any of them means "the store did not answer":
 // the executor goes on with its local state (the L1 cache only, its local
 // breakers, a local budget), counts the call as degraded in its stats, and
 // tries the store again on the next call. No run fails because the store is
@@ -29,9 +29,24 @@ type Shared struct {
 	// Budgets keeps the usage budgets that WithSharedBudget names; nil
 	// when budgets are local to the process.
 	Budgets SharedBudgets
-	// Stats returns the figures of the store's clients (calls, degraded
-	// calls, the last error); nil when it has none.
+	// Stats returns the figures of the store's clients (its name, health
+	// and last error); nil when it has none. The executor adds its own
+	// counts (see StatsShared).
 	Stats func() StatsShared
+	// CommandTimeout bounds every call the executor makes to Cache and
+	// Budgets (through the context it passes); 0 means
+	// DefaultSharedTimeout. A store built from a DistributedConfig sets
+	// its command_timeout_ms. Implementations must return when the
+	// context is done.
+	CommandTimeout time.Duration
+}
+
+// Timeout returns CommandTimeout, or DefaultSharedTimeout when it is 0.
+func (s *Shared) Timeout() time.Duration {
+	if s.CommandTimeout > 0 {
+		return s.CommandTimeout
+	}
+	return DefaultSharedTimeout
 }
 
 // SharedCache is a second-level cache of encoded step results, shared by
@@ -133,11 +148,16 @@ type SharedBudgets interface {
 // Reservation is a hold on a shared budget, made when a run starts.
 type Reservation interface {
 	// Commit replaces the hold by what the run spent; it is called once,
-	// when the run ends, whether it succeeded or not.
+	// when the run ends, whether it succeeded or not. The run's tokens
+	// come as one total, in spent.PromptTokens.
 	Commit(ctx context.Context, spent Usage) error
 }
 
-// StatsShared holds the figures of an executor's shared services.
+// StatsShared holds the figures of an executor's shared services
+// (runtime.Stats.Distributed). Store, Healthy and LastError come from the
+// store's client (Shared.Stats), which executors of a process may share;
+// without Shared.Stats, from the executor's own calls. Every other figure
+// is the executor's own: its calls to the store and what came of them.
 type StatsShared struct {
 	// Enabled reports that the executor has shared services.
 	Enabled bool `json:"enabled"`
@@ -146,14 +166,20 @@ type StatsShared struct {
 	Store string `json:"store"`
 	// Healthy reports that the last call to the store succeeded.
 	Healthy bool `json:"healthy"`
-	// Calls counts calls to the store; Degraded those that failed or
-	// timed out, after which the executor used its local state.
+	// Calls counts the executor's calls to the store (cache lookups and
+	// stores, budget reservations and commits); Degraded those that
+	// failed or timed out, after which the executor used its local state.
 	Calls    uint64 `json:"calls"`
 	Degraded uint64 `json:"degraded"`
+	// RecentDegraded counts the degraded calls of the last minute or two
+	// (the current and the previous minute): the recommendation
+	// "distributed-degraded" reads it.
+	RecentDegraded uint64 `json:"recent_degraded"`
 	// LastError is the last failed call's error, its password redacted;
 	// empty when none failed.
 	LastError string `json:"last_error,omitempty"`
-	// CacheHits and CacheMisses count second-level cache lookups.
+	// CacheHits and CacheMisses count second-level cache lookups: a hit
+	// served a result computed on any replica.
 	CacheHits   uint64 `json:"cache_hits"`
 	CacheMisses uint64 `json:"cache_misses"`
 	// BreakerPublished counts local transitions sent to the other
@@ -162,7 +188,7 @@ type StatsShared struct {
 	BreakerApplied   uint64 `json:"breaker_applied"`
 	// BudgetReserved and BudgetRefused count reservations on shared
 	// budgets; BudgetLocal those made on a local budget while the store
-	// did not answer.
+	// did not answer or without a store.
 	BudgetReserved uint64 `json:"budget_reserved"`
 	BudgetRefused  uint64 `json:"budget_refused"`
 	BudgetLocal    uint64 `json:"budget_local"`

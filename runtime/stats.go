@@ -30,6 +30,9 @@ type Stats struct {
 	// keys sorted, and StepNames returns them sorted, so output and iteration
 	// are deterministic.
 	Steps map[string]StatsStep `json:"steps"`
+	// Distributed holds the figures of the services shared with other
+	// replicas (flujo.WithShared); zero without them.
+	Distributed StatsShared `json:"distributed"`
 	// Config is the configuration in force, run-time changes included.
 	Config OptimizationConfig `json:"config"`
 }

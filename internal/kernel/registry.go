@@ -2,6 +2,7 @@ package kernel
 
 import (
 	"errors"
+	"reflect"
 	"sync/atomic"
 	"time"
 
@@ -59,6 +60,7 @@ const (
 // (options and name) and the configuration cfg; counts is the rule of
 // which errors count against a breaker, for steps that declare none.
 func NewParts(cfg runtime.OptimizationConfig, deps Deps, counts func(error) bool) *Parts {
+	deps.sharing = NewSharing(deps.Shared, deps.Clock)
 	return &Parts{deps: deps, cfg: cfg, counts: counts}
 }
 
@@ -77,24 +79,29 @@ func (p *Parts) Breaker(step string, threshold int, recovery time.Duration, own 
 	}
 	p.breakers = append(p.breakers, breakerPart{b: b, threshold: threshold, recovery: recovery,
 		ownThreshold: own&OwnThreshold != 0, ownRecovery: own&OwnRecovery != 0})
+	p.deps.sharing.Breaker(BreakerKey(p.deps.Pipeline, step), b)
 	return b
 }
 
 // Registrant is a leaf step that Parts count and monitor: a *Step.
 type Registrant interface {
-	register(slot int, c *StepCounters, counts func(error) bool, breaker func(step string) *runtime.Breaker) (name string, b *runtime.Breaker)
+	register(slot int, c *StepCounters, counts func(error) bool, breaker func(step string) *runtime.Breaker, sh *Sharing, pipeline string) (name string, b *runtime.Breaker)
 }
 
 // register gives s its monitor slot and counters, counts as its breaker
-// rule when it declares none, and breaker's breaker when it has none and
-// breaker is not nil.
-func (s *Step[In, Out]) register(slot int, c *StepCounters, counts func(error) bool, breaker func(string) *runtime.Breaker) (string, *runtime.Breaker) {
+// rule when it declares none, breaker's breaker when it has none and
+// breaker is not nil, and, when it is cached and sh shares a cache, its
+// shared cache use, keyed by pipeline and its types.
+func (s *Step[In, Out]) register(slot int, c *StepCounters, counts func(error) bool, breaker func(string) *runtime.Breaker, sh *Sharing, pipeline string) (string, *runtime.Breaker) {
 	s.Slot, s.Counters = slot, c
 	if s.BreakerCounts == nil {
 		s.BreakerCounts = counts
 	}
 	if s.Breaker == nil && breaker != nil {
 		s.Breaker = breaker(s.Name)
+	}
+	if s.Key != nil && s.Shared == nil {
+		s.Shared = NewSharedStep[In, Out](sh, pipeline, s.Name, reflect.TypeFor[In](), reflect.TypeFor[Out](), s.Cache)
 	}
 	return s.Name, s.Breaker
 }
@@ -156,7 +163,7 @@ func (p *Parts) Services(hooks Deps, pool scratchPool, steps ...Registrant) (*Se
 	}
 	p.steps = make([]stepPart, len(steps))
 	for i, s := range steps {
-		p.steps[i].name, p.steps[i].breaker = s.register(i, &p.steps[i].counters, p.counts, breaker)
+		p.steps[i].name, p.steps[i].breaker = s.register(i, &p.steps[i].counters, p.counts, breaker, p.deps.sharing, p.deps.Pipeline)
 	}
 	if err := errors.Join(p.errs...); err != nil {
 		return nil, err

@@ -189,6 +189,7 @@ func (s *Services) EndRecordedRun(res *runtime.StepResult, abort error, finalSta
 	} else {
 		pr.Steps = []runtime.StepResult{*res}
 	}
+	budget.Settle()
 	switch {
 	case abort != nil:
 		pr.Output = nil

@@ -62,6 +62,14 @@ type Deps struct {
 	TunerTick <-chan time.Time
 	// Name names the executor in errors ("TriageExecutor").
 	Name string
+	// Shared are the services shared with other replicas (WithShared);
+	// nil without them.
+	Shared *runtime.Shared
+	// Pipeline names the pipeline of a generated executor: shared cache
+	// keys and breakers are keyed by it.
+	Pipeline string
+	// sharing is the sharing of Shared, built by NewParts or NewServices.
+	sharing *Sharing
 
 	// Build builds the front end's parts of next, taking over what it can
 	// from old (nil for the first engine) and setting next.Parts; it may
@@ -104,6 +112,9 @@ type Services struct {
 	foldMu sync.Mutex
 	folded map[string]runtime.StatsStep
 
+	// sharing is the executor's use of Deps.Shared; nil without it.
+	sharing *Sharing
+
 	closed    bool               // guarded by mu
 	tuner     *runtime.AutoTuner // guarded by mu
 	closeOnce sync.Once
@@ -123,16 +134,21 @@ func NewServices(cfg runtime.OptimizationConfig, deps Deps) (*Services, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	s := &Services{deps: deps}
+	if deps.sharing == nil {
+		deps.sharing = NewSharing(deps.Shared, deps.Clock)
+	}
+	s := &Services{deps: deps, sharing: deps.sharing}
 	eng, _, err := s.newEngine(cfg.Clone(), nil)
 	if err != nil {
 		return nil, err
 	}
+	s.sharing.start()
 	s.eng.Store(eng)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if err := s.startTunerLocked(cfg); err != nil {
 		closeAll(context.Background(), s.closers(eng))
+		s.sharing.close()
 		return nil, err
 	}
 	return s, nil
@@ -140,6 +156,10 @@ func NewServices(cfg runtime.OptimizationConfig, deps Deps) (*Services, error) {
 
 // Engine returns the engine in force.
 func (s *Services) Engine() *Engine { return s.eng.Load() }
+
+// Sharing returns the executor's use of the services it shares with other
+// replicas; nil without them.
+func (s *Services) Sharing() *Sharing { return s.sharing }
 
 // Config returns a copy of the configuration in force.
 func (s *Services) Config() runtime.OptimizationConfig { return s.eng.Load().Config.Clone() }
@@ -258,7 +278,10 @@ func (s *Services) Close(ctx context.Context) error {
 	}
 	select {
 	case <-idle:
-		s.closeOnce.Do(func() { s.closeErr = closeAll(ctx, s.closers(s.eng.Load())) })
+		s.closeOnce.Do(func() {
+			s.closeErr = closeAll(ctx, s.closers(s.eng.Load()))
+			s.sharing.close()
+		})
 		return s.closeErr
 	case <-ctx.Done():
 		return fmt.Errorf("flujo: close: %w (runs or step goroutines still running)", ctx.Err())
@@ -426,6 +449,8 @@ func (s *Services) newEngine(cfg runtime.OptimizationConfig, old *Engine) (*Engi
 		Untimed:    e.Monitor == nil && e.Telemetry == nil && (e.Limiter == nil || !e.Limiter.Adaptive()),
 		Sleep:      s.deps.Sleep,
 		Track:      &s.Track,
+		// Shared cache values are compressed as the local ones are.
+		CompressShared: cfg.CacheCompression,
 	}
 	var commit func()
 	if s.deps.Build != nil && len(errs) == 0 {

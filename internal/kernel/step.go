@@ -46,6 +46,9 @@ type Env struct {
 	// whose Monitor is nil: an executor that keeps its steps across
 	// configurations finds the handles of the monitor in force here.
 	Monitors []*runtime.StepMonitor
+	// CompressShared compresses the values stored in the shared cache
+	// (cache_compression).
+	CompressShared bool
 }
 
 // Frame is what a run gives each execution besides its input.
@@ -57,6 +60,9 @@ type Frame struct {
 	// Record asks for outputs in results: ExecuteResult records them,
 	// Execute does not.
 	Record bool
+	// sharedLead marks the execution that leads a shared cache lookup: it
+	// skips the local lookup, made already.
+	sharedLead bool
 }
 
 // Cache is a step's result cache as an execution uses it.
@@ -126,6 +132,9 @@ type Step[In, Out any] struct {
 	Cache Cache[In, Out]
 	// Counters count the step's executions; they outlive configurations.
 	Counters *StepCounters
+	// Shared is the step's use of the shared cache, behind Cache; nil when
+	// results are not shared.
+	Shared *SharedStep[In, Out]
 }
 
 // Run executes the step on in and writes how it went to *res, which must
@@ -145,7 +154,7 @@ func (s *Step[In, Out]) Run(ctx context.Context, env *Env, in In, fr Frame, res 
 	var key uint64
 	cached := false
 	if s.Cache != nil && s.Key != nil {
-		if key, cached = s.Key(in); cached {
+		if key, cached = s.Key(in); cached && !fr.sharedLead {
 			if v, ok := s.Cache.Get(key, in); ok {
 				out := v
 				if s.CopyOut != nil {
@@ -158,6 +167,9 @@ func (s *Step[In, Out]) Run(ctx context.Context, env *Env, in In, fr Frame, res 
 				s.Counters.CacheHits.Add(1)
 				s.finishAt(env, res, start, start, start, 0, runtime.OutcomeSuccess)
 				return out, nil
+			}
+			if s.Shared != nil {
+				return s.runShared(ctx, env, in, fr, res, key, start)
 			}
 			s.Counters.CacheMisses.Add(1)
 		}
@@ -550,6 +562,9 @@ func Fallback(res *runtime.StepResult, fb runtime.StepResult, aborted bool) {
 // UnkeyedCache is a cache whose keys identify inputs on their own: the
 // input is not stored to check them.
 type UnkeyedCache[In, Out any] struct{ C *runtime.ResultCache[Out] }
+
+// TTL returns how long entries live.
+func (u UnkeyedCache[In, Out]) TTL() time.Duration { return u.C.TTL() }
 
 // Get returns the output stored under key.
 func (u UnkeyedCache[In, Out]) Get(key uint64, _ In) (Out, bool) { return u.C.Get(key) }

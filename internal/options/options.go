@@ -38,6 +38,9 @@ type Core struct {
 	// validated; nil without a file or a section. The package that builds
 	// the shared services reads it; the executors themselves do not.
 	Distributed *runtime.DistributedConfig
+	// Shared is WithShared's services shared with other replicas; nil
+	// without them.
+	Shared *runtime.Shared
 	// Errs are the errors of options, which NewExecutorCore returns.
 	Errs []error
 	// TunerTick drives the auto-tuner in tests; nil means its own ticker.
@@ -88,6 +91,11 @@ type Exec struct {
 	State any
 	// Limits are WithUsageLimits' limits; nil without them.
 	Limits *runtime.UsageLimits
+	// Budget is WithSharedBudget's budget; nil without one.
+	Budget *runtime.SharedBudget
+	// Errs are the errors of options, which the run returns before any
+	// step runs.
+	Errs []error
 }
 
 // ApplyExec applies opts and returns the settings they make; nil options

@@ -1,0 +1,98 @@
+package runtime
+
+import (
+	"context"
+	"reflect"
+	"testing"
+	"time"
+)
+
+type fpA struct {
+	Name string `json:"name"`
+	Next *fpA
+}
+
+type fpB struct {
+	Name string `json:"title"`
+	Next *fpB
+}
+
+func TestTypeFingerprint(t *testing.T) {
+	str, ints := reflect.TypeFor[string](), reflect.TypeFor[[]int]()
+	a := TypeFingerprint(reflect.TypeFor[fpA](), str)
+	if len(a) != 16 || a != TypeFingerprint(reflect.TypeFor[fpA](), str) {
+		t.Fatalf("fingerprint %q is not 16 stable hex digits", a)
+	}
+	for _, other := range []string{
+		TypeFingerprint(reflect.TypeFor[fpB](), str),  // a tag changed
+		TypeFingerprint(reflect.TypeFor[fpA](), ints), // the output changed
+		TypeFingerprint(str, reflect.TypeFor[fpA]()),  // swapped
+		TypeFingerprint(reflect.TypeFor[*fpA](), str), // a pointer
+	} {
+		if other == a {
+			t.Errorf("a different type has the fingerprint %q", a)
+		}
+	}
+	if k := SharedCacheKey(SharedCacheKeyPrefix("p", "s", a), []byte(`"x"`)); len(k) != len("c:p/s:")+16+1+16 {
+		t.Errorf("key %q", k)
+	}
+}
+
+func TestBreakerTripRemote(t *testing.T) {
+	clock := NewFakeClock(0)
+	b, err := NewBreaker("s", BreakerSettings{FailureThreshold: 1, RecoveryTimeout: time.Minute, Clock: clock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var seen []BreakerState
+	b.SetObserver(func(to BreakerState, until time.Time) {
+		seen = append(seen, to)
+		if to == BreakerOpen && time.Until(until) < 50*time.Second {
+			t.Errorf("open until %v; want a minute from now", until)
+		}
+	})
+	if !b.TripRemote(time.Now().Add(30 * time.Second)) {
+		t.Fatal("TripRemote did not open the breaker")
+	}
+	p := b.Allow()
+	if p.Admitted() || p.RetryAfter() > 30*time.Second || p.RetryAfter() < 20*time.Second {
+		t.Fatalf("permit %v retry after %v; want rejected for about 30s", p.Admitted(), p.RetryAfter())
+	}
+	if c := b.Counters(); c.Failures != 0 || len(seen) != 0 {
+		t.Fatalf("counters %+v, observed %v; a remote open counts no failure and is not observed", c, seen)
+	}
+	if b.TripRemote(time.Now().Add(time.Second)) {
+		t.Fatal("a shorter remote open shortened the open period")
+	}
+	clock.Advance(31 * time.Second)
+	p = b.Allow() // half-open probe
+	b.RecordFailure(p)
+	if len(seen) != 2 || seen[0] != BreakerHalfOpen || seen[1] != BreakerOpen {
+		t.Fatalf("observed %v; want half-open then open", seen)
+	}
+}
+
+func TestLocalBudgets(t *testing.T) {
+	l := NewLocalBudgets()
+	b := SharedBudget{Name: "t", Window: time.Hour, CostLimit: 1}
+	ctx := context.Background()
+	r1, ok, err := l.Reserve(ctx, b, Usage{Cost: 0.6})
+	if err != nil || !ok {
+		t.Fatal(ok, err)
+	}
+	if _, ok, _ := l.Reserve(ctx, b, Usage{Cost: 0.6}); ok {
+		t.Fatal("a hold past the limit was reserved")
+	}
+	if err := r1.Commit(ctx, Usage{Cost: 0.1}); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok, _ := l.Reserve(ctx, b, Usage{Cost: 0.9}); !ok {
+		t.Fatal("the committed spending did not free the rest of the hold")
+	}
+	if _, ok, _ := l.Reserve(ctx, b, Usage{Cost: 0.01}); ok {
+		t.Fatal("the window is spent or held to its limit")
+	}
+	if _, _, err := l.Reserve(ctx, SharedBudget{Name: "bad"}, Usage{Cost: 1}); err == nil {
+		t.Fatal("an invalid budget was accepted")
+	}
+}
