@@ -34,6 +34,10 @@ type breakers struct {
 	max    int
 	signal chan struct{}
 
+	// sending is held while a batch of transitions is sent, so that
+	// Close's flush waits for a batch the write loop has taken.
+	sending sync.Mutex
+
 	mu      sync.Mutex
 	pending map[string]runtime.BreakerTransition
 	own     map[string]int64 // breaker -> end of the open period this store published, Unix ms
@@ -137,6 +141,7 @@ func (b *breakers) writeLoop() {
 			retry.Reset(s.probe)
 			continue
 		}
+		b.sending.Lock()
 		b.mu.Lock()
 		batch := b.pending
 		b.pending = make(map[string]runtime.BreakerTransition, len(batch))
@@ -148,14 +153,18 @@ func (b *breakers) writeLoop() {
 				b.requeue(key, t)
 			}
 		}
+		b.sending.Unlock()
 		if failed {
 			retry.Reset(s.probe)
 		}
 	}
 }
 
-// flush sends what is queued now, once, unless the store is unhealthy.
+// flush sends what is queued now, once, unless the store is unhealthy; it
+// first waits for a batch the write loop is sending.
 func (b *breakers) flush() {
+	b.sending.Lock()
+	defer b.sending.Unlock()
 	if !b.s.healthy.Load() {
 		return
 	}

@@ -38,6 +38,9 @@ func replicaMain() int {
 	}
 	defer s.Close()
 	sh := s.Shared()
+	if do := os.Getenv(replicaEnv); strings.HasPrefix(do, "svc-") {
+		return serviceMain(s, do)
+	}
 	switch do := os.Getenv(replicaEnv); do {
 	case "cache-set":
 		if err := sh.Cache.Set(ctx, "shared-key", []byte("from another process"), time.Minute); err != nil {

@@ -228,7 +228,7 @@ func newID() string {
 // Shared returns the parts the configuration turns on (cache, breaker,
 // budgets), all served by s, and s's Stats.
 func (s *Store) Shared() runtime.Shared {
-	sh := runtime.Shared{Stats: s.Stats}
+	sh := runtime.Shared{Stats: s.Stats, CommandTimeout: s.timeout}
 	if s.cfg.Cache {
 		sh.Cache = cache{s}
 	}

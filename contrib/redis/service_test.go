@@ -1,0 +1,201 @@
+package redis_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/flujo/flujo"
+	"github.com/flujo/flujo/contrib/redis"
+	"github.com/flujo/flujo/contrib/redis/redistest"
+	"github.com/flujo/flujo/runtime"
+)
+
+// The service the replica processes of TestServiceReplicas run: three
+// pipelines on an ExecutorCore that shares its cache, breakers and budgets
+// through the replica's Store.
+
+// upstreamCalls counts the calls of the cached step in this process.
+var upstreamCalls atomic.Int64
+
+// failing makes the guarded step fail in this process.
+var failing atomic.Bool
+
+// answer is an output that costs one token.
+type answer struct{ Text string }
+
+// Usage implements flujo.UsageReporter.
+func (answer) Usage() flujo.Usage { return flujo.Usage{PromptTokens: 1} }
+
+var (
+	lookup = flujo.Pipeline("svc-lookup", flujo.Step("expensive", func(_ context.Context, q string) (string, error) {
+		upstreamCalls.Add(1)
+		return strings.ToUpper(q), nil
+	}, flujo.Cache()))
+	guarded = flujo.Pipeline("svc-guarded", flujo.Step("upstream", func(_ context.Context, q string) (string, error) {
+		if failing.Load() {
+			return "", errors.New("upstream down")
+		}
+		return q, nil
+	}, flujo.Retries(0)))
+	spend = flujo.Pipeline("svc-spend", flujo.Step("model", func(_ context.Context, q string) (answer, error) {
+		return answer{q}, nil
+	}, flujo.Retries(0)))
+)
+
+// serviceMain runs the service as the replica do names.
+func serviceMain(s *redis.Store, do string) int {
+	ctx := context.Background()
+	cfg := runtime.DefaultOptimizationConfig()
+	cfg.EnableCacheOptimization = true
+	cfg.CircuitBreakerFailureThreshold = 2
+	core, err := flujo.NewExecutorCore(cfg, flujo.WithShared(s.Shared()))
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 2
+	}
+	defer core.Close(ctx)
+	switch do {
+	case "svc-cache":
+		res, err := core.Execute(ctx, lookup, "question")
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		fmt.Printf("output=%v hit=%v calls=%d\n", res.Output, res.Steps[0].CacheHit, upstreamCalls.Load())
+	case "svc-breaker-open":
+		failing.Store(true)
+		for i := 0; i < 10; i++ {
+			_, err := core.Execute(ctx, guarded, "q")
+			var co *flujo.CircuitOpenError
+			if errors.As(err, &co) {
+				break
+			}
+		}
+		fmt.Println("opened", time.Now().UnixNano())
+	case "svc-breaker-wait":
+		// The breaker exists once the step has run.
+		if _, err := core.Execute(ctx, guarded, "warm"); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		fmt.Println("ready")
+		deadline := time.Now().Add(20 * time.Second)
+		for time.Now().Before(deadline) {
+			_, err := core.Execute(ctx, guarded, "q")
+			var co *flujo.CircuitOpenError
+			if errors.As(err, &co) {
+				fmt.Println("rejected", time.Now().UnixNano())
+				return 0
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+		fmt.Fprintln(os.Stderr, "the breaker did not open within 20 s")
+		return 1
+	case "svc-budget":
+		<-waitStdin() // start together
+		budget := flujo.SharedBudget{Name: "tenant-7", Window: time.Hour, TokenLimit: 100, Hold: flujo.Usage{PromptTokens: 1}}
+		var admitted, refused atomic.Int64
+		var wg sync.WaitGroup
+		for range 20 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for {
+					_, err := core.Execute(ctx, spend, "q", flujo.WithSharedBudget(budget))
+					var refusal *flujo.BudgetRefusedError
+					switch {
+					case err == nil:
+						admitted.Add(1)
+					case errors.As(err, &refusal):
+						refused.Add(1)
+						return
+					default:
+						fmt.Fprintln(os.Stderr, err)
+						return
+					}
+				}
+			}()
+		}
+		wg.Wait()
+		st := core.OptimizationStats().Distributed
+		fmt.Println("admitted", admitted.Load(), "local", st.BudgetLocal)
+	default:
+		fmt.Fprintln(os.Stderr, "unknown", replicaEnv, do)
+		return 2
+	}
+	return 0
+}
+
+// TestServiceReplicas runs three OS processes of one small service, each an
+// ExecutorCore sharing through its own Store, against one server: a result
+// computed on A is a hit on B without calling the step; a breaker opened on
+// A rejects on B and C within one second; a shared budget of 100 tokens
+// admits exactly 100 runs across the three under concurrent load.
+func TestServiceReplicas(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts processes")
+	}
+	srv := redistest.Start(t)
+
+	if l := startReplica(t, srv, "svc-cache").line(t); l != "output=QUESTION hit=false calls=1" {
+		t.Fatalf("A: %s, want a miss that calls the step", l)
+	}
+	if l := startReplica(t, srv, "svc-cache").line(t); l != "output=QUESTION hit=true calls=0" {
+		t.Fatalf("B: %s, want a hit from A's result without a call", l)
+	}
+
+	b, c := startReplica(t, srv, "svc-breaker-wait"), startReplica(t, srv, "svc-breaker-wait")
+	for _, r := range []*replica{b, c} {
+		if l := r.line(t); l != "ready" {
+			t.Fatalf("breaker replica: %s", l)
+		}
+	}
+	var opened int64
+	if _, err := fmt.Sscanf(startReplica(t, srv, "svc-breaker-open").line(t), "opened %d", &opened); err != nil {
+		t.Fatal(err)
+	}
+	for name, r := range map[string]*replica{"B": b, "C": c} {
+		f := strings.Fields(r.line(t))
+		if len(f) != 2 || f[0] != "rejected" {
+			t.Fatalf("%s: %v, want a rejection", name, f)
+		}
+		at, _ := strconv.ParseInt(f[1], 10, 64)
+		d := time.Duration(at - opened)
+		t.Logf("%s rejected %v after A's breaker opened", name, d)
+		if d > time.Second {
+			t.Errorf("%s rejected %v after A's breaker opened; want within 1 s", name, d)
+		}
+	}
+
+	var reps []*replica
+	for range 3 {
+		reps = append(reps, startReplica(t, srv, "svc-budget"))
+	}
+	time.Sleep(200 * time.Millisecond) // connected
+	for _, r := range reps {
+		r.stdin.Close()
+	}
+	total := 0
+	for i, r := range reps {
+		var n, local int
+		if _, err := fmt.Sscanf(r.line(t), "admitted %d local %d", &n, &local); err != nil {
+			t.Fatal(err)
+		}
+		if local != 0 {
+			t.Errorf("replica %d reserved %d times on a local budget: the server was up", i, local)
+		}
+		t.Logf("replica %d admitted %d runs", i, n)
+		total += n
+	}
+	if total != 100 {
+		t.Fatalf("the replicas admitted %d runs; want exactly 100", total)
+	}
+}
