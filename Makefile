@@ -8,7 +8,7 @@ NESTED   := contrib/otel contrib/redis examples/realtime/cmd/realtime bench
 BENCHTIME ?= 1s
 COUNT    ?= 5
 
-.PHONY: all test vet unit nested check-generated demo demo-config demo-examples bench generate schema fmt
+.PHONY: all test vet unit nested check-generated demo demo-config demo-examples demo-distributed bench generate schema fmt
 
 all: test
 
@@ -28,6 +28,12 @@ nested:
 			(cd $$m && $(GO) vet ./... && $(GO) test -race -count=1 ./...) || exit 1; \
 		fi; \
 	done
+
+## demo-distributed: two replicas of examples/realtime against a local
+## redis-server (started and stopped by the demo): a shared cache hit and a
+## shared breaker opening.
+demo-distributed:
+	@cd examples/realtime/cmd/realtime && $(GO) run . -demo-distributed
 
 ## check-generated: committed generated files are what the generators produce.
 check-generated:
