@@ -103,6 +103,10 @@ type Services struct {
 	// far recorded, which the steps' counters do not count.
 	foldMu sync.Mutex
 	folded map[string]runtime.StatsStep
+	// foldedLatency holds, by step, the latency histograms of the
+	// monitors replaced so far, so that a step's histogram keeps growing
+	// across configurations.
+	foldedLatency map[string]runtime.LatencyBuckets
 
 	closed    bool               // guarded by mu
 	tuner     *runtime.AutoTuner // guarded by mu
@@ -195,8 +199,10 @@ func (s *Services) ImportConfig(data []byte, format string) error {
 		// only.
 		if s.folded == nil {
 			s.folded = map[string]runtime.StatsStep{}
+			s.foldedLatency = map[string]runtime.LatencyBuckets{}
 		}
 		addMonitorFigures(s.folded, old.Monitor.Snapshot(), true)
+		old.Monitor.AddLatencyBuckets(s.foldedLatency)
 	}
 	s.eng.Store(eng)
 	s.foldMu.Unlock()
@@ -617,6 +623,10 @@ func MethodsOf(s *Services) Methods { return Methods{s} }
 // OptimizationStats returns a snapshot of the executor's live counters with
 // the configuration in force.
 func (m Methods) OptimizationStats() runtime.Stats { return m.s.Stats() }
+
+// LatencyHistograms reads the latency histograms of the executor's runs
+// and steps, for exposition formats that need buckets.
+func (m Methods) LatencyHistograms() runtime.LatencyHistograms { return m.s.LatencyHistograms() }
 
 // PerformanceRecommendations derives recommendations from
 // OptimizationStats and the configuration in force.
