@@ -92,7 +92,9 @@ func (c *ExecutorCore) OptimizationStats() runtime.Stats { return c.svc.Stats() 
 // bounds of runtime.LatencyBucketBounds, for exposition formats that need
 // buckets (contrib/prometheus). It reads the histograms the monitor keeps
 // and records nothing.
-func (c *ExecutorCore) LatencyHistograms() runtime.LatencyHistograms { return c.svc.LatencyHistograms() }
+func (c *ExecutorCore) LatencyHistograms() runtime.LatencyHistograms {
+	return c.svc.LatencyHistograms()
+}
 
 // addStats adds the ExecutorCore's figures to s (kernel.Deps.Stats): each
 // step's counters and breaker, the caches and the scratch pool.

@@ -52,7 +52,10 @@ func TestOptimizationStatsFromLiveCounters(t *testing.T) {
 
 func TestLatencyHistogramsReadTheMonitor(t *testing.T) {
 	c, clock := newTestCore(t, func(c *runtime.OptimizationConfig) { c.EnableCircuitBreaker = false })
-	fast := Step("fast", func(_ context.Context, s string) (string, error) { clock.Advance(1500 * time.Microsecond); return s, nil })
+	fast := Step("fast", func(_ context.Context, s string) (string, error) {
+		clock.Advance(1500 * time.Microsecond)
+		return s, nil
+	})
 	slow := Step("slow", func(_ context.Context, s string) (string, error) { clock.Advance(3 * time.Second); return s, nil })
 	p := Pipeline("p", fast, slow)
 	c.Execute(context.Background(), p, "a")
