@@ -6,13 +6,21 @@
 //
 //	go run . [-addr 127.0.0.1:8080]
 //	go run . -demo
+//
+// Next to the API it serves GET /metrics (metrics.go).
 package main
 
 import (
 	"context"
+	"io"
 	"os"
 
 	"github.com/flujo/flujo/examples/realtime"
 )
 
-func main() { os.Exit(realtime.Main(context.Background(), os.Args[1:], os.Stdout, os.Stderr)) }
+func main() { os.Exit(run(context.Background(), os.Args[1:], os.Stdout, os.Stderr)) }
+
+// run is the command, testable in-process.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	return realtime.MainWith(ctx, args, stdout, stderr, realtime.Options{Routes: metricsRoutes})
+}
