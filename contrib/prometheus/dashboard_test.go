@@ -100,3 +100,19 @@ func TestDashboardUsesExportedMetrics(t *testing.T) {
 		}
 	}
 }
+
+func TestMetricsDocListsEveryMetric(t *testing.T) {
+	b, err := os.ReadFile("../../docs/metrics.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	core, _ := newCore(t, nil)
+	for name := range exportedNames(t, flujoprom.MustNewCollector("p", core)) {
+		if strings.HasSuffix(name, "_bucket") || strings.HasSuffix(name, "_sum") || strings.HasSuffix(name, "_count") {
+			continue
+		}
+		if !strings.Contains(string(b), "| `"+name+"` |") {
+			t.Errorf("docs/metrics.md does not list %s", name)
+		}
+	}
+}
