@@ -3,6 +3,7 @@ package prometheus_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -379,5 +380,49 @@ func TestNewCollectorRejectsBadArguments(t *testing.T) {
 	}
 	if err := reg.Register(flujoprom.MustNewCollector("a", core)); err == nil {
 		t.Error("a second collector under the same name registered")
+	}
+}
+
+// BenchmarkScrape gathers the metrics of an ExecutorCore with 20 steps,
+// each with a cache and a breaker: one scrape.
+func BenchmarkScrape(b *testing.B) {
+	cfg := runtime.DefaultOptimizationConfig()
+	cfg.EnableCacheOptimization = true
+	core, err := flujo.NewExecutorCore(cfg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer core.Close(context.Background())
+	for i := range 20 {
+		step := flujo.Step(fmt.Sprintf("step%02d", i), func(_ context.Context, n int) (int, error) { return n, nil }, flujo.Cache())
+		for n := range 10 {
+			core.Execute(context.Background(), step, n)
+		}
+	}
+	reg := prom.NewRegistry()
+	reg.MustRegister(flujoprom.MustNewCollector("p", core))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := reg.Gather(); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkLatencyHistograms reads the histograms of the same executor,
+// the part of a scrape the flujo module does.
+func BenchmarkLatencyHistograms(b *testing.B) {
+	core, err := flujo.NewExecutorCore(runtime.DefaultOptimizationConfig())
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer core.Close(context.Background())
+	for i := range 20 {
+		step := flujo.Step(fmt.Sprintf("step%02d", i), func(_ context.Context, n int) (int, error) { return n, nil })
+		core.Execute(context.Background(), step, i)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		core.LatencyHistograms()
 	}
 }
