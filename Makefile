@@ -4,7 +4,7 @@
 GO       ?= go
 FLUJOGEN := $(GO) run ./cmd/flujogen
 PROFILES := high-throughput memory-constrained latency-sensitive data-processing real-time-api batch-monitoring
-NESTED   := contrib/otel contrib/redis examples/realtime/cmd/realtime bench
+NESTED   := contrib/otel contrib/prometheus contrib/redis examples/realtime/cmd/realtime bench
 BENCHTIME ?= 1s
 COUNT    ?= 5
 

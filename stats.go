@@ -87,6 +87,15 @@ func (s *stepRuntime) monitor(m *runtime.Monitor) *runtime.StepMonitor {
 // configuration in force.
 func (c *ExecutorCore) OptimizationStats() runtime.Stats { return c.svc.Stats() }
 
+// LatencyHistograms reads the latency histograms of the runs and steps
+// that the performance monitor recorded, as cumulative counts at the
+// bounds of runtime.LatencyBucketBounds, for exposition formats that need
+// buckets (contrib/prometheus). It reads the histograms the monitor keeps
+// and records nothing.
+func (c *ExecutorCore) LatencyHistograms() runtime.LatencyHistograms {
+	return c.svc.LatencyHistograms()
+}
+
 // addStats adds the ExecutorCore's figures to s (kernel.Deps.Stats): each
 // step's counters and breaker, the caches and the scratch pool.
 func (c *ExecutorCore) addStats(k *kernel.Engine, s *runtime.Stats) {

@@ -38,7 +38,7 @@ func TestOptimizationStatsFromLiveCounters(t *testing.T) {
 		fs.CircuitBreaker.State != runtime.StatsBreakerOpen {
 		t.Errorf("failing step: %+v", fs)
 	}
-	if s.Execution.Count != 6 || s.Errors.Failures != 3 || s.Execution.Slow != 2 || s.Memory.UsageMB <= 0 {
+	if s.Execution.Count != 6 || s.Execution.Failures != 3 || s.Errors.Failures != 3 || s.Execution.Slow != 2 || s.Memory.UsageMB <= 0 {
 		t.Errorf("totals: execution %+v errors %+v", s.Execution, s.Errors)
 	}
 	if !s.Config.Equal(c.OptimizationConfig()) {
@@ -47,6 +47,50 @@ func TestOptimizationStatsFromLiveCounters(t *testing.T) {
 	b, err := json.Marshal(s)
 	if err != nil || !strings.Contains(string(b), `"hit_rate"`) {
 		t.Errorf("json: %v %s", err, b)
+	}
+}
+
+func TestLatencyHistogramsReadTheMonitor(t *testing.T) {
+	c, clock := newTestCore(t, func(c *runtime.OptimizationConfig) { c.EnableCircuitBreaker = false })
+	fast := Step("fast", func(_ context.Context, s string) (string, error) {
+		clock.Advance(1500 * time.Microsecond)
+		return s, nil
+	})
+	slow := Step("slow", func(_ context.Context, s string) (string, error) { clock.Advance(3 * time.Second); return s, nil })
+	p := Pipeline("p", fast, slow)
+	c.Execute(context.Background(), p, "a")
+	c.Execute(context.Background(), fast, "b")
+
+	// A new slow threshold replaces the monitor: what the old one
+	// recorded stays in the histograms.
+	if err := c.ImportConfig([]byte(`{"slow_execution_threshold_ms": 2000}`), "json"); err != nil {
+		t.Fatal(err)
+	}
+	c.Execute(context.Background(), fast, "c")
+
+	bounds := runtime.LatencyBucketBounds()
+	le := func(l runtime.LatencyBuckets, d time.Duration) uint64 {
+		for i, b := range bounds {
+			if b >= d {
+				return l.Cumulative[i]
+			}
+		}
+		return l.Count
+	}
+	h := c.LatencyHistograms()
+	f := h.Steps["fast"]
+	if f.Count != 3 || f.Sum != 4500*time.Microsecond || le(f, time.Millisecond) != 0 || le(f, 2*time.Millisecond) != 3 {
+		t.Errorf("fast = %+v, want three latencies of 1.5ms", f)
+	}
+	sl := h.Steps["slow"]
+	if sl.Count != 1 || sl.Sum != 3*time.Second || le(sl, 2*time.Second) != 0 || le(sl, 4*time.Second) != 1 {
+		t.Errorf("slow = %+v, want one latency of 3s", sl)
+	}
+	if r := h.Runs; r.Count != 3 || r.Sum != 3*time.Second+4500*time.Microsecond || le(r, 2*time.Millisecond) != 2 {
+		t.Errorf("runs = %+v, want two of 1.5ms and one of 3.0015s", r)
+	}
+	if st := c.OptimizationStats(); st.Steps["fast"].Execution.Count != f.Count {
+		t.Errorf("stats count %d executions of fast, the histogram %d", st.Steps["fast"].Execution.Count, f.Count)
 	}
 }
 

@@ -25,7 +25,7 @@ func (pg *pipelineGen) shrinks() bool { return len(pg.caches) > 0 }
 // fields returns the executor struct's fields.
 func (pg *pipelineGen) fields() []jen.Code {
 	fields := []jen.Code{
-		jen.Id("flujogenMethods").Comment("OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them"),
+		jen.Id("flujogenMethods").Comment("OptimizationStats, LatencyHistograms, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them"),
 		jen.Id("svc").Op("*").Add(qi("Services")).Comment("configuration, components, run gate and counters"),
 	}
 	if pg.pooled() {

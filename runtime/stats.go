@@ -117,6 +117,9 @@ type StatsExecution struct {
 	MaxMs      float64 `json:"max_ms"`
 	Slow       uint64  `json:"slow"`       // executions slower than slow_execution_threshold_ms
 	Regression bool    `json:"regression"` // the recent window is slower than the baseline by more than performance_degradation_threshold
+	// Failures counts the runs that failed, in Stats.Execution; a step's
+	// failed executions are in its StatsStep.Errors, and this is 0 there.
+	Failures uint64 `json:"failures"`
 }
 
 // AvgTimeMs is the mean latency in milliseconds (the guide's execution_time_ms).
@@ -436,6 +439,7 @@ func (e StatsExecution) sub(prev StatsExecution) StatsExecution {
 	e.Count -= prev.Count
 	e.TotalMs = max(e.TotalMs-prev.TotalMs, 0)
 	e.Slow = statsDelta(e.Slow, prev.Slow)
+	e.Failures = statsDelta(e.Failures, prev.Failures)
 	return e
 }
 

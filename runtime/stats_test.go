@@ -316,6 +316,7 @@ func TestStatsSub(t *testing.T) {
 	cur.Execution.Count += 4
 	cur.Execution.TotalMs += 200
 	cur.Execution.Slow += 1
+	cur.Execution.Failures += 2
 	cur.Execution.P99Ms = 77
 	cur.Errors.Executions += 4
 	cur.Errors.Failures += 1
@@ -345,6 +346,7 @@ func TestStatsSub(t *testing.T) {
 		{"execution count", d.Execution.Count, uint64(4)},
 		{"window avg", d.Execution.AvgTimeMs(), 200.0 / 4},
 		{"slow", d.Execution.Slow, uint64(1)},
+		{"failed runs", d.Execution.Failures, uint64(2)},
 		{"p99 is a gauge", d.Execution.P99Ms, 77.0},
 		{"error rate of the window", d.Errors.ErrorRate(), 1.0 / 4},
 		{"telemetry drop rate of the window", d.Telemetry.DropRate(), 5.0 / 50},

@@ -35,7 +35,7 @@ type flujogenMethods = flujoimpl.Methods
 
 // OrdersExecutor runs the pipeline Orders ("orders") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type OrdersExecutor struct {
-	flujogenMethods                                          // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
+	flujogenMethods                                          // OptimizationStats, LatencyHistograms, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
 	svc             *flujoimpl.Services                      // configuration, components, run gate and counters
 	scratch         flujoimpl.Scratch[scratchOrdersExecutor] // working space of Parallel runs (enable_object_pool)
 	cachesShrunk    atomic.Bool                              // the caches admit no new results (memory pressure, auto-tuner)

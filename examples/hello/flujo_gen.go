@@ -25,7 +25,7 @@ type flujogenMethods = flujoimpl.Methods
 
 // GreetingExecutor runs the pipeline Greeting ("greeting") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type GreetingExecutor struct {
-	flujogenMethods                     // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
+	flujogenMethods                     // OptimizationStats, LatencyHistograms, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
 	svc             *flujoimpl.Services // configuration, components, run gate and counters
 
 	stepNormalize flujoimpl.Step[string, string]

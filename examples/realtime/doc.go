@@ -15,8 +15,10 @@
 // GET /v1/stats and GET /v1/recommendations expose the executor's
 // statistics and recommendations; GET /healthz reports readiness.
 //
-// The command is cmd/realtime, a module of its own that calls Main and
-// wires in what comes from contrib; run it from its directory:
+// The command is cmd/realtime, a module of its own that calls MainWith and
+// wires in what comes from contrib: it serves GET /metrics, the executor's
+// metrics in the Prometheus text format (contrib/prometheus), through
+// Options.Routes. Run it from its directory:
 //
 //	cd examples/realtime/cmd/realtime
 //	go run . [-addr 127.0.0.1:8080]

@@ -28,7 +28,7 @@ type flujogenMethods = flujoimpl.Methods
 
 // AnswerExecutor runs the pipeline Answer ("answer") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type AnswerExecutor struct {
-	flujogenMethods                     // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
+	flujogenMethods                     // OptimizationStats, LatencyHistograms, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
 	svc             *flujoimpl.Services // configuration, components, run gate and counters
 
 	stepParse    flujoimpl.Step[Question, Query]

@@ -33,6 +33,9 @@ type Executor interface {
 	Run(ctx context.Context, q Question, opts ...flujo.ExecOption) (Reply, *flujo.PipelineResult, error)
 	OptimizationStats() runtime.Stats
 	PerformanceRecommendations() []runtime.Recommendation
+	// LatencyHistograms reads the monitor's latency histograms, for
+	// metrics (GET /metrics in cmd/realtime).
+	LatencyHistograms() runtime.LatencyHistograms
 }
 
 // CoreExecutor runs Answer on an ExecutorCore.

@@ -12,6 +12,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/http"
 	"time"
 
 	"github.com/flujo/flujo"
@@ -22,6 +23,24 @@ import (
 // given to the ExecutorCore and to the generated executor, for example the
 // shared services of a replica (contrib/redis's cmd/realtime-replica).
 func Main(ctx context.Context, args []string, stdout, stderr io.Writer, opts ...flujo.CoreOption) int {
+	return MainWith(ctx, args, stdout, stderr, Options{CoreOptions: opts})
+}
+
+// Options is what a command adds to Main.
+type Options struct {
+	// CoreOptions are given to the ExecutorCore and to the generated
+	// executor.
+	CoreOptions []flujo.CoreOption
+	// Routes, if set, mounts more routes next to the API when serving,
+	// with the executor that serves it: cmd/realtime mounts GET /metrics
+	// with contrib/prometheus. A route it registers takes precedence over
+	// the API's for the paths it matches. An error stops the command.
+	Routes func(mux *http.ServeMux, exec Executor) error
+}
+
+// MainWith is Main with the options of o.
+func MainWith(ctx context.Context, args []string, stdout, stderr io.Writer, o Options) int {
+	opts := o.CoreOptions
 	fs := flag.NewFlagSet("realtime", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	addr := fs.String("addr", "127.0.0.1:8080", "address to serve on")
@@ -61,7 +80,17 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer, opts ...
 			err = runGenerated(stdout, core, *latency, opts...)
 		}
 	} else {
-		err = serve(ctx, *addr, h, stdout)
+		var root http.Handler = h
+		if o.Routes != nil {
+			mux := http.NewServeMux()
+			mux.Handle("/", h)
+			if err := o.Routes(mux, h.core); err != nil {
+				fmt.Fprintln(stderr, "realtime: mounting routes:", err)
+				return 1
+			}
+			root = mux
+		}
+		err = serve(ctx, *addr, root, stdout)
 	}
 	if err != nil {
 		fmt.Fprintln(stderr, err)

@@ -34,7 +34,7 @@ type flujogenMethods = flujoimpl.Methods
 
 // TriageExecutor runs the pipeline Triage ("triage") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type TriageExecutor struct {
-	flujogenMethods                                          // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
+	flujogenMethods                                          // OptimizationStats, LatencyHistograms, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
 	svc             *flujoimpl.Services                      // configuration, components, run gate and counters
 	scratch         flujoimpl.Scratch[scratchTriageExecutor] // working space of Parallel runs (enable_object_pool)
 

@@ -111,6 +111,10 @@ type Services struct {
 	// far recorded, which the steps' counters do not count.
 	foldMu sync.Mutex
 	folded map[string]runtime.StatsStep
+	// foldedLatency holds, by step, the latency histograms of the
+	// monitors replaced so far, so that a step's histogram keeps growing
+	// across configurations.
+	foldedLatency map[string]runtime.LatencyBuckets
 
 	// sharing is the executor's use of Deps.Shared; nil without it.
 	sharing *Sharing
@@ -215,8 +219,10 @@ func (s *Services) ImportConfig(data []byte, format string) error {
 		// only.
 		if s.folded == nil {
 			s.folded = map[string]runtime.StatsStep{}
+			s.foldedLatency = map[string]runtime.LatencyBuckets{}
 		}
 		addMonitorFigures(s.folded, old.Monitor.Snapshot(), true)
+		old.Monitor.AddLatencyBuckets(s.foldedLatency)
 	}
 	s.eng.Store(eng)
 	s.foldMu.Unlock()
@@ -642,6 +648,10 @@ func MethodsOf(s *Services) Methods { return Methods{s} }
 // OptimizationStats returns a snapshot of the executor's live counters with
 // the configuration in force.
 func (m Methods) OptimizationStats() runtime.Stats { return m.s.Stats() }
+
+// LatencyHistograms reads the latency histograms of the executor's runs
+// and steps, for exposition formats that need buckets.
+func (m Methods) LatencyHistograms() runtime.LatencyHistograms { return m.s.LatencyHistograms() }
 
 // PerformanceRecommendations derives recommendations from
 // OptimizationStats and the configuration in force.

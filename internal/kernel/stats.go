@@ -54,6 +54,9 @@ func (s *Services) Stats() runtime.Stats {
 		TotalMs: Ms(int64(runs.Sum)),
 		MaxMs:   Ms(int64(runs.Max)),
 		Slow:    s.runs.slow.Load(),
+		// Loaded after the latencies, and recorded after them, so a
+		// snapshot never shows more failures than runs.
+		Failures: s.runs.failures.Load(),
 	}
 	l := eng.Limiter
 	st.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
@@ -98,6 +101,23 @@ func (s *Services) Stats() runtime.Stats {
 		st.Errors.CachedPatterns = cc.Patterns
 	}
 	return st
+}
+
+// LatencyHistograms reads the latency histograms of the runs and of every
+// step the monitors in force and replaced recorded. It runs off the hot
+// path: each histogram's buckets are loaded once, without a lock.
+func (s *Services) LatencyHistograms() runtime.LatencyHistograms {
+	out := runtime.LatencyHistograms{Runs: s.runs.latency.LatencyBuckets(), Steps: map[string]runtime.LatencyBuckets{}}
+	s.foldMu.Lock()
+	eng := s.eng.Load()
+	for name, l := range s.foldedLatency {
+		out.Steps[name] = l
+	}
+	s.foldMu.Unlock()
+	if m := eng.Monitor; m != nil {
+		m.AddLatencyBuckets(out.Steps)
+	}
+	return out
 }
 
 // addMonitorFigures adds to steps what the monitor whose snapshot is snap

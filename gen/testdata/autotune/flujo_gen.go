@@ -25,7 +25,7 @@ type flujogenMethods = flujoimpl.Methods
 
 // TunedExecutor runs the pipeline Tuned ("tuned") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type TunedExecutor struct {
-	flujogenMethods                      // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
+	flujogenMethods                      // OptimizationStats, LatencyHistograms, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
 	svc             *flujoimpl.Services  // configuration, components, run gate and counters
 	cachesShrunk    atomic.Bool          // the caches admit no new results (memory pressure, auto-tuner)
 	seed            runtime.Hash         // cache keys

@@ -23,7 +23,7 @@ type flujogenMethods = flujoimpl.Methods
 
 // DoublerExecutor runs the pipeline Doubler ("doubler") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type DoublerExecutor struct {
-	flujogenMethods                     // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
+	flujogenMethods                     // OptimizationStats, LatencyHistograms, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
 	svc             *flujoimpl.Services // configuration, components, run gate and counters
 
 	stepDouble flujoimpl.Step[int, int]

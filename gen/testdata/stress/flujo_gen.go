@@ -35,7 +35,7 @@ type flujogenMethods = flujoimpl.Methods
 
 // LoudConflictExecutor runs the pipeline LoudConflict ("lfan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type LoudConflictExecutor struct {
-	flujogenMethods                                                // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
+	flujogenMethods                                                // OptimizationStats, LatencyHistograms, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
 	svc             *flujoimpl.Services                            // configuration, components, run gate and counters
 	scratch         flujoimpl.Scratch[scratchLoudConflictExecutor] // working space of Parallel runs (enable_object_pool)
 
@@ -241,7 +241,7 @@ func (e *LoudConflictExecutor) runLb(ctx context.Context, in Item, r *flujoimpl.
 
 // LoudIgnoreExecutor runs the pipeline LoudIgnore ("lfan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type LoudIgnoreExecutor struct {
-	flujogenMethods                                              // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
+	flujogenMethods                                              // OptimizationStats, LatencyHistograms, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
 	svc             *flujoimpl.Services                          // configuration, components, run gate and counters
 	scratch         flujoimpl.Scratch[scratchLoudIgnoreExecutor] // working space of Parallel runs (enable_object_pool)
 
@@ -447,7 +447,7 @@ func (e *LoudIgnoreExecutor) runLb(ctx context.Context, in Item, r *flujoimpl.Ru
 
 // LoudKeepFirstExecutor runs the pipeline LoudKeepFirst ("lfan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type LoudKeepFirstExecutor struct {
-	flujogenMethods                                                 // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
+	flujogenMethods                                                 // OptimizationStats, LatencyHistograms, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
 	svc             *flujoimpl.Services                             // configuration, components, run gate and counters
 	scratch         flujoimpl.Scratch[scratchLoudKeepFirstExecutor] // working space of Parallel runs (enable_object_pool)
 
@@ -653,7 +653,7 @@ func (e *LoudKeepFirstExecutor) runLb(ctx context.Context, in Item, r *flujoimpl
 
 // LoudMapExecutor runs the pipeline LoudMap ("lmap") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type LoudMapExecutor struct {
-	flujogenMethods                      // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
+	flujogenMethods                      // OptimizationStats, LatencyHistograms, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
 	svc             *flujoimpl.Services  // configuration, components, run gate and counters
 	cachesShrunk    atomic.Bool          // the caches admit no new results (memory pressure, auto-tuner)
 	seed            runtime.Hash         // cache keys
@@ -830,7 +830,7 @@ func (e *LoudMapExecutor) runLmap(ctx context.Context, in []Item, r *flujoimpl.R
 
 // LoudNoMergeExecutor runs the pipeline LoudNoMerge ("lfan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type LoudNoMergeExecutor struct {
-	flujogenMethods                                               // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
+	flujogenMethods                                               // OptimizationStats, LatencyHistograms, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
 	svc             *flujoimpl.Services                           // configuration, components, run gate and counters
 	scratch         flujoimpl.Scratch[scratchLoudNoMergeExecutor] // working space of Parallel runs (enable_object_pool)
 
@@ -1030,7 +1030,7 @@ func (e *LoudNoMergeExecutor) runLb(ctx context.Context, in Item, r *flujoimpl.R
 
 // LoudSeqExecutor runs the pipeline LoudSeq ("lseq") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type LoudSeqExecutor struct {
-	flujogenMethods                                           // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
+	flujogenMethods                                           // OptimizationStats, LatencyHistograms, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
 	svc             *flujoimpl.Services                       // configuration, components, run gate and counters
 	scratch         flujoimpl.Scratch[scratchLoudSeqExecutor] // working space of Parallel runs (enable_object_pool)
 	cachesShrunk    atomic.Bool                               // the caches admit no new results (memory pressure, auto-tuner)
@@ -1330,7 +1330,7 @@ func (e *LoudSeqExecutor) runLfan(ctx context.Context, in Item, r *flujoimpl.Run
 
 // LoudUpdateExecutor runs the pipeline LoudUpdate ("lfan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type LoudUpdateExecutor struct {
-	flujogenMethods                                              // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
+	flujogenMethods                                              // OptimizationStats, LatencyHistograms, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
 	svc             *flujoimpl.Services                          // configuration, components, run gate and counters
 	scratch         flujoimpl.Scratch[scratchLoudUpdateExecutor] // working space of Parallel runs (enable_object_pool)
 
@@ -1536,7 +1536,7 @@ func (e *LoudUpdateExecutor) runLb(ctx context.Context, in Item, r *flujoimpl.Ru
 
 // MapFanExecutor runs the pipeline MapFan ("mfan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type MapFanExecutor struct {
-	flujogenMethods                                          // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
+	flujogenMethods                                          // OptimizationStats, LatencyHistograms, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
 	svc             *flujoimpl.Services                      // configuration, components, run gate and counters
 	scratch         flujoimpl.Scratch[scratchMapFanExecutor] // working space of Parallel runs (enable_object_pool)
 
@@ -1721,7 +1721,7 @@ func (e *MapFanExecutor) runInner(ctx context.Context, in Item, r *flujoimpl.Run
 
 // QuietConflictExecutor runs the pipeline QuietConflict ("qfan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type QuietConflictExecutor struct {
-	flujogenMethods                                                 // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
+	flujogenMethods                                                 // OptimizationStats, LatencyHistograms, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
 	svc             *flujoimpl.Services                             // configuration, components, run gate and counters
 	scratch         flujoimpl.Scratch[scratchQuietConflictExecutor] // working space of Parallel runs (enable_object_pool)
 
@@ -1916,7 +1916,7 @@ func (e *QuietConflictExecutor) runQfan(ctx context.Context, in Item, r *flujoim
 
 // QuietIgnoreExecutor runs the pipeline QuietIgnore ("qfan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type QuietIgnoreExecutor struct {
-	flujogenMethods                                               // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
+	flujogenMethods                                               // OptimizationStats, LatencyHistograms, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
 	svc             *flujoimpl.Services                           // configuration, components, run gate and counters
 	scratch         flujoimpl.Scratch[scratchQuietIgnoreExecutor] // working space of Parallel runs (enable_object_pool)
 
@@ -2111,7 +2111,7 @@ func (e *QuietIgnoreExecutor) runQfan(ctx context.Context, in Item, r *flujoimpl
 
 // QuietKeepFirstExecutor runs the pipeline QuietKeepFirst ("qfan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type QuietKeepFirstExecutor struct {
-	flujogenMethods                                                  // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
+	flujogenMethods                                                  // OptimizationStats, LatencyHistograms, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
 	svc             *flujoimpl.Services                              // configuration, components, run gate and counters
 	scratch         flujoimpl.Scratch[scratchQuietKeepFirstExecutor] // working space of Parallel runs (enable_object_pool)
 
@@ -2306,7 +2306,7 @@ func (e *QuietKeepFirstExecutor) runQfan(ctx context.Context, in Item, r *flujoi
 
 // QuietMapExecutor runs the pipeline QuietMap ("qmap") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type QuietMapExecutor struct {
-	flujogenMethods                     // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
+	flujogenMethods                     // OptimizationStats, LatencyHistograms, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
 	svc             *flujoimpl.Services // configuration, components, run gate and counters
 
 	stepQm flujoimpl.Step[Item, Item]
@@ -2408,7 +2408,7 @@ func (e *QuietMapExecutor) runQmap(ctx context.Context, in []Item, r *flujoimpl.
 
 // QuietNoMergeExecutor runs the pipeline QuietNoMerge ("qfan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type QuietNoMergeExecutor struct {
-	flujogenMethods                                                // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
+	flujogenMethods                                                // OptimizationStats, LatencyHistograms, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
 	svc             *flujoimpl.Services                            // configuration, components, run gate and counters
 	scratch         flujoimpl.Scratch[scratchQuietNoMergeExecutor] // working space of Parallel runs (enable_object_pool)
 
@@ -2597,7 +2597,7 @@ func (e *QuietNoMergeExecutor) runQfan(ctx context.Context, in Item, r *flujoimp
 
 // QuietSeqExecutor runs the pipeline QuietSeq ("qseq") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type QuietSeqExecutor struct {
-	flujogenMethods                                            // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
+	flujogenMethods                                            // OptimizationStats, LatencyHistograms, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
 	svc             *flujoimpl.Services                        // configuration, components, run gate and counters
 	scratch         flujoimpl.Scratch[scratchQuietSeqExecutor] // working space of Parallel runs (enable_object_pool)
 	cachesShrunk    atomic.Bool                                // the caches admit no new results (memory pressure, auto-tuner)
@@ -2903,7 +2903,7 @@ func (e *QuietSeqExecutor) runQfan(ctx context.Context, in Item, r *flujoimpl.Ru
 
 // QuietTimeoutExecutor runs the pipeline QuietTimeout ("qtfan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type QuietTimeoutExecutor struct {
-	flujogenMethods                                                // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
+	flujogenMethods                                                // OptimizationStats, LatencyHistograms, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
 	svc             *flujoimpl.Services                            // configuration, components, run gate and counters
 	scratch         flujoimpl.Scratch[scratchQuietTimeoutExecutor] // working space of Parallel runs (enable_object_pool)
 
@@ -3069,7 +3069,7 @@ func (e *QuietTimeoutExecutor) runQtfan(ctx context.Context, in Item, r *flujoim
 
 // QuietUpdateExecutor runs the pipeline QuietUpdate ("qfan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type QuietUpdateExecutor struct {
-	flujogenMethods                                               // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
+	flujogenMethods                                               // OptimizationStats, LatencyHistograms, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
 	svc             *flujoimpl.Services                           // configuration, components, run gate and counters
 	scratch         flujoimpl.Scratch[scratchQuietUpdateExecutor] // working space of Parallel runs (enable_object_pool)
 

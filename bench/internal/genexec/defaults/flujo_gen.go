@@ -24,7 +24,7 @@ type flujogenMethods = flujoimpl.Methods
 
 // OneExecutor runs the pipeline One ("one") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type OneExecutor struct {
-	flujogenMethods                     // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
+	flujogenMethods                     // OptimizationStats, LatencyHistograms, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
 	svc             *flujoimpl.Services // configuration, components, run gate and counters
 
 	stepInc flujoimpl.Step[int, int]

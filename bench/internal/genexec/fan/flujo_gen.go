@@ -29,7 +29,7 @@ type flujogenMethods = flujoimpl.Methods
 
 // FanExecutor runs the pipeline Fan ("fan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type FanExecutor struct {
-	flujogenMethods                                       // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
+	flujogenMethods                                       // OptimizationStats, LatencyHistograms, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
 	svc             *flujoimpl.Services                   // configuration, components, run gate and counters
 	scratch         flujoimpl.Scratch[scratchFanExecutor] // working space of Parallel runs (enable_object_pool)
 

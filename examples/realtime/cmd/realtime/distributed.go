@@ -34,7 +34,10 @@ func runReplica(ctx context.Context, config string, args []string, stdout, stder
 		return 1
 	}
 	defer store.Close()
-	return realtime.Main(ctx, args, stdout, stderr, flujo.WithConfigFile(config), flujo.WithShared(store.Shared()))
+	return realtime.MainWith(ctx, args, stdout, stderr, realtime.Options{
+		CoreOptions: []flujo.CoreOption{flujo.WithConfigFile(config), flujo.WithShared(store.Shared())},
+		Routes:      metricsRoutes,
+	})
 }
 
 // config is the replicas' flujo.json: the real-time-api profile with the

@@ -7,7 +7,8 @@
 //	go run . [-addr 127.0.0.1:8080]
 //	go run . -demo
 //
-// Two modes come first on the command line when used:
+// Next to the API it serves GET /metrics (metrics.go). Two modes come first
+// on the command line when used (distributed.go):
 //
 //	go run . -shared flujo.json [flags]   # one replica of several: shares
 //	                                      # through the Redis or Valkey server
@@ -27,7 +28,8 @@ import (
 
 func main() { os.Exit(run(context.Background(), os.Args[1:], os.Stdout, os.Stderr)) }
 
-// run dispatches to the distributed demo, a replica or the service.
+// run is the command, testable in-process: the distributed demo, a replica
+// or the service.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	switch {
 	case len(args) > 0 && (args[0] == "-demo-distributed" || args[0] == "--demo-distributed"):
@@ -39,5 +41,5 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	case len(args) > 1 && (args[0] == "-shared" || args[0] == "--shared"):
 		return runReplica(ctx, args[1], args[2:], stdout, stderr)
 	}
-	return realtime.Main(ctx, args, stdout, stderr)
+	return realtime.MainWith(ctx, args, stdout, stderr, realtime.Options{Routes: metricsRoutes})
 }

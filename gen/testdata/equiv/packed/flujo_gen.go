@@ -68,7 +68,7 @@ type flujogenMethods = flujoimpl.Methods
 
 // BackoffLongExecutor runs the pipeline BackoffLong ("fail") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type BackoffLongExecutor struct {
-	flujogenMethods                     // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
+	flujogenMethods                     // OptimizationStats, LatencyHistograms, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
 	svc             *flujoimpl.Services // configuration, components, run gate and counters
 
 	stepFail flujoimpl.Step[flujotest.Job, flujotest.Job]
@@ -140,7 +140,7 @@ func (e *BackoffLongExecutor) ExecuteWithMonitoring(ctx context.Context, in fluj
 
 // BadInputRetriedExecutor runs the pipeline BadInputRetried ("upstream") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type BadInputRetriedExecutor struct {
-	flujogenMethods                     // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
+	flujogenMethods                     // OptimizationStats, LatencyHistograms, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
 	svc             *flujoimpl.Services // configuration, components, run gate and counters
 
 	stepUpstream flujoimpl.Step[flujotest.Job, flujotest.Job]
@@ -211,7 +211,7 @@ func (e *BadInputRetriedExecutor) ExecuteWithMonitoring(ctx context.Context, in 
 
 // BreakerCancelsExecutor runs the pipeline BreakerCancels ("cancel") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type BreakerCancelsExecutor struct {
-	flujogenMethods                     // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
+	flujogenMethods                     // OptimizationStats, LatencyHistograms, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
 	svc             *flujoimpl.Services // configuration, components, run gate and counters
 
 	stepCancel flujoimpl.Step[flujotest.Job, flujotest.Job]
@@ -282,7 +282,7 @@ func (e *BreakerCancelsExecutor) ExecuteWithMonitoring(ctx context.Context, in f
 
 // BreakerCustomExecutor runs the pipeline BreakerCustom ("upstream") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type BreakerCustomExecutor struct {
-	flujogenMethods                     // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
+	flujogenMethods                     // OptimizationStats, LatencyHistograms, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
 	svc             *flujoimpl.Services // configuration, components, run gate and counters
 
 	stepUpstream flujoimpl.Step[flujotest.Job, flujotest.Job]
@@ -354,7 +354,7 @@ func (e *BreakerCustomExecutor) ExecuteWithMonitoring(ctx context.Context, in fl
 
 // BreakerFailExecutor runs the pipeline BreakerFail ("fail") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type BreakerFailExecutor struct {
-	flujogenMethods                     // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
+	flujogenMethods                     // OptimizationStats, LatencyHistograms, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
 	svc             *flujoimpl.Services // configuration, components, run gate and counters
 
 	stepFail flujoimpl.Step[flujotest.Job, flujotest.Job]
@@ -425,7 +425,7 @@ func (e *BreakerFailExecutor) ExecuteWithMonitoring(ctx context.Context, in fluj
 
 // BreakerFlakyExecutor runs the pipeline BreakerFlaky ("flaky") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type BreakerFlakyExecutor struct {
-	flujogenMethods                     // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
+	flujogenMethods                     // OptimizationStats, LatencyHistograms, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
 	svc             *flujoimpl.Services // configuration, components, run gate and counters
 
 	stepFlaky flujoimpl.Step[flujotest.Job, flujotest.Job]
@@ -496,7 +496,7 @@ func (e *BreakerFlakyExecutor) ExecuteWithMonitoring(ctx context.Context, in flu
 
 // BreakerPanicsExecutor runs the pipeline BreakerPanics ("panic") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type BreakerPanicsExecutor struct {
-	flujogenMethods                     // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
+	flujogenMethods                     // OptimizationStats, LatencyHistograms, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
 	svc             *flujoimpl.Services // configuration, components, run gate and counters
 
 	stepPanic flujoimpl.Step[flujotest.Job, flujotest.Job]
@@ -567,7 +567,7 @@ func (e *BreakerPanicsExecutor) ExecuteWithMonitoring(ctx context.Context, in fl
 
 // BreakerTimesOutExecutor runs the pipeline BreakerTimesOut ("block") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type BreakerTimesOutExecutor struct {
-	flujogenMethods                     // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
+	flujogenMethods                     // OptimizationStats, LatencyHistograms, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
 	svc             *flujoimpl.Services // configuration, components, run gate and counters
 
 	stepBlock flujoimpl.Step[flujotest.Job, flujotest.Job]
@@ -639,7 +639,7 @@ func (e *BreakerTimesOutExecutor) ExecuteWithMonitoring(ctx context.Context, in 
 
 // BreakerUpstreamExecutor runs the pipeline BreakerUpstream ("upstream") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type BreakerUpstreamExecutor struct {
-	flujogenMethods                     // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
+	flujogenMethods                     // OptimizationStats, LatencyHistograms, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
 	svc             *flujoimpl.Services // configuration, components, run gate and counters
 
 	stepUpstream flujoimpl.Step[flujotest.Job, flujotest.Job]
@@ -710,7 +710,7 @@ func (e *BreakerUpstreamExecutor) ExecuteWithMonitoring(ctx context.Context, in 
 
 // BreakerValidatedExecutor runs the pipeline BreakerValidated ("draft") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type BreakerValidatedExecutor struct {
-	flujogenMethods                     // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
+	flujogenMethods                     // OptimizationStats, LatencyHistograms, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
 	svc             *flujoimpl.Services // configuration, components, run gate and counters
 
 	stepDraft flujoimpl.Step[flujotest.Job, flujotest.Job]
@@ -782,7 +782,7 @@ func (e *BreakerValidatedExecutor) ExecuteWithMonitoring(ctx context.Context, in
 
 // BudgetFallbackExecutor runs the pipeline BudgetFallback ("primary") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type BudgetFallbackExecutor struct {
-	flujogenMethods                     // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
+	flujogenMethods                     // OptimizationStats, LatencyHistograms, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
 	svc             *flujoimpl.Services // configuration, components, run gate and counters
 
 	stepPrimary flujoimpl.Step[flujotest.Bill, flujotest.Charge]
@@ -871,7 +871,7 @@ func (e *BudgetFallbackExecutor) runPrimary(ctx context.Context, in flujotest.Bi
 
 // BudgetFanExecutor runs the pipeline BudgetFan ("fan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type BudgetFanExecutor struct {
-	flujogenMethods                                             // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
+	flujogenMethods                                             // OptimizationStats, LatencyHistograms, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
 	svc             *flujoimpl.Services                         // configuration, components, run gate and counters
 	scratch         flujoimpl.Scratch[scratchBudgetFanExecutor] // working space of Parallel runs (enable_object_pool)
 
@@ -1016,7 +1016,7 @@ func (e *BudgetFanExecutor) runFan(ctx context.Context, in flujotest.Bill, r *fl
 
 // BudgetFan4Executor runs the pipeline BudgetFan4 ("fan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type BudgetFan4Executor struct {
-	flujogenMethods                                              // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
+	flujogenMethods                                              // OptimizationStats, LatencyHistograms, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
 	svc             *flujoimpl.Services                          // configuration, components, run gate and counters
 	scratch         flujoimpl.Scratch[scratchBudgetFan4Executor] // working space of Parallel runs (enable_object_pool)
 
@@ -1193,7 +1193,7 @@ func (e *BudgetFan4Executor) runFan(ctx context.Context, in flujotest.Bill, r *f
 
 // BudgetHoldFanExecutor runs the pipeline BudgetHoldFan ("fan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type BudgetHoldFanExecutor struct {
-	flujogenMethods                                                 // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
+	flujogenMethods                                                 // OptimizationStats, LatencyHistograms, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
 	svc             *flujoimpl.Services                             // configuration, components, run gate and counters
 	scratch         flujoimpl.Scratch[scratchBudgetHoldFanExecutor] // working space of Parallel runs (enable_object_pool)
 
@@ -1338,7 +1338,7 @@ func (e *BudgetHoldFanExecutor) runFan(ctx context.Context, in flujotest.Bill, r
 
 // BudgetMapExecutor runs the pipeline BudgetMap ("each") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type BudgetMapExecutor struct {
-	flujogenMethods                     // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
+	flujogenMethods                     // OptimizationStats, LatencyHistograms, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
 	svc             *flujoimpl.Services // configuration, components, run gate and counters
 
 	stepItem flujoimpl.Step[flujotest.Bill, flujotest.Charge]
@@ -1441,7 +1441,7 @@ func (e *BudgetMapExecutor) runEach(ctx context.Context, in []flujotest.Bill, r 
 
 // BudgetRejectedExecutor runs the pipeline BudgetRejected ("rejected") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type BudgetRejectedExecutor struct {
-	flujogenMethods                     // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
+	flujogenMethods                     // OptimizationStats, LatencyHistograms, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
 	svc             *flujoimpl.Services // configuration, components, run gate and counters
 
 	stepRejected flujoimpl.Step[flujotest.Bill, flujotest.Charge]
@@ -1513,7 +1513,7 @@ func (e *BudgetRejectedExecutor) ExecuteWithMonitoring(ctx context.Context, in f
 
 // BudgetRejectedRetriesExecutor runs the pipeline BudgetRejectedRetries ("rejected") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type BudgetRejectedRetriesExecutor struct {
-	flujogenMethods                     // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
+	flujogenMethods                     // OptimizationStats, LatencyHistograms, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
 	svc             *flujoimpl.Services // configuration, components, run gate and counters
 
 	stepRejected flujoimpl.Step[flujotest.Bill, flujotest.Charge]
@@ -1585,7 +1585,7 @@ func (e *BudgetRejectedRetriesExecutor) ExecuteWithMonitoring(ctx context.Contex
 
 // CachedTagsExecutor runs the pipeline CachedTags ("tags") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type CachedTagsExecutor struct {
-	flujogenMethods                      // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
+	flujogenMethods                      // OptimizationStats, LatencyHistograms, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
 	svc             *flujoimpl.Services  // configuration, components, run gate and counters
 	cachesShrunk    atomic.Bool          // the caches admit no new results (memory pressure, auto-tuner)
 	coarse          *runtime.CoarseClock // cache expiry against the system clock
@@ -1732,7 +1732,7 @@ func (e *CachedTagsExecutor) shrink(level runtime.PressureLevel) {
 
 // CachedTagsSharedExecutor runs the pipeline CachedTagsShared ("tags") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type CachedTagsSharedExecutor struct {
-	flujogenMethods                      // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
+	flujogenMethods                      // OptimizationStats, LatencyHistograms, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
 	svc             *flujoimpl.Services  // configuration, components, run gate and counters
 	cachesShrunk    atomic.Bool          // the caches admit no new results (memory pressure, auto-tuner)
 	coarse          *runtime.CoarseClock // cache expiry against the system clock
@@ -1879,7 +1879,7 @@ func (e *CachedTagsSharedExecutor) shrink(level runtime.PressureLevel) {
 
 // CachedTagsTTLExecutor runs the pipeline CachedTagsTTL ("tags") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type CachedTagsTTLExecutor struct {
-	flujogenMethods                      // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
+	flujogenMethods                      // OptimizationStats, LatencyHistograms, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
 	svc             *flujoimpl.Services  // configuration, components, run gate and counters
 	cachesShrunk    atomic.Bool          // the caches admit no new results (memory pressure, auto-tuner)
 	coarse          *runtime.CoarseClock // cache expiry against the system clock
@@ -2026,7 +2026,7 @@ func (e *CachedTagsTTLExecutor) shrink(level runtime.PressureLevel) {
 
 // CachedTagsWithFallbackExecutor runs the pipeline CachedTagsWithFallback ("tags") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type CachedTagsWithFallbackExecutor struct {
-	flujogenMethods                      // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
+	flujogenMethods                      // OptimizationStats, LatencyHistograms, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
 	svc             *flujoimpl.Services  // configuration, components, run gate and counters
 	cachesShrunk    atomic.Bool          // the caches admit no new results (memory pressure, auto-tuner)
 	coarse          *runtime.CoarseClock // cache expiry against the system clock
@@ -2190,7 +2190,7 @@ func (e *CachedTagsWithFallbackExecutor) runTags(ctx context.Context, in flujote
 
 // CountForeverExecutor runs the pipeline CountForever ("count") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type CountForeverExecutor struct {
-	flujogenMethods                     // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
+	flujogenMethods                     // OptimizationStats, LatencyHistograms, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
 	svc             *flujoimpl.Services // configuration, components, run gate and counters
 
 	stepAdd flujoimpl.Step[int, int]
@@ -2289,7 +2289,7 @@ func (e *CountForeverExecutor) runCount(ctx context.Context, in int, r *flujoimp
 
 // CountForever2Executor runs the pipeline CountForever2 ("count") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type CountForever2Executor struct {
-	flujogenMethods                     // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
+	flujogenMethods                     // OptimizationStats, LatencyHistograms, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
 	svc             *flujoimpl.Services // configuration, components, run gate and counters
 
 	stepAdd flujoimpl.Step[int, int]
@@ -2388,7 +2388,7 @@ func (e *CountForever2Executor) runCount(ctx context.Context, in int, r *flujoim
 
 // CountTo3Executor runs the pipeline CountTo3 ("count") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type CountTo3Executor struct {
-	flujogenMethods                     // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
+	flujogenMethods                     // OptimizationStats, LatencyHistograms, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
 	svc             *flujoimpl.Services // configuration, components, run gate and counters
 
 	stepAdd flujoimpl.Step[int, int]
@@ -2487,7 +2487,7 @@ func (e *CountTo3Executor) runCount(ctx context.Context, in int, r *flujoimpl.Ru
 
 // FailBeforeCachedExecutor runs the pipeline FailBeforeCached ("failfirst") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type FailBeforeCachedExecutor struct {
-	flujogenMethods                      // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
+	flujogenMethods                      // OptimizationStats, LatencyHistograms, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
 	svc             *flujoimpl.Services  // configuration, components, run gate and counters
 	cachesShrunk    atomic.Bool          // the caches admit no new results (memory pressure, auto-tuner)
 	coarse          *runtime.CoarseClock // cache expiry against the system clock
@@ -2662,7 +2662,7 @@ func (e *FailBeforeCachedExecutor) runFailfirst(ctx context.Context, in flujotes
 
 // FailOnceExecutor runs the pipeline FailOnce ("fail") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type FailOnceExecutor struct {
-	flujogenMethods                     // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
+	flujogenMethods                     // OptimizationStats, LatencyHistograms, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
 	svc             *flujoimpl.Services // configuration, components, run gate and counters
 
 	stepFail flujoimpl.Step[flujotest.Job, flujotest.Job]
@@ -2733,7 +2733,7 @@ func (e *FailOnceExecutor) ExecuteWithMonitoring(ctx context.Context, in flujote
 
 // FanBranchFailsExecutor runs the pipeline FanBranchFails ("fan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type FanBranchFailsExecutor struct {
-	flujogenMethods                                                  // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
+	flujogenMethods                                                  // OptimizationStats, LatencyHistograms, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
 	svc             *flujoimpl.Services                              // configuration, components, run gate and counters
 	scratch         flujoimpl.Scratch[scratchFanBranchFailsExecutor] // working space of Parallel runs (enable_object_pool)
 
@@ -2938,7 +2938,7 @@ func (e *FanBranchFailsExecutor) runP1(ctx context.Context, in flujotest.Job, r 
 
 // FanErrorOnConflictExecutor runs the pipeline FanErrorOnConflict ("fan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type FanErrorOnConflictExecutor struct {
-	flujogenMethods                                                      // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
+	flujogenMethods                                                      // OptimizationStats, LatencyHistograms, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
 	svc             *flujoimpl.Services                                  // configuration, components, run gate and counters
 	scratch         flujoimpl.Scratch[scratchFanErrorOnConflictExecutor] // working space of Parallel runs (enable_object_pool)
 
@@ -3195,7 +3195,7 @@ func (e *FanErrorOnConflictExecutor) runP1(ctx context.Context, in flujotest.Job
 
 // FanJoinFailsExecutor runs the pipeline FanJoinFails ("fan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type FanJoinFailsExecutor struct {
-	flujogenMethods                                                // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
+	flujogenMethods                                                // OptimizationStats, LatencyHistograms, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
 	svc             *flujoimpl.Services                            // configuration, components, run gate and counters
 	scratch         flujoimpl.Scratch[scratchFanJoinFailsExecutor] // working space of Parallel runs (enable_object_pool)
 
@@ -3391,7 +3391,7 @@ func (e *FanJoinFailsExecutor) runFan(ctx context.Context, in flujotest.Job, r *
 
 // FanKeepFirstExecutor runs the pipeline FanKeepFirst ("fan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type FanKeepFirstExecutor struct {
-	flujogenMethods                                                // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
+	flujogenMethods                                                // OptimizationStats, LatencyHistograms, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
 	svc             *flujoimpl.Services                            // configuration, components, run gate and counters
 	scratch         flujoimpl.Scratch[scratchFanKeepFirstExecutor] // working space of Parallel runs (enable_object_pool)
 
@@ -3625,7 +3625,7 @@ func (e *FanKeepFirstExecutor) runP1(ctx context.Context, in flujotest.Job, r *f
 
 // FanMergeUpdateExecutor runs the pipeline FanMergeUpdate ("fan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type FanMergeUpdateExecutor struct {
-	flujogenMethods                                                  // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
+	flujogenMethods                                                  // OptimizationStats, LatencyHistograms, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
 	svc             *flujoimpl.Services                              // configuration, components, run gate and counters
 	scratch         flujoimpl.Scratch[scratchFanMergeUpdateExecutor] // working space of Parallel runs (enable_object_pool)
 
@@ -3859,7 +3859,7 @@ func (e *FanMergeUpdateExecutor) runP1(ctx context.Context, in flujotest.Job, r 
 
 // FanNoMergeExecutor runs the pipeline FanNoMerge ("fan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type FanNoMergeExecutor struct {
-	flujogenMethods                                              // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
+	flujogenMethods                                              // OptimizationStats, LatencyHistograms, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
 	svc             *flujoimpl.Services                          // configuration, components, run gate and counters
 	scratch         flujoimpl.Scratch[scratchFanNoMergeExecutor] // working space of Parallel runs (enable_object_pool)
 
@@ -4085,7 +4085,7 @@ func (e *FanNoMergeExecutor) runP1(ctx context.Context, in flujotest.Job, r *flu
 
 // FlakyDefaultExecutor runs the pipeline FlakyDefault ("flaky") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type FlakyDefaultExecutor struct {
-	flujogenMethods                     // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
+	flujogenMethods                     // OptimizationStats, LatencyHistograms, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
 	svc             *flujoimpl.Services // configuration, components, run gate and counters
 
 	stepFlaky flujoimpl.Step[flujotest.Job, flujotest.Job]
@@ -4156,7 +4156,7 @@ func (e *FlakyDefaultExecutor) ExecuteWithMonitoring(ctx context.Context, in flu
 
 // FlakyRetries3Executor runs the pipeline FlakyRetries3 ("flaky") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type FlakyRetries3Executor struct {
-	flujogenMethods                     // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
+	flujogenMethods                     // OptimizationStats, LatencyHistograms, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
 	svc             *flujoimpl.Services // configuration, components, run gate and counters
 
 	stepFlaky flujoimpl.Step[flujotest.Job, flujotest.Job]
@@ -4227,7 +4227,7 @@ func (e *FlakyRetries3Executor) ExecuteWithMonitoring(ctx context.Context, in fl
 
 // GoexitMapExecutor runs the pipeline GoexitMap ("each") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type GoexitMapExecutor struct {
-	flujogenMethods                     // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
+	flujogenMethods                     // OptimizationStats, LatencyHistograms, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
 	svc             *flujoimpl.Services // configuration, components, run gate and counters
 
 	stepExit flujoimpl.Step[flujotest.Job, flujotest.Job]
@@ -4330,7 +4330,7 @@ func (e *GoexitMapExecutor) runEach(ctx context.Context, in []flujotest.Job, r *
 
 // GoexitParallelExecutor runs the pipeline GoexitParallel ("fan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type GoexitParallelExecutor struct {
-	flujogenMethods                                                  // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
+	flujogenMethods                                                  // OptimizationStats, LatencyHistograms, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
 	svc             *flujoimpl.Services                              // configuration, components, run gate and counters
 	scratch         flujoimpl.Scratch[scratchGoexitParallelExecutor] // working space of Parallel runs (enable_object_pool)
 
@@ -4482,7 +4482,7 @@ func (e *GoexitParallelExecutor) runFan(ctx context.Context, in flujotest.Job, r
 
 // GoexitStepExecutor runs the pipeline GoexitStep ("exit") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type GoexitStepExecutor struct {
-	flujogenMethods                     // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
+	flujogenMethods                     // OptimizationStats, LatencyHistograms, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
 	svc             *flujoimpl.Services // configuration, components, run gate and counters
 
 	stepExit flujoimpl.Step[flujotest.Job, flujotest.Job]
@@ -4553,7 +4553,7 @@ func (e *GoexitStepExecutor) ExecuteWithMonitoring(ctx context.Context, in flujo
 
 // GoexitTimedExecutor runs the pipeline GoexitTimed ("exit") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type GoexitTimedExecutor struct {
-	flujogenMethods                     // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
+	flujogenMethods                     // OptimizationStats, LatencyHistograms, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
 	svc             *flujoimpl.Services // configuration, components, run gate and counters
 
 	stepExit flujoimpl.Step[flujotest.Job, flujotest.Job]
@@ -4625,7 +4625,7 @@ func (e *GoexitTimedExecutor) ExecuteWithMonitoring(ctx context.Context, in fluj
 
 // HeldExecutor runs the pipeline Held ("held") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type HeldExecutor struct {
-	flujogenMethods                     // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
+	flujogenMethods                     // OptimizationStats, LatencyHistograms, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
 	svc             *flujoimpl.Services // configuration, components, run gate and counters
 
 	stepHeld flujoimpl.Step[flujotest.Arrival, flujotest.Arrival]
@@ -4693,7 +4693,7 @@ func (e *HeldExecutor) ExecuteWithMonitoring(ctx context.Context, in flujotest.A
 
 // HistoryExecutor runs the pipeline History ("outer") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type HistoryExecutor struct {
-	flujogenMethods                     // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
+	flujogenMethods                     // OptimizationStats, LatencyHistograms, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
 	svc             *flujoimpl.Services // configuration, components, run gate and counters
 
 	stepFirst  flujoimpl.Step[flujotest.Job, flujotest.Job]
@@ -4820,7 +4820,7 @@ func (e *HistoryExecutor) runInner(ctx context.Context, in flujotest.Job, r *flu
 
 // IOBurstExecutor runs the pipeline IOBurst ("io") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type IOBurstExecutor struct {
-	flujogenMethods                     // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
+	flujogenMethods                     // OptimizationStats, LatencyHistograms, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
 	svc             *flujoimpl.Services // configuration, components, run gate and counters
 
 	stepIo flujoimpl.Step[flujotest.Arrival, flujotest.Arrival]
@@ -4888,7 +4888,7 @@ func (e *IOBurstExecutor) ExecuteWithMonitoring(ctx context.Context, in flujotes
 
 // JoinFailsAfterIgnoredExecutor runs the pipeline JoinFailsAfterIgnored ("joined") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type JoinFailsAfterIgnoredExecutor struct {
-	flujogenMethods                                                         // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
+	flujogenMethods                                                         // OptimizationStats, LatencyHistograms, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
 	svc             *flujoimpl.Services                                     // configuration, components, run gate and counters
 	scratch         flujoimpl.Scratch[scratchJoinFailsAfterIgnoredExecutor] // working space of Parallel runs (enable_object_pool)
 
@@ -5055,7 +5055,7 @@ func (e *JoinFailsAfterIgnoredExecutor) runFan(ctx context.Context, in flujotest
 
 // MapEchoExecutor runs the pipeline MapEcho ("each") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type MapEchoExecutor struct {
-	flujogenMethods                     // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
+	flujogenMethods                     // OptimizationStats, LatencyHistograms, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
 	svc             *flujoimpl.Services // configuration, components, run gate and counters
 
 	stepEcho flujoimpl.Step[flujotest.Job, flujotest.Job]
@@ -5158,7 +5158,7 @@ func (e *MapEchoExecutor) runEach(ctx context.Context, in []flujotest.Job, r *fl
 
 // MapFlakyInOrderExecutor runs the pipeline MapFlakyInOrder ("each") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type MapFlakyInOrderExecutor struct {
-	flujogenMethods                     // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
+	flujogenMethods                     // OptimizationStats, LatencyHistograms, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
 	svc             *flujoimpl.Services // configuration, components, run gate and counters
 
 	stepFlaky flujoimpl.Step[flujotest.Job, flujotest.Job]
@@ -5248,7 +5248,7 @@ func (e *MapFlakyInOrderExecutor) runEach(ctx context.Context, in []flujotest.Jo
 
 // MaybeConflictExecutor runs the pipeline MaybeConflict ("maybe") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type MaybeConflictExecutor struct {
-	flujogenMethods                                                 // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
+	flujogenMethods                                                 // OptimizationStats, LatencyHistograms, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
 	svc             *flujoimpl.Services                             // configuration, components, run gate and counters
 	scratch         flujoimpl.Scratch[scratchMaybeConflictExecutor] // working space of Parallel runs (enable_object_pool)
 
@@ -5450,7 +5450,7 @@ func (e *MaybeConflictExecutor) runMaybe(ctx context.Context, in flujotest.Job, 
 
 // PanicAtTwoDepthsExecutor runs the pipeline PanicAtTwoDepths ("route") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type PanicAtTwoDepthsExecutor struct {
-	flujogenMethods                     // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
+	flujogenMethods                     // OptimizationStats, LatencyHistograms, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
 	svc             *flujoimpl.Services // configuration, components, run gate and counters
 
 	stepPanicdeep flujoimpl.Step[flujotest.Job, flujotest.Job]
@@ -5575,7 +5575,7 @@ func (e *PanicAtTwoDepthsExecutor) runInner(ctx context.Context, in flujotest.Jo
 
 // PanicsExecutor runs the pipeline Panics ("panic") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type PanicsExecutor struct {
-	flujogenMethods                     // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
+	flujogenMethods                     // OptimizationStats, LatencyHistograms, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
 	svc             *flujoimpl.Services // configuration, components, run gate and counters
 
 	stepPanic flujoimpl.Step[flujotest.Job, flujotest.Job]
@@ -5646,7 +5646,7 @@ func (e *PanicsExecutor) ExecuteWithMonitoring(ctx context.Context, in flujotest
 
 // ParallelBlocksExecutor runs the pipeline ParallelBlocks ("fan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type ParallelBlocksExecutor struct {
-	flujogenMethods                                                  // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
+	flujogenMethods                                                  // OptimizationStats, LatencyHistograms, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
 	svc             *flujoimpl.Services                              // configuration, components, run gate and counters
 	scratch         flujoimpl.Scratch[scratchParallelBlocksExecutor] // working space of Parallel runs (enable_object_pool)
 
@@ -5791,7 +5791,7 @@ func (e *ParallelBlocksExecutor) runFan(ctx context.Context, in flujotest.Job, r
 
 // ParallelIgnoreExecutor runs the pipeline ParallelIgnore ("fan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type ParallelIgnoreExecutor struct {
-	flujogenMethods                                                  // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
+	flujogenMethods                                                  // OptimizationStats, LatencyHistograms, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
 	svc             *flujoimpl.Services                              // configuration, components, run gate and counters
 	scratch         flujoimpl.Scratch[scratchParallelIgnoreExecutor] // working space of Parallel runs (enable_object_pool)
 
@@ -5943,7 +5943,7 @@ func (e *ParallelIgnoreExecutor) runFan(ctx context.Context, in flujotest.Job, r
 
 // ParallelPropagateExecutor runs the pipeline ParallelPropagate ("fan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type ParallelPropagateExecutor struct {
-	flujogenMethods                                                     // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
+	flujogenMethods                                                     // OptimizationStats, LatencyHistograms, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
 	svc             *flujoimpl.Services                                 // configuration, components, run gate and counters
 	scratch         flujoimpl.Scratch[scratchParallelPropagateExecutor] // working space of Parallel runs (enable_object_pool)
 
@@ -6095,7 +6095,7 @@ func (e *ParallelPropagateExecutor) runFan(ctx context.Context, in flujotest.Job
 
 // ParallelSpendExecutor runs the pipeline ParallelSpend ("spend") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type ParallelSpendExecutor struct {
-	flujogenMethods                                                 // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
+	flujogenMethods                                                 // OptimizationStats, LatencyHistograms, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
 	svc             *flujoimpl.Services                             // configuration, components, run gate and counters
 	scratch         flujoimpl.Scratch[scratchParallelSpendExecutor] // working space of Parallel runs (enable_object_pool)
 
@@ -6275,7 +6275,7 @@ func (e *ParallelSpendExecutor) runFan(ctx context.Context, in flujotest.Job, r 
 
 // RouteNoDefaultExecutor runs the pipeline RouteNoDefault ("route") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type RouteNoDefaultExecutor struct {
-	flujogenMethods                     // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
+	flujogenMethods                     // OptimizationStats, LatencyHistograms, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
 	svc             *flujoimpl.Services // configuration, components, run gate and counters
 
 	stepLower flujoimpl.Step[flujotest.Job, flujotest.Job]
@@ -6385,7 +6385,7 @@ func (e *RouteNoDefaultExecutor) runRoute(ctx context.Context, in flujotest.Job,
 
 // RouteWithDefaultExecutor runs the pipeline RouteWithDefault ("route") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type RouteWithDefaultExecutor struct {
-	flujogenMethods                     // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
+	flujogenMethods                     // OptimizationStats, LatencyHistograms, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
 	svc             *flujoimpl.Services // configuration, components, run gate and counters
 
 	stepLower flujoimpl.Step[flujotest.Job, flujotest.Job]
@@ -6503,7 +6503,7 @@ func (e *RouteWithDefaultExecutor) runRoute(ctx context.Context, in flujotest.Jo
 
 // Spend3Executor runs the pipeline Spend3 ("spend") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type Spend3Executor struct {
-	flujogenMethods                     // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
+	flujogenMethods                     // OptimizationStats, LatencyHistograms, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
 	svc             *flujoimpl.Services // configuration, components, run gate and counters
 
 	stepS1 flujoimpl.Step[flujotest.Job, flujotest.Job]
@@ -6615,7 +6615,7 @@ func (e *Spend3Executor) runSpend(ctx context.Context, in flujotest.Job, r *fluj
 
 // StateRetryExecutor runs the pipeline StateRetry ("logflake") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type StateRetryExecutor struct {
-	flujogenMethods                     // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
+	flujogenMethods                     // OptimizationStats, LatencyHistograms, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
 	svc             *flujoimpl.Services // configuration, components, run gate and counters
 
 	stepLogflake flujoimpl.Step[flujotest.Job, flujotest.Job]
@@ -6695,7 +6695,7 @@ func (e *StateRetryExecutor) ExecuteWithMonitoring(ctx context.Context, in flujo
 
 // TimesOutExecutor runs the pipeline TimesOut ("block") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type TimesOutExecutor struct {
-	flujogenMethods                     // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
+	flujogenMethods                     // OptimizationStats, LatencyHistograms, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
 	svc             *flujoimpl.Services // configuration, components, run gate and counters
 
 	stepBlock flujoimpl.Step[flujotest.Job, flujotest.Job]
@@ -6767,7 +6767,7 @@ func (e *TimesOutExecutor) ExecuteWithMonitoring(ctx context.Context, in flujote
 
 // TwoFansExecutor runs the pipeline TwoFans ("two") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type TwoFansExecutor struct {
-	flujogenMethods                                           // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
+	flujogenMethods                                           // OptimizationStats, LatencyHistograms, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
 	svc             *flujoimpl.Services                       // configuration, components, run gate and counters
 	scratch         flujoimpl.Scratch[scratchTwoFansExecutor] // working space of Parallel runs (enable_object_pool)
 
@@ -7016,7 +7016,7 @@ func (e *TwoFansExecutor) runFan2(ctx context.Context, in flujotest.Job, r *fluj
 
 // ValidatedExecutor runs the pipeline Validated ("draft") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type ValidatedExecutor struct {
-	flujogenMethods                     // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
+	flujogenMethods                     // OptimizationStats, LatencyHistograms, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
 	svc             *flujoimpl.Services // configuration, components, run gate and counters
 
 	stepDraft flujoimpl.Step[flujotest.Job, flujotest.Job]
@@ -7088,7 +7088,7 @@ func (e *ValidatedExecutor) ExecuteWithMonitoring(ctx context.Context, in flujot
 
 // WithFailedFallbackExecutor runs the pipeline WithFailedFallback ("fail") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type WithFailedFallbackExecutor struct {
-	flujogenMethods                     // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
+	flujogenMethods                     // OptimizationStats, LatencyHistograms, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
 	svc             *flujoimpl.Services // configuration, components, run gate and counters
 
 	stepFail    flujoimpl.Step[flujotest.Job, flujotest.Job]
@@ -7176,7 +7176,7 @@ func (e *WithFailedFallbackExecutor) runFail(ctx context.Context, in flujotest.J
 
 // WithFallbackExecutor runs the pipeline WithFallback ("fail") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type WithFallbackExecutor struct {
-	flujogenMethods                     // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
+	flujogenMethods                     // OptimizationStats, LatencyHistograms, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
 	svc             *flujoimpl.Services // configuration, components, run gate and counters
 
 	stepFail   flujoimpl.Step[flujotest.Job, flujotest.Job]

@@ -26,7 +26,7 @@ type flujogenMethods = flujoimpl.Methods
 
 // LookerExecutor runs the pipeline Looker ("lookup") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type LookerExecutor struct {
-	flujogenMethods                      // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
+	flujogenMethods                      // OptimizationStats, LatencyHistograms, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
 	svc             *flujoimpl.Services  // configuration, components, run gate and counters
 	cachesShrunk    atomic.Bool          // the caches admit no new results (memory pressure, auto-tuner)
 	seed            runtime.Hash         // cache keys
@@ -168,7 +168,7 @@ func (e *LookerExecutor) shrink(level runtime.PressureLevel) {
 
 // PlainExecutor runs the pipeline Plain ("plain") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type PlainExecutor struct {
-	flujogenMethods                     // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
+	flujogenMethods                     // OptimizationStats, LatencyHistograms, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
 	svc             *flujoimpl.Services // configuration, components, run gate and counters
 
 	stepPlain flujoimpl.Step[hashing.Key, int]
@@ -236,7 +236,7 @@ func (e *PlainExecutor) ExecuteWithMonitoring(ctx context.Context, in hashing.Ke
 
 // SearcherExecutor runs the pipeline Searcher ("search") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type SearcherExecutor struct {
-	flujogenMethods                      // OptimizationStats, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
+	flujogenMethods                      // OptimizationStats, LatencyHistograms, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
 	svc             *flujoimpl.Services  // configuration, components, run gate and counters
 	cachesShrunk    atomic.Bool          // the caches admit no new results (memory pressure, auto-tuner)
 	seed            runtime.Hash         // cache keys
