@@ -26,7 +26,7 @@ type fixed struct {
 	recs  []runtime.Recommendation
 }
 
-func (f fixed) OptimizationStats() runtime.Stats                    { return f.stats }
+func (f fixed) OptimizationStats() runtime.Stats                     { return f.stats }
 func (f fixed) PerformanceRecommendations() []runtime.Recommendation { return f.recs }
 
 func sample() fixed {
