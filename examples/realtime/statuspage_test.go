@@ -11,6 +11,12 @@ import (
 	"github.com/flujo/flujo/statuspage"
 )
 
+// Both executors can be shown.
+var (
+	_ statuspage.Source = (*AnswerExecutor)(nil)
+	_ statuspage.Source = Executor(nil)
+)
+
 // TestStatusPage: /debug/flujo shows the steps of Answer after a success
 // and an upstream failure, as HTML and as JSON, on both executors.
 func TestStatusPage(t *testing.T) {
