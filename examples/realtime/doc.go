@@ -14,6 +14,10 @@
 // open circuit breaker is 503 with Retry-After, and a timeout is 504.
 // GET /v1/stats and GET /v1/recommendations expose the executor's
 // statistics and recommendations; GET /healthz reports readiness.
+// GET /debug/flujo is a status page to read in a browser (package
+// statuspage): every step with its latencies, success rate, cache hit rate
+// and breaker state, the limiter's level, the memory pressure and the
+// current recommendations; GET /debug/flujo?format=json is the same as JSON.
 //
 // The command is cmd/realtime, a module of its own that calls MainWith and
 // wires in what comes from contrib: it serves GET /metrics, the executor's

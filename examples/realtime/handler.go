@@ -13,10 +13,15 @@ import (
 
 	"github.com/flujo/flujo"
 	"github.com/flujo/flujo/runtime"
+	"github.com/flujo/flujo/statuspage"
 )
 
 // maxBodyBytes bounds a request body.
 const maxBodyBytes = 64 << 10
+
+// StatusPagePath is where the handler serves the executor's status page
+// (package statuspage); StatusPagePath+"?format=json" is its JSON twin.
+const StatusPagePath = "/debug/flujo"
 
 // Handler serves the API: each POST /v1/answer runs the Answer pipeline on
 // the executor. It is safe for concurrent use.
@@ -65,6 +70,8 @@ func NewHandlerFor(exec Executor, upstream *Upstream) (*Handler, error) {
 	h.mux.HandleFunc("GET /v1/stats", h.stats)
 	h.mux.HandleFunc("GET /v1/recommendations", h.recommendations)
 	h.mux.HandleFunc("GET /healthz", h.health)
+	// The status page answers every method itself: GET and HEAD, else 405.
+	h.mux.Handle(StatusPagePath, statuspage.Handler(exec))
 	return h, nil
 }
 

@@ -43,6 +43,7 @@ func serve(ctx context.Context, addr string, h http.Handler, stdout io.Writer) e
 	srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second}
 	fmt.Fprintf(stdout, "serving on http://%s (profile %s); try:\n", ln.Addr(), Profile)
 	fmt.Fprintf(stdout, "  curl -s -d '{\"question\":\"How long does a cached result live?\"}' http://%s/v1/answer\n", ln.Addr())
+	fmt.Fprintf(stdout, "  open http://%s%s (the status page)\n", ln.Addr(), StatusPagePath)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {

@@ -3,6 +3,7 @@ module github.com/flujo/flujo/examples/realtime/cmd/realtime
 go 1.26.8
 
 require (
+	github.com/chromedp/chromedp v0.23.1
 	github.com/flujo/flujo v0.0.0-00010101000000-000000000000
 	github.com/flujo/flujo/contrib/prometheus v0.0.0-00010101000000-000000000000
 	github.com/flujo/flujo/contrib/redis v0.0.0-00010101000000-000000000000
@@ -12,6 +13,8 @@ require (
 require (
 	github.com/beorn7/perks v1.0.1 // indirect
 	github.com/cespare/xxhash/v2 v2.3.0 // indirect
+	github.com/chromedp/cdproto v0.160.1 // indirect
+	github.com/go-json-experiment/json v0.0.0-20260213210345-44df1a37e875 // indirect
 	github.com/klauspost/compress v1.20.4 // indirect
 	github.com/maypok86/otter/v2 v2.4.0 // indirect
 	github.com/munnerz/goautoneg v0.0.0-20191010083416-a7dc8b61c822 // indirect
