@@ -18,9 +18,8 @@ func testStep(t *testing.T, call func(context.Context, int, any) (int, error)) (
 		t.Fatal(err)
 	}
 	s := &Step[int, int]{
-		Leaf:     &Leaf[int, int]{Name: "s", Call: call, BreakerCounts: func(error) bool { return true }},
-		Attempts: 2,
-		Counters: &StepCounters{},
+		Leaf: &Leaf[int, int]{Name: "s", Call: call, BreakerCounts: func(error) bool { return true }},
+		Core: Core{Attempts: 2, Counters: &StepCounters{}},
 	}
 	return s, &Env{Clock: runtime.SystemClock{}, Limiter: lim, SlowNs: new(atomic.Int64), Untimed: true}
 }
