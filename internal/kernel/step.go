@@ -149,8 +149,8 @@ type Core struct {
 // output); the step's own failure is in res.
 func (s *Step[In, Out]) Run(ctx context.Context, env *Env, in In, fr Frame, res *runtime.StepResult) (Out, error) {
 	var zero Out
-	x := execution{c: &s.Core, env: env, res: res}
-	x.begin(s.Name, !env.Untimed || fr.Record)
+	x := execution{c: &s.Core, env: env}
+	x.begin(res, s.Name, !env.Untimed || fr.Record)
 
 	var key uint64
 	cached := false
@@ -166,7 +166,7 @@ func (s *Step[In, Out]) Run(ctx context.Context, env *Env, in In, fr Frame, res 
 					res.Output = out
 				}
 				s.Counters.CacheHits.Add(1)
-				x.hit()
+				x.hit(res)
 				return out, nil
 			}
 			s.Counters.CacheMisses.Add(1)
@@ -176,7 +176,7 @@ func (s *Step[In, Out]) Run(ctx context.Context, env *Env, in In, fr Frame, res 
 	x.watch()
 	var out Out
 	for attempt := 1; attempt <= s.Attempts; attempt++ {
-		proceed, abort := x.next(ctx, &s.Backoff, s.Name, attempt)
+		proceed, abort := x.next(ctx, res, &s.Backoff, s.Name, attempt)
 		if abort != nil {
 			return zero, abort
 		}
@@ -191,7 +191,7 @@ func (s *Step[In, Out]) Run(ctx context.Context, env *Env, in In, fr Frame, res 
 		if x.err == nil {
 			// Every output is charged, one a validator rejects too.
 			if s.Usage != nil {
-				x.charge(s.Usage(out), fr.Budget)
+				x.charge(res, s.Usage(out), fr.Budget)
 			}
 			for _, v := range s.Validators {
 				if verr := v(out); verr != nil {
@@ -200,7 +200,7 @@ func (s *Step[In, Out]) Run(ctx context.Context, env *Env, in In, fr Frame, res 
 				}
 			}
 		}
-		done, abort := x.settle(ctx, s.BreakerCounts)
+		done, abort := x.settle(ctx, res, s.BreakerCounts)
 		if abort != nil {
 			return zero, abort
 		}
@@ -209,7 +209,7 @@ func (s *Step[In, Out]) Run(ctx context.Context, env *Env, in In, fr Frame, res 
 		}
 	}
 	if x.err != nil {
-		return zero, x.failed()
+		return zero, x.failed(res)
 	}
 	res.Success = true
 	if fr.Record {
@@ -218,7 +218,7 @@ func (s *Step[In, Out]) Run(ctx context.Context, env *Env, in In, fr Frame, res 
 	if cached && (env.CachePaused == nil || !env.CachePaused.Load()) {
 		s.store(key, in, out)
 	}
-	return out, x.succeeded()
+	return out, x.succeeded(res)
 }
 
 // CacheFallback stores out, the output of the fallback that rescued the
@@ -243,11 +243,12 @@ func (s *Step[In, Out]) store(key uint64, in In, out Out) {
 
 // execution is the state of one execution of a leaf step that does not
 // depend on the step's types: Step.Run keeps it on its stack and leaves it
-// every rule that needs no value of In or Out.
+// every rule that needs no value of In or Out. It holds no pointer to the
+// result: escape analysis does not tell a struct's fields apart, and the
+// errors it holds go to the heap, where the caller's result must not.
 type execution struct {
 	c   *Core
 	env *Env
-	res *runtime.StepResult
 	// start is when the execution started; 0 when it is not timed.
 	start int64
 	// served is when the last attempt's permit was granted.
@@ -264,17 +265,17 @@ type execution struct {
 }
 
 // begin starts the execution of the step named name, timed or not.
-func (x *execution) begin(name string, timed bool) {
+func (x *execution) begin(res *runtime.StepResult, name string, timed bool) {
 	x.timed = timed
 	if timed {
 		x.start = x.env.Clock.Nanotime()
 	}
-	x.res.Name = name
+	res.Name = name
 }
 
 // hit finishes an execution served from the cache.
-func (x *execution) hit() {
-	x.finishAt(x.start, x.start, 0, runtime.OutcomeSuccess)
+func (x *execution) hit(res *runtime.StepResult) {
+	x.finishAt(res, x.start, x.start, 0, runtime.OutcomeSuccess)
 }
 
 // watch notes the breaker's state before the attempts, when telemetry
@@ -289,7 +290,7 @@ func (x *execution) watch() {
 // failure, asks the classifier whether to retry and waits backoff's delay;
 // then takes the breaker's permit and the limiter's. proceed is false when
 // the attempts end here (x.err says why); abort is the run's abort.
-func (x *execution) next(ctx context.Context, backoff *runtime.Backoff, name string, attempt int) (proceed bool, abort error) {
+func (x *execution) next(ctx context.Context, res *runtime.StepResult, backoff *runtime.Backoff, name string, attempt int) (proceed bool, abort error) {
 	env := x.env
 	if attempt > 1 {
 		if cl := env.Classifier; cl != nil && !cl.RetryableIn(ctx, x.err) {
@@ -297,7 +298,7 @@ func (x *execution) next(ctx context.Context, backoff *runtime.Backoff, name str
 		}
 		if d := backoff.Delay(attempt-1, 0); d > 0 {
 			if e := env.sleep(ctx, d); e != nil {
-				return false, x.aborted(e)
+				return false, x.aborted(res, e)
 			}
 		}
 		x.prev = x.err
@@ -305,7 +306,7 @@ func (x *execution) next(ctx context.Context, backoff *runtime.Backoff, name str
 	// runtime.ContextErr, not ctx.Err: the executor's own look does not
 	// mark a pooled CancelScope observed, so the scope is reused.
 	if e := runtime.ContextErr(ctx); e != nil {
-		return false, x.aborted(e)
+		return false, x.aborted(res, e)
 	}
 	br := x.c.Breaker
 	x.permit = 0
@@ -320,7 +321,7 @@ func (x *execution) next(ctx context.Context, backoff *runtime.Backoff, name str
 		waited, e := lim.AcquireWaited(ctx)
 		if e != nil {
 			if e != runtime.ErrLimiterRejected {
-				return false, x.aborted(e)
+				return false, x.aborted(res, e)
 			}
 			// The queue is full: a rejected attempt, not an upstream
 			// failure, so a half-open probe's slot goes back.
@@ -334,27 +335,27 @@ func (x *execution) next(ctx context.Context, backoff *runtime.Backoff, name str
 			x.served = env.Clock.Nanotime()
 		}
 	}
-	x.res.Attempts = attempt
+	res.Attempts = attempt
 	return true, nil
 }
 
 // charge adds u, what an output cost, to the result and to the run's
 // budget.
-func (x *execution) charge(u runtime.Usage, b *runtime.Budget) {
-	x.res.Cost += u.Cost
-	x.res.Tokens += u.Tokens()
+func (x *execution) charge(res *runtime.StepResult, u runtime.Usage, b *runtime.Budget) {
+	res.Cost += u.Cost
+	res.Tokens += u.Tokens()
 	x.breach = runtime.ChargeUsage(b, u)
 }
 
 // settle reports how the attempt went (x.err) to the breaker, by counts,
 // and the classifier. done is true when the attempts end with it; abort is
 // the run's abort.
-func (x *execution) settle(ctx context.Context, counts func(error) bool) (done bool, abort error) {
+func (x *execution) settle(ctx context.Context, res *runtime.StepResult, counts func(error) bool) (done bool, abort error) {
 	err := x.err
 	if err != nil && runtime.ContextErr(ctx) != nil {
 		// The caller gave up; the failure says nothing about the step, so
 		// neither the breaker nor the classifier hears of it.
-		return true, x.aborted(runtime.ContextErr(ctx))
+		return true, x.aborted(res, runtime.ContextErr(ctx))
 	}
 	if br := x.c.Breaker; br != nil {
 		switch {
@@ -381,26 +382,26 @@ func (x *execution) settle(ctx context.Context, counts func(error) bool) (done b
 
 // failed finishes an execution whose attempts failed with x.err; it
 // returns the run's abort, a usage limit's.
-func (x *execution) failed() error {
-	x.res.Err = x.err
-	x.res.Feedback = runtime.FailureFeedback(x.err)
-	x.finishAt(x.now(), x.served, x.brFrom, OutcomeOf(x.err))
+func (x *execution) failed(res *runtime.StepResult) error {
+	res.Err = x.err
+	res.Feedback = runtime.FailureFeedback(x.err)
+	x.finishAt(res, x.now(), x.served, x.brFrom, OutcomeOf(x.err))
 	return x.breach
 }
 
 // succeeded finishes a successful execution; it returns the run's abort, a
 // usage limit's.
-func (x *execution) succeeded() error {
-	x.finishAt(x.now(), x.served, x.brFrom, runtime.OutcomeSuccess)
+func (x *execution) succeeded(res *runtime.StepResult) error {
+	x.finishAt(res, x.now(), x.served, x.brFrom, runtime.OutcomeSuccess)
 	return x.breach
 }
 
 // aborted finishes the result of an execution whose run was aborted by
 // err, and returns err.
-func (x *execution) aborted(err error) error {
-	x.res.Err = err
-	x.res.Feedback = runtime.FailureFeedback(err)
-	x.finishAt(x.now(), x.start, 0, runtime.OutcomeCanceled)
+func (x *execution) aborted(res *runtime.StepResult, err error) error {
+	res.Err = err
+	res.Feedback = runtime.FailureFeedback(err)
+	x.finishAt(res, x.now(), x.start, 0, runtime.OutcomeCanceled)
 	return err
 }
 
@@ -418,8 +419,8 @@ func (x *execution) now() int64 {
 // the lookup is not timed. served is when the last attempt's permit was
 // granted: the adaptive limiter's sample is the service time from there,
 // without the wait for the permit.
-func (x *execution) finishAt(end, served int64, brFrom uint8, outcome runtime.Outcome) {
-	c, env, res, start := x.c, x.env, x.res, x.start
+func (x *execution) finishAt(res *runtime.StepResult, end, served int64, brFrom uint8, outcome runtime.Outcome) {
+	c, env, start := x.c, x.env, x.start
 	res.Latency = time.Duration(end - start)
 	// A cancelled execution says nothing about the step: only telemetry
 	// hears of it.
