@@ -218,7 +218,8 @@ func (s *Step[In, Out]) Run(ctx context.Context, env *Env, in In, fr Frame, res 
 	if cached && (env.CachePaused == nil || !env.CachePaused.Load()) {
 		s.store(key, in, out)
 	}
-	return out, x.succeeded(res)
+	x.finishAt(res, x.now(), x.served, x.brFrom, runtime.OutcomeSuccess)
+	return out, x.breach
 }
 
 // CacheFallback stores out, the output of the fallback that rescued the
@@ -386,13 +387,6 @@ func (x *execution) failed(res *runtime.StepResult) error {
 	res.Err = x.err
 	res.Feedback = runtime.FailureFeedback(x.err)
 	x.finishAt(res, x.now(), x.served, x.brFrom, OutcomeOf(x.err))
-	return x.breach
-}
-
-// succeeded finishes a successful execution; it returns the run's abort, a
-// usage limit's.
-func (x *execution) succeeded(res *runtime.StepResult) error {
-	x.finishAt(res, x.now(), x.served, x.brFrom, runtime.OutcomeSuccess)
 	return x.breach
 }
 
