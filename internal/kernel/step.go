@@ -200,6 +200,9 @@ func (s *Step[In, Out]) Run(ctx context.Context, env *Env, in In, fr Frame, res 
 				}
 			}
 		}
+		if x.err == nil {
+			break // settled as the execution finishes
+		}
 		done, abort := x.settle(ctx, res, s.BreakerCounts)
 		if abort != nil {
 			return zero, abort
@@ -348,9 +351,9 @@ func (x *execution) charge(res *runtime.StepResult, u runtime.Usage, b *runtime.
 	x.breach = runtime.ChargeUsage(b, u)
 }
 
-// settle reports how the attempt went (x.err) to the breaker, by counts,
-// and the classifier. done is true when the attempts end with it; abort is
-// the run's abort.
+// settle reports how a failed attempt went (x.err) to the breaker, by
+// counts, and the classifier. done is true when the attempts end with it;
+// abort is the run's abort. A success is settled by finishAt.
 func (x *execution) settle(ctx context.Context, res *runtime.StepResult, counts func(error) bool) (done bool, abort error) {
 	err := x.err
 	if err != nil && runtime.ContextErr(ctx) != nil {
@@ -407,14 +410,26 @@ func (x *execution) now() int64 {
 	return x.env.Clock.Nanotime()
 }
 
-// finishAt ends the execution at end: it sets the latency of the result
-// and reports the execution to the step's counters, the monitor, the
+// finishAt ends the execution at end: it settles a successful attempt
+// (see settle), sets the latency of the result and reports the execution to the step's counters, the monitor, the
 // adaptive limiter and telemetry. A cache hit ends where it starts, since
 // the lookup is not timed. served is when the last attempt's permit was
 // granted: the adaptive limiter's sample is the service time from there,
 // without the wait for the permit.
 func (x *execution) finishAt(res *runtime.StepResult, end, served int64, brFrom uint8, outcome runtime.Outcome) {
 	c, env, start := x.c, x.env, x.start
+	if outcome == runtime.OutcomeSuccess && !res.CacheHit {
+		// The successful last attempt is settled here, with the breaker
+		// and the classifier (which learns from a recovery): the hot path
+		// of a step that succeeds at once makes one call after the step
+		// function's.
+		if br := c.Breaker; br != nil {
+			br.RecordSuccess(x.permit)
+		}
+		if cl := env.Classifier; cl != nil && x.prev != nil {
+			cl.ObserveRecovery(x.prev, true)
+		}
+	}
 	res.Latency = time.Duration(end - start)
 	// A cancelled execution says nothing about the step: only telemetry
 	// hears of it.
