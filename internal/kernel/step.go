@@ -114,8 +114,8 @@ type Leaf[In, Out any] struct {
 // Out, and a package of generated executors has as many as it has types:
 // only what handles values of those types is generic. The rest of an
 // execution's rules (attempts, backoff, breaker, limiter, classifier,
-// counters, monitor, telemetry) are methods of execution and Core,
-// compiled once.
+// counters, monitor, telemetry) are methods of execution, over the step's
+// Core, compiled once.
 type Step[In, Out any] struct {
 	_ [0]func() // not comparable: no equality function per instantiation
 	*Leaf[In, Out]
