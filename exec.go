@@ -126,7 +126,7 @@ func (r execRun) kernelStep(n *leafNode, info *nodeInfo, set *runtime.StepSettin
 		ks.leaf.Fork = plans.newCopy
 		ks.leaf.Join = plans.copyInto
 	}
-	ks.step = kernel.Step[any, any]{Leaf: &ks.leaf, Attempts: set.Attempts, Timeout: set.Timeout, Counters: &srt.counters}
+	ks.step = kernel.Step[any, any]{Leaf: &ks.leaf, Core: kernel.Core{Attempts: set.Attempts, Timeout: set.Timeout, Counters: &srt.counters}}
 	sh := r.core.svc.Sharing()
 	if eng.breakers != nil {
 		ks.step.Breaker = srt.breaker(eng.breakers, set.BreakerFailureThreshold, set.BreakerRecoveryTimeout)

@@ -19,8 +19,8 @@ func TestPartsRegisterSteps(t *testing.T) {
 	cfg.CircuitBreakerFailureThreshold = 4
 	counts := func(error) bool { return true }
 	p := NewParts(cfg, Deps{Clock: runtime.NewFakeClock(0), Sink: &runtime.MemorySink{}, Name: "TestExecutor"}, counts)
-	a := Step[int, int]{Leaf: &Leaf[int, int]{Name: "a", Pure: func(i int) int { return i }}, Attempts: 1}
-	b := Step[int, int]{Leaf: &Leaf[int, int]{Name: "b", Pure: func(i int) int { return i }}, Attempts: 1}
+	a := Step[int, int]{Leaf: &Leaf[int, int]{Name: "a", Pure: func(i int) int { return i }}, Core: Core{Attempts: 1}}
+	b := Step[int, int]{Leaf: &Leaf[int, int]{Name: "b", Pure: func(i int) int { return i }}, Core: Core{Attempts: 1}}
 	b.Breaker = p.Breaker("b", 7, 5*time.Second, OwnThreshold)
 	s, err := p.Services(Deps{}, nil, &a, &b)
 	if err != nil {
@@ -69,7 +69,7 @@ func opensAfter(b *runtime.Breaker) int {
 // the error of Services.
 func TestPartsReportBreakerErrors(t *testing.T) {
 	p := NewParts(runtime.DefaultOptimizationConfig(), Deps{Clock: runtime.NewFakeClock(0)}, func(error) bool { return true })
-	a := Step[int, int]{Leaf: &Leaf[int, int]{Name: "a"}, Attempts: 1}
+	a := Step[int, int]{Leaf: &Leaf[int, int]{Name: "a"}, Core: Core{Attempts: 1}}
 	a.Breaker = p.Breaker("a", 0, time.Second, OwnThreshold)
 	if _, err := p.Services(Deps{}, nil, &a); err == nil || errors.Is(err, ErrClosed) {
 		t.Errorf("Services with a breaker threshold of 0: err %v, want the breaker's error", err)

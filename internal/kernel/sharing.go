@@ -359,17 +359,17 @@ func (ss *SharedStep[In, Out]) encode(enc []byte, out Out, compress bool) []byte
 // under key: one execution per key at a time on this replica (the others
 // wait for it and take its output), which first looks the result up in the
 // shared cache and, on a miss, runs the step and stores its output there.
-func (s *Step[In, Out]) runShared(ctx context.Context, env *Env, in In, fr Frame, res *runtime.StepResult, key uint64, start int64) (Out, error) {
+func (s *Step[In, Out]) runShared(ctx context.Context, env *Env, in In, fr Frame, res *runtime.StepResult, key uint64, x *execution) (Out, error) {
 	ss := s.Shared
 	f, leader := ss.join(key)
 	if !leader {
 		select {
 		case <-f.done:
 		case <-ctx.Done():
-			return *new(Out), s.aborted(env, res, start, !env.Untimed || fr.Record, ctx.Err())
+			return *new(Out), x.aborted(res, ctx.Err())
 		}
 		if out, ok := f.out.(Out); ok && f.ok {
-			return s.sharedHit(env, fr, res, out, start, false), nil
+			return s.sharedHit(fr, res, out, x, false), nil
 		}
 		// The leader failed: this execution runs on its own.
 		s.Counters.CacheMisses.Add(1)
@@ -394,7 +394,7 @@ func (s *Step[In, Out]) runShared(ctx context.Context, env *Env, in In, fr Frame
 		if v, ok := ss.lookup(ctx, k, enc); ok {
 			ss.sh.cacheHits.Add(1)
 			f.out, f.ok = s.copyOut(v), true
-			out = s.sharedHit(env, fr, res, v, start, true)
+			out = s.sharedHit(fr, res, v, x, true)
 			s.storeKey(env, key, in, v)
 			return
 		}
@@ -418,7 +418,7 @@ func (s *Step[In, Out]) runShared(ctx context.Context, env *Env, in In, fr Frame
 // sharedHit finishes an execution served by the shared cache or by the
 // execution it waited for: a cache hit. own says v is the caller's to
 // keep, else it is copied.
-func (s *Step[In, Out]) sharedHit(env *Env, fr Frame, res *runtime.StepResult, v Out, start int64, own bool) Out {
+func (s *Step[In, Out]) sharedHit(fr Frame, res *runtime.StepResult, v Out, x *execution, own bool) Out {
 	out := v
 	if !own {
 		out = s.copyOut(v)
@@ -428,7 +428,7 @@ func (s *Step[In, Out]) sharedHit(env *Env, fr Frame, res *runtime.StepResult, v
 		res.Output = out
 	}
 	s.Counters.CacheHits.Add(1)
-	s.finishAt(env, res, start, start, start, 0, runtime.OutcomeSuccess)
+	x.hit(res)
 	return out
 }
 

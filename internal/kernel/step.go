@@ -115,8 +115,27 @@ type Leaf[In, Out any] struct {
 
 // Step is a leaf step as the configuration in force runs it: its behaviour,
 // its effective settings and its components.
+//
+// The compiler instantiates Step's code once per distinct shape of In and
+// Out, and a package of generated executors has as many as it has types:
+// only what handles values of those types is generic. The rest of an
+// execution's rules (attempts, backoff, breaker, limiter, classifier,
+// counters, monitor, telemetry) are methods of execution, over the step's
+// Core, compiled once.
 type Step[In, Out any] struct {
+	_ [0]func() // not comparable: no equality function per instantiation
 	*Leaf[In, Out]
+	Core
+	// Cache holds the step's results; nil when it is not cached.
+	Cache Cache[In, Out]
+	// Shared is the step's use of the shared cache, behind Cache; nil when
+	// results are not shared.
+	Shared *SharedStep[In, Out]
+}
+
+// Core is the part of a Step that does not depend on its types: its
+// effective settings and components.
+type Core struct {
 	// Attempts is 1 + retries.
 	Attempts int
 	// Timeout bounds each attempt; 0 means none.
@@ -128,13 +147,8 @@ type Step[In, Out any] struct {
 	Monitor *runtime.StepMonitor
 	// Slot is the step's index in Env.Monitors.
 	Slot int
-	// Cache holds the step's results; nil when it is not cached.
-	Cache Cache[In, Out]
 	// Counters count the step's executions; they outlive configurations.
 	Counters *StepCounters
-	// Shared is the step's use of the shared cache, behind Cache; nil when
-	// results are not shared.
-	Shared *SharedStep[In, Out]
 }
 
 // Run executes the step on in and writes how it went to *res, which must
@@ -144,12 +158,8 @@ type Step[In, Out any] struct {
 // output); the step's own failure is in res.
 func (s *Step[In, Out]) Run(ctx context.Context, env *Env, in In, fr Frame, res *runtime.StepResult) (Out, error) {
 	var zero Out
-	timed := !env.Untimed || fr.Record
-	var start int64
-	if timed {
-		start = env.Clock.Nanotime()
-	}
-	res.Name = s.Name
+	x := execution{c: &s.Core, env: env}
+	x.begin(res, s.Name, !env.Untimed || fr.Record)
 
 	var key uint64
 	cached := false
@@ -165,123 +175,56 @@ func (s *Step[In, Out]) Run(ctx context.Context, env *Env, in In, fr Frame, res 
 					res.Output = out
 				}
 				s.Counters.CacheHits.Add(1)
-				s.finishAt(env, res, start, start, start, 0, runtime.OutcomeSuccess)
+				x.hit(res)
 				return out, nil
 			}
 			if s.Shared != nil {
-				return s.runShared(ctx, env, in, fr, res, key, start)
+				return s.runShared(ctx, env, in, fr, res, key, &x)
 			}
 			s.Counters.CacheMisses.Add(1)
 		}
 	}
 
-	br := s.Breaker
-	lim := env.Limiter
-	var brFrom uint8 // for telemetry, which reports the breaker's transition
-	if br != nil && env.Telemetry != nil {
-		brFrom = uint8(br.State())
-	}
-	var served int64 // when the last attempt's permit was granted
+	x.watch()
 	var out Out
-	var err, prev, breach error
 	for attempt := 1; attempt <= s.Attempts; attempt++ {
-		if attempt > 1 {
-			if cl := env.Classifier; cl != nil && !cl.RetryableIn(ctx, err) {
-				break // declared or learned permanent
-			}
-			if d := s.Backoff.Delay(attempt-1, 0); d > 0 {
-				if e := env.sleep(ctx, d); e != nil {
-					return zero, s.aborted(env, res, start, timed, e)
-				}
-			}
-			prev = err
+		proceed, abort := x.next(ctx, res, &s.Backoff, s.Name, attempt)
+		if abort != nil {
+			return zero, abort
 		}
-		// runtime.ContextErr, not ctx.Err: the executor's own look does
-		// not mark a pooled CancelScope observed, so the scope is reused.
-		if e := runtime.ContextErr(ctx); e != nil {
-			return zero, s.aborted(env, res, start, timed, e)
+		if !proceed {
+			break
 		}
-		var permit runtime.BreakerPermit
-		if br != nil {
-			if permit = br.Allow(); !permit.Admitted() {
-				err = br.Rejection(permit)
-				break
-			}
-		}
-		served = start
-		if lim != nil {
-			waited, e := lim.AcquireWaited(ctx)
-			if e != nil {
-				if e != runtime.ErrLimiterRejected {
-					return zero, s.aborted(env, res, start, timed, e)
-				}
-				// The queue is full: a rejected attempt, not an upstream
-				// failure, so a half-open probe's slot goes back.
-				if br != nil {
-					br.RecordNeutral(permit)
-				}
-				err = &runtime.ConcurrencyLimitError{Step: s.Name, Limit: lim.Limit()}
-				break
-			}
-			if lim.Adaptive() && (waited || attempt > 1) {
-				served = env.Clock.Nanotime()
-			}
-		}
-		res.Attempts = attempt
 		if s.Timeout <= 0 {
-			out, err = s.attemptDirect(ctx, lim, in, fr.State)
+			out, x.err = attemptDirect(s, ctx, env.Limiter, in, fr.State)
 		} else {
-			out, err = s.attemptTimed(ctx, env, in, fr.State)
+			out, x.err = attemptTimed(s, ctx, env, in, fr.State)
 		}
-		if err == nil {
+		if x.err == nil {
 			// Every output is charged, one a validator rejects too.
 			if s.Usage != nil {
-				u := s.Usage(out)
-				res.Cost += u.Cost
-				res.Tokens += u.Tokens()
-				breach = runtime.ChargeUsage(fr.Budget, u)
+				x.charge(res, s.Usage(out), fr.Budget)
 			}
 			for _, v := range s.Validators {
 				if verr := v(out); verr != nil {
-					err = &runtime.ValidationFailedError{Step: s.Name, Err: verr}
+					x.err = &runtime.ValidationFailedError{Step: s.Name, Err: verr}
 					break
 				}
 			}
 		}
-		if err != nil && runtime.ContextErr(ctx) != nil {
-			// The caller gave up; the failure says nothing about the step,
-			// so neither the breaker nor the classifier hears of it.
-			return zero, s.aborted(env, res, start, timed, runtime.ContextErr(ctx))
+		if x.err == nil {
+			break // settled as the execution finishes
 		}
-		if br != nil {
-			switch {
-			case err == nil:
-				br.RecordSuccess(permit)
-			case s.BreakerCounts(err):
-				br.RecordFailure(permit)
-			default:
-				br.RecordNeutral(permit)
-			}
+		done, abort := x.settle(ctx, res, s.BreakerCounts)
+		if abort != nil {
+			return zero, abort
 		}
-		// The classifier learns from failures and recoveries; a success
-		// without a failure before it teaches it nothing.
-		if cl := env.Classifier; cl != nil && (err != nil || prev != nil) {
-			if err != nil {
-				cl.Observe(err)
-			}
-			if prev != nil {
-				cl.ObserveRecovery(prev, err == nil)
-			}
-		}
-		if err == nil || breach != nil {
+		if done {
 			break
 		}
 	}
-	if err != nil {
-		res.Err = err
-		res.Feedback = runtime.FailureFeedback(err)
-		s.finishAt(env, res, start, s.now(env, timed), served, brFrom, OutcomeOf(err))
-		return zero, breach
+	if x.err != nil {
+		return zero, x.failed(res)
 	}
 	res.Success = true
 	if fr.Record {
@@ -290,8 +233,8 @@ func (s *Step[In, Out]) Run(ctx context.Context, env *Env, in In, fr Frame, res 
 	if cached && (env.CachePaused == nil || !env.CachePaused.Load()) {
 		s.store(key, in, out)
 	}
-	s.finishAt(env, res, start, s.now(env, timed), served, brFrom, runtime.OutcomeSuccess)
-	return out, breach
+	x.finishAt(res, x.now(), x.served, x.brFrom, runtime.OutcomeSuccess)
+	return out, x.breach
 }
 
 // CacheFallback stores out, the output of the fallback that rescued the
@@ -314,24 +257,203 @@ func (s *Step[In, Out]) store(key uint64, in In, out Out) {
 	_ = s.Cache.Set(key, in, out)
 }
 
-// finishAt sets the latency of the result and reports the execution to the
-// step's counters, the monitor, the adaptive limiter and telemetry. A cache
-// hit ends where it starts, since the lookup is not timed. served is when
-// the last attempt's permit was granted: the adaptive limiter's sample is
-// the service time from there, without the wait for the permit.
-func (s *Step[In, Out]) finishAt(env *Env, res *runtime.StepResult, start, end, served int64, brFrom uint8, outcome runtime.Outcome) {
+// execution is the state of one execution of a leaf step that does not
+// depend on the step's types: Step.Run keeps it on its stack and leaves it
+// every rule that needs no value of In or Out. It holds no pointer to the
+// result: escape analysis does not tell a struct's fields apart, and the
+// errors it holds go to the heap, where the caller's result must not.
+type execution struct {
+	c   *Core
+	env *Env
+	// start is when the execution started; 0 when it is not timed.
+	start int64
+	// served is when the last attempt's permit was granted.
+	served int64
+	timed  bool
+	// brFrom is the breaker's state before the attempts, for telemetry,
+	// which reports the breaker's transition.
+	brFrom uint8
+	// permit is the breaker's permit of the current attempt.
+	permit runtime.BreakerPermit
+	// err is the current attempt's failure, prev the one before it, breach
+	// the usage limit an output exceeded.
+	err, prev, breach error
+}
+
+// begin starts the execution of the step named name, timed or not.
+func (x *execution) begin(res *runtime.StepResult, name string, timed bool) {
+	x.timed = timed
+	if timed {
+		x.start = x.env.Clock.Nanotime()
+	}
+	res.Name = name
+}
+
+// hit finishes an execution served from the cache.
+func (x *execution) hit(res *runtime.StepResult) {
+	x.finishAt(res, x.start, x.start, 0, runtime.OutcomeSuccess)
+}
+
+// watch notes the breaker's state before the attempts, when telemetry
+// reports its transitions.
+func (x *execution) watch() {
+	if x.c.Breaker != nil && x.env.Telemetry != nil {
+		x.brFrom = uint8(x.c.Breaker.State())
+	}
+}
+
+// next prepares attempt number attempt of the step named name: after a
+// failure, asks the classifier whether to retry and waits backoff's delay;
+// then takes the breaker's permit and the limiter's. proceed is false when
+// the attempts end here (x.err says why); abort is the run's abort.
+func (x *execution) next(ctx context.Context, res *runtime.StepResult, backoff *runtime.Backoff, name string, attempt int) (proceed bool, abort error) {
+	env := x.env
+	if attempt > 1 {
+		if cl := env.Classifier; cl != nil && !cl.RetryableIn(ctx, x.err) {
+			return false, nil // declared or learned permanent
+		}
+		if d := backoff.Delay(attempt-1, 0); d > 0 {
+			if e := env.sleep(ctx, d); e != nil {
+				return false, x.aborted(res, e)
+			}
+		}
+		x.prev = x.err
+	}
+	// runtime.ContextErr, not ctx.Err: the executor's own look does not
+	// mark a pooled CancelScope observed, so the scope is reused.
+	if e := runtime.ContextErr(ctx); e != nil {
+		return false, x.aborted(res, e)
+	}
+	br := x.c.Breaker
+	x.permit = 0
+	if br != nil {
+		if x.permit = br.Allow(); !x.permit.Admitted() {
+			x.err = br.Rejection(x.permit)
+			return false, nil
+		}
+	}
+	x.served = x.start
+	if lim := env.Limiter; lim != nil {
+		waited, e := lim.AcquireWaited(ctx)
+		if e != nil {
+			if e != runtime.ErrLimiterRejected {
+				return false, x.aborted(res, e)
+			}
+			// The queue is full: a rejected attempt, not an upstream
+			// failure, so a half-open probe's slot goes back.
+			if br != nil {
+				br.RecordNeutral(x.permit)
+			}
+			x.err = &runtime.ConcurrencyLimitError{Step: name, Limit: lim.Limit()}
+			return false, nil
+		}
+		if lim.Adaptive() && (waited || attempt > 1) {
+			x.served = env.Clock.Nanotime()
+		}
+	}
+	res.Attempts = attempt
+	return true, nil
+}
+
+// charge adds u, what an output cost, to the result and to the run's
+// budget.
+func (x *execution) charge(res *runtime.StepResult, u runtime.Usage, b *runtime.Budget) {
+	res.Cost += u.Cost
+	res.Tokens += u.Tokens()
+	x.breach = runtime.ChargeUsage(b, u)
+}
+
+// settle reports how a failed attempt went (x.err) to the breaker, by
+// counts, and the classifier. done is true when the attempts end with it;
+// abort is the run's abort. A success is settled by finishAt.
+func (x *execution) settle(ctx context.Context, res *runtime.StepResult, counts func(error) bool) (done bool, abort error) {
+	err := x.err
+	if err != nil && runtime.ContextErr(ctx) != nil {
+		// The caller gave up; the failure says nothing about the step, so
+		// neither the breaker nor the classifier hears of it.
+		return true, x.aborted(res, runtime.ContextErr(ctx))
+	}
+	if br := x.c.Breaker; br != nil {
+		switch {
+		case err == nil:
+			br.RecordSuccess(x.permit)
+		case counts(err):
+			br.RecordFailure(x.permit)
+		default:
+			br.RecordNeutral(x.permit)
+		}
+	}
+	// The classifier learns from failures and recoveries; a success
+	// without a failure before it teaches it nothing.
+	if cl := x.env.Classifier; cl != nil && (err != nil || x.prev != nil) {
+		if err != nil {
+			cl.Observe(err)
+		}
+		if x.prev != nil {
+			cl.ObserveRecovery(x.prev, err == nil)
+		}
+	}
+	return err == nil || x.breach != nil, nil
+}
+
+// failed finishes an execution whose attempts failed with x.err; it
+// returns the run's abort, a usage limit's.
+func (x *execution) failed(res *runtime.StepResult) error {
+	res.Err = x.err
+	res.Feedback = runtime.FailureFeedback(x.err)
+	x.finishAt(res, x.now(), x.served, x.brFrom, OutcomeOf(x.err))
+	return x.breach
+}
+
+// aborted finishes the result of an execution whose run was aborted by
+// err, and returns err.
+func (x *execution) aborted(res *runtime.StepResult, err error) error {
+	res.Err = err
+	res.Feedback = runtime.FailureFeedback(err)
+	x.finishAt(res, x.now(), x.start, 0, runtime.OutcomeCanceled)
+	return err
+}
+
+// now reads the clock when the execution is timed; else 0.
+func (x *execution) now() int64 {
+	if !x.timed {
+		return 0
+	}
+	return x.env.Clock.Nanotime()
+}
+
+// finishAt ends the execution at end: it settles a successful attempt
+// (see settle), sets the latency of the result and reports the execution to the step's counters, the monitor, the
+// adaptive limiter and telemetry. A cache hit ends where it starts, since
+// the lookup is not timed. served is when the last attempt's permit was
+// granted: the adaptive limiter's sample is the service time from there,
+// without the wait for the permit.
+func (x *execution) finishAt(res *runtime.StepResult, end, served int64, brFrom uint8, outcome runtime.Outcome) {
+	c, env, start := x.c, x.env, x.start
+	if outcome == runtime.OutcomeSuccess && !res.CacheHit {
+		// The successful last attempt is settled here, with the breaker
+		// and the classifier (which learns from a recovery): the hot path
+		// of a step that succeeds at once makes one call after the step
+		// function's.
+		if br := c.Breaker; br != nil {
+			br.RecordSuccess(x.permit)
+		}
+		if cl := env.Classifier; cl != nil && x.prev != nil {
+			cl.ObserveRecovery(x.prev, true)
+		}
+	}
 	res.Latency = time.Duration(end - start)
 	// A cancelled execution says nothing about the step: only telemetry
 	// hears of it.
 	if outcome != runtime.OutcomeCanceled {
-		m := s.Monitor
+		m := c.Monitor
 		if ms := env.Monitors; m == nil && ms != nil {
-			m = ms[s.Slot]
+			m = ms[c.Slot]
 		}
 		if m != nil {
 			m.Record(end-start, res.Success)
 		}
-		s.Counters.Record(res, env.SlowNs, m != nil)
+		c.Counters.Record(res, env.SlowNs, m != nil)
 		// Only an execution that held a permit is a sample: a cache hit, a
 		// breaker or limiter rejection took no service time.
 		if l := env.Limiter; l != nil && l.Adaptive() && res.Attempts > 0 && !res.CacheHit {
@@ -340,58 +462,26 @@ func (s *Step[In, Out]) finishAt(env *Env, res *runtime.StepResult, start, end, 
 	}
 	if t := env.Telemetry; t != nil {
 		ev := runtime.Event{Step: res.Name, Start: start, End: end, Attempts: int32(res.Attempts), Outcome: outcome, CacheHit: res.CacheHit}
-		if s.Breaker != nil && !res.CacheHit {
-			ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(s.Breaker.State())
+		if c.Breaker != nil && !res.CacheHit {
+			ev.BreakerFrom, ev.BreakerTo = brFrom, uint8(c.Breaker.State())
 		}
 		t.Record(ev)
 	}
 }
 
-// aborted finishes the result of an execution whose run was aborted.
-func (s *Step[In, Out]) aborted(env *Env, res *runtime.StepResult, start int64, timed bool, err error) error {
-	res.Err = err
-	res.Feedback = runtime.FailureFeedback(err)
-	s.finishAt(env, res, start, s.now(env, timed), start, 0, runtime.OutcomeCanceled)
-	return err
-}
-
-// now reads the clock when the execution is timed; else 0.
-func (s *Step[In, Out]) now(env *Env, timed bool) int64 {
-	if !timed {
-		return 0
-	}
-	return env.Clock.Nanotime()
-}
-
-// attemptTimed is attempt holding a permit of the limiter, released
-// however the attempt ends: a step that calls runtime.Goexit must not take
-// it along.
-func (s *Step[In, Out]) attemptTimed(ctx context.Context, env *Env, in In, state any) (Out, error) {
-	if env.Limiter != nil {
-		defer env.Limiter.Release()
-	}
-	return s.attempt(ctx, env, in, state)
-}
-
-// attemptDirect makes an attempt without a Timeout on the caller's
+// attemptDirect makes an attempt of s without a Timeout on the caller's
 // goroutine, holding a permit of lim (nil for none) that it releases however
 // the attempt ends: Attempt in place, or Fork, Call and Join. A panic of the
 // step function becomes a *runtime.PanicError; one of Fork or Join goes on,
 // as under a Timeout. One deferred call releases the permit and recovers;
 // it calls recover only when the step function did not return.
-func (s *Step[In, Out]) attemptDirect(ctx context.Context, lim *runtime.Limiter, in In, state any) (out Out, err error) {
+//
+// A function rather than a method of Step: the compiler then makes no
+// method wrapper of it for each instantiation.
+func attemptDirect[In, Out any](s *Step[In, Out], ctx context.Context, lim *runtime.Limiter, in In, state any) (out Out, err error) {
 	calling := false // in the step function: a panic there is the step's failure
-	defer func() {
-		if lim != nil {
-			lim.Release()
-		}
-		if calling {
-			if v := recover(); v != nil {
-				var zero Out
-				out, err = zero, &runtime.PanicError{Step: s.Name, Value: v, Stack: debug.Stack()}
-			}
-		}
-	}()
+	// A panic in the step function leaves out as it was, zero.
+	defer released(lim, s.Name, &calling, &err)
 	switch {
 	case s.Plain != nil:
 		calling = true
@@ -414,7 +504,7 @@ func (s *Step[In, Out]) attemptDirect(ctx context.Context, lim *runtime.Limiter,
 		work = s.Fork(state)
 	}
 	calling = true
-	out, err = s.invoke(ctx, in, work)
+	out, err = invoke(s.Leaf, ctx, in, work)
 	calling = false
 	if err == nil && s.Join != nil {
 		s.Join(state, work)
@@ -422,31 +512,58 @@ func (s *Step[In, Out]) attemptDirect(ctx context.Context, lim *runtime.Limiter,
 	return out, err
 }
 
-// attempt calls the step function once under a Timeout: the call runs in
-// its own goroutine and is abandoned when it overruns. A StepS works on a
-// private copy of the state, written back only when the call succeeds.
-func (s *Step[In, Out]) attempt(ctx context.Context, env *Env, in In, state any) (Out, error) {
+// released is attemptDirect's deferred call: it releases lim's permit (nil
+// for none) and, when *calling says the step named step was in its
+// function, turns a panic into the attempt's *runtime.PanicError.
+func released(lim *runtime.Limiter, step string, calling *bool, err *error) {
+	if lim != nil {
+		lim.Release()
+	}
+	if *calling {
+		if v := recover(); v != nil {
+			*err = &runtime.PanicError{Step: step, Value: v, Stack: debug.Stack()}
+		}
+	}
+}
+
+// attemptTimed makes an attempt of s under its Timeout, holding a permit
+// of the limiter, released however the attempt ends: a step that calls
+// runtime.Goexit must not take it along. The call runs in its own
+// goroutine and is abandoned when it overruns. A StepS works on a private
+// copy of the state, written back only when the call succeeds.
+func attemptTimed[In, Out any](s *Step[In, Out], ctx context.Context, env *Env, in In, state any) (Out, error) {
+	if env.Limiter != nil {
+		defer env.Limiter.Release()
+	}
 	var work any
 	if s.Fork != nil {
 		work = s.Fork(state)
 	}
-	out, err := s.attemptTimeout(ctx, env, in, work)
-	if err == nil && s.Join != nil {
+	box := new(Out) // written by the call's goroutine, read once it is done
+	err := env.timed(ctx, s.Name, s.Timeout, func(actx context.Context) error {
+		out, err := invoke(s.Leaf, actx, in, work)
+		*box = out
+		return err
+	})
+	if err != nil {
+		var zero Out
+		return zero, err
+	}
+	if s.Join != nil {
 		s.Join(state, work)
 	}
-	return out, err
+	return *box, nil
 }
 
-type attemptResult[Out any] struct {
-	out Out
-	err error
-}
-
-func (s *Step[In, Out]) attemptTimeout(ctx context.Context, env *Env, in In, work any) (Out, error) {
-	var zero Out
-	actx, cancel := context.WithTimeout(ctx, s.Timeout)
+// timed runs call, an attempt of the step named step, in its own goroutine
+// under timeout: a panic becomes a *runtime.PanicError, a runtime.Goexit a
+// *runtime.GoexitError, an overrun a *runtime.StepTimeoutError, and the
+// call is then abandoned. It returns once the call has returned (its
+// error) or was abandoned.
+func (env *Env) timed(ctx context.Context, step string, timeout time.Duration, call func(context.Context) error) error {
+	actx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	done := make(chan attemptResult[Out], 1)
+	done := make(chan error, 1)
 	if env.Track != nil {
 		env.Track.EnterChild()
 	}
@@ -457,47 +574,47 @@ func (s *Step[In, Out]) attemptTimeout(ctx context.Context, env *Env, in In, wor
 		exited := true
 		defer func() {
 			if exited {
-				done <- attemptResult[Out]{err: &runtime.GoexitError{Node: s.Name}}
+				done <- &runtime.GoexitError{Node: step}
 			}
 		}()
-		out, err := s.call(actx, in, work)
+		err := guarded(actx, step, call)
 		exited = false
-		done <- attemptResult[Out]{out, err}
+		done <- err
 	}()
 	select {
-	case a := <-done:
-		if a.err != nil && actx.Err() != nil && ctx.Err() == nil {
-			return zero, &runtime.StepTimeoutError{Step: s.Name, Timeout: s.Timeout}
+	case err := <-done:
+		if err != nil && actx.Err() != nil && ctx.Err() == nil {
+			return &runtime.StepTimeoutError{Step: step, Timeout: timeout}
 		}
-		return a.out, a.err
+		return err
 	case <-actx.Done():
 		select {
-		case a := <-done:
-			if a.err == nil {
-				return a.out, nil
+		case err := <-done:
+			if err == nil {
+				return nil
 			}
 		default:
 		}
 		if ctx.Err() != nil {
-			return zero, ctx.Err()
+			return ctx.Err()
 		}
-		return zero, &runtime.StepTimeoutError{Step: s.Name, Timeout: s.Timeout}
+		return &runtime.StepTimeoutError{Step: step, Timeout: timeout}
 	}
 }
 
-// call runs the step function, turning a panic into a *runtime.PanicError.
-func (s *Step[In, Out]) call(ctx context.Context, in In, work any) (out Out, err error) {
+// guarded calls call, turning a panic into a *runtime.PanicError of the
+// step named step.
+func guarded(ctx context.Context, step string, call func(context.Context) error) (err error) {
 	defer func() {
 		if v := recover(); v != nil {
-			var zero Out
-			out, err = zero, &runtime.PanicError{Step: s.Name, Value: v, Stack: debug.Stack()}
+			err = &runtime.PanicError{Step: step, Value: v, Stack: debug.Stack()}
 		}
 	}()
-	return s.invoke(ctx, in, work)
+	return call(ctx)
 }
 
-// invoke calls the step function once: Plain or Pure when set, else Call.
-func (l *Leaf[In, Out]) invoke(ctx context.Context, in In, work any) (Out, error) {
+// invoke calls l's step function once: Plain or Pure when set, else Call.
+func invoke[In, Out any](l *Leaf[In, Out], ctx context.Context, in In, work any) (Out, error) {
 	switch {
 	case l.Plain != nil:
 		return l.Plain(ctx, in)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/flujo/flujo/runtime"
 )
@@ -18,9 +19,8 @@ func testStep(t *testing.T, call func(context.Context, int, any) (int, error)) (
 		t.Fatal(err)
 	}
 	s := &Step[int, int]{
-		Leaf:     &Leaf[int, int]{Name: "s", Call: call, BreakerCounts: func(error) bool { return true }},
-		Attempts: 2,
-		Counters: &StepCounters{},
+		Leaf: &Leaf[int, int]{Name: "s", Call: call, BreakerCounts: func(error) bool { return true }},
+		Core: Core{Attempts: 2, Counters: &StepCounters{}},
 	}
 	return s, &Env{Clock: runtime.SystemClock{}, Limiter: lim, SlowNs: new(atomic.Int64), Untimed: true}
 }
@@ -66,5 +66,58 @@ func TestStepRunPanicAndPermit(t *testing.T) {
 	}
 	if n := env.Limiter.InFlight(); n != 0 {
 		t.Errorf("%d permits still held", n)
+	}
+}
+
+// TestStepRunAllocatesNothing: a successful execution allocates nothing,
+// and the result the caller passes stays where the caller keeps it (on its
+// stack here): Run lets no pointer to it reach the heap.
+func TestStepRunAllocatesNothing(t *testing.T) {
+	s, env := testStep(t, func(_ context.Context, in int, _ any) (int, error) { return in + 1, nil })
+	ctx := context.Background()
+	if n := testing.AllocsPerRun(1000, func() {
+		var res runtime.StepResult
+		if out, err := s.Run(ctx, env, 1, Frame{}, &res); err != nil || out != 2 {
+			t.Fatalf("Run = %d, %v", out, err)
+		}
+	}); n != 0 {
+		t.Errorf("%v allocations a run, want 0", n)
+	}
+}
+
+// TestStepRunTimeout: an attempt that overruns the step's Timeout fails
+// with a *runtime.StepTimeoutError; one within it returns its output, and
+// a panic under a Timeout is a *runtime.PanicError.
+func TestStepRunTimeout(t *testing.T) {
+	release := make(chan struct{})
+	defer close(release)
+	for _, tc := range []struct {
+		name string
+		call func(context.Context, int, any) (int, error)
+		want func(runtime.StepResult, int) bool
+	}{
+		{"within", func(_ context.Context, in int, _ any) (int, error) { return in + 1, nil },
+			func(r runtime.StepResult, out int) bool { return r.Success && out == 2 }},
+		{"overrun", func(context.Context, int, any) (int, error) { <-release; return 0, nil },
+			func(r runtime.StepResult, _ int) bool {
+				var te *runtime.StepTimeoutError
+				return !r.Success && errors.As(r.Err, &te) && te.Step == "s"
+			}},
+		{"panic", func(context.Context, int, any) (int, error) { panic("boom") },
+			func(r runtime.StepResult, _ int) bool {
+				var pe *runtime.PanicError
+				return !r.Success && errors.As(r.Err, &pe) && pe.Step == "s"
+			}},
+	} {
+		s, env := testStep(t, tc.call)
+		s.Timeout = 20 * time.Millisecond
+		var res runtime.StepResult
+		out, err := s.Run(context.Background(), env, 1, Frame{}, &res)
+		if err != nil || !tc.want(res, out) {
+			t.Errorf("%s: Run = %d, %v, result %+v", tc.name, out, err, res)
+		}
+		if n := env.Limiter.InFlight(); n != 0 {
+			t.Errorf("%s: %d permits still held", tc.name, n)
+		}
 	}
 }
