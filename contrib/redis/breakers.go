@@ -160,12 +160,18 @@ func (b *breakers) writeLoop() {
 	}
 }
 
-// flush sends what is queued now, once, unless the store is unhealthy; it
+// flush sends what is queued now, once, unless the server does not answer
+// a last probe; it
 // first waits for a batch the write loop is sending.
 func (b *breakers) flush() {
 	b.sending.Lock()
 	defer b.sending.Unlock()
-	if !b.s.healthy.Load() {
+	b.mu.Lock()
+	queued := len(b.pending)
+	b.mu.Unlock()
+	// A replica that stops right after its breaker opened tries the server
+	// once more, so that the open is not lost with it.
+	if queued == 0 || (!b.s.healthy.Load() && !b.s.connect()) {
 		return
 	}
 	b.mu.Lock()

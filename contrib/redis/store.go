@@ -302,7 +302,8 @@ func (s *Store) redact(msg string) string {
 }
 
 // connect creates the client if there is none yet and probes the server
-// with a PING; it reports whether the server answered.
+// with a PING, bounded by the dial timeout (connecting may take longer
+// than a command); it reports whether the server answered.
 func (s *Store) connect() bool {
 	b := s.cl.Load()
 	if b == nil {
@@ -314,7 +315,7 @@ func (s *Store) connect() bool {
 		b = &clientBox{c}
 		s.cl.Store(b)
 	}
-	ctx, cancel := context.WithTimeout(s.ctx, s.timeout)
+	ctx, cancel := context.WithTimeout(s.ctx, max(s.cfg.DialTimeout(), s.timeout))
 	defer cancel()
 	if err := b.c.Do(ctx, b.c.B().Ping().Build()).Error(); err != nil {
 		s.record(err)
