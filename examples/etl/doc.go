@@ -20,7 +20,12 @@
 //
 // Run it from the module root:
 //
-//	go run ./examples/etl [-latency D]
+//	go run ./examples/etl [-latency D] [-json FILE]
+//
+// It prints what each export gave as a table, the key figures of the
+// ExecutorCore next to the generated executor's, the recommendations and a
+// load phase; -json writes the full statistics and recommendations of each
+// executor to FILE.
 package main
 
 //go:generate go tool flujogen generate

@@ -13,6 +13,8 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/flujo/flujo"
+	"github.com/flujo/flujo/examples/internal/report"
+	"github.com/flujo/flujo/examples/internal/statscmp"
 	"github.com/flujo/flujo/runtime"
 )
 
@@ -342,35 +344,71 @@ func TestServiceRefusesBeyondItsLimit(t *testing.T) {
 	}
 }
 
-func TestRunPrintsReportsStatsAndRecommendations(t *testing.T) {
+func TestRunPrintsResultsKeyFiguresAndRecommendations(t *testing.T) {
 	var out, errb bytes.Buffer
 	if code := run(context.Background(), []string{"-latency=0"}, &out, &errb); code != 0 {
 		t.Fatalf("exit %d: %s", code, errb.String())
 	}
 	text := out.String()
-	for _, want := range []string{"== orders-monday.csv", "== orders-tuesday.csv", "A-1006 line  7 quarantined", "== optimization stats", "== performance recommendations"} {
+	for _, want := range []string{
+		"== examples/etl: 2 order exports",
+		"\norders-monday.csv   12    2      8      2 ",
+		"\norders-tuesday.csv  8     4      4      0 ",
+		"\nfixes made: country name -> code 9, ",
+		`quarantined: A-1006 (line 7) unknown country "Atlantis"; A-1009 (line 10) amount "n/a" is not a number`,
+		"\nEurope EUR        1282.10 (6)        71.99 (3)",
+		"2 of 2 reports identical",
+		"\ncache                  ",
+		"\nRecommendations: none;",
+	} {
 		if !strings.Contains(text, want) {
-			t.Errorf("output lacks %q", want)
+			t.Errorf("output lacks %q:\n%s", want, text)
 		}
 	}
-	start := strings.Index(text, "== optimization stats\n")
-	end := strings.Index(text, "\n== performance recommendations")
-	if start < 0 || end < start {
-		t.Fatal("stats section not found")
+	// Every mark printed is explained under its table.
+	for _, m := range []string{statscmp.Measured, statscmp.Scheduled, statscmp.Unexpected} {
+		if strings.Contains(text, "  "+m+"\n") != strings.Contains(text, "\n"+m+" ") {
+			t.Errorf("mark %q shown without its legend line, or the reverse:\n%s", m, text)
+		}
 	}
-	var stats struct {
-		Cache struct {
-			Hits int `json:"hits"`
-		} `json:"cache"`
-		Config struct {
-			Cache bool `json:"enable_cache_optimization"`
-		} `json:"config"`
+	if strings.Contains(text, "{") {
+		t.Errorf("output holds JSON; it belongs behind -json:\n%s", text)
 	}
-	if err := json.Unmarshal([]byte(text[start+len("== optimization stats\n"):end]), &stats); err != nil {
-		t.Fatalf("stats are not JSON: %v", err)
+	if n := strings.Count(text, "\n"); n > report.DemoLines {
+		t.Errorf("the demo prints %d lines, more than its share of %d:\n%s", n, report.DemoLines, text)
 	}
-	if stats.Cache.Hits == 0 || !stats.Config.Cache {
-		t.Errorf("printed stats: %d cache hits, cache enabled %v; want hits with the cache on", stats.Cache.Hits, stats.Config.Cache)
+}
+
+func TestRunWritesFullFiguresWithJSON(t *testing.T) {
+	var out, errb bytes.Buffer
+	if code := run(context.Background(), []string{"-latency=0", "-json", "-"}, &out, &errb); code != 0 {
+		t.Fatalf("exit %d: %s", code, errb.String())
+	}
+	text := out.String()
+	i := strings.Index(text, "\n{")
+	if i < 0 {
+		t.Fatalf("no JSON after the report:\n%s", text)
+	}
+	var figures map[string]struct {
+		Stats struct {
+			Cache struct {
+				Hits int `json:"hits"`
+			} `json:"cache"`
+			Config struct {
+				Cache   bool `json:"enable_cache_optimization"`
+				MaxSize int  `json:"cache_max_size"`
+			} `json:"config"`
+		} `json:"stats"`
+	}
+	if err := json.Unmarshal([]byte(text[i:]), &figures); err != nil {
+		t.Fatalf("the figures are not JSON: %v", err)
+	}
+	for name, size := range map[string]int{"executor_core": Config().CacheMaxSize, "generated": Config().CacheMaxSize, "load_phase": LoadCacheMaxSize} {
+		f, ok := figures[name]
+		if !ok || f.Stats.Cache.Hits == 0 || !f.Stats.Config.Cache || f.Stats.Config.MaxSize != size {
+			t.Errorf("%s: present %v, %d cache hits, cache on %v, cache_max_size %d; want hits with the cache on and size %d",
+				name, ok, f.Stats.Cache.Hits, f.Stats.Config.Cache, f.Stats.Config.MaxSize, size)
+		}
 	}
 }
 

@@ -155,32 +155,16 @@ func RunLoad(ctx context.Context, exp Export, cfg runtime.OptimizationConfig, la
 	}, nil
 }
 
-// runLoad runs the load phase after the sample exports and prints it.
-func runLoad(ctx context.Context, stdout, stderr io.Writer) int {
-	rep, err := RunLoad(ctx, BulkExport(LoadSeed, LoadRows), LoadConfig(), loadLatency)
-	if err != nil {
-		fmt.Fprintln(stderr, "load phase:", err)
-		return 1
-	}
-	printLoad(stdout, rep)
-	return 0
-}
-
 // printLoad prints a compact summary of the load phase and its executor's
 // recommendations.
 func printLoad(w io.Writer, rep LoadReport) {
 	r := rep.Report
-	fmt.Fprintf(w, "\n== load phase: %s, %d orders from customers in %d countries (seed %d)\n",
-		rep.Export.Name, len(r.Records), len(loadCountries()), LoadSeed)
-	fmt.Fprintf(w, "executor: a new ExecutorCore on Config() (the embedded defaults with enable_cache_optimization on) with cache_max_size %d,\n",
-		rep.Config.CacheMaxSize)
-	fmt.Fprintln(w, "          fewer entries than the export has countries")
-	fmt.Fprintf(w, "records: %d clean, %d fixed, %d quarantined; totals in %d region/currency pairs\n",
-		r.Clean, r.Fixed, r.Quarantined, len(r.Totals))
+	fmt.Fprintf(w, "\n-- load phase: %s, %d orders from customers in %d countries (seed %d), on a new ExecutorCore with cache_max_size %d, fewer entries than countries\n",
+		rep.Export.Name, len(r.Records), len(loadCountries()), LoadSeed, rep.Config.CacheMaxSize)
+	fmt.Fprintf(w, "records: %d clean, %d fixed, %d quarantined; totals in %d region/currency pairs; country service: %d calls, at most %d at once\n",
+		r.Clean, r.Fixed, r.Quarantined, len(r.Totals), rep.Service.Calls, rep.Service.Peak)
 	c := rep.Stats.Steps["lookup-country"].Cache
 	fmt.Fprintf(w, "lookup-country cache: %d lookups, %d hits (%.1f%%), %d misses, %d evictions, %d of %d entries in use\n",
 		c.Lookups(), c.Hits, 100*c.HitRate(), c.Misses, c.Evictions, c.Size, c.Capacity)
-	fmt.Fprintf(w, "country service: %d calls, at most %d at once\n", rep.Service.Calls, rep.Service.Peak)
-	fmt.Fprintln(w, "\n== load phase: performance recommendations (from the load executor's live counters)")
 	report.Recommendations(w, rep.Recommendations)
 }

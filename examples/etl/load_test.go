@@ -132,16 +132,16 @@ func TestRunPrintsLoadPhase(t *testing.T) {
 		t.Fatalf("exit %d: %s", code, errb.String())
 	}
 	text := out.String()
-	i := strings.Index(text, "\n== load phase: ")
+	i := strings.Index(text, "\n-- load phase: ")
 	if i < 0 {
 		t.Fatal("no load phase in the output")
 	}
 	load := text[i:]
 	for _, want := range []string{
-		"with cache_max_size 5,",
-		"lookup-country cache: 400 lookups, ",
-		"[medium] cache-high-eviction: ",
-		"change cache_max_size: 5 -> 10 ",
+		"with cache_max_size 5, fewer entries than countries",
+		"\nlookup-country cache: 400 lookups, ",
+		"\nRecommendation (medium priority, cache-high-eviction): ",
+		"\n  Set cache_max_size from 5 to 10 ",
 	} {
 		if !strings.Contains(load, want) {
 			t.Errorf("load phase output lacks %q:\n%s", want, load)

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"reflect"
 	"time"
 
 	"github.com/flujo/flujo"
@@ -25,6 +26,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("etl", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	latency := fs.Duration("latency", 500*time.Microsecond, "time a call of the country service takes")
+	jsonPath := fs.String("json", "", report.JSONFlagUsage)
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -41,52 +43,77 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	defer core.Close(context.Background())
 
 	ctx = WithService(ctx, svc)
+	var runs []exportRun
 	for _, exp := range SampleExports() {
+		before, sbefore := core.OptimizationStats(), svc.Counters()
 		rep, _, err := flujo.Run[Report](ctx, core, Orders, exp.CSV)
 		if err != nil {
 			fmt.Fprintf(stderr, "%s: %v\n", exp.Name, err)
 			return 1
 		}
-		fmt.Fprintf(stdout, "== %s\n", exp.Name)
-		printReport(stdout, rep)
-		c := core.OptimizationStats().Cache
-		sc := svc.Counters()
-		fmt.Fprintf(stdout, "cache so far: %d hits, %d misses; country service: %d calls, at most %d at once\n\n",
-			c.Hits, c.Misses, sc.Calls, sc.Peak)
+		after, sc := core.OptimizationStats(), svc.Counters()
+		sc.Calls -= sbefore.Calls
+		runs = append(runs, exportRun{Export: exp, Report: rep, Cache: after.Sub(before).Cache, Service: sc})
 	}
-	if err := report.Stats(stdout, core); err != nil {
+	fmt.Fprintf(stdout, "== examples/etl: %d order exports cleaned row by row (a Map, %d rows at once), countries looked up through a cached step, totalled (ExecutorCore, cache on)\n",
+		len(runs), Workers)
+	printRuns(stdout, runs)
+	gen, err := runGenerated(ctx, *latency, core, runs, stdout)
+	if err != nil {
 		fmt.Fprintln(stderr, err)
 		return 1
 	}
-	if err := runGenerated(ctx, *latency, core, stdout); err != nil {
-		fmt.Fprintln(stderr, err)
+	rep, err := RunLoad(ctx, BulkExport(LoadSeed, LoadRows), LoadConfig(), loadLatency)
+	if err != nil {
+		fmt.Fprintln(stderr, "load phase:", err)
 		return 1
 	}
-	return runLoad(ctx, stdout, stderr)
+	printLoad(stdout, rep)
+	if *jsonPath != "" {
+		figures := map[string]report.Figures{
+			"executor_core": report.FiguresOf(core),
+			"generated":     gen,
+			"load_phase":    {Stats: rep.Stats, Recommendations: rep.Recommendations},
+		}
+		if err := report.WriteJSON(*jsonPath, stdout, figures); err != nil {
+			fmt.Fprintln(stderr, err)
+			return 1
+		}
+	}
+	return 0
 }
 
 // runGenerated runs the sample exports again on the executor flujogen
 // generated from Orders (flujo_gen.go, configured by flujo.json like
-// Config), against a fresh country service, and prints its stats next to
-// the ExecutorCore's. The Map looks countries up concurrently, so cache
-// hits may differ by a few between the two.
-func runGenerated(ctx context.Context, latency time.Duration, core *flujo.ExecutorCore, stdout io.Writer) error {
+// Config), against a fresh country service, prints its key figures next to
+// the ExecutorCore's and the ExecutorCore's recommendations, and returns
+// the generated executor's figures. The Map looks countries up
+// concurrently, so cache hits may differ by a few between the two.
+func runGenerated(ctx context.Context, latency time.Duration, core *flujo.ExecutorCore, want []exportRun, stdout io.Writer) (report.Figures, error) {
 	svc, err := NewCountryService(latency, Workers)
 	if err != nil {
-		return err
+		return report.Figures{}, err
 	}
 	gen, err := NewOrdersExecutor()
 	if err != nil {
-		return err
+		return report.Figures{}, err
 	}
 	defer gen.Close(context.Background())
 	ctx = WithService(ctx, svc)
-	for _, exp := range SampleExports() {
-		if _, err := gen.Execute(ctx, exp.CSV); err != nil {
-			return fmt.Errorf("%s (generated executor): %w", exp.Name, err)
+	same := 0
+	for _, w := range want {
+		got, err := gen.Execute(ctx, w.CSV)
+		if err != nil {
+			return report.Figures{}, fmt.Errorf("%s (generated executor): %w", w.Name, err)
+		}
+		if reflect.DeepEqual(got, w.Report) {
+			same++
 		}
 	}
-	fmt.Fprintln(stdout, "\n== generated executor (flujo_gen.go) next to the ExecutorCore, same exports")
-	statscmp.Print(stdout, "ExecutorCore", "OrdersExecutor", core.OptimizationStats(), gen.OptimizationStats())
-	return nil
+	fmt.Fprintf(stdout, "\n-- key figures: the ExecutorCore next to OrdersExecutor, which flujogen generated (flujo_gen.go); %d of %d reports identical\n", same, len(want))
+	statscmp.Print(stdout,
+		statscmp.Engine{Name: "ExecutorCore", Stats: core.OptimizationStats(), Succeeded: len(want)},
+		statscmp.Engine{Name: "OrdersExecutor", Stats: gen.OptimizationStats(), Succeeded: len(want)})
+	report.Recommendations(stdout, core.PerformanceRecommendations())
+	return report.FiguresOf(gen), nil
 }

@@ -29,7 +29,9 @@
 //	go run . -demo
 //
 // With -demo (or -once) it sends a few requests in-process, prints the
-// responses, the statistics and the recommendations, and exits.
+// responses as a table, the key figures of the ExecutorCore next to the
+// generated executor's and the recommendations, and exits; -json FILE also
+// writes both executors' full statistics and recommendations as JSON.
 package realtime
 
 //go:generate go tool flujogen generate

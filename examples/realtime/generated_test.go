@@ -2,7 +2,6 @@ package realtime
 
 import (
 	"context"
-	"io"
 	"reflect"
 	"testing"
 
@@ -32,7 +31,8 @@ func TestGeneratedMatchesCore(t *testing.T) {
 	if got := gen.OptimizationConfig(); !reflect.DeepEqual(got, cfg) {
 		t.Fatalf("flujo.json gives %+v, the profile %+v: regenerate after changing either", got, cfg)
 	}
-	for _, exec := range []Executor{CoreExecutor{core}, generatedExecutor{gen}} {
+	var responses [2][]exchange
+	for i, exec := range []Executor{CoreExecutor{core}, generatedExecutor{gen}} {
 		up, err := NewUpstream(0)
 		if err != nil {
 			t.Fatal(err)
@@ -41,11 +41,14 @@ func TestGeneratedMatchesCore(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := runDemo(io.Discard, h, up); err != nil {
-			t.Fatal(err)
+		responses[i] = sendDemo(h, up)
+	}
+	for i, want := range responses[0] {
+		if got := responses[1][i]; got.code != want.code || got.retryAfter != want.retryAfter || string(got.reply) != string(want.reply) {
+			t.Errorf("request %d (%s): generated %d %s, core %d %s", i+1, want.note, got.code, got.reply, want.code, want.reply)
 		}
 	}
-	for _, r := range statscmp.Rows(core.OptimizationStats(), gen.OptimizationStats()) {
+	for _, r := range statscmp.Counters(core.OptimizationStats(), gen.OptimizationStats()) {
 		if r.Left != r.Right {
 			t.Errorf("%s: ExecutorCore %s, generated %s", r.Name, r.Left, r.Right)
 		}

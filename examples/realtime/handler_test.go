@@ -10,6 +10,8 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -18,6 +20,8 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/flujo/flujo"
+	"github.com/flujo/flujo/examples/internal/report"
+	"github.com/flujo/flujo/examples/internal/statscmp"
 	"github.com/flujo/flujo/runtime"
 )
 
@@ -366,11 +370,64 @@ func TestRunDemo(t *testing.T) {
 	}
 	text := out.String()
 	for _, want := range []string{
-		"200 OK", "429 Too Many Requests", "400 Bad Request", "502 Bad Gateway", "504 Gateway Timeout",
-		"503 Service Unavailable (Retry-After: 30)", "== optimization stats", "== performance recommendations",
+		"\n1   a question ", "  200 OK: ",
+		"  429 usage_limit_exceeded at answer/generate: the request spent ",
+		"  400 bad_request: body is not a question object",
+		"  504 timeout at answer/generate: ",
+		"  502 invalid_upstream_reply at answer/generate: the answer is empty",
+		"  502 upstream_error at answer/generate: ",
+		"  503 circuit_open at answer/generate: ", "(Retry-After: 30)",
+		"\nthe answer to request 1: cache_ttl_seconds: ",
+		"11 of 11 responses identical",
+		"\nRecommendations: none;",
 	} {
 		if !strings.Contains(text, want) {
-			t.Errorf("demo output lacks %q", want)
+			t.Errorf("demo output lacks %q:\n%s", want, text)
+		}
+	}
+	rows := map[string]string{"runs": "10, 3 succeeded (30%)", "circuit breakers": "1 open, 2 closed; 1 opening, 2 calls rejected"}
+	for name, cell := range rows {
+		found := false
+		for _, l := range strings.Split(text, "\n") {
+			found = found || strings.HasPrefix(l, name+"  ") && strings.Count(l, cell) == 2
+		}
+		if !found {
+			t.Errorf("key figures lack %s %q for both engines:\n%s", name, cell, text)
+		}
+	}
+	for _, m := range []string{statscmp.Measured, statscmp.Scheduled, statscmp.Unexpected} {
+		if strings.Contains(text, "  "+m+"\n") != strings.Contains(text, "\n"+m+" ") {
+			t.Errorf("mark %q shown without its legend line, or the reverse:\n%s", m, text)
+		}
+	}
+	if n := strings.Count(text, "\n"); n > report.DemoLines {
+		t.Errorf("the demo prints %d lines, more than its share of %d:\n%s", n, report.DemoLines, text)
+	}
+}
+
+func TestRunDemoWritesFullFiguresWithJSON(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "realtime.json")
+	var out, errb bytes.Buffer
+	if code := Main(context.Background(), []string{"-demo", "-latency=0", "-json", path}, &out, &errb); code != 0 {
+		t.Fatalf("exit %d: %s", code, errb.String())
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var figures map[string]report.Figures
+	if err := json.Unmarshal(data, &figures); err != nil {
+		t.Fatalf("%s is not JSON: %v", path, err)
+	}
+	want, err := Config()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"executor_core", "generated"} {
+		s := figures[name].Stats
+		if s.Execution.Count != 10 || s.BreakerSummary().Opens != 1 || s.Config.CircuitBreakerFailureThreshold != want.CircuitBreakerFailureThreshold {
+			t.Errorf("%s: %d runs, %d breaker openings, threshold %d; want 10 runs, 1 opening on the %s profile",
+				name, s.Execution.Count, s.BreakerSummary().Opens, s.Config.CircuitBreakerFailureThreshold, Profile)
 		}
 	}
 }

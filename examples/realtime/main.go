@@ -1,7 +1,6 @@
 package realtime
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -16,6 +15,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/flujo/flujo/examples/internal/report"
 	"github.com/flujo/flujo/runtime"
 )
 
@@ -88,45 +88,105 @@ func demoRequests() []demoRequest {
 	}
 }
 
-// runDemo sends demoRequests to h in-process and prints the responses, the
-// statistics and the recommendations.
-func runDemo(w io.Writer, h http.Handler, upstream *Upstream) error {
-	fmt.Fprintf(w, "== requests (profile %s)\n", Profile)
+// exchange is a demo request and the handler's response.
+type exchange struct {
+	demoRequest
+	code       int
+	retryAfter string
+	reply      []byte
+}
+
+// sendDemo sends demoRequests to h in-process, setting upstream's mode
+// before each, and returns the exchanges.
+func sendDemo(h http.Handler, upstream *Upstream) []exchange {
+	var out []exchange
 	for _, d := range demoRequests() {
 		upstream.SetMode(d.mode)
 		rec := httptest.NewRecorder()
 		h.ServeHTTP(rec, httptest.NewRequest(d.method, d.path, strings.NewReader(d.body)))
-		fmt.Fprintf(w, "-- %s (upstream %s)\n%s %s %s\n", d.note, d.mode, d.method, d.path, d.body)
-		fmt.Fprintf(w, "%d %s", rec.Code, http.StatusText(rec.Code))
-		if ra := rec.Header().Get("Retry-After"); ra != "" {
-			fmt.Fprintf(w, " (Retry-After: %s)", ra)
+		out = append(out, exchange{d, rec.Code, rec.Header().Get("Retry-After"), rec.Body.Bytes()})
+	}
+	return out
+}
+
+// succeeded counts the exchanges answered 200 OK.
+func succeeded(xs []exchange) int {
+	n := 0
+	for _, x := range xs {
+		if x.code == http.StatusOK {
+			n++
 		}
-		fmt.Fprintf(w, "\n%s", rec.Body.String())
 	}
+	return n
+}
 
-	rec := httptest.NewRecorder()
-	h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/v1/stats", nil))
-	if rec.Code != http.StatusOK {
-		return fmt.Errorf("GET /v1/stats: %d %s", rec.Code, rec.Body.String())
+// runDemo sends demoRequests to h in-process and prints them and their
+// responses as a table, then one answer and one request body in full. It
+// returns the exchanges.
+func runDemo(w io.Writer, h http.Handler, upstream *Upstream) ([]exchange, error) {
+	xs := sendDemo(h, upstream)
+	fmt.Fprintf(w, "== examples/realtime: an HTTP API answering questions about flujo.json, one pipeline run per request (ExecutorCore, profile %s)\n", Profile)
+	rows := [][]string{{"#", "request", "upstream", "response"}}
+	var answer string
+	for i, x := range xs {
+		resp, err := x.summary()
+		if err != nil {
+			return nil, fmt.Errorf("request %d (%s): %w", i+1, x.note, err)
+		}
+		if answer == "" && x.code == http.StatusOK {
+			var a AnswerResponse
+			if err := json.Unmarshal(x.reply, &a); err != nil {
+				return nil, fmt.Errorf("request %d (%s): %w", i+1, x.note, err)
+			}
+			answer = fmt.Sprintf("the answer to request %d: %s", i+1, a.Answer)
+		}
+		rows = append(rows, []string{fmt.Sprint(i + 1), x.note, x.mode.String(), resp})
 	}
-	var stats bytes.Buffer
-	if err := json.Indent(&stats, rec.Body.Bytes(), "", "  "); err != nil {
-		return fmt.Errorf("GET /v1/stats: %w", err)
+	report.Table(w, rows)
+	fmt.Fprintf(w, "each request is %s %s with a JSON body, e.g. %s; upstream: how the simulated model behaves for it.\n", xs[1].method, xs[1].path, xs[1].body)
+	fmt.Fprintln(w, "response: the status, then the reply's tokens and sources, or the error's code, step and cause; a body that is not JSON is refused before any pipeline runs.")
+	if answer != "" {
+		fmt.Fprintln(w, answer)
 	}
-	fmt.Fprintf(w, "\n== optimization stats (GET /v1/stats)\n%s", stats.String())
+	return xs, nil
+}
 
-	rec = httptest.NewRecorder()
-	h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/v1/recommendations", nil))
-	var recs []runtime.Recommendation
-	if err := json.Unmarshal(rec.Body.Bytes(), &recs); err != nil {
-		return fmt.Errorf("GET /v1/recommendations: %w", err)
+// summary renders the response in a line: the status, then what the reply
+// cost and cites, or the error's code, step and cause.
+func (x exchange) summary() (string, error) {
+	if x.code == http.StatusOK {
+		var a AnswerResponse
+		if err := json.Unmarshal(x.reply, &a); err != nil {
+			return "", err
+		}
+		return fmt.Sprintf("200 OK: %d tokens, %s, sources %s", a.Usage.PromptTokens+a.Usage.CompletionTokens,
+			report.Count(a.Attempts, "attempt", "attempts"), strings.Join(a.Sources, ", ")), nil
 	}
-	fmt.Fprintln(w, "\n== performance recommendations (GET /v1/recommendations)")
-	if len(recs) == 0 {
-		fmt.Fprintln(w, "none: every counter is within the configured thresholds")
+	var e ErrorResponse
+	if err := json.Unmarshal(x.reply, &e); err != nil {
+		return "", err
 	}
-	for _, r := range recs {
-		fmt.Fprintf(w, "[%s] %s: %s (%s)\n", r.Priority, r.ID, r.Description, r.Impact)
+	s := fmt.Sprintf("%d %s", x.code, e.Error.Code)
+	if e.Error.Step != "" {
+		s += " at " + e.Error.Step
 	}
-	return nil
+	s += ": " + cause(e.Error.Message)
+	if x.retryAfter != "" {
+		s += " (Retry-After: " + x.retryAfter + ")"
+	}
+	return s, nil
+}
+
+// cause is the end of an error message: what failed, without the wrapping
+// of the step and of the error's type.
+func cause(msg string) string {
+	if i := strings.LastIndex(msg, "failed with "); i >= 0 {
+		if j := strings.Index(msg[i:], ": "); j >= 0 {
+			return msg[i+j+2:]
+		}
+	}
+	if i := strings.LastIndex(msg, " failed: "); i >= 0 {
+		return msg[i+len(" failed: "):]
+	}
+	return msg
 }

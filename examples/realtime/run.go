@@ -6,8 +6,6 @@
 package realtime
 
 import (
-	"github.com/flujo/flujo/examples/internal/statscmp"
-
 	"context"
 	"flag"
 	"fmt"
@@ -16,6 +14,8 @@ import (
 	"time"
 
 	"github.com/flujo/flujo"
+	"github.com/flujo/flujo/examples/internal/report"
+	"github.com/flujo/flujo/examples/internal/statscmp"
 )
 
 // Main is the whole realtime command, testable in-process: it parses args,
@@ -49,6 +49,7 @@ func MainWith(ctx context.Context, args []string, stdout, stderr io.Writer, o Op
 	latency := fs.Duration("latency", time.Millisecond, "time the simulated upstream model takes to answer")
 	mode := Healthy
 	fs.Var(&mode, "upstream", "how the simulated upstream model starts: healthy, failing, hanging or garbled")
+	jsonPath := fs.String("json", "", "with -demo, "+report.JSONFlagUsage)
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -75,10 +76,7 @@ func MainWith(ctx context.Context, args []string, stdout, stderr io.Writer, o Op
 		return 1
 	}
 	if *demo {
-		err = runDemo(stdout, h, upstream)
-		if err == nil {
-			err = runGenerated(stdout, core, *latency, opts...)
-		}
+		err = demoBoth(stdout, h, upstream, core, *latency, *jsonPath, opts...)
 	} else {
 		var root http.Handler = h
 		if o.Routes != nil {
@@ -112,27 +110,54 @@ func (g generatedExecutor) Run(ctx context.Context, q Question, opts ...flujo.Ex
 	return out, res, err
 }
 
-// runGenerated sends the demo requests again, to a handler on the generated
-// executor (configured by flujo.json, the same profile) and a fresh
-// upstream, and prints its stats next to the ExecutorCore's.
-func runGenerated(w io.Writer, core *flujo.ExecutorCore, latency time.Duration, opts ...flujo.CoreOption) error {
-	upstream, err := NewUpstream(latency)
+// demoBoth runs the demo on h (on core), then on the generated executor,
+// prints their key figures side by side and core's recommendations, and
+// with a jsonPath writes both executors' full figures there.
+func demoBoth(w io.Writer, h *Handler, upstream *Upstream, core *flujo.ExecutorCore, latency time.Duration, jsonPath string, opts ...flujo.CoreOption) error {
+	want, err := runDemo(w, h, upstream)
 	if err != nil {
 		return err
 	}
-	gen, err := NewAnswerExecutor(opts...)
+	gen, err := runGenerated(w, core, want, latency, opts...)
 	if err != nil {
 		return err
+	}
+	if jsonPath == "" {
+		return nil
+	}
+	return report.WriteJSON(jsonPath, w, map[string]report.Figures{"executor_core": report.FiguresOf(core), "generated": gen})
+}
+
+// runGenerated sends the demo requests again, to a handler on the generated
+// executor (configured by flujo.json, the same profile) and a fresh
+// upstream, prints its key figures next to the ExecutorCore's and the
+// ExecutorCore's recommendations, and returns the generated executor's
+// figures.
+func runGenerated(w io.Writer, core *flujo.ExecutorCore, want []exchange, latency time.Duration, opts ...flujo.CoreOption) (report.Figures, error) {
+	upstream, err := NewUpstream(latency)
+	if err != nil {
+		return report.Figures{}, err
+	}
+	gen, err := NewAnswerExecutor(opts...)
+	if err != nil {
+		return report.Figures{}, err
 	}
 	defer gen.Close(context.Background())
 	h, err := NewHandlerFor(generatedExecutor{gen}, upstream)
 	if err != nil {
-		return err
+		return report.Figures{}, err
 	}
-	if err := runDemo(io.Discard, h, upstream); err != nil {
-		return err
+	got := sendDemo(h, upstream)
+	same := 0
+	for i := range got {
+		if got[i].code == want[i].code && string(got[i].reply) == string(want[i].reply) {
+			same++
+		}
 	}
-	fmt.Fprintln(w, "\n== generated executor (flujo_gen.go) next to the ExecutorCore, same requests")
-	statscmp.Print(w, "ExecutorCore", "AnswerExecutor", core.OptimizationStats(), gen.OptimizationStats())
-	return nil
+	fmt.Fprintf(w, "\n-- key figures: the ExecutorCore next to AnswerExecutor, which flujogen generated (flujo_gen.go); %d of %d responses identical\n", same, len(got))
+	statscmp.Print(w,
+		statscmp.Engine{Name: "ExecutorCore", Stats: core.OptimizationStats(), Succeeded: succeeded(want)},
+		statscmp.Engine{Name: "AnswerExecutor", Stats: gen.OptimizationStats(), Succeeded: succeeded(got)})
+	report.Recommendations(w, core.PerformanceRecommendations())
+	return report.FiguresOf(gen), nil
 }

@@ -21,7 +21,11 @@
 //
 // Run it from the module root:
 //
-//	go run ./examples/triage [-seed N] [-latency D]
+//	go run ./examples/triage [-seed N] [-latency D] [-json FILE]
+//
+// It prints the results as a table, the key figures of the ExecutorCore next
+// to the generated executor's, the recommendations and a load phase; -json
+// writes the full statistics and recommendations of each executor to FILE.
 package main
 
 //go:generate go tool flujogen generate

@@ -44,7 +44,7 @@ func TestGeneratedMatchesCore(t *testing.T) {
 			t.Errorf("ticket %d:\n generated %s\n core      %s", i, got[i].Summary(), want[i].Summary())
 		}
 	}
-	for _, r := range statscmp.Rows(core.OptimizationStats(), gen.OptimizationStats()) {
+	for _, r := range statscmp.Counters(core.OptimizationStats(), gen.OptimizationStats()) {
 		if r.Left != r.Right {
 			t.Errorf("%s: ExecutorCore %s, generated %s", r.Name, r.Left, r.Right)
 		}

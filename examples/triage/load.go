@@ -5,9 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"maps"
 	"math/rand/v2"
-	"slices"
 	"time"
 
 	"github.com/flujo/flujo"
@@ -192,33 +190,22 @@ func runLoad(ctx context.Context, seed uint64, stdout, stderr io.Writer) int {
 func printLoad(w io.Writer, rep LoadReport) {
 	p, cfg := rep.Plan, rep.Config
 	span := time.Duration(p.Tickets()) * p.Interval
-	fmt.Fprintf(w, "\n== load phase: %d tickets during an incident of %s (seed %d)\n", p.Tickets(), LargeModel, p.Seed)
-	fmt.Fprintf(w, "executor: a new ExecutorCore on the embedded defaults (circuit_breaker_failure_threshold %d, circuit_breaker_recovery_timeout_seconds %d),\n",
-		cfg.CircuitBreakerFailureThreshold, cfg.CircuitBreakerRecoveryTimeoutSeconds)
-	fmt.Fprintf(w, "          on a simulated clock: one ticket every %v, %v in all\n", p.Interval, span)
-	fmt.Fprintf(w, "%-10s %7s %9s %10s %6s %17s %15s %6s\n", "stage", "tickets", "overload%", "malformed%", "large", "fallback(breaker)", "fallback(model)", "failed")
+	fmt.Fprintf(w, "\n-- load phase: %d tickets during an incident of %s (seed %d), on a new ExecutorCore on the embedded defaults and a simulated clock: one ticket every %v, %v in all\n",
+		p.Tickets(), LargeModel, p.Seed, p.Interval, span)
+	rows := [][]string{{"stage", "tickets", "overloaded", "malformed", "large", "fallback(breaker)", "fallback(model)", "failed"}}
 	for _, s := range rep.Stages {
-		fmt.Fprintf(w, "%-10s %7d %9d %10d %6d %17d %15d %6d\n", s.Stage.Name, s.Stage.Tickets, s.Stage.OverloadPercent, s.Stage.MalformedPercent,
-			s.Large, s.FallbackBreaker, s.FallbackModel, s.Failed)
+		rows = append(rows, []string{s.Stage.Name, fmt.Sprint(s.Stage.Tickets), fmt.Sprintf("%d%%", s.Stage.OverloadPercent), fmt.Sprintf("%d%%", s.Stage.MalformedPercent),
+			fmt.Sprint(s.Large), fmt.Sprint(s.FallbackBreaker), fmt.Sprint(s.FallbackModel), fmt.Sprint(s.Failed)})
 	}
-	fmt.Fprint(w, "model calls:")
-	for i, m := range slices.Sorted(maps.Keys(rep.Calls)) {
-		c := rep.Calls[m]
-		if i > 0 {
-			fmt.Fprint(w, ",")
-		}
-		fmt.Fprintf(w, " %s %d", m, c.Calls)
-		if c.Overloaded+c.Malformed > 0 {
-			fmt.Fprintf(w, " (%d overloaded, %d malformed)", c.Overloaded, c.Malformed)
-		}
-	}
-	fmt.Fprintln(w)
+	report.Table(w, rows)
+	fmt.Fprintf(w, "overloaded, malformed: %s's failure rates in the stage; tickets classified by %s (large), by %s while the breaker of classify was open (fallback(breaker)) or after %s failed (fallback(model)).\n",
+		LargeModel, LargeModel, SmallModel, LargeModel)
+	fmt.Fprintf(w, "model calls: %s\n", modelCalls(rep.Calls))
 	e := rep.Stats.Errors
-	fmt.Fprintf(w, "errors: %d step executions, %d failed (%.1f%%); %d recovery attempts, %d recovered (%.1f%%); %d retries\n",
-		e.Executions, e.Failures, 100*e.ErrorRate(), e.RecoveryAttempts, e.Recoveries, 100*e.RecoverySuccessRate(), e.Retries)
+	fmt.Fprintf(w, "step executions: %d, %d failed (%.1f%%); %d retries; %d recovery attempts, %d recovered (%.1f%%)\n",
+		e.Executions, e.Failures, 100*e.ErrorRate(), e.Retries, e.RecoveryAttempts, e.Recoveries, 100*e.RecoverySuccessRate())
 	b := rep.Stats.Steps["classify"].CircuitBreaker
-	fmt.Fprintf(w, "breaker of classify: %d calls, %d failed (%.1f%%), %d rejected, %d opens, now %s\n",
-		b.Calls, b.Failures, 100*b.FailureRate(), b.Rejections, b.Opens, b.State)
-	fmt.Fprintln(w, "\n== load phase: performance recommendations (from the load executor's live counters)")
+	fmt.Fprintf(w, "breaker of classify (threshold %d failures): %d calls, %d failed (%.1f%%), %d rejected, opened %d times, now %s\n",
+		cfg.CircuitBreakerFailureThreshold, b.Calls, b.Failures, 100*b.FailureRate(), b.Rejections, b.Opens, b.State)
 	report.Recommendations(w, rep.Recommendations)
 }

@@ -146,19 +146,19 @@ func TestRunPrintsLoadPhase(t *testing.T) {
 		t.Fatalf("exit %d: %s", code, errb.String())
 	}
 	text := out.String()
-	i := strings.Index(text, "\n== load phase: ")
+	i := strings.Index(text, "\n-- load phase: ")
 	if i < 0 {
 		t.Fatal("no load phase in the output")
 	}
 	load := text[i:]
 	for _, want := range []string{
-		"a new ExecutorCore on the embedded defaults",
-		"incident ",
-		"breaker of classify: ",
-		"[high] errors-low-recovery: ",
-		"change circuit_breaker_failure_threshold: 10 -> 5 ",
-		"[high] breaker-flapping: ",
-		"change circuit_breaker_recovery_timeout_seconds: 60 -> 120 ",
+		"on a new ExecutorCore on the embedded defaults",
+		"\nincident   300 ",
+		"\nbreaker of classify (threshold 10 failures): ",
+		"\nRecommendation (high priority, errors-low-recovery): ",
+		"\n  Set circuit_breaker_failure_threshold from 10 to 5 ",
+		"\nRecommendation (high priority, breaker-flapping): ",
+		"\n  Set circuit_breaker_recovery_timeout_seconds from 60 to 120 ",
 	} {
 		if !strings.Contains(load, want) {
 			t.Errorf("load phase output lacks %q:\n%s", want, load)

@@ -4,9 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"maps"
+	"slices"
 	"strings"
 
 	"github.com/flujo/flujo"
+	"github.com/flujo/flujo/examples/internal/report"
 )
 
 // Outcome is one ticket's run.
@@ -46,38 +50,94 @@ func TriageAllWith(ctx context.Context, run TriageFunc, tickets []Ticket) []Outc
 	return out
 }
 
-// Summary renders the outcome on one line.
-func (o Outcome) Summary() string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "%s ", o.Ticket.ID)
+// Summary renders the outcome on one line. Two runs with equal summaries
+// routed the ticket alike, at the same cost.
+func (o Outcome) Summary() string { return strings.Join(o.Cells(), " | ") }
+
+// CellsHeader heads the columns of Cells.
+func CellsHeader() []string {
+	return []string{"ticket", "route", "queue", "assignee", "category", "priority", "classify", "cost", "tokens", "sentiment, or why not routed"}
+}
+
+// Cells renders the outcome as one row of the results table, the columns of
+// CellsHeader. A ticket that was not routed has "stopped" (by its usage
+// limits) or "failed" as its route, and the reason in the last column.
+func (o Outcome) Cells() []string {
+	row := make([]string, 0, 10)
+	row = append(row, o.Ticket.ID)
 	var ule *flujo.UsageLimitExceededError
 	var se *flujo.StepError
+	var note string
 	switch {
 	case o.Err == nil:
 		route, _ := o.Result.Step("route")
-		fmt.Fprintf(&b, "%-6s -> %-7s %-16s %s/%s", route.BranchKey, o.Routed.Queue, o.Routed.Assignee, o.Routed.Category, o.Routed.Priority)
+		row = append(row, route.BranchKey, o.Routed.Queue, o.Routed.Assignee, o.Routed.Category, o.Routed.Priority)
 	case errors.As(o.Err, &ule):
-		fmt.Fprintf(&b, "stopped by %s: $%.4f and %d tokens used of $%g and %d; ran: %s",
+		row = append(row, "stopped", "", "", "", "")
+		note = fmt.Sprintf("%s: $%.4f and %d tokens used of $%g and %d; ran: %s",
 			ule.Limit, ule.Cost, ule.Tokens, ule.Limits.TotalCostLimit, ule.Limits.TotalTokensLimit,
 			strings.Join(stepNames(ule.Partial), ", "))
 	case errors.As(o.Err, &se):
-		fmt.Fprintf(&b, "failed at %s: %s", strings.Join(se.Path, "/"), se.Feedback)
+		row = append(row, "failed", "", "", "", "")
+		why := se.Feedback
+		if epe := (*EmptyPromptError)(nil); errors.As(o.Err, &epe) {
+			why = "no subject and no body: both models refuse it, and it is not retried (EmptyPromptError is permanent)"
+		}
+		note = fmt.Sprintf("at %s: %s", strings.Join(se.Path, "/"), why)
 	default:
-		fmt.Fprintf(&b, "failed: %v", o.Err)
+		row = append(row, "failed", "", "", "", "")
+		note = o.Err.Error()
 	}
+	classify, cost, toks := "", "", ""
 	if o.Result != nil {
 		if c, ok := o.Result.Step("classify"); ok {
-			fmt.Fprintf(&b, " | classify attempts=%d", c.Attempts)
+			classify = fmt.Sprint(c.Attempts)
 			if c.FallbackTriggered && c.Success {
-				fmt.Fprintf(&b, " fallback (%s)", shorten(c.OriginalError.Error(), 60))
+				classify += ", fallback"
+				note = "fallback after: " + c.OriginalError.Error()
 			}
 		}
-		fmt.Fprintf(&b, " | $%.4f %d tokens", o.Result.TotalCost, o.Result.TotalTokens)
+		cost, toks = fmt.Sprintf("$%.4f", o.Result.TotalCost), fmt.Sprint(o.Result.TotalTokens)
 	}
 	if o.State.Sentiment != "" {
-		fmt.Fprintf(&b, " | %s", o.State.Sentiment)
+		note = strings.TrimSuffix(o.State.Sentiment+"; "+note, "; ")
 	}
-	return b.String()
+	return append(row, classify, cost, toks, note)
+}
+
+// printOutcomes prints the results table and the legend of its columns.
+func printOutcomes(w io.Writer, outcomes []Outcome) {
+	rows := [][]string{CellsHeader()}
+	for _, o := range outcomes {
+		rows = append(rows, o.Cells())
+	}
+	report.Table(w, rows)
+	fmt.Fprintf(w, "classify: attempts of the classify step, retries included; fallback: %s classified the ticket after %s failed; stopped: the run went over the ticket's budget of $%g and %d tokens.\n",
+		SmallModel, LargeModel, TicketCostLimit, TicketTokenLimit)
+}
+
+// modelCalls renders the simulated models' calls by outcome on one line.
+func modelCalls(calls map[string]ModelCalls) string {
+	var parts []string
+	for _, m := range slices.Sorted(maps.Keys(calls)) {
+		c := calls[m]
+		var why []string
+		if c.Overloaded > 0 {
+			why = append(why, fmt.Sprintf("%d overloaded", c.Overloaded))
+		}
+		if c.Malformed > 0 {
+			why = append(why, fmt.Sprintf("%d malformed", c.Malformed))
+		}
+		if c.Rejected > 0 {
+			why = append(why, report.Count(c.Rejected, "prompt", "prompts")+" refused as empty or too long")
+		}
+		s := fmt.Sprintf("%s %d", m, c.Calls)
+		if len(why) > 0 {
+			s += " (" + strings.Join(why, ", ") + ")"
+		}
+		parts = append(parts, s)
+	}
+	return strings.Join(parts, ", ")
 }
 
 // stepNames lists the top-level steps a run recorded.
@@ -90,11 +150,4 @@ func stepNames(r *flujo.PipelineResult) []string {
 		names[i] = s.Name
 	}
 	return names
-}
-
-func shorten(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n-3] + "..."
 }

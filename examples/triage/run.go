@@ -10,9 +10,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"maps"
 	"os"
-	"slices"
 	"time"
 
 	"github.com/flujo/flujo"
@@ -32,6 +30,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.DurationVar(&sim.MaxLatency, "latency", 2*time.Millisecond, "longest simulated model call")
 	fs.IntVar(&sim.OverloadPercent, "overload", sim.OverloadPercent, "percent of large-model calls that fail as overloaded")
 	fs.IntVar(&sim.MalformedPercent, "malformed", sim.MalformedPercent, "percent of large-model calls that answer nonsense")
+	jsonPath := fs.String("json", "", report.JSONFlagUsage)
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -47,28 +46,35 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	defer core.Close(context.Background())
 
-	outcomes := TriageAll(WithLLM(ctx, llm), core, SampleTickets())
+	tickets := SampleTickets()
+	outcomes := TriageAll(WithLLM(ctx, llm), core, tickets)
+	fmt.Fprintf(stdout, "== examples/triage: %d support tickets classified by a simulated language model, then routed (ExecutorCore, embedded defaults)\n", len(tickets))
+	printOutcomes(stdout, outcomes)
+	fmt.Fprintf(stdout, "model calls: %s\n", modelCalls(llm.Calls()))
 
-	fmt.Fprintln(stdout, "== results")
-	for _, o := range outcomes {
-		fmt.Fprintln(stdout, o.Summary())
-	}
-	fmt.Fprintln(stdout, "\n== model calls")
-	calls := llm.Calls()
-	for _, m := range slices.Sorted(maps.Keys(calls)) {
-		c := calls[m]
-		fmt.Fprintf(stdout, "%-9s calls=%d overloaded=%d malformed=%d rejected=%d\n", m, c.Calls, c.Overloaded, c.Malformed, c.Rejected)
-	}
-	fmt.Fprintln(stdout)
-	if err := report.Stats(stdout, core); err != nil {
+	gen, err := runGenerated(ctx, sim, core, outcomes, stdout)
+	if err != nil {
 		fmt.Fprintln(stderr, err)
 		return 1
 	}
-	if err := runGenerated(ctx, sim, core, outcomes, stdout); err != nil {
-		fmt.Fprintln(stderr, err)
+	rep, err := RunLoad(ctx, DefaultLoadPlan(sim.Seed))
+	if err != nil {
+		fmt.Fprintln(stderr, "load phase:", err)
 		return 1
 	}
-	return runLoad(ctx, sim.Seed, stdout, stderr)
+	printLoad(stdout, rep)
+	if *jsonPath != "" {
+		figures := map[string]report.Figures{
+			"executor_core": report.FiguresOf(core),
+			"generated":     gen,
+			"load_phase":    {Stats: rep.Stats, Recommendations: rep.Recommendations},
+		}
+		if err := report.WriteJSON(*jsonPath, stdout, figures); err != nil {
+			fmt.Fprintln(stderr, err)
+			return 1
+		}
+	}
+	return 0
 }
 
 // GeneratedTriage runs Triage on the executor flujogen generated from it
@@ -85,16 +91,17 @@ func GeneratedTriage(e *TriageExecutor) TriageFunc {
 }
 
 // runGenerated runs the sample tickets again on the generated executor, with
-// a simulated model of the same settings, and prints its stats next to the
-// ExecutorCore's.
-func runGenerated(ctx context.Context, sim SimConfig, core *flujo.ExecutorCore, want []Outcome, stdout io.Writer) error {
+// a simulated model of the same settings, prints its key figures next to the
+// ExecutorCore's and the ExecutorCore's recommendations, and returns the
+// generated executor's figures.
+func runGenerated(ctx context.Context, sim SimConfig, core *flujo.ExecutorCore, want []Outcome, stdout io.Writer) (report.Figures, error) {
 	llm, err := NewSimLLM(sim)
 	if err != nil {
-		return err
+		return report.Figures{}, err
 	}
 	gen, err := NewTriageExecutor()
 	if err != nil {
-		return err
+		return report.Figures{}, err
 	}
 	defer gen.Close(context.Background())
 	got := TriageAllWith(WithLLM(ctx, llm), GeneratedTriage(gen), SampleTickets())
@@ -104,7 +111,21 @@ func runGenerated(ctx context.Context, sim SimConfig, core *flujo.ExecutorCore, 
 			same++
 		}
 	}
-	fmt.Fprintf(stdout, "\n== generated executor (flujo_gen.go) next to the ExecutorCore: same %d tickets, %d of %d results identical\n", len(got), same, len(got))
-	statscmp.Print(stdout, "ExecutorCore", "TriageExecutor", core.OptimizationStats(), gen.OptimizationStats())
-	return nil
+	fmt.Fprintf(stdout, "\n-- key figures: the ExecutorCore next to TriageExecutor, which flujogen generated (flujo_gen.go); %d of %d results identical\n", same, len(got))
+	statscmp.Print(stdout,
+		statscmp.Engine{Name: "ExecutorCore", Stats: core.OptimizationStats(), Succeeded: countRouted(want)},
+		statscmp.Engine{Name: "TriageExecutor", Stats: gen.OptimizationStats(), Succeeded: countRouted(got)})
+	report.Recommendations(stdout, core.PerformanceRecommendations())
+	return report.FiguresOf(gen), nil
+}
+
+// countRouted counts the outcomes that routed their ticket.
+func countRouted(outcomes []Outcome) int {
+	n := 0
+	for _, o := range outcomes {
+		if o.Err == nil {
+			n++
+		}
+	}
+	return n
 }

@@ -5,12 +5,16 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
 	"go.uber.org/goleak"
 
 	"github.com/flujo/flujo"
+	"github.com/flujo/flujo/examples/internal/report"
+	"github.com/flujo/flujo/examples/internal/statscmp"
 	"github.com/flujo/flujo/runtime"
 )
 
@@ -313,32 +317,77 @@ func TestStatsCountTheBatch(t *testing.T) {
 	}
 }
 
-func TestRunPrintsResultsStatsAndRecommendations(t *testing.T) {
+func TestRunPrintsResultsKeyFiguresAndRecommendations(t *testing.T) {
 	var out, errb bytes.Buffer
 	if code := run(context.Background(), []string{"-latency=0"}, &out, &errb); code != 0 {
 		t.Fatalf("exit %d: %s", code, errb.String())
 	}
 	text := out.String()
-	for _, want := range []string{"== results", "FL-101 urgent", "FL-107 stopped by total_cost_limit", "== model calls", "== optimization stats", "== performance recommendations"} {
+	for _, want := range []string{
+		"== examples/triage: 12 support tickets",
+		"\nFL-101  urgent   on-call  on-call engineer  outage",
+		"\nFL-107  stopped ",
+		"total_cost_limit: $0.0342 and 3304 tokens used of $0.03 and 8000; ran: classify",
+		"\nFL-108  failed ",
+		"\nclassify: attempts of the classify step",
+		"\nmodel calls: sim-large 15 (",
+		"12 of 12 results identical",
+		"\nRecommendations: none;",
+	} {
 		if !strings.Contains(text, want) {
-			t.Errorf("output lacks %q", want)
+			t.Errorf("output lacks %q:\n%s", want, text)
 		}
 	}
-	start := strings.Index(text, "== optimization stats\n")
-	end := strings.Index(text, "\n== performance recommendations")
-	if start < 0 || end < start {
-		t.Fatal("stats section not found")
+	if !hasRow(text, "runs", "12, 10 succeeded (83%)", 2) || !hasRow(text, "circuit breakers", "7 closed, never opened", 2) {
+		t.Errorf("key figures lack the runs or the breakers of both engines:\n%s", text)
 	}
-	var stats struct {
-		Execution struct {
-			Count int `json:"count"`
-		} `json:"execution"`
+	for _, m := range []string{statscmp.Measured, statscmp.Scheduled, statscmp.Unexpected} {
+		if strings.Contains(text, "  "+m+"\n") != strings.Contains(text, "\n"+m+" ") {
+			t.Errorf("mark %q shown without its legend line, or the reverse:\n%s", m, text)
+		}
 	}
-	if err := json.Unmarshal([]byte(text[start+len("== optimization stats\n"):end]), &stats); err != nil {
-		t.Fatalf("stats are not JSON: %v", err)
+	if strings.Contains(text, "{") {
+		t.Errorf("output holds JSON; it belongs behind -json:\n%s", text)
 	}
-	if stats.Execution.Count != len(SampleTickets()) {
-		t.Errorf("printed execution count %d, want %d", stats.Execution.Count, len(SampleTickets()))
+	if n := strings.Count(text, "\n"); n > report.DemoLines {
+		t.Errorf("the demo prints %d lines, more than its share of %d:\n%s", n, report.DemoLines, text)
+	}
+}
+
+func TestRunWritesFullFiguresWithJSON(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "triage.json")
+	var out, errb bytes.Buffer
+	if code := run(context.Background(), []string{"-latency=0", "-json", path}, &out, &errb); code != 0 {
+		t.Fatalf("exit %d: %s", code, errb.String())
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var figures map[string]struct {
+		Stats struct {
+			Execution struct {
+				Count int `json:"count"`
+			} `json:"execution"`
+			Config struct {
+				Threshold int `json:"circuit_breaker_failure_threshold"`
+			} `json:"config"`
+		} `json:"stats"`
+		Recommendations []struct {
+			ID string `json:"id"`
+		} `json:"recommendations"`
+	}
+	if err := json.Unmarshal(data, &figures); err != nil {
+		t.Fatalf("%s is not JSON: %v", path, err)
+	}
+	for name, want := range map[string]int{"executor_core": len(SampleTickets()), "generated": len(SampleTickets()), "load_phase": DefaultLoadPlan(7).Tickets()} {
+		f, ok := figures[name]
+		if !ok || f.Stats.Execution.Count != want || f.Stats.Config.Threshold != 10 {
+			t.Errorf("%s: present %v, %d runs, threshold %d; want %d runs on the defaults", name, ok, f.Stats.Execution.Count, f.Stats.Config.Threshold, want)
+		}
+	}
+	if len(figures["load_phase"].Recommendations) == 0 {
+		t.Error("load phase: no recommendations in the JSON")
 	}
 }
 
@@ -423,4 +472,15 @@ func TestNewSimLLMRejectsBadSettings(t *testing.T) {
 			t.Errorf("%+v: %v, want an error with %q", tt.cfg, err, tt.want)
 		}
 	}
+}
+
+// hasRow reports whether text has a line that starts with name followed by
+// two spaces and holds cell n times.
+func hasRow(text, name, cell string, n int) bool {
+	for _, l := range strings.Split(text, "\n") {
+		if strings.HasPrefix(l, name+"  ") && strings.Count(l, cell) == n {
+			return true
+		}
+	}
+	return false
 }
