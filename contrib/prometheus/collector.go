@@ -30,6 +30,13 @@ const (
 	// LabelState is a circuit breaker state: "closed", "half_open" or
 	// "open".
 	LabelState = "state"
+	// LabelResult is how a shared-store operation ended: "hit" or "miss"
+	// for the shared cache; "reserved", "refused" or "local" for shared
+	// budgets.
+	LabelResult = "result"
+	// LabelDirection says whether a breaker transition was "sent" to the
+	// other replicas or "applied" here from them.
+	LabelDirection = "direction"
 )
 
 // The values of LabelOutcome.
@@ -60,6 +67,8 @@ type Collector struct {
 	memory, pressure, cpu                                               *prom.Desc
 	poolGets, poolHits, poolMisses, poolPuts, poolDrops                 *prom.Desc
 	poolIdle, poolCapacity                                              *prom.Desc
+	sharedHealthy, sharedCalls, sharedDegraded                          *prom.Desc
+	sharedCache, sharedBreaker, sharedBudget                            *prom.Desc
 }
 
 // NewCollector returns a Collector of src's metrics, each labelled
@@ -134,6 +143,13 @@ func NewCollector(pipeline string, src Source) (*Collector, error) {
 	c.poolDrops = desc("pool_drops_total", "Objects returned to the pools and discarded.")
 	c.poolIdle = desc("pool_idle_objects", "Objects idle in the pools now.")
 	c.poolCapacity = desc("pool_capacity_objects", "Most idle objects the pools keep.")
+
+	c.sharedHealthy = desc("shared_store_healthy", "1 when the last call to the shared store (Redis or Valkey, WithShared) succeeded.")
+	c.sharedCalls = desc("shared_calls_total", "Calls the executor made to the shared store.")
+	c.sharedDegraded = desc("shared_degraded_calls_total", "Calls to the shared store that failed or timed out; the executor used its local state instead.")
+	c.sharedCache = desc("shared_cache_lookups_total", "Second-level (shared) cache lookups, by result: hit or miss.", LabelResult)
+	c.sharedBreaker = desc("shared_breaker_transitions_total", "Breaker transitions sent to the other replicas (sent) and applied here from them (applied).", LabelDirection)
+	c.sharedBudget = desc("shared_budget_reservations_total", "Reservations on shared budgets, by result: reserved, refused, or local (made on a process-local budget while the store did not answer).", LabelResult)
 	return c, nil
 }
 
@@ -159,6 +175,7 @@ func (c *Collector) descs() []*prom.Desc {
 		c.telRecorded, c.telExported, c.telDropped, c.telSinkErrors, c.telBatches,
 		c.memory, c.pressure, c.cpu,
 		c.poolGets, c.poolHits, c.poolMisses, c.poolPuts, c.poolDrops, c.poolIdle, c.poolCapacity,
+		c.sharedHealthy, c.sharedCalls, c.sharedDegraded, c.sharedCache, c.sharedBreaker, c.sharedBudget,
 	}
 }
 
@@ -257,6 +274,20 @@ func (c *Collector) Collect(ch chan<- prom.Metric) {
 	counter(c.poolDrops, p.Drops)
 	gauge(c.poolIdle, float64(p.Idle))
 	gauge(c.poolCapacity, float64(p.Capacity))
+
+	// An executor without shared services gets none of their series.
+	if d := st.Distributed; d.Enabled {
+		gauge(c.sharedHealthy, flag(d.Healthy))
+		counter(c.sharedCalls, d.Calls)
+		counter(c.sharedDegraded, d.Degraded)
+		counter(c.sharedCache, d.CacheHits, "hit")
+		counter(c.sharedCache, d.CacheMisses, "miss")
+		counter(c.sharedBreaker, d.BreakerPublished, "sent")
+		counter(c.sharedBreaker, d.BreakerApplied, "applied")
+		counter(c.sharedBudget, d.BudgetReserved, "reserved")
+		counter(c.sharedBudget, d.BudgetRefused, "refused")
+		counter(c.sharedBudget, d.BudgetLocal, "local")
+	}
 }
 
 // histogram turns a latency reading into a const histogram in seconds.

@@ -20,6 +20,7 @@ import (
 	"github.com/flujo/flujo"
 	flujoprom "github.com/flujo/flujo/contrib/prometheus"
 	"github.com/flujo/flujo/examples/hello"
+	"github.com/flujo/flujo/internal/sharedtest"
 	"github.com/flujo/flujo/runtime"
 )
 
@@ -424,5 +425,50 @@ func BenchmarkLatencyHistograms(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		core.LatencyHistograms()
+	}
+}
+
+// TestCollectorSharedServices: an executor with shared services (here the
+// in-memory store the flujo module tests with) exports their figures; one
+// without exports none of those series.
+func TestCollectorSharedServices(t *testing.T) {
+	ctx := context.Background()
+	cfg := runtime.DefaultOptimizationConfig()
+	cfg.EnableCacheOptimization = true
+	core, err := flujo.NewExecutorCore(cfg, flujo.WithShared(sharedtest.New().Replica()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer core.Close(ctx)
+	p := flujo.Pipeline("shared", flujo.Step("double", func(_ context.Context, n int) (int, error) { return 2 * n, nil }, flujo.Cache()))
+	for range 2 { // a miss in both caches, then a hit in the local one
+		if _, err := core.Execute(ctx, p, 21); err != nil {
+			t.Fatal(err)
+		}
+	}
+	const want = `
+# HELP flujo_shared_cache_lookups_total Second-level (shared) cache lookups, by result: hit or miss.
+# TYPE flujo_shared_cache_lookups_total counter
+flujo_shared_cache_lookups_total{pipeline="shared",result="hit"} 0
+flujo_shared_cache_lookups_total{pipeline="shared",result="miss"} 1
+# HELP flujo_shared_degraded_calls_total Calls to the shared store that failed or timed out; the executor used its local state instead.
+# TYPE flujo_shared_degraded_calls_total counter
+flujo_shared_degraded_calls_total{pipeline="shared"} 0
+# HELP flujo_shared_store_healthy 1 when the last call to the shared store (Redis or Valkey, WithShared) succeeded.
+# TYPE flujo_shared_store_healthy gauge
+flujo_shared_store_healthy{pipeline="shared"} 1
+`
+	c := flujoprom.MustNewCollector("shared", core)
+	if err := testutil.CollectAndCompare(c, strings.NewReader(want), "flujo_shared_cache_lookups_total", "flujo_shared_degraded_calls_total", "flujo_shared_store_healthy"); err != nil {
+		t.Error(err)
+	}
+
+	plain, err := flujo.NewExecutorCore(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer plain.Close(ctx)
+	if n := testutil.CollectAndCount(flujoprom.MustNewCollector("plain", plain), "flujo_shared_calls_total", "flujo_shared_store_healthy"); n != 0 {
+		t.Errorf("an executor without shared services exports %d shared series; want none", n)
 	}
 }
