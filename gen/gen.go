@@ -212,6 +212,8 @@ type generator struct {
 	// copies are the deep-copy functions needed, by type key.
 	copies    map[string]string
 	copyOrder []string
+	// copyChecked are the state types checked for deep copies.
+	copyChecked map[string]bool
 
 	// hashes are the hash functions needed, by input type key.
 	hashes    map[string]string

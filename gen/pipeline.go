@@ -111,7 +111,7 @@ func (pg *pipelineGen) collect(n *analysis.Node) {
 			pg.goroutines = true
 		}
 		if n.Kind == analysis.KindStepS && n.Step.State != nil {
-			g.copyFunc(n.Step.State.Type, n.Pos)
+			g.checkStateCopyable(n.Step.State.Type, n.Pos)
 		}
 	case analysis.KindPipeline:
 		if len(n.Children) == 0 {
@@ -360,7 +360,11 @@ func (pg *pipelineGen) leafInit(lp *leafPlan) []jen.Code {
 		leaf.set("Validators", jen.Index().Func().Params(out.Clone()).Error().Values(vs...))
 	}
 	if n.Step.OutReportsUsage {
-		leaf.set("Usage", jen.Func().Params(jen.Id("o").Add(out.Clone())).Add(qr("Usage")).Block(c("return o.Usage()")))
+		if n.Step.Out.Name != "" { // a named type: its method expression
+			leaf.set("Usage", jen.Add(out.Clone()).Dot("Usage"))
+		} else {
+			leaf.set("Usage", jen.Func().Params(jen.Id("o").Add(out.Clone())).Add(qr("Usage")).Block(c("return o.Usage()")))
+		}
 	}
 	if o.BreakerCounts != nil { // else flujo.CountsAsBreakerFailure, set by the kernel
 		leaf.set("BreakerCounts", g.fn(*o.BreakerCounts))

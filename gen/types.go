@@ -159,6 +159,21 @@ func (g *generator) hasRefs(key string, seen map[string]bool) bool {
 	return false
 }
 
+// checkStateCopyable reports, at the first step that takes it, a state
+// type that generated code could not copy. The copy functions themselves
+// are emitted only where code copies (a leaf copies the fields it may
+// write; a Parallel's branches, their write sets or the whole state).
+func (g *generator) checkStateCopyable(key, pos string) {
+	if g.copyChecked[key] {
+		return
+	}
+	if g.copyChecked == nil {
+		g.copyChecked = map[string]bool{}
+	}
+	g.copyChecked[key] = true
+	g.checkCopyable(key, pos, map[string]bool{})
+}
+
 // checkCopyable reports parts a generated copy cannot reach: unexported
 // reference-typed fields of another package's structs, interfaces and
 // recursive pointer types.

@@ -69,9 +69,7 @@ func NewAnswerExecutor(opts ...flujo.CoreOption) (*AnswerExecutor, error) {
 		Name:       "generate",
 		Plain:      Generate,
 		Validators: []func(Reply) error{ValidReply},
-		Usage: func(o Reply) runtime.Usage {
-			return o.Usage()
-		},
+		Usage:      Reply.Usage,
 	}
 	e.stepGenerate.Attempts = 2
 	e.stepGenerate.Timeout = time.Duration(int64(200000000))

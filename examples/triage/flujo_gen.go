@@ -72,18 +72,14 @@ func NewTriageExecutor(opts ...flujo.CoreOption) (*TriageExecutor, error) {
 		Plain:      Classify,
 		Backoff:    runtime.Backoff{Initial: time.Duration(int64(500000)), Max: time.Duration(int64(2000000)), Multiplier: 2},
 		Validators: []func(Classification) error{ValidClassification},
-		Usage: func(o Classification) runtime.Usage {
-			return o.Usage()
-		},
+		Usage:      Classification.Usage,
 	}
 	e.stepClassify.Attempts = 3
 	e.stepClassifyCheap.Leaf = &flujoimpl.Leaf[Ticket, Classification]{
 		Name:       "classify-cheap",
 		Plain:      ClassifyCheap,
 		Validators: []func(Classification) error{ValidClassification},
-		Usage: func(o Classification) runtime.Usage {
-			return o.Usage()
-		},
+		Usage:      Classification.Usage,
 	}
 	e.stepClassifyCheap.Attempts = 2
 	e.stepCrm.Leaf = &flujoimpl.Leaf[Classification, CustomerContext]{
@@ -104,9 +100,7 @@ func NewTriageExecutor(opts ...flujo.CoreOption) (*TriageExecutor, error) {
 			}
 			return out, err
 		},
-		Usage: func(o Sentiment) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: Sentiment.Usage,
 	}
 	e.stepSentiment.Attempts = 2
 	e.stepQueue.Leaf = &flujoimpl.Leaf[Enriched, Routed]{
@@ -282,13 +276,6 @@ func (e *TriageExecutor) runRoute(ctx context.Context, in Enriched, r *flujoimpl
 		return *new(Routed), abort
 	}
 	return flujoimpl.Succeed(res, r.Record, o), nil
-}
-
-// flujogenCopyTriageState returns a deep copy of v.
-func flujogenCopyTriageState(v TriageState) TriageState {
-	c := v
-	c.Flags = flujogenCopySliceString(v.Flags)
-	return c
 }
 
 // flujogenCopySliceString returns a deep copy of v.

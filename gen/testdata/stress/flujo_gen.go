@@ -84,9 +84,7 @@ func NewLoudConflictExecutor(opts ...flujo.CoreOption) (*LoudConflictExecutor, e
 			}
 			return out, err
 		},
-		Usage: func(o Item) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: Item.Usage,
 	}
 	e.stepLa.Attempts = 1
 	e.stepLb.Leaf = &flujoimpl.Leaf[Item, Item]{
@@ -100,25 +98,19 @@ func NewLoudConflictExecutor(opts ...flujo.CoreOption) (*LoudConflictExecutor, e
 			}
 			return out, err
 		},
-		Usage: func(o Item) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: Item.Usage,
 	}
 	e.stepLb.Attempts = 1
 	e.stepLr.Leaf = &flujoimpl.Leaf[Item, Item]{
 		Name:  "lr",
 		Plain: Rescue,
-		Usage: func(o Item) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: Item.Usage,
 	}
 	e.stepLr.Attempts = 2
 	e.stepLc.Leaf = &flujoimpl.Leaf[Item, Item]{
 		Name:  "lc",
 		Plain: LoudC,
-		Usage: func(o Item) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: Item.Usage,
 	}
 	e.stepLc.Attempts = 1
 	e.stepLc.Timeout = time.Duration(int64(20000000))
@@ -290,9 +282,7 @@ func NewLoudIgnoreExecutor(opts ...flujo.CoreOption) (*LoudIgnoreExecutor, error
 			}
 			return out, err
 		},
-		Usage: func(o Item) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: Item.Usage,
 	}
 	e.stepLa.Attempts = 1
 	e.stepLb.Leaf = &flujoimpl.Leaf[Item, Item]{
@@ -306,25 +296,19 @@ func NewLoudIgnoreExecutor(opts ...flujo.CoreOption) (*LoudIgnoreExecutor, error
 			}
 			return out, err
 		},
-		Usage: func(o Item) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: Item.Usage,
 	}
 	e.stepLb.Attempts = 1
 	e.stepLr.Leaf = &flujoimpl.Leaf[Item, Item]{
 		Name:  "lr",
 		Plain: Rescue,
-		Usage: func(o Item) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: Item.Usage,
 	}
 	e.stepLr.Attempts = 2
 	e.stepLc.Leaf = &flujoimpl.Leaf[Item, Item]{
 		Name:  "lc",
 		Plain: LoudC,
-		Usage: func(o Item) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: Item.Usage,
 	}
 	e.stepLc.Attempts = 1
 	e.stepLc.Timeout = time.Duration(int64(20000000))
@@ -496,9 +480,7 @@ func NewLoudKeepFirstExecutor(opts ...flujo.CoreOption) (*LoudKeepFirstExecutor,
 			}
 			return out, err
 		},
-		Usage: func(o Item) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: Item.Usage,
 	}
 	e.stepLa.Attempts = 1
 	e.stepLb.Leaf = &flujoimpl.Leaf[Item, Item]{
@@ -512,25 +494,19 @@ func NewLoudKeepFirstExecutor(opts ...flujo.CoreOption) (*LoudKeepFirstExecutor,
 			}
 			return out, err
 		},
-		Usage: func(o Item) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: Item.Usage,
 	}
 	e.stepLb.Attempts = 1
 	e.stepLr.Leaf = &flujoimpl.Leaf[Item, Item]{
 		Name:  "lr",
 		Plain: Rescue,
-		Usage: func(o Item) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: Item.Usage,
 	}
 	e.stepLr.Attempts = 2
 	e.stepLc.Leaf = &flujoimpl.Leaf[Item, Item]{
 		Name:  "lc",
 		Plain: LoudC,
-		Usage: func(o Item) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: Item.Usage,
 	}
 	e.stepLc.Attempts = 1
 	e.stepLc.Timeout = time.Duration(int64(20000000))
@@ -693,9 +669,7 @@ func NewLoudMapExecutor(opts ...flujo.CoreOption) (*LoudMapExecutor, error) {
 	e.stepLm.Leaf = &flujoimpl.Leaf[Item, Item]{
 		Name:  "lm",
 		Plain: LoudM,
-		Usage: func(o Item) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: Item.Usage,
 		Key: func(in Item) (uint64, bool) {
 			return flujogenHashItem(e.seed, in).Sum64(), true
 		},
@@ -879,9 +853,7 @@ func NewLoudNoMergeExecutor(opts ...flujo.CoreOption) (*LoudNoMergeExecutor, err
 			}
 			return out, err
 		},
-		Usage: func(o Item) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: Item.Usage,
 	}
 	e.stepLa.Attempts = 1
 	e.stepLb.Leaf = &flujoimpl.Leaf[Item, Item]{
@@ -895,25 +867,19 @@ func NewLoudNoMergeExecutor(opts ...flujo.CoreOption) (*LoudNoMergeExecutor, err
 			}
 			return out, err
 		},
-		Usage: func(o Item) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: Item.Usage,
 	}
 	e.stepLb.Attempts = 1
 	e.stepLr.Leaf = &flujoimpl.Leaf[Item, Item]{
 		Name:  "lr",
 		Plain: Rescue,
-		Usage: func(o Item) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: Item.Usage,
 	}
 	e.stepLr.Attempts = 2
 	e.stepLc.Leaf = &flujoimpl.Leaf[Item, Item]{
 		Name:  "lc",
 		Plain: LoudC,
-		Usage: func(o Item) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: Item.Usage,
 	}
 	e.stepLc.Attempts = 1
 	e.stepLc.Timeout = time.Duration(int64(20000000))
@@ -1095,9 +1061,7 @@ func NewLoudSeqExecutor(opts ...flujo.CoreOption) (*LoudSeqExecutor, error) {
 			}
 			return out, err
 		},
-		Usage: func(o Item) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: Item.Usage,
 	}
 	e.stepSeed.Attempts = 2
 	e.stepLa.Leaf = &flujoimpl.Leaf[Item, Item]{
@@ -1111,9 +1075,7 @@ func NewLoudSeqExecutor(opts ...flujo.CoreOption) (*LoudSeqExecutor, error) {
 			}
 			return out, err
 		},
-		Usage: func(o Item) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: Item.Usage,
 	}
 	e.stepLa.Attempts = 1
 	e.stepLb.Leaf = &flujoimpl.Leaf[Item, Item]{
@@ -1127,17 +1089,13 @@ func NewLoudSeqExecutor(opts ...flujo.CoreOption) (*LoudSeqExecutor, error) {
 			}
 			return out, err
 		},
-		Usage: func(o Item) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: Item.Usage,
 	}
 	e.stepLb.Attempts = 1
 	e.stepLc.Leaf = &flujoimpl.Leaf[Item, Item]{
 		Name:  "lc",
 		Plain: LoudC,
-		Usage: func(o Item) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: Item.Usage,
 		Key: func(in Item) (uint64, bool) {
 			return flujogenHashItem(e.seed, in).Sum64(), true
 		},
@@ -1379,9 +1337,7 @@ func NewLoudUpdateExecutor(opts ...flujo.CoreOption) (*LoudUpdateExecutor, error
 			}
 			return out, err
 		},
-		Usage: func(o Item) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: Item.Usage,
 	}
 	e.stepLa.Attempts = 1
 	e.stepLb.Leaf = &flujoimpl.Leaf[Item, Item]{
@@ -1395,25 +1351,19 @@ func NewLoudUpdateExecutor(opts ...flujo.CoreOption) (*LoudUpdateExecutor, error
 			}
 			return out, err
 		},
-		Usage: func(o Item) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: Item.Usage,
 	}
 	e.stepLb.Attempts = 1
 	e.stepLr.Leaf = &flujoimpl.Leaf[Item, Item]{
 		Name:  "lr",
 		Plain: Rescue,
-		Usage: func(o Item) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: Item.Usage,
 	}
 	e.stepLr.Attempts = 2
 	e.stepLc.Leaf = &flujoimpl.Leaf[Item, Item]{
 		Name:  "lc",
 		Plain: LoudC,
-		Usage: func(o Item) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: Item.Usage,
 	}
 	e.stepLc.Attempts = 1
 	e.stepLc.Timeout = time.Duration(int64(20000000))
@@ -1580,17 +1530,13 @@ func NewMapFanExecutor(opts ...flujo.CoreOption) (*MapFanExecutor, error) {
 	e.stepQc.Leaf = &flujoimpl.Leaf[Item, Item]{
 		Name:  "qc",
 		Plain: QuietC,
-		Usage: func(o Item) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: Item.Usage,
 	}
 	e.stepQc.Attempts = 1
 	e.stepQm.Leaf = &flujoimpl.Leaf[Item, Item]{
 		Name:  "qm",
 		Plain: QuietM,
-		Usage: func(o Item) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: Item.Usage,
 	}
 	e.stepQm.Attempts = 1
 	if e.svc, err = p.Services(flujoimpl.Deps{}, &e.scratch, &e.stepQc, &e.stepQm); err != nil {
@@ -1774,9 +1720,7 @@ func NewQuietConflictExecutor(opts ...flujo.CoreOption) (*QuietConflictExecutor,
 			}
 			return out, err
 		},
-		Usage: func(o Item) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: Item.Usage,
 	}
 	e.stepQa.Attempts = 1
 	e.stepQb.Leaf = &flujoimpl.Leaf[Item, Item]{
@@ -1790,17 +1734,13 @@ func NewQuietConflictExecutor(opts ...flujo.CoreOption) (*QuietConflictExecutor,
 			}
 			return out, err
 		},
-		Usage: func(o Item) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: Item.Usage,
 	}
 	e.stepQb.Attempts = 1
 	e.stepQc.Leaf = &flujoimpl.Leaf[Item, Item]{
 		Name:  "qc",
 		Plain: QuietC,
-		Usage: func(o Item) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: Item.Usage,
 	}
 	e.stepQc.Attempts = 1
 	if e.svc, err = p.Services(flujoimpl.Deps{}, &e.scratch, &e.stepQa, &e.stepQb, &e.stepQc); err != nil {
@@ -1969,9 +1909,7 @@ func NewQuietIgnoreExecutor(opts ...flujo.CoreOption) (*QuietIgnoreExecutor, err
 			}
 			return out, err
 		},
-		Usage: func(o Item) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: Item.Usage,
 	}
 	e.stepQa.Attempts = 1
 	e.stepQb.Leaf = &flujoimpl.Leaf[Item, Item]{
@@ -1985,17 +1923,13 @@ func NewQuietIgnoreExecutor(opts ...flujo.CoreOption) (*QuietIgnoreExecutor, err
 			}
 			return out, err
 		},
-		Usage: func(o Item) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: Item.Usage,
 	}
 	e.stepQb.Attempts = 1
 	e.stepQc.Leaf = &flujoimpl.Leaf[Item, Item]{
 		Name:  "qc",
 		Plain: QuietC,
-		Usage: func(o Item) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: Item.Usage,
 	}
 	e.stepQc.Attempts = 1
 	if e.svc, err = p.Services(flujoimpl.Deps{}, &e.scratch, &e.stepQa, &e.stepQb, &e.stepQc); err != nil {
@@ -2164,9 +2098,7 @@ func NewQuietKeepFirstExecutor(opts ...flujo.CoreOption) (*QuietKeepFirstExecuto
 			}
 			return out, err
 		},
-		Usage: func(o Item) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: Item.Usage,
 	}
 	e.stepQa.Attempts = 1
 	e.stepQb.Leaf = &flujoimpl.Leaf[Item, Item]{
@@ -2180,17 +2112,13 @@ func NewQuietKeepFirstExecutor(opts ...flujo.CoreOption) (*QuietKeepFirstExecuto
 			}
 			return out, err
 		},
-		Usage: func(o Item) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: Item.Usage,
 	}
 	e.stepQb.Attempts = 1
 	e.stepQc.Leaf = &flujoimpl.Leaf[Item, Item]{
 		Name:  "qc",
 		Plain: QuietC,
-		Usage: func(o Item) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: Item.Usage,
 	}
 	e.stepQc.Attempts = 1
 	if e.svc, err = p.Services(flujoimpl.Deps{}, &e.scratch, &e.stepQa, &e.stepQb, &e.stepQc); err != nil {
@@ -2330,9 +2258,7 @@ func NewQuietMapExecutor(opts ...flujo.CoreOption) (*QuietMapExecutor, error) {
 	e.stepQm.Leaf = &flujoimpl.Leaf[Item, Item]{
 		Name:  "qm",
 		Plain: QuietM,
-		Usage: func(o Item) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: Item.Usage,
 	}
 	e.stepQm.Attempts = 1
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepQm); err != nil {
@@ -2461,9 +2387,7 @@ func NewQuietNoMergeExecutor(opts ...flujo.CoreOption) (*QuietNoMergeExecutor, e
 			}
 			return out, err
 		},
-		Usage: func(o Item) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: Item.Usage,
 	}
 	e.stepQa.Attempts = 1
 	e.stepQb.Leaf = &flujoimpl.Leaf[Item, Item]{
@@ -2477,17 +2401,13 @@ func NewQuietNoMergeExecutor(opts ...flujo.CoreOption) (*QuietNoMergeExecutor, e
 			}
 			return out, err
 		},
-		Usage: func(o Item) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: Item.Usage,
 	}
 	e.stepQb.Attempts = 1
 	e.stepQc.Leaf = &flujoimpl.Leaf[Item, Item]{
 		Name:  "qc",
 		Plain: QuietC,
-		Usage: func(o Item) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: Item.Usage,
 	}
 	e.stepQc.Attempts = 1
 	if e.svc, err = p.Services(flujoimpl.Deps{}, &e.scratch, &e.stepQa, &e.stepQb, &e.stepQc); err != nil {
@@ -2667,9 +2587,7 @@ func NewQuietSeqExecutor(opts ...flujo.CoreOption) (*QuietSeqExecutor, error) {
 			}
 			return out, err
 		},
-		Usage: func(o Item) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: Item.Usage,
 	}
 	e.stepSeed.Attempts = 2
 	e.stepQa.Leaf = &flujoimpl.Leaf[Item, Item]{
@@ -2683,9 +2601,7 @@ func NewQuietSeqExecutor(opts ...flujo.CoreOption) (*QuietSeqExecutor, error) {
 			}
 			return out, err
 		},
-		Usage: func(o Item) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: Item.Usage,
 	}
 	e.stepQa.Attempts = 1
 	e.stepQb.Leaf = &flujoimpl.Leaf[Item, Item]{
@@ -2699,17 +2615,13 @@ func NewQuietSeqExecutor(opts ...flujo.CoreOption) (*QuietSeqExecutor, error) {
 			}
 			return out, err
 		},
-		Usage: func(o Item) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: Item.Usage,
 	}
 	e.stepQb.Attempts = 1
 	e.stepQc.Leaf = &flujoimpl.Leaf[Item, Item]{
 		Name:  "qc",
 		Plain: QuietC,
-		Usage: func(o Item) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: Item.Usage,
 		Key: func(in Item) (uint64, bool) {
 			return flujogenHashItem(e.seed, in).Sum64(), true
 		},
@@ -2955,17 +2867,13 @@ func NewQuietTimeoutExecutor(opts ...flujo.CoreOption) (*QuietTimeoutExecutor, e
 			}
 			return out, err
 		},
-		Usage: func(o Item) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: Item.Usage,
 	}
 	e.stepQa.Attempts = 1
 	e.stepQc.Leaf = &flujoimpl.Leaf[Item, Item]{
 		Name:  "qc",
 		Plain: QuietC,
-		Usage: func(o Item) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: Item.Usage,
 	}
 	e.stepQc.Attempts = 1
 	e.stepQc.Timeout = time.Duration(int64(1000000))
@@ -3122,9 +3030,7 @@ func NewQuietUpdateExecutor(opts ...flujo.CoreOption) (*QuietUpdateExecutor, err
 			}
 			return out, err
 		},
-		Usage: func(o Item) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: Item.Usage,
 	}
 	e.stepQa.Attempts = 1
 	e.stepQb.Leaf = &flujoimpl.Leaf[Item, Item]{
@@ -3138,17 +3044,13 @@ func NewQuietUpdateExecutor(opts ...flujo.CoreOption) (*QuietUpdateExecutor, err
 			}
 			return out, err
 		},
-		Usage: func(o Item) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: Item.Usage,
 	}
 	e.stepQb.Attempts = 1
 	e.stepQc.Leaf = &flujoimpl.Leaf[Item, Item]{
 		Name:  "qc",
 		Plain: QuietC,
-		Usage: func(o Item) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: Item.Usage,
 	}
 	e.stepQc.Attempts = 1
 	if e.svc, err = p.Services(flujoimpl.Deps{}, &e.scratch, &e.stepQa, &e.stepQb, &e.stepQc); err != nil {

@@ -92,9 +92,7 @@ func NewBackoffLongExecutor(opts ...flujo.CoreOption) (*BackoffLongExecutor, err
 		Name:    "fail",
 		Plain:   flujotest.Fail,
 		Backoff: runtime.Backoff{Initial: time.Duration(int64(3600000000000)), Max: time.Duration(int64(3600000000000)), Multiplier: 2},
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage:   flujotest.Job.Usage,
 	}
 	e.stepFail.Attempts = 2
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepFail); err != nil {
@@ -162,9 +160,7 @@ func NewBadInputRetriedExecutor(opts ...flujo.CoreOption) (*BadInputRetriedExecu
 	e.stepUpstream.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "upstream",
 		Plain: flujotest.Upstream,
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Job.Usage,
 	}
 	e.stepUpstream.Attempts = 3
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepUpstream); err != nil {
@@ -232,9 +228,7 @@ func NewBreakerCancelsExecutor(opts ...flujo.CoreOption) (*BreakerCancelsExecuto
 	e.stepCancel.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "cancel",
 		Plain: flujotest.CancelCaller,
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Job.Usage,
 	}
 	e.stepCancel.Attempts = 1
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepCancel); err != nil {
@@ -300,11 +294,9 @@ func NewBreakerCustomExecutor(opts ...flujo.CoreOption) (*BreakerCustomExecutor,
 	}
 	e := &BreakerCustomExecutor{}
 	e.stepUpstream.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-		Name:  "upstream",
-		Plain: flujotest.Upstream,
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Name:          "upstream",
+		Plain:         flujotest.Upstream,
+		Usage:         flujotest.Job.Usage,
 		BreakerCounts: flujotest.CountsOnlyBadInput,
 	}
 	e.stepUpstream.Attempts = 1
@@ -373,9 +365,7 @@ func NewBreakerFailExecutor(opts ...flujo.CoreOption) (*BreakerFailExecutor, err
 	e.stepFail.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "fail",
 		Plain: flujotest.Fail,
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Job.Usage,
 	}
 	e.stepFail.Attempts = 1
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepFail); err != nil {
@@ -443,9 +433,7 @@ func NewBreakerFlakyExecutor(opts ...flujo.CoreOption) (*BreakerFlakyExecutor, e
 	e.stepFlaky.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "flaky",
 		Plain: flujotest.Flaky,
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Job.Usage,
 	}
 	e.stepFlaky.Attempts = 1
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepFlaky); err != nil {
@@ -513,9 +501,7 @@ func NewBreakerPanicsExecutor(opts ...flujo.CoreOption) (*BreakerPanicsExecutor,
 	e.stepPanic.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "panic",
 		Plain: flujotest.Panic,
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Job.Usage,
 	}
 	e.stepPanic.Attempts = 1
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepPanic); err != nil {
@@ -583,9 +569,7 @@ func NewBreakerTimesOutExecutor(opts ...flujo.CoreOption) (*BreakerTimesOutExecu
 	e.stepBlock.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "block",
 		Plain: flujotest.Block,
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Job.Usage,
 	}
 	e.stepBlock.Attempts = 1
 	e.stepBlock.Timeout = time.Duration(int64(5000000))
@@ -654,9 +638,7 @@ func NewBreakerUpstreamExecutor(opts ...flujo.CoreOption) (*BreakerUpstreamExecu
 	e.stepUpstream.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "upstream",
 		Plain: flujotest.Upstream,
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Job.Usage,
 	}
 	e.stepUpstream.Attempts = 1
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepUpstream); err != nil {
@@ -725,9 +707,7 @@ func NewBreakerValidatedExecutor(opts ...flujo.CoreOption) (*BreakerValidatedExe
 		Name:       "draft",
 		Plain:      flujotest.Draft,
 		Validators: []func(flujotest.Job) error{flujotest.MustBeFinal},
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage:      flujotest.Job.Usage,
 	}
 	e.stepDraft.Attempts = 1
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepDraft); err != nil {
@@ -797,17 +777,13 @@ func NewBudgetFallbackExecutor(opts ...flujo.CoreOption) (*BudgetFallbackExecuto
 		Name:       "primary",
 		Plain:      flujotest.PayA,
 		Validators: []func(flujotest.Charge) error{flujotest.RejectAll},
-		Usage: func(o flujotest.Charge) runtime.Usage {
-			return o.Usage()
-		},
+		Usage:      flujotest.Charge.Usage,
 	}
 	e.stepPrimary.Attempts = 1
 	e.stepRescue.Leaf = &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
 		Name:  "rescue",
 		Plain: flujotest.PayB,
-		Usage: func(o flujotest.Charge) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Charge.Usage,
 	}
 	e.stepRescue.Attempts = 1
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepPrimary, &e.stepRescue); err != nil {
@@ -898,17 +874,13 @@ func NewBudgetFanExecutor(opts ...flujo.CoreOption) (*BudgetFanExecutor, error) 
 	e.stepPaid.Leaf = &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
 		Name:  "paid",
 		Plain: flujotest.PayA,
-		Usage: func(o flujotest.Charge) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Charge.Usage,
 	}
 	e.stepPaid.Attempts = 1
 	e.stepFree.Leaf = &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
 		Name:  "free",
 		Plain: flujotest.PayB,
-		Usage: func(o flujotest.Charge) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Charge.Usage,
 	}
 	e.stepFree.Attempts = 1
 	if e.svc, err = p.Services(flujoimpl.Deps{}, &e.scratch, &e.stepPaid, &e.stepFree); err != nil {
@@ -1044,33 +1016,25 @@ func NewBudgetFan4Executor(opts ...flujo.CoreOption) (*BudgetFan4Executor, error
 	e.stepB1.Leaf = &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
 		Name:  "b1",
 		Plain: flujotest.PayA,
-		Usage: func(o flujotest.Charge) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Charge.Usage,
 	}
 	e.stepB1.Attempts = 1
 	e.stepB2.Leaf = &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
 		Name:  "b2",
 		Plain: flujotest.PayB,
-		Usage: func(o flujotest.Charge) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Charge.Usage,
 	}
 	e.stepB2.Attempts = 1
 	e.stepB3.Leaf = &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
 		Name:  "b3",
 		Plain: flujotest.PayC,
-		Usage: func(o flujotest.Charge) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Charge.Usage,
 	}
 	e.stepB3.Attempts = 1
 	e.stepB4.Leaf = &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
 		Name:  "b4",
 		Plain: flujotest.PayD,
-		Usage: func(o flujotest.Charge) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Charge.Usage,
 	}
 	e.stepB4.Attempts = 1
 	if e.svc, err = p.Services(flujoimpl.Deps{}, &e.scratch, &e.stepB1, &e.stepB2, &e.stepB3, &e.stepB4); err != nil {
@@ -1218,17 +1182,13 @@ func NewBudgetHoldFanExecutor(opts ...flujo.CoreOption) (*BudgetHoldFanExecutor,
 	e.stepPaid.Leaf = &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
 		Name:  "paid",
 		Plain: flujotest.PayA,
-		Usage: func(o flujotest.Charge) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Charge.Usage,
 	}
 	e.stepPaid.Attempts = 1
 	e.stepHold.Leaf = &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
 		Name:  "hold",
 		Plain: flujotest.Hold,
-		Usage: func(o flujotest.Charge) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Charge.Usage,
 	}
 	e.stepHold.Attempts = 1
 	if e.svc, err = p.Services(flujoimpl.Deps{}, &e.scratch, &e.stepPaid, &e.stepHold); err != nil {
@@ -1347,9 +1307,7 @@ func NewBudgetMapExecutor(opts ...flujo.CoreOption) (*BudgetMapExecutor, error) 
 	e.stepItem.Leaf = &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
 		Name:  "item",
 		Plain: flujotest.Item,
-		Usage: func(o flujotest.Charge) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Charge.Usage,
 	}
 	e.stepItem.Attempts = 1
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepItem); err != nil {
@@ -1450,9 +1408,7 @@ func NewBudgetRejectedExecutor(opts ...flujo.CoreOption) (*BudgetRejectedExecuto
 		Name:       "rejected",
 		Plain:      flujotest.PayA,
 		Validators: []func(flujotest.Charge) error{flujotest.RejectAll},
-		Usage: func(o flujotest.Charge) runtime.Usage {
-			return o.Usage()
-		},
+		Usage:      flujotest.Charge.Usage,
 	}
 	e.stepRejected.Attempts = 1
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepRejected); err != nil {
@@ -1521,9 +1477,7 @@ func NewBudgetRejectedRetriesExecutor(opts ...flujo.CoreOption) (*BudgetRejected
 		Name:       "rejected",
 		Plain:      flujotest.PayA,
 		Validators: []func(flujotest.Charge) error{flujotest.RejectAll},
-		Usage: func(o flujotest.Charge) runtime.Usage {
-			return o.Usage()
-		},
+		Usage:      flujotest.Charge.Usage,
 	}
 	e.stepRejected.Attempts = 3
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepRejected); err != nil {
@@ -2168,9 +2122,7 @@ func NewFailBeforeCachedExecutor(opts ...flujo.CoreOption) (*FailBeforeCachedExe
 	e.stepFail.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "fail",
 		Plain: flujotest.Fail,
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Job.Usage,
 	}
 	e.stepFail.Attempts = 1
 	e.stepTags.Leaf = &flujoimpl.Leaf[flujotest.Job, []string]{
@@ -2262,9 +2214,7 @@ func NewFailOnceExecutor(opts ...flujo.CoreOption) (*FailOnceExecutor, error) {
 	e.stepFail.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "fail",
 		Plain: flujotest.Fail,
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Job.Usage,
 	}
 	e.stepFail.Attempts = 1
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepFail); err != nil {
@@ -2361,9 +2311,7 @@ func NewFanBranchFailsExecutor(opts ...flujo.CoreOption) (*FanBranchFailsExecuto
 			}
 			return out, err
 		},
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Job.Usage,
 	}
 	e.stepA1.Attempts = 2
 	e.stepB.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
@@ -2377,17 +2325,13 @@ func NewFanBranchFailsExecutor(opts ...flujo.CoreOption) (*FanBranchFailsExecuto
 			}
 			return out, err
 		},
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Job.Usage,
 	}
 	e.stepB.Attempts = 2
 	e.stepFail.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "fail",
 		Plain: flujotest.Fail,
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Job.Usage,
 	}
 	e.stepFail.Attempts = 1
 	if e.svc, err = p.Services(flujoimpl.Deps{}, &e.scratch, &e.stepA1, &e.stepB, &e.stepFail); err != nil {
@@ -2566,9 +2510,7 @@ func NewFanErrorOnConflictExecutor(opts ...flujo.CoreOption) (*FanErrorOnConflic
 			}
 			return out, err
 		},
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Job.Usage,
 	}
 	e.stepA1.Attempts = 2
 	e.stepB.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
@@ -2582,9 +2524,7 @@ func NewFanErrorOnConflictExecutor(opts ...flujo.CoreOption) (*FanErrorOnConflic
 			}
 			return out, err
 		},
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Job.Usage,
 	}
 	e.stepB.Attempts = 2
 	e.stepA2.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
@@ -2598,17 +2538,13 @@ func NewFanErrorOnConflictExecutor(opts ...flujo.CoreOption) (*FanErrorOnConflic
 			}
 			return out, err
 		},
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Job.Usage,
 	}
 	e.stepA2.Attempts = 2
 	e.stepEcho.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "echo",
 		Plain: flujotest.Echo,
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Job.Usage,
 	}
 	e.stepEcho.Attempts = 2
 	if e.svc, err = p.Services(flujoimpl.Deps{}, &e.scratch, &e.stepA1, &e.stepB, &e.stepA2, &e.stepEcho); err != nil {
@@ -2821,9 +2757,7 @@ func NewFanJoinFailsExecutor(opts ...flujo.CoreOption) (*FanJoinFailsExecutor, e
 			}
 			return out, err
 		},
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Job.Usage,
 	}
 	e.stepA1.Attempts = 2
 	e.stepB.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
@@ -2837,17 +2771,13 @@ func NewFanJoinFailsExecutor(opts ...flujo.CoreOption) (*FanJoinFailsExecutor, e
 			}
 			return out, err
 		},
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Job.Usage,
 	}
 	e.stepB.Attempts = 2
 	e.stepFail.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "fail",
 		Plain: flujotest.Fail,
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Job.Usage,
 	}
 	e.stepFail.Attempts = 1
 	if e.svc, err = p.Services(flujoimpl.Deps{}, &e.scratch, &e.stepA1, &e.stepB, &e.stepFail); err != nil {
@@ -3017,9 +2947,7 @@ func NewFanKeepFirstExecutor(opts ...flujo.CoreOption) (*FanKeepFirstExecutor, e
 			}
 			return out, err
 		},
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Job.Usage,
 	}
 	e.stepA1.Attempts = 2
 	e.stepB.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
@@ -3033,9 +2961,7 @@ func NewFanKeepFirstExecutor(opts ...flujo.CoreOption) (*FanKeepFirstExecutor, e
 			}
 			return out, err
 		},
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Job.Usage,
 	}
 	e.stepB.Attempts = 2
 	e.stepA2.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
@@ -3049,17 +2975,13 @@ func NewFanKeepFirstExecutor(opts ...flujo.CoreOption) (*FanKeepFirstExecutor, e
 			}
 			return out, err
 		},
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Job.Usage,
 	}
 	e.stepA2.Attempts = 2
 	e.stepEcho.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "echo",
 		Plain: flujotest.Echo,
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Job.Usage,
 	}
 	e.stepEcho.Attempts = 2
 	if e.svc, err = p.Services(flujoimpl.Deps{}, &e.scratch, &e.stepA1, &e.stepB, &e.stepA2, &e.stepEcho); err != nil {
@@ -3250,9 +3172,7 @@ func NewFanMergeUpdateExecutor(opts ...flujo.CoreOption) (*FanMergeUpdateExecuto
 			}
 			return out, err
 		},
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Job.Usage,
 	}
 	e.stepA1.Attempts = 2
 	e.stepB.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
@@ -3266,9 +3186,7 @@ func NewFanMergeUpdateExecutor(opts ...flujo.CoreOption) (*FanMergeUpdateExecuto
 			}
 			return out, err
 		},
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Job.Usage,
 	}
 	e.stepB.Attempts = 2
 	e.stepA2.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
@@ -3282,17 +3200,13 @@ func NewFanMergeUpdateExecutor(opts ...flujo.CoreOption) (*FanMergeUpdateExecuto
 			}
 			return out, err
 		},
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Job.Usage,
 	}
 	e.stepA2.Attempts = 2
 	e.stepEcho.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "echo",
 		Plain: flujotest.Echo,
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Job.Usage,
 	}
 	e.stepEcho.Attempts = 2
 	if e.svc, err = p.Services(flujoimpl.Deps{}, &e.scratch, &e.stepA1, &e.stepB, &e.stepA2, &e.stepEcho); err != nil {
@@ -3483,9 +3397,7 @@ func NewFanNoMergeExecutor(opts ...flujo.CoreOption) (*FanNoMergeExecutor, error
 			}
 			return out, err
 		},
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Job.Usage,
 	}
 	e.stepA1.Attempts = 2
 	e.stepB.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
@@ -3499,9 +3411,7 @@ func NewFanNoMergeExecutor(opts ...flujo.CoreOption) (*FanNoMergeExecutor, error
 			}
 			return out, err
 		},
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Job.Usage,
 	}
 	e.stepB.Attempts = 2
 	e.stepA2.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
@@ -3515,17 +3425,13 @@ func NewFanNoMergeExecutor(opts ...flujo.CoreOption) (*FanNoMergeExecutor, error
 			}
 			return out, err
 		},
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Job.Usage,
 	}
 	e.stepA2.Attempts = 2
 	e.stepEcho.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "echo",
 		Plain: flujotest.Echo,
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Job.Usage,
 	}
 	e.stepEcho.Attempts = 2
 	if e.svc, err = p.Services(flujoimpl.Deps{}, &e.scratch, &e.stepA1, &e.stepB, &e.stepA2, &e.stepEcho); err != nil {
@@ -3678,9 +3584,7 @@ func NewFlakyDefaultExecutor(opts ...flujo.CoreOption) (*FlakyDefaultExecutor, e
 	e.stepFlaky.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "flaky",
 		Plain: flujotest.Flaky,
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Job.Usage,
 	}
 	e.stepFlaky.Attempts = 2
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepFlaky); err != nil {
@@ -3748,9 +3652,7 @@ func NewFlakyRetries3Executor(opts ...flujo.CoreOption) (*FlakyRetries3Executor,
 	e.stepFlaky.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "flaky",
 		Plain: flujotest.Flaky,
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Job.Usage,
 	}
 	e.stepFlaky.Attempts = 4
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepFlaky); err != nil {
@@ -3818,9 +3720,7 @@ func NewGoexitMapExecutor(opts ...flujo.CoreOption) (*GoexitMapExecutor, error) 
 	e.stepExit.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "exit",
 		Plain: flujotest.ExitOnExit,
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Job.Usage,
 	}
 	e.stepExit.Attempts = 1
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepExit); err != nil {
@@ -3940,17 +3840,13 @@ func NewGoexitParallelExecutor(opts ...flujo.CoreOption) (*GoexitParallelExecuto
 	e.stepExit.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "exit",
 		Plain: flujotest.ExitOnExit,
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Job.Usage,
 	}
 	e.stepExit.Attempts = 1
 	e.stepEcho.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "echo",
 		Plain: flujotest.Echo,
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Job.Usage,
 	}
 	e.stepEcho.Attempts = 2
 	if e.svc, err = p.Services(flujoimpl.Deps{}, &e.scratch, &e.stepExit, &e.stepEcho); err != nil {
@@ -4071,9 +3967,7 @@ func NewGoexitStepExecutor(opts ...flujo.CoreOption) (*GoexitStepExecutor, error
 	e.stepExit.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "exit",
 		Plain: flujotest.ExitOnExit,
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Job.Usage,
 	}
 	e.stepExit.Attempts = 1
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepExit); err != nil {
@@ -4141,9 +4035,7 @@ func NewGoexitTimedExecutor(opts ...flujo.CoreOption) (*GoexitTimedExecutor, err
 	e.stepExit.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "exit",
 		Plain: flujotest.ExitOnExit,
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Job.Usage,
 	}
 	e.stepExit.Attempts = 1
 	e.stepExit.Timeout = time.Duration(int64(3600000000000))
@@ -4281,25 +4173,19 @@ func NewHistoryExecutor(opts ...flujo.CoreOption) (*HistoryExecutor, error) {
 	e.stepFirst.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "first",
 		Plain: flujotest.Echo,
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Job.Usage,
 	}
 	e.stepFirst.Attempts = 2
 	e.stepSecond.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "second",
 		Plain: flujotest.Echo,
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Job.Usage,
 	}
 	e.stepSecond.Attempts = 2
 	e.stepThird.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "third",
 		Plain: flujotest.Echo,
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Job.Usage,
 	}
 	e.stepThird.Attempts = 2
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepFirst, &e.stepSecond, &e.stepThird); err != nil {
@@ -4492,17 +4378,13 @@ func NewJoinFailsAfterIgnoredExecutor(opts ...flujo.CoreOption) (*JoinFailsAfter
 	e.stepEcho.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "echo",
 		Plain: flujotest.Echo,
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Job.Usage,
 	}
 	e.stepEcho.Attempts = 2
 	e.stepFail.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "fail",
 		Plain: flujotest.Fail,
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Job.Usage,
 	}
 	e.stepFail.Attempts = 1
 	if e.svc, err = p.Services(flujoimpl.Deps{}, &e.scratch, &e.stepEcho, &e.stepFail); err != nil {
@@ -4638,9 +4520,7 @@ func NewMapEchoExecutor(opts ...flujo.CoreOption) (*MapEchoExecutor, error) {
 	e.stepEcho.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "echo",
 		Plain: flujotest.Echo,
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Job.Usage,
 	}
 	e.stepEcho.Attempts = 2
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepEcho); err != nil {
@@ -4740,9 +4620,7 @@ func NewMapFlakyInOrderExecutor(opts ...flujo.CoreOption) (*MapFlakyInOrderExecu
 	e.stepFlaky.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "flaky",
 		Plain: flujotest.Flaky,
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Job.Usage,
 	}
 	e.stepFlaky.Attempts = 1
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepFlaky); err != nil {
@@ -4857,9 +4735,7 @@ func NewMaybeConflictExecutor(opts ...flujo.CoreOption) (*MaybeConflictExecutor,
 			}
 			return out, err
 		},
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Job.Usage,
 	}
 	e.stepX.Attempts = 2
 	e.stepY.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
@@ -4873,9 +4749,7 @@ func NewMaybeConflictExecutor(opts ...flujo.CoreOption) (*MaybeConflictExecutor,
 			}
 			return out, err
 		},
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Job.Usage,
 	}
 	e.stepY.Attempts = 2
 	if e.svc, err = p.Services(flujoimpl.Deps{}, &e.scratch, &e.stepX, &e.stepY); err != nil {
@@ -5031,17 +4905,13 @@ func NewPanicAtTwoDepthsExecutor(opts ...flujo.CoreOption) (*PanicAtTwoDepthsExe
 	e.stepPanicdeep.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "panicdeep",
 		Plain: flujotest.Panic,
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Job.Usage,
 	}
 	e.stepPanicdeep.Attempts = 1
 	e.stepPanic.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "panic",
 		Plain: flujotest.Panic,
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Job.Usage,
 	}
 	e.stepPanic.Attempts = 1
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepPanicdeep, &e.stepPanic); err != nil {
@@ -5154,9 +5024,7 @@ func NewPanicsExecutor(opts ...flujo.CoreOption) (*PanicsExecutor, error) {
 	e.stepPanic.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "panic",
 		Plain: flujotest.Panic,
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Job.Usage,
 	}
 	e.stepPanic.Attempts = 1
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepPanic); err != nil {
@@ -5239,17 +5107,13 @@ func NewParallelBlocksExecutor(opts ...flujo.CoreOption) (*ParallelBlocksExecuto
 	e.stepBlock.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "block",
 		Plain: flujotest.Block,
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Job.Usage,
 	}
 	e.stepBlock.Attempts = 2
 	e.stepEcho.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "echo",
 		Plain: flujotest.Echo,
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Job.Usage,
 	}
 	e.stepEcho.Attempts = 2
 	if e.svc, err = p.Services(flujoimpl.Deps{}, &e.scratch, &e.stepBlock, &e.stepEcho); err != nil {
@@ -5388,17 +5252,13 @@ func NewParallelIgnoreExecutor(opts ...flujo.CoreOption) (*ParallelIgnoreExecuto
 	e.stepEcho.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "echo",
 		Plain: flujotest.Echo,
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Job.Usage,
 	}
 	e.stepEcho.Attempts = 2
 	e.stepFail.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "fail",
 		Plain: flujotest.Fail,
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Job.Usage,
 	}
 	e.stepFail.Attempts = 1
 	if e.svc, err = p.Services(flujoimpl.Deps{}, &e.scratch, &e.stepEcho, &e.stepFail); err != nil {
@@ -5539,17 +5399,13 @@ func NewParallelPropagateExecutor(opts ...flujo.CoreOption) (*ParallelPropagateE
 	e.stepEcho.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "echo",
 		Plain: flujotest.Echo,
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Job.Usage,
 	}
 	e.stepEcho.Attempts = 2
 	e.stepFail.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "fail",
 		Plain: flujotest.Fail,
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Job.Usage,
 	}
 	e.stepFail.Attempts = 1
 	if e.svc, err = p.Services(flujoimpl.Deps{}, &e.scratch, &e.stepEcho, &e.stepFail); err != nil {
@@ -5691,25 +5547,19 @@ func NewParallelSpendExecutor(opts ...flujo.CoreOption) (*ParallelSpendExecutor,
 	e.stepLeft.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "left",
 		Plain: flujotest.Echo,
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Job.Usage,
 	}
 	e.stepLeft.Attempts = 2
 	e.stepRight.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "right",
 		Plain: flujotest.Echo,
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Job.Usage,
 	}
 	e.stepRight.Attempts = 2
 	e.stepAfter.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "after",
 		Plain: flujotest.Echo,
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Job.Usage,
 	}
 	e.stepAfter.Attempts = 2
 	if e.svc, err = p.Services(flujoimpl.Deps{}, &e.scratch, &e.stepLeft, &e.stepRight, &e.stepAfter); err != nil {
@@ -5850,17 +5700,13 @@ func NewRouteNoDefaultExecutor(opts ...flujo.CoreOption) (*RouteNoDefaultExecuto
 	e.stepLower.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "lower",
 		Plain: flujotest.Lower,
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Job.Usage,
 	}
 	e.stepLower.Attempts = 2
 	e.stepUpper.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "upper",
 		Plain: flujotest.Upper,
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Job.Usage,
 	}
 	e.stepUpper.Attempts = 2
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepLower, &e.stepUpper); err != nil {
@@ -5960,25 +5806,19 @@ func NewRouteWithDefaultExecutor(opts ...flujo.CoreOption) (*RouteWithDefaultExe
 	e.stepLower.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "lower",
 		Plain: flujotest.Lower,
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Job.Usage,
 	}
 	e.stepLower.Attempts = 2
 	e.stepUpper.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "upper",
 		Plain: flujotest.Upper,
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Job.Usage,
 	}
 	e.stepUpper.Attempts = 2
 	e.stepOther.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "other",
 		Plain: flujotest.Other,
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Job.Usage,
 	}
 	e.stepOther.Attempts = 2
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepLower, &e.stepUpper, &e.stepOther); err != nil {
@@ -6077,25 +5917,19 @@ func NewSpend3Executor(opts ...flujo.CoreOption) (*Spend3Executor, error) {
 	e.stepS1.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "s1",
 		Plain: flujotest.Echo,
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Job.Usage,
 	}
 	e.stepS1.Attempts = 2
 	e.stepS2.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "s2",
 		Plain: flujotest.Echo,
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Job.Usage,
 	}
 	e.stepS2.Attempts = 2
 	e.stepS3.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "s3",
 		Plain: flujotest.Echo,
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Job.Usage,
 	}
 	e.stepS3.Attempts = 2
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepS1, &e.stepS2, &e.stepS3); err != nil {
@@ -6195,9 +6029,7 @@ func NewStateRetryExecutor(opts ...flujo.CoreOption) (*StateRetryExecutor, error
 			}
 			return out, err
 		},
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Job.Usage,
 	}
 	e.stepLogflake.Attempts = 3
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepLogflake); err != nil {
@@ -6265,9 +6097,7 @@ func NewTimesOutExecutor(opts ...flujo.CoreOption) (*TimesOutExecutor, error) {
 	e.stepBlock.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "block",
 		Plain: flujotest.Block,
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Job.Usage,
 	}
 	e.stepBlock.Attempts = 2
 	e.stepBlock.Timeout = time.Duration(int64(5000000))
@@ -6365,33 +6195,25 @@ func NewTwoFansExecutor(opts ...flujo.CoreOption) (*TwoFansExecutor, error) {
 	e.stepL1.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "l1",
 		Plain: flujotest.Echo,
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Job.Usage,
 	}
 	e.stepL1.Attempts = 2
 	e.stepR1.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "r1",
 		Plain: flujotest.Echo,
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Job.Usage,
 	}
 	e.stepR1.Attempts = 2
 	e.stepL2.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "l2",
 		Plain: flujotest.Echo,
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Job.Usage,
 	}
 	e.stepL2.Attempts = 2
 	e.stepR2.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "r2",
 		Plain: flujotest.Echo,
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Job.Usage,
 	}
 	e.stepR2.Attempts = 2
 	if e.svc, err = p.Services(flujoimpl.Deps{}, &e.scratch, &e.stepL1, &e.stepR1, &e.stepL2, &e.stepR2); err != nil {
@@ -6585,9 +6407,7 @@ func NewValidatedExecutor(opts ...flujo.CoreOption) (*ValidatedExecutor, error) 
 		Name:       "draft",
 		Plain:      flujotest.Draft,
 		Validators: []func(flujotest.Job) error{flujotest.MustBeFinal},
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage:      flujotest.Job.Usage,
 	}
 	e.stepDraft.Attempts = 3
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepDraft); err != nil {
@@ -6656,17 +6476,13 @@ func NewWithFailedFallbackExecutor(opts ...flujo.CoreOption) (*WithFailedFallbac
 	e.stepFail.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "fail",
 		Plain: flujotest.Fail,
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Job.Usage,
 	}
 	e.stepFail.Attempts = 2
 	e.stepFailtoo.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "failtoo",
 		Plain: flujotest.FailToo,
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Job.Usage,
 	}
 	e.stepFailtoo.Attempts = 2
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepFail, &e.stepFailtoo); err != nil {
@@ -6743,17 +6559,13 @@ func NewWithFallbackExecutor(opts ...flujo.CoreOption) (*WithFallbackExecutor, e
 	e.stepFail.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "fail",
 		Plain: flujotest.Fail,
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Job.Usage,
 	}
 	e.stepFail.Attempts = 2
 	e.stepRescue.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "rescue",
 		Plain: flujotest.Rescue,
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Job.Usage,
 	}
 	e.stepRescue.Attempts = 2
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepFail, &e.stepRescue); err != nil {
@@ -7956,13 +7768,6 @@ func FlujogenRunners() map[string]func(...flujo.CoreOption) (FlujogenRunner, err
 		}, nil
 	}
 	return m
-}
-
-// flujogenCopyState returns a deep copy of v.
-func flujogenCopyState(v flujotest.State) flujotest.State {
-	c := v
-	c.Log = flujogenCopySliceString(v.Log)
-	return c
 }
 
 // flujogenCopySliceString returns a deep copy of v.

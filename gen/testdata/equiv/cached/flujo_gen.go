@@ -92,9 +92,7 @@ func NewBackoffLongExecutor(opts ...flujo.CoreOption) (*BackoffLongExecutor, err
 		Name:    "fail",
 		Plain:   flujotest.Fail,
 		Backoff: runtime.Backoff{Initial: time.Duration(int64(3600000000000)), Max: time.Duration(int64(3600000000000)), Multiplier: 2},
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage:   flujotest.Job.Usage,
 	}
 	e.stepFail.Attempts = 2
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepFail); err != nil {
@@ -161,9 +159,7 @@ func NewBadInputRetriedExecutor(opts ...flujo.CoreOption) (*BadInputRetriedExecu
 	e.stepUpstream.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "upstream",
 		Plain: flujotest.Upstream,
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Job.Usage,
 	}
 	e.stepUpstream.Attempts = 3
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepUpstream); err != nil {
@@ -230,9 +226,7 @@ func NewBreakerCancelsExecutor(opts ...flujo.CoreOption) (*BreakerCancelsExecuto
 	e.stepCancel.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "cancel",
 		Plain: flujotest.CancelCaller,
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Job.Usage,
 	}
 	e.stepCancel.Attempts = 1
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepCancel); err != nil {
@@ -297,11 +291,9 @@ func NewBreakerCustomExecutor(opts ...flujo.CoreOption) (*BreakerCustomExecutor,
 	}
 	e := &BreakerCustomExecutor{}
 	e.stepUpstream.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-		Name:  "upstream",
-		Plain: flujotest.Upstream,
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Name:          "upstream",
+		Plain:         flujotest.Upstream,
+		Usage:         flujotest.Job.Usage,
 		BreakerCounts: flujotest.CountsOnlyBadInput,
 	}
 	e.stepUpstream.Attempts = 1
@@ -369,9 +361,7 @@ func NewBreakerFailExecutor(opts ...flujo.CoreOption) (*BreakerFailExecutor, err
 	e.stepFail.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "fail",
 		Plain: flujotest.Fail,
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Job.Usage,
 	}
 	e.stepFail.Attempts = 1
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepFail); err != nil {
@@ -438,9 +428,7 @@ func NewBreakerFlakyExecutor(opts ...flujo.CoreOption) (*BreakerFlakyExecutor, e
 	e.stepFlaky.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "flaky",
 		Plain: flujotest.Flaky,
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Job.Usage,
 	}
 	e.stepFlaky.Attempts = 1
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepFlaky); err != nil {
@@ -507,9 +495,7 @@ func NewBreakerPanicsExecutor(opts ...flujo.CoreOption) (*BreakerPanicsExecutor,
 	e.stepPanic.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "panic",
 		Plain: flujotest.Panic,
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Job.Usage,
 	}
 	e.stepPanic.Attempts = 1
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepPanic); err != nil {
@@ -576,9 +562,7 @@ func NewBreakerTimesOutExecutor(opts ...flujo.CoreOption) (*BreakerTimesOutExecu
 	e.stepBlock.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "block",
 		Plain: flujotest.Block,
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Job.Usage,
 	}
 	e.stepBlock.Attempts = 1
 	e.stepBlock.Timeout = time.Duration(int64(5000000))
@@ -646,9 +630,7 @@ func NewBreakerUpstreamExecutor(opts ...flujo.CoreOption) (*BreakerUpstreamExecu
 	e.stepUpstream.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "upstream",
 		Plain: flujotest.Upstream,
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Job.Usage,
 	}
 	e.stepUpstream.Attempts = 1
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepUpstream); err != nil {
@@ -716,9 +698,7 @@ func NewBreakerValidatedExecutor(opts ...flujo.CoreOption) (*BreakerValidatedExe
 		Name:       "draft",
 		Plain:      flujotest.Draft,
 		Validators: []func(flujotest.Job) error{flujotest.MustBeFinal},
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage:      flujotest.Job.Usage,
 	}
 	e.stepDraft.Attempts = 1
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepDraft); err != nil {
@@ -787,17 +767,13 @@ func NewBudgetFallbackExecutor(opts ...flujo.CoreOption) (*BudgetFallbackExecuto
 		Name:       "primary",
 		Plain:      flujotest.PayA,
 		Validators: []func(flujotest.Charge) error{flujotest.RejectAll},
-		Usage: func(o flujotest.Charge) runtime.Usage {
-			return o.Usage()
-		},
+		Usage:      flujotest.Charge.Usage,
 	}
 	e.stepPrimary.Attempts = 1
 	e.stepRescue.Leaf = &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
 		Name:  "rescue",
 		Plain: flujotest.PayB,
-		Usage: func(o flujotest.Charge) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Charge.Usage,
 	}
 	e.stepRescue.Attempts = 1
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepPrimary, &e.stepRescue); err != nil {
@@ -887,17 +863,13 @@ func NewBudgetFanExecutor(opts ...flujo.CoreOption) (*BudgetFanExecutor, error) 
 	e.stepPaid.Leaf = &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
 		Name:  "paid",
 		Plain: flujotest.PayA,
-		Usage: func(o flujotest.Charge) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Charge.Usage,
 	}
 	e.stepPaid.Attempts = 1
 	e.stepFree.Leaf = &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
 		Name:  "free",
 		Plain: flujotest.PayB,
-		Usage: func(o flujotest.Charge) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Charge.Usage,
 	}
 	e.stepFree.Attempts = 1
 	if e.svc, err = p.Services(flujoimpl.Deps{}, &e.scratch, &e.stepPaid, &e.stepFree); err != nil {
@@ -1032,33 +1004,25 @@ func NewBudgetFan4Executor(opts ...flujo.CoreOption) (*BudgetFan4Executor, error
 	e.stepB1.Leaf = &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
 		Name:  "b1",
 		Plain: flujotest.PayA,
-		Usage: func(o flujotest.Charge) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Charge.Usage,
 	}
 	e.stepB1.Attempts = 1
 	e.stepB2.Leaf = &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
 		Name:  "b2",
 		Plain: flujotest.PayB,
-		Usage: func(o flujotest.Charge) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Charge.Usage,
 	}
 	e.stepB2.Attempts = 1
 	e.stepB3.Leaf = &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
 		Name:  "b3",
 		Plain: flujotest.PayC,
-		Usage: func(o flujotest.Charge) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Charge.Usage,
 	}
 	e.stepB3.Attempts = 1
 	e.stepB4.Leaf = &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
 		Name:  "b4",
 		Plain: flujotest.PayD,
-		Usage: func(o flujotest.Charge) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Charge.Usage,
 	}
 	e.stepB4.Attempts = 1
 	if e.svc, err = p.Services(flujoimpl.Deps{}, &e.scratch, &e.stepB1, &e.stepB2, &e.stepB3, &e.stepB4); err != nil {
@@ -1205,17 +1169,13 @@ func NewBudgetHoldFanExecutor(opts ...flujo.CoreOption) (*BudgetHoldFanExecutor,
 	e.stepPaid.Leaf = &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
 		Name:  "paid",
 		Plain: flujotest.PayA,
-		Usage: func(o flujotest.Charge) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Charge.Usage,
 	}
 	e.stepPaid.Attempts = 1
 	e.stepHold.Leaf = &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
 		Name:  "hold",
 		Plain: flujotest.Hold,
-		Usage: func(o flujotest.Charge) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Charge.Usage,
 	}
 	e.stepHold.Attempts = 1
 	if e.svc, err = p.Services(flujoimpl.Deps{}, &e.scratch, &e.stepPaid, &e.stepHold); err != nil {
@@ -1333,9 +1293,7 @@ func NewBudgetMapExecutor(opts ...flujo.CoreOption) (*BudgetMapExecutor, error) 
 	e.stepItem.Leaf = &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
 		Name:  "item",
 		Plain: flujotest.Item,
-		Usage: func(o flujotest.Charge) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Charge.Usage,
 	}
 	e.stepItem.Attempts = 1
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepItem); err != nil {
@@ -1435,9 +1393,7 @@ func NewBudgetRejectedExecutor(opts ...flujo.CoreOption) (*BudgetRejectedExecuto
 		Name:       "rejected",
 		Plain:      flujotest.PayA,
 		Validators: []func(flujotest.Charge) error{flujotest.RejectAll},
-		Usage: func(o flujotest.Charge) runtime.Usage {
-			return o.Usage()
-		},
+		Usage:      flujotest.Charge.Usage,
 	}
 	e.stepRejected.Attempts = 1
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepRejected); err != nil {
@@ -1505,9 +1461,7 @@ func NewBudgetRejectedRetriesExecutor(opts ...flujo.CoreOption) (*BudgetRejected
 		Name:       "rejected",
 		Plain:      flujotest.PayA,
 		Validators: []func(flujotest.Charge) error{flujotest.RejectAll},
-		Usage: func(o flujotest.Charge) runtime.Usage {
-			return o.Usage()
-		},
+		Usage:      flujotest.Charge.Usage,
 	}
 	e.stepRejected.Attempts = 3
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepRejected); err != nil {
@@ -2462,9 +2416,7 @@ func NewFailBeforeCachedExecutor(opts ...flujo.CoreOption) (*FailBeforeCachedExe
 	e.stepFail.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "fail",
 		Plain: flujotest.Fail,
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Job.Usage,
 	}
 	e.stepFail.Attempts = 1
 	e.stepTags.Leaf = &flujoimpl.Leaf[flujotest.Job, []string]{
@@ -2614,9 +2566,7 @@ func NewFailOnceExecutor(opts ...flujo.CoreOption) (*FailOnceExecutor, error) {
 	e.stepFail.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "fail",
 		Plain: flujotest.Fail,
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Job.Usage,
 	}
 	e.stepFail.Attempts = 1
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepFail); err != nil {
@@ -2712,9 +2662,7 @@ func NewFanBranchFailsExecutor(opts ...flujo.CoreOption) (*FanBranchFailsExecuto
 			}
 			return out, err
 		},
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Job.Usage,
 	}
 	e.stepA1.Attempts = 2
 	e.stepB.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
@@ -2728,17 +2676,13 @@ func NewFanBranchFailsExecutor(opts ...flujo.CoreOption) (*FanBranchFailsExecuto
 			}
 			return out, err
 		},
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Job.Usage,
 	}
 	e.stepB.Attempts = 2
 	e.stepFail.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "fail",
 		Plain: flujotest.Fail,
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Job.Usage,
 	}
 	e.stepFail.Attempts = 1
 	if e.svc, err = p.Services(flujoimpl.Deps{}, &e.scratch, &e.stepA1, &e.stepB, &e.stepFail); err != nil {
@@ -2916,9 +2860,7 @@ func NewFanErrorOnConflictExecutor(opts ...flujo.CoreOption) (*FanErrorOnConflic
 			}
 			return out, err
 		},
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Job.Usage,
 	}
 	e.stepA1.Attempts = 2
 	e.stepB.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
@@ -2932,9 +2874,7 @@ func NewFanErrorOnConflictExecutor(opts ...flujo.CoreOption) (*FanErrorOnConflic
 			}
 			return out, err
 		},
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Job.Usage,
 	}
 	e.stepB.Attempts = 2
 	e.stepA2.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
@@ -2948,17 +2888,13 @@ func NewFanErrorOnConflictExecutor(opts ...flujo.CoreOption) (*FanErrorOnConflic
 			}
 			return out, err
 		},
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Job.Usage,
 	}
 	e.stepA2.Attempts = 2
 	e.stepEcho.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "echo",
 		Plain: flujotest.Echo,
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Job.Usage,
 	}
 	e.stepEcho.Attempts = 2
 	if e.svc, err = p.Services(flujoimpl.Deps{}, &e.scratch, &e.stepA1, &e.stepB, &e.stepA2, &e.stepEcho); err != nil {
@@ -3170,9 +3106,7 @@ func NewFanJoinFailsExecutor(opts ...flujo.CoreOption) (*FanJoinFailsExecutor, e
 			}
 			return out, err
 		},
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Job.Usage,
 	}
 	e.stepA1.Attempts = 2
 	e.stepB.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
@@ -3186,17 +3120,13 @@ func NewFanJoinFailsExecutor(opts ...flujo.CoreOption) (*FanJoinFailsExecutor, e
 			}
 			return out, err
 		},
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Job.Usage,
 	}
 	e.stepB.Attempts = 2
 	e.stepFail.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "fail",
 		Plain: flujotest.Fail,
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Job.Usage,
 	}
 	e.stepFail.Attempts = 1
 	if e.svc, err = p.Services(flujoimpl.Deps{}, &e.scratch, &e.stepA1, &e.stepB, &e.stepFail); err != nil {
@@ -3365,9 +3295,7 @@ func NewFanKeepFirstExecutor(opts ...flujo.CoreOption) (*FanKeepFirstExecutor, e
 			}
 			return out, err
 		},
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Job.Usage,
 	}
 	e.stepA1.Attempts = 2
 	e.stepB.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
@@ -3381,9 +3309,7 @@ func NewFanKeepFirstExecutor(opts ...flujo.CoreOption) (*FanKeepFirstExecutor, e
 			}
 			return out, err
 		},
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Job.Usage,
 	}
 	e.stepB.Attempts = 2
 	e.stepA2.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
@@ -3397,17 +3323,13 @@ func NewFanKeepFirstExecutor(opts ...flujo.CoreOption) (*FanKeepFirstExecutor, e
 			}
 			return out, err
 		},
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Job.Usage,
 	}
 	e.stepA2.Attempts = 2
 	e.stepEcho.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "echo",
 		Plain: flujotest.Echo,
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Job.Usage,
 	}
 	e.stepEcho.Attempts = 2
 	if e.svc, err = p.Services(flujoimpl.Deps{}, &e.scratch, &e.stepA1, &e.stepB, &e.stepA2, &e.stepEcho); err != nil {
@@ -3597,9 +3519,7 @@ func NewFanMergeUpdateExecutor(opts ...flujo.CoreOption) (*FanMergeUpdateExecuto
 			}
 			return out, err
 		},
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Job.Usage,
 	}
 	e.stepA1.Attempts = 2
 	e.stepB.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
@@ -3613,9 +3533,7 @@ func NewFanMergeUpdateExecutor(opts ...flujo.CoreOption) (*FanMergeUpdateExecuto
 			}
 			return out, err
 		},
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Job.Usage,
 	}
 	e.stepB.Attempts = 2
 	e.stepA2.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
@@ -3629,17 +3547,13 @@ func NewFanMergeUpdateExecutor(opts ...flujo.CoreOption) (*FanMergeUpdateExecuto
 			}
 			return out, err
 		},
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Job.Usage,
 	}
 	e.stepA2.Attempts = 2
 	e.stepEcho.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "echo",
 		Plain: flujotest.Echo,
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Job.Usage,
 	}
 	e.stepEcho.Attempts = 2
 	if e.svc, err = p.Services(flujoimpl.Deps{}, &e.scratch, &e.stepA1, &e.stepB, &e.stepA2, &e.stepEcho); err != nil {
@@ -3829,9 +3743,7 @@ func NewFanNoMergeExecutor(opts ...flujo.CoreOption) (*FanNoMergeExecutor, error
 			}
 			return out, err
 		},
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Job.Usage,
 	}
 	e.stepA1.Attempts = 2
 	e.stepB.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
@@ -3845,9 +3757,7 @@ func NewFanNoMergeExecutor(opts ...flujo.CoreOption) (*FanNoMergeExecutor, error
 			}
 			return out, err
 		},
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Job.Usage,
 	}
 	e.stepB.Attempts = 2
 	e.stepA2.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
@@ -3861,17 +3771,13 @@ func NewFanNoMergeExecutor(opts ...flujo.CoreOption) (*FanNoMergeExecutor, error
 			}
 			return out, err
 		},
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Job.Usage,
 	}
 	e.stepA2.Attempts = 2
 	e.stepEcho.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "echo",
 		Plain: flujotest.Echo,
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Job.Usage,
 	}
 	e.stepEcho.Attempts = 2
 	if e.svc, err = p.Services(flujoimpl.Deps{}, &e.scratch, &e.stepA1, &e.stepB, &e.stepA2, &e.stepEcho); err != nil {
@@ -4023,9 +3929,7 @@ func NewFlakyDefaultExecutor(opts ...flujo.CoreOption) (*FlakyDefaultExecutor, e
 	e.stepFlaky.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "flaky",
 		Plain: flujotest.Flaky,
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Job.Usage,
 	}
 	e.stepFlaky.Attempts = 2
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepFlaky); err != nil {
@@ -4092,9 +3996,7 @@ func NewFlakyRetries3Executor(opts ...flujo.CoreOption) (*FlakyRetries3Executor,
 	e.stepFlaky.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "flaky",
 		Plain: flujotest.Flaky,
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Job.Usage,
 	}
 	e.stepFlaky.Attempts = 4
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepFlaky); err != nil {
@@ -4161,9 +4063,7 @@ func NewGoexitMapExecutor(opts ...flujo.CoreOption) (*GoexitMapExecutor, error) 
 	e.stepExit.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "exit",
 		Plain: flujotest.ExitOnExit,
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Job.Usage,
 	}
 	e.stepExit.Attempts = 1
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepExit); err != nil {
@@ -4282,17 +4182,13 @@ func NewGoexitParallelExecutor(opts ...flujo.CoreOption) (*GoexitParallelExecuto
 	e.stepExit.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "exit",
 		Plain: flujotest.ExitOnExit,
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Job.Usage,
 	}
 	e.stepExit.Attempts = 1
 	e.stepEcho.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "echo",
 		Plain: flujotest.Echo,
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Job.Usage,
 	}
 	e.stepEcho.Attempts = 2
 	if e.svc, err = p.Services(flujoimpl.Deps{}, &e.scratch, &e.stepExit, &e.stepEcho); err != nil {
@@ -4412,9 +4308,7 @@ func NewGoexitStepExecutor(opts ...flujo.CoreOption) (*GoexitStepExecutor, error
 	e.stepExit.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "exit",
 		Plain: flujotest.ExitOnExit,
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Job.Usage,
 	}
 	e.stepExit.Attempts = 1
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepExit); err != nil {
@@ -4481,9 +4375,7 @@ func NewGoexitTimedExecutor(opts ...flujo.CoreOption) (*GoexitTimedExecutor, err
 	e.stepExit.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "exit",
 		Plain: flujotest.ExitOnExit,
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Job.Usage,
 	}
 	e.stepExit.Attempts = 1
 	e.stepExit.Timeout = time.Duration(int64(3600000000000))
@@ -4619,25 +4511,19 @@ func NewHistoryExecutor(opts ...flujo.CoreOption) (*HistoryExecutor, error) {
 	e.stepFirst.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "first",
 		Plain: flujotest.Echo,
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Job.Usage,
 	}
 	e.stepFirst.Attempts = 2
 	e.stepSecond.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "second",
 		Plain: flujotest.Echo,
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Job.Usage,
 	}
 	e.stepSecond.Attempts = 2
 	e.stepThird.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "third",
 		Plain: flujotest.Echo,
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Job.Usage,
 	}
 	e.stepThird.Attempts = 2
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepFirst, &e.stepSecond, &e.stepThird); err != nil {
@@ -4828,17 +4714,13 @@ func NewJoinFailsAfterIgnoredExecutor(opts ...flujo.CoreOption) (*JoinFailsAfter
 	e.stepEcho.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "echo",
 		Plain: flujotest.Echo,
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Job.Usage,
 	}
 	e.stepEcho.Attempts = 2
 	e.stepFail.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "fail",
 		Plain: flujotest.Fail,
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Job.Usage,
 	}
 	e.stepFail.Attempts = 1
 	if e.svc, err = p.Services(flujoimpl.Deps{}, &e.scratch, &e.stepEcho, &e.stepFail); err != nil {
@@ -4973,9 +4855,7 @@ func NewMapEchoExecutor(opts ...flujo.CoreOption) (*MapEchoExecutor, error) {
 	e.stepEcho.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "echo",
 		Plain: flujotest.Echo,
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Job.Usage,
 	}
 	e.stepEcho.Attempts = 2
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepEcho); err != nil {
@@ -5074,9 +4954,7 @@ func NewMapFlakyInOrderExecutor(opts ...flujo.CoreOption) (*MapFlakyInOrderExecu
 	e.stepFlaky.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "flaky",
 		Plain: flujotest.Flaky,
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Job.Usage,
 	}
 	e.stepFlaky.Attempts = 1
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepFlaky); err != nil {
@@ -5190,9 +5068,7 @@ func NewMaybeConflictExecutor(opts ...flujo.CoreOption) (*MaybeConflictExecutor,
 			}
 			return out, err
 		},
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Job.Usage,
 	}
 	e.stepX.Attempts = 2
 	e.stepY.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
@@ -5206,9 +5082,7 @@ func NewMaybeConflictExecutor(opts ...flujo.CoreOption) (*MaybeConflictExecutor,
 			}
 			return out, err
 		},
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Job.Usage,
 	}
 	e.stepY.Attempts = 2
 	if e.svc, err = p.Services(flujoimpl.Deps{}, &e.scratch, &e.stepX, &e.stepY); err != nil {
@@ -5363,17 +5237,13 @@ func NewPanicAtTwoDepthsExecutor(opts ...flujo.CoreOption) (*PanicAtTwoDepthsExe
 	e.stepPanicdeep.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "panicdeep",
 		Plain: flujotest.Panic,
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Job.Usage,
 	}
 	e.stepPanicdeep.Attempts = 1
 	e.stepPanic.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "panic",
 		Plain: flujotest.Panic,
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Job.Usage,
 	}
 	e.stepPanic.Attempts = 1
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepPanicdeep, &e.stepPanic); err != nil {
@@ -5485,9 +5355,7 @@ func NewPanicsExecutor(opts ...flujo.CoreOption) (*PanicsExecutor, error) {
 	e.stepPanic.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "panic",
 		Plain: flujotest.Panic,
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Job.Usage,
 	}
 	e.stepPanic.Attempts = 1
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepPanic); err != nil {
@@ -5569,17 +5437,13 @@ func NewParallelBlocksExecutor(opts ...flujo.CoreOption) (*ParallelBlocksExecuto
 	e.stepBlock.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "block",
 		Plain: flujotest.Block,
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Job.Usage,
 	}
 	e.stepBlock.Attempts = 2
 	e.stepEcho.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "echo",
 		Plain: flujotest.Echo,
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Job.Usage,
 	}
 	e.stepEcho.Attempts = 2
 	if e.svc, err = p.Services(flujoimpl.Deps{}, &e.scratch, &e.stepBlock, &e.stepEcho); err != nil {
@@ -5717,17 +5581,13 @@ func NewParallelIgnoreExecutor(opts ...flujo.CoreOption) (*ParallelIgnoreExecuto
 	e.stepEcho.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "echo",
 		Plain: flujotest.Echo,
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Job.Usage,
 	}
 	e.stepEcho.Attempts = 2
 	e.stepFail.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "fail",
 		Plain: flujotest.Fail,
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Job.Usage,
 	}
 	e.stepFail.Attempts = 1
 	if e.svc, err = p.Services(flujoimpl.Deps{}, &e.scratch, &e.stepEcho, &e.stepFail); err != nil {
@@ -5867,17 +5727,13 @@ func NewParallelPropagateExecutor(opts ...flujo.CoreOption) (*ParallelPropagateE
 	e.stepEcho.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "echo",
 		Plain: flujotest.Echo,
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Job.Usage,
 	}
 	e.stepEcho.Attempts = 2
 	e.stepFail.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "fail",
 		Plain: flujotest.Fail,
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Job.Usage,
 	}
 	e.stepFail.Attempts = 1
 	if e.svc, err = p.Services(flujoimpl.Deps{}, &e.scratch, &e.stepEcho, &e.stepFail); err != nil {
@@ -6018,25 +5874,19 @@ func NewParallelSpendExecutor(opts ...flujo.CoreOption) (*ParallelSpendExecutor,
 	e.stepLeft.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "left",
 		Plain: flujotest.Echo,
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Job.Usage,
 	}
 	e.stepLeft.Attempts = 2
 	e.stepRight.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "right",
 		Plain: flujotest.Echo,
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Job.Usage,
 	}
 	e.stepRight.Attempts = 2
 	e.stepAfter.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "after",
 		Plain: flujotest.Echo,
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Job.Usage,
 	}
 	e.stepAfter.Attempts = 2
 	if e.svc, err = p.Services(flujoimpl.Deps{}, &e.scratch, &e.stepLeft, &e.stepRight, &e.stepAfter); err != nil {
@@ -6176,17 +6026,13 @@ func NewRouteNoDefaultExecutor(opts ...flujo.CoreOption) (*RouteNoDefaultExecuto
 	e.stepLower.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "lower",
 		Plain: flujotest.Lower,
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Job.Usage,
 	}
 	e.stepLower.Attempts = 2
 	e.stepUpper.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "upper",
 		Plain: flujotest.Upper,
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Job.Usage,
 	}
 	e.stepUpper.Attempts = 2
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepLower, &e.stepUpper); err != nil {
@@ -6285,25 +6131,19 @@ func NewRouteWithDefaultExecutor(opts ...flujo.CoreOption) (*RouteWithDefaultExe
 	e.stepLower.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "lower",
 		Plain: flujotest.Lower,
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Job.Usage,
 	}
 	e.stepLower.Attempts = 2
 	e.stepUpper.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "upper",
 		Plain: flujotest.Upper,
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Job.Usage,
 	}
 	e.stepUpper.Attempts = 2
 	e.stepOther.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "other",
 		Plain: flujotest.Other,
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Job.Usage,
 	}
 	e.stepOther.Attempts = 2
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepLower, &e.stepUpper, &e.stepOther); err != nil {
@@ -6401,25 +6241,19 @@ func NewSpend3Executor(opts ...flujo.CoreOption) (*Spend3Executor, error) {
 	e.stepS1.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "s1",
 		Plain: flujotest.Echo,
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Job.Usage,
 	}
 	e.stepS1.Attempts = 2
 	e.stepS2.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "s2",
 		Plain: flujotest.Echo,
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Job.Usage,
 	}
 	e.stepS2.Attempts = 2
 	e.stepS3.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "s3",
 		Plain: flujotest.Echo,
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Job.Usage,
 	}
 	e.stepS3.Attempts = 2
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepS1, &e.stepS2, &e.stepS3); err != nil {
@@ -6518,9 +6352,7 @@ func NewStateRetryExecutor(opts ...flujo.CoreOption) (*StateRetryExecutor, error
 			}
 			return out, err
 		},
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Job.Usage,
 	}
 	e.stepLogflake.Attempts = 3
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepLogflake); err != nil {
@@ -6587,9 +6419,7 @@ func NewTimesOutExecutor(opts ...flujo.CoreOption) (*TimesOutExecutor, error) {
 	e.stepBlock.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "block",
 		Plain: flujotest.Block,
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Job.Usage,
 	}
 	e.stepBlock.Attempts = 2
 	e.stepBlock.Timeout = time.Duration(int64(5000000))
@@ -6686,33 +6516,25 @@ func NewTwoFansExecutor(opts ...flujo.CoreOption) (*TwoFansExecutor, error) {
 	e.stepL1.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "l1",
 		Plain: flujotest.Echo,
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Job.Usage,
 	}
 	e.stepL1.Attempts = 2
 	e.stepR1.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "r1",
 		Plain: flujotest.Echo,
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Job.Usage,
 	}
 	e.stepR1.Attempts = 2
 	e.stepL2.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "l2",
 		Plain: flujotest.Echo,
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Job.Usage,
 	}
 	e.stepL2.Attempts = 2
 	e.stepR2.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "r2",
 		Plain: flujotest.Echo,
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Job.Usage,
 	}
 	e.stepR2.Attempts = 2
 	if e.svc, err = p.Services(flujoimpl.Deps{}, &e.scratch, &e.stepL1, &e.stepR1, &e.stepL2, &e.stepR2); err != nil {
@@ -6905,9 +6727,7 @@ func NewValidatedExecutor(opts ...flujo.CoreOption) (*ValidatedExecutor, error) 
 		Name:       "draft",
 		Plain:      flujotest.Draft,
 		Validators: []func(flujotest.Job) error{flujotest.MustBeFinal},
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage:      flujotest.Job.Usage,
 	}
 	e.stepDraft.Attempts = 3
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepDraft); err != nil {
@@ -6975,17 +6795,13 @@ func NewWithFailedFallbackExecutor(opts ...flujo.CoreOption) (*WithFailedFallbac
 	e.stepFail.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "fail",
 		Plain: flujotest.Fail,
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Job.Usage,
 	}
 	e.stepFail.Attempts = 2
 	e.stepFailtoo.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "failtoo",
 		Plain: flujotest.FailToo,
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Job.Usage,
 	}
 	e.stepFailtoo.Attempts = 2
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepFail, &e.stepFailtoo); err != nil {
@@ -7061,17 +6877,13 @@ func NewWithFallbackExecutor(opts ...flujo.CoreOption) (*WithFallbackExecutor, e
 	e.stepFail.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "fail",
 		Plain: flujotest.Fail,
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Job.Usage,
 	}
 	e.stepFail.Attempts = 2
 	e.stepRescue.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "rescue",
 		Plain: flujotest.Rescue,
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Job.Usage,
 	}
 	e.stepRescue.Attempts = 2
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepFail, &e.stepRescue); err != nil {
@@ -8283,13 +8095,6 @@ func flujogenCopySliceString(v []string) []string {
 	}
 	c := make([]string, len(v))
 	copy(c, v)
-	return c
-}
-
-// flujogenCopyState returns a deep copy of v.
-func flujogenCopyState(v flujotest.State) flujotest.State {
-	c := v
-	c.Log = flujogenCopySliceString(v.Log)
 	return c
 }
 

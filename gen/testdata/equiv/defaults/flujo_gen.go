@@ -84,9 +84,7 @@ func NewBackoffLongExecutor(opts ...flujo.CoreOption) (*BackoffLongExecutor, err
 		Name:    "fail",
 		Plain:   flujotest.Fail,
 		Backoff: runtime.Backoff{Initial: time.Duration(int64(3600000000000)), Max: time.Duration(int64(3600000000000)), Multiplier: 2},
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage:   flujotest.Job.Usage,
 	}
 	e.stepFail.Attempts = 2
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepFail); err != nil {
@@ -146,9 +144,7 @@ func NewBadInputRetriedExecutor(opts ...flujo.CoreOption) (*BadInputRetriedExecu
 	e.stepUpstream.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "upstream",
 		Plain: flujotest.Upstream,
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Job.Usage,
 	}
 	e.stepUpstream.Attempts = 3
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepUpstream); err != nil {
@@ -208,9 +204,7 @@ func NewBreakerCancelsExecutor(opts ...flujo.CoreOption) (*BreakerCancelsExecuto
 	e.stepCancel.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "cancel",
 		Plain: flujotest.CancelCaller,
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Job.Usage,
 	}
 	e.stepCancel.Attempts = 1
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepCancel); err != nil {
@@ -268,11 +262,9 @@ func NewBreakerCustomExecutor(opts ...flujo.CoreOption) (*BreakerCustomExecutor,
 	}
 	e := &BreakerCustomExecutor{}
 	e.stepUpstream.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-		Name:  "upstream",
-		Plain: flujotest.Upstream,
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Name:          "upstream",
+		Plain:         flujotest.Upstream,
+		Usage:         flujotest.Job.Usage,
 		BreakerCounts: flujotest.CountsOnlyBadInput,
 	}
 	e.stepUpstream.Attempts = 1
@@ -333,9 +325,7 @@ func NewBreakerFailExecutor(opts ...flujo.CoreOption) (*BreakerFailExecutor, err
 	e.stepFail.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "fail",
 		Plain: flujotest.Fail,
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Job.Usage,
 	}
 	e.stepFail.Attempts = 1
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepFail); err != nil {
@@ -395,9 +385,7 @@ func NewBreakerFlakyExecutor(opts ...flujo.CoreOption) (*BreakerFlakyExecutor, e
 	e.stepFlaky.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "flaky",
 		Plain: flujotest.Flaky,
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Job.Usage,
 	}
 	e.stepFlaky.Attempts = 1
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepFlaky); err != nil {
@@ -457,9 +445,7 @@ func NewBreakerPanicsExecutor(opts ...flujo.CoreOption) (*BreakerPanicsExecutor,
 	e.stepPanic.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "panic",
 		Plain: flujotest.Panic,
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Job.Usage,
 	}
 	e.stepPanic.Attempts = 1
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepPanic); err != nil {
@@ -519,9 +505,7 @@ func NewBreakerTimesOutExecutor(opts ...flujo.CoreOption) (*BreakerTimesOutExecu
 	e.stepBlock.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "block",
 		Plain: flujotest.Block,
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Job.Usage,
 	}
 	e.stepBlock.Attempts = 1
 	e.stepBlock.Timeout = time.Duration(int64(5000000))
@@ -582,9 +566,7 @@ func NewBreakerUpstreamExecutor(opts ...flujo.CoreOption) (*BreakerUpstreamExecu
 	e.stepUpstream.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "upstream",
 		Plain: flujotest.Upstream,
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Job.Usage,
 	}
 	e.stepUpstream.Attempts = 1
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepUpstream); err != nil {
@@ -645,9 +627,7 @@ func NewBreakerValidatedExecutor(opts ...flujo.CoreOption) (*BreakerValidatedExe
 		Name:       "draft",
 		Plain:      flujotest.Draft,
 		Validators: []func(flujotest.Job) error{flujotest.MustBeFinal},
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage:      flujotest.Job.Usage,
 	}
 	e.stepDraft.Attempts = 1
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepDraft); err != nil {
@@ -709,17 +689,13 @@ func NewBudgetFallbackExecutor(opts ...flujo.CoreOption) (*BudgetFallbackExecuto
 		Name:       "primary",
 		Plain:      flujotest.PayA,
 		Validators: []func(flujotest.Charge) error{flujotest.RejectAll},
-		Usage: func(o flujotest.Charge) runtime.Usage {
-			return o.Usage()
-		},
+		Usage:      flujotest.Charge.Usage,
 	}
 	e.stepPrimary.Attempts = 1
 	e.stepRescue.Leaf = &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
 		Name:  "rescue",
 		Plain: flujotest.PayB,
-		Usage: func(o flujotest.Charge) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Charge.Usage,
 	}
 	e.stepRescue.Attempts = 1
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepPrimary, &e.stepRescue); err != nil {
@@ -802,17 +778,13 @@ func NewBudgetFanExecutor(opts ...flujo.CoreOption) (*BudgetFanExecutor, error) 
 	e.stepPaid.Leaf = &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
 		Name:  "paid",
 		Plain: flujotest.PayA,
-		Usage: func(o flujotest.Charge) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Charge.Usage,
 	}
 	e.stepPaid.Attempts = 1
 	e.stepFree.Leaf = &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
 		Name:  "free",
 		Plain: flujotest.PayB,
-		Usage: func(o flujotest.Charge) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Charge.Usage,
 	}
 	e.stepFree.Attempts = 1
 	if e.svc, err = p.Services(flujoimpl.Deps{}, &e.scratch, &e.stepPaid, &e.stepFree); err != nil {
@@ -940,33 +912,25 @@ func NewBudgetFan4Executor(opts ...flujo.CoreOption) (*BudgetFan4Executor, error
 	e.stepB1.Leaf = &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
 		Name:  "b1",
 		Plain: flujotest.PayA,
-		Usage: func(o flujotest.Charge) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Charge.Usage,
 	}
 	e.stepB1.Attempts = 1
 	e.stepB2.Leaf = &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
 		Name:  "b2",
 		Plain: flujotest.PayB,
-		Usage: func(o flujotest.Charge) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Charge.Usage,
 	}
 	e.stepB2.Attempts = 1
 	e.stepB3.Leaf = &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
 		Name:  "b3",
 		Plain: flujotest.PayC,
-		Usage: func(o flujotest.Charge) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Charge.Usage,
 	}
 	e.stepB3.Attempts = 1
 	e.stepB4.Leaf = &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
 		Name:  "b4",
 		Plain: flujotest.PayD,
-		Usage: func(o flujotest.Charge) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Charge.Usage,
 	}
 	e.stepB4.Attempts = 1
 	if e.svc, err = p.Services(flujoimpl.Deps{}, &e.scratch, &e.stepB1, &e.stepB2, &e.stepB3, &e.stepB4); err != nil {
@@ -1106,17 +1070,13 @@ func NewBudgetHoldFanExecutor(opts ...flujo.CoreOption) (*BudgetHoldFanExecutor,
 	e.stepPaid.Leaf = &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
 		Name:  "paid",
 		Plain: flujotest.PayA,
-		Usage: func(o flujotest.Charge) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Charge.Usage,
 	}
 	e.stepPaid.Attempts = 1
 	e.stepHold.Leaf = &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
 		Name:  "hold",
 		Plain: flujotest.Hold,
-		Usage: func(o flujotest.Charge) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Charge.Usage,
 	}
 	e.stepHold.Attempts = 1
 	if e.svc, err = p.Services(flujoimpl.Deps{}, &e.scratch, &e.stepPaid, &e.stepHold); err != nil {
@@ -1227,9 +1187,7 @@ func NewBudgetMapExecutor(opts ...flujo.CoreOption) (*BudgetMapExecutor, error) 
 	e.stepItem.Leaf = &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
 		Name:  "item",
 		Plain: flujotest.Item,
-		Usage: func(o flujotest.Charge) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Charge.Usage,
 	}
 	e.stepItem.Attempts = 1
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepItem); err != nil {
@@ -1322,9 +1280,7 @@ func NewBudgetRejectedExecutor(opts ...flujo.CoreOption) (*BudgetRejectedExecuto
 		Name:       "rejected",
 		Plain:      flujotest.PayA,
 		Validators: []func(flujotest.Charge) error{flujotest.RejectAll},
-		Usage: func(o flujotest.Charge) runtime.Usage {
-			return o.Usage()
-		},
+		Usage:      flujotest.Charge.Usage,
 	}
 	e.stepRejected.Attempts = 1
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepRejected); err != nil {
@@ -1385,9 +1341,7 @@ func NewBudgetRejectedRetriesExecutor(opts ...flujo.CoreOption) (*BudgetRejected
 		Name:       "rejected",
 		Plain:      flujotest.PayA,
 		Validators: []func(flujotest.Charge) error{flujotest.RejectAll},
-		Usage: func(o flujotest.Charge) runtime.Usage {
-			return o.Usage()
-		},
+		Usage:      flujotest.Charge.Usage,
 	}
 	e.stepRejected.Attempts = 3
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepRejected); err != nil {
@@ -1968,9 +1922,7 @@ func NewFailBeforeCachedExecutor(opts ...flujo.CoreOption) (*FailBeforeCachedExe
 	e.stepFail.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "fail",
 		Plain: flujotest.Fail,
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Job.Usage,
 	}
 	e.stepFail.Attempts = 1
 	e.stepTags.Leaf = &flujoimpl.Leaf[flujotest.Job, []string]{
@@ -2054,9 +2006,7 @@ func NewFailOnceExecutor(opts ...flujo.CoreOption) (*FailOnceExecutor, error) {
 	e.stepFail.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "fail",
 		Plain: flujotest.Fail,
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Job.Usage,
 	}
 	e.stepFail.Attempts = 1
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepFail); err != nil {
@@ -2145,9 +2095,7 @@ func NewFanBranchFailsExecutor(opts ...flujo.CoreOption) (*FanBranchFailsExecuto
 			}
 			return out, err
 		},
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Job.Usage,
 	}
 	e.stepA1.Attempts = 2
 	e.stepB.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
@@ -2161,17 +2109,13 @@ func NewFanBranchFailsExecutor(opts ...flujo.CoreOption) (*FanBranchFailsExecuto
 			}
 			return out, err
 		},
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Job.Usage,
 	}
 	e.stepB.Attempts = 2
 	e.stepFail.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "fail",
 		Plain: flujotest.Fail,
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Job.Usage,
 	}
 	e.stepFail.Attempts = 1
 	if e.svc, err = p.Services(flujoimpl.Deps{}, &e.scratch, &e.stepA1, &e.stepB, &e.stepFail); err != nil {
@@ -2342,9 +2286,7 @@ func NewFanErrorOnConflictExecutor(opts ...flujo.CoreOption) (*FanErrorOnConflic
 			}
 			return out, err
 		},
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Job.Usage,
 	}
 	e.stepA1.Attempts = 2
 	e.stepB.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
@@ -2358,9 +2300,7 @@ func NewFanErrorOnConflictExecutor(opts ...flujo.CoreOption) (*FanErrorOnConflic
 			}
 			return out, err
 		},
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Job.Usage,
 	}
 	e.stepB.Attempts = 2
 	e.stepA2.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
@@ -2374,17 +2314,13 @@ func NewFanErrorOnConflictExecutor(opts ...flujo.CoreOption) (*FanErrorOnConflic
 			}
 			return out, err
 		},
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Job.Usage,
 	}
 	e.stepA2.Attempts = 2
 	e.stepEcho.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "echo",
 		Plain: flujotest.Echo,
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Job.Usage,
 	}
 	e.stepEcho.Attempts = 2
 	if e.svc, err = p.Services(flujoimpl.Deps{}, &e.scratch, &e.stepA1, &e.stepB, &e.stepA2, &e.stepEcho); err != nil {
@@ -2589,9 +2525,7 @@ func NewFanJoinFailsExecutor(opts ...flujo.CoreOption) (*FanJoinFailsExecutor, e
 			}
 			return out, err
 		},
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Job.Usage,
 	}
 	e.stepA1.Attempts = 2
 	e.stepB.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
@@ -2605,17 +2539,13 @@ func NewFanJoinFailsExecutor(opts ...flujo.CoreOption) (*FanJoinFailsExecutor, e
 			}
 			return out, err
 		},
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Job.Usage,
 	}
 	e.stepB.Attempts = 2
 	e.stepFail.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "fail",
 		Plain: flujotest.Fail,
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Job.Usage,
 	}
 	e.stepFail.Attempts = 1
 	if e.svc, err = p.Services(flujoimpl.Deps{}, &e.scratch, &e.stepA1, &e.stepB, &e.stepFail); err != nil {
@@ -2777,9 +2707,7 @@ func NewFanKeepFirstExecutor(opts ...flujo.CoreOption) (*FanKeepFirstExecutor, e
 			}
 			return out, err
 		},
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Job.Usage,
 	}
 	e.stepA1.Attempts = 2
 	e.stepB.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
@@ -2793,9 +2721,7 @@ func NewFanKeepFirstExecutor(opts ...flujo.CoreOption) (*FanKeepFirstExecutor, e
 			}
 			return out, err
 		},
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Job.Usage,
 	}
 	e.stepB.Attempts = 2
 	e.stepA2.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
@@ -2809,17 +2735,13 @@ func NewFanKeepFirstExecutor(opts ...flujo.CoreOption) (*FanKeepFirstExecutor, e
 			}
 			return out, err
 		},
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Job.Usage,
 	}
 	e.stepA2.Attempts = 2
 	e.stepEcho.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "echo",
 		Plain: flujotest.Echo,
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Job.Usage,
 	}
 	e.stepEcho.Attempts = 2
 	if e.svc, err = p.Services(flujoimpl.Deps{}, &e.scratch, &e.stepA1, &e.stepB, &e.stepA2, &e.stepEcho); err != nil {
@@ -3002,9 +2924,7 @@ func NewFanMergeUpdateExecutor(opts ...flujo.CoreOption) (*FanMergeUpdateExecuto
 			}
 			return out, err
 		},
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Job.Usage,
 	}
 	e.stepA1.Attempts = 2
 	e.stepB.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
@@ -3018,9 +2938,7 @@ func NewFanMergeUpdateExecutor(opts ...flujo.CoreOption) (*FanMergeUpdateExecuto
 			}
 			return out, err
 		},
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Job.Usage,
 	}
 	e.stepB.Attempts = 2
 	e.stepA2.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
@@ -3034,17 +2952,13 @@ func NewFanMergeUpdateExecutor(opts ...flujo.CoreOption) (*FanMergeUpdateExecuto
 			}
 			return out, err
 		},
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Job.Usage,
 	}
 	e.stepA2.Attempts = 2
 	e.stepEcho.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "echo",
 		Plain: flujotest.Echo,
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Job.Usage,
 	}
 	e.stepEcho.Attempts = 2
 	if e.svc, err = p.Services(flujoimpl.Deps{}, &e.scratch, &e.stepA1, &e.stepB, &e.stepA2, &e.stepEcho); err != nil {
@@ -3227,9 +3141,7 @@ func NewFanNoMergeExecutor(opts ...flujo.CoreOption) (*FanNoMergeExecutor, error
 			}
 			return out, err
 		},
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Job.Usage,
 	}
 	e.stepA1.Attempts = 2
 	e.stepB.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
@@ -3243,9 +3155,7 @@ func NewFanNoMergeExecutor(opts ...flujo.CoreOption) (*FanNoMergeExecutor, error
 			}
 			return out, err
 		},
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Job.Usage,
 	}
 	e.stepB.Attempts = 2
 	e.stepA2.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
@@ -3259,17 +3169,13 @@ func NewFanNoMergeExecutor(opts ...flujo.CoreOption) (*FanNoMergeExecutor, error
 			}
 			return out, err
 		},
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Job.Usage,
 	}
 	e.stepA2.Attempts = 2
 	e.stepEcho.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "echo",
 		Plain: flujotest.Echo,
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Job.Usage,
 	}
 	e.stepEcho.Attempts = 2
 	if e.svc, err = p.Services(flujoimpl.Deps{}, &e.scratch, &e.stepA1, &e.stepB, &e.stepA2, &e.stepEcho); err != nil {
@@ -3414,9 +3320,7 @@ func NewFlakyDefaultExecutor(opts ...flujo.CoreOption) (*FlakyDefaultExecutor, e
 	e.stepFlaky.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "flaky",
 		Plain: flujotest.Flaky,
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Job.Usage,
 	}
 	e.stepFlaky.Attempts = 2
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepFlaky); err != nil {
@@ -3476,9 +3380,7 @@ func NewFlakyRetries3Executor(opts ...flujo.CoreOption) (*FlakyRetries3Executor,
 	e.stepFlaky.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "flaky",
 		Plain: flujotest.Flaky,
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Job.Usage,
 	}
 	e.stepFlaky.Attempts = 4
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepFlaky); err != nil {
@@ -3538,9 +3440,7 @@ func NewGoexitMapExecutor(opts ...flujo.CoreOption) (*GoexitMapExecutor, error) 
 	e.stepExit.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "exit",
 		Plain: flujotest.ExitOnExit,
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Job.Usage,
 	}
 	e.stepExit.Attempts = 1
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepExit); err != nil {
@@ -3652,17 +3552,13 @@ func NewGoexitParallelExecutor(opts ...flujo.CoreOption) (*GoexitParallelExecuto
 	e.stepExit.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "exit",
 		Plain: flujotest.ExitOnExit,
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Job.Usage,
 	}
 	e.stepExit.Attempts = 1
 	e.stepEcho.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "echo",
 		Plain: flujotest.Echo,
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Job.Usage,
 	}
 	e.stepEcho.Attempts = 2
 	if e.svc, err = p.Services(flujoimpl.Deps{}, &e.scratch, &e.stepExit, &e.stepEcho); err != nil {
@@ -3775,9 +3671,7 @@ func NewGoexitStepExecutor(opts ...flujo.CoreOption) (*GoexitStepExecutor, error
 	e.stepExit.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "exit",
 		Plain: flujotest.ExitOnExit,
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Job.Usage,
 	}
 	e.stepExit.Attempts = 1
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepExit); err != nil {
@@ -3837,9 +3731,7 @@ func NewGoexitTimedExecutor(opts ...flujo.CoreOption) (*GoexitTimedExecutor, err
 	e.stepExit.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "exit",
 		Plain: flujotest.ExitOnExit,
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Job.Usage,
 	}
 	e.stepExit.Attempts = 1
 	e.stepExit.Timeout = time.Duration(int64(3600000000000))
@@ -3961,25 +3853,19 @@ func NewHistoryExecutor(opts ...flujo.CoreOption) (*HistoryExecutor, error) {
 	e.stepFirst.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "first",
 		Plain: flujotest.Echo,
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Job.Usage,
 	}
 	e.stepFirst.Attempts = 2
 	e.stepSecond.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "second",
 		Plain: flujotest.Echo,
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Job.Usage,
 	}
 	e.stepSecond.Attempts = 2
 	e.stepThird.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "third",
 		Plain: flujotest.Echo,
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Job.Usage,
 	}
 	e.stepThird.Attempts = 2
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepFirst, &e.stepSecond, &e.stepThird); err != nil {
@@ -4156,17 +4042,13 @@ func NewJoinFailsAfterIgnoredExecutor(opts ...flujo.CoreOption) (*JoinFailsAfter
 	e.stepEcho.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "echo",
 		Plain: flujotest.Echo,
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Job.Usage,
 	}
 	e.stepEcho.Attempts = 2
 	e.stepFail.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "fail",
 		Plain: flujotest.Fail,
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Job.Usage,
 	}
 	e.stepFail.Attempts = 1
 	if e.svc, err = p.Services(flujoimpl.Deps{}, &e.scratch, &e.stepEcho, &e.stepFail); err != nil {
@@ -4294,9 +4176,7 @@ func NewMapEchoExecutor(opts ...flujo.CoreOption) (*MapEchoExecutor, error) {
 	e.stepEcho.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "echo",
 		Plain: flujotest.Echo,
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Job.Usage,
 	}
 	e.stepEcho.Attempts = 2
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepEcho); err != nil {
@@ -4388,9 +4268,7 @@ func NewMapFlakyInOrderExecutor(opts ...flujo.CoreOption) (*MapFlakyInOrderExecu
 	e.stepFlaky.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "flaky",
 		Plain: flujotest.Flaky,
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Job.Usage,
 	}
 	e.stepFlaky.Attempts = 1
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepFlaky); err != nil {
@@ -4497,9 +4375,7 @@ func NewMaybeConflictExecutor(opts ...flujo.CoreOption) (*MaybeConflictExecutor,
 			}
 			return out, err
 		},
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Job.Usage,
 	}
 	e.stepX.Attempts = 2
 	e.stepY.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
@@ -4513,9 +4389,7 @@ func NewMaybeConflictExecutor(opts ...flujo.CoreOption) (*MaybeConflictExecutor,
 			}
 			return out, err
 		},
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Job.Usage,
 	}
 	e.stepY.Attempts = 2
 	if e.svc, err = p.Services(flujoimpl.Deps{}, &e.scratch, &e.stepX, &e.stepY); err != nil {
@@ -4663,17 +4537,13 @@ func NewPanicAtTwoDepthsExecutor(opts ...flujo.CoreOption) (*PanicAtTwoDepthsExe
 	e.stepPanicdeep.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "panicdeep",
 		Plain: flujotest.Panic,
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Job.Usage,
 	}
 	e.stepPanicdeep.Attempts = 1
 	e.stepPanic.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "panic",
 		Plain: flujotest.Panic,
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Job.Usage,
 	}
 	e.stepPanic.Attempts = 1
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepPanicdeep, &e.stepPanic); err != nil {
@@ -4778,9 +4648,7 @@ func NewPanicsExecutor(opts ...flujo.CoreOption) (*PanicsExecutor, error) {
 	e.stepPanic.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "panic",
 		Plain: flujotest.Panic,
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Job.Usage,
 	}
 	e.stepPanic.Attempts = 1
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepPanic); err != nil {
@@ -4855,17 +4723,13 @@ func NewParallelBlocksExecutor(opts ...flujo.CoreOption) (*ParallelBlocksExecuto
 	e.stepBlock.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "block",
 		Plain: flujotest.Block,
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Job.Usage,
 	}
 	e.stepBlock.Attempts = 2
 	e.stepEcho.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "echo",
 		Plain: flujotest.Echo,
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Job.Usage,
 	}
 	e.stepEcho.Attempts = 2
 	if e.svc, err = p.Services(flujoimpl.Deps{}, &e.scratch, &e.stepBlock, &e.stepEcho); err != nil {
@@ -4996,17 +4860,13 @@ func NewParallelIgnoreExecutor(opts ...flujo.CoreOption) (*ParallelIgnoreExecuto
 	e.stepEcho.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "echo",
 		Plain: flujotest.Echo,
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Job.Usage,
 	}
 	e.stepEcho.Attempts = 2
 	e.stepFail.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "fail",
 		Plain: flujotest.Fail,
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Job.Usage,
 	}
 	e.stepFail.Attempts = 1
 	if e.svc, err = p.Services(flujoimpl.Deps{}, &e.scratch, &e.stepEcho, &e.stepFail); err != nil {
@@ -5139,17 +4999,13 @@ func NewParallelPropagateExecutor(opts ...flujo.CoreOption) (*ParallelPropagateE
 	e.stepEcho.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "echo",
 		Plain: flujotest.Echo,
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Job.Usage,
 	}
 	e.stepEcho.Attempts = 2
 	e.stepFail.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "fail",
 		Plain: flujotest.Fail,
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Job.Usage,
 	}
 	e.stepFail.Attempts = 1
 	if e.svc, err = p.Services(flujoimpl.Deps{}, &e.scratch, &e.stepEcho, &e.stepFail); err != nil {
@@ -5283,25 +5139,19 @@ func NewParallelSpendExecutor(opts ...flujo.CoreOption) (*ParallelSpendExecutor,
 	e.stepLeft.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "left",
 		Plain: flujotest.Echo,
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Job.Usage,
 	}
 	e.stepLeft.Attempts = 2
 	e.stepRight.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "right",
 		Plain: flujotest.Echo,
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Job.Usage,
 	}
 	e.stepRight.Attempts = 2
 	e.stepAfter.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "after",
 		Plain: flujotest.Echo,
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Job.Usage,
 	}
 	e.stepAfter.Attempts = 2
 	if e.svc, err = p.Services(flujoimpl.Deps{}, &e.scratch, &e.stepLeft, &e.stepRight, &e.stepAfter); err != nil {
@@ -5434,17 +5284,13 @@ func NewRouteNoDefaultExecutor(opts ...flujo.CoreOption) (*RouteNoDefaultExecuto
 	e.stepLower.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "lower",
 		Plain: flujotest.Lower,
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Job.Usage,
 	}
 	e.stepLower.Attempts = 2
 	e.stepUpper.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "upper",
 		Plain: flujotest.Upper,
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Job.Usage,
 	}
 	e.stepUpper.Attempts = 2
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepLower, &e.stepUpper); err != nil {
@@ -5536,25 +5382,19 @@ func NewRouteWithDefaultExecutor(opts ...flujo.CoreOption) (*RouteWithDefaultExe
 	e.stepLower.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "lower",
 		Plain: flujotest.Lower,
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Job.Usage,
 	}
 	e.stepLower.Attempts = 2
 	e.stepUpper.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "upper",
 		Plain: flujotest.Upper,
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Job.Usage,
 	}
 	e.stepUpper.Attempts = 2
 	e.stepOther.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "other",
 		Plain: flujotest.Other,
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Job.Usage,
 	}
 	e.stepOther.Attempts = 2
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepLower, &e.stepUpper, &e.stepOther); err != nil {
@@ -5645,25 +5485,19 @@ func NewSpend3Executor(opts ...flujo.CoreOption) (*Spend3Executor, error) {
 	e.stepS1.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "s1",
 		Plain: flujotest.Echo,
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Job.Usage,
 	}
 	e.stepS1.Attempts = 2
 	e.stepS2.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "s2",
 		Plain: flujotest.Echo,
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Job.Usage,
 	}
 	e.stepS2.Attempts = 2
 	e.stepS3.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "s3",
 		Plain: flujotest.Echo,
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Job.Usage,
 	}
 	e.stepS3.Attempts = 2
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepS1, &e.stepS2, &e.stepS3); err != nil {
@@ -5755,9 +5589,7 @@ func NewStateRetryExecutor(opts ...flujo.CoreOption) (*StateRetryExecutor, error
 			}
 			return out, err
 		},
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Job.Usage,
 	}
 	e.stepLogflake.Attempts = 3
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepLogflake); err != nil {
@@ -5817,9 +5649,7 @@ func NewTimesOutExecutor(opts ...flujo.CoreOption) (*TimesOutExecutor, error) {
 	e.stepBlock.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "block",
 		Plain: flujotest.Block,
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Job.Usage,
 	}
 	e.stepBlock.Attempts = 2
 	e.stepBlock.Timeout = time.Duration(int64(5000000))
@@ -5909,33 +5739,25 @@ func NewTwoFansExecutor(opts ...flujo.CoreOption) (*TwoFansExecutor, error) {
 	e.stepL1.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "l1",
 		Plain: flujotest.Echo,
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Job.Usage,
 	}
 	e.stepL1.Attempts = 2
 	e.stepR1.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "r1",
 		Plain: flujotest.Echo,
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Job.Usage,
 	}
 	e.stepR1.Attempts = 2
 	e.stepL2.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "l2",
 		Plain: flujotest.Echo,
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Job.Usage,
 	}
 	e.stepL2.Attempts = 2
 	e.stepR2.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "r2",
 		Plain: flujotest.Echo,
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Job.Usage,
 	}
 	e.stepR2.Attempts = 2
 	if e.svc, err = p.Services(flujoimpl.Deps{}, &e.scratch, &e.stepL1, &e.stepR1, &e.stepL2, &e.stepR2); err != nil {
@@ -6121,9 +5943,7 @@ func NewValidatedExecutor(opts ...flujo.CoreOption) (*ValidatedExecutor, error) 
 		Name:       "draft",
 		Plain:      flujotest.Draft,
 		Validators: []func(flujotest.Job) error{flujotest.MustBeFinal},
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage:      flujotest.Job.Usage,
 	}
 	e.stepDraft.Attempts = 3
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepDraft); err != nil {
@@ -6184,17 +6004,13 @@ func NewWithFailedFallbackExecutor(opts ...flujo.CoreOption) (*WithFailedFallbac
 	e.stepFail.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "fail",
 		Plain: flujotest.Fail,
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Job.Usage,
 	}
 	e.stepFail.Attempts = 2
 	e.stepFailtoo.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "failtoo",
 		Plain: flujotest.FailToo,
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Job.Usage,
 	}
 	e.stepFailtoo.Attempts = 2
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepFail, &e.stepFailtoo); err != nil {
@@ -6263,17 +6079,13 @@ func NewWithFallbackExecutor(opts ...flujo.CoreOption) (*WithFallbackExecutor, e
 	e.stepFail.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "fail",
 		Plain: flujotest.Fail,
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Job.Usage,
 	}
 	e.stepFail.Attempts = 2
 	e.stepRescue.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "rescue",
 		Plain: flujotest.Rescue,
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Job.Usage,
 	}
 	e.stepRescue.Attempts = 2
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepFail, &e.stepRescue); err != nil {
@@ -7476,13 +7288,6 @@ func FlujogenRunners() map[string]func(...flujo.CoreOption) (FlujogenRunner, err
 		}, nil
 	}
 	return m
-}
-
-// flujogenCopyState returns a deep copy of v.
-func flujogenCopyState(v flujotest.State) flujotest.State {
-	c := v
-	c.Log = flujogenCopySliceString(v.Log)
-	return c
 }
 
 // flujogenCopySliceString returns a deep copy of v.

@@ -94,9 +94,7 @@ func NewBackoffLongExecutor(opts ...flujo.CoreOption) (*BackoffLongExecutor, err
 		Name:    "fail",
 		Plain:   flujotest.Fail,
 		Backoff: runtime.Backoff{Initial: time.Duration(int64(3600000000000)), Max: time.Duration(int64(3600000000000)), Multiplier: 2},
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage:   flujotest.Job.Usage,
 	}
 	e.stepFail.Attempts = 2
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepFail); err != nil {
@@ -165,9 +163,7 @@ func NewBadInputRetriedExecutor(opts ...flujo.CoreOption) (*BadInputRetriedExecu
 	e.stepUpstream.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "upstream",
 		Plain: flujotest.Upstream,
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Job.Usage,
 	}
 	e.stepUpstream.Attempts = 3
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepUpstream); err != nil {
@@ -236,9 +232,7 @@ func NewBreakerCancelsExecutor(opts ...flujo.CoreOption) (*BreakerCancelsExecuto
 	e.stepCancel.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "cancel",
 		Plain: flujotest.CancelCaller,
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Job.Usage,
 	}
 	e.stepCancel.Attempts = 1
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepCancel); err != nil {
@@ -305,11 +299,9 @@ func NewBreakerCustomExecutor(opts ...flujo.CoreOption) (*BreakerCustomExecutor,
 	}
 	e := &BreakerCustomExecutor{}
 	e.stepUpstream.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
-		Name:  "upstream",
-		Plain: flujotest.Upstream,
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Name:          "upstream",
+		Plain:         flujotest.Upstream,
+		Usage:         flujotest.Job.Usage,
 		BreakerCounts: flujotest.CountsOnlyBadInput,
 	}
 	e.stepUpstream.Attempts = 1
@@ -379,9 +371,7 @@ func NewBreakerFailExecutor(opts ...flujo.CoreOption) (*BreakerFailExecutor, err
 	e.stepFail.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "fail",
 		Plain: flujotest.Fail,
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Job.Usage,
 	}
 	e.stepFail.Attempts = 1
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepFail); err != nil {
@@ -450,9 +440,7 @@ func NewBreakerFlakyExecutor(opts ...flujo.CoreOption) (*BreakerFlakyExecutor, e
 	e.stepFlaky.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "flaky",
 		Plain: flujotest.Flaky,
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Job.Usage,
 	}
 	e.stepFlaky.Attempts = 1
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepFlaky); err != nil {
@@ -521,9 +509,7 @@ func NewBreakerPanicsExecutor(opts ...flujo.CoreOption) (*BreakerPanicsExecutor,
 	e.stepPanic.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "panic",
 		Plain: flujotest.Panic,
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Job.Usage,
 	}
 	e.stepPanic.Attempts = 1
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepPanic); err != nil {
@@ -592,9 +578,7 @@ func NewBreakerTimesOutExecutor(opts ...flujo.CoreOption) (*BreakerTimesOutExecu
 	e.stepBlock.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "block",
 		Plain: flujotest.Block,
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Job.Usage,
 	}
 	e.stepBlock.Attempts = 1
 	e.stepBlock.Timeout = time.Duration(int64(5000000))
@@ -664,9 +648,7 @@ func NewBreakerUpstreamExecutor(opts ...flujo.CoreOption) (*BreakerUpstreamExecu
 	e.stepUpstream.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "upstream",
 		Plain: flujotest.Upstream,
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Job.Usage,
 	}
 	e.stepUpstream.Attempts = 1
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepUpstream); err != nil {
@@ -736,9 +718,7 @@ func NewBreakerValidatedExecutor(opts ...flujo.CoreOption) (*BreakerValidatedExe
 		Name:       "draft",
 		Plain:      flujotest.Draft,
 		Validators: []func(flujotest.Job) error{flujotest.MustBeFinal},
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage:      flujotest.Job.Usage,
 	}
 	e.stepDraft.Attempts = 1
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepDraft); err != nil {
@@ -809,17 +789,13 @@ func NewBudgetFallbackExecutor(opts ...flujo.CoreOption) (*BudgetFallbackExecuto
 		Name:       "primary",
 		Plain:      flujotest.PayA,
 		Validators: []func(flujotest.Charge) error{flujotest.RejectAll},
-		Usage: func(o flujotest.Charge) runtime.Usage {
-			return o.Usage()
-		},
+		Usage:      flujotest.Charge.Usage,
 	}
 	e.stepPrimary.Attempts = 1
 	e.stepRescue.Leaf = &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
 		Name:  "rescue",
 		Plain: flujotest.PayB,
-		Usage: func(o flujotest.Charge) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Charge.Usage,
 	}
 	e.stepRescue.Attempts = 1
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepPrimary, &e.stepRescue); err != nil {
@@ -911,17 +887,13 @@ func NewBudgetFanExecutor(opts ...flujo.CoreOption) (*BudgetFanExecutor, error) 
 	e.stepPaid.Leaf = &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
 		Name:  "paid",
 		Plain: flujotest.PayA,
-		Usage: func(o flujotest.Charge) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Charge.Usage,
 	}
 	e.stepPaid.Attempts = 1
 	e.stepFree.Leaf = &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
 		Name:  "free",
 		Plain: flujotest.PayB,
-		Usage: func(o flujotest.Charge) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Charge.Usage,
 	}
 	e.stepFree.Attempts = 1
 	if e.svc, err = p.Services(flujoimpl.Deps{}, &e.scratch, &e.stepPaid, &e.stepFree); err != nil {
@@ -1058,33 +1030,25 @@ func NewBudgetFan4Executor(opts ...flujo.CoreOption) (*BudgetFan4Executor, error
 	e.stepB1.Leaf = &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
 		Name:  "b1",
 		Plain: flujotest.PayA,
-		Usage: func(o flujotest.Charge) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Charge.Usage,
 	}
 	e.stepB1.Attempts = 1
 	e.stepB2.Leaf = &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
 		Name:  "b2",
 		Plain: flujotest.PayB,
-		Usage: func(o flujotest.Charge) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Charge.Usage,
 	}
 	e.stepB2.Attempts = 1
 	e.stepB3.Leaf = &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
 		Name:  "b3",
 		Plain: flujotest.PayC,
-		Usage: func(o flujotest.Charge) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Charge.Usage,
 	}
 	e.stepB3.Attempts = 1
 	e.stepB4.Leaf = &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
 		Name:  "b4",
 		Plain: flujotest.PayD,
-		Usage: func(o flujotest.Charge) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Charge.Usage,
 	}
 	e.stepB4.Attempts = 1
 	if e.svc, err = p.Services(flujoimpl.Deps{}, &e.scratch, &e.stepB1, &e.stepB2, &e.stepB3, &e.stepB4); err != nil {
@@ -1233,17 +1197,13 @@ func NewBudgetHoldFanExecutor(opts ...flujo.CoreOption) (*BudgetHoldFanExecutor,
 	e.stepPaid.Leaf = &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
 		Name:  "paid",
 		Plain: flujotest.PayA,
-		Usage: func(o flujotest.Charge) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Charge.Usage,
 	}
 	e.stepPaid.Attempts = 1
 	e.stepHold.Leaf = &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
 		Name:  "hold",
 		Plain: flujotest.Hold,
-		Usage: func(o flujotest.Charge) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Charge.Usage,
 	}
 	e.stepHold.Attempts = 1
 	if e.svc, err = p.Services(flujoimpl.Deps{}, &e.scratch, &e.stepPaid, &e.stepHold); err != nil {
@@ -1363,9 +1323,7 @@ func NewBudgetMapExecutor(opts ...flujo.CoreOption) (*BudgetMapExecutor, error) 
 	e.stepItem.Leaf = &flujoimpl.Leaf[flujotest.Bill, flujotest.Charge]{
 		Name:  "item",
 		Plain: flujotest.Item,
-		Usage: func(o flujotest.Charge) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Charge.Usage,
 	}
 	e.stepItem.Attempts = 1
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepItem); err != nil {
@@ -1467,9 +1425,7 @@ func NewBudgetRejectedExecutor(opts ...flujo.CoreOption) (*BudgetRejectedExecuto
 		Name:       "rejected",
 		Plain:      flujotest.PayA,
 		Validators: []func(flujotest.Charge) error{flujotest.RejectAll},
-		Usage: func(o flujotest.Charge) runtime.Usage {
-			return o.Usage()
-		},
+		Usage:      flujotest.Charge.Usage,
 	}
 	e.stepRejected.Attempts = 1
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepRejected); err != nil {
@@ -1539,9 +1495,7 @@ func NewBudgetRejectedRetriesExecutor(opts ...flujo.CoreOption) (*BudgetRejected
 		Name:       "rejected",
 		Plain:      flujotest.PayA,
 		Validators: []func(flujotest.Charge) error{flujotest.RejectAll},
-		Usage: func(o flujotest.Charge) runtime.Usage {
-			return o.Usage()
-		},
+		Usage:      flujotest.Charge.Usage,
 	}
 	e.stepRejected.Attempts = 3
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepRejected); err != nil {
@@ -2531,9 +2485,7 @@ func NewFailBeforeCachedExecutor(opts ...flujo.CoreOption) (*FailBeforeCachedExe
 	e.stepFail.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "fail",
 		Plain: flujotest.Fail,
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Job.Usage,
 	}
 	e.stepFail.Attempts = 1
 	e.stepTags.Leaf = &flujoimpl.Leaf[flujotest.Job, []string]{
@@ -2687,9 +2639,7 @@ func NewFailOnceExecutor(opts ...flujo.CoreOption) (*FailOnceExecutor, error) {
 	e.stepFail.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "fail",
 		Plain: flujotest.Fail,
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Job.Usage,
 	}
 	e.stepFail.Attempts = 1
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepFail); err != nil {
@@ -2787,9 +2737,7 @@ func NewFanBranchFailsExecutor(opts ...flujo.CoreOption) (*FanBranchFailsExecuto
 			}
 			return out, err
 		},
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Job.Usage,
 	}
 	e.stepA1.Attempts = 2
 	e.stepB.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
@@ -2803,17 +2751,13 @@ func NewFanBranchFailsExecutor(opts ...flujo.CoreOption) (*FanBranchFailsExecuto
 			}
 			return out, err
 		},
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Job.Usage,
 	}
 	e.stepB.Attempts = 2
 	e.stepFail.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "fail",
 		Plain: flujotest.Fail,
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Job.Usage,
 	}
 	e.stepFail.Attempts = 1
 	if e.svc, err = p.Services(flujoimpl.Deps{}, &e.scratch, &e.stepA1, &e.stepB, &e.stepFail); err != nil {
@@ -2993,9 +2937,7 @@ func NewFanErrorOnConflictExecutor(opts ...flujo.CoreOption) (*FanErrorOnConflic
 			}
 			return out, err
 		},
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Job.Usage,
 	}
 	e.stepA1.Attempts = 2
 	e.stepB.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
@@ -3009,9 +2951,7 @@ func NewFanErrorOnConflictExecutor(opts ...flujo.CoreOption) (*FanErrorOnConflic
 			}
 			return out, err
 		},
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Job.Usage,
 	}
 	e.stepB.Attempts = 2
 	e.stepA2.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
@@ -3025,17 +2965,13 @@ func NewFanErrorOnConflictExecutor(opts ...flujo.CoreOption) (*FanErrorOnConflic
 			}
 			return out, err
 		},
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Job.Usage,
 	}
 	e.stepA2.Attempts = 2
 	e.stepEcho.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "echo",
 		Plain: flujotest.Echo,
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Job.Usage,
 	}
 	e.stepEcho.Attempts = 2
 	if e.svc, err = p.Services(flujoimpl.Deps{}, &e.scratch, &e.stepA1, &e.stepB, &e.stepA2, &e.stepEcho); err != nil {
@@ -3249,9 +3185,7 @@ func NewFanJoinFailsExecutor(opts ...flujo.CoreOption) (*FanJoinFailsExecutor, e
 			}
 			return out, err
 		},
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Job.Usage,
 	}
 	e.stepA1.Attempts = 2
 	e.stepB.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
@@ -3265,17 +3199,13 @@ func NewFanJoinFailsExecutor(opts ...flujo.CoreOption) (*FanJoinFailsExecutor, e
 			}
 			return out, err
 		},
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Job.Usage,
 	}
 	e.stepB.Attempts = 2
 	e.stepFail.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "fail",
 		Plain: flujotest.Fail,
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Job.Usage,
 	}
 	e.stepFail.Attempts = 1
 	if e.svc, err = p.Services(flujoimpl.Deps{}, &e.scratch, &e.stepA1, &e.stepB, &e.stepFail); err != nil {
@@ -3446,9 +3376,7 @@ func NewFanKeepFirstExecutor(opts ...flujo.CoreOption) (*FanKeepFirstExecutor, e
 			}
 			return out, err
 		},
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Job.Usage,
 	}
 	e.stepA1.Attempts = 2
 	e.stepB.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
@@ -3462,9 +3390,7 @@ func NewFanKeepFirstExecutor(opts ...flujo.CoreOption) (*FanKeepFirstExecutor, e
 			}
 			return out, err
 		},
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Job.Usage,
 	}
 	e.stepB.Attempts = 2
 	e.stepA2.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
@@ -3478,17 +3404,13 @@ func NewFanKeepFirstExecutor(opts ...flujo.CoreOption) (*FanKeepFirstExecutor, e
 			}
 			return out, err
 		},
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Job.Usage,
 	}
 	e.stepA2.Attempts = 2
 	e.stepEcho.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "echo",
 		Plain: flujotest.Echo,
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Job.Usage,
 	}
 	e.stepEcho.Attempts = 2
 	if e.svc, err = p.Services(flujoimpl.Deps{}, &e.scratch, &e.stepA1, &e.stepB, &e.stepA2, &e.stepEcho); err != nil {
@@ -3680,9 +3602,7 @@ func NewFanMergeUpdateExecutor(opts ...flujo.CoreOption) (*FanMergeUpdateExecuto
 			}
 			return out, err
 		},
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Job.Usage,
 	}
 	e.stepA1.Attempts = 2
 	e.stepB.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
@@ -3696,9 +3616,7 @@ func NewFanMergeUpdateExecutor(opts ...flujo.CoreOption) (*FanMergeUpdateExecuto
 			}
 			return out, err
 		},
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Job.Usage,
 	}
 	e.stepB.Attempts = 2
 	e.stepA2.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
@@ -3712,17 +3630,13 @@ func NewFanMergeUpdateExecutor(opts ...flujo.CoreOption) (*FanMergeUpdateExecuto
 			}
 			return out, err
 		},
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Job.Usage,
 	}
 	e.stepA2.Attempts = 2
 	e.stepEcho.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "echo",
 		Plain: flujotest.Echo,
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Job.Usage,
 	}
 	e.stepEcho.Attempts = 2
 	if e.svc, err = p.Services(flujoimpl.Deps{}, &e.scratch, &e.stepA1, &e.stepB, &e.stepA2, &e.stepEcho); err != nil {
@@ -3914,9 +3828,7 @@ func NewFanNoMergeExecutor(opts ...flujo.CoreOption) (*FanNoMergeExecutor, error
 			}
 			return out, err
 		},
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Job.Usage,
 	}
 	e.stepA1.Attempts = 2
 	e.stepB.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
@@ -3930,9 +3842,7 @@ func NewFanNoMergeExecutor(opts ...flujo.CoreOption) (*FanNoMergeExecutor, error
 			}
 			return out, err
 		},
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Job.Usage,
 	}
 	e.stepB.Attempts = 2
 	e.stepA2.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
@@ -3946,17 +3856,13 @@ func NewFanNoMergeExecutor(opts ...flujo.CoreOption) (*FanNoMergeExecutor, error
 			}
 			return out, err
 		},
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Job.Usage,
 	}
 	e.stepA2.Attempts = 2
 	e.stepEcho.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "echo",
 		Plain: flujotest.Echo,
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Job.Usage,
 	}
 	e.stepEcho.Attempts = 2
 	if e.svc, err = p.Services(flujoimpl.Deps{}, &e.scratch, &e.stepA1, &e.stepB, &e.stepA2, &e.stepEcho); err != nil {
@@ -4110,9 +4016,7 @@ func NewFlakyDefaultExecutor(opts ...flujo.CoreOption) (*FlakyDefaultExecutor, e
 	e.stepFlaky.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "flaky",
 		Plain: flujotest.Flaky,
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Job.Usage,
 	}
 	e.stepFlaky.Attempts = 2
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepFlaky); err != nil {
@@ -4181,9 +4085,7 @@ func NewFlakyRetries3Executor(opts ...flujo.CoreOption) (*FlakyRetries3Executor,
 	e.stepFlaky.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "flaky",
 		Plain: flujotest.Flaky,
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Job.Usage,
 	}
 	e.stepFlaky.Attempts = 4
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepFlaky); err != nil {
@@ -4252,9 +4154,7 @@ func NewGoexitMapExecutor(opts ...flujo.CoreOption) (*GoexitMapExecutor, error) 
 	e.stepExit.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "exit",
 		Plain: flujotest.ExitOnExit,
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Job.Usage,
 	}
 	e.stepExit.Attempts = 1
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepExit); err != nil {
@@ -4375,17 +4275,13 @@ func NewGoexitParallelExecutor(opts ...flujo.CoreOption) (*GoexitParallelExecuto
 	e.stepExit.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "exit",
 		Plain: flujotest.ExitOnExit,
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Job.Usage,
 	}
 	e.stepExit.Attempts = 1
 	e.stepEcho.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "echo",
 		Plain: flujotest.Echo,
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Job.Usage,
 	}
 	e.stepEcho.Attempts = 2
 	if e.svc, err = p.Services(flujoimpl.Deps{}, &e.scratch, &e.stepExit, &e.stepEcho); err != nil {
@@ -4507,9 +4403,7 @@ func NewGoexitStepExecutor(opts ...flujo.CoreOption) (*GoexitStepExecutor, error
 	e.stepExit.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "exit",
 		Plain: flujotest.ExitOnExit,
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Job.Usage,
 	}
 	e.stepExit.Attempts = 1
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepExit); err != nil {
@@ -4578,9 +4472,7 @@ func NewGoexitTimedExecutor(opts ...flujo.CoreOption) (*GoexitTimedExecutor, err
 	e.stepExit.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "exit",
 		Plain: flujotest.ExitOnExit,
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Job.Usage,
 	}
 	e.stepExit.Attempts = 1
 	e.stepExit.Timeout = time.Duration(int64(3600000000000))
@@ -4720,25 +4612,19 @@ func NewHistoryExecutor(opts ...flujo.CoreOption) (*HistoryExecutor, error) {
 	e.stepFirst.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "first",
 		Plain: flujotest.Echo,
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Job.Usage,
 	}
 	e.stepFirst.Attempts = 2
 	e.stepSecond.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "second",
 		Plain: flujotest.Echo,
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Job.Usage,
 	}
 	e.stepSecond.Attempts = 2
 	e.stepThird.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "third",
 		Plain: flujotest.Echo,
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Job.Usage,
 	}
 	e.stepThird.Attempts = 2
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepFirst, &e.stepSecond, &e.stepThird); err != nil {
@@ -4933,17 +4819,13 @@ func NewJoinFailsAfterIgnoredExecutor(opts ...flujo.CoreOption) (*JoinFailsAfter
 	e.stepEcho.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "echo",
 		Plain: flujotest.Echo,
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Job.Usage,
 	}
 	e.stepEcho.Attempts = 2
 	e.stepFail.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "fail",
 		Plain: flujotest.Fail,
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Job.Usage,
 	}
 	e.stepFail.Attempts = 1
 	if e.svc, err = p.Services(flujoimpl.Deps{}, &e.scratch, &e.stepEcho, &e.stepFail); err != nil {
@@ -5080,9 +4962,7 @@ func NewMapEchoExecutor(opts ...flujo.CoreOption) (*MapEchoExecutor, error) {
 	e.stepEcho.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "echo",
 		Plain: flujotest.Echo,
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Job.Usage,
 	}
 	e.stepEcho.Attempts = 2
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepEcho); err != nil {
@@ -5183,9 +5063,7 @@ func NewMapFlakyInOrderExecutor(opts ...flujo.CoreOption) (*MapFlakyInOrderExecu
 	e.stepFlaky.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "flaky",
 		Plain: flujotest.Flaky,
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Job.Usage,
 	}
 	e.stepFlaky.Attempts = 1
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepFlaky); err != nil {
@@ -5301,9 +5179,7 @@ func NewMaybeConflictExecutor(opts ...flujo.CoreOption) (*MaybeConflictExecutor,
 			}
 			return out, err
 		},
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Job.Usage,
 	}
 	e.stepX.Attempts = 2
 	e.stepY.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
@@ -5317,9 +5193,7 @@ func NewMaybeConflictExecutor(opts ...flujo.CoreOption) (*MaybeConflictExecutor,
 			}
 			return out, err
 		},
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Job.Usage,
 	}
 	e.stepY.Attempts = 2
 	if e.svc, err = p.Services(flujoimpl.Deps{}, &e.scratch, &e.stepX, &e.stepY); err != nil {
@@ -5476,17 +5350,13 @@ func NewPanicAtTwoDepthsExecutor(opts ...flujo.CoreOption) (*PanicAtTwoDepthsExe
 	e.stepPanicdeep.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "panicdeep",
 		Plain: flujotest.Panic,
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Job.Usage,
 	}
 	e.stepPanicdeep.Attempts = 1
 	e.stepPanic.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "panic",
 		Plain: flujotest.Panic,
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Job.Usage,
 	}
 	e.stepPanic.Attempts = 1
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepPanicdeep, &e.stepPanic); err != nil {
@@ -5600,9 +5470,7 @@ func NewPanicsExecutor(opts ...flujo.CoreOption) (*PanicsExecutor, error) {
 	e.stepPanic.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "panic",
 		Plain: flujotest.Panic,
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Job.Usage,
 	}
 	e.stepPanic.Attempts = 1
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepPanic); err != nil {
@@ -5686,17 +5554,13 @@ func NewParallelBlocksExecutor(opts ...flujo.CoreOption) (*ParallelBlocksExecuto
 	e.stepBlock.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "block",
 		Plain: flujotest.Block,
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Job.Usage,
 	}
 	e.stepBlock.Attempts = 2
 	e.stepEcho.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "echo",
 		Plain: flujotest.Echo,
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Job.Usage,
 	}
 	e.stepEcho.Attempts = 2
 	if e.svc, err = p.Services(flujoimpl.Deps{}, &e.scratch, &e.stepBlock, &e.stepEcho); err != nil {
@@ -5836,17 +5700,13 @@ func NewParallelIgnoreExecutor(opts ...flujo.CoreOption) (*ParallelIgnoreExecuto
 	e.stepEcho.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "echo",
 		Plain: flujotest.Echo,
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Job.Usage,
 	}
 	e.stepEcho.Attempts = 2
 	e.stepFail.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "fail",
 		Plain: flujotest.Fail,
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Job.Usage,
 	}
 	e.stepFail.Attempts = 1
 	if e.svc, err = p.Services(flujoimpl.Deps{}, &e.scratch, &e.stepEcho, &e.stepFail); err != nil {
@@ -5988,17 +5848,13 @@ func NewParallelPropagateExecutor(opts ...flujo.CoreOption) (*ParallelPropagateE
 	e.stepEcho.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "echo",
 		Plain: flujotest.Echo,
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Job.Usage,
 	}
 	e.stepEcho.Attempts = 2
 	e.stepFail.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "fail",
 		Plain: flujotest.Fail,
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Job.Usage,
 	}
 	e.stepFail.Attempts = 1
 	if e.svc, err = p.Services(flujoimpl.Deps{}, &e.scratch, &e.stepEcho, &e.stepFail); err != nil {
@@ -6141,25 +5997,19 @@ func NewParallelSpendExecutor(opts ...flujo.CoreOption) (*ParallelSpendExecutor,
 	e.stepLeft.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "left",
 		Plain: flujotest.Echo,
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Job.Usage,
 	}
 	e.stepLeft.Attempts = 2
 	e.stepRight.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "right",
 		Plain: flujotest.Echo,
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Job.Usage,
 	}
 	e.stepRight.Attempts = 2
 	e.stepAfter.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "after",
 		Plain: flujotest.Echo,
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Job.Usage,
 	}
 	e.stepAfter.Attempts = 2
 	if e.svc, err = p.Services(flujoimpl.Deps{}, &e.scratch, &e.stepLeft, &e.stepRight, &e.stepAfter); err != nil {
@@ -6301,17 +6151,13 @@ func NewRouteNoDefaultExecutor(opts ...flujo.CoreOption) (*RouteNoDefaultExecuto
 	e.stepLower.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "lower",
 		Plain: flujotest.Lower,
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Job.Usage,
 	}
 	e.stepLower.Attempts = 2
 	e.stepUpper.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "upper",
 		Plain: flujotest.Upper,
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Job.Usage,
 	}
 	e.stepUpper.Attempts = 2
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepLower, &e.stepUpper); err != nil {
@@ -6412,25 +6258,19 @@ func NewRouteWithDefaultExecutor(opts ...flujo.CoreOption) (*RouteWithDefaultExe
 	e.stepLower.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "lower",
 		Plain: flujotest.Lower,
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Job.Usage,
 	}
 	e.stepLower.Attempts = 2
 	e.stepUpper.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "upper",
 		Plain: flujotest.Upper,
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Job.Usage,
 	}
 	e.stepUpper.Attempts = 2
 	e.stepOther.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "other",
 		Plain: flujotest.Other,
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Job.Usage,
 	}
 	e.stepOther.Attempts = 2
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepLower, &e.stepUpper, &e.stepOther); err != nil {
@@ -6530,25 +6370,19 @@ func NewSpend3Executor(opts ...flujo.CoreOption) (*Spend3Executor, error) {
 	e.stepS1.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "s1",
 		Plain: flujotest.Echo,
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Job.Usage,
 	}
 	e.stepS1.Attempts = 2
 	e.stepS2.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "s2",
 		Plain: flujotest.Echo,
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Job.Usage,
 	}
 	e.stepS2.Attempts = 2
 	e.stepS3.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "s3",
 		Plain: flujotest.Echo,
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Job.Usage,
 	}
 	e.stepS3.Attempts = 2
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepS1, &e.stepS2, &e.stepS3); err != nil {
@@ -6649,9 +6483,7 @@ func NewStateRetryExecutor(opts ...flujo.CoreOption) (*StateRetryExecutor, error
 			}
 			return out, err
 		},
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Job.Usage,
 	}
 	e.stepLogflake.Attempts = 3
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepLogflake); err != nil {
@@ -6720,9 +6552,7 @@ func NewTimesOutExecutor(opts ...flujo.CoreOption) (*TimesOutExecutor, error) {
 	e.stepBlock.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "block",
 		Plain: flujotest.Block,
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Job.Usage,
 	}
 	e.stepBlock.Attempts = 2
 	e.stepBlock.Timeout = time.Duration(int64(5000000))
@@ -6821,33 +6651,25 @@ func NewTwoFansExecutor(opts ...flujo.CoreOption) (*TwoFansExecutor, error) {
 	e.stepL1.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "l1",
 		Plain: flujotest.Echo,
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Job.Usage,
 	}
 	e.stepL1.Attempts = 2
 	e.stepR1.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "r1",
 		Plain: flujotest.Echo,
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Job.Usage,
 	}
 	e.stepR1.Attempts = 2
 	e.stepL2.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "l2",
 		Plain: flujotest.Echo,
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Job.Usage,
 	}
 	e.stepL2.Attempts = 2
 	e.stepR2.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "r2",
 		Plain: flujotest.Echo,
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Job.Usage,
 	}
 	e.stepR2.Attempts = 2
 	if e.svc, err = p.Services(flujoimpl.Deps{}, &e.scratch, &e.stepL1, &e.stepR1, &e.stepL2, &e.stepR2); err != nil {
@@ -7042,9 +6864,7 @@ func NewValidatedExecutor(opts ...flujo.CoreOption) (*ValidatedExecutor, error) 
 		Name:       "draft",
 		Plain:      flujotest.Draft,
 		Validators: []func(flujotest.Job) error{flujotest.MustBeFinal},
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage:      flujotest.Job.Usage,
 	}
 	e.stepDraft.Attempts = 3
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepDraft); err != nil {
@@ -7114,17 +6934,13 @@ func NewWithFailedFallbackExecutor(opts ...flujo.CoreOption) (*WithFailedFallbac
 	e.stepFail.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "fail",
 		Plain: flujotest.Fail,
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Job.Usage,
 	}
 	e.stepFail.Attempts = 2
 	e.stepFailtoo.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "failtoo",
 		Plain: flujotest.FailToo,
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Job.Usage,
 	}
 	e.stepFailtoo.Attempts = 2
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepFail, &e.stepFailtoo); err != nil {
@@ -7202,17 +7018,13 @@ func NewWithFallbackExecutor(opts ...flujo.CoreOption) (*WithFallbackExecutor, e
 	e.stepFail.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "fail",
 		Plain: flujotest.Fail,
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Job.Usage,
 	}
 	e.stepFail.Attempts = 2
 	e.stepRescue.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
 		Name:  "rescue",
 		Plain: flujotest.Rescue,
-		Usage: func(o flujotest.Job) runtime.Usage {
-			return o.Usage()
-		},
+		Usage: flujotest.Job.Usage,
 	}
 	e.stepRescue.Attempts = 2
 	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepFail, &e.stepRescue); err != nil {
@@ -8415,13 +8227,6 @@ func FlujogenRunners() map[string]func(...flujo.CoreOption) (FlujogenRunner, err
 		}, nil
 	}
 	return m
-}
-
-// flujogenCopyState returns a deep copy of v.
-func flujogenCopyState(v flujotest.State) flujotest.State {
-	c := v
-	c.Log = flujogenCopySliceString(v.Log)
-	return c
 }
 
 // flujogenCopySliceString returns a deep copy of v.
