@@ -51,8 +51,10 @@ func (s *Shared) Timeout() time.Duration {
 
 // SharedCache is a second-level cache of encoded step results, shared by
 // replicas. Keys are built by the executor and include the pipeline, the
-// step and a fingerprint of its input and output types; values are the
-// runtime's encoding of an input and its output.
+// step and a fingerprint of its input and output types; a store writes
+// them behind its own key prefix, so that services and environments
+// sharing one server keep apart. Values are the runtime's encoding of an
+// input and its output.
 type SharedCache interface {
 	// Get returns the value stored under key; ok is false when there is
 	// none. err reports that the store did not answer.

@@ -8,10 +8,12 @@ import (
 )
 
 // cache is the store's runtime.SharedCache: GET and SET with PX, each
-// bounded by the command timeout.
+// bounded by the command timeout, on the key the executor gives behind the
+// store's key prefix.
 type cache struct{ s *Store }
 
-// Get returns the value stored under key; ok is false when there is none.
+// Get returns the value stored under key (behind the key prefix); ok is
+// false when there is none.
 // err reports that the server did not answer in time.
 func (c cache) Get(ctx context.Context, key string) ([]byte, bool, error) {
 	s := c.s
@@ -20,7 +22,7 @@ func (c cache) Get(ctx context.Context, key string) ([]byte, bool, error) {
 		return nil, false, err
 	}
 	defer cancel()
-	val, err := cl.Do(cctx, cl.B().Get().Key(key).Build()).AsBytes()
+	val, err := cl.Do(cctx, cl.B().Get().Key(s.prefix+key).Build()).AsBytes()
 	switch {
 	case err == nil:
 		s.cacheHits.Add(1)
@@ -32,8 +34,8 @@ func (c cache) Get(ctx context.Context, key string) ([]byte, bool, error) {
 	return nil, false, s.end(ctx, err)
 }
 
-// Set stores val under key for ttl, rounded up to a millisecond; a ttl
-// of 0 or less stores it without expiry.
+// Set stores val under key (behind the key prefix) for ttl, rounded up to
+// a millisecond; a ttl of 0 or less stores it without expiry.
 func (c cache) Set(ctx context.Context, key string, val []byte, ttl time.Duration) error {
 	s := c.s
 	cl, cctx, cancel, err := s.begin(ctx)
@@ -42,6 +44,7 @@ func (c cache) Set(ctx context.Context, key string, val []byte, ttl time.Duratio
 	}
 	defer cancel()
 	var cmd rueidis.Completed
+	key = s.prefix + key
 	if ttl > 0 {
 		ms := (ttl + time.Millisecond - 1) / time.Millisecond
 		cmd = cl.B().Set().Key(key).Value(rueidis.BinaryString(val)).PxMilliseconds(int64(ms)).Build()
