@@ -199,3 +199,52 @@ func TestServiceReplicas(t *testing.T) {
 		t.Fatalf("the replicas admitted %d runs; want exactly 100", total)
 	}
 }
+
+// TestBreakerOpenBeforeStepRan: an ExecutorCore builds a step's breaker
+// when the step first runs. A replica that heard of an open breaker before
+// that (by message, or by reading the open breakers back when it started)
+// still rejects the step's first call while the open period lasts.
+func TestBreakerOpenBeforeStepRan(t *testing.T) {
+	srv := redistest.Start(t)
+	cfg := config(t, srv)
+	ocfg := runtime.DefaultOptimizationConfig()
+	ocfg.CircuitBreakerFailureThreshold = 1
+	ocfg.CircuitBreakerRecoveryTimeoutSeconds = 60
+	var calls atomic.Int64
+	p := flujo.Pipeline("late-breaker", flujo.Step("upstream", func(_ context.Context, q string) (string, error) {
+		calls.Add(1)
+		if q == "fail" {
+			return "", errors.New("upstream down")
+		}
+		return q, nil
+	}, flujo.Retries(0)))
+	replica := func() (*flujo.ExecutorCore, *redis.Store) {
+		s := newStore(t, cfg)
+		c, err := flujo.NewExecutorCore(ocfg, flujo.WithShared(s.Shared()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close(context.Background()) })
+		return c, s
+	}
+	a, _ := replica()
+	b, bs := replica() // running when A's breaker opens, the step not run yet
+	if _, err := a.Execute(context.Background(), p, "fail"); err == nil {
+		t.Fatal("A: the failing call succeeded")
+	}
+	eventually(t, 2*time.Second, "B heard of A's open", func() bool { return bs.Stats().BreakerApplied > 0 })
+	c, cs := replica() // started while A's breaker is open
+	eventually(t, 2*time.Second, "C read A's open back", func() bool { return cs.Stats().BreakerApplied > 0 })
+
+	before := calls.Load()
+	for name, r := range map[string]*flujo.ExecutorCore{"B": b, "C": c} {
+		_, err := r.Execute(context.Background(), p, "ok")
+		var co *flujo.CircuitOpenError
+		if !errors.As(err, &co) {
+			t.Errorf("%s: first call of the step: %v; want a *CircuitOpenError (A's breaker is open)", name, err)
+		}
+	}
+	if n := calls.Load() - before; n != 0 {
+		t.Errorf("the upstream was called %d times while the breaker was open fleet-wide", n)
+	}
+}
