@@ -289,10 +289,11 @@ type SharedStep[In, Out any] struct {
 
 // NewSharedStep returns the shared cache use of the step named step of the
 // pipeline named pipeline, whose declared input and output types are in
-// and out, whose cache is c; nil when sh shares no cache or c does not
-// report its TTL.
+// and out, whose cache is c; nil when sh shares no cache, c does not
+// report its TTL, or JSON does not carry the types faithfully
+// (runtime.CheckSharedCacheTypes): the step is then cached locally only.
 func NewSharedStep[In, Out any](sh *Sharing, pipeline, step string, in, out reflect.Type, c Cache[In, Out]) *SharedStep[In, Out] {
-	if sh == nil || sh.shared.Cache == nil || c == nil {
+	if sh == nil || sh.shared.Cache == nil || c == nil || runtime.CheckSharedCacheTypes(in, out) != nil {
 		return nil
 	}
 	t, ok := c.(interface{ TTL() time.Duration })
@@ -416,8 +417,9 @@ func (s *Step[In, Out]) runShared(ctx context.Context, env *Env, in In, fr Frame
 	func() {
 		defer ss.leave(key, f)
 		enc, err := json.Marshal(in)
-		if err != nil {
-			// An input that does not encode is cached locally only.
+		if err != nil || runtime.SharedCacheInputAmbiguous(enc) {
+			// An input that does not encode, or whose encoding stands
+			// for other inputs too, is cached locally only.
 			s.Counters.CacheMisses.Add(1)
 			fr.sharedLead = true
 			out, abort = s.Run(ctx, env, in, fr, res)
