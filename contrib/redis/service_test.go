@@ -335,3 +335,38 @@ func TestSharedCacheOnlyWhatJSONCarries(t *testing.T) {
 		t.Errorf("entries on the server %q, %v; want none", keys, err)
 	}
 }
+
+// TestNothingShared: a distributed section that turns every part off needs
+// no address, and the documented start-up code (a store from the file,
+// given to the executor) builds an executor that shares nothing.
+func TestNothingShared(t *testing.T) {
+	path := t.TempDir() + "/flujo.json"
+	if err := os.WriteFile(path, []byte(`{"optimization": {"enable_cache_optimization": true},
+  "distributed": {"cache": false, "breaker": false, "budgets": false}}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	store, err := redis.FromConfigFile(ctx, path, quiet)
+	if err != nil {
+		t.Fatalf("FromConfigFile: %v; want a store that shares nothing", err)
+	}
+	defer store.Close()
+	if sh := store.Shared(); sh.Cache != nil || sh.Breakers != nil || sh.Budgets != nil {
+		t.Fatalf("Shared = %+v; want no part", sh)
+	}
+	if st := store.Stats(); st.Enabled || st.Calls != 0 {
+		t.Errorf("Stats = %+v; want sharing off and no call", st)
+	}
+	core, err := flujo.NewExecutorCoreFromFile(path, flujo.WithShared(store.Shared()))
+	if err != nil {
+		t.Fatalf("NewExecutorCoreFromFile: %v", err)
+	}
+	defer core.Close(ctx)
+	if _, err := core.Execute(ctx, lookup, "q", flujo.WithSharedBudget(flujo.SharedBudget{Name: "off", TokenLimit: 1, Hold: flujo.Usage{PromptTokens: 1}})); err != nil {
+		t.Fatal(err)
+	}
+	if st := core.OptimizationStats().Distributed; st.Enabled {
+		t.Errorf("executor stats %+v; want sharing off", st)
+	}
+	store.Close() // twice is fine
+}

@@ -131,12 +131,13 @@ type clientBox struct{ c rueidis.Client }
 // configuration is wrong: a server that is down or slow at start leaves
 // the store degraded (Stats().Healthy is false) while it keeps connecting
 // in the background. No error holds the password.
+//
+// When cfg shares nothing (cache, breaker and budgets all false) New needs
+// no address and contacts no server: the store's Shared holds no part, so
+// that an executor given it with flujo.WithShared keeps all its state to
+// itself.
 func New(ctx context.Context, cfg runtime.DistributedConfig, opts ...Option) (*Store, error) {
 	if err := cfg.Validate(); err != nil {
-		return nil, fmt.Errorf("redis: %w", err)
-	}
-	addr, err := cfg.ResolveAddress()
-	if err != nil {
 		return nil, fmt.Errorf("redis: %w", err)
 	}
 	o := options{log: slog.Default(), lease: DefaultHoldLease, probe: DefaultProbeInterval, queue: DefaultBreakerQueue}
@@ -145,6 +146,15 @@ func New(ctx context.Context, cfg runtime.DistributedConfig, opts ...Option) (*S
 	}
 	if o.lease <= 0 || o.probe <= 0 {
 		return nil, fmt.Errorf("redis: hold lease (%v) and probe interval (%v) must be positive", o.lease, o.probe)
+	}
+	if !cfg.Enabled() {
+		s := &Store{cfg: cfg, name: "redis (nothing shared)", log: o.log, timeout: cfg.CommandTimeout(), prefix: cfg.KeyPrefix}
+		s.ctx, s.cancel = context.WithCancel(context.WithoutCancel(ctx))
+		return s, nil
+	}
+	addr, err := cfg.ResolveAddress()
+	if err != nil {
+		return nil, fmt.Errorf("redis: %w", err)
 	}
 	s := &Store{
 		cfg:     cfg,
@@ -246,7 +256,7 @@ func (s *Store) Shared() runtime.Shared {
 // BudgetLocal is the executor's to count.
 func (s *Store) Stats() runtime.StatsShared {
 	return runtime.StatsShared{
-		Enabled:          true,
+		Enabled:          s.cfg.Enabled(),
 		Store:            s.name,
 		Healthy:          s.healthy.Load(),
 		Calls:            s.calls.Load(),
