@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"time"
 )
 
@@ -117,17 +118,19 @@ func (b SharedBudget) Validate() error {
 	if b.Window < 0 {
 		errs = append(errs, fmt.Errorf("shared budget %q: Window is %v; want 0 (no window) or more", b.Name, b.Window))
 	}
-	if b.CostLimit < 0 || b.TokenLimit < 0 {
-		errs = append(errs, fmt.Errorf("shared budget %q: limits must not be negative (CostLimit %v, TokenLimit %d)", b.Name, b.CostLimit, b.TokenLimit))
+	if !finite(b.CostLimit) || b.CostLimit < 0 || b.TokenLimit < 0 {
+		errs = append(errs, fmt.Errorf("shared budget %q: limits must be finite and not negative (CostLimit %v, TokenLimit %d)", b.Name, b.CostLimit, b.TokenLimit))
 	}
 	if b.CostLimit == 0 && b.TokenLimit == 0 {
 		errs = append(errs, fmt.Errorf("shared budget %q: neither CostLimit nor TokenLimit is set; a budget must bound something", b.Name))
 	}
-	if b.Hold.Cost < 0 || b.Hold.PromptTokens < 0 || b.Hold.CompletionTokens < 0 {
-		errs = append(errs, fmt.Errorf("shared budget %q: Hold must not be negative", b.Name))
+	if !finite(b.Hold.Cost) || b.Hold.Cost < 0 || b.Hold.PromptTokens < 0 || b.Hold.CompletionTokens < 0 {
+		errs = append(errs, fmt.Errorf("shared budget %q: Hold must be finite and not negative (Cost %v, PromptTokens %d, CompletionTokens %d)", b.Name, b.Hold.Cost, b.Hold.PromptTokens, b.Hold.CompletionTokens))
 	}
 	return errors.Join(errs...)
 }
+
+func finite(f float64) bool { return !math.IsNaN(f) && !math.IsInf(f, 0) }
 
 // WindowStart returns the start of the window that at falls in; the zero
 // time when the budget has no window.

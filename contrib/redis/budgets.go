@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"strconv"
 	"sync/atomic"
 	"time"
@@ -114,8 +115,8 @@ func (bs budgets) Reserve(ctx context.Context, b runtime.SharedBudget, hold runt
 	if err := b.Validate(); err != nil {
 		return nil, false, fmt.Errorf("redis: %w", err)
 	}
-	if hold.Cost < 0 || hold.PromptTokens < 0 || hold.CompletionTokens < 0 {
-		return nil, false, fmt.Errorf("redis: shared budget %q: the hold %+v must not be negative", b.Name, hold)
+	if !(hold.Cost >= 0) || math.IsInf(hold.Cost, 1) || hold.PromptTokens < 0 || hold.CompletionTokens < 0 {
+		return nil, false, fmt.Errorf("redis: shared budget %q: the hold %+v must be finite and not negative", b.Name, hold)
 	}
 	now := time.Now()
 	r := &reservation{

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -526,6 +527,10 @@ func TestBudgetInvalid(t *testing.T) {
 	_, ok, err := s.Shared().Budgets.Reserve(context.Background(), runtime.SharedBudget{Name: "x"}, runtime.Usage{Cost: 1})
 	if ok || err == nil || !strings.Contains(err.Error(), "must bound something") {
 		t.Fatalf("Reserve of a budget without limits: %v, %v", ok, err)
+	}
+	_, ok, err = s.Shared().Budgets.Reserve(context.Background(), runtime.SharedBudget{Name: "x", CostLimit: 1}, runtime.Usage{Cost: math.NaN()})
+	if ok || err == nil || !strings.Contains(err.Error(), "finite") {
+		t.Fatalf("Reserve of a NaN hold: %v, %v", ok, err)
 	}
 	if s.Stats().Calls != 0 {
 		t.Errorf("an invalid budget went to the server")
