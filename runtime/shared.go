@@ -96,8 +96,8 @@ type SharedBreakers interface {
 type SharedBudget struct {
 	// Name identifies the budget across replicas.
 	Name string
-	// Window is the period after which the budget starts again; 0 means
-	// it never does.
+	// Window is the period after which the budget starts again, at least
+	// a second; 0 means it never does.
 	Window time.Duration
 	// CostLimit and TokenLimit bound what runs may spend in one window; 0
 	// means no bound on that quantity.
@@ -115,8 +115,10 @@ func (b SharedBudget) Validate() error {
 	if b.Name == "" {
 		errs = append(errs, errors.New("shared budget: Name is empty; name the budget, for example \"tenant-42\""))
 	}
-	if b.Window < 0 {
-		errs = append(errs, fmt.Errorf("shared budget %q: Window is %v; want 0 (no window) or more", b.Name, b.Window))
+	if b.Window < 0 || (b.Window > 0 && b.Window < time.Second) {
+		// Stores name a window by the Unix second it starts at: two
+		// windows must not start within one second.
+		errs = append(errs, fmt.Errorf("shared budget %q: Window is %v; want 0 (no window) or at least 1s", b.Name, b.Window))
 	}
 	if !finite(b.CostLimit) || b.CostLimit < 0 || b.TokenLimit < 0 {
 		errs = append(errs, fmt.Errorf("shared budget %q: limits must be finite and not negative (CostLimit %v, TokenLimit %d)", b.Name, b.CostLimit, b.TokenLimit))

@@ -18,6 +18,8 @@ func TestSharedBudgetValidate(t *testing.T) {
 	}{
 		{SharedBudget{CostLimit: 1}, "Name is empty"},
 		{SharedBudget{Name: "a", Window: -time.Second, CostLimit: 1}, "Window is -1s"},
+		// Stores name a window by the Unix second it starts at.
+		{SharedBudget{Name: "a", Window: 500 * time.Millisecond, CostLimit: 1}, "Window is 500ms; want 0 (no window) or at least 1s"},
 		{SharedBudget{Name: "a", CostLimit: -1}, "limits must be finite and not negative"},
 		{SharedBudget{Name: "a", CostLimit: math.NaN()}, "limits must be finite and not negative (CostLimit NaN"},
 		{SharedBudget{Name: "a", CostLimit: math.Inf(1)}, "limits must be finite and not negative (CostLimit +Inf"},
