@@ -127,17 +127,17 @@ func (bs budgets) Reserve(ctx context.Context, b runtime.SharedBudget, hold runt
 	if b.Window > 0 {
 		r.expireAt = b.WindowStart(now).Add(b.Window + s.lease).UnixMilli()
 	}
-	cl, cctx, cancel, err := s.begin(ctx)
+	c, err := s.begin(ctx)
 	if err != nil {
 		return nil, false, err
 	}
-	defer cancel()
-	n, err := reserveScript.Exec(cctx, cl, r.keys, []string{
+	defer c.cancel()
+	n, err := reserveScript.Exec(c.ctx, c.cl, r.keys, []string{
 		r.id, formatCost(hold.Cost), strconv.Itoa(hold.Tokens()),
 		formatCost(b.CostLimit), strconv.Itoa(b.TokenLimit),
 		strconv.FormatInt(s.lease.Milliseconds(), 10), strconv.FormatInt(r.expireAt, 10),
 	}).AsInt64()
-	if err = s.end(ctx, err); err != nil {
+	if err = s.end(ctx, c, err); err != nil {
 		return nil, false, err
 	}
 	if n != 1 {
@@ -181,16 +181,16 @@ func (r *reservation) Commit(ctx context.Context, spent runtime.Usage) error {
 	if r.done.Load() {
 		return errCommitted
 	}
-	cl, cctx, cancel, err := s.begin(ctx)
+	c, err := s.begin(ctx)
 	if err != nil {
 		return err
 	}
-	defer cancel()
-	err = commitScript.Exec(cctx, cl, r.keys, []string{
+	defer c.cancel()
+	err = commitScript.Exec(c.ctx, c.cl, r.keys, []string{
 		r.id, formatCost(spent.Cost), strconv.Itoa(spent.Tokens()),
 		strconv.FormatInt(s.lease.Milliseconds(), 10), strconv.FormatInt(r.expireAt, 10),
 	}).Error()
-	if err = s.end(ctx, err); err != nil {
+	if err = s.end(ctx, c, err); err != nil {
 		return err
 	}
 	r.done.Store(true)

@@ -15,14 +15,14 @@ type cache struct{ s *Store }
 // Get returns the value stored under key (behind the key prefix); ok is
 // false when there is none.
 // err reports that the server did not answer in time.
-func (c cache) Get(ctx context.Context, key string) ([]byte, bool, error) {
-	s := c.s
-	cl, cctx, cancel, err := s.begin(ctx)
+func (ca cache) Get(ctx context.Context, key string) ([]byte, bool, error) {
+	s := ca.s
+	c, err := s.begin(ctx)
 	if err != nil {
 		return nil, false, err
 	}
-	defer cancel()
-	val, err := cl.Do(cctx, cl.B().Get().Key(s.prefix+key).Build()).AsBytes()
+	defer c.cancel()
+	val, err := c.cl.Do(c.ctx, c.cl.B().Get().Key(s.prefix+key).Build()).AsBytes()
 	switch {
 	case err == nil:
 		s.cacheHits.Add(1)
@@ -31,18 +31,19 @@ func (c cache) Get(ctx context.Context, key string) ([]byte, bool, error) {
 		s.cacheMisses.Add(1)
 		return nil, false, nil
 	}
-	return nil, false, s.end(ctx, err)
+	return nil, false, s.end(ctx, c, err)
 }
 
 // Set stores val under key (behind the key prefix) for ttl, rounded up to
 // a millisecond; a ttl of 0 or less stores it without expiry.
-func (c cache) Set(ctx context.Context, key string, val []byte, ttl time.Duration) error {
-	s := c.s
-	cl, cctx, cancel, err := s.begin(ctx)
+func (ca cache) Set(ctx context.Context, key string, val []byte, ttl time.Duration) error {
+	s := ca.s
+	c, err := s.begin(ctx)
 	if err != nil {
 		return err
 	}
-	defer cancel()
+	defer c.cancel()
+	cl := c.cl
 	var cmd rueidis.Completed
 	key = s.prefix + key
 	if ttl > 0 {
@@ -51,5 +52,5 @@ func (c cache) Set(ctx context.Context, key string, val []byte, ttl time.Duratio
 	} else {
 		cmd = cl.B().Set().Key(key).Value(rueidis.BinaryString(val)).Build()
 	}
-	return s.end(ctx, cl.Do(cctx, cmd).Error())
+	return s.end(ctx, c, cl.Do(c.ctx, cmd).Error())
 }

@@ -3,9 +3,11 @@ package redis_test
 import (
 	"context"
 	"errors"
+	"strconv"
 	"testing"
 	"time"
 
+	"github.com/flujo/flujo"
 	"github.com/flujo/flujo/contrib/redis"
 	"github.com/flujo/flujo/contrib/redis/redistest"
 	"github.com/flujo/flujo/runtime"
@@ -61,9 +63,11 @@ func TestKillAndRestart(t *testing.T) {
 		return cache.Set(ctx, "k2", []byte("v2"), time.Minute) == nil
 	})
 	t.Logf("sharing resumed %v after the restart", took)
-	if got, ok, err := b.Shared().Cache.Get(ctx, "k2"); string(got) != "v2" || !ok || err != nil {
-		t.Fatalf("Get on B after the restart: %q, %v, %v", got, ok, err)
-	}
+	// B's own probe finds the server again within its probe interval.
+	eventually(t, 10*time.Second, "Get on B after the restart", func() bool {
+		got, ok, err := b.Shared().Cache.Get(ctx, "k2")
+		return string(got) == "v2" && ok && err == nil
+	})
 	if !a.Stats().Healthy {
 		t.Error("A unhealthy after sharing resumed")
 	}
@@ -150,4 +154,55 @@ func TestSlowServer(t *testing.T) {
 		got, ok, err := cache.Get(ctx, "k")
 		return err == nil && ok && string(got) == "v"
 	})
+}
+
+// TestSlowServerUnderExecutor: an executor bounds each call to the store
+// with a context of the command timeout, as the store does, created a
+// moment earlier. While the server sleeps, a call that such a deadline ends
+// still marks the store unhealthy, so the calls after it fail at once
+// instead of each waiting the whole timeout; a caller that gives a call
+// far less than the timeout gave up on its own.
+func TestSlowServerUnderExecutor(t *testing.T) {
+	srv := redistest.Start(t)
+	cfg := config(t, srv)
+	cfg.Breaker = false // no background call finds the server slow first
+	s := newStore(t, cfg)
+	cache := s.Shared().Cache
+	get := func(within time.Duration) error {
+		ctx, cancel := context.WithTimeout(context.Background(), within)
+		defer cancel()
+		_, _, err := cache.Get(ctx, "k")
+		return err
+	}
+	srv.Sleep(time.Second)
+	time.Sleep(50 * time.Millisecond) // the server is asleep
+	if err := get(commandTimeout / 5); err == nil || !s.Stats().Healthy {
+		t.Fatalf("a call the caller gave a fifth of the timeout: %v, stats %+v; want an error, the store still healthy", err, s.Stats())
+	}
+	if err := get(commandTimeout * 3 / 4); err == nil || s.Stats().Healthy {
+		t.Fatalf("a call given most of the timeout: %v, stats %+v; want an error, the store unhealthy", err, s.Stats())
+	}
+	eventually(t, 5*time.Second, "healthy after the sleep", func() bool { return s.Stats().Healthy })
+
+	ocfg := runtime.DefaultOptimizationConfig()
+	ocfg.EnableCacheOptimization = true
+	core, err := flujo.NewExecutorCore(ocfg, flujo.WithShared(s.Shared()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer core.Close(context.Background())
+	step := flujo.Pipeline("slow", flujo.Step("echo", func(_ context.Context, q string) (string, error) { return q, nil }, flujo.Cache()))
+	srv.Sleep(3 * time.Second)
+	time.Sleep(50 * time.Millisecond)
+	start := time.Now()
+	const runs = 10
+	for i := range runs {
+		if _, err := core.Execute(context.Background(), step, strconv.Itoa(i)); err != nil {
+			t.Fatalf("run %d: %v", i, err)
+		}
+		if st := s.Stats(); st.Healthy {
+			t.Fatalf("after run %d with the server asleep the store is healthy: %+v", i, st)
+		}
+	}
+	t.Logf("%d runs with the server asleep took %v (command timeout %v)", runs, time.Since(start), commandTimeout)
 }

@@ -362,6 +362,16 @@ func (s *Store) healthLoop() {
 	}
 }
 
+// callerGaveUp reports whether err, which ended c, is the doing of parent,
+// the caller's context, rather than the server's (see end).
+func (s *Store) callerGaveUp(parent context.Context, c call, err error) bool {
+	if errors.Is(parent.Err(), context.Canceled) {
+		return true
+	}
+	d, ok := parent.Deadline()
+	return ok && d.Sub(c.start) < s.timeout/2 && (errors.Is(err, context.DeadlineExceeded) || parent.Err() != nil)
+}
+
 // record keeps err as the last error, redacted.
 func (s *Store) record(err error) {
 	msg := s.redact(err.Error())
@@ -371,35 +381,51 @@ func (s *Store) record(err error) {
 	s.lastErr.Store(&msg)
 }
 
+// call is one call to the server: its client, its context (the caller's,
+// bounded by the command timeout) and when it started.
+type call struct {
+	cl     rueidis.Client
+	ctx    context.Context
+	cancel context.CancelFunc
+	start  time.Time
+}
+
 // begin starts a call: it counts it and returns the client and a context
 // bounded by the command timeout, or ErrDegraded (counted as degraded)
 // while the store is unhealthy.
-func (s *Store) begin(ctx context.Context) (rueidis.Client, context.Context, context.CancelFunc, error) {
+func (s *Store) begin(ctx context.Context) (call, error) {
 	s.calls.Add(1)
 	if s.ctx.Err() != nil {
 		s.degraded.Add(1)
-		return nil, nil, nil, ErrClosed
+		return call{}, ErrClosed
 	}
 	b := s.cl.Load()
 	if b == nil || !s.healthy.Load() {
 		s.degraded.Add(1)
-		return nil, nil, nil, ErrDegraded
+		return call{}, ErrDegraded
 	}
-	ctx, cancel := context.WithTimeout(ctx, s.timeout)
-	return b.c, ctx, cancel, nil
+	c := call{cl: b.c, start: time.Now()}
+	c.ctx, c.cancel = context.WithTimeout(ctx, s.timeout)
+	return c, nil
 }
 
-// end finishes a call that went to the server. A failure is counted as
-// degraded and kept as the last error; unless the server answered it (an
-// error reply) or the caller gave up first, it marks the store unhealthy
-// so that the next calls fail fast until a probe succeeds. It returns err,
-// redacted.
-func (s *Store) end(parent context.Context, err error) error {
+// end finishes c, a call that went to the server on behalf of parent. A
+// failure is counted as degraded and kept as the last error; unless the
+// server answered it (an error reply) or the caller gave up first, it marks
+// the store unhealthy so that the next calls fail fast until a probe
+// succeeds. It returns err, redacted.
+//
+// The caller gave up first when it cancelled the call, or when its own
+// deadline, which gave the call less than half the command timeout, ended
+// it. Executors bound their calls by the command timeout too, with a
+// deadline set a moment before the store's: a call that it ends went
+// unanswered for the command timeout, and that is the server's doing.
+func (s *Store) end(parent context.Context, c call, err error) error {
 	if err == nil {
 		return nil
 	}
-	if parent.Err() != nil {
-		return err // the caller's own deadline or cancellation
+	if s.callerGaveUp(parent, c, err) {
+		return err
 	}
 	s.degraded.Add(1)
 	s.record(err)
