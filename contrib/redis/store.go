@@ -39,6 +39,9 @@ const (
 	// DefaultBreakerQueue is how many breakers may have a transition
 	// waiting to be sent.
 	DefaultBreakerQueue = 4096
+	// DefaultCommitQueue is how many budget commits that did not reach
+	// the server may wait to be sent again.
+	DefaultCommitQueue = 4096
 )
 
 // Option configures New and FromConfigFile.
@@ -120,7 +123,8 @@ type Store struct {
 	wg        sync.WaitGroup
 	closeOnce sync.Once
 
-	brk *breakers
+	brk     *breakers
+	commits *commitQueue
 }
 
 type clientBox struct{ c rueidis.Client }
@@ -180,6 +184,9 @@ func New(ctx context.Context, cfg runtime.DistributedConfig, opts ...Option) (*S
 	if cfg.Breaker {
 		s.brk = newBreakers(s, o.queue)
 	}
+	if cfg.Budgets {
+		s.commits = newCommitQueue(s, DefaultCommitQueue)
+	}
 	if ctx.Err() == nil {
 		s.connect()
 	}
@@ -192,6 +199,10 @@ func New(ctx context.Context, cfg runtime.DistributedConfig, opts ...Option) (*S
 	if s.brk != nil {
 		s.wg.Add(1)
 		go s.brk.writeLoop()
+	}
+	if s.commits != nil {
+		s.wg.Add(1)
+		go s.commits.loop()
 	}
 	return s, nil
 }
@@ -274,14 +285,17 @@ func (s *Store) Stats() runtime.StatsShared {
 // String names the store, its password redacted.
 func (s *Store) String() string { return s.name }
 
-// Close sends the breaker transitions still queued (when the server
-// answers), stops the background work (connecting, health probes, breaker
-// messages) and closes the connections. Calls after Close return
-// ErrClosed.
+// Close sends the breaker transitions and budget commits still queued
+// (when the server answers), stops the background work (connecting, health
+// probes, breaker messages, commits sent again) and closes the
+// connections. Calls after Close return ErrClosed.
 func (s *Store) Close() {
 	s.closeOnce.Do(func() {
 		if s.brk != nil {
 			s.brk.flush()
+		}
+		if s.commits != nil {
+			s.commits.flush()
 		}
 		s.cancel()
 		if s.brk != nil {
