@@ -13,8 +13,8 @@ import (
 type cache struct{ s *Store }
 
 // Get returns the value stored under key (behind the key prefix); ok is
-// false when there is none.
-// err reports that the server did not answer in time.
+// false when there is none. err reports that the server did not answer in
+// time.
 func (ca cache) Get(ctx context.Context, key string) ([]byte, bool, error) {
 	s := ca.s
 	c, err := s.begin(ctx)
