@@ -22,18 +22,20 @@ type BudgetRefusedError = runtime.BudgetRefusedError
 // WithShared makes the executor, an ExecutorCore or a generated one, share
 // with the other replicas of its service what s holds: cached step results
 // (a second level behind the executor's own cache), breaker transitions
-// and usage budgets (WithSharedBudget). A nil part of s is not shared. When
+// and usage budgets (WithSharedBudget). A nil part of s is not shared; with
+// none (a store whose configuration turns every part off), the executor
+// shares nothing, as without the option. When
 // the store does not answer within s's CommandTimeout, the executor goes on
 // with its local state and counts the call in Stats.Distributed; no run
 // fails because of it. The executor does not close s.
 func WithShared(s runtime.Shared) CoreOption {
 	return func(o *options.Core) {
-		if s.Cache == nil && s.Breakers == nil && s.Budgets == nil {
-			o.Errs = append(o.Errs, fmt.Errorf("flujo: WithShared: Cache, Breakers and Budgets are all nil; pass the shared services of a store (contrib/redis), or drop the option"))
-			return
-		}
 		if s.CommandTimeout < 0 {
 			o.Errs = append(o.Errs, fmt.Errorf("flujo: WithShared: CommandTimeout is %v; want 0 (the default, %v) or more", s.CommandTimeout, runtime.DefaultSharedTimeout))
+			return
+		}
+		if s.Cache == nil && s.Breakers == nil && s.Budgets == nil {
+			o.Shared = nil // nothing to share
 			return
 		}
 		o.Shared = &s

@@ -328,7 +328,17 @@ func TestSharedDegradation(t *testing.T) {
 }
 
 func TestWithSharedValidated(t *testing.T) {
-	if _, err := NewExecutorCore(runtime.DefaultOptimizationConfig(), WithShared(runtime.Shared{})); err == nil || !strings.Contains(err.Error(), "WithShared") {
-		t.Fatalf("err %v; want an empty Shared refused", err)
+	if _, err := NewExecutorCore(runtime.DefaultOptimizationConfig(), WithShared(runtime.Shared{Cache: sharedtest.New().Replica().Cache, CommandTimeout: -time.Second})); err == nil || !strings.Contains(err.Error(), "WithShared") {
+		t.Fatalf("err %v; want a negative CommandTimeout refused", err)
+	}
+	// A Shared without parts (a store whose configuration turns every
+	// part off) shares nothing.
+	c, err := NewExecutorCore(runtime.DefaultOptimizationConfig(), WithShared(runtime.Shared{Stats: func() runtime.StatsShared { return runtime.StatsShared{Enabled: true} }}))
+	if err != nil {
+		t.Fatalf("WithShared without parts: %v; want an executor that shares nothing", err)
+	}
+	defer c.Close(context.Background())
+	if st := c.OptimizationStats().Distributed; st.Enabled {
+		t.Fatalf("Distributed = %+v; want sharing off", st)
 	}
 }

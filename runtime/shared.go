@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"time"
 )
 
@@ -51,8 +52,10 @@ func (s *Shared) Timeout() time.Duration {
 
 // SharedCache is a second-level cache of encoded step results, shared by
 // replicas. Keys are built by the executor and include the pipeline, the
-// step and a fingerprint of its input and output types; values are the
-// runtime's encoding of an input and its output.
+// step and a fingerprint of its input and output types; a store writes
+// them behind its own key prefix, so that services and environments
+// sharing one server keep apart. Values are the runtime's encoding of an
+// input and its output.
 type SharedCache interface {
 	// Get returns the value stored under key; ok is false when there is
 	// none. err reports that the store did not answer.
@@ -93,8 +96,8 @@ type SharedBreakers interface {
 type SharedBudget struct {
 	// Name identifies the budget across replicas.
 	Name string
-	// Window is the period after which the budget starts again; 0 means
-	// it never does.
+	// Window is the period after which the budget starts again, at least
+	// a second; 0 means it never does.
 	Window time.Duration
 	// CostLimit and TokenLimit bound what runs may spend in one window; 0
 	// means no bound on that quantity.
@@ -112,20 +115,24 @@ func (b SharedBudget) Validate() error {
 	if b.Name == "" {
 		errs = append(errs, errors.New("shared budget: Name is empty; name the budget, for example \"tenant-42\""))
 	}
-	if b.Window < 0 {
-		errs = append(errs, fmt.Errorf("shared budget %q: Window is %v; want 0 (no window) or more", b.Name, b.Window))
+	if b.Window < 0 || (b.Window > 0 && b.Window < time.Second) {
+		// Stores name a window by the Unix second it starts at: two
+		// windows must not start within one second.
+		errs = append(errs, fmt.Errorf("shared budget %q: Window is %v; want 0 (no window) or at least 1s", b.Name, b.Window))
 	}
-	if b.CostLimit < 0 || b.TokenLimit < 0 {
-		errs = append(errs, fmt.Errorf("shared budget %q: limits must not be negative (CostLimit %v, TokenLimit %d)", b.Name, b.CostLimit, b.TokenLimit))
+	if !finite(b.CostLimit) || b.CostLimit < 0 || b.TokenLimit < 0 {
+		errs = append(errs, fmt.Errorf("shared budget %q: limits must be finite and not negative (CostLimit %v, TokenLimit %d)", b.Name, b.CostLimit, b.TokenLimit))
 	}
 	if b.CostLimit == 0 && b.TokenLimit == 0 {
 		errs = append(errs, fmt.Errorf("shared budget %q: neither CostLimit nor TokenLimit is set; a budget must bound something", b.Name))
 	}
-	if b.Hold.Cost < 0 || b.Hold.PromptTokens < 0 || b.Hold.CompletionTokens < 0 {
-		errs = append(errs, fmt.Errorf("shared budget %q: Hold must not be negative", b.Name))
+	if !finite(b.Hold.Cost) || b.Hold.Cost < 0 || b.Hold.PromptTokens < 0 || b.Hold.CompletionTokens < 0 {
+		errs = append(errs, fmt.Errorf("shared budget %q: Hold must be finite and not negative (Cost %v, PromptTokens %d, CompletionTokens %d)", b.Name, b.Hold.Cost, b.Hold.PromptTokens, b.Hold.CompletionTokens))
 	}
 	return errors.Join(errs...)
 }
+
+func finite(f float64) bool { return !math.IsNaN(f) && !math.IsInf(f, 0) }
 
 // WindowStart returns the start of the window that at falls in; the zero
 // time when the budget has no window.

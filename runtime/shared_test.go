@@ -1,6 +1,7 @@
 package runtime
 
 import (
+	"math"
 	"strings"
 	"testing"
 	"time"
@@ -17,9 +18,15 @@ func TestSharedBudgetValidate(t *testing.T) {
 	}{
 		{SharedBudget{CostLimit: 1}, "Name is empty"},
 		{SharedBudget{Name: "a", Window: -time.Second, CostLimit: 1}, "Window is -1s"},
-		{SharedBudget{Name: "a", CostLimit: -1}, "must not be negative"},
+		// Stores name a window by the Unix second it starts at.
+		{SharedBudget{Name: "a", Window: 500 * time.Millisecond, CostLimit: 1}, "Window is 500ms; want 0 (no window) or at least 1s"},
+		{SharedBudget{Name: "a", CostLimit: -1}, "limits must be finite and not negative"},
+		{SharedBudget{Name: "a", CostLimit: math.NaN()}, "limits must be finite and not negative (CostLimit NaN"},
+		{SharedBudget{Name: "a", CostLimit: math.Inf(1)}, "limits must be finite and not negative (CostLimit +Inf"},
 		{SharedBudget{Name: "a"}, "neither CostLimit nor TokenLimit"},
-		{SharedBudget{Name: "a", TokenLimit: 3, Hold: Usage{PromptTokens: -1}}, "Hold must not be negative"},
+		{SharedBudget{Name: "a", TokenLimit: 3, Hold: Usage{PromptTokens: -1}}, "Hold must be finite and not negative"},
+		{SharedBudget{Name: "a", CostLimit: 3, Hold: Usage{Cost: math.NaN()}}, "Hold must be finite and not negative (Cost NaN"},
+		{SharedBudget{Name: "a", CostLimit: 3, Hold: Usage{Cost: math.Inf(1)}}, "Hold must be finite and not negative (Cost +Inf"},
 	} {
 		err := tc.b.Validate()
 		if err == nil || !strings.Contains(err.Error(), tc.want) {

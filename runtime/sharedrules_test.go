@@ -2,7 +2,10 @@ package runtime
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 )
@@ -35,6 +38,86 @@ func TestTypeFingerprint(t *testing.T) {
 	}
 	if k := SharedCacheKey(SharedCacheKeyPrefix("p", "s", a), []byte(`"x"`)); len(k) != len("c:p/s:")+16+1+16 {
 		t.Errorf("key %q", k)
+	}
+}
+
+type (
+	jsonAll struct {
+		Name         string            `json:"name,omitempty"`
+		At           time.Time         // encodes itself
+		Tags         map[string][]int  `json:"tags"`
+		Next         *jsonAll          // recursive
+		Raw          []byte            // base64
+		Pair         [2]float64        `json:",string"`
+		Inner        struct{ N uint8 } // anonymous struct type
+		jsonEmbedded                   // its exported fields are promoted
+	}
+	jsonEmbedded struct{ E string }
+	jsonHidden   struct{ Q, tenant string }
+	jsonDash     struct {
+		Q     string
+		Token string `json:"-"`
+	}
+	jsonDeepIface struct{ Meta map[string][]any }
+	jsonPtrMethod struct{ n int }
+	jsonText      struct{ secret string }
+	jsonHashable  struct{ id int }
+)
+
+func (h jsonHashable) Hash64() uint64 { return uint64(h.id) }
+
+func (*jsonPtrMethod) MarshalJSON() ([]byte, error) { return []byte(`0`), nil }
+func (jsonText) MarshalText() ([]byte, error)       { return []byte(`t`), nil }
+
+func TestCheckSharedCacheTypes(t *testing.T) {
+	str := reflect.TypeFor[string]()
+	for _, c := range []struct {
+		in, out reflect.Type
+		want    string // in the error; "" for none
+	}{
+		{str, str, ""},
+		{reflect.TypeFor[jsonAll](), reflect.TypeFor[*jsonAll](), ""},
+		{reflect.TypeFor[jsonText](), reflect.TypeFor[jsonDeepIface](), ""}, // an output's interfaces decode as JSON values
+		{reflect.TypeFor[*jsonPtrMethod](), str, ""},
+		{reflect.TypeFor[jsonHashable](), str, ""}, // says what tells its values apart
+		{reflect.TypeFor[jsonHidden](), str, "input.tenant is unexported"},
+		{reflect.TypeFor[[]*jsonHidden](), str, "input[i][i].tenant is unexported"},
+		{reflect.TypeFor[jsonDash](), str, `input.Token is tagged json:"-"`},
+		{reflect.TypeFor[jsonDeepIface](), str, "input.Meta[k][i] is an interface"},
+		{reflect.TypeFor[any](), str, "input is an interface"},
+		{reflect.TypeFor[jsonPtrMethod](), str, "input.n is unexported"}, // *T's method does not encode a T
+		{nil, str, "input has no type"},
+		{str, reflect.TypeFor[fmt.Stringer](), "output type fmt.Stringer is an interface"},
+		{str, reflect.TypeFor[*any](), "is an interface"},
+	} {
+		err := CheckSharedCacheTypes(c.in, c.out)
+		switch {
+		case c.want == "" && err != nil:
+			t.Errorf("%v -> %v: %v; want shared", c.in, c.out, err)
+		case c.want != "" && (err == nil || !strings.Contains(err.Error(), c.want)):
+			t.Errorf("%v -> %v: %v; want an error with %q", c.in, c.out, err, c.want)
+		}
+	}
+}
+
+func TestSharedCacheInputAmbiguous(t *testing.T) {
+	for _, c := range []struct {
+		in   any
+		want bool
+	}{
+		{"a\xff", true},
+		{map[string]int{"k\xfe": 1}, true},
+		{"a\ufffd", false}, // a valid U+FFFD
+		{`a\ufffd`, true},  // a backslash: not ambiguous, but taken as such
+		{"plain", false},
+	} {
+		enc, err := json.Marshal(c.in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := SharedCacheInputAmbiguous(enc); got != c.want {
+			t.Errorf("%q (encoded %s): ambiguous %v, want %v", c.in, enc, got, c.want)
+		}
 	}
 }
 

@@ -1,6 +1,9 @@
 package runtime
 
 import (
+	"bytes"
+	"encoding"
+	"encoding/json"
 	"fmt"
 	"reflect"
 	"strconv"
@@ -118,4 +121,98 @@ func SharedCacheKey(prefix string, input []byte) string {
 // one step: "c:<pipeline>/<step>:<types>:".
 func SharedCacheKeyPrefix(pipeline, step, types string) string {
 	return "c:" + pipeline + "/" + step + ":" + types + ":"
+}
+
+// CheckSharedCacheTypes reports why results of a step whose input and
+// output types are in and out cannot go through a shared cache, or nil
+// when they can. A shared entry is found by the JSON encoding of the input
+// and hands out an output decoded from JSON, so:
+//
+//   - two different inputs must encode differently: the input type may
+//     hold no field that JSON leaves out (unexported, or tagged "-") and no
+//     interface (JSON drops the dynamic type: 3 and 3.0 both encode as 3);
+//   - the output must decode into the type the step returned: its declared
+//     type may not be an interface.
+//
+// Types that encode themselves (json.Marshaler, encoding.TextMarshaler) are
+// taken as they encode, and types that hash themselves (Hashable) as their
+// JSON encoding tells values apart: keep it in step with Hash64. An
+// output's unexported fields do not travel, as with cache_compression. Executors call it once per cached step, when they
+// build it; such a step is cached by each replica on its own.
+func CheckSharedCacheTypes(in, out reflect.Type) error {
+	if why := jsonLoses(in, "input", map[reflect.Type]bool{}); why != "" {
+		return fmt.Errorf("the input type %v: %s", in, why)
+	}
+	o := out
+	for o != nil && o.Kind() == reflect.Pointer {
+		o = o.Elem()
+	}
+	if o == nil || o.Kind() == reflect.Interface {
+		return fmt.Errorf("the output type %v is an interface: JSON cannot rebuild the value the step returned", out)
+	}
+	return nil
+}
+
+var (
+	jsonMarshalerType = reflect.TypeFor[json.Marshaler]()
+	textMarshalerType = reflect.TypeFor[encoding.TextMarshaler]()
+)
+
+// jsonLoses returns what JSON loses of a value of type t, reached at path,
+// or "" when it encodes all of it.
+func jsonLoses(t reflect.Type, path string, seen map[reflect.Type]bool) string {
+	if t == nil {
+		return path + " has no type"
+	}
+	if t.Kind() == reflect.Interface {
+		return path + " is an interface, whose dynamic type JSON drops"
+	}
+	if seen[t] {
+		return ""
+	}
+	seen[t] = true
+	// A method of *T does not encode a T that is not addressable (the
+	// input itself, a map value): only t's own method set counts.
+	if t.Implements(jsonMarshalerType) || t.Implements(textMarshalerType) || t.Implements(hashableType) {
+		return ""
+	}
+	switch t.Kind() {
+	case reflect.Pointer, reflect.Slice, reflect.Array:
+		return jsonLoses(t.Elem(), path+"[i]", seen)
+	case reflect.Map:
+		return jsonLoses(t.Elem(), path+"[k]", seen)
+	case reflect.Struct:
+		for i := range t.NumField() {
+			f := t.Field(i)
+			switch {
+			case f.Tag.Get("json") == "-":
+				return path + "." + f.Name + ` is tagged json:"-"`
+			case !f.IsExported() && !(f.Anonymous && embedsStruct(f.Type)):
+				// JSON encodes the exported fields of an embedded
+				// struct, whatever its name.
+				return path + "." + f.Name + " is unexported"
+			}
+			if why := jsonLoses(f.Type, path+"."+f.Name, seen); why != "" {
+				return why
+			}
+		}
+	}
+	return ""
+}
+
+// embedsStruct reports whether an embedded field of type t promotes its
+// fields in JSON: a struct or a pointer to one.
+func embedsStruct(t reflect.Type) bool {
+	if t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	return t.Kind() == reflect.Struct
+}
+
+// SharedCacheInputAmbiguous reports whether enc, the JSON encoding of an
+// input, may stand for other inputs too: JSON writes every invalid UTF-8
+// byte of a string as \ufffd, so "a\xff" and "a\xfe" encode alike. Such an
+// input is cached locally only. (A valid U+FFFD is written as itself.)
+func SharedCacheInputAmbiguous(enc []byte) bool {
+	return bytes.Contains(enc, []byte(`\ufffd`))
 }

@@ -203,18 +203,18 @@ func (b *breakers) write(t runtime.BreakerTransition) error {
 	if t.State == runtime.BreakerOpen && !t.Until.After(time.Now()) {
 		return nil // over already: nothing to share
 	}
-	cl, ctx, cancel, err := s.begin(s.ctx)
+	c, err := s.begin(s.ctx)
 	if err != nil {
 		return err
 	}
-	defer cancel()
+	defer c.cancel()
 	until := strconv.FormatInt(t.Until.UnixMilli(), 10)
 	if t.State != runtime.BreakerOpen {
 		until = "0"
 	}
 	msg := encodeTransition(s.id, t.State, until, t.Key)
-	err = publishScript.Exec(ctx, cl, []string{b.index}, []string{t.Key, t.State.String(), until, msg, b.chann}).Error()
-	if err = s.end(s.ctx, err); err == nil {
+	err = publishScript.Exec(c.ctx, c.cl, []string{b.index}, []string{t.Key, t.State.String(), until, msg, b.chann}).Error()
+	if err = s.end(s.ctx, c, err); err == nil {
 		s.brkPublished.Add(1)
 	}
 	return err
@@ -353,14 +353,14 @@ func (sub *subscription) readBack(ctx context.Context) {
 	if !s.healthy.Load() {
 		return
 	}
-	cl, cctx, cancel, err := s.begin(ctx)
+	c, err := s.begin(ctx)
 	if err != nil {
 		return
 	}
-	defer cancel()
+	defer c.cancel()
 	now := strconv.FormatInt(time.Now().UnixMilli(), 10)
-	open, err := cl.Do(cctx, cl.B().Zrange().Key(sub.b.index).Min("("+now).Max("+inf").Byscore().Withscores().Build()).AsZScores()
-	if s.end(ctx, err) != nil {
+	open, err := c.cl.Do(c.ctx, c.cl.B().Zrange().Key(sub.b.index).Min("("+now).Max("+inf").Byscore().Withscores().Build()).AsZScores()
+	if s.end(ctx, c, err) != nil {
 		return
 	}
 	sub.b.mu.Lock()

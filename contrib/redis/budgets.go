@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -108,35 +110,45 @@ var reservationSeq atomic.Uint64
 // Reserve reserves hold in b's current window, atomically across
 // replicas: ok is false, and nothing is reserved, when what the window
 // has spent and holds plus hold would pass a limit. err reports that the
-// server did not answer (or that b or hold is invalid).
+// server did not answer (or that b or hold is invalid); a hold the server
+// may have made all the same is released in the background.
 func (bs budgets) Reserve(ctx context.Context, b runtime.SharedBudget, hold runtime.Usage) (runtime.Reservation, bool, error) {
 	s := bs.s
 	if err := b.Validate(); err != nil {
 		return nil, false, fmt.Errorf("redis: %w", err)
 	}
-	if hold.Cost < 0 || hold.PromptTokens < 0 || hold.CompletionTokens < 0 {
-		return nil, false, fmt.Errorf("redis: shared budget %q: the hold %+v must not be negative", b.Name, hold)
+	if !(hold.Cost >= 0) || math.IsInf(hold.Cost, 1) || hold.PromptTokens < 0 || hold.CompletionTokens < 0 {
+		return nil, false, fmt.Errorf("redis: shared budget %q: the hold %+v must be finite and not negative", b.Name, hold)
 	}
 	now := time.Now()
 	r := &reservation{
 		s:    s,
+		at:   now,
 		keys: budgetKeys(s.prefix, b, now),
 		id:   s.id + "-" + strconv.FormatUint(reservationSeq.Add(1), 36),
 	}
 	if b.Window > 0 {
 		r.expireAt = b.WindowStart(now).Add(b.Window + s.lease).UnixMilli()
 	}
-	cl, cctx, cancel, err := s.begin(ctx)
+	c, err := s.begin(ctx)
 	if err != nil {
 		return nil, false, err
 	}
-	defer cancel()
-	n, err := reserveScript.Exec(cctx, cl, r.keys, []string{
+	defer c.cancel()
+	n, err := reserveScript.Exec(c.ctx, c.cl, r.keys, []string{
 		r.id, formatCost(hold.Cost), strconv.Itoa(hold.Tokens()),
 		formatCost(b.CostLimit), strconv.Itoa(b.TokenLimit),
 		strconv.FormatInt(s.lease.Milliseconds(), 10), strconv.FormatInt(r.expireAt, 10),
 	}).AsInt64()
-	if err = s.end(ctx, err); err != nil {
+	var re *rueidis.RedisError
+	reply := errors.As(err, &re)
+	if err = s.end(ctx, c, err); err != nil {
+		if !reply && s.commits != nil {
+			// The server may have reserved the hold without the answer
+			// arriving in time: commit nothing for it, in the background,
+			// so that it does not stay held until its lease ends.
+			s.commits.add(pendingCommit{r: r})
+		}
 		return nil, false, err
 	}
 	if n != 1 {
@@ -164,7 +176,8 @@ type reservation struct {
 	s        *Store
 	keys     []string
 	id       string
-	expireAt int64 // Unix ms; 0: the window's keys never expire
+	at       time.Time // when it was reserved
+	expireAt int64     // Unix ms; 0: the window's keys never expire
 	done     atomic.Bool
 }
 
@@ -175,23 +188,132 @@ var errCommitted = errors.New("redis: the reservation is committed already; comm
 // reservation's commit once: a call retried after its answer was lost
 // changes nothing. A second successful Commit of one reservation is an
 // error.
+//
+// A commit that does not reach the server (it is down or slow) returns the
+// error and is sent again in the background when the server answers, and
+// at Close, so that neither the hold stays held until its lease ends nor
+// what the run spent goes uncharged. It is dropped once the reservation's
+// lease is over: the server no longer knows whether it applied it.
 func (r *reservation) Commit(ctx context.Context, spent runtime.Usage) error {
-	s := r.s
 	if r.done.Load() {
 		return errCommitted
 	}
-	cl, cctx, cancel, err := s.begin(ctx)
-	if err != nil {
-		return err
+	reply, err := r.send(ctx, spent)
+	if err != nil && !reply && !errors.Is(err, ErrClosed) {
+		r.s.commits.add(pendingCommit{r, spent})
 	}
-	defer cancel()
-	err = commitScript.Exec(cctx, cl, r.keys, []string{
+	return err
+}
+
+// send sends the commit of r; reply reports an error the server answered.
+func (r *reservation) send(ctx context.Context, spent runtime.Usage) (reply bool, err error) {
+	s := r.s
+	c, err := s.begin(ctx)
+	if err != nil {
+		return false, err
+	}
+	defer c.cancel()
+	err = commitScript.Exec(c.ctx, c.cl, r.keys, []string{
 		r.id, formatCost(spent.Cost), strconv.Itoa(spent.Tokens()),
 		strconv.FormatInt(s.lease.Milliseconds(), 10), strconv.FormatInt(r.expireAt, 10),
 	}).Error()
-	if err = s.end(ctx, err); err != nil {
-		return err
+	var re *rueidis.RedisError
+	reply = errors.As(err, &re)
+	if err = s.end(ctx, c, err); err != nil {
+		return reply, err
 	}
 	r.done.Store(true)
-	return nil
+	return false, nil
+}
+
+// pendingCommit is a commit waiting to be sent again.
+type pendingCommit struct {
+	r     *reservation
+	spent runtime.Usage
+}
+
+// commitQueue holds the commits that did not reach the server, at most
+// max, and sends them again when it answers.
+type commitQueue struct {
+	s      *Store
+	max    int
+	signal chan struct{}
+	// sending is held while queued commits are sent, so that Close's
+	// flush waits for the ones the loop has taken.
+	sending sync.Mutex
+	mu      sync.Mutex
+	queue   []pendingCommit
+}
+
+func newCommitQueue(s *Store, max int) *commitQueue {
+	return &commitQueue{s: s, max: max, signal: make(chan struct{}, 1)}
+}
+
+// add queues p unless the queue is full.
+func (q *commitQueue) add(p pendingCommit) {
+	q.mu.Lock()
+	if len(q.queue) < q.max {
+		q.queue = append(q.queue, p)
+	}
+	q.mu.Unlock()
+	select {
+	case q.signal <- struct{}{}:
+	default:
+	}
+}
+
+// loop sends the queued commits whenever the store is healthy, trying
+// again every probe interval while some are left.
+func (q *commitQueue) loop() {
+	s := q.s
+	defer s.wg.Done()
+	retry := time.NewTimer(time.Hour)
+	retry.Stop()
+	defer retry.Stop()
+	for {
+		select {
+		case <-s.ctx.Done():
+			return
+		case <-q.signal:
+		case <-retry.C:
+		}
+		if !s.healthy.Load() || !q.send() {
+			retry.Reset(s.probe)
+		}
+	}
+}
+
+// send sends the queued commits in order until one fails; it reports
+// whether none is left.
+func (q *commitQueue) send() bool {
+	q.sending.Lock()
+	defer q.sending.Unlock()
+	q.mu.Lock()
+	batch := q.queue
+	q.queue = nil
+	q.mu.Unlock()
+	for i, p := range batch {
+		if p.r.done.Load() || time.Since(p.r.at) >= q.s.lease {
+			continue // committed by a later call, or forgotten by the server
+		}
+		if reply, err := p.r.send(q.s.ctx, p.spent); err != nil && !reply {
+			q.mu.Lock()
+			q.queue = append(batch[i:len(batch):len(batch)], q.queue...)
+			q.mu.Unlock()
+			return false
+		}
+	}
+	return true
+}
+
+// flush sends what is queued now, once, unless the server does not answer
+// a last probe.
+func (q *commitQueue) flush() {
+	q.mu.Lock()
+	queued := len(q.queue)
+	q.mu.Unlock()
+	if queued == 0 || (!q.s.healthy.Load() && !q.s.connect()) {
+		return
+	}
+	q.send()
 }

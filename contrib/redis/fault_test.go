@@ -3,9 +3,11 @@ package redis_test
 import (
 	"context"
 	"errors"
+	"strconv"
 	"testing"
 	"time"
 
+	"github.com/flujo/flujo"
 	"github.com/flujo/flujo/contrib/redis"
 	"github.com/flujo/flujo/contrib/redis/redistest"
 	"github.com/flujo/flujo/runtime"
@@ -61,9 +63,11 @@ func TestKillAndRestart(t *testing.T) {
 		return cache.Set(ctx, "k2", []byte("v2"), time.Minute) == nil
 	})
 	t.Logf("sharing resumed %v after the restart", took)
-	if got, ok, err := b.Shared().Cache.Get(ctx, "k2"); string(got) != "v2" || !ok || err != nil {
-		t.Fatalf("Get on B after the restart: %q, %v, %v", got, ok, err)
-	}
+	// B's own probe finds the server again within its probe interval.
+	eventually(t, 10*time.Second, "Get on B after the restart", func() bool {
+		got, ok, err := b.Shared().Cache.Get(ctx, "k2")
+		return string(got) == "v2" && ok && err == nil
+	})
 	if !a.Stats().Healthy {
 		t.Error("A unhealthy after sharing resumed")
 	}
@@ -149,5 +153,143 @@ func TestSlowServer(t *testing.T) {
 	eventually(t, 10*time.Second, "served after the sleep", func() bool {
 		got, ok, err := cache.Get(ctx, "k")
 		return err == nil && ok && string(got) == "v"
+	})
+}
+
+// TestSlowServerUnderExecutor: an executor bounds each call to the store
+// with a context of the command timeout, as the store does, created a
+// moment earlier. While the server sleeps, a call that such a deadline ends
+// still marks the store unhealthy, so the calls after it fail at once
+// instead of each waiting the whole timeout; a caller that gives a call
+// far less than the timeout gave up on its own.
+func TestSlowServerUnderExecutor(t *testing.T) {
+	srv := redistest.Start(t)
+	cfg := config(t, srv)
+	cfg.Breaker = false // no background call finds the server slow first
+	s := newStore(t, cfg)
+	cache := s.Shared().Cache
+	get := func(within time.Duration) error {
+		ctx, cancel := context.WithTimeout(context.Background(), within)
+		defer cancel()
+		_, _, err := cache.Get(ctx, "k")
+		return err
+	}
+	srv.Sleep(time.Second)
+	time.Sleep(50 * time.Millisecond) // the server is asleep
+	if err := get(commandTimeout / 5); err == nil || !s.Stats().Healthy {
+		t.Fatalf("a call the caller gave a fifth of the timeout: %v, stats %+v; want an error, the store still healthy", err, s.Stats())
+	}
+	if err := get(commandTimeout * 3 / 4); err == nil || s.Stats().Healthy {
+		t.Fatalf("a call given most of the timeout: %v, stats %+v; want an error, the store unhealthy", err, s.Stats())
+	}
+	eventually(t, 5*time.Second, "healthy after the sleep", func() bool { return s.Stats().Healthy })
+
+	ocfg := runtime.DefaultOptimizationConfig()
+	ocfg.EnableCacheOptimization = true
+	core, err := flujo.NewExecutorCore(ocfg, flujo.WithShared(s.Shared()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer core.Close(context.Background())
+	step := flujo.Pipeline("slow", flujo.Step("echo", func(_ context.Context, q string) (string, error) { return q, nil }, flujo.Cache()))
+	srv.Sleep(3 * time.Second)
+	time.Sleep(50 * time.Millisecond)
+	start := time.Now()
+	const runs = 10
+	for i := range runs {
+		if _, err := core.Execute(context.Background(), step, strconv.Itoa(i)); err != nil {
+			t.Fatalf("run %d: %v", i, err)
+		}
+		if st := s.Stats(); st.Healthy {
+			t.Fatalf("after run %d with the server asleep the store is healthy: %+v", i, st)
+		}
+	}
+	t.Logf("%d runs with the server asleep took %v (command timeout %v)", runs, time.Since(start), commandTimeout)
+}
+
+// TestCommitSentAgain: a budget commit that does not reach the server
+// (down or asleep when the run ends) is sent again when it answers, and
+// at Close: the hold is released and what the run spent is charged, not
+// held until the lease ends and then forgotten.
+func TestCommitSentAgain(t *testing.T) {
+	srv := redistest.Start(t)
+	cfg := config(t, srv)
+	raw := rawClient(t, srv)
+	ctx := context.Background()
+	totals := func(name string) map[string]string {
+		m, err := raw.Do(ctx, raw.B().Hgetall().Key(cfg.KeyPrefix+"bud:{"+name+":0}").Build()).AsStrMap()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return map[string]string{"held": m["ht"], "spent": m["st"]}
+	}
+	reserve := func(s *redis.Store, name string) runtime.Reservation {
+		r, ok, err := s.Shared().Budgets.Reserve(ctx, runtime.SharedBudget{Name: name, TokenLimit: 100}, runtime.Usage{PromptTokens: 10})
+		if !ok || err != nil {
+			t.Fatalf("Reserve: %v, %v", ok, err)
+		}
+		return r
+	}
+
+	// The server sleeps through the commit; the store sends it again.
+	s := newStore(t, cfg)
+	r := reserve(s, "asleep")
+	srv.Sleep(time.Second)
+	time.Sleep(50 * time.Millisecond)
+	if err := r.Commit(ctx, runtime.Usage{PromptTokens: 7}); err == nil {
+		t.Fatal("Commit with the server asleep: no error")
+	}
+	eventually(t, 10*time.Second, "the commit sent again", func() bool {
+		got := totals("asleep")
+		return got["held"] == "0" && got["spent"] == "7"
+	})
+	if err := r.Commit(ctx, runtime.Usage{PromptTokens: 7}); err == nil {
+		t.Error("Commit after the commit was sent again: no error; want the reservation committed once")
+	}
+
+	// The replica stops right after a commit the server, asleep, did not
+	// answer: Close waits for the server (its dial timeout) and sends it.
+	s2, err := redis.New(ctx, cfg, quiet, redis.WithProbeInterval(time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r = reserve(s2, "closing")
+	srv.Sleep(600 * time.Millisecond)
+	time.Sleep(50 * time.Millisecond)
+	if err := r.Commit(ctx, runtime.Usage{PromptTokens: 3}); err == nil {
+		t.Fatal("Commit with the server asleep: no error")
+	}
+	s2.Close()
+	if got := totals("closing"); got["held"] != "0" || got["spent"] != "3" {
+		t.Fatalf("after Close: %v; want the hold released and the spend charged", got)
+	}
+}
+
+// TestReserveUnansweredReleased: a reservation whose answer comes too late
+// (the server asleep) may have been made all the same; the store releases
+// it in the background instead of holding it until its lease ends.
+func TestReserveUnansweredReleased(t *testing.T) {
+	srv := redistest.Start(t)
+	cfg := config(t, srv)
+	s := newStore(t, cfg)
+	ctx := context.Background()
+	budget := runtime.SharedBudget{Name: "late", TokenLimit: 10}
+	// The server knows the script (EVALSHA finds it).
+	if r, ok, err := s.Shared().Budgets.Reserve(ctx, runtime.SharedBudget{Name: "warm", TokenLimit: 1}, runtime.Usage{PromptTokens: 1}); !ok || err != nil || r.Commit(ctx, runtime.Usage{}) != nil {
+		t.Fatalf("Reserve: %v, %v", ok, err)
+	}
+	// Queue the reservation behind a sleep: the server makes it when it
+	// wakes, after the command timeout.
+	srv.Sleep(time.Second)
+	time.Sleep(50 * time.Millisecond)
+	if _, ok, err := s.Shared().Budgets.Reserve(ctx, budget, runtime.Usage{PromptTokens: 10}); ok || err == nil {
+		t.Fatalf("Reserve with the server asleep: %v, %v; want an error", ok, err)
+	}
+	eventually(t, 10*time.Second, "the whole budget free again", func() bool {
+		r, ok, err := s.Shared().Budgets.Reserve(ctx, budget, runtime.Usage{PromptTokens: 10})
+		if ok && err == nil {
+			_ = r.Commit(ctx, runtime.Usage{})
+		}
+		return ok && err == nil
 	})
 }

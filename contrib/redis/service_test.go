@@ -199,3 +199,174 @@ func TestServiceReplicas(t *testing.T) {
 		t.Fatalf("the replicas admitted %d runs; want exactly 100", total)
 	}
 }
+
+// TestBreakerOpenBeforeStepRan: an ExecutorCore builds a step's breaker
+// when the step first runs. A replica that heard of an open breaker before
+// that (by message, or by reading the open breakers back when it started)
+// still rejects the step's first call while the open period lasts.
+func TestBreakerOpenBeforeStepRan(t *testing.T) {
+	srv := redistest.Start(t)
+	cfg := config(t, srv)
+	ocfg := runtime.DefaultOptimizationConfig()
+	ocfg.CircuitBreakerFailureThreshold = 1
+	ocfg.CircuitBreakerRecoveryTimeoutSeconds = 60
+	var calls atomic.Int64
+	p := flujo.Pipeline("late-breaker", flujo.Step("upstream", func(_ context.Context, q string) (string, error) {
+		calls.Add(1)
+		if q == "fail" {
+			return "", errors.New("upstream down")
+		}
+		return q, nil
+	}, flujo.Retries(0)))
+	replica := func() (*flujo.ExecutorCore, *redis.Store) {
+		s := newStore(t, cfg)
+		c, err := flujo.NewExecutorCore(ocfg, flujo.WithShared(s.Shared()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close(context.Background()) })
+		return c, s
+	}
+	a, _ := replica()
+	b, bs := replica() // running when A's breaker opens, the step not run yet
+	if _, err := a.Execute(context.Background(), p, "fail"); err == nil {
+		t.Fatal("A: the failing call succeeded")
+	}
+	eventually(t, 2*time.Second, "B heard of A's open", func() bool { return bs.Stats().BreakerApplied > 0 })
+	c, cs := replica() // started while A's breaker is open
+	eventually(t, 2*time.Second, "C read A's open back", func() bool { return cs.Stats().BreakerApplied > 0 })
+
+	before := calls.Load()
+	for name, r := range map[string]*flujo.ExecutorCore{"B": b, "C": c} {
+		_, err := r.Execute(context.Background(), p, "ok")
+		var co *flujo.CircuitOpenError
+		if !errors.As(err, &co) {
+			t.Errorf("%s: first call of the step: %v; want a *CircuitOpenError (A's breaker is open)", name, err)
+		}
+	}
+	if n := calls.Load() - before; n != 0 {
+		t.Errorf("the upstream was called %d times while the breaker was open fleet-wide", n)
+	}
+}
+
+// tenantQuery is an input whose tenant JSON does not encode.
+type tenantQuery struct {
+	Q      string
+	tenant string
+}
+
+// price is the output a step declares as an interface.
+type price struct{ Cents int }
+
+func (p price) String() string { return strconv.Itoa(p.Cents) + "c" }
+
+// TestSharedCacheOnlyWhatJSONCarries: the shared cache identifies an input
+// by its JSON encoding and hands out an output decoded from JSON. A step
+// whose inputs JSON cannot tell apart (a field it leaves out) or whose
+// output JSON cannot rebuild (an interface) is cached on each replica only:
+// one tenant never gets another's result, and a hit has the type the step
+// returned.
+func TestSharedCacheOnlyWhatJSONCarries(t *testing.T) {
+	srv := redistest.Start(t)
+	cfg := config(t, srv)
+	ocfg := runtime.DefaultOptimizationConfig()
+	ocfg.EnableCacheOptimization = true
+	answer := flujo.Pipeline("tenants", flujo.Step("answer", func(_ context.Context, q tenantQuery) (string, error) {
+		return q.Q + " for " + q.tenant, nil
+	}, flujo.Cache()))
+	var priced atomic.Int64
+	stringer := flujo.Pipeline("stringer",
+		flujo.Step("price", func(_ context.Context, n int) (fmt.Stringer, error) {
+			priced.Add(1)
+			return price{n * 150}, nil
+		}, flujo.Cache()),
+		flujo.Step("show", func(_ context.Context, s fmt.Stringer) (string, error) { return s.String(), nil }))
+	anyOut := flujo.Pipeline("any", flujo.Step("price", func(_ context.Context, n int) (any, error) {
+		return price{n}, nil
+	}, flujo.Cache()), flujo.Step("kind", func(_ context.Context, v any) (string, error) { return fmt.Sprintf("%T", v), nil }))
+	anyIn := flujo.Pipeline("any-in", flujo.Step("kind", func(_ context.Context, v any) (string, error) {
+		return fmt.Sprintf("%T", v), nil
+	}, flujo.Cache()))
+	// JSON writes every invalid UTF-8 byte as U+FFFD.
+	quote := flujo.Pipeline("utf8", flujo.Step("quote", func(_ context.Context, s string) (string, error) {
+		return strconv.Quote(s), nil
+	}, flujo.Cache()))
+
+	replica := func() *flujo.ExecutorCore {
+		c, err := flujo.NewExecutorCore(ocfg, flujo.WithShared(newStore(t, cfg).Shared()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close(context.Background()) })
+		return c
+	}
+	a, b := replica(), replica()
+	ctx := context.Background()
+	for _, run := range []struct {
+		node       flujo.Node
+		ina, inb   any
+		outa, outb string
+	}{
+		{answer, tenantQuery{"q", "acme"}, tenantQuery{"q", "globex"}, "q for acme", "q for globex"},
+		{stringer, 3, 3, "450c", "450c"},
+		{anyOut, 3, 3, "redis_test.price", "redis_test.price"},
+		{anyIn, 3, 3.0, "int", "float64"},
+		{quote, "a\xff", "a\xfe", `"a\xff"`, `"a\xfe"`},
+	} {
+		outa, _, err := flujo.Run[string](ctx, a, run.node, run.ina)
+		if err != nil || outa != run.outa {
+			t.Fatalf("%s on A: %q, %v; want %q", run.node.Name(), outa, err, run.outa)
+		}
+		outb, res, err := flujo.Run[string](ctx, b, run.node, run.inb)
+		if err != nil || outb != run.outb {
+			t.Errorf("%s on B: %q, %v; want %q", run.node.Name(), outb, err, run.outb)
+			continue
+		}
+		if res.Steps[0].CacheHit {
+			t.Errorf("%s on B: a hit of the shared cache; want the step run on B", run.node.Name())
+		}
+	}
+	if n := priced.Load(); n != 2 {
+		t.Errorf("the Stringer step ran %d times, want once per replica", n)
+	}
+	raw := rawClient(t, srv)
+	keys, err := raw.Do(ctx, raw.B().Keys().Pattern(cfg.KeyPrefix+"c:*").Build()).AsStrSlice()
+	if err != nil || len(keys) != 0 {
+		t.Errorf("entries on the server %q, %v; want none", keys, err)
+	}
+}
+
+// TestNothingShared: a distributed section that turns every part off needs
+// no address, and the documented start-up code (a store from the file,
+// given to the executor) builds an executor that shares nothing.
+func TestNothingShared(t *testing.T) {
+	path := t.TempDir() + "/flujo.json"
+	if err := os.WriteFile(path, []byte(`{"optimization": {"enable_cache_optimization": true},
+  "distributed": {"cache": false, "breaker": false, "budgets": false}}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	store, err := redis.FromConfigFile(ctx, path, quiet)
+	if err != nil {
+		t.Fatalf("FromConfigFile: %v; want a store that shares nothing", err)
+	}
+	defer store.Close()
+	if sh := store.Shared(); sh.Cache != nil || sh.Breakers != nil || sh.Budgets != nil {
+		t.Fatalf("Shared = %+v; want no part", sh)
+	}
+	if st := store.Stats(); st.Enabled || st.Calls != 0 {
+		t.Errorf("Stats = %+v; want sharing off and no call", st)
+	}
+	core, err := flujo.NewExecutorCoreFromFile(path, flujo.WithShared(store.Shared()))
+	if err != nil {
+		t.Fatalf("NewExecutorCoreFromFile: %v", err)
+	}
+	defer core.Close(ctx)
+	if _, err := core.Execute(ctx, lookup, "q", flujo.WithSharedBudget(flujo.SharedBudget{Name: "off", TokenLimit: 1, Hold: flujo.Usage{PromptTokens: 1}})); err != nil {
+		t.Fatal(err)
+	}
+	if st := core.OptimizationStats().Distributed; st.Enabled {
+		t.Errorf("executor stats %+v; want sharing off", st)
+	}
+	store.Close() // twice is fine
+}

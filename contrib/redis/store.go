@@ -39,6 +39,9 @@ const (
 	// DefaultBreakerQueue is how many breakers may have a transition
 	// waiting to be sent.
 	DefaultBreakerQueue = 4096
+	// DefaultCommitQueue is how many budget commits that did not reach
+	// the server may wait to be sent again.
+	DefaultCommitQueue = 4096
 )
 
 // Option configures New and FromConfigFile.
@@ -120,7 +123,8 @@ type Store struct {
 	wg        sync.WaitGroup
 	closeOnce sync.Once
 
-	brk *breakers
+	brk     *breakers
+	commits *commitQueue
 }
 
 type clientBox struct{ c rueidis.Client }
@@ -131,12 +135,13 @@ type clientBox struct{ c rueidis.Client }
 // configuration is wrong: a server that is down or slow at start leaves
 // the store degraded (Stats().Healthy is false) while it keeps connecting
 // in the background. No error holds the password.
+//
+// When cfg shares nothing (cache, breaker and budgets all false) New needs
+// no address and contacts no server: the store's Shared holds no part, so
+// that an executor given it with flujo.WithShared keeps all its state to
+// itself.
 func New(ctx context.Context, cfg runtime.DistributedConfig, opts ...Option) (*Store, error) {
 	if err := cfg.Validate(); err != nil {
-		return nil, fmt.Errorf("redis: %w", err)
-	}
-	addr, err := cfg.ResolveAddress()
-	if err != nil {
 		return nil, fmt.Errorf("redis: %w", err)
 	}
 	o := options{log: slog.Default(), lease: DefaultHoldLease, probe: DefaultProbeInterval, queue: DefaultBreakerQueue}
@@ -145,6 +150,15 @@ func New(ctx context.Context, cfg runtime.DistributedConfig, opts ...Option) (*S
 	}
 	if o.lease <= 0 || o.probe <= 0 {
 		return nil, fmt.Errorf("redis: hold lease (%v) and probe interval (%v) must be positive", o.lease, o.probe)
+	}
+	if !cfg.Enabled() {
+		s := &Store{cfg: cfg, name: "redis (nothing shared)", log: o.log, timeout: cfg.CommandTimeout(), prefix: cfg.KeyPrefix}
+		s.ctx, s.cancel = context.WithCancel(context.WithoutCancel(ctx))
+		return s, nil
+	}
+	addr, err := cfg.ResolveAddress()
+	if err != nil {
+		return nil, fmt.Errorf("redis: %w", err)
 	}
 	s := &Store{
 		cfg:     cfg,
@@ -170,6 +184,9 @@ func New(ctx context.Context, cfg runtime.DistributedConfig, opts ...Option) (*S
 	if cfg.Breaker {
 		s.brk = newBreakers(s, o.queue)
 	}
+	if cfg.Budgets {
+		s.commits = newCommitQueue(s, DefaultCommitQueue)
+	}
 	if ctx.Err() == nil {
 		s.connect()
 	}
@@ -182,6 +199,10 @@ func New(ctx context.Context, cfg runtime.DistributedConfig, opts ...Option) (*S
 	if s.brk != nil {
 		s.wg.Add(1)
 		go s.brk.writeLoop()
+	}
+	if s.commits != nil {
+		s.wg.Add(1)
+		go s.commits.loop()
 	}
 	return s, nil
 }
@@ -246,7 +267,7 @@ func (s *Store) Shared() runtime.Shared {
 // BudgetLocal is the executor's to count.
 func (s *Store) Stats() runtime.StatsShared {
 	return runtime.StatsShared{
-		Enabled:          true,
+		Enabled:          s.cfg.Enabled(),
 		Store:            s.name,
 		Healthy:          s.healthy.Load(),
 		Calls:            s.calls.Load(),
@@ -264,14 +285,17 @@ func (s *Store) Stats() runtime.StatsShared {
 // String names the store, its password redacted.
 func (s *Store) String() string { return s.name }
 
-// Close sends the breaker transitions still queued (when the server
-// answers), stops the background work (connecting, health probes, breaker
-// messages) and closes the connections. Calls after Close return
-// ErrClosed.
+// Close sends the breaker transitions and budget commits still queued
+// (when the server answers), stops the background work (connecting, health
+// probes, breaker messages, commits sent again) and closes the
+// connections. Calls after Close return ErrClosed.
 func (s *Store) Close() {
 	s.closeOnce.Do(func() {
 		if s.brk != nil {
 			s.brk.flush()
+		}
+		if s.commits != nil {
+			s.commits.flush()
 		}
 		s.cancel()
 		if s.brk != nil {
@@ -352,6 +376,16 @@ func (s *Store) healthLoop() {
 	}
 }
 
+// callerGaveUp reports whether err, which ended c, is the doing of parent,
+// the caller's context, rather than the server's (see end).
+func (s *Store) callerGaveUp(parent context.Context, c call, err error) bool {
+	if errors.Is(parent.Err(), context.Canceled) {
+		return true
+	}
+	d, ok := parent.Deadline()
+	return ok && d.Sub(c.start) < s.timeout/2 && (errors.Is(err, context.DeadlineExceeded) || parent.Err() != nil)
+}
+
 // record keeps err as the last error, redacted.
 func (s *Store) record(err error) {
 	msg := s.redact(err.Error())
@@ -361,35 +395,51 @@ func (s *Store) record(err error) {
 	s.lastErr.Store(&msg)
 }
 
+// call is one call to the server: its client, its context (the caller's,
+// bounded by the command timeout) and when it started.
+type call struct {
+	cl     rueidis.Client
+	ctx    context.Context
+	cancel context.CancelFunc
+	start  time.Time
+}
+
 // begin starts a call: it counts it and returns the client and a context
 // bounded by the command timeout, or ErrDegraded (counted as degraded)
 // while the store is unhealthy.
-func (s *Store) begin(ctx context.Context) (rueidis.Client, context.Context, context.CancelFunc, error) {
+func (s *Store) begin(ctx context.Context) (call, error) {
 	s.calls.Add(1)
 	if s.ctx.Err() != nil {
 		s.degraded.Add(1)
-		return nil, nil, nil, ErrClosed
+		return call{}, ErrClosed
 	}
 	b := s.cl.Load()
 	if b == nil || !s.healthy.Load() {
 		s.degraded.Add(1)
-		return nil, nil, nil, ErrDegraded
+		return call{}, ErrDegraded
 	}
-	ctx, cancel := context.WithTimeout(ctx, s.timeout)
-	return b.c, ctx, cancel, nil
+	c := call{cl: b.c, start: time.Now()}
+	c.ctx, c.cancel = context.WithTimeout(ctx, s.timeout)
+	return c, nil
 }
 
-// end finishes a call that went to the server. A failure is counted as
-// degraded and kept as the last error; unless the server answered it (an
-// error reply) or the caller gave up first, it marks the store unhealthy
-// so that the next calls fail fast until a probe succeeds. It returns err,
-// redacted.
-func (s *Store) end(parent context.Context, err error) error {
+// end finishes c, a call that went to the server on behalf of parent. A
+// failure is counted as degraded and kept as the last error; unless the
+// server answered it (an error reply) or the caller gave up first, it marks
+// the store unhealthy so that the next calls fail fast until a probe
+// succeeds. It returns err, redacted.
+//
+// The caller gave up first when it cancelled the call, or when its own
+// deadline, which gave the call less than half the command timeout, ended
+// it. Executors bound their calls by the command timeout too, with a
+// deadline set a moment before the store's: a call that it ends went
+// unanswered for the command timeout, and that is the server's doing.
+func (s *Store) end(parent context.Context, c call, err error) error {
 	if err == nil {
 		return nil
 	}
-	if parent.Err() != nil {
-		return err // the caller's own deadline or cancellation
+	if s.callerGaveUp(parent, c, err) {
+		return err
 	}
 	s.degraded.Add(1)
 	s.record(err)

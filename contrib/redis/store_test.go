@@ -5,8 +5,10 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -92,7 +94,7 @@ func TestCacheSharedAcrossStores(t *testing.T) {
 		t.Fatal(err)
 	}
 	raw := rawClient(t, srv)
-	pttl, err := raw.Do(ctx, raw.B().Pttl().Key("test:short").Build()).AsInt64()
+	pttl, err := raw.Do(ctx, raw.B().Pttl().Key(cfg.KeyPrefix+"test:short").Build()).AsInt64()
 	if err != nil || pttl <= 0 || pttl > 100 {
 		t.Fatalf("PTTL = %d, %v; want 1..100 ms", pttl, err)
 	}
@@ -100,6 +102,37 @@ func TestCacheSharedAcrossStores(t *testing.T) {
 		_, ok, err := b.Get(ctx, "test:short")
 		return !ok && err == nil
 	})
+}
+
+// TestCacheKeyPrefix: entries live behind the store's key_prefix, so that
+// services or environments sharing a server never read each other's.
+func TestCacheKeyPrefix(t *testing.T) {
+	srv := redistest.Start(t)
+	prod, staging := config(t, srv), config(t, srv)
+	prod.KeyPrefix, staging.KeyPrefix = "shop:prod:", "shop:staging:"
+	p, s := newStore(t, prod).Shared().Cache, newStore(t, staging).Shared().Cache
+	ctx := context.Background()
+	if err := p.Set(ctx, "c:k", []byte("prod"), time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	if got, ok, err := s.Get(ctx, "c:k"); ok || err != nil {
+		t.Fatalf("staging read %q, %v, %v of prod's entry; want a miss", got, ok, err)
+	}
+	if err := s.Set(ctx, "c:k", []byte("staging"), time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	if got, ok, err := p.Get(ctx, "c:k"); !ok || err != nil || string(got) != "prod" {
+		t.Fatalf("prod read %q, %v, %v; want its own entry", got, ok, err)
+	}
+	raw := rawClient(t, srv)
+	keys, err := raw.Do(ctx, raw.B().Keys().Pattern("*").Build()).AsStrSlice()
+	if err != nil {
+		t.Fatal(err)
+	}
+	slices.Sort(keys)
+	if want := []string{"shop:prod:c:k", "shop:staging:c:k"}; !slices.Equal(keys, want) {
+		t.Fatalf("keys on the server %q, want %q", keys, want)
+	}
 }
 
 func TestStatsCountParts(t *testing.T) {
@@ -494,6 +527,10 @@ func TestBudgetInvalid(t *testing.T) {
 	_, ok, err := s.Shared().Budgets.Reserve(context.Background(), runtime.SharedBudget{Name: "x"}, runtime.Usage{Cost: 1})
 	if ok || err == nil || !strings.Contains(err.Error(), "must bound something") {
 		t.Fatalf("Reserve of a budget without limits: %v, %v", ok, err)
+	}
+	_, ok, err = s.Shared().Budgets.Reserve(context.Background(), runtime.SharedBudget{Name: "x", CostLimit: 1}, runtime.Usage{Cost: math.NaN()})
+	if ok || err == nil || !strings.Contains(err.Error(), "finite") {
+		t.Fatalf("Reserve of a NaN hold: %v, %v", ok, err)
 	}
 	if s.Stats().Calls != 0 {
 		t.Errorf("an invalid budget went to the server")

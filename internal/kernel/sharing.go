@@ -44,6 +44,12 @@ type Sharing struct {
 	// breakers maps "<pipeline>/<step>" to the breaker of that step that
 	// remote opens apply to.
 	breakers sync.Map
+	// remote holds the end of the latest remote open period of each key
+	// still open, so that a breaker built after the open was heard of (the
+	// ExecutorCore builds a step's breaker when the step first runs) opens
+	// too.
+	remoteMu sync.Mutex
+	remote   map[string]time.Time
 	stopMu   sync.Mutex
 	stop     func()
 
@@ -181,15 +187,22 @@ func (sh *Sharing) Breaker(key string, b *runtime.Breaker) {
 		sh.published.Add(1)
 		pub.Publish(runtime.BreakerTransition{Key: key, State: to, Until: until})
 	})
+	sh.remoteMu.Lock()
+	until, ok := sh.remote[key]
+	sh.remoteMu.Unlock()
+	if ok && b.TripRemote(until) {
+		sh.applied.Add(1)
+	}
 }
 
 // apply applies another replica's transition: an open opens the breaker of
-// the same key here until the same time; others, and unknown keys, are
-// ignored (each replica's own probes close its breaker).
+// the same key here until the same time, now or when the breaker is built;
+// others are ignored (each replica's own probes close its breaker).
 func (sh *Sharing) apply(t runtime.BreakerTransition) {
 	if t.State != runtime.BreakerOpen {
 		return
 	}
+	sh.remember(t.Key, t.Until)
 	v, ok := sh.breakers.Load(t.Key)
 	if !ok {
 		return
@@ -197,6 +210,26 @@ func (sh *Sharing) apply(t runtime.BreakerTransition) {
 	if v.(*runtime.Breaker).TripRemote(t.Until) {
 		sh.applied.Add(1)
 	}
+}
+
+// remember keeps the remote open period of key until it ends, for a
+// breaker of key built later; it forgets the periods that are over.
+func (sh *Sharing) remember(key string, until time.Time) {
+	now := time.Now()
+	sh.remoteMu.Lock()
+	defer sh.remoteMu.Unlock()
+	for k, u := range sh.remote {
+		if !u.After(now) {
+			delete(sh.remote, k)
+		}
+	}
+	if !until.After(now) || !until.After(sh.remote[key]) {
+		return
+	}
+	if sh.remote == nil {
+		sh.remote = map[string]time.Time{}
+	}
+	sh.remote[key] = until
 }
 
 // stats returns the figures of the sharing (runtime.StatsShared).
@@ -256,10 +289,11 @@ type SharedStep[In, Out any] struct {
 
 // NewSharedStep returns the shared cache use of the step named step of the
 // pipeline named pipeline, whose declared input and output types are in
-// and out, whose cache is c; nil when sh shares no cache or c does not
-// report its TTL.
+// and out, whose cache is c; nil when sh shares no cache, c does not
+// report its TTL, or JSON does not carry the types faithfully
+// (runtime.CheckSharedCacheTypes): the step is then cached locally only.
 func NewSharedStep[In, Out any](sh *Sharing, pipeline, step string, in, out reflect.Type, c Cache[In, Out]) *SharedStep[In, Out] {
-	if sh == nil || sh.shared.Cache == nil || c == nil {
+	if sh == nil || sh.shared.Cache == nil || c == nil || runtime.CheckSharedCacheTypes(in, out) != nil {
 		return nil
 	}
 	t, ok := c.(interface{ TTL() time.Duration })
@@ -383,8 +417,9 @@ func (s *Step[In, Out]) runShared(ctx context.Context, env *Env, in In, fr Frame
 	func() {
 		defer ss.leave(key, f)
 		enc, err := json.Marshal(in)
-		if err != nil {
-			// An input that does not encode is cached locally only.
+		if err != nil || runtime.SharedCacheInputAmbiguous(enc) {
+			// An input that does not encode, or whose encoding stands
+			// for other inputs too, is cached locally only.
 			s.Counters.CacheMisses.Add(1)
 			fr.sharedLead = true
 			out, abort = s.Run(ctx, env, in, fr, res)
