@@ -8,9 +8,11 @@ import (
 
 // RunCounters count whole runs.
 type RunCounters struct {
-	// untimed counts the runs whose latency was not measured; the others
-	// are the latency histogram's count.
-	untimed, failures, slow atomic.Uint64
+	// successes and failures count the runs by outcome, each on its own,
+	// so that neither ever reads lower than before: successes derived as
+	// runs less failures would, for a failed run counted in the one and
+	// not yet in the other.
+	successes, failures, slow atomic.Uint64
 	// latency holds the measured run latencies: their count, total,
 	// maximum and the total's percentiles.
 	latency runtime.Histogram
@@ -25,10 +27,10 @@ func (rc *RunCounters) Record(ns int64, ok bool, eng *atomic.Pointer[Engine]) {
 		if ns > eng.Load().slowNs.Load() {
 			rc.slow.Add(1)
 		}
-	} else {
-		rc.untimed.Add(1)
 	}
-	if !ok {
+	if ok {
+		rc.successes.Add(1)
+	} else {
 		rc.failures.Add(1)
 	}
 }
@@ -49,14 +51,13 @@ func (s *Services) Stats() runtime.Stats {
 	st.Distributed = s.sharing.stats()
 	st.Memory.UsageMB = HeapMB()
 	runs := s.runs.latency.Snapshot()
+	failures := s.runs.failures.Load()
 	st.Execution = runtime.StatsExecution{
-		Count:   s.runs.untimed.Load() + runs.Count,
-		TotalMs: Ms(int64(runs.Sum)),
-		MaxMs:   Ms(int64(runs.Max)),
-		Slow:    s.runs.slow.Load(),
-		// Loaded after the latencies, and recorded after them, so a
-		// snapshot never shows more failures than runs.
-		Failures: s.runs.failures.Load(),
+		Count:    s.runs.successes.Load() + failures,
+		TotalMs:  Ms(int64(runs.Sum)),
+		MaxMs:    Ms(int64(runs.Max)),
+		Slow:     s.runs.slow.Load(),
+		Failures: failures,
 	}
 	l := eng.Limiter
 	st.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
