@@ -75,7 +75,11 @@ type Collector struct {
 // pipeline=pipeline. Register one per executor, each with its own
 // pipeline name:
 //
-//	reg.MustRegister(prometheus.NewCollector("triage", core))
+//	c, err := flujoprom.NewCollector("triage", core)
+//	if err != nil {
+//		return err
+//	}
+//	reg.MustRegister(c)
 func NewCollector(pipeline string, src Source) (*Collector, error) {
 	if src == nil {
 		return nil, errors.New("prometheus: NewCollector: the source is nil; pass an *flujo.ExecutorCore or a generated executor")
