@@ -371,6 +371,9 @@ func TestNewCollectorRejectsBadArguments(t *testing.T) {
 	if _, err := flujoprom.NewCollector("", core); err == nil || !strings.Contains(err.Error(), "pipeline name is empty") {
 		t.Errorf("empty name: %v", err)
 	}
+	if _, err := flujoprom.NewCollector("orders\xff", core); err == nil || !strings.Contains(err.Error(), "not valid UTF-8") {
+		t.Errorf("a name that is not UTF-8: %v", err)
+	}
 	// Two executors register side by side under their own names.
 	reg := prom.NewPedanticRegistry()
 	if err := reg.Register(flujoprom.MustNewCollector("a", core)); err != nil {
@@ -553,5 +556,27 @@ func TestCountersNeverGoBack(t *testing.T) {
 			}
 			prev = now
 		}
+	}
+}
+
+// TestStepNamesThatAreNotUTF8: the DSL takes any step name, and a label
+// value must be valid UTF-8: a step named with invalid bytes gets U+FFFD
+// in their place, and the scrape, of every other series too, still works.
+func TestStepNamesThatAreNotUTF8(t *testing.T) {
+	core, _ := newCore(t, nil)
+	step := flujo.Step("lookup\xff", func(_ context.Context, s string) (string, error) { return s, nil })
+	if _, err := core.Execute(context.Background(), step, "x"); err != nil {
+		t.Fatal(err)
+	}
+	reg := prom.NewPedanticRegistry()
+	reg.MustRegister(flujoprom.MustNewCollector("orders", core))
+	want := `
+# HELP flujo_step_executions_total Finished step executions, by outcome; breaker rejections are failures.
+# TYPE flujo_step_executions_total counter
+flujo_step_executions_total{outcome="failure",pipeline="orders",step="lookup�"} 0
+flujo_step_executions_total{outcome="success",pipeline="orders",step="lookup�"} 1
+`
+	if err := testutil.GatherAndCompare(reg, strings.NewReader(want), "flujo_step_executions_total"); err != nil {
+		t.Error(err)
 	}
 }
