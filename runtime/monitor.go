@@ -82,8 +82,12 @@ type StepMonitor struct {
 	slowNs int64
 	onSlow func(string, time.Duration)
 	hist   Histogram
-	errors atomic.Uint64
-	slow   atomic.Uint64
+	// successes and errors count the executions by outcome, each on its
+	// own, so that neither ever reads lower than before: successes derived
+	// as the histogram's count less errors would, for a failed execution
+	// counted in the one and not yet in the other.
+	successes, errors atomic.Uint64
+	slow              atomic.Uint64
 
 	regressed   atomic.Bool
 	baselineP50 atomic.Int64
@@ -164,7 +168,9 @@ func (s *StepMonitor) Name() string { return s.name }
 // It takes no lock and allocates nothing.
 func (s *StepMonitor) Record(latencyNs int64, ok bool) {
 	s.hist.Record(latencyNs)
-	if !ok {
+	if ok {
+		s.successes.Add(1)
+	} else {
 		s.errors.Add(1)
 	}
 	if latencyNs > s.slowNs {
@@ -344,18 +350,18 @@ type MonitorSnapshot struct {
 // monitorMs converts a duration to fractional milliseconds.
 func monitorMs(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
 
-// fill sets the latency fields of snap from c.
+// fill sets the latency fields of snap from c, and the error rate from
+// snap's Count and Errors.
 func (snap *StepMonitorSnapshot) fill(c *histogramCounts) {
 	h := c.snapshot()
-	snap.Count = h.Count
 	snap.TotalMs = monitorMs(h.Sum)
 	snap.AvgMs = monitorMs(h.Avg)
 	snap.P50Ms = monitorMs(h.P50)
 	snap.P95Ms = monitorMs(h.P95)
 	snap.P99Ms = monitorMs(h.P99)
 	snap.MaxMs = monitorMs(h.Max)
-	if h.Count > 0 {
-		snap.ErrorRate = float64(snap.Errors) / float64(h.Count)
+	if snap.Count > 0 {
+		snap.ErrorRate = float64(snap.Errors) / float64(snap.Count)
 	}
 }
 
@@ -365,11 +371,13 @@ func (m *Monitor) Snapshot() MonitorSnapshot {
 	out := MonitorSnapshot{Steps: make([]StepMonitorSnapshot, len(steps))}
 	var one, total histogramCounts
 	for i, s := range steps {
-		// Errors are loaded before the histogram, and recorded after it,
-		// so a snapshot never shows more errors than executions.
+		// Count is successes and errors, not the histogram's count: each
+		// outcome then only grows from one snapshot to the next.
+		errs := s.errors.Load()
 		snap := StepMonitorSnapshot{
 			Step:          s.name,
-			Errors:        s.errors.Load(),
+			Count:         s.successes.Load() + errs,
+			Errors:        errs,
 			Slow:          s.slow.Load(),
 			Regressed:     s.regressed.Load(),
 			BaselineP50Ms: monitorMs(time.Duration(s.baselineP50.Load())),
@@ -379,6 +387,7 @@ func (m *Monitor) Snapshot() MonitorSnapshot {
 		snap.fill(&one)
 		out.Steps[i] = snap
 		total.add(&one)
+		out.Total.Count += snap.Count
 		out.Total.Errors += snap.Errors
 		out.Total.Slow += snap.Slow
 		out.Total.Regressed = out.Total.Regressed || snap.Regressed

@@ -38,11 +38,14 @@ type Pool[T any] struct {
 // poolCore is the non-generic body of a Pool. The slots hold *T as
 // unsafe.Pointer and are accessed only through sync/atomic.
 type poolCore struct {
-	slots    []unsafe.Pointer
-	stores   atomic.Uint64 // objects stored by Put
-	misses   atomic.Uint64
-	drops    atomic.Uint64
-	trimmed  atomic.Uint64
+	slots   []unsafe.Pointer
+	stores  atomic.Uint64 // objects stored by Put
+	misses  atomic.Uint64
+	drops   atomic.Uint64
+	trimmed atomic.Uint64
+	// hits is the most Hits a Stats has reported, so that Hits never
+	// reads lower than before (see stats).
+	hits     atomic.Uint64
 	trimAt   int // Put trims when it fills a slot at this index or beyond
 	capacity int
 	alloc    func() unsafe.Pointer
@@ -51,7 +54,9 @@ type poolCore struct {
 
 // PoolStats is a snapshot of a Pool's counters. Gets = Hits + Misses and
 // Puts = stored + Drops; every stored object is later taken by a Get,
-// trimmed, or still idle.
+// trimmed, or still idle. Gets, Hits, Misses, Puts and Drops never read
+// lower than in an earlier snapshot; while Gets race with the reading,
+// Hits may lag behind the Gets already served, never run ahead of them.
 type PoolStats struct {
 	Capacity int
 	Gets     uint64 // calls of Get
@@ -166,11 +171,19 @@ func (c *poolCore) trim(keep int) int {
 	extra := c.idle() - keep
 	n := 0
 	for i := len(c.slots) - 1; i >= 0 && n < extra; i-- {
-		if atomic.SwapPointer(&c.slots[i], nil) != nil {
+		s := &c.slots[i]
+		if atomic.LoadPointer(s) == nil {
+			continue
+		}
+		// Counted before the slot empties, so that stats never sees an
+		// object gone from the slots and not yet trimmed (see stats).
+		c.trimmed.Add(1)
+		if atomic.SwapPointer(s, nil) != nil {
 			n++
+		} else {
+			c.trimmed.Add(^uint64(0)) // a Get took it first
 		}
 	}
-	c.trimmed.Add(uint64(n))
 	return n
 }
 
@@ -184,17 +197,28 @@ func (c *poolCore) idle() int {
 	return n
 }
 
-// stats derives Hits: objects stored, less those trimmed and those idle.
+// stats derives Hits, which the warm path does not count: objects
+// stored, less those trimmed and those idle. stored is loaded first and
+// trimmed last, and Put counts an object once its slot holds it and trim
+// before its slot empties, so under concurrent Gets and Puts the
+// difference may fall short of the Gets served by an idle object but
+// never exceeds them. Hits reports the most it has derived, so it never
+// reads lower than before, and is exact once the pool is quiet.
 func (c *poolCore) stats() PoolStats {
+	stored := c.stores.Load()
 	idle := c.idle()
 	trimmed := c.trimmed.Load()
-	stored := c.stores.Load()
 	misses := c.misses.Load()
 	drops := c.drops.Load()
-	hits := uint64(0)
+	derived := uint64(0)
 	if out := trimmed + uint64(idle); stored > out {
-		hits = stored - out
+		derived = stored - out
 	}
+	hits := c.hits.Load()
+	for derived > hits && !c.hits.CompareAndSwap(hits, derived) {
+		hits = c.hits.Load()
+	}
+	hits = max(hits, derived)
 	s := PoolStats{
 		Capacity:    c.capacity,
 		Gets:        hits + misses,

@@ -272,3 +272,53 @@ func BenchmarkPoolGetPutParallel(b *testing.B) {
 		}
 	})
 }
+
+// TestPoolCountersNeverGoBack: Stats read while Gets, Puts and trims race
+// never shows fewer gets, hits or puts than a Stats before it, and the
+// counters are exact once the pool is quiet.
+func TestPoolCountersNeverGoBack(t *testing.T) {
+	p, err := NewPool[[8]byte](4, 0.5, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const workers = 2
+	var calls [workers]atomic.Uint64
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Go(func() {
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				a, b, c := p.Get(), p.Get(), p.Get()
+				p.Put(a)
+				p.Put(b)
+				p.Put(c)
+				calls[w].Add(3)
+			}
+		})
+	}
+	prev := p.Stats()
+	for range 20000 {
+		s := p.Stats()
+		if s.Gets < prev.Gets || s.Hits < prev.Hits || s.Misses < prev.Misses || s.Puts < prev.Puts || s.Drops < prev.Drops {
+			close(stop)
+			wg.Wait()
+			t.Fatalf("stats went back: %+v after %+v", s, prev)
+		}
+		prev = s
+	}
+	close(stop)
+	wg.Wait()
+	want := calls[0].Load() + calls[1].Load()
+	s := p.Stats()
+	if s.Gets != want || s.Puts != want || s.Hits+s.Misses != s.Gets {
+		t.Errorf("quiet pool: %+v; want %d gets and puts, hits + misses = gets", s, want)
+	}
+	if stored := s.Puts - s.Drops; stored != s.Hits+s.Trimmed+uint64(s.Idle) {
+		t.Errorf("stored %d != hits %d + trimmed %d + idle %d", stored, s.Hits, s.Trimmed, s.Idle)
+	}
+}

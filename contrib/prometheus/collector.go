@@ -2,6 +2,9 @@ package prometheus
 
 import (
 	"errors"
+	"fmt"
+	"strings"
+	"unicode/utf8"
 
 	prom "github.com/prometheus/client_golang/prometheus"
 
@@ -75,13 +78,20 @@ type Collector struct {
 // pipeline=pipeline. Register one per executor, each with its own
 // pipeline name:
 //
-//	reg.MustRegister(prometheus.NewCollector("triage", core))
+//	c, err := flujoprom.NewCollector("triage", core)
+//	if err != nil {
+//		return err
+//	}
+//	reg.MustRegister(c)
 func NewCollector(pipeline string, src Source) (*Collector, error) {
 	if src == nil {
 		return nil, errors.New("prometheus: NewCollector: the source is nil; pass an *flujo.ExecutorCore or a generated executor")
 	}
 	if pipeline == "" {
 		return nil, errors.New("prometheus: NewCollector: the pipeline name is empty; name the executor, for example after its pipeline")
+	}
+	if !utf8.ValidString(pipeline) {
+		return nil, fmt.Errorf("prometheus: NewCollector: the pipeline name %q is not valid UTF-8, which a label value must be; name the executor in UTF-8", pipeline)
 	}
 	c := &Collector{src: src}
 	for i, b := range runtime.LatencyBucketBounds() {
@@ -211,8 +221,9 @@ func (c *Collector) Collect(ch chan<- prom.Metric) {
 	counter(c.slowRuns, runs.Slow)
 	ch <- c.histogram(c.runDuration, &hist.Runs)
 
-	for _, name := range st.StepNames() {
-		s := st.Steps[name]
+	for _, step := range st.StepNames() {
+		s := st.Steps[step]
+		name := labelValue(step)
 		e := s.Errors
 		failed := min(e.Failures, e.Executions)
 		counter(c.stepExecs, e.Executions-failed, name, OutcomeSuccess)
@@ -221,7 +232,7 @@ func (c *Collector) Collect(ch chan<- prom.Metric) {
 		counter(c.stepRetries, e.Retries, name)
 		counter(c.stepRecoveryAttempts, e.RecoveryAttempts, name)
 		counter(c.stepRecover, e.Recoveries, name)
-		if l, ok := hist.Steps[name]; ok {
+		if l, ok := hist.Steps[step]; ok {
 			ch <- c.histogram(c.stepDuration, &l, name)
 			gauge(c.stepRegressed, flag(s.Execution.Regression), name)
 		}
@@ -288,6 +299,17 @@ func (c *Collector) Collect(ch chan<- prom.Metric) {
 		counter(c.sharedBudget, d.BudgetRefused, "refused")
 		counter(c.sharedBudget, d.BudgetLocal, "local")
 	}
+}
+
+// labelValue returns s as a label value: label values must be valid
+// UTF-8, and a step's name, which the DSL takes as it is, need not be.
+// Invalid bytes become U+FFFD, as encoding/json writes them, rather than
+// fail the whole scrape.
+func labelValue(s string) string {
+	if utf8.ValidString(s) {
+		return s
+	}
+	return strings.ToValidUTF8(s, "\uFFFD")
 }
 
 // histogram turns a latency reading into a const histogram in seconds.

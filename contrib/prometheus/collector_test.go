@@ -371,6 +371,9 @@ func TestNewCollectorRejectsBadArguments(t *testing.T) {
 	if _, err := flujoprom.NewCollector("", core); err == nil || !strings.Contains(err.Error(), "pipeline name is empty") {
 		t.Errorf("empty name: %v", err)
 	}
+	if _, err := flujoprom.NewCollector("orders\xff", core); err == nil || !strings.Contains(err.Error(), "not valid UTF-8") {
+		t.Errorf("a name that is not UTF-8: %v", err)
+	}
 	// Two executors register side by side under their own names.
 	reg := prom.NewPedanticRegistry()
 	if err := reg.Register(flujoprom.MustNewCollector("a", core)); err != nil {
@@ -470,5 +473,110 @@ flujo_shared_store_healthy{pipeline="shared"} 1
 	defer plain.Close(ctx)
 	if n := testutil.CollectAndCount(flujoprom.MustNewCollector("plain", plain), "flujo_shared_calls_total", "flujo_shared_store_healthy"); n != 0 {
 		t.Errorf("an executor without shared services exports %d shared series; want none", n)
+	}
+}
+
+// counterSamples gathers reg and returns the value of every counter
+// series and of every histogram's count and buckets, by series.
+func counterSamples(t *testing.T, reg *prom.Registry) map[string]float64 {
+	t.Helper()
+	families, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]float64{}
+	for _, f := range families {
+		for _, m := range f.GetMetric() {
+			series := f.GetName()
+			for _, l := range m.GetLabel() { // sorted by name
+				series += fmt.Sprintf(" %s=%q", l.GetName(), l.GetValue())
+			}
+			switch {
+			case m.Counter != nil:
+				out[series] = m.Counter.GetValue()
+			case m.Histogram != nil:
+				out[series+" count"] = float64(m.Histogram.GetSampleCount())
+				for _, b := range m.Histogram.GetBucket() {
+					out[fmt.Sprintf("%s le=%g", series, b.GetUpperBound())] = float64(b.GetCumulativeCount())
+				}
+			}
+		}
+	}
+	return out
+}
+
+// TestCountersNeverGoBack: across configuration changes that replace the
+// executor's components (breakers with new settings or none, caches of a
+// new size, the object pool, the telemetry and the monitor turned off and
+// on), every counter series keeps its value or grows, and none vanishes.
+func TestCountersNeverGoBack(t *testing.T) {
+	core, clock := newCore(t, scenarioConfig)
+	reg := prom.NewRegistry()
+	reg.MustRegister(flujoprom.MustNewCollector("orders", core))
+	fan := flujo.Parallel("fan", func(a, b string) string { return a + b },
+		flujo.Step("left", func(_ context.Context, s string) (string, error) { return s, nil }),
+		flujo.Step("right", func(_ context.Context, s string) (string, error) { return s, nil }))
+	work := func() {
+		runScenario(t, core, clock)
+		if _, err := core.Execute(context.Background(), fan, "x"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	work()
+	prev := counterSamples(t, reg)
+	for _, must := range []string{
+		`flujo_breaker_opens_total pipeline="orders" step="flaky"`,
+		`flujo_pool_gets_total pipeline="orders"`,
+		`flujo_telemetry_recorded_total pipeline="orders"`,
+	} {
+		if prev[must] == 0 {
+			t.Fatalf("%s is 0 before the changes; the test needs it counted", must)
+		}
+	}
+	for _, change := range []string{
+		`{"circuit_breaker_failure_threshold": 3}`,
+		`{"enable_circuit_breaker": false}`,
+		`{"enable_circuit_breaker": true, "cache_max_size": 10}`,
+		`{"object_pool_max_size": 10}`,
+		`{"enable_performance_monitoring": false, "enable_optimized_telemetry": false}`,
+		`{"enable_performance_monitoring": true, "enable_optimized_telemetry": true}`,
+	} {
+		if err := core.ImportConfig([]byte(change), "json"); err != nil {
+			t.Fatal(err)
+		}
+		for _, when := range []string{"right after", "after more runs"} {
+			if when != "right after" {
+				work()
+			}
+			now := counterSamples(t, reg)
+			for series, v := range prev {
+				if w, ok := now[series]; !ok || w < v {
+					t.Errorf("%s %s: %s is %v (present: %v), was %v", change, when, series, w, ok, v)
+				}
+			}
+			prev = now
+		}
+	}
+}
+
+// TestStepNamesThatAreNotUTF8: the DSL takes any step name, and a label
+// value must be valid UTF-8: a step named with invalid bytes gets U+FFFD
+// in their place, and the scrape, of every other series too, still works.
+func TestStepNamesThatAreNotUTF8(t *testing.T) {
+	core, _ := newCore(t, nil)
+	step := flujo.Step("lookup\xff", func(_ context.Context, s string) (string, error) { return s, nil })
+	if _, err := core.Execute(context.Background(), step, "x"); err != nil {
+		t.Fatal(err)
+	}
+	reg := prom.NewPedanticRegistry()
+	reg.MustRegister(flujoprom.MustNewCollector("orders", core))
+	want := `
+# HELP flujo_step_executions_total Finished step executions, by outcome; breaker rejections are failures.
+# TYPE flujo_step_executions_total counter
+flujo_step_executions_total{outcome="failure",pipeline="orders",step="lookup�"} 0
+flujo_step_executions_total{outcome="success",pipeline="orders",step="lookup�"} 1
+`
+	if err := testutil.GatherAndCompare(reg, strings.NewReader(want), "flujo_step_executions_total"); err != nil {
+		t.Error(err)
 	}
 }

@@ -4,10 +4,12 @@ import (
 	"encoding/json"
 	"os"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
 	prom "github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
 
 	flujoprom "github.com/flujo/flujo/contrib/prometheus"
 )
@@ -89,6 +91,7 @@ func TestDashboardUsesExportedMetrics(t *testing.T) {
 			t.Errorf("the dashboard has no panel on %s", must)
 		}
 	}
+	checkQueryTypes(t, all)
 	panels, _ := dash["panels"].([]any)
 	for _, p := range panels {
 		p := p.(map[string]any)
@@ -113,6 +116,71 @@ func TestMetricsDocListsEveryMetric(t *testing.T) {
 		}
 		if !strings.Contains(string(b), "| `"+name+"` |") {
 			t.Errorf("docs/metrics.md does not list %s", name)
+		}
+	}
+}
+
+// metricTypes returns the type of every family a collector of an
+// executor that ran the scenario (a cache, an open breaker, retries)
+// exports, by metric name; a histogram's series are named too.
+func metricTypes(t *testing.T) map[string]dto.MetricType {
+	t.Helper()
+	core, clock := newCore(t, scenarioConfig)
+	runScenario(t, core, clock)
+	reg := prom.NewRegistry()
+	reg.MustRegister(flujoprom.MustNewCollector("p", core))
+	families, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	types := map[string]dto.MetricType{}
+	for _, f := range families {
+		types[f.GetName()] = f.GetType()
+		if f.GetType() == dto.MetricType_HISTOGRAM {
+			for _, s := range []string{"_bucket", "_sum", "_count"} {
+				types[f.GetName()+s] = dto.MetricType_COUNTER // each series only grows
+			}
+		}
+	}
+	return types
+}
+
+// checkQueryTypes checks that the dashboard's queries use each metric as
+// its type allows: rate() and increase() of counters and histogram series
+// only, histogram_quantile() of _bucket series summed by le, and gauges,
+// never counters, as they are.
+func checkQueryTypes(t *testing.T, queries []string) {
+	t.Helper()
+	types := metricTypes(t)
+	metric := regexp.MustCompile(`\bflujo_[a-z0-9_]+`)
+	overTime := regexp.MustCompile(`\b(rate|irate|increase)\(\s*(flujo_[a-z0-9_]+)[^\[]*\[`)
+	quantile := regexp.MustCompile(`histogram_quantile\(\s*[0-9.]+\s*,\s*sum by \(([^)]*)\)\s*\(\s*rate\(\s*(flujo_[a-z0-9_]+)`)
+	for _, q := range queries {
+		if strings.HasPrefix(q, "label_values(") {
+			continue
+		}
+		inRange := map[string]bool{}
+		for _, m := range overTime.FindAllStringSubmatch(q, -1) {
+			inRange[m[2]] = true
+			if typ, ok := types[m[2]]; ok && typ != dto.MetricType_COUNTER {
+				t.Errorf("%s(%s) in %q: %s is a %s; rate and increase take counters", m[1], m[2], q, m[2], typ)
+			}
+		}
+		if n := strings.Count(q, "histogram_quantile("); n > 0 {
+			ms := quantile.FindAllStringSubmatch(q, -1)
+			if len(ms) != n {
+				t.Errorf("%q: histogram_quantile must take sum by (..., le) (rate(flujo_..._bucket[...]))", q)
+			}
+			for _, m := range ms {
+				if !strings.HasSuffix(m[2], "_bucket") || !slices.Contains(strings.Fields(strings.ReplaceAll(m[1], ",", " ")), "le") {
+					t.Errorf("%q: histogram_quantile of %s summed by (%s); want a _bucket series summed by le", q, m[2], m[1])
+				}
+			}
+		}
+		for _, name := range metric.FindAllString(q, -1) {
+			if types[name] == dto.MetricType_COUNTER && !inRange[name] {
+				t.Errorf("%q uses the counter %s outside rate() or increase()", q, name)
+			}
 		}
 	}
 }

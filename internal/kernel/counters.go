@@ -10,11 +10,13 @@ import (
 // across configurations, so they are, with the step's monitor handles (see
 // Record), the step's whole history.
 type StepCounters struct {
-	Execs, Failures, Retries    atomic.Uint64
-	RecoveryAttempts, Recovered atomic.Uint64
-	CacheHits, CacheMisses      atomic.Uint64
-	Slow                        atomic.Uint64
-	TotalNs, MaxNs              atomic.Int64
+	// Successes and Failures count the executions by outcome, each on its
+	// own, so that neither ever reads lower than before (see RunCounters).
+	Successes, Failures, Retries atomic.Uint64
+	RecoveryAttempts, Recovered  atomic.Uint64
+	CacheHits, CacheMisses       atomic.Uint64
+	Slow                         atomic.Uint64
+	TotalNs, MaxNs               atomic.Int64
 }
 
 // Record counts one finished execution whose result is res; slowNs holds
@@ -39,7 +41,6 @@ func (s *StepCounters) Record(res *runtime.StepResult, slowNs *atomic.Int64, mon
 
 // record counts an execution no monitor recorded.
 func (s *StepCounters) record(res *runtime.StepResult, slowNs int64) {
-	s.Execs.Add(1)
 	lat := int64(res.Latency)
 	if lat != 0 { // an untimed execution adds nothing to the latencies
 		s.TotalNs.Add(lat)
@@ -50,7 +51,9 @@ func (s *StepCounters) record(res *runtime.StepResult, slowNs int64) {
 	if lat > slowNs {
 		s.Slow.Add(1)
 	}
-	if !res.Success {
+	if res.Success {
+		s.Successes.Add(1)
+	} else {
 		s.Failures.Add(1)
 	}
 }
@@ -59,7 +62,8 @@ func (s *StepCounters) record(res *runtime.StepResult, slowNs int64) {
 // the executions, latencies, errors and cache lookups the step's stats
 // report.
 func (s *StepCounters) AddTo(steps map[string]runtime.StatsStep, name string) {
-	n := s.Execs.Load()
+	failures := s.Failures.Load()
+	n := s.Successes.Load() + failures
 	hits, misses := s.CacheHits.Load(), s.CacheMisses.Load()
 	st := steps[name]
 	st.Execution.Count += n
@@ -67,7 +71,7 @@ func (s *StepCounters) AddTo(steps map[string]runtime.StatsStep, name string) {
 	st.Execution.MaxMs = max(st.Execution.MaxMs, Ms(s.MaxNs.Load()))
 	st.Execution.Slow += s.Slow.Load()
 	st.Errors.Executions += n
-	st.Errors.Failures += s.Failures.Load()
+	st.Errors.Failures += failures
 	st.Errors.Retries += s.Retries.Load()
 	st.Errors.RecoveryAttempts += s.RecoveryAttempts.Load()
 	st.Errors.Recoveries += s.Recovered.Load()

@@ -43,7 +43,7 @@ func TestPartsRegisterSteps(t *testing.T) {
 	if ta, tb := opensAfter(a.Breaker), opensAfter(b.Breaker); ta != 9 || tb != 7 {
 		t.Errorf("after ImportConfig: breakers open after %d, %d failures; want 9 (configuration), 7 (own)", ta, tb)
 	}
-	a.Counters.Execs.Add(2)
+	a.Counters.Successes.Add(2)
 	st := s.Stats()
 	if got := st.Steps["a"].Execution.Count; got != 2 {
 		t.Errorf("stats of a: %d executions, want 2", got)

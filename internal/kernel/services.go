@@ -76,7 +76,10 @@ type Deps struct {
 	// set next.Env.CachePaused. It
 	// changes nothing in force: commit, run once every part of next is
 	// built, applies changes to shared parts in place, and retired are
-	// the closers of old's parts that next does not use.
+	// the closers of old's parts that next does not use. commit runs right
+	// before next replaces old, under the lock Stats takes, with what the
+	// front end reports (Stats) read just before and just after it: the
+	// counters of the parts replaced or renewed are kept.
 	Build func(old, next *Engine) (commit func(), retired []Closer, err error)
 	// Fixed names the configuration fields the front end cannot change
 	// from old to next while it runs; nil means none.
@@ -106,15 +109,21 @@ type Services struct {
 	Track runtime.RunGate
 	runs  RunCounters
 
-	// foldMu orders the replacement of the engine in force with Stats:
-	// folded holds, by step, the executions that the monitors replaced so
-	// far recorded, which the steps' counters do not count.
+	// foldMu orders the replacement of the engine in force with Stats and
+	// LatencyHistograms, which hold it while they read: a reading sees
+	// one engine's components and the figures of those replaced before
+	// it, so no counter it reports is ever lower than before. folded
+	// holds, by step, the executions that the monitors replaced so far
+	// recorded, which the steps' counters do not count.
 	foldMu sync.Mutex
 	folded map[string]runtime.StatsStep
 	// foldedLatency holds, by step, the latency histograms of the
 	// monitors replaced so far, so that a step's histogram keeps growing
 	// across configurations.
 	foldedLatency map[string]runtime.LatencyBuckets
+	// retired holds the counters of the executor-wide components that
+	// configuration changes replaced.
+	retired retiredCounters
 
 	// sharing is the executor's use of Deps.Shared; nil without it.
 	sharing *Sharing
@@ -142,10 +151,11 @@ func NewServices(cfg runtime.OptimizationConfig, deps Deps) (*Services, error) {
 		deps.sharing = NewSharing(deps.Shared, deps.Clock)
 	}
 	s := &Services{deps: deps, sharing: deps.sharing}
-	eng, _, err := s.newEngine(cfg.Clone(), nil)
+	eng, commit, _, err := s.newEngine(cfg.Clone(), nil)
 	if err != nil {
 		return nil, err
 	}
+	commit()
 	s.sharing.start()
 	s.eng.Store(eng)
 	s.mu.Lock()
@@ -207,11 +217,15 @@ func (s *Services) ImportConfig(data []byte, format string) error {
 	if err != nil {
 		return err
 	}
-	eng, retired, err := s.newEngine(cfg, old)
+	eng, commit, retired, err := s.newEngine(cfg, old)
 	if err != nil {
 		return err
 	}
 	s.foldMu.Lock()
+	before := s.frontFigures(old)
+	commit()
+	after := s.frontFigures(eng)
+	s.retired.retireParts(&before, &after)
 	if old.Monitor != nil && eng.Monitor != old.Monitor {
 		// The steps' executions that the old monitor recorded are counted
 		// nowhere else. An execution of a run still in flight that ends
@@ -224,6 +238,7 @@ func (s *Services) ImportConfig(data []byte, format string) error {
 		addMonitorFigures(s.folded, old.Monitor.Snapshot(), true)
 		old.Monitor.AddLatencyBuckets(s.foldedLatency)
 	}
+	oldTel := s.retired.retire(old, eng)
 	s.eng.Store(eng)
 	s.foldMu.Unlock()
 	s.deps.Logger.Info("flujo: configuration applied")
@@ -232,12 +247,28 @@ func (s *Services) ImportConfig(data []byte, format string) error {
 	if err := closeAll(context.Background(), retired); err != nil {
 		s.deps.Logger.Warn("flujo: closing replaced components", "error", err)
 	}
+	if oldTel != nil {
+		// Closing flushed what the old telemetry still held.
+		s.foldMu.Lock()
+		s.retired.flushed(oldTel)
+		s.foldMu.Unlock()
+	}
 	if tuner != nil {
 		if err := s.runTunerLocked(tuner); err != nil {
 			return err
 		}
 	}
 	return fixedErr
+}
+
+// frontFigures returns what the front end reports of eng's parts
+// (Deps.Stats).
+func (s *Services) frontFigures(eng *Engine) runtime.Stats {
+	st := runtime.Stats{Steps: map[string]runtime.StatsStep{}}
+	if s.deps.Stats != nil {
+		s.deps.Stats(eng, &st)
+	}
+	return st
 }
 
 // FixedFieldsError is the error of an ImportConfig that changed fields the
@@ -335,8 +366,9 @@ func (s *Services) closers(eng *Engine) []Closer {
 // them. It is atomic: changes to components old shares (a retuned
 // telemetry, a lowered limit) are checked with everything else and applied
 // only once every component is built, so an error leaves old exactly as it
-// was.
-func (s *Services) newEngine(cfg runtime.OptimizationConfig, old *Engine) (*Engine, []Closer, error) {
+// was. The caller runs commit, the front end's (Deps.Build), right before
+// the engine goes into force.
+func (s *Services) newEngine(cfg runtime.OptimizationConfig, old *Engine) (eng *Engine, commit func(), retired []Closer, err error) {
 	first := old == nil
 	if first {
 		old = &Engine{}
@@ -344,7 +376,6 @@ func (s *Services) newEngine(cfg runtime.OptimizationConfig, old *Engine) (*Engi
 	e := &Engine{Config: cfg}
 	slowNs := int64(cfg.SlowExecutionThreshold())
 	e.slowNs.Store(slowNs)
-	var retired []Closer
 	var errs []error
 	// inPlace changes components old shares; run only when nothing failed.
 	var inPlace []func()
@@ -458,7 +489,7 @@ func (s *Services) newEngine(cfg runtime.OptimizationConfig, old *Engine) (*Engi
 		// Shared cache values are compressed as the local ones are.
 		CompressShared: cfg.CacheCompression,
 	}
-	var commit func()
+	commit = func() {}
 	if s.deps.Build != nil && len(errs) == 0 {
 		var prev *Engine
 		if !first {
@@ -468,22 +499,22 @@ func (s *Services) newEngine(cfg runtime.OptimizationConfig, old *Engine) (*Engi
 		if err != nil {
 			errs = append(errs, err)
 		} else {
-			commit, retired = c, append(retired, r...)
+			if c != nil {
+				commit = c
+			}
+			retired = append(retired, r...)
 		}
 	}
 
 	if err := errors.Join(errs...); err != nil {
 		// Close what was built for this engine alone.
 		closeAll(context.Background(), e.ownClosers(old))
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	for _, f := range inPlace {
 		f()
 	}
-	if commit != nil {
-		commit()
-	}
-	return e, retired, nil
+	return e, commit, retired, nil
 }
 
 // ownClosers returns the closers of the components e built itself.

@@ -27,7 +27,7 @@ func TestNewEngineIsAtomic(t *testing.T) {
 	four := 4
 	next.MaxConcurrentExecutions = &four
 	next.OptimizationAnalysisIntervalSeconds = -1 // the monitor refuses a negative window
-	if _, _, err := s.newEngine(next, old); err == nil {
+	if _, _, _, err := s.newEngine(next, old); err == nil {
 		t.Fatal("newEngine accepted a negative analysis interval")
 	}
 	if b, l := old.Telemetry.BatchSize(), old.Limiter.Limit(); b != old.Config.TelemetryBatchSize || l != 8 {

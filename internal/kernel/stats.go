@@ -8,9 +8,11 @@ import (
 
 // RunCounters count whole runs.
 type RunCounters struct {
-	// untimed counts the runs whose latency was not measured; the others
-	// are the latency histogram's count.
-	untimed, failures, slow atomic.Uint64
+	// successes and failures count the runs by outcome, each on its own,
+	// so that neither ever reads lower than before: successes derived as
+	// runs less failures would, for a failed run counted in the one and
+	// not yet in the other.
+	successes, failures, slow atomic.Uint64
 	// latency holds the measured run latencies: their count, total,
 	// maximum and the total's percentiles.
 	latency runtime.Histogram
@@ -25,10 +27,10 @@ func (rc *RunCounters) Record(ns int64, ok bool, eng *atomic.Pointer[Engine]) {
 		if ns > eng.Load().slowNs.Load() {
 			rc.slow.Add(1)
 		}
-	} else {
-		rc.untimed.Add(1)
 	}
-	if !ok {
+	if ok {
+		rc.successes.Add(1)
+	} else {
 		rc.failures.Add(1)
 	}
 }
@@ -36,30 +38,32 @@ func (rc *RunCounters) Record(ns int64, ok bool, eng *atomic.Pointer[Engine]) {
 // Stats returns a snapshot of the executor's live counters with the
 // configuration in force: runs, concurrency, memory, CPU, telemetry, the
 // steps (from the front end), their percentiles, errors and the error
-// classifier.
+// classifier. Its counters count the components that configuration
+// changes replaced too, so none is ever lower than in an earlier
+// snapshot.
 func (s *Services) Stats() runtime.Stats {
 	st := runtime.Stats{Steps: map[string]runtime.StatsStep{}}
 	s.foldMu.Lock()
+	defer s.foldMu.Unlock()
 	eng := s.eng.Load()
 	for name, f := range s.folded {
 		st.Steps[name] = f
 	}
-	s.foldMu.Unlock()
 	st.Config = eng.Config.Clone()
 	st.Distributed = s.sharing.stats()
 	st.Memory.UsageMB = HeapMB()
 	runs := s.runs.latency.Snapshot()
+	failures := s.runs.failures.Load()
 	st.Execution = runtime.StatsExecution{
-		Count:   s.runs.untimed.Load() + runs.Count,
-		TotalMs: Ms(int64(runs.Sum)),
-		MaxMs:   Ms(int64(runs.Max)),
-		Slow:    s.runs.slow.Load(),
-		// Loaded after the latencies, and recorded after them, so a
-		// snapshot never shows more failures than runs.
-		Failures: s.runs.failures.Load(),
+		Count:    s.runs.successes.Load() + failures,
+		TotalMs:  Ms(int64(runs.Sum)),
+		MaxMs:    Ms(int64(runs.Max)),
+		Slow:     s.runs.slow.Load(),
+		Failures: failures,
 	}
 	l := eng.Limiter
-	st.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(), Rejected: l.Rejected()}
+	st.Concurrency = runtime.StatsConcurrency{Level: l.InFlight(), Limit: l.Limit(), Max: l.Max(), Waiting: l.Waiting(),
+		Rejected: s.retired.rejected + l.Rejected()}
 	if rm := eng.Resources; rm != nil {
 		snap := rm.Snapshot()
 		if snap.Samples > 0 {
@@ -68,14 +72,17 @@ func (s *Services) Stats() runtime.Stats {
 		st.Memory.PressureLevel = runtime.StatsPressureLevel(snap.MemoryPressureLevel)
 		st.CPU.UsagePercent = snap.CPUPercent
 	}
+	tc := s.retired.telemetry
 	if t := eng.Telemetry; t != nil {
-		tc := t.Counters()
-		st.Telemetry = runtime.StatsTelemetry{Recorded: tc.Recorded, Exported: tc.Exported, Dropped: tc.Dropped,
-			SinkErrors: tc.SinkErrors + tc.SinkPanics, Batches: tc.Batches, BatchSize: t.BatchSize(), FlushIntervalSeconds: t.FlushInterval().Seconds()}
+		addTelemetry(&tc, t.Counters(), runtime.TelemetryCounters{})
+		st.Telemetry.BatchSize, st.Telemetry.FlushIntervalSeconds = t.BatchSize(), t.FlushInterval().Seconds()
 	}
+	st.Telemetry.Recorded, st.Telemetry.Exported, st.Telemetry.Dropped = tc.Recorded, tc.Exported, tc.Dropped
+	st.Telemetry.SinkErrors, st.Telemetry.Batches = tc.SinkErrors+tc.SinkPanics, tc.Batches
 	if s.deps.Stats != nil {
 		s.deps.Stats(eng, &st)
 	}
+	s.retired.addParts(&st)
 	if m := eng.Monitor; m != nil {
 		snap := m.Snapshot()
 		addMonitorFigures(st.Steps, snap, false)
@@ -88,16 +95,25 @@ func (s *Services) Stats() runtime.Stats {
 		st.Execution.P50Ms, st.Execution.P95Ms, st.Execution.P99Ms = Ms(int64(runs.P50)), Ms(int64(runs.P95)), Ms(int64(runs.P99))
 		st.Execution.Regression = snap.Total.Regressed
 	}
+	// The totals are the sums of the steps' figures, so that they agree.
 	for _, step := range st.Steps {
 		st.Errors.Executions += step.Errors.Executions
 		st.Errors.Failures += step.Errors.Failures
 		st.Errors.Retries += step.Errors.Retries
 		st.Errors.RecoveryAttempts += step.Errors.RecoveryAttempts
 		st.Errors.Recoveries += step.Errors.Recoveries
+		c := step.Cache
+		st.Cache.Hits += c.Hits
+		st.Cache.Misses += c.Misses
+		st.Cache.Evictions += c.Evictions
+		st.Cache.Expiries += c.Expiries
+		st.Cache.Size += c.Size
+		st.Cache.Capacity += c.Capacity
 	}
+	st.Errors.SkippedRetries = s.retired.skippedRetries
 	if cl := eng.Classifier; cl != nil {
 		cc := cl.Counters()
-		st.Errors.SkippedRetries = cc.SkippedRetries
+		st.Errors.SkippedRetries += cc.SkippedRetries
 		st.Errors.CachedPatterns = cc.Patterns
 	}
 	return st
@@ -105,16 +121,16 @@ func (s *Services) Stats() runtime.Stats {
 
 // LatencyHistograms reads the latency histograms of the runs and of every
 // step the monitors in force and replaced recorded. It runs off the hot
-// path: each histogram's buckets are loaded once, without a lock.
+// path: each histogram's buckets are loaded once, without a lock the
+// recording takes.
 func (s *Services) LatencyHistograms() runtime.LatencyHistograms {
 	out := runtime.LatencyHistograms{Runs: s.runs.latency.LatencyBuckets(), Steps: map[string]runtime.LatencyBuckets{}}
 	s.foldMu.Lock()
-	eng := s.eng.Load()
+	defer s.foldMu.Unlock()
 	for name, l := range s.foldedLatency {
 		out.Steps[name] = l
 	}
-	s.foldMu.Unlock()
-	if m := eng.Monitor; m != nil {
+	if m := s.eng.Load().Monitor; m != nil {
 		m.AddLatencyBuckets(out.Steps)
 	}
 	return out
@@ -152,8 +168,9 @@ func AddBreaker(steps map[string]runtime.StatsStep, name string, b *runtime.Brea
 	steps[name] = st
 }
 
-// AddCache adds a step cache's figures to the step's entry of steps and
-// to the executor's cache totals.
+// AddCache adds a step cache's figures to the step's entry of steps; the
+// step's counters (StepCounters) count its hits and misses, and Stats sums
+// the steps into the executor's totals.
 func AddCache(s *runtime.Stats, name string, cs runtime.ResultCacheStats) {
 	st := s.Steps[name]
 	st.Cache.Evictions += cs.Evictions
@@ -161,12 +178,6 @@ func AddCache(s *runtime.Stats, name string, cs runtime.ResultCacheStats) {
 	st.Cache.Size += cs.Size
 	st.Cache.Capacity += cs.Capacity
 	s.Steps[name] = st
-	s.Cache.Hits += cs.Hits
-	s.Cache.Misses += cs.Misses
-	s.Cache.Evictions += cs.Evictions
-	s.Cache.Expiries += cs.Expiries
-	s.Cache.Size += cs.Size
-	s.Cache.Capacity += cs.Capacity
 }
 
 // AddPool adds a pool's figures to the executor's memory stats.
