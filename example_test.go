@@ -63,10 +63,18 @@ func Example() {
 	// Output: page 4 true urgent
 }
 
+// Check finds nothing wrong in a sound declaration. The DSL checks every
+// declaration as it is built, so an unsound one never gets that far: the
+// constructor panics with the error Check would return.
 func ExampleCheck() {
+	sound := flujo.Pipeline("good", flujo.Step("classify", Classify), flujo.Step("route", Page))
+	fmt.Println(flujo.Check(sound))
+
 	defer func() { fmt.Println(recover()) }()
 	flujo.Pipeline("bad", flujo.Step("route", Page), flujo.Step("classify", Classify))
-	// Output: flujo: step "classify": expects input flujo_test.Ticket, but step "route" before it produces flujo_test.Triaged
+	// Output:
+	// <nil>
+	// flujo: step "classify": expects input flujo_test.Ticket, but step "route" before it produces flujo_test.Triaged
 }
 
 // A flujo.json step override, given in code: "classify" in the pipeline
