@@ -191,6 +191,11 @@ func (a *analyzer) run() *Model {
 			mp.Files = append(mp.Files, filepath.Base(f))
 		}
 		slices.Sort(mp.Files)
+		for _, name := range p.tpkg.Scope().Names() { // sorted
+			if !token.IsExported(name) && name != "_" {
+				mp.Declared = append(mp.Declared, name)
+			}
+		}
 		var roots []*nodeBuild
 		var decls []*varDecl
 		a.notes = nil
