@@ -88,7 +88,7 @@ func (g *generator) fn(f analysis.FuncRef) *jen.Statement {
 		if f.RecvType != "" {
 			key := strings.TrimPrefix(f.RecvType, "*")
 			if t, ok := g.model.Types[key]; ok && t.Name != "" {
-				rt = g.qual(t.PkgPath, t.Name)
+				rt = g.typ(key, f.Pos) // with its type arguments: Box[int].Get
 			}
 		}
 		if rt == nil {
