@@ -223,6 +223,17 @@ func (pg *pipelineGen) stateType() *jen.Statement {
 func (pg *pipelineGen) in(n *analysis.Node) *jen.Statement  { return pg.g.typ(n.In.Type, n.Pos) }
 func (pg *pipelineGen) out(n *analysis.Node) *jen.Statement { return pg.g.typ(n.Out.Type, n.Pos) }
 
+// validator refers to v, a validator of n, as a func(Out) error of n's
+// output type. A validator of another type, which Out is assignable to (a
+// func([]string) error on a node producing a named []string), is called
+// from a literal of that type.
+func (pg *pipelineGen) validator(n *analysis.Node, v analysis.FuncRef) jen.Code {
+	if v.Signature == "func("+n.Out.Type+") error" {
+		return pg.g.fn(v)
+	}
+	return jen.Func().Params(jen.Id("v").Add(pg.out(n))).Error().Block(jen.Return(pg.g.fn(v).Call(jen.Id("v"))))
+}
+
 // method starts a node method: func (e *X) name(ctx, in, r, res) (Out, error).
 func (pg *pipelineGen) method(f *jen.File, n *analysis.Node, name, doc string, body []jen.Code) {
 	f.Comment(doc)
@@ -355,7 +366,7 @@ func (pg *pipelineGen) leafInit(lp *leafPlan) []jen.Code {
 	if len(o.Validate) > 0 {
 		vs := make([]jen.Code, len(o.Validate))
 		for i, v := range o.Validate {
-			vs[i] = g.fn(v)
+			vs[i] = pg.validator(n, v)
 		}
 		leaf.set("Validators", jen.Index().Func().Params(out.Clone()).Error().Values(vs...))
 	}
