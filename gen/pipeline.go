@@ -104,7 +104,7 @@ func (pg *pipelineGen) collect(n *analysis.Node) {
 		if lp.cache {
 			pg.planCache(lp)
 		}
-		if n.Step.OutReportsUsage {
+		if n.Step.OutReportsUsage || pg.g.isInterface(n.Out.Type) {
 			pg.usage = true
 		}
 		if lp.timeout > 0 {
@@ -222,6 +222,12 @@ func (pg *pipelineGen) stateType() *jen.Statement {
 
 func (pg *pipelineGen) in(n *analysis.Node) *jen.Statement  { return pg.g.typ(n.In.Type, n.Pos) }
 func (pg *pipelineGen) out(n *analysis.Node) *jen.Statement { return pg.g.typ(n.Out.Type, n.Pos) }
+
+// isInterface reports whether the type of key is an interface type.
+func (g *generator) isInterface(key string) bool {
+	t, ok := g.model.Types[key]
+	return ok && t.Kind == analysis.TypeInterface
+}
 
 // validator refers to v, a validator of n, as a func(Out) error of n's
 // output type. A validator of another type, which Out is assignable to (a
@@ -370,7 +376,9 @@ func (pg *pipelineGen) leafInit(lp *leafPlan) []jen.Code {
 		}
 		leaf.set("Validators", jen.Index().Func().Params(out.Clone()).Error().Values(vs...))
 	}
-	if n.Step.OutReportsUsage {
+	// An output of an interface type reports the usage of its dynamic
+	// value, nil included: the kernel gives such a leaf its rule.
+	if n.Step.OutReportsUsage && !g.isInterface(n.Out.Type) {
 		leaf.set("Usage", jen.Func().Params(jen.Id("o").Add(out.Clone())).Add(qr("Usage")).Block(c("return o.Usage()")))
 	}
 	if o.BreakerCounts != nil { // else flujo.CountsAsBreakerFailure, set by the kernel
