@@ -202,7 +202,11 @@ func (pg *pipelineGen) planCache(lp *leafPlan) {
 		lp.hashFn = g.hashFunc(n.In.Type, n.Pos)
 	}
 	if !n.Options.ImmutableOutput && !cfg.CacheCompression {
+		before := len(g.errs)
 		lp.copyFn = g.copyFunc(n.Out.Type, n.Pos)
+		for _, e := range g.errs[before:] { // the copies of cache hits: ImmutableOutput needs none
+			e.Msg += fmt.Sprintf(", or declare step %q flujo.ImmutableOutput() when no caller changes its outputs, so that cache hits are not copied", n.Name)
+		}
 	}
 	lp.keyed = g.valueComparable(n.In.Type, map[string]bool{})
 	pg.caches = append(pg.caches, lp)
