@@ -35,6 +35,10 @@ type analyzer struct {
 	// building guards against a variable's declaration referring to
 	// itself.
 	building map[*varDecl]bool
+	// modules are the paths of the roots' modules; needs are the packages
+	// of those modules whose source the analysis wanted and did not have.
+	modules []string
+	needs   map[string]bool
 }
 
 // pkgInfo is one loaded package and its indexes.
@@ -70,8 +74,9 @@ func newAnalyzer(dir string, fset *token.FileSet, pkgs []*packages.Package) *ana
 		copies:   map[string]*CopyPlan{},
 		writes:   map[string]*writeResult{},
 		building: map[*varDecl]bool{},
+		needs:    map[string]bool{},
 	}
-	for _, p := range pkgs {
+	info := func(p *packages.Package) *pkgInfo {
 		pi := &pkgInfo{
 			pkg:   p,
 			path:  p.PkgPath,
@@ -90,10 +95,60 @@ func newAnalyzer(dir string, fset *token.FileSet, pkgs []*packages.Package) *ana
 		for _, f := range files {
 			pi.index(f, fileConstraint(fset, f))
 		}
-		a.pkgs = append(a.pkgs, pi)
 		a.byPath[p.PkgPath] = pi
+		return pi
+	}
+	for _, p := range pkgs {
+		a.pkgs = append(a.pkgs, info(p))
+		if p.Module != nil && !slices.Contains(a.modules, p.Module.Path) {
+			a.modules = append(a.modules, p.Module.Path)
+		}
+	}
+	// The dependencies read from source (Load's extra packages) are read,
+	// not analysed: their declarations serve the roots'.
+	seen := map[*packages.Package]bool{}
+	var deps func(p *packages.Package)
+	deps = func(p *packages.Package) {
+		for _, imp := range p.Imports {
+			if seen[imp] {
+				continue
+			}
+			seen[imp] = true
+			if imp.TypesInfo != nil && a.byPath[imp.PkgPath] == nil {
+				info(imp)
+			}
+			deps(imp)
+		}
+	}
+	for _, p := range pkgs {
+		deps(p)
 	}
 	return a
+}
+
+// needSource records that the analysis wanted the source of the package at
+// path, which it does not have: Load loads it when the package belongs to
+// a root's module, and analyses again.
+func (a *analyzer) needSource(path string) {
+	for _, m := range a.modules {
+		if path == m || strings.HasPrefix(path, m+"/") {
+			a.needs[path] = true
+			return
+		}
+	}
+}
+
+// missing returns, sorted, the packages whose source the analysis wanted
+// that extra does not hold.
+func (a *analyzer) missing(extra map[string]bool) []string {
+	var out []string
+	for path := range a.needs {
+		if !extra[path] {
+			out = append(out, path)
+		}
+	}
+	slices.Sort(out)
+	return out
 }
 
 // index records the file's package-level variables and functions;
