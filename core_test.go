@@ -275,6 +275,50 @@ func TestPanicsInUserCallbacks(t *testing.T) {
 	}
 }
 
+// pricedReply reports usage with a value receiver: calling Usage on a nil
+// *pricedReply panics.
+type pricedReply struct{ cost float64 }
+
+func (r pricedReply) Usage() Usage { return Usage{Cost: r.cost} }
+
+func noReply(context.Context, int) (*pricedReply, error) { return nil, nil }
+
+func mustBeCheap(r *pricedReply) error {
+	if r.cost > 1 {
+		return errors.New("too dear")
+	}
+	return nil
+}
+
+// TestPanicsInValidatorsAndUsage: a leaf's validators and its output's Usage
+// method are user code the executor calls on every output. A panic there
+// fails the attempt with a *PanicError, as one in the step function does,
+// and a composite's validator fails the node; none escapes the run, also
+// from a Parallel branch's goroutine, where it would end the process.
+func TestPanicsInValidatorsAndUsage(t *testing.T) {
+	c, _ := newTestCore(t, nil)
+	ctx := context.Background()
+	join := func(a, b int) int { return a + b }
+	id := Func("id", func(n int) int { return n })
+	cases := map[string]Node{
+		"validator":          Step("reply", noReply, Retries(0), Validate(mustBeCheap)),
+		"usage":              Step("reply", noReply, Retries(0)),
+		"validator, branch":  Parallel("fan", func(a, b *pricedReply) int { return 0 }, Step("reply", noReply, Retries(0), Validate(mustBeCheap)), Step("other", noReply, Retries(0))),
+		"composite":          Pipeline("p", id).With(Validate(func(int) error { panic("composite validator") })),
+		"composite, branch":  Parallel("fan", join, Pipeline("p", id).With(Validate(func(int) error { panic("composite validator") })), Func("q", func(n int) int { return n })),
+		"usage, with a cost": Pipeline("p", Step("reply", noReply, Retries(0))),
+	}
+	for name, n := range cases {
+		t.Run(name, func(t *testing.T) {
+			res, err := c.Execute(ctx, n, 1, WithUsageLimits(UsageLimits{TotalCostLimit: 10}))
+			var p *PanicError
+			if !errors.As(err, &p) || len(p.Stack) == 0 || res == nil || res.Success {
+				t.Fatalf("err %v; want the run failed by a *PanicError", err)
+			}
+		})
+	}
+}
+
 func TestCloseWithEveryComponentLeavesNoGoroutine(t *testing.T) {
 	defer goleak.VerifyNone(t)
 	cfg := runtime.DefaultOptimizationConfig()

@@ -119,7 +119,7 @@ func (r execRun) kernelStep(n *leafNode, info *nodeInfo, set *runtime.StepSettin
 		Call:          n.call,
 		Backoff:       n.set.backoff,
 		Validators:    n.set.validators,
-		Usage:         usageOf,
+		Usage:         kernel.UsageOf[any],
 		BreakerCounts: n.set.breakerCounts,
 	}
 	if n.kind == kindStepS {
@@ -168,11 +168,3 @@ func (a anyCache) TTL() time.Duration { return a.ttl }
 
 func (a anyCache) Get(key uint64, _ any) (any, bool)    { return a.c.get(key) }
 func (a anyCache) Set(key uint64, _ any, out any) error { return a.c.set(key, out) }
-
-// usageOf is the usage an output reports; none when it reports none.
-func usageOf(out any) Usage {
-	if u, ok := out.(UsageReporter); ok {
-		return u.Usage()
-	}
-	return Usage{}
-}

@@ -101,21 +101,31 @@ func newBase(name string, kind nodeKind, in, out reflect.Type, accept func(any) 
 	return b.withOptions(opts)
 }
 
-// acceptor returns the input check of a node whose input type is T.
+// acceptor returns the input check of a node whose input type is T: a
+// value Go would assign to a T.
 func acceptor[T any]() func(any) bool {
 	return func(v any) bool {
 		if v == nil {
 			return true
 		}
-		_, ok := v.(T)
-		return ok
+		if _, ok := v.(T); ok {
+			return true
+		}
+		return reflect.TypeOf(v).AssignableTo(reflect.TypeFor[T]())
 	}
 }
 
-// as converts a boxed value to T; nil becomes the zero value.
+// as converts a boxed value to T; nil becomes the zero value. The
+// declaration checks let a node pass any value assignable to the next
+// node's input (fits), as generated code passes it: a named type's value
+// where its unnamed underlying type is expected, or the reverse, is
+// converted, never dropped.
 func as[T any](v any) T {
-	t, _ := v.(T)
-	return t
+	t, ok := v.(T)
+	if ok || v == nil {
+		return t
+	}
+	return reflect.ValueOf(v).Convert(reflect.TypeFor[T]()).Interface().(T)
 }
 
 // Step declares a leaf step that calls fn. fn must honour ctx: it is the

@@ -52,7 +52,7 @@ func (pg *pipelineGen) emitComposite(f *jen.File, n *analysis.Node, name string)
 		body = append(body, c("out, abort = {}(ctx, cctx, "+strq(n.Name)+", {}, res, out, abort)", qi("CompositeTimeout"), durationLit(o.Timeout)))
 	}
 	for _, v := range o.Validate {
-		body = append(body, c("out = {}("+strq(n.Name)+", {}, res, out, abort)", qi("Validated"), pg.g.fn(v)))
+		body = append(body, c("out = {}("+strq(n.Name)+", {}, res, out, abort)", qi("Validated"), pg.validator(n, v)))
 	}
 	body = append(body, pg.clockStop(), c("return out, abort"))
 	pg.method(f, n, name, doc, body)

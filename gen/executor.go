@@ -22,14 +22,17 @@ func (g *generator) guards(f *jen.File, pipes []*pipelineGen) {
 		ref jen.Code
 	}
 	var list []guard
-	add := func(fr analysis.FuncRef, sig jen.Code) {
-		key := fmt.Sprintf("%s.%s.%s.%v", fr.PkgPath, fr.Recv, fr.Name, fr.TypeArgs)
+	addRef := func(key string, sig, ref jen.Code) {
 		if seen[key] {
 			return
 		}
 		seen[key] = true
-		list = append(list, guard{key, sig, g.fn(fr)})
+		list = append(list, guard{key, sig, ref})
 	}
+	funcKey := func(fr analysis.FuncRef) string {
+		return fmt.Sprintf("%s.%s.%s.%v", fr.PkgPath, fr.Recv, fr.Name, fr.TypeArgs)
+	}
+	add := func(fr analysis.FuncRef, sig jen.Code) { addRef(funcKey(fr), sig, g.fn(fr)) }
 	for _, pg := range pipes {
 		for _, n := range pg.nodes {
 			in, out := pg.in(n), pg.out(n)
@@ -57,7 +60,9 @@ func (g *generator) guards(f *jen.File, pipes []*pipelineGen) {
 				}
 			}
 			for _, v := range n.Options.Validate {
-				add(v, jen.Func().Params(pg.out(n)).Error())
+				// A validator of another type than the output's is checked
+				// through the literal that calls it.
+				addRef(funcKey(v)+" "+n.Out.Type, jen.Func().Params(pg.out(n)).Error(), pg.validator(n, v))
 			}
 			if bc := n.Options.BreakerCounts; bc != nil {
 				add(*bc, jen.Func().Params(jen.Error()).Bool())

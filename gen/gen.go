@@ -12,7 +12,6 @@ package gen
 import (
 	"bytes"
 	"fmt"
-	"go/format"
 	"sort"
 	"strings"
 
@@ -127,7 +126,35 @@ func GenerateWith(m *analysis.Model, pkg *analysis.Package, cfg *schema.Config, 
 	if len(pkg.Pipelines) == 0 {
 		return nil, nil
 	}
-	g := &generator{model: m, pkg: pkg, cfg: cfg}
+	out, g, err := render(m, pkg, cfg, opts, false)
+	if err != nil {
+		return nil, err
+	}
+	var declared []string
+	if g.target == pkg.Path {
+		declared = pkg.Declared
+	}
+	clash, err := clashes(out, g.refs, g.importReal, declared)
+	if err != nil {
+		return nil, fmt.Errorf("gen: formatting %s: %w", pkg.Path, err)
+	}
+	if !clash {
+		return out, nil
+	}
+	// Rare: render again with the names marked, and settle them.
+	if out, g, err = render(m, pkg, cfg, opts, true); err != nil {
+		return nil, err
+	}
+	if out, err = hygiene(out, g.importReal, declared); err != nil {
+		return nil, fmt.Errorf("gen: formatting %s: %w", pkg.Path, err)
+	}
+	return out, nil
+}
+
+// render emits the file, with the names hygiene settles marked when mark
+// is set.
+func render(m *analysis.Model, pkg *analysis.Package, cfg *schema.Config, opts Options, mark bool) ([]byte, *generator, error) {
+	g := &generator{model: m, pkg: pkg, cfg: cfg, mark: mark, refs: map[string]bool{}}
 	path, name := pkg.Path, pkg.Name
 	if opts.PkgPath != "" {
 		path, name = opts.PkgPath, opts.PkgName
@@ -153,7 +180,7 @@ func GenerateWith(m *analysis.Model, pkg *analysis.Package, cfg *schema.Config, 
 	}
 	if len(g.errs) > 0 {
 		sort.SliceStable(g.errs, func(i, j int) bool { return posLess(g.errs[i].Pos, g.errs[j].Pos) })
-		return nil, g.errs
+		return nil, nil, g.errs
 	}
 	g.guards(f, emitted)
 	for _, pg := range emitted {
@@ -166,17 +193,13 @@ func GenerateWith(m *analysis.Model, pkg *analysis.Package, cfg *schema.Config, 
 	g.hashFuncs(f)
 	g.equalFuncs(f)
 	if len(g.errs) > 0 {
-		return nil, g.errs
+		return nil, nil, g.errs
 	}
 	var buf bytes.Buffer
 	if err := f.Render(&buf); err != nil {
-		return nil, fmt.Errorf("gen: rendering %s: %w", pkg.Path, err)
+		return nil, nil, fmt.Errorf("gen: rendering %s: %w", pkg.Path, err)
 	}
-	out, err := format.Source(buf.Bytes())
-	if err != nil {
-		return nil, fmt.Errorf("gen: formatting %s: %w", pkg.Path, err)
-	}
-	return out, nil
+	return buf.Bytes(), g, nil
 }
 
 // posLess orders "file:line:col" positions by file, then numerically.
@@ -226,6 +249,12 @@ type generator struct {
 	typeIdents map[string]string
 	// target is the import path of the generated file's package.
 	target string
+	// importReal is the package name of every path the file may import.
+	importReal map[string]string
+	// mark writes the names hygiene settles with their marks; refs are
+	// the names of the target package the file refers to.
+	mark bool
+	refs map[string]bool
 }
 
 func (g *generator) errorf(pos, format string, args ...any) {
@@ -244,7 +273,8 @@ func (g *generator) unsupported(pos, what string) {
 }
 
 // importNames names every package the file may refer to, so jennifer never
-// guesses a package name from its path.
+// guesses a package name from its path. With g.mark, the names are marked
+// for hygiene, which settles them once the file is written.
 func (g *generator) importNames(f *jen.File) {
 	names := map[string]string{
 		"context":         "context",
@@ -289,8 +319,13 @@ func (g *generator) importNames(f *jen.File) {
 	}
 	sort.Strings(paths)
 	for _, p := range paths {
-		f.ImportName(p, names[p])
+		if g.mark {
+			f.ImportAlias(p, pkgMark+names[p])
+		} else {
+			f.ImportName(p, names[p])
+		}
 	}
+	g.importReal = names
 }
 
 // guessName is the package name of a path the model has no name for: its

@@ -64,6 +64,29 @@ func TestUncacheableIsAnError(t *testing.T) {
 	}
 }
 
+// TestUncopyableCachedOutputSuggestsImmutable: a cached step whose output
+// generated code cannot deep-copy (a recursive type here) is an error
+// that names the way out besides the ExecutorCore, ImmutableOutput, which
+// then generates.
+func TestUncopyableCachedOutputSuggestsImmutable(t *testing.T) {
+	b := newMB()
+	ring := ftPath + ".Ring"
+	b.types["*"+ring] = &analysis.Type{Key: "*" + ring, Kind: analysis.TypePointer, Elem: ring}
+	b.types[ring] = &analysis.Type{Key: ring, Kind: analysis.TypeStruct, PkgPath: ftPath, Name: "Ring",
+		Fields: []analysis.Field{{Name: "V", Type: "int", Exported: true}, {Name: "Next", Type: "*" + ring, Exported: true}}}
+	cacheOn := func(c *schema.Config) { c.Optimization.EnableCacheOptimization = true }
+	step := b.leaf(analysis.KindStep, "ring", "MkRing", "int", "*"+ring, func(o *analysis.Options) { o.Cache = true })
+	_, err := generateMB(t, b, step, cacheOn)
+	want := `steps.go:1:1: flujogen does not yet support deep copies of the recursive type *` + ring + `; use the ExecutorCore for this pipeline, or declare step "ring" flujo.ImmutableOutput() when no caller changes its outputs, so that cache hits are not copied`
+	if err == nil || err.Error() != want {
+		t.Errorf("err %v\nwant %s", err, want)
+	}
+	step.Options.ImmutableOutput = true
+	if _, err := generateMB(t, b, step, cacheOn); err != nil {
+		t.Errorf("with ImmutableOutput: %v", err)
+	}
+}
+
 func TestDisabledOptimizationsLeaveNoCode(t *testing.T) {
 	b := newMB()
 	step := b.step("flaky", "Flaky", retries(2))

@@ -104,7 +104,7 @@ func (pg *pipelineGen) collect(n *analysis.Node) {
 		if lp.cache {
 			pg.planCache(lp)
 		}
-		if n.Step.OutReportsUsage {
+		if n.Step.OutReportsUsage || pg.g.isInterface(n.Out.Type) {
 			pg.usage = true
 		}
 		if lp.timeout > 0 {
@@ -202,7 +202,11 @@ func (pg *pipelineGen) planCache(lp *leafPlan) {
 		lp.hashFn = g.hashFunc(n.In.Type, n.Pos)
 	}
 	if !n.Options.ImmutableOutput && !cfg.CacheCompression {
+		before := len(g.errs)
 		lp.copyFn = g.copyFunc(n.Out.Type, n.Pos)
+		for _, e := range g.errs[before:] { // the copies of cache hits: ImmutableOutput needs none
+			e.Msg += fmt.Sprintf(", or declare step %q flujo.ImmutableOutput() when no caller changes its outputs, so that cache hits are not copied", n.Name)
+		}
 	}
 	lp.keyed = g.valueComparable(n.In.Type, map[string]bool{})
 	pg.caches = append(pg.caches, lp)
@@ -222,6 +226,23 @@ func (pg *pipelineGen) stateType() *jen.Statement {
 
 func (pg *pipelineGen) in(n *analysis.Node) *jen.Statement  { return pg.g.typ(n.In.Type, n.Pos) }
 func (pg *pipelineGen) out(n *analysis.Node) *jen.Statement { return pg.g.typ(n.Out.Type, n.Pos) }
+
+// isInterface reports whether the type of key is an interface type.
+func (g *generator) isInterface(key string) bool {
+	t, ok := g.model.Types[key]
+	return ok && t.Kind == analysis.TypeInterface
+}
+
+// validator refers to v, a validator of n, as a func(Out) error of n's
+// output type. A validator of another type, which Out is assignable to (a
+// func([]string) error on a node producing a named []string), is called
+// from a literal of that type.
+func (pg *pipelineGen) validator(n *analysis.Node, v analysis.FuncRef) jen.Code {
+	if v.Signature == "func("+n.Out.Type+") error" {
+		return pg.g.fn(v)
+	}
+	return jen.Func().Params(jen.Id("v").Add(pg.out(n))).Error().Block(jen.Return(pg.g.fn(v).Call(jen.Id("v"))))
+}
 
 // method starts a node method: func (e *X) name(ctx, in, r, res) (Out, error).
 func (pg *pipelineGen) method(f *jen.File, n *analysis.Node, name, doc string, body []jen.Code) {
@@ -355,11 +376,13 @@ func (pg *pipelineGen) leafInit(lp *leafPlan) []jen.Code {
 	if len(o.Validate) > 0 {
 		vs := make([]jen.Code, len(o.Validate))
 		for i, v := range o.Validate {
-			vs[i] = g.fn(v)
+			vs[i] = pg.validator(n, v)
 		}
 		leaf.set("Validators", jen.Index().Func().Params(out.Clone()).Error().Values(vs...))
 	}
-	if n.Step.OutReportsUsage {
+	// An output of an interface type reports the usage of its dynamic
+	// value, nil included: the kernel gives such a leaf its rule.
+	if n.Step.OutReportsUsage && !g.isInterface(n.Out.Type) {
 		if n.Step.Out.Name != "" { // a named type: its method expression
 			leaf.set("Usage", jen.Add(out.Clone()).Dot("Usage"))
 		} else {

@@ -25,7 +25,7 @@ func (g *generator) typ(key, pos string) *jen.Statement {
 		if t.PkgPath == "" {
 			st = jen.Id(t.Name)
 		} else {
-			st = jen.Qual(t.PkgPath, t.Name)
+			st = g.qual(t.PkgPath, t.Name)
 		}
 		if len(t.TypeArgs) > 0 {
 			args := make([]jen.Code, len(t.TypeArgs))
@@ -88,18 +88,18 @@ func (g *generator) fn(f analysis.FuncRef) *jen.Statement {
 		if f.RecvType != "" {
 			key := strings.TrimPrefix(f.RecvType, "*")
 			if t, ok := g.model.Types[key]; ok && t.Name != "" {
-				rt = jen.Qual(t.PkgPath, t.Name)
+				rt = g.typ(key, f.Pos) // with its type arguments: Box[int].Get
 			}
 		}
 		if rt == nil {
-			rt = jen.Qual(f.PkgPath, recv)
+			rt = g.qual(f.PkgPath, recv)
 		}
 		if strings.HasPrefix(f.Recv, "*") {
 			rt = jen.Op("*").Add(rt)
 		}
 		return jen.Parens(rt).Dot(f.Name)
 	}
-	st = jen.Qual(f.PkgPath, f.Name)
+	st = g.qual(f.PkgPath, f.Name)
 	if len(f.TypeArgs) > 0 {
 		args := make([]jen.Code, len(f.TypeArgs))
 		for i, a := range f.TypeArgs {

@@ -26,8 +26,14 @@ const (
 	// outputPattern is a Go file name the go tool compiles: no directory,
 	// not hidden or ignored (leading "." or "_").
 	outputPattern = `^[A-Za-z0-9][A-Za-z0-9_.-]*\.go$`
-	// testFilePattern matches names the go tool treats as test files.
-	testFilePattern = `_test\.go$`
+	// partialBuildPattern matches names of files the go tool compiles
+	// into some builds only: test files, and files named for an operating
+	// system or architecture (x_linux.go, x_linux_amd64.go, x_arm64.go,
+	// which go/build decides on the part of the name before its first
+	// dot). The lists are go/build's known ones.
+	partialBuildPattern = `_test\.go$|^[^.]*_(?:(?:` + knownOS + `)(?:_(?:` + knownArch + `))?|(?:` + knownArch + `))\.`
+	knownOS             = `aix|android|darwin|dragonfly|freebsd|hurd|illumos|ios|js|linux|nacl|netbsd|openbsd|plan9|solaris|wasip1|windows|zos`
+	knownArch           = `386|amd64|amd64p32|arm|armbe|arm64|arm64be|loong64|mips|mipsle|mips64|mips64le|mips64p32|mips64p32le|ppc|ppc64|ppc64le|riscv|riscv64|s390|s390x|sparc|sparc64|wasm`
 )
 
 // Definition names in "$defs".
@@ -43,7 +49,7 @@ func fileDocs() map[string]string {
 		"$schema":      "The JSON Schema of this file, for editors; flujogen ignores it.",
 		"optimization": "Optimization settings; any field left out takes its default.",
 		"steps":        `Overrides for single steps, keyed "<pipeline>.<step>" (the pipeline name may not contain a dot).`,
-		"output":       "Name of the generated Go file, written into the package folder.",
+		"output":       "Name of the generated Go file, written into the package folder; every build must compile it, so not a test file (x_test.go) nor one named for an operating system or architecture (x_linux.go).",
 		"distributed":  "Sharing across the replicas of a service on a Redis or Valkey server: result cache, circuit-breaker state, usage budgets; any field left out takes its default.",
 	}
 }
@@ -213,7 +219,7 @@ func completeFile(s *jsonschema.Schema) error {
 	steps.Default = map[string]any{}
 	out, _ := s.Properties.Get("output")
 	out.Pattern = outputPattern
-	out.Not = &jsonschema.Schema{Pattern: testFilePattern}
+	out.Not = &jsonschema.Schema{Pattern: partialBuildPattern}
 	out.Default = DefaultOutput
 	return nil
 }

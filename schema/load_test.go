@@ -135,7 +135,12 @@ func TestParseReportsEveryProblem(t *testing.T) {
 		{
 			name: "output a test file",
 			doc:  `{"output": "x_test.go"}`,
-			want: []string{`flujo.json:1:12: /output: must not be a test file (ending in _test.go), got string "x_test.go"`},
+			want: []string{`flujo.json:1:12: /output: must be a file every build compiles, not a test file (ending in _test.go) nor one for an operating system or architecture (such as x_linux.go or x_arm64.go), got string "x_test.go"`},
+		},
+		{
+			name: "output for one operating system",
+			doc:  `{"output": "flujo_gen_linux.go"}`,
+			want: []string{`flujo.json:1:12: /output: must be a file every build compiles, not a test file (ending in _test.go) nor one for an operating system or architecture (such as x_linux.go or x_arm64.go), got string "flujo_gen_linux.go"`},
 		},
 		{
 			name: "unknown top-level field",

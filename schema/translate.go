@@ -130,7 +130,7 @@ func (r *reporter) walk(e *jsonschema.ValidationError, deferDistributed bool) {
 		r.add(ptr, patternMessage(k.Want, r.got(ptr)))
 	case *kind.Not:
 		if ptr == "/output" {
-			r.add(ptr, "must not be a test file (ending in _test.go), got "+r.got(ptr))
+			r.add(ptr, "must be a file every build compiles, not a test file (ending in _test.go) nor one for an operating system or architecture (such as x_linux.go or x_arm64.go), got "+r.got(ptr))
 		} else {
 			r.add(ptr, "must not match "+frag+"/not, got "+r.got(ptr))
 		}

@@ -347,7 +347,9 @@ func explainLeaf(m *analysis.Model, cfg *schema.Config, pipeline string, n *anal
 			add("cache hits: deep copy of %s", strings.Join(copyParts(s.Copy.Root, nil), ", "))
 		}
 	}
-	if s.OutReportsUsage {
+	if t := m.Types[s.Out.Type]; t != nil && t.Kind == analysis.TypeInterface {
+		add("usage: reported by the output's value when it has a Usage method")
+	} else if s.OutReportsUsage {
 		add("usage: reported by the output (Usage method)")
 	}
 	if s.Writes != nil {

@@ -3,8 +3,11 @@ package analysis
 import (
 	"fmt"
 	"go/ast"
+	"go/build"
+	"go/build/constraint"
 	"go/token"
 	"go/types"
+	"io"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -32,6 +35,10 @@ type analyzer struct {
 	// building guards against a variable's declaration referring to
 	// itself.
 	building map[*varDecl]bool
+	// modules are the paths of the roots' modules; needs are the packages
+	// of those modules whose source the analysis wanted and did not have.
+	modules []string
+	needs   map[string]bool
 }
 
 // pkgInfo is one loaded package and its indexes.
@@ -51,7 +58,10 @@ type pkgInfo struct {
 type varDecl struct {
 	pkg  *pkgInfo
 	name *ast.Ident
-	init ast.Expr
+	init ast.Expr // nil for a variable declared without a value
+	// constrained says why the variable's file builds only under some
+	// build constraints ("" when it builds everywhere).
+	constrained string
 }
 
 func newAnalyzer(dir string, fset *token.FileSet, pkgs []*packages.Package) *analyzer {
@@ -64,8 +74,9 @@ func newAnalyzer(dir string, fset *token.FileSet, pkgs []*packages.Package) *ana
 		copies:   map[string]*CopyPlan{},
 		writes:   map[string]*writeResult{},
 		building: map[*varDecl]bool{},
+		needs:    map[string]bool{},
 	}
-	for _, p := range pkgs {
+	info := func(p *packages.Package) *pkgInfo {
 		pi := &pkgInfo{
 			pkg:   p,
 			path:  p.PkgPath,
@@ -82,16 +93,69 @@ func newAnalyzer(dir string, fset *token.FileSet, pkgs []*packages.Package) *ana
 			return strings.Compare(fset.File(x.FileStart).Name(), fset.File(y.FileStart).Name())
 		})
 		for _, f := range files {
-			pi.index(f)
+			pi.index(f, fileConstraint(fset, f))
 		}
-		a.pkgs = append(a.pkgs, pi)
 		a.byPath[p.PkgPath] = pi
+		return pi
+	}
+	for _, p := range pkgs {
+		a.pkgs = append(a.pkgs, info(p))
+		if p.Module != nil && !slices.Contains(a.modules, p.Module.Path) {
+			a.modules = append(a.modules, p.Module.Path)
+		}
+	}
+	// The dependencies read from source (Load's extra packages) are read,
+	// not analysed: their declarations serve the roots'.
+	seen := map[*packages.Package]bool{}
+	var deps func(p *packages.Package)
+	deps = func(p *packages.Package) {
+		for _, imp := range p.Imports {
+			if seen[imp] {
+				continue
+			}
+			seen[imp] = true
+			if imp.TypesInfo != nil && a.byPath[imp.PkgPath] == nil {
+				info(imp)
+			}
+			deps(imp)
+		}
+	}
+	for _, p := range pkgs {
+		deps(p)
 	}
 	return a
 }
 
-// index records the file's package-level variables and functions.
-func (p *pkgInfo) index(f *ast.File) {
+// needSource records that the analysis wanted the source of the package at
+// path, which it does not have: Load loads it when the package belongs to
+// a root's module, and analyses again.
+func (a *analyzer) needSource(path string) {
+	for _, m := range a.modules {
+		if path == m || strings.HasPrefix(path, m+"/") {
+			a.needs[path] = true
+			return
+		}
+	}
+}
+
+// missing returns, sorted, the packages whose source the analysis wanted
+// that extra does not hold.
+func (a *analyzer) missing(extra map[string]bool) []string {
+	var out []string
+	for path := range a.needs {
+		if !extra[path] {
+			out = append(out, path)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// index records the file's package-level variables and functions;
+// constrained says why the file builds only under some build constraints.
+// Variables without a value of their own (declared without one, or given
+// one of the values of a call) are in p.order only, for their notes.
+func (p *pkgInfo) index(f *ast.File, constrained string) {
 	for _, d := range f.Decls {
 		switch d := d.(type) {
 		case *ast.GenDecl:
@@ -100,15 +164,18 @@ func (p *pkgInfo) index(f *ast.File) {
 			}
 			for _, s := range d.Specs {
 				vs := s.(*ast.ValueSpec)
-				if len(vs.Values) != len(vs.Names) {
-					continue
-				}
 				for i, n := range vs.Names {
 					if n.Name == "_" {
 						continue
 					}
-					v := &varDecl{pkg: p, name: n, init: vs.Values[i]}
-					p.vars[n.Name] = v
+					v := &varDecl{pkg: p, name: n, constrained: constrained}
+					switch {
+					case len(vs.Values) == len(vs.Names):
+						v.init = vs.Values[i]
+						p.vars[n.Name] = v
+					case len(vs.Values) == 1:
+						v.init = vs.Values[0]
+					}
 					p.order = append(p.order, v)
 				}
 			}
@@ -191,11 +258,16 @@ func (a *analyzer) run() *Model {
 			mp.Files = append(mp.Files, filepath.Base(f))
 		}
 		slices.Sort(mp.Files)
+		for _, name := range p.tpkg.Scope().Names() { // sorted
+			if !token.IsExported(name) && name != "_" {
+				mp.Declared = append(mp.Declared, name)
+			}
+		}
 		var roots []*nodeBuild
 		var decls []*varDecl
 		a.notes = nil
 		for _, v := range p.order {
-			if !a.isNodeDecl(p, v.init) {
+			if p.vars[v.name.Name] != v || !a.isNodeDecl(p, v.init) || v.constrained != "" {
 				if a.isNodeVar(p, v) {
 					mp.Skipped = append(mp.Skipped, Skipped{Var: v.name.Name, Pos: a.pos(v.name.Pos()).String(), Reason: a.skipReason(p, v)})
 				}
@@ -243,6 +315,14 @@ func (a *analyzer) isNodeVar(p *pkgInfo, v *varDecl) bool {
 
 // skipReason says why the Node variable v gets no executor of its own.
 func (a *analyzer) skipReason(p *pkgInfo, v *varDecl) string {
+	if v.constrained != "" && a.isNodeDecl(p, v.init) {
+		return fmt.Sprintf("%s is declared in %s, which builds only under a build constraint (%s), but the generated file builds everywhere: %s gets no generated executor and runs on the ExecutorCore only; declare it in a file without build constraints to generate one",
+			v.name.Name, filepath.Base(a.fset.Position(v.name.Pos()).Filename), v.constrained, v.name.Name)
+	}
+	if v.init == nil {
+		return fmt.Sprintf("%s is a flujo.Node declared without a value and set at run time, which flujogen cannot follow: it gets no generated executor and runs on the ExecutorCore only; declare it with the DSL (var %s = flujo.Pipeline(...)) to generate one",
+			v.name.Name, v.name.Name)
+	}
 	var id *ast.Ident
 	switch x := ast.Unparen(v.init).(type) {
 	case *ast.Ident:
@@ -279,4 +359,29 @@ func (a *analyzer) usedBy(p *pkgInfo, mp *Package, roots []*nodeBuild) {
 		}
 		slices.Sort(pl.UsedBy)
 	}
+}
+
+// fileConstraint says what limits where the file builds: its //go:build
+// line, or its name when it ends in an operating system or architecture
+// (x_linux.go). It returns "" for a file that builds everywhere.
+func fileConstraint(fset *token.FileSet, f *ast.File) string {
+	for _, c := range f.Comments {
+		if c.Pos() > f.Package {
+			break
+		}
+		for _, l := range c.List {
+			if constraint.IsGoBuild(l.Text) {
+				return l.Text
+			}
+		}
+	}
+	// A file named for an operating system or architecture matches no
+	// context of an unknown one; its content is not what decides here.
+	name := filepath.Base(fset.File(f.FileStart).Name())
+	ctx := build.Context{GOOS: "flujogen", GOARCH: "flujogen", Compiler: "gc",
+		OpenFile: func(string) (io.ReadCloser, error) { return io.NopCloser(strings.NewReader("package p\n")), nil }}
+	if ok, err := ctx.MatchFile(".", name); err == nil && !ok {
+		return "its name ends in an operating system or architecture"
+	}
+	return ""
 }

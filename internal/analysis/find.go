@@ -227,7 +227,10 @@ func (a *analyzer) node(p *pkgInfo, e ast.Expr, what string) *nodeBuild {
 		}
 		dp := a.byPath[obj.Pkg().Path()]
 		if dp == nil {
-			a.errorf(a.pos(e.Pos()), "%s refers to %s, declared in package %s, which is not loaded; name that package too when running flujogen", what, types.ExprString(e), obj.Pkg().Path())
+			// A package of the module is loaded and read on the next round
+			// (needSource); one of another module is not read.
+			a.needSource(obj.Pkg().Path())
+			a.errorf(a.pos(e.Pos()), "%s refers to %s, declared in package %s of another module, whose declarations flujogen does not read; declare the node in this module", what, types.ExprString(e), obj.Pkg().Path())
 			return nil
 		}
 		v := dp.vars[obj.Name()]

@@ -242,6 +242,28 @@ func TestGoldenModels(t *testing.T) {
 	}
 }
 
+// TestModelDoesNotDependOnPatterns: a package analysed alone, as
+// //go:generate runs flujogen in its folder, has the model it has when
+// analysed with every package of its module, as flujogen check ./... does.
+// crosspkg/app uses a node variable of crosspkg/lib and a StepS whose
+// writes only lib's source tells: the analysis loads that source.
+func TestModelDoesNotDependOnPatterns(t *testing.T) {
+	m, err := load(t, LoadOptions{Patterns: []string{"./ok/crosspkg/app"}, Config: okConfig()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(m.Packages) != 1 {
+		t.Fatalf("%d packages, want app alone", len(m.Packages))
+	}
+	want, err := os.ReadFile(filepath.Join("testdata", "golden", "ok_crosspkg_app.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := packageJSON(t, m, m.Packages[0]); !bytes.Equal(got, want) {
+		t.Errorf("app alone differs from app among ./ok/...:\n%s", got)
+	}
+}
+
 // okConfig has step overrides that are valid for the ok packages.
 func okConfig() *schema.Config {
 	c := schema.Default()

@@ -51,27 +51,44 @@ type LoadOptions struct {
 // the model. Problems in the sources (load errors, and every mistake in the
 // declarations) are returned together as an ErrorList, sorted by position;
 // other failures, such as a go command that cannot run, as plain errors.
+//
+// What the model says about a package does not depend on the other
+// packages named with it: when the analysis of a package reads code of
+// another package of its module (a node variable declared there, a
+// function a StepS calls with its state), that package's source is loaded
+// as the analysis needs it, whether it was named or not.
 func Load(ctx context.Context, opts LoadOptions) (*Model, error) {
-	pkgs, fset, err := loadPackages(ctx, opts)
-	if err != nil {
-		return nil, err
-	}
 	dir, err := filepath.Abs(cmpOr(opts.Dir, "."))
 	if err != nil {
 		return nil, err
 	}
-	a := newAnalyzer(dir, fset, pkgs)
-	if errs := a.loadErrors(pkgs); len(errs) > 0 {
-		return nil, errs
+	extra := map[string]bool{}
+	for {
+		pkgs, fset, err := loadPackages(ctx, opts, extra)
+		if err != nil {
+			return nil, err
+		}
+		a := newAnalyzer(dir, fset, pkgs)
+		if errs := a.loadErrors(pkgs); len(errs) > 0 {
+			return nil, errs
+		}
+		if err := a.configs(opts); err != nil {
+			return nil, err
+		}
+		m := a.run()
+		// Each round adds at least one package of the module: the rounds
+		// end.
+		if more := a.missing(extra); len(more) > 0 {
+			for _, path := range more {
+				extra[path] = true
+			}
+			continue
+		}
+		if errs := a.errs.sorted(); len(errs) > 0 {
+			return nil, errs
+		}
+		return m, nil
 	}
-	if err := a.configs(opts); err != nil {
-		return nil, err
-	}
-	m := a.run()
-	if errs := a.errs.sorted(); len(errs) > 0 {
-		return nil, errs
-	}
-	return m, nil
 }
 
 // Loaded is the result of Load's first phase, go/packages loading, which
@@ -85,7 +102,7 @@ type Loaded struct {
 
 // LoadPackages runs the go/packages phase of Load alone.
 func LoadPackages(ctx context.Context, opts LoadOptions) (*Loaded, error) {
-	pkgs, fset, err := loadPackages(ctx, opts)
+	pkgs, fset, err := loadPackages(ctx, opts, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -93,7 +110,8 @@ func LoadPackages(ctx context.Context, opts LoadOptions) (*Loaded, error) {
 }
 
 // Analyze runs the analysis phase of Load on packages LoadPackages loaded
-// with the same options.
+// with the same options. Unlike Load, it loads no source the analysis
+// finds it needs: code of packages that were not named counts as unknown.
 func Analyze(l *Loaded, opts LoadOptions) (*Model, error) {
 	dir, err := filepath.Abs(cmpOr(opts.Dir, "."))
 	if err != nil {
@@ -113,7 +131,9 @@ func Analyze(l *Loaded, opts LoadOptions) (*Model, error) {
 	return m, nil
 }
 
-func loadPackages(ctx context.Context, opts LoadOptions) ([]*packages.Package, *token.FileSet, error) {
+// loadPackages loads the packages of opts' patterns, and the source of the
+// packages they depend on whose import paths extra holds.
+func loadPackages(ctx context.Context, opts LoadOptions, extra map[string]bool) ([]*packages.Package, *token.FileSet, error) {
 	patterns := opts.Patterns
 	if len(patterns) == 0 {
 		patterns = []string{"."}
@@ -136,7 +156,7 @@ func loadPackages(ctx context.Context, opts LoadOptions) ([]*packages.Package, *
 	if len(pkgs) == 0 {
 		return nil, nil, fmt.Errorf("no packages match %s", strings.Join(patterns, " "))
 	}
-	if err := loadSource(ctx, base, pkgs); err != nil {
+	if err := loadSource(ctx, base, pkgs, extra); err != nil {
 		return nil, nil, fmt.Errorf("loading packages %s: %w", strings.Join(patterns, " "), err)
 	}
 	slices.SortFunc(pkgs, func(a, b *packages.Package) int { return strings.Compare(a.PkgPath, b.PkgPath) })

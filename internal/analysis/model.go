@@ -61,6 +61,11 @@ type Package struct {
 	// ErrorOnConflict branches that may both write a field, in source
 	// order.
 	Notes []Note `json:"notes,omitempty"`
+	// Declared are the unexported names the package's files declare at
+	// package level, sorted. The generated file shares that block: its
+	// imports must not take these names, and its own variables must not
+	// hide those it refers to.
+	Declared []string `json:"declared,omitempty"`
 }
 
 // Note is a remark on a declaration: the generated executor is built all

@@ -35,24 +35,29 @@ const exportMode = packages.NeedName | packages.NeedImports | packages.NeedTypes
 // go/types does not need.
 const parseMode = parser.AllErrors | parser.ParseComments | parser.SkipObjectResolution
 
-// srcPkg is a package type-checked from source: a root, or a dependency of
-// a root that itself imports a root.
+// srcPkg is a package type-checked from source: a root, a dependency the
+// analysis reads (an extra one), or a dependency of either that itself
+// imports one.
 type srcPkg struct {
-	pkg   *packages.Package // listed by the first call; filled in here
-	root  bool
+	pkg  *packages.Package // listed by the first call; filled in here
+	root bool
+	// full is set for roots and extra packages: their function bodies are
+	// checked and their type information kept, for the analysis to read.
+	full  bool
 	files []*ast.File // parallel to pkg.CompiledGoFiles; nil where unreadable
 	errs  []packages.Error
 }
 
-// loadSource fills in the syntax and types of the listed roots: it parses
-// and type-checks them from source, and loads only the packages they import
+// loadSource fills in the syntax and types of the listed roots, and of the
+// packages they depend on whose import paths extra holds: it parses and
+// type-checks them from source, and loads only the packages they import
 // from export data. Roots that depend on one another are checked in
 // dependency order and see each other's types, as do the packages between
 // them. The errors of every package a root depends on are added to the
 // root's, so a dependency that does not compile is reported too.
-func loadSource(ctx context.Context, base packages.Config, roots []*packages.Package) error {
+func loadSource(ctx context.Context, base packages.Config, roots []*packages.Package, extra map[string]bool) error {
 	fset := base.Fset
-	order, srcs := sourceSet(roots)
+	order, srcs := sourceSet(roots, extra)
 
 	// The export set: what the source packages import from outside it.
 	// None of it depends on a root, so loading it compiles no root.
@@ -118,17 +123,18 @@ func loadSource(ctx context.Context, base packages.Config, roots []*packages.Pac
 }
 
 // sourceSet returns the packages to check from source, dependencies
-// first: the roots, and every package between two roots, whose export
-// data would hold a root's types of its own and so need the root
-// compiled.
-func sourceSet(roots []*packages.Package) ([]*srcPkg, map[string]*srcPkg) {
+// first: the roots and the extra packages (by import path), and every
+// package between two of them, whose export data would hold their types
+// of its own and so need them compiled.
+func sourceSet(roots []*packages.Package, extra map[string]bool) ([]*srcPkg, map[string]*srcPkg) {
 	isRoot := make(map[string]bool, len(roots))
 	for _, r := range roots {
 		isRoot[r.ID] = true
 	}
-	// reaches records whether a package is a root or imports one; a
-	// package on an import cycle, which go list reports as an error,
-	// counts as not reaching while it is being visited.
+	full := func(p *packages.Package) bool { return isRoot[p.ID] || extra[p.PkgPath] }
+	// reaches records whether a package is a root or an extra one, or
+	// imports one; a package on an import cycle, which go list reports as
+	// an error, counts as not reaching while it is being visited.
 	reaches := map[string]bool{}
 	var reach func(p *packages.Package) bool
 	reach = func(p *packages.Package) bool {
@@ -136,7 +142,7 @@ func sourceSet(roots []*packages.Package) ([]*srcPkg, map[string]*srcPkg) {
 			return r
 		}
 		reaches[p.ID] = false
-		r := isRoot[p.ID]
+		r := full(p)
 		for _, imp := range p.Imports {
 			if reach(imp) {
 				r = true
@@ -161,7 +167,7 @@ func sourceSet(roots []*packages.Package) ([]*srcPkg, map[string]*srcPkg) {
 		for _, path := range paths {
 			add(p.Imports[path])
 		}
-		s := &srcPkg{pkg: p, root: isRoot[p.ID]}
+		s := &srcPkg{pkg: p, root: isRoot[p.ID], full: full(p)}
 		srcs[p.ID] = s
 		order = append(order, s)
 	}
@@ -240,7 +246,7 @@ func (s *srcPkg) check(fset *token.FileSet, srcs map[string]*srcPkg) {
 	p.Fset = fset
 	p.Syntax = files
 	p.Types = types.NewPackage(p.PkgPath, p.Name)
-	if s.root {
+	if s.full {
 		p.TypesInfo = &types.Info{
 			Types:        map[ast.Expr]types.TypeAndValue{},
 			Defs:         map[*ast.Ident]types.Object{},
@@ -259,8 +265,8 @@ func (s *srcPkg) check(fset *token.FileSet, srcs map[string]*srcPkg) {
 		Importer: srcImporter(func(path string) (*types.Package, error) {
 			return s.importPkg(path, srcs)
 		}),
-		// Between two roots only the declarations matter.
-		IgnoreFuncBodies: !s.root,
+		// Between two packages read in full only the declarations matter.
+		IgnoreFuncBodies: !s.full,
 		Error:            func(err error) { checked = append(checked, err) },
 		Sizes:            p.TypesSizes,
 	}

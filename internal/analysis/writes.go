@@ -84,6 +84,7 @@ func (a *analyzer) analyseWrites(f *funcArg) *writeResult {
 		return &writeResult{all: true, writes: []StateWrite{{Kind: WriteAll, Reason: reason, Pos: f.pos.String()}}}
 	}
 	if p == nil {
+		a.needSource(f.ref.PkgPath)
 		return unknown("the source of " + f.ref.PkgPath + "." + name + " is not loaded, so its writes are unknown")
 	}
 	decl := p.funcs[name]
@@ -713,6 +714,8 @@ func (w *writeWalker) callee(fn *types.Func, idx int, al alias, steps []accessSt
 		reason := what + " goes to code whose source is not loaded"
 		if p != nil {
 			reason = what + " goes to a function whose body is not available"
+		} else {
+			w.s.a.needSource(pkgPathOf(fn))
 		}
 		w.may(al, steps, e, reason)
 		return

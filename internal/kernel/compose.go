@@ -44,7 +44,8 @@ func CompositeTimeout[Out any](ctx, cctx context.Context, step string, timeout t
 
 // Validated checks out, the output of the composite named step, with one
 // of its validators, v, when the composite succeeded and did not abort: a
-// rejection fails the composite with a *ValidationFailedError. It returns
+// rejection fails the composite with a *ValidationFailedError, a panic with
+// a *PanicError. It returns
 // the output that remains, zero once the composite failed. A composite's
 // validators run in declaration order, each through Validated, so that the
 // first rejection is the one reported.
@@ -52,14 +53,29 @@ func Validated[Out any](step string, v func(Out) error, res *runtime.StepResult,
 	if abort != nil || !res.Success {
 		return out
 	}
-	if err := v(out); err != nil {
+	if err := validate(step, v, out); err != nil {
 		res.Success, res.Output = false, nil
-		res.Err = &runtime.ValidationFailedError{Step: step, Err: err}
+		res.Err = err
 		res.Feedback = runtime.FailureFeedback(res.Err)
 		var zero Out
 		return zero
 	}
 	return out
+}
+
+// validate runs v, a validator of the composite named step, on out: a
+// rejection is a *ValidationFailedError and a panic a *PanicError, which
+// fails the composite as one in its chooser or join does.
+func validate[Out any](step string, v func(Out) error, out Out) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = &runtime.PanicError{Step: step, Value: p, Stack: debug.Stack()}
+		}
+	}()
+	if verr := v(out); verr != nil {
+		return &runtime.ValidationFailedError{Step: step, Err: verr}
+	}
+	return nil
 }
 
 // Child adds cr, the result of a child that a Pipeline, Loop or Branch

@@ -89,13 +89,17 @@ type Registrant interface {
 }
 
 // register gives s its monitor slot and counters, counts as its breaker
-// rule when it declares none, breaker's breaker when it has none and
+// rule when it declares none, UsageOf as its usage when its output type is
+// an interface and it has none, breaker's breaker when it has none and
 // breaker is not nil, and, when it is cached and sh shares a cache, its
 // shared cache use, keyed by pipeline and its types.
 func (s *Step[In, Out]) register(slot int, c *StepCounters, counts func(error) bool, breaker func(string) *runtime.Breaker, sh *Sharing, pipeline string) (string, *runtime.Breaker) {
 	s.Slot, s.Counters = slot, c
 	if s.BreakerCounts == nil {
 		s.BreakerCounts = counts
+	}
+	if s.Usage == nil && reflect.TypeFor[Out]().Kind() == reflect.Interface {
+		s.Usage = UsageOf[Out] // the dynamic value may report usage
 	}
 	if s.Breaker == nil && breaker != nil {
 		s.Breaker = breaker(s.Name)

@@ -200,17 +200,8 @@ func (s *Step[In, Out]) Run(ctx context.Context, env *Env, in In, fr Frame, res 
 		} else {
 			out, x.err = attemptTimed(s, ctx, env, in, fr.State)
 		}
-		if x.err == nil {
-			// Every output is charged, one a validator rejects too.
-			if s.Usage != nil {
-				x.charge(res, s.Usage(out), fr.Budget)
-			}
-			for _, v := range s.Validators {
-				if verr := v(out); verr != nil {
-					x.err = &runtime.ValidationFailedError{Step: s.Name, Err: verr}
-					break
-				}
-			}
+		if x.err == nil && (s.Usage != nil || len(s.Validators) > 0) {
+			x.err = judge(s.Leaf, &x, res, out, fr.Budget)
 		}
 		if x.err == nil {
 			break // settled as the execution finishes
@@ -353,6 +344,41 @@ func (x *execution) next(ctx context.Context, res *runtime.StepResult, backoff *
 	}
 	res.Attempts = attempt
 	return true, nil
+}
+
+// judge charges out, an output of l's step function, and runs l's
+// validators on it: every output is charged, one a validator rejects too.
+// The output's Usage method and the validators are user code: a panic
+// there fails the attempt with a *runtime.PanicError, as one in the step
+// function does, instead of ending the caller's goroutine (or, on a
+// goroutine of a Parallel branch, the process).
+func judge[In, Out any](l *Leaf[In, Out], x *execution, res *runtime.StepResult, out Out, b *runtime.Budget) (err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			err = &runtime.PanicError{Step: l.Name, Value: v, Stack: debug.Stack()}
+		}
+	}()
+	if l.Usage != nil {
+		x.charge(res, l.Usage(out), b)
+	}
+	for _, v := range l.Validators {
+		if verr := v(out); verr != nil {
+			return &runtime.ValidationFailedError{Step: l.Name, Err: verr}
+		}
+	}
+	return nil
+}
+
+// UsageOf is the usage out reports: what its Usage method returns, or none
+// when its dynamic value has no such method, nil included. It is the usage
+// of a leaf whose output type is an interface, in both engines; a leaf
+// whose output type is concrete calls its Usage method, if it has one,
+// directly.
+func UsageOf[Out any](out Out) runtime.Usage {
+	if u, ok := any(out).(runtime.UsageReporter); ok {
+		return u.Usage()
+	}
+	return runtime.Usage{}
 }
 
 // charge adds u, what an output cost, to the result and to the run's

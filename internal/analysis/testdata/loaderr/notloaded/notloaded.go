@@ -2,9 +2,9 @@ package notloaded
 
 import (
 	"github.com/flujo/flujo"
-
-	"example.com/flujotest/ok/crosspkg/lib"
+	"github.com/flujo/flujo/flujotest"
 )
 
-// lib.Loader is declared in a package that is not loaded with this one.
-var Orders = flujo.Pipeline("orders", lib.Loader, flujo.StepS("mark", lib.Mark))
+// flujotest.FlakyDefault is declared in another module, whose declarations
+// are not read.
+var Orders = flujo.Pipeline("orders", flujotest.FlakyDefault, flujo.Step("echo", flujotest.Echo))
