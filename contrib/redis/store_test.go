@@ -278,6 +278,42 @@ func TestBreakerReadBack(t *testing.T) {
 	}
 }
 
+// TestBreakerCloseKeepsLaterOpen: a replica's close removes from brk:open
+// the open it wrote, never one that another replica wrote since.
+func TestBreakerCloseKeepsLaterOpen(t *testing.T) {
+	srv := redistest.Start(t)
+	cfg := config(t, srv)
+	a, b := newStore(t, cfg), newStore(t, cfg)
+	raw, ctx := rawClient(t, srv), context.Background()
+	recorded := func() (until int64, ok bool) {
+		f, err := raw.Do(ctx, raw.B().Zscore().Key(cfg.KeyPrefix+"brk:open").Member("p/s").Build()).AsFloat64()
+		if rueidis.IsRedisNil(err) {
+			return 0, false
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		return int64(f), true
+	}
+	publish := func(s *redis.Store, tr runtime.BreakerTransition) {
+		n := s.Stats().BreakerPublished
+		s.Shared().Breakers.Publish(tr)
+		eventually(t, 2*time.Second, "transition sent", func() bool { return s.Stats().BreakerPublished == n+1 })
+	}
+	now := time.Now()
+	untilA, untilB := now.Add(time.Minute), now.Add(2*time.Minute)
+	publish(a, runtime.BreakerTransition{Key: "p/s", State: runtime.BreakerOpen, Until: untilA})
+	publish(b, runtime.BreakerTransition{Key: "p/s", State: runtime.BreakerOpen, Until: untilB})
+	publish(a, runtime.BreakerTransition{Key: "p/s", State: runtime.BreakerClosed})
+	if got, ok := recorded(); !ok || got != untilB.UnixMilli() {
+		t.Fatalf("after A's close, brk:open holds p/s until %d (%v); want B's later open, until %d", got, ok, untilB.UnixMilli())
+	}
+	publish(b, runtime.BreakerTransition{Key: "p/s", State: runtime.BreakerClosed})
+	if got, ok := recorded(); ok {
+		t.Fatalf("after B's close, brk:open still holds p/s until %d; want it removed", got)
+	}
+}
+
 // TestBreakerPublishNeverBlocks: transitions queue while the server is
 // down and are sent when it is back.
 func TestBreakerPublishNeverBlocks(t *testing.T) {
