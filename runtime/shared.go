@@ -168,6 +168,12 @@ type Reservation interface {
 type StatsShared struct {
 	// Enabled reports that the executor has shared services.
 	Enabled bool `json:"enabled"`
+	// Configured reports that the executor's configuration file
+	// (flujo.WithConfigFile) has a distributed section that shares a
+	// part. Without Enabled, it was given no shared services
+	// (flujo.WithShared) and shares nothing: the recommendation
+	// "distributed-not-wired" says so.
+	Configured bool `json:"configured"`
 	// Store names the store ("redis 127.0.0.1:6379"), its password
 	// redacted.
 	Store string `json:"store"`

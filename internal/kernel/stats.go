@@ -47,6 +47,7 @@ func (s *Services) Stats() runtime.Stats {
 	s.foldMu.Unlock()
 	st.Config = eng.Config.Clone()
 	st.Distributed = s.sharing.stats()
+	st.Distributed.Configured = s.configured()
 	st.Memory.UsageMB = HeapMB()
 	runs := s.runs.latency.Snapshot()
 	st.Execution = runtime.StatsExecution{
