@@ -16,6 +16,7 @@ import (
 type stepCache interface {
 	get(key uint64) (any, bool)
 	set(key uint64, v any) error
+	setFor(key uint64, v any, ttl time.Duration) error
 	stats() runtime.ResultCacheStats
 	shrink(fraction float64)
 	restore()
@@ -40,7 +41,10 @@ func (t typedCache[V]) get(key uint64) (any, bool) {
 	return v, true
 }
 
-func (t typedCache[V]) set(key uint64, v any) error     { return t.c.Set(key, as[V](v)) }
+func (t typedCache[V]) set(key uint64, v any) error { return t.c.Set(key, as[V](v)) }
+func (t typedCache[V]) setFor(key uint64, v any, ttl time.Duration) error {
+	return t.c.SetFor(key, as[V](v), ttl)
+}
 func (t typedCache[V]) stats() runtime.ResultCacheStats { return t.c.Stats() }
 func (t typedCache[V]) shrink(fraction float64)         { t.c.Shrink(fraction) }
 func (t typedCache[V]) restore()                        { t.c.RestoreCapacity() }

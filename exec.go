@@ -168,6 +168,9 @@ func (a anyCache) TTL() time.Duration { return a.ttl }
 
 func (a anyCache) Get(key uint64, _ any) (any, bool)    { return a.c.get(key) }
 func (a anyCache) Set(key uint64, _ any, out any) error { return a.c.set(key, out) }
+func (a anyCache) SetFor(key uint64, _ any, out any, ttl time.Duration) error {
+	return a.c.setFor(key, out, ttl)
+}
 
 // usageOf is the usage an output reports; none when it reports none.
 func usageOf(out any) Usage {
