@@ -16,20 +16,27 @@ import (
 type stepCache interface {
 	get(key uint64) (any, bool)
 	set(key uint64, v any) error
+	setFor(key uint64, v any, ttl time.Duration) error
+	// encoded reports that the cache stores values encoded: every hit is
+	// then a fresh decoded copy.
+	encoded() bool
 	stats() runtime.ResultCacheStats
 	shrink(fraction float64)
 	restore()
 	close()
 }
 
-type typedCache[V any] struct{ c *runtime.ResultCache[V] }
+type typedCache[V any] struct {
+	c   *runtime.ResultCache[V]
+	enc bool
+}
 
 func newTypedCache[V any](opts runtime.ResultCacheOptions) (stepCache, error) {
 	c, err := runtime.NewResultCache[V](opts)
 	if err != nil {
 		return nil, err
 	}
-	return typedCache[V]{c}, nil
+	return typedCache[V]{c, opts.Codec != nil}, nil
 }
 
 func (t typedCache[V]) get(key uint64) (any, bool) {
@@ -40,7 +47,11 @@ func (t typedCache[V]) get(key uint64) (any, bool) {
 	return v, true
 }
 
-func (t typedCache[V]) set(key uint64, v any) error     { return t.c.Set(key, as[V](v)) }
+func (t typedCache[V]) set(key uint64, v any) error { return t.c.Set(key, as[V](v)) }
+func (t typedCache[V]) setFor(key uint64, v any, ttl time.Duration) error {
+	return t.c.SetFor(key, as[V](v), ttl)
+}
+func (t typedCache[V]) encoded() bool                   { return t.enc }
 func (t typedCache[V]) stats() runtime.ResultCacheStats { return t.c.Stats() }
 func (t typedCache[V]) shrink(fraction float64)         { t.c.Shrink(fraction) }
 func (t typedCache[V]) restore()                        { t.c.RestoreCapacity() }
@@ -51,9 +62,6 @@ func (t typedCache[V]) close()                          { t.c.Close() }
 // one per cached step, created on first use.
 type cacheSet struct {
 	opts runtime.ResultCacheOptions
-	// encoded reports that caches store values encoded (cache_compression):
-	// every hit is then a fresh decoded copy.
-	encoded bool
 	// seed and hasher make keys with enable_algorithm_optimization; hasher
 	// is nil without it, and keys are then a sha256 of canonical JSON.
 	seed   runtime.Hash
@@ -83,7 +91,7 @@ func newCacheSet(cfg runtime.OptimizationConfig, clock runtime.Clock) (*cacheSet
 		if err != nil {
 			return nil, err
 		}
-		s.compressor, s.encoded = comp, true
+		s.compressor = comp
 		s.opts.Codec, s.opts.CompressAbove, s.opts.Compressor = runtime.JSONCodec{}, runtime.DefaultCompressAbove, comp
 	}
 	if cfg.EnableAlgorithmOptimization {
@@ -121,6 +129,11 @@ func (s *cacheSet) forStep(n *leafNode, ttl time.Duration) stepCache {
 	}
 	opts := s.opts
 	opts.TTL = ttl
+	if opts.Codec != nil && runtime.CheckCodecType(n.out) != nil {
+		// JSON would not give the output back as it was: store it as a
+		// value, deep-copied as without cache_compression.
+		opts.Codec, opts.CompressAbove, opts.Compressor = nil, 0, nil
+	}
 	c, err := n.newCache(opts)
 	if err != nil {
 		return nil

@@ -23,7 +23,10 @@ import (
 //
 // The file's "distributed" section is read and validated too, and recorded
 // for the package that builds the services replicas share (such as
-// contrib/redis); this option alone shares nothing. ExportConfig exports
+// contrib/redis); this option alone shares nothing. An executor whose
+// section shares a part but that is given no WithShared logs a warning
+// when it is built and recommends "distributed-not-wired".
+// ExportConfig exports
 // the optimization configuration only, never the section or its address.
 //
 // Overrides given by several options are merged, a later option's override

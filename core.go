@@ -89,7 +89,7 @@ func NewExecutorCore(cfg runtime.OptimizationConfig, opts ...CoreOption) (*Execu
 	}
 	svc, err := kernel.NewServices(cfg, kernel.Deps{
 		Clock: set.Clock, Logger: set.Logger, Sink: set.TelemetrySink(), Sampler: set.Sampler,
-		Sleep: c.sleepFor, TunerTick: set.TunerTick, Name: "ExecutorCore", Shared: set.Shared,
+		Sleep: c.sleepFor, TunerTick: set.TunerTick, Name: "ExecutorCore", Shared: set.Shared, Distributed: set.Distributed,
 		Build: c.buildEngine, Stats: c.addStats, Shrink: c.shrink, PauseCaches: pauseCaches, Close: closeEngine,
 	})
 	if err != nil {

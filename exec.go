@@ -140,7 +140,7 @@ func (r execRun) kernelStep(n *leafNode, info *nodeInfo, set *runtime.StepSettin
 			fp := info.fingerprint
 			ks.step.Cache = anyCache{sc, set.CacheTTL}
 			ks.leaf.Key = func(in any) (uint64, bool) { return cs.key(fp, in) }
-			if !n.set.immutable && !cs.encoded {
+			if !n.set.immutable && !sc.encoded() {
 				ks.leaf.CopyOut = plans.deepCopy
 			}
 			ks.step.Shared = kernel.NewSharedStep(sh, r.tree.pipeline, n.name, n.in, n.out, ks.step.Cache)
@@ -168,3 +168,6 @@ func (a anyCache) TTL() time.Duration { return a.ttl }
 
 func (a anyCache) Get(key uint64, _ any) (any, bool)    { return a.c.get(key) }
 func (a anyCache) Set(key uint64, _ any, out any) error { return a.c.set(key, out) }
+func (a anyCache) SetFor(key uint64, _ any, out any, ttl time.Duration) error {
+	return a.c.setFor(key, out, ttl)
+}

@@ -219,20 +219,35 @@ type withPrivate struct {
 	private string
 }
 
+type withTags struct{ Tags []string }
+
 func TestFlagCacheCompression(t *testing.T) {
 	for _, on := range []bool{true, false} {
 		c, _ := newTestCore(t, func(c *runtime.OptimizationConfig) { c.EnableCacheOptimization, c.CacheCompression = true, on })
-		n := Step("s", func(_ context.Context, s string) (withPrivate, error) {
-			return withPrivate{Tags: []string{s}, private: "p"}, nil
-		}, Cache())
-		Run[withPrivate](context.Background(), c, n, "x")
-		hit, res, _ := Run[withPrivate](context.Background(), c, n, "x")
-		if !res.Steps[0].CacheHit || hit.Tags[0] != "x" {
+		// An output JSON carries is stored encoded: every hit is a fresh
+		// copy, even of an ImmutableOutput step, whose hits otherwise share
+		// the stored value.
+		n := Step("s", func(_ context.Context, s string) (withTags, error) {
+			return withTags{Tags: []string{s}}, nil
+		}, Cache(), ImmutableOutput())
+		Run[withTags](context.Background(), c, n, "x")
+		h1, res, _ := Run[withTags](context.Background(), c, n, "x")
+		h2, _, _ := Run[withTags](context.Background(), c, n, "x")
+		if !res.Steps[0].CacheHit || h1.Tags[0] != "x" {
 			t.Fatalf("cache_compression=%v: no hit", on)
 		}
-		// Compressed entries are stored as JSON: unexported fields do not survive.
-		if want := map[bool]string{true: "", false: "p"}[on]; hit.private != want {
-			t.Errorf("cache_compression=%v: private field %q, want %q", on, hit.private, want)
+		if fresh := &h1.Tags[0] != &h2.Tags[0]; fresh != on {
+			t.Errorf("cache_compression=%v: hits are fresh copies: %v", on, fresh)
+		}
+		// An output JSON does not carry whole is stored as a value either
+		// way: its unexported field survives.
+		p := Step("p", func(_ context.Context, s string) (withPrivate, error) {
+			return withPrivate{Tags: []string{s}, private: "p"}, nil
+		}, Cache())
+		Run[withPrivate](context.Background(), c, p, "x")
+		hit, res, _ := Run[withPrivate](context.Background(), c, p, "x")
+		if !res.Steps[0].CacheHit || hit.private != "p" {
+			t.Errorf("cache_compression=%v: hit %v, private field %q; want a hit with \"p\"", on, res.Steps[0].CacheHit, hit.private)
 		}
 	}
 }

@@ -126,6 +126,38 @@ func TestSharedCacheTTL(t *testing.T) {
 	}
 }
 
+// TestSharedCacheL1BoundedByStore: a hit of the shared cache fills the
+// local cache for the time the entry has left in the store, not for a
+// fresh TTL.
+func TestSharedCacheL1BoundedByStore(t *testing.T) {
+	store := sharedtest.New()
+	ttl := func(c *runtime.OptimizationConfig) { c.CacheTTLSeconds = 60 }
+	a := sharedCore(t, store.Replica(), ttl)
+	cfg := runtime.DefaultOptimizationConfig()
+	cfg.EnableCacheOptimization, cfg.CacheTTLSeconds = true, 60
+	clock := runtime.NewFakeClock(time.Hour)
+	b, err := NewExecutorCore(cfg, WithShared(store.Replica()), WithClock(clock))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close(context.Background())
+	var calls atomic.Int64
+	step := countedStep(&calls)
+	if _, err := a.Execute(context.Background(), step, "bounded"); err != nil {
+		t.Fatal(err)
+	}
+	store.Advance(50 * time.Second) // 10 s left in the store
+	if res, err := b.Execute(context.Background(), step, "bounded"); err != nil || !res.Steps[0].CacheHit {
+		t.Fatalf("B: err %v hit %v; want a shared hit", err, res.Steps[0].CacheHit)
+	}
+	store.Advance(11 * time.Second)
+	clock.Advance(11 * time.Second)
+	res, err := b.Execute(context.Background(), step, "bounded")
+	if err != nil || res.Steps[0].CacheHit || calls.Load() != 2 {
+		t.Fatalf("11 s after the store's entry expired: err %v hit %v calls %d; want a miss (the local copy lived past the store's)", err, res.Steps[0].CacheHit, calls.Load())
+	}
+}
+
 func TestSharedCacheSingleflight(t *testing.T) {
 	store := sharedtest.New()
 	c := sharedCore(t, store.Replica(), nil)

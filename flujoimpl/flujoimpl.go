@@ -52,13 +52,16 @@ type CoreSettings struct {
 	Sampler runtime.ResourceSampler
 	// Shared is flujo.WithShared's services; nil without them.
 	Shared *runtime.Shared
+	// Distributed is the distributed section of flujo.WithConfigFile's
+	// file; nil without one.
+	Distributed *runtime.DistributedConfig
 }
 
 // CoreOptionsOf applies opts and returns the settings they make, with the
 // ExecutorCore's defaults for those not given.
 func CoreOptionsOf(opts []flujo.CoreOption) CoreSettings {
 	o := options.ApplyCore(opts)
-	return CoreSettings{Clock: o.Clock, Logger: o.Logger, Sink: o.TelemetrySink(), Sampler: o.Sampler, Shared: o.Shared}
+	return CoreSettings{Clock: o.Clock, Logger: o.Logger, Sink: o.TelemetrySink(), Sampler: o.Sampler, Shared: o.Shared, Distributed: o.Distributed}
 }
 
 // Configure applies opts and returns the settings they make and the
@@ -69,7 +72,7 @@ func CoreOptionsOf(opts []flujo.CoreOption) CoreSettings {
 func Configure(executor, pipeline string, compiled runtime.OptimizationConfig, stepsDigest string, opts []flujo.CoreOption) (CoreSettings, runtime.OptimizationConfig, error) {
 	o := options.ApplyCore(opts)
 	cfg, err := kernel.GeneratedConfig(executor, pipeline, compiled, stepsDigest, &o)
-	return CoreSettings{Clock: o.Clock, Logger: o.Logger, Sink: o.TelemetrySink(), Sampler: o.Sampler, Shared: o.Shared}, cfg, err
+	return CoreSettings{Clock: o.Clock, Logger: o.Logger, Sink: o.TelemetrySink(), Sampler: o.Sampler, Shared: o.Shared, Distributed: o.Distributed}, cfg, err
 }
 
 // Parts are what a generated executor keeps per leaf step that needs no
@@ -95,7 +98,7 @@ func NewParts(executor, pipeline string, compiled runtime.OptimizationConfig, st
 		return nil, err
 	}
 	return kernel.NewParts(cfg, kernel.Deps{Clock: set.Clock, Logger: set.Logger, Sink: set.Sink, Sampler: set.Sampler, Name: executor,
-		Shared: set.Shared, Pipeline: pipeline}, flujo.CountsAsBreakerFailure), nil
+		Shared: set.Shared, Distributed: set.Distributed, Pipeline: pipeline}, flujo.CountsAsBreakerFailure), nil
 }
 
 // StartRecorded admits a recorded run (ExecuteResult) of the pipeline

@@ -25,6 +25,8 @@ var (
 	CachedTags        = flujo.Step("tags", Tags, flujo.Cache(), flujo.Retries(0))
 	CachedTagsTTL     = flujo.Step("tags", Tags, flujo.CacheTTL(time.Minute), flujo.Retries(0))
 	CachedTagsShared  = flujo.Step("tags", Tags, flujo.Cache(), flujo.ImmutableOutput())
+	CachedQuote       = flujo.Step("quote", QuoteJob, flujo.Cache())
+	CachedBox         = flujo.Step("box", BoxJob, flujo.Cache(), flujo.ImmutableOutput())
 	BreakerFail       = flujo.Step("fail", Fail, flujo.Retries(0))
 	BreakerFlaky      = flujo.Step("flaky", Flaky, flujo.Retries(0))
 	CountTo3          = flujo.Loop("count", flujo.Step("add", AddOne), AtLeast3)

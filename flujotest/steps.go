@@ -135,6 +135,28 @@ func Tags(_ context.Context, j Job) ([]string, error) {
 	return []string{j.Name, "tagged"}, nil
 }
 
+// Quote is an output that JSON does not carry whole: its currency is
+// unexported.
+type Quote struct {
+	Items    []string
+	currency string
+}
+
+// Currency returns the quote's currency.
+func (q Quote) Currency() string { return q.currency }
+
+// QuoteJob quotes j in euros.
+func QuoteJob(_ context.Context, j Job) (Quote, error) {
+	j.Calls.inc("quote")
+	return Quote{Items: []string{j.Name}, currency: "EUR"}, nil
+}
+
+// BoxJob returns j's tags behind an interface.
+func BoxJob(_ context.Context, j Job) (any, error) {
+	j.Calls.inc("box")
+	return []string{j.Name, "boxed"}, nil
+}
+
 // AddOne increments.
 func AddOne(_ context.Context, n int) (int, error) { return n + 1, nil }
 

@@ -53,6 +53,7 @@ func Rules() []Rule {
 		{"CacheStoresOnlySuccesses", TestCacheStoresOnlySuccesses},
 		{"CacheOffByConfig", TestCacheOffByConfig},
 		{"CacheTTL", TestCacheTTL},
+		{"CacheCompressionKeepsValues", TestCacheCompressionKeepsValues},
 		{"CachedFallbackResultIsCached", TestCachedFallbackResultIsCached},
 		{"LoopExitCondition", TestLoopExitCondition},
 		{"LoopMaxLoops", TestLoopMaxLoops},
@@ -402,6 +403,34 @@ func TestCacheTTL(t *testing.T, f EngineFactory) {
 	clock.Advance(time.Nanosecond)
 	if res, _ := run(t, e, CachedTagsTTL, Job{Name: "x", Calls: calls}); only(t, res).CacheHit {
 		t.Error("hit after the TTL")
+	}
+}
+
+// TestCacheCompressionKeepsValues: with cache_compression, a hit of a step
+// whose output JSON does not carry whole (an unexported field, an
+// interface) is the value the step returned, as without compression: such
+// outputs are stored as values, not encoded.
+func TestCacheCompressionKeepsValues(t *testing.T, f EngineFactory) {
+	cfg := cached()
+	cfg.CacheCompression, cfg.EnableAlgorithmOptimization = true, false // as flujogen's "packed" variant
+	e, _ := engine(t, f, cfg)
+	calls := NewCalls()
+	run(t, e, CachedQuote, Job{Name: "x", Calls: calls})
+	res, _ := run(t, e, CachedQuote, Job{Name: "x", Calls: calls})
+	if q, ok := res.Output.(Quote); !only(t, res).CacheHit || !ok || q.Currency() != "EUR" || !reflect.DeepEqual(q.Items, []string{"x"}) {
+		t.Errorf("quote hit %v output %#v; want a hit of [x] in EUR", only(t, res).CacheHit, res.Output)
+	}
+	res.Output.(Quote).Items[0] = "mutated"
+	if again, _ := run(t, e, CachedQuote, Job{Name: "x", Calls: calls}); !reflect.DeepEqual(again.Output.(Quote).Items, []string{"x"}) {
+		t.Errorf("a mutated hit changed the cached quote: %v", again.Output)
+	}
+	run(t, e, CachedBox, Job{Name: "y", Calls: calls})
+	res, _ = run(t, e, CachedBox, Job{Name: "y", Calls: calls})
+	if got, ok := res.Output.([]string); !only(t, res).CacheHit || !ok || !reflect.DeepEqual(got, []string{"y", "boxed"}) {
+		t.Errorf("box hit %v output %#v; want a hit of []string{y boxed}", only(t, res).CacheHit, res.Output)
+	}
+	if calls.Count("quote") != 1 || calls.Count("box") != 1 {
+		t.Errorf("steps called quote %d, box %d times; want once each", calls.Count("quote"), calls.Count("box"))
 	}
 }
 

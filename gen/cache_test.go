@@ -3,11 +3,13 @@ package gen
 import (
 	"context"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/flujo/flujo"
+	"github.com/flujo/flujo/flujotest"
 	"github.com/flujo/flujo/gen/testdata/hashing"
 	"github.com/flujo/flujo/gen/testdata/hashing/quiet"
 	"github.com/flujo/flujo/internal/analysis"
@@ -190,5 +192,31 @@ func TestTimeNeedsNoDeepCopy(t *testing.T) {
 	}
 	if strings.Contains(out, "c.At =") || strings.Contains(out, "v.loc") || !strings.Contains(out, "copy(c, v)") {
 		t.Errorf("a time.Time is deep-copied field by field, or a []time.Time element by element:\n%s", out)
+	}
+}
+
+// TestJSONLosesAsRuntime: flujogen decides which outputs cache_compression
+// stores encoded by the runtime's rule (runtime.CheckCodecType), on its
+// type model.
+func TestJSONLosesAsRuntime(t *testing.T) {
+	m, err := suiteModel()
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := &generator{model: m}
+	for key, rt := range map[string]reflect.Type{
+		"github.com/flujo/flujo/flujotest.Quote": reflect.TypeFor[flujotest.Quote](),
+		"github.com/flujo/flujo/flujotest.Job":   reflect.TypeFor[flujotest.Job](),
+		"[]string":                               reflect.TypeFor[[]string](),
+		"any":                                    reflect.TypeFor[any](),
+	} {
+		if _, ok := m.Types[key]; !ok {
+			t.Errorf("%s: not in the model", key)
+			continue
+		}
+		why := g.jsonLoses(key, map[string]bool{})
+		if rerr := runtime.CheckCodecType(rt); (why == "") != (rerr == nil) {
+			t.Errorf("%s: flujogen says %q, the runtime %v", key, why, rerr)
+		}
 	}
 }

@@ -30,7 +30,7 @@ var suiteVars = map[flujo.Node]string{
 	flujotest.MapEcho: "MapEcho", flujotest.MapFlakyInOrder: "MapFlakyInOrder", flujotest.Spend3: "Spend3",
 	flujotest.ParallelSpend: "ParallelSpend", flujotest.StateRetry: "StateRetry", flujotest.ParallelBlocks: "ParallelBlocks",
 	flujotest.History: "History", flujotest.ParallelPropagate: "ParallelPropagate", flujotest.ParallelIgnore: "ParallelIgnore",
-	flujotest.CachedTagsTTL: "CachedTagsTTL", flujotest.CachedTagsShared: "CachedTagsShared",
+	flujotest.CachedTagsTTL: "CachedTagsTTL", flujotest.CachedTagsShared: "CachedTagsShared", flujotest.CachedQuote: "CachedQuote", flujotest.CachedBox: "CachedBox",
 	flujotest.FanMergeUpdate: "FanMergeUpdate", flujotest.FanKeepFirst: "FanKeepFirst", flujotest.FanNoMerge: "FanNoMerge",
 	flujotest.FanErrorOnConflict: "FanErrorOnConflict", flujotest.MaybeConflict: "MaybeConflict",
 	flujotest.TwoFans: "TwoFans", flujotest.FailBeforeCached: "FailBeforeCached",

@@ -59,15 +59,18 @@ type leafPlan struct {
 	// function, "" when keys are the input's JSON (without
 	// enable_algorithm_optimization); copyFn the output's deep copy (""
 	// when no copy is needed: no references, ImmutableOutput, or values
-	// stored encoded); keyed selects runtime.ResultCacheK, whose collision
-	// check needs == to compare content.
+	// stored encoded); encoded that values are stored encoded
+	// (cache_compression, and JSON carries the output type); keyed selects
+	// runtime.ResultCacheK, whose collision check needs == to compare
+	// content.
 	cacheTTL time.Duration
 	// ownTTL: cacheTTL comes from the CacheTTL option or a step override,
 	// not from cache_ttl_seconds, and keeps its value through ImportConfig.
-	ownTTL bool
-	hashFn string
-	copyFn string
-	keyed  bool
+	ownTTL  bool
+	hashFn  string
+	copyFn  string
+	encoded bool
+	keyed   bool
 }
 
 func (g *generator) newPipeline(p *analysis.Pipeline) *pipelineGen {
@@ -201,7 +204,10 @@ func (pg *pipelineGen) planCache(lp *leafPlan) {
 	if cfg.EnableAlgorithmOptimization {
 		lp.hashFn = g.hashFunc(n.In.Type, n.Pos)
 	}
-	if !n.Options.ImmutableOutput && !cfg.CacheCompression {
+	// An output that JSON would not give back as it was is stored as a
+	// value, as without cache_compression (runtime.CheckCodecType).
+	lp.encoded = cfg.CacheCompression && g.jsonLoses(n.Out.Type, map[string]bool{}) == ""
+	if !n.Options.ImmutableOutput && !lp.encoded {
 		before := len(g.errs)
 		lp.copyFn = g.copyFunc(n.Out.Type, n.Pos)
 		for _, e := range g.errs[before:] { // the copies of cache hits: ImmutableOutput needs none

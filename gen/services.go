@@ -18,6 +18,17 @@ import (
 // latencies.
 func (pg *pipelineGen) monitoring() bool { return pg.g.cfg.Optimization.EnablePerformanceMonitoring }
 
+// compresses reports whether a cache of the executor stores values
+// encoded and compressed (cache_compression, for an output JSON carries).
+func (pg *pipelineGen) compresses() bool {
+	for _, lp := range pg.caches {
+		if lp.encoded {
+			return true
+		}
+	}
+	return false
+}
+
 // shrinks reports whether the executor has caches to give back under
 // memory pressure (the kernel's Parts shrink the pool).
 func (pg *pipelineGen) shrinks() bool { return len(pg.caches) > 0 }
@@ -37,7 +48,7 @@ func (pg *pipelineGen) fields() []jen.Code {
 			fields = append(fields, jen.Id("seed").Add(qr("Hash")).Comment("cache keys"))
 		}
 		fields = append(fields, jen.Id("coarse").Op("*").Add(qr("CoarseClock")).Comment("cache expiry against the system clock"))
-		if pg.g.cfg.Optimization.CacheCompression {
+		if pg.compresses() {
 			fields = append(fields, jen.Id("compressor").Op("*").Add(qr("Compressor")).Comment("shared by the caches"))
 		}
 	}
@@ -82,7 +93,7 @@ func (pg *pipelineGen) constructor(cfgCall jen.Code) []jen.Code {
 			c("e.coarse = coarse"),
 		)
 		codec := ""
-		if cfg.CacheCompression {
+		if pg.compresses() {
 			// Values are stored encoded and compressed: every hit decodes
 			// a fresh copy.
 			b = append(b, check("e.compressor, err = {}()", qr("NewCompressor")))
@@ -90,10 +101,12 @@ func (pg *pipelineGen) constructor(cfgCall jen.Code) []jen.Code {
 		}
 		for _, lp := range pg.caches {
 			args := []jen.Code{pg.cacheCtor(lp), qr("ResultCacheOptions"), durationLit(lp.cacheTTL)}
-			if codec != "" {
+			withCodec := ""
+			if lp.encoded {
+				withCodec = codec
 				args = append(args, qr("JSONCodec").Values(), qr("DefaultCompressAbove"))
 			}
-			b = append(b, check(fmt.Sprintf("e.%s, err = {}({}{MaxSize: %d, TTL: {}, Clock: cacheClock%s})", pg.cacheName(lp.n), cfg.CacheMaxSize, codec), args...))
+			b = append(b, check(fmt.Sprintf("e.%s, err = {}({}{MaxSize: %d, TTL: {}, Clock: cacheClock%s})", pg.cacheName(lp.n), cfg.CacheMaxSize, withCodec), args...))
 			b = append(b, c("e.coarse.Need({})", durationLit(lp.cacheTTL)))
 		}
 	}
@@ -185,7 +198,7 @@ func (pg *pipelineGen) emitServices(f *jen.File) {
 	}
 	if len(pg.caches) > 0 {
 		closing = append(closing, c("if e.coarse != nil { e.coarse.Close() }"))
-		if pg.g.cfg.Optimization.CacheCompression {
+		if pg.compresses() {
 			closing = append(closing, c("if e.compressor != nil { e.compressor.Close() }"))
 		}
 	}

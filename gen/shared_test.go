@@ -1,9 +1,14 @@
 package gen
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"log/slog"
+	"os"
+	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -151,5 +156,54 @@ func TestSharedBudgetGenerated(t *testing.T) {
 	}
 	if st := g.OptimizationStats().Distributed; st.BudgetReserved != 2 || st.BudgetRefused != 1 {
 		t.Fatalf("stats %+v", st)
+	}
+}
+
+// TestDistributedNotWired: a configuration file whose distributed section
+// shares something, given to an executor without flujo.WithShared, makes
+// both engines recommend "distributed-not-wired" and warn once when built;
+// with WithShared, neither does.
+func TestDistributedNotWired(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "flujo.json")
+	if err := os.WriteFile(path, []byte(`{"distributed": {"address": "127.0.0.1:6379", "budgets": false}}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	type executor interface {
+		PerformanceRecommendations() []runtime.Recommendation
+		Close(context.Context) error
+	}
+	engines := map[string]func(...flujo.CoreOption) (executor, error){
+		"generated": func(o ...flujo.CoreOption) (executor, error) {
+			return stalecheck.NewDoublerExecutor(append([]flujo.CoreOption{flujo.WithConfigFile(path)}, o...)...)
+		},
+		"core": func(o ...flujo.CoreOption) (executor, error) { return flujo.NewExecutorCoreFromFile(path, o...) },
+	}
+	for name, build := range engines {
+		for _, shared := range []bool{false, true} {
+			var log bytes.Buffer
+			opts := []flujo.CoreOption{flujo.WithLogger(slog.New(slog.NewTextHandler(&log, &slog.HandlerOptions{Level: slog.LevelWarn})))}
+			if shared {
+				opts = append(opts, flujo.WithShared(sharedtest.New().Replica()))
+			}
+			e, err := build(opts...)
+			if err != nil {
+				t.Fatalf("%s: %v", name, err)
+			}
+			var got []string
+			for _, r := range e.PerformanceRecommendations() {
+				if r.ID == "distributed-not-wired" {
+					got = append(got, r.Description)
+				}
+			}
+			warned := strings.Count(log.String(), "flujo.WithShared(store.Shared())")
+			e.Close(ctx)
+			switch {
+			case shared && (len(got) != 0 || warned != 0):
+				t.Errorf("%s with WithShared: recommended %q, warned %d times; want neither", name, got, warned)
+			case !shared && (len(got) != 1 || !strings.Contains(got[0], "flujo.WithShared(store.Shared())") || warned != 1):
+				t.Errorf("%s without WithShared: recommended %q, warned %d times (log %q); want distributed-not-wired once, saying how to fix it", name, got, warned, log.String())
+			}
+		}
 	}
 }

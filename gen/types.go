@@ -133,6 +133,49 @@ func (g *generator) copyFunc(key, pos string) string {
 	return name
 }
 
+// jsonLoses returns what JSON loses of a value of type key, or "" when it
+// carries all of it: runtime.CheckCodecType's rule (runtime's jsonLoses,
+// for outputs), on the type model.
+func (g *generator) jsonLoses(key string, seen map[string]bool) string {
+	t, ok := g.model.Types[key]
+	switch {
+	case !ok:
+		return key + " is not described"
+	case t.Kind == analysis.TypeInterface:
+		return key + " is an interface"
+	case seen[key] || t.EncodesItself:
+		return ""
+	}
+	seen[key] = true
+	switch t.Kind {
+	case analysis.TypePointer, analysis.TypeSlice, analysis.TypeArray, analysis.TypeMap:
+		return g.jsonLoses(t.Elem, seen)
+	case analysis.TypeStruct:
+		for _, f := range t.Fields {
+			switch {
+			case f.JSONSkip:
+				return key + "." + f.Name + ` is tagged json:"-"`
+			case !f.Exported && !(f.Embedded && g.embedsStruct(f.Type)):
+				return key + "." + f.Name + " is unexported"
+			}
+			if why := g.jsonLoses(f.Type, seen); why != "" {
+				return why
+			}
+		}
+	}
+	return ""
+}
+
+// embedsStruct reports whether key is a struct or a pointer to one: JSON
+// encodes the exported fields of such an embedded field, whatever its name.
+func (g *generator) embedsStruct(key string) bool {
+	t := g.model.Types[key]
+	if t != nil && t.Kind == analysis.TypePointer {
+		t = g.model.Types[t.Elem]
+	}
+	return t != nil && t.Kind == analysis.TypeStruct
+}
+
 // hasRefs reports whether values of key can reach memory a copy would
 // share.
 func (g *generator) hasRefs(key string, seen map[string]bool) bool {

@@ -154,8 +154,9 @@ func (c *ResultCache[V]) getPacked(cc *cacheCore[any], key uint64) (V, bool) {
 
 // Set stores v under key, replacing what was there. With a Codec, it
 // returns the encoding error, if any, and stores nothing then.
-func (c *ResultCache[V]) Set(key uint64, v V) error {
-	cc := c.core.Load()
+func (c *ResultCache[V]) Set(key uint64, v V) error { return c.setIn(c.core.Load(), key, v) }
+
+func (c *ResultCache[V]) setIn(cc *cacheCore[any], key uint64, v V) error {
 	if !c.encoded {
 		cc.set(key, v)
 		return nil
@@ -165,6 +166,21 @@ func (c *ResultCache[V]) Set(key uint64, v V) error {
 		return err
 	}
 	cc.set(key, b)
+	return nil
+}
+
+// SetFor is Set for an entry that lives at most ttl: less than the cache's
+// TTL when the value is a copy of one that expires sooner elsewhere (a
+// shared cache's). A ttl of 0 or less stores nothing.
+func (c *ResultCache[V]) SetFor(key uint64, v V, ttl time.Duration) error {
+	if ttl <= 0 {
+		return nil
+	}
+	cc := c.core.Load()
+	if err := c.setIn(cc, key, v); err != nil {
+		return err
+	}
+	cc.expireAfter(key, ttl)
 	return nil
 }
 
@@ -211,7 +227,10 @@ func (c *ResultCacheK[K, V]) getPacked(cc *cacheCore[any], key uint64, in K) (V,
 // Set stores v under key for input in, replacing what was there. With a
 // Codec, it returns the encoding error, if any, and stores nothing then.
 func (c *ResultCacheK[K, V]) Set(key uint64, in K, v V) error {
-	cc := c.core.Load()
+	return c.setIn(c.core.Load(), key, in, v)
+}
+
+func (c *ResultCacheK[K, V]) setIn(cc *cacheCore[any], key uint64, in K, v V) error {
 	if !c.encoded {
 		cc.set(key, cacheWithInput[K, V]{in: in, v: v})
 		return nil
@@ -221,6 +240,19 @@ func (c *ResultCacheK[K, V]) Set(key uint64, in K, v V) error {
 		return err
 	}
 	cc.set(key, cacheWithInput[K, []byte]{in: in, v: b})
+	return nil
+}
+
+// SetFor is Set for an entry that lives at most ttl, as ResultCache.SetFor.
+func (c *ResultCacheK[K, V]) SetFor(key uint64, in K, v V, ttl time.Duration) error {
+	if ttl <= 0 {
+		return nil
+	}
+	cc := c.core.Load()
+	if err := c.setIn(cc, key, in, v); err != nil {
+		return err
+	}
+	cc.expireAfter(key, ttl)
 	return nil
 }
 
@@ -404,6 +436,14 @@ func (cc *cacheCore[E]) get(key uint64) (E, bool) {
 }
 
 func (cc *cacheCore[E]) set(key uint64, e E) { cc.c.Set(key, e) }
+
+// expireAfter makes the entry of key expire within ttl when that is sooner
+// than the cache's TTL.
+func (cc *cacheCore[E]) expireAfter(key uint64, ttl time.Duration) {
+	if ttl < cc.ttl {
+		cc.c.SetExpiresAfter(key, ttl)
+	}
+}
 
 // collided turns the hit just counted for key into a miss.
 func (cc *cacheCore[E]) collided(key uint64) {

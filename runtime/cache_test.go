@@ -195,6 +195,61 @@ func TestResultCacheExpiresExactlyAtTTL(t *testing.T) {
 	}
 }
 
+// TestResultCacheSetFor: an entry stored with SetFor lives the shorter of
+// its own time and the cache's TTL; a time of 0 or less stores nothing.
+func TestResultCacheSetFor(t *testing.T) {
+	for _, codec := range []Codec{nil, JSONCodec{}} {
+		t.Run(fmt.Sprintf("%T", codec), func(t *testing.T) {
+			clock := NewFakeClock(0)
+			o := cacheTestOpts(clock) // TTL 10 s
+			o.Codec = codec
+			c, err := NewResultCache[string](o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			k, err := NewResultCacheK[string, string](o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer k.Close()
+			_ = c.SetFor(1, "short", 2*time.Second)
+			_ = c.SetFor(2, "long", time.Hour)
+			_ = c.SetFor(3, "none", 0)
+			_ = k.SetFor(1, "in", "short", 2*time.Second)
+			_ = k.SetFor(2, "in", "long", time.Hour)
+			_ = k.SetFor(3, "in", "none", -time.Second)
+			if _, ok := c.Get(3); ok {
+				t.Error("ResultCache: SetFor with no time left stored the entry")
+			}
+			if _, ok := k.Get(3, "in"); ok {
+				t.Error("ResultCacheK: SetFor with no time left stored the entry")
+			}
+			clock.Advance(2*time.Second - 1)
+			if _, ok := c.Get(1); !ok {
+				t.Error("ResultCache: entry gone before its own time")
+			}
+			if _, ok := k.Get(1, "in"); !ok {
+				t.Error("ResultCacheK: entry gone before its own time")
+			}
+			clock.Advance(1)
+			if v, ok := c.Get(1); ok {
+				t.Errorf("ResultCache: %q served after its own time", v)
+			}
+			if v, ok := k.Get(1, "in"); ok {
+				t.Errorf("ResultCacheK: %q served after its own time", v)
+			}
+			clock.Advance(8 * time.Second) // the cache's TTL
+			if v, ok := c.Get(2); ok {
+				t.Errorf("ResultCache: %q served past the cache's TTL", v)
+			}
+			if v, ok := k.Get(2, "in"); ok {
+				t.Errorf("ResultCacheK: %q served past the cache's TTL", v)
+			}
+		})
+	}
+}
+
 // cacheZeroHash is the worst hash function: every input collides.
 func cacheZeroHash(string) uint64 { return 0 }
 

@@ -140,6 +140,7 @@ const (
 func Recommend(s Stats, cfg OptimizationConfig) []Recommendation {
 	rules := []func(Stats, OptimizationConfig) []Recommendation{
 		recommendRuleDistributedDegraded,
+		recommendRuleDistributedNotWired,
 		recommendRuleMemoryPressure,
 		recommendRuleCacheAdmissionResume,
 		recommendRuleErrorsLowRecovery,
@@ -606,3 +607,27 @@ func recommendRuleDistributedDegraded(s Stats, _ OptimizationConfig) []Recommend
 		Priority: PriorityHigh,
 	}}
 }
+
+// recommendRuleDistributedNotWired: the configuration file's distributed
+// section turns sharing on, but the executor was given no shared services,
+// so it shares nothing with the other replicas. The fix is in the code
+// that builds the executor.
+func recommendRuleDistributedNotWired(s Stats, _ OptimizationConfig) []Recommendation {
+	d := s.Distributed
+	if !d.Configured || d.Enabled {
+		return nil
+	}
+	return []Recommendation{{
+		ID:          "distributed-not-wired",
+		Description: DistributedNotWired,
+		Impact:      "each replica keeps its results, breakers and budgets to itself until the executor is given the store's services",
+		Priority:    PriorityHigh,
+	}}
+}
+
+// DistributedNotWired says that an executor's configuration turns sharing
+// on while the executor was given no shared services, and how to fix it:
+// the description of the recommendation "distributed-not-wired", which
+// executors also log at warn level when they are built.
+const DistributedNotWired = "the configuration's distributed section turns sharing on, but the executor was given no shared services, so it shares nothing with the other replicas; " +
+	"build the store from the same file and pass its services: store, err := redis.FromConfigFile(ctx, path) (github.com/flujo/flujo/contrib/redis), then flujo.WithShared(store.Shared())"

@@ -57,9 +57,11 @@ func (s *Shared) Timeout() time.Duration {
 // sharing one server keep apart. Values are the runtime's encoding of an
 // input and its output.
 type SharedCache interface {
-	// Get returns the value stored under key; ok is false when there is
-	// none. err reports that the store did not answer.
-	Get(ctx context.Context, key string) (val []byte, ok bool, err error)
+	// Get returns the value stored under key and how long it has left to
+	// live, 0 when it does not expire; ok is false when there is none. err
+	// reports that the store did not answer. The executor keeps the local
+	// copy of a hit no longer than ttl.
+	Get(ctx context.Context, key string) (val []byte, ttl time.Duration, ok bool, err error)
 	// Set stores val under key for ttl.
 	Set(ctx context.Context, key string, val []byte, ttl time.Duration) error
 }
@@ -168,6 +170,12 @@ type Reservation interface {
 type StatsShared struct {
 	// Enabled reports that the executor has shared services.
 	Enabled bool `json:"enabled"`
+	// Configured reports that the executor's configuration file
+	// (flujo.WithConfigFile) has a distributed section that shares a
+	// part. Without Enabled, it was given no shared services
+	// (flujo.WithShared) and shares nothing: the recommendation
+	// "distributed-not-wired" says so.
+	Configured bool `json:"configured"`
 	// Store names the store ("redis 127.0.0.1:6379"), its password
 	// redacted.
 	Store string `json:"store"`

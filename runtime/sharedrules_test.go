@@ -100,6 +100,31 @@ func TestCheckSharedCacheTypes(t *testing.T) {
 	}
 }
 
+func TestCheckCodecType(t *testing.T) {
+	for _, c := range []struct {
+		t    reflect.Type
+		want string // in the error; "" for none
+	}{
+		{reflect.TypeFor[string](), ""},
+		{reflect.TypeFor[*jsonAll](), ""},
+		{reflect.TypeFor[jsonText](), ""}, // encodes itself
+		{reflect.TypeFor[[]jsonHidden](), "output[i].tenant is unexported"},
+		{reflect.TypeFor[jsonDash](), `output.Token is tagged json:"-"`},
+		{reflect.TypeFor[jsonDeepIface](), "output.Meta[k][i] is an interface"},
+		{reflect.TypeFor[any](), "output is an interface"},
+		{reflect.TypeFor[fmt.Stringer](), "output is an interface"},
+		{reflect.TypeFor[jsonHashable](), "output.id is unexported"}, // hashing itself says nothing of decoding
+	} {
+		err := CheckCodecType(c.t)
+		switch {
+		case c.want == "" && err != nil:
+			t.Errorf("%v: %v; want JSON to carry it", c.t, err)
+		case c.want != "" && (err == nil || !strings.Contains(err.Error(), c.want)):
+			t.Errorf("%v: %v; want an error with %q", c.t, err, c.want)
+		}
+	}
+}
+
 func TestSharedCacheInputAmbiguous(t *testing.T) {
 	for _, c := range []struct {
 		in   any

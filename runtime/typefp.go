@@ -137,10 +137,11 @@ func SharedCacheKeyPrefix(pipeline, step, types string) string {
 // Types that encode themselves (json.Marshaler, encoding.TextMarshaler) are
 // taken as they encode, and types that hash themselves (Hashable) as their
 // JSON encoding tells values apart: keep it in step with Hash64. An
-// output's unexported fields do not travel, as with cache_compression. Executors call it once per cached step, when they
-// build it; such a step is cached by each replica on its own.
+// output's unexported fields do not travel. Executors call it once per
+// cached step, when they build it; such a step is cached by each replica
+// on its own.
 func CheckSharedCacheTypes(in, out reflect.Type) error {
-	if why := jsonLoses(in, "input", map[reflect.Type]bool{}); why != "" {
+	if why := jsonLoses(in, "input", map[reflect.Type]bool{}, true); why != "" {
 		return fmt.Errorf("the input type %v: %s", in, why)
 	}
 	o := out
@@ -153,14 +154,32 @@ func CheckSharedCacheTypes(in, out reflect.Type) error {
 	return nil
 }
 
+// CheckCodecType reports why a cache that stores values of type t encoded
+// as JSON (cache_compression) would not hand back the value it was given,
+// or nil when JSON carries t faithfully: t may not be, nor hold, an
+// interface (JSON drops the dynamic type: a hit would be a map, a float64
+// or nil), nor hold a field that JSON leaves out (unexported, or tagged
+// "-"). Types that encode themselves (json.Marshaler,
+// encoding.TextMarshaler) are taken as they encode. With cache_compression,
+// both engines store the results of a step whose output type fails it as
+// values, deep-copied as without compression, rather than encoded;
+// flujogen decides the same from its type model (keep the two in step).
+func CheckCodecType(t reflect.Type) error {
+	if why := jsonLoses(t, "output", map[reflect.Type]bool{}, false); why != "" {
+		return fmt.Errorf("the output type %v: %s", t, why)
+	}
+	return nil
+}
+
 var (
 	jsonMarshalerType = reflect.TypeFor[json.Marshaler]()
 	textMarshalerType = reflect.TypeFor[encoding.TextMarshaler]()
 )
 
 // jsonLoses returns what JSON loses of a value of type t, reached at path,
-// or "" when it encodes all of it.
-func jsonLoses(t reflect.Type, path string, seen map[reflect.Type]bool) string {
+// or "" when it encodes all of it. hashable takes a type that hashes
+// itself (Hashable) as told apart by its encoding, as inputs are.
+func jsonLoses(t reflect.Type, path string, seen map[reflect.Type]bool, hashable bool) string {
 	if t == nil {
 		return path + " has no type"
 	}
@@ -173,14 +192,14 @@ func jsonLoses(t reflect.Type, path string, seen map[reflect.Type]bool) string {
 	seen[t] = true
 	// A method of *T does not encode a T that is not addressable (the
 	// input itself, a map value): only t's own method set counts.
-	if t.Implements(jsonMarshalerType) || t.Implements(textMarshalerType) || t.Implements(hashableType) {
+	if t.Implements(jsonMarshalerType) || t.Implements(textMarshalerType) || (hashable && t.Implements(hashableType)) {
 		return ""
 	}
 	switch t.Kind() {
 	case reflect.Pointer, reflect.Slice, reflect.Array:
-		return jsonLoses(t.Elem(), path+"[i]", seen)
+		return jsonLoses(t.Elem(), path+"[i]", seen, hashable)
 	case reflect.Map:
-		return jsonLoses(t.Elem(), path+"[k]", seen)
+		return jsonLoses(t.Elem(), path+"[k]", seen, hashable)
 	case reflect.Struct:
 		for i := range t.NumField() {
 			f := t.Field(i)
@@ -192,7 +211,7 @@ func jsonLoses(t reflect.Type, path string, seen map[reflect.Type]bool) string {
 				// struct, whatever its name.
 				return path + "." + f.Name + " is unexported"
 			}
-			if why := jsonLoses(f.Type, path+"."+f.Name, seen); why != "" {
+			if why := jsonLoses(f.Type, path+"."+f.Name, seen, hashable); why != "" {
 				return why
 			}
 		}

@@ -18,8 +18,9 @@ import (
 // wins) in a bounded map that a background goroutine drains. For each, a
 // script (one round trip, atomic) records an open breaker in the sorted
 // set <prefix>brk:open, scored by the end of its open period in Unix
-// milliseconds, removes a closed one, and publishes the transition on the
-// channel <prefix>brk.
+// milliseconds, removes a closed one when the score is still the one this
+// store's open wrote (a later open from another replica survives the
+// close), and publishes the transition on the channel <prefix>brk.
 //
 // Subscribe listens on the channel (rueidis resubscribes after a
 // reconnect) and, every reconcile interval, reads the open breakers of the
@@ -39,7 +40,7 @@ type breakers struct {
 	sending sync.Mutex
 
 	mu      sync.Mutex
-	pending map[string]runtime.BreakerTransition
+	pending map[string]queued
 	own     map[string]int64 // breaker -> end of the open period this store published, Unix ms
 
 	subMu  sync.Mutex
@@ -54,7 +55,7 @@ func newBreakers(s *Store, max int) *breakers {
 		chann:   s.prefix + "brk",
 		max:     max,
 		signal:  make(chan struct{}, 1),
-		pending: map[string]runtime.BreakerTransition{},
+		pending: map[string]queued{},
 		own:     map[string]int64{},
 		subs:    map[*subscription]func(){},
 	}
@@ -74,10 +75,18 @@ func (b *breakers) stopAll() {
 	}
 }
 
+// queued is a transition waiting to be sent. For a close, opened is the
+// end of the open period (Unix ms) this store published last for the
+// breaker, 0 when none: the close removes that open only.
+type queued struct {
+	t      runtime.BreakerTransition
+	opened int64
+}
+
 // publishScript records a transition and publishes it.
 // KEYS[1]: the sorted set of open breakers. ARGV: breaker key, state
-// ("open", "closed" or "half-open"), end of the open period (Unix ms),
-// message, channel.
+// ("open", "closed" or "half-open"), end of the open period (Unix ms; for
+// a close, that of the open it ends), message, channel.
 var publishScript = rueidis.NewLuaScript(`
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
@@ -87,7 +96,10 @@ if ARGV[2] == 'open' then
     redis.call('ZADD', KEYS[1], 'GT', ARGV[3], ARGV[1])
   end
 elseif ARGV[2] == 'closed' then
-  redis.call('ZREM', KEYS[1], ARGV[1])
+  local score = redis.call('ZSCORE', KEYS[1], ARGV[1])
+  if score and tonumber(score) == tonumber(ARGV[3]) then
+    redis.call('ZREM', KEYS[1], ARGV[1])
+  end
 end
 local last = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')
 if last[2] then
@@ -106,13 +118,15 @@ func (b *breakers) Publish(t runtime.BreakerTransition) {
 		b.mu.Unlock()
 		return
 	}
-	b.pending[t.Key] = t
+	q := queued{t: t}
 	switch t.State {
 	case runtime.BreakerOpen:
 		b.own[t.Key] = t.Until.UnixMilli()
 	case runtime.BreakerClosed:
+		q.opened = b.own[t.Key]
 		delete(b.own, t.Key)
 	}
+	b.pending[t.Key] = q
 	b.mu.Unlock()
 	select {
 	case b.signal <- struct{}{}:
@@ -144,13 +158,13 @@ func (b *breakers) writeLoop() {
 		b.sending.Lock()
 		b.mu.Lock()
 		batch := b.pending
-		b.pending = make(map[string]runtime.BreakerTransition, len(batch))
+		b.pending = make(map[string]queued, len(batch))
 		b.mu.Unlock()
 		failed := false
-		for key, t := range batch {
-			if failed || b.write(t) != nil {
+		for key, q := range batch {
+			if failed || b.write(q) != nil {
 				failed = true
-				b.requeue(key, t)
+				b.requeue(key, q)
 			}
 		}
 		b.sending.Unlock()
@@ -167,19 +181,19 @@ func (b *breakers) flush() {
 	b.sending.Lock()
 	defer b.sending.Unlock()
 	b.mu.Lock()
-	queued := len(b.pending)
+	n := len(b.pending)
 	b.mu.Unlock()
 	// A replica that stops right after its breaker opened tries the server
 	// once more, so that the open is not lost with it.
-	if queued == 0 || (!b.s.healthy.Load() && !b.s.connect()) {
+	if n == 0 || (!b.s.healthy.Load() && !b.s.connect()) {
 		return
 	}
 	b.mu.Lock()
 	batch := b.pending
-	b.pending = map[string]runtime.BreakerTransition{}
+	b.pending = map[string]queued{}
 	b.mu.Unlock()
-	for _, t := range batch {
-		if b.write(t) != nil {
+	for _, q := range batch {
+		if b.write(q) != nil {
 			return
 		}
 	}
@@ -187,19 +201,19 @@ func (b *breakers) flush() {
 
 // requeue puts back a transition that could not be sent, unless a later
 // one of the same breaker is waiting or its open period is over.
-func (b *breakers) requeue(key string, t runtime.BreakerTransition) {
-	if t.State == runtime.BreakerOpen && !t.Until.After(time.Now()) {
+func (b *breakers) requeue(key string, q queued) {
+	if q.t.State == runtime.BreakerOpen && !q.t.Until.After(time.Now()) {
 		return
 	}
 	b.mu.Lock()
 	if _, later := b.pending[key]; !later {
-		b.pending[key] = t
+		b.pending[key] = q
 	}
 	b.mu.Unlock()
 }
 
-func (b *breakers) write(t runtime.BreakerTransition) error {
-	s := b.s
+func (b *breakers) write(q queued) error {
+	s, t := b.s, q.t
 	if t.State == runtime.BreakerOpen && !t.Until.After(time.Now()) {
 		return nil // over already: nothing to share
 	}
@@ -208,12 +222,19 @@ func (b *breakers) write(t runtime.BreakerTransition) error {
 		return err
 	}
 	defer c.cancel()
-	until := strconv.FormatInt(t.Until.UnixMilli(), 10)
-	if t.State != runtime.BreakerOpen {
-		until = "0"
+	// until goes in the message: the end of an open period, 0 for the
+	// other states. period goes to the script: the open period to record,
+	// or the one a close ends (0, none: it removes nothing).
+	until, period := "0", "0"
+	switch t.State {
+	case runtime.BreakerOpen:
+		until = strconv.FormatInt(t.Until.UnixMilli(), 10)
+		period = until
+	case runtime.BreakerClosed:
+		period = strconv.FormatInt(q.opened, 10)
 	}
 	msg := encodeTransition(s.id, t.State, until, t.Key)
-	err = publishScript.Exec(c.ctx, c.cl, []string{b.index}, []string{t.Key, t.State.String(), until, msg, b.chann}).Error()
+	err = publishScript.Exec(c.ctx, c.cl, []string{b.index}, []string{t.Key, t.State.String(), period, msg, b.chann}).Error()
 	if err = s.end(s.ctx, c, err); err == nil {
 		s.brkPublished.Add(1)
 	}

@@ -7,31 +7,41 @@ import (
 	"github.com/redis/rueidis"
 )
 
-// cache is the store's runtime.SharedCache: GET and SET with PX, each
-// bounded by the command timeout, on the key the executor gives behind the
-// store's key prefix.
+// cache is the store's runtime.SharedCache: GET with PTTL, and SET with
+// PX, each bounded by the command timeout, on the key the executor gives
+// behind the store's key prefix.
 type cache struct{ s *Store }
 
-// Get returns the value stored under key (behind the key prefix); ok is
-// false when there is none. err reports that the server did not answer in
-// time.
-func (ca cache) Get(ctx context.Context, key string) ([]byte, bool, error) {
+// Get returns the value stored under key (behind the key prefix) and the
+// time it has left (PTTL, sent with the GET in one round trip; 0 when it
+// does not expire); ok is false when there is none. err reports that the
+// server did not answer in time.
+func (ca cache) Get(ctx context.Context, key string) ([]byte, time.Duration, bool, error) {
 	s := ca.s
 	c, err := s.begin(ctx)
 	if err != nil {
-		return nil, false, err
+		return nil, 0, false, err
 	}
 	defer c.cancel()
-	val, err := c.cl.Do(c.ctx, c.cl.B().Get().Key(s.prefix+key).Build()).AsBytes()
-	switch {
-	case err == nil:
-		s.cacheHits.Add(1)
-		return val, true, nil
-	case rueidis.IsRedisNil(err):
-		s.cacheMisses.Add(1)
-		return nil, false, nil
+	key = s.prefix + key
+	res := c.cl.DoMulti(c.ctx, c.cl.B().Get().Key(key).Build(), c.cl.B().Pttl().Key(key).Build())
+	val, err := res[0].AsBytes()
+	var ms int64
+	if err == nil {
+		ms, err = res[1].AsInt64()
 	}
-	return nil, false, s.end(ctx, c, err)
+	switch {
+	case err == nil && ms == -1: // no expiry
+		s.cacheHits.Add(1)
+		return val, 0, true, nil
+	case err == nil && ms > 0:
+		s.cacheHits.Add(1)
+		return val, time.Duration(ms) * time.Millisecond, true, nil
+	case err == nil, rueidis.IsRedisNil(err): // none, or expired between the two
+		s.cacheMisses.Add(1)
+		return nil, 0, false, nil
+	}
+	return nil, 0, false, s.end(ctx, c, err)
 }
 
 // Set stores val under key (behind the key prefix) for ttl, rounded up to

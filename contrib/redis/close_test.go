@@ -62,3 +62,16 @@ func TestCloseSendsTheOpenJustMade(t *testing.T) {
 		other.Close()
 	}
 }
+
+// TestStatsAfterClose: a closed store does not claim health.
+func TestStatsAfterClose(t *testing.T) {
+	srv := redistest.Start(t)
+	s := newStore(t, config(t, srv))
+	if !s.Stats().Healthy {
+		t.Fatal("not healthy with the server up")
+	}
+	s.Close()
+	if st := s.Stats(); st.Healthy || st.LastError != redis.ErrClosed.Error() {
+		t.Fatalf("Stats after Close = %+v; want Healthy false, LastError %q", st, redis.ErrClosed)
+	}
+}

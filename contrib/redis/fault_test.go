@@ -36,7 +36,7 @@ func TestKillAndRestart(t *testing.T) {
 	before := a.Stats()
 	for i := 0; i < 50; i++ {
 		start := time.Now()
-		_, ok, err := cache.Get(ctx, "k")
+		_, _, ok, err := cache.Get(ctx, "k")
 		if d := time.Since(start); d > failFast {
 			t.Fatalf("Get %d with the server down took %v", i, d)
 		}
@@ -53,7 +53,7 @@ func TestKillAndRestart(t *testing.T) {
 		t.Fatalf("stats with the server down: %+v (before %+v); want 100 more calls, all degraded, unhealthy, a last error", st, before)
 	}
 	t.Logf("last error: %s", st.LastError)
-	_, _, err := cache.Get(ctx, "k")
+	_, _, _, err := cache.Get(ctx, "k")
 	if !errors.Is(err, redis.ErrDegraded) {
 		t.Errorf("Get while unhealthy: %v; want ErrDegraded", err)
 	}
@@ -65,7 +65,7 @@ func TestKillAndRestart(t *testing.T) {
 	t.Logf("sharing resumed %v after the restart", took)
 	// B's own probe finds the server again within its probe interval.
 	eventually(t, 10*time.Second, "Get on B after the restart", func() bool {
-		got, ok, err := b.Shared().Cache.Get(ctx, "k2")
+		got, _, ok, err := b.Shared().Cache.Get(ctx, "k2")
 		return string(got) == "v2" && ok && err == nil
 	})
 	if !a.Stats().Healthy {
@@ -95,7 +95,7 @@ func TestDownAtStart(t *testing.T) {
 	if st := s.Stats(); st.Healthy || st.LastError == "" {
 		t.Fatalf("stats with the server down at start: %+v; want unhealthy with a last error", st)
 	}
-	if _, _, err := s.Shared().Cache.Get(ctx, "k"); !errors.Is(err, redis.ErrDegraded) {
+	if _, _, _, err := s.Shared().Cache.Get(ctx, "k"); !errors.Is(err, redis.ErrDegraded) {
 		t.Fatalf("Get: %v, want ErrDegraded", err)
 	}
 	srv.Restart()
@@ -133,7 +133,7 @@ func TestSlowServer(t *testing.T) {
 	var slowest time.Duration
 	for i := 0; i < 20; i++ {
 		start := time.Now()
-		_, ok, err := cache.Get(ctx, "k")
+		_, _, ok, err := cache.Get(ctx, "k")
 		d := time.Since(start)
 		slowest = max(slowest, d)
 		if d > failFast {
@@ -151,7 +151,7 @@ func TestSlowServer(t *testing.T) {
 		t.Fatalf("stats while asleep: %+v; want 20 degraded", st)
 	}
 	eventually(t, 10*time.Second, "served after the sleep", func() bool {
-		got, ok, err := cache.Get(ctx, "k")
+		got, _, ok, err := cache.Get(ctx, "k")
 		return err == nil && ok && string(got) == "v"
 	})
 }
@@ -171,7 +171,7 @@ func TestSlowServerUnderExecutor(t *testing.T) {
 	get := func(within time.Duration) error {
 		ctx, cancel := context.WithTimeout(context.Background(), within)
 		defer cancel()
-		_, _, err := cache.Get(ctx, "k")
+		_, _, _, err := cache.Get(ctx, "k")
 		return err
 	}
 	srv.Sleep(time.Second)

@@ -78,7 +78,7 @@ func TestCallsAfterClose(t *testing.T) {
 	s.Close()
 	stop()
 	s.Close() // twice is fine
-	if _, _, err := s.Shared().Cache.Get(context.Background(), "k"); err != ErrClosed {
+	if _, _, _, err := s.Shared().Cache.Get(context.Background(), "k"); err != ErrClosed {
 		t.Fatalf("Get after Close: %v, want ErrClosed", err)
 	}
 	s.Shared().Breakers.Publish(runtime.BreakerTransition{Key: "k", State: runtime.BreakerClosed}) // does not block

@@ -49,7 +49,7 @@ func replicaMain() int {
 		}
 		fmt.Println("set")
 	case "cache-get":
-		v, ok, err := sh.Cache.Get(ctx, "shared-key")
+		v, _, ok, err := sh.Cache.Get(ctx, "shared-key")
 		if err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			return 1

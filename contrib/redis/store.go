@@ -264,12 +264,12 @@ func (s *Store) Shared() runtime.Shared {
 
 // Stats returns the store's figures: calls, degraded calls, the last
 // error (its password redacted) and the figures of each part.
-// BudgetLocal is the executor's to count.
+// BudgetLocal is the executor's to count. A closed store is not healthy.
 func (s *Store) Stats() runtime.StatsShared {
 	return runtime.StatsShared{
 		Enabled:          s.cfg.Enabled(),
 		Store:            s.name,
-		Healthy:          s.healthy.Load(),
+		Healthy:          s.healthy.Load() && s.ctx.Err() == nil,
 		Calls:            s.calls.Load(),
 		Degraded:         s.degraded.Load(),
 		LastError:        s.lastError(),
@@ -288,7 +288,8 @@ func (s *Store) String() string { return s.name }
 // Close sends the breaker transitions and budget commits still queued
 // (when the server answers), stops the background work (connecting, health
 // probes, breaker messages, commits sent again) and closes the
-// connections. Calls after Close return ErrClosed.
+// connections. Calls after Close return ErrClosed, and Stats reports the
+// store unhealthy, its last error ErrClosed.
 func (s *Store) Close() {
 	s.closeOnce.Do(func() {
 		if s.brk != nil {
@@ -302,6 +303,9 @@ func (s *Store) Close() {
 			s.brk.stopAll()
 		}
 		s.wg.Wait()
+		s.healthy.Store(false)
+		msg := ErrClosed.Error()
+		s.lastErr.Store(&msg)
 		if b := s.cl.Load(); b != nil {
 			b.c.Close()
 		}

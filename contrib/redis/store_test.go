@@ -77,16 +77,26 @@ func TestCacheSharedAcrossStores(t *testing.T) {
 	a, b := newStore(t, cfg).Shared().Cache, newStore(t, cfg).Shared().Cache
 	ctx := context.Background()
 
-	if _, ok, err := b.Get(ctx, "test:k"); ok || err != nil {
+	if _, _, ok, err := b.Get(ctx, "test:k"); ok || err != nil {
 		t.Fatalf("Get before Set: ok %v, err %v; want a miss", ok, err)
 	}
 	val := []byte("value \x00\xff binary")
 	if err := a.Set(ctx, "test:k", val, time.Minute); err != nil {
 		t.Fatalf("Set on A: %v", err)
 	}
-	got, ok, err := b.Get(ctx, "test:k")
+	got, left, ok, err := b.Get(ctx, "test:k")
 	if err != nil || !ok || string(got) != string(val) {
 		t.Fatalf("Get on B = %q, %v, %v; want %q, true, nil", got, ok, err, val)
+	}
+	// Get reports the time the entry has left (0: it does not expire).
+	if left <= 55*time.Second || left > time.Minute {
+		t.Fatalf("Get on B: %v left; want up to the minute it was stored for", left)
+	}
+	if err := a.Set(ctx, "test:forever", val, 0); err != nil {
+		t.Fatal(err)
+	}
+	if _, left, ok, err := b.Get(ctx, "test:forever"); !ok || err != nil || left != 0 {
+		t.Fatalf("Get of an entry without expiry: %v left, %v, %v; want 0, true, nil", left, ok, err)
 	}
 
 	// The TTL applies on the server: the entry is gone after it.
@@ -99,7 +109,7 @@ func TestCacheSharedAcrossStores(t *testing.T) {
 		t.Fatalf("PTTL = %d, %v; want 1..100 ms", pttl, err)
 	}
 	eventually(t, 5*time.Second, "entry expired", func() bool {
-		_, ok, err := b.Get(ctx, "test:short")
+		_, _, ok, err := b.Get(ctx, "test:short")
 		return !ok && err == nil
 	})
 }
@@ -115,13 +125,13 @@ func TestCacheKeyPrefix(t *testing.T) {
 	if err := p.Set(ctx, "c:k", []byte("prod"), time.Minute); err != nil {
 		t.Fatal(err)
 	}
-	if got, ok, err := s.Get(ctx, "c:k"); ok || err != nil {
+	if got, _, ok, err := s.Get(ctx, "c:k"); ok || err != nil {
 		t.Fatalf("staging read %q, %v, %v of prod's entry; want a miss", got, ok, err)
 	}
 	if err := s.Set(ctx, "c:k", []byte("staging"), time.Minute); err != nil {
 		t.Fatal(err)
 	}
-	if got, ok, err := p.Get(ctx, "c:k"); !ok || err != nil || string(got) != "prod" {
+	if got, _, ok, err := p.Get(ctx, "c:k"); !ok || err != nil || string(got) != "prod" {
 		t.Fatalf("prod read %q, %v, %v; want its own entry", got, ok, err)
 	}
 	raw := rawClient(t, srv)
@@ -207,7 +217,7 @@ func TestPasswordNeverShown(t *testing.T) {
 	if want := "redis redis://app:xxxxx@" + srv.Addr; st.Store != want {
 		t.Errorf("Store = %q, want %q", st.Store, want)
 	}
-	_, _, err := s.Shared().Cache.Get(context.Background(), "k")
+	_, _, _, err := s.Shared().Cache.Get(context.Background(), "k")
 	if !errors.Is(err, redis.ErrDegraded) {
 		t.Fatalf("Get on an unauthenticated store: %v, want ErrDegraded", err)
 	}
@@ -275,6 +285,42 @@ func TestBreakerReadBack(t *testing.T) {
 	c := newStore(t, cfg)
 	if got := collect(t, c).next(t, time.Second); got.Key != "p/lost" {
 		t.Fatalf("late replica applied %+v, want p/lost", got)
+	}
+}
+
+// TestBreakerCloseKeepsLaterOpen: a replica's close removes from brk:open
+// the open it wrote, never one that another replica wrote since.
+func TestBreakerCloseKeepsLaterOpen(t *testing.T) {
+	srv := redistest.Start(t)
+	cfg := config(t, srv)
+	a, b := newStore(t, cfg), newStore(t, cfg)
+	raw, ctx := rawClient(t, srv), context.Background()
+	recorded := func() (until int64, ok bool) {
+		f, err := raw.Do(ctx, raw.B().Zscore().Key(cfg.KeyPrefix+"brk:open").Member("p/s").Build()).AsFloat64()
+		if rueidis.IsRedisNil(err) {
+			return 0, false
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		return int64(f), true
+	}
+	publish := func(s *redis.Store, tr runtime.BreakerTransition) {
+		n := s.Stats().BreakerPublished
+		s.Shared().Breakers.Publish(tr)
+		eventually(t, 2*time.Second, "transition sent", func() bool { return s.Stats().BreakerPublished == n+1 })
+	}
+	now := time.Now()
+	untilA, untilB := now.Add(time.Minute), now.Add(2*time.Minute)
+	publish(a, runtime.BreakerTransition{Key: "p/s", State: runtime.BreakerOpen, Until: untilA})
+	publish(b, runtime.BreakerTransition{Key: "p/s", State: runtime.BreakerOpen, Until: untilB})
+	publish(a, runtime.BreakerTransition{Key: "p/s", State: runtime.BreakerClosed})
+	if got, ok := recorded(); !ok || got != untilB.UnixMilli() {
+		t.Fatalf("after A's close, brk:open holds p/s until %d (%v); want B's later open, until %d", got, ok, untilB.UnixMilli())
+	}
+	publish(b, runtime.BreakerTransition{Key: "p/s", State: runtime.BreakerClosed})
+	if got, ok := recorded(); ok {
+		t.Fatalf("after B's close, brk:open still holds p/s until %d; want it removed", got)
 	}
 }
 

@@ -363,6 +363,10 @@ type Type struct {
 	PtrHasHashMethod bool `json:"ptrHasHashMethod,omitempty"`
 	// ReportsUsage reports that the value method set has Usage() flujo.Usage.
 	ReportsUsage bool `json:"reportsUsage,omitempty"`
+	// EncodesItself reports that the value method set has MarshalJSON or
+	// MarshalText (json.Marshaler, encoding.TextMarshaler): JSON takes the
+	// type as it encodes.
+	EncodesItself bool `json:"encodesItself,omitempty"`
 	// IsTime marks time.Time.
 	IsTime bool `json:"isTime,omitempty"`
 	// Pos is the position of a named type's declaration, when it was
@@ -380,6 +384,8 @@ type Field struct {
 	Exported bool `json:"exported"`
 	// Embedded reports an embedded field.
 	Embedded bool `json:"embedded,omitempty"`
+	// JSONSkip reports a field tagged json:"-", which JSON leaves out.
+	JSONSkip bool `json:"jsonSkip,omitempty"`
 	// Pos is the field's declaration position, when loaded from source.
 	Pos string `json:"pos,omitempty"`
 }

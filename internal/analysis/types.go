@@ -2,6 +2,7 @@ package analysis
 
 import (
 	"go/types"
+	"reflect"
 )
 
 // typeTable holds the structural descriptions of the model's types.
@@ -108,6 +109,7 @@ func (tt *typeTable) describe(t types.Type, a *analyzer) string {
 				Type:     tt.describe(f.Type(), a),
 				Exported: f.Exported(),
 				Embedded: f.Embedded(),
+				JSONSkip: reflect.StructTag(u.Tag(i)).Get("json") == "-",
 				Pos:      a.sourcePos(f),
 			})
 		}
@@ -134,7 +136,24 @@ func (tt *typeTable) describe(t types.Type, a *analyzer) string {
 		}
 	}
 	d.ReportsUsage = reportsUsage(t)
+	d.EncodesItself = encodesItself(t, "MarshalJSON") || encodesItself(t, "MarshalText")
 	return k
+}
+
+// encodesItself reports whether t's value method set has name() ([]byte,
+// error): MarshalJSON (json.Marshaler) or MarshalText
+// (encoding.TextMarshaler).
+func encodesItself(t types.Type, name string) bool {
+	sig := method(t, name)
+	if sig == nil || sig.Params().Len() != 0 || sig.Results().Len() != 2 || sig.Variadic() {
+		return false
+	}
+	s, ok := types.Unalias(sig.Results().At(0).Type()).(*types.Slice)
+	if !ok {
+		return false
+	}
+	b, ok := types.Unalias(s.Elem()).(*types.Basic)
+	return ok && b.Kind() == types.Byte && types.Identical(sig.Results().At(1).Type(), types.Universe.Lookup("error").Type())
 }
 
 // method returns the method name in t's value method set, if any.

@@ -65,6 +65,10 @@ type Deps struct {
 	// Shared are the services shared with other replicas (WithShared);
 	// nil without them.
 	Shared *runtime.Shared
+	// Distributed is the distributed section of the configuration file
+	// (WithConfigFile); nil without one. The executor does not connect to
+	// it: it warns when the section shares a part and Shared is nil.
+	Distributed *runtime.DistributedConfig
 	// Pipeline names the pipeline of a generated executor: shared cache
 	// keys and breakers are keyed by it.
 	Pipeline string
@@ -157,6 +161,9 @@ func NewServices(cfg runtime.OptimizationConfig, deps Deps) (*Services, error) {
 	}
 	commit()
 	s.sharing.start()
+	if s.notWired() {
+		deps.Logger.Warn("flujo: "+runtime.DistributedNotWired, "executor", deps.Name, "distributed", deps.Distributed.String())
+	}
 	s.eng.Store(eng)
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -166,6 +173,18 @@ func NewServices(cfg runtime.OptimizationConfig, deps Deps) (*Services, error) {
 		return nil, err
 	}
 	return s, nil
+}
+
+// notWired reports that the configuration file's distributed section
+// shares a part while the executor shares nothing.
+func (s *Services) notWired() bool {
+	return s.sharing == nil && s.configured()
+}
+
+// configured reports that the configuration file's distributed section
+// shares a part.
+func (s *Services) configured() bool {
+	return s.deps.Distributed != nil && s.deps.Distributed.Enabled()
 }
 
 // Engine returns the engine in force.

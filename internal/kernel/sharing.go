@@ -143,16 +143,17 @@ func (sh *Sharing) ctx(parent context.Context) (context.Context, context.CancelF
 	return context.WithTimeout(context.WithoutCancel(parent), sh.timeout)
 }
 
-// cacheGet looks key up in the shared cache; a store error is a miss.
-func (sh *Sharing) cacheGet(parent context.Context, key string) ([]byte, bool) {
+// cacheGet looks key up in the shared cache and returns the entry and the
+// time it has left (0: no expiry); a store error is a miss.
+func (sh *Sharing) cacheGet(parent context.Context, key string) ([]byte, time.Duration, bool) {
 	ctx, cancel := sh.ctx(parent)
 	defer cancel()
-	v, ok, err := sh.shared.Cache.Get(ctx, key)
+	v, ttl, ok, err := sh.shared.Cache.Get(ctx, key)
 	if err == nil && ctx.Err() != nil {
 		err = ctx.Err()
 	}
 	sh.call(err)
-	return v, ok && err == nil
+	return v, ttl, ok && err == nil
 }
 
 // cacheSet stores val under key for ttl; a store error is counted only.
@@ -339,13 +340,22 @@ func (ss *SharedStep[In, Out]) leave(key uint64, f *flight) {
 	close(f.done)
 }
 
-// lookup reads the entry of in, whose JSON encoding is enc, under k.
-func (ss *SharedStep[In, Out]) lookup(ctx context.Context, k string, enc []byte) (Out, bool) {
-	var zero Out
-	raw, ok := ss.sh.cacheGet(ctx, k)
+// lookup reads the entry of in, whose JSON encoding is enc, under k, and
+// the time it has left in the store (0: no expiry).
+func (ss *SharedStep[In, Out]) lookup(ctx context.Context, k string, enc []byte) (Out, time.Duration, bool) {
+	raw, ttl, ok := ss.sh.cacheGet(ctx, k)
 	if !ok {
-		return zero, false
+		return *new(Out), 0, false
 	}
+	out, ok := ss.decode(raw, enc)
+	return out, ttl, ok
+}
+
+// decode returns the output of raw, an entry stored for the input whose
+// JSON encoding is enc; ok is false when raw is damaged or was stored for
+// another input.
+func (ss *SharedStep[In, Out]) decode(raw, enc []byte) (Out, bool) {
+	var zero Out
 	var comp *runtime.Compressor
 	if runtime.IsCompressedValue(raw) {
 		if comp = ss.sh.compressor(); comp == nil {
@@ -426,11 +436,11 @@ func (s *Step[In, Out]) runShared(ctx context.Context, env *Env, in In, fr Frame
 			return
 		}
 		k = runtime.SharedCacheKey(ss.prefix, enc)
-		if v, ok := ss.lookup(ctx, k, enc); ok {
+		if v, ttl, ok := ss.lookup(ctx, k, enc); ok {
 			ss.sh.cacheHits.Add(1)
 			f.out, f.ok = s.copyOut(v), true
 			out = s.sharedHit(fr, res, v, x, true)
-			s.storeKey(env, key, in, v)
+			s.storeKey(env, key, in, v, ttl)
 			return
 		}
 		ss.sh.cacheMisses.Add(1)
@@ -474,11 +484,20 @@ func (s *Step[In, Out]) copyOut(v Out) Out {
 	return v
 }
 
-// storeKey fills the local cache with a result of the shared one.
-func (s *Step[In, Out]) storeKey(env *Env, key uint64, in In, out Out) {
-	if env.CachePaused == nil || !env.CachePaused.Load() {
-		s.store(key, in, out)
+// storeKey fills the local cache with a result of the shared one, which
+// has ttl left there (0: no expiry): the local copy lives no longer.
+func (s *Step[In, Out]) storeKey(env *Env, key uint64, in In, out Out, ttl time.Duration) {
+	if env.CachePaused != nil && env.CachePaused.Load() {
+		return
 	}
+	if ttl <= 0 {
+		s.store(key, in, out)
+		return
+	}
+	if s.CopyOut != nil {
+		out = s.CopyOut(out)
+	}
+	_ = s.Cache.SetFor(key, in, out, ttl)
 }
 
 // localBudgets keep the budgets of runs whose executor has no shared

@@ -51,6 +51,7 @@ func (s *Services) Stats() runtime.Stats {
 	}
 	st.Config = eng.Config.Clone()
 	st.Distributed = s.sharing.stats()
+	st.Distributed.Configured = s.configured()
 	st.Memory.UsageMB = HeapMB()
 	runs := s.runs.latency.Snapshot()
 	failures := s.runs.failures.Load()

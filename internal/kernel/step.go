@@ -72,6 +72,9 @@ type Cache[In, Out any] interface {
 	// Set stores out for in under key; it fails when the value cannot be
 	// encoded, and the output is then simply not cached.
 	Set(key uint64, in In, out Out) error
+	// SetFor is Set for an entry that lives at most ttl (a copy of a
+	// shared cache's entry that expires sooner).
+	SetFor(key uint64, in In, out Out, ttl time.Duration) error
 }
 
 // Leaf is a leaf step's behaviour, fixed by its declaration: the function
@@ -714,6 +717,11 @@ func (u UnkeyedCache[In, Out]) Get(key uint64, _ In) (Out, bool) { return u.C.Ge
 
 // Set stores out under key.
 func (u UnkeyedCache[In, Out]) Set(key uint64, _ In, out Out) error { return u.C.Set(key, out) }
+
+// SetFor stores out under key for at most ttl.
+func (u UnkeyedCache[In, Out]) SetFor(key uint64, _ In, out Out, ttl time.Duration) error {
+	return u.C.SetFor(key, out, ttl)
+}
 
 // JSONKey is the cache key of in for the step whose cache fingerprint is
 // fingerprint, without enable_algorithm_optimization: a SHA-256 of both as

@@ -36,7 +36,8 @@ type Core struct {
 	FileConfig *runtime.OptimizationConfig
 	// Distributed is the "distributed" section of WithConfigFile's file,
 	// validated; nil without a file or a section. The package that builds
-	// the shared services reads it; the executors themselves do not.
+	// the shared services reads it; the executors only warn when it shares
+	// a part and they were given no shared services (Shared).
 	Distributed *runtime.DistributedConfig
 	// Shared is WithShared's services shared with other replicas; nil
 	// without them.

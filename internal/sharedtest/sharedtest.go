@@ -134,19 +134,20 @@ type replica struct {
 
 type cache struct{ r *replica }
 
-func (c cache) Get(ctx context.Context, key string) ([]byte, bool, error) {
+func (c cache) Get(ctx context.Context, key string) ([]byte, time.Duration, bool, error) {
 	s := c.r.s
 	if err := s.answer(ctx); err != nil {
-		return nil, false, err
+		return nil, 0, false, err
 	}
 	s.Gets.Add(1)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	e, ok := s.entries[key]
-	if !ok || !time.Now().Add(s.offset).Before(e.expires) {
-		return nil, false, nil
+	left := e.expires.Sub(time.Now().Add(s.offset))
+	if !ok || left <= 0 {
+		return nil, 0, false, nil
 	}
-	return append([]byte(nil), e.val...), true, nil
+	return append([]byte(nil), e.val...), left, true, nil
 }
 
 func (c cache) Set(ctx context.Context, key string, val []byte, ttl time.Duration) error {

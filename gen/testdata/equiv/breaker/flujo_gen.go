@@ -18,6 +18,7 @@ var (
 	_ func(context.Context, int) (int, error)                                                       = flujotest.AddOne
 	_ func(int) bool                                                                                = flujotest.AtLeast3
 	_ func(context.Context, flujotest.Job) (flujotest.Job, error)                                   = flujotest.Block
+	_ func(context.Context, flujotest.Job) (any, error)                                             = flujotest.BoxJob
 	_ func(flujotest.Job) string                                                                    = flujotest.ByName
 	_ func(context.Context, flujotest.Job) (flujotest.Job, error)                                   = flujotest.CancelCaller
 	_ func(error) bool                                                                              = flujotest.CountsOnlyBadInput
@@ -46,6 +47,7 @@ var (
 	_ func(context.Context, flujotest.Bill) (flujotest.Charge, error)                               = flujotest.PayB
 	_ func(context.Context, flujotest.Bill) (flujotest.Charge, error)                               = flujotest.PayC
 	_ func(context.Context, flujotest.Bill) (flujotest.Charge, error)                               = flujotest.PayD
+	_ func(context.Context, flujotest.Job) (flujotest.Quote, error)                                 = flujotest.QuoteJob
 	_ func(flujotest.Charge) error                                                                  = flujotest.RejectAll
 	_ func(context.Context, flujotest.Job) (flujotest.Job, error)                                   = flujotest.Rescue
 	_ func(context.Context, flujotest.Job) ([]string, error)                                        = flujotest.SpareTags
@@ -1516,6 +1518,140 @@ func (e *BudgetRejectedRetriesExecutor) ExecuteResult(ctx context.Context, in fl
 
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
 func (e *BudgetRejectedRetriesExecutor) ExecuteWithMonitoring(ctx context.Context, in flujotest.Bill, opts ...flujo.ExecOption) (*flujo.PipelineResult, flujo.Metrics, error) {
+	return flujoimpl.WithMetrics(e.ExecuteResult(ctx, in, opts...))
+}
+
+// CachedBoxExecutor runs the pipeline CachedBox ("box") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
+type CachedBoxExecutor struct {
+	flujogenMethods                     // OptimizationStats, LatencyHistograms, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
+	svc             *flujoimpl.Services // configuration, components, run gate and counters
+
+	stepBox flujoimpl.Step[flujotest.Job, any]
+}
+
+// flujogenConfigCachedBoxExecutor is the configuration compiled into CachedBoxExecutor.
+func flujogenConfigCachedBoxExecutor() runtime.OptimizationConfig {
+	c := runtime.DefaultOptimizationConfig()
+	c.CircuitBreakerFailureThreshold = 2
+	c.CircuitBreakerRecoveryTimeoutSeconds = 30
+	return c
+}
+
+// NewCachedBoxExecutor returns an executor of CachedBox. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
+func NewCachedBoxExecutor(opts ...flujo.CoreOption) (*CachedBoxExecutor, error) {
+	p, err := flujoimpl.NewParts("CachedBoxExecutor", "box", flujogenConfigCachedBoxExecutor(), "", opts)
+	if err != nil {
+		return nil, err
+	}
+	e := &CachedBoxExecutor{}
+	e.stepBox.Leaf = &flujoimpl.Leaf[flujotest.Job, any]{
+		Name:  "box",
+		Plain: flujotest.BoxJob,
+	}
+	e.stepBox.Attempts = 2
+	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepBox); err != nil {
+		return nil, err
+	}
+	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
+	return e, nil
+}
+
+// Execute runs CachedBox on in and returns its output. A failed run returns a *flujo.StepError naming the node that failed, or the context's error when ctx was cancelled.
+func (e *CachedBoxExecutor) Execute(ctx context.Context, in flujotest.Job) (any, error) {
+	if !e.svc.Track.Enter() {
+		return *new(any), flujo.ErrClosed
+	}
+	defer e.svc.Track.Exit()
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, false)
+	var res flujo.StepResult
+	out, abort := e.stepBox.Run(ctx, &r.Eng.Env, in, r.Frame(), &res)
+	if err := e.svc.EndRun(&res, abort); err != nil {
+		return *new(any), err
+	}
+	return out, nil
+}
+
+// ExecuteResult runs CachedBox on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
+func (e *CachedBoxExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
+	r, err := flujoimpl.StartRecorded[struct{}](e.svc, "", nil, opts)
+	if err != nil {
+		return nil, err
+	}
+	defer e.svc.Track.Exit()
+	var res flujo.StepResult
+	_, abort := e.stepBox.Run(ctx, &r.Eng.Env, in, r.Frame(), &res)
+	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
+}
+
+// ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
+func (e *CachedBoxExecutor) ExecuteWithMonitoring(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, flujo.Metrics, error) {
+	return flujoimpl.WithMetrics(e.ExecuteResult(ctx, in, opts...))
+}
+
+// CachedQuoteExecutor runs the pipeline CachedQuote ("quote") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
+type CachedQuoteExecutor struct {
+	flujogenMethods                     // OptimizationStats, LatencyHistograms, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
+	svc             *flujoimpl.Services // configuration, components, run gate and counters
+
+	stepQuote flujoimpl.Step[flujotest.Job, flujotest.Quote]
+}
+
+// flujogenConfigCachedQuoteExecutor is the configuration compiled into CachedQuoteExecutor.
+func flujogenConfigCachedQuoteExecutor() runtime.OptimizationConfig {
+	c := runtime.DefaultOptimizationConfig()
+	c.CircuitBreakerFailureThreshold = 2
+	c.CircuitBreakerRecoveryTimeoutSeconds = 30
+	return c
+}
+
+// NewCachedQuoteExecutor returns an executor of CachedQuote. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
+func NewCachedQuoteExecutor(opts ...flujo.CoreOption) (*CachedQuoteExecutor, error) {
+	p, err := flujoimpl.NewParts("CachedQuoteExecutor", "quote", flujogenConfigCachedQuoteExecutor(), "", opts)
+	if err != nil {
+		return nil, err
+	}
+	e := &CachedQuoteExecutor{}
+	e.stepQuote.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Quote]{
+		Name:  "quote",
+		Plain: flujotest.QuoteJob,
+	}
+	e.stepQuote.Attempts = 2
+	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepQuote); err != nil {
+		return nil, err
+	}
+	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
+	return e, nil
+}
+
+// Execute runs CachedQuote on in and returns its output. A failed run returns a *flujo.StepError naming the node that failed, or the context's error when ctx was cancelled.
+func (e *CachedQuoteExecutor) Execute(ctx context.Context, in flujotest.Job) (flujotest.Quote, error) {
+	if !e.svc.Track.Enter() {
+		return *new(flujotest.Quote), flujo.ErrClosed
+	}
+	defer e.svc.Track.Exit()
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, false)
+	var res flujo.StepResult
+	out, abort := e.stepQuote.Run(ctx, &r.Eng.Env, in, r.Frame(), &res)
+	if err := e.svc.EndRun(&res, abort); err != nil {
+		return *new(flujotest.Quote), err
+	}
+	return out, nil
+}
+
+// ExecuteResult runs CachedQuote on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
+func (e *CachedQuoteExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
+	r, err := flujoimpl.StartRecorded[struct{}](e.svc, "", nil, opts)
+	if err != nil {
+		return nil, err
+	}
+	defer e.svc.Track.Exit()
+	var res flujo.StepResult
+	_, abort := e.stepQuote.Run(ctx, &r.Eng.Env, in, r.Frame(), &res)
+	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
+}
+
+// ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
+func (e *CachedQuoteExecutor) ExecuteWithMonitoring(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, flujo.Metrics, error) {
 	return flujoimpl.WithMetrics(e.ExecuteResult(ctx, in, opts...))
 }
 
@@ -6944,6 +7080,44 @@ func FlujogenRunners() map[string]func(...flujo.CoreOption) (FlujogenRunner, err
 				v, ok := in.(flujotest.Bill)
 				if in != nil && !ok {
 					return nil, &flujo.InputTypeError{Node: "rejected", Expected: reflect.TypeFor[flujotest.Bill](), Got: reflect.TypeOf(in)}
+				}
+				return e.ExecuteResult(ctx, v, opts...)
+			},
+			Stats: e.OptimizationStats,
+		}, nil
+	}
+	m["CachedBox"] = func(opts ...flujo.CoreOption) (FlujogenRunner, error) {
+		e, err := NewCachedBoxExecutor(opts...)
+		if err != nil {
+			return FlujogenRunner{}, err
+		}
+		return FlujogenRunner{
+			Close:  e.Close,
+			Config: e.OptimizationConfig,
+			Import: e.ImportConfig,
+			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
+				v, ok := in.(flujotest.Job)
+				if in != nil && !ok {
+					return nil, &flujo.InputTypeError{Node: "box", Expected: reflect.TypeFor[flujotest.Job](), Got: reflect.TypeOf(in)}
+				}
+				return e.ExecuteResult(ctx, v, opts...)
+			},
+			Stats: e.OptimizationStats,
+		}, nil
+	}
+	m["CachedQuote"] = func(opts ...flujo.CoreOption) (FlujogenRunner, error) {
+		e, err := NewCachedQuoteExecutor(opts...)
+		if err != nil {
+			return FlujogenRunner{}, err
+		}
+		return FlujogenRunner{
+			Close:  e.Close,
+			Config: e.OptimizationConfig,
+			Import: e.ImportConfig,
+			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
+				v, ok := in.(flujotest.Job)
+				if in != nil && !ok {
+					return nil, &flujo.InputTypeError{Node: "quote", Expected: reflect.TypeFor[flujotest.Job](), Got: reflect.TypeOf(in)}
 				}
 				return e.ExecuteResult(ctx, v, opts...)
 			},

@@ -19,6 +19,7 @@ var (
 	_ func(context.Context, int) (int, error)                                                       = flujotest.AddOne
 	_ func(int) bool                                                                                = flujotest.AtLeast3
 	_ func(context.Context, flujotest.Job) (flujotest.Job, error)                                   = flujotest.Block
+	_ func(context.Context, flujotest.Job) (any, error)                                             = flujotest.BoxJob
 	_ func(flujotest.Job) string                                                                    = flujotest.ByName
 	_ func(context.Context, flujotest.Job) (flujotest.Job, error)                                   = flujotest.CancelCaller
 	_ func(error) bool                                                                              = flujotest.CountsOnlyBadInput
@@ -47,6 +48,7 @@ var (
 	_ func(context.Context, flujotest.Bill) (flujotest.Charge, error)                               = flujotest.PayB
 	_ func(context.Context, flujotest.Bill) (flujotest.Charge, error)                               = flujotest.PayC
 	_ func(context.Context, flujotest.Bill) (flujotest.Charge, error)                               = flujotest.PayD
+	_ func(context.Context, flujotest.Job) (flujotest.Quote, error)                                 = flujotest.QuoteJob
 	_ func(flujotest.Charge) error                                                                  = flujotest.RejectAll
 	_ func(context.Context, flujotest.Job) (flujotest.Job, error)                                   = flujotest.Rescue
 	_ func(context.Context, flujotest.Job) ([]string, error)                                        = flujotest.SpareTags
@@ -1535,6 +1537,287 @@ func (e *BudgetRejectedRetriesExecutor) ExecuteResult(ctx context.Context, in fl
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
 func (e *BudgetRejectedRetriesExecutor) ExecuteWithMonitoring(ctx context.Context, in flujotest.Bill, opts ...flujo.ExecOption) (*flujo.PipelineResult, flujo.Metrics, error) {
 	return flujoimpl.WithMetrics(e.ExecuteResult(ctx, in, opts...))
+}
+
+// CachedBoxExecutor runs the pipeline CachedBox ("box") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
+type CachedBoxExecutor struct {
+	flujogenMethods                      // OptimizationStats, LatencyHistograms, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
+	svc             *flujoimpl.Services  // configuration, components, run gate and counters
+	cachesShrunk    atomic.Bool          // the caches admit no new results (memory pressure, auto-tuner)
+	coarse          *runtime.CoarseClock // cache expiry against the system clock
+
+	stepBox  flujoimpl.Step[flujotest.Job, any]
+	cacheBox *runtime.ResultCache[any]
+}
+
+// flujogenConfigCachedBoxExecutor is the configuration compiled into CachedBoxExecutor.
+func flujogenConfigCachedBoxExecutor() runtime.OptimizationConfig {
+	c := runtime.DefaultOptimizationConfig()
+	c.EnableAlgorithmOptimization = false
+	c.EnableCacheOptimization = true
+	c.CacheCompression = true
+	return c
+}
+
+// NewCachedBoxExecutor returns an executor of CachedBox. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
+func NewCachedBoxExecutor(opts ...flujo.CoreOption) (*CachedBoxExecutor, error) {
+	p, err := flujoimpl.NewParts("CachedBoxExecutor", "box", flujogenConfigCachedBoxExecutor(), "", opts)
+	if err != nil {
+		return nil, err
+	}
+	e := &CachedBoxExecutor{}
+	fail := func(err error) (*CachedBoxExecutor, error) {
+		e.closeParts()
+		return nil, err
+	}
+	// Expiry is checked on every hit against a coarse reading of the system clock, as in the ExecutorCore.
+	cacheClock, coarse := runtime.NewCacheClock(p.Clock())
+	e.coarse = coarse
+	if e.cacheBox, err = runtime.NewResultCache[any](runtime.ResultCacheOptions{MaxSize: 500, TTL: time.Duration(int64(7200000000000)), Clock: cacheClock}); err != nil {
+		return fail(err)
+	}
+	e.coarse.Need(time.Duration(int64(7200000000000)))
+	e.stepBox.Leaf = &flujoimpl.Leaf[flujotest.Job, any]{
+		Name:  "box",
+		Plain: flujotest.BoxJob,
+		Key: func(in flujotest.Job) (uint64, bool) {
+			return flujoimpl.JSONKey("step|box|flujotest.Job->any|Cache()|ImmutableOutput()", in)
+		},
+	}
+	e.stepBox.Attempts = 2
+	e.stepBox.Cache = flujoimpl.UnkeyedCache[flujotest.Job, any]{C: e.cacheBox}
+	if e.svc, err = p.Services(flujoimpl.Deps{
+		Build: e.build,
+		Close: func(*flujoimpl.Engine) []flujoimpl.Closer {
+			e.closeParts()
+			return nil
+		},
+		PauseCaches: func(_ *flujoimpl.Engine, pause bool) {
+			e.cachesShrunk.Store(pause)
+		},
+		Shrink: e.shrink,
+		Stats:  e.addStats,
+	}, nil, &e.stepBox); err != nil {
+		return fail(err)
+	}
+	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
+	return e, nil
+}
+
+// Execute runs CachedBox on in and returns its output. A failed run returns a *flujo.StepError naming the node that failed, or the context's error when ctx was cancelled.
+func (e *CachedBoxExecutor) Execute(ctx context.Context, in flujotest.Job) (any, error) {
+	if !e.svc.Track.Enter() {
+		return *new(any), flujo.ErrClosed
+	}
+	defer e.svc.Track.Exit()
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, false)
+	var res flujo.StepResult
+	out, abort := e.stepBox.Run(ctx, &r.Eng.Env, in, r.Frame(), &res)
+	if err := e.svc.EndRun(&res, abort); err != nil {
+		return *new(any), err
+	}
+	return out, nil
+}
+
+// ExecuteResult runs CachedBox on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
+func (e *CachedBoxExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
+	r, err := flujoimpl.StartRecorded[struct{}](e.svc, "", nil, opts)
+	if err != nil {
+		return nil, err
+	}
+	defer e.svc.Track.Exit()
+	var res flujo.StepResult
+	_, abort := e.stepBox.Run(ctx, &r.Eng.Env, in, r.Frame(), &res)
+	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
+}
+
+// ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
+func (e *CachedBoxExecutor) ExecuteWithMonitoring(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, flujo.Metrics, error) {
+	return flujoimpl.WithMetrics(e.ExecuteResult(ctx, in, opts...))
+}
+
+// build builds the parts of next that CachedBoxExecutor keeps itself, taking over old's (nil for the first configuration); the changes to shared parts apply when the returned function runs.
+func (e *CachedBoxExecutor) build(old, next *flujoimpl.Engine) (func(), []flujoimpl.Closer, error) {
+	cfg := &next.Config
+	rebuild := old != nil && (cfg.CacheMaxSize != old.Config.CacheMaxSize || cfg.CacheTTLSeconds != old.Config.CacheTTLSeconds)
+	ttl := time.Duration(cfg.CacheTTLSeconds) * time.Second
+	next.Env.CachePaused = &e.cachesShrunk
+	return func() {
+		if rebuild {
+			_ = e.cacheBox.Rebuild(cfg.CacheMaxSize, ttl) // valid: Import checked it
+			e.coarse.Need(ttl)
+		}
+	}, nil, nil
+}
+
+// addStats adds the figures of the executor's own parts to s.
+func (e *CachedBoxExecutor) addStats(_ *flujoimpl.Engine, s *runtime.Stats) {
+	if cs := e.cacheBox.Stats(); cs.Hits+cs.Misses > 0 {
+		flujoimpl.AddCache(s, "box", cs)
+	}
+	s.Cache.AdmissionPaused = e.cachesShrunk.Load()
+}
+
+// closeParts stops the executor's own parts, those built so far when its constructor fails.
+func (e *CachedBoxExecutor) closeParts() {
+	if e.cacheBox != nil {
+		e.cacheBox.Close()
+	}
+	if e.coarse != nil {
+		e.coarse.Close()
+	}
+}
+
+// shrink reacts to memory pressure: from high pressure on, the caches admit no new results and give back half their capacity; below, they admit again at full capacity.
+func (e *CachedBoxExecutor) shrink(level runtime.PressureLevel) {
+	if level < runtime.PressureHigh {
+		e.cachesShrunk.Store(false)
+		e.cacheBox.RestoreCapacity()
+		return
+	}
+	e.cachesShrunk.Store(true)
+	e.cacheBox.Shrink(0.5)
+}
+
+// CachedQuoteExecutor runs the pipeline CachedQuote ("quote") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
+type CachedQuoteExecutor struct {
+	flujogenMethods                      // OptimizationStats, LatencyHistograms, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
+	svc             *flujoimpl.Services  // configuration, components, run gate and counters
+	cachesShrunk    atomic.Bool          // the caches admit no new results (memory pressure, auto-tuner)
+	coarse          *runtime.CoarseClock // cache expiry against the system clock
+
+	stepQuote  flujoimpl.Step[flujotest.Job, flujotest.Quote]
+	cacheQuote *runtime.ResultCache[flujotest.Quote]
+}
+
+// flujogenConfigCachedQuoteExecutor is the configuration compiled into CachedQuoteExecutor.
+func flujogenConfigCachedQuoteExecutor() runtime.OptimizationConfig {
+	c := runtime.DefaultOptimizationConfig()
+	c.EnableAlgorithmOptimization = false
+	c.EnableCacheOptimization = true
+	c.CacheCompression = true
+	return c
+}
+
+// NewCachedQuoteExecutor returns an executor of CachedQuote. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
+func NewCachedQuoteExecutor(opts ...flujo.CoreOption) (*CachedQuoteExecutor, error) {
+	p, err := flujoimpl.NewParts("CachedQuoteExecutor", "quote", flujogenConfigCachedQuoteExecutor(), "", opts)
+	if err != nil {
+		return nil, err
+	}
+	e := &CachedQuoteExecutor{}
+	fail := func(err error) (*CachedQuoteExecutor, error) {
+		e.closeParts()
+		return nil, err
+	}
+	// Expiry is checked on every hit against a coarse reading of the system clock, as in the ExecutorCore.
+	cacheClock, coarse := runtime.NewCacheClock(p.Clock())
+	e.coarse = coarse
+	if e.cacheQuote, err = runtime.NewResultCache[flujotest.Quote](runtime.ResultCacheOptions{MaxSize: 500, TTL: time.Duration(int64(7200000000000)), Clock: cacheClock}); err != nil {
+		return fail(err)
+	}
+	e.coarse.Need(time.Duration(int64(7200000000000)))
+	e.stepQuote.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Quote]{
+		Name:  "quote",
+		Plain: flujotest.QuoteJob,
+		Key: func(in flujotest.Job) (uint64, bool) {
+			return flujoimpl.JSONKey("step|quote|flujotest.Job->flujotest.Quote|Cache()", in)
+		},
+		CopyOut: flujogenCopyQuote,
+	}
+	e.stepQuote.Attempts = 2
+	e.stepQuote.Cache = flujoimpl.UnkeyedCache[flujotest.Job, flujotest.Quote]{C: e.cacheQuote}
+	if e.svc, err = p.Services(flujoimpl.Deps{
+		Build: e.build,
+		Close: func(*flujoimpl.Engine) []flujoimpl.Closer {
+			e.closeParts()
+			return nil
+		},
+		PauseCaches: func(_ *flujoimpl.Engine, pause bool) {
+			e.cachesShrunk.Store(pause)
+		},
+		Shrink: e.shrink,
+		Stats:  e.addStats,
+	}, nil, &e.stepQuote); err != nil {
+		return fail(err)
+	}
+	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
+	return e, nil
+}
+
+// Execute runs CachedQuote on in and returns its output. A failed run returns a *flujo.StepError naming the node that failed, or the context's error when ctx was cancelled.
+func (e *CachedQuoteExecutor) Execute(ctx context.Context, in flujotest.Job) (flujotest.Quote, error) {
+	if !e.svc.Track.Enter() {
+		return *new(flujotest.Quote), flujo.ErrClosed
+	}
+	defer e.svc.Track.Exit()
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, false)
+	var res flujo.StepResult
+	out, abort := e.stepQuote.Run(ctx, &r.Eng.Env, in, r.Frame(), &res)
+	if err := e.svc.EndRun(&res, abort); err != nil {
+		return *new(flujotest.Quote), err
+	}
+	return out, nil
+}
+
+// ExecuteResult runs CachedQuote on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
+func (e *CachedQuoteExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
+	r, err := flujoimpl.StartRecorded[struct{}](e.svc, "", nil, opts)
+	if err != nil {
+		return nil, err
+	}
+	defer e.svc.Track.Exit()
+	var res flujo.StepResult
+	_, abort := e.stepQuote.Run(ctx, &r.Eng.Env, in, r.Frame(), &res)
+	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
+}
+
+// ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
+func (e *CachedQuoteExecutor) ExecuteWithMonitoring(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, flujo.Metrics, error) {
+	return flujoimpl.WithMetrics(e.ExecuteResult(ctx, in, opts...))
+}
+
+// build builds the parts of next that CachedQuoteExecutor keeps itself, taking over old's (nil for the first configuration); the changes to shared parts apply when the returned function runs.
+func (e *CachedQuoteExecutor) build(old, next *flujoimpl.Engine) (func(), []flujoimpl.Closer, error) {
+	cfg := &next.Config
+	rebuild := old != nil && (cfg.CacheMaxSize != old.Config.CacheMaxSize || cfg.CacheTTLSeconds != old.Config.CacheTTLSeconds)
+	ttl := time.Duration(cfg.CacheTTLSeconds) * time.Second
+	next.Env.CachePaused = &e.cachesShrunk
+	return func() {
+		if rebuild {
+			_ = e.cacheQuote.Rebuild(cfg.CacheMaxSize, ttl) // valid: Import checked it
+			e.coarse.Need(ttl)
+		}
+	}, nil, nil
+}
+
+// addStats adds the figures of the executor's own parts to s.
+func (e *CachedQuoteExecutor) addStats(_ *flujoimpl.Engine, s *runtime.Stats) {
+	if cs := e.cacheQuote.Stats(); cs.Hits+cs.Misses > 0 {
+		flujoimpl.AddCache(s, "quote", cs)
+	}
+	s.Cache.AdmissionPaused = e.cachesShrunk.Load()
+}
+
+// closeParts stops the executor's own parts, those built so far when its constructor fails.
+func (e *CachedQuoteExecutor) closeParts() {
+	if e.cacheQuote != nil {
+		e.cacheQuote.Close()
+	}
+	if e.coarse != nil {
+		e.coarse.Close()
+	}
+}
+
+// shrink reacts to memory pressure: from high pressure on, the caches admit no new results and give back half their capacity; below, they admit again at full capacity.
+func (e *CachedQuoteExecutor) shrink(level runtime.PressureLevel) {
+	if level < runtime.PressureHigh {
+		e.cachesShrunk.Store(false)
+		e.cacheQuote.RestoreCapacity()
+		return
+	}
+	e.cachesShrunk.Store(true)
+	e.cacheQuote.Shrink(0.5)
 }
 
 // CachedTagsExecutor runs the pipeline CachedTags ("tags") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -7409,6 +7692,44 @@ func FlujogenRunners() map[string]func(...flujo.CoreOption) (FlujogenRunner, err
 			Stats: e.OptimizationStats,
 		}, nil
 	}
+	m["CachedBox"] = func(opts ...flujo.CoreOption) (FlujogenRunner, error) {
+		e, err := NewCachedBoxExecutor(opts...)
+		if err != nil {
+			return FlujogenRunner{}, err
+		}
+		return FlujogenRunner{
+			Close:  e.Close,
+			Config: e.OptimizationConfig,
+			Import: e.ImportConfig,
+			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
+				v, ok := in.(flujotest.Job)
+				if in != nil && !ok {
+					return nil, &flujo.InputTypeError{Node: "box", Expected: reflect.TypeFor[flujotest.Job](), Got: reflect.TypeOf(in)}
+				}
+				return e.ExecuteResult(ctx, v, opts...)
+			},
+			Stats: e.OptimizationStats,
+		}, nil
+	}
+	m["CachedQuote"] = func(opts ...flujo.CoreOption) (FlujogenRunner, error) {
+		e, err := NewCachedQuoteExecutor(opts...)
+		if err != nil {
+			return FlujogenRunner{}, err
+		}
+		return FlujogenRunner{
+			Close:  e.Close,
+			Config: e.OptimizationConfig,
+			Import: e.ImportConfig,
+			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
+				v, ok := in.(flujotest.Job)
+				if in != nil && !ok {
+					return nil, &flujo.InputTypeError{Node: "quote", Expected: reflect.TypeFor[flujotest.Job](), Got: reflect.TypeOf(in)}
+				}
+				return e.ExecuteResult(ctx, v, opts...)
+			},
+			Stats: e.OptimizationStats,
+		}, nil
+	}
 	m["CachedTags"] = func(opts ...flujo.CoreOption) (FlujogenRunner, error) {
 		e, err := NewCachedTagsExecutor(opts...)
 		if err != nil {
@@ -8227,6 +8548,13 @@ func FlujogenRunners() map[string]func(...flujo.CoreOption) (FlujogenRunner, err
 		}, nil
 	}
 	return m
+}
+
+// flujogenCopyQuote returns a deep copy of v.
+func flujogenCopyQuote(v flujotest.Quote) flujotest.Quote {
+	c := v
+	c.Items = flujogenCopySliceString(v.Items)
+	return c
 }
 
 // flujogenCopySliceString returns a deep copy of v.
