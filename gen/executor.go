@@ -133,7 +133,7 @@ func (pg *pipelineGen) emit(f *jen.File) {
 		cfgCall = qr("DefaultOptimizationConfig").Call() // the configuration compiled in
 	}
 
-	f.Commentf("%s returns an executor of %s. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.", pg.ctor, p.Var)
+	f.Commentf("%s returns an executor of %s. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry), WithResourceSampler, WithConfigFile (the run-time fields of a flujo.json) and WithShared (results, breakers and budgets shared across replicas).", pg.ctor, p.Var)
 	f.Func().Id(pg.ctor).Params(jen.Id("opts").Op("...").Add(qf("CoreOption"))).Params(jen.Op("*").Id(X), jen.Error()).Block(pg.constructor(cfgCall)...)
 
 	recv := func() *jen.Statement { return jen.Func().Params(jen.Id("e").Op("*").Id(X)) }

@@ -72,7 +72,7 @@ func flujogenConfigOrdersExecutor() runtime.OptimizationConfig {
 	return c
 }
 
-// NewOrdersExecutor returns an executor of Orders. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
+// NewOrdersExecutor returns an executor of Orders. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry), WithResourceSampler, WithConfigFile (the run-time fields of a flujo.json) and WithShared (results, breakers and budgets shared across replicas).
 func NewOrdersExecutor(opts ...flujo.CoreOption) (*OrdersExecutor, error) {
 	p, err := flujoimpl.NewParts("OrdersExecutor", "orders", flujogenConfigOrdersExecutor(), "", opts)
 	if err != nil {

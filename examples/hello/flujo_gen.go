@@ -32,7 +32,7 @@ type GreetingExecutor struct {
 	stepGreet     flujoimpl.Step[string, string]
 }
 
-// NewGreetingExecutor returns an executor of Greeting. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
+// NewGreetingExecutor returns an executor of Greeting. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry), WithResourceSampler, WithConfigFile (the run-time fields of a flujo.json) and WithShared (results, breakers and budgets shared across replicas).
 func NewGreetingExecutor(opts ...flujo.CoreOption) (*GreetingExecutor, error) {
 	p, err := flujoimpl.NewParts("GreetingExecutor", "greeting", runtime.DefaultOptimizationConfig(), "", opts)
 	if err != nil {

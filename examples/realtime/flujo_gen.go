@@ -48,7 +48,7 @@ func flujogenConfigAnswerExecutor() runtime.OptimizationConfig {
 	return c
 }
 
-// NewAnswerExecutor returns an executor of Answer. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
+// NewAnswerExecutor returns an executor of Answer. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry), WithResourceSampler, WithConfigFile (the run-time fields of a flujo.json) and WithShared (results, breakers and budgets shared across replicas).
 func NewAnswerExecutor(opts ...flujo.CoreOption) (*AnswerExecutor, error) {
 	p, err := flujoimpl.NewParts("AnswerExecutor", "answer", flujogenConfigAnswerExecutor(), "", opts)
 	if err != nil {

@@ -59,7 +59,7 @@ func resetscratchTriageExecutor(u *scratchTriageExecutor) {
 	*u = scratchTriageExecutor{parEnrich: scratchTriageExecutorEnrich{done: u.parEnrich.done}}
 }
 
-// NewTriageExecutor returns an executor of Triage. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
+// NewTriageExecutor returns an executor of Triage. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry), WithResourceSampler, WithConfigFile (the run-time fields of a flujo.json) and WithShared (results, breakers and budgets shared across replicas).
 func NewTriageExecutor(opts ...flujo.CoreOption) (*TriageExecutor, error) {
 	p, err := flujoimpl.NewParts("TriageExecutor", "triage", runtime.DefaultOptimizationConfig(), "", opts)
 	if err != nil {

@@ -50,7 +50,7 @@ func flujogenConfigTunedExecutor() runtime.OptimizationConfig {
 	return c
 }
 
-// NewTunedExecutor returns an executor of Tuned. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
+// NewTunedExecutor returns an executor of Tuned. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry), WithResourceSampler, WithConfigFile (the run-time fields of a flujo.json) and WithShared (results, breakers and budgets shared across replicas).
 func NewTunedExecutor(opts ...flujo.CoreOption) (*TunedExecutor, error) {
 	p, err := flujoimpl.NewParts("TunedExecutor", "tuned", flujogenConfigTunedExecutor(), "", opts)
 	if err != nil {

@@ -51,7 +51,7 @@ func flujogenConfigFulfilExecutor() runtime.OptimizationConfig {
 	return c
 }
 
-// NewFulfilExecutor returns an executor of Fulfil. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
+// NewFulfilExecutor returns an executor of Fulfil. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry), WithResourceSampler, WithConfigFile (the run-time fields of a flujo.json) and WithShared (results, breakers and budgets shared across replicas).
 func NewFulfilExecutor(opts ...flujo.CoreOption) (*FulfilExecutor, error) {
 	p, err := flujoimpl.NewParts("FulfilExecutor", "fulfil", flujogenConfigFulfilExecutor(), "0b81a033870fe3ad", opts)
 	if err != nil {

@@ -30,7 +30,7 @@ type DoublerExecutor struct {
 	stepInc    flujoimpl.Step[int, int]
 }
 
-// NewDoublerExecutor returns an executor of Doubler. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
+// NewDoublerExecutor returns an executor of Doubler. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry), WithResourceSampler, WithConfigFile (the run-time fields of a flujo.json) and WithShared (results, breakers and budgets shared across replicas).
 func NewDoublerExecutor(opts ...flujo.CoreOption) (*DoublerExecutor, error) {
 	p, err := flujoimpl.NewParts("DoublerExecutor", "doubler", runtime.DefaultOptimizationConfig(), "", opts)
 	if err != nil {

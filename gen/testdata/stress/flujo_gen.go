@@ -65,7 +65,7 @@ func flujogenConfigLoudConflictExecutor() runtime.OptimizationConfig {
 	return c
 }
 
-// NewLoudConflictExecutor returns an executor of LoudConflict. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
+// NewLoudConflictExecutor returns an executor of LoudConflict. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry), WithResourceSampler, WithConfigFile (the run-time fields of a flujo.json) and WithShared (results, breakers and budgets shared across replicas).
 func NewLoudConflictExecutor(opts ...flujo.CoreOption) (*LoudConflictExecutor, error) {
 	p, err := flujoimpl.NewParts("LoudConflictExecutor", "lfan", flujogenConfigLoudConflictExecutor(), "", opts)
 	if err != nil {
@@ -263,7 +263,7 @@ func flujogenConfigLoudIgnoreExecutor() runtime.OptimizationConfig {
 	return c
 }
 
-// NewLoudIgnoreExecutor returns an executor of LoudIgnore. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
+// NewLoudIgnoreExecutor returns an executor of LoudIgnore. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry), WithResourceSampler, WithConfigFile (the run-time fields of a flujo.json) and WithShared (results, breakers and budgets shared across replicas).
 func NewLoudIgnoreExecutor(opts ...flujo.CoreOption) (*LoudIgnoreExecutor, error) {
 	p, err := flujoimpl.NewParts("LoudIgnoreExecutor", "lfan", flujogenConfigLoudIgnoreExecutor(), "", opts)
 	if err != nil {
@@ -461,7 +461,7 @@ func flujogenConfigLoudKeepFirstExecutor() runtime.OptimizationConfig {
 	return c
 }
 
-// NewLoudKeepFirstExecutor returns an executor of LoudKeepFirst. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
+// NewLoudKeepFirstExecutor returns an executor of LoudKeepFirst. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry), WithResourceSampler, WithConfigFile (the run-time fields of a flujo.json) and WithShared (results, breakers and budgets shared across replicas).
 func NewLoudKeepFirstExecutor(opts ...flujo.CoreOption) (*LoudKeepFirstExecutor, error) {
 	p, err := flujoimpl.NewParts("LoudKeepFirstExecutor", "lfan", flujogenConfigLoudKeepFirstExecutor(), "", opts)
 	if err != nil {
@@ -647,7 +647,7 @@ func flujogenConfigLoudMapExecutor() runtime.OptimizationConfig {
 	return c
 }
 
-// NewLoudMapExecutor returns an executor of LoudMap. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
+// NewLoudMapExecutor returns an executor of LoudMap. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry), WithResourceSampler, WithConfigFile (the run-time fields of a flujo.json) and WithShared (results, breakers and budgets shared across replicas).
 func NewLoudMapExecutor(opts ...flujo.CoreOption) (*LoudMapExecutor, error) {
 	p, err := flujoimpl.NewParts("LoudMapExecutor", "lmap", flujogenConfigLoudMapExecutor(), "", opts)
 	if err != nil {
@@ -834,7 +834,7 @@ func flujogenConfigLoudNoMergeExecutor() runtime.OptimizationConfig {
 	return c
 }
 
-// NewLoudNoMergeExecutor returns an executor of LoudNoMerge. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
+// NewLoudNoMergeExecutor returns an executor of LoudNoMerge. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry), WithResourceSampler, WithConfigFile (the run-time fields of a flujo.json) and WithShared (results, breakers and budgets shared across replicas).
 func NewLoudNoMergeExecutor(opts ...flujo.CoreOption) (*LoudNoMergeExecutor, error) {
 	p, err := flujoimpl.NewParts("LoudNoMergeExecutor", "lfan", flujogenConfigLoudNoMergeExecutor(), "", opts)
 	if err != nil {
@@ -1030,7 +1030,7 @@ func flujogenConfigLoudSeqExecutor() runtime.OptimizationConfig {
 	return c
 }
 
-// NewLoudSeqExecutor returns an executor of LoudSeq. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
+// NewLoudSeqExecutor returns an executor of LoudSeq. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry), WithResourceSampler, WithConfigFile (the run-time fields of a flujo.json) and WithShared (results, breakers and budgets shared across replicas).
 func NewLoudSeqExecutor(opts ...flujo.CoreOption) (*LoudSeqExecutor, error) {
 	p, err := flujoimpl.NewParts("LoudSeqExecutor", "lseq", flujogenConfigLoudSeqExecutor(), "", opts)
 	if err != nil {
@@ -1318,7 +1318,7 @@ func flujogenConfigLoudUpdateExecutor() runtime.OptimizationConfig {
 	return c
 }
 
-// NewLoudUpdateExecutor returns an executor of LoudUpdate. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
+// NewLoudUpdateExecutor returns an executor of LoudUpdate. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry), WithResourceSampler, WithConfigFile (the run-time fields of a flujo.json) and WithShared (results, breakers and budgets shared across replicas).
 func NewLoudUpdateExecutor(opts ...flujo.CoreOption) (*LoudUpdateExecutor, error) {
 	p, err := flujoimpl.NewParts("LoudUpdateExecutor", "lfan", flujogenConfigLoudUpdateExecutor(), "", opts)
 	if err != nil {
@@ -1516,7 +1516,7 @@ func flujogenConfigMapFanExecutor() runtime.OptimizationConfig {
 	return c
 }
 
-// NewMapFanExecutor returns an executor of MapFan. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
+// NewMapFanExecutor returns an executor of MapFan. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry), WithResourceSampler, WithConfigFile (the run-time fields of a flujo.json) and WithShared (results, breakers and budgets shared across replicas).
 func NewMapFanExecutor(opts ...flujo.CoreOption) (*MapFanExecutor, error) {
 	p, err := flujoimpl.NewParts("MapFanExecutor", "mfan", flujogenConfigMapFanExecutor(), "", opts)
 	if err != nil {
@@ -1698,7 +1698,7 @@ func flujogenConfigQuietConflictExecutor() runtime.OptimizationConfig {
 	return c
 }
 
-// NewQuietConflictExecutor returns an executor of QuietConflict. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
+// NewQuietConflictExecutor returns an executor of QuietConflict. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry), WithResourceSampler, WithConfigFile (the run-time fields of a flujo.json) and WithShared (results, breakers and budgets shared across replicas).
 func NewQuietConflictExecutor(opts ...flujo.CoreOption) (*QuietConflictExecutor, error) {
 	p, err := flujoimpl.NewParts("QuietConflictExecutor", "qfan", flujogenConfigQuietConflictExecutor(), "", opts)
 	if err != nil {
@@ -1887,7 +1887,7 @@ func flujogenConfigQuietIgnoreExecutor() runtime.OptimizationConfig {
 	return c
 }
 
-// NewQuietIgnoreExecutor returns an executor of QuietIgnore. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
+// NewQuietIgnoreExecutor returns an executor of QuietIgnore. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry), WithResourceSampler, WithConfigFile (the run-time fields of a flujo.json) and WithShared (results, breakers and budgets shared across replicas).
 func NewQuietIgnoreExecutor(opts ...flujo.CoreOption) (*QuietIgnoreExecutor, error) {
 	p, err := flujoimpl.NewParts("QuietIgnoreExecutor", "qfan", flujogenConfigQuietIgnoreExecutor(), "", opts)
 	if err != nil {
@@ -2076,7 +2076,7 @@ func flujogenConfigQuietKeepFirstExecutor() runtime.OptimizationConfig {
 	return c
 }
 
-// NewQuietKeepFirstExecutor returns an executor of QuietKeepFirst. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
+// NewQuietKeepFirstExecutor returns an executor of QuietKeepFirst. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry), WithResourceSampler, WithConfigFile (the run-time fields of a flujo.json) and WithShared (results, breakers and budgets shared across replicas).
 func NewQuietKeepFirstExecutor(opts ...flujo.CoreOption) (*QuietKeepFirstExecutor, error) {
 	p, err := flujoimpl.NewParts("QuietKeepFirstExecutor", "qfan", flujogenConfigQuietKeepFirstExecutor(), "", opts)
 	if err != nil {
@@ -2248,7 +2248,7 @@ func flujogenConfigQuietMapExecutor() runtime.OptimizationConfig {
 	return c
 }
 
-// NewQuietMapExecutor returns an executor of QuietMap. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
+// NewQuietMapExecutor returns an executor of QuietMap. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry), WithResourceSampler, WithConfigFile (the run-time fields of a flujo.json) and WithShared (results, breakers and budgets shared across replicas).
 func NewQuietMapExecutor(opts ...flujo.CoreOption) (*QuietMapExecutor, error) {
 	p, err := flujoimpl.NewParts("QuietMapExecutor", "qmap", flujogenConfigQuietMapExecutor(), "", opts)
 	if err != nil {
@@ -2365,7 +2365,7 @@ func flujogenConfigQuietNoMergeExecutor() runtime.OptimizationConfig {
 	return c
 }
 
-// NewQuietNoMergeExecutor returns an executor of QuietNoMerge. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
+// NewQuietNoMergeExecutor returns an executor of QuietNoMerge. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry), WithResourceSampler, WithConfigFile (the run-time fields of a flujo.json) and WithShared (results, breakers and budgets shared across replicas).
 func NewQuietNoMergeExecutor(opts ...flujo.CoreOption) (*QuietNoMergeExecutor, error) {
 	p, err := flujoimpl.NewParts("QuietNoMergeExecutor", "qfan", flujogenConfigQuietNoMergeExecutor(), "", opts)
 	if err != nil {
@@ -2553,7 +2553,7 @@ func flujogenConfigQuietSeqExecutor() runtime.OptimizationConfig {
 	return c
 }
 
-// NewQuietSeqExecutor returns an executor of QuietSeq. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
+// NewQuietSeqExecutor returns an executor of QuietSeq. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry), WithResourceSampler, WithConfigFile (the run-time fields of a flujo.json) and WithShared (results, breakers and budgets shared across replicas).
 func NewQuietSeqExecutor(opts ...flujo.CoreOption) (*QuietSeqExecutor, error) {
 	p, err := flujoimpl.NewParts("QuietSeqExecutor", "qseq", flujogenConfigQuietSeqExecutor(), "", opts)
 	if err != nil {
@@ -2845,7 +2845,7 @@ func flujogenConfigQuietTimeoutExecutor() runtime.OptimizationConfig {
 	return c
 }
 
-// NewQuietTimeoutExecutor returns an executor of QuietTimeout. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
+// NewQuietTimeoutExecutor returns an executor of QuietTimeout. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry), WithResourceSampler, WithConfigFile (the run-time fields of a flujo.json) and WithShared (results, breakers and budgets shared across replicas).
 func NewQuietTimeoutExecutor(opts ...flujo.CoreOption) (*QuietTimeoutExecutor, error) {
 	p, err := flujoimpl.NewParts("QuietTimeoutExecutor", "qtfan", flujogenConfigQuietTimeoutExecutor(), "", opts)
 	if err != nil {
@@ -3008,7 +3008,7 @@ func flujogenConfigQuietUpdateExecutor() runtime.OptimizationConfig {
 	return c
 }
 
-// NewQuietUpdateExecutor returns an executor of QuietUpdate. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
+// NewQuietUpdateExecutor returns an executor of QuietUpdate. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry), WithResourceSampler, WithConfigFile (the run-time fields of a flujo.json) and WithShared (results, breakers and budgets shared across replicas).
 func NewQuietUpdateExecutor(opts ...flujo.CoreOption) (*QuietUpdateExecutor, error) {
 	p, err := flujoimpl.NewParts("QuietUpdateExecutor", "qfan", flujogenConfigQuietUpdateExecutor(), "", opts)
 	if err != nil {

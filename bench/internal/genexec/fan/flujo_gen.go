@@ -53,7 +53,7 @@ func resetscratchFanExecutor(u *scratchFanExecutor) {
 	*u = scratchFanExecutor{parFan: scratchFanExecutorFan{done: u.parFan.done}}
 }
 
-// NewFanExecutor returns an executor of Fan. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
+// NewFanExecutor returns an executor of Fan. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry), WithResourceSampler, WithConfigFile (the run-time fields of a flujo.json) and WithShared (results, breakers and budgets shared across replicas).
 func NewFanExecutor(opts ...flujo.CoreOption) (*FanExecutor, error) {
 	p, err := flujoimpl.NewParts("FanExecutor", "fan", runtime.DefaultOptimizationConfig(), "", opts)
 	if err != nil {

@@ -33,7 +33,7 @@ type BurstExecutor struct {
 	stepC flujoimpl.Step[int, int]
 }
 
-// NewBurstExecutor returns an executor of Burst. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
+// NewBurstExecutor returns an executor of Burst. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry), WithResourceSampler, WithConfigFile (the run-time fields of a flujo.json) and WithShared (results, breakers and budgets shared across replicas).
 func NewBurstExecutor(opts ...flujo.CoreOption) (*BurstExecutor, error) {
 	p, err := flujoimpl.NewParts("BurstExecutor", "burst", runtime.DefaultOptimizationConfig(), "", opts)
 	if err != nil {
@@ -125,7 +125,7 @@ type OverloadExecutor struct {
 	stepCall flujoimpl.Step[Request, Request]
 }
 
-// NewOverloadExecutor returns an executor of Overload. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
+// NewOverloadExecutor returns an executor of Overload. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry), WithResourceSampler, WithConfigFile (the run-time fields of a flujo.json) and WithShared (results, breakers and budgets shared across replicas).
 func NewOverloadExecutor(opts ...flujo.CoreOption) (*OverloadExecutor, error) {
 	p, err := flujoimpl.NewParts("OverloadExecutor", "call", runtime.DefaultOptimizationConfig(), "", opts)
 	if err != nil {

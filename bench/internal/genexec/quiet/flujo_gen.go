@@ -38,7 +38,7 @@ func flujogenConfigOneExecutor() runtime.OptimizationConfig {
 	return c
 }
 
-// NewOneExecutor returns an executor of One. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
+// NewOneExecutor returns an executor of One. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry), WithResourceSampler, WithConfigFile (the run-time fields of a flujo.json) and WithShared (results, breakers and budgets shared across replicas).
 func NewOneExecutor(opts ...flujo.CoreOption) (*OneExecutor, error) {
 	p, err := flujoimpl.NewParts("OneExecutor", "one", flujogenConfigOneExecutor(), "", opts)
 	if err != nil {

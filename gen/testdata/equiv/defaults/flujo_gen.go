@@ -75,7 +75,7 @@ type BackoffLongExecutor struct {
 	stepFail flujoimpl.Step[flujotest.Job, flujotest.Job]
 }
 
-// NewBackoffLongExecutor returns an executor of BackoffLong. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
+// NewBackoffLongExecutor returns an executor of BackoffLong. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry), WithResourceSampler, WithConfigFile (the run-time fields of a flujo.json) and WithShared (results, breakers and budgets shared across replicas).
 func NewBackoffLongExecutor(opts ...flujo.CoreOption) (*BackoffLongExecutor, error) {
 	p, err := flujoimpl.NewParts("BackoffLongExecutor", "fail", runtime.DefaultOptimizationConfig(), "", opts)
 	if err != nil {
@@ -136,7 +136,7 @@ type BadInputRetriedExecutor struct {
 	stepUpstream flujoimpl.Step[flujotest.Job, flujotest.Job]
 }
 
-// NewBadInputRetriedExecutor returns an executor of BadInputRetried. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
+// NewBadInputRetriedExecutor returns an executor of BadInputRetried. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry), WithResourceSampler, WithConfigFile (the run-time fields of a flujo.json) and WithShared (results, breakers and budgets shared across replicas).
 func NewBadInputRetriedExecutor(opts ...flujo.CoreOption) (*BadInputRetriedExecutor, error) {
 	p, err := flujoimpl.NewParts("BadInputRetriedExecutor", "upstream", runtime.DefaultOptimizationConfig(), "", opts)
 	if err != nil {
@@ -196,7 +196,7 @@ type BreakerCancelsExecutor struct {
 	stepCancel flujoimpl.Step[flujotest.Job, flujotest.Job]
 }
 
-// NewBreakerCancelsExecutor returns an executor of BreakerCancels. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
+// NewBreakerCancelsExecutor returns an executor of BreakerCancels. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry), WithResourceSampler, WithConfigFile (the run-time fields of a flujo.json) and WithShared (results, breakers and budgets shared across replicas).
 func NewBreakerCancelsExecutor(opts ...flujo.CoreOption) (*BreakerCancelsExecutor, error) {
 	p, err := flujoimpl.NewParts("BreakerCancelsExecutor", "cancel", runtime.DefaultOptimizationConfig(), "", opts)
 	if err != nil {
@@ -256,7 +256,7 @@ type BreakerCustomExecutor struct {
 	stepUpstream flujoimpl.Step[flujotest.Job, flujotest.Job]
 }
 
-// NewBreakerCustomExecutor returns an executor of BreakerCustom. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
+// NewBreakerCustomExecutor returns an executor of BreakerCustom. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry), WithResourceSampler, WithConfigFile (the run-time fields of a flujo.json) and WithShared (results, breakers and budgets shared across replicas).
 func NewBreakerCustomExecutor(opts ...flujo.CoreOption) (*BreakerCustomExecutor, error) {
 	p, err := flujoimpl.NewParts("BreakerCustomExecutor", "upstream", runtime.DefaultOptimizationConfig(), "", opts)
 	if err != nil {
@@ -317,7 +317,7 @@ type BreakerFailExecutor struct {
 	stepFail flujoimpl.Step[flujotest.Job, flujotest.Job]
 }
 
-// NewBreakerFailExecutor returns an executor of BreakerFail. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
+// NewBreakerFailExecutor returns an executor of BreakerFail. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry), WithResourceSampler, WithConfigFile (the run-time fields of a flujo.json) and WithShared (results, breakers and budgets shared across replicas).
 func NewBreakerFailExecutor(opts ...flujo.CoreOption) (*BreakerFailExecutor, error) {
 	p, err := flujoimpl.NewParts("BreakerFailExecutor", "fail", runtime.DefaultOptimizationConfig(), "", opts)
 	if err != nil {
@@ -377,7 +377,7 @@ type BreakerFlakyExecutor struct {
 	stepFlaky flujoimpl.Step[flujotest.Job, flujotest.Job]
 }
 
-// NewBreakerFlakyExecutor returns an executor of BreakerFlaky. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
+// NewBreakerFlakyExecutor returns an executor of BreakerFlaky. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry), WithResourceSampler, WithConfigFile (the run-time fields of a flujo.json) and WithShared (results, breakers and budgets shared across replicas).
 func NewBreakerFlakyExecutor(opts ...flujo.CoreOption) (*BreakerFlakyExecutor, error) {
 	p, err := flujoimpl.NewParts("BreakerFlakyExecutor", "flaky", runtime.DefaultOptimizationConfig(), "", opts)
 	if err != nil {
@@ -437,7 +437,7 @@ type BreakerPanicsExecutor struct {
 	stepPanic flujoimpl.Step[flujotest.Job, flujotest.Job]
 }
 
-// NewBreakerPanicsExecutor returns an executor of BreakerPanics. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
+// NewBreakerPanicsExecutor returns an executor of BreakerPanics. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry), WithResourceSampler, WithConfigFile (the run-time fields of a flujo.json) and WithShared (results, breakers and budgets shared across replicas).
 func NewBreakerPanicsExecutor(opts ...flujo.CoreOption) (*BreakerPanicsExecutor, error) {
 	p, err := flujoimpl.NewParts("BreakerPanicsExecutor", "panic", runtime.DefaultOptimizationConfig(), "", opts)
 	if err != nil {
@@ -497,7 +497,7 @@ type BreakerTimesOutExecutor struct {
 	stepBlock flujoimpl.Step[flujotest.Job, flujotest.Job]
 }
 
-// NewBreakerTimesOutExecutor returns an executor of BreakerTimesOut. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
+// NewBreakerTimesOutExecutor returns an executor of BreakerTimesOut. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry), WithResourceSampler, WithConfigFile (the run-time fields of a flujo.json) and WithShared (results, breakers and budgets shared across replicas).
 func NewBreakerTimesOutExecutor(opts ...flujo.CoreOption) (*BreakerTimesOutExecutor, error) {
 	p, err := flujoimpl.NewParts("BreakerTimesOutExecutor", "block", runtime.DefaultOptimizationConfig(), "", opts)
 	if err != nil {
@@ -558,7 +558,7 @@ type BreakerUpstreamExecutor struct {
 	stepUpstream flujoimpl.Step[flujotest.Job, flujotest.Job]
 }
 
-// NewBreakerUpstreamExecutor returns an executor of BreakerUpstream. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
+// NewBreakerUpstreamExecutor returns an executor of BreakerUpstream. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry), WithResourceSampler, WithConfigFile (the run-time fields of a flujo.json) and WithShared (results, breakers and budgets shared across replicas).
 func NewBreakerUpstreamExecutor(opts ...flujo.CoreOption) (*BreakerUpstreamExecutor, error) {
 	p, err := flujoimpl.NewParts("BreakerUpstreamExecutor", "upstream", runtime.DefaultOptimizationConfig(), "", opts)
 	if err != nil {
@@ -618,7 +618,7 @@ type BreakerValidatedExecutor struct {
 	stepDraft flujoimpl.Step[flujotest.Job, flujotest.Job]
 }
 
-// NewBreakerValidatedExecutor returns an executor of BreakerValidated. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
+// NewBreakerValidatedExecutor returns an executor of BreakerValidated. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry), WithResourceSampler, WithConfigFile (the run-time fields of a flujo.json) and WithShared (results, breakers and budgets shared across replicas).
 func NewBreakerValidatedExecutor(opts ...flujo.CoreOption) (*BreakerValidatedExecutor, error) {
 	p, err := flujoimpl.NewParts("BreakerValidatedExecutor", "draft", runtime.DefaultOptimizationConfig(), "", opts)
 	if err != nil {
@@ -680,7 +680,7 @@ type BudgetFallbackExecutor struct {
 	stepRescue  flujoimpl.Step[flujotest.Bill, flujotest.Charge]
 }
 
-// NewBudgetFallbackExecutor returns an executor of BudgetFallback. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
+// NewBudgetFallbackExecutor returns an executor of BudgetFallback. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry), WithResourceSampler, WithConfigFile (the run-time fields of a flujo.json) and WithShared (results, breakers and budgets shared across replicas).
 func NewBudgetFallbackExecutor(opts ...flujo.CoreOption) (*BudgetFallbackExecutor, error) {
 	p, err := flujoimpl.NewParts("BudgetFallbackExecutor", "primary", runtime.DefaultOptimizationConfig(), "", opts)
 	if err != nil {
@@ -769,7 +769,7 @@ func resetscratchBudgetFanExecutor(u *scratchBudgetFanExecutor) {
 	*u = scratchBudgetFanExecutor{parFan: scratchBudgetFanExecutorFan{done: u.parFan.done}}
 }
 
-// NewBudgetFanExecutor returns an executor of BudgetFan. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
+// NewBudgetFanExecutor returns an executor of BudgetFan. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry), WithResourceSampler, WithConfigFile (the run-time fields of a flujo.json) and WithShared (results, breakers and budgets shared across replicas).
 func NewBudgetFanExecutor(opts ...flujo.CoreOption) (*BudgetFanExecutor, error) {
 	p, err := flujoimpl.NewParts("BudgetFanExecutor", "fan", runtime.DefaultOptimizationConfig(), "", opts)
 	if err != nil {
@@ -903,7 +903,7 @@ func resetscratchBudgetFan4Executor(u *scratchBudgetFan4Executor) {
 	*u = scratchBudgetFan4Executor{parFan: scratchBudgetFan4ExecutorFan{done: u.parFan.done}}
 }
 
-// NewBudgetFan4Executor returns an executor of BudgetFan4. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
+// NewBudgetFan4Executor returns an executor of BudgetFan4. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry), WithResourceSampler, WithConfigFile (the run-time fields of a flujo.json) and WithShared (results, breakers and budgets shared across replicas).
 func NewBudgetFan4Executor(opts ...flujo.CoreOption) (*BudgetFan4Executor, error) {
 	p, err := flujoimpl.NewParts("BudgetFan4Executor", "fan", runtime.DefaultOptimizationConfig(), "", opts)
 	if err != nil {
@@ -1061,7 +1061,7 @@ func resetscratchBudgetHoldFanExecutor(u *scratchBudgetHoldFanExecutor) {
 	*u = scratchBudgetHoldFanExecutor{parFan: scratchBudgetHoldFanExecutorFan{done: u.parFan.done}}
 }
 
-// NewBudgetHoldFanExecutor returns an executor of BudgetHoldFan. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
+// NewBudgetHoldFanExecutor returns an executor of BudgetHoldFan. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry), WithResourceSampler, WithConfigFile (the run-time fields of a flujo.json) and WithShared (results, breakers and budgets shared across replicas).
 func NewBudgetHoldFanExecutor(opts ...flujo.CoreOption) (*BudgetHoldFanExecutor, error) {
 	p, err := flujoimpl.NewParts("BudgetHoldFanExecutor", "fan", runtime.DefaultOptimizationConfig(), "", opts)
 	if err != nil {
@@ -1179,7 +1179,7 @@ type BudgetMapExecutor struct {
 	stepItem flujoimpl.Step[flujotest.Bill, flujotest.Charge]
 }
 
-// NewBudgetMapExecutor returns an executor of BudgetMap. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
+// NewBudgetMapExecutor returns an executor of BudgetMap. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry), WithResourceSampler, WithConfigFile (the run-time fields of a flujo.json) and WithShared (results, breakers and budgets shared across replicas).
 func NewBudgetMapExecutor(opts ...flujo.CoreOption) (*BudgetMapExecutor, error) {
 	p, err := flujoimpl.NewParts("BudgetMapExecutor", "each", runtime.DefaultOptimizationConfig(), "", opts)
 	if err != nil {
@@ -1271,7 +1271,7 @@ type BudgetRejectedExecutor struct {
 	stepRejected flujoimpl.Step[flujotest.Bill, flujotest.Charge]
 }
 
-// NewBudgetRejectedExecutor returns an executor of BudgetRejected. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
+// NewBudgetRejectedExecutor returns an executor of BudgetRejected. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry), WithResourceSampler, WithConfigFile (the run-time fields of a flujo.json) and WithShared (results, breakers and budgets shared across replicas).
 func NewBudgetRejectedExecutor(opts ...flujo.CoreOption) (*BudgetRejectedExecutor, error) {
 	p, err := flujoimpl.NewParts("BudgetRejectedExecutor", "rejected", runtime.DefaultOptimizationConfig(), "", opts)
 	if err != nil {
@@ -1332,7 +1332,7 @@ type BudgetRejectedRetriesExecutor struct {
 	stepRejected flujoimpl.Step[flujotest.Bill, flujotest.Charge]
 }
 
-// NewBudgetRejectedRetriesExecutor returns an executor of BudgetRejectedRetries. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
+// NewBudgetRejectedRetriesExecutor returns an executor of BudgetRejectedRetries. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry), WithResourceSampler, WithConfigFile (the run-time fields of a flujo.json) and WithShared (results, breakers and budgets shared across replicas).
 func NewBudgetRejectedRetriesExecutor(opts ...flujo.CoreOption) (*BudgetRejectedRetriesExecutor, error) {
 	p, err := flujoimpl.NewParts("BudgetRejectedRetriesExecutor", "rejected", runtime.DefaultOptimizationConfig(), "", opts)
 	if err != nil {
@@ -1393,7 +1393,7 @@ type CachedBoxExecutor struct {
 	stepBox flujoimpl.Step[flujotest.Job, any]
 }
 
-// NewCachedBoxExecutor returns an executor of CachedBox. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
+// NewCachedBoxExecutor returns an executor of CachedBox. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry), WithResourceSampler, WithConfigFile (the run-time fields of a flujo.json) and WithShared (results, breakers and budgets shared across replicas).
 func NewCachedBoxExecutor(opts ...flujo.CoreOption) (*CachedBoxExecutor, error) {
 	p, err := flujoimpl.NewParts("CachedBoxExecutor", "box", runtime.DefaultOptimizationConfig(), "", opts)
 	if err != nil {
@@ -1452,7 +1452,7 @@ type CachedQuoteExecutor struct {
 	stepQuote flujoimpl.Step[flujotest.Job, flujotest.Quote]
 }
 
-// NewCachedQuoteExecutor returns an executor of CachedQuote. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
+// NewCachedQuoteExecutor returns an executor of CachedQuote. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry), WithResourceSampler, WithConfigFile (the run-time fields of a flujo.json) and WithShared (results, breakers and budgets shared across replicas).
 func NewCachedQuoteExecutor(opts ...flujo.CoreOption) (*CachedQuoteExecutor, error) {
 	p, err := flujoimpl.NewParts("CachedQuoteExecutor", "quote", runtime.DefaultOptimizationConfig(), "", opts)
 	if err != nil {
@@ -1511,7 +1511,7 @@ type CachedTagsExecutor struct {
 	stepTags flujoimpl.Step[flujotest.Job, []string]
 }
 
-// NewCachedTagsExecutor returns an executor of CachedTags. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
+// NewCachedTagsExecutor returns an executor of CachedTags. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry), WithResourceSampler, WithConfigFile (the run-time fields of a flujo.json) and WithShared (results, breakers and budgets shared across replicas).
 func NewCachedTagsExecutor(opts ...flujo.CoreOption) (*CachedTagsExecutor, error) {
 	p, err := flujoimpl.NewParts("CachedTagsExecutor", "tags", runtime.DefaultOptimizationConfig(), "", opts)
 	if err != nil {
@@ -1570,7 +1570,7 @@ type CachedTagsSharedExecutor struct {
 	stepTags flujoimpl.Step[flujotest.Job, []string]
 }
 
-// NewCachedTagsSharedExecutor returns an executor of CachedTagsShared. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
+// NewCachedTagsSharedExecutor returns an executor of CachedTagsShared. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry), WithResourceSampler, WithConfigFile (the run-time fields of a flujo.json) and WithShared (results, breakers and budgets shared across replicas).
 func NewCachedTagsSharedExecutor(opts ...flujo.CoreOption) (*CachedTagsSharedExecutor, error) {
 	p, err := flujoimpl.NewParts("CachedTagsSharedExecutor", "tags", runtime.DefaultOptimizationConfig(), "", opts)
 	if err != nil {
@@ -1629,7 +1629,7 @@ type CachedTagsTTLExecutor struct {
 	stepTags flujoimpl.Step[flujotest.Job, []string]
 }
 
-// NewCachedTagsTTLExecutor returns an executor of CachedTagsTTL. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
+// NewCachedTagsTTLExecutor returns an executor of CachedTagsTTL. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry), WithResourceSampler, WithConfigFile (the run-time fields of a flujo.json) and WithShared (results, breakers and budgets shared across replicas).
 func NewCachedTagsTTLExecutor(opts ...flujo.CoreOption) (*CachedTagsTTLExecutor, error) {
 	p, err := flujoimpl.NewParts("CachedTagsTTLExecutor", "tags", runtime.DefaultOptimizationConfig(), "", opts)
 	if err != nil {
@@ -1689,7 +1689,7 @@ type CachedTagsWithFallbackExecutor struct {
 	stepSpare flujoimpl.Step[flujotest.Job, []string]
 }
 
-// NewCachedTagsWithFallbackExecutor returns an executor of CachedTagsWithFallback. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
+// NewCachedTagsWithFallbackExecutor returns an executor of CachedTagsWithFallback. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry), WithResourceSampler, WithConfigFile (the run-time fields of a flujo.json) and WithShared (results, breakers and budgets shared across replicas).
 func NewCachedTagsWithFallbackExecutor(opts ...flujo.CoreOption) (*CachedTagsWithFallbackExecutor, error) {
 	p, err := flujoimpl.NewParts("CachedTagsWithFallbackExecutor", "tags", runtime.DefaultOptimizationConfig(), "", opts)
 	if err != nil {
@@ -1761,7 +1761,7 @@ type CountForeverExecutor struct {
 	stepAdd flujoimpl.Step[int, int]
 }
 
-// NewCountForeverExecutor returns an executor of CountForever. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
+// NewCountForeverExecutor returns an executor of CountForever. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry), WithResourceSampler, WithConfigFile (the run-time fields of a flujo.json) and WithShared (results, breakers and budgets shared across replicas).
 func NewCountForeverExecutor(opts ...flujo.CoreOption) (*CountForeverExecutor, error) {
 	p, err := flujoimpl.NewParts("CountForeverExecutor", "count", runtime.DefaultOptimizationConfig(), "", opts)
 	if err != nil {
@@ -1851,7 +1851,7 @@ type CountForever2Executor struct {
 	stepAdd flujoimpl.Step[int, int]
 }
 
-// NewCountForever2Executor returns an executor of CountForever2. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
+// NewCountForever2Executor returns an executor of CountForever2. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry), WithResourceSampler, WithConfigFile (the run-time fields of a flujo.json) and WithShared (results, breakers and budgets shared across replicas).
 func NewCountForever2Executor(opts ...flujo.CoreOption) (*CountForever2Executor, error) {
 	p, err := flujoimpl.NewParts("CountForever2Executor", "count", runtime.DefaultOptimizationConfig(), "", opts)
 	if err != nil {
@@ -1941,7 +1941,7 @@ type CountTo3Executor struct {
 	stepAdd flujoimpl.Step[int, int]
 }
 
-// NewCountTo3Executor returns an executor of CountTo3. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
+// NewCountTo3Executor returns an executor of CountTo3. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry), WithResourceSampler, WithConfigFile (the run-time fields of a flujo.json) and WithShared (results, breakers and budgets shared across replicas).
 func NewCountTo3Executor(opts ...flujo.CoreOption) (*CountTo3Executor, error) {
 	p, err := flujoimpl.NewParts("CountTo3Executor", "count", runtime.DefaultOptimizationConfig(), "", opts)
 	if err != nil {
@@ -2032,7 +2032,7 @@ type FailBeforeCachedExecutor struct {
 	stepTags flujoimpl.Step[flujotest.Job, []string]
 }
 
-// NewFailBeforeCachedExecutor returns an executor of FailBeforeCached. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
+// NewFailBeforeCachedExecutor returns an executor of FailBeforeCached. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry), WithResourceSampler, WithConfigFile (the run-time fields of a flujo.json) and WithShared (results, breakers and budgets shared across replicas).
 func NewFailBeforeCachedExecutor(opts ...flujo.CoreOption) (*FailBeforeCachedExecutor, error) {
 	p, err := flujoimpl.NewParts("FailBeforeCachedExecutor", "failfirst", runtime.DefaultOptimizationConfig(), "", opts)
 	if err != nil {
@@ -2116,7 +2116,7 @@ type FailOnceExecutor struct {
 	stepFail flujoimpl.Step[flujotest.Job, flujotest.Job]
 }
 
-// NewFailOnceExecutor returns an executor of FailOnce. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
+// NewFailOnceExecutor returns an executor of FailOnce. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry), WithResourceSampler, WithConfigFile (the run-time fields of a flujo.json) and WithShared (results, breakers and budgets shared across replicas).
 func NewFailOnceExecutor(opts ...flujo.CoreOption) (*FailOnceExecutor, error) {
 	p, err := flujoimpl.NewParts("FailOnceExecutor", "fail", runtime.DefaultOptimizationConfig(), "", opts)
 	if err != nil {
@@ -2193,7 +2193,7 @@ func resetscratchFanBranchFailsExecutor(u *scratchFanBranchFailsExecutor) {
 	*u = scratchFanBranchFailsExecutor{parFan: scratchFanBranchFailsExecutorFan{done: u.parFan.done}}
 }
 
-// NewFanBranchFailsExecutor returns an executor of FanBranchFails. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
+// NewFanBranchFailsExecutor returns an executor of FanBranchFails. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry), WithResourceSampler, WithConfigFile (the run-time fields of a flujo.json) and WithShared (results, breakers and budgets shared across replicas).
 func NewFanBranchFailsExecutor(opts ...flujo.CoreOption) (*FanBranchFailsExecutor, error) {
 	p, err := flujoimpl.NewParts("FanBranchFailsExecutor", "fan", runtime.DefaultOptimizationConfig(), "", opts)
 	if err != nil {
@@ -2384,7 +2384,7 @@ func resetscratchFanErrorOnConflictExecutor(u *scratchFanErrorOnConflictExecutor
 	*u = scratchFanErrorOnConflictExecutor{parFan: scratchFanErrorOnConflictExecutorFan{done: u.parFan.done}}
 }
 
-// NewFanErrorOnConflictExecutor returns an executor of FanErrorOnConflict. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
+// NewFanErrorOnConflictExecutor returns an executor of FanErrorOnConflict. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry), WithResourceSampler, WithConfigFile (the run-time fields of a flujo.json) and WithShared (results, breakers and budgets shared across replicas).
 func NewFanErrorOnConflictExecutor(opts ...flujo.CoreOption) (*FanErrorOnConflictExecutor, error) {
 	p, err := flujoimpl.NewParts("FanErrorOnConflictExecutor", "fan", runtime.DefaultOptimizationConfig(), "", opts)
 	if err != nil {
@@ -2623,7 +2623,7 @@ func resetscratchFanJoinFailsExecutor(u *scratchFanJoinFailsExecutor) {
 	*u = scratchFanJoinFailsExecutor{parFan: scratchFanJoinFailsExecutorFan{done: u.parFan.done}}
 }
 
-// NewFanJoinFailsExecutor returns an executor of FanJoinFails. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
+// NewFanJoinFailsExecutor returns an executor of FanJoinFails. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry), WithResourceSampler, WithConfigFile (the run-time fields of a flujo.json) and WithShared (results, breakers and budgets shared across replicas).
 func NewFanJoinFailsExecutor(opts ...flujo.CoreOption) (*FanJoinFailsExecutor, error) {
 	p, err := flujoimpl.NewParts("FanJoinFailsExecutor", "fan", runtime.DefaultOptimizationConfig(), "", opts)
 	if err != nil {
@@ -2805,7 +2805,7 @@ func resetscratchFanKeepFirstExecutor(u *scratchFanKeepFirstExecutor) {
 	*u = scratchFanKeepFirstExecutor{parFan: scratchFanKeepFirstExecutorFan{done: u.parFan.done}}
 }
 
-// NewFanKeepFirstExecutor returns an executor of FanKeepFirst. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
+// NewFanKeepFirstExecutor returns an executor of FanKeepFirst. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry), WithResourceSampler, WithConfigFile (the run-time fields of a flujo.json) and WithShared (results, breakers and budgets shared across replicas).
 func NewFanKeepFirstExecutor(opts ...flujo.CoreOption) (*FanKeepFirstExecutor, error) {
 	p, err := flujoimpl.NewParts("FanKeepFirstExecutor", "fan", runtime.DefaultOptimizationConfig(), "", opts)
 	if err != nil {
@@ -3022,7 +3022,7 @@ func resetscratchFanMergeUpdateExecutor(u *scratchFanMergeUpdateExecutor) {
 	*u = scratchFanMergeUpdateExecutor{parFan: scratchFanMergeUpdateExecutorFan{done: u.parFan.done}}
 }
 
-// NewFanMergeUpdateExecutor returns an executor of FanMergeUpdate. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
+// NewFanMergeUpdateExecutor returns an executor of FanMergeUpdate. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry), WithResourceSampler, WithConfigFile (the run-time fields of a flujo.json) and WithShared (results, breakers and budgets shared across replicas).
 func NewFanMergeUpdateExecutor(opts ...flujo.CoreOption) (*FanMergeUpdateExecutor, error) {
 	p, err := flujoimpl.NewParts("FanMergeUpdateExecutor", "fan", runtime.DefaultOptimizationConfig(), "", opts)
 	if err != nil {
@@ -3239,7 +3239,7 @@ func resetscratchFanNoMergeExecutor(u *scratchFanNoMergeExecutor) {
 	*u = scratchFanNoMergeExecutor{parFan: scratchFanNoMergeExecutorFan{done: u.parFan.done}}
 }
 
-// NewFanNoMergeExecutor returns an executor of FanNoMerge. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
+// NewFanNoMergeExecutor returns an executor of FanNoMerge. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry), WithResourceSampler, WithConfigFile (the run-time fields of a flujo.json) and WithShared (results, breakers and budgets shared across replicas).
 func NewFanNoMergeExecutor(opts ...flujo.CoreOption) (*FanNoMergeExecutor, error) {
 	p, err := flujoimpl.NewParts("FanNoMergeExecutor", "fan", runtime.DefaultOptimizationConfig(), "", opts)
 	if err != nil {
@@ -3430,7 +3430,7 @@ type FlakyDefaultExecutor struct {
 	stepFlaky flujoimpl.Step[flujotest.Job, flujotest.Job]
 }
 
-// NewFlakyDefaultExecutor returns an executor of FlakyDefault. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
+// NewFlakyDefaultExecutor returns an executor of FlakyDefault. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry), WithResourceSampler, WithConfigFile (the run-time fields of a flujo.json) and WithShared (results, breakers and budgets shared across replicas).
 func NewFlakyDefaultExecutor(opts ...flujo.CoreOption) (*FlakyDefaultExecutor, error) {
 	p, err := flujoimpl.NewParts("FlakyDefaultExecutor", "flaky", runtime.DefaultOptimizationConfig(), "", opts)
 	if err != nil {
@@ -3490,7 +3490,7 @@ type FlakyRetries3Executor struct {
 	stepFlaky flujoimpl.Step[flujotest.Job, flujotest.Job]
 }
 
-// NewFlakyRetries3Executor returns an executor of FlakyRetries3. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
+// NewFlakyRetries3Executor returns an executor of FlakyRetries3. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry), WithResourceSampler, WithConfigFile (the run-time fields of a flujo.json) and WithShared (results, breakers and budgets shared across replicas).
 func NewFlakyRetries3Executor(opts ...flujo.CoreOption) (*FlakyRetries3Executor, error) {
 	p, err := flujoimpl.NewParts("FlakyRetries3Executor", "flaky", runtime.DefaultOptimizationConfig(), "", opts)
 	if err != nil {
@@ -3550,7 +3550,7 @@ type GoexitMapExecutor struct {
 	stepExit flujoimpl.Step[flujotest.Job, flujotest.Job]
 }
 
-// NewGoexitMapExecutor returns an executor of GoexitMap. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
+// NewGoexitMapExecutor returns an executor of GoexitMap. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry), WithResourceSampler, WithConfigFile (the run-time fields of a flujo.json) and WithShared (results, breakers and budgets shared across replicas).
 func NewGoexitMapExecutor(opts ...flujo.CoreOption) (*GoexitMapExecutor, error) {
 	p, err := flujoimpl.NewParts("GoexitMapExecutor", "each", runtime.DefaultOptimizationConfig(), "", opts)
 	if err != nil {
@@ -3658,7 +3658,7 @@ func resetscratchGoexitParallelExecutor(u *scratchGoexitParallelExecutor) {
 	*u = scratchGoexitParallelExecutor{parFan: scratchGoexitParallelExecutorFan{done: u.parFan.done}}
 }
 
-// NewGoexitParallelExecutor returns an executor of GoexitParallel. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
+// NewGoexitParallelExecutor returns an executor of GoexitParallel. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry), WithResourceSampler, WithConfigFile (the run-time fields of a flujo.json) and WithShared (results, breakers and budgets shared across replicas).
 func NewGoexitParallelExecutor(opts ...flujo.CoreOption) (*GoexitParallelExecutor, error) {
 	p, err := flujoimpl.NewParts("GoexitParallelExecutor", "fan", runtime.DefaultOptimizationConfig(), "", opts)
 	if err != nil {
@@ -3781,7 +3781,7 @@ type GoexitStepExecutor struct {
 	stepExit flujoimpl.Step[flujotest.Job, flujotest.Job]
 }
 
-// NewGoexitStepExecutor returns an executor of GoexitStep. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
+// NewGoexitStepExecutor returns an executor of GoexitStep. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry), WithResourceSampler, WithConfigFile (the run-time fields of a flujo.json) and WithShared (results, breakers and budgets shared across replicas).
 func NewGoexitStepExecutor(opts ...flujo.CoreOption) (*GoexitStepExecutor, error) {
 	p, err := flujoimpl.NewParts("GoexitStepExecutor", "exit", runtime.DefaultOptimizationConfig(), "", opts)
 	if err != nil {
@@ -3841,7 +3841,7 @@ type GoexitTimedExecutor struct {
 	stepExit flujoimpl.Step[flujotest.Job, flujotest.Job]
 }
 
-// NewGoexitTimedExecutor returns an executor of GoexitTimed. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
+// NewGoexitTimedExecutor returns an executor of GoexitTimed. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry), WithResourceSampler, WithConfigFile (the run-time fields of a flujo.json) and WithShared (results, breakers and budgets shared across replicas).
 func NewGoexitTimedExecutor(opts ...flujo.CoreOption) (*GoexitTimedExecutor, error) {
 	p, err := flujoimpl.NewParts("GoexitTimedExecutor", "exit", runtime.DefaultOptimizationConfig(), "", opts)
 	if err != nil {
@@ -3902,7 +3902,7 @@ type HeldExecutor struct {
 	stepHeld flujoimpl.Step[flujotest.Arrival, flujotest.Arrival]
 }
 
-// NewHeldExecutor returns an executor of Held. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
+// NewHeldExecutor returns an executor of Held. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry), WithResourceSampler, WithConfigFile (the run-time fields of a flujo.json) and WithShared (results, breakers and budgets shared across replicas).
 func NewHeldExecutor(opts ...flujo.CoreOption) (*HeldExecutor, error) {
 	p, err := flujoimpl.NewParts("HeldExecutor", "held", runtime.DefaultOptimizationConfig(), "", opts)
 	if err != nil {
@@ -3963,7 +3963,7 @@ type HistoryExecutor struct {
 	stepThird  flujoimpl.Step[flujotest.Job, flujotest.Job]
 }
 
-// NewHistoryExecutor returns an executor of History. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
+// NewHistoryExecutor returns an executor of History. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry), WithResourceSampler, WithConfigFile (the run-time fields of a flujo.json) and WithShared (results, breakers and budgets shared across replicas).
 func NewHistoryExecutor(opts ...flujo.CoreOption) (*HistoryExecutor, error) {
 	p, err := flujoimpl.NewParts("HistoryExecutor", "outer", runtime.DefaultOptimizationConfig(), "", opts)
 	if err != nil {
@@ -4073,7 +4073,7 @@ type IOBurstExecutor struct {
 	stepIo flujoimpl.Step[flujotest.Arrival, flujotest.Arrival]
 }
 
-// NewIOBurstExecutor returns an executor of IOBurst. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
+// NewIOBurstExecutor returns an executor of IOBurst. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry), WithResourceSampler, WithConfigFile (the run-time fields of a flujo.json) and WithShared (results, breakers and budgets shared across replicas).
 func NewIOBurstExecutor(opts ...flujo.CoreOption) (*IOBurstExecutor, error) {
 	p, err := flujoimpl.NewParts("IOBurstExecutor", "io", runtime.DefaultOptimizationConfig(), "", opts)
 	if err != nil {
@@ -4148,7 +4148,7 @@ func resetscratchJoinFailsAfterIgnoredExecutor(u *scratchJoinFailsAfterIgnoredEx
 	*u = scratchJoinFailsAfterIgnoredExecutor{parFan: scratchJoinFailsAfterIgnoredExecutorFan{done: u.parFan.done}}
 }
 
-// NewJoinFailsAfterIgnoredExecutor returns an executor of JoinFailsAfterIgnored. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
+// NewJoinFailsAfterIgnoredExecutor returns an executor of JoinFailsAfterIgnored. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry), WithResourceSampler, WithConfigFile (the run-time fields of a flujo.json) and WithShared (results, breakers and budgets shared across replicas).
 func NewJoinFailsAfterIgnoredExecutor(opts ...flujo.CoreOption) (*JoinFailsAfterIgnoredExecutor, error) {
 	p, err := flujoimpl.NewParts("JoinFailsAfterIgnoredExecutor", "joined", runtime.DefaultOptimizationConfig(), "", opts)
 	if err != nil {
@@ -4286,7 +4286,7 @@ type MapEchoExecutor struct {
 	stepEcho flujoimpl.Step[flujotest.Job, flujotest.Job]
 }
 
-// NewMapEchoExecutor returns an executor of MapEcho. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
+// NewMapEchoExecutor returns an executor of MapEcho. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry), WithResourceSampler, WithConfigFile (the run-time fields of a flujo.json) and WithShared (results, breakers and budgets shared across replicas).
 func NewMapEchoExecutor(opts ...flujo.CoreOption) (*MapEchoExecutor, error) {
 	p, err := flujoimpl.NewParts("MapEchoExecutor", "each", runtime.DefaultOptimizationConfig(), "", opts)
 	if err != nil {
@@ -4378,7 +4378,7 @@ type MapFlakyInOrderExecutor struct {
 	stepFlaky flujoimpl.Step[flujotest.Job, flujotest.Job]
 }
 
-// NewMapFlakyInOrderExecutor returns an executor of MapFlakyInOrder. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
+// NewMapFlakyInOrderExecutor returns an executor of MapFlakyInOrder. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry), WithResourceSampler, WithConfigFile (the run-time fields of a flujo.json) and WithShared (results, breakers and budgets shared across replicas).
 func NewMapFlakyInOrderExecutor(opts ...flujo.CoreOption) (*MapFlakyInOrderExecutor, error) {
 	p, err := flujoimpl.NewParts("MapFlakyInOrderExecutor", "each", runtime.DefaultOptimizationConfig(), "", opts)
 	if err != nil {
@@ -4473,7 +4473,7 @@ func resetscratchMaybeConflictExecutor(u *scratchMaybeConflictExecutor) {
 	*u = scratchMaybeConflictExecutor{parMaybe: scratchMaybeConflictExecutorMaybe{done: u.parMaybe.done}}
 }
 
-// NewMaybeConflictExecutor returns an executor of MaybeConflict. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
+// NewMaybeConflictExecutor returns an executor of MaybeConflict. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry), WithResourceSampler, WithConfigFile (the run-time fields of a flujo.json) and WithShared (results, breakers and budgets shared across replicas).
 func NewMaybeConflictExecutor(opts ...flujo.CoreOption) (*MaybeConflictExecutor, error) {
 	p, err := flujoimpl.NewParts("MaybeConflictExecutor", "maybe", runtime.DefaultOptimizationConfig(), "", opts)
 	if err != nil {
@@ -4647,7 +4647,7 @@ type PanicAtTwoDepthsExecutor struct {
 	stepPanic     flujoimpl.Step[flujotest.Job, flujotest.Job]
 }
 
-// NewPanicAtTwoDepthsExecutor returns an executor of PanicAtTwoDepths. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
+// NewPanicAtTwoDepthsExecutor returns an executor of PanicAtTwoDepths. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry), WithResourceSampler, WithConfigFile (the run-time fields of a flujo.json) and WithShared (results, breakers and budgets shared across replicas).
 func NewPanicAtTwoDepthsExecutor(opts ...flujo.CoreOption) (*PanicAtTwoDepthsExecutor, error) {
 	p, err := flujoimpl.NewParts("PanicAtTwoDepthsExecutor", "route", runtime.DefaultOptimizationConfig(), "", opts)
 	if err != nil {
@@ -4758,7 +4758,7 @@ type PanicsExecutor struct {
 	stepPanic flujoimpl.Step[flujotest.Job, flujotest.Job]
 }
 
-// NewPanicsExecutor returns an executor of Panics. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
+// NewPanicsExecutor returns an executor of Panics. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry), WithResourceSampler, WithConfigFile (the run-time fields of a flujo.json) and WithShared (results, breakers and budgets shared across replicas).
 func NewPanicsExecutor(opts ...flujo.CoreOption) (*PanicsExecutor, error) {
 	p, err := flujoimpl.NewParts("PanicsExecutor", "panic", runtime.DefaultOptimizationConfig(), "", opts)
 	if err != nil {
@@ -4832,7 +4832,7 @@ func resetscratchParallelBlocksExecutor(u *scratchParallelBlocksExecutor) {
 	*u = scratchParallelBlocksExecutor{parFan: scratchParallelBlocksExecutorFan{done: u.parFan.done}}
 }
 
-// NewParallelBlocksExecutor returns an executor of ParallelBlocks. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
+// NewParallelBlocksExecutor returns an executor of ParallelBlocks. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry), WithResourceSampler, WithConfigFile (the run-time fields of a flujo.json) and WithShared (results, breakers and budgets shared across replicas).
 func NewParallelBlocksExecutor(opts ...flujo.CoreOption) (*ParallelBlocksExecutor, error) {
 	p, err := flujoimpl.NewParts("ParallelBlocksExecutor", "fan", runtime.DefaultOptimizationConfig(), "", opts)
 	if err != nil {
@@ -4966,7 +4966,7 @@ func resetscratchParallelIgnoreExecutor(u *scratchParallelIgnoreExecutor) {
 	*u = scratchParallelIgnoreExecutor{parFan: scratchParallelIgnoreExecutorFan{done: u.parFan.done}}
 }
 
-// NewParallelIgnoreExecutor returns an executor of ParallelIgnore. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
+// NewParallelIgnoreExecutor returns an executor of ParallelIgnore. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry), WithResourceSampler, WithConfigFile (the run-time fields of a flujo.json) and WithShared (results, breakers and budgets shared across replicas).
 func NewParallelIgnoreExecutor(opts ...flujo.CoreOption) (*ParallelIgnoreExecutor, error) {
 	p, err := flujoimpl.NewParts("ParallelIgnoreExecutor", "fan", runtime.DefaultOptimizationConfig(), "", opts)
 	if err != nil {
@@ -5105,7 +5105,7 @@ func resetscratchParallelPropagateExecutor(u *scratchParallelPropagateExecutor) 
 	*u = scratchParallelPropagateExecutor{parFan: scratchParallelPropagateExecutorFan{done: u.parFan.done}}
 }
 
-// NewParallelPropagateExecutor returns an executor of ParallelPropagate. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
+// NewParallelPropagateExecutor returns an executor of ParallelPropagate. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry), WithResourceSampler, WithConfigFile (the run-time fields of a flujo.json) and WithShared (results, breakers and budgets shared across replicas).
 func NewParallelPropagateExecutor(opts ...flujo.CoreOption) (*ParallelPropagateExecutor, error) {
 	p, err := flujoimpl.NewParts("ParallelPropagateExecutor", "fan", runtime.DefaultOptimizationConfig(), "", opts)
 	if err != nil {
@@ -5245,7 +5245,7 @@ func resetscratchParallelSpendExecutor(u *scratchParallelSpendExecutor) {
 	*u = scratchParallelSpendExecutor{parFan: scratchParallelSpendExecutorFan{done: u.parFan.done}}
 }
 
-// NewParallelSpendExecutor returns an executor of ParallelSpend. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
+// NewParallelSpendExecutor returns an executor of ParallelSpend. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry), WithResourceSampler, WithConfigFile (the run-time fields of a flujo.json) and WithShared (results, breakers and budgets shared across replicas).
 func NewParallelSpendExecutor(opts ...flujo.CoreOption) (*ParallelSpendExecutor, error) {
 	p, err := flujoimpl.NewParts("ParallelSpendExecutor", "spend", runtime.DefaultOptimizationConfig(), "", opts)
 	if err != nil {
@@ -5394,7 +5394,7 @@ type RouteNoDefaultExecutor struct {
 	stepUpper flujoimpl.Step[flujotest.Job, flujotest.Job]
 }
 
-// NewRouteNoDefaultExecutor returns an executor of RouteNoDefault. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
+// NewRouteNoDefaultExecutor returns an executor of RouteNoDefault. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry), WithResourceSampler, WithConfigFile (the run-time fields of a flujo.json) and WithShared (results, breakers and budgets shared across replicas).
 func NewRouteNoDefaultExecutor(opts ...flujo.CoreOption) (*RouteNoDefaultExecutor, error) {
 	p, err := flujoimpl.NewParts("RouteNoDefaultExecutor", "route", runtime.DefaultOptimizationConfig(), "", opts)
 	if err != nil {
@@ -5492,7 +5492,7 @@ type RouteWithDefaultExecutor struct {
 	stepOther flujoimpl.Step[flujotest.Job, flujotest.Job]
 }
 
-// NewRouteWithDefaultExecutor returns an executor of RouteWithDefault. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
+// NewRouteWithDefaultExecutor returns an executor of RouteWithDefault. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry), WithResourceSampler, WithConfigFile (the run-time fields of a flujo.json) and WithShared (results, breakers and budgets shared across replicas).
 func NewRouteWithDefaultExecutor(opts ...flujo.CoreOption) (*RouteWithDefaultExecutor, error) {
 	p, err := flujoimpl.NewParts("RouteWithDefaultExecutor", "route", runtime.DefaultOptimizationConfig(), "", opts)
 	if err != nil {
@@ -5595,7 +5595,7 @@ type Spend3Executor struct {
 	stepS3 flujoimpl.Step[flujotest.Job, flujotest.Job]
 }
 
-// NewSpend3Executor returns an executor of Spend3. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
+// NewSpend3Executor returns an executor of Spend3. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry), WithResourceSampler, WithConfigFile (the run-time fields of a flujo.json) and WithShared (results, breakers and budgets shared across replicas).
 func NewSpend3Executor(opts ...flujo.CoreOption) (*Spend3Executor, error) {
 	p, err := flujoimpl.NewParts("Spend3Executor", "spend", runtime.DefaultOptimizationConfig(), "", opts)
 	if err != nil {
@@ -5690,7 +5690,7 @@ type StateRetryExecutor struct {
 	stepLogflake flujoimpl.Step[flujotest.Job, flujotest.Job]
 }
 
-// NewStateRetryExecutor returns an executor of StateRetry. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
+// NewStateRetryExecutor returns an executor of StateRetry. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry), WithResourceSampler, WithConfigFile (the run-time fields of a flujo.json) and WithShared (results, breakers and budgets shared across replicas).
 func NewStateRetryExecutor(opts ...flujo.CoreOption) (*StateRetryExecutor, error) {
 	p, err := flujoimpl.NewParts("StateRetryExecutor", "logflake", runtime.DefaultOptimizationConfig(), "", opts)
 	if err != nil {
@@ -5759,7 +5759,7 @@ type TimesOutExecutor struct {
 	stepBlock flujoimpl.Step[flujotest.Job, flujotest.Job]
 }
 
-// NewTimesOutExecutor returns an executor of TimesOut. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
+// NewTimesOutExecutor returns an executor of TimesOut. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry), WithResourceSampler, WithConfigFile (the run-time fields of a flujo.json) and WithShared (results, breakers and budgets shared across replicas).
 func NewTimesOutExecutor(opts ...flujo.CoreOption) (*TimesOutExecutor, error) {
 	p, err := flujoimpl.NewParts("TimesOutExecutor", "block", runtime.DefaultOptimizationConfig(), "", opts)
 	if err != nil {
@@ -5845,7 +5845,7 @@ func resetscratchTwoFansExecutor(u *scratchTwoFansExecutor) {
 	}
 }
 
-// NewTwoFansExecutor returns an executor of TwoFans. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
+// NewTwoFansExecutor returns an executor of TwoFans. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry), WithResourceSampler, WithConfigFile (the run-time fields of a flujo.json) and WithShared (results, breakers and budgets shared across replicas).
 func NewTwoFansExecutor(opts ...flujo.CoreOption) (*TwoFansExecutor, error) {
 	p, err := flujoimpl.NewParts("TwoFansExecutor", "two", runtime.DefaultOptimizationConfig(), "", opts)
 	if err != nil {
@@ -6052,7 +6052,7 @@ type ValidatedExecutor struct {
 	stepDraft flujoimpl.Step[flujotest.Job, flujotest.Job]
 }
 
-// NewValidatedExecutor returns an executor of Validated. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
+// NewValidatedExecutor returns an executor of Validated. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry), WithResourceSampler, WithConfigFile (the run-time fields of a flujo.json) and WithShared (results, breakers and budgets shared across replicas).
 func NewValidatedExecutor(opts ...flujo.CoreOption) (*ValidatedExecutor, error) {
 	p, err := flujoimpl.NewParts("ValidatedExecutor", "draft", runtime.DefaultOptimizationConfig(), "", opts)
 	if err != nil {
@@ -6114,7 +6114,7 @@ type WithFailedFallbackExecutor struct {
 	stepFailtoo flujoimpl.Step[flujotest.Job, flujotest.Job]
 }
 
-// NewWithFailedFallbackExecutor returns an executor of WithFailedFallback. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
+// NewWithFailedFallbackExecutor returns an executor of WithFailedFallback. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry), WithResourceSampler, WithConfigFile (the run-time fields of a flujo.json) and WithShared (results, breakers and budgets shared across replicas).
 func NewWithFailedFallbackExecutor(opts ...flujo.CoreOption) (*WithFailedFallbackExecutor, error) {
 	p, err := flujoimpl.NewParts("WithFailedFallbackExecutor", "fail", runtime.DefaultOptimizationConfig(), "", opts)
 	if err != nil {
@@ -6189,7 +6189,7 @@ type WithFallbackExecutor struct {
 	stepRescue flujoimpl.Step[flujotest.Job, flujotest.Job]
 }
 
-// NewWithFallbackExecutor returns an executor of WithFallback. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
+// NewWithFallbackExecutor returns an executor of WithFallback. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry), WithResourceSampler, WithConfigFile (the run-time fields of a flujo.json) and WithShared (results, breakers and budgets shared across replicas).
 func NewWithFallbackExecutor(opts ...flujo.CoreOption) (*WithFallbackExecutor, error) {
 	p, err := flujoimpl.NewParts("WithFallbackExecutor", "fail", runtime.DefaultOptimizationConfig(), "", opts)
 	if err != nil {

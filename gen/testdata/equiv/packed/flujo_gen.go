@@ -85,7 +85,7 @@ func flujogenConfigBackoffLongExecutor() runtime.OptimizationConfig {
 	return c
 }
 
-// NewBackoffLongExecutor returns an executor of BackoffLong. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
+// NewBackoffLongExecutor returns an executor of BackoffLong. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry), WithResourceSampler, WithConfigFile (the run-time fields of a flujo.json) and WithShared (results, breakers and budgets shared across replicas).
 func NewBackoffLongExecutor(opts ...flujo.CoreOption) (*BackoffLongExecutor, error) {
 	p, err := flujoimpl.NewParts("BackoffLongExecutor", "fail", flujogenConfigBackoffLongExecutor(), "", opts)
 	if err != nil {
@@ -155,7 +155,7 @@ func flujogenConfigBadInputRetriedExecutor() runtime.OptimizationConfig {
 	return c
 }
 
-// NewBadInputRetriedExecutor returns an executor of BadInputRetried. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
+// NewBadInputRetriedExecutor returns an executor of BadInputRetried. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry), WithResourceSampler, WithConfigFile (the run-time fields of a flujo.json) and WithShared (results, breakers and budgets shared across replicas).
 func NewBadInputRetriedExecutor(opts ...flujo.CoreOption) (*BadInputRetriedExecutor, error) {
 	p, err := flujoimpl.NewParts("BadInputRetriedExecutor", "upstream", flujogenConfigBadInputRetriedExecutor(), "", opts)
 	if err != nil {
@@ -224,7 +224,7 @@ func flujogenConfigBreakerCancelsExecutor() runtime.OptimizationConfig {
 	return c
 }
 
-// NewBreakerCancelsExecutor returns an executor of BreakerCancels. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
+// NewBreakerCancelsExecutor returns an executor of BreakerCancels. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry), WithResourceSampler, WithConfigFile (the run-time fields of a flujo.json) and WithShared (results, breakers and budgets shared across replicas).
 func NewBreakerCancelsExecutor(opts ...flujo.CoreOption) (*BreakerCancelsExecutor, error) {
 	p, err := flujoimpl.NewParts("BreakerCancelsExecutor", "cancel", flujogenConfigBreakerCancelsExecutor(), "", opts)
 	if err != nil {
@@ -293,7 +293,7 @@ func flujogenConfigBreakerCustomExecutor() runtime.OptimizationConfig {
 	return c
 }
 
-// NewBreakerCustomExecutor returns an executor of BreakerCustom. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
+// NewBreakerCustomExecutor returns an executor of BreakerCustom. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry), WithResourceSampler, WithConfigFile (the run-time fields of a flujo.json) and WithShared (results, breakers and budgets shared across replicas).
 func NewBreakerCustomExecutor(opts ...flujo.CoreOption) (*BreakerCustomExecutor, error) {
 	p, err := flujoimpl.NewParts("BreakerCustomExecutor", "upstream", flujogenConfigBreakerCustomExecutor(), "", opts)
 	if err != nil {
@@ -363,7 +363,7 @@ func flujogenConfigBreakerFailExecutor() runtime.OptimizationConfig {
 	return c
 }
 
-// NewBreakerFailExecutor returns an executor of BreakerFail. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
+// NewBreakerFailExecutor returns an executor of BreakerFail. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry), WithResourceSampler, WithConfigFile (the run-time fields of a flujo.json) and WithShared (results, breakers and budgets shared across replicas).
 func NewBreakerFailExecutor(opts ...flujo.CoreOption) (*BreakerFailExecutor, error) {
 	p, err := flujoimpl.NewParts("BreakerFailExecutor", "fail", flujogenConfigBreakerFailExecutor(), "", opts)
 	if err != nil {
@@ -432,7 +432,7 @@ func flujogenConfigBreakerFlakyExecutor() runtime.OptimizationConfig {
 	return c
 }
 
-// NewBreakerFlakyExecutor returns an executor of BreakerFlaky. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
+// NewBreakerFlakyExecutor returns an executor of BreakerFlaky. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry), WithResourceSampler, WithConfigFile (the run-time fields of a flujo.json) and WithShared (results, breakers and budgets shared across replicas).
 func NewBreakerFlakyExecutor(opts ...flujo.CoreOption) (*BreakerFlakyExecutor, error) {
 	p, err := flujoimpl.NewParts("BreakerFlakyExecutor", "flaky", flujogenConfigBreakerFlakyExecutor(), "", opts)
 	if err != nil {
@@ -501,7 +501,7 @@ func flujogenConfigBreakerPanicsExecutor() runtime.OptimizationConfig {
 	return c
 }
 
-// NewBreakerPanicsExecutor returns an executor of BreakerPanics. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
+// NewBreakerPanicsExecutor returns an executor of BreakerPanics. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry), WithResourceSampler, WithConfigFile (the run-time fields of a flujo.json) and WithShared (results, breakers and budgets shared across replicas).
 func NewBreakerPanicsExecutor(opts ...flujo.CoreOption) (*BreakerPanicsExecutor, error) {
 	p, err := flujoimpl.NewParts("BreakerPanicsExecutor", "panic", flujogenConfigBreakerPanicsExecutor(), "", opts)
 	if err != nil {
@@ -570,7 +570,7 @@ func flujogenConfigBreakerTimesOutExecutor() runtime.OptimizationConfig {
 	return c
 }
 
-// NewBreakerTimesOutExecutor returns an executor of BreakerTimesOut. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
+// NewBreakerTimesOutExecutor returns an executor of BreakerTimesOut. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry), WithResourceSampler, WithConfigFile (the run-time fields of a flujo.json) and WithShared (results, breakers and budgets shared across replicas).
 func NewBreakerTimesOutExecutor(opts ...flujo.CoreOption) (*BreakerTimesOutExecutor, error) {
 	p, err := flujoimpl.NewParts("BreakerTimesOutExecutor", "block", flujogenConfigBreakerTimesOutExecutor(), "", opts)
 	if err != nil {
@@ -640,7 +640,7 @@ func flujogenConfigBreakerUpstreamExecutor() runtime.OptimizationConfig {
 	return c
 }
 
-// NewBreakerUpstreamExecutor returns an executor of BreakerUpstream. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
+// NewBreakerUpstreamExecutor returns an executor of BreakerUpstream. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry), WithResourceSampler, WithConfigFile (the run-time fields of a flujo.json) and WithShared (results, breakers and budgets shared across replicas).
 func NewBreakerUpstreamExecutor(opts ...flujo.CoreOption) (*BreakerUpstreamExecutor, error) {
 	p, err := flujoimpl.NewParts("BreakerUpstreamExecutor", "upstream", flujogenConfigBreakerUpstreamExecutor(), "", opts)
 	if err != nil {
@@ -709,7 +709,7 @@ func flujogenConfigBreakerValidatedExecutor() runtime.OptimizationConfig {
 	return c
 }
 
-// NewBreakerValidatedExecutor returns an executor of BreakerValidated. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
+// NewBreakerValidatedExecutor returns an executor of BreakerValidated. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry), WithResourceSampler, WithConfigFile (the run-time fields of a flujo.json) and WithShared (results, breakers and budgets shared across replicas).
 func NewBreakerValidatedExecutor(opts ...flujo.CoreOption) (*BreakerValidatedExecutor, error) {
 	p, err := flujoimpl.NewParts("BreakerValidatedExecutor", "draft", flujogenConfigBreakerValidatedExecutor(), "", opts)
 	if err != nil {
@@ -780,7 +780,7 @@ func flujogenConfigBudgetFallbackExecutor() runtime.OptimizationConfig {
 	return c
 }
 
-// NewBudgetFallbackExecutor returns an executor of BudgetFallback. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
+// NewBudgetFallbackExecutor returns an executor of BudgetFallback. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry), WithResourceSampler, WithConfigFile (the run-time fields of a flujo.json) and WithShared (results, breakers and budgets shared across replicas).
 func NewBudgetFallbackExecutor(opts ...flujo.CoreOption) (*BudgetFallbackExecutor, error) {
 	p, err := flujoimpl.NewParts("BudgetFallbackExecutor", "primary", flujogenConfigBudgetFallbackExecutor(), "", opts)
 	if err != nil {
@@ -878,7 +878,7 @@ func flujogenConfigBudgetFanExecutor() runtime.OptimizationConfig {
 	return c
 }
 
-// NewBudgetFanExecutor returns an executor of BudgetFan. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
+// NewBudgetFanExecutor returns an executor of BudgetFan. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry), WithResourceSampler, WithConfigFile (the run-time fields of a flujo.json) and WithShared (results, breakers and budgets shared across replicas).
 func NewBudgetFanExecutor(opts ...flujo.CoreOption) (*BudgetFanExecutor, error) {
 	p, err := flujoimpl.NewParts("BudgetFanExecutor", "fan", flujogenConfigBudgetFanExecutor(), "", opts)
 	if err != nil {
@@ -1021,7 +1021,7 @@ func flujogenConfigBudgetFan4Executor() runtime.OptimizationConfig {
 	return c
 }
 
-// NewBudgetFan4Executor returns an executor of BudgetFan4. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
+// NewBudgetFan4Executor returns an executor of BudgetFan4. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry), WithResourceSampler, WithConfigFile (the run-time fields of a flujo.json) and WithShared (results, breakers and budgets shared across replicas).
 func NewBudgetFan4Executor(opts ...flujo.CoreOption) (*BudgetFan4Executor, error) {
 	p, err := flujoimpl.NewParts("BudgetFan4Executor", "fan", flujogenConfigBudgetFan4Executor(), "", opts)
 	if err != nil {
@@ -1188,7 +1188,7 @@ func flujogenConfigBudgetHoldFanExecutor() runtime.OptimizationConfig {
 	return c
 }
 
-// NewBudgetHoldFanExecutor returns an executor of BudgetHoldFan. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
+// NewBudgetHoldFanExecutor returns an executor of BudgetHoldFan. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry), WithResourceSampler, WithConfigFile (the run-time fields of a flujo.json) and WithShared (results, breakers and budgets shared across replicas).
 func NewBudgetHoldFanExecutor(opts ...flujo.CoreOption) (*BudgetHoldFanExecutor, error) {
 	p, err := flujoimpl.NewParts("BudgetHoldFanExecutor", "fan", flujogenConfigBudgetHoldFanExecutor(), "", opts)
 	if err != nil {
@@ -1315,7 +1315,7 @@ func flujogenConfigBudgetMapExecutor() runtime.OptimizationConfig {
 	return c
 }
 
-// NewBudgetMapExecutor returns an executor of BudgetMap. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
+// NewBudgetMapExecutor returns an executor of BudgetMap. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry), WithResourceSampler, WithConfigFile (the run-time fields of a flujo.json) and WithShared (results, breakers and budgets shared across replicas).
 func NewBudgetMapExecutor(opts ...flujo.CoreOption) (*BudgetMapExecutor, error) {
 	p, err := flujoimpl.NewParts("BudgetMapExecutor", "each", flujogenConfigBudgetMapExecutor(), "", opts)
 	if err != nil {
@@ -1416,7 +1416,7 @@ func flujogenConfigBudgetRejectedExecutor() runtime.OptimizationConfig {
 	return c
 }
 
-// NewBudgetRejectedExecutor returns an executor of BudgetRejected. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
+// NewBudgetRejectedExecutor returns an executor of BudgetRejected. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry), WithResourceSampler, WithConfigFile (the run-time fields of a flujo.json) and WithShared (results, breakers and budgets shared across replicas).
 func NewBudgetRejectedExecutor(opts ...flujo.CoreOption) (*BudgetRejectedExecutor, error) {
 	p, err := flujoimpl.NewParts("BudgetRejectedExecutor", "rejected", flujogenConfigBudgetRejectedExecutor(), "", opts)
 	if err != nil {
@@ -1486,7 +1486,7 @@ func flujogenConfigBudgetRejectedRetriesExecutor() runtime.OptimizationConfig {
 	return c
 }
 
-// NewBudgetRejectedRetriesExecutor returns an executor of BudgetRejectedRetries. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
+// NewBudgetRejectedRetriesExecutor returns an executor of BudgetRejectedRetries. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry), WithResourceSampler, WithConfigFile (the run-time fields of a flujo.json) and WithShared (results, breakers and budgets shared across replicas).
 func NewBudgetRejectedRetriesExecutor(opts ...flujo.CoreOption) (*BudgetRejectedRetriesExecutor, error) {
 	p, err := flujoimpl.NewParts("BudgetRejectedRetriesExecutor", "rejected", flujogenConfigBudgetRejectedRetriesExecutor(), "", opts)
 	if err != nil {
@@ -1559,7 +1559,7 @@ func flujogenConfigCachedBoxExecutor() runtime.OptimizationConfig {
 	return c
 }
 
-// NewCachedBoxExecutor returns an executor of CachedBox. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
+// NewCachedBoxExecutor returns an executor of CachedBox. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry), WithResourceSampler, WithConfigFile (the run-time fields of a flujo.json) and WithShared (results, breakers and budgets shared across replicas).
 func NewCachedBoxExecutor(opts ...flujo.CoreOption) (*CachedBoxExecutor, error) {
 	p, err := flujoimpl.NewParts("CachedBoxExecutor", "box", flujogenConfigCachedBoxExecutor(), "", opts)
 	if err != nil {
@@ -1699,7 +1699,7 @@ func flujogenConfigCachedQuoteExecutor() runtime.OptimizationConfig {
 	return c
 }
 
-// NewCachedQuoteExecutor returns an executor of CachedQuote. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
+// NewCachedQuoteExecutor returns an executor of CachedQuote. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry), WithResourceSampler, WithConfigFile (the run-time fields of a flujo.json) and WithShared (results, breakers and budgets shared across replicas).
 func NewCachedQuoteExecutor(opts ...flujo.CoreOption) (*CachedQuoteExecutor, error) {
 	p, err := flujoimpl.NewParts("CachedQuoteExecutor", "quote", flujogenConfigCachedQuoteExecutor(), "", opts)
 	if err != nil {
@@ -1841,7 +1841,7 @@ func flujogenConfigCachedTagsExecutor() runtime.OptimizationConfig {
 	return c
 }
 
-// NewCachedTagsExecutor returns an executor of CachedTags. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
+// NewCachedTagsExecutor returns an executor of CachedTags. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry), WithResourceSampler, WithConfigFile (the run-time fields of a flujo.json) and WithShared (results, breakers and budgets shared across replicas).
 func NewCachedTagsExecutor(opts ...flujo.CoreOption) (*CachedTagsExecutor, error) {
 	p, err := flujoimpl.NewParts("CachedTagsExecutor", "tags", flujogenConfigCachedTagsExecutor(), "", opts)
 	if err != nil {
@@ -1988,7 +1988,7 @@ func flujogenConfigCachedTagsSharedExecutor() runtime.OptimizationConfig {
 	return c
 }
 
-// NewCachedTagsSharedExecutor returns an executor of CachedTagsShared. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
+// NewCachedTagsSharedExecutor returns an executor of CachedTagsShared. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry), WithResourceSampler, WithConfigFile (the run-time fields of a flujo.json) and WithShared (results, breakers and budgets shared across replicas).
 func NewCachedTagsSharedExecutor(opts ...flujo.CoreOption) (*CachedTagsSharedExecutor, error) {
 	p, err := flujoimpl.NewParts("CachedTagsSharedExecutor", "tags", flujogenConfigCachedTagsSharedExecutor(), "", opts)
 	if err != nil {
@@ -2135,7 +2135,7 @@ func flujogenConfigCachedTagsTTLExecutor() runtime.OptimizationConfig {
 	return c
 }
 
-// NewCachedTagsTTLExecutor returns an executor of CachedTagsTTL. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
+// NewCachedTagsTTLExecutor returns an executor of CachedTagsTTL. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry), WithResourceSampler, WithConfigFile (the run-time fields of a flujo.json) and WithShared (results, breakers and budgets shared across replicas).
 func NewCachedTagsTTLExecutor(opts ...flujo.CoreOption) (*CachedTagsTTLExecutor, error) {
 	p, err := flujoimpl.NewParts("CachedTagsTTLExecutor", "tags", flujogenConfigCachedTagsTTLExecutor(), "", opts)
 	if err != nil {
@@ -2283,7 +2283,7 @@ func flujogenConfigCachedTagsWithFallbackExecutor() runtime.OptimizationConfig {
 	return c
 }
 
-// NewCachedTagsWithFallbackExecutor returns an executor of CachedTagsWithFallback. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
+// NewCachedTagsWithFallbackExecutor returns an executor of CachedTagsWithFallback. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry), WithResourceSampler, WithConfigFile (the run-time fields of a flujo.json) and WithShared (results, breakers and budgets shared across replicas).
 func NewCachedTagsWithFallbackExecutor(opts ...flujo.CoreOption) (*CachedTagsWithFallbackExecutor, error) {
 	p, err := flujoimpl.NewParts("CachedTagsWithFallbackExecutor", "tags", flujogenConfigCachedTagsWithFallbackExecutor(), "", opts)
 	if err != nil {
@@ -2442,7 +2442,7 @@ func flujogenConfigCountForeverExecutor() runtime.OptimizationConfig {
 	return c
 }
 
-// NewCountForeverExecutor returns an executor of CountForever. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
+// NewCountForeverExecutor returns an executor of CountForever. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry), WithResourceSampler, WithConfigFile (the run-time fields of a flujo.json) and WithShared (results, breakers and budgets shared across replicas).
 func NewCountForeverExecutor(opts ...flujo.CoreOption) (*CountForeverExecutor, error) {
 	p, err := flujoimpl.NewParts("CountForeverExecutor", "count", flujogenConfigCountForeverExecutor(), "", opts)
 	if err != nil {
@@ -2541,7 +2541,7 @@ func flujogenConfigCountForever2Executor() runtime.OptimizationConfig {
 	return c
 }
 
-// NewCountForever2Executor returns an executor of CountForever2. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
+// NewCountForever2Executor returns an executor of CountForever2. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry), WithResourceSampler, WithConfigFile (the run-time fields of a flujo.json) and WithShared (results, breakers and budgets shared across replicas).
 func NewCountForever2Executor(opts ...flujo.CoreOption) (*CountForever2Executor, error) {
 	p, err := flujoimpl.NewParts("CountForever2Executor", "count", flujogenConfigCountForever2Executor(), "", opts)
 	if err != nil {
@@ -2640,7 +2640,7 @@ func flujogenConfigCountTo3Executor() runtime.OptimizationConfig {
 	return c
 }
 
-// NewCountTo3Executor returns an executor of CountTo3. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
+// NewCountTo3Executor returns an executor of CountTo3. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry), WithResourceSampler, WithConfigFile (the run-time fields of a flujo.json) and WithShared (results, breakers and budgets shared across replicas).
 func NewCountTo3Executor(opts ...flujo.CoreOption) (*CountTo3Executor, error) {
 	p, err := flujoimpl.NewParts("CountTo3Executor", "count", flujogenConfigCountTo3Executor(), "", opts)
 	if err != nil {
@@ -2744,7 +2744,7 @@ func flujogenConfigFailBeforeCachedExecutor() runtime.OptimizationConfig {
 	return c
 }
 
-// NewFailBeforeCachedExecutor returns an executor of FailBeforeCached. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
+// NewFailBeforeCachedExecutor returns an executor of FailBeforeCached. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry), WithResourceSampler, WithConfigFile (the run-time fields of a flujo.json) and WithShared (results, breakers and budgets shared across replicas).
 func NewFailBeforeCachedExecutor(opts ...flujo.CoreOption) (*FailBeforeCachedExecutor, error) {
 	p, err := flujoimpl.NewParts("FailBeforeCachedExecutor", "failfirst", flujogenConfigFailBeforeCachedExecutor(), "", opts)
 	if err != nil {
@@ -2912,7 +2912,7 @@ func flujogenConfigFailOnceExecutor() runtime.OptimizationConfig {
 	return c
 }
 
-// NewFailOnceExecutor returns an executor of FailOnce. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
+// NewFailOnceExecutor returns an executor of FailOnce. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry), WithResourceSampler, WithConfigFile (the run-time fields of a flujo.json) and WithShared (results, breakers and budgets shared across replicas).
 func NewFailOnceExecutor(opts ...flujo.CoreOption) (*FailOnceExecutor, error) {
 	p, err := flujoimpl.NewParts("FailOnceExecutor", "fail", flujogenConfigFailOnceExecutor(), "", opts)
 	if err != nil {
@@ -2998,7 +2998,7 @@ func flujogenConfigFanBranchFailsExecutor() runtime.OptimizationConfig {
 	return c
 }
 
-// NewFanBranchFailsExecutor returns an executor of FanBranchFails. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
+// NewFanBranchFailsExecutor returns an executor of FanBranchFails. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry), WithResourceSampler, WithConfigFile (the run-time fields of a flujo.json) and WithShared (results, breakers and budgets shared across replicas).
 func NewFanBranchFailsExecutor(opts ...flujo.CoreOption) (*FanBranchFailsExecutor, error) {
 	p, err := flujoimpl.NewParts("FanBranchFailsExecutor", "fan", flujogenConfigFanBranchFailsExecutor(), "", opts)
 	if err != nil {
@@ -3198,7 +3198,7 @@ func flujogenConfigFanErrorOnConflictExecutor() runtime.OptimizationConfig {
 	return c
 }
 
-// NewFanErrorOnConflictExecutor returns an executor of FanErrorOnConflict. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
+// NewFanErrorOnConflictExecutor returns an executor of FanErrorOnConflict. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry), WithResourceSampler, WithConfigFile (the run-time fields of a flujo.json) and WithShared (results, breakers and budgets shared across replicas).
 func NewFanErrorOnConflictExecutor(opts ...flujo.CoreOption) (*FanErrorOnConflictExecutor, error) {
 	p, err := flujoimpl.NewParts("FanErrorOnConflictExecutor", "fan", flujogenConfigFanErrorOnConflictExecutor(), "", opts)
 	if err != nil {
@@ -3446,7 +3446,7 @@ func flujogenConfigFanJoinFailsExecutor() runtime.OptimizationConfig {
 	return c
 }
 
-// NewFanJoinFailsExecutor returns an executor of FanJoinFails. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
+// NewFanJoinFailsExecutor returns an executor of FanJoinFails. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry), WithResourceSampler, WithConfigFile (the run-time fields of a flujo.json) and WithShared (results, breakers and budgets shared across replicas).
 func NewFanJoinFailsExecutor(opts ...flujo.CoreOption) (*FanJoinFailsExecutor, error) {
 	p, err := flujoimpl.NewParts("FanJoinFailsExecutor", "fan", flujogenConfigFanJoinFailsExecutor(), "", opts)
 	if err != nil {
@@ -3637,7 +3637,7 @@ func flujogenConfigFanKeepFirstExecutor() runtime.OptimizationConfig {
 	return c
 }
 
-// NewFanKeepFirstExecutor returns an executor of FanKeepFirst. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
+// NewFanKeepFirstExecutor returns an executor of FanKeepFirst. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry), WithResourceSampler, WithConfigFile (the run-time fields of a flujo.json) and WithShared (results, breakers and budgets shared across replicas).
 func NewFanKeepFirstExecutor(opts ...flujo.CoreOption) (*FanKeepFirstExecutor, error) {
 	p, err := flujoimpl.NewParts("FanKeepFirstExecutor", "fan", flujogenConfigFanKeepFirstExecutor(), "", opts)
 	if err != nil {
@@ -3863,7 +3863,7 @@ func flujogenConfigFanMergeUpdateExecutor() runtime.OptimizationConfig {
 	return c
 }
 
-// NewFanMergeUpdateExecutor returns an executor of FanMergeUpdate. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
+// NewFanMergeUpdateExecutor returns an executor of FanMergeUpdate. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry), WithResourceSampler, WithConfigFile (the run-time fields of a flujo.json) and WithShared (results, breakers and budgets shared across replicas).
 func NewFanMergeUpdateExecutor(opts ...flujo.CoreOption) (*FanMergeUpdateExecutor, error) {
 	p, err := flujoimpl.NewParts("FanMergeUpdateExecutor", "fan", flujogenConfigFanMergeUpdateExecutor(), "", opts)
 	if err != nil {
@@ -4089,7 +4089,7 @@ func flujogenConfigFanNoMergeExecutor() runtime.OptimizationConfig {
 	return c
 }
 
-// NewFanNoMergeExecutor returns an executor of FanNoMerge. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
+// NewFanNoMergeExecutor returns an executor of FanNoMerge. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry), WithResourceSampler, WithConfigFile (the run-time fields of a flujo.json) and WithShared (results, breakers and budgets shared across replicas).
 func NewFanNoMergeExecutor(opts ...flujo.CoreOption) (*FanNoMergeExecutor, error) {
 	p, err := flujoimpl.NewParts("FanNoMergeExecutor", "fan", flujogenConfigFanNoMergeExecutor(), "", opts)
 	if err != nil {
@@ -4289,7 +4289,7 @@ func flujogenConfigFlakyDefaultExecutor() runtime.OptimizationConfig {
 	return c
 }
 
-// NewFlakyDefaultExecutor returns an executor of FlakyDefault. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
+// NewFlakyDefaultExecutor returns an executor of FlakyDefault. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry), WithResourceSampler, WithConfigFile (the run-time fields of a flujo.json) and WithShared (results, breakers and budgets shared across replicas).
 func NewFlakyDefaultExecutor(opts ...flujo.CoreOption) (*FlakyDefaultExecutor, error) {
 	p, err := flujoimpl.NewParts("FlakyDefaultExecutor", "flaky", flujogenConfigFlakyDefaultExecutor(), "", opts)
 	if err != nil {
@@ -4358,7 +4358,7 @@ func flujogenConfigFlakyRetries3Executor() runtime.OptimizationConfig {
 	return c
 }
 
-// NewFlakyRetries3Executor returns an executor of FlakyRetries3. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
+// NewFlakyRetries3Executor returns an executor of FlakyRetries3. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry), WithResourceSampler, WithConfigFile (the run-time fields of a flujo.json) and WithShared (results, breakers and budgets shared across replicas).
 func NewFlakyRetries3Executor(opts ...flujo.CoreOption) (*FlakyRetries3Executor, error) {
 	p, err := flujoimpl.NewParts("FlakyRetries3Executor", "flaky", flujogenConfigFlakyRetries3Executor(), "", opts)
 	if err != nil {
@@ -4427,7 +4427,7 @@ func flujogenConfigGoexitMapExecutor() runtime.OptimizationConfig {
 	return c
 }
 
-// NewGoexitMapExecutor returns an executor of GoexitMap. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
+// NewGoexitMapExecutor returns an executor of GoexitMap. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry), WithResourceSampler, WithConfigFile (the run-time fields of a flujo.json) and WithShared (results, breakers and budgets shared across replicas).
 func NewGoexitMapExecutor(opts ...flujo.CoreOption) (*GoexitMapExecutor, error) {
 	p, err := flujoimpl.NewParts("GoexitMapExecutor", "each", flujogenConfigGoexitMapExecutor(), "", opts)
 	if err != nil {
@@ -4544,7 +4544,7 @@ func flujogenConfigGoexitParallelExecutor() runtime.OptimizationConfig {
 	return c
 }
 
-// NewGoexitParallelExecutor returns an executor of GoexitParallel. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
+// NewGoexitParallelExecutor returns an executor of GoexitParallel. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry), WithResourceSampler, WithConfigFile (the run-time fields of a flujo.json) and WithShared (results, breakers and budgets shared across replicas).
 func NewGoexitParallelExecutor(opts ...flujo.CoreOption) (*GoexitParallelExecutor, error) {
 	p, err := flujoimpl.NewParts("GoexitParallelExecutor", "fan", flujogenConfigGoexitParallelExecutor(), "", opts)
 	if err != nil {
@@ -4676,7 +4676,7 @@ func flujogenConfigGoexitStepExecutor() runtime.OptimizationConfig {
 	return c
 }
 
-// NewGoexitStepExecutor returns an executor of GoexitStep. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
+// NewGoexitStepExecutor returns an executor of GoexitStep. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry), WithResourceSampler, WithConfigFile (the run-time fields of a flujo.json) and WithShared (results, breakers and budgets shared across replicas).
 func NewGoexitStepExecutor(opts ...flujo.CoreOption) (*GoexitStepExecutor, error) {
 	p, err := flujoimpl.NewParts("GoexitStepExecutor", "exit", flujogenConfigGoexitStepExecutor(), "", opts)
 	if err != nil {
@@ -4745,7 +4745,7 @@ func flujogenConfigGoexitTimedExecutor() runtime.OptimizationConfig {
 	return c
 }
 
-// NewGoexitTimedExecutor returns an executor of GoexitTimed. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
+// NewGoexitTimedExecutor returns an executor of GoexitTimed. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry), WithResourceSampler, WithConfigFile (the run-time fields of a flujo.json) and WithShared (results, breakers and budgets shared across replicas).
 func NewGoexitTimedExecutor(opts ...flujo.CoreOption) (*GoexitTimedExecutor, error) {
 	p, err := flujoimpl.NewParts("GoexitTimedExecutor", "exit", flujogenConfigGoexitTimedExecutor(), "", opts)
 	if err != nil {
@@ -4815,7 +4815,7 @@ func flujogenConfigHeldExecutor() runtime.OptimizationConfig {
 	return c
 }
 
-// NewHeldExecutor returns an executor of Held. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
+// NewHeldExecutor returns an executor of Held. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry), WithResourceSampler, WithConfigFile (the run-time fields of a flujo.json) and WithShared (results, breakers and budgets shared across replicas).
 func NewHeldExecutor(opts ...flujo.CoreOption) (*HeldExecutor, error) {
 	p, err := flujoimpl.NewParts("HeldExecutor", "held", flujogenConfigHeldExecutor(), "", opts)
 	if err != nil {
@@ -4885,7 +4885,7 @@ func flujogenConfigHistoryExecutor() runtime.OptimizationConfig {
 	return c
 }
 
-// NewHistoryExecutor returns an executor of History. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
+// NewHistoryExecutor returns an executor of History. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry), WithResourceSampler, WithConfigFile (the run-time fields of a flujo.json) and WithShared (results, breakers and budgets shared across replicas).
 func NewHistoryExecutor(opts ...flujo.CoreOption) (*HistoryExecutor, error) {
 	p, err := flujoimpl.NewParts("HistoryExecutor", "outer", flujogenConfigHistoryExecutor(), "", opts)
 	if err != nil {
@@ -5004,7 +5004,7 @@ func flujogenConfigIOBurstExecutor() runtime.OptimizationConfig {
 	return c
 }
 
-// NewIOBurstExecutor returns an executor of IOBurst. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
+// NewIOBurstExecutor returns an executor of IOBurst. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry), WithResourceSampler, WithConfigFile (the run-time fields of a flujo.json) and WithShared (results, breakers and budgets shared across replicas).
 func NewIOBurstExecutor(opts ...flujo.CoreOption) (*IOBurstExecutor, error) {
 	p, err := flujoimpl.NewParts("IOBurstExecutor", "io", flujogenConfigIOBurstExecutor(), "", opts)
 	if err != nil {
@@ -5088,7 +5088,7 @@ func flujogenConfigJoinFailsAfterIgnoredExecutor() runtime.OptimizationConfig {
 	return c
 }
 
-// NewJoinFailsAfterIgnoredExecutor returns an executor of JoinFailsAfterIgnored. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
+// NewJoinFailsAfterIgnoredExecutor returns an executor of JoinFailsAfterIgnored. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry), WithResourceSampler, WithConfigFile (the run-time fields of a flujo.json) and WithShared (results, breakers and budgets shared across replicas).
 func NewJoinFailsAfterIgnoredExecutor(opts ...flujo.CoreOption) (*JoinFailsAfterIgnoredExecutor, error) {
 	p, err := flujoimpl.NewParts("JoinFailsAfterIgnoredExecutor", "joined", flujogenConfigJoinFailsAfterIgnoredExecutor(), "", opts)
 	if err != nil {
@@ -5235,7 +5235,7 @@ func flujogenConfigMapEchoExecutor() runtime.OptimizationConfig {
 	return c
 }
 
-// NewMapEchoExecutor returns an executor of MapEcho. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
+// NewMapEchoExecutor returns an executor of MapEcho. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry), WithResourceSampler, WithConfigFile (the run-time fields of a flujo.json) and WithShared (results, breakers and budgets shared across replicas).
 func NewMapEchoExecutor(opts ...flujo.CoreOption) (*MapEchoExecutor, error) {
 	p, err := flujoimpl.NewParts("MapEchoExecutor", "each", flujogenConfigMapEchoExecutor(), "", opts)
 	if err != nil {
@@ -5336,7 +5336,7 @@ func flujogenConfigMapFlakyInOrderExecutor() runtime.OptimizationConfig {
 	return c
 }
 
-// NewMapFlakyInOrderExecutor returns an executor of MapFlakyInOrder. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
+// NewMapFlakyInOrderExecutor returns an executor of MapFlakyInOrder. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry), WithResourceSampler, WithConfigFile (the run-time fields of a flujo.json) and WithShared (results, breakers and budgets shared across replicas).
 func NewMapFlakyInOrderExecutor(opts ...flujo.CoreOption) (*MapFlakyInOrderExecutor, error) {
 	p, err := flujoimpl.NewParts("MapFlakyInOrderExecutor", "each", flujogenConfigMapFlakyInOrderExecutor(), "", opts)
 	if err != nil {
@@ -5440,7 +5440,7 @@ func flujogenConfigMaybeConflictExecutor() runtime.OptimizationConfig {
 	return c
 }
 
-// NewMaybeConflictExecutor returns an executor of MaybeConflict. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
+// NewMaybeConflictExecutor returns an executor of MaybeConflict. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry), WithResourceSampler, WithConfigFile (the run-time fields of a flujo.json) and WithShared (results, breakers and budgets shared across replicas).
 func NewMaybeConflictExecutor(opts ...flujo.CoreOption) (*MaybeConflictExecutor, error) {
 	p, err := flujoimpl.NewParts("MaybeConflictExecutor", "maybe", flujogenConfigMaybeConflictExecutor(), "", opts)
 	if err != nil {
@@ -5623,7 +5623,7 @@ func flujogenConfigPanicAtTwoDepthsExecutor() runtime.OptimizationConfig {
 	return c
 }
 
-// NewPanicAtTwoDepthsExecutor returns an executor of PanicAtTwoDepths. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
+// NewPanicAtTwoDepthsExecutor returns an executor of PanicAtTwoDepths. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry), WithResourceSampler, WithConfigFile (the run-time fields of a flujo.json) and WithShared (results, breakers and budgets shared across replicas).
 func NewPanicAtTwoDepthsExecutor(opts ...flujo.CoreOption) (*PanicAtTwoDepthsExecutor, error) {
 	p, err := flujoimpl.NewParts("PanicAtTwoDepthsExecutor", "route", flujogenConfigPanicAtTwoDepthsExecutor(), "", opts)
 	if err != nil {
@@ -5743,7 +5743,7 @@ func flujogenConfigPanicsExecutor() runtime.OptimizationConfig {
 	return c
 }
 
-// NewPanicsExecutor returns an executor of Panics. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
+// NewPanicsExecutor returns an executor of Panics. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry), WithResourceSampler, WithConfigFile (the run-time fields of a flujo.json) and WithShared (results, breakers and budgets shared across replicas).
 func NewPanicsExecutor(opts ...flujo.CoreOption) (*PanicsExecutor, error) {
 	p, err := flujoimpl.NewParts("PanicsExecutor", "panic", flujogenConfigPanicsExecutor(), "", opts)
 	if err != nil {
@@ -5826,7 +5826,7 @@ func flujogenConfigParallelBlocksExecutor() runtime.OptimizationConfig {
 	return c
 }
 
-// NewParallelBlocksExecutor returns an executor of ParallelBlocks. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
+// NewParallelBlocksExecutor returns an executor of ParallelBlocks. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry), WithResourceSampler, WithConfigFile (the run-time fields of a flujo.json) and WithShared (results, breakers and budgets shared across replicas).
 func NewParallelBlocksExecutor(opts ...flujo.CoreOption) (*ParallelBlocksExecutor, error) {
 	p, err := flujoimpl.NewParts("ParallelBlocksExecutor", "fan", flujogenConfigParallelBlocksExecutor(), "", opts)
 	if err != nil {
@@ -5969,7 +5969,7 @@ func flujogenConfigParallelIgnoreExecutor() runtime.OptimizationConfig {
 	return c
 }
 
-// NewParallelIgnoreExecutor returns an executor of ParallelIgnore. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
+// NewParallelIgnoreExecutor returns an executor of ParallelIgnore. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry), WithResourceSampler, WithConfigFile (the run-time fields of a flujo.json) and WithShared (results, breakers and budgets shared across replicas).
 func NewParallelIgnoreExecutor(opts ...flujo.CoreOption) (*ParallelIgnoreExecutor, error) {
 	p, err := flujoimpl.NewParts("ParallelIgnoreExecutor", "fan", flujogenConfigParallelIgnoreExecutor(), "", opts)
 	if err != nil {
@@ -6117,7 +6117,7 @@ func flujogenConfigParallelPropagateExecutor() runtime.OptimizationConfig {
 	return c
 }
 
-// NewParallelPropagateExecutor returns an executor of ParallelPropagate. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
+// NewParallelPropagateExecutor returns an executor of ParallelPropagate. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry), WithResourceSampler, WithConfigFile (the run-time fields of a flujo.json) and WithShared (results, breakers and budgets shared across replicas).
 func NewParallelPropagateExecutor(opts ...flujo.CoreOption) (*ParallelPropagateExecutor, error) {
 	p, err := flujoimpl.NewParts("ParallelPropagateExecutor", "fan", flujogenConfigParallelPropagateExecutor(), "", opts)
 	if err != nil {
@@ -6266,7 +6266,7 @@ func flujogenConfigParallelSpendExecutor() runtime.OptimizationConfig {
 	return c
 }
 
-// NewParallelSpendExecutor returns an executor of ParallelSpend. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
+// NewParallelSpendExecutor returns an executor of ParallelSpend. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry), WithResourceSampler, WithConfigFile (the run-time fields of a flujo.json) and WithShared (results, breakers and budgets shared across replicas).
 func NewParallelSpendExecutor(opts ...flujo.CoreOption) (*ParallelSpendExecutor, error) {
 	p, err := flujoimpl.NewParts("ParallelSpendExecutor", "spend", flujogenConfigParallelSpendExecutor(), "", opts)
 	if err != nil {
@@ -6424,7 +6424,7 @@ func flujogenConfigRouteNoDefaultExecutor() runtime.OptimizationConfig {
 	return c
 }
 
-// NewRouteNoDefaultExecutor returns an executor of RouteNoDefault. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
+// NewRouteNoDefaultExecutor returns an executor of RouteNoDefault. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry), WithResourceSampler, WithConfigFile (the run-time fields of a flujo.json) and WithShared (results, breakers and budgets shared across replicas).
 func NewRouteNoDefaultExecutor(opts ...flujo.CoreOption) (*RouteNoDefaultExecutor, error) {
 	p, err := flujoimpl.NewParts("RouteNoDefaultExecutor", "route", flujogenConfigRouteNoDefaultExecutor(), "", opts)
 	if err != nil {
@@ -6531,7 +6531,7 @@ func flujogenConfigRouteWithDefaultExecutor() runtime.OptimizationConfig {
 	return c
 }
 
-// NewRouteWithDefaultExecutor returns an executor of RouteWithDefault. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
+// NewRouteWithDefaultExecutor returns an executor of RouteWithDefault. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry), WithResourceSampler, WithConfigFile (the run-time fields of a flujo.json) and WithShared (results, breakers and budgets shared across replicas).
 func NewRouteWithDefaultExecutor(opts ...flujo.CoreOption) (*RouteWithDefaultExecutor, error) {
 	p, err := flujoimpl.NewParts("RouteWithDefaultExecutor", "route", flujogenConfigRouteWithDefaultExecutor(), "", opts)
 	if err != nil {
@@ -6643,7 +6643,7 @@ func flujogenConfigSpend3Executor() runtime.OptimizationConfig {
 	return c
 }
 
-// NewSpend3Executor returns an executor of Spend3. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
+// NewSpend3Executor returns an executor of Spend3. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry), WithResourceSampler, WithConfigFile (the run-time fields of a flujo.json) and WithShared (results, breakers and budgets shared across replicas).
 func NewSpend3Executor(opts ...flujo.CoreOption) (*Spend3Executor, error) {
 	p, err := flujoimpl.NewParts("Spend3Executor", "spend", flujogenConfigSpend3Executor(), "", opts)
 	if err != nil {
@@ -6747,7 +6747,7 @@ func flujogenConfigStateRetryExecutor() runtime.OptimizationConfig {
 	return c
 }
 
-// NewStateRetryExecutor returns an executor of StateRetry. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
+// NewStateRetryExecutor returns an executor of StateRetry. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry), WithResourceSampler, WithConfigFile (the run-time fields of a flujo.json) and WithShared (results, breakers and budgets shared across replicas).
 func NewStateRetryExecutor(opts ...flujo.CoreOption) (*StateRetryExecutor, error) {
 	p, err := flujoimpl.NewParts("StateRetryExecutor", "logflake", flujogenConfigStateRetryExecutor(), "", opts)
 	if err != nil {
@@ -6825,7 +6825,7 @@ func flujogenConfigTimesOutExecutor() runtime.OptimizationConfig {
 	return c
 }
 
-// NewTimesOutExecutor returns an executor of TimesOut. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
+// NewTimesOutExecutor returns an executor of TimesOut. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry), WithResourceSampler, WithConfigFile (the run-time fields of a flujo.json) and WithShared (results, breakers and budgets shared across replicas).
 func NewTimesOutExecutor(opts ...flujo.CoreOption) (*TimesOutExecutor, error) {
 	p, err := flujoimpl.NewParts("TimesOutExecutor", "block", flujogenConfigTimesOutExecutor(), "", opts)
 	if err != nil {
@@ -6920,7 +6920,7 @@ func flujogenConfigTwoFansExecutor() runtime.OptimizationConfig {
 	return c
 }
 
-// NewTwoFansExecutor returns an executor of TwoFans. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
+// NewTwoFansExecutor returns an executor of TwoFans. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry), WithResourceSampler, WithConfigFile (the run-time fields of a flujo.json) and WithShared (results, breakers and budgets shared across replicas).
 func NewTwoFansExecutor(opts ...flujo.CoreOption) (*TwoFansExecutor, error) {
 	p, err := flujoimpl.NewParts("TwoFansExecutor", "two", flujogenConfigTwoFansExecutor(), "", opts)
 	if err != nil {
@@ -7136,7 +7136,7 @@ func flujogenConfigValidatedExecutor() runtime.OptimizationConfig {
 	return c
 }
 
-// NewValidatedExecutor returns an executor of Validated. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
+// NewValidatedExecutor returns an executor of Validated. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry), WithResourceSampler, WithConfigFile (the run-time fields of a flujo.json) and WithShared (results, breakers and budgets shared across replicas).
 func NewValidatedExecutor(opts ...flujo.CoreOption) (*ValidatedExecutor, error) {
 	p, err := flujoimpl.NewParts("ValidatedExecutor", "draft", flujogenConfigValidatedExecutor(), "", opts)
 	if err != nil {
@@ -7207,7 +7207,7 @@ func flujogenConfigWithFailedFallbackExecutor() runtime.OptimizationConfig {
 	return c
 }
 
-// NewWithFailedFallbackExecutor returns an executor of WithFailedFallback. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
+// NewWithFailedFallbackExecutor returns an executor of WithFailedFallback. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry), WithResourceSampler, WithConfigFile (the run-time fields of a flujo.json) and WithShared (results, breakers and budgets shared across replicas).
 func NewWithFailedFallbackExecutor(opts ...flujo.CoreOption) (*WithFailedFallbackExecutor, error) {
 	p, err := flujoimpl.NewParts("WithFailedFallbackExecutor", "fail", flujogenConfigWithFailedFallbackExecutor(), "", opts)
 	if err != nil {
@@ -7291,7 +7291,7 @@ func flujogenConfigWithFallbackExecutor() runtime.OptimizationConfig {
 	return c
 }
 
-// NewWithFallbackExecutor returns an executor of WithFallback. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
+// NewWithFallbackExecutor returns an executor of WithFallback. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry), WithResourceSampler, WithConfigFile (the run-time fields of a flujo.json) and WithShared (results, breakers and budgets shared across replicas).
 func NewWithFallbackExecutor(opts ...flujo.CoreOption) (*WithFallbackExecutor, error) {
 	p, err := flujoimpl.NewParts("WithFallbackExecutor", "fail", flujogenConfigWithFallbackExecutor(), "", opts)
 	if err != nil {

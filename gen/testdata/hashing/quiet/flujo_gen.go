@@ -45,7 +45,7 @@ func flujogenConfigLookerExecutor() runtime.OptimizationConfig {
 	return c
 }
 
-// NewLookerExecutor returns an executor of Looker. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
+// NewLookerExecutor returns an executor of Looker. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry), WithResourceSampler, WithConfigFile (the run-time fields of a flujo.json) and WithShared (results, breakers and budgets shared across replicas).
 func NewLookerExecutor(opts ...flujo.CoreOption) (*LookerExecutor, error) {
 	p, err := flujoimpl.NewParts("LookerExecutor", "lookup", flujogenConfigLookerExecutor(), "", opts)
 	if err != nil {
@@ -183,7 +183,7 @@ func flujogenConfigPlainExecutor() runtime.OptimizationConfig {
 	return c
 }
 
-// NewPlainExecutor returns an executor of Plain. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
+// NewPlainExecutor returns an executor of Plain. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry), WithResourceSampler, WithConfigFile (the run-time fields of a flujo.json) and WithShared (results, breakers and budgets shared across replicas).
 func NewPlainExecutor(opts ...flujo.CoreOption) (*PlainExecutor, error) {
 	p, err := flujoimpl.NewParts("PlainExecutor", "plain", flujogenConfigPlainExecutor(), "", opts)
 	if err != nil {
@@ -255,7 +255,7 @@ func flujogenConfigSearcherExecutor() runtime.OptimizationConfig {
 	return c
 }
 
-// NewSearcherExecutor returns an executor of Searcher. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
+// NewSearcherExecutor returns an executor of Searcher. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry), WithResourceSampler, WithConfigFile (the run-time fields of a flujo.json) and WithShared (results, breakers and budgets shared across replicas).
 func NewSearcherExecutor(opts ...flujo.CoreOption) (*SearcherExecutor, error) {
 	p, err := flujoimpl.NewParts("SearcherExecutor", "search", flujogenConfigSearcherExecutor(), "", opts)
 	if err != nil {
