@@ -102,11 +102,14 @@ type Exec struct {
 // ApplyExec applies opts and returns the settings they make; nil options
 // are skipped.
 func ApplyExec[O ~func(*Exec)](opts []O) Exec {
-	var e Exec
+	if len(opts) == 0 {
+		return Exec{} // the common run: no settings to hand to the options, nothing on the heap
+	}
+	e := new(Exec) // the options are unknown functions: what they are given escapes
 	for _, o := range opts {
 		if o != nil {
-			o(&e)
+			o(e)
 		}
 	}
-	return e
+	return *e
 }
