@@ -87,6 +87,7 @@ func Rules() []Rule {
 		{"BreakerIgnoresPermanentAndUsageLimitErrors", TestBreakerIgnoresPermanentAndUsageLimitErrors},
 		{"BreakerIgnoresCallerCancellation", TestBreakerIgnoresCallerCancellation},
 		{"BreakerCountsTimeoutsAndPanics", TestBreakerCountsTimeoutsAndPanics},
+		{"BreakerRulePanicFailsTheStep", TestBreakerRulePanicFailsTheStep},
 		{"BreakerOptionDecides", TestBreakerOptionDecides},
 		{"IOBoundBurstRunsConcurrently", TestIOBoundBurstRunsConcurrently},
 		{"LimiterRejectsPastFullQueue", TestLimiterRejectsPastFullQueue},

@@ -406,11 +406,12 @@ func (x *execution) settle(ctx context.Context, res *runtime.StepResult, counts 
 		switch {
 		case err == nil:
 			br.RecordSuccess(x.permit)
-		case counts(err):
+		case countsSafely(counts, res.Name, &x.err):
 			br.RecordFailure(x.permit)
 		default:
 			br.RecordNeutral(x.permit)
 		}
+		err = x.err
 	}
 	// The classifier learns from failures and recoveries; a success
 	// without a failure before it teaches it nothing.
@@ -423,6 +424,23 @@ func (x *execution) settle(ctx context.Context, res *runtime.StepResult, counts 
 		}
 	}
 	return err == nil || x.breach != nil, nil
+}
+
+// countsSafely reports whether counts, a step's BreakerCounts rule, counts
+// *err, a failed attempt of the step named step, against its breaker. The
+// rule is user code: when it panics, the panic becomes the attempt's
+// failure, a *runtime.PanicError that replaces *err, as one in the step
+// function does, and counts as such a panic does by default. Only failed
+// attempts of a step with a breaker call it: the deferred recover costs
+// the hot path nothing.
+func countsSafely(counts func(error) bool, step string, err *error) (counted bool) {
+	defer func() {
+		if v := recover(); v != nil {
+			*err = &runtime.PanicError{Step: step, Value: v, Stack: debug.Stack()}
+			counted = true
+		}
+	}()
+	return counts(*err)
 }
 
 // failed finishes an execution whose attempts failed with x.err; it

@@ -22,6 +22,7 @@ var (
 	_ func(flujotest.Job) string                                                                    = flujotest.ByName
 	_ func(context.Context, flujotest.Job) (flujotest.Job, error)                                   = flujotest.CancelCaller
 	_ func(error) bool                                                                              = flujotest.CountsOnlyBadInput
+	_ func(error) bool                                                                              = flujotest.CountsPanics
 	_ func(context.Context, flujotest.Job) (flujotest.Job, error)                                   = flujotest.Draft
 	_ func(context.Context, flujotest.Job) (flujotest.Job, error)                                   = flujotest.Echo
 	_ func(context.Context, flujotest.Job) (flujotest.Job, error)                                   = flujotest.ExitOnExit
@@ -31,6 +32,7 @@ var (
 	_ func(context.Context, flujotest.Bill) (flujotest.Charge, error)                               = flujotest.Hold
 	_ func(context.Context, flujotest.Arrival) (flujotest.Arrival, error)                           = flujotest.HoldUntilOpen
 	_ func(context.Context, flujotest.Bill) (flujotest.Charge, error)                               = flujotest.Item
+	_ func(flujotest.Job, flujotest.Job) flujotest.Job                                              = flujotest.JoinFirst
 	_ func(flujotest.Job, flujotest.Job, flujotest.Job) flujotest.Job                               = flujotest.JoinThree
 	_ func(flujotest.Job, flujotest.Job, flujotest.Job) (flujotest.Job, error)                      = flujotest.JoinThreeRefuses
 	_ func(flujotest.Job, flujotest.Job) flujotest.Job                                              = flujotest.JoinTwo
@@ -543,6 +545,223 @@ func (e *BreakerPanicsExecutor) ExecuteResult(ctx context.Context, in flujotest.
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
 func (e *BreakerPanicsExecutor) ExecuteWithMonitoring(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, flujo.Metrics, error) {
 	return flujoimpl.WithMetrics(e.ExecuteResult(ctx, in, opts...))
+}
+
+// BreakerRulePanicsExecutor runs the pipeline BreakerRulePanics ("upstream") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
+type BreakerRulePanicsExecutor struct {
+	flujogenMethods                     // OptimizationStats, LatencyHistograms, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
+	svc             *flujoimpl.Services // configuration, components, run gate and counters
+
+	stepUpstream flujoimpl.Step[flujotest.Job, flujotest.Job]
+}
+
+// flujogenConfigBreakerRulePanicsExecutor is the configuration compiled into BreakerRulePanicsExecutor.
+func flujogenConfigBreakerRulePanicsExecutor() runtime.OptimizationConfig {
+	c := runtime.DefaultOptimizationConfig()
+	c.CircuitBreakerFailureThreshold = 2
+	c.CircuitBreakerRecoveryTimeoutSeconds = 30
+	return c
+}
+
+// NewBreakerRulePanicsExecutor returns an executor of BreakerRulePanics. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
+func NewBreakerRulePanicsExecutor(opts ...flujo.CoreOption) (*BreakerRulePanicsExecutor, error) {
+	p, err := flujoimpl.NewParts("BreakerRulePanicsExecutor", "upstream", flujogenConfigBreakerRulePanicsExecutor(), "", opts)
+	if err != nil {
+		return nil, err
+	}
+	e := &BreakerRulePanicsExecutor{}
+	e.stepUpstream.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name:          "upstream",
+		Plain:         flujotest.Upstream,
+		Usage:         flujotest.Job.Usage,
+		BreakerCounts: flujotest.CountsPanics,
+	}
+	e.stepUpstream.Attempts = 1
+	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepUpstream); err != nil {
+		return nil, err
+	}
+	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
+	return e, nil
+}
+
+// Execute runs BreakerRulePanics on in and returns its output. A failed run returns a *flujo.StepError naming the node that failed, or the context's error when ctx was cancelled.
+func (e *BreakerRulePanicsExecutor) Execute(ctx context.Context, in flujotest.Job) (flujotest.Job, error) {
+	if !e.svc.Track.Enter() {
+		return *new(flujotest.Job), flujo.ErrClosed
+	}
+	defer e.svc.Track.Exit()
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, false)
+	var res flujo.StepResult
+	out, abort := e.stepUpstream.Run(ctx, &r.Eng.Env, in, r.Frame(), &res)
+	if err := e.svc.EndRun(&res, abort); err != nil {
+		return *new(flujotest.Job), err
+	}
+	return out, nil
+}
+
+// ExecuteResult runs BreakerRulePanics on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
+func (e *BreakerRulePanicsExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
+	r, err := flujoimpl.StartRecorded[struct{}](e.svc, "", nil, opts)
+	if err != nil {
+		return nil, err
+	}
+	defer e.svc.Track.Exit()
+	var res flujo.StepResult
+	_, abort := e.stepUpstream.Run(ctx, &r.Eng.Env, in, r.Frame(), &res)
+	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
+}
+
+// ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
+func (e *BreakerRulePanicsExecutor) ExecuteWithMonitoring(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, flujo.Metrics, error) {
+	return flujoimpl.WithMetrics(e.ExecuteResult(ctx, in, opts...))
+}
+
+// BreakerRulePanicsFanExecutor runs the pipeline BreakerRulePanicsFan ("fan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
+type BreakerRulePanicsFanExecutor struct {
+	flujogenMethods                                                        // OptimizationStats, LatencyHistograms, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
+	svc             *flujoimpl.Services                                    // configuration, components, run gate and counters
+	scratch         flujoimpl.Scratch[scratchBreakerRulePanicsFanExecutor] // working space of Parallel runs (enable_object_pool)
+
+	stepUpstream flujoimpl.Step[flujotest.Job, flujotest.Job]
+	stepEcho     flujoimpl.Step[flujotest.Job, flujotest.Job]
+
+	scopes *runtime.ScopePool // cancellable contexts of Parallel and Map runs
+}
+
+// scratchBreakerRulePanicsFanExecutor is the pooled working space of the Parallel runs of BreakerRulePanicsFanExecutor, one field per Parallel.
+type scratchBreakerRulePanicsFanExecutor struct {
+	parFan scratchBreakerRulePanicsFanExecutorFan
+}
+
+func newscratchBreakerRulePanicsFanExecutor() scratchBreakerRulePanicsFanExecutor {
+	return scratchBreakerRulePanicsFanExecutor{parFan: scratchBreakerRulePanicsFanExecutorFan{done: make(chan struct{}, 1)}}
+}
+func resetscratchBreakerRulePanicsFanExecutor(u *scratchBreakerRulePanicsFanExecutor) {
+	*u = scratchBreakerRulePanicsFanExecutor{parFan: scratchBreakerRulePanicsFanExecutorFan{done: u.parFan.done}}
+}
+
+// flujogenConfigBreakerRulePanicsFanExecutor is the configuration compiled into BreakerRulePanicsFanExecutor.
+func flujogenConfigBreakerRulePanicsFanExecutor() runtime.OptimizationConfig {
+	c := runtime.DefaultOptimizationConfig()
+	c.CircuitBreakerFailureThreshold = 2
+	c.CircuitBreakerRecoveryTimeoutSeconds = 30
+	return c
+}
+
+// NewBreakerRulePanicsFanExecutor returns an executor of BreakerRulePanicsFan. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
+func NewBreakerRulePanicsFanExecutor(opts ...flujo.CoreOption) (*BreakerRulePanicsFanExecutor, error) {
+	p, err := flujoimpl.NewParts("BreakerRulePanicsFanExecutor", "fan", flujogenConfigBreakerRulePanicsFanExecutor(), "", opts)
+	if err != nil {
+		return nil, err
+	}
+	e := &BreakerRulePanicsFanExecutor{}
+	if e.scopes, err = runtime.NewScopePool(50, 0.9); err != nil {
+		return nil, err
+	}
+	e.scratch.New, e.scratch.Reset = newscratchBreakerRulePanicsFanExecutor, resetscratchBreakerRulePanicsFanExecutor
+	e.stepUpstream.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name:          "upstream",
+		Plain:         flujotest.Upstream,
+		Usage:         flujotest.Job.Usage,
+		BreakerCounts: flujotest.CountsPanics,
+	}
+	e.stepUpstream.Attempts = 1
+	e.stepEcho.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name:  "echo",
+		Plain: flujotest.Echo,
+		Usage: flujotest.Job.Usage,
+	}
+	e.stepEcho.Attempts = 1
+	if e.svc, err = p.Services(flujoimpl.Deps{}, &e.scratch, &e.stepUpstream, &e.stepEcho); err != nil {
+		return nil, err
+	}
+	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
+	return e, nil
+}
+
+// Execute runs BreakerRulePanicsFan on in and returns its output. A failed run returns a *flujo.StepError naming the node that failed, or the context's error when ctx was cancelled.
+func (e *BreakerRulePanicsFanExecutor) Execute(ctx context.Context, in flujotest.Job) (flujotest.Job, error) {
+	if !e.svc.Track.Enter() {
+		return *new(flujotest.Job), flujo.ErrClosed
+	}
+	defer e.svc.Track.Exit()
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, false)
+	var res flujo.StepResult
+	out, abort := e.runFan(ctx, in, &r, &res)
+	if err := e.svc.EndRun(&res, abort); err != nil {
+		return *new(flujotest.Job), err
+	}
+	return out, nil
+}
+
+// ExecuteResult runs BreakerRulePanicsFan on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
+func (e *BreakerRulePanicsFanExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
+	r, err := flujoimpl.StartRecorded[struct{}](e.svc, "", nil, opts)
+	if err != nil {
+		return nil, err
+	}
+	defer e.svc.Track.Exit()
+	var res flujo.StepResult
+	_, abort := e.runFan(ctx, in, &r, &res)
+	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
+}
+
+// ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
+func (e *BreakerRulePanicsFanExecutor) ExecuteWithMonitoring(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, flujo.Metrics, error) {
+	return flujoimpl.WithMetrics(e.ExecuteResult(ctx, in, opts...))
+}
+
+// scratchBreakerRulePanicsFanExecutorFan is the working space of one run of parallel "fan".
+type scratchBreakerRulePanicsFanExecutorFan struct {
+	results  [2]flujo.StepResult
+	branches [2]flujoimpl.FanBranch
+	fan      flujoimpl.Fan
+	done     chan struct{}
+	owner    *scratchBreakerRulePanicsFanExecutor // the pooled object holding this one
+	o0       flujotest.Job
+	r0       flujoimpl.Run[struct{}]
+	o1       flujotest.Job
+	r1       flujoimpl.Run[struct{}]
+}
+
+// runFan runs the Parallel "fan".
+func (e *BreakerRulePanicsFanExecutor) runFan(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	start := r.Eng.Env.Clock.Nanotime()
+	defer func() { res.Latency = time.Duration(r.Eng.Env.Clock.Nanotime() - start) }()
+	res.Name = "fan"
+	res.Attempts = 1
+	u := e.scratch.Load().Get()
+	sc := &u.parFan
+	sc.owner = u
+	bctx := e.scopes.Get(ctx)
+	sc.r0 = *r
+	sc.r1 = *r
+	sc.fan.Start(ctx, bctx, true, sc.results[:], sc.branches[:], sc.done, &e.svc.Track)
+	go func() {
+		defer sc.fan.Exit(0, "upstream")
+		sc.o0, sc.branches[0].Abort = e.stepUpstream.Run(bctx, &sc.r0.Eng.Env, in, sc.r0.Frame(), &sc.results[0])
+	}()
+	go func() {
+		defer sc.fan.Exit(1, "echo")
+		sc.o1, sc.branches[1].Abort = e.stepEcho.Run(bctx, &sc.r1.Eng.Env, in, sc.r1.Frame(), &sc.results[1])
+	}()
+	abort, failed, cerr := sc.fan.Wait()
+	if cerr != nil {
+		// They hold the scope too: it is cancelled, never reused.
+		bctx.Abandon()
+		return *new(flujotest.Job), sc.fan.Abandoned(res, cerr)
+	}
+	e.scopes.Put(bctx)
+	defer e.scratch.Load().Put(sc.owner)
+	if stop, abort := flujoimpl.Branches(res, sc.results[:], r.Record, abort, failed); stop {
+		return *new(flujotest.Job), abort
+	}
+	out, jerr := flujoimpl.Guard("fan", func() (flujotest.Job, error) { return flujotest.JoinFirst(sc.o0, sc.o1), nil })
+	if jerr != nil {
+		flujoimpl.JoinFailed(res, "fan", jerr)
+		return *new(flujotest.Job), nil
+	}
+	return flujoimpl.Succeed(res, r.Record, out), nil
 }
 
 // BreakerTimesOutExecutor runs the pipeline BreakerTimesOut ("block") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -6890,6 +7109,44 @@ func FlujogenRunners() map[string]func(...flujo.CoreOption) (FlujogenRunner, err
 				v, ok := in.(flujotest.Job)
 				if in != nil && !ok {
 					return nil, &flujo.InputTypeError{Node: "panic", Expected: reflect.TypeFor[flujotest.Job](), Got: reflect.TypeOf(in)}
+				}
+				return e.ExecuteResult(ctx, v, opts...)
+			},
+			Stats: e.OptimizationStats,
+		}, nil
+	}
+	m["BreakerRulePanics"] = func(opts ...flujo.CoreOption) (FlujogenRunner, error) {
+		e, err := NewBreakerRulePanicsExecutor(opts...)
+		if err != nil {
+			return FlujogenRunner{}, err
+		}
+		return FlujogenRunner{
+			Close:  e.Close,
+			Config: e.OptimizationConfig,
+			Import: e.ImportConfig,
+			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
+				v, ok := in.(flujotest.Job)
+				if in != nil && !ok {
+					return nil, &flujo.InputTypeError{Node: "upstream", Expected: reflect.TypeFor[flujotest.Job](), Got: reflect.TypeOf(in)}
+				}
+				return e.ExecuteResult(ctx, v, opts...)
+			},
+			Stats: e.OptimizationStats,
+		}, nil
+	}
+	m["BreakerRulePanicsFan"] = func(opts ...flujo.CoreOption) (FlujogenRunner, error) {
+		e, err := NewBreakerRulePanicsFanExecutor(opts...)
+		if err != nil {
+			return FlujogenRunner{}, err
+		}
+		return FlujogenRunner{
+			Close:  e.Close,
+			Config: e.OptimizationConfig,
+			Import: e.ImportConfig,
+			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
+				v, ok := in.(flujotest.Job)
+				if in != nil && !ok {
+					return nil, &flujo.InputTypeError{Node: "fan", Expected: reflect.TypeFor[flujotest.Job](), Got: reflect.TypeOf(in)}
 				}
 				return e.ExecuteResult(ctx, v, opts...)
 			},
