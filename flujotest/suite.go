@@ -55,6 +55,7 @@ func Rules() []Rule {
 		{"CacheTTL", TestCacheTTL},
 		{"CacheCompressionKeepsValues", TestCacheCompressionKeepsValues},
 		{"CachedFallbackResultIsCached", TestCachedFallbackResultIsCached},
+		{"CacheKeyPanicFailsTheStep", TestCacheKeyPanicFailsTheStep},
 		{"LoopExitCondition", TestLoopExitCondition},
 		{"LoopMaxLoops", TestLoopMaxLoops},
 		{"BranchKeyRecorded", TestBranchKeyRecorded},

@@ -670,8 +670,8 @@ func NewLoudMapExecutor(opts ...flujo.CoreOption) (*LoudMapExecutor, error) {
 		Name:  "lm",
 		Plain: LoudM,
 		Usage: Item.Usage,
-		Key: func(in Item) (uint64, bool) {
-			return flujogenHashItem(e.seed, in).Sum64(), true
+		Key: func(in Item) (uint64, error) {
+			return flujogenHashItem(e.seed, in).Sum64(), nil
 		},
 		CopyOut: flujogenCopyItem,
 	}
@@ -1096,8 +1096,8 @@ func NewLoudSeqExecutor(opts ...flujo.CoreOption) (*LoudSeqExecutor, error) {
 		Name:  "lc",
 		Plain: LoudC,
 		Usage: Item.Usage,
-		Key: func(in Item) (uint64, bool) {
-			return flujogenHashItem(e.seed, in).Sum64(), true
+		Key: func(in Item) (uint64, error) {
+			return flujogenHashItem(e.seed, in).Sum64(), nil
 		},
 		CopyOut: flujogenCopyItem,
 	}
@@ -2622,8 +2622,8 @@ func NewQuietSeqExecutor(opts ...flujo.CoreOption) (*QuietSeqExecutor, error) {
 		Name:  "qc",
 		Plain: QuietC,
 		Usage: Item.Usage,
-		Key: func(in Item) (uint64, bool) {
-			return flujogenHashItem(e.seed, in).Sum64(), true
+		Key: func(in Item) (uint64, error) {
+			return flujogenHashItem(e.seed, in).Sum64(), nil
 		},
 		CopyOut: flujogenCopyItem,
 	}

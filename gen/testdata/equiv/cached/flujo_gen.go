@@ -17,6 +17,8 @@ import (
 // If a line below fails to compile, this file is stale: run `go generate` (flujogen generate) in this package.
 var (
 	_ func(context.Context, int) (int, error)                                                       = flujotest.AddOne
+	_ func(context.Context, flujotest.Query) (string, error)                                        = flujotest.Answer
+	_ func(context.Context, flujotest.HeldQuery) (string, error)                                    = flujotest.AnswerHeld
 	_ func(int) bool                                                                                = flujotest.AtLeast3
 	_ func(context.Context, flujotest.Job) (flujotest.Job, error)                                   = flujotest.Block
 	_ func(context.Context, flujotest.Job) (any, error)                                             = flujotest.BoxJob
@@ -33,6 +35,7 @@ var (
 	_ func(context.Context, flujotest.Bill) (flujotest.Charge, error)                               = flujotest.Hold
 	_ func(context.Context, flujotest.Arrival) (flujotest.Arrival, error)                           = flujotest.HoldUntilOpen
 	_ func(context.Context, flujotest.Bill) (flujotest.Charge, error)                               = flujotest.Item
+	_ func(string, string) string                                                                   = flujotest.JoinAnswers
 	_ func(flujotest.Job, flujotest.Job) flujotest.Job                                              = flujotest.JoinFirst
 	_ func(flujotest.Job, flujotest.Job, flujotest.Job) flujotest.Job                               = flujotest.JoinThree
 	_ func(flujotest.Job, flujotest.Job, flujotest.Job) (flujotest.Job, error)                      = flujotest.JoinThreeRefuses
@@ -1763,8 +1766,9 @@ func NewCachedBoxExecutor(opts ...flujo.CoreOption) (*CachedBoxExecutor, error) 
 	e.stepBox.Leaf = &flujoimpl.Leaf[flujotest.Job, any]{
 		Name:  "box",
 		Plain: flujotest.BoxJob,
-		Key: func(in flujotest.Job) (uint64, bool) {
-			return flujogenHashJob(e.seed, in).Sum64(), true
+		Key: func(in flujotest.Job) (_ uint64, err error) {
+			defer flujoimpl.KeyPanic(&err)
+			return flujogenHashJob(e.seed, in).Sum64(), nil
 		},
 	}
 	e.stepBox.Attempts = 2
@@ -1862,6 +1866,507 @@ func (e *CachedBoxExecutor) shrink(level runtime.PressureLevel) {
 	e.cacheBox.Shrink(0.5)
 }
 
+// CachedKeyPanicsExecutor runs the pipeline CachedKeyPanics ("answer") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
+type CachedKeyPanicsExecutor struct {
+	flujogenMethods                      // OptimizationStats, LatencyHistograms, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
+	svc             *flujoimpl.Services  // configuration, components, run gate and counters
+	cachesShrunk    atomic.Bool          // the caches admit no new results (memory pressure, auto-tuner)
+	seed            runtime.Hash         // cache keys
+	coarse          *runtime.CoarseClock // cache expiry against the system clock
+
+	stepAnswer  flujoimpl.Step[flujotest.Query, string]
+	cacheAnswer *runtime.ResultCache[string]
+}
+
+// flujogenConfigCachedKeyPanicsExecutor is the configuration compiled into CachedKeyPanicsExecutor.
+func flujogenConfigCachedKeyPanicsExecutor() runtime.OptimizationConfig {
+	c := runtime.DefaultOptimizationConfig()
+	c.EnableCacheOptimization = true
+	return c
+}
+
+// NewCachedKeyPanicsExecutor returns an executor of CachedKeyPanics. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
+func NewCachedKeyPanicsExecutor(opts ...flujo.CoreOption) (*CachedKeyPanicsExecutor, error) {
+	p, err := flujoimpl.NewParts("CachedKeyPanicsExecutor", "answer", flujogenConfigCachedKeyPanicsExecutor(), "", opts)
+	if err != nil {
+		return nil, err
+	}
+	e := &CachedKeyPanicsExecutor{}
+	fail := func(err error) (*CachedKeyPanicsExecutor, error) {
+		e.closeParts()
+		return nil, err
+	}
+	e.seed = runtime.NewHash()
+	// Expiry is checked on every hit against a coarse reading of the system clock, as in the ExecutorCore.
+	cacheClock, coarse := runtime.NewCacheClock(p.Clock())
+	e.coarse = coarse
+	if e.cacheAnswer, err = runtime.NewResultCache[string](runtime.ResultCacheOptions{MaxSize: 500, TTL: time.Duration(int64(7200000000000)), Clock: cacheClock}); err != nil {
+		return fail(err)
+	}
+	e.coarse.Need(time.Duration(int64(7200000000000)))
+	e.stepAnswer.Leaf = &flujoimpl.Leaf[flujotest.Query, string]{
+		Name:  "answer",
+		Plain: flujotest.Answer,
+		Key: func(in flujotest.Query) (_ uint64, err error) {
+			defer flujoimpl.KeyPanic(&err)
+			return flujogenHashQuery(e.seed, in).Sum64(), nil
+		},
+	}
+	e.stepAnswer.Attempts = 1
+	e.stepAnswer.Cache = flujoimpl.UnkeyedCache[flujotest.Query, string]{C: e.cacheAnswer}
+	if e.svc, err = p.Services(flujoimpl.Deps{
+		Build: e.build,
+		Close: func(*flujoimpl.Engine) []flujoimpl.Closer {
+			e.closeParts()
+			return nil
+		},
+		PauseCaches: func(_ *flujoimpl.Engine, pause bool) {
+			e.cachesShrunk.Store(pause)
+		},
+		Shrink: e.shrink,
+		Stats:  e.addStats,
+	}, nil, &e.stepAnswer); err != nil {
+		return fail(err)
+	}
+	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
+	return e, nil
+}
+
+// Execute runs CachedKeyPanics on in and returns its output. A failed run returns a *flujo.StepError naming the node that failed, or the context's error when ctx was cancelled.
+func (e *CachedKeyPanicsExecutor) Execute(ctx context.Context, in flujotest.Query) (string, error) {
+	if !e.svc.Track.Enter() {
+		return *new(string), flujo.ErrClosed
+	}
+	defer e.svc.Track.Exit()
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, false)
+	var res flujo.StepResult
+	out, abort := e.stepAnswer.Run(ctx, &r.Eng.Env, in, r.Frame(), &res)
+	if err := e.svc.EndRun(&res, abort); err != nil {
+		return *new(string), err
+	}
+	return out, nil
+}
+
+// ExecuteResult runs CachedKeyPanics on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
+func (e *CachedKeyPanicsExecutor) ExecuteResult(ctx context.Context, in flujotest.Query, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
+	r, err := flujoimpl.StartRecorded[struct{}](e.svc, "", nil, opts)
+	if err != nil {
+		return nil, err
+	}
+	defer e.svc.Track.Exit()
+	var res flujo.StepResult
+	_, abort := e.stepAnswer.Run(ctx, &r.Eng.Env, in, r.Frame(), &res)
+	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
+}
+
+// ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
+func (e *CachedKeyPanicsExecutor) ExecuteWithMonitoring(ctx context.Context, in flujotest.Query, opts ...flujo.ExecOption) (*flujo.PipelineResult, flujo.Metrics, error) {
+	return flujoimpl.WithMetrics(e.ExecuteResult(ctx, in, opts...))
+}
+
+// build builds the parts of next that CachedKeyPanicsExecutor keeps itself, taking over old's (nil for the first configuration); the changes to shared parts apply when the returned function runs.
+func (e *CachedKeyPanicsExecutor) build(old, next *flujoimpl.Engine) (func(), []flujoimpl.Closer, error) {
+	cfg := &next.Config
+	rebuild := old != nil && (cfg.CacheMaxSize != old.Config.CacheMaxSize || cfg.CacheTTLSeconds != old.Config.CacheTTLSeconds)
+	ttl := time.Duration(cfg.CacheTTLSeconds) * time.Second
+	next.Env.CachePaused = &e.cachesShrunk
+	return func() {
+		if rebuild {
+			_ = e.cacheAnswer.Rebuild(cfg.CacheMaxSize, ttl) // valid: Import checked it
+			e.coarse.Need(ttl)
+		}
+	}, nil, nil
+}
+
+// addStats adds the figures of the executor's own parts to s.
+func (e *CachedKeyPanicsExecutor) addStats(_ *flujoimpl.Engine, s *runtime.Stats) {
+	if cs := e.cacheAnswer.Stats(); cs.Hits+cs.Misses > 0 {
+		flujoimpl.AddCache(s, "answer", cs)
+	}
+	s.Cache.AdmissionPaused = e.cachesShrunk.Load()
+}
+
+// closeParts stops the executor's own parts, those built so far when its constructor fails.
+func (e *CachedKeyPanicsExecutor) closeParts() {
+	if e.cacheAnswer != nil {
+		e.cacheAnswer.Close()
+	}
+	if e.coarse != nil {
+		e.coarse.Close()
+	}
+}
+
+// shrink reacts to memory pressure: from high pressure on, the caches admit no new results and give back half their capacity; below, they admit again at full capacity.
+func (e *CachedKeyPanicsExecutor) shrink(level runtime.PressureLevel) {
+	if level < runtime.PressureHigh {
+		e.cachesShrunk.Store(false)
+		e.cacheAnswer.RestoreCapacity()
+		return
+	}
+	e.cachesShrunk.Store(true)
+	e.cacheAnswer.Shrink(0.5)
+}
+
+// CachedKeyPanicsFanExecutor runs the pipeline CachedKeyPanicsFan ("fan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
+type CachedKeyPanicsFanExecutor struct {
+	flujogenMethods                                                      // OptimizationStats, LatencyHistograms, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
+	svc             *flujoimpl.Services                                  // configuration, components, run gate and counters
+	scratch         flujoimpl.Scratch[scratchCachedKeyPanicsFanExecutor] // working space of Parallel runs (enable_object_pool)
+	cachesShrunk    atomic.Bool                                          // the caches admit no new results (memory pressure, auto-tuner)
+	seed            runtime.Hash                                         // cache keys
+	coarse          *runtime.CoarseClock                                 // cache expiry against the system clock
+
+	stepAnswer  flujoimpl.Step[flujotest.Query, string]
+	stepOther   flujoimpl.Step[flujotest.Query, string]
+	cacheAnswer *runtime.ResultCache[string]
+
+	scopes *runtime.ScopePool // cancellable contexts of Parallel and Map runs
+}
+
+// scratchCachedKeyPanicsFanExecutor is the pooled working space of the Parallel runs of CachedKeyPanicsFanExecutor, one field per Parallel.
+type scratchCachedKeyPanicsFanExecutor struct {
+	parFan scratchCachedKeyPanicsFanExecutorFan
+}
+
+func newscratchCachedKeyPanicsFanExecutor() scratchCachedKeyPanicsFanExecutor {
+	return scratchCachedKeyPanicsFanExecutor{parFan: scratchCachedKeyPanicsFanExecutorFan{done: make(chan struct{}, 1)}}
+}
+func resetscratchCachedKeyPanicsFanExecutor(u *scratchCachedKeyPanicsFanExecutor) {
+	*u = scratchCachedKeyPanicsFanExecutor{parFan: scratchCachedKeyPanicsFanExecutorFan{done: u.parFan.done}}
+}
+
+// flujogenConfigCachedKeyPanicsFanExecutor is the configuration compiled into CachedKeyPanicsFanExecutor.
+func flujogenConfigCachedKeyPanicsFanExecutor() runtime.OptimizationConfig {
+	c := runtime.DefaultOptimizationConfig()
+	c.EnableCacheOptimization = true
+	return c
+}
+
+// NewCachedKeyPanicsFanExecutor returns an executor of CachedKeyPanicsFan. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
+func NewCachedKeyPanicsFanExecutor(opts ...flujo.CoreOption) (*CachedKeyPanicsFanExecutor, error) {
+	p, err := flujoimpl.NewParts("CachedKeyPanicsFanExecutor", "fan", flujogenConfigCachedKeyPanicsFanExecutor(), "", opts)
+	if err != nil {
+		return nil, err
+	}
+	e := &CachedKeyPanicsFanExecutor{}
+	fail := func(err error) (*CachedKeyPanicsFanExecutor, error) {
+		e.closeParts()
+		return nil, err
+	}
+	e.seed = runtime.NewHash()
+	// Expiry is checked on every hit against a coarse reading of the system clock, as in the ExecutorCore.
+	cacheClock, coarse := runtime.NewCacheClock(p.Clock())
+	e.coarse = coarse
+	if e.cacheAnswer, err = runtime.NewResultCache[string](runtime.ResultCacheOptions{MaxSize: 500, TTL: time.Duration(int64(7200000000000)), Clock: cacheClock}); err != nil {
+		return fail(err)
+	}
+	e.coarse.Need(time.Duration(int64(7200000000000)))
+	if e.scopes, err = runtime.NewScopePool(50, 0.9); err != nil {
+		return fail(err)
+	}
+	e.scratch.New, e.scratch.Reset = newscratchCachedKeyPanicsFanExecutor, resetscratchCachedKeyPanicsFanExecutor
+	e.stepAnswer.Leaf = &flujoimpl.Leaf[flujotest.Query, string]{
+		Name:  "answer",
+		Plain: flujotest.Answer,
+		Key: func(in flujotest.Query) (_ uint64, err error) {
+			defer flujoimpl.KeyPanic(&err)
+			return flujogenHashQuery(e.seed, in).Sum64(), nil
+		},
+	}
+	e.stepAnswer.Attempts = 1
+	e.stepAnswer.Cache = flujoimpl.UnkeyedCache[flujotest.Query, string]{C: e.cacheAnswer}
+	e.stepOther.Leaf = &flujoimpl.Leaf[flujotest.Query, string]{
+		Name:  "other",
+		Plain: flujotest.Answer,
+	}
+	e.stepOther.Attempts = 1
+	if e.svc, err = p.Services(flujoimpl.Deps{
+		Build: e.build,
+		Close: func(*flujoimpl.Engine) []flujoimpl.Closer {
+			e.closeParts()
+			return nil
+		},
+		PauseCaches: func(_ *flujoimpl.Engine, pause bool) {
+			e.cachesShrunk.Store(pause)
+		},
+		Shrink: e.shrink,
+		Stats:  e.addStats,
+	}, &e.scratch, &e.stepAnswer, &e.stepOther); err != nil {
+		return fail(err)
+	}
+	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
+	return e, nil
+}
+
+// Execute runs CachedKeyPanicsFan on in and returns its output. A failed run returns a *flujo.StepError naming the node that failed, or the context's error when ctx was cancelled.
+func (e *CachedKeyPanicsFanExecutor) Execute(ctx context.Context, in flujotest.Query) (string, error) {
+	if !e.svc.Track.Enter() {
+		return *new(string), flujo.ErrClosed
+	}
+	defer e.svc.Track.Exit()
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, false)
+	var res flujo.StepResult
+	out, abort := e.runFan(ctx, in, &r, &res)
+	if err := e.svc.EndRun(&res, abort); err != nil {
+		return *new(string), err
+	}
+	return out, nil
+}
+
+// ExecuteResult runs CachedKeyPanicsFan on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
+func (e *CachedKeyPanicsFanExecutor) ExecuteResult(ctx context.Context, in flujotest.Query, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
+	r, err := flujoimpl.StartRecorded[struct{}](e.svc, "", nil, opts)
+	if err != nil {
+		return nil, err
+	}
+	defer e.svc.Track.Exit()
+	var res flujo.StepResult
+	_, abort := e.runFan(ctx, in, &r, &res)
+	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
+}
+
+// ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
+func (e *CachedKeyPanicsFanExecutor) ExecuteWithMonitoring(ctx context.Context, in flujotest.Query, opts ...flujo.ExecOption) (*flujo.PipelineResult, flujo.Metrics, error) {
+	return flujoimpl.WithMetrics(e.ExecuteResult(ctx, in, opts...))
+}
+
+// build builds the parts of next that CachedKeyPanicsFanExecutor keeps itself, taking over old's (nil for the first configuration); the changes to shared parts apply when the returned function runs.
+func (e *CachedKeyPanicsFanExecutor) build(old, next *flujoimpl.Engine) (func(), []flujoimpl.Closer, error) {
+	cfg := &next.Config
+	rebuild := old != nil && (cfg.CacheMaxSize != old.Config.CacheMaxSize || cfg.CacheTTLSeconds != old.Config.CacheTTLSeconds)
+	ttl := time.Duration(cfg.CacheTTLSeconds) * time.Second
+	next.Env.CachePaused = &e.cachesShrunk
+	return func() {
+		if rebuild {
+			_ = e.cacheAnswer.Rebuild(cfg.CacheMaxSize, ttl) // valid: Import checked it
+			e.coarse.Need(ttl)
+		}
+	}, nil, nil
+}
+
+// addStats adds the figures of the executor's own parts to s.
+func (e *CachedKeyPanicsFanExecutor) addStats(_ *flujoimpl.Engine, s *runtime.Stats) {
+	if cs := e.cacheAnswer.Stats(); cs.Hits+cs.Misses > 0 {
+		flujoimpl.AddCache(s, "answer", cs)
+	}
+	s.Cache.AdmissionPaused = e.cachesShrunk.Load()
+}
+
+// closeParts stops the executor's own parts, those built so far when its constructor fails.
+func (e *CachedKeyPanicsFanExecutor) closeParts() {
+	if e.cacheAnswer != nil {
+		e.cacheAnswer.Close()
+	}
+	if e.coarse != nil {
+		e.coarse.Close()
+	}
+}
+
+// shrink reacts to memory pressure: from high pressure on, the caches admit no new results and give back half their capacity; below, they admit again at full capacity.
+func (e *CachedKeyPanicsFanExecutor) shrink(level runtime.PressureLevel) {
+	if level < runtime.PressureHigh {
+		e.cachesShrunk.Store(false)
+		e.cacheAnswer.RestoreCapacity()
+		return
+	}
+	e.cachesShrunk.Store(true)
+	e.cacheAnswer.Shrink(0.5)
+}
+
+// scratchCachedKeyPanicsFanExecutorFan is the working space of one run of parallel "fan".
+type scratchCachedKeyPanicsFanExecutorFan struct {
+	results  [2]flujo.StepResult
+	branches [2]flujoimpl.FanBranch
+	fan      flujoimpl.Fan
+	done     chan struct{}
+	owner    *scratchCachedKeyPanicsFanExecutor // the pooled object holding this one
+	o0       string
+	r0       flujoimpl.Run[struct{}]
+	o1       string
+	r1       flujoimpl.Run[struct{}]
+}
+
+// runFan runs the Parallel "fan".
+func (e *CachedKeyPanicsFanExecutor) runFan(ctx context.Context, in flujotest.Query, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (string, error) {
+	start := r.Eng.Env.Clock.Nanotime()
+	defer func() { res.Latency = time.Duration(r.Eng.Env.Clock.Nanotime() - start) }()
+	res.Name = "fan"
+	res.Attempts = 1
+	u := e.scratch.Load().Get()
+	sc := &u.parFan
+	sc.owner = u
+	bctx := e.scopes.Get(ctx)
+	sc.r0 = *r
+	sc.r1 = *r
+	sc.fan.Start(ctx, bctx, true, sc.results[:], sc.branches[:], sc.done, &e.svc.Track)
+	go func() {
+		defer sc.fan.Exit(0, "answer")
+		sc.o0, sc.branches[0].Abort = e.stepAnswer.Run(bctx, &sc.r0.Eng.Env, in, sc.r0.Frame(), &sc.results[0])
+	}()
+	go func() {
+		defer sc.fan.Exit(1, "other")
+		sc.o1, sc.branches[1].Abort = e.stepOther.Run(bctx, &sc.r1.Eng.Env, in, sc.r1.Frame(), &sc.results[1])
+	}()
+	abort, failed, cerr := sc.fan.Wait()
+	if cerr != nil {
+		// They hold the scope too: it is cancelled, never reused.
+		bctx.Abandon()
+		return *new(string), sc.fan.Abandoned(res, cerr)
+	}
+	e.scopes.Put(bctx)
+	defer e.scratch.Load().Put(sc.owner)
+	if stop, abort := flujoimpl.Branches(res, sc.results[:], r.Record, abort, failed); stop {
+		return *new(string), abort
+	}
+	out, jerr := flujoimpl.Guard("fan", func() (string, error) { return flujotest.JoinAnswers(sc.o0, sc.o1), nil })
+	if jerr != nil {
+		flujoimpl.JoinFailed(res, "fan", jerr)
+		return *new(string), nil
+	}
+	return flujoimpl.Succeed(res, r.Record, out), nil
+}
+
+// CachedKeyPanicsNestedExecutor runs the pipeline CachedKeyPanicsNested ("answer") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
+type CachedKeyPanicsNestedExecutor struct {
+	flujogenMethods                      // OptimizationStats, LatencyHistograms, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
+	svc             *flujoimpl.Services  // configuration, components, run gate and counters
+	cachesShrunk    atomic.Bool          // the caches admit no new results (memory pressure, auto-tuner)
+	seed            runtime.Hash         // cache keys
+	coarse          *runtime.CoarseClock // cache expiry against the system clock
+
+	stepAnswer  flujoimpl.Step[flujotest.HeldQuery, string]
+	cacheAnswer *runtime.ResultCache[string]
+}
+
+// flujogenConfigCachedKeyPanicsNestedExecutor is the configuration compiled into CachedKeyPanicsNestedExecutor.
+func flujogenConfigCachedKeyPanicsNestedExecutor() runtime.OptimizationConfig {
+	c := runtime.DefaultOptimizationConfig()
+	c.EnableCacheOptimization = true
+	return c
+}
+
+// NewCachedKeyPanicsNestedExecutor returns an executor of CachedKeyPanicsNested. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
+func NewCachedKeyPanicsNestedExecutor(opts ...flujo.CoreOption) (*CachedKeyPanicsNestedExecutor, error) {
+	p, err := flujoimpl.NewParts("CachedKeyPanicsNestedExecutor", "answer", flujogenConfigCachedKeyPanicsNestedExecutor(), "", opts)
+	if err != nil {
+		return nil, err
+	}
+	e := &CachedKeyPanicsNestedExecutor{}
+	fail := func(err error) (*CachedKeyPanicsNestedExecutor, error) {
+		e.closeParts()
+		return nil, err
+	}
+	e.seed = runtime.NewHash()
+	// Expiry is checked on every hit against a coarse reading of the system clock, as in the ExecutorCore.
+	cacheClock, coarse := runtime.NewCacheClock(p.Clock())
+	e.coarse = coarse
+	if e.cacheAnswer, err = runtime.NewResultCache[string](runtime.ResultCacheOptions{MaxSize: 500, TTL: time.Duration(int64(7200000000000)), Clock: cacheClock}); err != nil {
+		return fail(err)
+	}
+	e.coarse.Need(time.Duration(int64(7200000000000)))
+	e.stepAnswer.Leaf = &flujoimpl.Leaf[flujotest.HeldQuery, string]{
+		Name:  "answer",
+		Plain: flujotest.AnswerHeld,
+		Key: func(in flujotest.HeldQuery) (_ uint64, err error) {
+			defer flujoimpl.KeyPanic(&err)
+			return flujogenHashHeldQuery(e.seed, in).Sum64(), nil
+		},
+	}
+	e.stepAnswer.Attempts = 1
+	e.stepAnswer.Cache = flujoimpl.UnkeyedCache[flujotest.HeldQuery, string]{C: e.cacheAnswer}
+	if e.svc, err = p.Services(flujoimpl.Deps{
+		Build: e.build,
+		Close: func(*flujoimpl.Engine) []flujoimpl.Closer {
+			e.closeParts()
+			return nil
+		},
+		PauseCaches: func(_ *flujoimpl.Engine, pause bool) {
+			e.cachesShrunk.Store(pause)
+		},
+		Shrink: e.shrink,
+		Stats:  e.addStats,
+	}, nil, &e.stepAnswer); err != nil {
+		return fail(err)
+	}
+	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
+	return e, nil
+}
+
+// Execute runs CachedKeyPanicsNested on in and returns its output. A failed run returns a *flujo.StepError naming the node that failed, or the context's error when ctx was cancelled.
+func (e *CachedKeyPanicsNestedExecutor) Execute(ctx context.Context, in flujotest.HeldQuery) (string, error) {
+	if !e.svc.Track.Enter() {
+		return *new(string), flujo.ErrClosed
+	}
+	defer e.svc.Track.Exit()
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, false)
+	var res flujo.StepResult
+	out, abort := e.stepAnswer.Run(ctx, &r.Eng.Env, in, r.Frame(), &res)
+	if err := e.svc.EndRun(&res, abort); err != nil {
+		return *new(string), err
+	}
+	return out, nil
+}
+
+// ExecuteResult runs CachedKeyPanicsNested on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
+func (e *CachedKeyPanicsNestedExecutor) ExecuteResult(ctx context.Context, in flujotest.HeldQuery, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
+	r, err := flujoimpl.StartRecorded[struct{}](e.svc, "", nil, opts)
+	if err != nil {
+		return nil, err
+	}
+	defer e.svc.Track.Exit()
+	var res flujo.StepResult
+	_, abort := e.stepAnswer.Run(ctx, &r.Eng.Env, in, r.Frame(), &res)
+	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
+}
+
+// ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
+func (e *CachedKeyPanicsNestedExecutor) ExecuteWithMonitoring(ctx context.Context, in flujotest.HeldQuery, opts ...flujo.ExecOption) (*flujo.PipelineResult, flujo.Metrics, error) {
+	return flujoimpl.WithMetrics(e.ExecuteResult(ctx, in, opts...))
+}
+
+// build builds the parts of next that CachedKeyPanicsNestedExecutor keeps itself, taking over old's (nil for the first configuration); the changes to shared parts apply when the returned function runs.
+func (e *CachedKeyPanicsNestedExecutor) build(old, next *flujoimpl.Engine) (func(), []flujoimpl.Closer, error) {
+	cfg := &next.Config
+	rebuild := old != nil && (cfg.CacheMaxSize != old.Config.CacheMaxSize || cfg.CacheTTLSeconds != old.Config.CacheTTLSeconds)
+	ttl := time.Duration(cfg.CacheTTLSeconds) * time.Second
+	next.Env.CachePaused = &e.cachesShrunk
+	return func() {
+		if rebuild {
+			_ = e.cacheAnswer.Rebuild(cfg.CacheMaxSize, ttl) // valid: Import checked it
+			e.coarse.Need(ttl)
+		}
+	}, nil, nil
+}
+
+// addStats adds the figures of the executor's own parts to s.
+func (e *CachedKeyPanicsNestedExecutor) addStats(_ *flujoimpl.Engine, s *runtime.Stats) {
+	if cs := e.cacheAnswer.Stats(); cs.Hits+cs.Misses > 0 {
+		flujoimpl.AddCache(s, "answer", cs)
+	}
+	s.Cache.AdmissionPaused = e.cachesShrunk.Load()
+}
+
+// closeParts stops the executor's own parts, those built so far when its constructor fails.
+func (e *CachedKeyPanicsNestedExecutor) closeParts() {
+	if e.cacheAnswer != nil {
+		e.cacheAnswer.Close()
+	}
+	if e.coarse != nil {
+		e.coarse.Close()
+	}
+}
+
+// shrink reacts to memory pressure: from high pressure on, the caches admit no new results and give back half their capacity; below, they admit again at full capacity.
+func (e *CachedKeyPanicsNestedExecutor) shrink(level runtime.PressureLevel) {
+	if level < runtime.PressureHigh {
+		e.cachesShrunk.Store(false)
+		e.cacheAnswer.RestoreCapacity()
+		return
+	}
+	e.cachesShrunk.Store(true)
+	e.cacheAnswer.Shrink(0.5)
+}
+
 // CachedQuoteExecutor runs the pipeline CachedQuote ("quote") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type CachedQuoteExecutor struct {
 	flujogenMethods                      // OptimizationStats, LatencyHistograms, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
@@ -1903,8 +2408,9 @@ func NewCachedQuoteExecutor(opts ...flujo.CoreOption) (*CachedQuoteExecutor, err
 	e.stepQuote.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Quote]{
 		Name:  "quote",
 		Plain: flujotest.QuoteJob,
-		Key: func(in flujotest.Job) (uint64, bool) {
-			return flujogenHashJob(e.seed, in).Sum64(), true
+		Key: func(in flujotest.Job) (_ uint64, err error) {
+			defer flujoimpl.KeyPanic(&err)
+			return flujogenHashJob(e.seed, in).Sum64(), nil
 		},
 		CopyOut: flujogenCopyQuote,
 	}
@@ -2044,8 +2550,9 @@ func NewCachedTagsExecutor(opts ...flujo.CoreOption) (*CachedTagsExecutor, error
 	e.stepTags.Leaf = &flujoimpl.Leaf[flujotest.Job, []string]{
 		Name:  "tags",
 		Plain: flujotest.Tags,
-		Key: func(in flujotest.Job) (uint64, bool) {
-			return flujogenHashJob(e.seed, in).Sum64(), true
+		Key: func(in flujotest.Job) (_ uint64, err error) {
+			defer flujoimpl.KeyPanic(&err)
+			return flujogenHashJob(e.seed, in).Sum64(), nil
 		},
 		CopyOut: flujogenCopySliceString,
 	}
@@ -2185,8 +2692,9 @@ func NewCachedTagsSharedExecutor(opts ...flujo.CoreOption) (*CachedTagsSharedExe
 	e.stepTags.Leaf = &flujoimpl.Leaf[flujotest.Job, []string]{
 		Name:  "tags",
 		Plain: flujotest.Tags,
-		Key: func(in flujotest.Job) (uint64, bool) {
-			return flujogenHashJob(e.seed, in).Sum64(), true
+		Key: func(in flujotest.Job) (_ uint64, err error) {
+			defer flujoimpl.KeyPanic(&err)
+			return flujogenHashJob(e.seed, in).Sum64(), nil
 		},
 	}
 	e.stepTags.Attempts = 2
@@ -2325,8 +2833,9 @@ func NewCachedTagsTTLExecutor(opts ...flujo.CoreOption) (*CachedTagsTTLExecutor,
 	e.stepTags.Leaf = &flujoimpl.Leaf[flujotest.Job, []string]{
 		Name:  "tags",
 		Plain: flujotest.Tags,
-		Key: func(in flujotest.Job) (uint64, bool) {
-			return flujogenHashJob(e.seed, in).Sum64(), true
+		Key: func(in flujotest.Job) (_ uint64, err error) {
+			defer flujoimpl.KeyPanic(&err)
+			return flujogenHashJob(e.seed, in).Sum64(), nil
 		},
 		CopyOut: flujogenCopySliceString,
 	}
@@ -2467,8 +2976,9 @@ func NewCachedTagsWithFallbackExecutor(opts ...flujo.CoreOption) (*CachedTagsWit
 	e.stepTags.Leaf = &flujoimpl.Leaf[flujotest.Job, []string]{
 		Name:  "tags",
 		Plain: flujotest.Tags,
-		Key: func(in flujotest.Job) (uint64, bool) {
-			return flujogenHashJob(e.seed, in).Sum64(), true
+		Key: func(in flujotest.Job) (_ uint64, err error) {
+			defer flujoimpl.KeyPanic(&err)
+			return flujogenHashJob(e.seed, in).Sum64(), nil
 		},
 		CopyOut: flujogenCopySliceString,
 	}
@@ -2922,8 +3432,9 @@ func NewFailBeforeCachedExecutor(opts ...flujo.CoreOption) (*FailBeforeCachedExe
 	e.stepTags.Leaf = &flujoimpl.Leaf[flujotest.Job, []string]{
 		Name:  "tags",
 		Plain: flujotest.Tags,
-		Key: func(in flujotest.Job) (uint64, bool) {
-			return flujogenHashJob(e.seed, in).Sum64(), true
+		Key: func(in flujotest.Job) (_ uint64, err error) {
+			defer flujoimpl.KeyPanic(&err)
+			return flujogenHashJob(e.seed, in).Sum64(), nil
 		},
 		CopyOut: flujogenCopySliceString,
 	}
@@ -7825,6 +8336,63 @@ func FlujogenRunners() map[string]func(...flujo.CoreOption) (FlujogenRunner, err
 			Stats: e.OptimizationStats,
 		}, nil
 	}
+	m["CachedKeyPanics"] = func(opts ...flujo.CoreOption) (FlujogenRunner, error) {
+		e, err := NewCachedKeyPanicsExecutor(opts...)
+		if err != nil {
+			return FlujogenRunner{}, err
+		}
+		return FlujogenRunner{
+			Close:  e.Close,
+			Config: e.OptimizationConfig,
+			Import: e.ImportConfig,
+			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
+				v, ok := in.(flujotest.Query)
+				if in != nil && !ok {
+					return nil, &flujo.InputTypeError{Node: "answer", Expected: reflect.TypeFor[flujotest.Query](), Got: reflect.TypeOf(in)}
+				}
+				return e.ExecuteResult(ctx, v, opts...)
+			},
+			Stats: e.OptimizationStats,
+		}, nil
+	}
+	m["CachedKeyPanicsFan"] = func(opts ...flujo.CoreOption) (FlujogenRunner, error) {
+		e, err := NewCachedKeyPanicsFanExecutor(opts...)
+		if err != nil {
+			return FlujogenRunner{}, err
+		}
+		return FlujogenRunner{
+			Close:  e.Close,
+			Config: e.OptimizationConfig,
+			Import: e.ImportConfig,
+			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
+				v, ok := in.(flujotest.Query)
+				if in != nil && !ok {
+					return nil, &flujo.InputTypeError{Node: "fan", Expected: reflect.TypeFor[flujotest.Query](), Got: reflect.TypeOf(in)}
+				}
+				return e.ExecuteResult(ctx, v, opts...)
+			},
+			Stats: e.OptimizationStats,
+		}, nil
+	}
+	m["CachedKeyPanicsNested"] = func(opts ...flujo.CoreOption) (FlujogenRunner, error) {
+		e, err := NewCachedKeyPanicsNestedExecutor(opts...)
+		if err != nil {
+			return FlujogenRunner{}, err
+		}
+		return FlujogenRunner{
+			Close:  e.Close,
+			Config: e.OptimizationConfig,
+			Import: e.ImportConfig,
+			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
+				v, ok := in.(flujotest.HeldQuery)
+				if in != nil && !ok {
+					return nil, &flujo.InputTypeError{Node: "answer", Expected: reflect.TypeFor[flujotest.HeldQuery](), Got: reflect.TypeOf(in)}
+				}
+				return e.ExecuteResult(ctx, v, opts...)
+			},
+			Stats: e.OptimizationStats,
+		}, nil
+	}
 	m["CachedQuote"] = func(opts ...flujo.CoreOption) (FlujogenRunner, error) {
 		e, err := NewCachedQuoteExecutor(opts...)
 		if err != nil {
@@ -8692,5 +9260,17 @@ func flujogenHashJob(h runtime.Hash, v flujotest.Job) runtime.Hash {
 	}
 	h = h.AddFloat(v.Cost)
 	h = h.AddInt(int64(v.Tokens))
+	return h
+}
+
+// flujogenHashQuery adds v to h in the canonical order of the runtime's hashing primitives.
+func flujogenHashQuery(h runtime.Hash, v flujotest.Query) runtime.Hash {
+	h = h.AddUint(v.Hash64())
+	return h
+}
+
+// flujogenHashHeldQuery adds v to h in the canonical order of the runtime's hashing primitives.
+func flujogenHashHeldQuery(h runtime.Hash, v flujotest.HeldQuery) runtime.Hash {
+	h = h.AddUint(v.Q.Hash64())
 	return h
 }
