@@ -26,11 +26,12 @@ var (
 var ErrKeyPanicked = errors.New("query cannot be keyed")
 
 // Query is an input that hashes and encodes itself; both methods panic with
-// ErrKeyPanicked when Panics is set.
+// ErrKeyPanicked when Panics is set, MarshalJSON alone when JSONPanics is.
 type Query struct {
-	Text   string
-	Panics bool
-	Calls  *Calls
+	Text       string
+	Panics     bool
+	JSONPanics bool
+	Calls      *Calls
 }
 
 // Hash64 implements runtime.Hashable.
@@ -47,7 +48,7 @@ func (q Query) Hash64() uint64 {
 
 // MarshalJSON implements json.Marshaler.
 func (q Query) MarshalJSON() ([]byte, error) {
-	if q.Panics {
+	if q.Panics || q.JSONPanics {
 		panic(ErrKeyPanicked)
 	}
 	return json.Marshal(q.Text)

@@ -796,6 +796,14 @@ func JSONKey(fingerprint string, in any) (key uint64, err error) {
 	return binary.LittleEndian.Uint64(sum[:8]), nil
 }
 
+// marshalInput is in's JSON, its shared cache key: a panic of in's own
+// MarshalJSON or MarshalText method is a *runtime.PanicError, which fails
+// the step (see Leaf.Key).
+func marshalInput(in any) (data []byte, err error) {
+	defer KeyPanic(&err)
+	return json.Marshal(in)
+}
+
 // IsUsageLimit reports whether err is a usage limit's abort.
 func IsUsageLimit(err error) bool {
 	var u *runtime.UsageLimitExceededError
