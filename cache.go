@@ -2,6 +2,7 @@ package flujo
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -144,16 +145,20 @@ func (s *cacheSet) forStep(n *leafNode, ttl time.Duration) stepCache {
 }
 
 // key returns the cache key of a step's input: the step's fingerprint and
-// the input's hash. ok is false when the input cannot be hashed (or, without
-// enable_algorithm_optimization, encoded as JSON); the step then runs
-// uncached.
-func (s *cacheSet) key(fingerprint string, in any) (key uint64, ok bool) {
+// the input's hash. It fails when the input cannot be hashed (or, without
+// enable_algorithm_optimization, encoded as JSON), and the step then runs
+// uncached; a panic of the input's own Hash64 (or MarshalJSON, MarshalText)
+// method is a *PanicError, which fails the step (see kernel.Leaf.Key).
+func (s *cacheSet) key(fingerprint string, in any) (uint64, error) {
 	if s.hasher != nil {
 		h, err := s.hasher.Hash(in)
 		if err != nil {
-			return 0, false
+			if p := (*runtime.UnhashableError)(nil); errors.As(err, &p) && p.Panic != nil {
+				return 0, p.Panic
+			}
+			return 0, err
 		}
-		return s.seed.AddString(fingerprint).AddUint(h).Sum64(), true
+		return s.seed.AddString(fingerprint).AddUint(h).Sum64(), nil
 	}
 	return kernel.JSONKey(fingerprint, in)
 }

@@ -86,8 +86,8 @@ func fits(out, in reflect.Type) bool {
 
 func (c *checker) visit(n Node) {
 	b := n.base()
-	if b.name == "" {
-		c.addf(n, "%s", dsl.NameEmpty)
+	if p := dsl.NameProblem(b.name); p != "" {
+		c.addf(n, "%s", p)
 	} else if first, ok := c.names[b.name]; ok {
 		c.addf(n, "%s", dsl.DuplicateName(b.name, describe(first), "", describe(c.root)))
 	} else {

@@ -139,7 +139,7 @@ func (r execRun) kernelStep(n *leafNode, info *nodeInfo, set *runtime.StepSettin
 		if sc := cs.forStep(n, set.CacheTTL); sc != nil {
 			fp := info.fingerprint
 			ks.step.Cache = anyCache{sc, set.CacheTTL}
-			ks.leaf.Key = func(in any) (uint64, bool) { return cs.key(fp, in) }
+			ks.leaf.Key = func(in any) (uint64, error) { return cs.key(fp, in) }
 			if !n.set.immutable && !sc.encoded() {
 				ks.leaf.CopyOut = plans.deepCopy
 			}

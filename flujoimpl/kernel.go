@@ -29,7 +29,15 @@ func Fallback(res *runtime.StepResult, fb runtime.StepResult, aborted bool) {
 }
 
 // JSONKey is the cache key of an input without enable_algorithm_optimization.
-func JSONKey(fingerprint string, in any) (uint64, bool) { return kernel.JSONKey(fingerprint, in) }
+func JSONKey(fingerprint string, in any) (uint64, error) { return kernel.JSONKey(fingerprint, in) }
+
+// KeyPanic is deferred by a cache key function that calls an input's own
+// Hash64 method: a panic there fails the step with a *runtime.PanicError.
+func KeyPanic(err *error) {
+	if v := recover(); v != nil {
+		*err = kernel.KeyPanicError(v)
+	}
+}
 
 // Ms converts nanoseconds to the milliseconds stats report.
 func Ms(ns int64) float64 { return kernel.Ms(ns) }

@@ -41,6 +41,7 @@ var Surface = []string{
 	"IsUsageLimit",
 	"JSONKey",
 	"JoinFailed",
+	"KeyPanic",
 	"Leaf",
 	"LoopExhausted",
 	"MapElement",

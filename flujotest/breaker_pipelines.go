@@ -27,7 +27,22 @@ var (
 	BreakerCancels = flujo.Step("cancel", CancelCaller, flujo.Retries(0))
 	// BreakerCustom counts bad input, and only bad input, toward its breaker.
 	BreakerCustom = flujo.Step("upstream", Upstream, flujo.Retries(0), flujo.BreakerCounts(CountsOnlyBadInput))
+	// BreakerRulePanics's BreakerCounts rule panics on every failure.
+	BreakerRulePanics = flujo.Step("upstream", Upstream, flujo.Retries(0), flujo.BreakerCounts(CountsPanics))
+	// BreakerRulePanicsFan runs BreakerRulePanics's step as a Parallel
+	// branch, on a goroutine of its own, beside Echo.
+	BreakerRulePanicsFan = flujo.Parallel("fan", JoinFirst,
+		flujo.Step("upstream", Upstream, flujo.Retries(0), flujo.BreakerCounts(CountsPanics)), flujo.Step("echo", Echo, flujo.Retries(0)))
 )
+
+// ErrRulePanicked is what CountsPanics panics with.
+var ErrRulePanicked = errors.New("breaker rule panicked")
+
+// CountsPanics is a BreakerCounts rule that panics with ErrRulePanicked.
+func CountsPanics(error) bool { panic(ErrRulePanicked) }
+
+// JoinFirst joins two jobs into the first.
+func JoinFirst(a, _ Job) Job { return a }
 
 // The job names Upstream fails on.
 const (

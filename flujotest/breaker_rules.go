@@ -158,3 +158,32 @@ func TestBreakerOptionDecides(t *testing.T, f EngineFactory) {
 		t.Errorf("after a neutral probe: %v, want a second probe to run and close the breaker", err)
 	}
 }
+
+// TestBreakerRulePanicFailsTheStep: a BreakerCounts rule is user code; a
+// panic there fails the attempt with a *flujo.PanicError, as one in the
+// step function does, and counts against the breaker as such a panic does.
+// It does not escape the run, from a Parallel branch's goroutine neither.
+func TestBreakerRulePanicFailsTheStep(t *testing.T, f EngineFactory) {
+	for _, tc := range []struct {
+		name string
+		node flujo.Node
+	}{{"step", BreakerRulePanics}, {"parallel branch", BreakerRulePanicsFan}} {
+		t.Run(tc.name, func(t *testing.T) {
+			e, _ := engine(t, f, breakerConfig())
+			calls := NewCalls()
+			for i := range 2 {
+				res, err := run(t, e, tc.node, Job{Name: UpstreamDown, Calls: calls})
+				var p *flujo.PanicError
+				if !errors.As(err, &p) || p.Value != ErrRulePanicked || p.Step != "upstream" || len(p.Stack) == 0 || res.Success {
+					t.Fatalf("run %d: %v, want the step failed by the rule's *PanicError", i+1, err)
+				}
+			}
+			if _, err := run(t, e, tc.node, Job{Name: UpstreamDown, Calls: calls}); !isOpen(err) {
+				t.Errorf("after 2 failures whose rule panicked: %v, want the breaker open", err)
+			}
+			if calls.Count("upstream") != 2 {
+				t.Errorf("upstream called %d times, want 2", calls.Count("upstream"))
+			}
+		})
+	}
+}

@@ -29,6 +29,7 @@ func SharedRules() []SharedRule {
 	return []SharedRule{
 		{"SharedCacheHitOnOtherReplica", TestSharedCacheHitOnOtherReplica},
 		{"SharedBreakerOpensOtherReplica", TestSharedBreakerOpensOtherReplica},
+		{"SharedKeyPanicFailsTheStep", TestSharedKeyPanicFailsTheStep},
 	}
 }
 
@@ -97,5 +98,28 @@ func TestSharedBreakerOpensOtherReplica(t *testing.T, f SharedEngineFactory) {
 	res, _ := run(t, b, BreakerFail, Job{Calls: NewCalls()})
 	if !errors.As(only(t, res).Err, new(*flujo.CircuitOpenError)) {
 		t.Fatalf("B: %v; want the breaker A opened to reject", only(t, res).Err)
+	}
+}
+
+// TestSharedKeyPanicFailsTheStep: with a shared cache, the input's JSON is
+// its shared key; a panic of its own MarshalJSON there fails the step with a
+// *flujo.PanicError and no attempt, as one while its local key is computed
+// does, and leaves the shared cache usable.
+func TestSharedKeyPanicFailsTheStep(t *testing.T, f SharedEngineFactory) {
+	a, b, _ := replicas(t, f, cached())
+	calls := NewCalls()
+	res, err := run(t, a, CachedKeyPanics, Query{Text: "q", JSONPanics: true, Calls: calls})
+	var p *flujo.PanicError
+	if !errors.As(err, &p) || p.Value != ErrKeyPanicked || p.Step != "answer" || len(p.Stack) == 0 || res.Success {
+		t.Fatalf("%v, want the step failed by the shared key's *PanicError", err)
+	}
+	if calls.Count("answer") != 0 || only(t, res).Attempts != 0 {
+		t.Errorf("answer called %d times (%d attempts), want none", calls.Count("answer"), only(t, res).Attempts)
+	}
+	if _, err := run(t, a, CachedKeyPanics, Query{Text: "q", Calls: calls}); err != nil {
+		t.Fatalf("replica A, a keyable input: %v", err)
+	}
+	if res, err := run(t, b, CachedKeyPanics, Query{Text: "q", Calls: calls}); err != nil || !only(t, res).CacheHit || calls.Count("answer") != 1 {
+		t.Errorf("replica B: %v after %d calls; want a hit of A's result", err, calls.Count("answer"))
 	}
 }

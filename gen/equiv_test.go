@@ -38,7 +38,7 @@ var suiteVars = map[flujo.Node]string{
 	flujotest.JoinFailsAfterIgnored: "JoinFailsAfterIgnored", flujotest.FanJoinFails: "FanJoinFails", flujotest.FanBranchFails: "FanBranchFails",
 	flujotest.CachedTagsWithFallback: "CachedTagsWithFallback", flujotest.PanicAtTwoDepths: "PanicAtTwoDepths",
 	flujotest.GoexitStep: "GoexitStep", flujotest.GoexitTimed: "GoexitTimed", flujotest.GoexitParallel: "GoexitParallel", flujotest.GoexitMap: "GoexitMap",
-	flujotest.BreakerValidated: "BreakerValidated", flujotest.BreakerUpstream: "BreakerUpstream", flujotest.BadInputRetried: "BadInputRetried", flujotest.BreakerTimesOut: "BreakerTimesOut", flujotest.BreakerPanics: "BreakerPanics", flujotest.BreakerCancels: "BreakerCancels", flujotest.BreakerCustom: "BreakerCustom",
+	flujotest.BreakerValidated: "BreakerValidated", flujotest.BreakerUpstream: "BreakerUpstream", flujotest.BadInputRetried: "BadInputRetried", flujotest.BreakerTimesOut: "BreakerTimesOut", flujotest.BreakerPanics: "BreakerPanics", flujotest.BreakerCancels: "BreakerCancels", flujotest.BreakerCustom: "BreakerCustom", flujotest.BreakerRulePanics: "BreakerRulePanics", flujotest.BreakerRulePanicsFan: "BreakerRulePanicsFan", flujotest.CachedKeyPanics: "CachedKeyPanics", flujotest.CachedKeyPanicsNested: "CachedKeyPanicsNested", flujotest.CachedKeyPanicsFan: "CachedKeyPanicsFan",
 	flujotest.IOBurst: "IOBurst", flujotest.Held: "Held",
 }
 

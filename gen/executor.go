@@ -172,7 +172,7 @@ func (pg *pipelineGen) emit(f *jen.File) {
 	start := c("r, err := {}[{}](e.svc, \"\", nil, opts)", qi("StartRecorded"), jen.Struct())
 	if pg.stateKey != "" {
 		start = c("r, err := {}(e.svc, "+strq(p.Name)+", st, opts)", qi("StartRecorded"))
-		doc += " The state is st or, when st is nil, WithState's; without either the run starts from a zero state, returned in FinalState."
+		doc += " The state is st or, when st is nil, WithState's (given both, they must be the same pointer, else ExecuteResult fails); without either the run starts from a zero state, returned in FinalState."
 	}
 	er := []jen.Code{
 		start,

@@ -105,6 +105,33 @@ func (g *generator) checkHashable(key, pos, path string, onPath map[string]bool)
 	}
 }
 
+// hashCallsMethod reports whether the generated hash of a value of the
+// type key calls a Hash64 method, user code whose panic the key function
+// must recover (see flujoimpl.KeyPanic). The type is hashable.
+func (g *generator) hashCallsMethod(key string, seen map[string]bool) bool {
+	t, ok := g.model.Types[key]
+	if !ok || seen[key] {
+		return false
+	}
+	if t.HasHashMethod {
+		return true
+	}
+	seen[key] = true
+	switch t.Kind {
+	case analysis.TypeStruct:
+		for _, f := range t.Fields {
+			if f.Name != "_" && g.hashCallsMethod(f.Type, seen) {
+				return true
+			}
+		}
+	case analysis.TypeArray, analysis.TypeSlice, analysis.TypePointer:
+		return g.hashCallsMethod(t.Elem, seen)
+	case analysis.TypeMap:
+		return g.hashCallsMethod(t.MapKey, seen) || g.hashCallsMethod(t.Elem, seen)
+	}
+	return false
+}
+
 // isByte reports whether the type key's kind is uint8.
 func (g *generator) isByte(key string) bool {
 	t, ok := g.model.Types[key]

@@ -416,10 +416,16 @@ func (pg *pipelineGen) leafInit(lp *leafPlan) []jen.Code {
 		step.set("Breaker", jen.Id("p").Dot("Breaker").Call(jen.Lit(n.Name), jen.Lit(lp.threshold), durationLit(lp.recovery), own))
 	}
 	if lp.cache {
-		if lp.hashFn != "" {
-			leaf.set("Key", jen.Func().Params(jen.Id("in").Add(in.Clone())).Params(jen.Uint64(), jen.Bool()).Block(c("return "+lp.hashFn+"(e.seed, in).Sum64(), true")))
-		} else {
-			leaf.set("Key", jen.Func().Params(jen.Id("in").Add(in.Clone())).Params(jen.Uint64(), jen.Bool()).Block(c("return {}("+strq(n.Step.Fingerprint)+", in)", qi("JSONKey"))))
+		switch {
+		case lp.hashFn != "" && g.hashCallsMethod(n.In.Type, map[string]bool{}):
+			// The input's own Hash64 may panic: the step then fails with a
+			// *PanicError. Other key functions defer nothing.
+			leaf.set("Key", jen.Func().Params(jen.Id("in").Add(in.Clone())).Params(jen.Id("_").Uint64(), jen.Id("err").Error()).Block(
+				c("defer {}(&err)", qi("KeyPanic")), c("return "+lp.hashFn+"(e.seed, in).Sum64(), nil")))
+		case lp.hashFn != "":
+			leaf.set("Key", jen.Func().Params(jen.Id("in").Add(in.Clone())).Params(jen.Uint64(), jen.Error()).Block(c("return "+lp.hashFn+"(e.seed, in).Sum64(), nil")))
+		default:
+			leaf.set("Key", jen.Func().Params(jen.Id("in").Add(in.Clone())).Params(jen.Uint64(), jen.Error()).Block(c("return {}("+strq(n.Step.Fingerprint)+", in)", qi("JSONKey"))))
 		}
 		if lp.copyFn != "" {
 			leaf.set("CopyOut", jen.Id(lp.copyFn))

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"hash/maphash"
 	"reflect"
+	"runtime/debug"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -34,6 +35,17 @@ type UnhashableError struct {
 	Type   string // the type given to Hash
 	Path   string // where in it, e.g. ".Handlers[2].Fn"; empty for the root
 	Reason string
+	// Panic is the panic of a Hash64 method, with its stack; nil for a
+	// value that cannot be hashed.
+	Panic *PanicError
+}
+
+// Unwrap returns the panic of a Hash64 method, or nil.
+func (e *UnhashableError) Unwrap() error {
+	if e.Panic == nil {
+		return nil
+	}
+	return e.Panic
 }
 
 // Error implements error.
@@ -80,7 +92,7 @@ func (r *ReflectHasher) Hash(v any) (sum uint64, err error) {
 	}
 	defer func() {
 		if p := recover(); p != nil {
-			sum, err = 0, &UnhashableError{Type: t.String(), Reason: fmt.Sprintf("panic while hashing: %v", p)}
+			sum, err = 0, &UnhashableError{Type: t.String(), Reason: fmt.Sprintf("panic while hashing: %v", p), Panic: &PanicError{Value: p, Stack: debug.Stack()}}
 		}
 	}()
 	var st hashWalk

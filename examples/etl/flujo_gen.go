@@ -125,8 +125,8 @@ func NewOrdersExecutor(opts ...flujo.CoreOption) (*OrdersExecutor, error) {
 	e.stepLookupCountry.Leaf = &flujoimpl.Leaf[string, Country]{
 		Name:  "lookup-country",
 		Plain: LookupCountry,
-		Key: func(in string) (uint64, bool) {
-			return flujogenHashString(e.seed, in).Sum64(), true
+		Key: func(in string) (uint64, error) {
+			return flujogenHashString(e.seed, in).Sum64(), nil
 		},
 	}
 	e.stepLookupCountry.Attempts = 2

@@ -50,8 +50,8 @@ func same(x, y types.Type) bool {
 }
 
 func (c *checker) visit(n *nodeBuild) {
-	if n.name == "" {
-		c.errorf(n.use, n, "%s", dsl.NameEmpty)
+	if p := dsl.NameProblem(n.name); p != "" {
+		c.errorf(n.use, n, "%s", p)
 	} else if prev := c.names[n.name]; prev != nil {
 		c.errorf(n.use, n, "%s", dsl.DuplicateName(n.name, prev.describe(), prev.use.String(), c.root.describe()))
 	} else {

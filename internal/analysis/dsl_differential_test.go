@@ -175,6 +175,8 @@ func diffCases(t *testing.T) []diffCase {
 	step := func(name string) flujo.Node { return flujo.Step(name, diffEdit) }
 	shared("empty name", func() flujo.Node { return step("") }, `flujo.Step("", diffEdit)`,
 		dsl.Describe(dsl.Step, "")+": "+dsl.NameEmpty)
+	shared("blank name", func() flujo.Node { return flujo.Pipeline("p", step(" \t")) }, `flujo.Pipeline("p", flujo.Step(" \t", diffEdit))`,
+		dsl.Describe(dsl.Step, " \t")+": "+dsl.NameBlank)
 	shared("duplicate name", func() flujo.Node { return flujo.Pipeline("p", step("a"), step("a")) },
 		`flujo.Pipeline("p", flujo.Step("a", diffEdit), flujo.Step("a", diffEdit))`,
 		`step "a": `+dsl.DuplicateName("a", `step "a"`, "", `pipeline "p"`))

@@ -366,6 +366,22 @@ func Fingerprint(k Kind, name, in, out string, opts []string) string {
 // NameEmpty reports a node without a name.
 const NameEmpty = "name is empty"
 
+// NameBlank reports a node whose name is only white space.
+const NameBlank = "name is only white space; give the node a name that says what it does, such as \"classify\""
+
+// NameProblem returns what is wrong with a node's name, or "" for a sound
+// one: a name must hold more than white space, since results, stats,
+// metrics, breakers and cache entries are keyed and reported by it.
+func NameProblem(name string) string {
+	switch {
+	case name == "":
+		return NameEmpty
+	case strings.TrimSpace(name) == "":
+		return NameBlank
+	}
+	return ""
+}
+
 // ZeroOption reports a zero flujo.Option.
 const ZeroOption = "zero Option; build options with the DSL's functions"
 

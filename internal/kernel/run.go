@@ -4,6 +4,7 @@
 package kernel
 
 import (
+	"fmt"
 	"reflect"
 	"runtime/metrics"
 	"time"
@@ -143,16 +144,24 @@ func NewRun[S any](s *Services, st *S, record bool) Run[S] {
 }
 
 // RunState returns the state of a recorded run of the pipeline named node:
-// st, or when st is nil WithState's value given, which must then be a *S.
+// st, or when st is nil WithState's value given, which must be a *S, as the
+// ExecutorCore requires. Given both, they must be the same pointer: a run
+// updates one state, and which of two the caller meant is not for the
+// executor to guess.
 func RunState[S any](node string, st *S, given any) (*S, error) {
-	if st != nil || given == nil {
+	if given == nil {
 		return st, nil
 	}
 	s, ok := given.(*S)
-	if !ok {
+	switch {
+	case !ok:
 		return nil, &runtime.StateTypeError{Node: node, Expected: reflect.TypeFor[*S](), Got: reflect.TypeOf(given)}
+	case st == nil:
+		return s, nil
+	case s != nil && s != st:
+		return nil, fmt.Errorf("flujo: %q: the state is given twice, as st (%p) and as flujo.WithState (%p), and they differ; pass it once: st, or a nil st and flujo.WithState", node, st, s)
 	}
-	return s, nil
+	return st, nil
 }
 
 // EndRun counts a finished run whose root result is res and returns its

@@ -426,7 +426,11 @@ func (s *Step[In, Out]) runShared(ctx context.Context, env *Env, in In, fr Frame
 	var k string
 	func() {
 		defer ss.leave(key, f)
-		enc, err := json.Marshal(in)
+		enc, err := marshalInput(in)
+		if p, ok := err.(*runtime.PanicError); ok {
+			abort = x.keyPanicked(res, p)
+			return
+		}
 		if err != nil || runtime.SharedCacheInputAmbiguous(enc) {
 			// An input that does not encode, or whose encoding stands
 			// for other inputs too, is cached locally only.

@@ -107,9 +107,12 @@ type Leaf[In, Out any] struct {
 	// BreakerCounts reports whether an error counts against the circuit
 	// breaker.
 	BreakerCounts func(error) bool
-	// Key returns the cache key of an input; false when it has none. Nil
-	// when the step is not cached.
-	Key func(In) (uint64, bool)
+	// Key returns the cache key of an input. An error means the input has
+	// none: the step then runs uncached, unless the error is a
+	// *runtime.PanicError (a panic of the input's own Hash64, MarshalJSON or
+	// MarshalText method, user code), which fails the step without an
+	// attempt. Nil when the step is not cached.
+	Key func(In) (uint64, error)
 	// CopyOut returns a copy of an output that shares nothing mutable with
 	// it, for outputs stored in and served from the cache; nil when the
 	// outputs are immutable or stored encoded.
@@ -167,7 +170,13 @@ func (s *Step[In, Out]) Run(ctx context.Context, env *Env, in In, fr Frame, res 
 	var key uint64
 	cached := false
 	if s.Cache != nil && s.Key != nil {
-		if key, cached = s.Key(in); cached && !fr.sharedLead {
+		var kerr error
+		key, kerr = s.Key(in)
+		if cached = kerr == nil; !cached {
+			if p, ok := kerr.(*runtime.PanicError); ok {
+				return zero, x.keyPanicked(res, p)
+			}
+		} else if !fr.sharedLead {
 			if v, ok := s.Cache.Get(key, in); ok {
 				out := v
 				if s.CopyOut != nil {
@@ -238,7 +247,7 @@ func (s *Step[In, Out]) CacheFallback(env *Env, in In, out Out) {
 	if s.Cache == nil || s.Key == nil || (env.CachePaused != nil && env.CachePaused.Load()) {
 		return
 	}
-	if key, ok := s.Key(in); ok {
+	if key, err := s.Key(in); err == nil {
 		s.store(key, in, out)
 	}
 }
@@ -406,11 +415,12 @@ func (x *execution) settle(ctx context.Context, res *runtime.StepResult, counts 
 		switch {
 		case err == nil:
 			br.RecordSuccess(x.permit)
-		case counts(err):
+		case countsSafely(counts, res.Name, &x.err):
 			br.RecordFailure(x.permit)
 		default:
 			br.RecordNeutral(x.permit)
 		}
+		err = x.err
 	}
 	// The classifier learns from failures and recoveries; a success
 	// without a failure before it teaches it nothing.
@@ -423,6 +433,51 @@ func (x *execution) settle(ctx context.Context, res *runtime.StepResult, counts 
 		}
 	}
 	return err == nil || x.breach != nil, nil
+}
+
+// countsSafely reports whether counts, a step's BreakerCounts rule, counts
+// *err, a failed attempt of the step named step, against its breaker. The
+// rule is user code: when it panics, the panic becomes the attempt's
+// failure, a *runtime.PanicError that replaces *err, as one in the step
+// function does, and counts as such a panic does by default. Only failed
+// attempts of a step with a breaker call it: the deferred recover costs
+// the hot path nothing.
+func countsSafely(counts func(error) bool, step string, err *error) (counted bool) {
+	defer func() {
+		if v := recover(); v != nil {
+			*err = &runtime.PanicError{Step: step, Value: v, Stack: debug.Stack()}
+			counted = true
+		}
+	}()
+	return counts(*err)
+}
+
+// keyPanicked fails an execution whose input's cache key could not be
+// computed because user code panicked (see Leaf.Key): the step fails with
+// p, named after it, without an attempt.
+func (x *execution) keyPanicked(res *runtime.StepResult, p *runtime.PanicError) error {
+	if p.Step == "" {
+		p.Step = res.Name
+	}
+	x.err = p
+	return x.failed(res)
+}
+
+// KeyPanic is deferred by a cache key function that calls user code (an
+// input's Hash64, MarshalJSON or MarshalText method): it turns a panic
+// there into the key's error, a *runtime.PanicError that fails the step
+// (see Leaf.Key). A key function that calls none defers nothing.
+func KeyPanic(err *error) {
+	if v := recover(); v != nil {
+		*err = KeyPanicError(v)
+	}
+}
+
+// KeyPanicError is the key's error when computing it panicked with v (see
+// KeyPanic, which a deferred function of another package cannot call:
+// recover works only in the deferred function itself).
+func KeyPanicError(v any) error {
+	return &runtime.PanicError{Value: v, Stack: debug.Stack()}
 }
 
 // failed finishes an execution whose attempts failed with x.err; it
@@ -725,17 +780,28 @@ func (u UnkeyedCache[In, Out]) SetFor(key uint64, _ In, out Out, ttl time.Durati
 
 // JSONKey is the cache key of in for the step whose cache fingerprint is
 // fingerprint, without enable_algorithm_optimization: a SHA-256 of both as
-// JSON. ok is false when in does not encode; the step then runs uncached.
-func JSONKey(fingerprint string, in any) (key uint64, ok bool) {
+// JSON. It fails when in does not encode, and the step then runs uncached;
+// a panic of in's own MarshalJSON or MarshalText method is a
+// *runtime.PanicError, which fails the step (see Leaf.Key).
+func JSONKey(fingerprint string, in any) (key uint64, err error) {
+	defer KeyPanic(&err)
 	data, err := json.Marshal(struct {
 		Step  string `json:"step"`
 		Input any    `json:"input"`
 	}{fingerprint, in})
 	if err != nil {
-		return 0, false
+		return 0, err
 	}
 	sum := sha256.Sum256(data)
-	return binary.LittleEndian.Uint64(sum[:8]), true
+	return binary.LittleEndian.Uint64(sum[:8]), nil
+}
+
+// marshalInput is in's JSON, its shared cache key: a panic of in's own
+// MarshalJSON or MarshalText method is a *runtime.PanicError, which fails
+// the step (see Leaf.Key).
+func marshalInput(in any) (data []byte, err error) {
+	defer KeyPanic(&err)
+	return json.Marshal(in)
 }
 
 // IsUsageLimit reports whether err is a usage limit's abort.

@@ -72,8 +72,8 @@ func NewTunedExecutor(opts ...flujo.CoreOption) (*TunedExecutor, error) {
 	e.stepSquare.Leaf = &flujoimpl.Leaf[int, int]{
 		Name:  "square",
 		Plain: Square,
-		Key: func(in int) (uint64, bool) {
-			return flujogenHashInt(e.seed, in).Sum64(), true
+		Key: func(in int) (uint64, error) {
+			return flujogenHashInt(e.seed, in).Sum64(), nil
 		},
 	}
 	e.stepSquare.Attempts = 2

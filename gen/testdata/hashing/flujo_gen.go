@@ -65,8 +65,8 @@ func NewGreeterExecutor(opts ...flujo.CoreOption) (*GreeterExecutor, error) {
 	e.stepGreet.Leaf = &flujoimpl.Leaf[Private, string]{
 		Name:  "greet",
 		Plain: Greet,
-		Key: func(in Private) (uint64, bool) {
-			return flujogenHashPrivate(e.seed, in).Sum64(), true
+		Key: func(in Private) (uint64, error) {
+			return flujogenHashPrivate(e.seed, in).Sum64(), nil
 		},
 	}
 	e.stepGreet.Attempts = 2
@@ -205,8 +205,8 @@ func NewLookerExecutor(opts ...flujo.CoreOption) (*LookerExecutor, error) {
 	e.stepLookup.Leaf = &flujoimpl.Leaf[Key, int]{
 		Name:  "lookup",
 		Plain: Lookup,
-		Key: func(in Key) (uint64, bool) {
-			return flujogenHashKey(e.seed, in).Sum64(), true
+		Key: func(in Key) (uint64, error) {
+			return flujogenHashKey(e.seed, in).Sum64(), nil
 		},
 	}
 	e.stepLookup.Attempts = 2
@@ -411,8 +411,9 @@ func NewSearcherExecutor(opts ...flujo.CoreOption) (*SearcherExecutor, error) {
 	e.stepSearch.Leaf = &flujoimpl.Leaf[Query, Result]{
 		Name:  "search",
 		Plain: Search,
-		Key: func(in Query) (uint64, bool) {
-			return flujogenHashQuery(e.seed, in).Sum64(), true
+		Key: func(in Query) (_ uint64, err error) {
+			defer flujoimpl.KeyPanic(&err)
+			return flujogenHashQuery(e.seed, in).Sum64(), nil
 		},
 		CopyOut: flujogenCopyResult,
 	}

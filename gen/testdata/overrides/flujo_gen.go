@@ -83,8 +83,8 @@ func NewFulfilExecutor(opts ...flujo.CoreOption) (*FulfilExecutor, error) {
 	e.stepShip.Leaf = &flujoimpl.Leaf[Order, Order]{
 		Name:  "ship",
 		Plain: Ship,
-		Key: func(in Order) (uint64, bool) {
-			return flujogenHashOrder(e.seed, in).Sum64(), true
+		Key: func(in Order) (uint64, error) {
+			return flujogenHashOrder(e.seed, in).Sum64(), nil
 		},
 	}
 	e.stepShip.Attempts = 2

@@ -136,7 +136,7 @@ func (e *LoudConflictExecutor) Execute(ctx context.Context, in Item, st *State) 
 	return out, nil
 }
 
-// ExecuteResult runs LoudConflict on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage. The state is st or, when st is nil, WithState's; without either the run starts from a zero state, returned in FinalState.
+// ExecuteResult runs LoudConflict on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage. The state is st or, when st is nil, WithState's (given both, they must be the same pointer, else ExecuteResult fails); without either the run starts from a zero state, returned in FinalState.
 func (e *LoudConflictExecutor) ExecuteResult(ctx context.Context, in Item, st *State, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 	r, err := flujoimpl.StartRecorded(e.svc, "lfan", st, opts)
 	if err != nil {
@@ -334,7 +334,7 @@ func (e *LoudIgnoreExecutor) Execute(ctx context.Context, in Item, st *State) (I
 	return out, nil
 }
 
-// ExecuteResult runs LoudIgnore on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage. The state is st or, when st is nil, WithState's; without either the run starts from a zero state, returned in FinalState.
+// ExecuteResult runs LoudIgnore on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage. The state is st or, when st is nil, WithState's (given both, they must be the same pointer, else ExecuteResult fails); without either the run starts from a zero state, returned in FinalState.
 func (e *LoudIgnoreExecutor) ExecuteResult(ctx context.Context, in Item, st *State, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 	r, err := flujoimpl.StartRecorded(e.svc, "lfan", st, opts)
 	if err != nil {
@@ -532,7 +532,7 @@ func (e *LoudKeepFirstExecutor) Execute(ctx context.Context, in Item, st *State)
 	return out, nil
 }
 
-// ExecuteResult runs LoudKeepFirst on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage. The state is st or, when st is nil, WithState's; without either the run starts from a zero state, returned in FinalState.
+// ExecuteResult runs LoudKeepFirst on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage. The state is st or, when st is nil, WithState's (given both, they must be the same pointer, else ExecuteResult fails); without either the run starts from a zero state, returned in FinalState.
 func (e *LoudKeepFirstExecutor) ExecuteResult(ctx context.Context, in Item, st *State, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 	r, err := flujoimpl.StartRecorded(e.svc, "lfan", st, opts)
 	if err != nil {
@@ -670,8 +670,8 @@ func NewLoudMapExecutor(opts ...flujo.CoreOption) (*LoudMapExecutor, error) {
 		Name:  "lm",
 		Plain: LoudM,
 		Usage: Item.Usage,
-		Key: func(in Item) (uint64, bool) {
-			return flujogenHashItem(e.seed, in).Sum64(), true
+		Key: func(in Item) (uint64, error) {
+			return flujogenHashItem(e.seed, in).Sum64(), nil
 		},
 		CopyOut: flujogenCopyItem,
 	}
@@ -905,7 +905,7 @@ func (e *LoudNoMergeExecutor) Execute(ctx context.Context, in Item, st *State) (
 	return out, nil
 }
 
-// ExecuteResult runs LoudNoMerge on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage. The state is st or, when st is nil, WithState's; without either the run starts from a zero state, returned in FinalState.
+// ExecuteResult runs LoudNoMerge on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage. The state is st or, when st is nil, WithState's (given both, they must be the same pointer, else ExecuteResult fails); without either the run starts from a zero state, returned in FinalState.
 func (e *LoudNoMergeExecutor) ExecuteResult(ctx context.Context, in Item, st *State, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 	r, err := flujoimpl.StartRecorded(e.svc, "lfan", st, opts)
 	if err != nil {
@@ -1096,8 +1096,8 @@ func NewLoudSeqExecutor(opts ...flujo.CoreOption) (*LoudSeqExecutor, error) {
 		Name:  "lc",
 		Plain: LoudC,
 		Usage: Item.Usage,
-		Key: func(in Item) (uint64, bool) {
-			return flujogenHashItem(e.seed, in).Sum64(), true
+		Key: func(in Item) (uint64, error) {
+			return flujogenHashItem(e.seed, in).Sum64(), nil
 		},
 		CopyOut: flujogenCopyItem,
 	}
@@ -1137,7 +1137,7 @@ func (e *LoudSeqExecutor) Execute(ctx context.Context, in Item, st *State) (Item
 	return out, nil
 }
 
-// ExecuteResult runs LoudSeq on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage. The state is st or, when st is nil, WithState's; without either the run starts from a zero state, returned in FinalState.
+// ExecuteResult runs LoudSeq on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage. The state is st or, when st is nil, WithState's (given both, they must be the same pointer, else ExecuteResult fails); without either the run starts from a zero state, returned in FinalState.
 func (e *LoudSeqExecutor) ExecuteResult(ctx context.Context, in Item, st *State, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 	r, err := flujoimpl.StartRecorded(e.svc, "lseq", st, opts)
 	if err != nil {
@@ -1389,7 +1389,7 @@ func (e *LoudUpdateExecutor) Execute(ctx context.Context, in Item, st *State) (I
 	return out, nil
 }
 
-// ExecuteResult runs LoudUpdate on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage. The state is st or, when st is nil, WithState's; without either the run starts from a zero state, returned in FinalState.
+// ExecuteResult runs LoudUpdate on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage. The state is st or, when st is nil, WithState's (given both, they must be the same pointer, else ExecuteResult fails); without either the run starts from a zero state, returned in FinalState.
 func (e *LoudUpdateExecutor) ExecuteResult(ctx context.Context, in Item, st *State, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 	r, err := flujoimpl.StartRecorded(e.svc, "lfan", st, opts)
 	if err != nil {
@@ -1765,7 +1765,7 @@ func (e *QuietConflictExecutor) Execute(ctx context.Context, in Item, st *State)
 	return out, nil
 }
 
-// ExecuteResult runs QuietConflict on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage. The state is st or, when st is nil, WithState's; without either the run starts from a zero state, returned in FinalState.
+// ExecuteResult runs QuietConflict on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage. The state is st or, when st is nil, WithState's (given both, they must be the same pointer, else ExecuteResult fails); without either the run starts from a zero state, returned in FinalState.
 func (e *QuietConflictExecutor) ExecuteResult(ctx context.Context, in Item, st *State, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 	r, err := flujoimpl.StartRecorded(e.svc, "qfan", st, opts)
 	if err != nil {
@@ -1954,7 +1954,7 @@ func (e *QuietIgnoreExecutor) Execute(ctx context.Context, in Item, st *State) (
 	return out, nil
 }
 
-// ExecuteResult runs QuietIgnore on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage. The state is st or, when st is nil, WithState's; without either the run starts from a zero state, returned in FinalState.
+// ExecuteResult runs QuietIgnore on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage. The state is st or, when st is nil, WithState's (given both, they must be the same pointer, else ExecuteResult fails); without either the run starts from a zero state, returned in FinalState.
 func (e *QuietIgnoreExecutor) ExecuteResult(ctx context.Context, in Item, st *State, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 	r, err := flujoimpl.StartRecorded(e.svc, "qfan", st, opts)
 	if err != nil {
@@ -2143,7 +2143,7 @@ func (e *QuietKeepFirstExecutor) Execute(ctx context.Context, in Item, st *State
 	return out, nil
 }
 
-// ExecuteResult runs QuietKeepFirst on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage. The state is st or, when st is nil, WithState's; without either the run starts from a zero state, returned in FinalState.
+// ExecuteResult runs QuietKeepFirst on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage. The state is st or, when st is nil, WithState's (given both, they must be the same pointer, else ExecuteResult fails); without either the run starts from a zero state, returned in FinalState.
 func (e *QuietKeepFirstExecutor) ExecuteResult(ctx context.Context, in Item, st *State, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 	r, err := flujoimpl.StartRecorded(e.svc, "qfan", st, opts)
 	if err != nil {
@@ -2432,7 +2432,7 @@ func (e *QuietNoMergeExecutor) Execute(ctx context.Context, in Item, st *State) 
 	return out, nil
 }
 
-// ExecuteResult runs QuietNoMerge on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage. The state is st or, when st is nil, WithState's; without either the run starts from a zero state, returned in FinalState.
+// ExecuteResult runs QuietNoMerge on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage. The state is st or, when st is nil, WithState's (given both, they must be the same pointer, else ExecuteResult fails); without either the run starts from a zero state, returned in FinalState.
 func (e *QuietNoMergeExecutor) ExecuteResult(ctx context.Context, in Item, st *State, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 	r, err := flujoimpl.StartRecorded(e.svc, "qfan", st, opts)
 	if err != nil {
@@ -2622,8 +2622,8 @@ func NewQuietSeqExecutor(opts ...flujo.CoreOption) (*QuietSeqExecutor, error) {
 		Name:  "qc",
 		Plain: QuietC,
 		Usage: Item.Usage,
-		Key: func(in Item) (uint64, bool) {
-			return flujogenHashItem(e.seed, in).Sum64(), true
+		Key: func(in Item) (uint64, error) {
+			return flujogenHashItem(e.seed, in).Sum64(), nil
 		},
 		CopyOut: flujogenCopyItem,
 	}
@@ -2662,7 +2662,7 @@ func (e *QuietSeqExecutor) Execute(ctx context.Context, in Item, st *State) (Ite
 	return out, nil
 }
 
-// ExecuteResult runs QuietSeq on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage. The state is st or, when st is nil, WithState's; without either the run starts from a zero state, returned in FinalState.
+// ExecuteResult runs QuietSeq on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage. The state is st or, when st is nil, WithState's (given both, they must be the same pointer, else ExecuteResult fails); without either the run starts from a zero state, returned in FinalState.
 func (e *QuietSeqExecutor) ExecuteResult(ctx context.Context, in Item, st *State, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 	r, err := flujoimpl.StartRecorded(e.svc, "qseq", st, opts)
 	if err != nil {
@@ -2899,7 +2899,7 @@ func (e *QuietTimeoutExecutor) Execute(ctx context.Context, in Item, st *State) 
 	return out, nil
 }
 
-// ExecuteResult runs QuietTimeout on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage. The state is st or, when st is nil, WithState's; without either the run starts from a zero state, returned in FinalState.
+// ExecuteResult runs QuietTimeout on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage. The state is st or, when st is nil, WithState's (given both, they must be the same pointer, else ExecuteResult fails); without either the run starts from a zero state, returned in FinalState.
 func (e *QuietTimeoutExecutor) ExecuteResult(ctx context.Context, in Item, st *State, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 	r, err := flujoimpl.StartRecorded(e.svc, "qtfan", st, opts)
 	if err != nil {
@@ -3075,7 +3075,7 @@ func (e *QuietUpdateExecutor) Execute(ctx context.Context, in Item, st *State) (
 	return out, nil
 }
 
-// ExecuteResult runs QuietUpdate on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage. The state is st or, when st is nil, WithState's; without either the run starts from a zero state, returned in FinalState.
+// ExecuteResult runs QuietUpdate on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage. The state is st or, when st is nil, WithState's (given both, they must be the same pointer, else ExecuteResult fails); without either the run starts from a zero state, returned in FinalState.
 func (e *QuietUpdateExecutor) ExecuteResult(ctx context.Context, in Item, st *State, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 	r, err := flujoimpl.StartRecorded(e.svc, "qfan", st, opts)
 	if err != nil {

@@ -65,8 +65,8 @@ func NewOneExecutor(opts ...flujo.CoreOption) (*OneExecutor, error) {
 	e.stepInc.Leaf = &flujoimpl.Leaf[int, int]{
 		Name:  "inc",
 		Plain: Inc,
-		Key: func(in int) (uint64, bool) {
-			return flujogenHashInt(e.seed, in).Sum64(), true
+		Key: func(in int) (uint64, error) {
+			return flujogenHashInt(e.seed, in).Sum64(), nil
 		},
 	}
 	e.stepInc.Attempts = 2

@@ -138,7 +138,7 @@ func (e *FanExecutor) Execute(ctx context.Context, in int, st *State) (int, erro
 	return out, nil
 }
 
-// ExecuteResult runs Fan on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage. The state is st or, when st is nil, WithState's; without either the run starts from a zero state, returned in FinalState.
+// ExecuteResult runs Fan on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage. The state is st or, when st is nil, WithState's (given both, they must be the same pointer, else ExecuteResult fails); without either the run starts from a zero state, returned in FinalState.
 func (e *FanExecutor) ExecuteResult(ctx context.Context, in int, st *State, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 	r, err := flujoimpl.StartRecorded(e.svc, "fan", st, opts)
 	if err != nil {

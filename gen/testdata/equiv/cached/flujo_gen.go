@@ -17,12 +17,15 @@ import (
 // If a line below fails to compile, this file is stale: run `go generate` (flujogen generate) in this package.
 var (
 	_ func(context.Context, int) (int, error)                                                       = flujotest.AddOne
+	_ func(context.Context, flujotest.Query) (string, error)                                        = flujotest.Answer
+	_ func(context.Context, flujotest.HeldQuery) (string, error)                                    = flujotest.AnswerHeld
 	_ func(int) bool                                                                                = flujotest.AtLeast3
 	_ func(context.Context, flujotest.Job) (flujotest.Job, error)                                   = flujotest.Block
 	_ func(context.Context, flujotest.Job) (any, error)                                             = flujotest.BoxJob
 	_ func(flujotest.Job) string                                                                    = flujotest.ByName
 	_ func(context.Context, flujotest.Job) (flujotest.Job, error)                                   = flujotest.CancelCaller
 	_ func(error) bool                                                                              = flujotest.CountsOnlyBadInput
+	_ func(error) bool                                                                              = flujotest.CountsPanics
 	_ func(context.Context, flujotest.Job) (flujotest.Job, error)                                   = flujotest.Draft
 	_ func(context.Context, flujotest.Job) (flujotest.Job, error)                                   = flujotest.Echo
 	_ func(context.Context, flujotest.Job) (flujotest.Job, error)                                   = flujotest.ExitOnExit
@@ -32,6 +35,8 @@ var (
 	_ func(context.Context, flujotest.Bill) (flujotest.Charge, error)                               = flujotest.Hold
 	_ func(context.Context, flujotest.Arrival) (flujotest.Arrival, error)                           = flujotest.HoldUntilOpen
 	_ func(context.Context, flujotest.Bill) (flujotest.Charge, error)                               = flujotest.Item
+	_ func(string, string) string                                                                   = flujotest.JoinAnswers
+	_ func(flujotest.Job, flujotest.Job) flujotest.Job                                              = flujotest.JoinFirst
 	_ func(flujotest.Job, flujotest.Job, flujotest.Job) flujotest.Job                               = flujotest.JoinThree
 	_ func(flujotest.Job, flujotest.Job, flujotest.Job) (flujotest.Job, error)                      = flujotest.JoinThreeRefuses
 	_ func(flujotest.Job, flujotest.Job) flujotest.Job                                              = flujotest.JoinTwo
@@ -537,6 +542,221 @@ func (e *BreakerPanicsExecutor) ExecuteResult(ctx context.Context, in flujotest.
 // ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
 func (e *BreakerPanicsExecutor) ExecuteWithMonitoring(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, flujo.Metrics, error) {
 	return flujoimpl.WithMetrics(e.ExecuteResult(ctx, in, opts...))
+}
+
+// BreakerRulePanicsExecutor runs the pipeline BreakerRulePanics ("upstream") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
+type BreakerRulePanicsExecutor struct {
+	flujogenMethods                     // OptimizationStats, LatencyHistograms, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
+	svc             *flujoimpl.Services // configuration, components, run gate and counters
+
+	stepUpstream flujoimpl.Step[flujotest.Job, flujotest.Job]
+}
+
+// flujogenConfigBreakerRulePanicsExecutor is the configuration compiled into BreakerRulePanicsExecutor.
+func flujogenConfigBreakerRulePanicsExecutor() runtime.OptimizationConfig {
+	c := runtime.DefaultOptimizationConfig()
+	c.EnableCacheOptimization = true
+	return c
+}
+
+// NewBreakerRulePanicsExecutor returns an executor of BreakerRulePanics. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
+func NewBreakerRulePanicsExecutor(opts ...flujo.CoreOption) (*BreakerRulePanicsExecutor, error) {
+	p, err := flujoimpl.NewParts("BreakerRulePanicsExecutor", "upstream", flujogenConfigBreakerRulePanicsExecutor(), "", opts)
+	if err != nil {
+		return nil, err
+	}
+	e := &BreakerRulePanicsExecutor{}
+	e.stepUpstream.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name:          "upstream",
+		Plain:         flujotest.Upstream,
+		Usage:         flujotest.Job.Usage,
+		BreakerCounts: flujotest.CountsPanics,
+	}
+	e.stepUpstream.Attempts = 1
+	if e.svc, err = p.Services(flujoimpl.Deps{}, nil, &e.stepUpstream); err != nil {
+		return nil, err
+	}
+	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
+	return e, nil
+}
+
+// Execute runs BreakerRulePanics on in and returns its output. A failed run returns a *flujo.StepError naming the node that failed, or the context's error when ctx was cancelled.
+func (e *BreakerRulePanicsExecutor) Execute(ctx context.Context, in flujotest.Job) (flujotest.Job, error) {
+	if !e.svc.Track.Enter() {
+		return *new(flujotest.Job), flujo.ErrClosed
+	}
+	defer e.svc.Track.Exit()
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, false)
+	var res flujo.StepResult
+	out, abort := e.stepUpstream.Run(ctx, &r.Eng.Env, in, r.Frame(), &res)
+	if err := e.svc.EndRun(&res, abort); err != nil {
+		return *new(flujotest.Job), err
+	}
+	return out, nil
+}
+
+// ExecuteResult runs BreakerRulePanics on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
+func (e *BreakerRulePanicsExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
+	r, err := flujoimpl.StartRecorded[struct{}](e.svc, "", nil, opts)
+	if err != nil {
+		return nil, err
+	}
+	defer e.svc.Track.Exit()
+	var res flujo.StepResult
+	_, abort := e.stepUpstream.Run(ctx, &r.Eng.Env, in, r.Frame(), &res)
+	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
+}
+
+// ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
+func (e *BreakerRulePanicsExecutor) ExecuteWithMonitoring(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, flujo.Metrics, error) {
+	return flujoimpl.WithMetrics(e.ExecuteResult(ctx, in, opts...))
+}
+
+// BreakerRulePanicsFanExecutor runs the pipeline BreakerRulePanicsFan ("fan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
+type BreakerRulePanicsFanExecutor struct {
+	flujogenMethods                                                        // OptimizationStats, LatencyHistograms, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
+	svc             *flujoimpl.Services                                    // configuration, components, run gate and counters
+	scratch         flujoimpl.Scratch[scratchBreakerRulePanicsFanExecutor] // working space of Parallel runs (enable_object_pool)
+
+	stepUpstream flujoimpl.Step[flujotest.Job, flujotest.Job]
+	stepEcho     flujoimpl.Step[flujotest.Job, flujotest.Job]
+
+	scopes *runtime.ScopePool // cancellable contexts of Parallel and Map runs
+}
+
+// scratchBreakerRulePanicsFanExecutor is the pooled working space of the Parallel runs of BreakerRulePanicsFanExecutor, one field per Parallel.
+type scratchBreakerRulePanicsFanExecutor struct {
+	parFan scratchBreakerRulePanicsFanExecutorFan
+}
+
+func newscratchBreakerRulePanicsFanExecutor() scratchBreakerRulePanicsFanExecutor {
+	return scratchBreakerRulePanicsFanExecutor{parFan: scratchBreakerRulePanicsFanExecutorFan{done: make(chan struct{}, 1)}}
+}
+func resetscratchBreakerRulePanicsFanExecutor(u *scratchBreakerRulePanicsFanExecutor) {
+	*u = scratchBreakerRulePanicsFanExecutor{parFan: scratchBreakerRulePanicsFanExecutorFan{done: u.parFan.done}}
+}
+
+// flujogenConfigBreakerRulePanicsFanExecutor is the configuration compiled into BreakerRulePanicsFanExecutor.
+func flujogenConfigBreakerRulePanicsFanExecutor() runtime.OptimizationConfig {
+	c := runtime.DefaultOptimizationConfig()
+	c.EnableCacheOptimization = true
+	return c
+}
+
+// NewBreakerRulePanicsFanExecutor returns an executor of BreakerRulePanicsFan. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
+func NewBreakerRulePanicsFanExecutor(opts ...flujo.CoreOption) (*BreakerRulePanicsFanExecutor, error) {
+	p, err := flujoimpl.NewParts("BreakerRulePanicsFanExecutor", "fan", flujogenConfigBreakerRulePanicsFanExecutor(), "", opts)
+	if err != nil {
+		return nil, err
+	}
+	e := &BreakerRulePanicsFanExecutor{}
+	if e.scopes, err = runtime.NewScopePool(50, 0.9); err != nil {
+		return nil, err
+	}
+	e.scratch.New, e.scratch.Reset = newscratchBreakerRulePanicsFanExecutor, resetscratchBreakerRulePanicsFanExecutor
+	e.stepUpstream.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name:          "upstream",
+		Plain:         flujotest.Upstream,
+		Usage:         flujotest.Job.Usage,
+		BreakerCounts: flujotest.CountsPanics,
+	}
+	e.stepUpstream.Attempts = 1
+	e.stepEcho.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Job]{
+		Name:  "echo",
+		Plain: flujotest.Echo,
+		Usage: flujotest.Job.Usage,
+	}
+	e.stepEcho.Attempts = 1
+	if e.svc, err = p.Services(flujoimpl.Deps{}, &e.scratch, &e.stepUpstream, &e.stepEcho); err != nil {
+		return nil, err
+	}
+	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
+	return e, nil
+}
+
+// Execute runs BreakerRulePanicsFan on in and returns its output. A failed run returns a *flujo.StepError naming the node that failed, or the context's error when ctx was cancelled.
+func (e *BreakerRulePanicsFanExecutor) Execute(ctx context.Context, in flujotest.Job) (flujotest.Job, error) {
+	if !e.svc.Track.Enter() {
+		return *new(flujotest.Job), flujo.ErrClosed
+	}
+	defer e.svc.Track.Exit()
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, false)
+	var res flujo.StepResult
+	out, abort := e.runFan(ctx, in, &r, &res)
+	if err := e.svc.EndRun(&res, abort); err != nil {
+		return *new(flujotest.Job), err
+	}
+	return out, nil
+}
+
+// ExecuteResult runs BreakerRulePanicsFan on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
+func (e *BreakerRulePanicsFanExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
+	r, err := flujoimpl.StartRecorded[struct{}](e.svc, "", nil, opts)
+	if err != nil {
+		return nil, err
+	}
+	defer e.svc.Track.Exit()
+	var res flujo.StepResult
+	_, abort := e.runFan(ctx, in, &r, &res)
+	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
+}
+
+// ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
+func (e *BreakerRulePanicsFanExecutor) ExecuteWithMonitoring(ctx context.Context, in flujotest.Job, opts ...flujo.ExecOption) (*flujo.PipelineResult, flujo.Metrics, error) {
+	return flujoimpl.WithMetrics(e.ExecuteResult(ctx, in, opts...))
+}
+
+// scratchBreakerRulePanicsFanExecutorFan is the working space of one run of parallel "fan".
+type scratchBreakerRulePanicsFanExecutorFan struct {
+	results  [2]flujo.StepResult
+	branches [2]flujoimpl.FanBranch
+	fan      flujoimpl.Fan
+	done     chan struct{}
+	owner    *scratchBreakerRulePanicsFanExecutor // the pooled object holding this one
+	o0       flujotest.Job
+	r0       flujoimpl.Run[struct{}]
+	o1       flujotest.Job
+	r1       flujoimpl.Run[struct{}]
+}
+
+// runFan runs the Parallel "fan".
+func (e *BreakerRulePanicsFanExecutor) runFan(ctx context.Context, in flujotest.Job, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (flujotest.Job, error) {
+	start := r.Eng.Env.Clock.Nanotime()
+	defer func() { res.Latency = time.Duration(r.Eng.Env.Clock.Nanotime() - start) }()
+	res.Name = "fan"
+	res.Attempts = 1
+	u := e.scratch.Load().Get()
+	sc := &u.parFan
+	sc.owner = u
+	bctx := e.scopes.Get(ctx)
+	sc.r0 = *r
+	sc.r1 = *r
+	sc.fan.Start(ctx, bctx, true, sc.results[:], sc.branches[:], sc.done, &e.svc.Track)
+	go func() {
+		defer sc.fan.Exit(0, "upstream")
+		sc.o0, sc.branches[0].Abort = e.stepUpstream.Run(bctx, &sc.r0.Eng.Env, in, sc.r0.Frame(), &sc.results[0])
+	}()
+	go func() {
+		defer sc.fan.Exit(1, "echo")
+		sc.o1, sc.branches[1].Abort = e.stepEcho.Run(bctx, &sc.r1.Eng.Env, in, sc.r1.Frame(), &sc.results[1])
+	}()
+	abort, failed, cerr := sc.fan.Wait()
+	if cerr != nil {
+		// They hold the scope too: it is cancelled, never reused.
+		bctx.Abandon()
+		return *new(flujotest.Job), sc.fan.Abandoned(res, cerr)
+	}
+	e.scopes.Put(bctx)
+	defer e.scratch.Load().Put(sc.owner)
+	if stop, abort := flujoimpl.Branches(res, sc.results[:], r.Record, abort, failed); stop {
+		return *new(flujotest.Job), abort
+	}
+	out, jerr := flujoimpl.Guard("fan", func() (flujotest.Job, error) { return flujotest.JoinFirst(sc.o0, sc.o1), nil })
+	if jerr != nil {
+		flujoimpl.JoinFailed(res, "fan", jerr)
+		return *new(flujotest.Job), nil
+	}
+	return flujoimpl.Succeed(res, r.Record, out), nil
 }
 
 // BreakerTimesOutExecutor runs the pipeline BreakerTimesOut ("block") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
@@ -1546,8 +1766,9 @@ func NewCachedBoxExecutor(opts ...flujo.CoreOption) (*CachedBoxExecutor, error) 
 	e.stepBox.Leaf = &flujoimpl.Leaf[flujotest.Job, any]{
 		Name:  "box",
 		Plain: flujotest.BoxJob,
-		Key: func(in flujotest.Job) (uint64, bool) {
-			return flujogenHashJob(e.seed, in).Sum64(), true
+		Key: func(in flujotest.Job) (_ uint64, err error) {
+			defer flujoimpl.KeyPanic(&err)
+			return flujogenHashJob(e.seed, in).Sum64(), nil
 		},
 	}
 	e.stepBox.Attempts = 2
@@ -1645,6 +1866,507 @@ func (e *CachedBoxExecutor) shrink(level runtime.PressureLevel) {
 	e.cacheBox.Shrink(0.5)
 }
 
+// CachedKeyPanicsExecutor runs the pipeline CachedKeyPanics ("answer") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
+type CachedKeyPanicsExecutor struct {
+	flujogenMethods                      // OptimizationStats, LatencyHistograms, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
+	svc             *flujoimpl.Services  // configuration, components, run gate and counters
+	cachesShrunk    atomic.Bool          // the caches admit no new results (memory pressure, auto-tuner)
+	seed            runtime.Hash         // cache keys
+	coarse          *runtime.CoarseClock // cache expiry against the system clock
+
+	stepAnswer  flujoimpl.Step[flujotest.Query, string]
+	cacheAnswer *runtime.ResultCache[string]
+}
+
+// flujogenConfigCachedKeyPanicsExecutor is the configuration compiled into CachedKeyPanicsExecutor.
+func flujogenConfigCachedKeyPanicsExecutor() runtime.OptimizationConfig {
+	c := runtime.DefaultOptimizationConfig()
+	c.EnableCacheOptimization = true
+	return c
+}
+
+// NewCachedKeyPanicsExecutor returns an executor of CachedKeyPanics. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
+func NewCachedKeyPanicsExecutor(opts ...flujo.CoreOption) (*CachedKeyPanicsExecutor, error) {
+	p, err := flujoimpl.NewParts("CachedKeyPanicsExecutor", "answer", flujogenConfigCachedKeyPanicsExecutor(), "", opts)
+	if err != nil {
+		return nil, err
+	}
+	e := &CachedKeyPanicsExecutor{}
+	fail := func(err error) (*CachedKeyPanicsExecutor, error) {
+		e.closeParts()
+		return nil, err
+	}
+	e.seed = runtime.NewHash()
+	// Expiry is checked on every hit against a coarse reading of the system clock, as in the ExecutorCore.
+	cacheClock, coarse := runtime.NewCacheClock(p.Clock())
+	e.coarse = coarse
+	if e.cacheAnswer, err = runtime.NewResultCache[string](runtime.ResultCacheOptions{MaxSize: 500, TTL: time.Duration(int64(7200000000000)), Clock: cacheClock}); err != nil {
+		return fail(err)
+	}
+	e.coarse.Need(time.Duration(int64(7200000000000)))
+	e.stepAnswer.Leaf = &flujoimpl.Leaf[flujotest.Query, string]{
+		Name:  "answer",
+		Plain: flujotest.Answer,
+		Key: func(in flujotest.Query) (_ uint64, err error) {
+			defer flujoimpl.KeyPanic(&err)
+			return flujogenHashQuery(e.seed, in).Sum64(), nil
+		},
+	}
+	e.stepAnswer.Attempts = 1
+	e.stepAnswer.Cache = flujoimpl.UnkeyedCache[flujotest.Query, string]{C: e.cacheAnswer}
+	if e.svc, err = p.Services(flujoimpl.Deps{
+		Build: e.build,
+		Close: func(*flujoimpl.Engine) []flujoimpl.Closer {
+			e.closeParts()
+			return nil
+		},
+		PauseCaches: func(_ *flujoimpl.Engine, pause bool) {
+			e.cachesShrunk.Store(pause)
+		},
+		Shrink: e.shrink,
+		Stats:  e.addStats,
+	}, nil, &e.stepAnswer); err != nil {
+		return fail(err)
+	}
+	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
+	return e, nil
+}
+
+// Execute runs CachedKeyPanics on in and returns its output. A failed run returns a *flujo.StepError naming the node that failed, or the context's error when ctx was cancelled.
+func (e *CachedKeyPanicsExecutor) Execute(ctx context.Context, in flujotest.Query) (string, error) {
+	if !e.svc.Track.Enter() {
+		return *new(string), flujo.ErrClosed
+	}
+	defer e.svc.Track.Exit()
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, false)
+	var res flujo.StepResult
+	out, abort := e.stepAnswer.Run(ctx, &r.Eng.Env, in, r.Frame(), &res)
+	if err := e.svc.EndRun(&res, abort); err != nil {
+		return *new(string), err
+	}
+	return out, nil
+}
+
+// ExecuteResult runs CachedKeyPanics on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
+func (e *CachedKeyPanicsExecutor) ExecuteResult(ctx context.Context, in flujotest.Query, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
+	r, err := flujoimpl.StartRecorded[struct{}](e.svc, "", nil, opts)
+	if err != nil {
+		return nil, err
+	}
+	defer e.svc.Track.Exit()
+	var res flujo.StepResult
+	_, abort := e.stepAnswer.Run(ctx, &r.Eng.Env, in, r.Frame(), &res)
+	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
+}
+
+// ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
+func (e *CachedKeyPanicsExecutor) ExecuteWithMonitoring(ctx context.Context, in flujotest.Query, opts ...flujo.ExecOption) (*flujo.PipelineResult, flujo.Metrics, error) {
+	return flujoimpl.WithMetrics(e.ExecuteResult(ctx, in, opts...))
+}
+
+// build builds the parts of next that CachedKeyPanicsExecutor keeps itself, taking over old's (nil for the first configuration); the changes to shared parts apply when the returned function runs.
+func (e *CachedKeyPanicsExecutor) build(old, next *flujoimpl.Engine) (func(), []flujoimpl.Closer, error) {
+	cfg := &next.Config
+	rebuild := old != nil && (cfg.CacheMaxSize != old.Config.CacheMaxSize || cfg.CacheTTLSeconds != old.Config.CacheTTLSeconds)
+	ttl := time.Duration(cfg.CacheTTLSeconds) * time.Second
+	next.Env.CachePaused = &e.cachesShrunk
+	return func() {
+		if rebuild {
+			_ = e.cacheAnswer.Rebuild(cfg.CacheMaxSize, ttl) // valid: Import checked it
+			e.coarse.Need(ttl)
+		}
+	}, nil, nil
+}
+
+// addStats adds the figures of the executor's own parts to s.
+func (e *CachedKeyPanicsExecutor) addStats(_ *flujoimpl.Engine, s *runtime.Stats) {
+	if cs := e.cacheAnswer.Stats(); cs.Hits+cs.Misses > 0 {
+		flujoimpl.AddCache(s, "answer", cs)
+	}
+	s.Cache.AdmissionPaused = e.cachesShrunk.Load()
+}
+
+// closeParts stops the executor's own parts, those built so far when its constructor fails.
+func (e *CachedKeyPanicsExecutor) closeParts() {
+	if e.cacheAnswer != nil {
+		e.cacheAnswer.Close()
+	}
+	if e.coarse != nil {
+		e.coarse.Close()
+	}
+}
+
+// shrink reacts to memory pressure: from high pressure on, the caches admit no new results and give back half their capacity; below, they admit again at full capacity.
+func (e *CachedKeyPanicsExecutor) shrink(level runtime.PressureLevel) {
+	if level < runtime.PressureHigh {
+		e.cachesShrunk.Store(false)
+		e.cacheAnswer.RestoreCapacity()
+		return
+	}
+	e.cachesShrunk.Store(true)
+	e.cacheAnswer.Shrink(0.5)
+}
+
+// CachedKeyPanicsFanExecutor runs the pipeline CachedKeyPanicsFan ("fan") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
+type CachedKeyPanicsFanExecutor struct {
+	flujogenMethods                                                      // OptimizationStats, LatencyHistograms, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
+	svc             *flujoimpl.Services                                  // configuration, components, run gate and counters
+	scratch         flujoimpl.Scratch[scratchCachedKeyPanicsFanExecutor] // working space of Parallel runs (enable_object_pool)
+	cachesShrunk    atomic.Bool                                          // the caches admit no new results (memory pressure, auto-tuner)
+	seed            runtime.Hash                                         // cache keys
+	coarse          *runtime.CoarseClock                                 // cache expiry against the system clock
+
+	stepAnswer  flujoimpl.Step[flujotest.Query, string]
+	stepOther   flujoimpl.Step[flujotest.Query, string]
+	cacheAnswer *runtime.ResultCache[string]
+
+	scopes *runtime.ScopePool // cancellable contexts of Parallel and Map runs
+}
+
+// scratchCachedKeyPanicsFanExecutor is the pooled working space of the Parallel runs of CachedKeyPanicsFanExecutor, one field per Parallel.
+type scratchCachedKeyPanicsFanExecutor struct {
+	parFan scratchCachedKeyPanicsFanExecutorFan
+}
+
+func newscratchCachedKeyPanicsFanExecutor() scratchCachedKeyPanicsFanExecutor {
+	return scratchCachedKeyPanicsFanExecutor{parFan: scratchCachedKeyPanicsFanExecutorFan{done: make(chan struct{}, 1)}}
+}
+func resetscratchCachedKeyPanicsFanExecutor(u *scratchCachedKeyPanicsFanExecutor) {
+	*u = scratchCachedKeyPanicsFanExecutor{parFan: scratchCachedKeyPanicsFanExecutorFan{done: u.parFan.done}}
+}
+
+// flujogenConfigCachedKeyPanicsFanExecutor is the configuration compiled into CachedKeyPanicsFanExecutor.
+func flujogenConfigCachedKeyPanicsFanExecutor() runtime.OptimizationConfig {
+	c := runtime.DefaultOptimizationConfig()
+	c.EnableCacheOptimization = true
+	return c
+}
+
+// NewCachedKeyPanicsFanExecutor returns an executor of CachedKeyPanicsFan. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
+func NewCachedKeyPanicsFanExecutor(opts ...flujo.CoreOption) (*CachedKeyPanicsFanExecutor, error) {
+	p, err := flujoimpl.NewParts("CachedKeyPanicsFanExecutor", "fan", flujogenConfigCachedKeyPanicsFanExecutor(), "", opts)
+	if err != nil {
+		return nil, err
+	}
+	e := &CachedKeyPanicsFanExecutor{}
+	fail := func(err error) (*CachedKeyPanicsFanExecutor, error) {
+		e.closeParts()
+		return nil, err
+	}
+	e.seed = runtime.NewHash()
+	// Expiry is checked on every hit against a coarse reading of the system clock, as in the ExecutorCore.
+	cacheClock, coarse := runtime.NewCacheClock(p.Clock())
+	e.coarse = coarse
+	if e.cacheAnswer, err = runtime.NewResultCache[string](runtime.ResultCacheOptions{MaxSize: 500, TTL: time.Duration(int64(7200000000000)), Clock: cacheClock}); err != nil {
+		return fail(err)
+	}
+	e.coarse.Need(time.Duration(int64(7200000000000)))
+	if e.scopes, err = runtime.NewScopePool(50, 0.9); err != nil {
+		return fail(err)
+	}
+	e.scratch.New, e.scratch.Reset = newscratchCachedKeyPanicsFanExecutor, resetscratchCachedKeyPanicsFanExecutor
+	e.stepAnswer.Leaf = &flujoimpl.Leaf[flujotest.Query, string]{
+		Name:  "answer",
+		Plain: flujotest.Answer,
+		Key: func(in flujotest.Query) (_ uint64, err error) {
+			defer flujoimpl.KeyPanic(&err)
+			return flujogenHashQuery(e.seed, in).Sum64(), nil
+		},
+	}
+	e.stepAnswer.Attempts = 1
+	e.stepAnswer.Cache = flujoimpl.UnkeyedCache[flujotest.Query, string]{C: e.cacheAnswer}
+	e.stepOther.Leaf = &flujoimpl.Leaf[flujotest.Query, string]{
+		Name:  "other",
+		Plain: flujotest.Answer,
+	}
+	e.stepOther.Attempts = 1
+	if e.svc, err = p.Services(flujoimpl.Deps{
+		Build: e.build,
+		Close: func(*flujoimpl.Engine) []flujoimpl.Closer {
+			e.closeParts()
+			return nil
+		},
+		PauseCaches: func(_ *flujoimpl.Engine, pause bool) {
+			e.cachesShrunk.Store(pause)
+		},
+		Shrink: e.shrink,
+		Stats:  e.addStats,
+	}, &e.scratch, &e.stepAnswer, &e.stepOther); err != nil {
+		return fail(err)
+	}
+	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
+	return e, nil
+}
+
+// Execute runs CachedKeyPanicsFan on in and returns its output. A failed run returns a *flujo.StepError naming the node that failed, or the context's error when ctx was cancelled.
+func (e *CachedKeyPanicsFanExecutor) Execute(ctx context.Context, in flujotest.Query) (string, error) {
+	if !e.svc.Track.Enter() {
+		return *new(string), flujo.ErrClosed
+	}
+	defer e.svc.Track.Exit()
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, false)
+	var res flujo.StepResult
+	out, abort := e.runFan(ctx, in, &r, &res)
+	if err := e.svc.EndRun(&res, abort); err != nil {
+		return *new(string), err
+	}
+	return out, nil
+}
+
+// ExecuteResult runs CachedKeyPanicsFan on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
+func (e *CachedKeyPanicsFanExecutor) ExecuteResult(ctx context.Context, in flujotest.Query, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
+	r, err := flujoimpl.StartRecorded[struct{}](e.svc, "", nil, opts)
+	if err != nil {
+		return nil, err
+	}
+	defer e.svc.Track.Exit()
+	var res flujo.StepResult
+	_, abort := e.runFan(ctx, in, &r, &res)
+	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
+}
+
+// ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
+func (e *CachedKeyPanicsFanExecutor) ExecuteWithMonitoring(ctx context.Context, in flujotest.Query, opts ...flujo.ExecOption) (*flujo.PipelineResult, flujo.Metrics, error) {
+	return flujoimpl.WithMetrics(e.ExecuteResult(ctx, in, opts...))
+}
+
+// build builds the parts of next that CachedKeyPanicsFanExecutor keeps itself, taking over old's (nil for the first configuration); the changes to shared parts apply when the returned function runs.
+func (e *CachedKeyPanicsFanExecutor) build(old, next *flujoimpl.Engine) (func(), []flujoimpl.Closer, error) {
+	cfg := &next.Config
+	rebuild := old != nil && (cfg.CacheMaxSize != old.Config.CacheMaxSize || cfg.CacheTTLSeconds != old.Config.CacheTTLSeconds)
+	ttl := time.Duration(cfg.CacheTTLSeconds) * time.Second
+	next.Env.CachePaused = &e.cachesShrunk
+	return func() {
+		if rebuild {
+			_ = e.cacheAnswer.Rebuild(cfg.CacheMaxSize, ttl) // valid: Import checked it
+			e.coarse.Need(ttl)
+		}
+	}, nil, nil
+}
+
+// addStats adds the figures of the executor's own parts to s.
+func (e *CachedKeyPanicsFanExecutor) addStats(_ *flujoimpl.Engine, s *runtime.Stats) {
+	if cs := e.cacheAnswer.Stats(); cs.Hits+cs.Misses > 0 {
+		flujoimpl.AddCache(s, "answer", cs)
+	}
+	s.Cache.AdmissionPaused = e.cachesShrunk.Load()
+}
+
+// closeParts stops the executor's own parts, those built so far when its constructor fails.
+func (e *CachedKeyPanicsFanExecutor) closeParts() {
+	if e.cacheAnswer != nil {
+		e.cacheAnswer.Close()
+	}
+	if e.coarse != nil {
+		e.coarse.Close()
+	}
+}
+
+// shrink reacts to memory pressure: from high pressure on, the caches admit no new results and give back half their capacity; below, they admit again at full capacity.
+func (e *CachedKeyPanicsFanExecutor) shrink(level runtime.PressureLevel) {
+	if level < runtime.PressureHigh {
+		e.cachesShrunk.Store(false)
+		e.cacheAnswer.RestoreCapacity()
+		return
+	}
+	e.cachesShrunk.Store(true)
+	e.cacheAnswer.Shrink(0.5)
+}
+
+// scratchCachedKeyPanicsFanExecutorFan is the working space of one run of parallel "fan".
+type scratchCachedKeyPanicsFanExecutorFan struct {
+	results  [2]flujo.StepResult
+	branches [2]flujoimpl.FanBranch
+	fan      flujoimpl.Fan
+	done     chan struct{}
+	owner    *scratchCachedKeyPanicsFanExecutor // the pooled object holding this one
+	o0       string
+	r0       flujoimpl.Run[struct{}]
+	o1       string
+	r1       flujoimpl.Run[struct{}]
+}
+
+// runFan runs the Parallel "fan".
+func (e *CachedKeyPanicsFanExecutor) runFan(ctx context.Context, in flujotest.Query, r *flujoimpl.Run[struct{}], res *flujo.StepResult) (string, error) {
+	start := r.Eng.Env.Clock.Nanotime()
+	defer func() { res.Latency = time.Duration(r.Eng.Env.Clock.Nanotime() - start) }()
+	res.Name = "fan"
+	res.Attempts = 1
+	u := e.scratch.Load().Get()
+	sc := &u.parFan
+	sc.owner = u
+	bctx := e.scopes.Get(ctx)
+	sc.r0 = *r
+	sc.r1 = *r
+	sc.fan.Start(ctx, bctx, true, sc.results[:], sc.branches[:], sc.done, &e.svc.Track)
+	go func() {
+		defer sc.fan.Exit(0, "answer")
+		sc.o0, sc.branches[0].Abort = e.stepAnswer.Run(bctx, &sc.r0.Eng.Env, in, sc.r0.Frame(), &sc.results[0])
+	}()
+	go func() {
+		defer sc.fan.Exit(1, "other")
+		sc.o1, sc.branches[1].Abort = e.stepOther.Run(bctx, &sc.r1.Eng.Env, in, sc.r1.Frame(), &sc.results[1])
+	}()
+	abort, failed, cerr := sc.fan.Wait()
+	if cerr != nil {
+		// They hold the scope too: it is cancelled, never reused.
+		bctx.Abandon()
+		return *new(string), sc.fan.Abandoned(res, cerr)
+	}
+	e.scopes.Put(bctx)
+	defer e.scratch.Load().Put(sc.owner)
+	if stop, abort := flujoimpl.Branches(res, sc.results[:], r.Record, abort, failed); stop {
+		return *new(string), abort
+	}
+	out, jerr := flujoimpl.Guard("fan", func() (string, error) { return flujotest.JoinAnswers(sc.o0, sc.o1), nil })
+	if jerr != nil {
+		flujoimpl.JoinFailed(res, "fan", jerr)
+		return *new(string), nil
+	}
+	return flujoimpl.Succeed(res, r.Record, out), nil
+}
+
+// CachedKeyPanicsNestedExecutor runs the pipeline CachedKeyPanicsNested ("answer") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
+type CachedKeyPanicsNestedExecutor struct {
+	flujogenMethods                      // OptimizationStats, LatencyHistograms, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
+	svc             *flujoimpl.Services  // configuration, components, run gate and counters
+	cachesShrunk    atomic.Bool          // the caches admit no new results (memory pressure, auto-tuner)
+	seed            runtime.Hash         // cache keys
+	coarse          *runtime.CoarseClock // cache expiry against the system clock
+
+	stepAnswer  flujoimpl.Step[flujotest.HeldQuery, string]
+	cacheAnswer *runtime.ResultCache[string]
+}
+
+// flujogenConfigCachedKeyPanicsNestedExecutor is the configuration compiled into CachedKeyPanicsNestedExecutor.
+func flujogenConfigCachedKeyPanicsNestedExecutor() runtime.OptimizationConfig {
+	c := runtime.DefaultOptimizationConfig()
+	c.EnableCacheOptimization = true
+	return c
+}
+
+// NewCachedKeyPanicsNestedExecutor returns an executor of CachedKeyPanicsNested. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
+func NewCachedKeyPanicsNestedExecutor(opts ...flujo.CoreOption) (*CachedKeyPanicsNestedExecutor, error) {
+	p, err := flujoimpl.NewParts("CachedKeyPanicsNestedExecutor", "answer", flujogenConfigCachedKeyPanicsNestedExecutor(), "", opts)
+	if err != nil {
+		return nil, err
+	}
+	e := &CachedKeyPanicsNestedExecutor{}
+	fail := func(err error) (*CachedKeyPanicsNestedExecutor, error) {
+		e.closeParts()
+		return nil, err
+	}
+	e.seed = runtime.NewHash()
+	// Expiry is checked on every hit against a coarse reading of the system clock, as in the ExecutorCore.
+	cacheClock, coarse := runtime.NewCacheClock(p.Clock())
+	e.coarse = coarse
+	if e.cacheAnswer, err = runtime.NewResultCache[string](runtime.ResultCacheOptions{MaxSize: 500, TTL: time.Duration(int64(7200000000000)), Clock: cacheClock}); err != nil {
+		return fail(err)
+	}
+	e.coarse.Need(time.Duration(int64(7200000000000)))
+	e.stepAnswer.Leaf = &flujoimpl.Leaf[flujotest.HeldQuery, string]{
+		Name:  "answer",
+		Plain: flujotest.AnswerHeld,
+		Key: func(in flujotest.HeldQuery) (_ uint64, err error) {
+			defer flujoimpl.KeyPanic(&err)
+			return flujogenHashHeldQuery(e.seed, in).Sum64(), nil
+		},
+	}
+	e.stepAnswer.Attempts = 1
+	e.stepAnswer.Cache = flujoimpl.UnkeyedCache[flujotest.HeldQuery, string]{C: e.cacheAnswer}
+	if e.svc, err = p.Services(flujoimpl.Deps{
+		Build: e.build,
+		Close: func(*flujoimpl.Engine) []flujoimpl.Closer {
+			e.closeParts()
+			return nil
+		},
+		PauseCaches: func(_ *flujoimpl.Engine, pause bool) {
+			e.cachesShrunk.Store(pause)
+		},
+		Shrink: e.shrink,
+		Stats:  e.addStats,
+	}, nil, &e.stepAnswer); err != nil {
+		return fail(err)
+	}
+	e.flujogenMethods = flujoimpl.MethodsOf(e.svc)
+	return e, nil
+}
+
+// Execute runs CachedKeyPanicsNested on in and returns its output. A failed run returns a *flujo.StepError naming the node that failed, or the context's error when ctx was cancelled.
+func (e *CachedKeyPanicsNestedExecutor) Execute(ctx context.Context, in flujotest.HeldQuery) (string, error) {
+	if !e.svc.Track.Enter() {
+		return *new(string), flujo.ErrClosed
+	}
+	defer e.svc.Track.Exit()
+	r := flujoimpl.NewRun[struct{}](e.svc, nil, false)
+	var res flujo.StepResult
+	out, abort := e.stepAnswer.Run(ctx, &r.Eng.Env, in, r.Frame(), &res)
+	if err := e.svc.EndRun(&res, abort); err != nil {
+		return *new(string), err
+	}
+	return out, nil
+}
+
+// ExecuteResult runs CachedKeyPanicsNested on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage.
+func (e *CachedKeyPanicsNestedExecutor) ExecuteResult(ctx context.Context, in flujotest.HeldQuery, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
+	r, err := flujoimpl.StartRecorded[struct{}](e.svc, "", nil, opts)
+	if err != nil {
+		return nil, err
+	}
+	defer e.svc.Track.Exit()
+	var res flujo.StepResult
+	_, abort := e.stepAnswer.Run(ctx, &r.Eng.Env, in, r.Frame(), &res)
+	return e.svc.EndRecordedRun(&res, abort, nil, r.Budget, false)
+}
+
+// ExecuteWithMonitoring runs like ExecuteResult and also returns the run's metrics.
+func (e *CachedKeyPanicsNestedExecutor) ExecuteWithMonitoring(ctx context.Context, in flujotest.HeldQuery, opts ...flujo.ExecOption) (*flujo.PipelineResult, flujo.Metrics, error) {
+	return flujoimpl.WithMetrics(e.ExecuteResult(ctx, in, opts...))
+}
+
+// build builds the parts of next that CachedKeyPanicsNestedExecutor keeps itself, taking over old's (nil for the first configuration); the changes to shared parts apply when the returned function runs.
+func (e *CachedKeyPanicsNestedExecutor) build(old, next *flujoimpl.Engine) (func(), []flujoimpl.Closer, error) {
+	cfg := &next.Config
+	rebuild := old != nil && (cfg.CacheMaxSize != old.Config.CacheMaxSize || cfg.CacheTTLSeconds != old.Config.CacheTTLSeconds)
+	ttl := time.Duration(cfg.CacheTTLSeconds) * time.Second
+	next.Env.CachePaused = &e.cachesShrunk
+	return func() {
+		if rebuild {
+			_ = e.cacheAnswer.Rebuild(cfg.CacheMaxSize, ttl) // valid: Import checked it
+			e.coarse.Need(ttl)
+		}
+	}, nil, nil
+}
+
+// addStats adds the figures of the executor's own parts to s.
+func (e *CachedKeyPanicsNestedExecutor) addStats(_ *flujoimpl.Engine, s *runtime.Stats) {
+	if cs := e.cacheAnswer.Stats(); cs.Hits+cs.Misses > 0 {
+		flujoimpl.AddCache(s, "answer", cs)
+	}
+	s.Cache.AdmissionPaused = e.cachesShrunk.Load()
+}
+
+// closeParts stops the executor's own parts, those built so far when its constructor fails.
+func (e *CachedKeyPanicsNestedExecutor) closeParts() {
+	if e.cacheAnswer != nil {
+		e.cacheAnswer.Close()
+	}
+	if e.coarse != nil {
+		e.coarse.Close()
+	}
+}
+
+// shrink reacts to memory pressure: from high pressure on, the caches admit no new results and give back half their capacity; below, they admit again at full capacity.
+func (e *CachedKeyPanicsNestedExecutor) shrink(level runtime.PressureLevel) {
+	if level < runtime.PressureHigh {
+		e.cachesShrunk.Store(false)
+		e.cacheAnswer.RestoreCapacity()
+		return
+	}
+	e.cachesShrunk.Store(true)
+	e.cacheAnswer.Shrink(0.5)
+}
+
 // CachedQuoteExecutor runs the pipeline CachedQuote ("quote") with the settings of its declaration and of the configuration compiled in. It is safe for concurrent use.
 type CachedQuoteExecutor struct {
 	flujogenMethods                      // OptimizationStats, LatencyHistograms, PerformanceRecommendations, OptimizationConfig, ExportConfig, ImportConfig, TuningHistory and Close, as the ExecutorCore has them
@@ -1686,8 +2408,9 @@ func NewCachedQuoteExecutor(opts ...flujo.CoreOption) (*CachedQuoteExecutor, err
 	e.stepQuote.Leaf = &flujoimpl.Leaf[flujotest.Job, flujotest.Quote]{
 		Name:  "quote",
 		Plain: flujotest.QuoteJob,
-		Key: func(in flujotest.Job) (uint64, bool) {
-			return flujogenHashJob(e.seed, in).Sum64(), true
+		Key: func(in flujotest.Job) (_ uint64, err error) {
+			defer flujoimpl.KeyPanic(&err)
+			return flujogenHashJob(e.seed, in).Sum64(), nil
 		},
 		CopyOut: flujogenCopyQuote,
 	}
@@ -1827,8 +2550,9 @@ func NewCachedTagsExecutor(opts ...flujo.CoreOption) (*CachedTagsExecutor, error
 	e.stepTags.Leaf = &flujoimpl.Leaf[flujotest.Job, []string]{
 		Name:  "tags",
 		Plain: flujotest.Tags,
-		Key: func(in flujotest.Job) (uint64, bool) {
-			return flujogenHashJob(e.seed, in).Sum64(), true
+		Key: func(in flujotest.Job) (_ uint64, err error) {
+			defer flujoimpl.KeyPanic(&err)
+			return flujogenHashJob(e.seed, in).Sum64(), nil
 		},
 		CopyOut: flujogenCopySliceString,
 	}
@@ -1968,8 +2692,9 @@ func NewCachedTagsSharedExecutor(opts ...flujo.CoreOption) (*CachedTagsSharedExe
 	e.stepTags.Leaf = &flujoimpl.Leaf[flujotest.Job, []string]{
 		Name:  "tags",
 		Plain: flujotest.Tags,
-		Key: func(in flujotest.Job) (uint64, bool) {
-			return flujogenHashJob(e.seed, in).Sum64(), true
+		Key: func(in flujotest.Job) (_ uint64, err error) {
+			defer flujoimpl.KeyPanic(&err)
+			return flujogenHashJob(e.seed, in).Sum64(), nil
 		},
 	}
 	e.stepTags.Attempts = 2
@@ -2108,8 +2833,9 @@ func NewCachedTagsTTLExecutor(opts ...flujo.CoreOption) (*CachedTagsTTLExecutor,
 	e.stepTags.Leaf = &flujoimpl.Leaf[flujotest.Job, []string]{
 		Name:  "tags",
 		Plain: flujotest.Tags,
-		Key: func(in flujotest.Job) (uint64, bool) {
-			return flujogenHashJob(e.seed, in).Sum64(), true
+		Key: func(in flujotest.Job) (_ uint64, err error) {
+			defer flujoimpl.KeyPanic(&err)
+			return flujogenHashJob(e.seed, in).Sum64(), nil
 		},
 		CopyOut: flujogenCopySliceString,
 	}
@@ -2250,8 +2976,9 @@ func NewCachedTagsWithFallbackExecutor(opts ...flujo.CoreOption) (*CachedTagsWit
 	e.stepTags.Leaf = &flujoimpl.Leaf[flujotest.Job, []string]{
 		Name:  "tags",
 		Plain: flujotest.Tags,
-		Key: func(in flujotest.Job) (uint64, bool) {
-			return flujogenHashJob(e.seed, in).Sum64(), true
+		Key: func(in flujotest.Job) (_ uint64, err error) {
+			defer flujoimpl.KeyPanic(&err)
+			return flujogenHashJob(e.seed, in).Sum64(), nil
 		},
 		CopyOut: flujogenCopySliceString,
 	}
@@ -2705,8 +3432,9 @@ func NewFailBeforeCachedExecutor(opts ...flujo.CoreOption) (*FailBeforeCachedExe
 	e.stepTags.Leaf = &flujoimpl.Leaf[flujotest.Job, []string]{
 		Name:  "tags",
 		Plain: flujotest.Tags,
-		Key: func(in flujotest.Job) (uint64, bool) {
-			return flujogenHashJob(e.seed, in).Sum64(), true
+		Key: func(in flujotest.Job) (_ uint64, err error) {
+			defer flujoimpl.KeyPanic(&err)
+			return flujogenHashJob(e.seed, in).Sum64(), nil
 		},
 		CopyOut: flujogenCopySliceString,
 	}
@@ -2990,7 +3718,7 @@ func (e *FanBranchFailsExecutor) Execute(ctx context.Context, in flujotest.Job, 
 	return out, nil
 }
 
-// ExecuteResult runs FanBranchFails on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage. The state is st or, when st is nil, WithState's; without either the run starts from a zero state, returned in FinalState.
+// ExecuteResult runs FanBranchFails on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage. The state is st or, when st is nil, WithState's (given both, they must be the same pointer, else ExecuteResult fails); without either the run starts from a zero state, returned in FinalState.
 func (e *FanBranchFailsExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, st *flujotest.State, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 	r, err := flujoimpl.StartRecorded(e.svc, "fan", st, opts)
 	if err != nil {
@@ -3202,7 +3930,7 @@ func (e *FanErrorOnConflictExecutor) Execute(ctx context.Context, in flujotest.J
 	return out, nil
 }
 
-// ExecuteResult runs FanErrorOnConflict on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage. The state is st or, when st is nil, WithState's; without either the run starts from a zero state, returned in FinalState.
+// ExecuteResult runs FanErrorOnConflict on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage. The state is st or, when st is nil, WithState's (given both, they must be the same pointer, else ExecuteResult fails); without either the run starts from a zero state, returned in FinalState.
 func (e *FanErrorOnConflictExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, st *flujotest.State, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 	r, err := flujoimpl.StartRecorded(e.svc, "fan", st, opts)
 	if err != nil {
@@ -3434,7 +4162,7 @@ func (e *FanJoinFailsExecutor) Execute(ctx context.Context, in flujotest.Job, st
 	return out, nil
 }
 
-// ExecuteResult runs FanJoinFails on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage. The state is st or, when st is nil, WithState's; without either the run starts from a zero state, returned in FinalState.
+// ExecuteResult runs FanJoinFails on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage. The state is st or, when st is nil, WithState's (given both, they must be the same pointer, else ExecuteResult fails); without either the run starts from a zero state, returned in FinalState.
 func (e *FanJoinFailsExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, st *flujotest.State, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 	r, err := flujoimpl.StartRecorded(e.svc, "fan", st, opts)
 	if err != nil {
@@ -3637,7 +4365,7 @@ func (e *FanKeepFirstExecutor) Execute(ctx context.Context, in flujotest.Job, st
 	return out, nil
 }
 
-// ExecuteResult runs FanKeepFirst on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage. The state is st or, when st is nil, WithState's; without either the run starts from a zero state, returned in FinalState.
+// ExecuteResult runs FanKeepFirst on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage. The state is st or, when st is nil, WithState's (given both, they must be the same pointer, else ExecuteResult fails); without either the run starts from a zero state, returned in FinalState.
 func (e *FanKeepFirstExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, st *flujotest.State, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 	r, err := flujoimpl.StartRecorded(e.svc, "fan", st, opts)
 	if err != nil {
@@ -3861,7 +4589,7 @@ func (e *FanMergeUpdateExecutor) Execute(ctx context.Context, in flujotest.Job, 
 	return out, nil
 }
 
-// ExecuteResult runs FanMergeUpdate on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage. The state is st or, when st is nil, WithState's; without either the run starts from a zero state, returned in FinalState.
+// ExecuteResult runs FanMergeUpdate on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage. The state is st or, when st is nil, WithState's (given both, they must be the same pointer, else ExecuteResult fails); without either the run starts from a zero state, returned in FinalState.
 func (e *FanMergeUpdateExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, st *flujotest.State, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 	r, err := flujoimpl.StartRecorded(e.svc, "fan", st, opts)
 	if err != nil {
@@ -4085,7 +4813,7 @@ func (e *FanNoMergeExecutor) Execute(ctx context.Context, in flujotest.Job, st *
 	return out, nil
 }
 
-// ExecuteResult runs FanNoMerge on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage. The state is st or, when st is nil, WithState's; without either the run starts from a zero state, returned in FinalState.
+// ExecuteResult runs FanNoMerge on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage. The state is st or, when st is nil, WithState's (given both, they must be the same pointer, else ExecuteResult fails); without either the run starts from a zero state, returned in FinalState.
 func (e *FanNoMergeExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, st *flujotest.State, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 	r, err := flujoimpl.StartRecorded(e.svc, "fan", st, opts)
 	if err != nil {
@@ -5390,7 +6118,7 @@ func (e *MaybeConflictExecutor) Execute(ctx context.Context, in flujotest.Job, s
 	return out, nil
 }
 
-// ExecuteResult runs MaybeConflict on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage. The state is st or, when st is nil, WithState's; without either the run starts from a zero state, returned in FinalState.
+// ExecuteResult runs MaybeConflict on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage. The state is st or, when st is nil, WithState's (given both, they must be the same pointer, else ExecuteResult fails); without either the run starts from a zero state, returned in FinalState.
 func (e *MaybeConflictExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, st *flujotest.State, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 	r, err := flujoimpl.StartRecorded(e.svc, "maybe", st, opts)
 	if err != nil {
@@ -6660,7 +7388,7 @@ func (e *StateRetryExecutor) Execute(ctx context.Context, in flujotest.Job, st *
 	return out, nil
 }
 
-// ExecuteResult runs StateRetry on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage. The state is st or, when st is nil, WithState's; without either the run starts from a zero state, returned in FinalState.
+// ExecuteResult runs StateRetry on in and returns its whole result, step history included, as the ExecutorCore does. It takes the ExecutorCore's run options: WithUsageLimits bounds the run's usage. The state is st or, when st is nil, WithState's (given both, they must be the same pointer, else ExecuteResult fails); without either the run starts from a zero state, returned in FinalState.
 func (e *StateRetryExecutor) ExecuteResult(ctx context.Context, in flujotest.Job, st *flujotest.State, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
 	r, err := flujoimpl.StartRecorded(e.svc, "logflake", st, opts)
 	if err != nil {
@@ -7361,6 +8089,44 @@ func FlujogenRunners() map[string]func(...flujo.CoreOption) (FlujogenRunner, err
 			Stats: e.OptimizationStats,
 		}, nil
 	}
+	m["BreakerRulePanics"] = func(opts ...flujo.CoreOption) (FlujogenRunner, error) {
+		e, err := NewBreakerRulePanicsExecutor(opts...)
+		if err != nil {
+			return FlujogenRunner{}, err
+		}
+		return FlujogenRunner{
+			Close:  e.Close,
+			Config: e.OptimizationConfig,
+			Import: e.ImportConfig,
+			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
+				v, ok := in.(flujotest.Job)
+				if in != nil && !ok {
+					return nil, &flujo.InputTypeError{Node: "upstream", Expected: reflect.TypeFor[flujotest.Job](), Got: reflect.TypeOf(in)}
+				}
+				return e.ExecuteResult(ctx, v, opts...)
+			},
+			Stats: e.OptimizationStats,
+		}, nil
+	}
+	m["BreakerRulePanicsFan"] = func(opts ...flujo.CoreOption) (FlujogenRunner, error) {
+		e, err := NewBreakerRulePanicsFanExecutor(opts...)
+		if err != nil {
+			return FlujogenRunner{}, err
+		}
+		return FlujogenRunner{
+			Close:  e.Close,
+			Config: e.OptimizationConfig,
+			Import: e.ImportConfig,
+			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
+				v, ok := in.(flujotest.Job)
+				if in != nil && !ok {
+					return nil, &flujo.InputTypeError{Node: "fan", Expected: reflect.TypeFor[flujotest.Job](), Got: reflect.TypeOf(in)}
+				}
+				return e.ExecuteResult(ctx, v, opts...)
+			},
+			Stats: e.OptimizationStats,
+		}, nil
+	}
 	m["BreakerTimesOut"] = func(opts ...flujo.CoreOption) (FlujogenRunner, error) {
 		e, err := NewBreakerTimesOutExecutor(opts...)
 		if err != nil {
@@ -7564,6 +8330,63 @@ func FlujogenRunners() map[string]func(...flujo.CoreOption) (FlujogenRunner, err
 				v, ok := in.(flujotest.Job)
 				if in != nil && !ok {
 					return nil, &flujo.InputTypeError{Node: "box", Expected: reflect.TypeFor[flujotest.Job](), Got: reflect.TypeOf(in)}
+				}
+				return e.ExecuteResult(ctx, v, opts...)
+			},
+			Stats: e.OptimizationStats,
+		}, nil
+	}
+	m["CachedKeyPanics"] = func(opts ...flujo.CoreOption) (FlujogenRunner, error) {
+		e, err := NewCachedKeyPanicsExecutor(opts...)
+		if err != nil {
+			return FlujogenRunner{}, err
+		}
+		return FlujogenRunner{
+			Close:  e.Close,
+			Config: e.OptimizationConfig,
+			Import: e.ImportConfig,
+			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
+				v, ok := in.(flujotest.Query)
+				if in != nil && !ok {
+					return nil, &flujo.InputTypeError{Node: "answer", Expected: reflect.TypeFor[flujotest.Query](), Got: reflect.TypeOf(in)}
+				}
+				return e.ExecuteResult(ctx, v, opts...)
+			},
+			Stats: e.OptimizationStats,
+		}, nil
+	}
+	m["CachedKeyPanicsFan"] = func(opts ...flujo.CoreOption) (FlujogenRunner, error) {
+		e, err := NewCachedKeyPanicsFanExecutor(opts...)
+		if err != nil {
+			return FlujogenRunner{}, err
+		}
+		return FlujogenRunner{
+			Close:  e.Close,
+			Config: e.OptimizationConfig,
+			Import: e.ImportConfig,
+			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
+				v, ok := in.(flujotest.Query)
+				if in != nil && !ok {
+					return nil, &flujo.InputTypeError{Node: "fan", Expected: reflect.TypeFor[flujotest.Query](), Got: reflect.TypeOf(in)}
+				}
+				return e.ExecuteResult(ctx, v, opts...)
+			},
+			Stats: e.OptimizationStats,
+		}, nil
+	}
+	m["CachedKeyPanicsNested"] = func(opts ...flujo.CoreOption) (FlujogenRunner, error) {
+		e, err := NewCachedKeyPanicsNestedExecutor(opts...)
+		if err != nil {
+			return FlujogenRunner{}, err
+		}
+		return FlujogenRunner{
+			Close:  e.Close,
+			Config: e.OptimizationConfig,
+			Import: e.ImportConfig,
+			Run: func(ctx context.Context, in any, opts ...flujo.ExecOption) (*flujo.PipelineResult, error) {
+				v, ok := in.(flujotest.HeldQuery)
+				if in != nil && !ok {
+					return nil, &flujo.InputTypeError{Node: "answer", Expected: reflect.TypeFor[flujotest.HeldQuery](), Got: reflect.TypeOf(in)}
 				}
 				return e.ExecuteResult(ctx, v, opts...)
 			},
@@ -8437,5 +9260,17 @@ func flujogenHashJob(h runtime.Hash, v flujotest.Job) runtime.Hash {
 	}
 	h = h.AddFloat(v.Cost)
 	h = h.AddInt(int64(v.Tokens))
+	return h
+}
+
+// flujogenHashQuery adds v to h in the canonical order of the runtime's hashing primitives.
+func flujogenHashQuery(h runtime.Hash, v flujotest.Query) runtime.Hash {
+	h = h.AddUint(v.Hash64())
+	return h
+}
+
+// flujogenHashHeldQuery adds v to h in the canonical order of the runtime's hashing primitives.
+func flujogenHashHeldQuery(h runtime.Hash, v flujotest.HeldQuery) runtime.Hash {
+	h = h.AddUint(v.Q.Hash64())
 	return h
 }

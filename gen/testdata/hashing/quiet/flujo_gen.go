@@ -67,8 +67,8 @@ func NewLookerExecutor(opts ...flujo.CoreOption) (*LookerExecutor, error) {
 	e.stepLookup.Leaf = &flujoimpl.Leaf[hashing.Key, int]{
 		Name:  "lookup",
 		Plain: hashing.Lookup,
-		Key: func(in hashing.Key) (uint64, bool) {
-			return flujogenHashKey(e.seed, in).Sum64(), true
+		Key: func(in hashing.Key) (uint64, error) {
+			return flujogenHashKey(e.seed, in).Sum64(), nil
 		},
 	}
 	e.stepLookup.Attempts = 2
@@ -277,8 +277,9 @@ func NewSearcherExecutor(opts ...flujo.CoreOption) (*SearcherExecutor, error) {
 	e.stepSearch.Leaf = &flujoimpl.Leaf[hashing.Query, hashing.Result]{
 		Name:  "search",
 		Plain: hashing.Search,
-		Key: func(in hashing.Query) (uint64, bool) {
-			return flujogenHashQuery(e.seed, in).Sum64(), true
+		Key: func(in hashing.Query) (_ uint64, err error) {
+			defer flujoimpl.KeyPanic(&err)
+			return flujogenHashQuery(e.seed, in).Sum64(), nil
 		},
 		CopyOut: flujogenCopyResult,
 	}
