@@ -502,7 +502,7 @@ type BreakerRulePanicsExecutor struct {
 	stepUpstream flujoimpl.Step[flujotest.Job, flujotest.Job]
 }
 
-// NewBreakerRulePanicsExecutor returns an executor of BreakerRulePanics. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
+// NewBreakerRulePanicsExecutor returns an executor of BreakerRulePanics. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry), WithResourceSampler, WithConfigFile (the run-time fields of a flujo.json) and WithShared (results, breakers and budgets shared across replicas).
 func NewBreakerRulePanicsExecutor(opts ...flujo.CoreOption) (*BreakerRulePanicsExecutor, error) {
 	p, err := flujoimpl.NewParts("BreakerRulePanicsExecutor", "upstream", runtime.DefaultOptimizationConfig(), "", opts)
 	if err != nil {
@@ -579,7 +579,7 @@ func resetscratchBreakerRulePanicsFanExecutor(u *scratchBreakerRulePanicsFanExec
 	*u = scratchBreakerRulePanicsFanExecutor{parFan: scratchBreakerRulePanicsFanExecutorFan{done: u.parFan.done}}
 }
 
-// NewBreakerRulePanicsFanExecutor returns an executor of BreakerRulePanicsFan. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
+// NewBreakerRulePanicsFanExecutor returns an executor of BreakerRulePanicsFan. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry), WithResourceSampler, WithConfigFile (the run-time fields of a flujo.json) and WithShared (results, breakers and budgets shared across replicas).
 func NewBreakerRulePanicsFanExecutor(opts ...flujo.CoreOption) (*BreakerRulePanicsFanExecutor, error) {
 	p, err := flujoimpl.NewParts("BreakerRulePanicsFanExecutor", "fan", runtime.DefaultOptimizationConfig(), "", opts)
 	if err != nil {
@@ -1658,7 +1658,7 @@ type CachedKeyPanicsExecutor struct {
 	stepAnswer flujoimpl.Step[flujotest.Query, string]
 }
 
-// NewCachedKeyPanicsExecutor returns an executor of CachedKeyPanics. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
+// NewCachedKeyPanicsExecutor returns an executor of CachedKeyPanics. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry), WithResourceSampler, WithConfigFile (the run-time fields of a flujo.json) and WithShared (results, breakers and budgets shared across replicas).
 func NewCachedKeyPanicsExecutor(opts ...flujo.CoreOption) (*CachedKeyPanicsExecutor, error) {
 	p, err := flujoimpl.NewParts("CachedKeyPanicsExecutor", "answer", runtime.DefaultOptimizationConfig(), "", opts)
 	if err != nil {
@@ -1733,7 +1733,7 @@ func resetscratchCachedKeyPanicsFanExecutor(u *scratchCachedKeyPanicsFanExecutor
 	*u = scratchCachedKeyPanicsFanExecutor{parFan: scratchCachedKeyPanicsFanExecutorFan{done: u.parFan.done}}
 }
 
-// NewCachedKeyPanicsFanExecutor returns an executor of CachedKeyPanicsFan. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
+// NewCachedKeyPanicsFanExecutor returns an executor of CachedKeyPanicsFan. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry), WithResourceSampler, WithConfigFile (the run-time fields of a flujo.json) and WithShared (results, breakers and budgets shared across replicas).
 func NewCachedKeyPanicsFanExecutor(opts ...flujo.CoreOption) (*CachedKeyPanicsFanExecutor, error) {
 	p, err := flujoimpl.NewParts("CachedKeyPanicsFanExecutor", "fan", runtime.DefaultOptimizationConfig(), "", opts)
 	if err != nil {
@@ -1854,7 +1854,7 @@ type CachedKeyPanicsNestedExecutor struct {
 	stepAnswer flujoimpl.Step[flujotest.HeldQuery, string]
 }
 
-// NewCachedKeyPanicsNestedExecutor returns an executor of CachedKeyPanicsNested. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
+// NewCachedKeyPanicsNestedExecutor returns an executor of CachedKeyPanicsNested. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry), WithResourceSampler, WithConfigFile (the run-time fields of a flujo.json) and WithShared (results, breakers and budgets shared across replicas).
 func NewCachedKeyPanicsNestedExecutor(opts ...flujo.CoreOption) (*CachedKeyPanicsNestedExecutor, error) {
 	p, err := flujoimpl.NewParts("CachedKeyPanicsNestedExecutor", "answer", runtime.DefaultOptimizationConfig(), "", opts)
 	if err != nil {

@@ -575,7 +575,7 @@ func flujogenConfigBreakerRulePanicsExecutor() runtime.OptimizationConfig {
 	return c
 }
 
-// NewBreakerRulePanicsExecutor returns an executor of BreakerRulePanics. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
+// NewBreakerRulePanicsExecutor returns an executor of BreakerRulePanics. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry), WithResourceSampler, WithConfigFile (the run-time fields of a flujo.json) and WithShared (results, breakers and budgets shared across replicas).
 func NewBreakerRulePanicsExecutor(opts ...flujo.CoreOption) (*BreakerRulePanicsExecutor, error) {
 	p, err := flujoimpl.NewParts("BreakerRulePanicsExecutor", "upstream", flujogenConfigBreakerRulePanicsExecutor(), "", opts)
 	if err != nil {
@@ -661,7 +661,7 @@ func flujogenConfigBreakerRulePanicsFanExecutor() runtime.OptimizationConfig {
 	return c
 }
 
-// NewBreakerRulePanicsFanExecutor returns an executor of BreakerRulePanicsFan. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
+// NewBreakerRulePanicsFanExecutor returns an executor of BreakerRulePanicsFan. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry), WithResourceSampler, WithConfigFile (the run-time fields of a flujo.json) and WithShared (results, breakers and budgets shared across replicas).
 func NewBreakerRulePanicsFanExecutor(opts ...flujo.CoreOption) (*BreakerRulePanicsFanExecutor, error) {
 	p, err := flujoimpl.NewParts("BreakerRulePanicsFanExecutor", "fan", flujogenConfigBreakerRulePanicsFanExecutor(), "", opts)
 	if err != nil {
@@ -1924,7 +1924,7 @@ func flujogenConfigCachedKeyPanicsExecutor() runtime.OptimizationConfig {
 	return c
 }
 
-// NewCachedKeyPanicsExecutor returns an executor of CachedKeyPanics. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
+// NewCachedKeyPanicsExecutor returns an executor of CachedKeyPanics. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry), WithResourceSampler, WithConfigFile (the run-time fields of a flujo.json) and WithShared (results, breakers and budgets shared across replicas).
 func NewCachedKeyPanicsExecutor(opts ...flujo.CoreOption) (*CachedKeyPanicsExecutor, error) {
 	p, err := flujoimpl.NewParts("CachedKeyPanicsExecutor", "answer", flujogenConfigCachedKeyPanicsExecutor(), "", opts)
 	if err != nil {
@@ -2087,7 +2087,7 @@ func flujogenConfigCachedKeyPanicsFanExecutor() runtime.OptimizationConfig {
 	return c
 }
 
-// NewCachedKeyPanicsFanExecutor returns an executor of CachedKeyPanicsFan. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
+// NewCachedKeyPanicsFanExecutor returns an executor of CachedKeyPanicsFan. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry), WithResourceSampler, WithConfigFile (the run-time fields of a flujo.json) and WithShared (results, breakers and budgets shared across replicas).
 func NewCachedKeyPanicsFanExecutor(opts ...flujo.CoreOption) (*CachedKeyPanicsFanExecutor, error) {
 	p, err := flujoimpl.NewParts("CachedKeyPanicsFanExecutor", "fan", flujogenConfigCachedKeyPanicsFanExecutor(), "", opts)
 	if err != nil {
@@ -2296,7 +2296,7 @@ func flujogenConfigCachedKeyPanicsNestedExecutor() runtime.OptimizationConfig {
 	return c
 }
 
-// NewCachedKeyPanicsNestedExecutor returns an executor of CachedKeyPanicsNested. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry) and WithResourceSampler.
+// NewCachedKeyPanicsNestedExecutor returns an executor of CachedKeyPanicsNested. It takes the ExecutorCore's options: WithClock (time for latencies, breakers and cache expiry), WithLogger, WithSink (telemetry), WithResourceSampler, WithConfigFile (the run-time fields of a flujo.json) and WithShared (results, breakers and budgets shared across replicas).
 func NewCachedKeyPanicsNestedExecutor(opts ...flujo.CoreOption) (*CachedKeyPanicsNestedExecutor, error) {
 	p, err := flujoimpl.NewParts("CachedKeyPanicsNestedExecutor", "answer", flujogenConfigCachedKeyPanicsNestedExecutor(), "", opts)
 	if err != nil {
