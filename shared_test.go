@@ -374,3 +374,40 @@ func TestWithSharedValidated(t *testing.T) {
 		t.Fatalf("Distributed = %+v; want sharing off", st)
 	}
 }
+
+// moodyDoc encodes itself, except when its Mood is "panic".
+type moodyDoc struct{ Mood string }
+
+func (d moodyDoc) MarshalJSON() ([]byte, error) {
+	if d.Mood == "panic" {
+		panic("cannot encode this mood")
+	}
+	return []byte(`{"Mood":"` + d.Mood + `"}`), nil
+}
+
+// TestSharedCacheOutputEncodingPanics: an output whose own MarshalJSON
+// panics is not shared (nor, with compression, cached), and the run that
+// produced it succeeds: the panic is the codec's error, not the caller's.
+func TestSharedCacheOutputEncodingPanics(t *testing.T) {
+	for _, compress := range []bool{false, true} {
+		store := sharedtest.New()
+		core := sharedCore(t, store.Replica(), func(c *runtime.OptimizationConfig) { c.CacheCompression = compress })
+		var calls atomic.Int64
+		step := Step("mood", func(_ context.Context, in string) (moodyDoc, error) {
+			calls.Add(1)
+			return moodyDoc{Mood: in}, nil
+		}, Cache())
+		for range 2 {
+			res, err := core.Execute(context.Background(), step, "panic")
+			if err != nil || !res.Success || res.Output.(moodyDoc).Mood != "panic" {
+				t.Fatalf("compression %v: run = %+v, %v; want the step's output", compress, res, err)
+			}
+		}
+		if keys := store.Keys(); len(keys) != 0 {
+			t.Errorf("compression %v: the store holds %q; want nothing for an output that does not encode", compress, keys)
+		}
+		if want := map[bool]int64{false: 1, true: 2}[compress]; calls.Load() != want {
+			t.Errorf("compression %v: %d calls; want %d (cached locally as a value only without compression)", compress, calls.Load(), want)
+		}
+	}
+}

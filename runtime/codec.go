@@ -16,14 +16,30 @@ type Codec interface {
 	Unmarshal(data []byte, v any) error
 }
 
-// JSONCodec encodes with encoding/json: exported fields only.
+// JSONCodec encodes with encoding/json: exported fields only. A panic in a
+// value's own MarshalJSON, MarshalText, UnmarshalJSON or UnmarshalText is
+// returned as an error: the value is then not cached, or the entry not
+// served, as for any value the codec cannot encode or decode.
 type JSONCodec struct{}
 
 // Marshal implements Codec.
-func (JSONCodec) Marshal(v any) ([]byte, error) { return json.Marshal(v) }
+func (JSONCodec) Marshal(v any) (data []byte, err error) {
+	defer codecPanic("encoding", v, &err)
+	return json.Marshal(v)
+}
 
 // Unmarshal implements Codec.
-func (JSONCodec) Unmarshal(data []byte, v any) error { return json.Unmarshal(data, v) }
+func (JSONCodec) Unmarshal(data []byte, v any) (err error) {
+	defer codecPanic("decoding", v, &err)
+	return json.Unmarshal(data, v)
+}
+
+// codecPanic turns a panic of a value's own encoding method into *err.
+func codecPanic(what string, v any, err *error) {
+	if r := recover(); r != nil {
+		*err = fmt.Errorf("flujo: %s a %T for the cache panicked: %v", what, v, r)
+	}
+}
 
 // DefaultCompressAbove is the size in bytes above which an encoded value is
 // compressed when cache_compression is on: smaller values gain little and

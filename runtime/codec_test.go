@@ -243,3 +243,39 @@ func BenchmarkResultCacheLargeText(b *testing.B) {
 		c.Close()
 	}
 }
+
+// panicky is a value whose own encoding and decoding methods panic.
+type panicky struct{ N int }
+
+func (panicky) MarshalJSON() ([]byte, error) { panic("no encoding today") }
+
+func (*panicky) UnmarshalJSON([]byte) error { panic("no decoding today") }
+
+// TestJSONCodecPanicsAreErrors: a panic in a value's own encoding method is
+// the codec's error, so a cache stores nothing and serves nothing for it
+// instead of ending the run that called it.
+func TestJSONCodecPanicsAreErrors(t *testing.T) {
+	var c JSONCodec
+	if _, err := c.Marshal(panicky{N: 1}); err == nil || !strings.Contains(err.Error(), "no encoding today") {
+		t.Errorf("Marshal of a panicking value: err = %v; want the panic as an error", err)
+	}
+	var p panicky
+	if err := c.Unmarshal([]byte(`{"N":1}`), &p); err == nil || !strings.Contains(err.Error(), "no decoding today") {
+		t.Errorf("Unmarshal into a panicking value: err = %v; want the panic as an error", err)
+	}
+
+	rc, err := NewResultCache[panicky](ResultCacheOptions{MaxSize: 8, TTL: time.Minute, Codec: JSONCodec{}, CompressAbove: DefaultCompressAbove})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rc.Close()
+	if err := rc.Set(1, panicky{N: 1}); err == nil {
+		t.Error("Set of a value whose encoding panics succeeded; want its error")
+	}
+	if _, ok := rc.Get(1); ok {
+		t.Error("a value whose encoding panicked was served")
+	}
+	if st := rc.Stats(); st.CodecErrors != 1 {
+		t.Errorf("CodecErrors = %d; want 1", st.CodecErrors)
+	}
+}

@@ -367,19 +367,19 @@ func (ss *SharedStep[In, Out]) decode(raw, enc []byte) (Out, bool) {
 		return zero, false
 	}
 	var v sharedValue[json.RawMessage]
-	if json.Unmarshal(body, &v) != nil || !bytes.Equal(v.In, enc) {
+	if (runtime.JSONCodec{}).Unmarshal(body, &v) != nil || !bytes.Equal(v.In, enc) {
 		return zero, false // damaged, or another input of the same hash
 	}
 	if ss.decodeAs != nil {
 		p := reflect.New(ss.decodeAs)
-		if json.Unmarshal(v.Out, p.Interface()) != nil {
+		if (runtime.JSONCodec{}).Unmarshal(v.Out, p.Interface()) != nil {
 			return zero, false
 		}
 		out, ok := p.Elem().Interface().(Out)
 		return out, ok
 	}
 	var out Out
-	if json.Unmarshal(v.Out, &out) != nil {
+	if (runtime.JSONCodec{}).Unmarshal(v.Out, &out) != nil {
 		return zero, false
 	}
 	return out, true
@@ -388,7 +388,7 @@ func (ss *SharedStep[In, Out]) decode(raw, enc []byte) (Out, bool) {
 // encode returns the entry of in (encoded enc) and out; nil when out does
 // not encode.
 func (ss *SharedStep[In, Out]) encode(enc []byte, out Out, compress bool) []byte {
-	data, err := json.Marshal(sharedValue[Out]{In: enc, Out: out})
+	data, err := runtime.JSONCodec{}.Marshal(sharedValue[Out]{In: enc, Out: out})
 	if err != nil {
 		return nil
 	}
