@@ -66,6 +66,22 @@ func (c *ExecutorCore) buildEngine(old, next *kernel.Engine) (func(), []kernel.C
 			e.breakers = newBreakerSet(cfg, c.clock, c.logger)
 		}
 	}
+	var commit func()
+	if o.breakers != nil && e.breakers != nil && e.breakers != o.breakers {
+		// The breakers the new settings do not change stay, open or closed.
+		was, now := o.breakers, e.breakers
+		commit = func() {
+			c.steps.Range(func(_, v any) bool {
+				sr := v.(*stepRuntime)
+				if sb := sr.brk.Load(); sb != nil && sb.set == was && kernel.BreakerKept(sb.ownThreshold, sb.ownRecovery, oc, cfg) {
+					kept := *sb
+					kept.set = now
+					sr.brk.CompareAndSwap(sb, &kept)
+				}
+				return true
+			})
+		}
+	}
 	if cfg.EnableObjectPool {
 		if o.scratch != nil && oc.ObjectPoolMaxSize == cfg.ObjectPoolMaxSize && oc.ObjectPoolCleanupThreshold == cfg.ObjectPoolCleanupThreshold {
 			e.scratch = o.scratch
@@ -85,7 +101,7 @@ func (c *ExecutorCore) buildEngine(old, next *kernel.Engine) (func(), []kernel.C
 		next.Env.CachePaused = &e.cache.paused
 	}
 	next.Parts = e
-	return nil, retired, nil
+	return commit, retired, nil
 }
 
 // closeEngine returns the closers of the ExecutorCore's part of eng

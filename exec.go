@@ -129,7 +129,7 @@ func (r execRun) kernelStep(n *leafNode, info *nodeInfo, set *runtime.StepSettin
 	ks.step = kernel.Step[any, any]{Leaf: &ks.leaf, Core: kernel.Core{Attempts: set.Attempts, Timeout: set.Timeout, Counters: &srt.counters}}
 	sh := r.core.svc.Sharing()
 	if eng.breakers != nil {
-		ks.step.Breaker = srt.breaker(eng.breakers, set.BreakerFailureThreshold, set.BreakerRecoveryTimeout)
+		ks.step.Breaker = srt.breaker(eng.breakers, set)
 		sh.Breaker(kernel.BreakerKey(r.tree.pipeline, n.name), ks.step.Breaker)
 	}
 	if eng.k.Monitor != nil {

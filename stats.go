@@ -27,7 +27,9 @@ type stepBreaker struct {
 	set       *breakerSet
 	threshold int
 	recovery  time.Duration
-	b         *runtime.Breaker
+	// own reports which settings the step's override fixes.
+	ownThreshold, ownRecovery bool
+	b                         *runtime.Breaker
 }
 
 // stepKey identifies a leaf that a step override changes in one pipeline:
@@ -51,7 +53,8 @@ func (c *ExecutorCore) stepRT(key any, name string) *stepRuntime {
 // breaker returns the step's breaker under set with the step's effective
 // threshold and recovery timeout, building a new one when any of them
 // changed.
-func (s *stepRuntime) breaker(set *breakerSet, threshold int, recovery time.Duration) *runtime.Breaker {
+func (s *stepRuntime) breaker(set *breakerSet, st *runtime.StepSettings) *runtime.Breaker {
+	threshold, recovery := st.BreakerFailureThreshold, st.BreakerRecoveryTimeout
 	for {
 		old := s.brk.Load()
 		if old != nil && old.set == set && old.threshold == threshold && old.recovery == recovery {
@@ -60,7 +63,7 @@ func (s *stepRuntime) breaker(set *breakerSet, threshold int, recovery time.Dura
 		settings := set.settings
 		settings.FailureThreshold, settings.RecoveryTimeout = threshold, recovery
 		b, _ := runtime.NewBreaker(s.name, settings) // settings validated with the config or the override
-		if s.brk.CompareAndSwap(old, &stepBreaker{set: set, threshold: threshold, recovery: recovery, b: b}) {
+		if s.brk.CompareAndSwap(old, &stepBreaker{set: set, threshold: threshold, recovery: recovery, ownThreshold: st.OwnBreakerThreshold, ownRecovery: st.OwnBreakerRecovery, b: b}) {
 			return b
 		}
 	}

@@ -199,3 +199,60 @@ func TestGeneratedExecutorTakesItsConfigFile(t *testing.T) {
 		t.Error("WithStepOverrides with fewer overrides than compiled in was accepted")
 	}
 }
+
+// TestOwnBreakerKeptAcrossConfigBreakerChange: a step whose override fixes
+// its breaker's threshold and recovery keeps its breaker, open or not, when
+// ImportConfig changes the configuration's breaker settings, which are not
+// its own; and its figures in the stats stay what they were. On both
+// engines.
+func TestOwnBreakerKeptAcrossConfigBreakerChange(t *testing.T) {
+	ctx := context.Background()
+	core, err := flujo.NewExecutorCore(runtime.DefaultOptimizationConfig(), flujo.WithConfigFile(overridesConfig), flujo.WithClock(runtime.NewFakeClock(time.Hour)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer core.Close(ctx)
+	gen, err := overrides.NewFulfilExecutor(flujo.WithClock(runtime.NewFakeClock(time.Hour)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer gen.Close(ctx)
+	engines := []struct {
+		name  string
+		run   func(overrides.Order) (*flujo.PipelineResult, error)
+		apply func([]byte, string) error
+		stats func() runtime.Stats
+	}{
+		{"ExecutorCore", func(in overrides.Order) (*flujo.PipelineResult, error) {
+			return core.Execute(ctx, overrides.Fulfil, in)
+		}, core.ImportConfig, core.OptimizationStats},
+		{"generated", func(in overrides.Order) (*flujo.PipelineResult, error) { return gen.ExecuteResult(ctx, in) }, gen.ImportConfig, gen.OptimizationStats},
+	}
+	for _, e := range engines {
+		overrides.Reset()
+		for range 2 { // notify's threshold is 2
+			e.run(overrides.Order{ID: "e", NotifyFails: true})
+		}
+		before := e.stats().Steps["notify"].CircuitBreaker
+		if err := e.apply([]byte(`{"circuit_breaker_failure_threshold": 7, "circuit_breaker_recovery_timeout_seconds": 90}`), "json"); err != nil {
+			t.Fatalf("%s: ImportConfig: %v", e.name, err)
+		}
+		if after := e.stats().Steps["notify"].CircuitBreaker; after != before {
+			t.Errorf("%s: notify's breaker in the stats went from %+v to %+v across the change; want it unchanged", e.name, before, after)
+		}
+		res, _ := e.run(overrides.Order{ID: "f"})
+		var open *flujo.CircuitOpenError
+		var notify flujo.StepResult
+		for _, s := range res.Steps {
+			if s.Name == "notify" {
+				notify = s
+			}
+		}
+		if !errors.As(notify.Err, &open) {
+			t.Errorf("%s: after a change of the configuration's breaker settings, notify = %+v; want its own breaker still open", e.name, notify)
+		}
+	}
+	if d := diffStats(core.OptimizationStats(), gen.OptimizationStats()); d != "" {
+		t.Errorf("stats differ:\n%s", d)
+	}
+}

@@ -187,8 +187,8 @@ func (pg *pipelineGen) leafSettings(n *analysis.Node) *leafPlan {
 		cacheTTL:  s.CacheTTL,
 		ownTTL:    o.CacheTTL > 0 || (ov != nil && ov.CacheTTLSeconds != nil),
 		// A step override keeps its breaker settings through ImportConfig.
-		ownThreshold: ov != nil && ov.CircuitBreakerFailureThreshold != nil,
-		ownRecovery:  ov != nil && ov.CircuitBreakerRecoveryTimeoutSeconds != nil,
+		ownThreshold: s.OwnBreakerThreshold,
+		ownRecovery:  s.OwnBreakerRecovery,
 	}
 }
 

@@ -61,6 +61,11 @@ type StepSettings struct {
 	Breaker                 bool
 	BreakerFailureThreshold int
 	BreakerRecoveryTimeout  time.Duration
+	// OwnBreakerThreshold and OwnBreakerRecovery report that a step
+	// override fixes the breaker's threshold or its recovery timeout: a
+	// change of the configuration's breaker settings leaves them, and the
+	// breaker when it fixes both, as they are.
+	OwnBreakerThreshold, OwnBreakerRecovery bool
 }
 
 // ResolveStep returns the effective settings of a leaf step declared as d
@@ -103,9 +108,11 @@ func (o *StepOverride) Apply(s StepSettings, cachingOn bool) StepSettings {
 	}
 	if o.CircuitBreakerFailureThreshold != nil {
 		s.BreakerFailureThreshold = *o.CircuitBreakerFailureThreshold
+		s.OwnBreakerThreshold = true
 	}
 	if o.CircuitBreakerRecoveryTimeoutSeconds != nil {
 		s.BreakerRecoveryTimeout = time.Duration(*o.CircuitBreakerRecoveryTimeoutSeconds) * time.Second
+		s.OwnBreakerRecovery = true
 	}
 	return s
 }

@@ -27,7 +27,7 @@ func TestResolveStep(t *testing.T) {
 	r, d, off, ttl, th, rec := 3, Duration(5*time.Millisecond), false, 9, 2, 30
 	o := &StepOverride{Retries: &r, Timeout: &d, Cache: &off, CacheTTLSeconds: &ttl, CircuitBreakerFailureThreshold: &th, CircuitBreakerRecoveryTimeoutSeconds: &rec}
 	want := StepSettings{Attempts: 4, Timeout: 5 * time.Millisecond, Cache: false, CacheTTL: 9 * time.Second,
-		Breaker: true, BreakerFailureThreshold: 2, BreakerRecoveryTimeout: 30 * time.Second}
+		Breaker: true, BreakerFailureThreshold: 2, BreakerRecoveryTimeout: 30 * time.Second, OwnBreakerThreshold: true, OwnBreakerRecovery: true}
 	if got := ResolveStep(&cfg, decl, o); got != want {
 		t.Errorf("every field overridden: %+v, want %+v", got, want)
 	}

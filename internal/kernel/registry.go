@@ -38,6 +38,15 @@ type breakerPart struct {
 	ownThreshold, ownRecovery bool
 }
 
+// BreakerKept reports whether a step's breaker, open or closed, outlives a
+// change of the configuration from was to now: it does when the settings it
+// runs with stay the same, those its step's override fixes (ownThreshold,
+// ownRecovery) and the configuration's it takes.
+func BreakerKept(ownThreshold, ownRecovery bool, was, now runtime.OptimizationConfig) bool {
+	return (ownThreshold || was.CircuitBreakerFailureThreshold == now.CircuitBreakerFailureThreshold) &&
+		(ownRecovery || was.CircuitBreakerRecoveryTimeoutSeconds == now.CircuitBreakerRecoveryTimeoutSeconds)
+}
+
 // stepPart is what Parts keep of one registered step.
 type stepPart struct {
 	name     string
@@ -240,6 +249,9 @@ func (p *Parts) build(own func(old, next *Engine) (func(), []Closer, error), old
 		}
 		if renew {
 			for _, bp := range p.breakers {
+				if BreakerKept(bp.ownThreshold, bp.ownRecovery, old.Config, *cfg) {
+					continue
+				}
 				s := runtime.BreakerSettings{FailureThreshold: cfg.CircuitBreakerFailureThreshold, RecoveryTimeout: recovery}
 				if bp.ownThreshold {
 					s.FailureThreshold = bp.threshold
