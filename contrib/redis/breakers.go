@@ -36,7 +36,7 @@ type breakers struct {
 	signal chan struct{}
 
 	// sending is held while a batch of transitions is sent, so that
-	// Close's flush waits for a batch the write loop has taken.
+	// Close's flush waits for a batch the send loop has taken.
 	sending sync.Mutex
 
 	mu      sync.Mutex
@@ -134,49 +134,27 @@ func (b *breakers) Publish(t runtime.BreakerTransition) {
 	}
 }
 
-// writeLoop sends the queued transitions; after a failure it waits a
-// probe interval and sends what is still worth sending.
-func (b *breakers) writeLoop() {
-	s := b.s
-	defer s.wg.Done()
-	retry := time.NewTimer(time.Hour)
-	retry.Stop()
-	defer retry.Stop()
-	for {
-		select {
-		case <-s.ctx.Done():
-			return
-		case <-b.signal:
-		case <-retry.C:
-		}
-		if !s.healthy.Load() {
-			// Keep the queue until the server answers again; background
-			// work is not counted as degraded calls.
-			retry.Reset(s.probe)
-			continue
-		}
-		b.sending.Lock()
-		b.mu.Lock()
-		batch := b.pending
-		b.pending = make(map[string]queued, len(batch))
-		b.mu.Unlock()
-		failed := false
-		for key, q := range batch {
-			if failed || b.write(q) != nil {
-				failed = true
-				b.requeue(key, q)
-			}
-		}
-		b.sending.Unlock()
-		if failed {
-			retry.Reset(s.probe)
+// send sends the queued transitions (Store.sendLoop); what a failure
+// leaves is queued again, and it reports whether all went.
+func (b *breakers) send() bool {
+	b.sending.Lock()
+	defer b.sending.Unlock()
+	b.mu.Lock()
+	batch := b.pending
+	b.pending = make(map[string]queued, len(batch))
+	b.mu.Unlock()
+	failed := false
+	for key, q := range batch {
+		if failed || b.write(q) != nil {
+			failed = true
+			b.requeue(key, q)
 		}
 	}
+	return !failed
 }
 
 // flush sends what is queued now, once, unless the server does not answer
-// a last probe; it
-// first waits for a batch the write loop is sending.
+// a last probe; it first waits for a batch the send loop is sending.
 func (b *breakers) flush() {
 	b.sending.Lock()
 	defer b.sending.Unlock()

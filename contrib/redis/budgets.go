@@ -262,27 +262,6 @@ func (q *commitQueue) add(p pendingCommit) {
 	}
 }
 
-// loop sends the queued commits whenever the store is healthy, trying
-// again every probe interval while some are left.
-func (q *commitQueue) loop() {
-	s := q.s
-	defer s.wg.Done()
-	retry := time.NewTimer(time.Hour)
-	retry.Stop()
-	defer retry.Stop()
-	for {
-		select {
-		case <-s.ctx.Done():
-			return
-		case <-q.signal:
-		case <-retry.C:
-		}
-		if !s.healthy.Load() || !q.send() {
-			retry.Reset(s.probe)
-		}
-	}
-}
-
 // send sends the queued commits in order until one fails; it reports
 // whether none is left.
 func (q *commitQueue) send() bool {

@@ -13,7 +13,7 @@ import (
 
 // TestCloseSendsTheOpenJustMade opens a breaker and closes its executor and
 // store at once, as a replica that exits right after: the open reaches the
-// server (Close waits for the transition the write loop is sending), and
+// server (Close waits for the transition the send loop is sending), and
 // another replica hears of it.
 func TestCloseSendsTheOpenJustMade(t *testing.T) {
 	srv := redistest.Start(t)

@@ -198,11 +198,11 @@ func New(ctx context.Context, cfg runtime.DistributedConfig, opts ...Option) (*S
 	go s.healthLoop()
 	if s.brk != nil {
 		s.wg.Add(1)
-		go s.brk.writeLoop()
+		go s.sendLoop(s.brk.signal, s.brk.send)
 	}
 	if s.commits != nil {
 		s.wg.Add(1)
-		go s.commits.loop()
+		go s.sendLoop(s.commits.signal, s.commits.send)
 	}
 	return s, nil
 }
@@ -460,4 +460,27 @@ func (s *Store) end(parent context.Context, c call, err error) error {
 		}
 	}
 	return fmt.Errorf("redis: %s: %s", s.name, s.redact(err.Error()))
+}
+
+// sendLoop runs send, the sending of a queue of background writes, when
+// signal says something was queued, while the store is healthy; until send
+// reports the queue empty, it tries again every probe interval. Background
+// work waits for the server to answer again and is not counted as degraded
+// calls.
+func (s *Store) sendLoop(signal <-chan struct{}, send func() bool) {
+	defer s.wg.Done()
+	retry := time.NewTimer(time.Hour)
+	retry.Stop()
+	defer retry.Stop()
+	for {
+		select {
+		case <-s.ctx.Done():
+			return
+		case <-signal:
+		case <-retry.C:
+		}
+		if !s.healthy.Load() || !send() {
+			retry.Reset(s.probe)
+		}
+	}
 }

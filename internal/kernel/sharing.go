@@ -413,7 +413,7 @@ func (s *Step[In, Out]) runShared(ctx context.Context, env *Env, in In, fr Frame
 			return *new(Out), x.aborted(res, ctx.Err())
 		}
 		if out, ok := f.out.(Out); ok && f.ok {
-			return s.sharedHit(fr, res, out, x, false), nil
+			return s.cacheHit(fr, res, out, x, false), nil
 		}
 		// The leader failed: this execution runs on its own.
 		s.Counters.CacheMisses.Add(1)
@@ -443,7 +443,7 @@ func (s *Step[In, Out]) runShared(ctx context.Context, env *Env, in In, fr Frame
 		if v, ttl, ok := ss.lookup(ctx, k, enc); ok {
 			ss.sh.cacheHits.Add(1)
 			f.out, f.ok = s.copyOut(v), true
-			out = s.sharedHit(fr, res, v, x, true)
+			out = s.cacheHit(fr, res, v, x, true)
 			s.storeKey(env, key, in, v, ttl)
 			return
 		}
@@ -464,10 +464,10 @@ func (s *Step[In, Out]) runShared(ctx context.Context, env *Env, in In, fr Frame
 	return out, abort
 }
 
-// sharedHit finishes an execution served by the shared cache or by the
-// execution it waited for: a cache hit. own says v is the caller's to
-// keep, else it is copied.
-func (s *Step[In, Out]) sharedHit(fr Frame, res *runtime.StepResult, v Out, x *execution, own bool) Out {
+// cacheHit finishes an execution served by a cache, local or shared, or
+// by the execution it waited for. own says v is the caller's to keep, else
+// it is copied.
+func (s *Step[In, Out]) cacheHit(fr Frame, res *runtime.StepResult, v Out, x *execution, own bool) Out {
 	out := v
 	if !own {
 		out = s.copyOut(v)

@@ -178,17 +178,7 @@ func (s *Step[In, Out]) Run(ctx context.Context, env *Env, in In, fr Frame, res 
 			}
 		} else if !fr.sharedLead {
 			if v, ok := s.Cache.Get(key, in); ok {
-				out := v
-				if s.CopyOut != nil {
-					out = s.CopyOut(v)
-				}
-				res.Success, res.CacheHit = true, true
-				if fr.Record {
-					res.Output = out
-				}
-				s.Counters.CacheHits.Add(1)
-				x.hit(res)
-				return out, nil
+				return s.cacheHit(fr, res, v, &x, false), nil
 			}
 			if s.Shared != nil {
 				return s.runShared(ctx, env, in, fr, res, key, &x)
